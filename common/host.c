@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Host helpers (common/host.h): capped allocation with failure injection,
+ * whole-file reads, atomic writes, key loading, UUIDs, progress bar.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host.h"
+
+#define BW_ALLOC_MAX ((size_t)256 << 20)
+
+static long alloc_count;
+static long alloc_fail_at = -1;
+
+static int alloc_ok(size_t n)
+{
+    if (alloc_fail_at < 0) {
+        const char *e = getenv("BW_FAIL_ALLOC");
+
+        alloc_fail_at = e ? atol(e) : 0;
+    }
+    alloc_count++;
+    if (alloc_fail_at > 0 && alloc_count >= alloc_fail_at)
+        return 0;
+    return n <= BW_ALLOC_MAX;
+}
+
+void *bw_malloc(size_t n)
+{
+    return alloc_ok(n) ? malloc(n ? n : 1) : NULL;
+}
+
+void *bw_calloc(size_t n, size_t sz)
+{
+    if (sz && n > BW_ALLOC_MAX / sz)
+        return NULL;
+    return alloc_ok(n * sz) ? calloc(n ? n : 1, sz ? sz : 1) : NULL;
+}
+
+void bw_free(void *p)
+{
+    free(p);
+}
+
+bw_err bw_read_full(int fd, void *buf, size_t n, size_t *got)
+{
+    uint8_t *p = buf;
+    size_t have = 0;
+
+    while (have < n) {
+        ssize_t r = read(fd, p + have, n - have);
+
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            *got = have;
+            return BW_E_IO;
+        }
+        if (r == 0)
+            break;
+        have += (size_t)r;
+    }
+    *got = have;
+    return BW_OK;
+}
+
+bw_err bw_write_full(int fd, const void *buf, size_t n)
+{
+    const uint8_t *p = buf;
+
+    while (n) {
+        ssize_t r = write(fd, p, n);
+
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return BW_E_IO;
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    return BW_OK;
+}
+
+bw_err bw_read_file(const char *path, size_t cap, uint8_t **buf, size_t *len)
+{
+    int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    size_t size = 0, alloc = 4096, got;
+    uint8_t *b = NULL, *nb;
+    bw_err rc = BW_E_IO;
+
+    if (fd < 0)
+        return BW_E_IO;
+    for (;;) {
+        rc = BW_E_NOMEM;
+        nb = alloc_ok(alloc) ? realloc(b, alloc + 1) : NULL;
+        if (!nb)
+            goto out;
+        b = nb;
+        rc = bw_read_full(fd, b + size, alloc - size, &got);
+        if (rc)
+            goto out;
+        size += got;
+        if (size < alloc)
+            break;
+        rc = BW_E_TOOBIG;
+        if (alloc > cap)
+            goto out;
+        alloc *= 2;
+    }
+    rc = BW_E_TOOBIG;
+    if (size > cap)
+        goto out;
+    b[size] = 0; /* convenient for text */
+    *buf = b;
+    *len = size;
+    b = NULL;
+    rc = BW_OK;
+out:
+    free(b);
+    if (fd > 0)
+        close(fd);
+    return rc;
+}
+
+bw_err bw_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+{
+    char tmp[4096], dir[4096];
+    int fd = -1, dfd;
+    bw_err rc = BW_E_INVAL;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+        return rc;
+    snprintf(dir, sizeof(dir), "%s", path);
+    rc = BW_E_IO;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0)
+        return rc;
+    if (fchmod(fd, mode) != 0 || bw_write_full(fd, buf, len) != BW_OK || fsync(fd) != 0) {
+        close(fd);
+        unlink(tmp);
+        return rc;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        unlink(tmp);
+        return rc;
+    }
+    dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    return BW_OK;
+}
+
+bw_err bw_load_key(const char *path, int need_priv, struct bw_ec_key *k)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    bw_err rc;
+
+    bw_ec_key_init(k);
+    rc = bw_read_file(path, 64 << 10, &buf, &len);
+    if (rc)
+        return rc;
+    rc = bw_ec_import(k, buf, len);
+    bw_wipe(buf, len);
+    bw_free(buf);
+    if (rc == BW_OK && need_priv && !k->has_priv) {
+        bw_ec_key_clear(k);
+        rc = BW_E_KEY;
+    }
+    return rc;
+}
+
+bw_err bw_uuid_parse(const char *s, uint8_t out[16])
+{
+    char hex[33];
+    size_t i, j = 0;
+
+    for (i = 0; s[i]; i++) {
+        if (s[i] == '-') {
+            if (i != 8 && i != 13 && i != 18 && i != 23)
+                return BW_E_FORMAT;
+            continue;
+        }
+        if (j == 32)
+            return BW_E_FORMAT;
+        hex[j++] = s[i];
+    }
+    if (j != 32 || (i != 32 && i != 36))
+        return BW_E_FORMAT;
+    hex[32] = 0;
+    return bw_unhex(out, 16, hex);
+}
+
+void bw_uuid_format(char out[37], const uint8_t in[16])
+{
+    char hex[33];
+
+    bw_hex(hex, in, 16);
+    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+double bw_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void bw_progress_start(struct bw_progress *p, const char *label, uint64_t total)
+{
+    memset(p, 0, sizeof(*p));
+    p->label = label;
+    p->total = total;
+    p->start = p->last = bw_now();
+    p->enabled = isatty(2) && total >= (16u << 20) && !getenv("BW_NO_PROGRESS");
+}
+
+static void draw(struct bw_progress *p, double now)
+{
+    double el = now - p->start, rate = el > 0 ? (double)p->done / el : 0;
+    double eta = rate > 0 ? (double)(p->total - p->done) / rate : 0;
+    int pct = p->total ? (int)(100.0 * (double)p->done / (double)p->total) : 100;
+    char bar[31];
+    int i, fill = pct * 30 / 100;
+
+    for (i = 0; i < 30; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[30] = 0;
+    fprintf(stderr, "\r%s [%s] %3d%% %7.1f MiB %7.1f MiB/s ETA %4.0fs ", p->label, bar, pct,
+            (double)p->done / 1048576.0, rate / 1048576.0, eta);
+}
+
+void bw_progress_add(struct bw_progress *p, uint64_t n)
+{
+    double now;
+
+    p->done += n;
+    if (!p->enabled)
+        return;
+    now = bw_now();
+    if (now - p->last >= 0.1) {
+        p->last = now;
+        draw(p, now);
+    }
+}
+
+void bw_progress_end(struct bw_progress *p)
+{
+    if (!p->enabled)
+        return;
+    draw(p, bw_now());
+    fputc('\n', stderr);
+}

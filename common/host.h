@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Host-only helpers shared by the bulwark CLI and daemons: capped
+ * allocation with failure injection, file I/O with atomic replace, key
+ * loading, UUIDs, a TTY progress bar, and the streaming package reader.
+ * Not part of the device library.
+ */
+#ifndef BULWARK_HOST_H
+#define BULWARK_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include "bulwark/bulwark.h"
+
+/* Allocation through one place: a cap per call (BW_ALLOC_MAX, 256 MiB) and
+ * failure injection for tests: with BW_FAIL_ALLOC=N in the environment the
+ * N-th allocation (1-based) and all later ones fail. */
+void *bw_malloc(size_t n);
+void *bw_calloc(size_t n, size_t sz);
+void bw_free(void *p);
+
+/* Reads a whole file of at most cap bytes ("-" is stdin). BW_E_TOOBIG
+ * past cap, BW_E_IO (errno kept) otherwise. *buf is bw_malloc'd. */
+BW_NODISCARD bw_err bw_read_file(const char *path, size_t cap, uint8_t **buf, size_t *len);
+/* Writes path atomically: temp file in the same directory, fsync, rename,
+ * fsync of the directory. mode applies to the new file. */
+BW_NODISCARD bw_err bw_write_file_atomic(const char *path, const void *buf, size_t len,
+                                         mode_t mode);
+/* Reads everything from fd into buf (loops over short reads); *got < n at EOF. */
+BW_NODISCARD bw_err bw_read_full(int fd, void *buf, size_t n, size_t *got);
+BW_NODISCARD bw_err bw_write_full(int fd, const void *buf, size_t n);
+
+/* Loads a PEM/DER P-256 key; need_priv refuses a public key (BW_E_KEY). */
+BW_NODISCARD bw_err bw_load_key(const char *path, int need_priv, struct bw_ec_key *k);
+
+/* "fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe" <-> 16 bytes. BW_E_FORMAT. */
+BW_NODISCARD bw_err bw_uuid_parse(const char *s, uint8_t out[16]);
+void bw_uuid_format(char out[37], const uint8_t in[16]);
+
+/* Progress bar on stderr when it is a TTY and the work is large. */
+struct bw_progress {
+    const char *label;
+    uint64_t total;
+    uint64_t done;
+    double start;
+    double last;
+    int enabled;
+};
+void bw_progress_start(struct bw_progress *p, const char *label, uint64_t total);
+void bw_progress_add(struct bw_progress *p, uint64_t n);
+void bw_progress_end(struct bw_progress *p);
+double bw_now(void);
+
+/* A package file: SUIT envelope, then the chunk list, then the payload. */
+struct bw_pkg {
+    int fd;
+    int own_fd;
+    uint8_t *buf; /* envelope, then bytes read past it */
+    size_t env_len;
+    size_t buf_len;
+    size_t buf_pos; /* next unread byte of buf past the envelope */
+    struct bw_suit suit;
+    uint8_t *list; /* chunk list, checked against the manifest */
+    size_t list_len;
+};
+
+/* Called with each chunk after it has been verified, in order. */
+typedef bw_err (*bw_pkg_sink)(void *ctx, uint64_t off, const uint8_t *data, size_t len);
+
+/* Opens path ("-" for stdin), reads the envelope (at most env_cap bytes)
+ * and parses/authenticates it with key (NULL: unauthenticated, for
+ * inspect). BW_E_TOOBIG if the envelope does not end within env_cap. */
+BW_NODISCARD bw_err bw_pkg_open(struct bw_pkg *p, const char *path, const struct bw_ec_key *key,
+                                size_t env_cap);
+/* Reads and checks the chunk list and streams the payload of component 0:
+ * each chunk is verified before sink sees it, the whole-image digest and
+ * size are checked at the end, and nothing may follow (BW_E_TRAILING).
+ * An integrated payload is checked in memory instead. */
+BW_NODISCARD bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx,
+                                  struct bw_progress *prog);
+void bw_pkg_close(struct bw_pkg *p);
+
+/* Hashes in a second thread: lets the main thread check chunk digests
+ * while the whole-image SHA-256 runs beside it (2 cores, 1x wall time). */
+struct bw_hash_pipe;
+BW_NODISCARD bw_err bw_hash_pipe_new(struct bw_hash_pipe **hp, size_t slot_size);
+/* A slot to fill; blocks until one is free. */
+uint8_t *bw_hash_pipe_slot(struct bw_hash_pipe *hp);
+/* Hands the current slot's first n bytes to the hashing thread. */
+void bw_hash_pipe_push(struct bw_hash_pipe *hp, size_t n);
+/* Waits for the thread and writes the digest; frees hp. */
+BW_NODISCARD bw_err bw_hash_pipe_finish(struct bw_hash_pipe *hp, uint8_t out[BW_SHA256_LEN]);
+
+#endif

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Streaming package reader (common/host.h): envelope, chunk list, payload.
+ * Method: the envelope is read until it is one complete CBOR item (at most
+ * env_cap bytes) and authenticated; the chunk list is read and checked
+ * against the signed digest; then each payload chunk is read, checked
+ * against its list entry and only then handed to the sink, while a second
+ * thread hashes the whole image for the final image-match check.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host.h"
+
+#define PIPE_SLOTS 4
+
+struct bw_hash_pipe {
+    pthread_t thr;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint8_t *slot[PIPE_SLOTS];
+    size_t len[PIPE_SLOTS];
+    uint64_t pushed, hashed;
+    int eof;
+    bw_err err;
+    struct bw_sha256 h;
+};
+
+static void *pipe_main(void *arg)
+{
+    struct bw_hash_pipe *hp = arg;
+
+    for (;;) {
+        uint64_t i;
+
+        pthread_mutex_lock(&hp->mu);
+        while (hp->hashed == hp->pushed && !hp->eof)
+            pthread_cond_wait(&hp->cv, &hp->mu);
+        if (hp->hashed == hp->pushed) {
+            pthread_mutex_unlock(&hp->mu);
+            return NULL;
+        }
+        i = hp->hashed % PIPE_SLOTS;
+        pthread_mutex_unlock(&hp->mu);
+        if (hp->err == BW_OK)
+            hp->err = bw_sha256_update(&hp->h, hp->slot[i], hp->len[i]);
+        pthread_mutex_lock(&hp->mu);
+        hp->hashed++;
+        pthread_cond_broadcast(&hp->cv);
+        pthread_mutex_unlock(&hp->mu);
+    }
+}
+
+bw_err bw_hash_pipe_new(struct bw_hash_pipe **out, size_t slot_size)
+{
+    struct bw_hash_pipe *hp = bw_calloc(1, sizeof(*hp));
+    int i;
+
+    *out = NULL;
+    if (!hp)
+        return BW_E_NOMEM;
+    for (i = 0; i < PIPE_SLOTS; i++) {
+        hp->slot[i] = bw_malloc(slot_size);
+        if (!hp->slot[i])
+            goto fail;
+    }
+    if (bw_sha256_init(&hp->h) != BW_OK)
+        goto fail;
+    pthread_mutex_init(&hp->mu, NULL);
+    pthread_cond_init(&hp->cv, NULL);
+    if (pthread_create(&hp->thr, NULL, pipe_main, hp) != 0) {
+        bw_sha256_abort(&hp->h);
+        goto fail;
+    }
+    *out = hp;
+    return BW_OK;
+fail:
+    for (i = 0; i < PIPE_SLOTS; i++)
+        bw_free(hp->slot[i]);
+    bw_free(hp);
+    return BW_E_NOMEM;
+}
+
+uint8_t *bw_hash_pipe_slot(struct bw_hash_pipe *hp)
+{
+    uint8_t *s;
+
+    pthread_mutex_lock(&hp->mu);
+    while (hp->pushed - hp->hashed == PIPE_SLOTS)
+        pthread_cond_wait(&hp->cv, &hp->mu);
+    s = hp->slot[hp->pushed % PIPE_SLOTS];
+    pthread_mutex_unlock(&hp->mu);
+    return s;
+}
+
+void bw_hash_pipe_push(struct bw_hash_pipe *hp, size_t n)
+{
+    pthread_mutex_lock(&hp->mu);
+    hp->len[hp->pushed % PIPE_SLOTS] = n;
+    hp->pushed++;
+    pthread_cond_broadcast(&hp->cv);
+    pthread_mutex_unlock(&hp->mu);
+}
+
+bw_err bw_hash_pipe_finish(struct bw_hash_pipe *hp, uint8_t out[BW_SHA256_LEN])
+{
+    bw_err rc;
+    int i;
+
+    pthread_mutex_lock(&hp->mu);
+    hp->eof = 1;
+    pthread_cond_broadcast(&hp->cv);
+    pthread_mutex_unlock(&hp->mu);
+    pthread_join(hp->thr, NULL);
+    rc = hp->err;
+    if (rc == BW_OK)
+        rc = bw_sha256_final(&hp->h, out);
+    else
+        bw_sha256_abort(&hp->h);
+    pthread_mutex_destroy(&hp->mu);
+    pthread_cond_destroy(&hp->cv);
+    for (i = 0; i < PIPE_SLOTS; i++)
+        bw_free(hp->slot[i]);
+    bw_free(hp);
+    return rc;
+}
+
+/* Reads n bytes of the stream past the envelope: leftovers first. */
+static bw_err pkg_read(struct bw_pkg *p, uint8_t *dst, size_t n, size_t *got)
+{
+    size_t have = p->buf_len - p->buf_pos, take = have < n ? have : n, more = 0;
+    bw_err rc = BW_OK;
+
+    if (take) {
+        memcpy(dst, p->buf + p->buf_pos, take);
+        p->buf_pos += take;
+    }
+    if (take < n)
+        rc = bw_read_full(p->fd, dst + take, n - take, &more);
+    *got = take + more;
+    return rc;
+}
+
+bw_err bw_pkg_open(struct bw_pkg *p, const char *path, const struct bw_ec_key *key, size_t env_cap)
+{
+    size_t alloc = 0, got;
+    uint8_t *nb;
+    bw_err rc;
+
+    memset(p, 0, sizeof(*p));
+    p->fd = -1;
+    if (strcmp(path, "-") == 0) {
+        p->fd = 0;
+    } else {
+        p->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (p->fd < 0)
+            return BW_E_IO;
+        p->own_fd = 1;
+    }
+    for (;;) {
+        size_t want = alloc ? alloc * 2 : 4096;
+
+        if (want > env_cap + 1)
+            want = env_cap + 1;
+        rc = BW_E_NOMEM;
+        nb = want > alloc ? realloc(p->buf, want) : NULL;
+        if (!nb)
+            return alloc >= env_cap + 1 ? BW_E_TOOBIG : BW_E_NOMEM;
+        p->buf = nb;
+        alloc = want;
+        rc = bw_read_full(p->fd, p->buf + p->buf_len, alloc - p->buf_len, &got);
+        if (rc)
+            return rc;
+        p->buf_len += got;
+        rc = bw_cbor_wellformed(p->buf, p->buf_len < env_cap ? p->buf_len : env_cap, 1,
+                                &p->env_len);
+        if (rc != BW_E_TRUNCATED)
+            break;
+        if (p->buf_len < alloc) /* end of input */
+            return BW_E_TRUNCATED;
+        if (p->buf_len >= env_cap)
+            return BW_E_TOOBIG;
+    }
+    if (rc)
+        return rc;
+    p->buf_pos = p->env_len;
+    return bw_suit_parse(p->buf, p->env_len, key, &p->suit);
+}
+
+static bw_err expect_eof(struct bw_pkg *p)
+{
+    uint8_t b;
+    size_t got;
+    bw_err rc = pkg_read(p, &b, 1, &got);
+
+    if (rc)
+        return rc;
+    return got ? BW_E_TRAILING : BW_OK;
+}
+
+static bw_err stream_integrated(struct bw_pkg *p, bw_pkg_sink sink, void *ctx)
+{
+    struct bw_suit_bytes pl;
+    uint8_t d[BW_SHA256_LEN];
+    bw_err rc;
+
+    if ((rc = bw_suit_integrated(&p->suit, 0, &pl)) || (rc = bw_sha256(pl.p, pl.len, d)) ||
+        (rc = bw_suit_image_match(&p->suit, 0, d, pl.len)) || (rc = expect_eof(p)))
+        return rc;
+    return sink ? sink(ctx, 0, pl.p, pl.len) : BW_OK;
+}
+
+bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_progress *prog)
+{
+    const struct bw_suit_component *c = &p->suit.comp[0];
+    struct bw_hash_pipe *hp = NULL;
+    uint8_t digest[BW_SHA256_LEN];
+    uint64_t n_chunks, list_len, i, off = 0;
+    size_t got;
+    bw_err rc;
+
+    if (!p->suit.authenticated && sink)
+        return BW_E_STATE;
+    if (c->has_uri && c->uri.len && c->uri.p[0] == '#')
+        return stream_integrated(p, sink, ctx);
+    rc = bw_suit_chunk_layout(&p->suit, 0, &n_chunks, &list_len);
+    if (rc)
+        return rc == BW_E_NOTFOUND ? BW_E_UNSUPPORTED : rc;
+    if (list_len > (64u << 20))
+        return BW_E_TOOBIG;
+    p->list = bw_malloc((size_t)list_len);
+    if (!p->list)
+        return BW_E_NOMEM;
+    p->list_len = (size_t)list_len;
+    if ((rc = pkg_read(p, p->list, p->list_len, &got)))
+        return rc;
+    if (got < p->list_len)
+        return BW_E_TRUNCATED;
+    if ((rc = bw_suit_chunk_list_check(&p->suit, 0, p->list, p->list_len)))
+        return rc;
+    if ((rc = bw_hash_pipe_new(&hp, c->chunk_size)))
+        return rc;
+    for (i = 0; i < n_chunks; i++) {
+        uint8_t *slot = bw_hash_pipe_slot(hp);
+        size_t want = i + 1 < n_chunks ? c->chunk_size : (size_t)(c->image_size - off);
+
+        if ((rc = pkg_read(p, slot, want, &got)))
+            break;
+        rc = BW_E_TRUNCATED;
+        if (got < want)
+            break;
+        if ((rc = bw_suit_chunk_check(&p->suit, 0, p->list, i, slot, want)))
+            break;
+        if (sink && (rc = sink(ctx, off, slot, want)))
+            break;
+        bw_hash_pipe_push(hp, want);
+        off += want;
+        if (prog)
+            bw_progress_add(prog, want);
+    }
+    if (rc) {
+        bw_err ignored = bw_hash_pipe_finish(hp, digest);
+
+        (void)ignored;
+        return rc;
+    }
+    if ((rc = bw_hash_pipe_finish(hp, digest)))
+        return rc;
+    if ((rc = bw_suit_image_match(&p->suit, 0, digest, off)))
+        return rc;
+    return expect_eof(p);
+}
+
+void bw_pkg_close(struct bw_pkg *p)
+{
+    if (!p)
+        return;
+    if (p->own_fd && p->fd >= 0)
+        close(p->fd);
+    free(p->buf);
+    bw_free(p->list);
+    memset(p, 0, sizeof(*p));
+    p->fd = -1;
+}

@@ -1,0 +1,787 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * SUIT envelope parser, authenticator and checker (include/bulwark/suit.h).
+ * It interprets command sequences only far enough to learn each
+ * component's parameters and which conditions the manifest asserts; it
+ * does not fetch or write anything (that is the install engine's job).
+ */
+#include <string.h>
+#include "bulwark/suit.h"
+
+#define BIT(n) (1ull << (n))
+
+static bw_err parse_digest(const uint8_t *p, size_t n, uint8_t out[BW_SHA256_LEN])
+{
+    struct bw_cbor_dec d;
+    const uint8_t *b;
+    size_t bl;
+    uint64_t cnt;
+    int64_t alg;
+    bw_err rc;
+
+    bw_cbor_dec_init(&d, p, n);
+    if ((rc = bw_cbor_get_array(&d, &cnt)))
+        return rc;
+    if (cnt != 2)
+        return BW_E_FORMAT;
+    if ((rc = bw_cbor_get_int(&d, &alg)))
+        return rc;
+    if (alg != BW_SUIT_ALG_SHA256)
+        return BW_E_ALG;
+    if ((rc = bw_cbor_get_bytes(&d, &b, &bl)))
+        return rc;
+    if (bl != BW_SHA256_LEN)
+        return BW_E_FORMAT;
+    if (!bw_cbor_at_end(&d))
+        return BW_E_TRAILING;
+    memcpy(out, b, BW_SHA256_LEN);
+    return BW_OK;
+}
+
+/* A SUIT_Digest that appears inline (not bstr-wrapped): consume it from d. */
+static bw_err take_inline_digest(struct bw_cbor_dec *d, uint8_t out[BW_SHA256_LEN])
+{
+    size_t start = d->cur.off;
+    bw_err rc = bw_cbor_skip(d);
+
+    if (rc)
+        return rc;
+    return parse_digest(d->cur.p + start, d->cur.off - start, out);
+}
+
+static int seen_once(uint64_t *seen, int64_t key)
+{
+    uint64_t bit;
+
+    if (key < 0 || key > 63)
+        return 1; /* outside the tracked range: callers handle these keys */
+    bit = BIT(key);
+    if (*seen & bit)
+        return 0;
+    *seen |= bit;
+    return 1;
+}
+
+/* ---- parameters and commands ------------------------------------------ */
+
+static bw_err parse_chunks(const uint8_t *p, size_t n, struct bw_suit_component *c)
+{
+    struct bw_cbor_dec d;
+    uint64_t cnt, size;
+    bw_err rc;
+
+    bw_cbor_dec_init(&d, p, n);
+    if ((rc = bw_cbor_get_array(&d, &cnt)))
+        return rc;
+    if (cnt != 2)
+        return BW_E_FORMAT;
+    if ((rc = bw_cbor_get_uint(&d, &size)))
+        return rc;
+    if (size < BW_SUIT_CHUNK_MIN || size > BW_SUIT_CHUNK_MAX || (size & (size - 1)))
+        return BW_E_FORMAT;
+    if ((rc = take_inline_digest(&d, c->chunk_list_digest)))
+        return rc;
+    if (!bw_cbor_at_end(&d))
+        return BW_E_TRAILING;
+    c->chunk_size = (uint32_t)size;
+    c->has_chunks = 1;
+    return BW_OK;
+}
+
+static bw_err set_param(struct bw_cbor_dec *d, int64_t key, struct bw_suit_component *c)
+{
+    const uint8_t *p;
+    size_t n;
+    uint64_t v;
+    bw_err rc;
+
+    switch (key) {
+    case BW_SUIT_PARAM_VENDOR_ID:
+    case BW_SUIT_PARAM_CLASS_ID:
+        if ((rc = bw_cbor_get_bytes(d, &p, &n)))
+            return rc;
+        if (n != BW_SUIT_UUID_LEN)
+            return BW_E_FORMAT;
+        if (key == BW_SUIT_PARAM_VENDOR_ID) {
+            memcpy(c->vendor_id, p, n);
+            c->has_vendor = 1;
+        } else {
+            memcpy(c->class_id, p, n);
+            c->has_class = 1;
+        }
+        return BW_OK;
+    case BW_SUIT_PARAM_IMAGE_DIGEST:
+        if ((rc = bw_cbor_get_bytes(d, &p, &n)) || (rc = parse_digest(p, n, c->image_digest)))
+            return rc;
+        c->has_digest = 1;
+        return BW_OK;
+    case BW_SUIT_PARAM_IMAGE_SIZE:
+        if ((rc = bw_cbor_get_uint(d, &v)))
+            return rc;
+        if (v > BW_SUIT_IMAGE_MAX)
+            return BW_E_TOOBIG;
+        c->image_size = v;
+        c->has_size = 1;
+        return BW_OK;
+    case BW_SUIT_PARAM_URI:
+        if ((rc = bw_cbor_get_text(d, &c->uri.p, &c->uri.len)))
+            return rc;
+        c->has_uri = 1;
+        return BW_OK;
+    case BW_SUIT_PARAM_CHUNK_DIGESTS:
+        if ((rc = bw_cbor_get_bytes(d, &p, &n)))
+            return rc;
+        return parse_chunks(p, n, c);
+    case BW_SUIT_PARAM_COMPONENT_SLOT:
+    case BW_SUIT_PARAM_STRICT_ORDER:
+    case BW_SUIT_PARAM_SOFT_FAILURE:
+    case BW_SUIT_PARAM_CONTENT:
+    case BW_SUIT_PARAM_SOURCE_COMPONENT:
+    case BW_SUIT_PARAM_INVOKE_ARGS:
+    case BW_SUIT_PARAM_DEVICE_ID:
+        return bw_cbor_skip(d); /* standard, not used by bulwark */
+    default:
+        /* Other vendors' custom (negative) parameters only matter to
+         * commands bulwark does not run; unknown standard ones do. */
+        return key < 0 ? bw_cbor_skip(d) : BW_E_CRITICAL;
+    }
+}
+
+static bw_err parse_params(struct bw_cbor_dec *d, struct bw_suit *s, uint32_t sel)
+{
+    uint64_t n, i, seen = 0;
+    int seen_chunks = 0;
+    bw_err rc;
+
+    if ((rc = bw_cbor_get_map(d, &n)))
+        return rc;
+    for (i = 0; i < n; i++) {
+        struct bw_cbor_dec save;
+        int64_t key;
+        unsigned c;
+
+        if ((rc = bw_cbor_get_int(d, &key)))
+            return rc;
+        if (!seen_once(&seen, key) || (key == BW_SUIT_PARAM_CHUNK_DIGESTS && seen_chunks++))
+            return BW_E_FORMAT; /* duplicate key */
+        save = *d;
+        for (c = 0; c < s->n_components; c++) {
+            if (!(sel & (1u << c)))
+                continue;
+            *d = save;
+            if ((rc = set_param(d, key, &s->comp[c])))
+                return rc;
+        }
+        if (d->cur.off == save.cur.off && (rc = bw_cbor_skip(d)))
+            return rc; /* no component selected: still consume the value */
+    }
+    return BW_OK;
+}
+
+static void mark(struct bw_suit *s, uint32_t sel, size_t field, uint8_t seqbit)
+{
+    unsigned c;
+
+    for (c = 0; c < s->n_components; c++)
+        if (sel & (1u << c))
+            ((uint8_t *)&s->comp[c])[field] |= seqbit;
+}
+
+#define MARK(s, sel, member, bit) mark(s, sel, offsetof(struct bw_suit_component, member), bit)
+
+static bw_err set_index(struct bw_cbor_dec *d, const struct bw_suit *s, uint32_t *sel)
+{
+    struct bw_cbor_item it;
+    uint64_t n, i, v;
+    bw_err rc;
+
+    if ((rc = bw_cbor_peek(d, &it)))
+        return rc;
+    if (it.type == BW_CBOR_SIMPLE && it.val == BW_CBOR_TRUE) {
+        *sel = (1u << s->n_components) - 1;
+        return bw_cbor_next(d, &it);
+    }
+    if (it.type == BW_CBOR_UINT) {
+        if ((rc = bw_cbor_get_uint(d, &v)))
+            return rc;
+        if (v >= s->n_components)
+            return BW_E_FORMAT;
+        *sel = 1u << v;
+        return BW_OK;
+    }
+    if ((rc = bw_cbor_get_array(d, &n)))
+        return rc;
+    *sel = 0;
+    for (i = 0; i < n; i++) {
+        if ((rc = bw_cbor_get_uint(d, &v)))
+            return rc;
+        if (v >= s->n_components)
+            return BW_E_FORMAT;
+        *sel |= 1u << v;
+    }
+    return BW_OK;
+}
+
+static bw_err run_seq(struct bw_suit *s, const uint8_t *p, size_t len, uint8_t seqbit)
+{
+    struct bw_cbor_dec d;
+    uint64_t n, i, cmd, policy;
+    uint32_t sel = 1;
+    bw_err rc;
+
+    bw_cbor_dec_init(&d, p, len);
+    if ((rc = bw_cbor_get_array(&d, &n)))
+        return rc;
+    if (n % 2)
+        return BW_E_FORMAT;
+    for (i = 0; i < n; i += 2) {
+        if ((rc = bw_cbor_get_uint(&d, &cmd)))
+            return rc == BW_E_FORMAT ? BW_E_CRITICAL : rc; /* custom commands */
+        switch (cmd) {
+        case BW_SUIT_DIR_SET_COMPONENT_INDEX:
+            rc = set_index(&d, s, &sel);
+            break;
+        case BW_SUIT_DIR_OVERRIDE_PARAMETERS:
+        case BW_SUIT_DIR_SET_PARAMETERS:
+            rc = parse_params(&d, s, sel);
+            break;
+        case BW_SUIT_COND_VENDOR:
+        case BW_SUIT_COND_CLASS:
+        case BW_SUIT_COND_IMAGE_MATCH:
+        case BW_SUIT_COND_COMPONENT_SLOT:
+        case BW_SUIT_COND_CHECK_CONTENT:
+        case BW_SUIT_COND_DEVICE:
+        case BW_SUIT_DIR_WRITE:
+        case BW_SUIT_DIR_FETCH:
+        case BW_SUIT_DIR_COPY:
+        case BW_SUIT_DIR_INVOKE:
+        case BW_SUIT_DIR_SWAP:
+            rc = bw_cbor_get_uint(&d, &policy); /* reporting policy */
+            if (rc)
+                break;
+            if (cmd == BW_SUIT_COND_VENDOR)
+                MARK(s, sel, cond_vendor, seqbit);
+            else if (cmd == BW_SUIT_COND_CLASS)
+                MARK(s, sel, cond_class, seqbit);
+            else if (cmd == BW_SUIT_COND_IMAGE_MATCH)
+                MARK(s, sel, cond_image_match, seqbit);
+            else if (cmd == BW_SUIT_DIR_WRITE)
+                MARK(s, sel, dir_write, seqbit);
+            else if (cmd == BW_SUIT_DIR_FETCH)
+                MARK(s, sel, dir_fetch, seqbit);
+            else if (cmd == BW_SUIT_DIR_COPY)
+                MARK(s, sel, dir_copy, seqbit);
+            else if (cmd == BW_SUIT_DIR_INVOKE)
+                MARK(s, sel, dir_invoke, seqbit);
+            else if (cmd == BW_SUIT_DIR_SWAP)
+                MARK(s, sel, dir_swap, seqbit);
+            break;
+        case BW_SUIT_COND_ABORT:
+        case BW_SUIT_DIR_TRY_EACH:
+        case BW_SUIT_DIR_RUN_SEQUENCE:
+        case 11: /* process-dependency */
+            return BW_E_UNSUPPORTED;
+        default:
+            return BW_E_CRITICAL;
+        }
+        if (rc)
+            return rc;
+    }
+    if (!bw_cbor_at_end(&d))
+        return BW_E_TRAILING;
+    s->seqs_present |= seqbit;
+    return BW_OK;
+}
+
+/* ---- common, manifest, envelope --------------------------------------- */
+
+static bw_err parse_components(struct bw_cbor_dec *d, struct bw_suit *s)
+{
+    uint64_t n, parts, i, j;
+    bw_err rc;
+
+    if ((rc = bw_cbor_get_array(d, &n)))
+        return rc;
+    if (n == 0)
+        return BW_E_FORMAT;
+    if (n > BW_SUIT_MAX_COMPONENTS)
+        return BW_E_TOOBIG;
+    for (i = 0; i < n; i++) {
+        struct bw_suit_component *c = &s->comp[i];
+
+        if ((rc = bw_cbor_get_array(d, &parts)))
+            return rc;
+        if (parts > BW_SUIT_MAX_ID_PARTS)
+            return BW_E_TOOBIG;
+        for (j = 0; j < parts; j++)
+            if ((rc = bw_cbor_get_bytes(d, &c->id[j].p, &c->id[j].len)))
+                return rc;
+        c->id_parts = (unsigned)parts;
+    }
+    s->n_components = (unsigned)n;
+    return BW_OK;
+}
+
+static bw_err parse_common(const uint8_t *p, size_t len, struct bw_suit *s,
+                           struct bw_suit_bytes *shared)
+{
+    struct bw_cbor_dec d;
+    uint64_t n, i, key, seen = 0;
+    bw_err rc;
+
+    bw_cbor_dec_init(&d, p, len);
+    if ((rc = bw_cbor_get_map(&d, &n)))
+        return rc;
+    for (i = 0; i < n; i++) {
+        if ((rc = bw_cbor_get_uint(&d, &key)))
+            return rc == BW_E_FORMAT ? BW_E_CRITICAL : rc;
+        if (key <= 63 && !seen_once(&seen, (int64_t)key))
+            return BW_E_FORMAT;
+        switch (key) {
+        case BW_SUIT_COMMON_COMPONENTS:
+            rc = parse_components(&d, s);
+            break;
+        case BW_SUIT_COMMON_SHARED_SEQUENCE:
+            rc = bw_cbor_get_bytes(&d, &shared->p, &shared->len);
+            break;
+        case BW_SUIT_COMMON_DEPENDENCIES:
+            return BW_E_UNSUPPORTED;
+        default:
+            return BW_E_CRITICAL;
+        }
+        if (rc)
+            return rc;
+    }
+    if (!bw_cbor_at_end(&d))
+        return BW_E_TRAILING;
+    return s->n_components ? BW_OK : BW_E_FORMAT;
+}
+
+/* Severable members: index in the tables below. */
+static const uint64_t sev_keys[] = {BW_SUIT_DEPENDENCY_RESOLUTION, BW_SUIT_PAYLOAD_FETCH,
+                                    BW_SUIT_INSTALL, BW_SUIT_TEXT};
+#define N_SEV 4
+
+static int sev_index(uint64_t key)
+{
+    int i;
+
+    for (i = 0; i < N_SEV; i++)
+        if (sev_keys[i] == key)
+            return i;
+    return -1;
+}
+
+struct sev {
+    struct bw_suit_bytes env[N_SEV];   /* member as found in the envelope */
+    size_t env_head[N_SEV];            /* its bstr head length */
+    struct bw_suit_bytes inl[N_SEV];   /* embedded in the manifest */
+    uint8_t digest[N_SEV][BW_SHA256_LEN];
+    uint8_t has_digest[N_SEV];
+};
+
+/* The digest of a severed member covers its bstr-wrapped encoding. */
+static bw_err check_severed(const struct sev *v, int i)
+{
+    uint8_t got[BW_SHA256_LEN];
+    const uint8_t *start = v->env[i].p - v->env_head[i];
+    bw_err rc;
+
+    rc = bw_sha256(start, v->env_head[i] + v->env[i].len, got);
+    if (rc)
+        return rc;
+    return bw_ct_equal(got, v->digest[i], sizeof(got)) ? BW_OK : BW_E_DIGEST;
+}
+
+static bw_err parse_manifest(struct bw_suit *s, struct sev *v)
+{
+    static const uint8_t seq_bit[N_SEV] = {0, BW_SUIT_SEQ_FETCH, BW_SUIT_SEQ_INSTALL, 0};
+    struct bw_suit_bytes common = {0}, shared = {0}, validate = {0}, load = {0}, invoke = {0};
+    struct bw_cbor_dec d;
+    uint64_t n, i, key, seen = 0;
+    int have_version = 0, have_seq = 0;
+    bw_err rc;
+
+    bw_cbor_dec_init(&d, s->manifest.p, s->manifest.len);
+    if ((rc = bw_cbor_get_map(&d, &n)))
+        return rc;
+    for (i = 0; i < n; i++) {
+        int si;
+
+        if ((rc = bw_cbor_get_uint(&d, &key)))
+            return rc == BW_E_FORMAT ? BW_E_CRITICAL : rc;
+        if (key <= 63 && !seen_once(&seen, (int64_t)key))
+            return BW_E_FORMAT;
+        si = sev_index(key);
+        switch (key) {
+        case BW_SUIT_MANIFEST_VERSION:
+            rc = bw_cbor_get_uint(&d, &s->version);
+            if (!rc && s->version != 1)
+                return BW_E_UNSUPPORTED;
+            have_version = 1;
+            break;
+        case BW_SUIT_MANIFEST_SEQUENCE:
+            rc = bw_cbor_get_uint(&d, &s->sequence);
+            have_seq = 1;
+            break;
+        case BW_SUIT_COMMON:
+            rc = bw_cbor_get_bytes(&d, &common.p, &common.len);
+            break;
+        case BW_SUIT_REFERENCE_URI:
+            rc = bw_cbor_get_text(&d, &s->reference_uri.p, &s->reference_uri.len);
+            break;
+        case BW_SUIT_VALIDATE:
+            rc = bw_cbor_get_bytes(&d, &validate.p, &validate.len);
+            break;
+        case BW_SUIT_LOAD:
+            rc = bw_cbor_get_bytes(&d, &load.p, &load.len);
+            break;
+        case BW_SUIT_INVOKE:
+            rc = bw_cbor_get_bytes(&d, &invoke.p, &invoke.len);
+            break;
+        default:
+            if (si < 0)
+                return BW_E_CRITICAL;
+            {
+                struct bw_cbor_item it;
+
+                if ((rc = bw_cbor_peek(&d, &it)))
+                    return rc;
+                if (it.type == BW_CBOR_BYTES) {
+                    rc = bw_cbor_get_bytes(&d, &v->inl[si].p, &v->inl[si].len);
+                    if (!rc && v->env[si].p)
+                        return BW_E_FORMAT; /* both embedded and severed */
+                } else {
+                    rc = take_inline_digest(&d, v->digest[si]);
+                    v->has_digest[si] = 1;
+                }
+            }
+            break;
+        }
+        if (rc)
+            return rc;
+    }
+    if (!bw_cbor_at_end(&d))
+        return BW_E_TRAILING;
+    if (!have_version || !have_seq || !common.p)
+        return BW_E_FORMAT;
+
+    /* Severable members present in the envelope must match their digests;
+     * a member with no digest in the manifest is unauthenticated. */
+    for (i = 0; i < N_SEV; i++) {
+        if (v->env[i].p) {
+            if (!v->has_digest[i])
+                return BW_E_DIGEST;
+            if ((rc = check_severed(v, (int)i)))
+                return rc;
+        } else if (v->has_digest[i] && seq_bit[i]) {
+            s->seqs_severed |= seq_bit[i];
+        }
+    }
+
+    if ((rc = parse_common(common.p, common.len, s, &shared)))
+        return rc;
+    if (shared.p && (rc = run_seq(s, shared.p, shared.len, BW_SUIT_SEQ_SHARED)))
+        return rc;
+    if (validate.p && (rc = run_seq(s, validate.p, validate.len, BW_SUIT_SEQ_VALIDATE)))
+        return rc;
+    if (load.p && (rc = run_seq(s, load.p, load.len, BW_SUIT_SEQ_LOAD)))
+        return rc;
+    for (i = 0; i < N_SEV; i++) {
+        const struct bw_suit_bytes *b = v->env[i].p ? &v->env[i] : &v->inl[i];
+
+        if (b->p && seq_bit[i] && (rc = run_seq(s, b->p, b->len, seq_bit[i])))
+            return rc;
+    }
+    if (invoke.p && (rc = run_seq(s, invoke.p, invoke.len, BW_SUIT_SEQ_INVOKE)))
+        return rc;
+    /* An integrated payload a component names must match its digest. */
+    for (i = 0; i < s->n_components; i++) {
+        struct bw_suit_bytes pl;
+        uint8_t got[BW_SHA256_LEN];
+
+        if (bw_suit_integrated(s, (unsigned)i, &pl) != BW_OK)
+            continue;
+        if ((rc = bw_sha256(pl.p, pl.len, got)) ||
+            (rc = bw_suit_image_match(s, (unsigned)i, got, pl.len)))
+            return rc;
+    }
+    return BW_OK;
+}
+
+static bw_err parse_auth(const uint8_t *p, size_t len, struct bw_suit *s)
+{
+    struct bw_cbor_dec d;
+    uint64_t n, i;
+    bw_err rc;
+
+    bw_cbor_dec_init(&d, p, len);
+    if ((rc = bw_cbor_get_array(&d, &n)))
+        return rc;
+    if (n < 1)
+        return BW_E_FORMAT;
+    if (n - 1 > BW_SUIT_MAX_SIGNATURES)
+        return BW_E_TOOBIG;
+    if ((rc = bw_cbor_get_bytes(&d, &s->auth_digest.p, &s->auth_digest.len)))
+        return rc;
+    for (i = 1; i < n; i++)
+        if ((rc = bw_cbor_get_bytes(&d, &s->sigs[i - 1].p, &s->sigs[i - 1].len)))
+            return rc;
+    s->n_sigs = (unsigned)(n - 1);
+    return bw_cbor_at_end(&d) ? BW_OK : BW_E_TRAILING;
+}
+
+static bw_err authenticate(struct bw_suit *s, const struct bw_ec_key *key)
+{
+    struct bw_cose_sign1 cs;
+    uint8_t want[BW_SHA256_LEN];
+    unsigned i;
+    bw_err rc;
+
+    rc = parse_digest(s->auth_digest.p, s->auth_digest.len, want);
+    if (rc)
+        goto out;
+    /* The digest covers the bstr-wrapped manifest, head included. */
+    rc = bw_sha256(s->manifest_bstr.p, s->manifest_bstr.len, s->manifest_digest);
+    if (rc)
+        goto out;
+    rc = BW_E_DIGEST;
+    if (!bw_ct_equal(want, s->manifest_digest, sizeof(want)))
+        goto out;
+    if (!key) {
+        rc = BW_OK;
+        goto out;
+    }
+    rc = BW_E_BADSIG; /* no signature at all */
+    for (i = 0; i < s->n_sigs; i++) {
+        rc = bw_cose_sign1_parse(s->sigs[i].p, s->sigs[i].len, &cs);
+        if (rc == BW_OK && !cs.tagged)
+            rc = BW_E_FORMAT; /* SUIT requires COSE_Sign1_Tagged */
+        if (rc)
+            continue;
+        rc = bw_cose_sign1_verify(&cs, key, BW_COSE_ALG_ES256, NULL, 0, s->auth_digest.p,
+                                  s->auth_digest.len);
+        if (rc == BW_OK)
+            break;
+    }
+    if (rc)
+        goto out;
+    s->authenticated = 1;
+    rc = BW_OK;
+out:
+    return rc;
+}
+
+bw_err bw_suit_parse(const uint8_t *buf, size_t len, const struct bw_ec_key *key, struct bw_suit *s)
+{
+    struct sev v;
+    struct bw_suit_bytes auth = {0};
+    struct bw_cbor_dec d;
+    uint64_t n, i, seen = 0;
+    int tagged;
+    bw_err rc;
+
+    memset(s, 0, sizeof(*s));
+    memset(&v, 0, sizeof(v));
+    rc = bw_cbor_wellformed(buf, len, 0, NULL);
+    if (rc)
+        return rc;
+    s->envelope.p = buf;
+    s->envelope.len = len;
+    bw_cbor_dec_init(&d, buf, len);
+    if ((rc = bw_cbor_opt_tag(&d, BW_SUIT_TAG_ENVELOPE, &tagged)))
+        return rc;
+    s->tagged = (unsigned)tagged;
+    if ((rc = bw_cbor_get_map(&d, &n)))
+        return rc;
+    for (i = 0; i < n; i++) {
+        struct bw_cbor_item k;
+        int si;
+
+        if ((rc = bw_cbor_next(&d, &k)))
+            return rc;
+        if (k.type == BW_CBOR_TEXT) {
+            unsigned j;
+
+            if (s->n_payloads == BW_SUIT_MAX_PAYLOADS)
+                return BW_E_TOOBIG;
+            for (j = 0; j < s->n_payloads; j++)
+                if (s->payload_key[j].len == k.val &&
+                    memcmp(s->payload_key[j].p, k.ptr, (size_t)k.val) == 0)
+                    return BW_E_FORMAT;
+            s->payload_key[s->n_payloads].p = k.ptr;
+            s->payload_key[s->n_payloads].len = (size_t)k.val;
+            rc = bw_cbor_get_bytes(&d, &s->payload[s->n_payloads].p,
+                                   &s->payload[s->n_payloads].len);
+            if (rc)
+                return rc;
+            s->n_payloads++;
+            continue;
+        }
+        if (k.type != BW_CBOR_UINT)
+            return k.type == BW_CBOR_NINT ? BW_E_CRITICAL : BW_E_FORMAT;
+        if (k.val <= 63 && !seen_once(&seen, (int64_t)k.val))
+            return BW_E_FORMAT;
+        si = sev_index(k.val);
+        if (k.val == BW_SUIT_AUTH) {
+            rc = bw_cbor_get_bytes(&d, &auth.p, &auth.len);
+        } else if (k.val == BW_SUIT_MANIFEST) {
+            s->manifest_bstr.p = buf + d.cur.off;
+            rc = bw_cbor_get_bytes(&d, &s->manifest.p, &s->manifest.len);
+            s->manifest_bstr.len = buf + d.cur.off - s->manifest_bstr.p;
+        } else if (si >= 0) {
+            size_t at = d.cur.off;
+
+            rc = bw_cbor_get_bytes(&d, &v.env[si].p, &v.env[si].len);
+            v.env_head[si] = d.cur.off - at - v.env[si].len;
+            if (!v.env[si].p)
+                v.env[si].p = buf + d.cur.off; /* empty member: keep position */
+        } else {
+            return BW_E_CRITICAL;
+        }
+        if (rc)
+            return rc;
+    }
+    if (!auth.p || !s->manifest.p)
+        return BW_E_FORMAT;
+    if ((rc = parse_auth(auth.p, auth.len, s)))
+        return rc;
+    if ((rc = authenticate(s, key)))
+        return rc;
+    return parse_manifest(s, &v);
+}
+
+/* ---- checks on a parsed manifest -------------------------------------- */
+
+/*
+ * A manifest fits the device when it asserts the device's vendor and class
+ * in at least one condition each, and no such condition, for any component,
+ * names another vendor or class (multi-component manifests often check the
+ * identifiers once, on the first component).
+ */
+bw_err bw_suit_check(const struct bw_suit *s, const struct bw_suit_expect *e)
+{
+    unsigned c, vendor_checked = 0, class_checked = 0;
+    bw_err rc = BW_E_STATE;
+
+    if (!s->authenticated)
+        goto out;
+    rc = BW_E_ROLLBACK;
+    if (s->sequence < e->min_sequence)
+        goto out;
+    for (c = 0; c < s->n_components; c++) {
+        const struct bw_suit_component *k = &s->comp[c];
+
+        rc = BW_E_VENDOR;
+        if (e->vendor_id && k->cond_vendor) {
+            if (!k->has_vendor || !bw_ct_equal(k->vendor_id, e->vendor_id, BW_SUIT_UUID_LEN))
+                goto out;
+            vendor_checked++;
+        }
+        rc = BW_E_CLASS;
+        if (e->class_id && k->cond_class) {
+            if (!k->has_class || !bw_ct_equal(k->class_id, e->class_id, BW_SUIT_UUID_LEN))
+                goto out;
+            class_checked++;
+        }
+    }
+    rc = BW_E_VENDOR;
+    if (e->vendor_id && !vendor_checked)
+        goto out;
+    rc = BW_E_CLASS;
+    if (e->class_id && !class_checked)
+        goto out;
+    rc = BW_OK;
+out:
+    return rc;
+}
+
+bw_err bw_suit_image_match(const struct bw_suit *s, unsigned c,
+                           const uint8_t digest[BW_SHA256_LEN], uint64_t size)
+{
+    const struct bw_suit_component *k;
+
+    if (c >= s->n_components)
+        return BW_E_INVAL;
+    k = &s->comp[c];
+    if (!k->has_digest)
+        return BW_E_NOTFOUND;
+    if (k->has_size && k->image_size != size)
+        return BW_E_SIZE;
+    return bw_ct_equal(k->image_digest, digest, BW_SHA256_LEN) ? BW_OK : BW_E_DIGEST;
+}
+
+bw_err bw_suit_integrated(const struct bw_suit *s, unsigned c, struct bw_suit_bytes *out)
+{
+    const struct bw_suit_component *k;
+    unsigned i;
+
+    if (c >= s->n_components)
+        return BW_E_INVAL;
+    k = &s->comp[c];
+    if (!k->has_uri || k->uri.len < 1 || k->uri.p[0] != '#')
+        return BW_E_NOTFOUND;
+    for (i = 0; i < s->n_payloads; i++) {
+        if (s->payload_key[i].len == k->uri.len - 1 &&
+            memcmp(s->payload_key[i].p, k->uri.p + 1, k->uri.len - 1) == 0) {
+            *out = s->payload[i];
+            return BW_OK;
+        }
+    }
+    return BW_E_NOTFOUND;
+}
+
+bw_err bw_suit_chunk_layout(const struct bw_suit *s, unsigned c, uint64_t *n_chunks,
+                            uint64_t *list_len)
+{
+    const struct bw_suit_component *k;
+
+    if (c >= s->n_components)
+        return BW_E_INVAL;
+    k = &s->comp[c];
+    if (!k->has_chunks || !k->has_size)
+        return BW_E_NOTFOUND;
+    *n_chunks = (k->image_size + k->chunk_size - 1) / k->chunk_size;
+    *list_len = *n_chunks * BW_SHA256_LEN;
+    return BW_OK;
+}
+
+bw_err bw_suit_chunk_list_check(const struct bw_suit *s, unsigned c, const uint8_t *list,
+                                size_t list_len)
+{
+    uint8_t got[BW_SHA256_LEN];
+    uint64_t n, want_len;
+    bw_err rc;
+
+    rc = bw_suit_chunk_layout(s, c, &n, &want_len);
+    if (rc)
+        return rc;
+    if (want_len != list_len)
+        return BW_E_SIZE;
+    rc = bw_sha256(list, list_len, got);
+    if (rc)
+        return rc;
+    return bw_ct_equal(got, s->comp[c].chunk_list_digest, sizeof(got)) ? BW_OK : BW_E_CHUNK;
+}
+
+bw_err bw_suit_chunk_check(const struct bw_suit *s, unsigned c, const uint8_t *list, uint64_t idx,
+                           const uint8_t *data, size_t len)
+{
+    uint8_t got[BW_SHA256_LEN];
+    uint64_t n, list_len, want;
+    bw_err rc;
+
+    rc = bw_suit_chunk_layout(s, c, &n, &list_len);
+    if (rc)
+        return rc;
+    if (idx >= n)
+        return BW_E_SIZE;
+    want = idx + 1 < n ? s->comp[c].chunk_size
+                       : s->comp[c].image_size - idx * s->comp[c].chunk_size;
+    if (len != want)
+        return BW_E_SIZE;
+    rc = bw_sha256(data, len, got);
+    if (rc)
+        return rc;
+    return bw_ct_equal(got, list + idx * BW_SHA256_LEN, sizeof(got)) ? BW_OK : BW_E_CHUNK;
+}

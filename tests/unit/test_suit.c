@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * SUIT: envelopes written by other implementations (tests/vectors/suit:
+ * the draft's examples as carried by dress-up and libcsuit), bulwark's own
+ * build/parse round trip, and every refusal: bit flips, truncation, wrong
+ * key, wrong vendor/class, rollback, unknown critical elements, oversized
+ * values, deep nesting. argv[1]: the vectors directory.
+ */
+#include "bulwark/bulwark.h"
+#include "t.h"
+
+static const char *vdir;
+static const char *draft_pub =
+    "048496811aae0baaabd26157189eecda26beaa8bf11b6f3fe6e2b5659c85dbc0ad"
+    "3b1f2a4b6c098131c0a36dacd1d78bd381dcdfb09c052db33991db7338b4a896";
+static const uint8_t vendor[16] = {0xfa, 0x6b, 0x4a, 0x53, 0xd5, 0xad, 0x5f, 0xdf,
+                                   0xbe, 0x9d, 0xe6, 0x63, 0xe4, 0xd4, 0x1f, 0xfe};
+static const uint8_t klass[16] = {0x14, 0x92, 0xaf, 0x14, 0x25, 0x69, 0x5e, 0x48,
+                                  0xbf, 0x42, 0x9b, 0x2d, 0x51, 0xf2, 0xab, 0x45};
+static const char *d0 = "00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210";
+
+static unsigned char *load_vec(const char *name, size_t *n)
+{
+    char path[1024];
+    size_t len;
+    unsigned char *txt, *b;
+
+    snprintf(path, sizeof(path), "%s/%s.hex", vdir, name);
+    txt = t_slurp(path, &len);
+    b = t_unhex((char *)txt, n);
+    free(txt);
+    return b;
+}
+
+static void draft_key(struct bw_ec_key *k)
+{
+    size_t n;
+    unsigned char *pt = t_unhex(draft_pub, &n);
+
+    bw_ec_key_init(k);
+    CHECK_RC(bw_ec_set_pub(k, pt, n), BW_OK);
+    free(pt);
+}
+
+static void external(void)
+{
+    static const struct {
+        const char *name;
+        bw_err want;
+        uint64_t seq;
+        unsigned comps;
+    } v[] = {
+        {"draft-suit-ex0", BW_OK, 0, 1},
+        {"draft-suit-ex1", BW_OK, 1, 1},
+        {"draft-suit-ex2", BW_OK, 2, 1},
+        {"draft-suit-ex2-severed", BW_OK, 2, 1},
+        {"libcsuit-ex0-es256", BW_OK, 0, 1},
+        {"libcsuit-ex1-es256", BW_OK, 1, 1},
+        {"libcsuit-ex4-es256", BW_OK, 4, 3},
+        {"libcsuit-ex5-es256", BW_OK, 5, 2},
+        {"libcsuit-ex3-es256", BW_E_UNSUPPORTED, 3, 1}, /* try-each: outside the subset */
+        {"libcsuit-ex0-esp256", BW_E_ALG, 0, 1},        /* alg -9, not ES256 */
+        {"libcsuit-ex1-esp256", BW_E_ALG, 0, 1},
+        {"libcsuit-ex3-esp256", BW_E_ALG, 0, 1},
+        {"libcsuit-ex4-esp256", BW_E_ALG, 0, 1},
+        {"libcsuit-expI-integrated", BW_E_CRITICAL, 0, 1}, /* pre-25 layout, key 5 */
+    };
+    struct bw_ec_key k, other;
+    size_t i, n;
+
+    draft_key(&k);
+    bw_ec_key_init(&other);
+    CHECK_RC(bw_ec_generate(&other), BW_OK);
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        unsigned char *b = load_vec(v[i].name, &n);
+        struct bw_suit s;
+        bw_err rc = bw_suit_parse(b, n, &k, &s);
+
+        if (rc != v[i].want)
+            fprintf(stderr, "%s: got %s want %s\n", v[i].name, bw_errname(rc),
+                    bw_errname(v[i].want));
+        CHECK(rc == v[i].want);
+        if (rc == BW_OK) {
+            uint8_t want_d[32];
+            struct bw_suit_expect e = {vendor, klass, v[i].seq};
+
+            CHECK(s.authenticated && s.tagged && s.version == 1);
+            CHECK(s.sequence == v[i].seq && s.n_components == v[i].comps);
+            CHECK(s.comp[0].has_vendor && !memcmp(s.comp[0].vendor_id, vendor, 16));
+            CHECK(s.comp[0].has_class && !memcmp(s.comp[0].class_id, klass, 16));
+            CHECK(s.comp[0].cond_vendor && s.comp[0].cond_class);
+            CHECK_RC(bw_unhex(want_d, 32, d0), BW_OK);
+            CHECK(s.comp[0].has_digest && !memcmp(s.comp[0].image_digest, want_d, 32));
+            CHECK(s.comp[0].has_size && s.comp[0].image_size == 34768);
+            CHECK_RC(bw_suit_image_match(&s, 0, want_d, 34768), BW_OK);
+            CHECK_RC(bw_suit_image_match(&s, 0, want_d, 34767), BW_E_SIZE);
+            want_d[31] ^= 1;
+            CHECK_RC(bw_suit_image_match(&s, 0, want_d, 34768), BW_E_DIGEST);
+            CHECK_RC(bw_suit_check(&s, &e), BW_OK);
+            e.min_sequence = v[i].seq + 1;
+            CHECK_RC(bw_suit_check(&s, &e), BW_E_ROLLBACK);
+            /* The same envelope with another key, and unauthenticated. */
+            CHECK_RC(bw_suit_parse(b, n, &other, &s), BW_E_BADSIG);
+            CHECK_RC(bw_suit_parse(b, n, NULL, &s), BW_OK);
+            CHECK(!s.authenticated);
+            CHECK_RC(bw_suit_check(&s, &e), BW_E_STATE);
+        }
+        free(b);
+    }
+    /* Details only some examples carry. */
+    {
+        struct bw_suit s;
+        unsigned char *b = load_vec("draft-suit-ex1", &n);
+
+        CHECK_RC(bw_suit_parse(b, n, &k, &s), BW_OK);
+        CHECK(s.comp[0].has_uri && s.comp[0].uri.len == 27 &&
+              !memcmp(s.comp[0].uri.p, "http://example.com/file.bin", 27));
+        CHECK(s.seqs_present & BW_SUIT_SEQ_INSTALL);
+        CHECK(s.comp[0].dir_fetch & BW_SUIT_SEQ_INSTALL);
+        free(b);
+        b = load_vec("draft-suit-ex2", &n);
+        CHECK_RC(bw_suit_parse(b, n, &k, &s), BW_OK);
+        CHECK(s.reference_uri.len == 20 && !memcmp(s.reference_uri.p, "https://git.io/JJYoj", 20));
+        CHECK((s.seqs_present & BW_SUIT_SEQ_INSTALL) && !s.seqs_severed);
+        /* A severable member that does not match its digest. */
+        b[n - 5] ^= 0x01;
+        CHECK(bw_suit_parse(b, n, &k, &s) != BW_OK);
+        free(b);
+        b = load_vec("draft-suit-ex2-severed", &n);
+        CHECK_RC(bw_suit_parse(b, n, &k, &s), BW_OK);
+        CHECK((s.seqs_severed & BW_SUIT_SEQ_INSTALL) && !(s.seqs_present & BW_SUIT_SEQ_INSTALL));
+        free(b);
+        b = load_vec("libcsuit-ex5-es256", &n);
+        CHECK_RC(bw_suit_parse(b, n, &k, &s), BW_OK);
+        CHECK(s.comp[1].has_size && s.comp[1].image_size == 76834);
+        free(b);
+    }
+    bw_ec_key_clear(&k);
+    bw_ec_key_clear(&other);
+}
+
+/* ---- hand-made manifests, signed: for refusals past the signature ---- */
+
+static size_t sign_manifest(const uint8_t *m, size_t mlen, const struct bw_ec_key *k,
+                            uint8_t *out, size_t cap)
+{
+    uint8_t wrapped[2048], dig[64], sig[160], md[32];
+    struct bw_wr w, dw, sw, ow;
+
+    bw_wr_init(&w, wrapped, sizeof(wrapped));
+    bw_cbor_put_bytes(&w, m, mlen);
+    CHECK_RC(bw_sha256(wrapped, w.len, md), BW_OK);
+    bw_wr_init(&dw, dig, sizeof(dig));
+    bw_cbor_put_array(&dw, 2);
+    bw_cbor_put_int(&dw, -16);
+    bw_cbor_put_bytes(&dw, md, 32);
+    bw_wr_init(&sw, sig, sizeof(sig));
+    CHECK_RC(bw_cose_sign1_write(&sw, k, dig, dw.len, 1, NULL, 0, NULL, 0), BW_OK);
+    bw_wr_init(&ow, out, cap);
+    bw_cbor_put_tag(&ow, 107);
+    bw_cbor_put_map(&ow, 2);
+    bw_cbor_put_uint(&ow, 2);
+    bw_cbor_put_head(&ow, BW_CBOR_BYTES,
+                     1 + bw_cbor_head_len(dw.len) + dw.len + bw_cbor_head_len(sw.len) + sw.len);
+    bw_cbor_put_array(&ow, 2);
+    bw_cbor_put_bytes(&ow, dig, dw.len);
+    bw_cbor_put_bytes(&ow, sig, sw.len);
+    bw_cbor_put_uint(&ow, 3);
+    bw_wr_bytes(&ow, wrapped, w.len);
+    CHECK(ow.err == BW_OK);
+    return ow.len;
+}
+
+/* A manifest: {1: version, 2: seq, 3: << {2: [[h'00']], 4: << shared >>} >>, extra...}
+ * where shared = [20, params, 1, 15, 2, 15] + extra commands. */
+struct mf {
+    uint64_t version;
+    int params_extra; /* 0 none, else a parameter key to add with uint 1 */
+    int64_t digest_alg;
+    uint64_t image_size;
+    int extra_manifest_key; /* 0 none */
+    int extra_command;      /* 0 none */
+    int components;
+    int dup_param;
+};
+
+static void enc_shared(struct bw_wr *w, const struct mf *f)
+{
+    uint8_t d[48];
+    struct bw_wr dw;
+
+    bw_wr_init(&dw, d, sizeof(d));
+    bw_cbor_put_array(&dw, 2);
+    bw_cbor_put_int(&dw, f->digest_alg);
+    bw_cbor_put_bytes(&dw, "0123456789abcdef0123456789abcdef", 32);
+    bw_cbor_put_array(w, 6 + (f->extra_command ? 2 : 0));
+    bw_cbor_put_uint(w, 20);
+    bw_cbor_put_map(w, 4 + (f->params_extra ? 1 : 0) + (f->dup_param ? 1 : 0));
+    bw_cbor_put_uint(w, 1);
+    bw_cbor_put_bytes(w, vendor, 16);
+    if (f->dup_param) {
+        bw_cbor_put_uint(w, 1);
+        bw_cbor_put_bytes(w, vendor, 16);
+    }
+    bw_cbor_put_uint(w, 2);
+    bw_cbor_put_bytes(w, klass, 16);
+    bw_cbor_put_uint(w, 3);
+    bw_cbor_put_bytes(w, d, dw.len);
+    bw_cbor_put_uint(w, 14);
+    bw_cbor_put_uint(w, f->image_size);
+    if (f->params_extra) {
+        bw_cbor_put_int(w, f->params_extra);
+        bw_cbor_put_uint(w, 1);
+    }
+    bw_cbor_put_uint(w, 1);
+    bw_cbor_put_uint(w, 15);
+    bw_cbor_put_uint(w, 2);
+    bw_cbor_put_uint(w, 15);
+    if (f->extra_command) {
+        bw_cbor_put_int(w, f->extra_command);
+        bw_cbor_put_uint(w, 15);
+    }
+}
+
+static size_t make_manifest(const struct mf *f, uint8_t *out, size_t cap)
+{
+    uint8_t shared[512], common[600];
+    struct bw_wr w, sw, cw;
+    int i;
+
+    bw_wr_init(&sw, shared, sizeof(shared));
+    enc_shared(&sw, f);
+    bw_wr_init(&cw, common, sizeof(common));
+    bw_cbor_put_map(&cw, 2);
+    bw_cbor_put_uint(&cw, 2);
+    bw_cbor_put_array(&cw, (uint64_t)f->components);
+    for (i = 0; i < f->components; i++) {
+        bw_cbor_put_array(&cw, 1);
+        bw_cbor_put_bytes(&cw, &i, 1);
+    }
+    bw_cbor_put_uint(&cw, 4);
+    bw_cbor_put_bytes(&cw, shared, sw.len);
+    bw_wr_init(&w, out, cap);
+    bw_cbor_put_map(&w, 3 + (f->extra_manifest_key ? 1 : 0));
+    bw_cbor_put_uint(&w, 1);
+    bw_cbor_put_uint(&w, f->version);
+    bw_cbor_put_uint(&w, 2);
+    bw_cbor_put_uint(&w, 7);
+    bw_cbor_put_uint(&w, 3);
+    bw_cbor_put_bytes(&w, common, cw.len);
+    if (f->extra_manifest_key) {
+        bw_cbor_put_uint(&w, (uint64_t)f->extra_manifest_key);
+        bw_cbor_put_uint(&w, 0);
+    }
+    CHECK(w.err == BW_OK);
+    return w.len;
+}
+
+static void handmade(void)
+{
+    static const struct {
+        const char *what;
+        struct mf f;
+        bw_err want;
+    } cases[] = {
+        {"baseline", {1, 0, -16, 100, 0, 0, 1, 0}, BW_OK},
+        {"version 2", {2, 0, -16, 100, 0, 0, 1, 0}, BW_E_UNSUPPORTED},
+        {"SHA-384 digest", {1, 0, -43, 100, 0, 0, 1, 0}, BW_E_ALG},
+        {"image over 1 TiB", {1, 0, -16, (1ull << 40) + 1, 0, 0, 1, 0}, BW_E_TOOBIG},
+        {"unknown manifest key 99", {1, 0, -16, 100, 99, 0, 1, 0}, BW_E_CRITICAL},
+        {"unknown parameter 99", {1, 99, -16, 100, 0, 0, 1, 0}, BW_E_CRITICAL},
+        {"vendor custom parameter", {1, -99, -16, 100, 0, 0, 1, 0}, BW_OK},
+        {"unknown command 99", {1, 0, -16, 100, 0, 99, 1, 0}, BW_E_CRITICAL},
+        {"custom command -5", {1, 0, -16, 100, 0, -5, 1, 0}, BW_E_CRITICAL},
+        {"try-each", {1, 0, -16, 100, 0, 15, 1, 0}, BW_E_UNSUPPORTED},
+        {"abort", {1, 0, -16, 100, 0, 14, 1, 0}, BW_E_UNSUPPORTED},
+        {"five components", {1, 0, -16, 100, 0, 0, 5, 0}, BW_E_TOOBIG},
+        {"duplicate parameter", {1, 0, -16, 100, 0, 0, 1, 1}, BW_E_FORMAT},
+    };
+    struct bw_ec_key k;
+    uint8_t m[1024], env[2048];
+    size_t i;
+
+    bw_ec_key_init(&k);
+    CHECK_RC(bw_ec_generate(&k), BW_OK);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t ml = make_manifest(&cases[i].f, m, sizeof(m));
+        size_t el = sign_manifest(m, ml, &k, env, sizeof(env));
+        struct bw_suit s;
+        bw_err rc = bw_suit_parse(env, el, &k, &s);
+
+        if (rc != cases[i].want)
+            fprintf(stderr, "%s: got %s want %s\n", cases[i].what, bw_errname(rc),
+                    bw_errname(cases[i].want));
+        CHECK(rc == cases[i].want);
+    }
+    bw_ec_key_clear(&k);
+}
+
+/* ---- bulwark's own envelopes ----------------------------------------- */
+
+static size_t build(const struct bw_suit_build *b, const struct bw_ec_key *k, uint8_t *out,
+                    size_t cap)
+{
+    struct bw_wr w;
+    size_t want;
+
+    bw_wr_init(&w, NULL, 0);
+    CHECK_RC(bw_suit_build(&w, b, k), BW_OK);
+    want = w.len;
+    bw_wr_init(&w, out, cap);
+    CHECK_RC(bw_suit_build(&w, b, k), BW_OK);
+    CHECK(w.len == want); /* the counting pass predicts the size */
+    return w.len;
+}
+
+static void own(void)
+{
+    uint8_t env[4096], bad[4096], list[3 * 32], chunk[5000];
+    struct bw_suit_build b;
+    struct bw_suit_expect e;
+    struct bw_ec_key k, other;
+    struct bw_suit s;
+    uint64_t nc, ll;
+    size_t n, i, accepted = 0;
+    uint8_t wrong[16];
+
+    bw_ec_key_init(&k);
+    bw_ec_key_init(&other);
+    CHECK_RC(bw_ec_generate(&k), BW_OK);
+    CHECK_RC(bw_ec_generate(&other), BW_OK);
+    memset(&b, 0, sizeof(b));
+    memset(chunk, 0x5a, sizeof(chunk));
+    b.sequence = 42;
+    b.vendor_id = vendor;
+    b.class_id = klass;
+    b.image_size = 4096 * 2 + 100;
+    b.with_chunks = 1;
+    b.chunk_size = 4096;
+    for (i = 0; i < 3; i++)
+        CHECK_RC(bw_sha256(chunk, i < 2 ? 4096 : 100, list + 32 * i), BW_OK);
+    CHECK_RC(bw_sha256(list, sizeof(list), b.chunk_list_digest), BW_OK);
+    memset(b.image_digest, 7, 32);
+    n = build(&b, &k, env, sizeof(env));
+    CHECK_RC(bw_cbor_wellformed(env, n, 0, NULL), BW_OK);
+
+    CHECK_RC(bw_suit_parse(env, n, &k, &s), BW_OK);
+    CHECK(s.authenticated && s.sequence == 42 && s.n_components == 1 && s.tagged);
+    CHECK(s.comp[0].has_chunks && s.comp[0].chunk_size == 4096);
+    CHECK(s.comp[0].cond_vendor == BW_SUIT_SEQ_SHARED && s.comp[0].cond_class == BW_SUIT_SEQ_SHARED);
+    CHECK(s.comp[0].cond_image_match & BW_SUIT_SEQ_VALIDATE);
+    CHECK(s.comp[0].cond_image_match & BW_SUIT_SEQ_INSTALL);
+    CHECK(s.comp[0].id_parts == 1 && s.comp[0].id[0].len == 1 && s.comp[0].id[0].p[0] == 0);
+    CHECK_RC(bw_suit_chunk_layout(&s, 0, &nc, &ll), BW_OK);
+    CHECK(nc == 3 && ll == 96);
+    CHECK_RC(bw_suit_chunk_list_check(&s, 0, list, sizeof(list)), BW_OK);
+    CHECK_RC(bw_suit_chunk_list_check(&s, 0, list, 64), BW_E_SIZE);
+    CHECK_RC(bw_suit_chunk_check(&s, 0, list, 0, chunk, 4096), BW_OK);
+    CHECK_RC(bw_suit_chunk_check(&s, 0, list, 2, chunk, 100), BW_OK);
+    CHECK_RC(bw_suit_chunk_check(&s, 0, list, 2, chunk, 101), BW_E_SIZE);
+    CHECK_RC(bw_suit_chunk_check(&s, 0, list, 3, chunk, 100), BW_E_SIZE);
+    chunk[17] ^= 1;
+    CHECK_RC(bw_suit_chunk_check(&s, 0, list, 1, chunk, 4096), BW_E_CHUNK);
+    chunk[17] ^= 1;
+    list[40] ^= 1;
+    CHECK_RC(bw_suit_chunk_list_check(&s, 0, list, sizeof(list)), BW_E_CHUNK);
+    list[40] ^= 1;
+
+    memset(&e, 0, sizeof(e));
+    e.vendor_id = vendor;
+    e.class_id = klass;
+    e.min_sequence = 42;
+    CHECK_RC(bw_suit_check(&s, &e), BW_OK);
+    e.min_sequence = 43;
+    CHECK_RC(bw_suit_check(&s, &e), BW_E_ROLLBACK);
+    e.min_sequence = 0;
+    memcpy(wrong, vendor, 16);
+    wrong[15] ^= 1;
+    e.vendor_id = wrong;
+    CHECK_RC(bw_suit_check(&s, &e), BW_E_VENDOR);
+    e.vendor_id = vendor;
+    e.class_id = wrong;
+    CHECK_RC(bw_suit_check(&s, &e), BW_E_CLASS);
+
+    CHECK_RC(bw_suit_parse(env, n, &other, &s), BW_E_BADSIG);
+
+    /* Every bit flip anywhere in the envelope is refused. */
+    for (i = 0; i < n * 8; i++) {
+        memcpy(bad, env, n);
+        bad[i / 8] ^= (uint8_t)(1u << (i % 8));
+        if (bw_suit_parse(bad, n, &k, &s) == BW_OK) {
+            fprintf(stderr, "bit %zu flipped: accepted\n", i);
+            accepted++;
+        }
+    }
+    CHECK(accepted == 0);
+    /* Truncation at every length, and a trailing byte. */
+    for (i = 0; i < n; i++)
+        CHECK(bw_suit_parse(env, i, &k, &s) != BW_OK);
+    memcpy(bad, env, n);
+    bad[n] = 0;
+    CHECK_RC(bw_suit_parse(bad, n + 1, &k, &s), BW_E_TRAILING);
+
+    /* Integrated payload: carried in the envelope, checked by parse. */
+    {
+        static const char hello[] = "integrated payload bytes";
+        uint8_t pl_env[1024];
+        struct bw_suit_bytes pl;
+
+        memset(&b, 0, sizeof(b));
+        b.sequence = 1;
+        b.vendor_id = vendor;
+        b.class_id = klass;
+        b.uri = "#fw";
+        b.integrated = (const uint8_t *)hello;
+        b.integrated_len = sizeof(hello);
+        b.image_size = sizeof(hello);
+        CHECK_RC(bw_sha256(hello, sizeof(hello), b.image_digest), BW_OK);
+        n = build(&b, &k, pl_env, sizeof(pl_env));
+        CHECK_RC(bw_suit_parse(pl_env, n, &k, &s), BW_OK);
+        CHECK(s.n_payloads == 1);
+        CHECK_RC(bw_suit_integrated(&s, 0, &pl), BW_OK);
+        CHECK(pl.len == sizeof(hello) && !memcmp(pl.p, hello, pl.len));
+        pl_env[n - 3] ^= 1; /* inside the payload */
+        CHECK_RC(bw_suit_parse(pl_env, n, &k, &s), BW_E_DIGEST);
+    }
+    /* Builder input checks. */
+    {
+        struct bw_wr w;
+
+        memset(&b, 0, sizeof(b));
+        b.vendor_id = vendor;
+        b.class_id = klass;
+        b.with_chunks = 1;
+        b.chunk_size = 1000; /* not a power of two */
+        bw_wr_init(&w, env, sizeof(env));
+        CHECK_RC(bw_suit_build(&w, &b, &k), BW_E_INVAL);
+        b.chunk_size = 4096;
+        bw_wr_init(&w, env, 10);
+        CHECK_RC(bw_suit_build(&w, &b, &k), BW_E_NOMEM);
+        {
+            struct bw_ec_key pubonly;
+
+            bw_ec_key_init(&pubonly);
+            CHECK_RC(bw_ec_set_pub(&pubonly, k.pub, 65), BW_OK);
+            bw_wr_init(&w, env, sizeof(env));
+            CHECK_RC(bw_suit_build(&w, &b, &pubonly), BW_E_KEY);
+            bw_ec_key_clear(&pubonly);
+        }
+    }
+    bw_ec_key_clear(&k);
+    bw_ec_key_clear(&other);
+}
+
+static void nesting(void)
+{
+    /* 107({2: [[[[...]]]]}): too deep for the decoder. */
+    uint8_t b[64];
+    struct bw_suit s;
+    size_t i, n = 0;
+
+    b[n++] = 0xd8;
+    b[n++] = 107;
+    b[n++] = 0xa1;
+    b[n++] = 0x02;
+    for (i = 0; i < 40; i++)
+        b[n++] = 0x81;
+    b[n++] = 0x00;
+    CHECK_RC(bw_suit_parse(b, n, NULL, &s), BW_E_DEPTH);
+    /* A byte string whose length runs past the input. */
+    {
+        static const uint8_t big[] = {0xd8, 0x6b, 0xa1, 0x02, 0x5a, 0x7f, 0xff, 0xff, 0xff, 0x00};
+
+        CHECK_RC(bw_suit_parse(big, sizeof(big), NULL, &s), BW_E_TRUNCATED);
+    }
+    /* Wrong outer tag, wrong type, missing manifest. */
+    {
+        static const uint8_t tag[] = {0xd8, 0x6c, 0xa0};
+        static const uint8_t arr[] = {0x80};
+        static const uint8_t empty[] = {0xd8, 0x6b, 0xa0};
+        static const uint8_t nkey[] = {0xd8, 0x6b, 0xa1, 0x20, 0x00};
+
+        CHECK_RC(bw_suit_parse(tag, sizeof(tag), NULL, &s), BW_E_FORMAT);
+        CHECK_RC(bw_suit_parse(arr, sizeof(arr), NULL, &s), BW_E_FORMAT);
+        CHECK_RC(bw_suit_parse(empty, sizeof(empty), NULL, &s), BW_E_FORMAT);
+        CHECK_RC(bw_suit_parse(nkey, sizeof(nkey), NULL, &s), BW_E_CRITICAL);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    vdir = argc > 1 ? argv[1] : "tests/vectors/suit";
+    external();
+    handmade();
+    own();
+    nesting();
+    T_DONE();
+}

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bulwark: the command-line tool. main() looks the subcommand up in the
+ * command table, parses its options from the command's option rows and
+ * runs it. Every command is a client of libbulwark like any other.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cli_opt keygen_opts[] = {
+    {"out", "KEY.pem", "private key to write (PKCS#8 PEM, mode 0600)"},
+    {"pub", "PUB.pem", "public key to write (SubjectPublicKeyInfo PEM)"},
+    {"force", NULL, "overwrite existing files"},
+    {NULL, NULL, NULL}};
+
+static const struct cli_opt sign_opts[] = {
+    {"key", "KEY.pem", "signing key (P-256 private key, PEM or DER)"},
+    {"vendor-id", "UUID", "vendor identifier the device checks (RFC 4122 UUID)"},
+    {"class-id", "UUID", "class identifier the device checks (RFC 4122 UUID)"},
+    {"sequence", "N", "manifest sequence number: the anti-rollback counter"},
+    {"out", "PKG", "package to write (replaced atomically)"},
+    {"component-id", "HEX", "component identifier (default 00)"},
+    {"uri", "URI", "where devices fetch the payload (informational)"},
+    {"integrated", NULL, "embed the payload in the envelope (images up to 512 KiB)"},
+    {"json", NULL, "print a JSON summary on stdout"},
+    {NULL, NULL, NULL}};
+
+static const struct cli_opt verify_opts[] = {
+    {"pub", "PUB.pem", "trusted public key (PEM or DER)"},
+    {"vendor-id", "UUID", "refuse unless the manifest asserts this vendor id"},
+    {"class-id", "UUID", "refuse unless the manifest asserts this class id"},
+    {"min-sequence", "N", "refuse a sequence number below N (anti-rollback floor)"},
+    {"manifest-only", NULL, "the input is a bare SUIT envelope without payload"},
+    {"json", NULL, "print the result as one JSON object"},
+    {NULL, NULL, NULL}};
+
+static const struct cli_opt inspect_opts[] = {
+    {"json", NULL, "print one JSON object"},
+    {"pub", "PUB.pem", "also authenticate with this key"},
+    {NULL, NULL, NULL}};
+
+static const struct cli_cmd commands[] = {
+    {"keygen", "create a P-256 signing key pair", "--out KEY.pem --pub PUB.pem",
+     "Generates an ECDSA P-256 key pair from the system CSPRNG. The private key\n"
+     "is written with mode 0600; keep it offline or in a token. The public key is\n"
+     "what devices and the gateway are configured with.",
+     keygen_opts, 0, 0, cmd_keygen},
+    {"sign", "sign an image into an update package",
+     "--key KEY.pem --vendor-id UUID --class-id UUID --sequence N --out PKG IMAGE",
+     "Writes a package: a SUIT envelope signed with COSE_Sign1 ES256, the list of\n"
+     "SHA-256 digests of each 64 KiB chunk, then the image. The image is streamed,\n"
+     "never loaded whole. Devices refuse packages whose sequence number is below the\n"
+     "highest they accepted, so increase it with every release.",
+     sign_opts, 1, 1, cmd_sign},
+    {"verify", "check a package's signature, manifest and every payload byte",
+     "--pub PUB.pem [--vendor-id UUID] [--class-id UUID] [--min-sequence N] PKG",
+     "Checks, in order: CBOR encoding, manifest digest and signature, manifest\n"
+     "content, vendor/class/sequence when given, the chunk list, every chunk and\n"
+     "the whole-image digest and size. PKG may be - for stdin. Exit status 0 means\n"
+     "every check passed; see 'bulwark help exit-codes' for the others.",
+     verify_opts, 1, 1, cmd_verify},
+    {"inspect", "show what a package or envelope contains", "[--json] PKG|ENVELOPE",
+     "Decodes the envelope without trusting it (unless --pub is given) and prints\n"
+     "sequence number, components, vendor/class ids, image digest and size, chunk\n"
+     "list and signatures. The payload is not read.",
+     inspect_opts, 1, 1, cmd_inspect},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static int opt_index(const struct cli_cmd *c, const char *name)
+{
+    int i;
+
+    for (i = 0; c->opts[i].name; i++)
+        if (strcmp(c->opts[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *cli_get(const struct cli_args *a, const char *name)
+{
+    int i = opt_index(a->cmd, name);
+
+    return i >= 0 && a->set[i] ? a->val[i] : NULL;
+}
+
+int cli_flag(const struct cli_args *a, const char *name)
+{
+    int i = opt_index(a->cmd, name);
+
+    return i >= 0 && a->set[i];
+}
+
+int cli_exit_code(bw_err rc)
+{
+    return rc == BW_OK ? 0 : 10 + (int)rc;
+}
+
+int cli_fail(const struct cli_args *a, const char *what, bw_err rc)
+{
+    int e = errno;
+
+    if (rc == BW_E_IO && e)
+        fprintf(stderr, "bulwark %s: %s: %s: %s [%s]\n", a->cmd->name, what, bw_strerror(rc),
+                strerror(e), bw_errname(rc));
+    else
+        fprintf(stderr, "bulwark %s: %s: %s [%s]\n", a->cmd->name, what, bw_strerror(rc),
+                bw_errname(rc));
+    return cli_exit_code(rc);
+}
+
+int cli_usage(const struct cli_args *a, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "bulwark %s: ", a->cmd->name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nusage: bulwark %s %s\n(see 'bulwark %s --help')\n", a->cmd->name,
+            a->cmd->usage, a->cmd->name);
+    return 2;
+}
+
+void json_str(FILE *f, const char *s, size_t n)
+{
+    size_t i;
+
+    fputc('"', f);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+void json_hex(FILE *f, const uint8_t *b, size_t n)
+{
+    size_t i;
+
+    fputc('"', f);
+    for (i = 0; i < n; i++)
+        fprintf(f, "%02x", b[i]);
+    fputc('"', f);
+}
+
+static void cmd_help(const struct cli_cmd *c)
+{
+    int i;
+
+    printf("usage: bulwark %s %s\n\n%s\n\n%s\n\noptions:\n", c->name, c->usage, c->summary,
+           c->details);
+    for (i = 0; c->opts[i].name; i++) {
+        char left[40];
+
+        snprintf(left, sizeof(left), "--%s%s%s", c->opts[i].name, c->opts[i].arg ? " " : "",
+                 c->opts[i].arg ? c->opts[i].arg : "");
+        printf("  %-26s %s\n", left, c->opts[i].help);
+    }
+    printf("  %-26s %s\n", "--help", "show this help");
+}
+
+static void main_help(void)
+{
+    size_t i;
+
+    printf("usage: bulwark COMMAND [OPTIONS] [ARGS]\n\n"
+           "bulwark signs and verifies SUIT update packages (COSE ES256) whose\n"
+           "payload is checked chunk by chunk before any byte is used.\n\ncommands:\n");
+    for (i = 0; i < N_COMMANDS; i++)
+        printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+    printf("\n'bulwark COMMAND --help' explains a command; 'bulwark help exit-codes' lists\n"
+           "exit statuses; 'bulwark --version' prints the version.\n\n"
+           "A typical release:\n"
+           "  bulwark keygen --out release.key --pub release.pub\n"
+           "  bulwark sign --key release.key --vendor-id $VENDOR --class-id $CLASS \\\n"
+           "               --sequence 2 --out fw-2.bwp fw-2.img\n"
+           "  bulwark verify --pub release.pub --vendor-id $VENDOR --min-sequence 2 fw-2.bwp\n");
+}
+
+static void exit_codes(void)
+{
+    int e;
+
+    printf("exit status  meaning\n"
+           "  0          success\n"
+           "  2          usage error (unknown option, missing argument)\n");
+    for (e = 1; e < BW_E__COUNT; e++)
+        printf("  %-3d        %-17s %s\n", cli_exit_code((bw_err)e), bw_errname((bw_err)e),
+               bw_strerror((bw_err)e));
+}
+
+int main(int argc, char **argv)
+{
+    struct cli_args a;
+    const struct cli_cmd *c = NULL;
+    size_t i;
+    int k;
+
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        (!strcmp(argv[1], "help") && argc == 2)) {
+        main_help();
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("bulwark %s\n", BULWARK_VERSION);
+        return 0;
+    }
+    if (!strcmp(argv[1], "help")) {
+        if (!strcmp(argv[2], "exit-codes")) {
+            exit_codes();
+            return 0;
+        }
+        for (i = 0; i < N_COMMANDS; i++)
+            if (!strcmp(commands[i].name, argv[2]))
+                c = &commands[i];
+        if (!c) {
+            fprintf(stderr, "bulwark: no help on '%s'\n", argv[2]);
+            return 2;
+        }
+        cmd_help(c);
+        return 0;
+    }
+    for (i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(commands[i].name, argv[1]))
+            c = &commands[i];
+    if (!c) {
+        fprintf(stderr, "bulwark: unknown command '%s' (see 'bulwark --help')\n", argv[1]);
+        return 2;
+    }
+    memset(&a, 0, sizeof(a));
+    a.cmd = c;
+    for (k = 2; k < argc; k++) {
+        const char *s = argv[k];
+        int o;
+
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+            cmd_help(c);
+            return 0;
+        }
+        if (s[0] == '-' && s[1] == '-' && s[2]) {
+            const char *eq = strchr(s + 2, '=');
+            char name[64];
+
+            snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - s - 2) : (int)strlen(s + 2),
+                     s + 2);
+            o = opt_index(c, name);
+            if (o < 0)
+                return cli_usage(&a, "unknown option --%s", name);
+            if (a.set[o])
+                return cli_usage(&a, "--%s given twice", name);
+            a.set[o] = 1;
+            if (c->opts[o].arg) {
+                if (eq) {
+                    a.val[o] = eq + 1;
+                } else {
+                    if (k + 1 >= argc)
+                        return cli_usage(&a, "--%s needs %s", name, c->opts[o].arg);
+                    a.val[o] = argv[++k];
+                }
+            } else if (eq) {
+                return cli_usage(&a, "--%s takes no value", name);
+            }
+            continue;
+        }
+        if (a.npos == CLI_MAX_POS || a.npos >= c->max_pos)
+            return cli_usage(&a, "unexpected argument '%s'", s);
+        a.pos[a.npos++] = s;
+    }
+    if (a.npos < c->min_pos)
+        return cli_usage(&a, "missing argument");
+    return c->run(&a);
+}

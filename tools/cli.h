@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The bulwark CLI's command table and option parser. Each subcommand is
+ * one row (tools/bulwark.c) with its options as rows of its own; the same
+ * rows print --help, so help and behaviour cannot drift apart.
+ */
+#ifndef BULWARK_CLI_H
+#define BULWARK_CLI_H
+
+#include <stdio.h>
+#include "host.h"
+
+#define CLI_MAX_OPTS 16
+#define CLI_MAX_POS 4
+
+struct cli_opt {
+    const char *name; /* long name without "--" */
+    const char *arg;  /* metavariable, or NULL for a flag */
+    const char *help;
+};
+
+struct cli_args;
+
+struct cli_cmd {
+    const char *name;
+    const char *summary;
+    const char *usage;   /* after "bulwark NAME " */
+    const char *details; /* paragraph printed by --help */
+    const struct cli_opt *opts;
+    int min_pos, max_pos;
+    int (*run)(struct cli_args *a);
+};
+
+struct cli_args {
+    const struct cli_cmd *cmd;
+    const char *val[CLI_MAX_OPTS];
+    int set[CLI_MAX_OPTS];
+    const char *pos[CLI_MAX_POS];
+    int npos;
+};
+
+/* The option's value (NULL if absent) / whether a flag was given. */
+const char *cli_get(const struct cli_args *a, const char *name);
+int cli_flag(const struct cli_args *a, const char *name);
+
+/* Reports "bulwark CMD: what: reason [BW_E_X]" on stderr and returns the
+ * documented exit status for rc (10 + code). */
+int cli_fail(const struct cli_args *a, const char *what, bw_err rc);
+/* Usage error: message, a hint to --help, exit status 2. */
+int cli_usage(const struct cli_args *a, const char *fmt, ...);
+/* Exit status for a library error. */
+int cli_exit_code(bw_err rc);
+
+/* Minimal JSON writer on a FILE. */
+void json_str(FILE *f, const char *s, size_t n);
+void json_hex(FILE *f, const uint8_t *b, size_t n);
+
+int cmd_keygen(struct cli_args *a);
+int cmd_sign(struct cli_args *a);
+int cmd_verify(struct cli_args *a);
+int cmd_inspect(struct cli_args *a);
+
+#endif

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bulwark inspect: decode an envelope (and package framing) for people and
+ * scripts. Without --pub nothing here is authenticated: the output says so.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *seq_names[] = {"shared", "validate", "install", "invoke", "load", "payload-fetch"};
+
+static void seq_list_json(FILE *f, uint8_t bits)
+{
+    int i, first = 1;
+
+    fputc('[', f);
+    for (i = 0; i < 6; i++)
+        if (bits & (1u << i)) {
+            fprintf(f, "%s\"%s\"", first ? "" : ",", seq_names[i]);
+            first = 0;
+        }
+    fputc(']', f);
+}
+
+static void seq_list_text(FILE *f, uint8_t bits)
+{
+    int i, first = 1;
+
+    for (i = 0; i < 6; i++)
+        if (bits & (1u << i)) {
+            fprintf(f, "%s%s", first ? "" : ",", seq_names[i]);
+            first = 0;
+        }
+    if (first)
+        fputs("-", f);
+}
+
+static void print_json(const struct bw_suit *s, const char *path, int have_key)
+{
+    unsigned c, j;
+
+    printf("{\"file\":");
+    json_str(stdout, path, strlen(path));
+    printf(",\"envelope_size\":%zu,\"tagged\":%s,\"manifest_version\":%" PRIu64
+           ",\"sequence\":%" PRIu64 ",\"signed\":%s,\"signatures\":%u,\"authenticated\":%s",
+           s->envelope.len, s->tagged ? "true" : "false", s->version, s->sequence,
+           s->n_sigs ? "true" : "false", s->n_sigs,
+           have_key ? (s->authenticated ? "true" : "false") : "null");
+    printf(",\"manifest_digest\":");
+    json_hex(stdout, s->manifest_digest, BW_SHA256_LEN);
+    if (s->reference_uri.p) {
+        printf(",\"reference_uri\":");
+        json_str(stdout, (const char *)s->reference_uri.p, s->reference_uri.len);
+    }
+    printf(",\"sequences\":");
+    seq_list_json(stdout, s->seqs_present);
+    printf(",\"severed\":");
+    seq_list_json(stdout, s->seqs_severed);
+    printf(",\"components\":[");
+    for (c = 0; c < s->n_components; c++) {
+        const struct bw_suit_component *k = &s->comp[c];
+        char u[37];
+
+        printf("%s{\"id\":[", c ? "," : "");
+        for (j = 0; j < k->id_parts; j++) {
+            printf("%s", j ? "," : "");
+            json_hex(stdout, k->id[j].p, k->id[j].len);
+        }
+        printf("]");
+        if (k->has_vendor) {
+            bw_uuid_format(u, k->vendor_id);
+            printf(",\"vendor_id\":\"%s\"", u);
+        }
+        if (k->has_class) {
+            bw_uuid_format(u, k->class_id);
+            printf(",\"class_id\":\"%s\"", u);
+        }
+        if (k->has_size)
+            printf(",\"image_size\":%" PRIu64, k->image_size);
+        if (k->has_digest) {
+            printf(",\"image_digest\":");
+            json_hex(stdout, k->image_digest, BW_SHA256_LEN);
+        }
+        if (k->has_uri) {
+            printf(",\"uri\":");
+            json_str(stdout, (const char *)k->uri.p, k->uri.len);
+        }
+        if (k->has_chunks) {
+            printf(",\"chunk_size\":%" PRIu32 ",\"chunk_list_digest\":", k->chunk_size);
+            json_hex(stdout, k->chunk_list_digest, BW_SHA256_LEN);
+        }
+        printf(",\"conditions\":{\"vendor\":");
+        seq_list_json(stdout, k->cond_vendor);
+        printf(",\"class\":");
+        seq_list_json(stdout, k->cond_class);
+        printf(",\"image_match\":");
+        seq_list_json(stdout, k->cond_image_match);
+        printf("}}");
+    }
+    printf("],\"integrated_payloads\":[");
+    for (c = 0; c < s->n_payloads; c++) {
+        printf("%s{\"name\":", c ? "," : "");
+        json_str(stdout, (const char *)s->payload_key[c].p, s->payload_key[c].len);
+        printf(",\"size\":%zu}", s->payload[c].len);
+    }
+    printf("]}\n");
+}
+
+static void print_text(const struct bw_suit *s, const char *path, int have_key)
+{
+    unsigned c;
+    char hex[65], u[37];
+
+    printf("%s: SUIT envelope, %zu bytes%s\n", path, s->envelope.len,
+           s->tagged ? " (tag 107)" : "");
+    printf("  manifest version   %" PRIu64 "\n  sequence number    %" PRIu64 "\n", s->version,
+           s->sequence);
+    bw_hex(hex, s->manifest_digest, BW_SHA256_LEN);
+    printf("  manifest digest    %s\n", hex);
+    printf("  signatures         %u (%s)\n", s->n_sigs,
+           !have_key ? "not checked: no --pub"
+                     : s->authenticated ? "verified with the given key" : "NOT verified");
+    printf("  sequences          ");
+    seq_list_text(stdout, s->seqs_present);
+    printf("\n");
+    if (s->seqs_severed) {
+        printf("  severed            ");
+        seq_list_text(stdout, s->seqs_severed);
+        printf("\n");
+    }
+    for (c = 0; c < s->n_components; c++) {
+        const struct bw_suit_component *k = &s->comp[c];
+
+        printf("  component %u\n", c);
+        if (k->has_vendor) {
+            bw_uuid_format(u, k->vendor_id);
+            printf("    vendor-id        %s%s\n", u, k->cond_vendor ? "" : " (not checked)");
+        }
+        if (k->has_class) {
+            bw_uuid_format(u, k->class_id);
+            printf("    class-id         %s%s\n", u, k->cond_class ? "" : " (not checked)");
+        }
+        if (k->has_size)
+            printf("    image size       %" PRIu64 " bytes\n", k->image_size);
+        if (k->has_digest) {
+            bw_hex(hex, k->image_digest, BW_SHA256_LEN);
+            printf("    image digest     sha256:%s\n", hex);
+        }
+        if (k->has_uri)
+            printf("    uri              %.*s\n", (int)k->uri.len, (const char *)k->uri.p);
+        if (k->has_chunks)
+            printf("    chunk list       %" PRIu64 " chunks of %" PRIu32 " bytes\n",
+                   (k->image_size + k->chunk_size - 1) / k->chunk_size, k->chunk_size);
+    }
+    for (c = 0; c < s->n_payloads; c++)
+        printf("  integrated payload \"%.*s\", %zu bytes\n", (int)s->payload_key[c].len,
+               (const char *)s->payload_key[c].p, s->payload[c].len);
+}
+
+int cmd_inspect(struct cli_args *a)
+{
+    const char *path = a->pos[0], *pubf = cli_get(a, "pub");
+    struct bw_ec_key key;
+    struct bw_pkg p;
+    int status = 0;
+    bw_err rc;
+
+    bw_ec_key_init(&key);
+    errno = 0;
+    if (pubf && (rc = bw_load_key(pubf, 0, &key)))
+        return cli_fail(a, pubf, rc);
+    errno = 0;
+    rc = bw_pkg_open(&p, path, pubf ? &key : NULL, BW_SUIT_ENVELOPE_MAX);
+    if (rc) {
+        status = cli_fail(a, path, rc);
+        goto out;
+    }
+    if (cli_flag(a, "json"))
+        print_json(&p.suit, path, pubf != NULL);
+    else
+        print_text(&p.suit, path, pubf != NULL);
+out:
+    bw_pkg_close(&p);
+    bw_ec_key_clear(&key);
+    return status;
+}

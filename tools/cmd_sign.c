@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bulwark sign: image -> package (envelope, chunk list, payload).
+ * Method: one read of the image computes the chunk digests (this thread)
+ * and the whole-image digest (hash pipe thread) together; the envelope is
+ * then signed and written, followed by the list and the image copied with
+ * copy_file_range (page cache to page cache, no user-space copy). The
+ * image's size and mtime are checked again after the copy so an image that
+ * changed while signing is refused rather than packaged inconsistently.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define INTEGRATED_MAX (512u << 10)
+
+static bw_err copy_payload(int in, int out, uint64_t len)
+{
+    loff_t ioff = 0;
+    uint8_t *buf = NULL;
+    size_t got;
+    bw_err rc = BW_OK;
+
+    while (len) {
+        ssize_t r = copy_file_range(in, &ioff, out, NULL, len > (1u << 30) ? (1u << 30) : len, 0);
+
+        if (r < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP))
+            break;
+        if (r <= 0)
+            return r == 0 ? BW_E_TRUNCATED : BW_E_IO;
+        len -= (uint64_t)r;
+    }
+    if (!len)
+        return BW_OK;
+    /* Fallback across filesystems that refuse copy_file_range. */
+    buf = bw_malloc(1u << 20);
+    if (!buf)
+        return BW_E_NOMEM;
+    if (lseek(in, ioff, SEEK_SET) < 0)
+        rc = BW_E_IO;
+    while (!rc && len) {
+        size_t want = len > (1u << 20) ? (1u << 20) : (size_t)len;
+
+        rc = bw_read_full(in, buf, want, &got);
+        if (!rc && got < want)
+            rc = BW_E_TRUNCATED;
+        if (!rc)
+            rc = bw_write_full(out, buf, want);
+        len -= want;
+    }
+    bw_free(buf);
+    return rc;
+}
+
+/* Hashes the image: chunk list here, whole digest in the pipe thread. */
+static bw_err hash_image(int fd, uint64_t size, uint32_t chunk, uint8_t *list,
+                         uint8_t digest[BW_SHA256_LEN])
+{
+    struct bw_hash_pipe *hp;
+    struct bw_progress prog;
+    uint64_t off = 0, i = 0;
+    size_t got;
+    bw_err rc;
+
+    rc = bw_hash_pipe_new(&hp, chunk);
+    if (rc)
+        return rc;
+    bw_progress_start(&prog, "signing", size);
+    while (off < size) {
+        uint8_t *slot = bw_hash_pipe_slot(hp);
+        size_t want = size - off < chunk ? (size_t)(size - off) : chunk;
+
+        rc = bw_read_full(fd, slot, want, &got);
+        if (!rc && got < want)
+            rc = BW_E_TRUNCATED;
+        if (!rc)
+            rc = bw_sha256(slot, want, list + i * BW_SHA256_LEN);
+        if (rc)
+            break;
+        bw_hash_pipe_push(hp, want);
+        off += want;
+        i++;
+        bw_progress_add(&prog, want);
+    }
+    bw_progress_end(&prog);
+    if (rc) {
+        bw_err ignored = bw_hash_pipe_finish(hp, digest);
+
+        (void)ignored;
+        return rc;
+    }
+    return bw_hash_pipe_finish(hp, digest);
+}
+
+int cmd_sign(struct cli_args *a)
+{
+    const char *keyf = cli_get(a, "key"), *out = cli_get(a, "out"), *img = a->pos[0];
+    const char *seqs = cli_get(a, "sequence"), *cid = cli_get(a, "component-id");
+    uint8_t vendor[16], klass[16], comp[64], *list = NULL, *env = NULL, *payload = NULL;
+    struct bw_suit_build b;
+    struct bw_ec_key key;
+    struct stat st0, st1;
+    struct bw_wr w;
+    char tmp[4096], *end;
+    uint64_t n_chunks = 0;
+    int in = -1, fd = -1, status = 1;
+    size_t got;
+    bw_err rc;
+
+    bw_ec_key_init(&key);
+    memset(&b, 0, sizeof(b));
+    if (!keyf || !out || !seqs || !cli_get(a, "vendor-id") || !cli_get(a, "class-id"))
+        return cli_usage(a, "--key, --vendor-id, --class-id, --sequence and --out are required");
+    if (bw_uuid_parse(cli_get(a, "vendor-id"), vendor))
+        return cli_usage(a, "--vendor-id: not a UUID: %s", cli_get(a, "vendor-id"));
+    if (bw_uuid_parse(cli_get(a, "class-id"), klass))
+        return cli_usage(a, "--class-id: not a UUID: %s", cli_get(a, "class-id"));
+    errno = 0;
+    b.sequence = strtoull(seqs, &end, 10);
+    if (!*seqs || *end || errno || seqs[0] == '-')
+        return cli_usage(a, "--sequence: not a non-negative integer: %s", seqs);
+    if (cid) {
+        size_t l = strlen(cid);
+
+        if (l == 0 || l % 2 || l / 2 > sizeof(comp) || bw_unhex(comp, l / 2, cid))
+            return cli_usage(a, "--component-id: 1 to 64 bytes of hex expected");
+        b.component_id = comp;
+        b.component_id_len = l / 2;
+    }
+    b.vendor_id = vendor;
+    b.class_id = klass;
+    b.uri = cli_get(a, "uri");
+    if (cli_flag(a, "integrated")) {
+        if (b.uri)
+            return cli_usage(a, "--integrated names the payload itself; drop --uri");
+        b.uri = "#bulwark-payload";
+    }
+    if (b.uri && strlen(b.uri) > 256)
+        return cli_usage(a, "--uri: at most 256 bytes");
+
+    errno = 0;
+    rc = bw_load_key(keyf, 1, &key);
+    if (rc) {
+        status = cli_fail(a, keyf, rc);
+        goto out;
+    }
+    in = open(img, O_RDONLY | O_CLOEXEC);
+    if (in < 0 || fstat(in, &st0) != 0) {
+        status = cli_fail(a, img, BW_E_IO);
+        goto out;
+    }
+    if (!S_ISREG(st0.st_mode)) {
+        status = cli_usage(a, "%s: IMAGE must be a regular file", img);
+        goto out;
+    }
+    b.image_size = (uint64_t)st0.st_size;
+    if (b.image_size > BW_SUIT_IMAGE_MAX) {
+        status = cli_fail(a, img, BW_E_TOOBIG);
+        goto out;
+    }
+    if (cli_flag(a, "integrated")) {
+        if (b.image_size > INTEGRATED_MAX) {
+            status = cli_usage(a, "--integrated: image larger than 512 KiB");
+            goto out;
+        }
+        payload = bw_malloc((size_t)b.image_size);
+        rc = payload ? bw_read_full(in, payload, (size_t)b.image_size, &got) : BW_E_NOMEM;
+        if (!rc && got != b.image_size)
+            rc = BW_E_TRUNCATED;
+        if (!rc)
+            rc = bw_sha256(payload, (size_t)b.image_size, b.image_digest);
+        b.integrated = payload;
+        b.integrated_len = (size_t)b.image_size;
+    } else {
+        b.with_chunks = 1;
+        b.chunk_size = BW_SUIT_CHUNK_SIZE;
+        n_chunks = (b.image_size + b.chunk_size - 1) / b.chunk_size;
+        list = bw_malloc((size_t)(n_chunks * BW_SHA256_LEN));
+        rc = list ? hash_image(in, b.image_size, b.chunk_size, list, b.image_digest)
+                  : BW_E_NOMEM;
+        if (!rc)
+            rc = bw_sha256(list, (size_t)(n_chunks * BW_SHA256_LEN), b.chunk_list_digest);
+    }
+    if (rc) {
+        status = cli_fail(a, img, rc);
+        goto out;
+    }
+
+    bw_wr_init(&w, NULL, 0);
+    rc = bw_suit_build(&w, &b, &key);
+    env = rc ? NULL : bw_malloc(w.len);
+    if (!rc && !env)
+        rc = BW_E_NOMEM;
+    if (!rc) {
+        bw_wr_init(&w, env, w.len);
+        rc = bw_suit_build(&w, &b, &key);
+    }
+    if (rc) {
+        status = cli_fail(a, "building the envelope", rc);
+        goto out;
+    }
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", out, (long)getpid());
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    rc = fd < 0 ? BW_E_IO : bw_write_full(fd, env, w.len);
+    if (!rc && list)
+        rc = bw_write_full(fd, list, (size_t)(n_chunks * BW_SHA256_LEN));
+    if (!rc && list)
+        rc = copy_payload(in, fd, b.image_size);
+    if (!rc && (fstat(in, &st1) != 0 || st1.st_size != st0.st_size ||
+                st1.st_mtim.tv_sec != st0.st_mtim.tv_sec ||
+                st1.st_mtim.tv_nsec != st0.st_mtim.tv_nsec))
+        rc = BW_E_STATE; /* the image changed while it was being signed */
+    if (!rc && (fsync(fd) != 0 || rename(tmp, out) != 0))
+        rc = BW_E_IO;
+    if (rc) {
+        if (fd >= 0)
+            unlink(tmp);
+        status = cli_fail(a, out, rc);
+        goto out;
+    }
+    if (cli_flag(a, "json")) {
+        printf("{\"package\":");
+        json_str(stdout, out, strlen(out));
+        printf(",\"sequence\":%" PRIu64 ",\"image_size\":%" PRIu64 ",\"image_digest\":",
+               b.sequence, b.image_size);
+        json_hex(stdout, b.image_digest, BW_SHA256_LEN);
+        printf(",\"envelope_size\":%zu,\"chunks\":%" PRIu64 "}\n", w.len, n_chunks);
+    } else {
+        char hex[65];
+
+        bw_hex(hex, b.image_digest, BW_SHA256_LEN);
+        printf("signed %s -> %s: sequence %" PRIu64 ", %" PRIu64 " bytes, %" PRIu64
+               " chunks, sha256 %s\n",
+               img, out, b.sequence, b.image_size, n_chunks, hex);
+    }
+    status = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (in >= 0)
+        close(in);
+    bw_free(list);
+    bw_free(env);
+    bw_free(payload);
+    bw_ec_key_clear(&key);
+    return status;
+}
