@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Everything CI checks, runnable locally: gcc and clang builds with
+# -Wall -Wextra -Werror and all tests, an ASan+UBSan build with all tests
+# (which replays the fuzz corpora), the Cortex-M4 build of the device core.
+# The 256 MiB round trip (label "slow") runs once, in the gcc build.
+set -eu
+cd "$(dirname "$0")/.."
+JOBS=$(nproc)
+summary=()
+run() { # run NAME CC CMAKE_ARGS... ; builds in build-NAME and runs ctest
+  local name=$1 cc=$2; shift 2
+  echo "=== $name: configure and build"
+  CC=$cc cmake -S . -B "build-$name" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBW_WERROR=ON "$@" >/dev/null
+  cmake --build "build-$name" -j"$JOBS"
+  echo "=== $name: test"
+  (cd "build-$name" && ctest --output-on-failure -j"$JOBS" ${CTEST_ARGS:-})
+  summary+=("$name: ok")
+}
+CTEST_ARGS= run gcc gcc
+CTEST_ARGS="-LE slow" run clang clang
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  CTEST_ARGS="-LE slow" run asan clang -DBW_SANITIZE=ON -DBW_FUZZ=ON
+echo "=== cortex-m4: device core with arm-none-eabi-gcc -Os"
+scripts/arm-build.sh build-arm
+summary+=("cortex-m4: ok")
+printf '%s\n' "${summary[@]}"

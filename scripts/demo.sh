@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The demo of what bulwark does today: a release key, a signed update
+# package for a generated firmware image, its verification as a device would
+# do it, inspection, and the refusals that protect a device (tampered
+# payload, wrong key, other hardware, rollback). Files stay in demo-out/.
+set -u
+B=$(realpath "$1")
+cd "$(dirname "$0")/.."
+OUT=$PWD/demo-out
+rm -rf "$OUT"; mkdir -p "$OUT"; cd "$OUT"
+VENDOR=3f1e8c2a-6d47-4b1e-9a55-0c7d2e4f8b10
+CLASS=8d0b5e71-2c9a-4f3d-b6e8-91a4c7d2e053
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*" | sed "s|$B|bulwark|g"; "$@"; }
+refuse() { # the command must fail; show its one-line reason
+  printf '$ %s\n' "$*" | sed "s|$B|bulwark|g"
+  if "$@" 2>err.txt; then echo "UNEXPECTED: accepted"; exit 1; fi
+  sed 's/^/  refused: /' err.txt
+}
+
+step "1. Release key (keep the private half offline)"
+show "$B" keygen --out release.key --pub release.pub
+ls -l release.key release.pub | awk '{print "  " $1, $NF}'
+
+step "2. A 3 MiB firmware image"
+head -c $((3 << 20)) /dev/urandom > firmware-2.img
+echo "  firmware-2.img sha256 $(sha256sum firmware-2.img | cut -c1-64)"
+
+step "3. Sign it: SUIT envelope (COSE ES256) + chunk digests + payload"
+show "$B" sign --key release.key --vendor-id $VENDOR --class-id $CLASS --sequence 2 \
+  --out firmware-2.bwp firmware-2.img
+
+step "4. Verify as the device will: signature, manifest, every chunk, whole image"
+show "$B" verify --pub release.pub --vendor-id $VENDOR --class-id $CLASS --min-sequence 2 firmware-2.bwp
+
+step "5. Inspect"
+show "$B" inspect firmware-2.bwp
+
+step "6. What a device refuses"
+cp firmware-2.bwp tampered.bwp
+printf '\x00' | dd of=tampered.bwp bs=1 seek=$((2 << 20)) conv=notrunc status=none
+echo "  (one byte changed at 2 MiB into the package)"
+refuse "$B" verify --pub release.pub tampered.bwp
+"$B" keygen --out attacker.key --pub attacker.pub >/dev/null
+"$B" sign --key attacker.key --vendor-id $VENDOR --class-id $CLASS --sequence 9 \
+  --out forged.bwp firmware-2.img >/dev/null
+refuse "$B" verify --pub release.pub forged.bwp
+refuse "$B" verify --pub release.pub --vendor-id 00000000-0000-4000-8000-000000000001 firmware-2.bwp
+refuse "$B" verify --pub release.pub --min-sequence 3 firmware-2.bwp
+
+step "Done"
+echo "  files are in $OUT"

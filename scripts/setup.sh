@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs the Debian 12 packages bulwark needs to build, test, fuzz and
+# benchmark, but only those missing, so repeated runs cost nothing.
+# Usage: scripts/setup.sh [build|test|bench]
+set -eu
+need=(cmake make gcc pkg-config libssl-dev openssl libjansson-dev xxd python3)
+case "${1:-test}" in
+  test|bench) need+=(clang libclang-rt-14-dev gcc-arm-none-eabi libnewlib-arm-none-eabi) ;;
+esac
+[ "${1:-}" = bench ] && need+=(hyperfine)
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} = 0 ] && exit 0
+echo "setup: installing ${missing[*]}"
+SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
