@@ -47,7 +47,7 @@ int cli_flag(const struct cli_args *a, const char *name);
  * documented exit status for rc (10 + code). */
 int cli_fail(const struct cli_args *a, const char *what, bw_err rc);
 /* Usage error: message, a hint to --help, exit status 2. */
-int cli_usage(const struct cli_args *a, const char *fmt, ...);
+int cli_usage(const struct cli_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Exit status for a library error. */
 int cli_exit_code(bw_err rc);
 
