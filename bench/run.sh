@@ -25,24 +25,33 @@ head -c $((256 << 20)) /dev/urandom > img256m
 ENV=$("$B" inspect --json pkg1m | $PY -c 'import json,sys; print(json.load(sys.stdin)["envelope_size"])')
 head -c "$ENV" pkg1m > env.cbor
 
-# median wall time of RUNS runs (after one warm-up), in seconds
+# best wall time of RUNS runs (after one warm-up), in seconds
+# ($PRE, if set, runs untimed before each run: e.g. removing the last output)
 timeit() {
   "$@" >/dev/null 2>&1
   for ((i = 0; i < RUNS; i++)); do
+    [ -n "${PRE:-}" ] && eval "$PRE"
     local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N)
     echo "$t1 - $t0" | bc -l
-  done | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+  done | sort -n | head -1
 }
-peak_rss_kib() { $PY -c 'import resource,subprocess,sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"; }
+# GNU time reports the child's own peak (python's would count its fork)
+peak_rss_kib() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 
 t_ref=$(timeit openssl dgst -sha256 img256m)
 t_ver=$(timeit "$B" verify --pub p.pem pkg256m)
-t_sign=$(timeit "$B" sign --key k.pem --vendor-id $V --class-id $C --sequence 1 --out pkg-s img256m)
+t_sign=$(PRE="rm -f pkg-s" timeit "$B" sign --key k.pem --vendor-id $V --class-id $C --sequence 1 --out pkg-s img256m)
 t_sum=$(timeit sha256sum img256m)
-vps=$("$BUILD/bench/bench_envelope" p.pem env.cbor 3)
-ossl=$(openssl speed -seconds 3 ecdsap256 2>/dev/null | awk '/256 bits ecdsa/ {print $NF}')
+# best of three alternating runs of each, 2 s apiece
+vps=0 ossl=0
+for i in 1 2 3; do
+  v=$("$BUILD/bench/bench_envelope" p.pem env.cbor 2)
+  o=$(openssl speed -seconds 2 ecdsap256 2>/dev/null | awk '/256 bits ecdsa/ {print $NF}')
+  vps=$(echo "if ($v > $vps) $v else $vps" | bc -l); ossl=$(echo "if ($o > $ossl) $o else $ossl" | bc -l)
+done
 rss1=$(peak_rss_kib "$B" verify --pub p.pem pkg1m)
 rss256=$(peak_rss_kib "$B" verify --pub p.pem pkg256m)
+rm -f pkg-s
 rss_sign=$(peak_rss_kib "$B" sign --key k.pem --vendor-id $V --class-id $C --sequence 1 --out pkg-s img256m)
 rss_ossl=$(peak_rss_kib openssl dgst -sha256 img256m)
 "$ROOT/scripts/arm-build.sh" "$W/arm" > arm.txt
@@ -52,12 +61,12 @@ ratio() { echo "scale=2; $1 / $2" | bc -l | sed 's/^\./0./'; }
 ms() { echo "scale=1; $1 * 1000 / 1" | bc -l; }
 cpu=$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')
 {
-  echo "Run $(date -u +%Y-%m-%d) on $(nproc) cores ($cpu), $(openssl version | cut -d' ' -f1-2), median of $RUNS runs, files in page cache."
+  echo "Run $(date -u +%Y-%m-%d) on $(nproc) cores ($cpu), $(openssl version | cut -d' ' -f1-2), best of $RUNS runs, files in page cache."
   echo
   echo "| measure | bulwark | reference | ratio | target |"
   echo "|---|---|---|---|---|"
   echo "| verify 256 MiB package (wall) | $(ms $t_ver) ms | openssl dgst -sha256: $(ms $t_ref) ms | $(ratio $t_ver $t_ref)x | <= 1.2x |"
-  echo "| sign 256 MiB image (wall) | $(ms $t_sign) ms | openssl dgst -sha256: $(ms $t_ref) ms | $(ratio $t_sign $t_ref)x | <= 1.3x |"
+  echo "| sign 256 MiB image to a new file (wall) | $(ms $t_sign) ms | openssl dgst -sha256: $(ms $t_ref) ms | $(ratio $t_sign $t_ref)x | <= 1.3x |"
   echo "| (for scale) sha256sum 256 MiB | | $(ms $t_sum) ms | | |"
   echo "| envelope verifications/s (1 core) | $vps | openssl speed ecdsap256 verify: $ossl | $(ratio $vps $ossl)x | >= 0.8x |"
   echo "| peak RSS, verify 1 MiB package | $rss1 KiB | | | < 8 MiB |"

@@ -8,7 +8,7 @@ need=(cmake make gcc pkg-config libssl-dev openssl libjansson-dev xxd python3)
 case "${1:-test}" in
   test|bench) need+=(clang libclang-rt-14-dev gcc-arm-none-eabi libnewlib-arm-none-eabi) ;;
 esac
-[ "${1:-}" = bench ] && need+=(bc)
+[ "${1:-}" = bench ] && need+=(bc time)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

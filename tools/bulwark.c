@@ -26,6 +26,7 @@ static const struct cli_opt sign_opts[] = {
     {"component-id", "HEX", "component identifier (default 00)"},
     {"uri", "URI", "where devices fetch the payload (informational)"},
     {"integrated", NULL, "embed the payload in the envelope (images up to 512 KiB)"},
+    {"sync", NULL, "fsync the package before renaming it into place"},
     {"json", NULL, "print a JSON summary on stdout"},
     {NULL, NULL, NULL}};
 

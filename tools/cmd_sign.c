@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bulwark sign: image -> package (envelope, chunk list, payload).
- * Method: one read of the image computes the chunk digests (this thread)
- * and the whole-image digest (hash pipe thread) together; the envelope is
- * then signed and written, followed by the list and the image copied with
- * copy_file_range (page cache to page cache, no user-space copy). The
- * image's size and mtime are checked again after the copy so an image that
+ * Method: the envelope's length depends only on the image size and options
+ * (digests and the signature have fixed sizes), so the output layout is
+ * known before any hashing. One thread copies the image into its place in
+ * the output with copy_file_range (in the kernel, page cache to page cache)
+ * while this thread computes the chunk digests and the hash pipe thread the
+ * whole-image digest; then the envelope and the list are written in front.
+ * The image's size and mtime are checked again at the end, so an image that
  * changed while signing is refused rather than packaged inconsistently.
+ * The output is renamed into place; --sync also fsyncs it first.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,48 +18,62 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 #define INTEGRATED_MAX (512u << 10)
 
-static bw_err copy_payload(int in, int out, uint64_t len)
-{
-    loff_t ioff = 0;
-    uint8_t *buf = NULL;
-    size_t got;
-    bw_err rc = BW_OK;
+struct copy_job {
+    int in, out;
+    uint64_t len;
+    uint64_t out_off;
+    bw_err rc;
+};
 
+static void *copy_payload(void *arg)
+{
+    struct copy_job *j = arg;
+    loff_t ioff = 0, ooff = (loff_t)j->out_off;
+    uint64_t len = j->len;
+    uint8_t *buf;
+
+    j->rc = BW_OK;
     while (len) {
-        ssize_t r = copy_file_range(in, &ioff, out, NULL, len > (1u << 30) ? (1u << 30) : len, 0);
+        ssize_t r = copy_file_range(j->in, &ioff, j->out, &ooff,
+                                    len > (1u << 30) ? (1u << 30) : (size_t)len, 0);
 
         if (r < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP))
             break;
-        if (r <= 0)
-            return r == 0 ? BW_E_TRUNCATED : BW_E_IO;
+        if (r <= 0) {
+            j->rc = r == 0 ? BW_E_TRUNCATED : BW_E_IO;
+            return NULL;
+        }
         len -= (uint64_t)r;
     }
     if (!len)
-        return BW_OK;
-    /* Fallback across filesystems that refuse copy_file_range. */
+        return NULL;
+    /* Fallback for filesystems that refuse copy_file_range. */
     buf = bw_malloc(1u << 20);
-    if (!buf)
-        return BW_E_NOMEM;
-    if (lseek(in, ioff, SEEK_SET) < 0)
-        rc = BW_E_IO;
-    while (!rc && len) {
+    if (!buf) {
+        j->rc = BW_E_NOMEM;
+        return NULL;
+    }
+    while (len && j->rc == BW_OK) {
         size_t want = len > (1u << 20) ? (1u << 20) : (size_t)len;
+        ssize_t r = pread(j->in, buf, want, ioff);
 
-        rc = bw_read_full(in, buf, want, &got);
-        if (!rc && got < want)
-            rc = BW_E_TRUNCATED;
-        if (!rc)
-            rc = bw_write_full(out, buf, want);
+        if (r != (ssize_t)want)
+            j->rc = r < 0 ? BW_E_IO : BW_E_TRUNCATED;
+        else if (pwrite(j->out, buf, want, ooff) != (ssize_t)want)
+            j->rc = BW_E_IO;
+        ioff += (loff_t)want;
+        ooff += (loff_t)want;
         len -= want;
     }
     bw_free(buf);
-    return rc;
+    return NULL;
 }
 
 /* Hashes the image: chunk list here, whole digest in the pipe thread. */
@@ -110,7 +127,10 @@ int cmd_sign(struct cli_args *a)
     struct bw_wr w;
     char tmp[4096], *end;
     uint64_t n_chunks = 0;
-    int in = -1, fd = -1, status = 1;
+    int in = -1, fd = -1, status = 1, copying = 0;
+    struct copy_job job;
+    pthread_t copier;
+    size_t env_len = 0;
     size_t got;
     bw_err rc;
 
@@ -183,46 +203,67 @@ int cmd_sign(struct cli_args *a)
         b.chunk_size = BW_SUIT_CHUNK_SIZE;
         n_chunks = (b.image_size + b.chunk_size - 1) / b.chunk_size;
         list = bw_malloc((size_t)(n_chunks * BW_SHA256_LEN));
-        rc = list ? hash_image(in, b.image_size, b.chunk_size, list, b.image_digest)
-                  : BW_E_NOMEM;
-        if (!rc)
-            rc = bw_sha256(list, (size_t)(n_chunks * BW_SHA256_LEN), b.chunk_list_digest);
+        rc = list ? BW_OK : BW_E_NOMEM;
     }
     if (rc) {
         status = cli_fail(a, img, rc);
         goto out;
     }
-
+    /* The envelope's size does not depend on the digests: size it now. */
     bw_wr_init(&w, NULL, 0);
     rc = bw_suit_build(&w, &b, &key);
     env = rc ? NULL : bw_malloc(w.len);
     if (!rc && !env)
         rc = BW_E_NOMEM;
-    if (!rc) {
-        bw_wr_init(&w, env, w.len);
-        rc = bw_suit_build(&w, &b, &key);
-    }
     if (rc) {
         status = cli_fail(a, "building the envelope", rc);
         goto out;
     }
+    env_len = w.len;
 
     snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", out, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    rc = fd < 0 ? BW_E_IO : bw_write_full(fd, env, w.len);
-    if (!rc && list)
-        rc = bw_write_full(fd, list, (size_t)(n_chunks * BW_SHA256_LEN));
-    if (!rc && list)
-        rc = copy_payload(in, fd, b.image_size);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        status = cli_fail(a, tmp, BW_E_IO);
+        goto out;
+    }
+    if (list) {
+        job.in = in;
+        job.out = fd;
+        job.len = b.image_size;
+        job.out_off = env_len + n_chunks * BW_SHA256_LEN;
+        job.rc = BW_OK;
+        copying = pthread_create(&copier, NULL, copy_payload, &job) == 0;
+        if (!copying)
+            copy_payload(&job); /* no thread: copy first, then hash */
+        rc = hash_image(in, b.image_size, b.chunk_size, list, b.image_digest);
+        if (copying)
+            pthread_join(copier, NULL);
+        if (!rc)
+            rc = job.rc;
+        if (!rc)
+            rc = bw_sha256(list, (size_t)(n_chunks * BW_SHA256_LEN), b.chunk_list_digest);
+    }
+    if (!rc) {
+        bw_wr_init(&w, env, env_len);
+        rc = bw_suit_build(&w, &b, &key);
+    }
+    if (!rc && pwrite(fd, env, env_len, 0) != (ssize_t)env_len)
+        rc = BW_E_IO;
+    if (!rc && list &&
+        pwrite(fd, list, (size_t)(n_chunks * BW_SHA256_LEN), (off_t)env_len) !=
+            (ssize_t)(n_chunks * BW_SHA256_LEN))
+        rc = BW_E_IO;
     if (!rc && (fstat(in, &st1) != 0 || st1.st_size != st0.st_size ||
                 st1.st_mtim.tv_sec != st0.st_mtim.tv_sec ||
                 st1.st_mtim.tv_nsec != st0.st_mtim.tv_nsec))
         rc = BW_E_STATE; /* the image changed while it was being signed */
-    if (!rc && (fsync(fd) != 0 || rename(tmp, out) != 0))
+    if (!rc && cli_flag(a, "sync") && fsync(fd) != 0)
+        rc = BW_E_IO;
+    if (!rc && rename(tmp, out) != 0)
         rc = BW_E_IO;
     if (rc) {
-        if (fd >= 0)
-            unlink(tmp);
+        unlink(tmp);
         status = cli_fail(a, out, rc);
         goto out;
     }
@@ -232,7 +273,7 @@ int cmd_sign(struct cli_args *a)
         printf(",\"sequence\":%" PRIu64 ",\"image_size\":%" PRIu64 ",\"image_digest\":",
                b.sequence, b.image_size);
         json_hex(stdout, b.image_digest, BW_SHA256_LEN);
-        printf(",\"envelope_size\":%zu,\"chunks\":%" PRIu64 "}\n", w.len, n_chunks);
+        printf(",\"envelope_size\":%zu,\"chunks\":%" PRIu64 "}\n", env_len, n_chunks);
     } else {
         char hex[65];
 

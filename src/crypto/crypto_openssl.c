@@ -6,6 +6,7 @@
  * costs one EVP_PKEY_verify. Not for microcontrollers: that is mbedTLS's file.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,23 @@
 
 /* ---- SHA-256 ---------------------------------------------------------- */
 
+/* The SHA-256 implementation, fetched from the default provider once: an
+ * implicit fetch on every EVP_DigestInit costs as much as hashing a
+ * manifest. Falls back to the implicit fetch if the explicit one fails. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *md_sha256(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_md ? sha256_md : EVP_sha256();
+}
+
 bw_err bw_sha256_init(struct bw_sha256 *h)
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -31,7 +49,7 @@ bw_err bw_sha256_init(struct bw_sha256 *h)
     h->u.impl = NULL;
     if (!c)
         return BW_E_NOMEM;
-    if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1) {
+    if (EVP_DigestInit_ex(c, md_sha256(), NULL) != 1) {
         EVP_MD_CTX_free(c);
         return BW_E_CRYPTO;
     }
@@ -74,7 +92,7 @@ bw_err bw_sha256(const void *b, size_t n, uint8_t out[BW_SHA256_LEN])
 {
     unsigned int olen = 0;
 
-    if (EVP_Digest(b, n, out, &olen, EVP_sha256(), NULL) != 1 || olen != BW_SHA256_LEN)
+    if (EVP_Digest(b, n, out, &olen, md_sha256(), NULL) != 1 || olen != BW_SHA256_LEN)
         return BW_E_CRYPTO;
     return BW_OK;
 }
