@@ -45,6 +45,11 @@ void *bw_calloc(size_t n, size_t sz)
     return alloc_ok(n * sz) ? calloc(n ? n : 1, sz ? sz : 1) : NULL;
 }
 
+void *bw_realloc(void *p, size_t n)
+{
+    return alloc_ok(n) ? realloc(p, n ? n : 1) : NULL;
+}
+
 void bw_free(void *p)
 {
     free(p);
@@ -101,7 +106,7 @@ bw_err bw_read_file(const char *path, size_t cap, uint8_t **buf, size_t *len)
         return BW_E_IO;
     for (;;) {
         rc = BW_E_NOMEM;
-        nb = alloc_ok(alloc) ? realloc(b, alloc + 1) : NULL;
+        nb = bw_realloc(b, alloc + 1);
         if (!nb)
             goto out;
         b = nb;
@@ -131,28 +136,65 @@ out:
     return rc;
 }
 
+int bw_tmpfile_beside(const char *path, mode_t mode, char *tmp, size_t cap)
+{
+    int fd;
+
+    if (snprintf(tmp, cap, "%s.tmp.XXXXXX", path) >= (int)cap) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (fchmod(fd, mode) != 0) {
+        int e = errno;
+
+        close(fd);
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+bw_err bw_parse_u64(const char *s, uint64_t *v)
+{
+    uint64_t x = 0;
+
+    if (!s || !*s)
+        return BW_E_FORMAT;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return BW_E_FORMAT;
+        if (x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+            return BW_E_TOOBIG;
+        x = x * 10 + (uint64_t)(*s - '0');
+    }
+    *v = x;
+    return BW_OK;
+}
+
 bw_err bw_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
 {
     char tmp[4096], dir[4096];
-    int fd = -1, dfd;
-    bw_err rc = BW_E_INVAL;
+    int fd, dfd;
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
-        return rc;
+    if (strlen(path) >= sizeof(dir))
+        return BW_E_INVAL;
     snprintf(dir, sizeof(dir), "%s", path);
-    rc = BW_E_IO;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    fd = bw_tmpfile_beside(path, mode, tmp, sizeof(tmp));
     if (fd < 0)
-        return rc;
-    if (fchmod(fd, mode) != 0 || bw_write_full(fd, buf, len) != BW_OK || fsync(fd) != 0) {
+        return BW_E_IO;
+    if (bw_write_full(fd, buf, len) != BW_OK || fsync(fd) != 0) {
         close(fd);
         unlink(tmp);
-        return rc;
+        return BW_E_IO;
     }
     close(fd);
     if (rename(tmp, path) != 0) {
         unlink(tmp);
-        return rc;
+        return BW_E_IO;
     }
     dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {

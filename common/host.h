@@ -19,6 +19,7 @@
  * N-th allocation (1-based) and all later ones fail. */
 void *bw_malloc(size_t n);
 void *bw_calloc(size_t n, size_t sz);
+void *bw_realloc(void *p, size_t n);
 void bw_free(void *p);
 
 /* Reads a whole file of at most cap bytes ("-" is stdin). BW_E_TOOBIG
@@ -28,6 +29,16 @@ BW_NODISCARD bw_err bw_read_file(const char *path, size_t cap, uint8_t **buf, si
  * fsync of the directory. mode applies to the new file. */
 BW_NODISCARD bw_err bw_write_file_atomic(const char *path, const void *buf, size_t len,
                                          mode_t mode);
+/* Creates a new temporary file beside path (mkstemp: unpredictable name,
+ * O_EXCL, never follows a planted link) with the given mode. tmp receives
+ * its name (cap bytes). Returns the fd, or -1 with errno set. */
+int bw_tmpfile_beside(const char *path, mode_t mode, char *tmp, size_t cap);
+/* A decimal unsigned 64-bit number, digits only (no sign, no spaces). */
+BW_NODISCARD bw_err bw_parse_u64(const char *s, uint64_t *v);
+/* Largest chunk list a host reads or writes: 64 MiB, i.e. images up to
+ * 128 GiB with 64 KiB chunks. */
+#define BW_PKG_LIST_MAX ((uint64_t)64 << 20)
+
 /* Reads everything from fd into buf (loops over short reads); *got < n at EOF. */
 BW_NODISCARD bw_err bw_read_full(int fd, void *buf, size_t n, size_t *got);
 BW_NODISCARD bw_err bw_write_full(int fd, const void *buf, size_t n);

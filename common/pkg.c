@@ -168,7 +168,7 @@ bw_err bw_pkg_open(struct bw_pkg *p, const char *path, const struct bw_ec_key *k
         if (want > env_cap + 1)
             want = env_cap + 1;
         rc = BW_E_NOMEM;
-        nb = want > alloc ? realloc(p->buf, want) : NULL;
+        nb = want > alloc ? bw_realloc(p->buf, want) : NULL;
         if (!nb)
             return alloc >= env_cap + 1 ? BW_E_TOOBIG : BW_E_NOMEM;
         p->buf = nb;
@@ -231,7 +231,7 @@ bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_pr
     rc = bw_suit_chunk_layout(&p->suit, 0, &n_chunks, &list_len);
     if (rc)
         return rc == BW_E_NOTFOUND ? BW_E_UNSUPPORTED : rc;
-    if (list_len > (64u << 20))
+    if (list_len > BW_PKG_LIST_MAX)
         return BW_E_TOOBIG;
     p->list = bw_malloc((size_t)list_len);
     if (!p->list)
@@ -282,7 +282,7 @@ void bw_pkg_close(struct bw_pkg *p)
         return;
     if (p->own_fd && p->fd >= 0)
         close(p->fd);
-    free(p->buf);
+    bw_free(p->buf);
     bw_free(p->list);
     memset(p, 0, sizeof(*p));
     p->fd = -1;

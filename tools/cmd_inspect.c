@@ -70,11 +70,11 @@ static void print_json(const struct bw_suit *s, const char *path, int have_key)
         }
         printf("]");
         if (k->has_vendor) {
-            bw_uuid_format(u, k->vendor_id);
+            bw_uuid_format(u, k->cond_vendor ? k->checked_vendor : k->vendor_id);
             printf(",\"vendor_id\":\"%s\"", u);
         }
         if (k->has_class) {
-            bw_uuid_format(u, k->class_id);
+            bw_uuid_format(u, k->cond_class ? k->checked_class : k->class_id);
             printf(",\"class_id\":\"%s\"", u);
         }
         if (k->has_size)
@@ -108,6 +108,20 @@ static void print_json(const struct bw_suit *s, const char *path, int have_key)
     printf("]}\n");
 }
 
+/* Text from an unauthenticated envelope: printable ASCII as is, anything
+ * else (control bytes, escape sequences, non-ASCII) as \xNN. */
+static void print_safe(const uint8_t *p, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+            putchar(p[i]);
+        else
+            printf("\\x%02x", p[i]);
+    }
+}
+
 static void print_text(const struct bw_suit *s, const char *path, int have_key)
 {
     unsigned c;
@@ -135,12 +149,14 @@ static void print_text(const struct bw_suit *s, const char *path, int have_key)
 
         printf("  component %u\n", c);
         if (k->has_vendor) {
-            bw_uuid_format(u, k->vendor_id);
-            printf("    vendor-id        %s%s\n", u, k->cond_vendor ? "" : " (not checked)");
+            bw_uuid_format(u, k->cond_vendor ? k->checked_vendor : k->vendor_id);
+            printf("    vendor-id        %s%s\n", u,
+                   !k->cond_vendor ? " (not checked)" : k->vendor_conflict ? " (CONFLICTING checks)" : "");
         }
         if (k->has_class) {
-            bw_uuid_format(u, k->class_id);
-            printf("    class-id         %s%s\n", u, k->cond_class ? "" : " (not checked)");
+            bw_uuid_format(u, k->cond_class ? k->checked_class : k->class_id);
+            printf("    class-id         %s%s\n", u,
+                   !k->cond_class ? " (not checked)" : k->class_conflict ? " (CONFLICTING checks)" : "");
         }
         if (k->has_size)
             printf("    image size       %" PRIu64 " bytes\n", k->image_size);
@@ -148,15 +164,20 @@ static void print_text(const struct bw_suit *s, const char *path, int have_key)
             bw_hex(hex, k->image_digest, BW_SHA256_LEN);
             printf("    image digest     sha256:%s\n", hex);
         }
-        if (k->has_uri)
-            printf("    uri              %.*s\n", (int)k->uri.len, (const char *)k->uri.p);
+        if (k->has_uri) {
+            printf("    uri              ");
+            print_safe(k->uri.p, k->uri.len);
+            printf("\n");
+        }
         if (k->has_chunks)
             printf("    chunk list       %" PRIu64 " chunks of %" PRIu32 " bytes\n",
                    (k->image_size + k->chunk_size - 1) / k->chunk_size, k->chunk_size);
     }
-    for (c = 0; c < s->n_payloads; c++)
-        printf("  integrated payload \"%.*s\", %zu bytes\n", (int)s->payload_key[c].len,
-               (const char *)s->payload_key[c].p, s->payload[c].len);
+    for (c = 0; c < s->n_payloads; c++) {
+        printf("  integrated payload \"");
+        print_safe(s->payload_key[c].p, s->payload_key[c].len);
+        printf("\", %zu bytes\n", s->payload[c].len);
+    }
 }
 
 int cmd_inspect(struct cli_args *a)

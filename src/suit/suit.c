@@ -88,6 +88,28 @@ static bw_err parse_chunks(const uint8_t *p, size_t n, struct bw_suit_component 
     return BW_OK;
 }
 
+/* Whether component c already holds parameter key (for set-parameters,
+ * which, unlike override-parameters, leaves values that are set alone). */
+static int param_is_set(const struct bw_suit_component *c, int64_t key)
+{
+    switch (key) {
+    case BW_SUIT_PARAM_VENDOR_ID:
+        return c->has_vendor;
+    case BW_SUIT_PARAM_CLASS_ID:
+        return c->has_class;
+    case BW_SUIT_PARAM_IMAGE_DIGEST:
+        return c->has_digest;
+    case BW_SUIT_PARAM_IMAGE_SIZE:
+        return c->has_size;
+    case BW_SUIT_PARAM_URI:
+        return c->has_uri;
+    case BW_SUIT_PARAM_CHUNK_DIGESTS:
+        return c->has_chunks;
+    default:
+        return 0;
+    }
+}
+
 static bw_err set_param(struct bw_cbor_dec *d, int64_t key, struct bw_suit_component *c)
 {
     const uint8_t *p;
@@ -147,7 +169,7 @@ static bw_err set_param(struct bw_cbor_dec *d, int64_t key, struct bw_suit_compo
     }
 }
 
-static bw_err parse_params(struct bw_cbor_dec *d, struct bw_suit *s, uint32_t sel)
+static bw_err parse_params(struct bw_cbor_dec *d, struct bw_suit *s, uint32_t sel, int only_unset)
 {
     uint64_t n, i, seen = 0;
     int seen_chunks = 0;
@@ -166,14 +188,24 @@ static bw_err parse_params(struct bw_cbor_dec *d, struct bw_suit *s, uint32_t se
             return BW_E_FORMAT; /* duplicate key */
         save = *d;
         for (c = 0; c < s->n_components; c++) {
+            struct bw_cbor_dec v = save;
+            struct bw_suit_component scratch;
+
             if (!(sel & (1u << c)))
                 continue;
-            *d = save;
-            if ((rc = set_param(d, key, &s->comp[c])))
+            if (only_unset && param_is_set(&s->comp[c], key)) {
+                /* set-parameters keeps the value: still validate the new one */
+                scratch = s->comp[c];
+                rc = set_param(&v, key, &scratch);
+            } else {
+                rc = set_param(&v, key, &s->comp[c]);
+            }
+            if (rc)
                 return rc;
         }
-        if (d->cur.off == save.cur.off && (rc = bw_cbor_skip(d)))
-            return rc; /* no component selected: still consume the value */
+        *d = save;
+        if ((rc = bw_cbor_skip(d)))
+            return rc;
     }
     return BW_OK;
 }
@@ -188,6 +220,38 @@ static void mark(struct bw_suit *s, uint32_t sel, size_t field, uint8_t seqbit)
 }
 
 #define MARK(s, sel, member, bit) mark(s, sel, offsetof(struct bw_suit_component, member), bit)
+
+/*
+ * A vendor or class condition compares the parameter as it stands when the
+ * condition runs: record that value (a later override must not change what
+ * was checked), refuse a condition with no parameter to compare, and note a
+ * manifest whose conditions compare different values.
+ */
+static bw_err record_condition(struct bw_suit *s, uint32_t sel, int vendor, uint8_t seqbit)
+{
+    unsigned c;
+
+    for (c = 0; c < s->n_components; c++) {
+        struct bw_suit_component *k = &s->comp[c];
+        const uint8_t *val = vendor ? k->vendor_id : k->class_id;
+        uint8_t *checked = vendor ? k->checked_vendor : k->checked_class;
+        uint8_t *where = vendor ? &k->cond_vendor : &k->cond_class;
+
+        if (!(sel & (1u << c)))
+            continue;
+        if (!(vendor ? k->has_vendor : k->has_class))
+            return BW_E_FORMAT;
+        if (*where && memcmp(checked, val, BW_SUIT_UUID_LEN) != 0) {
+            if (vendor)
+                k->vendor_conflict = 1;
+            else
+                k->class_conflict = 1;
+        }
+        memcpy(checked, val, BW_SUIT_UUID_LEN);
+        *where |= seqbit;
+    }
+    return BW_OK;
+}
 
 static bw_err set_index(struct bw_cbor_dec *d, const struct bw_suit *s, uint32_t *sel)
 {
@@ -243,7 +307,7 @@ static bw_err run_seq(struct bw_suit *s, const uint8_t *p, size_t len, uint8_t s
             break;
         case BW_SUIT_DIR_OVERRIDE_PARAMETERS:
         case BW_SUIT_DIR_SET_PARAMETERS:
-            rc = parse_params(&d, s, sel);
+            rc = parse_params(&d, s, sel, cmd == BW_SUIT_DIR_SET_PARAMETERS);
             break;
         case BW_SUIT_COND_VENDOR:
         case BW_SUIT_COND_CLASS:
@@ -259,10 +323,8 @@ static bw_err run_seq(struct bw_suit *s, const uint8_t *p, size_t len, uint8_t s
             rc = bw_cbor_get_uint(&d, &policy); /* reporting policy */
             if (rc)
                 break;
-            if (cmd == BW_SUIT_COND_VENDOR)
-                MARK(s, sel, cond_vendor, seqbit);
-            else if (cmd == BW_SUIT_COND_CLASS)
-                MARK(s, sel, cond_class, seqbit);
+            if (cmd == BW_SUIT_COND_VENDOR || cmd == BW_SUIT_COND_CLASS)
+                rc = record_condition(s, sel, cmd == BW_SUIT_COND_VENDOR, seqbit);
             else if (cmd == BW_SUIT_COND_IMAGE_MATCH)
                 MARK(s, sel, cond_image_match, seqbit);
             else if (cmd == BW_SUIT_DIR_WRITE)
@@ -572,7 +634,8 @@ out:
     return rc;
 }
 
-bw_err bw_suit_parse(const uint8_t *buf, size_t len, const struct bw_ec_key *key, struct bw_suit *s)
+static bw_err parse_envelope(const uint8_t *buf, size_t len, const struct bw_ec_key *key,
+                             struct bw_suit *s)
 {
     struct sev v;
     struct bw_suit_bytes auth = {0};
@@ -651,6 +714,15 @@ bw_err bw_suit_parse(const uint8_t *buf, size_t len, const struct bw_ec_key *key
     return parse_manifest(s, &v);
 }
 
+bw_err bw_suit_parse(const uint8_t *buf, size_t len, const struct bw_ec_key *key, struct bw_suit *s)
+{
+    bw_err rc = parse_envelope(buf, len, key, s);
+
+    if (rc)
+        memset(s, 0, sizeof(*s)); /* nothing of a refused envelope survives */
+    return rc;
+}
+
 /* ---- checks on a parsed manifest -------------------------------------- */
 
 /*
@@ -674,13 +746,15 @@ bw_err bw_suit_check(const struct bw_suit *s, const struct bw_suit_expect *e)
 
         rc = BW_E_VENDOR;
         if (e->vendor_id && k->cond_vendor) {
-            if (!k->has_vendor || !bw_ct_equal(k->vendor_id, e->vendor_id, BW_SUIT_UUID_LEN))
+            if (k->vendor_conflict ||
+                !bw_ct_equal(k->checked_vendor, e->vendor_id, BW_SUIT_UUID_LEN))
                 goto out;
             vendor_checked++;
         }
         rc = BW_E_CLASS;
         if (e->class_id && k->cond_class) {
-            if (!k->has_class || !bw_ct_equal(k->class_id, e->class_id, BW_SUIT_UUID_LEN))
+            if (k->class_conflict ||
+                !bw_ct_equal(k->checked_class, e->class_id, BW_SUIT_UUID_LEN))
                 goto out;
             class_checked++;
         }

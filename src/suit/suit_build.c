@@ -144,6 +144,8 @@ bw_err bw_suit_build(struct bw_wr *w, const struct bw_suit_build *b, const struc
         (b->with_chunks && (b->chunk_size < BW_SUIT_CHUNK_MIN ||
                             b->chunk_size > BW_SUIT_CHUNK_MAX ||
                             (b->chunk_size & (b->chunk_size - 1)))) ||
+        (b->uri && !bw_utf8_valid((const uint8_t *)b->uri, urilen)) ||
+        (b->uri && b->uri[0] == '#' && !b->integrated) ||
         (b->integrated && (!b->uri || b->uri[0] != '#' || urilen < 2)))
         goto out;
     rc = BW_E_KEY;

@@ -59,7 +59,12 @@ done
 expect OK "$B" verify --pub p.pem - < p200000
 expect USAGE "$B" sign --key k.pem --vendor-id nope --class-id $C --sequence 1 --out x img1
 expect USAGE "$B" sign --key k.pem --vendor-id $V --class-id $C --sequence -1 --out x img1
+expect USAGE "$B" sign --key k.pem --vendor-id $V --class-id $C --sequence " -1" --out x img1
+expect USAGE "$B" sign --key k.pem --vendor-id $V --class-id $C --sequence 18446744073709551616 --out x img1
+expect USAGE "$B" sign --key k.pem --vendor-id $V --class-id $C --sequence 1 --uri '#x' --out x img1
+expect USAGE "$B" verify --pub p.pem --min-sequence +1 p1
 expect USAGE "$B" sign --key k.pem --vendor-id $V --class-id $C --sequence 1 --out x /dev/null
+check '[ ! -e x ] && [ -z "$(ls x.tmp.* 2>/dev/null)" ]' "refused sign left files behind"
 expect BW_E_KEY "$B" sign --key p.pem --vendor-id $V --class-id $C --sequence 1 --out x img1
 
 # --- refusals -----------------------------------------------------------------
@@ -126,6 +131,15 @@ done
 check 'grep -q "http://example.com/file.bin" i.json && grep -q "\"sequence\":1" i.json' "inspect of draft example 1"
 xxd -r -p "$VEC/libcsuit-ex0-esp256.hex" > esp.cbor
 expect BW_E_ALG "$B" verify --pub "$VEC/draft-pub.pem" --manifest-only esp.cbor
+
+# --- allocation failures: every one ends in a clean refusal, never a crash ----
+nomem=$(code BW_E_NOMEM)
+for ((n = 1; n <= 12; n++)); do
+  BW_FAIL_ALLOC=$n "$B" verify --pub p.pem p200000 >/dev/null 2>err.txt; rc=$?
+  check '[ $rc = 0 ] || [ $rc = $nomem ]' "BW_FAIL_ALLOC=$n verify: exit $rc ($(cat err.txt))"
+  BW_FAIL_ALLOC=$n "$B" sign --key k.pem --vendor-id $V --class-id $C --sequence 1 --out fa img65537 >/dev/null 2>err.txt; rc=$?
+  check '[ $rc = 0 ] || [ $rc = $nomem ]' "BW_FAIL_ALLOC=$n sign: exit $rc ($(cat err.txt))"
+done
 
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

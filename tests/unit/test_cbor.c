@@ -160,6 +160,11 @@ static void depth(void)
         CHECK_RC(bw_cbor_wellformed(b, (size_t)n + 1, 0, NULL),
                  n <= BW_CBOR_MAX_DEPTH ? BW_OK : BW_E_DEPTH);
     }
+    /* an empty container opens a level too */
+    memset(b, 0x81, BW_CBOR_MAX_DEPTH);
+    b[BW_CBOR_MAX_DEPTH] = 0x80;
+    CHECK_RC(bw_cbor_wellformed(b, BW_CBOR_MAX_DEPTH + 1, 0, NULL), BW_E_DEPTH);
+    CHECK_RC(bw_cbor_wellformed(b + 1, BW_CBOR_MAX_DEPTH, 0, NULL), BW_OK);
     memset(b, 0xc1, 40); /* tags nest too */
     b[40] = 0;
     CHECK_RC(bw_cbor_wellformed(b, 41, 0, NULL), BW_E_DEPTH);

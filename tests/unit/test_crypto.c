@@ -222,6 +222,11 @@ static void keys(void)
     buf[n] = 0;
     CHECK_RC(bw_ec_import(&q, buf, n + 1), BW_E_TRAILING);
     CHECK_RC(bw_ec_import(&q, (const uint8_t *)"-----BEGIN junk", 15), BW_E_KEY);
+    /* a failed import leaves the key as it was */
+    CHECK_RC(bw_ec_import(&k, (const uint8_t *)"-----BEGIN junk", 15), BW_E_KEY);
+    CHECK(k.has_priv && memcmp(k.pub, p.pub, 65) == 0);
+    CHECK_RC(bw_ec_sign(&k, h, sig), BW_OK);
+    CHECK_RC(bw_ec_verify(&p, h, sig, 64), BW_OK);
     bw_ec_key_clear(&p);
     bw_ec_key_init(&p);
     CHECK_RC(bw_ec_set_priv(&p, k.priv, 32), BW_OK);

@@ -182,6 +182,7 @@ struct mf {
     int extra_command;      /* 0 none */
     int components;
     int dup_param;
+    void (*shared)(struct bw_wr *w); /* replaces the shared sequence */
 };
 
 static void enc_shared(struct bw_wr *w, const struct mf *f)
@@ -229,7 +230,10 @@ static size_t make_manifest(const struct mf *f, uint8_t *out, size_t cap)
     int i;
 
     bw_wr_init(&sw, shared, sizeof(shared));
-    enc_shared(&sw, f);
+    if (f->shared)
+        f->shared(&sw);
+    else
+        enc_shared(&sw, f);
     bw_wr_init(&cw, common, sizeof(common));
     bw_cbor_put_map(&cw, 2);
     bw_cbor_put_uint(&cw, 2);
@@ -256,6 +260,107 @@ static size_t make_manifest(const struct mf *f, uint8_t *out, size_t cap)
     return w.len;
 }
 
+static const uint8_t vendor_b[16] = {0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb,
+                                     0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb};
+
+static void put_params(struct bw_wr *w, const uint8_t *v, int with_class)
+{
+    bw_cbor_put_uint(w, 20);
+    bw_cbor_put_map(w, with_class ? 2 : 1);
+    bw_cbor_put_uint(w, 1);
+    bw_cbor_put_bytes(w, v, 16);
+    if (with_class) {
+        bw_cbor_put_uint(w, 2);
+        bw_cbor_put_bytes(w, klass, 16);
+    }
+}
+
+/* [20,{1:B,2:C}, 1,15, 2,15, 20,{1:A}]: the condition checked B. */
+static void sh_override_after(struct bw_wr *w)
+{
+    bw_cbor_put_array(w, 8);
+    put_params(w, vendor_b, 1);
+    bw_cbor_put_uint(w, 1), bw_cbor_put_uint(w, 15);
+    bw_cbor_put_uint(w, 2), bw_cbor_put_uint(w, 15);
+    put_params(w, vendor, 0);
+}
+
+/* [1,15, 20,{1:A,2:C}]: a condition with nothing to compare. */
+static void sh_cond_first(struct bw_wr *w)
+{
+    bw_cbor_put_array(w, 4);
+    bw_cbor_put_uint(w, 1), bw_cbor_put_uint(w, 15);
+    put_params(w, vendor, 1);
+}
+
+/* [20,{1:A,2:C}, 1,15, 2,15, 20,{1:B}, 1,15]: two vendors checked. */
+static void sh_two_vendors(struct bw_wr *w)
+{
+    bw_cbor_put_array(w, 10);
+    put_params(w, vendor, 1);
+    bw_cbor_put_uint(w, 1), bw_cbor_put_uint(w, 15);
+    bw_cbor_put_uint(w, 2), bw_cbor_put_uint(w, 15);
+    put_params(w, vendor_b, 0);
+    bw_cbor_put_uint(w, 1), bw_cbor_put_uint(w, 15);
+}
+
+/* [20,{1:A,2:C}, 19,{1:B}, 1,15, 2,15]: set-parameters keeps A. */
+static void sh_set_keeps(struct bw_wr *w)
+{
+    bw_cbor_put_array(w, 8);
+    put_params(w, vendor, 1);
+    bw_cbor_put_uint(w, 19);
+    bw_cbor_put_map(w, 1);
+    bw_cbor_put_uint(w, 1);
+    bw_cbor_put_bytes(w, vendor_b, 16);
+    bw_cbor_put_uint(w, 1), bw_cbor_put_uint(w, 15);
+    bw_cbor_put_uint(w, 2), bw_cbor_put_uint(w, 15);
+}
+
+/* Conditions compare the value that stood when they ran. */
+static void condition_semantics(void)
+{
+    static const struct {
+        const char *what;
+        void (*shared)(struct bw_wr *w);
+        bw_err parse, as_a, as_b;
+    } cases[] = {
+        {"override after the condition", sh_override_after, BW_OK, BW_E_VENDOR, BW_OK},
+        {"condition before the parameter", sh_cond_first, BW_E_FORMAT, BW_OK, BW_OK},
+        {"two vendors checked", sh_two_vendors, BW_OK, BW_E_VENDOR, BW_E_VENDOR},
+        {"set-parameters does not override", sh_set_keeps, BW_OK, BW_OK, BW_E_VENDOR},
+    };
+    struct bw_ec_key k;
+    uint8_t m[1024], env[2048];
+    size_t i;
+
+    bw_ec_key_init(&k);
+    CHECK_RC(bw_ec_generate(&k), BW_OK);
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct mf f = {1, 0, -16, 100, 0, 0, 1, 0, cases[i].shared};
+        size_t ml = make_manifest(&f, m, sizeof(m));
+        size_t el = sign_manifest(m, ml, &k, env, sizeof(env));
+        struct bw_suit_expect ea = {vendor, NULL, 0}, eb = {vendor_b, NULL, 0};
+        struct bw_suit s;
+        bw_err rc = bw_suit_parse(env, el, &k, &s);
+
+        if (rc != cases[i].parse)
+            fprintf(stderr, "%s: parse %s\n", cases[i].what, bw_errname(rc));
+        CHECK(rc == cases[i].parse);
+        if (rc)
+            continue;
+        rc = bw_suit_check(&s, &ea);
+        if (rc != cases[i].as_a)
+            fprintf(stderr, "%s: as A %s\n", cases[i].what, bw_errname(rc));
+        CHECK(rc == cases[i].as_a);
+        rc = bw_suit_check(&s, &eb);
+        if (rc != cases[i].as_b)
+            fprintf(stderr, "%s: as B %s\n", cases[i].what, bw_errname(rc));
+        CHECK(rc == cases[i].as_b);
+    }
+    bw_ec_key_clear(&k);
+}
+
 static void handmade(void)
 {
     static const struct {
@@ -263,19 +368,19 @@ static void handmade(void)
         struct mf f;
         bw_err want;
     } cases[] = {
-        {"baseline", {1, 0, -16, 100, 0, 0, 1, 0}, BW_OK},
-        {"version 2", {2, 0, -16, 100, 0, 0, 1, 0}, BW_E_UNSUPPORTED},
-        {"SHA-384 digest", {1, 0, -43, 100, 0, 0, 1, 0}, BW_E_ALG},
-        {"image over 1 TiB", {1, 0, -16, (1ull << 40) + 1, 0, 0, 1, 0}, BW_E_TOOBIG},
-        {"unknown manifest key 99", {1, 0, -16, 100, 99, 0, 1, 0}, BW_E_CRITICAL},
-        {"unknown parameter 99", {1, 99, -16, 100, 0, 0, 1, 0}, BW_E_CRITICAL},
-        {"vendor custom parameter", {1, -99, -16, 100, 0, 0, 1, 0}, BW_OK},
-        {"unknown command 99", {1, 0, -16, 100, 0, 99, 1, 0}, BW_E_CRITICAL},
-        {"custom command -5", {1, 0, -16, 100, 0, -5, 1, 0}, BW_E_CRITICAL},
-        {"try-each", {1, 0, -16, 100, 0, 15, 1, 0}, BW_E_UNSUPPORTED},
-        {"abort", {1, 0, -16, 100, 0, 14, 1, 0}, BW_E_UNSUPPORTED},
-        {"five components", {1, 0, -16, 100, 0, 0, 5, 0}, BW_E_TOOBIG},
-        {"duplicate parameter", {1, 0, -16, 100, 0, 0, 1, 1}, BW_E_FORMAT},
+        {"baseline", {1, 0, -16, 100, 0, 0, 1, 0, NULL}, BW_OK},
+        {"version 2", {2, 0, -16, 100, 0, 0, 1, 0, NULL}, BW_E_UNSUPPORTED},
+        {"SHA-384 digest", {1, 0, -43, 100, 0, 0, 1, 0, NULL}, BW_E_ALG},
+        {"image over 1 TiB", {1, 0, -16, (1ull << 40) + 1, 0, 0, 1, 0, NULL}, BW_E_TOOBIG},
+        {"unknown manifest key 99", {1, 0, -16, 100, 99, 0, 1, 0, NULL}, BW_E_CRITICAL},
+        {"unknown parameter 99", {1, 99, -16, 100, 0, 0, 1, 0, NULL}, BW_E_CRITICAL},
+        {"vendor custom parameter", {1, -99, -16, 100, 0, 0, 1, 0, NULL}, BW_OK},
+        {"unknown command 99", {1, 0, -16, 100, 0, 99, 1, 0, NULL}, BW_E_CRITICAL},
+        {"custom command -5", {1, 0, -16, 100, 0, -5, 1, 0, NULL}, BW_E_CRITICAL},
+        {"try-each", {1, 0, -16, 100, 0, 15, 1, 0, NULL}, BW_E_UNSUPPORTED},
+        {"abort", {1, 0, -16, 100, 0, 14, 1, 0, NULL}, BW_E_UNSUPPORTED},
+        {"five components", {1, 0, -16, 100, 0, 0, 5, 0, NULL}, BW_E_TOOBIG},
+        {"duplicate parameter", {1, 0, -16, 100, 0, 0, 1, 1, NULL}, BW_E_FORMAT},
     };
     struct bw_ec_key k;
     uint8_t m[1024], env[2048];
@@ -423,6 +528,9 @@ static void own(void)
         CHECK(pl.len == sizeof(hello) && !memcmp(pl.p, hello, pl.len));
         pl_env[n - 3] ^= 1; /* inside the payload */
         CHECK_RC(bw_suit_parse(pl_env, n, &k, &s), BW_E_DIGEST);
+        /* a refused envelope leaves nothing usable behind */
+        CHECK(!s.authenticated && s.n_components == 0 && s.n_payloads == 0);
+        CHECK_RC(bw_suit_check(&s, &e), BW_E_STATE);
     }
     /* Builder input checks. */
     {
@@ -492,6 +600,7 @@ int main(int argc, char **argv)
     vdir = argc > 1 ? argv[1] : "tests/vectors/suit";
     external();
     handmade();
+    condition_semantics();
     own();
     nesting();
     T_DONE();
