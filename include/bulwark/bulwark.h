@@ -11,5 +11,6 @@
 #include "cbor.h"
 #include "cose.h"
 #include "suit.h"
+#include "update.h"
 
 #endif

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A/B update engine: slots behind a flash interface, the boot state behind
+ * a store interface, and the rules that move between them (install into
+ * the inactive slot, trial boot, confirm, fall back, roll back, and an
+ * anti-rollback counter that never decreases). The engine does no I/O of
+ * its own and never allocates: flash and store come in as function tables.
+ * Payload bytes reach bw_update_write only after the caller verified them
+ * (bw_suit_chunk_check); bw_update_finish checks the whole image again.
+ */
+#ifndef BULWARK_UPDATE_H
+#define BULWARK_UPDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "suit.h"
+
+/*
+ * A flash area (a slot, or the region holding the boot state).
+ * write: offset and length are multiples of write_align except for the
+ * final write of an image, which the backend pads. sync: everything
+ * written before it is durable when it returns (fsync/fdatasync, or a
+ * flash controller's flush). Errors: BW_E_IO, BW_E_INVAL (out of range).
+ */
+struct bw_flash {
+    void *ctx;
+    uint64_t size;
+    uint32_t write_align;
+    bw_err (*read)(void *ctx, uint64_t off, void *buf, size_t len);
+    bw_err (*write)(void *ctx, uint64_t off, const void *buf, size_t len);
+    bw_err (*sync)(void *ctx);
+};
+
+#define BW_SLOT_A 0
+#define BW_SLOT_B 1
+#define BW_SLOT_NONE 0xff
+#define BW_SEQ_EMPTY UINT64_MAX /* a slot holding no verified image */
+#define BW_TRIAL_BOOTS_DEFAULT 3
+
+/* What the bootloader and the device agree on. */
+struct bw_bootstate {
+    uint8_t active;            /* BW_SLOT_A or BW_SLOT_B: the confirmed slot */
+    uint8_t trial;             /* slot on trial, or BW_SLOT_NONE */
+    uint8_t trial_boots_left;  /* boots the trial slot may still take */
+    uint8_t booted;            /* slot the last boot step chose */
+    uint8_t confirmed;         /* the booted slot has been confirmed good */
+    uint64_t highest_sequence; /* anti-rollback floor: never decreases */
+    uint64_t slot_sequence[2]; /* installed sequence, or BW_SEQ_EMPTY */
+    uint64_t slot_size[2];     /* installed image size */
+    uint8_t slot_digest[2][BW_SHA256_LEN];
+    uint64_t generation;       /* bumped on every save (stores use it) */
+};
+
+/*
+ * Where the boot state lives: one adapter per file (a bulwark state file,
+ * the U-Boot environment, the GRUB environment block, or a flash region).
+ * load: BW_E_NOTFOUND when nothing was ever saved (the engine then starts
+ * from slot A with no image), BW_E_FORMAT when every copy is damaged.
+ * save: atomic; after a power cut, load returns the old or the new state.
+ */
+struct bw_bootstore {
+    void *ctx;
+    bw_err (*load)(void *ctx, struct bw_bootstate *st);
+    bw_err (*save)(void *ctx, const struct bw_bootstate *st);
+};
+
+/* Serialized boot state (the record both copies of a store hold). */
+#define BW_BOOTSTATE_RECORD_LEN 128
+void bw_bootstate_init(struct bw_bootstate *st);
+void bw_bootstate_encode(const struct bw_bootstate *st, uint8_t out[BW_BOOTSTATE_RECORD_LEN]);
+/* BW_E_FORMAT on a bad magic, version or CRC, or inconsistent fields. */
+BW_NODISCARD bw_err bw_bootstate_decode(struct bw_bootstate *st,
+                                        const uint8_t in[BW_BOOTSTATE_RECORD_LEN]);
+/* CRC-32 (IEEE 802.3, as zlib), used by the record and the U-Boot env. */
+uint32_t bw_crc32(uint32_t crc, const void *buf, size_t len);
+
+/* A boot-state store over a flash area: two copies in two halves, each a
+ * record; save writes the older copy and syncs. (Raw flash partitions, and
+ * the power-cut simulation.) The area must hold 2 x write_align-rounded
+ * records. */
+struct bw_bootstore_flash {
+    const struct bw_flash *flash;
+    uint64_t copy_size;
+};
+void bw_bootstore_flash_init(struct bw_bootstore *bs, struct bw_bootstore_flash *ctx,
+                             const struct bw_flash *flash);
+
+enum bw_update_phase { BW_UPD_IDLE = 0, BW_UPD_WRITING, BW_UPD_DONE };
+
+/* An update session; caller-allocated, no pointers into freed memory. */
+struct bw_update {
+    const struct bw_flash *slot[2];
+    const struct bw_bootstore *store;
+    struct bw_bootstate st;
+    uint8_t trial_boots;
+    /* install in progress */
+    enum bw_update_phase phase;
+    uint8_t target;
+    uint64_t sequence;
+    uint64_t size;
+    uint64_t written;
+    uint8_t digest[BW_SHA256_LEN];
+};
+
+/* Loads the boot state (a fresh device starts with slot A active and both
+ * slots empty). Errors: the store's, BW_E_INVAL on missing flash. */
+BW_NODISCARD bw_err bw_update_open(struct bw_update *u, const struct bw_flash *a,
+                                   const struct bw_flash *b, const struct bw_bootstore *store);
+
+/*
+ * Starts installing an authenticated manifest into the slot that is not
+ * running. Refuses before anything is written: BW_E_STATE (s not
+ * authenticated, or a trial is pending: confirm or roll back first),
+ * BW_E_ROLLBACK (sequence below the persisted floor, or below e's),
+ * BW_E_VENDOR/BW_E_CLASS (e's identifiers), BW_E_TOOBIG (larger than the
+ * slot), BW_E_NOTFOUND (no image digest or size). Then marks the target
+ * slot empty in the saved state, so that a power cut from here on can never
+ * leave a half-written slot looking installed.
+ */
+BW_NODISCARD bw_err bw_update_begin(struct bw_update *u, const struct bw_suit *s,
+                                    const struct bw_suit_expect *e);
+/* Writes verified payload bytes at off (in order, no gaps). BW_E_STATE
+ * outside begin/finish, BW_E_SIZE past the image size, flash errors. */
+BW_NODISCARD bw_err bw_update_write(struct bw_update *u, uint64_t off, const uint8_t *data,
+                                    size_t len);
+/* After the last byte: compares the whole-image digest and size computed
+ * over what was written (BW_E_DIGEST, BW_E_SIZE), syncs the slot, then
+ * records the image and marks the slot for a trial boot, raising the
+ * anti-rollback floor. */
+BW_NODISCARD bw_err bw_update_finish(struct bw_update *u, const uint8_t digest[BW_SHA256_LEN],
+                                     uint64_t size);
+/* Abandons an install: the target stays marked empty. */
+void bw_update_abort(struct bw_update *u);
+
+/*
+ * The boot step (what the bootloader does at power-on): a pending trial
+ * slot is booted while it has boots left (each boot uses one); when none
+ * are left the trial is abandoned and the active slot boots. A slot with
+ * no image is never chosen; if the active slot is empty and the other is
+ * not, the other becomes active. *slot receives the slot to boot.
+ * BW_E_NOTFOUND when neither slot holds an image.
+ */
+BW_NODISCARD bw_err bw_update_boot(struct bw_update *u, uint8_t *slot);
+/* Confirms the booted trial slot: it becomes the active slot. BW_E_STATE
+ * when the booted slot is not on trial (nothing to confirm). */
+BW_NODISCARD bw_err bw_update_confirm(struct bw_update *u);
+/* Cancels a pending trial, or, with none pending, makes the other slot
+ * active if it holds an image (BW_E_NOTFOUND otherwise). The anti-rollback
+ * floor stays where it is. */
+BW_NODISCARD bw_err bw_update_rollback(struct bw_update *u);
+
+#endif
