@@ -270,6 +270,13 @@ void bw_progress_start(struct bw_progress *p, const char *label, uint64_t total)
     p->enabled = isatty(2) && total >= (16u << 20) && !getenv("BW_NO_PROGRESS");
 }
 
+void bw_progress_start_json(struct bw_progress *p, const char *label, uint64_t total)
+{
+    bw_progress_start(p, label, total);
+    p->enabled = 1;
+    p->json = 1;
+}
+
 static void draw(struct bw_progress *p, double now)
 {
     double el = now - p->start, rate = el > 0 ? (double)p->done / el : 0;
@@ -278,6 +285,13 @@ static void draw(struct bw_progress *p, double now)
     char bar[31];
     int i, fill = pct * 30 / 100;
 
+    if (p->json) {
+        printf("{\"event\":\"progress\",\"stage\":\"%s\",\"bytes\":%llu,\"total\":%llu,"
+               "\"rate\":%.0f}\n",
+               p->label, (unsigned long long)p->done, (unsigned long long)p->total, rate);
+        fflush(stdout);
+        return;
+    }
     for (i = 0; i < 30; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[30] = 0;
@@ -304,5 +318,6 @@ void bw_progress_end(struct bw_progress *p)
     if (!p->enabled)
         return;
     draw(p, bw_now());
-    fputc('\n', stderr);
+    if (!p->json)
+        fputc('\n', stderr);
 }

@@ -58,8 +58,12 @@ struct bw_progress {
     double start;
     double last;
     int enabled;
+    int json; /* JSON progress events on stdout instead of a bar */
 };
 void bw_progress_start(struct bw_progress *p, const char *label, uint64_t total);
+/* Same, but one JSON object per line on stdout (for the agent):
+ * {"event":"progress","stage":LABEL,"bytes":N,"total":N,"rate":B/s} */
+void bw_progress_start_json(struct bw_progress *p, const char *label, uint64_t total);
 void bw_progress_add(struct bw_progress *p, uint64_t n);
 void bw_progress_end(struct bw_progress *p);
 double bw_now(void);
@@ -88,9 +92,10 @@ BW_NODISCARD bw_err bw_pkg_open(struct bw_pkg *p, const char *path, const struct
 /* Reads and checks the chunk list and streams the payload of component 0:
  * each chunk is verified before sink sees it, the whole-image digest and
  * size are checked at the end, and nothing may follow (BW_E_TRAILING).
- * An integrated payload is checked in memory instead. */
+ * An integrated payload is checked in memory instead. digest (nullable)
+ * receives the whole-image SHA-256 computed over what the sink saw. */
 BW_NODISCARD bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx,
-                                  struct bw_progress *prog);
+                                  struct bw_progress *prog, uint8_t digest[BW_SHA256_LEN]);
 void bw_pkg_close(struct bw_pkg *p);
 
 /* Hashes in a second thread: lets the main thread check chunk digests

@@ -203,7 +203,7 @@ static bw_err expect_eof(struct bw_pkg *p)
     return got ? BW_E_TRAILING : BW_OK;
 }
 
-static bw_err stream_integrated(struct bw_pkg *p, bw_pkg_sink sink, void *ctx)
+static bw_err stream_integrated(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, uint8_t *digest)
 {
     struct bw_suit_bytes pl;
     uint8_t d[BW_SHA256_LEN];
@@ -212,10 +212,13 @@ static bw_err stream_integrated(struct bw_pkg *p, bw_pkg_sink sink, void *ctx)
     if ((rc = bw_suit_integrated(&p->suit, 0, &pl)) || (rc = bw_sha256(pl.p, pl.len, d)) ||
         (rc = bw_suit_image_match(&p->suit, 0, d, pl.len)) || (rc = expect_eof(p)))
         return rc;
+    if (digest)
+        memcpy(digest, d, BW_SHA256_LEN);
     return sink ? sink(ctx, 0, pl.p, pl.len) : BW_OK;
 }
 
-bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_progress *prog)
+bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_progress *prog,
+                     uint8_t digest_out[BW_SHA256_LEN])
 {
     const struct bw_suit_component *c = &p->suit.comp[0];
     struct bw_hash_pipe *hp = NULL;
@@ -227,7 +230,7 @@ bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_pr
     if (!p->suit.authenticated && sink)
         return BW_E_STATE;
     if (c->has_uri && c->uri.len && c->uri.p[0] == '#')
-        return stream_integrated(p, sink, ctx);
+        return stream_integrated(p, sink, ctx, digest_out);
     rc = bw_suit_chunk_layout(&p->suit, 0, &n_chunks, &list_len);
     if (rc)
         return rc == BW_E_NOTFOUND ? BW_E_UNSUPPORTED : rc;
@@ -273,6 +276,8 @@ bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_pr
         return rc;
     if ((rc = bw_suit_image_match(&p->suit, 0, digest, off)))
         return rc;
+    if (digest_out)
+        memcpy(digest_out, digest, BW_SHA256_LEN);
     return expect_eof(p);
 }
 

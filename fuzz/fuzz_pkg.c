@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (bw_write_full(fd, data, size) == BW_OK) {
         snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
         if (bw_pkg_open(&p, path, NULL, 1u << 16) == BW_OK &&
-            bw_pkg_stream(&p, NULL, NULL, NULL) == BW_OK && p.suit.authenticated)
+            bw_pkg_stream(&p, NULL, NULL, NULL, NULL) == BW_OK && p.suit.authenticated)
             __builtin_trap();
         bw_pkg_close(&p);
     }

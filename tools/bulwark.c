@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "device.h"
 
 static const struct cli_opt keygen_opts[] = {
     {"out", "KEY.pem", "private key to write (PKCS#8 PEM, mode 0600)"},
@@ -44,6 +44,25 @@ static const struct cli_opt inspect_opts[] = {
     {"pub", "PUB.pem", "also authenticate with this key"},
     {NULL, NULL, NULL}};
 
+static const struct cli_opt device_opts[] = {
+    {"dir", "DIR", "directory of the simulated device (created)"},
+    {"slot-size", "BYTES", "size of each of the two slots"},
+    {"pub", "PUB.pem", "release public key the device trusts"},
+    {"vendor-id", "UUID", "the device's vendor id"},
+    {"class-id", "UUID", "the device's class id"},
+    {"force", NULL, "start over: new empty slots and boot state"},
+    {NULL, NULL, NULL}};
+
+static const struct cli_opt install_opts[] = {
+    {"config", "DEVICE.conf", "the device (see 'bulwark device init')"},
+    {"json", NULL, "progress and result as JSON lines on stdout"},
+    {NULL, NULL, NULL}};
+
+static const struct cli_opt state_opts[] = {
+    {"config", "DEVICE.conf", "the device (see 'bulwark device init')"},
+    {"json", NULL, "print the boot state as one JSON object"},
+    {NULL, NULL, NULL}};
+
 static const struct cli_cmd commands[] = {
     {"keygen", "create a P-256 signing key pair", "--out KEY.pem --pub PUB.pem",
      "Generates an ECDSA P-256 key pair from the system CSPRNG. The private key\n"
@@ -69,6 +88,35 @@ static const struct cli_cmd commands[] = {
      "sequence number, components, vendor/class ids, image digest and size, chunk\n"
      "list and signatures. The payload is not read.",
      inspect_opts, 1, 1, cmd_inspect},
+    {"device", "create a simulated device (two file slots, file boot state)",
+     "init --dir DIR --slot-size BYTES --pub PUB.pem --vendor-id UUID --class-id UUID",
+     "Creates DIR/device.conf, DIR/slot-a.img, DIR/slot-b.img, DIR/state/ and a copy of\n"
+     "the release key. A real device's device.conf names its block devices instead.",
+     device_opts, 1, 1, cmd_device},
+    {"install", "install a package into the inactive slot for a trial boot",
+     "--config DEVICE.conf PKG|-",
+     "Authenticates the package and checks vendor, class and the anti-rollback floor\n"
+     "before writing anything; writes each chunk only after it verified; checks the\n"
+     "whole image, syncs the slot, and only then marks it for a trial boot.",
+     install_opts, 1, 1, cmd_install},
+    {"status", "show the boot state: slots, trial, anti-rollback floor",
+     "--config DEVICE.conf [--json]",
+     "Prints the active and trial slots, trial boots left, the highest accepted\n"
+     "sequence number and what each slot holds.",
+     state_opts, 0, 0, cmd_status},
+    {"confirm", "keep the running trial slot (after its health check passed)",
+     "--config DEVICE.conf", "Makes the booted trial slot the active slot.", state_opts, 0, 0,
+     cmd_confirm},
+    {"rollback", "cancel a trial, or switch back to the other slot",
+     "--config DEVICE.conf",
+     "With a trial pending, cancels it; otherwise makes the other slot active if it\n"
+     "holds an image. The anti-rollback floor does not go down.",
+     state_opts, 0, 0, cmd_rollback},
+    {"boot", "apply the boot rule (what the bootloader does at power-on)",
+     "--config DEVICE.conf",
+     "Chooses the slot to boot: a trial slot while it has boots left (using one),\n"
+     "otherwise the active slot. Run by a bootloader hook or an init script.",
+     state_opts, 0, 0, cmd_boot},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -111,7 +111,7 @@ int cmd_verify(struct cli_args *a)
         goto out;
     }
     bw_progress_start(&prog, "verifying", p.suit.comp[0].image_size);
-    rc = bw_pkg_stream(&p, NULL, NULL, &prog);
+    rc = bw_pkg_stream(&p, NULL, NULL, &prog, NULL);
     bw_progress_end(&prog);
     status = report(a, path, &p.suit, rc, "payload");
 out:

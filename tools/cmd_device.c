@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bulwark device init: a simulated device in a directory: two file-backed
+ * slots, the file boot-state adapter, the release key and DIR/device.conf.
+ */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "device.h"
+
+int cmd_device(struct cli_args *a)
+{
+    const char *dir = cli_get(a, "dir"), *pub = cli_get(a, "pub");
+    struct device_conf c;
+    struct bw_posix_flash f;
+    struct bw_ec_key k;
+    char abs[PATH_MAX], conf[PATH_MAX + 32];
+    uint8_t *pem = NULL;
+    size_t pem_len;
+    bw_err rc;
+    int i;
+
+    if (strcmp(a->pos[0], "init") != 0)
+        return cli_usage(a, "unknown device command '%s' (only 'init')", a->pos[0]);
+    if (!dir || !pub || !cli_get(a, "slot-size") || !cli_get(a, "vendor-id") ||
+        !cli_get(a, "class-id"))
+        return cli_usage(a, "--dir, --slot-size, --pub, --vendor-id and --class-id are required");
+    memset(&c, 0, sizeof(c));
+    if (bw_parse_u64(cli_get(a, "slot-size"), &c.slot_size) || c.slot_size == 0)
+        return cli_usage(a, "--slot-size: a positive number of bytes");
+    if (bw_uuid_parse(cli_get(a, "vendor-id"), c.vendor_id))
+        return cli_usage(a, "--vendor-id: not a UUID");
+    if (bw_uuid_parse(cli_get(a, "class-id"), c.class_id))
+        return cli_usage(a, "--class-id: not a UUID");
+    errno = 0;
+    if ((rc = bw_load_key(pub, 0, &k)))
+        return cli_fail(a, pub, rc);
+    bw_ec_key_clear(&k);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return cli_fail(a, dir, BW_E_IO);
+    if (!realpath(dir, abs))
+        return cli_fail(a, dir, BW_E_IO);
+    if (strlen(abs) > sizeof(c.slot_a) - 32)
+        return cli_usage(a, "--dir: path too long");
+    snprintf(conf, sizeof(conf), "%s/device.conf", abs);
+    if (access(conf, F_OK) == 0 && !cli_flag(a, "force"))
+        return cli_usage(a, "%s exists: the device is initialised (use --force to start over)", conf);
+    snprintf(c.slot_a, sizeof(c.slot_a), "%.4000s/slot-a.img", abs);
+    snprintf(c.slot_b, sizeof(c.slot_b), "%.4000s/slot-b.img", abs);
+    snprintf(c.state_dir, sizeof(c.state_dir), "%.4000s/state", abs);
+    snprintf(c.release_pub, sizeof(c.release_pub), "%.4000s/release.pub", abs);
+    strcpy(c.bootstate, "file");
+    c.trial_boots = BW_TRIAL_BOOTS_DEFAULT;
+    errno = 0;
+    if (mkdir(c.state_dir, 0700) != 0 && errno != EEXIST)
+        return cli_fail(a, c.state_dir, BW_E_IO);
+    for (i = 0; i < 2; i++) {
+        const char *name = i ? "bootstate.1" : "bootstate.0";
+        char p[PATH_MAX + 64];
+
+        snprintf(p, sizeof(p), "%s/%s", c.state_dir, name);
+        unlink(p); /* --force: a new device starts with no state */
+    }
+    for (i = 0; i < 2; i++) {
+        const char *path = i ? c.slot_b : c.slot_a;
+
+        unlink(path);
+        if ((rc = bw_posix_flash_open(&f, path, c.slot_size, 1, 0)))
+            return cli_fail(a, path, rc);
+        bw_posix_flash_close(&f);
+    }
+    if ((rc = bw_read_file(pub, 64 << 10, &pem, &pem_len)) ||
+        (rc = bw_write_file_atomic(c.release_pub, pem, pem_len, 0644))) {
+        bw_free(pem);
+        return cli_fail(a, c.release_pub, rc);
+    }
+    bw_free(pem);
+    if ((rc = device_conf_save(&c, conf)))
+        return cli_fail(a, conf, rc);
+    printf("device initialised: %s (two %llu-byte slots, file boot state)\n", conf,
+           (unsigned long long)c.slot_size);
+    return 0;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* bulwark status, confirm, rollback and boot: the boot state's life. */
+#include <errno.h>
+#include <string.h>
+
+#include "device.h"
+
+typedef bw_err (*step_fn)(struct device *d, char *msg, size_t cap);
+
+static int with_device(struct cli_args *a, step_fn step)
+{
+    const char *conf = cli_get(a, "config"), *what = NULL;
+    struct device d;
+    char msg[256] = "";
+    int status = 0;
+    bw_err rc;
+
+    if (!conf)
+        return cli_usage(a, "--config is required");
+    errno = 0;
+    rc = device_open(&d, conf, 0, &what);
+    if (rc) {
+        status = cli_fail(a, what, rc);
+        device_close(&d);
+        return status;
+    }
+    rc = step(&d, msg, sizeof(msg));
+    if (rc)
+        status = cli_fail(a, msg[0] ? msg : conf, rc);
+    else if (msg[0])
+        printf("%s\n", msg);
+    if (!rc && cli_flag(a, "json"))
+        device_print_status(&d, 1);
+    device_close(&d);
+    return status;
+}
+
+static bw_err do_status(struct device *d, char *msg, size_t cap)
+{
+    (void)d, (void)msg, (void)cap;
+    return BW_OK;
+}
+
+static bw_err do_confirm(struct device *d, char *msg, size_t cap)
+{
+    bw_err rc = bw_update_confirm(&d->u);
+
+    if (rc == BW_E_STATE)
+        snprintf(msg, cap, "nothing to confirm: no trial slot is running");
+    else if (!rc)
+        snprintf(msg, cap, "slot %c confirmed: it is now the active slot", 'a' + d->u.st.active);
+    return rc;
+}
+
+static bw_err do_rollback(struct device *d, char *msg, size_t cap)
+{
+    uint8_t trial = d->u.st.trial;
+    bw_err rc = bw_update_rollback(&d->u);
+
+    if (rc == BW_E_NOTFOUND)
+        snprintf(msg, cap, "no other slot holds an image to roll back to");
+    else if (!rc && trial != BW_SLOT_NONE)
+        snprintf(msg, cap, "trial of slot %c cancelled: slot %c boots next", 'a' + trial,
+                 'a' + d->u.st.active);
+    else if (!rc)
+        snprintf(msg, cap, "rolled back: slot %c is active and boots next", 'a' + d->u.st.active);
+    return rc;
+}
+
+static bw_err do_boot(struct device *d, char *msg, size_t cap)
+{
+    uint8_t slot;
+    bw_err rc = bw_update_boot(&d->u, &slot);
+
+    if (rc == BW_E_NOTFOUND)
+        snprintf(msg, cap, "no slot holds an image: nothing to boot");
+    else if (!rc)
+        snprintf(msg, cap, "boot slot %c%s", 'a' + slot,
+                 slot == d->u.st.trial ? " (trial)" : "");
+    return rc;
+}
+
+int cmd_status(struct cli_args *a)
+{
+    if (cli_flag(a, "json"))
+        return with_device(a, do_status);
+    {
+        const char *conf = cli_get(a, "config"), *what = NULL;
+        struct device d;
+        bw_err rc;
+
+        if (!conf)
+            return cli_usage(a, "--config is required");
+        errno = 0;
+        rc = device_open(&d, conf, 0, &what);
+        if (!rc)
+            device_print_status(&d, 0);
+        device_close(&d);
+        return rc ? cli_fail(a, what, rc) : 0;
+    }
+}
+
+int cmd_confirm(struct cli_args *a) { return with_device(a, do_confirm); }
+int cmd_rollback(struct cli_args *a) { return with_device(a, do_rollback); }
+int cmd_boot(struct cli_args *a) { return with_device(a, do_boot); }

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * device.conf: the options are the rows of one table, which parses the file
+ * and writes the commented sample, so the two cannot drift apart.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+
+enum conf_type { T_PATH, T_U64, T_UUID, T_BOOL, T_WORD };
+
+struct conf_row {
+    const char *key;
+    enum conf_type type;
+    size_t off;
+    const char *def; /* NULL: required */
+    const char *help;
+};
+
+#define OFF(f) offsetof(struct device_conf, f)
+static const struct conf_row rows[] = {
+    {"slot_a", T_PATH, OFF(slot_a), NULL, "slot A: a regular file or a block device"},
+    {"slot_b", T_PATH, OFF(slot_b), NULL, "slot B: a regular file or a block device"},
+    {"slot_size", T_U64, OFF(slot_size), NULL, "bytes per slot; an image must fit"},
+    {"bootstate", T_WORD, OFF(bootstate), "file", "boot-state adapter: file"},
+    {"state_dir", T_PATH, OFF(state_dir), NULL, "directory of the file adapter's two copies"},
+    {"release_pub", T_PATH, OFF(release_pub), NULL, "public key that signs releases (PEM)"},
+    {"vendor_id", T_UUID, OFF(vendor_id), NULL, "this device's vendor id: packages must assert it"},
+    {"class_id", T_UUID, OFF(class_id), NULL, "this device's class id: packages must assert it"},
+    {"trial_boots", T_U64, OFF(trial_boots), "3", "boots a new image may take before it is confirmed"},
+    {"direct_io", T_BOOL, OFF(direct_io), "no", "write slots with O_DIRECT (block devices)"},
+};
+#define N_ROWS (sizeof(rows) / sizeof(rows[0]))
+
+static bw_err set_value(struct device_conf *c, const struct conf_row *r, const char *v)
+{
+    char *base = (char *)c + r->off;
+    uint64_t n;
+
+    switch (r->type) {
+    case T_PATH:
+    case T_WORD:
+        if (strlen(v) >= (r->type == T_WORD ? 16 : 4096) || !*v)
+            return BW_E_FORMAT;
+        strcpy(base, v);
+        if (r->type == T_WORD && strcmp(v, "file") != 0)
+            return BW_E_UNSUPPORTED;
+        return BW_OK;
+    case T_U64:
+        if (bw_parse_u64(v, &n))
+            return BW_E_FORMAT;
+        memcpy(base, &n, sizeof(n));
+        return BW_OK;
+    case T_UUID:
+        return bw_uuid_parse(v, (uint8_t *)base);
+    case T_BOOL:
+        if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
+            *(int *)(void *)base = 1;
+        else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
+            *(int *)(void *)base = 0;
+        else
+            return BW_E_FORMAT;
+        return BW_OK;
+    }
+    return BW_E_FORMAT;
+}
+
+bw_err device_conf_load(struct device_conf *c, const char *path)
+{
+    uint8_t *buf = NULL;
+    size_t len, i;
+    int seen[N_ROWS] = {0}, line = 0;
+    char *save = NULL, *ln;
+    bw_err rc;
+
+    memset(c, 0, sizeof(*c));
+    rc = bw_read_file(path, 1 << 20, &buf, &len);
+    if (rc) {
+        fprintf(stderr, "%s: %s\n", path, rc == BW_E_IO ? strerror(errno) : bw_strerror(rc));
+        return rc;
+    }
+    for (ln = strtok_r((char *)buf, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+        char *k, *v, *eq, *end;
+
+        line++;
+        while (*ln == ' ' || *ln == '\t')
+            ln++;
+        if (*ln == '#' || *ln == '\0')
+            continue;
+        eq = strchr(ln, '=');
+        if (!eq) {
+            fprintf(stderr, "%s:%d: expected 'key = value'\n", path, line);
+            rc = BW_E_FORMAT;
+            goto out;
+        }
+        k = ln;
+        end = eq;
+        while (end > k && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        *end = 0;
+        v = eq + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        end = v + strlen(v);
+        while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+            end--;
+        *end = 0;
+        for (i = 0; i < N_ROWS; i++)
+            if (!strcmp(rows[i].key, k))
+                break;
+        if (i == N_ROWS) {
+            fprintf(stderr, "%s:%d: unknown option '%s'\n", path, line, k);
+            rc = BW_E_FORMAT;
+            goto out;
+        }
+        rc = set_value(c, &rows[i], v);
+        if (rc) {
+            fprintf(stderr, "%s:%d: %s: %s '%s'\n", path, line, k,
+                    rc == BW_E_UNSUPPORTED ? "unsupported value" : "bad value", v);
+            goto out;
+        }
+        seen[i] = 1;
+    }
+    for (i = 0; i < N_ROWS; i++) {
+        if (seen[i])
+            continue;
+        if (!rows[i].def) {
+            fprintf(stderr, "%s: required option '%s' missing (%s)\n", path, rows[i].key,
+                    rows[i].help);
+            rc = BW_E_FORMAT;
+            goto out;
+        }
+        rc = set_value(c, &rows[i], rows[i].def);
+        if (rc)
+            goto out;
+    }
+    rc = BW_OK;
+    if (c->trial_boots < 1 || c->trial_boots > 255) {
+        fprintf(stderr, "%s: trial_boots must be 1 to 255\n", path);
+        rc = BW_E_FORMAT;
+    }
+out:
+    bw_free(buf);
+    return rc;
+}
+
+bw_err device_conf_save(const struct device_conf *c, const char *path)
+{
+    char out[32768];
+    size_t n = 0, i;
+
+    n += (size_t)snprintf(out + n, sizeof(out) - n,
+                          "# bulwark device configuration (bulwark device init)\n"
+                          "# key = value; lines starting with # are comments.\n");
+    for (i = 0; i < N_ROWS; i++) {
+        const char *base = (const char *)c + rows[i].off;
+        char val[4200];
+
+        switch (rows[i].type) {
+        case T_PATH:
+        case T_WORD:
+            snprintf(val, sizeof(val), "%s", base);
+            break;
+        case T_U64: {
+            uint64_t v;
+
+            memcpy(&v, base, sizeof(v));
+            snprintf(val, sizeof(val), "%" PRIu64, v);
+            break;
+        }
+        case T_UUID:
+            bw_uuid_format(val, (const uint8_t *)base);
+            break;
+        case T_BOOL:
+            snprintf(val, sizeof(val), "%s", *(const int *)(const void *)base ? "yes" : "no");
+            break;
+        }
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "\n# %s%s%s%s\n%s = %s\n", rows[i].help,
+                              rows[i].def ? " (default " : " (required)",
+                              rows[i].def ? rows[i].def : "", rows[i].def ? ")" : "",
+                              rows[i].key, val);
+        if (n >= sizeof(out))
+            return BW_E_NOMEM;
+    }
+    return bw_write_file_atomic(path, out, n, 0644);
+}
+
+bw_err device_open(struct device *d, const char *conf_path, int with_key, const char **what)
+{
+    bw_err rc;
+
+    memset(d, 0, sizeof(*d));
+    d->a.fd = d->b.fd = -1;
+    bw_ec_key_init(&d->key);
+    *what = conf_path;
+    if ((rc = device_conf_load(&d->conf, conf_path)))
+        return rc;
+    *what = d->conf.slot_a;
+    if ((rc = bw_posix_flash_open(&d->a, d->conf.slot_a, d->conf.slot_size, 0, d->conf.direct_io)))
+        return rc;
+    *what = d->conf.slot_b;
+    if ((rc = bw_posix_flash_open(&d->b, d->conf.slot_b, d->conf.slot_size, 0, d->conf.direct_io)))
+        return rc;
+    *what = d->conf.state_dir;
+    if ((rc = bw_bootstore_file_init(&d->store, &d->file, d->conf.state_dir)))
+        return rc;
+    if ((rc = bw_update_open(&d->u, &d->a.f, &d->b.f, &d->store)))
+        return rc;
+    d->u.trial_boots = (uint8_t)d->conf.trial_boots;
+    if (with_key) {
+        *what = d->conf.release_pub;
+        if ((rc = bw_load_key(d->conf.release_pub, 0, &d->key)))
+            return rc;
+    }
+    return BW_OK;
+}
+
+void device_close(struct device *d)
+{
+    bw_posix_flash_close(&d->a);
+    bw_posix_flash_close(&d->b);
+    bw_ec_key_clear(&d->key);
+}
+
+static const char *slot_name(uint8_t s)
+{
+    return s == BW_SLOT_A ? "a" : s == BW_SLOT_B ? "b" : NULL;
+}
+
+void device_print_status(const struct device *d, int json)
+{
+    const struct bw_bootstate *st = &d->u.st;
+    const char *paths[2] = {d->conf.slot_a, d->conf.slot_b};
+    int i;
+
+    if (json) {
+        printf("{\"active_slot\":\"%s\",\"trial_slot\":", slot_name(st->active));
+        if (slot_name(st->trial))
+            printf("\"%s\"", slot_name(st->trial));
+        else
+            printf("null");
+        printf(",\"trial_boots_left\":%u,\"booted_slot\":", st->trial_boots_left);
+        if (slot_name(st->booted))
+            printf("\"%s\"", slot_name(st->booted));
+        else
+            printf("null");
+        printf(",\"confirmed\":%s,\"highest_sequence\":%" PRIu64 ",\"slots\":{",
+               st->confirmed ? "true" : "false", st->highest_sequence);
+        for (i = 0; i < 2; i++) {
+            printf("%s\"%s\":{\"path\":", i ? "," : "", slot_name((uint8_t)i));
+            json_str(stdout, paths[i], strlen(paths[i]));
+            if (st->slot_sequence[i] == BW_SEQ_EMPTY) {
+                printf(",\"sequence\":null,\"size\":null,\"digest\":null}");
+            } else {
+                printf(",\"sequence\":%" PRIu64 ",\"size\":%" PRIu64 ",\"digest\":",
+                       st->slot_sequence[i], st->slot_size[i]);
+                json_hex(stdout, st->slot_digest[i], BW_SHA256_LEN);
+                printf("}");
+            }
+        }
+        printf("}}\n");
+        return;
+    }
+    printf("active slot        %s%s\n", slot_name(st->active),
+           st->booted == st->active && st->confirmed ? " (booted, confirmed)" : "");
+    if (slot_name(st->trial))
+        printf("trial slot         %s (%u boot%s left%s)\n", slot_name(st->trial),
+               st->trial_boots_left, st->trial_boots_left == 1 ? "" : "s",
+               st->booted == st->trial ? ", booted, not yet confirmed" : ", not yet booted");
+    else
+        printf("trial slot         none\n");
+    printf("highest sequence   %" PRIu64 " (packages below it are refused)\n",
+           st->highest_sequence);
+    for (i = 0; i < 2; i++) {
+        char hex[65];
+
+        if (st->slot_sequence[i] == BW_SEQ_EMPTY) {
+            printf("slot %s             empty                 %s\n", slot_name((uint8_t)i), paths[i]);
+            continue;
+        }
+        bw_hex(hex, st->slot_digest[i], 8);
+        printf("slot %s             sequence %-6" PRIu64 " %s  sha256:%s...\n",
+               slot_name((uint8_t)i), st->slot_sequence[i], paths[i], hex);
+    }
+}

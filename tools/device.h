@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A device as the CLI sees it: device.conf (one table of options, which
+ * also writes the commented sample), its two slots and its boot state.
+ */
+#ifndef BULWARK_DEVICE_H
+#define BULWARK_DEVICE_H
+
+#include "cli.h"
+#include "posix.h"
+
+struct device_conf {
+    char slot_a[4096];
+    char slot_b[4096];
+    uint64_t slot_size;
+    char bootstate[16]; /* "file" (others: later adapters) */
+    char state_dir[4096];
+    char release_pub[4096];
+    uint8_t vendor_id[16];
+    uint8_t class_id[16];
+    uint64_t trial_boots;
+    int direct_io;
+};
+
+struct device {
+    struct device_conf conf;
+    struct bw_posix_flash a, b;
+    struct bw_bootstore store;
+    struct bw_bootstore_file file;
+    struct bw_update u;
+    struct bw_ec_key key;
+};
+
+/* Parses a device.conf; on error prints "PATH:LINE: reason" and returns
+ * BW_E_FORMAT (or BW_E_IO). */
+BW_NODISCARD bw_err device_conf_load(struct device_conf *c, const char *path);
+/* Writes conf as a commented device.conf, atomically. */
+BW_NODISCARD bw_err device_conf_save(const struct device_conf *c, const char *path);
+/* Opens slots, boot state and key. with_key: load the release key too. */
+BW_NODISCARD bw_err device_open(struct device *d, const char *conf_path, int with_key,
+                                const char **what);
+void device_close(struct device *d);
+/* Prints the state as text or one JSON object. */
+void device_print_status(const struct device *d, int json);
+
+int cmd_device(struct cli_args *a);
+int cmd_install(struct cli_args *a);
+int cmd_status(struct cli_args *a);
+int cmd_confirm(struct cli_args *a);
+int cmd_rollback(struct cli_args *a);
+int cmd_boot(struct cli_args *a);
+
+#endif
