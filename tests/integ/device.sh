@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The A/B engine through the real binary on a simulated device: lifecycle,
+# anti-rollback, tampered packages (checking the slot's bytes, not only the
+# exit status), refusals before the first write, and kill -9 at random
+# points of an install. Usage: device.sh BULWARK [KILL_RUNS]
+set -u
+B=$(realpath "$1")
+RUNS=${2:-50}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$2"; fi; }
+code() { "$B" help exit-codes | awk -v n="$1" '$2 == n { print $1 }'; }
+expect() { # expect NAME|OK CMD...
+  local want=$1 w; shift
+  if [ "$want" = OK ]; then w=0; else w=$(code "$want"); fi
+  "$@" >out.txt 2>err.txt; local got=$?
+  if [ "$got" = "$w" ]; then ok; else bad "$* -> exit $got, want $want: $(cat err.txt)"; fi
+}
+# field NAME: from `status --json`
+field() { "$B" status --config dev/device.conf --json | $PY -c "import json,sys; j=json.load(sys.stdin); v=eval(sys.argv[1]); print(' '.join(map(str, v)) if isinstance(v, tuple) else v)" "$1"; }
+# zero REGION_START REGION_LEN FILE: all bytes zero?
+zero() { [ "$(head -c $(($1 + $2)) "$3" | tail -c "$2" | tr -d '\0' | wc -c)" = 0 ]; }
+flip() {
+  local b; b=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
+  printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+V=fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe
+C=1492af14-2569-5e48-bf42-9b2d51f2ab45
+"$B" keygen --out k.pem --pub p.pem >/dev/null
+SIZE=$((1 << 20))
+head -c $((300 << 10)) /dev/urandom > v1
+head -c $((500 << 10)) /dev/urandom > v2
+"$B" sign --key k.pem --vendor-id $V --class-id $C --sequence 1 --out v1.bwp v1 >/dev/null
+"$B" sign --key k.pem --vendor-id $V --class-id $C --sequence 2 --out v2.bwp v2 >/dev/null
+"$B" sign --key k.pem --vendor-id $C --class-id $C --sequence 5 --out wrongv.bwp v2 >/dev/null
+"$B" sign --key k.pem --vendor-id $V --class-id $V --sequence 5 --out wrongc.bwp v2 >/dev/null
+"$B" keygen --out k2.pem --pub p2.pem >/dev/null
+"$B" sign --key k2.pem --vendor-id $V --class-id $C --sequence 5 --out forged.bwp v2 >/dev/null
+
+# --- lifecycle ------------------------------------------------------------------
+expect OK "$B" device init --dir dev --slot-size $SIZE --pub p.pem --vendor-id $V --class-id $C
+check '[ "$(field "j[\"active_slot\"], j[\"trial_slot\"], j[\"slots\"][\"a\"][\"sequence\"]")" = "a None None" ]' "fresh device state"
+expect OK "$B" install --config dev/device.conf v1.bwp
+check '[ "$(field "j[\"trial_slot\"], j[\"trial_boots_left\"], j[\"slots\"][\"b\"][\"sequence\"], j[\"highest_sequence\"]")" = "b 3 1 1" ]' "after install: trial b"
+check 'cmp -s <(head -c $((300 << 10)) dev/slot-b.img) v1' "slot b holds v1"
+expect BW_E_STATE "$B" install --config dev/device.conf v2.bwp   # trial pending
+expect BW_E_STATE "$B" confirm --config dev/device.conf          # trial not booted
+expect OK "$B" boot --config dev/device.conf
+check 'grep -q "boot slot b (trial)" out.txt' "boot chooses the trial"
+expect OK "$B" confirm --config dev/device.conf
+check '[ "$(field "j[\"active_slot\"], j[\"trial_slot\"], j[\"confirmed\"]")" = "b None True" ]' "confirmed b"
+expect OK "$B" install --config dev/device.conf v2.bwp
+check '[ "$(field "j[\"trial_slot\"], j[\"slots\"][\"a\"][\"sequence\"], j[\"highest_sequence\"]")" = "a 2 2" ]' "v2 into a"
+# the trial is never confirmed: three boots, then back to b
+for i in 1 2 3; do expect OK "$B" boot --config dev/device.conf; done
+check 'grep -q "boot slot a (trial)" out.txt' "third trial boot still a"
+expect OK "$B" boot --config dev/device.conf
+check 'grep -q "boot slot b" out.txt && [ "$(field "j[\"active_slot\"], j[\"trial_slot\"], j[\"highest_sequence\"]")" = "b None 2" ]' "fallback to b keeps the floor at 2"
+# anti-rollback: v1 is below the floor, refused before any write
+sha_a=$(sha256sum < dev/slot-a.img)
+expect BW_E_ROLLBACK "$B" install --config dev/device.conf v1.bwp
+check '[ "$(sha256sum < dev/slot-a.img)" = "$sha_a" ]' "rollback refusal wrote to the slot"
+# explicit rollback to a (holds v2) and back
+expect OK "$B" rollback --config dev/device.conf
+check '[ "$(field "j[\"active_slot\"]")" = a ]' "rollback makes a active"
+expect OK "$B" rollback --config dev/device.conf
+check '[ "$(field "j[\"active_slot\"], j[\"highest_sequence\"]")" = "b 2" ]' "floor unchanged by rollbacks"
+
+# --- refusals before the first write, and tampering ----------------------------
+fresh() { "$B" device init --dir dev --slot-size $SIZE --pub p.pem --vendor-id $V --class-id $C --force >/dev/null; }
+for pkg in wrongv.bwp:BW_E_VENDOR wrongc.bwp:BW_E_CLASS forged.bwp:BW_E_BADSIG; do
+  fresh
+  expect "${pkg#*:}" "$B" install --config dev/device.conf "${pkg%%:*}"
+  check 'zero 0 $SIZE dev/slot-b.img && [ "$(field "j[\"trial_slot\"], j[\"highest_sequence\"]")" = "None 0" ]' "${pkg%%:*}: slot or state changed"
+done
+ENV=$("$B" inspect --json v2.bwp | $PY -c 'import json,sys; print(json.load(sys.stdin)["envelope_size"])')
+NCH=$(( ((500 << 10) + 65535) / 65536 ))
+LIST=$((NCH * 32))
+# name offset-in-package first-chunk-that-must-stay-unwritten
+for t in "envelope:100:0" "chunk-list:$((ENV + 40)):0" "payload-start:$((ENV + LIST)):0" \
+         "payload-middle:$((ENV + LIST + (250 << 10))):3" "payload-end:$((ENV + LIST + (500 << 10) - 1)):7"; do
+  IFS=: read -r name off k <<< "$t"
+  fresh
+  cp v2.bwp t.bwp; flip t.bwp "$off"
+  "$B" install --config dev/device.conf t.bwp >/dev/null 2>err.txt
+  check '[ $? != 0 ]' "$name: tampered package installed"
+  check 'zero $((k * 65536)) $(( SIZE - k * 65536 )) dev/slot-b.img' "$name: a byte of chunk $k or later reached the slot"
+  check 'cmp -s <(head -c $((k * 65536)) dev/slot-b.img) <(head -c $((k * 65536)) v2)' "$name: verified chunks before $k not written as they were"
+  check '[ "$(field "j[\"trial_slot\"], j[\"slots\"][\"b\"][\"sequence\"]")" = "None None" ]' "$name: state changed"
+done
+fresh
+head -c $((SIZE + 1)) /dev/urandom > huge
+"$B" sign --key k.pem --vendor-id $V --class-id $C --sequence 3 --out huge.bwp huge >/dev/null
+expect BW_E_TOOBIG "$B" install --config dev/device.conf huge.bwp
+expect OK "$B" install --config dev/device.conf - < v2.bwp
+"$B" rollback --config dev/device.conf >/dev/null
+"$B" install --config dev/device.conf --json v2.bwp > ev.json
+check '$PY -c "import json; ev=[json.loads(l) for l in open(\"ev.json\")]; assert ev[-1][\"event\"]==\"result\" and ev[-1][\"ok\"] and any(e[\"event\"]==\"progress\" for e in ev)"' "install --json events"
+
+# --- kill -9 at random points of an install --------------------------------------
+head -c $((24 << 20)) /dev/urandom > big1
+head -c $((24 << 20)) /dev/urandom > big2
+"$B" sign --key k.pem --vendor-id $V --class-id $C --sequence 10 --out big1.bwp big1 >/dev/null
+"$B" sign --key k.pem --vendor-id $V --class-id $C --sequence 11 --out big2.bwp big2 >/dev/null
+"$B" device init --dir dev --slot-size $((32 << 20)) --pub p.pem --vendor-id $V --class-id $C --force >/dev/null
+"$B" install --config dev/device.conf big1.bwp >/dev/null && "$B" boot --config dev/device.conf >/dev/null && "$B" confirm --config dev/device.conf >/dev/null
+d1=$(sha256sum < big1 | cut -c1-64)
+# how long one install takes here: kill points are drawn from that window
+t0=$(date +%s%N); "$B" install --config dev/device.conf big2.bwp >/dev/null; t1=$(date +%s%N)
+"$B" rollback --config dev/device.conf >/dev/null
+window=$(( (t1 - t0) / 1000000 )); [ $window -lt 20 ] && window=20
+completed=0
+for ((r = 0; r < RUNS; r++)); do
+  "$B" install --config dev/device.conf big2.bwp >/dev/null 2>&1 &
+  pid=$!
+  ms=$((RANDOM % window))
+  sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+  kill -9 $pid 2>/dev/null
+  wait $pid 2>/dev/null
+  st=$(field 'j["active_slot"], j["trial_slot"], j["slots"]["b"]["sequence"], j["highest_sequence"] >= 10')
+  case "$st" in
+    "b None 10 True") ;;                                     # cut short: b untouched, no trial
+    "b a 10 True") completed=$((completed + 1)); "$B" rollback --config dev/device.conf >/dev/null ;;
+    *) bad "kill run $r: state after kill: $st" ;;
+  esac
+  check '[ "$(head -c $((24 << 20)) dev/slot-b.img | sha256sum | cut -c1-64)" = "$d1" ]' "kill run $r: previous slot damaged"
+  expect OK "$B" boot --config dev/device.conf
+  check 'grep -q "boot slot b" out.txt' "kill run $r: previous slot not chosen"
+  expect OK "$B" install --config dev/device.conf big2.bwp
+  check 'cmp -s <(head -c $((24 << 20)) dev/slot-a.img) big2' "kill run $r: rerun did not install"
+  "$B" rollback --config dev/device.conf >/dev/null
+done
+killed=$((RUNS - completed))
+echo "kill -9: $RUNS runs over a ${window} ms install, $killed cut short, $completed had finished first"
+check '[ $killed -ge $((RUNS / 3)) ]' "too few installs were actually interrupted ($killed)"
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
