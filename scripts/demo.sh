@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: Apache-2.0
 # The demo of what bulwark does today: a release key, a signed update
 # package for a generated firmware image, its verification as a device would
-# do it, inspection, and the refusals that protect a device (tampered
-# payload, wrong key, other hardware, rollback). Files stay in demo-out/.
+# do it, inspection, the refusals that protect a device (tampered payload,
+# wrong key, other hardware, rollback), and a simulated A/B device that
+# installs, boots the new image on trial and confirms it. Files stay in
+# demo-out/.
 set -u
 B=$(realpath "$1")
 cd "$(dirname "$0")/.."
@@ -48,6 +50,21 @@ refuse "$B" verify --pub release.pub tampered.bwp
 refuse "$B" verify --pub release.pub forged.bwp
 refuse "$B" verify --pub release.pub --vendor-id 00000000-0000-4000-8000-000000000001 firmware-2.bwp
 refuse "$B" verify --pub release.pub --min-sequence 3 firmware-2.bwp
+
+step "7. A device: two slots, a trial boot, confirm"
+show "$B" device init --dir device --slot-size $((4 << 20)) --pub release.pub \
+  --vendor-id $VENDOR --class-id $CLASS
+show "$B" install --config device/device.conf firmware-2.bwp
+show "$B" boot --config device/device.conf
+echo "  (the new image runs; its health check passes)"
+show "$B" confirm --config device/device.conf
+show "$B" status --config device/device.conf
+
+step "8. The device refuses going back"
+head -c $((1 << 20)) /dev/urandom > firmware-1.img
+"$B" sign --key release.key --vendor-id $VENDOR --class-id $CLASS --sequence 1 \
+  --out firmware-1.bwp firmware-1.img >/dev/null
+refuse "$B" install --config device/device.conf firmware-1.bwp
 
 step "Done"
 echo "  files are in $OUT"
