@@ -4,7 +4,8 @@
 # benchmark, but only those missing, so repeated runs cost nothing.
 # Usage: scripts/setup.sh [build|test|bench]
 set -eu
-need=(cmake make gcc pkg-config libssl-dev openssl libjansson-dev xxd python3)
+need=(cmake make gcc pkg-config libssl-dev openssl libjansson-dev xxd python3 libubootenv-dev
+      libubootenv-tool grub-common)
 case "${1:-test}" in
   test|bench) need+=(clang libclang-rt-14-dev gcc-arm-none-eabi libnewlib-arm-none-eabi) ;;
 esac

@@ -27,8 +27,10 @@ static const struct conf_row rows[] = {
     {"slot_a", T_PATH, OFF(slot_a), NULL, "slot A: a regular file or a block device"},
     {"slot_b", T_PATH, OFF(slot_b), NULL, "slot B: a regular file or a block device"},
     {"slot_size", T_U64, OFF(slot_size), NULL, "bytes per slot; an image must fit"},
-    {"bootstate", T_WORD, OFF(bootstate), "file", "boot-state adapter: file"},
-    {"state_dir", T_PATH, OFF(state_dir), NULL, "directory of the file adapter's two copies"},
+    {"bootstate", T_WORD, OFF(bootstate), "file", "boot-state adapter: file, uboot or grub"},
+    {"state_dir", T_PATH, OFF(state_dir), "", "file adapter: directory of its two copies"},
+    {"uboot_config", T_PATH, OFF(uboot_config), "", "uboot adapter: fw_env.config of the environment"},
+    {"grubenv", T_PATH, OFF(grubenv), "", "grub adapter: the GRUB environment block file"},
     {"release_pub", T_PATH, OFF(release_pub), NULL, "public key that signs releases (PEM)"},
     {"vendor_id", T_UUID, OFF(vendor_id), NULL, "this device's vendor id: packages must assert it"},
     {"class_id", T_UUID, OFF(class_id), NULL, "this device's class id: packages must assert it"},
@@ -45,10 +47,10 @@ static bw_err set_value(struct device_conf *c, const struct conf_row *r, const c
     switch (r->type) {
     case T_PATH:
     case T_WORD:
-        if (strlen(v) >= (r->type == T_WORD ? 16 : 4096) || !*v)
+        if (strlen(v) >= (r->type == T_WORD ? 16 : 4096) || (!*v && !(r->def && !*r->def)))
             return BW_E_FORMAT;
         strcpy(base, v);
-        if (r->type == T_WORD && strcmp(v, "file") != 0)
+        if (r->type == T_WORD && strcmp(v, "file") && strcmp(v, "uboot") && strcmp(v, "grub"))
             return BW_E_UNSUPPORTED;
         return BW_OK;
     case T_U64:
@@ -140,6 +142,20 @@ bw_err device_conf_load(struct device_conf *c, const char *path)
             goto out;
     }
     rc = BW_OK;
+    {
+        const char *need = !strcmp(c->bootstate, "file")    ? c->state_dir
+                           : !strcmp(c->bootstate, "uboot") ? c->uboot_config
+                                                            : c->grubenv;
+        const char *key = !strcmp(c->bootstate, "file")    ? "state_dir"
+                          : !strcmp(c->bootstate, "uboot") ? "uboot_config"
+                                                           : "grubenv";
+
+        if (!*need) {
+            fprintf(stderr, "%s: bootstate = %s needs '%s'\n", path, c->bootstate, key);
+            rc = BW_E_FORMAT;
+            goto out;
+        }
+    }
     if (c->trial_boots < 1 || c->trial_boots > 255) {
         fprintf(stderr, "%s: trial_boots must be 1 to 255\n", path);
         rc = BW_E_FORMAT;
@@ -206,8 +222,17 @@ bw_err device_open(struct device *d, const char *conf_path, int with_key, const 
     *what = d->conf.slot_b;
     if ((rc = bw_posix_flash_open(&d->b, d->conf.slot_b, d->conf.slot_size, 0, d->conf.direct_io)))
         return rc;
-    *what = d->conf.state_dir;
-    if ((rc = bw_bootstore_file_init(&d->store, &d->file, d->conf.state_dir)))
+    if (!strcmp(d->conf.bootstate, "uboot")) {
+        *what = d->conf.uboot_config;
+        rc = bw_bootstore_uboot_init(&d->store, &d->uboot, d->conf.uboot_config);
+    } else if (!strcmp(d->conf.bootstate, "grub")) {
+        *what = d->conf.grubenv;
+        rc = bw_bootstore_grub_init(&d->store, &d->grub, d->conf.grubenv);
+    } else {
+        *what = d->conf.state_dir;
+        rc = bw_bootstore_file_init(&d->store, &d->file, d->conf.state_dir);
+    }
+    if (rc)
         return rc;
     if ((rc = bw_update_open(&d->u, &d->a.f, &d->b.f, &d->store)))
         return rc;

