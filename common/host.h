@@ -98,6 +98,26 @@ BW_NODISCARD bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx,
                                   struct bw_progress *prog, uint8_t digest[BW_SHA256_LEN]);
 void bw_pkg_close(struct bw_pkg *p);
 
+/* Opens a package already open as fd (a pipe, a socket); the fd is closed
+ * by bw_pkg_close. */
+BW_NODISCARD bw_err bw_pkg_open_fd(struct bw_pkg *p, int fd, const struct bw_ec_key *key,
+                                   size_t env_cap);
+
+/* HTTP(S) download into a pipe: *read_fd gives the bytes in order; a broken
+ * transfer resumes with a Range request (up to 6 attempts, growing pauses).
+ * cacert: CA bundle for https (NULL: the system's). finish waits for the
+ * download and reports it: BW_E_IO (HTTP error, network gave up, TLS),
+ * BW_E_STATE (the reader closed its end first). */
+struct bw_fetch;
+struct bw_fetch_stats {
+    uint64_t bytes;
+    unsigned attempts;
+    char error[256];
+};
+BW_NODISCARD bw_err bw_fetch_start(struct bw_fetch **f, const char *url, const char *cacert,
+                                   int *read_fd);
+bw_err bw_fetch_finish(struct bw_fetch *f, struct bw_fetch_stats *st);
+
 /* Hashes in a second thread: lets the main thread check chunk digests
  * while the whole-image SHA-256 runs beside it (2 cores, 1x wall time). */
 struct bw_hash_pipe;

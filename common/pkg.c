@@ -146,12 +146,10 @@ static bw_err pkg_read(struct bw_pkg *p, uint8_t *dst, size_t n, size_t *got)
     return rc;
 }
 
+static bw_err read_envelope(struct bw_pkg *p, const struct bw_ec_key *key, size_t env_cap);
+
 bw_err bw_pkg_open(struct bw_pkg *p, const char *path, const struct bw_ec_key *key, size_t env_cap)
 {
-    size_t alloc = 0, got;
-    uint8_t *nb;
-    bw_err rc;
-
     memset(p, 0, sizeof(*p));
     p->fd = -1;
     if (strcmp(path, "-") == 0) {
@@ -162,6 +160,23 @@ bw_err bw_pkg_open(struct bw_pkg *p, const char *path, const struct bw_ec_key *k
             return BW_E_IO;
         p->own_fd = 1;
     }
+    return read_envelope(p, key, env_cap);
+}
+
+bw_err bw_pkg_open_fd(struct bw_pkg *p, int fd, const struct bw_ec_key *key, size_t env_cap)
+{
+    memset(p, 0, sizeof(*p));
+    p->fd = fd;
+    p->own_fd = 1;
+    return read_envelope(p, key, env_cap);
+}
+
+static bw_err read_envelope(struct bw_pkg *p, const struct bw_ec_key *key, size_t env_cap)
+{
+    size_t alloc = 0, got;
+    uint8_t *nb;
+    bw_err rc;
+
     for (;;) {
         size_t want = alloc ? alloc * 2 : 4096;
 

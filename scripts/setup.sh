@@ -5,7 +5,7 @@
 # Usage: scripts/setup.sh [build|test|bench]
 set -eu
 need=(cmake make gcc pkg-config libssl-dev openssl libjansson-dev xxd python3 libubootenv-dev
-      libubootenv-tool grub-common)
+      libubootenv-tool grub-common libcurl4-openssl-dev)
 case "${1:-test}" in
   test|bench) need+=(clang libclang-rt-14-dev gcc-arm-none-eabi libnewlib-arm-none-eabi) ;;
 esac

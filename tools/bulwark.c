@@ -55,6 +55,7 @@ static const struct cli_opt device_opts[] = {
 
 static const struct cli_opt install_opts[] = {
     {"config", "DEVICE.conf", "the device (see 'bulwark device init')"},
+    {"cacert", "CA.pem", "CA bundle for an https:// package URL (default: the system's)"},
     {"json", NULL, "progress and result as JSON lines on stdout"},
     {NULL, NULL, NULL}};
 
@@ -94,10 +95,11 @@ static const struct cli_cmd commands[] = {
      "the release key. A real device's device.conf names its block devices instead.",
      device_opts, 1, 1, cmd_device},
     {"install", "install a package into the inactive slot for a trial boot",
-     "--config DEVICE.conf PKG|-",
+     "--config DEVICE.conf PKG|URL|-",
      "Authenticates the package and checks vendor, class and the anti-rollback floor\n"
      "before writing anything; writes each chunk only after it verified; checks the\n"
-     "whole image, syncs the slot, and only then marks it for a trial boot.",
+     "whole image, syncs the slot, and only then marks it for a trial boot. A URL\n"
+     "(http:// or https://) is streamed; a broken download resumes with a Range request.",
      install_opts, 1, 1, cmd_install},
     {"status", "show the boot state: slots, trial, anti-rollback floor",
      "--config DEVICE.conf [--json]",

@@ -25,17 +25,16 @@ int cmd_install(struct cli_args *a)
     struct device d;
     struct bw_pkg p;
     uint8_t digest[BW_SHA256_LEN];
-    int json = cli_flag(a, "json"), status;
+    int json = cli_flag(a, "json"), status, is_url, fd = -1;
+    struct bw_fetch *fetch = NULL;
+    struct bw_fetch_stats fs;
+    uint64_t sequence;
     const char *stage = "envelope";
     bw_err rc;
 
     if (!conf)
         return cli_usage(a, "--config is required");
-    if (!strncmp(src, "http://", 7) || !strncmp(src, "https://", 8)) {
-        fprintf(stderr, "bulwark install: downloading from a URL is not supported yet; fetch "
-                        "the package and install the file, or pipe it to 'bulwark install -'\n");
-        return cli_exit_code(BW_E_UNSUPPORTED);
-    }
+    is_url = !strncmp(src, "http://", 7) || !strncmp(src, "https://", 8);
     memset(&p, 0, sizeof(p));
     p.fd = -1;
     errno = 0;
@@ -46,7 +45,16 @@ int cmd_install(struct cli_args *a)
         return status;
     }
     errno = 0;
-    rc = bw_pkg_open(&p, src, &d.key, BW_SUIT_ENVELOPE_MAX);
+    if (is_url) {
+        stage = "download";
+        rc = bw_fetch_start(&fetch, src, cli_get(a, "cacert"), &fd);
+        if (!rc)
+            rc = bw_pkg_open_fd(&p, fd, &d.key, BW_SUIT_ENVELOPE_MAX);
+        if (!rc)
+            stage = "envelope";
+    } else {
+        rc = bw_pkg_open(&p, src, &d.key, BW_SUIT_ENVELOPE_MAX);
+    }
     if (!rc) {
         stage = "device check";
         memset(&e, 0, sizeof(e));
@@ -69,6 +77,26 @@ int cmd_install(struct cli_args *a)
         if (rc)
             bw_update_abort(&d.u);
     }
+    sequence = p.suit.sequence;
+    if (fetch) {
+        bw_err frc;
+
+        bw_pkg_close(&p); /* the reader lets go first, so the download ends */
+        frc = bw_fetch_finish(fetch, &fs);
+        if (frc && rc) {
+            fprintf(stderr, "bulwark install: download: %s (after %u attempt%s, %llu bytes)\n",
+                    fs.error[0] ? fs.error : "failed", fs.attempts, fs.attempts == 1 ? "" : "s",
+                    (unsigned long long)fs.bytes);
+            if (frc == BW_E_IO && (rc == BW_E_TRUNCATED || rc == BW_E_IO)) {
+                rc = BW_E_IO; /* the stream ended because the download failed */
+                stage = "download";
+                errno = 0;
+            }
+        } else if (fs.attempts > 1 && !json) {
+            fprintf(stderr, "bulwark install: download resumed %u time%s (%llu bytes)\n",
+                    fs.attempts - 1, fs.attempts == 2 ? "" : "s", (unsigned long long)fs.bytes);
+        }
+    }
     if (rc) {
         char msg[4200];
 
@@ -80,11 +108,11 @@ int cmd_install(struct cli_args *a)
     } else {
         if (json)
             printf("{\"event\":\"result\",\"ok\":true,\"slot\":\"%c\",\"sequence\":%" PRIu64 "}\n",
-                   'a' + d.u.target, p.suit.sequence);
+                   'a' + d.u.target, sequence);
         else
             printf("installed sequence %" PRIu64 " into slot %c: it boots on trial next "
                    "(%u boots), then 'bulwark confirm' keeps it\n",
-                   p.suit.sequence, 'a' + d.u.target, d.u.trial_boots);
+                   sequence, 'a' + d.u.target, d.u.trial_boots);
         status = 0;
     }
     bw_pkg_close(&p);

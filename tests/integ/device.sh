@@ -8,7 +8,9 @@ set -u
 B=$(realpath "$1")
 RUNS=${2:-50}
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+HTTPD_PID=
+trap '[ -n "$HTTPD_PID" ] && kill $HTTPD_PID 2>/dev/null; rm -rf "$T"' EXIT
+HERE=$(cd "$(dirname "$0")" && pwd)
 cd "$T"
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 pass=0 fail=0
@@ -125,6 +127,31 @@ for bl in uboot grub; do
   fi
   expect BW_E_ROLLBACK "$B" install --config dev/device.conf v1.bwp
 done
+
+# --- install from a URL, with broken transfers resumed by Range --------------
+mkdir www; cp v2.bwp www/; cp v2.bwp www/bad.bwp; flip www/bad.bwp $((ENV + LIST + 1000))
+serve() { # serve ARGS...: (re)start the test server on a fresh port
+  [ -n "$HTTPD_PID" ] && kill $HTTPD_PID 2>/dev/null && wait $HTTPD_PID 2>/dev/null
+  rm -f port; $PY "$HERE/httpd.py" www port "$@" 2>http.log & HTTPD_PID=$!
+  for i in $(seq 50); do [ -s port ] && break; sleep 0.1; done
+  URL=http://127.0.0.1:$(cat port)
+}
+serve --drop-after 100000 --drops 3
+fresh
+expect OK "$B" install --config dev/device.conf $URL/v2.bwp
+check '[ "$(grep -c "GET /v2.bwp" http.log)" = 4 ] && [ "$(grep -c "bytes=" http.log)" = 3 ]' "download not resumed with Range: $(cat http.log)"
+check 'cmp -s <(head -c $((500 << 10)) dev/slot-b.img) v2' "slot holds the downloaded image"
+serve --drop-after 150000 --drops 1 --no-range
+fresh
+expect OK "$B" install --config dev/device.conf $URL/v2.bwp
+check 'cmp -s <(head -c $((500 << 10)) dev/slot-b.img) v2' "server without Range: image not intact"
+serve
+fresh
+expect BW_E_IO "$B" install --config dev/device.conf $URL/missing.bwp
+expect BW_E_CHUNK "$B" install --config dev/device.conf $URL/bad.bwp
+check 'zero 0 $SIZE dev/slot-b.img && [ "$(field "j[\"trial_slot\"]")" = None ]' "tampered download reached the slot"
+kill $HTTPD_PID; wait $HTTPD_PID 2>/dev/null; HTTPD_PID=
+expect BW_E_IO "$B" install --config dev/device.conf $URL/v2.bwp
 
 # --- kill -9 at random points of an install --------------------------------------
 head -c $((24 << 20)) /dev/urandom > big1

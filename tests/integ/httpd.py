@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""A small HTTP server for tests, on 127.0.0.1: serves files of a directory
+with Range requests (206) and can break a transfer on purpose.
+
+usage: httpd.py DIR PORTFILE [--drop-after N] [--drops K] [--no-range]
+  --drop-after N  close the connection after N body bytes of a response,
+                  for the first K responses (default 1)
+  --no-range      ignore Range headers (answer 200 with the whole file)
+Writes the port it listens on to PORTFILE, serves until killed, and logs one
+line per request to stderr: METHOD PATH RANGE STATUS BYTES."""
+import http.server
+import os
+import re
+import sys
+
+
+def main():
+    root, portfile = sys.argv[1], sys.argv[2]
+    args = sys.argv[3:]
+    drop_after = int(args[args.index('--drop-after') + 1]) if '--drop-after' in args else None
+    drops = [int(args[args.index('--drops') + 1]) if '--drops' in args else 1]
+    no_range = '--no-range' in args
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = 'HTTP/1.1'
+
+        def log_message(self, fmt, *a):
+            pass
+
+        def do_GET(self):
+            path = os.path.join(root, os.path.basename(self.path.split('?')[0]))
+            if not os.path.isfile(path):
+                self.send_error(404)
+                return
+            size = os.path.getsize(path)
+            start, end, status = 0, size - 1, 200
+            rng = self.headers.get('Range')
+            m = re.match(r'bytes=(\d+)-(\d*)$', rng or '')
+            if m and not no_range:
+                start = int(m.group(1))
+                end = int(m.group(2)) if m.group(2) else size - 1
+                if start >= size:
+                    self.send_response(416)
+                    self.send_header('Content-Range', 'bytes */%d' % size)
+                    self.send_header('Content-Length', '0')
+                    self.end_headers()
+                    return
+                status = 206
+            length = end - start + 1
+            self.send_response(status)
+            self.send_header('Content-Length', str(length))
+            self.send_header('Accept-Ranges', 'none' if no_range else 'bytes')
+            if status == 206:
+                self.send_header('Content-Range', 'bytes %d-%d/%d' % (start, end, size))
+            self.end_headers()
+            limit = length
+            if drop_after is not None and drops[0] > 0:
+                drops[0] -= 1
+                limit = min(length, drop_after)
+            sent = 0
+            with open(path, 'rb') as f:
+                f.seek(start)
+                while sent < limit:
+                    chunk = f.read(min(65536, limit - sent))
+                    if not chunk:
+                        break
+                    self.wfile.write(chunk)
+                    sent += len(chunk)
+            sys.stderr.write('GET %s %s %d %d\n' % (self.path, rng or '-', status, sent))
+            sys.stderr.flush()
+            if sent < length:
+                self.close_connection = True
+                self.wfile.flush()
+                self.connection.shutdown(2)
+
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    with open(portfile + '.tmp', 'w') as f:
+        f.write(str(srv.server_address[1]))
+    os.rename(portfile + '.tmp', portfile)
+    srv.serve_forever()
+
+
+if __name__ == '__main__':
+    main()
