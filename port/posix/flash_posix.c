@@ -77,6 +77,19 @@ static bw_err px_read(void *ctx, uint64_t off, void *buf, size_t len)
     return BW_OK;
 }
 
+#define KICK (8u << 20)
+
+/* Starts writeback of what was written since the last kick, without
+ * waiting for it; harmless where unsupported. */
+static void kick(struct bw_posix_flash *pf, uint64_t end)
+{
+    if (end < pf->kicked + KICK)
+        return;
+    (void)sync_file_range(pf->fd, (off64_t)pf->kicked, (off64_t)(end - pf->kicked),
+                          SYNC_FILE_RANGE_WRITE);
+    pf->kicked = end;
+}
+
 static bw_err px_write(void *ctx, uint64_t off, const void *buf, size_t len)
 {
     struct bw_posix_flash *pf = ctx;
@@ -84,8 +97,15 @@ static bw_err px_write(void *ctx, uint64_t off, const void *buf, size_t len)
 
     if (off > pf->f.size || len > pf->f.size - off)
         return BW_E_INVAL;
-    if (!pf->direct)
-        return full_pwrite(pf->fd, in, len, off);
+    if (off < pf->kicked)
+        pf->kicked = off / KICK * KICK; /* rewriting: start counting again */
+    if (!pf->direct) {
+        bw_err rc = full_pwrite(pf->fd, in, len, off);
+
+        if (!rc)
+            kick(pf, off + len);
+        return rc;
+    }
     while (len) {
         uint64_t base = off / BLOCK * BLOCK;
         size_t skip = (size_t)(off - base), span = skip + len;

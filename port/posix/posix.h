@@ -18,13 +18,17 @@
  * write covers it partly; without it any offset and length are fine.
  * write_align is 4096 either way (what the engine finds efficient).
  * Durability: sync is fdatasync(2); nothing written before it is promised
- * to survive a power cut, everything written before it is.
+ * to survive a power cut, everything written before it is. While writing,
+ * the backend starts writeback of every 8 MiB it has written
+ * (sync_file_range SYNC_FILE_RANGE_WRITE, asynchronous), so the disk works
+ * while the CPU verifies the next chunks and the final sync has little left.
  */
 struct bw_posix_flash {
     struct bw_flash f;
     int fd;
     int direct;
     uint8_t *bounce;
+    uint64_t kicked; /* writeback started up to here (sync_file_range) */
 };
 
 /* Opens path. A regular file is created (create != 0) and extended to
