@@ -124,6 +124,11 @@ struct bw_hash_pipe;
 BW_NODISCARD bw_err bw_hash_pipe_new(struct bw_hash_pipe **hp, size_t slot_size);
 /* A slot to fill; blocks until one is free. */
 uint8_t *bw_hash_pipe_slot(struct bw_hash_pipe *hp);
+/* Has the thread also pass each slot, after hashing it, to sink (with its
+ * offset in the stream); the first sink error stops further calls and is
+ * returned by bw_hash_pipe_error and bw_hash_pipe_finish. */
+void bw_hash_pipe_set_sink(struct bw_hash_pipe *hp, bw_pkg_sink sink, void *ctx);
+BW_NODISCARD bw_err bw_hash_pipe_error(struct bw_hash_pipe *hp);
 /* Hands the current slot's first n bytes to the hashing thread. */
 void bw_hash_pipe_push(struct bw_hash_pipe *hp, size_t n);
 /* Waits for the thread and writes the digest; frees hp. */

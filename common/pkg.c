@@ -25,18 +25,23 @@ struct bw_hash_pipe {
     pthread_cond_t cv;
     uint8_t *slot[PIPE_SLOTS];
     size_t len[PIPE_SLOTS];
-    uint64_t pushed, hashed;
+    uint64_t off[PIPE_SLOTS];
+    uint64_t pushed, hashed, next_off;
     int eof;
     bw_err err;
     struct bw_sha256 h;
+    bw_pkg_sink sink; /* run by the thread after hashing a slot */
+    void *sink_ctx;
 };
 
 static void *pipe_main(void *arg)
 {
     struct bw_hash_pipe *hp = arg;
+    bw_err failed = BW_OK; /* this thread's own copy of hp->err */
 
     for (;;) {
         uint64_t i;
+        bw_err rc = BW_OK;
 
         pthread_mutex_lock(&hp->mu);
         while (hp->hashed == hp->pushed && !hp->eof)
@@ -47,9 +52,15 @@ static void *pipe_main(void *arg)
         }
         i = hp->hashed % PIPE_SLOTS;
         pthread_mutex_unlock(&hp->mu);
-        if (hp->err == BW_OK)
-            hp->err = bw_sha256_update(&hp->h, hp->slot[i], hp->len[i]);
+        if (failed == BW_OK) {
+            rc = bw_sha256_update(&hp->h, hp->slot[i], hp->len[i]);
+            if (rc == BW_OK && hp->sink)
+                rc = hp->sink(hp->sink_ctx, hp->off[i], hp->slot[i], hp->len[i]);
+            failed = rc;
+        }
         pthread_mutex_lock(&hp->mu);
+        if (hp->err == BW_OK)
+            hp->err = rc;
         hp->hashed++;
         pthread_cond_broadcast(&hp->cv);
         pthread_mutex_unlock(&hp->mu);
@@ -98,9 +109,27 @@ uint8_t *bw_hash_pipe_slot(struct bw_hash_pipe *hp)
     return s;
 }
 
+void bw_hash_pipe_set_sink(struct bw_hash_pipe *hp, bw_pkg_sink sink, void *ctx)
+{
+    hp->sink = sink;
+    hp->sink_ctx = ctx;
+}
+
+bw_err bw_hash_pipe_error(struct bw_hash_pipe *hp)
+{
+    bw_err rc;
+
+    pthread_mutex_lock(&hp->mu);
+    rc = hp->err;
+    pthread_mutex_unlock(&hp->mu);
+    return rc;
+}
+
 void bw_hash_pipe_push(struct bw_hash_pipe *hp, size_t n)
 {
     pthread_mutex_lock(&hp->mu);
+    hp->off[hp->pushed % PIPE_SLOTS] = hp->next_off;
+    hp->next_off += n;
     hp->len[hp->pushed % PIPE_SLOTS] = n;
     hp->pushed++;
     pthread_cond_broadcast(&hp->cv);
@@ -263,18 +292,22 @@ bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_pr
         return rc;
     if ((rc = bw_hash_pipe_new(&hp, c->chunk_size)))
         return rc;
+    /* The thread writes each chunk after hashing it; this thread has
+     * verified the chunk before pushing it, so only verified bytes reach
+     * the sink, and reading, checking and writing overlap. */
+    bw_hash_pipe_set_sink(hp, sink, ctx);
     for (i = 0; i < n_chunks; i++) {
         uint8_t *slot = bw_hash_pipe_slot(hp);
         size_t want = i + 1 < n_chunks ? c->chunk_size : (size_t)(c->image_size - off);
 
+        if ((rc = bw_hash_pipe_error(hp)))
+            break; /* the sink failed */
         if ((rc = pkg_read(p, slot, want, &got)))
             break;
         rc = BW_E_TRUNCATED;
         if (got < want)
             break;
         if ((rc = bw_suit_chunk_check(&p->suit, 0, p->list, i, slot, want)))
-            break;
-        if (sink && (rc = sink(ctx, off, slot, want)))
             break;
         bw_hash_pipe_push(hp, want);
         off += want;
