@@ -84,6 +84,22 @@ BW_NODISCARD bw_err bw_bootstate_from_kv(struct bw_bootstate *st, bw_kv_get get,
 /* CRC-32 (IEEE 802.3, as zlib), used by the record and the U-Boot env. */
 uint32_t bw_crc32(uint32_t crc, const void *buf, size_t len);
 
+/*
+ * Two copies of the record, for adapters that store raw records (a flash
+ * region, two files). read fills rec with copy i (0 or 1) and sets *exists
+ * when the copy is there at all (not erased, not missing), whether valid or
+ * not; write replaces copy i durably. load takes the valid copy with the
+ * higher generation; save writes the other one with generation + 1, so a
+ * torn or lost save leaves the previous state readable.
+ */
+struct bw_twocopy {
+    void *ctx;
+    bw_err (*read)(void *ctx, int i, uint8_t rec[BW_BOOTSTATE_RECORD_LEN], int *exists);
+    bw_err (*write)(void *ctx, int i, const uint8_t rec[BW_BOOTSTATE_RECORD_LEN]);
+};
+BW_NODISCARD bw_err bw_twocopy_load(const struct bw_twocopy *t, struct bw_bootstate *st);
+BW_NODISCARD bw_err bw_twocopy_save(const struct bw_twocopy *t, const struct bw_bootstate *st);
+
 /* A boot-state store over a flash area: two copies in two halves, each a
  * record; save writes the older copy and syncs. (Raw flash partitions, and
  * the power-cut simulation.) The area must hold 2 x write_align-rounded
@@ -91,6 +107,7 @@ uint32_t bw_crc32(uint32_t crc, const void *buf, size_t len);
 struct bw_bootstore_flash {
     const struct bw_flash *flash;
     uint64_t copy_size;
+    struct bw_twocopy copies;
 };
 void bw_bootstore_flash_init(struct bw_bootstore *bs, struct bw_bootstore_flash *ctx,
                              const struct bw_flash *flash);

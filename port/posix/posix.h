@@ -47,6 +47,7 @@ void bw_posix_flash_close(struct bw_posix_flash *pf);
  */
 struct bw_bootstore_file {
     char dir[4096];
+    struct bw_twocopy copies;
 };
 BW_NODISCARD bw_err bw_bootstore_file_init(struct bw_bootstore *bs, struct bw_bootstore_file *ctx,
                                            const char *dir);

@@ -103,64 +103,83 @@ bw_err bw_bootstate_decode(struct bw_bootstate *st, const uint8_t in[BW_BOOTSTAT
     return BW_OK;
 }
 
-/* ---- two copies in a flash area --------------------------------------- */
-
-static bw_err read_copy(const struct bw_bootstore_flash *f, int i, struct bw_bootstate *st)
-{
-    uint8_t rec[BW_BOOTSTATE_RECORD_LEN];
-    bw_err rc = f->flash->read(f->flash->ctx, (uint64_t)i * f->copy_size, rec, sizeof(rec));
-
-    return rc ? rc : bw_bootstate_decode(st, rec);
-}
+/* ---- two copies ------------------------------------------------------- */
 
 /* Index of the newest valid copy (-1 if none); *st gets it. */
-static int newest(const struct bw_bootstore_flash *f, struct bw_bootstate *st, int *any_data)
+static int newest(const struct bw_twocopy *t, struct bw_bootstate *st, int *exists)
 {
+    uint8_t rec[BW_BOOTSTATE_RECORD_LEN];
     struct bw_bootstate c[2];
-    int ok0 = read_copy(f, 0, &c[0]) == BW_OK, ok1 = read_copy(f, 1, &c[1]) == BW_OK;
-    int pick = -1;
+    int ok[2], i, pick = -1;
 
-    if (ok0 && (!ok1 || c[0].generation >= c[1].generation))
+    *exists = 0;
+    for (i = 0; i < 2; i++)
+        ok[i] = t->read(t->ctx, i, rec, exists) == BW_OK && bw_bootstate_decode(&c[i], rec) == BW_OK;
+    if (ok[0] && (!ok[1] || c[0].generation >= c[1].generation))
         pick = 0;
-    else if (ok1)
+    else if (ok[1])
         pick = 1;
     if (pick >= 0)
         *st = c[pick];
-    if (any_data) {
-        uint8_t b[4] = {0};
-        uint8_t b2[4] = {0};
-
-        *any_data = 0;
-        if (f->flash->read(f->flash->ctx, 0, b, 4) == BW_OK &&
-            f->flash->read(f->flash->ctx, f->copy_size, b2, 4) == BW_OK)
-            *any_data = memcmp(b, magic, 4) == 0 || memcmp(b2, magic, 4) == 0;
-    }
     return pick;
+}
+
+bw_err bw_twocopy_load(const struct bw_twocopy *t, struct bw_bootstate *st)
+{
+    int exists;
+
+    if (newest(t, st, &exists) >= 0)
+        return BW_OK;
+    return exists ? BW_E_FORMAT : BW_E_NOTFOUND;
+}
+
+bw_err bw_twocopy_save(const struct bw_twocopy *t, const struct bw_bootstate *st)
+{
+    struct bw_bootstate cur, next = *st;
+    uint8_t rec[BW_BOOTSTATE_RECORD_LEN];
+    int exists, n = newest(t, &cur, &exists);
+
+    next.generation = n >= 0 ? cur.generation + 1 : 1;
+    bw_bootstate_encode(&next, rec);
+    return t->write(t->ctx, n == 0 ? 1 : 0, rec);
+}
+
+/* ---- two copies in a flash area --------------------------------------- */
+
+static bw_err flash_read(void *ctx, int i, uint8_t rec[BW_BOOTSTATE_RECORD_LEN], int *exists)
+{
+    const struct bw_bootstore_flash *f = ctx;
+    bw_err rc = f->flash->read(f->flash->ctx, (uint64_t)i * f->copy_size, rec,
+                               BW_BOOTSTATE_RECORD_LEN);
+    size_t k;
+
+    if (rc)
+        return rc;
+    for (k = 0; k < BW_BOOTSTATE_RECORD_LEN; k++)
+        if (rec[k] != 0xff && rec[k] != 0x00) {
+            *exists = 1; /* not an erased (or zeroed) region */
+            break;
+        }
+    return BW_OK;
+}
+
+static bw_err flash_write(void *ctx, int i, const uint8_t rec[BW_BOOTSTATE_RECORD_LEN])
+{
+    const struct bw_bootstore_flash *f = ctx;
+    bw_err rc = f->flash->write(f->flash->ctx, (uint64_t)i * f->copy_size, rec,
+                                BW_BOOTSTATE_RECORD_LEN);
+
+    return rc ? rc : f->flash->sync(f->flash->ctx);
 }
 
 static bw_err flash_load(void *ctx, struct bw_bootstate *st)
 {
-    int any;
-
-    if (newest(ctx, st, &any) >= 0)
-        return BW_OK;
-    return any ? BW_E_FORMAT : BW_E_NOTFOUND;
+    return bw_twocopy_load(&((struct bw_bootstore_flash *)ctx)->copies, st);
 }
 
 static bw_err flash_save(void *ctx, const struct bw_bootstate *st)
 {
-    const struct bw_bootstore_flash *f = ctx;
-    struct bw_bootstate cur, next = *st;
-    uint8_t rec[BW_BOOTSTATE_RECORD_LEN];
-    int n = newest(f, &cur, NULL), target = n == 0 ? 1 : 0;
-    bw_err rc;
-
-    next.generation = n >= 0 ? cur.generation + 1 : 1;
-    bw_bootstate_encode(&next, rec);
-    rc = f->flash->write(f->flash->ctx, (uint64_t)target * f->copy_size, rec, sizeof(rec));
-    if (rc)
-        return rc;
-    return f->flash->sync(f->flash->ctx);
+    return bw_twocopy_save(&((struct bw_bootstore_flash *)ctx)->copies, st);
 }
 
 void bw_bootstore_flash_init(struct bw_bootstore *bs, struct bw_bootstore_flash *ctx,
@@ -170,6 +189,9 @@ void bw_bootstore_flash_init(struct bw_bootstore *bs, struct bw_bootstore_flash 
 
     ctx->flash = flash;
     ctx->copy_size = (BW_BOOTSTATE_RECORD_LEN + a - 1) / a * a;
+    ctx->copies.ctx = ctx;
+    ctx->copies.read = flash_read;
+    ctx->copies.write = flash_write;
     bs->ctx = ctx;
     bs->load = flash_load;
     bs->save = flash_save;
