@@ -58,13 +58,15 @@ mkdir -p "$ROOT/bin"; cp "$BUILD/bulwark" "$ROOT/bin/bulwark"; B=$ROOT/bin/bulwa
 BW_SHA=$(sha256sum "$B" | cut -c1-12)
 BW_BUILT=$(date -u -r "$BUILD/bulwark" +%Y-%m-%dT%H:%MZ)
 GIT_HEAD=$(git -C "$MAIN" rev-parse --short HEAD 2>/dev/null || echo '?')
+# the commit that was HEAD when the binary was built (the tree may have had uncommitted changes)
+GIT_AT_BUILD=$(git -C "$MAIN" log -1 --format=%h --until="@$(stat -c %Y "$BUILD/bulwark")" 2>/dev/null || echo '?')
 GIT_DIRTY=$(git -C "$MAIN" status --porcelain --untracked-files=no 2>/dev/null | awk '{print $2}' | tr '\n' ' ')
 
 ver() { dpkg-query -W -f '${Version}' "$1" 2>/dev/null || echo 'not installed'; }
 {
   echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "host=$(nproc) cores, $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/{printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo), kernel $(uname -r), /tmp on $(df --output=source,fstype /tmp | tail -1 | tr -s ' ')"
-  echo "bulwark=$("$B" --version) (git $GIT_HEAD${GIT_DIRTY:+, uncommitted: $GIT_DIRTY}; binary built $BW_BUILT, sha256 $BW_SHA...)"
+  echo "bulwark=$("$B" --version) (binary built $BW_BUILT when HEAD was $GIT_AT_BUILD, sha256 $BW_SHA...; at the start of the run HEAD was $GIT_HEAD${GIT_DIRTY:+, uncommitted: $GIT_DIRTY})"
   echo "rauc=$(ver rauc)"; echo "swupdate=$(ver swupdate)"; echo "mender=$(ver mender-client) (mender-artifact $(ver mender-artifact))"
   echo "openssl=$(openssl version | cut -d' ' -f1-2)"
   echo "N=$N"; echo "SIZES=$SIZES"
@@ -136,7 +138,7 @@ for mb in $SIZES; do
     /usr/bin/time -v -o "$W/ossl.time" openssl dgst -sha256 "$W/rootfs.img" > /dev/null 2>"$W/logs/openssl.err"; rc=$?
     t1=${EPOCHREALTIME/./}
     read -r w u s m < <(parse_time "$W/ossl.time")
-    echo "run=$run size_mb=$mb RESULT tool=openssl-dgst pkg=rootfs.img size_mb=$mb rc=$rc wall=$w user=$u sys=$s maxrss_kb=$m wall_hr=$(( (t1 - t0) / 1000 ))ms slotB_ok=na" >> "$RES"
+    echo "run=$run size_mb=$mb RESULT tool=openssl-dgst pkg=rootfs.img size_mb=$mb rc=$rc wall=$w user=$u sys=$s maxrss_kb=$m wall_hr=$(( (t1 - t0) / 1000 ))ms load1=$(cut -d' ' -f1 /proc/loadavg) slotB_ok=na" >> "$RES"
     tail -1 "$RES" | cut -c1-200 >&2
 
     # bulwark: a fresh device (new empty sparse slots, no trial) untimed, then install
@@ -150,7 +152,7 @@ for mb in $SIZES; do
     read -r w u s m < <(parse_time "$W/bw.time")
     ok=0; [ $rc = 0 ] && cmp -s -n "$BYTES" "$W/rootfs.img" "$DEV/slot-b.img" && ok=1
     if [ $rc = 0 ] || [ -s "$W/bw.time" ]; then
-      echo "run=$run size_mb=$mb RESULT tool=bulwark pkg=update.bwp size_mb=$mb rc=$rc wall=$w user=$u sys=$s maxrss_kb=$m wall_hr=$(( (t1 - t0) / 1000 ))ms slotB_ok=$ok" >> "$RES"
+      echo "run=$run size_mb=$mb RESULT tool=bulwark pkg=update.bwp size_mb=$mb rc=$rc wall=$w user=$u sys=$s maxrss_kb=$m wall_hr=$(( (t1 - t0) / 1000 ))ms load1=$(cut -d' ' -f1 /proc/loadavg) slotB_ok=$ok" >> "$RES"
     fi
     [ $rc = 0 ] || note "${mb}M run $run: bulwark install rc=$rc: $(tail -2 "$W/logs/bulwark-install-run$run.log" | oneline)"
     tail -1 "$RES" | cut -c1-200 >&2

@@ -77,7 +77,7 @@ static bw_err px_read(void *ctx, uint64_t off, void *buf, size_t len)
     return BW_OK;
 }
 
-#define KICK (8u << 20)
+#define KICK (4u << 20)
 
 /* Starts writeback of what was written since the last kick, without
  * waiting for it; harmless where unsupported. */

@@ -19,7 +19,7 @@
  * write_align is 4096 either way (what the engine finds efficient).
  * Durability: sync is fdatasync(2); nothing written before it is promised
  * to survive a power cut, everything written before it is. While writing,
- * the backend starts writeback of every 8 MiB it has written
+ * the backend starts writeback of every 4 MiB it has written
  * (sync_file_range SYNC_FILE_RANGE_WRITE, asynchronous), so the disk works
  * while the CPU verifies the next chunks and the final sync has little left.
  */
