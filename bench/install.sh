@@ -218,8 +218,8 @@ for s in sizes:
     ref = med([r['wall'] for r in rows.get((s, ORDER[0]), [])])
     rauc = med([r['wall'] for r in rows.get((s, ORDER[2]), []) if r['ok']])
     P(f'## {s} MiB image\n')
-    P('| tool | median wall (s) | x openssl dgst | x RAUC | peak RSS (max of runs) | slot content |')
-    P('|---|---:|---:|---:|---:|---|')
+    P('| tool | median wall (s) | min-max (s) | x openssl dgst | x RAUC | peak RSS (max of runs) | slot content |')
+    P('|---|---:|---:|---:|---:|---:|---|')
     labs = ORDER + sorted({k[1] for k in list(rows) + list(fails) if k[0] == s and k[1] not in ORDER})
     for lab in labs:
         rs = rows.get((s, lab), []); fl = fails.get((s, lab), [])
@@ -227,14 +227,15 @@ for s in sizes:
         good = [r for r in rs if r['ok']]
         if not good:
             why = '; '.join(sorted(set(fl)))[:200] or 'no successful run'
-            P(f'| {lab} | not run | | | | {why} |'); continue
+            P(f'| {lab} | not run | | | | | {why} |'); continue
         w = med([r['wall'] for r in good]); rss = max(r['rss'] for r in good if r['rss'] is not None)
         xr = f'{w/ref:.2f}x' if ref else ''
         xa = f'{w/rauc:.2f}x' if rauc and lab != ORDER[0] else ''
         if lab == ORDER[0]: xr = '1.00x'
         chk = 'n/a (reads only)' if lab == ORDER[0] else f'OK {sum(r["ok"] for r in rs)}/{len(rs) + len(fl)}'
         if fl: chk += f' ({len(fl)} failed: {fl[0][:80]})'
-        P(f'| {lab} | {w:.3f} | {xr} | {xa} | {rss/1024:.1f} MiB | {chk} |')
+        ws = [r['wall'] for r in good]
+        P(f'| {lab} | {w:.3f} | {min(ws):.2f}-{max(ws):.2f} | {xr} | {xa} | {rss/1024:.1f} MiB | {chk} |')
         summary[(s, lab)] = dict(wall=w, rss=rss, n=len(good))
     bw = [r for r in rows.get((s, ORDER[1]), []) if r['ok']]
     rf = rows.get((s, ORDER[0]), [])
