@@ -18,7 +18,7 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 MAIN=$(cd "$HERE/.." && pwd)
-PEER=${PEER:-/work/shared/peer-bench}
+PEER=${PEER:-$(cd "$(dirname "$0")/../.." && pwd)/shared/peer-bench}
 ROOT=${ROOT:-/tmp/bwbench-install}
 N=${N:-5}
 SIZES=${SIZES:-"64 256"}
