@@ -98,7 +98,8 @@ static void *fetch_main(void *arg)
             f->rc = BW_E_STATE; /* the reader went away */
             break;
         }
-        if (r == CURLE_HTTP_RETURNED_ERROR || r == CURLE_UNSUPPORTED_PROTOCOL ||
+        if ((r == CURLE_HTTP_RETURNED_ERROR && status < 500 && status != 429) ||
+            r == CURLE_UNSUPPORTED_PROTOCOL ||
             r == CURLE_URL_MALFORMAT || r == CURLE_PEER_FAILED_VERIFICATION ||
             f->attempts >= f->max_attempts) {
             f->rc = BW_E_IO;

@@ -196,11 +196,15 @@ bw_err bw_write_file_atomic(const char *path, const void *buf, size_t len, mode_
         unlink(tmp);
         return BW_E_IO;
     }
+    /* The rename is durable only once the directory is. */
     dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
+    if (dfd < 0)
+        return BW_E_IO;
+    if (fsync(dfd) != 0) {
         close(dfd);
+        return BW_E_IO;
     }
+    close(dfd);
     return BW_OK;
 }
 

@@ -38,7 +38,7 @@ int cmd_install(struct cli_args *a)
     memset(&p, 0, sizeof(p));
     p.fd = -1;
     errno = 0;
-    rc = device_open(&d, conf, 1, &what);
+    rc = device_open(&d, conf, 1, 1, &what);
     if (rc) {
         status = cli_fail(a, what, rc);
         device_close(&d);

@@ -7,6 +7,8 @@
 
 typedef bw_err (*step_fn)(struct device *d, char *msg, size_t cap);
 
+static bw_err do_status(struct device *d, char *msg, size_t cap);
+
 static int with_device(struct cli_args *a, step_fn step)
 {
     const char *conf = cli_get(a, "config"), *what = NULL;
@@ -18,7 +20,7 @@ static int with_device(struct cli_args *a, step_fn step)
     if (!conf)
         return cli_usage(a, "--config is required");
     errno = 0;
-    rc = device_open(&d, conf, 0, &what);
+    rc = device_open(&d, conf, 0, step != do_status, &what);
     if (rc) {
         status = cli_fail(a, what, rc);
         device_close(&d);
@@ -92,7 +94,7 @@ int cmd_status(struct cli_args *a)
         if (!conf)
             return cli_usage(a, "--config is required");
         errno = 0;
-        rc = device_open(&d, conf, 0, &what);
+        rc = device_open(&d, conf, 0, 0, &what);
         if (!rc)
             device_print_status(&d, 0);
         device_close(&d);

@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include "device.h"
 
 enum conf_type { T_PATH, T_U64, T_UUID, T_BOOL, T_WORD };
@@ -31,6 +35,8 @@ static const struct conf_row rows[] = {
     {"state_dir", T_PATH, OFF(state_dir), "", "file adapter: directory of its two copies"},
     {"uboot_config", T_PATH, OFF(uboot_config), "", "uboot adapter: fw_env.config of the environment"},
     {"grubenv", T_PATH, OFF(grubenv), "", "grub adapter: the GRUB environment block file"},
+    {"lock_file", T_PATH, OFF(lock_file), "",
+     "lock held by commands that change the device (default: state_dir/lock, else /run/bulwark.lock)"},
     {"release_pub", T_PATH, OFF(release_pub), NULL, "public key that signs releases (PEM)"},
     {"vendor_id", T_UUID, OFF(vendor_id), NULL, "this device's vendor id: packages must assert it"},
     {"class_id", T_UUID, OFF(class_id), NULL, "this device's class id: packages must assert it"},
@@ -86,9 +92,12 @@ bw_err device_conf_load(struct device_conf *c, const char *path)
         fprintf(stderr, "%s: %s\n", path, rc == BW_E_IO ? strerror(errno) : bw_strerror(rc));
         return rc;
     }
-    for (ln = strtok_r((char *)buf, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+    for (ln = (char *)buf; ln; ln = save) {
         char *k, *v, *eq, *end;
 
+        save = strchr(ln, '\n');
+        if (save)
+            *save++ = 0;
         line++;
         while (*ln == ' ' || *ln == '\t')
             ln++;
@@ -117,6 +126,11 @@ bw_err device_conf_load(struct device_conf *c, const char *path)
                 break;
         if (i == N_ROWS) {
             fprintf(stderr, "%s:%d: unknown option '%s'\n", path, line, k);
+            rc = BW_E_FORMAT;
+            goto out;
+        }
+        if (seen[i]) {
+            fprintf(stderr, "%s:%d: '%s' given twice\n", path, line, k);
             rc = BW_E_FORMAT;
             goto out;
         }
@@ -156,9 +170,30 @@ bw_err device_conf_load(struct device_conf *c, const char *path)
             goto out;
         }
     }
-    if (c->trial_boots < 1 || c->trial_boots > 255) {
-        fprintf(stderr, "%s: trial_boots must be 1 to 255\n", path);
+    {
+        /* The documented boot scripts count down in one decimal digit
+         * (U-Boot's setexpr prints hex) or spell out 3, 2, 1 (GRUB). */
+        uint64_t max = !strcmp(c->bootstate, "uboot") ? 9 : !strcmp(c->bootstate, "grub") ? 3 : 255;
+
+        if (c->trial_boots < 1 || c->trial_boots > max) {
+            fprintf(stderr, "%s: trial_boots must be 1 to %llu with bootstate = %s\n", path,
+                    (unsigned long long)max, c->bootstate);
+            rc = BW_E_FORMAT;
+        }
+    }
+    if (!rc && !strcmp(c->slot_a, c->slot_b)) {
+        fprintf(stderr, "%s: slot_a and slot_b name the same file\n", path);
         rc = BW_E_FORMAT;
+    }
+    if (!rc && c->direct_io && c->slot_size % 4096) {
+        fprintf(stderr, "%s: direct_io needs slot_size to be a multiple of 4096\n", path);
+        rc = BW_E_FORMAT;
+    }
+    if (!rc && !*c->lock_file) {
+        if (!strcmp(c->bootstate, "file"))
+            snprintf(c->lock_file, sizeof(c->lock_file), "%.4000s/lock", c->state_dir);
+        else
+            snprintf(c->lock_file, sizeof(c->lock_file), "/run/bulwark.lock");
     }
 out:
     bw_free(buf);
@@ -196,26 +231,43 @@ bw_err device_conf_save(const struct device_conf *c, const char *path)
             snprintf(val, sizeof(val), "%s", *(const int *)(const void *)base ? "yes" : "no");
             break;
         }
-        n += (size_t)snprintf(out + n, sizeof(out) - n, "\n# %s%s%s%s\n%s = %s\n", rows[i].help,
-                              rows[i].def ? " (default " : " (required)",
+        /* an optional path left empty is written as a comment */
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "\n# %s%s%s%s\n%s%s = %s\n",
+                              rows[i].help, rows[i].def ? " (default " : " (required)",
                               rows[i].def ? rows[i].def : "", rows[i].def ? ")" : "",
-                              rows[i].key, val);
+                              !val[0] ? "# " : "", rows[i].key, val);
         if (n >= sizeof(out))
             return BW_E_NOMEM;
     }
     return bw_write_file_atomic(path, out, n, 0644);
 }
 
-bw_err device_open(struct device *d, const char *conf_path, int with_key, const char **what)
+bw_err device_open(struct device *d, const char *conf_path, int with_key, int exclusive,
+                   const char **what)
 {
     bw_err rc;
 
     memset(d, 0, sizeof(*d));
-    d->a.fd = d->b.fd = -1;
+    d->a.fd = d->b.fd = d->lock_fd = -1;
     bw_ec_key_init(&d->key);
     *what = conf_path;
     if ((rc = device_conf_load(&d->conf, conf_path)))
         return rc;
+    if (exclusive) {
+        *what = d->conf.lock_file;
+        d->lock_fd = open(d->conf.lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (d->lock_fd < 0)
+            return BW_E_IO;
+        if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+            if (errno != EWOULDBLOCK)
+                return BW_E_IO;
+            fprintf(stderr, "bulwark: another bulwark command is changing this device "
+                            "(lock %s held); try again when it has finished\n",
+                    d->conf.lock_file);
+            errno = 0;
+            return BW_E_STATE;
+        }
+    }
     *what = d->conf.slot_a;
     if ((rc = bw_posix_flash_open(&d->a, d->conf.slot_a, d->conf.slot_size, 0, d->conf.direct_io)))
         return rc;
@@ -247,6 +299,9 @@ bw_err device_open(struct device *d, const char *conf_path, int with_key, const 
 
 void device_close(struct device *d)
 {
+    if (d->lock_fd >= 0)
+        close(d->lock_fd); /* releases the lock */
+    d->lock_fd = -1;
     bw_posix_flash_close(&d->a);
     bw_posix_flash_close(&d->b);
     bw_ec_key_clear(&d->key);

@@ -17,6 +17,7 @@ struct device_conf {
     char state_dir[4096];
     char uboot_config[4096];
     char grubenv[4096];
+    char lock_file[4096];
     char release_pub[4096];
     uint8_t vendor_id[16];
     uint8_t class_id[16];
@@ -33,6 +34,7 @@ struct device {
     struct bw_bootstore_grub grub;
     struct bw_update u;
     struct bw_ec_key key;
+    int lock_fd;
 };
 
 /* Parses a device.conf; on error prints "PATH:LINE: reason" and returns
@@ -40,9 +42,12 @@ struct device {
 BW_NODISCARD bw_err device_conf_load(struct device_conf *c, const char *path);
 /* Writes conf as a commented device.conf, atomically. */
 BW_NODISCARD bw_err device_conf_save(const struct device_conf *c, const char *path);
-/* Opens slots, boot state and key. with_key: load the release key too. */
+/* Opens slots, boot state and key. with_key: load the release key too.
+ * exclusive: take the device lock first (every command that changes the
+ * boot state or a slot), so two bulwark processes never interleave; a
+ * device already locked gives BW_E_STATE at once. */
 BW_NODISCARD bw_err device_open(struct device *d, const char *conf_path, int with_key,
-                                const char **what);
+                                int exclusive, const char **what);
 void device_close(struct device *d);
 /* Prints the state as text or one JSON object. */
 void device_print_status(const struct device *d, int json);

@@ -136,8 +136,10 @@ BW_NODISCARD bw_err bw_update_open(struct bw_update *u, const struct bw_flash *a
 
 /*
  * Starts installing an authenticated manifest into the slot that is not
- * running. Refuses before anything is written: BW_E_STATE (s not
- * authenticated, or a trial is pending: confirm or roll back first),
+ * active. Refuses before anything is written: BW_E_STATE (s not
+ * authenticated, a trial is pending: confirm or roll back first, or the
+ * device still runs the inactive slot after a rollback: reboot first),
+ * BW_E_UNSUPPORTED (more than one component),
  * BW_E_ROLLBACK (sequence below the persisted floor, or below e's),
  * BW_E_VENDOR/BW_E_CLASS (e's identifiers), BW_E_TOOBIG (larger than the
  * slot), BW_E_NOTFOUND (no image digest or size). Then marks the target

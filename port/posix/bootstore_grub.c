@@ -45,10 +45,16 @@ static bw_err parse_block(struct block *b, const char *path)
         return BW_E_FORMAT;
     b->text[BLOCK_SIZE] = 0;
     p = b->text + strlen(HEADER);
-    while (*p && *p != '#') {
+    while (*p) {
         char *eq;
 
         end = strchr(p, '\n');
+        if (*p == '#') { /* a comment line, or the padding (no newline) */
+            if (!end)
+                break;
+            p = end + 1;
+            continue;
+        }
         if (!end)
             return BW_E_FORMAT;
         *end = 0;

@@ -18,7 +18,6 @@
 
 struct session {
     struct uboot_ctx *ctx;
-    int blank; /* neither copy holds a valid environment yet */
 };
 
 static bw_err open_env(const struct bw_bootstore_uboot *u, struct session *s)
@@ -26,17 +25,22 @@ static bw_err open_env(const struct bw_bootstore_uboot *u, struct session *s)
     int r;
 
     s->ctx = NULL;
-    s->blank = 0;
     if (libuboot_initialize(&s->ctx, NULL) < 0)
         return BW_E_NOMEM;
     r = libuboot_read_config(s->ctx, u->config);
     if (r == 0) {
         r = libuboot_open(s->ctx);
-        /* No valid copy (a new or erased environment): an empty one, which
-         * a save then writes, as fw_setenv does. */
+        /* No valid copy: an erased environment and one whose copies are
+         * both damaged look the same here. Neither is trusted: reading it
+         * as "never saved" would reset the anti-rollback floor, and saving
+         * bw_* variables alone would replace U-Boot's own (bootcmd). The
+         * environment must be initialised first (U-Boot's saveenv, or
+         * fw_setenv -f with the board's default environment). */
         if (r == -ENODATA) {
-            s->blank = 1;
-            r = 0;
+            libuboot_close(s->ctx); /* releases libubootenv's lock file */
+            libuboot_exit(s->ctx);
+            s->ctx = NULL;
+            return BW_E_FORMAT;
         }
     }
     if (r < 0) {
@@ -84,7 +88,7 @@ static bw_err uboot_load(void *ctx, struct bw_bootstate *st)
 
     if (rc)
         return rc;
-    rc = s.blank ? BW_E_NOTFOUND : bw_bootstate_from_kv(st, kv_get, &s);
+    rc = bw_bootstate_from_kv(st, kv_get, &s);
     close_env(&s);
     return rc;
 }

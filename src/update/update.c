@@ -66,7 +66,16 @@ bw_err bw_update_begin(struct bw_update *u, const struct bw_suit *s, const struc
     rc = BW_E_NOTFOUND;
     if (!s->comp[0].has_digest || !s->comp[0].has_size)
         goto out;
-    target = other(running(&u->st));
+    rc = BW_E_UNSUPPORTED;
+    if (s->n_components != 1)
+        goto out; /* one image per package: the slot's */
+    /* The target is the slot that is not active. If the device still runs
+     * it (a rollback switched the active slot without a reboot), writing
+     * it would overwrite the running system: reboot first. */
+    target = other(u->st.active);
+    rc = BW_E_STATE;
+    if (target == running(&u->st))
+        goto out;
     rc = BW_E_TOOBIG;
     if (s->comp[0].image_size > u->slot[target]->size)
         goto out;
@@ -124,6 +133,9 @@ bw_err bw_update_finish(struct bw_update *u, const uint8_t digest[BW_SHA256_LEN]
     f = u->slot[u->target];
     if ((rc = f->sync(f->ctx)))
         goto out;
+    rc = BW_E_STATE;
+    if (u->target == u->st.active)
+        goto out; /* never: begin chose the inactive slot */
     next = u->st;
     next.slot_sequence[u->target] = u->sequence;
     next.slot_size[u->target] = u->size;

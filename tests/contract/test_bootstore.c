@@ -130,7 +130,15 @@ int main(void)
         fprintf(f, "%s 0x0 0x4000\n%s 0x0 0x4000\n", env1, env2);
         fclose(f);
         CHECK_RC(bw_bootstore_uboot_init(&bs, &ctx, cfg), BW_OK);
+        /* an environment with no valid copy is not trusted, nor written */
+        CHECK_RC(bs.load(bs.ctx, &got), BW_E_FORMAT);
+        sample(&got, 0);
+        CHECK_RC(bs.save(bs.ctx, &got), BW_E_FORMAT);
+        /* the factory initialises it with the board's default environment */
+        CHECK(sh("printf 'bootcmd=run bw_boot\\n' > %s/defenv && fw_setenv -c %s -f %s/defenv "
+                 "bootdelay 0 2>/dev/null", dir, cfg, dir) == 0);
         contract("uboot", &bs);
+        CHECK(sh("fw_printenv -c %s bootcmd 2>/dev/null | grep -qx 'bootcmd=run bw_boot'", cfg) == 0);
         /* fw_printenv sees what bulwark saved; bulwark sees fw_setenv */
         CHECK(sh("fw_printenv -c %s bw_active 2>/dev/null | grep -qx 'bw_active=a'%s", cfg, "") == 0);
         CHECK(sh("fw_setenv -c %s bw_trial_left 2 %s", cfg, "2>/dev/null") == 0);
@@ -147,6 +155,9 @@ int main(void)
         contract("grub", &bs);
         CHECK(sh("grub-editenv %s list | grep -qx 'bw_active=a'%s", grubenv, "") == 0);
         CHECK(sh("grub-editenv %s set saved_entry=linux bw_trial_left=1%s", grubenv, "") == 0);
+        /* a comment line before variables does not hide them */
+        CHECK(sh("sed -i '2s/^/#c\\n/;$s/###$//' %s && test $(stat -c %%s %s) = 1024", grubenv,
+                 grubenv) == 0);
         CHECK_RC(bs.load(bs.ctx, &got), BW_OK);
         CHECK(got.trial_boots_left == 1);
         got.trial_boots_left = 0;

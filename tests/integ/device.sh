@@ -112,6 +112,12 @@ for bl in uboot grub; do
     head -c 16384 /dev/zero > dev/uboot.env; head -c 16384 /dev/zero > dev/uboot2.env
     printf '%s 0x0 0x4000\n%s 0x0 0x4000\n' "$PWD/dev/uboot.env" "$PWD/dev/uboot2.env" > dev/fw_env.config
     printf 'bootstate = uboot\nuboot_config = %s\n' "$PWD/dev/fw_env.config" >> dev/device.conf
+    sed -i '/^bootstate = file$/d' dev/device.conf
+    # an environment with no valid copy is refused, never overwritten
+    expect BW_E_FORMAT "$B" install --config dev/device.conf v2.bwp
+    check 'zero 0 $SIZE dev/slot-b.img' "install onto an uninitialised U-Boot env wrote the slot"
+    printf 'bootcmd=run bw_boot\n' > dev/defenv
+    fw_setenv -c dev/fw_env.config -f dev/defenv bootdelay 0 2>/dev/null
   else
     printf 'bootstate = grub\ngrubenv = %s\n' "$PWD/dev/grubenv" >> dev/device.conf
   fi
@@ -153,6 +159,22 @@ check 'zero 0 $SIZE dev/slot-b.img && [ "$(field "j[\"trial_slot\"]")" = None ]'
 kill $HTTPD_PID; wait $HTTPD_PID 2>/dev/null; HTTPD_PID=
 expect BW_E_IO "$B" install --config dev/device.conf $URL/v2.bwp
 
+# --- one command at a time; configuration mistakes ----------------------------
+fresh
+cp dev/device.conf good.conf
+echo "slot_size = 5" >> dev/device.conf
+expect BW_E_FORMAT "$B" status --config dev/device.conf
+check 'grep -q "given twice" err.txt' "duplicate option not named"
+cp good.conf dev/device.conf; sed -i "s|^slot_b = .*|slot_b = $PWD/dev/slot-a.img|" dev/device.conf
+expect BW_E_FORMAT "$B" status --config dev/device.conf
+cp good.conf dev/device.conf; echo "trial_boots = 4" >> dev/device.conf
+sed -i 's/^bootstate = file$/bootstate = grub/' dev/device.conf; echo "grubenv = $PWD/dev/grubenv" >> dev/device.conf
+expect BW_E_FORMAT "$B" status --config dev/device.conf
+cp good.conf dev/device.conf; echo "colour = blue" >> dev/device.conf
+expect BW_E_FORMAT "$B" status --config dev/device.conf
+check 'grep -q "unknown option" err.txt' "unknown option not named"
+cp good.conf dev/device.conf
+
 # --- kill -9 at random points of an install --------------------------------------
 head -c $((24 << 20)) /dev/urandom > big1
 head -c $((24 << 20)) /dev/urandom > big2
@@ -171,6 +193,23 @@ for i in 1 2 3; do
 done
 [ $window -lt 20 ] && window=20
 completed=0
+# while an install runs, other changes are refused, reading is not: the
+# install reads its package from a FIFO that is fed only after the checks
+mkfifo feed
+"$B" install --config dev/device.conf - < feed > inst.out 2>&1 &
+ipid=$!
+exec 3> feed
+# (wait until the install holds its lock, looking from outside: /proc/locks)
+for i in $(seq 300); do awk -v p=$ipid '$2 == "FLOCK" && $5 == p { f = 1 } END { exit !f }' /proc/locks && break; sleep 0.01; done
+expect BW_E_STATE "$B" boot --config dev/device.conf
+check 'grep -q "another bulwark command" err.txt' "lock refusal says why"
+expect BW_E_STATE "$B" install --config dev/device.conf big2.bwp
+expect OK "$B" status --config dev/device.conf
+cat big2.bwp >&3
+exec 3>&-
+wait $ipid
+check '[ $? = 0 ] && [ "$(field "j[\"trial_slot\"]")" = a ]' "install under contention did not complete: $(cat inst.out)"
+"$B" rollback --config dev/device.conf >/dev/null
 for ((r = 0; r < RUNS; r++)); do
   "$B" install --config dev/device.conf big2.bwp >/dev/null 2>&1 &
   pid=$!

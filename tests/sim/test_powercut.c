@@ -304,6 +304,14 @@ static void rules(void)
     CHECK(u.st.active == BW_SLOT_B && u.st.trial == BW_SLOT_NONE && u.st.confirmed);
     CHECK_RC(bw_update_rollback(&u), BW_OK);
     CHECK(u.st.active == BW_SLOT_A && u.st.highest_sequence == 2);
+    /* still running b, which is now the inactive slot: no install into it
+     * until the device rebooted into a */
+    CHECK_RC(bw_update_begin(&u, &suit, &e), BW_E_STATE);
+    CHECK_RC(bw_update_boot(&u, &slot), BW_OK);
+    CHECK(slot == BW_SLOT_A);
+    CHECK_RC(bw_update_begin(&u, &suit, &e), BW_OK);
+    CHECK(u.target == BW_SLOT_B);
+    bw_update_abort(&u);
     e.min_sequence = 3;
     CHECK_RC(bw_update_begin(&u, &suit, &e), BW_E_ROLLBACK);
     e.min_sequence = 0;
