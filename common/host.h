@@ -107,7 +107,8 @@ BW_NODISCARD bw_err bw_pkg_open_fd(struct bw_pkg *p, int fd, const struct bw_ec_
  * transfer resumes with a Range request (up to 6 attempts, growing pauses).
  * cacert: CA bundle for https (NULL: the system's). finish waits for the
  * download and reports it: BW_E_IO (HTTP error, network gave up, TLS),
- * BW_E_STATE (the reader closed its end first). */
+ * BW_E_STATE (the reader closed its end first). start: BW_E_UNSUPPORTED
+ * when libcurl is not installed (it is loaded on first use). */
 struct bw_fetch;
 struct bw_fetch_stats {
     uint64_t bytes;

@@ -84,7 +84,9 @@ bw_err bw_update_begin(struct bw_update *u, const struct bw_suit *s, const struc
     next.slot_sequence[target] = BW_SEQ_EMPTY;
     next.slot_size[target] = 0;
     memset(next.slot_digest[target], 0, BW_SHA256_LEN);
-    if ((rc = u->store->save(u->store->ctx, &next)))
+    /* (a slot the state already calls empty needs no save) */
+    if (u->st.slot_sequence[target] != BW_SEQ_EMPTY &&
+        (rc = u->store->save(u->store->ctx, &next)))
         goto out;
     u->st = next;
     u->target = target;
