@@ -7,6 +7,8 @@
 
 typedef bw_err (*step_fn)(struct device *d, char *msg, size_t cap);
 
+static int cli_json; /* --json given: with_device prints the state */
+
 static bw_err do_status(struct device *d, char *msg, size_t cap);
 
 static int with_device(struct cli_args *a, step_fn step)
@@ -19,6 +21,7 @@ static int with_device(struct cli_args *a, step_fn step)
 
     if (!conf)
         return cli_usage(a, "--config is required");
+    cli_json = cli_flag(a, "json");
     errno = 0;
     rc = device_open(&d, conf, 0, step != do_status, &what);
     if (rc) {
@@ -39,7 +42,9 @@ static int with_device(struct cli_args *a, step_fn step)
 
 static bw_err do_status(struct device *d, char *msg, size_t cap)
 {
-    (void)d, (void)msg, (void)cap;
+    (void)msg, (void)cap;
+    if (!cli_json) /* with --json, with_device prints the object */
+        device_print_status(d, 0);
     return BW_OK;
 }
 
@@ -84,22 +89,7 @@ static bw_err do_boot(struct device *d, char *msg, size_t cap)
 
 int cmd_status(struct cli_args *a)
 {
-    if (cli_flag(a, "json"))
-        return with_device(a, do_status);
-    {
-        const char *conf = cli_get(a, "config"), *what = NULL;
-        struct device d;
-        bw_err rc;
-
-        if (!conf)
-            return cli_usage(a, "--config is required");
-        errno = 0;
-        rc = device_open(&d, conf, 0, 0, &what);
-        if (!rc)
-            device_print_status(&d, 0);
-        device_close(&d);
-        return rc ? cli_fail(a, what, rc) : 0;
-    }
+    return with_device(a, do_status);
 }
 
 int cmd_confirm(struct cli_args *a) { return with_device(a, do_confirm); }
