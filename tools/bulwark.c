@@ -123,6 +123,25 @@ static const struct cli_cmd commands[] = {
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* Commands whose row lives in their own cmd_<name>.c beside the code. */
+static const struct cli_cmd *const more_commands[] = {
+    &cli_cmd_provision, &cli_cmd_passwd, &cli_cmd_store, &cli_cmd_log, &cli_cmd_token,
+};
+#define N_MORE (sizeof(more_commands) / sizeof(more_commands[0]))
+
+static const struct cli_cmd *find_command(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    for (i = 0; i < N_MORE; i++)
+        if (!strcmp(more_commands[i]->name, name))
+            return more_commands[i];
+    return NULL;
+}
+
 static int opt_index(const struct cli_cmd *c, const char *name)
 {
     int i;
@@ -231,6 +250,8 @@ static void main_help(void)
            "payload is checked chunk by chunk before any byte is used.\n\ncommands:\n");
     for (i = 0; i < N_COMMANDS; i++)
         printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+    for (i = 0; i < N_MORE; i++)
+        printf("  %-10s %s\n", more_commands[i]->name, more_commands[i]->summary);
     printf("\n'bulwark COMMAND --help' explains a command; 'bulwark help exit-codes' lists\n"
            "exit statuses; 'bulwark --version' prints the version.\n\n"
            "A typical release:\n"
@@ -256,7 +277,6 @@ int main(int argc, char **argv)
 {
     struct cli_args a;
     const struct cli_cmd *c = NULL;
-    size_t i;
     int k;
 
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
@@ -273,9 +293,7 @@ int main(int argc, char **argv)
             exit_codes();
             return 0;
         }
-        for (i = 0; i < N_COMMANDS; i++)
-            if (!strcmp(commands[i].name, argv[2]))
-                c = &commands[i];
+        c = find_command(argv[2]);
         if (!c) {
             fprintf(stderr, "bulwark: no help on '%s'\n", argv[2]);
             return 2;
@@ -283,9 +301,7 @@ int main(int argc, char **argv)
         cmd_help(c);
         return 0;
     }
-    for (i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(commands[i].name, argv[1]))
-            c = &commands[i];
+    c = find_command(argv[1]);
     if (!c) {
         fprintf(stderr, "bulwark: unknown command '%s' (see 'bulwark --help')\n", argv[1]);
         return 2;

@@ -55,6 +55,13 @@ int cli_exit_code(bw_err rc);
 void json_str(FILE *f, const char *s, size_t n);
 void json_hex(FILE *f, const uint8_t *b, size_t n);
 
+/* Rows defined beside their code (cmd_<name>.c). */
+extern const struct cli_cmd cli_cmd_provision;
+extern const struct cli_cmd cli_cmd_passwd;
+extern const struct cli_cmd cli_cmd_store;
+extern const struct cli_cmd cli_cmd_log;
+extern const struct cli_cmd cli_cmd_token;
+
 int cmd_keygen(struct cli_args *a);
 int cmd_sign(struct cli_args *a);
 int cmd_verify(struct cli_args *a);

@@ -42,6 +42,21 @@ static const struct conf_row rows[] = {
     {"class_id", T_UUID, OFF(class_id), NULL, "this device's class id: packages must assert it"},
     {"trial_boots", T_U64, OFF(trial_boots), "3", "boots a new image may take before it is confirmed"},
     {"direct_io", T_BOOL, OFF(direct_io), "no", "write slots with O_DIRECT (block devices)"},
+    {"data_dir", T_PATH, OFF(data_dir), "",
+     "identity, credentials, store and log live here (default: state_dir, else /var/lib/bulwark)"},
+    {"device_key", T_PATH, OFF(device_key), "",
+     "device key URI: file:PATH, pkcs11:module=..;token=..;object=.., tpm:tcti=..;handle=.. "
+     "(default: file:data_dir/device.key)"},
+    {"storage_key", T_PATH, OFF(storage_key), "",
+     "32-byte device storage key that encrypts file keys and the store (default: data_dir/storage.key)"},
+    {"device_cert", T_PATH, OFF(device_cert), "", "device certificate, PEM (default: data_dir/device.crt)"},
+    {"credentials", T_PATH, OFF(credentials), "",
+     "password hashes and failed-attempt counters (default: data_dir/credentials)"},
+    {"store", T_PATH, OFF(store), "", "encrypted key-value store (default: data_dir/store)"},
+    {"store_max", T_U64, OFF(store_max), "1048576", "largest size of the secure store in bytes"},
+    {"seclog", T_PATH, OFF(seclog), "", "security log directory (default: data_dir/seclog)"},
+    {"seclog_max", T_U64, OFF(seclog_max), "4194304",
+     "bytes of security log kept before the oldest segment rotates out"},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -76,6 +91,25 @@ static bw_err set_value(struct device_conf *c, const struct conf_row *r, const c
         return BW_OK;
     }
     return BW_E_FORMAT;
+}
+
+/* Paths left empty default to data_dir/NAME; data_dir to state_dir. */
+static void conf_defaults(struct device_conf *c)
+{
+    struct {
+        char *field;
+        const char *prefix, *name;
+    } d[] = {{c->device_key, "file:", "device.key"}, {c->storage_key, "", "storage.key"},
+             {c->device_cert, "", "device.crt"},     {c->credentials, "", "credentials"},
+             {c->store, "", "store"},                {c->seclog, "", "seclog"}};
+    size_t i;
+
+    if (!*c->data_dir)
+        snprintf(c->data_dir, sizeof(c->data_dir), "%s",
+                 *c->state_dir ? c->state_dir : "/var/lib/bulwark");
+    for (i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+        if (!*d[i].field)
+            snprintf(d[i].field, 4096, "%s%.4000s/%s", d[i].prefix, c->data_dir, d[i].name);
 }
 
 bw_err device_conf_load(struct device_conf *c, const char *path)
@@ -195,6 +229,8 @@ bw_err device_conf_load(struct device_conf *c, const char *path)
         else
             snprintf(c->lock_file, sizeof(c->lock_file), "/run/bulwark.lock");
     }
+    if (!rc)
+        conf_defaults(c);
 out:
     bw_free(buf);
     return rc;

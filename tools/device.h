@@ -23,6 +23,16 @@ struct device_conf {
     uint8_t class_id[16];
     uint64_t trial_boots;
     int direct_io;
+    /* identity, credentials, secure store, security log (issue 4) */
+    char data_dir[4096];
+    char device_key[4096]; /* key URI: file:..., pkcs11:..., tpm:... */
+    char storage_key[4096];
+    char device_cert[4096];
+    char credentials[4096];
+    char store[4096];
+    char seclog[4096];
+    uint64_t store_max;
+    uint64_t seclog_max;
 };
 
 struct device {

@@ -39,6 +39,14 @@ typedef enum {
     BW_E_TRAILING,    /* bytes follow where the encoding should end */
     BW_E_NOTFOUND,    /* a requested element is absent */
     BW_E_AUTH,        /* an authentication tag (AEAD) did not verify */
+    BW_E_DENIED,      /* the backend holding a key refuses this operation */
+    BW_E_EXPIRED,     /* outside a validity period (expired or not yet valid) */
+    BW_E_REPLAY,      /* a one-time value was seen before */
+    BW_E_LOCKED,      /* too many failed attempts: wait, then retry */
+    BW_E_EXISTS,      /* the thing to create exists already */
+    BW_E_CLAIM,       /* a token claim (audience, issuer, type) does not fit */
+    BW_E_BACKEND,     /* a key backend or its service (TPM, PKCS#11) failed */
+    BW_E_TAMPER,      /* a hash chain or record does not match what was stored */
     BW_E__COUNT
 } bw_err;
 

@@ -37,6 +37,14 @@ static const struct row rows[BW_E__COUNT] = {
     [BW_E_TRAILING] = {"BW_E_TRAILING", "unexpected trailing data"},
     [BW_E_NOTFOUND] = {"BW_E_NOTFOUND", "element not found"},
     [BW_E_AUTH] = {"BW_E_AUTH", "authentication tag does not verify"},
+    [BW_E_DENIED] = {"BW_E_DENIED", "the key backend refuses this operation"},
+    [BW_E_EXPIRED] = {"BW_E_EXPIRED", "outside the validity period"},
+    [BW_E_REPLAY] = {"BW_E_REPLAY", "one-time value already seen"},
+    [BW_E_LOCKED] = {"BW_E_LOCKED", "locked after repeated failures; wait and retry"},
+    [BW_E_EXISTS] = {"BW_E_EXISTS", "already exists"},
+    [BW_E_CLAIM] = {"BW_E_CLAIM", "token claim does not fit"},
+    [BW_E_BACKEND] = {"BW_E_BACKEND", "key backend or its service failed"},
+    [BW_E_TAMPER] = {"BW_E_TAMPER", "stored record or hash chain was altered"},
 };
 
 const char *bw_strerror(bw_err e)

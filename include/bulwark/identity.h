@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Device identity keys behind one table of operations. A key is named by a
+ * URI whose scheme picks the backend (one file each in src/identity/):
+ *
+ *   file:PATH[?storage-key=KEYFILE]   P-256 key in PATH, AES-256-GCM encrypted
+ *                                     under a 32-byte device storage key
+ *   pkcs11:module=SO;token=LABEL;object=LABEL[;pin-value=PIN|;pin-source=FILE]
+ *                                     a key generated inside a PKCS#11 token
+ *   tpm:tcti=TCTI;handle=0x81xxxxxx   a persistent key inside a TPM 2.0
+ *
+ * The key never leaves a PKCS#11 token or a TPM: export of the private key
+ * there is refused with BW_E_DENIED. Host code (uses malloc and I/O); the
+ * signer struct at the end is what the no-malloc parts (log, token) take.
+ */
+#ifndef BULWARK_IDENTITY_H
+#define BULWARK_IDENTITY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bulwark/crypto.h"
+#include "bulwark/err.h"
+
+/* Anything that can make an ECDSA P-256 signature over a SHA-256 hash:
+ * sig is r||s (64 bytes). Implemented by a device key, or by a bw_ec_key in
+ * tests (bw_signer_from_ec). */
+struct bw_signer {
+    void *ctx;
+    bw_err (*sign)(void *ctx, const uint8_t hash[BW_SHA256_LEN], uint8_t sig[BW_P256_SIG_LEN]);
+    uint8_t pub[BW_P256_PUB_LEN]; /* the matching public key, uncompressed point */
+};
+
+/* A signer over an in-memory key (k must outlive s). BW_E_KEY if k has no
+ * private part. */
+BW_NODISCARD bw_err bw_signer_from_ec(struct bw_signer *s, const struct bw_ec_key *k);
+
+struct bw_devkey; /* opaque: an open key of one backend */
+
+/* One backend. Each function returns a bw_err; BW_E_BACKEND when the
+ * token, TPM or its daemon fails (details on stderr are the caller's: the
+ * backend writes nothing itself; bw_devkey_detail gives the last message). */
+struct bw_keystore_ops {
+    const char *scheme; /* "file", "pkcs11", "tpm" */
+    /* Parses the URI after "scheme:" and connects; does not create a key. */
+    bw_err (*open)(const char *params, void **ctx);
+    /* Generates a new key in place. BW_E_EXISTS if one exists and !force. */
+    bw_err (*generate)(void *ctx, int force);
+    /* BW_E_NOTFOUND if there is no key yet. */
+    bw_err (*public_key)(void *ctx, uint8_t pub[BW_P256_PUB_LEN]);
+    bw_err (*sign)(void *ctx, const uint8_t hash[BW_SHA256_LEN], uint8_t sig[BW_P256_SIG_LEN]);
+    /* Copies the private key out (file backend only); BW_E_DENIED elsewhere. */
+    bw_err (*export_private)(void *ctx, struct bw_ec_key *out);
+    /* Destroys the key (factory reset). BW_E_NOTFOUND if there is none. */
+    bw_err (*destroy)(void *ctx);
+    /* The last error message of the backend, or "" (never NULL). */
+    const char *(*detail)(void *ctx);
+    void (*close)(void *ctx);
+};
+
+extern const struct bw_keystore_ops bw_keystore_file;
+extern const struct bw_keystore_ops bw_keystore_pkcs11;
+extern const struct bw_keystore_ops bw_keystore_tpm;
+
+/* Opens the key named by uri (scheme picks the backend). BW_E_INVAL for an
+ * unknown scheme or malformed URI, BW_E_BACKEND if the backend cannot be
+ * reached. *out is freed with bw_devkey_close. */
+BW_NODISCARD bw_err bw_devkey_open(const char *uri, struct bw_devkey **out);
+void bw_devkey_close(struct bw_devkey *k); /* NULL-safe */
+const char *bw_devkey_scheme(const struct bw_devkey *k);
+const char *bw_devkey_detail(const struct bw_devkey *k);
+BW_NODISCARD bw_err bw_devkey_generate(struct bw_devkey *k, int force);
+BW_NODISCARD bw_err bw_devkey_public(struct bw_devkey *k, uint8_t pub[BW_P256_PUB_LEN]);
+BW_NODISCARD bw_err bw_devkey_sign(struct bw_devkey *k, const uint8_t hash[BW_SHA256_LEN],
+                                   uint8_t sig[BW_P256_SIG_LEN]);
+BW_NODISCARD bw_err bw_devkey_export_private(struct bw_devkey *k, struct bw_ec_key *out);
+BW_NODISCARD bw_err bw_devkey_destroy(struct bw_devkey *k);
+/* A signer over an open device key (fills s->pub; BW_E_NOTFOUND if no key). */
+BW_NODISCARD bw_err bw_devkey_signer(struct bw_devkey *k, struct bw_signer *s);
+
+/* The file backend's storage key: 32 random bytes in a file of mode 0600,
+ * created when absent (create != 0). BW_E_NOTFOUND / BW_E_FORMAT. */
+#define BW_STORAGE_KEY_LEN 32
+BW_NODISCARD bw_err bw_storage_key_load(const char *path, int create,
+                                        uint8_t key[BW_STORAGE_KEY_LEN]);
+
+#endif

@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: Apache-2.0
+# Key backends: one contract suite (contract/test_keystore.c) on every backend.
+add_executable(test_keystore contract/test_keystore.c)
+target_link_libraries(test_keystore PRIVATE bwhost)
+add_test(NAME contract.keystore_file
+         COMMAND sh -c "d=$(mktemp -d) && ./test_keystore \"file:$d/device.key\" 1; r=$?; rm -rf \"$d\"; exit $r")
