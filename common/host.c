@@ -281,6 +281,14 @@ void bw_progress_start_json(struct bw_progress *p, const char *label, uint64_t t
     p->json = 1;
 }
 
+void bw_progress_start_items(struct bw_progress *p, const char *label, const char *unit,
+                             uint64_t total)
+{
+    bw_progress_start(p, label, total);
+    p->unit = unit;
+    p->enabled = isatty(2) && total >= 2 && !getenv("BW_NO_PROGRESS");
+}
+
 static void draw(struct bw_progress *p, double now)
 {
     double el = now - p->start, rate = el > 0 ? (double)p->done / el : 0;
@@ -299,6 +307,11 @@ static void draw(struct bw_progress *p, double now)
     for (i = 0; i < 30; i++)
         bar[i] = i < fill ? '#' : '.';
     bar[30] = 0;
+    if (p->unit) {
+        fprintf(stderr, "\r%s [%s] %3d%% %llu/%llu %s %6.1f/s ETA %4.0fs ", p->label, bar, pct,
+                (unsigned long long)p->done, (unsigned long long)p->total, p->unit, rate, eta);
+        return;
+    }
     fprintf(stderr, "\r%s [%s] %3d%% %7.1f MiB %7.1f MiB/s ETA %4.0fs ", p->label, bar, pct,
             (double)p->done / 1048576.0, rate / 1048576.0, eta);
 }

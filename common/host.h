@@ -59,11 +59,15 @@ struct bw_progress {
     double last;
     int enabled;
     int json; /* JSON progress events on stdout instead of a bar */
+    const char *unit; /* NULL: bytes (MiB); else items, e.g. "devices" */
 };
 void bw_progress_start(struct bw_progress *p, const char *label, uint64_t total);
 /* Same, but one JSON object per line on stdout (for the agent):
  * {"event":"progress","stage":LABEL,"bytes":N,"total":N,"rate":B/s} */
 void bw_progress_start_json(struct bw_progress *p, const char *label, uint64_t total);
+/* A bar counting items rather than bytes (shown on a TTY from 2 items). */
+void bw_progress_start_items(struct bw_progress *p, const char *label, const char *unit,
+                             uint64_t total);
 void bw_progress_add(struct bw_progress *p, uint64_t n);
 void bw_progress_end(struct bw_progress *p);
 double bw_now(void);

@@ -83,4 +83,47 @@ BW_NODISCARD bw_err bw_devkey_signer(struct bw_devkey *k, struct bw_signer *s);
 BW_NODISCARD bw_err bw_storage_key_load(const char *path, int create,
                                         uint8_t key[BW_STORAGE_KEY_LEN]);
 
+/*
+ * Certificates (host, OpenSSL). A manufacturing CA on the factory station
+ * issues each device an X.509 certificate for the key its backend holds:
+ * the CSR is signed through the device key (so it works for keys that
+ * never leave a token or TPM) and checked by the CA before issuing.
+ */
+struct bw_ca; /* opaque: a CA certificate with its private key */
+
+/* Creates DIR/ca.key (P-256, PKCS#8 PEM, mode 0600) and DIR/ca.crt
+ * (self-signed, CA:TRUE pathlen 0, keyCertSign|cRLSign) with subject
+ * "O=org, CN=org Manufacturing CA". BW_E_EXISTS if ca.key exists. */
+BW_NODISCARD bw_err bw_ca_create(const char *dir, const char *org, unsigned days);
+/* Loads a CA from its certificate and key (PEM). BW_E_KEY if they do not
+ * belong together or the certificate is not a CA. */
+BW_NODISCARD bw_err bw_ca_open(const char *cert_pem_path, const char *key_pem_path,
+                               struct bw_ca **out);
+void bw_ca_free(struct bw_ca *ca); /* NULL-safe */
+
+/* A PKCS#10 request for the device key, subject "O=org, CN=device_id",
+ * signed by the key itself. *pem is malloc'd (free()) and NUL-terminated. */
+BW_NODISCARD bw_err bw_csr_make(struct bw_devkey *k, const char *device_id, const char *org,
+                                char **pem);
+
+/* What an issued certificate says about itself. */
+struct bw_cert_info {
+    uint8_t serial[16];              /* random, positive (top bit clear) */
+    uint8_t fingerprint[BW_SHA256_LEN]; /* SHA-256 of the DER certificate */
+    uint8_t pub[BW_P256_PUB_LEN];
+    char device_id[65];
+    uint64_t not_before, not_after;  /* unix time */
+};
+
+/* Checks the CSR's signature and that its CN is device_id, then issues a
+ * certificate: random 128-bit serial, validity now-1h .. now+days,
+ * digitalSignature (critical), clientAuth, CA:FALSE, key identifiers.
+ * BW_E_BADSIG for a CSR that does not verify, BW_E_CLAIM for another CN,
+ * BW_E_KEY for a key that is not P-256. *cert_pem is malloc'd. */
+BW_NODISCARD bw_err bw_ca_issue(struct bw_ca *ca, const char *csr_pem, const char *device_id,
+                                unsigned days, char **cert_pem, struct bw_cert_info *info);
+
+/* Parses a PEM certificate into info (no chain check). BW_E_FORMAT. */
+BW_NODISCARD bw_err bw_cert_info(const char *cert_pem, size_t len, struct bw_cert_info *info);
+
 #endif

@@ -1,3 +1,325 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Placeholder: being written. */
-typedef int bw_placeholder_cred;
+/*
+ * Per-device passwords, Argon2id hashes and attempt throttling (cred.h).
+ * The credentials file holds one line per user:
+ *   name:factory(0|1):failures:next_allowed:locked_until:$argon2id$...
+ * and is only ever replaced whole, atomically, with mode 0600.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <argon2.h>
+
+#include "bulwark/core.h"
+#include "bulwark/crypto.h"
+#include "bulwark/cred.h"
+#include "host.h"
+
+/* 32 letters: a-z without i, l and o, and the digits 1-9 (no 0), so a
+ * password read off a label cannot be mistyped between look-alikes. */
+static const char letters[32] = "abcdefghjkmnpqrstuvwxyz123456789";
+
+bw_err bw_cred_generate(char *out, size_t cap)
+{
+    uint8_t rnd[32];
+    size_t i, o = 0;
+    bw_err rc;
+
+    if (!out || cap <= BW_CRED_GEN_LEN)
+        return BW_E_NOMEM;
+    /* Method: one random byte per letter, its low 5 bits index a table of
+     * exactly 32 letters, so every letter has probability 1/32 and the 20
+     * letters carry 100 bits; no rejection is needed for a power of two. */
+    rc = bw_random(rnd, sizeof(rnd));
+    if (rc)
+        return rc;
+    for (i = 0; i < 20; i++) {
+        if (i && i % 5 == 0)
+            out[o++] = '-';
+        out[o++] = letters[rnd[i] & 31];
+    }
+    out[o] = 0;
+    bw_wipe(rnd, sizeof(rnd));
+    return BW_OK;
+}
+
+static void params_or_default(const struct bw_cred_params *p, struct bw_cred_params *q)
+{
+    q->t_cost = p && p->t_cost ? p->t_cost : BW_CRED_T_DEFAULT;
+    q->m_kib = p && p->m_kib ? p->m_kib : BW_CRED_M_DEFAULT;
+    q->lanes = p && p->lanes ? p->lanes : BW_CRED_LANES_DEFAULT;
+}
+
+bw_err bw_cred_hash(const char *pw, const struct bw_cred_params *p, char *out, size_t cap)
+{
+    struct bw_cred_params q;
+    uint8_t salt[16];
+    size_t len;
+    int r;
+    bw_err rc;
+
+    if (!pw || !out)
+        return BW_E_INVAL;
+    len = strlen(pw);
+    if (len == 0 || len > BW_CRED_PW_MAX)
+        return BW_E_INVAL;
+    params_or_default(p, &q);
+    if (argon2_encodedlen(q.t_cost, q.m_kib, q.lanes, sizeof(salt), 32, Argon2_id) > cap)
+        return BW_E_NOMEM;
+    rc = bw_random(salt, sizeof(salt));
+    if (rc)
+        return rc;
+    r = argon2id_hash_encoded(q.t_cost, q.m_kib, q.lanes, pw, len, salt, sizeof(salt), 32, out,
+                              cap);
+    bw_wipe(salt, sizeof(salt));
+    if (r == ARGON2_MEMORY_ALLOCATION_ERROR)
+        return BW_E_NOMEM;
+    return r == ARGON2_OK ? BW_OK : BW_E_INVAL;
+}
+
+bw_err bw_cred_check_hash(const char *encoded, const char *pw)
+{
+    size_t len;
+    int r;
+
+    if (!encoded || !pw)
+        return BW_E_INVAL;
+    if (strncmp(encoded, "$argon2id$", 10))
+        return BW_E_FORMAT;
+    len = strlen(pw);
+    if (len > BW_CRED_PW_MAX)
+        return BW_E_AUTH;
+    r = argon2id_verify(encoded, pw, len);
+    if (r == ARGON2_OK)
+        return BW_OK;
+    if (r == ARGON2_VERIFY_MISMATCH)
+        return BW_E_AUTH;
+    if (r == ARGON2_MEMORY_ALLOCATION_ERROR)
+        return BW_E_NOMEM;
+    return BW_E_FORMAT;
+}
+
+static int valid_name(const char *s)
+{
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n > BW_CRED_NAME_MAX)
+        return 0;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+static int parse_u64_field(char **p, uint64_t *v)
+{
+    char *colon = strchr(*p, ':');
+
+    if (!colon)
+        return -1;
+    *colon = 0;
+    if (bw_parse_u64(*p, v))
+        return -1;
+    *p = colon + 1;
+    return 0;
+}
+
+bw_err bw_cred_load(struct bw_cred_db *db, const char *path)
+{
+    uint8_t *buf = NULL;
+    char *ln, *next;
+    size_t len;
+    int line = 0;
+    bw_err rc;
+
+    if (!db || !path || strlen(path) >= sizeof(db->path))
+        return BW_E_INVAL;
+    memset(db, 0, sizeof(*db));
+    strcpy(db->path, path);
+    rc = bw_read_file(path, 64 * 1024, &buf, &len);
+    if (rc == BW_E_IO && errno == ENOENT)
+        return BW_OK;
+    if (rc)
+        return rc;
+    rc = BW_OK;
+    for (ln = (char *)buf; ln && *ln; ln = next) {
+        struct bw_cred_user *u;
+        uint64_t factory, failures;
+        char *colon;
+
+        next = strchr(ln, '\n');
+        if (next)
+            *next++ = 0;
+        line++;
+        if (!*ln || *ln == '#')
+            continue;
+        if (db->n == BW_CRED_USERS_MAX) {
+            rc = BW_E_TOOBIG;
+            break;
+        }
+        u = &db->user[db->n];
+        colon = strchr(ln, ':');
+        rc = BW_E_FORMAT;
+        if (!colon)
+            break;
+        *colon = 0;
+        if (!valid_name(ln))
+            break;
+        strcpy(u->name, ln);
+        ln = colon + 1;
+        if (parse_u64_field(&ln, &factory) || factory > 1 || parse_u64_field(&ln, &failures) ||
+            failures > UINT32_MAX || parse_u64_field(&ln, &u->next_allowed) ||
+            parse_u64_field(&ln, &u->locked_until))
+            break;
+        if (strncmp(ln, "$argon2id$", 10) || strlen(ln) >= sizeof(u->hash) || strchr(ln, ':'))
+            break;
+        strcpy(u->hash, ln);
+        u->factory = (int)factory;
+        u->failures = (uint32_t)failures;
+        if (bw_cred_find(db, u->name) != u) /* a second line for one user */
+            break;
+        db->n++;
+        rc = BW_OK;
+    }
+    if (rc == BW_E_FORMAT)
+        fprintf(stderr, "%s:%d: not a credentials line\n", path, line);
+    bw_free(buf);
+    if (rc)
+        memset(db->user, 0, sizeof(db->user)), db->n = 0;
+    return rc;
+}
+
+bw_err bw_cred_save(const struct bw_cred_db *db)
+{
+    char out[BW_CRED_USERS_MAX * (BW_CRED_NAME_MAX + BW_CRED_HASH_MAX + 80) + 128];
+    size_t n = 0, i;
+    bw_err rc;
+
+    if (!db || !*db->path)
+        return BW_E_INVAL;
+    n += (size_t)snprintf(out, sizeof(out),
+                          "# bulwark credentials: name:factory:failures:next_allowed:"
+                          "locked_until:argon2id-hash\n");
+    for (i = 0; i < db->n; i++) {
+        const struct bw_cred_user *u = &db->user[i];
+
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s:%d:%" PRIu32 ":%" PRIu64 ":%" PRIu64
+                              ":%s\n", u->name, u->factory ? 1 : 0, u->failures, u->next_allowed,
+                              u->locked_until, u->hash);
+    }
+    rc = bw_write_file_atomic(db->path, out, n, 0600);
+    bw_wipe(out, sizeof(out));
+    return rc;
+}
+
+struct bw_cred_user *bw_cred_find(struct bw_cred_db *db, const char *name)
+{
+    size_t i;
+
+    for (i = 0; db && name && i <= db->n && i < BW_CRED_USERS_MAX; i++)
+        if (db->user[i].name[0] && !strcmp(db->user[i].name, name))
+            return &db->user[i];
+    return NULL;
+}
+
+bw_err bw_cred_set(struct bw_cred_db *db, const char *name, const char *pw,
+                   const struct bw_cred_params *p, int factory)
+{
+    struct bw_cred_user *u, nu;
+    size_t len;
+    bw_err rc;
+
+    if (!db || !name || !pw || !valid_name(name))
+        return BW_E_INVAL;
+    len = strlen(pw);
+    if (len < BW_CRED_PW_MIN || len > BW_CRED_PW_MAX)
+        return BW_E_INVAL;
+    memset(&nu, 0, sizeof(nu));
+    strcpy(nu.name, name);
+    nu.factory = factory ? 1 : 0;
+    rc = bw_cred_hash(pw, p, nu.hash, sizeof(nu.hash));
+    if (rc)
+        return rc;
+    u = bw_cred_find(db, name);
+    if (!u) {
+        if (db->n == BW_CRED_USERS_MAX)
+            return BW_E_TOOBIG;
+        u = &db->user[db->n++];
+    }
+    *u = nu;
+    return bw_cred_save(db);
+}
+
+bw_err bw_cred_verify(struct bw_cred_db *db, const char *name, const char *pw, uint64_t now,
+                      uint64_t *retry_after)
+{
+    struct bw_cred_user *u;
+    uint64_t delay;
+    bw_err rc, result;
+
+    if (!db || !name || !pw)
+        return BW_E_INVAL;
+    if (retry_after)
+        *retry_after = 0;
+    u = bw_cred_find(db, name);
+    if (!u) {
+        /* Same answer and roughly the same cost as a wrong password, so
+         * user names cannot be probed; the check is against a hash of a
+         * random password made now. */
+        char h[BW_CRED_HASH_MAX], rnd[BW_CRED_GEN_LEN + 1];
+
+        if (bw_cred_generate(rnd, sizeof(rnd)) == BW_OK &&
+            bw_cred_hash(rnd, NULL, h, sizeof(h)) == BW_OK) {
+            rc = bw_cred_check_hash(h, pw); /* always BW_E_AUTH: only the time matters */
+            (void)rc;
+        }
+        bw_wipe(rnd, sizeof(rnd));
+        return BW_E_AUTH;
+    }
+    if (u->locked_until && now < u->locked_until) {
+        if (retry_after)
+            *retry_after = u->locked_until;
+        return BW_E_LOCKED;
+    }
+    if (now < u->next_allowed) {
+        if (retry_after)
+            *retry_after = u->next_allowed;
+        return BW_E_LOCKED;
+    }
+    /* Method: count the attempt as a failure on disk before checking, so
+     * an attacker who cuts power or kills the checker once the answer is
+     * known still pays; a success then clears it with a second write. */
+    u->failures++;
+    delay = (uint64_t)1 << (u->failures - 1 < 6 ? u->failures - 1 : 6);
+    if (delay > BW_CRED_DELAY_MAX)
+        delay = BW_CRED_DELAY_MAX;
+    u->next_allowed = now + delay;
+    if (u->failures >= BW_CRED_LOCK_AFTER)
+        u->locked_until = now + BW_CRED_LOCK_SECONDS;
+    rc = bw_cred_save(db);
+    if (rc)
+        return rc;
+    result = BW_E_AUTH;
+    rc = bw_cred_check_hash(u->hash, pw);
+    if (rc == BW_OK) {
+        u->failures = 0;
+        u->next_allowed = 0;
+        u->locked_until = 0;
+        rc = bw_cred_save(db);
+        if (rc)
+            return rc;
+        result = BW_OK;
+    } else if (rc != BW_E_AUTH) {
+        return rc;
+    }
+    if (result != BW_OK && retry_after)
+        *retry_after = u->locked_until > u->next_allowed ? u->locked_until : u->next_allowed;
+    return result;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Device credentials without universal defaults (EN 303 645 5.1-1, PSTI
+ * Schedule 1): per-device passwords drawn from the CSPRNG, stored only as
+ * Argon2id hashes, checked with a growing delay and a lockout that are
+ * written to disk before the password is even looked at, so restarting
+ * the device (or killing the checker) buys an attacker nothing.
+ * Host code: the credentials file is read and replaced atomically.
+ */
+#ifndef BULWARK_CRED_H
+#define BULWARK_CRED_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bulwark/err.h"
+
+/* Generated passwords: 4 groups of 5 characters from a 32-letter alphabet
+ * without look-alikes (a-z without i, l, o; digits 1-9), joined by '-':
+ * 100 bits of entropy, e.g. "k7qzm-9bx3d-hw2tr-pa6ne". */
+#define BW_CRED_GEN_LEN 23
+#define BW_CRED_PW_MIN 12  /* shortest password passwd accepts */
+#define BW_CRED_PW_MAX 128 /* longest password anything accepts */
+#define BW_CRED_NAME_MAX 32
+#define BW_CRED_HASH_MAX 192 /* an encoded Argon2id hash */
+#define BW_CRED_USERS_MAX 16
+
+/* Argon2id cost. The defaults are RFC 9106's second recommended option
+ * (t=3, 64 MiB, one lane); bench/ reports what one check costs. Devices
+ * with little RAM lower m_kib and raise t. */
+struct bw_cred_params {
+    uint32_t t_cost;
+    uint32_t m_kib;
+    uint32_t lanes;
+};
+#define BW_CRED_T_DEFAULT 3
+#define BW_CRED_M_DEFAULT 65536
+#define BW_CRED_LANES_DEFAULT 1
+
+/* Throttling: after the n-th consecutive failure the next attempt must
+ * wait 2^(n-1) seconds (capped at BW_CRED_DELAY_MAX); after
+ * BW_CRED_LOCK_AFTER consecutive failures the account is locked for
+ * BW_CRED_LOCK_SECONDS. A success resets both. */
+#define BW_CRED_DELAY_MAX 60
+#define BW_CRED_LOCK_AFTER 10
+#define BW_CRED_LOCK_SECONDS 900
+
+struct bw_cred_user {
+    char name[BW_CRED_NAME_MAX + 1];
+    char hash[BW_CRED_HASH_MAX];
+    int factory;            /* still the credential set at provisioning */
+    uint32_t failures;      /* consecutive failed checks */
+    uint64_t next_allowed;  /* unix time before which checks are refused */
+    uint64_t locked_until;  /* unix time; 0 = not locked */
+};
+
+struct bw_cred_db {
+    char path[4096];
+    struct bw_cred_user user[BW_CRED_USERS_MAX];
+    size_t n;
+};
+
+/* A fresh password (BW_CRED_GEN_LEN characters + NUL) from bw_random,
+ * with rejection sampling so every letter is equally likely. Depends on
+ * nothing but the CSPRNG: never on serial numbers, MACs or counters.
+ * BW_E_NOMEM if cap <= BW_CRED_GEN_LEN; BW_E_CRYPTO if the CSPRNG fails. */
+BW_NODISCARD bw_err bw_cred_generate(char *out, size_t cap);
+
+/* Argon2id hash of pw with a fresh 16-byte random salt, in the PHC string
+ * encoding ("$argon2id$v=19$m=..,t=..,p=..$salt$hash"). p NULL: defaults.
+ * BW_E_INVAL for an empty or oversized password, BW_E_NOMEM if cap is too
+ * small or Argon2 cannot get its memory. */
+BW_NODISCARD bw_err bw_cred_hash(const char *pw, const struct bw_cred_params *p, char *out,
+                                 size_t cap);
+
+/* BW_OK if pw matches the encoded hash (constant-time compare inside
+ * libargon2), BW_E_AUTH if not, BW_E_FORMAT for a malformed hash. */
+BW_NODISCARD bw_err bw_cred_check_hash(const char *encoded, const char *pw);
+
+/* Loads the credentials file (mode 0600, one user per line). An absent
+ * file gives an empty database and BW_OK; BW_E_FORMAT names the line on
+ * stderr; BW_E_TOOBIG past BW_CRED_USERS_MAX users. */
+BW_NODISCARD bw_err bw_cred_load(struct bw_cred_db *db, const char *path);
+/* Replaces the file atomically (temp, fsync, rename, fsync dir). */
+BW_NODISCARD bw_err bw_cred_save(const struct bw_cred_db *db);
+/* The named user, or NULL. */
+struct bw_cred_user *bw_cred_find(struct bw_cred_db *db, const char *name);
+
+/* Sets (or adds) user's password: hashes it and saves. factory marks a
+ * credential set at provisioning. BW_E_INVAL for a bad name or a password
+ * outside BW_CRED_PW_MIN..BW_CRED_PW_MAX, BW_E_TOOBIG if the table is full. */
+BW_NODISCARD bw_err bw_cred_set(struct bw_cred_db *db, const char *name, const char *pw,
+                                const struct bw_cred_params *p, int factory);
+
+/* Checks a login attempt at time now, persisting the attempt first.
+ * Returns BW_OK; BW_E_AUTH (wrong password or unknown user: the same
+ * answer and about the same time); BW_E_LOCKED when the attempt comes
+ * before the delay ends or during a lockout, without looking at pw;
+ * *retry_after (may be NULL) receives the earliest time to try again.
+ * BW_E_IO if the attempt could not be recorded: fail closed. */
+BW_NODISCARD bw_err bw_cred_verify(struct bw_cred_db *db, const char *name, const char *pw,
+                                   uint64_t now, uint64_t *retry_after);
+
+#endif

@@ -1,0 +1,451 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Device certificates with OpenSSL: the manufacturing CA, CSRs signed
+ * through any device-key backend, and issuing (identity.h). The CA key is
+ * a file on the factory station; device keys stay where their backend
+ * keeps them, which is why the CSR is signed by hand rather than with
+ * X509_REQ_sign.
+ */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "bulwark/core.h"
+#include "bulwark/identity.h"
+#include "host.h"
+
+struct bw_ca {
+    X509 *cert;
+    EVP_PKEY *key;
+};
+
+/* An EVP_PKEY holding only the public point. */
+static EVP_PKEY *pkey_from_pub(const uint8_t pub[BW_P256_PUB_LEN])
+{
+    OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *pk = NULL;
+
+    if (!b)
+        return NULL;
+    if (!OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
+        !OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pub, BW_P256_PUB_LEN))
+        goto out;
+    params = OSSL_PARAM_BLD_to_param(b);
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+        EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+        pk = NULL;
+out:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(b);
+    return pk;
+}
+
+/* The uncompressed point of a P-256 key; BW_E_KEY for anything else. */
+static bw_err pub_of(EVP_PKEY *pk, uint8_t pub[BW_P256_PUB_LEN])
+{
+    char group[32];
+    size_t len = 0;
+
+    if (!pk || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC ||
+        !EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+                                        NULL) ||
+        strcmp(group, "prime256v1"))
+        return BW_E_KEY;
+    if (!EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pub, BW_P256_PUB_LEN,
+                                         &len) ||
+        len != BW_P256_PUB_LEN || pub[0] != 0x04)
+        return BW_E_KEY;
+    return BW_OK;
+}
+
+static char *bio_string(BIO *bio)
+{
+    char *data, *s;
+    long n = BIO_get_mem_data(bio, &data);
+
+    if (n <= 0)
+        return NULL;
+    s = malloc((size_t)n + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, data, (size_t)n);
+    s[n] = 0;
+    return s;
+}
+
+static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX v3;
+    X509_EXTENSION *ext;
+    int ok;
+
+    X509V3_set_ctx_nodb(&v3);
+    X509V3_set_ctx(&v3, issuer, cert, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
+    if (!ext)
+        return 0;
+    ok = X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
+static int random_serial(X509 *cert, uint8_t out[16])
+{
+    ASN1_INTEGER *ai;
+    BIGNUM *bn;
+    int ok = 0;
+
+    if (bw_random(out, 16))
+        return 0;
+    out[0] &= 0x7f; /* positive */
+    out[0] |= 0x40; /* and a full 16 bytes long */
+    bn = BN_bin2bn(out, 16, NULL);
+    ai = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+    if (ai)
+        ok = X509_set_serialNumber(cert, ai);
+    ASN1_INTEGER_free(ai);
+    BN_free(bn);
+    return ok;
+}
+
+static bw_err write_pem_file(const char *path, BIO *bio, mode_t mode)
+{
+    char *data;
+    long n = BIO_get_mem_data(bio, &data);
+
+    if (n <= 0)
+        return BW_E_CRYPTO;
+    return bw_write_file_atomic(path, data, (size_t)n, mode);
+}
+
+bw_err bw_ca_create(const char *dir, const char *org, unsigned days)
+{
+    char kpath[4200], cpath[4200], cn[256];
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    X509_NAME *name;
+    BIO *kb = NULL, *cb = NULL;
+    uint8_t serial[16];
+    struct stat st;
+    bw_err rc = BW_E_CRYPTO;
+
+    if (!dir || !org || !*org || strlen(org) > 128 || days == 0)
+        return BW_E_INVAL;
+    snprintf(kpath, sizeof(kpath), "%s/ca.key", dir);
+    snprintf(cpath, sizeof(cpath), "%s/ca.crt", dir);
+    if (stat(kpath, &st) == 0)
+        return BW_E_EXISTS;
+    if (mkdir(dir, 0700) && errno != EEXIST)
+        return BW_E_IO;
+    key = EVP_EC_gen("prime256v1");
+    cert = X509_new();
+    if (!key || !cert)
+        goto out;
+    snprintf(cn, sizeof(cn), "%s Manufacturing CA", org);
+    name = X509_get_subject_name(cert);
+    if (!X509_set_version(cert, 2) || !random_serial(cert, serial) ||
+        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)org, -1, -1,
+                                    0) ||
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+                                    0) ||
+        !X509_set_issuer_name(cert, name) || !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
+        !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
+        !X509_set_pubkey(cert, key) ||
+        !add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+        !add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+        !add_ext(cert, cert, NID_subject_key_identifier, "hash") ||
+        !X509_sign(cert, key, EVP_sha256()))
+        goto out;
+    kb = BIO_new(BIO_s_mem());
+    cb = BIO_new(BIO_s_mem());
+    if (!kb || !cb || !PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL) ||
+        !PEM_write_bio_X509(cb, cert))
+        goto out;
+    rc = write_pem_file(kpath, kb, 0600);
+    if (!rc)
+        rc = write_pem_file(cpath, cb, 0644);
+out:
+    BIO_free(kb);
+    BIO_free(cb);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+bw_err bw_ca_open(const char *cert_pem_path, const char *key_pem_path, struct bw_ca **out)
+{
+    struct bw_ca *ca;
+    FILE *f;
+    bw_err rc = BW_E_KEY;
+
+    if (!cert_pem_path || !key_pem_path || !out)
+        return BW_E_INVAL;
+    ca = calloc(1, sizeof(*ca));
+    if (!ca)
+        return BW_E_NOMEM;
+    f = fopen(cert_pem_path, "r");
+    if (!f) {
+        rc = errno == ENOENT ? BW_E_NOTFOUND : BW_E_IO;
+        goto fail;
+    }
+    ca->cert = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    f = fopen(key_pem_path, "r");
+    if (!f) {
+        rc = errno == ENOENT ? BW_E_NOTFOUND : BW_E_IO;
+        goto fail;
+    }
+    ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!ca->cert || !ca->key) {
+        rc = BW_E_FORMAT;
+        goto fail;
+    }
+    if (X509_check_private_key(ca->cert, ca->key) != 1 || X509_check_ca(ca->cert) == 0)
+        goto fail;
+    *out = ca;
+    return BW_OK;
+fail:
+    bw_ca_free(ca);
+    return rc;
+}
+
+void bw_ca_free(struct bw_ca *ca)
+{
+    if (!ca)
+        return;
+    X509_free(ca->cert);
+    EVP_PKEY_free(ca->key);
+    free(ca);
+}
+
+/* r||s to a DER ECDSA-Sig-Value. */
+static int raw_to_der(const uint8_t sig[BW_P256_SIG_LEN], unsigned char **der, int *len)
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
+
+    *der = NULL;
+    if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
+        ECDSA_SIG_free(es);
+        BN_free(r);
+        BN_free(s);
+        return 0;
+    }
+    *len = i2d_ECDSA_SIG(es, der);
+    ECDSA_SIG_free(es);
+    return *len > 0;
+}
+
+bw_err bw_csr_make(struct bw_devkey *k, const char *device_id, const char *org, char **pem)
+{
+    uint8_t pub[BW_P256_PUB_LEN], hash[BW_SHA256_LEN], sig[BW_P256_SIG_LEN];
+    unsigned char *tbs = NULL, *der = NULL;
+    X509_REQ *req = NULL;
+    X509_ALGOR *alg = NULL;
+    ASN1_BIT_STRING *bits = NULL;
+    EVP_PKEY *pk = NULL;
+    X509_NAME *name;
+    BIO *bio = NULL;
+    int tbs_len, der_len = 0;
+    bw_err rc;
+
+    if (!k || !device_id || !*device_id || strlen(device_id) > 64 || !pem)
+        return BW_E_INVAL;
+    *pem = NULL;
+    rc = bw_devkey_public(k, pub);
+    if (rc)
+        return rc;
+    rc = BW_E_CRYPTO;
+    pk = pkey_from_pub(pub);
+    req = X509_REQ_new();
+    if (!pk || !req || !X509_REQ_set_version(req, 0) || !X509_REQ_set_pubkey(req, pk))
+        goto out;
+    name = X509_REQ_get_subject_name(req);
+    if ((org && *org &&
+         !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)org, -1, -1,
+                                     0)) ||
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)device_id,
+                                    -1, -1, 0))
+        goto out;
+    /* Method: encode the to-be-signed part, hash it, let the backend sign
+     * the hash, then attach algorithm and DER signature to the request. */
+    tbs_len = i2d_re_X509_REQ_tbs(req, &tbs);
+    if (tbs_len <= 0 || bw_sha256(tbs, (size_t)tbs_len, hash))
+        goto out;
+    rc = bw_devkey_sign(k, hash, sig);
+    if (rc)
+        goto out;
+    rc = BW_E_CRYPTO;
+    alg = X509_ALGOR_new();
+    bits = ASN1_BIT_STRING_new();
+    if (!alg || !bits || !raw_to_der(sig, &der, &der_len) ||
+        !X509_ALGOR_set0(alg, OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF, NULL) ||
+        !ASN1_BIT_STRING_set(bits, der, der_len))
+        goto out;
+    bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+    bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+    if (!X509_REQ_set1_signature_algo(req, alg))
+        goto out;
+    X509_REQ_set0_signature(req, bits);
+    bits = NULL;
+    rc = BW_E_BADSIG; /* the backend's signature must verify under its own key */
+    if (X509_REQ_verify(req, pk) != 1)
+        goto out;
+    rc = BW_E_CRYPTO;
+    bio = BIO_new(BIO_s_mem());
+    if (!bio || !PEM_write_bio_X509_REQ(bio, req))
+        goto out;
+    *pem = bio_string(bio);
+    rc = *pem ? BW_OK : BW_E_NOMEM;
+out:
+    BIO_free(bio);
+    ASN1_BIT_STRING_free(bits);
+    X509_ALGOR_free(alg);
+    OPENSSL_free(der);
+    OPENSSL_free(tbs);
+    X509_REQ_free(req);
+    EVP_PKEY_free(pk);
+    return rc;
+}
+
+static uint64_t asn1_time_unix(const ASN1_TIME *t)
+{
+    struct tm tm;
+
+    if (!ASN1_TIME_to_tm(t, &tm))
+        return 0;
+    return (uint64_t)timegm(&tm);
+}
+
+static bw_err fill_info(X509 *cert, struct bw_cert_info *info)
+{
+    const ASN1_INTEGER *sn = X509_get0_serialNumber(cert);
+    unsigned char *der = NULL;
+    BIGNUM *bn;
+    int len, n;
+    bw_err rc;
+
+    memset(info, 0, sizeof(*info));
+    rc = pub_of(X509_get0_pubkey(cert), info->pub);
+    if (rc)
+        return rc;
+    bn = ASN1_INTEGER_to_BN(sn, NULL);
+    if (!bn || BN_num_bytes(bn) > 16) {
+        BN_free(bn);
+        return BW_E_FORMAT;
+    }
+    BN_bn2binpad(bn, info->serial, 16);
+    BN_free(bn);
+    len = i2d_X509(cert, &der);
+    if (len <= 0)
+        return BW_E_CRYPTO;
+    rc = bw_sha256(der, (size_t)len, info->fingerprint);
+    OPENSSL_free(der);
+    if (rc)
+        return rc;
+    n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, info->device_id,
+                                  sizeof(info->device_id));
+    if (n <= 0)
+        return BW_E_FORMAT;
+    info->not_before = asn1_time_unix(X509_get0_notBefore(cert));
+    info->not_after = asn1_time_unix(X509_get0_notAfter(cert));
+    return BW_OK;
+}
+
+bw_err bw_ca_issue(struct bw_ca *ca, const char *csr_pem, const char *device_id, unsigned days,
+                   char **cert_pem, struct bw_cert_info *info)
+{
+    char cn[128];
+    X509_REQ *req = NULL;
+    X509 *cert = NULL;
+    EVP_PKEY *pk;
+    BIO *in = NULL, *bio = NULL;
+    uint8_t pub[BW_P256_PUB_LEN], serial[16];
+    bw_err rc;
+
+    if (!ca || !csr_pem || !device_id || !cert_pem || !info || days == 0)
+        return BW_E_INVAL;
+    *cert_pem = NULL;
+    rc = BW_E_FORMAT;
+    in = BIO_new_mem_buf(csr_pem, -1);
+    req = in ? PEM_read_bio_X509_REQ(in, NULL, NULL, NULL) : NULL;
+    if (!req)
+        goto out;
+    pk = X509_REQ_get0_pubkey(req);
+    rc = pub_of(pk, pub);
+    if (rc)
+        goto out;
+    rc = BW_E_BADSIG;
+    if (X509_REQ_verify(req, pk) != 1)
+        goto out;
+    rc = BW_E_CLAIM;
+    if (X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req), NID_commonName, cn,
+                                  sizeof(cn)) <= 0 ||
+        strcmp(cn, device_id))
+        goto out;
+    rc = BW_E_CRYPTO;
+    cert = X509_new();
+    if (!cert || !X509_set_version(cert, 2) || !random_serial(cert, serial) ||
+        !X509_set_issuer_name(cert, X509_get_subject_name(ca->cert)) ||
+        !X509_set_subject_name(cert, X509_REQ_get_subject_name(req)) ||
+        !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
+        !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
+        !X509_set_pubkey(cert, pk) ||
+        !add_ext(cert, ca->cert, NID_basic_constraints, "critical,CA:FALSE") ||
+        !add_ext(cert, ca->cert, NID_key_usage, "critical,digitalSignature") ||
+        !add_ext(cert, ca->cert, NID_ext_key_usage, "clientAuth") ||
+        !add_ext(cert, ca->cert, NID_subject_key_identifier, "hash") ||
+        !add_ext(cert, ca->cert, NID_authority_key_identifier, "keyid:always") ||
+        !X509_sign(cert, ca->key, EVP_sha256()))
+        goto out;
+    rc = fill_info(cert, info);
+    if (rc)
+        goto out;
+    rc = BW_E_CRYPTO;
+    bio = BIO_new(BIO_s_mem());
+    if (!bio || !PEM_write_bio_X509(bio, cert))
+        goto out;
+    *cert_pem = bio_string(bio);
+    rc = *cert_pem ? BW_OK : BW_E_NOMEM;
+out:
+    BIO_free(bio);
+    BIO_free(in);
+    X509_free(cert);
+    X509_REQ_free(req);
+    return rc;
+}
+
+bw_err bw_cert_info(const char *cert_pem, size_t len, struct bw_cert_info *info)
+{
+    BIO *in;
+    X509 *cert;
+    bw_err rc = BW_E_FORMAT;
+
+    if (!cert_pem || !info || len > INT32_MAX)
+        return BW_E_INVAL;
+    in = BIO_new_mem_buf(cert_pem, (int)len);
+    cert = in ? PEM_read_bio_X509(in, NULL, NULL, NULL) : NULL;
+    if (cert)
+        rc = fill_info(cert, info);
+    X509_free(cert);
+    BIO_free(in);
+    return rc;
+}
