@@ -4,3 +4,8 @@ add_executable(test_keystore contract/test_keystore.c)
 target_link_libraries(test_keystore PRIVATE bwhost)
 add_test(NAME contract.keystore_file
          COMMAND sh -c "d=$(mktemp -d) && ./test_keystore \"file:$d/device.key\" 1; r=$?; rm -rf \"$d\"; exit $r")
+
+add_executable(test_cred unit/test_cred.c)
+target_link_libraries(test_cred PRIVATE bwhost m)
+add_test(NAME unit.cred
+         COMMAND sh -c "d=$(mktemp -d) && ./test_cred \"$d\"; r=$?; rm -rf \"$d\"; exit $r")
