@@ -9,3 +9,11 @@ add_executable(test_cred unit/test_cred.c)
 target_link_libraries(test_cred PRIVATE bwhost m)
 add_test(NAME unit.cred
          COMMAND sh -c "d=$(mktemp -d) && ./test_cred \"$d\"; r=$?; rm -rf \"$d\"; exit $r")
+
+add_executable(test_identity unit/test_identity.c)
+target_link_libraries(test_identity PRIVATE bwhost)
+target_compile_definitions(test_identity PRIVATE _GNU_SOURCE)
+add_test(NAME unit.identity
+         COMMAND sh -c "d=$(mktemp -d) && ./test_identity \"$d\"; r=$?; rm -rf \"$d\"; exit $r")
+
+add_test(NAME integ.provision COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/provision.sh $<TARGET_FILE:bulwark>)

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Factory provisioning and credentials through the real binary: a batch of
+# devices whose certificates verify with `openssl verify`, unique serials,
+# keys and passwords, registry lines the gateway can import, refusal to
+# re-provision (files unchanged), --force, --from-csv, a single device by
+# its device.conf, and `bulwark passwd` (delay, factory status, change).
+# Usage: provision.sh BULWARK
+set -u
+B=$(realpath "$1")
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$2"; fi; }
+code() { "$B" help exit-codes | awk -v n="$1" '$2 == n { print $1 }'; }
+expect() { # expect NAME|OK CMD...
+  local want=$1 w; shift
+  if [ "$want" = OK ]; then w=0; else w=$(code "$want"); fi
+  "$@" >out.txt 2>err.txt; local got=$?
+  if [ "$got" = "$w" ]; then ok; else bad "$* -> exit $got, want $want: $(cat err.txt)"; fi
+}
+CHEAP="--argon2 1,1024,1"   # Argon2id cost is benchmarked, not tested
+N=25
+
+# --- a batch ---------------------------------------------------------------
+expect OK "$B" provision --ca-dir ca --org "Acme Devices" --count $N --out devs $CHEAP
+check '[ -f ca/ca.crt ] && [ "$(stat -c %a ca/ca.key)" = 600 ]' "CA created with a private key file"
+check '[ "$(openssl verify -CAfile ca/ca.crt devs/*/device.crt | grep -c ": OK$")" = $N ]' \
+  "openssl verify of every device certificate"
+check 'openssl x509 -in ca/ca.crt -noout -ext basicConstraints | grep -q "CA:TRUE"' "CA basicConstraints"
+c1=devs/dev-000001/device.crt
+check 'openssl x509 -in $c1 -noout -subject | grep -q "CN = dev-000001"' "device id in subject"
+check 'openssl x509 -in $c1 -noout -ext keyUsage | grep -q "Digital Signature"' "key usage"
+check 'openssl x509 -in $c1 -noout -ext extendedKeyUsage | grep -q "Client Authentication"' "clientAuth"
+check 'openssl x509 -in $c1 -noout -ext basicConstraints | grep -q "CA:FALSE"' "not a CA"
+check '[ "$(for c in devs/*/device.crt; do openssl x509 -in $c -noout -serial; done | sort -u | wc -l)" = $N ]' \
+  "unique serials"
+check '[ "$(for c in devs/*/device.crt; do openssl x509 -in $c -noout -pubkey; done | sort -u | grep -vc -- -----)" -ge $N ]' \
+  "unique keys"
+check '[ "$(wc -l < devs/passwords.csv)" = $N ] && [ "$(cut -d, -f2 devs/passwords.csv | sort -u | wc -l)" = $N ]' \
+  "one unique password per device"
+check '[ "$(stat -c %a devs/passwords.csv)" = 600 ]' "passwords file mode 0600"
+check '[ "$(stat -c %a devs/dev-000001/credentials)" = 600 ]' "credentials mode 0600"
+pw1=$(grep '^dev-000001,' devs/passwords.csv | cut -d, -f2)
+check '! grep -rqF "$pw1" devs/dev-000001 ca' "password stored in clear text"
+check '! grep -q "dev-000001\|000001" <<<"$pw1"' "password shows the serial"
+check '[ "$(wc -l < ca/provisioning.log)" = $N ] && [ "$(grep -c "\"outcome\":\"ok\"" ca/provisioning.log)" = $N ]' \
+  "provisioning log has one line per device"
+$PY - ca/registry.jsonl devs <<'EOF' >py.txt 2>&1 && ok || bad "registry records: $(cat py.txt)"
+import json, subprocess, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(recs) == 25, len(recs)
+assert len({r["serial"] for r in recs}) == 25
+for r in recs:
+    pem = open(f'{sys.argv[2]}/{r["device_id"]}/device.crt').read()
+    assert r["certificate"] == pem, "registry PEM differs from the device's"
+    fp = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256"], input=pem,
+                        capture_output=True, text=True).stdout.split("=")[1].strip()
+    assert fp.replace(":", "").lower() == r["fingerprint_sha256"], "fingerprint"
+    assert r["key_backend"] == "file" and r["not_after"] > r["not_before"]
+EOF
+
+# --- re-provisioning refuses, files unchanged; --force redoes ---------------
+before=$(sha256sum devs/dev-000001/device.crt devs/dev-000001/device.key devs/dev-000001/credentials)
+expect BW_E_EXISTS "$B" provision --ca-dir ca --count 1 --out devs $CHEAP
+check '[ "$before" = "$(sha256sum devs/dev-000001/device.crt devs/dev-000001/device.key devs/dev-000001/credentials)" ]' \
+  "refused re-provisioning changed files"
+check 'grep -q "BW_E_EXISTS" ca/provisioning.log' "refusal logged"
+expect OK "$B" provision --ca-dir ca --count 1 --out devs --force --passwords pw2.csv $CHEAP
+check '[ "$(sha256sum < devs/dev-000001/device.crt)" != "$(echo "$before" | head -1 | cut -d" " -f1)  -" ]' \
+  "--force issued a new certificate"
+check '! grep -qF "$(cut -d, -f2 pw2.csv)" devs/passwords.csv' "--force reused the password"
+
+# --- from a CSV, bad ids refused ---------------------------------------------
+printf 'device_id,key\nline-7,\nline-8,\n' > line.csv
+expect OK "$B" provision --ca-dir ca --from-csv line.csv --out line $CHEAP
+check '[ -f line/line-7/device.crt ] && [ -f line/line-8/device.crt ]' "CSV devices"
+printf 'ok-1\n../evil\n' > evil.csv
+expect BW_E_INVAL "$B" provision --ca-dir ca --from-csv evil.csv --out line2 $CHEAP
+check '[ ! -e evil ] && [ ! -e line2/../evil ]' "path in a device id"
+
+# --- usage errors ---------------------------------------------------------------
+"$B" provision --count 1 --out x >/dev/null 2>&1; check '[ $? = 2 ]' "missing --ca-dir is a usage error"
+"$B" provision --ca-dir ca --count 1 >/dev/null 2>&1; check '[ $? = 2 ]' "--count without --out"
+
+# --- one device by its device.conf, then passwd ------------------------------------
+mkdir dev
+cat > dev/device.conf <<EOF
+slot_a = $T/dev/a.img
+slot_b = $T/dev/b.img
+slot_size = 65536
+state_dir = $T/dev/state
+release_pub = $T/dev/release.pub
+vendor_id = 6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b
+class_id = 0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
+EOF
+mkdir dev/state
+expect OK "$B" provision --ca-dir ca --config dev/device.conf --device-id unit-42 $CHEAP
+pw=$(sed -n 's/^factory password: //p' out.txt)
+check '[ ${#pw} = 23 ]' "factory password printed once"
+check 'openssl verify -CAfile ca/ca.crt dev/state/device.crt >/dev/null' "single device cert"
+expect BW_E_EXISTS "$B" provision --ca-dir ca --config dev/device.conf --device-id unit-42 $CHEAP
+expect OK "$B" passwd --config dev/device.conf --status --json
+check 'grep -q "\"factory_credential_in_use\":true" out.txt' "factory credential reported"
+echo "not-the-password" | "$B" passwd --config dev/device.conf --check >/dev/null 2>&1
+check '[ $? = $(code BW_E_AUTH) ]' "wrong password"
+echo "$pw" | "$B" passwd --config dev/device.conf --check >/dev/null 2>&1
+check '[ $? = $(code BW_E_LOCKED) ]' "right password accepted during the delay"
+sleep 1.2
+echo "$pw" | "$B" passwd --config dev/device.conf --check >/dev/null 2>&1
+check '[ $? = 0 ]' "right password after the delay"
+printf '%s\nshort\nshort\n' "$pw" | "$B" passwd --config dev/device.conf $CHEAP >/dev/null 2>&1
+check '[ $? = $(code BW_E_INVAL) ]' "short new password accepted"
+printf '%s\nanother-good-pass\nanother-good-pasz\n' "$pw" | "$B" passwd --config dev/device.conf $CHEAP >/dev/null 2>&1
+check '[ $? = $(code BW_E_INVAL) ]' "mismatched new passwords accepted"
+printf '%s\nanother-good-pass\nanother-good-pass\n' "$pw" | "$B" passwd --config dev/device.conf $CHEAP >/dev/null 2>&1
+check '[ $? = 0 ]' "password change"
+expect OK "$B" passwd --config dev/device.conf --status --json
+check 'grep -q "\"factory_credential_in_use\":false" out.txt' "factory flag cleared"
+echo "$pw" | "$B" passwd --config dev/device.conf --check >/dev/null 2>&1
+check '[ $? = $(code BW_E_AUTH) ]' "old factory password still works"
+
+echo "provision: $pass passed, $fail failed"
+[ $fail = 0 ]
