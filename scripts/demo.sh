@@ -4,7 +4,9 @@
 # package for a generated firmware image, its verification as a device would
 # do it, inspection, the refusals that protect a device (tampered payload,
 # wrong key, other hardware, rollback), and a simulated A/B device that
-# installs, boots the new image on trial and confirms it. Files stay in
+# installs, boots the new image on trial and confirms it. Before that, the
+# factory step: devices provisioned with unique keys, certificates and
+# passwords. Files stay in
 # demo-out/.
 set -u
 B=$(realpath "$1")
@@ -20,6 +22,14 @@ refuse() { # the command must fail; show its one-line reason
   if "$@" 2>err.txt; then echo "UNEXPECTED: accepted"; exit 1; fi
   sed 's/^/  refused: /' err.txt
 }
+
+step "0. Factory: every device gets its own key, certificate and password"
+show "$B" provision --ca-dir factory-ca --org "Demo Devices" --count 3 --out fleet
+echo "  certificates checked by openssl against the manufacturing CA:"
+openssl verify -CAfile factory-ca/ca.crt fleet/*/device.crt | sed 's/^/    /'
+echo "  unique factory passwords (for the label printer; devices keep only Argon2id hashes):"
+sed 's/^/    /' fleet/passwords.csv
+echo "  registry records for the gateway: $(wc -l < factory-ca/registry.jsonl) lines in factory-ca/registry.jsonl"
 
 step "1. Release key (keep the private half offline)"
 show "$B" keygen --out release.key --pub release.pub
@@ -54,6 +64,8 @@ refuse "$B" verify --pub release.pub --min-sequence 3 firmware-2.bwp
 step "7. A device: two slots, a trial boot, confirm"
 show "$B" device init --dir device --slot-size $((4 << 20)) --pub release.pub \
   --vendor-id $VENDOR --class-id $CLASS
+show "$B" provision --ca-dir factory-ca --config device/device.conf --device-id demo-0004
+refuse "$B" provision --ca-dir factory-ca --config device/device.conf --device-id demo-0004
 show "$B" install --config device/device.conf firmware-2.bwp
 show "$B" boot --config device/device.conf
 echo "  (the new image runs; its health check passes)"

@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "bulwark/cred.h"
 #include "device.h"
 
 enum conf_type { T_PATH, T_U64, T_UUID, T_BOOL, T_WORD };
@@ -348,6 +349,21 @@ static const char *slot_name(uint8_t s)
     return s == BW_SLOT_A ? "a" : s == BW_SLOT_B ? "b" : NULL;
 }
 
+/* "true" if an account still holds its factory credential, "false" if
+ * none does, "null" when the device has no credentials file. */
+static const char *factory_credential(const struct device_conf *c)
+{
+    struct bw_cred_db db;
+    size_t i;
+
+    if (bw_cred_load(&db, c->credentials) || db.n == 0)
+        return "null";
+    for (i = 0; i < db.n; i++)
+        if (db.user[i].factory)
+            return "true";
+    return "false";
+}
+
 void device_print_status(const struct device *d, int json)
 {
     const struct bw_bootstate *st = &d->u.st;
@@ -379,7 +395,7 @@ void device_print_status(const struct device *d, int json)
                 printf("}");
             }
         }
-        printf("}}\n");
+        printf("},\"factory_credential\":%s}\n", factory_credential(&d->conf));
         return;
     }
     printf("active slot        %s%s\n", slot_name(st->active),
@@ -403,4 +419,6 @@ void device_print_status(const struct device *d, int json)
         printf("slot %s             sequence %-6" PRIu64 " %s  sha256:%s...\n",
                slot_name((uint8_t)i), st->slot_sequence[i], paths[i], hex);
     }
+    if (!strcmp(factory_credential(&d->conf), "true"))
+        printf("credentials        FACTORY PASSWORD still in use (change it: bulwark passwd)\n");
 }

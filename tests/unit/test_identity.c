@@ -39,7 +39,7 @@ static void put(const char *path, const uint8_t *b, size_t n)
 
 static void test_file_backend(const char *dir)
 {
-    char uri[4200], kpath[4200], spath[4200], uri2[4300];
+    char uri[4400], kpath[4200], spath[4200], uri2[8500];
     uint8_t pub[65], pub2[65], hash[32] = {1}, sig[64], *orig = NULL, *buf = NULL;
     size_t len = 0, slen = 0, i;
     struct bw_devkey *k = NULL;
@@ -138,7 +138,7 @@ static void test_file_backend(const char *dir)
 
 static void test_certificates(const char *dir)
 {
-    char cadir[4200], crt[4300], key[4300], uri[4300], other[4300];
+    char cadir[4200], crt[4300], key[4300], uri[4400], other[4400];
     struct bw_devkey *k = NULL, *k2 = NULL;
     struct bw_ca *ca = NULL;
     struct bw_cert_info info, info2;
