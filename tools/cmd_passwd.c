@@ -197,7 +197,7 @@ static const struct cli_opt opts[] = {
     {"user", "NAME", "account (default admin)"},
     {"check", NULL, "only check the password read from stdin (a login)"},
     {"status", NULL, "list accounts and whether the factory credential is still in use"},
-    {"argon2", "T,M,P", "Argon2id cost for the new hash (default 3,65536,1)"},
+    {"argon2", "T,M,P", "Argon2id cost for the new hash (default 2,19456,1)"},
     {"json", NULL, "with --status: one JSON object"},
     {NULL, NULL, NULL}};
 

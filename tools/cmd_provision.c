@@ -312,7 +312,7 @@ static int run(struct cli_args *a)
         r.days = (unsigned)d;
     }
     if ((v = cli_get(a, "argon2")) && parse_kdf(v, &r.kdf))
-        return cli_usage(a, "--argon2 wants T,M_KIB,LANES, e.g. 3,65536,1");
+        return cli_usage(a, "--argon2 wants T,M_KIB,LANES, e.g. 2,19456,1");
     r.force = cli_flag(a, "force");
     r.json = cli_flag(a, "json");
 
@@ -474,7 +474,7 @@ static const struct cli_opt opts[] = {
     {"out", "DIR", "batch: one directory per device is made here"},
     {"registry", "FILE", "JSON-lines records for the gateway (default CA_DIR/registry.jsonl)"},
     {"passwords", "FILE", "device_id,password lines for the label printer (mode 0600)"},
-    {"argon2", "T,M,P", "Argon2id cost: passes, memory KiB, lanes (default 3,65536,1)"},
+    {"argon2", "T,M,P", "Argon2id cost: passes, memory KiB, lanes (default 2,19456,1)"},
     {"force", NULL, "re-provision a device that has a certificate (new key, cert, password)"},
     {"json", NULL, "one JSON object per device on stdout"},
     {NULL, NULL, NULL}};
