@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * TPM key backend checks beyond the shared contract, driven by
+ * contract/swtpm.sh: URI errors (no TPM needed), open failures, a foreign
+ * object at the handle, and small commands (gen, pub, sign, destroy) that
+ * let the script compare bulwark with tpm2-tools and openssl.
+ * Usage: test_tpm uri-errors
+ *        test_tpm expect-open URI BW_E_NAME
+ *        test_tpm wrong-key URI
+ *        test_tpm gen|destroy URI
+ *        test_tpm pub URI OUT.pem
+ *        test_tpm sign URI MSGFILE OUT.der   (DER ECDSA-Sig-Value over SHA-256)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulwark/identity.h"
+#include "host.h"
+#include "t.h"
+
+static void uri_errors(void)
+{
+    static const char *const bad[] = {
+        "tpm:",
+        "tpm:handle=0x81000010;",
+        "tpm:handle=",
+        "tpm:tcti=",
+        "tpm:tcti=device:/dev/tpmrm0",                 /* no handle */
+        "tpm:handle=0x80000001",                       /* transient range */
+        "tpm:handle=0x80FFFFFF",                       /* just below the owner range */
+        "tpm:handle=0x81800000",                       /* platform range */
+        "tpm:handle=0x01C00002",                       /* an NV index */
+        "tpm:handle=0x40000001",                       /* a hierarchy */
+        "tpm:handle=81000010",                         /* no 0x */
+        "tpm:handle=0x",                               /* no digits */
+        "tpm:handle=0x8100001g",                       /* not hex */
+        "tpm:handle=0x081000010",                      /* more than 8 digits */
+        "tpm:handle=0x81000010 ",                      /* trailing junk */
+        "tpm:handle=0x81000010;handle=0x81000011",     /* repeated */
+        "tpm:tcti=a;tcti=b;handle=0x81000010",         /* repeated */
+        "tpm:handle=0x81000010;pin=1234",              /* unknown attribute */
+        "tpm:handle=0x81000010;;tcti=device:/dev/tpm0", /* empty attribute */
+        "tpm:handle",                                  /* no '=' */
+        "tpm:tcti=swtpm:host=127.0.0.1,port=2321,handle=0x81000010", /* ',' is not a separator */
+    };
+    char longuri[400];
+    struct bw_devkey *k;
+    size_t i;
+    bw_err rc;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        k = NULL;
+        rc = bw_devkey_open(bad[i], &k);
+
+        if (rc != BW_E_INVAL)
+            fprintf(stderr, "URI \"%s\": %s, want BW_E_INVAL\n", bad[i], bw_errname(rc));
+        CHECK(rc == BW_E_INVAL && k == NULL);
+        bw_devkey_close(k);
+    }
+    /* a TCTI string past the 255-byte cap is refused, not truncated */
+    memset(longuri, 0, sizeof(longuri));
+    strcpy(longuri, "tpm:handle=0x81000010;tcti=device:/");
+    memset(longuri + strlen(longuri), 'a', 300);
+    k = NULL;
+    CHECK_RC(bw_devkey_open(longuri, &k), BW_E_INVAL);
+    bw_devkey_close(k);
+}
+
+static struct bw_devkey *must_open(const char *uri)
+{
+    struct bw_devkey *k = NULL;
+    bw_err rc = bw_devkey_open(uri, &k);
+
+    if (rc) {
+        fprintf(stderr, "open %s: %s\n", uri, bw_errname(rc));
+        exit(1);
+    }
+    return k;
+}
+
+/* Minimal DER of one non-negative INTEGER from 32 big-endian bytes. */
+static size_t der_int(uint8_t *out, const uint8_t *v)
+{
+    size_t i = 0, n;
+
+    while (i < 31 && v[i] == 0)
+        i++;
+    n = 32 - i;
+    out[0] = 0x02;
+    if (v[i] & 0x80) {
+        out[1] = (uint8_t)(n + 1);
+        out[2] = 0;
+        memcpy(out + 3, v + i, n);
+        return n + 3;
+    }
+    out[1] = (uint8_t)n;
+    memcpy(out + 2, v + i, n);
+    return n + 2;
+}
+
+static int cmd_sign(const char *uri, const char *msg_path, const char *out_path)
+{
+    uint8_t *msg = NULL, hash[BW_SHA256_LEN], sig[BW_P256_SIG_LEN], der[BW_P256_DER_MAX];
+    struct bw_devkey *k;
+    size_t len = 0, n;
+    bw_err rc;
+
+    if (bw_read_file(msg_path, 1 << 20, &msg, &len) || bw_sha256(msg, len, hash)) {
+        fprintf(stderr, "cannot hash %s\n", msg_path);
+        return 1;
+    }
+    bw_free(msg);
+    k = must_open(uri);
+    rc = bw_devkey_sign(k, hash, sig);
+    if (rc) {
+        fprintf(stderr, "sign: %s (%s)\n", bw_errname(rc), bw_devkey_detail(k));
+        bw_devkey_close(k);
+        return 1;
+    }
+    bw_devkey_close(k);
+    n = der_int(der + 2, sig);
+    n += der_int(der + 2 + n, sig + 32);
+    der[0] = 0x30;
+    der[1] = (uint8_t)n;
+    return bw_write_file_atomic(out_path, der, n + 2, 0644) ? 1 : 0;
+}
+
+static int cmd_pub(const char *uri, const char *out_path)
+{
+    uint8_t pub[BW_P256_PUB_LEN], pem[512];
+    struct bw_ec_key ek;
+    struct bw_devkey *k;
+    size_t n = 0;
+    bw_err rc;
+
+    k = must_open(uri);
+    rc = bw_devkey_public(k, pub);
+    if (rc) {
+        fprintf(stderr, "public key: %s (%s)\n", bw_errname(rc), bw_devkey_detail(k));
+        bw_devkey_close(k);
+        return 1;
+    }
+    bw_devkey_close(k);
+    bw_ec_key_init(&ek);
+    rc = bw_ec_set_pub(&ek, pub, sizeof(pub));
+    if (!rc)
+        rc = bw_ec_export(&ek, 0, 1, pem, sizeof(pem), &n);
+    if (!rc)
+        rc = bw_write_file_atomic(out_path, pem, n, 0644);
+    bw_ec_key_clear(&ek);
+    return rc ? 1 : 0;
+}
+
+/* The handle holds an object that is not an ECDSA P-256 signing key. */
+static void wrong_key(const char *uri)
+{
+    uint8_t pub[BW_P256_PUB_LEN], hash[BW_SHA256_LEN] = {1}, sig[BW_P256_SIG_LEN];
+    struct bw_devkey *k = must_open(uri);
+
+    CHECK_RC(bw_devkey_public(k, pub), BW_E_KEY);
+    CHECK(strstr(bw_devkey_detail(k), "not an ECDSA P-256 signing key") != NULL);
+    CHECK_RC(bw_devkey_sign(k, hash, sig), BW_E_KEY);
+    CHECK_RC(bw_devkey_generate(k, 0), BW_E_EXISTS);
+    fprintf(stderr, "detail: %s\n", bw_devkey_detail(k));
+    bw_devkey_close(k);
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "";
+    struct bw_devkey *k;
+    bw_err rc;
+
+    if (!strcmp(cmd, "uri-errors") && argc == 2) {
+        uri_errors();
+        T_DONE();
+    }
+    if (!strcmp(cmd, "expect-open") && argc == 4) {
+        k = NULL;
+        rc = bw_devkey_open(argv[2], &k);
+        bw_devkey_close(k);
+        if (strcmp(bw_errname(rc), argv[3])) {
+            fprintf(stderr, "open %s: %s, want %s\n", argv[2], bw_errname(rc), argv[3]);
+            return 1;
+        }
+        printf("open %s: %s (%s), as expected\n", argv[2], bw_errname(rc), bw_strerror(rc));
+        return 0;
+    }
+    if (!strcmp(cmd, "wrong-key") && argc == 3) {
+        wrong_key(argv[2]);
+        T_DONE();
+    }
+    if ((!strcmp(cmd, "gen") || !strcmp(cmd, "destroy")) && argc == 3) {
+        k = must_open(argv[2]);
+        rc = cmd[0] == 'g' ? bw_devkey_generate(k, 0) : bw_devkey_destroy(k);
+        if (rc)
+            fprintf(stderr, "%s: %s (%s)\n", cmd, bw_errname(rc), bw_devkey_detail(k));
+        bw_devkey_close(k);
+        return rc ? 1 : 0;
+    }
+    if (!strcmp(cmd, "pub") && argc == 4)
+        return cmd_pub(argv[2], argv[3]);
+    if (!strcmp(cmd, "sign") && argc == 5)
+        return cmd_sign(argv[2], argv[3], argv[4]);
+    fprintf(stderr, "usage: see the comment at the top of tests/unit/test_tpm.c\n");
+    return 2;
+}
