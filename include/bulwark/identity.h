@@ -7,7 +7,9 @@
  *                                     under a 32-byte device storage key
  *   pkcs11:module=SO;token=LABEL;object=LABEL[;pin-value=PIN|;pin-source=FILE]
  *                                     a key generated inside a PKCS#11 token
- *   tpm:tcti=TCTI;handle=0x81xxxxxx   a persistent key inside a TPM 2.0
+ *   tpm:[tcti=TCTI;]handle=0x81xxxxxx a persistent key inside a TPM 2.0
+ *                                     (TCTI default device:/dev/tpmrm0;
+ *                                     attributes split on ';' only)
  *
  * The key never leaves a PKCS#11 token or a TPM: export of the private key
  * there is refused with BW_E_DENIED. Host code (uses malloc and I/O); the
