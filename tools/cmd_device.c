@@ -56,6 +56,8 @@ int cmd_device(struct cli_args *a)
     snprintf(c.release_pub, sizeof(c.release_pub), "%.4000s/release.pub", abs);
     strcpy(c.bootstate, "file");
     c.trial_boots = BW_TRIAL_BOOTS_DEFAULT;
+    c.store_max = 1u << 20;    /* the documented defaults of tools/device.c */
+    c.seclog_max = 4u << 20;
     errno = 0;
     if (mkdir(c.state_dir, 0700) != 0 && errno != EEXIST)
         return cli_fail(a, c.state_dir, BW_E_IO);
