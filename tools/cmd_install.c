@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "device.h"
+#include "seclog.h"
 
 static bw_err sink(void *ctx, uint64_t off, const uint8_t *data, size_t len)
 {
@@ -105,7 +106,15 @@ int cmd_install(struct cli_args *a)
                    bw_errname(rc));
         snprintf(msg, sizeof(msg), "%s: %s", src, stage);
         status = cli_fail(a, msg, rc);
+        snprintf(msg, sizeof(msg), "refused %s at %s, sequence %" PRIu64, bw_errname(rc), stage,
+                 sequence);
+        (void)seclog_event(&d.conf, "install", src, msg); /* reports its own failure */
     } else {
+        char msg[100];
+
+        snprintf(msg, sizeof(msg), "ok sequence %" PRIu64 " into slot %c", sequence,
+                 'a' + d.u.target);
+        (void)seclog_event(&d.conf, "install", src, msg);
         if (json)
             printf("{\"event\":\"result\",\"ok\":true,\"slot\":\"%c\",\"sequence\":%" PRIu64 "}\n",
                    'a' + d.u.target, sequence);

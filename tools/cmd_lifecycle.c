@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "device.h"
+#include "seclog.h"
 
 typedef bw_err (*step_fn)(struct device *d, char *msg, size_t cap);
 
@@ -56,6 +57,8 @@ static bw_err do_confirm(struct device *d, char *msg, size_t cap)
         snprintf(msg, cap, "nothing to confirm: no trial slot is running");
     else if (!rc)
         snprintf(msg, cap, "slot %c confirmed: it is now the active slot", 'a' + d->u.st.active);
+    (void)seclog_event(&d->conf, "confirm", rc ? "" : d->u.st.active ? "slot b" : "slot a",
+                       rc ? bw_errname(rc) : "ok");
     return rc;
 }
 
@@ -71,12 +74,14 @@ static bw_err do_rollback(struct device *d, char *msg, size_t cap)
                  'a' + d->u.st.active);
     else if (!rc)
         snprintf(msg, cap, "rolled back: slot %c is active and boots next", 'a' + d->u.st.active);
+    (void)seclog_event(&d->conf, "rollback", rc ? "" : d->u.st.active ? "slot b" : "slot a",
+                       rc ? bw_errname(rc) : "ok: active and boots next");
     return rc;
 }
 
 static bw_err do_boot(struct device *d, char *msg, size_t cap)
 {
-    uint8_t slot;
+    uint8_t slot, trial = d->u.st.trial;
     bw_err rc = bw_update_boot(&d->u, &slot);
 
     if (rc == BW_E_NOTFOUND)
@@ -84,6 +89,12 @@ static bw_err do_boot(struct device *d, char *msg, size_t cap)
     else if (!rc)
         snprintf(msg, cap, "boot slot %c%s", 'a' + slot,
                  slot == d->u.st.trial ? " (trial)" : "");
+    if (!rc && trial != BW_SLOT_NONE && d->u.st.trial == BW_SLOT_NONE) {
+        char what[64];
+
+        snprintf(what, sizeof(what), "fallback: trial of slot %c not confirmed", 'a' + trial);
+        (void)seclog_event(&d->conf, "boot", msg, what);
+    }
     return rc;
 }
 

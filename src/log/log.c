@@ -1,3 +1,1216 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Placeholder: being written. */
-typedef int bw_placeholder_log;
+/*
+ * The security log: record encoding, the hash chain, signed checkpoints and
+ * the signed head, segment rotation, the verifier, and the POSIX file
+ * backend. Records hold no secrets; the device key only signs. Not a
+ * general-purpose log: records are short, text is printable ASCII.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bulwark/core.h"
+#include "bulwark/log.h"
+#include "host.h"
+
+/*
+ * Method: the hash chain.
+ * Every record, whatever its type, is
+ *   type u8 | version u8 (1) | length u16 | seq u64 | time u64 | body | hash[32]
+ * (big-endian, length counts all of it) and
+ *   hash = SHA-256(hash of the record before || the record without its hash).
+ * Sequence numbers go up by one per record, across segments, so a deleted,
+ * inserted or reordered record breaks either the numbering or the chain. A
+ * segment opens with an anchor record holding its own number and the hash
+ * before it: segments link to each other, and the oldest kept segment (its
+ * predecessors rotated out) starts the walk from its anchor. A checkpoint's
+ * body is the signer's key fingerprint and an ECDSA signature over
+ * SHA-256("bulwark log checkpoint v1" || hash before || header || fingerprint),
+ * which covers, through the chain, every record before it. An attacker who
+ * rewrites the log must recompute every later hash and cannot re-sign.
+ *
+ * What a chain cannot show by itself is a cut: the log truncated before its
+ * last checkpoint looks like a shorter, valid log. So each checkpoint also
+ * replaces the head file with {seq, hash} signed under a different label
+ * ("bulwark log head v1"), which no record carries: verify then requires
+ * the log to reach the checkpoint the head names. The head is written after
+ * the checkpoint is synced, so after a power cut it may lag behind the log,
+ * never run ahead of it. It is overwritten in place and synced only at
+ * bw_log_sync and close (one fdatasync per checkpoint, not three): after a
+ * power cut it may name an older checkpoint, which weakens the cut check to
+ * that checkpoint and no further. Its first creation is durable at once, so
+ * a log with two or more checkpoints and no head has lost it to an attacker.
+ */
+
+#define VERSION 1
+#define HDR_LEN 20
+#define ANCHOR_LEN (HDR_LEN + 8 + BW_SHA256_LEN + BW_SHA256_LEN)
+#define CKPT_LEN (HDR_LEN + BW_SHA256_LEN + BW_P256_SIG_LEN + BW_SHA256_LEN)
+#define EVENT_MIN (HDR_LEN + 3 + 1 + BW_SHA256_LEN)
+#define CKPT_LABEL "bulwark log checkpoint v1"
+#define HEAD_LABEL "bulwark log head v1"
+#define HEAD_MAGIC "BWLH"
+
+/* ---- encoding ------------------------------------------------------- */
+
+static int event_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n < 1 || n > BW_LOG_EVENT_MAX)
+        return 0;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static int text_ok(const char *s, size_t n)
+{
+    size_t i;
+
+    if (n > BW_LOG_TEXT_MAX)
+        return 0;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+            return 0;
+    return 1;
+}
+
+static void put_hdr(struct bw_wr *w, uint8_t type, size_t len, uint64_t seq, uint64_t time)
+{
+    bw_wr_u8(w, type);
+    bw_wr_u8(w, VERSION);
+    bw_wr_be16(w, (uint16_t)len);
+    bw_wr_be64(w, seq);
+    bw_wr_be64(w, time);
+}
+
+static bw_err take_text(struct bw_cur *c, char *out, size_t max, int is_event)
+{
+    const uint8_t *p;
+    uint8_t n;
+
+    if (bw_cur_u8(c, &n) || bw_cur_take(c, n, &p))
+        return BW_E_FORMAT;
+    if (n > max || !(is_event ? event_ok((const char *)p, n) : text_ok((const char *)p, n)))
+        return BW_E_FORMAT;
+    memcpy(out, p, n);
+    out[n] = 0;
+    return BW_OK;
+}
+
+bw_err bw_log_decode(const uint8_t *buf, size_t len, struct bw_log_record *r)
+{
+    struct bw_cur c;
+    const uint8_t *p;
+    uint8_t ver;
+    uint16_t n;
+    bw_err rc;
+
+    if (!buf || !r)
+        return BW_E_INVAL;
+    memset(r, 0, sizeof(*r));
+    if (len < 4)
+        return BW_E_TRUNCATED;
+    r->type = buf[0];
+    ver = buf[1];
+    n = (uint16_t)(buf[2] << 8 | buf[3]);
+    if (ver != VERSION || n > BW_LOG_RECORD_MAX)
+        return BW_E_FORMAT;
+    switch (r->type) {
+    case BW_LOG_ANCHOR:
+        if (n != ANCHOR_LEN)
+            return BW_E_FORMAT;
+        break;
+    case BW_LOG_CHECKPOINT:
+        if (n != CKPT_LEN)
+            return BW_E_FORMAT;
+        break;
+    case BW_LOG_EVENT:
+        if (n < EVENT_MIN)
+            return BW_E_FORMAT;
+        break;
+    default:
+        return BW_E_FORMAT;
+    }
+    if (len < n)
+        return BW_E_TRUNCATED;
+    bw_cur_init(&c, buf, n - BW_SHA256_LEN);
+    c.off = 4;
+    if (bw_cur_be64(&c, &r->seq) || bw_cur_be64(&c, &r->time) || r->seq == 0)
+        return BW_E_FORMAT;
+    rc = BW_E_FORMAT;
+    switch (r->type) {
+    case BW_LOG_ANCHOR:
+        if (bw_cur_be64(&c, &r->segment) || bw_cur_take(&c, BW_SHA256_LEN, &p) || r->segment == 0)
+            return rc;
+        memcpy(r->prev, p, BW_SHA256_LEN);
+        break;
+    case BW_LOG_CHECKPOINT:
+        if (bw_cur_take(&c, BW_SHA256_LEN, &p))
+            return rc;
+        memcpy(r->key_fp, p, BW_SHA256_LEN);
+        if (bw_cur_take(&c, BW_P256_SIG_LEN, &p))
+            return rc;
+        memcpy(r->sig, p, BW_P256_SIG_LEN);
+        break;
+    default:
+        if (take_text(&c, r->event, BW_LOG_EVENT_MAX, 1) ||
+            take_text(&c, r->subject, BW_LOG_TEXT_MAX, 0) ||
+            take_text(&c, r->outcome, BW_LOG_TEXT_MAX, 0))
+            return rc;
+        break;
+    }
+    if (bw_cur_left(&c) != 0)
+        return BW_E_FORMAT; /* the length field and the body disagree */
+    memcpy(r->hash, buf + n - BW_SHA256_LEN, BW_SHA256_LEN);
+    r->len = n;
+    return BW_OK;
+}
+
+/* hash = SHA-256(prev || rec without its trailing hash) */
+static bw_err chain_hash(const uint8_t prev[BW_SHA256_LEN], const uint8_t *rec, size_t len,
+                         uint8_t out[BW_SHA256_LEN])
+{
+    uint8_t buf[BW_SHA256_LEN + BW_LOG_RECORD_MAX];
+
+    if (len < BW_SHA256_LEN || len > BW_LOG_RECORD_MAX)
+        return BW_E_INVAL;
+    memcpy(buf, prev, BW_SHA256_LEN);
+    memcpy(buf + BW_SHA256_LEN, rec, len - BW_SHA256_LEN);
+    return bw_sha256(buf, len, out);
+}
+
+/* What a checkpoint signs: the label, the chain before it, its header and
+ * key fingerprint (rec holds at least HDR_LEN + 32 bytes). */
+static bw_err ckpt_digest(const uint8_t prev[BW_SHA256_LEN], const uint8_t *rec,
+                          uint8_t out[BW_SHA256_LEN])
+{
+    uint8_t buf[sizeof(CKPT_LABEL) - 1 + BW_SHA256_LEN + HDR_LEN + BW_SHA256_LEN];
+
+    memcpy(buf, CKPT_LABEL, sizeof(CKPT_LABEL) - 1);
+    memcpy(buf + sizeof(CKPT_LABEL) - 1, prev, BW_SHA256_LEN);
+    memcpy(buf + sizeof(CKPT_LABEL) - 1 + BW_SHA256_LEN, rec, HDR_LEN + BW_SHA256_LEN);
+    return bw_sha256(buf, sizeof(buf), out);
+}
+
+/* Head file: "BWLH" | version u8 | seq u64 | hash[32] | fp[32] | sig[64]. */
+struct head {
+    uint64_t seq;
+    uint8_t hash[BW_SHA256_LEN];
+    uint8_t fp[BW_SHA256_LEN];
+    uint8_t sig[BW_P256_SIG_LEN];
+};
+
+static bw_err head_digest(const struct head *hd, uint8_t out[BW_SHA256_LEN])
+{
+    uint8_t buf[sizeof(HEAD_LABEL) - 1 + 8 + 2 * BW_SHA256_LEN];
+    struct bw_wr w;
+
+    bw_wr_init(&w, buf, sizeof(buf));
+    bw_wr_bytes(&w, HEAD_LABEL, sizeof(HEAD_LABEL) - 1);
+    bw_wr_be64(&w, hd->seq);
+    bw_wr_bytes(&w, hd->hash, BW_SHA256_LEN);
+    bw_wr_bytes(&w, hd->fp, BW_SHA256_LEN);
+    if (w.err || w.len != sizeof(buf))
+        return BW_E_INVAL;
+    return bw_sha256(buf, sizeof(buf), out);
+}
+
+static bw_err head_decode(const uint8_t *b, size_t len, struct head *hd)
+{
+    struct bw_cur c;
+    const uint8_t *p;
+    uint8_t ver;
+
+    bw_cur_init(&c, b, len);
+    if (len != BW_LOG_HEAD_LEN || bw_cur_take(&c, 4, &p) || memcmp(p, HEAD_MAGIC, 4) ||
+        bw_cur_u8(&c, &ver) || ver != VERSION || bw_cur_be64(&c, &hd->seq) || hd->seq == 0)
+        return BW_E_FORMAT;
+    if (bw_cur_take(&c, BW_SHA256_LEN, &p))
+        return BW_E_FORMAT;
+    memcpy(hd->hash, p, BW_SHA256_LEN);
+    if (bw_cur_take(&c, BW_SHA256_LEN, &p))
+        return BW_E_FORMAT;
+    memcpy(hd->fp, p, BW_SHA256_LEN);
+    if (bw_cur_take(&c, BW_P256_SIG_LEN, &p))
+        return BW_E_FORMAT;
+    memcpy(hd->sig, p, BW_P256_SIG_LEN);
+    return BW_OK;
+}
+
+static bw_err check_sig(const uint8_t *pub, const uint8_t want_fp[BW_SHA256_LEN],
+                        const uint8_t fp[BW_SHA256_LEN], const uint8_t digest[BW_SHA256_LEN],
+                        const uint8_t sig[BW_P256_SIG_LEN])
+{
+    struct bw_ec_key k;
+    bw_err rc = BW_E_BADSIG;
+
+    if (!bw_ct_equal(want_fp, fp, BW_SHA256_LEN))
+        return rc;
+    bw_ec_key_init(&k);
+    if (bw_ec_set_pub(&k, pub, BW_P256_PUB_LEN) != BW_OK) {
+        rc = BW_E_KEY;
+        goto out;
+    }
+    if (bw_ec_verify(&k, digest, sig, BW_P256_SIG_LEN) != BW_OK)
+        goto out;
+    rc = BW_OK;
+out:
+    bw_ec_key_clear(&k);
+    return rc;
+}
+
+/* ---- walking segments (verify, and the writer's open) ---------------- */
+
+struct walk {
+    const uint8_t *pub;
+    uint8_t fp[BW_SHA256_LEN];
+    unsigned flags;
+    bw_log_visit visit;
+    void *ctx;
+    struct bw_log_report *rep;
+    /* chain state: the last good record */
+    int started;
+    uint64_t seq;
+    uint8_t h[BW_SHA256_LEN];
+    uint64_t last_time;
+    int last_is_ckpt;
+    uint64_t since_ckpt; /* records after the last checkpoint seen */
+    /* the signed head, if any */
+    int have_head;
+    struct head head;
+};
+
+static bw_err fail(struct walk *w, bw_err rc, uint64_t seg, uint64_t off, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static bw_err fail(struct walk *w, bw_err rc, uint64_t seg, uint64_t off, const char *fmt, ...)
+{
+    va_list ap;
+
+    w->rep->bad_seq = w->seq + 1;
+    w->rep->bad_segment = seg;
+    w->rep->bad_offset = off;
+    va_start(ap, fmt);
+    vsnprintf(w->rep->detail, sizeof(w->rep->detail), fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* A power cut tears at most the final write: fewer than 4 bytes, a run of
+ * zeros (a filesystem that extended the file before the data landed), or
+ * a well-formed header whose length runs past the end. Anything else at
+ * the end is damage, reported as such. */
+static int torn_tail(const uint8_t *p, size_t rem)
+{
+    size_t i, n;
+
+    if (rem < 4)
+        return 1;
+    for (i = 0; i < rem && p[i] == 0; i++)
+        ;
+    if (i == rem)
+        return 1;
+    n = (size_t)(p[2] << 8 | p[3]);
+    return (p[0] == BW_LOG_ANCHOR || p[0] == BW_LOG_EVENT || p[0] == BW_LOG_CHECKPOINT) &&
+           p[1] == VERSION && n <= BW_LOG_RECORD_MAX && n > rem;
+}
+
+/* Checks one segment's records against the chain state in w. newest: a
+ * torn final record is tolerated (*valid is where the good records end). */
+static bw_err scan_segment(struct walk *w, uint64_t seg, const uint8_t *buf, size_t len,
+                           int newest, size_t *valid)
+{
+    struct bw_log_record r;
+    uint8_t h[BW_SHA256_LEN], d[BW_SHA256_LEN];
+    size_t off = 0;
+    bw_err rc;
+
+    *valid = 0;
+    while (off < len) {
+        rc = bw_log_decode(buf + off, len - off, &r);
+        if (rc) {
+            if (newest && torn_tail(buf + off, len - off)) {
+                w->rep->torn = 1;
+                break;
+            }
+            return fail(w, rc == BW_E_TRUNCATED ? BW_E_TRUNCATED : BW_E_FORMAT, seg, off,
+                        "malformed record");
+        }
+        if (off == 0) {
+            if (r.type != BW_LOG_ANCHOR)
+                return fail(w, BW_E_FORMAT, seg, off, "segment does not start with an anchor");
+            if (r.segment != seg)
+                return fail(w, BW_E_TAMPER, seg, off, "anchor names segment %" PRIu64,
+                            r.segment);
+            if (!w->started) {
+                w->started = 1;
+                w->seq = r.seq - 1;
+                memcpy(w->h, r.prev, BW_SHA256_LEN);
+                w->rep->first_seq = r.seq;
+                w->rep->first_segment = seg;
+            } else if (!bw_ct_equal(r.prev, w->h, BW_SHA256_LEN)) {
+                return fail(w, BW_E_TAMPER, seg, off,
+                            "anchor does not continue the chain of the segment before");
+            }
+        } else if (r.type == BW_LOG_ANCHOR) {
+            return fail(w, BW_E_FORMAT, seg, off, "anchor inside a segment");
+        }
+        if (r.seq != w->seq + 1)
+            return fail(w, BW_E_TAMPER, seg, off,
+                        "sequence number %" PRIu64 " (a record was deleted, inserted or moved)",
+                        r.seq);
+        if ((rc = chain_hash(w->h, buf + off, r.len, h)))
+            return rc;
+        if (!bw_ct_equal(h, r.hash, BW_SHA256_LEN))
+            return fail(w, BW_E_TAMPER, seg, off, "chain hash does not match the record");
+        if (r.type == BW_LOG_CHECKPOINT && !(w->flags & BW_LOG_NO_SIGS)) {
+            if (!w->pub)
+                return fail(w, BW_E_KEY, seg, off, "a signed checkpoint, but no key to check it");
+            if ((rc = ckpt_digest(w->h, buf + off, d)))
+                return rc;
+            rc = check_sig(w->pub, w->fp, r.key_fp, d, r.sig);
+            if (rc)
+                return fail(w, rc, seg, off, "%s",
+                            bw_ct_equal(w->fp, r.key_fp, BW_SHA256_LEN)
+                                ? "checkpoint signature does not verify"
+                                : "checkpoint signed by another key");
+        }
+        if (w->have_head && r.seq == w->head.seq &&
+            (r.type != BW_LOG_CHECKPOINT || !bw_ct_equal(r.hash, w->head.hash, BW_SHA256_LEN)))
+            return fail(w, BW_E_TAMPER, seg, off, "record differs from the signed head");
+        w->seq = r.seq;
+        memcpy(w->h, h, BW_SHA256_LEN);
+        w->last_time = r.time;
+        w->last_is_ckpt = r.type == BW_LOG_CHECKPOINT;
+        if (r.type == BW_LOG_CHECKPOINT) {
+            w->rep->last_checkpoint = r.seq;
+            w->rep->checkpoints++;
+            w->since_ckpt = 0;
+        } else {
+            w->since_ckpt++;
+        }
+        w->rep->records++;
+        w->rep->last_seq = r.seq;
+        w->rep->last_segment = seg;
+        if (w->visit && (rc = w->visit(w->ctx, &r)))
+            return rc;
+        off += r.len;
+        *valid = off;
+    }
+    return BW_OK;
+}
+
+static bw_err read_segment(const struct bw_log_vfs *v, uint64_t id, uint8_t **buf, size_t *len)
+{
+    uint64_t size;
+    bw_err rc;
+
+    *buf = NULL;
+    *len = 0;
+    if ((rc = v->size(v->ctx, id, &size)))
+        return rc;
+    if (size > BW_LOG_SEGMENT_READ_MAX)
+        return BW_E_TOOBIG;
+    *buf = bw_malloc(size ? (size_t)size : 1);
+    if (!*buf)
+        return BW_E_NOMEM;
+    if (size && (rc = v->read(v->ctx, id, 0, *buf, (size_t)size))) {
+        bw_free(*buf);
+        *buf = NULL;
+        return rc;
+    }
+    *len = (size_t)size;
+    return BW_OK;
+}
+
+static bw_err list_segments(const struct bw_log_vfs *v, uint64_t **ids, size_t *n)
+{
+    bw_err rc;
+
+    *ids = bw_malloc(BW_LOG_SEGMENTS_MAX * sizeof(**ids));
+    if (!*ids)
+        return BW_E_NOMEM;
+    rc = v->list(v->ctx, *ids, BW_LOG_SEGMENTS_MAX, n);
+    if (rc) {
+        bw_free(*ids);
+        *ids = NULL;
+    }
+    return rc;
+}
+
+static bw_err load_head(const struct bw_log_vfs *v, struct walk *w)
+{
+    uint8_t b[BW_LOG_HEAD_LEN + 1], d[BW_SHA256_LEN];
+    size_t n = 0;
+    bw_err rc;
+
+    rc = v->head_get(v->ctx, b, sizeof(b), &n);
+    if (rc == BW_E_NOTFOUND)
+        return BW_OK;
+    if (rc == BW_E_TOOBIG)
+        rc = BW_E_FORMAT;
+    if (!rc)
+        rc = head_decode(b, n, &w->head);
+    if (rc)
+        return fail(w, rc, 0, 0, "head file is damaged");
+    w->have_head = 1;
+    w->rep->head_seq = w->head.seq;
+    if (w->flags & BW_LOG_NO_SIGS)
+        return BW_OK;
+    if (!w->pub)
+        return fail(w, BW_E_KEY, 0, 0, "a signed head, but no key to check it");
+    if ((rc = head_digest(&w->head, d)))
+        return rc;
+    rc = check_sig(w->pub, w->fp, w->head.fp, d, w->head.sig);
+    if (rc)
+        return fail(w, rc, 0, 0, "%s",
+                    bw_ct_equal(w->fp, w->head.fp, BW_SHA256_LEN)
+                        ? "head signature does not verify"
+                        : "head signed by another key");
+    return BW_OK;
+}
+
+bw_err bw_log_verify(const struct bw_log_vfs *vfs, const uint8_t *pub, unsigned flags,
+                     bw_log_visit visit, void *ctx, struct bw_log_report *rep)
+{
+    struct bw_log_report dummy;
+    struct walk w;
+    uint64_t *ids = NULL;
+    uint8_t *buf = NULL;
+    size_t n = 0, i, blen, valid;
+    bw_err rc;
+
+    if (!rep)
+        rep = &dummy;
+    memset(rep, 0, sizeof(*rep));
+    if (!vfs || (!pub && !(flags & BW_LOG_NO_SIGS)))
+        return BW_E_INVAL;
+    memset(&w, 0, sizeof(w));
+    w.pub = pub;
+    w.flags = flags;
+    w.visit = visit;
+    w.ctx = ctx;
+    w.rep = rep;
+    if (pub && (rc = bw_sha256(pub, BW_P256_PUB_LEN, w.fp)))
+        return rc;
+    if ((rc = load_head(vfs, &w)))
+        goto out;
+    if ((rc = list_segments(vfs, &ids, &n)))
+        goto out;
+    for (i = 0; i < n; i++) {
+        if (i > 0 && ids[i] != ids[i - 1] + 1) {
+            rc = fail(&w, BW_E_TAMPER, ids[i - 1] + 1, 0, "segment %" PRIu64 " is missing",
+                      ids[i - 1] + 1);
+            goto out;
+        }
+        if ((rc = read_segment(vfs, ids[i], &buf, &blen))) {
+            fail(&w, rc, ids[i], 0, "cannot read segment");
+            goto out;
+        }
+        rc = scan_segment(&w, ids[i], buf, blen, i + 1 == n, &valid);
+        bw_free(buf);
+        buf = NULL;
+        if (rc)
+            goto out;
+        if (valid == 0 && i + 1 < n) {
+            rc = fail(&w, BW_E_TAMPER, ids[i], 0, "segment is empty");
+            goto out;
+        }
+    }
+    if (w.have_head) {
+        rc = BW_E_TRUNCATED;
+        if (!w.started || w.head.seq > w.seq) {
+            fail(&w, rc, rep->last_segment, 0,
+                 "log ends at seq %" PRIu64 ", but the signed head names checkpoint %" PRIu64
+                 ": records were cut",
+                 w.seq, w.head.seq);
+            goto out;
+        }
+    } else if (rep->checkpoints >= 2) {
+        rc = fail(&w, BW_E_TAMPER, rep->last_segment, 0,
+                  "head file is missing, but the log holds checkpoints");
+        goto out;
+    }
+    rep->unsigned_tail = rep->records == 0         ? 0
+                         : rep->last_checkpoint    ? rep->last_seq - rep->last_checkpoint
+                                                   : rep->last_seq - rep->first_seq + 1;
+    rc = BW_OK;
+out:
+    bw_free(buf);
+    bw_free(ids);
+    return rc;
+}
+
+/* ---- the writer ----------------------------------------------------- */
+
+struct bw_log {
+    const struct bw_log_vfs *v;
+    const struct bw_signer *signer;
+    uint32_t every;
+    uint64_t max_bytes, seg_bytes;
+    uint8_t fp[BW_SHA256_LEN];
+    uint64_t seg, seg_size;
+    uint64_t seq;
+    uint8_t h[BW_SHA256_LEN];
+    uint64_t since_ckpt, last_time;
+    int last_is_ckpt, dirty, broken, head_dirty;
+    uint8_t *buf; /* records not yet handed to the vfs (buffer_bytes > 0) */
+    size_t buf_len, buf_cap;
+};
+
+static bw_err flush(struct bw_log *l)
+{
+    bw_err rc;
+
+    if (!l->buf_len)
+        return BW_OK;
+    rc = l->v->append(l->v->ctx, l->seg, l->buf, l->buf_len);
+    l->buf_len = 0;
+    if (rc)
+        l->broken = 1; /* part of it may have landed: reopen to cut it */
+    return rc;
+}
+
+/* Fills in seq and the chain hash of an encoded record and appends it. */
+static bw_err write_record(struct bw_log *l, uint8_t *rec, size_t len)
+{
+    uint8_t h[BW_SHA256_LEN];
+    bw_err rc;
+
+    if ((rc = chain_hash(l->h, rec, len, h)))
+        return rc;
+    memcpy(rec + len - BW_SHA256_LEN, h, BW_SHA256_LEN);
+    if (l->buf_cap) {
+        if (l->buf_len + len > l->buf_cap && (rc = flush(l)))
+            return rc;
+        memcpy(l->buf + l->buf_len, rec, len);
+        l->buf_len += len;
+    } else if ((rc = l->v->append(l->v->ctx, l->seg, rec, len))) {
+        l->broken = 1; /* part of it may have landed: reopen to cut it */
+        return rc;
+    }
+    l->seq++;
+    memcpy(l->h, h, BW_SHA256_LEN);
+    l->seg_size += len;
+    l->dirty = 1;
+    l->last_is_ckpt = rec[0] == BW_LOG_CHECKPOINT;
+    l->since_ckpt = l->last_is_ckpt ? 0 : l->since_ckpt + 1;
+    return BW_OK;
+}
+
+static bw_err write_anchor(struct bw_log *l, uint64_t time)
+{
+    uint8_t rec[ANCHOR_LEN];
+    struct bw_wr w;
+
+    bw_wr_init(&w, rec, sizeof(rec));
+    put_hdr(&w, BW_LOG_ANCHOR, ANCHOR_LEN, l->seq + 1, time);
+    bw_wr_be64(&w, l->seg);
+    bw_wr_bytes(&w, l->h, BW_SHA256_LEN);
+    bw_wr_bytes(&w, l->h, BW_SHA256_LEN); /* placeholder for the chain hash */
+    if (w.err || w.len != sizeof(rec))
+        return BW_E_INVAL;
+    return write_record(l, rec, sizeof(rec));
+}
+
+static bw_err sync_now(struct bw_log *l)
+{
+    bw_err rc;
+
+    if ((rc = flush(l)))
+        return rc;
+    if (!l->dirty)
+        return BW_OK;
+    if ((rc = l->v->sync(l->v->ctx, l->seg))) {
+        l->broken = 1;
+        return rc;
+    }
+    l->dirty = 0;
+    return BW_OK;
+}
+
+static bw_err checkpoint_now(struct bw_log *l, uint64_t time)
+{
+    uint8_t rec[CKPT_LEN], d[BW_SHA256_LEN], hb[BW_LOG_HEAD_LEN];
+    struct head hd;
+    struct bw_wr w;
+    bw_err rc;
+
+    if (l->seg_size == 0 && (rc = write_anchor(l, time)))
+        return rc;
+    bw_wr_init(&w, rec, sizeof(rec));
+    put_hdr(&w, BW_LOG_CHECKPOINT, CKPT_LEN, l->seq + 1, time);
+    bw_wr_bytes(&w, l->fp, BW_SHA256_LEN);
+    if ((rc = ckpt_digest(l->h, rec, d)))
+        return rc;
+    if ((rc = l->signer->sign(l->signer->ctx, d, rec + HDR_LEN + BW_SHA256_LEN)))
+        return rc;
+    if ((rc = write_record(l, rec, sizeof(rec))))
+        return rc;
+    /* the checkpoint is durable before the head may name it */
+    if ((rc = sync_now(l)))
+        return rc;
+    hd.seq = l->seq;
+    memcpy(hd.hash, l->h, BW_SHA256_LEN);
+    memcpy(hd.fp, l->fp, BW_SHA256_LEN);
+    if ((rc = head_digest(&hd, d)))
+        return rc;
+    if ((rc = l->signer->sign(l->signer->ctx, d, hd.sig)))
+        return rc;
+    bw_wr_init(&w, hb, sizeof(hb));
+    bw_wr_bytes(&w, HEAD_MAGIC, 4);
+    bw_wr_u8(&w, VERSION);
+    bw_wr_be64(&w, hd.seq);
+    bw_wr_bytes(&w, hd.hash, BW_SHA256_LEN);
+    bw_wr_bytes(&w, hd.fp, BW_SHA256_LEN);
+    bw_wr_bytes(&w, hd.sig, BW_P256_SIG_LEN);
+    if (w.err || w.len != sizeof(hb))
+        return BW_E_INVAL;
+    if ((rc = l->v->head_put(l->v->ctx, hb, sizeof(hb))))
+        return rc;
+    l->head_dirty = 1;
+    return BW_OK;
+}
+
+/* Deletes the oldest segments while the log is over max_bytes, keeping
+ * the newest two (the current one and the one its anchor links to). */
+static bw_err prune(struct bw_log *l)
+{
+    uint64_t *ids = NULL, *sizes = NULL, total = 0;
+    size_t n = 0, i;
+    bw_err rc;
+
+    if ((rc = list_segments(l->v, &ids, &n)))
+        return rc;
+    rc = BW_E_NOMEM;
+    sizes = bw_malloc((n ? n : 1) * sizeof(*sizes));
+    if (!sizes)
+        goto out;
+    for (i = 0; i < n; i++) {
+        if ((rc = l->v->size(l->v->ctx, ids[i], &sizes[i])))
+            goto out;
+        total += sizes[i];
+    }
+    for (i = 0; i + 2 < n && total > l->max_bytes; i++) {
+        if ((rc = l->v->remove(l->v->ctx, ids[i])))
+            goto out;
+        total -= sizes[i];
+    }
+    rc = BW_OK;
+out:
+    bw_free(sizes);
+    bw_free(ids);
+    return rc;
+}
+
+static bw_err rotate(struct bw_log *l, uint64_t time)
+{
+    bw_err rc;
+
+    /* seal the full segment: with a signer, everything in it is signed */
+    if (l->signer && !l->last_is_ckpt)
+        rc = checkpoint_now(l, time);
+    else
+        rc = sync_now(l);
+    if (rc)
+        return rc;
+    l->seg++;
+    l->seg_size = 0;
+    if ((rc = write_anchor(l, time)))
+        return rc;
+    return prune(l);
+}
+
+bw_err bw_log_open(const struct bw_log_vfs *vfs, const struct bw_log_opts *o,
+                   struct bw_log **out)
+{
+    struct bw_log_report rep;
+    struct bw_log *l = NULL;
+    struct walk w;
+    uint64_t *ids = NULL;
+    uint8_t *buf = NULL;
+    size_t n = 0, blen = 0, valid = 0;
+    bw_err rc;
+
+    if (!vfs || !o || !out)
+        return BW_E_INVAL;
+    *out = NULL;
+    rc = BW_E_NOMEM;
+    l = bw_calloc(1, sizeof(*l));
+    if (!l)
+        return rc;
+    l->v = vfs;
+    l->signer = o->signer;
+    l->every = o->checkpoint_every ? o->checkpoint_every : BW_LOG_CHECKPOINT_EVERY;
+    l->max_bytes = o->max_bytes ? o->max_bytes : BW_LOG_MAX_BYTES_DEFAULT;
+    l->seg_bytes = o->segment_bytes ? o->segment_bytes : l->max_bytes / 4;
+    if (l->seg_bytes < BW_LOG_SEGMENT_MIN)
+        l->seg_bytes = BW_LOG_SEGMENT_MIN;
+    if (o->buffer_bytes) {
+        l->buf_cap = o->buffer_bytes < BW_LOG_RECORD_MAX ? BW_LOG_RECORD_MAX
+                     : o->buffer_bytes > BW_LOG_BUFFER_MAX ? BW_LOG_BUFFER_MAX
+                                                           : o->buffer_bytes;
+        l->buf = bw_malloc(l->buf_cap);
+        if (!l->buf)
+            goto out;
+    }
+    if (l->signer && (rc = bw_sha256(l->signer->pub, BW_P256_PUB_LEN, l->fp)))
+        goto out;
+    if ((rc = list_segments(vfs, &ids, &n)))
+        goto out;
+    memset(&w, 0, sizeof(w));
+    w.flags = BW_LOG_NO_SIGS;
+    w.rep = &rep;
+    memset(&rep, 0, sizeof(rep));
+    if (n > 0) {
+        l->seg = ids[n - 1];
+        if ((rc = read_segment(vfs, l->seg, &buf, &blen)))
+            goto out;
+        if ((rc = scan_segment(&w, l->seg, buf, blen, 1, &valid)))
+            goto out;
+        if (valid < blen && (rc = vfs->truncate(vfs->ctx, l->seg, valid)))
+            goto out; /* a torn final record: cut it before appending */
+        l->seg_size = valid;
+        if (valid == 0 && n > 1) {
+            /* the newest segment lost even its anchor: link to the one before */
+            bw_free(buf);
+            buf = NULL;
+            if ((rc = read_segment(vfs, ids[n - 2], &buf, &blen)))
+                goto out;
+            if ((rc = scan_segment(&w, ids[n - 2], buf, blen, 0, &valid)))
+                goto out;
+        }
+    } else {
+        l->seg = 1;
+    }
+    l->seq = w.seq;
+    memcpy(l->h, w.h, BW_SHA256_LEN);
+    l->last_time = w.last_time;
+    l->last_is_ckpt = w.last_is_ckpt;
+    l->since_ckpt = w.since_ckpt;
+    *out = l; /* the anchor of a new segment waits for the first record's time */
+    l = NULL;
+    rc = BW_OK;
+out:
+    bw_free(buf);
+    bw_free(ids);
+    if (l)
+        bw_free(l->buf);
+    bw_free(l);
+    return rc;
+}
+
+bw_err bw_log_append(struct bw_log *l, uint64_t time, const char *event, const char *subject,
+                     const char *outcome, uint64_t *seq)
+{
+    uint8_t rec[BW_LOG_RECORD_MAX];
+    size_t el, sl, ol, len;
+    struct bw_wr w;
+    bw_err rc;
+
+    if (!l || !event)
+        return BW_E_INVAL;
+    if (l->broken)
+        return BW_E_STATE;
+    subject = subject ? subject : "";
+    outcome = outcome ? outcome : "";
+    el = strlen(event);
+    sl = strlen(subject);
+    ol = strlen(outcome);
+    if (!event_ok(event, el) || !text_ok(subject, sl) || !text_ok(outcome, ol))
+        return BW_E_INVAL;
+    len = HDR_LEN + 3 + el + sl + ol + BW_SHA256_LEN;
+    if (l->seg_size == 0)
+        rc = write_anchor(l, time);
+    else if (l->seg_size + len > l->seg_bytes && l->seg_size > ANCHOR_LEN)
+        rc = rotate(l, time);
+    else
+        rc = BW_OK;
+    if (rc)
+        return rc;
+    bw_wr_init(&w, rec, sizeof(rec));
+    put_hdr(&w, BW_LOG_EVENT, len, l->seq + 1, time);
+    bw_wr_u8(&w, (uint8_t)el);
+    bw_wr_bytes(&w, event, el);
+    bw_wr_u8(&w, (uint8_t)sl);
+    bw_wr_bytes(&w, subject, sl);
+    bw_wr_u8(&w, (uint8_t)ol);
+    bw_wr_bytes(&w, outcome, ol);
+    bw_wr_bytes(&w, l->h, BW_SHA256_LEN); /* placeholder for the chain hash */
+    if (w.err || w.len != len)
+        return BW_E_INVAL;
+    if ((rc = write_record(l, rec, len)))
+        return rc;
+    l->last_time = time;
+    if (seq)
+        *seq = l->seq;
+    if (l->signer && l->since_ckpt >= l->every)
+        return checkpoint_now(l, time);
+    return BW_OK;
+}
+
+bw_err bw_log_checkpoint(struct bw_log *l, uint64_t time)
+{
+    if (!l)
+        return BW_E_INVAL;
+    if (l->broken || !l->signer)
+        return BW_E_STATE;
+    if (l->last_is_ckpt || l->seq == 0)
+        return sync_now(l);
+    return checkpoint_now(l, time);
+}
+
+static bw_err sync_head(struct bw_log *l)
+{
+    bw_err rc;
+
+    if (!l->head_dirty)
+        return BW_OK;
+    if ((rc = l->v->head_sync(l->v->ctx)))
+        return rc;
+    l->head_dirty = 0;
+    return BW_OK;
+}
+
+bw_err bw_log_sync(struct bw_log *l)
+{
+    bw_err rc;
+
+    if (!l)
+        return BW_E_INVAL;
+    if (l->broken)
+        return BW_E_STATE;
+    if ((rc = sync_now(l)))
+        return rc;
+    return sync_head(l);
+}
+
+bw_err bw_log_close(struct bw_log *l)
+{
+    bw_err rc = BW_E_STATE; /* a failed write left a torn record: not sealed */
+
+    if (!l)
+        return BW_OK;
+    if (!l->broken) {
+        if (l->signer && !l->last_is_ckpt && l->seq > 0)
+            rc = checkpoint_now(l, l->last_time);
+        else
+            rc = sync_now(l);
+        if (!rc)
+            rc = sync_head(l);
+    }
+    bw_free(l->buf);
+    bw_free(l);
+    return rc;
+}
+
+/* ---- POSIX backend --------------------------------------------------- */
+
+struct posix_log {
+    char dir[4000];
+    int lock_fd;
+    int fd;         /* the segment being appended to */
+    uint64_t fd_id;
+    int fd_new;     /* created since its last sync: the directory needs one too */
+    int head_fd;    /* the head, once written */
+};
+
+static void seg_path(const struct posix_log *p, uint64_t id, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%020" PRIu64 ".seg", p->dir, id);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static bw_err px_list(void *ctx, uint64_t *ids, size_t cap, size_t *n)
+{
+    struct posix_log *p = ctx;
+    struct dirent *e;
+    DIR *d = opendir(p->dir);
+    bw_err rc = BW_OK;
+
+    *n = 0;
+    if (!d)
+        return BW_E_IO;
+    while ((e = readdir(d))) {
+        const char *s = e->d_name;
+        uint64_t v = 0;
+        size_t i;
+
+        if (strlen(s) != 24 || strcmp(s + 20, ".seg"))
+            continue;
+        for (i = 0; i < 20 && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+                break;
+            v = v * 10 + (uint64_t)(s[i] - '0');
+        }
+        if (i != 20)
+            continue;
+        if (*n == cap) {
+            rc = BW_E_TOOBIG;
+            break;
+        }
+        ids[(*n)++] = v;
+    }
+    closedir(d);
+    qsort(ids, *n, sizeof(*ids), cmp_u64);
+    return rc;
+}
+
+static bw_err px_size(void *ctx, uint64_t id, uint64_t *size)
+{
+    char path[4096];
+    struct stat st;
+
+    seg_path(ctx, id, path, sizeof(path));
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return BW_E_IO;
+    *size = (uint64_t)st.st_size;
+    return BW_OK;
+}
+
+static bw_err px_read(void *ctx, uint64_t id, uint64_t off, void *buf, size_t len)
+{
+    char path[4096];
+    size_t done = 0;
+    bw_err rc = BW_E_IO;
+    int fd;
+
+    seg_path(ctx, id, path, sizeof(path));
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return BW_E_IO;
+    while (done < len) {
+        ssize_t r = pread(fd, (uint8_t *)buf + done, len - done, (off_t)(off + done));
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            goto out;
+        if (r == 0) {
+            rc = BW_E_TRUNCATED;
+            goto out;
+        }
+        done += (size_t)r;
+    }
+    rc = BW_OK;
+out:
+    close(fd);
+    return rc;
+}
+
+static bw_err px_use(struct posix_log *p, uint64_t id)
+{
+    char path[4096];
+
+    if (p->fd >= 0 && p->fd_id == id)
+        return BW_OK;
+    if (p->fd >= 0)
+        close(p->fd);
+    p->fd = -1;
+    seg_path(p, id, path, sizeof(path));
+    p->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+    p->fd_new = 0;
+    if (p->fd < 0 && errno == ENOENT) {
+        p->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        p->fd_new = 1;
+    }
+    if (p->fd < 0)
+        return BW_E_IO;
+    p->fd_id = id;
+    return BW_OK;
+}
+
+static bw_err px_append(void *ctx, uint64_t id, const void *buf, size_t len)
+{
+    struct posix_log *p = ctx;
+    bw_err rc = px_use(p, id);
+
+    return rc ? rc : bw_write_full(p->fd, buf, len);
+}
+
+static bw_err px_truncate(void *ctx, uint64_t id, uint64_t len)
+{
+    char path[4096];
+
+    seg_path(ctx, id, path, sizeof(path));
+    return truncate(path, (off_t)len) == 0 ? BW_OK : BW_E_IO;
+}
+
+static bw_err px_sync_dir(const struct posix_log *p)
+{
+    int fd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bw_err rc = BW_E_IO;
+
+    if (fd < 0)
+        return rc;
+    if (fsync(fd) == 0)
+        rc = BW_OK;
+    close(fd);
+    return rc;
+}
+
+static bw_err px_sync(void *ctx, uint64_t id)
+{
+    struct posix_log *p = ctx;
+    bw_err rc = px_use(p, id);
+
+    if (rc)
+        return rc;
+    if (fdatasync(p->fd) != 0)
+        return BW_E_IO;
+    if (p->fd_new) {
+        if ((rc = px_sync_dir(p)))
+            return rc;
+        p->fd_new = 0;
+    }
+    return BW_OK;
+}
+
+static bw_err px_remove(void *ctx, uint64_t id)
+{
+    struct posix_log *p = ctx;
+    char path[4096];
+
+    if (p->fd >= 0 && p->fd_id == id) {
+        close(p->fd);
+        p->fd = -1;
+    }
+    seg_path(p, id, path, sizeof(path));
+    return unlink(path) == 0 || errno == ENOENT ? BW_OK : BW_E_IO;
+}
+
+static bw_err px_head_get(void *ctx, uint8_t *buf, size_t cap, size_t *len)
+{
+    struct posix_log *p = ctx;
+    char path[4096];
+    uint8_t *b = NULL;
+    size_t n = 0;
+    bw_err rc;
+
+    snprintf(path, sizeof(path), "%s/head", p->dir);
+    rc = bw_read_file(path, cap, &b, &n);
+    if (rc == BW_E_IO && errno == ENOENT)
+        return BW_E_NOTFOUND;
+    if (rc)
+        return rc;
+    memcpy(buf, b, n);
+    *len = n;
+    bw_free(b);
+    return BW_OK;
+}
+
+static bw_err px_head_put(void *ctx, const uint8_t *buf, size_t len)
+{
+    struct posix_log *p = ctx;
+    char path[4096];
+    bw_err rc;
+
+    snprintf(path, sizeof(path), "%s/head", p->dir);
+    if (p->head_fd < 0) {
+        p->head_fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (p->head_fd < 0 && errno == ENOENT) {
+            /* the first head: created whole and durable */
+            rc = bw_write_file_atomic(path, buf, len, 0600);
+            if (!rc)
+                p->head_fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+            return rc ? rc : p->head_fd < 0 ? BW_E_IO : BW_OK;
+        }
+        if (p->head_fd < 0)
+            return BW_E_IO;
+    }
+    return pwrite(p->head_fd, buf, len, 0) == (ssize_t)len ? BW_OK : BW_E_IO;
+}
+
+static bw_err px_head_sync(void *ctx)
+{
+    struct posix_log *p = ctx;
+
+    return p->head_fd < 0 || fdatasync(p->head_fd) == 0 ? BW_OK : BW_E_IO;
+}
+
+bw_err bw_log_posix_open(struct bw_log_vfs *v, const char *dir, int create, int writer)
+{
+    struct posix_log *p;
+    char path[4096];
+    struct stat st;
+
+    if (!v || !dir || !*dir || strlen(dir) >= sizeof(p->dir))
+        return BW_E_INVAL;
+    memset(v, 0, sizeof(*v));
+    if (create && mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return BW_E_IO;
+    if (stat(dir, &st) != 0)
+        return errno == ENOENT ? BW_E_NOTFOUND : BW_E_IO;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return BW_E_IO;
+    }
+    p = bw_calloc(1, sizeof(*p));
+    if (!p)
+        return BW_E_NOMEM;
+    snprintf(p->dir, sizeof(p->dir), "%s", dir);
+    p->fd = -1;
+    p->lock_fd = -1;
+    p->head_fd = -1;
+    if (writer) {
+        snprintf(path, sizeof(path), "%s/lock", dir);
+        p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX) != 0) {
+            if (p->lock_fd >= 0)
+                close(p->lock_fd);
+            bw_free(p);
+            return BW_E_IO;
+        }
+    }
+    v->ctx = p;
+    v->list = px_list;
+    v->size = px_size;
+    v->read = px_read;
+    v->append = px_append;
+    v->truncate = px_truncate;
+    v->sync = px_sync;
+    v->remove = px_remove;
+    v->head_get = px_head_get;
+    v->head_put = px_head_put;
+    v->head_sync = px_head_sync;
+    return BW_OK;
+}
+
+void bw_log_posix_close(struct bw_log_vfs *v)
+{
+    struct posix_log *p;
+
+    if (!v || !v->ctx)
+        return;
+    p = v->ctx;
+    if (p->fd >= 0)
+        close(p->fd);
+    if (p->head_fd >= 0)
+        close(p->head_fd);
+    if (p->lock_fd >= 0)
+        close(p->lock_fd); /* releases the flock */
+    bw_free(p);
+    v->ctx = NULL;
+}
