@@ -78,5 +78,26 @@ head -c $((1 << 20)) /dev/urandom > firmware-1.img
   --out firmware-1.bwp firmware-1.img >/dev/null
 refuse "$B" install --config device/device.conf firmware-1.bwp
 
+step "9. Identity at work: a device token, the encrypted store, the security log"
+show "$B" passwd --config device/device.conf --status
+TOKEN=$("$B" token --config device/device.conf --aud https://gateway.example --ttl 300)
+echo "  token (ES256, 5 minutes): ${TOKEN:0:60}..."
+openssl x509 -in device/state/device.crt -noout -pubkey > device-cert.pub
+show "$B" token verify --pub device-cert.pub --aud https://gateway.example "$TOKEN"
+refuse "$B" token verify --pub device-cert.pub --aud https://other.example "$TOKEN"
+printf 'wifi-passphrase-of-the-user' | "$B" store set --config device/device.conf wifi/psk - >/dev/null
+show "$B" store list --config device/device.conf
+if grep -q 'wifi-passphrase' device/state/store; then echo "UNEXPECTED: plaintext in the store"; exit 1; fi
+echo "  (the store file holds no plaintext)"
+show "$B" log show --config device/device.conf
+show "$B" log verify --config device/device.conf
+cp -r device/state/seclog seclog.orig
+f=$(ls device/state/seclog/*.seg | head -1)
+printf 'X' | dd of="$f" bs=1 seek=60 conv=notrunc status=none
+echo "  (one byte of the security log changed)"
+refuse "$B" log verify --config device/device.conf
+rm -rf device/state/seclog && mv seclog.orig device/state/seclog
+show "$B" store wipe --config device/device.conf --factory-reset
+
 step "Done"
 echo "  files are in $OUT"
