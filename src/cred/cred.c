@@ -300,7 +300,9 @@ bw_err bw_cred_verify(struct bw_cred_db *db, const char *name, const char *pw, u
     delay = (uint64_t)1 << (u->failures - 1 < 6 ? u->failures - 1 : 6);
     if (delay > BW_CRED_DELAY_MAX)
         delay = BW_CRED_DELAY_MAX;
-    u->next_allowed = now + delay;
+    /* + 1: times are whole seconds, so this waits at least delay seconds
+     * however late in its second the failure came */
+    u->next_allowed = now + delay + 1;
     if (u->failures >= BW_CRED_LOCK_AFTER)
         u->locked_until = now + BW_CRED_LOCK_SECONDS;
     rc = bw_cred_save(db);

@@ -110,7 +110,7 @@ echo "not-the-password" | "$B" passwd --config dev/device.conf --check >/dev/nul
 check '[ $? = $(code BW_E_AUTH) ]' "wrong password"
 echo "$pw" | "$B" passwd --config dev/device.conf --check >/dev/null 2>&1
 check '[ $? = $(code BW_E_LOCKED) ]' "right password accepted during the delay"
-sleep 1.2
+sleep 2.1
 echo "$pw" | "$B" passwd --config dev/device.conf --check >/dev/null 2>&1
 check '[ $? = 0 ]' "right password after the delay"
 printf '%s\nshort\nshort\n' "$pw" | "$B" passwd --config dev/device.conf $CHEAP >/dev/null 2>&1

@@ -191,16 +191,18 @@ static void test_throttle(const char *dir)
         CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "credentials mode");
     }
     /* wrong, then an immediate retry is refused without looking at pw */
-    CHECK(bw_cred_verify(&db, "admin", "nope", t, &retry) == BW_E_AUTH && retry == t + 1,
+    CHECK(bw_cred_verify(&db, "admin", "nope", t, &retry) == BW_E_AUTH && retry == t + 2,
           "first failure: retry %llu", (unsigned long long)retry);
-    CHECK(bw_cred_verify(&db, "admin", "factory-pw-1234", t, &retry) == BW_E_LOCKED,
+    CHECK(bw_cred_verify(&db, "admin", "factory-pw-1234", t + 1, &retry) == BW_E_LOCKED,
           "correct password accepted during the delay");
     /* a restart does not reset the count */
     CHECK(bw_cred_load(&db2, path) == BW_OK && bw_cred_find(&db2, "admin")->failures == 1,
           "failure not persisted");
-    CHECK(bw_cred_verify(&db2, "admin", "nope", t + 1, &retry) == BW_E_AUTH && retry == t + 3,
+    CHECK(bw_cred_verify(&db2, "admin", "nope", t + 2, &retry) == BW_E_AUTH && retry == t + 5,
           "second failure: delay 2 s (retry %llu)", (unsigned long long)retry);
-    CHECK(bw_cred_verify(&db2, "admin", "factory-pw-1234", t + 3, NULL) == BW_OK, "after delay");
+    CHECK(bw_cred_verify(&db2, "admin", "factory-pw-1234", t + 4, NULL) == BW_E_LOCKED,
+          "accepted before the second delay ended");
+    CHECK(bw_cred_verify(&db2, "admin", "factory-pw-1234", t + 5, NULL) == BW_OK, "after delay");
     u = bw_cred_find(&db2, "admin");
     CHECK(u->failures == 0 && u->next_allowed == 0, "success did not reset");
     CHECK(u->factory == 1, "factory flag lost");
