@@ -98,7 +98,10 @@ BW_NODISCARD bw_err bw_cred_set(struct bw_cred_db *db, const char *name, const c
  * answer and about the same time); BW_E_LOCKED when the attempt comes
  * before the delay ends or during a lockout, without looking at pw;
  * *retry_after (may be NULL) receives the earliest time to try again.
- * BW_E_IO if the attempt could not be recorded: fail closed. */
+ * BW_E_IO if the attempt could not be recorded: fail closed.
+ * Holds an exclusive flock on PATH.lock from re-reading the file to the
+ * last write, so parallel checkers (several logins at once) are counted
+ * one after another; *db is refreshed from the file first. */
 BW_NODISCARD bw_err bw_cred_verify(struct bw_cred_db *db, const char *name, const char *pw,
                                    uint64_t now, uint64_t *retry_after);
 

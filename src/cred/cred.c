@@ -5,7 +5,11 @@
  *   name:factory(0|1):failures:next_allowed:locked_until:$argon2id$...
  * and is only ever replaced whole, atomically, with mode 0600.
  */
+#define _DEFAULT_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,8 +261,8 @@ bw_err bw_cred_set(struct bw_cred_db *db, const char *name, const char *pw,
     return bw_cred_save(db);
 }
 
-bw_err bw_cred_verify(struct bw_cred_db *db, const char *name, const char *pw, uint64_t now,
-                      uint64_t *retry_after)
+static bw_err verify_locked(struct bw_cred_db *db, const char *name, const char *pw,
+                           uint64_t now, uint64_t *retry_after)
 {
     struct bw_cred_user *u;
     uint64_t delay;
@@ -324,4 +328,53 @@ bw_err bw_cred_verify(struct bw_cred_db *db, const char *name, const char *pw, u
     if (result != BW_OK && retry_after)
         *retry_after = u->locked_until > u->next_allowed ? u->locked_until : u->next_allowed;
     return result;
+}
+
+/* An exclusive lock beside the credentials file, held from the reload to
+ * the last save of one check: parallel checkers queue instead of all
+ * reading the same failure count. -1 with errno on failure. */
+static int lock_db(const char *path)
+{
+    char lp[sizeof(((struct bw_cred_db *)0)->path) + 8];
+    int fd;
+
+    if ((size_t)snprintf(lp, sizeof(lp), "%s.lock", path) >= sizeof(lp))
+        return -1;
+    fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -1;
+    if (flock(fd, LOCK_EX)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+bw_err bw_cred_verify(struct bw_cred_db *db, const char *name, const char *pw, uint64_t now,
+                      uint64_t *retry_after)
+{
+    struct bw_cred_db *fresh;
+    bw_err rc;
+    int fd;
+
+    if (!db || !name || !pw)
+        return BW_E_INVAL;
+    if (retry_after)
+        *retry_after = 0;
+    fd = lock_db(db->path);
+    if (fd < 0)
+        return BW_E_IO; /* the attempt cannot be recorded: fail closed */
+    /* what is on disk now, not what this caller loaded earlier */
+    fresh = bw_malloc(sizeof(*fresh));
+    rc = fresh ? bw_cred_load(fresh, db->path) : BW_E_NOMEM;
+    if (!rc) {
+        *db = *fresh;
+        rc = verify_locked(db, name, pw, now, retry_after);
+    }
+    if (fresh) {
+        bw_wipe(fresh, sizeof(*fresh));
+        bw_free(fresh);
+    }
+    close(fd); /* releases the lock */
+    return rc;
 }

@@ -370,11 +370,46 @@ static bw_err fill_info(X509 *cert, struct bw_cert_info *info)
     return BW_OK;
 }
 
+/* The request's single CN as text: 0 if there is none, more than one, or
+ * one with an embedded NUL (which C string compares would cut short). */
+static int one_cn(X509_NAME *n, char *out, size_t cap)
+{
+    int i = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
+    X509_NAME_ENTRY *e;
+    ASN1_STRING *v;
+    int len;
+
+    if (i < 0 || X509_NAME_get_index_by_NID(n, NID_commonName, i) >= 0)
+        return 0;
+    e = X509_NAME_get_entry(n, i);
+    v = e ? X509_NAME_ENTRY_get_data(e) : NULL;
+    if (!v || ASN1_STRING_type(v) == V_ASN1_BMPSTRING || ASN1_STRING_type(v) == V_ASN1_UNIVERSALSTRING)
+        return 0;
+    len = ASN1_STRING_length(v);
+    if (len <= 0 || (size_t)len >= cap || memchr(ASN1_STRING_get0_data(v), 0, (size_t)len))
+        return 0;
+    memcpy(out, ASN1_STRING_get0_data(v), (size_t)len);
+    out[len] = 0;
+    return 1;
+}
+
+/* Copies the O entries of the CA's subject into n (none is fine). */
+static int copy_org(X509_NAME *ca, X509_NAME *n)
+{
+    int i = -1;
+
+    while ((i = X509_NAME_get_index_by_NID(ca, NID_organizationName, i)) >= 0)
+        if (!X509_NAME_add_entry(n, X509_NAME_get_entry(ca, i), -1, 0))
+            return 0;
+    return 1;
+}
+
 bw_err bw_ca_issue(struct bw_ca *ca, const char *csr_pem, const char *device_id, unsigned days,
                    char **cert_pem, struct bw_cert_info *info)
 {
     char cn[128];
     X509_REQ *req = NULL;
+    X509_NAME *subject = NULL;
     X509 *cert = NULL;
     EVP_PKEY *pk;
     BIO *in = NULL, *bio = NULL;
@@ -397,15 +432,19 @@ bw_err bw_ca_issue(struct bw_ca *ca, const char *csr_pem, const char *device_id,
     if (X509_REQ_verify(req, pk) != 1)
         goto out;
     rc = BW_E_CLAIM;
-    if (X509_NAME_get_text_by_NID(X509_REQ_get_subject_name(req), NID_commonName, cn,
-                                  sizeof(cn)) <= 0 ||
-        strcmp(cn, device_id))
+    if (!one_cn(X509_REQ_get_subject_name(req), cn, sizeof(cn)) || strcmp(cn, device_id))
         goto out;
     rc = BW_E_CRYPTO;
+    /* The subject is ours, not the requester's: O of the CA, CN = the id
+     * the factory assigned. Nothing else a CSR says reaches the cert. */
+    subject = X509_NAME_new();
     cert = X509_new();
-    if (!cert || !X509_set_version(cert, 2) || !random_serial(cert, serial) ||
+    if (!subject || !cert || !copy_org(X509_get_subject_name(ca->cert), subject) ||
+        !X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
+                                    (const unsigned char *)device_id, -1, -1, 0) ||
+        !X509_set_version(cert, 2) || !random_serial(cert, serial) ||
         !X509_set_issuer_name(cert, X509_get_subject_name(ca->cert)) ||
-        !X509_set_subject_name(cert, X509_REQ_get_subject_name(req)) ||
+        !X509_set_subject_name(cert, subject) ||
         !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
         !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
         !X509_set_pubkey(cert, pk) ||
@@ -428,6 +467,7 @@ bw_err bw_ca_issue(struct bw_ca *ca, const char *csr_pem, const char *device_id,
 out:
     BIO_free(bio);
     BIO_free(in);
+    X509_NAME_free(subject);
     X509_free(cert);
     X509_REQ_free(req);
     return rc;

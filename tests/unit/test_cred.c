@@ -7,11 +7,14 @@
  * when the attempt cannot be recorded.
  * Usage: test_cred TMPDIR
  */
+#define _DEFAULT_SOURCE
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bulwark/cred.h"
 
@@ -234,6 +237,39 @@ static void test_throttle(const char *dir)
     snprintf(db2.path, sizeof(db2.path), "%s/no/such/dir/credentials", dir);
     CHECK(bw_cred_verify(&db2, "admin", "user-chosen-pass", t + 5000, NULL) == BW_E_IO,
           "check succeeded although the attempt was not recorded");
+
+    /* parallel guesses are serialized: of 8 processes guessing at the same
+     * moment, one gets its password checked, the others wait for the delay */
+    {
+        int auth = 0, locked = 0, k;
+
+        CHECK(bw_cred_set(&db, "admin", "user-chosen-pass", &cheap, 0) == BW_OK, "reset");
+        for (k = 0; k < 8; k++) {
+            pid_t p = fork();
+
+            if (p == 0) {
+                struct bw_cred_db mine;
+                bw_err e;
+
+                if (bw_cred_load(&mine, path))
+                    _exit(99);
+                e = bw_cred_verify(&mine, "admin", "guess", t + 10000, NULL);
+                _exit(e == BW_E_AUTH ? 1 : e == BW_E_LOCKED ? 2 : 3);
+            }
+        }
+        for (k = 0; k < 8; k++) {
+            int st = 0;
+
+            wait(&st);
+            if (WIFEXITED(st) && WEXITSTATUS(st) == 1)
+                auth++;
+            else if (WIFEXITED(st) && WEXITSTATUS(st) == 2)
+                locked++;
+        }
+        CHECK(auth == 1 && locked == 7, "parallel guesses: %d checked, %d refused", auth, locked);
+        CHECK(bw_cred_load(&db2, path) == BW_OK && bw_cred_find(&db2, "admin")->failures == 1,
+              "parallel failures lost");
+    }
 
     /* malformed files */
     f = fopen(path, "w");

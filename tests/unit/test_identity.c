@@ -11,6 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "bulwark/identity.h"
 #include "host.h"
 
@@ -194,6 +198,51 @@ static void test_certificates(const char *dir)
                           "REQUEST-----\n",
                       "dev-1", 30, &cert2, &info2) == BW_E_FORMAT,
           "garbage CSR");
+    /* the subject comes from the CA, not from the request: a CSR naming
+     * another organization and a second CN */
+    {
+        EVP_PKEY *pk = EVP_EC_gen("prime256v1");
+        X509_REQ *req = X509_REQ_new();
+        X509_NAME *nm = X509_REQ_get_subject_name(req);
+        BIO *b = BIO_new(BIO_s_mem());
+        char *pem, *out = NULL, org[64] = "";
+        long n;
+
+        X509_REQ_set_pubkey(req, pk);
+        X509_NAME_add_entry_by_txt(nm, "O", MBSTRING_UTF8, (const unsigned char *)"Other Corp", -1, -1, 0);
+        X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)"dev-9", -1, -1, 0);
+        X509_REQ_sign(req, pk, EVP_sha256());
+        PEM_write_bio_X509_REQ(b, req);
+        n = BIO_get_mem_data(b, &pem);
+        pem[n - 1] = 0; /* the final newline */
+        rc = bw_ca_issue(ca, pem, "dev-9", 30, &out, &info2);
+        CHECK(rc == BW_OK, "plain CSR: %s", bw_errname(rc));
+        if (out) {
+            BIO *cb = BIO_new_mem_buf(out, -1);
+            X509 *c = PEM_read_bio_X509(cb, NULL, NULL, NULL);
+
+            X509_NAME_get_text_by_NID(X509_get_subject_name(c), NID_organizationName, org,
+                                      sizeof(org));
+            CHECK(!strcmp(org, "Acme"), "subject O copied from the request: %s", org);
+            CHECK(X509_NAME_entry_count(X509_get_subject_name(c)) == 2, "extra subject entries");
+            X509_free(c);
+            BIO_free(cb);
+            free(out);
+            out = NULL;
+        }
+        BIO_free(b);
+        b = BIO_new(BIO_s_mem());
+        X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)"dev-10", -1, -1, 0);
+        X509_REQ_sign(req, pk, EVP_sha256());
+        PEM_write_bio_X509_REQ(b, req);
+        n = BIO_get_mem_data(b, &pem);
+        pem[n - 1] = 0;
+        CHECK(bw_ca_issue(ca, pem, "dev-9", 30, &out, &info2) == BW_E_CLAIM && !out,
+              "CSR with two CNs issued");
+        BIO_free(b);
+        X509_REQ_free(req);
+        EVP_PKEY_free(pk);
+    }
     bw_ca_free(ca);
     ca = NULL;
     /* a CA key that does not belong to the certificate */
