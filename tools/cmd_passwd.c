@@ -138,8 +138,11 @@ static int run(struct cli_args *a)
     /* every path below starts with a throttled check of the current one */
     rc = bw_cred_verify(&db, user, cur, now_s(), &retry);
     if (rc) {
-        if (seclog_event(&conf, cli_flag(a, "check") ? "login" : "passwd", user,
-                         bw_errname(rc)))
+        /* refusals during a delay or lockout are not logged: they cost the
+         * attacker nothing, and logging each would let them rotate older
+         * records out of the log; the failures that led to the lock are */
+        if (rc != BW_E_LOCKED &&
+            seclog_event(&conf, cli_flag(a, "check") ? "login" : "passwd", user, bw_errname(rc)))
             fprintf(stderr, "bulwark passwd: security log not written\n");
         if (rc == BW_E_LOCKED || rc == BW_E_AUTH)
             fprintf(stderr, "bulwark passwd: %s: %s; next attempt in %" PRIu64 " s\n", user,

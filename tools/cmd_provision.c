@@ -152,10 +152,19 @@ static bw_err provision_one(struct run *r, const struct target *t)
     }
     rc = bw_devkey_open(t->key_uri, &k);
     if (rc) {
-        fprintf(stderr, "bulwark provision: %s: cannot open key %s\n", t->id, t->key_uri);
+        /* the scheme only: a PKCS#11 URI may carry a PIN */
+        fprintf(stderr, "bulwark provision: %s: cannot open the %.*s key: %s\n", t->id,
+                (int)strcspn(t->key_uri, ":"), t->key_uri, bw_strerror(rc));
         goto out;
     }
     rc = bw_devkey_generate(k, r->force);
+    if (rc == BW_E_EXISTS) {
+        /* a key but no certificate: an earlier run stopped half way.
+         * Certify the key the device already has. */
+        fprintf(stderr, "bulwark provision: %s: has a key but no certificate: certifying it\n",
+                t->id);
+        rc = BW_OK;
+    }
     if (rc) {
         fprintf(stderr, "bulwark provision: %s: key generation: %s%s%s\n", t->id,
                 bw_strerror(rc), *bw_devkey_detail(k) ? ": " : "", bw_devkey_detail(k));
@@ -183,11 +192,6 @@ static bw_err provision_one(struct run *r, const struct target *t)
                 bw_strerror(rc));
         goto out;
     }
-    rc = bw_write_file_atomic(t->cert, cert, strlen(cert), 0644);
-    if (rc) {
-        fprintf(stderr, "bulwark provision: %s: cannot write %s\n", t->id, t->cert);
-        goto out;
-    }
     cap = strlen(cert) * 2 + 16;
     pem_json = malloc(cap);
     rec = malloc(cap + 1024);
@@ -212,6 +216,14 @@ static bw_err provision_one(struct run *r, const struct target *t)
     if (rc) {
         fprintf(stderr, "bulwark provision: %s: cannot append the registry/password record\n",
                 t->id);
+        goto out;
+    }
+    /* The certificate is written last: its presence means "done". A crash
+     * before it leaves the device to be finished by a rerun (which may add
+     * a second registry and password line for it: the last one counts). */
+    rc = bw_write_file_atomic(t->cert, cert, strlen(cert), 0644);
+    if (rc) {
+        fprintf(stderr, "bulwark provision: %s: cannot write %s\n", t->id, t->cert);
         goto out;
     }
     if (r->json)
@@ -285,7 +297,7 @@ static int run(struct cli_args *a)
     struct run r;
     struct target *t = NULL;
     struct bw_progress prog;
-    uint64_t count = 0, i, done = 0;
+    uint64_t count = 0, i, done = 0, skipped = 0;
     int modes = !!conf_path + !!count_s + !!csv, status = 0;
     FILE *cf = NULL;
     bw_err rc;
@@ -431,6 +443,11 @@ static int run(struct cli_args *a)
             goto batch_fail;
         }
         rc = provision_one(&r, t);
+        if (rc == BW_E_EXISTS) { /* provisioned by an earlier run: keep it */
+            skipped++;
+            bw_progress_add(&prog, 1);
+            continue;
+        }
         if (rc)
             goto batch_fail;
         done++;
@@ -440,6 +457,9 @@ static int run(struct cli_args *a)
     if (!r.json)
         printf("provisioned %" PRIu64 " devices into %s; registry %s; passwords %s\n", done,
                out_dir, reg, r.pw_path);
+    if (skipped)
+        fprintf(stderr, "bulwark provision: skipped %" PRIu64 " device%s provisioned before "
+                "(--force redoes them)\n", skipped, skipped == 1 ? "" : "s");
     goto out;
 batch_fail:
     bw_progress_end(&prog);
@@ -489,6 +509,7 @@ const struct cli_cmd cli_cmd_provision = {
     "clientAuth), sets a unique password from the CSPRNG stored as an Argon2id hash,\n"
     "and appends a JSON line for the gateway registry. The CA's provisioning.log\n"
     "records every attempt. A device that has a certificate is refused unless\n"
-    "--force. With --config the password is printed once; batches write it to\n"
+    "--force (a batch skips it and goes on, so a rerun finishes a broken batch).\n"
+    "With --config the password is printed once; batches write it to\n"
     "--passwords (default OUT/passwords.csv, mode 0600) for the label printer.",
     opts, 0, 0, run};

@@ -111,6 +111,14 @@ static void conf_defaults(struct device_conf *c)
     for (i = 0; i < sizeof(d) / sizeof(d[0]); i++)
         if (!*d[i].field)
             snprintf(d[i].field, 4096, "%s%.4000s/%s", d[i].prefix, c->data_dir, d[i].name);
+    /* a file key is sealed under the storage key this file names, so every
+     * command that opens the device key uses the same one */
+    if (!strncmp(c->device_key, "file:", 5) && !strchr(c->device_key, '?') &&
+        strlen(c->device_key) + strlen(c->storage_key) + 14 < sizeof(c->device_key)) {
+        size_t n = strlen(c->device_key);
+
+        snprintf(c->device_key + n, sizeof(c->device_key) - n, "?storage-key=%s", c->storage_key);
+    }
 }
 
 bw_err device_conf_load(struct device_conf *c, const char *path)

@@ -61,8 +61,8 @@ struct bw_cred_db {
     size_t n;
 };
 
-/* A fresh password (BW_CRED_GEN_LEN characters + NUL) from bw_random,
- * with rejection sampling so every letter is equally likely. Depends on
+/* A fresh password (BW_CRED_GEN_LEN characters + NUL) from bw_random:
+ * 5 bits per letter of a 32-letter table, so every letter is equally likely. Depends on
  * nothing but the CSPRNG: never on serial numbers, MACs or counters.
  * BW_E_NOMEM if cap <= BW_CRED_GEN_LEN; BW_E_CRYPTO if the CSPRNG fails. */
 BW_NODISCARD bw_err bw_cred_generate(char *out, size_t cap);

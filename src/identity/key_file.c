@@ -4,7 +4,7 @@
  * AES-256-GCM under a key derived from the device storage key. For devices
  * without a secure element; a TPM or PKCS#11 token is better where present.
  *
- * File layout (64 bytes, written atomically with mode 0600):
+ * File layout (68 bytes, written atomically with mode 0600):
  *   "BWKEYv1\n" (8) | IV (12, random per write) | tag (16) | scalar (32, encrypted)
  * Key: HKDF-SHA256(storage key, salt = none, info = "bulwark file key v1").
  * AAD: the 8-byte magic, so the file cannot be passed off as another kind
@@ -46,13 +46,49 @@ bw_err bw_storage_key_load(const char *path, int create, uint8_t key[BW_STORAGE_
     if (rc == BW_E_IO && errno == ENOENT) {
         if (!create)
             return BW_E_NOTFOUND;
+        char tmp[4200];
+        int fd, linked;
+
         rc = bw_random(key, BW_STORAGE_KEY_LEN);
         if (rc)
             return rc;
-        rc = bw_write_file_atomic(path, key, BW_STORAGE_KEY_LEN, 0600);
-        if (rc)
+        /* Method: write a temporary file, fsync, then link(2) it to the
+         * name, which fails if another process created the key first; that
+         * key is then the one, and ours is dropped. rename(2) would replace
+         * it, and whatever was sealed under it would be lost. */
+        fd = bw_tmpfile_beside(path, 0600, tmp, sizeof(tmp));
+        if (fd < 0) {
             bw_wipe(key, BW_STORAGE_KEY_LEN);
-        return rc;
+            return BW_E_IO;
+        }
+        if (write(fd, key, BW_STORAGE_KEY_LEN) != BW_STORAGE_KEY_LEN || fsync(fd)) {
+            close(fd);
+            unlink(tmp);
+            bw_wipe(key, BW_STORAGE_KEY_LEN);
+            return BW_E_IO;
+        }
+        close(fd);
+        linked = link(tmp, path) == 0;
+        rc = linked || errno == EEXIST ? BW_OK : BW_E_IO;
+        unlink(tmp);
+        bw_wipe(key, BW_STORAGE_KEY_LEN);
+        if (rc)
+            return rc;
+        if (linked) {
+            char dir[4200], *slash;
+            int dfd;
+
+            snprintf(dir, sizeof(dir), "%s", path);
+            slash = strrchr(dir, '/');
+            if (slash)
+                *slash = 0;
+            dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
+            }
+        }
+        return bw_storage_key_load(path, 0, key);
     }
     if (rc)
         return rc == BW_E_TOOBIG ? BW_E_FORMAT : rc;
@@ -240,8 +276,8 @@ static bw_err file_destroy(void *ctx)
     int fd;
 
     /* Overwrite before unlinking: on a plain file system this removes the
-     * ciphertext; flash translation layers may keep old copies, which is
-     * why the storage key is destroyed too on a factory reset. */
+     * ciphertext; flash translation layers may keep old copies of it,
+     * still sealed under the storage key. */
     fd = open(c->path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return errno == ENOENT ? BW_E_NOTFOUND : BW_E_IO;

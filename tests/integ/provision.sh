@@ -66,9 +66,18 @@ EOF
 
 # --- re-provisioning refuses, files unchanged; --force redoes ---------------
 before=$(sha256sum devs/dev-000001/device.crt devs/dev-000001/device.key devs/dev-000001/credentials)
-expect BW_E_EXISTS "$B" provision --ca-dir ca --count 1 --out devs $CHEAP
+expect OK "$B" provision --ca-dir ca --count 1 --out devs $CHEAP
+check 'grep -q "skipped 1 device" err.txt' "a batch rerun does not say it skipped a provisioned device"
 check '[ "$before" = "$(sha256sum devs/dev-000001/device.crt devs/dev-000001/device.key devs/dev-000001/credentials)" ]' \
   "refused re-provisioning changed files"
+# a batch that stopped between key and certificate is finished by a rerun
+rm devs/dev-000002/device.crt
+k2=$(sha256sum < devs/dev-000002/device.key)
+expect OK "$B" provision --ca-dir ca --count 3 --out devs --passwords pw-rerun.csv $CHEAP
+check '[ -f devs/dev-000002/device.crt ] && [ "$k2" = "$(sha256sum < devs/dev-000002/device.key)" ]' \
+  "rerun did not certify the existing key"
+check 'openssl verify -CAfile ca/ca.crt devs/dev-000002/device.crt >/dev/null' "rerun certificate"
+check '[ "$(cut -d, -f1 pw-rerun.csv)" = dev-000002 ]' "rerun issued passwords for finished devices"
 check 'grep -q "BW_E_EXISTS" ca/provisioning.log' "refusal logged"
 expect OK "$B" provision --ca-dir ca --count 1 --out devs --force --passwords pw2.csv $CHEAP
 check '[ "$(sha256sum < devs/dev-000001/device.crt)" != "$(echo "$before" | head -1 | cut -d" " -f1)  -" ]' \
