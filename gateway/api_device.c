@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The native device API (docs/protocol.md). Every call needs both proofs:
+ * a client certificate that chains to the device CA and is registered to
+ * an accepted device, and a fresh device token (JWT ES256, one per
+ * request: its jti is remembered until it expires) signed by that
+ * device's key for this gateway. A device only ever sees its own actions.
+ */
+#define _DEFAULT_SOURCE
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "bulwark/token.h"
+#include "gw.h"
+#include "release.h"
+
+#define REPLAY_SLOTS 65536
+
+static pthread_mutex_t replay_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct bw_token_seen replay_slots[REPLAY_SLOTS];
+static struct bw_token_replay replay;
+static int replay_ready;
+
+static const char *action_state_name(enum gw_action_state s)
+{
+    static const char *const n[] = {"scheduled", "offered", "running", "success", "failure",
+                                    "cancelled"};
+
+    return (unsigned)s < 6 ? n[s] : "unknown";
+}
+
+static const char *action_type_name(enum gw_action_type t)
+{
+    return t == GW_ACT_FORCED ? "forced" : t == GW_ACT_SOFT ? "soft" : "download-only";
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static bw_err pub_from_hex(const char *hex, struct bw_ec_key *k)
+{
+    uint8_t pt[BW_P256_PUB_LEN];
+    size_t i;
+
+    if (strlen(hex) != 2 * BW_P256_PUB_LEN)
+        return BW_E_KEY;
+    for (i = 0; i < BW_P256_PUB_LEN; i++) {
+        int a = hexval(hex[2 * i]), b = hexval(hex[2 * i + 1]);
+
+        if (a < 0 || b < 0)
+            return BW_E_KEY;
+        pt[i] = (uint8_t)(a << 4 | b);
+    }
+    bw_ec_key_init(k);
+    return bw_ec_set_pub(k, pt, sizeof(pt));
+}
+
+/* Method: certificate first (who is on the other end of the TLS
+ * connection), then the registry (is that certificate a device we
+ * accept), then the token (signed now by that device's key, for us, not
+ * seen before). Any failure ends the request; success is set on one line
+ * after the last check. */
+static int device_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                       struct gw_device *d)
+{
+    const struct gw_conf *c = gw_server_conf(q->srv);
+    struct bw_token_policy pol;
+    struct bw_token_claims cl;
+    struct bw_ec_key pub;
+    const char *tok;
+    int ok = 0;
+    bw_err rc;
+
+    if (!q->client_verified) {
+        gw_error(r, 401, "client_certificate", "a device certificate from the device CA is required");
+        return 0;
+    }
+    rc = ops->device_by_fingerprint(h, q->client_fpr, d);
+    if (rc) {
+        gw_error(r, rc == BW_E_NOTFOUND ? 403 : 503, "unknown_device",
+                 rc == BW_E_NOTFOUND ? "certificate not registered" : "registry unavailable");
+        return 0;
+    }
+    if (strcmp(d->id, q->client_cn)) {
+        gw_error(r, 403, "identity", "certificate name does not match its registration");
+        return 0;
+    }
+    if (d->status != GW_DEV_ACCEPTED) {
+        gw_error(r, 403, d->status == GW_DEV_PENDING ? "pending" : "not_accepted",
+                 d->status == GW_DEV_PENDING ? "device awaits acceptance"
+                                              : "device rejected or revoked");
+        return 0;
+    }
+    tok = q->authorization;
+    if (!tok || strncmp(tok, "Bearer ", 7)) {
+        gw_error(r, 401, "token", "a device token (Authorization: Bearer JWT) is required");
+        return 0;
+    }
+    tok += 7;
+    if (pub_from_hex(d->pubkey, &pub)) {
+        gw_error(r, 500, "registry", "registered public key is unusable");
+        return 0;
+    }
+    bw_token_policy_init(&pol, c->token_audience, (int64_t)time(NULL));
+    pthread_mutex_lock(&replay_lock);
+    if (!replay_ready) {
+        bw_token_replay_init(&replay, replay_slots, REPLAY_SLOTS);
+        replay_ready = 1;
+    }
+    rc = bw_token_verify(tok, strlen(tok), &pub, &pol, &replay, &cl);
+    pthread_mutex_unlock(&replay_lock);
+    bw_ec_key_clear(&pub);
+    if (rc) {
+        gw_error(r, 401, "token", bw_errname(rc));
+        return 0;
+    }
+    if (strcmp(cl.sub, d->id)) {
+        gw_error(r, 401, "token", "token subject is another device");
+        return 0;
+    }
+    ok = 1;
+    return ok;
+}
+
+static char *action_json(const struct gw_action *a, const struct gw_release *rel, uint64_t poll)
+{
+    char *s = NULL;
+    json_t *o = json_object();
+
+    json_object_set_new(o, "poll_interval", json_integer((json_int_t)poll));
+    if (a) {
+        json_t *act = json_object();
+
+        json_object_set_new(act, "id", json_integer(a->id));
+        json_object_set_new(act, "campaign", json_integer(a->campaign_id));
+        json_object_set_new(act, "type", json_string(action_type_name(a->type)));
+        json_object_set_new(act, "state", json_string(action_state_name(a->state)));
+        json_object_set_new(act, "release", json_string(rel->name));
+        json_object_set_new(act, "sequence", json_integer(rel->sequence));
+        json_object_set_new(act, "size", json_integer(rel->size));
+        json_object_set_new(act, "sha256", json_string(rel->digest));
+        {
+            char url[128];
+
+            snprintf(url, sizeof(url), "/api/v1/device/download/%s", rel->digest);
+            json_object_set_new(act, "download", json_string(url));
+        }
+        json_object_set_new(o, "action", act);
+    } else {
+        json_object_set_new(o, "action", json_null());
+    }
+    s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+/* POST /api/v1/device/checkin {"version","sequence","attributes":{}} ->
+ * {"poll_interval":N,"action":{...}|null} */
+static void checkin(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                    struct gw_device *d)
+{
+    const struct gw_conf *c = gw_server_conf(q->srv);
+    json_error_t je;
+    json_t *b, *v, *seq, *attrs;
+    char *attrs_s = NULL;
+    const char *ver;
+    struct gw_action a;
+    struct gw_release rel;
+    bw_err rc;
+
+    b = json_loadb((const char *)q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!b || !json_is_object(b)) {
+        json_decref(b);
+        gw_error(r, 400, "json", "body must be a JSON object");
+        return;
+    }
+    v = json_object_get(b, "version");
+    seq = json_object_get(b, "sequence");
+    attrs = json_object_get(b, "attributes");
+    if ((v && !json_is_string(v)) || (seq && !json_is_integer(seq)) ||
+        (attrs && !json_is_object(attrs))) {
+        json_decref(b);
+        gw_error(r, 400, "json", "version: string, sequence: integer, attributes: object");
+        return;
+    }
+    ver = v ? json_string_value(v) : "";
+    if (strlen(ver) > GW_ID_MAX) {
+        json_decref(b);
+        gw_error(r, 400, "json", "version too long");
+        return;
+    }
+    if (attrs) {
+        const char *k;
+        json_t *val;
+
+        json_object_foreach(attrs, k, val) {
+            if (!json_is_string(val)) {
+                json_decref(b);
+                gw_error(r, 400, "json", "attribute values must be strings");
+                return;
+            }
+        }
+        attrs_s = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
+    }
+    if (attrs_s && strlen(attrs_s) > GW_ATTRS_MAX) {
+        free(attrs_s);
+        json_decref(b);
+        gw_error(r, 413, "too_big", "attributes exceed the limit");
+        return;
+    }
+    rc = ops->device_checkin(h, d->id, ver, seq ? (int64_t)json_integer_value(seq) : -1,
+                             attrs_s ? attrs_s : d->attrs, (int64_t)time(NULL));
+    free(attrs_s);
+    json_decref(b);
+    if (rc) {
+        gw_error(r, 503, "registry", ops->error(h));
+        return;
+    }
+    rc = ops->action_next(h, d->id, (int64_t)time(NULL), &a);
+    if (rc == BW_E_NOTFOUND) {
+        gw_json(r, 200, action_json(NULL, NULL, c->poll_interval));
+        return;
+    }
+    if (rc || (rc = ops->release_get(h, a.release_id, &rel))) {
+        gw_error(r, 503, "registry", ops->error(h));
+        return;
+    }
+    gw_json(r, 200, action_json(&a, &rel, c->poll_interval));
+}
+
+/* POST /api/v1/device/actions/ID/report {"state":"running|success|failure","feedback":""} */
+static void report(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                   struct gw_device *d, int64_t id)
+{
+    json_error_t je;
+    json_t *b, *st, *fb;
+    enum gw_action_state s;
+    const char *name;
+    bw_err rc;
+
+    b = json_loadb((const char *)q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
+    st = b ? json_object_get(b, "state") : NULL;
+    fb = b ? json_object_get(b, "feedback") : NULL;
+    if (!b || !json_is_object(b) || !json_is_string(st) || (fb && !json_is_string(fb))) {
+        json_decref(b);
+        gw_error(r, 400, "json", "body: {\"state\":\"running|success|failure\",\"feedback\":\"...\"}");
+        return;
+    }
+    name = json_string_value(st);
+    if (!strcmp(name, "running"))
+        s = GW_ACTION_RUNNING;
+    else if (!strcmp(name, "success"))
+        s = GW_ACTION_SUCCESS;
+    else if (!strcmp(name, "failure"))
+        s = GW_ACTION_FAILURE;
+    else {
+        json_decref(b);
+        gw_error(r, 400, "state", "state must be running, success or failure");
+        return;
+    }
+    rc = ops->action_report(h, d->id, id, s, fb ? json_string_value(fb) : "", (int64_t)time(NULL));
+    json_decref(b);
+    if (rc == BW_E_NOTFOUND)
+        gw_error(r, 404, "not_found", "no such action for this device");
+    else if (rc == BW_E_STATE)
+        gw_error(r, 409, "state", "the action is finished");
+    else if (rc == BW_E_TOOBIG)
+        gw_error(r, 413, "too_big", "feedback exceeds the limit");
+    else if (rc)
+        gw_error(r, 503, "registry", ops->error(h));
+    else
+        gw_json(r, 200, strdup("{\"ok\":true}"));
+}
+
+/* GET /api/v1/device/download/SHA256: only the release of the device's
+ * current action; Range and If-None-Match honoured. */
+static void download(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                     struct gw_device *d, const char *digest)
+{
+    const struct gw_conf *c = gw_server_conf(q->srv);
+    char path[GW_PATH_MAX + 128], etag[80];
+    struct gw_release rel;
+    struct gw_action a;
+    uint64_t first, last;
+    struct stat st;
+    int fd;
+    bw_err rc;
+
+    rc = ops->action_next(h, d->id, (int64_t)time(NULL), &a);
+    if (rc == BW_OK)
+        rc = ops->release_get(h, a.release_id, &rel);
+    if (rc || strcmp(rel.digest, digest)) {
+        gw_error(r, 404, "not_found", "no action of this device offers that release");
+        return;
+    }
+    if (gw_blob_path(c->blob_dir, digest, path, sizeof(path))) {
+        gw_error(r, 400, "bad_path", "not a SHA-256 digest");
+        return;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st)) {
+        if (fd >= 0)
+            close(fd);
+        gw_error(r, 404, "not_found", "release blob missing");
+        return;
+    }
+    snprintf(etag, sizeof(etag), "\"sha256-%s\"", digest);
+    snprintf(r->etag, sizeof(r->etag), "%s", etag);
+    if (q->if_none_match && gw_etag_if_none_match(q->if_none_match, etag)) {
+        close(fd);
+        r->status = 304;
+        return;
+    }
+    r->fd = fd;
+    r->fd_total = (uint64_t)st.st_size;
+    r->fd_off = 0;
+    r->fd_len = (uint64_t)st.st_size;
+    r->status = 200;
+    r->content_type = "application/octet-stream";
+    snprintf(r->extra_header, sizeof(r->extra_header), "Accept-Ranges: bytes");
+    if (q->range && (!q->if_range || gw_etag_if_range(q->if_range, etag))) {
+        rc = gw_range_parse(q->range, (uint64_t)st.st_size, &first, &last);
+        if (rc == BW_OK) {
+            r->fd_off = first;
+            r->fd_len = last - first + 1;
+            r->status = 206;
+            snprintf(r->extra_header, sizeof(r->extra_header),
+                     "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, first, last,
+                     (uint64_t)st.st_size);
+        } else if (rc == BW_E_SIZE) {
+            close(fd);
+            r->fd = -1;
+            gw_error(r, 416, "range", "range not satisfiable");
+            snprintf(r->extra_header, sizeof(r->extra_header), "Content-Range: bytes */%" PRIu64,
+                     (uint64_t)st.st_size);
+        } /* anything else: the Range header is ignored, full body */
+    }
+}
+
+int gw_api_device(struct gw_req *q, struct gw_resp *r)
+{
+    static const char pre[] = "/api/v1/device/";
+    const struct gw_db_ops *ops;
+    struct gw_device d;
+    const char *rest;
+    void *h;
+
+    if (strncmp(q->path, pre, sizeof(pre) - 1))
+        return 0;
+    rest = q->path + sizeof(pre) - 1;
+    if (gw_db(q->srv, &ops, &h)) {
+        gw_error(r, 503, "registry", "registry unavailable");
+        return 1;
+    }
+    if (!device_auth(q, r, ops, h, &d))
+        return 1;
+    if (!strcmp(rest, "checkin")) {
+        if (strcmp(q->method, "POST"))
+            gw_error(r, 405, "method", "POST only");
+        else
+            checkin(q, r, ops, h, &d);
+        return 1;
+    }
+    if (!strncmp(rest, "actions/", 8)) {
+        char *end;
+        long long id = strtoll(rest + 8, &end, 10);
+
+        if (id <= 0 || strcmp(end, "/report") || rest[8] < '1' || rest[8] > '9') {
+            gw_error(r, 404, "not_found", "no such resource");
+        } else if (strcmp(q->method, "POST")) {
+            gw_error(r, 405, "method", "POST only");
+        } else {
+            report(q, r, ops, h, &d, (int64_t)id);
+        }
+        return 1;
+    }
+    if (!strncmp(rest, "download/", 9)) {
+        if (strcmp(q->method, "GET") && strcmp(q->method, "HEAD"))
+            gw_error(r, 405, "method", "GET only");
+        else
+            download(q, r, ops, h, &d, rest + 9);
+        return 1;
+    }
+    gw_error(r, 404, "not_found", "no such resource");
+    return 1;
+}

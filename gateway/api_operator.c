@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The operator API: JSON over HTTPS with bearer tokens. The tokens file
+ * holds only SHA-256 digests of the tokens with a role each (viewer <
+ * release-manager < admin); every change is written to the audit log with
+ * the operator's name before it is answered.
+ */
+#define _DEFAULT_SOURCE
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bulwark/core.h"
+#include "gw.h"
+#include "host.h"
+#include "release.h"
+
+#define MAX_OPERATORS 64
+
+struct operator {
+    enum gw_role role;
+    char name[GW_ID_MAX + 1];
+    uint8_t digest[BW_SHA256_LEN];
+};
+
+static pthread_mutex_t ops_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct operator operators[MAX_OPERATORS];
+static size_t n_operators;
+static int loaded;
+
+static int unhex(const char *h, uint8_t *out, size_t n)
+{
+    size_t i;
+
+    if (strlen(h) != 2 * n)
+        return -1;
+    for (i = 0; i < n; i++) {
+        unsigned v;
+
+        if (sscanf(h + 2 * i, "%2x", &v) != 1)
+            return -1;
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+/* Reads "ROLE NAME SHA256HEX" lines once. A malformed file loads no
+ * operator at all: fail closed. */
+static void load_operators(const char *path)
+{
+    uint8_t *buf = NULL;
+    size_t len;
+    char *ln, *next;
+
+    if (loaded)
+        return;
+    loaded = 1;
+    if (bw_read_file(path, 1 << 20, &buf, &len)) {
+        fprintf(stderr, "bulwark-gateway: cannot read operator tokens %s\n", path);
+        return;
+    }
+    for (ln = (char *)buf; ln && *ln; ln = next) {
+        char role[32], name[GW_ID_MAX + 1], hex[80];
+        struct operator *o;
+
+        next = strchr(ln, '\n');
+        if (next)
+            *next++ = 0;
+        if (*ln == '#' || !*ln)
+            continue;
+        if (n_operators == MAX_OPERATORS ||
+            sscanf(ln, "%31s %64s %79s", role, name, hex) != 3)
+            goto bad;
+        o = &operators[n_operators];
+        o->role = !strcmp(role, "admin")             ? GW_ROLE_ADMIN
+                  : !strcmp(role, "release-manager") ? GW_ROLE_RELEASE
+                  : !strcmp(role, "viewer")          ? GW_ROLE_VIEWER
+                                                     : GW_ROLE_NONE;
+        if (o->role == GW_ROLE_NONE || unhex(hex, o->digest, sizeof(o->digest)))
+            goto bad;
+        snprintf(o->name, sizeof(o->name), "%s", name);
+        n_operators++;
+    }
+    bw_free(buf);
+    return;
+bad:
+    fprintf(stderr, "bulwark-gateway: %s: malformed line; no operator can log in\n", path);
+    n_operators = 0;
+    bw_free(buf);
+}
+
+/* The operator whose token digest matches, compared in constant time
+ * against every entry. */
+static int authenticate(struct gw_req *q)
+{
+    const struct gw_conf *c = gw_server_conf(q->srv);
+    uint8_t d[BW_SHA256_LEN];
+    const char *tok;
+    size_t i;
+    int found = -1;
+
+    if (!q->authorization || strncmp(q->authorization, "Bearer ", 7))
+        return 0;
+    tok = q->authorization + 7;
+    if (!*tok || strlen(tok) > 512 || bw_sha256(tok, strlen(tok), d))
+        return 0;
+    pthread_mutex_lock(&ops_lock);
+    load_operators(c->operator_tokens);
+    for (i = 0; i < n_operators; i++)
+        if (bw_ct_equal(d, operators[i].digest, sizeof(d)))
+            found = (int)i;
+    if (found >= 0) {
+        q->role = operators[found].role;
+        snprintf(q->operator_name, sizeof(q->operator_name), "%s", operators[found].name);
+    }
+    pthread_mutex_unlock(&ops_lock);
+    return found >= 0;
+}
+
+static int need(struct gw_req *q, struct gw_resp *r, enum gw_role role)
+{
+    if (q->role >= role)
+        return 1;
+    gw_error(r, 403, "forbidden", role == GW_ROLE_ADMIN ? "admin role required"
+                                                       : "release-manager role required");
+    return 0;
+}
+
+static const char *status_name(enum gw_device_status s)
+{
+    static const char *const n[] = {"pending", "accepted", "rejected", "revoked"};
+
+    return (unsigned)s < 4 ? n[s] : "unknown";
+}
+
+static json_t *device_obj(const struct gw_device *d)
+{
+    json_t *o = json_object(), *attrs;
+    json_error_t je;
+
+    json_object_set_new(o, "id", json_string(d->id));
+    json_object_set_new(o, "status", json_string(status_name(d->status)));
+    json_object_set_new(o, "fingerprint_sha256", json_string(d->fingerprint));
+    json_object_set_new(o, "serial", json_string(d->serial));
+    json_object_set_new(o, "version", json_string(d->version));
+    json_object_set_new(o, "sequence", d->sequence >= 0 ? json_integer(d->sequence) : json_null());
+    json_object_set_new(o, "last_seen", json_integer(d->last_seen));
+    attrs = json_loads(d->attrs, 0, &je);
+    json_object_set_new(o, "attributes", attrs ? attrs : json_object());
+    return o;
+}
+
+static void list_cb(void *arg, const struct gw_device *d)
+{
+    json_array_append_new(arg, device_obj(d));
+}
+
+static void audit(struct gw_req *q, const struct gw_db_ops *ops, void *h, const char *action,
+                  const char *object, const char *detail)
+{
+    if (ops->audit_add(h, (int64_t)time(NULL), q->operator_name, action, object, detail))
+        fprintf(stderr, "bulwark-gateway: audit log write failed: %s\n", ops->error(h));
+}
+
+static char *dump(json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT);
+
+    json_decref(o);
+    return s;
+}
+
+/* Query parameter NAME (raw, not decoded) from the connection. */
+static const char *arg(struct gw_req *q, const char *name);
+
+/* POST /api/v1/devices/import: JSON lines written by bulwark provision. */
+static void import(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h)
+{
+    const char *p = (const char *)q->body, *end = p + q->body_len;
+    int added = 0, existing = 0, line = 0;
+    char detail[64];
+
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        json_error_t je;
+        json_t *o;
+        struct gw_device d;
+        const char *id, *fpr, *serial, *pub;
+        bw_err rc;
+
+        line++;
+        if (n == 0) {
+            p += 1;
+            continue;
+        }
+        o = json_loadb(p, n, JSON_REJECT_DUPLICATES, &je);
+        p += n + (nl ? 1 : 0);
+        id = json_string_value(json_object_get(o, "device_id"));
+        fpr = json_string_value(json_object_get(o, "fingerprint_sha256"));
+        serial = json_string_value(json_object_get(o, "serial"));
+        pub = json_string_value(json_object_get(o, "public_key"));
+        if (!o || !id || !fpr || !serial || !pub || strlen(id) > GW_ID_MAX ||
+            strlen(fpr) != 64 || strlen(serial) > 32 || strlen(pub) != 130) {
+            char msg[64];
+
+            json_decref(o);
+            snprintf(msg, sizeof(msg), "line %d is not a provisioning record", line);
+            gw_error(r, 400, "json", msg);
+            return;
+        }
+        memset(&d, 0, sizeof(d));
+        snprintf(d.id, sizeof(d.id), "%s", id);
+        snprintf(d.fingerprint, sizeof(d.fingerprint), "%s", fpr);
+        snprintf(d.serial, sizeof(d.serial), "%s", serial);
+        snprintf(d.pubkey, sizeof(d.pubkey), "%s", pub);
+        snprintf(d.attrs, sizeof(d.attrs), "{}");
+        d.status = GW_DEV_ACCEPTED; /* records from our own factory */
+        d.sequence = -1;
+        d.created = (int64_t)time(NULL);
+        json_decref(o);
+        rc = ops->device_add(h, &d);
+        if (rc == BW_E_EXISTS)
+            existing++;
+        else if (rc) {
+            gw_error(r, 503, "registry", ops->error(h));
+            return;
+        } else
+            added++;
+    }
+    snprintf(detail, sizeof(detail), "added %d, already known %d", added, existing);
+    audit(q, ops, h, "devices.import", "-", detail);
+    {
+        json_t *o = json_object();
+
+        json_object_set_new(o, "added", json_integer(added));
+        json_object_set_new(o, "existing", json_integer(existing));
+        gw_json(r, 200, dump(o));
+    }
+}
+
+static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                    const char *rest)
+{
+    if (!*rest) {
+        json_t *arr;
+        const char *filter = arg(q, "filter");
+        bw_err rc;
+
+        if (strcmp(q->method, "GET")) {
+            gw_error(r, 405, "method", "GET only");
+            return;
+        }
+        arr = json_array();
+        rc = ops->device_list(h, filter, 0, 10000, list_cb, arr);
+        if (rc) {
+            json_decref(arr);
+            gw_error(r, rc == BW_E_FORMAT ? 400 : 503, "registry",
+                     rc == BW_E_FORMAT ? "filter must be a JSON object of strings" : ops->error(h));
+            return;
+        }
+        gw_json(r, 200, dump(arr));
+        return;
+    }
+    if (!strcmp(rest, "/import")) {
+        if (strcmp(q->method, "POST"))
+            gw_error(r, 405, "method", "POST only");
+        else if (need(q, r, GW_ROLE_ADMIN))
+            import(q, r, ops, h);
+        return;
+    }
+    {
+        char id[GW_ID_MAX + 1];
+        const char *slash = strchr(rest + 1, '/');
+        size_t n = slash ? (size_t)(slash - rest - 1) : strlen(rest + 1);
+        struct gw_device d;
+        bw_err rc;
+
+        if (rest[0] != '/' || n == 0 || n > GW_ID_MAX) {
+            gw_error(r, 404, "not_found", "no such device");
+            return;
+        }
+        memcpy(id, rest + 1, n);
+        id[n] = 0;
+        rc = ops->device_get(h, id, &d);
+        if (rc) {
+            gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "not_found", "no such device");
+            return;
+        }
+        if (!slash) {
+            gw_json(r, 200, dump(device_obj(&d)));
+            return;
+        }
+        if (!strcmp(slash, "/status") && !strcmp(q->method, "POST")) {
+            json_error_t je;
+            json_t *b = json_loadb((const char *)q->body, q->body_len, 0, &je);
+            const char *s = json_string_value(json_object_get(b, "status"));
+            enum gw_device_status st;
+
+            if (!need(q, r, GW_ROLE_ADMIN)) {
+                json_decref(b);
+                return;
+            }
+            if (!s || (strcmp(s, "accepted") && strcmp(s, "rejected") && strcmp(s, "revoked") &&
+                       strcmp(s, "pending"))) {
+                json_decref(b);
+                gw_error(r, 400, "json", "{\"status\":\"accepted|rejected|revoked|pending\"}");
+                return;
+            }
+            st = !strcmp(s, "accepted")   ? GW_DEV_ACCEPTED
+                 : !strcmp(s, "rejected") ? GW_DEV_REJECTED
+                 : !strcmp(s, "revoked")  ? GW_DEV_REVOKED
+                                          : GW_DEV_PENDING;
+            rc = ops->device_set_status(h, id, st);
+            if (!rc)
+                audit(q, ops, h, "device.status", id, s);
+            json_decref(b);
+            if (rc)
+                gw_error(r, 503, "registry", ops->error(h));
+            else
+                gw_json(r, 200, strdup("{\"ok\":true}"));
+            return;
+        }
+        gw_error(r, 404, "not_found", "no such resource");
+    }
+}
+
+static json_t *release_obj(const struct gw_release *rel)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "id", json_integer(rel->id));
+    json_object_set_new(o, "name", json_string(rel->name));
+    json_object_set_new(o, "sha256", json_string(rel->digest));
+    json_object_set_new(o, "size", json_integer(rel->size));
+    json_object_set_new(o, "sequence", json_integer(rel->sequence));
+    json_object_set_new(o, "vendor_id", json_string(rel->vendor_id));
+    json_object_set_new(o, "class_id", json_string(rel->class_id));
+    json_object_set_new(o, "uploaded_by", json_string(rel->uploaded_by));
+    return o;
+}
+
+static void releases(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                     const char *rest)
+{
+    const struct gw_conf *c = gw_server_conf(q->srv);
+    struct gw_release rel;
+    bw_err rc;
+
+    if (!*rest && !strcmp(q->method, "POST")) {
+        const char *name = arg(q, "name");
+
+        if (!need(q, r, GW_ROLE_RELEASE))
+            return;
+        if (!name || !*name || strlen(name) > GW_ID_MAX) {
+            gw_error(r, 400, "name", "?name=RELEASE-NAME is required (1-64 characters)");
+            return;
+        }
+        if (!q->upload_path) {
+            gw_error(r, 400, "upload", "the package is the request body");
+            return;
+        }
+        rc = gw_release_ingest_conf(c, q->upload_path, name, q->operator_name, &rel);
+        if (rc) {
+            char msg[128];
+
+            snprintf(msg, sizeof(msg), "package refused: %s (%s)", bw_strerror(rc), bw_errname(rc));
+            audit(q, ops, h, "release.refused", name, bw_errname(rc));
+            gw_error(r, 422, "package", msg);
+            return;
+        }
+        rc = ops->release_add(h, &rel);
+        if (rc == BW_E_EXISTS) {
+            gw_error(r, 409, "exists", "a release with that name or content exists");
+            return;
+        }
+        if (rc) {
+            gw_error(r, 503, "registry", ops->error(h));
+            return;
+        }
+        audit(q, ops, h, "release.add", name, rel.digest);
+        gw_json(r, 201, dump(release_obj(&rel)));
+        return;
+    }
+    if (rest[0] == '/' && !strcmp(q->method, "GET")) {
+        char *e;
+        long long id = strtoll(rest + 1, &e, 10);
+
+        if (id <= 0 || *e || (rc = ops->release_get(h, id, &rel))) {
+            gw_error(r, 404, "not_found", "no such release");
+            return;
+        }
+        gw_json(r, 200, dump(release_obj(&rel)));
+        return;
+    }
+    gw_error(r, 405, "method", "POST /api/v1/releases?name=N or GET /api/v1/releases/ID");
+}
+
+static const char *camp_state_name(enum gw_campaign_state s)
+{
+    static const char *const n[] = {"running", "paused", "cancelled", "done"};
+
+    return (unsigned)s < 4 ? n[s] : "unknown";
+}
+
+static json_t *campaign_obj(const struct gw_campaign *cp, const struct gw_counts *k)
+{
+    static const char *const names[] = {"scheduled", "offered", "running", "success", "failure",
+                                        "cancelled"};
+    json_t *o = json_object(), *cnt = json_object();
+    int i;
+
+    json_object_set_new(o, "id", json_integer(cp->id));
+    json_object_set_new(o, "name", json_string(cp->name));
+    json_object_set_new(o, "release_id", json_integer(cp->release_id));
+    json_object_set_new(o, "state", json_string(camp_state_name(cp->state)));
+    json_object_set_new(o, "batch_size", json_integer(cp->batch_size));
+    json_object_set_new(o, "current_batch", json_integer(cp->current_batch));
+    for (i = 0; i < 6; i++)
+        json_object_set_new(cnt, names[i], json_integer(k ? k->n[i] : 0));
+    json_object_set_new(o, "actions", cnt);
+    return o;
+}
+
+static void campaigns(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                      const char *rest)
+{
+    struct gw_campaign cp;
+    struct gw_counts k;
+    bw_err rc;
+
+    if (!*rest && !strcmp(q->method, "POST")) {
+        json_error_t je;
+        json_t *b, *f;
+        const char *name, *type;
+        char *fs = NULL;
+
+        if (!need(q, r, GW_ROLE_RELEASE))
+            return;
+        b = json_loadb((const char *)q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
+        name = json_string_value(json_object_get(b, "name"));
+        type = json_string_value(json_object_get(b, "type"));
+        f = json_object_get(b, "filter");
+        memset(&cp, 0, sizeof(cp));
+        if (!b || !name || strlen(name) > GW_ID_MAX ||
+            !json_is_integer(json_object_get(b, "release_id")) || (f && !json_is_object(f))) {
+            json_decref(b);
+            gw_error(r, 400, "json",
+                     "{\"name\",\"release_id\",\"filter\":{},\"type\":\"forced|soft|download-only\","
+                     "\"batch_size\",\"success_threshold\",\"error_threshold\",\"window\":[s,e]}");
+            return;
+        }
+        snprintf(cp.name, sizeof(cp.name), "%s", name);
+        cp.release_id = (int64_t)json_integer_value(json_object_get(b, "release_id"));
+        cp.type = !type || !strcmp(type, "forced") ? GW_ACT_FORCED
+                  : !strcmp(type, "soft")          ? GW_ACT_SOFT
+                                                   : GW_ACT_DOWNLOAD_ONLY;
+        cp.batch_size = json_is_integer(json_object_get(b, "batch_size"))
+                            ? (int)json_integer_value(json_object_get(b, "batch_size"))
+                            : 1000000;
+        cp.success_threshold_pct =
+            json_is_integer(json_object_get(b, "success_threshold"))
+                ? (int)json_integer_value(json_object_get(b, "success_threshold"))
+                : 100;
+        cp.error_threshold_pct = json_is_integer(json_object_get(b, "error_threshold"))
+                                     ? (int)json_integer_value(json_object_get(b, "error_threshold"))
+                                     : 100;
+        cp.window_start = cp.window_end = -1;
+        {
+            json_t *w = json_object_get(b, "window");
+
+            if (json_is_array(w) && json_array_size(w) == 2) {
+                cp.window_start = (int64_t)json_integer_value(json_array_get(w, 0));
+                cp.window_end = (int64_t)json_integer_value(json_array_get(w, 1));
+            }
+        }
+        if (cp.batch_size < 1 || cp.success_threshold_pct < 0 || cp.success_threshold_pct > 100 ||
+            cp.error_threshold_pct < 0 || cp.error_threshold_pct > 100 ||
+            (type && strcmp(type, "forced") && strcmp(type, "soft") &&
+             strcmp(type, "download-only")) ||
+            (cp.window_start != -1 &&
+             (cp.window_start < 0 || cp.window_start >= 86400 || cp.window_end < 0 ||
+              cp.window_end >= 86400))) {
+            json_decref(b);
+            gw_error(r, 400, "json", "a campaign parameter is out of range");
+            return;
+        }
+        fs = f ? json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
+        snprintf(cp.filter, sizeof(cp.filter), "%s", fs ? fs : "{}");
+        free(fs);
+        json_decref(b);
+        cp.state = GW_CAMP_RUNNING;
+        rc = ops->campaign_create(h, &cp, (int64_t)time(NULL));
+        if (rc == BW_E_NOTFOUND) {
+            gw_error(r, 404, "not_found", "no such release");
+            return;
+        }
+        if (rc) {
+            gw_error(r, rc == BW_E_EXISTS ? 409 : 503, "registry", ops->error(h));
+            return;
+        }
+        audit(q, ops, h, "campaign.create", cp.name, cp.filter);
+        rc = ops->campaign_get(h, cp.id, &cp, &k);
+        gw_json(r, 201, dump(campaign_obj(&cp, rc ? NULL : &k)));
+        return;
+    }
+    if (rest[0] == '/') {
+        char *e;
+        long long id = strtoll(rest + 1, &e, 10);
+
+        if (id <= 0 || (rc = ops->campaign_get(h, id, &cp, &k))) {
+            gw_error(r, 404, "not_found", "no such campaign");
+            return;
+        }
+        if (!*e && !strcmp(q->method, "GET")) {
+            gw_json(r, 200, dump(campaign_obj(&cp, &k)));
+            return;
+        }
+        if (!strcmp(q->method, "POST") &&
+            (!strcmp(e, "/pause") || !strcmp(e, "/resume") || !strcmp(e, "/cancel"))) {
+            enum gw_campaign_state st = !strcmp(e, "/pause")    ? GW_CAMP_PAUSED
+                                        : !strcmp(e, "/resume") ? GW_CAMP_RUNNING
+                                                                : GW_CAMP_CANCELLED;
+
+            if (!need(q, r, GW_ROLE_RELEASE))
+                return;
+            rc = ops->campaign_set_state(h, id, st);
+            if (rc == BW_E_STATE) {
+                gw_error(r, 409, "state", "the campaign is finished");
+                return;
+            }
+            if (rc) {
+                gw_error(r, 503, "registry", ops->error(h));
+                return;
+            }
+            audit(q, ops, h, e[1] == 'p' ? "campaign.pause" : e[1] == 'r' ? "campaign.resume"
+                                                                           : "campaign.cancel",
+                  cp.name, "");
+            rc = ops->campaign_get(h, id, &cp, &k);
+            gw_json(r, 200, dump(campaign_obj(&cp, rc ? NULL : &k)));
+            return;
+        }
+    }
+    gw_error(r, 404, "not_found", "no such resource");
+}
+
+static void audit_cb(void *arg, int64_t id, int64_t t, const char *actor, const char *action,
+                     const char *object, const char *detail)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "id", json_integer(id));
+    json_object_set_new(o, "time", json_integer(t));
+    json_object_set_new(o, "actor", json_string(actor));
+    json_object_set_new(o, "action", json_string(action));
+    json_object_set_new(o, "object", json_string(object));
+    json_object_set_new(o, "detail", json_string(detail));
+    json_array_append_new(arg, o);
+}
+
+#include <microhttpd.h>
+
+static const char *arg(struct gw_req *q, const char *name)
+{
+    return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+int gw_api_operator(struct gw_req *q, struct gw_resp *r)
+{
+    static const char pre[] = "/api/v1/";
+    const struct gw_db_ops *ops;
+    const char *rest;
+    void *h;
+
+    if (strncmp(q->path, pre, sizeof(pre) - 1))
+        return 0;
+    rest = q->path + sizeof(pre) - 1;
+    if (!authenticate(q)) {
+        gw_error(r, 401, "token", "an operator token (Authorization: Bearer) is required");
+        return 1;
+    }
+    if (gw_db(q->srv, &ops, &h)) {
+        gw_error(r, 503, "registry", "registry unavailable");
+        return 1;
+    }
+    if (!strncmp(rest, "devices", 7) && (rest[7] == 0 || rest[7] == '/'))
+        devices(q, r, ops, h, rest + 7);
+    else if (!strncmp(rest, "releases", 8) && (rest[8] == 0 || rest[8] == '/'))
+        releases(q, r, ops, h, rest + 8);
+    else if (!strncmp(rest, "campaigns", 9) && (rest[9] == 0 || rest[9] == '/'))
+        campaigns(q, r, ops, h, rest + 9);
+    else if (!strcmp(rest, "audit") && !strcmp(q->method, "GET")) {
+        const char *after = arg(q, "after");
+        json_t *arr = json_array();
+
+        if (ops->audit_list(h, after ? strtoll(after, NULL, 10) : 0, 1000, audit_cb, arr)) {
+            json_decref(arr);
+            gw_error(r, 503, "registry", ops->error(h));
+        } else {
+            gw_json(r, 200, dump(arr));
+        }
+    } else
+        gw_error(r, 404, "not_found", "no such resource");
+    return 1;
+}

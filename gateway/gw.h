@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bulwark-gateway internals shared by its files: the configuration (one
+ * table of options, conf.c), the HTTP server (http.c, libmicrohttpd with
+ * GnuTLS), the request context handed to each API handler, and the APIs.
+ */
+#ifndef BULWARK_GATEWAY_GW_H
+#define BULWARK_GATEWAY_GW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bulwark/bulwark.h"
+#include "db.h"
+
+#define GW_PATH_MAX 4096
+
+struct gw_conf {
+    char listen[256];        /* ADDRESS:PORT */
+    char tls_cert[GW_PATH_MAX];
+    char tls_key[GW_PATH_MAX];
+    char client_ca[GW_PATH_MAX]; /* the manufacturing CA: device certificates */
+    char database[GW_PATH_MAX];
+    char blob_dir[GW_PATH_MAX];
+    char release_keys[GW_PATH_MAX]; /* PEM file with one or more public keys */
+    char operator_tokens[GW_PATH_MAX];
+    char token_audience[256];
+    char access_log[GW_PATH_MAX];
+    uint8_t vendor_id[16], class_id[16];
+    uint64_t poll_interval;
+    uint64_t max_body;
+    uint64_t max_upload;
+    uint64_t timeout;
+    uint64_t threads;
+    uint64_t max_connections;
+    char security_contact[512];
+    char security_policy[512];
+    char security_expires[64];
+    char security_languages[64];
+};
+
+/* Loads the file (key = value lines). On error prints "PATH:LINE: reason"
+ * on stderr and returns BW_E_FORMAT or BW_E_IO. */
+BW_NODISCARD bw_err gw_conf_load(struct gw_conf *c, const char *path);
+/* The commented sample configuration, written from the option table. */
+void gw_conf_sample(FILE *f);
+
+/* Operator roles, least to most. */
+enum gw_role { GW_ROLE_NONE = 0, GW_ROLE_VIEWER, GW_ROLE_RELEASE, GW_ROLE_ADMIN };
+
+/* One request as a handler sees it. */
+struct gw_req {
+    const char *method;
+    const char *path;        /* without the query */
+    const char *query_raw;   /* may be NULL */
+    const uint8_t *body;
+    size_t body_len;
+    const char *upload_path; /* streamed upload saved to a temp file, or NULL */
+    uint64_t upload_len;
+    /* identity */
+    char client_cn[GW_ID_MAX + 1];   /* from a verified client certificate */
+    char client_fpr[65];             /* its SHA-256 fingerprint */
+    int client_verified;
+    char operator_name[GW_ID_MAX + 1];
+    enum gw_role role;
+    const char *authorization;       /* the Authorization header */
+    const char *range;               /* the Range header */
+    const char *if_none_match;
+    const char *if_range;
+    void *conn;                      /* struct MHD_Connection */
+    struct gw_server *srv;
+};
+
+/* What a handler answers; http.c sends it. */
+struct gw_resp {
+    int status;
+    char *body;          /* malloc'd, or NULL */
+    size_t body_len;
+    const char *content_type;
+    int fd;              /* file body when >= 0 (served with sendfile) */
+    uint64_t fd_off, fd_len, fd_total;
+    char etag[80];
+    char extra_header[128]; /* one more "Name: value", or "" */
+};
+
+struct gw_server;
+/* Per-thread registry handle (opened on first use in each thread). */
+BW_NODISCARD bw_err gw_db(struct gw_server *s, const struct gw_db_ops **ops, void **ctx);
+const struct gw_conf *gw_server_conf(const struct gw_server *s);
+
+/* Response helpers: JSON body (takes ownership of a malloc'd string),
+ * a {"error":CODE,"message":TEXT} body. */
+void gw_json(struct gw_resp *r, int status, char *json);
+void gw_error(struct gw_resp *r, int status, const char *code, const char *msg);
+
+/* Verifies an uploaded package against the configured release keys,
+ * vendor and class, and stores it under blob_dir (release_conf.c). */
+BW_NODISCARD bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *upload_path,
+                                           const char *name, const char *uploaded_by,
+                                           struct gw_release *out);
+
+/* The APIs. Each returns 1 if it handled the path, 0 to let another try. */
+int gw_api_device(struct gw_req *q, struct gw_resp *r);
+int gw_api_operator(struct gw_req *q, struct gw_resp *r);
+int gw_api_public(struct gw_req *q, struct gw_resp *r);
+
+#endif

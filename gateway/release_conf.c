@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The gateway's release keys: every PEM public key in the release_keys
+ * file may sign releases (a key rotation keeps the old one listed until
+ * its releases are gone). Loaded for each upload, so a changed file takes
+ * effect without a restart.
+ */
+#define _DEFAULT_SOURCE
+#include <string.h>
+
+#include "gw.h"
+#include "host.h"
+#include "release.h"
+
+#define MAX_KEYS 8
+
+bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *upload_path, const char *name,
+                              const char *uploaded_by, struct gw_release *out)
+{
+    static const char begin[] = "-----BEGIN PUBLIC KEY-----";
+    struct bw_ec_key keys[MAX_KEYS];
+    const struct bw_ec_key *kp[MAX_KEYS];
+    uint8_t *buf = NULL;
+    size_t len, n = 0, i;
+    char *p;
+    bw_err rc;
+
+    rc = bw_read_file(c->release_keys, 1 << 20, &buf, &len);
+    if (rc)
+        return rc;
+    /* bw_read_file leaves room for nothing after the data: copy to a string */
+    p = memchr(buf, 0, len) ? NULL : (char *)buf;
+    if (!p) {
+        bw_free(buf);
+        return BW_E_KEY;
+    }
+    {
+        char *text = bw_malloc(len + 1), *at, *next;
+
+        if (!text) {
+            bw_free(buf);
+            return BW_E_NOMEM;
+        }
+        memcpy(text, buf, len);
+        text[len] = 0;
+        bw_free(buf);
+        for (at = strstr(text, begin); at && n < MAX_KEYS; at = next) {
+            next = strstr(at + sizeof(begin) - 1, begin);
+            bw_ec_key_init(&keys[n]);
+            if (bw_ec_import(&keys[n], (const uint8_t *)at,
+                             next ? (size_t)(next - at) : strlen(at)) == BW_OK) {
+                kp[n] = &keys[n];
+                n++;
+            }
+        }
+        bw_free(text);
+    }
+    if (n == 0)
+        return BW_E_KEY;
+    rc = gw_release_ingest(upload_path, kp, n, c->vendor_id, c->class_id, c->blob_dir, name,
+                           uploaded_by, out);
+    for (i = 0; i < n; i++)
+        bw_ec_key_clear(&keys[i]);
+    return rc;
+}

@@ -1,0 +1,9 @@
+# SPDX-License-Identifier: Apache-2.0
+# bulwark-gateway through curl over TLS with client certificates.
+if(TARGET bwgateway)
+  add_executable(devkey_pem integ/devkey_pem.c)
+  target_link_libraries(devkey_pem PRIVATE bwhost)
+  add_test(NAME integ.gateway_sqlite
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+endif()

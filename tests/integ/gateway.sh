@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# bulwark-gateway as a user meets it: the real daemon on loopback over TLS
+# with client certificates, devices provisioned by `bulwark provision`, a
+# release signed by `bulwark sign`, curl as the client. Checks the operator
+# API and its roles, release verification, a campaign, the device API end
+# to end (check-in, download with Range, report), and the refusals: no
+# certificate, no token, replayed, expired-audience or foreign token,
+# another device's action, revoked device, oversized and malformed bodies,
+# path tricks, bad Range. Then SIGTERM.
+# Usage: gateway.sh BULWARK BULWARK-GATEWAY DEVKEY_PEM [DB-URL]
+set -u
+B=$(realpath "$1"); GW=$(realpath "$2"); EXPORT=$(realpath "$3"); DB=${4:-}
+T=$(mktemp -d)
+GPID=
+trap '[ -n "$GPID" ] && kill $GPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+cd "$T"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$2"; fi; }
+V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
+AUD=https://gateway.test
+
+# --- a server CA and certificate for 127.0.0.1 ---------------------------------
+openssl ecparam -name prime256v1 -genkey -noout -out srvca.key 2>/dev/null
+openssl req -new -x509 -key srvca.key -subj "/CN=test server CA" -days 2 -out srvca.crt 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out srv.key 2>/dev/null
+openssl req -new -key srv.key -subj "/CN=127.0.0.1" -out srv.csr 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
+openssl x509 -req -in srv.csr -CA srvca.crt -CAkey srvca.key -CAcreateserial -days 2 \
+  -extfile san.ext -out srv.crt 2>/dev/null
+
+# --- devices: each a simulated device provisioned by the factory step -----------
+"$B" keygen --out rel.key --pub rel.pub >/dev/null
+for d in dev-1 dev-2 dev-3; do
+  "$B" device init --dir $d --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
+  "$B" provision --ca-dir factory --config $d/device.conf --device-id $d --argon2 1,1024,1 >/dev/null 2>&1 \
+    || bad "provision $d"
+  "$EXPORT" "file:$T/$d/state/device.key?storage-key=$T/$d/state/storage.key" $d/tls.key || bad "export $d"
+done
+
+# --- operators -----------------------------------------------------------------------
+for r in admin release-manager viewer; do
+  tok=$(openssl rand -hex 24); eval "TOK_${r//-/_}=$tok"
+  echo "$r op-$r $(printf %s "$tok" | sha256sum | cut -c1-64)" >> operators
+done
+
+cat > gw.conf <<EOF
+listen = 127.0.0.1:0
+tls_cert = $T/srv.crt
+tls_key = $T/srv.key
+client_ca = $T/factory/ca.crt
+database = ${DB:-sqlite:$T/registry.db}
+blob_dir = $T/blobs
+release_keys = $T/rel.pub
+vendor_id = $V
+class_id = $C
+operator_tokens = $T/operators
+token_audience = $AUD
+access_log = $T/access.log
+max_body = 4096
+threads = 2
+security_contact = mailto:security@example.com
+security_expires = 2030-01-01T00:00:00Z
+EOF
+"$GW" --config gw.conf --check-config >out.txt 2>&1
+check 'grep -q "configuration OK" out.txt' "--check-config: $(cat out.txt)"
+echo "listen = 127.0.0.1" > bad.conf
+"$GW" --config bad.conf --check-config >/dev/null 2>&1; check '[ $? != 0 ]' "bad config accepted"
+
+"$GW" --config gw.conf --port-file port 2>gw.err &
+GPID=$!
+for i in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+P=$(cat port 2>/dev/null)
+[ -n "$P" ] || { cat gw.err; echo "gateway did not start"; exit 1; }
+U=https://127.0.0.1:$P
+# curl: status code only, body in body.txt
+req() { curl -s -o body.txt -w '%{http_code}' --cacert srvca.crt "$@"; }
+op() { local t=$1; shift; req -H "Authorization: Bearer $t" "$@"; }
+dev() { local d=$1; shift; req --cert $d/state/device.crt --key $d/tls.key "$@"; }
+dtok() { "$B" token --config $1/device.conf --aud "${2:-$AUD}" --ttl 300; }
+
+# --- public ------------------------------------------------------------------------------
+check '[ "$(req $U/.well-known/security.txt)" = 200 ] && grep -q "^Contact: mailto:security@example.com" body.txt && grep -q "^Expires: " body.txt' \
+  "security.txt"
+check '[ "$(req $U/healthz)" = 200 ]' "healthz"
+
+# --- operator API and roles ---------------------------------------------------------------
+check '[ "$(req $U/api/v1/devices)" = 401 ]' "devices without a token"
+check '[ "$(op wrongtoken $U/api/v1/devices)" = 401 ]' "wrong operator token"
+cat factory/registry.jsonl > import.jsonl
+check '[ "$(op $TOK_viewer --data-binary @import.jsonl $U/api/v1/devices/import)" = 403 ]' "viewer imported"
+check '[ "$(op $TOK_admin --data-binary @import.jsonl $U/api/v1/devices/import)" = 200 ] && grep -q "\"added\":3" body.txt' \
+  "import: $(cat body.txt)"
+check '[ "$(op $TOK_admin --data-binary @import.jsonl $U/api/v1/devices/import)" = 200 ] && grep -q "\"existing\":3" body.txt' \
+  "re-import"
+check '[ "$(op $TOK_viewer $U/api/v1/devices)" = 200 ] && [ "$(grep -o "\"id\"" body.txt | wc -l)" = 3 ]' "viewer lists devices"
+
+head -c 300000 /dev/urandom > fw.img
+"$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 5 --out fw.bwp fw.img >/dev/null
+cp fw.bwp bad.bwp; printf 'X' | dd of=bad.bwp bs=1 seek=200000 conv=notrunc status=none
+check '[ "$(op $TOK_viewer --data-binary @fw.bwp "$U/api/v1/releases?name=r5")" = 403 ]' "viewer uploaded"
+check '[ "$(op $TOK_release_manager --data-binary @bad.bwp "$U/api/v1/releases?name=bad")" = 422 ]' "tampered release accepted"
+check '[ "$(find blobs/sha256 -type f 2>/dev/null | wc -l)" = 0 ]' "refused upload left a blob"
+check '[ "$(op $TOK_release_manager --data-binary @fw.bwp "$U/api/v1/releases?name=r5")" = 201 ]' "upload: $(cat body.txt)"
+RID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
+SHA=$(sha256sum < fw.bwp | cut -c1-64)
+check 'grep -q "\"sha256\":\"$SHA\"" body.txt' "release digest"
+check '[ "$(op $TOK_release_manager -H "Content-Type: application/json" --data "{\"name\":\"c1\",\"release_id\":$RID}" $U/api/v1/campaigns)" = 201 ]' \
+  "campaign: $(cat body.txt)"
+CID=$(sed -n 's/^{"id":\([0-9]*\).*/\1/p' body.txt)
+check '[ "$(op $TOK_viewer -X POST $U/api/v1/campaigns/$CID/pause)" = 403 ]' "viewer paused"
+
+# --- device API -------------------------------------------------------------------------------
+CHK='{"version":"4","sequence":4,"attributes":{"group":"lab"}}'
+check '[ "$(req --data "$CHK" $U/api/v1/device/checkin)" = 401 ]' "check-in without a certificate"
+check '[ "$(dev dev-1 --data "$CHK" $U/api/v1/device/checkin)" = 401 ]' "check-in without a token"
+t=$(dtok dev-1)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t" --data "$CHK" $U/api/v1/device/checkin)" = 200 ]' "check-in: $(cat body.txt)"
+check 'grep -q "\"sha256\":\"$SHA\"" body.txt && grep -q "\"poll_interval\":60" body.txt' "action offered"
+AID=$(sed -n 's/.*"action":{"id":\([0-9]*\).*/\1/p' body.txt)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t" --data "$CHK" $U/api/v1/device/checkin)" = 401 ] && grep -q REPLAY body.txt' \
+  "replayed token"
+t2=$(dtok dev-1 https://other.test)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t2" --data "$CHK" $U/api/v1/device/checkin)" = 401 ]' "token for another audience"
+t3=$(dtok dev-2)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t3" --data "$CHK" $U/api/v1/device/checkin)" = 401 ]' "another device's token"
+alg_none="$(printf '{"alg":"none","typ":"JWT"}' | base64 -w0 | tr '+/' '-_' | tr -d =).$(printf '{"sub":"dev-1","aud":"%s","exp":9999999999,"iat":1,"jti":"x"}' $AUD | base64 -w0 | tr '+/' '-_' | tr -d =)."
+check '[ "$(dev dev-1 -H "Authorization: Bearer $alg_none" --data "$CHK" $U/api/v1/device/checkin)" = 401 ]' "alg none token"
+
+# download with Range, resume, If-None-Match
+t=$(dtok dev-1)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t" -r 0-99999 $U/api/v1/device/download/$SHA)" = 206 ] && [ "$(stat -c %s body.txt)" = 100000 ]' \
+  "range download"
+cp body.txt part1
+t=$(dtok dev-1)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t" -r 100000- $U/api/v1/device/download/$SHA)" = 206 ]' "resume"
+cat part1 body.txt > got.bwp
+check 'cmp -s got.bwp fw.bwp' "resumed download differs"
+t=$(dtok dev-1)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t" -r 99999999- $U/api/v1/device/download/$SHA)" = 416 ]' "unsatisfiable range"
+t=$(dtok dev-1)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t" -H "If-None-Match: \"sha256-$SHA\"" $U/api/v1/device/download/$SHA)" = 304 ]' "If-None-Match"
+t=$(dtok dev-1)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t" $U/api/v1/device/download/../../etc/passwd)" != 200 ]' "path trick"
+
+# another device cannot report on dev-1's action
+t=$(dtok dev-2)
+check '[ "$(dev dev-2 -H "Authorization: Bearer $t" --data "{\"state\":\"success\"}" $U/api/v1/device/actions/$AID/report)" = 404 ]' \
+  "dev-2 reported on dev-1's action"
+t=$(dtok dev-1)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t" --data "{\"state\":\"bogus\"}" $U/api/v1/device/actions/$AID/report)" = 400 ]' "bad state"
+t=$(dtok dev-1)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t" --data "{not json" $U/api/v1/device/actions/$AID/report)" = 400 ]' "malformed JSON"
+big=$(head -c 6000 /dev/zero | tr '\0' a)
+t=$(dtok dev-1)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t" --data "{\"state\":\"running\",\"feedback\":\"$big\"}" $U/api/v1/device/actions/$AID/report)" = 413 ]' \
+  "oversized body"
+t=$(dtok dev-1)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t" --data "{\"state\":\"success\",\"feedback\":\"<script>alert(1)</script> installed\"}" $U/api/v1/device/actions/$AID/report)" = 200 ]' \
+  "success report: $(cat body.txt)"
+t=$(dtok dev-1)
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t" --data "{\"state\":\"failure\"}" $U/api/v1/device/actions/$AID/report)" = 409 ]' "report after the end"
+check '[ "$(op $TOK_viewer $U/api/v1/campaigns/$CID)" = 200 ] && grep -q "\"success\":1" body.txt' "campaign counts: $(cat body.txt)"
+
+# revocation
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"revoked\"}" $U/api/v1/devices/dev-3/status)" = 200 ]' "revoke"
+t=$(dtok dev-3)
+check '[ "$(dev dev-3 -H "Authorization: Bearer $t" --data "$CHK" $U/api/v1/device/checkin)" = 403 ]' "revoked device served"
+check '[ "$(op $TOK_viewer $U/api/v1/audit)" = 200 ] && grep -q "device.status" body.txt && grep -q "release.add" body.txt && grep -q "op-admin" body.txt' \
+  "audit log"
+check '[ "$(req $U/api/v1/device/../../../etc/passwd)" != 200 ]' "path trick 2"
+check '[ "$(req $U/healthz)" = 200 ]' "server still serving"
+check 'grep -q "\"path\":\"/api/v1/device/checkin\"" access.log && grep -q "\"client\":\"dev-1\"" access.log' "access log"
+
+kill -TERM $GPID; wait $GPID; rc=$?; GPID=
+check '[ $rc = 0 ]' "SIGTERM exit status $rc"
+
+echo "gateway: $pass passed, $fail failed"
+[ $fail = 0 ]
