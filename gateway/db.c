@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Picks the registry backend from a database URL, and holds the checks both
+ * backends share (names, JSON attributes and filters, state machines), so
+ * SQLite and PostgreSQL refuse the same input with the same error. No SQL
+ * here: each backend is one file behind struct gw_db_ops.
+ */
+#define _POSIX_C_SOURCE 200809L /* strnlen */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "db.h"
+
+static int has_prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+bw_err gw_db_pick(const char *url, const struct gw_db_ops **ops, const char **conninfo)
+{
+    if (!url || !ops || !conninfo)
+        return BW_E_INVAL;
+    *ops = NULL;
+    *conninfo = NULL;
+    if (has_prefix(url, "sqlite:")) {
+        if (!url[7])
+            return BW_E_INVAL;
+        *ops = &gw_db_sqlite;
+        *conninfo = url + 7;
+    } else if (has_prefix(url, "postgresql://") || has_prefix(url, "postgres://")) {
+        *ops = &gw_db_pg;
+        *conninfo = url; /* libpq parses the URI itself */
+    } else if (has_prefix(url, "pg:")) {
+        if (!url[3])
+            return BW_E_INVAL;
+        *ops = &gw_db_pg;
+        *conninfo = url + 3;
+    } else {
+        return BW_E_INVAL;
+    }
+    return BW_OK;
+}
+
+bw_err gw__db_check_json(const char *text, int is_filter)
+{
+    json_error_t jerr;
+    json_t *root;
+    const char *key;
+    json_t *val;
+    bw_err rc;
+
+    if (!text)
+        return BW_E_INVAL;
+    if (strnlen(text, GW_ATTRS_MAX + 1) > GW_ATTRS_MAX)
+        return BW_E_TOOBIG;
+    /* duplicate keys would mean different things to SQLite's json_each
+     * (both) and PostgreSQL's jsonb (the last one): refuse them */
+    root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    rc = BW_E_FORMAT;
+    if (!root || !json_is_object(root))
+        goto out;
+    if (is_filter) {
+        json_object_foreach(root, key, val) {
+            if (!json_is_string(val))
+                goto out;
+        }
+    }
+    rc = BW_OK;
+out:
+    json_decref(root);
+    return rc;
+}
+
+int gw__db_utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    uint32_t cp;
+    int n, i;
+
+    while (*p) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        if (*p >= 0xc2 && *p <= 0xdf) {
+            n = 1;
+            cp = *p & 0x1f;
+        } else if (*p >= 0xe0 && *p <= 0xef) {
+            n = 2;
+            cp = *p & 0x0f;
+        } else if (*p >= 0xf0 && *p <= 0xf4) {
+            n = 3;
+            cp = *p & 0x07;
+        } else {
+            return 0;
+        }
+        for (i = 1; i <= n; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        /* overlong forms, surrogates, beyond U+10FFFF */
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        p += n + 1;
+    }
+    return 1;
+}
+
+bw_err gw__db_check_text(const char *s, size_t max)
+{
+    if (!s)
+        return BW_E_INVAL;
+    if (strnlen(s, max + 1) > max)
+        return BW_E_TOOBIG;
+    return gw__db_utf8_ok(s) ? BW_OK : BW_E_FORMAT;
+}
+
+bw_err gw__db_check_name(const char *s, size_t max)
+{
+    size_t n;
+
+    if (!s)
+        return BW_E_INVAL;
+    n = strnlen(s, max + 1);
+    if (n == 0 || n > max || !gw__db_utf8_ok(s))
+        return BW_E_INVAL;
+    return BW_OK;
+}
+
+static int is_hex(const char *s, size_t want)
+{
+    size_t i;
+
+    for (i = 0; i < want; i++) {
+        char c = s[i];
+        /* lower case only: one spelling per digest, so UNIQUE means unique */
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return 0;
+    }
+    return s[want] == '\0';
+}
+
+bw_err gw__db_check_device(const struct gw_device *d)
+{
+    if (!d)
+        return BW_E_INVAL;
+    if (gw__db_check_name(d->id, GW_ID_MAX))
+        return BW_E_INVAL;
+    if (!is_hex(d->fingerprint, 64))
+        return BW_E_INVAL;
+    /* serial and public key are informative: bounded, may be empty */
+    if (gw__db_check_text(d->serial, sizeof(d->serial) - 1) ||
+        gw__db_check_text(d->pubkey, sizeof(d->pubkey) - 1) ||
+        gw__db_check_text(d->version, sizeof(d->version) - 1))
+        return BW_E_INVAL;
+    if ((unsigned)d->status > GW_DEV_REVOKED)
+        return BW_E_INVAL;
+    if (strnlen(d->attrs, sizeof(d->attrs)) == sizeof(d->attrs))
+        return BW_E_TOOBIG;
+    return gw__db_check_json(d->attrs[0] ? d->attrs : "{}", 0);
+}
+
+bw_err gw__db_check_release(const struct gw_release *r)
+{
+    if (!r)
+        return BW_E_INVAL;
+    if (gw__db_check_name(r->name, GW_ID_MAX) || !is_hex(r->digest, 64) || r->size < 0)
+        return BW_E_INVAL;
+    if (gw__db_check_text(r->vendor_id, sizeof(r->vendor_id) - 1) ||
+        gw__db_check_text(r->class_id, sizeof(r->class_id) - 1) ||
+        gw__db_check_text(r->uploaded_by, sizeof(r->uploaded_by) - 1))
+        return BW_E_INVAL;
+    return BW_OK;
+}
+
+bw_err gw__db_check_campaign(const struct gw_campaign *c)
+{
+    if (!c)
+        return BW_E_INVAL;
+    if (gw__db_check_name(c->name, GW_ID_MAX))
+        return BW_E_INVAL;
+    if ((unsigned)c->type > GW_ACT_DOWNLOAD_ONLY || c->batch_size < 1)
+        return BW_E_INVAL;
+    if (c->success_threshold_pct < 0 || c->success_threshold_pct > 100 ||
+        c->error_threshold_pct < 0 || c->error_threshold_pct > 100)
+        return BW_E_INVAL;
+    if (c->window_start == -1 || c->window_end == -1) {
+        if (c->window_start != c->window_end)
+            return BW_E_INVAL;
+    } else if (c->window_start < 0 || c->window_start >= 86400 || c->window_end < 0 ||
+               c->window_end >= 86400 || c->window_start == c->window_end) {
+        return BW_E_INVAL;
+    }
+    if (strnlen(c->filter, sizeof(c->filter)) == sizeof(c->filter))
+        return BW_E_TOOBIG;
+    return gw__db_check_json(c->filter[0] ? c->filter : "{}", 1);
+}
+
+bw_err gw__db_campaign_transition(enum gw_campaign_state from, enum gw_campaign_state to)
+{
+    if (to != GW_CAMP_RUNNING && to != GW_CAMP_PAUSED && to != GW_CAMP_CANCELLED)
+        return BW_E_INVAL;
+    if (from != GW_CAMP_RUNNING && from != GW_CAMP_PAUSED)
+        return BW_E_STATE; /* CANCELLED and DONE are final */
+    return BW_OK;
+}
+
+bw_err gw__db_report_transition(enum gw_action_state from, enum gw_action_state to)
+{
+    if (to != GW_ACTION_RUNNING && to != GW_ACTION_SUCCESS && to != GW_ACTION_FAILURE)
+        return BW_E_INVAL;
+    if (from != GW_ACTION_OFFERED && from != GW_ACTION_RUNNING)
+        return BW_E_STATE;
+    return BW_OK;
+}
+
+int64_t gw__db_time_of_day(int64_t now)
+{
+    int64_t t = now % 86400;
+
+    return t < 0 ? t + 86400 : t;
+}
+
+bw_err gw__db_check_audit(const char *actor, const char *action, const char *object,
+                          const char *detail)
+{
+    bw_err e;
+
+    if (gw__db_check_name(actor, GW_ID_MAX) || gw__db_check_name(action, GW_ID_MAX))
+        return BW_E_INVAL;
+    e = gw__db_check_text(object, GW_DETAIL_MAX);
+    if (!e && detail)
+        e = gw__db_check_text(detail, GW_DETAIL_MAX);
+    return e;
+}

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The gateway registry behind one table of operations: SQLite (db_sqlite.c,
+ * the embedded default, WAL) and PostgreSQL (db_pg.c, several gateway
+ * instances on one database). One contract suite (tests/contract/
+ * test_registry.c) runs on both. Every function returns a bw_err:
+ * BW_E_NOTFOUND for a missing row, BW_E_EXISTS for a duplicate key,
+ * BW_E_STATE for a transition the state machine forbids, BW_E_TOOBIG for a
+ * field over its cap, BW_E_IO when the database fails (the message is kept
+ * for gw_db_error). A handle is used by one thread at a time; the server
+ * opens one per worker thread.
+ */
+#ifndef BULWARK_GATEWAY_DB_H
+#define BULWARK_GATEWAY_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bulwark/err.h"
+
+#define GW_ID_MAX 64          /* device ids, release names, campaign names */
+#define GW_ATTRS_MAX 4096     /* device attributes: a JSON object, as text */
+#define GW_FEEDBACK_MAX 16384 /* one feedback text (untrusted, stored as is) */
+#define GW_DETAIL_MAX 1024    /* audit detail */
+
+enum gw_device_status { GW_DEV_PENDING = 0, GW_DEV_ACCEPTED, GW_DEV_REJECTED, GW_DEV_REVOKED };
+
+struct gw_device {
+    char id[GW_ID_MAX + 1];
+    char fingerprint[65]; /* SHA-256 of the DER certificate, hex */
+    char serial[33];      /* certificate serial, hex */
+    char pubkey[131];     /* uncompressed P-256 point, hex */
+    enum gw_device_status status;
+    char attrs[GW_ATTRS_MAX + 1]; /* JSON object text, "{}" when none */
+    char version[GW_ID_MAX + 1];  /* installed version as reported */
+    int64_t sequence;             /* installed sequence, -1 unknown */
+    int64_t last_seen;            /* unix time, 0 never */
+    int64_t created;
+};
+
+struct gw_release {
+    int64_t id;
+    char name[GW_ID_MAX + 1];
+    char digest[65];   /* SHA-256 of the package file: its content address */
+    int64_t size;
+    int64_t sequence;  /* manifest sequence number */
+    char vendor_id[37], class_id[37];
+    char uploaded_by[GW_ID_MAX + 1];
+    int64_t created;
+};
+
+enum gw_campaign_state { GW_CAMP_RUNNING = 0, GW_CAMP_PAUSED, GW_CAMP_CANCELLED, GW_CAMP_DONE };
+enum gw_action_type { GW_ACT_FORCED = 0, GW_ACT_SOFT, GW_ACT_DOWNLOAD_ONLY };
+enum gw_action_state {
+    GW_ACTION_SCHEDULED = 0, /* waiting for its batch */
+    GW_ACTION_OFFERED,       /* handed to the device (exactly once) */
+    GW_ACTION_RUNNING,       /* device reported progress */
+    GW_ACTION_SUCCESS,
+    GW_ACTION_FAILURE,
+    GW_ACTION_CANCELLED
+};
+
+struct gw_campaign {
+    int64_t id;
+    char name[GW_ID_MAX + 1];
+    int64_t release_id;
+    char filter[GW_ATTRS_MAX + 1]; /* JSON object: attribute equality, e.g. {"group":"lab"} */
+    enum gw_action_type type;
+    enum gw_campaign_state state;
+    int batch_size;             /* devices per batch */
+    int success_threshold_pct;  /* batch must reach this to advance */
+    int error_threshold_pct;    /* pause when failures exceed this */
+    int current_batch;
+    int64_t window_start, window_end; /* seconds of day UTC, -1 = always */
+    int64_t created;
+};
+
+struct gw_action {
+    int64_t id;
+    int64_t campaign_id;
+    int64_t release_id;
+    char device_id[GW_ID_MAX + 1];
+    int batch;
+    enum gw_action_type type;
+    enum gw_action_state state;
+    int64_t updated;
+};
+
+struct gw_counts { /* actions of a campaign per state */
+    int64_t n[6];
+};
+
+struct gw_db_ops {
+    const char *name; /* "sqlite", "postgresql" */
+    bw_err (*open)(const char *conninfo, void **ctx);
+    void (*close)(void *ctx);
+    /* Creates or upgrades the schema to the current version (idempotent;
+     * concurrent callers are serialized). */
+    bw_err (*migrate)(void *ctx);
+    const char *(*error)(void *ctx);
+
+    /* devices */
+    bw_err (*device_add)(void *ctx, const struct gw_device *d); /* BW_E_EXISTS */
+    bw_err (*device_get)(void *ctx, const char *id, struct gw_device *out);
+    bw_err (*device_by_fingerprint)(void *ctx, const char *fpr, struct gw_device *out);
+    bw_err (*device_set_status)(void *ctx, const char *id, enum gw_device_status st);
+    /* check-in: version, sequence, attributes (JSON text), last_seen = now */
+    bw_err (*device_checkin)(void *ctx, const char *id, const char *version, int64_t sequence,
+                             const char *attrs, int64_t now);
+    /* calls fn for each device whose attrs contain every pair of filter
+     * (NULL = all), ordered by id (bytewise), at most limit rows (< 0: no
+     * limit) after offset. A pair matches when attrs has the key with an
+     * equal string value. BW_E_FORMAT: filter is not a flat JSON object of
+     * strings. fn must not use the same handle. */
+    bw_err (*device_list)(void *ctx, const char *filter, int64_t offset, int64_t limit,
+                          void (*fn)(void *arg, const struct gw_device *d), void *arg);
+
+    /* releases */
+    /* sets r->id; BW_E_EXISTS for a name or a digest already present */
+    bw_err (*release_add)(void *ctx, struct gw_release *r);
+    bw_err (*release_get)(void *ctx, int64_t id, struct gw_release *out);
+    bw_err (*release_by_digest)(void *ctx, const char *digest, struct gw_release *out);
+
+    /* campaigns: create schedules one action per matching accepted device,
+     * batch = index / batch_size; batch 0 is released at once. Reads name,
+     * release_id, filter, type, batch_size (>= 1), both thresholds (0..100)
+     * and the window (both -1, or both in 0..86399 and different; start >
+     * end wraps midnight; the window is [start, end)); sets id, state
+     * (RUNNING, or DONE when no device matches), current_batch = 0 and
+     * created = now. BW_E_INVAL for bad fields, BW_E_FORMAT for a bad
+     * filter, BW_E_NOTFOUND for an unknown release, BW_E_EXISTS by name. */
+    bw_err (*campaign_create)(void *ctx, struct gw_campaign *c, int64_t now);
+    /* counts may be NULL */
+    bw_err (*campaign_get)(void *ctx, int64_t id, struct gw_campaign *out, struct gw_counts *counts);
+    /* RUNNING <-> PAUSED (same state: no-op), RUNNING/PAUSED -> CANCELLED
+     * (cancels its SCHEDULED and OFFERED actions; RUNNING ones may still
+     * report). BW_E_STATE from CANCELLED or DONE, BW_E_INVAL for st DONE.
+     * Resuming settles the campaign (advance, DONE) but does not re-pause
+     * it: the next failure report does. */
+    bw_err (*campaign_set_state)(void *ctx, int64_t id, enum gw_campaign_state st);
+
+    /* The device's next action: an OFFERED/RUNNING one it already has, or
+     * the oldest SCHEDULED one of a running campaign's released batch,
+     * which becomes OFFERED in the same transaction, so that two gateway
+     * instances never hand one action out twice. BW_E_NOTFOUND if none.
+     * out->updated is the time of the action's last change: now for a new
+     * offer, unchanged when an action the device already has is returned. */
+    bw_err (*action_next)(void *ctx, const char *device_id, int64_t now, struct gw_action *out);
+    /* A report from the device that owns the action (BW_E_NOTFOUND for
+     * another device's action): state RUNNING, SUCCESS or FAILURE, with
+     * feedback text (capped at GW_FEEDBACK_MAX, stored as untrusted text).
+     * Then: advance the campaign's batch when the success threshold is
+     * reached; pause it when failures pass the error threshold (checked on
+     * a FAILURE only, so that a success after a resume does not pause).
+     * BW_E_INVAL for another st, BW_E_STATE unless the action is OFFERED or
+     * RUNNING, BW_E_TOOBIG for longer feedback (NULL = none), BW_E_FORMAT
+     * for feedback that is not UTF-8 (PostgreSQL could not store it). */
+    bw_err (*action_report)(void *ctx, const char *device_id, int64_t action_id,
+                            enum gw_action_state st, const char *feedback, int64_t now);
+    bw_err (*action_get)(void *ctx, const char *device_id, int64_t action_id,
+                         struct gw_action *out);
+
+    /* operator audit log */
+    bw_err (*audit_add)(void *ctx, int64_t now, const char *actor, const char *action,
+                        const char *object, const char *detail);
+    bw_err (*audit_list)(void *ctx, int64_t after_id, int64_t limit,
+                         void (*fn)(void *arg, int64_t id, int64_t time, const char *actor,
+                                    const char *action, const char *object, const char *detail),
+                         void *arg);
+};
+
+extern const struct gw_db_ops gw_db_sqlite;
+extern const struct gw_db_ops gw_db_pg;
+
+/* "sqlite:PATH" or "postgresql://..." / "postgres://..." / "pg:CONNINFO".
+ * *conninfo points into url (the whole URL for postgres[ql]://). BW_E_INVAL
+ * for another scheme or an empty PATH/CONNINFO. Thread-safe. */
+BW_NODISCARD bw_err gw_db_pick(const char *url, const struct gw_db_ops **ops, const char **conninfo);
+
+/* Shared by the backends (db.c), not for callers: one definition of what
+ * is valid, so that both backends refuse the same input the same way. */
+/* attrs: a JSON object of at most GW_ATTRS_MAX bytes, no duplicate keys;
+ * is_filter: also every value a string. BW_E_TOOBIG, BW_E_FORMAT. */
+BW_NODISCARD bw_err gw__db_check_json(const char *text, int is_filter);
+/* a non-empty NUL-terminated UTF-8 name of at most max bytes: BW_E_INVAL */
+BW_NODISCARD bw_err gw__db_check_name(const char *s, size_t max);
+/* text of at most max bytes (BW_E_TOOBIG) in UTF-8 (BW_E_FORMAT): both
+ * databases then store exactly the same strings */
+BW_NODISCARD bw_err gw__db_check_text(const char *s, size_t max);
+int gw__db_utf8_ok(const char *s);
+/* actor and action: names of at most GW_ID_MAX bytes (BW_E_INVAL); object
+ * and detail (NULL = none): text of at most GW_DETAIL_MAX bytes */
+BW_NODISCARD bw_err gw__db_check_audit(const char *actor, const char *action, const char *object,
+                                       const char *detail);
+BW_NODISCARD bw_err gw__db_check_device(const struct gw_device *d);
+BW_NODISCARD bw_err gw__db_check_release(const struct gw_release *r);
+BW_NODISCARD bw_err gw__db_check_campaign(const struct gw_campaign *c);
+/* may a campaign go from -> to? BW_OK, BW_E_STATE or BW_E_INVAL */
+BW_NODISCARD bw_err gw__db_campaign_transition(enum gw_campaign_state from,
+                                               enum gw_campaign_state to);
+/* may a device report to on an action in from? BW_OK, BW_E_STATE, BW_E_INVAL */
+BW_NODISCARD bw_err gw__db_report_transition(enum gw_action_state from, enum gw_action_state to);
+/* seconds of day (UTC) of unix time now, 0..86399 */
+int64_t gw__db_time_of_day(int64_t now);
+
+#endif

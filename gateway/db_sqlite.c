@@ -1,0 +1,962 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The registry on SQLite: the embedded default for one gateway process (or
+ * a few on one host). WAL mode, a busy timeout, foreign keys on; every
+ * change of more than one statement runs in BEGIN IMMEDIATE, so writers are
+ * serialized by SQLite's write lock and an action is offered exactly once.
+ * Not for several hosts: that is db_pg.c.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+
+#define BUSY_TIMEOUT_MS 30000
+
+struct sq {
+    sqlite3 *db;
+    char err[256];
+};
+
+/* Schema versions, applied in order by migrate; only ever appended. */
+static const char *const migrations[] = {
+    /* 1: the registry */
+    "CREATE TABLE devices ("
+    " id TEXT PRIMARY KEY NOT NULL,"
+    " fingerprint TEXT NOT NULL UNIQUE,"
+    " serial TEXT NOT NULL, pubkey TEXT NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " attrs TEXT NOT NULL DEFAULT '{}',"
+    " version TEXT NOT NULL DEFAULT '',"
+    " sequence INTEGER NOT NULL DEFAULT -1,"
+    " last_seen INTEGER NOT NULL DEFAULT 0,"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE releases ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " name TEXT NOT NULL UNIQUE, digest TEXT NOT NULL UNIQUE,"
+    " size INTEGER NOT NULL, sequence INTEGER NOT NULL,"
+    " vendor_id TEXT NOT NULL, class_id TEXT NOT NULL, uploaded_by TEXT NOT NULL,"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE campaigns ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " name TEXT NOT NULL UNIQUE,"
+    " release_id INTEGER NOT NULL REFERENCES releases(id),"
+    " filter TEXT NOT NULL, type INTEGER NOT NULL, state INTEGER NOT NULL,"
+    " batch_size INTEGER NOT NULL, success_pct INTEGER NOT NULL, error_pct INTEGER NOT NULL,"
+    " current_batch INTEGER NOT NULL, batches INTEGER NOT NULL,"
+    " window_start INTEGER NOT NULL, window_end INTEGER NOT NULL,"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE actions ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " campaign_id INTEGER NOT NULL REFERENCES campaigns(id),"
+    " device_id TEXT NOT NULL REFERENCES devices(id),"
+    " batch INTEGER NOT NULL, state INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " feedback TEXT NOT NULL DEFAULT '',"
+    " UNIQUE (campaign_id, device_id));"
+    "CREATE INDEX actions_device ON actions(device_id, state);"
+    "CREATE INDEX actions_campaign ON actions(campaign_id, batch, state);"
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,"
+    " object TEXT NOT NULL, detail TEXT NOT NULL);"
+    "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;",
+};
+#define SCHEMA_VERSION ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define DEV_COLS                                                                                   \
+    "id, fingerprint, serial, pubkey, status, attrs, version, sequence, last_seen, created"
+#define REL_COLS "id, name, digest, size, sequence, vendor_id, class_id, uploaded_by, created"
+#define CAMP_COLS                                                                                  \
+    "id, name, release_id, filter, type, state, batch_size, success_pct, error_pct,"               \
+    " current_batch, window_start, window_end, created"
+#define ACT_COLS                                                                                   \
+    "a.id, a.campaign_id, c.release_id, a.device_id, a.batch, c.type, a.state, a.updated"
+
+/* A device's attrs contain every pair of the filter ?F (NULL: all), with
+ * string values only; the same rule as db_pg.c's. */
+#define MATCH(F)                                                                                   \
+    "(" F " IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(" F ") f WHERE NOT EXISTS"            \
+    " (SELECT 1 FROM json_each(d.attrs) x WHERE x.key = f.key AND x.type = 'text'"                \
+    " AND x.value = f.value)))"
+
+/* The window [start, end) in seconds of day contains ?T; start > end wraps. */
+#define IN_WINDOW(T)                                                                               \
+    "(c.window_start < 0"                                                                          \
+    " OR (c.window_start < c.window_end AND " T " >= c.window_start AND " T " < c.window_end)"    \
+    " OR (c.window_start > c.window_end AND (" T " >= c.window_start OR " T " < c.window_end)))"
+
+static bw_err fail(struct sq *s, int rc)
+{
+    snprintf(s->err, sizeof(s->err), "%s", sqlite3_errmsg(s->db));
+    switch (sqlite3_extended_errcode(s->db)) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return BW_E_EXISTS;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return BW_E_NOTFOUND;
+    default:
+        break;
+    }
+    (void)rc;
+    return BW_E_IO;
+}
+
+/* Prepares sql and binds arguments by fmt: 't' text (NULL binds NULL),
+ * 'i' int64_t. */
+static bw_err prep(struct sq *s, sqlite3_stmt **st, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    const char *t;
+    int rc, i;
+
+    *st = NULL;
+    rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(s, rc);
+    va_start(ap, fmt);
+    for (i = 0; fmt[i] && rc == SQLITE_OK; i++) {
+        if (fmt[i] == 't') {
+            t = va_arg(ap, const char *);
+            rc = t ? sqlite3_bind_text(*st, i + 1, t, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(*st, i + 1);
+        } else {
+            rc = sqlite3_bind_int64(*st, i + 1, va_arg(ap, int64_t));
+        }
+    }
+    va_end(ap);
+    if (rc != SQLITE_OK) {
+        bw_err e = fail(s, rc);
+        sqlite3_finalize(*st);
+        *st = NULL;
+        return e;
+    }
+    return BW_OK;
+}
+
+/* Steps st once: BW_OK with *row set, or an error. */
+static bw_err step(struct sq *s, sqlite3_stmt *st, int *row)
+{
+    int rc = sqlite3_step(st);
+
+    *row = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return BW_OK;
+    return fail(s, rc);
+}
+
+/* Runs a statement that returns no rows; *changes (may be NULL) gets the
+ * number of rows it changed. */
+static bw_err run(struct sq *s, int64_t *changes, const char *sql, const char *fmt, ...)
+{
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+    const char *t;
+    bw_err e;
+    int rc, i, row;
+
+    rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(s, rc);
+    va_start(ap, fmt);
+    for (i = 0; fmt[i] && rc == SQLITE_OK; i++) {
+        if (fmt[i] == 't') {
+            t = va_arg(ap, const char *);
+            rc = t ? sqlite3_bind_text(st, i + 1, t, -1, SQLITE_TRANSIENT)
+                   : sqlite3_bind_null(st, i + 1);
+        } else {
+            rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+        }
+    }
+    va_end(ap);
+    if (rc != SQLITE_OK) {
+        e = fail(s, rc);
+        goto out;
+    }
+    do
+        e = step(s, st, &row);
+    while (!e && row);
+    if (!e && changes)
+        *changes = sqlite3_changes64(s->db);
+out:
+    sqlite3_finalize(st);
+    return e;
+}
+
+/* One integer from a query of one row and one column (0 when no row). */
+static bw_err count(struct sq *s, int64_t *n, const char *sql, const char *fmt, int64_t a,
+                    int64_t b)
+{
+    sqlite3_stmt *st;
+    bw_err e;
+    int row;
+
+    *n = 0;
+    e = prep(s, &st, sql, fmt, a, b);
+    if (e)
+        return e;
+    e = step(s, st, &row);
+    if (!e && row)
+        *n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static bw_err begin(struct sq *s)
+{
+    return run(s, NULL, "BEGIN IMMEDIATE", "");
+}
+
+static bw_err commit(struct sq *s)
+{
+    return run(s, NULL, "COMMIT", "");
+}
+
+static void rollback(struct sq *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Ends a transaction begun by begin(): commit on success, else rollback. */
+static bw_err finish(struct sq *s, bw_err e)
+{
+    if (!e)
+        e = commit(s);
+    if (e)
+        rollback(s);
+    return e;
+}
+
+static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+
+    snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+static bw_err sq_open(const char *conninfo, void **ctx)
+{
+    struct sq *s;
+    sqlite3_stmt *st = NULL;
+    bw_err e = BW_E_IO;
+    int rc, row;
+
+    if (!conninfo || !*conninfo || !ctx)
+        return BW_E_INVAL;
+    *ctx = NULL;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return BW_E_NOMEM;
+    rc = sqlite3_open_v2(conninfo, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        if (s->db)
+            sqlite3_close(s->db);
+        free(s);
+        return rc == SQLITE_NOMEM ? BW_E_NOMEM : BW_E_IO;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    /* journal_mode answers with the mode now in effect: insist on WAL */
+    e = prep(s, &st, "PRAGMA journal_mode=WAL", "");
+    if (e)
+        goto out;
+    e = step(s, st, &row);
+    if (e)
+        goto out;
+    e = BW_E_IO;
+    if (!row || sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
+        snprintf(s->err, sizeof(s->err), "cannot switch %s to WAL mode", conninfo);
+        goto out;
+    }
+    e = run(s, NULL, "PRAGMA foreign_keys=ON", "");
+    if (!e)
+        e = run(s, NULL, "PRAGMA synchronous=FULL", "");
+out:
+    sqlite3_finalize(st);
+    if (e) {
+        sqlite3_close(s->db);
+        free(s);
+        return e;
+    }
+    *ctx = s;
+    return BW_OK;
+}
+
+static void sq_close(void *ctx)
+{
+    struct sq *s = ctx;
+
+    if (!s)
+        return;
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static const char *sq_error(void *ctx)
+{
+    struct sq *s = ctx;
+
+    return s ? s->err : "no handle";
+}
+
+static bw_err sq_migrate(void *ctx)
+{
+    struct sq *s = ctx;
+    int64_t v;
+    char *msg = NULL;
+    bw_err e;
+
+    e = begin(s);
+    if (e)
+        return e;
+    e = run(s, NULL, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", "");
+    if (!e)
+        e = count(s, &v, "SELECT coalesce(max(version), 0) FROM schema_version", "", 0, 0);
+    if (e)
+        goto out;
+    if (v > SCHEMA_VERSION) {
+        snprintf(s->err, sizeof(s->err), "schema version %lld is newer than this gateway (%lld)",
+                 (long long)v, (long long)SCHEMA_VERSION);
+        e = BW_E_UNSUPPORTED;
+        goto out;
+    }
+    for (; v < SCHEMA_VERSION; v++) {
+        if (sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(s->err, sizeof(s->err), "migration %lld: %s", (long long)v + 1,
+                     msg ? msg : "?");
+            sqlite3_free(msg);
+            e = BW_E_IO;
+            goto out;
+        }
+        e = run(s, NULL, "INSERT INTO schema_version (version) VALUES (?)", "i", v + 1);
+        if (e)
+            goto out;
+    }
+out:
+    return finish(s, e);
+}
+
+/* ---- devices ------------------------------------------------------------ */
+
+static void read_device(sqlite3_stmt *st, struct gw_device *d)
+{
+    memset(d, 0, sizeof(*d));
+    col_text(st, 0, d->id, sizeof(d->id));
+    col_text(st, 1, d->fingerprint, sizeof(d->fingerprint));
+    col_text(st, 2, d->serial, sizeof(d->serial));
+    col_text(st, 3, d->pubkey, sizeof(d->pubkey));
+    d->status = (enum gw_device_status)sqlite3_column_int(st, 4);
+    col_text(st, 5, d->attrs, sizeof(d->attrs));
+    col_text(st, 6, d->version, sizeof(d->version));
+    d->sequence = sqlite3_column_int64(st, 7);
+    d->last_seen = sqlite3_column_int64(st, 8);
+    d->created = sqlite3_column_int64(st, 9);
+}
+
+static bw_err sq_device_add(void *ctx, const struct gw_device *d)
+{
+    struct sq *s = ctx;
+    bw_err e;
+
+    e = gw__db_check_device(d);
+    if (e)
+        return e;
+    return run(s, NULL,
+               "INSERT INTO devices (" DEV_COLS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "ttttittiii", d->id, d->fingerprint, d->serial, d->pubkey, (int64_t)d->status,
+               d->attrs[0] ? d->attrs : "{}", d->version, d->sequence, d->last_seen, d->created);
+}
+
+static bw_err device_one(struct sq *s, const char *sql, const char *key, struct gw_device *out)
+{
+    sqlite3_stmt *st;
+    bw_err e;
+    int row;
+
+    if (!key || !out)
+        return BW_E_INVAL;
+    e = prep(s, &st, sql, "t", key);
+    if (e)
+        return e;
+    e = step(s, st, &row);
+    if (!e && !row)
+        e = BW_E_NOTFOUND;
+    if (!e)
+        read_device(st, out);
+    sqlite3_finalize(st);
+    return e;
+}
+
+static bw_err sq_device_get(void *ctx, const char *id, struct gw_device *out)
+{
+    return device_one(ctx, "SELECT " DEV_COLS " FROM devices WHERE id = ?", id, out);
+}
+
+static bw_err sq_device_by_fingerprint(void *ctx, const char *fpr, struct gw_device *out)
+{
+    return device_one(ctx, "SELECT " DEV_COLS " FROM devices WHERE fingerprint = ?", fpr, out);
+}
+
+static bw_err sq_device_set_status(void *ctx, const char *id, enum gw_device_status st)
+{
+    struct sq *s = ctx;
+    int64_t n = 0;
+    bw_err e;
+
+    if (!id || (unsigned)st > GW_DEV_REVOKED)
+        return BW_E_INVAL;
+    e = run(s, &n, "UPDATE devices SET status = ? WHERE id = ?", "it", (int64_t)st, id);
+    if (!e && n == 0)
+        e = BW_E_NOTFOUND;
+    return e;
+}
+
+static bw_err sq_device_checkin(void *ctx, const char *id, const char *version, int64_t sequence,
+                                const char *attrs, int64_t now)
+{
+    struct sq *s = ctx;
+    int64_t n = 0;
+    bw_err e;
+
+    if (!id)
+        return BW_E_INVAL;
+    if (version) {
+        e = gw__db_check_text(version, GW_ID_MAX);
+        if (e)
+            return e;
+    }
+    if (attrs) {
+        e = gw__db_check_json(attrs, 0);
+        if (e)
+            return e;
+    }
+    e = run(s, &n,
+            "UPDATE devices SET version = coalesce(?, version), sequence = ?,"
+            " attrs = coalesce(?, attrs), last_seen = ? WHERE id = ?",
+            "titit", version, sequence, attrs, now, id);
+    if (!e && n == 0)
+        e = BW_E_NOTFOUND;
+    return e;
+}
+
+static bw_err sq_device_list(void *ctx, const char *filter, int64_t offset, int64_t limit,
+                             void (*fn)(void *arg, const struct gw_device *d), void *arg)
+{
+    struct sq *s = ctx;
+    struct gw_device *d;
+    sqlite3_stmt *st;
+    bw_err e;
+    int row;
+
+    if (!fn || offset < 0)
+        return BW_E_INVAL;
+    if (filter) {
+        e = gw__db_check_json(filter, 1);
+        if (e)
+            return e;
+    }
+    d = malloc(sizeof(*d));
+    if (!d)
+        return BW_E_NOMEM;
+    e = prep(s, &st,
+             "SELECT " DEV_COLS " FROM devices d WHERE " MATCH("?1")
+             " ORDER BY id LIMIT ?2 OFFSET ?3",
+             "tii", filter, limit < 0 ? (int64_t)-1 : limit, offset);
+    if (e)
+        goto out;
+    while (!(e = step(s, st, &row)) && row) {
+        read_device(st, d);
+        fn(arg, d);
+    }
+    sqlite3_finalize(st);
+out:
+    free(d);
+    return e;
+}
+
+/* ---- releases ----------------------------------------------------------- */
+
+static bw_err sq_release_add(void *ctx, struct gw_release *r)
+{
+    struct sq *s = ctx;
+    bw_err e;
+
+    e = gw__db_check_release(r);
+    if (e)
+        return e;
+    e = run(s, NULL,
+            "INSERT INTO releases (name, digest, size, sequence, vendor_id, class_id,"
+            " uploaded_by, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "ttiittti", r->name, r->digest, r->size, r->sequence,
+            r->vendor_id, r->class_id, r->uploaded_by, r->created);
+    if (!e)
+        r->id = sqlite3_last_insert_rowid(s->db);
+    return e;
+}
+
+static bw_err release_one(struct sq *s, const char *sql, const char *fmt, const char *key,
+                          int64_t id, struct gw_release *out)
+{
+    sqlite3_stmt *st;
+    bw_err e;
+    int row;
+
+    if (!out)
+        return BW_E_INVAL;
+    e = fmt[0] == 't' ? prep(s, &st, sql, fmt, key) : prep(s, &st, sql, fmt, id);
+    if (e)
+        return e;
+    e = step(s, st, &row);
+    if (!e && !row)
+        e = BW_E_NOTFOUND;
+    if (!e) {
+        memset(out, 0, sizeof(*out));
+        out->id = sqlite3_column_int64(st, 0);
+        col_text(st, 1, out->name, sizeof(out->name));
+        col_text(st, 2, out->digest, sizeof(out->digest));
+        out->size = sqlite3_column_int64(st, 3);
+        out->sequence = sqlite3_column_int64(st, 4);
+        col_text(st, 5, out->vendor_id, sizeof(out->vendor_id));
+        col_text(st, 6, out->class_id, sizeof(out->class_id));
+        col_text(st, 7, out->uploaded_by, sizeof(out->uploaded_by));
+        out->created = sqlite3_column_int64(st, 8);
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+static bw_err sq_release_get(void *ctx, int64_t id, struct gw_release *out)
+{
+    return release_one(ctx, "SELECT " REL_COLS " FROM releases WHERE id = ?", "i", NULL, id, out);
+}
+
+static bw_err sq_release_by_digest(void *ctx, const char *digest, struct gw_release *out)
+{
+    if (!digest)
+        return BW_E_INVAL;
+    return release_one(ctx, "SELECT " REL_COLS " FROM releases WHERE digest = ?", "t", digest, 0,
+                       out);
+}
+
+/* ---- campaigns ---------------------------------------------------------- */
+
+/*
+ * Method: after a final report (or a resume) inside the caller's
+ * transaction. Release batches while the current one has reached its
+ * success threshold; a running campaign with every batch released and
+ * nothing pending is DONE; otherwise, if allowed, a running campaign whose
+ * failures exceed the error threshold of the released actions is PAUSED.
+ */
+static bw_err settle(struct sq *s, int64_t cid, int allow_pause)
+{
+    sqlite3_stmt *st;
+    int64_t state, spct, epct, cb, batches, total, good, pending, bad, released;
+    bw_err e;
+    int row;
+
+    e = prep(s, &st,
+             "SELECT state, success_pct, error_pct, current_batch, batches FROM campaigns"
+             " WHERE id = ?",
+             "i", cid);
+    if (e)
+        return e;
+    e = step(s, st, &row);
+    if (!e && !row)
+        e = BW_E_NOTFOUND;
+    if (!e) {
+        state = sqlite3_column_int64(st, 0);
+        spct = sqlite3_column_int64(st, 1);
+        epct = sqlite3_column_int64(st, 2);
+        cb = sqlite3_column_int64(st, 3);
+        batches = sqlite3_column_int64(st, 4);
+    }
+    sqlite3_finalize(st);
+    if (e)
+        return e;
+    if (state != GW_CAMP_RUNNING && state != GW_CAMP_PAUSED)
+        return BW_OK;
+    while (cb < batches) {
+        e = count(s, &total, "SELECT count(*) FROM actions WHERE campaign_id = ? AND batch = ?",
+                  "ii", cid, cb);
+        if (!e)
+            e = count(s, &good,
+                      "SELECT count(*) FROM actions WHERE campaign_id = ? AND batch = ?"
+                      " AND state = 3",
+                      "ii", cid, cb);
+        if (e)
+            return e;
+        if (good * 100 < spct * total)
+            break;
+        cb++;
+    }
+    e = count(s, &pending,
+              "SELECT count(*) FROM actions WHERE campaign_id = ? AND state IN (0, 1, 2)", "i",
+              cid, 0);
+    if (e)
+        return e;
+    if (state == GW_CAMP_RUNNING && cb >= batches && pending == 0) {
+        state = GW_CAMP_DONE;
+    } else if (state == GW_CAMP_RUNNING && allow_pause) {
+        e = count(s, &bad,
+                  "SELECT count(*) FROM actions WHERE campaign_id = ? AND batch <= ? AND state = 4",
+                  "ii", cid, cb);
+        if (!e)
+            e = count(s, &released,
+                      "SELECT count(*) FROM actions WHERE campaign_id = ? AND batch <= ?", "ii",
+                      cid, cb);
+        if (e)
+            return e;
+        if (bad * 100 > epct * released)
+            state = GW_CAMP_PAUSED;
+    }
+    return run(s, NULL, "UPDATE campaigns SET current_batch = ?, state = ? WHERE id = ?", "iii",
+               cb, state, cid);
+}
+
+static bw_err sq_campaign_create(void *ctx, struct gw_campaign *c, int64_t now)
+{
+    struct sq *s = ctx;
+    int64_t n = 0, have;
+    bw_err e;
+
+    e = gw__db_check_campaign(c);
+    if (e)
+        return e;
+    e = begin(s);
+    if (e)
+        return e;
+    e = count(s, &have, "SELECT count(*) FROM releases WHERE id = ?", "i", c->release_id, 0);
+    if (!e && !have)
+        e = BW_E_NOTFOUND;
+    if (e)
+        goto out;
+    e = run(s, NULL,
+            "INSERT INTO campaigns (name, release_id, filter, type, state, batch_size,"
+            " success_pct, error_pct, current_batch, batches, window_start, window_end, created)"
+            " VALUES (?, ?, ?, ?, 0, ?, ?, ?, 0, 0, ?, ?, ?)",
+            "titiiiiiii", c->name, c->release_id, c->filter[0] ? c->filter : "{}",
+            (int64_t)c->type, (int64_t)c->batch_size, (int64_t)c->success_threshold_pct,
+            (int64_t)c->error_threshold_pct, c->window_start, c->window_end, now);
+    if (e)
+        goto out;
+    c->id = sqlite3_last_insert_rowid(s->db);
+    e = run(s, &n,
+            "INSERT INTO actions (campaign_id, device_id, batch, state, updated)"
+            " SELECT ?1, d.id, (row_number() OVER (ORDER BY d.id) - 1) / ?2, 0, ?3"
+            " FROM devices d WHERE d.status = 1 AND " MATCH("?4") " ORDER BY d.id",
+            "iiit", c->id, (int64_t)c->batch_size, now, c->filter[0] ? c->filter : "{}");
+    if (e)
+        goto out;
+    c->state = n ? GW_CAMP_RUNNING : GW_CAMP_DONE;
+    c->current_batch = 0;
+    c->created = now;
+    e = run(s, NULL, "UPDATE campaigns SET batches = ?, state = ? WHERE id = ?", "iii",
+            (n + c->batch_size - 1) / c->batch_size, (int64_t)c->state, c->id);
+out:
+    return finish(s, e);
+}
+
+static bw_err sq_campaign_get(void *ctx, int64_t id, struct gw_campaign *out,
+                              struct gw_counts *counts)
+{
+    struct sq *s = ctx;
+    sqlite3_stmt *st;
+    int64_t k;
+    bw_err e;
+    int row;
+
+    if (!out)
+        return BW_E_INVAL;
+    /* one read transaction: the campaign and its counts agree */
+    e = run(s, NULL, "BEGIN", "");
+    if (e)
+        return e;
+    e = prep(s, &st, "SELECT " CAMP_COLS " FROM campaigns WHERE id = ?", "i", id);
+    if (e)
+        goto out;
+    e = step(s, st, &row);
+    if (!e && !row)
+        e = BW_E_NOTFOUND;
+    if (!e) {
+        memset(out, 0, sizeof(*out));
+        out->id = sqlite3_column_int64(st, 0);
+        col_text(st, 1, out->name, sizeof(out->name));
+        out->release_id = sqlite3_column_int64(st, 2);
+        col_text(st, 3, out->filter, sizeof(out->filter));
+        out->type = (enum gw_action_type)sqlite3_column_int(st, 4);
+        out->state = (enum gw_campaign_state)sqlite3_column_int(st, 5);
+        out->batch_size = sqlite3_column_int(st, 6);
+        out->success_threshold_pct = sqlite3_column_int(st, 7);
+        out->error_threshold_pct = sqlite3_column_int(st, 8);
+        out->current_batch = sqlite3_column_int(st, 9);
+        out->window_start = sqlite3_column_int64(st, 10);
+        out->window_end = sqlite3_column_int64(st, 11);
+        out->created = sqlite3_column_int64(st, 12);
+    }
+    sqlite3_finalize(st);
+    if (e || !counts)
+        goto out;
+    memset(counts, 0, sizeof(*counts));
+    e = prep(s, &st, "SELECT state, count(*) FROM actions WHERE campaign_id = ? GROUP BY state",
+             "i", id);
+    if (e)
+        goto out;
+    while (!(e = step(s, st, &row)) && row) {
+        k = sqlite3_column_int64(st, 0);
+        if (k >= 0 && k < 6)
+            counts->n[k] = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+out:
+    return finish(s, e);
+}
+
+static bw_err sq_campaign_set_state(void *ctx, int64_t id, enum gw_campaign_state to)
+{
+    struct sq *s = ctx;
+    int64_t from, have;
+    bw_err e;
+
+    e = gw__db_campaign_transition(GW_CAMP_RUNNING, to);
+    if (e)
+        return e;
+    e = begin(s);
+    if (e)
+        return e;
+    e = count(s, &have, "SELECT count(*) FROM campaigns WHERE id = ?", "i", id, 0);
+    if (!e && !have)
+        e = BW_E_NOTFOUND;
+    if (!e)
+        e = count(s, &from, "SELECT state FROM campaigns WHERE id = ?", "i", id, 0);
+    if (!e)
+        e = gw__db_campaign_transition((enum gw_campaign_state)from, to);
+    if (e || from == (int64_t)to)
+        goto out;
+    e = run(s, NULL, "UPDATE campaigns SET state = ? WHERE id = ?", "ii", (int64_t)to, id);
+    if (e)
+        goto out;
+    if (to == GW_CAMP_CANCELLED)
+        e = run(s, NULL,
+                "UPDATE actions SET state = 5 WHERE campaign_id = ? AND state IN (0, 1)", "i",
+                id);
+    else if (to == GW_CAMP_RUNNING)
+        e = settle(s, id, 0);
+out:
+    return finish(s, e);
+}
+
+/* ---- actions ------------------------------------------------------------ */
+
+static void read_action(sqlite3_stmt *st, struct gw_action *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->id = sqlite3_column_int64(st, 0);
+    a->campaign_id = sqlite3_column_int64(st, 1);
+    a->release_id = sqlite3_column_int64(st, 2);
+    col_text(st, 3, a->device_id, sizeof(a->device_id));
+    a->batch = sqlite3_column_int(st, 4);
+    a->type = (enum gw_action_type)sqlite3_column_int(st, 5);
+    a->state = (enum gw_action_state)sqlite3_column_int(st, 6);
+    a->updated = sqlite3_column_int64(st, 7);
+}
+
+static bw_err action_query(struct sq *s, const char *sql, const char *dev, int64_t arg,
+                           struct gw_action *out, int *found)
+{
+    sqlite3_stmt *st;
+    bw_err e;
+    int row;
+
+    *found = 0;
+    e = prep(s, &st, sql, strstr(sql, "?2") ? "ti" : "t", dev, arg);
+    if (e)
+        return e;
+    e = step(s, st, &row);
+    if (!e && row) {
+        read_action(st, out);
+        *found = 1;
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+static const char sql_has[] = "SELECT " ACT_COLS " FROM actions a JOIN campaigns c"
+                              " ON c.id = a.campaign_id WHERE a.device_id = ?1"
+                              " AND a.state IN (1, 2) ORDER BY a.id LIMIT 1";
+static const char sql_next[] = "SELECT " ACT_COLS " FROM actions a JOIN campaigns c"
+                               " ON c.id = a.campaign_id WHERE a.device_id = ?1"
+                               " AND a.state = 0 AND c.state = 0 AND a.batch <= c.current_batch"
+                               " AND " IN_WINDOW("?2") " ORDER BY a.id LIMIT 1";
+
+/* Method: a read transaction first, so a poll with nothing to hand out
+ * never takes the write lock; then, under BEGIN IMMEDIATE, look again and
+ * mark the oldest eligible action OFFERED. */
+static bw_err sq_action_next(void *ctx, const char *device_id, int64_t now, struct gw_action *out)
+{
+    struct sq *s = ctx;
+    int64_t tod = gw__db_time_of_day(now), n = 0;
+    int found = 0, pass;
+    bw_err e;
+
+    if (!device_id || !out)
+        return BW_E_INVAL;
+    for (pass = 0; pass < 2; pass++) {
+        e = pass ? begin(s) : run(s, NULL, "BEGIN", "");
+        if (e)
+            return e;
+        e = action_query(s, sql_has, device_id, 0, out, &found);
+        if (e || found)
+            return finish(s, e);
+        e = action_query(s, sql_next, device_id, tod, out, &found);
+        if (e || !found)
+            return finish(s, e ? e : BW_E_NOTFOUND);
+        if (pass == 0) {
+            e = finish(s, BW_OK);
+            if (e)
+                return e;
+        }
+    }
+    e = run(s, &n, "UPDATE actions SET state = 1, updated = ? WHERE id = ? AND state = 0", "ii",
+            now, out->id);
+    if (!e && n != 1) {
+        snprintf(s->err, sizeof(s->err), "action %lld changed under the write lock",
+                 (long long)out->id);
+        e = BW_E_IO;
+    }
+    if (!e) {
+        out->state = GW_ACTION_OFFERED;
+        out->updated = now;
+    }
+    return finish(s, e);
+}
+
+static bw_err sq_action_report(void *ctx, const char *device_id, int64_t action_id,
+                               enum gw_action_state to, const char *feedback, int64_t now)
+{
+    struct sq *s = ctx;
+    struct gw_action a;
+    int found;
+    bw_err e;
+
+    if (!device_id)
+        return BW_E_INVAL;
+    e = gw__db_report_transition(GW_ACTION_OFFERED, to);
+    if (e)
+        return e;
+    if (feedback) {
+        e = gw__db_check_text(feedback, GW_FEEDBACK_MAX);
+        if (e)
+            return e;
+    }
+    e = begin(s);
+    if (e)
+        return e;
+    e = action_query(s,
+                     "SELECT " ACT_COLS " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
+                     " WHERE a.device_id = ?1 AND a.id = ?2",
+                     device_id, action_id, &a, &found);
+    if (!e && !found)
+        e = BW_E_NOTFOUND;
+    if (!e)
+        e = gw__db_report_transition(a.state, to);
+    if (!e)
+        e = run(s, NULL, "UPDATE actions SET state = ?, feedback = ?, updated = ? WHERE id = ?",
+                "itii", (int64_t)to, feedback ? feedback : "", now, action_id);
+    if (!e && to != GW_ACTION_RUNNING)
+        e = settle(s, a.campaign_id, to == GW_ACTION_FAILURE);
+    return finish(s, e);
+}
+
+static bw_err sq_action_get(void *ctx, const char *device_id, int64_t action_id,
+                            struct gw_action *out)
+{
+    struct sq *s = ctx;
+    int found;
+    bw_err e;
+
+    if (!device_id || !out)
+        return BW_E_INVAL;
+    e = action_query(s,
+                     "SELECT " ACT_COLS " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
+                     " WHERE a.device_id = ?1 AND a.id = ?2",
+                     device_id, action_id, out, &found);
+    if (!e && !found)
+        e = BW_E_NOTFOUND;
+    return e;
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+static bw_err sq_audit_add(void *ctx, int64_t now, const char *actor, const char *action,
+                           const char *object, const char *detail)
+{
+    struct sq *s = ctx;
+    bw_err e;
+
+    e = gw__db_check_audit(actor, action, object, detail);
+    if (e)
+        return e;
+    return run(s, NULL,
+               "INSERT INTO audit (time, actor, action, object, detail) VALUES (?, ?, ?, ?, ?)",
+               "itttt", now, actor, action, object, detail ? detail : "");
+}
+
+static bw_err sq_audit_list(void *ctx, int64_t after_id, int64_t limit,
+                            void (*fn)(void *arg, int64_t id, int64_t time, const char *actor,
+                                       const char *action, const char *object,
+                                       const char *detail),
+                            void *arg)
+{
+    struct sq *s = ctx;
+    sqlite3_stmt *st;
+    bw_err e;
+    int row;
+
+    if (!fn)
+        return BW_E_INVAL;
+    e = prep(s, &st,
+             "SELECT id, time, actor, action, object, detail FROM audit WHERE id > ?"
+             " ORDER BY id LIMIT ?",
+             "ii", after_id, limit < 0 ? (int64_t)-1 : limit);
+    if (e)
+        return e;
+    while (!(e = step(s, st, &row)) && row)
+        fn(arg, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+           (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
+           (const char *)sqlite3_column_text(st, 4), (const char *)sqlite3_column_text(st, 5));
+    sqlite3_finalize(st);
+    return e;
+}
+
+const struct gw_db_ops gw_db_sqlite = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .migrate = sq_migrate,
+    .error = sq_error,
+    .device_add = sq_device_add,
+    .device_get = sq_device_get,
+    .device_by_fingerprint = sq_device_by_fingerprint,
+    .device_set_status = sq_device_set_status,
+    .device_checkin = sq_device_checkin,
+    .device_list = sq_device_list,
+    .release_add = sq_release_add,
+    .release_get = sq_release_get,
+    .release_by_digest = sq_release_by_digest,
+    .campaign_create = sq_campaign_create,
+    .campaign_get = sq_campaign_get,
+    .campaign_set_state = sq_campaign_set_state,
+    .action_next = sq_action_next,
+    .action_report = sq_action_report,
+    .action_get = sq_action_get,
+    .audit_add = sq_audit_add,
+    .audit_list = sq_audit_list,
+};

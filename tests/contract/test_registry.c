@@ -1,0 +1,947 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The gateway registry contract, run unchanged on every backend (SQLite,
+ * PostgreSQL): devices, releases, campaigns with batches, thresholds, pause,
+ * resume, cancel and maintenance windows, the per-device action protocol,
+ * the audit log, migrate and reopen, and 8 processes racing for the same
+ * actions (each must be offered exactly once). Needs an empty database.
+ * Usage: test_registry URL   ("sqlite:" alone: a fresh file in a temp dir)
+ */
+#define _DEFAULT_SOURCE /* fork, mkdtemp */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bulwark/err.h"
+#include "db.h"
+
+static int fails;
+static const struct gw_db_ops *ops;
+static const char *conninfo;
+static void *db;
+
+#define CHECK(cond, ...)                                                                          \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                  \
+            fprintf(stderr, __VA_ARGS__);                                                         \
+            fputc('\n', stderr);                                                                  \
+            fails++;                                                                              \
+        }                                                                                         \
+    } while (0)
+
+/* expect the error code want from expr; on a mismatch say what the backend said */
+#define EXPECT(expr, want)                                                                        \
+    do {                                                                                          \
+        bw_err got_ = (expr);                                                                     \
+        CHECK(got_ == (want), "%s: %s, want %s (%s)", #expr, bw_errname(got_),                   \
+              bw_errname(want), ops->error(db));                                                  \
+    } while (0)
+
+#define DAY ((int64_t)20000 * 86400) /* a midnight UTC in 2024 */
+
+static void open_db(void)
+{
+    bw_err rc = ops->open(conninfo, &db);
+
+    if (rc) {
+        fprintf(stderr, "FAIL: open %s: %s\n", conninfo, bw_errname(rc));
+        exit(1);
+    }
+}
+
+static void reopen(void)
+{
+    ops->close(db);
+    db = NULL;
+    open_db();
+}
+
+static void mkdev(struct gw_device *d, const char *id, int n, enum gw_device_status st,
+                  const char *attrs)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->id, sizeof(d->id), "%s", id);
+    snprintf(d->fingerprint, sizeof(d->fingerprint), "%064x", n);
+    snprintf(d->serial, sizeof(d->serial), "%032x", n + 7);
+    snprintf(d->pubkey, sizeof(d->pubkey), "04%0128x", n);
+    d->status = st;
+    snprintf(d->attrs, sizeof(d->attrs), "%s", attrs);
+    d->sequence = -1;
+    d->created = DAY + n;
+}
+
+static void mkrel(struct gw_release *r, const char *name, int n)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->name, sizeof(r->name), "%s", name);
+    snprintf(r->digest, sizeof(r->digest), "%064x", 0xd16e57 + n);
+    r->size = 1000 + n;
+    r->sequence = n;
+    snprintf(r->vendor_id, sizeof(r->vendor_id), "fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe");
+    snprintf(r->class_id, sizeof(r->class_id), "1492af14-2569-5e48-bf42-9b2d51f2ab45");
+    snprintf(r->uploaded_by, sizeof(r->uploaded_by), "alice");
+    r->created = DAY;
+}
+
+static void mkcamp(struct gw_campaign *c, const char *name, int64_t rel, const char *filter,
+                   int batch, int spct, int epct)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    c->release_id = rel;
+    snprintf(c->filter, sizeof(c->filter), "%s", filter);
+    c->type = GW_ACT_FORCED;
+    c->batch_size = batch;
+    c->success_threshold_pct = spct;
+    c->error_threshold_pct = epct;
+    c->window_start = c->window_end = -1;
+}
+
+/* ---- gw_db_pick --------------------------------------------------------- */
+
+static void t_pick(void)
+{
+    const struct gw_db_ops *o;
+    const char *ci;
+
+    CHECK(gw_db_pick("sqlite:/tmp/x.db", &o, &ci) == BW_OK && o == &gw_db_sqlite &&
+              !strcmp(ci, "/tmp/x.db"),
+          "sqlite: URL");
+    CHECK(gw_db_pick("postgresql://u@h/db", &o, &ci) == BW_OK && o == &gw_db_pg &&
+              !strcmp(ci, "postgresql://u@h/db"),
+          "postgresql:// URL");
+    CHECK(gw_db_pick("postgres:///db?host=/tmp", &o, &ci) == BW_OK && o == &gw_db_pg &&
+              !strcmp(ci, "postgres:///db?host=/tmp"),
+          "postgres:// URL");
+    CHECK(gw_db_pick("pg:host=/tmp dbname=x", &o, &ci) == BW_OK && o == &gw_db_pg &&
+              !strcmp(ci, "host=/tmp dbname=x"),
+          "pg: conninfo");
+    CHECK(gw_db_pick("sqlite:", &o, &ci) == BW_E_INVAL, "empty sqlite path");
+    CHECK(gw_db_pick("pg:", &o, &ci) == BW_E_INVAL, "empty pg conninfo");
+    CHECK(gw_db_pick("mysql://x", &o, &ci) == BW_E_INVAL && !o, "unknown scheme");
+    CHECK(gw_db_pick("/tmp/x.db", &o, &ci) == BW_E_INVAL, "bare path");
+    CHECK(strcmp(gw_db_sqlite.name, gw_db_pg.name) != 0, "backend names");
+}
+
+/* ---- devices ------------------------------------------------------------ */
+
+struct idlist {
+    char s[2048];
+    int n;
+};
+
+static void collect(void *arg, const struct gw_device *d)
+{
+    struct idlist *l = arg;
+    size_t n = strlen(l->s);
+
+    snprintf(l->s + n, sizeof(l->s) - n, "%s%s", n ? "," : "", d->id);
+    l->n++;
+}
+
+static const char *list(const char *filter, int64_t off, int64_t lim, bw_err *rc)
+{
+    static struct idlist l;
+
+    memset(&l, 0, sizeof(l));
+    *rc = ops->device_list(db, filter, off, lim, collect, &l);
+    return l.s;
+}
+
+#define EXPECT_LIST(filter, off, lim, want)                                                       \
+    do {                                                                                          \
+        bw_err lrc_;                                                                              \
+        const char *got_ = list(filter, off, lim, &lrc_);                                         \
+        CHECK(lrc_ == BW_OK && !strcmp(got_, want), "list %s [%d,%d]: %s \"%s\", want \"%s\"",   \
+              filter ? filter : "NULL", (int)(off), (int)(lim), bw_errname(lrc_), got_, want);   \
+    } while (0)
+
+static void t_devices(void)
+{
+    static struct gw_device d, g;
+    static char big[GW_ATTRS_MAX + 64];
+    bw_err rc;
+    size_t n;
+
+    /* added out of order; lists are ordered by id, bytewise ("Z" < "a") */
+    mkdev(&d, "dev-c", 3, GW_DEV_ACCEPTED, "{\"group\":\"field\",\"hw\":\"r2\"}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+    mkdev(&d, "dev-a", 1, GW_DEV_ACCEPTED, "{\"group\":\"lab\",\"hw\":\"r2\"}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+    mkdev(&d, "dev-b", 2, GW_DEV_PENDING, "{\"hw\":\"r1\",\"group\":\"lab\"}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+    mkdev(&d, "Dev-Z", 4, GW_DEV_ACCEPTED, "{\"group\":\"lab\",\"n\":5,\"list\":[\"lab\"]}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+    mkdev(&d, "dev-e", 5, GW_DEV_ACCEPTED, "{\"group\":[\"lab\"],\"k\\u00e9y\":\"v\\u00e9\"}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+    mkdev(&d, "dev-f", 6, GW_DEV_ACCEPTED, "");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+
+    /* duplicates: id, fingerprint; the first stays as it was */
+    mkdev(&d, "dev-a", 99, GW_DEV_REVOKED, "{}");
+    EXPECT(ops->device_add(db, &d), BW_E_EXISTS);
+    mkdev(&d, "dev-new", 3, GW_DEV_ACCEPTED, "{}");
+    EXPECT(ops->device_add(db, &d), BW_E_EXISTS);
+    EXPECT(ops->device_get(db, "dev-new", &g), BW_E_NOTFOUND);
+    EXPECT(ops->device_get(db, "dev-a", &g), BW_OK);
+    CHECK(g.status == GW_DEV_ACCEPTED && g.fingerprint[63] == '1' && g.created == DAY + 1,
+          "dev-a changed by a refused duplicate");
+
+    /* refused input */
+    mkdev(&d, "", 20, GW_DEV_ACCEPTED, "{}");
+    EXPECT(ops->device_add(db, &d), BW_E_INVAL);
+    mkdev(&d, "dev-x", 21, GW_DEV_ACCEPTED, "{}");
+    d.fingerprint[0] = 'A';
+    EXPECT(ops->device_add(db, &d), BW_E_INVAL);
+    mkdev(&d, "dev-x", 22, GW_DEV_ACCEPTED, "[\"a\"]");
+    EXPECT(ops->device_add(db, &d), BW_E_FORMAT);
+    mkdev(&d, "dev-x", 23, GW_DEV_ACCEPTED, "{\"a\":\"1\",\"a\":\"2\"}");
+    EXPECT(ops->device_add(db, &d), BW_E_FORMAT);
+    mkdev(&d, "dev-x", 24, GW_DEV_ACCEPTED, "{\"a\":");
+    EXPECT(ops->device_add(db, &d), BW_E_FORMAT);
+    mkdev(&d, "dev-\xff", 25, GW_DEV_ACCEPTED, "{}");
+    EXPECT(ops->device_add(db, &d), BW_E_INVAL);
+
+    /* get, by fingerprint, round trip of every field */
+    EXPECT(ops->device_get(db, "dev-c", &g), BW_OK);
+    mkdev(&d, "dev-c", 3, GW_DEV_ACCEPTED, "{\"group\":\"field\",\"hw\":\"r2\"}");
+    CHECK(!strcmp(d.id, g.id) && !strcmp(d.fingerprint, g.fingerprint) &&
+              !strcmp(d.attrs, g.attrs) && !strcmp(d.pubkey, g.pubkey) &&
+              !strcmp(d.serial, g.serial) && g.status == GW_DEV_ACCEPTED && !g.version[0] &&
+              g.sequence == -1 && g.last_seen == 0 && g.created == d.created,
+          "dev-c read back differs");
+    EXPECT(ops->device_get(db, "dev-f", &g), BW_OK);
+    CHECK(!strcmp(g.attrs, "{}"), "empty attrs read back as \"%s\"", g.attrs);
+    EXPECT(ops->device_get(db, "dev-C", &g), BW_E_NOTFOUND);
+    EXPECT(ops->device_get(db, "nope", &g), BW_E_NOTFOUND);
+    snprintf(d.fingerprint, sizeof(d.fingerprint), "%064x", 2);
+    EXPECT(ops->device_by_fingerprint(db, d.fingerprint, &g), BW_OK);
+    CHECK(!strcmp(g.id, "dev-b") && g.status == GW_DEV_PENDING, "by fingerprint: %s", g.id);
+    snprintf(d.fingerprint, sizeof(d.fingerprint), "%064x", 77);
+    EXPECT(ops->device_by_fingerprint(db, d.fingerprint, &g), BW_E_NOTFOUND);
+
+    /* status */
+    EXPECT(ops->device_set_status(db, "dev-b", GW_DEV_ACCEPTED), BW_OK);
+    EXPECT(ops->device_get(db, "dev-b", &g), BW_OK);
+    CHECK(g.status == GW_DEV_ACCEPTED, "status not set");
+    EXPECT(ops->device_set_status(db, "nope", GW_DEV_REJECTED), BW_E_NOTFOUND);
+    EXPECT(ops->device_set_status(db, "dev-b", (enum gw_device_status)9), BW_E_INVAL);
+
+    /* check-in */
+    EXPECT(ops->device_checkin(db, "dev-f", "1.2.3", 7, "{\"group\":\"lab\",\"site\":\"b\"}",
+                               DAY + 100),
+           BW_OK);
+    EXPECT(ops->device_get(db, "dev-f", &g), BW_OK);
+    CHECK(!strcmp(g.version, "1.2.3") && g.sequence == 7 && g.last_seen == DAY + 100 &&
+              !strcmp(g.attrs, "{\"group\":\"lab\",\"site\":\"b\"}"),
+          "check-in not stored: %s %" PRId64 " %" PRId64 " %s", g.version, g.sequence,
+          g.last_seen, g.attrs);
+    EXPECT(ops->device_checkin(db, "dev-f", NULL, 8, NULL, DAY + 200), BW_OK);
+    EXPECT(ops->device_get(db, "dev-f", &g), BW_OK);
+    CHECK(!strcmp(g.version, "1.2.3") && g.sequence == 8 && g.last_seen == DAY + 200 &&
+              !strcmp(g.attrs, "{\"group\":\"lab\",\"site\":\"b\"}"),
+          "check-in without attrs/version lost them");
+    EXPECT(ops->device_checkin(db, "nope", "1", 1, "{}", DAY), BW_E_NOTFOUND);
+    EXPECT(ops->device_checkin(db, "dev-f", "1", 1, "{\"a\"}", DAY), BW_E_FORMAT);
+    n = (size_t)snprintf(big, sizeof(big), "{\"pad\":\"");
+    memset(big + n, 'x', GW_ATTRS_MAX - n - 2);
+    memcpy(big + GW_ATTRS_MAX - 2, "\"}", 3); /* exactly GW_ATTRS_MAX bytes */
+    EXPECT(ops->device_checkin(db, "dev-a", NULL, 1, big, DAY), BW_OK);
+    memmove(big + 1, big, GW_ATTRS_MAX + 1);
+    big[0] = ' '; /* one byte more */
+    EXPECT(ops->device_checkin(db, "dev-a", NULL, 1, big, DAY), BW_E_TOOBIG);
+    EXPECT(ops->device_get(db, "dev-a", &g), BW_OK);
+    CHECK(strlen(g.attrs) == GW_ATTRS_MAX, "attrs of GW_ATTRS_MAX bytes: %zu", strlen(g.attrs));
+    EXPECT(ops->device_checkin(db, "dev-a", NULL, 1, "{\"group\":\"lab\",\"hw\":\"r2\"}", DAY),
+           BW_OK);
+    memset(big, 'v', GW_ID_MAX + 1);
+    big[GW_ID_MAX + 1] = '\0';
+    EXPECT(ops->device_checkin(db, "dev-a", big, 1, NULL, DAY), BW_E_TOOBIG);
+
+    /* lists and filters */
+    EXPECT_LIST(NULL, 0, -1, "Dev-Z,dev-a,dev-b,dev-c,dev-e,dev-f");
+    EXPECT_LIST("{}", 0, -1, "Dev-Z,dev-a,dev-b,dev-c,dev-e,dev-f");
+    EXPECT_LIST("{\"group\":\"lab\"}", 0, -1, "Dev-Z,dev-a,dev-b,dev-f");
+    EXPECT_LIST("{\"group\":\"lab\",\"hw\":\"r2\"}", 0, -1, "dev-a");
+    EXPECT_LIST("{\"hw\":\"r2\",\"group\":\"lab\"}", 0, -1, "dev-a");
+    EXPECT_LIST("{\"hw\":\"r2\"}", 0, -1, "dev-a,dev-c");
+    EXPECT_LIST("{\"group\":\"LAB\"}", 0, -1, "");
+    EXPECT_LIST("{\"nope\":\"x\"}", 0, -1, "");
+    EXPECT_LIST("{\"n\":\"5\"}", 0, -1, "");  /* a number is not the string "5" */
+    EXPECT_LIST("{\"list\":\"lab\"}", 0, -1, ""); /* nor is an array */
+    EXPECT_LIST("{\"k\xc3\xa9y\":\"v\xc3\xa9\"}", 0, -1, "dev-e"); /* escapes decoded */
+    EXPECT_LIST("{\"group\":\"lab\"}", 1, 2, "dev-a,dev-b");
+    EXPECT_LIST("{\"group\":\"lab\"}", 3, 10, "dev-f");
+    EXPECT_LIST("{\"group\":\"lab\"}", 4, 10, "");
+    EXPECT_LIST(NULL, 0, 0, "");
+    list("{\"group\":1}", 0, -1, &rc);
+    CHECK(rc == BW_E_FORMAT, "filter with a number: %s", bw_errname(rc));
+    list("[\"group\"]", 0, -1, &rc);
+    CHECK(rc == BW_E_FORMAT, "filter as an array: %s", bw_errname(rc));
+    list("{\"g\":{\"a\":\"b\"}}", 0, -1, &rc);
+    CHECK(rc == BW_E_FORMAT, "nested filter: %s", bw_errname(rc));
+    list(NULL, -1, 1, &rc);
+    CHECK(rc == BW_E_INVAL, "negative offset: %s", bw_errname(rc));
+}
+
+/* ---- releases ----------------------------------------------------------- */
+
+static int64_t rel1, rel2, rel3;
+
+static void t_releases(void)
+{
+    struct gw_release r, g;
+
+    mkrel(&r, "fw-1.0", 1);
+    EXPECT(ops->release_add(db, &r), BW_OK);
+    rel1 = r.id;
+    mkrel(&r, "fw-1.1", 2);
+    EXPECT(ops->release_add(db, &r), BW_OK);
+    rel2 = r.id;
+    CHECK(rel1 > 0 && rel2 > 0 && rel1 != rel2, "release ids %" PRId64 " %" PRId64, rel1, rel2);
+    mkrel(&r, "fw-1.2", 3);
+    EXPECT(ops->release_add(db, &r), BW_OK);
+    rel3 = r.id;
+
+    mkrel(&r, "fw-1.0", 9); /* name taken */
+    EXPECT(ops->release_add(db, &r), BW_E_EXISTS);
+    mkrel(&r, "fw-9.9", 2); /* digest taken */
+    EXPECT(ops->release_add(db, &r), BW_E_EXISTS);
+    mkrel(&r, "fw-9.9", 9);
+    r.digest[3] = 'G';
+    EXPECT(ops->release_add(db, &r), BW_E_INVAL);
+
+    EXPECT(ops->release_get(db, rel2, &g), BW_OK);
+    mkrel(&r, "fw-1.1", 2);
+    CHECK(g.id == rel2 && !strcmp(g.name, r.name) && !strcmp(g.digest, r.digest) &&
+              g.size == r.size && g.sequence == r.sequence && !strcmp(g.vendor_id, r.vendor_id) &&
+              !strcmp(g.class_id, r.class_id) && !strcmp(g.uploaded_by, "alice") &&
+              g.created == DAY,
+          "release read back differs");
+    EXPECT(ops->release_get(db, rel3 + 100, &g), BW_E_NOTFOUND);
+    EXPECT(ops->release_by_digest(db, r.digest, &g), BW_OK);
+    CHECK(g.id == rel2, "by digest: %" PRId64, g.id);
+    mkrel(&r, "x", 50);
+    EXPECT(ops->release_by_digest(db, r.digest, &g), BW_E_NOTFOUND);
+}
+
+/* ---- campaigns and actions ---------------------------------------------- */
+
+static struct gw_counts cnt;
+
+static struct gw_campaign camp(int64_t id)
+{
+    struct gw_campaign c;
+    bw_err rc;
+
+    memset(&c, 0, sizeof(c));
+    rc = ops->campaign_get(db, id, &c, &cnt);
+    CHECK(rc == BW_OK, "campaign_get %" PRId64 ": %s (%s)", id, bw_errname(rc), ops->error(db));
+    return c;
+}
+
+/* the device's action, which must be a new offer of the given batch */
+static int64_t offer(const char *dev, int64_t now, int batch)
+{
+    struct gw_action a;
+    bw_err rc;
+
+    memset(&a, 0, sizeof(a));
+    rc = ops->action_next(db, dev, now, &a);
+    CHECK(rc == BW_OK && a.state == GW_ACTION_OFFERED && a.updated == now && a.batch == batch &&
+              !strcmp(a.device_id, dev),
+          "offer to %s: %s state %d batch %d (want %d) updated %" PRId64, dev, bw_errname(rc),
+          a.state, a.batch, batch, a.updated);
+    return a.id;
+}
+
+static void none(const char *dev, int64_t now, int line)
+{
+    struct gw_action a;
+    bw_err rc = ops->action_next(db, dev, now, &a);
+
+    CHECK(rc == BW_E_NOTFOUND, "line %d: %s was offered action %" PRId64 " (%s)", line, dev,
+          a.id, bw_errname(rc));
+}
+#define NONE(dev, now) none(dev, now, __LINE__)
+
+static void t_campaigns(void)
+{
+    static char fb[GW_FEEDBACK_MAX + 2];
+    static const char *order[] = {"c07", "c02", "c09", "c00", "c05", "c01",
+                                  "c08", "c03", "c06", "c04"};
+    struct gw_campaign c, c2;
+    struct gw_device d;
+    struct gw_action a;
+    int64_t id[10], t = DAY + 3600, cid, cid2, x;
+    char dev[8];
+    int i;
+
+    for (i = 0; i < 10; i++) { /* added out of order: batches follow the id */
+        mkdev(&d, order[i], 100 + i, GW_DEV_ACCEPTED, "{\"fleet\":\"roll\"}");
+        EXPECT(ops->device_add(db, &d), BW_OK);
+    }
+    mkdev(&d, "c10", 120, GW_DEV_PENDING, "{\"fleet\":\"roll\"}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+    mkdev(&d, "c11", 121, GW_DEV_REJECTED, "{\"fleet\":\"roll\"}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+    mkdev(&d, "c12", 122, GW_DEV_ACCEPTED, "{\"fleet\":\"other\"}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+
+    /* refused campaigns */
+    mkcamp(&c, "roll-1", rel3 + 100, "{\"fleet\":\"roll\"}", 4, 50, 30);
+    EXPECT(ops->campaign_create(db, &c, t), BW_E_NOTFOUND);
+    mkcamp(&c, "roll-1", rel1, "{\"fleet\":\"roll\"}", 0, 50, 30);
+    EXPECT(ops->campaign_create(db, &c, t), BW_E_INVAL);
+    mkcamp(&c, "roll-1", rel1, "{\"fleet\":\"roll\"}", 4, 101, 30);
+    EXPECT(ops->campaign_create(db, &c, t), BW_E_INVAL);
+    mkcamp(&c, "roll-1", rel1, "{\"fleet\":\"roll\"}", 4, 50, 30);
+    c.window_start = 3600;
+    EXPECT(ops->campaign_create(db, &c, t), BW_E_INVAL);
+    c.window_end = 86400;
+    EXPECT(ops->campaign_create(db, &c, t), BW_E_INVAL);
+    c.window_end = 3600;
+    EXPECT(ops->campaign_create(db, &c, t), BW_E_INVAL);
+    mkcamp(&c, "roll-1", rel1, "{\"fleet\":7}", 4, 50, 30);
+    EXPECT(ops->campaign_create(db, &c, t), BW_E_FORMAT);
+
+    /* batch size 4, 50 % to advance, pause above 30 % failures:
+     * batches c00-c03, c04-c07, c08-c09 */
+    mkcamp(&c, "roll-1", rel1, "{\"fleet\":\"roll\"}", 4, 50, 30);
+    c.type = GW_ACT_SOFT;
+    EXPECT(ops->campaign_create(db, &c, t), BW_OK);
+    cid = c.id;
+    CHECK(cid > 0 && c.state == GW_CAMP_RUNNING && c.current_batch == 0 && c.created == t,
+          "created campaign: id %" PRId64 " state %d", cid, c.state);
+    mkcamp(&c2, "roll-1", rel2, "{}", 4, 50, 30);
+    EXPECT(ops->campaign_create(db, &c2, t), BW_E_EXISTS);
+    c2 = camp(cid);
+    CHECK(!strcmp(c2.name, "roll-1") && c2.release_id == rel1 &&
+              !strcmp(c2.filter, "{\"fleet\":\"roll\"}") && c2.type == GW_ACT_SOFT &&
+              c2.state == GW_CAMP_RUNNING && c2.batch_size == 4 &&
+              c2.success_threshold_pct == 50 && c2.error_threshold_pct == 30 &&
+              c2.current_batch == 0 && c2.window_start == -1 && c2.window_end == -1 &&
+              c2.created == t,
+          "campaign read back differs");
+    CHECK(cnt.n[GW_ACTION_SCHEDULED] == 10 && cnt.n[GW_ACTION_OFFERED] == 0,
+          "scheduled %" PRId64 ", want 10 (pending, rejected, other fleet excluded)",
+          cnt.n[GW_ACTION_SCHEDULED]);
+    {
+        struct gw_counts k;
+        EXPECT(ops->campaign_get(db, cid + 1000, &c2, &k), BW_E_NOTFOUND);
+        EXPECT(ops->campaign_get(db, cid, &c2, NULL), BW_OK);
+    }
+    NONE("c10", t); /* pending: not in the campaign */
+    NONE("c12", t); /* not matched */
+    NONE("nope", t);
+
+    /* batch 1 waits for batch 0 */
+    NONE("c04", t);
+    NONE("c09", t);
+    id[0] = offer("c00", t + 1, 0);
+    CHECK(ops->action_next(db, "c00", t + 2, &a) == BW_OK && a.id == id[0] &&
+              a.state == GW_ACTION_OFFERED && a.updated == t + 1 && a.campaign_id == cid &&
+              a.release_id == rel1 && a.type == GW_ACT_SOFT,
+          "second poll does not return the same offer unchanged");
+    /* another device can neither read nor report it */
+    EXPECT(ops->action_get(db, "c01", id[0], &a), BW_E_NOTFOUND);
+    EXPECT(ops->action_report(db, "c01", id[0], GW_ACTION_SUCCESS, "", t), BW_E_NOTFOUND);
+    EXPECT(ops->action_report(db, "c00", id[0] + 100000, GW_ACTION_SUCCESS, "", t),
+           BW_E_NOTFOUND);
+    EXPECT(ops->action_get(db, "c00", id[0], &a), BW_OK);
+    CHECK(a.state == GW_ACTION_OFFERED, "c01's report changed c00's action");
+    /* report states */
+    EXPECT(ops->action_report(db, "c00", id[0], GW_ACTION_SCHEDULED, "", t), BW_E_INVAL);
+    EXPECT(ops->action_report(db, "c00", id[0], GW_ACTION_CANCELLED, "", t), BW_E_INVAL);
+    EXPECT(ops->action_report(db, "c00", id[0], GW_ACTION_OFFERED, "", t), BW_E_INVAL);
+    EXPECT(ops->action_report(db, "c00", id[0], GW_ACTION_RUNNING, "downloading", t + 3), BW_OK);
+    EXPECT(ops->action_report(db, "c00", id[0], GW_ACTION_RUNNING, "installing", t + 4), BW_OK);
+    CHECK(ops->action_next(db, "c00", t + 5, &a) == BW_OK && a.id == id[0] &&
+              a.state == GW_ACTION_RUNNING && a.updated == t + 4,
+          "running action not returned by action_next");
+    /* feedback cap: exactly GW_FEEDBACK_MAX is fine, one more is not */
+    memset(fb, 'f', GW_FEEDBACK_MAX + 1);
+    fb[GW_FEEDBACK_MAX + 1] = '\0';
+    EXPECT(ops->action_report(db, "c00", id[0], GW_ACTION_SUCCESS, fb, t + 6), BW_E_TOOBIG);
+    EXPECT(ops->action_report(db, "c00", id[0], GW_ACTION_SUCCESS, "\xc3(", t + 6), BW_E_FORMAT);
+    fb[GW_FEEDBACK_MAX] = '\0';
+    EXPECT(ops->action_report(db, "c00", id[0], GW_ACTION_SUCCESS, fb, t + 6), BW_OK);
+    /* final states refuse */
+    EXPECT(ops->action_report(db, "c00", id[0], GW_ACTION_RUNNING, "", t + 7), BW_E_STATE);
+    EXPECT(ops->action_report(db, "c00", id[0], GW_ACTION_FAILURE, "", t + 7), BW_E_STATE);
+    EXPECT(ops->action_get(db, "c00", id[0], &a), BW_OK);
+    CHECK(a.state == GW_ACTION_SUCCESS && a.updated == t + 6, "final state changed");
+    NONE("c00", t + 8);
+    /* 1 of 4 < 50 %: batch 1 still closed; 2 of 4 opens it */
+    NONE("c04", t + 8);
+    c2 = camp(cid);
+    CHECK(c2.current_batch == 0, "advanced at 25 %%");
+    id[1] = offer("c01", t + 9, 0);
+    EXPECT(ops->action_report(db, "c01", id[1], GW_ACTION_SUCCESS, NULL, t + 10), BW_OK);
+    c2 = camp(cid);
+    CHECK(c2.current_batch == 1 && c2.state == GW_CAMP_RUNNING, "batch %d state %d at 50 %%",
+          c2.current_batch, c2.state);
+    NONE("c08", t + 11);
+
+    /* failures: released = 8 actions, pause when failures * 100 > 30 * 8 */
+    id[6] = offer("c06", t + 11, 1); /* held across the pause */
+    id[2] = offer("c02", t + 12, 0);
+    EXPECT(ops->action_report(db, "c02", id[2], GW_ACTION_FAILURE, "flash error", t + 13), BW_OK);
+    id[3] = offer("c03", t + 14, 0);
+    EXPECT(ops->action_report(db, "c03", id[3], GW_ACTION_FAILURE, "no space", t + 15), BW_OK);
+    c2 = camp(cid);
+    CHECK(c2.state == GW_CAMP_RUNNING, "paused at 2 failures of 8");
+    id[4] = offer("c04", t + 16, 1);
+    EXPECT(ops->action_report(db, "c04", id[4], GW_ACTION_FAILURE, "bad", t + 17), BW_OK);
+    c2 = camp(cid);
+    CHECK(c2.state == GW_CAMP_PAUSED, "not paused at 3 failures of 8: state %d", c2.state);
+    CHECK(cnt.n[GW_ACTION_FAILURE] == 3 && cnt.n[GW_ACTION_SUCCESS] == 2 &&
+              cnt.n[GW_ACTION_OFFERED] == 1 && cnt.n[GW_ACTION_SCHEDULED] == 4,
+          "counts while paused: %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64,
+          cnt.n[GW_ACTION_FAILURE], cnt.n[GW_ACTION_SUCCESS], cnt.n[GW_ACTION_OFFERED],
+          cnt.n[GW_ACTION_SCHEDULED]);
+    NONE("c05", t + 18); /* paused: nothing new */
+    /* an action already handed out goes on */
+    CHECK(ops->action_next(db, "c06", t + 19, &a) == BW_OK && a.id == id[6],
+          "offered action hidden by the pause");
+    EXPECT(ops->action_report(db, "c06", id[6], GW_ACTION_RUNNING, "", t + 20), BW_OK);
+    /* operator transitions */
+    EXPECT(ops->campaign_set_state(db, cid, GW_CAMP_PAUSED), BW_OK);
+    EXPECT(ops->campaign_set_state(db, cid, GW_CAMP_DONE), BW_E_INVAL);
+    EXPECT(ops->campaign_set_state(db, cid + 1000, GW_CAMP_RUNNING), BW_E_NOTFOUND);
+    EXPECT(ops->campaign_set_state(db, cid, GW_CAMP_RUNNING), BW_OK);
+    c2 = camp(cid);
+    CHECK(c2.state == GW_CAMP_RUNNING, "resume: state %d", c2.state);
+    /* a success after resume does not pause again */
+    EXPECT(ops->action_report(db, "c06", id[6], GW_ACTION_SUCCESS, "", t + 21), BW_OK);
+    c2 = camp(cid);
+    CHECK(c2.state == GW_CAMP_RUNNING && c2.current_batch == 1, "state %d batch %d", c2.state,
+          c2.current_batch);
+    NONE("c08", t + 22);
+    id[5] = offer("c05", t + 22, 1);
+    EXPECT(ops->action_report(db, "c05", id[5], GW_ACTION_SUCCESS, "", t + 23), BW_OK);
+    c2 = camp(cid); /* 2 of 4 in batch 1 */
+    CHECK(c2.current_batch == 2 && c2.state == GW_CAMP_RUNNING, "batch 2: %d, state %d",
+          c2.current_batch, c2.state);
+    id[7] = offer("c07", t + 24, 1);
+    id[8] = offer("c08", t + 26, 2);
+    id[9] = offer("c09", t + 27, 2);
+    EXPECT(ops->action_report(db, "c08", id[8], GW_ACTION_SUCCESS, "", t + 28), BW_OK);
+    c2 = camp(cid);
+    CHECK(c2.current_batch == 3 && c2.state == GW_CAMP_RUNNING, "all released, two pending");
+    EXPECT(ops->action_report(db, "c07", id[7], GW_ACTION_SUCCESS, "", t + 29), BW_OK);
+    c2 = camp(cid);
+    CHECK(c2.state == GW_CAMP_RUNNING, "done with c09 pending");
+    EXPECT(ops->action_report(db, "c09", id[9], GW_ACTION_SUCCESS, "", t + 29), BW_OK);
+    c2 = camp(cid);
+    CHECK(c2.state == GW_CAMP_DONE && cnt.n[GW_ACTION_SUCCESS] == 7 &&
+              cnt.n[GW_ACTION_FAILURE] == 3,
+          "done: state %d, %" PRId64 " successes", c2.state, cnt.n[GW_ACTION_SUCCESS]);
+    EXPECT(ops->campaign_set_state(db, cid, GW_CAMP_RUNNING), BW_E_STATE);
+    EXPECT(ops->campaign_set_state(db, cid, GW_CAMP_CANCELLED), BW_E_STATE);
+    for (i = 0; i < 10; i++) {
+        snprintf(dev, sizeof(dev), "c%02d", i);
+        NONE(dev, t + 30);
+    }
+
+    /* cancel: SCHEDULED and OFFERED end, a RUNNING one may still report */
+    mkcamp(&c, "roll-2", rel2, "{\"fleet\":\"roll\"}", 2, 100, 100);
+    EXPECT(ops->campaign_create(db, &c, t + 40), BW_OK);
+    cid2 = c.id;
+    id[0] = offer("c00", t + 41, 0);
+    id[1] = offer("c01", t + 42, 0);
+    EXPECT(ops->action_report(db, "c01", id[1], GW_ACTION_RUNNING, "", t + 43), BW_OK);
+    EXPECT(ops->campaign_set_state(db, cid2, GW_CAMP_CANCELLED), BW_OK);
+    c2 = camp(cid2);
+    CHECK(c2.state == GW_CAMP_CANCELLED && cnt.n[GW_ACTION_CANCELLED] == 9 &&
+              cnt.n[GW_ACTION_RUNNING] == 1,
+          "cancel: state %d, %" PRId64 " cancelled", c2.state, cnt.n[GW_ACTION_CANCELLED]);
+    NONE("c00", t + 44);
+    NONE("c02", t + 44);
+    EXPECT(ops->action_report(db, "c00", id[0], GW_ACTION_SUCCESS, "", t + 45), BW_E_STATE);
+    CHECK(ops->action_next(db, "c01", t + 46, &a) == BW_OK && a.id == id[1], "running action");
+    EXPECT(ops->action_report(db, "c01", id[1], GW_ACTION_SUCCESS, "", t + 47), BW_OK);
+    c2 = camp(cid2);
+    CHECK(c2.state == GW_CAMP_CANCELLED && cnt.n[GW_ACTION_SUCCESS] == 1,
+          "report after cancel: state %d", c2.state);
+    EXPECT(ops->campaign_set_state(db, cid2, GW_CAMP_RUNNING), BW_E_STATE);
+    EXPECT(ops->campaign_set_state(db, cid2, GW_CAMP_PAUSED), BW_E_STATE);
+
+    /* nothing matches: nothing to do */
+    mkcamp(&c, "empty", rel2, "{\"fleet\":\"none\"}", 2, 100, 100);
+    EXPECT(ops->campaign_create(db, &c, t), BW_OK);
+    CHECK(c.state == GW_CAMP_DONE, "empty campaign state %d", c.state);
+    c2 = camp(c.id);
+    CHECK(c2.state == GW_CAMP_DONE, "empty campaign stored as %d", c2.state);
+
+    /* two campaigns for one device: the older action first, one at a time */
+    mkcamp(&c, "two-a", rel1, "{\"fleet\":\"other\"}", 1, 100, 100);
+    EXPECT(ops->campaign_create(db, &c, t), BW_OK);
+    mkcamp(&c2, "two-b", rel2, "{\"fleet\":\"other\"}", 1, 100, 100);
+    EXPECT(ops->campaign_create(db, &c2, t), BW_OK);
+    x = offer("c12", t + 50, 0);
+    CHECK(ops->action_get(db, "c12", x, &a) == BW_OK && a.campaign_id == c.id,
+          "older campaign's action not first");
+    CHECK(ops->action_next(db, "c12", t + 51, &a) == BW_OK && a.id == x, "second offer while open");
+    EXPECT(ops->action_report(db, "c12", x, GW_ACTION_FAILURE, "", t + 52), BW_OK);
+    x = offer("c12", t + 53, 0);
+    CHECK(ops->action_get(db, "c12", x, &a) == BW_OK && a.campaign_id == c2.id &&
+              a.release_id == rel2,
+          "newer campaign's action not next");
+    EXPECT(ops->action_report(db, "c12", x, GW_ACTION_SUCCESS, "", t + 54), BW_OK);
+    c2 = camp(c2.id);
+    CHECK(c2.state == GW_CAMP_DONE, "two-b: state %d", c2.state);
+}
+
+/* maintenance windows, in seconds of day UTC, [start, end), wrapping midnight */
+static void t_windows(void)
+{
+    struct gw_campaign c;
+    struct gw_device d;
+    int i;
+
+    for (i = 0; i < 6; i++) {
+        char id[8];
+        snprintf(id, sizeof(id), "w%d", i);
+        mkdev(&d, id, 200 + i, GW_DEV_ACCEPTED,
+              i < 3 ? "{\"win\":\"night\"}" : "{\"win\":\"day\"}");
+        EXPECT(ops->device_add(db, &d), BW_OK);
+    }
+    mkcamp(&c, "night", rel3, "{\"win\":\"night\"}", 10, 100, 100);
+    c.window_start = 22 * 3600; /* 22:00 - 02:00 */
+    c.window_end = 2 * 3600;
+    EXPECT(ops->campaign_create(db, &c, DAY), BW_OK);
+    NONE("w0", DAY + 12 * 3600);
+    NONE("w0", DAY + 22 * 3600 - 1);
+    NONE("w0", DAY + 2 * 3600);
+    NONE("w0", DAY + 5 * 86400 + 2 * 3600 + 59);
+    offer("w0", DAY + 22 * 3600, 0);
+    offer("w1", DAY + 86400 + 23 * 3600 + 59 * 60, 0);
+    offer("w2", DAY + 3 * 86400 + 2 * 3600 - 1, 0); /* after midnight, another day */
+
+    mkcamp(&c, "day", rel3, "{\"win\":\"day\"}", 10, 100, 100);
+    c.window_start = 9 * 3600; /* 09:00 - 17:00 */
+    c.window_end = 17 * 3600;
+    EXPECT(ops->campaign_create(db, &c, DAY), BW_OK);
+    NONE("w3", DAY + 9 * 3600 - 1);
+    NONE("w3", DAY + 17 * 3600);
+    NONE("w3", DAY + 23 * 3600);
+    NONE("w3", DAY + 3600);
+    offer("w3", DAY + 9 * 3600, 0);
+    offer("w4", DAY + 10 * 86400 + 17 * 3600 - 1, 0);
+    NONE("w5", DAY - 86400 + 8 * 3600); /* a day before, too early */
+    offer("w5", DAY - 86400 + 12 * 3600, 0);
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+struct audit_rows {
+    int n;
+    int64_t id[8], time[8];
+    char text[8][160];
+};
+
+static void audit_row(void *arg, int64_t id, int64_t time, const char *actor, const char *action,
+                      const char *object, const char *detail)
+{
+    struct audit_rows *r = arg;
+
+    if (r->n < 8) {
+        r->id[r->n] = id;
+        r->time[r->n] = time;
+        snprintf(r->text[r->n], sizeof(r->text[0]), "%s|%s|%s|%s", actor, action, object, detail);
+    }
+    r->n++;
+}
+
+static void t_audit(void)
+{
+    static char big[GW_DETAIL_MAX + 2];
+    struct audit_rows r;
+
+    memset(&r, 0, sizeof(r));
+    EXPECT(ops->audit_list(db, 0, -1, audit_row, &r), BW_OK);
+    CHECK(r.n == 0, "audit not empty: %d", r.n);
+    EXPECT(ops->audit_add(db, DAY + 1, "alice", "release.add", "fw-1.0", "size 1001"), BW_OK);
+    EXPECT(ops->audit_add(db, DAY + 2, "bob", "campaign.pause", "roll-1", NULL), BW_OK);
+    EXPECT(ops->audit_add(db, DAY + 3, "alice", "device.accept", "dev-b", "{\"why\":\"ok\"}"),
+           BW_OK);
+    EXPECT(ops->audit_add(db, DAY, "", "x", "y", ""), BW_E_INVAL);
+    EXPECT(ops->audit_add(db, DAY, "a", "x", NULL, ""), BW_E_INVAL);
+    memset(big, 'd', GW_DETAIL_MAX + 1);
+    EXPECT(ops->audit_add(db, DAY, "a", "x", "y", big), BW_E_TOOBIG);
+    big[GW_DETAIL_MAX] = '\0';
+    EXPECT(ops->audit_add(db, DAY + 4, "carol", "x", "y", big), BW_OK);
+
+    memset(&r, 0, sizeof(r));
+    EXPECT(ops->audit_list(db, 0, -1, audit_row, &r), BW_OK);
+    CHECK(r.n == 4 && r.id[0] < r.id[1] && r.id[1] < r.id[2] && r.id[2] < r.id[3] &&
+              r.time[0] == DAY + 1 && r.time[2] == DAY + 3 &&
+              !strcmp(r.text[0], "alice|release.add|fw-1.0|size 1001") &&
+              !strcmp(r.text[1], "bob|campaign.pause|roll-1|") &&
+              !strcmp(r.text[2], "alice|device.accept|dev-b|{\"why\":\"ok\"}"),
+          "audit rows: %d [%s] [%s] [%s]", r.n, r.text[0], r.text[1], r.text[2]);
+    {
+        int64_t first = r.id[0], third = r.id[2];
+        memset(&r, 0, sizeof(r));
+        EXPECT(ops->audit_list(db, first, 1, audit_row, &r), BW_OK);
+        CHECK(r.n == 1 && !strncmp(r.text[0], "bob|", 4), "after the first, limit 1: %d", r.n);
+        memset(&r, 0, sizeof(r));
+        EXPECT(ops->audit_list(db, third, 10, audit_row, &r), BW_OK);
+        CHECK(r.n == 1 && !strncmp(r.text[0], "carol|", 6), "after the third: %d", r.n);
+    }
+}
+
+/* ---- persistence -------------------------------------------------------- */
+
+static void t_reopen(void)
+{
+    struct gw_device g;
+    struct gw_release r;
+    struct audit_rows a;
+
+    reopen();
+    EXPECT(ops->migrate(db), BW_OK);
+    EXPECT(ops->migrate(db), BW_OK);
+    EXPECT(ops->device_get(db, "dev-f", &g), BW_OK);
+    CHECK(!strcmp(g.version, "1.2.3") && g.sequence == 8, "device lost across reopen");
+    EXPECT(ops->release_get(db, rel2, &r), BW_OK);
+    CHECK(!strcmp(r.name, "fw-1.1"), "release lost across reopen");
+    memset(&a, 0, sizeof(a));
+    EXPECT(ops->audit_list(db, 0, -1, audit_row, &a), BW_OK);
+    CHECK(a.n == 4, "audit rows across reopen: %d", a.n);
+}
+
+/* ---- concurrency -------------------------------------------------------- */
+
+#define RACERS 8
+#define RACE_DEVICES 200
+
+/*
+ * Method: two campaigns over the same 200 devices (one in 4 batches of 50
+ * that open as each completes, one in a single batch), so 400 actions. 8
+ * processes, each with its own handle, poll every device in the same order
+ * and over again until a whole pass finds nothing. Every caller passes a
+ * `now` no other call uses, so an action whose `updated` equals the
+ * caller's `now` was newly offered by that very call; the racer writes its
+ * id to a pipe and reports SUCCESS. The parent asserts that no id comes
+ * twice, that all 400 came, and that both campaigns ended DONE.
+ */
+static int racer(int k, int fd)
+{
+    int64_t now = (int64_t)2000000000 + (int64_t)k * 100000000, ok = 0;
+    struct gw_action a;
+    void *h = NULL;
+    int i, pass, busy, rcode = 0;
+    bw_err rc;
+
+    alarm(300);
+    rc = ops->open(conninfo, &h);
+    if (rc) {
+        fprintf(stderr, "FAIL racer %d: open: %s\n", k, bw_errname(rc));
+        return 1;
+    }
+    rc = ops->migrate(h); /* concurrent migrate is serialized and idempotent */
+    if (rc) {
+        fprintf(stderr, "FAIL racer %d: migrate: %s (%s)\n", k, bw_errname(rc), ops->error(h));
+        rcode = 1;
+        goto out;
+    }
+    for (pass = 0; pass < 2000; pass++) {
+        busy = 0;
+        for (i = 0; i < RACE_DEVICES; i++) {
+            char dev[16];
+            snprintf(dev, sizeof(dev), "race%03d", i);
+            now++;
+            rc = ops->action_next(h, dev, now, &a);
+            if (rc == BW_E_NOTFOUND)
+                continue;
+            if (rc) {
+                fprintf(stderr, "FAIL racer %d: action_next %s: %s (%s)\n", k, dev,
+                        bw_errname(rc), ops->error(h));
+                rcode = 1;
+                goto out;
+            }
+            busy = 1;
+            if (a.updated != now)
+                continue; /* someone else's offer */
+            if (write(fd, &a.id, sizeof(a.id)) != (ssize_t)sizeof(a.id)) {
+                rcode = 1;
+                goto out;
+            }
+            ok++;
+            rc = ops->action_report(h, dev, a.id, GW_ACTION_SUCCESS, "ok", ++now);
+            if (rc) {
+                fprintf(stderr, "FAIL racer %d: report %s #%" PRId64 ": %s (%s)\n", k, dev, a.id,
+                        bw_errname(rc), ops->error(h));
+                rcode = 1;
+                goto out;
+            }
+        }
+        if (!busy)
+            break;
+    }
+out:
+    ops->close(h);
+    return rcode;
+}
+
+static int cmp64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+static void t_race(void)
+{
+    static int64_t got[4 * RACE_DEVICES];
+    struct gw_campaign c1, c2;
+    struct gw_device d;
+    struct timeval t0, t1;
+    int64_t id;
+    pid_t pid[RACERS];
+    int fds[2], i, st, n = 0, dup = 0;
+    ssize_t r;
+
+    for (i = 0; i < RACE_DEVICES; i++) {
+        char dev[16];
+        snprintf(dev, sizeof(dev), "race%03d", i);
+        mkdev(&d, dev, 1000 + i, GW_DEV_ACCEPTED, "{\"fleet\":\"race\"}");
+        EXPECT(ops->device_add(db, &d), BW_OK);
+    }
+    mkcamp(&c1, "race-batched", rel1, "{\"fleet\":\"race\"}", 50, 100, 100);
+    EXPECT(ops->campaign_create(db, &c1, DAY), BW_OK);
+    mkcamp(&c2, "race-all", rel2, "{\"fleet\":\"race\"}", RACE_DEVICES, 100, 100);
+    EXPECT(ops->campaign_create(db, &c2, DAY), BW_OK);
+    /* no handle crosses fork */
+    ops->close(db);
+    db = NULL;
+    fflush(NULL);
+    if (pipe(fds)) {
+        CHECK(0, "pipe");
+        open_db();
+        return;
+    }
+    gettimeofday(&t0, NULL);
+    for (i = 0; i < RACERS; i++) {
+        pid[i] = fork();
+        if (pid[i] == 0) {
+            close(fds[0]);
+            _exit(racer(i, fds[1]));
+        }
+        CHECK(pid[i] > 0, "fork");
+    }
+    close(fds[1]);
+    while ((r = read(fds[0], &id, sizeof(id))) == (ssize_t)sizeof(id)) {
+        if (n < (int)(sizeof(got) / sizeof(got[0])))
+            got[n] = id;
+        n++;
+    }
+    close(fds[0]);
+    for (i = 0; i < RACERS; i++) {
+        if (pid[i] <= 0)
+            continue;
+        CHECK(waitpid(pid[i], &st, 0) == pid[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "racer %d failed (status %d)", i, st);
+    }
+    gettimeofday(&t1, NULL);
+    CHECK(n == 2 * RACE_DEVICES, "%d new offers, want %d", n, 2 * RACE_DEVICES);
+    if (n > (int)(sizeof(got) / sizeof(got[0])))
+        n = (int)(sizeof(got) / sizeof(got[0]));
+    qsort(got, (size_t)n, sizeof(got[0]), cmp64);
+    for (i = 1; i < n; i++)
+        if (got[i] == got[i - 1])
+            dup++;
+    CHECK(dup == 0, "%d actions offered as new more than once", dup);
+    open_db();
+    c1 = camp(c1.id);
+    CHECK(c1.state == GW_CAMP_DONE && cnt.n[GW_ACTION_SUCCESS] == RACE_DEVICES &&
+              c1.current_batch == 4,
+          "batched race campaign: state %d batch %d, %" PRId64 " successes", c1.state,
+          c1.current_batch, cnt.n[GW_ACTION_SUCCESS]);
+    c2 = camp(c2.id);
+    CHECK(c2.state == GW_CAMP_DONE && cnt.n[GW_ACTION_SUCCESS] == RACE_DEVICES,
+          "single-batch race campaign: state %d, %" PRId64 " successes", c2.state,
+          cnt.n[GW_ACTION_SUCCESS]);
+    printf("race: %d processes, %d offers, %d duplicates, %.2f s\n", RACERS, n, dup,
+           (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_usec - t0.tv_usec) / 1e6);
+}
+
+static char tmpdir[] = "/tmp/bw-registry-XXXXXX";
+static pid_t tmpowner;
+
+/* removes the temp database on every exit of the parent, failures included */
+static void rm_tmpdir(void)
+{
+    static const char *const sfx[] = {"", "-wal", "-shm"};
+    char path[160];
+    size_t i;
+
+    if (getpid() != tmpowner)
+        return;
+    for (i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/registry.db%s", tmpdir, sfx[i]);
+        unlink(path);
+    }
+    rmdir(tmpdir);
+}
+
+int main(int argc, char **argv)
+{
+    char url[128];
+    const char *u;
+    struct idlist l;
+    bw_err rc;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_registry URL   (sqlite: alone = a temp file)\n");
+        return 2;
+    }
+    u = argv[1];
+    if (!strcmp(u, "sqlite:")) {
+        if (!mkdtemp(tmpdir)) {
+            perror("mkdtemp");
+            return 1;
+        }
+        tmpowner = getpid();
+        atexit(rm_tmpdir);
+        snprintf(url, sizeof(url), "sqlite:%s/registry.db", tmpdir);
+        u = url;
+    }
+    t_pick();
+    rc = gw_db_pick(u, &ops, &conninfo);
+    if (rc) {
+        fprintf(stderr, "FAIL: gw_db_pick %s: %s\n", u, bw_errname(rc));
+        return 1;
+    }
+    open_db();
+    rc = ops->migrate(db);
+    if (rc) {
+        fprintf(stderr, "FAIL: migrate: %s (%s)\n", bw_errname(rc), ops->error(db));
+        return 1;
+    }
+    EXPECT(ops->migrate(db), BW_OK); /* twice: nothing to do */
+    memset(&l, 0, sizeof(l));
+    EXPECT(ops->device_list(db, NULL, 0, -1, collect, &l), BW_OK);
+    if (l.n) {
+        fprintf(stderr, "FAIL: the database is not empty (%d devices)\n", l.n);
+        return 1;
+    }
+    t_devices();
+    t_releases();
+    t_campaigns();
+    t_windows();
+    t_audit();
+    t_reopen();
+    t_race();
+    ops->close(db);
+    printf("%s: registry contract on %s\n", fails ? "FAILED" : "ok", ops->name);
+    return fails ? 1 : 0;
+}
