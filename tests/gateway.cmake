@@ -7,3 +7,10 @@ if(TARGET bwgateway)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
 endif()
+if(TARGET bwgateway)
+  add_test(NAME integ.gateway_pg
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/contract/registry_pg.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+  set_tests_properties(integ.gateway_pg PROPERTIES LABELS pg)
+endif()

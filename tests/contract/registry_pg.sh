@@ -4,10 +4,12 @@
 # temp dir, a postmaster listening only on a unix socket in that dir (no
 # TCP), one database, the contract, then pg_ctl stop and the dir removed.
 # As root the server runs as an unprivileged user (initdb refuses root):
-# BW_PG_USER, default nobody. Usage: registry_pg.sh TEST_REGISTRY
+# BW_PG_USER, default nobody. Usage: registry_pg.sh COMMAND [ARGS...]
+# runs COMMAND ARGS... DATABASE-URL (the contract, or the gateway test).
 set -u
 
-TEST=${1:?usage: registry_pg.sh TEST_REGISTRY}
+TEST=${1:?usage: registry_pg.sh COMMAND [ARGS...]}
+shift
 RUNAS=${BW_PG_USER:-nobody}
 T= PGPID=
 
@@ -68,7 +70,7 @@ CREATEDB=createdb
 run "$CREATEDB" -h "$T/sock" -p 5432 -U bw bwtest || die "createdb"
 
 rc=0
-run "$TEST" "postgresql://bw@/bwtest?host=$T/sock&port=5432" || rc=1
+run "$TEST" "$@" "postgresql://bw@/bwtest?host=$T/sock&port=5432" || rc=1
 if [ $rc -ne 0 ]; then
     say "--- server log" >&2
     tail -n 40 "$T/log/server.log" >&2

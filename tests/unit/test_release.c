@@ -117,7 +117,8 @@ static void fresh_store(const char *blobs, char *upload, size_t cap)
         fprintf(stderr, "mkdir %s failed\n", tmp);
         exit(2);
     }
-    snprintf(upload, cap, "%s/upload", tmp);
+    if ((size_t)snprintf(upload, cap, "%.400s/upload", tmp) >= cap)
+        exit(2);
 }
 
 struct ctx {
