@@ -47,10 +47,13 @@ struct bw_store {
     uint8_t mac_key[32];
 };
 
-/* Iterates over the names, in ascending byte order. Zero it to start. */
+/* Iterates over the names, in ascending byte order. Zero it to start; the
+ * first bw_store_next binds it to the store's current image. */
 struct bw_store_iter {
     size_t off;
     uint32_t i;
+    uint64_t generation;        /* of the image it walks */
+    uint8_t id[BW_STORE_ID_LEN]; /* of the store it walks */
 };
 
 /* Bytes of each copy for a flash area (half of it, rounded down to the
@@ -103,20 +106,25 @@ BW_NODISCARD bw_err bw_store_set(struct bw_store *s, const char *name, const uin
 BW_NODISCARD bw_err bw_store_delete(struct bw_store *s, const char *name);
 
 /* Next name (NUL-terminated, name[BW_STORE_NAME_MAX + 1]) and its value
- * size; BW_E_NOTFOUND after the last. Values are not decrypted. */
+ * size; BW_E_NOTFOUND after the last. Values are not decrypted. A change
+ * (set, delete, wipe) invalidates every iterator begun before it: their
+ * next call returns BW_E_STATE; zero the iterator to start again. */
 BW_NODISCARD bw_err bw_store_next(const struct bw_store *s, struct bw_store_iter *it,
                                   char name[BW_STORE_NAME_MAX + 1], size_t *value_len);
 
 /*
- * Erases the store: every byte of the flash area becomes zero (first the
- * copy that is not the newest, then the other, each synced, then any bytes
- * past the two copies), so no ciphertext is left and the area is blank;
- * s is then an open, empty store. A power cut leaves the old store or an
- * empty one. BW_E_IO (then BW_E_STATE until reopened).
+ * Erases the store: every byte of the flash area becomes zero (copy 0,
+ * then copy 1, each synced, then any bytes past the two copies), so no
+ * ciphertext is left and the area is blank; s is then an open, empty
+ * store. When copy 1 does not hold the current image (damaged, or a change
+ * behind), the image is first written there, so that a power cut at any
+ * point leaves the old store or an empty one. BW_E_IO (then BW_E_STATE
+ * until reopened).
  */
 BW_NODISCARD bw_err bw_store_wipe(struct bw_store *s);
 /* The same without an open store and without the key, for a store that
- * does not open (damaged, key lost): zeroes all of f, copy 1 first.
+ * does not open (damaged, key lost): zeroes all of f, copy 0 first. A
+ * power cut may leave the area as unopenable as it was: run it again.
  * BW_E_INVAL (write alignment above 4096), BW_E_IO. */
 BW_NODISCARD bw_err bw_store_wipe_area(const struct bw_flash *f);
 

@@ -45,8 +45,8 @@ struct bw_token_policy {
     uint32_t max_lifetime;  /* exp - iat ceiling (s); at most BW_TOKEN_LIFETIME_MAX */
 };
 
-/* One remembered token: SHA-256 over (sub, jti) and the time after which the
- * token could not be accepted anyway (exp + leeway). */
+/* One remembered token: SHA-256 over (iss, sub, jti) and the time after
+ * which the token could not be accepted anyway (exp + leeway). */
 struct bw_token_seen {
     uint8_t id[BW_SHA256_LEN];
     int64_t until;
@@ -65,7 +65,12 @@ struct bw_token_replay {
  * may be "") are NOT yet authenticated when this runs: use them only to
  * choose a key. Fill key with bw_ec_set_pub (key was bw_ec_key_init'ed and
  * is cleared by the caller). Return BW_OK, or BW_E_NOTFOUND for an unknown
- * device (any other code is passed through). */
+ * device (any other code is passed through).
+ * Verify binds the claims to the key returned here and to nothing else: pick
+ * it by sub (and iss, if the caller acts on iss), the identity the caller
+ * will trust, never by kid alone. A key found by kid lets device A sign
+ * {"kid":"A","sub":"B"} with its own key and be admitted as B; if kid is
+ * used at all, look the key up by sub and refuse a kid it does not match. */
 typedef bw_err (*bw_token_key_fn)(void *ctx, const char *kid, const char *iss,
                                   const char *sub, struct bw_ec_key *key);
 
@@ -109,7 +114,7 @@ BW_NODISCARD bw_err bw_token_issue(const struct bw_signer *s, struct bw_token_cl
  *   aud (string or array of strings) contains policy aud else BW_E_CLAIM
  *   iss == policy iss when the policy names one          else BW_E_CLAIM
  *   jti present, 1..64 bytes; iss/sub/aud <= 128 bytes   else BW_E_CLAIM
- *   (sub, jti) not in the cache with time left           else BW_E_REPLAY
+ *   (iss, sub, jti) not in the cache with time left      else BW_E_REPLAY
  *   room in the cache after evicting expired entries     else BW_E_NOMEM
  * and only then records the token in cache and returns BW_OK.
  * Strict JSON: an object of string, number, true, false, null or array of
@@ -129,7 +134,9 @@ BW_NODISCARD bw_err bw_token_verify(const char *tok, size_t tok_len, const struc
 /* Same as bw_token_verify, but the key is chosen by keyfn from the token's
  * kid/iss/sub (the payload is parsed before the signature check to find
  * them; nothing in it is trusted until the signature verified). keyfn's
- * error is returned as is (BW_E_NOTFOUND for an unknown device). */
+ * error is returned as is (BW_E_NOTFOUND for an unknown device). The
+ * returned sub is only as good as keyfn's choice: it must choose by sub
+ * (or iss), never by kid alone (see bw_token_key_fn). */
 BW_NODISCARD bw_err bw_token_verify_lookup(const char *tok, size_t tok_len, bw_token_key_fn keyfn,
                                            void *keyctx, const struct bw_token_policy *p,
                                            struct bw_token_replay *cache,

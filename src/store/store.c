@@ -158,6 +158,8 @@ static bw_err rec_at(const uint8_t *body, size_t body_len, size_t off, struct re
     uint8_t nl;
     uint32_t vl;
 
+    if (off > body_len)
+        return BW_E_FORMAT;
     bw_cur_init(&c, body, body_len);
     c.off = off;
     if (bw_cur_u8(&c, &nl) || !nl || nl > BW_STORE_NAME_MAX || bw_cur_take(&c, nl, &r->name) ||
@@ -184,10 +186,12 @@ static size_t aad_of(const struct bw_store *s, const uint8_t *name, size_t n, ui
 /* ---- reading a copy ---------------------------------------------------- */
 
 /*
- * Reads copy i into b (copy_size bytes) and checks it: C_BLANK when its
- * header is all 0x00 or all 0xff (never written, or wiped), C_VALID with
- * len, gen and count set, or C_BAD with *err: BW_E_AUTH when the key check
- * differs (another key made it), BW_E_TAMPER when the MAC does not verify,
+ * Reads copy i into b (copy_size bytes) and checks it: C_BLANK when every
+ * byte of its header is 0x00 or 0xff (never written, wiped, or zeros torn
+ * over an erased 0xff area; an image header starts "BWKV"), C_VALID with
+ * len, gen and count set, or C_BAD with *err: BW_E_AUTH when a header of
+ * this layout (magic, version, copy size) has another key check value
+ * (another key made it), BW_E_TAMPER when the MAC does not verify,
  * BW_E_FORMAT for anything malformed, BW_E_IO.
  */
 static enum copy_state read_copy(const struct bw_store *s, int i, uint8_t *b, size_t *len,
@@ -198,7 +202,7 @@ static enum copy_state read_copy(const struct bw_store *s, int i, uint8_t *b, si
     uint8_t kc[8], mac[32];
     size_t k, body, pos;
     uint32_t n, j;
-    int zero = 1, ones = 1;
+    int blank = 1;
     const uint8_t *prev = NULL;
     size_t prev_len = 0;
     bw_err rc;
@@ -208,13 +212,17 @@ static enum copy_state read_copy(const struct bw_store *s, int i, uint8_t *b, si
         *err = rc;
         return C_BAD;
     }
-    for (k = 0; k < BW_STORE_HDR_LEN; k++) {
-        zero &= b[k] == 0x00;
-        ones &= b[k] == 0xff;
-    }
-    if (zero || ones)
+    for (k = 0; k < BW_STORE_HDR_LEN; k++)
+        blank &= b[k] == 0x00 || b[k] == 0xff;
+    if (blank)
         return C_BLANK;
     if (memcmp(b, magic, 4) != 0 || be(b + 4, 2) != VERSION || be(b + 6, 2) != 0)
+        return C_BAD;
+    /* the layout before the key check: a header torn within its first 40
+     * bytes (the rest still blank) is damaged, not another key's */
+    body = (size_t)be(b + 52, 4);
+    if (be(b + 40, 8) != s->copy_size ||
+        body > s->copy_size - BW_STORE_HDR_LEN - BW_STORE_MAC_LEN)
         return C_BAD;
     if ((rc = key_check(s, kc))) {
         *err = rc;
@@ -224,10 +232,6 @@ static enum copy_state read_copy(const struct bw_store *s, int i, uint8_t *b, si
         *err = BW_E_AUTH;
         return C_BAD;
     }
-    body = (size_t)be(b + 52, 4);
-    if (be(b + 40, 8) != s->copy_size ||
-        body > s->copy_size - BW_STORE_HDR_LEN - BW_STORE_MAC_LEN)
-        return C_BAD;
     if ((rc = f->read(f->ctx, off + BW_STORE_HDR_LEN, b + BW_STORE_HDR_LEN,
                       body + BW_STORE_MAC_LEN))) {
         *err = rc;
@@ -265,10 +269,11 @@ static enum copy_state read_copy(const struct bw_store *s, int i, uint8_t *b, si
 /*
  * Method (open): read both copies. The valid copy with the higher
  * generation wins (copy 0 on a tie). With none valid: two blank copies are
- * an empty store; blank copy 0 with a damaged copy 1 is the one state an
+ * an empty store; blank copy 0 with a damaged copy 1 is the state an
  * interrupted first write leaves (every write goes to copy 1 first when
- * nothing is valid), so it is an empty store too, unless copy 1 carries
- * another key's check value. Everything else is refused.
+ * nothing is valid) and an interrupted wipe (copy 1 is zeroed last), so it
+ * is an empty store too, unless copy 1 carries another key's check value.
+ * Everything else is refused.
  */
 bw_err bw_store_open(struct bw_store *s, const struct bw_flash *f,
                      const uint8_t key[BW_STORE_KEY_LEN], void *work, size_t work_len)
@@ -417,6 +422,14 @@ bw_err bw_store_next(const struct bw_store *s, struct bw_store_iter *it,
     if (s->broken)
         return BW_E_STATE;
     body = body_of(s, &body_len);
+    if (it->i == 0 && it->off == 0) {
+        /* a fresh iterator: bound to this image (a generation of a store) */
+        it->generation = s->generation;
+        memcpy(it->id, s->id, BW_STORE_ID_LEN);
+    } else if (it->generation != s->generation || memcmp(it->id, s->id, BW_STORE_ID_LEN) != 0 ||
+               it->i > s->count || it->off > body_len) {
+        return BW_E_STATE; /* the store changed since: its offset means nothing now */
+    }
     if (it->i >= s->count || rec_at(body, body_len, it->off, &r) != BW_OK)
         return BW_E_NOTFOUND;
     memcpy(name, r.name, r.name_len);
@@ -449,6 +462,22 @@ static bw_err write_range(const struct bw_flash *f, uint64_t off, const uint8_t 
     return f->sync(f->ctx);
 }
 
+/* Writes image b (len bytes, in a copy_size buffer) into copy c, then
+ * zeros over whatever the copy held beyond it, and syncs. */
+static bw_err write_copy(struct bw_store *s, int c, uint8_t *b, size_t len)
+{
+    uint64_t end = s->used[c] > len ? s->used[c] : len;
+    bw_err rc;
+
+    memset(b + len, 0, (size_t)(end - len));
+    s->used[c] = s->copy_size; /* unknown until this write completes */
+    rc = write_range(s->flash, (uint64_t)c * s->copy_size, b, end);
+    if (rc)
+        return rc;
+    s->used[c] = len;
+    return BW_OK;
+}
+
 /*
  * Method (commit): the new image goes first into the copy that does not
  * hold the current image (copy 1 when both do or neither does), followed
@@ -467,17 +496,11 @@ static bw_err commit(struct bw_store *s, size_t len)
     bw_err rc;
 
     for (k = 0; k < 2; k++) {
-        int c = k ? 1 - first : first;
-        uint64_t end = s->used[c] > len ? s->used[c] : len;
-
-        memset(b + len, 0, (size_t)(end - len));
-        s->used[c] = s->copy_size; /* unknown until this write completes */
-        rc = write_range(s->flash, (uint64_t)c * s->copy_size, b, end);
+        rc = write_copy(s, k ? 1 - first : first, b, len);
         if (rc) {
             s->broken = 1;
             return rc;
         }
-        s->used[c] = len;
     }
     s->cur = next;
     s->newest = 0;
@@ -573,18 +596,47 @@ bw_err bw_store_delete(struct bw_store *s, const char *name)
 
 /* ---- erasing ----------------------------------------------------------- */
 
-static bw_err wipe_order(const struct bw_flash *f, uint64_t copy, int first)
+/*
+ * Method (wipe): zero copy 0, sync, zero copy 1, sync, then any bytes past
+ * the two copies. A power cut tears at most one write, and the states it
+ * can leave are these:
+ *   - while copy 0 is zeroed: a damaged (or blank) copy 0 next to copy 1,
+ *     which therefore must hold the current image: the store opens as it
+ *     was. When copy 1 does not hold it (damaged, blank, or a change behind
+ *     after an interrupted commit), the current image is written there
+ *     first; a cut during that write leaves copy 0 with the current image.
+ *   - while copy 1 is zeroed: a blank copy 0 next to a damaged copy 1, the
+ *     state open already reads as an empty store (an interrupted first write
+ *     looks the same).
+ * The other order (copy 1 first) leaves a damaged copy 0 next to a blank
+ * copy 1 when the second write tears, which open refuses: it cannot tell
+ * that from a store whose copy 0 was damaged after its copy 1 was lost, and
+ * opening such a store empty would hide the damage.
+ */
+static bw_err zero_all(const struct bw_flash *f, uint64_t copy)
 {
     bw_err rc;
-    int k;
+    int c;
 
-    for (k = 0; k < 2; k++) {
-        int c = k ? 1 - first : first;
-
+    for (c = 0; c < 2; c++)
         if ((rc = write_range(f, (uint64_t)c * copy, NULL, copy)))
             return rc;
-    }
     return f->size > 2 * copy ? write_range(f, 2 * copy, NULL, f->size - 2 * copy) : BW_OK;
+}
+
+/* Makes copy 1 hold the current image, if there is one: reads it back and
+ * writes the image there when it differs. */
+static bw_err copy1_current(struct bw_store *s)
+{
+    const struct bw_flash *f = s->flash;
+    uint8_t *scratch = s->img[1 - s->cur];
+
+    if (s->newest < 0 || !s->len)
+        return BW_OK; /* an empty store: nothing to keep */
+    if (f->read(f->ctx, s->copy_size, scratch, s->len) == BW_OK &&
+        memcmp(scratch, s->img[s->cur], s->len) == 0)
+        return BW_OK;
+    return write_copy(s, 1, s->img[s->cur], s->len);
 }
 
 bw_err bw_store_wipe(struct bw_store *s)
@@ -593,7 +645,9 @@ bw_err bw_store_wipe(struct bw_store *s)
 
     if (!s || !s->flash || !s->img[0])
         return BW_E_INVAL; /* never opened: bw_store_wipe_area */
-    rc = wipe_order(s->flash, s->copy_size, s->newest == 1 ? 0 : 1);
+    rc = copy1_current(s);
+    if (!rc)
+        rc = zero_all(s->flash, s->copy_size);
     if (rc) {
         s->broken = 1;
         return rc;
@@ -614,5 +668,5 @@ bw_err bw_store_wipe_area(const struct bw_flash *f)
 {
     if (!f || !f->write || !f->sync || chunk_of(f) > ZERO_MAX)
         return BW_E_INVAL;
-    return wipe_order(f, bw_store_copy_size(f), 1);
+    return zero_all(f, bw_store_copy_size(f));
 }

@@ -2,12 +2,13 @@
 /*
  * Power-cut simulation of the secure store. Each scenario (a first write,
  * overwrite, insert, delete, a value that grows, a write that repairs a
- * damaged copy, wipe) is counted once, then rerun with the power cut at
- * every flash operation N, with a volatile write cache and with write-
- * through media whose cut write is torn. After each cut the store must
- * open, and its whole content must be exactly the state before or the
- * state after the operation (never a mix, never garbage); the operation
- * run again must then succeed and give the new state.
+ * damaged copy, wipes from several states) is counted once, then rerun
+ * with the power cut at every flash operation N, with a volatile write
+ * cache and with write-through media whose cut write is torn after 0, 1,
+ * 8 or 100 bytes, half of it, or all but its last byte. After each cut the
+ * store must open, and its whole content must be exactly the state before
+ * or the state after the operation (never a mix, never garbage); the
+ * operation run again must then succeed and give the new state.
  */
 #include "bulwark/bulwark.h"
 #include "bulwark/store.h"
@@ -21,11 +22,68 @@ static uint8_t work[AREA];
 static uint8_t big[1000];
 static unsigned long cuts_covered;
 
+/* The media models: a volatile cache (nothing unsynced survives), then
+ * write-through media where the cut write lands this many bytes (clamped
+ * to the write; TEAR_HALF and TEAR_ALL_BUT_ONE depend on its length). */
+#define TEAR_HALF (-1)
+#define TEAR_ALL_BUT_ONE (-2)
+static const struct {
+    enum sim_mode mode;
+    long tear;
+    const char *name;
+} models[] = {
+    {SIM_VOLATILE, 0, "volatile"},
+    {SIM_WRITE_THROUGH, 0, "write lost"},
+    {SIM_WRITE_THROUGH, 1, "torn after 1 byte"},
+    {SIM_WRITE_THROUGH, 8, "torn after 8 bytes"},
+    {SIM_WRITE_THROUGH, 100, "torn after 100 bytes"},
+    {SIM_WRITE_THROUGH, TEAR_HALF, "torn in half"},
+    {SIM_WRITE_THROUGH, TEAR_ALL_BUT_ONE, "torn before its last byte"},
+};
+#define N_MODELS (sizeof(models) / sizeof(models[0]))
+
 struct machine {
     struct sim_power pw;
     struct simflash sf;
+    struct bw_flash f; /* sf.f with the cut write torn as the model says */
+    long tear;
     struct bw_store s;
 };
+
+/* sf's write, except that the cut write is torn here, tear bytes of it
+ * landing on write-through media (simflash itself always lands half). */
+static bw_err torn_write(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+    struct machine *m = ctx;
+    size_t land;
+
+    if (m->pw.dead || !m->pw.cut_at || m->pw.ops + 1 != m->pw.cut_at ||
+        off > m->sf.size || len > m->sf.size - off)
+        return m->sf.f.write(&m->sf, off, buf, len);
+    m->pw.ops++;
+    m->pw.dead = 1;
+    land = m->tear == TEAR_HALF          ? len / 2
+           : m->tear == TEAR_ALL_BUT_ONE ? (len ? len - 1 : 0)
+           : (size_t)m->tear < len       ? (size_t)m->tear
+                                         : len;
+    if (m->pw.mode == SIM_WRITE_THROUGH)
+        memcpy(m->sf.durable + off, buf, land);
+    return BW_E_IO;
+}
+
+static bw_err fwd_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+    struct machine *m = ctx;
+
+    return m->sf.f.read(&m->sf, off, buf, len);
+}
+
+static bw_err fwd_sync(void *ctx)
+{
+    struct machine *m = ctx;
+
+    return m->sf.f.sync(&m->sf);
+}
 
 typedef bw_err (*op_fn)(struct bw_store *s);
 
@@ -49,10 +107,36 @@ static bw_err op_wipe(struct bw_store *s) { return bw_store_wipe(s); }
 /* Damages copy 1 (as a torn write or tampering would), on the medium. */
 static bw_err op_damage(struct bw_store *s)
 {
-    struct simflash *sf = s->flash->ctx;
+    struct simflash *sf = &((struct machine *)s->flash->ctx)->sf;
 
     sf->current[AREA / 2 + 70] ^= 0x04;
     sf->durable[AREA / 2 + 70] ^= 0x04;
+    return BW_OK;
+}
+
+/* A change that reaches copy 0 only: copy 1 keeps the image before it, as
+ * after a commit cut between its two copies. */
+static bw_err op_stale1(struct bw_store *s)
+{
+    static uint8_t old[AREA / 2];
+    struct simflash *sf = &((struct machine *)s->flash->ctx)->sf;
+    bw_err rc;
+
+    memcpy(old, sf->durable + AREA / 2, AREA / 2);
+    if ((rc = bw_store_set(s, "k1", (const uint8_t *)"v3", 2)))
+        return rc;
+    memcpy(sf->current + AREA / 2, old, AREA / 2);
+    memcpy(sf->durable + AREA / 2, old, AREA / 2);
+    return BW_OK;
+}
+
+/* Copy 0 lost (zeroed), copy 1 intact: the store opens from copy 1. */
+static bw_err op_lose0(struct bw_store *s)
+{
+    struct simflash *sf = &((struct machine *)s->flash->ctx)->sf;
+
+    memset(sf->current, 0, AREA / 2);
+    memset(sf->durable, 0, AREA / 2);
     return BW_OK;
 }
 
@@ -78,12 +162,18 @@ static void snapshot(struct bw_store *s, char *out, size_t cap)
     }
 }
 
-static void machine_new(struct machine *m, enum sim_mode mode)
+static void machine_new(struct machine *m, size_t model)
 {
     memset(m, 0, sizeof(*m));
-    m->pw.mode = mode;
+    m->pw.mode = models[model].mode;
+    m->tear = models[model].tear;
     sim_init(&m->sf, &m->pw, AREA, 1);
-    CHECK_RC(bw_store_open(&m->s, &m->sf.f, key, work, sizeof(work)), BW_OK);
+    m->f = m->sf.f;
+    m->f.ctx = m;
+    m->f.read = fwd_read;
+    m->f.write = torn_write;
+    m->f.sync = fwd_sync;
+    CHECK_RC(bw_store_open(&m->s, &m->f, key, work, sizeof(work)), BW_OK);
 }
 
 static bw_err machine_reboot(struct machine *m)
@@ -92,7 +182,7 @@ static bw_err machine_reboot(struct machine *m)
     m->pw.dead = 0;
     m->pw.cut_at = 0;
     sim_reboot(&m->sf);
-    return bw_store_open(&m->s, &m->sf.f, key, work, sizeof(work));
+    return bw_store_open(&m->s, &m->f, key, work, sizeof(work));
 }
 
 struct scenario {
@@ -118,9 +208,9 @@ static void run(const struct scenario *sc)
     static char before[8192], after[8192], got[8192];
     unsigned long total, n, base;
     struct machine m;
-    int mode;
+    size_t model;
 
-    machine_new(&m, SIM_VOLATILE);
+    machine_new(&m, 0);
     CHECK_RC(prepare(&m, sc), BW_OK);
     snapshot(&m.s, before, sizeof(before));
     base = m.pw.ops;
@@ -132,11 +222,11 @@ static void run(const struct scenario *sc)
     sim_free(&m.sf);
     CHECK(total > 0 && strcmp(before, after) != 0);
 
-    for (mode = SIM_VOLATILE; mode <= SIM_WRITE_THROUGH; mode++) {
+    for (model = 0; model < N_MODELS; model++) {
         for (n = 1; n <= total; n++) {
             bw_err rc;
 
-            machine_new(&m, (enum sim_mode)mode);
+            machine_new(&m, model);
             CHECK_RC(prepare(&m, sc), BW_OK);
             m.pw.cut_at = m.pw.ops + n;
             rc = sc->op(&m.s);
@@ -144,13 +234,13 @@ static void run(const struct scenario *sc)
             rc = machine_reboot(&m);
             if (rc) {
                 fprintf(stderr, "%s: cut %lu (%s): store does not open: %s\n", sc->name, n,
-                        mode ? "write-through" : "volatile", bw_errname(rc));
+                        models[model].name, bw_errname(rc));
                 CHECK(0);
             } else {
                 snapshot(&m.s, got, sizeof(got));
                 if (strcmp(got, before) && strcmp(got, after)) {
                     fprintf(stderr, "%s: cut %lu (%s): neither old nor new:\n  %s\n", sc->name,
-                            n, mode ? "write-through" : "volatile", got);
+                            n, models[model].name, got);
                     CHECK(0);
                 }
                 /* the operation again (a delete that already landed is
@@ -167,7 +257,8 @@ static void run(const struct scenario *sc)
             sim_free(&m.sf);
         }
     }
-    printf("%-30s %3lu operations, %3lu cut points (2 media models)\n", sc->name, total, 2 * total);
+    printf("%-34s %3lu operations, %4lu cut points (%zu media models)\n", sc->name, total,
+           N_MODELS * total, N_MODELS);
 }
 
 int main(void)
@@ -181,6 +272,9 @@ int main(void)
         {"value shrinks again", {op_three, op_grow, NULL}, op_shrink},
         {"set with copy 1 damaged", {op_three, op_damage, NULL}, op_set_k1},
         {"wipe", {op_three, NULL}, op_wipe},
+        {"wipe with copy 1 damaged", {op_three, op_damage, NULL}, op_wipe},
+        {"wipe with copy 1 a change behind", {op_three, op_stale1, NULL}, op_wipe},
+        {"wipe with copy 0 lost", {op_three, op_lose0, NULL}, op_wipe},
         {"first set after a wipe", {op_three, op_wipe, NULL}, op_insert},
     };
     size_t i;
@@ -192,6 +286,6 @@ int main(void)
     for (i = 0; i < sizeof(scs) / sizeof(scs[0]); i++)
         run(&scs[i]);
     printf("store power-cut simulation: %lu cut points covered\n", cuts_covered);
-    CHECK(cuts_covered > 100);
+    CHECK(cuts_covered > 1000);
     T_DONE();
 }

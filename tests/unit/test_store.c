@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The secure store on a simulated flash: round trips, caps, names, wrong
- * key, every byte of each copy tampered, splices, truncation, erasure, and
- * the format checked against OpenSSL's HMAC and GCM (docs/store.md).
+ * key, every byte of each copy tampered, splices, truncation, erasure,
+ * erased (0xff) media, iterators across changes, and the format checked
+ * against OpenSSL's HMAC and GCM (docs/store.md).
  * With --corpus DIR it writes the fuzz seeds (fuzz/corpus/store) instead.
  */
 #include <openssl/hmac.h>
@@ -375,6 +376,99 @@ static void erase(void)
     sim_free(&d.sf);
 }
 
+/* An area erased to 0xff is blank, also with zeros torn over the start of
+ * a copy's header (a wipe cut early); a header is never only 00 and ff. */
+static void erased_media(void)
+{
+    struct dev d;
+    struct bw_store s;
+
+    dev_new(&d, AREA);
+    memset(d.sf.current, 0xff, AREA);
+    CHECK_RC(bw_store_open(&s, &d.sf.f, key, work, sizeof(work)), BW_OK);
+    CHECK(s.count == 0 && s.bad_copies == 0);
+    memset(d.sf.current, 0x00, 8);
+    CHECK_RC(reopen(&s, &d, key), BW_OK);
+    CHECK(s.count == 0 && s.bad_copies == 0);
+    memset(d.sf.current + COPY, 0x00, 30);
+    CHECK_RC(reopen(&s, &d, key2), BW_OK);
+    CHECK(s.count == 0);
+    /* a store written there, with copy 0 torn by a wipe: copy 1 answers */
+    CHECK_RC(reopen(&s, &d, key), BW_OK);
+    CHECK_RC(bw_store_set(&s, "alpha", (const uint8_t *)"one", 3), BW_OK);
+    memset(d.sf.current, 0x00, 8);
+    CHECK_RC(reopen(&s, &d, key), BW_OK);
+    CHECK(has(&s, "alpha", "one") && s.bad_copies == 1);
+    /* and a header torn within its key check over a blank copy 1 is a
+     * damaged copy (an interrupted first write), not another key's */
+    memset(d.sf.current, 0xff, AREA);
+    memcpy(d.sf.current + COPY, "BWKV\0\1\0\0\x12\x34", 10);
+    CHECK_RC(reopen(&s, &d, key), BW_OK);
+    CHECK(s.count == 0 && s.bad_copies == 1);
+    bw_store_close(&s);
+    sim_free(&d.sf);
+}
+
+/* An iterator walks one image: any change (even one that leaves its offset
+ * past the end of the new body) makes it BW_E_STATE, never a read out of
+ * bounds; an unchanged store continues across a reopen. */
+static void iterators(void)
+{
+    static uint8_t big[3000];
+    struct dev d;
+    struct bw_store s;
+    struct bw_store_iter it, it2;
+    char name[BW_STORE_NAME_MAX + 1];
+    size_t vl;
+
+    dev_new(&d, AREA);
+    CHECK_RC(bw_store_open(&s, &d.sf.f, key, work, sizeof(work)), BW_OK);
+    CHECK_RC(bw_store_set(&s, "big", big, sizeof(big)), BW_OK);
+    CHECK_RC(bw_store_set(&s, "c", (const uint8_t *)"x", 1), BW_OK);
+    memset(&it, 0, sizeof(it));
+    CHECK_RC(bw_store_next(&s, &it, name, &vl), BW_OK);
+    CHECK(!strcmp(name, "big") && vl == sizeof(big));
+    CHECK_RC(bw_store_delete(&s, "big"), BW_OK); /* it.off is now past the body */
+    CHECK_RC(bw_store_next(&s, &it, name, &vl), BW_E_STATE);
+    CHECK_RC(bw_store_next(&s, &it, name, &vl), BW_E_STATE);
+    memset(&it, 0, sizeof(it));
+    CHECK_RC(bw_store_next(&s, &it, name, &vl), BW_OK);
+    CHECK(!strcmp(name, "c"));
+    CHECK_RC(bw_store_next(&s, &it, name, &vl), BW_E_NOTFOUND);
+
+    /* a set of another name, then a reopen of the unchanged store */
+    CHECK_RC(bw_store_set(&s, "a", (const uint8_t *)"1", 1), BW_OK);
+    CHECK_RC(bw_store_next(&s, &it, name, &vl), BW_E_STATE);
+    memset(&it, 0, sizeof(it));
+    CHECK_RC(bw_store_next(&s, &it, name, &vl), BW_OK);
+    CHECK(!strcmp(name, "a"));
+    CHECK_RC(reopen(&s, &d, key), BW_OK);
+    CHECK_RC(bw_store_next(&s, &it, name, &vl), BW_OK);
+    CHECK(!strcmp(name, "c"));
+
+    /* wipe, and a new store with the same generation: still stale */
+    memset(&it, 0, sizeof(it));
+    CHECK_RC(bw_store_next(&s, &it, name, &vl), BW_OK);
+    CHECK_RC(bw_store_wipe(&s), BW_OK);
+    CHECK_RC(bw_store_next(&s, &it, name, &vl), BW_E_STATE);
+    CHECK_RC(bw_store_set(&s, "a", (const uint8_t *)"1", 1), BW_OK);
+    CHECK_RC(bw_store_set(&s, "b", (const uint8_t *)"2", 1), BW_OK);
+    CHECK_RC(bw_store_set(&s, "c", (const uint8_t *)"3", 1), BW_OK);
+    CHECK_RC(bw_store_set(&s, "d", (const uint8_t *)"4", 1), BW_OK);
+    memset(&it2, 0, sizeof(it2));
+    CHECK_RC(bw_store_next(&s, &it2, name, &vl), BW_OK);
+    CHECK(it2.generation == it.generation && memcmp(it2.id, it.id, sizeof(it.id)) != 0);
+    CHECK_RC(bw_store_next(&s, &it, name, &vl), BW_E_STATE);
+
+    /* an offset past the body, even with the right binding */
+    it2.off = (size_t)-1;
+    CHECK_RC(bw_store_next(&s, &it2, name, &vl), BW_E_STATE);
+    it2.off = s.len;
+    CHECK_RC(bw_store_next(&s, &it2, name, &vl), BW_E_STATE);
+    bw_store_close(&s);
+    sim_free(&d.sf);
+}
+
 /* A failed write: the handle refuses further use; a reopen gives old or new. */
 static void io_failure(void)
 {
@@ -499,6 +593,8 @@ int main(int argc, char **argv)
     tamper();
     splice_and_rollback();
     erase();
+    erased_media();
+    iterators();
     io_failure();
     format();
     T_DONE();
