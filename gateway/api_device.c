@@ -20,6 +20,7 @@
 
 #include "bulwark/token.h"
 #include "gw.h"
+#include "parse.h"
 #include "release.h"
 
 #define REPLAY_SLOTS 65536
@@ -170,58 +171,26 @@ static void checkin(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
                     struct gw_device *d)
 {
     const struct gw_conf *c = gw_server_conf(q->srv);
-    json_error_t je;
-    json_t *b, *v, *seq, *attrs;
-    char *attrs_s = NULL;
-    const char *ver;
+    struct gw_checkin *ci;
+    const char *why = "";
     struct gw_action a;
     struct gw_release rel;
     bw_err rc;
 
-    b = json_loadb((const char *)q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
-    if (!b || !json_is_object(b)) {
-        json_decref(b);
-        gw_error(r, 400, "json", "body must be a JSON object");
+    ci = malloc(sizeof(*ci));
+    if (!ci) {
+        gw_error(r, 503, "nomem", "out of memory");
         return;
     }
-    v = json_object_get(b, "version");
-    seq = json_object_get(b, "sequence");
-    attrs = json_object_get(b, "attributes");
-    if ((v && !json_is_string(v)) || (seq && !json_is_integer(seq)) ||
-        (attrs && !json_is_object(attrs))) {
-        json_decref(b);
-        gw_error(r, 400, "json", "version: string, sequence: integer, attributes: object");
+    rc = gw_parse_checkin(q->body, q->body_len, ci, &why);
+    if (rc) {
+        free(ci);
+        gw_error(r, rc == BW_E_TOOBIG ? 413 : 400, "json", why);
         return;
     }
-    ver = v ? json_string_value(v) : "";
-    if (strlen(ver) > GW_ID_MAX) {
-        json_decref(b);
-        gw_error(r, 400, "json", "version too long");
-        return;
-    }
-    if (attrs) {
-        const char *k;
-        json_t *val;
-
-        json_object_foreach(attrs, k, val) {
-            if (!json_is_string(val)) {
-                json_decref(b);
-                gw_error(r, 400, "json", "attribute values must be strings");
-                return;
-            }
-        }
-        attrs_s = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
-    }
-    if (attrs_s && strlen(attrs_s) > GW_ATTRS_MAX) {
-        free(attrs_s);
-        json_decref(b);
-        gw_error(r, 413, "too_big", "attributes exceed the limit");
-        return;
-    }
-    rc = ops->device_checkin(h, d->id, ver, seq ? (int64_t)json_integer_value(seq) : -1,
-                             attrs_s ? attrs_s : d->attrs, (int64_t)time(NULL));
-    free(attrs_s);
-    json_decref(b);
+    rc = ops->device_checkin(h, d->id, ci->version, ci->sequence,
+                             ci->has_attrs ? ci->attrs : d->attrs, (int64_t)time(NULL));
+    free(ci);
     if (rc) {
         gw_error(r, 503, "registry", ops->error(h));
         return;
@@ -242,40 +211,31 @@ static void checkin(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
 static void report(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
                    struct gw_device *d, int64_t id)
 {
-    json_error_t je;
-    json_t *b, *st, *fb;
-    enum gw_action_state s;
-    const char *name;
+    struct gw_report *rp;
+    const char *why = "";
     bw_err rc;
 
-    b = json_loadb((const char *)q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
-    st = b ? json_object_get(b, "state") : NULL;
-    fb = b ? json_object_get(b, "feedback") : NULL;
-    if (!b || !json_is_object(b) || !json_is_string(st) || (fb && !json_is_string(fb))) {
-        json_decref(b);
-        gw_error(r, 400, "json", "body: {\"state\":\"running|success|failure\",\"feedback\":\"...\"}");
+    rp = malloc(sizeof(*rp));
+    if (!rp) {
+        gw_error(r, 503, "nomem", "out of memory");
         return;
     }
-    name = json_string_value(st);
-    if (!strcmp(name, "running"))
-        s = GW_ACTION_RUNNING;
-    else if (!strcmp(name, "success"))
-        s = GW_ACTION_SUCCESS;
-    else if (!strcmp(name, "failure"))
-        s = GW_ACTION_FAILURE;
-    else {
-        json_decref(b);
-        gw_error(r, 400, "state", "state must be running, success or failure");
+    rc = gw_parse_report(q->body, q->body_len, rp, &why);
+    if (rc) {
+        free(rp);
+        gw_error(r, rc == BW_E_TOOBIG ? 413 : 400, rc == BW_E_INVAL ? "state" : "json", why);
         return;
     }
-    rc = ops->action_report(h, d->id, id, s, fb ? json_string_value(fb) : "", (int64_t)time(NULL));
-    json_decref(b);
+    rc = ops->action_report(h, d->id, id, rp->state, rp->feedback, (int64_t)time(NULL));
+    free(rp);
     if (rc == BW_E_NOTFOUND)
         gw_error(r, 404, "not_found", "no such action for this device");
     else if (rc == BW_E_STATE)
         gw_error(r, 409, "state", "the action is finished");
     else if (rc == BW_E_TOOBIG)
         gw_error(r, 413, "too_big", "feedback exceeds the limit");
+    else if (rc == BW_E_FORMAT)
+        gw_error(r, 400, "json", "feedback is not valid UTF-8");
     else if (rc)
         gw_error(r, 503, "registry", ops->error(h));
     else

@@ -17,6 +17,7 @@
 #include "bulwark/core.h"
 #include "gw.h"
 #include "host.h"
+#include "parse.h"
 #include "release.h"
 
 #define MAX_OPERATORS 64
@@ -180,17 +181,17 @@ static const char *arg(struct gw_req *q, const char *name);
 /* POST /api/v1/devices/import: JSON lines written by bulwark provision. */
 static void import(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h)
 {
-    const char *p = (const char *)q->body, *end = p + q->body_len;
-    int added = 0, existing = 0, line = 0;
+    const char *p, *end = (const char *)q->body + q->body_len;
+    int added = 0, existing = 0, line = 0, pass;
     char detail[64];
 
-    while (p < end) {
+    /* pass 0 checks every line, pass 1 adds: a bad file adds nothing */
+    for (pass = 0; pass < 2; pass++)
+    for (p = (const char *)q->body, line = 0; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        json_error_t je;
-        json_t *o;
         struct gw_device d;
-        const char *id, *fpr, *serial, *pub;
+        const char *why = "";
         bw_err rc;
 
         line++;
@@ -198,31 +199,18 @@ static void import(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *
             p += 1;
             continue;
         }
-        o = json_loadb(p, n, JSON_REJECT_DUPLICATES, &je);
+        rc = gw_parse_provision_record(p, n, &d, &why);
         p += n + (nl ? 1 : 0);
-        id = json_string_value(json_object_get(o, "device_id"));
-        fpr = json_string_value(json_object_get(o, "fingerprint_sha256"));
-        serial = json_string_value(json_object_get(o, "serial"));
-        pub = json_string_value(json_object_get(o, "public_key"));
-        if (!o || !id || !fpr || !serial || !pub || strlen(id) > GW_ID_MAX ||
-            strlen(fpr) != 64 || strlen(serial) > 32 || strlen(pub) != 130) {
-            char msg[64];
+        if (rc) {
+            char msg[160];
 
-            json_decref(o);
-            snprintf(msg, sizeof(msg), "line %d is not a provisioning record", line);
+            snprintf(msg, sizeof(msg), "line %d: %s", line, why);
             gw_error(r, 400, "json", msg);
             return;
         }
-        memset(&d, 0, sizeof(d));
-        snprintf(d.id, sizeof(d.id), "%s", id);
-        snprintf(d.fingerprint, sizeof(d.fingerprint), "%s", fpr);
-        snprintf(d.serial, sizeof(d.serial), "%s", serial);
-        snprintf(d.pubkey, sizeof(d.pubkey), "%s", pub);
-        snprintf(d.attrs, sizeof(d.attrs), "{}");
-        d.status = GW_DEV_ACCEPTED; /* records from our own factory */
-        d.sequence = -1;
+        if (pass == 0)
+            continue;
         d.created = (int64_t)time(NULL);
-        json_decref(o);
         rc = ops->device_add(h, &d);
         if (rc == BW_E_EXISTS)
             existing++;
@@ -434,66 +422,15 @@ static void campaigns(struct gw_req *q, struct gw_resp *r, const struct gw_db_op
     bw_err rc;
 
     if (!*rest && !strcmp(q->method, "POST")) {
-        json_error_t je;
-        json_t *b, *f;
-        const char *name, *type;
-        char *fs = NULL;
+        const char *why = "";
 
         if (!need(q, r, GW_ROLE_RELEASE))
             return;
-        b = json_loadb((const char *)q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
-        name = json_string_value(json_object_get(b, "name"));
-        type = json_string_value(json_object_get(b, "type"));
-        f = json_object_get(b, "filter");
-        memset(&cp, 0, sizeof(cp));
-        if (!b || !name || strlen(name) > GW_ID_MAX ||
-            !json_is_integer(json_object_get(b, "release_id")) || (f && !json_is_object(f))) {
-            json_decref(b);
-            gw_error(r, 400, "json",
-                     "{\"name\",\"release_id\",\"filter\":{},\"type\":\"forced|soft|download-only\","
-                     "\"batch_size\",\"success_threshold\",\"error_threshold\",\"window\":[s,e]}");
+        rc = gw_parse_campaign(q->body, q->body_len, &cp, &why);
+        if (rc) {
+            gw_error(r, rc == BW_E_TOOBIG ? 413 : 400, "json", why);
             return;
         }
-        snprintf(cp.name, sizeof(cp.name), "%s", name);
-        cp.release_id = (int64_t)json_integer_value(json_object_get(b, "release_id"));
-        cp.type = !type || !strcmp(type, "forced") ? GW_ACT_FORCED
-                  : !strcmp(type, "soft")          ? GW_ACT_SOFT
-                                                   : GW_ACT_DOWNLOAD_ONLY;
-        cp.batch_size = json_is_integer(json_object_get(b, "batch_size"))
-                            ? (int)json_integer_value(json_object_get(b, "batch_size"))
-                            : 1000000;
-        cp.success_threshold_pct =
-            json_is_integer(json_object_get(b, "success_threshold"))
-                ? (int)json_integer_value(json_object_get(b, "success_threshold"))
-                : 100;
-        cp.error_threshold_pct = json_is_integer(json_object_get(b, "error_threshold"))
-                                     ? (int)json_integer_value(json_object_get(b, "error_threshold"))
-                                     : 100;
-        cp.window_start = cp.window_end = -1;
-        {
-            json_t *w = json_object_get(b, "window");
-
-            if (json_is_array(w) && json_array_size(w) == 2) {
-                cp.window_start = (int64_t)json_integer_value(json_array_get(w, 0));
-                cp.window_end = (int64_t)json_integer_value(json_array_get(w, 1));
-            }
-        }
-        if (cp.batch_size < 1 || cp.success_threshold_pct < 0 || cp.success_threshold_pct > 100 ||
-            cp.error_threshold_pct < 0 || cp.error_threshold_pct > 100 ||
-            (type && strcmp(type, "forced") && strcmp(type, "soft") &&
-             strcmp(type, "download-only")) ||
-            (cp.window_start != -1 &&
-             (cp.window_start < 0 || cp.window_start >= 86400 || cp.window_end < 0 ||
-              cp.window_end >= 86400))) {
-            json_decref(b);
-            gw_error(r, 400, "json", "a campaign parameter is out of range");
-            return;
-        }
-        fs = f ? json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS) : strdup("{}");
-        snprintf(cp.filter, sizeof(cp.filter), "%s", fs ? fs : "{}");
-        free(fs);
-        json_decref(b);
-        cp.state = GW_CAMP_RUNNING;
         rc = ops->campaign_create(h, &cp, (int64_t)time(NULL));
         if (rc == BW_E_NOTFOUND) {
             gw_error(r, 404, "not_found", "no such release");

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Request-body parsers (parse.h) on jansson with duplicate keys refused.
+ * Strings are copied with their length checked against the registry's
+ * caps; text that is stored (feedback, attributes) is kept as untrusted
+ * text: the dashboard and the API escape it on the way out.
+ */
+#define _DEFAULT_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "parse.h"
+
+static int copy_str(json_t *v, char *out, size_t cap)
+{
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+
+    if (!s || n >= cap || memchr(s, 0, n))
+        return -1;
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+static json_t *load_object(const uint8_t *b, size_t n, const char **why)
+{
+    json_error_t je;
+    json_t *o = json_loadb((const char *)b, n, JSON_REJECT_DUPLICATES, &je);
+
+    if (!o || !json_is_object(o)) {
+        json_decref(o);
+        *why = "body must be one JSON object";
+        return NULL;
+    }
+    return o;
+}
+
+bw_err gw_parse_checkin(const uint8_t *b, size_t n, struct gw_checkin *out, const char **why)
+{
+    json_t *o, *v, *seq, *attrs;
+    bw_err rc = BW_E_FORMAT;
+
+    memset(out, 0, sizeof(*out));
+    out->sequence = -1;
+    o = load_object(b, n, why);
+    if (!o)
+        return BW_E_FORMAT;
+    v = json_object_get(o, "version");
+    seq = json_object_get(o, "sequence");
+    attrs = json_object_get(o, "attributes");
+    if ((v && !json_is_string(v)) || (seq && !json_is_integer(seq)) ||
+        (attrs && !json_is_object(attrs))) {
+        *why = "version: string, sequence: integer, attributes: object";
+        goto out;
+    }
+    if (v && copy_str(v, out->version, sizeof(out->version))) {
+        *why = "version: at most 64 bytes, no NUL";
+        rc = BW_E_TOOBIG;
+        goto out;
+    }
+    if (seq) {
+        if (json_integer_value(seq) < 0) {
+            *why = "sequence must not be negative";
+            rc = BW_E_INVAL;
+            goto out;
+        }
+        out->sequence = (int64_t)json_integer_value(seq);
+    }
+    if (attrs) {
+        const char *k;
+        json_t *val;
+        char *s;
+
+        json_object_foreach(attrs, k, val) {
+            if (!json_is_string(val) || !*k || strlen(k) > GW_ID_MAX) {
+                *why = "attributes: names of 1-64 bytes with string values";
+                goto out;
+            }
+        }
+        s = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!s || strlen(s) > GW_ATTRS_MAX) {
+            free(s);
+            *why = "attributes exceed 4096 bytes";
+            rc = BW_E_TOOBIG;
+            goto out;
+        }
+        strcpy(out->attrs, s);
+        free(s);
+        out->has_attrs = 1;
+    }
+    rc = BW_OK;
+out:
+    json_decref(o);
+    return rc;
+}
+
+bw_err gw_parse_report(const uint8_t *b, size_t n, struct gw_report *out, const char **why)
+{
+    json_t *o, *st, *fb;
+    const char *s;
+    bw_err rc = BW_E_FORMAT;
+
+    memset(out, 0, sizeof(*out));
+    o = load_object(b, n, why);
+    if (!o)
+        return BW_E_FORMAT;
+    st = json_object_get(o, "state");
+    fb = json_object_get(o, "feedback");
+    if (!json_is_string(st) || (fb && !json_is_string(fb))) {
+        *why = "{\"state\":\"running|success|failure\",\"feedback\":\"...\"}";
+        goto out;
+    }
+    s = json_string_value(st);
+    if (!strcmp(s, "running"))
+        out->state = GW_ACTION_RUNNING;
+    else if (!strcmp(s, "success"))
+        out->state = GW_ACTION_SUCCESS;
+    else if (!strcmp(s, "failure"))
+        out->state = GW_ACTION_FAILURE;
+    else {
+        *why = "state must be running, success or failure";
+        rc = BW_E_INVAL;
+        goto out;
+    }
+    if (fb && copy_str(fb, out->feedback, sizeof(out->feedback))) {
+        *why = "feedback exceeds 16384 bytes";
+        rc = BW_E_TOOBIG;
+        goto out;
+    }
+    rc = BW_OK;
+out:
+    json_decref(o);
+    return rc;
+}
+
+static int is_hex(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return s[n] == 0;
+}
+
+bw_err gw_parse_provision_record(const char *line, size_t n, struct gw_device *out,
+                                 const char **why)
+{
+    json_t *o;
+    bw_err rc = BW_E_FORMAT;
+
+    memset(out, 0, sizeof(*out));
+    o = load_object((const uint8_t *)line, n, why);
+    if (!o)
+        return BW_E_FORMAT;
+    *why = "not a provisioning record (device_id, fingerprint_sha256, serial, public_key)";
+    if (copy_str(json_object_get(o, "device_id"), out->id, sizeof(out->id)) || !out->id[0] ||
+        copy_str(json_object_get(o, "fingerprint_sha256"), out->fingerprint,
+                 sizeof(out->fingerprint)) ||
+        !is_hex(out->fingerprint, 64) ||
+        copy_str(json_object_get(o, "serial"), out->serial, sizeof(out->serial)) ||
+        !is_hex(out->serial, strlen(out->serial)) || !out->serial[0] ||
+        copy_str(json_object_get(o, "public_key"), out->pubkey, sizeof(out->pubkey)) ||
+        !is_hex(out->pubkey, 130) || strncmp(out->pubkey, "04", 2))
+        goto out;
+    strcpy(out->attrs, "{}");
+    out->status = GW_DEV_ACCEPTED; /* records from our own factory */
+    out->sequence = -1;
+    rc = BW_OK;
+out:
+    json_decref(o);
+    return rc;
+}
+
+static int int_field(json_t *o, const char *name, int def, int lo, int hi, int *out)
+{
+    json_t *v = json_object_get(o, name);
+
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return -1;
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
+bw_err gw_parse_campaign(const uint8_t *b, size_t n, struct gw_campaign *out, const char **why)
+{
+    json_t *o, *f, *w, *rel, *type;
+    const char *t;
+    bw_err rc = BW_E_FORMAT;
+
+    memset(out, 0, sizeof(*out));
+    o = load_object(b, n, why);
+    if (!o)
+        return BW_E_FORMAT;
+    *why = "{\"name\",\"release_id\",\"filter\":{},\"type\":\"forced|soft|download-only\","
+           "\"batch_size\",\"success_threshold\",\"error_threshold\",\"window\":[start,end]}";
+    rel = json_object_get(o, "release_id");
+    f = json_object_get(o, "filter");
+    w = json_object_get(o, "window");
+    type = json_object_get(o, "type");
+    if (copy_str(json_object_get(o, "name"), out->name, sizeof(out->name)) || !out->name[0] ||
+        !json_is_integer(rel) || json_integer_value(rel) <= 0 || (f && !json_is_object(f)) ||
+        (type && !json_is_string(type)))
+        goto out;
+    out->release_id = (int64_t)json_integer_value(rel);
+    t = type ? json_string_value(type) : "forced";
+    if (!strcmp(t, "forced"))
+        out->type = GW_ACT_FORCED;
+    else if (!strcmp(t, "soft"))
+        out->type = GW_ACT_SOFT;
+    else if (!strcmp(t, "download-only"))
+        out->type = GW_ACT_DOWNLOAD_ONLY;
+    else
+        goto out;
+    rc = BW_E_INVAL;
+    if (int_field(o, "batch_size", 1000000, 1, 100000000, &out->batch_size) ||
+        int_field(o, "success_threshold", 100, 0, 100, &out->success_threshold_pct) ||
+        int_field(o, "error_threshold", 100, 0, 100, &out->error_threshold_pct)) {
+        *why = "batch_size >= 1, thresholds 0-100";
+        goto out;
+    }
+    out->window_start = out->window_end = -1;
+    if (w) {
+        json_t *a = json_array_get(w, 0), *z = json_array_get(w, 1);
+
+        if (!json_is_array(w) || json_array_size(w) != 2 || !json_is_integer(a) ||
+            !json_is_integer(z) || json_integer_value(a) < 0 || json_integer_value(a) >= 86400 ||
+            json_integer_value(z) < 0 || json_integer_value(z) >= 86400 ||
+            json_integer_value(a) == json_integer_value(z)) {
+            *why = "window: [start, end] seconds of the day (UTC), start != end";
+            goto out;
+        }
+        out->window_start = (int64_t)json_integer_value(a);
+        out->window_end = (int64_t)json_integer_value(z);
+    }
+    if (f) {
+        const char *k;
+        json_t *val;
+        char *s;
+
+        json_object_foreach(f, k, val) {
+            if (!json_is_string(val)) {
+                *why = "filter: an object of string values";
+                goto out;
+            }
+        }
+        s = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!s || strlen(s) > GW_ATTRS_MAX) {
+            free(s);
+            *why = "filter too long";
+            rc = BW_E_TOOBIG;
+            goto out;
+        }
+        strcpy(out->filter, s);
+        free(s);
+    } else {
+        strcpy(out->filter, "{}");
+    }
+    out->state = GW_CAMP_RUNNING;
+    rc = BW_OK;
+out:
+    json_decref(o);
+    return rc;
+}
