@@ -2,8 +2,10 @@
 /*
  * bulwark log verify | show | append: the device's security log from the
  * command line. verify is the trust decision (exit 0 only if every record
- * chains and every checkpoint and the head verify); show is for reading and
- * also stops at the first bad record.
+ * chains, every checkpoint and the head verify, and with a key nothing
+ * unsigned follows the last checkpoint but what one crash leaves); show is
+ * for reading, stops at the first bad record, and lists an unsigned tail
+ * with a warning instead of refusing it.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -131,7 +133,7 @@ static int do_verify(struct cli_args *a, struct bw_log_vfs *v, const uint8_t *pu
     struct show_ctx sc = {0, cli_flag(a, "json"), 0};
     struct bw_log_report rep;
     const char *since = cli_get(a, "since");
-    unsigned flags = pub ? 0 : BW_LOG_NO_SIGS;
+    unsigned flags = !pub ? BW_LOG_NO_SIGS : show ? BW_LOG_UNSIGNED_OK : 0;
     bw_err rc;
 
     if (since && bw_parse_u64(since, &sc.since))
@@ -150,6 +152,9 @@ static int do_verify(struct cli_args *a, struct bw_log_vfs *v, const uint8_t *pu
     if (show) {
         if (!pub)
             fprintf(stderr, "bulwark log: no device key: signatures not checked\n");
+        else if (rep.unsigned_tail)
+            fprintf(stderr, "bulwark log: records %" PRIu64 "..%" PRIu64 " are not signed\n",
+                    rep.last_seq - rep.unsigned_tail + 1, rep.last_seq);
         return 0;
     }
     if (cli_flag(a, "json")) {
@@ -157,10 +162,12 @@ static int do_verify(struct cli_args *a, struct bw_log_vfs *v, const uint8_t *pu
                ",\"last_seq\":%" PRIu64 ",\"checkpoints\":%" PRIu64
                ",\"last_checkpoint\":%" PRIu64 ",\"unsigned_tail\":%" PRIu64
                ",\"torn\":%s,\"first_segment\":%" PRIu64 ",\"last_segment\":%" PRIu64
-               ",\"head_seq\":%" PRIu64 ",\"signed\":%s}\n",
+               ",\"head_seq\":%" PRIu64 ",\"signed_seq\":%" PRIu64 ",\"adopted\":%" PRIu64
+               ",\"signed\":%s}\n",
                rep.records, rep.first_seq, rep.last_seq, rep.checkpoints, rep.last_checkpoint,
                rep.unsigned_tail, rep.torn ? "true" : "false", rep.first_segment,
-               rep.last_segment, rep.head_seq, pub ? "true" : "false");
+               rep.last_segment, rep.head_seq, rep.signed_seq, rep.adopted,
+               pub ? "true" : "false");
         return 0;
     }
     if (!rep.records) {
@@ -178,9 +185,15 @@ static int do_verify(struct cli_args *a, struct bw_log_vfs *v, const uint8_t *pu
         printf("no device key yet: records are chained but nothing is signed\n");
     if (rep.unsigned_tail)
         printf("%" PRIu64 " record%s after the last checkpoint %s not signed: a cut there "
-               "would leave no trace\n",
+               "would leave no trace%s\n",
                rep.unsigned_tail, rep.unsigned_tail == 1 ? "" : "s",
-               rep.unsigned_tail == 1 ? "is" : "are");
+               rep.unsigned_tail == 1 ? "is" : "are",
+               pub ? " (a power cut between an event and its checkpoint leaves this)" : "");
+    if (rep.adopted)
+        printf("%" PRIu64 " record%s had no signature when a writer found %s (events before the "
+               "device key, a crash, or records added by someone who could write the log "
+               "directory): see the " BW_LOG_ADOPT_EVENT " events\n",
+               rep.adopted, rep.adopted == 1 ? "" : "s", rep.adopted == 1 ? "it" : "them");
     if (rep.torn)
         printf("a torn final record (power cut during a write) was ignored\n");
     return 0;
@@ -233,7 +246,9 @@ const struct cli_cmd cli_cmd_log = {
     "checkpoints signed by the device key (after every CLI event). 'verify' checks\n"
     "every record, checkpoint and the signed head and prints 'records N..M verified';\n"
     "any edit, deletion, reordering, or cut before the last checkpoint fails it\n"
-    "(BW_E_TAMPER, BW_E_BADSIG, BW_E_FORMAT, BW_E_TRUNCATED). Records after the last\n"
-    "checkpoint are reported as unsigned. 'show' prints the records; 'append' logs\n"
-    "one event (for scripts). See docs/log.md.",
+    "(BW_E_TAMPER, BW_E_BADSIG, BW_E_FORMAT, BW_E_TRUNCATED). With a key, unsigned\n"
+    "records after the last checkpoint fail it (BW_E_AUTH) unless they are what one\n"
+    "power cut leaves (one event, or a new segment's anchor and one event), which is\n"
+    "reported. 'show' prints the records; 'append' logs one event (for scripts; names\n"
+    "starting 'log.' are reserved). See docs/log.md.",
     opts, 1, 4, run};

@@ -26,6 +26,10 @@
 #define BW_LOG_HEAD_LEN 141           /* the signed head file, see docs/log.md */
 #define BW_LOG_BUFFER_MAX (64u << 10) /* largest write buffer (bw_log_opts) */
 
+/* The event a writer appends before it first signs over records it found
+ * unsigned (see bw_log_open); event names starting "log." are reserved. */
+#define BW_LOG_ADOPT_EVENT "log.adopt"
+
 /* Record types (the first byte of an encoded record). */
 #define BW_LOG_ANCHOR 'A'     /* first record of a segment: links to the one before */
 #define BW_LOG_EVENT 'E'      /* a security event */
@@ -107,17 +111,27 @@ struct bw_log_opts {
 
 struct bw_log; /* an open writer */
 
-/* Opens the log for appending. Reads the newest segment, checks its chain
- * (not its signatures), cuts off a torn final record left by a power cut,
- * and starts the first segment of an empty log. The vfs and the signer
- * must outlive the handle. Errors: BW_E_INVAL, BW_E_NOMEM, BW_E_IO, and
- * BW_E_TAMPER / BW_E_FORMAT if the newest segment is damaged other than by
- * a torn final write: the writer then refuses to append after it (run
- * bw_log_verify to see where). Not thread-safe; one writer per log. */
+/* Opens the log for appending. Reads the newest segment (and the one
+ * before when needed), checks its chain, cuts off a torn final record left
+ * by a power cut, and starts the first segment of an empty log. With a
+ * signer it first checks what it is about to sign over, as bw_log_verify
+ * would with signer->pub: every checkpoint's key, the last checkpoint's
+ * signature (which covers everything before it), and the head (valid,
+ * reached by the log, hash equal; required once a checkpoint exists).
+ * Records after the last signed point that this writer did not write
+ * (written without a key, left by a crash, or added by someone else) are
+ * not signed silently: the writer appends a BW_LOG_ADOPT_EVENT event
+ * naming them ("seq A..B") and a checkpoint before returning. The vfs and
+ * the signer must outlive the handle. Errors: BW_E_INVAL, BW_E_NOMEM,
+ * BW_E_IO, the signer's error, and BW_E_TAMPER if the log is damaged other
+ * than by a torn final write or (with a signer) does not verify: the writer
+ * then refuses to append to it (run bw_log_verify to see where). Not
+ * thread-safe; one writer per log. */
 BW_NODISCARD bw_err bw_log_open(const struct bw_log_vfs *vfs, const struct bw_log_opts *o,
                                 struct bw_log **out);
 
-/* Appends an event, then a checkpoint if one is due (every
+/* Appends an event (BW_E_INVAL for a name starting "log."), then a
+ * checkpoint if one is due (every
  * checkpoint_every records, when a signer is set), rotating segments when
  * the current one is full. Records are written with one append each (or
  * gathered, see buffer_bytes) and are durable only after the next
@@ -145,12 +159,16 @@ bw_err bw_log_close(struct bw_log *l);
 BW_NODISCARD bw_err bw_log_decode(const uint8_t *buf, size_t len, struct bw_log_record *r);
 
 /* What bw_log_verify found. On success: records first_seq..last_seq
- * verified, everything up to last_checkpoint signed; records after it are
- * unsigned_tail and could have been cut without a trace. On failure, seq,
- * segment and offset name the record where it failed, detail says why. */
+ * verified, everything up to signed_seq signed (the last checkpoint, or
+ * the head's record if later); the unsigned_tail records after it could
+ * have been added or cut without a trace. adopted: records that a writer
+ * found unsigned and marked with a BW_LOG_ADOPT_EVENT before it signed
+ * over them. On failure, seq, segment and offset name the record where it
+ * failed, detail says why. */
 struct bw_log_report {
     uint64_t first_seq, last_seq, records;
     uint64_t checkpoints, last_checkpoint, unsigned_tail;
+    uint64_t signed_seq, adopted;
     uint64_t first_segment, last_segment;
     uint64_t head_seq; /* the checkpoint the signed head names (0: no head) */
     int torn;          /* a torn final record (power cut) was ignored */
@@ -158,7 +176,8 @@ struct bw_log_report {
     char detail[200];
 };
 
-#define BW_LOG_NO_SIGS 1u /* check the chain only: for display, not for trust */
+#define BW_LOG_NO_SIGS 1u     /* check the chain only: for display, not for trust */
+#define BW_LOG_UNSIGNED_OK 2u /* accept any unsigned tail (reported in unsigned_tail) */
 
 /* Called for each record in order, after it has been checked. A non-BW_OK
  * return stops the walk and is returned. */
@@ -167,15 +186,20 @@ typedef bw_err (*bw_log_visit)(void *ctx, const struct bw_log_record *r);
 /*
  * Verifies the whole kept log: every segment links to the one before,
  * every record hashes into the chain and is numbered one past the last,
- * every checkpoint and the head are signed by pub (65-byte point), and the
- * log reaches the checkpoint the head names. pub may be NULL only with
+ * every checkpoint and the head are signed by pub (65-byte point), the log
+ * reaches the record the head names, and a log holding a checkpoint has a
+ * head. With pub, records after the last signed point (the unsigned tail)
+ * fail with BW_E_AUTH unless they are what one power cut leaves a writer
+ * that checkpoints every event (the CLI): one record, or an anchor and one
+ * event; BW_LOG_UNSIGNED_OK accepts any tail (a writer with a larger
+ * checkpoint_every, or one still running). pub may be NULL only with
  * BW_LOG_NO_SIGS. visit (nullable) sees each good record. Errors:
  * BW_E_TAMPER (chain, numbering, linking or a missing head), BW_E_BADSIG
  * (a signature, or another key's fingerprint), BW_E_FORMAT (a malformed
- * record or head), BW_E_TRUNCATED (the log ends before the checkpoint the
- * head names), BW_E_KEY (a checkpoint but no pub), BW_E_IO, BW_E_NOMEM,
- * BW_E_TOOBIG. An empty log verifies (records = 0). Thread-safe if the
- * vfs is.
+ * record or head), BW_E_TRUNCATED (the log ends before the record the head
+ * names), BW_E_AUTH (an unsigned tail, above), BW_E_KEY (a checkpoint but
+ * no pub), BW_E_IO, BW_E_NOMEM, BW_E_TOOBIG. An empty log verifies
+ * (records = 0). Thread-safe if the vfs is.
  */
 BW_NODISCARD bw_err bw_log_verify(const struct bw_log_vfs *vfs, const uint8_t *pub,
                                   unsigned flags, bw_log_visit visit, void *ctx,

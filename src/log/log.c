@@ -42,13 +42,37 @@
  * last checkpoint looks like a shorter, valid log. So each checkpoint also
  * replaces the head file with {seq, hash} signed under a different label
  * ("bulwark log head v1"), which no record carries: verify then requires
- * the log to reach the checkpoint the head names. The head is written after
+ * the log to reach the record the head names. The head is written after
  * the checkpoint is synced, so after a power cut it may lag behind the log,
  * never run ahead of it. It is overwritten in place and synced only at
  * bw_log_sync and close (one fdatasync per checkpoint, not three): after a
  * power cut it may name an older checkpoint, which weakens the cut check to
- * that checkpoint and no further. Its first creation is durable at once, so
- * a log with two or more checkpoints and no head has lost it to an attacker.
+ * that checkpoint and no further. The head is created (durably, at once)
+ * before the first checkpoint is written, naming the record before it: so
+ * a log holding any checkpoint and no head has lost the head to an
+ * attacker, and there is no crash window in which a cut after the first
+ * checkpoint could pass for a power cut. A head may therefore name any
+ * record; verify only requires that record's chain hash to match.
+ *
+ * Method: the writer signs only over what it has checked.
+ * A checkpoint signs the whole chain before it, so a writer that signed
+ * over a log it had not checked would launder any edit made to it (rewrite
+ * a segment, drop its checkpoints, recompute the chain: the next
+ * checkpoint makes it "valid"). With a signer, bw_log_open therefore checks
+ * the newest segment (and the one before when the newest holds no
+ * checkpoint or the head points there) as verify does: the chain, every
+ * checkpoint's key fingerprint, the signature of the last checkpoint (it
+ * covers, through the chain, every record and signature before it), and
+ * the head: signed by the same key, reached by the log, hash equal. Any
+ * mismatch: BW_E_TAMPER, and the writer appends nothing. Records after the
+ * last signed point (checkpoint or head) are the unsigned tail: written
+ * before the device had a key, left by a crash between an event and its
+ * checkpoint, or appended by whoever can write the directory; nothing
+ * tells these apart. The writer keeps them (a sync acknowledged them) but
+ * does not sign over them silently: it first appends a "log.adopt" event
+ * naming their seq range and checkpoints it, so the signed log itself says
+ * which records no signature vouched for when they were found, and verify
+ * counts them (bw_log_report.adopted).
  */
 
 #define VERSION 1
@@ -59,6 +83,7 @@
 #define CKPT_LABEL "bulwark log checkpoint v1"
 #define HEAD_LABEL "bulwark log head v1"
 #define HEAD_MAGIC "BWLH"
+#define RESERVED_PREFIX "log." /* event names the library writes itself */
 
 /* ---- encoding ------------------------------------------------------- */
 
@@ -291,9 +316,17 @@ struct walk {
     uint64_t last_time;
     int last_is_ckpt;
     uint64_t since_ckpt; /* records after the last checkpoint seen */
+    uint8_t type_prev, type_last; /* of the last two good records */
+    uint64_t signed_pt;  /* seq of the last checkpoint, or of the head's record if later */
+    uint64_t adopt_pt;   /* adoption counted up to this seq */
     /* the signed head, if any */
-    int have_head;
+    int have_head, head_matched;
     struct head head;
+    /* the writer's open: check each checkpoint's key, but only the last one's
+     * signature (it covers everything before it through the chain) */
+    int last_sig_only, ck_have;
+    uint64_t ck_seq, ck_seg, ck_off;
+    uint8_t ck_d[BW_SHA256_LEN], ck_sig[BW_P256_SIG_LEN];
 };
 
 static bw_err fail(struct walk *w, bw_err rc, uint64_t seg, uint64_t off, const char *fmt, ...)
@@ -312,23 +345,81 @@ static bw_err fail(struct walk *w, bw_err rc, uint64_t seg, uint64_t off, const 
     return rc;
 }
 
-/* A power cut tears at most the final write: fewer than 4 bytes, a run of
- * zeros (a filesystem that extended the file before the data landed), or
- * a well-formed header whose length runs past the end. Anything else at
- * the end is damage, reported as such. */
-static int torn_tail(const uint8_t *p, size_t rem)
+static uint64_t be64_at(const uint8_t *p)
 {
-    size_t i, n;
+    uint64_t v = 0;
+    int i;
 
-    if (rem < 4)
-        return 1;
+    for (i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* A power cut tears at most the final write, which leaves the start of the
+ * record being written: fewer than 4 bytes of it, a run of zeros (a
+ * filesystem that extended the file before the data landed; at most one
+ * write, BW_LOG_BUFFER_MAX), or a prefix of the record that can come next:
+ * its type (an anchor first in a segment, never later), the version, a
+ * length right for the type and past the end, the next sequence number,
+ * an anchor's own segment number and the chain hash before it, and for an
+ * event field lengths that fit and add up to the header's length. A
+ * complete record is never such a prefix (a raised length field disagrees
+ * with the fields it covers), so it is reported as damage, not ignored.
+ * Anything else at the end is damage too. */
+static int torn_tail(const struct walk *w, uint64_t seg, int first, const uint8_t *p, size_t rem)
+{
+    size_t i, n, at, sum, k, m;
+
     for (i = 0; i < rem && p[i] == 0; i++)
         ;
     if (i == rem)
+        return rem <= BW_LOG_BUFFER_MAX;
+    if (first ? p[0] != BW_LOG_ANCHOR : (p[0] != BW_LOG_EVENT && p[0] != BW_LOG_CHECKPOINT))
+        return 0;
+    if (rem >= 2 && p[1] != VERSION)
+        return 0;
+    if (rem < 4)
         return 1;
     n = (size_t)(p[2] << 8 | p[3]);
-    return (p[0] == BW_LOG_ANCHOR || p[0] == BW_LOG_EVENT || p[0] == BW_LOG_CHECKPOINT) &&
-           p[1] == VERSION && n <= BW_LOG_RECORD_MAX && n > rem;
+    if (n <= rem || n > BW_LOG_RECORD_MAX)
+        return 0; /* all of it is there: a damaged record, not a torn one */
+    if ((p[0] == BW_LOG_ANCHOR && n != ANCHOR_LEN) ||
+        (p[0] == BW_LOG_CHECKPOINT && n != CKPT_LEN) || (p[0] == BW_LOG_EVENT && n < EVENT_MIN))
+        return 0;
+    if (rem >= 12 && w->started && be64_at(p + 4) != w->seq + 1)
+        return 0;
+    if (p[0] == BW_LOG_ANCHOR) {
+        if (rem >= 28 && be64_at(p + HDR_LEN) != seg)
+            return 0;
+        if (rem > 28 && w->started) {
+            m = rem - 28 < BW_SHA256_LEN ? rem - 28 : BW_SHA256_LEN;
+            if (memcmp(p + 28, w->h, m) != 0)
+                return 0;
+        }
+        return 1;
+    }
+    if (p[0] != BW_LOG_EVENT)
+        return 1;
+    /* event: three u8-prefixed fields, then the hash */
+    at = HDR_LEN;
+    sum = HDR_LEN + 3 + BW_SHA256_LEN;
+    for (k = 0; k < 3; k++) {
+        if (at >= rem)
+            return 1;
+        m = p[at];
+        if (k == 0 ? (m < 1 || m > BW_LOG_EVENT_MAX) : m > BW_LOG_TEXT_MAX)
+            return 0;
+        for (i = at + 1; i < at + 1 + m && i < rem; i++) {
+            if (k == 0 ? !event_ok((const char *)p + i, 1)
+                       : !text_ok((const char *)p + i, 1))
+                return 0;
+        }
+        sum += m;
+        at += 1 + m;
+        if (sum > n)
+            return 0;
+    }
+    return sum == n;
 }
 
 /* Checks one segment's records against the chain state in w. newest: a
@@ -345,12 +436,15 @@ static bw_err scan_segment(struct walk *w, uint64_t seg, const uint8_t *buf, siz
     while (off < len) {
         rc = bw_log_decode(buf + off, len - off, &r);
         if (rc) {
-            if (newest && torn_tail(buf + off, len - off)) {
+            if (newest && torn_tail(w, seg, off == 0, buf + off, len - off)) {
                 w->rep->torn = 1;
                 break;
             }
-            return fail(w, rc == BW_E_TRUNCATED ? BW_E_TRUNCATED : BW_E_FORMAT, seg, off,
-                        "malformed record");
+            if (newest && len - off >= 4 && (size_t)(buf[off + 2] << 8 | buf[off + 3]) > len - off)
+                return fail(w, BW_E_FORMAT, seg, off,
+                            "final record runs past the end but is not a torn write");
+            return fail(w, rc == BW_E_TRUNCATED && !newest ? BW_E_TRUNCATED : BW_E_FORMAT, seg,
+                        off, "malformed record");
         }
         if (off == 0) {
             if (r.type != BW_LOG_ANCHOR)
@@ -384,17 +478,46 @@ static bw_err scan_segment(struct walk *w, uint64_t seg, const uint8_t *buf, siz
                 return fail(w, BW_E_KEY, seg, off, "a signed checkpoint, but no key to check it");
             if ((rc = ckpt_digest(w->h, buf + off, d)))
                 return rc;
-            rc = check_sig(w->pub, w->fp, r.key_fp, d, r.sig);
+            if (w->last_sig_only && bw_ct_equal(w->fp, r.key_fp, BW_SHA256_LEN)) {
+                /* checked after the walk, if no later checkpoint covers it */
+                w->ck_have = 1;
+                w->ck_seq = r.seq;
+                w->ck_seg = seg;
+                w->ck_off = off;
+                memcpy(w->ck_d, d, BW_SHA256_LEN);
+                memcpy(w->ck_sig, r.sig, BW_P256_SIG_LEN);
+                rc = BW_OK;
+            } else {
+                rc = check_sig(w->pub, w->fp, r.key_fp, d, r.sig);
+            }
             if (rc)
                 return fail(w, rc, seg, off, "%s",
                             bw_ct_equal(w->fp, r.key_fp, BW_SHA256_LEN)
                                 ? "checkpoint signature does not verify"
                                 : "checkpoint signed by another key");
         }
-        if (w->have_head && r.seq == w->head.seq &&
-            (r.type != BW_LOG_CHECKPOINT || !bw_ct_equal(r.hash, w->head.hash, BW_SHA256_LEN)))
-            return fail(w, BW_E_TAMPER, seg, off, "record differs from the signed head");
+        if (r.type == BW_LOG_EVENT && !strcmp(r.event, BW_LOG_ADOPT_EVENT)) {
+            /* a writer found the records since the last signed point unsigned */
+            uint64_t from = w->signed_pt > w->adopt_pt ? w->signed_pt : w->adopt_pt;
+
+            if (from < w->rep->first_seq - 1)
+                from = w->rep->first_seq - 1;
+            if (r.seq - 1 > from)
+                w->rep->adopted += r.seq - 1 - from;
+            w->adopt_pt = r.seq;
+        }
+        if (w->have_head && r.seq == w->head.seq) {
+            /* the head names a checkpoint, or (before the first one was
+             * written) the record before it: its hash is what it signs */
+            if (!bw_ct_equal(r.hash, w->head.hash, BW_SHA256_LEN))
+                return fail(w, BW_E_TAMPER, seg, off, "record differs from the signed head");
+            w->head_matched = 1;
+            if (r.seq > w->signed_pt)
+                w->signed_pt = r.seq;
+        }
         w->seq = r.seq;
+        w->type_prev = w->type_last;
+        w->type_last = r.type;
         memcpy(w->h, h, BW_SHA256_LEN);
         w->last_time = r.time;
         w->last_is_ckpt = r.type == BW_LOG_CHECKPOINT;
@@ -402,6 +525,7 @@ static bw_err scan_segment(struct walk *w, uint64_t seg, const uint8_t *buf, siz
             w->rep->last_checkpoint = r.seq;
             w->rep->checkpoints++;
             w->since_ckpt = 0;
+            w->signed_pt = r.seq;
         } else {
             w->since_ckpt++;
         }
@@ -486,6 +610,46 @@ static bw_err load_head(const struct bw_log_vfs *v, struct walk *w)
     return BW_OK;
 }
 
+/* What holds for the whole walk: the log reaches the head, a log with a
+ * checkpoint has a head (it is created before the first checkpoint), and,
+ * with a key and unless BW_LOG_UNSIGNED_OK, nothing follows the last
+ * signed point but what one crash of a checkpoint_every = 1 writer leaves:
+ * at most one event, or an anchor and one event (a new segment's). */
+static bw_err final_checks(struct walk *w, unsigned flags)
+{
+    struct bw_log_report *rep = w->rep;
+    uint64_t tail;
+    int window;
+
+    if (w->have_head) {
+        if (!w->started || w->head.seq > w->seq)
+            return fail(w, BW_E_TRUNCATED, rep->last_segment, 0,
+                        "log ends at seq %" PRIu64 ", but the signed head names seq %" PRIu64
+                        ": records were cut",
+                        w->seq, w->head.seq);
+    } else if (rep->checkpoints >= 1) {
+        return fail(w, BW_E_TAMPER, rep->last_segment, 0,
+                    "head file is missing, but the log holds checkpoints");
+    }
+    rep->signed_seq = w->signed_pt;
+    tail = rep->records == 0                  ? 0
+           : w->signed_pt >= rep->first_seq ? rep->last_seq - w->signed_pt
+                                             : rep->records;
+    rep->unsigned_tail = tail;
+    if ((flags & (BW_LOG_NO_SIGS | BW_LOG_UNSIGNED_OK)) || tail == 0)
+        return BW_OK;
+    window = tail == 1 ||
+             (tail == 2 && w->type_prev == BW_LOG_ANCHOR && w->type_last == BW_LOG_EVENT);
+    if (window)
+        return BW_OK;
+    fail(w, BW_E_AUTH, rep->last_segment, 0,
+         "records %" PRIu64 "..%" PRIu64 " follow the last signed point (seq %" PRIu64
+         ") and nothing signs them: more than a crash leaves",
+         rep->last_seq - tail + 1, rep->last_seq, w->signed_pt);
+    rep->bad_seq = rep->last_seq - tail + 1;
+    return BW_E_AUTH;
+}
+
 bw_err bw_log_verify(const struct bw_log_vfs *vfs, const uint8_t *pub, unsigned flags,
                      bw_log_visit visit, void *ctx, struct bw_log_report *rep)
 {
@@ -533,23 +697,8 @@ bw_err bw_log_verify(const struct bw_log_vfs *vfs, const uint8_t *pub, unsigned 
             goto out;
         }
     }
-    if (w.have_head) {
-        rc = BW_E_TRUNCATED;
-        if (!w.started || w.head.seq > w.seq) {
-            fail(&w, rc, rep->last_segment, 0,
-                 "log ends at seq %" PRIu64 ", but the signed head names checkpoint %" PRIu64
-                 ": records were cut",
-                 w.seq, w.head.seq);
-            goto out;
-        }
-    } else if (rep->checkpoints >= 2) {
-        rc = fail(&w, BW_E_TAMPER, rep->last_segment, 0,
-                  "head file is missing, but the log holds checkpoints");
+    if ((rc = final_checks(&w, flags)))
         goto out;
-    }
-    rep->unsigned_tail = rep->records == 0         ? 0
-                         : rep->last_checkpoint    ? rep->last_seq - rep->last_checkpoint
-                                                   : rep->last_seq - rep->first_seq + 1;
     rc = BW_OK;
 out:
     bw_free(buf);
@@ -570,6 +719,7 @@ struct bw_log {
     uint8_t h[BW_SHA256_LEN];
     uint64_t since_ckpt, last_time;
     int last_is_ckpt, dirty, broken, head_dirty;
+    int have_head; /* a head file exists (so the next head_put overwrites it) */
     uint8_t *buf; /* records not yet handed to the vfs (buffer_bytes > 0) */
     size_t buf_len, buf_cap;
 };
@@ -645,29 +795,17 @@ static bw_err sync_now(struct bw_log *l)
     return BW_OK;
 }
 
-static bw_err checkpoint_now(struct bw_log *l, uint64_t time)
+/* Signs and writes a head naming seq and its chain hash: the records it
+ * names must be durable already (the head never runs ahead of the log). */
+static bw_err put_head(struct bw_log *l, uint64_t seq, const uint8_t hash[BW_SHA256_LEN])
 {
-    uint8_t rec[CKPT_LEN], d[BW_SHA256_LEN], hb[BW_LOG_HEAD_LEN];
+    uint8_t d[BW_SHA256_LEN], hb[BW_LOG_HEAD_LEN];
     struct head hd;
     struct bw_wr w;
     bw_err rc;
 
-    if (l->seg_size == 0 && (rc = write_anchor(l, time)))
-        return rc;
-    bw_wr_init(&w, rec, sizeof(rec));
-    put_hdr(&w, BW_LOG_CHECKPOINT, CKPT_LEN, l->seq + 1, time);
-    bw_wr_bytes(&w, l->fp, BW_SHA256_LEN);
-    if ((rc = ckpt_digest(l->h, rec, d)))
-        return rc;
-    if ((rc = l->signer->sign(l->signer->ctx, d, rec + HDR_LEN + BW_SHA256_LEN)))
-        return rc;
-    if ((rc = write_record(l, rec, sizeof(rec))))
-        return rc;
-    /* the checkpoint is durable before the head may name it */
-    if ((rc = sync_now(l)))
-        return rc;
-    hd.seq = l->seq;
-    memcpy(hd.hash, l->h, BW_SHA256_LEN);
+    hd.seq = seq;
+    memcpy(hd.hash, hash, BW_SHA256_LEN);
     memcpy(hd.fp, l->fp, BW_SHA256_LEN);
     if ((rc = head_digest(&hd, d)))
         return rc;
@@ -684,8 +822,40 @@ static bw_err checkpoint_now(struct bw_log *l, uint64_t time)
         return BW_E_INVAL;
     if ((rc = l->v->head_put(l->v->ctx, hb, sizeof(hb))))
         return rc;
+    l->have_head = 1;
     l->head_dirty = 1;
     return BW_OK;
+}
+
+static bw_err checkpoint_now(struct bw_log *l, uint64_t time)
+{
+    uint8_t rec[CKPT_LEN], d[BW_SHA256_LEN];
+    struct bw_wr w;
+    bw_err rc;
+
+    if (l->seg_size == 0 && (rc = write_anchor(l, time)))
+        return rc;
+    if (!l->have_head) {
+        /* the first checkpoint: the head exists, durably, before it does, so
+         * a log with a checkpoint and no head is never a power cut's work */
+        if ((rc = sync_now(l)))
+            return rc;
+        if ((rc = put_head(l, l->seq, l->h)))
+            return rc;
+    }
+    bw_wr_init(&w, rec, sizeof(rec));
+    put_hdr(&w, BW_LOG_CHECKPOINT, CKPT_LEN, l->seq + 1, time);
+    bw_wr_bytes(&w, l->fp, BW_SHA256_LEN);
+    if ((rc = ckpt_digest(l->h, rec, d)))
+        return rc;
+    if ((rc = l->signer->sign(l->signer->ctx, d, rec + HDR_LEN + BW_SHA256_LEN)))
+        return rc;
+    if ((rc = write_record(l, rec, sizeof(rec))))
+        return rc;
+    /* the checkpoint is durable before the head may name it */
+    if ((rc = sync_now(l)))
+        return rc;
+    return put_head(l, l->seq, l->h);
 }
 
 /* Deletes the oldest segments while the log is over max_bytes, keeping
@@ -737,15 +907,76 @@ static bw_err rotate(struct bw_log *l, uint64_t time)
     return prune(l);
 }
 
+static bw_err sync_head(struct bw_log *l);
+
+static void walk_init(struct walk *w, struct bw_log_report *rep, const struct bw_log *l)
+{
+    memset(w, 0, sizeof(*w));
+    memset(rep, 0, sizeof(*rep));
+    w->rep = rep;
+    if (l->signer) {
+        w->pub = l->signer->pub;
+        memcpy(w->fp, l->fp, BW_SHA256_LEN);
+        w->last_sig_only = 1;
+    } else {
+        w->flags = BW_LOG_NO_SIGS;
+    }
+}
+
+/* Scans segments ids[from..n-1] as verify would (the newest may end in a
+ * torn record: *valid is where its good records end). */
+static bw_err open_scan(const struct bw_log_vfs *vfs, const uint64_t *ids, size_t n, size_t from,
+                        struct walk *w, size_t *valid, size_t *blen)
+{
+    uint8_t *buf = NULL;
+    size_t i;
+    bw_err rc = BW_OK;
+
+    for (i = from; i < n; i++) {
+        if (i > from && ids[i] != ids[i - 1] + 1)
+            return fail(w, BW_E_TAMPER, ids[i - 1] + 1, 0, "segment is missing");
+        if ((rc = read_segment(vfs, ids[i], &buf, blen)))
+            return rc;
+        rc = scan_segment(w, ids[i], buf, *blen, i + 1 == n, valid);
+        bw_free(buf);
+        buf = NULL;
+        if (rc)
+            return rc;
+        if (*valid == 0 && i + 1 < n)
+            return fail(w, BW_E_TAMPER, ids[i], 0, "segment is empty");
+    }
+    return rc;
+}
+
+/* With a signer: what open_scan found must be the log this key signed. */
+static bw_err open_check(struct walk *w)
+{
+    bw_err rc;
+
+    if (w->have_head && w->head.seq > w->seq)
+        return BW_E_TAMPER; /* cut before the head's record */
+    if (!w->have_head && w->rep->checkpoints)
+        return BW_E_TAMPER; /* the head was deleted */
+    if (w->ck_have) {
+        rc = check_sig(w->pub, w->fp, w->fp, w->ck_d, w->ck_sig);
+        if (rc)
+            return rc == BW_E_BADSIG ? BW_E_TAMPER : rc;
+    }
+    return BW_OK;
+}
+
+static bw_err append_event(struct bw_log *l, uint64_t time, const char *event,
+                           const char *subject, const char *outcome, uint64_t *seq);
+
 bw_err bw_log_open(const struct bw_log_vfs *vfs, const struct bw_log_opts *o,
                    struct bw_log **out)
 {
     struct bw_log_report rep;
     struct bw_log *l = NULL;
     struct walk w;
-    uint64_t *ids = NULL;
-    uint8_t *buf = NULL;
-    size_t n = 0, blen = 0, valid = 0;
+    uint64_t *ids = NULL, first_unsigned = 0;
+    size_t n = 0, blen = 0, valid = 0, from;
+    uint8_t probe[BW_LOG_HEAD_LEN + 1];
     bw_err rc;
 
     if (!vfs || !o || !out)
@@ -774,41 +1005,84 @@ bw_err bw_log_open(const struct bw_log_vfs *vfs, const struct bw_log_opts *o,
         goto out;
     if ((rc = list_segments(vfs, &ids, &n)))
         goto out;
-    memset(&w, 0, sizeof(w));
-    w.flags = BW_LOG_NO_SIGS;
-    w.rep = &rep;
-    memset(&rep, 0, sizeof(rep));
-    if (n > 0) {
-        l->seg = ids[n - 1];
-        if ((rc = read_segment(vfs, l->seg, &buf, &blen)))
-            goto out;
-        if ((rc = scan_segment(&w, l->seg, buf, blen, 1, &valid)))
-            goto out;
-        if (valid < blen && (rc = vfs->truncate(vfs->ctx, l->seg, valid)))
-            goto out; /* a torn final record: cut it before appending */
-        l->seg_size = valid;
-        if (valid == 0 && n > 1) {
-            /* the newest segment lost even its anchor: link to the one before */
-            bw_free(buf);
-            buf = NULL;
-            if ((rc = read_segment(vfs, ids[n - 2], &buf, &blen)))
-                goto out;
-            if ((rc = scan_segment(&w, ids[n - 2], buf, blen, 0, &valid)))
+    walk_init(&w, &rep, l);
+    if (n == 0) {
+        l->seg = 1;
+        if (l->signer) {
+            /* no segments: a head left over means the log was removed */
+            size_t hn = 0;
+
+            rc = vfs->head_get(vfs->ctx, probe, sizeof(probe), &hn);
+            if (rc == BW_OK || rc == BW_E_TOOBIG)
+                rc = BW_E_TAMPER;
+            if (rc != BW_E_NOTFOUND)
                 goto out;
         }
-    } else {
-        l->seg = 1;
+        rc = BW_OK;
+        goto done;
     }
+    /* The newest segment; the one before too when the newest lost its
+     * anchor, or (with a signer) holds no checkpoint or starts after the
+     * head's record; all of them when there is no head and no checkpoint
+     * in those two (before adopting records as unsigned, make sure no
+     * checkpoint anywhere says the head was deleted). */
+    for (from = n - 1;; from--) {
+        walk_init(&w, &rep, l);
+        if (l->signer && (rc = load_head(vfs, &w)))
+            goto out;
+        if ((rc = open_scan(vfs, ids, n, from, &w, &valid, &blen)))
+            goto out;
+        if (from == 0)
+            break;
+        if (l->signer && !w.have_head && !rep.checkpoints && from + 2 == n) {
+            from = 1; /* the whole log, once */
+            continue;
+        }
+        if (from + 2 <= n)
+            break;
+        if (rep.records && (!l->signer || (rep.checkpoints &&
+                                           !(w.have_head && w.head.seq < rep.first_seq))))
+            break;
+    }
+    if (l->signer && (rc = open_check(&w)))
+        goto out;
+    l->seg = ids[n - 1];
+    if (valid < blen && (rc = vfs->truncate(vfs->ctx, l->seg, valid)))
+        goto out; /* a torn final record: cut it before appending */
+    l->seg_size = valid;
+    if (l->signer && rep.records) {
+        first_unsigned = w.signed_pt >= rep.first_seq ? w.signed_pt + 1 : rep.first_seq;
+        if (first_unsigned > w.seq)
+            first_unsigned = 0;
+    }
+done:
     l->seq = w.seq;
     memcpy(l->h, w.h, BW_SHA256_LEN);
     l->last_time = w.last_time;
     l->last_is_ckpt = w.last_is_ckpt;
     l->since_ckpt = w.since_ckpt;
+    l->have_head = w.have_head;
+    if (first_unsigned) {
+        /* an unsigned tail this writer did not write: say so in the log
+         * before any signature covers it (see Method) */
+        char subj[64];
+
+        snprintf(subj, sizeof(subj), "seq %" PRIu64 "..%" PRIu64, first_unsigned, l->seq);
+        rc = append_event(l, l->last_time, BW_LOG_ADOPT_EVENT, subj,
+                          "not signed when the writer opened the log", NULL);
+        if (!rc && !l->last_is_ckpt)
+            rc = checkpoint_now(l, l->last_time);
+        if (!rc)
+            rc = sync_head(l);
+        if (rc)
+            goto out;
+    }
     *out = l; /* the anchor of a new segment waits for the first record's time */
     l = NULL;
     rc = BW_OK;
 out:
-    bw_free(buf);
+    if (rc == BW_E_BADSIG || rc == BW_E_FORMAT || rc == BW_E_TRUNCATED)
+        rc = BW_E_TAMPER; /* the writer refuses a log it cannot vouch for */
     bw_free(ids);
     if (l)
         bw_free(l->buf);
@@ -816,20 +1090,14 @@ out:
     return rc;
 }
 
-bw_err bw_log_append(struct bw_log *l, uint64_t time, const char *event, const char *subject,
-                     const char *outcome, uint64_t *seq)
+static bw_err append_event(struct bw_log *l, uint64_t time, const char *event,
+                           const char *subject, const char *outcome, uint64_t *seq)
 {
     uint8_t rec[BW_LOG_RECORD_MAX];
     size_t el, sl, ol, len;
     struct bw_wr w;
     bw_err rc;
 
-    if (!l || !event)
-        return BW_E_INVAL;
-    if (l->broken)
-        return BW_E_STATE;
-    subject = subject ? subject : "";
-    outcome = outcome ? outcome : "";
     el = strlen(event);
     sl = strlen(subject);
     ol = strlen(outcome);
@@ -863,6 +1131,20 @@ bw_err bw_log_append(struct bw_log *l, uint64_t time, const char *event, const c
     if (l->signer && l->since_ckpt >= l->every)
         return checkpoint_now(l, time);
     return BW_OK;
+}
+
+bw_err bw_log_append(struct bw_log *l, uint64_t time, const char *event, const char *subject,
+                     const char *outcome, uint64_t *seq)
+{
+    size_t rl = sizeof(RESERVED_PREFIX) - 1;
+
+    if (!l || !event)
+        return BW_E_INVAL;
+    if (l->broken)
+        return BW_E_STATE;
+    if (!strncmp(event, RESERVED_PREFIX, rl))
+        return BW_E_INVAL; /* only the library writes log.* events */
+    return append_event(l, time, event, subject ? subject : "", outcome ? outcome : "", seq);
 }
 
 bw_err bw_log_checkpoint(struct bw_log *l, uint64_t time)

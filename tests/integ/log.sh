@@ -3,8 +3,9 @@
 # The security log through the real binary: install/confirm/boot events land
 # in `bulwark log show`; `bulwark log verify` passes on the untouched log and
 # fails with the documented exit status after a byte is edited, a cut before
-# the last checkpoint, a deleted head, or another key; rotation through
-# seclog_max keeps it verifiable. Usage: log.sh BULWARK TEST_LOG
+# the last checkpoint, a deleted head, another key, unsigned records with a
+# key, or a rewritten segment (which the next event must not sign over);
+# rotation through seclog_max keeps it verifiable. Usage: log.sh BULWARK TEST_LOG
 set -u
 B=$(realpath "$1")
 TL=$(realpath "$2")
@@ -27,6 +28,45 @@ flip() { # flip FILE OFFSET: xor one byte with 1
   local b; b=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
   printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
+# seg.py OP SEGMENT: what someone who can write the log directory (but has
+# no key) can do to a segment: list, cut-after-ckpt N (keep records up to
+# the N-th checkpoint), forge (drop the checkpoints, edit "v1.bwp" into
+# "v0.bwp", renumber, recompute the chain), raise-last (the final record's
+# length field +40)
+cat > seg.py <<'PYEOF'
+import hashlib, struct, sys
+op, path = sys.argv[1], sys.argv[2]
+b = open(path, 'rb').read()
+recs, off = [], 0
+while off + 4 <= len(b):
+    n = b[off + 2] << 8 | b[off + 3]
+    recs.append(bytearray(b[off:off + n])); off += n
+if op == 'list':
+    print(' '.join(chr(r[0]) for r in recs))
+elif op == 'cut-after-ckpt':
+    want, out = int(sys.argv[3]), b''
+    for r in recs:
+        out += bytes(r)
+        if chr(r[0]) == 'C':
+            want -= 1
+            if want == 0: break
+    open(path, 'wb').write(out)
+elif op == 'forge':
+    out, prev, seq = b'', None, 0
+    for r in recs:
+        if chr(r[0]) == 'C': continue
+        if chr(r[0]) == 'A': prev = bytes(r[28:60])
+        i = r.find(b'v1.bwp')
+        if i >= 0: r[i + 1:i + 2] = b'0'
+        seq += 1; r[4:12] = struct.pack('>Q', seq)
+        r[-32:] = hashlib.sha256(prev + bytes(r[:-32])).digest(); prev = bytes(r[-32:])
+        out += bytes(r)
+    open(path, 'wb').write(out)
+elif op == 'raise-last':
+    i = len(b) - len(recs[-1]); n = (b[i + 2] << 8 | b[i + 3]) + 40
+    open(path, 'wb').write(b[:i + 2] + bytes([n >> 8, n & 255]) + b[i + 4:])
+PYEOF
+seg() { $PY seg.py "$@"; }
 V=fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe
 C=1492af14-2569-5e48-bf42-9b2d51f2ab45
 "$B" keygen --out k.pem --pub p.pem >/dev/null
@@ -43,6 +83,22 @@ SEG=$LOG/00000000000000000001.seg
 expect OK "$B" install --config $CONF v1.bwp
 expect OK "$B" log verify --config $CONF
 check 'grep -q "records 1..2 verified, 0 checkpoints" out.txt && grep -q "nothing is signed" out.txt' "unsigned log reported"
+
+# the same log with a key given: one unsigned event after the anchor is what
+# the first event's crash leaves, so it passes, reported
+"$B" keygen --out other.pem --pub other.pub >/dev/null
+expect OK "$B" log verify --config $CONF --pub other.pub
+check 'grep -q "2 records after the last checkpoint are not signed" out.txt' "unsigned pair reported"
+# more than that, unsigned, is refused when a key is given (a forged log
+# with no checkpoint at all looks exactly like this)
+expect OK "$B" device init --dir dev2 --slot-size $((1 << 20)) --pub p.pem --vendor-id $V --class-id $C
+expect OK "$B" log append --config dev2/device.conf login admin ok
+expect OK "$B" log append --config dev2/device.conf login admin ok
+expect OK "$B" log verify --config dev2/device.conf
+expect BW_E_AUTH "$B" log verify --config dev2/device.conf --pub other.pub
+check 'grep -q "records 1..3 follow the last signed point (seq 0) and nothing signs them" err.txt' "unsigned log refused with a key"
+expect OK "$B" log show --config dev2/device.conf --pub other.pub
+check 'grep -q "records 1..3 are not signed" err.txt' "show warns about unsigned records"
 
 # --- a device key: every later event is followed by a signed checkpoint -------
 "$TL" genkey "file:$T/dev/state/device.key" dev.pub || bad "genkey"
@@ -65,7 +121,8 @@ check '$PY -c "
 import json, sys
 r = [json.loads(l) for l in open(\"out.txt\")]
 ev = [x for x in r if x[\"type\"] == \"event\"]
-assert [x[\"event\"] for x in ev] == [\"install\", \"confirm\", \"install\", \"boot\", \"install\"], ev
+assert [x[\"event\"] for x in ev] == [\"install\", \"log.adopt\", \"confirm\", \"install\", \"boot\", \"install\"], ev
+assert ev[1][\"subject\"] == \"seq 1..2\", ev[1]
 assert [x[\"seq\"] for x in r] == list(range(1, len(r) + 1))
 "' "show --json lists the events in order"
 expect OK "$B" log show --config $CONF --since 5
@@ -73,10 +130,12 @@ check '! grep -q "v1.bwp" out.txt && grep -q "v3.bwp" out.txt' "show --since"
 expect OK "$B" log verify --config $CONF --json
 check '$PY -c "
 import json; j = json.load(open(\"out.txt\"))
-assert j[\"ok\"] and j[\"unsigned_tail\"] == 0 and j[\"last_checkpoint\"] == j[\"last_seq\"] and j[\"checkpoints\"] == 4, j
-"' "verify --json: all signed"
+assert j[\"ok\"] and j[\"unsigned_tail\"] == 0 and j[\"last_checkpoint\"] == j[\"last_seq\"] and j[\"checkpoints\"] == 5, j
+assert j[\"adopted\"] == 2 and j[\"signed_seq\"] == j[\"last_seq\"], j
+"' "verify --json: all signed, the two unsigned events adopted"
 expect OK "$B" log verify --config $CONF
-check 'grep -Eq "^records 1\.\.[0-9]+ verified, 4 checkpoints, last checkpoint at seq [0-9]+" out.txt' "verify summary line"
+check 'grep -Eq "^records 1\.\.[0-9]+ verified, 5 checkpoints, last checkpoint at seq [0-9]+" out.txt' "verify summary line"
+check 'grep -q "2 records had no signature when a writer found them" out.txt' "adoption reported"
 expect OK "$B" log verify --config $CONF --pub dev.pub
 expect BW_E_BADSIG "$B" log verify --config $CONF --pub p.pem
 check 'grep -q "another key" err.txt' "wrong key named"
@@ -114,6 +173,30 @@ rm -rf $LOG; cp -a saved $LOG
 # the head deleted
 rm $LOG/head
 expect BW_E_TAMPER "$B" log verify --config $CONF
+# ... and the log cut right after its first checkpoint (this used to pass)
+seg cut-after-ckpt $SEG 1
+expect BW_E_TAMPER "$B" log verify --config $CONF
+check 'grep -q "head file is missing" err.txt' "missing head named"
+rm -rf $LOG; cp -a saved $LOG
+# the segment rewritten without the key (checkpoints dropped, an install
+# edited, the chain recomputed): verify sees the cut, and the next event is
+# refused instead of signing over the forgery
+seg forge $SEG
+expect BW_E_TRUNCATED "$B" log verify --config $CONF
+cp $SEG forged.seg
+expect BW_E_TAMPER "$B" log append --config $CONF login admin ok
+check 'cmp -s $SEG forged.seg' "forged segment left as it was"
+expect BW_E_TRUNCATED "$B" log verify --config $CONF
+# with the head deleted too, nothing signed is left: refused with the key
+rm $LOG/head
+expect BW_E_AUTH "$B" log verify --config $CONF
+check 'grep -q "nothing signs them" err.txt' "unsigned records named"
+rm -rf $LOG; cp -a saved $LOG
+# a complete final record with its length raised is damage, not a torn write
+seg raise-last $SEG
+expect BW_E_FORMAT "$B" log verify --config $CONF
+check 'grep -q "not a torn write" err.txt' "raised length named"
+expect BW_E_TAMPER "$B" log append --config $CONF login admin ok
 rm -rf $LOG; cp -a saved $LOG
 expect OK "$B" log verify --config $CONF
 # a writer does not append after damage; the command itself still works

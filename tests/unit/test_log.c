@@ -86,7 +86,7 @@ static uint64_t write_log(const struct bw_log_opts *o, int n, uint64_t t0)
     return seq;
 }
 
-static bw_err verify(const uint8_t *pub, struct bw_log_report *rep)
+static bw_err verify_f(const uint8_t *pub, unsigned flags, struct bw_log_report *rep)
 {
     struct bw_log_vfs v;
     bw_err rc;
@@ -94,7 +94,69 @@ static bw_err verify(const uint8_t *pub, struct bw_log_report *rep)
     rc = bw_log_posix_open(&v, dir, 0, 0);
     if (rc)
         return rc;
-    rc = bw_log_verify(&v, pub, 0, NULL, NULL, rep);
+    rc = bw_log_verify(&v, pub, flags, NULL, NULL, rep);
+    bw_log_posix_close(&v);
+    return rc;
+}
+
+static bw_err verify(const uint8_t *pub, struct bw_log_report *rep)
+{
+    return verify_f(pub, 0, rep);
+}
+
+/* Opens a writer, appends one event, closes: the result of the first
+ * failing step (l stays NULL if the open is refused). */
+static bw_err writer_event(const struct bw_log_opts *o, const char *subject)
+{
+    struct bw_log_vfs v;
+    struct bw_log *l = NULL;
+    bw_err rc;
+
+    rc = bw_log_posix_open(&v, dir, 1, 1);
+    if (rc)
+        return rc;
+    rc = bw_log_open(&v, o, &l);
+    if (!rc)
+        rc = bw_log_append(l, 1750000000, "login", subject, "ok", NULL);
+    if (l) {
+        bw_err crc = bw_log_close(l);
+
+        if (!rc)
+            rc = crc;
+    }
+    bw_log_posix_close(&v);
+    return rc;
+}
+
+/* Finds the writer's adoption marker: its seq and subject. */
+struct marker {
+    int n;
+    uint64_t seq;
+    char subject[BW_LOG_TEXT_MAX + 1];
+};
+
+static bw_err find_marker(void *ctx, const struct bw_log_record *r)
+{
+    struct marker *m = ctx;
+
+    if (r->type == BW_LOG_EVENT && !strcmp(r->event, BW_LOG_ADOPT_EVENT)) {
+        m->n++;
+        m->seq = r->seq;
+        snprintf(m->subject, sizeof(m->subject), "%s", r->subject);
+    }
+    return BW_OK;
+}
+
+static bw_err markers(struct marker *m, struct bw_log_report *rep)
+{
+    struct bw_log_vfs v;
+    bw_err rc;
+
+    memset(m, 0, sizeof(*m));
+    rc = bw_log_posix_open(&v, dir, 0, 0);
+    if (rc)
+        return rc;
+    rc = bw_log_verify(&v, key.pub, 0, find_marker, m, rep);
     bw_log_posix_close(&v);
     return rc;
 }
@@ -270,42 +332,55 @@ static void test_edits(void)
 }
 
 /* Records after the last checkpoint: a cut there is not detectable, and
- * verify says so instead of pretending. */
+ * verify says so instead of pretending; with a key it refuses more than a
+ * crash can leave. */
 static void test_unsigned_tail(void)
 {
     struct bw_log_opts with = {&signer, 10, 0, 0, 0}, without = {NULL, 10, 0, 0, 0};
     struct bw_log_report rep;
-    struct bw_log_vfs v;
-    struct bw_log *l;
-    char s1[300];
+    struct marker m;
+    char s1[300], want[64];
     size_t len, n, offs[200];
     uint8_t *b;
-    uint64_t last;
+    uint64_t last, ck;
 
     fresh();
     write_log(&with, 20, 1700000000);
     last = write_log(&without, 5, 1700000100); /* no key: nothing seals these */
-    CHECK_RC(verify(key.pub, &rep), BW_OK);
-    CHECK(rep.last_seq == last && rep.unsigned_tail == 5 && rep.last_checkpoint == last - 5);
+    ck = last - 5;
+    /* five unsigned events: more than a crash leaves */
+    CHECK_RC(verify(key.pub, &rep), BW_E_AUTH);
+    CHECK(rep.bad_seq == ck + 1 && strstr(rep.detail, "nothing signs them"));
+    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_OK);
+    CHECK(rep.last_seq == last && rep.unsigned_tail == 5 && rep.last_checkpoint == ck);
+    CHECK(rep.signed_seq == ck && rep.adopted == 0);
+    /* without a key nothing can be told apart: the chain alone passes */
+    CHECK_RC(verify_f(NULL, BW_LOG_NO_SIGS, &rep), BW_OK);
     seg_name(1, s1, sizeof(s1));
     b = slurp(s1, &len);
     n = record_offsets(b, len, offs, 199);
     /* at a record boundary: two records gone, verifies, tail is 3 */
     spit(s1, b, offs[n - 2]);
-    CHECK_RC(verify(key.pub, &rep), BW_OK);
+    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_OK);
     CHECK(rep.last_seq == last - 2 && rep.unsigned_tail == 3 && !rep.torn);
+    /* one event after the checkpoint: the crash window (an event written,
+     * its checkpoint not), accepted and reported */
+    spit(s1, b, offs[n - 4]);
+    CHECK_RC(verify(key.pub, &rep), BW_OK);
+    CHECK(rep.last_seq == ck + 1 && rep.unsigned_tail == 1);
     /* inside the last record (a torn write): ignored and reported */
     spit(s1, b, offs[n - 1] + 30);
-    CHECK_RC(verify(key.pub, &rep), BW_OK);
+    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_OK);
     CHECK(rep.last_seq == last - 1 && rep.torn);
-    /* a writer cuts the torn record and continues the chain */
-    CHECK_RC(bw_log_posix_open(&v, dir, 0, 1), BW_OK);
-    CHECK_RC(bw_log_open(&v, &with, &l), BW_OK);
-    CHECK_RC(bw_log_append(l, 1700000200, "boot", "slot a", "fallback", &last), BW_OK);
-    CHECK_RC(bw_log_close(l), BW_OK);
-    bw_log_posix_close(&v);
-    CHECK_RC(verify(key.pub, &rep), BW_OK);
-    CHECK(!rep.torn && rep.unsigned_tail == 0 && rep.last_seq == last + 1);
+    CHECK_RC(verify(key.pub, &rep), BW_E_AUTH);
+    /* a writer with the key cuts the torn record, marks the four unsigned
+     * records it found, and only then signs */
+    CHECK_RC(writer_event(&with, "after tail"), BW_OK);
+    CHECK_RC(markers(&m, &rep), BW_OK);
+    snprintf(want, sizeof(want), "seq %" PRIu64 "..%" PRIu64, ck + 1, last - 1);
+    CHECK(m.n == 1 && m.seq == last && !strcmp(m.subject, want));
+    CHECK(!rep.torn && rep.unsigned_tail == 0 && rep.adopted == 4);
+    CHECK(rep.last_seq == last + 3); /* marker, its checkpoint, the event, its checkpoint */
     /* the same cut with a complete but altered final record is damage */
     bw_free(b);
     b = slurp(s1, &len);
@@ -313,11 +388,324 @@ static void test_unsigned_tail(void)
     spit(s1, b, len);
     CHECK(is_detection(verify(key.pub, &rep)));
     bw_free(b);
-    /* a log never signed verifies, with everything in the unsigned tail */
+    /* a log never signed: with a key, refused; the chain alone passes */
     fresh();
     last = write_log(&without, 12, 1700000000);
-    CHECK_RC(verify(key.pub, &rep), BW_OK);
+    CHECK_RC(verify(key.pub, &rep), BW_E_AUTH);
+    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_OK);
     CHECK(rep.checkpoints == 0 && rep.unsigned_tail == last && rep.head_seq == 0);
+    /* the device gets a key: its first event adopts them, then verifies */
+    CHECK_RC(writer_event(&with, "provisioned"), BW_OK);
+    CHECK_RC(markers(&m, &rep), BW_OK);
+    CHECK(m.n == 1 && !strcmp(m.subject, "seq 1..13") && rep.adopted == last);
+    CHECK(rep.unsigned_tail == 0 && rep.head_seq == rep.last_seq);
+    /* "log." names are the library's own */
+    {
+        struct bw_log_vfs v;
+        struct bw_log *l = NULL;
+
+        CHECK_RC(bw_log_posix_open(&v, dir, 0, 1), BW_OK);
+        CHECK_RC(bw_log_open(&v, &with, &l), BW_OK);
+        CHECK_RC(bw_log_append(l, 1, BW_LOG_ADOPT_EVENT, "seq 1..99", "fake", NULL), BW_E_INVAL);
+        CHECK_RC(bw_log_append(l, 1, "log.x", "", "", NULL), BW_E_INVAL);
+        CHECK_RC(bw_log_append(l, 1, "logx", "", "", NULL), BW_OK);
+        CHECK_RC(bw_log_close(l), BW_OK);
+        bw_log_posix_close(&v);
+    }
+}
+
+/* ---- an attacker who can write the log directory but has no key ----- */
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    int i;
+
+    for (i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+/* Appends a chain-valid event to out (what anyone can compute). */
+static size_t forge_event(uint8_t *out, uint64_t seq, uint8_t prev[32], const char *subject)
+{
+    uint8_t buf[32 + BW_LOG_RECORD_MAX];
+    size_t sl = strlen(subject), len = 20 + 3 + 7 + sl + 2 + 32;
+
+    out[0] = BW_LOG_EVENT;
+    out[1] = 1;
+    out[2] = (uint8_t)(len >> 8);
+    out[3] = (uint8_t)len;
+    put_be64(out + 4, seq);
+    put_be64(out + 12, 1700000500);
+    out[20] = 7;
+    memcpy(out + 21, "install", 7);
+    out[28] = (uint8_t)sl;
+    memcpy(out + 29, subject, sl);
+    out[29 + sl] = 2;
+    memcpy(out + 30 + sl, "ok", 2);
+    memcpy(buf, prev, 32);
+    memcpy(buf + 32, out, len - 32);
+    if (bw_sha256(buf, len, out + len - 32) != BW_OK)
+        exit(2);
+    memcpy(prev, out + len - 32, 32);
+    return len;
+}
+
+/* Rewrites segment 1 as an attacker without the key can: drops the
+ * checkpoints (drop_ckpts) or keeps their bytes, turns the subject of the
+ * second event from "pkg-..." into "PKG-...", renumbers, recomputes every
+ * chain hash, and adds `extra` forged events at the end. */
+static void forge_segment(int drop_ckpts, int edit, int extra)
+{
+    struct bw_log_record r;
+    uint8_t *b, *out, prev[32], buf[32 + BW_LOG_RECORD_MAX];
+    size_t len, off = 0, w = 0;
+    uint64_t seq = 0;
+    int events = 0;
+    char s1[300];
+
+    seg_name(1, s1, sizeof(s1));
+    b = slurp(s1, &len);
+    out = malloc(len + 4096);
+    if (!out)
+        exit(2);
+    while (off < len && bw_log_decode(b + off, len - off, &r) == BW_OK) {
+        uint8_t *rec = out + w;
+
+        off += r.len;
+        if (r.type == BW_LOG_CHECKPOINT && drop_ckpts)
+            continue;
+        memcpy(rec, b + off - r.len, r.len);
+        if (r.type == BW_LOG_ANCHOR)
+            memcpy(prev, rec + 28, 32);
+        if (r.type == BW_LOG_EVENT && ++events == 2 && edit)
+            memcpy(rec + 22 + rec[20], "PKG", 3);
+        put_be64(rec + 4, ++seq);
+        memcpy(buf, prev, 32);
+        memcpy(buf + 32, rec, r.len - 32);
+        if (bw_sha256(buf, r.len, rec + r.len - 32) != BW_OK)
+            exit(2);
+        memcpy(prev, rec + r.len - 32, 32);
+        w += r.len;
+    }
+    while (extra-- > 0)
+        w += forge_event(out + w, ++seq, prev, "fw-evil.bwp");
+    spit(s1, out, w);
+    free(out);
+    bw_free(b);
+}
+
+static int same_file(const char *path, const uint8_t *b, size_t len)
+{
+    size_t n;
+    uint8_t *c = slurp(path, &n);
+    int same = n == len && !memcmp(b, c, n);
+
+    bw_free(c);
+    return same;
+}
+
+/* The writer must not sign over edits it never checked (it used to: the
+ * next routine event "repaired" a rewritten log). */
+static void test_launder(void)
+{
+    struct bw_log_opts o = {&signer, 1, 0, 0, 0}, o2 = {NULL, 1, 0, 0, 0};
+    struct bw_signer other_signer;
+    struct bw_log_report rep;
+    struct marker m;
+    char s1[300], hd[300], saved[1000], restore[1000];
+    uint8_t *b;
+    size_t len;
+    int i;
+
+    CHECK_RC(bw_signer_from_ec(&other_signer, &other), BW_OK);
+    o2.signer = &other_signer;
+    seg_name(1, s1, sizeof(s1));
+    snprintf(hd, sizeof(hd), "%s/head", dir);
+    snprintf(saved, sizeof(saved), "rm -rf '%s.saved' && cp -a '%s' '%s.saved'", dir, dir, dir);
+    snprintf(restore, sizeof(restore), "rm -rf '%s' && cp -a '%s.saved' '%s'", dir, dir, dir);
+    fresh();
+    for (i = 0; i < 3; i++) /* three CLI-like commands: event, checkpoint */
+        write_log(&o, 1, 1700000000 + (uint64_t)i);
+    CHECK_RC(verify(key.pub, &rep), BW_OK);
+    CHECK(rep.records == 7 && rep.checkpoints == 3 && rep.head_seq == 7);
+    sh(saved);
+
+    /* 1. segment rewritten, checkpoints dropped, chain recomputed: verify
+     * sees the cut; the writer refuses and leaves the files alone */
+    forge_segment(1, 1, 0);
+    CHECK_RC(verify(key.pub, &rep), BW_E_TRUNCATED);
+    b = slurp(s1, &len);
+    CHECK_RC(writer_event(&o, "routine"), BW_E_TAMPER);
+    CHECK(same_file(s1, b, len));
+    CHECK_RC(verify(key.pub, &rep), BW_E_TRUNCATED); /* still caught */
+    bw_free(b);
+
+    /* 2. the same with the head deleted: a log of unsigned records is all
+     * that is left, which verify refuses with a key; a writer keeps them
+     * but marks them before it signs, and verify counts them */
+    CHECK(unlink(hd) == 0);
+    CHECK_RC(verify(key.pub, &rep), BW_E_AUTH);
+    CHECK_RC(writer_event(&o, "routine"), BW_OK);
+    CHECK_RC(markers(&m, &rep), BW_OK);
+    CHECK(m.n == 1 && !strcmp(m.subject, "seq 1..4") && rep.adopted == 4);
+
+    /* 3. an event before the last checkpoint edited, chain recomputed, the
+     * checkpoints kept: their signatures fail; the writer refuses */
+    sh(restore);
+    forge_segment(0, 1, 0);
+    CHECK_RC(verify(key.pub, &rep), BW_E_BADSIG);
+    b = slurp(s1, &len);
+    CHECK_RC(writer_event(&o, "routine"), BW_E_TAMPER);
+    CHECK(same_file(s1, b, len));
+    bw_free(b);
+
+    /* 4. forged events appended after the last checkpoint: two are more
+     * than a crash leaves (verify refuses); one passes as the crash window
+     * (reported unsigned). A writer marks either before signing. */
+    sh(restore);
+    forge_segment(0, 0, 2);
+    CHECK_RC(verify(key.pub, &rep), BW_E_AUTH);
+    CHECK(rep.bad_seq == 8);
+    CHECK_RC(writer_event(&o, "routine"), BW_OK);
+    CHECK_RC(markers(&m, &rep), BW_OK);
+    CHECK(m.n == 1 && m.seq == 10 && !strcmp(m.subject, "seq 8..9") && rep.adopted == 2);
+    CHECK(rep.unsigned_tail == 0);
+    sh(restore);
+    forge_segment(0, 0, 1);
+    CHECK_RC(verify(key.pub, &rep), BW_OK);
+    CHECK(rep.unsigned_tail == 1 && rep.signed_seq == 7);
+
+    /* 5. the head: cut after the first checkpoint and deleted (it used to
+     * verify); another key's head; a head put back on a cut log */
+    sh(restore);
+    b = slurp(s1, &len);
+    {
+        size_t offs[16], n = record_offsets(b, len, offs, 15);
+
+        CHECK(n == 7);
+        spit(s1, b, offs[3]); /* anchor, event, checkpoint */
+        CHECK_RC(verify(key.pub, &rep), BW_E_TRUNCATED);
+        CHECK(unlink(hd) == 0);
+        CHECK_RC(verify(key.pub, &rep), BW_E_TAMPER);
+        CHECK(strstr(rep.detail, "head file is missing") != NULL);
+        CHECK_RC(writer_event(&o, "routine"), BW_E_TAMPER);
+        /* no checkpoint left either: only the first event's crash window */
+        spit(s1, b, offs[2]);
+        CHECK_RC(verify(key.pub, &rep), BW_OK);
+        CHECK(rep.unsigned_tail == 2 && rep.checkpoints == 0);
+    }
+    bw_free(b);
+
+    /* 6. a writer with another key does not sign over this key's log */
+    sh(restore);
+    CHECK_RC(writer_event(&o2, "routine"), BW_E_TAMPER);
+    CHECK_RC(verify(key.pub, &rep), BW_OK);
+    CHECK(rep.records == 7);
+
+    /* 7. signed segments, then two segments of unsigned events (a writer
+     * without the key rotates without sealing), head deleted: the writer
+     * looks past the newest two for checkpoints before it adopts anything */
+    {
+        struct bw_log_opts rs = {&signer, 10, 1 << 20, 4096, 0}, ru = {NULL, 10, 1 << 20, 4096, 0};
+        struct bw_log_vfs v;
+        uint64_t ids[64];
+        size_t n = 0;
+
+        fresh();
+        write_log(&rs, 120, 1700000000);
+        write_log(&ru, 110, 1700001000);
+        CHECK_RC(bw_log_posix_open(&v, dir, 0, 0), BW_OK);
+        CHECK_RC(v.list(v.ctx, ids, 64, &n), BW_OK);
+        bw_log_posix_close(&v);
+        CHECK(n >= 5);
+        CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_OK);
+        CHECK(rep.unsigned_tail >= 110 && rep.signed_seq < rep.last_seq - 110);
+        CHECK(unlink(hd) == 0);
+        CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_E_TAMPER);
+        CHECK_RC(writer_event(&o, "routine"), BW_E_TAMPER);
+        /* with the head there, the writer adopts the unsigned segments */
+        fresh();
+        write_log(&rs, 120, 1700000000);
+        write_log(&ru, 110, 1700001000);
+        CHECK_RC(writer_event(&o, "routine"), BW_OK);
+        CHECK_RC(markers(&m, &rep), BW_OK);
+        CHECK(m.n == 1 && rep.adopted >= 110 && rep.unsigned_tail == 0);
+    }
+
+    /* 8. the segments removed, the head left: refused */
+    sh(restore);
+    CHECK(unlink(s1) == 0);
+    CHECK_RC(verify(key.pub, &rep), BW_E_TRUNCATED);
+    CHECK_RC(writer_event(&o, "routine"), BW_E_TAMPER);
+    {
+        char cmd[700];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s.saved'", dir);
+        sh(cmd);
+    }
+}
+
+/* A torn final record is the start of the record that could come next;
+ * a complete record with its length raised past the end is damage. */
+static void test_torn(void)
+{
+    struct bw_log_opts with = {&signer, 10, 0, 0, 0}, without = {NULL, 10, 0, 0, 0};
+    struct bw_log_report rep;
+    char s1[300];
+    size_t len, n, offs[200], k, rl, bad = 0;
+    uint8_t *b, *c;
+
+    fresh();
+    write_log(&with, 20, 1700000000);
+    write_log(&without, 2, 1700000100);
+    seg_name(1, s1, sizeof(s1));
+    b = slurp(s1, &len);
+    n = record_offsets(b, len, offs, 199);
+    rl = len - offs[n - 1];
+    /* every prefix of the final event is a torn write */
+    for (k = 1; k < rl; k++) {
+        spit(s1, b, offs[n - 1] + k);
+        if (verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep) != BW_OK || !rep.torn)
+            bad++;
+    }
+    CHECK(bad == 0);
+    c = malloc(len);
+    memcpy(c, b, len);
+    /* the final event complete, its length raised: damage, and the writer
+     * refuses instead of cutting it */
+    c[offs[n - 1] + 3] = (uint8_t)(c[offs[n - 1] + 3] + 40);
+    spit(s1, c, len);
+    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_E_FORMAT);
+    CHECK(strstr(rep.detail, "not a torn write") && rep.bad_seq == 26);
+    CHECK_RC(writer_event(&with, "x"), BW_E_TAMPER);
+    CHECK_RC(writer_event(&without, "x"), BW_E_TAMPER);
+    CHECK(same_file(s1, c, len));
+    /* a prefix with the wrong sequence number is not the next record */
+    memcpy(c, b, len);
+    c[offs[n - 1] + 11] ^= 1;
+    spit(s1, c, offs[n - 1] + 40);
+    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_E_FORMAT);
+    /* an anchor where an event belongs */
+    memcpy(c, b, len);
+    c[offs[n - 1]] = BW_LOG_ANCHOR;
+    spit(s1, c, offs[n - 1] + 3);
+    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_E_FORMAT);
+    /* the final checkpoint complete, its length raised */
+    spit(s1, b, offs[n - 2]); /* ends with the seal of the first write_log */
+    memcpy(c, b, offs[n - 2]);
+    CHECK(c[offs[n - 3]] == BW_LOG_CHECKPOINT);
+    c[offs[n - 3] + 3] = (uint8_t)(c[offs[n - 3] + 3] + 1);
+    spit(s1, c, offs[n - 2]);
+    CHECK_RC(verify(key.pub, &rep), BW_E_FORMAT);
+    /* zeros over the final record: what a filesystem that extended the
+     * file before the data landed leaves, so taken as torn (docs/log.md) */
+    memcpy(c, b, len);
+    memset(c + offs[n - 1], 0, rl);
+    spit(s1, c, len);
+    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_OK);
+    CHECK(rep.torn && rep.last_seq == 25);
+    free(c);
+    bw_free(b);
 }
 
 static void test_head(void)
@@ -522,6 +910,8 @@ int main(int argc, char **argv)
     test_roundtrip();
     test_edits();
     test_unsigned_tail();
+    test_launder();
+    test_torn();
     test_head();
     test_fields();
     test_rotation();
