@@ -45,7 +45,10 @@ static bw_err find_pub(struct cli_args *a, const struct device_conf *c, uint8_t 
         *have = rc == BW_OK;
         return rc;
     }
-    *what = c->device_key;
+    /* not the URI itself: a PKCS#11 URI may carry a PIN */
+    *what = !strncmp(c->device_key, "pkcs11:", 7) ? "device key (pkcs11)"
+            : !strncmp(c->device_key, "tpm:", 4)  ? "device key (tpm)"
+                                                  : "device key (file)";
     rc = bw_devkey_open(c->device_key, &k);
     if (!rc)
         rc = bw_devkey_public(k, pub);
