@@ -5,12 +5,14 @@ if(TARGET bwgateway)
   target_link_libraries(devkey_pem PRIVATE bwhost)
   add_test(NAME integ.gateway_sqlite
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway.sh $<TARGET_FILE:bulwark>
-                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>
+                   $<TARGET_FILE:bulwark-gatewayctl>)
 endif()
 if(TARGET bwgateway)
   add_test(NAME integ.gateway_pg
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/contract/registry_pg.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway.sh $<TARGET_FILE:bulwark>
-                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>
+                   $<TARGET_FILE:bulwark-gatewayctl>)
   set_tests_properties(integ.gateway_pg PROPERTIES LABELS pg)
 endif()

@@ -8,9 +8,9 @@
 # certificate, no token, replayed, expired-audience or foreign token,
 # another device's action, revoked device, oversized and malformed bodies,
 # path tricks, bad Range. Then SIGTERM.
-# Usage: gateway.sh BULWARK BULWARK-GATEWAY DEVKEY_PEM [DB-URL]
+# Usage: gateway.sh BULWARK BULWARK-GATEWAY DEVKEY_PEM GATEWAYCTL [DB-URL]
 set -u
-B=$(realpath "$1"); GW=$(realpath "$2"); EXPORT=$(realpath "$3"); DB=${4:-}
+B=$(realpath "$1"); GW=$(realpath "$2"); EXPORT=$(realpath "$3"); CTL=$(realpath "$4"); DB=${5:-}
 T=$(mktemp -d)
 GPID=
 trap '[ -n "$GPID" ] && kill $GPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
@@ -163,6 +163,17 @@ check '[ "$(dev dev-1 -H "Authorization: Bearer $t" --data "{\"state\":\"success
 t=$(dtok dev-1)
 check '[ "$(dev dev-1 -H "Authorization: Bearer $t" --data "{\"state\":\"failure\"}" $U/api/v1/device/actions/$AID/report)" = 409 ]' "report after the end"
 check '[ "$(op $TOK_viewer $U/api/v1/campaigns/$CID)" = 200 ] && grep -q "\"success\":1" body.txt' "campaign counts: $(cat body.txt)"
+
+# the same API through bulwark-gatewayctl
+export BULWARK_GATEWAY_URL=$U
+ctl() { BULWARK_GATEWAY_TOKEN=$1 "$CTL" --cacert srvca.crt "${@:2}" > ctl.txt 2>&1; }
+ctl $TOK_release_manager pause $CID; check '[ $? = 0 ] && grep -q "\"state\":\"paused\"" ctl.txt' "gatewayctl pause: $(cat ctl.txt)"
+ctl $TOK_viewer resume $CID; check '[ $? = 3 ]' "gatewayctl: viewer resumed"
+ctl $TOK_release_manager resume $CID; check '[ $? = 0 ] && grep -q "\"state\"" ctl.txt' "gatewayctl resume"
+ctl $TOK_viewer devices '{"group":"lab"}'; check '[ $? = 0 ] && grep -q "dev-1" ctl.txt && ! grep -q "dev-2" ctl.txt' \
+  "gatewayctl devices with a filter: $(cat ctl.txt)"
+ctl $TOK_viewer device ../../etc; check '[ $? = 2 ]' "gatewayctl passed a path trick"
+ctl $TOK_viewer release 999; check '[ $? = 4 ]' "gatewayctl: missing release"
 
 # revocation
 check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"revoked\"}" $U/api/v1/devices/dev-3/status)" = 200 ]' "revoke"
