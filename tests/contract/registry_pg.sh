@@ -70,7 +70,9 @@ CREATEDB=createdb
 run "$CREATEDB" -h "$T/sock" -p 5432 -U bw bwtest || die "createdb"
 
 rc=0
-run "$TEST" "$@" "postgresql://bw@/bwtest?host=$T/sock&port=5432" || rc=1
+timeout "${BW_PG_TEST_TIMEOUT:-240}" "$TEST" "$@" "postgresql://bw@/bwtest?host=$T/sock&port=5432" || rc=$?
+[ $rc -eq 124 ] && say "FAIL: $TEST killed after ${BW_PG_TEST_TIMEOUT:-240} s" >&2
+[ $rc -ne 0 ] && rc=1
 if [ $rc -ne 0 ]; then
     say "--- server log" >&2
     tail -n 40 "$T/log/server.log" >&2
