@@ -49,7 +49,8 @@ static const struct conf_row rows[] = {
      "device key URI: file:PATH, pkcs11:module=..;token=..;object=.., tpm:tcti=..;handle=.. "
      "(default: file:data_dir/device.key)"},
     {"storage_key", T_PATH, OFF(storage_key), "",
-     "32-byte device storage key that encrypts file keys and the store (default: data_dir/storage.key)"},
+     "32-byte device storage key that encrypts file keys and the store: a file, or "
+     "tpm:[tcti=..;]handle=0x81.. for one sealed in the TPM (default: data_dir/storage.key)"},
     {"device_cert", T_PATH, OFF(device_cert), "", "device certificate, PEM (default: data_dir/device.crt)"},
     {"credentials", T_PATH, OFF(credentials), "",
      "password hashes and failed-attempt counters (default: data_dir/credentials)"},

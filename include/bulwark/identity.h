@@ -79,8 +79,22 @@ BW_NODISCARD bw_err bw_devkey_destroy(struct bw_devkey *k);
 /* A signer over an open device key (fills s->pub; BW_E_NOTFOUND if no key). */
 BW_NODISCARD bw_err bw_devkey_signer(struct bw_devkey *k, struct bw_signer *s);
 
-/* The file backend's storage key: 32 random bytes in a file of mode 0600,
- * created when absent (create != 0). BW_E_NOTFOUND / BW_E_FORMAT. */
+/* The device storage key (encrypts file-backend keys and the secure store)
+ * into key; key is written only on BW_OK. path is either
+ *   a file name: 32 random bytes in a file of mode 0600, created from the
+ *     CSPRNG when absent and create != 0 (published with link(2): two
+ *     creators agree on one key); BW_E_IO for a file that cannot be read;
+ *   tpm:[tcti=TCTI;]handle=0x81xxxxxx (attributes as for the TPM backend):
+ *     32 bytes sealed in a keyedhash data object (fixedTPM|fixedParent|
+ *     userWithAuth, empty auth) persisted at the handle and unsealed; when
+ *     the handle is empty and create != 0, 32 bytes from bw_random are
+ *     sealed under the SRK and persisted there first (never over an object
+ *     that is there already); BW_E_INVAL for a malformed URI, BW_E_BACKEND
+ *     when the TCTI or TPM fails (tss2 logs why on stderr).
+ * BW_E_NOTFOUND: no key and !create. BW_E_FORMAT: a file that is not 32
+ * bytes, or a handle holding anything but a sealed 32-byte data object (a
+ * signing key too: the handle is never reused for something else).
+ * Thread-safe (no shared state beyond the TCTI's). */
 #define BW_STORAGE_KEY_LEN 32
 BW_NODISCARD bw_err bw_storage_key_load(const char *path, int create,
                                         uint8_t key[BW_STORAGE_KEY_LEN]);

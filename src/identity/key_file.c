@@ -21,6 +21,7 @@
 #include "bulwark/core.h"
 #include "bulwark/identity.h"
 #include "host.h"
+#include "identity_priv.h"
 
 #define MAGIC "BWKEYv1\n"
 #define MAGIC_LEN 8
@@ -42,6 +43,9 @@ bw_err bw_storage_key_load(const char *path, int create, uint8_t key[BW_STORAGE_
 
     if (!path || !key)
         return BW_E_INVAL;
+    /* a key sealed in a TPM (key_tpm.c); anything else is a file name */
+    if (!strncmp(path, "tpm:", 4))
+        return bw__tpm_storage_key(path + 4, create, key);
     rc = bw_read_file(path, 1024, &buf, &len);
     if (rc == BW_E_IO && errno == ENOENT) {
         if (!create)

@@ -2,8 +2,10 @@
 /*
  * TPM 2.0 key backend over tss2-esys: an ECDSA P-256 signing key at a
  * persistent owner handle that never leaves the TPM, reached through any
- * tctildr TCTI (kernel resource manager, tpm2-abrmd, swtpm). Not here:
- * owner/key passwords, policies, HMAC or encrypted sessions.
+ * tctildr TCTI (kernel resource manager, tpm2-abrmd, swtpm). Also the
+ * TPM-sealed device storage key (bw__tpm_storage_key, identity_priv.h).
+ * Not here: owner/key passwords, policies, PCR binding, HMAC or encrypted
+ * sessions.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +15,9 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "bulwark/core.h"
 #include "bulwark/identity.h"
+#include "identity_priv.h"
 
 #define TCTI_CAP 256
 #define DEFAULT_TCTI "device:/dev/tpmrm0"
@@ -248,6 +252,45 @@ out:
     return rc;
 }
 
+/* The SRK: CreatePrimary under the owner hierarchy with the ECC P-256
+ * storage template (restricted decrypt, AES-128-CFB). It is derived from the
+ * owner seed, so it is the same SRK every time and need not be kept; the
+ * caller flushes *srk. */
+static bw_err create_srk(struct tpm_ctx *c, ESYS_TR *srk)
+{
+    TPM2B_SENSITIVE_CREATE sens;
+    TPM2B_PUBLIC tpl;
+    TPM2B_DATA outside;
+    TPML_PCR_SELECTION pcrs;
+    TSS2_RC trc;
+
+    memset(&sens, 0, sizeof(sens));
+    memset(&outside, 0, sizeof(outside));
+    memset(&pcrs, 0, sizeof(pcrs));
+    memset(&tpl, 0, sizeof(tpl));
+    tpl.publicArea.type = TPM2_ALG_ECC;
+    tpl.publicArea.nameAlg = TPM2_ALG_SHA256;
+    tpl.publicArea.objectAttributes =
+        TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |
+        TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+        TPMA_OBJECT_NODA;
+    tpl.publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
+    tpl.publicArea.parameters.eccDetail.symmetric.keyBits.aes = 128;
+    tpl.publicArea.parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+    tpl.publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+    tpl.publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+    tpl.publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+
+    trc = Esys_CreatePrimary(c->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                             ESYS_TR_NONE, &sens, &tpl, &outside, &pcrs, srk, NULL, NULL, NULL,
+                             NULL);
+    if (trc != TSS2_RC_SUCCESS) {
+        *srk = ESYS_TR_NONE;
+        return fail(c, "Esys_CreatePrimary", trc);
+    }
+    return BW_OK;
+}
+
 /* ---- operations --------------------------------------------------------- */
 
 static void tpm_close(void *ctx)
@@ -298,9 +341,7 @@ bad:
 }
 
 /* Method: the TPM makes the key.
- * 1. CreatePrimary under the owner hierarchy with the ECC P-256 storage
- *    template (restricted decrypt, AES-128-CFB): the SRK. It is derived from
- *    the owner seed, so it is the same SRK every time and need not be kept.
+ * 1. CreatePrimary: the SRK (create_srk).
  * 2. Create under it: the TPM draws a fresh P-256 signing key from its RNG
  *    (a primary key would be re-derived identically from an unchanged
  *    template, so "generate again" would give the old key back), then Load.
@@ -313,7 +354,7 @@ static bw_err tpm_generate(void *ctx, int force)
 {
     struct tpm_ctx *c = ctx;
     TPM2B_SENSITIVE_CREATE sens;
-    TPM2B_PUBLIC srk_tpl, key_tpl;
+    TPM2B_PUBLIC key_tpl;
     TPM2B_DATA outside;
     TPML_PCR_SELECTION pcrs;
     TPM2B_PRIVATE *priv = NULL;
@@ -335,20 +376,6 @@ static bw_err tpm_generate(void *ctx, int force)
     memset(&sens, 0, sizeof(sens));
     memset(&outside, 0, sizeof(outside));
     memset(&pcrs, 0, sizeof(pcrs));
-    memset(&srk_tpl, 0, sizeof(srk_tpl));
-    srk_tpl.publicArea.type = TPM2_ALG_ECC;
-    srk_tpl.publicArea.nameAlg = TPM2_ALG_SHA256;
-    srk_tpl.publicArea.objectAttributes =
-        TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_FIXEDTPM |
-        TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
-        TPMA_OBJECT_NODA;
-    srk_tpl.publicArea.parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
-    srk_tpl.publicArea.parameters.eccDetail.symmetric.keyBits.aes = 128;
-    srk_tpl.publicArea.parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
-    srk_tpl.publicArea.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
-    srk_tpl.publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
-    srk_tpl.publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
-
     memset(&key_tpl, 0, sizeof(key_tpl));
     key_tpl.publicArea.type = TPM2_ALG_ECC;
     key_tpl.publicArea.nameAlg = TPM2_ALG_SHA256;
@@ -361,14 +388,9 @@ static bw_err tpm_generate(void *ctx, int force)
     key_tpl.publicArea.parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
     key_tpl.publicArea.parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
 
-    trc = Esys_CreatePrimary(c->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                             ESYS_TR_NONE, &sens, &srk_tpl, &outside, &pcrs, &srk, NULL, NULL,
-                             NULL, NULL);
-    if (trc != TSS2_RC_SUCCESS) {
-        srk = ESYS_TR_NONE;
-        rc = fail(c, "Esys_CreatePrimary", trc);
+    rc = create_srk(c, &srk);
+    if (rc)
         goto out;
-    }
     trc = Esys_Create(c->esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &key_tpl,
                       &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
     if (trc != TSS2_RC_SUCCESS) {
@@ -540,3 +562,198 @@ const struct bw_keystore_ops bw_keystore_tpm = {
     "tpm", tpm_open, tpm_generate, tpm_public, tpm_sign, tpm_export, tpm_destroy,
     tpm_detail, tpm_close,
 };
+
+/* ---- the sealed device storage key -------------------------------------- */
+
+/* A TPM error code, whether from the TPM or relayed by a resource manager. */
+static int rc_is(TSS2_RC rc, TSS2_RC want)
+{
+    TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
+
+    return (layer == TSS2_TPM_RC_LAYER || layer == TSS2_RESMGR_TPM_RC_LAYER) &&
+           (rc & ~TSS2_RC_LAYER_MASK) == want;
+}
+
+/* A sealed data object, as seal() makes it and `tpm2_create -i` does: a
+ * keyedhash with scheme NULL that can neither sign nor decrypt (so it holds
+ * data, not an HMAC or derivation key), bound to this TPM and its parent,
+ * and unsealed with its (empty) auth value rather than a policy. */
+static bw_err check_sealed(struct tpm_ctx *c, const TPMT_PUBLIC *pa)
+{
+    const TPMA_OBJECT need =
+        TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_USERWITHAUTH;
+    const TPMA_OBJECT refuse =
+        TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_DECRYPT | TPMA_OBJECT_RESTRICTED;
+
+    if (pa->type != TPM2_ALG_KEYEDHASH ||
+        pa->parameters.keyedHashDetail.scheme.scheme != TPM2_ALG_NULL ||
+        (pa->objectAttributes & refuse) || (pa->objectAttributes & need) != need) {
+        note(c, "the object at the handle is not a sealed storage key");
+        return BW_E_FORMAT;
+    }
+    return BW_OK;
+}
+
+/* Unseals the object at c->handle into key (written only on BW_OK).
+ * BW_E_NOTFOUND if the handle is empty, BW_E_FORMAT for another kind of
+ * object or sealed data that is not 32 bytes, BW_E_BACKEND. */
+static bw_err unseal(struct tpm_ctx *c, uint8_t key[BW_STORAGE_KEY_LEN])
+{
+    TPM2B_PUBLIC *pub = NULL;
+    TPM2B_SENSITIVE_DATA *data = NULL;
+    ESYS_TR obj = ESYS_TR_NONE;
+    TSS2_RC trc;
+    bw_err rc;
+
+    trc = Esys_TR_FromTPMPublic(c->esys, c->handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &obj);
+    if (trc != TSS2_RC_SUCCESS) {
+        obj = ESYS_TR_NONE;
+        rc = fail(c, "Esys_TR_FromTPMPublic", trc);
+        return rc_no_object(trc) ? BW_E_NOTFOUND : rc;
+    }
+    trc = Esys_ReadPublic(c->esys, obj, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL,
+                          NULL);
+    if (trc != TSS2_RC_SUCCESS) {
+        pub = NULL;
+        rc = fail(c, "Esys_ReadPublic", trc);
+        if (rc_no_object(trc))
+            rc = BW_E_NOTFOUND;
+        goto out;
+    }
+    rc = check_sealed(c, &pub->publicArea);
+    if (rc)
+        goto out;
+    trc = Esys_Unseal(c->esys, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &data);
+    if (trc != TSS2_RC_SUCCESS) {
+        data = NULL;
+        rc = fail(c, "Esys_Unseal", trc);
+        goto out;
+    }
+    rc = BW_E_FORMAT;
+    if (data->size != BW_STORAGE_KEY_LEN) {
+        note(c, "the sealed data is not a 32-byte storage key");
+        goto out;
+    }
+    memcpy(key, data->buffer, BW_STORAGE_KEY_LEN);
+    rc = BW_OK;
+out:
+    if (data) {
+        bw_wipe(data, sizeof(*data));
+        Esys_Free(data);
+    }
+    Esys_Free(pub);
+    if (obj != ESYS_TR_NONE)
+        (void)Esys_TR_Close(c->esys, &obj);
+    return rc;
+}
+
+/* Method: seal a new storage key at the (empty) handle.
+ * 1. Draw 32 bytes from bw_random, the CSPRNG the file storage key comes
+ *    from; the TPM only keeps them.
+ * 2. CreatePrimary the SRK, Create under it a keyedhash data object whose
+ *    sensitive data are those bytes (no sensitiveDataOrigin: we supply the
+ *    data), and Load it.
+ * 3. EvictControl copies it to the persistent handle. If another process
+ *    persisted its key there since we looked (TPM_RC_NV_DEFINED), ours is
+ *    dropped and BW_E_EXISTS tells the caller to unseal theirs: as with
+ *    link(2) for the file key, creation never replaces a key that something
+ *    may already be encrypted under.
+ * Both transients are flushed on every path (works without a resource
+ * manager); our copies of the bytes are wiped. The caller unseals the key
+ * from the handle, so what it returns is what the next boot will read. */
+static bw_err seal(struct tpm_ctx *c)
+{
+    TPM2B_SENSITIVE_CREATE sens;
+    TPM2B_PUBLIC tpl;
+    TPM2B_DATA outside;
+    TPML_PCR_SELECTION pcrs;
+    TPM2B_PRIVATE *priv = NULL;
+    TPM2B_PUBLIC *pub = NULL;
+    ESYS_TR srk = ESYS_TR_NONE, obj = ESYS_TR_NONE, persisted = ESYS_TR_NONE;
+    TSS2_RC trc;
+    bw_err rc;
+
+    memset(&sens, 0, sizeof(sens));
+    memset(&outside, 0, sizeof(outside));
+    memset(&pcrs, 0, sizeof(pcrs));
+    memset(&tpl, 0, sizeof(tpl));
+    tpl.publicArea.type = TPM2_ALG_KEYEDHASH;
+    tpl.publicArea.nameAlg = TPM2_ALG_SHA256;
+    tpl.publicArea.objectAttributes =
+        TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_USERWITHAUTH;
+    tpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
+
+    sens.sensitive.data.size = BW_STORAGE_KEY_LEN;
+    rc = bw_random(sens.sensitive.data.buffer, BW_STORAGE_KEY_LEN);
+    if (rc)
+        goto out;
+    rc = create_srk(c, &srk);
+    if (rc)
+        goto out;
+    trc = Esys_Create(c->esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &tpl,
+                      &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
+    bw_wipe(&sens, sizeof(sens));
+    if (trc != TSS2_RC_SUCCESS) {
+        priv = NULL;
+        pub = NULL;
+        rc = fail(c, "Esys_Create (seal)", trc);
+        goto out;
+    }
+    trc = Esys_Load(c->esys, srk, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub, &obj);
+    if (trc != TSS2_RC_SUCCESS) {
+        obj = ESYS_TR_NONE;
+        rc = fail(c, "Esys_Load", trc);
+        goto out;
+    }
+    trc = Esys_EvictControl(c->esys, ESYS_TR_RH_OWNER, obj, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                            ESYS_TR_NONE, c->handle, &persisted);
+    if (trc != TSS2_RC_SUCCESS) {
+        persisted = ESYS_TR_NONE;
+        rc = fail(c, "Esys_EvictControl (persist)", trc);
+        if (rc_is(trc, TPM2_RC_NV_DEFINED))
+            rc = BW_E_EXISTS;
+        goto out;
+    }
+    rc = BW_OK;
+out:
+    bw_wipe(&sens, sizeof(sens));
+    if (persisted != ESYS_TR_NONE)
+        (void)Esys_TR_Close(c->esys, &persisted);
+    if (obj != ESYS_TR_NONE)
+        (void)Esys_FlushContext(c->esys, obj);
+    if (srk != ESYS_TR_NONE)
+        (void)Esys_FlushContext(c->esys, srk);
+    Esys_Free(priv);
+    Esys_Free(pub);
+    return rc;
+}
+
+bw_err bw__tpm_storage_key(const char *params, int create, uint8_t key[BW_STORAGE_KEY_LEN])
+{
+    void *ctx = NULL;
+    struct tpm_ctx *c;
+    int present;
+    bw_err rc;
+
+    if (!params || !key)
+        return BW_E_INVAL;
+    rc = tpm_open(params, &ctx);
+    if (rc)
+        return rc;
+    c = ctx;
+    rc = handle_present(c, &present);
+    if (rc)
+        goto out;
+    if (!present) {
+        rc = BW_E_NOTFOUND;
+        if (!create)
+            goto out;
+        rc = seal(c);
+        if (rc && rc != BW_E_EXISTS) /* BW_E_EXISTS: another process won, use its key */
+            goto out;
+    }
+    rc = unseal(c, key);
+out:
+    tpm_close(c);
+    return rc;
+}

@@ -3,13 +3,18 @@
  * TPM key backend checks beyond the shared contract, driven by
  * contract/swtpm.sh: URI errors (no TPM needed), open failures, a foreign
  * object at the handle, and small commands (gen, pub, sign, destroy) that
- * let the script compare bulwark with tpm2-tools and openssl.
+ * let the script compare bulwark with tpm2-tools and openssl; and the
+ * TPM-sealed storage key (bw_storage_key_load with a "tpm:" URI).
  * Usage: test_tpm uri-errors
  *        test_tpm expect-open URI BW_E_NAME
  *        test_tpm wrong-key URI
  *        test_tpm gen|destroy URI
  *        test_tpm pub URI OUT.pem
  *        test_tpm sign URI MSGFILE OUT.der   (DER ECDSA-Sig-Value over SHA-256)
+ *        test_tpm skey SKEY-URI 0|1          (storage key, create?, as hex on stdout)
+ *        test_tpm expect-skey SKEY-URI 0|1 BW_E_NAME
+ *        test_tpm seal-roundtrip SKEY-URI    (handle must be empty at the start)
+ * SKEY-URI is a storage_key value: tpm:[tcti=TCTI;]handle=0x81xxxxxx.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,10 +49,30 @@ static void uri_errors(void)
         "tpm:handle",                                  /* no '=' */
         "tpm:tcti=swtpm:host=127.0.0.1,port=2321,handle=0x81000010", /* ',' is not a separator */
     };
+    /* storage keys: refused before any TPM is reached */
+    static const char *const bad_skey[] = {
+        "tpm:",
+        "tpm:handle=0x80000001",
+        "tpm:handle=0x81800000",
+        "tpm:handle=0x81000030;",
+        "tpm:handle=0x81000030;pin=1",
+        "tpm:tcti=device:/dev/tpmrm0",
+    };
+    uint8_t key[BW_STORAGE_KEY_LEN], sentinel[BW_STORAGE_KEY_LEN];
     char longuri[400];
     struct bw_devkey *k;
     size_t i;
     bw_err rc;
+
+    memset(sentinel, 0xA5, sizeof(sentinel));
+    for (i = 0; i < sizeof(bad_skey) / sizeof(bad_skey[0]); i++) {
+        memcpy(key, sentinel, sizeof(key));
+        rc = bw_storage_key_load(bad_skey[i], 1, key);
+        if (rc != BW_E_INVAL)
+            fprintf(stderr, "storage key \"%s\": %s, want BW_E_INVAL\n", bad_skey[i],
+                    bw_errname(rc));
+        CHECK(rc == BW_E_INVAL && !memcmp(key, sentinel, sizeof(key)));
+    }
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         k = NULL;
@@ -166,6 +191,47 @@ static void wrong_key(const char *uri)
     bw_devkey_close(k);
 }
 
+static int print_skey(const char *uri, int create)
+{
+    uint8_t key[BW_STORAGE_KEY_LEN];
+    size_t i;
+    bw_err rc;
+
+    rc = bw_storage_key_load(uri, create, key);
+    if (rc) {
+        fprintf(stderr, "storage key %s: %s\n", uri, bw_errname(rc));
+        return 1;
+    }
+    for (i = 0; i < sizeof(key); i++)
+        printf("%02x", key[i]);
+    printf("\n");
+    bw_wipe(key, sizeof(key));
+    return 0;
+}
+
+/* Seal-create on an empty handle, then load the same 32 bytes again (each
+ * call opens its own TPM connection); create on an occupied handle must not
+ * reseal; a failed load leaves the caller's buffer alone. */
+static void seal_roundtrip(const char *uri)
+{
+    uint8_t k1[BW_STORAGE_KEY_LEN], k2[BW_STORAGE_KEY_LEN], zero[BW_STORAGE_KEY_LEN] = {0};
+
+    memset(k1, 0xA5, sizeof(k1));
+    memcpy(k2, k1, sizeof(k2));
+    CHECK_RC(bw_storage_key_load(uri, 0, k1), BW_E_NOTFOUND);
+    CHECK(!memcmp(k1, k2, sizeof(k1)));
+    CHECK_RC(bw_storage_key_load(uri, 1, k1), BW_OK);
+    CHECK(memcmp(k1, zero, sizeof(k1)) && memcmp(k1, k2, sizeof(k1)));
+    memset(k2, 0, sizeof(k2));
+    CHECK_RC(bw_storage_key_load(uri, 0, k2), BW_OK);
+    CHECK(bw_ct_equal(k1, k2, sizeof(k1)));
+    memset(k2, 0, sizeof(k2));
+    CHECK_RC(bw_storage_key_load(uri, 1, k2), BW_OK);
+    CHECK(bw_ct_equal(k1, k2, sizeof(k1)));
+    bw_wipe(k1, sizeof(k1));
+    bw_wipe(k2, sizeof(k2));
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
@@ -203,6 +269,25 @@ int main(int argc, char **argv)
         return cmd_pub(argv[2], argv[3]);
     if (!strcmp(cmd, "sign") && argc == 5)
         return cmd_sign(argv[2], argv[3], argv[4]);
+    if (!strcmp(cmd, "skey") && argc == 4)
+        return print_skey(argv[2], atoi(argv[3]));
+    if (!strcmp(cmd, "expect-skey") && argc == 5) {
+        uint8_t key[BW_STORAGE_KEY_LEN];
+
+        rc = bw_storage_key_load(argv[2], atoi(argv[3]), key);
+        if (!rc)
+            bw_wipe(key, sizeof(key));
+        if (strcmp(bw_errname(rc), argv[4])) {
+            fprintf(stderr, "storage key %s: %s, want %s\n", argv[2], bw_errname(rc), argv[4]);
+            return 1;
+        }
+        printf("storage key %s: %s, as expected\n", argv[2], bw_errname(rc));
+        return 0;
+    }
+    if (!strcmp(cmd, "seal-roundtrip") && argc == 3) {
+        seal_roundtrip(argv[2]);
+        T_DONE();
+    }
     fprintf(stderr, "usage: see the comment at the top of tests/unit/test_tpm.c\n");
     return 2;
 }
