@@ -169,7 +169,7 @@ static int key_arg(struct cli_args *a, const char **name)
 
 static int do_set(struct cli_args *a)
 {
-    const char *name, *file = cli_get(a, "file");
+    const char *name = NULL, *file = cli_get(a, "file");
     uint8_t *buf = NULL;
     size_t len = 0;
     struct sctx c;
@@ -243,7 +243,7 @@ static int printable(const uint8_t *b, size_t n)
 
 static int do_get(struct cli_args *a)
 {
-    const char *name;
+    const char *name = NULL;
     uint8_t *v = NULL;
     size_t len = 0;
     struct sctx c;
@@ -327,7 +327,7 @@ out:
 
 static int do_delete(struct cli_args *a)
 {
-    const char *name;
+    const char *name = NULL;
     struct sctx c;
     int st;
     bw_err rc = BW_E_NOTFOUND;

@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# bulwark-gateway against nginx in the same run, on loopback, with the same
+# TLS (one server certificate, TLS 1.2+1.3, client certificates from the
+# device CA required) and the same client (bench_gwpoll: keep-alive TLS 1.3
+# with a device certificate, a fresh pre-signed device token per request).
+# Measures device polls/s and poll latency with 10,000 registered devices,
+# 64 MiB download throughput, and server memory per idle connection. nginx
+# answers the check-in with a static JSON body of the same bytes and
+# serves the release file with sendfile on; it checks no token and no
+# registry, which is the point: it is the floor of the HTTP+TLS work.
+# Writes bench/results-gateway-latest.md (and prints it).
+# Usage: bench/gateway.sh [BUILD_DIR]   (root or not; nginx must be installed)
+# Environment: DEVICES (10000) THREADS (2: gateway threads = nginx workers =
+# client threads) CONNS (32 per client thread) REQS (200 per connection and
+# run) ROUNDS (3) DL_N (20 downloads per run) DL_MIB (64) IDLE (1000)
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$(realpath "${1:-$ROOT/build}")
+B=$BUILD/bulwark GW=$BUILD/bulwark-gateway LOAD=$BUILD/bench/bench_gwpoll
+NGINX=${NGINX:-/usr/sbin/nginx}
+DEVICES=${DEVICES:-10000} THREADS=${THREADS:-2} CONNS=${CONNS:-32} REQS=${REQS:-200}
+ROUNDS=${ROUNDS:-3} DL_N=${DL_N:-20} DL_MIB=${DL_MIB:-64} IDLE=${IDLE:-1000}
+OUT=${OUT:-$ROOT/bench/results-gateway-latest.md}
+for x in "$B" "$GW" "$LOAD" "$NGINX"; do
+  [ -x "$x" ] || { echo "gateway.sh: $x missing (build first)" >&2; exit 1; }
+done
+# tmpfs: the registry and 10,000 devices' files are written with fsync;
+# this benchmark is about the servers, not the disk
+T=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
+GPID='' NPID=''
+stop() { # stop one server by its pid and wait for it
+  [ -n "$1" ] || return 0
+  kill -TERM "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
+cleanup() { stop "$GPID"; stop "$NPID"; rm -rf "$T"; }
+trap cleanup EXIT
+cd "$T" || exit 1
+die() { echo "gateway.sh: $*" >&2; tail -n 5 gw.err ngx/error.log 2>/dev/null >&2; exit 1; }
+log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+t0=$(date +%s.%N) load0=$(cut -d' ' -f1-3 /proc/loadavg)
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
+AUD=https://gateway.bench
+BODY='{"poll_interval":60,"action":null}' # the gateway's answer to a device with nothing to do
+
+# --- server certificate (both servers), devices, release, operator ----------------
+openssl ecparam -name prime256v1 -genkey -noout -out srvca.key 2>/dev/null
+openssl req -new -x509 -key srvca.key -subj "/CN=bench server CA" -days 2 -out srvca.crt 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out srv.key 2>/dev/null
+openssl req -new -key srv.key -subj "/CN=127.0.0.1" -out srv.csr 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
+openssl x509 -req -in srv.csr -CA srvca.crt -CAkey srvca.key -CAcreateserial -days 2 \
+  -extfile san.ext -out srv.crt 2>/dev/null || die "server certificate"
+log "provisioning $DEVICES devices (Argon2id at its minimum cost: not measured here)"
+tp=$(date +%s.%N)
+"$B" provision --ca-dir factory --count "$DEVICES" --out devs --argon2 1,8,1 >/dev/null 2>prov.err ||
+  die "provision: $(tail -n 3 prov.err)"
+t_prov=$(since "$tp")
+"$B" keygen --out rel.key --pub rel.pub >/dev/null || die keygen
+head -c $((DL_MIB * 1048576)) /dev/urandom > fw.img
+"$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 2 --out fw.bwp fw.img >/dev/null ||
+  die sign
+rm -f fw.img
+SHA=$(sha256sum < fw.bwp | cut -c1-64)
+ADMIN=$(openssl rand -hex 24)
+echo "admin op-admin $(printf %s "$ADMIN" | sha256sum | cut -c1-64)" > operators
+
+# --- bulwark-gateway ------------------------------------------------------------------
+# access_log to /dev/null: the line is still formatted and written, but
+# nginx below logs nothing (access_log off); timeout 120 s keeps idle
+# connections open through the memory measurement
+cat > gw.conf <<EOF
+listen = 127.0.0.1:0
+tls_cert = $T/srv.crt
+tls_key = $T/srv.key
+client_ca = $T/factory/ca.crt
+database = sqlite:$T/registry.db
+blob_dir = $T/blobs
+release_keys = $T/rel.pub
+vendor_id = $V
+class_id = $C
+operator_tokens = $T/operators
+token_audience = $AUD
+access_log = /dev/null
+threads = $THREADS
+timeout = 120
+EOF
+"$GW" --config gw.conf --port-file port 2>gw.err &
+GPID=$!
+for _ in $(seq 200); do [ -s port ] && break; sleep 0.05; done
+[ -s port ] || die "the gateway did not start"
+GPORT=$(cat port) U=https://127.0.0.1:$(cat port)
+op() { curl -s -o body.txt -w '%{http_code}' --cacert srvca.crt -H "Authorization: Bearer $ADMIN" "$@"; }
+log "importing $DEVICES registry lines"
+split -l 40 factory/registry.jsonl import. # each part under the default max_body
+for f in import.*; do
+  [ "$(op --data-binary @"$f" "$U/api/v1/devices/import")" = 200 ] || die "import: $(cat body.txt)"
+done
+rm -f import.*
+n=$(op "$U/api/v1/devices" >/dev/null; grep -o '"id":"dev-' body.txt | wc -l)
+[ "$n" = "$DEVICES" ] || die "the registry lists $n devices, not $DEVICES"
+[ "$(op --data-binary @fw.bwp "$U/api/v1/releases?name=bench")" = 201 ] || die "upload: $(cat body.txt)"
+RID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
+
+# common client options; device 0 (dev-000001) is the one that downloads
+L=(--cacert srvca.crt --devices devs --aud "$AUD" --threads "$THREADS")
+# one check-in sets its attributes, a campaign for those attributes offers it the release
+"$LOAD" "${L[@]}" --port "$GPORT" --threads 1 --conns 1 --requests 1 \
+  --body '{"version":"1.0.0","sequence":1,"attributes":{"bench":"download"}}' >/dev/null ||
+  die "first check-in"
+[ "$(op -H "Content-Type: application/json" \
+  --data "{\"name\":\"bench\",\"release_id\":$RID,\"filter\":{\"bench\":\"download\"},\"type\":\"download-only\"}" \
+  "$U/api/v1/campaigns")" = 201 ] || die "campaign: $(cat body.txt)"
+"$LOAD" "${L[@]}" --port "$GPORT" --threads 1 --conns 1 --requests 1 --show > offer.txt ||
+  die "check-in for the offer"
+grep -q "\"sha256\":\"$SHA\"" offer.txt || die "no action offered: $(cat offer.txt)"
+[ -f "blobs/sha256/$SHA" ] || die "no blob at blobs/sha256/$SHA"
+
+# --- nginx: same certificate, protocols and client CA; static answers ------------------
+NPORT=
+for p in $(shuf -i 20000-60000 -n 50); do
+  [ -z "$(ss -Htln "sport = :$p")" ] && [ "$p" != "$GPORT" ] && { NPORT=$p; break; }
+done
+[ -n "$NPORT" ] || die "no free port for nginx"
+mkdir -p ngx/logs
+cat > ngx/nginx.conf <<EOF
+$( [ "$(id -u)" = 0 ] && echo "user root;" )
+worker_processes $THREADS;
+pid $T/ngx/nginx.pid;
+error_log $T/ngx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $T/ngx/body;
+  keepalive_requests 10000000;
+  keepalive_timeout 120s;
+  server {
+    listen 127.0.0.1:$NPORT ssl;
+    ssl_certificate $T/srv.crt;
+    ssl_certificate_key $T/srv.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_client_certificate $T/factory/ca.crt;
+    ssl_verify_client on;
+    location = /api/v1/device/checkin {
+      default_type application/json;
+      return 200 '$BODY';
+    }
+    location /api/v1/device/download/ {
+      alias $T/blobs/sha256/;
+      sendfile on;
+      default_type application/octet-stream;
+    }
+  }
+}
+EOF
+"$NGINX" -p "$T/ngx" -c "$T/ngx/nginx.conf" -g 'daemon off;' 2>ngx/stderr &
+NPID=$!
+for _ in $(seq 100); do [ -n "$(ss -Htln "sport = :$NPORT")" ] && break; sleep 0.05; done
+[ -n "$(ss -Htln "sport = :$NPORT")" ] || die "nginx did not start: $(cat ngx/stderr)"
+ngx_pids() { echo "$NPID $(cat /proc/$NPID/task/*/children 2>/dev/null)" | xargs | tr ' ' ','; }
+"$LOAD" "${L[@]}" --port "$NPORT" --threads 1 --conns 1 --requests 1 --show > ngx-answer.txt ||
+  die "nginx answer: $(cat ngx-answer.txt)"
+"$LOAD" "${L[@]}" --port "$GPORT" --threads 1 --conns 1 --requests 1 --first 1 --show > gw-answer.txt ||
+  die "gateway answer: $(cat gw-answer.txt)"
+grep -qxF "$BODY" gw-answer.txt || die "the gateway's idle answer is not $BODY: $(cat gw-answer.txt)"
+grep -qxF "$BODY" ngx-answer.txt || die "nginx's answer is not $BODY"
+
+# run LABEL ARGS...: one bench_gwpoll run against the gateway, or nginx for a
+# LABEL starting with ngx; its result line is kept in results.txt
+run() {
+  local port=$GPORT pids=$GPID lbl=$1; shift
+  [ "$lbl" != "${lbl#ngx}" ] && port=$NPORT pids=$(ngx_pids)
+  "$LOAD" "${L[@]}" --port "$port" --pids "$pids" --label "$lbl" "$@" > run.out 2>run.err ||
+    { cat run.out run.err >&2; die "run $lbl failed"; }
+  grep '^result ' run.out | tee -a results.txt >&2
+}
+field() { # field LABEL KEY: the value of KEY in the result line of LABEL
+  sed -n "s/^result label=$1 .*[ ]$2=\([^ ]*\).*/\1/p" results.txt | tail -n 1
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# --- memory per idle connection, first, on servers that have not run the load yet --------
+# (a few warm-up requests first so both have their TLS state set up); connections
+# use devices from dev-000101 on, one request each, then stay open and idle
+run gw-warm --threads 1 --conns 2 --requests 5 --first 100
+run ngx-warm --threads 1 --conns 2 --requests 5 --first 100
+log "memory: $IDLE idle connections to each server"
+per=$((IDLE / THREADS))
+run gw-idle --conns $per --requests 1 --first 100 --settle 2
+sleep 1
+run ngx-idle --conns $per --requests 1 --first 100 --settle 2
+
+# --- polls: ROUNDS alternating runs, THREADS x CONNS connections, one device each -------
+log "polls: $ROUNDS rounds of $((THREADS * CONNS)) connections x $REQS requests per server"
+for r in $(seq "$ROUNDS"); do
+  run gw-poll-$r --conns "$CONNS" --requests "$REQS" --first 1
+  run ngx-poll-$r --conns "$CONNS" --requests "$REQS" --first 1
+done
+
+# --- downloads: DL_N sequential full downloads over one keep-alive connection -----------
+log "downloads: $ROUNDS rounds of $DL_N x $DL_MIB MiB per server"
+for r in $(seq "$ROUNDS"); do
+  run gw-dl-$r --threads 1 --conns 1 --requests "$DL_N" --method GET --path "/api/v1/device/download/$SHA"
+  run ngx-dl-$r --threads 1 --conns 1 --requests "$DL_N" --method GET --path "/api/v1/device/download/$SHA"
+done
+for s in gw ngx; do
+  b=$(field $s-dl-1 bytes)
+  [ "$b" = $((DL_N * $(stat -c %s fw.bwp))) ] || die "$s downloaded $b bytes"
+done
+gw_rss=$(grep -m1 VmRSS /proc/$GPID/status | awk '{ print $2 }')
+stop "$GPID"; GPID=
+stop "$NPID"; NPID=
+
+# --- the table ------------------------------------------------------------------------------
+med() { for r in $(seq "$ROUNDS"); do field "$1-$r" "$2"; done | median; }
+all() { for r in $(seq "$ROUNDS"); do field "$1-$r" "$2"; done | xargs | tr ' ' '/'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", (b > 0 ? a / b : 0) }'; }
+met() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { print ((b > 0 && a / b >= t) ? "yes" : "**no**") }'; }
+gp=$(med gw-poll rps) np=$(med ngx-poll rps)
+g50=$(med gw-poll p50_ms) n50=$(med ngx-poll p50_ms)
+g99=$(med gw-poll p99_ms) n99=$(med ngx-poll p99_ms)
+gd=$(med gw-dl MBps) nd=$(med ngx-dl MBps)
+gm=$(field gw-idle kib_per_conn) nm=$(field ngx-idle kib_per_conn)
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
+head=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
+{
+  echo "# bulwark-gateway against nginx"
+  echo
+  echo "Run $(date -u '+%Y-%m-%d %H:%M') UTC on $(nproc) cores ($cpu), gateway binary sha256"
+  echo "$(sha256sum "$GW" | cut -c1-12)… (HEAD $head, working tree may differ), nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///'),"
+  echo "$(dpkg-query -W -f '${Package} ${Version}, ' libmicrohttpd12 libgnutls30 libssl3 2>/dev/null | sed 's/, $//')."
+  echo "Load average before / after the run: $load0 / $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Client and both servers share the cores: $THREADS gateway threads, $THREADS nginx"
+  echo "workers, $THREADS client threads. $DEVICES devices registered (provisioned for real in ${t_prov} s,"
+  echo "imported through the operator API). TLS: gateway $(field gw-poll-1 tls) $(field gw-poll-1 cipher),"
+  echo "nginx $(field ngx-poll-1 tls) $(field ngx-poll-1 cipher); ECDSA P-256 server and device certificates."
+  echo
+  echo "| measure | gateway | nginx | ratio | target | met |"
+  echo "|---|---:|---:|---:|---|---|"
+  echo "| device polls/s, $((THREADS * CONNS)) keep-alive connections (median of $ROUNDS) | $gp | $np | $(ratio "$gp" "$np") | >= 0.5x | $(met "$gp" "$np" 0.5) |"
+  echo "| poll latency p50 (ms) | $g50 | $n50 | $(ratio "$g50" "$n50") | | |"
+  echo "| poll latency p99 (ms) | $g99 | $n99 | $(ratio "$g99" "$n99") | reported | |"
+  echo "| download $DL_MIB MiB, one connection (MB/s, median of $ROUNDS) | $gd | $nd | $(ratio "$gd" "$nd") | >= 0.8x | $(met "$gd" "$nd" 0.8) |"
+  echo "| server CPU per poll (us, user + system) | $(med gw-poll server_cpu_us_per_req) | $(med ngx-poll server_cpu_us_per_req) | $(ratio "$(med gw-poll server_cpu_us_per_req)" "$(med ngx-poll server_cpu_us_per_req)") | | |"
+  echo "| memory per idle keep-alive TLS connection (KiB, $IDLE connections) | $gm | $nm | $(ratio "$gm" "$nm") | reported | |"
+  echo
+  echo "All runs (polls/s, p99 ms, MB/s per round):"
+  echo
+  echo "- gateway polls/s $(all gw-poll rps), p99 $(all gw-poll p99_ms); nginx $(all ngx-poll rps), p99 $(all ngx-poll p99_ms)"
+  echo "- gateway MB/s $(all gw-dl MBps); nginx $(all ngx-dl MBps)"
+  echo "- idle RSS: gateway $(field gw-idle rss_before_kib) -> $(field gw-idle rss_after_kib) KiB,"
+  echo "  nginx (master + workers) $(field ngx-idle rss_before_kib) -> $(field ngx-idle rss_after_kib) KiB;"
+  echo "  gateway RSS at the end $gw_rss KiB"
+  echo "- each poll: POST /api/v1/device/checkin, a fresh ES256 token per request"
+  echo "  (signed before the timed phase), $REQS requests per connection per run; every answer 200"
+  echo
+  echo "What differs: nginx answers from its config (no token check, no registry), the"
+  echo "gateway verifies the certificate's registration, the token (ECDSA verify, replay"
+  echo "cache) and records the check-in in SQLite (WAL, on tmpfs). Answer headers differ:"
+  echo "gateway $(sed -n 's/.* hdr_bytes=\([0-9]*\).*/\1/p' gw-answer.txt) bytes, nginx $(sed -n 's/.* hdr_bytes=\([0-9]*\).*/\1/p' ngx-answer.txt) bytes."
+  echo "nginx access_log off; the gateway formats its access log line and writes it to"
+  echo "/dev/null. Over TLS without kernel TLS, nginx's sendfile does not apply (it reads"
+  echo "the file and encrypts in user space), as libmicrohttpd over GnuTLS does."
+  echo "Full log of this run: every result line below."
+  echo
+  echo '```'
+  cat results.txt
+  echo '```'
+} > table.md
+cp table.md "$OUT"
+cat table.md
+log "done in $(since "$t0") s; table in $OUT"
