@@ -161,6 +161,53 @@ static void client_identity(struct MHD_Connection *c, struct gw_req *q)
     gnutls_x509_crt_deinit(crt);
 }
 
+/* What one TLS connection proved about its client, worked out at its
+ * first request: the chain check costs more than the rest of a poll, and
+ * a TLS 1.3 connection cannot change its client certificate (GnuTLS
+ * refuses renegotiation here). Revocation is still checked per request,
+ * in the registry. */
+struct connctx {
+    int checked;
+    int verified;
+    char cn[GW_ID_MAX + 1];
+    char fpr[65];
+};
+
+static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe)
+{
+    (void)cls;
+    (void)c;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = calloc(1, sizeof(struct connctx));
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* The client's identity, from the connection's cache or checked now. */
+static void connection_identity(struct MHD_Connection *c, struct gw_req *q)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    struct connctx *cc = ci ? ci->socket_context : NULL;
+
+    if (cc && cc->checked) {
+        q->client_verified = cc->verified;
+        memcpy(q->client_cn, cc->cn, sizeof(q->client_cn));
+        memcpy(q->client_fpr, cc->fpr, sizeof(q->client_fpr));
+        return;
+    }
+    client_identity(c, q);
+    if (cc) {
+        cc->verified = q->client_verified;
+        memcpy(cc->cn, q->client_cn, sizeof(cc->cn));
+        memcpy(cc->fpr, q->client_fpr, sizeof(cc->fpr));
+        cc->checked = 1;
+    }
+}
+
 static void access_log(struct gw_server *s, struct MHD_Connection *c, const char *method,
                        const char *url, struct reqctx *rc)
 {
@@ -348,7 +395,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             q.upload_len = rc->upload_len;
         }
     }
-    client_identity(c, &q);
+    connection_identity(c, &q);
     snprintf(rc->cn, sizeof(rc->cn), "%s", q.client_cn);
 
     if (rc->too_big)
@@ -471,7 +518,7 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
         (unsigned)conf->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->max_connections,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-        completed, s, MHD_OPTION_END);
+        completed, s, MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s, MHD_OPTION_END);
     if (!s->mhd) {
         fprintf(stderr, "bulwark-gateway: cannot listen on %s (in use, or bad TLS files)\n",
                 conf->listen);
