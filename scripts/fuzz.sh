@@ -37,7 +37,8 @@ for ((i = 0; i < ${#targets[@]}; i += 2)); do
 done
 for t in "${targets[@]}"; do
   if [ -d "build-fuzz/merged-$t" ] && [ -n "$(ls -A "build-fuzz/merged-$t")" ]; then
-    rm -rf "fuzz/corpus/$t"; mv "build-fuzz/merged-$t" "fuzz/corpus/$t"
+    # add what raised coverage; the named seeds stay (they document cases)
+    cp -n "build-fuzz/merged-$t"/* "fuzz/corpus/$t/"; rm -rf "build-fuzz/merged-$t"
   fi
 done
 cat "$report"
