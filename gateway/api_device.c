@@ -188,8 +188,15 @@ static void checkin(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
         gw_error(r, rc == BW_E_TOOBIG ? 413 : 400, "json", why);
         return;
     }
-    rc = ops->device_checkin(h, d->id, ci->version, ci->sequence,
-                             ci->has_attrs ? ci->attrs : d->attrs, (int64_t)time(NULL));
+    /* A poll that reports nothing new within half a poll interval of the
+     * last one is not written: last_seen stays that fresh, and the
+     * registry is spared a write per poll (most polls change nothing). */
+    rc = BW_OK;
+    if (strcmp(ci->version, d->version) || ci->sequence != d->sequence ||
+        (ci->has_attrs && strcmp(ci->attrs, d->attrs)) ||
+        (int64_t)time(NULL) - d->last_seen >= (int64_t)(c->poll_interval / 2))
+        rc = ops->device_checkin(h, d->id, ci->version, ci->sequence,
+                                 ci->has_attrs ? ci->attrs : d->attrs, (int64_t)time(NULL));
     free(ci);
     if (rc) {
         gw_error(r, 503, "registry", ops->error(h));
