@@ -95,6 +95,33 @@ bw_err bw_write_full(int fd, const void *buf, size_t n)
     return BW_OK;
 }
 
+int bw_conf_split(char *ln, char **key, char **value)
+{
+    char *eq, *end, *v;
+
+    while (*ln == ' ' || *ln == '\t')
+        ln++;
+    if (*ln == '#' || *ln == '\0' || *ln == '\r')
+        return 0;
+    eq = strchr(ln, '=');
+    if (!eq)
+        return -1;
+    end = eq;
+    while (end > ln && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    *end = 0;
+    v = eq + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    end = v + strlen(v);
+    while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        end--;
+    *end = 0;
+    *key = ln;
+    *value = v;
+    return 1;
+}
+
 bw_err bw_read_file(const char *path, size_t cap, uint8_t **buf, size_t *len)
 {
     int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);

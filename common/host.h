@@ -33,6 +33,11 @@ BW_NODISCARD bw_err bw_write_file_atomic(const char *path, const void *buf, size
  * O_EXCL, never follows a planted link) with the given mode. tmp receives
  * its name (cap bytes). Returns the fd, or -1 with errno set. */
 int bw_tmpfile_beside(const char *path, mode_t mode, char *tmp, size_t cap);
+/* One line of a "key = value" configuration file, split in place: 0 for a
+ * blank line or a # comment, 1 with *key and *value trimmed of blanks (and
+ * a trailing CR), -1 when the line has no '='. Shared by device.conf and
+ * gateway.conf, whose option tables do the rest. */
+int bw_conf_split(char *line, char **key, char **value);
 /* A decimal unsigned 64-bit number, digits only (no sign, no spaces). */
 BW_NODISCARD bw_err bw_parse_u64(const char *s, uint64_t *v);
 /* Largest chunk list a host reads or writes: 64 MiB, i.e. images up to

@@ -95,34 +95,21 @@ bw_err gw_conf_load(struct gw_conf *c, const char *path)
         return rc;
     }
     for (ln = (char *)buf; ln; ln = next) {
-        char *k, *v, *eq, *end;
+        char *k, *v;
+        int kind;
 
         next = strchr(ln, '\n');
         if (next)
             *next++ = 0;
         line++;
-        while (*ln == ' ' || *ln == '\t')
-            ln++;
-        if (*ln == '#' || !*ln)
+        kind = bw_conf_split(ln, &k, &v);
+        if (kind == 0)
             continue;
-        eq = strchr(ln, '=');
-        if (!eq) {
+        if (kind < 0) {
             fprintf(stderr, "%s:%d: expected 'key = value'\n", path, line);
             rc = BW_E_FORMAT;
             goto out;
         }
-        k = ln;
-        end = eq;
-        while (end > k && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        *end = 0;
-        v = eq + 1;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        end = v + strlen(v);
-        while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-            end--;
-        *end = 0;
         for (i = 0; i < N_ROWS && strcmp(rows[i].key, k); i++)
             ;
         if (i == N_ROWS) {
