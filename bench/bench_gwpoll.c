@@ -3,8 +3,10 @@
  * bench_gwpoll: the load generator of bench/gateway.sh. Threads drive
  * keep-alive TLS 1.3 connections with a device certificate (mTLS) through
  * epoll, one request in flight per connection, and time every request.
- * Every request carries its own device token, signed before the timed
- * phase, so the client's signing is not measured. The same client runs
+ * Requests carry device tokens signed before the timed phase, so the
+ * client's signing is not measured: one per connection (--token-per conn,
+ * the default: what a device does, docs/protocol.md) or one per request
+ * (--token-per request: the gateway verifies a signature on every poll). The same client runs
  * against bulwark-gateway and against nginx: the ratio compares servers.
  * With --pids it also measures the servers' memory per idle connection.
  * Not a fleet simulation (tests/tools/gwload.c is) and not a test.
@@ -14,6 +16,7 @@
  *        [--requests K per connection (100)] [--method POST|GET]
  *        [--path PATH] [--body JSON] [--first I] [--ttl S (150)]
  *        [--pids PID,PID,...] [--settle S (0)] [--show] [--label TEXT]
+ *        [--token-per conn|request (conn)]
  * Connection i is device number (first + i) of DIR's dev-* directories,
  * sorted by name, wrapping around. Prints one line "result label=..."
  * of key=value pairs. Exit status 0 if every answer was 200. --pids names
@@ -154,7 +157,7 @@ struct thr {
 
 static struct {
     const char *host, *cacert, *dir, *aud, *method, *path, *body, *label;
-    unsigned port, threads, conns, requests, first, ttl, settle, show;
+    unsigned port, threads, conns, requests, first, ttl, settle, show, tok_per_req;
     char pids[512];
     char (*devs)[64];
     size_t ndev;
@@ -173,7 +176,8 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Every request of connection c, each with a fresh token of c's device. */
+/* Every request of connection c, with one token of c's device for the
+ * connection or a fresh one for each request. */
 static int make_requests(struct conn *c)
 {
     char uri[2 * 4096 + 300], tok[BW_TOKEN_MAX + 1];
@@ -199,7 +203,7 @@ static int make_requests(struct conn *c)
         snprintf(cl.aud, sizeof(cl.aud), "%s", g.aud);
         cl.iat = (int64_t)time(NULL);
         cl.exp = cl.iat + g.ttl;
-        if (bw_token_issue(&s, &cl, tok, sizeof(tok), &n))
+        if ((i == 0 || g.tok_per_req) && bw_token_issue(&s, &cl, tok, sizeof(tok), &n))
             goto out;
         c->req[i] = malloc(n + blen + 512);
         if (!c->req[i])
@@ -551,7 +555,7 @@ static int usage(void)
             "usage: bench_gwpoll --port P --cacert FILE --devices DIR --aud AUD [--host H]\n"
             "       [--threads T] [--conns C] [--requests K] [--method POST|GET] [--path P]\n"
             "       [--body JSON] [--first I] [--ttl S] [--pids PID,...] [--settle S]\n"
-            "       [--show] [--label TEXT]\n");
+            "       [--show] [--label TEXT] [--token-per conn|request]\n");
     return 2;
 }
 
@@ -618,6 +622,8 @@ int main(int argc, char **argv)
             snprintf(g.pids, sizeof(g.pids), "%s", v);
         else if (!strcmp(o, "--label"))
             g.label = v;
+        else if (!strcmp(o, "--token-per"))
+            bad_arg |= strcmp(v, "conn") && !(g.tok_per_req = !strcmp(v, "request"));
         else
             return usage();
     }

@@ -2,9 +2,11 @@
 /*
  * The native device API (docs/protocol.md). Every call needs both proofs:
  * a client certificate that chains to the device CA and is registered to
- * an accepted device, and a fresh device token (JWT ES256, one per
- * request: its jti is remembered until it expires) signed by that
- * device's key for this gateway. A device only ever sees its own actions.
+ * an accepted device, and a device token (JWT ES256) signed by that
+ * device's key for this gateway. A token is good for one TLS connection:
+ * its jti is remembered until it expires, so it is refused on any other
+ * connection, and repeating it on its own connection skips the signature
+ * check. A device only ever sees its own actions.
  */
 #define _DEFAULT_SOURCE
 #include <fcntl.h>
@@ -25,10 +27,24 @@
 
 #define REPLAY_SLOTS 65536
 
-static pthread_mutex_t replay_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t replay_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t replay_once = PTHREAD_ONCE_INIT;
 static struct bw_token_seen replay_slots[REPLAY_SLOTS];
 static struct bw_token_replay replay;
-static int replay_ready;
+
+static void replay_lock(void *ctx, int acquire)
+{
+    if (acquire)
+        pthread_mutex_lock(ctx);
+    else
+        pthread_mutex_unlock(ctx);
+}
+
+static void replay_setup(void)
+{
+    bw_token_replay_init(&replay, replay_slots, REPLAY_SLOTS);
+    bw_token_replay_set_lock(&replay, replay_lock, &replay_mutex);
+}
 
 static const char *action_state_name(enum gw_action_state s)
 {
@@ -67,10 +83,11 @@ static bw_err pub_from_hex(const char *hex, struct bw_ec_key *k)
 }
 
 /* Method: certificate first (who is on the other end of the TLS
- * connection), then the registry (is that certificate a device we
- * accept), then the token (signed now by that device's key, for us, not
- * seen before). Any failure ends the request; success is set on one line
- * after the last check. */
+ * connection), then the registry (is that certificate a device we accept,
+ * still: revocation takes effect on the next request), then the token:
+ * either the one this connection already proved, or one signed now by
+ * that device's key, for us, not seen before. Any failure ends the
+ * request. */
 static int device_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
                        struct gw_device *d)
 {
@@ -78,8 +95,10 @@ static int device_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_o
     struct bw_token_policy pol;
     struct bw_token_claims cl;
     struct bw_ec_key pub;
+    struct gw_session *s;
+    uint8_t th[BW_SHA256_LEN];
     const char *tok;
-    int ok = 0;
+    int64_t now;
     bw_err rc;
 
     if (!q->client_verified) {
@@ -108,18 +127,22 @@ static int device_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_o
         return 0;
     }
     tok += 7;
+    now = (int64_t)time(NULL);
+    if (bw_sha256(tok, strlen(tok), th)) {
+        gw_error(r, 503, "crypto", "hash failed");
+        return 0;
+    }
+    s = q->session;
+    if (s && s->valid && !memcmp(s->token_hash, th, sizeof(th)) && !strcmp(s->device, d->id) &&
+        now <= s->until)
+        return 1;
     if (pub_from_hex(d->pubkey, &pub)) {
         gw_error(r, 500, "registry", "registered public key is unusable");
         return 0;
     }
-    bw_token_policy_init(&pol, c->token_audience, (int64_t)time(NULL));
-    pthread_mutex_lock(&replay_lock);
-    if (!replay_ready) {
-        bw_token_replay_init(&replay, replay_slots, REPLAY_SLOTS);
-        replay_ready = 1;
-    }
+    bw_token_policy_init(&pol, c->token_audience, now);
+    pthread_once(&replay_once, replay_setup);
     rc = bw_token_verify(tok, strlen(tok), &pub, &pol, &replay, &cl);
-    pthread_mutex_unlock(&replay_lock);
     bw_ec_key_clear(&pub);
     if (rc) {
         gw_error(r, 401, "token", bw_errname(rc));
@@ -129,8 +152,13 @@ static int device_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_o
         gw_error(r, 401, "token", "token subject is another device");
         return 0;
     }
-    ok = 1;
-    return ok;
+    if (s) {
+        memcpy(s->token_hash, th, sizeof(th));
+        s->until = cl.exp;
+        snprintf(s->device, sizeof(s->device), "%s", d->id);
+        s->valid = 1;
+    }
+    return 1;
 }
 
 static char *action_json(const struct gw_action *a, const struct gw_release *rel, uint64_t poll)

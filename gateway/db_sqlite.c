@@ -6,6 +6,7 @@
  * serialized by SQLite's write lock and an action is offered exactly once.
  * Not for several hosts: that is db_pg.c.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,21 @@
 #include "db.h"
 
 #define BUSY_TIMEOUT_MS 30000
+#define STMT_CACHE 48
+
+/* A prepared statement kept for reuse: parsing the SQL cost more than
+ * running it on every poll. */
+struct cached {
+    const char *sql; /* the caller's text (a literal), compared by content */
+    sqlite3_stmt *st;
+    int busy;        /* handed out and not yet done() */
+};
 
 struct sq {
     sqlite3 *db;
     char err[256];
+    struct cached cache[STMT_CACHE];
+    size_t ncache;
 };
 
 /* Schema versions, applied in order by migrate; only ever appended. */
@@ -108,6 +120,62 @@ static bw_err fail(struct sq *s, int rc)
     return BW_E_IO;
 }
 
+/* Ends the use of a statement from prepare(): a cached one is reset for
+ * its next use, any other finalized. */
+static void done(struct sq *s, sqlite3_stmt *st)
+{
+    size_t i;
+
+    if (!st)
+        return;
+    for (i = 0; i < s->ncache; i++)
+        if (s->cache[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            s->cache[i].busy = 0;
+            return;
+        }
+    sqlite3_finalize(st);
+}
+
+/* Finalizes the cached statements, closes the database, frees s. */
+static void sq_free(struct sq *s)
+{
+    size_t i;
+
+    for (i = 0; i < s->ncache; i++)
+        sqlite3_finalize(s->cache[i].st);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+/* Method: the cached statement for this text if it is idle; else a new
+ * one, cached while there is room (a statement in use, say by an outer
+ * loop over its rows, is never handed out twice). */
+static int prepare(struct sq *s, const char *sql, sqlite3_stmt **st)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < s->ncache; i++) {
+        struct cached *c = &s->cache[i];
+
+        if (!c->busy && (c->sql == sql || !strcmp(c->sql, sql)) &&
+            !strcmp(sqlite3_sql(c->st), sql)) {
+            c->busy = 1;
+            *st = c->st;
+            return SQLITE_OK;
+        }
+    }
+    rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+    if (rc == SQLITE_OK && s->ncache < STMT_CACHE) {
+        s->cache[s->ncache].sql = sqlite3_sql(*st);
+        s->cache[s->ncache].st = *st;
+        s->cache[s->ncache++].busy = 1;
+    }
+    return rc;
+}
+
 /* Prepares sql and binds arguments by fmt: 't' text (NULL binds NULL),
  * 'i' int64_t. */
 static bw_err prep(struct sq *s, sqlite3_stmt **st, const char *sql, const char *fmt, ...)
@@ -117,7 +185,7 @@ static bw_err prep(struct sq *s, sqlite3_stmt **st, const char *sql, const char 
     int rc, i;
 
     *st = NULL;
-    rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    rc = prepare(s, sql, st);
     if (rc != SQLITE_OK)
         return fail(s, rc);
     va_start(ap, fmt);
@@ -133,7 +201,7 @@ static bw_err prep(struct sq *s, sqlite3_stmt **st, const char *sql, const char 
     va_end(ap);
     if (rc != SQLITE_OK) {
         bw_err e = fail(s, rc);
-        sqlite3_finalize(*st);
+        done(s, *st);
         *st = NULL;
         return e;
     }
@@ -161,7 +229,7 @@ static bw_err run(struct sq *s, int64_t *changes, const char *sql, const char *f
     bw_err e;
     int rc, i, row;
 
-    rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    rc = prepare(s, sql, &st);
     if (rc != SQLITE_OK)
         return fail(s, rc);
     va_start(ap, fmt);
@@ -185,7 +253,7 @@ static bw_err run(struct sq *s, int64_t *changes, const char *sql, const char *f
     if (!e && changes)
         *changes = sqlite3_changes64(s->db);
 out:
-    sqlite3_finalize(st);
+    done(s, st);
     return e;
 }
 
@@ -204,7 +272,7 @@ static bw_err count(struct sq *s, int64_t *n, const char *sql, const char *fmt, 
     e = step(s, st, &row);
     if (!e && row)
         *n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    done(s, st);
     return e;
 }
 
@@ -241,6 +309,16 @@ static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
     snprintf(dst, cap, "%s", t ? (const char *)t : "");
 }
 
+/* Before SQLite's first use in the process: no memory statistics. They
+ * put one process-wide mutex around every allocation, which threads
+ * with their own connections then queue on. */
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+static void sq_config(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static bw_err sq_open(const char *conninfo, void **ctx)
 {
     struct sq *s;
@@ -250,6 +328,7 @@ static bw_err sq_open(const char *conninfo, void **ctx)
 
     if (!conninfo || !*conninfo || !ctx)
         return BW_E_INVAL;
+    pthread_once(&config_once, sq_config);
     *ctx = NULL;
     s = calloc(1, sizeof(*s));
     if (!s)
@@ -280,10 +359,9 @@ static bw_err sq_open(const char *conninfo, void **ctx)
     if (!e)
         e = run(s, NULL, "PRAGMA synchronous=FULL", "");
 out:
-    sqlite3_finalize(st);
+    done(s, st);
     if (e) {
-        sqlite3_close(s->db);
-        free(s);
+        sq_free(s);
         return e;
     }
     *ctx = s;
@@ -294,10 +372,8 @@ static void sq_close(void *ctx)
 {
     struct sq *s = ctx;
 
-    if (!s)
-        return;
-    sqlite3_close(s->db);
-    free(s);
+    if (s)
+        sq_free(s);
 }
 
 static const char *sq_error(void *ctx)
@@ -391,7 +467,7 @@ static bw_err device_one(struct sq *s, const char *sql, const char *key, struct 
         e = BW_E_NOTFOUND;
     if (!e)
         read_device(st, out);
-    sqlite3_finalize(st);
+    done(s, st);
     return e;
 }
 
@@ -476,7 +552,7 @@ static bw_err sq_device_list(void *ctx, const char *filter, int64_t offset, int6
         read_device(st, d);
         fn(arg, d);
     }
-    sqlite3_finalize(st);
+    done(s, st);
 out:
     free(d);
     return e;
@@ -529,7 +605,7 @@ static bw_err release_one(struct sq *s, const char *sql, const char *fmt, const 
         col_text(st, 7, out->uploaded_by, sizeof(out->uploaded_by));
         out->created = sqlite3_column_int64(st, 8);
     }
-    sqlite3_finalize(st);
+    done(s, st);
     return e;
 }
 
@@ -558,7 +634,7 @@ static bw_err sq_release_by_digest(void *ctx, const char *digest, struct gw_rele
 static bw_err settle(struct sq *s, int64_t cid, int allow_pause)
 {
     sqlite3_stmt *st;
-    int64_t state, spct, epct, cb, batches, total, good, pending, bad, released;
+    int64_t state = 0, spct = 0, epct = 0, cb = 0, batches = 0, total, good, pending, bad, released;
     bw_err e;
     int row;
 
@@ -578,7 +654,7 @@ static bw_err settle(struct sq *s, int64_t cid, int allow_pause)
         cb = sqlite3_column_int64(st, 3);
         batches = sqlite3_column_int64(st, 4);
     }
-    sqlite3_finalize(st);
+    done(s, st);
     if (e)
         return e;
     if (state != GW_CAMP_RUNNING && state != GW_CAMP_PAUSED)
@@ -701,7 +777,7 @@ static bw_err sq_campaign_get(void *ctx, int64_t id, struct gw_campaign *out,
         out->window_end = sqlite3_column_int64(st, 11);
         out->created = sqlite3_column_int64(st, 12);
     }
-    sqlite3_finalize(st);
+    done(s, st);
     if (e || !counts)
         goto out;
     memset(counts, 0, sizeof(*counts));
@@ -714,7 +790,7 @@ static bw_err sq_campaign_get(void *ctx, int64_t id, struct gw_campaign *out,
         if (k >= 0 && k < 6)
             counts->n[k] = sqlite3_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    done(s, st);
 out:
     return finish(s, e);
 }
@@ -784,7 +860,7 @@ static bw_err action_query(struct sq *s, const char *sql, const char *dev, int64
         read_action(st, out);
         *found = 1;
     }
-    sqlite3_finalize(st);
+    done(s, st);
     return e;
 }
 
@@ -932,7 +1008,7 @@ static bw_err sq_audit_list(void *ctx, int64_t after_id, int64_t limit,
         fn(arg, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
            (const char *)sqlite3_column_text(st, 2), (const char *)sqlite3_column_text(st, 3),
            (const char *)sqlite3_column_text(st, 4), (const char *)sqlite3_column_text(st, 5));
-    sqlite3_finalize(st);
+    done(s, st);
     return e;
 }
 

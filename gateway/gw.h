@@ -49,6 +49,17 @@ void gw_conf_sample(FILE *f);
 /* Operator roles, least to most. */
 enum gw_role { GW_ROLE_NONE = 0, GW_ROLE_VIEWER, GW_ROLE_RELEASE, GW_ROLE_ADMIN };
 
+/* What the device API remembers about one TLS connection: the device
+ * token last verified on it. The same token repeated on the same
+ * connection, by the same device, before it expires, is not verified
+ * again; any other token is (docs/protocol.md, "Tokens"). */
+struct gw_session {
+    uint8_t token_hash[32]; /* SHA-256 of the compact token */
+    int64_t until;          /* the token's exp */
+    char device[GW_ID_MAX + 1];
+    int valid;
+};
+
 /* One request as a handler sees it. */
 struct gw_req {
     const char *method;
@@ -62,6 +73,7 @@ struct gw_req {
     char client_cn[GW_ID_MAX + 1];   /* from a verified client certificate */
     char client_fpr[65];             /* its SHA-256 fingerprint */
     int client_verified;
+    struct gw_session *session;      /* this connection's, or NULL */
     char operator_name[GW_ID_MAX + 1];
     enum gw_role role;
     const char *authorization;       /* the Authorization header */

@@ -171,6 +171,7 @@ struct connctx {
     int verified;
     char cn[GW_ID_MAX + 1];
     char fpr[65];
+    struct gw_session session;
 };
 
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -193,6 +194,7 @@ static void connection_identity(struct MHD_Connection *c, struct gw_req *q)
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     struct connctx *cc = ci ? ci->socket_context : NULL;
 
+    q->session = cc ? &cc->session : NULL;
     if (cc && cc->checked) {
         q->client_verified = cc->verified;
         memcpy(q->client_cn, cc->cn, sizeof(q->client_cn));

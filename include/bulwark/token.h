@@ -52,12 +52,18 @@ struct bw_token_seen {
     int64_t until;
 };
 
-/* Replay cache over a caller-allocated array. Not thread-safe: a gateway
- * serialises calls of bw_token_verify that share one cache. */
+/* Replay cache over a caller-allocated array: an open-addressing hash
+ * table keyed by the token id, so a check costs the same with 10 or
+ * 100,000 tokens remembered. Expired entries are swept out when the table
+ * is three quarters full. Verifiers on several threads that share one
+ * cache set a lock (bw_token_replay_set_lock): it is held only while the
+ * table is read and written, not during the signature check. */
 struct bw_token_replay {
     struct bw_token_seen *slot;
     size_t cap;
-    size_t n;
+    size_t n;                                  /* entries in use */
+    void (*lock)(void *ctx, int acquire);      /* optional */
+    void *lock_ctx;
 };
 
 /* Finds the public key of the device a token claims to come from, so one
@@ -83,6 +89,11 @@ void bw_token_policy_init(struct bw_token_policy *p, const char *aud, int64_t no
  * leeway; when it is full of unexpired entries, verify refuses new tokens
  * with BW_E_NOMEM (fail closed) until some expire. */
 void bw_token_replay_init(struct bw_token_replay *r, struct bw_token_seen *slots, size_t cap);
+
+/* Sets the lock that serialises access to a shared cache: lock(ctx, 1)
+ * acquires, lock(ctx, 0) releases. NULL removes it. */
+void bw_token_replay_set_lock(struct bw_token_replay *r, void (*lock)(void *ctx, int acquire),
+                              void *ctx);
 
 /* Issues a token: header {"alg":"ES256","typ":"JWT"[,"kid":..]}, payload
  * {"iss","sub","aud","iat"[,"nbf"],"exp","jti"} signed with s (raw r||s).

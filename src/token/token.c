@@ -710,37 +710,102 @@ static bw_err replay_id(const struct bw_token_claims *c, uint8_t id[BW_SHA256_LE
     return bw_sha256_final(&h, id);
 }
 
-/* Method: one scan finds a live entry with this id (a replay) and notes a
- * reusable slot (same id but dead, or any dead entry). A full cache is
- * compacted to its live entries; if none is dead, the token is refused. */
+/* The replay table. An empty slot has until == 0: a recorded token's
+ * until (exp + leeway) is never below the verifier's clock, which is
+ * positive. Linear probing from the slot the id's first bytes name. */
+static size_t replay_home(const struct bw_token_replay *r, const uint8_t id[BW_SHA256_LEN])
+{
+    uint64_t h;
+
+    memcpy(&h, id, sizeof(h));
+    return (size_t)(h % r->cap);
+}
+
+/* Method: empties slot i and shifts back the entries after it in its
+ * probe run that could not be found past the gap (Knuth's algorithm R
+ * for linear probing), so the table never needs tombstones. */
+static void replay_remove(struct bw_token_replay *r, size_t i)
+{
+    size_t j = i, k;
+
+    for (;;) {
+        r->slot[i].until = 0;
+        for (;;) {
+            j = (j + 1) % r->cap;
+            if (r->slot[j].until == 0)
+                return;
+            k = replay_home(r, r->slot[j].id);
+            /* the entry at j stays if its home lies cyclically in (i, j] */
+            if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+                continue;
+            break;
+        }
+        r->slot[i] = r->slot[j];
+        i = j;
+    }
+}
+
+/* Drops every entry whose time is over. A removal may shift a later entry
+ * into slot i, so slot i is looked at again until it holds a live entry
+ * or nothing. */
+static void replay_sweep(struct bw_token_replay *r, int64_t now)
+{
+    size_t i;
+
+    for (i = 0; i < r->cap; i++)
+        while (r->slot[i].until != 0 && r->slot[i].until < now) {
+            replay_remove(r, i);
+            r->n--;
+        }
+}
+
+/* Method: sweep when three quarters full, then probe from the id's home:
+ * the same id live is a replay, the same id expired is renewed in place,
+ * an empty slot ends the run and takes the new entry. A table full of
+ * live entries refuses the token rather than forget one (fail closed). */
+static bw_err replay_record_locked(struct bw_token_replay *r, const uint8_t id[BW_SHA256_LEN],
+                                   int64_t now, int64_t until)
+{
+    size_t i, steps;
+
+    if (r->cap == 0)
+        return BW_E_NOMEM;
+    if (until <= 0)
+        return BW_E_CLAIM;
+    if (r->n >= r->cap - r->cap / 4)
+        replay_sweep(r, now);
+    i = replay_home(r, id);
+    for (steps = 0; steps < r->cap; steps++, i = (i + 1) % r->cap) {
+        struct bw_token_seen *s = &r->slot[i];
+
+        if (s->until == 0)
+            break;
+        if (!memcmp(s->id, id, BW_SHA256_LEN)) {
+            if (s->until >= now)
+                return BW_E_REPLAY;
+            s->until = until;
+            return BW_OK;
+        }
+    }
+    if (steps == r->cap)
+        return BW_E_NOMEM;
+    memcpy(r->slot[i].id, id, BW_SHA256_LEN);
+    r->slot[i].until = until;
+    r->n++;
+    return BW_OK;
+}
+
 static bw_err replay_record(struct bw_token_replay *r, const uint8_t id[BW_SHA256_LEN],
                             int64_t now, int64_t until)
 {
-    size_t i, w, reuse = SIZE_MAX;
+    bw_err rc;
 
-    for (i = 0; i < r->n; i++) {
-        int live = r->slot[i].until >= now;
-
-        if (!memcmp(r->slot[i].id, id, BW_SHA256_LEN)) {
-            if (live)
-                return BW_E_REPLAY;
-            reuse = i;
-        } else if (!live && reuse == SIZE_MAX) {
-            reuse = i;
-        }
-    }
-    if (reuse == SIZE_MAX && r->n < r->cap)
-        reuse = r->n++;
-    if (reuse == SIZE_MAX)
-        return BW_E_NOMEM;
-    memcpy(r->slot[reuse].id, id, BW_SHA256_LEN);
-    r->slot[reuse].until = until;
-    /* drop the other dead entries so later scans stay short */
-    for (i = 0, w = 0; i < r->n; i++)
-        if (r->slot[i].until >= now)
-            r->slot[w++] = r->slot[i];
-    r->n = w;
-    return BW_OK;
+    if (r->lock)
+        r->lock(r->lock_ctx, 1);
+    rc = replay_record_locked(r, id, now, until);
+    if (r->lock)
+        r->lock(r->lock_ctx, 0);
+    return rc;
 }
 
 static bw_err check_claims(struct work *w, const struct bw_token_policy *p)
@@ -912,9 +977,18 @@ void bw_token_policy_init(struct bw_token_policy *p, const char *aud, int64_t no
 
 void bw_token_replay_init(struct bw_token_replay *r, struct bw_token_seen *slots, size_t cap)
 {
+    memset(r, 0, sizeof(*r));
     r->slot = slots;
     r->cap = slots ? cap : 0;
-    r->n = 0;
+    if (r->cap)
+        memset(slots, 0, cap * sizeof(*slots));
+}
+
+void bw_token_replay_set_lock(struct bw_token_replay *r, void (*lock)(void *ctx, int acquire),
+                              void *ctx)
+{
+    r->lock = lock;
+    r->lock_ctx = lock ? ctx : NULL;
 }
 
 bw_err bw_token_verify(const char *tok, size_t tok_len, const struct bw_ec_key *pub,

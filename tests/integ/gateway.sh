@@ -124,6 +124,17 @@ check 'grep -q "\"sha256\":\"$SHA\"" body.txt && grep -q "\"poll_interval\":60" 
 AID=$(sed -n 's/.*"action":{"id":\([0-9]*\).*/\1/p' body.txt)
 check '[ "$(dev dev-1 -H "Authorization: Bearer $t" --data "$CHK" $U/api/v1/device/checkin)" = 401 ] && grep -q REPLAY body.txt' \
   "replayed token"
+# a token is good for its own TLS connection: two polls on one kept-alive
+# connection with one token both succeed (curl reuses the connection for
+# the second URL: no new connect), and the same token on a new connection
+# is a replay
+t=$(dtok dev-1)
+curl -s -o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\n' --cacert srvca.crt --cert dev-1/state/device.crt \
+  --key dev-1/tls.key -H "Authorization: Bearer $t" --data "$CHK" $U/api/v1/device/checkin \
+  $U/api/v1/device/checkin > two.txt
+check '[ "$(tr "\n" " " < two.txt)" = "200 1 200 0 " ]' "one token, two polls on one connection: $(cat two.txt)"
+check '[ "$(dev dev-1 -H "Authorization: Bearer $t" --data "$CHK" $U/api/v1/device/checkin)" = 401 ] && grep -q REPLAY body.txt' \
+  "a connection's token on another connection"
 t2=$(dtok dev-1 https://other.test)
 check '[ "$(dev dev-1 -H "Authorization: Bearer $t2" --data "$CHK" $U/api/v1/device/checkin)" = 401 ]' "token for another audience"
 t3=$(dtok dev-2)

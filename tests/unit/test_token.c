@@ -752,6 +752,103 @@ static void replay(void)
     CHECK_RC(bw_token_verify(tok, strlen(tok), &key, &p, &r, NULL), BW_E_REPLAY);
 }
 
+/* The hash table against a model: 24 tokens with different lifetimes
+ * issued across an hour, presented in a pseudo-random order to a 3-slot
+ * table (collisions, wrap-around, sweeps and backward shifts all
+ * happen). Every answer must be the model's: replay while remembered and
+ * unexpired, refusal when the table is full of live entries, else OK. */
+static void replay_table(void)
+{
+    enum { NT = 64, CAP = 3 };
+    static char toks[NT][1024];
+    int64_t iat[NT], exp[NT], until[NT];
+    struct bw_token_seen tab[CAP];
+    struct bw_token_replay r;
+    struct bw_token_policy p;
+    uint32_t x = 12345;
+    int i, step, errors = 0, seen_replay = 0, seen_full = 0, seen_ok = 0;
+
+    for (i = 0; i < NT; i++) {
+        char pay[256];
+
+        iat[i] = NOW + 55 * i;
+        exp[i] = iat[i] + 60 + (i % 4) * 60;
+        until[i] = 0;
+        snprintf(pay, sizeof(pay),
+                 "{\"sub\":\"dev-1\",\"aud\":\"" AUD "\",\"iat\":%lld,\"exp\":%lld,"
+                 "\"jti\":\"t-%d\"}",
+                 (long long)iat[i], (long long)exp[i], i);
+        mk(HDR, pay, &key, SIG_RAW);
+        strcpy(toks[i], tok);
+    }
+    bw_token_replay_init(&r, tab, CAP);
+    bw_token_policy_init(&p, AUD, NOW);
+    for (step = 0; step < 20000; step++) {
+        int live = 0, want;
+        bw_err got;
+
+        x = x * 1103515245u + 12345u;
+        i = (int)((x >> 16) % NT);
+        p.now = NOW + step * 3600 / 20000;
+        for (int k = 0; k < NT; k++)
+            live += until[k] && until[k] >= p.now;
+        if (p.now > exp[i] + 60 || iat[i] > p.now + 60)
+            want = BW_E_EXPIRED;
+        else if (until[i] && until[i] >= p.now)
+            want = BW_E_REPLAY;
+        else if (live == CAP)
+            want = BW_E_NOMEM;
+        else
+            want = BW_OK;
+        got = bw_token_verify(toks[i], strlen(toks[i]), &key, &p, &r, NULL);
+        if ((int)got != want && errors++ < 5)
+            fprintf(stderr, "step %d token %d: got %s want %s\n", step, i, bw_errname(got),
+                    bw_errname((bw_err)want));
+        if (got == BW_OK)
+            until[i] = exp[i] + 60;
+        seen_replay += want == BW_E_REPLAY;
+        seen_full += want == BW_E_NOMEM;
+        seen_ok += want == BW_OK;
+    }
+    CHECK(errors == 0);
+    fprintf(stderr, "replay walk: %d replays, %d full, %d accepted\n", seen_replay, seen_full, seen_ok);
+    /* the walk reached every branch */
+    CHECK(seen_replay > 100 && seen_full > 10 && seen_ok > 40);
+    CHECK(r.n <= CAP);
+}
+
+static int lock_depth, lock_calls;
+
+static void count_lock(void *ctx, int acquire)
+{
+    CHECK(ctx == &lock_depth);
+    lock_depth += acquire ? 1 : -1;
+    lock_calls++;
+    CHECK(lock_depth == 0 || lock_depth == 1);
+}
+
+/* The lock is taken around the table work and released on every path. */
+static void replay_lock(void)
+{
+    struct bw_token_seen s4[4];
+    struct bw_token_replay r;
+    struct bw_token_policy p;
+    char a[1024];
+
+    mk(HDR, payload(NOW, NOW + 100, ""), &key, SIG_RAW);
+    strcpy(a, tok);
+    bw_token_replay_init(&r, s4, 4);
+    bw_token_replay_set_lock(&r, count_lock, &lock_depth);
+    bw_token_policy_init(&p, AUD, NOW);
+    CHECK_RC(bw_token_verify(a, strlen(a), &key, &p, &r, NULL), BW_OK);
+    CHECK_RC(bw_token_verify(a, strlen(a), &key, &p, &r, NULL), BW_E_REPLAY);
+    CHECK(lock_calls == 4 && lock_depth == 0);
+    /* a bad signature never reaches the table */
+    mk(HDR, payload(NOW, NOW + 100, ""), &key, SIG_FLIP);
+    CHECK_RC(bw_token_verify(tok, strlen(tok), &key, &p, &r, NULL), BW_E_BADSIG);
+    CHECK(lock_calls == 4);
+}
+
 struct device {
     const char *sub;
     const struct bw_ec_key *k;
@@ -946,6 +1043,8 @@ int main(int argc, char **argv)
     jws_refusals();
     json_refusals();
     replay();
+    replay_table();
+    replay_lock();
     key_lookup();
     file_backend();
     bw_ec_key_clear(&key);
