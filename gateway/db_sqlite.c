@@ -286,10 +286,16 @@ static bw_err commit(struct sq *s)
     return run(s, NULL, "COMMIT", "");
 }
 
+/* Keeps the message of the error that led here. */
 static void rollback(struct sq *s)
 {
-    if (!sqlite3_get_autocommit(s->db))
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    char err[sizeof(s->err)];
+
+    if (sqlite3_get_autocommit(s->db))
+        return;
+    memcpy(err, s->err, sizeof(err));
+    (void)run(s, NULL, "ROLLBACK", "");
+    memcpy(s->err, err, sizeof(err));
 }
 
 /* Ends a transaction begun by begin(): commit on success, else rollback. */

@@ -196,6 +196,8 @@ check '[ "$(op $TOK_viewer $U/api/v1/audit)" = 200 ] && grep -q "device.status" 
   "audit log"
 check '[ "$(req $U/api/v1/device/../../../etc/passwd)" != 200 ]' "path trick 2"
 check '[ "$(req $U/healthz)" = 200 ]' "server still serving"
+# the access log is flushed every half second
+for i in $(seq 30); do grep -q '"client":"dev-1"' access.log && break; sleep 0.1; done
 check 'grep -q "\"path\":\"/api/v1/device/checkin\"" access.log && grep -q "\"client\":\"dev-1\"" access.log' "access log"
 
 kill -TERM $GPID; wait $GPID; rc=$?; GPID=

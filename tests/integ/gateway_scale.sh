@@ -113,6 +113,12 @@ check '[ "$code" = 200 ] && grep -q "\"success\":$N" body.txt' "campaign counts:
 code=$(op $UB/api/v1/audit)
 check '[ "$code" = 200 ] && grep -q "\"action\":\"campaign.create\",\"object\":\"scale\"" body.txt' \
   "audit has no campaign.create for scale: $code $(head -c 400 body.txt)"
+# the access logs are complete once the gateways have stopped (SIGTERM flushes them)
+for p in $GPIDS; do
+  kill -TERM "$p"; wait "$p"; grc=$?
+  check '[ $grc = 0 ]' "gateway exit status $grc after SIGTERM"
+done
+GPIDS=
 served=
 for g in a b; do
   c=$(grep -c '"path":"/api/v1/device/checkin"' access-$g.log)
@@ -120,11 +126,6 @@ for g in a b; do
   served="$served instance $g: $c check-ins, $r reports;"
   check '[ "$c" -ge $N ] && [ "$r" -ge $((N / 4)) ]' "instance $g served $c check-ins, $r reports"
 done
-for p in $GPIDS; do
-  kill -TERM "$p"; wait "$p"; grc=$?
-  check '[ $grc = 0 ]' "gateway exit status $grc after SIGTERM"
-done
-GPIDS=
 check '[ "$(q "SELECT count(*) FROM actions")" = $N ]' "actions in the registry: $(q "SELECT count(*) FROM actions")"
 check '[ "$(q "SELECT count(DISTINCT device_id) FROM actions WHERE campaign_id = $CID AND state = 3")" = $N ]' \
   "devices with a successful action"
