@@ -281,14 +281,56 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     *con_cls = NULL;
 }
 
+/* A file answer read in FILE_BLOCK pieces. libmicrohttpd's own file
+ * answers read 4 KiB at a time over TLS (no sendfile there), so each
+ * piece became its own small TLS record and system call; a larger block
+ * lets GnuTLS send full 16 KiB records. */
+#define FILE_BLOCK (256 * 1024)
+
+struct file_body {
+    int fd;
+    uint64_t off;
+};
+
+static ssize_t file_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct file_body *f = cls;
+    ssize_t n;
+
+    do
+        n = pread(f->fd, buf, max, (off_t)(f->off + pos));
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n;
+}
+
+static void file_free(void *cls)
+{
+    struct file_body *f = cls;
+
+    close(f->fd);
+    free(f);
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *c, struct gw_resp *r)
 {
     struct MHD_Response *mr;
     enum MHD_Result ret;
 
     if (r->fd >= 0) {
-        mr = MHD_create_response_from_fd_at_offset64(r->fd_len, r->fd, r->fd_off);
-        r->fd = -1; /* MHD closes it */
+        struct file_body *f = malloc(sizeof(*f));
+
+        if (!f)
+            return MHD_NO;
+        f->fd = r->fd;
+        f->off = r->fd_off;
+        r->fd = -1; /* file_free closes it */
+        mr = MHD_create_response_from_callback(r->fd_len, FILE_BLOCK, file_read, f, file_free);
+        if (!mr) {
+            file_free(f);
+            return MHD_NO;
+        }
     } else {
         mr = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (char *)"",
                                              r->body ? MHD_RESPMEM_MUST_FREE
