@@ -25,11 +25,11 @@
 #include "parse.h"
 #include "release.h"
 
-#define REPLAY_SLOTS 65536
-
+/* The process's replay table, sized by token_replay_slots at the first
+ * device request. */
 static pthread_mutex_t replay_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t replay_once = PTHREAD_ONCE_INIT;
-static struct bw_token_seen replay_slots[REPLAY_SLOTS];
+static size_t replay_cap;
 static struct bw_token_replay replay;
 
 static void replay_lock(void *ctx, int acquire)
@@ -42,7 +42,10 @@ static void replay_lock(void *ctx, int acquire)
 
 static void replay_setup(void)
 {
-    bw_token_replay_init(&replay, replay_slots, REPLAY_SLOTS);
+    struct bw_token_seen *slots = calloc(replay_cap, sizeof(*slots));
+
+    /* no table: every token is refused (BW_E_NOMEM, fail closed) */
+    bw_token_replay_init(&replay, slots, slots ? replay_cap : 0);
     bw_token_replay_set_lock(&replay, replay_lock, &replay_mutex);
 }
 
@@ -141,9 +144,18 @@ static int device_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_o
         return 0;
     }
     bw_token_policy_init(&pol, c->token_audience, now);
+    pthread_mutex_lock(&replay_mutex);
+    if (!replay_cap)
+        replay_cap = (size_t)c->token_replay_slots;
+    pthread_mutex_unlock(&replay_mutex);
     pthread_once(&replay_once, replay_setup);
     rc = bw_token_verify(tok, strlen(tok), &pub, &pol, &replay, &cl);
     bw_ec_key_clear(&pub);
+    if (rc == BW_E_NOMEM) { /* the table is full of live tokens: ours, not the device's fault */
+        gw_error(r, 503, "busy", "too many live device tokens; retry later");
+        snprintf(r->extra_header, sizeof(r->extra_header), "Retry-After: 60");
+        return 0;
+    }
     if (rc) {
         gw_error(r, 401, "token", bw_errname(rc));
         return 0;
@@ -230,7 +242,9 @@ static void checkin(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
         gw_error(r, 503, "registry", ops->error(h));
         return;
     }
-    rc = ops->action_next(h, d->id, (int64_t)time(NULL), &a);
+    /* the registry said, in the read that found the device, that it has
+     * nothing to be handed out: no second read for the usual poll */
+    rc = d->has_work ? ops->action_next(h, d->id, (int64_t)time(NULL), &a) : BW_E_NOTFOUND;
     if (rc == BW_E_NOTFOUND) {
         gw_json(r, 200, action_json(NULL, NULL, c->poll_interval));
         return;

@@ -43,6 +43,10 @@ static const struct row rows[] = {
      "operator bearer tokens: lines 'ROLE NAME SHA256-OF-TOKEN', ROLE admin|release-manager|viewer"},
     {"token_audience", S(token_audience), "bulwark-gateway",
      "audience device tokens must name (bulwark token --aud)"},
+    {"token_replay_slots", U(token_replay_slots), "262144",
+     "device tokens remembered until they expire (40 bytes each): at least the tokens the "
+     "fleet presents within a token lifetime; when full, new connections get 503 until some "
+     "expire"},
     {"access_log", S(access_log), "-", "JSON-lines access log file, - for stderr"},
     {"poll_interval", U(poll_interval), "60", "seconds devices wait between polls"},
     {"max_body", U(max_body), "65536", "largest JSON request body in bytes"},
@@ -151,6 +155,8 @@ bw_err gw_conf_load(struct gw_conf *c, const char *path)
         fprintf(stderr, "%s: max_body must be 1 KiB to 64 MiB\n", path);
     else if (c->timeout < 1 || c->timeout > 3600)
         fprintf(stderr, "%s: timeout must be 1 to 3600 seconds\n", path);
+    else if (c->token_replay_slots < 16 || c->token_replay_slots > (1u << 26))
+        fprintf(stderr, "%s: token_replay_slots must be 16 to 67108864\n", path);
     else if (!strchr(c->listen, ':'))
         fprintf(stderr, "%s: listen must be ADDRESS:PORT\n", path);
     else

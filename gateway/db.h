@@ -35,7 +35,21 @@ struct gw_device {
     int64_t sequence;             /* installed sequence, -1 unknown */
     int64_t last_seen;            /* unix time, 0 never */
     int64_t created;
+    /* 0: as of this read the device has no action to be handed out (none
+     * OFFERED or RUNNING, none SCHEDULED in a released batch of a running
+     * campaign), so action_next would answer BW_E_NOTFOUND; 1: it may have
+     * one (maintenance windows are not considered). Set by
+     * device_by_fingerprint, read in the same statement as the device, so
+     * a poll with nothing to do costs one registry read; 1 from the other
+     * calls. */
+    int has_work;
 };
+
+/* The has_work column: the same SQL in both backends. */
+#define GW_SQL_HAS_WORK(DEV)                                                                       \
+    "EXISTS (SELECT 1 FROM actions a JOIN campaigns c ON c.id = a.campaign_id"                     \
+    " WHERE a.device_id = " DEV " AND (a.state IN (1, 2)"                                          \
+    " OR (a.state = 0 AND c.state = 0 AND a.batch <= c.current_batch)))"
 
 struct gw_release {
     int64_t id;

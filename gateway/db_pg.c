@@ -329,6 +329,7 @@ static void read_device(const PGresult *r, int i, struct gw_device *d)
     d->sequence = geti(r, i, 7);
     d->last_seen = geti(r, i, 8);
     d->created = geti(r, i, 9);
+    d->has_work = PQnfields(r) > 10 ? geti(r, i, 10) != 0 : 1;
 }
 
 static bw_err pg_device_add(void *ctx, const struct gw_device *d)
@@ -374,7 +375,10 @@ static bw_err pg_device_get(void *ctx, const char *id, struct gw_device *out)
 
 static bw_err pg_device_by_fingerprint(void *ctx, const char *fpr, struct gw_device *out)
 {
-    return device_one(ctx, "SELECT " DEV_COLS " FROM devices WHERE fingerprint = $1", fpr, out);
+    return device_one(ctx,
+                      "SELECT " DEV_COLS ", " GW_SQL_HAS_WORK("devices.id")
+                      "::int FROM devices WHERE fingerprint = $1",
+                      fpr, out);
 }
 
 static bw_err pg_device_set_status(void *ctx, const char *id, enum gw_device_status st)

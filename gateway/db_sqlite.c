@@ -441,6 +441,7 @@ static void read_device(sqlite3_stmt *st, struct gw_device *d)
     d->sequence = sqlite3_column_int64(st, 7);
     d->last_seen = sqlite3_column_int64(st, 8);
     d->created = sqlite3_column_int64(st, 9);
+    d->has_work = sqlite3_column_count(st) > 10 ? sqlite3_column_int(st, 10) != 0 : 1;
 }
 
 static bw_err sq_device_add(void *ctx, const struct gw_device *d)
@@ -484,7 +485,10 @@ static bw_err sq_device_get(void *ctx, const char *id, struct gw_device *out)
 
 static bw_err sq_device_by_fingerprint(void *ctx, const char *fpr, struct gw_device *out)
 {
-    return device_one(ctx, "SELECT " DEV_COLS " FROM devices WHERE fingerprint = ?", fpr, out);
+    return device_one(ctx,
+                      "SELECT " DEV_COLS ", " GW_SQL_HAS_WORK("devices.id")
+                      " FROM devices WHERE fingerprint = ?",
+                      fpr, out);
 }
 
 static bw_err sq_device_set_status(void *ctx, const char *id, enum gw_device_status st)

@@ -34,6 +34,7 @@ struct gw_conf {
     uint64_t timeout;
     uint64_t threads;
     uint64_t max_connections;
+    uint64_t token_replay_slots;
     char security_contact[512];
     char security_policy[512];
     char security_expires[64];

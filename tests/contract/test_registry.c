@@ -345,12 +345,26 @@ static struct gw_campaign camp(int64_t id)
     return c;
 }
 
-/* the device's action, which must be a new offer of the given batch */
+/* has_work of dev as device_by_fingerprint reads it (-1: no such device) */
+static int has_work(const char *dev)
+{
+    struct gw_device d, f;
+
+    if (ops->device_get(db, dev, &d) != BW_OK ||
+        ops->device_by_fingerprint(db, d.fingerprint, &f) != BW_OK)
+        return -1;
+    CHECK(d.has_work == 1, "device_get must say has_work 1, not %d", d.has_work);
+    return f.has_work;
+}
+
+/* the device's action, which must be a new offer of the given batch; the
+ * device read before it must have said it had work */
 static int64_t offer(const char *dev, int64_t now, int batch)
 {
     struct gw_action a;
     bw_err rc;
 
+    CHECK(has_work(dev) == 1, "%s: has_work 0 before an offer", dev);
     memset(&a, 0, sizeof(a));
     rc = ops->action_next(db, dev, now, &a);
     CHECK(rc == BW_OK && a.state == GW_ACTION_OFFERED && a.updated == now && a.batch == batch &&
@@ -360,15 +374,21 @@ static int64_t offer(const char *dev, int64_t now, int batch)
     return a.id;
 }
 
-static void none(const char *dev, int64_t now, int line)
+/* no action for dev; and has_work 0 unless a maintenance window is what
+ * holds the action back (windowed: 1 allowed) */
+static void none_w(const char *dev, int64_t now, int windowed, int line)
 {
     struct gw_action a;
     bw_err rc = ops->action_next(db, dev, now, &a);
+    int w = has_work(dev);
 
     CHECK(rc == BW_E_NOTFOUND, "line %d: %s was offered action %" PRId64 " (%s)", line, dev,
           a.id, bw_errname(rc));
+    CHECK(w <= 0 || windowed, "line %d: %s has_work %d with nothing to offer", line, dev, w);
 }
+#define none(dev, now, line) none_w(dev, now, 0, line)
 #define NONE(dev, now) none(dev, now, __LINE__)
+#define NONE_W(dev, now) none_w(dev, now, 1, __LINE__)
 
 static void t_campaigns(void)
 {
@@ -616,10 +636,10 @@ static void t_windows(void)
     c.window_start = 22 * 3600; /* 22:00 - 02:00 */
     c.window_end = 2 * 3600;
     EXPECT(ops->campaign_create(db, &c, DAY), BW_OK);
-    NONE("w0", DAY + 12 * 3600);
-    NONE("w0", DAY + 22 * 3600 - 1);
-    NONE("w0", DAY + 2 * 3600);
-    NONE("w0", DAY + 5 * 86400 + 2 * 3600 + 59);
+    NONE_W("w0", DAY + 12 * 3600);
+    NONE_W("w0", DAY + 22 * 3600 - 1);
+    NONE_W("w0", DAY + 2 * 3600);
+    NONE_W("w0", DAY + 5 * 86400 + 2 * 3600 + 59);
     offer("w0", DAY + 22 * 3600, 0);
     offer("w1", DAY + 86400 + 23 * 3600 + 59 * 60, 0);
     offer("w2", DAY + 3 * 86400 + 2 * 3600 - 1, 0); /* after midnight, another day */
@@ -628,13 +648,13 @@ static void t_windows(void)
     c.window_start = 9 * 3600; /* 09:00 - 17:00 */
     c.window_end = 17 * 3600;
     EXPECT(ops->campaign_create(db, &c, DAY), BW_OK);
-    NONE("w3", DAY + 9 * 3600 - 1);
-    NONE("w3", DAY + 17 * 3600);
-    NONE("w3", DAY + 23 * 3600);
-    NONE("w3", DAY + 3600);
+    NONE_W("w3", DAY + 9 * 3600 - 1);
+    NONE_W("w3", DAY + 17 * 3600);
+    NONE_W("w3", DAY + 23 * 3600);
+    NONE_W("w3", DAY + 3600);
     offer("w3", DAY + 9 * 3600, 0);
     offer("w4", DAY + 10 * 86400 + 17 * 3600 - 1, 0);
-    NONE("w5", DAY - 86400 + 8 * 3600); /* a day before, too early */
+    NONE_W("w5", DAY - 86400 + 8 * 3600); /* a day before, too early */
     offer("w5", DAY - 86400 + 12 * 3600, 0);
 }
 

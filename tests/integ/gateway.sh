@@ -203,5 +203,25 @@ check 'grep -q "\"path\":\"/api/v1/device/checkin\"" access.log && grep -q "\"cl
 kill -TERM $GPID; wait $GPID; rc=$?; GPID=
 check '[ $rc = 0 ]' "SIGTERM exit status $rc"
 
+# a full replay table: 16 live tokens fill it, the 17th connection gets 503
+# with Retry-After (the gateway's limit, not the device's fault), and the
+# gateway keeps serving
+grep -v '^token_replay_slots' gw.conf > gw16.conf; echo "token_replay_slots = 16" >> gw16.conf
+rm -f port; "$GW" --config gw16.conf --port-file port 2>gw16.err &
+GPID=$!
+for i in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+U=https://127.0.0.1:$(cat port)
+n200=0
+for i in $(seq 16); do
+  t=$(dtok dev-1); [ "$(dev dev-1 -H "Authorization: Bearer $t" --data "$CHK" $U/api/v1/device/checkin)" = 200 ] && n200=$((n200 + 1))
+done
+t=$(dtok dev-1)
+code=$(curl -s -D hdr.txt -o body.txt -w '%{http_code}' --cacert srvca.crt --cert dev-1/state/device.crt \
+  --key dev-1/tls.key -H "Authorization: Bearer $t" --data "$CHK" $U/api/v1/device/checkin)
+check '[ $n200 = 16 ] && [ "$code" = 503 ] && grep -qi "^Retry-After: 60" hdr.txt && grep -q busy body.txt' \
+  "full replay table: $n200 of 16 accepted, then $code $(cat body.txt)"
+check '[ "$(req $U/healthz)" = 200 ]' "server serving with a full replay table"
+kill -TERM $GPID; wait $GPID; GPID=
+
 echo "gateway: $pass passed, $fail failed"
 [ $fail = 0 ]
