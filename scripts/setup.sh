@@ -12,7 +12,7 @@ case "${1:-test}" in
                      softhsm2 opensc swtpm swtpm-tools tpm2-tools tpm2-abrmd dbus-daemon
                      postgresql sqlite3) ;;
 esac
-[ "${1:-}" = bench ] && need+=(bc time)
+[ "${1:-}" = bench ] && need+=(bc time nginx-light)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
