@@ -1,0 +1,9 @@
+# SPDX-License-Identifier: Apache-2.0
+# The hawkBit DDI wire format (gateway/ddi.c) with the bodies recorded from
+# SWUpdate's suricatta.
+if(TARGET bwgateway)
+  add_executable(test_ddi unit/test_ddi.c)
+  target_link_libraries(test_ddi PRIVATE bwgateway)
+  target_include_directories(test_ddi PRIVATE unit)
+  add_test(NAME unit.ddi COMMAND test_ddi)
+endif()
