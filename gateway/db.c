@@ -143,6 +143,11 @@ static int is_hex(const char *s, size_t want)
     return s[want] == '\0';
 }
 
+bw_err gw__db_check_hex(const char *s, size_t len)
+{
+    return s && is_hex(s, len) ? BW_OK : BW_E_INVAL;
+}
+
 bw_err gw__db_check_device(const struct gw_device *d)
 {
     if (!d)
@@ -172,6 +177,10 @@ bw_err gw__db_check_release(const struct gw_release *r)
     if (gw__db_check_text(r->vendor_id, sizeof(r->vendor_id) - 1) ||
         gw__db_check_text(r->class_id, sizeof(r->class_id) - 1) ||
         gw__db_check_text(r->uploaded_by, sizeof(r->uploaded_by) - 1))
+        return BW_E_INVAL;
+    if (strcmp(r->kind, "bulwark") && strcmp(r->kind, "swu"))
+        return BW_E_INVAL;
+    if ((r->md5[0] && !is_hex(r->md5, 32)) || (r->sha1[0] && !is_hex(r->sha1, 40)))
         return BW_E_INVAL;
     return BW_OK;
 }

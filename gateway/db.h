@@ -60,6 +60,17 @@ struct gw_release {
     char vendor_id[37], class_id[37];
     char uploaded_by[GW_ID_MAX + 1];
     int64_t created;
+    /* "bulwark": a signed package the gateway verified; "swu": a maker's
+     * own signed artifact for SWUpdate devices, stored as uploaded (the
+     * device checks its signature) with its md5 and sha1 for hawkBit DDI */
+    char kind[16];
+    char md5[33], sha1[41];
+};
+
+/* What the hawkBit DDI side keeps about a device (docs/ddi.md). */
+struct gw_ddi_target {
+    char token[65];     /* SHA-256 (hex) of its TargetToken, "" for none */
+    int attrs_received; /* configData arrived: stop asking for it */
 };
 
 enum gw_campaign_state { GW_CAMP_RUNNING = 0, GW_CAMP_PAUSED, GW_CAMP_CANCELLED, GW_CAMP_DONE };
@@ -173,6 +184,14 @@ struct gw_db_ops {
     bw_err (*action_get)(void *ctx, const char *device_id, int64_t action_id,
                          struct gw_action *out);
 
+    /* hawkBit DDI. get: a device without DDI state reads as no token and
+     * no attributes (BW_OK); BW_E_NOTFOUND only for an unknown device.
+     * set_token: token_hash "" removes it. set_attrs: the device's attrs
+     * become attrs (checked like device attributes), attrs_received 1. */
+    bw_err (*ddi_get)(void *ctx, const char *device_id, struct gw_ddi_target *out);
+    bw_err (*ddi_set_token)(void *ctx, const char *device_id, const char *token_hash);
+    bw_err (*ddi_set_attrs)(void *ctx, const char *device_id, const char *attrs);
+
     /* operator audit log */
     bw_err (*audit_add)(void *ctx, int64_t now, const char *actor, const char *action,
                         const char *object, const char *detail);
@@ -207,6 +226,8 @@ BW_NODISCARD bw_err gw__db_check_audit(const char *actor, const char *action, co
                                        const char *detail);
 BW_NODISCARD bw_err gw__db_check_device(const struct gw_device *d);
 BW_NODISCARD bw_err gw__db_check_release(const struct gw_release *r);
+/* exactly len lowercase hex digits */
+BW_NODISCARD bw_err gw__db_check_hex(const char *s, size_t len);
 BW_NODISCARD bw_err gw__db_check_campaign(const struct gw_campaign *c);
 /* may a campaign go from -> to? BW_OK, BW_E_STATE or BW_E_INVAL */
 BW_NODISCARD bw_err gw__db_campaign_transition(enum gw_campaign_state from,

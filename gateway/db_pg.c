@@ -72,12 +72,20 @@ static const char *const migrations[] = {
     " FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
     "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
     " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();",
+    /* 2: hawkBit DDI: release kinds and hashes, DDI state per device */
+    "ALTER TABLE releases ADD COLUMN kind TEXT NOT NULL DEFAULT 'bulwark';"
+    "ALTER TABLE releases ADD COLUMN md5 TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE releases ADD COLUMN sha1 TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE ddi_targets ("
+    " device_id TEXT COLLATE \"C\" PRIMARY KEY REFERENCES devices(id),"
+    " token TEXT NOT NULL DEFAULT '', attrs_received INTEGER NOT NULL DEFAULT 0);",
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 
 #define DEV_COLS                                                                                   \
     "id, fingerprint, serial, pubkey, status, attrs, version, sequence, last_seen, created"
-#define REL_COLS "id, name, digest, size, sequence, vendor_id, class_id, uploaded_by, created"
+#define REL_COLS                                                                                   \
+    "id, name, digest, size, sequence, vendor_id, class_id, uploaded_by, created, kind, md5, sha1"
 #define CAMP_COLS                                                                                  \
     "id, name, release_id, filter, type, state, batch_size, success_pct, error_pct,"               \
     " current_batch, window_start, window_end, created"
@@ -478,9 +486,10 @@ static bw_err pg_release_add(void *ctx, struct gw_release *rel)
         return e;
     r = ex(p, &e,
            "INSERT INTO releases (name, digest, size, sequence, vendor_id, class_id,"
-           " uploaded_by, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-           "ttiittti", rel->name, rel->digest, rel->size, rel->sequence, rel->vendor_id,
-           rel->class_id, rel->uploaded_by, rel->created);
+           " uploaded_by, created, kind, md5, sha1)"
+           " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+           "ttiitttittt", rel->name, rel->digest, rel->size, rel->sequence, rel->vendor_id,
+           rel->class_id, rel->uploaded_by, rel->created, rel->kind, rel->md5, rel->sha1);
     if (!r)
         return e;
     rel->id = geti(r, 0, 0);
@@ -504,6 +513,9 @@ static bw_err release_one(struct pg *p, PGresult *r, bw_err e, struct gw_release
         gets_(r, 0, 6, out->class_id, sizeof(out->class_id));
         gets_(r, 0, 7, out->uploaded_by, sizeof(out->uploaded_by));
         out->created = geti(r, 0, 8);
+        gets_(r, 0, 9, out->kind, sizeof(out->kind));
+        gets_(r, 0, 10, out->md5, sizeof(out->md5));
+        gets_(r, 0, 11, out->sha1, sizeof(out->sha1));
         e = BW_OK;
     }
     (void)p;
@@ -535,6 +547,78 @@ static bw_err pg_release_by_digest(void *ctx, const char *digest, struct gw_rele
         return BW_E_NOTFOUND;
     r = ex(p, &e, "SELECT " REL_COLS " FROM releases WHERE digest = $1", "t", digest);
     return release_one(p, r, e, out);
+}
+
+/* ---- hawkBit DDI ----------------------------------------------------------- */
+
+static bw_err pg_ddi_get(void *ctx, const char *id, struct gw_ddi_target *out)
+{
+    struct pg *p = ctx;
+    PGresult *r;
+    bw_err e;
+
+    if (!id || !out)
+        return BW_E_INVAL;
+    memset(out, 0, sizeof(*out));
+    if (!gw__db_utf8_ok(id))
+        return BW_E_NOTFOUND;
+    r = ex(p, &e,
+           "SELECT coalesce(t.token, ''), coalesce(t.attrs_received, 0) FROM devices d"
+           " LEFT JOIN ddi_targets t ON t.device_id = d.id WHERE d.id = $1",
+           "t", id);
+    if (!r)
+        return e;
+    e = BW_E_NOTFOUND;
+    if (PQntuples(r) == 1) {
+        gets_(r, 0, 0, out->token, sizeof(out->token));
+        out->attrs_received = geti(r, 0, 1) != 0;
+        e = BW_OK;
+    }
+    PQclear(r);
+    return e;
+}
+
+static bw_err pg_ddi_set_token(void *ctx, const char *id, const char *hash)
+{
+    struct pg *p = ctx;
+    int64_t n = 0;
+    bw_err e;
+
+    if (!id || !hash || (hash[0] && gw__db_check_hex(hash, 64)))
+        return BW_E_INVAL;
+    if (!gw__db_utf8_ok(id))
+        return BW_E_NOTFOUND;
+    e = run(p, &n,
+            "INSERT INTO ddi_targets (device_id, token) SELECT id, $1 FROM devices WHERE id = $2"
+            " ON CONFLICT (device_id) DO UPDATE SET token = excluded.token",
+            "tt", hash, id);
+    if (!e && n == 0)
+        e = BW_E_NOTFOUND;
+    return e;
+}
+
+static bw_err pg_ddi_set_attrs(void *ctx, const char *id, const char *attrs)
+{
+    struct pg *p = ctx;
+    int64_t n = 0;
+    bw_err e;
+
+    if (!id)
+        return BW_E_INVAL;
+    e = gw__db_check_json(attrs, 0);
+    if (e)
+        return e;
+    if (!gw__db_utf8_ok(id))
+        return BW_E_NOTFOUND;
+    /* one statement: the device's attributes and its DDI row together */
+    e = run(p, &n,
+            "WITH d AS (UPDATE devices SET attrs = $1 WHERE id = $2 RETURNING id)"
+            " INSERT INTO ddi_targets (device_id, attrs_received) SELECT id, 1 FROM d"
+            " ON CONFLICT (device_id) DO UPDATE SET attrs_received = 1",
+            "tt", attrs, id);
+    if (!e && n == 0)
+        e = BW_E_NOTFOUND;
+    return e;
 }
 
 /* ---- campaigns ---------------------------------------------------------- */
@@ -1029,6 +1113,9 @@ const struct gw_db_ops gw_db_pg = {
     .action_next = pg_action_next,
     .action_report = pg_action_report,
     .action_get = pg_action_get,
+    .ddi_get = pg_ddi_get,
+    .ddi_set_token = pg_ddi_set_token,
+    .ddi_set_attrs = pg_ddi_set_attrs,
     .audit_add = pg_audit_add,
     .audit_list = pg_audit_list,
 };

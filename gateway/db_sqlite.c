@@ -79,12 +79,20 @@ static const char *const migrations[] = {
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;",
+    /* 2: hawkBit DDI: release kinds and hashes, DDI state per device */
+    "ALTER TABLE releases ADD COLUMN kind TEXT NOT NULL DEFAULT 'bulwark';"
+    "ALTER TABLE releases ADD COLUMN md5 TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE releases ADD COLUMN sha1 TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE ddi_targets ("
+    " device_id TEXT PRIMARY KEY NOT NULL REFERENCES devices(id),"
+    " token TEXT NOT NULL DEFAULT '', attrs_received INTEGER NOT NULL DEFAULT 0);",
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 
 #define DEV_COLS                                                                                   \
     "id, fingerprint, serial, pubkey, status, attrs, version, sequence, last_seen, created"
-#define REL_COLS "id, name, digest, size, sequence, vendor_id, class_id, uploaded_by, created"
+#define REL_COLS                                                                                   \
+    "id, name, digest, size, sequence, vendor_id, class_id, uploaded_by, created, kind, md5, sha1"
 #define CAMP_COLS                                                                                  \
     "id, name, release_id, filter, type, state, batch_size, success_pct, error_pct,"               \
     " current_batch, window_start, window_end, created"
@@ -580,9 +588,9 @@ static bw_err sq_release_add(void *ctx, struct gw_release *r)
         return e;
     e = run(s, NULL,
             "INSERT INTO releases (name, digest, size, sequence, vendor_id, class_id,"
-            " uploaded_by, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            "ttiittti", r->name, r->digest, r->size, r->sequence,
-            r->vendor_id, r->class_id, r->uploaded_by, r->created);
+            " uploaded_by, created, kind, md5, sha1) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "ttiitttittt", r->name, r->digest, r->size, r->sequence, r->vendor_id, r->class_id,
+            r->uploaded_by, r->created, r->kind, r->md5, r->sha1);
     if (!e)
         r->id = sqlite3_last_insert_rowid(s->db);
     return e;
@@ -614,6 +622,9 @@ static bw_err release_one(struct sq *s, const char *sql, const char *fmt, const 
         col_text(st, 6, out->class_id, sizeof(out->class_id));
         col_text(st, 7, out->uploaded_by, sizeof(out->uploaded_by));
         out->created = sqlite3_column_int64(st, 8);
+        col_text(st, 9, out->kind, sizeof(out->kind));
+        col_text(st, 10, out->md5, sizeof(out->md5));
+        col_text(st, 11, out->sha1, sizeof(out->sha1));
     }
     done(s, st);
     return e;
@@ -630,6 +641,77 @@ static bw_err sq_release_by_digest(void *ctx, const char *digest, struct gw_rele
         return BW_E_INVAL;
     return release_one(ctx, "SELECT " REL_COLS " FROM releases WHERE digest = ?", "t", digest, 0,
                        out);
+}
+
+/* ---- hawkBit DDI ----------------------------------------------------------- */
+
+static bw_err sq_ddi_get(void *ctx, const char *id, struct gw_ddi_target *out)
+{
+    struct sq *s = ctx;
+    sqlite3_stmt *st;
+    bw_err e;
+    int row;
+
+    if (!id || !out)
+        return BW_E_INVAL;
+    memset(out, 0, sizeof(*out));
+    e = prep(s, &st,
+             "SELECT t.token, t.attrs_received, d.id FROM devices d"
+             " LEFT JOIN ddi_targets t ON t.device_id = d.id WHERE d.id = ?",
+             "t", id);
+    if (e)
+        return e;
+    e = step(s, st, &row);
+    if (!e && !row)
+        e = BW_E_NOTFOUND;
+    if (!e) {
+        col_text(st, 0, out->token, sizeof(out->token));
+        out->attrs_received = sqlite3_column_int(st, 1) != 0;
+    }
+    done(s, st);
+    return e;
+}
+
+static bw_err sq_ddi_set_token(void *ctx, const char *id, const char *hash)
+{
+    struct sq *s = ctx;
+    int64_t n = 0;
+    bw_err e;
+
+    if (!id || !hash || (hash[0] && gw__db_check_hex(hash, 64)))
+        return BW_E_INVAL;
+    e = run(s, &n,
+            "INSERT INTO ddi_targets (device_id, token) SELECT id, ? FROM devices WHERE id = ?"
+            " ON CONFLICT (device_id) DO UPDATE SET token = excluded.token",
+            "tt", hash, id);
+    if (!e && n == 0)
+        e = BW_E_NOTFOUND;
+    return e;
+}
+
+static bw_err sq_ddi_set_attrs(void *ctx, const char *id, const char *attrs)
+{
+    struct sq *s = ctx;
+    int64_t n = 0;
+    bw_err e;
+
+    if (!id)
+        return BW_E_INVAL;
+    e = gw__db_check_json(attrs, 0);
+    if (e)
+        return e;
+    e = begin(s);
+    if (e)
+        return e;
+    e = run(s, &n, "UPDATE devices SET attrs = ? WHERE id = ?", "tt", attrs, id);
+    if (!e && n == 0)
+        e = BW_E_NOTFOUND;
+    if (!e)
+        e = run(s, NULL,
+                "INSERT INTO ddi_targets (device_id, attrs_received) VALUES (?, 1)"
+                " ON CONFLICT (device_id) DO UPDATE SET attrs_received = 1",
+                "t", id);
+    return finish(s, e);
 }
 
 /* ---- campaigns ---------------------------------------------------------- */
@@ -1043,6 +1125,9 @@ const struct gw_db_ops gw_db_sqlite = {
     .action_next = sq_action_next,
     .action_report = sq_action_report,
     .action_get = sq_action_get,
+    .ddi_get = sq_ddi_get,
+    .ddi_set_token = sq_ddi_set_token,
+    .ddi_set_attrs = sq_ddi_set_attrs,
     .audit_add = sq_audit_add,
     .audit_list = sq_audit_list,
 };

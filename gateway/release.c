@@ -400,6 +400,7 @@ bw_err gw_release_ingest(const char *upload_path, const struct bw_ec_key *const 
     bw_uuid_format(out->class_id, class_);
     snprintf(out->name, sizeof(out->name), "%s", name);
     snprintf(out->uploaded_by, sizeof(out->uploaded_by), "%s", uploaded_by);
+    snprintf(out->kind, sizeof(out->kind), "bulwark");
     rc = BW_OK;
 out:
     if (p_open)

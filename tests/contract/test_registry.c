@@ -86,6 +86,7 @@ static void mkrel(struct gw_release *r, const char *name, int n)
     snprintf(r->class_id, sizeof(r->class_id), "1492af14-2569-5e48-bf42-9b2d51f2ab45");
     snprintf(r->uploaded_by, sizeof(r->uploaded_by), "alice");
     r->created = DAY;
+    snprintf(r->kind, sizeof(r->kind), "bulwark");
 }
 
 static void mkcamp(struct gw_campaign *c, const char *name, int64_t rel, const char *filter,
@@ -328,6 +329,64 @@ static void t_releases(void)
     CHECK(g.id == rel2, "by digest: %" PRId64, g.id);
     mkrel(&r, "x", 50);
     EXPECT(ops->release_by_digest(db, r.digest, &g), BW_E_NOTFOUND);
+
+    /* an SWUpdate artifact: its kind and hashes come back; bad ones refused */
+    mkrel(&r, "swu-1", 60);
+    snprintf(r.kind, sizeof(r.kind), "swu");
+    snprintf(r.md5, sizeof(r.md5), "d41d8cd98f00b204e9800998ecf8427e");
+    snprintf(r.sha1, sizeof(r.sha1), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+    EXPECT(ops->release_add(db, &r), BW_OK);
+    EXPECT(ops->release_get(db, r.id, &g), BW_OK);
+    CHECK(!strcmp(g.kind, "swu") && !strcmp(g.md5, r.md5) && !strcmp(g.sha1, r.sha1),
+          "swu release read back: %s %s %s", g.kind, g.md5, g.sha1);
+    EXPECT(ops->release_get(db, rel1, &g), BW_OK);
+    CHECK(!strcmp(g.kind, "bulwark") && !g.md5[0], "bulwark release kind %s", g.kind);
+    mkrel(&r, "swu-2", 61);
+    snprintf(r.kind, sizeof(r.kind), "rpm");
+    EXPECT(ops->release_add(db, &r), BW_E_INVAL);
+    snprintf(r.kind, sizeof(r.kind), "swu");
+    snprintf(r.md5, sizeof(r.md5), "D41D8CD98F00B204E9800998ECF8427E");
+    EXPECT(ops->release_add(db, &r), BW_E_INVAL);
+}
+
+/* ---- hawkBit DDI state --------------------------------------------------- */
+
+static void t_ddi(void)
+{
+    struct gw_ddi_target t;
+    struct gw_device d, g;
+    const char *h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    mkdev(&d, "ddi-1", 300, GW_DEV_ACCEPTED, "{\"group\":\"lab\"}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+    /* a device without DDI state: no token, attributes wanted */
+    memset(&t, 0x55, sizeof(t));
+    EXPECT(ops->ddi_get(db, "ddi-1", &t), BW_OK);
+    CHECK(!t.token[0] && !t.attrs_received, "fresh DDI state: '%s' %d", t.token, t.attrs_received);
+    EXPECT(ops->ddi_get(db, "nope", &t), BW_E_NOTFOUND);
+    /* token: set, read, replaced, removed; refused for unknown devices and bad hashes */
+    EXPECT(ops->ddi_set_token(db, "ddi-1", h), BW_OK);
+    EXPECT(ops->ddi_get(db, "ddi-1", &t), BW_OK);
+    CHECK(!strcmp(t.token, h) && !t.attrs_received, "token read back: %s", t.token);
+    EXPECT(ops->ddi_set_token(db, "nope", h), BW_E_NOTFOUND);
+    EXPECT(ops->ddi_set_token(db, "ddi-1", "abc"), BW_E_INVAL);
+    EXPECT(ops->ddi_set_token(db, "ddi-1", ""), BW_OK);
+    EXPECT(ops->ddi_get(db, "ddi-1", &t), BW_OK);
+    CHECK(!t.token[0], "token not removed: %s", t.token);
+    /* attributes: stored on the device, and no longer wanted */
+    EXPECT(ops->ddi_set_attrs(db, "ddi-1", "{\"hwRevision\":\"revA\"}"), BW_OK);
+    EXPECT(ops->ddi_get(db, "ddi-1", &t), BW_OK);
+    EXPECT(ops->device_get(db, "ddi-1", &g), BW_OK);
+    CHECK(t.attrs_received && !strcmp(g.attrs, "{\"hwRevision\":\"revA\"}"),
+          "attrs: %d %s", t.attrs_received, g.attrs);
+    EXPECT(ops->ddi_set_attrs(db, "ddi-1", "[1]"), BW_E_FORMAT);
+    EXPECT(ops->ddi_set_attrs(db, "nope", "{}"), BW_E_NOTFOUND);
+    EXPECT(ops->device_get(db, "ddi-1", &g), BW_OK);
+    CHECK(!strcmp(g.attrs, "{\"hwRevision\":\"revA\"}"), "refused attrs changed them: %s", g.attrs);
+    /* setting the token keeps attrs_received */
+    EXPECT(ops->ddi_set_token(db, "ddi-1", h), BW_OK);
+    EXPECT(ops->ddi_get(db, "ddi-1", &t), BW_OK);
+    CHECK(t.attrs_received && !strcmp(t.token, h), "token after attrs: %d", t.attrs_received);
 }
 
 /* ---- campaigns and actions ---------------------------------------------- */
@@ -956,6 +1015,7 @@ int main(int argc, char **argv)
     }
     t_devices();
     t_releases();
+    t_ddi();
     t_campaigns();
     t_windows();
     t_audit();
