@@ -293,25 +293,15 @@ static void report(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *
 
 /* GET /api/v1/device/download/SHA256: only the release of the device's
  * current action; Range and If-None-Match honoured. */
-static void download(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
-                     struct gw_device *d, const char *digest)
+void gw_send_blob(struct gw_req *q, struct gw_resp *r, const char *digest)
 {
     const struct gw_conf *c = gw_server_conf(q->srv);
     char path[GW_PATH_MAX + 128], etag[80];
-    struct gw_release rel;
-    struct gw_action a;
     uint64_t first, last;
     struct stat st;
     int fd;
     bw_err rc;
 
-    rc = ops->action_next(h, d->id, (int64_t)time(NULL), &a);
-    if (rc == BW_OK)
-        rc = ops->release_get(h, a.release_id, &rel);
-    if (rc || strcmp(rel.digest, digest)) {
-        gw_error(r, 404, "not_found", "no action of this device offers that release");
-        return;
-    }
     if (gw_blob_path(c->blob_dir, digest, path, sizeof(path))) {
         gw_error(r, 400, "bad_path", "not a SHA-256 digest");
         return;
@@ -354,6 +344,25 @@ static void download(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
                      (uint64_t)st.st_size);
         } /* anything else: the Range header is ignored, full body */
     }
+}
+
+/* GET /api/v1/device/download/SHA256: only the release the device's
+ * current action offers */
+static void download(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                     struct gw_device *d, const char *digest)
+{
+    struct gw_release rel;
+    struct gw_action a;
+    bw_err rc;
+
+    rc = ops->action_next(h, d->id, (int64_t)time(NULL), &a);
+    if (rc == BW_OK)
+        rc = ops->release_get(h, a.release_id, &rel);
+    if (rc || strcmp(rel.digest, digest)) {
+        gw_error(r, 404, "not_found", "no action of this device offers that release");
+        return;
+    }
+    gw_send_blob(q, r, digest);
 }
 
 int gw_api_device(struct gw_req *q, struct gw_resp *r)

@@ -231,6 +231,48 @@ static void import(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *
     }
 }
 
+/* POST /api/v1/devices/ID/target-token: a new hawkBit TargetToken for an
+ * SWUpdate device (32 letters and digits from the CSPRNG), answered once;
+ * the registry keeps only its SHA-256. The previous token stops working. */
+static void target_token(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops,
+                         void *h, const char *id)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    uint8_t rnd[64], dig[BW_SHA256_LEN];
+    char tok[33], hex[65];
+    size_t i, n = 0;
+    json_t *o;
+    bw_err rc;
+
+    if (!need(q, r, GW_ROLE_ADMIN))
+        return;
+    /* rejection sampling: 62 letters, no bias */
+    while (n < 32) {
+        if (bw_random(rnd, sizeof(rnd))) {
+            gw_error(r, 503, "random", "no randomness");
+            return;
+        }
+        for (i = 0; i < sizeof(rnd) && n < 32; i++)
+            if (rnd[i] < 248)
+                tok[n++] = al[rnd[i] % 62];
+    }
+    tok[32] = 0;
+    if (bw_sha256(tok, 32, dig)) {
+        gw_error(r, 503, "crypto", "hash failed");
+        return;
+    }
+    bw_hex(hex, dig, sizeof(dig));
+    rc = ops->ddi_set_token(h, id, hex);
+    if (rc) {
+        gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "registry", ops->error(h));
+        return;
+    }
+    audit(q, ops, h, "device.target_token", id, "set");
+    o = json_pack("{s:s,s:s}", "device", id, "token", tok);
+    bw_wipe(tok, sizeof(tok));
+    gw_json(r, 200, dump(o));
+}
+
 static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
                     const char *rest)
 {
@@ -313,6 +355,10 @@ static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
                 gw_json(r, 200, strdup("{\"ok\":true}"));
             return;
         }
+        if (!strcmp(slash, "/target-token") && !strcmp(q->method, "POST")) {
+            target_token(q, r, ops, h, id);
+            return;
+        }
         gw_error(r, 404, "not_found", "no such resource");
     }
 }
@@ -329,6 +375,11 @@ static json_t *release_obj(const struct gw_release *rel)
     json_object_set_new(o, "vendor_id", json_string(rel->vendor_id));
     json_object_set_new(o, "class_id", json_string(rel->class_id));
     json_object_set_new(o, "uploaded_by", json_string(rel->uploaded_by));
+    json_object_set_new(o, "kind", json_string(rel->kind));
+    if (rel->md5[0]) {
+        json_object_set_new(o, "md5", json_string(rel->md5));
+        json_object_set_new(o, "sha1", json_string(rel->sha1));
+    }
     return o;
 }
 
@@ -340,7 +391,7 @@ static void releases(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
     bw_err rc;
 
     if (!*rest && !strcmp(q->method, "POST")) {
-        const char *name = arg(q, "name");
+        const char *name = arg(q, "name"), *kind;
 
         if (!need(q, r, GW_ROLE_RELEASE))
             return;
@@ -352,7 +403,16 @@ static void releases(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
             gw_error(r, 400, "upload", "the package is the request body");
             return;
         }
-        rc = gw_release_ingest_conf(c, q->upload_path, name, q->operator_name, &rel);
+        kind = arg(q, "kind");
+        if (kind && strcmp(kind, "bulwark") && strcmp(kind, "swu")) {
+            gw_error(r, 400, "kind", "kind=bulwark (a signed package, the default) or kind=swu");
+            return;
+        }
+        if (kind && !strcmp(kind, "swu"))
+            rc = gw_release_store_artifact(q->upload_path, c->blob_dir, name, q->operator_name,
+                                           &rel);
+        else
+            rc = gw_release_ingest_conf(c, q->upload_path, name, q->operator_name, &rel);
         if (rc) {
             char msg[128];
 

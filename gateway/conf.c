@@ -47,6 +47,8 @@ static const struct row rows[] = {
      "device tokens remembered until they expire (40 bytes each): at least the tokens the "
      "fleet presents within a token lifetime; when full, new connections get 503 until some "
      "expire"},
+    {"ddi_tenant", S(ddi_tenant), "DEFAULT",
+     "hawkBit tenant in DDI paths (/TENANT/controller/v1/ID) for SWUpdate devices"},
     {"access_log", S(access_log), "-", "JSON-lines access log file, - for stderr"},
     {"poll_interval", U(poll_interval), "60", "seconds devices wait between polls"},
     {"max_body", U(max_body), "65536", "largest JSON request body in bytes"},

@@ -26,6 +26,7 @@ struct gw_conf {
     char release_keys[GW_PATH_MAX]; /* PEM file with one or more public keys */
     char operator_tokens[GW_PATH_MAX];
     char token_audience[256];
+    char ddi_tenant[GW_ID_MAX + 1];
     char access_log[GW_PATH_MAX];
     uint8_t vendor_id[16], class_id[16];
     uint64_t poll_interval;
@@ -81,6 +82,7 @@ struct gw_req {
     const char *range;               /* the Range header */
     const char *if_none_match;
     const char *if_range;
+    const char *host;                /* the Host header */
     void *conn;                      /* struct MHD_Connection */
     struct gw_server *srv;
 };
@@ -115,6 +117,9 @@ BW_NODISCARD bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *
 
 /* The APIs. Each returns 1 if it handled the path, 0 to let another try. */
 int gw_api_device(struct gw_req *q, struct gw_resp *r);
+int gw_api_ddi(struct gw_req *q, struct gw_resp *r);
+/* A stored blob as the answer: ETag, If-None-Match, Range and If-Range. */
+void gw_send_blob(struct gw_req *q, struct gw_resp *r, const char *digest);
 int gw_api_operator(struct gw_req *q, struct gw_resp *r);
 int gw_api_public(struct gw_req *q, struct gw_resp *r);
 

@@ -458,6 +458,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     q.range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
     q.if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
     q.if_range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_RANGE);
+    q.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (rc->upload_fd >= 0) {
         if (fsync(rc->upload_fd) == 0) {
             q.upload_path = rc->upload_path;
@@ -471,7 +472,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         gw_error(&r, 413, "too_big", "request body exceeds the configured limit");
     else if (strlen(url) > 1024 || strstr(url, "/../") || strstr(url, "//"))
         gw_error(&r, 400, "bad_path", "malformed path");
-    else if (!gw_api_public(&q, &r) && !gw_api_device(&q, &r) && !gw_api_operator(&q, &r))
+    else if (!gw_api_public(&q, &r) && !gw_api_device(&q, &r) && !gw_api_operator(&q, &r) &&
+             !gw_api_ddi(&q, &r))
         gw_error(&r, 404, "not_found", "no such resource");
     if (!r.status)
         gw_error(&r, 500, "internal", "handler gave no answer");

@@ -18,6 +18,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "host.h"
 #include "release.h"
 
@@ -408,6 +410,90 @@ out:
     if (in >= 0)
         close(in);
     /* Consumed on every path: stored under its digest, or refused. */
+    unlink(upload_path);
+    if (rc && out)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+/* Method: one pass over the file computes SHA-256 (its content address),
+ * MD5 and SHA-1 (what hawkBit clients are told); the file must not change
+ * meanwhile; then it is stored like a package. */
+bw_err gw_release_store_artifact(const char *upload_path, const char *blob_dir, const char *name,
+                                 const char *uploaded_by, struct gw_release *out)
+{
+    static const size_t chunk = 64 * 1024;
+    EVP_MD_CTX *m5 = NULL, *s1 = NULL;
+    struct bw_sha256 h;
+    struct stat st0, st1;
+    uint8_t *buf = NULL, dig[BW_SHA256_LEN], md5[16], sha1[20];
+    char hex[GW_DIGEST_HEX_LEN + 1];
+    uint64_t total = 0;
+    int in = -1, h_open = 0;
+    ssize_t n;
+    bw_err rc = BW_E_INVAL;
+
+    if (!upload_path)
+        return BW_E_INVAL;
+    if (!out)
+        goto out;
+    memset(out, 0, sizeof(*out));
+    if (!blob_dir || !blob_dir[0] || (rc = check_id(name)) || (rc = check_id(uploaded_by)))
+        goto out;
+    rc = BW_E_NOMEM;
+    buf = malloc(chunk);
+    m5 = EVP_MD_CTX_new();
+    s1 = EVP_MD_CTX_new();
+    if (!buf || !m5 || !s1)
+        goto out;
+    rc = BW_E_CRYPTO;
+    if (!EVP_DigestInit_ex(m5, EVP_md5(), NULL) || !EVP_DigestInit_ex(s1, EVP_sha1(), NULL) ||
+        bw_sha256_init(&h))
+        goto out;
+    h_open = 1;
+    rc = BW_E_IO;
+    in = open(upload_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (in < 0 || fstat(in, &st0) != 0 || !S_ISREG(st0.st_mode))
+        goto out;
+    while ((n = read(in, buf, chunk)) > 0) {
+        rc = BW_E_CRYPTO;
+        if (bw_sha256_update(&h, buf, (size_t)n) || !EVP_DigestUpdate(m5, buf, (size_t)n) ||
+            !EVP_DigestUpdate(s1, buf, (size_t)n))
+            goto out;
+        total += (uint64_t)n;
+    }
+    rc = BW_E_IO;
+    if (n < 0)
+        goto out;
+    h_open = 0;
+    rc = BW_E_CRYPTO;
+    if (bw_sha256_final(&h, dig) || !EVP_DigestFinal_ex(m5, md5, NULL) ||
+        !EVP_DigestFinal_ex(s1, sha1, NULL))
+        goto out;
+    rc = BW_E_STATE;
+    if (fstat(in, &st1) != 0 || st1.st_size != st0.st_size || (uint64_t)st1.st_size != total ||
+        st1.st_mtim.tv_sec != st0.st_mtim.tv_sec || st1.st_mtim.tv_nsec != st0.st_mtim.tv_nsec)
+        goto out;
+    bw_hex(hex, dig, BW_SHA256_LEN);
+    rc = store_blob(in, upload_path, total, blob_dir, hex, dig);
+    if (rc)
+        goto out;
+    memcpy(out->digest, hex, sizeof(out->digest));
+    bw_hex(out->md5, md5, sizeof(md5));
+    bw_hex(out->sha1, sha1, sizeof(sha1));
+    out->size = (int64_t)total;
+    snprintf(out->kind, sizeof(out->kind), "swu");
+    snprintf(out->name, sizeof(out->name), "%s", name);
+    snprintf(out->uploaded_by, sizeof(out->uploaded_by), "%s", uploaded_by);
+    rc = BW_OK;
+out:
+    if (h_open)
+        bw_sha256_abort(&h);
+    EVP_MD_CTX_free(m5);
+    EVP_MD_CTX_free(s1);
+    free(buf);
+    if (in >= 0)
+        close(in);
     unlink(upload_path);
     if (rc && out)
         memset(out, 0, sizeof(*out));

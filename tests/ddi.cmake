@@ -7,3 +7,9 @@ if(TARGET bwgateway)
   target_include_directories(test_ddi PRIVATE unit)
   add_test(NAME unit.ddi COMMAND test_ddi)
 endif()
+# Debian's swupdate (suricatta) against the DDI subset over mTLS
+if(TARGET bwgateway)
+  add_test(NAME integ.ddi_swupdate
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/ddi_swupdate.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+endif()

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The hawkBit DDI subset (docs/ddi.md) for SWUpdate's suricatta, on the
+ * same registry, campaigns and blobs as the native device API. A device is
+ * the controller id of the path; it proves it by a client certificate
+ * registered to it whose CN is that id (mTLS), or by its TargetToken.
+ * A device reads only its own actions and downloads only the artifact its
+ * current action offers.
+ */
+#define _DEFAULT_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ddi.h"
+#include "gw.h"
+
+/* Equal strings, in time that does not depend on where they differ. */
+static int same_secret(const char *a, const char *b)
+{
+    size_t n = strlen(a), i;
+    unsigned char d = 0;
+
+    if (n != strlen(b))
+        return 0;
+    for (i = 0; i < n; i++)
+        d |= (unsigned char)(a[i] ^ b[i]);
+    return d == 0;
+}
+
+/* Method: the device named by the path must exist and be accepted; a
+ * client certificate, when there is one, must be that device's (no
+ * falling back to a token then); otherwise its TargetToken. */
+static int ddi_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                    const char *controller, struct gw_device *d)
+{
+    struct gw_ddi_target t;
+    uint8_t dig[BW_SHA256_LEN];
+    char hex[65];
+    const char *a = q->authorization;
+    bw_err rc;
+
+    rc = ops->device_get(h, controller, d);
+    if (rc) {
+        gw_error(r, rc == BW_E_NOTFOUND ? 401 : 503, "unknown_device",
+                 rc == BW_E_NOTFOUND ? "unknown controller" : "registry unavailable");
+        return 0;
+    }
+    if (d->status != GW_DEV_ACCEPTED) {
+        gw_error(r, 403, "not_accepted", "device not accepted");
+        return 0;
+    }
+    if (q->client_verified) {
+        if (strcmp(q->client_fpr, d->fingerprint) || strcmp(q->client_cn, controller)) {
+            gw_error(r, 403, "identity", "the client certificate is not this controller's");
+            return 0;
+        }
+        return 1;
+    }
+    if (!a || strncmp(a, "TargetToken ", 12) || !a[12]) {
+        gw_error(r, 401, "token", "a client certificate or Authorization: TargetToken is required");
+        return 0;
+    }
+    if (ops->ddi_get(h, controller, &t) || !t.token[0] || bw_sha256(a + 12, strlen(a + 12), dig)) {
+        gw_error(r, 401, "token", "no target token for this controller");
+        return 0;
+    }
+    bw_hex(hex, dig, sizeof(dig));
+    if (!same_secret(hex, t.token)) {
+        gw_error(r, 401, "token", "wrong target token");
+        return 0;
+    }
+    return 1;
+}
+
+/* https://HOST/TENANT/controller/v1/ID, from a Host header of host
+ * characters only (anything else would end up in the links) */
+static int base_url(const struct gw_req *q, const struct gw_ddi_path *p, char *out, size_t cap)
+{
+    const char *hst = q->host;
+    size_t i;
+
+    if (!hst || !*hst || strlen(hst) > 255)
+        return -1;
+    for (i = 0; hst[i]; i++) {
+        char c = hst[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == ':' || c == '[' || c == ']'))
+            return -1;
+    }
+    return snprintf(out, cap, "https://%s/%s/controller/v1/%s", hst, p->tenant, p->controller) <
+                   (int)cap
+               ? 0
+               : -1;
+}
+
+/* The artifact's file name: the release name if it is a safe path segment */
+static void file_name(const struct gw_release *rel, char out[GW_DDI_FILE_MAX + 1])
+{
+    size_t i;
+
+    for (i = 0; rel->name[i]; i++) {
+        char c = rel->name[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            break;
+    }
+    if (!rel->name[i] && strcmp(rel->name, ".") && strcmp(rel->name, ".."))
+        snprintf(out, GW_DDI_FILE_MAX + 1, "%s", rel->name);
+    else
+        snprintf(out, GW_DDI_FILE_MAX + 1, "release-%" PRId64 ".bin", rel->id);
+}
+
+/* The device's current action (OFFERED or RUNNING, or a new offer) and its
+ * release; 0 if none. */
+static int current(const struct gw_db_ops *ops, void *h, const char *dev, struct gw_action *a,
+                   struct gw_release *rel, bw_err *err)
+{
+    *err = ops->action_next(h, dev, (int64_t)time(NULL), a);
+    if (*err == BW_E_NOTFOUND) {
+        *err = BW_OK;
+        return 0;
+    }
+    if (!*err)
+        *err = ops->release_get(h, a->release_id, rel);
+    return *err == BW_OK;
+}
+
+static void deployment_of(const struct gw_action *a, const struct gw_release *rel,
+                          const char *file, struct gw_ddi_deployment *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->action_id = a->id;
+    d->type = a->type;
+    d->window_open = 1; /* action_next offers only inside the window */
+    d->module_id = rel->id;
+    d->name = rel->name;
+    d->version = rel->name;
+    d->file = file;
+    d->size = rel->size;
+    d->sha1 = rel->sha1;
+    d->md5 = rel->md5;
+    d->sha256 = rel->digest;
+    d->history = a->state == GW_ACTION_RUNNING ? "RUNNING" : "SCHEDULED";
+}
+
+static void base_poll(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                      const struct gw_device *d, const char *base)
+{
+    const struct gw_conf *c = gw_server_conf(q->srv);
+    struct gw_ddi_links l;
+    struct gw_ddi_target t;
+    struct gw_action a;
+    struct gw_release rel;
+    bw_err rc;
+
+    memset(&l, 0, sizeof(l));
+    if ((rc = ops->ddi_get(h, d->id, &t))) {
+        gw_error(r, 503, "registry", ops->error(h));
+        return;
+    }
+    /* SWUpdate PUTs configData on every poll while the link is there and
+     * skips the deployment in that cycle: offer it only until it came */
+    l.config_data = !t.attrs_received;
+    if (current(ops, h, d->id, &a, &rel, &rc)) {
+        l.deployment = a.id;
+        l.deployment_etag = a.id * 8 + (int64_t)a.state;
+    } else if (rc) {
+        gw_error(r, 503, "registry", ops->error(h));
+        return;
+    }
+    gw_json(r, 200, gw_ddi_base_json(base, c->poll_interval, &l));
+}
+
+static void deployment(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                       const struct gw_device *d, const char *base, int64_t id)
+{
+    struct gw_ddi_deployment dep;
+    struct gw_action a;
+    struct gw_release rel;
+    char file[GW_DDI_FILE_MAX + 1];
+    bw_err rc;
+
+    (void)q;
+    if (!current(ops, h, d->id, &a, &rel, &rc) || a.id != id) {
+        gw_error(r, rc ? 503 : 404, "not_found", rc ? ops->error(h) : "no such open action");
+        return;
+    }
+    file_name(&rel, file);
+    deployment_of(&a, &rel, file, &dep);
+    gw_json(r, 200, gw_ddi_deployment_json(base, &dep));
+}
+
+static void feedback(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                     const struct gw_device *d, int64_t id)
+{
+    struct gw_ddi_feedback *f;
+    struct gw_action a;
+    const char *why = "";
+    enum gw_action_state st;
+    bw_err rc;
+
+    f = malloc(sizeof(*f));
+    if (!f) {
+        gw_error(r, 503, "nomem", "out of memory");
+        return;
+    }
+    rc = gw_ddi_parse_feedback(q->body, q->body_len, f, &why);
+    if (rc || (f->id > 0 && f->id != id)) {
+        free(f);
+        gw_error(r, 400, "json", rc ? why : "id differs from the path");
+        return;
+    }
+    st = gw_ddi_state(f);
+    rc = ops->action_report(h, d->id, id, st, f->details, (int64_t)time(NULL));
+    free(f);
+    /* a final state reported again (clients resend) is not an error */
+    if (rc == BW_E_STATE && !ops->action_get(h, d->id, id, &a) && a.state == st)
+        rc = BW_OK;
+    if (rc) {
+        gw_error(r, rc == BW_E_NOTFOUND ? 404 : rc == BW_E_STATE ? 409 : 503, "report",
+                 rc == BW_E_NOTFOUND ? "no such action of this device" : bw_errname(rc));
+        return;
+    }
+    gw_json(r, 200, strdup("{}"));
+}
+
+static void config_data(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                        const struct gw_device *d)
+{
+    struct gw_ddi_config *c;
+    char *attrs;
+    const char *why = "";
+    bw_err rc;
+
+    c = malloc(sizeof(*c));
+    attrs = malloc(GW_ATTRS_MAX + 1);
+    if (!c || !attrs) {
+        free(c);
+        free(attrs);
+        gw_error(r, 503, "nomem", "out of memory");
+        return;
+    }
+    rc = gw_ddi_parse_config(q->body, q->body_len, c, &why);
+    if (!rc) {
+        why = "attributes exceed 4096 bytes";
+        rc = gw_ddi_apply_config(d->attrs, c, attrs);
+    }
+    if (!rc)
+        rc = ops->ddi_set_attrs(h, d->id, attrs);
+    free(c);
+    free(attrs);
+    if (rc) {
+        gw_error(r, rc == BW_E_TOOBIG ? 413 : rc == BW_E_FORMAT ? 400 : 503, "json", why);
+        return;
+    }
+    gw_json(r, 200, strdup("{}"));
+}
+
+/* GET softwaremodules/{release}/artifacts[/{file}[.MD5SUM]]: only of the
+ * device's current action */
+static void artifact(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                     const struct gw_device *d, const char *base, const struct gw_ddi_path *p)
+{
+    struct gw_ddi_deployment dep;
+    struct gw_action a;
+    struct gw_release rel;
+    char file[GW_DDI_FILE_MAX + 1];
+    bw_err rc;
+
+    if (!current(ops, h, d->id, &a, &rel, &rc) || rel.id != p->id) {
+        gw_error(r, rc ? 503 : 404, "not_found",
+                 rc ? ops->error(h) : "no action of this device offers that module");
+        return;
+    }
+    file_name(&rel, file);
+    if (p->res == GW_DDI_ARTIFACTS) {
+        deployment_of(&a, &rel, file, &dep);
+        gw_json(r, 200, gw_ddi_artifacts_json(base, &dep));
+        return;
+    }
+    if (strcmp(p->file, file)) {
+        gw_error(r, 404, "not_found", "no such artifact");
+        return;
+    }
+    if (p->res == GW_DDI_ARTIFACT_MD5) {
+        char *s = malloc(GW_DDI_FILE_MAX + 40);
+
+        if (!s || !rel.md5[0]) {
+            free(s);
+            gw_error(r, 404, "not_found", "no MD5 recorded for this artifact");
+            return;
+        }
+        snprintf(s, GW_DDI_FILE_MAX + 40, "%s  %s\n", rel.md5, file);
+        r->status = 200;
+        r->body = s;
+        r->body_len = strlen(s);
+        r->content_type = "text/plain";
+        return;
+    }
+    gw_send_blob(q, r, rel.digest);
+}
+
+int gw_api_ddi(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_conf *c = gw_server_conf(q->srv);
+    const struct gw_db_ops *ops;
+    struct gw_ddi_path p;
+    struct gw_device *d;
+    char base[512];
+    const char *m = q->method;
+    void *h;
+    bw_err rc;
+
+    rc = gw_ddi_route(q->path, &p);
+    if (rc == BW_E_NOTFOUND)
+        return 0;
+    if (rc || strcmp(p.tenant, c->ddi_tenant)) {
+        gw_error(r, 404, "not_found", "no such DDI resource");
+        return 1;
+    }
+    if (base_url(q, &p, base, sizeof(base))) {
+        gw_error(r, 400, "host", "a Host header of host name characters is required");
+        return 1;
+    }
+    if (gw_db(q->srv, &ops, &h)) {
+        gw_error(r, 503, "registry", "registry unavailable");
+        return 1;
+    }
+    d = malloc(sizeof(*d));
+    if (!d) {
+        gw_error(r, 503, "nomem", "out of memory");
+        return 1;
+    }
+    if (!ddi_auth(q, r, ops, h, p.controller, d)) {
+        free(d);
+        return 1;
+    }
+    switch (p.res) {
+    case GW_DDI_BASE:
+        if (!strcmp(m, "GET"))
+            base_poll(q, r, ops, h, d, base);
+        else
+            gw_error(r, 405, "method", "GET only");
+        break;
+    case GW_DDI_DEPLOYMENT:
+        if (!strcmp(m, "GET"))
+            deployment(q, r, ops, h, d, base, p.id);
+        else
+            gw_error(r, 405, "method", "GET only");
+        break;
+    case GW_DDI_DEPLOYMENT_FEEDBACK:
+        if (!strcmp(m, "POST"))
+            feedback(q, r, ops, h, d, p.id);
+        else
+            gw_error(r, 405, "method", "POST only");
+        break;
+    case GW_DDI_CONFIG:
+        if (!strcmp(m, "PUT"))
+            config_data(q, r, ops, h, d);
+        else
+            gw_error(r, 405, "method", "PUT only");
+        break;
+    case GW_DDI_ARTIFACTS:
+    case GW_DDI_ARTIFACT:
+    case GW_DDI_ARTIFACT_MD5:
+        if (!strcmp(m, "GET") || !strcmp(m, "HEAD"))
+            artifact(q, r, ops, h, d, base, &p);
+        else
+            gw_error(r, 405, "method", "GET only");
+        break;
+    default: /* cancelAction, installedBase: not served yet (docs/ddi.md) */
+        gw_error(r, 404, "not_found", "not served by this gateway");
+        break;
+    }
+    free(d);
+    return 1;
+}

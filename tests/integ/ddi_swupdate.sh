@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Debian's swupdate (suricatta, hawkBit mode) against bulwark-gateway's
+# DDI subset on loopback, over mTLS with certificates from `bulwark
+# provision`: a campaign of a CMS-signed .swu for two devices. dev-000001
+# polls, sends its attributes (configData), downloads, installs into a
+# file target, and after a simulated reboot (-c 2) reports success;
+# dev-000002 trusts another signer, refuses the image and reports failure,
+# its target untouched. The registry must then hold exactly those states.
+# Also: a TargetToken device, the MD5SUM side file, and the refusals
+# (no credentials, wrong token, another controller's certificate, another
+# device's action). Nothing is written outside the test's directory.
+# Usage: ddi_swupdate.sh BULWARK BULWARK-GATEWAY DEVKEY_PEM
+set -u
+B=$(realpath "$1"); GW=$(realpath "$2"); EXPORT=$(realpath "$3")
+T=$(mktemp -d)
+PIDS=
+cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"; }
+trap cleanup EXIT
+cd "$T"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$2 [last answer: $(head -c 300 body.txt 2>/dev/null)]"; fi; }
+command -v swupdate >/dev/null || { echo "swupdate not installed"; exit 1; }
+command -v cpio >/dev/null || { echo "cpio not installed"; exit 1; }
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
+# --- server certificate, devices, operators ----------------------------------------
+openssl ecparam -name prime256v1 -genkey -noout -out srvca.key 2>/dev/null
+openssl req -new -x509 -key srvca.key -subj "/CN=test server CA" -days 2 -out srvca.crt 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out srv.key 2>/dev/null
+openssl req -new -key srv.key -subj "/CN=127.0.0.1" -out srv.csr 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
+openssl x509 -req -in srv.csr -CA srvca.crt -CAkey srvca.key -CAcreateserial -days 2 \
+  -extfile san.ext -out srv.crt 2>/dev/null
+"$B" provision --ca-dir factory --count 3 --out devs --argon2 1,1024,1 >/dev/null 2>&1 || bad "provision"
+for i in 1 2 3; do
+  d=devs/dev-00000$i
+  "$EXPORT" "file:$T/$d/device.key?storage-key=$T/$d/storage.key" d$i.key || bad "export key $i"
+  cp $d/device.crt d$i.crt
+done
+"$B" keygen --out rel.key --pub rel.pub >/dev/null
+for r in admin release-manager viewer; do
+  tok=$(openssl rand -hex 24); eval "TOK_${r//-/_}=$tok"
+  echo "$r op-$r $(printf %s "$tok" | sha256sum | cut -c1-64)" >> operators
+done
+cat > gw.conf <<EOF
+listen = 127.0.0.1:0
+tls_cert = $T/srv.crt
+tls_key = $T/srv.key
+client_ca = $T/factory/ca.crt
+database = sqlite:$T/registry.db
+blob_dir = $T/blobs
+release_keys = $T/rel.pub
+vendor_id = 6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b
+class_id = 0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
+operator_tokens = $T/operators
+access_log = $T/access.log
+poll_interval = 1
+threads = 2
+EOF
+"$GW" --config gw.conf --port-file port 2>gw.err &
+PIDS="$PIDS $!"
+for i in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+P=$(cat port 2>/dev/null)
+[ -n "$P" ] || { cat gw.err; echo "gateway did not start"; exit 1; }
+U=https://127.0.0.1:$P
+req() { curl -s -o body.txt -w '%{http_code}' --cacert srvca.crt "$@"; }
+op() { local t=$1; shift; req -H "Authorization: Bearer $t" "$@"; }
+ddi() { local i=$1; shift; req --cert d$i.crt --key d$i.key "$@"; }
+C1=$U/DEFAULT/controller/v1/dev-000001
+check '[ "$(op $TOK_admin --data-binary @factory/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"
+
+# --- the maker's signed .swu: a CMS signer (emailProtection, as Debian's swupdate
+# wants) under its own CA, and a second, rogue CA the second device trusts ----------
+mkca() { # mkca NAME: NAME-ca.crt and a signer NAME.crt/NAME.key under it
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $1-ca.key \
+    -out $1-ca.crt -days 2 -subj "/CN=$1 update CA" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $1.key -out $1.csr \
+    -subj "/CN=$1 signer" 2>/dev/null
+  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=emailProtection\n' > $1.ext
+  openssl x509 -req -in $1.csr -CA $1-ca.crt -CAkey $1-ca.key -CAcreateserial -days 2 \
+    -extfile $1.ext -out $1.crt 2>/dev/null
+}
+mkca maker; mkca rogue
+mkdir swu && head -c 200000 /dev/urandom > swu/app.img
+SHA=$(sha256sum < swu/app.img | cut -c1-64)
+cat > swu/sw-description <<EOF
+software =
+{
+	version = "2.0.0";
+	hardware-compatibility = [ "1.0" ];
+	images: (
+		{
+			filename = "app.img";
+			device = "@TARGET@";
+			type = "raw";
+			sha256 = "$SHA";
+		}
+	);
+}
+EOF
+# the target path is the device's: one file per device, both under $T
+sed -i "s#@TARGET@#$T/target#" swu/sw-description
+openssl cms -sign -in swu/sw-description -out swu/sw-description.sig -signer maker.crt \
+  -inkey maker.key -outform DER -nosmimecap -binary || bad "cms sign"
+(cd swu && printf '%s\n' sw-description sw-description.sig app.img | cpio -o -H crc --quiet > ../app-2.swu)
+check '[ "$(op $TOK_viewer --data-binary @app-2.swu "$U/api/v1/releases?name=app-2.swu&kind=swu")" = 403 ]' "viewer uploaded"
+check '[ "$(op $TOK_release_manager --data-binary @app-2.swu "$U/api/v1/releases?name=app-2.swu&kind=rpm")" = 400 ]' "unknown kind accepted"
+check '[ "$(op $TOK_release_manager --data-binary @app-2.swu "$U/api/v1/releases?name=app-2.swu&kind=swu")" = 201 ]' "swu upload"
+RID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
+MD5=$(md5sum < app-2.swu | cut -c1-32)
+check 'grep -q "\"kind\":\"swu\"" body.txt && grep -q "\"md5\":\"$MD5\"" body.txt && grep -q "\"sha1\":\"$(sha1sum < app-2.swu | cut -c1-40)\"" body.txt' \
+  "swu release record"
+
+# --- before any campaign: polls, attributes, refusals ------------------------------------
+check '[ "$(ddi 1 $C1)" = 200 ] && grep -q "\"sleep\":\"00:00:01\"" body.txt && grep -q "/configData\"" body.txt && ! grep -q deploymentBase body.txt' \
+  "first poll: configData wanted, nothing to deploy"
+check '[ "$(req $C1)" = 401 ]' "poll without certificate or token"
+check '[ "$(ddi 2 $C1)" = 403 ]' "dev-000002's certificate polled as dev-000001"
+check '[ "$(req -H "Authorization: TargetToken wrong" $C1)" = 401 ]' "wrong target token"
+check '[ "$(ddi 1 $U/OTHER/controller/v1/dev-000001)" = 404 ]' "other tenant served"
+check '[ "$(ddi 1 -X PUT -H "Content-Type: application/json" --data "{\"data\":[1]}" $C1/configData)" = 400 ]' "bad configData"
+# a TargetToken device (dev-000003): the token is shown once, its hash kept
+check '[ "$(op $TOK_viewer -X POST $U/api/v1/devices/dev-000003/target-token)" = 403 ]' "viewer set a token"
+check '[ "$(op $TOK_admin -X POST $U/api/v1/devices/dev-000003/target-token)" = 200 ]' "target token"
+TT=$(sed -n 's/.*"token":"\([A-Za-z0-9]*\)".*/\1/p' body.txt)
+check '[ ${#TT} = 32 ] && ! grep -q "$TT" registry.db' "token stored in clear or malformed: $TT"
+check '[ "$(req -H "Authorization: TargetToken $TT" $U/DEFAULT/controller/v1/dev-000003)" = 200 ]' "TargetToken poll"
+check '[ "$(req -H "Authorization: TargetToken $TT" $C1)" = 401 ]' "dev-000003's token polled as dev-000001"
+
+# --- the campaign -------------------------------------------------------------------------
+check '[ "$(op $TOK_release_manager -H "Content-Type: application/json" --data "{\"name\":\"swu\",\"release_id\":$RID,\"filter\":{}}" $U/api/v1/campaigns)" = 201 ]' \
+  "campaign"
+CID=$(sed -n 's/^{"id":\([0-9]*\).*/\1/p' body.txt)
+
+swcfg() { # swcfg I: suricatta over mTLS for dev-00000I
+  cat <<EOF
+globals : { verbose = true; loglevel = 6; };
+identify : ( { name = "serialNo"; value = "SN-$1"; }, { name = "hwRevision"; value = "revA"; } );
+suricatta : { tenant = "DEFAULT"; id = "dev-00000$1"; url = "$U"; polldelay = 1; retry = 3;
+              retrywait = 1; cafile = "$T/srvca.crt"; sslcert = "$T/d$1.crt"; sslkey = "$T/d$1.key"; };
+EOF
+}
+# run_sw I CA [CONFIRM]: swupdate for dev-00000I trusting CA's signer in its own TMPDIR
+run_sw() {
+  mkdir -p sw$1; swcfg $1 > sw$1.cfg
+  TMPDIR=$T/sw$1 swupdate -f sw$1.cfg -v -k $2 -H board:1.0 -u "${3:-}" > sw$1.log 2>&1 &
+  echo $!
+}
+wait_for() { # wait_for SECONDS CONDITION
+  local i; for i in $(seq $(($1 * 4))); do eval "$2" && return 0; sleep 0.25; done; return 1
+}
+
+# dev-000001 trusts the maker: polls, PUTs its attributes, installs into $T/target
+# (the raw handler writes into an existing file, as into a partition)
+: > target
+SW1=$(run_sw 1 maker-ca.crt); PIDS="$PIDS $SW1"
+wait_for 20 'cmp -s swu/app.img target 2>/dev/null' || bad "dev-000001 did not install: $(tail -n 5 sw1.log)"
+wait_for 30 'sqlite3 registry.db "SELECT feedback FROM actions WHERE device_id = \"dev-000001\"" 2>/dev/null | grep -q "Installed"' ||
+  bad "no install feedback from dev-000001"
+kill $SW1 2>/dev/null; wait $SW1 2>/dev/null
+check '[ "$(sqlite3 registry.db "SELECT attrs FROM devices WHERE id = \"dev-000001\"")" = "{\"hwRevision\":\"revA\",\"serialNo\":\"SN-1\"}" ]' \
+  "configData attributes: $(sqlite3 registry.db "SELECT attrs FROM devices WHERE id = 'dev-000001'")"
+check '[ "$(sqlite3 registry.db "SELECT state FROM actions WHERE device_id = \"dev-000001\"")" = 2 ]' \
+  "dev-000001 running before its reboot: $(sqlite3 registry.db "SELECT state FROM actions WHERE device_id = 'dev-000001'")"
+# the "reboot": swupdate starts again and confirms (-c 2)
+SW1=$(run_sw 1 maker-ca.crt "-c 2"); PIDS="$PIDS $SW1"
+wait_for 30 '[ "$(sqlite3 registry.db "SELECT state FROM actions WHERE device_id = \"dev-000001\"")" = 3 ]' ||
+  bad "dev-000001 not success after -c 2: $(tail -n 5 sw1.log)"
+kill $SW1 2>/dev/null; wait $SW1 2>/dev/null
+
+# dev-000002 trusts the rogue CA only: the image is refused, failure reported
+: > target
+SW2=$(run_sw 2 rogue-ca.crt); PIDS="$PIDS $SW2"
+wait_for 60 '[ "$(sqlite3 registry.db "SELECT state FROM actions WHERE device_id = \"dev-000002\"")" = 4 ]' ||
+  bad "dev-000002 did not report failure: $(tail -n 5 sw2.log)"
+kill $SW2 2>/dev/null; wait $SW2 2>/dev/null
+check '[ ! -s target ]' "a refused image was written"
+check 'sqlite3 registry.db "SELECT feedback FROM actions WHERE device_id = \"dev-000002\"" | grep -qi "signature\|image\|swu"' \
+  "failure feedback: $(sqlite3 registry.db "SELECT feedback FROM actions WHERE device_id = 'dev-000002'" | head -c 200)"
+
+# --- the registry afterwards: exactly these states ------------------------------------------
+check '[ "$(sqlite3 registry.db "SELECT device_id || \":\" || state FROM actions WHERE campaign_id = $CID ORDER BY device_id" | tr "\n" " ")" = "dev-000001:3 dev-000002:4 dev-000003:0 " ]' \
+  "action states: $(sqlite3 registry.db "SELECT device_id || ':' || state FROM actions ORDER BY device_id" | tr '\n' ' ')"
+
+# --- artifact, MD5SUM and another device's action ----------------------------------------------
+C3=$U/DEFAULT/controller/v1/dev-000003
+check '[ "$(req -H "Authorization: TargetToken $TT" $C3)" = 200 ] && grep -q "deploymentBase" body.txt' "dev-000003 offered"
+AID3=$(sqlite3 registry.db "SELECT id FROM actions WHERE device_id = 'dev-000003'")
+AID1=$(sqlite3 registry.db "SELECT id FROM actions WHERE device_id = 'dev-000001'")
+check '[ "$(req -H "Authorization: TargetToken $TT" $C3/deploymentBase/$AID3)" = 200 ] && grep -q "\"md5\":\"$MD5\"" body.txt && grep -q "app-2.swu.MD5SUM" body.txt' \
+  "deploymentBase"
+check '[ "$(req -H "Authorization: TargetToken $TT" $C3/softwaremodules/$RID/artifacts/app-2.swu.MD5SUM)" = 200 ] && [ "$(cat body.txt)" = "$MD5  app-2.swu" ]' \
+  "MD5SUM file"
+check '[ "$(req -H "Authorization: TargetToken $TT" -r 0-99 $C3/softwaremodules/$RID/artifacts/app-2.swu)" = 206 ] && cmp -s body.txt <(head -c 100 app-2.swu)' \
+  "artifact range"
+check '[ "$(req -H "Authorization: TargetToken $TT" $C3/deploymentBase/$AID1)" = 404 ]' "another device's deployment"
+check '[ "$(req -H "Authorization: TargetToken $TT" -H "Content-Type: application/json" --data "{\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"success\"}}}" $C3/deploymentBase/$AID1/feedback)" = 404 ]' \
+  "feedback on another device's action"
+check '[ "$(sqlite3 registry.db "SELECT state FROM actions WHERE id = $AID1")" = 3 ]' "another device changed dev-000001's action"
+check '[ "$(req -H "Authorization: TargetToken $TT" -H "Content-Type: application/json" --data "{\"status\":{\"execution\":\"exploded\"}}" $C3/deploymentBase/$AID3/feedback)" = 400 ]' \
+  "malformed feedback"
+# a whole install log as feedback: kept up to the cap, and the server keeps serving
+$PY -c 'import json; print(json.dumps({"id": '"$AID3"', "status": {"execution": "proceeding", "result": {"finished": "none"}, "details": ["x" * 60000]}}))' > log.json
+check '[ "$(req -H "Authorization: TargetToken $TT" -H "Content-Type: application/json" --data-binary @log.json $C3/deploymentBase/$AID3/feedback)" = 200 ]' \
+  "long feedback"
+check '[ "$(sqlite3 registry.db "SELECT length(feedback) <= 16384 AND feedback LIKE \"%[cut: feedback over its cap]\" FROM actions WHERE id = $AID3")" = 1 ]' \
+  "long feedback not capped"
+check '[ "$(req $U/healthz)" = 200 ]' "server still serving"
+
+echo "ddi_swupdate: $pass passed, $fail failed"
+[ $fail = 0 ]
