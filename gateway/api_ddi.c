@@ -166,6 +166,7 @@ static void base_poll(struct gw_req *q, struct gw_resp *r, const struct gw_db_op
     /* SWUpdate PUTs configData on every poll while the link is there and
      * skips the deployment in that cycle: offer it only until it came */
     l.config_data = !t.attrs_received;
+    l.cancel = t.cancel_pending; /* the link wins over a deployment */
     if (current(ops, h, d->id, &a, &rel, &rc)) {
         l.deployment = a.id;
         l.deployment_etag = a.id * 8 + (int64_t)a.state;
@@ -256,6 +257,48 @@ static void config_data(struct gw_req *q, struct gw_resp *r, const struct gw_db_
     free(attrs);
     if (rc) {
         gw_error(r, rc == BW_E_TOOBIG ? 413 : rc == BW_E_FORMAT ? 400 : 503, "json", why);
+        return;
+    }
+    gw_json(r, 200, strdup("{}"));
+}
+
+/* GET cancelAction/{id}: a cancelled action of this device */
+static void cancel_action(struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                          const struct gw_device *d, int64_t id)
+{
+    struct gw_action a;
+    bw_err rc = ops->action_get(h, d->id, id, &a);
+
+    if (rc || a.state != GW_ACTION_CANCELLED) {
+        gw_error(r, rc && rc != BW_E_NOTFOUND ? 503 : 404, "not_found", "no such cancelled action");
+        return;
+    }
+    gw_json(r, 200, gw_ddi_cancel_json(id));
+}
+
+/* POST cancelAction/{id}/feedback: the device stopped (closed) or could
+ * not (rejected); either way the cancellation stands here and is no longer
+ * offered. */
+static void cancel_feedback(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops,
+                            void *h, const struct gw_device *d, int64_t id)
+{
+    struct gw_ddi_feedback *f = malloc(sizeof(*f));
+    const char *why = "";
+    bw_err rc;
+
+    if (!f) {
+        gw_error(r, 503, "nomem", "out of memory");
+        return;
+    }
+    rc = gw_ddi_parse_feedback(q->body, q->body_len, f, &why);
+    free(f);
+    if (rc) {
+        gw_error(r, 400, "json", why);
+        return;
+    }
+    rc = ops->ddi_cancel_ack(h, d->id, id);
+    if (rc) {
+        gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "not_found", "no such cancelled action");
         return;
     }
     gw_json(r, 200, strdup("{}"));
@@ -373,7 +416,19 @@ int gw_api_ddi(struct gw_req *q, struct gw_resp *r)
         else
             gw_error(r, 405, "method", "GET only");
         break;
-    default: /* cancelAction, installedBase: not served yet (docs/ddi.md) */
+    case GW_DDI_CANCEL:
+        if (!strcmp(m, "GET"))
+            cancel_action(r, ops, h, d, p.id);
+        else
+            gw_error(r, 405, "method", "GET only");
+        break;
+    case GW_DDI_CANCEL_FEEDBACK:
+        if (!strcmp(m, "POST"))
+            cancel_feedback(q, r, ops, h, d, p.id);
+        else
+            gw_error(r, 405, "method", "POST only");
+        break;
+    default: /* installedBase: not served (docs/ddi.md) */
         gw_error(r, 404, "not_found", "not served by this gateway");
         break;
     }

@@ -71,6 +71,8 @@ struct gw_release {
 struct gw_ddi_target {
     char token[65];     /* SHA-256 (hex) of its TargetToken, "" for none */
     int attrs_received; /* configData arrived: stop asking for it */
+    int64_t cancel_pending; /* newest CANCELLED action of the device that
+                             * it has not acknowledged, 0 if none */
 };
 
 enum gw_campaign_state { GW_CAMP_RUNNING = 0, GW_CAMP_PAUSED, GW_CAMP_CANCELLED, GW_CAMP_DONE };
@@ -191,6 +193,9 @@ struct gw_db_ops {
     bw_err (*ddi_get)(void *ctx, const char *device_id, struct gw_ddi_target *out);
     bw_err (*ddi_set_token)(void *ctx, const char *device_id, const char *token_hash);
     bw_err (*ddi_set_attrs)(void *ctx, const char *device_id, const char *attrs);
+    /* the device acknowledged the cancellation of its action (BW_E_NOTFOUND
+     * unless that is a CANCELLED action of this device) */
+    bw_err (*ddi_cancel_ack)(void *ctx, const char *device_id, int64_t action_id);
 
     /* operator audit log */
     bw_err (*audit_add)(void *ctx, int64_t now, const char *actor, const char *action,

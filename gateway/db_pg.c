@@ -78,7 +78,8 @@ static const char *const migrations[] = {
     "ALTER TABLE releases ADD COLUMN sha1 TEXT NOT NULL DEFAULT '';"
     "CREATE TABLE ddi_targets ("
     " device_id TEXT COLLATE \"C\" PRIMARY KEY REFERENCES devices(id),"
-    " token TEXT NOT NULL DEFAULT '', attrs_received INTEGER NOT NULL DEFAULT 0);",
+    " token TEXT NOT NULL DEFAULT '', attrs_received INTEGER NOT NULL DEFAULT 0,"
+    " cancel_ack BIGINT NOT NULL DEFAULT 0);",
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -563,8 +564,10 @@ static bw_err pg_ddi_get(void *ctx, const char *id, struct gw_ddi_target *out)
     if (!gw__db_utf8_ok(id))
         return BW_E_NOTFOUND;
     r = ex(p, &e,
-           "SELECT coalesce(t.token, ''), coalesce(t.attrs_received, 0) FROM devices d"
-           " LEFT JOIN ddi_targets t ON t.device_id = d.id WHERE d.id = $1",
+           "SELECT coalesce(t.token, ''), coalesce(t.attrs_received, 0),"
+           " (SELECT coalesce(max(a.id), 0) FROM actions a WHERE a.device_id = d.id"
+           " AND a.state = 5 AND a.id > coalesce(t.cancel_ack, 0))"
+           " FROM devices d LEFT JOIN ddi_targets t ON t.device_id = d.id WHERE d.id = $1",
            "t", id);
     if (!r)
         return e;
@@ -572,6 +575,7 @@ static bw_err pg_ddi_get(void *ctx, const char *id, struct gw_ddi_target *out)
     if (PQntuples(r) == 1) {
         gets_(r, 0, 0, out->token, sizeof(out->token));
         out->attrs_received = geti(r, 0, 1) != 0;
+        out->cancel_pending = geti(r, 0, 2);
         e = BW_OK;
     }
     PQclear(r);
@@ -616,6 +620,27 @@ static bw_err pg_ddi_set_attrs(void *ctx, const char *id, const char *attrs)
             " INSERT INTO ddi_targets (device_id, attrs_received) SELECT id, 1 FROM d"
             " ON CONFLICT (device_id) DO UPDATE SET attrs_received = 1",
             "tt", attrs, id);
+    if (!e && n == 0)
+        e = BW_E_NOTFOUND;
+    return e;
+}
+
+static bw_err pg_ddi_cancel_ack(void *ctx, const char *id, int64_t action_id)
+{
+    struct pg *p = ctx;
+    int64_t n = 0;
+    bw_err e;
+
+    if (!id)
+        return BW_E_INVAL;
+    if (!gw__db_utf8_ok(id))
+        return BW_E_NOTFOUND;
+    e = run(p, &n,
+            "INSERT INTO ddi_targets (device_id, cancel_ack)"
+            " SELECT device_id, id FROM actions WHERE id = $1 AND device_id = $2 AND state = 5"
+            " ON CONFLICT (device_id) DO UPDATE SET"
+            " cancel_ack = greatest(ddi_targets.cancel_ack, excluded.cancel_ack)",
+            "it", action_id, id);
     if (!e && n == 0)
         e = BW_E_NOTFOUND;
     return e;
@@ -1116,6 +1141,7 @@ const struct gw_db_ops gw_db_pg = {
     .ddi_get = pg_ddi_get,
     .ddi_set_token = pg_ddi_set_token,
     .ddi_set_attrs = pg_ddi_set_attrs,
+    .ddi_cancel_ack = pg_ddi_cancel_ack,
     .audit_add = pg_audit_add,
     .audit_list = pg_audit_list,
 };

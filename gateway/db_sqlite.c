@@ -85,7 +85,8 @@ static const char *const migrations[] = {
     "ALTER TABLE releases ADD COLUMN sha1 TEXT NOT NULL DEFAULT '';"
     "CREATE TABLE ddi_targets ("
     " device_id TEXT PRIMARY KEY NOT NULL REFERENCES devices(id),"
-    " token TEXT NOT NULL DEFAULT '', attrs_received INTEGER NOT NULL DEFAULT 0);",
+    " token TEXT NOT NULL DEFAULT '', attrs_received INTEGER NOT NULL DEFAULT 0,"
+    " cancel_ack BIGINT NOT NULL DEFAULT 0);",
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -656,8 +657,10 @@ static bw_err sq_ddi_get(void *ctx, const char *id, struct gw_ddi_target *out)
         return BW_E_INVAL;
     memset(out, 0, sizeof(*out));
     e = prep(s, &st,
-             "SELECT t.token, t.attrs_received, d.id FROM devices d"
-             " LEFT JOIN ddi_targets t ON t.device_id = d.id WHERE d.id = ?",
+             "SELECT t.token, t.attrs_received,"
+             " (SELECT coalesce(max(a.id), 0) FROM actions a WHERE a.device_id = d.id"
+             " AND a.state = 5 AND a.id > coalesce(t.cancel_ack, 0))"
+             " FROM devices d LEFT JOIN ddi_targets t ON t.device_id = d.id WHERE d.id = ?",
              "t", id);
     if (e)
         return e;
@@ -667,6 +670,7 @@ static bw_err sq_ddi_get(void *ctx, const char *id, struct gw_ddi_target *out)
     if (!e) {
         col_text(st, 0, out->token, sizeof(out->token));
         out->attrs_received = sqlite3_column_int(st, 1) != 0;
+        out->cancel_pending = sqlite3_column_int64(st, 2);
     }
     done(s, st);
     return e;
@@ -712,6 +716,25 @@ static bw_err sq_ddi_set_attrs(void *ctx, const char *id, const char *attrs)
                 " ON CONFLICT (device_id) DO UPDATE SET attrs_received = 1",
                 "t", id);
     return finish(s, e);
+}
+
+static bw_err sq_ddi_cancel_ack(void *ctx, const char *id, int64_t action_id)
+{
+    struct sq *s = ctx;
+    int64_t n = 0;
+    bw_err e;
+
+    if (!id)
+        return BW_E_INVAL;
+    e = run(s, &n,
+            "INSERT INTO ddi_targets (device_id, cancel_ack)"
+            " SELECT device_id, id FROM actions WHERE id = ? AND device_id = ? AND state = 5"
+            " ON CONFLICT (device_id) DO UPDATE SET"
+            " cancel_ack = max(ddi_targets.cancel_ack, excluded.cancel_ack)",
+            "it", action_id, id);
+    if (!e && n == 0)
+        e = BW_E_NOTFOUND;
+    return e;
 }
 
 /* ---- campaigns ---------------------------------------------------------- */
@@ -1128,6 +1151,7 @@ const struct gw_db_ops gw_db_sqlite = {
     .ddi_get = sq_ddi_get,
     .ddi_set_token = sq_ddi_set_token,
     .ddi_set_attrs = sq_ddi_set_attrs,
+    .ddi_cancel_ack = sq_ddi_cancel_ack,
     .audit_add = sq_audit_add,
     .audit_list = sq_audit_list,
 };

@@ -387,6 +387,34 @@ static void t_ddi(void)
     EXPECT(ops->ddi_set_token(db, "ddi-1", h), BW_OK);
     EXPECT(ops->ddi_get(db, "ddi-1", &t), BW_OK);
     CHECK(t.attrs_received && !strcmp(t.token, h), "token after attrs: %d", t.attrs_received);
+
+    /* a cancelled action is pending until this device acknowledges it */
+    {
+        struct gw_campaign c;
+        struct gw_action a;
+
+        CHECK(t.cancel_pending == 0, "cancel pending with no action: %" PRId64, t.cancel_pending);
+        mkcamp(&c, "ddi-cancel", rel1, "{\"hwRevision\":\"revA\"}", 10, 100, 100);
+        EXPECT(ops->campaign_create(db, &c, DAY), BW_OK);
+        EXPECT(ops->action_next(db, "ddi-1", DAY + 1, &a), BW_OK);
+        EXPECT(ops->ddi_cancel_ack(db, "ddi-1", a.id), BW_E_NOTFOUND); /* not cancelled yet */
+        EXPECT(ops->ddi_get(db, "ddi-1", &t), BW_OK);
+        CHECK(t.cancel_pending == 0, "offered action pending a cancel: %" PRId64, t.cancel_pending);
+        EXPECT(ops->campaign_set_state(db, c.id, GW_CAMP_CANCELLED), BW_OK);
+        EXPECT(ops->ddi_get(db, "ddi-1", &t), BW_OK);
+        CHECK(t.cancel_pending == a.id, "cancel pending %" PRId64 ", want %" PRId64,
+              t.cancel_pending, a.id);
+        mkdev(&d, "ddi-2", 301, GW_DEV_ACCEPTED, "{}");
+        EXPECT(ops->device_add(db, &d), BW_OK);
+        EXPECT(ops->ddi_cancel_ack(db, "ddi-2", a.id), BW_E_NOTFOUND); /* not its action */
+        EXPECT(ops->ddi_get(db, "ddi-1", &t), BW_OK);
+        CHECK(t.cancel_pending == a.id, "another device acknowledged the cancel");
+        EXPECT(ops->ddi_cancel_ack(db, "ddi-1", a.id), BW_OK);
+        EXPECT(ops->ddi_cancel_ack(db, "ddi-1", a.id), BW_OK); /* again: fine */
+        EXPECT(ops->ddi_get(db, "ddi-1", &t), BW_OK);
+        CHECK(t.cancel_pending == 0 && t.attrs_received && !strcmp(t.token, h),
+              "after the acknowledgement: %" PRId64, t.cancel_pending);
+    }
 }
 
 /* ---- campaigns and actions ---------------------------------------------- */

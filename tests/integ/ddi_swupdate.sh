@@ -182,6 +182,35 @@ check '[ ! -s target ]' "a refused image was written"
 check 'sqlite3 registry.db "SELECT feedback FROM actions WHERE device_id = \"dev-000002\"" | grep -qi "signature\|image\|swu"' \
   "failure feedback: $(sqlite3 registry.db "SELECT feedback FROM actions WHERE device_id = 'dev-000002'" | head -c 200)"
 
+# --- a cancel: dev-000001 is offered release 3, the operator cancels the campaign, and
+# swupdate, started again, fetches cancelAction and acknowledges it; nothing installed --------
+head -c 1000 /dev/urandom > swu/app.img
+SHA3=$(sha256sum < swu/app.img | cut -c1-64)
+sed -i "s/sha256 = \"$SHA\"/sha256 = \"$SHA3\"/" swu/sw-description
+openssl cms -sign -in swu/sw-description -out swu/sw-description.sig -signer maker.crt \
+  -inkey maker.key -outform DER -nosmimecap -binary || bad "cms sign 3"
+(cd swu && printf '%s\n' sw-description sw-description.sig app.img | cpio -o -H crc --quiet > ../app-3.swu)
+check '[ "$(op $TOK_release_manager --data-binary @app-3.swu "$U/api/v1/releases?name=app-3.swu&kind=swu")" = 201 ]' "swu 3 upload"
+RID3=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
+check '[ "$(op $TOK_release_manager -H "Content-Type: application/json" --data "{\"name\":\"swu-3\",\"release_id\":$RID3,\"filter\":{\"serialNo\":\"SN-1\"}}" $U/api/v1/campaigns)" = 201 ]' \
+  "campaign 3 (by the attributes configData sent)"
+CID3=$(sed -n 's/^{"id":\([0-9]*\).*/\1/p' body.txt)
+check '[ "$(ddi 1 $C1)" = 200 ] && grep -q "deploymentBase" body.txt' "release 3 offered"
+AC=$(sqlite3 registry.db "SELECT id FROM actions WHERE campaign_id = $CID3")
+check '[ "$(op $TOK_release_manager -X POST $U/api/v1/campaigns/$CID3/cancel)" = 200 ]' "cancel"
+check '[ "$(ddi 1 $C1)" = 200 ] && grep -q "cancelAction/$AC\"" body.txt && ! grep -q deploymentBase body.txt' "cancelAction link"
+SW1=$(run_sw 1 maker-ca.crt); PIDS="$PIDS $SW1"
+wait_for 30 '[ "$(sqlite3 registry.db "SELECT cancel_ack FROM ddi_targets WHERE device_id = \"dev-000001\"")" = "$AC" ]' ||
+  bad "swupdate did not acknowledge the cancel: $(grep -v TRACE sw1.log | tail -n 3)"
+kill $SW1 2>/dev/null; wait $SW1 2>/dev/null
+# (the access log is flushed every half second)
+fetched_cancel() {
+  grep -qF -- "\"GET\",\"path\":\"/DEFAULT/controller/v1/dev-000001/cancelAction/$AC\",\"status\":200" access.log
+}
+check 'wait_for 5 fetched_cancel' "swupdate never fetched cancelAction/$AC"
+check '! cmp -s swu/app.img target' "the cancelled release was installed"
+check '[ "$(ddi 1 $C1)" = 200 ] && ! grep -q cancelAction body.txt' "cancelAction still offered after the acknowledgement"
+
 # --- the registry afterwards: exactly these states ------------------------------------------
 check '[ "$(sqlite3 registry.db "SELECT device_id || \":\" || state FROM actions WHERE campaign_id = $CID ORDER BY device_id" | tr "\n" " ")" = "dev-000001:3 dev-000002:4 dev-000003:0 " ]' \
   "action states: $(sqlite3 registry.db "SELECT device_id || ':' || state FROM actions ORDER BY device_id" | tr '\n' ' ')"
@@ -190,7 +219,7 @@ check '[ "$(sqlite3 registry.db "SELECT device_id || \":\" || state FROM actions
 C3=$U/DEFAULT/controller/v1/dev-000003
 check '[ "$(req -H "Authorization: TargetToken $TT" $C3)" = 200 ] && grep -q "deploymentBase" body.txt' "dev-000003 offered"
 AID3=$(sqlite3 registry.db "SELECT id FROM actions WHERE device_id = 'dev-000003'")
-AID1=$(sqlite3 registry.db "SELECT id FROM actions WHERE device_id = 'dev-000001'")
+AID1=$(sqlite3 registry.db "SELECT id FROM actions WHERE device_id = 'dev-000001' AND campaign_id = $CID")
 check '[ "$(req -H "Authorization: TargetToken $TT" $C3/deploymentBase/$AID3)" = 200 ] && grep -q "\"md5\":\"$MD5\"" body.txt && grep -q "app-2.swu.MD5SUM" body.txt' \
   "deploymentBase"
 check '[ "$(req -H "Authorization: TargetToken $TT" $C3/softwaremodules/$RID/artifacts/app-2.swu.MD5SUM)" = 200 ] && [ "$(cat body.txt)" = "$MD5  app-2.swu" ]' \
