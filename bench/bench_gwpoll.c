@@ -16,7 +16,9 @@
  *        [--requests K per connection (100)] [--method POST|GET]
  *        [--path PATH] [--body JSON] [--first I] [--ttl S (150)]
  *        [--pids PID,PID,...] [--settle S (0)] [--show] [--label TEXT]
- *        [--token-per conn|request (conn)]
+ *        [--token-per conn|request (conn)] [--ddi-prefix /TENANT/controller/v1/]
+ * --ddi-prefix polls hawkBit DDI base resources (GET PREFIX<device id>)
+ * with the client certificate alone, no device token.
  * Connection i is device number (first + i) of DIR's dev-* directories,
  * sorted by name, wrapping around. Prints one line "result label=..."
  * of key=value pairs. Exit status 0 if every answer was 200. --pids names
@@ -157,7 +159,7 @@ struct thr {
 
 static struct {
     const char *host, *cacert, *dir, *aud, *method, *path, *body, *label;
-    unsigned port, threads, conns, requests, first, ttl, settle, show, tok_per_req;
+    unsigned port, threads, conns, requests, first, ttl, settle, show, tok_per_req, ddi;
     char pids[512];
     char (*devs)[64];
     size_t ndev;
@@ -208,8 +210,13 @@ static int make_requests(struct conn *c)
         c->req[i] = malloc(n + blen + 512);
         if (!c->req[i])
             goto out;
-        len = sprintf(c->req[i], "%s %s HTTP/1.1\r\nHost: %s:%u\r\nAuthorization: Bearer %s\r\n",
-                      g.method, g.path, g.host, g.port, tok);
+        if (g.ddi) /* hawkBit DDI: the device's own controller path, mTLS only */
+            len = sprintf(c->req[i], "%s %s%s HTTP/1.1\r\nHost: %s:%u\r\n", g.method, g.path,
+                          c->dev, g.host, g.port);
+        else
+            len = sprintf(c->req[i],
+                          "%s %s HTTP/1.1\r\nHost: %s:%u\r\nAuthorization: Bearer %s\r\n",
+                          g.method, g.path, g.host, g.port, tok);
         if (post)
             len += sprintf(c->req[i] + len,
                            "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
@@ -555,7 +562,7 @@ static int usage(void)
             "usage: bench_gwpoll --port P --cacert FILE --devices DIR --aud AUD [--host H]\n"
             "       [--threads T] [--conns C] [--requests K] [--method POST|GET] [--path P]\n"
             "       [--body JSON] [--first I] [--ttl S] [--pids PID,...] [--settle S]\n"
-            "       [--show] [--label TEXT] [--token-per conn|request]\n");
+            "       [--show] [--label TEXT] [--token-per conn|request] [--ddi-prefix P]\n");
     return 2;
 }
 
@@ -622,7 +629,11 @@ int main(int argc, char **argv)
             snprintf(g.pids, sizeof(g.pids), "%s", v);
         else if (!strcmp(o, "--label"))
             g.label = v;
-        else if (!strcmp(o, "--token-per"))
+        else if (!strcmp(o, "--ddi-prefix")) { /* e.g. /DEFAULT/controller/v1/ */
+            g.path = v;
+            g.method = "GET";
+            g.ddi = 1;
+        } else if (!strcmp(o, "--token-per"))
             bad_arg |= strcmp(v, "conn") && !(g.tok_per_req = !strcmp(v, "request"));
         else
             return usage();

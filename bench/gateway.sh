@@ -198,6 +198,7 @@ log "polls: $ROUNDS rounds of $((THREADS * CONNS)) connections x $REQS requests 
 for r in $(seq "$ROUNDS"); do
   run gw-poll-$r --conns "$CONNS" --requests "$REQS" --first 1
   run gw-polltok-$r --conns "$CONNS" --requests "$REQS" --first 1 --token-per request
+  run gw-ddi-$r --conns "$CONNS" --requests "$REQS" --first 1 --ddi-prefix /DEFAULT/controller/v1/
   run ngx-poll-$r --conns "$CONNS" --requests "$REQS" --first 1
 done
 
@@ -243,6 +244,7 @@ head=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
   echo "|---|---:|---:|---:|---|---|"
   echo "| device polls/s, $((THREADS * CONNS)) keep-alive connections (median of $ROUNDS) | $gp | $np | $(ratio "$gp" "$np") | >= 0.5x | $(met "$gp" "$np" 0.5) |"
   echo "| device polls/s, a new token (ECDSA verify) on every request | $(med gw-polltok rps) | $np | $(ratio "$(med gw-polltok rps)" "$np") | reported | |"
+  echo "| hawkBit DDI base polls/s (SWUpdate's poll, mTLS, no token) | $(med gw-ddi rps) | $np | $(ratio "$(med gw-ddi rps)" "$np") | reported | |"
   echo "| poll latency p50 (ms) | $g50 | $n50 | $(ratio "$g50" "$n50") | | |"
   echo "| poll latency p99 (ms) | $g99 | $n99 | $(ratio "$g99" "$n99") | reported | |"
   echo "| download $DL_MIB MiB, one connection (MB/s, median of $ROUNDS) | $gd | $nd | $(ratio "$gd" "$nd") | >= 0.8x | $(met "$gd" "$nd" 0.8) |"
@@ -256,6 +258,7 @@ head=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
   echo "- idle RSS: gateway $(field gw-idle rss_before_kib) -> $(field gw-idle rss_after_kib) KiB,"
   echo "  nginx (master + workers) $(field ngx-idle rss_before_kib) -> $(field ngx-idle rss_after_kib) KiB;"
   echo "  gateway RSS at the end $gw_rss KiB"
+  echo "- hawkBit DDI base polls/s $(all gw-ddi rps), p99 $(all gw-ddi p99_ms), CPU $(all gw-ddi server_cpu_us_per_req) us/poll"
   echo "- gateway with a token per request: polls/s $(all gw-polltok rps), p99 $(all gw-polltok p99_ms), CPU $(all gw-polltok server_cpu_us_per_req) us/poll"
   echo "- each poll: POST /api/v1/device/checkin with an ES256 token, one per connection"
   echo "  (signed before the timed phase), $REQS requests per connection per run; every answer 200"
