@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "ddi.h"
+#include "parse.h"
 
 /* ---- paths ----------------------------------------------------------------------- */
 
@@ -291,31 +292,6 @@ enum gw_action_state gw_ddi_state(const struct gw_ddi_feedback *f)
     return GW_ACTION_RUNNING;
 }
 
-/* data: an object of 1..64-byte names with string values, as canonical
- * JSON within GW_ATTRS_MAX */
-static bw_err attrs_text(json_t *data, char out[GW_ATTRS_MAX + 1], const char **why)
-{
-    const char *k;
-    json_t *v;
-    char *s;
-
-    json_object_foreach(data, k, v) {
-        if (!json_is_string(v) || !*k || strlen(k) > GW_ID_MAX) {
-            *why = "data: names of 1-64 bytes with string values";
-            return BW_E_FORMAT;
-        }
-    }
-    s = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!s || strlen(s) > GW_ATTRS_MAX) {
-        free(s);
-        *why = "attributes exceed 4096 bytes";
-        return BW_E_TOOBIG;
-    }
-    strcpy(out, s);
-    free(s);
-    return BW_OK;
-}
-
 bw_err gw_ddi_parse_config(const uint8_t *b, size_t n, struct gw_ddi_config *out,
                            const char **why)
 {
@@ -339,7 +315,7 @@ bw_err gw_ddi_parse_config(const uint8_t *b, size_t n, struct gw_ddi_config *out
         goto out;
     }
     out->mode = (enum gw_ddi_mode)m;
-    rc = attrs_text(data, out->data, why);
+    rc = gw_attrs_text(data, out->data, why);
 out:
     json_decref(o);
     return rc;
@@ -375,7 +351,7 @@ bw_err gw_ddi_apply_config(const char *attrs, const struct gw_ddi_config *c,
         }
         break;
     }
-    rc = attrs_text(cur, out, &why);
+    rc = gw_attrs_text(cur, out, &why);
 out:
     json_decref(cur);
     json_decref(add);

@@ -37,6 +37,29 @@ static json_t *load_object(const uint8_t *b, size_t n, const char **why)
     return o;
 }
 
+bw_err gw_attrs_text(json_t *obj, char out[GW_ATTRS_MAX + 1], const char **why)
+{
+    const char *k;
+    json_t *val;
+    char *s;
+
+    json_object_foreach(obj, k, val) {
+        if (!json_is_string(val) || !*k || strlen(k) > GW_ID_MAX) {
+            *why = "attributes: names of 1-64 bytes with string values";
+            return BW_E_FORMAT;
+        }
+    }
+    s = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!s || strlen(s) > GW_ATTRS_MAX) {
+        free(s);
+        *why = "attributes exceed 4096 bytes";
+        return BW_E_TOOBIG;
+    }
+    strcpy(out, s);
+    free(s);
+    return BW_OK;
+}
+
 bw_err gw_parse_checkin(const uint8_t *b, size_t n, struct gw_checkin *out, const char **why)
 {
     json_t *o, *v, *seq, *attrs;
@@ -69,25 +92,9 @@ bw_err gw_parse_checkin(const uint8_t *b, size_t n, struct gw_checkin *out, cons
         out->sequence = (int64_t)json_integer_value(seq);
     }
     if (attrs) {
-        const char *k;
-        json_t *val;
-        char *s;
-
-        json_object_foreach(attrs, k, val) {
-            if (!json_is_string(val) || !*k || strlen(k) > GW_ID_MAX) {
-                *why = "attributes: names of 1-64 bytes with string values";
-                goto out;
-            }
-        }
-        s = json_dumps(attrs, JSON_COMPACT | JSON_SORT_KEYS);
-        if (!s || strlen(s) > GW_ATTRS_MAX) {
-            free(s);
-            *why = "attributes exceed 4096 bytes";
-            rc = BW_E_TOOBIG;
+        rc = gw_attrs_text(attrs, out->attrs, why);
+        if (rc)
             goto out;
-        }
-        strcpy(out->attrs, s);
-        free(s);
         out->has_attrs = 1;
     }
     rc = BW_OK;

@@ -11,7 +11,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
+
 #include "db.h"
+
+/* A JSON object of device attributes (names of 1..64 bytes, string values)
+ * as canonical text (sorted keys) of at most GW_ATTRS_MAX bytes. */
+BW_NODISCARD bw_err gw_attrs_text(json_t *obj, char out[GW_ATTRS_MAX + 1], const char **why);
 
 /* POST /api/v1/device/checkin: {"version":S,"sequence":N,"attributes":{S:S}} */
 struct gw_checkin {
