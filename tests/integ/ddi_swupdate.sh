@@ -12,6 +12,7 @@
 # device's action). Nothing is written outside the test's directory.
 # Usage: ddi_swupdate.sh BULWARK BULWARK-GATEWAY DEVKEY_PEM
 set -u
+. "$(dirname "$0")/gwlib.sh"
 B=$(realpath "$1"); GW=$(realpath "$2"); EXPORT=$(realpath "$3")
 T=$(mktemp -d)
 PIDS=
@@ -27,13 +28,7 @@ command -v cpio >/dev/null || { echo "cpio not installed"; exit 1; }
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 # --- server certificate, devices, operators ----------------------------------------
-openssl ecparam -name prime256v1 -genkey -noout -out srvca.key 2>/dev/null
-openssl req -new -x509 -key srvca.key -subj "/CN=test server CA" -days 2 -out srvca.crt 2>/dev/null
-openssl ecparam -name prime256v1 -genkey -noout -out srv.key 2>/dev/null
-openssl req -new -key srv.key -subj "/CN=127.0.0.1" -out srv.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
-openssl x509 -req -in srv.csr -CA srvca.crt -CAkey srvca.key -CAcreateserial -days 2 \
-  -extfile san.ext -out srv.crt 2>/dev/null
+gw_server_cert
 "$B" provision --ca-dir factory --count 3 --out devs --argon2 1,1024,1 >/dev/null 2>&1 || bad "provision"
 for i in 1 2 3; do
   d=devs/dev-00000$i
@@ -41,10 +36,7 @@ for i in 1 2 3; do
   cp $d/device.crt d$i.crt
 done
 "$B" keygen --out rel.key --pub rel.pub >/dev/null
-for r in admin release-manager viewer; do
-  tok=$(openssl rand -hex 24); eval "TOK_${r//-/_}=$tok"
-  echo "$r op-$r $(printf %s "$tok" | sha256sum | cut -c1-64)" >> operators
-done
+gw_operators admin release-manager viewer
 cat > gw.conf <<EOF
 listen = 127.0.0.1:0
 tls_cert = $T/srv.crt

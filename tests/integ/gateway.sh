@@ -10,6 +10,7 @@
 # path tricks, bad Range. Then SIGTERM.
 # Usage: gateway.sh BULWARK BULWARK-GATEWAY DEVKEY_PEM GATEWAYCTL [DB-URL]
 set -u
+. "$(dirname "$0")/gwlib.sh"
 B=$(realpath "$1"); GW=$(realpath "$2"); EXPORT=$(realpath "$3"); CTL=$(realpath "$4"); DB=${5:-}
 T=$(mktemp -d)
 GPID=
@@ -25,13 +26,7 @@ V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
 AUD=https://gateway.test
 
 # --- a server CA and certificate for 127.0.0.1 ---------------------------------
-openssl ecparam -name prime256v1 -genkey -noout -out srvca.key 2>/dev/null
-openssl req -new -x509 -key srvca.key -subj "/CN=test server CA" -days 2 -out srvca.crt 2>/dev/null
-openssl ecparam -name prime256v1 -genkey -noout -out srv.key 2>/dev/null
-openssl req -new -key srv.key -subj "/CN=127.0.0.1" -out srv.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
-openssl x509 -req -in srv.csr -CA srvca.crt -CAkey srvca.key -CAcreateserial -days 2 \
-  -extfile san.ext -out srv.crt 2>/dev/null
+gw_server_cert
 
 # --- devices: each a simulated device provisioned by the factory step -----------
 "$B" keygen --out rel.key --pub rel.pub >/dev/null
@@ -43,10 +38,7 @@ for d in dev-1 dev-2 dev-3; do
 done
 
 # --- operators -----------------------------------------------------------------------
-for r in admin release-manager viewer; do
-  tok=$(openssl rand -hex 24); eval "TOK_${r//-/_}=$tok"
-  echo "$r op-$r $(printf %s "$tok" | sha256sum | cut -c1-64)" >> operators
-done
+gw_operators admin release-manager viewer
 
 cat > gw.conf <<EOF
 listen = 127.0.0.1:0

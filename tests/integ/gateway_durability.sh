@@ -9,6 +9,7 @@
 # and the campaign must count 200 successes. Not a load benchmark.
 # Usage: gateway_durability.sh BULWARK BULWARK-GATEWAY DEVKEY_PEM GWLOAD [DB-URL]
 set -u
+. "$(dirname "$0")/gwlib.sh"
 B=$(realpath "$1"); GW=$(realpath "$2"); EXPORT=$(realpath "$3"); LOAD=$(realpath "$4"); DB=${5:-}
 N=200
 INSTALL_MS=${BW_LOAD_INSTALL_MS:-100} # a device's pause between offer and report
@@ -33,13 +34,7 @@ t0=$(date +%s.%N)
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # --- server certificate, devices, release, operator -----------------------------
-openssl ecparam -name prime256v1 -genkey -noout -out srvca.key 2>/dev/null
-openssl req -new -x509 -key srvca.key -subj "/CN=test server CA" -days 2 -out srvca.crt 2>/dev/null
-openssl ecparam -name prime256v1 -genkey -noout -out srv.key 2>/dev/null
-openssl req -new -key srv.key -subj "/CN=127.0.0.1" -out srv.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
-openssl x509 -req -in srv.csr -CA srvca.crt -CAkey srvca.key -CAcreateserial -days 2 \
-  -extfile san.ext -out srv.crt 2>/dev/null
+gw_server_cert
 "$B" provision --ca-dir factory --count $N --out devs --argon2 1,1024,1 >/dev/null 2>prov.err ||
   die "provision: $(cat prov.err)"
 "$B" keygen --out rel.key --pub rel.pub >/dev/null

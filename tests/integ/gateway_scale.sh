@@ -11,6 +11,7 @@
 # Usage: gateway_scale.sh BULWARK BULWARK-GATEWAY DEVKEY_PEM GWLOAD DB-URL
 # (DB-URL: PostgreSQL; run it through tests/contract/registry_pg.sh)
 set -u
+. "$(dirname "$0")/gwlib.sh"
 B=$(realpath "$1"); GW=$(realpath "$2"); LOAD=$(realpath "$4"); DB=${5:?PostgreSQL URL}
 N=${BW_SCALE_DEVICES:-1000}
 # tmpfs when there is one: 1000 devices' files are written with fsync, and
@@ -38,13 +39,7 @@ since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; 
 q() { psql "$DB" -XAtq -c "$1"; }
 
 # --- server certificate, devices, release, operator -----------------------------
-openssl ecparam -name prime256v1 -genkey -noout -out srvca.key 2>/dev/null
-openssl req -new -x509 -key srvca.key -subj "/CN=test server CA" -days 2 -out srvca.crt 2>/dev/null
-openssl ecparam -name prime256v1 -genkey -noout -out srv.key 2>/dev/null
-openssl req -new -key srv.key -subj "/CN=127.0.0.1" -out srv.csr 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
-openssl x509 -req -in srv.csr -CA srvca.crt -CAkey srvca.key -CAcreateserial -days 2 \
-  -extfile san.ext -out srv.crt 2>/dev/null
+gw_server_cert
 tp=$(date +%s.%N)
 "$B" provision --ca-dir factory --count $N --out devs --argon2 1,1024,1 >/dev/null 2>prov.err ||
   die "provision: $(cat prov.err)"
