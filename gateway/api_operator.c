@@ -176,7 +176,10 @@ static char *dump(json_t *o)
 }
 
 /* Query parameter NAME (raw, not decoded) from the connection. */
-static const char *arg(struct gw_req *q, const char *name);
+static const char *arg(struct gw_req *q, const char *name)
+{
+    return gw_query_arg(q, name);
+}
 
 /* POST /api/v1/devices/import: JSON lines written by bulwark provision. */
 static void import(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h)
@@ -557,13 +560,6 @@ static void audit_cb(void *arg, int64_t id, int64_t t, const char *actor, const 
     json_object_set_new(o, "object", json_string(object));
     json_object_set_new(o, "detail", json_string(detail));
     json_array_append_new(arg, o);
-}
-
-#include <microhttpd.h>
-
-static const char *arg(struct gw_req *q, const char *name)
-{
-    return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 int gw_api_operator(struct gw_req *q, struct gw_resp *r)

@@ -118,6 +118,8 @@ BW_NODISCARD bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *
 /* The APIs. Each returns 1 if it handled the path, 0 to let another try. */
 int gw_api_device(struct gw_req *q, struct gw_resp *r);
 int gw_api_ddi(struct gw_req *q, struct gw_resp *r);
+/* A query-string argument of the request (decoded), or NULL. */
+const char *gw_query_arg(const struct gw_req *q, const char *name);
 /* A stored blob as the answer: ETag, If-None-Match, Range and If-Range. */
 void gw_send_blob(struct gw_req *q, struct gw_resp *r, const char *digest);
 int gw_api_operator(struct gw_req *q, struct gw_resp *r);

@@ -101,6 +101,11 @@ bw_err gw_db(struct gw_server *s, const struct gw_db_ops **ops, void **ctx)
     return BW_OK;
 }
 
+const char *gw_query_arg(const struct gw_req *q, const char *name)
+{
+    return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
 void gw_json(struct gw_resp *r, int status, char *json)
 {
     r->status = status;
