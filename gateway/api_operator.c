@@ -16,6 +16,7 @@
 
 #include "bulwark/core.h"
 #include "gw.h"
+#include "mender.h"
 #include "host.h"
 #include "parse.h"
 #include "release.h"
@@ -276,9 +277,57 @@ static void target_token(struct gw_req *q, struct gw_resp *r, const struct gw_db
     gw_json(r, 200, dump(o));
 }
 
+/* POST /api/v1/devices/preauthorize {"id_data":{...},"pubkey":PEM}: a
+ * Mender device accepted before it first asks (docs/mender.md). */
+static void preauthorize(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops,
+                         void *h)
+{
+    json_error_t je;
+    json_t *b = json_loadb((const char *)q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
+    json_t *idv = json_object_get(b, "id_data");
+    const char *pem = json_string_value(json_object_get(b, "pubkey")), *why = "";
+    struct gw_device *d = calloc(1, sizeof(*d));
+    char *id_text = NULL;
+    bw_err rc;
+
+    if (!need(q, r, GW_ROLE_ADMIN) || !d)
+        goto out;
+    id_text = json_is_object(idv) ? json_dumps(idv, JSON_COMPACT)
+              : json_is_string(idv) ? strdup(json_string_value(idv))
+                                    : NULL;
+    if (!id_text || !pem ||
+        gw_mender_identity(id_text, strlen(id_text), d->attrs, d->id, &why) ||
+        gw_mender_key_fingerprint(pem, d->fingerprint)) {
+        gw_error(r, 400, "json", "{\"id_data\":{...strings...},\"pubkey\":\"PEM public key\"}");
+        goto out;
+    }
+    d->status = GW_DEV_ACCEPTED;
+    d->sequence = -1;
+    d->created = (int64_t)time(NULL);
+    rc = ops->device_add(h, d);
+    if (rc) {
+        gw_error(r, rc == BW_E_EXISTS ? 409 : 503, "registry",
+                 rc == BW_E_EXISTS ? "that identity or key is registered" : ops->error(h));
+        goto out;
+    }
+    audit(q, ops, h, "device.preauthorize", d->id, d->fingerprint);
+    gw_json(r, 201, dump(json_pack("{s:s,s:s}", "id", d->id, "fingerprint", d->fingerprint)));
+out:
+    free(id_text);
+    free(d);
+    json_decref(b);
+}
+
 static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
                     const char *rest)
 {
+    if (!strcmp(rest, "/preauthorize")) {
+        if (strcmp(q->method, "POST"))
+            gw_error(r, 405, "method", "POST only");
+        else
+            preauthorize(q, r, ops, h);
+        return;
+    }
     if (!*rest) {
         json_t *arr;
         const char *filter = arg(q, "filter");
@@ -407,13 +456,14 @@ static void releases(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
             return;
         }
         kind = arg(q, "kind");
-        if (kind && strcmp(kind, "bulwark") && strcmp(kind, "swu")) {
-            gw_error(r, 400, "kind", "kind=bulwark (a signed package, the default) or kind=swu");
+        if (kind && strcmp(kind, "bulwark") && strcmp(kind, "swu") && strcmp(kind, "mender")) {
+            gw_error(r, 400, "kind",
+                     "kind=bulwark (a signed package, the default), swu or mender");
             return;
         }
-        if (kind && !strcmp(kind, "swu"))
-            rc = gw_release_store_artifact(q->upload_path, c->blob_dir, name, q->operator_name,
-                                           &rel);
+        if (kind && strcmp(kind, "bulwark"))
+            rc = gw_release_store_artifact(q->upload_path, c->blob_dir, kind, name,
+                                           q->operator_name, &rel);
         else
             rc = gw_release_ingest_conf(c, q->upload_path, name, q->operator_name, &rel);
         if (rc) {

@@ -178,7 +178,7 @@ bw_err gw__db_check_release(const struct gw_release *r)
         gw__db_check_text(r->class_id, sizeof(r->class_id) - 1) ||
         gw__db_check_text(r->uploaded_by, sizeof(r->uploaded_by) - 1))
         return BW_E_INVAL;
-    if (strcmp(r->kind, "bulwark") && strcmp(r->kind, "swu"))
+    if (strcmp(r->kind, "bulwark") && strcmp(r->kind, "swu") && strcmp(r->kind, "mender"))
         return BW_E_INVAL;
     if ((r->md5[0] && !is_hex(r->md5, 32)) || (r->sha1[0] && !is_hex(r->sha1, 40)))
         return BW_E_INVAL;

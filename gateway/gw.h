@@ -118,6 +118,9 @@ BW_NODISCARD bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *
 /* The APIs. Each returns 1 if it handled the path, 0 to let another try. */
 int gw_api_device(struct gw_req *q, struct gw_resp *r);
 int gw_api_ddi(struct gw_req *q, struct gw_resp *r);
+int gw_api_mender(struct gw_req *q, struct gw_resp *r);
+/* A request header, or NULL. */
+const char *gw_header(const struct gw_req *q, const char *name);
 /* A query-string argument of the request (decoded), or NULL. */
 const char *gw_query_arg(const struct gw_req *q, const char *name);
 /* A stored blob as the answer: ETag, If-None-Match, Range and If-Range. */

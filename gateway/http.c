@@ -101,6 +101,11 @@ bw_err gw_db(struct gw_server *s, const struct gw_db_ops **ops, void **ctx)
     return BW_OK;
 }
 
+const char *gw_header(const struct gw_req *q, const char *name)
+{
+    return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
+}
+
 const char *gw_query_arg(const struct gw_req *q, const char *name)
 {
     return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
@@ -478,7 +483,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     else if (strlen(url) > 1024 || strstr(url, "/../") || strstr(url, "//"))
         gw_error(&r, 400, "bad_path", "malformed path");
     else if (!gw_api_public(&q, &r) && !gw_api_device(&q, &r) && !gw_api_operator(&q, &r) &&
-             !gw_api_ddi(&q, &r))
+             !gw_api_ddi(&q, &r) && !gw_api_mender(&q, &r))
         gw_error(&r, 404, "not_found", "no such resource");
     if (!r.status)
         gw_error(&r, 500, "internal", "handler gave no answer");

@@ -125,9 +125,8 @@ bw_err gw_mender_key_fingerprint(const char *pem, char out[65])
 
 /* ---- the auth request -------------------------------------------------------------- */
 
-/* id_data: a JSON object (as a string) of string values, made canonical;
- * the device id is derived from it */
-static bw_err identity(json_t *idv, struct gw_mender_auth *out, const char **why)
+bw_err gw_mender_identity(const char *id_json, size_t n, char id_data[GW_ATTRS_MAX + 1],
+                          char device_id[GW_ID_MAX + 1], const char **why)
 {
     json_error_t je;
     json_t *id;
@@ -135,24 +134,20 @@ static bw_err identity(json_t *idv, struct gw_mender_auth *out, const char **why
     char hex[65];
     bw_err rc;
 
-    if (!json_is_string(idv)) {
-        *why = "id_data: a JSON object as a string";
-        return BW_E_FORMAT;
-    }
-    id = json_loadb(json_string_value(idv), json_string_length(idv), JSON_REJECT_DUPLICATES, &je);
+    id = json_loadb(id_json, n, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(id) || json_object_size(id) == 0) {
         json_decref(id);
         *why = "id_data: a non-empty JSON object";
         return BW_E_FORMAT;
     }
-    rc = gw_attrs_text(id, out->id_data, why);
+    rc = gw_attrs_text(id, id_data, why);
     json_decref(id);
     if (rc)
         return rc;
-    if (bw_sha256(out->id_data, strlen(out->id_data), dig))
+    if (bw_sha256(id_data, strlen(id_data), dig))
         return BW_E_NOMEM;
     bw_hex(hex, dig, sizeof(dig));
-    snprintf(out->device_id, sizeof(out->device_id), "mender-%.16s", hex);
+    snprintf(device_id, GW_ID_MAX + 1, "mender-%.16s", hex);
     return BW_OK;
 }
 
@@ -194,7 +189,13 @@ bw_err gw_mender_parse_auth(const uint8_t *b, size_t n, const char *sig_b64,
         *why = "X-MEN-Signature does not verify over the body with its pubkey";
         goto out;
     }
-    rc = identity(json_object_get(o, "id_data"), out, why);
+    rc = BW_E_FORMAT;
+    if (!json_is_string(json_object_get(o, "id_data")))
+        *why = "id_data: a JSON object as a string";
+    else
+        rc = gw_mender_identity(json_string_value(json_object_get(o, "id_data")),
+                                json_string_length(json_object_get(o, "id_data")), out->id_data,
+                                out->device_id, why);
 out:
     EVP_PKEY_free(k);
     json_decref(o);

@@ -41,6 +41,13 @@ struct gw_mender_auth {
 BW_NODISCARD bw_err gw_mender_parse_auth(const uint8_t *b, size_t n, const char *sig_b64,
                                          struct gw_mender_auth *out, const char **why);
 
+/* An identity (id_data: a non-empty JSON object of string values, n
+ * bytes) as canonical text, and the device id derived from it:
+ * "mender-" + the first 16 hex digits of its SHA-256. */
+BW_NODISCARD bw_err gw_mender_identity(const char *id_json, size_t n,
+                                       char id_data[GW_ATTRS_MAX + 1],
+                                       char device_id[GW_ID_MAX + 1], const char **why);
+
 /* The SHA-256 of a PEM public key's DER form (SubjectPublicKeyInfo), hex:
  * one key, one fingerprint, however the PEM was wrapped. BW_E_FORMAT if
  * it is not a public key. */

@@ -419,8 +419,8 @@ out:
 /* Method: one pass over the file computes SHA-256 (its content address),
  * MD5 and SHA-1 (what hawkBit clients are told); the file must not change
  * meanwhile; then it is stored like a package. */
-bw_err gw_release_store_artifact(const char *upload_path, const char *blob_dir, const char *name,
-                                 const char *uploaded_by, struct gw_release *out)
+bw_err gw_release_store_artifact(const char *upload_path, const char *blob_dir, const char *kind,
+                                 const char *name, const char *uploaded_by, struct gw_release *out)
 {
     static const size_t chunk = 64 * 1024;
     EVP_MD_CTX *m5 = NULL, *s1 = NULL;
@@ -438,7 +438,8 @@ bw_err gw_release_store_artifact(const char *upload_path, const char *blob_dir, 
     if (!out)
         goto out;
     memset(out, 0, sizeof(*out));
-    if (!blob_dir || !blob_dir[0] || (rc = check_id(name)) || (rc = check_id(uploaded_by)))
+    if (!blob_dir || !blob_dir[0] || !kind || (strcmp(kind, "swu") && strcmp(kind, "mender")) ||
+        (rc = check_id(name)) || (rc = check_id(uploaded_by)))
         goto out;
     rc = BW_E_NOMEM;
     buf = malloc(chunk);
@@ -482,7 +483,7 @@ bw_err gw_release_store_artifact(const char *upload_path, const char *blob_dir, 
     bw_hex(out->md5, md5, sizeof(md5));
     bw_hex(out->sha1, sha1, sizeof(sha1));
     out->size = (int64_t)total;
-    snprintf(out->kind, sizeof(out->kind), "swu");
+    snprintf(out->kind, sizeof(out->kind), "%s", kind);
     snprintf(out->name, sizeof(out->name), "%s", name);
     snprintf(out->uploaded_by, sizeof(out->uploaded_by), "%s", uploaded_by);
     rc = BW_OK;

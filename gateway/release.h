@@ -68,17 +68,18 @@ BW_NODISCARD bw_err gw_release_ingest(const char *upload_path, const struct bw_e
                                       struct gw_release *out);
 
 /*
- * Stores a maker's own artifact (kind "swu": an SWUpdate image the device
- * verifies itself) by content address, without looking inside: the same
+ * Stores a maker's own artifact (kind "swu": an SWUpdate image, or
+ * "mender": a Mender artifact; the device verifies either itself) by
+ * content address, without looking inside: the same
  * consumption of upload_path and the same blob store as
- * gw_release_ingest. out gets digest, md5, sha1, size, kind "swu", name
+ * gw_release_ingest. out gets digest, md5, sha1, size, kind, name
  * and uploaded_by; sequence 0, vendor and class empty. Errors: BW_E_INVAL,
  * BW_E_TOOBIG (names), BW_E_STATE (the file changed while read),
  * BW_E_TAMPER, BW_E_IO, BW_E_NOMEM, BW_E_CRYPTO.
  */
 BW_NODISCARD bw_err gw_release_store_artifact(const char *upload_path, const char *blob_dir,
-                                              const char *name, const char *uploaded_by,
-                                              struct gw_release *out);
+                                              const char *kind, const char *name,
+                                              const char *uploaded_by, struct gw_release *out);
 
 /*
  * blob_dir/sha256/<hex_digest> into out (cap bytes, NUL terminated).

@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Mender device API subset (docs/mender.md) for Debian's mender-client
+ * 3.4, on the same registry, campaigns and blobs as the other device APIs.
+ *
+ * A Mender device is a registry device: its id is derived from its
+ * identity (id_data), its fingerprint is that of its authentication key.
+ * An auth request with a valid signature from an unknown identity adds the
+ * device as pending; an operator accepts it (or preauthorizes it). An
+ * accepted device gets a JWT signed by this gateway, which the gateway
+ * alone checks (the client does not): signature, audience, expiry, and the
+ * device's status in the registry on every request, so a rejection or a
+ * revocation takes effect at once. The artifact link it is given carries
+ * its own expiring HMAC, as the client sends no token with the download.
+ */
+#define _DEFAULT_SOURCE
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "bulwark/identity.h"
+#include "bulwark/token.h"
+#include "ddi.h"
+#include "gw.h"
+#include "mender.h"
+
+#define JWT_AUDIENCE "bulwark-gateway/mender"
+#define JWT_TTL 900   /* seconds */
+#define LINK_TTL 3600 /* seconds an artifact link is good for */
+
+/* This process's JWT key and artifact-link secret, made at first use:
+ * tokens do not outlive the process (the client authenticates again on a
+ * 401, as it does when a token expires). */
+static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
+static struct bw_ec_key jwt_key;
+static struct bw_signer jwt_signer;
+static uint8_t link_secret[32];
+static int keys_ok;
+
+static void keys_setup(void)
+{
+    bw_ec_key_init(&jwt_key);
+    if (bw_ec_generate(&jwt_key) || bw_signer_from_ec(&jwt_signer, &jwt_key) ||
+        bw_random(link_secret, sizeof(link_secret)))
+        return;
+    keys_ok = 1;
+}
+
+static int keys(void)
+{
+    pthread_once(&keys_once, keys_setup);
+    return keys_ok;
+}
+
+static int host_ok(const char *h)
+{
+    size_t i;
+
+    if (!h || !*h || strlen(h) > 255)
+        return 0;
+    for (i = 0; h[i]; i++) {
+        char c = h[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == ':' || c == '[' || c == ']'))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- authentication ------------------------------------------------------------- */
+
+static void auth_request(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops,
+                         void *h)
+{
+    struct gw_mender_auth *a = malloc(sizeof(*a));
+    struct gw_device *d = malloc(sizeof(*d));
+    struct bw_token_claims cl;
+    char fpr[65], tok[BW_TOKEN_MAX + 1];
+    const char *why = "";
+    size_t n;
+    bw_err rc;
+
+    if (!a || !d || !keys()) {
+        gw_error(r, 503, "nomem", "out of memory");
+        goto out;
+    }
+    rc = gw_mender_parse_auth(q->body, q->body_len, gw_header(q, "X-MEN-Signature"), a, &why);
+    if (rc) {
+        gw_error(r, rc == BW_E_BADSIG || rc == BW_E_KEY ? 401 : 400, "auth_request", why);
+        goto out;
+    }
+    if (gw_mender_key_fingerprint(a->pubkey, fpr)) {
+        gw_error(r, 400, "auth_request", "pubkey");
+        goto out;
+    }
+    rc = ops->device_by_fingerprint(h, fpr, d);
+    if (rc == BW_E_NOTFOUND) {
+        /* a new identity waits for an operator; a known identity with
+         * another key is refused (a key change needs the operator too) */
+        if (ops->device_get(h, a->device_id, d) == BW_OK) {
+            gw_error(r, 401, "unauthorized", "identity known with another key");
+            goto out;
+        }
+        memset(d, 0, sizeof(*d));
+        snprintf(d->id, sizeof(d->id), "%s", a->device_id);
+        memcpy(d->fingerprint, fpr, sizeof(d->fingerprint));
+        snprintf(d->attrs, sizeof(d->attrs), "%s", a->id_data);
+        d->status = GW_DEV_PENDING;
+        d->sequence = -1;
+        d->created = (int64_t)time(NULL);
+        rc = ops->device_add(h, d);
+        if (rc && rc != BW_E_EXISTS) {
+            gw_error(r, 503, "registry", ops->error(h));
+            goto out;
+        }
+        gw_error(r, 401, "pending", "device awaits acceptance");
+        goto out;
+    }
+    if (rc) {
+        gw_error(r, 503, "registry", ops->error(h));
+        goto out;
+    }
+    if (strcmp(d->id, a->device_id)) {
+        gw_error(r, 401, "unauthorized", "key registered to another identity");
+        goto out;
+    }
+    if (d->status != GW_DEV_ACCEPTED) {
+        gw_error(r, 401, d->status == GW_DEV_PENDING ? "pending" : "unauthorized",
+                 d->status == GW_DEV_PENDING ? "device awaits acceptance"
+                                              : "device rejected or revoked");
+        goto out;
+    }
+    memset(&cl, 0, sizeof(cl));
+    snprintf(cl.sub, sizeof(cl.sub), "%s", d->id);
+    snprintf(cl.aud, sizeof(cl.aud), JWT_AUDIENCE);
+    cl.iat = (int64_t)time(NULL);
+    cl.exp = cl.iat + JWT_TTL;
+    if (bw_token_issue(&jwt_signer, &cl, tok, sizeof(tok), &n)) {
+        gw_error(r, 503, "token", "cannot issue a token");
+        goto out;
+    }
+    r->status = 200;
+    r->body = strdup(tok);
+    r->body_len = r->body ? n : 0;
+    r->content_type = "application/jwt";
+out:
+    free(a);
+    free(d);
+}
+
+/* Method: the JWT is ours (signature), for this API (audience), still
+ * valid (expiry), and its device is accepted in the registry now. */
+static int jwt_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                    struct gw_device *d)
+{
+    const char *a = q->authorization;
+    struct bw_token_claims cl;
+    int64_t now = (int64_t)time(NULL);
+    bw_err rc;
+
+    if (!a || strncmp(a, "Bearer ", 7) || !a[7] || !keys()) {
+        gw_error(r, 401, "unauthorized", "Authorization: Bearer JWT required");
+        return 0;
+    }
+    rc = bw_token_verify_signature(a + 7, strlen(a + 7), &jwt_key, &cl);
+    if (rc || strcmp(cl.aud, JWT_AUDIENCE) || !cl.has_exp || cl.exp < now ||
+        (cl.has_iat && cl.iat > now + 60)) {
+        gw_error(r, 401, "unauthorized", "token not valid here, or expired");
+        return 0;
+    }
+    rc = ops->device_get(h, cl.sub, d);
+    if (rc || d->status != GW_DEV_ACCEPTED) {
+        gw_error(r, rc && rc != BW_E_NOTFOUND ? 503 : 401, "unauthorized",
+                 "device not accepted");
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- inventory ------------------------------------------------------------------- */
+
+static void inventory(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                      const struct gw_device *d)
+{
+    struct gw_ddi_config *c = malloc(sizeof(*c));
+    char *attrs = malloc(GW_ATTRS_MAX + 1);
+    const char *why = "";
+    bw_err rc = BW_E_NOMEM;
+
+    if (c && attrs) {
+        c->mode = GW_DDI_MERGE;
+        rc = gw_mender_parse_inventory(q->body, q->body_len, c->data, &why);
+        if (!rc) {
+            why = "attributes exceed 4096 bytes";
+            rc = gw_ddi_apply_config(d->attrs, c, attrs);
+        }
+        if (!rc)
+            rc = ops->ddi_set_attrs(h, d->id, attrs);
+    }
+    free(c);
+    free(attrs);
+    if (rc) {
+        gw_error(r, rc == BW_E_TOOBIG ? 413 : rc == BW_E_FORMAT ? 400 : 503, "inventory", why);
+        return;
+    }
+    r->status = 200;
+}
+
+/* ---- deployments ----------------------------------------------------------------- */
+
+static void link_mac(const char *digest, const char *dev, int64_t exp, char out[65])
+{
+    char msg[256];
+    unsigned char mac[32];
+    unsigned int mlen = 0;
+
+    snprintf(msg, sizeof(msg), "%s|%s|%" PRId64, digest, dev, exp);
+    HMAC(EVP_sha256(), link_secret, sizeof(link_secret), (const unsigned char *)msg, strlen(msg),
+         mac, &mlen);
+    bw_hex(out, mac, 32);
+}
+
+static void next(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                 const struct gw_device *d, const struct gw_mender_provides *p)
+{
+    struct gw_action a;
+    struct gw_release rel;
+    char url[512], mac[65], expires[32];
+    int64_t exp = (int64_t)time(NULL) + LINK_TTL;
+    time_t te = (time_t)exp;
+    struct tm tm;
+    bw_err rc;
+
+    rc = ops->action_next(h, d->id, (int64_t)time(NULL), &a);
+    if (rc == BW_E_NOTFOUND) {
+        r->status = 204;
+        return;
+    }
+    if (!rc)
+        rc = ops->release_get(h, a.release_id, &rel);
+    if (rc) {
+        gw_error(r, 503, "registry", ops->error(h));
+        return;
+    }
+    if (strcmp(rel.kind, "mender")) { /* not an artifact this client can install */
+        r->status = 204;
+        return;
+    }
+    if (!host_ok(q->host)) {
+        gw_error(r, 400, "host", "a Host header of host name characters is required");
+        return;
+    }
+    link_mac(rel.digest, d->id, exp, mac);
+    snprintf(url, sizeof(url),
+             "https://%s/api/devices/v1/deployments/artifacts/%s?d=%s&e=%" PRId64 "&s=%s",
+             q->host, rel.digest, d->id, exp, mac);
+    gmtime_r(&te, &tm);
+    strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    {
+        char id[24];
+
+        snprintf(id, sizeof(id), "%" PRId64, a.id);
+        gw_json(r, 200,
+                json_dumps(json_pack("{s:s,s:{s:s,s:{s:s,s:s},s:[s]}}", "id", id, "artifact",
+                                     "artifact_name", rel.name, "source", "uri", url, "expire",
+                                     expires, "device_types_compatible", p->device_type),
+                           JSON_COMPACT));
+    }
+}
+
+static void status(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                   const struct gw_device *d, int64_t id)
+{
+    struct gw_mender_status_body *s = malloc(sizeof(*s));
+    const char *why = "";
+    enum gw_action_state st;
+    struct gw_action a;
+    bw_err rc;
+
+    if (!s) {
+        gw_error(r, 503, "nomem", "out of memory");
+        return;
+    }
+    rc = gw_mender_parse_status(q->body, q->body_len, s, &why);
+    if (rc) {
+        free(s);
+        gw_error(r, rc == BW_E_TOOBIG ? 413 : 400, "status", why);
+        return;
+    }
+    st = gw_mender_state(s->status);
+    rc = ops->action_report(h, d->id, id, st, s->substate, (int64_t)time(NULL));
+    free(s);
+    if (rc == BW_E_STATE && !ops->action_get(h, d->id, id, &a) && a.state == st)
+        rc = BW_OK; /* a final state sent again */
+    if (rc) {
+        gw_error(r, rc == BW_E_NOTFOUND ? 404 : rc == BW_E_STATE ? 409 : 503, "status",
+                 rc == BW_E_NOTFOUND ? "no such deployment of this device" : bw_errname(rc));
+        return;
+    }
+    r->status = 204;
+}
+
+/* GET v1/deployments/artifacts/{digest}?d=&e=&s=: the link from next() */
+static void artifact(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                     const char *digest)
+{
+    const char *dev = gw_query_arg(q, "d"), *e = gw_query_arg(q, "e"), *s = gw_query_arg(q, "s");
+    struct gw_device d;
+    struct gw_action a;
+    struct gw_release rel;
+    char mac[65], *end;
+    long long exp;
+
+    exp = e ? strtoll(e, &end, 10) : 0;
+    if (!dev || !e || !s || *end || strlen(dev) > GW_ID_MAX || strlen(digest) != 64 || !keys()) {
+        gw_error(r, 403, "link", "not a valid artifact link");
+        return;
+    }
+    link_mac(digest, dev, exp, mac);
+    if (strlen(s) != 64 || CRYPTO_memcmp(mac, s, 64) || exp < (long long)time(NULL)) {
+        gw_error(r, 403, "link", "artifact link forged or expired");
+        return;
+    }
+    /* the device must still be accepted and still be offered this release */
+    if (ops->device_get(h, dev, &d) || d.status != GW_DEV_ACCEPTED ||
+        ops->action_next(h, dev, (int64_t)time(NULL), &a) ||
+        ops->release_get(h, a.release_id, &rel) || strcmp(rel.digest, digest)) {
+        gw_error(r, 403, "link", "this artifact is no longer offered to this device");
+        return;
+    }
+    gw_send_blob(q, r, digest);
+}
+
+int gw_api_mender(struct gw_req *q, struct gw_resp *r)
+{
+    static const char pre[] = "/api/devices/";
+    static const char dep[] = "v1/deployments/device/deployments/";
+    const struct gw_db_ops *ops;
+    struct gw_device *d = NULL;
+    struct gw_mender_provides p;
+    const char *rest, *m = q->method, *why = "";
+    void *h;
+
+    if (strncmp(q->path, pre, sizeof(pre) - 1))
+        return 0;
+    rest = q->path + sizeof(pre) - 1;
+    if (gw_db(q->srv, &ops, &h)) {
+        gw_error(r, 503, "registry", "registry unavailable");
+        return 1;
+    }
+    if (!strcmp(rest, "v1/authentication/auth_requests")) {
+        if (strcmp(m, "POST"))
+            gw_error(r, 405, "method", "POST only");
+        else
+            auth_request(q, r, ops, h);
+        return 1;
+    }
+    if (!strncmp(rest, "v1/deployments/artifacts/", 25)) {
+        if (strcmp(m, "GET") && strcmp(m, "HEAD"))
+            gw_error(r, 405, "method", "GET only");
+        else
+            artifact(q, r, ops, h, rest + 25);
+        return 1;
+    }
+    d = malloc(sizeof(*d));
+    if (!d) {
+        gw_error(r, 503, "nomem", "out of memory");
+        return 1;
+    }
+    if (!jwt_auth(q, r, ops, h, d))
+        goto out;
+    if (!strcmp(rest, "v1/inventory/device/attributes")) {
+        if (strcmp(m, "PUT") && strcmp(m, "PATCH"))
+            gw_error(r, 405, "method", "PUT or PATCH");
+        else
+            inventory(q, r, ops, h, d);
+    } else if (!strcmp(rest, "v2/deployments/device/deployments/next")) {
+        if (strcmp(m, "POST"))
+            gw_error(r, 405, "method", "POST only");
+        else if (gw_mender_parse_next(q->body, q->body_len, &p, &why))
+            gw_error(r, 400, "next", why);
+        else
+            next(q, r, ops, h, d, &p);
+    } else if (!strcmp(rest, "v1/deployments/device/deployments/next")) {
+        const char *an = gw_query_arg(q, "artifact_name"), *dt = gw_query_arg(q, "device_type");
+
+        memset(&p, 0, sizeof(p));
+        if (strcmp(m, "GET"))
+            gw_error(r, 405, "method", "GET only");
+        else if (!an || !dt || !*dt || strlen(an) > GW_ID_MAX || strlen(dt) > GW_ID_MAX)
+            gw_error(r, 400, "next", "artifact_name and device_type are required");
+        else {
+            snprintf(p.artifact_name, sizeof(p.artifact_name), "%s", an);
+            snprintf(p.device_type, sizeof(p.device_type), "%s", dt);
+            next(q, r, ops, h, d, &p);
+        }
+    } else if (!strncmp(rest, dep, sizeof(dep) - 1)) {
+        char *end;
+        long long id = strtoll(rest + sizeof(dep) - 1, &end, 10);
+
+        if (id <= 0 || strcmp(end, "/status"))
+            gw_error(r, 404, "not_found", "no such resource");
+        else if (strcmp(m, "PUT"))
+            gw_error(r, 405, "method", "PUT only");
+        else
+            status(q, r, ops, h, d, (int64_t)id);
+    } else {
+        gw_error(r, 404, "not_found", "not served by this gateway");
+    }
+out:
+    free(d);
+    return 1;
+}
