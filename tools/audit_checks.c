@@ -101,6 +101,8 @@ static void check_listeners(struct audit_model *m, const char *proc_net)
         say(c, "cannot read the socket tables in %s: %s.", dir, strerror(errno));
         return;
     }
+    if (*seen)
+        seen[strlen(seen) - 1] = 0; /* the last item's comma */
     say(c, "Listening (%s): %s.", dir, *seen ? seen : "nothing");
     say(c, "Declared services: %s.", *m->prof->services ? m->prof->services : "none");
     for (item = strtok_r(seen, ",", &save); item; item = strtok_r(NULL, ",", &save))

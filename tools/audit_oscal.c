@@ -81,7 +81,7 @@ bw_err audit_write_oscal_ssp(FILE *f, const struct audit_model *m)
              p->hw_version, p->sw_version);
     ssp = json_pack(
         "{s:{s:o,s:o,s:{s:s,s:s},s:{s:[{s:s,s:s}],s:s,s:s,s:s,s:{s:[{s:o,s:s,s:s,s:[{s:s,"
-        "s:[s]}]}]},s:{s:s,s:s,s:s},s:{s:s},s:{s:s}},s:{s:[{s:o,s:s}],s:[{s:o,s:s,s:s,s:s,"
+        "s:[s]}],s:{s:s},s:{s:s},s:{s:s}}]},s:{s:s,s:s,s:s},s:{s:s},s:{s:s}},s:{s:[{s:o,s:s}],s:[{s:o,s:s,s:s,s:s,"
         "s:{s:s}}]},s:{s:s,s:o}}}",
         "system-security-plan", "uuid", uuid_of(m, "ssp"), "metadata",
         metadata(m, "System security plan"), "import-profile", "href",
@@ -93,7 +93,9 @@ bw_err audit_write_oscal_ssp(FILE *f, const struct audit_model *m)
         "uuid", uuid_of(m, "info:device-secrets"), "title", "Device secrets and configuration",
         "description", "Keys, credentials, settings and the security log held on the device.",
         "categorizations", "system", "http://doi.org/10.6028/NIST.SP.800-60v2r1",
-        "information-type-ids", "C.3.5.8", "security-impact-level",
+        "information-type-ids", "C.3.5.8", "confidentiality-impact", "base", "fips-199-moderate",
+        "integrity-impact", "base", "fips-199-high", "availability-impact", "base",
+        "fips-199-moderate", "security-impact-level",
         "security-objective-confidentiality", "moderate", "security-objective-integrity",
         "high", "security-objective-availability", "moderate", "status", "state",
         "operational", "authorization-boundary", "description",
