@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: Apache-2.0
+# Compliance kit: bulwark audit / risk end to end on a test device (each
+# check fails when broken and passes when fixed, profile errors, OSCAL
+# schema validation, RFC 9116 rules for security.txt, HTML escaping).
+add_test(NAME integ.audit COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit.sh $<TARGET_FILE:bulwark>
+         ${CMAKE_SOURCE_DIR})
