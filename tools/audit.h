@@ -9,6 +9,8 @@
 #ifndef BULWARK_AUDIT_H
 #define BULWARK_AUDIT_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <jansson.h>
 

@@ -171,7 +171,7 @@ static int private_file(struct audit_check *c, const char *what, const char *pat
 
 static void key_path(const char *uri, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s", uri + 5);
+    snprintf(out, cap, "%.4000s", uri + 5);
     out[strcspn(out, "?")] = 0;
 }
 
