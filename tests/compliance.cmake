@@ -4,3 +4,7 @@
 # schema validation, RFC 9116 rules for security.txt, HTML escaping).
 add_test(NAME integ.audit COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit.sh $<TARGET_FILE:bulwark>
          ${CMAKE_SOURCE_DIR})
+# The HTML reports in headless Chromium (skipped when it is not installed).
+add_test(NAME integ.audit_render COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit_render.sh
+         $<TARGET_FILE:bulwark>)
+set_tests_properties(integ.audit_render PROPERTIES SKIP_RETURN_CODE 77)
