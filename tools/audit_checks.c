@@ -297,12 +297,48 @@ out:
 
 /* ---- 5.10-1, 8259A state awareness: the security log ---- */
 
+struct last_install {
+    uint64_t seq;
+    char subject[BW_LOG_TEXT_MAX + 1], outcome[BW_LOG_TEXT_MAX + 1];
+};
+
+/* Remembers the last successful install the log records. */
+static bw_err note_install(void *ctx, const struct bw_log_record *r)
+{
+    struct last_install *li = ctx;
+
+    if (r->type == BW_LOG_EVENT && !strcmp(r->event, "install") && !strncmp(r->outcome, "ok ", 3)) {
+        li->seq = r->seq;
+        memcpy(li->subject, r->subject, sizeof(li->subject));
+        memcpy(li->outcome, r->outcome, sizeof(li->outcome));
+    }
+    return BW_OK;
+}
+
+/* The verified log's record of the last install, as evidence beside the
+ * boot state (a rotated-out record is no failure: the boot state decides). */
+static void install_evidence(struct audit_model *m, const struct last_install *li)
+{
+    size_t i;
+
+    for (i = 0; i < m->nchk && strcmp(m->chk[i].name, "update.installed"); i++)
+        ;
+    if (i == m->nchk)
+        return;
+    if (li->seq)
+        say(&m->chk[i], "The verified security log records it at seq %" PRIu64 ": install %s: %s.",
+            li->seq, li->subject, li->outcome);
+    else
+        say(&m->chk[i], "The security log holds no successful install record.");
+}
+
 static void check_log(struct audit_model *m, const struct device_conf *dc)
 {
     struct audit_check *c = add(m, "log.chain");
     struct bw_devkey *k = NULL;
     struct bw_log_vfs v;
     struct bw_log_report rep;
+    struct last_install li;
     uint8_t pub[BW_P256_PUB_LEN];
     int have;
     bw_err rc;
@@ -315,7 +351,8 @@ static void check_log(struct audit_model *m, const struct device_conf *dc)
         return;
     }
     memset(&rep, 0, sizeof(rep));
-    rc = bw_log_verify(&v, have ? pub : NULL, have ? 0 : BW_LOG_NO_SIGS, NULL, NULL, &rep);
+    memset(&li, 0, sizeof(li));
+    rc = bw_log_verify(&v, have ? pub : NULL, have ? 0 : BW_LOG_NO_SIGS, note_install, &li, &rep);
     bw_log_posix_close(&v);
     if (rc) {
         say(c, "security log %s does not verify: %s%s%s.", dc->seclog, bw_strerror(rc),
@@ -325,6 +362,7 @@ static void check_log(struct audit_model *m, const struct device_conf *dc)
     say(c, "security log %s: records %" PRIu64 "..%" PRIu64 " chain, %" PRIu64
            " checkpoints %s.", dc->seclog, rep.first_seq, rep.last_seq, rep.checkpoints,
         have ? "signed by the device key verify" : "(no device key: signatures not checked)");
+    install_evidence(m, &li);
     if (!rep.records || !have) {
         say(c, "%s", !rep.records ? "The log is empty." : "Nothing is signed yet.");
         return;

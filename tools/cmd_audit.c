@@ -24,6 +24,20 @@ static int load_catalogue(struct cli_args *a, struct audit_catalogue *c)
     return rc ? cli_exit_code(rc) : 0;
 }
 
+/* A relative path in the profile names a file beside the profile. */
+static void relative_to_profile(char *field, size_t cap, const char *profile)
+{
+    const char *slash = strrchr(profile, '/');
+    char buf[AUDIT_STR];
+    int n;
+
+    if (!*field || *field == '/' || !slash)
+        return;
+    n = snprintf(buf, sizeof(buf), "%.*s/%s", (int)(slash - profile), profile, field);
+    if (n > 0 && (size_t)n < cap)
+        memcpy(field, buf, (size_t)n + 1);
+}
+
 /* Reads, parses and validates --profile; prints "PATH: line N: reason". */
 static int load_profile(struct cli_args *a, const struct audit_catalogue *c,
                         struct audit_profile *p)
@@ -48,6 +62,7 @@ static int load_profile(struct cli_args *a, const struct audit_catalogue *c,
         fprintf(stderr, "bulwark audit: %s: %s [%s]\n", path, err, bw_errname(rc));
         return cli_exit_code(rc);
     }
+    relative_to_profile(p->risk_register, sizeof(p->risk_register), path);
     return 0;
 }
 

@@ -140,6 +140,8 @@ expect OK "$B" install --config $CONF v3.bwp
 audit
 is update.installed pass "signed package installed"
 check 'grep -q "sequence 3" audit.json' "installed sequence not in the evidence"
+check 'grep -q "records it at seq [0-9]*: install v3.bwp: ok sequence 3 into slot b" audit.json' \
+  "the log's install record is not in the evidence"
 
 # --- security log ------------------------------------------------------------
 seg=$(ls $ST/seclog/* | head -1)
@@ -171,6 +173,9 @@ is debug.declared pass "debug disabled"
 mkprofile "$GOOD" "risk_register=$T/none.json"
 audit
 is risk.register fail "register missing"
+mkdir -p sub && mkprofile "$GOOD" "risk_register=../risk.json" && mv profile.conf sub/
+"$B" audit --config $CONF --profile sub/profile.conf --json > audit.json 2>/dev/null
+is risk.register pass "relative register beside the profile"
 
 # --- all fixed: exit 0, not-applicable rows carry their reasons -------------
 mkprofile "$GOOD" "na.en303645-5.3-16=the model is engraved on the case; there is no display"
