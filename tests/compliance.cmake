@@ -8,3 +8,8 @@ add_test(NAME integ.audit COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit.sh $<T
 add_test(NAME integ.audit_render COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit_render.sh
          $<TARGET_FILE:bulwark>)
 set_tests_properties(integ.audit_render PROPERTIES SKIP_RETURN_CODE 77)
+
+add_executable(test_audit unit/test_audit.c)
+target_link_libraries(test_audit PRIVATE bwaudit)
+target_include_directories(test_audit PRIVATE unit)
+add_test(NAME unit.audit COMMAND test_audit)
