@@ -91,7 +91,9 @@ static const char *met(const struct audit_model *m, const char *check)
 
     for (i = 0; i < m->nchk; i++)
         if (!strcmp(m->chk[i].name, check))
-            return m->chk[i].res == AUDIT_PASS ? "met" : "NOT MET";
+            return m->chk[i].res == AUDIT_PASS   ? "met"
+                   : m->chk[i].res == AUDIT_FAIL ? "NOT MET"
+                                                 : "not checked (needs --config or a person)";
     return "not checked";
 }
 
