@@ -12,7 +12,8 @@
 # the kernel allows one, so only the test's own listener is there.
 # Usage: audit.sh BULWARK SRC_DIR
 set -u
-if [ -z "${BW_AUDIT_NS:-}" ] && unshare -rn true 2>/dev/null; then
+# BW_AUDIT_NO_NS=1 forces the path taken where namespaces are not allowed.
+if [ -z "${BW_AUDIT_NS:-}" ] && [ -z "${BW_AUDIT_NO_NS:-}" ] && unshare -rn true 2>/dev/null; then
   BW_AUDIT_NS=1 exec unshare -rn "$0" "$@"
 fi
 B=$(realpath "$1")
@@ -53,9 +54,23 @@ PORT=$(cat port.txt)
 OTHERS=
 if [ -z "${BW_AUDIT_NS:-}" ]; then
   # no namespace: the host's other listeners are declared as they are now
-  OTHERS=$(awk 'NR > 1 && $4 == "0A" { split($2, a, ":"); printf ",tcp:%d", strtonum("0x" a[2]) }' \
-           /proc/net/tcp /proc/net/tcp6 | tr ',' '\n' | grep -v "^tcp:$PORT\$" | sort -u | tr '\n' ',')
-  OTHERS="$OTHERS$(awk 'NR > 1 && $4 == "07" { split($2, a, ":"); printf "udp:%d,", strtonum("0x" a[2]) }' /proc/net/udp /proc/net/udp6)"
+  OTHERS=$($PY - "$PORT" <<'PYEOF'
+import sys
+seen = set()
+for name, proto, state in (("tcp", "tcp", "0A"), ("tcp6", "tcp", "0A"), ("udp", "udp", "07"),
+                           ("udp6", "udp", "07")):
+    try:
+        lines = open("/proc/net/" + name).read().splitlines()[1:]
+    except OSError:
+        continue
+    for l in lines:
+        f = l.split()
+        if f[3] == state:
+            seen.add(f"{proto}:{int(f[1].split(':')[1], 16)}")
+seen.discard("tcp:" + sys.argv[1])
+print("".join(p + "," for p in sorted(seen)))
+PYEOF
+)
 fi
 
 "$B" audit init --out profile.base >/dev/null
