@@ -20,7 +20,7 @@ extern const unsigned char audit_catalogue_json[];
 extern const size_t audit_catalogue_json_len;
 
 struct audit_req {
-    const char *id, *std, *ref, *v2, *v3, *status, *text, *control, *check, *feature;
+    const char *id, *std, *ref, *v2, *v3, *status, *cond, *text, *control, *check, *feature;
     int provisional;
     const char *xref[48]; /* other requirements sharing a topic */
     size_t nxref;

@@ -36,6 +36,7 @@ static bw_err load_reqs(struct audit_catalogue *c, json_t *arr)
         r->v2 = str(o, "v2");
         r->v3 = str(o, "v3");
         r->status = str(o, "status");
+        r->cond = str(o, "cond");
         r->text = str(o, "text");
         r->control = str(o, "control");
         r->check = json_object_get(o, "check") ? str(o, "check") : NULL;

@@ -53,6 +53,8 @@ static json_t *implemented(const struct audit_model *m, const struct audit_row *
         json_array_append_new(props, prop("en303645-v2-status", r->req->v2));
     if (*r->req->v3)
         json_array_append_new(props, prop("en303645-v3-status", r->req->v3));
+    if (*r->req->cond)
+        json_array_append_new(props, prop("en303645-condition", r->req->cond));
     if (r->req->provisional)
         json_array_append_new(props, prop("numbering", "provisional"));
     json_array_append_new(props, prop("audit-result", audit_result_name(r->res)));

@@ -178,6 +178,11 @@ static void html_row(FILE *f, const struct audit_row *r)
         fputs(" <span class=\"prov\">(provisional numbering)</span>", f);
     fputs("<br>", f);
     audit_html_escape(f, r->req->text);
+    if (*r->req->cond) {
+        fputs("<br><i>Condition: ", f);
+        audit_html_escape(f, r->req->cond);
+        fputs("</i>", f);
+    }
     fputs("</td><td>", f);
     audit_html_escape(f, *r->req->v3 ? r->req->v3 : r->req->status);
     fprintf(f, "</td><td>%s</td><td>", audit_result_name(r->res));
@@ -291,6 +296,11 @@ void audit_write_ics(FILE *f, const struct audit_model *m)
         fputs(" | ", f);
         md_cell(f, r->req->v3);
         fprintf(f, " | %s | ", support[r->res]);
+        if (*r->req->cond && r->res != AUDIT_NA) {
+            fputs("Condition: ", f);
+            md_cell(f, r->req->cond);
+            fputs(". ", f);
+        }
         md_cell(f, r->res == AUDIT_NA ? r->why : r->req->control);
         if (r->res != AUDIT_NA) {
             fputs(". ", f);

@@ -85,6 +85,7 @@ static void test_catalogue(struct audit_catalogue *c)
     CHECK(en >= 70 && iso >= 8 && psti == 3 && nist == 6 && cra >= 14);
     CHECK(c->nthr >= 5);
     CHECK(audit_catalogue_find(c, "en303645-5.6-1")->nxref > 0);
+    CHECK(*audit_catalogue_find(c, "en303645-5.3-2")->cond); /* M C: its condition */
 
     CHECK_RC(parse("na.en303645-9.9-9 = no such clause\n", err, sizeof(err)), BW_OK);
     CHECK_RC(audit_profile_validate(&prof, c, err, sizeof(err)), BW_E_NOTFOUND);
