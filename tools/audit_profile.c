@@ -306,9 +306,13 @@ bw_err audit_days_until(const char *date, long *days)
     char tail;
     time_t t;
 
-    if (strlen(date) != 10 || sscanf(date, "%4u-%2u-%2u%c", &y, &mo, &d, &tail) != 3 ||
-        date[4] != '-' || date[7] != '-' || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 ||
-        d > 31)
+    size_t i;
+
+    for (i = 0; date[i]; i++)
+        if (i == 4 || i == 7 ? date[i] != '-' : date[i] < '0' || date[i] > '9')
+            return BW_E_FORMAT; /* sscanf alone would take signs and blanks */
+    if (i != 10 || sscanf(date, "%4u-%2u-%2u%c", &y, &mo, &d, &tail) != 3 || y < 1970 ||
+        mo < 1 || mo > 12 || d < 1 || d > 31)
         return BW_E_FORMAT;
     memset(&tm, 0, sizeof(tm));
     tm.tm_year = (int)y - 1900;

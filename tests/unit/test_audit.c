@@ -59,6 +59,8 @@ static void test_profile(void)
     CHECK_RC(audit_days_until("2021-13-01", &d), BW_E_FORMAT);
     CHECK_RC(audit_days_until("2021-1-01", &d), BW_E_FORMAT);
     CHECK_RC(audit_days_until("2021-01-01x", &d), BW_E_FORMAT);
+    CHECK_RC(audit_days_until("2021-+1-01", &d), BW_E_FORMAT);
+    CHECK_RC(audit_days_until(" 2021-01-1", &d), BW_E_FORMAT);
 }
 
 static void test_catalogue(struct audit_catalogue *c)
