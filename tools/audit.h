@@ -109,8 +109,11 @@ struct audit_row {
     const char *evidence;
 };
 
+struct audit_register;
+
 struct audit_model {
     struct audit_catalogue *cat;
+    struct audit_register *reg; /* the risk register, when risk.register passed */
     struct audit_profile *prof;
     struct audit_check chk[24];
     size_t nchk;

@@ -463,6 +463,10 @@ static void check_risk(struct audit_model *m)
         say(c, "%s: %zu risks assessed (likelihood x impact, treatment, owner, review date).",
             m->prof->risk_register, r.n);
         c->res = r.n ? AUDIT_PASS : AUDIT_FAIL;
+        if (!m->reg && (m->reg = bw_malloc(sizeof(*m->reg))) != NULL) {
+            *m->reg = r; /* the OSCAL assessment results carry the risks */
+            return;
+        }
     }
     audit_register_free(&r);
 }

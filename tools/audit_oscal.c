@@ -144,6 +144,32 @@ static json_t *finding(const struct audit_model *m, const struct audit_row *r)
     return fd;
 }
 
+static json_t *facet(const char *name, int v)
+{
+    char s[4];
+
+    snprintf(s, sizeof(s), "%d", v);
+    return json_pack("{s:s,s:s,s:s}", "name", name, "system", NS, "value", s);
+}
+
+/* A register entry as an OSCAL risk: the scores are facets in bulwark's
+ * namespace; open while the residual risk is medium or high (8 and up). */
+static json_t *risk(const struct audit_model *m, const struct audit_risk *k)
+{
+    char title[600], stmt[900], key[64];
+
+    snprintf(title, sizeof(title), "%.30s: %.500s", k->id, k->threat);
+    snprintf(stmt, sizeof(stmt), "Treatment: %.400s Controls: %.400s", k->treatment, k->controls);
+    snprintf(key, sizeof(key), "risk:%.40s", k->id);
+    return json_pack("{s:o,s:s,s:s,s:s,s:s,s:[{s:{s:[{s:s,s:o}]},s:[o,o,o,o]}]}", "uuid",
+                     uuid_of(m, key), "title", title, "description", k->asset, "statement", stmt,
+                     "status", k->res_likelihood * k->res_impact >= 8 ? "open" : "closed",
+                     "characterizations", "origin", "actors", "type", "tool", "actor-uuid",
+                     uuid_of(m, "tool:bulwark-risk"), "facets", facet("likelihood", k->likelihood),
+                     facet("impact", k->impact), facet("residual-likelihood", k->res_likelihood),
+                     facet("residual-impact", k->res_impact));
+}
+
 bw_err audit_write_oscal_ar(FILE *f, const struct audit_model *m)
 {
     json_t *obs = json_array(), *fnd = json_array(), *ar;
@@ -166,6 +192,15 @@ bw_err audit_write_oscal_ar(FILE *f, const struct audit_model *m)
                    "observations", obs, "findings", fnd);
     if (!ar)
         return BW_E_NOMEM;
+    if (m->reg && m->reg->n) {
+        json_t *risks = json_array();
+
+        for (i = 0; i < m->reg->n; i++)
+            json_array_append_new(risks, risk(m, &m->reg->risk[i]));
+        json_object_set_new(json_array_get(json_object_get(json_object_get(ar, "assessment-results"),
+                                                           "results"), 0),
+                            "risks", risks);
+    }
     rc = json_dumpf(ar, f, JSON_INDENT(1));
     fputc('\n', f);
     json_decref(ar);

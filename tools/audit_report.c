@@ -81,6 +81,10 @@ void audit_model_free(struct audit_model *m)
 {
     bw_free(m->row);
     m->row = NULL;
+    if (m->reg)
+        audit_register_free(m->reg);
+    bw_free(m->reg);
+    m->reg = NULL;
 }
 
 void audit_uuid(char out[37], const char *a, const char *b)

@@ -229,6 +229,8 @@ expect OK $PY $SRC/tests/integ/oscal_validate.py $O/oscal_ssp_schema.json rep/os
 $PY -c 'import json; d = json.load(open("rep/oscal-ar.json")); del d["assessment-results"]["results"][0]["reviewed-controls"]
 d["assessment-results"]["uuid"] = "not-a-uuid"; json.dump(d, open("bad-ar.json", "w"))'
 expect 1 $PY $SRC/tests/integ/oscal_validate.py $O/oscal_assessment-results_schema.json bad-ar.json
+check '[ "$($PY -c "import json; print(len(json.load(open(\"rep/oscal-ar.json\"))[\"assessment-results\"][\"results\"][0][\"risks\"]))")" = "$($PY -c "import json; print(len(json.load(open(\"risk.json\"))[\"risks\"]))")" ]' \
+  "OSCAL assessment results do not carry every risk of the register"
 check '! grep -q "<script>" rep/soa.html && grep -q "Thermo &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" rep/soa.html' \
   "maker text not escaped in HTML"
 check 'grep -q "^| 5.6-1 | M | M F | Y |" rep/ics.md' "ICS row for 5.6-1: $(grep '^| 5.6-1 ' rep/ics.md)"
