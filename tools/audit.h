@@ -140,6 +140,9 @@ void audit_write_markdown(FILE *f, const struct audit_model *m);
 void audit_write_ics(FILE *f, const struct audit_model *m);
 BW_NODISCARD bw_err audit_write_oscal_ssp(FILE *f, const struct audit_model *m);
 BW_NODISCARD bw_err audit_write_oscal_ar(FILE *f, const struct audit_model *m);
+/* bulwark itself as an OSCAL component definition: which catalogue
+ * requirements its technical and documentary parts implement. */
+BW_NODISCARD bw_err audit_write_oscal_component(FILE *f, const struct audit_model *m);
 /* A stable UUID (version 5 layout) from SHA-256 of the two names. */
 void audit_uuid(char out[37], const char *a, const char *b);
 /* Disclosure documents into dir: security.txt, disclosure-policy.md,

@@ -206,3 +206,69 @@ bw_err audit_write_oscal_ar(FILE *f, const struct audit_model *m)
     json_decref(ar);
     return rc ? BW_E_IO : BW_OK;
 }
+
+static const char *component_of(const struct audit_req *q)
+{
+    if (!strcmp(q->control, "(manual)") || strstr(q->control, "(organisational)") ||
+        strstr(q->control, "(platform)"))
+        return NULL; /* not something bulwark implements */
+    if (q->check && (!strncmp(q->check, "docs.", 5) || !strncmp(q->check, "risk.", 5) ||
+                     !strncmp(q->check, "profile.", 8)))
+        return "documents";
+    return "library";
+}
+
+static json_t *component(const struct audit_model *m, const char *part)
+{
+    json_t *reqs = json_array(), *impl;
+    char u[37], key[120];
+    size_t i;
+
+    for (i = 0; i < m->cat->nreq; i++) {
+        const struct audit_req *q = &m->cat->req[i];
+        const char *c = component_of(q);
+
+        if (!c || strcmp(c, part))
+            continue;
+        snprintf(key, sizeof(key), "%s:%s", part, q->id);
+        audit_uuid(u, "bulwark", key);
+        json_array_append_new(reqs, json_pack("{s:s,s:s,s:s,s:[o]}", "uuid", u, "control-id", q->id,
+                                              "description", q->control, "props",
+                                              prop("check", q->check ? q->check : "manual")));
+    }
+    audit_uuid(u, "bulwark-implementation", part);
+    impl = json_string(u);
+    audit_uuid(u, "bulwark", part);
+    return json_pack("{s:s,s:s,s:s,s:s,s:[{s:o,s:s,s:s,s:o}]}", "uuid", u, "type",
+                     !strcmp(part, "library") ? "software" : "policy", "title",
+                     !strcmp(part, "library") ? "bulwark device library, CLI and agent"
+                                              : "bulwark compliance documents",
+                     "description",
+                     !strcmp(part, "library")
+                         ? "Signed A/B updates, device identity, credentials, encrypted store, "
+                           "security log, tokens."
+                         : "Statement of Applicability, risk register, disclosure policy, "
+                           "security.txt, support-period and PSTI statements.",
+                     "control-implementations", "uuid", impl, "source",
+                     "bulwark-catalogue.json", "description",
+                     "Requirements of the bulwark catalogue this part implements.",
+                     "implemented-requirements", reqs);
+}
+
+bw_err audit_write_oscal_component(FILE *f, const struct audit_model *m)
+{
+    json_t *cd, *meta = json_pack("{s:s,s:s,s:s,s:s}", "title", "bulwark", "last-modified",
+                                  m->when, "version", "0.1.0", "oscal-version", "1.0.6");
+    char u[37];
+    int rc;
+
+    audit_uuid(u, "bulwark", "component-definition");
+    cd = json_pack("{s:{s:s,s:o,s:[o,o]}}", "component-definition", "uuid", u, "metadata", meta,
+                   "components", component(m, "library"), component(m, "documents"));
+    if (!cd)
+        return BW_E_NOMEM;
+    rc = json_dumpf(cd, f, JSON_INDENT(1));
+    fputc('\n', f);
+    json_decref(cd);
+    return rc ? BW_E_IO : BW_OK;
+}

@@ -145,6 +145,8 @@ static int write_report(struct cli_args *a, const struct audit_model *m, const c
         rc = audit_write_oscal_ssp(f, m);
     else if (!strcmp(name, "oscal-ar.json"))
         rc = audit_write_oscal_ar(f, m);
+    else if (!strcmp(name, "oscal-component.json"))
+        rc = audit_write_oscal_component(f, m);
     else
         audit_write_json(f, m);
     if (ferror(f))
@@ -157,7 +159,7 @@ static int write_report(struct cli_args *a, const struct audit_model *m, const c
 static int write_reports(struct cli_args *a, const struct audit_model *m, const char *dir)
 {
     static const char *const names[] = {"soa.html", "soa.md", "ics.md", "oscal-ssp.json",
-                                        "oscal-ar.json", "audit.json"};
+                                        "oscal-ar.json", "oscal-component.json", "audit.json"};
     size_t i;
     int status;
 
@@ -276,7 +278,8 @@ const struct cli_cmd cli_cmd_audit = {
     "(support period, disclosure contact, identity, risk register), then maps them\n"
     "onto the requirement catalogue (EN 303 645, ISO/IEC 27402 provisional, PSTI,\n"
     "NISTIR 8259A, CRA Annex I). --out DIR writes soa.html, soa.md, ics.md,\n"
-    "oscal-ssp.json, oscal-ar.json and audit.json. Exit 1 when a requirement\n"
+    "oscal-ssp.json, oscal-ar.json, oscal-component.json and audit.json.\n"
+    "Exit 1 when a requirement\n"
     "fails. A not-applicable entry without a reason is BW_E_FORMAT, an unknown\n"
     "requirement id BW_E_NOTFOUND. See docs/compliance.md.",
     opts, 0, 1, run};

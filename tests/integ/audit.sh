@@ -220,12 +220,13 @@ expect USAGE "$B" audit --config $CONF
 mkprofile "$GOOD" "product=Thermo <script>alert(1)</script> & Co" \
   "na.en303645-5.3-16=the model is engraved on the case; there is no display"
 expect OK "$B" audit --config $CONF --profile profile.conf --out rep
-for f in soa.html soa.md ics.md oscal-ssp.json oscal-ar.json audit.json; do
+for f in soa.html soa.md ics.md oscal-ssp.json oscal-ar.json oscal-component.json audit.json; do
   check '[ -s rep/$f ]' "report $f not written"
 done
 O=$SRC/tests/vectors/oscal
 expect OK $PY $SRC/tests/integ/oscal_validate.py $O/oscal_ssp_schema.json rep/oscal-ssp.json \
-  $O/oscal_assessment-results_schema.json rep/oscal-ar.json
+  $O/oscal_assessment-results_schema.json rep/oscal-ar.json \
+  $O/oscal_component_schema.json rep/oscal-component.json
 $PY -c 'import json; d = json.load(open("rep/oscal-ar.json")); del d["assessment-results"]["results"][0]["reviewed-controls"]
 d["assessment-results"]["uuid"] = "not-a-uuid"; json.dump(d, open("bad-ar.json", "w"))'
 expect 1 $PY $SRC/tests/integ/oscal_validate.py $O/oscal_assessment-results_schema.json bad-ar.json
