@@ -126,7 +126,7 @@ struct audit_model {
 
 const char *audit_result_name(enum audit_result r);
 /* The checks (audit_checks.c). conf_path may be NULL: device checks are
- * then manual. */
+ * then manual; a device.conf that does not load fails them. */
 void audit_run_checks(struct audit_model *m, const char *conf_path, const char *proc_net);
 /* Fills m->row from the catalogue, profile and check results. */
 BW_NODISCARD bw_err audit_build_rows(struct audit_model *m);

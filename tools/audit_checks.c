@@ -471,7 +471,9 @@ static void check_risk(struct audit_model *m)
     audit_register_free(&r);
 }
 
-static void device_manual(struct audit_model *m, const char *why)
+/* The device checks that could not look: manual without a device.conf,
+ * failed when the one given cannot be read (fail closed). */
+static void device_unchecked(struct audit_model *m, const char *why, enum audit_result res)
 {
     static const char *const names[] = {"cred.factory", "storage.protect", "storage.hwkey",
                                         "update.release_key", "update.installed", "log.chain"};
@@ -481,7 +483,7 @@ static void device_manual(struct audit_model *m, const char *why)
         struct audit_check *c = add(m, names[i]);
 
         say(c, "%s", why);
-        c->res = AUDIT_MANUAL;
+        c->res = res;
     }
 }
 
@@ -492,9 +494,10 @@ void audit_run_checks(struct audit_model *m, const char *conf_path, const char *
     m->nchk = 0;
     check_listeners(m, proc_net);
     if (!conf_path)
-        device_manual(m, "No device.conf given (--config): not checked on a device.");
+        device_unchecked(m, "No device.conf given (--config): not checked on a device.",
+                         AUDIT_MANUAL);
     else if (device_conf_load(&dc, conf_path))
-        device_manual(m, "The device.conf could not be read: not checked.");
+        device_unchecked(m, "The device.conf could not be read.", AUDIT_FAIL);
     else {
         check_creds(m, &dc);
         check_storage(m, &dc);

@@ -215,6 +215,12 @@ expect BW_E_FORMAT "$B" audit --profile profile.conf
 mkprofile "$GOOD" "support_end=2030-02-30"
 expect BW_E_FORMAT "$B" audit --profile profile.conf
 expect USAGE "$B" audit --config $CONF
+mkprofile "$GOOD"
+echo "slot_a =" > broken.conf
+"$B" audit --config broken.conf --profile profile.conf --json > audit.json 2>/dev/null
+is cred.factory fail "unreadable device.conf"
+"$B" audit --profile profile.conf --json > audit.json 2>/dev/null
+is cred.factory manual "no device.conf"
 
 # --- reports: OSCAL, ICS, HTML escaping ------------------------------------
 mkprofile "$GOOD" "product=Thermo <script>alert(1)</script> & Co" \
