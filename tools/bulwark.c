@@ -126,6 +126,7 @@ static const struct cli_cmd commands[] = {
 /* Commands whose row lives in their own cmd_<name>.c beside the code. */
 static const struct cli_cmd *const more_commands[] = {
     &cli_cmd_provision, &cli_cmd_passwd, &cli_cmd_store, &cli_cmd_log, &cli_cmd_token,
+    &cli_cmd_audit, &cli_cmd_risk,
 };
 #define N_MORE (sizeof(more_commands) / sizeof(more_commands[0]))
 
@@ -267,6 +268,7 @@ static void exit_codes(void)
 
     printf("exit status  meaning\n"
            "  0          success\n"
+           "  1          audit: a requirement failed (the reports are still written)\n"
            "  2          usage error (unknown option, missing argument)\n");
     for (e = 1; e < BW_E__COUNT; e++)
         printf("  %-3d        %-17s %s\n", cli_exit_code((bw_err)e), bw_errname((bw_err)e),

@@ -61,6 +61,8 @@ extern const struct cli_cmd cli_cmd_passwd;
 extern const struct cli_cmd cli_cmd_store;
 extern const struct cli_cmd cli_cmd_log;
 extern const struct cli_cmd cli_cmd_token;
+extern const struct cli_cmd cli_cmd_audit;
+extern const struct cli_cmd cli_cmd_risk;
 
 int cmd_keygen(struct cli_args *a);
 int cmd_sign(struct cli_args *a);

@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: Apache-2.0
+# Compliance kit: bulwark audit / risk end to end on a test device (each
+# check fails when broken and passes when fixed, profile errors, OSCAL
+# schema validation, RFC 9116 rules for security.txt, HTML escaping).
+add_test(NAME integ.audit COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit.sh $<TARGET_FILE:bulwark>
+         ${CMAKE_SOURCE_DIR})
+# The HTML reports in headless Chromium (skipped when it is not installed).
+add_test(NAME integ.audit_render COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit_render.sh
+         $<TARGET_FILE:bulwark>)
+set_tests_properties(integ.audit_render PROPERTIES SKIP_RETURN_CODE 77)
+
+add_executable(test_audit unit/test_audit.c)
+target_link_libraries(test_audit PRIVATE bwaudit)
+target_include_directories(test_audit PRIVATE unit)
+add_test(NAME unit.audit COMMAND test_audit)

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The compliance kit's parsers and model without a device: profile syntax
+ * and its errors, dates, feature flags, the built-in catalogue (ids unique,
+ * every mapping and threat pointing at a known requirement), rows built
+ * from a profile, the risk register's rules, HTML escaping and stable UUIDs.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "audit.h"
+#include "bulwark/err.h"
+#include "t.h"
+
+static struct audit_profile prof;
+
+static bw_err parse(const char *text, char *err, size_t cap)
+{
+    return audit_profile_parse(&prof, text, strlen(text), err, cap);
+}
+
+static void test_profile(void)
+{
+    char err[200];
+    long d;
+
+    CHECK_RC(parse("# c\n\nproduct = A\nuser_accounts = yes\nservices = tcp:22, udp:53\n"
+                   "sensors = none\nna.en303645-5.6-4 = no debug header on the board\n",
+                   err, sizeof(err)),
+             BW_OK);
+    CHECK(!strcmp(prof.product, "A") && prof.user_accounts && prof.nna == 1);
+    CHECK(!strcmp(prof.na[0].why, "no debug header on the board") && prof.na[0].line == 7);
+    CHECK(audit_profile_feature(&prof, "user_accounts") && !audit_profile_feature(&prof, "sensors"));
+    CHECK(audit_profile_feature(&prof, "!network") && !audit_profile_feature(&prof, "personal_data"));
+    CHECK(audit_profile_na(&prof, "en303645-5.6-4") && !audit_profile_na(&prof, "en303645-5.6-1"));
+
+    CHECK_RC(parse("na.en303645-5.6-4 =\n", err, sizeof(err)), BW_E_FORMAT);
+    CHECK(strstr(err, "line 1: not-applicable without a justification: en303645-5.6-4") != NULL);
+    CHECK_RC(parse("na.x = a\nna.x = b\n", err, sizeof(err)), BW_E_FORMAT);
+    CHECK_RC(parse("colour = blue\n", err, sizeof(err)), BW_E_FORMAT);
+    CHECK(strstr(err, "unknown key: colour") != NULL);
+    CHECK_RC(parse("product = a\nproduct = b\n", err, sizeof(err)), BW_E_FORMAT);
+    CHECK_RC(parse("no equals\n", err, sizeof(err)), BW_E_FORMAT);
+    CHECK_RC(parse("user_accounts = maybe\n", err, sizeof(err)), BW_E_FORMAT);
+    CHECK_RC(parse("services = tcp:0\n", err, sizeof(err)), BW_E_FORMAT);
+    CHECK_RC(parse("services = tcp:65536\n", err, sizeof(err)), BW_E_FORMAT);
+    CHECK_RC(parse("services = sctp:80\n", err, sizeof(err)), BW_E_FORMAT);
+    CHECK_RC(parse("services = tcp:80x\n", err, sizeof(err)), BW_E_FORMAT);
+    CHECK_RC(parse("ack_days = 0\n", err, sizeof(err)), BW_E_FORMAT);
+    CHECK_RC(parse("update_policy = sometimes\n", err, sizeof(err)), BW_E_FORMAT);
+    CHECK_RC(audit_profile_parse(&prof, "product = a\0b\n", 14, err, sizeof(err)), BW_E_FORMAT);
+
+    CHECK_RC(audit_days_until("2020-02-29", &d), BW_OK);
+    CHECK(d < 0);
+    CHECK_RC(audit_days_until("9999-12-31", &d), BW_OK);
+    CHECK(d > 0);
+    CHECK_RC(audit_days_until("2021-02-29", &d), BW_E_FORMAT);
+    CHECK_RC(audit_days_until("2021-13-01", &d), BW_E_FORMAT);
+    CHECK_RC(audit_days_until("2021-1-01", &d), BW_E_FORMAT);
+    CHECK_RC(audit_days_until("2021-01-01x", &d), BW_E_FORMAT);
+    CHECK_RC(audit_days_until("2021-+1-01", &d), BW_E_FORMAT);
+    CHECK_RC(audit_days_until(" 2021-01-1", &d), BW_E_FORMAT);
+}
+
+static void test_catalogue(struct audit_catalogue *c)
+{
+    size_t i, j, en = 0, iso = 0, psti = 0, nist = 0, cra = 0;
+    char err[200];
+
+    for (i = 0; i < c->nreq; i++) {
+        const struct audit_req *r = &c->req[i];
+
+        en += !strcmp(r->std, "EN 303 645");
+        iso += !strcmp(r->std, "ISO/IEC 27402");
+        psti += !strcmp(r->std, "PSTI");
+        nist += !strcmp(r->std, "NISTIR 8259A");
+        cra += !strcmp(r->std, "CRA");
+        if (!strcmp(r->std, "ISO/IEC 27402"))
+            CHECK(r->provisional);
+        for (j = i + 1; j < c->nreq; j++)
+            if (!strcmp(r->id, c->req[j].id))
+                CHECK(!"duplicate requirement id");
+        if (r->feature)
+            CHECK(audit_feature_help(c, r->feature + (*r->feature == '!')) != NULL);
+    }
+    CHECK(en >= 70 && iso >= 8 && psti == 3 && nist == 6 && cra >= 14);
+    CHECK(c->nthr >= 5);
+    CHECK(audit_catalogue_find(c, "en303645-5.6-1")->nxref > 0);
+    CHECK(*audit_catalogue_find(c, "en303645-5.3-2")->cond); /* M C: its condition */
+
+    CHECK_RC(parse("na.en303645-9.9-9 = no such clause\n", err, sizeof(err)), BW_OK);
+    CHECK_RC(audit_profile_validate(&prof, c, err, sizeof(err)), BW_E_NOTFOUND);
+    CHECK(strstr(err, "unknown requirement id: en303645-9.9-9") != NULL);
+}
+
+static void test_rows(struct audit_catalogue *c)
+{
+    struct audit_model m;
+    char err[200];
+    size_t i;
+
+    CHECK_RC(parse("model = M\npersonal_data = no\nna.en303645-5.3-16 = engraved on the case\n",
+                   err, sizeof(err)),
+             BW_OK);
+    memset(&m, 0, sizeof(m));
+    m.cat = c;
+    m.prof = &prof;
+    m.nchk = 1;
+    m.chk[0].name = "net.listeners";
+    m.chk[0].res = AUDIT_FAIL;
+    snprintf(m.chk[0].evidence, sizeof(m.chk[0].evidence), "tcp:23 open");
+    CHECK_RC(audit_build_rows(&m), BW_OK);
+    CHECK(m.nrow == c->nreq);
+    for (i = 0; i < m.nrow; i++) {
+        const struct audit_row *r = &m.row[i];
+
+        if (!strcmp(r->req->id, "en303645-5.3-16"))
+            CHECK(r->res == AUDIT_NA && !strcmp(r->why, "engraved on the case"));
+        if (!strcmp(r->req->id, "en303645-6-1"))
+            CHECK(r->res == AUDIT_NA && strstr(r->why, "personal data") != NULL);
+        if (!strcmp(r->req->id, "en303645-5.6-5"))
+            CHECK(r->res == AUDIT_FAIL && !strcmp(r->evidence, "tcp:23 open"));
+        if (!strcmp(r->req->id, "en303645-5.1-2")) /* user_accounts not declared */
+            CHECK(r->res == AUDIT_NA && strstr(r->why, "accounts") != NULL);
+        if (!strcmp(r->req->id, "en303645-5.6-9"))
+            CHECK(r->res == AUDIT_MANUAL);
+        if (r->res == AUDIT_NA)
+            CHECK(r->why[0] != 0); /* never not-applicable without a reason */
+    }
+    CHECK(m.count[0] + m.count[1] + m.count[2] + m.count[3] == m.nrow);
+    audit_model_free(&m);
+}
+
+static void test_register(struct audit_catalogue *c)
+{
+    static const char good[] =
+        "{\"device\":\"d\",\"risks\":[{\"id\":\"R1\",\"asset\":\"a\",\"threat\":\"t\","
+        "\"likelihood\":4,\"impact\":5,\"treatment\":\"x\",\"controls\":\"c\",\"requirements\":"
+        "[\"%s\"],\"residual_likelihood\":%d,\"residual_impact\":5,\"owner\":\"o\",\"review\":"
+        "\"%s\"}]}";
+    struct audit_register r;
+    char buf[600], err[200];
+
+    snprintf(buf, sizeof(buf), good, "en303645-5.1-1", 2, "2030-01-01");
+    CHECK_RC(audit_register_parse(&r, buf, strlen(buf), err, sizeof(err)), BW_OK);
+    CHECK(r.n == 1 && r.risk[0].likelihood == 4 && r.risk[0].nreqs == 1);
+    CHECK_RC(audit_register_validate(&r, c, err, sizeof(err)), BW_OK);
+    audit_register_free(&r);
+    snprintf(buf, sizeof(buf), good, "nope-1", 2, "2030-01-01");
+    CHECK_RC(audit_register_parse(&r, buf, strlen(buf), err, sizeof(err)), BW_OK);
+    CHECK_RC(audit_register_validate(&r, c, err, sizeof(err)), BW_E_NOTFOUND);
+    audit_register_free(&r);
+    snprintf(buf, sizeof(buf), good, "en303645-5.1-1", 5, "2030-01-01"); /* 25 > 20 */
+    CHECK_RC(audit_register_parse(&r, buf, strlen(buf), err, sizeof(err)), BW_E_FORMAT);
+    CHECK(strstr(err, "residual risk above the inherent risk") != NULL);
+    audit_register_free(&r);
+    snprintf(buf, sizeof(buf), good, "en303645-5.1-1", 2, "soon");
+    CHECK_RC(audit_register_parse(&r, buf, strlen(buf), err, sizeof(err)), BW_E_FORMAT);
+    audit_register_free(&r);
+    CHECK_RC(audit_register_parse(&r, "{\"device\":\"d\"}", 14, err, sizeof(err)), BW_E_FORMAT);
+    audit_register_free(&r);
+}
+
+static void test_escape_uuid(void)
+{
+    char buf[200] = "", u1[37], u2[37], u3[37];
+    FILE *f = fmemopen(buf, sizeof(buf) - 1, "w");
+
+    audit_html_escape(f, "<a href=\"x\">'&'</a>");
+    fclose(f);
+    CHECK(!strcmp(buf, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"));
+    audit_uuid(u1, "dev", "ssp");
+    audit_uuid(u2, "dev", "ssp");
+    audit_uuid(u3, "dev", "ar");
+    CHECK(!strcmp(u1, u2) && strcmp(u1, u3));
+    CHECK(strlen(u1) == 36 && u1[14] == '5' && strchr("89ab", u1[19]) != NULL);
+}
+
+int main(void)
+{
+    struct audit_catalogue c;
+
+    test_profile();
+    CHECK_RC(audit_catalogue_load(&c, NULL), BW_OK);
+    test_catalogue(&c);
+    test_rows(&c);
+    test_register(&c);
+    test_escape_uuid();
+    audit_catalogue_free(&c);
+    T_DONE();
+}

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One model, many reports: the rows of the Statement of Applicability are
+ * built once from catalogue, profile and check results, then written as
+ * JSON, HTML, Markdown, the EN 303 645 ICS table and OSCAL (SSP and
+ * assessment results). Text from the profile is the maker's, so every
+ * HTML writer escapes it.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "bulwark/crypto.h"
+#include "host.h"
+
+static const char *const result_names[] = {"pass", "fail", "not-applicable", "manual"};
+
+const char *audit_result_name(enum audit_result r)
+{
+    return result_names[r];
+}
+
+static const struct audit_check *find_check(const struct audit_model *m, const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < m->nchk; i++)
+        if (!strcmp(m->chk[i].name, name))
+            return &m->chk[i];
+    return NULL;
+}
+
+static void build_row(struct audit_model *m, struct audit_row *r, const struct audit_req *q)
+{
+    const struct audit_na *na = audit_profile_na(m->prof, q->id);
+    const struct audit_check *c = find_check(m, q->check);
+
+    r->req = q;
+    r->check = c ? c->name : NULL;
+    r->evidence = c ? c->evidence : "No automated check: assessed by a person.";
+    if (na) {
+        r->res = AUDIT_NA;
+        snprintf(r->why, sizeof(r->why), "%s", na->why);
+    } else if (q->feature && !audit_profile_feature(m->prof, q->feature)) {
+        const char *f = q->feature + (*q->feature == '!');
+        const char *help = audit_feature_help(m->cat, f);
+
+        r->res = AUDIT_NA;
+        snprintf(r->why, sizeof(r->why), "Applies only %s %s; the profile declares %s.",
+                 *q->feature == '!' ? "without" : "with", help ? help : f,
+                 *q->feature == '!' ? "it present" : "it absent");
+    } else {
+        r->res = c ? c->res : AUDIT_MANUAL;
+        if (r->res == AUDIT_NA)
+            snprintf(r->why, sizeof(r->why), "%.590s", c->evidence);
+    }
+    m->count[r->res]++;
+}
+
+bw_err audit_build_rows(struct audit_model *m)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    size_t i;
+
+    m->row = bw_calloc(m->cat->nreq + 1, sizeof(*m->row));
+    if (!m->row)
+        return BW_E_NOMEM;
+    memset(m->count, 0, sizeof(m->count));
+    for (i = 0; i < m->cat->nreq; i++)
+        build_row(m, &m->row[i], &m->cat->req[i]);
+    m->nrow = m->cat->nreq;
+    gmtime_r(&now, &tm);
+    strftime(m->when, sizeof(m->when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(m->device, sizeof(m->device), "%.30s/%.30s", m->prof->model, m->prof->sw_version);
+    return BW_OK;
+}
+
+void audit_model_free(struct audit_model *m)
+{
+    bw_free(m->row);
+    m->row = NULL;
+    if (m->reg)
+        audit_register_free(m->reg);
+    bw_free(m->reg);
+    m->reg = NULL;
+}
+
+void audit_uuid(char out[37], const char *a, const char *b)
+{
+    struct bw_sha256 h;
+    uint8_t d[BW_SHA256_LEN];
+
+    memset(d, 0, sizeof(d));
+    if (bw_sha256_init(&h) || bw_sha256_update(&h, a, strlen(a) + 1) ||
+        bw_sha256_update(&h, b, strlen(b)) || bw_sha256_final(&h, d))
+        bw_sha256_abort(&h);
+    d[6] = (uint8_t)((d[6] & 0x0f) | 0x50); /* version 5 layout */
+    d[8] = (uint8_t)((d[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    bw_uuid_format(out, d);
+}
+
+/* ---- JSON (--json) ---- */
+
+void audit_write_json(FILE *f, const struct audit_model *m)
+{
+    json_t *o = json_object(), *chk = json_array(), *rows = json_array();
+    size_t i, j;
+
+    for (i = 0; i < m->nchk; i++)
+        json_array_append_new(chk, json_pack("{s:s,s:s,s:s}", "check", m->chk[i].name, "result",
+                                             audit_result_name(m->chk[i].res), "evidence",
+                                             m->chk[i].evidence));
+    for (i = 0; i < m->nrow; i++) {
+        const struct audit_row *r = &m->row[i];
+        json_t *x = json_array();
+
+        for (j = 0; j < r->req->nxref; j++)
+            json_array_append_new(x, json_string(r->req->xref[j]));
+        json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s,s:s,s:o}", "id", r->req->id,
+                                              "standard", r->req->std, "ref", r->req->ref,
+                                              "result", audit_result_name(r->res), "check",
+                                              r->check, "justification", r->why, "evidence",
+                                              r->evidence, "xref", x));
+    }
+    json_object_set_new(o, "time", json_string(m->when));
+    json_object_set_new(o, "product", json_string(m->prof->product));
+    json_object_set_new(o, "model", json_string(m->prof->model));
+    json_object_set_new(o, "summary", json_pack("{s:I,s:I,s:I,s:I}", "pass", (json_int_t)m->count[0],
+                                                "fail", (json_int_t)m->count[1], "not-applicable",
+                                                (json_int_t)m->count[2], "manual",
+                                                (json_int_t)m->count[3]));
+    json_object_set_new(o, "checks", chk);
+    json_object_set_new(o, "requirements", rows);
+    json_dumpf(o, f, JSON_INDENT(1));
+    fputc('\n', f);
+    json_decref(o);
+}
+
+/* ---- HTML ---- */
+
+void audit_html_escape(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&#39;", f); break;
+        default: fputc(*s, f);
+        }
+    }
+}
+
+static void html_head(FILE *f, const char *title)
+{
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", f);
+    audit_html_escape(f, title);
+    fputs("</title>\n<style>\n"
+          "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}\n"
+          "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px 6px;"
+          "vertical-align:top;text-align:left}th{background:#eee}\n"
+          ".pass{background:#d8f5d0}.fail{background:#f8d0d0}.not-applicable{background:#eee}"
+          ".manual{background:#fff3c4}.prov{color:#a60;font-size:12px}\n"
+          ".sum span{display:inline-block;padding:6px 12px;margin-right:8px;border-radius:4px}\n"
+          "</style></head><body>\n", f);
+}
+
+static void html_row(FILE *f, const struct audit_row *r)
+{
+    size_t j;
+
+    fprintf(f, "<tr class=\"%s\"><td>", audit_result_name(r->res));
+    audit_html_escape(f, r->req->id);
+    fputs("</td><td>", f);
+    audit_html_escape(f, r->req->std);
+    fputs(" ", f);
+    audit_html_escape(f, r->req->ref);
+    if (r->req->provisional)
+        fputs(" <span class=\"prov\">(provisional numbering)</span>", f);
+    fputs("<br>", f);
+    audit_html_escape(f, r->req->text);
+    if (*r->req->cond) {
+        fputs("<br><i>Condition: ", f);
+        audit_html_escape(f, r->req->cond);
+        fputs("</i>", f);
+    }
+    fputs("</td><td>", f);
+    audit_html_escape(f, *r->req->v3 ? r->req->v3 : r->req->status);
+    fprintf(f, "</td><td>%s</td><td>", audit_result_name(r->res));
+    audit_html_escape(f, r->why);
+    fputs("</td><td>", f);
+    audit_html_escape(f, r->req->control);
+    fputs("</td><td>", f);
+    if (r->check) {
+        fputs("<code>", f);
+        audit_html_escape(f, r->check);
+        fputs("</code>: ", f);
+    }
+    audit_html_escape(f, r->evidence);
+    fputs("</td><td>", f);
+    for (j = 0; j < r->req->nxref; j++) {
+        audit_html_escape(f, r->req->xref[j]);
+        fputs(j + 1 < r->req->nxref ? ", " : "", f);
+    }
+    fputs("</td></tr>\n", f);
+}
+
+void audit_write_html(FILE *f, const struct audit_model *m)
+{
+    const struct audit_profile *p = m->prof;
+    size_t i;
+
+    html_head(f, "Statement of Applicability");
+    fputs("<h1>Statement of Applicability: ", f);
+    audit_html_escape(f, p->product);
+    fputs(" ", f);
+    audit_html_escape(f, p->model);
+    fputs("</h1>\n<p>Manufacturer: ", f);
+    audit_html_escape(f, p->manufacturer);
+    fputs("; hardware ", f);
+    audit_html_escape(f, p->hw_version);
+    fputs("; software ", f);
+    audit_html_escape(f, p->sw_version);
+    fputs("; security updates until ", f);
+    audit_html_escape(f, *p->support_end ? p->support_end : "(not declared)");
+    fprintf(f, ".<br>Generated by bulwark audit at %s from the device's configuration and the "
+               "results of its checks.</p>\n<h2>Summary</h2>\n<p class=\"sum\">"
+               "<span class=\"pass\">%zu pass</span><span class=\"fail\">%zu fail</span>"
+               "<span class=\"not-applicable\">%zu not applicable</span>"
+               "<span class=\"manual\">%zu manual</span></p>\n",
+            m->when, m->count[0], m->count[1], m->count[2], m->count[3]);
+    fputs("<p>ISO/IEC 27402 clause numbers come from one unverified source and are marked "
+          "provisional. Requirement texts are paraphrases, not the standards' wording.</p>\n"
+          "<h2>Requirements</h2>\n<table>\n<tr><th>Id</th><th>Requirement</th><th>Status</th>"
+          "<th>Result</th><th>Justification</th><th>Control</th><th>Evidence</th>"
+          "<th>Cross-references</th></tr>\n", f);
+    for (i = 0; i < m->nrow; i++)
+        html_row(f, &m->row[i]);
+    fputs("</table>\n</body></html>\n", f);
+}
+
+/* ---- Markdown and the ICS table ---- */
+
+static void md_cell(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '|' || *s == '\\' || *s == '*' || *s == '_' || *s == '`' || *s == '<')
+            fputc('\\', f);
+        fputc(*s == '\n' ? ' ' : *s, f);
+    }
+}
+
+void audit_write_markdown(FILE *f, const struct audit_model *m)
+{
+    size_t i;
+
+    fputs("# Statement of Applicability: ", f);
+    md_cell(f, m->prof->product);
+    fputs(" ", f);
+    md_cell(f, m->prof->model);
+    fprintf(f, "\n\nGenerated by bulwark audit at %s. %zu pass, %zu fail, %zu not applicable, "
+               "%zu manual.\n\n| Id | Requirement | Result | Justification | Evidence |\n"
+               "|---|---|---|---|---|\n",
+            m->when, m->count[0], m->count[1], m->count[2], m->count[3]);
+    for (i = 0; i < m->nrow; i++) {
+        const struct audit_row *r = &m->row[i];
+
+        fputs("| ", f);
+        md_cell(f, r->req->id);
+        fputs(" | ", f);
+        md_cell(f, r->req->text);
+        fprintf(f, " | %s | ", audit_result_name(r->res));
+        md_cell(f, r->why);
+        fputs(" | ", f);
+        md_cell(f, r->evidence);
+        fputs(" |\n", f);
+    }
+}
+
+void audit_write_ics(FILE *f, const struct audit_model *m)
+{
+    static const char *const support[] = {"Y", "N", "N/A", "?"};
+    size_t i;
+
+    fputs("# EN 303 645 implementation conformance statement (Table B.1)\n\n"
+          "| Reference | Status (V2.1.1) | Status (V3.1.3) | Support | Detail |\n"
+          "|---|---|---|---|---|\n", f);
+    for (i = 0; i < m->nrow; i++) {
+        const struct audit_row *r = &m->row[i];
+
+        if (strcmp(r->req->std, "EN 303 645"))
+            continue;
+        fputs("| ", f);
+        md_cell(f, r->req->ref);
+        fputs(" | ", f);
+        md_cell(f, r->req->v2);
+        fputs(" | ", f);
+        md_cell(f, r->req->v3);
+        fprintf(f, " | %s | ", support[r->res]);
+        if (*r->req->cond && r->res != AUDIT_NA) {
+            fputs("Condition: ", f);
+            md_cell(f, r->req->cond);
+            fputs(". ", f);
+        }
+        md_cell(f, r->res == AUDIT_NA ? r->why : r->req->control);
+        if (r->res != AUDIT_NA) {
+            fputs(". ", f);
+            md_cell(f, r->evidence);
+        }
+        fputs(" |\n", f);
+    }
+    fputs("\nSupport: Y implemented and checked, N not met, N/A not applicable (justified), "
+          "? to be assessed by a person.\n", f);
+}

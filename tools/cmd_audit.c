@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bulwark audit: the compliance kit from the command line. 'init' writes a
+ * commented device profile, 'list' the requirement catalogue; without a
+ * subcommand it runs the device checks and writes the Statement of
+ * Applicability (HTML, Markdown, ICS table, OSCAL); 'disclose' writes
+ * security.txt and the disclosure, support-period and PSTI statements.
+ * Exit 0 when nothing failed, 1 when a check or requirement failed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "device.h"
+
+static int load_catalogue(struct cli_args *a, struct audit_catalogue *c)
+{
+    bw_err rc = audit_catalogue_load(c, cli_get(a, "catalogue"));
+
+    return rc ? cli_exit_code(rc) : 0;
+}
+
+/* A relative path in the profile names a file beside the profile. */
+static void relative_to_profile(char *field, size_t cap, const char *profile)
+{
+    const char *slash = strrchr(profile, '/');
+    char buf[AUDIT_STR];
+    int n;
+
+    if (!*field || *field == '/' || !slash)
+        return;
+    n = snprintf(buf, sizeof(buf), "%.*s/%s", (int)(slash - profile), profile, field);
+    if (n > 0 && (size_t)n < cap)
+        memcpy(field, buf, (size_t)n + 1);
+}
+
+/* Reads, parses and validates --profile; prints "PATH: line N: reason". */
+static int load_profile(struct cli_args *a, const struct audit_catalogue *c,
+                        struct audit_profile *p)
+{
+    const char *path = cli_get(a, "profile");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char err[400];
+    bw_err rc;
+
+    if (!path)
+        return cli_usage(a, "--profile is required");
+    errno = 0;
+    rc = bw_read_file(path, 1 << 20, &buf, &len);
+    if (rc)
+        return cli_fail(a, path, rc);
+    rc = audit_profile_parse(p, (const char *)buf, len, err, sizeof(err));
+    bw_free(buf);
+    if (!rc)
+        rc = audit_profile_validate(p, c, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "bulwark audit: %s: %s [%s]\n", path, err, bw_errname(rc));
+        return cli_exit_code(rc);
+    }
+    relative_to_profile(p->risk_register, sizeof(p->risk_register), path);
+    return 0;
+}
+
+/* A new file (never over an existing one), or stdout without --out. */
+static FILE *create_out(struct cli_args *a, const char *path, int *status)
+{
+    int fd;
+    FILE *f;
+
+    *status = 0;
+    if (!path)
+        return stdout;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        *status = cli_fail(a, path, errno == EEXIST ? BW_E_EXISTS : BW_E_IO);
+        return NULL;
+    }
+    f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        *status = cli_fail(a, path, BW_E_IO);
+    }
+    return f;
+}
+
+static int finish_out(struct cli_args *a, FILE *f, const char *path)
+{
+    int bad = ferror(f);
+
+    if (f == stdout)
+        return fflush(f) || bad ? cli_fail(a, "stdout", BW_E_IO) : 0;
+    if (fclose(f) || bad)
+        return cli_fail(a, path, BW_E_IO);
+    return 0;
+}
+
+static int do_init(struct cli_args *a, const struct audit_catalogue *c)
+{
+    int status;
+    FILE *f = create_out(a, cli_get(a, "out"), &status);
+
+    if (!f)
+        return status;
+    audit_profile_template(f, c);
+    return finish_out(a, f, cli_get(a, "out"));
+}
+
+static int do_list(struct cli_args *a, const struct audit_catalogue *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->nreq; i++) {
+        const struct audit_req *r = &c->req[i];
+
+        printf("%-20s %-14s %-10s %-14s %s%s\n", r->id, r->std, r->ref,
+               *r->v3 ? r->v3 : r->status, r->provisional ? "[provisional] " : "", r->text);
+    }
+    (void)a;
+    return 0;
+}
+
+static int write_report(struct cli_args *a, const struct audit_model *m, const char *dir,
+                        const char *name)
+{
+    char path[4200];
+    FILE *f;
+    bw_err rc = BW_OK;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    if (!f)
+        return cli_fail(a, path, BW_E_IO);
+    if (!strcmp(name, "soa.html"))
+        audit_write_html(f, m);
+    else if (!strcmp(name, "soa.md"))
+        audit_write_markdown(f, m);
+    else if (!strcmp(name, "ics.md"))
+        audit_write_ics(f, m);
+    else if (!strcmp(name, "oscal-ssp.json"))
+        rc = audit_write_oscal_ssp(f, m);
+    else if (!strcmp(name, "oscal-ar.json"))
+        rc = audit_write_oscal_ar(f, m);
+    else if (!strcmp(name, "oscal-component.json"))
+        rc = audit_write_oscal_component(f, m);
+    else
+        audit_write_json(f, m);
+    if (ferror(f))
+        rc = BW_E_IO;
+    if (fclose(f) && !rc)
+        rc = BW_E_IO;
+    return rc ? cli_fail(a, path, rc) : 0;
+}
+
+static int write_reports(struct cli_args *a, const struct audit_model *m, const char *dir)
+{
+    static const char *const names[] = {"soa.html", "soa.md", "ics.md", "oscal-ssp.json",
+                                        "oscal-ar.json", "oscal-component.json", "audit.json"};
+    size_t i;
+    int status;
+
+    if (mkdir(dir, 0755) && errno != EEXIST)
+        return cli_fail(a, dir, BW_E_IO);
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        status = write_report(a, m, dir, names[i]);
+        if (status)
+            return status;
+    }
+    return 0;
+}
+
+static void print_summary(const struct audit_model *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->nchk; i++)
+        printf("%-19s %-15s %s\n", m->chk[i].name, audit_result_name(m->chk[i].res),
+               m->chk[i].evidence);
+    printf("requirements: %zu pass, %zu fail, %zu not applicable, %zu manual\n", m->count[0],
+           m->count[1], m->count[2], m->count[3]);
+}
+
+static int do_audit(struct cli_args *a, struct audit_model *m, int disclose)
+{
+    const char *out = cli_get(a, "out");
+    char err[300];
+    int status = 0;
+    bw_err rc;
+
+    if (disclose && !out)
+        return cli_usage(a, "disclose needs --out DIR");
+    audit_run_checks(m, cli_get(a, "config"), cli_get(a, "proc-net"));
+    rc = audit_build_rows(m);
+    if (rc)
+        return cli_fail(a, "audit", rc);
+    if (disclose) {
+        if (mkdir(out, 0755) && errno != EEXIST)
+            return cli_fail(a, out, BW_E_IO);
+        rc = audit_write_disclosure(m, out, err, sizeof(err));
+        if (rc) {
+            fprintf(stderr, "bulwark audit: disclose: %s [%s]\n", err, bw_errname(rc));
+            return cli_exit_code(rc);
+        }
+        printf("wrote %s/security.txt, disclosure-policy.md, support-period.md, "
+               "psti-statement.md\n", out);
+        return 0;
+    }
+    if (out)
+        status = write_reports(a, m, out);
+    if (status)
+        return status;
+    if (cli_flag(a, "json"))
+        audit_write_json(stdout, m);
+    else
+        print_summary(m);
+    return m->count[AUDIT_FAIL] ? 1 : 0;
+}
+
+static int run(struct cli_args *a)
+{
+    const char *sub = a->npos ? a->pos[0] : NULL;
+    struct audit_catalogue cat;
+    struct audit_profile *prof = NULL;
+    struct audit_model m;
+    int status;
+
+    if (sub && strcmp(sub, "init") && strcmp(sub, "list") && strcmp(sub, "disclose"))
+        return cli_usage(a, "unknown subcommand '%s'", sub);
+    status = load_catalogue(a, &cat);
+    if (status)
+        return status;
+    if (sub && !strcmp(sub, "init")) {
+        status = do_init(a, &cat);
+        goto out;
+    }
+    if (sub && !strcmp(sub, "list")) {
+        status = do_list(a, &cat);
+        goto out;
+    }
+    prof = bw_calloc(1, sizeof(*prof));
+    if (!prof) {
+        status = cli_fail(a, "profile", BW_E_NOMEM);
+        goto out;
+    }
+    status = load_profile(a, &cat, prof);
+    if (status)
+        goto out;
+    memset(&m, 0, sizeof(m));
+    m.cat = &cat;
+    m.prof = prof;
+    status = do_audit(a, &m, sub != NULL);
+    audit_model_free(&m);
+out:
+    bw_free(prof);
+    audit_catalogue_free(&cat);
+    return status;
+}
+
+static const struct cli_opt opts[] = {
+    {"config", "DEVICE.conf", "the device to check (without it, device checks are manual)"},
+    {"profile", "PROFILE", "the device profile (bulwark audit init writes a template)"},
+    {"out", "PATH", "init: the new profile file; audit: report directory; disclose: directory"},
+    {"json", NULL, "print the results as one JSON object"},
+    {"catalogue", "FILE", "use this catalogue instead of the built-in one"},
+    {"proc-net", "DIR", "read the socket tables from DIR instead of /proc/net"},
+    {NULL, NULL, NULL}};
+
+const struct cli_cmd cli_cmd_audit = {
+    "audit", "check the device and write the Statement of Applicability",
+    "[init|list|disclose] [--config DEVICE.conf] --profile PROFILE [--out DIR] [--json]",
+    "Runs the device checks (listening sockets against declared services, factory\n"
+    "credentials, key and store file protection, release key, verified installed\n"
+    "package and anti-rollback counter, security log chain) and the profile checks\n"
+    "(support period, disclosure contact, identity, risk register), then maps them\n"
+    "onto the requirement catalogue (EN 303 645, ISO/IEC 27402 provisional, PSTI,\n"
+    "NISTIR 8259A, CRA Annex I). --out DIR writes soa.html, soa.md, ics.md,\n"
+    "oscal-ssp.json, oscal-ar.json, oscal-component.json and audit.json.\n"
+    "Exit 1 when a requirement\n"
+    "fails. A not-applicable entry without a reason is BW_E_FORMAT, an unknown\n"
+    "requirement id BW_E_NOTFOUND. See docs/compliance.md.",
+    opts, 0, 1, run};
