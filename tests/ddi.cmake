@@ -20,3 +20,8 @@ if(TARGET bwgateway)
   target_include_directories(test_mender PRIVATE unit)
   add_test(NAME unit.mender COMMAND test_mender)
 endif()
+# The Mender device API over TLS with openssl-signed auth requests
+if(TARGET bwgateway)
+  add_test(NAME integ.mender_api
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/mender_api.sh $<TARGET_FILE:bulwark-gateway>)
+endif()

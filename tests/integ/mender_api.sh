@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# bulwark-gateway's Mender device API on loopback, with auth requests
+# signed by openssl exactly as mender-client signs them (the signature in
+# X-MEN-Signature over the exact body; ECDSA P-256 and RSA-3072): a new
+# device waits, is accepted, gets a gateway JWT, sends its inventory, is
+# offered a mender release by a campaign (v2 and the v1 fallback), fetches
+# it through its signed link, reports statuses; a preauthorized device is
+# let in at once; refusals: bad signature, another key for a known
+# identity, a JWT not issued by the gateway, alg none, a revoked device, a
+# forged link, another device's deployment.
+# Usage: mender_api.sh BULWARK-GATEWAY
+set -u
+. "$(dirname "$0")/gwlib.sh"
+GW=$(realpath "$1")
+T=$(mktemp -d)
+GPID=
+trap '[ -n "$GPID" ] && kill $GPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+cd "$T"
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$2 [last answer: $(head -c 300 body.txt 2>/dev/null)]"; fi; }
+
+gw_server_cert
+gw_operators admin release-manager viewer
+openssl ecparam -name prime256v1 -genkey -noout -out devca.key 2>/dev/null
+openssl req -new -x509 -key devca.key -subj "/CN=unused device CA" -days 2 -out devca.crt 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out rel.key 2>/dev/null
+openssl ec -in rel.key -pubout -out rel.pub 2>/dev/null
+cat > gw.conf <<EOF
+listen = 127.0.0.1:0
+tls_cert = $T/srv.crt
+tls_key = $T/srv.key
+client_ca = $T/devca.crt
+database = sqlite:$T/registry.db
+blob_dir = $T/blobs
+release_keys = $T/rel.pub
+vendor_id = 6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b
+class_id = 0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
+operator_tokens = $T/operators
+access_log = $T/access.log
+threads = 2
+EOF
+"$GW" --config gw.conf --port-file port 2>gw.err &
+GPID=$!
+for i in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+P=$(cat port 2>/dev/null)
+[ -n "$P" ] || { cat gw.err; echo "gateway did not start"; exit 1; }
+U=https://127.0.0.1:$P
+M=$U/api/devices
+req() { curl -s -o body.txt -w '%{http_code}' --cacert srvca.crt "$@"; }
+op() { local t=$1; shift; req -H "Authorization: Bearer $t" "$@"; }
+q() { sqlite3 registry.db "$1"; }
+
+# auth KEY ID_JSON [SIGNING_KEY]: the auth request body (auth.json), its
+# signature, the answer code; the JWT, if any, in body.txt
+auth() {
+  $PY - "$1" "$2" > auth.json <<'PY'
+import json, sys
+pem = open(sys.argv[1] + ".pub").read()
+sys.stdout.write(json.dumps({"id_data": sys.argv[2], "tenant_token": "", "pubkey": pem}))
+PY
+  local sig; sig=$(openssl dgst -sha256 -sign "${3:-$1}.key" auth.json | base64 -w0)
+  req -H "Content-Type: application/json" -H "X-MEN-Signature: $sig" --data-binary @auth.json \
+    $M/v1/authentication/auth_requests
+}
+mkkey() { # mkkey NAME ec|rsa
+  if [ "$2" = ec ]; then openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $1.key 2>/dev/null
+  else openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out $1.key 2>/dev/null; fi
+  openssl pkey -in $1.key -pubout -out $1.pub
+}
+mkkey d1 ec; mkkey d2 rsa; mkkey other ec
+ID1='{"mac":"02:00:00:00:00:01","serial":"SN-0001"}'
+ID2='{"mac":"02:00:00:00:00:02","serial":"SN-0002"}'
+
+# --- a new device waits; the operator accepts it ----------------------------------------
+check '[ "$(auth d1 "$ID1")" = 401 ] && grep -q pending body.txt' "new device not pending"
+DEV1=$(q "SELECT id FROM devices WHERE status = 0")
+check '[ -n "$DEV1" ] && [ "${DEV1#mender-}" != "$DEV1" ] && [ "$(q "SELECT attrs FROM devices WHERE id = \"$DEV1\"")" = "$ID1" ]' \
+  "pending device in the registry: $DEV1"
+check '[ "$(auth d1 "$ID1" other)" = 401 ] && grep -q X-MEN-Signature body.txt' "signature by another key accepted"
+check '[ "$(auth other "$ID1")" = 401 ] && grep -q "another key" body.txt' "a second key for a known identity"
+check '[ "$(q "SELECT count(*) FROM devices")" = 1 ]' "a refused request added a device"
+check '[ "$(op $TOK_viewer -H "Content-Type: application/json" --data "{\"status\":\"accepted\"}" $U/api/v1/devices/$DEV1/status)" = 403 ]' \
+  "viewer accepted a device"
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"accepted\"}" $U/api/v1/devices/$DEV1/status)" = 200 ]' "accept"
+check '[ "$(auth d1 "$ID1")" = 200 ]' "accepted device refused"
+JWT=$(cat body.txt)
+check '[ "$(printf %s "$JWT" | tr -cd . | wc -c)" = 2 ]' "answer is not a JWT: $JWT"
+dev() { local t=$1; shift; req -H "Authorization: Bearer $t" "$@"; }
+
+# --- preauthorized (RSA) -------------------------------------------------------------------
+$PY -c 'import json,sys; print(json.dumps({"id_data": json.loads(sys.argv[1]), "pubkey": open("d2.pub").read()}))' "$ID2" > pre.json
+check '[ "$(op $TOK_viewer -H "Content-Type: application/json" --data-binary @pre.json $U/api/v1/devices/preauthorize)" = 403 ]' "viewer preauthorized"
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data-binary @pre.json $U/api/v1/devices/preauthorize)" = 201 ]' "preauthorize"
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data-binary @pre.json $U/api/v1/devices/preauthorize)" = 409 ]' "preauthorized twice"
+check '[ "$(auth d2 "$ID2")" = 200 ]' "preauthorized RSA device refused"
+JWT2=$(cat body.txt)
+DEV2=$(q "SELECT id FROM devices WHERE id != \"$DEV1\"")
+
+# --- inventory, a campaign, next, the artifact, statuses -------------------------------------
+check '[ "$(dev $JWT -X PUT -H "Content-Type: application/json" --data "[{\"name\":\"device_type\",\"value\":\"demo-x86\"},{\"name\":\"artifact_name\",\"value\":\"demo-1.0\"}]" $M/v1/inventory/device/attributes)" = 200 ]' \
+  "inventory"
+check '[ "$(q "SELECT json_extract(attrs, \"$.device_type\") || \" \" || json_extract(attrs, \"$.serial\") FROM devices WHERE id = \"$DEV1\"")" = "demo-x86 SN-0001" ]' \
+  "inventory merged into the attributes: $(q "SELECT attrs FROM devices WHERE id = '$DEV1'")"
+NEXT='{"device_provides":{"artifact_name":"demo-1.0","device_type":"demo-x86"},"update_control_map":true}'
+check '[ "$(dev $JWT -H "Content-Type: application/json" --data "$NEXT" $M/v2/deployments/device/deployments/next)" = 204 ]' "nothing to do: not 204"
+head -c 50000 /dev/urandom > demo-1.1.mender
+check '[ "$(op $TOK_release_manager --data-binary @demo-1.1.mender "$U/api/v1/releases?name=demo-1.1&kind=mender")" = 201 ]' "mender release upload"
+RID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
+check '[ "$(op $TOK_release_manager -H "Content-Type: application/json" --data "{\"name\":\"m1\",\"release_id\":$RID,\"filter\":{\"device_type\":\"demo-x86\"}}" $U/api/v1/campaigns)" = 201 ]' \
+  "campaign"
+check '[ "$(dev $JWT -H "Content-Type: application/json" --data "$NEXT" $M/v2/deployments/device/deployments/next)" = 200 ] && grep -q "\"artifact_name\":\"demo-1.1\"" body.txt && grep -q "\"device_types_compatible\":\[\"demo-x86\"\]" body.txt' \
+  "deployments/next v2"
+DID=$(sed -n 's/^{"id":"\([0-9]*\)".*/\1/p' body.txt)
+URI=$(sed -n 's/.*"uri":"\([^"]*\)".*/\1/p' body.txt)
+check '[ "$(dev $JWT "$M/v1/deployments/device/deployments/next?artifact_name=demo-1.0&device_type=demo-x86")" = 200 ] && grep -q "\"id\":\"$DID\"" body.txt' \
+  "deployments/next v1 fallback"
+check '[ "$(req "$URI")" = 200 ] && cmp -s body.txt demo-1.1.mender' "artifact through its link"
+check '[ "$(req "${URI%?}0")" = 403 ] || [ "$(req "${URI%?}1")" = 403 ]' "forged link served"
+check '[ "$(req "${URI/d=$DEV1/d=$DEV2}")" = 403 ]' "link for another device served"
+check '[ "$(dev $JWT2 -X PUT -H "Content-Type: application/json" --data "{\"status\":\"success\"}" $M/v1/deployments/device/deployments/$DID/status)" = 404 ]' \
+  "another device's deployment"
+check '[ "$(dev $JWT -X PUT -H "Content-Type: application/json" --data "{\"status\":\"exploded\"}" $M/v1/deployments/device/deployments/$DID/status)" = 400 ]' \
+  "bad status"
+for s in downloading installing rebooting; do
+  check '[ "$(dev $JWT -X PUT -H "Content-Type: application/json" --data "{\"status\":\"$s\"}" $M/v1/deployments/device/deployments/$DID/status)" = 204 ]' "status $s"
+done
+check '[ "$(q "SELECT state FROM actions WHERE id = $DID")" = 2 ]' "running after downloading"
+# the client re-authenticates mid-deployment: a new JWT works on
+check '[ "$(auth d1 "$ID1")" = 200 ]' "re-authentication"
+JWT=$(cat body.txt)
+check '[ "$(dev $JWT -X PUT -H "Content-Type: application/json" --data "{\"status\":\"success\"}" $M/v1/deployments/device/deployments/$DID/status)" = 204 ]' "status success"
+check '[ "$(q "SELECT state FROM actions WHERE id = $DID")" = 3 ]' "success not recorded"
+check '[ "$(dev $JWT -X PUT -H "Content-Type: application/json" --data "{\"status\":\"success\"}" $M/v1/deployments/device/deployments/$DID/status)" = 204 ]' "success sent twice"
+check '[ "$(dev $JWT -H "Content-Type: application/json" --data "$NEXT" $M/v2/deployments/device/deployments/next)" = 204 ]' "offered again after success"
+
+# --- tokens the gateway did not issue, and revocation ------------------------------------------
+b64u() { base64 -w0 | tr '+/' '-_' | tr -d =; }
+NOW=$(date +%s)
+none="$(printf '{"alg":"none","typ":"JWT"}' | b64u).$(printf '{"sub":"%s","aud":"bulwark-gateway/mender","iat":%s,"exp":%s,"jti":"x"}' $DEV1 $NOW $((NOW + 600)) | b64u)."
+check '[ "$(dev "$none" -H "Content-Type: application/json" --data "$NEXT" $M/v2/deployments/device/deployments/next)" = 401 ]' "alg none token accepted"
+hdr=$(printf '{"alg":"ES256","typ":"JWT"}' | b64u)
+pay=$(printf '{"sub":"%s","aud":"bulwark-gateway/mender","iat":%s,"exp":%s,"jti":"y"}' $DEV1 $NOW $((NOW + 600)) | b64u)
+sig=$(printf '%s.%s' "$hdr" "$pay" | openssl dgst -sha256 -sign d1.key | $PY -c '
+import sys, base64
+d = sys.stdin.buffer.read()
+# DER ECDSA-Sig-Value -> r || s, 32 bytes each
+i = 2 + (d[1] & 0x80 and (d[1] & 0x7f))
+def take(i):
+    n = d[i + 1]; v = d[i + 2:i + 2 + n]; return v[-32:].rjust(32, b"\0"), i + 2 + n
+r, i = take(i); s, i = take(i)
+print(base64.urlsafe_b64encode(r + s).decode().rstrip("="))')
+check '[ "$(dev "$hdr.$pay.$sig" -H "Content-Type: application/json" --data "$NEXT" $M/v2/deployments/device/deployments/next)" = 401 ]' \
+  "a JWT signed by the device itself accepted"
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"revoked\"}" $U/api/v1/devices/$DEV1/status)" = 200 ]' "revoke"
+check '[ "$(dev $JWT -H "Content-Type: application/json" --data "$NEXT" $M/v2/deployments/device/deployments/next)" = 401 ]' "revoked device's JWT still accepted"
+check '[ "$(auth d1 "$ID1")" = 401 ]' "revoked device authenticated"
+check '[ "$(req -H "Content-Type: application/json" --data "{" $M/v1/authentication/auth_requests)" = 400 ]' "malformed auth request"
+check '[ "$(req $U/healthz)" = 200 ]' "server still serving"
+
+echo "mender_api: $pass passed, $fail failed"
+[ $fail = 0 ]
