@@ -471,6 +471,9 @@ bw_err gw_release_store_artifact(const char *upload_path, const char *blob_dir, 
     if (bw_sha256_final(&h, dig) || !EVP_DigestFinal_ex(m5, md5, NULL) ||
         !EVP_DigestFinal_ex(s1, sha1, NULL))
         goto out;
+    rc = BW_E_TRUNCATED; /* nothing uploaded is not an artifact */
+    if (total == 0)
+        goto out;
     rc = BW_E_STATE;
     if (fstat(in, &st1) != 0 || st1.st_size != st0.st_size || (uint64_t)st1.st_size != total ||
         st1.st_mtim.tv_sec != st0.st_mtim.tv_sec || st1.st_mtim.tv_nsec != st0.st_mtim.tv_nsec)

@@ -25,3 +25,10 @@ if(TARGET bwgateway)
   add_test(NAME integ.mender_api
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/mender_api.sh $<TARGET_FILE:bulwark-gateway>)
 endif()
+# Debian's mender-client daemon against the gateway (in a private mount namespace)
+if(TARGET bwgateway)
+  add_test(NAME integ.mender_client
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/mender_client.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+  set_tests_properties(integ.mender_client PROPERTIES TIMEOUT 300)
+endif()

@@ -107,6 +107,8 @@ check '[ "$(q "SELECT json_extract(attrs, \"$.device_type\") || \" \" || json_ex
   "inventory merged into the attributes: $(q "SELECT attrs FROM devices WHERE id = '$DEV1'")"
 NEXT='{"device_provides":{"artifact_name":"demo-1.0","device_type":"demo-x86"},"update_control_map":true}'
 check '[ "$(dev $JWT -H "Content-Type: application/json" --data "$NEXT" $M/v2/deployments/device/deployments/next)" = 204 ]' "nothing to do: not 204"
+: > empty.mender
+check '[ "$(op $TOK_release_manager --data-binary @empty.mender "$U/api/v1/releases?name=empty&kind=mender")" = 422 ]' "empty artifact accepted"
 head -c 50000 /dev/urandom > demo-1.1.mender
 check '[ "$(op $TOK_release_manager --data-binary @demo-1.1.mender "$U/api/v1/releases?name=demo-1.1&kind=mender")" = 201 ]' "mender release upload"
 RID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
