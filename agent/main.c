@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bulwark-agent: command line and the daemon loop. The loop runs a cycle,
+ * then waits the gateway's poll interval with random jitter; when the
+ * gateway cannot be reached it backs off exponentially (with jitter, so a
+ * fleet that lost its gateway does not come back in one wave) and keeps
+ * its state. SIGTERM/SIGINT stop it between cycles, SIGUSR1 polls now.
+ */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "agent.h"
+#include "host.h"
+
+struct opt {
+    const char *name, *arg, *help;
+};
+static const struct opt opts[] = {
+    {"config", "FILE", "agent configuration (default /etc/bulwark/agent.conf)"},
+    {"sample-config", NULL, "print every option, commented, and exit"},
+    {"check-config", NULL, "check the configuration (and the device.conf it names) and exit"},
+    {"once", NULL, "run one cycle and exit: 0 done, 75 gateway unreachable (state kept), 1 error"},
+    {"install-now", NULL, "manual policy: install the offered update at the next cycle"},
+    {"postpone", "SECONDS", "do not install before SECONDS from now (the user's postpone)"},
+    {"state", NULL, "print the agent's state as JSON and exit"},
+    {"help", NULL, "this help"},
+    {NULL, NULL, NULL}};
+
+static volatile sig_atomic_t stop, wake;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1)
+        wake = 1;
+    else
+        stop = 1;
+}
+
+static void usage(FILE *f)
+{
+    const struct opt *o;
+
+    fprintf(f, "usage: bulwark-agent [--config FILE] [OPTION]...\n"
+               "The bulwark device agent: polls bulwark-gateway, installs updates as its policy\n"
+               "allows, health-checks and confirms or rolls back, reports every state.\n\n");
+    for (o = opts; o->name; o++)
+        fprintf(f, "  --%s%s%-*s %s\n", o->name, o->arg ? " " : "", o->arg ? 16 - (int)strlen(o->name) : 17 - (int)strlen(o->name),
+                o->arg ? o->arg : "", o->help);
+    fprintf(f, "\nBULWARK_AGENT_CLOCK=SECONDS (tests only) sets the clock the policy uses for\n"
+               "maintenance windows and postponing; tokens always use the real time.\n");
+}
+
+/* A wait of base seconds spread by +-jitter percent. */
+static double spread(double base, uint64_t jitter)
+{
+    uint32_t r = 0;
+
+    if (!jitter || bw_random(&r, sizeof(r)))
+        return base;
+    return base * (1.0 + (double)jitter / 100.0 * ((double)r / 4294967295.0 * 2.0 - 1.0));
+}
+
+static void pause_for(double secs)
+{
+    double end = bw_now() + secs;
+
+    while (!stop && !wake && bw_now() < end) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+
+        nanosleep(&ts, NULL);
+    }
+    wake = 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf_path = "/etc/bulwark/agent.conf", *postpone = NULL;
+    int once = 0, check = 0, install_now = 0, state = 0, i;
+    unsigned fails = 0;
+    struct agent_conf c;
+    struct sigaction sa;
+    bw_err rc;
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (!strcmp(a, "--config") && i + 1 < argc) {
+            conf_path = argv[++i];
+        } else if (!strcmp(a, "--postpone") && i + 1 < argc) {
+            postpone = argv[++i];
+        } else if (!strcmp(a, "--sample-config")) {
+            agent_conf_sample(stdout);
+            return 0;
+        } else if (!strcmp(a, "--check-config")) {
+            check = 1;
+        } else if (!strcmp(a, "--once")) {
+            once = 1;
+        } else if (!strcmp(a, "--install-now")) {
+            install_now = 1;
+        } else if (!strcmp(a, "--state")) {
+            state = 1;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "bulwark-agent: unknown option or missing value: %s\n\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (agent_conf_load(&c, conf_path))
+        return 1;
+    if (check) {
+        printf("%s: configuration OK (policy %s, state in %s)\n", conf_path, c.policy_name,
+               c.state_dir);
+        return 0;
+    }
+    if (state)
+        return agent_print_state(&c) ? 1 : 0;
+    if (postpone) {
+        uint64_t s;
+
+        if (bw_parse_u64(postpone, &s)) {
+            fprintf(stderr, "bulwark-agent: --postpone: seconds expected\n");
+            return 2;
+        }
+        if (agent_request_postpone(&c, s))
+            return 1;
+        printf("updates postponed for %llu s\n", (unsigned long long)s);
+        if (!once && !install_now)
+            return 0;
+    }
+    if (install_now) {
+        if (agent_request_install(&c))
+            return 1;
+        printf("install requested: the offered update installs at the next cycle\n");
+        if (!once)
+            return 0;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    for (;;) {
+        uint64_t poll = c.poll_max;
+        double wait;
+
+        rc = agent_cycle(&c, &poll);
+        if (once)
+            break;
+        if (rc == BW_E_IO) {
+            /* exponential backoff: retry_min doubling to retry_max */
+            double b = (double)c.retry_min * (double)(1u << (fails < 20 ? fails : 20));
+
+            fails++;
+            wait = spread(b < (double)c.retry_max ? b : (double)c.retry_max, 50);
+            printf("gateway unreachable (attempt %u): next try in %.1f s\n", fails, wait);
+        } else {
+            if (rc)
+                fprintf(stderr, "bulwark-agent: cycle: %s [%s]\n", bw_strerror(rc), bw_errname(rc));
+            fails = 0;
+            wait = spread((double)poll, c.jitter);
+        }
+        pause_for(wait);
+        if (stop)
+            break;
+    }
+    curl_global_cleanup();
+    if (once)
+        return rc == BW_OK ? 0 : rc == BW_E_IO ? 75 : 1;
+    return 0;
+}
