@@ -261,6 +261,9 @@ once dev-n
 check '[ "$(slot dev-n)" = "b None b True 1" ]' "notify device still untouched"
 check '[ "$(counts $CP)" = "running=1 success=2" ]' "policy campaign: $(counts $CP)"
 
-kill -TERM $GPID; wait $GPID; GPID=
+# sanitizer builds: an agent that tripped ASan/UBSan/LSan said so in its log
+check '! grep -l "Sanitizer\|runtime error" */agent.log' "sanitizer report in an agent log"
+kill -TERM $GPID; wait $GPID; rc=$?; GPID=
+check '[ $rc = 0 ]' "gateway SIGTERM exit status $rc"
 echo "agent_e2e: $pass passed, $fail failed"
 [ $fail = 0 ]
