@@ -206,20 +206,26 @@ static bw_err send_report(struct agent_net *n, struct agent_state *s)
  * the exit status, 124 on timeout, 127 when it could not run. */
 static int run_command(const char *cmd, uint64_t timeout, const char *slot)
 {
+    char *line = NULL;
     pid_t pid;
     int st = 0;
     double end = bw_now() + (double)timeout;
 
+    /* the slot goes in through the shell: between fork and exec only
+     * async-signal-safe calls (the simulator runs agents in threads) */
+    if (asprintf(&line, "BULWARK_SLOT=%s; export BULWARK_SLOT; %s", slot ? slot : "", cmd) < 0)
+        return 127;
     fflush(NULL);
     pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        free(line);
         return 127;
+    }
     if (pid == 0) {
-        if (slot)
-            setenv("BULWARK_SLOT", slot, 1);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        execl("/bin/sh", "sh", "-c", line, (char *)NULL);
         _exit(127);
     }
+    free(line);
     for (;;) {
         pid_t r = waitpid(pid, &st, WNOHANG);
 
@@ -734,13 +740,23 @@ bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll)
     if ((rc = agent_net_post(n, "/api/v1/device/checkin", body, &status)))
         goto out;
     if (status != 200) {
+        char what[64];
+
         fprintf(stderr, "bulwark-agent: check-in: HTTP %ld %s\n", status, agent_net_body(n));
         rc = status >= 500 ? BW_E_IO : BW_E_DENIED;
+        if (status == 401 || status == 403) { /* revoked, unknown, or a token problem */
+            snprintf(what, sizeof(what), "refused: HTTP %ld", status);
+            event(&dc, "checkin", c->gateway, what);
+        }
         goto out;
     }
     rc = agent_parse_checkin(agent_net_body(n), agent_net_body_len(n), &ci, &why);
     if (rc) {
+        char what[96];
+
         fprintf(stderr, "bulwark-agent: check-in answer refused: %s\n", why);
+        snprintf(what, sizeof(what), "malformed answer refused: %s", why);
+        event(&dc, "checkin", c->gateway, what);
         goto out;
     }
     *poll = ci.poll_interval < c->poll_min   ? c->poll_min

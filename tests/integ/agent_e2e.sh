@@ -261,6 +261,11 @@ once dev-n
 check '[ "$(slot dev-n)" = "b None b True 1" ]' "notify device still untouched"
 check '[ "$(counts $CP)" = "running=1 success=2" ]' "policy campaign: $(counts $CP)"
 
+# a revoked device is refused; the agent logs it as a security event
+check '[ "$(op -H "Content-Type: application/json" --data "{\"status\":\"revoked\"}" $U/api/v1/devices/dev-n/status)" = 200 ]' "revoke dev-n"
+once dev-n; rc=$?
+check '[ $rc = 1 ] && "$B" log show --config dev-n/device.conf 2>/dev/null | grep -q "refused: HTTP 403"' \
+  "revoked: exit $rc, security log: $("$B" log show --config dev-n/device.conf 2>&1 | tail -1)"
 # sanitizer builds: an agent that tripped ASan/UBSan/LSan said so in its log
 check '! grep -l "Sanitizer\|runtime error" */agent.log' "sanitizer report in an agent log"
 kill -TERM $GPID; wait $GPID; rc=$?; GPID=
