@@ -261,13 +261,33 @@ once dev-n
 check '[ "$(slot dev-n)" = "b None b True 1" ]' "notify device still untouched"
 check '[ "$(counts $CP)" = "running=1 success=2" ]' "policy campaign: $(counts $CP)"
 
+# === 4. the fleet simulator: six devices, one process, three threads ========================
+mkdir sim
+for k in 1 2 3 4 5 6; do
+  d=sim/sim-$k
+  "$B" device init --dir $d --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
+  "$B" provision --ca-dir factory --config $d/device.conf --device-id sim-$k --argon2 1,1024,1 >/dev/null 2>&1 \
+    || bad "provision sim-$k"
+  agent_conf $d sim true
+done
+check '[ "$(op --data-binary @factory/registry.jsonl $U/api/v1/devices/import)" = 200 ] && grep -q "\"added\":6" body.txt' \
+  "import the simulated devices"
+"$AG" --simulate sim --once --threads 3 > sim.log 2>&1
+check 'grep -q "simulated 6 devices in 3 threads: 6 cycles, 0 unreachable, 0 errors" sim.log' "simulator check-in: $(tail -1 sim.log)"
+CS=$(campaign sim $R2 sim)
+for r in 1 2; do "$AG" --simulate sim --once --threads 3 >> sim.log 2>&1; done
+nconf=0
+for k in 1 2 3 4 5 6; do [ "$(slot sim/sim-$k)" = "b None b True 2" ] && nconf=$((nconf + 1)); done
+check '[ $nconf = 6 ] && [ "$(counts $CS)" = "success=6" ]' "simulated fleet: $nconf of 6 confirmed, campaign $(counts $CS)"
+echo "simulator done: $pass passed, $fail failed"
+
 # a revoked device is refused; the agent logs it as a security event
 check '[ "$(op -H "Content-Type: application/json" --data "{\"status\":\"revoked\"}" $U/api/v1/devices/dev-n/status)" = 200 ]' "revoke dev-n"
 once dev-n; rc=$?
 check '[ $rc = 1 ] && "$B" log show --config dev-n/device.conf 2>/dev/null | grep -q "refused: HTTP 403"' \
   "revoked: exit $rc, security log: $("$B" log show --config dev-n/device.conf 2>&1 | tail -1)"
 # sanitizer builds: an agent that tripped ASan/UBSan/LSan said so in its log
-check '! grep -l "Sanitizer\|runtime error" */agent.log' "sanitizer report in an agent log"
+check '! grep -l "Sanitizer\|runtime error" */agent.log sim.log' "sanitizer report in an agent log"
 kill -TERM $GPID; wait $GPID; rc=$?; GPID=
 check '[ $rc = 0 ]' "gateway SIGTERM exit status $rc"
 echo "agent_e2e: $pass passed, $fail failed"
