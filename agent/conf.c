@@ -130,6 +130,8 @@ static bw_err finish(struct agent_conf *c, const char *path)
         why = "jitter: 0 to 100 percent";
     if (!why && (c->token_ttl < 30 || c->token_ttl > 3600))
         why = "token_ttl: 30 to 3600 seconds";
+    if (!why && (strlen(c->audience) > 128 || strlen(c->device_id) > 128))
+        why = "audience, device_id: at most 128 bytes (token claims)";
     if (!why && (c->timeout < 1 || c->health_timeout < 1))
         why = "timeout, health_timeout: at least 1";
     if (why) {
