@@ -49,6 +49,8 @@ struct agent_state {
     char rep_feedback[512];
 };
 
+volatile sig_atomic_t agent_stopping;
+
 int64_t agent_clock(void)
 {
     const char *e = getenv("BULWARK_AGENT_CLOCK");

@@ -10,6 +10,7 @@
 #ifndef BULWARK_AGENT_H
 #define BULWARK_AGENT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +87,10 @@ struct agent_opts {
     int once;
     int verbose;
 };
+/* Set from a signal handler when the daemon is asked to stop: a transfer
+ * in progress ends at once (a partial download is kept). */
+extern volatile sig_atomic_t agent_stopping;
+
 /* One cycle: finish a boot in progress, send pending reports, check in,
  * act on the action. BW_OK; BW_E_IO when the gateway could not be reached
  * or answered 5xx (the caller backs off; all state is kept); other codes

@@ -4,7 +4,8 @@
  * then waits the gateway's poll interval with random jitter; when the
  * gateway cannot be reached it backs off exponentially (with jitter, so a
  * fleet that lost its gateway does not come back in one wave) and keeps
- * its state. SIGTERM/SIGINT stop it between cycles, SIGUSR1 polls now.
+ * its state. SIGTERM/SIGINT stop it (a transfer under way ends at once,
+ * its partial file kept), SIGUSR1 polls now.
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -42,10 +43,12 @@ static volatile sig_atomic_t stop, wake;
 
 static void on_signal(int sig)
 {
-    if (sig == SIGUSR1)
+    if (sig == SIGUSR1) {
         wake = 1;
-    else
+    } else {
         stop = 1;
+        agent_stopping = 1;
+    }
 }
 
 static void usage(FILE *f)
@@ -310,7 +313,7 @@ int main(int argc, char **argv)
         double wait;
 
         rc = agent_cycle(&c, &poll);
-        if (once)
+        if (once || stop)
             break;
         if (rc == BW_E_IO) {
             /* exponential backoff: retry_min doubling to retry_max */

@@ -91,6 +91,12 @@ static size_t on_file(char *p, size_t sz, size_t n, void *arg)
     return add;
 }
 
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)arg, (void)dt, (void)dn, (void)ut, (void)un;
+    return agent_stopping ? 1 : 0; /* SIGTERM: end the transfer now */
+}
+
 static bw_err new_token(struct agent_net *a)
 {
     struct bw_token_claims cl;
@@ -230,6 +236,8 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, i
             curl_easy_setopt(a->h, CURLOPT_TIMEOUT, (long)a->c->timeout * 2);
         }
         curl_easy_setopt(a->h, CURLOPT_WRITEDATA, a);
+        curl_easy_setopt(a->h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(a->h, CURLOPT_XFERINFOFUNCTION, on_progress);
         cc = curl_easy_perform(a->h);
         *status = 0;
         curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, status);
