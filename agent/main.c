@@ -7,8 +7,9 @@
  * its state. SIGTERM/SIGINT stop it (a transfer under way ends at once,
  * its partial file kept), SIGUSR1 polls now.
  */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,15 +76,29 @@ static double spread(double base, uint64_t jitter)
     return base * (1.0 + (double)jitter / 100.0 * ((double)r / 4294967295.0 * 2.0 - 1.0));
 }
 
+/* Sleeps secs, or until a signal: one ppoll per wait (no timer ticks while
+ * idle); the signals are blocked outside it, so none is lost in between. */
 static void pause_for(double secs)
 {
     double end = bw_now() + secs;
+    sigset_t block, old;
 
-    while (!stop && !wake && bw_now() < end) {
-        struct timespec ts = {0, 100 * 1000 * 1000};
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    while (!stop && !wake) {
+        double left = end - bw_now();
+        struct timespec ts;
 
-        nanosleep(&ts, NULL);
+        if (left <= 0)
+            break;
+        ts.tv_sec = (time_t)left;
+        ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+        (void)ppoll(NULL, 0, &ts, &old);
     }
+    sigprocmask(SIG_SETMASK, &old, NULL);
     wake = 0;
 }
 
