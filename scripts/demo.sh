@@ -6,10 +6,15 @@
 # wrong key, other hardware, rollback), and a simulated A/B device that
 # installs, boots the new image on trial and confirms it. Before that, the
 # factory step: devices provisioned with unique keys, certificates and
-# passwords. Files stay in
-# demo-out/.
+# passwords. Last, the fleet: bulwark-gateway on loopback (SQLite), four
+# devices running bulwark-agent, release 2 rolled out in a phased campaign;
+# three confirm it, the fourth fails its health check and rolls back. Every
+# process the demo starts is stopped at the end. Files stay in demo-out/.
 set -u
 B=$(realpath "$1")
+GW=$(dirname "$B")/bulwark-gateway AG=$(dirname "$B")/bulwark-agent
+PIDS=
+trap 'for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null' EXIT
 cd "$(dirname "$0")/.."
 OUT=$PWD/demo-out
 rm -rf "$OUT"; mkdir -p "$OUT"; cd "$OUT"
@@ -98,6 +103,102 @@ echo "  (one byte of the security log changed)"
 refuse "$B" log verify --config device/device.conf
 rm -rf device/state/seclog && mv seclog.orig device/state/seclog
 show "$B" store wipe --config device/device.conf --factory-reset
+
+step "10. The fleet: bulwark-gateway on loopback, four devices with bulwark-agent"
+mkdir -p fleet-demo && cd fleet-demo
+openssl ecparam -name prime256v1 -genkey -noout -out server-ca.key 2>/dev/null
+openssl req -new -x509 -key server-ca.key -subj "/CN=demo server CA" -days 2 -out server-ca.crt 2>/dev/null
+openssl ecparam -name prime256v1 -genkey -noout -out server.key 2>/dev/null
+openssl req -new -key server.key -subj "/CN=127.0.0.1" -out server.csr 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
+openssl x509 -req -in server.csr -CA server-ca.crt -CAkey server-ca.key -CAcreateserial -days 2 \
+  -extfile san.ext -out server.crt 2>/dev/null
+OPTOK=$(openssl rand -hex 24)
+echo "admin demo-admin $(printf %s "$OPTOK" | sha256sum | cut -c1-64)" > operators
+F=$OUT/fleet-demo
+{
+  echo "listen = 127.0.0.1:0"
+  echo "tls_cert = $F/server.crt"
+  echo "tls_key = $F/server.key"
+  echo "client_ca = $OUT/factory-ca/ca.crt"
+  echo "database = sqlite:$F/registry.db"
+  echo "blob_dir = $F/blobs"
+  echo "release_keys = $OUT/release.pub"
+  echo "vendor_id = $VENDOR"
+  echo "class_id = $CLASS"
+  echo "operator_tokens = $F/operators"
+  echo "token_audience = https://gateway.demo"
+  echo "access_log = $F/access.log"
+  echo "poll_interval = 2"
+} > gateway.conf
+"$GW" --config gateway.conf --port-file port 2> gateway.log &
+PIDS="$PIDS $!"
+for i in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+[ -s port ] || { cat gateway.log; echo "gateway did not start"; exit 1; }
+U=https://127.0.0.1:$(cat port)
+echo "  gateway: $U (registry: fleet-demo/registry.db, SQLite)"
+api() { curl -s --cacert server-ca.crt -H "Authorization: Bearer $OPTOK" "$@"; }
+FLEET="sensor-01 sensor-02 sensor-03 sensor-04"
+for d in $FLEET; do
+  "$B" device init --dir $d --slot-size $((4 << 20)) --pub ../release.pub \
+    --vendor-id $VENDOR --class-id $CLASS >/dev/null
+  "$B" provision --ca-dir ../factory-ca --config $d/device.conf --device-id $d >/dev/null 2>&1
+  { "$B" install --config $d/device.conf ../firmware-1.bwp && "$B" boot --config $d/device.conf &&
+    "$B" confirm --config $d/device.conf; } >/dev/null
+  health=true
+  [ $d = sensor-04 ] && health="echo 'sensor-04: the new image does not see its sensor' >&2; false"
+  {
+    echo "device_config = $F/$d/device.conf"
+    echo "gateway = $U"
+    echo "ca_cert = $F/server-ca.crt"
+    echo "audience = https://gateway.demo"
+    echo "attributes = site=demo"
+    echo "reboot_command = \"$B\" boot --config $F/$d/device.conf"
+    echo "health_command = $health"
+    echo "poll_min = 1"
+    echo "poll_max = 2"
+    echo "retry_min = 1"
+    echo "retry_max = 4"
+  } > $d/agent.conf
+done
+echo "  provisioned $FLEET (file keys, unique passwords); each runs release 1 (sequence 1)"
+api --data-binary @../factory-ca/registry.jsonl $U/api/v1/devices/import >/dev/null
+for d in $FLEET; do "$AG" --config $d/agent.conf --once >/dev/null 2>&1; done
+REL=$(api --data-binary @../firmware-2.bwp "$U/api/v1/releases?name=fw-2" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+echo "  release 2 uploaded; the gateway verified its signature: release id $REL"
+CAMP=$(api -H "Content-Type: application/json" \
+  --data "{\"name\":\"spring\",\"release_id\":$REL,\"filter\":{\"site\":\"demo\"},\"batch_size\":2,\"success_threshold\":50,\"error_threshold\":50}" \
+  $U/api/v1/campaigns | sed -n 's/^{"id":\([0-9]*\).*/\1/p')
+echo "  phased campaign $CAMP: batches of 2; a batch starts when half of the one before succeeded"
+for d in $FLEET; do
+  "$AG" --config $d/agent.conf > $d/agent.log 2>&1 &
+  PIDS="$PIDS $!"
+done
+echo "  agents started (they poll every 1-2 s); campaign progress:"
+last=
+for i in $(seq 240); do
+  c=$(api $U/api/v1/campaigns/$CAMP | sed -n 's/.*"actions":{\(.*\)}}/\1/p')
+  [ "$c" != "$last" ] && echo "    $(date +%T) $c" && last=$c
+  echo "$c" | grep -q '"success":3,"failure":1' && break
+  sleep 0.5
+done
+echo
+printf '  %-10s %-11s %-9s %-5s %-10s %s\n' DEVICE VERSION SEQUENCE SLOT CONFIRMED "LAST REPORT"
+for d in $FLEET; do
+  j=$(api $U/api/v1/devices/$d); s=$("$B" status --config $d/device.conf --json)
+  printf '  %-10s %-11s %-9s %-5s %-10s %s\n' $d "$(echo "$j" | sed -n 's/.*"version":"\([^"]*\)".*/\1/p')" \
+    "$(echo "$j" | sed -n 's/.*"sequence":\([0-9]*\).*/\1/p')" \
+    "$(echo "$s" | sed -n 's/.*"active_slot":"\([ab]\)".*/\1/p')" \
+    "$(echo "$s" | sed -n 's/.*"confirmed":\([a-z]*\).*/\1/p')" \
+    "$(grep '^report' $d/agent.log | tail -1 | cut -d' ' -f4- | cut -c1-90)"
+done
+echo
+echo "  operator API: $U/api/v1/devices (the web dashboard is not built yet, docs/gateway.md)"
+for p in $PIDS; do kill $p 2>/dev/null; done
+wait 2>/dev/null
+PIDS=
+echo "  gateway and agents stopped; logs in fleet-demo/*/agent.log and fleet-demo/gateway.log"
+cd "$OUT"
 
 step "Done"
 echo "  files are in $OUT"

@@ -198,34 +198,6 @@ int cli_usage(const struct cli_args *a, const char *fmt, ...)
     return 2;
 }
 
-void json_str(FILE *f, const char *s, size_t n)
-{
-    size_t i;
-
-    fputc('"', f);
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
-void json_hex(FILE *f, const uint8_t *b, size_t n)
-{
-    size_t i;
-
-    fputc('"', f);
-    for (i = 0; i < n; i++)
-        fprintf(f, "%02x", b[i]);
-    fputc('"', f);
-}
-
 static void cmd_help(const struct cli_cmd *c)
 {
     int i;

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * agent.conf: every option is one row of the table below, which parses the
+ * file, fills defaults and prints the commented sample
+ * (`bulwark-agent --sample-config`), so the three cannot drift apart. The
+ * device itself (key, certificate, slots, boot state) comes from the
+ * device.conf this file names.
+ */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "device.h"
+#include "host.h"
+
+enum row_type { R_STR, R_U64 };
+
+struct row {
+    const char *key;
+    enum row_type type;
+    size_t off, cap;
+    const char *def; /* NULL: required */
+    const char *help;
+};
+
+#define S(f) R_STR, offsetof(struct agent_conf, f), sizeof(((struct agent_conf *)0)->f)
+#define U(f) R_U64, offsetof(struct agent_conf, f), 0
+static const struct row rows[] = {
+    {"device_config", S(device_config), "/etc/bulwark/device.conf",
+     "the device's device.conf: key, certificate, slots, boot state, security log"},
+    {"gateway", S(gateway), NULL, "gateway base URL, https://HOST:PORT"},
+    {"ca_cert", S(ca_cert), "", "CA bundle that signs the gateway's certificate (default: system)"},
+    {"audience", S(audience), "bulwark-gateway", "aud of the device tokens (gateway's token_audience)"},
+    {"device_id", S(device_id), "", "device id (default: the CN of the device certificate)"},
+    {"state_dir", S(state_dir), "", "agent state and partial downloads (default: data_dir/agent)"},
+    {"policy", S(policy_name), "automatic",
+     "automatic: install when offered; notify: only report and log that an update is "
+     "available; manual: install after 'bulwark-agent --install-now'"},
+    {"window", S(window), "",
+     "maintenance window HH:MM-HH:MM in local time (may wrap midnight); empty: any time. "
+     "Forced actions ignore it"},
+    {"reboot_command", S(reboot_command), "systemctl reboot",
+     "run after an install; the new image boots on trial"},
+    {"health_command", S(health_command), "",
+     "run after booting a trial image; exit 0 confirms it, anything else rolls back "
+     "(empty: the agent running is the health check)"},
+    {"health_timeout", U(health_timeout), "300", "seconds the health check may take"},
+    {"attributes", S(attributes), "", "attributes sent at check-in: name=value,name=value"},
+    {"version", S(version), "", "version reported at check-in (default: the release installed)"},
+    {"poll_min", U(poll_min), "10", "shortest poll interval accepted from the gateway (s)"},
+    {"poll_max", U(poll_max), "86400", "longest poll interval accepted from the gateway (s)"},
+    {"jitter", U(jitter), "10", "random spread added to each wait, percent"},
+    {"retry_min", U(retry_min), "5", "first wait after the gateway could not be reached (s)"},
+    {"retry_max", U(retry_max), "900", "longest wait between retries (s); doubles up to it"},
+    {"download_rate", U(download_rate), "0", "download speed limit, bytes/s (0: none)"},
+    {"timeout", U(timeout), "30", "connect timeout, and seconds a transfer may stall (s)"},
+    {"token_ttl", U(token_ttl), "300", "lifetime of each device token (s, at most 3600)"},
+};
+#define N_ROWS (sizeof(rows) / sizeof(rows[0]))
+
+bw_err agent_window_parse(const char *s, int *start, int *end)
+{
+    unsigned h1, m1, h2, m2;
+    char tail;
+
+    *start = *end = -1;
+    if (!*s)
+        return BW_OK;
+    if (strlen(s) != 11 || s[2] != ':' || s[5] != '-' || s[8] != ':' ||
+        sscanf(s, "%2u:%2u-%2u:%2u%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 > 23 || h2 > 23 ||
+        m1 > 59 || m2 > 59 || (h1 == h2 && m1 == m2))
+        return BW_E_FORMAT;
+    *start = (int)(h1 * 60 + m1);
+    *end = (int)(h2 * 60 + m2);
+    return BW_OK;
+}
+
+int agent_window_open(int start, int end, int m)
+{
+    if (start < 0)
+        return 1;
+    if (start < end)
+        return m >= start && m < end;
+    return m >= start || m < end; /* wraps midnight */
+}
+
+static bw_err set_row(struct agent_conf *c, const struct row *r, const char *v)
+{
+    char *base = (char *)c + r->off;
+    uint64_t n;
+
+    if (r->type == R_STR) {
+        if (strlen(v) >= r->cap)
+            return BW_E_TOOBIG;
+        strcpy(base, v);
+        return BW_OK;
+    }
+    if (bw_parse_u64(v, &n))
+        return BW_E_FORMAT;
+    memcpy(base, &n, sizeof(n));
+    return BW_OK;
+}
+
+static bw_err finish(struct agent_conf *c, const char *path)
+{
+    struct device_conf dc;
+    const char *why = NULL;
+
+    if (!strcmp(c->policy_name, "automatic"))
+        c->policy = POLICY_AUTOMATIC;
+    else if (!strcmp(c->policy_name, "notify"))
+        c->policy = POLICY_NOTIFY;
+    else if (!strcmp(c->policy_name, "manual"))
+        c->policy = POLICY_MANUAL;
+    else
+        why = "policy: automatic, notify or manual";
+    if (!why && agent_window_parse(c->window, &c->window_start, &c->window_end))
+        why = "window: HH:MM-HH:MM";
+    if (!why && strncmp(c->gateway, "https://", 8))
+        why = "gateway: an https:// URL";
+    if (!why && (c->poll_min < 1 || c->poll_max < c->poll_min))
+        why = "poll_min: at least 1 and not above poll_max";
+    if (!why && (c->retry_min < 1 || c->retry_max < c->retry_min))
+        why = "retry_min: at least 1 and not above retry_max";
+    if (!why && c->jitter > 100)
+        why = "jitter: 0 to 100 percent";
+    if (!why && (c->token_ttl < 30 || c->token_ttl > 3600))
+        why = "token_ttl: 30 to 3600 seconds";
+    if (!why && (strlen(c->audience) > 128 || strlen(c->device_id) > 128))
+        why = "audience, device_id: at most 128 bytes (token claims)";
+    if (!why && (c->timeout < 1 || c->health_timeout < 1))
+        why = "timeout, health_timeout: at least 1";
+    if (why) {
+        fprintf(stderr, "%s: %s\n", path, why);
+        return BW_E_FORMAT;
+    }
+    if (device_conf_load(&dc, c->device_config)) /* says why itself */
+        return BW_E_FORMAT;
+    if (!*c->state_dir)
+        snprintf(c->state_dir, sizeof(c->state_dir), "%.4000s/agent", dc.data_dir);
+    return BW_OK;
+}
+
+bw_err agent_conf_load(struct agent_conf *c, const char *path)
+{
+    uint8_t *buf = NULL;
+    size_t len, i;
+    int seen[N_ROWS] = {0}, line = 0;
+    char *save = NULL, *ln;
+    bw_err rc;
+
+    memset(c, 0, sizeof(*c));
+    rc = bw_read_file(path, 1 << 20, &buf, &len);
+    if (rc) {
+        fprintf(stderr, "%s: %s\n", path, rc == BW_E_IO ? strerror(errno) : bw_strerror(rc));
+        return rc;
+    }
+    for (ln = (char *)buf; ln; ln = save) {
+        char *k, *v;
+        int kind;
+
+        save = strchr(ln, '\n');
+        if (save)
+            *save++ = 0;
+        line++;
+        kind = bw_conf_split(ln, &k, &v);
+        if (kind == 0)
+            continue;
+        rc = BW_E_FORMAT;
+        if (kind < 0) {
+            fprintf(stderr, "%s:%d: expected 'key = value'\n", path, line);
+            goto out;
+        }
+        for (i = 0; i < N_ROWS; i++)
+            if (!strcmp(rows[i].key, k))
+                break;
+        if (i == N_ROWS) {
+            fprintf(stderr, "%s:%d: unknown option '%s'\n", path, line, k);
+            goto out;
+        }
+        if (seen[i]) {
+            fprintf(stderr, "%s:%d: '%s' given twice\n", path, line, k);
+            goto out;
+        }
+        if (set_row(c, &rows[i], v)) {
+            fprintf(stderr, "%s:%d: %s: bad value '%s' (%s)\n", path, line, k, v, rows[i].help);
+            goto out;
+        }
+        seen[i] = 1;
+    }
+    for (i = 0; i < N_ROWS; i++) {
+        if (seen[i])
+            continue;
+        rc = BW_E_FORMAT;
+        if (!rows[i].def) {
+            fprintf(stderr, "%s: required option '%s' missing (%s)\n", path, rows[i].key,
+                    rows[i].help);
+            goto out;
+        }
+        if (set_row(c, &rows[i], rows[i].def))
+            goto out;
+    }
+    rc = finish(c, path);
+out:
+    bw_free(buf);
+    return rc;
+}
+
+void agent_conf_sample(FILE *f)
+{
+    size_t i;
+
+    fprintf(f, "# bulwark-agent configuration (bulwark-agent --sample-config)\n"
+               "# key = value; lines starting with # are comments.\n");
+    for (i = 0; i < N_ROWS; i++)
+        fprintf(f, "\n# %s%s%s%s\n%s%s = %s\n", rows[i].help,
+                rows[i].def ? " (default: " : " (required)",
+                rows[i].def ? (*rows[i].def ? rows[i].def : "empty") : "", rows[i].def ? ")" : "",
+                rows[i].def ? "# " : "", rows[i].key,
+                rows[i].def ? rows[i].def : "https://gateway.example:8443");
+}

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bulwark-agent: command line and the daemon loop. The loop runs a cycle,
+ * then waits the gateway's poll interval with random jitter; when the
+ * gateway cannot be reached it backs off exponentially (with jitter, so a
+ * fleet that lost its gateway does not come back in one wave) and keeps
+ * its state. SIGTERM/SIGINT stop it (a transfer under way ends at once,
+ * its partial file kept), SIGUSR1 polls now.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <dirent.h>
+#include <pthread.h>
+
+#include <curl/curl.h>
+
+#include "agent.h"
+#include "host.h"
+
+struct opt {
+    const char *name, *arg, *help;
+};
+static const struct opt opts[] = {
+    {"config", "FILE", "agent configuration (default /etc/bulwark/agent.conf)"},
+    {"sample-config", NULL, "print every option, commented, and exit"},
+    {"check-config", NULL, "check the configuration (and the device.conf it names) and exit"},
+    {"once", NULL, "run one cycle and exit: 0 done, 75 gateway unreachable (state kept), 1 error"},
+    {"install-now", NULL, "manual policy: install the offered update at the next cycle"},
+    {"postpone", "SECONDS", "do not install before SECONDS from now (the user's postpone)"},
+    {"state", NULL, "print the agent's state as JSON and exit"},
+    {"simulate", "DIR", "fleet simulator: run every DIR/*/agent.conf in this process"},
+    {"threads", "T", "--simulate: worker threads (default 8)"},
+    {"help", NULL, "this help"},
+    {NULL, NULL, NULL}};
+
+static volatile sig_atomic_t stop, wake;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1) {
+        wake = 1;
+    } else {
+        stop = 1;
+        agent_stopping = 1;
+    }
+}
+
+static void usage(FILE *f)
+{
+    const struct opt *o;
+
+    fprintf(f, "usage: bulwark-agent [--config FILE] [OPTION]...\n"
+               "The bulwark device agent: polls bulwark-gateway, installs updates as its policy\n"
+               "allows, health-checks and confirms or rolls back, reports every state.\n\n");
+    for (o = opts; o->name; o++)
+        fprintf(f, "  --%s%s%-*s %s\n", o->name, o->arg ? " " : "", o->arg ? 16 - (int)strlen(o->name) : 17 - (int)strlen(o->name),
+                o->arg ? o->arg : "", o->help);
+    fprintf(f, "\nBULWARK_AGENT_CLOCK=SECONDS (tests only) sets the clock the policy uses for\n"
+               "maintenance windows and postponing; tokens always use the real time.\n");
+}
+
+/* A wait of base seconds spread by +-jitter percent. */
+static double spread(double base, uint64_t jitter)
+{
+    uint32_t r = 0;
+
+    if (!jitter || bw_random(&r, sizeof(r)))
+        return base;
+    return base * (1.0 + (double)jitter / 100.0 * ((double)r / 4294967295.0 * 2.0 - 1.0));
+}
+
+/* Sleeps secs, or until a signal: one ppoll per wait (no timer ticks while
+ * idle); the signals are blocked outside it, so none is lost in between. */
+static void pause_for(double secs)
+{
+    double end = bw_now() + secs;
+    sigset_t block, old;
+
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    while (!stop && !wake) {
+        double left = end - bw_now();
+        struct timespec ts;
+
+        if (left <= 0)
+            break;
+        ts.tv_sec = (time_t)left;
+        ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+        (void)ppoll(NULL, 0, &ts, &old);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    wake = 0;
+}
+
+/*
+ * The fleet simulator: one process runs the agents of many devices, each
+ * with its own device.conf (identity, file-backed slots, boot state) and
+ * agent.conf, in T threads. Device i belongs to thread i % T, which runs
+ * its cycles when they are due, with the same poll, jitter and backoff as
+ * the daemon. For tests and load runs against a real gateway.
+ */
+struct sim_dev {
+    struct agent_conf c;
+    double next;
+    unsigned fails;
+    int done;
+};
+static struct {
+    struct sim_dev *dev;
+    size_t n;
+    unsigned threads;
+    int once;
+    pthread_mutex_t lock;
+    unsigned long cycles, unreachable, errors;
+} sim = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static double next_wait(const struct agent_conf *c, bw_err rc, uint64_t poll, unsigned *fails)
+{
+    if (rc == BW_E_IO) {
+        double b = (double)c->retry_min * (double)(1u << (*fails < 20 ? *fails : 20));
+
+        (*fails)++;
+        return spread(b < (double)c->retry_max ? b : (double)c->retry_max, 50);
+    }
+    *fails = 0;
+    return spread((double)poll, c->jitter);
+}
+
+static void *sim_thread(void *arg)
+{
+    size_t t = (size_t)(uintptr_t)arg, i, left;
+
+    do {
+        double now = bw_now(), soonest = now + 1.0;
+
+        left = 0;
+        for (i = t; i < sim.n && !stop; i += sim.threads) {
+            struct sim_dev *d = &sim.dev[i];
+            uint64_t poll = d->c.poll_max;
+            bw_err rc;
+
+            if (d->done)
+                continue;
+            left++;
+            if (d->next > now) {
+                soonest = d->next < soonest ? d->next : soonest;
+                continue;
+            }
+            rc = agent_cycle(&d->c, &poll);
+            pthread_mutex_lock(&sim.lock);
+            sim.cycles++;
+            sim.unreachable += rc == BW_E_IO;
+            sim.errors += rc && rc != BW_E_IO;
+            pthread_mutex_unlock(&sim.lock);
+            d->next = bw_now() + next_wait(&d->c, rc, poll, &d->fails);
+            if (sim.once)
+                d->done = 1;
+        }
+        if (left && !sim.once && soonest > bw_now()) {
+            double w = soonest - bw_now();
+            struct timespec ts = {(time_t)w, (long)((w - (double)(time_t)w) * 1e9)};
+
+            nanosleep(&ts, NULL);
+        }
+    } while (left && !stop && !(sim.once && !left));
+    return NULL;
+}
+
+static int simulate(const char *dir, unsigned threads, int once)
+{
+    struct dirent **names = NULL;
+    pthread_t tid[256];
+    int k, m, bad = 0;
+    unsigned t;
+
+    m = scandir(dir, &names, NULL, alphasort);
+    if (m < 0) {
+        fprintf(stderr, "bulwark-agent: %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    sim.dev = bw_calloc((size_t)m + 1, sizeof(*sim.dev));
+    for (k = 0; k < m; k++) {
+        char path[AGENT_PATH_MAX];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%.3000s/%.200s/agent.conf", dir, names[k]->d_name);
+        if (names[k]->d_name[0] != '.' && sim.dev && (f = fopen(path, "r"))) {
+            fclose(f);
+            if (agent_conf_load(&sim.dev[sim.n].c, path))
+                bad = 1;
+            else
+                sim.n++;
+        }
+        free(names[k]);
+    }
+    free(names);
+    if (!sim.dev || bad || !sim.n) {
+        fprintf(stderr, "bulwark-agent: --simulate %s: %s\n", dir,
+                bad ? "a device's configuration is bad" : "no DIR/*/agent.conf found");
+        bw_free(sim.dev);
+        return 1;
+    }
+    sim.threads = threads < 1 ? 1 : threads > 256 ? 256 : threads;
+    if (sim.threads > sim.n)
+        sim.threads = (unsigned)sim.n;
+    sim.once = once;
+    for (t = 0; t < sim.threads; t++)
+        if (pthread_create(&tid[t], NULL, sim_thread, (void *)(uintptr_t)t) != 0)
+            break;
+    threads = t;
+    for (t = 0; t < threads; t++)
+        pthread_join(tid[t], NULL);
+    printf("simulated %zu devices in %u threads: %lu cycles, %lu unreachable, %lu errors\n",
+           sim.n, threads, sim.cycles, sim.unreachable, sim.errors);
+    bw_free(sim.dev);
+    return sim.errors ? 1 : sim.unreachable ? 75 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf_path = "/etc/bulwark/agent.conf", *postpone = NULL, *sim_dir = NULL;
+    uint64_t threads = 8;
+    int once = 0, check = 0, install_now = 0, state = 0, i;
+    unsigned fails = 0;
+    struct agent_conf c;
+    struct sigaction sa;
+    bw_err rc;
+
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (!strcmp(a, "--config") && i + 1 < argc) {
+            conf_path = argv[++i];
+        } else if (!strcmp(a, "--simulate") && i + 1 < argc) {
+            sim_dir = argv[++i];
+        } else if (!strcmp(a, "--threads") && i + 1 < argc) {
+            if (bw_parse_u64(argv[++i], &threads)) {
+                fprintf(stderr, "bulwark-agent: --threads: a number expected\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--postpone") && i + 1 < argc) {
+            postpone = argv[++i];
+        } else if (!strcmp(a, "--sample-config")) {
+            agent_conf_sample(stdout);
+            return 0;
+        } else if (!strcmp(a, "--check-config")) {
+            check = 1;
+        } else if (!strcmp(a, "--once")) {
+            once = 1;
+        } else if (!strcmp(a, "--install-now")) {
+            install_now = 1;
+        } else if (!strcmp(a, "--state")) {
+            state = 1;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "bulwark-agent: unknown option or missing value: %s\n\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (sim_dir) {
+        int st;
+
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return 1;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        st = simulate(sim_dir, (unsigned)(threads > 256 ? 256 : threads), once);
+        curl_global_cleanup();
+        return st;
+    }
+    if (agent_conf_load(&c, conf_path))
+        return 1;
+    if (check) {
+        printf("%s: configuration OK (policy %s, state in %s)\n", conf_path, c.policy_name,
+               c.state_dir);
+        return 0;
+    }
+    if (state)
+        return agent_print_state(&c) ? 1 : 0;
+    if (postpone) {
+        uint64_t s;
+
+        if (bw_parse_u64(postpone, &s)) {
+            fprintf(stderr, "bulwark-agent: --postpone: seconds expected\n");
+            return 2;
+        }
+        if (agent_request_postpone(&c, s))
+            return 1;
+        printf("updates postponed for %llu s\n", (unsigned long long)s);
+        if (!once && !install_now)
+            return 0;
+    }
+    if (install_now) {
+        if (agent_request_install(&c))
+            return 1;
+        printf("install requested: the offered update installs at the next cycle\n");
+        if (!once)
+            return 0;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    for (;;) {
+        uint64_t poll = c.poll_max;
+        double wait;
+
+        rc = agent_cycle(&c, &poll);
+        if (once || stop)
+            break;
+        if (rc == BW_E_IO) {
+            /* exponential backoff: retry_min doubling to retry_max */
+            double b = (double)c.retry_min * (double)(1u << (fails < 20 ? fails : 20));
+
+            fails++;
+            wait = spread(b < (double)c.retry_max ? b : (double)c.retry_max, 50);
+            printf("gateway unreachable (attempt %u): next try in %.1f s\n", fails, wait);
+        } else {
+            if (rc)
+                fprintf(stderr, "bulwark-agent: cycle: %s [%s]\n", bw_strerror(rc), bw_errname(rc));
+            fails = 0;
+            wait = spread((double)poll, c.jitter);
+        }
+        pause_for(wait);
+        if (stop)
+            break;
+    }
+    curl_global_cleanup();
+    if (once)
+        return rc == BW_OK ? 0 : rc == BW_E_IO ? 75 : 1;
+    return 0;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The agent's HTTPS client for the device API (agent/net.c). */
+#ifndef BULWARK_AGENT_NET_H
+#define BULWARK_AGENT_NET_H
+
+#include "agent.h"
+
+struct agent_net;
+
+/* Opens the device key (file backend), signs the first token, makes the
+ * curl handle. BW_E_UNSUPPORTED for a key that cannot leave its backend;
+ * the key backend's errors otherwise. */
+BW_NODISCARD bw_err agent_net_open(struct agent_net **a, const struct agent_conf *c,
+                                   const char *device_key, const char *device_cert,
+                                   const char *device_id);
+void agent_net_close(struct agent_net *a); /* NULL-safe */
+/* POSTs json to path; *status gets the HTTP status and the body is kept
+ * (agent_net_body). BW_E_IO when the gateway gave no answer. */
+BW_NODISCARD bw_err agent_net_post(struct agent_net *a, const char *path, const char *json,
+                                   long *status);
+const char *agent_net_body(const struct agent_net *a);
+size_t agent_net_body_len(const struct agent_net *a);
+/* GETs the package SHA256 from byte have on into fd (positioned at have),
+ * never past size bytes in all. A 200 answer to a Range request truncates
+ * fd first. *got: bytes written into fd by this call. BW_E_IO when the
+ * transfer broke off (what came stays in fd). */
+BW_NODISCARD bw_err agent_net_download(struct agent_net *a, const char *sha256, int fd,
+                                       uint64_t have, uint64_t size, uint64_t *got,
+                                       long *status);
+
+#endif

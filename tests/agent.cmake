@@ -1,0 +1,15 @@
+# SPDX-License-Identifier: Apache-2.0
+# bulwark-agent against a real bulwark-gateway on loopback (bwgateway):
+# the fleet end to end, network faults, update policies.
+if(TARGET bwgateway AND TARGET bulwark-agent)
+  add_test(NAME integ.agent_e2e
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_e2e.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
+  set_tests_properties(integ.agent_e2e PROPERTIES TIMEOUT 300)
+endif()
+if(TARGET bwagent)
+  add_executable(test_agent unit/test_agent.c)
+  target_link_libraries(test_agent PRIVATE bwagent)
+  target_include_directories(test_agent PRIVATE unit)
+  add_test(NAME unit.agent COMMAND test_agent)
+endif()
