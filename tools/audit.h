@@ -66,6 +66,7 @@ struct audit_profile {
     char policy_url[AUDIT_STR], canonical_url[AUDIT_STR], languages[AUDIT_STR];
     char sensors[AUDIT_STR], network_interfaces[AUDIT_STR], services[1024];
     char debug_interfaces[AUDIT_STR], update_policy[AUDIT_STR], risk_register[AUDIT_STR];
+    char agent_config[AUDIT_STR];
     unsigned ack_days, status_days;
     int user_accounts, personal_data, telemetry, constrained, debug_disabled;
     struct audit_na na[AUDIT_NA_MAX];

@@ -18,6 +18,7 @@
 #include "bulwark/identity.h"
 #include "bulwark/log.h"
 #include "device.h"
+#include "host.h"
 
 static struct audit_check *add(struct audit_model *m, const char *name)
 {
@@ -372,6 +373,103 @@ static void check_log(struct audit_model *m, const struct device_conf *dc)
 
 /* ---- declarations in the profile ---- */
 
+/* The keys of bulwark-agent's configuration the checks read; "" when a
+ * key is absent. BW_OK, or the error reading the file. */
+struct agent_view {
+    char policy[32], gateway[AUDIT_STR], ca_cert[AUDIT_STR];
+};
+
+static bw_err agent_view(const char *path, struct agent_view *v)
+{
+    uint8_t *buf = NULL;
+    char *line, *save = NULL, *k, *val;
+    size_t len = 0;
+    bw_err rc;
+
+    memset(v, 0, sizeof(*v));
+    rc = bw_read_file(path, 1 << 20, &buf, &len);
+    if (rc)
+        return rc;
+    for (line = strtok_r((char *)buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (bw_conf_split(line, &k, &val) != 1)
+            continue;
+        if (!strcmp(k, "policy"))
+            snprintf(v->policy, sizeof(v->policy), "%s", val);
+        else if (!strcmp(k, "gateway"))
+            snprintf(v->gateway, sizeof(v->gateway), "%s", val);
+        else if (!strcmp(k, "ca_cert"))
+            snprintf(v->ca_cert, sizeof(v->ca_cert), "%s", val);
+    }
+    bw_free(buf);
+    return BW_OK;
+}
+
+/* Method: with the agent's own configuration (agent_config in the
+ * profile), the update policy it really follows (5.3-4, 5.3-6: automatic
+ * or notify pass, manual fails; a profile that declares another policy
+ * fails) and how it reaches the gateway (5.5-1: https, a CA that is a
+ * certificate file when one is named; the agent always adds its device
+ * certificate, mTLS). Without it, the policy is the profile's declaration
+ * and the transport needs a person. */
+static void check_agent(struct audit_model *m)
+{
+    const struct audit_profile *p = m->prof;
+    struct audit_check *pol = add(m, "update.policy"), *tls = add(m, "comms.agent_tls");
+    struct agent_view v;
+    const char *policy;
+    uint8_t *ca = NULL;
+    size_t calen = 0;
+    bw_err rc;
+
+    if (!*p->agent_config) {
+        say(tls, "No agent_config in the profile: the agent's transport needs a person.");
+        tls->res = AUDIT_MANUAL;
+        if (!*p->update_policy) {
+            say(pol, "No update policy declared; the agent's configuration needs a person.");
+            pol->res = AUDIT_MANUAL;
+        } else {
+            say(pol, "Agent update policy (declared in the profile): %s.", p->update_policy);
+            pol->res = strcmp(p->update_policy, "manual") ? AUDIT_PASS : AUDIT_FAIL;
+        }
+        return;
+    }
+    rc = agent_view(p->agent_config, &v);
+    if (rc) {
+        say(pol, "%s: %s.", p->agent_config, bw_strerror(rc));
+        say(tls, "%s: %s.", p->agent_config, bw_strerror(rc));
+        pol->res = tls->res = AUDIT_FAIL;
+        return;
+    }
+    policy = *v.policy ? v.policy : "automatic"; /* the agent's default */
+    say(pol, "%s: policy %s%s.", p->agent_config, policy, *v.policy ? "" : " (the default)");
+    if (*p->update_policy && strcmp(p->update_policy, policy)) {
+        say(pol, " The profile declares %s.", p->update_policy);
+        pol->res = AUDIT_FAIL;
+    } else {
+        pol->res = strcmp(policy, "manual") ? AUDIT_PASS : AUDIT_FAIL;
+    }
+    if (strncmp(v.gateway, "https://", 8) || !v.gateway[8]) {
+        say(tls, "%s: gateway '%s' is not an https:// URL.", p->agent_config, v.gateway);
+        tls->res = AUDIT_FAIL;
+        return;
+    }
+    if (*v.ca_cert) {
+        rc = bw_read_file(v.ca_cert, 1 << 20, &ca, &calen);
+        if (rc || !calen || !memmem(ca, calen, "-----BEGIN CERTIFICATE-----", 27)) {
+            say(tls, "%s: ca_cert %s is not a readable PEM certificate.", p->agent_config,
+                v.ca_cert);
+            bw_free(ca);
+            tls->res = AUDIT_FAIL;
+            return;
+        }
+        bw_free(ca);
+    }
+    say(tls, "%s: TLS to %s, server checked against %s, device certificate presented (mTLS), "
+             "one short-lived device token per connection.",
+        p->agent_config, v.gateway, *v.ca_cert ? v.ca_cert : "the system CAs");
+    tls->res = AUDIT_PASS;
+}
+
 static void check_profile(struct audit_model *m)
 {
     const struct audit_profile *p = m->prof;
@@ -425,14 +523,7 @@ static void check_profile(struct audit_model *m)
         *p->debug_interfaces ? p->debug_interfaces : "none", p->debug_disabled ? "yes" : "no");
     c->res = p->debug_disabled ? AUDIT_PASS : AUDIT_FAIL;
 
-    c = add(m, "update.policy");
-    if (!*p->update_policy) {
-        say(c, "No update policy declared; the agent's configuration needs a person.");
-        c->res = AUDIT_MANUAL;
-    } else {
-        say(c, "Agent update policy: %s.", p->update_policy);
-        c->res = strcmp(p->update_policy, "manual") ? AUDIT_PASS : AUDIT_FAIL;
-    }
+    check_agent(m);
 }
 
 static void check_risk(struct audit_model *m)

@@ -55,6 +55,8 @@ static const struct prow rows[] = {
     {"debug_disabled", P_BOOL, S(debug_disabled), "yes", "those interfaces are disabled in software (yes/no)"},
     {"update_policy", P_POLICY, S(update_policy), "automatic", "agent update policy: automatic, notify or manual"},
     {"risk_register", P_STR, S(risk_register), "risk.json", "the device risk register (bulwark risk init)"},
+    {"agent_config", P_STR, S(agent_config), "",
+     "bulwark-agent's configuration, read for its update policy and transport (5.3-4, 5.5-1); empty: declared only"},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 #define NA_PREFIX "na."

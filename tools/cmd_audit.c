@@ -63,6 +63,8 @@ static int load_profile(struct cli_args *a, const struct audit_catalogue *c,
         return cli_exit_code(rc);
     }
     relative_to_profile(p->risk_register, sizeof(p->risk_register), path);
+    if (*p->agent_config)
+        relative_to_profile(p->agent_config, sizeof(p->agent_config), path);
     return 0;
 }
 

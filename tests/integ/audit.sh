@@ -178,6 +178,37 @@ is docs.contact fail "no contact URI"
 mkprofile "$GOOD" "update_policy=manual"
 audit
 is update.policy fail "manual updates"
+# the agent's own configuration: its real policy and its transport
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout gwca.key \
+  -out gwca.crt -days 2 -subj "/CN=gateway CA" 2>/dev/null
+agentconf() { printf 'device_config = %s\ngateway = %s\nca_cert = %s\n%s\n' "$CONF" "$1" "$2" "${3:-}" > agent.conf; }
+agentconf https://gw.example:8443 "$T/gwca.crt"
+mkprofile "$GOOD" "agent_config=$T/agent.conf"
+audit
+is comms.agent_tls pass "https with a CA certificate"
+is update.policy pass "the agent's default policy (automatic)"
+check '[ "$(req en303645-5.5-1 | cut -d" " -f1)" = pass ]' "5.5-1 row does not pass with the agent's TLS"
+agentconf http://gw.example:8080 "$T/gwca.crt"
+audit
+is comms.agent_tls fail "plain http to the gateway"
+check '[ "$(req en303645-5.5-1 | cut -d" " -f1)" = fail ]' "5.5-1 row does not fail with plain http"
+agentconf https://gw.example:8443 "$T/profile.base"
+audit
+is comms.agent_tls fail "a CA file that is not a certificate"
+agentconf https://gw.example:8443 "$T/gwca.crt" "policy = manual"
+audit
+is update.policy fail "the agent's policy is manual"
+agentconf https://gw.example:8443 "$T/gwca.crt" "policy = notify"
+mkprofile "$GOOD" "agent_config=$T/agent.conf" "update_policy=automatic"
+audit
+is update.policy fail "the profile declares another policy than the agent follows"
+mkprofile "$GOOD" "agent_config=$T/agent.conf" "update_policy=notify"
+audit
+is update.policy pass "notify, declared and followed"
+mkprofile "$GOOD" "agent_config=$T/none.conf"
+audit
+is comms.agent_tls fail "agent configuration missing"
+agentconf https://gw.example:8443 "$T/gwca.crt"
 mkprofile "$GOOD" "debug_interfaces=jtag" "debug_disabled=no"
 audit
 is debug.declared fail "debug left on"
@@ -193,13 +224,13 @@ mkdir -p sub && mkprofile "$GOOD" "risk_register=../risk.json" && mv profile.con
 is risk.register pass "relative register beside the profile"
 
 # --- all fixed: exit 0, not-applicable rows carry their reasons -------------
-mkprofile "$GOOD" "na.en303645-5.3-16=the model is engraved on the case; there is no display"
+mkprofile "$GOOD" "agent_config=$T/agent.conf" "na.en303645-5.3-16=the model is engraved on the case; there is no display"
 audit
 check '[ "$(cat audit.rc)" = 0 ]' "fixed device: audit exit $(cat audit.rc): $(grep -o '"fail": [0-9]*' audit.json)"
 check '[ "$(req en303645-5.3-16)" = "not-applicable the model is engraved on the case; there is no display" ]' \
   "justified not-applicable row: $(req en303645-5.3-16)"
 check 'req en303645-6-1 | grep -q "^not-applicable Applies only with"' "feature-based not-applicable has no reason"
-for k in docs.support docs.contact update.policy debug.declared risk.register; do is $k pass "fixed"; done
+for k in docs.support docs.contact update.policy comms.agent_tls debug.declared risk.register; do is $k pass "fixed"; done
 
 # --- profile errors -----------------------------------------------------------
 mkprofile "$GOOD" "na.en303645-5.6-4="
