@@ -6,11 +6,11 @@
 # set). The client runs in a private mount namespace: its fixed paths
 # (/etc/mender, the identity script directory) are covered there by the
 # test's own files, so nothing outside the test directory is touched.
-#   - dev-1 is preauthorized; it authenticates, sends its inventory, then
-#     the gateway restarts (its JWT key with it), so the client's token is
-#     refused and it authenticates again; a campaign of a signed
-#     single-file artifact reaches it: download, install into a file
-#     target, success;
+#   - dev-1 is preauthorized; it authenticates and sends its inventory; a
+#     campaign of a signed single-file artifact reaches it; in the middle
+#     of the deployment the gateway restarts (its JWT key with it), so the
+#     client's token is refused and it authenticates again; the install
+#     into a file target completes and success is reported;
 #   - dev-2 is rejected by the operator: it never gets a token or an action.
 # The registry must then hold exactly those states.
 # Usage: mender_client.sh BULWARK BULWARK-GATEWAY DEVKEY_PEM
@@ -74,9 +74,12 @@ openssl ecparam -name prime256v1 -genkey -noout -out art.key 2>/dev/null
 openssl ec -in art.key -pubout -out art.pub 2>/dev/null
 mkdir art && head -c 3000 /dev/urandom | base64 > art/app.conf
 echo "$T/target-1" > art/dest_dir; echo app.conf > art/filename
+# a state script holds the install for a few seconds: the window in which
+# the test restarts the gateway, so the token dies mid-deployment
+printf '#!/bin/sh\nsleep 4\n' > art/ArtifactInstall_Enter_00_wait
 (cd art && mender-artifact write module-image -T single-file -n demo-1.1 -t demo-x86 \
-  -o ../demo-1.1.mender -f dest_dir -f filename -f app.conf -k ../art.key >/dev/null 2>&1) ||
-  bad "mender-artifact"
+  -o ../demo-1.1.mender -f dest_dir -f filename -f app.conf -s ArtifactInstall_Enter_00_wait \
+  -k ../art.key >/dev/null 2>&1) || bad "mender-artifact"
 check '[ "$(op $TOK_release_manager --data-binary @demo-1.1.mender "$U/api/v1/releases?name=demo-1.1&kind=mender")" = 201 ]' "upload"
 RID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
 
@@ -125,14 +128,21 @@ check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\
 # dev-1 authenticates and sends its inventory
 wait_for 30 '[ "$(q "SELECT json_extract(attrs, \"$.device_type\") FROM devices WHERE id = \"$DEV1\"")" = demo-x86 ]' ||
   bad "no inventory from dev-1: $(grep -i error m1/client.log | tail -n 3)"
-# the gateway restarts: its JWT key is new, dev-1's token is refused
-kill $GPID; wait $GPID 2>/dev/null
-start_gw
 check '[ "$(op $TOK_release_manager -H "Content-Type: application/json" --data "{\"name\":\"m1\",\"release_id\":$RID,\"filter\":{\"device_type\":\"demo-x86\"}}" $U/api/v1/campaigns)" = 201 ]' \
   "campaign"
+# mid-deployment (the client has reported downloading or installing), the
+# gateway restarts: its JWT key is new, so dev-1's token is refused and the
+# client must authenticate again to report the rest
+wait_for 60 '[ "$(q "SELECT state FROM actions WHERE device_id = \"$DEV1\"")" = 2 ]' ||
+  bad "dev-1 never started the deployment: $(grep -i error m1/client.log | tail -n 3)"
+kill $GPID; wait $GPID 2>/dev/null
+start_gw
+check '[ "$(q "SELECT state FROM actions WHERE device_id = \"$DEV1\"")" = 2 ]' "the deployment was over before the restart"
 wait_for 90 '[ "$(q "SELECT state FROM actions WHERE device_id = \"$DEV1\"")" = 3 ]' ||
   bad "dev-1 did not report success: $(grep -i "error\|fail" m1/client.log | tail -n 5)"
 check 'cmp -s art/app.conf target-1/app.conf' "the artifact's file was not installed"
+check 'wait_for 3 "grep -q \"deployments/[0-9]*/status.,.status.:401\" access.log"' \
+  "no status report was refused with the old token (the restart did not fall mid-deployment)"
 check 'wait_for 3 "[ \$(grep -c auth_requests.,.status.:200 access.log) -ge 2 ]"' \
   "dev-1 did not authenticate again after the restart"
 check '[ "$(q "SELECT status FROM devices WHERE id = \"$DEV2\"")" = 2 ] && [ -z "$(q "SELECT id FROM actions WHERE device_id = \"$DEV2\"")" ]' \
