@@ -80,17 +80,9 @@ static int ddi_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
 static int base_url(const struct gw_req *q, const struct gw_ddi_path *p, char *out, size_t cap)
 {
     const char *hst = q->host;
-    size_t i;
 
-    if (!hst || !*hst || strlen(hst) > 255)
+    if (!gw_host_ok(hst))
         return -1;
-    for (i = 0; hst[i]; i++) {
-        char c = hst[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == ':' || c == '[' || c == ']'))
-            return -1;
-    }
     return snprintf(out, cap, "https://%s/%s/controller/v1/%s", hst, p->tenant, p->controller) <
                    (int)cap
                ? 0

@@ -59,22 +59,6 @@ static int keys(void)
     return keys_ok;
 }
 
-static int host_ok(const char *h)
-{
-    size_t i;
-
-    if (!h || !*h || strlen(h) > 255)
-        return 0;
-    for (i = 0; h[i]; i++) {
-        char c = h[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == ':' || c == '[' || c == ']'))
-            return 0;
-    }
-    return 1;
-}
-
 /* ---- authentication ------------------------------------------------------------- */
 
 static void auth_request(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops,
@@ -254,7 +238,7 @@ static void next(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *op
         r->status = 204;
         return;
     }
-    if (!host_ok(q->host)) {
+    if (!gw_host_ok(q->host)) {
         gw_error(r, 400, "host", "a Host header of host name characters is required");
         return;
     }

@@ -119,6 +119,9 @@ BW_NODISCARD bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *
 int gw_api_device(struct gw_req *q, struct gw_resp *r);
 int gw_api_ddi(struct gw_req *q, struct gw_resp *r);
 int gw_api_mender(struct gw_req *q, struct gw_resp *r);
+/* A Host header fit to build links from: 1..255 host name characters
+ * (letters, digits, '.', '-', ':', '[', ']'). */
+int gw_host_ok(const char *host);
 /* A request header, or NULL. */
 const char *gw_header(const struct gw_req *q, const char *name);
 /* A query-string argument of the request (decoded), or NULL. */

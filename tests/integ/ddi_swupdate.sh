@@ -37,29 +37,7 @@ for i in 1 2 3; do
 done
 "$B" keygen --out rel.key --pub rel.pub >/dev/null
 gw_operators admin release-manager viewer
-cat > gw.conf <<EOF
-listen = 127.0.0.1:0
-tls_cert = $T/srv.crt
-tls_key = $T/srv.key
-client_ca = $T/factory/ca.crt
-database = sqlite:$T/registry.db
-blob_dir = $T/blobs
-release_keys = $T/rel.pub
-vendor_id = 6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b
-class_id = 0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
-operator_tokens = $T/operators
-access_log = $T/access.log
-poll_interval = 1
-threads = 2
-EOF
-"$GW" --config gw.conf --port-file port 2>gw.err &
-PIDS="$PIDS $!"
-for i in $(seq 100); do [ -s port ] && break; sleep 0.05; done
-P=$(cat port 2>/dev/null)
-[ -n "$P" ] || { cat gw.err; echo "gateway did not start"; exit 1; }
-U=https://127.0.0.1:$P
-req() { curl -s -o body.txt -w '%{http_code}' --cacert srvca.crt "$@"; }
-op() { local t=$1; shift; req -H "Authorization: Bearer $t" "$@"; }
+gw_start "$T/factory/ca.crt" "poll_interval = 1"
 ddi() { local i=$1; shift; req --cert d$i.crt --key d$i.key "$@"; }
 C1=$U/DEFAULT/controller/v1/dev-000001
 check '[ "$(op $TOK_admin --data-binary @factory/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"

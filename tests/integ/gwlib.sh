@@ -24,3 +24,36 @@ gw_operators() {
     echo "$r op-$r $(printf %s "$tok" | sha256sum | cut -c1-64)" >> operators
   done
 }
+
+# gw_start CLIENT_CA [EXTRA-LINE...]: writes gw.conf for a gateway in $T
+# (SQLite registry, blobs, release key rel.pub, ./operators, access.log) and
+# starts $GW on $P (0 at first: any port), appending its pid to PIDS;
+# sets GPID, P and U, and exits the test if it does not start
+gw_start() {
+  local ca=$1 line; shift
+  {
+    echo "listen = 127.0.0.1:${P:-0}"
+    echo "tls_cert = $T/srv.crt"
+    echo "tls_key = $T/srv.key"
+    echo "client_ca = $ca"
+    echo "database = sqlite:$T/registry.db"
+    echo "blob_dir = $T/blobs"
+    echo "release_keys = $T/rel.pub"
+    echo "vendor_id = 6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b"
+    echo "class_id = 0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c"
+    echo "operator_tokens = $T/operators"
+    echo "access_log = $T/access.log"
+    echo "threads = 2"
+    for line in "$@"; do echo "$line"; done
+  } > gw.conf
+  rm -f port
+  "$GW" --config gw.conf --port-file port 2>>gw.err &
+  GPID=$!; PIDS="${PIDS:-} $GPID"
+  local i; for i in $(seq 200); do [ -s port ] && break; sleep 0.05; done
+  [ -s port ] || { cat gw.err; echo "gateway did not start"; exit 1; }
+  P=$(cat port); U=https://127.0.0.1:$P
+}
+
+# curl helpers: req ARGS (status code out, body in body.txt), op TOKEN ARGS
+req() { curl -s -o body.txt -w '%{http_code}' --cacert srvca.crt "$@"; }
+op() { local t=$1; shift; req -H "Authorization: Bearer $t" "$@"; }

@@ -15,7 +15,7 @@ set -u
 GW=$(realpath "$1")
 T=$(mktemp -d)
 GPID=
-trap '[ -n "$GPID" ] && kill $GPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+trap 'for p in ${PIDS:-}; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
 cd "$T"
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 pass=0 fail=0
@@ -29,29 +29,8 @@ openssl ecparam -name prime256v1 -genkey -noout -out devca.key 2>/dev/null
 openssl req -new -x509 -key devca.key -subj "/CN=unused device CA" -days 2 -out devca.crt 2>/dev/null
 openssl ecparam -name prime256v1 -genkey -noout -out rel.key 2>/dev/null
 openssl ec -in rel.key -pubout -out rel.pub 2>/dev/null
-cat > gw.conf <<EOF
-listen = 127.0.0.1:0
-tls_cert = $T/srv.crt
-tls_key = $T/srv.key
-client_ca = $T/devca.crt
-database = sqlite:$T/registry.db
-blob_dir = $T/blobs
-release_keys = $T/rel.pub
-vendor_id = 6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b
-class_id = 0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
-operator_tokens = $T/operators
-access_log = $T/access.log
-threads = 2
-EOF
-"$GW" --config gw.conf --port-file port 2>gw.err &
-GPID=$!
-for i in $(seq 100); do [ -s port ] && break; sleep 0.05; done
-P=$(cat port 2>/dev/null)
-[ -n "$P" ] || { cat gw.err; echo "gateway did not start"; exit 1; }
-U=https://127.0.0.1:$P
+gw_start "$T/devca.crt"
 M=$U/api/devices
-req() { curl -s -o body.txt -w '%{http_code}' --cacert srvca.crt "$@"; }
-op() { local t=$1; shift; req -H "Authorization: Bearer $t" "$@"; }
 q() { sqlite3 registry.db "$1"; }
 
 # auth KEY ID_JSON [SIGNING_KEY]: the auth request body (auth.json), its

@@ -42,30 +42,8 @@ for i in 1 2; do
 done
 openssl ecparam -name prime256v1 -genkey -noout -out rel.key 2>/dev/null
 openssl ec -in rel.key -pubout -out rel.pub 2>/dev/null
-start_gw() {
-  cat > gw.conf <<EOF
-listen = 127.0.0.1:${P:-0}
-tls_cert = $T/srv.crt
-tls_key = $T/srv.key
-client_ca = $T/factory/ca.crt
-database = sqlite:$T/registry.db
-blob_dir = $T/blobs
-release_keys = $T/rel.pub
-vendor_id = 6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b
-class_id = 0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
-operator_tokens = $T/operators
-access_log = $T/access.log
-threads = 2
-EOF
-  rm -f port
-  "$GW" --config gw.conf --port-file port 2>>gw.err &
-  GPID=$!; PIDS="$PIDS $GPID"
-  wait_for 10 '[ -s port ]' || { cat gw.err; echo "gateway did not start"; exit 1; }
-  P=$(cat port); U=https://127.0.0.1:$P
-}
+start_gw() { gw_start "$T/factory/ca.crt"; }
 start_gw
-req() { curl -s -o body.txt -w '%{http_code}' --cacert srvca.crt "$@"; }
-op() { local t=$1; shift; req -H "Authorization: Bearer $t" "$@"; }
 q() { sqlite3 registry.db "$1"; }
 
 # --- the artifact: a signed single-file update of target/app.conf ---------------------------
