@@ -176,7 +176,15 @@ static int device_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_o
 static char *action_json(const struct gw_action *a, const struct gw_release *rel, uint64_t poll)
 {
     char *s = NULL;
-    json_t *o = json_object();
+    json_t *o;
+
+    if (!a) { /* the usual answer: nothing to do (no text from anyone in it) */
+        s = malloc(64);
+        if (s)
+            snprintf(s, 64, "{\"poll_interval\":%" PRIu64 ",\"action\":null}", poll);
+        return s;
+    }
+    o = json_object();
 
     json_object_set_new(o, "poll_interval", json_integer((json_int_t)poll));
     if (a) {

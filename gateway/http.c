@@ -674,16 +674,20 @@ void gw_server_stop(struct gw_server *s)
 
 void gw_json_string(FILE *f, const char *s)
 {
-    fputc('"', f);
+    flockfile(f);
+    putc_unlocked('"', f);
     for (; s && *s; s++) {
         unsigned char ch = (unsigned char)*s;
 
-        if (ch == '"' || ch == '\\')
-            fprintf(f, "\\%c", ch);
-        else if (ch < 0x20 || ch == 0x7f)
+        if (ch == '"' || ch == '\\') {
+            putc_unlocked('\\', f);
+            putc_unlocked((int)ch, f);
+        } else if (ch < 0x20 || ch == 0x7f) {
             fprintf(f, "\\u%04x", ch);
-        else
-            fputc(ch, f);
+        } else {
+            putc_unlocked((int)ch, f);
+        }
     }
-    fputc('"', f);
+    putc_unlocked('"', f);
+    funlockfile(f);
 }
