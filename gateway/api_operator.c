@@ -151,6 +151,7 @@ static json_t *device_obj(const struct gw_device *d)
     json_object_set_new(o, "version", json_string(d->version));
     json_object_set_new(o, "sequence", d->sequence >= 0 ? json_integer(d->sequence) : json_null());
     json_object_set_new(o, "last_seen", json_integer(d->last_seen));
+    json_object_set_new(o, "created", json_integer(d->created));
     attrs = json_loads(d->attrs, 0, &je);
     json_object_set_new(o, "attributes", attrs ? attrs : json_object());
     return o;
@@ -180,6 +181,54 @@ static char *dump(json_t *o)
 static const char *arg(struct gw_req *q, const char *name)
 {
     return gw_query_arg(q, name);
+}
+
+/* ?offset=N&limit=M of a list: offset >= 0 (default 0), limit 1..10000
+ * (default 1000). 0, or -1 after a 400 answer. */
+static int paging(struct gw_req *q, struct gw_resp *r, int64_t *offset, int64_t *limit)
+{
+    const char *o = arg(q, "offset"), *l = arg(q, "limit");
+    char *e;
+
+    *offset = 0;
+    *limit = 1000;
+    if (o) {
+        *offset = strtoll(o, &e, 10);
+        if (!*o || *e || *offset < 0)
+            goto bad;
+    }
+    if (l) {
+        *limit = strtoll(l, &e, 10);
+        if (!*l || *e || *limit < 1 || *limit > 10000)
+            goto bad;
+    }
+    return 0;
+bad:
+    gw_error(r, 400, "paging", "offset must be >= 0 and limit 1..10000");
+    return -1;
+}
+
+static const char *action_state_name(enum gw_action_state s)
+{
+    static const char *const n[] = {"scheduled", "offered", "running", "success", "failure",
+                                    "cancelled"};
+
+    return (unsigned)s < 6 ? n[s] : "unknown";
+}
+
+static void action_cb(void *arg, const struct gw_action *a, const char *feedback)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "id", json_integer(a->id));
+    json_object_set_new(o, "campaign_id", json_integer(a->campaign_id));
+    json_object_set_new(o, "release_id", json_integer(a->release_id));
+    json_object_set_new(o, "batch", json_integer(a->batch));
+    json_object_set_new(o, "state", json_string(action_state_name(a->state)));
+    json_object_set_new(o, "updated", json_integer(a->updated));
+    /* stored as UTF-8 (the registry refuses anything else); untrusted */
+    json_object_set_new(o, "feedback", json_string(feedback));
+    json_array_append_new(arg, o);
 }
 
 /* POST /api/v1/devices/import: JSON lines written by bulwark provision. */
@@ -407,6 +456,22 @@ static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
                 gw_json(r, 200, strdup("{\"ok\":true}"));
             return;
         }
+        if (!strcmp(slash, "/actions") && !strcmp(q->method, "GET")) {
+            int64_t off, lim;
+            json_t *arr;
+
+            if (paging(q, r, &off, &lim))
+                return;
+            arr = json_array();
+            rc = ops->action_list(h, id, off, lim, action_cb, arr);
+            if (rc) {
+                json_decref(arr);
+                gw_error(r, 503, "registry", ops->error(h));
+            } else {
+                gw_json(r, 200, dump(arr));
+            }
+            return;
+        }
         if (!strcmp(slash, "/target-token") && !strcmp(q->method, "POST")) {
             target_token(q, r, ops, h, id);
             return;
@@ -428,11 +493,17 @@ static json_t *release_obj(const struct gw_release *rel)
     json_object_set_new(o, "class_id", json_string(rel->class_id));
     json_object_set_new(o, "uploaded_by", json_string(rel->uploaded_by));
     json_object_set_new(o, "kind", json_string(rel->kind));
+    json_object_set_new(o, "created", json_integer(rel->created));
     if (rel->md5[0]) {
         json_object_set_new(o, "md5", json_string(rel->md5));
         json_object_set_new(o, "sha1", json_string(rel->sha1));
     }
     return o;
+}
+
+static void release_cb(void *arg, const struct gw_release *rel)
+{
+    json_array_append_new(arg, release_obj(rel));
 }
 
 static void releases(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
@@ -487,6 +558,22 @@ static void releases(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
         gw_json(r, 201, dump(release_obj(&rel)));
         return;
     }
+    if (!*rest && !strcmp(q->method, "GET")) {
+        int64_t off, lim;
+        json_t *arr;
+
+        if (paging(q, r, &off, &lim))
+            return;
+        arr = json_array();
+        rc = ops->release_list(h, off, lim, release_cb, arr);
+        if (rc) {
+            json_decref(arr);
+            gw_error(r, 503, "registry", ops->error(h));
+        } else {
+            gw_json(r, 200, dump(arr));
+        }
+        return;
+    }
     if (rest[0] == '/' && !strcmp(q->method, "GET")) {
         char *e;
         long long id = strtoll(rest + 1, &e, 10);
@@ -498,7 +585,8 @@ static void releases(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
         gw_json(r, 200, dump(release_obj(&rel)));
         return;
     }
-    gw_error(r, 405, "method", "POST /api/v1/releases?name=N or GET /api/v1/releases/ID");
+    gw_error(r, 405, "method",
+             "POST /api/v1/releases?name=N, GET /api/v1/releases or GET /api/v1/releases/ID");
 }
 
 static const char *camp_state_name(enum gw_campaign_state s)
@@ -519,12 +607,33 @@ static json_t *campaign_obj(const struct gw_campaign *cp, const struct gw_counts
     json_object_set_new(o, "name", json_string(cp->name));
     json_object_set_new(o, "release_id", json_integer(cp->release_id));
     json_object_set_new(o, "state", json_string(camp_state_name(cp->state)));
+    json_object_set_new(o, "type", json_string(cp->type == GW_ACT_FORCED ? "forced"
+                                               : cp->type == GW_ACT_SOFT ? "soft"
+                                                                          : "download-only"));
     json_object_set_new(o, "batch_size", json_integer(cp->batch_size));
     json_object_set_new(o, "current_batch", json_integer(cp->current_batch));
+    json_object_set_new(o, "success_threshold", json_integer(cp->success_threshold_pct));
+    json_object_set_new(o, "error_threshold", json_integer(cp->error_threshold_pct));
+    if (cp->window_start >= 0) {
+        json_object_set_new(o, "window_start", json_integer(cp->window_start));
+        json_object_set_new(o, "window_end", json_integer(cp->window_end));
+    }
+    json_object_set_new(o, "created", json_integer(cp->created));
+    {
+        json_error_t je;
+        json_t *f = json_loads(cp->filter, 0, &je);
+
+        json_object_set_new(o, "filter", f ? f : json_object());
+    }
     for (i = 0; i < 6; i++)
         json_object_set_new(cnt, names[i], json_integer(k ? k->n[i] : 0));
     json_object_set_new(o, "actions", cnt);
     return o;
+}
+
+static void campaign_cb(void *arg, const struct gw_campaign *cp, const struct gw_counts *k)
+{
+    json_array_append_new(arg, campaign_obj(cp, k));
 }
 
 static void campaigns(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
@@ -556,6 +665,22 @@ static void campaigns(struct gw_req *q, struct gw_resp *r, const struct gw_db_op
         audit(q, ops, h, "campaign.create", cp.name, cp.filter);
         rc = ops->campaign_get(h, cp.id, &cp, &k);
         gw_json(r, 201, dump(campaign_obj(&cp, rc ? NULL : &k)));
+        return;
+    }
+    if (!*rest && !strcmp(q->method, "GET")) {
+        int64_t off, lim;
+        json_t *arr;
+
+        if (paging(q, r, &off, &lim))
+            return;
+        arr = json_array();
+        rc = ops->campaign_list(h, off, lim, campaign_cb, arr);
+        if (rc) {
+            json_decref(arr);
+            gw_error(r, 503, "registry", ops->error(h));
+        } else {
+            gw_json(r, 200, dump(arr));
+        }
         return;
     }
     if (rest[0] == '/') {
@@ -636,7 +761,12 @@ int gw_api_operator(struct gw_req *q, struct gw_resp *r)
         releases(q, r, ops, h, rest + 8);
     else if (!strncmp(rest, "campaigns", 9) && (rest[9] == 0 || rest[9] == '/'))
         campaigns(q, r, ops, h, rest + 9);
-    else if (!strcmp(rest, "audit") && !strcmp(q->method, "GET")) {
+    else if (!strcmp(rest, "whoami") && !strcmp(q->method, "GET")) {
+        static const char *const roles[] = {"none", "viewer", "release-manager", "admin"};
+
+        gw_json(r, 200, dump(json_pack("{s:s,s:s}", "name", q->operator_name, "role",
+                                       roles[q->role & 3])));
+    } else if (!strcmp(rest, "audit") && !strcmp(q->method, "GET")) {
         const char *after = arg(q, "after");
         json_t *arr = json_array();
 

@@ -51,6 +51,18 @@ struct gw_device {
     " WHERE a.device_id = " DEV " AND (a.state IN (1, 2)"                                          \
     " OR (a.state = 0 AND c.state = 0 AND a.batch <= c.current_batch)))"
 
+/* campaign_list: each campaign's action counts per state, for a FROM
+ * clause "campaigns LEFT JOIN " GW_SQL_CAMPAIGN_COUNTS " ON k.campaign_id
+ * = campaigns.id"; the same SQL in both backends. */
+#define GW_SQL_COUNT_STATE(N) "sum(CASE WHEN state = " #N " THEN 1 ELSE 0 END) AS n" #N
+#define GW_SQL_CAMPAIGN_COUNTS                                                                     \
+    "(SELECT campaign_id, " GW_SQL_COUNT_STATE(0) ", " GW_SQL_COUNT_STATE(1) ", "                \
+    GW_SQL_COUNT_STATE(2) ", " GW_SQL_COUNT_STATE(3) ", " GW_SQL_COUNT_STATE(4) ", "             \
+    GW_SQL_COUNT_STATE(5) " FROM actions GROUP BY campaign_id) k"
+#define GW_SQL_COUNT_COLS                                                                          \
+    "coalesce(k.n0, 0), coalesce(k.n1, 0), coalesce(k.n2, 0), coalesce(k.n3, 0),"                 \
+    " coalesce(k.n4, 0), coalesce(k.n5, 0)"
+
 struct gw_release {
     int64_t id;
     char name[GW_ID_MAX + 1];
@@ -185,6 +197,21 @@ struct gw_db_ops {
                             enum gw_action_state st, const char *feedback, int64_t now);
     bw_err (*action_get)(void *ctx, const char *device_id, int64_t action_id,
                          struct gw_action *out);
+
+    /* The operator's views, newest first (descending id), at most limit
+     * rows (< 0: no limit) after offset. campaign_list hands each campaign
+     * with its action counts; action_list hands a device's actions with
+     * their feedback text (untrusted, as stored). BW_E_INVAL for a NULL fn
+     * or a negative offset. fn must not use the same handle. */
+    bw_err (*release_list)(void *ctx, int64_t offset, int64_t limit,
+                           void (*fn)(void *arg, const struct gw_release *r), void *arg);
+    bw_err (*campaign_list)(void *ctx, int64_t offset, int64_t limit,
+                            void (*fn)(void *arg, const struct gw_campaign *c,
+                                       const struct gw_counts *k),
+                            void *arg);
+    bw_err (*action_list)(void *ctx, const char *device_id, int64_t offset, int64_t limit,
+                          void (*fn)(void *arg, const struct gw_action *a, const char *feedback),
+                          void *arg);
 
     /* hawkBit DDI. get: a device without DDI state reads as no token and
      * no attributes (BW_OK); BW_E_NOTFOUND only for an unknown device.

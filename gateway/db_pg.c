@@ -498,25 +498,31 @@ static bw_err pg_release_add(void *ctx, struct gw_release *rel)
     return BW_OK;
 }
 
+/* row i of REL_COLS */
+static void read_release(const PGresult *r, int i, struct gw_release *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->id = geti(r, i, 0);
+    gets_(r, i, 1, out->name, sizeof(out->name));
+    gets_(r, i, 2, out->digest, sizeof(out->digest));
+    out->size = geti(r, i, 3);
+    out->sequence = geti(r, i, 4);
+    gets_(r, i, 5, out->vendor_id, sizeof(out->vendor_id));
+    gets_(r, i, 6, out->class_id, sizeof(out->class_id));
+    gets_(r, i, 7, out->uploaded_by, sizeof(out->uploaded_by));
+    out->created = geti(r, i, 8);
+    gets_(r, i, 9, out->kind, sizeof(out->kind));
+    gets_(r, i, 10, out->md5, sizeof(out->md5));
+    gets_(r, i, 11, out->sha1, sizeof(out->sha1));
+}
+
 static bw_err release_one(struct pg *p, PGresult *r, bw_err e, struct gw_release *out)
 {
     if (!r)
         return e;
     e = BW_E_NOTFOUND;
     if (PQntuples(r) == 1) {
-        memset(out, 0, sizeof(*out));
-        out->id = geti(r, 0, 0);
-        gets_(r, 0, 1, out->name, sizeof(out->name));
-        gets_(r, 0, 2, out->digest, sizeof(out->digest));
-        out->size = geti(r, 0, 3);
-        out->sequence = geti(r, 0, 4);
-        gets_(r, 0, 5, out->vendor_id, sizeof(out->vendor_id));
-        gets_(r, 0, 6, out->class_id, sizeof(out->class_id));
-        gets_(r, 0, 7, out->uploaded_by, sizeof(out->uploaded_by));
-        out->created = geti(r, 0, 8);
-        gets_(r, 0, 9, out->kind, sizeof(out->kind));
-        gets_(r, 0, 10, out->md5, sizeof(out->md5));
-        gets_(r, 0, 11, out->sha1, sizeof(out->sha1));
+        read_release(r, 0, out);
         e = BW_OK;
     }
     (void)p;
@@ -548,6 +554,32 @@ static bw_err pg_release_by_digest(void *ctx, const char *digest, struct gw_rele
         return BW_E_NOTFOUND;
     r = ex(p, &e, "SELECT " REL_COLS " FROM releases WHERE digest = $1", "t", digest);
     return release_one(p, r, e, out);
+}
+
+static bw_err pg_release_list(void *ctx, int64_t offset, int64_t limit,
+                              void (*fn)(void *arg, const struct gw_release *r), void *arg)
+{
+    struct pg *p = ctx;
+    struct gw_release rel;
+    char lim[24];
+    PGresult *r;
+    bw_err e;
+    int i;
+
+    if (!fn || offset < 0)
+        return BW_E_INVAL;
+    snprintf(lim, sizeof(lim), "%lld", (long long)limit);
+    r = ex(p, &e,
+           "SELECT " REL_COLS " FROM releases ORDER BY id DESC LIMIT $1::bigint OFFSET $2::bigint",
+           "ti", limit < 0 ? NULL : lim, offset);
+    if (!r)
+        return e;
+    for (i = 0; i < PQntuples(r); i++) {
+        read_release(r, i, &rel);
+        fn(arg, &rel);
+    }
+    PQclear(r);
+    return BW_OK;
 }
 
 /* ---- hawkBit DDI ----------------------------------------------------------- */
@@ -778,6 +810,64 @@ static bw_err pg_campaign_create(void *ctx, struct gw_campaign *c, int64_t now)
     }
 }
 
+/* row i of CAMP_COLS */
+static void read_campaign(const PGresult *r, int i, struct gw_campaign *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->id = geti(r, i, 0);
+    gets_(r, i, 1, out->name, sizeof(out->name));
+    out->release_id = geti(r, i, 2);
+    gets_(r, i, 3, out->filter, sizeof(out->filter));
+    out->type = (enum gw_action_type)geti(r, i, 4);
+    out->state = (enum gw_campaign_state)geti(r, i, 5);
+    out->batch_size = (int)geti(r, i, 6);
+    out->success_threshold_pct = (int)geti(r, i, 7);
+    out->error_threshold_pct = (int)geti(r, i, 8);
+    out->current_batch = (int)geti(r, i, 9);
+    out->window_start = geti(r, i, 10);
+    out->window_end = geti(r, i, 11);
+    out->created = geti(r, i, 12);
+}
+
+static bw_err pg_campaign_list(void *ctx, int64_t offset, int64_t limit,
+                               void (*fn)(void *arg, const struct gw_campaign *c,
+                                          const struct gw_counts *k),
+                               void *arg)
+{
+    struct pg *p = ctx;
+    struct gw_campaign *c;
+    struct gw_counts k;
+    char lim[24];
+    PGresult *r;
+    bw_err e;
+    int i, j;
+
+    if (!fn || offset < 0)
+        return BW_E_INVAL;
+    snprintf(lim, sizeof(lim), "%lld", (long long)limit);
+    r = ex(p, &e,
+           "SELECT " CAMP_COLS ", " GW_SQL_COUNT_COLS " FROM campaigns LEFT JOIN "
+           GW_SQL_CAMPAIGN_COUNTS " ON k.campaign_id = campaigns.id"
+           " ORDER BY id DESC LIMIT $1::bigint OFFSET $2::bigint",
+           "ti", limit < 0 ? NULL : lim, offset);
+    if (!r)
+        return e;
+    c = malloc(sizeof(*c));
+    if (!c) {
+        PQclear(r);
+        return BW_E_NOMEM;
+    }
+    for (i = 0; i < PQntuples(r); i++) {
+        read_campaign(r, i, c);
+        for (j = 0; j < 6; j++)
+            k.n[j] = geti(r, i, 13 + j);
+        fn(arg, c, &k);
+    }
+    free(c);
+    PQclear(r);
+    return BW_OK;
+}
+
 static bw_err pg_campaign_get(void *ctx, int64_t id, struct gw_campaign *out,
                               struct gw_counts *counts)
 {
@@ -799,20 +889,7 @@ static bw_err pg_campaign_get(void *ctx, int64_t id, struct gw_campaign *out,
     if (PQntuples(r) != 1) {
         e = BW_E_NOTFOUND;
     } else {
-        memset(out, 0, sizeof(*out));
-        out->id = geti(r, 0, 0);
-        gets_(r, 0, 1, out->name, sizeof(out->name));
-        out->release_id = geti(r, 0, 2);
-        gets_(r, 0, 3, out->filter, sizeof(out->filter));
-        out->type = (enum gw_action_type)geti(r, 0, 4);
-        out->state = (enum gw_campaign_state)geti(r, 0, 5);
-        out->batch_size = (int)geti(r, 0, 6);
-        out->success_threshold_pct = (int)geti(r, 0, 7);
-        out->error_threshold_pct = (int)geti(r, 0, 8);
-        out->current_batch = (int)geti(r, 0, 9);
-        out->window_start = geti(r, 0, 10);
-        out->window_end = geti(r, 0, 11);
-        out->created = geti(r, 0, 12);
+        read_campaign(r, 0, out);
     }
     PQclear(r);
     if (e || !counts)
@@ -884,17 +961,18 @@ static bw_err pg_campaign_set_state(void *ctx, int64_t id, enum gw_campaign_stat
 
 /* ---- actions ------------------------------------------------------------ */
 
-static void read_action(const PGresult *r, struct gw_action *a)
+/* row i of ACT_COLS */
+static void read_action(const PGresult *r, int i, struct gw_action *a)
 {
     memset(a, 0, sizeof(*a));
-    a->id = geti(r, 0, 0);
-    a->campaign_id = geti(r, 0, 1);
-    a->release_id = geti(r, 0, 2);
-    gets_(r, 0, 3, a->device_id, sizeof(a->device_id));
-    a->batch = (int)geti(r, 0, 4);
-    a->type = (enum gw_action_type)geti(r, 0, 5);
-    a->state = (enum gw_action_state)geti(r, 0, 6);
-    a->updated = geti(r, 0, 7);
+    a->id = geti(r, i, 0);
+    a->campaign_id = geti(r, i, 1);
+    a->release_id = geti(r, i, 2);
+    gets_(r, i, 3, a->device_id, sizeof(a->device_id));
+    a->batch = (int)geti(r, i, 4);
+    a->type = (enum gw_action_type)geti(r, i, 5);
+    a->state = (enum gw_action_state)geti(r, i, 6);
+    a->updated = geti(r, i, 7);
 }
 
 /* Runs an action query; BW_OK with *found, *out filled when a row came. */
@@ -904,7 +982,7 @@ static bw_err action_row(struct pg *p, PGresult *r, bw_err e, struct gw_action *
     if (!r)
         return e;
     if (PQntuples(r) > 0) {
-        read_action(r, out);
+        read_action(r, 0, out);
         *found = 1;
     }
     (void)p;
@@ -1072,6 +1150,38 @@ static bw_err pg_action_get(void *ctx, const char *device_id, int64_t action_id,
     return e;
 }
 
+static bw_err pg_action_list(void *ctx, const char *device_id, int64_t offset, int64_t limit,
+                             void (*fn)(void *arg, const struct gw_action *a,
+                                        const char *feedback),
+                             void *arg)
+{
+    struct pg *p = ctx;
+    struct gw_action a;
+    char lim[24];
+    PGresult *r;
+    bw_err e;
+    int i;
+
+    if (!device_id || !fn || offset < 0)
+        return BW_E_INVAL;
+    if (!gw__db_utf8_ok(device_id))
+        return BW_OK; /* no such device: no actions */
+    snprintf(lim, sizeof(lim), "%lld", (long long)limit);
+    r = ex(p, &e,
+           "SELECT " ACT_COLS ", a.feedback FROM actions a JOIN campaigns c"
+           " ON c.id = a.campaign_id WHERE a.device_id = $1 ORDER BY a.id DESC"
+           " LIMIT $2::bigint OFFSET $3::bigint",
+           "tti", device_id, limit < 0 ? NULL : lim, offset);
+    if (!r)
+        return e;
+    for (i = 0; i < PQntuples(r); i++) {
+        read_action(r, i, &a);
+        fn(arg, &a, PQgetvalue(r, i, 8));
+    }
+    PQclear(r);
+    return BW_OK;
+}
+
 /* ---- audit -------------------------------------------------------------- */
 
 static bw_err pg_audit_add(void *ctx, int64_t now, const char *actor, const char *action,
@@ -1132,6 +1242,9 @@ const struct gw_db_ops gw_db_pg = {
     .release_add = pg_release_add,
     .release_get = pg_release_get,
     .release_by_digest = pg_release_by_digest,
+    .release_list = pg_release_list,
+    .campaign_list = pg_campaign_list,
+    .action_list = pg_action_list,
     .campaign_create = pg_campaign_create,
     .campaign_get = pg_campaign_get,
     .campaign_set_state = pg_campaign_set_state,

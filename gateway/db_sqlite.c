@@ -597,6 +597,24 @@ static bw_err sq_release_add(void *ctx, struct gw_release *r)
     return e;
 }
 
+/* a row of REL_COLS */
+static void read_release(sqlite3_stmt *st, struct gw_release *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, out->name, sizeof(out->name));
+    col_text(st, 2, out->digest, sizeof(out->digest));
+    out->size = sqlite3_column_int64(st, 3);
+    out->sequence = sqlite3_column_int64(st, 4);
+    col_text(st, 5, out->vendor_id, sizeof(out->vendor_id));
+    col_text(st, 6, out->class_id, sizeof(out->class_id));
+    col_text(st, 7, out->uploaded_by, sizeof(out->uploaded_by));
+    out->created = sqlite3_column_int64(st, 8);
+    col_text(st, 9, out->kind, sizeof(out->kind));
+    col_text(st, 10, out->md5, sizeof(out->md5));
+    col_text(st, 11, out->sha1, sizeof(out->sha1));
+}
+
 static bw_err release_one(struct sq *s, const char *sql, const char *fmt, const char *key,
                           int64_t id, struct gw_release *out)
 {
@@ -612,21 +630,8 @@ static bw_err release_one(struct sq *s, const char *sql, const char *fmt, const 
     e = step(s, st, &row);
     if (!e && !row)
         e = BW_E_NOTFOUND;
-    if (!e) {
-        memset(out, 0, sizeof(*out));
-        out->id = sqlite3_column_int64(st, 0);
-        col_text(st, 1, out->name, sizeof(out->name));
-        col_text(st, 2, out->digest, sizeof(out->digest));
-        out->size = sqlite3_column_int64(st, 3);
-        out->sequence = sqlite3_column_int64(st, 4);
-        col_text(st, 5, out->vendor_id, sizeof(out->vendor_id));
-        col_text(st, 6, out->class_id, sizeof(out->class_id));
-        col_text(st, 7, out->uploaded_by, sizeof(out->uploaded_by));
-        out->created = sqlite3_column_int64(st, 8);
-        col_text(st, 9, out->kind, sizeof(out->kind));
-        col_text(st, 10, out->md5, sizeof(out->md5));
-        col_text(st, 11, out->sha1, sizeof(out->sha1));
-    }
+    if (!e)
+        read_release(st, out);
     done(s, st);
     return e;
 }
@@ -642,6 +647,29 @@ static bw_err sq_release_by_digest(void *ctx, const char *digest, struct gw_rele
         return BW_E_INVAL;
     return release_one(ctx, "SELECT " REL_COLS " FROM releases WHERE digest = ?", "t", digest, 0,
                        out);
+}
+
+static bw_err sq_release_list(void *ctx, int64_t offset, int64_t limit,
+                              void (*fn)(void *arg, const struct gw_release *r), void *arg)
+{
+    struct sq *s = ctx;
+    struct gw_release rel;
+    sqlite3_stmt *st;
+    bw_err e;
+    int row;
+
+    if (!fn || offset < 0)
+        return BW_E_INVAL;
+    e = prep(s, &st, "SELECT " REL_COLS " FROM releases ORDER BY id DESC LIMIT ? OFFSET ?", "ii",
+             limit < 0 ? (int64_t)-1 : limit, offset);
+    if (e)
+        return e;
+    while (!(e = step(s, st, &row)) && row) {
+        read_release(st, &rel);
+        fn(arg, &rel);
+    }
+    done(s, st);
+    return e;
 }
 
 /* ---- hawkBit DDI ----------------------------------------------------------- */
@@ -855,6 +883,61 @@ out:
     return finish(s, e);
 }
 
+/* a row of CAMP_COLS */
+static void read_campaign(sqlite3_stmt *st, struct gw_campaign *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->id = sqlite3_column_int64(st, 0);
+    col_text(st, 1, out->name, sizeof(out->name));
+    out->release_id = sqlite3_column_int64(st, 2);
+    col_text(st, 3, out->filter, sizeof(out->filter));
+    out->type = (enum gw_action_type)sqlite3_column_int(st, 4);
+    out->state = (enum gw_campaign_state)sqlite3_column_int(st, 5);
+    out->batch_size = sqlite3_column_int(st, 6);
+    out->success_threshold_pct = sqlite3_column_int(st, 7);
+    out->error_threshold_pct = sqlite3_column_int(st, 8);
+    out->current_batch = sqlite3_column_int(st, 9);
+    out->window_start = sqlite3_column_int64(st, 10);
+    out->window_end = sqlite3_column_int64(st, 11);
+    out->created = sqlite3_column_int64(st, 12);
+}
+
+static bw_err sq_campaign_list(void *ctx, int64_t offset, int64_t limit,
+                               void (*fn)(void *arg, const struct gw_campaign *c,
+                                          const struct gw_counts *k),
+                               void *arg)
+{
+    struct sq *s = ctx;
+    struct gw_campaign *c;
+    struct gw_counts k;
+    sqlite3_stmt *st;
+    bw_err e;
+    int row, i;
+
+    if (!fn || offset < 0)
+        return BW_E_INVAL;
+    c = malloc(sizeof(*c));
+    if (!c)
+        return BW_E_NOMEM;
+    e = prep(s, &st,
+             "SELECT " CAMP_COLS ", " GW_SQL_COUNT_COLS " FROM campaigns LEFT JOIN "
+             GW_SQL_CAMPAIGN_COUNTS " ON k.campaign_id = campaigns.id"
+             " ORDER BY id DESC LIMIT ? OFFSET ?",
+             "ii", limit < 0 ? (int64_t)-1 : limit, offset);
+    if (e)
+        goto out;
+    while (!(e = step(s, st, &row)) && row) {
+        read_campaign(st, c);
+        for (i = 0; i < 6; i++)
+            k.n[i] = sqlite3_column_int64(st, 13 + i);
+        fn(arg, c, &k);
+    }
+    done(s, st);
+out:
+    free(c);
+    return e;
+}
+
 static bw_err sq_campaign_get(void *ctx, int64_t id, struct gw_campaign *out,
                               struct gw_counts *counts)
 {
@@ -876,22 +959,8 @@ static bw_err sq_campaign_get(void *ctx, int64_t id, struct gw_campaign *out,
     e = step(s, st, &row);
     if (!e && !row)
         e = BW_E_NOTFOUND;
-    if (!e) {
-        memset(out, 0, sizeof(*out));
-        out->id = sqlite3_column_int64(st, 0);
-        col_text(st, 1, out->name, sizeof(out->name));
-        out->release_id = sqlite3_column_int64(st, 2);
-        col_text(st, 3, out->filter, sizeof(out->filter));
-        out->type = (enum gw_action_type)sqlite3_column_int(st, 4);
-        out->state = (enum gw_campaign_state)sqlite3_column_int(st, 5);
-        out->batch_size = sqlite3_column_int(st, 6);
-        out->success_threshold_pct = sqlite3_column_int(st, 7);
-        out->error_threshold_pct = sqlite3_column_int(st, 8);
-        out->current_batch = sqlite3_column_int(st, 9);
-        out->window_start = sqlite3_column_int64(st, 10);
-        out->window_end = sqlite3_column_int64(st, 11);
-        out->created = sqlite3_column_int64(st, 12);
-    }
+    if (!e)
+        read_campaign(st, out);
     done(s, st);
     if (e || !counts)
         goto out;
@@ -1084,6 +1153,33 @@ static bw_err sq_action_get(void *ctx, const char *device_id, int64_t action_id,
     return e;
 }
 
+static bw_err sq_action_list(void *ctx, const char *device_id, int64_t offset, int64_t limit,
+                             void (*fn)(void *arg, const struct gw_action *a,
+                                        const char *feedback),
+                             void *arg)
+{
+    struct sq *s = ctx;
+    struct gw_action a;
+    sqlite3_stmt *st;
+    bw_err e;
+    int row;
+
+    if (!device_id || !fn || offset < 0)
+        return BW_E_INVAL;
+    e = prep(s, &st,
+             "SELECT " ACT_COLS ", a.feedback FROM actions a JOIN campaigns c"
+             " ON c.id = a.campaign_id WHERE a.device_id = ? ORDER BY a.id DESC LIMIT ? OFFSET ?",
+             "tii", device_id, limit < 0 ? (int64_t)-1 : limit, offset);
+    if (e)
+        return e;
+    while (!(e = step(s, st, &row)) && row) {
+        read_action(st, &a);
+        fn(arg, &a, (const char *)sqlite3_column_text(st, 8));
+    }
+    done(s, st);
+    return e;
+}
+
 /* ---- audit -------------------------------------------------------------- */
 
 static bw_err sq_audit_add(void *ctx, int64_t now, const char *actor, const char *action,
@@ -1142,6 +1238,9 @@ const struct gw_db_ops gw_db_sqlite = {
     .release_add = sq_release_add,
     .release_get = sq_release_get,
     .release_by_digest = sq_release_by_digest,
+    .release_list = sq_release_list,
+    .campaign_list = sq_campaign_list,
+    .action_list = sq_action_list,
     .campaign_create = sq_campaign_create,
     .campaign_get = sq_campaign_get,
     .campaign_set_state = sq_campaign_set_state,

@@ -97,6 +97,9 @@ struct gw_resp {
     uint64_t fd_off, fd_len, fd_total;
     char etag[80];
     char extra_header[128]; /* one more "Name: value", or "" */
+    /* a page for browsers (the dashboard): sent with this
+     * Content-Security-Policy and the framing and referrer headers */
+    const char *csp;
 };
 
 struct gw_server;
@@ -130,5 +133,8 @@ const char *gw_query_arg(const struct gw_req *q, const char *name);
 void gw_send_blob(struct gw_req *q, struct gw_resp *r, const char *digest);
 int gw_api_operator(struct gw_req *q, struct gw_resp *r);
 int gw_api_public(struct gw_req *q, struct gw_resp *r);
+/* GET /dashboard/ and its two assets (dashboard.c), no credentials: the
+ * page asks for an operator token and uses the operator API */
+int gw_api_dashboard(struct gw_req *q, struct gw_resp *r);
 
 #endif

@@ -381,6 +381,12 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct gw_resp *r)
     }
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(mr, "Cache-Control", "no-store");
+    if (r->csp) {
+        MHD_add_response_header(mr, "Content-Security-Policy", r->csp);
+        MHD_add_response_header(mr, "X-Frame-Options", "DENY");
+        MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(mr, "Cross-Origin-Opener-Policy", "same-origin");
+    }
     ret = MHD_queue_response(c, (unsigned)r->status, mr);
     MHD_destroy_response(mr);
     return ret;
@@ -499,7 +505,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     else if (strlen(url) > 1024 || strstr(url, "/../") || strstr(url, "//"))
         gw_error(&r, 400, "bad_path", "malformed path");
     else if (!gw_api_public(&q, &r) && !gw_api_device(&q, &r) && !gw_api_operator(&q, &r) &&
-             !gw_api_ddi(&q, &r) && !gw_api_mender(&q, &r))
+             !gw_api_ddi(&q, &r) && !gw_api_mender(&q, &r) && !gw_api_dashboard(&q, &r))
         gw_error(&r, 404, "not_found", "no such resource");
     if (!r.status)
         gw_error(&r, 500, "internal", "handler gave no answer");

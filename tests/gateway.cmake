@@ -16,3 +16,10 @@ if(TARGET bwgateway)
                    $<TARGET_FILE:bulwark-gatewayctl>)
   set_tests_properties(integ.gateway_pg PROPERTIES LABELS pg)
 endif()
+# The fleet dashboard in headless Chromium (DevTools protocol over a pipe)
+if(TARGET bwgateway)
+  add_test(NAME integ.dashboard
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/dashboard.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway>)
+  set_tests_properties(integ.dashboard PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+endif()

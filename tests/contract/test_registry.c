@@ -705,6 +705,107 @@ static void t_campaigns(void)
     CHECK(c2.state == GW_CAMP_DONE, "two-b: state %d", c2.state);
 }
 
+/* ---- the operator's lists ------------------------------------------------- */
+
+struct listed {
+    char text[512];
+    int n;
+};
+
+static void add_text(struct listed *l, const char *s)
+{
+    size_t len = strlen(l->text);
+
+    snprintf(l->text + len, sizeof(l->text) - len, "%s%s", l->n++ ? "," : "", s);
+}
+
+static void rel_cb(void *arg, const struct gw_release *r)
+{
+    add_text(arg, r->name);
+}
+
+/* name:scheduled/offered/running/success/failure/cancelled; the counts are
+ * kept to compare with campaign_get's afterwards (fn may not use the handle) */
+static struct gw_counts listed_counts[16];
+static int64_t listed_ids[16];
+
+static void camp_cb(void *arg, const struct gw_campaign *c, const struct gw_counts *k)
+{
+    struct listed *l = arg;
+    char b[160];
+
+    if (l->n < 16) {
+        listed_counts[l->n] = *k;
+        listed_ids[l->n] = c->id;
+    }
+    snprintf(b, sizeof(b), "%s:%" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64
+             "/%" PRId64, c->name, k->n[0], k->n[1], k->n[2], k->n[3], k->n[4], k->n[5]);
+    add_text(l, b);
+}
+
+static void act_cb(void *arg, const struct gw_action *a, const char *feedback)
+{
+    static const char *const st[] = {"scheduled", "offered", "running", "success", "failure",
+                                     "cancelled"};
+    char b[160];
+
+    snprintf(b, sizeof(b), "%s@%" PRId64 ":%s:%.12s%s", (unsigned)a->state < 6 ? st[a->state] : "?",
+             a->release_id, a->device_id, feedback, strlen(feedback) > 12 ? "+" : "");
+    add_text(arg, b);
+}
+
+#define EXPECT_LISTED(call, want)                                                                  \
+    do {                                                                                           \
+        memset(&l, 0, sizeof(l));                                                                  \
+        EXPECT(call, BW_OK);                                                                       \
+        CHECK(!strcmp(l.text, want), "%s: got '%s', want '%s'", #call, l.text, want);          \
+    } while (0)
+
+static void t_lists(void)
+{
+    struct gw_campaign c;
+    struct gw_counts k;
+    struct listed l;
+    char want[256];
+    int i, n;
+
+    /* releases, newest first */
+    EXPECT_LISTED(ops->release_list(db, 0, -1, rel_cb, &l), "swu-1,fw-1.2,fw-1.1,fw-1.0");
+    EXPECT_LISTED(ops->release_list(db, 1, 2, rel_cb, &l), "fw-1.2,fw-1.1");
+    EXPECT_LISTED(ops->release_list(db, 9, -1, rel_cb, &l), "");
+    EXPECT(ops->release_list(db, -1, 1, rel_cb, &l), BW_E_INVAL);
+    EXPECT(ops->release_list(db, 0, 1, NULL, &l), BW_E_INVAL);
+
+    /* campaigns of t_campaigns, newest first, with their counts */
+    EXPECT_LISTED(ops->campaign_list(db, 0, -1, camp_cb, &l),
+                  "two-b:0/0/0/1/0/0,two-a:0/0/0/0/1/0,empty:0/0/0/0/0/0,"
+                  "roll-2:0/0/0/1/0/9,roll-1:0/0/0/7/3/0,ddi-cancel:0/0/0/0/0/1");
+    n = l.n;
+    for (i = 0; i < n && i < 16; i++) {
+        EXPECT(ops->campaign_get(db, listed_ids[i], &c, &k), BW_OK);
+        CHECK(!memcmp(&k, &listed_counts[i], sizeof(k)), "campaign %" PRId64
+              ": the list's counts differ from campaign_get's", listed_ids[i]);
+    }
+    EXPECT_LISTED(ops->campaign_list(db, 3, 2, camp_cb, &l),
+                  "roll-2:0/0/0/1/0/9,roll-1:0/0/0/7/3/0");
+    EXPECT(ops->campaign_list(db, -2, 5, camp_cb, &l), BW_E_INVAL);
+
+    /* a device's history, newest first, with its feedback */
+    snprintf(want, sizeof(want), "cancelled@%" PRId64 ":c00:,success@%" PRId64
+             ":c00:ffffffffffff+", rel2, rel1);
+    EXPECT_LISTED(ops->action_list(db, "c00", 0, -1, act_cb, &l), want);
+    snprintf(want, sizeof(want), "cancelled@%" PRId64 ":c02:,failure@%" PRId64 ":c02:flash error",
+             rel2, rel1);
+    EXPECT_LISTED(ops->action_list(db, "c02", 0, -1, act_cb, &l), want);
+    snprintf(want, sizeof(want), "success@%" PRId64 ":c12:", rel2);
+    EXPECT_LISTED(ops->action_list(db, "c12", 0, 1, act_cb, &l), want);
+    snprintf(want, sizeof(want), "failure@%" PRId64 ":c12:", rel1);
+    EXPECT_LISTED(ops->action_list(db, "c12", 1, 5, act_cb, &l), want);
+    EXPECT_LISTED(ops->action_list(db, "nope", 0, -1, act_cb, &l), "");
+    EXPECT_LISTED(ops->action_list(db, "\xc3(", 0, -1, act_cb, &l), "");
+    EXPECT(ops->action_list(db, NULL, 0, -1, act_cb, &l), BW_E_INVAL);
+}
+
 /* maintenance windows, in seconds of day UTC, [start, end), wrapping midnight */
 static void t_windows(void)
 {
@@ -1045,6 +1146,7 @@ int main(int argc, char **argv)
     t_releases();
     t_ddi();
     t_campaigns();
+    t_lists();
     t_windows();
     t_audit();
     t_reopen();

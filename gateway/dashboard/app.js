@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: Apache-2.0
+// The fleet dashboard: a client of the gateway's operator API
+// (docs/gateway.md) with the operator's own bearer token and role.
+// Device-supplied text (attributes, feedback, versions) is hostile: it is
+// only ever placed with textContent or as a text node, never parsed as
+// HTML, and links are built from encodeURIComponent'd ids.
+'use strict';
+
+const ROLES = { none: 0, viewer: 1, 'release-manager': 2, admin: 3 };
+const STATES = ['scheduled', 'offered', 'running', 'success', 'failure', 'cancelled'];
+const REFRESH_MS = 5000;
+
+let token = sessionStorage.getItem('bulwark-token') || '';
+let me = null;            // {name, role}
+let timer = null;
+let releasesById = new Map();
+let campaignsById = new Map();
+
+const $ = (id) => document.getElementById(id);
+
+// el('td', {class: 'x'}, 'text', otherNode): strings become text nodes
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'onclick') e.addEventListener('click', v);
+    else e.setAttribute(k, String(v));
+  }
+  for (const k of kids) {
+    if (k === null || k === undefined) continue;
+    e.append(typeof k === 'string' || typeof k === 'number' ? document.createTextNode(String(k)) : k);
+  }
+  return e;
+}
+
+function clear(node) {
+  while (node.firstChild) node.removeChild(node.firstChild);
+}
+
+function showError(msg) {
+  const p = $('error');
+  p.textContent = msg || '';
+  p.hidden = !msg;
+}
+
+function utc(t) {
+  if (!t) return 'never';
+  return new Date(t * 1000).toISOString().replace('T', ' ').slice(0, 19);
+}
+
+function ago(t) {
+  if (!t) return 'never';
+  const s = Math.max(0, Math.round(Date.now() / 1000 - t));
+  if (s < 120) return s + ' s ago';
+  if (s < 7200) return Math.round(s / 60) + ' min ago';
+  if (s < 172800) return Math.round(s / 3600) + ' h ago';
+  return Math.round(s / 86400) + ' days ago';
+}
+
+function bytes(n) {
+  if (n < 1024) return n + ' B';
+  if (n < 1048576) return (n / 1024).toFixed(1) + ' KiB';
+  return (n / 1048576).toFixed(1) + ' MiB';
+}
+
+class ApiError extends Error {
+  constructor(status, msg) { super(msg); this.status = status; }
+}
+
+async function api(method, path, body) {
+  const opt = { method, headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' };
+  if (body !== undefined) {
+    opt.headers['Content-Type'] = 'application/json';
+    opt.body = JSON.stringify(body);
+  }
+  const r = await fetch('/api/v1/' + path, opt);
+  let j = null;
+  try { j = await r.json(); } catch (e) { j = null; }
+  if (!r.ok) {
+    if (r.status === 401) signOut('The token was refused; sign in again.');
+    throw new ApiError(r.status, (j && j.message) || ('HTTP ' + r.status));
+  }
+  return j;
+}
+
+function can(role) {
+  return me && ROLES[me.role] >= ROLES[role];
+}
+
+// ---- sign in ------------------------------------------------------------------
+
+async function signIn(t) {
+  token = t;
+  try {
+    me = await api('GET', 'whoami');
+  } catch (e) {
+    token = '';
+    me = null;
+    sessionStorage.removeItem('bulwark-token');
+    showError(e.status === 401 ? 'That token is not known to this gateway.' : e.message);
+    return;
+  }
+  sessionStorage.setItem('bulwark-token', token);
+  showError('');
+  $('who').textContent = me.name + ' (' + me.role + ')';
+  $('login').hidden = true;
+  $('nav').hidden = false;
+  $('logout').hidden = false;
+  if (!location.hash) location.hash = '#fleet';
+  else route();
+}
+
+function signOut(why) {
+  token = '';
+  me = null;
+  sessionStorage.removeItem('bulwark-token');
+  if (timer) clearTimeout(timer);
+  for (const s of document.querySelectorAll('main > section')) s.hidden = true;
+  $('login').hidden = false;
+  $('nav').hidden = true;
+  $('logout').hidden = true;
+  $('who').textContent = '';
+  showError(why || '');
+}
+
+// ---- views ---------------------------------------------------------------------
+
+function show(name) {
+  for (const s of document.querySelectorAll('main > section')) s.hidden = s.id !== 'view-' + name;
+  for (const a of document.querySelectorAll('#nav a'))
+    a.classList.toggle('current', a.id === 'nav-' + name);
+}
+
+async function route() {
+  if (!me) return;
+  if (timer) clearTimeout(timer);
+  const h = location.hash.slice(1);
+  try {
+    if (h.startsWith('device/')) {
+      show('device');
+      await viewDevice(decodeURIComponent(h.slice(7)));
+    } else if (h === 'releases') {
+      show('releases');
+      await viewReleases();
+    } else if (h === 'campaigns') {
+      show('campaigns');
+      await viewCampaigns();
+    } else if (h === 'audit') {
+      show('audit');
+      await viewAudit();
+    } else {
+      show('fleet');
+      await viewFleet();
+    }
+    showError('');
+  } catch (e) {
+    if (me) showError(e.message);
+  }
+  if (me) timer = setTimeout(route, REFRESH_MS);
+}
+
+// fleet ---------------------------------------------------------------------------
+
+let fleet = [];
+
+function attrText(a) {
+  return Object.entries(a || {}).map(([k, v]) => k + '=' + (typeof v === 'string' ? v : JSON.stringify(v))).join(' ');
+}
+
+async function viewFleet() {
+  fleet = await api('GET', 'devices');
+  const sel = $('f-version'), want = sel.value;
+  const versions = [...new Set(fleet.map((d) => d.version).filter((v) => v))].sort();
+  clear(sel);
+  sel.append(el('option', { value: '' }, 'any version'));
+  for (const v of versions) sel.append(el('option', { value: v }, v));
+  sel.value = versions.includes(want) ? want : '';
+  renderFleet();
+}
+
+function renderFleet() {
+  const q = $('search').value.trim().toLowerCase();
+  const st = $('f-status').value, ver = $('f-version').value;
+  const tb = $('fleet').tBodies[0];
+  clear(tb);
+  let n = 0;
+  for (const d of fleet) {
+    const attrs = attrText(d.attributes);
+    if (st && d.status !== st) continue;
+    if (ver && d.version !== ver) continue;
+    if (q && !(d.id + ' ' + d.version + ' ' + attrs).toLowerCase().includes(q)) continue;
+    n++;
+    tb.append(el('tr', { 'data-id': d.id },
+      el('td', {}, el('a', { href: '#device/' + encodeURIComponent(d.id) }, d.id)),
+      el('td', {}, el('span', { class: 'status ' + d.status }, d.status)),
+      el('td', {}, d.version || '—'),
+      el('td', {}, d.sequence === null ? '—' : String(d.sequence)),
+      el('td', { title: utc(d.last_seen) }, ago(d.last_seen)),
+      el('td', { class: 'attrs' }, attrs)));
+  }
+  $('fleet-count').textContent = n + ' of ' + fleet.length + ' devices';
+}
+
+// device ---------------------------------------------------------------------------
+
+function dl(node, rows) {
+  clear(node);
+  for (const [k, v] of rows) node.append(el('dt', {}, k), el('dd', {}, v));
+}
+
+async function refreshNames() {
+  const [rels, camps] = await Promise.all([api('GET', 'releases'), api('GET', 'campaigns')]);
+  releasesById = new Map(rels.map((r) => [r.id, r]));
+  campaignsById = new Map(camps.map((c) => [c.id, c]));
+  return [rels, camps];
+}
+
+async function setStatus(id, status) {
+  if (status !== 'accepted' && !confirm('Set device ' + id + ' to ' + status + '? It will get no updates.'))
+    return;
+  try {
+    await api('POST', 'devices/' + encodeURIComponent(id) + '/status', { status });
+  } catch (e) {
+    showError(e.message);
+  }
+  route();
+}
+
+async function viewDevice(id) {
+  const path = 'devices/' + encodeURIComponent(id);
+  const [d, hist] = await Promise.all([api('GET', path), api('GET', path + '/actions'), refreshNames()]);
+  $('dev-title').textContent = 'Device ' + d.id;
+  dl($('dev-identity'), [['id', d.id], ['status', d.status], ['certificate SHA-256', d.fingerprint_sha256],
+    ['certificate serial', d.serial], ['registered', utc(d.created)], ['last seen', utc(d.last_seen)]]);
+  dl($('dev-software'), [['version', d.version || 'not reported'],
+    ['sequence', d.sequence === null ? 'not reported' : String(d.sequence)]]);
+  const comp = Object.entries(d.attributes || {}).filter(([k]) => /^compliance([._-]|$)/.test(k));
+  dl($('dev-compliance'), comp.length ? comp.map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])
+    : [['state', 'not reported by the device']]);
+  const admin = $('dev-admin');
+  clear(admin);
+  admin.hidden = !can('admin');
+  for (const s of can('admin') ? ['accepted', 'rejected', 'revoked'] : [])
+    if (s !== d.status)
+      admin.append(el('button', { type: 'button', 'data-status': s, onclick: () => setStatus(d.id, s) },
+        s === 'accepted' ? 'Accept' : s === 'rejected' ? 'Reject' : 'Revoke'));
+  const at = $('dev-attrs').tBodies[0];
+  clear(at);
+  for (const [k, v] of Object.entries(d.attributes || {}))
+    at.append(el('tr', {}, el('td', {}, k), el('td', {}, typeof v === 'string' ? v : JSON.stringify(v))));
+  const ht = $('dev-history').tBodies[0];
+  clear(ht);
+  for (const a of hist) {
+    const c = campaignsById.get(a.campaign_id), r = releasesById.get(a.release_id);
+    ht.append(el('tr', {},
+      el('td', {}, String(a.id)),
+      el('td', {}, c ? c.name : '#' + a.campaign_id),
+      el('td', {}, r ? r.name : '#' + a.release_id),
+      el('td', {}, el('span', { class: 'state ' + a.state }, a.state)),
+      el('td', {}, utc(a.updated)),
+      el('td', {}, a.feedback ? el('pre', { class: 'feedback' }, a.feedback) : '')));
+  }
+  if (!hist.length) ht.append(el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'no actions yet')));
+}
+
+// releases ---------------------------------------------------------------------------
+
+async function viewReleases() {
+  const [rels] = await refreshNames();
+  const tb = $('releases').tBodies[0];
+  clear(tb);
+  for (const r of rels)
+    tb.append(el('tr', {},
+      el('td', {}, String(r.id)), el('td', {}, r.name), el('td', {}, r.kind),
+      el('td', {}, String(r.sequence)), el('td', {}, bytes(r.size)),
+      el('td', { class: 'hash', title: r.sha256 }, r.sha256.slice(0, 16) + '…'),
+      el('td', {}, r.uploaded_by), el('td', {}, utc(r.created))));
+}
+
+// campaigns ---------------------------------------------------------------------------
+
+async function campaignAction(c, what) {
+  if (what === 'cancel' && !confirm('Cancel campaign ' + c.name + '? Devices that have not started will not update.'))
+    return;
+  try {
+    await api('POST', 'campaigns/' + c.id + '/' + what);
+  } catch (e) {
+    showError(e.message);
+    return;
+  }
+  route();
+}
+
+async function viewCampaigns() {
+  const [, camps] = await refreshNames();
+  const box = $('campaigns');
+  clear(box);
+  if (!camps.length) box.append(el('p', { class: 'muted' }, 'No campaigns yet.'));
+  for (const c of camps) {
+    const k = c.actions, total = STATES.reduce((s, n) => s + k[n], 0);
+    const bar = el('div', { class: 'bar', title: STATES.map((n) => n + ' ' + k[n]).join(', ') });
+    for (const n of STATES) {
+      if (!k[n]) continue;
+      const seg = el('span', { class: 'seg ' + n });
+      seg.style.width = (100 * k[n] / total).toFixed(2) + '%';
+      bar.append(seg);
+    }
+    const counts = el('ul', { class: 'counts' });
+    for (const n of STATES) counts.append(el('li', { class: n }, n + ' ', el('b', {}, String(k[n]))));
+    const buttons = el('div', { class: 'buttons' });
+    if (can('release-manager')) {
+      if (c.state === 'running') buttons.append(el('button', { type: 'button', 'data-do': 'pause', onclick: () => campaignAction(c, 'pause') }, 'Pause'));
+      if (c.state === 'paused') buttons.append(el('button', { type: 'button', 'data-do': 'resume', onclick: () => campaignAction(c, 'resume') }, 'Resume'));
+      if (c.state === 'running' || c.state === 'paused')
+        buttons.append(el('button', { type: 'button', class: 'danger', 'data-do': 'cancel', onclick: () => campaignAction(c, 'cancel') }, 'Cancel'));
+    }
+    const r = releasesById.get(c.release_id);
+    const done = k.success + k.failure + k.cancelled;
+    box.append(el('article', { class: 'campaign', 'data-id': c.id },
+      el('h2', {}, c.name, ' ', el('span', { class: 'cstate ' + c.state }, c.state)),
+      el('p', { class: 'muted' }, 'release ', r ? r.name : '#' + c.release_id, ' · ', c.type,
+        ' · ', c.batch_size >= total ? 'one batch' : 'batch ' + (c.current_batch + 1) + ' (' + c.batch_size + ' devices each)',
+        ' · filter ', JSON.stringify(c.filter), ' · started ', utc(c.created)),
+      bar,
+      el('p', {}, String(done), ' of ', String(total), ' devices finished'),
+      counts, buttons));
+  }
+}
+
+// audit ---------------------------------------------------------------------------
+
+async function viewAudit() {
+  const rows = await api('GET', 'audit');
+  const tb = $('audit').tBodies[0];
+  clear(tb);
+  for (const a of rows.reverse())
+    tb.append(el('tr', {}, el('td', {}, String(a.id)), el('td', {}, utc(a.time)), el('td', {}, a.actor),
+      el('td', {}, a.action), el('td', {}, a.object), el('td', {}, a.detail)));
+}
+
+// ---- wiring ----------------------------------------------------------------------
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('login-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const t = $('token').value.trim();
+    $('token').value = '';
+    signIn(t);
+  });
+  $('logout').addEventListener('click', () => signOut(''));
+  for (const id of ['search', 'f-status', 'f-version']) $(id).addEventListener('input', renderFleet);
+  window.addEventListener('hashchange', route);
+  if (token) signIn(token);
+});
