@@ -166,6 +166,13 @@ static void base_poll(struct gw_req *q, struct gw_resp *r, const struct gw_db_op
         gw_error(r, 503, "registry", ops->error(h));
         return;
     }
+    rc = ops->action_installed(h, d->id, &a);
+    if (!rc)
+        l.installed = a.id;
+    else if (rc != BW_E_NOTFOUND) {
+        gw_error(r, 503, "registry", ops->error(h));
+        return;
+    }
     gw_json(r, 200, gw_ddi_base_json(base, c->poll_interval, &l));
 }
 
@@ -185,6 +192,33 @@ static void deployment(struct gw_req *q, struct gw_resp *r, const struct gw_db_o
     }
     file_name(&rel, file);
     deployment_of(&a, &rel, file, &dep);
+    gw_json(r, 200, gw_ddi_deployment_json(base, &dep));
+}
+
+/* GET installedBase/{id}: the device's newest successful action, as its
+ * deployment (FINISHED); an older or another device's action is 404 */
+static void installed(struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                      const struct gw_device *d, const char *base, int64_t id)
+{
+    struct gw_ddi_deployment dep;
+    struct gw_action a;
+    struct gw_release rel;
+    char file[GW_DDI_FILE_MAX + 1];
+    bw_err rc;
+
+    rc = ops->action_installed(h, d->id, &a);
+    if (!rc && a.id != id)
+        rc = BW_E_NOTFOUND;
+    if (!rc)
+        rc = ops->release_get(h, a.release_id, &rel);
+    if (rc) {
+        gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "not_found",
+                 rc == BW_E_NOTFOUND ? "not the installed action of this device" : ops->error(h));
+        return;
+    }
+    file_name(&rel, file);
+    deployment_of(&a, &rel, file, &dep);
+    dep.history = "FINISHED";
     gw_json(r, 200, gw_ddi_deployment_json(base, &dep));
 }
 
@@ -420,7 +454,13 @@ int gw_api_ddi(struct gw_req *q, struct gw_resp *r)
         else
             gw_error(r, 405, "method", "POST only");
         break;
-    default: /* installedBase: not served (docs/ddi.md) */
+    case GW_DDI_INSTALLED:
+        if (!strcmp(m, "GET"))
+            installed(r, ops, h, d, base, p.id);
+        else /* PUT installedBase (offline installs): not served, docs/ddi.md */
+            gw_error(r, 405, "method", "GET only");
+        break;
+    default:
         gw_error(r, 404, "not_found", "not served by this gateway");
         break;
     }

@@ -197,6 +197,9 @@ struct gw_db_ops {
                             enum gw_action_state st, const char *feedback, int64_t now);
     bw_err (*action_get)(void *ctx, const char *device_id, int64_t action_id,
                          struct gw_action *out);
+    /* the device's newest SUCCESS action (hawkBit's installedBase);
+     * BW_E_NOTFOUND if none */
+    bw_err (*action_installed)(void *ctx, const char *device_id, struct gw_action *out);
 
     /* The operator's views, newest first (descending id), at most limit
      * rows (< 0: no limit) after offset. campaign_list hands each campaign

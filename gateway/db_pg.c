@@ -1182,6 +1182,27 @@ static bw_err pg_action_list(void *ctx, const char *device_id, int64_t offset, i
     return BW_OK;
 }
 
+static bw_err pg_action_installed(void *ctx, const char *device_id, struct gw_action *out)
+{
+    struct pg *p = ctx;
+    PGresult *r;
+    int found;
+    bw_err e;
+
+    if (!device_id || !out)
+        return BW_E_INVAL;
+    if (!gw__db_utf8_ok(device_id))
+        return BW_E_NOTFOUND;
+    r = ex(p, &e,
+           "SELECT " ACT_COLS " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
+           " WHERE a.device_id = $1 AND a.state = 3 ORDER BY a.id DESC LIMIT 1",
+           "t", device_id);
+    e = action_row(p, r, e, out, &found);
+    if (!e && !found)
+        e = BW_E_NOTFOUND;
+    return e;
+}
+
 /* ---- audit -------------------------------------------------------------- */
 
 static bw_err pg_audit_add(void *ctx, int64_t now, const char *actor, const char *action,
@@ -1251,6 +1272,7 @@ const struct gw_db_ops gw_db_pg = {
     .action_next = pg_action_next,
     .action_report = pg_action_report,
     .action_get = pg_action_get,
+    .action_installed = pg_action_installed,
     .ddi_get = pg_ddi_get,
     .ddi_set_token = pg_ddi_set_token,
     .ddi_set_attrs = pg_ddi_set_attrs,

@@ -1180,6 +1180,22 @@ static bw_err sq_action_list(void *ctx, const char *device_id, int64_t offset, i
     return e;
 }
 
+static bw_err sq_action_installed(void *ctx, const char *device_id, struct gw_action *out)
+{
+    int found;
+    bw_err e;
+
+    if (!device_id || !out)
+        return BW_E_INVAL;
+    e = action_query(ctx,
+                     "SELECT " ACT_COLS " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
+                     " WHERE a.device_id = ?1 AND a.state = 3 ORDER BY a.id DESC LIMIT 1",
+                     device_id, 0, out, &found);
+    if (!e && !found)
+        e = BW_E_NOTFOUND;
+    return e;
+}
+
 /* ---- audit -------------------------------------------------------------- */
 
 static bw_err sq_audit_add(void *ctx, int64_t now, const char *actor, const char *action,
@@ -1247,6 +1263,7 @@ const struct gw_db_ops gw_db_sqlite = {
     .action_next = sq_action_next,
     .action_report = sq_action_report,
     .action_get = sq_action_get,
+    .action_installed = sq_action_installed,
     .ddi_get = sq_ddi_get,
     .ddi_set_token = sq_ddi_set_token,
     .ddi_set_attrs = sq_ddi_set_attrs,

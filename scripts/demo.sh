@@ -193,7 +193,17 @@ for d in $FLEET; do
     "$(grep '^report' $d/agent.log | tail -1 | cut -d' ' -f4- | cut -c1-90)"
 done
 echo
-echo "  operator API: $U/api/v1/devices (the web dashboard is not built yet, docs/gateway.md)"
+printf '%s\n' "$OPTOK" > operator-token
+echo "  dashboard: $U/dashboard/ (sign in with the admin token in fleet-demo/operator-token;"
+echo "  the demo's server certificate is from its own CA, fleet-demo/server-ca.crt)"
+echo "  operator API: $U/api/v1/devices, /releases, /campaigns, /audit (docs/gateway.md)"
+# BULWARK_DEMO_HOLD=SECONDS: keep the fleet running that long to look at it
+# (on a terminal, Enter stops it sooner)
+if [ "${BULWARK_DEMO_HOLD:-0}" -gt 0 ] 2>/dev/null; then
+  echo "  the gateway and agents keep running for $BULWARK_DEMO_HOLD s (BULWARK_DEMO_HOLD)"
+  if [ -t 0 ]; then read -r -t "$BULWARK_DEMO_HOLD" -p "  press Enter to stop them " _ || true
+  else sleep "$BULWARK_DEMO_HOLD"; fi
+fi
 for p in $PIDS; do kill $p 2>/dev/null; done
 wait 2>/dev/null
 PIDS=

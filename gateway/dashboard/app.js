@@ -290,6 +290,13 @@ async function campaignAction(c, what) {
   route();
 }
 
+function batchText(c, total) {
+  const n = Math.max(1, Math.ceil(total / c.batch_size));
+  if (n === 1) return 'one batch';
+  if (c.current_batch >= n - 1) return 'all ' + n + ' batches of ' + c.batch_size + ' released';
+  return 'batch ' + (c.current_batch + 1) + ' of ' + n + ' (' + c.batch_size + ' devices each)';
+}
+
 async function viewCampaigns() {
   const [, camps] = await refreshNames();
   const box = $('campaigns');
@@ -318,7 +325,7 @@ async function viewCampaigns() {
     box.append(el('article', { class: 'campaign', 'data-id': c.id },
       el('h2', {}, c.name, ' ', el('span', { class: 'cstate ' + c.state }, c.state)),
       el('p', { class: 'muted' }, 'release ', r ? r.name : '#' + c.release_id, ' · ', c.type,
-        ' · ', c.batch_size >= total ? 'one batch' : 'batch ' + (c.current_batch + 1) + ' (' + c.batch_size + ' devices each)',
+        ' · ', batchText(c, total),
         ' · filter ', JSON.stringify(c.filter), ' · started ', utc(c.created)),
       bar,
       el('p', {}, String(done), ' of ', String(total), ' devices finished'),

@@ -804,6 +804,21 @@ static void t_lists(void)
     EXPECT_LISTED(ops->action_list(db, "nope", 0, -1, act_cb, &l), "");
     EXPECT_LISTED(ops->action_list(db, "\xc3(", 0, -1, act_cb, &l), "");
     EXPECT(ops->action_list(db, NULL, 0, -1, act_cb, &l), BW_E_INVAL);
+
+    /* installed: the newest success, not a newer failure or cancellation */
+    {
+        struct gw_action a;
+
+        EXPECT(ops->action_installed(db, "c12", &a), BW_OK);
+        CHECK(a.release_id == rel2 && a.state == GW_ACTION_SUCCESS, "c12 installed %" PRId64,
+              a.release_id);
+        EXPECT(ops->action_installed(db, "c00", &a), BW_OK);
+        CHECK(a.release_id == rel1, "c00 installed %" PRId64 " under a cancelled one",
+              a.release_id);
+        EXPECT(ops->action_installed(db, "c02", &a), BW_E_NOTFOUND); /* failed only */
+        EXPECT(ops->action_installed(db, "nope", &a), BW_E_NOTFOUND);
+        EXPECT(ops->action_installed(db, NULL, &a), BW_E_INVAL);
+    }
 }
 
 /* maintenance windows, in seconds of day UTC, [start, end), wrapping midnight */

@@ -197,6 +197,14 @@ check '[ "$(req -H "Authorization: TargetToken $TT" $C3/softwaremodules/$RID/art
 check '[ "$(req -H "Authorization: TargetToken $TT" -r 0-99 $C3/softwaremodules/$RID/artifacts/app-2.swu)" = 206 ] && cmp -s body.txt <(head -c 100 app-2.swu)' \
   "artifact range"
 check '[ "$(req -H "Authorization: TargetToken $TT" $C3/deploymentBase/$AID1)" = 404 ]' "another device's deployment"
+# installedBase: dev-000001's successful action (release 2), not the cancelled one after it
+check '[ "$(ddi 1 $C1)" = 200 ] && grep -q "installedBase/$AID1\"" body.txt' "installedBase link"
+check '[ "$(ddi 1 $C1/installedBase/$AID1)" = 200 ] && grep -q "\"id\":\"$AID1\"" body.txt && grep -q "\"status\":\"FINISHED\"" body.txt && grep -q "app-2.swu" body.txt' \
+  "installedBase"
+check '[ "$(ddi 1 $C1/installedBase/$AC)" = 404 ] && [ "$(req -H "Authorization: TargetToken $TT" $C3/installedBase/$AID1)" = 404 ]' \
+  "installedBase of a cancelled or another device's action"
+check '[ "$(ddi 2 $U/DEFAULT/controller/v1/dev-000002)" = 200 ] && ! grep -q installedBase body.txt' "installedBase for a failed install"
+check '[ "$(ddi 1 -X PUT --data "{}" $C1/installedBase/$AID1)" = 405 ]' "PUT installedBase"
 check '[ "$(req -H "Authorization: TargetToken $TT" -H "Content-Type: application/json" --data "{\"status\":{\"execution\":\"closed\",\"result\":{\"finished\":\"success\"}}}" $C3/deploymentBase/$AID1/feedback)" = 404 ]' \
   "feedback on another device's action"
 check '[ "$(sqlite3 registry.db "SELECT state FROM actions WHERE id = $AID1")" = 3 ]' "another device changed dev-000001's action"
