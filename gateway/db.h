@@ -135,6 +135,9 @@ struct gw_db_ops {
     /* Creates or upgrades the schema to the current version (idempotent;
      * concurrent callers are serialized). */
     bw_err (*migrate)(void *ctx);
+    /* The schema up to version only (1..current): for the upgrade test,
+     * which builds an old registry and then lets migrate upgrade it. */
+    bw_err (*migrate_to)(void *ctx, int64_t version);
     const char *(*error)(void *ctx);
 
     /* devices */

@@ -282,7 +282,7 @@ static const char *pg_error(void *ctx)
     return p ? p->err : "no handle";
 }
 
-static bw_err pg_migrate(void *ctx)
+static bw_err pg_migrate_to(void *ctx, int64_t want)
 {
     struct pg *p = ctx;
     PGresult *r;
@@ -301,13 +301,17 @@ static bw_err pg_migrate(void *ctx)
         e = count(p, &v, "SELECT coalesce(max(version), 0) FROM schema_version", "", 0, 0);
     if (e)
         goto out;
+    if (want < 1 || want > SCHEMA_VERSION) {
+        e = BW_E_INVAL;
+        goto out;
+    }
     if (v > SCHEMA_VERSION) {
         snprintf(p->err, sizeof(p->err), "schema version %lld is newer than this gateway (%lld)",
                  (long long)v, (long long)SCHEMA_VERSION);
         e = BW_E_UNSUPPORTED;
         goto out;
     }
-    for (; v < SCHEMA_VERSION; v++) {
+    for (; v < want; v++) {
         r = PQexec(p->c, migrations[v]); /* several statements: no parameters */
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
             e = fail_res(p, r);
@@ -321,6 +325,11 @@ static bw_err pg_migrate(void *ctx)
     }
 out:
     return finish(p, e);
+}
+
+static bw_err pg_migrate(void *ctx)
+{
+    return pg_migrate_to(ctx, SCHEMA_VERSION);
 }
 
 /* ---- devices ------------------------------------------------------------ */
@@ -1253,6 +1262,7 @@ const struct gw_db_ops gw_db_pg = {
     .open = pg_open,
     .close = pg_close,
     .migrate = pg_migrate,
+    .migrate_to = pg_migrate_to,
     .error = pg_error,
     .device_add = pg_device_add,
     .device_get = pg_device_get,

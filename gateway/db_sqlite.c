@@ -398,7 +398,7 @@ static const char *sq_error(void *ctx)
     return s ? s->err : "no handle";
 }
 
-static bw_err sq_migrate(void *ctx)
+static bw_err sq_migrate_to(void *ctx, int64_t want)
 {
     struct sq *s = ctx;
     int64_t v;
@@ -413,13 +413,17 @@ static bw_err sq_migrate(void *ctx)
         e = count(s, &v, "SELECT coalesce(max(version), 0) FROM schema_version", "", 0, 0);
     if (e)
         goto out;
+    if (want < 1 || want > SCHEMA_VERSION) {
+        e = BW_E_INVAL;
+        goto out;
+    }
     if (v > SCHEMA_VERSION) {
         snprintf(s->err, sizeof(s->err), "schema version %lld is newer than this gateway (%lld)",
                  (long long)v, (long long)SCHEMA_VERSION);
         e = BW_E_UNSUPPORTED;
         goto out;
     }
-    for (; v < SCHEMA_VERSION; v++) {
+    for (; v < want; v++) {
         if (sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
             snprintf(s->err, sizeof(s->err), "migration %lld: %s", (long long)v + 1,
                      msg ? msg : "?");
@@ -433,6 +437,11 @@ static bw_err sq_migrate(void *ctx)
     }
 out:
     return finish(s, e);
+}
+
+static bw_err sq_migrate(void *ctx)
+{
+    return sq_migrate_to(ctx, SCHEMA_VERSION);
 }
 
 /* ---- devices ------------------------------------------------------------ */
@@ -1244,6 +1253,7 @@ const struct gw_db_ops gw_db_sqlite = {
     .open = sq_open,
     .close = sq_close,
     .migrate = sq_migrate,
+    .migrate_to = sq_migrate_to,
     .error = sq_error,
     .device_add = sq_device_add,
     .device_get = sq_device_get,

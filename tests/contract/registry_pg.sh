@@ -68,6 +68,9 @@ say "postgres pid $PGPID on $T/sock"
 CREATEDB=createdb
 [ -x "$PGBIN/createdb" ] && CREATEDB=$PGBIN/createdb
 run "$CREATEDB" -h "$T/sock" -p 5432 -U bw bwtest || die "createdb"
+# a second, empty database for the contract's upgrade test
+run "$CREATEDB" -h "$T/sock" -p 5432 -U bw bwempty || die "createdb bwempty"
+export BW_REGISTRY_EMPTY_URL="postgresql://bw@/bwempty?host=$T/sock&port=5432"
 
 rc=0
 timeout "${BW_PG_TEST_TIMEOUT:-240}" "$TEST" "$@" "postgresql://bw@/bwtest?host=$T/sock&port=5432" || rc=$?

@@ -1115,6 +1115,53 @@ static void rm_tmpdir(void)
     rmdir(tmpdir);
 }
 
+/* ---- an old registry upgraded --------------------------------------------- */
+
+/* A schema-1 registry (before hawkBit DDI) with a device in it, upgraded
+ * by migrate: the device is kept, the new columns and table read as their
+ * defaults, and what needed them works. url: an empty database. */
+static void t_upgrade(const char *url)
+{
+    const struct gw_db_ops *o;
+    struct gw_ddi_target t;
+    struct gw_release r, g;
+    struct gw_device d, dg;
+    const char *ci;
+    void *h;
+    bw_err rc;
+
+    if (gw_db_pick(url, &o, &ci) || o->open(ci, &h)) {
+        CHECK(0, "upgrade: cannot open %s", url);
+        return;
+    }
+    CHECK(o->migrate_to(h, 0) == BW_E_INVAL && o->migrate_to(h, 99) == BW_E_INVAL,
+          "upgrade: migrate_to out of range accepted");
+    rc = o->migrate_to(h, 1);
+    CHECK(rc == BW_OK, "upgrade: schema 1: %s (%s)", bw_errname(rc), o->error(h));
+    mkdev(&d, "old-1", 500, GW_DEV_ACCEPTED, "{\"fleet\":\"old\"}");
+    rc = o->device_add(h, &d);
+    CHECK(rc == BW_OK, "upgrade: device in schema 1: %s (%s)", bw_errname(rc), o->error(h));
+    mkrel(&r, "old-rel", 500);
+    CHECK(o->release_add(h, &r) != BW_OK, "upgrade: a release with a kind stored in schema 1");
+    rc = o->migrate(h);
+    CHECK(rc == BW_OK, "upgrade: migrate: %s (%s)", bw_errname(rc), o->error(h));
+    CHECK(o->migrate(h) == BW_OK, "upgrade: migrate again");
+    CHECK(o->device_get(h, "old-1", &dg) == BW_OK && !strcmp(dg.fingerprint, d.fingerprint) &&
+              !strcmp(dg.attrs, d.attrs) && dg.status == GW_DEV_ACCEPTED,
+          "upgrade: the schema-1 device changed");
+    CHECK(o->ddi_get(h, "old-1", &t) == BW_OK && !t.token[0] && !t.attrs_received &&
+              !t.cancel_pending,
+          "upgrade: DDI state of an old device");
+    CHECK(o->ddi_set_token(h, "old-1", d.fingerprint) == BW_OK &&
+              o->ddi_get(h, "old-1", &t) == BW_OK && !strcmp(t.token, d.fingerprint),
+          "upgrade: DDI token on an old device");
+    mkrel(&r, "old-rel", 500);
+    rc = o->release_add(h, &r);
+    CHECK(rc == BW_OK && o->release_get(h, r.id, &g) == BW_OK && !strcmp(g.kind, "bulwark"),
+          "upgrade: release after the upgrade: %s (%s)", bw_errname(rc), o->error(h));
+    o->close(h);
+}
+
 int main(int argc, char **argv)
 {
     char url[128];
@@ -1167,6 +1214,14 @@ int main(int argc, char **argv)
     t_reopen();
     t_race();
     ops->close(db);
+    if (!strcmp(argv[1], "sqlite:")) { /* the temp dir exists */
+        snprintf(url, sizeof(url), "sqlite:%s/upgrade.db", tmpdir);
+        t_upgrade(url);
+    } else if (getenv("BW_REGISTRY_EMPTY_URL")) {
+        t_upgrade(getenv("BW_REGISTRY_EMPTY_URL"));
+    } else {
+        printf("upgrade test skipped: no second empty database (BW_REGISTRY_EMPTY_URL)\n");
+    }
     printf("%s: registry contract on %s\n", fails ? "FAILED" : "ok", ops->name);
     return fails ? 1 : 0;
 }
