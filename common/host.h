@@ -38,6 +38,41 @@ int bw_tmpfile_beside(const char *path, mode_t mode, char *tmp, size_t cap);
  * a trailing CR), -1 when the line has no '='. Shared by device.conf and
  * gateway.conf, whose option tables do the rest. */
 int bw_conf_split(char *line, char **key, char **value);
+/* A configuration file described by one table of options (common/conf.c):
+ * the table parses the file, fills the defaults and writes the commented
+ * sample, so the three cannot drift apart. Used by device.conf,
+ * gateway.conf and agent.conf. */
+enum bw_conf_type {
+    BW_CONF_STR,  /* char[cap] */
+    BW_CONF_PATH, /* char[cap], empty only when the default is empty */
+    BW_CONF_U64,  /* uint64_t, decimal */
+    BW_CONF_UUID, /* uint8_t[16] */
+    BW_CONF_BOOL  /* int: yes/true/1 or no/false/0 */
+};
+struct bw_conf_row {
+    const char *key;
+    enum bw_conf_type type;
+    size_t off, cap; /* the field in the struct; cap: a string's bytes with its NUL */
+    const char *def; /* NULL: required */
+    const char *help;
+    /* optional: the value's own rule; BW_E_UNSUPPORTED reads "unsupported value" */
+    bw_err (*check)(const char *value);
+    const char *example;   /* a required option's value in the sample, or NULL */
+};
+/* Loads path into conf (which the caller zeroes): unknown keys, a key given twice, a
+ * bad value or a missing required option are refused with "PATH:LINE:
+ * reason" on stderr (BW_E_FORMAT); an unreadable file is BW_E_IO or the
+ * read's error. The caller checks what spans options. */
+BW_NODISCARD bw_err bw_conf_load(void *conf, const struct bw_conf_row *rows, size_t n,
+                                 const char *path);
+/* Sets one option from text: BW_E_TOOBIG, BW_E_FORMAT, or check's error. */
+BW_NODISCARD bw_err bw_conf_set(void *conf, const struct bw_conf_row *r, const char *value);
+/* One option's value as text (as a file would hold it). */
+void bw_conf_get(const void *conf, const struct bw_conf_row *r, char *out, size_t cap);
+/* The commented sample: header, then per option its help and default,
+ * optional ones commented out. */
+void bw_conf_sample(FILE *f, const struct bw_conf_row *rows, size_t n, const char *header);
+
 /* A decimal unsigned 64-bit number, digits only (no sign, no spaces). */
 BW_NODISCARD bw_err bw_parse_u64(const char *s, uint64_t *v);
 /* Largest chunk list a host reads or writes: 64 MiB, i.e. images up to

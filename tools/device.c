@@ -17,22 +17,24 @@
 #include "bulwark/cred.h"
 #include "device.h"
 
-enum conf_type { T_PATH, T_U64, T_UUID, T_BOOL, T_WORD };
+static bw_err bootstate_kind(const char *v)
+{
+    return strcmp(v, "file") && strcmp(v, "uboot") && strcmp(v, "grub") ? BW_E_UNSUPPORTED
+                                                                         : BW_OK;
+}
 
-struct conf_row {
-    const char *key;
-    enum conf_type type;
-    size_t off;
-    const char *def; /* NULL: required */
-    const char *help;
-};
-
-#define OFF(f) offsetof(struct device_conf, f)
-static const struct conf_row rows[] = {
+/* designated, so that the rows may leave check and example out */
+#define T_PATH .type = BW_CONF_PATH
+#define T_U64 .type = BW_CONF_U64
+#define T_UUID .type = BW_CONF_UUID
+#define T_BOOL .type = BW_CONF_BOOL
+#define OFF(f) .off = offsetof(struct device_conf, f), .cap = sizeof(((struct device_conf *)0)->f)
+static const struct bw_conf_row rows[] = {
     {"slot_a", T_PATH, OFF(slot_a), NULL, "slot A: a regular file or a block device"},
     {"slot_b", T_PATH, OFF(slot_b), NULL, "slot B: a regular file or a block device"},
     {"slot_size", T_U64, OFF(slot_size), NULL, "bytes per slot; an image must fit"},
-    {"bootstate", T_WORD, OFF(bootstate), "file", "boot-state adapter: file, uboot or grub"},
+    {"bootstate", T_PATH, OFF(bootstate), "file", "boot-state adapter: file, uboot or grub",
+     bootstate_kind},
     {"state_dir", T_PATH, OFF(state_dir), "", "file adapter: directory of its two copies"},
     {"uboot_config", T_PATH, OFF(uboot_config), "", "uboot adapter: fw_env.config of the environment"},
     {"grubenv", T_PATH, OFF(grubenv), "", "grub adapter: the GRUB environment block file"},
@@ -61,39 +63,6 @@ static const struct conf_row rows[] = {
      "bytes of security log kept before the oldest segment rotates out"},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
-
-static bw_err set_value(struct device_conf *c, const struct conf_row *r, const char *v)
-{
-    char *base = (char *)c + r->off;
-    uint64_t n;
-
-    switch (r->type) {
-    case T_PATH:
-    case T_WORD:
-        if (strlen(v) >= (r->type == T_WORD ? 16 : 4096) || (!*v && !(r->def && !*r->def)))
-            return BW_E_FORMAT;
-        strcpy(base, v);
-        if (r->type == T_WORD && strcmp(v, "file") && strcmp(v, "uboot") && strcmp(v, "grub"))
-            return BW_E_UNSUPPORTED;
-        return BW_OK;
-    case T_U64:
-        if (bw_parse_u64(v, &n))
-            return BW_E_FORMAT;
-        memcpy(base, &n, sizeof(n));
-        return BW_OK;
-    case T_UUID:
-        return bw_uuid_parse(v, (uint8_t *)base);
-    case T_BOOL:
-        if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
-            *(int *)(void *)base = 1;
-        else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
-            *(int *)(void *)base = 0;
-        else
-            return BW_E_FORMAT;
-        return BW_OK;
-    }
-    return BW_E_FORMAT;
-}
 
 /* Paths left empty default to data_dir/NAME; data_dir to state_dir. */
 static void conf_defaults(struct device_conf *c)
@@ -124,69 +93,12 @@ static void conf_defaults(struct device_conf *c)
 
 bw_err device_conf_load(struct device_conf *c, const char *path)
 {
-    uint8_t *buf = NULL;
-    size_t len, i;
-    int seen[N_ROWS] = {0}, line = 0;
-    char *save = NULL, *ln;
     bw_err rc;
 
     memset(c, 0, sizeof(*c));
-    rc = bw_read_file(path, 1 << 20, &buf, &len);
-    if (rc) {
-        fprintf(stderr, "%s: %s\n", path, rc == BW_E_IO ? strerror(errno) : bw_strerror(rc));
+    rc = bw_conf_load(c, rows, N_ROWS, path);
+    if (rc)
         return rc;
-    }
-    for (ln = (char *)buf; ln; ln = save) {
-        char *k, *v;
-        int kind;
-
-        save = strchr(ln, '\n');
-        if (save)
-            *save++ = 0;
-        line++;
-        kind = bw_conf_split(ln, &k, &v);
-        if (kind == 0)
-            continue;
-        if (kind < 0) {
-            fprintf(stderr, "%s:%d: expected 'key = value'\n", path, line);
-            rc = BW_E_FORMAT;
-            goto out;
-        }
-        for (i = 0; i < N_ROWS; i++)
-            if (!strcmp(rows[i].key, k))
-                break;
-        if (i == N_ROWS) {
-            fprintf(stderr, "%s:%d: unknown option '%s'\n", path, line, k);
-            rc = BW_E_FORMAT;
-            goto out;
-        }
-        if (seen[i]) {
-            fprintf(stderr, "%s:%d: '%s' given twice\n", path, line, k);
-            rc = BW_E_FORMAT;
-            goto out;
-        }
-        rc = set_value(c, &rows[i], v);
-        if (rc) {
-            fprintf(stderr, "%s:%d: %s: %s '%s'\n", path, line, k,
-                    rc == BW_E_UNSUPPORTED ? "unsupported value" : "bad value", v);
-            goto out;
-        }
-        seen[i] = 1;
-    }
-    for (i = 0; i < N_ROWS; i++) {
-        if (seen[i])
-            continue;
-        if (!rows[i].def) {
-            fprintf(stderr, "%s: required option '%s' missing (%s)\n", path, rows[i].key,
-                    rows[i].help);
-            rc = BW_E_FORMAT;
-            goto out;
-        }
-        rc = set_value(c, &rows[i], rows[i].def);
-        if (rc)
-            goto out;
-    }
-    rc = BW_OK;
     {
         const char *need = !strcmp(c->bootstate, "file")    ? c->state_dir
                            : !strcmp(c->bootstate, "uboot") ? c->uboot_config
@@ -197,8 +109,7 @@ bw_err device_conf_load(struct device_conf *c, const char *path)
 
         if (!*need) {
             fprintf(stderr, "%s: bootstate = %s needs '%s'\n", path, c->bootstate, key);
-            rc = BW_E_FORMAT;
-            goto out;
+            return BW_E_FORMAT;
         }
     }
     {
@@ -228,8 +139,6 @@ bw_err device_conf_load(struct device_conf *c, const char *path)
     }
     if (!rc)
         conf_defaults(c);
-out:
-    bw_free(buf);
     return rc;
 }
 
@@ -242,28 +151,9 @@ bw_err device_conf_save(const struct device_conf *c, const char *path)
                           "# bulwark device configuration (bulwark device init)\n"
                           "# key = value; lines starting with # are comments.\n");
     for (i = 0; i < N_ROWS; i++) {
-        const char *base = (const char *)c + rows[i].off;
         char val[4200];
 
-        switch (rows[i].type) {
-        case T_PATH:
-        case T_WORD:
-            snprintf(val, sizeof(val), "%s", base);
-            break;
-        case T_U64: {
-            uint64_t v;
-
-            memcpy(&v, base, sizeof(v));
-            snprintf(val, sizeof(val), "%" PRIu64, v);
-            break;
-        }
-        case T_UUID:
-            bw_uuid_format(val, (const uint8_t *)base);
-            break;
-        case T_BOOL:
-            snprintf(val, sizeof(val), "%s", *(const int *)(const void *)base ? "yes" : "no");
-            break;
-        }
+        bw_conf_get(c, &rows[i], val, sizeof(val));
         /* an optional path left empty is written as a comment */
         n += (size_t)snprintf(out + n, sizeof(out) - n, "\n# %s%s%s%s\n%s%s = %s\n",
                               rows[i].help, rows[i].def ? " (default " : " (required)",
