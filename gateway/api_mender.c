@@ -29,33 +29,57 @@
 #include "bulwark/token.h"
 #include "ddi.h"
 #include "gw.h"
+#include "host.h"
 #include "mender.h"
 
 #define JWT_AUDIENCE "bulwark-gateway/mender"
 #define JWT_TTL 900   /* seconds */
 #define LINK_TTL 3600 /* seconds an artifact link is good for */
 
-/* This process's JWT key and artifact-link secret, made at first use:
- * tokens do not outlive the process (the client authenticates again on a
- * 401, as it does when a token expires). */
-static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
+/* The key that signs the device JWTs and the secret of the artifact links:
+ * from mender_key, so that every gateway instance given the same file
+ * accepts the others' tokens and links; without it, made for this process
+ * (a restart then sends the clients to authenticate again, as on an
+ * expired token). Set by gw_mender_keys before the server starts. */
 static struct bw_ec_key jwt_key;
 static struct bw_signer jwt_signer;
 static uint8_t link_secret[32];
 static int keys_ok;
 
-static void keys_setup(void)
+bw_err gw_mender_keys(const char *path)
 {
+    static const char info[] = "bulwark-gateway mender artifact links";
+    uint8_t *pem = NULL;
+    size_t n;
+    bw_err rc;
+
+    keys_ok = 0;
+    bw_ec_key_clear(&jwt_key);
     bw_ec_key_init(&jwt_key);
-    if (bw_ec_generate(&jwt_key) || bw_signer_from_ec(&jwt_signer, &jwt_key) ||
-        bw_random(link_secret, sizeof(link_secret)))
-        return;
-    keys_ok = 1;
+    if (!path || !*path) {
+        rc = bw_ec_generate(&jwt_key);
+        if (!rc)
+            rc = bw_random(link_secret, sizeof(link_secret));
+    } else {
+        rc = bw_load_key(path, 1, &jwt_key);
+        if (!rc)
+            rc = bw_read_file(path, 1 << 16, &pem, &n);
+        if (!rc)
+            rc = bw_hkdf_sha256(NULL, 0, pem, n, (const uint8_t *)info, sizeof(info) - 1,
+                                link_secret, sizeof(link_secret));
+        if (pem) {
+            bw_wipe(pem, n);
+            bw_free(pem);
+        }
+    }
+    if (!rc)
+        rc = bw_signer_from_ec(&jwt_signer, &jwt_key);
+    keys_ok = !rc;
+    return rc;
 }
 
 static int keys(void)
 {
-    pthread_once(&keys_once, keys_setup);
     return keys_ok;
 }
 

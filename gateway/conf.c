@@ -39,6 +39,10 @@ static const struct bw_conf_row rows[] = {
      "expire"},
     {"ddi_tenant", S(ddi_tenant), "DEFAULT",
      "hawkBit tenant in DDI paths (/TENANT/controller/v1/ID) for SWUpdate devices"},
+    {"mender_key", S(mender_key), "",
+     "P-256 private key (PEM) that signs Mender device JWTs and artifact links; give every "
+     "gateway instance of one registry the same file. Empty: a new key per process, so a "
+     "restart sends Mender clients to authenticate again"},
     {"access_log", S(access_log), "-", "JSON-lines access log file, - for stderr"},
     {"poll_interval", U(poll_interval), "60", "seconds devices wait between polls"},
     {"max_body", U(max_body), "65536", "largest JSON request body in bytes"},

@@ -27,6 +27,7 @@ struct gw_conf {
     char operator_tokens[GW_PATH_MAX];
     char token_audience[256];
     char ddi_tenant[GW_ID_MAX + 1];
+    char mender_key[GW_PATH_MAX];
     char access_log[GW_PATH_MAX];
     uint8_t vendor_id[16], class_id[16];
     uint64_t poll_interval;
@@ -122,6 +123,9 @@ BW_NODISCARD bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *
 int gw_api_device(struct gw_req *q, struct gw_resp *r);
 int gw_api_ddi(struct gw_req *q, struct gw_resp *r);
 int gw_api_mender(struct gw_req *q, struct gw_resp *r);
+/* The Mender JWT key and link secret: loaded from path (mender_key), or
+ * made for this process when path is empty. Before the server serves. */
+BW_NODISCARD bw_err gw_mender_keys(const char *path);
 /* A Host header fit to build links from: 1..255 host name characters
  * (letters, digits, '.', '-', ':', '[', ']'). */
 int gw_host_ok(const char *host);

@@ -576,6 +576,12 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
             goto fail;
         }
     }
+    rc = gw_mender_keys(conf->mender_key);
+    if (rc) {
+        fprintf(stderr, "bulwark-gateway: mender_key %s: %s (a P-256 private key, PEM)\n",
+                conf->mender_key, bw_strerror(rc));
+        goto fail;
+    }
     snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", conf->blob_dir);
     if ((mkdir(conf->blob_dir, 0750) && errno != EEXIST) || (mkdir(tmpdir, 0700) && errno != EEXIST)) {
         fprintf(stderr, "bulwark-gateway: %s: %s\n", tmpdir, strerror(errno));

@@ -142,5 +142,23 @@ check '[ "$(auth d1 "$ID1")" = 401 ]' "revoked device authenticated"
 check '[ "$(req -H "Content-Type: application/json" --data "{" $M/v1/authentication/auth_requests)" = 400 ]' "malformed auth request"
 check '[ "$(req $U/healthz)" = 200 ]' "server still serving"
 
+# --- mender_key: two instances on one registry accept each other's JWTs; an
+# instance with its own key does not, and a key that is not P-256 stops the start --
+kill $GPID; wait $GPID 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out mk.pem 2>/dev/null
+P=0; gw_start "$T/devca.crt" "mender_key = $T/mk.pem"; UA=$U; M=$U/api/devices
+check '[ "$(auth d2 "$ID2")" = 200 ]' "auth on instance A"
+JWTA=$(cat body.txt)
+P=0; gw_start "$T/devca.crt" "mender_key = $T/mk.pem"; UB=$U
+check '[ "$(dev $JWTA -H "Content-Type: application/json" --data "$NEXT" $UB/api/devices/v2/deployments/device/deployments/next)" = 204 ]' \
+  "instance B refused instance A's JWT (same mender_key)"
+P=0; gw_start "$T/devca.crt"; UC=$U
+check '[ "$(dev $JWTA -H "Content-Type: application/json" --data "$NEXT" $UC/api/devices/v2/deployments/device/deployments/next)" = 401 ]' \
+  "an instance with its own key accepted A's JWT"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem 2>/dev/null
+sed -i "s|^mender_key = .*||" gw.conf; echo "mender_key = $T/rsa.pem" >> gw.conf
+check '! "$GW" --config gw.conf --check-config >/dev/null 2>err.txt && grep -q "mender_key" err.txt' \
+  "an RSA mender_key accepted"
+
 echo "mender_api: $pass passed, $fail failed"
 [ $fail = 0 ]
