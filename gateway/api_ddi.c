@@ -176,49 +176,39 @@ static void base_poll(struct gw_req *q, struct gw_resp *r, const struct gw_db_op
     gw_json(r, 200, gw_ddi_base_json(base, c->poll_interval, &l));
 }
 
-static void deployment(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
-                       const struct gw_device *d, const char *base, int64_t id)
+/* GET deploymentBase/{id}: the device's open action; GET installedBase/{id}
+ * (installed): its newest successful action, FINISHED. Any other action,
+ * older or another device's, is 404. */
+static void deployment(struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                       const struct gw_device *d, const char *base, int64_t id, int installed)
 {
     struct gw_ddi_deployment dep;
     struct gw_action a;
     struct gw_release rel;
     char file[GW_DDI_FILE_MAX + 1];
-    bw_err rc;
+    bw_err rc = BW_OK;
 
-    (void)q;
-    if (!current(ops, h, d->id, &a, &rel, &rc) || a.id != id) {
-        gw_error(r, rc ? 503 : 404, "not_found", rc ? ops->error(h) : "no such open action");
-        return;
+    if (installed) {
+        rc = ops->action_installed(h, d->id, &a);
+        if (!rc && a.id != id)
+            rc = BW_E_NOTFOUND;
+        if (!rc)
+            rc = ops->release_get(h, a.release_id, &rel);
+    } else if (!current(ops, h, d->id, &a, &rel, &rc) || a.id != id) {
+        if (!rc)
+            rc = BW_E_NOTFOUND;
     }
-    file_name(&rel, file);
-    deployment_of(&a, &rel, file, &dep);
-    gw_json(r, 200, gw_ddi_deployment_json(base, &dep));
-}
-
-/* GET installedBase/{id}: the device's newest successful action, as its
- * deployment (FINISHED); an older or another device's action is 404 */
-static void installed(struct gw_resp *r, const struct gw_db_ops *ops, void *h,
-                      const struct gw_device *d, const char *base, int64_t id)
-{
-    struct gw_ddi_deployment dep;
-    struct gw_action a;
-    struct gw_release rel;
-    char file[GW_DDI_FILE_MAX + 1];
-    bw_err rc;
-
-    rc = ops->action_installed(h, d->id, &a);
-    if (!rc && a.id != id)
-        rc = BW_E_NOTFOUND;
-    if (!rc)
-        rc = ops->release_get(h, a.release_id, &rel);
     if (rc) {
         gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "not_found",
-                 rc == BW_E_NOTFOUND ? "not the installed action of this device" : ops->error(h));
+                 rc != BW_E_NOTFOUND ? ops->error(h)
+                 : installed        ? "not the installed action of this device"
+                                    : "no such open action");
         return;
     }
     file_name(&rel, file);
     deployment_of(&a, &rel, file, &dep);
-    dep.history = "FINISHED";
+    if (installed)
+        dep.history = "FINISHED";
     gw_json(r, 200, gw_ddi_deployment_json(base, &dep));
 }
 
@@ -418,7 +408,7 @@ int gw_api_ddi(struct gw_req *q, struct gw_resp *r)
         break;
     case GW_DDI_DEPLOYMENT:
         if (!strcmp(m, "GET"))
-            deployment(q, r, ops, h, d, base, p.id);
+            deployment(r, ops, h, d, base, p.id, 0);
         else
             gw_error(r, 405, "method", "GET only");
         break;
@@ -456,7 +446,7 @@ int gw_api_ddi(struct gw_req *q, struct gw_resp *r)
         break;
     case GW_DDI_INSTALLED:
         if (!strcmp(m, "GET"))
-            installed(r, ops, h, d, base, p.id);
+            deployment(r, ops, h, d, base, p.id, 1);
         else /* PUT installedBase (offline installs): not served, docs/ddi.md */
             gw_error(r, 405, "method", "GET only");
         break;

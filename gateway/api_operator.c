@@ -216,6 +216,18 @@ static const char *action_state_name(enum gw_action_state s)
     return (unsigned)s < 6 ? n[s] : "unknown";
 }
 
+/* A list answer: the array a registry call filled, or that call's error. */
+static void list_answer(struct gw_resp *r, const struct gw_db_ops *ops, void *h, json_t *arr,
+                        bw_err rc)
+{
+    if (rc) {
+        json_decref(arr);
+        gw_error(r, 503, "registry", ops->error(h));
+    } else {
+        gw_json(r, 200, dump(arr));
+    }
+}
+
 static void action_cb(void *arg, const struct gw_action *a, const char *feedback)
 {
     json_t *o = json_object();
@@ -463,13 +475,7 @@ static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
             if (paging(q, r, &off, &lim))
                 return;
             arr = json_array();
-            rc = ops->action_list(h, id, off, lim, action_cb, arr);
-            if (rc) {
-                json_decref(arr);
-                gw_error(r, 503, "registry", ops->error(h));
-            } else {
-                gw_json(r, 200, dump(arr));
-            }
+            list_answer(r, ops, h, arr, ops->action_list(h, id, off, lim, action_cb, arr));
             return;
         }
         if (!strcmp(slash, "/target-token") && !strcmp(q->method, "POST")) {
@@ -565,13 +571,7 @@ static void releases(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
         if (paging(q, r, &off, &lim))
             return;
         arr = json_array();
-        rc = ops->release_list(h, off, lim, release_cb, arr);
-        if (rc) {
-            json_decref(arr);
-            gw_error(r, 503, "registry", ops->error(h));
-        } else {
-            gw_json(r, 200, dump(arr));
-        }
+        list_answer(r, ops, h, arr, ops->release_list(h, off, lim, release_cb, arr));
         return;
     }
     if (rest[0] == '/' && !strcmp(q->method, "GET")) {
@@ -674,13 +674,7 @@ static void campaigns(struct gw_req *q, struct gw_resp *r, const struct gw_db_op
         if (paging(q, r, &off, &lim))
             return;
         arr = json_array();
-        rc = ops->campaign_list(h, off, lim, campaign_cb, arr);
-        if (rc) {
-            json_decref(arr);
-            gw_error(r, 503, "registry", ops->error(h));
-        } else {
-            gw_json(r, 200, dump(arr));
-        }
+        list_answer(r, ops, h, arr, ops->campaign_list(h, off, lim, campaign_cb, arr));
         return;
     }
     if (rest[0] == '/') {
@@ -770,12 +764,8 @@ int gw_api_operator(struct gw_req *q, struct gw_resp *r)
         const char *after = arg(q, "after");
         json_t *arr = json_array();
 
-        if (ops->audit_list(h, after ? strtoll(after, NULL, 10) : 0, 1000, audit_cb, arr)) {
-            json_decref(arr);
-            gw_error(r, 503, "registry", ops->error(h));
-        } else {
-            gw_json(r, 200, dump(arr));
-        }
+        list_answer(r, ops, h, arr,
+                    ops->audit_list(h, after ? strtoll(after, NULL, 10) : 0, 1000, audit_cb, arr));
     } else
         gw_error(r, 404, "not_found", "no such resource");
     return 1;

@@ -1137,26 +1137,33 @@ static bw_err pg_action_report(void *ctx, const char *device_id, int64_t action_
     }
 }
 
-static bw_err pg_action_get(void *ctx, const char *device_id, int64_t action_id,
-                            struct gw_action *out)
+/* One action of device dev picked by sql ($1 the device, $2 id when the
+ * SQL names it): BW_E_NOTFOUND if none. */
+static bw_err action_one(struct pg *p, const char *sql, const char *dev, int64_t id,
+                         struct gw_action *out)
 {
-    struct pg *p = ctx;
     PGresult *r;
     int found;
     bw_err e;
 
-    if (!device_id || !out)
+    if (!dev || !out)
         return BW_E_INVAL;
-    if (!gw__db_utf8_ok(device_id))
+    if (!gw__db_utf8_ok(dev))
         return BW_E_NOTFOUND;
-    r = ex(p, &e,
-           "SELECT " ACT_COLS " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
-           " WHERE a.device_id = $1 AND a.id = $2",
-           "ti", device_id, action_id);
+    r = ex(p, &e, sql, strstr(sql, "$2") ? "ti" : "t", dev, id);
     e = action_row(p, r, e, out, &found);
     if (!e && !found)
         e = BW_E_NOTFOUND;
     return e;
+}
+
+static bw_err pg_action_get(void *ctx, const char *device_id, int64_t action_id,
+                            struct gw_action *out)
+{
+    return action_one(ctx,
+                      "SELECT " ACT_COLS " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
+                      " WHERE a.device_id = $1 AND a.id = $2",
+                      device_id, action_id, out);
 }
 
 static bw_err pg_action_list(void *ctx, const char *device_id, int64_t offset, int64_t limit,
@@ -1193,23 +1200,10 @@ static bw_err pg_action_list(void *ctx, const char *device_id, int64_t offset, i
 
 static bw_err pg_action_installed(void *ctx, const char *device_id, struct gw_action *out)
 {
-    struct pg *p = ctx;
-    PGresult *r;
-    int found;
-    bw_err e;
-
-    if (!device_id || !out)
-        return BW_E_INVAL;
-    if (!gw__db_utf8_ok(device_id))
-        return BW_E_NOTFOUND;
-    r = ex(p, &e,
-           "SELECT " ACT_COLS " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
-           " WHERE a.device_id = $1 AND a.state = 3 ORDER BY a.id DESC LIMIT 1",
-           "t", device_id);
-    e = action_row(p, r, e, out, &found);
-    if (!e && !found)
-        e = BW_E_NOTFOUND;
-    return e;
+    return action_one(ctx,
+                      "SELECT " ACT_COLS " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
+                      " WHERE a.device_id = $1 AND a.state = 3 ORDER BY a.id DESC LIMIT 1",
+                      device_id, 0, out);
 }
 
 /* ---- audit -------------------------------------------------------------- */

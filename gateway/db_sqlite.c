@@ -1144,22 +1144,29 @@ static bw_err sq_action_report(void *ctx, const char *device_id, int64_t action_
     return finish(s, e);
 }
 
-static bw_err sq_action_get(void *ctx, const char *device_id, int64_t action_id,
-                            struct gw_action *out)
+/* One action of device dev picked by sql (?1 the device, ?2 id when the SQL
+ * names it): BW_E_NOTFOUND if none. */
+static bw_err action_one(struct sq *s, const char *sql, const char *dev, int64_t id,
+                         struct gw_action *out)
 {
-    struct sq *s = ctx;
     int found;
     bw_err e;
 
-    if (!device_id || !out)
+    if (!dev || !out)
         return BW_E_INVAL;
-    e = action_query(s,
-                     "SELECT " ACT_COLS " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
-                     " WHERE a.device_id = ?1 AND a.id = ?2",
-                     device_id, action_id, out, &found);
+    e = action_query(s, sql, dev, id, out, &found);
     if (!e && !found)
         e = BW_E_NOTFOUND;
     return e;
+}
+
+static bw_err sq_action_get(void *ctx, const char *device_id, int64_t action_id,
+                            struct gw_action *out)
+{
+    return action_one(ctx,
+                      "SELECT " ACT_COLS " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
+                      " WHERE a.device_id = ?1 AND a.id = ?2",
+                      device_id, action_id, out);
 }
 
 static bw_err sq_action_list(void *ctx, const char *device_id, int64_t offset, int64_t limit,
@@ -1191,18 +1198,10 @@ static bw_err sq_action_list(void *ctx, const char *device_id, int64_t offset, i
 
 static bw_err sq_action_installed(void *ctx, const char *device_id, struct gw_action *out)
 {
-    int found;
-    bw_err e;
-
-    if (!device_id || !out)
-        return BW_E_INVAL;
-    e = action_query(ctx,
-                     "SELECT " ACT_COLS " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
-                     " WHERE a.device_id = ?1 AND a.state = 3 ORDER BY a.id DESC LIMIT 1",
-                     device_id, 0, out, &found);
-    if (!e && !found)
-        e = BW_E_NOTFOUND;
-    return e;
+    return action_one(ctx,
+                      "SELECT " ACT_COLS " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
+                      " WHERE a.device_id = ?1 AND a.state = 3 ORDER BY a.id DESC LIMIT 1",
+                      device_id, 0, out);
 }
 
 /* ---- audit -------------------------------------------------------------- */
