@@ -19,10 +19,11 @@
 #include <dirent.h>
 #include <pthread.h>
 
-#include <curl/curl.h>
+#include <malloc.h>
 
 #include "agent.h"
 #include "host.h"
+#include "tlsclient.h"
 
 struct opt {
     const char *name, *arg, *help;
@@ -274,7 +275,7 @@ int main(int argc, char **argv)
         int st;
 
         setvbuf(stdout, NULL, _IOLBF, 0);
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        if (bw_tls_init())
             return 1;
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_signal;
@@ -282,7 +283,6 @@ int main(int argc, char **argv)
         sigaction(SIGINT, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
         st = simulate(sim_dir, (unsigned)(threads > 256 ? 256 : threads), once);
-        curl_global_cleanup();
         return st;
     }
     if (agent_conf_load(&c, conf_path))
@@ -315,7 +315,7 @@ int main(int argc, char **argv)
             return 0;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (bw_tls_init())
         return 1;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -343,11 +343,14 @@ int main(int argc, char **argv)
             fails = 0;
             wait = spread((double)poll, c.jitter);
         }
+        /* the cycle's TLS context, connection and buffers are freed: give
+         * the pages back before the long wait instead of keeping them in
+         * the heap for the next cycle */
+        (void)malloc_trim(0);
         pause_for(wait);
         if (stop)
             break;
     }
-    curl_global_cleanup();
     if (once)
         return rc == BW_OK ? 0 : rc == BW_E_IO ? 75 : 1;
     return 0;
