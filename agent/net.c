@@ -242,6 +242,9 @@ static void io_error(struct agent_net *a, int e, const char *what)
 
     if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && !oe && !errno))
         snprintf(a->err, sizeof(a->err), "%s: connection closed by the gateway", what);
+    else if (ERR_GET_REASON(oe) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+        snprintf(a->err, sizeof(a->err), "%s: connection closed by the gateway mid-answer",
+                 what);
     else if (e == SSL_ERROR_SYSCALL && !oe)
         snprintf(a->err, sizeof(a->err), "%s: %s", what, strerror(errno));
     else {
