@@ -348,8 +348,12 @@ static bw_err fill(struct agent_net *a, int limited, int *eof)
                 return rc;
             continue;
         }
+        /* an end without close_notify counts as an end too: it only
+         * matters for a close-delimited answer, where a cut check-in answer
+         * fails its JSON parse and a cut package its digest */
         *eof = e == SSL_ERROR_ZERO_RETURN ||
-               (e == SSL_ERROR_SYSCALL && !ERR_peek_last_error() && !errno);
+               (e == SSL_ERROR_SYSCALL && !ERR_peek_last_error() && !errno) ||
+               ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
         io_error(a, e, "receive");
         return BW_E_IO;
     }
