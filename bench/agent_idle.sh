@@ -21,7 +21,7 @@ MAIN=$(cd "$HERE/.." && pwd)
 BUILD=$(realpath "${BUILD:-$MAIN/build}")
 B=$(realpath "$BUILD/bulwark") GW=$(realpath "$BUILD/bulwark-gateway") AG=$(realpath "$BUILD/bulwark-agent")
 S=${S:-10}
-OUT=${OUT:-$HERE/results-agent-idle-latest.md}
+OUT=$(realpath -m "${OUT:-$HERE/results-agent-idle-latest.md}")
 T=$(mktemp -d)
 PIDS=
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
@@ -49,6 +49,12 @@ poll_max = 3600
 jitter = 0
 EOF
 
+# mappings PID: Rss per mapped file (and [heap], [stack], [anon]), largest first
+mappings() {
+  awk '/^[0-9a-f]+-[0-9a-f]+ / {m=$NF; if (NF < 6) m="[anon]"} /^Rss:/ {r[m]+=$2}
+       END {for (k in r) if (r[k] > 0) printf "%6d KiB  %s\n", r[k], k}' "/proc/$1/smaps" |
+    sort -rn | head -15
+}
 cpu_ns() { awk '{print $1}' "/proc/$1/schedstat"; }
 kib() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/${3:-status}"; }
 # measure NAME PID: one table row after S seconds of idle
@@ -80,6 +86,7 @@ for i in $(seq 200); do grep -q "next poll" agent.log && break; sleep 0.05; done
 grep -q "next poll" agent.log || { cat agent.log >&2; echo "agent did not check in" >&2; exit 1; }
 sleep 1
 measure "bulwark-agent, idle between polls" $APID
+[ "${SMAPS:-}" ] && mappings $APID > smaps.txt
 # the same agent alone in a directory (no bulwark-agent-wait beside it):
 # it waits in its own process, with everything of the cycle still mapped
 mkdir solo && cp "$AG" solo/
@@ -87,12 +94,8 @@ solo/bulwark-agent --config agent.conf > solo.log 2>&1 & SOLO=$!; PIDS="$PIDS $S
 for i in $(seq 200); do grep -q "next poll" solo.log && break; sleep 0.05; done
 sleep 1
 measure "bulwark-agent waiting in its own process (no bulwark-agent-wait)" $SOLO
+[ "${SMAPS:-}" ] && mappings $SOLO > smaps-solo.txt
 kill $SOLO 2>/dev/null; wait $SOLO 2>/dev/null
-if [ "${SMAPS:-}" ]; then
-  awk '/^[0-9a-f]+-[0-9a-f]+ / {m=$NF; if (NF < 6) m="[anon]"} /^Rss:/ {r[m]+=$2}
-       END {for (k in r) if (r[k] > 0) printf "%6d KiB  %s\n", r[k], k}' "/proc/$APID/smaps" \
-    | sort -rn > smaps.txt
-fi
 libs=$(ldd "$AG" | grep -c '=>')
 kill $APID 2>/dev/null; wait $APID 2>/dev/null
 # one whole cycle, as each poll now runs it: exec, TLS handshake, check-in
@@ -111,10 +114,14 @@ read -r c_rss c_user c_sys < cycle.time
        "peak RSS $c_rss KiB, CPU ${c_user} s user + ${c_sys} s system."
   if [ -s smaps.txt ]; then
     echo
-    echo "Largest mappings of the idle agent (Rss):"
+    echo "Largest mappings (Rss) of the idle agent, then of the agent waiting in its own process:"
     echo
     echo '```'
-    head -15 smaps.txt
+    cat smaps.txt
+    echo '```'
+    echo
+    echo '```'
+    cat smaps-solo.txt
     echo '```'
   fi
 } > "$OUT"
