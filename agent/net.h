@@ -14,7 +14,9 @@ struct agent_net;
  * backend's errors otherwise; BW_E_INVAL for a gateway URL that is not
  * https://HOST[:PORT][/PREFIX]; BW_E_IO when ca_cert cannot be read,
  * BW_E_KEY when OpenSSL refuses the certificate or key. Thread-safe for
- * distinct handles (the fleet simulator runs one per thread). */
+ * distinct handles (the fleet simulator runs one per thread). The caller
+ * ignores SIGPIPE (writes to a connection the gateway closed must fail,
+ * not kill the process), as the agent's main does. */
 BW_NODISCARD bw_err agent_net_open(struct agent_net **a, const struct agent_conf *c,
                                    const char *device_key, const char *device_cert,
                                    const char *device_id);

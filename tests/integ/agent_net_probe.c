@@ -7,6 +7,7 @@
  * "get STATUS GOT rc=ERR" (the body of a download is in FILE). */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@ int main(int argc, char **argv)
     struct agent_net *n = NULL;
     int i, st = 0;
 
+    signal(SIGPIPE, SIG_IGN); /* as the agent's main: a dropped connection is an error, not a signal */
     if (argc < 3 || agent_conf_load(&c, argv[1]) || device_conf_load(&dc, c.device_config) ||
         agent_net_open(&n, &c, dc.device_key, dc.device_cert, argv[2]))
         return 2;
