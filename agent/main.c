@@ -19,10 +19,11 @@
 #include <dirent.h>
 #include <pthread.h>
 
-#include <curl/curl.h>
+#include <malloc.h>
 
 #include "agent.h"
 #include "host.h"
+#include "tlsclient.h"
 
 struct opt {
     const char *name, *arg, *help;
@@ -226,6 +227,69 @@ static int simulate(const char *dir, unsigned threads, int once)
     return sim.errors ? 1 : sim.unreachable ? 75 : 0;
 }
 
+/*
+ * Waits between polls as bulwark-agent-wait (agent/wait.c), the small
+ * program beside this one: the process execs it with the wait, and it
+ * execs this program again with the same arguments and the backoff so
+ * far. Method: the agent's process holds libcrypto, libssl and the rest
+ * (about 8 MiB resident) for the whole cycle, and nothing of it is needed
+ * while it waits; an exec is the one way to unmap them (libcrypto pins
+ * itself against dlclose). The signals are blocked across both execs and
+ * stay pending, so a SIGTERM or SIGUSR1 in between is not lost. Returns
+ * only if the exec failed (no waiter beside the agent: the caller waits
+ * in this process).
+ */
+static void wait_elsewhere(double secs, unsigned fails, int argc, char **argv)
+{
+    static char self[4096], waiter[4096 + 32];
+    char secs_s[32], fails_s[16], *slash;
+    char **av;
+    sigset_t block, old;
+    ssize_t n;
+    int i, k = 0;
+
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0 || (size_t)n >= sizeof(self) - 1)
+        return;
+    self[n] = 0;
+    if (n > 10 && !strcmp(self + n - 10, " (deleted)"))
+        self[n - 10] = 0; /* replaced on disk: run the new one */
+    if (!(slash = strrchr(self, '/')))
+        return;
+    snprintf(waiter, sizeof(waiter), "%.*s/bulwark-agent-wait", (int)(slash - self), self);
+    if (access(waiter, X_OK) != 0)
+        return;
+    if (!(av = calloc((size_t)argc + 8, sizeof(*av))))
+        return;
+    snprintf(secs_s, sizeof(secs_s), "%.3f", secs);
+    snprintf(fails_s, sizeof(fails_s), "%u", fails);
+    av[k++] = waiter;
+    av[k++] = secs_s;
+    av[k++] = self;
+    av[k++] = argv[0];
+    av[k++] = (char *)"--fails";
+    av[k++] = fails_s;
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--fails") && i + 1 < argc) {
+            i++;
+            continue;
+        }
+        av[k++] = argv[i];
+    }
+    av[k] = NULL;
+    fflush(stdout);
+    fflush(stderr);
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    if (!stop && !wake)
+        execv(waiter, av);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    free(av);
+}
+
 int main(int argc, char **argv)
 {
     const char *conf_path = "/etc/bulwark/agent.conf", *postpone = NULL, *sim_dir = NULL;
@@ -248,6 +312,12 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bulwark-agent: --threads: a number expected\n");
                 return 2;
             }
+        } else if (!strcmp(a, "--fails") && i + 1 < argc) {
+            uint64_t f; /* from bulwark-agent-wait: the backoff so far */
+
+            if (bw_parse_u64(argv[++i], &f))
+                return 2;
+            fails = f > 64 ? 64 : (unsigned)f;
         } else if (!strcmp(a, "--postpone") && i + 1 < argc) {
             postpone = argv[++i];
         } else if (!strcmp(a, "--sample-config")) {
@@ -274,7 +344,7 @@ int main(int argc, char **argv)
         int st;
 
         setvbuf(stdout, NULL, _IOLBF, 0);
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        if (bw_tls_init())
             return 1;
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_signal;
@@ -282,7 +352,6 @@ int main(int argc, char **argv)
         sigaction(SIGINT, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
         st = simulate(sim_dir, (unsigned)(threads > 256 ? 256 : threads), once);
-        curl_global_cleanup();
         return st;
     }
     if (agent_conf_load(&c, conf_path))
@@ -315,7 +384,7 @@ int main(int argc, char **argv)
             return 0;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (bw_tls_init())
         return 1;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -323,6 +392,17 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    {
+        /* blocked when bulwark-agent-wait started this image: pending
+         * signals arrive now that the handlers are in place */
+        sigset_t sigs;
+
+        sigemptyset(&sigs);
+        sigaddset(&sigs, SIGTERM);
+        sigaddset(&sigs, SIGINT);
+        sigaddset(&sigs, SIGUSR1);
+        sigprocmask(SIG_UNBLOCK, &sigs, NULL);
+    }
     for (;;) {
         uint64_t poll = c.poll_max;
         double wait;
@@ -343,11 +423,16 @@ int main(int argc, char **argv)
             fails = 0;
             wait = spread((double)poll, c.jitter);
         }
+        /* the cycle's TLS context, connection and buffers are freed: give
+         * the pages back before the long wait instead of keeping them in
+         * the heap for the next cycle */
+        (void)malloc_trim(0);
+        if (!stop && !wake)
+            wait_elsewhere(wait, fails, argc, argv);
         pause_for(wait);
         if (stop)
             break;
     }
-    curl_global_cleanup();
     if (once)
         return rc == BW_OK ? 0 : rc == BW_E_IO ? 75 : 1;
     return 0;

@@ -1,32 +1,43 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The agent's side of the device API: one libcurl handle per cycle, mutual
- * TLS with the device certificate, and one device token per TLS
- * connection. Method: a cycle starts with a fresh token on a fresh
- * connection; later requests of the cycle reuse both. If curl had to open
- * a new connection meanwhile (the gateway closed an idle one), the token
- * already bound to the old connection is refused there as a replay: the
- * request is then sent once more with a new token on a new connection.
- * The client key reaches libcurl as an in-memory PEM (file key backend
+ * The agent's side of the device API: a small HTTP/1.1 client over
+ * OpenSSL's libssl (common/tlsclient.c), mutual TLS with the device
+ * certificate, and one device token per TLS connection. Method: a cycle
+ * starts with a fresh token on a fresh connection; later requests of the
+ * cycle reuse both (keep-alive). If a new connection had to be opened
+ * meanwhile (the gateway closed an idle one, or a transfer broke off), the
+ * token already bound to the old connection is refused there as a replay:
+ * the request is then sent once more with a new token on a new connection.
+ * Only what the device API needs: https, GET and POST, Content-Length,
+ * chunked or close-delimited answers, Range, a receive rate limit.
+ * The client key reaches OpenSSL as an in-memory PEM (file key backend
  * only; keys inside PKCS#11 tokens or TPMs need an OpenSSL provider, not
- * yet wired).
+ * yet wired). Everything is freed with the handle at the end of a cycle:
+ * nothing of TLS stays in memory while the agent waits for the next poll.
  */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "agent.h"
 #include "bulwark/identity.h"
 #include "bulwark/token.h"
 #include "host.h"
 #include "net.h"
+#include "tlsclient.h"
+
+#define BODY_MAX 65536 /* no answer of the device API is this long */
+#define HEAD_MAX 16384 /* status line and header fields of one answer */
 
 struct agent_net {
-    CURL *h;
     const struct agent_conf *c;
     char device_id[AGENT_STR_MAX];
     char cert[AGENT_PATH_MAX];
@@ -35,66 +46,489 @@ struct agent_net {
     uint8_t pem[1024];
     size_t pem_len;
     char token[BW_TOKEN_MAX + 1];
-    int token_used;  /* the token went out on a connection already */
+    int token_used; /* the token went out on a connection already */
     char *body;
     size_t len, cap;
+    /* the gateway URL, split: host (no brackets), port, Host header, path prefix */
+    char host[256], port[8], hosthdr[300], base[AGENT_STR_MAX];
+    /* the connection, kept between the requests of a cycle */
+    SSL_CTX *ctx;
+    SSL *ssl;
+    int sock;
+    unsigned char in[16384]; /* received, not yet consumed: in[ioff..ilen) */
+    size_t ioff, ilen;
+    char err[320];
+    /* the request under way */
+    int64_t deadline;  /* whole request (0: none, downloads) */
+    uint64_t received; /* bytes of this answer so far (headers and body) */
+    int64_t rate_t0;
     /* download */
     int fd;
     uint64_t have, limit, got;
     int first_write;
 };
 
-static size_t on_body(char *p, size_t sz, size_t n, void *arg)
+static int64_t now_ms(void)
 {
-    struct agent_net *a = arg;
-    size_t add = sz * n;
+    struct timespec ts;
 
-    if (a->len + add + 1 > 65536)
-        return 0; /* no answer of the device API is this long */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* gateway = https://HOST[:PORT][/PREFIX], checked for the scheme by conf.c */
+static bw_err split_url(struct agent_net *a, const char *url)
+{
+    const char *h = url + 8, *e, *p, *colon = NULL;
+    size_t hl;
+
+    if (strncmp(url, "https://", 8))
+        return BW_E_INVAL;
+    if (*h == '[') { /* IPv6 literal */
+        if (!(e = strchr(h, ']')))
+            return BW_E_INVAL;
+        hl = (size_t)(e - h - 1);
+        h++;
+        p = e + 1;
+        if (*p == ':')
+            colon = p;
+        else if (*p && *p != '/')
+            return BW_E_INVAL;
+    } else {
+        p = h + strcspn(h, ":/");
+        hl = (size_t)(p - h);
+        if (*p == ':')
+            colon = p;
+    }
+    if (!hl || hl >= sizeof(a->host))
+        return BW_E_INVAL;
+    memcpy(a->host, h, hl);
+    a->host[hl] = 0;
+    snprintf(a->port, sizeof(a->port), "443");
+    if (colon) {
+        size_t pl = strspn(colon + 1, "0123456789");
+
+        if (!pl || pl >= sizeof(a->port) || (colon[1 + pl] && colon[1 + pl] != '/'))
+            return BW_E_INVAL;
+        memcpy(a->port, colon + 1, pl);
+        a->port[pl] = 0;
+        p = colon + 1 + pl;
+    }
+    /* Host: as the URL names it, the port only when it is not 443 */
+    snprintf(a->hosthdr, sizeof(a->hosthdr), strchr(a->host, ':') ? "[%s]" : "%s", a->host);
+    if (strcmp(a->port, "443"))
+        snprintf(a->hosthdr + strlen(a->hosthdr), sizeof(a->hosthdr) - strlen(a->hosthdr),
+                 ":%s", a->port);
+    snprintf(a->base, sizeof(a->base), "%s", p);
+    hl = strlen(a->base);
+    if (hl && a->base[hl - 1] == '/')
+        a->base[hl - 1] = 0; /* the paths asked for start with '/' */
+    return BW_OK;
+}
+
+static bw_err keep_body(struct agent_net *a, const unsigned char *p, size_t add)
+{
+    if (a->len + add + 1 > BODY_MAX) {
+        snprintf(a->err, sizeof(a->err), "answer longer than %d bytes", BODY_MAX);
+        return BW_E_TOOBIG;
+    }
     if (a->len + add + 1 > a->cap) {
         size_t cap = (a->len + add + 1) * 2;
         char *b = bw_realloc(a->body, cap);
 
         if (!b)
-            return 0;
+            return BW_E_NOMEM;
         a->body = b;
         a->cap = cap;
     }
     memcpy(a->body + a->len, p, add);
     a->len += add;
     a->body[a->len] = 0;
-    return add;
+    return BW_OK;
 }
 
-static size_t on_file(char *p, size_t sz, size_t n, void *arg)
+/* Where body bytes of an answer go: the package file for a 200 or 206 to
+ * a download, the body buffer otherwise (error texts). */
+static bw_err sink(struct agent_net *a, int download, long status, const unsigned char *p,
+                   size_t add)
 {
-    struct agent_net *a = arg;
-    size_t add = sz * n;
-    long code = 0;
-
-    curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &code);
-    if (code != 200 && code != 206)
-        return on_body(p, sz, n, arg);
+    if (!download || (status != 200 && status != 206))
+        return keep_body(a, p, add);
     if (a->first_write) {
         a->first_write = 0;
-        if (code == 200 && a->have) { /* the whole package came: start over */
-            if (ftruncate(a->fd, 0) != 0 || lseek(a->fd, 0, SEEK_SET) != 0)
-                return 0;
+        if (status == 200 && a->have) { /* the whole package came: start over */
+            if (ftruncate(a->fd, 0) != 0 || lseek(a->fd, 0, SEEK_SET) != 0) {
+                snprintf(a->err, sizeof(a->err), "cannot truncate the package file");
+                return BW_E_IO;
+            }
             a->have = 0;
         }
     }
-    if (a->have + a->got + add > a->limit)
-        return 0; /* longer than announced: refuse */
-    if (bw_write_full(a->fd, p, add) != BW_OK)
-        return 0;
+    if (a->have + a->got + add > a->limit) { /* longer than announced: refuse */
+        snprintf(a->err, sizeof(a->err), "answer longer than the announced %llu bytes",
+                 (unsigned long long)a->limit);
+        return BW_E_SIZE;
+    }
+    if (bw_write_full(a->fd, p, add) != BW_OK) {
+        snprintf(a->err, sizeof(a->err), "cannot write the package file: %s", strerror(errno));
+        return BW_E_IO;
+    }
     a->got += add;
-    return add;
+    return BW_OK;
 }
 
-static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+static void drop_conn(struct agent_net *a)
 {
-    (void)arg, (void)dt, (void)dn, (void)ut, (void)un;
-    return agent_stopping ? 1 : 0; /* SIGTERM: end the transfer now */
+    if (a->ssl) {
+        /* no close_notify: the gateway does not need one, and a peer that
+         * is gone would make it wait */
+        SSL_free(a->ssl);
+        a->ssl = NULL;
+    }
+    if (a->sock >= 0)
+        close(a->sock);
+    a->sock = -1;
+    a->ioff = a->ilen = 0;
+}
+
+/* How long the next wait may be: the stall limit (timeout), cut by the
+ * request's deadline. 0 when the deadline has passed. */
+static int wait_ms(struct agent_net *a)
+{
+    int64_t ms = (int64_t)a->c->timeout * 1000;
+
+    if (a->deadline) {
+        int64_t left = a->deadline - now_ms();
+
+        if (left < ms)
+            ms = left < 0 ? 0 : left;
+    }
+    return (int)ms;
+}
+
+/* Waits for the socket as SSL asked (want), in slices of a second so that
+ * SIGTERM (agent_stopping) ends a transfer at once. A stall longer than
+ * timeout fails like curl's low-speed limit did. */
+static bw_err ssl_wait(struct agent_net *a, int want)
+{
+    int64_t until = now_ms() + wait_ms(a);
+
+    for (;;) {
+        int64_t left = until - now_ms();
+        int r;
+
+        if (agent_stopping) {
+            snprintf(a->err, sizeof(a->err), "stopped");
+            return BW_E_IO;
+        }
+        if (left <= 0) {
+            snprintf(a->err, sizeof(a->err), "timed out (no data for %llu s)",
+                     (unsigned long long)a->c->timeout);
+            return BW_E_IO;
+        }
+        r = bw_tls_wait(a->sock, want, left > 1000 ? 1000 : (int)left);
+        if (r > 0)
+            return BW_OK;
+        if (r < 0 && errno != EINTR) {
+            snprintf(a->err, sizeof(a->err), "poll: %s", strerror(errno));
+            return BW_E_IO;
+        }
+    }
+}
+
+static void io_error(struct agent_net *a, int e, const char *what)
+{
+    unsigned long oe = ERR_peek_last_error();
+
+    if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && !oe && !errno))
+        snprintf(a->err, sizeof(a->err), "%s: connection closed by the gateway", what);
+    else if (ERR_GET_REASON(oe) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+        snprintf(a->err, sizeof(a->err), "%s: connection closed by the gateway mid-answer",
+                 what);
+    else if (e == SSL_ERROR_SYSCALL && !oe)
+        snprintf(a->err, sizeof(a->err), "%s: %s", what, strerror(errno));
+    else {
+        char buf[200];
+
+        ERR_error_string_n(oe, buf, sizeof(buf));
+        snprintf(a->err, sizeof(a->err), "%s: %s", what, buf);
+    }
+    ERR_clear_error();
+}
+
+static bw_err send_all(struct agent_net *a, const char *p, size_t n)
+{
+    while (n) {
+        int w, e;
+        bw_err rc;
+
+        ERR_clear_error();
+        errno = 0;
+        w = SSL_write(a->ssl, p, n > 65536 ? 65536 : (int)n);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        e = SSL_get_error(a->ssl, w);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            if ((rc = ssl_wait(a, e)))
+                return rc;
+            continue;
+        }
+        io_error(a, e, "send");
+        return BW_E_IO;
+    }
+    return BW_OK;
+}
+
+/* Keeps the receive rate at download_rate bytes/s on average since the
+ * answer began (as curl's CURLOPT_MAX_RECV_SPEED_LARGE): sleeps while
+ * ahead, in slices that let SIGTERM through. */
+static void pace(struct agent_net *a)
+{
+    uint64_t rate = a->c->download_rate;
+
+    while (rate && !agent_stopping) {
+        int64_t due = a->rate_t0 + (int64_t)(a->received * 1000 / rate), ahead = due - now_ms();
+        struct timespec ts;
+
+        if (ahead <= 0)
+            return;
+        if (ahead > 200)
+            ahead = 200;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)ahead * 1000000;
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* More bytes into in[]: BW_OK with at least one new byte; BW_E_IO with
+ * err set at end of stream, on errors and timeouts; *eof when the peer
+ * closed cleanly (or at least without an error OpenSSL could name). */
+static bw_err fill(struct agent_net *a, int limited, int *eof)
+{
+    *eof = 0;
+    if (a->ioff == a->ilen)
+        a->ioff = a->ilen = 0;
+    if (a->ioff && a->ilen == sizeof(a->in)) { /* compact */
+        memmove(a->in, a->in + a->ioff, a->ilen - a->ioff);
+        a->ilen -= a->ioff;
+        a->ioff = 0;
+    }
+    for (;;) {
+        size_t room = sizeof(a->in) - a->ilen;
+        int r, e;
+        bw_err rc;
+
+        if (agent_stopping) {
+            snprintf(a->err, sizeof(a->err), "stopped");
+            return BW_E_IO;
+        }
+        if (a->deadline && now_ms() >= a->deadline) {
+            snprintf(a->err, sizeof(a->err), "timed out (the answer took over %llu s)",
+                     (unsigned long long)a->c->timeout * 2);
+            return BW_E_IO;
+        }
+        if (limited && a->c->download_rate && room > a->c->download_rate / 8 + 1)
+            room = (size_t)(a->c->download_rate / 8 + 1); /* smoother pacing when slow */
+        ERR_clear_error();
+        errno = 0;
+        r = SSL_read(a->ssl, a->in + a->ilen, (int)room);
+        if (r > 0) {
+            a->ilen += (size_t)r;
+            a->received += (uint64_t)r;
+            if (limited)
+                pace(a);
+            return BW_OK;
+        }
+        e = SSL_get_error(a->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            if ((rc = ssl_wait(a, e)))
+                return rc;
+            continue;
+        }
+        /* an end without close_notify counts as an end too: it only
+         * matters for a close-delimited answer, where a cut check-in answer
+         * fails its JSON parse and a cut package its digest */
+        *eof = e == SSL_ERROR_ZERO_RETURN ||
+               (e == SSL_ERROR_SYSCALL && !ERR_peek_last_error() && !errno) ||
+               ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+        io_error(a, e, "receive");
+        return BW_E_IO;
+    }
+}
+
+/* One line (CRLF or LF) of at most cap-1 bytes into line. */
+static bw_err read_line(struct agent_net *a, char *line, size_t cap, int *eof)
+{
+    size_t n = 0;
+    bw_err rc;
+
+    for (;;) {
+        while (a->ioff < a->ilen) {
+            char ch = (char)a->in[a->ioff++];
+
+            if (ch == '\n') {
+                if (n && line[n - 1] == '\r')
+                    n--;
+                line[n] = 0;
+                return BW_OK;
+            }
+            if (n + 1 >= cap) {
+                snprintf(a->err, sizeof(a->err), "header line too long");
+                return BW_E_FORMAT;
+            }
+            line[n++] = ch;
+        }
+        if ((rc = fill(a, 0, eof)))
+            return rc;
+    }
+}
+
+/* n body bytes (or, with n == UINT64_MAX, everything up to the end of
+ * the stream) from the connection into the sink. */
+static bw_err read_body(struct agent_net *a, int download, long status, uint64_t n)
+{
+    int eof;
+    bw_err rc;
+
+    while (n) {
+        size_t k = a->ilen - a->ioff;
+
+        if (!k) {
+            rc = fill(a, download, &eof);
+            if (rc && eof && n == UINT64_MAX)
+                return BW_OK; /* close-delimited answer: complete */
+            if (rc)
+                return rc;
+            continue;
+        }
+        if ((uint64_t)k > n)
+            k = (size_t)n;
+        if ((rc = sink(a, download, status, a->in + a->ioff, k)))
+            return rc;
+        a->ioff += k;
+        if (n != UINT64_MAX)
+            n -= k;
+    }
+    return BW_OK;
+}
+
+static bw_err read_chunked(struct agent_net *a, int download, long status)
+{
+    char line[256];
+    int eof;
+    bw_err rc;
+
+    for (;;) {
+        char *end;
+        unsigned long long n;
+
+        if ((rc = read_line(a, line, sizeof(line), &eof)))
+            return rc;
+        errno = 0;
+        n = strtoull(line, &end, 16);
+        if (end == line || errno || (*end && *end != ';' && *end != ' ' && *end != '\t')) {
+            snprintf(a->err, sizeof(a->err), "bad chunk size line");
+            return BW_E_FORMAT;
+        }
+        if (!n)
+            break;
+        if ((rc = read_body(a, download, status, n)))
+            return rc;
+        if ((rc = read_line(a, line, sizeof(line), &eof)))
+            return rc;
+        if (*line) {
+            snprintf(a->err, sizeof(a->err), "chunk not followed by CRLF");
+            return BW_E_FORMAT;
+        }
+    }
+    do { /* trailer fields, up to the empty line */
+        if ((rc = read_line(a, line, sizeof(line), &eof)))
+            return rc;
+    } while (*line);
+    return BW_OK;
+}
+
+/* Reads one answer: *status, then the body into the sink. *any is set
+ * once a byte of it arrived; *keep tells whether the connection can carry
+ * another request. */
+static bw_err read_answer(struct agent_net *a, int download, long *status, int *any, int *keep)
+{
+    char line[2048];
+    size_t head = 0;
+    int eof, chunked = 0, close_after = 0, code = 0;
+    uint64_t clen = UINT64_MAX;
+    bw_err rc;
+
+    *any = 0;
+    *keep = 0;
+    *status = 0;
+    do { /* 1xx answers come before the final one */
+        int maj, min, hl;
+
+        a->received = 0;
+        a->rate_t0 = now_ms();
+        if ((rc = read_line(a, line, sizeof(line), &eof)))
+            return rc;
+        *any = 1;
+        if (sscanf(line, "HTTP/%d.%d %3d%n", &maj, &min, &code, &hl) != 3 || maj != 1 ||
+            code < 100 || (line[hl] && line[hl] != ' ')) {
+            snprintf(a->err, sizeof(a->err), "not an HTTP/1 answer");
+            return BW_E_FORMAT;
+        }
+        chunked = 0;
+        close_after = min < 1; /* HTTP/1.0 closes unless it says keep-alive */
+        clen = UINT64_MAX;
+        for (;;) {
+            char *v;
+
+            if ((rc = read_line(a, line, sizeof(line), &eof)))
+                return rc;
+            head += strlen(line) + 2;
+            if (head > HEAD_MAX) {
+                snprintf(a->err, sizeof(a->err), "header block too long");
+                return BW_E_FORMAT;
+            }
+            if (!*line)
+                break;
+            if (!(v = strchr(line, ':')))
+                continue;
+            *v++ = 0;
+            v += strspn(v, " \t");
+            if (!strcasecmp(line, "Content-Length")) {
+                uint64_t x;
+
+                v[strcspn(v, " \t")] = 0;
+                if (bw_parse_u64(v, &x) || (clen != UINT64_MAX && clen != x)) {
+                    snprintf(a->err, sizeof(a->err), "bad Content-Length");
+                    return BW_E_FORMAT;
+                }
+                clen = x;
+            } else if (!strcasecmp(line, "Transfer-Encoding")) {
+                chunked = strcasestr(v, "chunked") != NULL;
+            } else if (!strcasecmp(line, "Connection")) {
+                if (strcasestr(v, "close"))
+                    close_after = 1;
+                else if (strcasestr(v, "keep-alive"))
+                    close_after = 0;
+            }
+        }
+    } while (code < 200);
+    *status = code;
+    if (code == 204 || code == 304)
+        rc = BW_OK; /* no body, whatever the fields say */
+    else if (chunked)
+        rc = read_chunked(a, download, *status);
+    else if (clen != UINT64_MAX)
+        rc = read_body(a, download, *status, clen);
+    else { /* delimited by the end of the connection */
+        rc = read_body(a, download, *status, UINT64_MAX);
+        close_after = 1;
+    }
+    *keep = !rc && !close_after;
+    return rc;
 }
 
 static bw_err new_token(struct agent_net *a)
@@ -125,9 +559,14 @@ bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const 
         return BW_E_NOMEM;
     a->c = c;
     a->fd = -1;
+    a->sock = -1;
     snprintf(a->device_id, sizeof(a->device_id), "%s", device_id);
     snprintf(a->cert, sizeof(a->cert), "%s", device_cert);
-    rc = bw_devkey_open(device_key, &a->key);
+    rc = split_url(a, c->gateway);
+    if (rc)
+        fprintf(stderr, "bulwark-agent: gateway %s: not an https://HOST[:PORT] URL\n", c->gateway);
+    if (!rc)
+        rc = bw_devkey_open(device_key, &a->key);
     if (!rc)
         rc = bw_devkey_signer(a->key, &a->signer);
     if (!rc && strcmp(bw_devkey_scheme(a->key), "file")) {
@@ -142,8 +581,9 @@ bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const 
     bw_ec_key_clear(&ec);
     if (!rc)
         rc = new_token(a);
-    if (!rc && !(a->h = curl_easy_init()))
-        rc = BW_E_NOMEM;
+    if (!rc && (rc = bw_tls_ctx_new(&a->ctx, c->ca_cert, a->cert, a->pem, a->pem_len, a->err,
+                                    sizeof(a->err))))
+        fprintf(stderr, "bulwark-agent: %s\n", a->err);
     if (rc) {
         agent_net_close(a);
         return rc;
@@ -156,8 +596,8 @@ void agent_net_close(struct agent_net *a)
 {
     if (!a)
         return;
-    if (a->h)
-        curl_easy_cleanup(a->h);
+    drop_conn(a);
+    SSL_CTX_free(a->ctx);
     bw_devkey_close(a->key);
     bw_wipe(a->pem, sizeof(a->pem));
     bw_wipe(a->token, sizeof(a->token));
@@ -175,85 +615,114 @@ size_t agent_net_body_len(const struct agent_net *a)
     return a->len;
 }
 
-/* One request; *status gets the HTTP status. BW_E_IO when no answer came. */
-static bw_err perform(struct agent_net *a, const char *path, const char *post, int download,
-                      const char *range, long *status)
+/* Whether a kept connection can still be used: the gateway has sent
+ * nothing since the last answer but TLS session tickets, and not closed. */
+static int conn_alive(struct agent_net *a)
 {
-    struct curl_blob key = {a->pem, a->pem_len, CURL_BLOB_COPY};
-    struct curl_slist *hdr = NULL, *h2;
-    char url[AGENT_STR_MAX + 256], auth[BW_TOKEN_MAX + 32];
-    unsigned attempt;
+    struct pollfd p = {.fd = a->sock, .events = POLLIN};
+    unsigned char b;
+    int r;
+
+    if (poll(&p, 1, 0) == 0)
+        return 1;
+    ERR_clear_error();
+    r = SSL_read(a->ssl, &b, 1); /* the socket is non-blocking */
+    if (r > 0)
+        return 0; /* bytes nobody asked for: do not trust the stream */
+    r = SSL_get_error(a->ssl, r);
+    ERR_clear_error();
+    return r == SSL_ERROR_WANT_READ;
+}
+
+/* One request and its answer on the kept connection, or on a new one.
+ * *connects: new connections this took (a kept connection found dead, or
+ * one that breaks before any answer, is replaced once, as curl does). */
+static bw_err exchange(struct agent_net *a, const char *req, size_t req_len, const char *post,
+                       int download, long *status, long *connects)
+{
+    unsigned tries;
     bw_err rc = BW_E_IO;
 
-    snprintf(url, sizeof(url), "%s%s", a->c->gateway, path);
-    for (attempt = 0; attempt < 2; attempt++) {
-        CURLcode cc;
-        long connects = 0;
+    *connects = 0;
+    for (tries = 0; tries < 2; tries++) {
+        int reused = 0, any = 0, keep = 0;
 
-        curl_slist_free_all(hdr);
-        hdr = NULL;
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", a->token);
-        if (!(h2 = curl_slist_append(hdr, auth)))
-            break;
-        hdr = h2;
-        if (!(h2 = curl_slist_append(hdr, post ? "Content-Type: application/json" : "Accept: */*")))
-            break;
-        hdr = h2;
-        if (range && !(h2 = curl_slist_append(hdr, range)))
-            break;
-        hdr = range ? h2 : hdr;
+        if (a->ssl && conn_alive(a))
+            reused = 1;
+        else {
+            drop_conn(a);
+            rc = bw_tls_connect(a->ctx, a->host, a->port, (unsigned)a->c->timeout * 1000, NULL,
+                                NULL, &agent_stopping, &a->sock, &a->ssl, a->err,
+                                sizeof(a->err));
+            if (rc)
+                return rc;
+            (*connects)++;
+        }
         a->len = 0;
         a->got = 0;
         a->first_write = 1;
         if (a->body)
             a->body[0] = 0;
-        curl_easy_reset(a->h); /* keeps the connection and TLS session caches */
-        curl_easy_setopt(a->h, CURLOPT_URL, url);
-        curl_easy_setopt(a->h, CURLOPT_PROTOCOLS_STR, "https");
-        curl_easy_setopt(a->h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(a->h, CURLOPT_SSLCERT, a->cert);
-        curl_easy_setopt(a->h, CURLOPT_SSLKEYTYPE, "PEM");
-        curl_easy_setopt(a->h, CURLOPT_SSLKEY_BLOB, &key);
-        if (*a->c->ca_cert)
-            curl_easy_setopt(a->h, CURLOPT_CAINFO, a->c->ca_cert);
-        curl_easy_setopt(a->h, CURLOPT_HTTPHEADER, hdr);
-        curl_easy_setopt(a->h, CURLOPT_CONNECTTIMEOUT, (long)a->c->timeout);
-        curl_easy_setopt(a->h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(a->h, CURLOPT_LOW_SPEED_TIME, (long)a->c->timeout);
+        rc = send_all(a, req, req_len);
+        if (!rc && post)
+            rc = send_all(a, post, strlen(post));
+        if (!rc)
+            rc = read_answer(a, download, status, &any, &keep);
+        if (!keep)
+            drop_conn(a);
+        if (rc && reused && !any && !agent_stopping)
+            continue; /* the gateway closed the kept connection meanwhile */
+        return rc;
+    }
+    return rc;
+}
+
+/* One request; *status gets the HTTP status. BW_E_IO when no answer came. */
+static bw_err perform(struct agent_net *a, const char *path, const char *post, int download,
+                      const char *range, long *status)
+{
+    char req[2 * AGENT_STR_MAX + BW_TOKEN_MAX + 1024];
+    unsigned attempt;
+    bw_err rc = BW_E_IO;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        long connects = 0;
+        int n;
+
+        n = snprintf(req, sizeof(req),
+                     "%s %s%s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"
+                     "Accept: */*\r\n",
+                     post ? "POST" : "GET", a->base, path, a->hosthdr, a->token);
+        if (n > 0 && (size_t)n < sizeof(req) && post)
+            n += snprintf(req + n, sizeof(req) - (size_t)n,
+                          "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+                          strlen(post));
+        if (n > 0 && (size_t)n < sizeof(req) && range)
+            n += snprintf(req + n, sizeof(req) - (size_t)n, "%s\r\n", range);
+        if (n > 0 && (size_t)n < sizeof(req))
+            n += snprintf(req + n, sizeof(req) - (size_t)n, "\r\n");
+        if (n <= 0 || (size_t)n >= sizeof(req)) {
+            rc = BW_E_TOOBIG;
+            break;
+        }
+        /* a token not yet sent goes out on a connection of its own */
         if (!a->token_used)
-            curl_easy_setopt(a->h, CURLOPT_FRESH_CONNECT, 1L);
-        if (post) {
-            curl_easy_setopt(a->h, CURLOPT_POSTFIELDS, post);
-            curl_easy_setopt(a->h, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
-        }
-        if (download) {
-            curl_easy_setopt(a->h, CURLOPT_WRITEFUNCTION, on_file);
-            if (a->c->download_rate)
-                curl_easy_setopt(a->h, CURLOPT_MAX_RECV_SPEED_LARGE,
-                                 (curl_off_t)a->c->download_rate);
-        } else {
-            curl_easy_setopt(a->h, CURLOPT_WRITEFUNCTION, on_body);
-            curl_easy_setopt(a->h, CURLOPT_TIMEOUT, (long)a->c->timeout * 2);
-        }
-        curl_easy_setopt(a->h, CURLOPT_WRITEDATA, a);
-        curl_easy_setopt(a->h, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(a->h, CURLOPT_XFERINFOFUNCTION, on_progress);
-        cc = curl_easy_perform(a->h);
+            drop_conn(a);
+        /* a request (not a download) may take twice the stall limit in all */
+        a->deadline = download ? 0 : now_ms() + (int64_t)a->c->timeout * 2000;
         *status = 0;
-        curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, status);
-        curl_easy_getinfo(a->h, CURLINFO_NUM_CONNECTS, &connects);
-        if (cc != CURLE_OK && !(download && *status >= 200 && *status < 300 && a->got)) {
-            fprintf(stderr, "bulwark-agent: %s: %s\n", path, curl_easy_strerror(cc));
+        rc = exchange(a, req, (size_t)n, post, download, status, &connects);
+        if (rc && !(download && *status >= 200 && *status < 300 && a->got)) {
+            fprintf(stderr, "bulwark-agent: %s: %s\n", path, a->err);
             rc = BW_E_IO;
             break;
         }
-        if (cc != CURLE_OK) { /* a download broke off: what came is kept */
-            fprintf(stderr, "bulwark-agent: %s: %s after %llu bytes\n", path,
-                    curl_easy_strerror(cc), (unsigned long long)a->got);
+        if (rc) { /* a download broke off: what came is kept */
+            fprintf(stderr, "bulwark-agent: %s: %s after %llu bytes\n", path, a->err,
+                    (unsigned long long)a->got);
             rc = BW_E_IO;
             break;
         }
-        rc = BW_OK;
         /* a new connection with a token that an earlier one carried: the
          * gateway refuses it as a replay; once more with a fresh token */
         if (*status == 401 && connects > 0 && a->token_used && attempt == 0) {
@@ -266,8 +735,7 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, i
         a->token_used = 1;
         break;
     }
-    curl_slist_free_all(hdr);
-    bw_wipe(auth, sizeof(auth));
+    bw_wipe(req, sizeof(req));
     return rc;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The agent's HTTPS client for the device API (agent/net.c). */
+/* The agent's HTTPS client for the device API (agent/net.c): HTTP/1.1
+ * over libssl, one handle per cycle. */
 #ifndef BULWARK_AGENT_NET_H
 #define BULWARK_AGENT_NET_H
 
@@ -8,8 +9,14 @@
 struct agent_net;
 
 /* Opens the device key (file backend), signs the first token, makes the
- * curl handle. BW_E_UNSUPPORTED for a key that cannot leave its backend;
- * the key backend's errors otherwise. */
+ * TLS context (no connection yet: the first request opens it).
+ * BW_E_UNSUPPORTED for a key that cannot leave its backend; the key
+ * backend's errors otherwise; BW_E_INVAL for a gateway URL that is not
+ * https://HOST[:PORT][/PREFIX]; BW_E_IO when ca_cert cannot be read,
+ * BW_E_KEY when OpenSSL refuses the certificate or key. Thread-safe for
+ * distinct handles (the fleet simulator runs one per thread). The caller
+ * ignores SIGPIPE (writes to a connection the gateway closed must fail,
+ * not kill the process), as the agent's main does. */
 BW_NODISCARD bw_err agent_net_open(struct agent_net **a, const struct agent_conf *c,
                                    const char *device_key, const char *device_cert,
                                    const char *device_id);

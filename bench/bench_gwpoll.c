@@ -27,13 +27,12 @@
  * were opened and S seconds after the last answer, with every connection
  * still open.
  *
- * libssl is loaded with dlopen (as common/fetch.c loads libcurl), so this
- * program builds with the libraries every bench program links.
+ * The TLS context and each connection's handshake come from
+ * common/tlsclient.c, the agent's own TLS client setup.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -61,74 +60,11 @@
 #include "bulwark/identity.h"
 #include "bulwark/token.h"
 #include "host.h"
+#include "tlsclient.h"
 
 #define MAX_THREADS 16
 #define HDR_CAP 8192
 #define BODY_CHUNK 65536
-
-/* The libssl functions used, loaded by load_ssl(). */
-static struct {
-    const SSL_METHOD *(*client_method)(void);
-    SSL_CTX *(*ctx_new)(const SSL_METHOD *);
-    long (*ctx_ctrl)(SSL_CTX *, int, long, void *);
-    int (*ctx_load_verify)(SSL_CTX *, const char *, const char *);
-    void (*ctx_set_verify)(SSL_CTX *, int, SSL_verify_cb);
-    void (*ctx_free)(SSL_CTX *);
-    SSL *(*new_ssl)(SSL_CTX *);
-    void (*free_ssl)(SSL *);
-    int (*set_fd)(SSL *, int);
-    int (*use_cert)(SSL *, X509 *);
-    int (*use_key)(SSL *, EVP_PKEY *);
-    X509_VERIFY_PARAM *(*get0_param)(SSL *);
-    int (*connect)(SSL *);
-    int (*read)(SSL *, void *, int);
-    int (*write)(SSL *, const void *, int);
-    int (*get_error)(const SSL *, int);
-    const char *(*get_version)(const SSL *);
-    const SSL_CIPHER *(*get_cipher)(const SSL *);
-    const char *(*cipher_name)(const SSL_CIPHER *);
-} ssl;
-
-static int load_ssl(void)
-{
-    void *h = dlopen("libssl.so.3", RTLD_NOW | RTLD_LOCAL);
-    struct {
-        void **fn;
-        const char *name;
-    } t[] = {
-        {(void **)&ssl.client_method, "TLS_client_method"},
-        {(void **)&ssl.ctx_new, "SSL_CTX_new"},
-        {(void **)&ssl.ctx_ctrl, "SSL_CTX_ctrl"},
-        {(void **)&ssl.ctx_load_verify, "SSL_CTX_load_verify_locations"},
-        {(void **)&ssl.ctx_set_verify, "SSL_CTX_set_verify"},
-        {(void **)&ssl.ctx_free, "SSL_CTX_free"},
-        {(void **)&ssl.new_ssl, "SSL_new"},
-        {(void **)&ssl.free_ssl, "SSL_free"},
-        {(void **)&ssl.set_fd, "SSL_set_fd"},
-        {(void **)&ssl.use_cert, "SSL_use_certificate"},
-        {(void **)&ssl.use_key, "SSL_use_PrivateKey"},
-        {(void **)&ssl.get0_param, "SSL_get0_param"},
-        {(void **)&ssl.connect, "SSL_connect"},
-        {(void **)&ssl.read, "SSL_read"},
-        {(void **)&ssl.write, "SSL_write"},
-        {(void **)&ssl.get_error, "SSL_get_error"},
-        {(void **)&ssl.get_version, "SSL_get_version"},
-        {(void **)&ssl.get_cipher, "SSL_get_current_cipher"},
-        {(void **)&ssl.cipher_name, "SSL_CIPHER_get_name"},
-    };
-    size_t i;
-
-    if (!h) {
-        fprintf(stderr, "bench_gwpoll: cannot load libssl.so.3: %s\n", dlerror());
-        return -1;
-    }
-    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-        if (!(*t[i].fn = dlsym(h, t[i].name))) {
-            fprintf(stderr, "bench_gwpoll: libssl has no %s\n", t[i].name);
-            return -1;
-        }
-    return 0;
-}
 
 enum { ST_SEND, ST_RECV, ST_DONE };
 
@@ -238,16 +174,15 @@ out:
 static int connect_tls(struct conn *c)
 {
     char path[4096 + 128], uri[2 * 4096 + 300];
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g.port)};
+    char port[16], err[320];
     struct bw_devkey *k = NULL;
     struct bw_ec_key ec;
     uint8_t pem[1024];
     size_t n = 0;
-    BIO *b = NULL;
     X509 *crt = NULL;
     EVP_PKEY *key = NULL;
     FILE *f = NULL;
-    int one = 1, rc = -1;
+    int rc = -1;
 
     bw_ec_key_init(&ec);
     snprintf(uri, sizeof(uri), "file:%s/%s/device.key?storage-key=%s/%s/storage.key", g.dir,
@@ -256,33 +191,25 @@ static int connect_tls(struct conn *c)
     if (bw_devkey_open(uri, &k) || bw_devkey_export_private(k, &ec) ||
         bw_ec_export(&ec, 1, 1, pem, sizeof(pem), &n))
         goto out;
-    if (!(b = BIO_new_mem_buf(pem, (int)n)) || !(key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)))
+    if (bw_tls_key_pem(pem, n, &key))
         goto out;
     if (!(f = fopen(path, "r")) || !(crt = PEM_read_X509(f, NULL, NULL, NULL)))
         goto out;
-    inet_pton(AF_INET, g.host, &sa.sin_addr);
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)))
+    snprintf(port, sizeof(port), "%u", g.port);
+    if (bw_tls_connect(g.ctx, g.host, port, 30000, crt, key, NULL, &c->fd, &c->ssl, err,
+                       sizeof(err))) {
+        fprintf(stderr, "bench_gwpoll: %s: %s\n", c->dev, err);
         goto out;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (!(c->ssl = ssl.new_ssl(g.ctx)) || ssl.set_fd(c->ssl, c->fd) != 1 ||
-        ssl.use_cert(c->ssl, crt) != 1 || ssl.use_key(c->ssl, key) != 1 ||
-        X509_VERIFY_PARAM_set1_ip_asc(ssl.get0_param(c->ssl), g.host) != 1 ||
-        ssl.connect(c->ssl) != 1)
-        goto out;
-    if (fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK))
-        goto out;
+    }
     rc = 0;
 out:
     if (rc) {
-        fprintf(stderr, "bench_gwpoll: %s: cannot connect: %s\n", c->dev, strerror(errno));
-        ERR_print_errors_fp(stderr);
+        fprintf(stderr, "bench_gwpoll: %s: cannot connect\n", c->dev);
     }
     if (f)
         fclose(f);
     X509_free(crt);
     EVP_PKEY_free(key);
-    BIO_free(b);
     bw_wipe(pem, sizeof(pem));
     bw_ec_key_clear(&ec);
     bw_devkey_close(k);
@@ -347,7 +274,7 @@ static int step(int ep, struct thr *t, struct conn *c, uint8_t *scratch)
         if (c->state == ST_DONE)
             return 1;
         if (c->state == ST_SEND) {
-            n = ssl.write(c->ssl, c->req[c->cur] + c->off, (int)(c->req_len[c->cur] - c->off));
+            n = SSL_write(c->ssl, c->req[c->cur] + c->off, (int)(c->req_len[c->cur] - c->off));
             if (n > 0) {
                 c->off += (size_t)n;
                 if (c->off == c->req_len[c->cur])
@@ -355,7 +282,7 @@ static int step(int ep, struct thr *t, struct conn *c, uint8_t *scratch)
                 continue;
             }
         } else if (!c->hdr_done) {
-            n = ssl.read(c->ssl, c->hdr + c->hlen, (int)(HDR_CAP - 1 - c->hlen));
+            n = SSL_read(c->ssl, c->hdr + c->hlen, (int)(HDR_CAP - 1 - c->hlen));
             if (n > 0) {
                 char *end;
 
@@ -382,7 +309,7 @@ static int step(int ep, struct thr *t, struct conn *c, uint8_t *scratch)
                 continue;
             }
         } else {
-            n = ssl.read(c->ssl, scratch, BODY_CHUNK);
+            n = SSL_read(c->ssl, scratch, BODY_CHUNK);
             if (n > 0) {
                 if ((size_t)n > c->body_left)
                     goto broken;
@@ -397,7 +324,7 @@ static int step(int ep, struct thr *t, struct conn *c, uint8_t *scratch)
                 continue;
             }
         }
-        err = ssl.get_error(c->ssl, n);
+        err = SSL_get_error(c->ssl, n);
         if (err == SSL_ERROR_WANT_READ) {
             want(ep, c, EPOLLIN);
             return 0;
@@ -585,6 +512,7 @@ int main(int argc, char **argv)
     struct rusage ru0, ru1;
     double secs;
     const char *ver = "-", *cipher = "-";
+    char errbuf[320] = "cannot require TLS 1.3";
     int bad_arg = 0, setup_rc = 0;
 
     for (i = 1; i < (size_t)argc; i++) {
@@ -641,19 +569,18 @@ int main(int argc, char **argv)
     if (bad_arg || !g.port || !g.cacert || !g.dir || !g.aud ||
         (strcmp(g.method, "POST") && strcmp(g.method, "GET")))
         return usage();
-    if (load_ssl())
-        return 1;
     if (list_devices()) {
         fprintf(stderr, "bench_gwpoll: no dev-* devices under %s\n", g.dir);
         return 1;
     }
-    g.ctx = ssl.ctx_new(ssl.client_method());
-    if (!g.ctx || ssl.ctx_ctrl(g.ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_3_VERSION, NULL) != 1 ||
-        ssl.ctx_load_verify(g.ctx, g.cacert, NULL) != 1) {
-        ERR_print_errors_fp(stderr);
+    if (bw_tls_ctx_new(&g.ctx, g.cacert, NULL, NULL, 0, errbuf, sizeof(errbuf)) ||
+        SSL_CTX_set_min_proto_version(g.ctx, TLS1_3_VERSION) != 1) {
+        fprintf(stderr, "bench_gwpoll: %s\n", errbuf);
         return 1;
     }
-    ssl.ctx_set_verify(g.ctx, SSL_VERIFY_PEER, NULL);
+    /* a connection's buffers stay allocated: the client's allocator should
+     * not be part of what the benchmark times */
+    SSL_CTX_clear_mode(g.ctx, SSL_MODE_RELEASE_BUFFERS);
     if (g.pids[0] && (rss0 = rss_kib()) < 0) {
         fprintf(stderr, "bench_gwpoll: cannot read the RSS of %s\n", g.pids);
         return 1;
@@ -710,8 +637,8 @@ int main(int argc, char **argv)
     }
     qsort(all, nall, sizeof(*all), cmp_u64);
     if (thr[0].c[0].ssl) {
-        ver = ssl.get_version(thr[0].c[0].ssl);
-        cipher = ssl.cipher_name(ssl.get_cipher(thr[0].c[0].ssl));
+        ver = SSL_get_version(thr[0].c[0].ssl);
+        cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(thr[0].c[0].ssl));
     }
 #define PCT(p) (nall ? (double)all[(size_t)((double)(nall - 1) * (p))] / 1e6 : 0.0)
     printf("result label=%s conns=%u requests=%zu ok=%llu bad=%llu broken=%llu seconds=%.3f "
@@ -736,7 +663,7 @@ int main(int argc, char **argv)
             size_t r;
 
             if (c->ssl)
-                ssl.free_ssl(c->ssl);
+                SSL_free(c->ssl);
             if (c->fd >= 0)
                 close(c->fd);
             for (r = 0; c->req && r < c->nreq; r++)
@@ -747,7 +674,7 @@ int main(int argc, char **argv)
         free(thr[i].c);
         free(thr[i].lat);
     }
-    ssl.ctx_free(g.ctx);
+    SSL_CTX_free(g.ctx);
     free(all);
     free(g.devs);
     return ok == nall && nall == (size_t)g.threads * g.conns * g.requests ? 0 : 1;

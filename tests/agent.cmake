@@ -12,4 +12,11 @@ if(TARGET bwagent)
   target_link_libraries(test_agent PRIVATE bwagent)
   target_include_directories(test_agent PRIVATE unit)
   add_test(NAME unit.agent COMMAND test_agent)
+  # the agent's HTTP client against a scripted HTTPS server
+  add_executable(agent_net_probe integ/agent_net_probe.c)
+  target_link_libraries(agent_net_probe PRIVATE bwagent)
+  add_test(NAME integ.agent_http
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_http.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:agent_net_probe>)
+  set_tests_properties(integ.agent_http PROPERTIES TIMEOUT 120)
 endif()

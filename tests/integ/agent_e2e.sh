@@ -15,6 +15,9 @@
 #  3. policy: manual and notify-only devices never install on their own;
 #     a maintenance window holds an update until the (injected) clock is
 #     inside it; --install-now installs for the manual device.
+#  4. the fleet simulator; a revoked device.
+#  5. TLS: a wrong CA or host name is refused; the agent does not link
+#     libcurl; between polls its process is bulwark-agent-wait (signals).
 # Usage: agent_e2e.sh BULWARK BULWARK-GATEWAY BULWARK-AGENT
 set -u
 B=$(realpath "$1"); GW=$(realpath "$2"); AG=$(realpath "$3")
@@ -281,13 +284,48 @@ for k in 1 2 3 4 5 6; do [ "$(slot sim/sim-$k)" = "b None b True 2" ] && nconf=$
 check '[ $nconf = 6 ] && [ "$(counts $CS)" = "success=6" ]' "simulated fleet: $nconf of 6 confirmed, campaign $(counts $CS)"
 echo "simulator done: $pass passed, $fail failed"
 
+# === 5. TLS refusals, the process between polls ============================================
+# a gateway whose certificate does not chain to ca_cert, or does not name the
+# host of the gateway URL, is refused in the handshake, and the log says why
+openssl ecparam -name prime256v1 -genkey -noout -out otherca.key 2>/dev/null
+openssl req -new -x509 -key otherca.key -subj "/CN=other CA" -days 2 -out otherca.crt 2>/dev/null
+sed "s|^ca_cert = .*|ca_cert = $T/otherca.crt|" dev-1/agent.conf > badca.conf
+"$AG" --config badca.conf --once > badca.log 2>&1; rc=$?
+check '[ $rc = 75 ] && grep -q "certificate of 127.0.0.1 is refused: unable to get local issuer" badca.log' \
+  "wrong CA: exit $rc: $(tail -1 badca.log)"
+sed "s|^gateway = .*|gateway = https://localhost:$P|" dev-1/agent.conf > badname.conf
+"$AG" --config badname.conf --once > badname.log 2>&1; rc=$?
+check '[ $rc = 75 ] && grep -q "certificate of localhost is refused: hostname mismatch" badname.log' \
+  "wrong host name: exit $rc: $(tail -1 badname.log)"
+check '! ldd "$AG" | grep -q -E "libcurl|libgnutls"' "the agent links libcurl or GnuTLS: $(ldd "$AG" | grep -E 'curl|gnutls')"
+# between polls the agent's process (same pid) is bulwark-agent-wait with no
+# descriptor but 0-2; SIGUSR1 polls at once, SIGTERM ends it with status 0
+sed -e "s|^poll_min = .*|poll_min = 60|" -e "s|^poll_max = .*|poll_max = 60|" dev-1/agent.conf > idle.conf
+"$AG" --config idle.conf > idle.log 2>&1 &
+DPID=$!; APIDS="$APIDS $DPID"
+polls() { grep -c "no update" idle.log; }
+for i in $(seq 100); do [ "$(polls)" -ge 1 ] && break; sleep 0.1; done
+waiter=0
+for i in $(seq 100); do
+  [ "$(readlink /proc/$DPID/exe)" = "$(dirname "$AG")/bulwark-agent-wait" ] &&
+    [ "$(ls /proc/$DPID/fd | wc -l)" -le 3 ] && { waiter=1; break; }
+  sleep 0.05
+done
+check '[ $waiter = 1 ]' "idle agent: $(readlink /proc/$DPID/exe), fds $(ls /proc/$DPID/fd 2>/dev/null | tr '\n' ' ')"
+kill -USR1 $DPID
+for i in $(seq 100); do [ "$(polls)" -ge 2 ] && break; sleep 0.1; done
+check '[ "$(polls)" = 2 ]' "SIGUSR1 while waiting: $(polls) polls: $(tail -2 idle.log)"
+for i in $(seq 100); do [ "$(readlink /proc/$DPID/exe)" = "$(dirname "$AG")/bulwark-agent-wait" ] && break; sleep 0.05; done
+kill -TERM $DPID; wait $DPID; rc=$?; APIDS=
+check '[ $rc = 0 ]' "SIGTERM while waiting: exit status $rc"
+
 # a revoked device is refused; the agent logs it as a security event
 check '[ "$(op -H "Content-Type: application/json" --data "{\"status\":\"revoked\"}" $U/api/v1/devices/dev-n/status)" = 200 ]' "revoke dev-n"
 once dev-n; rc=$?
 check '[ $rc = 1 ] && "$B" log show --config dev-n/device.conf 2>/dev/null | grep -q "refused: HTTP 403"' \
   "revoked: exit $rc, security log: $("$B" log show --config dev-n/device.conf 2>&1 | tail -1)"
 # sanitizer builds: an agent that tripped ASan/UBSan/LSan said so in its log
-check '! grep -l "Sanitizer\|runtime error" */agent.log sim.log' "sanitizer report in an agent log"
+check '! grep -l "Sanitizer\|runtime error" */agent.log sim.log idle.log badca.log badname.log' "sanitizer report in an agent log"
 kill -TERM $GPID; wait $GPID; rc=$?; GPID=
 check '[ $rc = 0 ]' "gateway SIGTERM exit status $rc"
 echo "agent_e2e: $pass passed, $fail failed"
