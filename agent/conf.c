@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * agent.conf: every option is one row of the table below, which parses the
- * file, fills defaults and prints the commented sample
- * (`bulwark-agent --sample-config`), so the three cannot drift apart. The
+ * agent.conf: every option is one row of the table below, which
+ * common/conf.c's loader uses to parse the file, fill defaults and print
+ * the commented sample (`bulwark-agent --sample-config`). The
  * device itself (key, certificate, slots, boot state) comes from the
  * device.conf this file names.
  */
@@ -17,23 +17,17 @@
 #include "device.h"
 #include "host.h"
 
-enum row_type { R_STR, R_U64 };
-
-struct row {
-    const char *key;
-    enum row_type type;
-    size_t off, cap;
-    const char *def; /* NULL: required */
-    const char *help;
-};
-
-#define S(f) R_STR, offsetof(struct agent_conf, f), sizeof(((struct agent_conf *)0)->f)
-#define U(f) R_U64, offsetof(struct agent_conf, f), 0
-static const struct row rows[] = {
+/* designated, so that the rows may leave check and example out */
+#define S(f)                                                                                       \
+    .type = BW_CONF_STR, .off = offsetof(struct agent_conf, f),                                    \
+    .cap = sizeof(((struct agent_conf *)0)->f)
+#define U(f) .type = BW_CONF_U64, .off = offsetof(struct agent_conf, f), .cap = 8
+static const struct bw_conf_row rows[] = {
     {"device_config", S(device_config), "/etc/bulwark/device.conf",
      "the device's device.conf: key, certificate, slots, boot state, security log"},
-    {"gateway", S(gateway), NULL, "gateway base URL, https://HOST:PORT"},
-    {"ca_cert", S(ca_cert), "", "CA bundle that signs the gateway's certificate (default: system)"},
+    {"gateway", S(gateway), NULL, "gateway base URL, https://HOST:PORT",
+     .example = "https://gateway.example:8443"},
+    {"ca_cert", S(ca_cert), "", "CA bundle that signs the gateway's certificate; none: the system's"},
     {"audience", S(audience), "bulwark-gateway", "aud of the device tokens (gateway's token_audience)"},
     {"device_id", S(device_id), "", "device id (default: the CN of the device certificate)"},
     {"state_dir", S(state_dir), "", "agent state and partial downloads (default: data_dir/agent)"},
@@ -88,23 +82,6 @@ int agent_window_open(int start, int end, int m)
     return m >= start || m < end; /* wraps midnight */
 }
 
-static bw_err set_row(struct agent_conf *c, const struct row *r, const char *v)
-{
-    char *base = (char *)c + r->off;
-    uint64_t n;
-
-    if (r->type == R_STR) {
-        if (strlen(v) >= r->cap)
-            return BW_E_TOOBIG;
-        strcpy(base, v);
-        return BW_OK;
-    }
-    if (bw_parse_u64(v, &n))
-        return BW_E_FORMAT;
-    memcpy(base, &n, sizeof(n));
-    return BW_OK;
-}
-
 static bw_err finish(struct agent_conf *c, const char *path)
 {
     struct device_conf dc;
@@ -147,79 +124,16 @@ static bw_err finish(struct agent_conf *c, const char *path)
 
 bw_err agent_conf_load(struct agent_conf *c, const char *path)
 {
-    uint8_t *buf = NULL;
-    size_t len, i;
-    int seen[N_ROWS] = {0}, line = 0;
-    char *save = NULL, *ln;
     bw_err rc;
 
     memset(c, 0, sizeof(*c));
-    rc = bw_read_file(path, 1 << 20, &buf, &len);
-    if (rc) {
-        fprintf(stderr, "%s: %s\n", path, rc == BW_E_IO ? strerror(errno) : bw_strerror(rc));
-        return rc;
-    }
-    for (ln = (char *)buf; ln; ln = save) {
-        char *k, *v;
-        int kind;
-
-        save = strchr(ln, '\n');
-        if (save)
-            *save++ = 0;
-        line++;
-        kind = bw_conf_split(ln, &k, &v);
-        if (kind == 0)
-            continue;
-        rc = BW_E_FORMAT;
-        if (kind < 0) {
-            fprintf(stderr, "%s:%d: expected 'key = value'\n", path, line);
-            goto out;
-        }
-        for (i = 0; i < N_ROWS; i++)
-            if (!strcmp(rows[i].key, k))
-                break;
-        if (i == N_ROWS) {
-            fprintf(stderr, "%s:%d: unknown option '%s'\n", path, line, k);
-            goto out;
-        }
-        if (seen[i]) {
-            fprintf(stderr, "%s:%d: '%s' given twice\n", path, line, k);
-            goto out;
-        }
-        if (set_row(c, &rows[i], v)) {
-            fprintf(stderr, "%s:%d: %s: bad value '%s' (%s)\n", path, line, k, v, rows[i].help);
-            goto out;
-        }
-        seen[i] = 1;
-    }
-    for (i = 0; i < N_ROWS; i++) {
-        if (seen[i])
-            continue;
-        rc = BW_E_FORMAT;
-        if (!rows[i].def) {
-            fprintf(stderr, "%s: required option '%s' missing (%s)\n", path, rows[i].key,
-                    rows[i].help);
-            goto out;
-        }
-        if (set_row(c, &rows[i], rows[i].def))
-            goto out;
-    }
-    rc = finish(c, path);
-out:
-    bw_free(buf);
-    return rc;
+    rc = bw_conf_load(c, rows, N_ROWS, path);
+    return rc ? rc : finish(c, path);
 }
 
 void agent_conf_sample(FILE *f)
 {
-    size_t i;
-
-    fprintf(f, "# bulwark-agent configuration (bulwark-agent --sample-config)\n"
-               "# key = value; lines starting with # are comments.\n");
-    for (i = 0; i < N_ROWS; i++)
-        fprintf(f, "\n# %s%s%s%s\n%s%s = %s\n", rows[i].help,
-                rows[i].def ? " (default: " : " (required)",
-                rows[i].def ? (*rows[i].def ? rows[i].def : "empty") : "", rows[i].def ? ")" : "",
-                rows[i].def ? "# " : "", rows[i].key,
-                rows[i].def ? rows[i].def : "https://gateway.example:8443");
+    bw_conf_sample(f, rows, N_ROWS,
+                   "# bulwark-agent configuration (bulwark-agent --sample-config)\n"
+                   "# key = value; lines starting with # are comments.\n");
 }
