@@ -9,6 +9,7 @@
 const ROLES = { none: 0, viewer: 1, 'release-manager': 2, admin: 3 };
 const STATES = ['scheduled', 'offered', 'running', 'success', 'failure', 'cancelled'];
 const REFRESH_MS = 5000;
+const MAX_ROWS = 1000;    // fleet rows drawn at once
 
 let token = sessionStorage.getItem('bulwark-token') || '';
 let me = null;            // {name, role}
@@ -188,7 +189,7 @@ function renderFleet() {
     if (st && d.status !== st) continue;
     if (ver && d.version !== ver) continue;
     if (q && !(d.id + ' ' + d.version + ' ' + attrs).toLowerCase().includes(q)) continue;
-    n++;
+    if (++n > MAX_ROWS) continue; // counted, not drawn: a large fleet stays responsive
     tb.append(el('tr', { 'data-id': d.id },
       el('td', {}, el('a', { href: '#device/' + encodeURIComponent(d.id) }, d.id)),
       el('td', {}, el('span', { class: 'status ' + d.status }, d.status)),
@@ -197,7 +198,8 @@ function renderFleet() {
       el('td', { title: utc(d.last_seen) }, ago(d.last_seen)),
       el('td', { class: 'attrs' }, attrs)));
   }
-  $('fleet-count').textContent = n + ' of ' + fleet.length + ' devices';
+  $('fleet-count').textContent = n + ' of ' + fleet.length + ' devices' +
+    (n > MAX_ROWS ? ' (the first ' + MAX_ROWS + ' shown: narrow the search)' : '');
 }
 
 // device ---------------------------------------------------------------------------
