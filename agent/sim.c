@@ -81,16 +81,18 @@ static void dev_id(size_t i, char *out, size_t cap)
     snprintf(out, cap, "%.40s%06zu", F.o->id_prefix, i + 1);
 }
 
+/* DIR/ID/ as `bulwark provision --count` lays a device out (bench_gwpoll
+ * reads the same layout): device.key, storage.key, device.crt. */
 static void dev_paths(size_t i, char *key_uri, size_t kcap, char *cert, size_t ccap)
 {
     char id[64];
 
     dev_id(i, id, sizeof(id));
     if (key_uri)
-        snprintf(key_uri, kcap, "file:%.1900s/%s.key?storage-key=%.1900s/storage.key",
-                 F.o->fleet_dir, id, F.o->fleet_dir);
+        snprintf(key_uri, kcap, "file:%.1900s/%s/device.key?storage-key=%.1900s/%s/storage.key",
+                 F.o->fleet_dir, id, F.o->fleet_dir, id);
     if (cert)
-        snprintf(cert, ccap, "%.3900s/%s.crt", F.o->fleet_dir, id);
+        snprintf(cert, ccap, "%.3900s/%s/device.crt", F.o->fleet_dir, id);
 }
 
 /* --- identities --------------------------------------------------------------------- */
@@ -111,6 +113,15 @@ static bw_err mint(size_t i)
     dev_paths(i, uri, sizeof(uri), cert_path, sizeof(cert_path));
     if (stat(cert_path, &stt) == 0)
         return BW_OK;
+    {
+        char dir[4096];
+
+        snprintf(dir, sizeof(dir), "%.4000s/%s", F.o->fleet_dir, id);
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            rc = BW_E_IO;
+            goto out;
+        }
+    }
     rc = bw_devkey_open(uri, &k);
     if (!rc)
         rc = bw_devkey_generate(k, 1);
@@ -167,8 +178,7 @@ static void *mint_thread(void *arg)
 
 static bw_err identities(void)
 {
-    char ca_crt[4096], ca_key[4096], reg[4096], skey[4096];
-    uint8_t k[BW_STORAGE_KEY_LEN];
+    char ca_crt[4096], ca_key[4096], reg[4096];
     pthread_t tid[256];
     struct stat stt;
     unsigned t, started;
@@ -181,7 +191,6 @@ static bw_err identities(void)
     snprintf(ca_crt, sizeof(ca_crt), "%.4000s/ca.crt", F.o->ca_dir);
     snprintf(ca_key, sizeof(ca_key), "%.4000s/ca.key", F.o->ca_dir);
     snprintf(reg, sizeof(reg), "%.4000s/registry.jsonl", F.o->fleet_dir);
-    snprintf(skey, sizeof(skey), "%.4000s/storage.key", F.o->fleet_dir);
     if (stat(ca_key, &stt) != 0 && (rc = bw_ca_create(F.o->ca_dir, "bulwark fleet simulator", 3650))) {
         fprintf(stderr, "bulwark-agent: --ca-dir %s: cannot create a CA: %s\n", F.o->ca_dir,
                 bw_strerror(rc));
@@ -189,12 +198,6 @@ static bw_err identities(void)
     }
     if ((rc = bw_ca_open(ca_crt, ca_key, &F.ca))) {
         fprintf(stderr, "bulwark-agent: --ca-dir %s: %s\n", F.o->ca_dir, bw_strerror(rc));
-        return rc;
-    }
-    rc = bw_storage_key_load(skey, 1, k); /* one storage key for the whole simulated fleet */
-    bw_wipe(k, sizeof(k));
-    if (rc) {
-        fprintf(stderr, "bulwark-agent: %s: %s\n", skey, bw_strerror(rc));
         return rc;
     }
     F.reg_fd = open(reg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
