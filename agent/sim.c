@@ -604,9 +604,13 @@ static bw_err cycle(struct worker *w, size_t i, uint64_t *poll)
         d->phase = SP_OFFERED;
         d->target = -1;
     }
-    rc = act(w, n, d);
-    if (!rc && d->phase == SP_INSTALLED)
-        *poll = 0; /* rebooted: the agent's first cycle comes at once */
+    {
+        enum sphase before = d->phase;
+
+        rc = act(w, n, d);
+        if (!rc && before != SP_INSTALLED && d->phase == SP_INSTALLED)
+            *poll = 0; /* rebooted: the agent's first cycle comes at once */
+    }
 out:
     free(body);
     agent_net_close(n);
@@ -668,7 +672,9 @@ static void *run_thread(void *arg)
                 wait = poll ? spread((double)poll, F.c->jitter) : 0;
             }
             d->next = bw_now() + wait / F.o->time_scale;
-            if (F.o->once && d->phase != SP_INSTALLED)
+            /* --once: one cycle, and the one after a simulated reboot
+             * (poll is 0 only then: poll_min is at least 1) */
+            if (F.o->once && !(rc == BW_OK && poll == 0))
                 d->done = 1;
             now = bw_now();
             if (F.stop_at > 0 && now >= F.stop_at)
