@@ -656,12 +656,19 @@ static void *run_thread(void *arg)
                 soonest = d->next < soonest ? d->next : soonest;
                 continue;
             }
-            rc = cycle(&w, i, &poll);
-            pthread_mutex_lock(&F.lock);
-            F.cycles++;
-            F.unreachable += rc == BW_E_IO;
-            F.errors += rc && rc != BW_E_IO;
-            pthread_mutex_unlock(&F.lock);
+            /* after an install the simulated device reboots and its
+             * agent's first cycle comes at once (poll 0), in this turn:
+             * not after a pass over the thread's other devices */
+            for (;;) {
+                rc = cycle(&w, i, &poll);
+                pthread_mutex_lock(&F.lock);
+                F.cycles++;
+                F.unreachable += rc == BW_E_IO;
+                F.errors += rc && rc != BW_E_IO;
+                pthread_mutex_unlock(&F.lock);
+                if (rc || poll || agent_stopping || F.o->once)
+                    break;
+            }
             if (rc == BW_E_IO) {
                 double b = (double)F.c->retry_min * (double)(1u << (d->fails < 20 ? d->fails : 20));
 
