@@ -105,4 +105,25 @@ BW_NODISCARD bw_err agent_request_postpone(const struct agent_conf *c, uint64_t 
 /* Prints the agent's state (JSON) on stdout. */
 BW_NODISCARD bw_err agent_print_state(const struct agent_conf *c);
 
+/* --- the in-memory fleet simulator (agent/sim.c) --- */
+struct agent_sim_opts {
+    uint64_t n;               /* devices */
+    unsigned threads;
+    double time_scale;        /* every wait divided by this */
+    double spread;            /* first cycles spread over these seconds */
+    double duration;          /* stop after these seconds (0: until a signal) */
+    uint64_t factory_sequence; /* sequence of the image each device starts with */
+    int once, prepare, json, verbose;
+    const char *ca_dir;       /* manufacturing CA: ca.crt, ca.key (created if absent) */
+    const char *fleet_dir;    /* keys, certificates, storage.key, registry.jsonl */
+    const char *id_prefix;    /* device ids: PREFIX000001 ... */
+};
+/* Runs o->n simulated devices with c's gateway, poll and retry settings and
+ * the release key, vendor, class and slot size of c->device_config, after
+ * minting the identities missing in o->fleet_dir. Stops on agent_stopping,
+ * after o->duration, or (o->once) when every device has run its cycle.
+ * Prints a summary line (or JSON). Returns the exit status: 0, 1 (errors),
+ * 2 (usage), 75 (--once and the gateway was unreachable). */
+int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o);
+
 #endif

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <pthread.h>
 
 #include <malloc.h>
@@ -36,8 +37,18 @@ static const struct opt opts[] = {
     {"install-now", NULL, "manual policy: install the offered update at the next cycle"},
     {"postpone", "SECONDS", "do not install before SECONDS from now (the user's postpone)"},
     {"state", NULL, "print the agent's state as JSON and exit"},
-    {"simulate", "DIR", "fleet simulator: run every DIR/*/agent.conf in this process"},
+    {"simulate", "N|DIR", "fleet simulator: N in-memory devices, or every DIR/*/agent.conf"},
     {"threads", "T", "--simulate: worker threads (default 8)"},
+    {"fleet-dir", "DIR", "--simulate N: keys, certificates, registry.jsonl (default STATE_DIR/fleet)"},
+    {"ca-dir", "DIR", "--simulate N: CA issuing the certificates (default FLEET_DIR/ca; made if absent)"},
+    {"prepare", NULL, "--simulate N: make the missing identities and registry lines, then exit"},
+    {"time-scale", "F", "--simulate N: divide every wait by F (60: a 60 s poll every second)"},
+    {"spread", "S", "--simulate N: spread the first cycles over S seconds (default 0)"},
+    {"duration", "S", "--simulate N: stop after S seconds (default: at SIGTERM/SIGINT)"},
+    {"id-prefix", "P", "--simulate N: device ids P000001... (default sim-)"},
+    {"factory-sequence", "Q", "--simulate N: sequence of the image devices start with (1)"},
+    {"json", NULL, "--simulate N: the summary as one JSON object"},
+    {"verbose", NULL, "--simulate N: print every report sent"},
     {"help", NULL, "this help"},
     {NULL, NULL, NULL}};
 
@@ -61,7 +72,7 @@ static void usage(FILE *f)
                "The bulwark device agent: polls bulwark-gateway, installs updates as its policy\n"
                "allows, health-checks and confirms or rolls back, reports every state.\n\n");
     for (o = opts; o->name; o++)
-        fprintf(f, "  --%s%s%-*s %s\n", o->name, o->arg ? " " : "", o->arg ? 16 - (int)strlen(o->name) : 17 - (int)strlen(o->name),
+        fprintf(f, "  --%s%s%-*s %s\n", o->name, o->arg ? " " : "", o->arg ? 20 - (int)strlen(o->name) : 21 - (int)strlen(o->name),
                 o->arg ? o->arg : "", o->help);
     fprintf(f, "\nBULWARK_AGENT_CLOCK=SECONDS (tests only) sets the clock the policy uses for\n"
                "maintenance windows and postponing; tokens always use the real time.\n");
@@ -293,6 +304,8 @@ static void wait_elsewhere(double secs, unsigned fails, int argc, char **argv)
 int main(int argc, char **argv)
 {
     const char *conf_path = "/etc/bulwark/agent.conf", *postpone = NULL, *sim_dir = NULL;
+    char fleet_dir[AGENT_PATH_MAX + 8], ca_dir[AGENT_PATH_MAX + 16];
+    struct agent_sim_opts so = {.time_scale = 1, .factory_sequence = 1, .id_prefix = "sim-"};
     uint64_t threads = 8;
     int once = 0, check = 0, install_now = 0, state = 0, i;
     unsigned fails = 0;
@@ -318,6 +331,39 @@ int main(int argc, char **argv)
             if (bw_parse_u64(argv[++i], &f))
                 return 2;
             fails = f > 64 ? 64 : (unsigned)f;
+        } else if ((!strcmp(a, "--time-scale") || !strcmp(a, "--spread") ||
+                    !strcmp(a, "--duration")) && i + 1 < argc) {
+            char *end = NULL;
+            double v = strtod(argv[++i], &end);
+
+            if (!end || *end || end == argv[i] || !(v >= 0) || v > 1e7 ||
+                (a[2] == 't' && v < 0.001)) {
+                fprintf(stderr, "bulwark-agent: %s: a number expected\n", a);
+                return 2;
+            }
+            *(a[2] == 't' ? &so.time_scale : a[2] == 's' ? &so.spread : &so.duration) = v;
+        } else if (!strcmp(a, "--factory-sequence") && i + 1 < argc) {
+            if (bw_parse_u64(argv[++i], &so.factory_sequence) ||
+                so.factory_sequence == BW_SEQ_EMPTY) {
+                fprintf(stderr, "bulwark-agent: --factory-sequence: a number expected\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--fleet-dir") && i + 1 < argc) {
+            so.fleet_dir = argv[++i];
+        } else if (!strcmp(a, "--ca-dir") && i + 1 < argc) {
+            so.ca_dir = argv[++i];
+        } else if (!strcmp(a, "--id-prefix") && i + 1 < argc) {
+            so.id_prefix = argv[++i];
+            if (strlen(so.id_prefix) > 40 || strchr(so.id_prefix, '/')) {
+                fprintf(stderr, "bulwark-agent: --id-prefix: at most 40 bytes, no '/'\n");
+                return 2;
+            }
+        } else if (!strcmp(a, "--prepare")) {
+            so.prepare = 1;
+        } else if (!strcmp(a, "--json")) {
+            so.json = 1;
+        } else if (!strcmp(a, "--verbose")) {
+            so.verbose = 1;
         } else if (!strcmp(a, "--postpone") && i + 1 < argc) {
             postpone = argv[++i];
         } else if (!strcmp(a, "--sample-config")) {
@@ -339,6 +385,37 @@ int main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
+    }
+    if (sim_dir && sim_dir[0] && strspn(sim_dir, "0123456789") == strlen(sim_dir)) {
+        int st;
+
+        if (bw_parse_u64(sim_dir, &so.n) || so.n < 1 || so.n > 1000000) {
+            fprintf(stderr, "bulwark-agent: --simulate N: 1 to 1000000 devices\n");
+            return 2;
+        }
+        if (agent_conf_load(&c, conf_path))
+            return 1;
+        if (!so.fleet_dir) {
+            snprintf(fleet_dir, sizeof(fleet_dir), "%s/fleet", c.state_dir);
+            so.fleet_dir = fleet_dir;
+        }
+        if (!so.ca_dir) {
+            snprintf(ca_dir, sizeof(ca_dir), "%s/ca", so.fleet_dir);
+            so.ca_dir = ca_dir;
+        }
+        so.threads = (unsigned)(threads > 256 ? 256 : threads);
+        so.once = once;
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        if (bw_tls_init())
+            return 1;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        (void)mkdir(c.state_dir, 0700); /* for the default fleet directory */
+        st = agent_simulate_n(&c, &so);
+        return st;
     }
     if (sim_dir) {
         int st;

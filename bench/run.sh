@@ -4,6 +4,8 @@
 # same data: verify/sign of a 256 MiB package vs `openssl dgst -sha256`,
 # envelope verifications/s vs `openssl speed ecdsap256`, peak RSS for 1 MiB
 # and 256 MiB packages, and the Cortex-M4 .text size of the device core.
+# Then bench/fleet.sh (10,000 simulated devices against one gateway; FLEET=0
+# skips it).
 # Usage: bench/run.sh BUILD_DIR   (writes bench/results-latest.md)
 set -eu
 BUILD=$(realpath "${1:-build}")
@@ -74,3 +76,9 @@ cpu=$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}')
   echo "| peak RSS, sign 256 MiB image | $rss_sign KiB | | | |"
   echo "| device core .text, Cortex-M4 -Os | $text B | | | reported |"
 } | tee "$ROOT/bench/results-latest.md"
+
+# bench/fleet: 10,000 simulated devices against one gateway (about 6 min;
+# FLEET=0 skips it). Writes bench/results-fleet-latest.md.
+if [ "${FLEET:-1}" != 0 ]; then
+  "$ROOT/bench/fleet.sh" "$BUILD" || echo "bench/fleet.sh failed" >&2
+fi

@@ -6,6 +6,10 @@ if(TARGET bwgateway AND TARGET bulwark-agent)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_e2e.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
   set_tests_properties(integ.agent_e2e PROPERTIES TIMEOUT 300)
+  add_test(NAME integ.agent_fleet
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_fleet.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
+  set_tests_properties(integ.agent_fleet PROPERTIES TIMEOUT 120)
 endif()
 if(TARGET bwagent)
   add_executable(test_agent unit/test_agent.c)
