@@ -762,10 +762,17 @@ int gw_api_operator(struct gw_req *q, struct gw_resp *r)
                                        roles[q->role & 3])));
     } else if (!strcmp(rest, "audit") && !strcmp(q->method, "GET")) {
         const char *after = arg(q, "after");
-        json_t *arr = json_array();
+        int64_t off, lim;
+        json_t *arr;
 
+        if (paging(q, r, &off, &lim))
+            return 1;
+        arr = json_array();
+        /* ?after=ID: oldest first from there (to follow the log);
+         * otherwise the newest, newest first */
         list_answer(r, ops, h, arr,
-                    ops->audit_list(h, after ? strtoll(after, NULL, 10) : 0, 1000, audit_cb, arr));
+                    after ? ops->audit_list(h, strtoll(after, NULL, 10), lim, audit_cb, arr)
+                          : ops->audit_recent(h, lim, audit_cb, arr));
     } else
         gw_error(r, 404, "not_found", "no such resource");
     return 1;

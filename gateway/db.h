@@ -237,6 +237,11 @@ struct gw_db_ops {
                          void (*fn)(void *arg, int64_t id, int64_t time, const char *actor,
                                     const char *action, const char *object, const char *detail),
                          void *arg);
+    /* the newest limit entries, newest first */
+    bw_err (*audit_recent)(void *ctx, int64_t limit,
+                           void (*fn)(void *arg, int64_t id, int64_t time, const char *actor,
+                                      const char *action, const char *object, const char *detail),
+                           void *arg);
 };
 
 extern const struct gw_db_ops gw_db_sqlite;

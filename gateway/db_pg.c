@@ -1223,13 +1223,13 @@ static bw_err pg_audit_add(void *ctx, int64_t now, const char *actor, const char
                "itttt", now, actor, action, object, detail ? detail : "");
 }
 
-static bw_err pg_audit_list(void *ctx, int64_t after_id, int64_t limit,
-                            void (*fn)(void *arg, int64_t id, int64_t time, const char *actor,
-                                       const char *action, const char *object,
-                                       const char *detail),
-                            void *arg)
+/* audit rows by sql to fn: the limit (or NULL for none) is $1, or $2 after
+ * a when the SQL names $2 */
+static bw_err audit_rows(struct pg *p, const char *sql, int64_t a, int64_t limit,
+                         void (*fn)(void *arg, int64_t id, int64_t time, const char *actor,
+                                    const char *action, const char *object, const char *detail),
+                         void *arg)
 {
-    struct pg *p = ctx;
     char lim[24];
     PGresult *r;
     bw_err e;
@@ -1238,10 +1238,10 @@ static bw_err pg_audit_list(void *ctx, int64_t after_id, int64_t limit,
     if (!fn)
         return BW_E_INVAL;
     snprintf(lim, sizeof(lim), "%lld", (long long)limit);
-    r = ex(p, &e,
-           "SELECT id, time, actor, action, object, detail FROM audit WHERE id > $1"
-           " ORDER BY id LIMIT $2::bigint",
-           "it", after_id, limit < 0 ? NULL : lim);
+    if (strstr(sql, "$2"))
+        r = ex(p, &e, sql, "it", a, limit < 0 ? NULL : lim);
+    else
+        r = ex(p, &e, sql, "t", limit < 0 ? NULL : lim);
     if (!r)
         return e;
     for (i = 0; i < PQntuples(r); i++)
@@ -1249,6 +1249,30 @@ static bw_err pg_audit_list(void *ctx, int64_t after_id, int64_t limit,
            PQgetvalue(r, i, 4), PQgetvalue(r, i, 5));
     PQclear(r);
     return BW_OK;
+}
+
+static bw_err pg_audit_list(void *ctx, int64_t after_id, int64_t limit,
+                            void (*fn)(void *arg, int64_t id, int64_t time, const char *actor,
+                                       const char *action, const char *object,
+                                       const char *detail),
+                            void *arg)
+{
+    return audit_rows(ctx,
+                      "SELECT id, time, actor, action, object, detail FROM audit WHERE id > $1"
+                      " ORDER BY id LIMIT $2::bigint",
+                      after_id, limit, fn, arg);
+}
+
+static bw_err pg_audit_recent(void *ctx, int64_t limit,
+                              void (*fn)(void *arg, int64_t id, int64_t time, const char *actor,
+                                         const char *action, const char *object,
+                                         const char *detail),
+                              void *arg)
+{
+    return audit_rows(ctx,
+                      "SELECT id, time, actor, action, object, detail FROM audit"
+                      " ORDER BY id DESC LIMIT $1::bigint",
+                      0, limit, fn, arg);
 }
 
 const struct gw_db_ops gw_db_pg = {
@@ -1283,4 +1307,5 @@ const struct gw_db_ops gw_db_pg = {
     .ddi_cancel_ack = pg_ddi_cancel_ack,
     .audit_add = pg_audit_add,
     .audit_list = pg_audit_list,
+    .audit_recent = pg_audit_recent,
 };

@@ -1220,23 +1220,19 @@ static bw_err sq_audit_add(void *ctx, int64_t now, const char *actor, const char
                "itttt", now, actor, action, object, detail ? detail : "");
 }
 
-static bw_err sq_audit_list(void *ctx, int64_t after_id, int64_t limit,
-                            void (*fn)(void *arg, int64_t id, int64_t time, const char *actor,
-                                       const char *action, const char *object,
-                                       const char *detail),
-                            void *arg)
+/* audit rows by sql to fn: ?1 is a, ?2 (if the SQL names it) b */
+static bw_err audit_rows(struct sq *s, const char *sql, int64_t a, int64_t b,
+                         void (*fn)(void *arg, int64_t id, int64_t time, const char *actor,
+                                    const char *action, const char *object, const char *detail),
+                         void *arg)
 {
-    struct sq *s = ctx;
     sqlite3_stmt *st;
     bw_err e;
     int row;
 
     if (!fn)
         return BW_E_INVAL;
-    e = prep(s, &st,
-             "SELECT id, time, actor, action, object, detail FROM audit WHERE id > ?"
-             " ORDER BY id LIMIT ?",
-             "ii", after_id, limit < 0 ? (int64_t)-1 : limit);
+    e = prep(s, &st, sql, strstr(sql, "?2") ? "ii" : "i", a, b);
     if (e)
         return e;
     while (!(e = step(s, st, &row)) && row)
@@ -1245,6 +1241,30 @@ static bw_err sq_audit_list(void *ctx, int64_t after_id, int64_t limit,
            (const char *)sqlite3_column_text(st, 4), (const char *)sqlite3_column_text(st, 5));
     done(s, st);
     return e;
+}
+
+static bw_err sq_audit_list(void *ctx, int64_t after_id, int64_t limit,
+                            void (*fn)(void *arg, int64_t id, int64_t time, const char *actor,
+                                       const char *action, const char *object,
+                                       const char *detail),
+                            void *arg)
+{
+    return audit_rows(ctx,
+                      "SELECT id, time, actor, action, object, detail FROM audit WHERE id > ?1"
+                      " ORDER BY id LIMIT ?2",
+                      after_id, limit < 0 ? (int64_t)-1 : limit, fn, arg);
+}
+
+static bw_err sq_audit_recent(void *ctx, int64_t limit,
+                              void (*fn)(void *arg, int64_t id, int64_t time, const char *actor,
+                                         const char *action, const char *object,
+                                         const char *detail),
+                              void *arg)
+{
+    return audit_rows(ctx,
+                      "SELECT id, time, actor, action, object, detail FROM audit"
+                      " ORDER BY id DESC LIMIT ?1",
+                      limit < 0 ? (int64_t)-1 : limit, 0, fn, arg);
 }
 
 const struct gw_db_ops gw_db_sqlite = {
@@ -1279,4 +1299,5 @@ const struct gw_db_ops gw_db_sqlite = {
     .ddi_cancel_ack = sq_ddi_cancel_ack,
     .audit_add = sq_audit_add,
     .audit_list = sq_audit_list,
+    .audit_recent = sq_audit_recent,
 };

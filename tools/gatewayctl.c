@@ -27,6 +27,8 @@ static const struct cmd cmds[] = {
     {"devices", "[FILTER-JSON]", "GET", "/api/v1/devices", 0,
      "list devices, optionally those whose attributes match, e.g. '{\"group\":\"lab\"}'"},
     {"device", "ID", "GET", "/api/v1/devices/%s", 0, "show one device"},
+    {"history", "ID", "GET", "/api/v1/devices/%s/actions", 0,
+     "a device's actions, newest first, with its feedback"},
     {"import", "REGISTRY.jsonl", "POST", "/api/v1/devices/import", 2,
      "import the records bulwark provision wrote (admin)"},
     {"accept", "ID", "POST", "/api/v1/devices/%s/status", 3, "accept a device (admin)"},
@@ -34,14 +36,17 @@ static const struct cmd cmds[] = {
     {"revoke", "ID", "POST", "/api/v1/devices/%s/status", 3, "revoke a device (admin)"},
     {"upload", "NAME PACKAGE", "POST", "/api/v1/releases?name=%s", 2,
      "upload a signed package; the gateway verifies it first (release-manager)"},
+    {"releases", "", "GET", "/api/v1/releases", 0, "list releases, newest first"},
     {"release", "ID", "GET", "/api/v1/releases/%s", 0, "show one release"},
     {"campaign-create", "JSON", "POST", "/api/v1/campaigns", 1,
      "start a campaign, e.g. '{\"name\":\"c1\",\"release_id\":1,\"batch_size\":10}' (release-manager)"},
+    {"campaigns", "", "GET", "/api/v1/campaigns", 0, "list campaigns with their counts"},
     {"campaign", "ID", "GET", "/api/v1/campaigns/%s", 0, "campaign state and counts"},
     {"pause", "ID", "POST", "/api/v1/campaigns/%s/pause", 4, "pause a campaign"},
     {"resume", "ID", "POST", "/api/v1/campaigns/%s/resume", 4, "resume a campaign"},
     {"cancel", "ID", "POST", "/api/v1/campaigns/%s/cancel", 4, "cancel a campaign"},
-    {"audit", "[AFTER-ID]", "GET", "/api/v1/audit", 0, "the operator audit log"},
+    {"audit", "[AFTER-ID]", "GET", "/api/v1/audit", 0,
+     "the operator audit log: the newest 1000, newest first; from AFTER-ID on, oldest first"},
 };
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
 

@@ -338,10 +338,10 @@ async function viewCampaigns() {
 // audit ---------------------------------------------------------------------------
 
 async function viewAudit() {
-  const rows = await api('GET', 'audit');
+  const rows = await api('GET', 'audit?limit=500'); // the newest, newest first
   const tb = $('audit').tBodies[0];
   clear(tb);
-  for (const a of rows.reverse())
+  for (const a of rows)
     tb.append(el('tr', {}, el('td', {}, String(a.id)), el('td', {}, utc(a.time)), el('td', {}, a.actor),
       el('td', {}, a.action), el('td', {}, a.object), el('td', {}, a.detail)));
 }

@@ -917,6 +917,17 @@ static void t_audit(void)
         memset(&r, 0, sizeof(r));
         EXPECT(ops->audit_list(db, third, 10, audit_row, &r), BW_OK);
         CHECK(r.n == 1 && !strncmp(r.text[0], "carol|", 6), "after the third: %d", r.n);
+        /* the newest first */
+        memset(&r, 0, sizeof(r));
+        EXPECT(ops->audit_recent(db, 2, audit_row, &r), BW_OK);
+        CHECK(r.n == 2 && !strncmp(r.text[0], "carol|", 6) &&
+                  !strcmp(r.text[1], "alice|device.accept|dev-b|{\"why\":\"ok\"}") &&
+                  r.id[0] > r.id[1] && r.id[1] == third,
+              "newest two: %d [%s] [%s]", r.n, r.text[0], r.text[1]);
+        memset(&r, 0, sizeof(r));
+        EXPECT(ops->audit_recent(db, -1, audit_row, &r), BW_OK);
+        CHECK(r.n == 4 && r.id[3] == first, "all, newest first: %d", r.n);
+        EXPECT(ops->audit_recent(db, 1, NULL, &r), BW_E_INVAL);
     }
 }
 

@@ -179,6 +179,9 @@ ctl $TOK_viewer devices '{"group":"lab"}'; check '[ $? = 0 ] && grep -q "dev-1" 
   "gatewayctl devices with a filter: $(cat ctl.txt)"
 ctl $TOK_viewer device ../../etc; check '[ $? = 2 ]' "gatewayctl passed a path trick"
 ctl $TOK_viewer release 999; check '[ $? = 4 ]' "gatewayctl: missing release"
+ctl $TOK_viewer campaigns; check '[ $? = 0 ] && grep -q "\"id\":$CID" ctl.txt && grep -q "\"actions\"" ctl.txt' "gatewayctl campaigns: $(head -c 200 ctl.txt)"
+ctl $TOK_viewer releases; check '[ $? = 0 ] && grep -q "\"sha256\"" ctl.txt' "gatewayctl releases"
+ctl $TOK_viewer audit; check '[ $? = 0 ] && grep -q "campaign.resume" ctl.txt' "gatewayctl audit (newest first)"
 
 # revocation
 check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"revoked\"}" $U/api/v1/devices/dev-3/status)" = 200 ]' "revoke"
