@@ -175,28 +175,14 @@ static void owe_report(struct agent_state *s, const char *state, const char *fee
  * (already final) or 404 (action gone) drops it: nothing more to say. */
 static bw_err send_report(struct agent_net *n, struct agent_state *s)
 {
-    char path[96], *body;
-    json_t *o;
     long status = 0;
     bw_err rc;
 
     if (!s->rep_action)
         return BW_OK;
-    o = json_pack("{s:s,s:s}", "state", s->rep_state, "feedback", s->rep_feedback);
-    body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!body)
-        return BW_E_NOMEM;
-    snprintf(path, sizeof(path), "/api/v1/device/actions/%" PRId64 "/report", s->rep_action);
-    rc = agent_net_post(n, path, body, &status);
-    free(body);
+    rc = agent_net_report(n, s->rep_action, s->rep_state, s->rep_feedback, &status);
     if (rc)
         return rc;
-    if (status >= 500)
-        return BW_E_IO;
-    if (status != 200 && status != 409 && status != 404)
-        fprintf(stderr, "bulwark-agent: report %s on action %" PRId64 ": HTTP %ld %s\n",
-                s->rep_state, s->rep_action, status, agent_net_body(n));
     printf("report action %" PRId64 " %s: %s (HTTP %ld)\n", s->rep_action, s->rep_state,
            s->rep_feedback, status);
     s->rep_action = 0;

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -761,4 +762,30 @@ bw_err agent_net_download(struct agent_net *a, const char *sha256, int fd, uint6
     *got = a->got;
     a->fd = -1;
     return rc;
+}
+
+bw_err agent_net_report(struct agent_net *a, int64_t action, const char *state,
+                        const char *feedback, long *status)
+{
+    char path[96], *body;
+    json_t *o;
+    bw_err rc;
+
+    *status = 0;
+    o = json_pack("{s:s,s:s}", "state", state, "feedback", feedback);
+    body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!body)
+        return BW_E_NOMEM;
+    snprintf(path, sizeof(path), "/api/v1/device/actions/%" PRId64 "/report", action);
+    rc = agent_net_post(a, path, body, status);
+    free(body);
+    if (rc)
+        return rc;
+    if (*status >= 500)
+        return BW_E_IO;
+    if (*status != 200 && *status != 409 && *status != 404)
+        fprintf(stderr, "bulwark-agent: report %s on action %" PRId64 ": HTTP %ld %s\n", state,
+                action, *status, agent_net_body(a));
+    return BW_OK;
 }

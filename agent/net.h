@@ -25,6 +25,12 @@ void agent_net_close(struct agent_net *a); /* NULL-safe */
  * (agent_net_body). BW_E_IO when the gateway gave no answer. */
 BW_NODISCARD bw_err agent_net_post(struct agent_net *a, const char *path, const char *json,
                                    long *status);
+/* Reports state (running, success, failure) with feedback on an action.
+ * BW_E_IO: no answer or a 5xx, so the report stays owed; BW_OK otherwise
+ * (a 409, already final, or a 404, action gone, leaves nothing more to
+ * say; another refusal is printed on stderr). *status: the HTTP status. */
+BW_NODISCARD bw_err agent_net_report(struct agent_net *a, int64_t action, const char *state,
+                                     const char *feedback, long *status);
 const char *agent_net_body(const struct agent_net *a);
 size_t agent_net_body_len(const struct agent_net *a);
 /* GETs the package SHA256 from byte have on into fd (positioned at have),

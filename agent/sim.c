@@ -302,28 +302,14 @@ static void owe(struct fdev *d, const char *state, const char *feedback)
 
 static bw_err send_report(struct agent_net *n, struct fdev *d)
 {
-    char path[96], *body;
-    json_t *o;
     long status = 0;
     bw_err rc;
 
     if (!d->rep_action)
         return BW_OK;
-    o = json_pack("{s:s,s:s}", "state", d->rep_state, "feedback", d->rep_feedback);
-    body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    if (!body)
-        return BW_E_NOMEM;
-    snprintf(path, sizeof(path), "/api/v1/device/actions/%" PRId64 "/report", d->rep_action);
-    rc = agent_net_post(n, path, body, &status);
-    free(body);
+    rc = agent_net_report(n, d->rep_action, d->rep_state, d->rep_feedback, &status);
     if (rc)
         return rc;
-    if (status >= 500)
-        return BW_E_IO;
-    if (status != 200 && status != 409 && status != 404)
-        fprintf(stderr, "bulwark-agent: report %s on action %" PRId64 ": HTTP %ld %s\n",
-                d->rep_state, d->rep_action, status, agent_net_body(n));
     if (F.o->verbose)
         printf("report action %" PRId64 " %s: %s (HTTP %ld)\n", d->rep_action, d->rep_state,
                d->rep_feedback, status);
