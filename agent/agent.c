@@ -521,14 +521,41 @@ static bw_err install_sink(void *ctx, uint64_t off, const uint8_t *data, size_t 
     return bw_update_write(ctx, off, data, len);
 }
 
-/* The install engine, as `bulwark install` drives it. */
-static bw_err install(const char *conf_path, const char *part, int *target, const char **stage)
+bw_err agent_install_pkg(struct bw_pkg *p, struct bw_update *u, const uint8_t vendor_id[16],
+                         const uint8_t class_id[16], uint8_t *target, const char **stage)
 {
     struct bw_suit_expect e;
     struct bw_progress prog;
+    uint8_t digest[BW_SHA256_LEN];
+    bw_err rc;
+
+    *stage = "device check";
+    memset(&e, 0, sizeof(e));
+    e.vendor_id = vendor_id;
+    e.class_id = class_id;
+    rc = bw_update_begin(u, &p->suit, &e);
+    if (rc)
+        return rc;
+    *stage = "payload";
+    memset(&prog, 0, sizeof(prog));
+    rc = bw_pkg_stream(p, install_sink, u, &prog, digest);
+    if (!rc) {
+        *stage = "finish";
+        rc = bw_update_finish(u, digest, p->suit.comp[0].image_size);
+    }
+    if (rc)
+        bw_update_abort(u);
+    else
+        *target = u->target;
+    return rc;
+}
+
+/* The install engine, as `bulwark install` drives it. */
+static bw_err install(const char *conf_path, const char *part, int *target, const char **stage)
+{
     struct device d;
     struct bw_pkg p;
-    uint8_t digest[BW_SHA256_LEN];
+    uint8_t slot = 0;
     const char *what = NULL;
     bw_err rc;
 
@@ -541,24 +568,9 @@ static bw_err install(const char *conf_path, const char *part, int *target, cons
         rc = bw_pkg_open(&p, part, &d.key, BW_SUIT_ENVELOPE_MAX);
     }
     if (!rc) {
-        *stage = "device check";
-        memset(&e, 0, sizeof(e));
-        e.vendor_id = d.conf.vendor_id;
-        e.class_id = d.conf.class_id;
-        rc = bw_update_begin(&d.u, &p.suit, &e);
-    }
-    if (!rc) {
-        *stage = "payload";
-        memset(&prog, 0, sizeof(prog));
-        rc = bw_pkg_stream(&p, install_sink, &d.u, &prog, digest);
-        if (!rc) {
-            *stage = "finish";
-            rc = bw_update_finish(&d.u, digest, p.suit.comp[0].image_size);
-        }
-        if (rc)
-            bw_update_abort(&d.u);
-        else
-            *target = d.u.target;
+        rc = agent_install_pkg(&p, &d.u, d.conf.vendor_id, d.conf.class_id, &slot, stage);
+        if (!rc)
+            *target = slot;
     }
     bw_pkg_close(&p);
     device_close(&d);

@@ -95,6 +95,16 @@ extern volatile sig_atomic_t agent_stopping;
  * act on the action. BW_OK; BW_E_IO when the gateway could not be reached
  * or answered 5xx (the caller backs off; all state is kept); other codes
  * for local failures. *poll receives the server's poll interval (clamped). */
+/* The install steps the agent and the fleet simulator share: the opened
+ * package p checked against vendor_id and class_id by the engine u,
+ * streamed into it (every chunk verified before it is written) and
+ * finished; *target: the slot written. *stage names the step that failed.
+ * On an error the install is abandoned. */
+struct bw_pkg;
+struct bw_update;
+BW_NODISCARD bw_err agent_install_pkg(struct bw_pkg *p, struct bw_update *u,
+                                      const uint8_t vendor_id[16], const uint8_t class_id[16],
+                                      uint8_t *target, const char **stage);
 BW_NODISCARD bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll);
 /* The policy clock: BULWARK_AGENT_CLOCK (seconds since the epoch, for
  * tests) or the real time. Never used for tokens. */

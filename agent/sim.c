@@ -358,20 +358,13 @@ struct worker {
     struct bw_ec_key rel;
 };
 
-static bw_err sink(void *ctx, uint64_t off, const uint8_t *data, size_t len)
-{
-    return bw_update_write(ctx, off, data, len);
-}
-
 /* Streams the package in w->fd through the engine: everything verified
  * before the (byte-less) slot sees it. */
 static bw_err install(struct worker *w, struct fdev *d, const char **stage)
 {
-    struct bw_suit_expect x;
     struct engine e;
-    struct bw_progress prog;
     struct bw_pkg p;
-    uint8_t digest[BW_SHA256_LEN];
+    uint8_t slot = 0;
     int fd;
     bw_err rc;
 
@@ -385,24 +378,9 @@ static bw_err install(struct worker *w, struct fdev *d, const char **stage)
         return BW_E_IO;
     rc = bw_pkg_open_fd(&p, fd, &w->rel, BW_SUIT_ENVELOPE_MAX);
     if (!rc) {
-        *stage = "device check";
-        memset(&x, 0, sizeof(x));
-        x.vendor_id = F.dc.vendor_id;
-        x.class_id = F.dc.class_id;
-        rc = bw_update_begin(&e.u, &p.suit, &x);
-    }
-    if (!rc) {
-        *stage = "payload";
-        memset(&prog, 0, sizeof(prog));
-        rc = bw_pkg_stream(&p, sink, &e.u, &prog, digest);
-        if (!rc) {
-            *stage = "finish";
-            rc = bw_update_finish(&e.u, digest, p.suit.comp[0].image_size);
-        }
-        if (rc)
-            bw_update_abort(&e.u);
-        else
-            d->target = e.u.target;
+        rc = agent_install_pkg(&p, &e.u, F.dc.vendor_id, F.dc.class_id, &slot, stage);
+        if (!rc)
+            d->target = slot;
     }
     bw_pkg_close(&p);
     return rc;
