@@ -37,17 +37,40 @@ static const struct bw_conf_row rows[] = {
      "device tokens remembered until they expire (40 bytes each): at least the tokens the "
      "fleet presents within a token lifetime; when full, new connections get 503 until some "
      "expire"},
+    {"token_device_quota", U(token_device_quota), "32",
+     "device tokens one device may have in the replay table at once; beyond it that "
+     "device's new tokens get 429 until some expire, other devices are unaffected"},
     {"ddi_tenant", S(ddi_tenant), "DEFAULT",
      "hawkBit tenant in DDI paths (/TENANT/controller/v1/ID) for SWUpdate devices"},
     {"mender_key", S(mender_key), "",
      "P-256 private key (PEM) that signs Mender device JWTs and artifact links; give every "
      "gateway instance of one registry the same file. Empty: a new key per process, so a "
      "restart sends Mender clients to authenticate again"},
+    {"mender_jwt_ttl", U(mender_jwt_ttl), "900", "seconds a Mender device JWT is valid (60 to 86400)"},
+    {"pending_max", U(pending_max), "10000",
+     "Mender identities waiting for acceptance; beyond it new auth requests get 429"},
+    {"pending_ttl", U(pending_ttl), "604800",
+     "seconds a pending Mender identity is kept before it is dropped"},
+    {"public_url", S(public_url), "",
+     "https://HOST[:PORT] devices reach this gateway at, used to build download links "
+     "(never the request's Host header); empty: https:// and the listen address"},
+    {"client_crl", S(client_crl), "",
+     "certificate revocation list of client_ca (PEM); reloaded with SIGHUP"},
     {"access_log", S(access_log), "-", "JSON-lines access log file, - for stderr"},
     {"poll_interval", U(poll_interval), "60", "seconds devices wait between polls"},
     {"max_body", U(max_body), "65536", "largest JSON request body in bytes"},
     {"max_upload", U(max_upload), "1073741824", "largest release upload in bytes"},
     {"timeout", U(timeout), "30", "seconds an idle connection is kept"},
+    {"header_timeout", U(header_timeout), "10",
+     "seconds a connection has to finish the TLS handshake and send the complete headers "
+     "of each request (counted from connect or the previous answer); then it is closed"},
+    {"max_anonymous", U(max_anonymous), "0",
+     "connections that have not yet authenticated (client certificate or an accepted "
+     "request); past it the oldest is closed. 0: three quarters of max_connections"},
+    {"max_per_address", U(max_per_address), "64",
+     "unauthenticated connections from one IP address; more are refused at accept"},
+    {"max_upload_inflight", U(max_upload_inflight), "2147483648",
+     "bytes of release uploads received at once (by declared Content-Length); more get 503"},
     {"threads", U(threads), "4", "worker threads"},
     {"max_connections", U(max_connections), "10000", "concurrent connections"},
     {"security_contact", S(security_contact), "",
@@ -77,6 +100,18 @@ bw_err gw_conf_load(struct gw_conf *c, const char *path)
         fprintf(stderr, "%s: timeout must be 1 to 3600 seconds\n", path);
     else if (c->token_replay_slots < 16 || c->token_replay_slots > (1u << 26))
         fprintf(stderr, "%s: token_replay_slots must be 16 to 67108864\n", path);
+    else if (c->token_device_quota < 1 || c->token_device_quota > c->token_replay_slots / 4)
+        fprintf(stderr, "%s: token_device_quota must be 1 to a quarter of token_replay_slots\n", path);
+    else if (c->header_timeout < 1 || c->header_timeout > 600)
+        fprintf(stderr, "%s: header_timeout must be 1 to 600 seconds\n", path);
+    else if (c->max_per_address < 1)
+        fprintf(stderr, "%s: max_per_address must be at least 1\n", path);
+    else if (c->mender_jwt_ttl < 60 || c->mender_jwt_ttl > 86400)
+        fprintf(stderr, "%s: mender_jwt_ttl must be 60 to 86400 seconds\n", path);
+    else if (c->pending_ttl < 60)
+        fprintf(stderr, "%s: pending_ttl must be at least 60 seconds\n", path);
+    else if (c->public_url[0] && strncmp(c->public_url, "https://", 8))
+        fprintf(stderr, "%s: public_url must start with https://\n", path);
     else if (!strchr(c->listen, ':'))
         fprintf(stderr, "%s: listen must be ADDRESS:PORT\n", path);
     else

@@ -37,6 +37,16 @@ struct gw_conf {
     uint64_t threads;
     uint64_t max_connections;
     uint64_t token_replay_slots;
+    uint64_t token_device_quota;  /* live tokens one device may hold in the replay table */
+    uint64_t header_timeout;      /* seconds for the TLS handshake and each request's headers */
+    uint64_t max_anonymous;       /* connections not yet authenticated; 0: 3/4 of the limit */
+    uint64_t max_per_address;     /* unauthenticated connections from one address */
+    uint64_t max_upload_inflight; /* bytes of release uploads being received at once */
+    uint64_t mender_jwt_ttl;      /* seconds a Mender device JWT lives */
+    uint64_t pending_max;         /* pending (not yet accepted) Mender identities */
+    uint64_t pending_ttl;         /* seconds a pending identity is kept */
+    char public_url[512];         /* https://HOST[:PORT] used in links; "" = from listen */
+    char client_crl[GW_PATH_MAX]; /* CRL of client_ca, PEM; "" = none */
     char security_contact[512];
     char security_policy[512];
     char security_expires[64];
@@ -79,6 +89,11 @@ struct gw_req {
     struct gw_session *session;      /* this connection's, or NULL */
     char operator_name[GW_ID_MAX + 1];
     enum gw_role role;
+    /* set by a handler once the request's credentials verified (device
+     * token, operator token, DDI/Mender credentials): the connection then
+     * counts as authenticated and is no longer subject to the anonymous
+     * caps (http.c) */
+    int authenticated;
     const char *authorization;       /* the Authorization header */
     const char *range;               /* the Range header */
     const char *if_none_match;
