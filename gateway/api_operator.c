@@ -95,9 +95,22 @@ bad:
     bw_free(buf);
 }
 
+bw_err gw_operators_reload(const char *path)
+{
+    bw_err rc;
+
+    pthread_mutex_lock(&ops_lock);
+    loaded = 0;
+    n_operators = 0;
+    load_operators(path);
+    rc = n_operators ? BW_OK : BW_E_FORMAT;
+    pthread_mutex_unlock(&ops_lock);
+    return rc;
+}
+
 /* The operator whose token digest matches, compared in constant time
  * against every entry. */
-static int authenticate(struct gw_req *q)
+int gw_operator_authenticate(struct gw_req *q)
 {
     const struct gw_conf *c = gw_server_conf(q->srv);
     uint8_t d[BW_SHA256_LEN];
@@ -741,7 +754,7 @@ int gw_api_operator(struct gw_req *q, struct gw_resp *r)
     if (strncmp(q->path, pre, sizeof(pre) - 1))
         return 0;
     rest = q->path + sizeof(pre) - 1;
-    if (!authenticate(q)) {
+    if (!gw_operator_authenticate(q)) {
         gw_error(r, 401, "token", "an operator token (Authorization: Bearer) is required");
         return 1;
     }

@@ -151,6 +151,14 @@ const char *gw_query_arg(const struct gw_req *q, const char *name);
 /* A stored blob as the answer: ETag, If-None-Match, Range and If-Range. */
 void gw_send_blob(struct gw_req *q, struct gw_resp *r, const char *digest);
 int gw_api_operator(struct gw_req *q, struct gw_resp *r);
+/* Sets q->role and q->operator_name when q->authorization carries a
+ * known operator token; 1 if it does. Usable on the headers alone (http.c
+ * checks an upload's credentials before the first body byte). */
+int gw_operator_authenticate(struct gw_req *q);
+/* Reads operator_tokens again (SIGHUP). A file that cannot be read or has
+ * a malformed line leaves no operator able to log in (fail closed) and
+ * returns BW_E_FORMAT; BW_OK otherwise. Thread-safe. */
+BW_NODISCARD bw_err gw_operators_reload(const char *path);
 int gw_api_public(struct gw_req *q, struct gw_resp *r);
 /* GET /dashboard/ and its two assets (dashboard.c), no credentials: the
  * page asks for an operator token and uses the operator API */
