@@ -887,6 +887,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
  * stderr; the rest are counted and the count is reported. */
 #define LOG_BURST 10
 
+/* the format comes from libmicrohttpd, which passes its own literals */
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wformat-nonliteral"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+#endif
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -914,6 +922,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         vfprintf(stderr, fmt, ap);
     }
 }
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, socklen_t len)
 {
