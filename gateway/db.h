@@ -149,12 +149,34 @@ struct gw_db_ops {
     bw_err (*device_checkin)(void *ctx, const char *id, const char *version, int64_t sequence,
                              const char *attrs, int64_t now);
     /* calls fn for each device whose attrs contain every pair of filter
-     * (NULL = all), ordered by id (bytewise), at most limit rows (< 0: no
-     * limit) after offset. A pair matches when attrs has the key with an
-     * equal string value. BW_E_FORMAT: filter is not a flat JSON object of
-     * strings. fn must not use the same handle. */
-    bw_err (*device_list)(void *ctx, const char *filter, int64_t offset, int64_t limit,
-                          void (*fn)(void *arg, const struct gw_device *d), void *arg);
+     * (NULL = all) and whose status is status (< 0: any), ordered by id
+     * (bytewise), at most limit rows (< 0: no limit) after offset. A pair
+     * matches when attrs has the key with an equal string value.
+     * BW_E_FORMAT: filter is not a flat JSON object of strings; BW_E_INVAL:
+     * a NULL fn, a negative offset, a status above GW_DEV_REVOKED. fn must
+     * not use the same handle. */
+    bw_err (*device_list)(void *ctx, const char *filter, int status, int64_t offset,
+                          int64_t limit, void (*fn)(void *arg, const struct gw_device *d),
+                          void *arg);
+    /* Deletes the device and what hangs off it (its actions, its DDI
+     * state) in one transaction; its campaigns keep their other actions.
+     * BW_E_NOTFOUND for an unknown id. */
+    bw_err (*device_delete)(void *ctx, const char *id);
+    /* Gives a PENDING or REJECTED device another key (fingerprint: 64 hex
+     * digits; serial and pubkey become "") and the status st, in one
+     * statement: an identity someone else claimed first is handed to the
+     * key the operator names. BW_E_NOTFOUND (no such device), BW_E_STATE
+     * (it is accepted or revoked), BW_E_EXISTS (another device has that
+     * key), BW_E_INVAL (bad fingerprint or st). */
+    bw_err (*device_rekey)(void *ctx, const char *id, const char *fingerprint,
+                           enum gw_device_status st);
+    /* Adds d (status PENDING) unless max pending devices exist already
+     * (BW_E_QUOTA). First drops the pending devices that never checked in
+     * (last_seen 0), have no action and were created before
+     * expire_before. Serialized across gateway instances, so the cap
+     * holds. Errors as device_add. */
+    bw_err (*pending_add)(void *ctx, const struct gw_device *d, int64_t expire_before,
+                          int64_t max);
 
     /* releases */
     /* sets r->id; BW_E_EXISTS for a name or a digest already present */
