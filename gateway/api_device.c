@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <microhttpd.h>
 
 #include "bulwark/token.h"
 #include "gw.h"
@@ -321,6 +322,34 @@ static void report(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *
         gw_error(r, 503, "registry", ops->error(h));
     else
         gw_json(r, 200, strdup("{\"ok\":true}"));
+}
+
+int gw_link_base(const struct gw_req *q, char *out, size_t cap)
+{
+    const struct gw_conf *c = gw_server_conf(q->srv);
+    const char *colon = strrchr(c->listen, ':');
+    int n;
+
+    if (c->public_url[0]) {
+        n = snprintf(out, cap, "%s", c->public_url);
+    } else if (colon && !strcmp(colon, ":0")) { /* any port (tests): the one bound */
+        const union MHD_ConnectionInfo *ci =
+            q->conn ? MHD_get_connection_info(q->conn, MHD_CONNECTION_INFO_DAEMON) : NULL;
+        const union MHD_DaemonInfo *di =
+            ci ? MHD_get_daemon_info(ci->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+
+        if (!di)
+            return -1;
+        n = snprintf(out, cap, "https://%.*s:%u", (int)(colon - c->listen), c->listen,
+                     (unsigned)di->port);
+    } else {
+        n = snprintf(out, cap, "https://%s", c->listen);
+    }
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    while (n > 8 && out[n - 1] == '/')
+        out[--n] = 0;
+    return 0;
 }
 
 /* GET /api/v1/device/download/SHA256: only the release of the device's
