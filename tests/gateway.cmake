@@ -23,3 +23,10 @@ if(TARGET bwgateway)
                    $<TARGET_FILE:bulwark-gateway>)
   set_tests_properties(integ.dashboard PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
+# The per-device share of the token replay table, refused operator requests
+# in the audit log, DELETE of a device
+if(TARGET bwgateway)
+  add_test(NAME integ.gateway_quota
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_quota.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+endif()
