@@ -941,6 +941,10 @@ int gw_api_operator(struct gw_req *q, struct gw_resp *r)
 
         if (paging(q, r, &off, &lim))
             return 1;
+        if (off) { /* the log pages by id: an offset would be ignored */
+            gw_error(r, 400, "paging", "the audit log pages with after=ID&limit=N");
+            return 1;
+        }
         arr = json_array();
         /* ?after=ID: oldest first from there (to follow the log);
          * otherwise the newest, newest first */
