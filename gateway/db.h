@@ -51,6 +51,15 @@ struct gw_device {
     " WHERE a.device_id = " DEV " AND (a.state IN (1, 2)"                                          \
     " OR (a.state = 0 AND c.state = 0 AND a.batch <= c.current_batch)))"
 
+/* pending_add: drop the pending devices that never checked in, have no
+ * action or DDI state and were created before T; then count the pending
+ * ones. The same SQL in both backends. */
+#define GW_SQL_PENDING_EXPIRE(T)                                                                   \
+    "DELETE FROM devices WHERE status = 0 AND created < " T " AND last_seen = 0"                  \
+    " AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.device_id = devices.id)"                    \
+    " AND NOT EXISTS (SELECT 1 FROM ddi_targets t WHERE t.device_id = devices.id)"
+#define GW_SQL_PENDING_COUNT "SELECT count(*) FROM devices WHERE status = 0"
+
 /* campaign_list: each campaign's action counts per state, for a FROM
  * clause "campaigns LEFT JOIN " GW_SQL_CAMPAIGN_COUNTS " ON k.campaign_id
  * = campaigns.id"; the same SQL in both backends. */
@@ -290,6 +299,8 @@ int gw__db_utf8_ok(const char *s);
 BW_NODISCARD bw_err gw__db_check_audit(const char *actor, const char *action, const char *object,
                                        const char *detail);
 BW_NODISCARD bw_err gw__db_check_device(const struct gw_device *d);
+/* a device for pending_add: as gw__db_check_device, and PENDING (BW_E_INVAL) */
+BW_NODISCARD bw_err gw__db_check_pending(const struct gw_device *d);
 BW_NODISCARD bw_err gw__db_check_release(const struct gw_release *r);
 /* exactly len lowercase hex digits */
 BW_NODISCARD bw_err gw__db_check_hex(const char *s, size_t len);

@@ -546,23 +546,19 @@ static bw_err pg_pending_add(void *ctx, const struct gw_device *d, int64_t expir
     int64_t n = 0;
     bw_err e;
 
-    e = gw__db_check_device(d);
+    e = gw__db_check_pending(d);
     if (e)
         return e;
-    if (d->status != GW_DEV_PENDING)
-        return BW_E_INVAL;
     e = begin(p);
     if (e)
         return e;
     e = run(p, NULL, "SELECT pg_advisory_xact_lock(" PENDING_LOCK ")", "");
     if (!e)
         e = run(p, NULL,
-                "DELETE FROM devices WHERE status = 0 AND created < $1 AND last_seen = 0"
-                " AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.device_id = devices.id)"
-                " AND NOT EXISTS (SELECT 1 FROM ddi_targets t WHERE t.device_id = devices.id)",
+                GW_SQL_PENDING_EXPIRE("$1"),
                 "i", expire_before);
     if (!e)
-        e = count(p, &n, "SELECT count(*) FROM devices WHERE status = 0", "", 0, 0);
+        e = count(p, &n, GW_SQL_PENDING_COUNT, "", 0, 0);
     if (!e && n >= max)
         e = BW_E_QUOTA;
     if (!e)

@@ -29,13 +29,7 @@ AUD=https://gateway.test
 gw_server_cert
 
 # --- devices: each a simulated device provisioned by the factory step -----------
-"$B" keygen --out rel.key --pub rel.pub >/dev/null
-for d in dev-1 dev-2 dev-3; do
-  "$B" device init --dir $d --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
-  "$B" provision --ca-dir factory --config $d/device.conf --device-id $d --argon2 1,1024,1 >/dev/null 2>&1 \
-    || bad "provision $d"
-  "$EXPORT" "file:$T/$d/state/device.key?storage-key=$T/$d/state/storage.key" $d/tls.key || bad "export $d"
-done
+gw_devices dev-1 dev-2 dev-3
 
 # --- operators -----------------------------------------------------------------------
 gw_operators admin release-manager viewer

@@ -22,13 +22,7 @@ V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
 AUD=https://gateway.test
 
 gw_server_cert
-"$B" keygen --out rel.key --pub rel.pub >/dev/null
-for d in dev-1 dev-2; do
-  "$B" device init --dir $d --slot-size 65536 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
-  "$B" provision --ca-dir factory --config $d/device.conf --device-id $d --argon2 1,1024,1 >/dev/null 2>&1 \
-    || bad "provision $d"
-  "$EXPORT" "file:$T/$d/state/device.key?storage-key=$T/$d/state/storage.key" $d/tls.key || bad "export $d"
-done
+gw_devices dev-1 dev-2
 gw_operators admin viewer
 gw_start "$T/factory/ca.crt" "token_audience = $AUD" "token_replay_slots = 64" "token_device_quota = 4"
 check '[ "$(op $TOK_admin --data-binary @factory/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"
