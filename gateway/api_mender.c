@@ -286,13 +286,14 @@ static void next(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *op
     strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
     {
         char id[24];
+        json_t *o;
 
         snprintf(id, sizeof(id), "%" PRId64, a.id);
-        gw_json(r, 200,
-                json_dumps(json_pack("{s:s,s:{s:s,s:{s:s,s:s},s:[s]}}", "id", id, "artifact",
-                                     "artifact_name", rel.name, "source", "uri", url, "expire",
-                                     expires, "device_types_compatible", p->device_type),
-                           JSON_COMPACT));
+        o = json_pack("{s:s,s:{s:s,s:{s:s,s:s},s:[s]}}", "id", id, "artifact", "artifact_name",
+                      rel.name, "source", "uri", url, "expire", expires,
+                      "device_types_compatible", p->device_type);
+        gw_json(r, 200, o ? json_dumps(o, JSON_COMPACT) : NULL);
+        json_decref(o);
     }
 }
 
@@ -356,6 +357,7 @@ static void artifact(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
         gw_error(r, 403, "link", "this artifact is no longer offered to this device");
         return;
     }
+    q->authenticated = 1; /* the link's HMAC is the credential */
     gw_send_blob(q, r, digest);
 }
 
