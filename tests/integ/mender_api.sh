@@ -9,10 +9,10 @@
 # let in at once; refusals: bad signature, another key for a known
 # identity, a JWT not issued by the gateway, alg none, a revoked device, a
 # forged link, another device's deployment.
-# Usage: mender_api.sh BULWARK-GATEWAY
+# Usage: mender_api.sh BULWARK-GATEWAY [BULWARK-GATEWAYCTL]
 set -u
 . "$(dirname "$0")/gwlib.sh"
-GW=$(realpath "$1")
+GW=$(realpath "$1"); CTL=${2:+$(realpath "$2")}
 T=$(mktemp -d)
 GPID=
 trap 'for p in ${PIDS:-}; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
@@ -212,6 +212,25 @@ check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data-binary @rek
 check '[ "$(op $TOK_viewer -X DELETE $U/api/v1/devices/$DEV4)" = 403 ]' "viewer deleted"
 check '[ "$(op $TOK_admin -X DELETE $U/api/v1/devices/$DEV4)" = 200 ] && [ "$(op $TOK_admin $U/api/v1/devices/$DEV4)" = 404 ]' "delete"
 check '[ "$(q "SELECT count(*) FROM audit WHERE action = \"device.delete\" AND object = \"$DEV4\" AND actor = \"op-admin\"")" = 1 ]' "delete not audited"
+# the same through bulwark-gatewayctl: list the waiting, preauthorize over a squatter,
+# re-key another
+if [ -n "$CTL" ]; then
+  ctl() { BULWARK_GATEWAY_URL=$U BULWARK_GATEWAY_TOKEN=$1 "$CTL" --cacert srvca.crt "${@:2}" > ctl.txt 2>&1; }
+  mkkey sq5 ec; mkkey real5 ec; mkkey sq6 ec; mkkey real6 ec
+  ID5='{"mac":"02:00:00:00:00:05"}' ID6='{"mac":"02:00:00:00:00:06"}'
+  auth sq5 "$ID5" >/dev/null; auth sq6 "$ID6" >/dev/null
+  DEV6=$(q "SELECT id FROM devices WHERE attrs = '$ID6'")
+  ctl $TOK_viewer pending; check '[ $? = 0 ] && grep -q "\"$DEV6\"" ctl.txt' "gatewayctl pending: $(head -c 200 ctl.txt)"
+  ctl $TOK_admin preauthorize "$ID5" real5.pub; check '[ $? = 0 ] && grep -q replaced ctl.txt' "gatewayctl preauthorize: $(cat ctl.txt)"
+  check '[ "$(auth real5 "$ID5")" = 200 ]' "preauthorized through gatewayctl refused"
+  ctl $TOK_admin reject $DEV6; check '[ $? = 0 ]' "gatewayctl reject"
+  ctl $TOK_viewer rejected; check '[ $? = 0 ] && grep -q "\"$DEV6\"" ctl.txt' "gatewayctl rejected"
+  ctl $TOK_admin rekey $DEV6 real6.pub; check '[ $? = 0 ] && grep -q "\"status\":\"pending\"" ctl.txt' "gatewayctl rekey: $(cat ctl.txt)"
+  check '[ "$(auth real6 "$ID6")" = 401 ] && grep -q pending body.txt' "re-keyed through gatewayctl"
+  ctl $TOK_admin delete $DEV6; check '[ $? = 0 ]' "gatewayctl delete"
+  ctl $TOK_admin rekey $DEV6 nonexistent.pem; check '[ $? = 2 ]' "gatewayctl rekey without a key file"
+fi
+
 # pending_max: new identities get 429 past it, waiting ones are still answered
 i=0; code=401
 while [ $i -lt 8 ] && [ "$code" = 401 ]; do
