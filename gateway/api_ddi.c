@@ -35,7 +35,8 @@ static int same_secret(const char *a, const char *b)
  * learns from it whether a controller id exists, is revoked, or has a
  * token: a client certificate, when there is one, must be the named
  * device's (no falling back to a token then); otherwise its TargetToken.
- * An unknown id costs the same hash and comparison as a known one. */
+ * An unknown id costs the same registry reads, hash and comparison as a
+ * known one. */
 static int ddi_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
                     const char *controller, struct gw_device *d)
 {
@@ -57,11 +58,13 @@ static int ddi_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
         ok = found && !strcmp(q->client_fpr, d->fingerprint) && !strcmp(q->client_cn, controller);
     } else if (a && !strncmp(a, "TargetToken ", 12) && a[12]) {
         memset(&t, 0, sizeof(t));
-        rc = found ? ops->ddi_get(h, controller, &t) : BW_E_NOTFOUND;
+        rc = ops->ddi_get(h, controller, &t); /* for an unknown id too: the same reads */
         if (rc && rc != BW_E_NOTFOUND) {
             gw_error(r, 503, "registry", "registry unavailable");
             return 0;
         }
+        if (rc || !found)
+            memset(&t, 0, sizeof(t));
         if (bw_sha256(a + 12, strlen(a + 12), dig)) {
             gw_error(r, 503, "crypto", "hash failed");
             return 0;
