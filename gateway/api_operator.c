@@ -202,7 +202,7 @@ static void audit_refused(struct gw_req *q, const struct gw_db_ops *ops, void *h
 
 /* 403, audited, unless the operator's role is at least role */
 static int need(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
-                        enum gw_role role)
+                enum gw_role role)
 {
     const char *why = role == GW_ROLE_ADMIN ? "admin role required"
                                             : "release-manager role required";
@@ -459,8 +459,7 @@ static void preauthorize(struct gw_req *q, struct gw_resp *r, const struct gw_db
         struct gw_device old;
 
         if (ops->device_get(h, d->id, &old) == BW_OK &&
-            (old.status == GW_DEV_PENDING || old.status == GW_DEV_REJECTED) &&
-            strcmp(old.fingerprint, d->fingerprint)) {
+            (old.status == GW_DEV_PENDING || old.status == GW_DEV_REJECTED)) {
             rc = ops->device_rekey(h, d->id, d->fingerprint, GW_DEV_ACCEPTED);
             if (!rc) {
                 char detail[160];
