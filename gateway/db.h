@@ -59,6 +59,11 @@ struct gw_device {
     " AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.device_id = devices.id)"                    \
     " AND NOT EXISTS (SELECT 1 FROM ddi_targets t WHERE t.device_id = devices.id)"
 #define GW_SQL_PENDING_COUNT "SELECT count(*) FROM devices WHERE status = 0"
+/* 1 if some pending device could expire (created before ?1 and never
+ * checked in): the cheap look before a full cap takes the write lock */
+#define GW_SQL_PENDING_OLD(T)                                                                      \
+    "SELECT count(*) FROM (SELECT 1 FROM devices WHERE status = 0 AND created < " T               \
+    " AND last_seen = 0 LIMIT 1) o"
 
 /* campaign_list: each campaign's action counts per state, for a FROM
  * clause "campaigns LEFT JOIN " GW_SQL_CAMPAIGN_COUNTS " ON k.campaign_id

@@ -549,14 +549,22 @@ static bw_err pg_pending_add(void *ctx, const struct gw_device *d, int64_t expir
     e = gw__db_check_pending(d);
     if (e)
         return e;
+    /* a full cap with nothing to expire is refused on a read, without the
+     * write lock (an unauthenticated flood ends here) */
+    e = count(p, &n, GW_SQL_PENDING_COUNT, "", 0, 0);
+    if (!e && n >= max) {
+        e = count(p, &n, GW_SQL_PENDING_OLD("$1"), "i", expire_before, 0);
+        if (!e && n == 0)
+            e = BW_E_QUOTA;
+    }
+    if (e)
+        return e;
     e = begin(p);
     if (e)
         return e;
     e = run(p, NULL, "SELECT pg_advisory_xact_lock(" PENDING_LOCK ")", "");
     if (!e)
-        e = run(p, NULL,
-                GW_SQL_PENDING_EXPIRE("$1"),
-                "i", expire_before);
+        e = run(p, NULL, GW_SQL_PENDING_EXPIRE("$1"), "i", expire_before);
     if (!e)
         e = count(p, &n, GW_SQL_PENDING_COUNT, "", 0, 0);
     if (!e && n >= max)

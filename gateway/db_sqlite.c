@@ -640,12 +640,20 @@ static bw_err sq_pending_add(void *ctx, const struct gw_device *d, int64_t expir
     e = gw__db_check_pending(d);
     if (e)
         return e;
+    /* a full cap with nothing to expire is refused on a read, without the
+     * write lock (an unauthenticated flood ends here) */
+    e = count(s, &n, GW_SQL_PENDING_COUNT, "", 0, 0);
+    if (!e && n >= max) {
+        e = count(s, &n, GW_SQL_PENDING_OLD("?"), "i", expire_before, 0);
+        if (!e && n == 0)
+            e = BW_E_QUOTA;
+    }
+    if (e)
+        return e;
     e = begin(s);
     if (e)
         return e;
-    e = run(s, NULL,
-            GW_SQL_PENDING_EXPIRE("?"),
-            "i", expire_before);
+    e = run(s, NULL, GW_SQL_PENDING_EXPIRE("?"), "i", expire_before);
     if (!e)
         e = count(s, &n, GW_SQL_PENDING_COUNT, "", 0, 0);
     if (!e && n >= max)
