@@ -273,6 +273,8 @@ int main(int argc, char **argv)
         if (!json) {
             fprintf(stderr, "bulwark-gatewayctl %s: needs %s (a readable PEM file)\n", c->name,
                     c->args);
+            curl_slist_free_all(hdr);
+            curl_easy_cleanup(h);
             return 2;
         }
         hdr = curl_slist_append(hdr, "Content-Type: application/json");
