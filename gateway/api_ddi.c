@@ -376,7 +376,7 @@ int gw_api_ddi(struct gw_req *q, struct gw_resp *r)
     const struct gw_db_ops *ops;
     struct gw_ddi_path p;
     struct gw_device *d;
-    char base[512];
+    char base[768]; /* public_url (511) + tenant + controller id */
     const char *m = q->method;
     void *h;
     bw_err rc;
