@@ -91,6 +91,9 @@ access_log = /dev/null
 threads = $THREADS
 timeout = 120
 max_per_address = 1000
+# the per-request token row has each device present REQS x ROUNDS fresh tokens
+# within their lifetime, far past the default share of the replay table (32)
+token_device_quota = 4096
 EOF
 "$GW" --config gw.conf --port-file port 2>gw.err &
 GPID=$!

@@ -34,7 +34,7 @@ static const struct bw_conf_row rows[] = {
     {"token_audience", S(token_audience), "bulwark-gateway",
      "audience device tokens must name (bulwark token --aud)"},
     {"token_replay_slots", U(token_replay_slots), "262144",
-     "device tokens remembered until they expire (40 bytes each): at least the tokens the "
+     "device tokens remembered until they expire (60 bytes each): at least the tokens the "
      "fleet presents within a token lifetime; when full, new connections get 503 until some "
      "expire"},
     {"token_device_quota", U(token_device_quota), "32",

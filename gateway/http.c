@@ -120,22 +120,6 @@ bw_err gw_db(struct gw_server *s, const struct gw_db_ops **ops, void **ctx)
     return BW_OK;
 }
 
-int gw_host_ok(const char *h)
-{
-    size_t i;
-
-    if (!h || !*h || strlen(h) > 255)
-        return 0;
-    for (i = 0; h[i]; i++) {
-        char c = h[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '-' || c == ':' || c == '[' || c == ']'))
-            return 0;
-    }
-    return 1;
-}
-
 const char *gw_header(const struct gw_req *q, const char *name)
 {
     return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
