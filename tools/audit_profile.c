@@ -154,6 +154,8 @@ static bw_err set_row(struct audit_profile *p, const struct prow *r, const char 
         *(int *)(void *)f = !strcmp(v, "yes") ? 1 : -1;
         return BW_OK;
     case P_STD:
+        if (!*v)
+            break; /* not declared: --strict asks for it */
         if (!strcmp(v, "EN 303 645 V2.1.1"))
             p->target = AUDIT_V2_1_1;
         else if (!strncmp(v, "EN 303 645 V3.1.", 16) && v[16] >= '0' && v[16] <= '9')
@@ -162,7 +164,7 @@ static bw_err set_row(struct audit_profile *p, const struct prow *r, const char 
             return BW_E_FORMAT;
         break;
     case P_HEX:
-        if (strlen(v) != 64 || strspn(v, "0123456789abcdef") != 64)
+        if (*v && (strlen(v) != 64 || strspn(v, "0123456789abcdef") != 64))
             return BW_E_FORMAT;
         break;
     case P_STR:
