@@ -172,7 +172,7 @@ struct audit_row {
 /* One reason --strict refuses the report. */
 struct audit_issue {
     char id[64]; /* requirement, check or profile key */
-    char why[300];
+    char why[700];
 };
 #define AUDIT_ISSUES_MAX 200
 

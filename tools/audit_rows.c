@@ -276,10 +276,28 @@ static void check_claim(struct audit_model *m, const struct audit_answer *a)
         issue(m, a->id, "the maker's claim expired on %s%s", expires, "");
 }
 
+/* "[check] evidence" of the first check that failed or could not look,
+ * else the row's evidence. */
+static const char *failing(const struct audit_model *m, const struct audit_row *r, char *buf,
+                           size_t cap)
+{
+    size_t i;
+
+    for (i = 0; i < r->req->nchecks; i++) {
+        const struct audit_check *c = find_check(m, r->req->checks[i]);
+
+        if (c && (c->res == AUDIT_FAIL || c->res == AUDIT_ERROR) && r->res == c->res) {
+            snprintf(buf, cap, "[%s] %s", c->name, c->evidence);
+            return buf;
+        }
+    }
+    return r->evid;
+}
+
 size_t audit_strict(struct audit_model *m)
 {
     const struct audit_profile *p = m->prof;
-    char samples[2048], *line, *save = NULL;
+    char samples[2048], buf[1100], *line, *save = NULL;
     const char *weak;
     size_t i;
 
@@ -302,10 +320,10 @@ size_t audit_strict(struct audit_model *m)
             issue(m, id, "unanswered: no check decides it and the profile has no answer%s%s", "",
                   "");
         else if (r->res == AUDIT_ERROR)
-            issue(m, id, "could not be checked: %.250s%s", r->evid, "");
+            issue(m, id, "could not be checked: %.600s", failing(m, r, buf, sizeof(buf)));
         else if (r->res == AUDIT_FAIL && !(r->ans && r->ans->state == AUDIT_ANS_NOT_IMPLEMENTED))
-            issue(m, id, "%s fails: %.240s", r->mandatory ? "mandatory provision" : "recommendation",
-                  r->evid);
+            issue(m, id, "%s fails: %.600s", r->mandatory ? "mandatory provision" : "recommendation",
+                  failing(m, r, buf, sizeof(buf)));
         else if (r->res == AUDIT_FAIL && r->mandatory)
             issue(m, id, "mandatory provision not implemented: %.250s%s", r->why, "");
         if (r->ans && r->ans->state == AUDIT_ANS_NOT_APPLICABLE && r->check) {
