@@ -217,6 +217,11 @@ int audit_exit_status(const struct audit_model *m, int strict);
 void audit_write_ixit_md(FILE *f, const struct audit_model *m);
 void audit_write_ixit_json(FILE *f, const struct audit_model *m);
 void audit_model_free(struct audit_model *m);
+/* The issue-14 fields of the JSON report: per row mandatory, unanswered
+ * and the maker's answer; per report the target standard, the error and
+ * unanswered counts, failures by kind and the --strict findings. */
+void audit_json_row(json_t *row, const struct audit_row *r);
+void audit_json_model(json_t *o, const struct audit_model *m);
 
 /* ---- writers (audit_report.c) ---- */
 void audit_html_escape(FILE *f, const char *s);

@@ -789,13 +789,14 @@ static void check_slot(struct audit_model *m, struct device *d)
     }
     bw_hex(hx, got, sizeof(got));
     bw_hex(want, st->slot_digest[s], BW_SHA256_LEN);
-    say(c, "Slot %c (boots next) re-hashed over %" PRIu64 " bytes: sha256:%.16s...; the installed "
-           "manifest's image digest: sha256:%.16s....", 'a' + s, st->slot_size[s], hx, want);
     if (memcmp(got, st->slot_digest[s], BW_SHA256_LEN)) {
-        say(c, "They differ: the image was modified after it was verified and installed.");
+        say(c, "Slot %c, which boots next, was modified after it was verified and installed: its "
+               "%" PRIu64 " bytes re-hash to sha256:%.16s..., its installed manifest says "
+               "sha256:%.16s....", 'a' + s, st->slot_size[s], hx, want);
         return;
     }
-    say(c, "They match.");
+    say(c, "Slot %c, which boots next, re-hashes (%" PRIu64 " bytes) to the image digest of its "
+           "installed manifest, sha256:%.16s....", 'a' + s, st->slot_size[s], want);
     c->res = AUDIT_PASS;
 }
 

@@ -50,6 +50,7 @@ void audit_write_json(FILE *f, const struct audit_model *m)
                                               "result", audit_result_name(r->res), "check",
                                               r->check, "justification", r->why, "evidence",
                                               r->evidence, "xref", x));
+        audit_json_row(json_array_get(rows, i), r);
     }
     json_object_set_new(o, "time", json_string(m->when));
     json_object_set_new(o, "product", json_string(m->prof->product));
@@ -60,6 +61,7 @@ void audit_write_json(FILE *f, const struct audit_model *m)
                                                 (json_int_t)m->count[3]));
     json_object_set_new(o, "checks", chk);
     json_object_set_new(o, "requirements", rows);
+    audit_json_model(o, m);
     json_dumpf(o, f, JSON_INDENT(1));
     fputc('\n', f);
     json_decref(o);

@@ -205,13 +205,14 @@ static void build_row(struct audit_model *m, struct audit_row *r, const struct a
     }
     snprintf(r->evid, sizeof(r->evid), "%s", ev);
     m->count[r->res]++;
-    /* a recommendation the maker chose not to implement, with a reason, is
-     * an answer (EN 303 645 allows it), not a failure of the device */
+    /* a recommendation the maker chose not to implement, with a reason that
+     * says something, is an answer (EN 303 645 allows it), not a failure */
     if (r->res == AUDIT_ERROR || (r->res == AUDIT_FAIL && r->mandatory))
         m->fail_mandatory += r->mandatory;
     if (r->res == AUDIT_ERROR && !r->mandatory)
         m->fail_recommended++;
-    if (r->res == AUDIT_FAIL && !r->mandatory && !(a && a->state == AUDIT_ANS_NOT_IMPLEMENTED))
+    if (r->res == AUDIT_FAIL && !r->mandatory &&
+        !(a && a->state == AUDIT_ANS_NOT_IMPLEMENTED && !audit_weak_reason(a->why)))
         m->fail_recommended++;
     m->unanswered += (size_t)r->unanswered;
 }
@@ -364,4 +365,39 @@ void audit_model_free(struct audit_model *m)
         audit_register_free(m->reg);
     bw_free(m->reg);
     m->reg = NULL;
+}
+
+/* ---- the JSON report's fields for the above ---- */
+
+void audit_json_row(json_t *row, const struct audit_row *r)
+{
+    const struct audit_answer *a = r->ans;
+
+    json_object_set_new(row, "mandatory", json_boolean(r->mandatory));
+    json_object_set_new(row, "unanswered", json_boolean(r->unanswered));
+    if (a)
+        json_object_set_new(row, "answer",
+                            json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "state",
+                                      audit_answer_name(a->state), "why", a->why, "detail",
+                                      a->detail, "evidence", a->evidence, "owner", a->owner,
+                                      "review", a->review, "expires", a->expires));
+}
+
+void audit_json_model(json_t *o, const struct audit_model *m)
+{
+    json_t *summary = json_object_get(o, "summary"), *issues = json_array();
+    size_t i;
+
+    json_object_set_new(o, "standard", json_string(*m->prof->standard ? m->prof->standard : ""));
+    if (summary) {
+        json_object_set_new(summary, "error", json_integer((json_int_t)m->count[AUDIT_ERROR]));
+        json_object_set_new(summary, "unanswered", json_integer((json_int_t)m->unanswered));
+        json_object_set_new(summary, "fail_mandatory", json_integer((json_int_t)m->fail_mandatory));
+        json_object_set_new(summary, "fail_recommended",
+                            json_integer((json_int_t)m->fail_recommended));
+    }
+    for (i = 0; i < m->nissue; i++)
+        json_array_append_new(issues, json_pack("{s:s,s:s}", "id", m->issue[i].id, "why",
+                                                m->issue[i].why));
+    json_object_set_new(o, "strict", issues);
 }

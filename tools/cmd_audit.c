@@ -192,7 +192,9 @@ static void print_summary(const struct audit_model *m)
            "%zu unanswered\n",
            m->count[AUDIT_PASS], m->count[AUDIT_FAIL], m->count[AUDIT_NA], m->count[AUDIT_MANUAL],
            m->count[AUDIT_ERROR], m->unanswered);
-    printf("failed: %zu mandatory, %zu recommended\n", m->fail_mandatory, m->fail_recommended);
+    printf("failing: %zu mandatory, %zu recommended (a recommendation the maker does not "
+           "implement, with a reason, is an answer)\n",
+           m->fail_mandatory, m->fail_recommended);
 }
 
 /* --strict: every reason on stderr, one per line. */
