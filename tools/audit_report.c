@@ -211,7 +211,7 @@ void audit_write_markdown(FILE *f, const struct audit_model *m)
 
 void audit_write_ics(FILE *f, const struct audit_model *m)
 {
-    static const char *const support[] = {"Y", "N", "N/A", "?"};
+    static const char *const support[AUDIT_NRESULTS] = {"Y", "N", "N/A", "?", "?"};
     size_t i;
 
     fputs("# EN 303 645 implementation conformance statement (Table B.1)\n\n"
@@ -228,7 +228,11 @@ void audit_write_ics(FILE *f, const struct audit_model *m)
         md_cell(f, r->req->v2);
         fputs(" | ", f);
         md_cell(f, r->req->v3);
-        fprintf(f, " | %s | ", support[r->res]);
+        /* the maker's claim of an implemented provision is a Y (with its
+         * evidence); unanswered rows and checks that could not look are ? */
+        fprintf(f, " | %s | ", r->res == AUDIT_MANUAL && r->ans &&
+                                       r->ans->state == AUDIT_ANS_IMPLEMENTED ? "Y"
+                                                                              : support[r->res]);
         if (*r->req->cond && r->res != AUDIT_NA) {
             fputs("Condition: ", f);
             md_cell(f, r->req->cond);
