@@ -197,6 +197,8 @@ struct audit_model {
 };
 
 const char *audit_result_name(enum audit_result r);
+/* The check called name in m, or NULL when it did not run. */
+const struct audit_check *audit_find_check(const struct audit_model *m, const char *name);
 /* The checks (audit_checks.c). conf_path may be NULL: device checks are
  * then manual; a device.conf that does not load fails them. */
 void audit_run_checks(struct audit_model *m, const char *conf_path, const char *proc_net);

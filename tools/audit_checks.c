@@ -53,16 +53,6 @@ static void say(struct audit_check *c, const char *fmt, ...)
     va_end(ap);
 }
 
-static const struct audit_check *result_of(const struct audit_model *m, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < m->nchk; i++)
-        if (!strcmp(m->chk[i].name, name))
-            return &m->chk[i];
-    return NULL;
-}
-
 /* ---- the provisioning registry of the batch (bulwark provision) ---- */
 
 struct reg_rec {
@@ -282,7 +272,7 @@ static const struct {
 static void check_cleartext(struct audit_model *m, const char *seen)
 {
     struct audit_check *c = add(m, "net.cleartext");
-    const struct audit_check *l = result_of(m, "net.listeners");
+    const struct audit_check *l = audit_find_check(m, "net.listeners");
     char found[1024] = "";
     size_t i;
 
@@ -928,17 +918,15 @@ static bw_err note_record(void *ctx, const struct bw_log_record *r)
  * boot state (a rotated-out record is no failure: the boot state decides). */
 static void install_evidence(struct audit_model *m, const struct log_walk *w)
 {
-    size_t i;
+    struct audit_check *c = (struct audit_check *)audit_find_check(m, "update.installed");
 
-    for (i = 0; i < m->nchk && strcmp(m->chk[i].name, "update.installed"); i++)
-        ;
-    if (i == m->nchk)
+    if (!c)
         return;
     if (w->seq)
-        say(&m->chk[i], "The verified security log records it at seq %" PRIu64 ": install %s: %s.",
+        say(c, "The verified security log records it at seq %" PRIu64 ": install %s: %s.",
             w->seq, w->subject, w->outcome);
     else
-        say(&m->chk[i], "The security log holds no successful install record.");
+        say(c, "The security log holds no successful install record.");
 }
 
 /* Method: the chain and its signed checkpoints verify under the device

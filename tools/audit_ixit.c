@@ -70,22 +70,12 @@ static const struct ixit_entry entries[] = {
 };
 #define N_ENTRIES (sizeof(entries) / sizeof(entries[0]))
 
-static const struct audit_check *check_of(const struct audit_model *m, const char *name)
-{
-    size_t i;
-
-    for (i = 0; name && i < m->nchk; i++)
-        if (!strcmp(m->chk[i].name, name))
-            return &m->chk[i];
-    return NULL;
-}
-
 /* What the tables say about one entry: the check's evidence when it could
  * look, else NULL (the supplier fills it). */
 static const char *filled(const struct audit_model *m, const struct ixit_entry *e,
                           const char **res)
 {
-    const struct audit_check *c = check_of(m, e->check);
+    const struct audit_check *c = audit_find_check(m, e->check);
 
     *res = c ? audit_result_name(c->res) : NULL;
     if (!c || c->res == AUDIT_ERROR || !*c->evidence)

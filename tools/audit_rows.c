@@ -28,7 +28,7 @@ const char *audit_result_name(enum audit_result r)
     return (unsigned)r < AUDIT_NRESULTS ? result_names[r] : "?";
 }
 
-static const struct audit_check *find_check(const struct audit_model *m, const char *name)
+const struct audit_check *audit_find_check(const struct audit_model *m, const char *name)
 {
     size_t i;
 
@@ -60,54 +60,53 @@ static void append(char *buf, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-/* "the profile declares user_accounts = no" for each flag that is off. */
+/* What the profile declares when a flag a provision needs is off. */
+static const struct {
+    const char *flag, *declared;
+} off_reasons[] = {
+    {"user_accounts", "user_accounts = no (no accounts log in with a secret)"},
+    {"personal_data", "personal_data = no (no personal data is processed)"},
+    {"telemetry", "telemetry = no (no usage or diagnostic telemetry is sent)"},
+    {"!constrained", "constrained = yes (a constrained device that cannot be updated or cannot "
+                     "run some controls)"},
+    {"constrained", "constrained = no (not a constrained device)"},
+    {"sensors", "sensors = none (no sensing capability)"},
+    {"network", "network_interfaces = none (no network interface)"},
+    {"debug", "debug_interfaces = none (no physically reachable debug interface)"},
+};
+
+/* "Not applicable: the provision applies only when COND; the profile
+ * declares FLAG = VALUE (meaning)." for each flag that is off. */
 static void feature_reason(const struct audit_model *m, const struct audit_req *q, char *why,
                            size_t cap)
 {
     const struct audit_profile *p = m->prof;
     const char *f = q->feature;
     char one[64];
+    size_t i;
 
-    snprintf(why, cap, "Not applicable: the provision applies only ");
-    if (*q->cond)
-        append(why, cap, "when %s%s", q->cond, "");
-    else
-        append(why, cap, "%s%s", "to a device with the feature it concerns", "");
-    append(why, cap, "%s%s", "; the profile declares ", "");
+    snprintf(why, cap, "Not applicable: the provision applies only %s%s; the profile declares",
+             *q->cond ? "when " : "to a device with the feature it concerns", q->cond);
     while (*f) {
         size_t n = strcspn(f, ",");
-        const char *help;
 
         snprintf(one, sizeof(one), "%.*s", (int)(n < 60 ? n : 60), f);
         f += n + (f[n] == ',');
         if (audit_profile_feature(p, one))
             continue;
-        help = audit_feature_help(m->cat, one + (*one == '!'));
-        if (!strcmp(one, "user_accounts"))
-            append(why, cap, "user_accounts = no (%s%s) ", "no accounts log in with a secret", "");
-        else if (!strcmp(one, "personal_data"))
-            append(why, cap, "personal_data = no (%s%s) ", "no personal data is processed", "");
-        else if (!strcmp(one, "telemetry"))
-            append(why, cap, "telemetry = no (%s%s) ", "no usage or diagnostic telemetry is sent", "");
-        else if (!strcmp(one, "!constrained"))
-            append(why, cap, "constrained = yes (%s%s) ", help ? help : "constrained", "");
-        else if (!strcmp(one, "constrained"))
-            append(why, cap, "constrained = no (%s%s) ", "not a constrained device", "");
-        else if (!strcmp(one, "sensors"))
-            append(why, cap, "sensors = none (%s%s) ", "no sensing capability", "");
-        else if (!strcmp(one, "network"))
-            append(why, cap, "network_interfaces = none (%s%s) ", "no network interface", "");
-        else if (!strcmp(one, "debug"))
-            append(why, cap, "debug_interfaces = none (%s%s) ", "no physically reachable debug interface", "");
+        for (i = 0; i < sizeof(off_reasons) / sizeof(off_reasons[0]); i++)
+            if (!strcmp(one, off_reasons[i].flag))
+                break;
+        if (i < sizeof(off_reasons) / sizeof(off_reasons[0]))
+            append(why, cap, " %s", off_reasons[i].declared);
         else if (!strcmp(one, "updatable"))
-            append(why, cap, "%s%s ", p->updatable < 0 ? "updates = no (its software cannot be updated)"
-                                                     : "constrained = yes and network_interfaces = none "
-                                                       "(its software cannot be updated)", "");
+            append(why, cap, " %s", p->updatable < 0 ? "updates = no (its software cannot be updated)"
+                                                     : "constrained = yes and network_interfaces = "
+                                                       "none (its software cannot be updated)");
         else
-            append(why, cap, "%s is off%s ", one, "");
+            append(why, cap, " %s off", one);
     }
-    if (strlen(why) && why[strlen(why) - 1] == ' ')
-        why[strlen(why) - 1] = '.';
+    append(why, cap, ".");
 }
 
 /* The checks of a row combined: error beats fail beats manual beats pass;
@@ -118,13 +117,12 @@ static int combine(const struct audit_model *m, const struct audit_req *q, char 
     size_t i;
 
     for (i = 0; i < q->nchecks; i++) {
-        const struct audit_check *c = find_check(m, q->checks[i]);
+        const struct audit_check *c = audit_find_check(m, q->checks[i]);
 
         if (!c)
             continue;
         ran++;
-        append(ev, cap, "%s%s", *ev ? " " : "", "");
-        append(ev, cap, "[%s] %s", c->name, c->evidence);
+        append(ev, cap, "%s[%s] %s", *ev ? " " : "", c->name, c->evidence);
         na += c->res == AUDIT_NA;
         manual += c->res == AUDIT_MANUAL;
         fail += c->res == AUDIT_FAIL;
@@ -150,13 +148,13 @@ static void claim_evidence(const struct audit_profile *p, const struct audit_ans
 {
     append(ev, cap, "%sMaker's answer: %s.", *ev ? " " : "", audit_answer_name(a->state));
     if (*a->detail)
-        append(ev, cap, " %s%s", a->detail, "");
+        append(ev, cap, " %s", a->detail);
     if (*a->evidence)
-        append(ev, cap, " Evidence: %s.%s", a->evidence, "");
-    append(ev, cap, " Owner: %s%s", *a->owner ? a->owner : *p->owner ? p->owner : "none", "");
-    append(ev, cap, ", reviewed %s%s", *a->review ? a->review : *p->review ? p->review : "never", "");
-    append(ev, cap, ", expires %s.%s", *a->expires ? a->expires : *p->expires ? p->expires : "never",
-           "");
+        append(ev, cap, " Evidence: %s.", a->evidence);
+    append(ev, cap, " Owner: %s, reviewed %s, expires %s.",
+           *a->owner ? a->owner : *p->owner ? p->owner : "none",
+           *a->review ? a->review : *p->review ? p->review : "never",
+           *a->expires ? a->expires : *p->expires ? p->expires : "never");
 }
 
 static void build_row(struct audit_model *m, struct audit_row *r, const struct audit_req *q)
@@ -169,7 +167,7 @@ static void build_row(struct audit_model *m, struct audit_row *r, const struct a
 
     r->req = q;
     r->ans = a;
-    r->check = q->check && find_check(m, q->check) ? q->check : NULL;
+    r->check = q->check && audit_find_check(m, q->check) ? q->check : NULL;
     r->mandatory = st[0] == 'M' || st[0] == '?';
     r->evidence = r->evid;
     if (!strcmp(q->std, "EN 303 645") && !strcmp(st, "-")) {
@@ -265,16 +263,16 @@ static void check_claim(struct audit_model *m, const struct audit_answer *a)
     long days;
 
     if (!*owner)
-        issue(m, a->id, "%s answer has no owner (req.ID.owner or owner)%s",
-              audit_answer_name(a->state), "");
+        issue(m, a->id, "%s answer has no owner (req.ID.owner or owner)",
+              audit_answer_name(a->state));
     if (!*review)
-        issue(m, a->id, "%s answer was never reviewed (req.ID.review or review)%s",
-              audit_answer_name(a->state), "");
+        issue(m, a->id, "%s answer was never reviewed (req.ID.review or review)",
+              audit_answer_name(a->state));
     if (!*expires)
-        issue(m, a->id, "%s answer has no expiry (req.ID.expires or expires)%s",
-              audit_answer_name(a->state), "");
+        issue(m, a->id, "%s answer has no expiry (req.ID.expires or expires)",
+              audit_answer_name(a->state));
     else if (audit_days_until(expires, &days) == BW_OK && days < 0)
-        issue(m, a->id, "the maker's claim expired on %s%s", expires, "");
+        issue(m, a->id, "the maker's claim expired on %s", expires);
 }
 
 /* "[check] evidence" of the first check that failed or could not look,
@@ -285,7 +283,7 @@ static const char *failing(const struct audit_model *m, const struct audit_row *
     size_t i;
 
     for (i = 0; i < r->req->nchecks; i++) {
-        const struct audit_check *c = find_check(m, r->req->checks[i]);
+        const struct audit_check *c = audit_find_check(m, r->req->checks[i]);
 
         if (c && (c->res == AUDIT_FAIL || c->res == AUDIT_ERROR) && r->res == c->res) {
             snprintf(buf, cap, "[%s] %s", c->name, c->evidence);
@@ -308,37 +306,36 @@ size_t audit_strict(struct audit_model *m)
     if (!m->issue)
         return 1; /* refuse: nothing could be checked */
     if (!*p->standard)
-        issue(m, "standard", "no target version declared (standard = EN 303 645 V2.1.1 or "
-                             "EN 303 645 V3.1.x)%s%s", "", "");
+        issue(m, "standard", "%s", "no target version declared (standard = EN 303 645 V2.1.1 or "
+                                   "EN 303 645 V3.1.x)");
     if (audit_profile_samples(p, samples, sizeof(samples)))
         for (line = strtok_r(samples, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-            issue(m, "profile", "template or placeholder value: %s%s", line, "");
+            issue(m, "profile", "template or placeholder value: %s", line);
     for (i = 0; i < m->nrow; i++) {
         const struct audit_row *r = &m->row[i];
         const char *id = r->req->id;
 
         if (r->unanswered)
-            issue(m, id, "unanswered: no check decides it and the profile has no answer%s%s", "",
-                  "");
+            issue(m, id, "%s", "unanswered: no check decides it and the profile has no answer");
         else if (r->res == AUDIT_ERROR)
             issue(m, id, "could not be checked: %.600s", failing(m, r, buf, sizeof(buf)));
         else if (r->res == AUDIT_FAIL && !(r->ans && r->ans->state == AUDIT_ANS_NOT_IMPLEMENTED))
             issue(m, id, "%s fails: %.600s", r->mandatory ? "mandatory provision" : "recommendation",
                   failing(m, r, buf, sizeof(buf)));
         else if (r->res == AUDIT_FAIL && r->mandatory)
-            issue(m, id, "mandatory provision not implemented: %.250s%s", r->why, "");
+            issue(m, id, "mandatory provision not implemented: %.600s", r->why);
         if (r->ans && r->ans->state == AUDIT_ANS_NOT_APPLICABLE && r->check) {
             int c = combine(m, r->req, (char[2]){0}, 1);
 
             if (c == AUDIT_FAIL || c == AUDIT_ERROR)
-                issue(m, id, "declared not applicable, but its check %s on the device%s",
-                      c == AUDIT_FAIL ? "fails" : "could not look", "");
+                issue(m, id, "declared not applicable, but its check %s on the device",
+                      c == AUDIT_FAIL ? "fails" : "could not look");
         }
         if (r->ans)
             check_claim(m, r->ans);
         if ((r->res == AUDIT_NA || r->res == AUDIT_FAIL) && r->ans &&
             r->ans->state != AUDIT_ANS_IMPLEMENTED && (weak = audit_weak_reason(r->ans->why)))
-            issue(m, id, "the justification says nothing: %s%s", weak, "");
+            issue(m, id, "the justification says nothing: %s", weak);
     }
     return m->nissue;
 }

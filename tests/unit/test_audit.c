@@ -101,6 +101,20 @@ static void test_catalogue(struct audit_catalogue *c)
     CHECK(strstr(err, "unknown requirement id: en303645-9.9-9") != NULL);
 }
 
+/* The rows of prof with one check run, as the audit would build them. */
+static void one_check(struct audit_model *m, struct audit_catalogue *c, const char *name,
+                      enum audit_result res, const char *evidence)
+{
+    memset(m, 0, sizeof(*m));
+    m->cat = c;
+    m->prof = &prof;
+    m->nchk = 1;
+    m->chk[0].name = name;
+    m->chk[0].res = res;
+    snprintf(m->chk[0].evidence, sizeof(m->chk[0].evidence), "%s", evidence);
+    CHECK_RC(audit_build_rows(m), BW_OK);
+}
+
 static void test_rows(struct audit_catalogue *c)
 {
     struct audit_model m;
@@ -110,14 +124,7 @@ static void test_rows(struct audit_catalogue *c)
     CHECK_RC(parse("model = M\npersonal_data = no\nna.en303645-5.3-16 = engraved on the case\n",
                    err, sizeof(err)),
              BW_OK);
-    memset(&m, 0, sizeof(m));
-    m.cat = c;
-    m.prof = &prof;
-    m.nchk = 1;
-    m.chk[0].name = "net.listeners";
-    m.chk[0].res = AUDIT_FAIL;
-    snprintf(m.chk[0].evidence, sizeof(m.chk[0].evidence), "tcp:23 open");
-    CHECK_RC(audit_build_rows(&m), BW_OK);
+    one_check(&m, c, "net.listeners", AUDIT_FAIL, "tcp:23 open");
     CHECK(m.nrow == c->nreq);
     for (i = 0; i < m.nrow; i++) {
         const struct audit_row *r = &m.row[i];
@@ -247,13 +254,7 @@ static void test_rows14(struct audit_catalogue *c)
                    "req.en303645-5.2-3 = not-implemented\nreq.en303645-5.2-3.why = n/a\n",
                    err, sizeof(err)),
              BW_OK);
-    memset(&m, 0, sizeof(m));
-    m.cat = c;
-    m.prof = &prof;
-    m.nchk = 1;
-    m.chk[0].name = "log.chain";
-    m.chk[0].res = AUDIT_PASS;
-    CHECK_RC(audit_build_rows(&m), BW_OK);
+    one_check(&m, c, "log.chain", AUDIT_PASS, "");
     r = row_of(&m, "en303645-5.10-1"); /* no telemetry: not the local log's row */
     CHECK(r && r->res == AUDIT_NA && strstr(r->why, "telemetry = no") != NULL);
     r = row_of(&m, "en303645-5.1-5"); /* a constrained device */
