@@ -456,6 +456,11 @@ static void check_creds(struct audit_model *m, const struct device_conf *dc, con
         if (!u->have_cert || !mine)
             say(fac, "Unit %s is not in the provisioning registry.", u->have_cert ? u->id : "?");
         fac->res = bad || !mine ? AUDIT_FAIL : AUDIT_PASS;
+        if (!bad && mine && !*mine->cred && factory) {
+            say(fac, "The registry records no credential digest (cred_sha256) for %s: whether "
+                     "its factory password is unique cannot be checked.", u->id);
+            fac->res = AUDIT_ERROR;
+        }
         if (mine && *mine->cred) {
             say(gen, "The registry records %s's factory password as generated at provisioning "
                      "(bw_cred_generate: 20 letters from a 32-letter alphabet by the CSPRNG, "
@@ -893,9 +898,12 @@ struct log_walk {
     char subject[BW_LOG_TEXT_MAX + 1], outcome[BW_LOG_TEXT_MAX + 1];
     struct bw_log_record first; /* the first event kept */
     int have_first;
+    const char *unit;           /* this unit's id */
+    uint64_t provisioned;       /* seq of its successful provisioning, 0: none */
 };
 
-/* Remembers the first event and the last successful install. */
+/* Remembers the first event, this unit's provisioning and the last
+ * successful install. */
 static bw_err note_record(void *ctx, const struct bw_log_record *r)
 {
     struct log_walk *w = ctx;
@@ -906,6 +914,9 @@ static bw_err note_record(void *ctx, const struct bw_log_record *r)
         w->first = *r;
         w->have_first = 1;
     }
+    if (!w->provisioned && !strcmp(r->event, "provision") && !strcmp(r->outcome, "ok") &&
+        w->unit && !strcmp(r->subject, w->unit))
+        w->provisioned = r->seq;
     if (!strcmp(r->event, "install") && !strncmp(r->outcome, "ok ", 3)) {
         w->seq = r->seq;
         memcpy(w->subject, r->subject, sizeof(w->subject));
@@ -957,6 +968,7 @@ static void check_log(struct audit_model *m, const struct device_conf *dc, const
         goto out;
     }
     memset(&rep, 0, sizeof(rep));
+    w->unit = u->have_cert ? u->id : NULL;
     rc = bw_log_verify(&v, have ? pub : NULL, have ? 0 : BW_LOG_NO_SIGS, note_record, w, &rep);
     bw_log_posix_close(&v);
     if (rc) {
@@ -973,16 +985,16 @@ static void check_log(struct audit_model *m, const struct device_conf *dc, const
         goto out;
     }
     if (rep.first_segment <= 1) { /* segments count from 1 */
-        if (!w->have_first || strcmp(w->first.event, "provision") ||
-            strcmp(w->first.outcome, "ok") || !u->have_cert || strcmp(w->first.subject, u->id)) {
-            say(c, "Its first record (seq %" PRIu64 ", %s %s: %s) is not the provisioning of "
-                   "unit %s: the log was wiped and restarted after provisioning.",
-                w->have_first ? w->first.seq : 0, w->have_first ? w->first.event : "-",
-                w->have_first ? w->first.subject : "-", w->have_first ? w->first.outcome : "-",
-                u->have_cert ? u->id : "?");
+        if (!w->provisioned) {
+            say(c, "Its first segment holds no provisioning of unit %s (the first event is seq "
+                   "%" PRIu64 ", %s %s: %s): the log was wiped and restarted after provisioning.",
+                u->have_cert ? u->id : "?", w->have_first ? w->first.seq : 0,
+                w->have_first ? w->first.event : "-", w->have_first ? w->first.subject : "-",
+                w->have_first ? w->first.outcome : "-");
             goto out;
         }
-        say(c, "It begins with the provisioning of %s (seq %" PRIu64 ").", u->id, w->first.seq);
+        say(c, "It is anchored to the provisioning of %s (seq %" PRIu64 ").", u->id,
+            w->provisioned);
     } else {
         say(c, "Segments before %" PRIu64 " were rotated out; the kept ones link to them.",
             rep.first_segment);
