@@ -21,6 +21,7 @@
 #include "bulwark/cred.h"
 #include "bulwark/identity.h"
 #include "bulwark/log.h"
+#include "bulwark/store.h"
 #include "device.h"
 #include "host.h"
 
@@ -500,6 +501,63 @@ static void check_creds(struct audit_model *m, const struct device_conf *dc, con
 out:
     bw_wipe(db, sizeof(*db));
     bw_free(db);
+}
+
+/* ---- 5.11-1, CRA (2)(m): user data where the reset erases it ---- */
+
+/* 1 when the copy header at off is a bulwark store's or blank (erased),
+ * 0 when it is something else, -1 when it cannot be read. */
+static int store_copy(const struct bw_flash *f, uint64_t off)
+{
+    uint8_t h[BW_STORE_HDR_LEN];
+    size_t i;
+    int blank = 1;
+
+    if (f->read(f->ctx, off, h, sizeof(h)))
+        return -1;
+    for (i = 0; i < sizeof(h); i++)
+        blank &= h[i] == 0x00 || h[i] == 0xff;
+    return blank || !memcmp(h, "BWKV", 4);
+}
+
+/* Method: the user data bulwark keeps is the encrypted store; 'bulwark
+ * store wipe --factory-reset' zeroes both of its copies. The check fails
+ * when the store file holds something the wipe would not recognise, and
+ * otherwise hands the row to the maker: data the product keeps elsewhere
+ * is the maker's to show erasable (manual, never a blind pass). */
+static void check_erase(struct audit_model *m, const struct device_conf *dc)
+{
+    struct audit_check *c = add(m, "reset.erase");
+    struct bw_posix_flash pf;
+    struct stat st;
+    int a, b;
+
+    if (stat(dc->store, &st)) {
+        say(c, "No store %s yet: the device keeps no user data in bulwark's store.", dc->store);
+        c->res = errno == ENOENT ? AUDIT_MANUAL : AUDIT_ERROR;
+        return;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size < 2 * BW_STORE_HDR_LEN ||
+        bw_posix_flash_open(&pf, dc->store, (uint64_t)st.st_size, 0, 0)) {
+        say(c, "The store %s cannot be read.", dc->store);
+        c->res = AUDIT_ERROR;
+        return;
+    }
+    a = store_copy(&pf.f, 0);
+    b = store_copy(&pf.f, bw_store_copy_size(&pf.f));
+    bw_posix_flash_close(&pf);
+    if (a < 0 || b < 0) {
+        say(c, "The store %s cannot be read.", dc->store);
+        c->res = AUDIT_ERROR;
+    } else if (!a || !b) {
+        say(c, "The store %s holds data that is not a bulwark store: 'bulwark store wipe' "
+               "would not erase it as user data.", dc->store);
+    } else {
+        say(c, "User data in %s (encrypted under the storage key) is erased by 'bulwark store "
+               "wipe --factory-reset'; data the product keeps elsewhere is the maker's claim.",
+            dc->store);
+        c->res = AUDIT_MANUAL;
+    }
 }
 
 /* ---- 5.4-1: key and store files ---- */
@@ -1308,7 +1366,7 @@ static void device_unchecked(struct audit_model *m, const char *why)
         "cred.factory",  "cred.generated", "cred.kdf",           "cred.change",
         "cred.throttle", "storage.protect", "key.sign",          "storage.hwkey",
         "identity.cert", "update.release_key", "update.installed", "boot.slot",
-        "log.chain"};
+        "log.chain",     "reset.erase"};
     size_t i;
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -1341,6 +1399,7 @@ void audit_run_checks(struct audit_model *m, const char *conf_path, const char *
         unit_cert(&u, dc);
         check_creds(m, dc, &u, &g);
         check_storage(m, dc);
+        check_erase(m, dc);
         check_key(m, dc, &u);
         check_cert(m, dc, &u, &g);
         check_release_key(m, dc);

@@ -132,6 +132,16 @@ is cred.factory fail "another unit's password hash (copied credentials, flag cle
 check 'grep -q "same password hash as unit" audit.json' "the shared unit is not named"
 cp creds.bak dev/state/credentials
 
+"$B" store set --config dev/device.conf wifi.psk Secret-Value-1 >/dev/null 2>&1
+run
+is reset.erase manual "user data in the store: erased by wipe; the rest is the maker's claim"
+store=$(sed -n 's/^store = //p' dev/device.conf); store=${store:-dev/state/store}
+cp $store store.bak
+head -c 4096 /dev/urandom | dd of=$store conv=notrunc status=none
+run
+is reset.erase fail "the store file holds something the wipe does not recognise"
+cp store.bak $store
+
 "$B" audit --config dev/device.conf --profile profile.conf --proc-net "$T/nothing-here" --json \
   > audit.json 2>/dev/null
 is net.listeners error "--proc-net names a missing directory"
