@@ -134,6 +134,8 @@ const char *audit_answer_name(enum audit_answer_state s);
  * placeholder names, TODO): one "key: value" line per finding into out,
  * their number as the result. */
 size_t audit_profile_samples(const struct audit_profile *p, char *out, size_t cap);
+/* What marks value of profile key as a placeholder, or NULL. */
+const char *audit_profile_placeholder(const char *key, const char *value);
 /* Why a justification says nothing (too few words to give a reason), or
  * NULL when it says something. */
 const char *audit_weak_reason(const char *why);

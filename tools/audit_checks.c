@@ -1207,21 +1207,7 @@ static void check_agent(struct audit_model *m)
 /* A profile value with sample or placeholder text in it. */
 static int placeholder(const char *key, const char *v)
 {
-    struct audit_profile probe;
-    char out[256];
-
-    memset(&probe, 0, sizeof(probe));
-    if (!strcmp(key, "vuln_contact"))
-        snprintf(probe.vuln_contact, sizeof(probe.vuln_contact), "%s", v);
-    else if (!strcmp(key, "policy_url"))
-        snprintf(probe.policy_url, sizeof(probe.policy_url), "%s", v);
-    else if (!strcmp(key, "product"))
-        snprintf(probe.product, sizeof(probe.product), "%s", v);
-    else if (!strcmp(key, "model"))
-        snprintf(probe.model, sizeof(probe.model), "%s", v);
-    else if (!strcmp(key, "manufacturer"))
-        snprintf(probe.manufacturer, sizeof(probe.manufacturer), "%s", v);
-    return audit_profile_samples(&probe, out, sizeof(out)) != 0;
+    return audit_profile_placeholder(key, v) != NULL;
 }
 
 static void check_profile(struct audit_model *m)

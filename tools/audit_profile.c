@@ -529,6 +529,23 @@ const char *audit_weak_reason(const char *why)
     return NULL;
 }
 
+const char *audit_profile_placeholder(const char *key, const char *v)
+{
+    const char *hit = placeholder_in(v);
+    char pad[48];
+    size_t i;
+
+    if (hit)
+        return hit;
+    snprintf(pad, sizeof(pad), " %.40s ", key);
+    for (i = 0; *v && i < N_ROWS; i++)
+        if (!strcmp(rows[i].key, key))
+            return !strcmp(v, rows[i].sample) && strstr(SAMPLE_KEYS, pad)
+                       ? "the template's sample value"
+                       : NULL;
+    return NULL;
+}
+
 size_t audit_profile_samples(const struct audit_profile *p, char *out, size_t cap)
 {
     size_t i, j, n = 0;
@@ -540,10 +557,8 @@ size_t audit_profile_samples(const struct audit_profile *p, char *out, size_t ca
 
         if ((rows[i].type != P_STR && rows[i].type != P_LIST) || *v == '/')
             continue; /* an absolute path is the auditor's file */
-        if ((hit = placeholder_in(v)) != NULL)
+        if ((hit = audit_profile_placeholder(rows[i].key, v)) != NULL)
             note_sample(out, cap, &n, rows[i].key, v, hit);
-        else if (*v && !strcmp(v, rows[i].sample) && strstr(SAMPLE_KEYS, rows[i].key))
-            note_sample(out, cap, &n, rows[i].key, v, "the template's sample value");
     }
     for (i = 0; i < p->nans; i++)
         for (j = 0; j < N_AFIELDS; j++) {
