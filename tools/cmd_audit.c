@@ -317,7 +317,7 @@ out:
 }
 
 static const struct cli_opt opts[] = {
-    {"config", "DEVICE.conf", "the device to check (without it, device checks are manual)"},
+    {"config", "DEVICE.conf", "the device to check, on the device (without it, device checks are errors)"},
     {"profile", "PROFILE", "the device profile (bulwark audit init writes a template)"},
     {"out", "PATH", "init: the new profile file; audit: report directory; disclose: directory"},
     {"json", NULL, "print the results as one JSON object"},
