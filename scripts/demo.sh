@@ -232,6 +232,7 @@ printf '$ bulwark audit --config %s/dev/device.conf --profile %s/profile.conf --
 if "$B" audit --config $R/dev/device.conf --profile $R/profile.conf --proc-net $R/proc-net --strict \
   > /dev/null 2> err.txt; then echo "  UNEXPECTED: accepted"; exit 1; fi
 grep 'strict: ' err.txt | sed 's/^bulwark audit: strict: /  refused: /' | cut -c1-150
+grep 'refused the report' err.txt | sed 's/^bulwark audit: /  /'
 grep -q "strict: en303645-5.7-1" err.txt || { echo "  UNEXPECTED: the modified image is not named"; exit 1; }
 
 step "Done"

@@ -205,7 +205,7 @@ static void print_issues(const struct audit_model *m)
     for (i = 0; i < m->nissue; i++)
         fprintf(stderr, "bulwark audit: strict: %s: %s\n", m->issue[i].id, m->issue[i].why);
     if (m->nissue)
-        fprintf(stderr, "bulwark audit: strict: refused: %zu reason%s\n", m->nissue,
+        fprintf(stderr, "bulwark audit: --strict refused the report: %zu reason%s\n", m->nissue,
                 m->nissue == 1 ? "" : "s");
 }
 
