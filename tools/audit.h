@@ -201,8 +201,11 @@ struct audit_model {
 const char *audit_result_name(enum audit_result r);
 /* The check called name in m, or NULL when it did not run. */
 const struct audit_check *audit_find_check(const struct audit_model *m, const char *name);
-/* The checks (audit_checks.c). conf_path may be NULL: device checks are
- * then manual; a device.conf that does not load fails them. */
+/* The checks (audit_checks.c). conf_path may be NULL: the device checks
+ * are then errors, as they are when the device.conf does not load. The
+ * socket tables are read from proc_net, else from /proc/net only with a
+ * conf_path (the audit runs on the device). m->releases_path, when set,
+ * overrides the profile's release list. */
 void audit_run_checks(struct audit_model *m, const char *conf_path, const char *proc_net);
 /* Fills m->row from the catalogue, profile and check results (audit_rows.c). */
 BW_NODISCARD bw_err audit_build_rows(struct audit_model *m);
