@@ -346,49 +346,39 @@ static void check_creds(struct audit_model *m, const struct device_conf *dc, con
     struct audit_check *fac = add(m, "cred.factory"), *gen = add(m, "cred.generated");
     struct audit_check *kdf = add(m, "cred.kdf"), *chg = add(m, "cred.change");
     struct audit_check *thr = add(m, "cred.throttle");
+    struct audit_check *all[5];
     struct bw_cred_db *db = bw_calloc(1, sizeof(*db));
     const struct reg_rec *mine = NULL;
     size_t i, j, bad = 0, weak = 0, factory = 0;
     struct stat st;
     bw_err rc;
 
-    fac->res = gen->res = kdf->res = chg->res = thr->res = AUDIT_ERROR;
+    all[0] = fac, all[1] = gen, all[2] = kdf, all[3] = chg, all[4] = thr;
+    for (i = 0; i < 5; i++)
+        all[i]->res = AUDIT_ERROR;
     if (!db) {
         say(fac, "out of memory");
         return;
     }
     rc = bw_cred_load(db, dc->credentials);
     if (rc) {
-        say(fac, "%s: %s.", dc->credentials, bw_strerror(rc));
-        say(gen, "%s: %s.", dc->credentials, bw_strerror(rc));
-        say(kdf, "%s: %s.", dc->credentials, bw_strerror(rc));
-        say(chg, "%s: %s.", dc->credentials, bw_strerror(rc));
-        say(thr, "%s: %s.", dc->credentials, bw_strerror(rc));
+        for (i = 0; i < 5; i++)
+            say(all[i], "%s: %s.", dc->credentials, bw_strerror(rc));
         goto out;
     }
-    if (!m->prof->user_accounts) {
-        const char *why = db->n ? "FAIL" : NULL;
-
-        say(fac, "The profile declares user_accounts = no; %s holds %zu account%s.",
-            dc->credentials, db->n, db->n == 1 ? "" : "s");
-        fac->res = why ? AUDIT_FAIL : AUDIT_NA;
-        gen->res = kdf->res = chg->res = thr->res = fac->res;
-        snprintf(gen->evidence, sizeof(gen->evidence), "%s", fac->evidence);
-        snprintf(kdf->evidence, sizeof(kdf->evidence), "%s", fac->evidence);
-        snprintf(chg->evidence, sizeof(chg->evidence), "%s", fac->evidence);
-        snprintf(thr->evidence, sizeof(thr->evidence), "%s", fac->evidence);
+    if (!m->prof->user_accounts || db->n == 0) {
+        /* no accounts as declared: not applicable; accounts the profile
+         * denies, or none on a device that declares them: fail */
+        for (i = 0; i < 5; i++) {
+            all[i]->res = !m->prof->user_accounts && !db->n ? AUDIT_NA : AUDIT_FAIL;
+            say(all[i], "The profile declares user_accounts = %s; %s holds %zu account%s%s.",
+                m->prof->user_accounts ? "yes" : "no", dc->credentials, db->n,
+                db->n == 1 ? "" : "s",
+                m->prof->user_accounts ? ": the device was not provisioned" : "");
+        }
         goto out;
     }
     say(fac, "%s holds %zu account%s.", dc->credentials, db->n, db->n == 1 ? "" : "s");
-    if (db->n == 0) {
-        say(fac, "The device was not provisioned: no unique password was set.");
-        fac->res = gen->res = kdf->res = chg->res = thr->res = AUDIT_FAIL;
-        say(gen, "No account: nothing was provisioned.");
-        say(kdf, "No account.");
-        say(chg, "No account.");
-        say(thr, "No account.");
-        goto out;
-    }
     if (g->loaded && u->have_cert)
         mine = reg_find(g, u->id);
     for (i = 0; i < db->n; i++) {

@@ -324,7 +324,7 @@ size_t audit_strict(struct audit_model *m)
                   failing(m, r, buf, sizeof(buf)));
         else if (r->res == AUDIT_FAIL && r->mandatory)
             issue(m, id, "mandatory provision not implemented: %.600s", r->why);
-        if (r->ans && r->ans->state == AUDIT_ANS_NOT_APPLICABLE && r->check) {
+        if (r->res == AUDIT_NA && r->check) { /* by the maker or a feature flag */
             int c = combine(m, r->req, (char[2]){0}, 1);
 
             if (c == AUDIT_FAIL || c == AUDIT_ERROR)

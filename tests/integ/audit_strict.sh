@@ -89,6 +89,13 @@ rowis en303645-5.9-3 fail "no spread in reconnects"
 check '[ "$(cat audit.rc)" = 3 ]' "only a recommendation fails: exit $(cat audit.rc), want 3"
 cp agent.bak agent.conf
 
+setp user_accounts=no
+run
+is cred.factory fail "the profile denies accounts the device has"
+strict
+check 'grep -q "en303645-5.1-1: declared not applicable, but its check fails" strict.err' \
+  "--strict accepts a feature declared absent that the device has: $(grep 5.1-1 strict.err)"
+
 # --- false passes ----------------------------------------------------------------
 setp
 slot=dev/slot-b.img
