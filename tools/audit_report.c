@@ -14,79 +14,6 @@
 #include "bulwark/crypto.h"
 #include "host.h"
 
-static const char *const result_names[] = {"pass", "fail", "not-applicable", "manual"};
-
-const char *audit_result_name(enum audit_result r)
-{
-    return result_names[r];
-}
-
-static const struct audit_check *find_check(const struct audit_model *m, const char *name)
-{
-    size_t i;
-
-    for (i = 0; name && i < m->nchk; i++)
-        if (!strcmp(m->chk[i].name, name))
-            return &m->chk[i];
-    return NULL;
-}
-
-static void build_row(struct audit_model *m, struct audit_row *r, const struct audit_req *q)
-{
-    const struct audit_na *na = audit_profile_na(m->prof, q->id);
-    const struct audit_check *c = find_check(m, q->check);
-
-    r->req = q;
-    r->check = c ? c->name : NULL;
-    r->evidence = c ? c->evidence : "No automated check: assessed by a person.";
-    if (na) {
-        r->res = AUDIT_NA;
-        snprintf(r->why, sizeof(r->why), "%s", na->why);
-    } else if (q->feature && !audit_profile_feature(m->prof, q->feature)) {
-        const char *f = q->feature + (*q->feature == '!');
-        const char *help = audit_feature_help(m->cat, f);
-
-        r->res = AUDIT_NA;
-        snprintf(r->why, sizeof(r->why), "Applies only %s %s; the profile declares %s.",
-                 *q->feature == '!' ? "without" : "with", help ? help : f,
-                 *q->feature == '!' ? "it present" : "it absent");
-    } else {
-        r->res = c ? c->res : AUDIT_MANUAL;
-        if (r->res == AUDIT_NA)
-            snprintf(r->why, sizeof(r->why), "%.590s", c->evidence);
-    }
-    m->count[r->res]++;
-}
-
-bw_err audit_build_rows(struct audit_model *m)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    size_t i;
-
-    m->row = bw_calloc(m->cat->nreq + 1, sizeof(*m->row));
-    if (!m->row)
-        return BW_E_NOMEM;
-    memset(m->count, 0, sizeof(m->count));
-    for (i = 0; i < m->cat->nreq; i++)
-        build_row(m, &m->row[i], &m->cat->req[i]);
-    m->nrow = m->cat->nreq;
-    gmtime_r(&now, &tm);
-    strftime(m->when, sizeof(m->when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(m->device, sizeof(m->device), "%.30s/%.30s", m->prof->model, m->prof->sw_version);
-    return BW_OK;
-}
-
-void audit_model_free(struct audit_model *m)
-{
-    bw_free(m->row);
-    m->row = NULL;
-    if (m->reg)
-        audit_register_free(m->reg);
-    bw_free(m->reg);
-    m->reg = NULL;
-}
-
 void audit_uuid(char out[37], const char *a, const char *b)
 {
     struct bw_sha256 h;
@@ -123,6 +50,7 @@ void audit_write_json(FILE *f, const struct audit_model *m)
                                               "result", audit_result_name(r->res), "check",
                                               r->check, "justification", r->why, "evidence",
                                               r->evidence, "xref", x));
+        audit_json_row(json_array_get(rows, i), r);
     }
     json_object_set_new(o, "time", json_string(m->when));
     json_object_set_new(o, "product", json_string(m->prof->product));
@@ -133,6 +61,7 @@ void audit_write_json(FILE *f, const struct audit_model *m)
                                                 (json_int_t)m->count[3]));
     json_object_set_new(o, "checks", chk);
     json_object_set_new(o, "requirements", rows);
+    audit_json_model(o, m);
     json_dumpf(o, f, JSON_INDENT(1));
     fputc('\n', f);
     json_decref(o);
@@ -282,7 +211,7 @@ void audit_write_markdown(FILE *f, const struct audit_model *m)
 
 void audit_write_ics(FILE *f, const struct audit_model *m)
 {
-    static const char *const support[] = {"Y", "N", "N/A", "?"};
+    static const char *const support[AUDIT_NRESULTS] = {"Y", "N", "N/A", "?", "?"};
     size_t i;
 
     fputs("# EN 303 645 implementation conformance statement (Table B.1)\n\n"
@@ -299,7 +228,11 @@ void audit_write_ics(FILE *f, const struct audit_model *m)
         md_cell(f, r->req->v2);
         fputs(" | ", f);
         md_cell(f, r->req->v3);
-        fprintf(f, " | %s | ", support[r->res]);
+        /* the maker's claim of an implemented provision is a Y (with its
+         * evidence); unanswered rows and checks that could not look are ? */
+        fprintf(f, " | %s | ", r->res == AUDIT_MANUAL && r->ans &&
+                                       r->ans->state == AUDIT_ANS_IMPLEMENTED ? "Y"
+                                                                              : support[r->res]);
         if (*r->req->cond && r->res != AUDIT_NA) {
             fputs("Condition: ", f);
             md_cell(f, r->req->cond);

@@ -73,6 +73,7 @@ PYEOF
 )
 fi
 
+PIN=$(openssl pkey -pubin -in p.pem -outform DER | sha256sum | cut -d' ' -f1)
 "$B" audit init --out profile.base >/dev/null
 expect BW_E_EXISTS "$B" audit init --out profile.base
 "$B" risk init --out risk.json --device AT-200 >/dev/null
@@ -80,7 +81,11 @@ expect BW_E_EXISTS "$B" audit init --out profile.base
 mkprofile() {
   cp profile.base profile.conf
   echo "risk_register = $T/risk.json" >> profile.conf
-  sed -i '/^risk_register = risk.json$/d' profile.conf
+  sed -i '/^risk_register = risk.json$/d; /^provisioning_registry = /d; /^release_key_sha256 = /d' \
+    profile.conf
+  # the batch's registry and the pinned release key: the checks compare with them
+  echo "provisioning_registry = $T/ca/registry.jsonl" >> profile.conf
+  echo "release_key_sha256 = $PIN" >> profile.conf
   local kv
   for kv in "$@"; do
     sed -i "/^${kv%%=*} = /d" profile.conf
@@ -106,7 +111,7 @@ mkprofile "services=tcp:443"
 audit
 is net.listeners fail "undeclared listener"
 check 'grep -q "tcp:$PORT" audit.json' "the undeclared port is not named in the evidence"
-is cred.factory fail "factory credential in use"
+is cred.factory pass "the unique factory password of this unit (issue 14: was a false fail)"
 is update.installed fail "nothing installed yet"
 is storage.protect pass "fresh device files"
 is update.release_key pass "fresh release key"
@@ -207,7 +212,7 @@ audit
 is update.policy pass "notify, declared and followed"
 mkprofile "$GOOD" "agent_config=$T/none.conf"
 audit
-is comms.agent_tls fail "agent configuration missing"
+is comms.agent_tls error "agent configuration missing"
 agentconf https://gw.example:8443 "$T/gwca.crt"
 mkprofile "$GOOD" "debug_interfaces=jtag" "debug_disabled=no"
 audit
@@ -215,22 +220,30 @@ is debug.declared fail "debug left on"
 check '[ "$(req en303645-5.6-4 | cut -d" " -f1)" = fail ]' "5.6-4 row does not fail with debug on"
 mkprofile "$GOOD" "debug_interfaces=jtag" "debug_disabled=yes"
 audit
-is debug.declared pass "debug disabled"
+is debug.declared manual "debug disabled: the maker's declaration"
 mkprofile "$GOOD" "risk_register=$T/none.json"
 audit
-is risk.register fail "register missing"
+is risk.register error "register missing"
 mkdir -p sub && mkprofile "$GOOD" "risk_register=../risk.json" && mv profile.conf sub/
 "$B" audit --config $CONF --profile sub/profile.conf --json > audit.json 2>/dev/null
 is risk.register pass "relative register beside the profile"
 
 # --- all fixed: exit 0, not-applicable rows carry their reasons -------------
-mkprofile "$GOOD" "agent_config=$T/agent.conf" "na.en303645-5.3-16=the model is engraved on the case; there is no display"
+# the password again at the default Argon2id cost (5.1-3), a real contact
+printf '%s\nthird-good-password\nthird-good-password\n' another-good-pass |
+  "$B" passwd --config $CONF >/dev/null 2>&1
+REAL="vuln_contact=mailto:psirt@maker.invalid"
+RPOL="policy_url=https://maker.invalid/security/policy"
+MODEL="model=TH-1" MAKER="manufacturer=Maker Ltd"
+mkprofile "$GOOD" "agent_config=$T/agent.conf" "$REAL" "$RPOL" "product=Thermo One" "$MODEL" "$MAKER" \
+  "na.en303645-5.3-16=the model is engraved on the case; there is no display"
 audit
 check '[ "$(cat audit.rc)" = 0 ]' "fixed device: audit exit $(cat audit.rc): $(grep -o '"fail": [0-9]*' audit.json)"
 check '[ "$(req en303645-5.3-16)" = "not-applicable the model is engraved on the case; there is no display" ]' \
   "justified not-applicable row: $(req en303645-5.3-16)"
-check 'req en303645-6-1 | grep -q "^not-applicable Applies only with"' "feature-based not-applicable has no reason"
-for k in docs.support docs.contact update.policy comms.agent_tls debug.declared risk.register; do is $k pass "fixed"; done
+check 'req en303645-6-1 | grep -q "^not-applicable Not applicable: .*personal_data = no"' \
+  "feature-based not-applicable does not name the declaration: $(req en303645-6-1)"
+for k in docs.support docs.contact update.policy comms.agent_tls risk.register cred.kdf; do is $k pass "fixed"; done
 
 # --- profile errors -----------------------------------------------------------
 mkprofile "$GOOD" "na.en303645-5.6-4="
@@ -249,12 +262,13 @@ expect USAGE "$B" audit --config $CONF
 mkprofile "$GOOD"
 echo "slot_a =" > broken.conf
 "$B" audit --config broken.conf --profile profile.conf --json > audit.json 2>/dev/null
-is cred.factory fail "unreadable device.conf"
+is cred.factory error "unreadable device.conf"
 "$B" audit --profile profile.conf --json > audit.json 2>/dev/null
-is cred.factory manual "no device.conf"
+is cred.factory error "no device.conf"
 
 # --- reports: OSCAL, ICS, HTML escaping ------------------------------------
-mkprofile "$GOOD" "product=Thermo <script>alert(1)</script> & Co" \
+mkprofile "$GOOD" "product=Thermo <script>alert(1)</script> & Co" "agent_config=$T/agent.conf" "$REAL" \
+  "$RPOL" "$MODEL" "$MAKER" \
   "na.en303645-5.3-16=the model is engraved on the case; there is no display"
 expect OK "$B" audit --config $CONF --profile profile.conf --out rep
 for f in soa.html soa.md ics.md oscal-ssp.json oscal-ar.json oscal-component.json audit.json; do
@@ -278,7 +292,7 @@ check 'grep -q "provisional" rep/soa.html' "27402 rows not marked provisional"
 # --- disclosure documents and RFC 9116 -------------------------------------
 expect OK "$B" audit disclose --config $CONF --profile profile.conf --out pub
 expect OK $PY $SRC/tests/integ/securitytxt.py pub/security.txt
-check 'grep -q "^Contact: mailto:security@example.com$" pub/security.txt' "Contact"
+check 'grep -q "^Contact: mailto:psirt@maker.invalid$" pub/security.txt' "Contact"
 check 'grep -q "acknowledge every report within 5 working days" pub/disclosure-policy.md' "ack time"
 check 'grep -q "at least every 30 days" pub/disclosure-policy.md' "status-update time"
 check 'grep -q "until 2031-12-31" pub/support-period.md' "support period statement"
