@@ -64,6 +64,12 @@ static const struct cli_opt state_opts[] = {
     {"json", NULL, "print the boot state as one JSON object"},
     {NULL, NULL, NULL}};
 
+static const struct cli_opt boot_opts[] = {
+    {"config", "DEVICE.conf", "the device (see 'bulwark device init')"},
+    {"json", NULL, "print the boot state as one JSON object"},
+    {"no-verify", NULL, "skip hashing the slots (a bootloader that verifies them itself)"},
+    {NULL, NULL, NULL}};
+
 static const struct cli_cmd commands[] = {
     {"keygen", "create a P-256 signing key pair", "--out KEY.pem --pub PUB.pem",
      "Generates an ECDSA P-256 key pair from the system CSPRNG. The private key\n"
@@ -117,8 +123,12 @@ static const struct cli_cmd commands[] = {
     {"boot", "apply the boot rule (what the bootloader does at power-on)",
      "--config DEVICE.conf",
      "Chooses the slot to boot: a trial slot while it has boots left (using one),\n"
-     "otherwise the active slot. Run by a bootloader hook or an init script.",
-     state_opts, 0, 0, cmd_boot},
+     "otherwise the active slot. First each slot's image is hashed and compared\n"
+     "with the digest recorded at its install: a slot modified since is forgotten\n"
+     "(never booted; logged as tamper), so a modified trial falls back and a\n"
+     "modified active slot gives way to the other. Nothing verifies: exit 14.\n"
+     "Run by a bootloader hook or an init script.",
+     boot_opts, 0, 0, cmd_boot},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -170,6 +170,25 @@ void bw_update_abort(struct bw_update *u);
  * BW_E_NOTFOUND when neither slot holds an image.
  */
 BW_NODISCARD bw_err bw_update_boot(struct bw_update *u, uint8_t *slot);
+/* Reads slot `slot`'s recorded image through its flash (buf is scratch,
+ * any size from 64 bytes) and compares size and SHA-256 with what the boot
+ * state recorded at install. BW_E_NOTFOUND when the slot holds no image,
+ * BW_E_DIGEST when its bytes changed since, BW_E_INVAL for a bad slot or
+ * buffer, flash errors. */
+BW_NODISCARD bw_err bw_update_verify_slot(const struct bw_update *u, uint8_t slot, uint8_t *buf,
+                                          size_t buf_len);
+/*
+ * The boot step with the images checked first: each slot holding an image
+ * is verified (bw_update_verify_slot); one whose bytes changed since its
+ * install is recorded as empty (saved), so a pending trial of it is
+ * abandoned and an active one is replaced by the other slot if that one
+ * verifies; then the boot step runs as bw_update_boot. *rejected gets a
+ * bit per slot found modified (1 << slot). BW_E_NOTFOUND when no slot
+ * holds an image that verifies: nothing is booted. Flash errors while
+ * verifying are returned before anything is saved.
+ */
+BW_NODISCARD bw_err bw_update_boot_verified(struct bw_update *u, uint8_t *buf, size_t buf_len,
+                                            uint8_t *slot, uint8_t *rejected);
 /* Confirms the booted trial slot: it becomes the active slot. BW_E_STATE
  * when the booted slot is not on trial (nothing to confirm). */
 BW_NODISCARD bw_err bw_update_confirm(struct bw_update *u);
