@@ -56,6 +56,10 @@ static const struct cli_opt device_opts[] = {
 static const struct cli_opt install_opts[] = {
     {"config", "DEVICE.conf", "the device (see 'bulwark device init')"},
     {"cacert", "CA.pem", "CA bundle for an https:// package URL (default: the system's)"},
+    {"timeout", "SECONDS", "a URL download, retries included, ends after this (default 3600)"},
+    {"connect-timeout", "SECONDS", "each connection attempt to a URL's server (default 15)"},
+    {"low-speed", "BYTES/SECONDS",
+     "a URL download slower than BYTES/s over SECONDS is cut and resumed (default 100/60; 0: off)"},
     {"json", NULL, "progress and result as JSON lines on stdout"},
     {NULL, NULL, NULL}};
 
@@ -99,7 +103,9 @@ static const struct cli_cmd commands[] = {
      "Authenticates the package and checks vendor, class and the anti-rollback floor\n"
      "before writing anything; writes each chunk only after it verified; checks the\n"
      "whole image, syncs the slot, and only then marks it for a trial boot. A URL\n"
-     "(http:// or https://) is streamed; a broken download resumes with a Range request.",
+     "(http:// or https://) is streamed; a broken download resumes with a Range request,\n"
+     "within limits (--timeout, --connect-timeout, --low-speed, at most 3 redirects, never\n"
+     "from https to http, the answer no longer than a package for this slot size).",
      install_opts, 1, 1, cmd_install},
     {"status", "show the boot state: slots, trial, anti-rollback floor",
      "--config DEVICE.conf [--json]",
