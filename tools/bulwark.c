@@ -50,6 +50,8 @@ static const struct cli_opt device_opts[] = {
     {"pub", "PUB.pem", "release public key the device trusts"},
     {"vendor-id", "UUID", "the device's vendor id"},
     {"class-id", "UUID", "the device's class id"},
+    {"slot-a", "PATH", "slot A: a file (created) or a block device (default DIR/slot-a.img)"},
+    {"slot-b", "PATH", "slot B, which must not be slot A by another name (default DIR/slot-b.img)"},
     {"force", NULL, "start over: new empty slots and boot state"},
     {NULL, NULL, NULL}};
 
@@ -94,9 +96,13 @@ static const struct cli_cmd commands[] = {
      "list and signatures. The payload is not read.",
      inspect_opts, 1, 1, cmd_inspect},
     {"device", "create a simulated device (two file slots, file boot state)",
-     "init --dir DIR --slot-size BYTES --pub PUB.pem --vendor-id UUID --class-id UUID",
+     "init --dir DIR --slot-size BYTES --pub PUB.pem --vendor-id UUID --class-id UUID\n"
+     "             [--slot-a PATH --slot-b PATH]",
      "Creates DIR/device.conf, DIR/slot-a.img, DIR/slot-b.img, DIR/state/ and a copy of\n"
-     "the release key. A real device's device.conf names its block devices instead.",
+     "the release key. A real device's device.conf names its block devices instead\n"
+     "(--slot-a, --slot-b). Slots that are one object under two names (a symlink, a\n"
+     "./ spelling, a hard link, two nodes of one block device) are refused, here and\n"
+     "by every command that loads device.conf.",
      device_opts, 1, 1, cmd_device},
     {"install", "install a package into the inactive slot for a trial boot",
      "--config DEVICE.conf PKG|URL|-",

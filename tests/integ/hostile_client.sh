@@ -101,7 +101,8 @@ for sig in TERM INT; do
 done
 # after all that, an install takes the lock and works
 timeout 30 "$B" install --config dev/device.conf "$HTTP/v1.bwp" > ok.out 2> ok.err
-check '[ $? = 0 ] && grep -q "installed sequence 1 into slot b" ok.out' "install after the hostile servers: $(cat ok.err)"
+st=$?
+check '[ $st = 0 ] && grep -q "installed sequence 1 into slot b" ok.out' "install after the hostile servers: $(cat ok.err)"
 
 # --- the agent's client -------------------------------------------------------
 P=$(cat agent.port)
