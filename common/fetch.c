@@ -228,7 +228,8 @@ static void *fetch_main(void *arg)
         {
             /* the pause before the next attempt, within the deadline and
              * cut short by a stop request */
-            int64_t until = bw_now_ms() + delay_ms;
+            int64_t until = bw_now_ms() + bw_net_meter_wait_ms(&f->meter, bw_now_ms(),
+                                                                (int)delay_ms);
 
             while (bw_now_ms() < until && !(f->stop && *f->stop)) {
                 struct timespec ts = {0, 50 * 1000000L};

@@ -19,6 +19,7 @@ cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm
 trap cleanup EXIT
 cd "$T"
 . "$HERE/gwlib.sh"
+. "$HERE/agentlib.sh"
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 pass=0 fail=0
 check() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2" >&2; fi; }
@@ -26,11 +27,7 @@ code() { "$B" help exit-codes | awk -v n="$1" '$2 == n { print $1 }'; }
 EIO=$(code BW_E_IO)
 V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
 
-gw_server_cert
-"$B" keygen --out rel.key --pub rel.pub >/dev/null
-"$B" device init --dir dev --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
-"$B" provision --ca-dir factory --config dev/device.conf --device-id dev-1 --argon2 1,1024,1 >/dev/null 2>&1 \
-  || { echo "provision failed"; exit 1; }
+agent_device
 mkdir www blobs
 head -c 300000 /dev/urandom > img
 "$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 1 --out www/v1.bwp img >/dev/null
