@@ -8,7 +8,8 @@
 # header block, header fields without end, a body without end (with and
 # without an announced length), a redirect loop, a redirect from https to
 # http, a server that reads the request and never answers, one that never
-# completes the TLS handshake; SIGTERM and SIGINT during a download.
+# completes the TLS handshake, one whose TCP connections never complete;
+# SIGTERM and SIGINT during a download.
 # Every client run is bounded by `timeout`, so a hang fails the test.
 # Usage: hostile_client.sh BULWARK AGENT_NET_PROBE
 set -u
@@ -47,8 +48,19 @@ start mute $PY -c 'import socket, time, os
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
 open("mute.port.tmp", "w").write(str(s.getsockname()[1])); os.rename("mute.port.tmp", "mute.port")
 time.sleep(120)'
+# a full accept queue: further connections never complete (SYNs dropped)
+start full $PY -c 'import socket, time, os
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+fill = [socket.socket() for i in range(2)]
+for c in fill:
+    c.setblocking(False)
+    try: c.connect(s.getsockname())
+    except BlockingIOError: pass
+time.sleep(0.2)
+open("full.port.tmp", "w").write(str(s.getsockname()[1])); os.rename("full.port.tmp", "full.port")
+time.sleep(120)'
 HTTP=http://127.0.0.1:$(cat plain.port) HTTPS=https://127.0.0.1:$(cat tls.port)
-MUTE=http://127.0.0.1:$(cat mute.port)
+MUTE=http://127.0.0.1:$(cat mute.port) FULL=http://127.0.0.1:$(cat full.port)
 
 # the device as it is: boot state copies and the inactive slot
 snapshot() { cat dev/state/bootstate.* 2>/dev/null | sha256sum; sha256sum < dev/slot-b.img; }
@@ -81,6 +93,7 @@ inst loop "$HTTP/hostile-loop" "redirect limit"
 inst tohttp "$HTTPS/hostile-tohttp" "from https to another scheme"
 inst silent "$HTTP/hostile-silent" "too slow|total limit"
 inst mute "$MUTE/v1.bwp" "too slow|total limit"
+inst connect "$FULL/v1.bwp" "connect limit|total limit"
 # a body without end: the package reader refuses it (not a SUIT envelope)
 timeout 30 "$B" install --config dev/device.conf --timeout 5 "$HTTP/hostile-body" > i-body.out 2> i-body.err
 st=$?
@@ -110,6 +123,7 @@ conf() { # FILE GATEWAY_PORT
 }
 conf agent.conf $P
 conf mute.conf $(cat mute.port)
+conf full.conf $(cat full.port)
 # probe NAME CONF WANT_OUT_RE WANT_ERR_RE|- ARGS...: within 7 s
 probe() {
   local name=$1 cf=$2 wo=$3 we=$4 t0 t1 ms; shift 4
@@ -128,6 +142,7 @@ probe get-body agent.conf "rc=BW_E_IO" "longer than the announced 100000 bytes" 
 probe get-biglen agent.conf "rc=BW_E_IO" "longer than the announced 100000 bytes" get hostile-biglen 0 100000 f3
 probe silent agent.conf "rc=BW_E_IO" "too slow|stall limit|total limit" post /hostile-silent
 probe handshake mute.conf "rc=BW_E_IO" "connect limit" post /api/v1/device/checkin
+probe connect full.conf "rc=BW_E_IO" "timed out \(connect limit\)" post /api/v1/device/checkin
 # a redirect is an answer, not followed: one request, at once
 n=$(grep -c "hostile-loop" agent.log)
 probe loop agent.conf "post /hostile-loop 302 .* rc=BW_OK" - post /hostile-loop
