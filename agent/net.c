@@ -69,6 +69,10 @@ struct agent_net {
     uint64_t total;    /* bytes received by this request (all attempts) */
     uint64_t received; /* bytes of this answer so far (headers and body) */
     int64_t rate_t0;
+    /* an answer held in memory instead of a connection (the fuzz target) */
+    const unsigned char *mem;
+    size_t mem_len, mem_off;
+    int mem_mode;
     /* download */
     int fd;
     uint64_t have, limit, got;
@@ -305,6 +309,22 @@ static bw_err fill(struct agent_net *a, int limited, int *eof)
         a->ilen -= a->ioff;
         a->ioff = 0;
     }
+    if (a->mem_mode) { /* as SSL_read would, up to the end of the buffer */
+        size_t k = a->mem_len - a->mem_off, room = sizeof(a->in) - a->ilen;
+
+        if (!k) {
+            *eof = 1;
+            snprintf(a->err, sizeof(a->err), "receive: connection closed by the gateway");
+            return BW_E_IO;
+        }
+        k = k < room ? k : room;
+        memcpy(a->in + a->ilen, a->mem + a->mem_off, k);
+        a->mem_off += k;
+        a->ilen += k;
+        a->received += k;
+        a->total += k;
+        return BW_OK;
+    }
     for (;;) {
         size_t room = sizeof(a->in) - a->ilen;
         int r, e;
@@ -514,6 +534,34 @@ static bw_err read_answer(struct agent_net *a, int download, long *status, int *
         close_after = 1;
     }
     *keep = !rc && !close_after;
+    return rc;
+}
+
+bw_err agent_net_parse_answer(const struct agent_conf *c, const uint8_t *buf, size_t len,
+                              int download, int fd, uint64_t size, long *status)
+{
+    struct agent_net *a = bw_calloc(1, sizeof(*a));
+    int any, keep;
+    bw_err rc;
+
+    *status = 0;
+    if (!a)
+        return BW_E_NOMEM;
+    a->c = c;
+    a->sock = -1;
+    a->fd = fd;
+    a->limit = size;
+    a->first_write = 1;
+    a->mem = buf;
+    a->mem_len = len;
+    a->mem_mode = 1;
+    bw_net_limits_default(&a->lim);
+    bw_net_meter_start(&a->meter, &a->lim, now_ms());
+    rc = read_answer(a, download, status, &any, &keep);
+    if (!rc && a->len >= BODY_MAX)
+        rc = BW_E_INVAL; /* cannot happen: keep_body refuses first */
+    bw_free(a->body);
+    bw_free(a);
     return rc;
 }
 
