@@ -79,8 +79,6 @@ struct agent_net {
     int first_write;
 };
 
-#define now_ms bw_now_ms
-
 /* gateway = https://HOST[:PORT][/PREFIX], checked for the scheme by conf.c */
 static bw_err split_url(struct agent_net *a, const char *url)
 {
@@ -201,24 +199,24 @@ static void drop_conn(struct agent_net *a)
  * window end a transfer in time. A stall longer than timeout fails too. */
 static bw_err ssl_wait(struct agent_net *a, int want)
 {
-    int64_t until = now_ms() + (int64_t)a->c->timeout * 1000;
+    int64_t until = bw_now_ms() + (int64_t)a->c->timeout * 1000;
 
     for (;;) {
-        int64_t left = until - now_ms();
+        int64_t left = until - bw_now_ms();
         int r;
 
         if (agent_stopping) {
             snprintf(a->err, sizeof(a->err), "stopped");
             return BW_E_IO;
         }
-        if (bw_net_meter_check(&a->meter, now_ms(), a->total, a->err, sizeof(a->err)))
+        if (bw_net_meter_check(&a->meter, bw_now_ms(), a->total, a->err, sizeof(a->err)))
             return BW_E_IO;
         if (left <= 0) {
             snprintf(a->err, sizeof(a->err), "timed out (no data for %llu s, stall limit)",
                      (unsigned long long)a->c->timeout);
             return BW_E_IO;
         }
-        left = bw_net_meter_wait_ms(&a->meter, now_ms(), left > 1000 ? 1000 : (int)left);
+        left = bw_net_meter_wait_ms(&a->meter, bw_now_ms(), left > 1000 ? 1000 : (int)left);
         r = bw_tls_wait(a->sock, want, (int)left);
         if (r > 0)
             return BW_OK;
@@ -283,7 +281,8 @@ static void pace(struct agent_net *a)
     uint64_t rate = a->c->download_rate;
 
     while (rate && !agent_stopping) {
-        int64_t due = a->rate_t0 + (int64_t)(a->received * 1000 / rate), ahead = due - now_ms();
+        int64_t due = a->rate_t0 + (int64_t)(a->received * 1000 / rate);
+        int64_t ahead = due - bw_now_ms();
         struct timespec ts;
 
         if (ahead <= 0)
@@ -334,7 +333,7 @@ static bw_err fill(struct agent_net *a, int limited, int *eof)
             snprintf(a->err, sizeof(a->err), "stopped");
             return BW_E_IO;
         }
-        if (bw_net_meter_check(&a->meter, now_ms(), a->total, a->err, sizeof(a->err)))
+        if (bw_net_meter_check(&a->meter, bw_now_ms(), a->total, a->err, sizeof(a->err)))
             return BW_E_IO;
         if (limited && a->c->download_rate && room > a->c->download_rate / 8 + 1)
             room = (size_t)(a->c->download_rate / 8 + 1); /* smoother pacing when slow */
@@ -476,7 +475,7 @@ static bw_err read_answer(struct agent_net *a, int download, long *status, int *
         int maj, min, hl;
 
         a->received = 0;
-        a->rate_t0 = now_ms();
+        a->rate_t0 = bw_now_ms();
         if ((rc = read_line(a, line, sizeof(line), &eof)))
             return rc;
         *any = 1;
@@ -556,7 +555,7 @@ bw_err agent_net_parse_answer(const struct agent_conf *c, const uint8_t *buf, si
     a->mem_len = len;
     a->mem_mode = 1;
     bw_net_limits_default(&a->lim);
-    bw_net_meter_start(&a->meter, &a->lim, now_ms());
+    bw_net_meter_start(&a->meter, &a->lim, bw_now_ms());
     rc = read_answer(a, download, status, &any, &keep);
     if (!rc && a->len >= BODY_MAX)
         rc = BW_E_INVAL; /* cannot happen: keep_body refuses first */
@@ -691,7 +690,7 @@ static bw_err exchange(struct agent_net *a, const char *req, size_t req_len, con
         else {
             drop_conn(a);
             rc = bw_tls_connect(a->ctx, a->host, a->port,
-                                (unsigned)bw_net_meter_wait_ms(&a->meter, now_ms(),
+                                (unsigned)bw_net_meter_wait_ms(&a->meter, bw_now_ms(),
                                                                (int)a->lim.connect_s * 1000),
                                 NULL,
                                 NULL, &agent_stopping, &a->sock, &a->ssl, a->err,
@@ -754,7 +753,7 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, i
         if (attempt == 0) {
             a->lim.total_s = (unsigned)(download ? a->c->download_timeout : a->c->request_timeout);
             a->lim.body_max = download ? a->limit : BODY_MAX;
-            bw_net_meter_start(&a->meter, &a->lim, now_ms());
+            bw_net_meter_start(&a->meter, &a->lim, bw_now_ms());
             a->total = 0;
         }
         *status = 0;

@@ -202,7 +202,8 @@ static void *fetch_main(void *arg)
         else if (r == CURLE_FILESIZE_EXCEEDED)
             snprintf(f->err, sizeof(f->err), "answer longer than %llu bytes (size limit)",
                      (unsigned long long)f->lim.body_max);
-        else if (r == CURLE_OPERATION_TIMEDOUT && bw_net_meter_wait_ms(&f->meter, bw_now_ms(), 1) == 0)
+        else if (r == CURLE_OPERATION_TIMEDOUT &&
+                 bw_net_meter_wait_ms(&f->meter, bw_now_ms(), 1) == 0)
             snprintf(f->err, sizeof(f->err),
                      "timed out: the transfer took over %u s (total limit)", f->lim.total_s);
         else if (r == CURLE_OPERATION_TIMEDOUT && !f->received)
