@@ -45,6 +45,7 @@ struct bw_fetch {
     struct bw_net_meter meter;
     volatile const sig_atomic_t *stop;
     int fatal;          /* a limit or a stop ended it: no further attempt */
+    int after_1xx;      /* the last status line was a 1xx */
     bw_err rc;
     char err[320]; /* at least CURL_ERROR_SIZE */
     char limit[256];    /* which limit ended an attempt, when one did */
@@ -81,14 +82,21 @@ static void cu_load(void)
 }
 
 /* Header lines of every answer (redirects and 1xx included): counted
- * against the header limits; a status line starts a new block. */
+ * against the header limits. The status line of a redirect's target
+ * starts a new block; 1xx answers and the answer after them count as one,
+ * so "100 Continue" without end meets the limit too. */
 static size_t on_header(char *p, size_t sz, size_t n, void *ctx)
 {
     struct bw_fetch *f = ctx;
     size_t len = sz * n, l = len;
 
-    if (len >= 5 && !memcmp(p, "HTTP/", 5))
-        bw_net_meter_head(&f->meter);
+    if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
+        const char *sp = memchr(p, ' ', len);
+
+        if (!f->after_1xx)
+            bw_net_meter_head(&f->meter);
+        f->after_1xx = sp && sp + 1 < p + len && sp[1] == '1';
+    }
     while (l && (p[l - 1] == '\n' || p[l - 1] == '\r'))
         l--;
     if (bw_net_meter_line(&f->meter, l, f->limit, sizeof(f->limit))) {
@@ -185,6 +193,7 @@ static void *fetch_main(void *arg)
             cu.easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)f->delivered);
         f->err[0] = 0;
         f->limit[0] = 0;
+        f->after_1xx = 0;
         r = cu.easy_perform(c);
         cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         if (r == CURLE_OK) {

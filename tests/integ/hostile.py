@@ -5,6 +5,8 @@ segment is hostile-MODE gets:
   trickle       200 announcing 100000 bytes, then the body at 1 byte/s
   trickle-head  the status line and header fields at 1 byte/s, never ending
   headers       header fields without end, as fast as the client reads
+  bighead       one header field of 100000 bytes
+  continue      "100 Continue" answers without end, each with a field
   body          200 with no length, then bytes without end (close-delimited)
   biglen        200 announcing 10^15 bytes, then bytes without end
   loop          302 back to itself, without end
@@ -49,6 +51,11 @@ def handle(h):
             while time.monotonic() < end:
                 h.wfile.write(b'X-Filler-%d: %s\r\n' % (n, b'f' * 40))
                 n += 1
+        elif mode == 'bighead':
+            h.wfile.write(b'HTTP/1.1 200 OK\r\nX-Big: ' + b'b' * 100000 + b'\r\n\r\n')
+        elif mode == 'continue':
+            while time.monotonic() < end:
+                h.wfile.write(b'HTTP/1.1 100 Continue\r\nX-More: yes\r\n\r\n')
         elif mode in ('body', 'biglen'):
             h.send_response(200)
             if mode == 'biglen':

@@ -5,7 +5,8 @@
 # within their configured limits, say which limit was hit, release the
 # device lock, and leave the device as it was (state files and the inactive
 # slot byte for byte). Cases: a 1 byte/s trickle of the body and of the
-# header block, header fields without end, a body without end (with and
+# header block, header fields without end, one huge header field, "100
+# Continue" answers without end, a body without end (with and
 # without an announced length), a redirect loop, a redirect from https to
 # http, a server that reads the request and never answers, one that never
 # completes the TLS handshake, one whose TCP connections never complete;
@@ -87,7 +88,9 @@ inst() {
 }
 inst trickle "$HTTP/hostile-trickle" "too slow|total limit"
 inst trickle-head "$HTTP/hostile-trickle-head" "too slow|total limit"
-inst headers "$HTTP/hostile-headers" "header limit"
+inst headers "$HTTP/hostile-headers" "more than 100 header fields \(header limit\)"
+inst bighead "$HTTP/hostile-bighead" "header block over 16384 bytes \(header limit\)"
+inst continue "$HTTP/hostile-continue" "header limit"
 inst biglen "$HTTP/hostile-biglen" "size limit"
 inst loop "$HTTP/hostile-loop" "redirect limit"
 inst tohttp "$HTTPS/hostile-tohttp" "from https to another scheme"
@@ -136,7 +139,9 @@ probe() {
 probe post-trickle agent.conf "rc=BW_E_IO" "too slow|total limit" post /hostile-trickle
 probe get-trickle agent.conf "rc=BW_E_IO" "too slow|total limit" get hostile-trickle 0 1000000 f1
 probe trickle-head agent.conf "rc=BW_E_IO" "too slow|total limit" post /hostile-trickle-head
-probe headers agent.conf "rc=BW_E_IO" "header limit" post /hostile-headers
+probe headers agent.conf "rc=BW_E_IO" "more than 100 header fields \(header limit\)" post /hostile-headers
+probe bighead agent.conf "rc=BW_E_IO" "line over 2047 bytes \(header limit\)" post /hostile-bighead
+probe continue agent.conf "rc=BW_E_IO" "header limit" post /hostile-continue
 probe post-body agent.conf "rc=BW_E_IO" "longer than 65536 bytes" post /hostile-body
 probe get-body agent.conf "rc=BW_E_IO" "longer than the announced 100000 bytes" get hostile-body 0 100000 f2
 probe get-biglen agent.conf "rc=BW_E_IO" "longer than the announced 100000 bytes" get hostile-biglen 0 100000 f3
