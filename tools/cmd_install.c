@@ -73,7 +73,7 @@ int cmd_install(struct cli_args *a)
     struct bw_net_limits lim;
     struct sigaction sa, old_int, old_term;
     uint64_t sequence;
-    const char *stage = "envelope";
+    const char *stage = "envelope", *reason = NULL;
     bw_err rc;
 
     if (!conf)
@@ -145,6 +145,7 @@ int cmd_install(struct cli_args *a)
             if (frc == BW_E_IO && (rc == BW_E_TRUNCATED || rc == BW_E_IO)) {
                 rc = BW_E_IO; /* the stream ended because the download failed */
                 stage = "download";
+                reason = fs.error[0] ? fs.error : NULL; /* names the limit hit */
                 errno = 0;
             }
         } else if (fs.attempts > 1 && !json) {
@@ -159,13 +160,19 @@ int cmd_install(struct cli_args *a)
     if (rc) {
         char msg[4200];
 
-        if (json)
-            printf("{\"event\":\"result\",\"ok\":false,\"stage\":\"%s\",\"error\":\"%s\"}\n", stage,
+        if (json) {
+            printf("{\"event\":\"result\",\"ok\":false,\"stage\":\"%s\",\"error\":\"%s\"", stage,
                    bw_errname(rc));
+            if (reason) {
+                printf(",\"reason\":");
+                json_str(stdout, reason, strlen(reason));
+            }
+            printf("}\n");
+        }
         snprintf(msg, sizeof(msg), "%s: %s", src, stage);
         status = cli_fail(a, msg, rc);
-        snprintf(msg, sizeof(msg), "refused %s at %s, sequence %" PRIu64, bw_errname(rc), stage,
-                 sequence);
+        snprintf(msg, sizeof(msg), "refused %s at %s%s%s, sequence %" PRIu64, bw_errname(rc),
+                 stage, reason ? ": " : "", reason ? reason : "", sequence);
         (void)seclog_event(&d.conf, "install", src, msg); /* reports its own failure */
     } else {
         char msg[100];

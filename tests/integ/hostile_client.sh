@@ -97,6 +97,10 @@ inst tohttp "$HTTPS/hostile-tohttp" "from https to another scheme"
 inst silent "$HTTP/hostile-silent" "too slow|total limit"
 inst mute "$MUTE/v1.bwp" "too slow|total limit"
 inst connect "$FULL/v1.bwp" "connect limit|total limit"
+# --json says which limit; the security log records it
+timeout 30 "$B" install --config dev/device.conf --json --timeout 5 "$HTTP/hostile-loop" > j.out 2>/dev/null
+check '$PY -c "import json,sys; r=json.loads(open(\"j.out\").read().splitlines()[-1]); assert r[\"stage\"]==\"download\" and \"redirect limit\" in r[\"reason\"], r"' "install --json reason: $(cat j.out)"
+check '"$B" log show --config dev/device.conf 2>/dev/null | grep -q "refused BW_E_IO at download: more than 3 redirects"' "security log: see log"
 # a body without end: the package reader refuses it (not a SUIT envelope)
 timeout 30 "$B" install --config dev/device.conf --timeout 5 "$HTTP/hostile-body" > i-body.out 2> i-body.err
 st=$?
