@@ -7,7 +7,7 @@ connection dropped after an answer, a server ignoring Range).
 
 usage: agent_httpd.py CERT KEY CLIENT_CA DIR PORTFILE
 Downloads are DIR/<sha256>; DIR/<sha256>.norange makes that one ignore
-Range. A path ending in hostile-MODE gets a hostile answer (hostile.py),
+Range. A path ending in hostile-MODE gets a hostile answer (hostile_http.py),
 after the token check. Logs one line per request to stderr:
   conn=N METHOD PATH token=T STATUS   (T numbers the distinct tokens seen)"""
 import http.server
@@ -16,7 +16,7 @@ import ssl
 import sys
 import threading
 
-import hostile
+import hostile_http
 
 cert, key, ca, root, portfile = sys.argv[1:6]
 lock = threading.Lock()
@@ -64,7 +64,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.log(num, 200 if ok else 401)
         if not ok:  # a token seen on another connection: a replay
             return self.answer(401, b'{"error":"token","message":"BW_E_REPLAY"}')
-        if hostile.handle(self):
+        if hostile_http.handle(self):
             return
         body = ('{"conn":%d,"token":%d}' % (self.conn, num)).encode()
         if self.path == '/chunked':
@@ -88,7 +88,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         num, ok = self.token()
-        if ok and hostile.handle(self):
+        if ok and hostile_http.handle(self):
             return self.log(num, 0)
         name = os.path.join(root, os.path.basename(self.path))
         if not ok or not os.path.exists(name):

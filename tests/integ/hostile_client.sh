@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The device side against hostile or dead servers (hostile.py): `bulwark
+# The device side against hostile or dead servers (hostile_http.py): `bulwark
 # install URL` and the agent's HTTP client (agent_net_probe) must give up
 # within their configured limits, say which limit was hit, release the
 # device lock, and leave the device as it was (state files and the inactive

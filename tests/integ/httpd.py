@@ -9,7 +9,7 @@ usage: httpd.py DIR PORTFILE [--drop-after N] [--drops K] [--no-range]
                   for the first K responses (default 1)
   --no-range      ignore Range headers (answer 200 with the whole file)
   --tls CERT KEY  serve https with this certificate and key
-A path ending in hostile-MODE gets a hostile answer (hostile.py).
+A path ending in hostile-MODE gets a hostile answer (hostile_http.py).
 Writes the port it listens on to PORTFILE, serves until killed, and logs one
 line per request to stderr: METHOD PATH RANGE STATUS BYTES."""
 import http.server
@@ -18,7 +18,7 @@ import re
 import ssl
 import sys
 
-import hostile
+import hostile_http
 
 
 def main():
@@ -35,7 +35,7 @@ def main():
             pass
 
         def do_GET(self):
-            if hostile.handle(self):
+            if hostile_http.handle(self):
                 return
             path = os.path.join(root, os.path.basename(self.path.split('?')[0]))
             if not os.path.isfile(path):
