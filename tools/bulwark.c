@@ -50,12 +50,18 @@ static const struct cli_opt device_opts[] = {
     {"pub", "PUB.pem", "release public key the device trusts"},
     {"vendor-id", "UUID", "the device's vendor id"},
     {"class-id", "UUID", "the device's class id"},
+    {"slot-a", "PATH", "slot A: a file (created) or a block device (default DIR/slot-a.img)"},
+    {"slot-b", "PATH", "slot B, which must not be slot A by another name (default DIR/slot-b.img)"},
     {"force", NULL, "start over: new empty slots and boot state"},
     {NULL, NULL, NULL}};
 
 static const struct cli_opt install_opts[] = {
     {"config", "DEVICE.conf", "the device (see 'bulwark device init')"},
     {"cacert", "CA.pem", "CA bundle for an https:// package URL (default: the system's)"},
+    {"timeout", "SECONDS", "a URL download, retries included, ends after this (default 3600)"},
+    {"connect-timeout", "SECONDS", "each connection attempt to a URL's server (default 15)"},
+    {"low-speed", "BYTES/SECONDS",
+     "a URL download slower than BYTES/s over SECONDS is cut and resumed (default 100/60; 0: off)"},
     {"json", NULL, "progress and result as JSON lines on stdout"},
     {NULL, NULL, NULL}};
 
@@ -96,16 +102,22 @@ static const struct cli_cmd commands[] = {
      "list and signatures. The payload is not read.",
      inspect_opts, 1, 1, cmd_inspect},
     {"device", "create a simulated device (two file slots, file boot state)",
-     "init --dir DIR --slot-size BYTES --pub PUB.pem --vendor-id UUID --class-id UUID",
+     "init --dir DIR --slot-size BYTES --pub PUB.pem --vendor-id UUID --class-id UUID\n"
+     "             [--slot-a PATH --slot-b PATH]",
      "Creates DIR/device.conf, DIR/slot-a.img, DIR/slot-b.img, DIR/state/ and a copy of\n"
-     "the release key. A real device's device.conf names its block devices instead.",
+     "the release key. A real device's device.conf names its block devices instead\n"
+     "(--slot-a, --slot-b). Slots that are one object under two names (a symlink, a\n"
+     "./ spelling, a hard link, two nodes of one block device) are refused, here and\n"
+     "by every command that loads device.conf.",
      device_opts, 1, 1, cmd_device},
     {"install", "install a package into the inactive slot for a trial boot",
      "--config DEVICE.conf PKG|URL|-",
      "Authenticates the package and checks vendor, class and the anti-rollback floor\n"
      "before writing anything; writes each chunk only after it verified; checks the\n"
      "whole image, syncs the slot, and only then marks it for a trial boot. A URL\n"
-     "(http:// or https://) is streamed; a broken download resumes with a Range request.",
+     "(http:// or https://) is streamed; a broken download resumes with a Range request,\n"
+     "within limits (--timeout, --connect-timeout, --low-speed, at most 3 redirects, never\n"
+     "from https to http, the answer no longer than a package for this slot size).",
      install_opts, 1, 1, cmd_install},
     {"status", "show the boot state: slots, trial, anti-rollback floor",
      "--config DEVICE.conf [--json]",

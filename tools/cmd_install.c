@@ -4,10 +4,15 @@
  * authenticated and checked against the device (vendor, class, the
  * persisted anti-rollback floor) before the first write; each chunk is
  * verified before it is written; the slot is marked for a trial boot only
- * after the whole image matched and the slot was synced.
+ * after the whole image matched and the slot was synced. From a URL, the
+ * download runs within limits (connect, low speed, total, header, size,
+ * redirects) and SIGINT/SIGTERM end it through the same path as any
+ * refusal: the install is abandoned and the device lock released.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <string.h>
 
 #include "device.h"
@@ -16,6 +21,42 @@
 static bw_err sink(void *ctx, uint64_t off, const uint8_t *data, size_t len)
 {
     return bw_update_write(ctx, off, data, len);
+}
+
+static volatile sig_atomic_t install_stop;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    install_stop = 1;
+}
+
+/* --timeout, --connect-timeout and --low-speed over the defaults; the body
+ * cap from the slot: no package is longer than its envelope cap, a chunk
+ * list of the smallest chunks and a slot. */
+static int download_limits(struct cli_args *a, const struct device_conf *dc,
+                           struct bw_net_limits *l)
+{
+    const char *v;
+    uint64_t n;
+
+    bw_net_limits_default(l);
+    if ((v = cli_get(a, "timeout"))) {
+        if (bw_parse_u64(v, &n) || n < 1 || n > 7 * 86400)
+            return cli_usage(a, "--timeout: 1 to 604800 seconds");
+        l->total_s = (unsigned)n;
+    }
+    if ((v = cli_get(a, "connect-timeout"))) {
+        if (bw_parse_u64(v, &n) || n < 1 || n > 3600)
+            return cli_usage(a, "--connect-timeout: 1 to 3600 seconds");
+        l->connect_s = (unsigned)n;
+    }
+    if ((v = cli_get(a, "low-speed")) &&
+        bw_net_low_speed_parse(v, &l->low_speed_bytes, &l->low_speed_s))
+        return cli_usage(a, "--low-speed: BYTES/SECONDS (for example 100/60), or 0 for none");
+    l->body_max = BW_SUIT_ENVELOPE_MAX + dc->slot_size + dc->slot_size / BW_SUIT_CHUNK_MIN * 32 +
+                  32;
+    return 0;
 }
 
 int cmd_install(struct cli_args *a)
@@ -29,8 +70,10 @@ int cmd_install(struct cli_args *a)
     int json = cli_flag(a, "json"), status, is_url, fd = -1;
     struct bw_fetch *fetch = NULL;
     struct bw_fetch_stats fs;
+    struct bw_net_limits lim;
+    struct sigaction sa, old_int, old_term;
     uint64_t sequence;
-    const char *stage = "envelope";
+    const char *stage = "envelope", *reason = NULL;
     bw_err rc;
 
     if (!conf)
@@ -45,10 +88,21 @@ int cmd_install(struct cli_args *a)
         device_close(&d);
         return status;
     }
+    if (is_url && (status = download_limits(a, &d.conf, &lim))) {
+        device_close(&d);
+        return status;
+    }
     errno = 0;
     if (is_url) {
+        /* a signal ends the download; the refusal path below abandons the
+         * install and device_close releases the lock */
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_stop;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
         stage = "download";
-        rc = bw_fetch_start(&fetch, src, cli_get(a, "cacert"), &fd);
+        rc = bw_fetch_start(&fetch, src, cli_get(a, "cacert"), &lim, &install_stop, &fd);
         if (!rc)
             rc = bw_pkg_open_fd(&p, fd, &d.key, BW_SUIT_ENVELOPE_MAX);
         if (!rc)
@@ -91,6 +145,7 @@ int cmd_install(struct cli_args *a)
             if (frc == BW_E_IO && (rc == BW_E_TRUNCATED || rc == BW_E_IO)) {
                 rc = BW_E_IO; /* the stream ended because the download failed */
                 stage = "download";
+                reason = fs.error[0] ? fs.error : NULL; /* names the limit hit */
                 errno = 0;
             }
         } else if (fs.attempts > 1 && !json) {
@@ -98,16 +153,26 @@ int cmd_install(struct cli_args *a)
                     fs.attempts - 1, fs.attempts == 2 ? "" : "s", (unsigned long long)fs.bytes);
         }
     }
+    if (is_url) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
     if (rc) {
         char msg[4200];
 
-        if (json)
-            printf("{\"event\":\"result\",\"ok\":false,\"stage\":\"%s\",\"error\":\"%s\"}\n", stage,
+        if (json) {
+            printf("{\"event\":\"result\",\"ok\":false,\"stage\":\"%s\",\"error\":\"%s\"", stage,
                    bw_errname(rc));
+            if (reason) {
+                printf(",\"reason\":");
+                json_str(stdout, reason, strlen(reason));
+            }
+            printf("}\n");
+        }
         snprintf(msg, sizeof(msg), "%s: %s", src, stage);
         status = cli_fail(a, msg, rc);
-        snprintf(msg, sizeof(msg), "refused %s at %s, sequence %" PRIu64, bw_errname(rc), stage,
-                 sequence);
+        snprintf(msg, sizeof(msg), "refused %s at %s%s%s, sequence %" PRIu64, bw_errname(rc),
+                 stage, reason ? ": " : "", reason ? reason : "", sequence);
         (void)seclog_event(&d.conf, "install", src, msg); /* reports its own failure */
     } else {
         char msg[100];
