@@ -18,11 +18,6 @@
 #include "device.h"
 #include "seclog.h"
 
-static bw_err sink(void *ctx, uint64_t off, const uint8_t *data, size_t len)
-{
-    return bw_update_write(ctx, off, data, len);
-}
-
 static volatile sig_atomic_t install_stop;
 
 static void on_stop(int sig)
@@ -66,7 +61,6 @@ int cmd_install(struct cli_args *a)
     struct bw_progress prog;
     struct device d;
     struct bw_pkg p;
-    uint8_t digest[BW_SHA256_LEN];
     int json = cli_flag(a, "json"), status, is_url, fd = -1;
     struct bw_fetch *fetch = NULL;
     struct bw_fetch_stats fs;
@@ -111,26 +105,17 @@ int cmd_install(struct cli_args *a)
         rc = bw_pkg_open(&p, src, &d.key, BW_SUIT_ENVELOPE_MAX);
     }
     if (!rc) {
-        stage = "device check";
+        /* the device check, the verified stream and the trial mark: the
+         * core's install stream, through the package reader */
         memset(&e, 0, sizeof(e));
         e.vendor_id = d.conf.vendor_id;
         e.class_id = d.conf.class_id;
-        rc = bw_update_begin(&d.u, &p.suit, &e);
-    }
-    if (!rc) {
-        stage = "payload";
         if (json)
             bw_progress_start_json(&prog, "install", p.suit.comp[0].image_size);
         else
             bw_progress_start(&prog, "installing", p.suit.comp[0].image_size);
-        rc = bw_pkg_stream(&p, sink, &d.u, &prog, digest);
+        rc = bw_pkg_install(&p, &d.u, &e, &prog, &stage);
         bw_progress_end(&prog);
-        if (!rc) {
-            stage = "finish";
-            rc = bw_update_finish(&d.u, digest, p.suit.comp[0].image_size);
-        }
-        if (rc)
-            bw_update_abort(&d.u);
     }
     sequence = p.suit.sequence;
     if (fetch) {
