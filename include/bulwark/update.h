@@ -5,8 +5,9 @@
  * the inactive slot, trial boot, confirm, fall back, roll back, and an
  * anti-rollback counter that never decreases). The engine does no I/O of
  * its own and never allocates: flash and store come in as function tables.
- * Payload bytes reach bw_update_write only after the caller verified them
- * (bw_suit_chunk_check); bw_update_finish checks the whole image again.
+ * Payload bytes reach a slot only through the install stream below
+ * (bw_install_*), which checks every chunk before it is written and the
+ * whole image before the slot is marked; there is no public way around it.
  */
 #ifndef BULWARK_UPDATE_H
 #define BULWARK_UPDATE_H
@@ -148,16 +149,6 @@ BW_NODISCARD bw_err bw_update_open(struct bw_update *u, const struct bw_flash *a
  */
 BW_NODISCARD bw_err bw_update_begin(struct bw_update *u, const struct bw_suit *s,
                                     const struct bw_suit_expect *e);
-/* Writes verified payload bytes at off (in order, no gaps). BW_E_STATE
- * outside begin/finish, BW_E_SIZE past the image size, flash errors. */
-BW_NODISCARD bw_err bw_update_write(struct bw_update *u, uint64_t off, const uint8_t *data,
-                                    size_t len);
-/* After the last byte: compares the whole-image digest and size computed
- * over what was written (BW_E_DIGEST, BW_E_SIZE), syncs the slot, then
- * records the image and marks the slot for a trial boot, raising the
- * anti-rollback floor. */
-BW_NODISCARD bw_err bw_update_finish(struct bw_update *u, const uint8_t digest[BW_SHA256_LEN],
-                                     uint64_t size);
 /* Abandons an install: the target stays marked empty. */
 void bw_update_abort(struct bw_update *u);
 

@@ -9,7 +9,7 @@
  * the boot step never picks a slot whose image was not completely written.
  */
 #include <string.h>
-#include "bulwark/update.h"
+#include "update_priv.h"
 
 static uint8_t other(uint8_t s)
 {
@@ -100,7 +100,7 @@ out:
     return rc;
 }
 
-bw_err bw_update_write(struct bw_update *u, uint64_t off, const uint8_t *data, size_t len)
+bw_err bw__update_write(struct bw_update *u, uint64_t off, const uint8_t *data, size_t len)
 {
     const struct bw_flash *f;
     bw_err rc;
@@ -117,7 +117,7 @@ bw_err bw_update_write(struct bw_update *u, uint64_t off, const uint8_t *data, s
     return BW_OK;
 }
 
-bw_err bw_update_finish(struct bw_update *u, const uint8_t digest[BW_SHA256_LEN], uint64_t size)
+bw_err bw__update_finish(struct bw_update *u, const uint8_t digest[BW_SHA256_LEN], uint64_t size)
 {
     const struct bw_flash *f;
     struct bw_bootstate next;
