@@ -267,7 +267,7 @@ BW_NODISCARD bw_err bw_install_commit(struct bw_install *in, const uint8_t *buf,
 /* After the last chunk (and after both stages stopped): either stage's
  * error, else the image digest and size against the manifest (BW_E_DIGEST,
  * BW_E_SIZE; BW_E_TRUNCATED when chunks are missing), then
- * bw_update_finish: slot synced, image recorded, trial pending. */
+ * the slot synced, the image recorded, the trial pending. */
 BW_NODISCARD bw_err bw_install_finish(struct bw_install *in);
 /* Abandons the install (the target stays marked empty). NULL-safe. */
 void bw_install_abort(struct bw_install *in);
