@@ -57,6 +57,25 @@ static const struct prow rows[] = {
     {"risk_register", P_STR, S(risk_register), "risk.json", "the device risk register (bulwark risk init)"},
     {"agent_config", P_STR, S(agent_config), "",
      "bulwark-agent's configuration, read for its update policy and transport (5.3-4, 5.5-1); empty: declared only"},
+    /* ---- the regulatory documents (bulwark audit disclose; audit_disclose.c) ---- */
+    {"manufacturer_address", P_STR, S(manufacturer_address), "1 Example Street, Exampletown EX1 1AA, United Kingdom",
+     "manufacturer's postal address (PSTI statement of compliance, S.I. 2023/1007 Schedule 4)"},
+    {"batch", P_STR, S(batch), "AT-200 production batch 2026-01 (serials AT2-000001 to AT2-050000)",
+     "the product batch the statement of compliance covers"},
+    {"support_start", P_DATE, S(support_start), "2026-01-01",
+     "first day of the defined support period, YYYY-MM-DD (with support_end)"},
+    {"signatory_name", P_STR, S(signatory_name), "Jane Example",
+     "the person who signs the statement of compliance for the manufacturer"},
+    {"signatory_function", P_STR, S(signatory_function), "Head of Product Security",
+     "the signatory's function"},
+    {"issue_place", P_STR, S(issue_place), "Exampletown", "place of issue of the statement"},
+    {"encryption_url", P_STR, S(encryption_url), "https://example.com/.well-known/openpgp-key.asc",
+     "the key reporters encrypt with: https URL of an OpenPGP key, openpgp4fpr: or dns: (RFC 9116 Encryption)"},
+    {"advisories_url", P_STR, S(advisories_url), "https://example.com/security/advisories",
+     "https URL where security advisories are published (ISO/IEC 29147)"},
+    {"doc_author", P_STR, S(doc_author), "Jane Example, Product Security",
+     "author named in the document control of every generated document"},
+    {"doc_version", P_STR, S(doc_version), "1.0", "version of the generated documents"},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 #define NA_PREFIX "na."

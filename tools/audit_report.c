@@ -68,6 +68,7 @@ bw_err audit_build_rows(struct audit_model *m)
     if (!m->row)
         return BW_E_NOMEM;
     memset(m->count, 0, sizeof(m->count));
+    audit_risk_review_check(m); /* an unreviewed or reopened register is no pass */
     for (i = 0; i < m->cat->nreq; i++)
         build_row(m, &m->row[i], &m->cat->req[i]);
     m->nrow = m->cat->nreq;

@@ -200,6 +200,7 @@ static int do_audit(struct cli_args *a, struct audit_model *m, int disclose)
     if (rc)
         return cli_fail(a, "audit", rc);
     if (disclose) {
+        m->sign_key = cli_get(a, "sign-key");
         if (mkdir(out, 0755) && errno != EEXIST)
             return cli_fail(a, out, BW_E_IO);
         rc = audit_write_disclosure(m, out, err, sizeof(err));
@@ -269,6 +270,7 @@ static const struct cli_opt opts[] = {
     {"json", NULL, "print the results as one JSON object"},
     {"catalogue", "FILE", "use this catalogue instead of the built-in one"},
     {"proc-net", "DIR", "read the socket tables from DIR instead of /proc/net"},
+    {"sign-key", "KEYID", "disclose: sign security.txt with this OpenPGP key (gpg, GNUPGHOME)"},
     {NULL, NULL, NULL}};
 
 const struct cli_cmd cli_cmd_audit = {
