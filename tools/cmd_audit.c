@@ -149,6 +149,12 @@ static int write_report(struct cli_args *a, const struct audit_model *m, const c
         rc = audit_write_oscal_ar(f, m);
     else if (!strcmp(name, "oscal-component.json"))
         rc = audit_write_oscal_component(f, m);
+    else if (!strcmp(name, "oscal-ap.json"))
+        rc = audit_write_oscal_ap(f, m);
+    else if (!strcmp(name, "bulwark-catalog.json"))
+        rc = audit_write_oscal_catalog(f, m);
+    else if (!strcmp(name, "bulwark-profile.json"))
+        rc = audit_write_oscal_profile(f, m);
     else
         audit_write_json(f, m);
     if (ferror(f))
@@ -161,7 +167,9 @@ static int write_report(struct cli_args *a, const struct audit_model *m, const c
 static int write_reports(struct cli_args *a, const struct audit_model *m, const char *dir)
 {
     static const char *const names[] = {"soa.html", "soa.md", "ics.md", "oscal-ssp.json",
-                                        "oscal-ar.json", "oscal-component.json", "audit.json"};
+                                        "oscal-ar.json", "oscal-component.json", "audit.json",
+                                        "oscal-ap.json", "bulwark-catalog.json",
+                                        "bulwark-profile.json"};
     size_t i;
     int status;
 
@@ -189,7 +197,7 @@ static void print_summary(const struct audit_model *m)
 static int do_audit(struct cli_args *a, struct audit_model *m, int disclose)
 {
     const char *out = cli_get(a, "out");
-    char err[300];
+    char err[1500];
     int status = 0;
     bw_err rc;
 
@@ -282,7 +290,8 @@ const struct cli_cmd cli_cmd_audit = {
     "(support period, disclosure contact, identity, risk register), then maps them\n"
     "onto the requirement catalogue (EN 303 645, ISO/IEC 27402 provisional, PSTI,\n"
     "NISTIR 8259A, CRA Annex I). --out DIR writes soa.html, soa.md, ics.md,\n"
-    "oscal-ssp.json, oscal-ar.json, oscal-component.json and audit.json.\n"
+    "oscal-ssp.json, oscal-ar.json, oscal-component.json, audit.json and the OSCAL\n"
+    "documents they import: oscal-ap.json, bulwark-catalog.json, bulwark-profile.json.\n"
     "Exit 1 when a requirement\n"
     "fails. A not-applicable entry without a reason is BW_E_FORMAT, an unknown\n"
     "requirement id BW_E_NOTFOUND. See docs/compliance.md.",
