@@ -237,13 +237,15 @@ O=$SRC/tests/vectors/oscal
 expect OK $PY $SRC/tests/integ/oscal_validate.py $O/oscal_ssp_schema.json rep/oscal-ssp.json \
   $O/oscal_assessment-results_schema.json rep/oscal-ar.json \
   $O/oscal_component_schema.json rep/oscal-component.json
-if [ -f $O/1.1.2/oscal_complete_schema.json ]; then
-  args=()
-  for f in bulwark-catalog bulwark-profile oscal-ssp oscal-ap oscal-ar oscal-component; do
-    args+=($O/1.1.2/oscal_complete_schema.json rep/$f.json)
-  done
-  expect OK $PY $SRC/tests/integ/oscal_validate.py "${args[@]}"
-fi
+# OSCAL 1.1.2 (the component definition only against 1.0.6: tests/vectors/oscal/SOURCE)
+S112=$O/1.1.2/oscal_complete_schema.json
+args=()
+for f in bulwark-catalog bulwark-profile oscal-ssp oscal-ap oscal-ar; do args+=($S112 rep/$f.json); done
+expect OK $PY $SRC/tests/integ/oscal_validate.py "${args[@]}"
+check '[ "$(grep -c ": valid$" out.txt)" = 5 ]' "1.1.2: $(cat out.txt | head -c 400)"
+$PY -c 'import json; d = json.load(open("rep/oscal-ar.json")); del d["assessment-results"]["import-ap"]
+json.dump(d, open("bad-ar.json", "w"))'
+expect 1 $PY $SRC/tests/integ/oscal_validate.py $S112 bad-ar.json
 # the checker itself: a duplicate and a dangling uuid are found
 $PY - <<'EOF'
 import json, shutil
