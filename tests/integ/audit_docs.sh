@@ -22,18 +22,7 @@ SRC=$(realpath "$2")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
-code() { "$B" help exit-codes | awk -v n="$1" '$2 == n { print $1 }'; }
-expect() { # expect NAME|OK|USAGE|1 CMD...
-  local want=$1 w; shift
-  case $want in OK) w=0 ;; USAGE) w=2 ;; 1) w=1 ;; *) w=$(code "$want") ;; esac
-  "$@" >out.txt 2>err.txt; local got=$?
-  if [ "$got" = "$w" ]; then ok; else bad "$* -> exit $got, want $want: $(head -c 600 err.txt)"; fi
-}
+. "$(dirname "$(realpath "$0")")/auditlib.sh"
 result() { $PY -c 'import json, sys
 d = json.load(open(sys.argv[2]))
 print(*[c["result"] for c in d["checks"] if c["check"] == sys.argv[1]])' "$1" "${2:-audit.json}"; }
@@ -79,14 +68,7 @@ check 'evidence risk.register | grep -q "risk T1 overdue: review was due 2019-09
 expect 1 "$B" risk check --register old-overdue.json --strict
 
 # --- a device, a compliant profile, an accepted register --------------------
-V=fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe
-C=1492af14-2569-5e48-bf42-9b2d51f2ab45
-CHEAP="--argon2 1,1024,1"
-"$B" keygen --out k.pem --pub p.pem >/dev/null
-"$B" device init --dir dev --slot-size 65536 --pub p.pem --vendor-id $V --class-id $C >/dev/null
-CONF=dev/device.conf
-"$B" provision --ca-dir ca --config $CONF --device-id unit-7 $CHEAP > prov.txt
-pw=$(sed -n 's/^factory password: //p' prov.txt)
+audit_device
 # a signed release installed, and socket tables with no listener (the
 # device's, not this host's)
 head -c 40000 /dev/urandom > img

@@ -16,11 +16,7 @@ CH=$(command -v chromium || command -v chromium-browser || true)
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
+. "$(dirname "$(realpath "$0")")/auditlib.sh"
 chrome() { timeout 120 "$CH" --headless --no-sandbox --disable-gpu --hide-scrollbars \
              --user-data-dir="$T/profile" "$@" 2>/dev/null; }
 
