@@ -197,7 +197,11 @@ BW_NODISCARD bw_err audit_register_validate(const struct audit_register *r,
                                             const struct audit_catalogue *c, char *err,
                                             size_t errcap);
 void audit_register_free(struct audit_register *r);
-void audit_register_template(FILE *f, const struct audit_catalogue *c, const char *device);
+/* Seeds a register from the catalogue's threats, unreviewed: no residual
+ * risk, no acceptance. With a profile (may be NULL), a threat every one of
+ * whose requirements the profile makes not applicable is left out. */
+void audit_register_template(FILE *f, const struct audit_catalogue *c, const char *device,
+                             const struct audit_profile *p);
 /* The report; m (may be NULL) supplies the check results that reopen risks. */
 void audit_register_html(FILE *f, const struct audit_register *r, const struct audit_model *m);
 /* Whether a risk is reopened: a check of a requirement it relies on did not

@@ -312,7 +312,18 @@ void audit_risk_review_check(struct audit_model *m)
 
 /* ---- seeding and acceptance ---- */
 
-void audit_register_template(FILE *f, const struct audit_catalogue *c, const char *device)
+/* Whether the profile makes requirement id not applicable (declared, or
+ * its feature flag off). */
+static int not_applicable(const struct audit_catalogue *c, const struct audit_profile *p,
+                          const char *id)
+{
+    const struct audit_req *q = audit_catalogue_find(c, id);
+
+    return p && q && (audit_profile_na(p, id) || (q->feature && !audit_profile_feature(p, q->feature)));
+}
+
+void audit_register_template(FILE *f, const struct audit_catalogue *c, const char *device,
+                             const struct audit_profile *p)
 {
     json_t *root = json_object(), *risks = json_array();
     time_t t = time(NULL) + 90 * 86400;
@@ -325,8 +336,15 @@ void audit_register_template(FILE *f, const struct audit_catalogue *c, const cha
     for (i = 0; i < c->nthr; i++) {
         const struct audit_threat *th = &c->thr[i];
         const struct audit_req *first = th->nreqs ? audit_catalogue_find(c, th->reqs[0]) : NULL;
-        json_t *reqs = json_array();
+        json_t *reqs;
         char controls[AUDIT_STR] = "", vuln[AUDIT_STR];
+        size_t applicable = 0;
+
+        for (j = 0; j < th->nreqs; j++)
+            applicable += !not_applicable(c, p, th->reqs[j]);
+        if (th->nreqs && !applicable)
+            continue; /* the product has nothing this threat attacks */
+        reqs = json_array();
 
         for (j = 0; j < th->nreqs; j++) {
             const struct audit_req *q = audit_catalogue_find(c, th->reqs[j]);

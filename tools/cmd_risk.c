@@ -41,6 +41,33 @@ static int load_register(struct cli_args *a, const struct audit_catalogue *c,
     return 0;
 }
 
+/* risk init --profile: the maker's profile decides which threats apply. */
+static int load_profile(struct cli_args *a, const struct audit_catalogue *c,
+                        struct audit_profile **out)
+{
+    const char *path = cli_get(a, "profile");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char err[400];
+    bw_err rc;
+
+    *out = bw_calloc(1, sizeof(**out));
+    if (!*out)
+        return cli_fail(a, "profile", BW_E_NOMEM);
+    rc = bw_read_file(path, 1 << 20, &buf, &len);
+    if (rc)
+        return cli_fail(a, path, rc);
+    rc = audit_profile_parse(*out, (const char *)buf, len, err, sizeof(err));
+    bw_free(buf);
+    if (!rc)
+        rc = audit_profile_validate(*out, c, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "bulwark risk: %s: %s [%s]\n", path, err, bw_errname(rc));
+        return cli_exit_code(rc);
+    }
+    return 0;
+}
+
 static FILE *out_file(struct cli_args *a, int excl, int *status)
 {
     const char *path = cli_get(a, "out");
@@ -105,6 +132,7 @@ static int run(struct cli_args *a)
     const char *sub = a->pos[0];
     struct audit_catalogue cat;
     struct audit_register reg = {0};
+    struct audit_profile *prof = NULL;
     char probs[4000];
     size_t n;
     FILE *f;
@@ -122,10 +150,14 @@ static int run(struct cli_args *a)
     if (rc)
         return cli_exit_code(rc);
     if (!strcmp(sub, "init")) {
-        f = out_file(a, 1, &status);
+        status = cli_get(a, "profile") ? load_profile(a, &cat, &prof) : 0;
+        f = status ? NULL : out_file(a, 1, &status);
         if (f) {
-            audit_register_template(f, &cat, cli_get(a, "device") ? cli_get(a, "device")
-                                                                  : "device");
+            audit_register_template(f, &cat,
+                                    cli_get(a, "device")       ? cli_get(a, "device")
+                                    : prof && *prof->model     ? prof->model
+                                                               : "device",
+                                    prof);
             status = close_file(a, f);
         }
         goto out;
@@ -151,6 +183,7 @@ static int run(struct cli_args *a)
         status = close_file(a, f);
     }
 out:
+    bw_free(prof);
     audit_register_free(&reg);
     audit_catalogue_free(&cat);
     return status;
@@ -159,7 +192,8 @@ out:
 static const struct cli_opt opts[] = {
     {"register", "RISK.json", "check, report, accept: the risk register"},
     {"out", "FILE", "init: the new register; report: the HTML file (default stdout)"},
-    {"device", "NAME", "init: the device the register is about"},
+    {"device", "NAME", "init: the device the register is about (default: the profile's model)"},
+    {"profile", "PROFILE", "init: leave out threats the device profile makes not applicable"},
     {"by", "NAME", "accept: the person who accepts the residual risk"},
     {"residual", "L,I", "accept: the residual likelihood and impact the person evaluated"},
     {"review", "YYYY-MM-DD", "accept: the next review date"},
@@ -169,13 +203,14 @@ static const struct cli_opt opts[] = {
 const struct cli_cmd cli_cmd_risk = {
     "risk", "keep the device risk register and write the risk assessment",
     "init|check|report|accept [ID|all] [--register RISK.json] [--out FILE] [--device NAME]\n"
-    "       [--by NAME] [--residual L,I] [--review DATE] [--strict]",
+    "       [--profile PROFILE] [--by NAME] [--residual L,I] [--review DATE] [--strict]",
     "The register (JSON) lists risks in the ISO 31000 / ISO/IEC 27005 shape: asset,\n"
     "threat, vulnerability, likelihood and impact 1..5, the treatment option\n"
     "(reduce, retain, avoid, share) and treatment, the controls and catalogue\n"
     "requirements it relies on, the residual likelihood and impact, an owner, who\n"
     "accepted it and when, and a review date. 'init' seeds one from the catalogue's\n"
-    "threats with no residual risk and no acceptance: every risk is unreviewed.\n"
+    "threats with no residual risk and no acceptance: every risk is unreviewed;\n"
+    "with --profile, threats the profile makes not applicable are left out.\n"
     "'accept' records a person's acceptance (BW_E_STATE without a residual risk or\n"
     "with a past review date). 'check' validates (BW_E_FORMAT, or BW_E_NOTFOUND for\n"
     "an unknown requirement id) and lists unreviewed and overdue risks; with\n"

@@ -116,6 +116,11 @@ update_policy = automatic
 risk_register = risk.json
 EOF
 "$B" risk init --out risk.json --device AT-200 >/dev/null
+# seeded from the profile: no accounts, no password threat
+sed 's/^user_accounts = yes/user_accounts = no/' profile.conf > noacct.conf
+expect OK "$B" risk init --profile noacct.conf --out noacct-risk.json
+check '! grep -q "\"T1\"" noacct-risk.json && grep -q "\"device\": \"AT-200\"" noacct-risk.json' \
+  "risk init --profile keeps a threat the profile makes not applicable"
 expect BW_E_STATE "$B" risk accept T1 --register risk.json --by "Priya Raman"
 check 'grep -q "evaluate its residual risk first" err.txt' "accept without residual: $(cat err.txt)"
 expect BW_E_NOTFOUND "$B" risk accept T99 --register risk.json --by "Priya Raman" --residual 1,1
