@@ -131,6 +131,7 @@ struct audit_model {
     char when[32];   /* RFC 3339 time of the run */
     char device[64]; /* stable name for UUIDs */
     const char *sign_key; /* disclose: OpenPGP key that signs security.txt, or NULL */
+    char unit[128];       /* the unit audited: its device certificate's CN, or empty */
 };
 
 const char *audit_result_name(enum audit_result r);

@@ -377,8 +377,9 @@ static void psti(FILE *f, const struct audit_model *m)
                "inclusive (end date %s).\n\n", p->support_start, p->support_end, p->support_end);
     fprintf(f, "## 5. Relevant security requirements\n\n");
     psti_rows(f, m);
-    fprintf(f, "\nEvidence: bulwark audit of a sample unit of the batch at %s (software %s), "
-               "with the device profile of the product type.\n\n", m->when, p->sw_version);
+    fprintf(f, "\nEvidence: bulwark audit of a sample unit of the batch (%s) at %s (software "
+               "%s), with the device profile of the product type.\n\n",
+            *m->unit ? m->unit : "unit not identified", m->when, p->sw_version);
     fprintf(f, "## 6. Signature\n\nSigned for and on behalf of %s.\n\n"
                "Signature: ______________________________\n\nName: %s\n\nFunction: %s\n\n"
                "Place of issue: %s\n\nDate of issue: %s\n",
@@ -397,7 +398,8 @@ static void psti_gap(FILE *f, const struct audit_model *m)
                "not apply, declared not applicable with a reason) and the audit run again.\n\n",
             p->product, p->model, p->batch);
     psti_rows(f, m);
-    fprintf(f, "\nAudit of a sample unit at %s.\n", m->when);
+    fprintf(f, "\nAudit of a sample unit (%s) at %s.\n", *m->unit ? m->unit : "not identified",
+            m->when);
 }
 
 bw_err audit_write_disclosure(const struct audit_model *m, const char *dir, char *err,

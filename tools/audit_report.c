@@ -271,6 +271,7 @@ void audit_write_html(FILE *f, const struct audit_model *m)
     html_ident(f, "Product", p->product);
     html_ident(f, "Model", p->model);
     html_ident(f, "Batch", p->batch);
+    html_ident(f, "Unit audited", *m->unit ? m->unit : "(no device checked)");
     html_ident(f, "Hardware", p->hw_version);
     html_ident(f, "Software", p->sw_version);
     html_ident(f, "Manufacturer", p->manufacturer);

@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "audit.h"
 #include "device.h"
 
@@ -194,6 +197,25 @@ static void print_summary(const struct audit_model *m)
            m->count[1], m->count[2], m->count[3]);
 }
 
+/* The unit audited, for the reports' identification: the subject CN of
+ * its device certificate (the id it was provisioned with). Left empty when
+ * there is no device or no certificate; the checks judge those. */
+static void unit_of(struct audit_model *m, const char *conf_path)
+{
+    struct device_conf dc;
+    X509 *x;
+    FILE *f;
+
+    if (!conf_path || device_conf_load(&dc, conf_path) || !(f = fopen(dc.device_cert, "r")))
+        return;
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (x && X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, m->unit,
+                                       (int)sizeof(m->unit)) < 0)
+        m->unit[0] = 0;
+    X509_free(x);
+}
+
 static int do_audit(struct cli_args *a, struct audit_model *m, int disclose)
 {
     const char *out = cli_get(a, "out");
@@ -204,6 +226,7 @@ static int do_audit(struct cli_args *a, struct audit_model *m, int disclose)
     if (disclose && !out)
         return cli_usage(a, "disclose needs --out DIR");
     audit_run_checks(m, cli_get(a, "config"), cli_get(a, "proc-net"));
+    unit_of(m, cli_get(a, "config"));
     rc = audit_build_rows(m);
     if (rc)
         return cli_fail(a, "audit", rc);

@@ -163,6 +163,7 @@ for want in "Product type: Acme Thermostat, model AT-200" \
   check 'grep -qF "$want" $S' "PSTI statement lacks: $want"
 done
 check '! grep -q "NOT MET" $S' "statement with NOT MET rows"
+check 'grep -q "sample unit of the batch (unit-7)" $S' "the statement does not name the unit audited"
 for f in psti-statement.md support-period.md disclosure-policy.md; do
   for row in "Document id | BW-" "Version | 2.1" "Date | $(date -u +%F)" "Product | Acme Thermostat" \
       "Batch | AT-200 batch 2026-11" "Author | Priya Raman, Product Security"; do
@@ -215,6 +216,7 @@ expect BW_E_FORMAT "$B" audit disclose $AUD --profile backwards.conf --out backw
 
 # --- OSCAL: one set that resolves ---------------------------------------------
 "$B" audit $AUD --profile profile.conf --out rep >/dev/null 2>&1
+check 'grep -q "Unit audited</th><td>unit-7</td>" rep/soa.html' "the SoA does not identify the unit audited"
 for f in bulwark-catalog.json bulwark-profile.json oscal-ap.json; do
   check '[ -s rep/$f ]' "OSCAL $f not written"
 done
