@@ -12,6 +12,7 @@
 # the kernel allows one, so only the test's own listener is there.
 # Usage: audit.sh BULWARK SRC_DIR
 set -u
+LIB=$(dirname "$(realpath "$0")")/auditlib.sh
 # BW_AUDIT_NO_NS=1 forces the path taken where namespaces are not allowed.
 if [ -z "${BW_AUDIT_NS:-}" ] && [ -z "${BW_AUDIT_NO_NS:-}" ] && unshare -rn true 2>/dev/null; then
   BW_AUDIT_NS=1 exec unshare -rn "$0" "$@"
@@ -22,7 +23,7 @@ T=$(mktemp -d)
 LPID=
 trap '[ -n "$LPID" ] && kill $LPID 2>/dev/null; rm -rf "$T"' EXIT
 cd "$T"
-. "$(dirname "$(realpath "$0")")/auditlib.sh"
+. "$LIB"
 audit_device
 ST=dev/state
 

@@ -17,12 +17,13 @@
 #   every uuid reference) and has no duplicate UUID.
 # Usage: audit_docs.sh BULWARK SRC_DIR
 set -u
+LIB=$(dirname "$(realpath "$0")")/auditlib.sh
 B=$(realpath "$1")
 SRC=$(realpath "$2")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-. "$(dirname "$(realpath "$0")")/auditlib.sh"
+. "$LIB"
 result() { $PY -c 'import json, sys
 d = json.load(open(sys.argv[2]))
 print(*[c["result"] for c in d["checks"] if c["check"] == sys.argv[1]])' "$1" "${2:-audit.json}"; }

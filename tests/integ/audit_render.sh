@@ -10,13 +10,14 @@
 # the table header. Exit 77 (skipped) without chromium.
 # Usage: audit_render.sh BULWARK
 set -u
+LIB=$(dirname "$(realpath "$0")")/auditlib.sh
 B=$(realpath "$1")
 CH=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CH" ] || { echo "chromium not installed: skipped"; exit 77; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-. "$(dirname "$(realpath "$0")")/auditlib.sh"
+. "$LIB"
 chrome() { timeout 120 "$CH" --headless --no-sandbox --disable-gpu --hide-scrollbars \
              --user-data-dir="$T/profile" "$@" 2>/dev/null; }
 
