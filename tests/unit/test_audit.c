@@ -150,6 +150,7 @@ static void test_register(struct audit_catalogue *c)
 {
     static const char good[] =
         "{\"device\":\"d\",\"risks\":[{\"id\":\"R1\",\"asset\":\"a\",\"threat\":\"t\","
+        "\"vulnerability\":\"v\",\"option\":\"reduce\","
         "\"likelihood\":4,\"impact\":5,\"treatment\":\"x\",\"controls\":\"c\",\"requirements\":"
         "[\"%s\"],\"residual_likelihood\":%d,\"residual_impact\":5,\"owner\":\"o\",\"review\":"
         "\"%s\"}]}";
@@ -173,6 +174,12 @@ static void test_register(struct audit_catalogue *c)
     CHECK_RC(audit_register_parse(&r, buf, strlen(buf), err, sizeof(err)), BW_E_FORMAT);
     audit_register_free(&r);
     CHECK_RC(audit_register_parse(&r, "{\"device\":\"d\"}", 14, err, sizeof(err)), BW_E_FORMAT);
+    audit_register_free(&r);
+    /* no treatment is not a treatment; acceptance needs a residual risk */
+    snprintf(buf, sizeof(buf), good, "en303645-5.1-1", 2, "2030-01-01");
+    memcpy(strstr(buf, "\"x\""), "\"-\"", 3);
+    CHECK_RC(audit_register_parse(&r, buf, strlen(buf), err, sizeof(err)), BW_E_FORMAT);
+    CHECK(strstr(err, "treatment says none") != NULL);
     audit_register_free(&r);
 }
 
