@@ -10,15 +10,12 @@
 # know, so each case can be seen failing on that code.
 # Usage: audit_strict.sh BULWARK SRC_DIR
 set -u
+LIB=$(dirname "$(realpath "$0")")/auditlib.sh
 B=$(realpath "$1")
 SRC=$(realpath "$2")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
+. "$LIB"
 
 "$SRC/scripts/reference-device.sh" "$B" "$T/ref" > "$T/ref.log" 2>&1 ||
   { cat "$T/ref.log"; echo "FAIL: the reference device was not built"; exit 1; }

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Shared steps of the compliance kit's tests (audit.sh, audit_docs.sh,
-# audit_render.sh), sourced (not run) after B (the bulwark binary) is set.
+# audit_render.sh, audit_strict.sh), sourced (not run) after B (the bulwark
+# binary) is set.
 
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 pass=0 fail=0
