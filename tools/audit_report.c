@@ -278,7 +278,8 @@ void audit_write_html(FILE *f, const struct audit_model *m)
     html_findings(f, m, F_FAIL, "Failed requirements");
     html_findings(f, m, F_ERROR, "Requirements that could not be checked");
     html_findings(f, m, F_UNANSWERED, "Unanswered requirements");
-    html_findings(f, m, F_DECLINED, "Recommendations the maker does not implement, with its reason");
+    html_findings(f, m, F_DECLINED,
+                  "Recommendations the maker does not implement, with its reason");
     html_issues(f, m);
     fputs("<h2>All requirements</h2>\n<p>ISO/IEC 27402 clause numbers come from one unverified "
           "source and are marked provisional. Requirement texts are paraphrases, not the "

@@ -295,6 +295,22 @@ static void test_rows14(struct audit_catalogue *c)
     audit_model_free(&m);
 }
 
+/* --strict's placeholders: reserved names that can never be reached and
+ * the documents' template samples; a test rig's .test domain and a real
+ * function that happens to be the sample's are answers. */
+static void test_placeholders(void)
+{
+    CHECK(audit_profile_placeholder("vuln_contact", "mailto:psirt@maker.invalid") != NULL);
+    CHECK(audit_profile_placeholder("policy_url", "https://psirt.localhost/p") != NULL);
+    CHECK(audit_profile_placeholder("advisories_url", "https://example.com/advisories") != NULL);
+    CHECK(audit_profile_placeholder("signatory_name", "Jane Example") != NULL);
+    CHECK(audit_profile_placeholder("manufacturer_address", "1 Example Street, Exampletown") !=
+          NULL);
+    CHECK(audit_profile_placeholder("vuln_contact", "mailto:security@brs.test") == NULL);
+    CHECK(audit_profile_placeholder("signatory_function", "Head of Product Security") == NULL);
+    CHECK(audit_profile_placeholder("signatory_name", "Robin Keller") == NULL);
+}
+
 int main(void)
 {
     struct audit_catalogue c;
@@ -304,6 +320,7 @@ int main(void)
     test_catalogue(&c);
     test_rows(&c);
     test_answers();
+    test_placeholders();
     test_rows14(&c);
     test_register(&c);
     test_escape_uuid();
