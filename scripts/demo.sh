@@ -225,6 +225,15 @@ rc=$?
 tail -2 audit.txt | sed 's/^/  /'
 echo "  Statement of Applicability: $OUT/soa/soa.html (also soa.md, ics.md, OSCAL JSON)"
 echo "  IXIT skeleton for the test lab: $OUT/soa/ixit.md and ixit.json"
+printf '$ bulwark audit disclose --config %s/dev/device.conf --profile %s/profile.conf --proc-net %s/proc-net --out psti\n' $R $R $R
+"$B" audit disclose --config $R/dev/device.conf --profile $R/profile.conf --proc-net $R/proc-net \
+  --out psti > disclose.txt 2> disclose.err ||
+  { echo "  audit disclose refused the reference device: $(cat disclose.err)"; exit 1; }
+[ -s psti/psti-statement.md ] && [ ! -e psti/psti-gap-report.md ] ||
+  { echo "  UNEXPECTED: no PSTI statement of compliance for the reference device"; exit 1; }
+grep -m1 '^# ' psti/psti-statement.md | sed 's/^# /  /'
+echo "  PSTI statement of compliance: $OUT/psti/psti-statement.md (also security.txt,"
+echo "  disclosure-policy.md and support-period.md in $OUT/psti)"
 echo "  the same device with its booted image modified and telnet declared:"
 printf 'X' | dd of=$R/dev/slot-b.img bs=1 seek=1000 conv=notrunc status=none
 sed -i 's/^services = tcp:443$/services = tcp:443, tcp:23/' $R/profile.conf

@@ -4,10 +4,15 @@
 # provisioned in a batch of three (unique key, certificate and password,
 # default Argon2id cost), release sequence 2 installed and booted, an agent
 # configuration (https, a CA certificate, automatic updates), a copy of its
-# socket tables with one TLS service, the gateway's release list, a risk
-# register, and a device profile that pins the release key and answers
-# every requirement no check decides (compliance/reference-answers.conf).
-# 'bulwark audit --strict' on it exits 0; docs/compliance.md shows how.
+# socket tables with one TLS service, the gateway's release list, a device
+# profile that pins the release key, answers every requirement no check
+# decides (compliance/reference-answers.conf) and fills what the regulatory
+# documents state (address, batch, support period, signatory), and a risk
+# register seeded from that profile whose risks a named person accepted.
+# Its contacts are under its own domain reference-sensors.test (RFC 2606
+# keeps .test for test rigs; no template suggests it). 'bulwark audit
+# --strict' on it exits 0 and 'bulwark audit disclose' writes a PSTI
+# statement of compliance; docs/compliance.md shows how.
 # Usage: reference-device.sh BULWARK DIR   (DIR is created; it must not exist)
 set -eu
 B=$(realpath "$1")
@@ -41,9 +46,8 @@ hdr='  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt
 echo "$hdr" > proc-net/udp
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout gwca.key \
   -out gwca.crt -days 30 -subj "/CN=Reference gateway CA" 2>/dev/null
-printf 'device_config = %s/dev/device.conf\ngateway = https://gateway.reference.invalid:8443\nca_cert = %s/gwca.crt\npolicy = automatic\n' \
+printf 'device_config = %s/dev/device.conf\ngateway = https://gateway.reference-sensors.test:8443\nca_cert = %s/gwca.crt\npolicy = automatic\n' \
   "$D" "$D" > agent.conf
-"$B" risk init --out risk.json --device ref-0001 >/dev/null
 cat > setup-guide.md <<'EOF'
 # Setting up the reference sensor
 Change the factory password with 'bulwark passwd' on first use; keep updates automatic.
@@ -52,6 +56,8 @@ EOF
 pin=$(openssl pkey -pubin -in release.pub -outform DER | sha256sum | cut -d' ' -f1)
 today=$(date -u +%F)
 expires=$(date -u -d '+1 year' +%F)
+WHO="Robin Keller, reference device maintainer, bulwark project"
+DOM=reference-sensors.test
 cat > profile.conf <<EOF
 # The reference device's profile (scripts/reference-device.sh).
 standard = EN 303 645 V2.1.1
@@ -60,10 +66,20 @@ model = BRS-1
 hw_version = 1
 sw_version = 2
 manufacturer = bulwark project (reference device, not a product)
+manufacturer_address = 1 Test Rig Lane, Testford TF1 1TT, United Kingdom
+batch = BRS-1 reference batch 1: ref-0001 and the two units in batch/ (ca/registry.jsonl)
+support_start = $today
 support_end = $(date -u -d '+5 years' +%F)
-vuln_contact = mailto:security@reference.invalid
-policy_url = https://reference.invalid/security/policy
-canonical_url = https://reference.invalid/.well-known/security.txt
+signatory_name = Robin Keller
+signatory_function = Maintainer of the reference device
+issue_place = Testford
+doc_author = $WHO
+doc_version = 1.0
+vuln_contact = mailto:security@$DOM
+policy_url = https://$DOM/security/policy
+canonical_url = https://$DOM/.well-known/security.txt
+encryption_url = https://$DOM/.well-known/openpgp-key.asc
+advisories_url = https://$DOM/security/advisories
 languages = en
 ack_days = 5
 status_days = 30
@@ -84,9 +100,19 @@ release_key_sha256 = $pin
 provisioning_registry = ca/registry.jsonl
 releases = releases.json
 setup_guide = setup-guide.md
-owner = Reference maintainer, bulwark project
+owner = $WHO
 review = $today
 expires = $expires
 EOF
 cat "$SRC/compliance/reference-answers.conf" >> profile.conf
+# the risks the profile leaves applicable, each evaluated and accepted by
+# the person who answers for the device (residual likelihood 1, impact 2
+# once the controls the audit checks are in place; reviewed again in a year)
+"$B" risk init --out risk.json --device ref-0001 --profile profile.conf >/dev/null
+# the maker confirms each seeded vulnerability: what the unit would be
+# exposed to without the control the audit checks
+sed -i 's/"To confirm: the device fails to meet /"Confirmed for BRS-1: exposed unless the unit meets /' \
+  risk.json
+"$B" risk accept all --register risk.json --by "$WHO" --residual 1,2 --review "$expires" \
+  >/dev/null
 echo "reference device in $D: bulwark audit --config $D/dev/device.conf --profile $D/profile.conf --proc-net $D/proc-net --strict"

@@ -19,3 +19,8 @@ add_test(NAME unit.audit COMMAND test_audit)
 # case, and the broken reference device is refused with a reason per break.
 add_test(NAME integ.audit_strict COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit_strict.sh
          $<TARGET_FILE:bulwark> ${CMAKE_SOURCE_DIR})
+# The regulatory documents (PSTI statement, support period, security.txt
+# signed with a throwaway OpenPGP key, disclosure policy), the risk register
+# as an assessment and the OSCAL set's integrity (tests/integ/audit_docs.sh).
+add_test(NAME integ.audit_docs COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit_docs.sh
+         $<TARGET_FILE:bulwark> ${CMAKE_SOURCE_DIR})

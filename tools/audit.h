@@ -97,6 +97,13 @@ struct audit_profile {
     char agent_config[AUDIT_STR];
     unsigned ack_days, status_days;
     int user_accounts, personal_data, telemetry, constrained, debug_disabled;
+    /* the regulatory documents (audit_disclose.c): PSTI Schedule 4 content,
+     * support period, RFC 9116 Encryption, ISO/IEC 29147 advisories, and
+     * the document control every generated document carries */
+    char manufacturer_address[AUDIT_STR], batch[AUDIT_STR], support_start[AUDIT_STR];
+    char signatory_name[AUDIT_STR], signatory_function[AUDIT_STR], issue_place[AUDIT_STR];
+    char encryption_url[AUDIT_STR], advisories_url[AUDIT_STR], doc_author[AUDIT_STR];
+    char doc_version[AUDIT_STR];
     struct audit_na na[AUDIT_NA_MAX];
     size_t nna;
     /* issue 14: answers for every row, the target version, the pins and
@@ -196,6 +203,8 @@ struct audit_model {
     struct audit_issue *issue; /* filled by audit_strict */
     size_t nissue;
     const char *releases_path;  /* --releases */
+    const char *sign_key; /* disclose: OpenPGP key that signs security.txt, or NULL */
+    char unit[128];       /* the unit audited: its device certificate's CN, or empty */
 };
 
 const char *audit_result_name(enum audit_result r);
@@ -243,15 +252,29 @@ BW_NODISCARD bw_err audit_write_oscal_ar(FILE *f, const struct audit_model *m);
 BW_NODISCARD bw_err audit_write_oscal_component(FILE *f, const struct audit_model *m);
 /* A stable UUID (version 5 layout) from SHA-256 of the two names. */
 void audit_uuid(char out[37], const char *a, const char *b);
-/* Disclosure documents into dir: security.txt, disclosure-policy.md,
- * support-period.md, psti-statement.md. */
+/* Disclosure documents into dir: security.txt (signed with gpg when
+ * m->sign_key is set), disclosure-policy.md, support-period.md and
+ * psti-statement.md. Refused with BW_E_FORMAT (err lists every missing or
+ * sample value) when the profile lacks what they must state, and with
+ * BW_E_STATE when the support period has ended. While a PSTI requirement
+ * is not met, psti-gap-report.md is written instead of the statement and
+ * BW_E_STATE returned (err names the unmet rows). */
 BW_NODISCARD bw_err audit_write_disclosure(const struct audit_model *m, const char *dir,
                                            char *err, size_t errcap);
+/* The OSCAL documents the others import: the catalogue as an OSCAL
+ * catalog, a profile selecting all of it, and the assessment plan. */
+BW_NODISCARD bw_err audit_write_oscal_catalog(FILE *f, const struct audit_model *m);
+BW_NODISCARD bw_err audit_write_oscal_profile(FILE *f, const struct audit_model *m);
+BW_NODISCARD bw_err audit_write_oscal_ap(FILE *f, const struct audit_model *m);
 
 /* ---- risk register (audit_risk.c) ---- */
 struct audit_risk {
-    char id[32], asset[AUDIT_STR], threat[AUDIT_STR], treatment[512], owner[128], review[16];
-    int likelihood, impact, res_likelihood, res_impact;
+    char id[32], asset[AUDIT_STR], threat[AUDIT_STR], vulnerability[AUDIT_STR];
+    char option[16]; /* ISO/IEC 27005 treatment option: reduce, retain, avoid, share */
+    char treatment[512], owner[128], review[16];
+    int likelihood, impact;
+    int has_residual, res_likelihood, res_impact; /* evaluated by a person, never seeded */
+    char accepted_by[128], accepted_on[16];      /* empty: not yet reviewed */
     char controls[AUDIT_STR];
     char reqs[8][64];
     size_t nreqs;
@@ -272,7 +295,36 @@ BW_NODISCARD bw_err audit_register_validate(const struct audit_register *r,
                                             const struct audit_catalogue *c, char *err,
                                             size_t errcap);
 void audit_register_free(struct audit_register *r);
-void audit_register_template(FILE *f, const struct audit_catalogue *c, const char *device);
-void audit_register_html(FILE *f, const struct audit_register *r);
+/* Seeds a register from the catalogue's threats, unreviewed: no residual
+ * risk, no acceptance. With a profile (may be NULL), a threat every one of
+ * whose requirements the profile makes not applicable is left out. */
+void audit_register_template(FILE *f, const struct audit_catalogue *c, const char *device,
+                             const struct audit_profile *p);
+/* The report; m (may be NULL) supplies the check results that reopen risks. */
+void audit_register_html(FILE *f, const struct audit_register *r, const struct audit_model *m);
+/* Whether a risk is reopened: a check of a requirement it relies on did not
+ * pass (m->chk). why (may be NULL) receives the failing check. */
+int audit_risk_reopened(const struct audit_risk *k, const struct audit_model *m, char *why,
+                        size_t cap);
+/* The problems that keep the register from being an assessment: risks not
+ * reviewed and accepted by a person, without an evaluated residual risk,
+ * past their review date, or reopened by a failing check; no register at
+ * all counts as one. Returns their number; out (cap bytes, may be NULL)
+ * receives them as "; "-separated text. The audit's --strict gate and the
+ * risk.register check call it after the checks ran. */
+size_t audit_risk_strict_problems(const struct audit_model *m, char *out, size_t cap);
+#define AUDIT_RISK_PROBLEMS_MAX 16384 /* room for every problem of a full register */
+/* Called by audit_build_rows: a risk.register check that passed becomes a
+ * fail naming the problems above. */
+void audit_risk_review_check(struct audit_model *m);
+/* Records a person's acceptance in the register text (bulwark risk accept):
+ * id ("all" for every risk), who, today's date; residual "L,I" (NULL keeps
+ * the file's) and review date (NULL keeps it). BW_E_NOTFOUND for an unknown
+ * id, BW_E_STATE for a risk without a residual risk or with a past review
+ * date, BW_E_FORMAT for bad arguments. *out is bw_malloc'd JSON. */
+BW_NODISCARD bw_err audit_register_accept(const char *text, size_t len, const char *id,
+                                          const char *who, const char *residual,
+                                          const char *review, char **out, char *err,
+                                          size_t errcap);
 
 #endif

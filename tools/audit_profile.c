@@ -73,6 +73,25 @@ static const struct prow rows[] = {
      "who answers for the maker's claims below (req.ID.owner overrides)"},
     {"review", P_DATE, S(review), "2026-01-15", "when the claims were last reviewed, YYYY-MM-DD"},
     {"expires", P_DATE, S(expires), "2027-01-15", "claims are void after this date, YYYY-MM-DD"},
+    /* ---- the regulatory documents (bulwark audit disclose; audit_disclose.c) ---- */
+    {"manufacturer_address", P_STR, S(manufacturer_address), "1 Example Street, Exampletown EX1 1AA, United Kingdom",
+     "manufacturer's postal address (PSTI statement of compliance, S.I. 2023/1007 Schedule 4)"},
+    {"batch", P_STR, S(batch), "AT-200 production batch 2026-01 (serials AT2-000001 to AT2-050000)",
+     "the product batch the statement of compliance covers"},
+    {"support_start", P_DATE, S(support_start), "2026-01-01",
+     "first day of the defined support period, YYYY-MM-DD (with support_end)"},
+    {"signatory_name", P_STR, S(signatory_name), "Jane Example",
+     "the person who signs the statement of compliance for the manufacturer"},
+    {"signatory_function", P_STR, S(signatory_function), "Head of Product Security",
+     "the signatory's function"},
+    {"issue_place", P_STR, S(issue_place), "Exampletown", "place of issue of the statement"},
+    {"encryption_url", P_STR, S(encryption_url), "https://example.com/.well-known/openpgp-key.asc",
+     "the key reporters encrypt with: https URL of an OpenPGP key, openpgp4fpr: or dns: (RFC 9116 Encryption)"},
+    {"advisories_url", P_STR, S(advisories_url), "https://example.com/security/advisories",
+     "https URL where security advisories are published (ISO/IEC 29147)"},
+    {"doc_author", P_STR, S(doc_author), "Jane Example, Product Security",
+     "author named in the document control of every generated document"},
+    {"doc_version", P_STR, S(doc_version), "1.0", "version of the generated documents"},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 #define NA_PREFIX "na."
@@ -478,10 +497,15 @@ const struct audit_answer *audit_profile_answer(const struct audit_profile *p, c
     return NULL;
 }
 
-/* Text that marks a value as copied from a template or left to fill. */
+/* Text that marks a value as copied from a template or left to fill. The
+ * reserved names (RFC 2606, RFC 6761) that can never be reached are here:
+ * example.*, .example, .invalid, .localhost. ".test" is not: a test rig
+ * such as the reference device (scripts/reference-device.sh) has its own
+ * domain under .test, which no template suggests. */
 static const char *const placeholders[] = {
-    "example.com", "example.org", "example.net", ".example", "@example", "Acme ", "AT-200",
-    "Jane Doe", "John Doe", "TODO", "TBD", "FIXME", "XXX", "<fill", "lorem ipsum", "changeme",
+    "example.com", "example.org", "example.net", ".example", "@example", ".invalid",
+    ".localhost", "Acme ", "AT-200", "Jane Doe", "John Doe", "Jane Example", "Exampletown",
+    "Example Street", "TODO", "TBD", "FIXME", "XXX", "<fill", "lorem ipsum", "changeme",
 };
 
 static const char *placeholder_in(const char *v)
@@ -495,7 +519,10 @@ static const char *placeholder_in(const char *v)
 }
 
 /* Keys whose template sample is a made-up identity, never a real answer. */
-#define SAMPLE_KEYS " product model manufacturer hw_version vuln_contact policy_url canonical_url owner "
+#define SAMPLE_KEYS                                                                          \
+    " product model manufacturer hw_version vuln_contact policy_url canonical_url owner "    \
+    "manufacturer_address batch signatory_name issue_place "             \
+    "encryption_url advisories_url doc_author "
 
 static void note_sample(char *out, size_t cap, size_t *n, const char *key, const char *v,
                         const char *why)

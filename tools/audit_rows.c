@@ -226,6 +226,7 @@ bw_err audit_build_rows(struct audit_model *m)
         return BW_E_NOMEM;
     memset(m->count, 0, sizeof(m->count));
     m->fail_mandatory = m->fail_recommended = m->unanswered = 0;
+    audit_risk_review_check(m); /* an unreviewed or reopened register is no pass */
     for (i = 0; i < m->cat->nreq; i++)
         build_row(m, &m->row[i], &m->cat->req[i]);
     m->nrow = m->cat->nreq;
@@ -293,6 +294,29 @@ static const char *failing(const struct audit_model *m, const struct audit_row *
     return r->evid;
 }
 
+/* The risk register as an assessment: every unreviewed, overdue or
+ * reopened risk is a reason of its own (audit_risk_strict_problems gives
+ * them "; "-separated). */
+static void strict_risks(struct audit_model *m)
+{
+    char *probs = bw_malloc(AUDIT_RISK_PROBLEMS_MAX), *one, *next;
+
+    if (!probs) {
+        issue(m, "risk", "%s", "the risk register could not be reviewed: out of memory");
+        return;
+    }
+    if (audit_risk_strict_problems(m, probs, AUDIT_RISK_PROBLEMS_MAX))
+        for (one = probs; one; one = next) {
+            next = strstr(one, "; ");
+            if (next) {
+                *next = 0;
+                next += 2;
+            }
+            issue(m, "risk", "%s", one);
+        }
+    bw_free(probs);
+}
+
 size_t audit_strict(struct audit_model *m)
 {
     const struct audit_profile *p = m->prof;
@@ -311,6 +335,7 @@ size_t audit_strict(struct audit_model *m)
     if (audit_profile_samples(p, samples, sizeof(samples)))
         for (line = strtok_r(samples, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
             issue(m, "profile", "template or placeholder value: %s", line);
+    strict_risks(m);
     for (i = 0; i < m->nrow; i++) {
         const struct audit_row *r = &m->row[i];
         const char *id = r->req->id;

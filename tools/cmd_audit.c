@@ -16,6 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "audit.h"
 #include "device.h"
 
@@ -155,6 +158,12 @@ static int write_report(struct cli_args *a, const struct audit_model *m, const c
         rc = audit_write_oscal_ar(f, m);
     else if (!strcmp(name, "oscal-component.json"))
         rc = audit_write_oscal_component(f, m);
+    else if (!strcmp(name, "oscal-ap.json"))
+        rc = audit_write_oscal_ap(f, m);
+    else if (!strcmp(name, "bulwark-catalog.json"))
+        rc = audit_write_oscal_catalog(f, m);
+    else if (!strcmp(name, "bulwark-profile.json"))
+        rc = audit_write_oscal_profile(f, m);
     else
         audit_write_json(f, m);
     if (ferror(f))
@@ -167,7 +176,9 @@ static int write_report(struct cli_args *a, const struct audit_model *m, const c
 static int write_reports(struct cli_args *a, const struct audit_model *m, const char *dir)
 {
     static const char *const names[] = {"soa.html", "soa.md", "ics.md", "oscal-ssp.json",
-                                        "oscal-ar.json", "oscal-component.json", "audit.json"};
+                                        "oscal-ar.json", "oscal-component.json", "audit.json",
+                                        "oscal-ap.json", "bulwark-catalog.json",
+                                        "bulwark-profile.json"};
     size_t i;
     int status;
 
@@ -234,10 +245,29 @@ static int write_ixit(struct cli_args *a, const struct audit_model *m, const cha
     return 0;
 }
 
+/* The unit audited, for the reports' identification: the subject CN of
+ * its device certificate (the id it was provisioned with). Left empty when
+ * there is no device or no certificate; the checks judge those. */
+static void unit_of(struct audit_model *m, const char *conf_path)
+{
+    struct device_conf dc;
+    X509 *x;
+    FILE *f;
+
+    if (!conf_path || device_conf_load(&dc, conf_path) || !(f = fopen(dc.device_cert, "r")))
+        return;
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (x && X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, m->unit,
+                                       (int)sizeof(m->unit)) < 0)
+        m->unit[0] = 0;
+    X509_free(x);
+}
+
 static int do_audit(struct cli_args *a, struct audit_model *m, int disclose)
 {
     const char *out = cli_get(a, "out");
-    char err[300];
+    char err[1500];
     int status = 0;
     bw_err rc;
 
@@ -245,11 +275,13 @@ static int do_audit(struct cli_args *a, struct audit_model *m, int disclose)
         return cli_usage(a, "disclose needs --out DIR");
     m->releases_path = cli_get(a, "releases");
     audit_run_checks(m, cli_get(a, "config"), cli_get(a, "proc-net"));
+    unit_of(m, cli_get(a, "config"));
     rc = audit_build_rows(m);
     if (rc)
         return cli_fail(a, "audit", rc);
     (void)audit_strict(m); /* the reports show the findings even without --strict */
     if (disclose) {
+        m->sign_key = cli_get(a, "sign-key");
         if (mkdir(out, 0755) && errno != EEXIST)
             return cli_fail(a, out, BW_E_IO);
         rc = audit_write_disclosure(m, out, err, sizeof(err));
@@ -326,12 +358,13 @@ static const struct cli_opt opts[] = {
     {"strict", NULL, "refuse (exit 4) unanswered rows, errors, expired claims, template values"},
     {"releases", "FILE", "the gateway's release list (GET /api/v1/releases): is the newest installed?"},
     {"ixit", "PREFIX", "also write the IXIT skeleton (ETSI TS 103 701) as PREFIX.md and PREFIX.json"},
+    {"sign-key", "KEYID", "disclose: sign security.txt with this OpenPGP key (gpg, GNUPGHOME)"},
     {NULL, NULL, NULL}};
 
 const struct cli_cmd cli_cmd_audit = {
     "audit", "check the device and write the Statement of Applicability",
     "[init|list|disclose] [--config DEVICE.conf] --profile PROFILE [--out DIR] [--json] "
-    "[--strict] [--ixit PREFIX]",
+    "[--strict] [--ixit PREFIX] [--sign-key KEYID]",
     "Runs the device checks (listening and cleartext services, credentials against\n"
     "the provisioning registry, key and store protection, the device key signing\n"
     "through its backend, device certificate, pinned release key, installed package,\n"
@@ -340,9 +373,13 @@ const struct cli_cmd cli_cmd_audit = {
     "ISO/IEC 27402 provisional, PSTI, NISTIR 8259A, CRA Annex I) from the checks or\n"
     "the maker's answers (req.ID = ...). Results: pass, fail, error (could not look),\n"
     "manual (the maker's claim), not-applicable. --out DIR writes soa.html, soa.md,\n"
-    "ics.md, oscal-ssp.json, oscal-ar.json, oscal-component.json and audit.json.\n"
-    "Exit 1 when a mandatory provision fails or a check could not look, 3 when only\n"
-    "recommendations fail, 4 when --strict refuses (every reason on stderr). A\n"
-    "not-applicable entry without a reason is BW_E_FORMAT, an unknown requirement\n"
-    "id BW_E_NOTFOUND. See docs/compliance.md.",
+    "ics.md, oscal-ssp.json, oscal-ar.json, oscal-component.json, audit.json and the\n"
+    "OSCAL documents they import: oscal-ap.json, bulwark-catalog.json and\n"
+    "bulwark-profile.json. disclose --out DIR writes the PSTI statement of compliance\n"
+    "(a gap report while anything is unmet), support period, security.txt and\n"
+    "disclosure policy. Exit 1 when a mandatory provision fails or a check could not\n"
+    "look, 3 when only recommendations fail, 4 when --strict refuses (unanswered rows,\n"
+    "errors, expired claims, template values, unreviewed, overdue or reopened risks;\n"
+    "every reason on stderr). A not-applicable entry without a reason is BW_E_FORMAT,\n"
+    "an unknown requirement id BW_E_NOTFOUND. See docs/compliance.md.",
     opts, 0, 1, run};

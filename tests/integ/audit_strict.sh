@@ -10,15 +10,12 @@
 # know, so each case can be seen failing on that code.
 # Usage: audit_strict.sh BULWARK SRC_DIR
 set -u
+LIB=$(dirname "$(realpath "$0")")/auditlib.sh
 B=$(realpath "$1")
 SRC=$(realpath "$2")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2"; fi; }
+. "$LIB"
 
 "$SRC/scripts/reference-device.sh" "$B" "$T/ref" > "$T/ref.log" 2>&1 ||
   { cat "$T/ref.log"; echo "FAIL: the reference device was not built"; exit 1; }
@@ -65,6 +62,38 @@ check '$PY -c "import json; d = json.load(open(\"ixit.json\")); e = [x for t in 
   "IXIT JSON skeleton"
 check 'grep -q "^## SecBoot" ixit.md && grep -q "TO FILL (supplier)" ixit.md && grep -q "check boot.slot: pass" ixit.md' \
   "IXIT Markdown skeleton"
+
+# --- --strict reads the risk register and the documents' keys too ------------
+cp risk.json risk.good
+$PY -c 'import json; r = json.load(open("risk.json")); k = r["risks"]
+del k[0]["accepted_by"], k[0]["accepted_on"]; k[1]["review"] = "2020-01-01"
+json.dump(r, open("risk.json", "w"), indent=1)'
+strict
+check '[ "$(cat strict.rc)" != 0 ]' "an unreviewed and an overdue risk pass --strict"
+check 'grep -q "strict: risk: risk T1 unreviewed" strict.err && grep -q "strict: risk: risk T2 overdue: review was due 2020-01-01" strict.err' \
+  "--strict does not name the unreviewed and the overdue risk: $(grep strict: strict.err | head -5)"
+cp risk.good risk.json
+$PY -c 'import json; r = json.load(open("risk.json")); r["risks"][0]["requirements"] = ["en303645-5.7-1"]
+json.dump(r, open("risk.json", "w"), indent=1)'
+cp dev/slot-b.img slot.bak; printf 'X' | dd of=dev/slot-b.img bs=1 seek=1000 conv=notrunc status=none
+strict
+check 'grep -q "strict: risk: risk T1 reopened: check boot.slot (en303645-5.7-1) is fail" strict.err' \
+  "--strict does not name the risk a failing check reopens: $(grep 'strict: risk' strict.err | head -3)"
+cp slot.bak dev/slot-b.img; cp risk.good risk.json
+# the documents' template samples, and reserved names that can never be a
+# contact (.invalid, example.com); the reference device's own .test domain passes
+setp "signatory_name=Jane Example" \
+  "manufacturer_address=1 Example Street, Exampletown EX1 1AA, United Kingdom" \
+  "advisories_url=https://example.com/security/advisories" \
+  vuln_contact=mailto:security@brs.invalid
+strict
+# (exit 1: the reserved contact also fails docs.contact, mandatory 5.2-1)
+check '[ "$(cat strict.rc)" = 1 ]' "template document values: --strict exit $(cat strict.rc), want 1"
+for k in signatory_name manufacturer_address advisories_url vuln_contact; do
+  check 'grep -q "strict: profile: template or placeholder value: $k = " strict.err' \
+    "--strict accepts the template's $k: $(grep strict: strict.err | head -3)"
+done
+setp
 
 # --- false fail: a unit's unique random factory password ---------------------
 run
@@ -175,6 +204,8 @@ check 'grep -q "example.com" strict.err && grep -q "unanswered" strict.err' "--s
 
 # --- the broken reference device: refused with the reason for every break ----
 cp $slot slot.bak; cp dev/release.pub release.bak; cp dev/state/credentials creds.bak
+$PY -c 'import json; r = json.load(open("risk.json")); del r["risks"][0]["accepted_by"], r["risks"][0]["accepted_on"]
+json.dump(r, open("risk.json", "w"), indent=1)'                              # B11
 printf 'X' | dd of=$slot bs=1 seek=1000 conv=notrunc status=none            # B1
 cp attacker.pub dev/release.pub                                              # B2
 rm -rf dev/state/seclog; "$B" confirm --config dev/device.conf >/dev/null 2>&1  # B3
@@ -182,7 +213,8 @@ sed -i 's/^admin:1:/admin:0:/' dev/state/credentials                         # B
 setp services=tcp:443,tcp:23 \
   vuln_contact=mailto:security@example.com \
   req.en303645-5.6-9.expires=2020-01-01 \
-  req.en303645-5.3-11.why=n/a                                                # B5 B6 B7 B9
+  req.en303645-5.3-11.why=n/a \
+  "signatory_name=Jane Example"                                              # B5 B6 B7 B9 B12
 sed -i '/^req\.en303645-5\.13-1/d' profile.conf                              # B8
 $PY -c 'import json; r = json.load(open("releases.json")); assert r[-1]["sequence"] == 7'  # B10
 strict
@@ -198,7 +230,10 @@ reason B7-placeholder "vuln_contact = mailto:security@example.com"
 reason B8-unanswered "en303645-5.13-1: unanswered"
 reason B9-justification "en303645-5.3-11: the justification says nothing"
 reason B10-behind "en303645-5.3-8: .*the device is behind"
+reason B11-risk "risk: risk T1 unreviewed"
+reason B12-signatory "signatory_name = Jane Example"
 cp slot.bak $slot; cp release.bak dev/release.pub; cp creds.bak dev/state/credentials
+cp risk.good risk.json
 rm -rf dev/state/seclog; cp -a seclog.bak dev/state/seclog
 
 echo "$pass passed, $fail failed"

@@ -150,6 +150,7 @@ static void test_register(struct audit_catalogue *c)
 {
     static const char good[] =
         "{\"device\":\"d\",\"risks\":[{\"id\":\"R1\",\"asset\":\"a\",\"threat\":\"t\","
+        "\"vulnerability\":\"v\",\"option\":\"reduce\","
         "\"likelihood\":4,\"impact\":5,\"treatment\":\"x\",\"controls\":\"c\",\"requirements\":"
         "[\"%s\"],\"residual_likelihood\":%d,\"residual_impact\":5,\"owner\":\"o\",\"review\":"
         "\"%s\"}]}";
@@ -173,6 +174,12 @@ static void test_register(struct audit_catalogue *c)
     CHECK_RC(audit_register_parse(&r, buf, strlen(buf), err, sizeof(err)), BW_E_FORMAT);
     audit_register_free(&r);
     CHECK_RC(audit_register_parse(&r, "{\"device\":\"d\"}", 14, err, sizeof(err)), BW_E_FORMAT);
+    audit_register_free(&r);
+    /* no treatment is not a treatment; acceptance needs a residual risk */
+    snprintf(buf, sizeof(buf), good, "en303645-5.1-1", 2, "2030-01-01");
+    memcpy(strstr(buf, "\"x\""), "\"-\"", 3);
+    CHECK_RC(audit_register_parse(&r, buf, strlen(buf), err, sizeof(err)), BW_E_FORMAT);
+    CHECK(strstr(err, "treatment says none") != NULL);
     audit_register_free(&r);
 }
 
@@ -288,6 +295,22 @@ static void test_rows14(struct audit_catalogue *c)
     audit_model_free(&m);
 }
 
+/* --strict's placeholders: reserved names that can never be reached and
+ * the documents' template samples; a test rig's .test domain and a real
+ * function that happens to be the sample's are answers. */
+static void test_placeholders(void)
+{
+    CHECK(audit_profile_placeholder("vuln_contact", "mailto:psirt@maker.invalid") != NULL);
+    CHECK(audit_profile_placeholder("policy_url", "https://psirt.localhost/p") != NULL);
+    CHECK(audit_profile_placeholder("advisories_url", "https://example.com/advisories") != NULL);
+    CHECK(audit_profile_placeholder("signatory_name", "Jane Example") != NULL);
+    CHECK(audit_profile_placeholder("manufacturer_address", "1 Example Street, Exampletown") !=
+          NULL);
+    CHECK(audit_profile_placeholder("vuln_contact", "mailto:security@brs.test") == NULL);
+    CHECK(audit_profile_placeholder("signatory_function", "Head of Product Security") == NULL);
+    CHECK(audit_profile_placeholder("signatory_name", "Robin Keller") == NULL);
+}
+
 int main(void)
 {
     struct audit_catalogue c;
@@ -297,6 +320,7 @@ int main(void)
     test_catalogue(&c);
     test_rows(&c);
     test_answers();
+    test_placeholders();
     test_rows14(&c);
     test_register(&c);
     test_escape_uuid();
