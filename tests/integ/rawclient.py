@@ -4,9 +4,10 @@
 (standard library only, loopback only). Each command prints one line of
 result and exits 0; the calling test decides what is right.
 
-  silent PORT N SRC HOLD      N TCP connections from SRC that never send a
-                              byte, held HOLD seconds, then closed; prints
-                              how many the server closed first
+  silent PORT N SRC HOLD [WANT]  N TCP connections from SRC that never
+                              send a byte, held HOLD seconds (or until the
+                              server closed WANT of them), then closed;
+                              prints how many the server closed first
   slowloris PORT SRC CA       TLS, then header bytes one every 0.3 s;
                               prints the seconds until the server closed
   halfhello PORT SRC          the first 40 bytes of a TLS ClientHello, then
@@ -63,28 +64,36 @@ def main(a):
     port = int(a[1])
     if cmd == 'silent':
         n, src, hold = int(a[2]), a[3], float(a[4])
+        want = int(a[5]) if len(a) > 5 else None
         socks = []
         for _ in range(n):
-            s = socket.socket()
-            s.bind((src, 0))
             try:
+                s = socket.socket()
+                s.bind((src, 0))
                 s.connect(('127.0.0.1', port))
             except OSError:
                 break
             s.setblocking(False)
             socks.append(s)
-        time.sleep(hold)
-        gone = 0
+        closed = set()
+        t0 = time.time()
+        while time.time() - t0 < hold:
+            for i, s in enumerate(socks):
+                if i in closed:
+                    continue
+                try:
+                    if s.recv(1) == b'':
+                        closed.add(i)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed.add(i)
+            if want is not None and len(closed) >= want:
+                break
+            time.sleep(0.05)
         for s in socks:
-            try:
-                if s.recv(1) == b'':
-                    gone += 1
-            except BlockingIOError:
-                pass
-            except OSError:
-                gone += 1
             s.close()
-        print(f'opened {len(socks)} closed-by-server {gone}')
+        print(f'opened {len(socks)} closed-by-server {len(closed)}')
     elif cmd == 'slowloris':
         t = tls(port, a[2], a[3])
         req = b'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n' + b'X-Slow: 1\r\n' * 200
