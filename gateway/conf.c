@@ -100,8 +100,8 @@ bw_err gw_conf_load(struct gw_conf *c, const char *path)
         fprintf(stderr, "%s: timeout must be 1 to 3600 seconds\n", path);
     else if (c->token_replay_slots < 16 || c->token_replay_slots > (1u << 26))
         fprintf(stderr, "%s: token_replay_slots must be 16 to 67108864\n", path);
-    else if (c->token_device_quota < 1 || c->token_device_quota > c->token_replay_slots / 4)
-        fprintf(stderr, "%s: token_device_quota must be 1 to a quarter of token_replay_slots\n", path);
+    else if (c->token_device_quota < 1)
+        fprintf(stderr, "%s: token_device_quota must be at least 1\n", path);
     else if (c->header_timeout < 1 || c->header_timeout > 600)
         fprintf(stderr, "%s: header_timeout must be 1 to 600 seconds\n", path);
     else if (c->max_per_address < 1)

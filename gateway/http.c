@@ -14,17 +14,22 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 
 #include "bulwark/core.h"
+#include "guard.h"
 #include "gw.h"
 #include "host.h"
 #include "http.h"
@@ -34,7 +39,8 @@
 struct gw_server {
     struct gw_conf conf;
     struct MHD_Daemon *mhd;
-    char *cert, *key, *ca;
+    char *ca;            /* client_ca as read at start: the CA names sent to clients */
+    size_t max_conns;
     const struct gw_db_ops *db_ops;
     const char *db_conninfo;
     pthread_key_t db_key;
@@ -49,6 +55,16 @@ struct gw_server {
     pthread_cond_t flush_cv;
     int flusher_on, stopping;
     uint16_t port;
+    /* connection deadlines and caps (guard.c), enforced by the sweeper
+     * thread, which shuts down what the guard names */
+    struct gw_guard *guard;
+    pthread_t sweeper;
+    int sweeper_on;
+    volatile int sweeper_stop;
+    /* TLS material that SIGHUP replaces (gw_server_reload) */
+    pthread_rwlock_t tls_lock;
+    struct tls_creds *creds;  /* current; older ones are kept until stop */
+    gnutls_x509_trust_list_t trust; /* client_ca + client_crl, or NULL: none verifies */
 };
 
 #define LOG_FLUSH_MS 500
@@ -64,7 +80,10 @@ struct reqctx {
     double start;
     int status;
     uint64_t sent;
+    uint64_t reserved; /* upload bytes held in the guard */
+    int answered;
     char cn[GW_ID_MAX + 1];
+    char op[GW_ID_MAX + 1];
 };
 
 const struct gw_conf *gw_server_conf(const struct gw_server *s)
@@ -161,14 +180,150 @@ void gw_error(struct gw_resp *r, int status, const char *code, const char *msg)
     gw_json(r, status, b);
 }
 
-/* Checks the client certificate against the device CA: CN and SHA-256
- * fingerprint of a chain that verifies now, or nothing. */
-static void client_identity(struct MHD_Connection *c, struct gw_req *q)
+/* The server certificate and key in use. The certificate callback hands
+ * GnuTLS pointers into it during a handshake, so a reload never frees the
+ * set it replaces: sets are chained and freed when the server stops (a
+ * few KiB per SIGHUP). */
+struct tls_creds {
+    struct tls_creds *older;
+    gnutls_pcert_st pcert[8];
+    unsigned int n;
+    gnutls_privkey_t key;
+};
+
+/* GnuTLS's certificate callback has no user pointer: the one server of
+ * the process publishes its current set here. */
+static pthread_rwlock_t creds_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct tls_creds *creds_now;
+
+static int cert_cb(gnutls_session_t ss, const gnutls_datum_t *req_ca, int nreq,
+                   const gnutls_pk_algorithm_t *pk, int npk, gnutls_pcert_st **pcert,
+                   unsigned int *n, gnutls_privkey_t *key)
+{
+    int ret = -1;
+
+    (void)ss, (void)req_ca, (void)nreq, (void)pk, (void)npk;
+    pthread_rwlock_rdlock(&creds_lock);
+    if (creds_now) {
+        *pcert = creds_now->pcert;
+        *n = creds_now->n;
+        *key = creds_now->key;
+        ret = 0;
+    }
+    pthread_rwlock_unlock(&creds_lock);
+    return ret;
+}
+
+static void creds_free(struct tls_creds *c)
+{
+    unsigned int i;
+
+    while (c) {
+        struct tls_creds *o = c->older;
+
+        for (i = 0; i < c->n; i++)
+            gnutls_pcert_deinit(&c->pcert[i]);
+        if (c->key)
+            gnutls_privkey_deinit(c->key);
+        free(c);
+        c = o;
+    }
+}
+
+/* Reads a PEM chain and its key into a new set. */
+static bw_err creds_load(const char *cert_path, const char *key_path, struct tls_creds **out)
+{
+    uint8_t *cb = NULL, *kb = NULL;
+    size_t cn = 0, kn = 0;
+    struct tls_creds *c = NULL;
+    gnutls_datum_t d;
+    bw_err rc;
+
+    *out = NULL;
+    rc = bw_read_file(cert_path, 1 << 20, &cb, &cn);
+    if (!rc)
+        rc = bw_read_file(key_path, 1 << 20, &kb, &kn);
+    if (rc)
+        goto out;
+    rc = BW_E_NOMEM;
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        goto out;
+    rc = BW_E_FORMAT;
+    c->n = sizeof(c->pcert) / sizeof(c->pcert[0]);
+    d.data = cb;
+    d.size = (unsigned int)cn;
+    if (gnutls_pcert_list_import_x509_raw(c->pcert, &c->n, &d, GNUTLS_X509_FMT_PEM, 0) < 0) {
+        c->n = 0;
+        goto out;
+    }
+    d.data = kb;
+    d.size = (unsigned int)kn;
+    if (gnutls_privkey_init(&c->key) < 0)
+        goto out;
+    if (gnutls_privkey_import_x509_raw(c->key, &d, GNUTLS_X509_FMT_PEM, NULL, 0) < 0)
+        goto out;
+    *out = c;
+    c = NULL;
+    rc = BW_OK;
+out:
+    creds_free(c);
+    if (kb)
+        bw_wipe(kb, kn);
+    bw_free(kb);
+    bw_free(cb);
+    return rc;
+}
+
+/* client_ca and, when configured, client_crl as a trust list. */
+static bw_err trust_load(const struct gw_conf *conf, gnutls_x509_trust_list_t *out)
+{
+    uint8_t *ca = NULL, *crl = NULL;
+    size_t can = 0, crln = 0;
+    gnutls_datum_t dca, dcrl;
+    gnutls_x509_trust_list_t t = NULL;
+    bw_err rc;
+
+    *out = NULL;
+    rc = bw_read_file(conf->client_ca, 1 << 20, &ca, &can);
+    if (!rc && conf->client_crl[0])
+        rc = bw_read_file(conf->client_crl, 16 << 20, &crl, &crln);
+    if (rc)
+        goto out;
+    rc = BW_E_FORMAT;
+    if (gnutls_x509_trust_list_init(&t, 0) < 0) {
+        t = NULL;
+        goto out;
+    }
+    dca.data = ca;
+    dca.size = (unsigned int)can;
+    dcrl.data = crl;
+    dcrl.size = (unsigned int)crln;
+    if (gnutls_x509_trust_list_add_trust_mem(t, &dca, crl ? &dcrl : NULL, GNUTLS_X509_FMT_PEM,
+                                             0, 0) <= 0)
+        goto out;
+    *out = t;
+    t = NULL;
+    rc = BW_OK;
+out:
+    if (t)
+        gnutls_x509_trust_list_deinit(t, 1);
+    bw_free(ca);
+    bw_free(crl);
+    return rc;
+}
+
+/* Checks the client certificate: a chain to client_ca that verifies now,
+ * is not on client_crl, and whose leaf may be used for TLS client
+ * authentication (extended key usage clientAuth, or no EKU at all); then
+ * CN and SHA-256 fingerprint. Anything else leaves q unverified. */
+static void client_identity(struct gw_server *s, struct MHD_Connection *c, struct gw_req *q)
 {
     const union MHD_ConnectionInfo *ci;
     const gnutls_datum_t *peers;
-    gnutls_x509_crt_t crt;
-    unsigned int status = 1, n = 0;
+    gnutls_x509_crt_t chain[8];
+    gnutls_typed_vdata_st purpose;
+    unsigned int status = 1, n = 0, i, nc = 0;
     size_t cnlen = sizeof(q->client_cn);
     uint8_t fpr[BW_SHA256_LEN];
 
@@ -178,13 +333,27 @@ static void client_identity(struct MHD_Connection *c, struct gw_req *q)
     peers = gnutls_certificate_get_peers(ci->tls_session, &n);
     if (!peers || n == 0)
         return;
-    if (gnutls_certificate_verify_peers2(ci->tls_session, &status) != GNUTLS_E_SUCCESS ||
-        status != 0)
-        return;
-    if (gnutls_x509_crt_init(&crt) != GNUTLS_E_SUCCESS)
-        return;
-    if (gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) == GNUTLS_E_SUCCESS &&
-        gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, q->client_cn,
+    for (nc = 0; nc < n && nc < 8; nc++) {
+        if (gnutls_x509_crt_init(&chain[nc]) != GNUTLS_E_SUCCESS)
+            goto out;
+        if (gnutls_x509_crt_import(chain[nc], &peers[nc], GNUTLS_X509_FMT_DER) !=
+            GNUTLS_E_SUCCESS) {
+            nc++;
+            goto out;
+        }
+    }
+    memset(&purpose, 0, sizeof(purpose));
+    purpose.type = GNUTLS_DT_KEY_PURPOSE_OID;
+    purpose.data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT;
+    pthread_rwlock_rdlock(&s->tls_lock);
+    if (!s->trust ||
+        gnutls_x509_trust_list_verify_crt2(s->trust, chain, nc, &purpose, 1, 0, &status, NULL) !=
+            GNUTLS_E_SUCCESS)
+        status = 1;
+    pthread_rwlock_unlock(&s->tls_lock);
+    if (status != 0)
+        goto out;
+    if (gnutls_x509_crt_get_dn_by_oid(chain[0], GNUTLS_OID_X520_COMMON_NAME, 0, 0, q->client_cn,
                                       &cnlen) == GNUTLS_E_SUCCESS &&
         bw_sha256(peers[0].data, peers[0].size, fpr) == BW_OK) {
         bw_hex(q->client_fpr, fpr, sizeof(fpr));
@@ -192,7 +361,9 @@ static void client_identity(struct MHD_Connection *c, struct gw_req *q)
     } else {
         q->client_cn[0] = 0;
     }
-    gnutls_x509_crt_deinit(crt);
+out:
+    for (i = 0; i < nc; i++)
+        gnutls_x509_crt_deinit(chain[i]);
 }
 
 /* What one TLS connection proved about its client, worked out at its
@@ -201,6 +372,7 @@ static void client_identity(struct MHD_Connection *c, struct gw_req *q)
  * refuses renegotiation here). Revocation is still checked per request,
  * in the registry. */
 struct connctx {
+    struct gw_guard_conn guard; /* this connection's phase and deadline */
     int checked;
     int verified;
     char cn[GW_ID_MAX + 1];
@@ -211,22 +383,44 @@ struct connctx {
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe)
 {
-    (void)cls;
-    (void)c;
+    struct gw_server *s = cls;
+    struct connctx *cc = *socket_context;
+
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        *socket_context = calloc(1, sizeof(struct connctx));
+        const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ad = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        uint8_t addr[16];
+
+        cc = calloc(1, sizeof(*cc));
+        *socket_context = cc;
+        if (!cc || !fd) {
+            /* no memory to track it: refuse the connection at once */
+            if (fd)
+                shutdown(fd->connect_fd, SHUT_RDWR);
+            return;
+        }
+        gw_guard_addr(ad ? ad->client_addr : NULL, sizeof(struct sockaddr_in6), addr);
+        gw_guard_open(s->guard, &cc->guard, fd->connect_fd, addr, bw_now());
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-        free(*socket_context);
+        if (cc)
+            gw_guard_close(s->guard, &cc->guard);
+        free(cc);
         *socket_context = NULL;
     }
 }
 
-/* The client's identity, from the connection's cache or checked now. */
-static void connection_identity(struct MHD_Connection *c, struct gw_req *q)
+static struct connctx *conn_ctx(struct MHD_Connection *c)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-    struct connctx *cc = ci ? ci->socket_context : NULL;
+
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The client's identity, from the connection's cache or checked now. */
+static void connection_identity(struct gw_server *s, struct MHD_Connection *c, struct gw_req *q)
+{
+    struct connctx *cc = conn_ctx(c);
 
     q->session = cc ? &cc->session : NULL;
     if (cc && cc->checked) {
@@ -235,7 +429,7 @@ static void connection_identity(struct MHD_Connection *c, struct gw_req *q)
         memcpy(q->client_fpr, cc->fpr, sizeof(q->client_fpr));
         return;
     }
-    client_identity(c, q);
+    client_identity(s, c, q);
     if (cc) {
         cc->verified = q->client_verified;
         memcpy(cc->cn, q->client_cn, sizeof(cc->cn));
@@ -256,6 +450,10 @@ static void access_log(struct gw_server *s, struct MHD_Connection *c, const char
     if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
                   addr, sizeof(addr));
+    else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6,
+                  &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, addr,
+                  sizeof(addr));
     clock_gettime(CLOCK_REALTIME, &ts);
     pthread_mutex_lock(&s->lock);
     fprintf(s->log, "{\"time\":%lld.%03ld,\"remote\":\"%s\",\"method\":", (long long)ts.tv_sec,
@@ -266,6 +464,10 @@ static void access_log(struct gw_server *s, struct MHD_Connection *c, const char
     fprintf(s->log, ",\"status\":%d,\"bytes_in\":%zu,\"ms\":%.1f,\"client\":", rc->status,
             rc->len + (size_t)rc->upload_len, (bw_now() - rc->start) * 1e3);
     gw_json_string(s->log, rc->cn);
+    if (rc->op[0]) {
+        fputs(",\"operator\":", s->log);
+        gw_json_string(s->log, rc->op);
+    }
     fputs("}\n", s->log);
     pthread_mutex_unlock(&s->lock);
 }
@@ -291,13 +493,17 @@ static void *log_flusher(void *arg)
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
+    struct gw_server *s = cls;
     struct reqctx *rc = *con_cls;
+    struct connctx *cc = conn_ctx(c);
 
-    (void)cls;
-    (void)c;
     (void)toe;
+    if (cc)
+        gw_guard_done(s->guard, &cc->guard, bw_now());
     if (!rc)
         return;
+    if (rc->reserved)
+        gw_guard_upload_release(s->guard, rc->reserved);
     if (rc->upload_fd >= 0)
         close(rc->upload_fd);
     if (rc->upload_path[0])
@@ -339,7 +545,7 @@ static void file_free(void *cls)
     free(f);
 }
 
-static enum MHD_Result send_resp(struct MHD_Connection *c, struct gw_resp *r)
+static enum MHD_Result send_resp(struct MHD_Connection *c, struct gw_resp *r, int close_after)
 {
     struct MHD_Response *mr;
     enum MHD_Result ret;
@@ -381,6 +587,9 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct gw_resp *r)
     }
     MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(mr, "Cache-Control", "no-store");
+    MHD_add_response_header(mr, "Strict-Transport-Security", "max-age=31536000");
+    if (close_after)
+        MHD_add_response_header(mr, MHD_HTTP_HEADER_CONNECTION, "close");
     if (r->csp) {
         MHD_add_response_header(mr, "Content-Security-Policy", r->csp);
         MHD_add_response_header(mr, "X-Frame-Options", "DENY");
@@ -398,6 +607,196 @@ static int is_upload(const char *method, const char *url)
     return !strcmp(method, "POST") && !strcmp(url, "/api/v1/releases");
 }
 
+/* The framing headers of a request, counted. */
+struct framing {
+    unsigned int n_cl, n_te, n_host;
+    int cl_differ;
+    const char *cl;
+};
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct framing *f = cls;
+
+    (void)kind;
+    if (!key)
+        return MHD_YES;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+        if (f->n_cl++ && (!value || !f->cl || strcmp(value, f->cl)))
+            f->cl_differ = 1;
+        f->cl = value;
+    } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        f->n_te++;
+    } else if (!strcasecmp(key, MHD_HTTP_HEADER_HOST)) {
+        f->n_host++;
+    }
+    return MHD_YES;
+}
+
+/* Why the request's framing is ambiguous, or NULL when it is not. Two
+ * parsers that disagree on where a request ends (a proxy in front and
+ * this server) let one request hide inside another (request smuggling),
+ * so anything but one clear length is refused. */
+static const char *framing_problem(struct MHD_Connection *c, const char *version,
+                                   struct framing *f)
+{
+    uint64_t n;
+
+    memset(f, 0, sizeof(*f));
+    MHD_get_connection_values(c, MHD_HEADER_KIND, framing_header, f);
+    if (f->n_te && f->n_cl)
+        return "Content-Length together with Transfer-Encoding";
+    if (f->cl_differ)
+        return "Content-Length given twice with different values";
+    if (f->n_cl && (!f->cl || bw_parse_u64(f->cl, &n)))
+        return "Content-Length is not a decimal number";
+    if (f->n_te > 1)
+        return "Transfer-Encoding given more than once";
+    if (f->n_te && strcasecmp(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                          MHD_HTTP_HEADER_TRANSFER_ENCODING),
+                              "chunked"))
+        return "Transfer-Encoding other than chunked";
+    if (f->n_host > 1)
+        return "Host given more than once";
+    if (!f->n_host && version && !strcmp(version, MHD_HTTP_VERSION_1_1))
+        return "HTTP/1.1 request without Host";
+    return NULL;
+}
+
+/* Logs and sends r for the request in rc. */
+static enum MHD_Result answer(struct gw_server *s, struct MHD_Connection *c, const char *method,
+                              const char *url, struct reqctx *rc, struct gw_resp *r, int close_after)
+{
+    struct connctx *cc = conn_ctx(c);
+    enum MHD_Result ret;
+
+    if (!r->status)
+        gw_error(r, 500, "internal", "handler gave no answer");
+    rc->status = r->status;
+    rc->answered = 1;
+    if (cc)
+        gw_guard_answered(s->guard, &cc->guard);
+    access_log(s, c, method, url, rc);
+    ret = send_resp(c, r, close_after);
+    free(r->body);
+    r->body = NULL;
+    if (r->fd >= 0)
+        close(r->fd);
+    return ret;
+}
+
+static void req_init(struct gw_server *s, struct MHD_Connection *c, const char *method,
+                     const char *url, struct gw_req *q, struct gw_resp *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->fd = -1;
+    memset(q, 0, sizeof(*q));
+    q->method = method;
+    q->path = url;
+    q->conn = c;
+    q->srv = s;
+    q->authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    q->range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
+    q->if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    q->if_range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_RANGE);
+    q->host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+}
+
+/* A connection that showed credentials which verified is no longer held
+ * to the anonymous caps. */
+static void note_identity(struct gw_server *s, struct MHD_Connection *c, struct gw_req *q,
+                          struct reqctx *rc)
+{
+    struct connctx *cc = conn_ctx(c);
+
+    snprintf(rc->op, sizeof(rc->op), "%s", q->operator_name);
+    if (cc && (q->client_verified || q->authenticated || q->role != GW_ROLE_NONE))
+        gw_guard_authenticated(s->guard, &cc->guard);
+}
+
+/* The first call for a request: its headers are complete, no body byte
+ * has been read. Everything that can be refused on the headers is
+ * refused here, before the body is accepted: ambiguous framing, a body
+ * over its limit, and a release upload without a release manager's
+ * token (its body would otherwise reach blob_dir/tmp first). */
+static enum MHD_Result request_start(struct gw_server *s, struct MHD_Connection *c,
+                                     const char *url, const char *method, const char *version,
+                                     void **con_cls)
+{
+    struct connctx *cc = conn_ctx(c);
+    struct reqctx *rc;
+    struct framing f;
+    struct gw_resp r;
+    struct gw_req q;
+    const char *bad;
+    uint64_t want = 0;
+    int upload = is_upload(method, url);
+
+    rc = calloc(1, sizeof(*rc));
+    if (!rc)
+        return MHD_NO;
+    rc->upload_fd = -1;
+    rc->start = bw_now();
+    *con_cls = rc;
+    req_init(s, c, method, url, &q, &r);
+    bad = framing_problem(c, version, &f);
+    if (!bad && f.cl && bw_parse_u64(f.cl, &want))
+        bad = "Content-Length is not a decimal number";
+    if (cc)
+        gw_guard_request(s->guard, &cc->guard, 0, rc->start);
+    if (bad) {
+        gw_error(&r, 400, "bad_framing", bad);
+        return answer(s, c, method, url, rc, &r, 1);
+    }
+    if (!upload) {
+        if (want > s->conf.max_body) {
+            gw_error(&r, 413, "too_big", "request body exceeds the configured limit");
+            return answer(s, c, method, url, rc, &r, 1);
+        }
+        return MHD_YES;
+    }
+    connection_identity(s, c, &q);
+    snprintf(rc->cn, sizeof(rc->cn), "%s", q.client_cn);
+    if (!gw_operator_authenticate(&q) || q.role < GW_ROLE_RELEASE) {
+        /* the operator API gives the refusal (401 or 403) and audits it,
+         * as it would for the whole request */
+        if (!gw_api_operator(&q, &r) || r.status < 400) {
+            free(r.body);
+            r.body = NULL;
+            gw_error(&r, 403, "forbidden", "release-manager role required");
+        }
+        note_identity(s, c, &q, rc);
+        return answer(s, c, method, url, rc, &r, 1);
+    }
+    note_identity(s, c, &q, rc);
+    if (!f.n_cl) {
+        gw_error(&r, 411, "length_required", "a release upload needs Content-Length");
+        return answer(s, c, method, url, rc, &r, 1);
+    }
+    if (want > s->conf.max_upload) {
+        gw_error(&r, 413, "too_big", "release exceeds max_upload");
+        return answer(s, c, method, url, rc, &r, 1);
+    }
+    if (!gw_guard_upload_reserve(s->guard, want)) {
+        gw_error(&r, 503, "busy", "too many release uploads in progress; retry later");
+        snprintf(r.extra_header, sizeof(r.extra_header), "Retry-After: 30");
+        return answer(s, c, method, url, rc, &r, 1);
+    }
+    rc->reserved = want;
+    if (cc)
+        gw_guard_request(s->guard, &cc->guard, 1, rc->start);
+    snprintf(rc->upload_path, sizeof(rc->upload_path), "%.4000s/tmp/upload-XXXXXX",
+             s->conf.blob_dir);
+    rc->upload_fd = mkstemp(rc->upload_path);
+    if (rc->upload_fd < 0) {
+        rc->upload_path[0] = 0;
+        gw_error(&r, 500, "io", "cannot create the upload file");
+        return answer(s, c, method, url, rc, &r, 1);
+    }
+    return MHD_YES;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *data,
                                size_t *data_len, void **con_cls)
@@ -406,30 +805,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     struct reqctx *rc = *con_cls;
     struct gw_resp r;
     struct gw_req q;
-    enum MHD_Result ret;
 
-    (void)version;
-    if (!rc) {
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
-        uint64_t want = 0;
-
-        rc = calloc(1, sizeof(*rc));
-        if (!rc)
-            return MHD_NO;
-        rc->upload_fd = -1;
-        rc->start = bw_now();
-        *con_cls = rc;
-        if (cl && bw_parse_u64(cl, &want) == BW_OK &&
-            want > (is_upload(method, url) ? s->conf.max_upload : s->conf.max_body))
-            rc->too_big = 1;
-        if (is_upload(method, url) && !rc->too_big) {
-            snprintf(rc->upload_path, sizeof(rc->upload_path), "%.4000s/tmp/upload-XXXXXX",
-                     s->conf.blob_dir);
-            rc->upload_fd = mkstemp(rc->upload_path);
-            if (rc->upload_fd < 0)
-                rc->upload_path[0] = 0;
-        }
+    if (!rc)
+        return request_start(s, c, url, method, version, con_cls);
+    if (rc->answered) {
+        *data_len = 0; /* answered on the headers: the body is not read */
         return MHD_YES;
     }
     if (*data_len) {
@@ -439,7 +819,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (rc->too_big)
             return MHD_YES; /* drain, answer 413 at the end */
         if (rc->upload_fd >= 0) {
-            if (rc->upload_len + n > s->conf.max_upload) {
+            /* never more than the declared length the guard reserved */
+            if (rc->upload_len + n > rc->reserved) {
                 rc->too_big = 1;
                 return MHD_YES;
             }
@@ -477,27 +858,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return MHD_YES;
     }
 
-    memset(&r, 0, sizeof(r));
-    r.fd = -1;
-    memset(&q, 0, sizeof(q));
-    q.method = method;
-    q.path = url;
+    req_init(s, c, method, url, &q, &r);
     q.body = rc->body;
     q.body_len = rc->len;
-    q.conn = c;
-    q.srv = s;
-    q.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    q.range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
-    q.if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-    q.if_range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_RANGE);
-    q.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (rc->upload_fd >= 0) {
         if (fsync(rc->upload_fd) == 0) {
             q.upload_path = rc->upload_path;
             q.upload_len = rc->upload_len;
         }
     }
-    connection_identity(c, &q);
+    connection_identity(s, c, &q);
     snprintf(rc->cn, sizeof(rc->cn), "%s", q.client_cn);
 
     if (rc->too_big)
@@ -507,14 +877,142 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     else if (!gw_api_public(&q, &r) && !gw_api_device(&q, &r) && !gw_api_operator(&q, &r) &&
              !gw_api_ddi(&q, &r) && !gw_api_mender(&q, &r) && !gw_api_dashboard(&q, &r))
         gw_error(&r, 404, "not_found", "no such resource");
-    if (!r.status)
-        gw_error(&r, 500, "internal", "handler gave no answer");
-    rc->status = r.status;
-    access_log(s, c, method, url, rc);
-    ret = send_resp(c, &r);
-    free(r.body);
-    if (r.fd >= 0)
-        close(r.fd);
+    note_identity(s, c, &q, rc);
+    return answer(s, c, method, url, rc, &r, 0);
+}
+
+/* libmicrohttpd's own messages (a client that broke off its handshake, a
+ * descriptor limit hit) are one line per event: a hostile client could
+ * fill the log disk with them. At most LOG_BURST lines per second reach
+ * stderr; the rest are counted and the count is reported. */
+#define LOG_BURST 10
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static time_t window;
+    static unsigned int lines, dropped;
+    time_t now = time(NULL);
+    int show;
+
+    (void)cls;
+    pthread_mutex_lock(&mu);
+    if (now != window) {
+        if (dropped)
+            fprintf(stderr, "bulwark-gateway: %u more server messages suppressed\n", dropped);
+        window = now;
+        lines = dropped = 0;
+    }
+    show = lines < LOG_BURST;
+    if (show)
+        lines++;
+    else
+        dropped++;
+    pthread_mutex_unlock(&mu);
+    if (show) {
+        fputs("bulwark-gateway: ", stderr);
+        vfprintf(stderr, fmt, ap);
+    }
+}
+
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+    struct gw_server *s = cls;
+    uint8_t addr[16];
+
+    gw_guard_addr(sa, len, addr);
+    return gw_guard_admit(s->guard, addr) ? MHD_YES : MHD_NO;
+}
+
+/* The guard names a connection past its deadline: shutdown(2) wakes the
+ * server's thread on it, which then closes it as for any dead peer. The
+ * guard's lock is held, and the server closes the descriptor only after
+ * telling the guard (conn_notify), so the number still names it. */
+static void shut_fd(void *arg, int fd)
+{
+    (void)arg;
+    shutdown(fd, SHUT_RDWR);
+}
+
+static void *sweeper(void *arg)
+{
+    struct gw_server *s = arg;
+
+    while (!__atomic_load_n(&s->sweeper_stop, __ATOMIC_ACQUIRE)) {
+        double next = gw_guard_sweep(s->guard, bw_now());
+        struct timespec ts;
+
+        if (next < 0.05)
+            next = 0.05;
+        if (next > 0.25)
+            next = 0.25;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)(next * 1e9);
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+/* The connection limit the descriptors allow: each connection is one
+ * descriptor, and the registry handles, blobs being sent, the access log
+ * and libraries need some of their own. A configured limit above it
+ * would let connections exhaust descriptors and stop accept() for
+ * everyone, so it is lowered, with a message. */
+static size_t connection_limit(const struct gw_conf *conf)
+{
+    struct rlimit rl;
+    uint64_t want = conf->max_connections, reserve = 64 + 3 * conf->threads, room;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+        return (size_t)want;
+    room = rl.rlim_cur > reserve + 16 ? (uint64_t)rl.rlim_cur - reserve : 16;
+    if (want > room) {
+        fprintf(stderr,
+                "bulwark-gateway: max_connections %" PRIu64 " lowered to %" PRIu64
+                " (open-file limit %" PRIu64 "; raise it with ulimit -n or LimitNOFILE)\n",
+                want, room, (uint64_t)rl.rlim_cur);
+        want = room;
+    }
+    return (size_t)want;
+}
+
+bw_err gw_server_reload(struct gw_server *s)
+{
+    struct tls_creds *nc = NULL;
+    gnutls_x509_trust_list_t nt = NULL, old = NULL;
+    bw_err rc, ret = BW_OK;
+
+    rc = creds_load(s->conf.tls_cert, s->conf.tls_key, &nc);
+    if (rc) {
+        fprintf(stderr, "bulwark-gateway: reload: %s / %s: %s; the server keeps its old "
+                        "certificate\n", s->conf.tls_cert, s->conf.tls_key, bw_strerror(rc));
+        ret = rc;
+    } else {
+        pthread_rwlock_wrlock(&creds_lock);
+        nc->older = creds_now;
+        creds_now = nc;
+        s->creds = nc;
+        pthread_rwlock_unlock(&creds_lock);
+    }
+    rc = trust_load(&s->conf, &nt);
+    if (rc) {
+        fprintf(stderr, "bulwark-gateway: reload: %s%s%s: %s; no client certificate is "
+                        "accepted until a reload succeeds\n", s->conf.client_ca,
+                s->conf.client_crl[0] ? " / " : "", s->conf.client_crl, bw_strerror(rc));
+        ret = ret ? ret : rc;
+    }
+    pthread_rwlock_wrlock(&s->tls_lock);
+    old = s->trust;
+    s->trust = nt; /* NULL when the load failed: fail closed */
+    pthread_rwlock_unlock(&s->tls_lock);
+    if (old)
+        gnutls_x509_trust_list_deinit(old, 1);
+    rc = gw_operators_reload(s->conf.operator_tokens);
+    if (rc) {
+        fprintf(stderr, "bulwark-gateway: reload: %s: no operator can log in until a reload "
+                        "succeeds\n", s->conf.operator_tokens);
+        ret = ret ? ret : rc;
+    }
     return ret;
 }
 
@@ -556,6 +1054,7 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
     s->conf = *conf;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->flush_cv, NULL);
+    pthread_rwlock_init(&s->tls_lock, NULL);
     pthread_key_create(&s->db_key, close_handle);
     rc = gw_db_pick(conf->database, &s->db_ops, &s->db_conninfo);
     if (rc) {
@@ -588,14 +1087,41 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
         rc = BW_E_IO;
         goto fail;
     }
-    s->cert = slurp(conf->tls_cert);
-    s->key = slurp(conf->tls_key);
     s->ca = slurp(conf->client_ca);
-    if (!s->cert || !s->key || !s->ca) {
-        fprintf(stderr, "bulwark-gateway: cannot read %s\n",
-                !s->cert ? conf->tls_cert : !s->key ? conf->tls_key : conf->client_ca);
-        rc = BW_E_IO;
+    rc = s->ca ? creds_load(conf->tls_cert, conf->tls_key, &s->creds) : BW_E_IO;
+    if (rc) {
+        fprintf(stderr, "bulwark-gateway: cannot load %s\n",
+                !s->ca ? conf->client_ca : "tls_cert/tls_key (a PEM chain and its key)");
         goto fail;
+    }
+    rc = trust_load(conf, &s->trust);
+    if (rc) {
+        fprintf(stderr, "bulwark-gateway: %s%s%s: %s\n", conf->client_ca,
+                conf->client_crl[0] ? " / " : "", conf->client_crl, bw_strerror(rc));
+        goto fail;
+    }
+    pthread_rwlock_wrlock(&creds_lock);
+    creds_now = s->creds;
+    pthread_rwlock_unlock(&creds_lock);
+    {
+        struct gw_guard_conf gc;
+
+        memset(&gc, 0, sizeof(gc));
+        gc.max_conns = connection_limit(conf);
+        gc.max_anonymous = conf->max_anonymous ? (size_t)conf->max_anonymous : gc.max_conns * 3 / 4;
+        if (gc.max_anonymous > gc.max_conns)
+            gc.max_anonymous = gc.max_conns;
+        if (!gc.max_anonymous)
+            gc.max_anonymous = 1;
+        gc.max_per_address = (size_t)conf->max_per_address;
+        gc.header_timeout = (double)conf->header_timeout;
+        gc.idle_timeout = (double)conf->timeout;
+        gc.body_timeout = (double)conf->timeout;
+        gc.max_upload_inflight = conf->max_upload_inflight;
+        rc = gw_guard_new(&s->guard, &gc, shut_fd, s);
+        if (rc)
+            goto fail;
+        s->max_conns = gc.max_conns;
     }
     if (!strcmp(conf->access_log, "-")) {
         int fd = dup(STDERR_FILENO); /* its own buffer, not stderr's none */
@@ -604,7 +1130,11 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
         if (!s->log && fd >= 0)
             close(fd);
     } else {
-        s->log = fopen(conf->access_log, "a");
+        int fd = open(conf->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+        s->log = fd < 0 ? NULL : fdopen(fd, "a");
+        if (!s->log && fd >= 0)
+            close(fd);
     }
     if (!s->log) {
         fprintf(stderr, "bulwark-gateway: %s: %s\n", conf->access_log, strerror(errno));
@@ -630,13 +1160,13 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
     }
     sa.sin_port = htons((uint16_t)port);
     s->mhd = MHD_start_daemon(
-        MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO,
-        0, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_HTTPS_MEM_CERT, s->cert, MHD_OPTION_HTTPS_MEM_KEY, s->key,
-        MHD_OPTION_HTTPS_MEM_TRUST, s->ca, MHD_OPTION_HTTPS_PRIORITIES,
+        MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+        0, accept_policy, s, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_HTTPS_CERT_CALLBACK, cert_cb, MHD_OPTION_HTTPS_MEM_TRUST, s->ca, MHD_OPTION_HTTPS_PRIORITIES,
         "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)conf->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->timeout,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->max_connections,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_conns, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
         completed, s, MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s, MHD_OPTION_END);
     if (!s->mhd) {
@@ -645,6 +1175,11 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
         rc = BW_E_IO;
         goto fail;
     }
+    if (pthread_create(&s->sweeper, NULL, sweeper, s)) {
+        rc = BW_E_NOMEM;
+        goto fail;
+    }
+    s->sweeper_on = 1;
     di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : (uint16_t)port;
     *out = s;
@@ -660,6 +1195,10 @@ void gw_server_stop(struct gw_server *s)
 
     if (!s)
         return;
+    if (s->sweeper_on) {
+        __atomic_store_n(&s->sweeper_stop, 1, __ATOMIC_RELEASE);
+        pthread_join(s->sweeper, NULL);
+    }
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
     if (s->flusher_on) {
@@ -673,10 +1212,15 @@ void gw_server_stop(struct gw_server *s)
         s->db_ops->close(s->handles[i]);
     if (s->log)
         fclose(s->log);
-    free(s->cert);
-    if (s->key)
-        bw_wipe(s->key, strlen(s->key));
-    free(s->key);
+    pthread_rwlock_wrlock(&creds_lock);
+    if (creds_now == s->creds)
+        creds_now = NULL;
+    pthread_rwlock_unlock(&creds_lock);
+    creds_free(s->creds);
+    if (s->trust)
+        gnutls_x509_trust_list_deinit(s->trust, 1);
+    gw_guard_free(s->guard);
+    pthread_rwlock_destroy(&s->tls_lock);
     free(s->ca);
     pthread_key_delete(s->db_key);
     pthread_cond_destroy(&s->flush_cv);

@@ -12,6 +12,13 @@ BW_NODISCARD bw_err gw_server_start(struct gw_server **out, const struct gw_conf
 /* Stops accepting, finishes or closes open connections, closes the
  * registry handles. NULL-safe. */
 void gw_server_stop(struct gw_server *s);
+/* SIGHUP: reads tls_cert/tls_key, client_ca/client_crl and
+ * operator_tokens again. Fail closed: a certificate or key that does not
+ * load keeps the old pair (the server stays reachable and still proves
+ * who it is); a CA or CRL that does not load leaves no client certificate
+ * accepted, and a bad operator file no operator, until a reload succeeds.
+ * Returns the first error (its message is on stderr) or BW_OK. */
+BW_NODISCARD bw_err gw_server_reload(struct gw_server *s);
 uint16_t gw_server_port(const struct gw_server *s);
 /* A JSON string literal of s on f. */
 void gw_json_string(FILE *f, const char *s);

@@ -10,17 +10,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gw.h"
 #include "http.h"
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, hup;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop = 1;
+    if (sig == SIGHUP)
+        hup = 1;
+    else
+        stop = 1;
 }
 
 static void usage(FILE *f)
@@ -30,7 +33,9 @@ static void usage(FILE *f)
             "       bulwark-gateway --sample-config\n\n"
             "Serves the bulwark device API and the operator API over HTTPS (TLS 1.2/1.3,\n"
             "device client certificates checked against client_ca), with the registry in\n"
-            "SQLite or PostgreSQL. SIGTERM stops it gracefully.\n\n"
+            "SQLite or PostgreSQL. SIGTERM stops it gracefully; SIGHUP reads the server\n"
+            "certificate and key, client_ca/client_crl and operator_tokens again (fail\n"
+            "closed: see docs/gateway.md, \"Deployment and limits\").\n\n"
             "  --config FILE      the configuration (see --sample-config)\n"
             "  --check-config     load and check the configuration and its files, then exit\n"
             "  --sample-config    print a commented configuration with every option\n"
@@ -42,6 +47,7 @@ int main(int argc, char **argv)
     const char *conf_path = NULL, *port_file = NULL;
     struct gw_server *srv = NULL;
     struct sigaction sa;
+    sigset_t block, old;
     struct gw_conf conf;
     int check = 0, i;
     bw_err rc;
@@ -69,6 +75,9 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* the registry, the access log and uploads are the gateway's own:
+     * their modes do not depend on the umask it was started with */
+    umask(077);
     rc = gw_conf_load(&conf, conf_path);
     if (rc)
         return 10 + (int)rc;
@@ -77,6 +86,18 @@ int main(int argc, char **argv)
     sigaction(SIGPIPE, &sa, NULL);
     if (check) /* everything but the real port: files, TLS setup, registry */
         snprintf(conf.listen, sizeof(conf.listen), "127.0.0.1:0");
+    /* the three signals are blocked in every thread (the server's threads
+     * inherit the mask) and taken only in sigsuspend below, so none can
+     * land between the check of a flag and the wait */
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     rc = gw_server_start(&srv, &conf);
     if (rc)
         return 10 + (int)rc;
@@ -93,13 +114,17 @@ int main(int argc, char **argv)
             fclose(f);
         }
     }
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     fprintf(stderr, "bulwark-gateway: listening on %s (port %u), registry %s\n", conf.listen,
             gw_server_port(srv), conf.database);
-    while (!stop)
-        pause();
+    while (!stop) {
+        sigsuspend(&old);
+        if (hup && !stop) {
+            hup = 0;
+            fprintf(stderr, "bulwark-gateway: SIGHUP: reloading\n");
+            if (gw_server_reload(srv) == BW_OK)
+                fprintf(stderr, "bulwark-gateway: reloaded\n");
+        }
+    }
     fprintf(stderr, "bulwark-gateway: stopping\n");
     gw_server_stop(srv);
     return 0;

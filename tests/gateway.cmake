@@ -23,3 +23,11 @@ if(TARGET bwgateway)
                    $<TARGET_FILE:bulwark-gateway>)
   set_tests_properties(integ.dashboard PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
+
+# the connection guard's rules (deadlines, caps, eviction) on an injected clock
+if(TARGET bwgateway)
+  add_executable(test_guard unit/test_guard.c)
+  target_link_libraries(test_guard PRIVATE bwgateway)
+  target_include_directories(test_guard PRIVATE unit)
+  add_test(NAME unit.guard COMMAND test_guard)
+endif()
