@@ -27,7 +27,7 @@ RECOVERY_S = HEADER_TIMEOUT + TIMEOUT + RECOVERY_MARGIN
 MIN_SUCCESS = 0.999     # legitimate requests answered 200
 P99_FACTOR = 10.0       # attack p99 <= P99_FACTOR * max(quiet p99, P99_FLOOR_MS)
 P99_FLOOR_MS = 20.0
-RSS_BOUND_MIB = 256
+RSS_BOUND_MIB = 128     # measured 30-38 MiB (README)
 CLOSE_MARGIN_S = 1.5    # a stalled connection must be gone by header_timeout + this
 FLEET_INTERVAL_MS = 2000
 TOKEN_QUOTA = 32        # token_device_quota in gw.conf
@@ -38,16 +38,17 @@ ATTACKS = ("silent", "hello", "slowloris", "upload", "tokens", "mender", "framin
 
 
 def tcp_states(port):
-    """(established, close_wait) of the gateway's sockets: local port == port."""
+    """(established, close_wait) of the gateway's sockets: local address
+    127.0.0.1:port (what `ss -tn state close-wait sport = :PORT` counts)."""
     est = cw = 0
-    want = ":%04X" % port
-    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+    want = "0100007F:%04X" % port
+    for path in ("/proc/net/tcp",):
         try:
             with open(path) as f:
                 next(f)
                 for line in f:
                     p = line.split()
-                    if not p[1].endswith(want):
+                    if p[1] != want:
                         continue
                     if p[3] == "01":
                         est += 1
@@ -112,8 +113,10 @@ def median(xs):
     return pct(xs, 0.5)
 
 
-def fleet_stats(rows, a, b):
-    """Requests that started in [a, b): counts, success rate, p50/p99 ms."""
+def fleet_stats(rows, a, b, t0):
+    """Requests that started in [a, b): counts, success rate, p50/p99 ms, and
+    the first failures (t from the fleet's start, kind, status, ms, curl
+    code, device)."""
     sel = [r for r in rows if a <= r[0] < b]
     ok = [r for r in sel if r[2] == 200]
     lat = [r[3] for r in sel]
@@ -131,6 +134,8 @@ def fleet_stats(rows, a, b):
         "max_ms": round(max(lat), 2) if lat else 0.0,
         "connects": sum(r[4] for r in sel),
         "statuses": codes,
+        "first_failures": [[round(r[0] - t0, 3), r[1], r[2], r[3], r[5], r[6]]
+                           for r in sel if r[2] != 200][:20],
     }
 
 
@@ -232,7 +237,7 @@ def main():
     if "tokens" in only:
         run.spawn("tokens", [a.gwload, "tokens", "--devices", os.path.join(d, "greedy"),
                              "--url", url, "--cacert", os.path.join(d, "srvca.crt"),
-                             "--aud", a.aud, "--count", "600", "--src", "127.0.0.9",
+                             "--aud", a.aud, "--count", "4096", "--src", "127.0.0.9",
                              "--until", "12"])
     if "mender" in only:
         run.spawn("mender", H + ["mender", "--src", "127.0.0.9", "--count", "400",
@@ -281,9 +286,9 @@ def main():
             if len(p) >= 7:
                 rows.append((float(p[0]), p[1], int(p[2]), float(p[3]), int(p[4]), int(p[5]),
                              p[6]))
-    quiet = fleet_stats(rows, t_fleet + WARMUP_S, t_attack)
-    attack = fleet_stats(rows, t_attack, t_end)
-    recov = fleet_stats(rows, t_end, t_end + 1e9)
+    quiet = fleet_stats(rows, t_fleet + WARMUP_S, t_attack, t_fleet)
+    attack = fleet_stats(rows, t_attack, t_end, t_fleet)
+    recov = fleet_stats(rows, t_end, t_end + 1e9, t_fleet)
     floor_p99 = max(quiet["p99_ms"], P99_FLOOR_MS)
 
     # --- checks ------------------------------------------------------------------------
@@ -367,7 +372,9 @@ def main():
               "header_timeout + timeout + %.0f s = %.0f s" %
               (base["fds"], slack_fds, base["established"], slack_est, base["close_wait"],
                slack_cw, RECOVERY_MARGIN, RECOVERY_S))
-    peak = max(samp.between(t_attack, t_end), key=lambda s: s[2], default=None)
+    during = samp.between(t_attack, t_end)
+    peak = max(during, key=lambda s: s[2], default=None)
+    peak_cw = max((s[4] for s in during), default=0)
 
     # --- report -------------------------------------------------------------------------
     failed = [c for c in run.checks if not c["pass"]]
@@ -379,10 +386,14 @@ def main():
         print("  %-8s %5d requests, %.3f%% answered 200, p50 %.1f ms, p99 %.1f ms, max %.0f ms,"
               " %d connections" % (name, st["requests"], 100 * st["success"], st["p50_ms"],
                                    st["p99_ms"], st["max_ms"], st["connects"]))
+        for f in st["first_failures"][:3]:
+            print("           failed: at %.2f s %s answered %d after %.1f ms (curl code %d) %s" %
+                  tuple(f))
     if peak:
         print("gateway at the attack's peak: %d fds, %d established, %d close-wait, "
               "RSS %.0f MiB (baseline %d fds, %d established)" %
               (peak[2], peak[3], peak[4], peak[1] / 1024, base["fds"], base["established"]))
+        print("most close-wait connections at once during the attack: %d" % peak_cw)
     for c in run.checks:
         print("%s  %s: %s  [bound: %s]" % ("PASS" if c["pass"] else "FAIL", c["check"],
                                           c["measured"], c["bound"]))
@@ -404,6 +415,9 @@ def main():
         "attacks": run.attacks,
         "checks": run.checks,
         "recovered_after_s": recovered_at,
+        "attack_peak": {"fds": peak[2] if peak else None, "established": peak[3] if peak else None,
+                        "close_wait": peak_cw,
+                        "rss_kib": max((x[1] for x in during), default=None)},
         "samples": [list(s) for s in samp.samples[::4]],  # every 4th: (t, rss KiB, fds, est, cw, blob bytes)
     }
     if a.results:

@@ -26,6 +26,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -711,6 +712,7 @@ int main(int argc, char **argv)
         return usage();
     if (strcmp(o.host, "127.0.0.1") && strncmp(o.host, "127.", 4))
         return usage(); /* loopback only */
+    signal(SIGPIPE, SIG_IGN); /* a write to a connection the gateway closed is an answer */
     /* many sockets: the soft fd limit up to the hard one */
     if (!getrlimit(RLIMIT_NOFILE, &rl)) {
         rl.rlim_cur = rl.rlim_max;
