@@ -113,11 +113,10 @@ def median(xs):
     return pct(xs, 0.5)
 
 
-def fleet_stats(rows, a, b, t0):
-    """Requests that started in [a, b): counts, success rate, p50/p99 ms, and
-    the first failures (t from the fleet's start, kind, status, ms, curl
-    code, device)."""
-    sel = [r for r in rows if a <= r[0] < b]
+def fleet_stats(sel, t0):
+    """Counts, success rate, p50/p99 ms of the requests sel, and the first
+    failures (start from the fleet's start, kind, status, ms, connections
+    opened, curl code, device)."""
     ok = [r for r in sel if r[2] == 200]
     lat = [r[3] for r in sel]
     codes = {}
@@ -134,7 +133,7 @@ def fleet_stats(rows, a, b, t0):
         "max_ms": round(max(lat), 2) if lat else 0.0,
         "connects": sum(r[4] for r in sel),
         "statuses": codes,
-        "first_failures": [[round(r[0] - t0, 3), r[1], r[2], r[3], r[5], r[6]]
+        "first_failures": [[round(r[0] - t0, 3), r[1], r[2], r[3], r[4], r[5], r[6]]
                            for r in sel if r[2] != 200][:20],
     }
 
@@ -286,9 +285,13 @@ def main():
             if len(p) >= 7:
                 rows.append((float(p[0]), p[1], int(p[2]), float(p[3]), int(p[4]), int(p[5]),
                              p[6]))
-    quiet = fleet_stats(rows, t_fleet + WARMUP_S, t_attack, t_fleet)
-    attack = fleet_stats(rows, t_attack, t_end, t_fleet)
-    recov = fleet_stats(rows, t_end, t_end + 1e9, t_fleet)
+    # a request belongs to the attack if any part of it overlapped the attack
+    def end(r):
+        return r[0] + r[3] / 1000.0
+    quiet = fleet_stats([r for r in rows if r[0] >= t_fleet + WARMUP_S and end(r) < t_attack],
+                        t_fleet)
+    attack = fleet_stats([r for r in rows if r[0] < t_end and end(r) >= t_attack], t_fleet)
+    recov = fleet_stats([r for r in rows if r[0] >= t_end], t_fleet)
     floor_p99 = max(quiet["p99_ms"], P99_FLOOR_MS)
 
     # --- checks ------------------------------------------------------------------------
@@ -387,8 +390,8 @@ def main():
               " %d connections" % (name, st["requests"], 100 * st["success"], st["p50_ms"],
                                    st["p99_ms"], st["max_ms"], st["connects"]))
         for f in st["first_failures"][:3]:
-            print("           failed: at %.2f s %s answered %d after %.1f ms (curl code %d) %s" %
-                  tuple(f))
+            print("           failed: at %.2f s %s answered %d after %.1f ms (%d new connections,"
+                  " curl code %d) %s" % tuple(f))
     if peak:
         print("gateway at the attack's peak: %d fds, %d established, %d close-wait, "
               "RSS %.0f MiB (baseline %d fds, %d established)" %
@@ -418,7 +421,8 @@ def main():
         "attack_peak": {"fds": peak[2] if peak else None, "established": peak[3] if peak else None,
                         "close_wait": peak_cw,
                         "rss_kib": max((x[1] for x in during), default=None)},
-        "samples": [list(s) for s in samp.samples[::4]],  # every 4th: (t, rss KiB, fds, est, cw, blob bytes)
+        # every 4th sample: (t, rss KiB, fds, established, close-wait, blob bytes)
+        "samples": [list(s) for s in samp.samples[::4]],
     }
     if a.results:
         with open(a.results, "w") as f:

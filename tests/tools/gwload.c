@@ -22,7 +22,8 @@
  * random offset) on its own keep-alive connection, and after every K-th
  * check-in sending a report (a check-in with changed attributes, which the
  * gateway writes to the registry); every K-th check-in of --fresh-every
- * opens a new connection, as a device that slept would. A device presents
+ * (from a random one of the first K, so that the fleet's new connections
+ * are spread out) opens a new connection, as a device that slept would. A device presents
  * one token per connection (the gateway accepts it again on that
  * connection only). No retries: each request counts once. --out gets one
  * line per request: "T KIND STATUS MS CONNECTS CURLCODE DEVICE", T the
@@ -601,7 +602,7 @@ static void *poller_main(void *arg)
     struct bw_devkey *k = NULL;
     struct bw_signer s;
     double next, iv = g.interval_ms / 1000.0;
-    unsigned n = 0;
+    unsigned n = 0, phase = g.fresh_every ? rand_r(&p->seed) % g.fresh_every : 0;
 
     if (load(&p->t, p->d, &k, &s)) {
         atomic_fetch_add(&g.lost, 1);
@@ -612,12 +613,13 @@ static void *poller_main(void *arg)
         double now = bw_now(), t, ms;
         long code, conns;
         CURLcode cc;
+        int fresh;
 
         if (next > now)
             msleep((unsigned)((next - now) * 1000.0));
         t = bw_now();
-        code = poll_request(p, &s, poll_body, g.fresh_every && n && n % g.fresh_every == 0, &ms,
-                            &conns, &cc);
+        fresh = g.fresh_every && n && (n + phase) % g.fresh_every == 0;
+        code = poll_request(p, &s, poll_body, fresh, &ms, &conns, &cc);
         atomic_fetch_add(&g.polls, 1);
         if (code == 200)
             atomic_fetch_add(&g.polls_ok, 1);

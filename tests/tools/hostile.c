@@ -453,9 +453,11 @@ static void *upload_main(void *arg)
     if (!s)
         return NULL;
     timeouts(fd, 1000);
-    if (strcmp(o.auth, "none"))
+    if (!strcmp(o.auth, "bad")) /* the shape of an operator token, but no operator's */
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
-                 strcmp(o.auth, "bad") ? o.auth : "0123456789abcdef0123456789abcdef0123456789abcdef");
+                 "0123456789abcdef0123456789abcdef0123456789abcdef");
+    else if (strcmp(o.auth, "none"))
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", o.auth);
     snprintf(hdr, sizeof(hdr),
              "POST /api/v1/releases?name=hostile-%u HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
              "Content-Type: application/octet-stream\r\nContent-Length: %llu\r\n%s\r\n",
