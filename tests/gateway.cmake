@@ -31,3 +31,10 @@ if(TARGET bwgateway)
   target_include_directories(test_guard PRIVATE unit)
   add_test(NAME unit.guard COMMAND test_guard)
 endif()
+
+# the gateway's limits against misbehaving clients, one finding each
+if(TARGET bwgateway)
+  add_test(NAME integ.gateway_limits
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_limits.sh $<TARGET_FILE:bulwark-gateway>)
+  set_tests_properties(integ.gateway_limits PROPERTIES TIMEOUT 180)
+endif()
