@@ -353,22 +353,24 @@ static int run_slowloris(void)
     while (now() - start < o.hold) {
         int n;
 
-        if (now() >= reopen) {
-            for (i = 0; i < o.count && now() - start < o.hold - 1; i++)
+        if (now() >= reopen) { /* at most 50 ms of handshakes between two looks at the rest */
+            double until = now() + 0.05;
+
+            for (i = 0; i < o.count && now() < until && now() - start < o.hold - 1; i++)
                 if (!w[i].s) {
                     if (slow_open(&w[i], i))
                         refused++;
                     else
                         up++;
                 }
-            reopen = now() + 0.25;
+            reopen = i < o.count && now() - start < o.hold - 1 ? now() : now() + 0.25;
         }
         for (i = 0; i < o.count; i++) {
             pf[i].fd = w[i].fd;
             pf[i].events = POLLIN | POLLRDHUP;
             pf[i].revents = 0;
         }
-        n = poll(pf, o.count, 100);
+        n = poll(pf, o.count, 50);
         for (i = 0; n > 0 && i < o.count; i++) {
             char b[512];
             int r;
