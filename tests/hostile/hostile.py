@@ -194,6 +194,12 @@ def main():
         return 2
     run = Run(a)
     d, port = a.dir, str(a.port)
+    fd_limit = None
+    with open("/proc/%d/limits" % a.gateway_pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                fd_limit = int(line.split()[3])
+    run.check("gateway fd limit (soft)", fd_limit == 1024, fd_limit, 1024)
     url = "https://127.0.0.1:%d" % a.port
     H = [a.hostile]
     common = ["--port", port]
@@ -414,6 +420,7 @@ def main():
         "phases_s": {"quiet": round(t_attack - t_fleet, 2),
                      "attack": round(t_end - t_attack, 2)},
         "baseline": base,
+        "fd_limit": fd_limit,
         "fleet": {"quiet": quiet, "attack": attack, "recovery": recov},
         "attacks": run.attacks,
         "checks": run.checks,

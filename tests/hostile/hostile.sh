@@ -11,7 +11,7 @@
 # BW_HOSTILE_ONLY=attack[,attack...] runs only those attackers (README).
 set -u
 . "$(dirname "$0")/../integ/gwlib.sh"
-B=$(realpath "$1"); GW=$(realpath "$2"); LOAD=$(realpath "$3"); HOST=$(realpath "$4")
+B=$(realpath "$1"); GWBIN=$(realpath "$2"); LOAD=$(realpath "$3"); HOST=$(realpath "$4")
 RES=$(realpath "$5"); DB=${6:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 N=200
@@ -26,7 +26,6 @@ cleanup() {
 trap cleanup EXIT
 cd "$T" || exit 1
 die() { echo "FAIL: $*" >&2; [ -f gw.err ] && tail -n 20 gw.err >&2; exit 1; }
-V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
 AUD=https://gateway.test
 t0=$(date +%s.%N)
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -47,41 +46,16 @@ gw_server_cert
 "$B" keygen --out rel.key --pub rel.pub >/dev/null || die "keygen"
 gw_operators admin viewer
 
+# The 1024-fd limit applies to the gateway alone: gw_start runs this
+# wrapper, whose exec makes GPID the gateway's pid.
+printf '#!/bin/sh\nulimit -n 1024 && exec "%s" "$@"\n' "$GWBIN" > gw1024 && chmod +x gw1024
+GW=$T/gw1024 GW_DB=${DB:-} GW_THREADS=4
 # Small deadlines so that the suite recovers in seconds; max_anonymous
 # low enough that the attackers reach it; a small replay table and
 # pending cap so that exhausting them is quick.
-cat > gw.conf <<EOF
-listen = 127.0.0.1:0
-tls_cert = $T/srv.crt
-tls_key = $T/srv.key
-client_ca = $T/factory/ca.crt
-database = ${DB:-sqlite:$T/registry.db}
-blob_dir = $T/blobs
-release_keys = $T/rel.pub
-vendor_id = $V
-class_id = $C
-operator_tokens = $T/operators
-token_audience = $AUD
-access_log = $T/access.log
-threads = 4
-header_timeout = 2
-timeout = 5
-max_anonymous = 256
-max_per_address = 64
-token_replay_slots = 4096
-token_device_quota = 32
-pending_max = 100
-EOF
-# the 1024-fd limit applies to the gateway alone (exec: GPID is the gateway)
-(ulimit -n 1024 && exec "$GW" --config gw.conf --port-file port) 2>>gw.err &
-GPID=$!
-for _ in $(seq 200); do
-  [ -s port ] && break
-  kill -0 $GPID 2>/dev/null || break
-  sleep 0.05
-done
-[ -s port ] || die "gateway did not start"
-P=$(cat port) U=https://127.0.0.1:$(cat port)
+gw_start "$T/factory/ca.crt" "token_audience = $AUD" "header_timeout = 2" "timeout = 5" \
+  "max_anonymous = 256" "max_per_address = 64" "token_replay_slots = 4096" \
+  "token_device_quota = 32" "pending_max = 100"
 
 split -l 40 factory/registry.jsonl import. # each part under the default max_body
 for f in import.*; do
