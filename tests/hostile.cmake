@@ -14,7 +14,8 @@ if(TARGET bwgateway AND TARGET gwload)
   add_test(NAME hostile.pg
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/contract/registry_pg.sh
                    ${CMAKE_CURRENT_SOURCE_DIR}/hostile/hostile.sh ${HOSTILE_ARGS})
-  # each about N s on an idle 2-core machine (README); the guards are for hangs
+  # each about 50 s on the 2-core development machine (README); the guards are
+  # for hangs
   set_tests_properties(hostile.sqlite hostile.pg PROPERTIES LABELS hostile TIMEOUT 400
                        RUN_SERIAL TRUE)
   set_tests_properties(hostile.pg PROPERTIES LABELS "hostile;pg" ENVIRONMENT

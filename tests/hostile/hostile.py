@@ -299,6 +299,14 @@ def main():
     attack = fleet_stats([r for r in rows if r[0] < t_end and end(r) >= t_attack], t_fleet)
     recov = fleet_stats([r for r in rows if r[0] >= t_end], t_fleet)
     floor_p99 = max(quiet["p99_ms"], P99_FLOOR_MS)
+    # the fleet second by second: [s from the fleet's start, requests, not 200, p50 ms, max ms]
+    per_second = []
+    for sec in range(int(duration) + 1):
+        sel = [r for r in rows if sec <= r[0] - t_fleet < sec + 1]
+        if sel:
+            lat = [r[3] for r in sel]
+            per_second.append([sec, len(sel), sum(1 for r in sel if r[2] != 200),
+                               round(pct(lat, 0.5), 1), round(max(lat), 1)])
 
     # --- checks ------------------------------------------------------------------------
     run.check("fleet quiet: requests answered 200", quiet["requests"] > 0 and
@@ -421,7 +429,8 @@ def main():
                      "attack": round(t_end - t_attack, 2)},
         "baseline": base,
         "fd_limit": fd_limit,
-        "fleet": {"quiet": quiet, "attack": attack, "recovery": recov},
+        "fleet": {"quiet": quiet, "attack": attack, "recovery": recov,
+                  "per_second": per_second},
         "attacks": run.attacks,
         "checks": run.checks,
         "recovered_after_s": recovered_at,

@@ -19,12 +19,13 @@
  *        [--out FILE]
  * A fleet that keeps polling for S seconds (tests/hostile): one thread per
  * device, each checking in every MS milliseconds (+-10 %, first at a
- * random offset) on its own keep-alive connection, and after every K-th
- * check-in sending a report (a check-in with changed attributes, which the
- * gateway writes to the registry); every K-th check-in of --fresh-every
- * (from a random one of the first K, so that the fleet's new connections
- * are spread out) opens a new connection, as a device that slept would. A device presents
- * one token per connection (the gateway accepts it again on that
+ * random offset) on its own keep-alive connection. After every K-th
+ * check-in of --report-every it sends a report (a check-in with changed
+ * attributes, which the gateway writes to the registry); every K-th
+ * check-in of --fresh-every opens a new connection, as a device that
+ * slept would. Both start at a random one of the first K check-ins, so
+ * that the fleet's reports and new connections are spread out. A device
+ * presents one token per connection (the gateway accepts it again on that
  * connection only). No retries: each request counts once. --out gets one
  * line per request: "T KIND STATUS MS CONNECTS CURLCODE DEVICE", T the
  * start on CLOCK_MONOTONIC (s), STATUS 0 when no answer came.
@@ -595,14 +596,16 @@ static void poll_record(double t, const char *kind, long code, double ms, long c
 /* Method: sleep to the device's next slot (slots drift by +-10 % of the
  * interval so that the fleet does not poll in step; a late device skips
  * ahead rather than catching up), check in, and after every K-th check-in
- * report. */
+ * report. The first report and the first new connection come at a random
+ * check-in among the first K, so that the fleet's do not bunch. */
 static void *poller_main(void *arg)
 {
     struct poller *p = arg;
     struct bw_devkey *k = NULL;
     struct bw_signer s;
     double next, iv = g.interval_ms / 1000.0;
-    unsigned n = 0, phase = g.fresh_every ? rand_r(&p->seed) % g.fresh_every : 0;
+    unsigned n = 0, phase = g.fresh_every ? rand_r(&p->seed) % g.fresh_every : 0,
+             rphase = g.report_every ? rand_r(&p->seed) % g.report_every : 0;
 
     if (load(&p->t, p->d, &k, &s)) {
         atomic_fetch_add(&g.lost, 1);
@@ -625,7 +628,7 @@ static void *poller_main(void *arg)
             atomic_fetch_add(&g.polls_ok, 1);
         poll_record(t, "poll", code, ms, conns, cc, p->d);
         n++;
-        if (g.report_every && n % g.report_every == 0) {
+        if (g.report_every && (n + rphase) % g.report_every == 0) {
             char body[160];
 
             snprintf(body, sizeof(body),
