@@ -71,7 +71,10 @@ echo "admin op-admin $(printf %s "$ADMIN" | sha256sum | cut -c1-64)" > operators
 # --- bulwark-gateway ------------------------------------------------------------------
 # access_log to /dev/null: the line is still formatted and written, but
 # nginx below logs nothing (access_log off); timeout 120 s keeps idle
-# connections open through the memory measurement
+# connections open through the memory measurement; every client of this
+# benchmark comes from 127.0.0.1 and opens up to 100 connections per thread
+# at once, so the per-address cap for connections not yet authenticated is
+# raised above that
 cat > gw.conf <<EOF
 listen = 127.0.0.1:0
 tls_cert = $T/srv.crt
@@ -87,6 +90,10 @@ token_audience = $AUD
 access_log = /dev/null
 threads = $THREADS
 timeout = 120
+max_per_address = 1000
+# the per-request token row has each device present REQS x ROUNDS fresh tokens
+# within their lifetime, far past the default share of the replay table (32)
+token_device_quota = 4096
 EOF
 "$GW" --config gw.conf --port-file port 2>gw.err &
 GPID=$!

@@ -140,6 +140,18 @@ BW_NODISCARD bw_err bw_pkg_open(struct bw_pkg *p, const char *path, const struct
  * receives the whole-image SHA-256 computed over what the sink saw. */
 BW_NODISCARD bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx,
                                   struct bw_progress *prog, uint8_t digest[BW_SHA256_LEN]);
+/* Installs the package into u's inactive slot through the core's install
+ * stream (bulwark/update.h): the device check (e, anti-rollback), the
+ * chunk list and every chunk checked before its bytes reach the slot, the
+ * whole-image digest computed and compared by the core, then the trial
+ * marked. Reading and checking run on this thread, hashing and writing on
+ * a second one. *stage names the step that failed ("device check",
+ * "payload", "finish"). Errors: bw_install_begin/feed/finish's, read
+ * errors, BW_E_TRUNCATED, BW_E_TRAILING; on any error the install is
+ * abandoned (the target slot stays marked empty). */
+BW_NODISCARD bw_err bw_pkg_install(struct bw_pkg *p, struct bw_update *u,
+                                   const struct bw_suit_expect *e, struct bw_progress *prog,
+                                   const char **stage);
 void bw_pkg_close(struct bw_pkg *p);
 
 /* Opens a package already open as fd (a pipe, a socket); the fd is closed

@@ -32,6 +32,7 @@ struct bw_hash_pipe {
     struct bw_sha256 h;
     bw_pkg_sink sink; /* run by the thread after hashing a slot */
     void *sink_ctx;
+    int no_hash;      /* the sink hashes (the core's install stream) */
 };
 
 static void *pipe_main(void *arg)
@@ -53,7 +54,8 @@ static void *pipe_main(void *arg)
         i = hp->hashed % PIPE_SLOTS;
         pthread_mutex_unlock(&hp->mu);
         if (failed == BW_OK) {
-            rc = bw_sha256_update(&hp->h, hp->slot[i], hp->len[i]);
+            if (!hp->no_hash)
+                rc = bw_sha256_update(&hp->h, hp->slot[i], hp->len[i]);
             if (rc == BW_OK && hp->sink)
                 rc = hp->sink(hp->sink_ctx, hp->off[i], hp->slot[i], hp->len[i]);
             failed = rc;
@@ -113,6 +115,14 @@ void bw_hash_pipe_set_sink(struct bw_hash_pipe *hp, bw_pkg_sink sink, void *ctx)
 {
     hp->sink = sink;
     hp->sink_ctx = ctx;
+}
+
+/* The pipe as the install stream's second stage: its thread commits each
+ * slot (the core hashes and writes it); the pipe's own digest is unused. */
+static void pipe_commit_only(struct bw_hash_pipe *hp, bw_pkg_sink sink, void *ctx)
+{
+    hp->no_hash = 1;
+    bw_hash_pipe_set_sink(hp, sink, ctx);
 }
 
 bw_err bw_hash_pipe_error(struct bw_hash_pipe *hp)
@@ -327,6 +337,110 @@ bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_pr
     if (digest_out)
         memcpy(digest_out, digest, BW_SHA256_LEN);
     return expect_eof(p);
+}
+
+/* Stage 2 of the core's install stream, on the pipe's thread. */
+static bw_err commit_sink(void *ctx, uint64_t off, const uint8_t *data, size_t len)
+{
+    (void)off; /* the stream keeps its own offset */
+    return bw_install_commit(ctx, data, len);
+}
+
+/* Reads n bytes of the stream into in (the chunk list) through a small
+ * bounce buffer. */
+static bw_err feed_list(struct bw_pkg *p, struct bw_install *in, size_t n)
+{
+    uint8_t tmp[4096];
+    size_t got;
+    bw_err rc = BW_OK;
+
+    while (n && !rc) {
+        size_t want = n < sizeof(tmp) ? n : sizeof(tmp);
+
+        rc = pkg_read(p, tmp, want, &got);
+        if (!rc && got < want)
+            rc = BW_E_TRUNCATED;
+        if (!rc)
+            rc = bw_install_feed(in, tmp, want);
+        n -= want;
+    }
+    return rc;
+}
+
+bw_err bw_pkg_install(struct bw_pkg *p, struct bw_update *u, const struct bw_suit_expect *e,
+                      struct bw_progress *prog, const char **stage)
+{
+    const struct bw_suit_component *c = &p->suit.comp[0];
+    struct bw_hash_pipe *hp = NULL;
+    struct bw_install in;
+    uint64_t n_chunks = 0, list_len = 0, i, off = 0;
+    int integrated = c->has_uri && c->uri.len && c->uri.p[0] == '#';
+    size_t got;
+    bw_err rc, prc;
+
+    memset(&in, 0, sizeof(in));
+    *stage = "device check";
+    if (!integrated) {
+        rc = bw_suit_chunk_layout(&p->suit, 0, &n_chunks, &list_len);
+        if (rc)
+            return rc == BW_E_NOTFOUND ? BW_E_UNSUPPORTED : rc;
+        if (list_len > BW_PKG_LIST_MAX)
+            return BW_E_TOOBIG;
+        bw_free(p->list);
+        p->list = bw_malloc(list_len ? (size_t)list_len : 1);
+        if (!p->list)
+            return BW_E_NOMEM;
+        p->list_len = (size_t)list_len;
+    }
+    rc = bw_install_begin(&in, u, &p->suit, e, p->list, p->list_len, NULL, 0);
+    if (rc)
+        return rc;
+    *stage = "payload";
+    if (!integrated)
+        rc = feed_list(p, &in, p->list_len);
+    if (!rc && n_chunks)
+        rc = bw_hash_pipe_new(&hp, c->chunk_size);
+    if (!rc && hp) {
+        /* Stage 1 (the core's chunk check) on this thread, stage 2 (the
+         * core's image hash and slot write) on the pipe's: reading,
+         * checking and writing overlap, and the stream refuses a commit
+         * of a chunk its check has not passed. */
+        pipe_commit_only(hp, commit_sink, &in);
+        for (i = 0; i < n_chunks; i++) {
+            uint8_t *slot = bw_hash_pipe_slot(hp);
+            size_t want = i + 1 < n_chunks ? c->chunk_size : (size_t)(c->image_size - off);
+
+            if ((rc = bw_hash_pipe_error(hp)))
+                break; /* the slot write failed */
+            if ((rc = pkg_read(p, slot, want, &got)))
+                break;
+            rc = BW_E_TRUNCATED;
+            if (got < want)
+                break;
+            if ((rc = bw_install_check(&in, slot, want)))
+                break;
+            bw_hash_pipe_push(hp, want);
+            off += want;
+            if (prog)
+                bw_progress_add(prog, want);
+        }
+    }
+    if (hp) {
+        uint8_t unused[BW_SHA256_LEN];
+
+        prc = bw_hash_pipe_finish(hp, unused); /* joins stage 2 */
+        if (!rc)
+            rc = prc;
+    }
+    if (!rc)
+        rc = expect_eof(p);
+    if (!rc) {
+        *stage = "finish";
+        rc = bw_install_finish(&in);
+    }
+    if (rc)
+        bw_install_abort(&in);
+    return rc;
 }
 
 void bw_pkg_close(struct bw_pkg *p)

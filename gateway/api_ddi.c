@@ -30,61 +30,65 @@ static int same_secret(const char *a, const char *b)
     return d == 0;
 }
 
-/* Method: the device named by the path must exist and be accepted; a
- * client certificate, when there is one, must be that device's (no
- * falling back to a token then); otherwise its TargetToken. */
+/* Method: credentials first, then the registry's word on the device, and
+ * one answer (status and body) for every way this can fail, so that no one
+ * learns from it whether a controller id exists, is revoked, or has a
+ * token: a client certificate, when there is one, must be the named
+ * device's (no falling back to a token then); otherwise its TargetToken.
+ * An unknown id costs the same registry reads, hash and comparison as a
+ * known one. */
 static int ddi_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
                     const char *controller, struct gw_device *d)
 {
+    static const char none[65] = "----------------------------------------------------------------";
     struct gw_ddi_target t;
     uint8_t dig[BW_SHA256_LEN];
     char hex[65];
     const char *a = q->authorization;
+    int found, ok = 0;
     bw_err rc;
 
     rc = ops->device_get(h, controller, d);
-    if (rc) {
-        gw_error(r, rc == BW_E_NOTFOUND ? 401 : 503, "unknown_device",
-                 rc == BW_E_NOTFOUND ? "unknown controller" : "registry unavailable");
+    if (rc && rc != BW_E_NOTFOUND) {
+        gw_error(r, 503, "registry", "registry unavailable");
         return 0;
     }
-    if (d->status != GW_DEV_ACCEPTED) {
-        gw_error(r, 403, "not_accepted", "device not accepted");
-        return 0;
-    }
+    found = rc == BW_OK;
     if (q->client_verified) {
-        if (strcmp(q->client_fpr, d->fingerprint) || strcmp(q->client_cn, controller)) {
-            gw_error(r, 403, "identity", "the client certificate is not this controller's");
+        ok = found && !strcmp(q->client_fpr, d->fingerprint) && !strcmp(q->client_cn, controller);
+    } else if (a && !strncmp(a, "TargetToken ", 12) && a[12]) {
+        memset(&t, 0, sizeof(t));
+        rc = ops->ddi_get(h, controller, &t); /* for an unknown id too: the same reads */
+        if (rc && rc != BW_E_NOTFOUND) {
+            gw_error(r, 503, "registry", "registry unavailable");
             return 0;
         }
-        return 1;
+        if (rc || !found)
+            memset(&t, 0, sizeof(t));
+        if (bw_sha256(a + 12, strlen(a + 12), dig)) {
+            gw_error(r, 503, "crypto", "hash failed");
+            return 0;
+        }
+        bw_hex(hex, dig, sizeof(dig));
+        ok = same_secret(hex, t.token[0] ? t.token : none) && t.token[0];
     }
-    if (!a || strncmp(a, "TargetToken ", 12) || !a[12]) {
-        gw_error(r, 401, "token", "a client certificate or Authorization: TargetToken is required");
+    if (!ok || !found || d->status != GW_DEV_ACCEPTED) {
+        gw_error(r, 401, "unauthorized",
+                 "a client certificate or TargetToken of an accepted controller is required");
         return 0;
     }
-    if (ops->ddi_get(h, controller, &t) || !t.token[0] || bw_sha256(a + 12, strlen(a + 12), dig)) {
-        gw_error(r, 401, "token", "no target token for this controller");
-        return 0;
-    }
-    bw_hex(hex, dig, sizeof(dig));
-    if (!same_secret(hex, t.token)) {
-        gw_error(r, 401, "token", "wrong target token");
-        return 0;
-    }
+    q->authenticated = 1;
     return 1;
 }
 
-/* https://HOST/TENANT/controller/v1/ID, from a Host header of host
- * characters only (anything else would end up in the links) */
+/* PUBLIC-URL/TENANT/controller/v1/ID (gw_link_base: never the Host header) */
 static int base_url(const struct gw_req *q, const struct gw_ddi_path *p, char *out, size_t cap)
 {
-    const char *hst = q->host;
+    char b[sizeof(((struct gw_conf *)0)->public_url) + 8];
 
-    if (!gw_host_ok(hst))
+    if (gw_link_base(q, b, sizeof(b)))
         return -1;
-    return snprintf(out, cap, "https://%s/%s/controller/v1/%s", hst, p->tenant, p->controller) <
-                   (int)cap
+    return snprintf(out, cap, "%s/%s/controller/v1/%s", b, p->tenant, p->controller) < (int)cap
                ? 0
                : -1;
 }
@@ -108,7 +112,7 @@ static void file_name(const struct gw_release *rel, char out[GW_DDI_FILE_MAX + 1
 }
 
 /* The device's current action (OFFERED or RUNNING, or a new offer) and its
- * release; 0 if none. */
+ * release, if that is an swu release; 0 if none. */
 static int current(const struct gw_db_ops *ops, void *h, const char *dev, struct gw_action *a,
                    struct gw_release *rel, bw_err *err)
 {
@@ -119,7 +123,9 @@ static int current(const struct gw_db_ops *ops, void *h, const char *dev, struct
     }
     if (!*err)
         *err = ops->release_get(h, a->release_id, rel);
-    return *err == BW_OK;
+    /* only what SWUpdate installs: a release of another kind (a bulwark
+     * package, a Mender artifact) is not offered here */
+    return *err == BW_OK && !strcmp(rel->kind, "swu");
 }
 
 static void deployment_of(const struct gw_action *a, const struct gw_release *rel,
@@ -370,7 +376,7 @@ int gw_api_ddi(struct gw_req *q, struct gw_resp *r)
     const struct gw_db_ops *ops;
     struct gw_ddi_path p;
     struct gw_device *d;
-    char base[512];
+    char base[768]; /* public_url (511) + tenant + controller id */
     const char *m = q->method;
     void *h;
     bw_err rc;
@@ -383,7 +389,7 @@ int gw_api_ddi(struct gw_req *q, struct gw_resp *r)
         return 1;
     }
     if (base_url(q, &p, base, sizeof(base))) {
-        gw_error(r, 400, "host", "a Host header of host name characters is required");
+        gw_error(r, 500, "public_url", "public_url too long for a link");
         return 1;
     }
     if (gw_db(q->srv, &ops, &h)) {

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <microhttpd.h>
 
 #include "bulwark/token.h"
 #include "gw.h"
@@ -30,6 +31,7 @@
 static pthread_mutex_t replay_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t replay_once = PTHREAD_ONCE_INIT;
 static size_t replay_cap;
+static uint32_t replay_quota;
 static struct bw_token_replay replay;
 
 static void replay_lock(void *ctx, int acquire)
@@ -40,12 +42,23 @@ static void replay_lock(void *ctx, int acquire)
         pthread_mutex_unlock(ctx);
 }
 
+/* The table, and each device's share of it (token_device_quota), so that
+ * one device presenting fresh tokens fills its share and not the table. */
 static void replay_setup(void)
 {
     struct bw_token_seen *slots = calloc(replay_cap, sizeof(*slots));
+    struct bw_token_owner *owners = calloc(replay_cap, sizeof(*owners));
 
     /* no table: every token is refused (BW_E_NOMEM, fail closed) */
+    if (!slots || !owners) {
+        free(slots);
+        free(owners);
+        slots = NULL;
+        owners = NULL;
+    }
     bw_token_replay_init(&replay, slots, slots ? replay_cap : 0);
+    if (bw_token_replay_set_quota(&replay, owners, replay_quota))
+        bw_token_replay_init(&replay, NULL, 0); /* cannot happen on an empty table */
     bw_token_replay_set_lock(&replay, replay_lock, &replay_mutex);
 }
 
@@ -137,22 +150,33 @@ static int device_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_o
     }
     s = q->session;
     if (s && s->valid && !memcmp(s->token_hash, th, sizeof(th)) && !strcmp(s->device, d->id) &&
-        now <= s->until)
+        now <= s->until) {
+        q->authenticated = 1;
         return 1;
+    }
     if (pub_from_hex(d->pubkey, &pub)) {
         gw_error(r, 500, "registry", "registered public key is unusable");
         return 0;
     }
     bw_token_policy_init(&pol, c->token_audience, now);
+    pol.sub = d->id; /* refused before it is recorded: no room spent on other names */
     pthread_mutex_lock(&replay_mutex);
-    if (!replay_cap)
+    if (!replay_cap) {
         replay_cap = (size_t)c->token_replay_slots;
+        replay_quota = (uint32_t)c->token_device_quota;
+    }
     pthread_mutex_unlock(&replay_mutex);
     pthread_once(&replay_once, replay_setup);
     rc = bw_token_verify(tok, strlen(tok), &pub, &pol, &replay, &cl);
     bw_ec_key_clear(&pub);
     if (rc == BW_E_NOMEM) { /* the table is full of live tokens: ours, not the device's fault */
         gw_error(r, 503, "busy", "too many live device tokens; retry later");
+        snprintf(r->extra_header, sizeof(r->extra_header), "Retry-After: 60");
+        return 0;
+    }
+    if (rc == BW_E_QUOTA) { /* this device holds its share of live tokens: its own doing */
+        gw_error(r, 429, "token_quota",
+                 "this device has too many live tokens; reuse one per connection or wait");
         snprintf(r->extra_header, sizeof(r->extra_header), "Retry-After: 60");
         return 0;
     }
@@ -170,6 +194,7 @@ static int device_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_o
         snprintf(s->device, sizeof(s->device), "%s", d->id);
         s->valid = 1;
     }
+    q->authenticated = 1;
     return 1;
 }
 
@@ -297,6 +322,34 @@ static void report(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *
         gw_error(r, 503, "registry", ops->error(h));
     else
         gw_json(r, 200, strdup("{\"ok\":true}"));
+}
+
+int gw_link_base(const struct gw_req *q, char *out, size_t cap)
+{
+    const struct gw_conf *c = gw_server_conf(q->srv);
+    const char *colon = strrchr(c->listen, ':');
+    int n;
+
+    if (c->public_url[0]) {
+        n = snprintf(out, cap, "%s", c->public_url);
+    } else if (colon && !strcmp(colon, ":0")) { /* any port (tests): the one bound */
+        const union MHD_ConnectionInfo *ci =
+            q->conn ? MHD_get_connection_info(q->conn, MHD_CONNECTION_INFO_DAEMON) : NULL;
+        const union MHD_DaemonInfo *di =
+            ci ? MHD_get_daemon_info(ci->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+
+        if (!di)
+            return -1;
+        n = snprintf(out, cap, "https://%.*s:%u", (int)(colon - c->listen), c->listen,
+                     (unsigned)di->port);
+    } else {
+        n = snprintf(out, cap, "https://%s", c->listen);
+    }
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    while (n > 8 && out[n - 1] == '/')
+        out[--n] = 0;
+    return 0;
 }
 
 /* GET /api/v1/device/download/SHA256: only the release of the device's

@@ -33,7 +33,6 @@
 #include "mender.h"
 
 #define JWT_AUDIENCE "bulwark-gateway/mender"
-#define JWT_TTL 900   /* seconds */
 #define LINK_TTL 3600 /* seconds an artifact link is good for */
 
 /* The key that signs the device JWTs and the secret of the artifact links:
@@ -88,6 +87,7 @@ static int keys(void)
 static void auth_request(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops,
                          void *h)
 {
+    const struct gw_conf *c = gw_server_conf(q->srv);
     struct gw_mender_auth *a = malloc(sizeof(*a));
     struct gw_device *d = malloc(sizeof(*d));
     struct bw_token_claims cl;
@@ -111,21 +111,30 @@ static void auth_request(struct gw_req *q, struct gw_resp *r, const struct gw_db
     }
     rc = ops->device_by_fingerprint(h, fpr, d);
     if (rc == BW_E_NOTFOUND) {
-        /* a new identity waits for an operator; a known identity with
-         * another key is refused (a key change needs the operator too) */
-        if (ops->device_get(h, a->device_id, d) == BW_OK) {
-            gw_error(r, 401, "unauthorized", "identity known with another key");
-            goto out;
-        }
+        /* a new identity waits for an operator, while there are fewer than
+         * pending_max waiting (expired ones are dropped first); a known
+         * identity with another key is refused (a key change needs the
+         * operator: re-key, or preauthorize the right key) */
+        int64_t now = (int64_t)time(NULL);
+
         memset(d, 0, sizeof(*d));
         snprintf(d->id, sizeof(d->id), "%s", a->device_id);
         memcpy(d->fingerprint, fpr, sizeof(d->fingerprint));
         snprintf(d->attrs, sizeof(d->attrs), "%s", a->id_data);
         d->status = GW_DEV_PENDING;
         d->sequence = -1;
-        d->created = (int64_t)time(NULL);
-        rc = ops->device_add(h, d);
-        if (rc && rc != BW_E_EXISTS) {
+        d->created = now;
+        rc = ops->pending_add(h, d, now - (int64_t)c->pending_ttl, (int64_t)c->pending_max);
+        if (rc == BW_E_QUOTA) {
+            gw_error(r, 429, "pending_full", "too many devices await acceptance; retry later");
+            snprintf(r->extra_header, sizeof(r->extra_header), "Retry-After: 300");
+            goto out;
+        }
+        if (rc == BW_E_EXISTS) {
+            gw_error(r, 401, "unauthorized", "identity known with another key");
+            goto out;
+        }
+        if (rc) {
             gw_error(r, 503, "registry", ops->error(h));
             goto out;
         }
@@ -150,11 +159,12 @@ static void auth_request(struct gw_req *q, struct gw_resp *r, const struct gw_db
     snprintf(cl.sub, sizeof(cl.sub), "%s", d->id);
     snprintf(cl.aud, sizeof(cl.aud), JWT_AUDIENCE);
     cl.iat = (int64_t)time(NULL);
-    cl.exp = cl.iat + JWT_TTL;
+    cl.exp = cl.iat + (int64_t)c->mender_jwt_ttl;
     if (bw_token_issue(&jwt_signer, &cl, tok, sizeof(tok), &n)) {
         gw_error(r, 503, "token", "cannot issue a token");
         goto out;
     }
+    q->authenticated = 1;
     r->status = 200;
     r->body = strdup(tok);
     r->body_len = r->body ? n : 0;
@@ -179,8 +189,9 @@ static int jwt_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
         return 0;
     }
     rc = bw_token_verify_signature(a + 7, strlen(a + 7), &jwt_key, &cl);
-    if (rc || strcmp(cl.aud, JWT_AUDIENCE) || !cl.has_exp || cl.exp < now ||
-        (cl.has_iat && cl.iat > now + 60)) {
+    /* a lifetime longer than mender_jwt_ttl now (it was lowered) ends */
+    if (rc || strcmp(cl.aud, JWT_AUDIENCE) || !cl.has_exp || cl.exp < now || !cl.has_iat ||
+        cl.iat > now + 60 || cl.exp - cl.iat > (int64_t)gw_server_conf(q->srv)->mender_jwt_ttl) {
         gw_error(r, 401, "unauthorized", "token not valid here, or expired");
         return 0;
     }
@@ -190,6 +201,7 @@ static int jwt_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
                  "device not accepted");
         return 0;
     }
+    q->authenticated = 1;
     return 1;
 }
 
@@ -241,7 +253,7 @@ static void next(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *op
 {
     struct gw_action a;
     struct gw_release rel;
-    char url[512], mac[65], expires[32];
+    char url[1024], base[520], mac[65], expires[32];
     int64_t exp = (int64_t)time(NULL) + LINK_TTL;
     time_t te = (time_t)exp;
     struct tm tm;
@@ -262,25 +274,26 @@ static void next(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *op
         r->status = 204;
         return;
     }
-    if (!gw_host_ok(q->host)) {
-        gw_error(r, 400, "host", "a Host header of host name characters is required");
+    if (gw_link_base(q, base, sizeof(base))) {
+        gw_error(r, 500, "public_url", "public_url too long for a link");
         return;
     }
     link_mac(rel.digest, d->id, exp, mac);
     snprintf(url, sizeof(url),
-             "https://%s/api/devices/v1/deployments/artifacts/%s?d=%s&e=%" PRId64 "&s=%s",
-             q->host, rel.digest, d->id, exp, mac);
+             "%s/api/devices/v1/deployments/artifacts/%s?d=%s&e=%" PRId64 "&s=%s", base,
+             rel.digest, d->id, exp, mac);
     gmtime_r(&te, &tm);
     strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
     {
         char id[24];
+        json_t *o;
 
         snprintf(id, sizeof(id), "%" PRId64, a.id);
-        gw_json(r, 200,
-                json_dumps(json_pack("{s:s,s:{s:s,s:{s:s,s:s},s:[s]}}", "id", id, "artifact",
-                                     "artifact_name", rel.name, "source", "uri", url, "expire",
-                                     expires, "device_types_compatible", p->device_type),
-                           JSON_COMPACT));
+        o = json_pack("{s:s,s:{s:s,s:{s:s,s:s},s:[s]}}", "id", id, "artifact", "artifact_name",
+                      rel.name, "source", "uri", url, "expire", expires,
+                      "device_types_compatible", p->device_type);
+        gw_json(r, 200, o ? json_dumps(o, JSON_COMPACT) : NULL);
+        json_decref(o);
     }
 }
 
@@ -344,6 +357,7 @@ static void artifact(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
         gw_error(r, 403, "link", "this artifact is no longer offered to this device");
         return;
     }
+    q->authenticated = 1; /* the link's HMAC is the credential */
     gw_send_blob(q, r, digest);
 }
 

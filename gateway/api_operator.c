@@ -131,17 +131,86 @@ int gw_operator_authenticate(struct gw_req *q)
     if (found >= 0) {
         q->role = operators[found].role;
         snprintf(q->operator_name, sizeof(q->operator_name), "%s", operators[found].name);
+        q->authenticated = 1;
     }
     pthread_mutex_unlock(&ops_lock);
     return found >= 0;
 }
 
-static int need(struct gw_req *q, struct gw_resp *r, enum gw_role role)
+static void audit(struct gw_req *q, const struct gw_db_ops *ops, void *h, const char *action,
+                  const char *object, const char *detail)
 {
+    if (ops->audit_add(h, (int64_t)time(NULL), q->operator_name, action, object, detail))
+        fprintf(stderr, "bulwark-gateway: audit log write failed: %s\n", ops->error(h));
+}
+
+/* Refused requests in the audit log, at most REFUSED_PER_SECOND a second
+ * for the whole process: anyone can be refused, and the log is
+ * append-only, so a flood must not fill the disk. The next entry written
+ * says how many were left out. */
+#define REFUSED_PER_SECOND 10
+static pthread_mutex_t refused_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t refused_second;
+static unsigned refused_n;
+static uint64_t refused_dropped;
+
+/* "METHOD PATH" with anything but printable ASCII as '?', for the log */
+static void attempt(const struct gw_req *q, char *out, size_t cap)
+{
+    size_t i;
+
+    snprintf(out, cap, "%.8s %.200s", q->method, q->path);
+    for (i = 0; out[i]; i++)
+        if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] > 0x7e)
+            out[i] = '?';
+}
+
+static void audit_refused(struct gw_req *q, const struct gw_db_ops *ops, void *h, int status,
+                          const char *why)
+{
+    int64_t now = (int64_t)time(NULL);
+    char what[256], detail[160];
+    uint64_t dropped = 0;
+    int write = 0;
+
+    pthread_mutex_lock(&refused_lock);
+    if (now != refused_second) {
+        refused_second = now;
+        refused_n = 0;
+    }
+    if (refused_n < REFUSED_PER_SECOND) {
+        refused_n++;
+        write = 1;
+        dropped = refused_dropped;
+        refused_dropped = 0;
+    } else {
+        refused_dropped++;
+    }
+    pthread_mutex_unlock(&refused_lock);
+    if (!write)
+        return;
+    attempt(q, what, sizeof(what));
+    if (dropped)
+        snprintf(detail, sizeof(detail), "%d %s (%" PRIu64 " earlier refusals not logged)", status,
+                 why, dropped);
+    else
+        snprintf(detail, sizeof(detail), "%d %s", status, why);
+    if (ops->audit_add(h, now, q->operator_name[0] ? q->operator_name : "-", "refused", what,
+                       detail))
+        fprintf(stderr, "bulwark-gateway: audit log write failed: %s\n", ops->error(h));
+}
+
+/* 403, audited, unless the operator's role is at least role */
+static int need(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                enum gw_role role)
+{
+    const char *why = role == GW_ROLE_ADMIN ? "admin role required"
+                                            : "release-manager role required";
+
     if (q->role >= role)
         return 1;
-    gw_error(r, 403, "forbidden", role == GW_ROLE_ADMIN ? "admin role required"
-                                                       : "release-manager role required");
+    audit_refused(q, ops, h, 403, why);
+    gw_error(r, 403, "forbidden", why);
     return 0;
 }
 
@@ -150,6 +219,17 @@ static const char *status_name(enum gw_device_status s)
     static const char *const n[] = {"pending", "accepted", "rejected", "revoked"};
 
     return (unsigned)s < 4 ? n[s] : "unknown";
+}
+
+/* the status of a name, -1 for none */
+static int status_from_name(const char *s)
+{
+    int i;
+
+    for (i = 0; i <= GW_DEV_REVOKED; i++)
+        if (!strcmp(s, status_name((enum gw_device_status)i)))
+            return i;
+    return -1;
 }
 
 static json_t *device_obj(const struct gw_device *d)
@@ -173,13 +253,6 @@ static json_t *device_obj(const struct gw_device *d)
 static void list_cb(void *arg, const struct gw_device *d)
 {
     json_array_append_new(arg, device_obj(d));
-}
-
-static void audit(struct gw_req *q, const struct gw_db_ops *ops, void *h, const char *action,
-                  const char *object, const char *detail)
-{
-    if (ops->audit_add(h, (int64_t)time(NULL), q->operator_name, action, object, detail))
-        fprintf(stderr, "bulwark-gateway: audit log write failed: %s\n", ops->error(h));
 }
 
 static char *dump(json_t *o)
@@ -322,7 +395,7 @@ static void target_token(struct gw_req *q, struct gw_resp *r, const struct gw_db
     json_t *o;
     bw_err rc;
 
-    if (!need(q, r, GW_ROLE_ADMIN))
+    if (!need(q, r, ops, h, GW_ROLE_ADMIN))
         return;
     /* rejection sampling: 62 letters, no bias */
     while (n < 32) {
@@ -364,7 +437,7 @@ static void preauthorize(struct gw_req *q, struct gw_resp *r, const struct gw_db
     char *id_text = NULL;
     bw_err rc;
 
-    if (!need(q, r, GW_ROLE_ADMIN) || !d)
+    if (!need(q, r, ops, h, GW_ROLE_ADMIN) || !d)
         goto out;
     id_text = json_is_object(idv) ? json_dumps(idv, JSON_COMPACT)
               : json_is_string(idv) ? strdup(json_string_value(idv))
@@ -379,6 +452,28 @@ static void preauthorize(struct gw_req *q, struct gw_resp *r, const struct gw_db
     d->sequence = -1;
     d->created = (int64_t)time(NULL);
     rc = ops->device_add(h, d);
+    if (rc == BW_E_EXISTS) {
+        /* the identity may be held by whoever asked first with another
+         * key (pending or rejected): the operator's key wins, and that
+         * key's requests are refused from now on */
+        struct gw_device old;
+
+        if (ops->device_get(h, d->id, &old) == BW_OK &&
+            (old.status == GW_DEV_PENDING || old.status == GW_DEV_REJECTED)) {
+            rc = ops->device_rekey(h, d->id, d->fingerprint, GW_DEV_ACCEPTED);
+            if (!rc) {
+                char detail[160];
+
+                snprintf(detail, sizeof(detail), "%s replaces %s key %s", d->fingerprint,
+                         old.status == GW_DEV_PENDING ? "pending" : "rejected", old.fingerprint);
+                audit(q, ops, h, "device.preauthorize", d->id, detail);
+                gw_json(r, 201, dump(json_pack("{s:s,s:s,s:s}", "id", d->id, "fingerprint",
+                                               d->fingerprint, "replaced", old.fingerprint)));
+                goto out;
+            }
+            rc = rc == BW_E_STATE ? BW_E_EXISTS : rc;
+        }
+    }
     if (rc) {
         gw_error(r, rc == BW_E_EXISTS ? 409 : 503, "registry",
                  rc == BW_E_EXISTS ? "that identity or key is registered" : ops->error(h));
@@ -389,6 +484,46 @@ static void preauthorize(struct gw_req *q, struct gw_resp *r, const struct gw_db
 out:
     free(id_text);
     free(d);
+    json_decref(b);
+}
+
+/* POST /api/v1/devices/ID/rekey {"pubkey":PEM[,"status":"pending|accepted"]}:
+ * a pending or rejected Mender identity gets the key the operator names
+ * (its former holder is refused from then on); pending unless told. */
+static void rekey(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                  const struct gw_device *d)
+{
+    json_error_t je;
+    json_t *b = json_loadb((const char *)q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
+    const char *pem = json_string_value(json_object_get(b, "pubkey"));
+    const char *sn = json_string_value(json_object_get(b, "status"));
+    enum gw_device_status st = GW_DEV_PENDING;
+    char fpr[65], detail[160];
+    bw_err rc;
+
+    if (!need(q, r, ops, h, GW_ROLE_ADMIN))
+        goto out;
+    if (sn && !strcmp(sn, "accepted"))
+        st = GW_DEV_ACCEPTED;
+    if (!pem || (sn && strcmp(sn, "pending") && strcmp(sn, "accepted")) ||
+        gw_mender_key_fingerprint(pem, fpr)) {
+        gw_error(r, 400, "json", "{\"pubkey\":\"PEM public key\",\"status\":\"pending|accepted\"}");
+        goto out;
+    }
+    rc = ops->device_rekey(h, d->id, fpr, st);
+    if (rc) {
+        gw_error(r, rc == BW_E_STATE || rc == BW_E_EXISTS ? 409 : rc == BW_E_NOTFOUND ? 404 : 503,
+                 "registry",
+                 rc == BW_E_STATE    ? "only a pending or rejected identity can be re-keyed"
+                 : rc == BW_E_EXISTS ? "that key is registered to another device"
+                                     : ops->error(h));
+        goto out;
+    }
+    snprintf(detail, sizeof(detail), "%s replaces %s (%s)", fpr, d->fingerprint, status_name(st));
+    audit(q, ops, h, "device.rekey", d->id, detail);
+    gw_json(r, 200, dump(json_pack("{s:s,s:s,s:s}", "id", d->id, "fingerprint", fpr, "status",
+                                   status_name(st))));
+out:
     json_decref(b);
 }
 
@@ -404,15 +539,23 @@ static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
     }
     if (!*rest) {
         json_t *arr;
-        const char *filter = arg(q, "filter");
+        const char *filter = arg(q, "filter"), *sn = arg(q, "status");
+        int64_t off, lim;
+        int st = -1;
         bw_err rc;
 
         if (strcmp(q->method, "GET")) {
             gw_error(r, 405, "method", "GET only");
             return;
         }
+        if (paging(q, r, &off, &lim))
+            return;
+        if (sn && (st = status_from_name(sn)) < 0) {
+            gw_error(r, 400, "status", "status=pending|accepted|rejected|revoked");
+            return;
+        }
         arr = json_array();
-        rc = ops->device_list(h, filter, 0, 10000, list_cb, arr);
+        rc = ops->device_list(h, filter, st, off, lim, list_cb, arr);
         if (rc) {
             json_decref(arr);
             gw_error(r, rc == BW_E_FORMAT ? 400 : 503, "registry",
@@ -425,7 +568,7 @@ static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
     if (!strcmp(rest, "/import")) {
         if (strcmp(q->method, "POST"))
             gw_error(r, 405, "method", "POST only");
-        else if (need(q, r, GW_ROLE_ADMIN))
+        else if (need(q, r, ops, h, GW_ROLE_ADMIN))
             import(q, r, ops, h);
         return;
     }
@@ -447,31 +590,46 @@ static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
             gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "not_found", "no such device");
             return;
         }
+        if (!slash && !strcmp(q->method, "DELETE")) {
+            if (!need(q, r, ops, h, GW_ROLE_ADMIN))
+                return;
+            rc = ops->device_delete(h, id);
+            if (rc) {
+                gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "registry",
+                         rc == BW_E_NOTFOUND ? "no such device" : ops->error(h));
+                return;
+            }
+            audit(q, ops, h, "device.delete", id, d.fingerprint);
+            gw_json(r, 200, strdup("{\"deleted\":true}"));
+            return;
+        }
         if (!slash) {
-            gw_json(r, 200, dump(device_obj(&d)));
+            if (strcmp(q->method, "GET") && strcmp(q->method, "HEAD"))
+                gw_error(r, 405, "method", "GET or DELETE");
+            else
+                gw_json(r, 200, dump(device_obj(&d)));
+            return;
+        }
+        if (!strcmp(slash, "/rekey") && !strcmp(q->method, "POST")) {
+            rekey(q, r, ops, h, &d);
             return;
         }
         if (!strcmp(slash, "/status") && !strcmp(q->method, "POST")) {
             json_error_t je;
             json_t *b = json_loadb((const char *)q->body, q->body_len, 0, &je);
             const char *s = json_string_value(json_object_get(b, "status"));
-            enum gw_device_status st;
+            int st;
 
-            if (!need(q, r, GW_ROLE_ADMIN)) {
+            if (!need(q, r, ops, h, GW_ROLE_ADMIN)) {
                 json_decref(b);
                 return;
             }
-            if (!s || (strcmp(s, "accepted") && strcmp(s, "rejected") && strcmp(s, "revoked") &&
-                       strcmp(s, "pending"))) {
+            if (!s || (st = status_from_name(s)) < 0) {
                 json_decref(b);
                 gw_error(r, 400, "json", "{\"status\":\"accepted|rejected|revoked|pending\"}");
                 return;
             }
-            st = !strcmp(s, "accepted")   ? GW_DEV_ACCEPTED
-                 : !strcmp(s, "rejected") ? GW_DEV_REJECTED
-                 : !strcmp(s, "revoked")  ? GW_DEV_REVOKED
-                                          : GW_DEV_PENDING;
-            rc = ops->device_set_status(h, id, st);
+            rc = ops->device_set_status(h, id, (enum gw_device_status)st);
             if (!rc)
                 audit(q, ops, h, "device.status", id, s);
             json_decref(b);
@@ -535,7 +693,7 @@ static void releases(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
     if (!*rest && !strcmp(q->method, "POST")) {
         const char *name = arg(q, "name"), *kind;
 
-        if (!need(q, r, GW_ROLE_RELEASE))
+        if (!need(q, r, ops, h, GW_ROLE_RELEASE))
             return;
         if (!name || !*name || strlen(name) > GW_ID_MAX) {
             gw_error(r, 400, "name", "?name=RELEASE-NAME is required (1-64 characters)");
@@ -659,7 +817,7 @@ static void campaigns(struct gw_req *q, struct gw_resp *r, const struct gw_db_op
     if (!*rest && !strcmp(q->method, "POST")) {
         const char *why = "";
 
-        if (!need(q, r, GW_ROLE_RELEASE))
+        if (!need(q, r, ops, h, GW_ROLE_RELEASE))
             return;
         rc = gw_parse_campaign(q->body, q->body_len, &cp, &why);
         if (rc) {
@@ -708,7 +866,7 @@ static void campaigns(struct gw_req *q, struct gw_resp *r, const struct gw_db_op
                                         : !strcmp(e, "/resume") ? GW_CAMP_RUNNING
                                                                 : GW_CAMP_CANCELLED;
 
-            if (!need(q, r, GW_ROLE_RELEASE))
+            if (!need(q, r, ops, h, GW_ROLE_RELEASE))
                 return;
             rc = ops->campaign_set_state(h, id, st);
             if (rc == BW_E_STATE) {
@@ -754,12 +912,14 @@ int gw_api_operator(struct gw_req *q, struct gw_resp *r)
     if (strncmp(q->path, pre, sizeof(pre) - 1))
         return 0;
     rest = q->path + sizeof(pre) - 1;
-    if (!gw_operator_authenticate(q)) {
-        gw_error(r, 401, "token", "an operator token (Authorization: Bearer) is required");
-        return 1;
-    }
     if (gw_db(q->srv, &ops, &h)) {
         gw_error(r, 503, "registry", "registry unavailable");
+        return 1;
+    }
+    if (!gw_operator_authenticate(q)) {
+        audit_refused(q, ops, h, 401,
+                      q->authorization ? "unknown operator token" : "no operator token");
+        gw_error(r, 401, "token", "an operator token (Authorization: Bearer) is required");
         return 1;
     }
     if (!strncmp(rest, "devices", 7) && (rest[7] == 0 || rest[7] == '/'))
@@ -780,6 +940,10 @@ int gw_api_operator(struct gw_req *q, struct gw_resp *r)
 
         if (paging(q, r, &off, &lim))
             return 1;
+        if (off) { /* the log pages by id: an offset would be ignored */
+            gw_error(r, 400, "paging", "the audit log pages with after=ID&limit=N");
+            return 1;
+        }
         arr = json_array();
         /* ?after=ID: oldest first from there (to follow the log);
          * otherwise the newest, newest first */

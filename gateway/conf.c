@@ -34,7 +34,7 @@ static const struct bw_conf_row rows[] = {
     {"token_audience", S(token_audience), "bulwark-gateway",
      "audience device tokens must name (bulwark token --aud)"},
     {"token_replay_slots", U(token_replay_slots), "262144",
-     "device tokens remembered until they expire (40 bytes each): at least the tokens the "
+     "device tokens remembered until they expire (60 bytes each): at least the tokens the "
      "fleet presents within a token lifetime; when full, new connections get 503 until some "
      "expire"},
     {"token_device_quota", U(token_device_quota), "32",
@@ -67,7 +67,7 @@ static const struct bw_conf_row rows[] = {
     {"max_anonymous", U(max_anonymous), "0",
      "connections that have not yet authenticated (client certificate or an accepted "
      "request); past it the oldest is closed. 0: three quarters of max_connections"},
-    {"max_per_address", U(max_per_address), "64",
+    {"max_per_address", U(max_per_address), "128",
      "unauthenticated connections from one IP address; more are refused at accept"},
     {"max_upload_inflight", U(max_upload_inflight), "2147483648",
      "bytes of release uploads received at once (by declared Content-Length); more get 503"},

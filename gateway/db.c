@@ -168,6 +168,15 @@ bw_err gw__db_check_device(const struct gw_device *d)
     return gw__db_check_json(d->attrs[0] ? d->attrs : "{}", 0);
 }
 
+bw_err gw__db_check_pending(const struct gw_device *d)
+{
+    bw_err e = gw__db_check_device(d);
+
+    if (!e && d->status != GW_DEV_PENDING)
+        e = BW_E_INVAL;
+    return e;
+}
+
 bw_err gw__db_check_release(const struct gw_release *r)
 {
     if (!r)

@@ -51,6 +51,20 @@ struct gw_device {
     " WHERE a.device_id = " DEV " AND (a.state IN (1, 2)"                                          \
     " OR (a.state = 0 AND c.state = 0 AND a.batch <= c.current_batch)))"
 
+/* pending_add: drop the pending devices that never checked in, have no
+ * action or DDI state and were created before T; then count the pending
+ * ones. The same SQL in both backends. */
+#define GW_SQL_PENDING_EXPIRE(T)                                                                   \
+    "DELETE FROM devices WHERE status = 0 AND created < " T " AND last_seen = 0"                  \
+    " AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.device_id = devices.id)"                    \
+    " AND NOT EXISTS (SELECT 1 FROM ddi_targets t WHERE t.device_id = devices.id)"
+#define GW_SQL_PENDING_COUNT "SELECT count(*) FROM devices WHERE status = 0"
+/* 1 if some pending device could expire (created before ?1 and never
+ * checked in): the cheap look before a full cap takes the write lock */
+#define GW_SQL_PENDING_OLD(T)                                                                      \
+    "SELECT count(*) FROM (SELECT 1 FROM devices WHERE status = 0 AND created < " T               \
+    " AND last_seen = 0 LIMIT 1) o"
+
 /* campaign_list: each campaign's action counts per state, for a FROM
  * clause "campaigns LEFT JOIN " GW_SQL_CAMPAIGN_COUNTS " ON k.campaign_id
  * = campaigns.id"; the same SQL in both backends. */
@@ -149,12 +163,34 @@ struct gw_db_ops {
     bw_err (*device_checkin)(void *ctx, const char *id, const char *version, int64_t sequence,
                              const char *attrs, int64_t now);
     /* calls fn for each device whose attrs contain every pair of filter
-     * (NULL = all), ordered by id (bytewise), at most limit rows (< 0: no
-     * limit) after offset. A pair matches when attrs has the key with an
-     * equal string value. BW_E_FORMAT: filter is not a flat JSON object of
-     * strings. fn must not use the same handle. */
-    bw_err (*device_list)(void *ctx, const char *filter, int64_t offset, int64_t limit,
-                          void (*fn)(void *arg, const struct gw_device *d), void *arg);
+     * (NULL = all) and whose status is status (< 0: any), ordered by id
+     * (bytewise), at most limit rows (< 0: no limit) after offset. A pair
+     * matches when attrs has the key with an equal string value.
+     * BW_E_FORMAT: filter is not a flat JSON object of strings; BW_E_INVAL:
+     * a NULL fn, a negative offset, a status above GW_DEV_REVOKED. fn must
+     * not use the same handle. */
+    bw_err (*device_list)(void *ctx, const char *filter, int status, int64_t offset,
+                          int64_t limit, void (*fn)(void *arg, const struct gw_device *d),
+                          void *arg);
+    /* Deletes the device and what hangs off it (its actions, its DDI
+     * state) in one transaction; its campaigns keep their other actions.
+     * BW_E_NOTFOUND for an unknown id. */
+    bw_err (*device_delete)(void *ctx, const char *id);
+    /* Gives a PENDING or REJECTED device another key (fingerprint: 64 hex
+     * digits; serial and pubkey become "") and the status st, in one
+     * statement: an identity someone else claimed first is handed to the
+     * key the operator names. BW_E_NOTFOUND (no such device), BW_E_STATE
+     * (it is accepted or revoked), BW_E_EXISTS (another device has that
+     * key), BW_E_INVAL (bad fingerprint or st). */
+    bw_err (*device_rekey)(void *ctx, const char *id, const char *fingerprint,
+                           enum gw_device_status st);
+    /* Adds d (status PENDING) unless max pending devices exist already
+     * (BW_E_QUOTA). First drops the pending devices that never checked in
+     * (last_seen 0), have no action and were created before
+     * expire_before. Serialized across gateway instances, so the cap
+     * holds. Errors as device_add. */
+    bw_err (*pending_add)(void *ctx, const struct gw_device *d, int64_t expire_before,
+                          int64_t max);
 
     /* releases */
     /* sets r->id; BW_E_EXISTS for a name or a digest already present */
@@ -268,6 +304,8 @@ int gw__db_utf8_ok(const char *s);
 BW_NODISCARD bw_err gw__db_check_audit(const char *actor, const char *action, const char *object,
                                        const char *detail);
 BW_NODISCARD bw_err gw__db_check_device(const struct gw_device *d);
+/* a device for pending_add: as gw__db_check_device, and PENDING (BW_E_INVAL) */
+BW_NODISCARD bw_err gw__db_check_pending(const struct gw_device *d);
 BW_NODISCARD bw_err gw__db_check_release(const struct gw_release *r);
 /* exactly len lowercase hex digits */
 BW_NODISCARD bw_err gw__db_check_hex(const char *s, size_t len);

@@ -19,6 +19,7 @@
 #define MAX_TRIES 8              /* deadlock / serialization failure retries */
 #define MIGRATE_LOCK "7161405519" /* pg_advisory_xact_lock key: "bulwark schema" */
 #define DEVICE_LOCK_CLASS "25207" /* first key of the per-device lock */
+#define PENDING_LOCK "7161405520" /* pg_advisory_xact_lock key: pending_add */
 
 struct pg {
     PGconn *c;
@@ -80,6 +81,8 @@ static const char *const migrations[] = {
     " device_id TEXT COLLATE \"C\" PRIMARY KEY REFERENCES devices(id),"
     " token TEXT NOT NULL DEFAULT '', attrs_received INTEGER NOT NULL DEFAULT 0,"
     " cancel_ack BIGINT NOT NULL DEFAULT 0);",
+    /* 3: pending identities counted and expired by status and age */
+    "CREATE INDEX devices_status ON devices(status, created);",
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -445,8 +448,9 @@ static bw_err pg_device_checkin(void *ctx, const char *id, const char *version, 
     return e;
 }
 
-static bw_err pg_device_list(void *ctx, const char *filter, int64_t offset, int64_t limit,
-                             void (*fn)(void *arg, const struct gw_device *d), void *arg)
+static bw_err pg_device_list(void *ctx, const char *filter, int status, int64_t offset,
+                             int64_t limit, void (*fn)(void *arg, const struct gw_device *d),
+                             void *arg)
 {
     struct pg *p = ctx;
     struct gw_device *d;
@@ -455,7 +459,7 @@ static bw_err pg_device_list(void *ctx, const char *filter, int64_t offset, int6
     bw_err e;
     int i;
 
-    if (!fn || offset < 0)
+    if (!fn || offset < 0 || status > GW_DEV_REVOKED)
         return BW_E_INVAL;
     if (filter) {
         e = gw__db_check_json(filter, 1);
@@ -465,8 +469,9 @@ static bw_err pg_device_list(void *ctx, const char *filter, int64_t offset, int6
     snprintf(lim, sizeof(lim), "%lld", (long long)limit);
     r = ex(p, &e,
            "SELECT " DEV_COLS " FROM devices d WHERE " MATCH("$1")
+           " AND ($4::bigint < 0 OR status = $4::bigint)"
            " ORDER BY id LIMIT $2::bigint OFFSET $3::bigint",
-           "tti", filter, limit < 0 ? NULL : lim, offset);
+           "ttii", filter, limit < 0 ? NULL : lim, offset, (int64_t)(status < 0 ? -1 : status));
     if (!r)
         return e;
     d = malloc(sizeof(*d));
@@ -481,6 +486,92 @@ static bw_err pg_device_list(void *ctx, const char *filter, int64_t offset, int6
     free(d);
     PQclear(r);
     return BW_OK;
+}
+
+/* The device's lock (the one action_next takes) first, so a delete and
+ * an offer to the same device do not interleave. */
+static bw_err pg_device_delete(void *ctx, const char *id)
+{
+    struct pg *p = ctx;
+    int64_t n = 0;
+    bw_err e;
+
+    if (!id)
+        return BW_E_INVAL;
+    if (!gw__db_utf8_ok(id))
+        return BW_E_NOTFOUND;
+    e = begin(p);
+    if (e)
+        return e;
+    e = run(p, NULL, "SELECT pg_advisory_xact_lock(" DEVICE_LOCK_CLASS ", hashtext($1))", "t",
+            id);
+    if (!e)
+        e = run(p, NULL, "DELETE FROM actions WHERE device_id = $1", "t", id);
+    if (!e)
+        e = run(p, NULL, "DELETE FROM ddi_targets WHERE device_id = $1", "t", id);
+    if (!e)
+        e = run(p, &n, "DELETE FROM devices WHERE id = $1", "t", id);
+    if (!e && n == 0)
+        e = BW_E_NOTFOUND;
+    return finish(p, e);
+}
+
+static bw_err pg_device_rekey(void *ctx, const char *id, const char *fpr,
+                              enum gw_device_status st)
+{
+    struct pg *p = ctx;
+    struct gw_device d;
+    int64_t n = 0;
+    bw_err e;
+
+    if (!id || !fpr || gw__db_check_hex(fpr, 64) || (unsigned)st > GW_DEV_REVOKED)
+        return BW_E_INVAL;
+    if (!gw__db_utf8_ok(id))
+        return BW_E_NOTFOUND;
+    e = run(p, &n,
+            "UPDATE devices SET fingerprint = $1, serial = '', pubkey = '', status = $2"
+            " WHERE id = $3 AND status IN (0, 2)",
+            "tit", fpr, (int64_t)st, id);
+    if (!e && n == 0)
+        e = pg_device_get(p, id, &d) == BW_OK ? BW_E_STATE : BW_E_NOTFOUND;
+    return e;
+}
+
+/* One lock for every instance: the count and the insert cannot interleave
+ * with another instance's, so the cap holds. */
+static bw_err pg_pending_add(void *ctx, const struct gw_device *d, int64_t expire_before,
+                             int64_t max)
+{
+    struct pg *p = ctx;
+    int64_t n = 0;
+    bw_err e;
+
+    e = gw__db_check_pending(d);
+    if (e)
+        return e;
+    /* a full cap with nothing to expire is refused on a read, without the
+     * write lock (an unauthenticated flood ends here) */
+    e = count(p, &n, GW_SQL_PENDING_COUNT, "", 0, 0);
+    if (!e && n >= max) {
+        e = count(p, &n, GW_SQL_PENDING_OLD("$1"), "i", expire_before, 0);
+        if (!e && n == 0)
+            e = BW_E_QUOTA;
+    }
+    if (e)
+        return e;
+    e = begin(p);
+    if (e)
+        return e;
+    e = run(p, NULL, "SELECT pg_advisory_xact_lock(" PENDING_LOCK ")", "");
+    if (!e)
+        e = run(p, NULL, GW_SQL_PENDING_EXPIRE("$1"), "i", expire_before);
+    if (!e)
+        e = count(p, &n, GW_SQL_PENDING_COUNT, "", 0, 0);
+    if (!e && n >= max)
+        e = BW_E_QUOTA;
+    if (!e)
+        e = pg_device_add(p, d);
+    return finish(p, e);
 }
 
 /* ---- releases ----------------------------------------------------------- */
@@ -1288,6 +1379,9 @@ const struct gw_db_ops gw_db_pg = {
     .device_set_status = pg_device_set_status,
     .device_checkin = pg_device_checkin,
     .device_list = pg_device_list,
+    .device_delete = pg_device_delete,
+    .device_rekey = pg_device_rekey,
+    .pending_add = pg_pending_add,
     .release_add = pg_release_add,
     .release_get = pg_release_get,
     .release_by_digest = pg_release_by_digest,

@@ -87,6 +87,8 @@ static const char *const migrations[] = {
     " device_id TEXT PRIMARY KEY NOT NULL REFERENCES devices(id),"
     " token TEXT NOT NULL DEFAULT '', attrs_received INTEGER NOT NULL DEFAULT 0,"
     " cancel_ack BIGINT NOT NULL DEFAULT 0);",
+    /* 3: pending identities counted and expired by status and age */
+    "CREATE INDEX devices_status ON devices(status, created);",
 };
 #define SCHEMA_VERSION ((int64_t)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -551,8 +553,9 @@ static bw_err sq_device_checkin(void *ctx, const char *id, const char *version, 
     return e;
 }
 
-static bw_err sq_device_list(void *ctx, const char *filter, int64_t offset, int64_t limit,
-                             void (*fn)(void *arg, const struct gw_device *d), void *arg)
+static bw_err sq_device_list(void *ctx, const char *filter, int status, int64_t offset,
+                             int64_t limit, void (*fn)(void *arg, const struct gw_device *d),
+                             void *arg)
 {
     struct sq *s = ctx;
     struct gw_device *d;
@@ -560,7 +563,7 @@ static bw_err sq_device_list(void *ctx, const char *filter, int64_t offset, int6
     bw_err e;
     int row;
 
-    if (!fn || offset < 0)
+    if (!fn || offset < 0 || status > GW_DEV_REVOKED)
         return BW_E_INVAL;
     if (filter) {
         e = gw__db_check_json(filter, 1);
@@ -572,8 +575,9 @@ static bw_err sq_device_list(void *ctx, const char *filter, int64_t offset, int6
         return BW_E_NOMEM;
     e = prep(s, &st,
              "SELECT " DEV_COLS " FROM devices d WHERE " MATCH("?1")
-             " ORDER BY id LIMIT ?2 OFFSET ?3",
-             "tii", filter, limit < 0 ? (int64_t)-1 : limit, offset);
+             " AND (?4 < 0 OR status = ?4) ORDER BY id LIMIT ?2 OFFSET ?3",
+             "tiii", filter, limit < 0 ? (int64_t)-1 : limit, offset,
+             (int64_t)(status < 0 ? -1 : status));
     if (e)
         goto out;
     while (!(e = step(s, st, &row)) && row) {
@@ -584,6 +588,79 @@ static bw_err sq_device_list(void *ctx, const char *filter, int64_t offset, int6
 out:
     free(d);
     return e;
+}
+
+static bw_err sq_device_delete(void *ctx, const char *id)
+{
+    struct sq *s = ctx;
+    int64_t n = 0;
+    bw_err e;
+
+    if (!id)
+        return BW_E_INVAL;
+    e = begin(s);
+    if (e)
+        return e;
+    e = run(s, NULL, "DELETE FROM actions WHERE device_id = ?", "t", id);
+    if (!e)
+        e = run(s, NULL, "DELETE FROM ddi_targets WHERE device_id = ?", "t", id);
+    if (!e)
+        e = run(s, &n, "DELETE FROM devices WHERE id = ?", "t", id);
+    if (!e && n == 0)
+        e = BW_E_NOTFOUND;
+    return finish(s, e);
+}
+
+static bw_err sq_device_rekey(void *ctx, const char *id, const char *fpr,
+                              enum gw_device_status st)
+{
+    struct sq *s = ctx;
+    struct gw_device d;
+    int64_t n = 0;
+    bw_err e;
+
+    if (!id || !fpr || gw__db_check_hex(fpr, 64) || (unsigned)st > GW_DEV_REVOKED)
+        return BW_E_INVAL;
+    e = run(s, &n,
+            "UPDATE devices SET fingerprint = ?, serial = '', pubkey = '', status = ?"
+            " WHERE id = ? AND status IN (0, 2)",
+            "tit", fpr, (int64_t)st, id);
+    if (!e && n == 0)
+        e = sq_device_get(s, id, &d) == BW_OK ? BW_E_STATE : BW_E_NOTFOUND;
+    return e;
+}
+
+static bw_err sq_pending_add(void *ctx, const struct gw_device *d, int64_t expire_before,
+                             int64_t max)
+{
+    struct sq *s = ctx;
+    int64_t n = 0;
+    bw_err e;
+
+    e = gw__db_check_pending(d);
+    if (e)
+        return e;
+    /* a full cap with nothing to expire is refused on a read, without the
+     * write lock (an unauthenticated flood ends here) */
+    e = count(s, &n, GW_SQL_PENDING_COUNT, "", 0, 0);
+    if (!e && n >= max) {
+        e = count(s, &n, GW_SQL_PENDING_OLD("?"), "i", expire_before, 0);
+        if (!e && n == 0)
+            e = BW_E_QUOTA;
+    }
+    if (e)
+        return e;
+    e = begin(s);
+    if (e)
+        return e;
+    e = run(s, NULL, GW_SQL_PENDING_EXPIRE("?"), "i", expire_before);
+    if (!e)
+        e = count(s, &n, GW_SQL_PENDING_COUNT, "", 0, 0);
+    if (!e && n >= max)
+        e = BW_E_QUOTA;
+    if (!e)
+        e = sq_device_add(s, d);
+    return finish(s, e);
 }
 
 /* ---- releases ----------------------------------------------------------- */
@@ -1280,6 +1357,9 @@ const struct gw_db_ops gw_db_sqlite = {
     .device_set_status = sq_device_set_status,
     .device_checkin = sq_device_checkin,
     .device_list = sq_device_list,
+    .device_delete = sq_device_delete,
+    .device_rekey = sq_device_rekey,
+    .pending_add = sq_pending_add,
     .release_add = sq_release_add,
     .release_get = sq_release_get,
     .release_by_digest = sq_release_by_digest,

@@ -141,9 +141,12 @@ int gw_api_mender(struct gw_req *q, struct gw_resp *r);
 /* The Mender JWT key and link secret: loaded from path (mender_key), or
  * made for this process when path is empty. Before the server serves. */
 BW_NODISCARD bw_err gw_mender_keys(const char *path);
-/* A Host header fit to build links from: 1..255 host name characters
- * (letters, digits, '.', '-', ':', '[', ']'). */
-int gw_host_ok(const char *host);
+/* The base of every absolute link the gateway hands out (DDI, Mender):
+ * public_url without a trailing '/', or "https://" and the listen address
+ * when it is empty (port 0 there: the port the server bound); never the
+ * request's Host header, which anyone can set. 0, or -1 when it does not
+ * fit in cap. */
+int gw_link_base(const struct gw_req *q, char *out, size_t cap);
 /* A request header, or NULL. */
 const char *gw_header(const struct gw_req *q, const char *name);
 /* A query-string argument of the request (decoded), or NULL. */

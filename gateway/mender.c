@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -51,14 +52,32 @@ static EVP_PKEY *read_pubkey(const char *pem)
     return k;
 }
 
-/* RSA of 2048 bits or more, or EC on P-256; 0 for anything else */
+/* An RSA key whose signature check costs what a device's key should:
+ * modulus of GW_MENDER_RSA_MIN_BITS..GW_MENDER_RSA_MAX_BITS, public
+ * exponent odd and 3..2^32 (65537 in practice). A huge exponent makes
+ * each check 10-30 times dearer; an even one is no RSA key. Decided on
+ * the parsed numbers, before any signature operation. */
+static int rsa_ok(EVP_PKEY *k)
+{
+    BIGNUM *e = NULL;
+    int bits = EVP_PKEY_get_bits(k), ok;
+
+    if (bits < GW_MENDER_RSA_MIN_BITS || bits > GW_MENDER_RSA_MAX_BITS ||
+        EVP_PKEY_get_bn_param(k, "e", &e) != 1)
+        return 0;
+    ok = BN_is_odd(e) && !BN_is_one(e) && BN_num_bits(e) <= 32; /* 2^32 is even */
+    BN_free(e);
+    return ok;
+}
+
+/* RSA within rsa_ok's bounds, or EC on P-256; 0 for anything else */
 static enum gw_mender_key key_kind(EVP_PKEY *k)
 {
     char group[32];
     size_t glen = 0;
 
     if (EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA)
-        return EVP_PKEY_get_bits(k) >= 2048 ? GW_MENDER_RSA : 0;
+        return rsa_ok(k) ? GW_MENDER_RSA : 0;
     if (EVP_PKEY_get_base_id(k) == EVP_PKEY_EC &&
         EVP_PKEY_get_group_name(k, group, sizeof(group), &glen) == 1 &&
         !strcmp(group, "prime256v1"))
@@ -113,6 +132,10 @@ bw_err gw_mender_key_fingerprint(const char *pem, char out[65])
     out[0] = 0;
     if (!k)
         return BW_E_FORMAT;
+    if (!key_kind(k)) { /* a key the auth request would refuse */
+        EVP_PKEY_free(k);
+        return BW_E_KEY;
+    }
     len = i2d_PUBKEY(k, &der);
     if (len > 0 && bw_sha256(der, (size_t)len, dig) == BW_OK) {
         bw_hex(out, dig, sizeof(dig));
@@ -179,7 +202,7 @@ bw_err gw_mender_parse_auth(const uint8_t *b, size_t n, const char *sig_b64,
     }
     out->key_type = key_kind(k);
     if (!out->key_type) {
-        *why = "pubkey: RSA of 2048 bits or more, or ECDSA P-256";
+        *why = "pubkey: RSA of 2048 to 4096 bits with an odd exponent below 2^32, or ECDSA P-256";
         rc = BW_E_KEY;
         goto out;
     }

@@ -17,6 +17,10 @@
 
 enum gw_mender_key { GW_MENDER_RSA = 1, GW_MENDER_EC_P256 };
 
+/* RSA keys accepted from devices: the modulus in bits (2048..4096) */
+#define GW_MENDER_RSA_MIN_BITS 2048
+#define GW_MENDER_RSA_MAX_BITS 4096
+
 /* POST /api/devices/v1/authentication/auth_requests:
  * {"id_data":"<JSON object as a string>","pubkey":"<PEM>","tenant_token":""} */
 struct gw_mender_auth {
@@ -29,8 +33,9 @@ struct gw_mender_auth {
 /*
  * Parses an auth request and verifies its signature: sig_b64 (the
  * X-MEN-Signature header, standard base64) over exactly the n body bytes,
- * with the public key the body carries: RSA (2048 bits or more) PKCS#1
- * v1.5 with SHA-256, or ECDSA P-256 with SHA-256 (DER). The device id is
+ * with the public key the body carries: RSA (2048 to 4096 bits, public
+ * exponent odd and 3..2^32-1, checked before the signature) PKCS#1 v1.5
+ * with SHA-256, or ECDSA P-256 with SHA-256 (DER). The device id is
  * derived from the identity, so the same identity always names the same
  * device; whether this key may speak for it is the registry's question.
  * Errors: BW_E_FORMAT (not that JSON, id_data not an object of strings,
@@ -50,7 +55,8 @@ BW_NODISCARD bw_err gw_mender_identity(const char *id_json, size_t n,
 
 /* The SHA-256 of a PEM public key's DER form (SubjectPublicKeyInfo), hex:
  * one key, one fingerprint, however the PEM was wrapped. BW_E_FORMAT if
- * it is not a public key. */
+ * it is not a public key, BW_E_KEY if it is one an auth request would be
+ * refused with (the RSA bounds above, or another kind). */
 BW_NODISCARD bw_err gw_mender_key_fingerprint(const char *pem, char out[65]);
 
 /* PUT /api/devices/v1/inventory/device/attributes: [{"name":S,"value":V}]

@@ -13,7 +13,7 @@ FLAGS="-mcpu=cortex-m4 -mthumb -mfloat-abi=soft -Os -std=c11 -ffunction-sections
        -Wall -Wextra -Werror -Iinclude"
 objs=()
 for f in src/core/core.c src/core/err.c src/cbor/cbor.c src/cose/cose.c src/suit/suit.c src/suit/suit_build.c \
-         src/update/update.c src/update/bootstate.c src/update/bootstate_kv.c; do
+         src/update/update.c src/update/install.c src/update/bootstate.c src/update/bootstate_kv.c; do
   o="$out/$(basename "${f%.c}").o"
   $CC $FLAGS -c "$f" -o "$o"
   objs+=("$o")

@@ -23,7 +23,8 @@ endif()
 # The Mender device API over TLS with openssl-signed auth requests
 if(TARGET bwgateway)
   add_test(NAME integ.mender_api
-           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/mender_api.sh $<TARGET_FILE:bulwark-gateway>)
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/mender_api.sh $<TARGET_FILE:bulwark-gateway>
+                   $<TARGET_FILE:bulwark-gatewayctl>)
 endif()
 # Debian's mender-client daemon against the gateway (in a private mount namespace)
 if(TARGET bwgateway)

@@ -38,3 +38,10 @@ if(TARGET bwgateway)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_limits.sh $<TARGET_FILE:bulwark-gateway>)
   set_tests_properties(integ.gateway_limits PROPERTIES TIMEOUT 180)
 endif()
+# The per-device share of the token replay table, refused operator requests
+# in the audit log, DELETE of a device
+if(TARGET bwgateway)
+  add_test(NAME integ.gateway_quota
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_quota.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+endif()

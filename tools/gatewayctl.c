@@ -19,14 +19,24 @@ struct cmd {
     const char *args; /* shown in help */
     const char *method;
     const char *path;  /* %s is the first argument */
-    int body;          /* 1: JSON from argv, 2: a file (second arg or first) */
+    int body; /* 1: JSON from argv, 2: a file (second arg or first), 3: a status, 4: empty,
+               * 5: {"pubkey": second arg's file}, 6: {"id_data": first arg, "pubkey": second's} */
     const char *help;
 };
 
 static const struct cmd cmds[] = {
     {"devices", "[FILTER-JSON]", "GET", "/api/v1/devices", 0,
      "list devices, optionally those whose attributes match, e.g. '{\"group\":\"lab\"}'"},
+    {"pending", "", "GET", "/api/v1/devices?status=pending", 0,
+     "identities waiting for acceptance (dropped after pending_ttl)"},
+    {"rejected", "", "GET", "/api/v1/devices?status=rejected", 0, "rejected identities"},
     {"device", "ID", "GET", "/api/v1/devices/%s", 0, "show one device"},
+    {"delete", "ID", "DELETE", "/api/v1/devices/%s", 0,
+     "delete a device with its actions and DDI state (admin)"},
+    {"rekey", "ID PUBKEY.pem", "POST", "/api/v1/devices/%s/rekey", 5,
+     "give a pending or rejected Mender identity this key; it stays pending (admin)"},
+    {"preauthorize", "ID-DATA-JSON PUBKEY.pem", "POST", "/api/v1/devices/preauthorize", 6,
+     "accept a Mender device before it asks; replaces a pending or rejected key (admin)"},
     {"history", "ID", "GET", "/api/v1/devices/%s/actions", 0,
      "a device's actions, newest first, with its feedback"},
     {"import", "REGISTRY.jsonl", "POST", "/api/v1/devices/import", 2,
@@ -54,10 +64,12 @@ static void usage(FILE *f)
 {
     size_t i;
 
-    fprintf(f, "usage: bulwark-gatewayctl [--url URL] [--cacert CA.pem] COMMAND [ARGS]\n\n"
+    fprintf(f, "usage: bulwark-gatewayctl [--url URL] [--cacert CA.pem] [--offset N] [--limit N]\n"
+               "                          COMMAND [ARGS]\n\n"
                "Drives bulwark-gateway's operator API. The token comes from\n"
                "BULWARK_GATEWAY_TOKEN (never from the command line, where ps would show\n"
-               "it); the URL from --url or BULWARK_GATEWAY_URL.\n\ncommands:\n");
+               "it); the URL from --url or BULWARK_GATEWAY_URL. Lists are paged:\n"
+               "--offset and --limit (1..10000, default 1000) choose the page.\n\ncommands:\n");
     for (i = 0; i < N_CMDS; i++)
         fprintf(f, "  %-16s %-16s %s\n", cmds[i].name, cmds[i].args, cmds[i].help);
     fprintf(f, "\nexit status: 0 ok, 2 usage, 3 not allowed (401/403), 4 not found, 5 conflict,\n"
@@ -84,10 +96,59 @@ static int safe_arg(const char *s)
     return !strstr(s, "..");
 }
 
+/* digits only, 1..9 of them */
+static int number_arg(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+
+    return n >= 1 && n <= 9 && !s[n];
+}
+
+/* A JSON body {"id_data":ID-DATA,"pubkey":"PEM"} (id_data NULL: without
+ * it) from a PEM file; malloc'd, NULL when the file cannot be read or is
+ * not a PEM text. */
+static char *pubkey_body(const char *id_data, const char *file)
+{
+    FILE *f = fopen(file, "rb");
+    char pem[16384], *out;
+    size_t n, i, o = 0, cap;
+
+    if (!f)
+        return NULL;
+    n = fread(pem, 1, sizeof(pem) - 1, f);
+    fclose(f);
+    pem[n] = 0;
+    if (n == 0 || n == sizeof(pem) - 1 || !strstr(pem, "-----BEGIN "))
+        return NULL;
+    cap = 2 * n + (id_data ? strlen(id_data) : 0) + 64;
+    out = malloc(cap);
+    if (!out)
+        return NULL;
+    o = (size_t)snprintf(out, cap, "{%s%s%s\"pubkey\":\"", id_data ? "\"id_data\":" : "",
+                         id_data ? id_data : "", id_data ? "," : "");
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)pem[i];
+
+        if (ch == '\n') {
+            out[o++] = '\\';
+            out[o++] = 'n';
+        } else if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+            out[o++] = (char)ch;
+        } else if (ch != '\r') {
+            free(out);
+            return NULL;
+        }
+    }
+    snprintf(out + o, cap - o, "\"}");
+    return out;
+}
+
 int main(int argc, char **argv)
 {
     const char *url = getenv("BULWARK_GATEWAY_URL"), *ca = NULL;
     const char *tok = getenv("BULWARK_GATEWAY_TOKEN");
+    const char *offset = NULL, *limit = NULL;
+    char *json = NULL;
     const struct cmd *c = NULL;
     char full[2048], path[512], auth[700], body[256];
     struct curl_slist *hdr = NULL;
@@ -103,6 +164,10 @@ int main(int argc, char **argv)
             url = argv[++i];
         else if (!strcmp(argv[i], "--cacert") && i + 1 < argc)
             ca = argv[++i];
+        else if (!strcmp(argv[i], "--offset") && i + 1 < argc && number_arg(argv[i + 1]))
+            offset = argv[++i];
+        else if (!strcmp(argv[i], "--limit") && i + 1 < argc && number_arg(argv[i + 1]))
+            limit = argv[++i];
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
@@ -157,6 +222,13 @@ int main(int argc, char **argv)
         snprintf(path, sizeof(path), "%s?filter=%s", c->path, e ? e : "");
         curl_free(e);
     }
+    if (offset || limit) {
+        size_t pl = strlen(path);
+
+        snprintf(path + pl, sizeof(path) - pl, "%c%s%s%s%s%s", strchr(path, '?') ? '&' : '?',
+                 offset ? "offset=" : "", offset ? offset : "", offset && limit ? "&" : "",
+                 limit ? "limit=" : "", limit ? limit : "");
+    }
     snprintf(full, sizeof(full), "%s%s", url, path);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %.600s", tok);
     hdr = curl_slist_append(hdr, auth);
@@ -196,7 +268,21 @@ int main(int argc, char **argv)
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     } else if (c->body == 4) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+    } else if (c->body == 5 || c->body == 6) {
+        json = n >= 2 ? pubkey_body(c->body == 6 ? argv[i] : NULL, argv[i + 1]) : NULL;
+        if (!json) {
+            fprintf(stderr, "bulwark-gatewayctl %s: needs %s (a readable PEM file)\n", c->name,
+                    c->args);
+            curl_slist_free_all(hdr);
+            curl_easy_cleanup(h);
+            return 2;
+        }
+        hdr = curl_slist_append(hdr, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
     }
+    if (!strcmp(c->method, "DELETE"))
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
     cc = curl_easy_perform(h);
     if (cc == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -207,6 +293,7 @@ int main(int argc, char **argv)
     curl_easy_cleanup(h);
     if (upload)
         fclose(upload);
+    free(json);
     if (cc != CURLE_OK)
         return 8;
     if (status >= 200 && status < 300)

@@ -167,8 +167,19 @@ function attrText(a) {
   return Object.entries(a || {}).map(([k, v]) => k + '=' + (typeof v === 'string' ? v : JSON.stringify(v))).join(' ');
 }
 
+// Every device, a page of 10,000 at a time (the API answers one page per
+// request), until a page comes back short.
+async function allDevices() {
+  const all = [];
+  for (let off = 0; ; off += 10000) {
+    const page = await api('GET', 'devices?offset=' + off + '&limit=10000');
+    for (const d of page) all.push(d);
+    if (page.length < 10000) return all;
+  }
+}
+
 async function viewFleet() {
-  fleet = await api('GET', 'devices');
+  fleet = await allDevices();
   const sel = $('f-version'), want = sel.value;
   const versions = [...new Set(fleet.map((d) => d.version).filter((v) => v))].sort();
   clear(sel);

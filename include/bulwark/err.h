@@ -47,6 +47,7 @@ typedef enum {
     BW_E_CLAIM,       /* a token claim (audience, issuer, type) does not fit */
     BW_E_BACKEND,     /* a key backend or its service (TPM, PKCS#11) failed */
     BW_E_TAMPER,      /* a hash chain or record does not match what was stored */
+    BW_E_QUOTA,       /* one client's share of a shared resource is used up: retry later */
     BW_E__COUNT
 } bw_err;
 

@@ -40,6 +40,9 @@ struct bw_token_claims {
 struct bw_token_policy {
     const char *aud;        /* required: the token's aud must be (or contain) it */
     const char *iss;        /* optional: if non-NULL, iss must equal it */
+    const char *sub;        /* optional: if non-NULL, sub must equal it (checked
+                             * before the token is recorded, so a key holder
+                             * cannot spend table space on other subjects) */
     int64_t now;            /* the verifier's clock, seconds since the epoch */
     uint32_t leeway;        /* clock skew allowed on exp, nbf and iat (s) */
     uint32_t max_lifetime;  /* exp - iat ceiling (s); at most BW_TOKEN_LIFETIME_MAX */
@@ -50,6 +53,14 @@ struct bw_token_policy {
 struct bw_token_seen {
     uint8_t id[BW_SHA256_LEN];
     int64_t until;
+    uint8_t owner[8]; /* the subject's tag (quota), zero without a quota */
+};
+
+/* One subject's share of a replay cache with a quota: the entries it holds
+ * (live, or expired and not yet swept). n == 0 marks a free slot. */
+struct bw_token_owner {
+    uint8_t id[8];
+    uint32_t n;
 };
 
 /* Replay cache over a caller-allocated array: an open-addressing hash
@@ -64,6 +75,9 @@ struct bw_token_replay {
     size_t n;                                  /* entries in use */
     void (*lock)(void *ctx, int acquire);      /* optional */
     void *lock_ctx;
+    struct bw_token_owner *owner;              /* cap entries, with a quota */
+    uint32_t quota;                            /* entries per subject, 0: none */
+    int64_t quota_swept;                       /* last sweep forced by a quota */
 };
 
 /* Finds the public key of the device a token claims to come from, so one
@@ -95,6 +109,17 @@ void bw_token_replay_init(struct bw_token_replay *r, struct bw_token_seen *slots
 void bw_token_replay_set_lock(struct bw_token_replay *r, void (*lock)(void *ctx, int acquire),
                               void *ctx);
 
+/* Gives every subject (the token's sub) at most quota entries of the
+ * cache, so one device presenting many fresh tokens fills its own share
+ * and not the table: its next new token is refused with BW_E_QUOTA while
+ * others are recorded. owners: caller-allocated, exactly as many as the
+ * cache's slots (every subject with an entry needs one). Call on an empty
+ * cache, after bw_token_replay_init. A subject at its quota forces a sweep
+ * of expired entries at most once per second of the verifier's clock.
+ * Errors: BW_E_INVAL (NULL owners with a quota, a non-empty cache). */
+BW_NODISCARD bw_err bw_token_replay_set_quota(struct bw_token_replay *r,
+                                              struct bw_token_owner *owners, uint32_t quota);
+
 /* Issues a token: header {"alg":"ES256","typ":"JWT"[,"kid":..]}, payload
  * {"iss","sub","aud","iat"[,"nbf"],"exp","jti"} signed with s (raw r||s).
  * c: sub, aud, iat and exp required (has_iat/has_exp need not be set);
@@ -124,9 +149,11 @@ BW_NODISCARD bw_err bw_token_issue(const struct bw_signer *s, struct bw_token_cl
  *   iat <= exp, exp - iat <= policy max_lifetime         else BW_E_CLAIM
  *   aud (string or array of strings) contains policy aud else BW_E_CLAIM
  *   iss == policy iss when the policy names one          else BW_E_CLAIM
+ *   sub == policy sub when the policy names one          else BW_E_CLAIM
  *   jti present, 1..64 bytes; iss/sub/aud <= 128 bytes   else BW_E_CLAIM
  *   (iss, sub, jti) not in the cache with time left      else BW_E_REPLAY
  *   room in the cache after evicting expired entries     else BW_E_NOMEM
+ *   the subject under the cache's quota, if it has one   else BW_E_QUOTA
  * and only then records the token in cache and returns BW_OK.
  * Strict JSON: an object of string, number, true, false, null or array of
  * those; no nested objects or arrays (BW_E_DEPTH), at most 32 members,

@@ -178,4 +178,88 @@ BW_NODISCARD bw_err bw_update_confirm(struct bw_update *u);
  * floor stays where it is. */
 BW_NODISCARD bw_err bw_update_rollback(struct bw_update *u);
 
+/*
+ * The install stream: the one way verified bytes reach a slot. It takes
+ * the package's bytes after the envelope (the chunk list, then the
+ * payload) in any split, checks the list against its signed digest and
+ * each chunk against its list entry before the flash sees a byte of it,
+ * computes the whole-image digest itself over exactly what it wrote, and
+ * at the end compares digest and size with the manifest before the slot
+ * is marked for a trial boot. Nothing here takes a digest from its caller.
+ * No malloc, no threads: the caller lends the two buffers.
+ *
+ * One thread: bw_install_begin, bw_install_feed as bytes arrive,
+ * bw_install_finish. Two threads (a host overlapping the two SHA-256
+ * passes): bw_install_feed for the chunk list, then per chunk, in order,
+ * bw_install_check (first thread) and bw_install_commit (second thread),
+ * each commit handed over after its check through the caller's own
+ * synchronisation (a mutex or queue), and the buffer left unchanged
+ * between the two calls.
+ */
+enum bw_install_phase { BW_INS_IDLE = 0, BW_INS_LIST, BW_INS_PAYLOAD, BW_INS_DONE, BW_INS_FAILED };
+
+/* Fields are the stream's. The two stages share only `checked`, written by
+ * stage 1 alone and read by stage 2 (an atomic: a commit can never run
+ * ahead of the checks, whatever the threads do); every other field is
+ * touched by one stage, or by begin, feed and finish while no stage runs. */
+struct bw_install {
+    struct bw_update *u;
+    const struct bw_suit *s;
+    uint8_t *list;      /* the chunk list, lent by the caller */
+    size_t list_len;    /* its length: 32 bytes per chunk */
+    uint8_t *chunk;     /* one chunk, lent by the caller (feed only) */
+    size_t chunk_cap;
+    uint32_t n_chunks;
+    size_t have;        /* bytes of the list or of the current chunk held */
+    enum bw_install_phase phase;
+    bw_err err;         /* begin/feed/finish: the first failure, sticky */
+    /* stage 1 */
+    uint32_t n_checked;
+    bw_err check_err;
+    _Atomic uint32_t checked; /* published count of checked chunks */
+    /* stage 2 */
+    uint32_t committed;
+    uint64_t off;       /* payload bytes written */
+    bw_err commit_err;
+    struct bw_sha256 image;
+};
+
+/*
+ * Starts installing the authenticated package s (bw_update_begin: identity,
+ * anti-rollback, slot size, target marked empty). list must hold the chunk
+ * list (bw_suit_chunk_layout's list length); chunk must hold one chunk
+ * (the manifest's chunk size) when bw_install_feed is used for the
+ * payload, and may be NULL when bw_install_check/commit are. A payload
+ * integrated in the envelope has no list: it is checked and written here,
+ * and the stream expects no bytes. Errors: bw_update_begin's, BW_E_TOOBIG
+ * (a buffer too small), BW_E_UNSUPPORTED (neither a chunk list nor an
+ * integrated payload), BW_E_DIGEST/BW_E_SIZE (integrated payload). On
+ * error nothing of the package was written.
+ */
+BW_NODISCARD bw_err bw_install_begin(struct bw_install *in, struct bw_update *u,
+                                     const struct bw_suit *s, const struct bw_suit_expect *e,
+                                     uint8_t *list, size_t list_cap, uint8_t *chunk,
+                                     size_t chunk_cap);
+/* The next len bytes of the package after the envelope. A chunk is written
+ * once it is complete and checked. Errors: BW_E_CHUNK (list or chunk not
+ * the signed one; the chunk is not written), BW_E_TRAILING (bytes after the
+ * last chunk), BW_E_STATE (no chunk buffer for the payload), flash errors.
+ * After an error the install is abandoned and every call returns it. */
+BW_NODISCARD bw_err bw_install_feed(struct bw_install *in, const uint8_t *data, size_t len);
+/* Stage 1: checks the next chunk, len bytes at buf, against the list.
+ * BW_E_STATE before the list is complete or after the last chunk,
+ * BW_E_CHUNK / BW_E_SIZE as bw_suit_chunk_check; sticky for stage 1. */
+BW_NODISCARD bw_err bw_install_check(struct bw_install *in, const uint8_t *buf, size_t len);
+/* Stage 2: hashes the next chunk into the image digest and writes it to
+ * the slot. BW_E_STATE when that chunk has not been checked (nothing is
+ * written), flash errors; sticky for stage 2. */
+BW_NODISCARD bw_err bw_install_commit(struct bw_install *in, const uint8_t *buf, size_t len);
+/* After the last chunk (and after both stages stopped): either stage's
+ * error, else the image digest and size against the manifest (BW_E_DIGEST,
+ * BW_E_SIZE; BW_E_TRUNCATED when chunks are missing), then
+ * bw_update_finish: slot synced, image recorded, trial pending. */
+BW_NODISCARD bw_err bw_install_finish(struct bw_install *in);
+/* Abandons the install (the target stays marked empty). NULL-safe. */
+void bw_install_abort(struct bw_install *in);
+
 #endif

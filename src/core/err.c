@@ -45,6 +45,7 @@ static const struct row rows[BW_E__COUNT] = {
     [BW_E_CLAIM] = {"BW_E_CLAIM", "token claim does not fit"},
     [BW_E_BACKEND] = {"BW_E_BACKEND", "key backend or its service failed"},
     [BW_E_TAMPER] = {"BW_E_TAMPER", "stored record or hash chain was altered"},
+    [BW_E_QUOTA] = {"BW_E_QUOTA", "quota of this client used up; retry later"},
 };
 
 const char *bw_strerror(bw_err e)

@@ -745,9 +745,57 @@ static void replay_remove(struct bw_token_replay *r, size_t i)
     }
 }
 
+/* The subject's tag: the first bytes of SHA-256 over a label and sub. */
+static bw_err owner_tag(const char *sub, uint8_t tag[8])
+{
+    static const char label[] = "bulwark token owner v1";
+    uint8_t h[BW_SHA256_LEN];
+    struct bw_sha256 st;
+    bw_err rc;
+
+    rc = bw_sha256_init(&st);
+    if (rc)
+        return rc;
+    rc = bw_sha256_update(&st, label, sizeof(label));
+    if (!rc)
+        rc = bw_sha256_update(&st, sub, strlen(sub));
+    if (rc) {
+        bw_sha256_abort(&st);
+        return rc;
+    }
+    rc = bw_sha256_final(&st, h);
+    if (!rc)
+        memcpy(tag, h, 8);
+    return rc;
+}
+
+/* The owner slot of tag, taken if it has none. The owner table has as
+ * many slots as the cache and only subjects with entries hold one, so a
+ * free slot exists whenever the cache has a free entry. */
+static struct bw_token_owner *owner_slot(struct bw_token_replay *r, const uint8_t tag[8])
+{
+    uint64_t h;
+    size_t i, steps;
+
+    memcpy(&h, tag, sizeof(h));
+    i = (size_t)(h % r->cap);
+    for (steps = 0; steps < r->cap; steps++, i = (i + 1) % r->cap) {
+        struct bw_token_owner *o = &r->owner[i];
+
+        if (o->n == 0) {
+            memcpy(o->id, tag, 8);
+            return o;
+        }
+        if (!memcmp(o->id, tag, 8))
+            return o;
+    }
+    return NULL;
+}
+
 /* Drops every entry whose time is over. A removal may shift a later entry
  * into slot i, so slot i is looked at again until it holds a live entry
- * or nothing. */
+ * or nothing. With a quota the owner counts are then counted again from
+ * the entries left (owners are only ever dropped here). */
 static void replay_sweep(struct bw_token_replay *r, int64_t now)
 {
     size_t i;
@@ -757,16 +805,31 @@ static void replay_sweep(struct bw_token_replay *r, int64_t now)
             replay_remove(r, i);
             r->n--;
         }
+    if (!r->quota)
+        return;
+    memset(r->owner, 0, r->cap * sizeof(*r->owner));
+    for (i = 0; i < r->cap; i++)
+        if (r->slot[i].until != 0) {
+            struct bw_token_owner *o = owner_slot(r, r->slot[i].owner);
+
+            if (o) /* always: fewer owners than entries */
+                o->n++;
+        }
 }
 
 /* Method: sweep when three quarters full, then probe from the id's home:
- * the same id live is a replay, the same id expired is renewed in place,
- * an empty slot ends the run and takes the new entry. A table full of
- * live entries refuses the token rather than forget one (fail closed). */
+ * the same id live is a replay, the same id expired is renewed in place
+ * (same id, same subject: its owner count stands), an empty slot ends the
+ * run and takes the new entry. A table full of live entries refuses the
+ * token rather than forget one (fail closed). With a quota, a subject
+ * whose count is at the quota is refused (BW_E_QUOTA) after one sweep per
+ * second has had the chance to count its expired entries out. */
 static bw_err replay_record_locked(struct bw_token_replay *r, const uint8_t id[BW_SHA256_LEN],
-                                   int64_t now, int64_t until)
+                                   const uint8_t tag[8], int64_t now, int64_t until)
 {
+    struct bw_token_owner *o = NULL;
     size_t i, steps;
+    int pass;
 
     if (r->cap == 0)
         return BW_E_NOMEM;
@@ -774,35 +837,51 @@ static bw_err replay_record_locked(struct bw_token_replay *r, const uint8_t id[B
         return BW_E_CLAIM;
     if (r->n >= r->cap - r->cap / 4)
         replay_sweep(r, now);
-    i = replay_home(r, id);
-    for (steps = 0; steps < r->cap; steps++, i = (i + 1) % r->cap) {
-        struct bw_token_seen *s = &r->slot[i];
+    for (pass = 0;; pass++) {
+        i = replay_home(r, id);
+        for (steps = 0; steps < r->cap; steps++, i = (i + 1) % r->cap) {
+            struct bw_token_seen *s = &r->slot[i];
 
-        if (s->until == 0)
-            break;
-        if (!memcmp(s->id, id, BW_SHA256_LEN)) {
-            if (s->until >= now)
-                return BW_E_REPLAY;
-            s->until = until;
-            return BW_OK;
+            if (s->until == 0)
+                break;
+            if (!memcmp(s->id, id, BW_SHA256_LEN)) {
+                if (s->until >= now)
+                    return BW_E_REPLAY;
+                s->until = until;
+                return BW_OK;
+            }
         }
+        if (steps == r->cap)
+            return BW_E_NOMEM;
+        if (!r->quota)
+            break;
+        o = owner_slot(r, tag);
+        if (!o)
+            return BW_E_NOMEM;
+        if (o->n < r->quota)
+            break;
+        if (pass > 0 || r->quota_swept == now)
+            return BW_E_QUOTA;
+        r->quota_swept = now;
+        replay_sweep(r, now);
     }
-    if (steps == r->cap)
-        return BW_E_NOMEM;
+    if (o)
+        o->n++;
     memcpy(r->slot[i].id, id, BW_SHA256_LEN);
+    memcpy(r->slot[i].owner, tag, sizeof(r->slot[i].owner));
     r->slot[i].until = until;
     r->n++;
     return BW_OK;
 }
 
 static bw_err replay_record(struct bw_token_replay *r, const uint8_t id[BW_SHA256_LEN],
-                            int64_t now, int64_t until)
+                            const uint8_t tag[8], int64_t now, int64_t until)
 {
     bw_err rc;
 
     if (r->lock)
         r->lock(r->lock_ctx, 1);
-    rc = replay_record_locked(r, id, now, until);
+    rc = replay_record_locked(r, id, tag, now, until);
     if (r->lock)
         r->lock(r->lock_ctx, 0);
     return rc;
@@ -828,6 +907,8 @@ static bw_err check_claims(struct work *w, const struct bw_token_policy *p)
     if (w->p.aud_n == 0 || !w->p.aud_match)
         return BW_E_CLAIM;
     if (p->iss && strcmp(p->iss, c->iss))
+        return BW_E_CLAIM;
+    if (p->sub && strcmp(p->sub, c->sub))
         return BW_E_CLAIM;
     if (!c->jti[0])
         return BW_E_CLAIM;
@@ -857,7 +938,7 @@ static bw_err verify(const char *tok, size_t tok_len, const struct bw_ec_key *pu
                      struct bw_token_replay *cache, struct bw_token_claims *out, struct work *w)
 {
     const uint8_t *t = (const uint8_t *)tok, *d1, *d2;
-    uint8_t hash[BW_SHA256_LEN], id[BW_SHA256_LEN];
+    uint8_t hash[BW_SHA256_LEN], id[BW_SHA256_LEN], tag[8] = {0};
     size_t hlen, plen, slen = 0, n1, n2;
     int parsed = 0, sig_long = 0;
     bw_err rc = BW_E_INVAL;
@@ -951,9 +1032,11 @@ static bw_err verify(const char *tok, size_t tok_len, const struct bw_ec_key *pu
         if (rc)
             goto out;
         rc = replay_id(&w->c, id);
+        if (!rc && cache->quota)
+            rc = owner_tag(w->c.sub, tag);
         if (rc)
             goto out;
-        rc = replay_record(cache, id, p->now, w->c.exp + (int64_t)p->leeway);
+        rc = replay_record(cache, id, tag, p->now, w->c.exp + (int64_t)p->leeway);
         if (rc)
             goto out;
         memcpy(w->c.aud, p->aud, strlen(p->aud) + 1);
@@ -982,6 +1065,19 @@ void bw_token_replay_init(struct bw_token_replay *r, struct bw_token_seen *slots
     r->cap = slots ? cap : 0;
     if (r->cap)
         memset(slots, 0, cap * sizeof(*slots));
+}
+
+bw_err bw_token_replay_set_quota(struct bw_token_replay *r, struct bw_token_owner *owners,
+                                 uint32_t quota)
+{
+    if (!r || r->n || (quota && !owners))
+        return BW_E_INVAL;
+    r->quota = r->cap ? quota : 0;
+    r->owner = r->quota ? owners : NULL;
+    r->quota_swept = 0;
+    if (r->owner)
+        memset(r->owner, 0, r->cap * sizeof(*r->owner));
+    return BW_OK;
 }
 
 void bw_token_replay_set_lock(struct bw_token_replay *r, void (*lock)(void *ctx, int acquire),

@@ -145,13 +145,18 @@ static void collect(void *arg, const struct gw_device *d)
     l->n++;
 }
 
-static const char *list(const char *filter, int64_t off, int64_t lim, bw_err *rc)
+static const char *list_st(const char *filter, int status, int64_t off, int64_t lim, bw_err *rc)
 {
     static struct idlist l;
 
     memset(&l, 0, sizeof(l));
-    *rc = ops->device_list(db, filter, off, lim, collect, &l);
+    *rc = ops->device_list(db, filter, status, off, lim, collect, &l);
     return l.s;
+}
+
+static const char *list(const char *filter, int64_t off, int64_t lim, bw_err *rc)
+{
+    return list_st(filter, -1, off, lim, rc);
 }
 
 #define EXPECT_LIST(filter, off, lim, want)                                                       \
@@ -293,6 +298,104 @@ static void t_devices(void)
 /* ---- releases ----------------------------------------------------------- */
 
 static int64_t rel1, rel2, rel3;
+
+/* ---- identities: pending cap and expiry, status lists, re-key, delete ---- */
+
+#define EXPECT_STATUS_LIST(status, off, lim, want)                                                \
+    do {                                                                                          \
+        bw_err lrc_;                                                                              \
+        const char *got_ = list_st("{\"t\":\"ident\"}", status, off, lim, &lrc_);              \
+        CHECK(lrc_ == BW_OK && !strcmp(got_, want), "status %d list [%d,%d]: %s \"%s\", want \"%s\"", \
+              (int)(status), (int)(off), (int)(lim), bw_errname(lrc_), got_, want);               \
+    } while (0)
+
+static void t_identities(void)
+{
+    static struct gw_device d, g;
+    struct gw_ddi_target t;
+    struct gw_campaign c;
+    struct gw_action a;
+    struct idlist l;
+    char fpr[65];
+    int64_t pending0;
+    bw_err rc;
+
+    /* the pending devices there already count against the cap */
+    memset(&l, 0, sizeof(l));
+    EXPECT(ops->device_list(db, NULL, GW_DEV_PENDING, 0, -1, collect, &l), BW_OK);
+    pending0 = l.n;
+    mkdev(&d, "id-1", 5001, GW_DEV_PENDING, "{\"t\":\"ident\"}");
+    d.created = 1000; /* long ago */
+    EXPECT(ops->pending_add(db, &d, 0, pending0 + 3), BW_OK);
+    mkdev(&d, "id-2", 5002, GW_DEV_PENDING, "{\"t\":\"ident\"}");
+    EXPECT(ops->pending_add(db, &d, 0, pending0 + 3), BW_OK);
+    mkdev(&d, "id-3", 5003, GW_DEV_PENDING, "{\"t\":\"ident\"}");
+    EXPECT(ops->pending_add(db, &d, 0, pending0 + 3), BW_OK);
+    mkdev(&d, "id-4", 5004, GW_DEV_PENDING, "{\"t\":\"ident\"}");
+    EXPECT(ops->pending_add(db, &d, 0, pending0 + 3), BW_E_QUOTA);
+    EXPECT(ops->device_get(db, "id-4", &g), BW_E_NOTFOUND);
+    /* an accepted device does not count; a duplicate is refused as such */
+    mkdev(&d, "id-2", 5005, GW_DEV_PENDING, "{}");
+    EXPECT(ops->pending_add(db, &d, 0, pending0 + 10), BW_E_EXISTS);
+    mkdev(&d, "id-4", 5004, GW_DEV_ACCEPTED, "{\"t\":\"ident\"}");
+    EXPECT(ops->pending_add(db, &d, 0, pending0 + 10), BW_E_INVAL);
+    /* id-1 is older than the expiry: it goes, id-4 takes its place */
+    mkdev(&d, "id-4", 5004, GW_DEV_PENDING, "{\"t\":\"ident\"}");
+    d.created = 1500;
+    EXPECT(ops->pending_add(db, &d, 2000, pending0 + 3), BW_OK);
+    EXPECT(ops->device_get(db, "id-1", &g), BW_E_NOTFOUND);
+    /* a pending device that checked in (an operator put it back) stays */
+    EXPECT(ops->device_checkin(db, "id-4", "1", 1, NULL, DAY), BW_OK);
+    mkdev(&d, "id-5", 5006, GW_DEV_PENDING, "{\"t\":\"ident\"}");
+    EXPECT(ops->pending_add(db, &d, 2000, pending0 + 3), BW_E_QUOTA);
+    EXPECT(ops->device_get(db, "id-4", &g), BW_OK);
+
+    /* lists by status, paged */
+    EXPECT(ops->device_set_status(db, "id-3", GW_DEV_REJECTED), BW_OK);
+    EXPECT_STATUS_LIST(-1, 0, -1, "id-2,id-3,id-4");
+    EXPECT_STATUS_LIST(GW_DEV_PENDING, 0, -1, "id-2,id-4");
+    EXPECT_STATUS_LIST(GW_DEV_PENDING, 1, 1, "id-4");
+    EXPECT_STATUS_LIST(GW_DEV_REJECTED, 0, -1, "id-3");
+    EXPECT_STATUS_LIST(GW_DEV_ACCEPTED, 0, -1, "");
+    list_st(NULL, 9, 0, -1, &rc);
+    CHECK(rc == BW_E_INVAL, "status 9 listed: %s", bw_errname(rc));
+
+    /* re-key: pending or rejected only; the old key no longer finds it */
+    snprintf(fpr, sizeof(fpr), "%064x", 5100);
+    EXPECT(ops->device_rekey(db, "id-2", fpr, GW_DEV_ACCEPTED), BW_OK);
+    EXPECT(ops->device_get(db, "id-2", &g), BW_OK);
+    CHECK(g.status == GW_DEV_ACCEPTED && !strcmp(g.fingerprint, fpr) && !g.serial[0] &&
+              !g.pubkey[0] && !strcmp(g.attrs, "{\"t\":\"ident\"}"),
+          "re-keyed id-2: %d %s", (int)g.status, g.fingerprint);
+    snprintf(fpr, sizeof(fpr), "%064x", 5002);
+    EXPECT(ops->device_by_fingerprint(db, fpr, &g), BW_E_NOTFOUND);
+    snprintf(fpr, sizeof(fpr), "%064x", 5101);
+    EXPECT(ops->device_rekey(db, "id-2", fpr, GW_DEV_PENDING), BW_E_STATE);
+    EXPECT(ops->device_rekey(db, "nope", fpr, GW_DEV_PENDING), BW_E_NOTFOUND);
+    snprintf(fpr, sizeof(fpr), "%064x", 5004); /* id-4's key */
+    EXPECT(ops->device_rekey(db, "id-3", fpr, GW_DEV_PENDING), BW_E_EXISTS);
+    EXPECT(ops->device_rekey(db, "id-3", "ABC", GW_DEV_PENDING), BW_E_INVAL);
+    snprintf(fpr, sizeof(fpr), "%064x", 5102);
+    EXPECT(ops->device_rekey(db, "id-3", fpr, GW_DEV_PENDING), BW_OK);
+    EXPECT(ops->device_by_fingerprint(db, fpr, &g), BW_OK);
+    CHECK(!strcmp(g.id, "id-3") && g.status == GW_DEV_PENDING, "re-keyed id-3: %s", g.id);
+
+    /* delete: the device, its actions and its DDI state, in one go */
+    EXPECT(ops->ddi_set_token(db, "id-2", fpr), BW_OK);
+    mkcamp(&c, "ident-camp", rel1, "{\"t\":\"ident\"}", 10, 100, 100);
+    EXPECT(ops->campaign_create(db, &c, DAY), BW_OK);
+    EXPECT(ops->action_next(db, "id-2", DAY, &a), BW_OK);
+    EXPECT(ops->device_delete(db, "id-2"), BW_OK);
+    EXPECT(ops->device_get(db, "id-2", &g), BW_E_NOTFOUND);
+    EXPECT(ops->ddi_get(db, "id-2", &t), BW_E_NOTFOUND);
+    EXPECT(ops->action_get(db, "id-2", a.id, &a), BW_E_NOTFOUND);
+    EXPECT(ops->device_delete(db, "id-2"), BW_E_NOTFOUND);
+    EXPECT(ops->campaign_get(db, c.id, &c, NULL), BW_OK);
+    /* the id is free again */
+    mkdev(&d, "id-2", 5002, GW_DEV_PENDING, "{}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+    EXPECT(ops->device_delete(db, "id-2"), BW_OK);
+}
 
 static void t_releases(void)
 {
@@ -1210,7 +1313,7 @@ int main(int argc, char **argv)
     }
     EXPECT(ops->migrate(db), BW_OK); /* twice: nothing to do */
     memset(&l, 0, sizeof(l));
-    EXPECT(ops->device_list(db, NULL, 0, -1, collect, &l), BW_OK);
+    EXPECT(ops->device_list(db, NULL, -1, 0, -1, collect, &l), BW_OK);
     if (l.n) {
         fprintf(stderr, "FAIL: the database is not empty (%d devices)\n", l.n);
         return 1;
@@ -1224,6 +1327,7 @@ int main(int argc, char **argv)
     t_audit();
     t_reopen();
     t_race();
+    t_identities();
     ops->close(db);
     if (!strcmp(argv[1], "sqlite:")) { /* the temp dir exists */
         snprintf(url, sizeof(url), "sqlite:%s/upgrade.db", tmpdir);

@@ -89,7 +89,7 @@ check 'grep -q "\"kind\":\"swu\"" body.txt && grep -q "\"md5\":\"$MD5\"" body.tx
 check '[ "$(ddi 1 $C1)" = 200 ] && grep -q "\"sleep\":\"00:00:01\"" body.txt && grep -q "/configData\"" body.txt && ! grep -q deploymentBase body.txt' \
   "first poll: configData wanted, nothing to deploy"
 check '[ "$(req $C1)" = 401 ]' "poll without certificate or token"
-check '[ "$(ddi 2 $C1)" = 403 ]' "dev-000002's certificate polled as dev-000001"
+check '[ "$(ddi 2 $C1)" = 401 ]' "dev-000002's certificate polled as dev-000001"
 check '[ "$(req -H "Authorization: TargetToken wrong" $C1)" = 401 ]' "wrong target token"
 check '[ "$(ddi 1 $U/OTHER/controller/v1/dev-000001)" = 404 ]' "other tenant served"
 check '[ "$(ddi 1 -X PUT -H "Content-Type: application/json" --data "{\"data\":[1]}" $C1/configData)" = 400 ]' "bad configData"
@@ -217,6 +217,34 @@ check '[ "$(req -H "Authorization: TargetToken $TT" -H "Content-Type: applicatio
 check '[ "$(sqlite3 registry.db "SELECT length(feedback) <= 16384 AND feedback LIKE \"%[cut: feedback over its cap]\" FROM actions WHERE id = $AID3")" = 1 ]' \
   "long feedback not capped"
 check '[ "$(req $U/healthz)" = 200 ]' "server still serving"
+
+# --- links come from the configuration, never from the Host header ---------------------------
+check '[ "$(req -H "Host: evil.example" -H "Authorization: TargetToken $TT" $C3/deploymentBase/$AID3)" = 200 ] && grep -qF "\"$U/DEFAULT/controller/v1/dev-000003/softwaremodules/" body.txt && ! grep -q evil body.txt' \
+  "deployment links from the Host header"
+
+# --- only swu releases are offered over DDI: a Mender artifact campaign for dev-000002 ------
+head -c 3000 /dev/urandom > other.mender
+check '[ "$(op $TOK_release_manager --data-binary @other.mender "$U/api/v1/releases?name=other.mender&kind=mender")" = 201 ]' "mender upload"
+RIDM=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
+check '[ "$(op $TOK_release_manager -H "Content-Type: application/json" --data "{\"name\":\"not-ddi\",\"release_id\":$RIDM,\"filter\":{\"serialNo\":\"SN-2\"}}" $U/api/v1/campaigns)" = 201 ] && grep -q "\"offered\":0" body.txt' \
+  "mender campaign for dev-000002"
+C2=$U/DEFAULT/controller/v1/dev-000002
+check '[ "$(ddi 2 $C2)" = 200 ] && ! grep -q deploymentBase body.txt' "a Mender release offered over DDI"
+check '[ "$(ddi 2 $C2/softwaremodules/$RIDM/artifacts)" = 404 ]' "a Mender release served over DDI"
+
+# --- one answer for every authentication failure: which ids exist or are revoked is not told --
+ans() { local s; s=$(req "$@"); printf '%s %s' "$s" "$(cat body.txt)"; }
+A_NONE=$(ans $C1)
+A_UNKNOWN=$(ans -H "Authorization: TargetToken $TT" $U/DEFAULT/controller/v1/no-such-device)
+A_UNKNOWN_CERT=$(ans --cert d1.crt --key d1.key $U/DEFAULT/controller/v1/no-such-device)
+A_OTHER=$(ans --cert d2.crt --key d2.key $C1)
+A_WRONG=$(ans -H "Authorization: TargetToken wrong" $C1)
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"revoked\"}" $U/api/v1/devices/dev-000003/status)" = 200 ]' "revoke dev-000003"
+A_REVOKED=$(ans -H "Authorization: TargetToken $TT" $C3)
+check '[ "${A_NONE%% *}" = 401 ]' "no credentials: $A_NONE"
+for a in "$A_UNKNOWN" "$A_UNKNOWN_CERT" "$A_OTHER" "$A_WRONG" "$A_REVOKED"; do
+  check '[ "$a" = "$A_NONE" ]' "authentication failures answered differently: '$a' vs '$A_NONE'"
+done
 
 echo "ddi_swupdate: $pass passed, $fail failed"
 [ $fail = 0 ]

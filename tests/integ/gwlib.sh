@@ -14,6 +14,21 @@ gw_server_cert() {
     -extfile san.ext -out srv.crt 2>/dev/null
 }
 
+# gw_devices ID...: a release key rel.key/rel.pub and, for each ID, a simulated
+# device in ./ID provisioned by the factory step (CA in ./factory, its registry
+# lines in factory/registry.jsonl) with its TLS key exported to ID/tls.key;
+# needs $B, $EXPORT, $T, $V, $C and a bad function
+gw_devices() {
+  local d
+  "$B" keygen --out rel.key --pub rel.pub >/dev/null
+  for d in "$@"; do
+    "$B" device init --dir $d --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
+    "$B" provision --ca-dir factory --config $d/device.conf --device-id $d --argon2 1,1024,1 >/dev/null 2>&1 \
+      || bad "provision $d"
+    "$EXPORT" "file:$T/$d/state/device.key?storage-key=$T/$d/state/storage.key" $d/tls.key || bad "export $d"
+  done
+}
+
 # gw_operators ROLE...: one bearer token per role in TOK_<role> (dashes become
 # underscores), their hashes in ./operators as the gateway reads them
 gw_operators() {

@@ -9,10 +9,10 @@
 # let in at once; refusals: bad signature, another key for a known
 # identity, a JWT not issued by the gateway, alg none, a revoked device, a
 # forged link, another device's deployment.
-# Usage: mender_api.sh BULWARK-GATEWAY
+# Usage: mender_api.sh BULWARK-GATEWAY [BULWARK-GATEWAYCTL]
 set -u
 . "$(dirname "$0")/gwlib.sh"
-GW=$(realpath "$1")
+GW=$(realpath "$1"); CTL=${2:+$(realpath "$2")}
 T=$(mktemp -d)
 GPID=
 trap 'for p in ${PIDS:-}; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
@@ -159,6 +159,99 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.pem 2>/dev
 sed -i "s|^mender_key = .*||" gw.conf; echo "mender_key = $T/rsa.pem" >> gw.conf
 check '! "$GW" --config gw.conf --check-config >/dev/null 2>err.txt && grep -q "mender_key" err.txt' \
   "an RSA mender_key accepted"
+
+# --- identity squatting, pending cap, JWT lifetime, links, RSA bounds: a gateway with
+# pending_max = 4, mender_jwt_ttl = 120 and a public_url -----------------------------------
+for p in ${PIDS:-}; do kill $p 2>/dev/null; done; wait 2>/dev/null; PIDS=
+rm -f registry.db*
+P=0; gw_start "$T/devca.crt" "pending_max = 4" "mender_jwt_ttl = 120" \
+  "public_url = https://updates.example.test:8443/"; M=$U/api/devices
+mkkey sq ec; mkkey real ec; mkkey sq2 ec; mkkey real2 ec
+ID3='{"mac":"02:00:00:00:00:03","serial":"SN-0003"}'
+ID4='{"mac":"02:00:00:00:00:04","serial":"SN-0004"}'
+# a squatter asks first with the real device's identity
+check '[ "$(auth sq "$ID3")" = 401 ] && grep -q pending body.txt' "squatter pending"
+DEV3=$(q "SELECT id FROM devices WHERE attrs = '$ID3'")
+check '[ "$(auth real "$ID3")" = 401 ] && grep -q "another key" body.txt' "real device while squatted"
+check '[ "$(op $TOK_viewer "$U/api/v1/devices?status=pending")" = 200 ] && grep -q "\"$DEV3\"" body.txt && ! grep -q accepted body.txt' \
+  "pending list"
+check '[ "$(op $TOK_viewer "$U/api/v1/devices?status=bogus")" = 400 ]' "bad status filter"
+# preauthorizing the real key wins over the pending squatter
+$PY -c 'import json,sys; print(json.dumps({"id_data": json.loads(sys.argv[1]), "pubkey": open("real.pub").read()}))' "$ID3" > pre3.json
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data-binary @pre3.json $U/api/v1/devices/preauthorize)" = 201 ]' \
+  "preauthorize over a pending squatter"
+check '[ "$(auth real "$ID3")" = 200 ]' "real device after preauthorization"
+JWT3=$(cat body.txt)
+check '[ "$(auth sq "$ID3")" = 401 ] && ! grep -q pending body.txt' "squatter still let in or pending"
+check '[ "$(q "SELECT count(*) FROM audit WHERE action = \"device.preauthorize\" AND detail LIKE \"%replaces pending%\"")" = 1 ]' \
+  "replacement not audited"
+# the JWT lives mender_jwt_ttl seconds
+PAY=$(printf %s "$JWT3" | cut -d. -f2 | tr '_-' '/+'); while [ $((${#PAY} % 4)) != 0 ]; do PAY="$PAY="; done
+check '[ "$(printf %s "$PAY" | base64 -d | $PY -c "import json,sys; c=json.load(sys.stdin); print(c[\"exp\"] - c[\"iat\"])")" = 120 ]' \
+  "JWT lifetime is not mender_jwt_ttl"
+# links from public_url, never from the Host header
+check '[ "$(op $TOK_release_manager --data-binary @demo-1.1.mender "$U/api/v1/releases?name=demo-1.1&kind=mender")" = 201 ]' "release again"
+RID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
+check '[ "$(op $TOK_release_manager -H "Content-Type: application/json" --data "{\"name\":\"m3\",\"release_id\":$RID,\"filter\":{\"serial\":\"SN-0003\"}}" $U/api/v1/campaigns)" = 201 ]' \
+  "campaign for the real device"
+check '[ "$(dev $JWT3 -H "Host: evil.example" -H "Content-Type: application/json" --data "$NEXT" $M/v2/deployments/device/deployments/next)" = 200 ] && grep -qF "\"uri\":\"https://updates.example.test:8443/api/devices/v1/deployments/artifacts/" body.txt && ! grep -q evil body.txt' \
+  "artifact link not from public_url"
+# reject, re-key, delete a squatted identity; a viewer cannot, and is audited
+check '[ "$(auth sq2 "$ID4")" = 401 ] && grep -q pending body.txt' "second squatter pending"
+DEV4=$(q "SELECT id FROM devices WHERE attrs = '$ID4'")
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"rejected\"}" $U/api/v1/devices/$DEV4/status)" = 200 ]' "reject"
+check '[ "$(op $TOK_viewer "$U/api/v1/devices?status=rejected")" = 200 ] && grep -q "\"$DEV4\"" body.txt' "rejected list"
+$PY -c 'import json; print(json.dumps({"pubkey": open("real2.pub").read()}))' > rekey.json
+check '[ "$(op $TOK_viewer -H "Content-Type: application/json" --data-binary @rekey.json $U/api/v1/devices/$DEV4/rekey)" = 403 ]' "viewer re-keyed"
+check '[ "$(q "SELECT actor || \" \" || action || \" \" || object FROM audit WHERE action = \"refused\" ORDER BY id DESC LIMIT 1")" = "op-viewer refused POST /api/v1/devices/$DEV4/rekey" ]' \
+  "refused re-key not audited: $(q "SELECT * FROM audit ORDER BY id DESC LIMIT 1")"
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data-binary @rekey.json $U/api/v1/devices/$DEV4/rekey)" = 200 ] && grep -q "\"status\":\"pending\"" body.txt' "re-key"
+check '[ "$(auth real2 "$ID4")" = 401 ] && grep -q pending body.txt' "re-keyed device not pending"
+check '[ "$(auth sq2 "$ID4")" = 401 ] && grep -q "another key" body.txt' "squatter after re-key"
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data-binary @rekey.json $U/api/v1/devices/$DEV3/rekey)" = 409 ]' "accepted device re-keyed"
+check '[ "$(op $TOK_viewer -X DELETE $U/api/v1/devices/$DEV4)" = 403 ]' "viewer deleted"
+check '[ "$(op $TOK_admin -X DELETE $U/api/v1/devices/$DEV4)" = 200 ] && [ "$(op $TOK_admin $U/api/v1/devices/$DEV4)" = 404 ]' "delete"
+check '[ "$(q "SELECT count(*) FROM audit WHERE action = \"device.delete\" AND object = \"$DEV4\" AND actor = \"op-admin\"")" = 1 ]' "delete not audited"
+# the same through bulwark-gatewayctl: list the waiting, preauthorize over a squatter,
+# re-key another
+if [ -n "$CTL" ]; then
+  ctl() { BULWARK_GATEWAY_URL=$U BULWARK_GATEWAY_TOKEN=$1 "$CTL" --cacert srvca.crt "${@:2}" > ctl.txt 2>&1; }
+  mkkey sq5 ec; mkkey real5 ec; mkkey sq6 ec; mkkey real6 ec
+  ID5='{"mac":"02:00:00:00:00:05"}' ID6='{"mac":"02:00:00:00:00:06"}'
+  auth sq5 "$ID5" >/dev/null; auth sq6 "$ID6" >/dev/null
+  DEV6=$(q "SELECT id FROM devices WHERE attrs = '$ID6'")
+  ctl $TOK_viewer pending; check '[ $? = 0 ] && grep -q "\"$DEV6\"" ctl.txt' "gatewayctl pending: $(head -c 200 ctl.txt)"
+  ctl $TOK_admin preauthorize "$ID5" real5.pub; check '[ $? = 0 ] && grep -q replaced ctl.txt' "gatewayctl preauthorize: $(cat ctl.txt)"
+  check '[ "$(auth real5 "$ID5")" = 200 ]' "preauthorized through gatewayctl refused"
+  ctl $TOK_admin reject $DEV6; check '[ $? = 0 ]' "gatewayctl reject"
+  ctl $TOK_viewer rejected; check '[ $? = 0 ] && grep -q "\"$DEV6\"" ctl.txt' "gatewayctl rejected"
+  ctl $TOK_admin rekey $DEV6 real6.pub; check '[ $? = 0 ] && grep -q "\"status\":\"pending\"" ctl.txt' "gatewayctl rekey: $(cat ctl.txt)"
+  check '[ "$(auth real6 "$ID6")" = 401 ] && grep -q pending body.txt' "re-keyed through gatewayctl"
+  ctl $TOK_admin delete $DEV6; check '[ $? = 0 ]' "gatewayctl delete"
+  ctl $TOK_admin rekey $DEV6 nonexistent.pem; check '[ $? = 2 ]' "gatewayctl rekey without a key file"
+fi
+
+# pending_max: new identities get 429 past it, waiting ones are still answered
+i=0; code=401
+while [ $i -lt 8 ] && [ "$code" = 401 ]; do
+  i=$((i + 1)); mkkey p$i ec; code=$(auth p$i "{\"mac\":\"02:00:00:00:01:0$i\"}")
+done
+check '[ "$code" = 429 ] && [ "$(q "SELECT count(*) FROM devices WHERE status = 0")" = 4 ]' \
+  "pending cap: answer $code after $i identities, $(q "SELECT count(*) FROM devices WHERE status = 0") pending"
+check '[ "$(auth p1 "{\"mac\":\"02:00:00:00:01:01\"}")" = 401 ] && grep -q pending body.txt' "a waiting identity refused at the cap"
+# RSA keys that cost too much to check are refused before any signature check
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_keygen_pubexp:18446744073709551617 -out hugee.key 2>/dev/null
+openssl pkey -in hugee.key -pubout -out hugee.pub
+check '[ "$(auth hugee "{\"mac\":\"02:00:00:00:02:01\"}")" = 401 ] && grep -q "odd exponent" body.txt' "RSA key with a huge exponent"
+$PY -c 'import json,sys; print(json.dumps({"id_data": {"mac": "02:00:00:00:02:02"}, "pubkey": open("hugee.pub").read()}))' > pre5.json
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data-binary @pre5.json $U/api/v1/devices/preauthorize)" = 400 ]' \
+  "preauthorized a key with a huge exponent"
+# the device list pages past any count
+check '[ "$(op $TOK_viewer "$U/api/v1/devices?limit=2")" = 200 ] && [ "$(grep -o "\"id\":" body.txt | wc -l)" = 2 ]' "limit ignored"
+ALL=$(op $TOK_viewer "$U/api/v1/devices?limit=100" >/dev/null; grep -o "\"id\":\"[^\"]*\"" body.txt | tr "\n" " ")
+PAGED=""; for o in 0 2 4 6; do op $TOK_viewer "$U/api/v1/devices?offset=$o&limit=2" >/dev/null; PAGED="$PAGED$(grep -o "\"id\":\"[^\"]*\"" body.txt | tr "\n" " ")"; done
+check '[ -n "$ALL" ] && [ "$ALL" = "$PAGED" ]' "pages differ from the whole list: '$ALL' vs '$PAGED'"
+check '[ "$(op $TOK_viewer "$U/api/v1/devices?offset=-1")" = 400 ]' "negative offset"
 
 echo "mender_api: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -73,33 +73,46 @@ static void machine_reboot(struct machine *m)
     sim_reboot(&m->state);
 }
 
-static bw_err op_install(struct machine *m)
+/* The package's bytes after the envelope: chunk list, then payload. */
+static uint8_t stream[NCHUNK * 32 + IMG2_SIZE];
+
+/* Feeds stream[from, to) in pieces of varying sizes (1 byte to more than
+ * a chunk), so that list/payload and chunk boundaries fall inside pieces. */
+static bw_err feed_split(struct bw_install *in, size_t from, size_t to)
 {
-    struct bw_suit_expect e = {vendor, klass, 0};
-    struct bw_update u;
-    struct bw_sha256 h;
-    uint8_t d[32];
-    uint64_t i, off = 0;
+    static const size_t sizes[] = {1, 7, 4096, 333, 9000, 31, 4095, 64};
+    size_t k = 0;
     bw_err rc;
 
-    if ((rc = bw_update_open(&u, &m->a.f, &m->b.f, &m->bs)) || (rc = bw_update_begin(&u, &suit, &e)))
-        return rc;
-    if ((rc = bw_suit_chunk_list_check(&suit, 0, list, sizeof(list))) || (rc = bw_sha256_init(&h)))
-        return rc;
-    for (i = 0; i < NCHUNK; i++) {
-        size_t n = i < NCHUNK - 1 ? CHUNK : 100;
+    while (from < to) {
+        size_t n = sizes[k++ % (sizeof(sizes) / sizeof(sizes[0]))];
 
-        if ((rc = bw_suit_chunk_check(&suit, 0, list, i, img2 + off, n)) ||
-            (rc = bw_sha256_update(&h, img2 + off, n)) ||
-            (rc = bw_update_write(&u, off, img2 + off, n))) {
-            bw_sha256_abort(&h);
+        if (n > to - from)
+            n = to - from;
+        if ((rc = bw_install_feed(in, stream + from, n)))
             return rc;
-        }
-        off += n;
+        from += n;
     }
-    if ((rc = bw_sha256_final(&h, d)))
+    return BW_OK;
+}
+
+/* The install, through the core's install stream. */
+static bw_err op_install(struct machine *m)
+{
+    static uint8_t lbuf[NCHUNK * 32], cbuf[CHUNK];
+    struct bw_suit_expect e = {vendor, klass, 0};
+    struct bw_update u;
+    struct bw_install in;
+    bw_err rc;
+
+    if ((rc = bw_update_open(&u, &m->a.f, &m->b.f, &m->bs)) ||
+        (rc = bw_install_begin(&in, &u, &suit, &e, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf))))
         return rc;
-    return bw_update_finish(&u, d, off);
+    if ((rc = feed_split(&in, 0, sizeof(stream)))) {
+        bw_install_abort(&in);
+        return rc;
+    }
+    return bw_install_finish(&in);
 }
 
 static bw_err op_boot(struct machine *m)
@@ -253,6 +266,8 @@ static void setup(void)
     CHECK_RC(bw_sha256(img2, sizeof(img2), dig2), BW_OK);
     for (i = 0; i < NCHUNK; i++)
         CHECK_RC(bw_sha256(img2 + i * CHUNK, i < NCHUNK - 1 ? CHUNK : 100, list + 32 * i), BW_OK);
+    memcpy(stream, list, sizeof(list));
+    memcpy(stream + sizeof(list), img2, sizeof(img2));
     bw_ec_key_init(&key);
     CHECK_RC(bw_ec_generate(&key), BW_OK);
     memset(&b, 0, sizeof(b));
@@ -320,6 +335,118 @@ static void rules(void)
     machine_free(&m);
 }
 
+
+/* Slot B unchanged from `before` from byte `from` on, and the boot state
+ * still without a trial or an image in B (an abandoned install). */
+static int untouched(struct machine *m, const uint8_t *before, size_t from)
+{
+    struct bw_bootstate st;
+
+    if (m->bs.load(m->bs.ctx, &st) != BW_OK)
+        return 0;
+    return memcmp(m->b.current + from, before + from, SLOT_SIZE - from) == 0 &&
+           st.trial == BW_SLOT_NONE && st.slot_sequence[1] == BW_SEQ_EMPTY &&
+           st.highest_sequence == 1;
+}
+
+/* The install stream refuses what is not the signed package, before the
+ * flash sees it: a tampered chunk (the chunks before it were written, it
+ * and everything after were not), a tampered list (nothing written), a
+ * truncated or over-long stream, a commit of an unchecked chunk, a rolled-
+ * back or foreign package, buffers too small; the first error sticks. */
+static void stream_refusals(void)
+{
+    static uint8_t lbuf[NCHUNK * 32], cbuf[CHUNK], bad[sizeof(stream)], before[SLOT_SIZE];
+    struct bw_suit_expect e = {vendor, klass, 0}, later = {vendor, klass, 3};
+    struct bw_suit_expect foreign = {klass, klass, 0};
+    struct machine m;
+    struct bw_update u;
+    struct bw_install in;
+    uint64_t i;
+
+    machine_new(&m);
+    memcpy(before, m.b.current, SLOT_SIZE);
+    /* chunk 5 tampered */
+    memcpy(bad, stream, sizeof(stream));
+    bad[sizeof(list) + 5 * CHUNK + 10] ^= 1;
+    CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);
+    CHECK_RC(bw_install_begin(&in, &u, &suit, &e, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf)), BW_OK);
+    CHECK_RC(bw_install_feed(&in, bad, sizeof(bad)), BW_E_CHUNK);
+    CHECK(memcmp(m.b.current, img2, 5 * CHUNK) == 0 && untouched(&m, before, 5 * CHUNK));
+    CHECK_RC(bw_install_feed(&in, stream, 1), BW_E_CHUNK); /* sticky */
+    CHECK_RC(bw_install_finish(&in), BW_E_CHUNK);
+    CHECK(untouched(&m, before, 5 * CHUNK));
+    machine_free(&m);
+
+    /* list tampered: not one payload byte is taken */
+    machine_new(&m);
+    memcpy(bad, stream, sizeof(stream));
+    bad[3 * 32 + 1] ^= 0x80;
+    CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);
+    CHECK_RC(bw_install_begin(&in, &u, &suit, &e, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf)), BW_OK);
+    CHECK_RC(bw_install_feed(&in, bad, sizeof(bad)), BW_E_CHUNK);
+    CHECK(untouched(&m, before, 0));
+    machine_free(&m);
+
+    /* truncated, then over-long */
+    machine_new(&m);
+    CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);
+    CHECK_RC(bw_install_begin(&in, &u, &suit, &e, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf)), BW_OK);
+    CHECK_RC(feed_split(&in, 0, sizeof(stream) - 50), BW_OK);
+    CHECK_RC(bw_install_finish(&in), BW_E_TRUNCATED);
+    CHECK(untouched(&m, before, sizeof(img2) - 100));
+    CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);
+    CHECK_RC(bw_install_begin(&in, &u, &suit, &e, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf)), BW_OK);
+    CHECK_RC(feed_split(&in, 0, sizeof(stream)), BW_OK);
+    CHECK_RC(bw_install_feed(&in, stream, 1), BW_E_TRAILING);
+    CHECK_RC(bw_install_finish(&in), BW_E_TRAILING);
+    CHECK(untouched(&m, before, SLOT_SIZE));
+    machine_free(&m);
+
+    /* two stages: a commit needs its check first; then the whole package */
+    machine_new(&m);
+    CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);
+    CHECK_RC(bw_install_begin(&in, &u, &suit, &e, lbuf, sizeof(lbuf), NULL, 0), BW_OK);
+    CHECK_RC(bw_install_check(&in, img2, CHUNK), BW_E_STATE); /* list not complete */
+    machine_free(&m);
+    machine_new(&m);
+    CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);
+    CHECK_RC(bw_install_begin(&in, &u, &suit, &e, lbuf, sizeof(lbuf), NULL, 0), BW_OK);
+    CHECK_RC(bw_install_feed(&in, stream, sizeof(list)), BW_OK);
+    CHECK_RC(bw_install_commit(&in, img2, CHUNK), BW_E_STATE);
+    CHECK(untouched(&m, before, 0));
+    machine_free(&m);
+    machine_new(&m);
+    CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);
+    CHECK_RC(bw_install_begin(&in, &u, &suit, &e, lbuf, sizeof(lbuf), NULL, 0), BW_OK);
+    CHECK_RC(bw_install_feed(&in, stream, sizeof(list)), BW_OK);
+    for (i = 0; i < NCHUNK; i++) {
+        size_t n = i < NCHUNK - 1 ? CHUNK : 100;
+
+        CHECK_RC(bw_install_check(&in, img2 + i * CHUNK, n), BW_OK);
+        CHECK_RC(bw_install_commit(&in, img2 + i * CHUNK, n), BW_OK);
+    }
+    CHECK_RC(bw_install_finish(&in), BW_OK);
+    CHECK(memcmp(m.b.current, img2, sizeof(img2)) == 0 && u.st.trial == BW_SLOT_B &&
+          u.st.highest_sequence == 2);
+    CHECK_RC(bw_install_feed(&in, stream, 1), BW_E_STATE); /* finished */
+    machine_free(&m);
+
+    /* rolled back, foreign, buffers too small: refused before any write */
+    machine_new(&m);
+    CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);
+    CHECK_RC(bw_install_begin(&in, &u, &suit, &later, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf)),
+             BW_E_ROLLBACK);
+    CHECK_RC(bw_install_begin(&in, &u, &suit, &foreign, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf)),
+             BW_E_VENDOR);
+    CHECK_RC(bw_install_begin(&in, &u, &suit, &e, lbuf, sizeof(lbuf) - 1, cbuf, sizeof(cbuf)),
+             BW_E_TOOBIG);
+    CHECK_RC(bw_install_begin(&in, &u, &suit, &e, lbuf, sizeof(lbuf), cbuf, CHUNK - 1),
+             BW_E_TOOBIG);
+    CHECK(untouched(&m, before, 0));
+    machine_free(&m);
+}
+
 int main(void)
 {
     static const struct scenario scs[] = {
@@ -335,6 +462,7 @@ int main(void)
 
     setup();
     rules();
+    stream_refusals();
     for (i = 0; i < sizeof(scs) / sizeof(scs[0]); i++)
         run(&scs[i]);
     printf("power-cut simulation: %lu cut points covered\n", cuts_covered);

@@ -7,7 +7,9 @@
  * re-signed with another key, truncated, and sent with weak keys.
  */
 #define _DEFAULT_SOURCE
+#include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <openssl/pem.h>
 
 #include "mender.h"
@@ -19,6 +21,22 @@ static EVP_PKEY *gen(const char *kind, size_t bits)
 {
     return !strcmp(kind, "RSA") ? EVP_PKEY_Q_keygen(NULL, NULL, "RSA", bits)
                                 : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+}
+
+/* RSA-2048 with the public exponent e (decimal) */
+static EVP_PKEY *gen_rsa_e(const char *e)
+{
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    BIGNUM *bn = NULL;
+    EVP_PKEY *k = NULL;
+
+    if (c && BN_dec2bn(&bn, e) && EVP_PKEY_keygen_init(c) == 1 &&
+        EVP_PKEY_CTX_set_rsa_keygen_bits(c, 2048) == 1 &&
+        EVP_PKEY_CTX_set1_rsa_keygen_pubexp(c, bn) == 1)
+        (void)EVP_PKEY_keygen(c, &k);
+    BN_free(bn);
+    EVP_PKEY_CTX_free(c);
+    return k;
 }
 
 static void pem_of(EVP_PKEY *k, char *out, size_t cap)
@@ -129,6 +147,23 @@ static void auth_requests(void)
     }
     make(id, weak, weak);
     CHECK_RC(auth(&b), BW_E_KEY);
+    /* public exponents: 3 and 65537 are fine; 2^64 + 1 costs too much to
+     * check (refused before the signature, and for preauthorization) */
+    {
+        EVP_PKEY *e3 = gen_rsa_e("3"), *huge = gen_rsa_e("18446744073709551617");
+
+        CHECK(e3 && huge);
+        make(id, e3, e3);
+        CHECK_RC(auth(&b), BW_OK);
+        make(id, huge, huge);
+        CHECK_RC(auth(&b), BW_E_KEY);
+        make(id, huge, ec); /* whatever signs it */
+        CHECK_RC(auth(&b), BW_E_KEY);
+        pem_of(huge, b.pubkey, sizeof(b.pubkey));
+        CHECK_RC(gw_mender_key_fingerprint(b.pubkey, fp), BW_E_KEY);
+        EVP_PKEY_free(e3);
+        EVP_PKEY_free(huge);
+    }
     make("[1,2]", ec, ec);
     CHECK_RC(auth(&b), BW_E_FORMAT);
     make("{}", ec, ec);

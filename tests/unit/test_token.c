@@ -752,6 +752,58 @@ static void replay(void)
     CHECK_RC(bw_token_verify(tok, strlen(tok), &key, &p, &r, NULL), BW_E_REPLAY);
 }
 
+/* A subject at its quota: its next new token is refused, others still
+ * get in, and a policy sub keeps a key holder from spending room on
+ * other subjects; once the subject's tokens expire it gets in again. */
+static void replay_quota(void)
+{
+    struct bw_token_seen seen[16];
+    struct bw_token_owner owners[16];
+    struct bw_token_replay r;
+    struct bw_token_policy p;
+    char pay[256];
+    int i;
+
+    bw_token_replay_init(&r, seen, 16);
+    CHECK_RC(bw_token_replay_set_quota(&r, NULL, 3), BW_E_INVAL);
+    CHECK_RC(bw_token_replay_set_quota(&r, owners, 3), BW_OK);
+    bw_token_policy_init(&p, AUD, NOW);
+    for (i = 0; i < 5; i++) {
+        snprintf(pay, sizeof(pay),
+                 "{\"sub\":\"dev-1\",\"aud\":\"" AUD "\",\"iat\":%lld,\"exp\":%lld,"
+                 "\"jti\":\"q-%d\"}",
+                 NOW, NOW + 100, i);
+        mk(HDR, pay, &key, SIG_RAW);
+        CHECK_RC(bw_token_verify(tok, strlen(tok), &key, &p, &r, NULL),
+                 i < 3 ? BW_OK : BW_E_QUOTA);
+    }
+    CHECK(r.n == 3);
+    /* another subject is not affected */
+    mk(HDR,
+       "{\"sub\":\"dev-2\",\"aud\":\"" AUD "\",\"iat\":1700000000,"
+       "\"exp\":1700000100,\"jti\":\"q-0\"}",
+       &key, SIG_RAW);
+    CHECK_RC(bw_token_verify(tok, strlen(tok), &key, &p, &r, NULL), BW_OK);
+    /* a policy sub: a token for another subject is refused unrecorded */
+    p.sub = "dev-1";
+    mk(HDR,
+       "{\"sub\":\"dev-3\",\"aud\":\"" AUD "\",\"iat\":1700000000,"
+       "\"exp\":1700000100,\"jti\":\"q-0\"}",
+       &key, SIG_RAW);
+    CHECK_RC(bw_token_verify(tok, strlen(tok), &key, &p, &r, NULL), BW_E_CLAIM);
+    CHECK(r.n == 4);
+    /* dev-1's tokens expired (exp + leeway): room again, without a 3/4 sweep */
+    p.now = NOW + 161;
+    snprintf(pay, sizeof(pay),
+             "{\"sub\":\"dev-1\",\"aud\":\"" AUD "\",\"iat\":%lld,\"exp\":%lld,"
+             "\"jti\":\"q-9\"}",
+             NOW + 161, NOW + 300);
+    mk(HDR, pay, &key, SIG_RAW);
+    CHECK_RC(bw_token_verify(tok, strlen(tok), &key, &p, &r, NULL), BW_OK);
+    CHECK(r.n == 1);
+    CHECK_RC(bw_token_replay_set_quota(&r, owners, 3), BW_E_INVAL); /* not empty */
+}
+
 /* The hash table against a model: 24 tokens with different lifetimes
  * issued across an hour, presented in a pseudo-random order to a 3-slot
  * table (collisions, wrap-around, sweeps and backward shifts all
@@ -1044,6 +1096,7 @@ int main(int argc, char **argv)
     json_refusals();
     replay();
     replay_table();
+    replay_quota();
     replay_lock();
     key_lookup();
     file_backend();
