@@ -516,36 +516,21 @@ io:
     return BW_E_IO;
 }
 
-static bw_err install_sink(void *ctx, uint64_t off, const uint8_t *data, size_t len)
-{
-    return bw_update_write(ctx, off, data, len);
-}
-
 bw_err agent_install_pkg(struct bw_pkg *p, struct bw_update *u, const uint8_t vendor_id[16],
                          const uint8_t class_id[16], uint8_t *target, const char **stage)
 {
     struct bw_suit_expect e;
     struct bw_progress prog;
-    uint8_t digest[BW_SHA256_LEN];
     bw_err rc;
 
-    *stage = "device check";
     memset(&e, 0, sizeof(e));
     e.vendor_id = vendor_id;
     e.class_id = class_id;
-    rc = bw_update_begin(u, &p->suit, &e);
-    if (rc)
-        return rc;
-    *stage = "payload";
     memset(&prog, 0, sizeof(prog));
-    rc = bw_pkg_stream(p, install_sink, u, &prog, digest);
-    if (!rc) {
-        *stage = "finish";
-        rc = bw_update_finish(u, digest, p->suit.comp[0].image_size);
-    }
-    if (rc)
-        bw_update_abort(u);
-    else
+    /* the core's install stream: device check, every chunk checked before
+     * the slot sees it, the image digest compared inside, trial marked */
+    rc = bw_pkg_install(p, u, &e, &prog, stage);
+    if (!rc)
         *target = u->target;
     return rc;
 }

@@ -42,6 +42,8 @@ struct agent_conf {
     uint64_t retry_min, retry_max;
     uint64_t download_rate;
     uint64_t timeout;
+    uint64_t low_speed_limit, low_speed_time;
+    uint64_t request_timeout, download_timeout;
     uint64_t token_ttl;
     /* derived */
     enum agent_policy policy;

@@ -52,6 +52,13 @@ static const struct bw_conf_row rows[] = {
     {"retry_max", U(retry_max), "900", "longest wait between retries (s); doubles up to it"},
     {"download_rate", U(download_rate), "0", "download speed limit, bytes/s (0: none)"},
     {"timeout", U(timeout), "30", "connect timeout, and seconds a transfer may stall (s)"},
+    {"low_speed_limit", U(low_speed_limit), "100",
+     "a transfer slower than this many bytes/s over low_speed_time is cut (0: no limit)"},
+    {"low_speed_time", U(low_speed_time), "60", "window of the low-speed limit (s)"},
+    {"request_timeout", U(request_timeout), "60",
+     "longest a check-in or report may take in all, a new connection included (s)"},
+    {"download_timeout", U(download_timeout), "3600",
+     "longest one download request may take (s); a cut download resumes next cycle"},
     {"token_ttl", U(token_ttl), "300", "lifetime of each device token (s, at most 3600)"},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
@@ -111,6 +118,13 @@ static bw_err finish(struct agent_conf *c, const char *path)
         why = "audience, device_id: at most 128 bytes (token claims)";
     if (!why && (c->timeout < 1 || c->health_timeout < 1))
         why = "timeout, health_timeout: at least 1";
+    if (!why && (c->timeout > 3600 || c->request_timeout < 1 || c->request_timeout > 86400 ||
+                 c->download_timeout < 1 || c->download_timeout > 7 * 86400))
+        why = "timeout: 1 to 3600, request_timeout: 1 to 86400, download_timeout: 1 to 604800";
+    if (!why && (c->low_speed_time < 1 || c->low_speed_time > 86400))
+        why = "low_speed_time: 1 to 86400 seconds";
+    if (!why && c->download_rate && c->download_rate < c->low_speed_limit)
+        why = "download_rate: not below low_speed_limit (the agent would cut its own downloads)";
     if (why) {
         fprintf(stderr, "%s: %s\n", path, why);
         return BW_E_FORMAT;

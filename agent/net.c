@@ -9,7 +9,12 @@
  * token already bound to the old connection is refused there as a replay:
  * the request is then sent once more with a new token on a new connection.
  * Only what the device API needs: https, GET and POST, Content-Length,
- * chunked or close-delimited answers, Range, a receive rate limit.
+ * chunked or close-delimited answers, Range, a receive rate limit; no
+ * redirects (a 3xx is an answer like any other: the agent builds every
+ * URL itself). Limits (common/netlimit.c): connect timeout, a stall
+ * timeout, a low-speed window, a total deadline per request
+ * (request_timeout, download_timeout), the header block (bytes and
+ * fields), the body (BODY_MAX for JSON, the announced size for a package).
  * The client key reaches OpenSSL as an in-memory PEM (file key backend
  * only; keys inside PKCS#11 tokens or TPMs need an OpenSSL provider, not
  * yet wired). Everything is freed with the handle at the end of a cycle:
@@ -36,7 +41,6 @@
 #include "tlsclient.h"
 
 #define BODY_MAX 65536 /* no answer of the device API is this long */
-#define HEAD_MAX 16384 /* status line and header fields of one answer */
 
 struct agent_net {
     const struct agent_conf *c;
@@ -60,22 +64,20 @@ struct agent_net {
     size_t ioff, ilen;
     char err[320];
     /* the request under way */
-    int64_t deadline;  /* whole request (0: none, downloads) */
+    struct bw_net_limits lim;
+    struct bw_net_meter meter; /* total deadline, low speed, header block */
+    uint64_t total;    /* bytes received by this request (all attempts) */
     uint64_t received; /* bytes of this answer so far (headers and body) */
     int64_t rate_t0;
+    /* an answer held in memory instead of a connection (the fuzz target) */
+    const unsigned char *mem;
+    size_t mem_len, mem_off;
+    int mem_mode;
     /* download */
     int fd;
     uint64_t have, limit, got;
     int first_write;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* gateway = https://HOST[:PORT][/PREFIX], checked for the scheme by conf.c */
 static bw_err split_url(struct agent_net *a, const char *url)
@@ -192,42 +194,30 @@ static void drop_conn(struct agent_net *a)
     a->ioff = a->ilen = 0;
 }
 
-/* How long the next wait may be: the stall limit (timeout), cut by the
- * request's deadline. 0 when the deadline has passed. */
-static int wait_ms(struct agent_net *a)
-{
-    int64_t ms = (int64_t)a->c->timeout * 1000;
-
-    if (a->deadline) {
-        int64_t left = a->deadline - now_ms();
-
-        if (left < ms)
-            ms = left < 0 ? 0 : left;
-    }
-    return (int)ms;
-}
-
 /* Waits for the socket as SSL asked (want), in slices of a second so that
- * SIGTERM (agent_stopping) ends a transfer at once. A stall longer than
- * timeout fails like curl's low-speed limit did. */
+ * SIGTERM (agent_stopping), the request's deadline and its low-speed
+ * window end a transfer in time. A stall longer than timeout fails too. */
 static bw_err ssl_wait(struct agent_net *a, int want)
 {
-    int64_t until = now_ms() + wait_ms(a);
+    int64_t until = bw_now_ms() + (int64_t)a->c->timeout * 1000;
 
     for (;;) {
-        int64_t left = until - now_ms();
+        int64_t left = until - bw_now_ms();
         int r;
 
         if (agent_stopping) {
             snprintf(a->err, sizeof(a->err), "stopped");
             return BW_E_IO;
         }
+        if (bw_net_meter_check(&a->meter, bw_now_ms(), a->total, a->err, sizeof(a->err)))
+            return BW_E_IO;
         if (left <= 0) {
-            snprintf(a->err, sizeof(a->err), "timed out (no data for %llu s)",
+            snprintf(a->err, sizeof(a->err), "timed out (no data for %llu s, stall limit)",
                      (unsigned long long)a->c->timeout);
             return BW_E_IO;
         }
-        r = bw_tls_wait(a->sock, want, left > 1000 ? 1000 : (int)left);
+        left = bw_net_meter_wait_ms(&a->meter, bw_now_ms(), left > 1000 ? 1000 : (int)left);
+        r = bw_tls_wait(a->sock, want, (int)left);
         if (r > 0)
             return BW_OK;
         if (r < 0 && errno != EINTR) {
@@ -291,7 +281,8 @@ static void pace(struct agent_net *a)
     uint64_t rate = a->c->download_rate;
 
     while (rate && !agent_stopping) {
-        int64_t due = a->rate_t0 + (int64_t)(a->received * 1000 / rate), ahead = due - now_ms();
+        int64_t due = a->rate_t0 + (int64_t)(a->received * 1000 / rate);
+        int64_t ahead = due - bw_now_ms();
         struct timespec ts;
 
         if (ahead <= 0)
@@ -317,6 +308,22 @@ static bw_err fill(struct agent_net *a, int limited, int *eof)
         a->ilen -= a->ioff;
         a->ioff = 0;
     }
+    if (a->mem_mode) { /* as SSL_read would, up to the end of the buffer */
+        size_t k = a->mem_len - a->mem_off, room = sizeof(a->in) - a->ilen;
+
+        if (!k) {
+            *eof = 1;
+            snprintf(a->err, sizeof(a->err), "receive: connection closed by the gateway");
+            return BW_E_IO;
+        }
+        k = k < room ? k : room;
+        memcpy(a->in + a->ilen, a->mem + a->mem_off, k);
+        a->mem_off += k;
+        a->ilen += k;
+        a->received += k;
+        a->total += k;
+        return BW_OK;
+    }
     for (;;) {
         size_t room = sizeof(a->in) - a->ilen;
         int r, e;
@@ -326,11 +333,8 @@ static bw_err fill(struct agent_net *a, int limited, int *eof)
             snprintf(a->err, sizeof(a->err), "stopped");
             return BW_E_IO;
         }
-        if (a->deadline && now_ms() >= a->deadline) {
-            snprintf(a->err, sizeof(a->err), "timed out (the answer took over %llu s)",
-                     (unsigned long long)a->c->timeout * 2);
+        if (bw_net_meter_check(&a->meter, bw_now_ms(), a->total, a->err, sizeof(a->err)))
             return BW_E_IO;
-        }
         if (limited && a->c->download_rate && room > a->c->download_rate / 8 + 1)
             room = (size_t)(a->c->download_rate / 8 + 1); /* smoother pacing when slow */
         ERR_clear_error();
@@ -339,6 +343,7 @@ static bw_err fill(struct agent_net *a, int limited, int *eof)
         if (r > 0) {
             a->ilen += (size_t)r;
             a->received += (uint64_t)r;
+            a->total += (uint64_t)r;
             if (limited)
                 pace(a);
             return BW_OK;
@@ -377,8 +382,8 @@ static bw_err read_line(struct agent_net *a, char *line, size_t cap, int *eof)
                 return BW_OK;
             }
             if (n + 1 >= cap) {
-                snprintf(a->err, sizeof(a->err), "header line too long");
-                return BW_E_FORMAT;
+                snprintf(a->err, sizeof(a->err), "line over %zu bytes (header limit)", cap - 1);
+                return BW_E_TOOBIG;
             }
             line[n++] = ch;
         }
@@ -458,7 +463,6 @@ static bw_err read_chunked(struct agent_net *a, int download, long status)
 static bw_err read_answer(struct agent_net *a, int download, long *status, int *any, int *keep)
 {
     char line[2048];
-    size_t head = 0;
     int eof, chunked = 0, close_after = 0, code = 0;
     uint64_t clen = UINT64_MAX;
     bw_err rc;
@@ -466,14 +470,17 @@ static bw_err read_answer(struct agent_net *a, int download, long *status, int *
     *any = 0;
     *keep = 0;
     *status = 0;
+    bw_net_meter_head(&a->meter); /* 1xx answers count into the same block */
     do { /* 1xx answers come before the final one */
         int maj, min, hl;
 
         a->received = 0;
-        a->rate_t0 = now_ms();
+        a->rate_t0 = bw_now_ms();
         if ((rc = read_line(a, line, sizeof(line), &eof)))
             return rc;
         *any = 1;
+        if ((rc = bw_net_meter_line(&a->meter, strlen(line), a->err, sizeof(a->err))))
+            return rc;
         if (sscanf(line, "HTTP/%d.%d %3d%n", &maj, &min, &code, &hl) != 3 || maj != 1 ||
             code < 100 || (line[hl] && line[hl] != ' ')) {
             snprintf(a->err, sizeof(a->err), "not an HTTP/1 answer");
@@ -487,11 +494,8 @@ static bw_err read_answer(struct agent_net *a, int download, long *status, int *
 
             if ((rc = read_line(a, line, sizeof(line), &eof)))
                 return rc;
-            head += strlen(line) + 2;
-            if (head > HEAD_MAX) {
-                snprintf(a->err, sizeof(a->err), "header block too long");
-                return BW_E_FORMAT;
-            }
+            if ((rc = bw_net_meter_line(&a->meter, strlen(line), a->err, sizeof(a->err))))
+                return rc;
             if (!*line)
                 break;
             if (!(v = strchr(line, ':')))
@@ -532,6 +536,34 @@ static bw_err read_answer(struct agent_net *a, int download, long *status, int *
     return rc;
 }
 
+bw_err agent_net_parse_answer(const struct agent_conf *c, const uint8_t *buf, size_t len,
+                              int download, int fd, uint64_t size, long *status)
+{
+    struct agent_net *a = bw_calloc(1, sizeof(*a));
+    int any, keep;
+    bw_err rc;
+
+    *status = 0;
+    if (!a)
+        return BW_E_NOMEM;
+    a->c = c;
+    a->sock = -1;
+    a->fd = fd;
+    a->limit = size;
+    a->first_write = 1;
+    a->mem = buf;
+    a->mem_len = len;
+    a->mem_mode = 1;
+    bw_net_limits_default(&a->lim);
+    bw_net_meter_start(&a->meter, &a->lim, bw_now_ms());
+    rc = read_answer(a, download, status, &any, &keep);
+    if (!rc && a->len >= BODY_MAX)
+        rc = BW_E_INVAL; /* cannot happen: keep_body refuses first */
+    bw_free(a->body);
+    bw_free(a);
+    return rc;
+}
+
 static bw_err new_token(struct agent_net *a)
 {
     struct bw_token_claims cl;
@@ -560,6 +592,11 @@ bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const 
         return BW_E_NOMEM;
     a->c = c;
     a->fd = -1;
+    bw_net_limits_default(&a->lim);
+    a->lim.connect_s = (unsigned)c->timeout;
+    a->lim.low_speed_bytes = c->low_speed_limit;
+    a->lim.low_speed_s = (unsigned)c->low_speed_time;
+    a->lim.redirects_max = 0; /* none followed: a 3xx is an answer */
     a->sock = -1;
     snprintf(a->device_id, sizeof(a->device_id), "%s", device_id);
     snprintf(a->cert, sizeof(a->cert), "%s", device_cert);
@@ -652,7 +689,10 @@ static bw_err exchange(struct agent_net *a, const char *req, size_t req_len, con
             reused = 1;
         else {
             drop_conn(a);
-            rc = bw_tls_connect(a->ctx, a->host, a->port, (unsigned)a->c->timeout * 1000, NULL,
+            rc = bw_tls_connect(a->ctx, a->host, a->port,
+                                (unsigned)bw_net_meter_wait_ms(&a->meter, bw_now_ms(),
+                                                               (int)a->lim.connect_s * 1000),
+                                NULL,
                                 NULL, &agent_stopping, &a->sock, &a->ssl, a->err,
                                 sizeof(a->err));
             if (rc)
@@ -709,8 +749,13 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, i
         /* a token not yet sent goes out on a connection of its own */
         if (!a->token_used)
             drop_conn(a);
-        /* a request (not a download) may take twice the stall limit in all */
-        a->deadline = download ? 0 : now_ms() + (int64_t)a->c->timeout * 2000;
+        /* the deadline covers both attempts: a replay refused and sent again */
+        if (attempt == 0) {
+            a->lim.total_s = (unsigned)(download ? a->c->download_timeout : a->c->request_timeout);
+            a->lim.body_max = download ? a->limit : BODY_MAX;
+            bw_net_meter_start(&a->meter, &a->lim, bw_now_ms());
+            a->total = 0;
+        }
         *status = 0;
         rc = exchange(a, req, (size_t)n, post, download, status, &connects);
         if (rc && !(download && *status >= 200 && *status < 300 && a->got)) {

@@ -10,10 +10,10 @@
  * security log, no partial downloads kept across a broken transfer.
  * Method: a download goes into the worker thread's memfd (one package in
  * memory per thread, never one per device), its SHA-256 is compared with
- * the announced one, then the package is streamed through bw_pkg_stream
- * (envelope signature, vendor and class, anti-rollback floor, chunk list,
- * every chunk, whole-image digest) into bw_update_write, whose slot only
- * counts the bytes. What a device keeps is its boot state (sequence,
+ * the announced one, then the package is installed through bw_pkg_install,
+ * the core's install stream (envelope signature, vendor and class,
+ * anti-rollback floor, chunk list, every chunk, whole-image digest), into a
+ * slot that only counts the bytes. What a device keeps is its boot state (sequence,
  * size and digest per slot, trial, confirm), its action and its report.
  */
 #define _GNU_SOURCE

@@ -6,6 +6,10 @@
  * byte not yet delivered (Range), a few times with growing pauses. A server
  * that ignores Range and answers 200 has the already delivered bytes
  * skipped, so the reader sees one uninterrupted stream either way.
+ * Limits (common/netlimit.c): a total deadline across every attempt, a
+ * low-speed window (a stall or a trickle ends an attempt; the next one
+ * resumes), caps on the header block, the body and the redirects (never
+ * from https to http): those and a stop request end the download at once.
  * libcurl is loaded with dlopen on the first download: it brings some thirty
  * shared libraries, which would otherwise cost every bulwark command about
  * 9 ms at start-up.
@@ -17,6 +21,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,10 +37,18 @@ struct bw_fetch {
     uint64_t delivered; /* bytes written into the pipe */
     uint64_t skip;      /* bytes of this response to drop (server ignored Range) */
     int no_range;       /* the server does not do Range: restart, skip what we have */
+    uint64_t received;  /* body bytes received in all attempts (skipped ones too) */
     unsigned attempts;
     unsigned max_attempts;
+    int https;          /* the URL is https: redirects stay on https */
+    struct bw_net_limits lim;
+    struct bw_net_meter meter;
+    volatile const sig_atomic_t *stop;
+    int fatal;          /* a limit or a stop ended it: no further attempt */
+    int after_1xx;      /* the last status line was a 1xx */
     bw_err rc;
-    char err[CURL_ERROR_SIZE];
+    char err[320]; /* at least CURL_ERROR_SIZE */
+    char limit[256];    /* which limit ended an attempt, when one did */
 };
 
 static struct {
@@ -68,16 +81,68 @@ static void cu_load(void)
             cu.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 }
 
+/* Header lines of every answer (redirects and 1xx included): counted
+ * against the header limits. The status line of a redirect's target
+ * starts a new block; 1xx answers and the answer after them count as one,
+ * so "100 Continue" without end meets the limit too. */
+static size_t on_header(char *p, size_t sz, size_t n, void *ctx)
+{
+    struct bw_fetch *f = ctx;
+    size_t len = sz * n, l = len;
+
+    if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
+        const char *sp = memchr(p, ' ', len);
+
+        if (!f->after_1xx)
+            bw_net_meter_head(&f->meter);
+        f->after_1xx = sp && sp + 1 < p + len && sp[1] == '1';
+    }
+    while (l && (p[l - 1] == '\n' || p[l - 1] == '\r'))
+        l--;
+    if (bw_net_meter_line(&f->meter, l, f->limit, sizeof(f->limit))) {
+        f->fatal = 1;
+        return 0; /* aborts the transfer */
+    }
+    return len;
+}
+
+/* Called by libcurl about once a second even when nothing arrives: the
+ * total deadline, the low-speed window and a stop request. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    struct bw_fetch *f = ctx;
+
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    if (f->stop && *f->stop) {
+        snprintf(f->limit, sizeof(f->limit), "stopped by a signal");
+        f->fatal = 1;
+        return 1;
+    }
+    if (bw_net_meter_check(&f->meter, bw_now_ms(), f->received, f->limit, sizeof(f->limit))) {
+        f->fatal = f->meter.deadline_ms <= bw_now_ms(); /* a slow attempt may be resumed */
+        return 1;
+    }
+    return 0;
+}
+
 static size_t on_data(char *p, size_t sz, size_t n, void *ctx)
 {
     struct bw_fetch *f = ctx;
     size_t len = sz * n, off = 0;
 
+    f->received += len;
     if (f->skip) {
         size_t s = f->skip < len ? (size_t)f->skip : len;
 
         f->skip -= s;
         off = s;
+    }
+    if (f->lim.body_max && f->delivered + (len - off) > f->lim.body_max) {
+        snprintf(f->limit, sizeof(f->limit), "answer longer than %llu bytes (size limit)",
+                 (unsigned long long)f->lim.body_max);
+        f->fatal = 1;
+        return 0;
     }
     if (off < len && bw_write_full(f->wfd, p + off, len - off) != BW_OK)
         return 0; /* the reader stopped (refused the package): abort */
@@ -94,22 +159,31 @@ static void *fetch_main(void *arg)
     f->rc = BW_E_NOMEM;
     if (!c)
         goto out;
+    bw_net_meter_start(&f->meter, &f->lim, bw_now_ms());
     for (f->attempts = 1;; f->attempts++) {
         CURLcode r;
-        long status = 0;
+        long status = 0, left = bw_net_meter_wait_ms(&f->meter, bw_now_ms(), INT32_MAX);
 
         cu.easy_reset(c);
         cu.easy_setopt(c, CURLOPT_URL, f->url);
         cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
         cu.easy_setopt(c, CURLOPT_WRITEDATA, f);
+        cu.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        cu.easy_setopt(c, CURLOPT_HEADERDATA, f);
+        cu.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        cu.easy_setopt(c, CURLOPT_XFERINFODATA, f);
+        cu.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
         cu.easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-        cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-        cu.easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+        cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, f->lim.redirects_max ? 1L : 0L);
+        cu.easy_setopt(c, CURLOPT_MAXREDIRS, (long)f->lim.redirects_max);
         cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        cu.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-        cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
-        cu.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        cu.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
+        /* a download asked for over https never continues in the clear */
+        cu.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, f->https ? "https" : "http,https");
+        cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)f->lim.connect_s);
+        /* libcurl's own clock as a backstop of the deadline on_progress keeps */
+        cu.easy_setopt(c, CURLOPT_TIMEOUT_MS, left > 0 ? left : 1L);
+        if (f->lim.body_max)
+            cu.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)f->lim.body_max);
         cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         cu.easy_setopt(c, CURLOPT_ERRORBUFFER, f->err);
         if (f->cacert)
@@ -118,31 +192,65 @@ static void *fetch_main(void *arg)
         if (f->delivered && !f->no_range)
             cu.easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)f->delivered);
         f->err[0] = 0;
+        f->limit[0] = 0;
+        f->after_1xx = 0;
         r = cu.easy_perform(c);
         cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         if (r == CURLE_OK) {
             f->rc = BW_OK;
             break;
         }
+        /* say which limit ended it, in our words */
+        if (f->limit[0])
+            snprintf(f->err, sizeof(f->err), "%s", f->limit);
+        else if (r == CURLE_TOO_MANY_REDIRECTS)
+            snprintf(f->err, sizeof(f->err), "more than %u redirects (redirect limit)",
+                     f->lim.redirects_max);
+        else if (r == CURLE_UNSUPPORTED_PROTOCOL && f->https)
+            snprintf(f->err, sizeof(f->err), "refused a redirect from https to another scheme");
+        else if (r == CURLE_FILESIZE_EXCEEDED)
+            snprintf(f->err, sizeof(f->err), "answer longer than %llu bytes (size limit)",
+                     (unsigned long long)f->lim.body_max);
+        else if (r == CURLE_OPERATION_TIMEDOUT &&
+                 bw_net_meter_wait_ms(&f->meter, bw_now_ms(), 1) == 0)
+            snprintf(f->err, sizeof(f->err),
+                     "timed out: the transfer took over %u s (total limit)", f->lim.total_s);
+        else if (r == CURLE_OPERATION_TIMEDOUT && !f->received)
+            snprintf(f->err + strlen(f->err), sizeof(f->err) - strlen(f->err),
+                     " (connect limit %u s)", f->lim.connect_s);
         if (r == CURLE_RANGE_ERROR) {
             /* Range ignored: from now on restart at byte 0 and drop what
              * was already delivered */
             f->no_range = 1;
-        } else if (r == CURLE_WRITE_ERROR) {
+        } else if (r == CURLE_WRITE_ERROR && !f->fatal) {
             f->rc = BW_E_STATE; /* the reader went away */
             break;
         }
-        if ((r == CURLE_HTTP_RETURNED_ERROR && status < 500 && status != 429) ||
-            r == CURLE_UNSUPPORTED_PROTOCOL ||
+        if (f->fatal || bw_net_meter_wait_ms(&f->meter, bw_now_ms(), 1) == 0 ||
+            (r == CURLE_HTTP_RETURNED_ERROR && status < 500 && status != 429) ||
+            r == CURLE_UNSUPPORTED_PROTOCOL || r == CURLE_TOO_MANY_REDIRECTS ||
+            r == CURLE_FILESIZE_EXCEEDED ||
             r == CURLE_URL_MALFORMAT || r == CURLE_PEER_FAILED_VERIFICATION ||
             f->attempts >= f->max_attempts) {
             f->rc = BW_E_IO;
             break;
         }
         {
-            struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
+            /* the pause before the next attempt, within the deadline and
+             * cut short by a stop request */
+            int64_t until = bw_now_ms() + bw_net_meter_wait_ms(&f->meter, bw_now_ms(),
+                                                                (int)delay_ms);
 
-            nanosleep(&ts, NULL);
+            while (bw_now_ms() < until && !(f->stop && *f->stop)) {
+                struct timespec ts = {0, 50 * 1000000L};
+
+                nanosleep(&ts, NULL);
+            }
+            if (f->stop && *f->stop) {
+                snprintf(f->err, sizeof(f->err), "stopped by a signal");
+                f->rc = BW_E_IO;
+                break;
+            }
             delay_ms = delay_ms < 3200 ? delay_ms * 2 : delay_ms;
         }
     }
@@ -154,7 +262,9 @@ out:
     return NULL;
 }
 
-bw_err bw_fetch_start(struct bw_fetch **out, const char *url, const char *cacert, int *read_fd)
+bw_err bw_fetch_start(struct bw_fetch **out, const char *url, const char *cacert,
+                      const struct bw_net_limits *lim, volatile const sig_atomic_t *stop,
+                      int *read_fd)
 {
     struct bw_fetch *f;
     int p[2];
@@ -170,6 +280,12 @@ bw_err bw_fetch_start(struct bw_fetch **out, const char *url, const char *cacert
     f->url = strdup(url);
     f->cacert = cacert ? strdup(cacert) : NULL;
     f->max_attempts = 6;
+    f->https = !strncmp(url, "https://", 8);
+    f->stop = stop;
+    if (lim)
+        f->lim = *lim;
+    else
+        bw_net_limits_default(&f->lim);
     if (!f->url || (cacert && !f->cacert) || pipe2(p, O_CLOEXEC) != 0) {
         free(f->url);
         free(f->cacert);

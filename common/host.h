@@ -8,6 +8,7 @@
 #ifndef BULWARK_HOST_H
 #define BULWARK_HOST_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -159,20 +160,88 @@ void bw_pkg_close(struct bw_pkg *p);
 BW_NODISCARD bw_err bw_pkg_open_fd(struct bw_pkg *p, int fd, const struct bw_ec_key *key,
                                    size_t env_cap);
 
+/* The limits of an HTTP client transfer (common/netlimit.c), the same for
+ * `bulwark install URL` (fetch.c, libcurl) and the agent's own client
+ * (agent/net.c), so that a hostile or dead server cannot hold a device (and
+ * its lock) for ever: every wait is bounded in time, every answer in size. */
+struct bw_net_limits {
+    unsigned connect_s;         /* TCP connect and TLS handshake */
+    uint64_t low_speed_bytes;   /* abort when fewer than this many bytes/s ... */
+    unsigned low_speed_s;       /* ... arrived on average over this window (0: off) */
+    unsigned total_s;           /* one request or download, retries included */
+    size_t header_max;          /* bytes of one answer's status line and fields */
+    unsigned header_fields_max; /* header fields of one answer */
+    unsigned redirects_max;     /* redirects followed (never to http from https) */
+    uint64_t body_max;          /* bytes of an answer's body; 0: no cap */
+};
+#define BW_NET_CONNECT_S 15
+#define BW_NET_LOW_SPEED_BYTES 100 /* 100 bytes/s over 60 s: a dead link, not a slow one */
+#define BW_NET_LOW_SPEED_S 60
+#define BW_NET_TOTAL_S 3600
+#define BW_NET_HEADER_MAX 16384
+#define BW_NET_HEADER_FIELDS_MAX 100
+#define BW_NET_REDIRECTS_MAX 3
+/* The defaults above; body_max 0. */
+void bw_net_limits_default(struct bw_net_limits *l);
+/* "BYTES/SECONDS" (or "0": no low-speed limit) as a --low-speed value.
+ * BW_E_FORMAT unless both are numbers, SECONDS 1..86400. */
+BW_NODISCARD bw_err bw_net_low_speed_parse(const char *s, uint64_t *bytes, unsigned *secs);
+
+/* One transfer measured against its limits. Method: the low-speed limit
+ * looks at consecutive windows of low_speed_s seconds; a window that
+ * ends with fewer than low_speed_bytes * low_speed_s new bytes fails the
+ * transfer (a trickle of 1 byte/s never stalls, so a stall timer alone does
+ * not catch it). Not thread-safe; one per transfer. */
+struct bw_net_meter {
+    const struct bw_net_limits *l;
+    int64_t deadline_ms; /* start + total_s */
+    int64_t win_t0_ms;
+    uint64_t win_bytes0;
+    size_t head;         /* header bytes of the answer being read */
+    unsigned fields;
+};
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t bw_now_ms(void);
+/* Starts the clocks of a transfer at now_ms (total deadline, first window). */
+void bw_net_meter_start(struct bw_net_meter *m, const struct bw_net_limits *l, int64_t now_ms);
+/* Checks the transfer at now_ms, bytes received so far in all: BW_OK, or
+ * BW_E_IO with err (cap bytes) naming the limit hit (total deadline or
+ * low speed). Call it at least once a second while waiting and after
+ * each read. */
+BW_NODISCARD bw_err bw_net_meter_check(struct bw_net_meter *m, int64_t now_ms, uint64_t bytes,
+                                       char *err, size_t cap);
+/* Milliseconds the next wait may last before the total deadline (0 when
+ * it has passed), at most max_ms. */
+int bw_net_meter_wait_ms(const struct bw_net_meter *m, int64_t now_ms, int max_ms);
+/* Starts counting the header block of a new answer (a 1xx or a redirect
+ * starts another). */
+void bw_net_meter_head(struct bw_net_meter *m);
+/* Counts one header line of len bytes (without CRLF; a status line is a
+ * line too): BW_OK, or BW_E_TOOBIG with err naming the header limit hit. */
+BW_NODISCARD bw_err bw_net_meter_line(struct bw_net_meter *m, size_t len, char *err,
+                                      size_t cap);
+
 /* HTTP(S) download into a pipe: *read_fd gives the bytes in order; a broken
- * transfer resumes with a Range request (up to 6 attempts, growing pauses).
- * cacert: CA bundle for https (NULL: the system's). finish waits for the
- * download and reports it: BW_E_IO (HTTP error, network gave up, TLS),
- * BW_E_STATE (the reader closed its end first). start: BW_E_UNSUPPORTED
- * when libcurl is not installed (it is loaded on first use). */
+ * transfer resumes with a Range request (up to 6 attempts, growing pauses),
+ * all of it within the limits lim (NULL: the defaults): connect timeout,
+ * low speed, total deadline across the attempts, header block, body bytes
+ * delivered (body_max), redirects (never from https to http).
+ * cacert: CA bundle for https (NULL: the system's). stop, when not NULL, is
+ * polled at least once a second: non-zero ends the download (a signal
+ * handler sets it). finish waits for the download and reports it: BW_E_IO
+ * (HTTP error, network gave up, TLS, a limit hit, stopped: the error text
+ * says which), BW_E_STATE (the reader closed its end first). start:
+ * BW_E_UNSUPPORTED when libcurl is not installed (it is loaded on first
+ * use). */
 struct bw_fetch;
 struct bw_fetch_stats {
     uint64_t bytes;
     unsigned attempts;
-    char error[256];
+    char error[320];
 };
 BW_NODISCARD bw_err bw_fetch_start(struct bw_fetch **f, const char *url, const char *cacert,
-                                   int *read_fd);
+                                   const struct bw_net_limits *lim,
+                                   volatile const sig_atomic_t *stop, int *read_fd);
 bw_err bw_fetch_finish(struct bw_fetch *f, struct bw_fetch_stats *st);
 
 /* Hashes in a second thread: lets the main thread check chunk digests

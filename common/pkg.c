@@ -271,13 +271,57 @@ static bw_err stream_integrated(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, u
     return sink ? sink(ctx, 0, pl.p, pl.len) : BW_OK;
 }
 
+/* Checks one chunk (index, bytes) before it may go on. */
+typedef bw_err (*chunk_check)(void *ctx, uint64_t i, const uint8_t *buf, size_t len);
+
+/* Reads the payload's chunks into the pipe's slots, checks each with check
+ * on this thread and only then pushes it to the pipe's thread, so reading
+ * and checking overlap with what that thread does. *off gets the bytes
+ * pushed. Stops at the first error (the pipe's included). */
+static bw_err pipe_chunks(struct bw_pkg *p, struct bw_hash_pipe *hp, uint64_t n_chunks,
+                          chunk_check check, void *ctx, struct bw_progress *prog, uint64_t *off)
+{
+    const struct bw_suit_component *c = &p->suit.comp[0];
+    uint64_t i;
+    size_t got;
+    bw_err rc = BW_OK;
+
+    *off = 0;
+    for (i = 0; i < n_chunks; i++) {
+        uint8_t *slot = bw_hash_pipe_slot(hp);
+        size_t want = i + 1 < n_chunks ? c->chunk_size : (size_t)(c->image_size - *off);
+
+        if ((rc = bw_hash_pipe_error(hp)))
+            break; /* the pipe's thread failed */
+        if ((rc = pkg_read(p, slot, want, &got)))
+            break;
+        rc = BW_E_TRUNCATED;
+        if (got < want)
+            break;
+        if ((rc = check(ctx, i, slot, want)))
+            break;
+        bw_hash_pipe_push(hp, want);
+        *off += want;
+        if (prog)
+            bw_progress_add(prog, want);
+    }
+    return rc;
+}
+
+static bw_err list_check(void *ctx, uint64_t i, const uint8_t *buf, size_t len)
+{
+    struct bw_pkg *p = ctx;
+
+    return bw_suit_chunk_check(&p->suit, 0, p->list, i, buf, len);
+}
+
 bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_progress *prog,
                      uint8_t digest_out[BW_SHA256_LEN])
 {
     const struct bw_suit_component *c = &p->suit.comp[0];
     struct bw_hash_pipe *hp = NULL;
     uint8_t digest[BW_SHA256_LEN];
-    uint64_t n_chunks, list_len, i, off = 0;
+    uint64_t n_chunks, list_len, off = 0;
     size_t got;
     bw_err rc;
 
@@ -306,24 +350,7 @@ bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_pr
      * verified the chunk before pushing it, so only verified bytes reach
      * the sink, and reading, checking and writing overlap. */
     bw_hash_pipe_set_sink(hp, sink, ctx);
-    for (i = 0; i < n_chunks; i++) {
-        uint8_t *slot = bw_hash_pipe_slot(hp);
-        size_t want = i + 1 < n_chunks ? c->chunk_size : (size_t)(c->image_size - off);
-
-        if ((rc = bw_hash_pipe_error(hp)))
-            break; /* the sink failed */
-        if ((rc = pkg_read(p, slot, want, &got)))
-            break;
-        rc = BW_E_TRUNCATED;
-        if (got < want)
-            break;
-        if ((rc = bw_suit_chunk_check(&p->suit, 0, p->list, i, slot, want)))
-            break;
-        bw_hash_pipe_push(hp, want);
-        off += want;
-        if (prog)
-            bw_progress_add(prog, want);
-    }
+    rc = pipe_chunks(p, hp, n_chunks, list_check, p, prog, &off);
     if (rc) {
         bw_err ignored = bw_hash_pipe_finish(hp, digest);
 
@@ -337,6 +364,13 @@ bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_pr
     if (digest_out)
         memcpy(digest_out, digest, BW_SHA256_LEN);
     return expect_eof(p);
+}
+
+/* Stage 1 of the core's install stream, on the reading thread. */
+static bw_err install_check(void *ctx, uint64_t i, const uint8_t *buf, size_t len)
+{
+    (void)i; /* the stream checks its next chunk */
+    return bw_install_check(ctx, buf, len);
 }
 
 /* Stage 2 of the core's install stream, on the pipe's thread. */
@@ -373,9 +407,8 @@ bw_err bw_pkg_install(struct bw_pkg *p, struct bw_update *u, const struct bw_sui
     const struct bw_suit_component *c = &p->suit.comp[0];
     struct bw_hash_pipe *hp = NULL;
     struct bw_install in;
-    uint64_t n_chunks = 0, list_len = 0, i, off = 0;
+    uint64_t n_chunks = 0, list_len = 0, off = 0;
     int integrated = c->has_uri && c->uri.len && c->uri.p[0] == '#';
-    size_t got;
     bw_err rc, prc;
 
     memset(&in, 0, sizeof(in));
@@ -406,24 +439,7 @@ bw_err bw_pkg_install(struct bw_pkg *p, struct bw_update *u, const struct bw_sui
          * checking and writing overlap, and the stream refuses a commit
          * of a chunk its check has not passed. */
         pipe_commit_only(hp, commit_sink, &in);
-        for (i = 0; i < n_chunks; i++) {
-            uint8_t *slot = bw_hash_pipe_slot(hp);
-            size_t want = i + 1 < n_chunks ? c->chunk_size : (size_t)(c->image_size - off);
-
-            if ((rc = bw_hash_pipe_error(hp)))
-                break; /* the slot write failed */
-            if ((rc = pkg_read(p, slot, want, &got)))
-                break;
-            rc = BW_E_TRUNCATED;
-            if (got < want)
-                break;
-            if ((rc = bw_install_check(&in, slot, want)))
-                break;
-            bw_hash_pipe_push(hp, want);
-            off += want;
-            if (prog)
-                bw_progress_add(prog, want);
-        }
+        rc = pipe_chunks(p, hp, n_chunks, install_check, &in, prog, &off);
     }
     if (hp) {
         uint8_t unused[BW_SHA256_LEN];

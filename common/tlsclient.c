@@ -170,7 +170,8 @@ static bw_err tcp_connect(const char *host, const char *port, int64_t deadline,
             if (w > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && !soerr)
                 break;
             if (w == 0)
-                snprintf(err, cap, "connecting to %s port %s: timed out", host, port);
+                snprintf(err, cap, "connecting to %s port %s: timed out (connect limit)", host,
+                         port);
             else if (soerr)
                 snprintf(err, cap, "connecting to %s port %s: %s", host, port, strerror(soerr));
         } else {
@@ -233,7 +234,8 @@ bw_err bw_tls_connect(SSL_CTX *ctx, const char *host, const char *port, unsigned
             w = wait_until(fd, e, deadline, stop);
             if (w > 0)
                 continue;
-            snprintf(err, cap, "TLS handshake with %s: %s", host, w ? "stopped" : "timed out");
+            snprintf(err, cap, "TLS handshake with %s: %s", host,
+                     w ? "stopped" : "timed out (connect limit)");
             goto out;
         }
         v = SSL_get_verify_result(ssl);

@@ -13,6 +13,10 @@
  * without sending a request. Per-address counts live in an open-addressing
  * table sized for twice the connection limit (linear probing, backward-
  * shift deletion), so accept costs O(1) whatever the attacker does.
+ * Eviction spares connections younger than min_age (half the header
+ * deadline, at most 1 s): when a flood starts, the oldest anonymous
+ * connections are devices in the middle of their handshakes, and a flood
+ * of newcomers must not push them out; the newcomer is shut instead.
  */
 #define _DEFAULT_SOURCE
 #include <netinet/in.h>
@@ -45,6 +49,7 @@ struct gw_guard {
     size_t nslot, used;
     uint64_t upload;
     uint64_t evicted, expired, refused;
+    double min_age; /* a waiting anonymous connection younger than this is not evicted */
 };
 
 static void unlink_conn(struct gw_guard *g, struct gw_guard_conn *k)
@@ -172,6 +177,7 @@ bw_err gw_guard_new(struct gw_guard **out, const struct gw_guard_conf *c, gw_gua
     }
     g->nslot = n;
     g->c = *c;
+    g->min_age = c->header_timeout / 2 < 1.0 ? c->header_timeout / 2 : 1.0;
     g->shut = shut;
     g->arg = arg;
     pthread_mutex_init(&g->lock, NULL);
@@ -236,9 +242,18 @@ void gw_guard_open(struct gw_guard *g, struct gw_guard_conn *k, int fd, const ui
     g->anonymous++;
     addr_add(g, addr);
     append(g, k, L_ANON_WAIT, now);
-    while (g->anonymous > g->c.max_anonymous && g->l[L_ANON_WAIT].head) {
-        shut_conn(g, g->l[L_ANON_WAIT].head);
+    while (g->anonymous > g->c.max_anonymous) {
+        struct gw_guard_conn *old = g->l[L_ANON_WAIT].head;
+
+        /* A connection younger than min_age may be a device in the middle
+         * of its handshake (it takes milliseconds): a flood must not push
+         * those out. Then the newcomer itself goes. */
+        if (!old || now - old->since < g->min_age)
+            old = k;
+        shut_conn(g, old);
         g->evicted++;
+        if (old == k)
+            break;
     }
     pthread_mutex_unlock(&g->lock);
 }

@@ -210,18 +210,39 @@ PIDS=
 echo "  gateway and agents stopped; logs in fleet-demo/*/agent.log and fleet-demo/gateway.log"
 cd "$OUT"
 
-step "11. Compliance: the Statement of Applicability from sensor-01's real state"
-"$B" audit init --out audit-profile.conf >/dev/null
-sed -i '/^risk_register = /d; /^agent_config = /d' audit-profile.conf
-{ echo "agent_config = $OUT/fleet-demo/sensor-01/agent.conf"; echo "risk_register = $OUT/risk.json"; } >> audit-profile.conf
-"$B" risk init --out risk.json --device sensor-01 >/dev/null
-# exit 1 means some requirement fails on this demo device (the report says which)
-"$B" audit --config fleet-demo/sensor-01/device.conf --profile audit-profile.conf --out soa >/dev/null
+step "11. Compliance: a reference device answers every row; a broken one is refused"
+# scripts/reference-device.sh: a device provisioned in a batch, release 2
+# installed and booted, its agent's configuration, and a profile that pins
+# the release key and answers every requirement no check decides
+"$(dirname "$OUT")/scripts/reference-device.sh" "$B" reference >/dev/null 2>&1 ||
+  { echo "  the reference device could not be built"; exit 1; }
+R=reference
+printf '$ bulwark audit --config %s/dev/device.conf --profile %s/profile.conf --proc-net %s/proc-net --strict --out soa --ixit soa/ixit\n' $R $R $R
+"$B" audit --config $R/dev/device.conf --profile $R/profile.conf --proc-net $R/proc-net \
+  --strict --out soa --ixit soa/ixit > audit.txt
 rc=$?
-[ $rc -le 1 ] || { echo "  bulwark audit failed (exit $rc)"; exit 1; }
-grep -o 'pass</td>\|fail</td>\|manual</td>\|not-applicable</td>' soa/soa.html | sort | uniq -c |
-  sed 's#</td>##; s/^/  requirements: /'
-echo "  Statement of Applicability: $OUT/soa/soa.html (also soa.md, ics.md and OSCAL JSON)"
+[ $rc = 0 ] || { echo "  bulwark audit --strict refused the reference device (exit $rc)"; exit 1; }
+tail -2 audit.txt | sed 's/^/  /'
+echo "  Statement of Applicability: $OUT/soa/soa.html (also soa.md, ics.md, OSCAL JSON)"
+echo "  IXIT skeleton for the test lab: $OUT/soa/ixit.md and ixit.json"
+printf '$ bulwark audit disclose --config %s/dev/device.conf --profile %s/profile.conf --proc-net %s/proc-net --out psti\n' $R $R $R
+"$B" audit disclose --config $R/dev/device.conf --profile $R/profile.conf --proc-net $R/proc-net \
+  --out psti > disclose.txt 2> disclose.err ||
+  { echo "  audit disclose refused the reference device: $(cat disclose.err)"; exit 1; }
+[ -s psti/psti-statement.md ] && [ ! -e psti/psti-gap-report.md ] ||
+  { echo "  UNEXPECTED: no PSTI statement of compliance for the reference device"; exit 1; }
+grep -m1 '^# ' psti/psti-statement.md | sed 's/^# /  /'
+echo "  PSTI statement of compliance: $OUT/psti/psti-statement.md (also security.txt,"
+echo "  disclosure-policy.md and support-period.md in $OUT/psti)"
+echo "  the same device with its booted image modified and telnet declared:"
+printf 'X' | dd of=$R/dev/slot-b.img bs=1 seek=1000 conv=notrunc status=none
+sed -i 's/^services = tcp:443$/services = tcp:443, tcp:23/' $R/profile.conf
+printf '$ bulwark audit --config %s/dev/device.conf --profile %s/profile.conf --proc-net %s/proc-net --strict\n' $R $R $R
+if "$B" audit --config $R/dev/device.conf --profile $R/profile.conf --proc-net $R/proc-net --strict \
+  > /dev/null 2> err.txt; then echo "  UNEXPECTED: accepted"; exit 1; fi
+grep 'strict: ' err.txt | sed 's/^bulwark audit: strict: /  refused: /' | cut -c1-150
+grep 'refused the report' err.txt | sed 's/^bulwark audit: /  /'
+grep -q "strict: en303645-5.7-1" err.txt || { echo "  UNEXPECTED: the modified image is not named"; exit 1; }
 
 step "Done"
 echo "  files are in $OUT"

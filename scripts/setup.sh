@@ -10,7 +10,8 @@ need=(cmake make gcc pkg-config libssl-dev openssl libjansson-dev xxd python3 li
 case "${1:-test}" in
   test|bench) need+=(clang libclang-rt-14-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
                      softhsm2 opensc swtpm swtpm-tools tpm2-tools tpm2-abrmd dbus-daemon
-                     postgresql sqlite3 swupdate cpio mender-client mender-artifact python3-jsonschema chromium) ;;
+                     postgresql sqlite3 swupdate cpio mender-client mender-artifact python3-jsonschema chromium
+                     poppler-utils gnupg) ;;
 esac
 [ "${1:-}" = bench ] && need+=(bc time nginx-light)
 missing=()

@@ -23,4 +23,9 @@ if(TARGET bwagent)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_http.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:agent_net_probe>)
   set_tests_properties(integ.agent_http PROPERTIES TIMEOUT 120)
+  # bulwark install URL and the agent's client against hostile servers
+  add_test(NAME integ.hostile_client
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/hostile_client.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:agent_net_probe>)
+  set_tests_properties(integ.hostile_client PROPERTIES TIMEOUT 240)
 endif()

@@ -13,3 +13,14 @@ add_executable(test_audit unit/test_audit.c)
 target_link_libraries(test_audit PRIVATE bwaudit)
 target_include_directories(test_audit PRIVATE unit)
 add_test(NAME unit.audit COMMAND test_audit)
+
+# Issue 14: the compliant reference device (scripts/reference-device.sh) gets
+# a clean --strict audit, every false pass / false fail of the issue is a
+# case, and the broken reference device is refused with a reason per break.
+add_test(NAME integ.audit_strict COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit_strict.sh
+         $<TARGET_FILE:bulwark> ${CMAKE_SOURCE_DIR})
+# The regulatory documents (PSTI statement, support period, security.txt
+# signed with a throwaway OpenPGP key, disclosure policy), the risk register
+# as an assessment and the OSCAL set's integrity (tests/integ/audit_docs.sh).
+add_test(NAME integ.audit_docs COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit_docs.sh
+         $<TARGET_FILE:bulwark> ${CMAKE_SOURCE_DIR})

@@ -19,8 +19,8 @@ static const char *str(json_t *o, const char *k)
 
 static bw_err load_reqs(struct audit_catalogue *c, json_t *arr)
 {
-    size_t i;
-    json_t *o;
+    size_t i, j;
+    json_t *o, *q;
 
     c->req = bw_calloc(json_array_size(arr) + 1, sizeof(*c->req));
     if (!c->req)
@@ -42,6 +42,14 @@ static bw_err load_reqs(struct audit_catalogue *c, json_t *arr)
         r->check = json_object_get(o, "check") ? str(o, "check") : NULL;
         r->feature = json_object_get(o, "feature") ? str(o, "feature") : NULL;
         r->provisional = json_is_true(json_object_get(o, "provisional"));
+        if (r->check)
+            r->checks[r->nchecks++] = r->check;
+        json_array_foreach(json_object_get(o, "checks"), j, q) {
+            if (!json_is_string(q) || !r->check ||
+                r->nchecks == sizeof(r->checks) / sizeof(r->checks[0]))
+                return BW_E_FORMAT; /* "checks" adds to "check" */
+            r->checks[r->nchecks++] = json_string_value(q);
+        }
         c->nreq++;
     }
     return BW_OK;

@@ -1,29 +1,38 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The device checks behind `bulwark audit`: each looks at the real device
- * (its files, boot state, security log, listening sockets) or at what the
- * profile declares, and records pass / fail / not-applicable / manual with
- * the evidence it saw. A check that cannot look (no device.conf, a file it
- * cannot read) never passes: it fails or asks for a person.
+ * The device checks behind `bulwark audit`: each reads the real artefact
+ * (the device's files, slots, boot state, key backend, security log,
+ * socket tables, the provisioning registry of its batch, the agent's
+ * configuration) and records pass or fail with what it saw, error when it
+ * could not look (no device, unreadable input, tool failure), manual when
+ * only the maker's declaration is there, not-applicable with the reason.
+ * A check that cannot look never passes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "audit.h"
 #include "bulwark/cred.h"
 #include "bulwark/identity.h"
 #include "bulwark/log.h"
+#include "bulwark/store.h"
 #include "device.h"
 #include "host.h"
 
+static struct audit_check spare; /* past the table: written, never reported */
+
 static struct audit_check *add(struct audit_model *m, const char *name)
 {
-    struct audit_check *c = &m->chk[m->nchk++];
+    struct audit_check *c = &spare;
 
+    if (m->nchk < sizeof(m->chk) / sizeof(m->chk[0]))
+        c = &m->chk[m->nchk++];
     c->name = name;
     c->res = AUDIT_FAIL;
     c->evidence[0] = 0;
@@ -45,9 +54,119 @@ static void say(struct audit_check *c, const char *fmt, ...)
     va_end(ap);
 }
 
-/* ---- 5.6-1: listening sockets against the declared services ---- */
+/* ---- the provisioning registry of the batch (bulwark provision) ---- */
 
-/* Adds "proto:port" for each listening socket in one /proc/net table. */
+struct reg_rec {
+    char id[65], pub[131], fpr[65], cred[65];
+};
+
+struct reg {
+    struct reg_rec *r;
+    size_t n;
+    char err[300]; /* why it could not be read; "" when read or not declared */
+    int loaded;
+};
+
+static void copy_field(json_t *o, const char *k, char *out, size_t cap)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+
+    snprintf(out, cap, "%s", v ? v : "");
+}
+
+/* Reads registry.jsonl; a device provisioned twice counts by its last line. */
+static void reg_load(struct reg *g, const char *path)
+{
+    uint8_t *buf = NULL;
+    char *line, *save = NULL;
+    size_t len = 0, i, lineno = 0;
+    bw_err rc;
+
+    memset(g, 0, sizeof(*g));
+    if (!*path)
+        return;
+    rc = bw_read_file(path, 256u << 20, &buf, &len);
+    if (rc) {
+        snprintf(g->err, sizeof(g->err), "provisioning registry %s: %s", path, bw_strerror(rc));
+        return;
+    }
+    for (line = strtok_r((char *)buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_t *o = json_loads(line, 0, NULL);
+        struct reg_rec rec, *grown;
+
+        lineno++;
+        if (!json_is_object(o) || !json_is_string(json_object_get(o, "device_id"))) {
+            snprintf(g->err, sizeof(g->err), "provisioning registry %s: line %zu is not a record",
+                     path, lineno);
+            json_decref(o);
+            goto out;
+        }
+        copy_field(o, "device_id", rec.id, sizeof(rec.id));
+        copy_field(o, "public_key", rec.pub, sizeof(rec.pub));
+        copy_field(o, "fingerprint_sha256", rec.fpr, sizeof(rec.fpr));
+        copy_field(o, "cred_sha256", rec.cred, sizeof(rec.cred));
+        json_decref(o);
+        for (i = 0; i < g->n && strcmp(g->r[i].id, rec.id); i++)
+            ;
+        if (i == g->n) {
+            grown = bw_realloc(g->r, (g->n + 1) * sizeof(*g->r));
+            if (!grown) {
+                snprintf(g->err, sizeof(g->err), "provisioning registry %s: out of memory", path);
+                goto out;
+            }
+            g->r = grown;
+            g->n++;
+        }
+        g->r[i] = rec;
+    }
+    g->loaded = 1;
+out:
+    bw_free(buf);
+}
+
+static const struct reg_rec *reg_find(const struct reg *g, const char *id)
+{
+    size_t i;
+
+    for (i = 0; i < g->n; i++)
+        if (!strcmp(g->r[i].id, id))
+            return &g->r[i];
+    return NULL;
+}
+
+/* ---- what the device is: its certificate and its key ---- */
+
+struct unit {
+    char id[65];       /* CN of the device certificate */
+    char pubhex[131];  /* the device key's public point */
+    char certfpr[65];
+    uint64_t not_before, not_after;
+    int have_cert, have_key;
+    uint8_t cert_pub[BW_P256_PUB_LEN];
+};
+
+static void unit_cert(struct unit *u, const struct device_conf *dc)
+{
+    struct bw_cert_info info;
+    uint8_t *pem = NULL;
+    size_t len = 0;
+
+    if (bw_read_file(dc->device_cert, 1 << 20, &pem, &len) == BW_OK &&
+        bw_cert_info((const char *)pem, len, &info) == BW_OK) {
+        snprintf(u->id, sizeof(u->id), "%s", info.device_id);
+        bw_hex(u->certfpr, info.fingerprint, sizeof(info.fingerprint));
+        memcpy(u->cert_pub, info.pub, sizeof(u->cert_pub));
+        u->not_before = info.not_before;
+        u->not_after = info.not_after;
+        u->have_cert = 1;
+    }
+    bw_free(pem);
+}
+
+/* ---- 5.6-1, 5.6-5: listening sockets against the declared services ---- */
+
+/* Adds "proto:port" for each listening socket in one /proc/net table;
+ * -1 when the table cannot be read (errno kept). */
 static int scan_table(const char *dir, const char *file, const char *proto, char *out, size_t cap)
 {
     char path[4200], ln[512];
@@ -56,7 +175,7 @@ static int scan_table(const char *dir, const char *file, const char *proto, char
     snprintf(path, sizeof(path), "%s/%s", dir, file);
     f = fopen(path, "r");
     if (!f)
-        return errno == ENOENT ? 0 : -1; /* no IPv6: no table */
+        return -1;
     while (fgets(ln, sizeof(ln), f)) {
         unsigned port, st;
         char item[16];
@@ -89,24 +208,45 @@ static int declared(const char *services, const char *item)
     return 0;
 }
 
-static void check_listeners(struct audit_model *m, const char *proc_net)
+/* Method: the tables are the device's only when the audit runs on it
+ * (--config given and no --proc-net: this host is the device) or when
+ * --proc-net names a copy of its /proc/net. tcp and udp must be there (a
+ * missing table is no proof of silence); tcp6/udp6 are absent on a kernel
+ * without IPv6. seen receives "proto:port," per listener. */
+static void check_listeners(struct audit_model *m, const char *proc_net, int on_device,
+                            char *seen, size_t cap)
 {
     struct audit_check *c = add(m, "net.listeners");
-    char seen[2048] = "", extra[2048] = "", *item, *save = NULL;
+    char extra[2048] = "", copy[2048], *item, *save = NULL;
     const char *dir = proc_net ? proc_net : "/proc/net";
+    struct stat st;
 
-    if (scan_table(dir, "tcp", "tcp", seen, sizeof(seen)) ||
-        scan_table(dir, "tcp6", "tcp", seen, sizeof(seen)) ||
-        scan_table(dir, "udp", "udp", seen, sizeof(seen)) ||
-        scan_table(dir, "udp6", "udp", seen, sizeof(seen))) {
-        say(c, "cannot read the socket tables in %s: %s.", dir, strerror(errno));
+    *seen = 0;
+    c->res = AUDIT_ERROR;
+    if (!proc_net && !on_device) {
+        say(c, "No device given: this workstation's sockets are not the device's. Run on the "
+               "device with --config, or give a copy of its /proc/net with --proc-net DIR.");
         return;
     }
-    if (*seen)
-        seen[strlen(seen) - 1] = 0; /* the last item's comma */
-    say(c, "Listening (%s): %s.", dir, *seen ? seen : "nothing");
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+        say(c, "cannot read the socket tables: %s is not a directory (%s).", dir,
+            errno ? strerror(errno) : "not a directory");
+        return;
+    }
+    if (scan_table(dir, "tcp", "tcp", seen, cap) || scan_table(dir, "udp", "udp", seen, cap)) {
+        say(c, "cannot read the socket tables %s/tcp and %s/udp: %s.", dir, dir, strerror(errno));
+        *seen = 0;
+        return;
+    }
+    (void)scan_table(dir, "tcp6", "tcp", seen, cap); /* absent without IPv6 */
+    (void)scan_table(dir, "udp6", "udp", seen, cap);
+    snprintf(copy, sizeof(copy), "%s", seen);
+    if (*copy)
+        copy[strlen(copy) - 1] = 0; /* the last item's comma */
+    c->res = AUDIT_FAIL;
+    say(c, "Listening (%s): %s.", dir, *copy ? copy : "nothing");
     say(c, "Declared services: %s.", *m->prof->services ? m->prof->services : "none");
-    for (item = strtok_r(seen, ",", &save); item; item = strtok_r(NULL, ",", &save))
+    for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save))
         if (!declared(m->prof->services, item) && strlen(extra) + strlen(item) + 3 < sizeof(extra))
             strcat(strcat(extra, *extra ? ", " : ""), item);
     if (*extra) {
@@ -117,41 +257,297 @@ static void check_listeners(struct audit_model *m, const char *proc_net)
     c->res = AUDIT_PASS;
 }
 
-/* ---- 5.1-1: factory credentials ---- */
+/* ---- 5.5-1, 5.5-4, 5.5-7: cleartext services, declared or not ---- */
 
-static void check_creds(struct audit_model *m, const struct device_conf *dc)
+static const struct {
+    const char *item, *name;
+} cleartext[] = {
+    {"tcp:21", "FTP"},          {"tcp:23", "telnet"},   {"tcp:2323", "telnet"},
+    {"tcp:80", "HTTP"},         {"tcp:8080", "HTTP"},   {"tcp:8000", "HTTP"},
+    {"tcp:110", "POP3"},        {"tcp:143", "IMAP"},    {"tcp:512", "rexec"},
+    {"tcp:513", "rlogin"},      {"tcp:514", "rsh"},     {"tcp:1883", "MQTT without TLS"},
+    {"tcp:5900", "VNC"},        {"tcp:554", "RTSP"},    {"udp:69", "TFTP"},
+    {"udp:161", "SNMP v1/v2c"}, {"udp:5683", "CoAP without DTLS"}, {"tcp:5683", "CoAP without TLS"},
+};
+
+static void check_cleartext(struct audit_model *m, const char *seen)
 {
-    struct audit_check *c = add(m, "cred.factory");
+    struct audit_check *c = add(m, "net.cleartext");
+    const struct audit_check *l = audit_find_check(m, "net.listeners");
+    char found[1024] = "";
+    size_t i;
+
+    for (i = 0; i < sizeof(cleartext) / sizeof(cleartext[0]); i++) {
+        int dec = declared(m->prof->services, cleartext[i].item);
+        char it[20];
+
+        snprintf(it, sizeof(it), "%s,", cleartext[i].item);
+        if (!dec && !strstr(seen, it))
+            continue;
+        if (strlen(found) + 80 < sizeof(found))
+            snprintf(found + strlen(found), sizeof(found) - strlen(found), "%s%s (%s, %s)",
+                     *found ? ", " : "", cleartext[i].item, cleartext[i].name,
+                     dec ? "declared" : "listening");
+    }
+    if (*found) {
+        say(c, "Cleartext services, which carry credentials and data unprotected: %s.", found);
+        return;
+    }
+    if (l && l->res == AUDIT_ERROR) {
+        say(c, "No cleartext service is declared, but the socket tables could not be read.");
+        c->res = AUDIT_ERROR;
+        return;
+    }
+    say(c, "No known cleartext service (FTP, telnet, HTTP, MQTT or CoAP without TLS, SNMP v1/v2c, "
+           "TFTP, r-commands, VNC, RTSP) is declared or listening.");
+    c->res = AUDIT_PASS;
+}
+
+/* ---- 5.1-1..5.1-5: the credentials ---- */
+
+/* Argon2id in PHC form: $argon2id$v=19$m=M,t=T,p=P$salt$hash. */
+static int phc_params(const char *h, unsigned *mk, unsigned *t, unsigned *p)
+{
+    return sscanf(h, "$argon2id$v=19$m=%u,t=%u,p=%u$", mk, t, p) == 3;
+}
+
+/* The OWASP Argon2id floor: 19 MiB with 2 passes, or more memory with
+ * fewer passes / less memory with more (m x t >= 38912 KiB, m >= 7 MiB). */
+static int kdf_strong(unsigned mk, unsigned t)
+{
+    return mk >= 7168 && (uint64_t)mk * t >= 38912;
+}
+
+static const char *const defaults[] = {
+    "admin", "password", "1234", "12345", "123456", "12345678", "default", "root",
+    "changeme", "admin123", "guest", "user", "support", "0000", "1111", "pass",
+};
+
+static void hash_hex(const char *hash, char out[65])
+{
+    uint8_t d[BW_SHA256_LEN];
+
+    if (bw_sha256(hash, strlen(hash), d))
+        memset(d, 0, sizeof(d));
+    bw_hex(out, d, sizeof(d));
+}
+
+/* Method (5.1-1, PSTI para 1, 27402 5.2.6.1.4): a password passes when it
+ * is the unique one provisioned for this unit (factory flag set, and its
+ * hash is the one the registry recorded for this unit) or one the user
+ * set (flag clear, hash no longer the provisioned one). It fails when any
+ * other unit of the batch has the same hash (a copied credentials file),
+ * when it is a common default, or when the flag and the hash disagree (a
+ * hand-edited flag). Without the registry a factory password cannot be
+ * told from a shared one: error. */
+static void check_creds(struct audit_model *m, const struct device_conf *dc, const struct unit *u,
+                        const struct reg *g)
+{
+    struct audit_check *fac = add(m, "cred.factory"), *gen = add(m, "cred.generated");
+    struct audit_check *kdf = add(m, "cred.kdf"), *chg = add(m, "cred.change");
+    struct audit_check *thr = add(m, "cred.throttle");
+    struct audit_check *all[5];
     struct bw_cred_db *db = bw_calloc(1, sizeof(*db));
-    size_t i, factory = 0;
+    const struct reg_rec *mine = NULL;
+    size_t i, j, bad = 0, weak = 0, factory = 0;
+    struct stat st;
     bw_err rc;
 
+    all[0] = fac, all[1] = gen, all[2] = kdf, all[3] = chg, all[4] = thr;
+    for (i = 0; i < 5; i++)
+        all[i]->res = AUDIT_ERROR;
     if (!db) {
-        say(c, "out of memory");
+        say(fac, "out of memory");
         return;
     }
     rc = bw_cred_load(db, dc->credentials);
     if (rc) {
-        say(c, "%s: %s.", dc->credentials, bw_strerror(rc));
+        for (i = 0; i < 5; i++)
+            say(all[i], "%s: %s.", dc->credentials, bw_strerror(rc));
         goto out;
     }
-    say(c, "%s holds %zu account%s.", dc->credentials, db->n, db->n == 1 ? "" : "s");
-    if (db->n == 0) {
-        say(c, "The device was not provisioned: no unique password was set.");
-        goto out;
-    }
-    for (i = 0; i < db->n; i++)
-        if (db->user[i].factory) {
-            say(c, "%s still uses its factory credential.", db->user[i].name);
-            factory++;
+    if (!m->prof->user_accounts || db->n == 0) {
+        /* no accounts as declared: not applicable; accounts the profile
+         * denies, or none on a device that declares them: fail */
+        for (i = 0; i < 5; i++) {
+            all[i]->res = !m->prof->user_accounts && !db->n ? AUDIT_NA : AUDIT_FAIL;
+            say(all[i], "The profile declares user_accounts = %s; %s holds %zu account%s%s.",
+                m->prof->user_accounts ? "yes" : "no", dc->credentials, db->n,
+                db->n == 1 ? "" : "s",
+                m->prof->user_accounts ? ": the device was not provisioned" : "");
         }
-    if (!factory) {
-        say(c, "Every password was set by the user.");
-        c->res = AUDIT_PASS;
+        goto out;
+    }
+    say(fac, "%s holds %zu account%s.", dc->credentials, db->n, db->n == 1 ? "" : "s");
+    if (g->loaded && u->have_cert)
+        mine = reg_find(g, u->id);
+    for (i = 0; i < db->n; i++) {
+        const struct bw_cred_user *a = &db->user[i];
+        char hx[65];
+        unsigned mk, t, p;
+
+        hash_hex(a->hash, hx);
+        factory += (size_t)a->factory;
+        if (!phc_params(a->hash, &mk, &t, &p)) {
+            say(kdf, "%s: not an Argon2id v19 hash.", a->name);
+            weak++;
+        } else if (!kdf_strong(mk, t)) {
+            say(kdf, "%s: Argon2id m=%u KiB, t=%u is below the floor (19 MiB x 2 passes or "
+                     "equivalent).", a->name, mk, t);
+            weak++;
+        } else {
+            say(kdf, "%s: Argon2id m=%u KiB, t=%u, p=%u.", a->name, mk, t, p);
+        }
+        for (j = 0; j < sizeof(defaults) / sizeof(defaults[0]); j++)
+            if (bw_cred_check_hash(a->hash, defaults[j]) == BW_OK) {
+                say(fac, "%s accepts the common default password '%s'.", a->name, defaults[j]);
+                bad++;
+            }
+        for (j = 0; j < g->n; j++)
+            if (*g->r[j].cred && !strcmp(g->r[j].cred, hx) && (!mine || &g->r[j] != mine)) {
+                say(fac, "%s has the same password hash as unit %s of the batch (a copied "
+                         "credential).", a->name, g->r[j].id);
+                bad++;
+            }
+        if (mine && *mine->cred) {
+            int same = !strcmp(mine->cred, hx);
+
+            if (a->factory && !same) {
+                say(fac, "%s is marked factory but is not the password provisioned for %s.",
+                    a->name, u->id);
+                bad++;
+            } else if (!a->factory && same) {
+                say(fac, "%s is marked as set by the user, but its hash is still the one "
+                         "provisioned (the factory flag was edited).", a->name);
+                bad++;
+            } else {
+                say(fac, "%s: %s.", a->name,
+                    same ? "the unique factory password provisioned for this unit"
+                         : "a password the user set");
+            }
+        }
+    }
+    /* two units of the batch with one hash, whoever is audited */
+    for (i = 0; i < g->n; i++)
+        for (j = i + 1; j < g->n; j++)
+            if (*g->r[i].cred && !strcmp(g->r[i].cred, g->r[j].cred)) {
+                say(fac, "Units %s and %s of the batch share one password hash.", g->r[i].id,
+                    g->r[j].id);
+                bad++;
+            }
+    if (!g->loaded) {
+        say(fac, "%s", *g->err ? g->err
+                               : "No provisioning registry (provisioning_registry in the profile): "
+                                 "whether the password is unique cannot be checked.");
+        say(gen, "%s", *g->err ? g->err : "No provisioning registry: how the passwords were "
+                                          "generated cannot be checked.");
+        if (bad)
+            fac->res = AUDIT_FAIL;
+    } else {
+        if (!u->have_cert || !mine)
+            say(fac, "Unit %s is not in the provisioning registry.", u->have_cert ? u->id : "?");
+        fac->res = bad || !mine ? AUDIT_FAIL : AUDIT_PASS;
+        if (!bad && mine && !*mine->cred && factory) {
+            say(fac, "The registry records no credential digest (cred_sha256) for %s: whether "
+                     "its factory password is unique cannot be checked.", u->id);
+            fac->res = AUDIT_ERROR;
+        }
+        if (mine && *mine->cred) {
+            say(gen, "The registry records %s's factory password as generated at provisioning "
+                     "(bw_cred_generate: 20 letters from a 32-letter alphabet by the CSPRNG, "
+                     "100 bits), stored as an Argon2id hash.", u->id);
+            gen->res = AUDIT_PASS;
+        } else {
+            say(gen, "The registry holds no generated credential for unit %s.",
+                u->have_cert ? u->id : "?");
+            gen->res = AUDIT_FAIL;
+        }
+    }
+    kdf->res = weak ? AUDIT_FAIL : AUDIT_PASS;
+    if (stat(dc->credentials, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0200)) {
+        say(chg, "%s is a file its owner can replace: 'bulwark passwd' changes a password after "
+                 "checking the current one (at least %d characters).", dc->credentials,
+            BW_CRED_PW_MIN);
+        say(chg, "%zu of %zu account%s still use%s the factory password.", factory, db->n,
+            db->n == 1 ? "" : "s", factory == 1 ? "s" : "");
+        chg->res = AUDIT_PASS;
+    } else {
+        say(chg, "%s cannot be rewritten by its owner: the password cannot be changed.",
+            dc->credentials);
+        chg->res = AUDIT_FAIL;
+    }
+    {
+        size_t locked = 0;
+        uint64_t now = (uint64_t)time(NULL);
+
+        for (i = 0; i < db->n; i++)
+            locked += db->user[i].locked_until > now;
+        say(thr, "Logins go through bw_cred_verify with %s: a growing delay after each failure "
+                 "(up to %d s), a lock of %d s after %d failures, the state persisted before each "
+                 "check; %zu account%s locked now.", dc->credentials, BW_CRED_DELAY_MAX,
+            BW_CRED_LOCK_SECONDS, BW_CRED_LOCK_AFTER, locked, locked == 1 ? "" : "s");
+        thr->res = AUDIT_PASS;
     }
 out:
     bw_wipe(db, sizeof(*db));
     bw_free(db);
+}
+
+/* ---- 5.11-1, CRA (2)(m): user data where the reset erases it ---- */
+
+/* 1 when the copy header at off is a bulwark store's or blank (erased),
+ * 0 when it is something else, -1 when it cannot be read. */
+static int store_copy(const struct bw_flash *f, uint64_t off)
+{
+    uint8_t h[BW_STORE_HDR_LEN];
+    size_t i;
+    int blank = 1;
+
+    if (f->read(f->ctx, off, h, sizeof(h)))
+        return -1;
+    for (i = 0; i < sizeof(h); i++)
+        blank &= h[i] == 0x00 || h[i] == 0xff;
+    return blank || !memcmp(h, "BWKV", 4);
+}
+
+/* Method: the user data bulwark keeps is the encrypted store; 'bulwark
+ * store wipe --factory-reset' zeroes both of its copies. The check fails
+ * when the store file holds something the wipe would not recognise, and
+ * otherwise hands the row to the maker: data the product keeps elsewhere
+ * is the maker's to show erasable (manual, never a blind pass). */
+static void check_erase(struct audit_model *m, const struct device_conf *dc)
+{
+    struct audit_check *c = add(m, "reset.erase");
+    struct bw_posix_flash pf;
+    struct stat st;
+    int a, b;
+
+    if (stat(dc->store, &st)) {
+        say(c, "No store %s yet: the device keeps no user data in bulwark's store.", dc->store);
+        c->res = errno == ENOENT ? AUDIT_MANUAL : AUDIT_ERROR;
+        return;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_size < 2 * BW_STORE_HDR_LEN ||
+        bw_posix_flash_open(&pf, dc->store, (uint64_t)st.st_size, 0, 0)) {
+        say(c, "The store %s cannot be read.", dc->store);
+        c->res = AUDIT_ERROR;
+        return;
+    }
+    a = store_copy(&pf.f, 0);
+    b = store_copy(&pf.f, bw_store_copy_size(&pf.f));
+    bw_posix_flash_close(&pf);
+    if (a < 0 || b < 0) {
+        say(c, "The store %s cannot be read.", dc->store);
+        c->res = AUDIT_ERROR;
+    } else if (!a || !b) {
+        say(c, "The store %s holds data that is not a bulwark store: 'bulwark store wipe' "
+               "would not erase it as user data.", dc->store);
+    } else {
+        say(c, "User data in %s (encrypted under the storage key) is erased by 'bulwark store "
+               "wipe --factory-reset'; data the product keeps elsewhere is the maker's claim.",
+            dc->store);
+        c->res = AUDIT_MANUAL;
+    }
 }
 
 /* ---- 5.4-1: key and store files ---- */
@@ -203,7 +599,8 @@ static void check_storage(struct audit_model *m, const struct device_conf *dc)
         ok &= private_file(c, "device key", kp) == 1 && key_encrypted(c, kp);
         ok &= private_file(c, "storage key", dc->storage_key) == 1;
     } else {
-        say(c, "The device key is held by its backend (%.8s...).", dc->device_key);
+        say(c, "The device key is held by its %.*s backend.", (int)strcspn(dc->device_key, ":"),
+            dc->device_key);
     }
     ok &= private_file(c, "credentials", dc->credentials) == 1;
     r = private_file(c, "store", dc->store);
@@ -212,24 +609,134 @@ static void check_storage(struct audit_model *m, const struct device_conf *dc)
     ok &= r != 0;
     if (ok)
         c->res = AUDIT_PASS;
-
-    c = add(m, "storage.hwkey");
-    if (!strncmp(dc->device_key, "tpm:", 4) || !strncmp(dc->device_key, "pkcs11:", 7)) {
-        say(c, "The device key lives in a %s.",
-            dc->device_key[0] == 't' ? "TPM 2.0" : "PKCS#11 token");
-        c->res = AUDIT_PASS;
-    } else {
-        say(c, "The device key is a file sealed under the storage key; whether a hardware "
-               "root of trust protects that key is for a person to judge.");
-        c->res = AUDIT_MANUAL;
-    }
 }
 
-/* ---- 5.3-x, 27402 5.2.7.1.1: release key, installed package, counter ---- */
+/* ---- 5.4-2, 5.4-4: the device key signs through its backend ---- */
+
+/* Method: open the key named by device_key through its backend (file,
+ * PKCS#11 module, TPM), sign a fresh random challenge with it and verify
+ * the signature with the public key the backend reports; that key must be
+ * the one in the device certificate. A URI whose module, token or handle
+ * is not there fails here, whatever its scheme promises. */
+static void check_key(struct audit_model *m, const struct device_conf *dc, struct unit *u)
+{
+    struct audit_check *c = add(m, "key.sign"), *hw = add(m, "storage.hwkey");
+    int scheme = (int)strcspn(dc->device_key, ":");
+    uint8_t pub[BW_P256_PUB_LEN], chal[32], h[BW_SHA256_LEN], sig[BW_P256_SIG_LEN];
+    struct bw_devkey *k = NULL;
+    struct bw_ec_key ek;
+    bw_err rc;
+
+    bw_ec_key_init(&ek);
+    rc = bw_devkey_open(dc->device_key, &k);
+    if (!rc)
+        rc = bw_devkey_public(k, pub);
+    if (rc) {
+        say(c, "The %.*s device key cannot be opened: %s%s%s.", scheme, dc->device_key,
+            bw_strerror(rc), k && *bw_devkey_detail(k) ? ": " : "", k ? bw_devkey_detail(k) : "");
+        goto out;
+    }
+    if ((rc = bw_random(chal, sizeof(chal))) || (rc = bw_sha256(chal, sizeof(chal), h))) {
+        say(c, "no random challenge: %s.", bw_strerror(rc));
+        c->res = AUDIT_ERROR;
+        goto out;
+    }
+    rc = bw_devkey_sign(k, h, sig);
+    if (!rc)
+        rc = bw_ec_set_pub(&ek, pub, sizeof(pub));
+    if (!rc)
+        rc = bw_ec_verify(&ek, h, sig, sizeof(sig));
+    if (rc) {
+        say(c, "The %.*s device key does not sign a challenge that its public key verifies: %s%s%s.",
+            scheme, dc->device_key, bw_strerror(rc), *bw_devkey_detail(k) ? ": " : "",
+            bw_devkey_detail(k));
+        goto out;
+    }
+    bw_hex(u->pubhex, pub, sizeof(pub));
+    u->have_key = 1;
+    say(c, "The %.*s device key signed a random challenge; the signature verifies.", scheme,
+        dc->device_key);
+    if (!u->have_cert) {
+        say(c, "The device certificate %s cannot be read.", dc->device_cert);
+        goto out;
+    }
+    if (memcmp(pub, u->cert_pub, sizeof(pub))) {
+        say(c, "It is NOT the key of the device certificate %s.", dc->device_cert);
+        goto out;
+    }
+    say(c, "It is the key of the device certificate (%s).", u->id);
+    c->res = AUDIT_PASS;
+out:
+    if (c->res != AUDIT_PASS) {
+        say(hw, "The device key did not sign through its backend (key.sign).");
+        hw->res = c->res;
+    } else if (!strncmp(dc->device_key, "tpm:", 4) || !strncmp(dc->device_key, "pkcs11:", 7)) {
+        say(hw, "The device key lives in a %s and signed through it.",
+            dc->device_key[0] == 't' ? "TPM 2.0" : "PKCS#11 token");
+        hw->res = AUDIT_PASS;
+    } else {
+        say(hw, "The device key is a file sealed under the storage key; whether a hardware "
+                "root of trust protects that key is the maker's claim.");
+        hw->res = AUDIT_MANUAL;
+    }
+    bw_ec_key_clear(&ek);
+    bw_devkey_close(k);
+}
+
+/* ---- 27402 5.2.6.1.4 (default keys), 5.4-4: the device certificate ---- */
+
+static void check_cert(struct audit_model *m, const struct device_conf *dc, const struct unit *u,
+                       const struct reg *g)
+{
+    struct audit_check *c = add(m, "identity.cert");
+    const struct reg_rec *mine;
+    uint64_t now = (uint64_t)time(NULL);
+    size_t i, shared = 0;
+
+    if (!u->have_cert) {
+        say(c, "The device certificate %s cannot be read.", dc->device_cert);
+        return;
+    }
+    say(c, "Certificate %s for %s, sha256:%.16s..., valid until %" PRIu64 ".", dc->device_cert,
+        u->id, u->certfpr, u->not_after);
+    if (now < u->not_before || now > u->not_after) {
+        say(c, "It is not valid now.");
+        return;
+    }
+    if (!g->loaded) {
+        say(c, "%s", *g->err ? g->err
+                             : "No provisioning registry (provisioning_registry): whether the key is "
+                               "unique to this unit cannot be checked.");
+        c->res = AUDIT_ERROR;
+        return;
+    }
+    mine = reg_find(g, u->id);
+    if (!mine || strcmp(mine->fpr, u->certfpr)) {
+        say(c, "The registry holds %s for %s.", mine ? "another certificate" : "no record",
+            u->id);
+        return;
+    }
+    for (i = 0; i < g->n; i++)
+        if (&g->r[i] != mine && *g->r[i].pub && !strcmp(g->r[i].pub, mine->pub)) {
+            say(c, "Unit %s has the same key (a default key shared across units).", g->r[i].id);
+            shared++;
+        }
+    if (shared)
+        return;
+    say(c, "The registry of %zu unit%s holds this certificate for %s and no other unit shares "
+           "its key: the key was made for this unit at provisioning.", g->n, g->n == 1 ? "" : "s",
+        u->id);
+    c->res = AUDIT_PASS;
+}
+
+/* ---- 5.3-7, 5.3-10: the release key, pinned ---- */
 
 static void check_release_key(struct audit_model *m, const struct device_conf *dc)
 {
     struct audit_check *c = add(m, "update.release_key");
+    uint8_t der[200], d[BW_SHA256_LEN];
+    char fp[65];
+    size_t dlen = 0;
     struct bw_ec_key k;
     struct stat st;
     bw_err rc;
@@ -249,16 +756,147 @@ static void check_release_key(struct audit_model *m, const struct device_conf *d
         say(c, "It can be replaced by other users (mode %03o).", (unsigned)(st.st_mode & 0777));
         goto out;
     }
+    if (bw_ec_export(&k, 0, 0, der, sizeof(der), &dlen) || bw_sha256(der, dlen, d)) {
+        say(c, "Its fingerprint cannot be computed.");
+        c->res = AUDIT_ERROR;
+        goto out;
+    }
+    bw_hex(fp, d, sizeof(d));
+    say(c, "Its fingerprint is sha256:%s.", fp);
+    if (!*m->prof->release_key_sha256) {
+        say(c, "The profile pins no release key (release_key_sha256): which key the maker signs "
+               "with cannot be checked.");
+        c->res = AUDIT_ERROR;
+        goto out;
+    }
+    if (strcmp(fp, m->prof->release_key_sha256)) {
+        say(c, "It is NOT the release key the profile pins (sha256:%s): it was replaced.",
+            m->prof->release_key_sha256);
+        goto out;
+    }
+    say(c, "It is the key the profile pins.");
     c->res = AUDIT_PASS;
 out:
     bw_ec_key_clear(&k);
 }
 
-static void check_installed(struct audit_model *m, const char *conf_path)
+/* ---- 5.3-2, 5.3-9, 5.7-1: the installed image, its counter, its bytes ---- */
+
+/* SHA-256 of the first size bytes of a slot. */
+static bw_err hash_slot(const struct bw_flash *f, uint64_t size, uint8_t out[BW_SHA256_LEN])
+{
+    struct bw_sha256 h;
+    uint8_t *buf = bw_malloc(65536);
+    uint64_t off;
+    bw_err rc = BW_E_NOMEM;
+
+    if (!buf)
+        return rc;
+    rc = size > f->size ? BW_E_SIZE : bw_sha256_init(&h);
+    for (off = 0; !rc && off < size; off += 65536) {
+        size_t n = size - off < 65536 ? (size_t)(size - off) : 65536;
+
+        rc = f->read(f->ctx, off, buf, n);
+        if (!rc)
+            rc = bw_sha256_update(&h, buf, n);
+    }
+    if (!rc)
+        rc = bw_sha256_final(&h, out);
+    else if (size <= f->size)
+        bw_sha256_abort(&h);
+    bw_free(buf);
+    return rc;
+}
+
+/* Method (5.7-1): the slot that boots next (the trial slot when one is
+ * pending, else the active one) is read back in full and hashed; the
+ * digest must be the image digest of the manifest it was installed from,
+ * which the boot state kept. A byte changed after install fails here. */
+static void check_slot(struct audit_model *m, struct device *d)
+{
+    struct audit_check *c = add(m, "boot.slot");
+    const struct bw_bootstate *st = &d->u.st;
+    uint8_t s = st->trial != BW_SLOT_NONE ? st->trial : st->active, got[BW_SHA256_LEN];
+    char hx[65], want[65];
+    bw_err rc;
+
+    if (s > 1 || st->slot_sequence[s] == BW_SEQ_EMPTY) {
+        say(c, "No verified image in the slot that boots next.");
+        return;
+    }
+    rc = hash_slot(s ? &d->b.f : &d->a.f, st->slot_size[s], got);
+    if (rc) {
+        say(c, "slot %c cannot be read: %s.", 'a' + s, bw_strerror(rc));
+        c->res = AUDIT_ERROR;
+        return;
+    }
+    bw_hex(hx, got, sizeof(got));
+    bw_hex(want, st->slot_digest[s], BW_SHA256_LEN);
+    if (memcmp(got, st->slot_digest[s], BW_SHA256_LEN)) {
+        say(c, "Slot %c, which boots next, was modified after it was verified and installed: its "
+               "%" PRIu64 " bytes re-hash to sha256:%.16s..., its installed manifest says "
+               "sha256:%.16s....", 'a' + s, st->slot_size[s], hx, want);
+        return;
+    }
+    say(c, "Slot %c, which boots next, re-hashes (%" PRIu64 " bytes) to the image digest of its "
+           "installed manifest, sha256:%.16s....", 'a' + s, st->slot_size[s], want);
+    c->res = AUDIT_PASS;
+}
+
+/* 5.3-8: the newest release the gateway offers for this device's class. */
+static void check_newest(struct audit_model *m, const struct device_conf *dc, uint64_t installed,
+                         const char *path)
+{
+    struct audit_check *c = add(m, "update.newest");
+    json_t *root, *arr, *o;
+    json_error_t je;
+    char vid[37], cid[37];
+    const char *name = NULL;
+    uint64_t newest = 0;
+    size_t i;
+
+    bw_uuid_format(vid, dc->vendor_id);
+    bw_uuid_format(cid, dc->class_id);
+    root = json_load_file(path, 0, &je);
+    arr = json_is_array(root) ? root : json_object_get(root, "releases");
+    if (!json_is_array(arr)) {
+        say(c, "%s: not the gateway's release list: %s.", path, root ? "no releases" : je.text);
+        c->res = AUDIT_ERROR;
+        json_decref(root);
+        return;
+    }
+    json_array_foreach(arr, i, o) {
+        const char *v = json_string_value(json_object_get(o, "vendor_id"));
+        const char *k = json_string_value(json_object_get(o, "class_id"));
+        json_int_t seq = json_integer_value(json_object_get(o, "sequence"));
+
+        if ((v && strcasecmp(v, vid)) || (k && strcasecmp(k, cid)) || seq <= 0)
+            continue; /* another product's release */
+        if ((uint64_t)seq > newest) {
+            newest = (uint64_t)seq;
+            name = json_string_value(json_object_get(o, "name"));
+        }
+    }
+    if (!newest) {
+        say(c, "%s lists no release for this device's vendor and class.", path);
+        c->res = AUDIT_ERROR;
+    } else if (installed < newest) {
+        say(c, "Installed sequence %" PRIu64 "; the gateway offers sequence %" PRIu64 " (%s): the "
+               "device is behind.", installed, newest, name ? name : "?");
+    } else {
+        say(c, "Installed sequence %" PRIu64 " is the newest the gateway offers (%s).", installed,
+            path);
+        c->res = AUDIT_PASS;
+    }
+    json_decref(root);
+}
+
+static void check_installed(struct audit_model *m, const struct device_conf *dc,
+                            const char *conf_path)
 {
     struct audit_check *c = add(m, "update.installed");
     struct device *d = bw_calloc(1, sizeof(*d));
-    const char *what = NULL;
+    const char *what = NULL, *rel = m->releases_path ? m->releases_path : m->prof->releases;
     const struct bw_bootstate *st;
     uint8_t s;
     char hex[17];
@@ -266,12 +904,15 @@ static void check_installed(struct audit_model *m, const char *conf_path)
 
     if (!d) {
         say(c, "out of memory");
+        c->res = AUDIT_ERROR;
         return;
     }
     rc = device_open(d, conf_path, 0, 0, &what);
     if (rc) {
         say(c, "cannot open the device (%s): %s.", what ? what : conf_path, bw_strerror(rc));
-        goto out;
+        say(add(m, "boot.slot"), "cannot open the device: %s.", bw_strerror(rc));
+        bw_free(d);
+        return;
     }
     st = &d->u.st;
     s = st->trial != BW_SLOT_NONE ? st->trial : st->active;
@@ -279,111 +920,162 @@ static void check_installed(struct audit_model *m, const char *conf_path)
         st->highest_sequence);
     if (s > 1 || st->slot_sequence[s] == BW_SEQ_EMPTY) {
         say(c, "No verified package is installed (slot %c is empty).", 'a' + (s & 1));
-        goto out;
+    } else {
+        bw_hex(hex, st->slot_digest[s], 8);
+        say(c, "Slot %c holds sequence %" PRIu64 ", %" PRIu64 " bytes, sha256:%s..., written only "
+               "after its signature and every chunk verified%s.",
+            'a' + s, st->slot_sequence[s], st->slot_size[s], hex,
+            st->trial == s ? " (trial boot pending)" : "");
+        if (st->highest_sequence < st->slot_sequence[s] || st->highest_sequence == 0)
+            say(c, "The counter is below the installed sequence.");
+        else
+            c->res = AUDIT_PASS;
     }
-    bw_hex(hex, st->slot_digest[s], 8);
-    say(c, "Slot %c holds sequence %" PRIu64 ", %" PRIu64 " bytes, sha256:%s..., written only "
-           "after its signature and every chunk verified%s.",
-        'a' + s, st->slot_sequence[s], st->slot_size[s], hex,
-        st->trial == s ? " (trial boot pending)" : "");
-    if (st->highest_sequence < st->slot_sequence[s] || st->highest_sequence == 0) {
-        say(c, "The counter is below the installed sequence.");
-        goto out;
-    }
-    c->res = AUDIT_PASS;
-out:
+    check_slot(m, d);
+    if (*rel)
+        check_newest(m, dc, s <= 1 && st->slot_sequence[s] != BW_SEQ_EMPTY ? st->slot_sequence[s] : 0,
+                     rel);
     device_close(d);
     bw_free(d);
 }
 
-/* ---- 5.10-1, 8259A state awareness: the security log ---- */
+/* ---- 8259A state awareness, CRA (2)(l): the security log ---- */
 
-struct last_install {
+struct log_walk {
     uint64_t seq;
     char subject[BW_LOG_TEXT_MAX + 1], outcome[BW_LOG_TEXT_MAX + 1];
+    struct bw_log_record first; /* the first event kept */
+    int have_first;
+    const char *unit;           /* this unit's id */
+    uint64_t provisioned;       /* seq of its successful provisioning, 0: none */
 };
 
-/* Remembers the last successful install the log records. */
-static bw_err note_install(void *ctx, const struct bw_log_record *r)
+/* Remembers the first event, this unit's provisioning and the last
+ * successful install. */
+static bw_err note_record(void *ctx, const struct bw_log_record *r)
 {
-    struct last_install *li = ctx;
+    struct log_walk *w = ctx;
 
-    if (r->type == BW_LOG_EVENT && !strcmp(r->event, "install") && !strncmp(r->outcome, "ok ", 3)) {
-        li->seq = r->seq;
-        memcpy(li->subject, r->subject, sizeof(li->subject));
-        memcpy(li->outcome, r->outcome, sizeof(li->outcome));
+    if (r->type != BW_LOG_EVENT)
+        return BW_OK;
+    if (!w->have_first) {
+        w->first = *r;
+        w->have_first = 1;
+    }
+    if (!w->provisioned && !strcmp(r->event, "provision") && !strcmp(r->outcome, "ok") &&
+        w->unit && !strcmp(r->subject, w->unit))
+        w->provisioned = r->seq;
+    if (!strcmp(r->event, "install") && !strncmp(r->outcome, "ok ", 3)) {
+        w->seq = r->seq;
+        memcpy(w->subject, r->subject, sizeof(w->subject));
+        memcpy(w->outcome, r->outcome, sizeof(w->outcome));
     }
     return BW_OK;
 }
 
 /* The verified log's record of the last install, as evidence beside the
  * boot state (a rotated-out record is no failure: the boot state decides). */
-static void install_evidence(struct audit_model *m, const struct last_install *li)
+static void install_evidence(struct audit_model *m, const struct log_walk *w)
 {
-    size_t i;
+    struct audit_check *c = (struct audit_check *)audit_find_check(m, "update.installed");
 
-    for (i = 0; i < m->nchk && strcmp(m->chk[i].name, "update.installed"); i++)
-        ;
-    if (i == m->nchk)
+    if (!c)
         return;
-    if (li->seq)
-        say(&m->chk[i], "The verified security log records it at seq %" PRIu64 ": install %s: %s.",
-            li->seq, li->subject, li->outcome);
+    if (w->seq)
+        say(c, "The verified security log records it at seq %" PRIu64 ": install %s: %s.",
+            w->seq, w->subject, w->outcome);
     else
-        say(&m->chk[i], "The security log holds no successful install record.");
+        say(c, "The security log holds no successful install record.");
 }
 
-static void check_log(struct audit_model *m, const struct device_conf *dc)
+/* Method: the chain and its signed checkpoints verify under the device
+ * key, and the log is anchored to provisioning: while its first segment
+ * is kept, its first event is this unit's provisioning (a wiped and
+ * restarted log begins with something else). */
+static void check_log(struct audit_model *m, const struct device_conf *dc, const struct unit *u)
 {
     struct audit_check *c = add(m, "log.chain");
     struct bw_devkey *k = NULL;
     struct bw_log_vfs v;
     struct bw_log_report rep;
-    struct last_install li;
+    struct log_walk *w = bw_calloc(1, sizeof(*w));
     uint8_t pub[BW_P256_PUB_LEN];
     int have;
     bw_err rc;
 
+    if (!w) {
+        say(c, "out of memory");
+        c->res = AUDIT_ERROR;
+        return;
+    }
     have = bw_devkey_open(dc->device_key, &k) == BW_OK && bw_devkey_public(k, pub) == BW_OK;
     bw_devkey_close(k);
     rc = bw_log_posix_open(&v, dc->seclog, 0, 0);
     if (rc) {
         say(c, "security log %s: %s: the log is not enabled.", dc->seclog, bw_strerror(rc));
-        return;
+        goto out;
     }
     memset(&rep, 0, sizeof(rep));
-    memset(&li, 0, sizeof(li));
-    rc = bw_log_verify(&v, have ? pub : NULL, have ? 0 : BW_LOG_NO_SIGS, note_install, &li, &rep);
+    w->unit = u->have_cert ? u->id : NULL;
+    rc = bw_log_verify(&v, have ? pub : NULL, have ? 0 : BW_LOG_NO_SIGS, note_record, w, &rep);
     bw_log_posix_close(&v);
     if (rc) {
         say(c, "security log %s does not verify: %s%s%s.", dc->seclog, bw_strerror(rc),
             rep.detail[0] ? ": " : "", rep.detail);
-        return;
+        goto out;
     }
     say(c, "security log %s: records %" PRIu64 "..%" PRIu64 " chain, %" PRIu64
            " checkpoints %s.", dc->seclog, rep.first_seq, rep.last_seq, rep.checkpoints,
         have ? "signed by the device key verify" : "(no device key: signatures not checked)");
-    install_evidence(m, &li);
+    install_evidence(m, w);
     if (!rep.records || !have) {
         say(c, "%s", !rep.records ? "The log is empty." : "Nothing is signed yet.");
-        return;
+        goto out;
+    }
+    if (rep.first_segment <= 1) { /* segments count from 1 */
+        if (!w->provisioned) {
+            say(c, "Its first segment holds no provisioning of unit %s (the first event is seq "
+                   "%" PRIu64 ", %s %s: %s): the log was wiped and restarted after provisioning.",
+                u->have_cert ? u->id : "?", w->have_first ? w->first.seq : 0,
+                w->have_first ? w->first.event : "-", w->have_first ? w->first.subject : "-",
+                w->have_first ? w->first.outcome : "-");
+            goto out;
+        }
+        say(c, "It is anchored to the provisioning of %s (seq %" PRIu64 ").", u->id,
+            w->provisioned);
+    } else {
+        say(c, "Segments before %" PRIu64 " were rotated out; the kept ones link to them.",
+            rep.first_segment);
     }
     c->res = AUDIT_PASS;
+out:
+    bw_free(w);
 }
 
-/* ---- declarations in the profile ---- */
+/* ---- declarations in the profile and the agent's configuration ---- */
 
 /* The keys of bulwark-agent's configuration the checks read; "" when a
  * key is absent. BW_OK, or the error reading the file. */
 struct agent_view {
     char policy[32], gateway[AUDIT_STR], ca_cert[AUDIT_STR];
+    char poll_max[24], retry_min[24], retry_max[24], jitter[24];
 };
 
 static bw_err agent_view(const char *path, struct agent_view *v)
 {
+    static const struct {
+        const char *key;
+        size_t off, cap;
+    } keys[] = {
+#define K(f) offsetof(struct agent_view, f), sizeof(((struct agent_view *)0)->f)
+        {"policy", K(policy)},       {"gateway", K(gateway)},     {"ca_cert", K(ca_cert)},
+        {"poll_max", K(poll_max)},   {"retry_min", K(retry_min)}, {"retry_max", K(retry_max)},
+        {"jitter", K(jitter)},
+#undef K
+    };
     uint8_t *buf = NULL;
     char *line, *save = NULL, *k, *val;
-    size_t len = 0;
+    size_t len = 0, i;
     bw_err rc;
 
     memset(v, 0, sizeof(*v));
@@ -393,15 +1085,44 @@ static bw_err agent_view(const char *path, struct agent_view *v)
     for (line = strtok_r((char *)buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (bw_conf_split(line, &k, &val) != 1)
             continue;
-        if (!strcmp(k, "policy"))
-            snprintf(v->policy, sizeof(v->policy), "%s", val);
-        else if (!strcmp(k, "gateway"))
-            snprintf(v->gateway, sizeof(v->gateway), "%s", val);
-        else if (!strcmp(k, "ca_cert"))
-            snprintf(v->ca_cert, sizeof(v->ca_cert), "%s", val);
+        for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+            if (!strcmp(k, keys[i].key))
+                snprintf((char *)v + keys[i].off, keys[i].cap, "%s", val);
     }
     bw_free(buf);
     return BW_OK;
+}
+
+/* An agent setting, or its default when absent; -1 when not a number. */
+static long setting(const char *v, long def)
+{
+    char *end;
+    long n;
+
+    if (!*v)
+        return def;
+    n = strtol(v, &end, 10);
+    return *end || n < 0 ? -1 : n;
+}
+
+/* 5.3-5 and 5.9-3 from the agent's own configuration. */
+static void check_agent_timing(struct audit_model *m, const struct agent_view *v)
+{
+    struct audit_check *poll = add(m, "update.poll"), *bo = add(m, "agent.backoff");
+    long pmax = setting(v->poll_max, 86400), rmin = setting(v->retry_min, 5);
+    long rmax = setting(v->retry_max, 900), jit = setting(v->jitter, 10);
+
+    say(poll, "%s: the agent checks in when it starts and then at the gateway's interval, at "
+              "most every %ld s (poll_max).", m->prof->agent_config, pmax);
+    poll->res = pmax > 0 && pmax <= 7 * 86400 ? AUDIT_PASS : AUDIT_FAIL;
+    if (poll->res == AUDIT_FAIL)
+        say(poll, "poll_max is not a period of at most a week.");
+    say(bo, "%s: retries wait %ld s doubling up to %ld s, each wait spread by %ld%%.",
+        m->prof->agent_config, rmin, rmax, jit);
+    bo->res = rmin >= 1 && rmax >= rmin && jit >= 1 ? AUDIT_PASS : AUDIT_FAIL;
+    if (bo->res == AUDIT_FAIL)
+        say(bo, "Without a growing, spread-out retry a fleet reconnects in step and overloads "
+                "the network.");
 }
 
 /* Method: with the agent's own configuration (agent_config in the
@@ -409,8 +1130,8 @@ static bw_err agent_view(const char *path, struct agent_view *v)
  * or notify pass, manual fails; a profile that declares another policy
  * fails) and how it reaches the gateway (5.5-1: https, a CA that is a
  * certificate file when one is named; the agent always adds its device
- * certificate, mTLS). Without it, the policy is the profile's declaration
- * and the transport needs a person. */
+ * certificate, mTLS). Without it, both are the maker's declaration. A
+ * device without a network interface is not updated by the agent. */
 static void check_agent(struct audit_model *m)
 {
     const struct audit_profile *p = m->prof;
@@ -421,25 +1142,28 @@ static void check_agent(struct audit_model *m)
     size_t calen = 0;
     bw_err rc;
 
+    if (!audit_profile_feature(p, "network")) {
+        say(pol, "No network interface: the agent does not update this device.");
+        say(tls, "No network interface.");
+        pol->res = tls->res = AUDIT_NA;
+        return;
+    }
     if (!*p->agent_config) {
-        say(tls, "No agent_config in the profile: the agent's transport needs a person.");
+        say(tls, "No agent_config in the profile: the agent's transport is the maker's claim.");
         tls->res = AUDIT_MANUAL;
-        if (!*p->update_policy) {
-            say(pol, "No update policy declared; the agent's configuration needs a person.");
-            pol->res = AUDIT_MANUAL;
-        } else {
-            say(pol, "Agent update policy (declared in the profile): %s.", p->update_policy);
-            pol->res = strcmp(p->update_policy, "manual") ? AUDIT_PASS : AUDIT_FAIL;
-        }
+        say(pol, "No agent_config in the profile: the update policy%s%s is the maker's claim.",
+            *p->update_policy ? " declared, " : "", p->update_policy);
+        pol->res = !strcmp(p->update_policy, "manual") ? AUDIT_FAIL : AUDIT_MANUAL;
         return;
     }
     rc = agent_view(p->agent_config, &v);
     if (rc) {
         say(pol, "%s: %s.", p->agent_config, bw_strerror(rc));
         say(tls, "%s: %s.", p->agent_config, bw_strerror(rc));
-        pol->res = tls->res = AUDIT_FAIL;
+        pol->res = tls->res = AUDIT_ERROR;
         return;
     }
+    check_agent_timing(m, &v);
     policy = *v.policy ? v.policy : "automatic"; /* the agent's default */
     say(pol, "%s: policy %s%s.", p->agent_config, policy, *v.policy ? "" : " (the default)");
     if (*p->update_policy && strcmp(p->update_policy, policy)) {
@@ -470,16 +1194,31 @@ static void check_agent(struct audit_model *m)
     tls->res = AUDIT_PASS;
 }
 
+/* A profile value with sample or placeholder text in it. */
+static int placeholder(const char *key, const char *v)
+{
+    return audit_profile_placeholder(key, v) != NULL;
+}
+
 static void check_profile(struct audit_model *m)
 {
     const struct audit_profile *p = m->prof;
     struct audit_check *c;
     long days = 0;
+    size_t i, weak = 0;
 
     c = add(m, "profile.justified");
-    say(c, "%zu requirement%s declared not applicable, each with a justification and an id the "
-           "catalogue knows.", p->nna, p->nna == 1 ? "" : "s");
-    c->res = AUDIT_PASS;
+    for (i = 0; i < p->nans; i++) {
+        const char *w;
+
+        if (p->ans[i].state == AUDIT_ANS_IMPLEMENTED || !(w = audit_weak_reason(p->ans[i].why)))
+            continue;
+        say(c, "%s: '%.80s': %s.", p->ans[i].id, p->ans[i].why, w);
+        weak++;
+    }
+    say(c, "%zu requirement%s answered not applicable or not implemented; %zu without a reason "
+           "that says something.", p->nna, p->nna == 1 ? "" : "s", weak);
+    c->res = weak ? AUDIT_FAIL : AUDIT_PASS;
 
     c = add(m, "docs.support");
     if (!*p->support_end || audit_days_until(p->support_end, &days)) {
@@ -497,6 +1236,10 @@ static void check_profile(struct audit_model *m)
         say(c, "vuln_contact is missing or not a mailto:, https: or tel: URI.");
     else if (strncmp(p->policy_url, "https://", 8))
         say(c, "policy_url is missing or not https.");
+    else if (placeholder("vuln_contact", p->vuln_contact) ||
+             placeholder("policy_url", p->policy_url))
+        say(c, "vuln_contact %s / policy_url %s is the template's sample, not the maker's.",
+            p->vuln_contact, p->policy_url);
     else if (!p->ack_days || !p->status_days)
         say(c, "ack_days and status_days (disclosure timescales) are not declared.");
     else {
@@ -508,6 +1251,10 @@ static void check_profile(struct audit_model *m)
     c = add(m, "docs.identity");
     if (!*p->product || !*p->model || !*p->manufacturer) {
         say(c, "product, model and manufacturer must all be declared.");
+    } else if (placeholder("product", p->product) || placeholder("model", p->model) ||
+               placeholder("manufacturer", p->manufacturer)) {
+        say(c, "%s %s by %s is the template's sample product, not the maker's.", p->product,
+            p->model, p->manufacturer);
     } else {
         say(c, "%s %s by %s, hardware %s, software %s.", p->product, p->model, p->manufacturer,
             *p->hw_version ? p->hw_version : "?", *p->sw_version ? p->sw_version : "?");
@@ -515,14 +1262,39 @@ static void check_profile(struct audit_model *m)
     }
 
     c = add(m, "docs.sensors");
-    say(c, "Declared sensing capabilities: %s.", *p->sensors ? p->sensors : "none");
-    c->res = AUDIT_PASS;
+    say(c, "Declared sensing capabilities: %s; that the user documentation lists them is the "
+           "maker's claim.", *p->sensors ? p->sensors : "none");
+    c->res = AUDIT_MANUAL;
 
     c = add(m, "debug.declared");
-    say(c, "Debug interfaces: %s; disabled in software: %s.",
+    say(c, "Debug interfaces: %s; disabled in software: %s (the maker's declaration).",
         *p->debug_interfaces ? p->debug_interfaces : "none", p->debug_disabled ? "yes" : "no");
-    c->res = p->debug_disabled ? AUDIT_PASS : AUDIT_FAIL;
+    c->res = p->debug_disabled ? AUDIT_MANUAL : AUDIT_FAIL;
 
+    if (*p->setup_guide) {
+        c = add(m, "docs.guidance");
+        if (!strncmp(p->setup_guide, "https://", 8)) {
+            say(c, "The set-up guide is published at %s (not fetched: the maker's claim).",
+                p->setup_guide);
+            c->res = AUDIT_MANUAL;
+        } else {
+            uint8_t *buf = NULL;
+            size_t len = 0;
+
+            if (bw_read_file(p->setup_guide, 16u << 20, &buf, &len) || !len) {
+                say(c, "The set-up guide %s cannot be read.", p->setup_guide);
+                c->res = AUDIT_ERROR;
+            } else if (!memmem(buf, len, "bulwark audit", 13)) {
+                say(c, "The set-up guide %s does not tell the user how to check the set-up "
+                       "(bulwark audit).", p->setup_guide);
+            } else {
+                say(c, "The set-up guide %s (%zu bytes) tells the user how to check the set-up "
+                       "with bulwark audit.", p->setup_guide, len);
+                c->res = AUDIT_PASS;
+            }
+            bw_free(buf);
+        }
+    }
     check_agent(m);
 }
 
@@ -542,6 +1314,7 @@ static void check_risk(struct audit_model *m)
     rc = bw_read_file(m->prof->risk_register, 4 << 20, &buf, &len);
     if (rc) {
         say(c, "%s: %s.", m->prof->risk_register, bw_strerror(rc));
+        c->res = AUDIT_ERROR;
         return;
     }
     rc = audit_register_parse(&r, (const char *)buf, len, err, sizeof(err));
@@ -562,40 +1335,55 @@ static void check_risk(struct audit_model *m)
     audit_register_free(&r);
 }
 
-/* The device checks that could not look: manual without a device.conf,
- * failed when the one given cannot be read (fail closed). */
-static void device_unchecked(struct audit_model *m, const char *why, enum audit_result res)
+/* The device checks that could not look: error, never a pass. */
+static void device_unchecked(struct audit_model *m, const char *why)
 {
-    static const char *const names[] = {"cred.factory", "storage.protect", "storage.hwkey",
-                                        "update.release_key", "update.installed", "log.chain"};
+    static const char *const names[] = {
+        "cred.factory",  "cred.generated", "cred.kdf",           "cred.change",
+        "cred.throttle", "storage.protect", "key.sign",          "storage.hwkey",
+        "identity.cert", "update.release_key", "update.installed", "boot.slot",
+        "log.chain",     "reset.erase"};
     size_t i;
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         struct audit_check *c = add(m, names[i]);
 
         say(c, "%s", why);
-        c->res = res;
+        c->res = AUDIT_ERROR;
     }
 }
 
 void audit_run_checks(struct audit_model *m, const char *conf_path, const char *proc_net)
 {
-    struct device_conf dc;
+    struct device_conf *dc = bw_calloc(1, sizeof(*dc));
+    struct unit u;
+    struct reg g;
+    char seen[2048];
 
     m->nchk = 0;
-    check_listeners(m, proc_net);
-    if (!conf_path)
-        device_unchecked(m, "No device.conf given (--config): not checked on a device.",
-                         AUDIT_MANUAL);
-    else if (device_conf_load(&dc, conf_path))
-        device_unchecked(m, "The device.conf could not be read.", AUDIT_FAIL);
+    memset(&u, 0, sizeof(u));
+    reg_load(&g, m->prof->provisioning_registry);
+    check_listeners(m, proc_net, conf_path != NULL, seen, sizeof(seen));
+    check_cleartext(m, seen);
+    if (!dc)
+        device_unchecked(m, "out of memory");
+    else if (!conf_path)
+        device_unchecked(m, "No device given (--config DEVICE.conf): not checked.");
+    else if (device_conf_load(dc, conf_path))
+        device_unchecked(m, "The device.conf could not be read.");
     else {
-        check_creds(m, &dc);
-        check_storage(m, &dc);
-        check_release_key(m, &dc);
-        check_installed(m, conf_path);
-        check_log(m, &dc);
+        unit_cert(&u, dc);
+        check_creds(m, dc, &u, &g);
+        check_storage(m, dc);
+        check_erase(m, dc);
+        check_key(m, dc, &u);
+        check_cert(m, dc, &u, &g);
+        check_release_key(m, dc);
+        check_installed(m, dc, conf_path);
+        check_log(m, dc, &u);
     }
     check_profile(m);
     check_risk(m);
+    bw_free(g.r);
+    bw_free(dc);
 }

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * OSCAL 1.0 JSON from the audit model: a system security plan whose
- * implemented requirements carry the SoA decision per requirement, and
- * assessment results whose observations are the check evidence and whose
- * findings say satisfied / not satisfied. EN 303 645 status and the
+ * OSCAL JSON from the audit model, as one set whose references resolve:
+ * the catalogue as an OSCAL catalog, a profile importing all of it, a
+ * system security plan importing the profile (its implemented
+ * requirements carry the SoA decision), an assessment plan importing the
+ * SSP and naming the tool, and assessment results importing the plan
+ * (observations are the check evidence, findings say satisfied / not
+ * satisfied, risks come from the register). EN 303 645 status and the
  * bulwark result travel as props in bulwark's namespace (OSCAL has no
- * M/R/C/F notion). UUIDs are derived from names, so reruns are stable.
+ * M/R/C/F notion). Every UUID is derived from a stable id with its kind
+ * ("by-component:ID", "observation:CHECK"), never from text, so reruns
+ * are stable and no two objects share one. Valid against the OSCAL 1.0.6
+ * and 1.1.2 JSON schemas (tests/integ/oscal_validate.py).
  */
 #define _GNU_SOURCE
 #include <string.h>
@@ -14,11 +20,18 @@
 
 #define NS "https://github.com/bulwark-iot/bulwark/ns/oscal"
 
-static json_t *uuid_of(const struct audit_model *m, const char *what)
-{
-    char u[37];
+/* The file names the documents use for each other (cmd_audit.c writes them). */
+#define F_CATALOG "bulwark-catalog.json"
+#define F_PROFILE "bulwark-profile.json"
+#define F_SSP "oscal-ssp.json"
+#define F_AP "oscal-ap.json"
 
-    audit_uuid(u, m->device, what);
+static json_t *uuid_of(const struct audit_model *m, const char *kind, const char *id)
+{
+    char u[37], key[300];
+
+    snprintf(key, sizeof(key), "%s:%s", kind, id);
+    audit_uuid(u, m->device, key);
     return json_string(u);
 }
 
@@ -60,11 +73,12 @@ static json_t *implemented(const struct audit_model *m, const struct audit_row *
     json_array_append_new(props, prop("audit-result", audit_result_name(r->res)));
     snprintf(remarks, sizeof(remarks), "%s%s%s", r->res == AUDIT_NA ? "Not applicable: " : "",
              r->res == AUDIT_NA ? r->why : "Evidence: ", r->res == AUDIT_NA ? "" : r->evidence);
-    bc = json_pack("{s:o,s:o,s:s,s:{s:s,s:s}}", "component-uuid", uuid_of(m, "component:device"),
-                   "uuid", uuid_of(m, r->req->id), "description", r->req->control,
+    bc = json_pack("{s:o,s:o,s:s,s:{s:s,s:s}}", "component-uuid", uuid_of(m, "component", "device"),
+                   "uuid", uuid_of(m, "by-component", r->req->id), "description", r->req->control,
                    "implementation-status", "state", impl_state(r->res), "remarks", remarks);
-    return json_pack("{s:o,s:s,s:o,s:[o],s:s}", "uuid", uuid_of(m, r->req->text), "control-id",
-                     r->req->id, "props", props, "by-components", bc, "remarks", r->req->text);
+    return json_pack("{s:o,s:s,s:o,s:[o],s:s}", "uuid",
+                     uuid_of(m, "implemented-requirement", r->req->id), "control-id", r->req->id,
+                     "props", props, "by-components", bc, "remarks", r->req->text);
 }
 
 bw_err audit_write_oscal_ssp(FILE *f, const struct audit_model *m)
@@ -85,14 +99,14 @@ bw_err audit_write_oscal_ssp(FILE *f, const struct audit_model *m)
         "{s:{s:o,s:o,s:{s:s,s:s},s:{s:[{s:s,s:s}],s:s,s:s,s:s,s:{s:[{s:o,s:s,s:s,s:[{s:s,"
         "s:[s]}],s:{s:s},s:{s:s},s:{s:s}}]},s:{s:s,s:s,s:s},s:{s:s},s:{s:s}},s:{s:[{s:o,s:s}],s:[{s:o,s:s,s:s,s:s,"
         "s:{s:s}}]},s:{s:s,s:o}}}",
-        "system-security-plan", "uuid", uuid_of(m, "ssp"), "metadata",
-        metadata(m, "System security plan"), "import-profile", "href",
-        "bulwark-catalogue.json", "remarks",
-        "The requirement catalogue compiled into bulwark (compliance/catalogue.json).",
+        "system-security-plan", "uuid", uuid_of(m, "document", "ssp"), "metadata",
+        metadata(m, "System security plan"), "import-profile", "href", F_PROFILE, "remarks",
+        "The profile selecting every requirement of the catalogue compiled into bulwark "
+        "(compliance/catalogue.json, written as " F_CATALOG ").",
         "system-characteristics", "system-ids", "identifier-type", NS, "id", m->device,
         "system-name", *p->product ? p->product : "unnamed device", "description", desc,
         "security-sensitivity-level", "moderate", "system-information", "information-types",
-        "uuid", uuid_of(m, "info:device-secrets"), "title", "Device secrets and configuration",
+        "uuid", uuid_of(m, "information-type", "device-secrets"), "title", "Device secrets and configuration",
         "description", "Keys, credentials, settings and the security log held on the device.",
         "categorizations", "system", "http://doi.org/10.6028/NIST.SP.800-60v2r1",
         "information-type-ids", "C.3.5.8", "confidentiality-impact", "base", "fips-199-moderate",
@@ -102,8 +116,8 @@ bw_err audit_write_oscal_ssp(FILE *f, const struct audit_model *m)
         "high", "security-objective-availability", "moderate", "status", "state",
         "operational", "authorization-boundary", "description",
         "One device: its software, its files and the services it exposes.",
-        "system-implementation", "users", "uuid", uuid_of(m, "user:admin"), "title",
-        "Device administrator", "components", "uuid", uuid_of(m, "component:device"), "type",
+        "system-implementation", "users", "uuid", uuid_of(m, "user", "admin"), "title",
+        "Device administrator", "components", "uuid", uuid_of(m, "component", "device"), "type",
         "this-system", "title", *p->model ? p->model : "device", "description", desc, "status",
         "state", "operational", "control-implementation", "description",
         "One implemented requirement per catalogue entry; the by-component status is the "
@@ -123,24 +137,26 @@ static json_t *observation(const struct audit_model *m, const struct audit_check
                              ? "EXAMINE"
                              : "TEST";
 
-    return json_pack("{s:o,s:s,s:s,s:[s],s:[o],s:s}", "uuid", uuid_of(m, c->name), "title",
+    return json_pack("{s:o,s:s,s:s,s:[s],s:[o],s:s}", "uuid", uuid_of(m, "observation", c->name),
+                     "title",
                      c->name, "description", *c->evidence ? c->evidence : "-", "methods", method,
                      "props", prop("result", audit_result_name(c->res)), "collected", m->when);
 }
 
 static json_t *finding(const struct audit_model *m, const struct audit_row *r)
 {
-    char obs[64];
+    char stmt[80];
     json_t *fd;
 
-    snprintf(obs, sizeof(obs), "finding:%s", r->req->id);
-    fd = json_pack("{s:o,s:s,s:s,s:{s:s,s:s,s:{s:s}}}", "uuid", uuid_of(m, obs), "title",
-                   r->req->id, "description", r->evidence, "target", "type", "objective-id",
-                   "target-id", r->req->id, "status", "state",
+    snprintf(stmt, sizeof(stmt), "%.60s_smt", r->req->id);
+    fd = json_pack("{s:o,s:s,s:s,s:{s:s,s:s,s:{s:s}}}", "uuid", uuid_of(m, "finding", r->req->id),
+                   "title", r->req->id, "description", r->evidence, "target", "type",
+                   "statement-id", "target-id", stmt, "status", "state",
                    r->res == AUDIT_PASS ? "satisfied" : "not-satisfied");
     if (fd && r->check)
         json_object_set_new(fd, "related-observations",
-                            json_pack("[{s:o}]", "observation-uuid", uuid_of(m, r->check)));
+                            json_pack("[{s:o}]", "observation-uuid",
+                                      uuid_of(m, "observation", r->check)));
     return fd;
 }
 
@@ -153,21 +169,37 @@ static json_t *facet(const char *name, int v)
 }
 
 /* A register entry as an OSCAL risk: the scores are facets in bulwark's
- * namespace; open while the residual risk is medium or high (8 and up). */
+ * namespace. Open while no person accepted it or a check of a control it
+ * relies on fails (reopened); accepted with a residual risk of 8 or more
+ * it is a deviation approved, below that closed. The origin actor is the
+ * tool component the assessment plan defines. */
 static json_t *risk(const struct audit_model *m, const struct audit_risk *k)
 {
-    char title[600], stmt[900], key[64];
+    char title[600], stmt[1400];
+    const char *status;
+    json_t *facets, *o;
 
     snprintf(title, sizeof(title), "%.30s: %.500s", k->id, k->threat);
-    snprintf(stmt, sizeof(stmt), "Treatment: %.400s Controls: %.400s", k->treatment, k->controls);
-    snprintf(key, sizeof(key), "risk:%.40s", k->id);
-    return json_pack("{s:o,s:s,s:s,s:s,s:s,s:[{s:{s:[{s:s,s:o}]},s:[o,o,o,o]}]}", "uuid",
-                     uuid_of(m, key), "title", title, "description", k->asset, "statement", stmt,
-                     "status", k->res_likelihood * k->res_impact >= 8 ? "open" : "closed",
-                     "characterizations", "origin", "actors", "type", "tool", "actor-uuid",
-                     uuid_of(m, "tool:bulwark-risk"), "facets", facet("likelihood", k->likelihood),
-                     facet("impact", k->impact), facet("residual-likelihood", k->res_likelihood),
-                     facet("residual-impact", k->res_impact));
+    snprintf(stmt, sizeof(stmt), "Vulnerability: %.300s Treatment (%s): %.400s Controls: %.400s",
+             k->vulnerability, k->option, k->treatment, k->controls);
+    status = !*k->accepted_by || audit_risk_reopened(k, m, NULL, 0) ? "open"
+             : k->res_likelihood * k->res_impact >= 8 ? "deviation-approved"
+                                                      : "closed";
+    facets = json_pack("[o,o]", facet("likelihood", k->likelihood), facet("impact", k->impact));
+    if (k->has_residual) {
+        json_array_append_new(facets, facet("residual-likelihood", k->res_likelihood));
+        json_array_append_new(facets, facet("residual-impact", k->res_impact));
+    }
+    o = json_pack("{s:o,s:s,s:s,s:s,s:s,s:[{s:{s:[{s:s,s:o}]},s:o}]}", "uuid",
+                  uuid_of(m, "risk", k->id), "title", title, "description", k->asset, "statement",
+                  stmt, "status", status, "characterizations", "origin", "actors", "type", "tool",
+                  "actor-uuid", uuid_of(m, "component", "bulwark-audit"), "facets", facets);
+    if (o && *k->accepted_by)
+        json_object_set_new(o, "props",
+                            json_pack("[o,o,o]", prop("accepted-by", k->accepted_by),
+                                      prop("accepted-on", k->accepted_on),
+                                      prop("review-date", k->review)));
+    return o;
 }
 
 bw_err audit_write_oscal_ar(FILE *f, const struct audit_model *m)
@@ -182,11 +214,11 @@ bw_err audit_write_oscal_ar(FILE *f, const struct audit_model *m)
         if (m->row[i].res == AUDIT_PASS || m->row[i].res == AUDIT_FAIL)
             json_array_append_new(fnd, finding(m, &m->row[i]));
     ar = json_pack("{s:{s:o,s:o,s:{s:s,s:s},s:[{s:o,s:s,s:s,s:s,s:s,s:{s:[{s:{}}]},s:o,s:o}]}}",
-                   "assessment-results", "uuid", uuid_of(m, "ar"), "metadata",
-                   metadata(m, "Assessment results"), "import-ap", "href", "oscal-ssp.json",
-                   "remarks", "The checks are fixed by bulwark audit; there is no separate "
-                              "assessment plan.",
-                   "results", "uuid", uuid_of(m, m->when), "title", "bulwark audit", "description",
+                   "assessment-results", "uuid", uuid_of(m, "document", "ar"), "metadata",
+                   metadata(m, "Assessment results"), "import-ap", "href", F_AP, "remarks",
+                   "The plan names the tool and the checks bulwark audit runs.",
+                   "results", "uuid", uuid_of(m, "result", m->when), "title", "bulwark audit",
+                   "description",
                    "Automated device checks and profile declarations.", "start", m->when, "end",
                    m->when, "reviewed-controls", "control-selections", "include-all",
                    "observations", obs, "findings", fnd);
@@ -249,8 +281,8 @@ static json_t *component(const struct audit_model *m, const char *part)
                            "security log, tokens."
                          : "Statement of Applicability, risk register, disclosure policy, "
                            "security.txt, support-period and PSTI statements.",
-                     "control-implementations", "uuid", impl, "source",
-                     "bulwark-catalogue.json", "description",
+                     "control-implementations", "uuid", impl, "source", F_CATALOG,
+                     "description",
                      "Requirements of the bulwark catalogue this part implements.",
                      "implemented-requirements", reqs);
 }
@@ -271,4 +303,86 @@ bw_err audit_write_oscal_component(FILE *f, const struct audit_model *m)
     fputc('\n', f);
     json_decref(cd);
     return rc ? BW_E_IO : BW_OK;
+}
+
+/* ---- the documents the others import ---- */
+
+static int dump(FILE *f, json_t *doc)
+{
+    int rc;
+
+    if (!doc)
+        return BW_E_NOMEM;
+    rc = json_dumpf(doc, f, JSON_INDENT(1));
+    fputc('\n', f);
+    json_decref(doc);
+    return rc ? BW_E_IO : BW_OK;
+}
+
+static json_t *plain_metadata(const struct audit_model *m, const char *title)
+{
+    return json_pack("{s:s,s:s,s:s,s:s}", "title", title, "last-modified", m->when, "version",
+                     "1", "oscal-version", "1.0.6");
+}
+
+/* The catalog lists the requirements as top-level controls, the standard
+ * as a prop: OSCAL groups would do too, but the 1.1.2 "complete" schema
+ * copy in tests/vectors/oscal cannot validate them (see SOURCE there). */
+bw_err audit_write_oscal_catalog(FILE *f, const struct audit_model *m)
+{
+    json_t *controls = json_array();
+    char u[37], ver[32];
+    json_t *v = json_object_get(m->cat->root, "version");
+    size_t i;
+
+    for (i = 0; i < m->cat->nreq; i++) {
+        const struct audit_req *q = &m->cat->req[i];
+        char title[300], part[80];
+
+        snprintf(title, sizeof(title), "%s %s", q->std, q->ref);
+        snprintf(part, sizeof(part), "%.60s_smt", q->id);
+        json_array_append_new(
+            controls, json_pack("{s:s,s:s,s:[{s:s,s:s},o],s:[{s:s,s:s,s:s}]}", "id", q->id,
+                                "title", title, "props", "name", "label", "value", q->ref,
+                                prop("standard", q->std), "parts", "id", part, "name",
+                                "statement", "prose", q->text));
+    }
+    snprintf(ver, sizeof(ver), "catalog:%lld", (long long)json_integer_value(v));
+    audit_uuid(u, "bulwark", ver);
+    return dump(f, json_pack("{s:{s:s,s:o,s:o}}", "catalog", "uuid", u, "metadata",
+                             plain_metadata(m, "bulwark requirement catalogue (paraphrased)"),
+                             "controls", controls));
+}
+
+bw_err audit_write_oscal_profile(FILE *f, const struct audit_model *m)
+{
+    char u[37];
+
+    audit_uuid(u, "bulwark", "profile:all");
+    return dump(f, json_pack("{s:{s:s,s:o,s:[{s:s,s:{}}]}}", "profile", "uuid", u, "metadata",
+                             plain_metadata(m, "bulwark: every requirement of the catalogue"),
+                             "imports", "href", F_CATALOG, "include-all"));
+}
+
+bw_err audit_write_oscal_ap(FILE *f, const struct audit_model *m)
+{
+    json_t *tool = json_pack(
+        "{s:o,s:s,s:s,s:s,s:{s:s}}", "uuid", uuid_of(m, "component", "bulwark-audit"), "type",
+        "software", "title", "bulwark audit", "description",
+        "The bulwark command line tool: device checks, profile checks and the risk register.",
+        "status", "state", "operational");
+
+    return dump(f, json_pack(
+        "{s:{s:o,s:o,s:{s:s},s:{s:[{s:{}}]},s:[{s:s,s:[{s:o,s:s}]}],s:{s:[o],s:[{s:o,s:s,s:["
+        "{s:o}]}]},s:[{s:o,s:s,s:s,s:s}]}}",
+        "assessment-plan", "uuid", uuid_of(m, "document", "ap"), "metadata",
+        metadata(m, "Assessment plan"), "import-ssp", "href", F_SSP, "reviewed-controls",
+        "control-selections", "include-all", "assessment-subjects", "type", "component",
+        "include-subjects", "subject-uuid", uuid_of(m, "component", "device"), "type",
+        "component", "assessment-assets", "components", tool, "assessment-platforms", "uuid",
+        uuid_of(m, "assessment-platform", "bulwark"), "title", "bulwark on the assessor's host",
+        "uses-components", "component-uuid", uuid_of(m, "component", "bulwark-audit"), "tasks",
+        "uuid", uuid_of(m, "task", "audit"), "type", "action", "title", "Run bulwark audit",
+        "description", "Run the device and profile checks and record one observation per "
+                       "check; decide each requirement from its check or a person."));
 }

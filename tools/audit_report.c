@@ -14,79 +14,6 @@
 #include "bulwark/crypto.h"
 #include "host.h"
 
-static const char *const result_names[] = {"pass", "fail", "not-applicable", "manual"};
-
-const char *audit_result_name(enum audit_result r)
-{
-    return result_names[r];
-}
-
-static const struct audit_check *find_check(const struct audit_model *m, const char *name)
-{
-    size_t i;
-
-    for (i = 0; name && i < m->nchk; i++)
-        if (!strcmp(m->chk[i].name, name))
-            return &m->chk[i];
-    return NULL;
-}
-
-static void build_row(struct audit_model *m, struct audit_row *r, const struct audit_req *q)
-{
-    const struct audit_na *na = audit_profile_na(m->prof, q->id);
-    const struct audit_check *c = find_check(m, q->check);
-
-    r->req = q;
-    r->check = c ? c->name : NULL;
-    r->evidence = c ? c->evidence : "No automated check: assessed by a person.";
-    if (na) {
-        r->res = AUDIT_NA;
-        snprintf(r->why, sizeof(r->why), "%s", na->why);
-    } else if (q->feature && !audit_profile_feature(m->prof, q->feature)) {
-        const char *f = q->feature + (*q->feature == '!');
-        const char *help = audit_feature_help(m->cat, f);
-
-        r->res = AUDIT_NA;
-        snprintf(r->why, sizeof(r->why), "Applies only %s %s; the profile declares %s.",
-                 *q->feature == '!' ? "without" : "with", help ? help : f,
-                 *q->feature == '!' ? "it present" : "it absent");
-    } else {
-        r->res = c ? c->res : AUDIT_MANUAL;
-        if (r->res == AUDIT_NA)
-            snprintf(r->why, sizeof(r->why), "%.590s", c->evidence);
-    }
-    m->count[r->res]++;
-}
-
-bw_err audit_build_rows(struct audit_model *m)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    size_t i;
-
-    m->row = bw_calloc(m->cat->nreq + 1, sizeof(*m->row));
-    if (!m->row)
-        return BW_E_NOMEM;
-    memset(m->count, 0, sizeof(m->count));
-    for (i = 0; i < m->cat->nreq; i++)
-        build_row(m, &m->row[i], &m->cat->req[i]);
-    m->nrow = m->cat->nreq;
-    gmtime_r(&now, &tm);
-    strftime(m->when, sizeof(m->when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(m->device, sizeof(m->device), "%.30s/%.30s", m->prof->model, m->prof->sw_version);
-    return BW_OK;
-}
-
-void audit_model_free(struct audit_model *m)
-{
-    bw_free(m->row);
-    m->row = NULL;
-    if (m->reg)
-        audit_register_free(m->reg);
-    bw_free(m->reg);
-    m->reg = NULL;
-}
-
 void audit_uuid(char out[37], const char *a, const char *b)
 {
     struct bw_sha256 h;
@@ -123,6 +50,7 @@ void audit_write_json(FILE *f, const struct audit_model *m)
                                               "result", audit_result_name(r->res), "check",
                                               r->check, "justification", r->why, "evidence",
                                               r->evidence, "xref", x));
+        audit_json_row(json_array_get(rows, i), r);
     }
     json_object_set_new(o, "time", json_string(m->when));
     json_object_set_new(o, "product", json_string(m->prof->product));
@@ -133,6 +61,7 @@ void audit_write_json(FILE *f, const struct audit_model *m)
                                                 (json_int_t)m->count[3]));
     json_object_set_new(o, "checks", chk);
     json_object_set_new(o, "requirements", rows);
+    audit_json_model(o, m);
     json_dumpf(o, f, JSON_INDENT(1));
     fputc('\n', f);
     json_decref(o);
@@ -163,8 +92,11 @@ static void html_head(FILE *f, const char *title)
           "table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px 6px;"
           "vertical-align:top;text-align:left}th{background:#eee}\n"
           ".pass{background:#d8f5d0}.fail{background:#f8d0d0}.not-applicable{background:#eee}"
-          ".manual{background:#fff3c4}.prov{color:#a60;font-size:12px}\n"
+          ".manual{background:#fff3c4}.error{background:#f6c9a8}.prov{color:#a60;font-size:12px}\n"
           ".sum span{display:inline-block;padding:6px 12px;margin-right:8px;border-radius:4px}\n"
+          ".verdict{font-size:18px;padding:10px 14px;border-radius:4px}\n"
+          "thead{display:table-header-group}tr{break-inside:avoid}h2{break-after:avoid}\n"
+          "@page{size:A4 landscape;margin:12mm}@media print{body{margin:0;font-size:11px}}\n"
           "</style></head><body>\n", f);
 }
 
@@ -208,9 +140,111 @@ static void html_row(FILE *f, const struct audit_row *r)
     fputs("</td></tr>\n", f);
 }
 
+static const char table_head[] =
+    "<table>\n<thead><tr><th>Id</th><th>Requirement</th><th>Status</th><th>Result</th>"
+    "<th>Justification</th><th>Control</th><th>Evidence</th><th>Cross-references</th></tr>"
+    "</thead>\n<tbody>\n";
+
+/* The findings sections: which rows each lists. A recommendation the
+ * maker answers not-implemented with a real reason is an answer, listed
+ * apart from the failures (as audit_build_rows counts it). */
+enum finding { F_FAIL, F_DECLINED, F_ERROR, F_UNANSWERED };
+
+static int declined(const struct audit_row *r)
+{
+    return r->res == AUDIT_FAIL && !r->mandatory && r->ans &&
+           r->ans->state == AUDIT_ANS_NOT_IMPLEMENTED && !audit_weak_reason(r->ans->why);
+}
+
+static int is_finding(const struct audit_row *r, enum finding k)
+{
+    switch (k) {
+    case F_FAIL:
+        return r->res == AUDIT_FAIL && !declined(r);
+    case F_DECLINED:
+        return declined(r);
+    case F_ERROR:
+        return r->res == AUDIT_ERROR;
+    case F_UNANSWERED:
+        return r->unanswered;
+    }
+    return 0;
+}
+
+/* The rows of one finding, under a heading; nothing when there are none. */
+static void html_findings(FILE *f, const struct audit_model *m, enum finding k,
+                          const char *heading)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < m->nrow; i++)
+        n += is_finding(&m->row[i], k) != 0;
+    if (!n)
+        return;
+    fprintf(f, "<h2>%s (%zu)</h2>\n%s", heading, n, table_head);
+    for (i = 0; i < m->nrow; i++)
+        if (is_finding(&m->row[i], k))
+            html_row(f, &m->row[i]);
+    fputs("</tbody></table>\n", f);
+}
+
+/* What --strict refuses (audit_strict ran before the reports). */
+static void html_issues(FILE *f, const struct audit_model *m)
+{
+    size_t i;
+
+    if (!m->nissue)
+        return;
+    fprintf(f, "<h2>Why --strict refuses this report (%zu)</h2>\n<table>\n<thead><tr>"
+               "<th>Requirement, check or key</th><th>Reason --strict gives</th></tr></thead>"
+               "\n<tbody>\n", m->nissue);
+    for (i = 0; i < m->nissue; i++) {
+        fputs("<tr><td>", f);
+        audit_html_escape(f, m->issue[i].id);
+        fputs("</td><td>", f);
+        audit_html_escape(f, m->issue[i].why);
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</tbody></table>\n", f);
+}
+
+/* NOT MET while a requirement fails or could not be checked (a
+ * recommendation the maker answers not-implemented with a reason is an
+ * answer); INCOMPLETE while a row is unanswered or --strict has reasons;
+ * MET otherwise. */
+static void html_verdict(FILE *f, const struct audit_model *m)
+{
+    size_t bad = m->fail_mandatory + m->fail_recommended;
+
+    if (bad)
+        fprintf(f, "<p class=\"verdict fail\">NOT MET: %zu mandatory and %zu recommended "
+                   "requirement%s failed or could not be checked (%zu fail, %zu error); %zu "
+                   "unanswered.</p>\n",
+                m->fail_mandatory, m->fail_recommended, bad == 1 ? "" : "s",
+                m->count[AUDIT_FAIL], m->count[AUDIT_ERROR], m->unanswered);
+    else if (m->unanswered || m->nissue)
+        fprintf(f, "<p class=\"verdict manual\">INCOMPLETE: no requirement failed, but %zu "
+                   "%s no answer and --strict names %zu reason%s to refuse the report.</p>\n",
+                m->unanswered, m->unanswered == 1 ? "has" : "have", m->nissue,
+                m->nissue == 1 ? "" : "s");
+    else
+        fputs("<p class=\"verdict pass\">MET: every requirement passed its check, is the "
+              "maker's claim with its evidence, or is justified as not applicable.</p>\n", f);
+}
+
+static void html_ident(FILE *f, const char *label, const char *v)
+{
+    fprintf(f, "<tr><th>%s</th><td>", label);
+    audit_html_escape(f, *v ? v : "(not declared)");
+    fputs("</td></tr>\n", f);
+}
+
+/* Findings first: the verdict, what failed, what nobody answered, and which
+ * product, batch and software the audit is about; the full table last. */
 void audit_write_html(FILE *f, const struct audit_model *m)
 {
     const struct audit_profile *p = m->prof;
+    char period[2 * AUDIT_STR + 8];
     size_t i;
 
     html_head(f, "Statement of Applicability");
@@ -218,28 +252,42 @@ void audit_write_html(FILE *f, const struct audit_model *m)
     audit_html_escape(f, p->product);
     fputs(" ", f);
     audit_html_escape(f, p->model);
-    fputs("</h1>\n<p>Manufacturer: ", f);
-    audit_html_escape(f, p->manufacturer);
-    fputs("; hardware ", f);
-    audit_html_escape(f, p->hw_version);
-    fputs("; software ", f);
-    audit_html_escape(f, p->sw_version);
-    fputs("; security updates until ", f);
-    audit_html_escape(f, *p->support_end ? p->support_end : "(not declared)");
-    fprintf(f, ".<br>Generated by bulwark audit at %s from the device's configuration and the "
-               "results of its checks.</p>\n<h2>Summary</h2>\n<p class=\"sum\">"
-               "<span class=\"pass\">%zu pass</span><span class=\"fail\">%zu fail</span>"
-               "<span class=\"not-applicable\">%zu not applicable</span>"
-               "<span class=\"manual\">%zu manual</span></p>\n",
-            m->when, m->count[0], m->count[1], m->count[2], m->count[3]);
-    fputs("<p>ISO/IEC 27402 clause numbers come from one unverified source and are marked "
-          "provisional. Requirement texts are paraphrases, not the standards' wording.</p>\n"
-          "<h2>Requirements</h2>\n<table>\n<tr><th>Id</th><th>Requirement</th><th>Status</th>"
-          "<th>Result</th><th>Justification</th><th>Control</th><th>Evidence</th>"
-          "<th>Cross-references</th></tr>\n", f);
+    fputs("</h1>\n<h2>Verdict</h2>\n", f);
+    html_verdict(f, m);
+    fprintf(f, "<p class=\"sum\"><span class=\"pass\">%zu pass</span><span class=\"fail\">%zu "
+               "fail</span><span class=\"error\">%zu error</span><span class=\"not-applicable\">"
+               "%zu not applicable</span><span class=\"manual\">%zu manual (%zu unanswered)"
+               "</span></p>\n",
+            m->count[AUDIT_PASS], m->count[AUDIT_FAIL], m->count[AUDIT_ERROR], m->count[AUDIT_NA],
+            m->count[AUDIT_MANUAL], m->unanswered);
+    fputs("<h2>What was assessed</h2>\n<table class=\"ident\">\n", f);
+    html_ident(f, "Product", p->product);
+    html_ident(f, "Model", p->model);
+    html_ident(f, "Batch", p->batch);
+    html_ident(f, "Unit audited", *m->unit ? m->unit : "(no device checked)");
+    html_ident(f, "Hardware", p->hw_version);
+    html_ident(f, "Software", p->sw_version);
+    html_ident(f, "Manufacturer", p->manufacturer);
+    snprintf(period, sizeof(period), "%s%s%s", p->support_start, *p->support_start ? " to " : "",
+             p->support_end);
+    html_ident(f, "Support period", period);
+    html_ident(f, "Assessment", m->when);
+    fputs("</table>\n<p>Generated by bulwark audit from the device's configuration and the "
+          "results of its checks; device checks are of the unit given with --config, a sample "
+          "of the batch.</p>\n", f);
+    html_findings(f, m, F_FAIL, "Failed requirements");
+    html_findings(f, m, F_ERROR, "Requirements that could not be checked");
+    html_findings(f, m, F_UNANSWERED, "Unanswered requirements");
+    html_findings(f, m, F_DECLINED,
+                  "Recommendations the maker does not implement, with its reason");
+    html_issues(f, m);
+    fputs("<h2>All requirements</h2>\n<p>ISO/IEC 27402 clause numbers come from one unverified "
+          "source and are marked provisional. Requirement texts are paraphrases, not the "
+          "standards' wording.</p>\n", f);
+    fputs(table_head, f);
     for (i = 0; i < m->nrow; i++)
         html_row(f, &m->row[i]);
-    fputs("</table>\n</body></html>\n", f);
+    fputs("</tbody></table>\n</body></html>\n", f);
 }
 
 /* ---- Markdown and the ICS table ---- */
@@ -282,7 +330,7 @@ void audit_write_markdown(FILE *f, const struct audit_model *m)
 
 void audit_write_ics(FILE *f, const struct audit_model *m)
 {
-    static const char *const support[] = {"Y", "N", "N/A", "?"};
+    static const char *const support[AUDIT_NRESULTS] = {"Y", "N", "N/A", "?", "?"};
     size_t i;
 
     fputs("# EN 303 645 implementation conformance statement (Table B.1)\n\n"
@@ -299,7 +347,11 @@ void audit_write_ics(FILE *f, const struct audit_model *m)
         md_cell(f, r->req->v2);
         fputs(" | ", f);
         md_cell(f, r->req->v3);
-        fprintf(f, " | %s | ", support[r->res]);
+        /* the maker's claim of an implemented provision is a Y (with its
+         * evidence); unanswered rows and checks that could not look are ? */
+        fprintf(f, " | %s | ", r->res == AUDIT_MANUAL && r->ans &&
+                                       r->ans->state == AUDIT_ANS_IMPLEMENTED ? "Y"
+                                                                              : support[r->res]);
         if (*r->req->cond && r->res != AUDIT_NA) {
             fputs("Condition: ", f);
             md_cell(f, r->req->cond);

@@ -50,18 +50,30 @@ static const struct cli_opt device_opts[] = {
     {"pub", "PUB.pem", "release public key the device trusts"},
     {"vendor-id", "UUID", "the device's vendor id"},
     {"class-id", "UUID", "the device's class id"},
+    {"slot-a", "PATH", "slot A: a file (created) or a block device (default DIR/slot-a.img)"},
+    {"slot-b", "PATH", "slot B, which must not be slot A by another name (default DIR/slot-b.img)"},
     {"force", NULL, "start over: new empty slots and boot state"},
     {NULL, NULL, NULL}};
 
 static const struct cli_opt install_opts[] = {
     {"config", "DEVICE.conf", "the device (see 'bulwark device init')"},
     {"cacert", "CA.pem", "CA bundle for an https:// package URL (default: the system's)"},
+    {"timeout", "SECONDS", "a URL download, retries included, ends after this (default 3600)"},
+    {"connect-timeout", "SECONDS", "each connection attempt to a URL's server (default 15)"},
+    {"low-speed", "BYTES/SECONDS",
+     "a URL download slower than BYTES/s over SECONDS is cut and resumed (default 100/60; 0: off)"},
     {"json", NULL, "progress and result as JSON lines on stdout"},
     {NULL, NULL, NULL}};
 
 static const struct cli_opt state_opts[] = {
     {"config", "DEVICE.conf", "the device (see 'bulwark device init')"},
     {"json", NULL, "print the boot state as one JSON object"},
+    {NULL, NULL, NULL}};
+
+static const struct cli_opt boot_opts[] = {
+    {"config", "DEVICE.conf", "the device (see 'bulwark device init')"},
+    {"json", NULL, "print the boot state as one JSON object"},
+    {"no-verify", NULL, "skip hashing the slots (a bootloader that verifies them itself)"},
     {NULL, NULL, NULL}};
 
 static const struct cli_cmd commands[] = {
@@ -90,16 +102,22 @@ static const struct cli_cmd commands[] = {
      "list and signatures. The payload is not read.",
      inspect_opts, 1, 1, cmd_inspect},
     {"device", "create a simulated device (two file slots, file boot state)",
-     "init --dir DIR --slot-size BYTES --pub PUB.pem --vendor-id UUID --class-id UUID",
+     "init --dir DIR --slot-size BYTES --pub PUB.pem --vendor-id UUID --class-id UUID\n"
+     "             [--slot-a PATH --slot-b PATH]",
      "Creates DIR/device.conf, DIR/slot-a.img, DIR/slot-b.img, DIR/state/ and a copy of\n"
-     "the release key. A real device's device.conf names its block devices instead.",
+     "the release key. A real device's device.conf names its block devices instead\n"
+     "(--slot-a, --slot-b). Slots that are one object under two names (a symlink, a\n"
+     "./ spelling, a hard link, two nodes of one block device) are refused, here and\n"
+     "by every command that loads device.conf.",
      device_opts, 1, 1, cmd_device},
     {"install", "install a package into the inactive slot for a trial boot",
      "--config DEVICE.conf PKG|URL|-",
      "Authenticates the package and checks vendor, class and the anti-rollback floor\n"
      "before writing anything; writes each chunk only after it verified; checks the\n"
      "whole image, syncs the slot, and only then marks it for a trial boot. A URL\n"
-     "(http:// or https://) is streamed; a broken download resumes with a Range request.",
+     "(http:// or https://) is streamed; a broken download resumes with a Range request,\n"
+     "within limits (--timeout, --connect-timeout, --low-speed, at most 3 redirects, never\n"
+     "from https to http, the answer no longer than a package for this slot size).",
      install_opts, 1, 1, cmd_install},
     {"status", "show the boot state: slots, trial, anti-rollback floor",
      "--config DEVICE.conf [--json]",
@@ -117,8 +135,12 @@ static const struct cli_cmd commands[] = {
     {"boot", "apply the boot rule (what the bootloader does at power-on)",
      "--config DEVICE.conf",
      "Chooses the slot to boot: a trial slot while it has boots left (using one),\n"
-     "otherwise the active slot. Run by a bootloader hook or an init script.",
-     state_opts, 0, 0, cmd_boot},
+     "otherwise the active slot. First each slot's image is hashed and compared\n"
+     "with the digest recorded at its install: a slot modified since is forgotten\n"
+     "(never booted; logged as tamper), so a modified trial falls back and a\n"
+     "modified active slot gives way to the other. Nothing verifies: exit 14.\n"
+     "Run by a bootloader hook or an init script.",
+     boot_opts, 0, 0, cmd_boot},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

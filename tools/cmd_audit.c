@@ -5,7 +5,9 @@
  * subcommand it runs the device checks and writes the Statement of
  * Applicability (HTML, Markdown, ICS table, OSCAL); 'disclose' writes
  * security.txt and the disclosure, support-period and PSTI statements.
- * Exit 0 when nothing failed, 1 when a check or requirement failed.
+ * Exit 0 when nothing failed, 1 when a mandatory provision fails or a check
+ * could not look, 3 when only recommendations fail, 4 when --strict
+ * refuses the report (unanswered rows, expired claims, template values).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,6 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "audit.h"
 #include "device.h"
@@ -63,6 +68,10 @@ static int load_profile(struct cli_args *a, const struct audit_catalogue *c,
         return cli_exit_code(rc);
     }
     relative_to_profile(p->risk_register, sizeof(p->risk_register), path);
+    relative_to_profile(p->provisioning_registry, sizeof(p->provisioning_registry), path);
+    relative_to_profile(p->releases, sizeof(p->releases), path);
+    if (strncmp(p->setup_guide, "https://", 8))
+        relative_to_profile(p->setup_guide, sizeof(p->setup_guide), path);
     if (*p->agent_config)
         relative_to_profile(p->agent_config, sizeof(p->agent_config), path);
     return 0;
@@ -149,6 +158,12 @@ static int write_report(struct cli_args *a, const struct audit_model *m, const c
         rc = audit_write_oscal_ar(f, m);
     else if (!strcmp(name, "oscal-component.json"))
         rc = audit_write_oscal_component(f, m);
+    else if (!strcmp(name, "oscal-ap.json"))
+        rc = audit_write_oscal_ap(f, m);
+    else if (!strcmp(name, "bulwark-catalog.json"))
+        rc = audit_write_oscal_catalog(f, m);
+    else if (!strcmp(name, "bulwark-profile.json"))
+        rc = audit_write_oscal_profile(f, m);
     else
         audit_write_json(f, m);
     if (ferror(f))
@@ -161,7 +176,9 @@ static int write_report(struct cli_args *a, const struct audit_model *m, const c
 static int write_reports(struct cli_args *a, const struct audit_model *m, const char *dir)
 {
     static const char *const names[] = {"soa.html", "soa.md", "ics.md", "oscal-ssp.json",
-                                        "oscal-ar.json", "oscal-component.json", "audit.json"};
+                                        "oscal-ar.json", "oscal-component.json", "audit.json",
+                                        "oscal-ap.json", "bulwark-catalog.json",
+                                        "bulwark-profile.json"};
     size_t i;
     int status;
 
@@ -182,24 +199,89 @@ static void print_summary(const struct audit_model *m)
     for (i = 0; i < m->nchk; i++)
         printf("%-19s %-15s %s\n", m->chk[i].name, audit_result_name(m->chk[i].res),
                m->chk[i].evidence);
-    printf("requirements: %zu pass, %zu fail, %zu not applicable, %zu manual\n", m->count[0],
-           m->count[1], m->count[2], m->count[3]);
+    printf("requirements: %zu pass, %zu fail, %zu not applicable, %zu manual, %zu error; "
+           "%zu unanswered\n",
+           m->count[AUDIT_PASS], m->count[AUDIT_FAIL], m->count[AUDIT_NA], m->count[AUDIT_MANUAL],
+           m->count[AUDIT_ERROR], m->unanswered);
+    printf("failing: %zu mandatory, %zu recommended (a recommendation the maker does not "
+           "implement, with a reason, is an answer)\n",
+           m->fail_mandatory, m->fail_recommended);
+}
+
+/* --strict: every reason on stderr, one per line. */
+static void print_issues(const struct audit_model *m)
+{
+    size_t i;
+
+    for (i = 0; i < m->nissue; i++)
+        fprintf(stderr, "bulwark audit: strict: %s: %s\n", m->issue[i].id, m->issue[i].why);
+    if (m->nissue)
+        fprintf(stderr, "bulwark audit: --strict refused the report: %zu reason%s\n", m->nissue,
+                m->nissue == 1 ? "" : "s");
+}
+
+/* --ixit PREFIX: PREFIX.md and PREFIX.json. */
+static int write_ixit(struct cli_args *a, const struct audit_model *m, const char *prefix)
+{
+    char path[4200];
+    int k;
+
+    for (k = 0; k < 2; k++) {
+        FILE *f;
+        int bad;
+
+        snprintf(path, sizeof(path), "%s.%s", prefix, k ? "json" : "md");
+        f = fopen(path, "w");
+        if (!f)
+            return cli_fail(a, path, BW_E_IO);
+        if (k)
+            audit_write_ixit_json(f, m);
+        else
+            audit_write_ixit_md(f, m);
+        bad = ferror(f);
+        if (fclose(f) || bad)
+            return cli_fail(a, path, BW_E_IO);
+    }
+    return 0;
+}
+
+/* The unit audited, for the reports' identification: the subject CN of
+ * its device certificate (the id it was provisioned with). Left empty when
+ * there is no device or no certificate; the checks judge those. */
+static void unit_of(struct audit_model *m, const char *conf_path)
+{
+    struct device_conf dc;
+    X509 *x;
+    FILE *f;
+
+    if (!conf_path || device_conf_load(&dc, conf_path) || !(f = fopen(dc.device_cert, "r")))
+        return;
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (x && X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, m->unit,
+                                       (int)sizeof(m->unit)) < 0)
+        m->unit[0] = 0;
+    X509_free(x);
 }
 
 static int do_audit(struct cli_args *a, struct audit_model *m, int disclose)
 {
     const char *out = cli_get(a, "out");
-    char err[300];
+    char err[1500];
     int status = 0;
     bw_err rc;
 
     if (disclose && !out)
         return cli_usage(a, "disclose needs --out DIR");
+    m->releases_path = cli_get(a, "releases");
     audit_run_checks(m, cli_get(a, "config"), cli_get(a, "proc-net"));
+    unit_of(m, cli_get(a, "config"));
     rc = audit_build_rows(m);
     if (rc)
         return cli_fail(a, "audit", rc);
+    (void)audit_strict(m); /* the reports show the findings even without --strict */
     if (disclose) {
+        m->sign_key = cli_get(a, "sign-key");
         if (mkdir(out, 0755) && errno != EEXIST)
             return cli_fail(a, out, BW_E_IO);
         rc = audit_write_disclosure(m, out, err, sizeof(err));
@@ -213,13 +295,17 @@ static int do_audit(struct cli_args *a, struct audit_model *m, int disclose)
     }
     if (out)
         status = write_reports(a, m, out);
+    if (!status && cli_get(a, "ixit"))
+        status = write_ixit(a, m, cli_get(a, "ixit"));
     if (status)
         return status;
     if (cli_flag(a, "json"))
         audit_write_json(stdout, m);
     else
         print_summary(m);
-    return m->count[AUDIT_FAIL] ? 1 : 0;
+    if (cli_flag(a, "strict"))
+        print_issues(m);
+    return audit_exit_status(m, cli_flag(a, "strict"));
 }
 
 static int run(struct cli_args *a)
@@ -263,25 +349,37 @@ out:
 }
 
 static const struct cli_opt opts[] = {
-    {"config", "DEVICE.conf", "the device to check (without it, device checks are manual)"},
+    {"config", "DEVICE.conf", "the device to check, on the device (without it, device checks are errors)"},
     {"profile", "PROFILE", "the device profile (bulwark audit init writes a template)"},
     {"out", "PATH", "init: the new profile file; audit: report directory; disclose: directory"},
     {"json", NULL, "print the results as one JSON object"},
     {"catalogue", "FILE", "use this catalogue instead of the built-in one"},
-    {"proc-net", "DIR", "read the socket tables from DIR instead of /proc/net"},
+    {"proc-net", "DIR", "read the device's socket tables from DIR instead of /proc/net"},
+    {"strict", NULL, "refuse (exit 4) unanswered rows, errors, expired claims, template values"},
+    {"releases", "FILE", "the gateway's release list (GET /api/v1/releases): is the newest installed?"},
+    {"ixit", "PREFIX", "also write the IXIT skeleton (ETSI TS 103 701) as PREFIX.md and PREFIX.json"},
+    {"sign-key", "KEYID", "disclose: sign security.txt with this OpenPGP key (gpg, GNUPGHOME)"},
     {NULL, NULL, NULL}};
 
 const struct cli_cmd cli_cmd_audit = {
     "audit", "check the device and write the Statement of Applicability",
-    "[init|list|disclose] [--config DEVICE.conf] --profile PROFILE [--out DIR] [--json]",
-    "Runs the device checks (listening sockets against declared services, factory\n"
-    "credentials, key and store file protection, release key, verified installed\n"
-    "package and anti-rollback counter, security log chain) and the profile checks\n"
-    "(support period, disclosure contact, identity, risk register), then maps them\n"
-    "onto the requirement catalogue (EN 303 645, ISO/IEC 27402 provisional, PSTI,\n"
-    "NISTIR 8259A, CRA Annex I). --out DIR writes soa.html, soa.md, ics.md,\n"
-    "oscal-ssp.json, oscal-ar.json, oscal-component.json and audit.json.\n"
-    "Exit 1 when a requirement\n"
-    "fails. A not-applicable entry without a reason is BW_E_FORMAT, an unknown\n"
-    "requirement id BW_E_NOTFOUND. See docs/compliance.md.",
+    "[init|list|disclose] [--config DEVICE.conf] --profile PROFILE [--out DIR] [--json] "
+    "[--strict] [--ixit PREFIX] [--sign-key KEYID]",
+    "Runs the device checks (listening and cleartext services, credentials against\n"
+    "the provisioning registry, key and store protection, the device key signing\n"
+    "through its backend, device certificate, pinned release key, installed package,\n"
+    "re-hashed boot slot, security log anchored to provisioning, agent settings) and\n"
+    "the profile checks, then answers every requirement of the catalogue (EN 303 645,\n"
+    "ISO/IEC 27402 provisional, PSTI, NISTIR 8259A, CRA Annex I) from the checks or\n"
+    "the maker's answers (req.ID = ...). Results: pass, fail, error (could not look),\n"
+    "manual (the maker's claim), not-applicable. --out DIR writes soa.html, soa.md,\n"
+    "ics.md, oscal-ssp.json, oscal-ar.json, oscal-component.json, audit.json and the\n"
+    "OSCAL documents they import: oscal-ap.json, bulwark-catalog.json and\n"
+    "bulwark-profile.json. disclose --out DIR writes the PSTI statement of compliance\n"
+    "(a gap report while anything is unmet), support period, security.txt and\n"
+    "disclosure policy. Exit 1 when a mandatory provision fails or a check could not\n"
+    "look, 3 when only recommendations fail, 4 when --strict refuses (unanswered rows,\n"
+    "errors, expired claims, template values, unreviewed, overdue or reopened risks;\n"
+    "every reason on stderr). A not-applicable entry without a reason is BW_E_FORMAT,\n"
+    "an unknown requirement id BW_E_NOTFOUND. See docs/compliance.md.",
     opts, 0, 1, run};

@@ -2,6 +2,8 @@
 /*
  * bulwark device init: a simulated device in a directory: two file-backed
  * slots, the file boot-state adapter, the release key and DIR/device.conf.
+ * --slot-a/--slot-b name other slots (files, created if absent, or block
+ * devices); slots that are one object (device and inode) are refused.
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -12,6 +14,18 @@
 #include <unistd.h>
 
 #include "device.h"
+
+/* The slots of c against each other and the state files, with the lock
+ * file and data directory as device.conf will default them. */
+static int check_slots(const struct device_conf *c)
+{
+    static struct device_conf full;
+
+    full = *c;
+    snprintf(full.lock_file, sizeof(full.lock_file), "%.4000s/lock", c->state_dir);
+    snprintf(full.data_dir, sizeof(full.data_dir), "%s", c->state_dir);
+    return device_conf_check_slots(&full, "bulwark device init") != BW_OK;
+}
 
 int cmd_device(struct cli_args *a)
 {
@@ -50,10 +64,24 @@ int cmd_device(struct cli_args *a)
     snprintf(conf, sizeof(conf), "%s/device.conf", abs);
     if (access(conf, F_OK) == 0 && !cli_flag(a, "force"))
         return cli_usage(a, "%s exists: the device is initialised (use --force to start over)", conf);
-    snprintf(c.slot_a, sizeof(c.slot_a), "%.4000s/slot-a.img", abs);
-    snprintf(c.slot_b, sizeof(c.slot_b), "%.4000s/slot-b.img", abs);
+    for (i = 0; i < 2; i++) {
+        const char *given = cli_get(a, i ? "slot-b" : "slot-a");
+        char *slot = i ? c.slot_b : c.slot_a;
+
+        if (given && (!*given || strlen(given) >= sizeof(c.slot_a)))
+            return cli_usage(a, "--slot-%c: a path of 1 to 4095 bytes", 'a' + i);
+        if (given)
+            snprintf(slot, sizeof(c.slot_a), "%s", given);
+        else
+            snprintf(slot, sizeof(c.slot_a), "%.4000s/slot-%c.img", abs, 'a' + i);
+    }
     snprintf(c.state_dir, sizeof(c.state_dir), "%.4000s/state", abs);
     snprintf(c.release_pub, sizeof(c.release_pub), "%.4000s/release.pub", abs);
+    /* slots named on the command line that exist already (a link to the
+     * other, a block device) are checked before anything is written */
+    if ((cli_get(a, "slot-a") || cli_get(a, "slot-b")) &&
+        (!strcmp(c.slot_a, c.slot_b) || check_slots(&c)))
+        return cli_usage(a, "--slot-a and --slot-b must be two different objects");
     strcpy(c.bootstate, "file");
     c.trial_boots = BW_TRIAL_BOOTS_DEFAULT;
     c.store_max = 1u << 20;    /* the documented defaults of tools/device.c */
@@ -71,11 +99,15 @@ int cmd_device(struct cli_args *a)
     for (i = 0; i < 2; i++) {
         const char *path = i ? c.slot_b : c.slot_a;
 
-        unlink(path);
+        if (!cli_get(a, i ? "slot-b" : "slot-a"))
+            unlink(path); /* --force: our own slot file starts empty */
         if ((rc = bw_posix_flash_open(&f, path, c.slot_size, 1, 0)))
             return cli_fail(a, path, rc);
         bw_posix_flash_close(&f);
     }
+    /* and once both exist: two spellings of one new file */
+    if (check_slots(&c))
+        return cli_usage(a, "--slot-a and --slot-b must be two different objects");
     if ((rc = bw_read_file(pub, 64 << 10, &pem, &pem_len)) ||
         (rc = bw_write_file_atomic(c.release_pub, pem, pem_len, 0644))) {
         bw_free(pem);

@@ -4,18 +4,54 @@
  * authenticated and checked against the device (vendor, class, the
  * persisted anti-rollback floor) before the first write; each chunk is
  * verified before it is written; the slot is marked for a trial boot only
- * after the whole image matched and the slot was synced.
+ * after the whole image matched and the slot was synced. From a URL, the
+ * download runs within limits (connect, low speed, total, header, size,
+ * redirects) and SIGINT/SIGTERM end it through the same path as any
+ * refusal: the install is abandoned and the device lock released.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <string.h>
 
 #include "device.h"
 #include "seclog.h"
 
-static bw_err sink(void *ctx, uint64_t off, const uint8_t *data, size_t len)
+static volatile sig_atomic_t install_stop;
+
+static void on_stop(int sig)
 {
-    return bw_update_write(ctx, off, data, len);
+    (void)sig;
+    install_stop = 1;
+}
+
+/* --timeout, --connect-timeout and --low-speed over the defaults; the body
+ * cap from the slot: no package is longer than its envelope cap, a chunk
+ * list of the smallest chunks and a slot. */
+static int download_limits(struct cli_args *a, const struct device_conf *dc,
+                           struct bw_net_limits *l)
+{
+    const char *v;
+    uint64_t n;
+
+    bw_net_limits_default(l);
+    if ((v = cli_get(a, "timeout"))) {
+        if (bw_parse_u64(v, &n) || n < 1 || n > 7 * 86400)
+            return cli_usage(a, "--timeout: 1 to 604800 seconds");
+        l->total_s = (unsigned)n;
+    }
+    if ((v = cli_get(a, "connect-timeout"))) {
+        if (bw_parse_u64(v, &n) || n < 1 || n > 3600)
+            return cli_usage(a, "--connect-timeout: 1 to 3600 seconds");
+        l->connect_s = (unsigned)n;
+    }
+    if ((v = cli_get(a, "low-speed")) &&
+        bw_net_low_speed_parse(v, &l->low_speed_bytes, &l->low_speed_s))
+        return cli_usage(a, "--low-speed: BYTES/SECONDS (for example 100/60), or 0 for none");
+    l->body_max = BW_SUIT_ENVELOPE_MAX + dc->slot_size + dc->slot_size / BW_SUIT_CHUNK_MIN * 32 +
+                  32;
+    return 0;
 }
 
 int cmd_install(struct cli_args *a)
@@ -25,12 +61,13 @@ int cmd_install(struct cli_args *a)
     struct bw_progress prog;
     struct device d;
     struct bw_pkg p;
-    uint8_t digest[BW_SHA256_LEN];
     int json = cli_flag(a, "json"), status, is_url, fd = -1;
     struct bw_fetch *fetch = NULL;
     struct bw_fetch_stats fs;
+    struct bw_net_limits lim;
+    struct sigaction sa, old_int, old_term;
     uint64_t sequence;
-    const char *stage = "envelope";
+    const char *stage = "envelope", *reason = NULL;
     bw_err rc;
 
     if (!conf)
@@ -45,10 +82,21 @@ int cmd_install(struct cli_args *a)
         device_close(&d);
         return status;
     }
+    if (is_url && (status = download_limits(a, &d.conf, &lim))) {
+        device_close(&d);
+        return status;
+    }
     errno = 0;
     if (is_url) {
+        /* a signal ends the download; the refusal path below abandons the
+         * install and device_close releases the lock */
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_stop;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
         stage = "download";
-        rc = bw_fetch_start(&fetch, src, cli_get(a, "cacert"), &fd);
+        rc = bw_fetch_start(&fetch, src, cli_get(a, "cacert"), &lim, &install_stop, &fd);
         if (!rc)
             rc = bw_pkg_open_fd(&p, fd, &d.key, BW_SUIT_ENVELOPE_MAX);
         if (!rc)
@@ -57,26 +105,17 @@ int cmd_install(struct cli_args *a)
         rc = bw_pkg_open(&p, src, &d.key, BW_SUIT_ENVELOPE_MAX);
     }
     if (!rc) {
-        stage = "device check";
+        /* the device check, the verified stream and the trial mark: the
+         * core's install stream, through the package reader */
         memset(&e, 0, sizeof(e));
         e.vendor_id = d.conf.vendor_id;
         e.class_id = d.conf.class_id;
-        rc = bw_update_begin(&d.u, &p.suit, &e);
-    }
-    if (!rc) {
-        stage = "payload";
         if (json)
             bw_progress_start_json(&prog, "install", p.suit.comp[0].image_size);
         else
             bw_progress_start(&prog, "installing", p.suit.comp[0].image_size);
-        rc = bw_pkg_stream(&p, sink, &d.u, &prog, digest);
+        rc = bw_pkg_install(&p, &d.u, &e, &prog, &stage);
         bw_progress_end(&prog);
-        if (!rc) {
-            stage = "finish";
-            rc = bw_update_finish(&d.u, digest, p.suit.comp[0].image_size);
-        }
-        if (rc)
-            bw_update_abort(&d.u);
     }
     sequence = p.suit.sequence;
     if (fetch) {
@@ -91,6 +130,7 @@ int cmd_install(struct cli_args *a)
             if (frc == BW_E_IO && (rc == BW_E_TRUNCATED || rc == BW_E_IO)) {
                 rc = BW_E_IO; /* the stream ended because the download failed */
                 stage = "download";
+                reason = fs.error[0] ? fs.error : NULL; /* names the limit hit */
                 errno = 0;
             }
         } else if (fs.attempts > 1 && !json) {
@@ -98,16 +138,26 @@ int cmd_install(struct cli_args *a)
                     fs.attempts - 1, fs.attempts == 2 ? "" : "s", (unsigned long long)fs.bytes);
         }
     }
+    if (is_url) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
     if (rc) {
         char msg[4200];
 
-        if (json)
-            printf("{\"event\":\"result\",\"ok\":false,\"stage\":\"%s\",\"error\":\"%s\"}\n", stage,
+        if (json) {
+            printf("{\"event\":\"result\",\"ok\":false,\"stage\":\"%s\",\"error\":\"%s\"", stage,
                    bw_errname(rc));
+            if (reason) {
+                printf(",\"reason\":");
+                json_str(stdout, reason, strlen(reason));
+            }
+            printf("}\n");
+        }
         snprintf(msg, sizeof(msg), "%s: %s", src, stage);
         status = cli_fail(a, msg, rc);
-        snprintf(msg, sizeof(msg), "refused %s at %s, sequence %" PRIu64, bw_errname(rc), stage,
-                 sequence);
+        snprintf(msg, sizeof(msg), "refused %s at %s%s%s, sequence %" PRIu64, bw_errname(rc),
+                 stage, reason ? ": " : "", reason ? reason : "", sequence);
         (void)seclog_event(&d.conf, "install", src, msg); /* reports its own failure */
     } else {
         char msg[100];

@@ -9,6 +9,7 @@
 typedef bw_err (*step_fn)(struct device *d, char *msg, size_t cap);
 
 static int cli_json; /* --json given: with_device prints the state */
+static int cli_no_verify; /* boot --no-verify */
 
 static bw_err do_status(struct device *d, char *msg, size_t cap);
 
@@ -23,6 +24,7 @@ static int with_device(struct cli_args *a, step_fn step)
     if (!conf)
         return cli_usage(a, "--config is required");
     cli_json = cli_flag(a, "json");
+    cli_no_verify = cli_flag(a, "no-verify");
     errno = 0;
     rc = device_open(&d, conf, 0, step != do_status, &what);
     if (rc) {
@@ -79,13 +81,35 @@ static bw_err do_rollback(struct device *d, char *msg, size_t cap)
     return rc;
 }
 
+/* Checks each slot's image against the digest recorded at install before
+ * choosing (a slot modified since is forgotten and never booted), unless
+ * --no-verify. */
 static bw_err do_boot(struct device *d, char *msg, size_t cap)
 {
-    uint8_t slot, trial = d->u.st.trial;
-    bw_err rc = bw_update_boot(&d->u, &slot);
+    uint8_t slot, trial = d->u.st.trial, rejected = 0, s;
+    uint8_t *buf = NULL;
+    bw_err rc;
 
+    if (cli_no_verify) {
+        rc = bw_update_boot(&d->u, &slot);
+    } else {
+        buf = bw_malloc(256 * 1024);
+        rc = buf ? bw_update_boot_verified(&d->u, buf, 256 * 1024, &slot, &rejected) : BW_E_NOMEM;
+        bw_free(buf);
+    }
+    for (s = 0; s < 2; s++) {
+        if (rejected & (1u << s)) {
+            char what[96];
+
+            snprintf(what, sizeof(what), "slot %c modified since its install: not booted, forgotten",
+                     'a' + s);
+            fprintf(stderr, "bulwark boot: %s\n", what);
+            (void)seclog_event(&d->conf, "boot", "tamper", what);
+        }
+    }
     if (rc == BW_E_NOTFOUND)
-        snprintf(msg, cap, "no slot holds an image: nothing to boot");
+        snprintf(msg, cap, "no slot holds an image%s: nothing to boot",
+                 rejected ? " that verifies" : "");
     else if (!rc)
         snprintf(msg, cap, "boot slot %c%s", 'a' + slot,
                  slot == d->u.st.trial ? " (trial)" : "");

@@ -133,7 +133,8 @@ static void log_outcome(struct run *r, const struct target *t, const char *seria
 
 static bw_err provision_one(struct run *r, const struct target *t)
 {
-    char pw[BW_CRED_GEN_LEN + 1], serial[33] = "", fpr[65] = "", pubhex[131];
+    char pw[BW_CRED_GEN_LEN + 1], serial[33] = "", fpr[65] = "", pubhex[131], credhex[65];
+    uint8_t cd[BW_SHA256_LEN];
     char *csr = NULL, *cert = NULL, *rec = NULL, *pem_json = NULL;
     struct bw_devkey *k = NULL;
     struct bw_cert_info info;
@@ -187,11 +188,18 @@ static bw_err provision_one(struct run *r, const struct target *t)
         rc = bw_cred_load(&db, t->creds);
     if (!rc)
         rc = bw_cred_set(&db, "admin", pw, &r->kdf, 1);
+    /* a digest of the stored Argon2id string (salt and hash): lets bulwark
+     * audit find units that share one credential file, and reveals nothing
+     * a guess could be tested against */
+    if (!rc)
+        rc = bw_sha256(bw_cred_find(&db, "admin")->hash, strlen(bw_cred_find(&db, "admin")->hash),
+                       cd);
     if (rc) {
         fprintf(stderr, "bulwark provision: %s: credentials %s: %s\n", t->id, t->creds,
                 bw_strerror(rc));
         goto out;
     }
+    hex(credhex, cd, sizeof(cd));
     cap = strlen(cert) * 2 + 16;
     pem_json = malloc(cap);
     rec = malloc(cap + 1024);
@@ -202,9 +210,10 @@ static bw_err provision_one(struct run *r, const struct target *t)
     n = snprintf(rec, cap + 1024,
                  "{\"device_id\":\"%s\",\"serial\":\"%s\",\"fingerprint_sha256\":\"%s\","
                  "\"public_key\":\"%s\",\"key_backend\":\"%s\",\"not_before\":%" PRIu64
-                 ",\"not_after\":%" PRIu64 ",\"provisioned_at\":%lld,\"certificate\":%s}\n",
+                 ",\"not_after\":%" PRIu64 ",\"provisioned_at\":%lld,\"cred_sha256\":\"%s\","
+                 "\"certificate\":%s}\n",
                  t->id, serial, fpr, pubhex, bw_devkey_scheme(k), info.not_before, info.not_after,
-                 (long long)time(NULL), pem_json);
+                 (long long)time(NULL), credhex, pem_json);
     rc = append_line(r->reg_fd, rec, (size_t)n);
     if (!rc && r->pw_fd >= 0) {
         char line[128];

@@ -12,6 +12,8 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "bulwark/cred.h"
@@ -91,6 +93,76 @@ static void conf_defaults(struct device_conf *c)
     }
 }
 
+/* Whether two stat results are one object for writing: the same inode
+ * (a symlink, a "./" or "../" spelling, a hard link), the same block or
+ * character device (two device nodes with one number), or, with lives_on,
+ * a file that lives on the block device the other one is. (State files on
+ * a slot's block device are normal: the active slot is the running root
+ * file system.) */
+static int same_object(const struct stat *x, const struct stat *y, int lives_on)
+{
+    int xb = S_ISBLK(x->st_mode) || S_ISCHR(x->st_mode);
+    int yb = S_ISBLK(y->st_mode) || S_ISCHR(y->st_mode);
+
+    if (x->st_dev == y->st_dev && x->st_ino == y->st_ino)
+        return 1;
+    if (xb && yb)
+        return x->st_rdev == y->st_rdev && S_ISBLK(x->st_mode) == S_ISBLK(y->st_mode);
+    if (!lives_on)
+        return 0;
+    if (S_ISBLK(x->st_mode) && !yb)
+        return y->st_dev == x->st_rdev;
+    if (S_ISBLK(y->st_mode) && !xb)
+        return x->st_dev == y->st_rdev;
+    return 0;
+}
+
+bw_err device_conf_check_slots(const struct device_conf *c, const char *path)
+{
+    char boot0[4200], boot1[4200];
+    const struct {
+        const char *key, *file;
+    } other[] = {{"slot_a", c->slot_a},           {"slot_b", c->slot_b},
+                 {"state_dir", c->state_dir},     {"state_dir/bootstate.0", boot0},
+                 {"state_dir/bootstate.1", boot1}, {"lock_file", c->lock_file},
+                 {"grubenv", c->grubenv},         {"uboot_config", c->uboot_config},
+                 {"release_pub", c->release_pub}, {"data_dir", c->data_dir},
+                 {"storage_key", c->storage_key}, {"device_cert", c->device_cert},
+                 {"credentials", c->credentials}, {"store", c->store},
+                 {"seclog", c->seclog},           {"the configuration", path}};
+    size_t s, i;
+
+    snprintf(boot0, sizeof(boot0), "%s/bootstate.0", c->state_dir);
+    snprintf(boot1, sizeof(boot1), "%s/bootstate.1", c->state_dir);
+    for (s = 0; s < 2; s++) {
+        struct stat st, ot;
+
+        /* a slot not there yet is device_open's to report */
+        if (stat(other[s].file, &st) != 0)
+            continue;
+        for (i = s + 1; i < sizeof(other) / sizeof(other[0]); i++) {
+            if (!other[i].file || !*other[i].file || stat(other[i].file, &ot) != 0 ||
+                !same_object(&st, &ot, i < 2))
+                continue;
+            if (S_ISBLK(st.st_mode) || S_ISBLK(ot.st_mode))
+                fprintf(stderr,
+                        "%s: %s (%s) and %s (%s) are the same storage (block device %u:%u): "
+                        "a write to the slot would destroy the other\n",
+                        path, other[s].key, other[s].file, other[i].key, other[i].file,
+                        major(S_ISBLK(st.st_mode) ? st.st_rdev : ot.st_rdev),
+                        minor(S_ISBLK(st.st_mode) ? st.st_rdev : ot.st_rdev));
+            else
+                fprintf(stderr,
+                        "%s: %s (%s) and %s (%s) are the same file (device %u:%u, inode "
+                        "%llu): a write to the slot would destroy the other\n",
+                        path, other[s].key, other[s].file, other[i].key, other[i].file,
+                        major(st.st_dev), minor(st.st_dev), (unsigned long long)st.st_ino);
+            return BW_E_FORMAT;
+        }
+    }
+    return BW_OK;
+}
+
 bw_err device_conf_load(struct device_conf *c, const char *path)
 {
     bw_err rc;
@@ -139,6 +211,8 @@ bw_err device_conf_load(struct device_conf *c, const char *path)
     }
     if (!rc)
         conf_defaults(c);
+    if (!rc)
+        rc = device_conf_check_slots(c, path);
     return rc;
 }
 

@@ -50,6 +50,14 @@ struct device {
 /* Parses a device.conf; on error prints "PATH:LINE: reason" and returns
  * BW_E_FORMAT (or BW_E_IO). */
 BW_NODISCARD bw_err device_conf_load(struct device_conf *c, const char *path);
+/* Refuses (BW_E_FORMAT, saying which two on stderr as "PATH: ...") slots
+ * that are one object with the other slot or with a file of the device's
+ * state (boot state, lock, environment, keys, store, log, the
+ * configuration path itself): compared by device and inode after stat, so
+ * symlinks, "./" spellings and hard links are seen, and block devices by
+ * device number (a file on a slot's block device counts too). Paths that
+ * do not exist are skipped. device_conf_load calls it on every load. */
+BW_NODISCARD bw_err device_conf_check_slots(const struct device_conf *c, const char *path);
 /* Writes conf as a commented device.conf, atomically. */
 BW_NODISCARD bw_err device_conf_save(const struct device_conf *c, const char *path);
 /* Opens slots, boot state and key. with_key: load the release key too.

@@ -5,8 +5,9 @@
  * the inactive slot, trial boot, confirm, fall back, roll back, and an
  * anti-rollback counter that never decreases). The engine does no I/O of
  * its own and never allocates: flash and store come in as function tables.
- * Payload bytes reach bw_update_write only after the caller verified them
- * (bw_suit_chunk_check); bw_update_finish checks the whole image again.
+ * Payload bytes reach a slot only through the install stream below
+ * (bw_install_*), which checks every chunk before it is written and the
+ * whole image before the slot is marked; there is no public way around it.
  */
 #ifndef BULWARK_UPDATE_H
 #define BULWARK_UPDATE_H
@@ -148,16 +149,6 @@ BW_NODISCARD bw_err bw_update_open(struct bw_update *u, const struct bw_flash *a
  */
 BW_NODISCARD bw_err bw_update_begin(struct bw_update *u, const struct bw_suit *s,
                                     const struct bw_suit_expect *e);
-/* Writes verified payload bytes at off (in order, no gaps). BW_E_STATE
- * outside begin/finish, BW_E_SIZE past the image size, flash errors. */
-BW_NODISCARD bw_err bw_update_write(struct bw_update *u, uint64_t off, const uint8_t *data,
-                                    size_t len);
-/* After the last byte: compares the whole-image digest and size computed
- * over what was written (BW_E_DIGEST, BW_E_SIZE), syncs the slot, then
- * records the image and marks the slot for a trial boot, raising the
- * anti-rollback floor. */
-BW_NODISCARD bw_err bw_update_finish(struct bw_update *u, const uint8_t digest[BW_SHA256_LEN],
-                                     uint64_t size);
 /* Abandons an install: the target stays marked empty. */
 void bw_update_abort(struct bw_update *u);
 
@@ -170,6 +161,25 @@ void bw_update_abort(struct bw_update *u);
  * BW_E_NOTFOUND when neither slot holds an image.
  */
 BW_NODISCARD bw_err bw_update_boot(struct bw_update *u, uint8_t *slot);
+/* Reads slot `slot`'s recorded image through its flash (buf is scratch,
+ * any size from 64 bytes) and compares size and SHA-256 with what the boot
+ * state recorded at install. BW_E_NOTFOUND when the slot holds no image,
+ * BW_E_DIGEST when its bytes changed since, BW_E_INVAL for a bad slot or
+ * buffer, flash errors. */
+BW_NODISCARD bw_err bw_update_verify_slot(const struct bw_update *u, uint8_t slot, uint8_t *buf,
+                                          size_t buf_len);
+/*
+ * The boot step with the images checked first: each slot holding an image
+ * is verified (bw_update_verify_slot); one whose bytes changed since its
+ * install is recorded as empty (saved), so a pending trial of it is
+ * abandoned and an active one is replaced by the other slot if that one
+ * verifies; then the boot step runs as bw_update_boot. *rejected gets a
+ * bit per slot found modified (1 << slot). BW_E_NOTFOUND when no slot
+ * holds an image that verifies: nothing is booted. Flash errors while
+ * verifying are returned before anything is saved.
+ */
+BW_NODISCARD bw_err bw_update_boot_verified(struct bw_update *u, uint8_t *buf, size_t buf_len,
+                                            uint8_t *slot, uint8_t *rejected);
 /* Confirms the booted trial slot: it becomes the active slot. BW_E_STATE
  * when the booted slot is not on trial (nothing to confirm). */
 BW_NODISCARD bw_err bw_update_confirm(struct bw_update *u);
@@ -257,7 +267,7 @@ BW_NODISCARD bw_err bw_install_commit(struct bw_install *in, const uint8_t *buf,
 /* After the last chunk (and after both stages stopped): either stage's
  * error, else the image digest and size against the manifest (BW_E_DIGEST,
  * BW_E_SIZE; BW_E_TRUNCATED when chunks are missing), then
- * bw_update_finish: slot synced, image recorded, trial pending. */
+ * the slot synced, the image recorded, the trial pending. */
 BW_NODISCARD bw_err bw_install_finish(struct bw_install *in);
 /* Abandons the install (the target stays marked empty). NULL-safe. */
 void bw_install_abort(struct bw_install *in);

@@ -19,7 +19,7 @@
  */
 #include <stdatomic.h>
 #include <string.h>
-#include "bulwark/update.h"
+#include "update_priv.h"
 
 /* Length of chunk i: the chunk size, or what is left for the last one. */
 static size_t chunk_len(const struct bw_install *in, uint32_t i)
@@ -63,7 +63,7 @@ static bw_err begin_integrated(struct bw_install *in)
     rc = bw_sha256_update(&in->image, pl.p, pl.len);
     if (rc)
         return rc;
-    rc = bw_update_write(in->u, 0, pl.p, pl.len);
+    rc = bw__update_write(in->u, 0, pl.p, pl.len);
     if (rc)
         return rc;
     in->off = pl.len;
@@ -146,7 +146,7 @@ bw_err bw_install_commit(struct bw_install *in, const uint8_t *buf, size_t len)
     rc = bw_sha256_update(&in->image, buf, len);
     if (rc)
         goto out;
-    rc = bw_update_write(in->u, in->off, buf, len);
+    rc = bw__update_write(in->u, in->off, buf, len);
     if (rc)
         goto out;
     in->off += len;
@@ -224,7 +224,7 @@ bw_err bw_install_finish(struct bw_install *in)
         return fail(in, rc);
     rc = bw_suit_image_match(in->s, 0, d, in->off);
     if (!rc)
-        rc = bw_update_finish(in->u, d, in->off);
+        rc = bw__update_finish(in->u, d, in->off);
     if (rc)
         return fail(in, rc);
     in->err = BW_E_STATE; /* finished: nothing more may be fed */

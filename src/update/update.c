@@ -9,7 +9,7 @@
  * the boot step never picks a slot whose image was not completely written.
  */
 #include <string.h>
-#include "bulwark/update.h"
+#include "update_priv.h"
 
 static uint8_t other(uint8_t s)
 {
@@ -100,7 +100,7 @@ out:
     return rc;
 }
 
-bw_err bw_update_write(struct bw_update *u, uint64_t off, const uint8_t *data, size_t len)
+bw_err bw__update_write(struct bw_update *u, uint64_t off, const uint8_t *data, size_t len)
 {
     const struct bw_flash *f;
     bw_err rc;
@@ -117,7 +117,7 @@ bw_err bw_update_write(struct bw_update *u, uint64_t off, const uint8_t *data, s
     return BW_OK;
 }
 
-bw_err bw_update_finish(struct bw_update *u, const uint8_t digest[BW_SHA256_LEN], uint64_t size)
+bw_err bw__update_finish(struct bw_update *u, const uint8_t digest[BW_SHA256_LEN], uint64_t size)
 {
     const struct bw_flash *f;
     struct bw_bootstate next;
@@ -225,4 +225,79 @@ bw_err bw_update_rollback(struct bw_update *u)
         return rc;
     u->st = next;
     return BW_OK;
+}
+
+bw_err bw_update_verify_slot(const struct bw_update *u, uint8_t slot, uint8_t *buf, size_t buf_len)
+{
+    const struct bw_flash *f;
+    struct bw_sha256 h;
+    uint8_t d[BW_SHA256_LEN];
+    uint64_t off = 0, size;
+    bw_err rc;
+
+    if (slot > BW_SLOT_B || !buf || buf_len < 64)
+        return BW_E_INVAL;
+    if (!has_image(&u->st, slot))
+        return BW_E_NOTFOUND;
+    f = u->slot[slot];
+    size = u->st.slot_size[slot];
+    if (size > f->size)
+        return BW_E_DIGEST;
+    rc = bw_sha256_init(&h);
+    if (rc)
+        return rc;
+    while (off < size) {
+        size_t n = size - off < buf_len ? (size_t)(size - off) : buf_len;
+
+        rc = f->read(f->ctx, off, buf, n);
+        if (!rc)
+            rc = bw_sha256_update(&h, buf, n);
+        if (rc) {
+            bw_sha256_abort(&h);
+            return rc;
+        }
+        off += n;
+    }
+    rc = bw_sha256_final(&h, d);
+    if (rc)
+        return rc;
+    rc = BW_E_DIGEST;
+    if (bw_ct_equal(d, u->st.slot_digest[slot], BW_SHA256_LEN))
+        rc = BW_OK;
+    return rc;
+}
+
+bw_err bw_update_boot_verified(struct bw_update *u, uint8_t *buf, size_t buf_len, uint8_t *slot,
+                               uint8_t *rejected)
+{
+    struct bw_bootstate next = u->st;
+    uint8_t s, bad = 0;
+    bw_err rc;
+
+    *rejected = 0;
+    for (s = BW_SLOT_A; s <= BW_SLOT_B; s++) {
+        rc = bw_update_verify_slot(u, s, buf, buf_len);
+        if (rc == BW_E_NOTFOUND)
+            continue;
+        if (rc == BW_E_DIGEST) {
+            /* forget the image: the boot rule then never picks the slot */
+            next.slot_sequence[s] = BW_SEQ_EMPTY;
+            next.slot_size[s] = 0;
+            memset(next.slot_digest[s], 0, BW_SHA256_LEN);
+            if (next.trial == s) {
+                next.trial = BW_SLOT_NONE;
+                next.trial_boots_left = 0;
+            }
+            bad |= (uint8_t)(1u << s);
+        } else if (rc) {
+            return rc;
+        }
+    }
+    if (bad) {
+        if ((rc = u->store->save(u->store->ctx, &next)))
+            return rc;
+        u->st = next;
+        *rejected = bad;
+    }
+    return bw_update_boot(u, slot);
 }

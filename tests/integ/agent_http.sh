@@ -16,15 +16,12 @@ cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf
 trap cleanup EXIT
 cd "$T"
 . "$HERE/gwlib.sh"
+. "$HERE/agentlib.sh"
 pass=0 fail=0
 check() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2" >&2; fi; }
 V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
 
-gw_server_cert
-"$B" keygen --out rel.key --pub rel.pub >/dev/null
-"$B" device init --dir dev --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
-"$B" provision --ca-dir factory --config dev/device.conf --device-id dev-1 --argon2 1,1024,1 >/dev/null 2>&1 \
-  || { echo "provision failed"; exit 1; }
+agent_device
 mkdir blobs
 head -c 400000 /dev/urandom > blobs/pkg; SHA=$(sha256sum < blobs/pkg | cut -c1-64); mv blobs/pkg blobs/$SHA
 head -c 300000 /dev/urandom > blobs/pkg; SHA2=$(sha256sum < blobs/pkg | cut -c1-64); mv blobs/pkg blobs/$SHA2

@@ -7,13 +7,16 @@ connection dropped after an answer, a server ignoring Range).
 
 usage: agent_httpd.py CERT KEY CLIENT_CA DIR PORTFILE
 Downloads are DIR/<sha256>; DIR/<sha256>.norange makes that one ignore
-Range. Logs one line per request to stderr:
+Range. A path ending in hostile-MODE gets a hostile answer (hostile_http.py),
+after the token check. Logs one line per request to stderr:
   conn=N METHOD PATH token=T STATUS   (T numbers the distinct tokens seen)"""
 import http.server
 import os
 import ssl
 import sys
 import threading
+
+import hostile_http
 
 cert, key, ca, root, portfile = sys.argv[1:6]
 lock = threading.Lock()
@@ -61,6 +64,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.log(num, 200 if ok else 401)
         if not ok:  # a token seen on another connection: a replay
             return self.answer(401, b'{"error":"token","message":"BW_E_REPLAY"}')
+        if hostile_http.handle(self):
+            return
         body = ('{"conn":%d,"token":%d}' % (self.conn, num)).encode()
         if self.path == '/chunked':
             self.send_response(200)
@@ -83,6 +88,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         num, ok = self.token()
+        if ok and hostile_http.handle(self):
+            return self.log(num, 0)
         name = os.path.join(root, os.path.basename(self.path))
         if not ok or not os.path.exists(name):
             self.log(num, 401 if not ok else 404)
@@ -106,6 +113,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+srv.daemon_threads = True
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
 ctx.load_verify_locations(ca)

@@ -4,15 +4,21 @@
 with Range requests (206) and can break a transfer on purpose.
 
 usage: httpd.py DIR PORTFILE [--drop-after N] [--drops K] [--no-range]
+                  [--tls CERT KEY]
   --drop-after N  close the connection after N body bytes of a response,
                   for the first K responses (default 1)
   --no-range      ignore Range headers (answer 200 with the whole file)
+  --tls CERT KEY  serve https with this certificate and key
+A path ending in hostile-MODE gets a hostile answer (hostile_http.py).
 Writes the port it listens on to PORTFILE, serves until killed, and logs one
 line per request to stderr: METHOD PATH RANGE STATUS BYTES."""
 import http.server
 import os
 import re
+import ssl
 import sys
+
+import hostile_http
 
 
 def main():
@@ -29,6 +35,8 @@ def main():
             pass
 
         def do_GET(self):
+            if hostile_http.handle(self):
+                return
             path = os.path.join(root, os.path.basename(self.path.split('?')[0]))
             if not os.path.isfile(path):
                 self.send_error(404)
@@ -75,6 +83,12 @@ def main():
                 self.connection.shutdown(2)
 
     srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    srv.daemon_threads = True
+    if '--tls' in args:
+        i = args.index('--tls')
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args[i + 1], args[i + 2])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     with open(portfile + '.tmp', 'w') as f:
         f.write(str(srv.server_address[1]))
     os.rename(portfile + '.tmp', portfile)

@@ -5,8 +5,16 @@
 # (Unicode letter / digit classes) that Python's re lacks; they are rewritten
 # to equivalent-enough ranges before validation (Latin letters and the rest
 # of the BMP above U+00C0 for letters, ASCII digits for numbers).
+# --integrity DIR checks a set of OSCAL documents as a whole, which no
+# schema does: no UUID defined twice (within or across the documents), every
+# *-uuid / *-uuids reference and every "#uuid" href naming a defined object,
+# every import (import-profile, profile imports, import-ssp, import-ap, a
+# component's source) naming a file of the set of the right model, and every
+# control-id and statement target naming a control or part of the catalog.
 # Usage: oscal_validate.py SCHEMA.json DOCUMENT.json [SCHEMA DOCUMENT ...]
+#        oscal_validate.py --integrity DIR
 import json
+import os
 import sys
 
 import jsonschema
@@ -46,7 +54,82 @@ def fix(node):
     return node
 
 
+MODELS = ("catalog", "profile", "component-definition", "system-security-plan",
+          "assessment-plan", "assessment-results", "plan-of-action-and-milestones")
+# where an href imports another document, and the model it must be
+IMPORTS = {"import-profile": ("profile",), "import-ssp": ("system-security-plan",),
+           "import-ap": ("assessment-plan",), "imports": ("catalog", "profile"),
+           "source": ("catalog", "profile")}
+
+
+def walk(node, path=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield path + (k,), k, v
+            yield from walk(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from walk(v, path + (i,))
+
+
+def integrity(folder):
+    docs, problems = {}, []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".json"):
+            d = json.load(open(os.path.join(folder, name)))
+            model = [m for m in MODELS if isinstance(d, dict) and m in d]
+            if model:
+                docs[name] = (model[0], d[model[0]])
+    defined, controls, parts = {}, set(), set()
+    for name, (model, d) in docs.items():
+        for path, k, v in walk(d):
+            if k == "uuid" and isinstance(v, str):
+                if v in defined:
+                    problems.append(f"{name}: {'/'.join(map(str, path))}: uuid {v} also defined "
+                                    f"at {defined[v]}")
+                defined.setdefault(v, f"{name}: {'/'.join(map(str, path))}")
+        if model == "catalog":
+            for path, k, v in walk(d):
+                if k == "controls":
+                    controls.update(c["id"] for c in v)
+                if k == "parts":
+                    parts.update(p["id"] for p in v if "id" in p)
+    if not controls:
+        problems.append("no catalog in the set")
+    for name, (model, d) in docs.items():
+        for path, k, v in walk(d):
+            where = f"{name}: {'/'.join(map(str, path))}"
+            refs = [v] if k.endswith("-uuid") and isinstance(v, str) else \
+                v if k.endswith("-uuids") and isinstance(v, list) else []
+            if k == "href" and isinstance(v, str) and v.startswith("#"):
+                refs = [v[1:]]
+            for r in refs:
+                if r not in defined:
+                    problems.append(f"{where}: dangling reference {r}")
+            if k == "control-id" and isinstance(v, str) and v not in controls:
+                problems.append(f"{where}: control {v} is not in the catalog")
+            if k == "target" and isinstance(v, dict) and v.get("type") == "statement-id" and \
+                    v.get("target-id") not in parts:
+                problems.append(f"{where}: statement {v.get('target-id')} is not in the catalog")
+            kind = path[-2] if k == "href" and len(path) > 1 and not isinstance(path[-2], int) \
+                else path[-3] if k == "href" and len(path) > 2 else k if k == "source" else None
+            if kind in IMPORTS and isinstance(v, str) and not v.startswith("#"):
+                if v not in docs:
+                    problems.append(f"{where}: imports {v}, which is not an OSCAL document of "
+                                    f"the set")
+                elif docs[v][0] not in IMPORTS[kind]:
+                    problems.append(f"{where}: imports {v}, a {docs[v][0]}, where "
+                                    f"{' or '.join(IMPORTS[kind])} is expected")
+    for p in problems[:30]:
+        print(p)
+    print(f"{folder}: {len(docs)} documents, {len(defined)} uuids: "
+          f"{'consistent' if not problems else f'{len(problems)} problems'}")
+    return 1 if problems else 0
+
+
 def main(args):
+    if args[:1] == ["--integrity"]:
+        return integrity(args[1])
     bad = 0
     for schema_path, doc_path in zip(args[0::2], args[1::2]):
         schema = fix(json.load(open(schema_path)))

@@ -447,6 +447,43 @@ static void stream_refusals(void)
     machine_free(&m);
 }
 
+/* The boot step with the images verified: a trial slot modified after its
+ * install is forgotten and A boots; a clean one boots as a trial. */
+static void verified_boot(void)
+{
+    static uint8_t buf[1000];
+    struct machine m;
+    struct bw_update u;
+    uint8_t slot = 9, rejected = 9;
+
+    machine_new(&m);
+    CHECK_RC(op_install(&m), BW_OK);
+    CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);
+    CHECK_RC(bw_update_verify_slot(&u, BW_SLOT_B, buf, sizeof(buf)), BW_OK);
+    CHECK_RC(bw_update_verify_slot(&u, BW_SLOT_A, buf, sizeof(buf)), BW_OK);
+    CHECK_RC(bw_update_verify_slot(&u, BW_SLOT_A, buf, 63), BW_E_INVAL);
+    m.b.current[4097] ^= 0x10;
+    m.b.durable[4097] ^= 0x10;
+    CHECK_RC(bw_update_verify_slot(&u, BW_SLOT_B, buf, sizeof(buf)), BW_E_DIGEST);
+    CHECK_RC(bw_update_boot_verified(&u, buf, sizeof(buf), &slot, &rejected), BW_OK);
+    CHECK(slot == BW_SLOT_A && rejected == 2 && u.st.trial == BW_SLOT_NONE &&
+          u.st.slot_sequence[1] == BW_SEQ_EMPTY && u.st.highest_sequence == 2);
+    /* the forgotten slot stays forgotten after a reload */
+    CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);
+    CHECK(u.st.slot_sequence[1] == BW_SEQ_EMPTY);
+    /* A modified too: nothing verifies, nothing boots */
+    m.a.current[0] ^= 1;
+    CHECK_RC(bw_update_boot_verified(&u, buf, sizeof(buf), &slot, &rejected), BW_E_NOTFOUND);
+    CHECK(rejected == 1);
+    machine_free(&m);
+    machine_new(&m);
+    CHECK_RC(op_install(&m), BW_OK);
+    CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);
+    CHECK_RC(bw_update_boot_verified(&u, buf, sizeof(buf), &slot, &rejected), BW_OK);
+    CHECK(slot == BW_SLOT_B && rejected == 0 && u.st.trial == BW_SLOT_B);
+    machine_free(&m);
+}
+
 int main(void)
 {
     static const struct scenario scs[] = {
@@ -463,6 +500,7 @@ int main(void)
     setup();
     rules();
     stream_refusals();
+    verified_boot();
     for (i = 0; i < sizeof(scs) / sizeof(scs[0]); i++)
         run(&scs[i]);
     printf("power-cut simulation: %lu cut points covered\n", cuts_covered);
