@@ -375,9 +375,10 @@ def main():
         run.check("mender: new pending identities capped (429)",
                   "error" not in r and pending <= PENDING_MAX and r.get("s429", 0) > 0 and
                   r.get("s5xx", 1) == 0,
-                  "%d requests: %d accepted as pending, %d x 429, %d x 5xx, %d unanswered" %
-                  (r.get("requests", 0), pending, r.get("s429", 0), r.get("s5xx", 0),
-                   r.get("no_answer", 0)) if "error" not in r else r,
+                  "%d identities: %d accepted as pending, %d x 429, %d x 5xx; %d tries without"
+                  " an answer (connection shed), sent again" %
+                  (r.get("identities", 0), pending, r.get("s429", 0), r.get("s5xx", 0),
+                   r.get("unanswered_tries", 0)) if "error" not in r else r,
                   "<= %d pending, then 429, no 5xx" % PENDING_MAX)
     for r in run.attacks.get("framing", []):
         for case, st in sorted(r.get("cases", {"(no result)": 0}).items()):
@@ -424,7 +425,8 @@ def main():
         "backend": a.backend,
         "passed": not failed,
         "bounds": {
-            "close_wait": CLOSE_WAIT_BOUND, "min_success": MIN_SUCCESS, "p99_factor": P99_FACTOR, "p99_floor_ms": P99_FLOOR_MS,
+            "close_wait": CLOSE_WAIT_BOUND, "min_success": MIN_SUCCESS, "p99_factor": P99_FACTOR,
+            "p99_floor_ms": P99_FLOOR_MS,
             "rss_bound_mib": RSS_BOUND_MIB, "header_timeout": HEADER_TIMEOUT,
             "timeout": TIMEOUT, "recovery_s": RECOVERY_S, "close_margin_s": CLOSE_MARGIN_S,
         },

@@ -13,6 +13,7 @@
  *   upload    --count N --size B --auth none|bad|TOKEN --max-s S
  *                                         release uploads streamed without a valid token
  *   mender    --count N --max-s S         Mender auth requests, each a new key and identity
+ *                                         (one without an answer is tried again)
  *   framing                               ambiguous HTTP framing, one request each
  * --src: the client addresses, used in turn (127.0.0.2,127.0.0.3 or
  * 127.0.0.2-127.0.0.9). Times in the output are seconds from each
@@ -566,6 +567,10 @@ out:
     return rc;
 }
 
+/* Method: one identity after another on a keep-alive connection. A
+ * request that gets no answer (the gateway shed the connection) is sent
+ * again with the same identity on a new connection after 50 ms, so that
+ * count identities reach the gateway unless max_s passes first. */
 static int run_mender(void)
 {
     unsigned long by[6] = {0}, n429 = 0, none = 0, conns = 0;
@@ -576,34 +581,38 @@ static int run_mender(void)
 
     for (i = 0; i < o.count && now() - start < o.max_s; i++) {
         char body[1400], sig[256], req[2048];
-        int st, ca = 1;
+        int st = 0, ca = 1;
 
         if (mender_request(body, sizeof(body), sig, sizeof(sig)))
             return 1;
-        if (!s) {
-            s = tls_open(i, &fd);
-            conns++;
-        }
         snprintf(req, sizeof(req),
                  "POST /api/devices/v1/authentication/auth_requests HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                  "Content-Type: application/json\r\nX-MEN-Signature: %s\r\n"
                  "Content-Length: %zu\r\n\r\n%s",
                  sig, strlen(body), body);
-        st = s && !write_all(s, req, strlen(req)) ? read_answer(s, &ca) : 0;
+        while (!st && now() - start < o.max_s) {
+            if (!s) {
+                s = tls_open(i, &fd);
+                conns++;
+            }
+            st = s && !write_all(s, req, strlen(req)) ? read_answer(s, &ca) : 0;
+            if (ca || !st) {
+                tls_close(s, fd);
+                s = NULL;
+                fd = -1;
+            }
+            if (!st) {
+                none++;
+                usleep(50000);
+            }
+        }
         if (st >= 100 && st < 600)
             by[st / 100]++;
-        else
-            none++;
         n429 += st == 429;
-        if (ca || !st) {
-            tls_close(s, fd);
-            s = NULL;
-            fd = -1;
-        }
     }
     tls_close(s, fd);
-    printf("{\"attack\":\"mender\",\"requests\":%u,\"connections\":%lu,\"s2xx\":%lu,\"s4xx\":%lu,"
-           "\"s429\":%lu,\"s5xx\":%lu,\"no_answer\":%lu,\"seconds\":%.2f}\n",
+    printf("{\"attack\":\"mender\",\"identities\":%u,\"connections\":%lu,\"s2xx\":%lu,"
+           "\"s4xx\":%lu,\"s429\":%lu,\"s5xx\":%lu,\"unanswered_tries\":%lu,\"seconds\":%.2f}\n",
            i, conns, by[2], by[4], n429, by[5], none, now() - start);
     return 0;
 }
