@@ -8,15 +8,13 @@
  * deadline is the same span after each member's `since`. Members are
  * appended with since = now, and now never goes backwards (a monotonic
  * clock), so every list is ordered by deadline and a sweep only looks at
- * list heads: O(expired), not O(connections). Eviction takes the head of
- * the anonymous waiting list, the connection that has waited longest
- * without sending a request. Per-address counts live in an open-addressing
+ * list heads: O(expired), not O(connections). Per-address counts live in an open-addressing
  * table sized for twice the connection limit (linear probing, backward-
  * shift deletion), so accept costs O(1) whatever the attacker does.
- * Eviction spares connections younger than min_age (half the header
- * deadline, at most 1 s): when a flood starts, the oldest anonymous
- * connections are devices in the middle of their handshakes, and a flood
- * of newcomers must not push them out; the newcomer is shut instead.
+ * Eviction looks at the oldest EVICT_WINDOW waiting anonymous connections
+ * and takes the oldest of the address that holds the most: when a flood
+ * starts, the oldest anonymous connections are devices in the middle of
+ * their handshakes, and it is the flood's addresses that must pay.
  */
 #define _DEFAULT_SOURCE
 #include <netinet/in.h>
@@ -49,7 +47,6 @@ struct gw_guard {
     size_t nslot, used;
     uint64_t upload;
     uint64_t evicted, expired, refused;
-    double min_age; /* a waiting anonymous connection younger than this is not evicted */
 };
 
 static void unlink_conn(struct gw_guard *g, struct gw_guard_conn *k)
@@ -177,7 +174,6 @@ bw_err gw_guard_new(struct gw_guard **out, const struct gw_guard_conf *c, gw_gua
     }
     g->nslot = n;
     g->c = *c;
-    g->min_age = c->header_timeout / 2 < 1.0 ? c->header_timeout / 2 : 1.0;
     g->shut = shut;
     g->arg = arg;
     pthread_mutex_init(&g->lock, NULL);
@@ -231,6 +227,30 @@ int gw_guard_admit(struct gw_guard *g, const uint8_t addr[16])
     return ok;
 }
 
+/* Which waiting anonymous connection goes when the cap is passed: among
+ * the EVICT_WINDOW that have waited longest, the oldest of the address
+ * holding the most unauthenticated connections. A flood comes from the
+ * addresses that hold many; the devices in the middle of a handshake when
+ * it starts are among the oldest, but their address holds few. */
+#define EVICT_WINDOW 64
+
+static struct gw_guard_conn *victim(struct gw_guard *g)
+{
+    struct gw_guard_conn *k = g->l[L_ANON_WAIT].head, *best = k;
+    uint32_t most = 0;
+    int i;
+
+    for (i = 0; k && i < EVICT_WINDOW; k = k->next, i++) {
+        uint32_t n = g->slot[addr_find(g, k->addr)].count;
+
+        if (n > most) {
+            most = n;
+            best = k;
+        }
+    }
+    return best;
+}
+
 void gw_guard_open(struct gw_guard *g, struct gw_guard_conn *k, int fd, const uint8_t addr[16],
                    double now)
 {
@@ -242,18 +262,9 @@ void gw_guard_open(struct gw_guard *g, struct gw_guard_conn *k, int fd, const ui
     g->anonymous++;
     addr_add(g, addr);
     append(g, k, L_ANON_WAIT, now);
-    while (g->anonymous > g->c.max_anonymous) {
-        struct gw_guard_conn *old = g->l[L_ANON_WAIT].head;
-
-        /* A connection younger than min_age may be a device in the middle
-         * of its handshake (it takes milliseconds): a flood must not push
-         * those out. Then the newcomer itself goes. */
-        if (!old || now - old->since < g->min_age)
-            old = k;
-        shut_conn(g, old);
+    while (g->anonymous > g->c.max_anonymous && g->l[L_ANON_WAIT].head) {
+        shut_conn(g, victim(g));
         g->evicted++;
-        if (old == k)
-            break;
     }
     pthread_mutex_unlock(&g->lock);
 }

@@ -61,9 +61,9 @@ int gw_guard_addr(const void *sockaddr, size_t len, uint8_t out[16]);
 int gw_guard_admit(struct gw_guard *g, const uint8_t addr[16]);
 
 /* A connection started (anonymous, waiting for its first headers). When
- * that puts the anonymous count over max_anonymous, the oldest waiting
- * anonymous connection is shut, if it has waited at least half the header
- * deadline (at most 1 s); if none has, the new connection is shut. */
+ * that puts the anonymous count over max_anonymous, a waiting anonymous
+ * connection is shut: among the 64 that have waited longest, the oldest of
+ * the address that holds the most unauthenticated connections. */
 void gw_guard_open(struct gw_guard *g, struct gw_guard_conn *k, int fd, const uint8_t addr[16],
                    double now);
 /* The connection is gone (after its last use by the server). */

@@ -408,6 +408,7 @@ static void stream_refusals(void)
     CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);
     CHECK_RC(bw_install_begin(&in, &u, &suit, &e, lbuf, sizeof(lbuf), NULL, 0), BW_OK);
     CHECK_RC(bw_install_check(&in, img2, CHUNK), BW_E_STATE); /* list not complete */
+    CHECK_RC(bw_install_finish(&in), BW_E_STATE);
     machine_free(&m);
     machine_new(&m);
     CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);
@@ -415,6 +416,7 @@ static void stream_refusals(void)
     CHECK_RC(bw_install_feed(&in, stream, sizeof(list)), BW_OK);
     CHECK_RC(bw_install_commit(&in, img2, CHUNK), BW_E_STATE);
     CHECK(untouched(&m, before, 0));
+    bw_install_abort(&in);
     machine_free(&m);
     machine_new(&m);
     CHECK_RC(bw_update_open(&u, &m.a.f, &m.b.f, &m.bs), BW_OK);

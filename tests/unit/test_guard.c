@@ -143,31 +143,28 @@ static void anonymous_cap(void)
 }
 
 /* At the start of a flood the oldest anonymous connections are devices in
- * the middle of their handshakes: younger than the minimum age (1 s here),
- * they stay, and the newcomers are shut instead. */
-static void flood_spares_young(void)
+ * the middle of their handshakes: the flood's own address, which holds
+ * the most, pays instead. */
+static void flood_spares_devices(void)
 {
-    struct gw_guard *g = mk(100, 3, 100);
-    struct gw_guard_conn dev[3], att[4];
+    struct gw_guard *g = mk(100, 5, 100);
+    struct gw_guard_conn dev[2], att[6];
     uint8_t d[16], a[16];
     int i;
 
     v4("10.0.0.20", d);
     v4("10.0.0.21", a);
-    for (i = 0; i < 3; i++)
+    for (i = 0; i < 2; i++)
         gw_guard_open(g, &dev[i], 50 + i, d, 100.0 + 0.01 * i);
-    for (i = 0; i < 4; i++)
+    for (i = 0; i < 6; i++)
         gw_guard_open(g, &att[i], 60 + i, a, 100.1 + 0.01 * i);
-    CHECK(n_shut == 4 && !was_shut(50) && !was_shut(51) && !was_shut(52));
-    CHECK(was_shut(60) && was_shut(63));
-    for (i = 0; i < 4; i++)
-        gw_guard_close(g, &att[i]);
-    /* a second later the waiting ones are old enough to go */
-    gw_guard_open(g, &att[0], 70, a, 101.5);
-    CHECK(was_shut(50) && !was_shut(70));
-    for (i = 0; i < 3; i++)
+    /* 8 anonymous, cap 5: three go, all the flood's oldest */
+    CHECK(n_shut == 3 && !was_shut(50) && !was_shut(51));
+    CHECK(was_shut(60) && was_shut(61) && was_shut(62) && !was_shut(63));
+    for (i = 0; i < 2; i++)
         gw_guard_close(g, &dev[i]);
-    gw_guard_close(g, &att[0]);
+    for (i = 0; i < 6; i++)
+        gw_guard_close(g, &att[i]);
     gw_guard_free(g);
 }
 
@@ -259,7 +256,7 @@ int main(void)
     CHECK(g == NULL);
     deadlines();
     anonymous_cap();
-    flood_spares_young();
+    flood_spares_devices();
     per_address();
     address_churn();
     uploads();
