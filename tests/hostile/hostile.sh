@@ -49,6 +49,7 @@ gw_operators admin viewer
 # The 1024-fd limit applies to the gateway alone: gw_start runs this
 # wrapper, whose exec makes GPID the gateway's pid.
 printf '#!/bin/sh\nulimit -n 1024 && exec "%s" "$@"\n' "$GWBIN" > gw1024 && chmod +x gw1024
+# shellcheck disable=SC2034 # read by gw_start
 GW=$T/gw1024 GW_DB=${DB:-} GW_THREADS=4
 # Small deadlines so that the suite recovers in seconds; max_anonymous
 # low enough that the attackers reach it; a small replay table and
