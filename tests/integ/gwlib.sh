@@ -41,9 +41,10 @@ gw_operators() {
 }
 
 # gw_start CLIENT_CA [EXTRA-LINE...]: writes gw.conf for a gateway in $T
-# (SQLite registry, blobs, release key rel.pub, ./operators, access.log) and
-# starts $GW on $P (0 at first: any port), appending its pid to PIDS;
-# sets GPID, P and U, and exits the test if it does not start
+# (registry $GW_DB or SQLite, blobs, release key rel.pub, ./operators,
+# access.log, $GW_THREADS or 2 threads) and starts $GW on $P (0 at first:
+# any port), appending its pid to PIDS; sets GPID, P and U, and exits the
+# test if it does not start
 gw_start() {
   local ca=$1 line; shift
   {
@@ -51,14 +52,14 @@ gw_start() {
     echo "tls_cert = $T/srv.crt"
     echo "tls_key = $T/srv.key"
     echo "client_ca = $ca"
-    echo "database = sqlite:$T/registry.db"
+    echo "database = ${GW_DB:-sqlite:$T/registry.db}"
     echo "blob_dir = $T/blobs"
     echo "release_keys = $T/rel.pub"
     echo "vendor_id = 6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b"
     echo "class_id = 0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c"
     echo "operator_tokens = $T/operators"
     echo "access_log = $T/access.log"
-    echo "threads = 2"
+    echo "threads = ${GW_THREADS:-2}"
     for line in "$@"; do echo "$line"; done
   } > gw.conf
   rm -f port

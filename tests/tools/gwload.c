@@ -13,15 +13,41 @@
  * --out gets one line "DEVICE ACTION_ID STATE" per report the gateway
  * answered with 2xx, flushed at once: these are the reports the gateway
  * acknowledged, which must survive anything that happens to it afterwards.
+ *
+ *        gwload poll --devices DIR --url URL --cacert FILE --aud AUD
+ *        --duration S [--interval-ms MS] [--report-every K] [--fresh-every K]
+ *        [--out FILE]
+ * A fleet that keeps polling for S seconds (tests/hostile): one thread per
+ * device, each checking in every MS milliseconds (+-10 %, first at a
+ * random offset) on its own keep-alive connection. After every K-th
+ * check-in of --report-every it sends a report (a check-in with changed
+ * attributes, which the gateway writes to the registry); every K-th
+ * check-in of --fresh-every opens a new connection, as a device that
+ * slept would. Both start at a random one of the first K check-ins, so
+ * that the fleet's reports and new connections are spread out. A device
+ * presents one token per connection (the gateway accepts it again on that
+ * connection only). No retries: each request counts once. --out gets one
+ * line per request: "T KIND STATUS MS CONNECTS CURLCODE DEVICE", T the
+ * start on CLOCK_MONOTONIC (s), STATUS 0 when no answer came.
+ *
+ *        gwload tokens --devices DIR --url URL --cacert FILE --aud AUD
+ *        --count N [--src ADDR]
+ * One device (the first under DIR) checks in N times on one connection,
+ * each time with a new valid token, as a device exhausting the token
+ * replay table would; prints the count of each answer status and stops
+ * early after 50 answers of 429 in a row.
+ * --src binds the client side of every connection to ADDR (both modes).
  */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -73,7 +99,12 @@ static struct {
     pthread_mutex_t out_lock;
     atomic_size_t next;
     atomic_ulong requests, errors, acked, failed_reports, conflicts, dups, done, lost;
-} g = {.threads = 8, .out_lock = PTHREAD_MUTEX_INITIALIZER};
+    /* poll and tokens */
+    const char *src;
+    unsigned interval_ms, report_every, fresh_every, count;
+    atomic_ulong polls, polls_ok, reports, reports_ok, refreshes, connects;
+} g = {.threads = 8, .out_lock = PTHREAD_MUTEX_INITIALIZER, .interval_ms = 2000,
+       .report_every = 5};
 
 static void msleep(unsigned ms)
 {
@@ -102,29 +133,35 @@ static size_t on_data(char *p, size_t sz, size_t n, void *arg)
     return add;
 }
 
-/* Sets up c for one request of device d: the next URL, a fresh token,
- * the body (NULL for GET). -1 if no token could be made. */
-static int prepare(struct conn *c, struct dev *d, const struct bw_signer *s, const char *path,
-                   const char *body)
+/* A device token of d for aud, valid ttl seconds from now, into tok
+ * (BW_TOKEN_MAX + 1 bytes). 0 or -1. */
+static int mint(const struct dev *d, const struct bw_signer *s, unsigned ttl, char *tok)
 {
     struct bw_token_claims cl;
-    char tok[BW_TOKEN_MAX + 1], hdr[BW_TOKEN_MAX + 64], url[1024];
     size_t n;
 
     memset(&cl, 0, sizeof(cl));
     snprintf(cl.sub, sizeof(cl.sub), "%s", d->name);
     snprintf(cl.aud, sizeof(cl.aud), "%s", g.aud);
     cl.iat = (int64_t)time(NULL);
-    cl.exp = cl.iat + TOKEN_TTL;
-    if (bw_token_issue(s, &cl, tok, sizeof(tok), &n))
-        return -1;
+    cl.exp = cl.iat + ttl;
+    return bw_token_issue(s, &cl, tok, BW_TOKEN_MAX + 1, &n) ? -1 : 0;
+}
+
+/* Sets up c for one request to base + path with token tok and the body
+ * (NULL for GET). -1 if the headers could not be made. */
+static int setup(struct conn *c, const char *base, const char *tok, const char *path,
+                 const char *body)
+{
+    char hdr[BW_TOKEN_MAX + 64], url[1024];
+
     snprintf(hdr, sizeof(hdr), "Authorization: Bearer %s", tok);
     curl_slist_free_all(c->hdr);
     c->hdr = curl_slist_append(NULL, hdr);
     c->hdr = c->hdr ? curl_slist_append(c->hdr, "Content-Type: application/json") : NULL;
     if (!c->hdr)
         return -1;
-    snprintf(url, sizeof(url), "%s%s", g.urls[d->req++ % g.nurls], path);
+    snprintf(url, sizeof(url), "%s%s", base, path);
     snprintf(c->post, sizeof(c->post), "%s", body ? body : "");
     curl_easy_setopt(c->h, CURLOPT_URL, url);
     curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->hdr);
@@ -138,6 +175,18 @@ static int prepare(struct conn *c, struct dev *d, const struct bw_signer *s, con
     if (c->buf)
         c->buf[0] = 0;
     return 0;
+}
+
+/* Sets up c for one request of device d: the next URL, a fresh token,
+ * the body (NULL for GET). -1 if no token could be made. */
+static int prepare(struct conn *c, struct dev *d, const struct bw_signer *s, const char *path,
+                   const char *body)
+{
+    char tok[BW_TOKEN_MAX + 1];
+
+    if (mint(d, s, TOKEN_TTL, tok))
+        return -1;
+    return setup(c, g.urls[d->req++ % g.nurls], tok, path, body);
 }
 
 /* Runs the transfers of c[0..n) at once on the thread's multi handle: all
@@ -454,7 +503,239 @@ static int conn_init(struct conn *c)
     curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, 15000L);
     curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
+    if (g.src)
+        curl_easy_setopt(c->h, CURLOPT_INTERFACE, g.src);
     return 0;
+}
+
+/* ---- poll: a fleet that keeps polling ------------------------------------------- */
+
+#define POLL_TOKEN_TTL 60 /* s: a device's live tokens stay well under the quota */
+
+struct poller {
+    pthread_t tid;
+    struct thr t; /* c[0] only */
+    struct dev *d;
+    char tok[BW_TOKEN_MAX + 1];
+    int have_tok;
+    unsigned seed;
+};
+
+static const char poll_body[] = "{\"version\":\"1.0.0\",\"sequence\":1}";
+
+/* Whether the connection curl kept from h's last transfer is still open:
+ * nothing to read (EAGAIN) or unread data, not EOF or an error. */
+static int conn_alive(CURL *h)
+{
+    curl_socket_t fd = CURL_SOCKET_BAD;
+    char b;
+    ssize_t n;
+
+    if (curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
+        return 0;
+    n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+}
+
+/* One request of device p on its connection (a new one if fresh). The
+ * token is kept while the connection it was presented on lives and made
+ * anew for a new connection; when curl opened a new connection after all
+ * (the gateway closed the old one between the check and the request), the
+ * 401 for the replayed token is retried once with a new token on a new
+ * connection, and the latency counts both. The HTTP status, 0 without an
+ * answer (*cc says why); *ms the time taken, *conns connections opened. */
+static long poll_request(struct poller *p, const struct bw_signer *s, const char *body,
+                         int fresh, double *ms, long *conns, CURLcode *cc)
+{
+    struct conn *c = &p->t.c[0];
+    double t0 = bw_now();
+    long code = 0, n;
+    int a;
+
+    *conns = 0;
+    *cc = CURLE_FAILED_INIT;
+    for (a = 0; a < 2; a++) {
+        int renew = !p->have_tok || fresh || a || !conn_alive(c->h);
+
+        if (renew && mint(p->d, s, POLL_TOKEN_TTL, p->tok))
+            break;
+        p->have_tok = 1;
+        if (setup(c, g.urls[0], p->tok, "/api/v1/device/checkin", body))
+            break;
+        curl_easy_setopt(c->h, CURLOPT_FRESH_CONNECT, (long)(fresh || a));
+        *cc = curl_easy_perform(c->h);
+        code = 0;
+        if (*cc == CURLE_OK)
+            curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+        else
+            p->have_tok = 0; /* it may have been presented: never again */
+        n = 0;
+        curl_easy_getinfo(c->h, CURLINFO_NUM_CONNECTS, &n);
+        *conns += n;
+        if (a == 0 && code == 401 && c->buf && strstr(c->buf, "REPLAY")) {
+            atomic_fetch_add(&g.refreshes, 1);
+            continue;
+        }
+        break;
+    }
+    *ms = (bw_now() - t0) * 1000.0;
+    return code;
+}
+
+static void poll_record(double t, const char *kind, long code, double ms, long conns, CURLcode cc,
+                        const struct dev *d)
+{
+    atomic_fetch_add(&g.connects, (unsigned long)conns);
+    if (!g.out)
+        return;
+    pthread_mutex_lock(&g.out_lock);
+    fprintf(g.out, "%.4f %s %ld %.3f %ld %d %s\n", t, kind, code, ms, conns, (int)cc, d->name);
+    pthread_mutex_unlock(&g.out_lock);
+}
+
+/* Method: sleep to the device's next slot (slots drift by +-10 % of the
+ * interval so that the fleet does not poll in step; a late device skips
+ * ahead rather than catching up), check in, and after every K-th check-in
+ * report. The first report and the first new connection come at a random
+ * check-in among the first K, so that the fleet's do not bunch. */
+static void *poller_main(void *arg)
+{
+    struct poller *p = arg;
+    struct bw_devkey *k = NULL;
+    struct bw_signer s;
+    double next, iv = g.interval_ms / 1000.0;
+    unsigned n = 0, phase = g.fresh_every ? rand_r(&p->seed) % g.fresh_every : 0,
+             rphase = g.report_every ? rand_r(&p->seed) % g.report_every : 0;
+
+    if (load(&p->t, p->d, &k, &s)) {
+        atomic_fetch_add(&g.lost, 1);
+        goto out;
+    }
+    next = g.start + iv * (double)(rand_r(&p->seed) % 1000) / 1000.0;
+    while (next < g.deadline) {
+        double now = bw_now(), t, ms;
+        long code, conns;
+        CURLcode cc;
+        int fresh;
+
+        if (next > now)
+            msleep((unsigned)((next - now) * 1000.0));
+        t = bw_now();
+        fresh = g.fresh_every && n && (n + phase) % g.fresh_every == 0;
+        code = poll_request(p, &s, poll_body, fresh, &ms, &conns, &cc);
+        atomic_fetch_add(&g.polls, 1);
+        if (code == 200)
+            atomic_fetch_add(&g.polls_ok, 1);
+        poll_record(t, "poll", code, ms, conns, cc, p->d);
+        n++;
+        if (g.report_every && (n + rphase) % g.report_every == 0) {
+            char body[160];
+
+            snprintf(body, sizeof(body),
+                     "{\"version\":\"1.0.0\",\"sequence\":1,\"attributes\":{\"polls\":\"%u\"}}", n);
+            t = bw_now();
+            code = poll_request(p, &s, body, 0, &ms, &conns, &cc);
+            atomic_fetch_add(&g.reports, 1);
+            if (code == 200)
+                atomic_fetch_add(&g.reports_ok, 1);
+            poll_record(t, "report", code, ms, conns, cc, p->d);
+        }
+        next += iv * (0.9 + 0.2 * (double)(rand_r(&p->seed) % 1000) / 1000.0);
+        if (next < bw_now())
+            next = bw_now();
+    }
+    atomic_fetch_add(&g.done, 1);
+out:
+    bw_devkey_close(k);
+    return NULL;
+}
+
+static int run_poll(void)
+{
+    struct poller *p = calloc(g.ndev, sizeof(*p));
+    pthread_attr_t at;
+    size_t i, started = 0;
+    int rc = 1;
+
+    if (!p || pthread_attr_init(&at))
+        goto out;
+    pthread_attr_setstacksize(&at, 512 * 1024);
+    for (i = 0; i < g.ndev; i++) {
+        p[i].d = &g.dev[i];
+        p[i].seed = (unsigned)(i * 2654435761u) ^ (unsigned)time(NULL);
+        if (conn_init(&p[i].t.c[0]))
+            goto join;
+        curl_easy_setopt(p[i].t.c[0].h, CURLOPT_MAXCONNECTS, 1L);
+    }
+    for (i = 0; i < g.ndev; i++) {
+        if (pthread_create(&p[i].tid, &at, poller_main, &p[i]))
+            goto join;
+        started++;
+    }
+    rc = 0;
+join:
+    for (i = 0; i < started; i++)
+        pthread_join(p[i].tid, NULL);
+    pthread_attr_destroy(&at);
+    for (i = 0; i < g.ndev; i++) {
+        curl_easy_cleanup(p[i].t.c[0].h);
+        curl_slist_free_all(p[i].t.c[0].hdr);
+        free(p[i].t.c[0].buf);
+        bw_wipe(p[i].tok, sizeof(p[i].tok));
+    }
+out:
+    free(p);
+    printf("gwload poll: %zu devices, %lu/%lu polls and %lu/%lu reports answered 200, "
+           "%lu connections, %lu token renewals on a closed connection, %.1f s\n",
+           g.ndev, (unsigned long)g.polls_ok, (unsigned long)g.polls,
+           (unsigned long)g.reports_ok, (unsigned long)g.reports, (unsigned long)g.connects,
+           (unsigned long)g.refreshes, bw_now() - g.start);
+    return rc || g.done != g.ndev;
+}
+
+/* ---- tokens: one device minting many valid tokens ------------------------------------ */
+
+static int run_tokens(void)
+{
+    struct poller p;
+    struct bw_devkey *k = NULL;
+    struct bw_signer s;
+    unsigned long by[6] = {0}, other = 0;
+    unsigned i = 0, run429 = 0;
+    int rc = 1;
+
+    memset(&p, 0, sizeof(p));
+    p.d = &g.dev[0];
+    if (conn_init(&p.t.c[0]) || load(&p.t, p.d, &k, &s))
+        goto out;
+    for (i = 0; i < g.count && run429 < 50 && bw_now() < g.deadline; i++) {
+        struct conn *c = &p.t.c[0];
+        long code = 0;
+
+        if (mint(p.d, &s, POLL_TOKEN_TTL, p.tok) ||
+            setup(c, g.urls[0], p.tok, "/api/v1/device/checkin", poll_body))
+            goto out;
+        if (curl_easy_perform(c->h) == CURLE_OK)
+            curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
+        run429 = code == 429 ? run429 + 1 : 0;
+        if (code >= 100 && code < 600)
+            by[code / 100]++;
+        else
+            other++;
+        if (code == 429)
+            by[0]++; /* by[0]: the 429s among the 4xx */
+    }
+    rc = 0;
+out:
+    printf("gwload tokens: %s: %u requests with new tokens: 2xx %lu, 429 %lu, other 4xx %lu, "
+           "5xx %lu, no answer %lu\n",
+           p.d->name, i, by[2], by[0], by[4] - by[0], by[5], other);
+    curl_easy_cleanup(p.t.c[0].h);
+    curl_slist_free_all(p.t.c[0].hdr);
+    free(p.t.c[0].buf);
+    bw_wipe(p.tok, sizeof(p.tok));
+    bw_devkey_close(k);
+    return rc;
 }
 
 static int usage(void)
@@ -462,7 +743,12 @@ static int usage(void)
     fprintf(stderr,
             "usage: gwload cycle --devices DIR --url URL[,URL...] --cacert FILE --aud AUD\n"
             "       [--threads T (8)] [--out FILE] [--fail-every K] [--until SECONDS (120)]\n"
-            "       [--install-ms MS] [--race]\n");
+            "       [--install-ms MS] [--race] [--src ADDR]\n"
+            "       gwload poll --devices DIR --url URL --cacert FILE --aud AUD --duration S\n"
+            "       [--interval-ms MS (2000)] [--report-every K (5)] [--fresh-every K]\n"
+            "       [--out FILE] [--src ADDR]\n"
+            "       gwload tokens --devices DIR --url URL --cacert FILE --aud AUD --count N\n"
+            "       [--src ADDR]\n");
     return 2;
 }
 
@@ -484,7 +770,9 @@ int main(int argc, char **argv)
     double el;
     int bad = 0;
 
-    if (argc < 2 || strcmp(argv[1], "cycle"))
+    const char *mode = argc > 1 ? argv[1] : "";
+
+    if (strcmp(mode, "cycle") && strcmp(mode, "poll") && strcmp(mode, "tokens"))
         return usage();
     for (i = 2; i < (unsigned)argc; i++) {
         const char *o = argv[i], *v = i + 1 < (unsigned)argc ? argv[i + 1] : NULL;
@@ -514,6 +802,18 @@ int main(int argc, char **argv)
             bad |= num(v, 86400, &until);
         else if (!strcmp(o, "--install-ms"))
             bad |= num(v, 60000, &g.install_ms);
+        else if (!strcmp(o, "--duration"))
+            bad |= num(v, 86400, &until);
+        else if (!strcmp(o, "--interval-ms"))
+            bad |= num(v, 3600000, &g.interval_ms) || !g.interval_ms;
+        else if (!strcmp(o, "--report-every"))
+            bad |= num(v, 1000000, &g.report_every);
+        else if (!strcmp(o, "--fresh-every"))
+            bad |= num(v, 1000000, &g.fresh_every);
+        else if (!strcmp(o, "--count"))
+            bad |= num(v, 10000000, &g.count);
+        else if (!strcmp(o, "--src"))
+            g.src = v;
         else
             return usage();
     }
@@ -534,6 +834,16 @@ int main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     g.start = bw_now();
     g.deadline = g.start + until;
+    if (strcmp(mode, "cycle")) {
+        int rc = !strcmp(mode, "poll") ? run_poll() : run_tokens();
+
+        if (g.out)
+            fclose(g.out);
+        curl_global_cleanup();
+        free(g.dev);
+        free(urls);
+        return rc;
+    }
     for (i = 0; i < g.threads; i++) {
         size_t k;
 
