@@ -33,6 +33,7 @@ struct bw_fetch {
     pthread_t thr;
     char *url;
     char *cacert;
+    char *auth;         /* an "Authorization: ..." header line, or NULL */
     int wfd;
     uint64_t delivered; /* bytes written into the pipe */
     uint64_t skip;      /* bytes of this response to drop (server ignored Range) */
@@ -59,6 +60,8 @@ static struct {
     CURLcode (*easy_getinfo)(CURL *c, CURLINFO i, ...);
     void (*easy_reset)(CURL *c);
     void (*easy_cleanup)(CURL *c);
+    struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+    void (*slist_free_all)(struct curl_slist *l);
     int ok;
 } cu;
 static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
@@ -76,8 +79,11 @@ static void cu_load(void)
     *(void **)&cu.easy_getinfo = dlsym(h, "curl_easy_getinfo");
     *(void **)&cu.easy_reset = dlsym(h, "curl_easy_reset");
     *(void **)&cu.easy_cleanup = dlsym(h, "curl_easy_cleanup");
+    *(void **)&cu.slist_append = dlsym(h, "curl_slist_append");
+    *(void **)&cu.slist_free_all = dlsym(h, "curl_slist_free_all");
     cu.ok = cu.global_init && cu.easy_init && cu.easy_setopt && cu.easy_perform &&
             cu.easy_getinfo && cu.easy_reset && cu.easy_cleanup &&
+            cu.slist_append && cu.slist_free_all &&
             cu.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 }
 
@@ -154,10 +160,11 @@ static void *fetch_main(void *arg)
 {
     struct bw_fetch *f = arg;
     CURL *c = cu.easy_init();
+    struct curl_slist *hdr = NULL;
     unsigned delay_ms = 200;
 
     f->rc = BW_E_NOMEM;
-    if (!c)
+    if (!c || (f->auth && !(hdr = cu.slist_append(NULL, f->auth))))
         goto out;
     bw_net_meter_start(&f->meter, &f->lim, bw_now_ms());
     for (f->attempts = 1;; f->attempts++) {
@@ -188,6 +195,8 @@ static void *fetch_main(void *arg)
         cu.easy_setopt(c, CURLOPT_ERRORBUFFER, f->err);
         if (f->cacert)
             cu.easy_setopt(c, CURLOPT_CAINFO, f->cacert);
+        if (hdr)
+            cu.easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
         f->skip = f->no_range ? f->delivered : 0;
         if (f->delivered && !f->no_range)
             cu.easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)f->delivered);
@@ -257,14 +266,28 @@ static void *fetch_main(void *arg)
 out:
     if (c)
         cu.easy_cleanup(c);
+    if (hdr)
+        cu.slist_free_all(hdr);
     close(f->wfd);
     f->wfd = -1;
     return NULL;
 }
 
-bw_err bw_fetch_start(struct bw_fetch **out, const char *url, const char *cacert,
-                      const struct bw_net_limits *lim, volatile const sig_atomic_t *stop,
-                      int *read_fd)
+static void fetch_free(struct bw_fetch *f)
+{
+    free(f->url);
+    free(f->cacert);
+    if (f->auth)
+        bw_wipe(f->auth, strlen(f->auth));
+    free(f->auth);
+    bw_free(f);
+}
+
+/* bw_fetch_start with an optional header line (auth) and a number of
+ * attempts. */
+static bw_err fetch_begin(struct bw_fetch **out, const char *url, const char *cacert,
+                          const char *auth, unsigned attempts, const struct bw_net_limits *lim,
+                          volatile const sig_atomic_t *stop, int *read_fd)
 {
     struct bw_fetch *f;
     int p[2];
@@ -279,31 +302,35 @@ bw_err bw_fetch_start(struct bw_fetch **out, const char *url, const char *cacert
         return BW_E_NOMEM;
     f->url = strdup(url);
     f->cacert = cacert ? strdup(cacert) : NULL;
-    f->max_attempts = 6;
+    f->auth = auth ? strdup(auth) : NULL;
+    f->max_attempts = attempts;
     f->https = !strncmp(url, "https://", 8);
     f->stop = stop;
     if (lim)
         f->lim = *lim;
     else
         bw_net_limits_default(&f->lim);
-    if (!f->url || (cacert && !f->cacert) || pipe2(p, O_CLOEXEC) != 0) {
-        free(f->url);
-        free(f->cacert);
-        bw_free(f);
+    if (!f->url || (cacert && !f->cacert) || (auth && !f->auth) || pipe2(p, O_CLOEXEC) != 0) {
+        fetch_free(f);
         return BW_E_NOMEM;
     }
     f->wfd = p[1];
     if (pthread_create(&f->thr, NULL, fetch_main, f) != 0) {
         close(p[0]);
         close(p[1]);
-        free(f->url);
-        free(f->cacert);
-        bw_free(f);
+        fetch_free(f);
         return BW_E_NOMEM;
     }
     *read_fd = p[0];
     *out = f;
     return BW_OK;
+}
+
+bw_err bw_fetch_start(struct bw_fetch **out, const char *url, const char *cacert,
+                      const struct bw_net_limits *lim, volatile const sig_atomic_t *stop,
+                      int *read_fd)
+{
+    return fetch_begin(out, url, cacert, NULL, 6, lim, stop, read_fd);
 }
 
 bw_err bw_fetch_finish(struct bw_fetch *f, struct bw_fetch_stats *st)
@@ -319,8 +346,76 @@ bw_err bw_fetch_finish(struct bw_fetch *f, struct bw_fetch_stats *st)
         st->attempts = f->attempts;
         snprintf(st->error, sizeof(st->error), "%s", f->err);
     }
-    free(f->url);
-    free(f->cacert);
-    bw_free(f);
+    fetch_free(f);
+    return rc;
+}
+
+/* The download thread of bw_fetch_start, read to its end into memory: the
+ * same limits, retries and TLS settings as a package download, so the CLI
+ * keeps one HTTP client. */
+bw_err bw_fetch_get(const char *url, const char *cacert, const char *bearer,
+                    const struct bw_net_limits *lim, char **body, size_t *len, char *err,
+                    size_t cap)
+{
+    struct bw_fetch *f = NULL;
+    struct bw_fetch_stats st;
+    struct bw_net_limits l;
+    char *auth = NULL, *buf = NULL;
+    size_t n = 0, max;
+    int fd = -1;
+    bw_err rc;
+
+    if (lim)
+        l = *lim;
+    else
+        bw_net_limits_default(&l);
+    if (!l.body_max)
+        l.body_max = (uint64_t)1 << 20;
+    max = (size_t)l.body_max; /* the thread stops a longer answer and says so */
+    *body = NULL;
+    *len = 0;
+    err[0] = 0;
+    rc = BW_E_NOMEM;
+    if (bearer) {
+        size_t al = strlen(bearer) + sizeof("Authorization: Bearer ");
+
+        auth = malloc(al);
+        if (!auth)
+            goto out;
+        snprintf(auth, al, "Authorization: Bearer %s", bearer);
+    }
+    buf = malloc(max + 1);
+    if (!buf)
+        goto out;
+    rc = fetch_begin(&f, url, cacert, auth, 2, &l, NULL, &fd);
+    if (rc)
+        goto out;
+    for (;;) {
+        ssize_t r = n < max ? read(fd, buf + n, max - n) : 0;
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    rc = bw_fetch_finish(f, &st);
+    if (rc) {
+        snprintf(err, cap, "%s", st.error[0] ? st.error : bw_strerror(rc));
+        goto out;
+    }
+    buf[n] = 0;
+    *body = buf;
+    *len = n;
+    buf = NULL;
+out:
+    if (auth) {
+        bw_wipe(auth, strlen(auth));
+        free(auth);
+    }
+    free(buf);
+    if (rc && !err[0])
+        snprintf(err, cap, "%s", bw_strerror(rc));
     return rc;
 }

@@ -243,6 +243,15 @@ BW_NODISCARD bw_err bw_fetch_start(struct bw_fetch **f, const char *url, const c
                                    const struct bw_net_limits *lim,
                                    volatile const sig_atomic_t *stop, int *read_fd);
 bw_err bw_fetch_finish(struct bw_fetch *f, struct bw_fetch_stats *st);
+/* One GET read into memory through the same client (2 attempts): *body is
+ * malloc'd, NUL-terminated, *len bytes, at most lim->body_max (1 MiB when
+ * lim is NULL or has no cap; a longer answer is an error). bearer, when not
+ * NULL, is sent as "Authorization: Bearer ..." (wiped after use).
+ * BW_E_IO (HTTP status >= 400, connection, TLS, a limit: err says which),
+ * BW_E_UNSUPPORTED (no libcurl), BW_E_NOMEM. */
+BW_NODISCARD bw_err bw_fetch_get(const char *url, const char *cacert, const char *bearer,
+                                 const struct bw_net_limits *lim, char **body, size_t *len,
+                                 char *err, size_t cap);
 
 /* Hashes in a second thread: lets the main thread check chunk digests
  * while the whole-image SHA-256 runs beside it (2 cores, 1x wall time). */

@@ -24,3 +24,12 @@ add_test(NAME integ.audit_strict COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit
 # as an assessment and the OSCAL set's integrity (tests/integ/audit_docs.sh).
 add_test(NAME integ.audit_docs COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit_docs.sh
          $<TARGET_FILE:bulwark> ${CMAKE_SOURCE_DIR})
+
+# EN 303 645 5.3-8 against the real gateway on loopback: `bulwark audit
+# --gateway URL` fails a device behind the newest release, passes a current
+# one, and is an error (never a pass) for a refused token, a wrong CA, an
+# answer that is not the release list and a gateway that is down.
+if(TARGET bulwark-gateway) # not the library name: that would skip this whole fragment
+  add_test(NAME integ.audit_gateway COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit_gateway.sh
+           $<TARGET_FILE:bulwark> $<TARGET_FILE:bulwark-gateway>)
+endif()

@@ -203,6 +203,9 @@ struct audit_model {
     struct audit_issue *issue; /* filled by audit_strict */
     size_t nissue;
     const char *releases_path;  /* --releases */
+    const char *gateway_url;    /* --gateway: ask the gateway itself (overrides the list) */
+    const char *gateway_token;  /* --gateway-token-file: an operator token (viewer suffices) */
+    const char *gateway_cacert; /* --cacert: CA bundle of the gateway's https (NULL: system's) */
     const char *sign_key; /* disclose: OpenPGP key that signs security.txt, or NULL */
     char unit[128];       /* the unit audited: its device certificate's CN, or empty */
 };
@@ -214,7 +217,8 @@ const struct audit_check *audit_find_check(const struct audit_model *m, const ch
  * are then errors, as they are when the device.conf does not load. The
  * socket tables are read from proc_net, else from /proc/net only with a
  * conf_path (the audit runs on the device). m->releases_path, when set,
- * overrides the profile's release list. */
+ * overrides the profile's release list; m->gateway_url, when set, has the
+ * list read from the gateway's operator API instead (paged). */
 void audit_run_checks(struct audit_model *m, const char *conf_path, const char *proc_net);
 /* Fills m->row from the catalogue, profile and check results (audit_rows.c). */
 BW_NODISCARD bw_err audit_build_rows(struct audit_model *m);

@@ -96,7 +96,7 @@ static void reg_load(struct reg *g, const char *path)
 
         lineno++;
         if (!json_is_object(o) || !json_is_string(json_object_get(o, "device_id"))) {
-            snprintf(g->err, sizeof(g->err), "provisioning registry %s: line %zu is not a record",
+            snprintf(g->err, sizeof(g->err), "provisioning registry %.200s: line %zu is not a record",
                      path, lineno);
             json_decref(o);
             goto out;
@@ -843,21 +843,149 @@ static void check_slot(struct audit_model *m, struct device *d)
     c->res = AUDIT_PASS;
 }
 
-/* 5.3-8: the newest release the gateway offers for this device's class. */
+/* Limits of the gateway's answers to the audit: a page of releases is at
+ * most 1,000 objects of a few hundred bytes. */
+#define GW_PAGE 1000
+#define GW_PAGE_BYTES ((uint64_t)4 << 20)
+#define GW_PAGES_MAX 100
+#define GW_TOKEN_MAX 1024
+
+/* The operator token in path: one line, printable, without whitespace. */
+static bw_err read_token(const char *path, char *tok, size_t cap, const char **why)
+{
+    FILE *f = fopen(path, "r");
+    size_t n;
+    bw_err rc = BW_E_IO;
+
+    *why = "cannot be read";
+    if (!f)
+        return rc;
+    n = fread(tok, 1, cap - 1, f);
+    rc = BW_E_FORMAT;
+    if (ferror(f) || (n == cap - 1 && fgetc(f) != EOF)) {
+        *why = ferror(f) ? "cannot be read" : "is longer than a token";
+        goto out;
+    }
+    tok[n] = 0;
+    while (n && (tok[n - 1] == '\n' || tok[n - 1] == '\r'))
+        tok[--n] = 0;
+    *why = "holds no token (one line of printable characters)";
+    if (!n)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (tok[i] <= ' ' || tok[i] > '~')
+            goto out;
+    rc = BW_OK;
+out:
+    fclose(f);
+    return rc;
+}
+
+/* GET URL/api/v1/releases through the operator API, paged with offset and
+ * limit until a short page, into one array (*out). Every way it cannot be
+ * read is said in c and returns non-zero: the check is then an error. */
+static int gateway_releases(struct audit_check *c, const char *url, const char *token_path,
+                            const char *cacert, json_t **out)
+{
+    struct bw_net_limits lim;
+    char tok[GW_TOKEN_MAX + 1], err[400], full[2048];
+    const char *why;
+    json_t *all = json_array();
+    size_t ulen = strlen(url);
+    int bad = 1;
+
+    *out = NULL;
+    while (ulen && url[ulen - 1] == '/')
+        ulen--; /* https://HOST:PORT/ and https://HOST:PORT name the same API */
+    bw_net_limits_default(&lim);
+    lim.connect_s = 10;
+    lim.total_s = 60;
+    lim.body_max = GW_PAGE_BYTES;
+    lim.redirects_max = 0; /* the operator API does not redirect */
+    if (!all) {
+        say(c, "out of memory");
+        return 1;
+    }
+    if (!token_path) {
+        say(c, "--gateway needs --gateway-token-file (an operator token, viewer role).");
+        goto out;
+    }
+    if (read_token(token_path, tok, sizeof(tok), &why)) {
+        say(c, "The gateway token file %s %s.", token_path, why);
+        goto out;
+    }
+    for (unsigned page = 0;; page++) {
+        char *body = NULL;
+        size_t len, n;
+        json_t *arr;
+        json_error_t je;
+        bw_err rc;
+
+        if (page == GW_PAGES_MAX) {
+            say(c, "The gateway lists more than %u pages of %u releases.", GW_PAGES_MAX, GW_PAGE);
+            goto out;
+        }
+        if ((size_t)snprintf(full, sizeof(full), "%.*s/api/v1/releases?offset=%u&limit=%u",
+                             (int)ulen, url, page * GW_PAGE, GW_PAGE) >= sizeof(full)) {
+            say(c, "--gateway: the URL is too long.");
+            goto out;
+        }
+        rc = bw_fetch_get(full, cacert, tok, &lim, &body, &len, err, sizeof(err));
+        if (rc) {
+            say(c, "Could not ask the gateway for its releases (%s): %s.", full, err);
+            goto out;
+        }
+        arr = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+        free(body);
+        if (!json_is_array(arr)) {
+            say(c, "%s: not the gateway's release list (a JSON array): %s.", full,
+                arr ? "another JSON value" : je.text);
+            json_decref(arr);
+            goto out;
+        }
+        n = json_array_size(arr);
+        if (json_array_extend(all, arr)) {
+            json_decref(arr);
+            say(c, "out of memory");
+            goto out;
+        }
+        json_decref(arr);
+        if (n < GW_PAGE)
+            break;
+    }
+    *out = all;
+    all = NULL;
+    bad = 0;
+out:
+    bw_wipe(tok, sizeof(tok));
+    json_decref(all);
+    return bad;
+}
+
+/* 5.3-8: the newest release the gateway offers for this device's class,
+ * from the gateway's operator API (m->gateway_url) or a saved list (path). */
 static void check_newest(struct audit_model *m, const struct device_conf *dc, uint64_t installed,
                          const char *path)
 {
     struct audit_check *c = add(m, "update.newest");
-    json_t *root, *arr, *o;
+    json_t *root = NULL, *arr, *o;
     json_error_t je;
     char vid[37], cid[37];
-    const char *name = NULL;
+    const char *name = NULL, *from = m->gateway_url ? m->gateway_url : path;
     uint64_t newest = 0;
     size_t i;
 
+    je.text[0] = 0;
     bw_uuid_format(vid, dc->vendor_id);
     bw_uuid_format(cid, dc->class_id);
-    root = json_load_file(path, 0, &je);
+    if (m->gateway_url) {
+        if (gateway_releases(c, m->gateway_url, m->gateway_token, m->gateway_cacert, &root)) {
+            c->res = AUDIT_ERROR;
+            return;
+        }
+    } else {
+        root = json_load_file(path, 0, &je);
+    }
     arr = json_is_array(root) ? root : json_object_get(root, "releases");
     if (!json_is_array(arr)) {
         say(c, "%s: not the gateway's release list: %s.", path, root ? "no releases" : je.text);
@@ -878,14 +1006,14 @@ static void check_newest(struct audit_model *m, const struct device_conf *dc, ui
         }
     }
     if (!newest) {
-        say(c, "%s lists no release for this device's vendor and class.", path);
+        say(c, "%s lists no release for this device's vendor and class.", from);
         c->res = AUDIT_ERROR;
     } else if (installed < newest) {
         say(c, "Installed sequence %" PRIu64 "; the gateway offers sequence %" PRIu64 " (%s): the "
                "device is behind.", installed, newest, name ? name : "?");
     } else {
         say(c, "Installed sequence %" PRIu64 " is the newest the gateway offers (%s).", installed,
-            path);
+            from);
         c->res = AUDIT_PASS;
     }
     json_decref(root);
@@ -932,7 +1060,7 @@ static void check_installed(struct audit_model *m, const struct device_conf *dc,
             c->res = AUDIT_PASS;
     }
     check_slot(m, d);
-    if (*rel)
+    if (*rel || m->gateway_url)
         check_newest(m, dc, s <= 1 && st->slot_sequence[s] != BW_SEQ_EMPTY ? st->slot_sequence[s] : 0,
                      rel);
     device_close(d);

@@ -274,6 +274,18 @@ static int do_audit(struct cli_args *a, struct audit_model *m, int disclose)
     if (disclose && !out)
         return cli_usage(a, "disclose needs --out DIR");
     m->releases_path = cli_get(a, "releases");
+    m->gateway_url = cli_get(a, "gateway");
+    m->gateway_token = cli_get(a, "gateway-token-file");
+    m->gateway_cacert = cli_get(a, "cacert");
+    if (m->gateway_url && m->releases_path)
+        return cli_usage(a, "--gateway and --releases both name the release list: give one");
+    if (!m->gateway_url && (m->gateway_token || m->gateway_cacert))
+        return cli_usage(a, "--gateway-token-file and --cacert go with --gateway URL");
+    if (m->gateway_url && !m->gateway_token)
+        return cli_usage(a, "--gateway needs --gateway-token-file FILE (an operator token)");
+    if (m->gateway_url && strncmp(m->gateway_url, "https://", 8) &&
+        strncmp(m->gateway_url, "http://", 7))
+        return cli_usage(a, "--gateway takes an https:// (or http://) URL");
     audit_run_checks(m, cli_get(a, "config"), cli_get(a, "proc-net"));
     unit_of(m, cli_get(a, "config"));
     rc = audit_build_rows(m);
@@ -357,6 +369,9 @@ static const struct cli_opt opts[] = {
     {"proc-net", "DIR", "read the device's socket tables from DIR instead of /proc/net"},
     {"strict", NULL, "refuse (exit 4) unanswered rows, errors, expired claims, template values"},
     {"releases", "FILE", "the gateway's release list (GET /api/v1/releases): is the newest installed?"},
+    {"gateway", "URL", "ask this gateway's operator API for its releases instead of --releases"},
+    {"gateway-token-file", "FILE", "--gateway: file holding an operator token (viewer role suffices)"},
+    {"cacert", "CA.pem", "--gateway: CA bundle of the gateway's https (default: the system's)"},
     {"ixit", "PREFIX", "also write the IXIT skeleton (ETSI TS 103 701) as PREFIX.md and PREFIX.json"},
     {"sign-key", "KEYID", "disclose: sign security.txt with this OpenPGP key (gpg, GNUPGHOME)"},
     {NULL, NULL, NULL}};
@@ -364,7 +379,8 @@ static const struct cli_opt opts[] = {
 const struct cli_cmd cli_cmd_audit = {
     "audit", "check the device and write the Statement of Applicability",
     "[init|list|disclose] [--config DEVICE.conf] --profile PROFILE [--out DIR] [--json] "
-    "[--strict] [--ixit PREFIX] [--sign-key KEYID]",
+    "[--strict] [--ixit PREFIX] [--sign-key KEYID] [--releases FILE | --gateway URL "
+    "--gateway-token-file FILE [--cacert CA.pem]]",
     "Runs the device checks (listening and cleartext services, credentials against\n"
     "the provisioning registry, key and store protection, the device key signing\n"
     "through its backend, device certificate, pinned release key, installed package,\n"
@@ -375,7 +391,11 @@ const struct cli_cmd cli_cmd_audit = {
     "manual (the maker's claim), not-applicable. --out DIR writes soa.html, soa.md,\n"
     "ics.md, oscal-ssp.json, oscal-ar.json, oscal-component.json, audit.json and the\n"
     "OSCAL documents they import: oscal-ap.json, bulwark-catalog.json and\n"
-    "bulwark-profile.json. disclose --out DIR writes the PSTI statement of compliance\n"
+    "bulwark-profile.json. The installed release is compared with the newest one the\n"
+    "gateway offers for the device's class: --gateway URL asks the gateway's operator\n"
+    "API (GET /api/v1/releases, paged; unreachable, refused token, TLS failure or an\n"
+    "unexpected answer make the check an error), --releases FILE reads a saved list.\n"
+    "disclose --out DIR writes the PSTI statement of compliance\n"
     "(a gap report while anything is unmet), support period, security.txt and\n"
     "disclosure policy. Exit 1 when a mandatory provision fails or a check could not\n"
     "look, 3 when only recommendations fail, 4 when --strict refuses (unanswered rows,\n"
