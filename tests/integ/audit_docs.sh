@@ -234,12 +234,26 @@ O=$SRC/tests/vectors/oscal
 expect OK $PY $SRC/tests/integ/oscal_validate.py $O/oscal_ssp_schema.json rep/oscal-ssp.json \
   $O/oscal_assessment-results_schema.json rep/oscal-ar.json \
   $O/oscal_component_schema.json rep/oscal-component.json
-# OSCAL 1.1.2 (the component definition only against 1.0.6: tests/vectors/oscal/SOURCE)
-S112=$O/1.1.2/oscal_complete_schema.json
-args=()
-for f in bulwark-catalog bulwark-profile oscal-ssp oscal-ap oscal-ar; do args+=($S112 rep/$f.json); done
+# OSCAL 1.1.x: the catalog and the component definition against NIST's
+# per-model 1.1.3 schemas, the others against the 1.1.2 "complete" schema
+# (whose merged definitions are right for them: tests/vectors/oscal/SOURCE)
+S112=$O/1.1.2/oscal_complete_schema.json S113=$O/1.1.3
+args=($S113/oscal_catalog_schema.json rep/bulwark-catalog.json
+      $S113/oscal_component_schema.json rep/oscal-component.json)
+for f in bulwark-profile oscal-ssp oscal-ap oscal-ar; do args+=($S112 rep/$f.json); done
 expect OK $PY $SRC/tests/integ/oscal_validate.py "${args[@]}"
-check '[ "$(grep -c ": valid$" out.txt)" = 5 ]' "1.1.2: $(cat out.txt | head -c 400)"
+check '[ "$(grep -c ": valid$" out.txt)" = 6 ]' "1.1.x: $(cat out.txt | head -c 400)"
+# the per-model schemas refuse what they must: a component's requirement
+# without its description, a catalog control without its title
+$PY -c 'import json
+d = json.load(open("rep/oscal-component.json"))
+del d["component-definition"]["components"][0]["control-implementations"][0]["implemented-requirements"][0]["description"]
+json.dump(d, open("bad-comp.json", "w"))
+c = json.load(open("rep/bulwark-catalog.json")); cat = c["catalog"]
+ctl = (cat.get("controls") or cat["groups"][0]["controls"])[0]; del ctl["title"]
+json.dump(c, open("bad-cat.json", "w"))'
+expect 1 $PY $SRC/tests/integ/oscal_validate.py $S113/oscal_component_schema.json bad-comp.json
+expect 1 $PY $SRC/tests/integ/oscal_validate.py $S113/oscal_catalog_schema.json bad-cat.json
 $PY -c 'import json; d = json.load(open("rep/oscal-ar.json")); del d["assessment-results"]["import-ap"]
 json.dump(d, open("bad-ar.json", "w"))'
 expect 1 $PY $SRC/tests/integ/oscal_validate.py $S112 bad-ar.json
