@@ -325,20 +325,44 @@ static json_t *plain_metadata(const struct audit_model *m, const char *title)
                      "1", "oscal-version", "1.0.6");
 }
 
-/* The catalog lists the requirements as top-level controls, the standard
- * as a prop: OSCAL groups would do too, but the 1.1.2 "complete" schema
- * copy in tests/vectors/oscal cannot validate them (see SOURCE there). */
+/* The group of the catalog for a requirement's standard: its id is the
+ * requirement id's prefix ("en303645" of "en303645-5.1-1"), its title the
+ * standard's name; groups keep the catalogue's order. */
+static json_t *group_of(json_t *groups, const struct audit_req *q)
+{
+    char id[40];
+    size_t n = strcspn(q->id, "-"), i;
+    json_t *g;
+
+    snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) - 1 ? n : sizeof(id) - 1), q->id);
+    json_array_foreach(groups, i, g)
+        if (!strcmp(json_string_value(json_object_get(g, "id")), id))
+            return json_object_get(g, "controls");
+    g = json_pack("{s:s,s:s,s:[]}", "id", id, "title", q->std, "controls");
+    if (json_array_append_new(groups, g))
+        return NULL;
+    return json_object_get(g, "controls");
+}
+
+/* The catalog: one group per standard, one control per requirement
+ * (checked against NIST's per-model OSCAL 1.1.3 catalog schema; GSA's
+ * merged 1.1.2 copy refuses catalog groups, see tests/vectors/oscal). */
 bw_err audit_write_oscal_catalog(FILE *f, const struct audit_model *m)
 {
-    json_t *controls = json_array();
+    json_t *groups = json_array();
     char u[37], ver[32];
     json_t *v = json_object_get(m->cat->root, "version");
     size_t i;
 
     for (i = 0; i < m->cat->nreq; i++) {
         const struct audit_req *q = &m->cat->req[i];
+        json_t *controls = group_of(groups, q);
         char title[300], part[80];
 
+        if (!controls) {
+            json_decref(groups);
+            return BW_E_NOMEM;
+        }
         snprintf(title, sizeof(title), "%s %s", q->std, q->ref);
         snprintf(part, sizeof(part), "%.60s_smt", q->id);
         json_array_append_new(
@@ -351,7 +375,7 @@ bw_err audit_write_oscal_catalog(FILE *f, const struct audit_model *m)
     audit_uuid(u, "bulwark", ver);
     return dump(f, json_pack("{s:{s:s,s:o,s:o}}", "catalog", "uuid", u, "metadata",
                              plain_metadata(m, "bulwark requirement catalogue (paraphrased)"),
-                             "controls", controls));
+                             "groups", groups));
 }
 
 bw_err audit_write_oscal_profile(FILE *f, const struct audit_model *m)
