@@ -220,6 +220,14 @@ const struct audit_check *audit_find_check(const struct audit_model *m, const ch
  * overrides the profile's release list; m->gateway_url, when set, has the
  * list read from the gateway's operator API instead (paged). */
 void audit_run_checks(struct audit_model *m, const char *conf_path, const char *proc_net);
+/* The newest sequence the gateway's release list root (a JSON array, or an
+ * object with "releases") offers for vendor_id and class_id (textual UUIDs,
+ * compared without case): *newest (0: none for this class) and its name
+ * (at most cap bytes, "?" when unnamed). BW_E_FORMAT: not a release list
+ * (audit_releases.c). */
+BW_NODISCARD bw_err audit_releases_newest(const json_t *root, const char *vendor_id,
+                                          const char *class_id, uint64_t *newest, char *name,
+                                          size_t cap);
 /* Fills m->row from the catalogue, profile and check results (audit_rows.c). */
 BW_NODISCARD bw_err audit_build_rows(struct audit_model *m);
 /* What --strict refuses: unanswered rows, checks that could not look,

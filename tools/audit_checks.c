@@ -968,12 +968,11 @@ static void check_newest(struct audit_model *m, const struct device_conf *dc, ui
                          const char *path)
 {
     struct audit_check *c = add(m, "update.newest");
-    json_t *root = NULL, *arr, *o;
+    json_t *root = NULL;
     json_error_t je;
-    char vid[37], cid[37];
-    const char *name = NULL, *from = m->gateway_url ? m->gateway_url : path;
+    char vid[37], cid[37], name[65];
+    const char *from = m->gateway_url ? m->gateway_url : path;
     uint64_t newest = 0;
-    size_t i;
 
     je.text[0] = 0;
     bw_uuid_format(vid, dc->vendor_id);
@@ -986,31 +985,18 @@ static void check_newest(struct audit_model *m, const struct device_conf *dc, ui
     } else {
         root = json_load_file(path, 0, &je);
     }
-    arr = json_is_array(root) ? root : json_object_get(root, "releases");
-    if (!json_is_array(arr)) {
-        say(c, "%s: not the gateway's release list: %s.", path, root ? "no releases" : je.text);
+    if (audit_releases_newest(root, vid, cid, &newest, name, sizeof(name))) {
+        say(c, "%s: not the gateway's release list: %s.", from, root ? "no releases" : je.text);
         c->res = AUDIT_ERROR;
         json_decref(root);
         return;
-    }
-    json_array_foreach(arr, i, o) {
-        const char *v = json_string_value(json_object_get(o, "vendor_id"));
-        const char *k = json_string_value(json_object_get(o, "class_id"));
-        json_int_t seq = json_integer_value(json_object_get(o, "sequence"));
-
-        if ((v && strcasecmp(v, vid)) || (k && strcasecmp(k, cid)) || seq <= 0)
-            continue; /* another product's release */
-        if ((uint64_t)seq > newest) {
-            newest = (uint64_t)seq;
-            name = json_string_value(json_object_get(o, "name"));
-        }
     }
     if (!newest) {
         say(c, "%s lists no release for this device's vendor and class.", from);
         c->res = AUDIT_ERROR;
     } else if (installed < newest) {
         say(c, "Installed sequence %" PRIu64 "; the gateway offers sequence %" PRIu64 " (%s): the "
-               "device is behind.", installed, newest, name ? name : "?");
+               "device is behind.", installed, newest, name);
     } else {
         say(c, "Installed sequence %" PRIu64 " is the newest the gateway offers (%s).", installed,
             from);
