@@ -234,15 +234,16 @@ O=$SRC/tests/vectors/oscal
 expect OK $PY $SRC/tests/integ/oscal_validate.py $O/oscal_ssp_schema.json rep/oscal-ssp.json \
   $O/oscal_assessment-results_schema.json rep/oscal-ar.json \
   $O/oscal_component_schema.json rep/oscal-component.json
-# OSCAL 1.1.x: the catalog and the component definition against NIST's
-# per-model 1.1.3 schemas, the others against the 1.1.2 "complete" schema
+# OSCAL 1.1.x: the catalog, profile and component definition against NIST's
+# per-model 1.1.3 schemas, profile, SSP, AP and AR against the 1.1.2 "complete" schema
 # (whose merged definitions are right for them: tests/vectors/oscal/SOURCE)
 S112=$O/1.1.2/oscal_complete_schema.json S113=$O/1.1.3
 args=($S113/oscal_catalog_schema.json rep/bulwark-catalog.json
+      $S113/oscal_profile_schema.json rep/bulwark-profile.json
       $S113/oscal_component_schema.json rep/oscal-component.json)
 for f in bulwark-profile oscal-ssp oscal-ap oscal-ar; do args+=($S112 rep/$f.json); done
 expect OK $PY $SRC/tests/integ/oscal_validate.py "${args[@]}"
-check '[ "$(grep -c ": valid$" out.txt)" = 6 ]' "1.1.x: $(cat out.txt | head -c 400)"
+check '[ "$(grep -c ": valid$" out.txt)" = 7 ]' "1.1.x: $(cat out.txt | head -c 400)"
 # the catalog keeps its standards as OSCAL groups (the merged 1.1.2 schema
 # refused them, so they had been flattened into a prop)
 check "$PY -c 'import json, sys; c = json.load(open(\"rep/bulwark-catalog.json\"))[\"catalog\"]
