@@ -102,7 +102,7 @@ kill $GPID; wait $GPID 2>/dev/null; GPID=
 audit viewer.tok srvca.crt
 is error "the gateway is down"
 
-# usage: --gateway without a token file, with --releases, --cacert alone
+# usage: --gateway without a token file, with --releases, --cacert alone, http://
 "$B" audit --config dev/device.conf --profile profile.conf --gateway "$U" >/dev/null 2>&1
 check '[ $? = 2 ]' "--gateway without --gateway-token-file accepted"
 "$B" audit --config dev/device.conf --profile profile.conf --gateway "$U" \
@@ -110,6 +110,9 @@ check '[ $? = 2 ]' "--gateway without --gateway-token-file accepted"
 check '[ $? = 2 ]' "--gateway with --releases accepted"
 "$B" audit --config dev/device.conf --profile profile.conf --cacert srvca.crt >/dev/null 2>&1
 check '[ $? = 2 ]' "--cacert without --gateway accepted"
+"$B" audit --config dev/device.conf --profile profile.conf --gateway "http://127.0.0.1:$P" \
+  --gateway-token-file viewer.tok >/dev/null 2>&1
+check '[ $? = 2 ]' "--gateway over plain http accepted (the token would go in the clear)"
 
 echo "audit_gateway: $pass passed, $fail failed"
 [ "$fail" = 0 ]
