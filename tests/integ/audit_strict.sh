@@ -58,6 +58,17 @@ strict --ixit ixit
 check '[ "$(cat strict.rc)" = 0 ]' "reference device: --strict exit $(cat strict.rc): $(head -c 1500 strict.err)"
 check '! grep -q "strict:" strict.err' "reference device: strict findings: $(head -c 600 strict.err)"
 check 'grep -q "0 unanswered" strict.out && grep -q "0 error" strict.out' "reference: $(tail -2 strict.out)"
+# 5.13-1: bulwark's own input checks exercised with the device's release
+# key; all refused is evidence, and the row takes the maker's answer
+run
+is input.selftest manual "the device's parsers refused the hostile inputs"
+check 'grep -q "refused all 6 hostile inputs" audit.json' "input.selftest evidence: $(grep -o "input.selftest[^}]*" audit.json | head -c 300)"
+rowis en303645-5.13-1 manual "5.13-1 decided by the maker's answer with the self-test as evidence"
+rel=$(sed -n 's/^release_pub *= *//p' dev/device.conf); mv "$rel" "$rel.away"
+run
+is input.selftest error "no release key to exercise the parser with"
+rowis en303645-5.13-1 error "5.13-1 with the self-test unable to run"
+mv "$rel.away" "$rel"
 check '$PY -c "import json; d = json.load(open(\"ixit.json\")); e = [x for t in d[\"tables\"].values() for x in t]; assert any(x[\"to_fill\"] for x in e) and any(x[\"source\"] == \"check\" for x in e); assert {\"AuthMech\", \"UpdMech\", \"SecParam\", \"ComMech\", \"Intf\", \"SecBoot\"} <= set(d[\"tables\"])"' \
   "IXIT JSON skeleton"
 check 'grep -q "^## SecBoot" ixit.md && grep -q "TO FILL (supplier)" ixit.md && grep -q "check boot.slot: pass" ixit.md' \
