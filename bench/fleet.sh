@@ -149,11 +149,21 @@ SPID=$!
 ( while sleep 1; do echo "$(date +%s) $(kib "$GPID" VmRSS)"; done ) > rss.txt &
 MPID=$!
 polls() { grep -c '"/api/v1/device/checkin"\|/api/v1/device/checkin' access.log; }
-devlist() {
-  op "$U/api/v1/devices?filter=%7B%22fleet%22:%22bench%22%7D" >/dev/null
-  python3 -c 'import json, collections
+devlist() { # the list is paged (at most 10,000 a page): read every page
+  local off=0 k
+  : > devs.jsonl
+  while :; do
+    op "$U/api/v1/devices?filter=%7B%22fleet%22:%22bench%22%7D&offset=$off&limit=10000" >/dev/null
+    k=$(python3 -c 'import json
 d = json.load(open("body.txt")); d = d.get("devices", d) if isinstance(d, dict) else d
-c = collections.Counter("%s/%s" % (x["version"], x["sequence"]) for x in d)
+with open("devs.jsonl", "a") as f:
+    for x in d: f.write(json.dumps(x) + "\n")
+print(len(d))')
+    off=$((off + 10000))
+    [ "$k" -lt 10000 ] && break
+  done
+  python3 -c 'import json, collections
+c = collections.Counter("%s/%s" % (x["version"], x["sequence"]) for x in map(json.loads, open("devs.jsonl")))
 print(", ".join("%s: %d" % kv for kv in sorted(c.items())))'
 }
 # every device polls once (the campaign targets the devices whose

@@ -107,7 +107,14 @@ for f in import.*; do
   [ "$(op --data-binary @"$f" "$U/api/v1/devices/import")" = 200 ] || die "import: $(cat body.txt)"
 done
 rm -f import.*
-n=$(op "$U/api/v1/devices" >/dev/null; grep -o '"id":"dev-' body.txt | wc -l)
+# the list is paged (at most 10,000 a page): count page by page
+n=0 off=0
+while :; do
+  op "$U/api/v1/devices?offset=$off&limit=10000" >/dev/null || die "device list: $(head -c 200 body.txt)"
+  k=$(grep -o '"id":"dev-' body.txt | wc -l)
+  n=$((n + k)) off=$((off + 10000))
+  [ "$k" -lt 10000 ] && break
+done
 [ "$n" = "$DEVICES" ] || die "the registry lists $n devices, not $DEVICES"
 [ "$(op --data-binary @fw.bwp "$U/api/v1/releases?name=bench")" = 201 ] || die "upload: $(cat body.txt)"
 RID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
