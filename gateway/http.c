@@ -362,6 +362,7 @@ struct connctx {
     char cn[GW_ID_MAX + 1];
     char fpr[65];
     struct gw_session session;
+    int authenticated; /* told the guard already (only this connection's thread reads it) */
 };
 
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -695,8 +696,12 @@ static void note_identity(struct gw_server *s, struct MHD_Connection *c, struct 
     struct connctx *cc = conn_ctx(c);
 
     snprintf(rc->op, sizeof(rc->op), "%s", q->operator_name);
-    if (cc && (q->client_verified || q->authenticated || q->role != GW_ROLE_NONE))
+    /* once per connection: the guard's lock stays off later polls */
+    if (cc && !cc->authenticated &&
+        (q->client_verified || q->authenticated || q->role != GW_ROLE_NONE)) {
         gw_guard_authenticated(s->guard, &cc->guard);
+        cc->authenticated = 1;
+    }
 }
 
 /* The first call for a request: its headers are complete, no body byte
