@@ -25,11 +25,11 @@
 #include <jansson.h>
 
 #include "agent.h"
-#include "bulwark/identity.h"
-#include "device.h"
-#include "host.h"
+#include "bwh/identity.h"
+#include "bwh/device.h"
+#include "bwh/host.h"
 #include "net.h"
-#include "seclog.h"
+#include "bwh/seclog.h"
 
 enum phase { PH_NONE = 0, PH_OFFERED, PH_INSTALLED, PH_DONE };
 static const char *const phase_names[] = {"none", "offered", "installed", "done"};
@@ -56,7 +56,7 @@ int64_t agent_clock(void)
     const char *e = getenv("BULWARK_AGENT_CLOCK");
     uint64_t v;
 
-    if (e && !bw_parse_u64(e, &v))
+    if (e && !bwh_parse_u64(e, &v))
         return (int64_t)v;
     return (int64_t)time(NULL);
 }
@@ -85,7 +85,7 @@ static bw_err state_load(const struct agent_conf *c, struct agent_state *s)
     memset(s, 0, sizeof(*s));
     s->target = -1;
     path_in(c, path, sizeof(path), "state");
-    rc = bw_read_file(path, 1 << 16, &buf, &len);
+    rc = bwh_read_file(path, 1 << 16, &buf, &len);
     if (rc == BW_E_IO && errno == ENOENT)
         return BW_OK;
     if (rc)
@@ -98,9 +98,9 @@ static bw_err state_load(const struct agent_conf *c, struct agent_state *s)
         save = strchr(ln, '\n');
         if (save)
             *save++ = 0;
-        if (bw_conf_split(ln, &k, &v) != 1)
+        if (bwh_conf_split(ln, &k, &v) != 1)
             continue;
-        num = !bw_parse_u64(v, &n);
+        num = !bwh_parse_u64(v, &n);
 #define STR(name, field)                                                                          \
     if (!strcmp(k, name))                                                                          \
         snprintf(field, sizeof(field), "%s", v);
@@ -132,7 +132,7 @@ static bw_err state_load(const struct agent_conf *c, struct agent_state *s)
         else if (!strcmp(k, "report_action"))
             s->rep_action = (int64_t)n;
     }
-    bw_free(buf);
+    bwh_free(buf);
     return BW_OK;
 }
 
@@ -154,7 +154,7 @@ static bw_err state_save(const struct agent_conf *c, const struct agent_state *s
                  s->rep_action, s->rep_state, s->rep_feedback);
     if (n < 0 || (size_t)n >= sizeof(out))
         return BW_E_NOMEM;
-    return bw_write_file_atomic(path, out, (size_t)n, 0600);
+    return bwh_write_file_atomic(path, out, (size_t)n, 0600);
 }
 
 /* A report owed: kept in the state until the gateway takes it. Feedback is
@@ -197,7 +197,7 @@ static int run_command(const char *cmd, uint64_t timeout, const char *slot)
     char *line = NULL;
     pid_t pid;
     int st = 0;
-    double end = bw_now() + (double)timeout;
+    double end = bwh_now() + (double)timeout;
 
     /* the slot goes in through the shell: between fork and exec only
      * async-signal-safe calls (the simulator runs agents in threads) */
@@ -221,7 +221,7 @@ static int run_command(const char *cmd, uint64_t timeout, const char *slot)
             break;
         if (r < 0 && errno != EINTR)
             return 127;
-        if (bw_now() > end) {
+        if (bwh_now() > end) {
             kill(pid, SIGKILL);
             (void)waitpid(pid, &st, 0);
             return 124;
@@ -247,10 +247,10 @@ static void reboot_now(const struct agent_conf *c)
         fprintf(stderr, "bulwark-agent: reboot command exited with %d\n", st);
 }
 
-static void event(const struct device_conf *dc, const char *ev, const char *subject,
+static void event(const struct bwh_device_conf *dc, const char *ev, const char *subject,
                   const char *outcome)
 {
-    (void)seclog_event(dc, ev, subject, outcome); /* it reports its own failure */
+    (void)bwh_seclog_event(dc, ev, subject, outcome); /* it reports its own failure */
 }
 
 /*
@@ -260,7 +260,7 @@ static void event(const struct device_conf *dc, const char *ev, const char *subj
  */
 static bw_err after_boot(const struct agent_conf *c, const char *conf_path, struct agent_state *s)
 {
-    struct device d;
+    struct bwh_device d;
     const char *what = NULL;
     char msg[400], subj[160];
     int do_reboot = 0, hs;
@@ -268,10 +268,10 @@ static bw_err after_boot(const struct agent_conf *c, const char *conf_path, stru
 
     if (s->phase != PH_INSTALLED || s->target < 0)
         return BW_OK;
-    rc = device_open(&d, conf_path, 0, 1, &what);
+    rc = bwh_device_open(&d, conf_path, 0, 1, &what);
     if (rc) {
         fprintf(stderr, "bulwark-agent: %s: %s\n", what, bw_strerror(rc));
-        device_close(&d);
+        bwh_device_close(&d);
         return rc;
     }
     snprintf(subj, sizeof(subj), "action %" PRId64 " %s slot %c", s->act.id, s->act.release,
@@ -306,7 +306,7 @@ static bw_err after_boot(const struct agent_conf *c, const char *conf_path, stru
         }
         s->phase = PH_DONE;
     } else if (d.u.st.trial == s->target) {
-        device_close(&d);
+        bwh_device_close(&d);
         return BW_OK; /* not rebooted yet */
     } else if (d.u.st.active == s->target && d.u.st.confirmed) {
         snprintf(msg, sizeof(msg), "confirmed (outside the agent): slot %c", 'a' + s->target);
@@ -320,7 +320,7 @@ static bw_err after_boot(const struct agent_conf *c, const char *conf_path, stru
         event(&d.conf, "rollback", subj, msg);
         s->phase = PH_DONE;
     }
-    device_close(&d);
+    bwh_device_close(&d);
     rc = state_save(c, s);
     printf("%s\n", msg);
     if (do_reboot)
@@ -331,14 +331,14 @@ static bw_err after_boot(const struct agent_conf *c, const char *conf_path, stru
 /* The running image's sequence, for check-in. */
 static uint64_t running_sequence(const char *conf_path)
 {
-    struct device d;
+    struct bwh_device d;
     const char *what;
     uint64_t seq = 0;
 
-    if (!device_open(&d, conf_path, 0, 0, &what) &&
+    if (!bwh_device_open(&d, conf_path, 0, 0, &what) &&
         d.u.st.slot_sequence[d.u.st.active] != BW_SEQ_EMPTY)
         seq = d.u.st.slot_sequence[d.u.st.active];
-    device_close(&d);
+    bwh_device_close(&d);
     return seq;
 }
 
@@ -379,16 +379,16 @@ static int request_file(const struct agent_conf *c, const char *name, uint64_t *
     int found = 0;
 
     path_in(c, path, sizeof(path), name);
-    if (!bw_read_file(path, 64, &buf, &len)) {
+    if (!bwh_read_file(path, 64, &buf, &len)) {
         char s[65];
 
         found = 1;
         memcpy(s, buf, len);
         s[len] = 0;
         s[strcspn(s, "\n")] = 0;
-        if (val && bw_parse_u64(s, val))
+        if (val && bwh_parse_u64(s, val))
             *val = 0;
-        bw_free(buf);
+        bwh_free(buf);
         if (take)
             (void)unlink(path);
     }
@@ -401,7 +401,7 @@ bw_err agent_request_install(const struct agent_conf *c)
     bw_err rc = mkdir_state(c);
 
     path_in(c, path, sizeof(path), "install-now");
-    return rc ? rc : bw_write_file_atomic(path, "1\n", 2, 0600);
+    return rc ? rc : bwh_write_file_atomic(path, "1\n", 2, 0600);
 }
 
 bw_err agent_request_postpone(const struct agent_conf *c, uint64_t seconds)
@@ -411,7 +411,7 @@ bw_err agent_request_postpone(const struct agent_conf *c, uint64_t seconds)
     bw_err rc = mkdir_state(c);
 
     path_in(c, path, sizeof(path), "postpone");
-    return rc ? rc : bw_write_file_atomic(path, v, (size_t)n, 0600);
+    return rc ? rc : bwh_write_file_atomic(path, v, (size_t)n, 0600);
 }
 
 /* Reports a state once per action (the "waiting" kinds). */
@@ -491,7 +491,7 @@ static bw_err download(const struct agent_conf *c, struct agent_net *n, struct a
         if (lseek(fd, 0, SEEK_SET) != 0 || bw_sha256_init(&h))
             goto io;
         for (;;) {
-            hrc = bw_read_full(fd, buf, sizeof(buf), &r);
+            hrc = bwh_read_full(fd, buf, sizeof(buf), &r);
             if (!hrc)
                 hrc = bw_sha256_update(&h, buf, r);
             if (hrc) {
@@ -516,11 +516,11 @@ io:
     return BW_E_IO;
 }
 
-bw_err agent_install_pkg(struct bw_pkg *p, struct bw_update *u, const uint8_t vendor_id[16],
+bw_err agent_install_pkg(struct bwh_pkg *p, struct bw_update *u, const uint8_t vendor_id[16],
                          const uint8_t class_id[16], uint8_t *target, const char **stage)
 {
     struct bw_suit_expect e;
-    struct bw_progress prog;
+    struct bwh_progress prog;
     bw_err rc;
 
     memset(&e, 0, sizeof(e));
@@ -529,7 +529,7 @@ bw_err agent_install_pkg(struct bw_pkg *p, struct bw_update *u, const uint8_t ve
     memset(&prog, 0, sizeof(prog));
     /* the core's install stream: device check, every chunk checked before
      * the slot sees it, the image digest compared inside, trial marked */
-    rc = bw_pkg_install(p, u, &e, &prog, stage);
+    rc = bwh_pkg_install(p, u, &e, &prog, stage);
     if (!rc)
         *target = u->target;
     return rc;
@@ -538,8 +538,8 @@ bw_err agent_install_pkg(struct bw_pkg *p, struct bw_update *u, const uint8_t ve
 /* The install engine, as `bulwark install` drives it. */
 static bw_err install(const char *conf_path, const char *part, int *target, const char **stage)
 {
-    struct device d;
-    struct bw_pkg p;
+    struct bwh_device d;
+    struct bwh_pkg p;
     uint8_t slot = 0;
     const char *what = NULL;
     bw_err rc;
@@ -547,22 +547,22 @@ static bw_err install(const char *conf_path, const char *part, int *target, cons
     memset(&p, 0, sizeof(p));
     p.fd = -1;
     *stage = "device";
-    rc = device_open(&d, conf_path, 1, 1, &what);
+    rc = bwh_device_open(&d, conf_path, 1, 1, &what);
     if (!rc) {
         *stage = "envelope";
-        rc = bw_pkg_open(&p, part, &d.key, BW_SUIT_ENVELOPE_MAX);
+        rc = bwh_pkg_open(&p, part, &d.key, BW_SUIT_ENVELOPE_MAX);
     }
     if (!rc) {
         rc = agent_install_pkg(&p, &d.u, d.conf.vendor_id, d.conf.class_id, &slot, stage);
         if (!rc)
             *target = slot;
     }
-    bw_pkg_close(&p);
-    device_close(&d);
+    bwh_pkg_close(&p);
+    bwh_device_close(&d);
     return rc;
 }
 
-static bw_err act(const struct agent_conf *c, const char *conf_path, const struct device_conf *dc,
+static bw_err act(const struct agent_conf *c, const char *conf_path, const struct bwh_device_conf *dc,
                   struct agent_net *n, struct agent_state *s)
 {
     char part[AGENT_PATH_MAX + 80], msg[512], subj[200];
@@ -668,10 +668,10 @@ static bw_err act(const struct agent_conf *c, const char *conf_path, const struc
     return BW_OK;
 }
 
-static bw_err device_identity(const struct agent_conf *c, const struct device_conf *dc, char *id,
+static bw_err device_identity(const struct agent_conf *c, const struct bwh_device_conf *dc, char *id,
                               size_t cap)
 {
-    struct bw_cert_info info;
+    struct bwh_cert_info info;
     uint8_t *pem = NULL;
     size_t len;
     bw_err rc;
@@ -680,10 +680,10 @@ static bw_err device_identity(const struct agent_conf *c, const struct device_co
         snprintf(id, cap, "%s", c->device_id);
         return BW_OK;
     }
-    rc = bw_read_file(dc->device_cert, 65536, &pem, &len);
+    rc = bwh_read_file(dc->device_cert, 65536, &pem, &len);
     if (!rc)
-        rc = bw_cert_info((const char *)pem, len, &info);
-    bw_free(pem);
+        rc = bwh_cert_info((const char *)pem, len, &info);
+    bwh_free(pem);
     if (rc) {
         fprintf(stderr, "bulwark-agent: device certificate %s: %s\n", dc->device_cert,
                 bw_strerror(rc));
@@ -695,7 +695,7 @@ static bw_err device_identity(const struct agent_conf *c, const struct device_co
 
 bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll)
 {
-    struct device_conf dc;
+    struct bwh_device_conf dc;
     struct agent_state s;
     struct agent_checkin ci;
     struct agent_net *n = NULL;
@@ -705,7 +705,7 @@ bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll)
     bw_err rc;
 
     *poll = c->poll_max;
-    if ((rc = device_conf_load(&dc, c->device_config)))
+    if ((rc = bwh_device_conf_load(&dc, c->device_config)))
         return rc;
     if ((rc = mkdir_state(c)) || (rc = state_load(c, &s)))
         return rc;

@@ -102,9 +102,9 @@ extern volatile sig_atomic_t agent_stopping;
  * streamed into it (every chunk verified before it is written) and
  * finished; *target: the slot written. *stage names the step that failed.
  * On an error the install is abandoned. */
-struct bw_pkg;
+struct bwh_pkg;
 struct bw_update;
-BW_NODISCARD bw_err agent_install_pkg(struct bw_pkg *p, struct bw_update *u,
+BW_NODISCARD bw_err agent_install_pkg(struct bwh_pkg *p, struct bw_update *u,
                                       const uint8_t vendor_id[16], const uint8_t class_id[16],
                                       uint8_t *target, const char **stage);
 BW_NODISCARD bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agent.conf: every option is one row of the table below, which
- * common/conf.c's loader uses to parse the file, fill defaults and print
+ * host/conf.c's loader uses to parse the file, fill defaults and print
  * the commented sample (`bulwark-agent --sample-config`). The
  * device itself (key, certificate, slots, boot state) comes from the
  * device.conf this file names.
@@ -14,15 +14,15 @@
 #include <string.h>
 
 #include "agent.h"
-#include "device.h"
-#include "host.h"
+#include "bwh/device.h"
+#include "bwh/host.h"
 
 /* designated, so that the rows may leave check and example out */
 #define S(f)                                                                                       \
-    .type = BW_CONF_STR, .off = offsetof(struct agent_conf, f),                                    \
+    .type = BWH_CONF_STR, .off = offsetof(struct agent_conf, f),                                    \
     .cap = sizeof(((struct agent_conf *)0)->f)
-#define U(f) .type = BW_CONF_U64, .off = offsetof(struct agent_conf, f), .cap = 8
-static const struct bw_conf_row rows[] = {
+#define U(f) .type = BWH_CONF_U64, .off = offsetof(struct agent_conf, f), .cap = 8
+static const struct bwh_conf_row rows[] = {
     {"device_config", S(device_config), "/etc/bulwark/device.conf",
      "the device's device.conf: key, certificate, slots, boot state, security log"},
     {"gateway", S(gateway), NULL, "gateway base URL, https://HOST:PORT",
@@ -91,7 +91,7 @@ int agent_window_open(int start, int end, int m)
 
 static bw_err finish(struct agent_conf *c, const char *path)
 {
-    struct device_conf dc;
+    struct bwh_device_conf dc;
     const char *why = NULL;
 
     if (!strcmp(c->policy_name, "automatic"))
@@ -129,7 +129,7 @@ static bw_err finish(struct agent_conf *c, const char *path)
         fprintf(stderr, "%s: %s\n", path, why);
         return BW_E_FORMAT;
     }
-    if (device_conf_load(&dc, c->device_config)) /* says why itself */
+    if (bwh_device_conf_load(&dc, c->device_config)) /* says why itself */
         return BW_E_FORMAT;
     if (!*c->state_dir)
         snprintf(c->state_dir, sizeof(c->state_dir), "%.4000s/agent", dc.data_dir);
@@ -141,13 +141,13 @@ bw_err agent_conf_load(struct agent_conf *c, const char *path)
     bw_err rc;
 
     memset(c, 0, sizeof(*c));
-    rc = bw_conf_load(c, rows, N_ROWS, path);
+    rc = bwh_conf_load(c, rows, N_ROWS, path);
     return rc ? rc : finish(c, path);
 }
 
 void agent_conf_sample(FILE *f)
 {
-    bw_conf_sample(f, rows, N_ROWS,
+    bwh_conf_sample(f, rows, N_ROWS,
                    "# bulwark-agent configuration (bulwark-agent --sample-config)\n"
                    "# key = value; lines starting with # are comments.\n");
 }

@@ -23,8 +23,8 @@
 #include <malloc.h>
 
 #include "agent.h"
-#include "host.h"
-#include "tlsclient.h"
+#include "bwh/host.h"
+#include "bwh/tlsclient.h"
 
 struct opt {
     const char *name, *arg, *help;
@@ -92,7 +92,7 @@ static double spread(double base, uint64_t jitter)
  * idle); the signals are blocked outside it, so none is lost in between. */
 static void pause_for(double secs)
 {
-    double end = bw_now() + secs;
+    double end = bwh_now() + secs;
     sigset_t block, old;
 
     sigemptyset(&block);
@@ -101,7 +101,7 @@ static void pause_for(double secs)
     sigaddset(&block, SIGUSR1);
     sigprocmask(SIG_BLOCK, &block, &old);
     while (!stop && !wake) {
-        double left = end - bw_now();
+        double left = end - bwh_now();
         struct timespec ts;
 
         if (left <= 0)
@@ -153,7 +153,7 @@ static void *sim_thread(void *arg)
     size_t t = (size_t)(uintptr_t)arg, i, left;
 
     do {
-        double now = bw_now(), soonest = now + 1.0;
+        double now = bwh_now(), soonest = now + 1.0;
 
         left = 0;
         for (i = t; i < sim.n && !stop; i += sim.threads) {
@@ -174,12 +174,12 @@ static void *sim_thread(void *arg)
             sim.unreachable += rc == BW_E_IO;
             sim.errors += rc && rc != BW_E_IO;
             pthread_mutex_unlock(&sim.lock);
-            d->next = bw_now() + next_wait(&d->c, rc, poll, &d->fails);
+            d->next = bwh_now() + next_wait(&d->c, rc, poll, &d->fails);
             if (sim.once)
                 d->done = 1;
         }
-        if (left && !sim.once && soonest > bw_now()) {
-            double w = soonest - bw_now();
+        if (left && !sim.once && soonest > bwh_now()) {
+            double w = soonest - bwh_now();
             struct timespec ts = {(time_t)w, (long)((w - (double)(time_t)w) * 1e9)};
 
             nanosleep(&ts, NULL);
@@ -200,7 +200,7 @@ static int simulate(const char *dir, unsigned threads, int once)
         fprintf(stderr, "bulwark-agent: %s: %s\n", dir, strerror(errno));
         return 1;
     }
-    sim.dev = bw_calloc((size_t)m + 1, sizeof(*sim.dev));
+    sim.dev = bwh_calloc((size_t)m + 1, sizeof(*sim.dev));
     for (k = 0; k < m; k++) {
         char path[AGENT_PATH_MAX];
         FILE *f;
@@ -219,7 +219,7 @@ static int simulate(const char *dir, unsigned threads, int once)
     if (!sim.dev || bad || !sim.n) {
         fprintf(stderr, "bulwark-agent: --simulate %s: %s\n", dir,
                 bad ? "a device's configuration is bad" : "no DIR/*/agent.conf found");
-        bw_free(sim.dev);
+        bwh_free(sim.dev);
         return 1;
     }
     sim.threads = threads < 1 ? 1 : threads > 256 ? 256 : threads;
@@ -234,7 +234,7 @@ static int simulate(const char *dir, unsigned threads, int once)
         pthread_join(tid[t], NULL);
     printf("simulated %zu devices in %u threads: %lu cycles, %lu unreachable, %lu errors\n",
            sim.n, threads, sim.cycles, sim.unreachable, sim.errors);
-    bw_free(sim.dev);
+    bwh_free(sim.dev);
     return sim.errors ? 1 : sim.unreachable ? 75 : 0;
 }
 
@@ -321,14 +321,14 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--simulate") && i + 1 < argc) {
             sim_dir = argv[++i];
         } else if (!strcmp(a, "--threads") && i + 1 < argc) {
-            if (bw_parse_u64(argv[++i], &threads)) {
+            if (bwh_parse_u64(argv[++i], &threads)) {
                 fprintf(stderr, "bulwark-agent: --threads: a number expected\n");
                 return 2;
             }
         } else if (!strcmp(a, "--fails") && i + 1 < argc) {
             uint64_t f; /* from bulwark-agent-wait: the backoff so far */
 
-            if (bw_parse_u64(argv[++i], &f))
+            if (bwh_parse_u64(argv[++i], &f))
                 return 2;
             fails = f > 64 ? 64 : (unsigned)f;
         } else if ((!strcmp(a, "--time-scale") || !strcmp(a, "--spread") ||
@@ -343,7 +343,7 @@ int main(int argc, char **argv)
             }
             *(a[2] == 't' ? &so.time_scale : a[2] == 's' ? &so.spread : &so.duration) = v;
         } else if (!strcmp(a, "--factory-sequence") && i + 1 < argc) {
-            if (bw_parse_u64(argv[++i], &so.factory_sequence) ||
+            if (bwh_parse_u64(argv[++i], &so.factory_sequence) ||
                 so.factory_sequence == BW_SEQ_EMPTY) {
                 fprintf(stderr, "bulwark-agent: --factory-sequence: a number expected\n");
                 return 2;
@@ -389,7 +389,7 @@ int main(int argc, char **argv)
     if (sim_dir && sim_dir[0] && strspn(sim_dir, "0123456789") == strlen(sim_dir)) {
         int st;
 
-        if (bw_parse_u64(sim_dir, &so.n) || so.n < 1 || so.n > 1000000) {
+        if (bwh_parse_u64(sim_dir, &so.n) || so.n < 1 || so.n > 1000000) {
             fprintf(stderr, "bulwark-agent: --simulate N: 1 to 1000000 devices\n");
             return 2;
         }
@@ -406,7 +406,7 @@ int main(int argc, char **argv)
         so.threads = (unsigned)(threads > 256 ? 256 : threads);
         so.once = once;
         setvbuf(stdout, NULL, _IOLBF, 0);
-        if (bw_tls_init())
+        if (bwh_tls_init())
             return 1;
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_signal;
@@ -421,7 +421,7 @@ int main(int argc, char **argv)
         int st;
 
         setvbuf(stdout, NULL, _IOLBF, 0);
-        if (bw_tls_init())
+        if (bwh_tls_init())
             return 1;
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_signal;
@@ -443,7 +443,7 @@ int main(int argc, char **argv)
     if (postpone) {
         uint64_t s;
 
-        if (bw_parse_u64(postpone, &s)) {
+        if (bwh_parse_u64(postpone, &s)) {
             fprintf(stderr, "bulwark-agent: --postpone: seconds expected\n");
             return 2;
         }
@@ -461,7 +461,7 @@ int main(int argc, char **argv)
             return 0;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (bw_tls_init())
+    if (bwh_tls_init())
         return 1;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The agent's side of the device API: a small HTTP/1.1 client over
- * OpenSSL's libssl (common/tlsclient.c), mutual TLS with the device
+ * OpenSSL's libssl (host/tlsclient.c), mutual TLS with the device
  * certificate, and one device token per TLS connection. Method: a cycle
  * starts with a fresh token on a fresh connection; later requests of the
  * cycle reuse both (keep-alive). If a new connection had to be opened
@@ -11,7 +11,7 @@
  * Only what the device API needs: https, GET and POST, Content-Length,
  * chunked or close-delimited answers, Range, a receive rate limit; no
  * redirects (a 3xx is an answer like any other: the agent builds every
- * URL itself). Limits (common/netlimit.c): connect timeout, a stall
+ * URL itself). Limits (host/netlimit.c): connect timeout, a stall
  * timeout, a low-speed window, a total deadline per request
  * (request_timeout, download_timeout), the header block (bytes and
  * fields), the body (BODY_MAX for JSON, the announced size for a package).
@@ -34,11 +34,11 @@
 #include <openssl/ssl.h>
 
 #include "agent.h"
-#include "bulwark/identity.h"
+#include "bwh/identity.h"
 #include "bulwark/token.h"
-#include "host.h"
+#include "bwh/host.h"
 #include "net.h"
-#include "tlsclient.h"
+#include "bwh/tlsclient.h"
 
 #define BODY_MAX 65536 /* no answer of the device API is this long */
 
@@ -46,7 +46,7 @@ struct agent_net {
     const struct agent_conf *c;
     char device_id[AGENT_STR_MAX];
     char cert[AGENT_PATH_MAX];
-    struct bw_devkey *key;
+    struct bwh_devkey *key;
     struct bw_signer signer;
     uint8_t pem[1024];
     size_t pem_len;
@@ -64,8 +64,8 @@ struct agent_net {
     size_t ioff, ilen;
     char err[320];
     /* the request under way */
-    struct bw_net_limits lim;
-    struct bw_net_meter meter; /* total deadline, low speed, header block */
+    struct bwh_net_limits lim;
+    struct bwh_net_meter meter; /* total deadline, low speed, header block */
     uint64_t total;    /* bytes received by this request (all attempts) */
     uint64_t received; /* bytes of this answer so far (headers and body) */
     int64_t rate_t0;
@@ -137,7 +137,7 @@ static bw_err keep_body(struct agent_net *a, const unsigned char *p, size_t add)
     }
     if (a->len + add + 1 > a->cap) {
         size_t cap = (a->len + add + 1) * 2;
-        char *b = bw_realloc(a->body, cap);
+        char *b = bwh_realloc(a->body, cap);
 
         if (!b)
             return BW_E_NOMEM;
@@ -172,7 +172,7 @@ static bw_err sink(struct agent_net *a, int download, long status, const unsigne
                  (unsigned long long)a->limit);
         return BW_E_SIZE;
     }
-    if (bw_write_full(a->fd, p, add) != BW_OK) {
+    if (bwh_write_full(a->fd, p, add) != BW_OK) {
         snprintf(a->err, sizeof(a->err), "cannot write the package file: %s", strerror(errno));
         return BW_E_IO;
     }
@@ -199,25 +199,25 @@ static void drop_conn(struct agent_net *a)
  * window end a transfer in time. A stall longer than timeout fails too. */
 static bw_err ssl_wait(struct agent_net *a, int want)
 {
-    int64_t until = bw_now_ms() + (int64_t)a->c->timeout * 1000;
+    int64_t until = bwh_now_ms() + (int64_t)a->c->timeout * 1000;
 
     for (;;) {
-        int64_t left = until - bw_now_ms();
+        int64_t left = until - bwh_now_ms();
         int r;
 
         if (agent_stopping) {
             snprintf(a->err, sizeof(a->err), "stopped");
             return BW_E_IO;
         }
-        if (bw_net_meter_check(&a->meter, bw_now_ms(), a->total, a->err, sizeof(a->err)))
+        if (bwh_net_meter_check(&a->meter, bwh_now_ms(), a->total, a->err, sizeof(a->err)))
             return BW_E_IO;
         if (left <= 0) {
             snprintf(a->err, sizeof(a->err), "timed out (no data for %llu s, stall limit)",
                      (unsigned long long)a->c->timeout);
             return BW_E_IO;
         }
-        left = bw_net_meter_wait_ms(&a->meter, bw_now_ms(), left > 1000 ? 1000 : (int)left);
-        r = bw_tls_wait(a->sock, want, (int)left);
+        left = bwh_net_meter_wait_ms(&a->meter, bwh_now_ms(), left > 1000 ? 1000 : (int)left);
+        r = bwh_tls_wait(a->sock, want, (int)left);
         if (r > 0)
             return BW_OK;
         if (r < 0 && errno != EINTR) {
@@ -282,7 +282,7 @@ static void pace(struct agent_net *a)
 
     while (rate && !agent_stopping) {
         int64_t due = a->rate_t0 + (int64_t)(a->received * 1000 / rate);
-        int64_t ahead = due - bw_now_ms();
+        int64_t ahead = due - bwh_now_ms();
         struct timespec ts;
 
         if (ahead <= 0)
@@ -333,7 +333,7 @@ static bw_err fill(struct agent_net *a, int limited, int *eof)
             snprintf(a->err, sizeof(a->err), "stopped");
             return BW_E_IO;
         }
-        if (bw_net_meter_check(&a->meter, bw_now_ms(), a->total, a->err, sizeof(a->err)))
+        if (bwh_net_meter_check(&a->meter, bwh_now_ms(), a->total, a->err, sizeof(a->err)))
             return BW_E_IO;
         if (limited && a->c->download_rate && room > a->c->download_rate / 8 + 1)
             room = (size_t)(a->c->download_rate / 8 + 1); /* smoother pacing when slow */
@@ -470,16 +470,16 @@ static bw_err read_answer(struct agent_net *a, int download, long *status, int *
     *any = 0;
     *keep = 0;
     *status = 0;
-    bw_net_meter_head(&a->meter); /* 1xx answers count into the same block */
+    bwh_net_meter_head(&a->meter); /* 1xx answers count into the same block */
     do { /* 1xx answers come before the final one */
         int maj, min, hl;
 
         a->received = 0;
-        a->rate_t0 = bw_now_ms();
+        a->rate_t0 = bwh_now_ms();
         if ((rc = read_line(a, line, sizeof(line), &eof)))
             return rc;
         *any = 1;
-        if ((rc = bw_net_meter_line(&a->meter, strlen(line), a->err, sizeof(a->err))))
+        if ((rc = bwh_net_meter_line(&a->meter, strlen(line), a->err, sizeof(a->err))))
             return rc;
         if (sscanf(line, "HTTP/%d.%d %3d%n", &maj, &min, &code, &hl) != 3 || maj != 1 ||
             code < 100 || (line[hl] && line[hl] != ' ')) {
@@ -494,7 +494,7 @@ static bw_err read_answer(struct agent_net *a, int download, long *status, int *
 
             if ((rc = read_line(a, line, sizeof(line), &eof)))
                 return rc;
-            if ((rc = bw_net_meter_line(&a->meter, strlen(line), a->err, sizeof(a->err))))
+            if ((rc = bwh_net_meter_line(&a->meter, strlen(line), a->err, sizeof(a->err))))
                 return rc;
             if (!*line)
                 break;
@@ -506,7 +506,7 @@ static bw_err read_answer(struct agent_net *a, int download, long *status, int *
                 uint64_t x;
 
                 v[strcspn(v, " \t")] = 0;
-                if (bw_parse_u64(v, &x) || (clen != UINT64_MAX && clen != x)) {
+                if (bwh_parse_u64(v, &x) || (clen != UINT64_MAX && clen != x)) {
                     snprintf(a->err, sizeof(a->err), "bad Content-Length");
                     return BW_E_FORMAT;
                 }
@@ -539,7 +539,7 @@ static bw_err read_answer(struct agent_net *a, int download, long *status, int *
 bw_err agent_net_parse_answer(const struct agent_conf *c, const uint8_t *buf, size_t len,
                               int download, int fd, uint64_t size, long *status)
 {
-    struct agent_net *a = bw_calloc(1, sizeof(*a));
+    struct agent_net *a = bwh_calloc(1, sizeof(*a));
     int any, keep;
     bw_err rc;
 
@@ -554,13 +554,13 @@ bw_err agent_net_parse_answer(const struct agent_conf *c, const uint8_t *buf, si
     a->mem = buf;
     a->mem_len = len;
     a->mem_mode = 1;
-    bw_net_limits_default(&a->lim);
-    bw_net_meter_start(&a->meter, &a->lim, bw_now_ms());
+    bwh_net_limits_default(&a->lim);
+    bwh_net_meter_start(&a->meter, &a->lim, bwh_now_ms());
     rc = read_answer(a, download, status, &any, &keep);
     if (!rc && a->len >= BODY_MAX)
         rc = BW_E_INVAL; /* cannot happen: keep_body refuses first */
-    bw_free(a->body);
-    bw_free(a);
+    bwh_free(a->body);
+    bwh_free(a);
     return rc;
 }
 
@@ -587,12 +587,12 @@ bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const 
 
     *out = NULL;
     bw_ec_key_init(&ec);
-    a = bw_calloc(1, sizeof(*a));
+    a = bwh_calloc(1, sizeof(*a));
     if (!a)
         return BW_E_NOMEM;
     a->c = c;
     a->fd = -1;
-    bw_net_limits_default(&a->lim);
+    bwh_net_limits_default(&a->lim);
     a->lim.connect_s = (unsigned)c->timeout;
     a->lim.low_speed_bytes = c->low_speed_limit;
     a->lim.low_speed_s = (unsigned)c->low_speed_time;
@@ -604,22 +604,22 @@ bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const 
     if (rc)
         fprintf(stderr, "bulwark-agent: gateway %s: not an https://HOST[:PORT] URL\n", c->gateway);
     if (!rc)
-        rc = bw_devkey_open(device_key, &a->key);
+        rc = bwh_devkey_open(device_key, &a->key);
     if (!rc)
-        rc = bw_devkey_signer(a->key, &a->signer);
-    if (!rc && strcmp(bw_devkey_scheme(a->key), "file")) {
+        rc = bwh_devkey_signer(a->key, &a->signer);
+    if (!rc && strcmp(bwh_devkey_scheme(a->key), "file")) {
         fprintf(stderr, "bulwark-agent: mTLS needs a file: device key for now (%s)\n",
-                bw_devkey_scheme(a->key));
+                bwh_devkey_scheme(a->key));
         rc = BW_E_UNSUPPORTED;
     }
     if (!rc)
-        rc = bw_devkey_export_private(a->key, &ec);
+        rc = bwh_devkey_export_private(a->key, &ec);
     if (!rc)
         rc = bw_ec_export(&ec, 1, 1, a->pem, sizeof(a->pem), &a->pem_len);
     bw_ec_key_clear(&ec);
     if (!rc)
         rc = new_token(a);
-    if (!rc && (rc = bw_tls_ctx_new(&a->ctx, c->ca_cert, a->cert, a->pem, a->pem_len, a->err,
+    if (!rc && (rc = bwh_tls_ctx_new(&a->ctx, c->ca_cert, a->cert, a->pem, a->pem_len, a->err,
                                     sizeof(a->err))))
         fprintf(stderr, "bulwark-agent: %s\n", a->err);
     if (rc) {
@@ -636,11 +636,11 @@ void agent_net_close(struct agent_net *a)
         return;
     drop_conn(a);
     SSL_CTX_free(a->ctx);
-    bw_devkey_close(a->key);
+    bwh_devkey_close(a->key);
     bw_wipe(a->pem, sizeof(a->pem));
     bw_wipe(a->token, sizeof(a->token));
-    bw_free(a->body);
-    bw_free(a);
+    bwh_free(a->body);
+    bwh_free(a);
 }
 
 const char *agent_net_body(const struct agent_net *a)
@@ -689,8 +689,8 @@ static bw_err exchange(struct agent_net *a, const char *req, size_t req_len, con
             reused = 1;
         else {
             drop_conn(a);
-            rc = bw_tls_connect(a->ctx, a->host, a->port,
-                                (unsigned)bw_net_meter_wait_ms(&a->meter, bw_now_ms(),
+            rc = bwh_tls_connect(a->ctx, a->host, a->port,
+                                (unsigned)bwh_net_meter_wait_ms(&a->meter, bwh_now_ms(),
                                                                (int)a->lim.connect_s * 1000),
                                 NULL,
                                 NULL, &agent_stopping, &a->sock, &a->ssl, a->err,
@@ -753,7 +753,7 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, i
         if (attempt == 0) {
             a->lim.total_s = (unsigned)(download ? a->c->download_timeout : a->c->request_timeout);
             a->lim.body_max = download ? a->limit : BODY_MAX;
-            bw_net_meter_start(&a->meter, &a->lim, bw_now_ms());
+            bwh_net_meter_start(&a->meter, &a->lim, bwh_now_ms());
             a->total = 0;
         }
         *status = 0;

@@ -43,7 +43,7 @@ BW_NODISCARD bw_err agent_net_download(struct agent_net *a, const char *sha256, 
 
 /* One answer held in buf (len bytes), read as the client reads one from
  * the gateway: status line, 1xx answers, header fields within the header
- * limits (common/netlimit.c defaults), then a Content-Length, chunked or
+ * limits (host/netlimit.c defaults), then a Content-Length, chunked or
  * close-delimited body into the body buffer (at most 65535 bytes), or,
  * with download and a 200 or 206, into fd (at most size bytes). For the
  * fuzz target and tests; c gives download_rate (0 for none). *status: the

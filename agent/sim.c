@@ -10,7 +10,7 @@
  * security log, no partial downloads kept across a broken transfer.
  * Method: a download goes into the worker thread's memfd (one package in
  * memory per thread, never one per device), its SHA-256 is compared with
- * the announced one, then the package is installed through bw_pkg_install,
+ * the announced one, then the package is installed through bwh_pkg_install,
  * the core's install stream (envelope signature, vendor and class,
  * anti-rollback floor, chunk list, every chunk, whole-image digest), into a
  * slot that only counts the bytes. What a device keeps is its boot state (sequence,
@@ -31,9 +31,9 @@
 #include <jansson.h>
 
 #include "agent.h"
-#include "bulwark/identity.h"
-#include "device.h"
-#include "host.h"
+#include "bwh/identity.h"
+#include "bwh/device.h"
+#include "bwh/host.h"
 #include "net.h"
 
 enum sphase { SP_NONE = 0, SP_OFFERED, SP_INSTALLED, SP_DONE };
@@ -56,13 +56,13 @@ struct fdev {
 static struct {
     const struct agent_conf *c;
     const struct agent_sim_opts *o;
-    struct device_conf dc;
+    struct bwh_device_conf dc;
     struct fdev *dev;
     size_t n;
     unsigned threads;
     double stop_at;
     pthread_mutex_t lock;
-    struct bw_ca *ca;
+    struct bwh_ca *ca;
     int reg_fd;
     /* counters, under lock */
     unsigned long cycles, unreachable, errors, installed, confirmed, failed, reports, minted;
@@ -103,8 +103,8 @@ static bw_err mint(size_t i)
 {
     char id[64], uri[4096], cert_path[4096], fpr[65], serial[33], pubhex[2 * BW_P256_PUB_LEN + 1];
     char *csr = NULL, *cert = NULL, *line = NULL;
-    struct bw_devkey *k = NULL;
-    struct bw_cert_info info;
+    struct bwh_devkey *k = NULL;
+    struct bwh_cert_info info;
     struct stat stt;
     json_t *o = NULL;
     bw_err rc;
@@ -122,14 +122,14 @@ static bw_err mint(size_t i)
             goto out;
         }
     }
-    rc = bw_devkey_open(uri, &k);
+    rc = bwh_devkey_open(uri, &k);
     if (!rc)
-        rc = bw_devkey_generate(k, 1);
+        rc = bwh_devkey_generate(k, 1);
     if (!rc)
-        rc = bw_csr_make(k, id, "bulwark fleet simulator", &csr);
+        rc = bwh_csr_make(k, id, "bulwark fleet simulator", &csr);
     if (!rc) {
         pthread_mutex_lock(&F.lock); /* one CA key: issue one at a time */
-        rc = bw_ca_issue(F.ca, csr, id, 3650, &cert, &info);
+        rc = bwh_ca_issue(F.ca, csr, id, 3650, &cert, &info);
         pthread_mutex_unlock(&F.lock);
     }
     if (rc)
@@ -146,13 +146,13 @@ static bw_err mint(size_t i)
     if (!o || !(line = json_dumps(o, JSON_COMPACT)))
         goto out;
     pthread_mutex_lock(&F.lock);
-    rc = bw_write_full(F.reg_fd, line, strlen(line));
+    rc = bwh_write_full(F.reg_fd, line, strlen(line));
     if (!rc)
-        rc = bw_write_full(F.reg_fd, "\n", 1);
+        rc = bwh_write_full(F.reg_fd, "\n", 1);
     pthread_mutex_unlock(&F.lock);
     /* the certificate last: its presence means the device is done */
     if (!rc)
-        rc = bw_write_file_atomic(cert_path, cert, strlen(cert), 0644);
+        rc = bwh_write_file_atomic(cert_path, cert, strlen(cert), 0644);
     if (!rc)
         count(&F.minted, 1);
 out:
@@ -162,7 +162,7 @@ out:
     free(line);
     free(csr);
     free(cert);
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     return rc;
 }
 
@@ -191,12 +191,12 @@ static bw_err identities(void)
     snprintf(ca_crt, sizeof(ca_crt), "%.4000s/ca.crt", F.o->ca_dir);
     snprintf(ca_key, sizeof(ca_key), "%.4000s/ca.key", F.o->ca_dir);
     snprintf(reg, sizeof(reg), "%.4000s/registry.jsonl", F.o->fleet_dir);
-    if (stat(ca_key, &stt) != 0 && (rc = bw_ca_create(F.o->ca_dir, "bulwark fleet simulator", 3650))) {
+    if (stat(ca_key, &stt) != 0 && (rc = bwh_ca_create(F.o->ca_dir, "bulwark fleet simulator", 3650))) {
         fprintf(stderr, "bulwark-agent: --ca-dir %s: cannot create a CA: %s\n", F.o->ca_dir,
                 bw_strerror(rc));
         return rc;
     }
-    if ((rc = bw_ca_open(ca_crt, ca_key, &F.ca))) {
+    if ((rc = bwh_ca_open(ca_crt, ca_key, &F.ca))) {
         fprintf(stderr, "bulwark-agent: --ca-dir %s: %s\n", F.o->ca_dir, bw_strerror(rc));
         return rc;
     }
@@ -213,7 +213,7 @@ static bw_err identities(void)
     (void)fdatasync(F.reg_fd);
     close(F.reg_fd);
     F.reg_fd = -1;
-    bw_ca_free(F.ca);
+    bwh_ca_free(F.ca);
     F.ca = NULL;
     return F.errors || started == 0 ? BW_E_IO : BW_OK;
 }
@@ -363,7 +363,7 @@ struct worker {
 static bw_err install(struct worker *w, struct fdev *d, const char **stage)
 {
     struct engine e;
-    struct bw_pkg p;
+    struct bwh_pkg p;
     uint8_t slot = 0;
     int fd;
     bw_err rc;
@@ -376,13 +376,13 @@ static bw_err install(struct worker *w, struct fdev *d, const char **stage)
     *stage = "envelope";
     if (lseek(w->fd, 0, SEEK_SET) != 0 || (fd = dup(w->fd)) < 0)
         return BW_E_IO;
-    rc = bw_pkg_open_fd(&p, fd, &w->rel, BW_SUIT_ENVELOPE_MAX);
+    rc = bwh_pkg_open_fd(&p, fd, &w->rel, BW_SUIT_ENVELOPE_MAX);
     if (!rc) {
         rc = agent_install_pkg(&p, &e.u, F.dc.vendor_id, F.dc.class_id, &slot, stage);
         if (!rc)
             d->target = slot;
     }
-    bw_pkg_close(&p);
+    bwh_pkg_close(&p);
     return rc;
 }
 
@@ -418,7 +418,7 @@ static bw_err download(struct worker *w, struct agent_net *n, struct fdev *d)
     if (lseek(w->fd, 0, SEEK_SET) != 0 || bw_sha256_init(&h))
         return BW_E_IO;
     for (;;) {
-        rc = bw_read_full(w->fd, buf, sizeof(buf), &r);
+        rc = bwh_read_full(w->fd, buf, sizeof(buf), &r);
         if (!rc)
             rc = bw_sha256_update(&h, buf, r);
         if (rc) {
@@ -597,14 +597,14 @@ static void *run_thread(void *arg)
 
     bw_ec_key_init(&w.rel);
     w.fd = memfd_create("bulwark-sim", MFD_CLOEXEC);
-    if (w.fd < 0 || bw_load_key(F.dc.release_pub, 0, &w.rel)) {
+    if (w.fd < 0 || bwh_load_key(F.dc.release_pub, 0, &w.rel)) {
         fprintf(stderr, "bulwark-agent: simulator thread: no memfd or release key %s\n",
                 F.dc.release_pub);
         count(&F.errors, 1);
         goto out;
     }
     do {
-        double now = bw_now(), soonest = now + 1.0;
+        double now = bwh_now(), soonest = now + 1.0;
 
         left = 0;
         for (i = t; i < F.n && !agent_stopping; i += F.threads) {
@@ -642,24 +642,24 @@ static void *run_thread(void *arg)
                 d->fails = 0;
                 wait = poll ? spread((double)poll, F.c->jitter) : 0;
             }
-            d->next = bw_now() + wait / F.o->time_scale;
+            d->next = bwh_now() + wait / F.o->time_scale;
             /* --once: one cycle, and the one after a simulated reboot
              * (poll is 0 only then: poll_min is at least 1) */
             if (F.o->once && !(rc == BW_OK && poll == 0))
                 d->done = 1;
-            now = bw_now();
+            now = bwh_now();
             if (F.stop_at > 0 && now >= F.stop_at)
                 agent_stopping = 1;
         }
         if (F.stop_at > 0 && soonest > F.stop_at)
             soonest = F.stop_at;
-        if (left && !agent_stopping && soonest > bw_now()) {
-            double s = soonest - bw_now();
+        if (left && !agent_stopping && soonest > bwh_now()) {
+            double s = soonest - bwh_now();
             struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
 
             nanosleep(&ts, NULL);
         }
-        if (F.stop_at > 0 && bw_now() >= F.stop_at)
+        if (F.stop_at > 0 && bwh_now() >= F.stop_at)
             agent_stopping = 1;
     } while (left && !agent_stopping);
 out:
@@ -688,23 +688,23 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
                         "window and no health command\n");
         return 2;
     }
-    if (device_conf_load(&F.dc, c->device_config))
+    if (bwh_device_conf_load(&F.dc, c->device_config))
         return 1;
-    t0 = bw_now();
+    t0 = bwh_now();
     if (identities())
         return 1;
     if (o->prepare) {
         printf("simulated fleet: %zu devices in %s (%lu new identities, %.1f s); registry lines "
                "in %s/registry.jsonl, client CA %s/ca.crt\n",
-               F.n, o->fleet_dir, F.minted, bw_now() - t0, o->fleet_dir, o->ca_dir);
+               F.n, o->fleet_dir, F.minted, bwh_now() - t0, o->fleet_dir, o->ca_dir);
         return 0;
     }
-    F.dev = bw_calloc(F.n, sizeof(*F.dev));
+    F.dev = bwh_calloc(F.n, sizeof(*F.dev));
     if (!F.dev) {
         fprintf(stderr, "bulwark-agent: --simulate %zu: out of memory\n", F.n);
         return 1;
     }
-    t0 = bw_now();
+    t0 = bwh_now();
     for (i = 0; i < F.n; i++) {
         dev_init(&F.dev[i]);
         /* first cycles spread evenly over --spread seconds */
@@ -716,7 +716,7 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
             break;
     for (t = 0; t < started; t++)
         pthread_join(tid[t], NULL);
-    secs = bw_now() - t0;
+    secs = bwh_now() - t0;
     if (o->json)
         printf("{\"devices\":%zu,\"threads\":%u,\"seconds\":%.1f,\"time_scale\":%g,\"cycles\":%lu,"
                "\"unreachable\":%lu,\"errors\":%lu,\"installed\":%lu,\"confirmed\":%lu,"
@@ -730,7 +730,7 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
                F.n, started, secs, o->time_scale, F.cycles, F.unreachable, F.errors, F.installed,
                F.confirmed, F.failed);
     st = F.errors ? 1 : F.unreachable && o->once ? 75 : 0;
-    bw_free(F.dev);
+    bwh_free(F.dev);
     F.dev = NULL;
     return st;
 }

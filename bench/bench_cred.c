@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What one password check costs with the default Argon2id parameters
- * (bw_cred_check_hash), against the same work done by a direct call into
+ * (bwh_cred_check_hash), against the same work done by a direct call into
  * libargon2 (argon2id_hash_raw) in the same process: the reference.
  * Prints one Markdown table row. Usage: bench_cred [RUNS] [T M_KIB LANES]
  */
@@ -13,7 +13,7 @@
 
 #include <argon2.h>
 
-#include "bulwark/cred.h"
+#include "bwh/cred.h"
 
 static double now(void)
 {
@@ -32,10 +32,10 @@ static int cmpd(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    struct bw_cred_params p = {BW_CRED_T_DEFAULT, BW_CRED_M_DEFAULT, BW_CRED_LANES_DEFAULT};
+    struct bwh_cred_params p = {BWH_CRED_T_DEFAULT, BWH_CRED_M_DEFAULT, BWH_CRED_LANES_DEFAULT};
     int runs = argc > 1 ? atoi(argv[1]) : 9, i;
     double ours[64], ref[64], t0;
-    char enc[BW_CRED_HASH_MAX];
+    char enc[BWH_CRED_HASH_MAX];
     uint8_t salt[16] = {0}, out[32];
     const char *pw = "k7qzm-9bx3d-hw2tr-pa6ne";
 
@@ -46,13 +46,13 @@ int main(int argc, char **argv)
     }
     if (runs < 1 || runs > 64)
         runs = 9;
-    if (bw_cred_hash(pw, &p, enc, sizeof(enc)) != BW_OK) {
+    if (bwh_cred_hash(pw, &p, enc, sizeof(enc)) != BW_OK) {
         fprintf(stderr, "bench_cred: hash failed\n");
         return 1;
     }
     for (i = 0; i < runs; i++) {
         t0 = now();
-        if (bw_cred_check_hash(enc, pw) != BW_OK)
+        if (bwh_cred_check_hash(enc, pw) != BW_OK)
             return 1;
         ours[i] = now() - t0;
         t0 = now();

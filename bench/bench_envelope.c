@@ -6,7 +6,7 @@
  * Usage: bench_envelope PUB.pem ENVELOPE [SECONDS]
  */
 #include <stdlib.h>
-#include "host.h"
+#include "bwh/host.h"
 
 int main(int argc, char **argv)
 {
@@ -17,12 +17,12 @@ int main(int argc, char **argv)
     double secs = argc > 3 ? atof(argv[3]) : 3.0, t0, t;
     unsigned long n = 0;
 
-    if (argc < 3 || bw_load_key(argv[1], 0, &k) != BW_OK ||
-        bw_read_file(argv[2], BW_SUIT_ENVELOPE_MAX, &env, &len) != BW_OK) {
+    if (argc < 3 || bwh_load_key(argv[1], 0, &k) != BW_OK ||
+        bwh_read_file(argv[2], BW_SUIT_ENVELOPE_MAX, &env, &len) != BW_OK) {
         fprintf(stderr, "usage: bench_envelope PUB.pem ENVELOPE [SECONDS]\n");
         return 2;
     }
-    t0 = bw_now();
+    t0 = bwh_now();
     do {
         int i;
 
@@ -31,10 +31,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, "verification failed\n");
                 return 1;
             }
-        t = bw_now() - t0;
+        t = bwh_now() - t0;
     } while (t < secs);
     printf("%.1f\n", (double)n / t);
-    bw_free(env);
+    bwh_free(env);
     bw_ec_key_clear(&k);
     return 0;
 }

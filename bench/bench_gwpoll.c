@@ -28,7 +28,7 @@
  * still open.
  *
  * The TLS context and each connection's handshake come from
- * common/tlsclient.c, the agent's own TLS client setup.
+ * host/tlsclient.c, the agent's own TLS client setup.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -57,10 +57,10 @@
 #include <openssl/x509v3.h>
 
 #include "bulwark/core.h"
-#include "bulwark/identity.h"
+#include "bwh/identity.h"
 #include "bulwark/token.h"
-#include "host.h"
-#include "tlsclient.h"
+#include "bwh/host.h"
+#include "bwh/tlsclient.h"
 
 #define MAX_THREADS 16
 #define HDR_CAP 8192
@@ -119,14 +119,14 @@ static uint64_t now_ns(void)
 static int make_requests(struct conn *c)
 {
     char uri[2 * 4096 + 300], tok[BW_TOKEN_MAX + 1];
-    struct bw_devkey *k = NULL;
+    struct bwh_devkey *k = NULL;
     struct bw_signer s;
     size_t i, blen = strlen(g.body), n;
     int rc = -1;
 
     snprintf(uri, sizeof(uri), "file:%s/%s/device.key?storage-key=%s/%s/storage.key", g.dir,
              c->dev, g.dir, c->dev);
-    if (bw_devkey_open(uri, &k) || bw_devkey_signer(k, &s))
+    if (bwh_devkey_open(uri, &k) || bwh_devkey_signer(k, &s))
         goto out;
     c->req = calloc(c->nreq, sizeof(*c->req));
     c->req_len = calloc(c->nreq, sizeof(*c->req_len));
@@ -165,7 +165,7 @@ static int make_requests(struct conn *c)
 out:
     if (rc)
         fprintf(stderr, "bench_gwpoll: %s: cannot make its tokens\n", c->dev);
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     return rc;
 }
 
@@ -175,7 +175,7 @@ static int connect_tls(struct conn *c)
 {
     char path[4096 + 128], uri[2 * 4096 + 300];
     char port[16], err[320];
-    struct bw_devkey *k = NULL;
+    struct bwh_devkey *k = NULL;
     struct bw_ec_key ec;
     uint8_t pem[1024];
     size_t n = 0;
@@ -188,15 +188,15 @@ static int connect_tls(struct conn *c)
     snprintf(uri, sizeof(uri), "file:%s/%s/device.key?storage-key=%s/%s/storage.key", g.dir,
              c->dev, g.dir, c->dev);
     snprintf(path, sizeof(path), "%s/%s/device.crt", g.dir, c->dev);
-    if (bw_devkey_open(uri, &k) || bw_devkey_export_private(k, &ec) ||
+    if (bwh_devkey_open(uri, &k) || bwh_devkey_export_private(k, &ec) ||
         bw_ec_export(&ec, 1, 1, pem, sizeof(pem), &n))
         goto out;
-    if (bw_tls_key_pem(pem, n, &key))
+    if (bwh_tls_key_pem(pem, n, &key))
         goto out;
     if (!(f = fopen(path, "r")) || !(crt = PEM_read_X509(f, NULL, NULL, NULL)))
         goto out;
     snprintf(port, sizeof(port), "%u", g.port);
-    if (bw_tls_connect(g.ctx, g.host, port, 30000, crt, key, NULL, &c->fd, &c->ssl, err,
+    if (bwh_tls_connect(g.ctx, g.host, port, 30000, crt, key, NULL, &c->fd, &c->ssl, err,
                        sizeof(err))) {
         fprintf(stderr, "bench_gwpoll: %s: %s\n", c->dev, err);
         goto out;
@@ -212,7 +212,7 @@ out:
     EVP_PKEY_free(key);
     bw_wipe(pem, sizeof(pem));
     bw_ec_key_clear(&ec);
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     return rc;
 }
 
@@ -497,7 +497,7 @@ static int num(const char *s, unsigned max, unsigned *v)
 {
     uint64_t x;
 
-    if (!s || bw_parse_u64(s, &x) || x > max)
+    if (!s || bwh_parse_u64(s, &x) || x > max)
         return -1;
     *v = (unsigned)x;
     return 0;
@@ -573,7 +573,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_gwpoll: no dev-* devices under %s\n", g.dir);
         return 1;
     }
-    if (bw_tls_ctx_new(&g.ctx, g.cacert, NULL, NULL, 0, errbuf, sizeof(errbuf)) ||
+    if (bwh_tls_ctx_new(&g.ctx, g.cacert, NULL, NULL, 0, errbuf, sizeof(errbuf)) ||
         SSL_CTX_set_min_proto_version(g.ctx, TLS1_3_VERSION) != 1) {
         fprintf(stderr, "bench_gwpoll: %s\n", errbuf);
         return 1;

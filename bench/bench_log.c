@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Security-log appends per second: N events through bw_log_append on the
+ * Security-log appends per second: N events through bwh_log_append on the
  * POSIX backend, a checkpoint signed by a file-backend device key every
  * 1000 records (with its fdatasync and head replacement), segments rotating
  * within the default 4 MiB. Reference in the same process: write(2) of
@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bulwark/log.h"
-#include "host.h"
+#include "bwh/log.h"
+#include "bwh/host.h"
 
 #define EVERY 1000
 
@@ -27,33 +27,33 @@ static void text(int i, char *subj, size_t scap, char *out, size_t ocap)
 
 /* Seconds for n appends with the given write buffer; 0 on failure. */
 static double run_log(const char *dir, const struct bw_signer *s, long n, size_t buffer,
-                      struct bw_log_report *rep)
+                      struct bwh_log_report *rep)
 {
-    struct bw_log_opts o = {s, EVERY, 0, 0, buffer};
-    struct bw_log_vfs v;
-    struct bw_log *l = NULL;
+    struct bwh_log_opts o = {s, EVERY, 0, 0, buffer};
+    struct bwh_log_vfs v;
+    struct bwh_log *l = NULL;
     char subj[64], out[64];
     double t0, t;
     long i;
 
-    if (bw_log_posix_open(&v, dir, 1, 1) || bw_log_open(&v, &o, &l))
+    if (bwh_log_posix_open(&v, dir, 1, 1) || bwh_log_open(&v, &o, &l))
         return 0;
-    t0 = bw_now();
+    t0 = bwh_now();
     for (i = 0; i < n; i++) {
         text((int)i, subj, sizeof(subj), out, sizeof(out));
-        if (bw_log_append(l, 1700000000 + (uint64_t)i, "install", subj, out, NULL) != BW_OK) {
+        if (bwh_log_append(l, 1700000000 + (uint64_t)i, "install", subj, out, NULL) != BW_OK) {
             fprintf(stderr, "bench_log: append %ld failed\n", i);
             return 0;
         }
     }
-    if (bw_log_close(l) != BW_OK)
+    if (bwh_log_close(l) != BW_OK)
         return 0;
-    t = bw_now() - t0;
-    if (bw_log_verify(&v, s->pub, 0, NULL, NULL, rep) != BW_OK) {
+    t = bwh_now() - t0;
+    if (bwh_log_verify(&v, s->pub, 0, NULL, NULL, rep) != BW_OK) {
         fprintf(stderr, "bench_log: the log does not verify: %s\n", rep->detail);
         t = 0;
     }
-    bw_log_posix_close(&v);
+    bwh_log_posix_close(&v);
     return t;
 }
 
@@ -62,10 +62,10 @@ int main(int argc, char **argv)
     long n = argc > 1 ? atol(argv[1]) : 200000, i;
     char tmpl[4096], path[4200], subj[64], out[64];
     const char *base = argc > 2 ? argv[2] : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    struct bw_devkey *k = NULL;
+    struct bwh_devkey *k = NULL;
     struct bw_signer s;
-    struct bw_log_report rep;
-    uint8_t rec[BW_LOG_RECORD_MAX];
+    struct bwh_log_report rep;
+    uint8_t rec[BWH_LOG_RECORD_MAX];
     double t0, t_log, t_buf, t_ref;
     int fd;
 
@@ -75,8 +75,8 @@ int main(int argc, char **argv)
         return 2;
     }
     snprintf(path, sizeof(path), "file:%s/device.key", tmpl);
-    if (bw_devkey_open(path, &k) || bw_devkey_generate(k, 0) || bw_devkey_signer(k, &s)) {
-        fprintf(stderr, "bench_log: device key: %s\n", bw_devkey_detail(k));
+    if (bwh_devkey_open(path, &k) || bwh_devkey_generate(k, 0) || bwh_devkey_signer(k, &s)) {
+        fprintf(stderr, "bench_log: device key: %s\n", bwh_devkey_detail(k));
         return 1;
     }
     snprintf(path, sizeof(path), "%s/seclog", tmpl);
@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     if (fd < 0)
         return 1;
     memset(rec, 'x', sizeof(rec));
-    t0 = bw_now();
+    t0 = bwh_now();
     for (i = 0; i < n; i++) {
         size_t len;
 
@@ -105,9 +105,9 @@ int main(int argc, char **argv)
     }
     if (fdatasync(fd) != 0)
         return 1;
-    t_ref = bw_now() - t0;
+    t_ref = bwh_now() - t0;
     close(fd);
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     snprintf(path, sizeof(path), "rm -rf '%s'", tmpl);
     if (system(path) != 0)
         fprintf(stderr, "bench_log: could not remove %s\n", tmpl);

@@ -69,7 +69,7 @@ fi
   echo "| provision, file backend, key + cert only ($N devices) | $file_rate_nokdf devices/s | $ref_rate devices/s | $(ratio "$file_rate_nokdf" "$ref_rate")x | Argon2id at its minimum cost |"
   echo "$tpm_row"
   echo
-  echo "| measure | bulwark (bw_cred_check_hash) | direct libargon2 call | ratio |"
+  echo "| measure | bulwark (bwh_cred_check_hash) | direct libargon2 call | ratio |"
   echo "|---|---|---|---|"
   "$BUILD/bench/bench_cred" 9
   "$BUILD/bench/bench_cred" 5 3 65536 1

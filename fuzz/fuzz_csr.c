@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bulwark/identity.h"
+#include "bwh/identity.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,8 +23,8 @@ static void cleanup(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct bw_ca *ca;
-    struct bw_cert_info info;
+    static struct bwh_ca *ca;
+    struct bwh_cert_info info;
     char *pem, *cert = NULL;
 
     if (!ca) {
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         snprintf(crt, sizeof(crt), "%s/ca.crt", cadir);
         snprintf(key, sizeof(key), "%s/ca.key", cadir);
         atexit(cleanup);
-        if (bw_ca_create(cadir, "fuzz", 1) || bw_ca_open(crt, key, &ca))
+        if (bwh_ca_create(cadir, "fuzz", 1) || bwh_ca_open(crt, key, &ca))
             abort();
     }
     pem = malloc(size + 1);
@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(pem, data, size);
     pem[size] = 0;
-    if (bw_ca_issue(ca, pem, "dev-1", 1, &cert, &info) == BW_OK &&
+    if (bwh_ca_issue(ca, pem, "dev-1", 1, &cert, &info) == BW_OK &&
         strcmp(info.device_id, "dev-1"))
         __builtin_trap(); /* issued under another name */
     free(cert);

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "bulwark/bulwark.h"
-#include "bulwark/log.h"
+#include "bwh/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,14 +44,14 @@ static bw_err m_head(void *c, uint8_t *b, size_t cap, size_t *n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct mem m = {data, size};
-    struct bw_log_vfs v = {&m, m_list, m_size, m_read, NULL, NULL, NULL, NULL, m_head, NULL, NULL};
-    struct bw_log_record r;
-    struct bw_log_report rep;
+    struct bwh_log_vfs v = {&m, m_list, m_size, m_read, NULL, NULL, NULL, NULL, m_head, NULL, NULL};
+    struct bwh_log_record r;
+    struct bwh_log_report rep;
     size_t off = 0;
 
-    while (off < size && bw_log_decode(data + off, size - off, &r) == BW_OK && r.len)
+    while (off < size && bwh_log_decode(data + off, size - off, &r) == BW_OK && r.len)
         off += r.len;
-    if (bw_log_verify(&v, NULL, BW_LOG_NO_SIGS, NULL, NULL, &rep) == BW_OK && rep.records &&
+    if (bwh_log_verify(&v, NULL, BWH_LOG_NO_SIGS, NULL, NULL, &rep) == BW_OK && rep.records &&
         rep.last_seq < rep.first_seq)
         __builtin_trap(); /* a report that contradicts itself */
     return 0;

@@ -25,11 +25,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "bulwark/identity.h"
+#include "bwh/identity.h"
 #include "bulwark/token.h"
 #include "ddi.h"
 #include "gw.h"
-#include "host.h"
+#include "bwh/host.h"
 #include "mender.h"
 
 #define JWT_AUDIENCE "bulwark-gateway/mender"
@@ -60,19 +60,19 @@ bw_err gw_mender_keys(const char *path)
         if (!rc)
             rc = bw_random(link_secret, sizeof(link_secret));
     } else {
-        rc = bw_load_key(path, 1, &jwt_key);
+        rc = bwh_load_key(path, 1, &jwt_key);
         if (!rc)
-            rc = bw_read_file(path, 1 << 16, &pem, &n);
+            rc = bwh_read_file(path, 1 << 16, &pem, &n);
         if (!rc)
             rc = bw_hkdf_sha256(NULL, 0, pem, n, (const uint8_t *)info, sizeof(info) - 1,
                                 link_secret, sizeof(link_secret));
         if (pem) {
             bw_wipe(pem, n);
-            bw_free(pem);
+            bwh_free(pem);
         }
     }
     if (!rc)
-        rc = bw_signer_from_ec(&jwt_signer, &jwt_key);
+        rc = bwh_signer_from_ec(&jwt_signer, &jwt_key);
     keys_ok = !rc;
     return rc;
 }

@@ -17,7 +17,7 @@
 #include "bulwark/core.h"
 #include "gw.h"
 #include "mender.h"
-#include "host.h"
+#include "bwh/host.h"
 #include "parse.h"
 #include "release.h"
 
@@ -61,7 +61,7 @@ static void load_operators(const char *path)
     if (loaded)
         return;
     loaded = 1;
-    if (bw_read_file(path, 1 << 20, &buf, &len)) {
+    if (bwh_read_file(path, 1 << 20, &buf, &len)) {
         fprintf(stderr, "bulwark-gateway: cannot read operator tokens %s\n", path);
         return;
     }
@@ -87,12 +87,12 @@ static void load_operators(const char *path)
         snprintf(o->name, sizeof(o->name), "%s", name);
         n_operators++;
     }
-    bw_free(buf);
+    bwh_free(buf);
     return;
 bad:
     fprintf(stderr, "bulwark-gateway: %s: malformed line; no operator can log in\n", path);
     n_operators = 0;
-    bw_free(buf);
+    bwh_free(buf);
 }
 
 bw_err gw_operators_reload(const char *path)

@@ -31,7 +31,7 @@
 #include "bulwark/core.h"
 #include "guard.h"
 #include "gw.h"
-#include "host.h"
+#include "bwh/host.h"
 #include "http.h"
 
 #define MAX_DB_HANDLES 512
@@ -224,9 +224,9 @@ static bw_err creds_load(const char *cert_path, const char *key_path, struct tls
     bw_err rc;
 
     *out = NULL;
-    rc = bw_read_file(cert_path, 1 << 20, &cb, &cn);
+    rc = bwh_read_file(cert_path, 1 << 20, &cb, &cn);
     if (!rc)
-        rc = bw_read_file(key_path, 1 << 20, &kb, &kn);
+        rc = bwh_read_file(key_path, 1 << 20, &kb, &kn);
     if (rc)
         goto out;
     rc = BW_E_NOMEM;
@@ -254,8 +254,8 @@ out:
     creds_free(c);
     if (kb)
         bw_wipe(kb, kn);
-    bw_free(kb);
-    bw_free(cb);
+    bwh_free(kb);
+    bwh_free(cb);
     return rc;
 }
 
@@ -269,9 +269,9 @@ static bw_err trust_load(const struct gw_conf *conf, gnutls_x509_trust_list_t *o
     bw_err rc;
 
     *out = NULL;
-    rc = bw_read_file(conf->client_ca, 1 << 20, &ca, &can);
+    rc = bwh_read_file(conf->client_ca, 1 << 20, &ca, &can);
     if (!rc && conf->client_crl[0])
-        rc = bw_read_file(conf->client_crl, 16 << 20, &crl, &crln);
+        rc = bwh_read_file(conf->client_crl, 16 << 20, &crl, &crln);
     if (rc)
         goto out;
     rc = BW_E_FORMAT;
@@ -292,8 +292,8 @@ static bw_err trust_load(const struct gw_conf *conf, gnutls_x509_trust_list_t *o
 out:
     if (t)
         gnutls_x509_trust_list_deinit(t, 1);
-    bw_free(ca);
-    bw_free(crl);
+    bwh_free(ca);
+    bwh_free(crl);
     return rc;
 }
 
@@ -385,7 +385,7 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
             return;
         }
         gw_guard_addr(ad ? ad->client_addr : NULL, sizeof(struct sockaddr_in6), addr);
-        gw_guard_open(s->guard, &cc->guard, fd->connect_fd, addr, bw_now());
+        gw_guard_open(s->guard, &cc->guard, fd->connect_fd, addr, bwh_now());
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         if (cc)
             gw_guard_close(s->guard, &cc->guard);
@@ -447,7 +447,7 @@ static void access_log(struct gw_server *s, struct MHD_Connection *c, const char
     fputs(",\"path\":", s->log);
     gw_json_string(s->log, url);
     fprintf(s->log, ",\"status\":%d,\"bytes_in\":%zu,\"ms\":%.1f,\"client\":", rc->status,
-            rc->len + (size_t)rc->upload_len, (bw_now() - rc->start) * 1e3);
+            rc->len + (size_t)rc->upload_len, (bwh_now() - rc->start) * 1e3);
     gw_json_string(s->log, rc->cn);
     if (rc->op[0]) {
         fputs(",\"operator\":", s->log);
@@ -484,7 +484,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
     (void)toe;
     if (cc)
-        gw_guard_done(s->guard, &cc->guard, bw_now());
+        gw_guard_done(s->guard, &cc->guard, bwh_now());
     if (!rc)
         return;
     if (rc->reserved)
@@ -634,7 +634,7 @@ static const char *framing_problem(struct MHD_Connection *c, const char *version
         return "Content-Length together with Transfer-Encoding";
     if (f->cl_differ)
         return "Content-Length given twice with different values";
-    if (f->n_cl && (!f->cl || bw_parse_u64(f->cl, &n)))
+    if (f->n_cl && (!f->cl || bwh_parse_u64(f->cl, &n)))
         return "Content-Length is not a decimal number";
     if (f->n_te > 1)
         return "Transfer-Encoding given more than once";
@@ -726,11 +726,11 @@ static enum MHD_Result request_start(struct gw_server *s, struct MHD_Connection 
     if (!rc)
         return MHD_NO;
     rc->upload_fd = -1;
-    rc->start = bw_now();
+    rc->start = bwh_now();
     *con_cls = rc;
     req_init(s, c, method, url, &q, &r);
     bad = framing_problem(c, version, &f);
-    if (!bad && f.cl && bw_parse_u64(f.cl, &want))
+    if (!bad && f.cl && bwh_parse_u64(f.cl, &want))
         bad = "Content-Length is not a decimal number";
     if (cc)
         gw_guard_request(s->guard, &cc->guard, 0, rc->start);
@@ -941,7 +941,7 @@ static void *sweeper(void *arg)
     struct gw_server *s = arg;
 
     while (!__atomic_load_n(&s->sweeper_stop, __ATOMIC_ACQUIRE)) {
-        double next = gw_guard_sweep(s->guard, bw_now());
+        double next = gw_guard_sweep(s->guard, bwh_now());
         struct timespec ts;
 
         if (next < 0.05)
@@ -1024,7 +1024,7 @@ static char *slurp(const char *path)
     size_t n;
     char *s;
 
-    if (bw_read_file(path, 1 << 20, &b, &n))
+    if (bwh_read_file(path, 1 << 20, &b, &n))
         return NULL;
     s = malloc(n + 1);
     if (s) {
@@ -1032,7 +1032,7 @@ static char *slurp(const char *path)
         s[n] = 0;
     }
     bw_wipe(b, n);
-    bw_free(b);
+    bwh_free(b);
     return s;
 }
 
@@ -1154,7 +1154,7 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
     *colon = 0;
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || bw_parse_u64(colon + 1, &port) ||
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || bwh_parse_u64(colon + 1, &port) ||
         port > 65535) {
         fprintf(stderr, "bulwark-gateway: listen: not an IPv4 ADDRESS:PORT: %s\n", conf->listen);
         rc = BW_E_INVAL;

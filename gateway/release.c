@@ -2,7 +2,7 @@
 /*
  * Release ingest into the content-addressed blob store, and the HTTP Range
  * and ETag helpers used to serve the blobs (release.h). Verification is the
- * host package reader's (common/pkg.c); nothing here does crypto of its own.
+ * host package reader's (host/pkg.c); nothing here does crypto of its own.
  * The Range/ETag parsers depend on nothing but libc.
  */
 #define _GNU_SOURCE
@@ -20,7 +20,7 @@
 
 #include <openssl/evp.h>
 
-#include "host.h"
+#include "bwh/host.h"
 #include "release.h"
 
 #define FEED_BUF (256u << 10)
@@ -98,7 +98,7 @@ static void *feed_main(void *arg)
 {
     struct feeder *f = arg;
     struct bw_sha256 h;
-    uint8_t *buf = bw_malloc(FEED_BUF);
+    uint8_t *buf = bwh_malloc(FEED_BUF);
     bw_err rc = BW_E_NOMEM;
 
     if (!buf)
@@ -132,21 +132,21 @@ static void *feed_main(void *arg)
 out:
     close(f->out); /* end of stream for the package reader */
     f->out = -1;
-    bw_free(buf);
+    bwh_free(buf);
     f->rc = rc;
     return NULL;
 }
 
 /* Authenticates with any key, checks the manifest, streams every chunk.
- * fd is owned by p from here on (closed by bw_pkg_close). */
-static bw_err verify(struct bw_pkg *p, int fd, const struct bw_ec_key *const *keys, size_t nkeys,
+ * fd is owned by p from here on (closed by bwh_pkg_close). */
+static bw_err verify(struct bwh_pkg *p, int fd, const struct bw_ec_key *const *keys, size_t nkeys,
                      const uint8_t vendor[16], const uint8_t class_[16], uint64_t *seq)
 {
     struct bw_suit_expect e;
     size_t i;
     bw_err rc;
 
-    rc = bw_pkg_open_fd(p, fd, keys[0], BW_SUIT_ENVELOPE_MAX);
+    rc = bwh_pkg_open_fd(p, fd, keys[0], BW_SUIT_ENVELOPE_MAX);
     /* BW_E_BADSIG comes only from the signature check, which runs once the
      * envelope has been read whole (p->buf, p->env_len): the other keys are
      * tried on the same bytes. Any other error does not depend on the key
@@ -170,7 +170,7 @@ static bw_err verify(struct bw_pkg *p, int fd, const struct bw_ec_key *const *ke
     if (rc)
         return rc;
     *seq = p->suit.sequence;
-    return bw_pkg_stream(p, NULL, NULL, NULL, NULL);
+    return bwh_pkg_stream(p, NULL, NULL, NULL, NULL);
 }
 
 static bw_err check_id(const char *s)
@@ -225,11 +225,11 @@ static bw_err copy_blob(int in, const char *final, uint64_t size,
     int fd, hashing = 0;
     bw_err rc = BW_E_IO;
 
-    fd = bw_tmpfile_beside(final, 0644, tmp, sizeof(tmp));
+    fd = bwh_tmpfile_beside(final, 0644, tmp, sizeof(tmp));
     if (fd < 0)
         return BW_E_IO;
     rc = BW_E_NOMEM;
-    buf = bw_malloc(FEED_BUF);
+    buf = bwh_malloc(FEED_BUF);
     if (!buf)
         goto out;
     rc = bw_sha256_init(&h);
@@ -246,7 +246,7 @@ static bw_err copy_blob(int in, const char *final, uint64_t size,
         if (r <= 0)
             goto out;
         if ((rc = bw_sha256_update(&h, buf, (size_t)r)) ||
-            (rc = bw_write_full(fd, buf, (size_t)r)))
+            (rc = bwh_write_full(fd, buf, (size_t)r)))
             goto out;
         off += (uint64_t)r;
     }
@@ -269,7 +269,7 @@ static bw_err copy_blob(int in, const char *final, uint64_t size,
 out:
     if (hashing)
         bw_sha256_abort(&h);
-    bw_free(buf);
+    bwh_free(buf);
     close(fd);
     if (tmp[0])
         unlink(tmp);
@@ -327,7 +327,7 @@ bw_err gw_release_ingest(const char *upload_path, const struct bw_ec_key *const 
                          struct gw_release *out)
 {
     struct feeder f;
-    struct bw_pkg p;
+    struct bwh_pkg p;
     struct stat st0, st1, st2;
     pthread_t thr;
     char hex[GW_DIGEST_HEX_LEN + 1];
@@ -370,7 +370,7 @@ bw_err gw_release_ingest(const char *upload_path, const struct bw_ec_key *const 
     p_open = 1;
     rc = verify(&p, sv[0], keys, nkeys, vendor, class_, &seq);
     /* Closing the reader's end stops a thread still sending (EPIPE). */
-    bw_pkg_close(&p);
+    bwh_pkg_close(&p);
     p_open = 0;
     pthread_join(thr, NULL);
     if (rc)
@@ -398,15 +398,15 @@ bw_err gw_release_ingest(const char *upload_path, const struct bw_ec_key *const 
     memcpy(out->digest, hex, sizeof(out->digest));
     out->size = (int64_t)f.bytes;
     out->sequence = (int64_t)seq;
-    bw_uuid_format(out->vendor_id, vendor);
-    bw_uuid_format(out->class_id, class_);
+    bwh_uuid_format(out->vendor_id, vendor);
+    bwh_uuid_format(out->class_id, class_);
     snprintf(out->name, sizeof(out->name), "%s", name);
     snprintf(out->uploaded_by, sizeof(out->uploaded_by), "%s", uploaded_by);
     snprintf(out->kind, sizeof(out->kind), "bulwark");
     rc = BW_OK;
 out:
     if (p_open)
-        bw_pkg_close(&p);
+        bwh_pkg_close(&p);
     if (in >= 0)
         close(in);
     /* Consumed on every path: stored under its digest, or refused. */

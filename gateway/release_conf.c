@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "gw.h"
-#include "host.h"
+#include "bwh/host.h"
 #include "release.h"
 
 #define MAX_KEYS 8
@@ -25,25 +25,25 @@ bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *upload_path, 
     char *p;
     bw_err rc;
 
-    rc = bw_read_file(c->release_keys, 1 << 20, &buf, &len);
+    rc = bwh_read_file(c->release_keys, 1 << 20, &buf, &len);
     if (rc)
         return rc;
-    /* bw_read_file leaves room for nothing after the data: copy to a string */
+    /* bwh_read_file leaves room for nothing after the data: copy to a string */
     p = memchr(buf, 0, len) ? NULL : (char *)buf;
     if (!p) {
-        bw_free(buf);
+        bwh_free(buf);
         return BW_E_KEY;
     }
     {
-        char *text = bw_malloc(len + 1), *at, *next;
+        char *text = bwh_malloc(len + 1), *at, *next;
 
         if (!text) {
-            bw_free(buf);
+            bwh_free(buf);
             return BW_E_NOMEM;
         }
         memcpy(text, buf, len);
         text[len] = 0;
-        bw_free(buf);
+        bwh_free(buf);
         for (at = strstr(text, begin); at && n < MAX_KEYS; at = next) {
             next = strstr(at + sizeof(begin) - 1, begin);
             bw_ec_key_init(&keys[n]);
@@ -53,7 +53,7 @@ bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *upload_path, 
                 n++;
             }
         }
-        bw_free(text);
+        bwh_free(text);
     }
     if (n == 0)
         return BW_E_KEY;

@@ -3,7 +3,7 @@
  * The compliance kit's model: the requirement catalogue (compliance/
  * catalogue.json, built into the binary), the maker's device profile, the
  * results of the device checks, and the rows every report is written from.
- * Host code: it allocates through jansson and bw_malloc; nothing here runs
+ * Host code: it allocates through jansson and bwh_malloc; nothing here runs
  * on the device core.
  */
 #ifndef BULWARK_AUDIT_H
@@ -333,7 +333,7 @@ void audit_risk_review_check(struct audit_model *m);
  * id ("all" for every risk), who, today's date; residual "L,I" (NULL keeps
  * the file's) and review date (NULL keeps it). BW_E_NOTFOUND for an unknown
  * id, BW_E_STATE for a risk without a residual risk or with a past review
- * date, BW_E_FORMAT for bad arguments. *out is bw_malloc'd JSON. */
+ * date, BW_E_FORMAT for bad arguments. *out is bwh_malloc'd JSON. */
 BW_NODISCARD bw_err audit_register_accept(const char *text, size_t len, const char *id,
                                           const char *who, const char *residual,
                                           const char *review, char **out, char *err,

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "audit.h"
-#include "host.h"
+#include "bwh/host.h"
 
 static const char *str(json_t *o, const char *k)
 {
@@ -22,7 +22,7 @@ static bw_err load_reqs(struct audit_catalogue *c, json_t *arr)
     size_t i, j;
     json_t *o, *q;
 
-    c->req = bw_calloc(json_array_size(arr) + 1, sizeof(*c->req));
+    c->req = bwh_calloc(json_array_size(arr) + 1, sizeof(*c->req));
     if (!c->req)
         return BW_E_NOMEM;
     json_array_foreach(arr, i, o) {
@@ -94,7 +94,7 @@ static bw_err load_threats(struct audit_catalogue *c, json_t *arr)
     size_t i, j;
     json_t *o, *q;
 
-    c->thr = bw_calloc(json_array_size(arr) + 1, sizeof(*c->thr));
+    c->thr = bwh_calloc(json_array_size(arr) + 1, sizeof(*c->thr));
     if (!c->thr)
         return BW_E_NOMEM;
     json_array_foreach(arr, i, o) {
@@ -147,8 +147,8 @@ void audit_catalogue_free(struct audit_catalogue *c)
 {
     if (!c)
         return;
-    bw_free(c->req);
-    bw_free(c->thr);
+    bwh_free(c->req);
+    bwh_free(c->thr);
     json_decref(c->root);
     memset(c, 0, sizeof(*c));
 }

@@ -18,12 +18,13 @@
 #include <time.h>
 
 #include "audit.h"
-#include "bulwark/cred.h"
-#include "bulwark/identity.h"
-#include "bulwark/log.h"
+#include "bwh/cred.h"
+#include "bwh/identity.h"
+#include "bwh/log.h"
 #include "bulwark/store.h"
-#include "device.h"
-#include "host.h"
+#include "cli.h"
+#include "bwh/device.h"
+#include "bwh/host.h"
 
 static struct audit_check spare; /* past the table: written, never reported */
 
@@ -85,7 +86,7 @@ static void reg_load(struct reg *g, const char *path)
     memset(g, 0, sizeof(*g));
     if (!*path)
         return;
-    rc = bw_read_file(path, 256u << 20, &buf, &len);
+    rc = bwh_read_file(path, 256u << 20, &buf, &len);
     if (rc) {
         snprintf(g->err, sizeof(g->err), "provisioning registry %s: %s", path, bw_strerror(rc));
         return;
@@ -109,7 +110,7 @@ static void reg_load(struct reg *g, const char *path)
         for (i = 0; i < g->n && strcmp(g->r[i].id, rec.id); i++)
             ;
         if (i == g->n) {
-            grown = bw_realloc(g->r, (g->n + 1) * sizeof(*g->r));
+            grown = bwh_realloc(g->r, (g->n + 1) * sizeof(*g->r));
             if (!grown) {
                 snprintf(g->err, sizeof(g->err), "provisioning registry %s: out of memory", path);
                 goto out;
@@ -121,7 +122,7 @@ static void reg_load(struct reg *g, const char *path)
     }
     g->loaded = 1;
 out:
-    bw_free(buf);
+    bwh_free(buf);
 }
 
 static const struct reg_rec *reg_find(const struct reg *g, const char *id)
@@ -145,14 +146,14 @@ struct unit {
     uint8_t cert_pub[BW_P256_PUB_LEN];
 };
 
-static void unit_cert(struct unit *u, const struct device_conf *dc)
+static void unit_cert(struct unit *u, const struct bwh_device_conf *dc)
 {
-    struct bw_cert_info info;
+    struct bwh_cert_info info;
     uint8_t *pem = NULL;
     size_t len = 0;
 
-    if (bw_read_file(dc->device_cert, 1 << 20, &pem, &len) == BW_OK &&
-        bw_cert_info((const char *)pem, len, &info) == BW_OK) {
+    if (bwh_read_file(dc->device_cert, 1 << 20, &pem, &len) == BW_OK &&
+        bwh_cert_info((const char *)pem, len, &info) == BW_OK) {
         snprintf(u->id, sizeof(u->id), "%s", info.device_id);
         bw_hex(u->certfpr, info.fingerprint, sizeof(info.fingerprint));
         memcpy(u->cert_pub, info.pub, sizeof(u->cert_pub));
@@ -160,7 +161,7 @@ static void unit_cert(struct unit *u, const struct device_conf *dc)
         u->not_after = info.not_after;
         u->have_cert = 1;
     }
-    bw_free(pem);
+    bwh_free(pem);
 }
 
 /* ---- 5.6-1, 5.6-5: listening sockets against the declared services ---- */
@@ -340,14 +341,14 @@ static void hash_hex(const char *hash, char out[65])
  * when it is a common default, or when the flag and the hash disagree (a
  * hand-edited flag). Without the registry a factory password cannot be
  * told from a shared one: error. */
-static void check_creds(struct audit_model *m, const struct device_conf *dc, const struct unit *u,
+static void check_creds(struct audit_model *m, const struct bwh_device_conf *dc, const struct unit *u,
                         const struct reg *g)
 {
     struct audit_check *fac = add(m, "cred.factory"), *gen = add(m, "cred.generated");
     struct audit_check *kdf = add(m, "cred.kdf"), *chg = add(m, "cred.change");
     struct audit_check *thr = add(m, "cred.throttle");
     struct audit_check *all[5];
-    struct bw_cred_db *db = bw_calloc(1, sizeof(*db));
+    struct bwh_cred_db *db = bwh_calloc(1, sizeof(*db));
     const struct reg_rec *mine = NULL;
     size_t i, j, bad = 0, weak = 0, factory = 0;
     struct stat st;
@@ -360,7 +361,7 @@ static void check_creds(struct audit_model *m, const struct device_conf *dc, con
         say(fac, "out of memory");
         return;
     }
-    rc = bw_cred_load(db, dc->credentials);
+    rc = bwh_cred_load(db, dc->credentials);
     if (rc) {
         for (i = 0; i < 5; i++)
             say(all[i], "%s: %s.", dc->credentials, bw_strerror(rc));
@@ -382,7 +383,7 @@ static void check_creds(struct audit_model *m, const struct device_conf *dc, con
     if (g->loaded && u->have_cert)
         mine = reg_find(g, u->id);
     for (i = 0; i < db->n; i++) {
-        const struct bw_cred_user *a = &db->user[i];
+        const struct bwh_cred_user *a = &db->user[i];
         char hx[65];
         unsigned mk, t, p;
 
@@ -399,7 +400,7 @@ static void check_creds(struct audit_model *m, const struct device_conf *dc, con
             say(kdf, "%s: Argon2id m=%u KiB, t=%u, p=%u.", a->name, mk, t, p);
         }
         for (j = 0; j < sizeof(defaults) / sizeof(defaults[0]); j++)
-            if (bw_cred_check_hash(a->hash, defaults[j]) == BW_OK) {
+            if (bwh_cred_check_hash(a->hash, defaults[j]) == BW_OK) {
                 say(fac, "%s accepts the common default password '%s'.", a->name, defaults[j]);
                 bad++;
             }
@@ -454,7 +455,7 @@ static void check_creds(struct audit_model *m, const struct device_conf *dc, con
         }
         if (mine && *mine->cred) {
             say(gen, "The registry records %s's factory password as generated at provisioning "
-                     "(bw_cred_generate: 20 letters from a 32-letter alphabet by the CSPRNG, "
+                     "(bwh_cred_generate: 20 letters from a 32-letter alphabet by the CSPRNG, "
                      "100 bits), stored as an Argon2id hash.", u->id);
             gen->res = AUDIT_PASS;
         } else {
@@ -467,7 +468,7 @@ static void check_creds(struct audit_model *m, const struct device_conf *dc, con
     if (stat(dc->credentials, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0200)) {
         say(chg, "%s is a file its owner can replace: 'bulwark passwd' changes a password after "
                  "checking the current one (at least %d characters).", dc->credentials,
-            BW_CRED_PW_MIN);
+            BWH_CRED_PW_MIN);
         say(chg, "%zu of %zu account%s still use%s the factory password.", factory, db->n,
             db->n == 1 ? "" : "s", factory == 1 ? "s" : "");
         chg->res = AUDIT_PASS;
@@ -482,15 +483,15 @@ static void check_creds(struct audit_model *m, const struct device_conf *dc, con
 
         for (i = 0; i < db->n; i++)
             locked += db->user[i].locked_until > now;
-        say(thr, "Logins go through bw_cred_verify with %s: a growing delay after each failure "
+        say(thr, "Logins go through bwh_cred_verify with %s: a growing delay after each failure "
                  "(up to %d s), a lock of %d s after %d failures, the state persisted before each "
-                 "check; %zu account%s locked now.", dc->credentials, BW_CRED_DELAY_MAX,
-            BW_CRED_LOCK_SECONDS, BW_CRED_LOCK_AFTER, locked, locked == 1 ? "" : "s");
+                 "check; %zu account%s locked now.", dc->credentials, BWH_CRED_DELAY_MAX,
+            BWH_CRED_LOCK_SECONDS, BWH_CRED_LOCK_AFTER, locked, locked == 1 ? "" : "s");
         thr->res = AUDIT_PASS;
     }
 out:
     bw_wipe(db, sizeof(*db));
-    bw_free(db);
+    bwh_free(db);
 }
 
 /* ---- 5.11-1, CRA (2)(m): user data where the reset erases it ---- */
@@ -515,10 +516,10 @@ static int store_copy(const struct bw_flash *f, uint64_t off)
  * when the store file holds something the wipe would not recognise, and
  * otherwise hands the row to the maker: data the product keeps elsewhere
  * is the maker's to show erasable (manual, never a blind pass). */
-static void check_erase(struct audit_model *m, const struct device_conf *dc)
+static void check_erase(struct audit_model *m, const struct bwh_device_conf *dc)
 {
     struct audit_check *c = add(m, "reset.erase");
-    struct bw_posix_flash pf;
+    struct bwh_posix_flash pf;
     struct stat st;
     int a, b;
 
@@ -528,14 +529,14 @@ static void check_erase(struct audit_model *m, const struct device_conf *dc)
         return;
     }
     if (!S_ISREG(st.st_mode) || st.st_size < 2 * BW_STORE_HDR_LEN ||
-        bw_posix_flash_open(&pf, dc->store, (uint64_t)st.st_size, 0, 0)) {
+        bwh_posix_flash_open(&pf, dc->store, (uint64_t)st.st_size, 0, 0)) {
         say(c, "The store %s cannot be read.", dc->store);
         c->res = AUDIT_ERROR;
         return;
     }
     a = store_copy(&pf.f, 0);
     b = store_copy(&pf.f, bw_store_copy_size(&pf.f));
-    bw_posix_flash_close(&pf);
+    bwh_posix_flash_close(&pf);
     if (a < 0 || b < 0) {
         say(c, "The store %s cannot be read.", dc->store);
         c->res = AUDIT_ERROR;
@@ -578,17 +579,17 @@ static int key_encrypted(struct audit_check *c, const char *path)
     size_t len = 0;
     int ok;
 
-    if (bw_read_file(path, 1 << 16, &buf, &len))
+    if (bwh_read_file(path, 1 << 16, &buf, &len))
         return 0;
     ok = len > 8 && !memcmp(buf, "BWKEYv1\n", 8);
     say(c, "The device key is %s.", ok ? "sealed under the storage key (AES-256-GCM)"
                                        : "NOT encrypted at rest");
     bw_wipe(buf, len);
-    bw_free(buf);
+    bwh_free(buf);
     return ok;
 }
 
-static void check_storage(struct audit_model *m, const struct device_conf *dc)
+static void check_storage(struct audit_model *m, const struct bwh_device_conf *dc)
 {
     struct audit_check *c = add(m, "storage.protect");
     char kp[4096];
@@ -618,22 +619,22 @@ static void check_storage(struct audit_model *m, const struct device_conf *dc)
  * the signature with the public key the backend reports; that key must be
  * the one in the device certificate. A URI whose module, token or handle
  * is not there fails here, whatever its scheme promises. */
-static void check_key(struct audit_model *m, const struct device_conf *dc, struct unit *u)
+static void check_key(struct audit_model *m, const struct bwh_device_conf *dc, struct unit *u)
 {
     struct audit_check *c = add(m, "key.sign"), *hw = add(m, "storage.hwkey");
     int scheme = (int)strcspn(dc->device_key, ":");
     uint8_t pub[BW_P256_PUB_LEN], chal[32], h[BW_SHA256_LEN], sig[BW_P256_SIG_LEN];
-    struct bw_devkey *k = NULL;
+    struct bwh_devkey *k = NULL;
     struct bw_ec_key ek;
     bw_err rc;
 
     bw_ec_key_init(&ek);
-    rc = bw_devkey_open(dc->device_key, &k);
+    rc = bwh_devkey_open(dc->device_key, &k);
     if (!rc)
-        rc = bw_devkey_public(k, pub);
+        rc = bwh_devkey_public(k, pub);
     if (rc) {
         say(c, "The %.*s device key cannot be opened: %s%s%s.", scheme, dc->device_key,
-            bw_strerror(rc), k && *bw_devkey_detail(k) ? ": " : "", k ? bw_devkey_detail(k) : "");
+            bw_strerror(rc), k && *bwh_devkey_detail(k) ? ": " : "", k ? bwh_devkey_detail(k) : "");
         goto out;
     }
     if ((rc = bw_random(chal, sizeof(chal))) || (rc = bw_sha256(chal, sizeof(chal), h))) {
@@ -641,15 +642,15 @@ static void check_key(struct audit_model *m, const struct device_conf *dc, struc
         c->res = AUDIT_ERROR;
         goto out;
     }
-    rc = bw_devkey_sign(k, h, sig);
+    rc = bwh_devkey_sign(k, h, sig);
     if (!rc)
         rc = bw_ec_set_pub(&ek, pub, sizeof(pub));
     if (!rc)
         rc = bw_ec_verify(&ek, h, sig, sizeof(sig));
     if (rc) {
         say(c, "The %.*s device key does not sign a challenge that its public key verifies: %s%s%s.",
-            scheme, dc->device_key, bw_strerror(rc), *bw_devkey_detail(k) ? ": " : "",
-            bw_devkey_detail(k));
+            scheme, dc->device_key, bw_strerror(rc), *bwh_devkey_detail(k) ? ": " : "",
+            bwh_devkey_detail(k));
         goto out;
     }
     bw_hex(u->pubhex, pub, sizeof(pub));
@@ -680,12 +681,12 @@ out:
         hw->res = AUDIT_MANUAL;
     }
     bw_ec_key_clear(&ek);
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
 }
 
 /* ---- 27402 5.2.6.1.4 (default keys), 5.4-4: the device certificate ---- */
 
-static void check_cert(struct audit_model *m, const struct device_conf *dc, const struct unit *u,
+static void check_cert(struct audit_model *m, const struct bwh_device_conf *dc, const struct unit *u,
                        const struct reg *g)
 {
     struct audit_check *c = add(m, "identity.cert");
@@ -731,7 +732,7 @@ static void check_cert(struct audit_model *m, const struct device_conf *dc, cons
 
 /* ---- 5.3-7, 5.3-10: the release key, pinned ---- */
 
-static void check_release_key(struct audit_model *m, const struct device_conf *dc)
+static void check_release_key(struct audit_model *m, const struct bwh_device_conf *dc)
 {
     struct audit_check *c = add(m, "update.release_key");
     uint8_t der[200], d[BW_SHA256_LEN];
@@ -742,7 +743,7 @@ static void check_release_key(struct audit_model *m, const struct device_conf *d
     bw_err rc;
 
     bw_ec_key_init(&k);
-    rc = bw_load_key(dc->release_pub, 0, &k);
+    rc = bwh_load_key(dc->release_pub, 0, &k);
     if (rc) {
         say(c, "release_pub %s: %s.", dc->release_pub, bw_strerror(rc));
         goto out;
@@ -786,7 +787,7 @@ out:
 static bw_err hash_slot(const struct bw_flash *f, uint64_t size, uint8_t out[BW_SHA256_LEN])
 {
     struct bw_sha256 h;
-    uint8_t *buf = bw_malloc(65536);
+    uint8_t *buf = bwh_malloc(65536);
     uint64_t off;
     bw_err rc = BW_E_NOMEM;
 
@@ -804,7 +805,7 @@ static bw_err hash_slot(const struct bw_flash *f, uint64_t size, uint8_t out[BW_
         rc = bw_sha256_final(&h, out);
     else if (size <= f->size)
         bw_sha256_abort(&h);
-    bw_free(buf);
+    bwh_free(buf);
     return rc;
 }
 
@@ -812,7 +813,7 @@ static bw_err hash_slot(const struct bw_flash *f, uint64_t size, uint8_t out[BW_
  * pending, else the active one) is read back in full and hashed; the
  * digest must be the image digest of the manifest it was installed from,
  * which the boot state kept. A byte changed after install fails here. */
-static void check_slot(struct audit_model *m, struct device *d)
+static void check_slot(struct audit_model *m, struct bwh_device *d)
 {
     struct audit_check *c = add(m, "boot.slot");
     const struct bw_bootstate *st = &d->u.st;
@@ -887,7 +888,7 @@ out:
 static int gateway_releases(struct audit_check *c, const char *url, const char *token_path,
                             const char *cacert, json_t **out)
 {
-    struct bw_net_limits lim;
+    struct bwh_net_limits lim;
     char tok[GW_TOKEN_MAX + 1], err[400], full[2048];
     const char *why;
     json_t *all = json_array();
@@ -897,7 +898,7 @@ static int gateway_releases(struct audit_check *c, const char *url, const char *
     *out = NULL;
     while (ulen && url[ulen - 1] == '/')
         ulen--; /* https://HOST:PORT/ and https://HOST:PORT name the same API */
-    bw_net_limits_default(&lim);
+    bwh_net_limits_default(&lim);
     lim.connect_s = 10;
     lim.total_s = 60;
     lim.body_max = GW_PAGE_BYTES;
@@ -930,7 +931,7 @@ static int gateway_releases(struct audit_check *c, const char *url, const char *
             say(c, "--gateway: the URL is too long.");
             goto out;
         }
-        rc = bw_fetch_get(full, cacert, tok, &lim, &body, &len, err, sizeof(err));
+        rc = bwh_fetch_get(full, cacert, tok, &lim, &body, &len, err, sizeof(err));
         if (rc) {
             say(c, "Could not ask the gateway for its releases (%s): %s.", full, err);
             goto out;
@@ -964,7 +965,7 @@ out:
 
 /* 5.3-8: the newest release the gateway offers for this device's class,
  * from the gateway's operator API (m->gateway_url) or a saved list (path). */
-static void check_newest(struct audit_model *m, const struct device_conf *dc, uint64_t installed,
+static void check_newest(struct audit_model *m, const struct bwh_device_conf *dc, uint64_t installed,
                          const char *path)
 {
     struct audit_check *c = add(m, "update.newest");
@@ -975,8 +976,8 @@ static void check_newest(struct audit_model *m, const struct device_conf *dc, ui
     uint64_t newest = 0;
 
     je.text[0] = 0;
-    bw_uuid_format(vid, dc->vendor_id);
-    bw_uuid_format(cid, dc->class_id);
+    bwh_uuid_format(vid, dc->vendor_id);
+    bwh_uuid_format(cid, dc->class_id);
     if (m->gateway_url) {
         if (gateway_releases(c, m->gateway_url, m->gateway_token, m->gateway_cacert, &root)) {
             c->res = AUDIT_ERROR;
@@ -1005,11 +1006,11 @@ static void check_newest(struct audit_model *m, const struct device_conf *dc, ui
     json_decref(root);
 }
 
-static void check_installed(struct audit_model *m, const struct device_conf *dc,
+static void check_installed(struct audit_model *m, const struct bwh_device_conf *dc,
                             const char *conf_path)
 {
     struct audit_check *c = add(m, "update.installed");
-    struct device *d = bw_calloc(1, sizeof(*d));
+    struct bwh_device *d = bwh_calloc(1, sizeof(*d));
     const char *what = NULL, *rel = m->releases_path ? m->releases_path : m->prof->releases;
     const struct bw_bootstate *st;
     uint8_t s;
@@ -1021,11 +1022,11 @@ static void check_installed(struct audit_model *m, const struct device_conf *dc,
         c->res = AUDIT_ERROR;
         return;
     }
-    rc = device_open(d, conf_path, 0, 0, &what);
+    rc = bwh_device_open(d, conf_path, 0, 0, &what);
     if (rc) {
         say(c, "cannot open the device (%s): %s.", what ? what : conf_path, bw_strerror(rc));
         say(add(m, "boot.slot"), "cannot open the device: %s.", bw_strerror(rc));
-        bw_free(d);
+        bwh_free(d);
         return;
     }
     st = &d->u.st;
@@ -1049,16 +1050,16 @@ static void check_installed(struct audit_model *m, const struct device_conf *dc,
     if (*rel || m->gateway_url)
         check_newest(m, dc, s <= 1 && st->slot_sequence[s] != BW_SEQ_EMPTY ? st->slot_sequence[s] : 0,
                      rel);
-    device_close(d);
-    bw_free(d);
+    bwh_device_close(d);
+    bwh_free(d);
 }
 
 /* ---- 8259A state awareness, CRA (2)(l): the security log ---- */
 
 struct log_walk {
     uint64_t seq;
-    char subject[BW_LOG_TEXT_MAX + 1], outcome[BW_LOG_TEXT_MAX + 1];
-    struct bw_log_record first; /* the first event kept */
+    char subject[BWH_LOG_TEXT_MAX + 1], outcome[BWH_LOG_TEXT_MAX + 1];
+    struct bwh_log_record first; /* the first event kept */
     int have_first;
     const char *unit;           /* this unit's id */
     uint64_t provisioned;       /* seq of its successful provisioning, 0: none */
@@ -1066,11 +1067,11 @@ struct log_walk {
 
 /* Remembers the first event, this unit's provisioning and the last
  * successful install. */
-static bw_err note_record(void *ctx, const struct bw_log_record *r)
+static bw_err note_record(void *ctx, const struct bwh_log_record *r)
 {
     struct log_walk *w = ctx;
 
-    if (r->type != BW_LOG_EVENT)
+    if (r->type != BWH_LOG_EVENT)
         return BW_OK;
     if (!w->have_first) {
         w->first = *r;
@@ -1106,13 +1107,13 @@ static void install_evidence(struct audit_model *m, const struct log_walk *w)
  * key, and the log is anchored to provisioning: while its first segment
  * is kept, its first event is this unit's provisioning (a wiped and
  * restarted log begins with something else). */
-static void check_log(struct audit_model *m, const struct device_conf *dc, const struct unit *u)
+static void check_log(struct audit_model *m, const struct bwh_device_conf *dc, const struct unit *u)
 {
     struct audit_check *c = add(m, "log.chain");
-    struct bw_devkey *k = NULL;
-    struct bw_log_vfs v;
-    struct bw_log_report rep;
-    struct log_walk *w = bw_calloc(1, sizeof(*w));
+    struct bwh_devkey *k = NULL;
+    struct bwh_log_vfs v;
+    struct bwh_log_report rep;
+    struct log_walk *w = bwh_calloc(1, sizeof(*w));
     uint8_t pub[BW_P256_PUB_LEN];
     int have;
     bw_err rc;
@@ -1122,17 +1123,17 @@ static void check_log(struct audit_model *m, const struct device_conf *dc, const
         c->res = AUDIT_ERROR;
         return;
     }
-    have = bw_devkey_open(dc->device_key, &k) == BW_OK && bw_devkey_public(k, pub) == BW_OK;
-    bw_devkey_close(k);
-    rc = bw_log_posix_open(&v, dc->seclog, 0, 0);
+    have = bwh_devkey_open(dc->device_key, &k) == BW_OK && bwh_devkey_public(k, pub) == BW_OK;
+    bwh_devkey_close(k);
+    rc = bwh_log_posix_open(&v, dc->seclog, 0, 0);
     if (rc) {
         say(c, "security log %s: %s: the log is not enabled.", dc->seclog, bw_strerror(rc));
         goto out;
     }
     memset(&rep, 0, sizeof(rep));
     w->unit = u->have_cert ? u->id : NULL;
-    rc = bw_log_verify(&v, have ? pub : NULL, have ? 0 : BW_LOG_NO_SIGS, note_record, w, &rep);
-    bw_log_posix_close(&v);
+    rc = bwh_log_verify(&v, have ? pub : NULL, have ? 0 : BWH_LOG_NO_SIGS, note_record, w, &rep);
+    bwh_log_posix_close(&v);
     if (rc) {
         say(c, "security log %s does not verify: %s%s%s.", dc->seclog, bw_strerror(rc),
             rep.detail[0] ? ": " : "", rep.detail);
@@ -1163,7 +1164,7 @@ static void check_log(struct audit_model *m, const struct device_conf *dc, const
     }
     c->res = AUDIT_PASS;
 out:
-    bw_free(w);
+    bwh_free(w);
 }
 
 /* ---- declarations in the profile and the agent's configuration ---- */
@@ -1193,17 +1194,17 @@ static bw_err agent_view(const char *path, struct agent_view *v)
     bw_err rc;
 
     memset(v, 0, sizeof(*v));
-    rc = bw_read_file(path, 1 << 20, &buf, &len);
+    rc = bwh_read_file(path, 1 << 20, &buf, &len);
     if (rc)
         return rc;
     for (line = strtok_r((char *)buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (bw_conf_split(line, &k, &val) != 1)
+        if (bwh_conf_split(line, &k, &val) != 1)
             continue;
         for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
             if (!strcmp(k, keys[i].key))
                 snprintf((char *)v + keys[i].off, keys[i].cap, "%s", val);
     }
-    bw_free(buf);
+    bwh_free(buf);
     return BW_OK;
 }
 
@@ -1292,15 +1293,15 @@ static void check_agent(struct audit_model *m)
         return;
     }
     if (*v.ca_cert) {
-        rc = bw_read_file(v.ca_cert, 1 << 20, &ca, &calen);
+        rc = bwh_read_file(v.ca_cert, 1 << 20, &ca, &calen);
         if (rc || !calen || !memmem(ca, calen, "-----BEGIN CERTIFICATE-----", 27)) {
             say(tls, "%s: ca_cert %s is not a readable PEM certificate.", p->agent_config,
                 v.ca_cert);
-            bw_free(ca);
+            bwh_free(ca);
             tls->res = AUDIT_FAIL;
             return;
         }
-        bw_free(ca);
+        bwh_free(ca);
     }
     say(tls, "%s: TLS to %s, server checked against %s, device certificate presented (mTLS), "
              "one short-lived device token per connection.",
@@ -1395,7 +1396,7 @@ static void check_profile(struct audit_model *m)
             uint8_t *buf = NULL;
             size_t len = 0;
 
-            if (bw_read_file(p->setup_guide, 16u << 20, &buf, &len) || !len) {
+            if (bwh_read_file(p->setup_guide, 16u << 20, &buf, &len) || !len) {
                 say(c, "The set-up guide %s cannot be read.", p->setup_guide);
                 c->res = AUDIT_ERROR;
             } else if (!memmem(buf, len, "bulwark audit", 13)) {
@@ -1406,7 +1407,7 @@ static void check_profile(struct audit_model *m)
                        "with bulwark audit.", p->setup_guide, len);
                 c->res = AUDIT_PASS;
             }
-            bw_free(buf);
+            bwh_free(buf);
         }
     }
     check_agent(m);
@@ -1425,7 +1426,7 @@ static void check_risk(struct audit_model *m)
         say(c, "The profile names no risk register (risk_register).");
         return;
     }
-    rc = bw_read_file(m->prof->risk_register, 4 << 20, &buf, &len);
+    rc = bwh_read_file(m->prof->risk_register, 4 << 20, &buf, &len);
     if (rc) {
         say(c, "%s: %s.", m->prof->risk_register, bw_strerror(rc));
         c->res = AUDIT_ERROR;
@@ -1434,14 +1435,14 @@ static void check_risk(struct audit_model *m)
     rc = audit_register_parse(&r, (const char *)buf, len, err, sizeof(err));
     if (!rc)
         rc = audit_register_validate(&r, m->cat, err, sizeof(err));
-    bw_free(buf);
+    bwh_free(buf);
     if (rc) {
         say(c, "%s: %s.", m->prof->risk_register, err);
     } else {
         say(c, "%s: %zu risks assessed (likelihood x impact, treatment, owner, review date).",
             m->prof->risk_register, r.n);
         c->res = r.n ? AUDIT_PASS : AUDIT_FAIL;
-        if (!m->reg && (m->reg = bw_malloc(sizeof(*m->reg))) != NULL) {
+        if (!m->reg && (m->reg = bwh_malloc(sizeof(*m->reg))) != NULL) {
             *m->reg = r; /* the OSCAL assessment results carry the risks */
             return;
         }
@@ -1477,7 +1478,7 @@ static void device_unchecked(struct audit_model *m, const char *why)
  * chunk whose bytes are not the signed ones. Any accepted input fails the
  * row; all refused is evidence, not a pass: the product's own interfaces
  * are the maker's to answer (the row then takes the maker's answer). */
-static void check_input(struct audit_model *m, const struct device_conf *dc)
+static void check_input(struct audit_model *m, const struct bwh_device_conf *dc)
 {
     struct audit_check *c = add(m, "input.selftest");
     static const uint8_t v[16] = {1}, k16[16] = {2};
@@ -1492,7 +1493,7 @@ static void check_input(struct audit_model *m, const struct device_conf *dc)
 
     bw_ec_key_init(&dev);
     bw_ec_key_init(&other);
-    rc = bw_load_key(dc->release_pub, 0, &dev);
+    rc = bwh_load_key(dc->release_pub, 0, &dev);
     if (rc) {
         say(c, "The release key %s cannot be read (%s): the package parser cannot be "
                "exercised with it.", dc->release_pub, bw_strerror(rc));
@@ -1564,7 +1565,7 @@ out:
 
 void audit_run_checks(struct audit_model *m, const char *conf_path, const char *proc_net)
 {
-    struct device_conf *dc = bw_calloc(1, sizeof(*dc));
+    struct bwh_device_conf *dc = bwh_calloc(1, sizeof(*dc));
     struct unit u;
     struct reg g;
     char seen[2048];
@@ -1578,7 +1579,7 @@ void audit_run_checks(struct audit_model *m, const char *conf_path, const char *
         device_unchecked(m, "out of memory");
     else if (!conf_path)
         device_unchecked(m, "No device given (--config DEVICE.conf): not checked.");
-    else if (device_conf_load(dc, conf_path))
+    else if (bwh_device_conf_load(dc, conf_path))
         device_unchecked(m, "The device.conf could not be read.");
     else {
         unit_cert(&u, dc);
@@ -1594,6 +1595,6 @@ void audit_run_checks(struct audit_model *m, const char *conf_path, const char *
     }
     check_profile(m);
     check_risk(m);
-    bw_free(g.r);
-    bw_free(dc);
+    bwh_free(g.r);
+    bwh_free(dc);
 }

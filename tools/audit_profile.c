@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "audit.h"
-#include "host.h"
+#include "bwh/host.h"
 
 enum ptype { P_STR, P_BOOL, P_DAYS, P_DATE, P_LIST, P_SERVICES, P_POLICY, P_TRI, P_STD, P_HEX };
 
@@ -151,7 +151,7 @@ static bw_err set_row(struct audit_profile *p, const struct prow *r, const char 
         }
         return BW_E_FORMAT;
     case P_DAYS:
-        if (bw_parse_u64(v, &n) || n == 0 || n > 365)
+        if (bwh_parse_u64(v, &n) || n == 0 || n > 365)
             return BW_E_FORMAT;
         *(unsigned *)(void *)f = (unsigned)n;
         return BW_OK;
@@ -369,7 +369,7 @@ static bw_err parse_line(struct audit_profile *p, char *ln, int line, int *seen,
     char *k, *v;
     size_t i;
     bw_err rc;
-    int s = bw_conf_split(ln, &k, &v);
+    int s = bwh_conf_split(ln, &k, &v);
 
     if (s == 0)
         return BW_OK;

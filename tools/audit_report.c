@@ -12,7 +12,7 @@
 
 #include "audit.h"
 #include "bulwark/crypto.h"
-#include "host.h"
+#include "bwh/host.h"
 
 void audit_uuid(char out[37], const char *a, const char *b)
 {
@@ -25,7 +25,7 @@ void audit_uuid(char out[37], const char *a, const char *b)
         bw_sha256_abort(&h);
     d[6] = (uint8_t)((d[6] & 0x0f) | 0x50); /* version 5 layout */
     d[8] = (uint8_t)((d[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    bw_uuid_format(out, d);
+    bwh_uuid_format(out, d);
 }
 
 /* ---- JSON (--json) ---- */

@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "audit.h"
-#include "host.h"
+#include "bwh/host.h"
 
 #define RISKS_MAX 512
 
@@ -162,7 +162,7 @@ bw_err audit_register_parse(struct audit_register *r, const char *text, size_t l
         snprintf(err, errcap, "a register needs \"device\" and \"risks\" (at most %d)", RISKS_MAX);
         goto out;
     }
-    r->risk = bw_calloc(json_array_size(risks) + 1, sizeof(*r->risk));
+    r->risk = bwh_calloc(json_array_size(risks) + 1, sizeof(*r->risk));
     if (!r->risk) {
         rc = BW_E_NOMEM;
         goto out;
@@ -201,7 +201,7 @@ bw_err audit_register_validate(const struct audit_register *r, const struct audi
 
 void audit_register_free(struct audit_register *r)
 {
-    bw_free(r->risk);
+    bwh_free(r->risk);
     r->risk = NULL;
     r->n = 0;
 }
@@ -461,7 +461,7 @@ bw_err audit_register_accept(const char *text, size_t len, const char *id, const
         goto out;
     }
     dump = json_dumps(root, JSON_INDENT(2));
-    *out = dump ? bw_malloc(strlen(dump) + 2) : NULL;
+    *out = dump ? bwh_malloc(strlen(dump) + 2) : NULL;
     if (!*out) {
         rc = BW_E_NOMEM;
         goto out;
@@ -471,7 +471,7 @@ bw_err audit_register_accept(const char *text, size_t len, const char *id, const
     rc = audit_register_parse(&check, *out, strlen(*out), err, errcap); /* and after */
     audit_register_free(&check);
     if (rc) {
-        bw_free(*out);
+        bwh_free(*out);
         *out = NULL;
     }
 out:

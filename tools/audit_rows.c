@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "audit.h"
-#include "host.h"
+#include "bwh/host.h"
 
 static const char *const result_names[] = {"pass", "fail", "not-applicable", "manual", "error"};
 
@@ -221,7 +221,7 @@ bw_err audit_build_rows(struct audit_model *m)
     struct tm tm;
     size_t i;
 
-    m->row = bw_calloc(m->cat->nreq + 1, sizeof(*m->row));
+    m->row = bwh_calloc(m->cat->nreq + 1, sizeof(*m->row));
     if (!m->row)
         return BW_E_NOMEM;
     memset(m->count, 0, sizeof(m->count));
@@ -299,7 +299,7 @@ static const char *failing(const struct audit_model *m, const struct audit_row *
  * them "; "-separated). */
 static void strict_risks(struct audit_model *m)
 {
-    char *probs = bw_malloc(AUDIT_RISK_PROBLEMS_MAX), *one, *next;
+    char *probs = bwh_malloc(AUDIT_RISK_PROBLEMS_MAX), *one, *next;
 
     if (!probs) {
         issue(m, "risk", "%s", "the risk register could not be reviewed: out of memory");
@@ -314,7 +314,7 @@ static void strict_risks(struct audit_model *m)
             }
             issue(m, "risk", "%s", one);
         }
-    bw_free(probs);
+    bwh_free(probs);
 }
 
 size_t audit_strict(struct audit_model *m)
@@ -324,9 +324,9 @@ size_t audit_strict(struct audit_model *m)
     const char *weak;
     size_t i;
 
-    bw_free(m->issue);
+    bwh_free(m->issue);
     m->nissue = 0;
-    m->issue = bw_calloc(AUDIT_ISSUES_MAX, sizeof(*m->issue));
+    m->issue = bwh_calloc(AUDIT_ISSUES_MAX, sizeof(*m->issue));
     if (!m->issue)
         return 1; /* refuse: nothing could be checked */
     if (!*p->standard)
@@ -378,14 +378,14 @@ int audit_exit_status(const struct audit_model *m, int strict)
 
 void audit_model_free(struct audit_model *m)
 {
-    bw_free(m->row);
+    bwh_free(m->row);
     m->row = NULL;
-    bw_free(m->issue);
+    bwh_free(m->issue);
     m->issue = NULL;
     m->nissue = 0;
     if (m->reg)
         audit_register_free(m->reg);
-    bw_free(m->reg);
+    bwh_free(m->reg);
     m->reg = NULL;
 }
 

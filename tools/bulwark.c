@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device.h"
+#include "cli.h"
+#include "bwh/device.h"
 
 static const struct cli_opt keygen_opts[] = {
     {"out", "KEY.pem", "private key to write (PKCS#8 PEM, mode 0600)"},

@@ -8,7 +8,7 @@
 #define BULWARK_CLI_H
 
 #include <stdio.h>
-#include "host.h"
+#include "bwh/host.h"
 
 #define CLI_MAX_OPTS 16
 #define CLI_MAX_POS 4
@@ -51,9 +51,12 @@ int cli_usage(const struct cli_args *a, const char *fmt, ...) __attribute__((for
 /* Exit status for a library error. */
 int cli_exit_code(bw_err rc);
 
-/* Minimal JSON writer on a FILE. */
-void json_str(FILE *f, const char *s, size_t n);
-void json_hex(FILE *f, const uint8_t *b, size_t n);
+int cmd_device(struct cli_args *a);
+int cmd_install(struct cli_args *a);
+int cmd_status(struct cli_args *a);
+int cmd_confirm(struct cli_args *a);
+int cmd_rollback(struct cli_args *a);
+int cmd_boot(struct cli_args *a);
 
 /* Rows defined beside their code (cmd_<name>.c). */
 extern const struct cli_cmd cli_cmd_provision;

@@ -20,7 +20,8 @@
 #include <openssl/x509.h>
 
 #include "audit.h"
-#include "device.h"
+#include "cli.h"
+#include "bwh/device.h"
 
 static int load_catalogue(struct cli_args *a, struct audit_catalogue *c)
 {
@@ -56,11 +57,11 @@ static int load_profile(struct cli_args *a, const struct audit_catalogue *c,
     if (!path)
         return cli_usage(a, "--profile is required");
     errno = 0;
-    rc = bw_read_file(path, 1 << 20, &buf, &len);
+    rc = bwh_read_file(path, 1 << 20, &buf, &len);
     if (rc)
         return cli_fail(a, path, rc);
     rc = audit_profile_parse(p, (const char *)buf, len, err, sizeof(err));
-    bw_free(buf);
+    bwh_free(buf);
     if (!rc)
         rc = audit_profile_validate(p, c, err, sizeof(err));
     if (rc) {
@@ -250,11 +251,11 @@ static int write_ixit(struct cli_args *a, const struct audit_model *m, const cha
  * there is no device or no certificate; the checks judge those. */
 static void unit_of(struct audit_model *m, const char *conf_path)
 {
-    struct device_conf dc;
+    struct bwh_device_conf dc;
     X509 *x;
     FILE *f;
 
-    if (!conf_path || device_conf_load(&dc, conf_path) || !(f = fopen(dc.device_cert, "r")))
+    if (!conf_path || bwh_device_conf_load(&dc, conf_path) || !(f = fopen(dc.device_cert, "r")))
         return;
     x = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
@@ -341,7 +342,7 @@ static int run(struct cli_args *a)
         status = do_list(a, &cat);
         goto out;
     }
-    prof = bw_calloc(1, sizeof(*prof));
+    prof = bwh_calloc(1, sizeof(*prof));
     if (!prof) {
         status = cli_fail(a, "profile", BW_E_NOMEM);
         goto out;
@@ -355,7 +356,7 @@ static int run(struct cli_args *a)
     status = do_audit(a, &m, sub != NULL);
     audit_model_free(&m);
 out:
-    bw_free(prof);
+    bwh_free(prof);
     audit_catalogue_free(&cat);
     return status;
 }

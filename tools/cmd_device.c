@@ -13,25 +13,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "device.h"
+#include "cli.h"
+#include "bwh/device.h"
 
 /* The slots of c against each other and the state files, with the lock
  * file and data directory as device.conf will default them. */
-static int check_slots(const struct device_conf *c)
+static int check_slots(const struct bwh_device_conf *c)
 {
-    static struct device_conf full;
+    static struct bwh_device_conf full;
 
     full = *c;
     snprintf(full.lock_file, sizeof(full.lock_file), "%.4000s/lock", c->state_dir);
     snprintf(full.data_dir, sizeof(full.data_dir), "%s", c->state_dir);
-    return device_conf_check_slots(&full, "bulwark device init") != BW_OK;
+    return bwh_device_conf_check_slots(&full, "bulwark device init") != BW_OK;
 }
 
 int cmd_device(struct cli_args *a)
 {
     const char *dir = cli_get(a, "dir"), *pub = cli_get(a, "pub");
-    struct device_conf c;
-    struct bw_posix_flash f;
+    struct bwh_device_conf c;
+    struct bwh_posix_flash f;
     struct bw_ec_key k;
     char abs[PATH_MAX], conf[PATH_MAX + 32];
     uint8_t *pem = NULL;
@@ -45,14 +46,14 @@ int cmd_device(struct cli_args *a)
         !cli_get(a, "class-id"))
         return cli_usage(a, "--dir, --slot-size, --pub, --vendor-id and --class-id are required");
     memset(&c, 0, sizeof(c));
-    if (bw_parse_u64(cli_get(a, "slot-size"), &c.slot_size) || c.slot_size == 0)
+    if (bwh_parse_u64(cli_get(a, "slot-size"), &c.slot_size) || c.slot_size == 0)
         return cli_usage(a, "--slot-size: a positive number of bytes");
-    if (bw_uuid_parse(cli_get(a, "vendor-id"), c.vendor_id))
+    if (bwh_uuid_parse(cli_get(a, "vendor-id"), c.vendor_id))
         return cli_usage(a, "--vendor-id: not a UUID");
-    if (bw_uuid_parse(cli_get(a, "class-id"), c.class_id))
+    if (bwh_uuid_parse(cli_get(a, "class-id"), c.class_id))
         return cli_usage(a, "--class-id: not a UUID");
     errno = 0;
-    if ((rc = bw_load_key(pub, 0, &k)))
+    if ((rc = bwh_load_key(pub, 0, &k)))
         return cli_fail(a, pub, rc);
     bw_ec_key_clear(&k);
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
@@ -84,7 +85,7 @@ int cmd_device(struct cli_args *a)
         return cli_usage(a, "--slot-a and --slot-b must be two different objects");
     strcpy(c.bootstate, "file");
     c.trial_boots = BW_TRIAL_BOOTS_DEFAULT;
-    c.store_max = 1u << 20;    /* the documented defaults of tools/device.c */
+    c.store_max = 1u << 20;    /* the documented defaults of host/device.c */
     c.seclog_max = 4u << 20;
     errno = 0;
     if (mkdir(c.state_dir, 0700) != 0 && errno != EEXIST)
@@ -101,20 +102,20 @@ int cmd_device(struct cli_args *a)
 
         if (!cli_get(a, i ? "slot-b" : "slot-a"))
             unlink(path); /* --force: our own slot file starts empty */
-        if ((rc = bw_posix_flash_open(&f, path, c.slot_size, 1, 0)))
+        if ((rc = bwh_posix_flash_open(&f, path, c.slot_size, 1, 0)))
             return cli_fail(a, path, rc);
-        bw_posix_flash_close(&f);
+        bwh_posix_flash_close(&f);
     }
     /* and once both exist: two spellings of one new file */
     if (check_slots(&c))
         return cli_usage(a, "--slot-a and --slot-b must be two different objects");
-    if ((rc = bw_read_file(pub, 64 << 10, &pem, &pem_len)) ||
-        (rc = bw_write_file_atomic(c.release_pub, pem, pem_len, 0644))) {
-        bw_free(pem);
+    if ((rc = bwh_read_file(pub, 64 << 10, &pem, &pem_len)) ||
+        (rc = bwh_write_file_atomic(c.release_pub, pem, pem_len, 0644))) {
+        bwh_free(pem);
         return cli_fail(a, c.release_pub, rc);
     }
-    bw_free(pem);
-    if ((rc = device_conf_save(&c, conf)))
+    bwh_free(pem);
+    if ((rc = bwh_device_conf_save(&c, conf)))
         return cli_fail(a, conf, rc);
     printf("device initialised: %s (two %llu-byte slots, file boot state)\n", conf,
            (unsigned long long)c.slot_size);

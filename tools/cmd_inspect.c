@@ -42,17 +42,17 @@ static void print_json(const struct bw_suit *s, const char *path, int have_key)
     unsigned c, j;
 
     printf("{\"file\":");
-    json_str(stdout, path, strlen(path));
+    bwh_json_str(stdout, path, strlen(path));
     printf(",\"envelope_size\":%zu,\"tagged\":%s,\"manifest_version\":%" PRIu64
            ",\"sequence\":%" PRIu64 ",\"signed\":%s,\"signatures\":%u,\"authenticated\":%s",
            s->envelope.len, s->tagged ? "true" : "false", s->version, s->sequence,
            s->n_sigs ? "true" : "false", s->n_sigs,
            have_key ? (s->authenticated ? "true" : "false") : "null");
     printf(",\"manifest_digest\":");
-    json_hex(stdout, s->manifest_digest, BW_SHA256_LEN);
+    bwh_json_hex(stdout, s->manifest_digest, BW_SHA256_LEN);
     if (s->reference_uri.p) {
         printf(",\"reference_uri\":");
-        json_str(stdout, (const char *)s->reference_uri.p, s->reference_uri.len);
+        bwh_json_str(stdout, (const char *)s->reference_uri.p, s->reference_uri.len);
     }
     printf(",\"sequences\":");
     seq_list_json(stdout, s->seqs_present);
@@ -66,30 +66,30 @@ static void print_json(const struct bw_suit *s, const char *path, int have_key)
         printf("%s{\"id\":[", c ? "," : "");
         for (j = 0; j < k->id_parts; j++) {
             printf("%s", j ? "," : "");
-            json_hex(stdout, k->id[j].p, k->id[j].len);
+            bwh_json_hex(stdout, k->id[j].p, k->id[j].len);
         }
         printf("]");
         if (k->has_vendor) {
-            bw_uuid_format(u, k->cond_vendor ? k->checked_vendor : k->vendor_id);
+            bwh_uuid_format(u, k->cond_vendor ? k->checked_vendor : k->vendor_id);
             printf(",\"vendor_id\":\"%s\"", u);
         }
         if (k->has_class) {
-            bw_uuid_format(u, k->cond_class ? k->checked_class : k->class_id);
+            bwh_uuid_format(u, k->cond_class ? k->checked_class : k->class_id);
             printf(",\"class_id\":\"%s\"", u);
         }
         if (k->has_size)
             printf(",\"image_size\":%" PRIu64, k->image_size);
         if (k->has_digest) {
             printf(",\"image_digest\":");
-            json_hex(stdout, k->image_digest, BW_SHA256_LEN);
+            bwh_json_hex(stdout, k->image_digest, BW_SHA256_LEN);
         }
         if (k->has_uri) {
             printf(",\"uri\":");
-            json_str(stdout, (const char *)k->uri.p, k->uri.len);
+            bwh_json_str(stdout, (const char *)k->uri.p, k->uri.len);
         }
         if (k->has_chunks) {
             printf(",\"chunk_size\":%" PRIu32 ",\"chunk_list_digest\":", k->chunk_size);
-            json_hex(stdout, k->chunk_list_digest, BW_SHA256_LEN);
+            bwh_json_hex(stdout, k->chunk_list_digest, BW_SHA256_LEN);
         }
         printf(",\"conditions\":{\"vendor\":");
         seq_list_json(stdout, k->cond_vendor);
@@ -102,7 +102,7 @@ static void print_json(const struct bw_suit *s, const char *path, int have_key)
     printf("],\"integrated_payloads\":[");
     for (c = 0; c < s->n_payloads; c++) {
         printf("%s{\"name\":", c ? "," : "");
-        json_str(stdout, (const char *)s->payload_key[c].p, s->payload_key[c].len);
+        bwh_json_str(stdout, (const char *)s->payload_key[c].p, s->payload_key[c].len);
         printf(",\"size\":%zu}", s->payload[c].len);
     }
     printf("]}\n");
@@ -149,12 +149,12 @@ static void print_text(const struct bw_suit *s, const char *path, int have_key)
 
         printf("  component %u\n", c);
         if (k->has_vendor) {
-            bw_uuid_format(u, k->cond_vendor ? k->checked_vendor : k->vendor_id);
+            bwh_uuid_format(u, k->cond_vendor ? k->checked_vendor : k->vendor_id);
             printf("    vendor-id        %s%s\n", u,
                    !k->cond_vendor ? " (not checked)" : k->vendor_conflict ? " (CONFLICTING checks)" : "");
         }
         if (k->has_class) {
-            bw_uuid_format(u, k->cond_class ? k->checked_class : k->class_id);
+            bwh_uuid_format(u, k->cond_class ? k->checked_class : k->class_id);
             printf("    class-id         %s%s\n", u,
                    !k->cond_class ? " (not checked)" : k->class_conflict ? " (CONFLICTING checks)" : "");
         }
@@ -184,16 +184,16 @@ int cmd_inspect(struct cli_args *a)
 {
     const char *path = a->pos[0], *pubf = cli_get(a, "pub");
     struct bw_ec_key key;
-    struct bw_pkg p;
+    struct bwh_pkg p;
     int status = 0;
     bw_err rc;
 
     bw_ec_key_init(&key);
     errno = 0;
-    if (pubf && (rc = bw_load_key(pubf, 0, &key)))
+    if (pubf && (rc = bwh_load_key(pubf, 0, &key)))
         return cli_fail(a, pubf, rc);
     errno = 0;
-    rc = bw_pkg_open(&p, path, pubf ? &key : NULL, BW_SUIT_ENVELOPE_MAX);
+    rc = bwh_pkg_open(&p, path, pubf ? &key : NULL, BW_SUIT_ENVELOPE_MAX);
     if (rc) {
         status = cli_fail(a, path, rc);
         goto out;
@@ -203,7 +203,7 @@ int cmd_inspect(struct cli_args *a)
     else
         print_text(&p.suit, path, pubf != NULL);
 out:
-    bw_pkg_close(&p);
+    bwh_pkg_close(&p);
     bw_ec_key_clear(&key);
     return status;
 }

@@ -15,8 +15,9 @@
 #include <signal.h>
 #include <string.h>
 
-#include "device.h"
-#include "seclog.h"
+#include "cli.h"
+#include "bwh/device.h"
+#include "bwh/seclog.h"
 
 static volatile sig_atomic_t install_stop;
 
@@ -29,25 +30,25 @@ static void on_stop(int sig)
 /* --timeout, --connect-timeout and --low-speed over the defaults; the body
  * cap from the slot: no package is longer than its envelope cap, a chunk
  * list of the smallest chunks and a slot. */
-static int download_limits(struct cli_args *a, const struct device_conf *dc,
-                           struct bw_net_limits *l)
+static int download_limits(struct cli_args *a, const struct bwh_device_conf *dc,
+                           struct bwh_net_limits *l)
 {
     const char *v;
     uint64_t n;
 
-    bw_net_limits_default(l);
+    bwh_net_limits_default(l);
     if ((v = cli_get(a, "timeout"))) {
-        if (bw_parse_u64(v, &n) || n < 1 || n > 7 * 86400)
+        if (bwh_parse_u64(v, &n) || n < 1 || n > 7 * 86400)
             return cli_usage(a, "--timeout: 1 to 604800 seconds");
         l->total_s = (unsigned)n;
     }
     if ((v = cli_get(a, "connect-timeout"))) {
-        if (bw_parse_u64(v, &n) || n < 1 || n > 3600)
+        if (bwh_parse_u64(v, &n) || n < 1 || n > 3600)
             return cli_usage(a, "--connect-timeout: 1 to 3600 seconds");
         l->connect_s = (unsigned)n;
     }
     if ((v = cli_get(a, "low-speed")) &&
-        bw_net_low_speed_parse(v, &l->low_speed_bytes, &l->low_speed_s))
+        bwh_net_low_speed_parse(v, &l->low_speed_bytes, &l->low_speed_s))
         return cli_usage(a, "--low-speed: BYTES/SECONDS (for example 100/60), or 0 for none");
     l->body_max = BW_SUIT_ENVELOPE_MAX + dc->slot_size + dc->slot_size / BW_SUIT_CHUNK_MIN * 32 +
                   32;
@@ -58,13 +59,13 @@ int cmd_install(struct cli_args *a)
 {
     const char *conf = cli_get(a, "config"), *src = a->pos[0], *what = NULL;
     struct bw_suit_expect e;
-    struct bw_progress prog;
-    struct device d;
-    struct bw_pkg p;
+    struct bwh_progress prog;
+    struct bwh_device d;
+    struct bwh_pkg p;
     int json = cli_flag(a, "json"), status, is_url, fd = -1;
-    struct bw_fetch *fetch = NULL;
-    struct bw_fetch_stats fs;
-    struct bw_net_limits lim;
+    struct bwh_fetch *fetch = NULL;
+    struct bwh_fetch_stats fs;
+    struct bwh_net_limits lim;
     struct sigaction sa, old_int, old_term;
     uint64_t sequence;
     const char *stage = "envelope", *reason = NULL;
@@ -76,33 +77,33 @@ int cmd_install(struct cli_args *a)
     memset(&p, 0, sizeof(p));
     p.fd = -1;
     errno = 0;
-    rc = device_open(&d, conf, 1, 1, &what);
+    rc = bwh_device_open(&d, conf, 1, 1, &what);
     if (rc) {
         status = cli_fail(a, what, rc);
-        device_close(&d);
+        bwh_device_close(&d);
         return status;
     }
     if (is_url && (status = download_limits(a, &d.conf, &lim))) {
-        device_close(&d);
+        bwh_device_close(&d);
         return status;
     }
     errno = 0;
     if (is_url) {
         /* a signal ends the download; the refusal path below abandons the
-         * install and device_close releases the lock */
+         * install and bwh_device_close releases the lock */
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_stop;
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, &old_int);
         sigaction(SIGTERM, &sa, &old_term);
         stage = "download";
-        rc = bw_fetch_start(&fetch, src, cli_get(a, "cacert"), &lim, &install_stop, &fd);
+        rc = bwh_fetch_start(&fetch, src, cli_get(a, "cacert"), &lim, &install_stop, &fd);
         if (!rc)
-            rc = bw_pkg_open_fd(&p, fd, &d.key, BW_SUIT_ENVELOPE_MAX);
+            rc = bwh_pkg_open_fd(&p, fd, &d.key, BW_SUIT_ENVELOPE_MAX);
         if (!rc)
             stage = "envelope";
     } else {
-        rc = bw_pkg_open(&p, src, &d.key, BW_SUIT_ENVELOPE_MAX);
+        rc = bwh_pkg_open(&p, src, &d.key, BW_SUIT_ENVELOPE_MAX);
     }
     if (!rc) {
         /* the device check, the verified stream and the trial mark: the
@@ -111,18 +112,18 @@ int cmd_install(struct cli_args *a)
         e.vendor_id = d.conf.vendor_id;
         e.class_id = d.conf.class_id;
         if (json)
-            bw_progress_start_json(&prog, "install", p.suit.comp[0].image_size);
+            bwh_progress_start_json(&prog, "install", p.suit.comp[0].image_size);
         else
-            bw_progress_start(&prog, "installing", p.suit.comp[0].image_size);
-        rc = bw_pkg_install(&p, &d.u, &e, &prog, &stage);
-        bw_progress_end(&prog);
+            bwh_progress_start(&prog, "installing", p.suit.comp[0].image_size);
+        rc = bwh_pkg_install(&p, &d.u, &e, &prog, &stage);
+        bwh_progress_end(&prog);
     }
     sequence = p.suit.sequence;
     if (fetch) {
         bw_err frc;
 
-        bw_pkg_close(&p); /* the reader lets go first, so the download ends */
-        frc = bw_fetch_finish(fetch, &fs);
+        bwh_pkg_close(&p); /* the reader lets go first, so the download ends */
+        frc = bwh_fetch_finish(fetch, &fs);
         if (frc && rc) {
             fprintf(stderr, "bulwark install: download: %s (after %u attempt%s, %llu bytes)\n",
                     fs.error[0] ? fs.error : "failed", fs.attempts, fs.attempts == 1 ? "" : "s",
@@ -150,7 +151,7 @@ int cmd_install(struct cli_args *a)
                    bw_errname(rc));
             if (reason) {
                 printf(",\"reason\":");
-                json_str(stdout, reason, strlen(reason));
+                bwh_json_str(stdout, reason, strlen(reason));
             }
             printf("}\n");
         }
@@ -158,13 +159,13 @@ int cmd_install(struct cli_args *a)
         status = cli_fail(a, msg, rc);
         snprintf(msg, sizeof(msg), "refused %s at %s%s%s, sequence %" PRIu64, bw_errname(rc),
                  stage, reason ? ": " : "", reason ? reason : "", sequence);
-        (void)seclog_event(&d.conf, "install", src, msg); /* reports its own failure */
+        (void)bwh_seclog_event(&d.conf, "install", src, msg); /* reports its own failure */
     } else {
         char msg[100];
 
         snprintf(msg, sizeof(msg), "ok sequence %" PRIu64 " into slot %c", sequence,
                  'a' + d.u.target);
-        (void)seclog_event(&d.conf, "install", src, msg);
+        (void)bwh_seclog_event(&d.conf, "install", src, msg);
         if (json)
             printf("{\"event\":\"result\",\"ok\":true,\"slot\":\"%c\",\"sequence\":%" PRIu64 "}\n",
                    'a' + d.u.target, sequence);
@@ -174,7 +175,7 @@ int cmd_install(struct cli_args *a)
                    sequence, 'a' + d.u.target, d.u.trial_boots);
         status = 0;
     }
-    bw_pkg_close(&p);
-    device_close(&d);
+    bwh_pkg_close(&p);
+    bwh_device_close(&d);
     return status;
 }

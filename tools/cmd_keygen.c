@@ -34,14 +34,14 @@ int cmd_keygen(struct cli_args *a)
     errno = 0;
     rc = bw_ec_export(&k, 1, 1, pem, sizeof(pem), &n);
     if (rc == BW_OK)
-        rc = bw_write_file_atomic(out, pem, n, 0600);
+        rc = bwh_write_file_atomic(out, pem, n, 0600);
     if (rc) {
         st = cli_fail(a, out, rc);
         goto out;
     }
     rc = bw_ec_export(&k, 0, 1, pem, sizeof(pem), &n);
     if (rc == BW_OK)
-        rc = bw_write_file_atomic(pub, pem, n, 0644);
+        rc = bwh_write_file_atomic(pub, pem, n, 0644);
     if (rc) {
         st = cli_fail(a, pub, rc);
         goto out;

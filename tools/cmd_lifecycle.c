@@ -3,20 +3,21 @@
 #include <errno.h>
 #include <string.h>
 
-#include "device.h"
-#include "seclog.h"
+#include "cli.h"
+#include "bwh/device.h"
+#include "bwh/seclog.h"
 
-typedef bw_err (*step_fn)(struct device *d, char *msg, size_t cap);
+typedef bw_err (*step_fn)(struct bwh_device *d, char *msg, size_t cap);
 
 static int cli_json; /* --json given: with_device prints the state */
 static int cli_no_verify; /* boot --no-verify */
 
-static bw_err do_status(struct device *d, char *msg, size_t cap);
+static bw_err do_status(struct bwh_device *d, char *msg, size_t cap);
 
 static int with_device(struct cli_args *a, step_fn step)
 {
     const char *conf = cli_get(a, "config"), *what = NULL;
-    struct device d;
+    struct bwh_device d;
     char msg[256] = "";
     int status = 0;
     bw_err rc;
@@ -26,10 +27,10 @@ static int with_device(struct cli_args *a, step_fn step)
     cli_json = cli_flag(a, "json");
     cli_no_verify = cli_flag(a, "no-verify");
     errno = 0;
-    rc = device_open(&d, conf, 0, step != do_status, &what);
+    rc = bwh_device_open(&d, conf, 0, step != do_status, &what);
     if (rc) {
         status = cli_fail(a, what, rc);
-        device_close(&d);
+        bwh_device_close(&d);
         return status;
     }
     rc = step(&d, msg, sizeof(msg));
@@ -38,20 +39,20 @@ static int with_device(struct cli_args *a, step_fn step)
     else if (msg[0])
         printf("%s\n", msg);
     if (!rc && cli_flag(a, "json"))
-        device_print_status(&d, 1);
-    device_close(&d);
+        bwh_device_print_status(&d, 1);
+    bwh_device_close(&d);
     return status;
 }
 
-static bw_err do_status(struct device *d, char *msg, size_t cap)
+static bw_err do_status(struct bwh_device *d, char *msg, size_t cap)
 {
     (void)msg, (void)cap;
     if (!cli_json) /* with --json, with_device prints the object */
-        device_print_status(d, 0);
+        bwh_device_print_status(d, 0);
     return BW_OK;
 }
 
-static bw_err do_confirm(struct device *d, char *msg, size_t cap)
+static bw_err do_confirm(struct bwh_device *d, char *msg, size_t cap)
 {
     bw_err rc = bw_update_confirm(&d->u);
 
@@ -59,12 +60,12 @@ static bw_err do_confirm(struct device *d, char *msg, size_t cap)
         snprintf(msg, cap, "nothing to confirm: no trial slot is running");
     else if (!rc)
         snprintf(msg, cap, "slot %c confirmed: it is now the active slot", 'a' + d->u.st.active);
-    (void)seclog_event(&d->conf, "confirm", rc ? "" : d->u.st.active ? "slot b" : "slot a",
+    (void)bwh_seclog_event(&d->conf, "confirm", rc ? "" : d->u.st.active ? "slot b" : "slot a",
                        rc ? bw_errname(rc) : "ok");
     return rc;
 }
 
-static bw_err do_rollback(struct device *d, char *msg, size_t cap)
+static bw_err do_rollback(struct bwh_device *d, char *msg, size_t cap)
 {
     uint8_t trial = d->u.st.trial;
     bw_err rc = bw_update_rollback(&d->u);
@@ -76,7 +77,7 @@ static bw_err do_rollback(struct device *d, char *msg, size_t cap)
                  'a' + d->u.st.active);
     else if (!rc)
         snprintf(msg, cap, "rolled back: slot %c is active and boots next", 'a' + d->u.st.active);
-    (void)seclog_event(&d->conf, "rollback", rc ? "" : d->u.st.active ? "slot b" : "slot a",
+    (void)bwh_seclog_event(&d->conf, "rollback", rc ? "" : d->u.st.active ? "slot b" : "slot a",
                        rc ? bw_errname(rc) : "ok: active and boots next");
     return rc;
 }
@@ -84,7 +85,7 @@ static bw_err do_rollback(struct device *d, char *msg, size_t cap)
 /* Checks each slot's image against the digest recorded at install before
  * choosing (a slot modified since is forgotten and never booted), unless
  * --no-verify. */
-static bw_err do_boot(struct device *d, char *msg, size_t cap)
+static bw_err do_boot(struct bwh_device *d, char *msg, size_t cap)
 {
     uint8_t slot, trial = d->u.st.trial, rejected = 0, s;
     uint8_t *buf = NULL;
@@ -93,9 +94,9 @@ static bw_err do_boot(struct device *d, char *msg, size_t cap)
     if (cli_no_verify) {
         rc = bw_update_boot(&d->u, &slot);
     } else {
-        buf = bw_malloc(256 * 1024);
+        buf = bwh_malloc(256 * 1024);
         rc = buf ? bw_update_boot_verified(&d->u, buf, 256 * 1024, &slot, &rejected) : BW_E_NOMEM;
-        bw_free(buf);
+        bwh_free(buf);
     }
     for (s = 0; s < 2; s++) {
         if (rejected & (1u << s)) {
@@ -104,7 +105,7 @@ static bw_err do_boot(struct device *d, char *msg, size_t cap)
             snprintf(what, sizeof(what), "slot %c modified since its install: not booted, forgotten",
                      'a' + s);
             fprintf(stderr, "bulwark boot: %s\n", what);
-            (void)seclog_event(&d->conf, "boot", "tamper", what);
+            (void)bwh_seclog_event(&d->conf, "boot", "tamper", what);
         }
     }
     if (rc == BW_E_NOTFOUND)
@@ -117,7 +118,7 @@ static bw_err do_boot(struct device *d, char *msg, size_t cap)
         char what[64];
 
         snprintf(what, sizeof(what), "fallback: trial of slot %c not confirmed", 'a' + trial);
-        (void)seclog_event(&d->conf, "boot", msg, what);
+        (void)bwh_seclog_event(&d->conf, "boot", msg, what);
     }
     return rc;
 }

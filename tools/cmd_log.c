@@ -14,9 +14,10 @@
 #include <time.h>
 
 #include "bulwark/core.h"
-#include "bulwark/log.h"
-#include "device.h"
-#include "seclog.h"
+#include "bwh/log.h"
+#include "cli.h"
+#include "bwh/device.h"
+#include "bwh/seclog.h"
 
 struct show_ctx {
     uint64_t since;
@@ -26,11 +27,11 @@ struct show_ctx {
 
 /* The verification key: --pub, else the device key's public half.
  * *have is 0 when neither exists (a device not provisioned yet). */
-static bw_err find_pub(struct cli_args *a, const struct device_conf *c, uint8_t pub[65],
+static bw_err find_pub(struct cli_args *a, const struct bwh_device_conf *c, uint8_t pub[65],
                        int *have, const char **what)
 {
     const char *path = cli_get(a, "pub");
-    struct bw_devkey *k = NULL;
+    struct bwh_devkey *k = NULL;
     struct bw_ec_key ek;
     bw_err rc;
 
@@ -38,7 +39,7 @@ static bw_err find_pub(struct cli_args *a, const struct device_conf *c, uint8_t 
     if (path) {
         *what = path;
         bw_ec_key_init(&ek);
-        rc = bw_load_key(path, 0, &ek);
+        rc = bwh_load_key(path, 0, &ek);
         if (!rc)
             memcpy(pub, ek.pub, BW_P256_PUB_LEN);
         bw_ec_key_clear(&ek);
@@ -49,10 +50,10 @@ static bw_err find_pub(struct cli_args *a, const struct device_conf *c, uint8_t 
     *what = !strncmp(c->device_key, "pkcs11:", 7) ? "device key (pkcs11)"
             : !strncmp(c->device_key, "tpm:", 4)  ? "device key (tpm)"
                                                   : "device key (file)";
-    rc = bw_devkey_open(c->device_key, &k);
+    rc = bwh_devkey_open(c->device_key, &k);
     if (!rc)
-        rc = bw_devkey_public(k, pub);
-    bw_devkey_close(k);
+        rc = bwh_devkey_public(k, pub);
+    bwh_devkey_close(k);
     if (rc == BW_E_NOTFOUND)
         return BW_OK;
     *have = rc == BW_OK;
@@ -68,7 +69,7 @@ static void fmt_time(char *out, size_t cap, uint64_t t)
         snprintf(out, cap, "%" PRIu64, t);
 }
 
-static bw_err show_one(void *ctx, const struct bw_log_record *r)
+static bw_err show_one(void *ctx, const struct bwh_log_record *r)
 {
     struct show_ctx *s = ctx;
     char when[40], fp[17];
@@ -80,27 +81,27 @@ static bw_err show_one(void *ctx, const struct bw_log_record *r)
     bw_hex(fp, r->key_fp, 8);
     if (s->json) {
         printf("{\"seq\":%" PRIu64 ",\"time\":%" PRIu64 ",\"type\":\"%s\"", r->seq, r->time,
-               r->type == BW_LOG_EVENT ? "event"
-               : r->type == BW_LOG_CHECKPOINT ? "checkpoint" : "anchor");
-        if (r->type == BW_LOG_EVENT) {
+               r->type == BWH_LOG_EVENT ? "event"
+               : r->type == BWH_LOG_CHECKPOINT ? "checkpoint" : "anchor");
+        if (r->type == BWH_LOG_EVENT) {
             printf(",\"event\":");
-            json_str(stdout, r->event, strlen(r->event));
+            bwh_json_str(stdout, r->event, strlen(r->event));
             printf(",\"subject\":");
-            json_str(stdout, r->subject, strlen(r->subject));
+            bwh_json_str(stdout, r->subject, strlen(r->subject));
             printf(",\"outcome\":");
-            json_str(stdout, r->outcome, strlen(r->outcome));
-        } else if (r->type == BW_LOG_CHECKPOINT) {
+            bwh_json_str(stdout, r->outcome, strlen(r->outcome));
+        } else if (r->type == BWH_LOG_CHECKPOINT) {
             printf(",\"key\":\"%s\"", fp);
         } else {
             printf(",\"segment\":%" PRIu64, r->segment);
         }
         printf(",\"hash\":");
-        json_hex(stdout, r->hash, BW_SHA256_LEN);
+        bwh_json_hex(stdout, r->hash, BW_SHA256_LEN);
         printf("}\n");
-    } else if (r->type == BW_LOG_EVENT) {
+    } else if (r->type == BWH_LOG_EVENT) {
         printf("%6" PRIu64 "  %s  %-10s %s: %s\n", r->seq, when, r->event, r->subject,
                r->outcome);
-    } else if (r->type == BW_LOG_CHECKPOINT) {
+    } else if (r->type == BWH_LOG_CHECKPOINT) {
         printf("%6" PRIu64 "  %s  -- checkpoint signed by key %s\n", r->seq, when, fp);
     } else {
         printf("%6" PRIu64 "  %s  -- segment %" PRIu64 " starts\n", r->seq, when, r->segment);
@@ -108,7 +109,7 @@ static bw_err show_one(void *ctx, const struct bw_log_record *r)
     return BW_OK;
 }
 
-static int report_failure(struct cli_args *a, const struct bw_log_report *rep, bw_err rc)
+static int report_failure(struct cli_args *a, const struct bwh_log_report *rep, bw_err rc)
 {
     char what[400];
 
@@ -116,7 +117,7 @@ static int report_failure(struct cli_args *a, const struct bw_log_report *rep, b
         printf("{\"ok\":false,\"error\":\"%s\",\"seq\":%" PRIu64 ",\"segment\":%" PRIu64
                ",\"offset\":%" PRIu64 ",\"detail\":",
                bw_errname(rc), rep->bad_seq, rep->bad_segment, rep->bad_offset);
-        json_str(stdout, rep->detail, strlen(rep->detail));
+        bwh_json_str(stdout, rep->detail, strlen(rep->detail));
         printf("}\n");
     }
     if (rep->detail[0] && rep->bad_segment)
@@ -131,17 +132,17 @@ static int report_failure(struct cli_args *a, const struct bw_log_report *rep, b
     return cli_fail(a, what, rc);
 }
 
-static int do_verify(struct cli_args *a, struct bw_log_vfs *v, const uint8_t *pub, int show)
+static int do_verify(struct cli_args *a, struct bwh_log_vfs *v, const uint8_t *pub, int show)
 {
     struct show_ctx sc = {0, cli_flag(a, "json"), 0};
-    struct bw_log_report rep;
+    struct bwh_log_report rep;
     const char *since = cli_get(a, "since");
-    unsigned flags = !pub ? BW_LOG_NO_SIGS : show ? BW_LOG_UNSIGNED_OK : 0;
+    unsigned flags = !pub ? BWH_LOG_NO_SIGS : show ? BWH_LOG_UNSIGNED_OK : 0;
     bw_err rc;
 
-    if (since && bw_parse_u64(since, &sc.since))
+    if (since && bwh_parse_u64(since, &sc.since))
         return cli_usage(a, "--since needs a sequence number");
-    rc = bw_log_verify(v, pub, flags, show ? show_one : NULL, &sc, &rep);
+    rc = bwh_log_verify(v, pub, flags, show ? show_one : NULL, &sc, &rep);
     if (!rc && !pub && rep.checkpoints && !show) {
         rc = BW_E_KEY;
         snprintf(rep.detail, sizeof(rep.detail),
@@ -195,7 +196,7 @@ static int do_verify(struct cli_args *a, struct bw_log_vfs *v, const uint8_t *pu
     if (rep.adopted)
         printf("%" PRIu64 " record%s had no signature when a writer found %s (events before the "
                "device key, a crash, or records added by someone who could write the log "
-               "directory): see the " BW_LOG_ADOPT_EVENT " events\n",
+               "directory): see the " BWH_LOG_ADOPT_EVENT " events\n",
                rep.adopted, rep.adopted == 1 ? "" : "s", rep.adopted == 1 ? "it" : "them");
     if (rep.torn)
         printf("a torn final record (power cut during a write) was ignored\n");
@@ -205,8 +206,8 @@ static int do_verify(struct cli_args *a, struct bw_log_vfs *v, const uint8_t *pu
 static int run(struct cli_args *a)
 {
     const char *conf_path = cli_get(a, "config"), *sub = a->pos[0], *what = NULL;
-    struct device_conf c;
-    struct bw_log_vfs v;
+    struct bwh_device_conf c;
+    struct bwh_log_vfs v;
     uint8_t pub[BW_P256_PUB_LEN];
     int have = 0, status;
     bw_err rc;
@@ -218,20 +219,20 @@ static int run(struct cli_args *a)
     if (!strcmp(sub, "append") ? a->npos != 4 : a->npos != 1)
         return cli_usage(a, "wrong number of arguments for '%s'", sub);
     errno = 0;
-    rc = device_conf_load(&c, conf_path);
+    rc = bwh_device_conf_load(&c, conf_path);
     if (rc)
         return cli_fail(a, conf_path, rc);
     if (!strcmp(sub, "append"))
-        return cli_exit_code(seclog_event(&c, a->pos[1], a->pos[2], a->pos[3]));
+        return cli_exit_code(bwh_seclog_event(&c, a->pos[1], a->pos[2], a->pos[3]));
     rc = find_pub(a, &c, pub, &have, &what);
     if (rc)
         return cli_fail(a, what, rc);
     errno = 0;
-    rc = bw_log_posix_open(&v, c.seclog, 0, 0);
+    rc = bwh_log_posix_open(&v, c.seclog, 0, 0);
     if (rc)
         return cli_fail(a, c.seclog, rc);
     status = do_verify(a, &v, have ? pub : NULL, !strcmp(sub, "show"));
-    bw_log_posix_close(&v);
+    bwh_log_posix_close(&v);
     return status;
 }
 

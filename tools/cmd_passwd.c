@@ -15,9 +15,10 @@
 #include <unistd.h>
 
 #include "bulwark/core.h"
-#include "bulwark/cred.h"
-#include "device.h"
-#include "seclog.h"
+#include "bwh/cred.h"
+#include "cli.h"
+#include "bwh/device.h"
+#include "bwh/seclog.h"
 
 /* One line from stdin into buf (newline removed); -1 at EOF. */
 static int read_secret(const char *prompt, char *buf, size_t cap)
@@ -54,7 +55,7 @@ static uint64_t now_s(void)
     return (uint64_t)time(NULL);
 }
 
-static int status(struct cli_args *a, struct bw_cred_db *db)
+static int status(struct cli_args *a, struct bwh_cred_db *db)
 {
     uint64_t now = now_s();
     size_t i;
@@ -62,7 +63,7 @@ static int status(struct cli_args *a, struct bw_cred_db *db)
     if (cli_flag(a, "json")) {
         printf("{\"users\":[");
         for (i = 0; i < db->n; i++) {
-            const struct bw_cred_user *u = &db->user[i];
+            const struct bwh_cred_user *u = &db->user[i];
 
             printf("%s{\"name\":\"%s\",\"factory_credential\":%s,\"failures\":%" PRIu32
                    ",\"locked\":%s,\"retry_after\":%" PRIu64 "}",
@@ -78,7 +79,7 @@ static int status(struct cli_args *a, struct bw_cred_db *db)
     if (db->n == 0)
         printf("no accounts (the device was not provisioned)\n");
     for (i = 0; i < db->n; i++) {
-        const struct bw_cred_user *u = &db->user[i];
+        const struct bwh_cred_user *u = &db->user[i];
 
         printf("%-16s %s%s", u->name,
                u->factory ? "FACTORY CREDENTIAL still in use: change it with 'bulwark passwd'"
@@ -95,10 +96,10 @@ static int run(struct cli_args *a)
 {
     const char *conf_path = cli_get(a, "config");
     const char *user = cli_get(a, "user");
-    char cur[BW_CRED_PW_MAX + 2], nw[BW_CRED_PW_MAX + 2], again[BW_CRED_PW_MAX + 2];
-    struct device_conf conf;
-    struct bw_cred_db db;
-    struct bw_cred_params p = {0, 0, 0};
+    char cur[BWH_CRED_PW_MAX + 2], nw[BWH_CRED_PW_MAX + 2], again[BWH_CRED_PW_MAX + 2];
+    struct bwh_device_conf conf;
+    struct bwh_cred_db db;
+    struct bwh_cred_params p = {0, 0, 0};
     uint64_t retry = 0;
     int ret = 0;
     bw_err rc;
@@ -109,10 +110,10 @@ static int run(struct cli_args *a)
         user = "admin";
     if (cli_flag(a, "check") && cli_flag(a, "status"))
         return cli_usage(a, "--check and --status exclude each other");
-    rc = device_conf_load(&conf, conf_path);
+    rc = bwh_device_conf_load(&conf, conf_path);
     if (rc)
         return cli_exit_code(rc);
-    rc = bw_cred_load(&db, conf.credentials);
+    rc = bwh_cred_load(&db, conf.credentials);
     if (rc)
         return cli_fail(a, conf.credentials, rc);
     if (cli_flag(a, "status"))
@@ -136,13 +137,13 @@ static int run(struct cli_args *a)
         goto out;
     }
     /* every path below starts with a throttled check of the current one */
-    rc = bw_cred_verify(&db, user, cur, now_s(), &retry);
+    rc = bwh_cred_verify(&db, user, cur, now_s(), &retry);
     if (rc) {
         /* refusals during a delay or lockout are not logged: they cost the
          * attacker nothing, and logging each would let them rotate older
          * records out of the log; the failures that led to the lock are */
         if (rc != BW_E_LOCKED &&
-            seclog_event(&conf, cli_flag(a, "check") ? "login" : "passwd", user, bw_errname(rc)))
+            bwh_seclog_event(&conf, cli_flag(a, "check") ? "login" : "passwd", user, bw_errname(rc)))
             fprintf(stderr, "bulwark passwd: security log not written\n");
         if (rc == BW_E_LOCKED || rc == BW_E_AUTH)
             fprintf(stderr, "bulwark passwd: %s: %s; next attempt in %" PRIu64 " s\n", user,
@@ -153,7 +154,7 @@ static int run(struct cli_args *a)
         goto out;
     }
     if (cli_flag(a, "check")) {
-        if (seclog_event(&conf, "login", user, "ok"))
+        if (bwh_seclog_event(&conf, "login", user, "ok"))
             fprintf(stderr, "bulwark passwd: security log not written\n");
         printf("ok\n");
         goto out;
@@ -168,9 +169,9 @@ static int run(struct cli_args *a)
         ret = cli_exit_code(BW_E_INVAL);
         goto out;
     }
-    if (strlen(nw) < BW_CRED_PW_MIN || strlen(nw) > BW_CRED_PW_MAX) {
+    if (strlen(nw) < BWH_CRED_PW_MIN || strlen(nw) > BWH_CRED_PW_MAX) {
         fprintf(stderr, "bulwark passwd: a password needs %d to %d characters; nothing changed\n",
-                BW_CRED_PW_MIN, BW_CRED_PW_MAX);
+                BWH_CRED_PW_MIN, BWH_CRED_PW_MAX);
         ret = cli_exit_code(BW_E_INVAL);
         goto out;
     }
@@ -179,8 +180,8 @@ static int run(struct cli_args *a)
         ret = cli_exit_code(BW_E_INVAL);
         goto out;
     }
-    rc = bw_cred_set(&db, user, nw, &p, 0);
-    if (seclog_event(&conf, "passwd", user, rc ? bw_errname(rc) : "ok"))
+    rc = bwh_cred_set(&db, user, nw, &p, 0);
+    if (bwh_seclog_event(&conf, "passwd", user, rc ? bw_errname(rc) : "ok"))
         fprintf(stderr, "bulwark passwd: security log not written\n");
     if (rc) {
         ret = cli_fail(a, conf.credentials, rc);

@@ -17,10 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bulwark/cred.h"
-#include "bulwark/identity.h"
-#include "device.h"
-#include "seclog.h"
+#include "bwh/cred.h"
+#include "bwh/identity.h"
+#include "cli.h"
+#include "bwh/device.h"
+#include "bwh/seclog.h"
 
 /* Where one device's identity goes. */
 struct target {
@@ -28,14 +29,14 @@ struct target {
     char key_uri[4096];
     char cert[4096];
     char creds[4096];
-    struct device_conf conf; /* for the security log; seclog empty: none */
+    struct bwh_device_conf conf; /* for the security log; seclog empty: none */
 };
 
 struct run {
-    struct bw_ca *ca;
+    struct bwh_ca *ca;
     char org[129];
     unsigned days;
-    struct bw_cred_params kdf;
+    struct bwh_cred_params kdf;
     int force;
     int json;
     int reg_fd, pw_fd, log_fd;
@@ -127,18 +128,18 @@ static void log_outcome(struct run *r, const struct target *t, const char *seria
         append_line(r->log_fd, line, (size_t)n))
         fprintf(stderr, "bulwark provision: cannot append to the provisioning log\n");
     if (*t->conf.seclog &&
-        seclog_event(&t->conf, "provision", t->id, rc ? bw_errname(rc) : "ok"))
+        bwh_seclog_event(&t->conf, "provision", t->id, rc ? bw_errname(rc) : "ok"))
         fprintf(stderr, "bulwark provision: %s: security log not written\n", t->id);
 }
 
 static bw_err provision_one(struct run *r, const struct target *t)
 {
-    char pw[BW_CRED_GEN_LEN + 1], serial[33] = "", fpr[65] = "", pubhex[131], credhex[65];
+    char pw[BWH_CRED_GEN_LEN + 1], serial[33] = "", fpr[65] = "", pubhex[131], credhex[65];
     uint8_t cd[BW_SHA256_LEN];
     char *csr = NULL, *cert = NULL, *rec = NULL, *pem_json = NULL;
-    struct bw_devkey *k = NULL;
-    struct bw_cert_info info;
-    struct bw_cred_db db;
+    struct bwh_devkey *k = NULL;
+    struct bwh_cert_info info;
+    struct bwh_cred_db db;
     struct stat st;
     size_t cap;
     int n;
@@ -151,14 +152,14 @@ static bw_err provision_one(struct run *r, const struct target *t)
                 t->id, t->cert);
         goto out;
     }
-    rc = bw_devkey_open(t->key_uri, &k);
+    rc = bwh_devkey_open(t->key_uri, &k);
     if (rc) {
         /* the scheme only: a PKCS#11 URI may carry a PIN */
         fprintf(stderr, "bulwark provision: %s: cannot open the %.*s key: %s\n", t->id,
                 (int)strcspn(t->key_uri, ":"), t->key_uri, bw_strerror(rc));
         goto out;
     }
-    rc = bw_devkey_generate(k, r->force);
+    rc = bwh_devkey_generate(k, r->force);
     if (rc == BW_E_EXISTS) {
         /* a key but no certificate: an earlier run stopped half way.
          * Certify the key the device already has. */
@@ -168,12 +169,12 @@ static bw_err provision_one(struct run *r, const struct target *t)
     }
     if (rc) {
         fprintf(stderr, "bulwark provision: %s: key generation: %s%s%s\n", t->id,
-                bw_strerror(rc), *bw_devkey_detail(k) ? ": " : "", bw_devkey_detail(k));
+                bw_strerror(rc), *bwh_devkey_detail(k) ? ": " : "", bwh_devkey_detail(k));
         goto out;
     }
-    rc = bw_csr_make(k, t->id, r->org, &csr);
+    rc = bwh_csr_make(k, t->id, r->org, &csr);
     if (!rc)
-        rc = bw_ca_issue(r->ca, csr, t->id, r->days, &cert, &info);
+        rc = bwh_ca_issue(r->ca, csr, t->id, r->days, &cert, &info);
     if (rc) {
         fprintf(stderr, "bulwark provision: %s: certificate: %s\n", t->id, bw_strerror(rc));
         goto out;
@@ -183,16 +184,16 @@ static bw_err provision_one(struct run *r, const struct target *t)
     hex(pubhex, info.pub, sizeof(info.pub));
     /* the unique factory password: hash on the device, clear text only to
      * the label printer's file */
-    rc = bw_cred_generate(pw, sizeof(pw));
+    rc = bwh_cred_generate(pw, sizeof(pw));
     if (!rc)
-        rc = bw_cred_load(&db, t->creds);
+        rc = bwh_cred_load(&db, t->creds);
     if (!rc)
-        rc = bw_cred_set(&db, "admin", pw, &r->kdf, 1);
+        rc = bwh_cred_set(&db, "admin", pw, &r->kdf, 1);
     /* a digest of the stored Argon2id string (salt and hash): lets bulwark
      * audit find units that share one credential file, and reveals nothing
      * a guess could be tested against */
     if (!rc)
-        rc = bw_sha256(bw_cred_find(&db, "admin")->hash, strlen(bw_cred_find(&db, "admin")->hash),
+        rc = bw_sha256(bwh_cred_find(&db, "admin")->hash, strlen(bwh_cred_find(&db, "admin")->hash),
                        cd);
     if (rc) {
         fprintf(stderr, "bulwark provision: %s: credentials %s: %s\n", t->id, t->creds,
@@ -212,7 +213,7 @@ static bw_err provision_one(struct run *r, const struct target *t)
                  "\"public_key\":\"%s\",\"key_backend\":\"%s\",\"not_before\":%" PRIu64
                  ",\"not_after\":%" PRIu64 ",\"provisioned_at\":%lld,\"cred_sha256\":\"%s\","
                  "\"certificate\":%s}\n",
-                 t->id, serial, fpr, pubhex, bw_devkey_scheme(k), info.not_before, info.not_after,
+                 t->id, serial, fpr, pubhex, bwh_devkey_scheme(k), info.not_before, info.not_after,
                  (long long)time(NULL), credhex, pem_json);
     rc = append_line(r->reg_fd, rec, (size_t)n);
     if (!rc && r->pw_fd >= 0) {
@@ -230,7 +231,7 @@ static bw_err provision_one(struct run *r, const struct target *t)
     /* The certificate is written last: its presence means "done". A crash
      * before it leaves the device to be finished by a rerun (which may add
      * a second registry and password line for it: the last one counts). */
-    rc = bw_write_file_atomic(t->cert, cert, strlen(cert), 0644);
+    rc = bwh_write_file_atomic(t->cert, cert, strlen(cert), 0644);
     if (rc) {
         fprintf(stderr, "bulwark provision: %s: cannot write %s\n", t->id, t->cert);
         goto out;
@@ -238,7 +239,7 @@ static bw_err provision_one(struct run *r, const struct target *t)
     if (r->json)
         printf("{\"device_id\":\"%s\",\"serial\":\"%s\",\"fingerprint_sha256\":\"%s\","
                "\"key_backend\":\"%s\",\"certificate\":\"%s\"%s%s%s}\n",
-               t->id, serial, fpr, bw_devkey_scheme(k), t->cert,
+               t->id, serial, fpr, bwh_devkey_scheme(k), t->cert,
                r->pw_fd < 0 ? ",\"password\":\"" : "", r->pw_fd < 0 ? pw : "",
                r->pw_fd < 0 ? "\"" : "");
     else if (r->pw_fd < 0)
@@ -251,7 +252,7 @@ out:
     free(cert);
     free(pem_json);
     free(rec);
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     return rc;
 }
 
@@ -282,7 +283,7 @@ static bw_err batch_target(struct target *t, const char *dir, const char *id, co
     return BW_OK;
 }
 
-static bw_err parse_kdf(const char *s, struct bw_cred_params *p)
+static bw_err parse_kdf(const char *s, struct bwh_cred_params *p)
 {
     unsigned t, m, l;
     char tail;
@@ -305,7 +306,7 @@ static int run(struct cli_args *a)
     char ca_cert[4200], ca_key[4200], reg[4200], plog[4200];
     struct run r;
     struct target *t = NULL;
-    struct bw_progress prog;
+    struct bwh_progress prog;
     uint64_t count = 0, i, done = 0, skipped = 0;
     int modes = !!conf_path + !!count_s + !!csv, status = 0;
     FILE *cf = NULL;
@@ -321,14 +322,14 @@ static int run(struct cli_args *a)
         return cli_usage(a, "--config needs --device-id");
     if ((count_s || csv) && !out_dir)
         return cli_usage(a, "--count and --from-csv need --out DIR");
-    if (count_s && (bw_parse_u64(count_s, &count) || count == 0 || count > 1000000))
+    if (count_s && (bwh_parse_u64(count_s, &count) || count == 0 || count > 1000000))
         return cli_usage(a, "--count must be 1 to 1000000");
     snprintf(r.org, sizeof(r.org), "%s", (v = cli_get(a, "org")) ? v : "bulwark");
     r.days = 7300;
     if ((v = cli_get(a, "days"))) {
         uint64_t d;
 
-        if (bw_parse_u64(v, &d) || d == 0 || d > 36500)
+        if (bwh_parse_u64(v, &d) || d == 0 || d > 36500)
             return cli_usage(a, "--days must be 1 to 36500");
         r.days = (unsigned)d;
     }
@@ -344,14 +345,14 @@ static int run(struct cli_args *a)
         snprintf(ca_cert, sizeof(ca_cert), "%.4000s/ca.crt", ca_dir);
     if (!*ca_key)
         snprintf(ca_key, sizeof(ca_key), "%.4000s/ca.key", ca_dir);
-    rc = bw_ca_open(ca_cert, ca_key, &r.ca);
+    rc = bwh_ca_open(ca_cert, ca_key, &r.ca);
     if (rc == BW_E_NOTFOUND && !cli_get(a, "ca-cert")) {
-        rc = bw_ca_create(ca_dir, r.org, 36500);
+        rc = bwh_ca_create(ca_dir, r.org, 36500);
         if (rc)
             return cli_fail(a, "creating the manufacturing CA", rc);
         fprintf(stderr, "bulwark provision: created manufacturing CA %s (key %s, keep it offline)\n",
                 ca_cert, ca_key);
-        rc = bw_ca_open(ca_cert, ca_key, &r.ca);
+        rc = bwh_ca_open(ca_cert, ca_key, &r.ca);
     }
     if (rc)
         return cli_fail(a, ca_cert, rc);
@@ -394,7 +395,7 @@ static int run(struct cli_args *a)
             status = cli_usage(a, "--device-id: 1-64 letters, digits, '-', '_' or '.'");
             goto out;
         }
-        rc = device_conf_load(&t->conf, conf_path);
+        rc = bwh_device_conf_load(&t->conf, conf_path);
         if (rc) {
             status = cli_exit_code(rc);
             goto out;
@@ -421,7 +422,7 @@ static int run(struct cli_args *a)
                 count++;
         rewind(cf);
     }
-    bw_progress_start_items(&prog, "provisioning", "devices", count);
+    bwh_progress_start_items(&prog, "provisioning", "devices", count);
     for (i = 0; i < count; i++) {
         char idbuf[80], line[8192], *uri = NULL;
 
@@ -454,15 +455,15 @@ static int run(struct cli_args *a)
         rc = provision_one(&r, t);
         if (rc == BW_E_EXISTS) { /* provisioned by an earlier run: keep it */
             skipped++;
-            bw_progress_add(&prog, 1);
+            bwh_progress_add(&prog, 1);
             continue;
         }
         if (rc)
             goto batch_fail;
         done++;
-        bw_progress_add(&prog, 1);
+        bwh_progress_add(&prog, 1);
     }
-    bw_progress_end(&prog);
+    bwh_progress_end(&prog);
     if (!r.json)
         printf("provisioned %" PRIu64 " devices into %s; registry %s; passwords %s\n", done,
                out_dir, reg, r.pw_path);
@@ -471,7 +472,7 @@ static int run(struct cli_args *a)
                 "(--force redoes them)\n", skipped, skipped == 1 ? "" : "s");
     goto out;
 batch_fail:
-    bw_progress_end(&prog);
+    bwh_progress_end(&prog);
     fprintf(stderr, "bulwark provision: stopped after %" PRIu64 " of %" PRIu64 " devices\n", done,
             count);
     status = cli_exit_code(rc);
@@ -485,7 +486,7 @@ out:
         close(r.pw_fd);
     if (r.log_fd >= 0)
         close(r.log_fd);
-    bw_ca_free(r.ca);
+    bwh_ca_free(r.ca);
     return status;
 }
 

@@ -27,11 +27,11 @@ static int load_register(struct cli_args *a, const struct audit_catalogue *c,
     if (!path)
         return cli_usage(a, "--register is required");
     errno = 0;
-    rc = bw_read_file(path, 4 << 20, &buf, &len);
+    rc = bwh_read_file(path, 4 << 20, &buf, &len);
     if (rc)
         return cli_fail(a, path, rc);
     rc = audit_register_parse(r, (const char *)buf, len, err, sizeof(err));
-    bw_free(buf);
+    bwh_free(buf);
     if (!rc)
         rc = audit_register_validate(r, c, err, sizeof(err));
     if (rc) {
@@ -51,14 +51,14 @@ static int load_profile(struct cli_args *a, const struct audit_catalogue *c,
     char err[400];
     bw_err rc;
 
-    *out = bw_calloc(1, sizeof(**out));
+    *out = bwh_calloc(1, sizeof(**out));
     if (!*out)
         return cli_fail(a, "profile", BW_E_NOMEM);
-    rc = bw_read_file(path, 1 << 20, &buf, &len);
+    rc = bwh_read_file(path, 1 << 20, &buf, &len);
     if (rc)
         return cli_fail(a, path, rc);
     rc = audit_profile_parse(*out, (const char *)buf, len, err, sizeof(err));
-    bw_free(buf);
+    bwh_free(buf);
     if (!rc)
         rc = audit_profile_validate(*out, c, err, sizeof(err));
     if (rc) {
@@ -108,19 +108,19 @@ static int do_accept(struct cli_args *a)
         return cli_usage(a, "--register is required");
     if (a->npos != 2 || !cli_get(a, "by"))
         return cli_usage(a, "accept wants a risk id (or 'all') and --by NAME");
-    rc = bw_read_file(path, 4 << 20, &buf, &len);
+    rc = bwh_read_file(path, 4 << 20, &buf, &len);
     if (rc)
         return cli_fail(a, path, rc);
     rc = audit_register_accept((const char *)buf, len, a->pos[1], cli_get(a, "by"),
                                cli_get(a, "residual"), cli_get(a, "review"), &out, err,
                                sizeof(err));
-    bw_free(buf);
+    bwh_free(buf);
     if (rc) {
         fprintf(stderr, "bulwark risk: %s: %s [%s]\n", path, err, bw_errname(rc));
         return cli_exit_code(rc);
     }
-    rc = bw_write_file_atomic(path, out, strlen(out), 0644);
-    bw_free(out);
+    rc = bwh_write_file_atomic(path, out, strlen(out), 0644);
+    bwh_free(out);
     if (rc)
         return cli_fail(a, path, rc);
     printf("%s: risk %s accepted by %s\n", path, a->pos[1], cli_get(a, "by"));
@@ -183,7 +183,7 @@ static int run(struct cli_args *a)
         status = close_file(a, f);
     }
 out:
-    bw_free(prof);
+    bwh_free(prof);
     audit_register_free(&reg);
     audit_catalogue_free(&cat);
     return status;

@@ -55,7 +55,7 @@ static void *copy_payload(void *arg)
     if (!len)
         return NULL;
     /* Fallback for filesystems that refuse copy_file_range. */
-    buf = bw_malloc(1u << 20);
+    buf = bwh_malloc(1u << 20);
     if (!buf) {
         j->rc = BW_E_NOMEM;
         return NULL;
@@ -72,7 +72,7 @@ static void *copy_payload(void *arg)
         ooff += (loff_t)want;
         len -= want;
     }
-    bw_free(buf);
+    bwh_free(buf);
     return NULL;
 }
 
@@ -80,40 +80,40 @@ static void *copy_payload(void *arg)
 static bw_err hash_image(int fd, uint64_t size, uint32_t chunk, uint8_t *list,
                          uint8_t digest[BW_SHA256_LEN])
 {
-    struct bw_hash_pipe *hp;
-    struct bw_progress prog;
+    struct bwh_hash_pipe *hp;
+    struct bwh_progress prog;
     uint64_t off = 0, i = 0;
     size_t got;
     bw_err rc;
 
-    rc = bw_hash_pipe_new(&hp, chunk);
+    rc = bwh_hash_pipe_new(&hp, chunk);
     if (rc)
         return rc;
-    bw_progress_start(&prog, "signing", size);
+    bwh_progress_start(&prog, "signing", size);
     while (off < size) {
-        uint8_t *slot = bw_hash_pipe_slot(hp);
+        uint8_t *slot = bwh_hash_pipe_slot(hp);
         size_t want = size - off < chunk ? (size_t)(size - off) : chunk;
 
-        rc = bw_read_full(fd, slot, want, &got);
+        rc = bwh_read_full(fd, slot, want, &got);
         if (!rc && got < want)
             rc = BW_E_TRUNCATED;
         if (!rc)
             rc = bw_sha256(slot, want, list + i * BW_SHA256_LEN);
         if (rc)
             break;
-        bw_hash_pipe_push(hp, want);
+        bwh_hash_pipe_push(hp, want);
         off += want;
         i++;
-        bw_progress_add(&prog, want);
+        bwh_progress_add(&prog, want);
     }
-    bw_progress_end(&prog);
+    bwh_progress_end(&prog);
     if (rc) {
-        bw_err ignored = bw_hash_pipe_finish(hp, digest);
+        bw_err ignored = bwh_hash_pipe_finish(hp, digest);
 
         (void)ignored;
         return rc;
     }
-    return bw_hash_pipe_finish(hp, digest);
+    return bwh_hash_pipe_finish(hp, digest);
 }
 
 int cmd_sign(struct cli_args *a)
@@ -138,11 +138,11 @@ int cmd_sign(struct cli_args *a)
     memset(&b, 0, sizeof(b));
     if (!keyf || !out || !seqs || !cli_get(a, "vendor-id") || !cli_get(a, "class-id"))
         return cli_usage(a, "--key, --vendor-id, --class-id, --sequence and --out are required");
-    if (bw_uuid_parse(cli_get(a, "vendor-id"), vendor))
+    if (bwh_uuid_parse(cli_get(a, "vendor-id"), vendor))
         return cli_usage(a, "--vendor-id: not a UUID: %s", cli_get(a, "vendor-id"));
-    if (bw_uuid_parse(cli_get(a, "class-id"), klass))
+    if (bwh_uuid_parse(cli_get(a, "class-id"), klass))
         return cli_usage(a, "--class-id: not a UUID: %s", cli_get(a, "class-id"));
-    if (bw_parse_u64(seqs, &b.sequence))
+    if (bwh_parse_u64(seqs, &b.sequence))
         return cli_usage(a, "--sequence: not a whole number from 0 to 2^64-1: %s", seqs);
     if (cid) {
         size_t l = strlen(cid);
@@ -168,7 +168,7 @@ int cmd_sign(struct cli_args *a)
         return cli_usage(a, "--uri: '#name' names an integrated payload; use --integrated");
 
     errno = 0;
-    rc = bw_load_key(keyf, 1, &key);
+    rc = bwh_load_key(keyf, 1, &key);
     if (rc) {
         status = cli_fail(a, keyf, rc);
         goto out;
@@ -192,8 +192,8 @@ int cmd_sign(struct cli_args *a)
             status = cli_usage(a, "--integrated: image larger than 512 KiB");
             goto out;
         }
-        payload = bw_malloc((size_t)b.image_size);
-        rc = payload ? bw_read_full(in, payload, (size_t)b.image_size, &got) : BW_E_NOMEM;
+        payload = bwh_malloc((size_t)b.image_size);
+        rc = payload ? bwh_read_full(in, payload, (size_t)b.image_size, &got) : BW_E_NOMEM;
         if (!rc && got != b.image_size)
             rc = BW_E_TRUNCATED;
         if (!rc)
@@ -204,13 +204,13 @@ int cmd_sign(struct cli_args *a)
         b.with_chunks = 1;
         b.chunk_size = BW_SUIT_CHUNK_SIZE;
         n_chunks = (b.image_size + b.chunk_size - 1) / b.chunk_size;
-        if (n_chunks * BW_SHA256_LEN > BW_PKG_LIST_MAX) {
+        if (n_chunks * BW_SHA256_LEN > BWH_PKG_LIST_MAX) {
             status = cli_usage(a, "%s: images above %llu GiB are not supported", img,
-                               (unsigned long long)(BW_PKG_LIST_MAX / BW_SHA256_LEN *
+                               (unsigned long long)(BWH_PKG_LIST_MAX / BW_SHA256_LEN *
                                                     BW_SUIT_CHUNK_SIZE >> 30));
             goto out;
         }
-        list = bw_malloc((size_t)(n_chunks * BW_SHA256_LEN));
+        list = bwh_malloc((size_t)(n_chunks * BW_SHA256_LEN));
         rc = list ? BW_OK : BW_E_NOMEM;
     }
     if (rc) {
@@ -220,7 +220,7 @@ int cmd_sign(struct cli_args *a)
     /* The envelope's size does not depend on the digests: size it now. */
     bw_wr_init(&w, NULL, 0);
     rc = bw_suit_build(&w, &b, &key);
-    env = rc ? NULL : bw_malloc(w.len);
+    env = rc ? NULL : bwh_malloc(w.len);
     if (!rc && !env)
         rc = BW_E_NOMEM;
     if (rc) {
@@ -229,7 +229,7 @@ int cmd_sign(struct cli_args *a)
     }
     env_len = w.len;
 
-    fd = bw_tmpfile_beside(out, 0644, tmp, sizeof(tmp));
+    fd = bwh_tmpfile_beside(out, 0644, tmp, sizeof(tmp));
     if (fd < 0) {
         status = cli_fail(a, tmp, BW_E_IO);
         goto out;
@@ -276,10 +276,10 @@ int cmd_sign(struct cli_args *a)
     }
     if (cli_flag(a, "json")) {
         printf("{\"package\":");
-        json_str(stdout, out, strlen(out));
+        bwh_json_str(stdout, out, strlen(out));
         printf(",\"sequence\":%" PRIu64 ",\"image_size\":%" PRIu64 ",\"image_digest\":",
                b.sequence, b.image_size);
-        json_hex(stdout, b.image_digest, BW_SHA256_LEN);
+        bwh_json_hex(stdout, b.image_digest, BW_SHA256_LEN);
         printf(",\"envelope_size\":%zu,\"chunks\":%" PRIu64 "}\n", env_len, n_chunks);
     } else {
         char hex[65];
@@ -295,9 +295,9 @@ out:
         close(fd);
     if (in >= 0)
         close(in);
-    bw_free(list);
-    bw_free(env);
-    bw_free(payload);
+    bwh_free(list);
+    bwh_free(env);
+    bwh_free(payload);
     bw_ec_key_clear(&key);
     return status;
 }

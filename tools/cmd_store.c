@@ -13,18 +13,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bulwark/identity.h"
+#include "bwh/identity.h"
 #include "bulwark/store.h"
-#include "device.h"
-#include "seclog.h"
+#include "cli.h"
+#include "bwh/device.h"
+#include "bwh/seclog.h"
 
 struct sctx {
-    struct device_conf conf;
-    struct bw_posix_flash pf;
+    struct bwh_device_conf conf;
+    struct bwh_posix_flash pf;
     int have_file;  /* the store file exists (or was created) */
     int have_key;   /* skey loaded */
     int opened;     /* s is open */
-    uint8_t skey[BW_STORAGE_KEY_LEN];
+    uint8_t skey[BWH_STORAGE_KEY_LEN];
     uint8_t *work;
     size_t work_len;
     struct bw_store s;
@@ -41,18 +42,18 @@ static void sctx_close(struct sctx *c)
     c->opened = 0;
     if (c->work) {
         bw_wipe(c->work, c->work_len);
-        bw_free(c->work);
+        bwh_free(c->work);
     }
     c->work = NULL;
     bw_wipe(c->skey, sizeof(c->skey));
     if (c->have_file)
-        bw_posix_flash_close(&c->pf); /* releases the lock */
+        bwh_posix_flash_close(&c->pf); /* releases the lock */
     c->have_file = 0;
 }
 
 static void log_event(const struct sctx *c, const char *event, const char *subject, bw_err rc)
 {
-    (void)seclog_event(&c->conf, event, subject, rc ? bw_errname(rc) : "ok");
+    (void)bwh_seclog_event(&c->conf, event, subject, rc ? bw_errname(rc) : "ok");
 }
 
 /*
@@ -74,7 +75,7 @@ static int sctx_open(struct cli_args *a, struct sctx *c, enum mode m, int create
     if (!conf)
         return cli_usage(a, "--config is required");
     errno = 0;
-    if ((rc = device_conf_load(&c->conf, conf)))
+    if ((rc = bwh_device_conf_load(&c->conf, conf)))
         return cli_fail(a, conf, rc);
     /* 'bulwark device init' writes store_max = 0 today: read it as the
      * documented default */
@@ -102,7 +103,7 @@ static int sctx_open(struct cli_args *a, struct sctx *c, enum mode m, int create
                                                                            : BW_E_FORMAT);
     }
     errno = 0;
-    if ((rc = bw_posix_flash_open(&c->pf, c->conf.store, c->conf.store_max, m == M_WRITE, 0)))
+    if ((rc = bwh_posix_flash_open(&c->pf, c->conf.store, c->conf.store_max, m == M_WRITE, 0)))
         return cli_fail(a, c->conf.store, rc);
     c->have_file = 1;
     if (m == M_WIPE && S_ISREG(st.st_mode) && (uint64_t)st.st_size > c->conf.store_max &&
@@ -111,7 +112,7 @@ static int sctx_open(struct cli_args *a, struct sctx *c, enum mode m, int create
     if (flock(c->pf.fd, m == M_READ ? LOCK_SH : LOCK_EX) != 0)
         return cli_fail(a, c->conf.store, BW_E_IO);
     errno = 0;
-    rc = bw_storage_key_load(c->conf.storage_key, create_key, c->skey);
+    rc = bwh_storage_key_load(c->conf.storage_key, create_key, c->skey);
     if (rc) {
         if (m == M_WIPE)
             return 0;
@@ -122,7 +123,7 @@ static int sctx_open(struct cli_args *a, struct sctx *c, enum mode m, int create
     }
     c->have_key = 1;
     c->work_len = (size_t)bw_store_work_size(&c->pf.f);
-    c->work = bw_malloc(c->work_len);
+    c->work = bwh_malloc(c->work_len);
     if (!c->work)
         return cli_fail(a, "work buffer", BW_E_NOMEM);
     rc = bw_store_open(&c->s, &c->pf.f, c->skey, c->work, c->work_len);
@@ -191,7 +192,7 @@ static int do_set(struct cli_args *a)
         const char *src = file ? file : "-";
 
         errno = 0;
-        rc = bw_read_file(src, BW_STORE_VALUE_MAX, &buf, &len);
+        rc = bwh_read_file(src, BW_STORE_VALUE_MAX, &buf, &len);
         if (rc == BW_E_TOOBIG) {
             fprintf(stderr, "bulwark store: %s: a value may have at most %u bytes\n",
                     strcmp(src, "-") ? src : "stdin", BW_STORE_VALUE_MAX);
@@ -214,7 +215,7 @@ static int do_set(struct cli_args *a)
         st = cli_fail(a, name, rc);
     } else if (cli_flag(a, "json")) {
         printf("{\"key\":");
-        json_str(stdout, name, strlen(name));
+        bwh_json_str(stdout, name, strlen(name));
         printf(",\"size\":%zu,\"generation\":%" PRIu64 ",\"bytes_used\":%zu,\"capacity\":%" PRIu64
                "}\n",
                len, c.s.generation, c.s.len, c.s.copy_size);
@@ -226,7 +227,7 @@ out:
     sctx_close(&c);
     if (buf) {
         bw_wipe(buf, len);
-        bw_free(buf);
+        bwh_free(buf);
     }
     return st;
 }
@@ -257,7 +258,7 @@ static int do_get(struct cli_args *a)
     if ((st = sctx_open(a, &c, M_READ, 0)))
         goto out;
     if (c.opened) {
-        v = bw_malloc(BW_STORE_VALUE_MAX);
+        v = bwh_malloc(BW_STORE_VALUE_MAX);
         rc = v ? bw_store_get(&c.s, name, v, BW_STORE_VALUE_MAX, &len) : BW_E_NOMEM;
     }
     if (rc == BW_E_NOTFOUND) {
@@ -269,12 +270,12 @@ static int do_get(struct cli_args *a)
         st = cli_fail(a, name, rc);
     } else if (cli_flag(a, "json")) {
         printf("{\"key\":");
-        json_str(stdout, name, strlen(name));
+        bwh_json_str(stdout, name, strlen(name));
         printf(",\"size\":%zu,\"value_hex\":", len);
-        json_hex(stdout, v, len);
+        bwh_json_hex(stdout, v, len);
         if (printable(v, len)) {
             printf(",\"value\":");
-            json_str(stdout, (const char *)v, len);
+            bwh_json_str(stdout, (const char *)v, len);
         }
         printf("}\n");
     } else if (len && fwrite(v, 1, len, stdout) != len) {
@@ -284,7 +285,7 @@ static int do_get(struct cli_args *a)
 out:
     if (v) {
         bw_wipe(v, BW_STORE_VALUE_MAX);
-        bw_free(v);
+        bwh_free(v);
     }
     sctx_close(&c);
     return st;
@@ -308,7 +309,7 @@ static int do_list(struct cli_args *a)
     while (c.opened && bw_store_next(&c.s, &it, name, &vlen) == BW_OK) {
         if (json) {
             printf("%s{\"name\":", first ? "" : ",");
-            json_str(stdout, name, strlen(name));
+            bwh_json_str(stdout, name, strlen(name));
             printf(",\"size\":%zu}", vlen);
         } else {
             printf("%s\n", name);
@@ -437,7 +438,7 @@ static int do_wipe(struct cli_args *a)
     }
     if (json) {
         printf("{\"store\":");
-        json_str(stdout, c.conf.store, strlen(c.conf.store));
+        bwh_json_str(stdout, c.conf.store, strlen(c.conf.store));
         printf(",\"erased_keys\":%" PRIu32 ",\"names\":[", erased);
         if (listed) {
             /* names again, as JSON strings */
@@ -448,7 +449,7 @@ static int do_wipe(struct cli_args *a)
                 size_t n = e ? (size_t)(e - p) : strlen(p);
 
                 printf("%s", first ? "" : ",");
-                json_str(stdout, p, n);
+                bwh_json_str(stdout, p, n);
                 first = 0;
                 p += n + (e ? 2 : 0);
             }

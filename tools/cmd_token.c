@@ -14,9 +14,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "bulwark/identity.h"
+#include "bwh/identity.h"
 #include "bulwark/token.h"
-#include "seclog.h"
+#include "cli.h"
+#include "bwh/seclog.h"
 
 #define TTL_DEFAULT 300
 
@@ -71,21 +72,21 @@ out:
 /* A seconds option: 1..max. */
 static int seconds(const char *s, uint64_t max, uint64_t *v)
 {
-    return bw_parse_u64(s, v) == BW_OK && *v >= 1 && *v <= max;
+    return bwh_parse_u64(s, v) == BW_OK && *v >= 1 && *v <= max;
 }
 
 static void json_kv(const char *k, const char *v, int comma)
 {
     printf("%s\"%s\":", comma ? "," : "", k);
-    json_str(stdout, v, strlen(v));
+    bwh_json_str(stdout, v, strlen(v));
 }
 
 static int issue(struct cli_args *a)
 {
     const char *conf_path = cli_get(a, "config"), *aud = cli_get(a, "aud");
     char uri[8300], subject[600], out[BW_TOKEN_MAX + 1];
-    struct device_conf conf;
-    struct bw_devkey *dk = NULL;
+    struct bwh_device_conf conf;
+    struct bwh_devkey *dk = NULL;
     struct bw_token_claims c;
     struct bw_signer s;
     uint64_t ttl = TTL_DEFAULT;
@@ -113,7 +114,7 @@ static int issue(struct cli_args *a)
     if (cli_get(a, "sub") && (!*cli_get(a, "sub") || strlen(cli_get(a, "sub")) > BW_TOKEN_STR_MAX))
         return cli_usage(a, "--sub: 1 to %d bytes", BW_TOKEN_STR_MAX);
     errno = 0;
-    rc = device_conf_load(&conf, conf_path);
+    rc = bwh_device_conf_load(&conf, conf_path);
     if (rc)
         return cli_exit_code(rc);
     /* the file backend finds its storage key where device.conf says */
@@ -121,18 +122,18 @@ static int issue(struct cli_args *a)
         snprintf(uri, sizeof(uri), "%s?storage-key=%s", conf.device_key, conf.storage_key);
     else
         snprintf(uri, sizeof(uri), "%s", conf.device_key);
-    rc = bw_devkey_open(uri, &dk);
+    rc = bwh_devkey_open(uri, &dk);
     if (!rc)
-        rc = bw_devkey_signer(dk, &s);
+        rc = bwh_devkey_signer(dk, &s);
     if (rc) {
         char what[400];
 
-        snprintf(what, sizeof(what), "device key%s%s%s", *bw_devkey_detail(dk) ? " (" : "",
-                 bw_devkey_detail(dk), *bw_devkey_detail(dk) ? ")" : "");
+        snprintf(what, sizeof(what), "device key%s%s%s", *bwh_devkey_detail(dk) ? " (" : "",
+                 bwh_devkey_detail(dk), *bwh_devkey_detail(dk) ? ")" : "");
         if (rc == BW_E_NOTFOUND)
             snprintf(what, sizeof(what), "device key (run 'bulwark provision')");
         status = cli_fail(a, what, rc);
-        bw_devkey_close(dk);
+        bwh_devkey_close(dk);
         return status;
     }
     if (cli_get(a, "sub")) {
@@ -140,7 +141,7 @@ static int issue(struct cli_args *a)
     } else {
         rc = cert_cn(conf.device_cert, s.pub, c.sub, sizeof(c.sub));
         if (rc) {
-            bw_devkey_close(dk);
+            bwh_devkey_close(dk);
             if (rc == BW_E_NOTFOUND)
                 return cli_usage(a, "no device id: give --sub, or provision a device "
                                     "certificate with a CN (%s)", conf.device_cert);
@@ -151,12 +152,12 @@ static int issue(struct cli_args *a)
     c.iat = (int64_t)time(NULL);
     c.exp = c.iat + (int64_t)ttl;
     rc = bw_token_issue(&s, &c, out, sizeof(out), &len);
-    bw_devkey_close(dk);
+    bwh_devkey_close(dk);
 
     /* the log names the token (jti), never holds it: it is a bearer credential */
     snprintf(subject, sizeof(subject), "sub=%s aud=%s jti=%s exp=%" PRId64, c.sub, c.aud,
              rc ? "-" : c.jti, c.exp);
-    if (seclog_event(&conf, "token.issue", subject, rc ? bw_errname(rc) : "ok") && !rc)
+    if (bwh_seclog_event(&conf, "token.issue", subject, rc ? bw_errname(rc) : "ok") && !rc)
         fprintf(stderr, "bulwark token: warning: the security log did not record this token\n");
     if (rc) {
         bw_wipe(out, sizeof(out));
@@ -232,23 +233,23 @@ static int verify(struct cli_args *a)
     bw_token_policy_init(&p, aud, (int64_t)time(NULL));
     p.iss = cli_get(a, "iss");
     if (cli_get(a, "leeway")) {
-        if (bw_parse_u64(cli_get(a, "leeway"), &v) || v > 600)
+        if (bwh_parse_u64(cli_get(a, "leeway"), &v) || v > 600)
             return cli_usage(a, "--leeway: seconds from 0 to 600");
         p.leeway = (uint32_t)v;
     }
     if (cli_get(a, "at")) {
-        if (bw_parse_u64(cli_get(a, "at"), &v) || v > (uint64_t)INT64_MAX / 2)
+        if (bwh_parse_u64(cli_get(a, "at"), &v) || v > (uint64_t)INT64_MAX / 2)
             return cli_usage(a, "--at: seconds since the epoch");
         p.now = (int64_t)v;
     }
     errno = 0;
-    rc = bw_load_key(pubf, 0, &key);
+    rc = bwh_load_key(pubf, 0, &key);
     if (rc)
         return cli_fail(a, pubf, rc);
     if (!strcmp(arg, "-")) {
         /* stdin keeps the token out of the process list; one newline may end it */
         errno = 0;
-        rc = bw_read_file("-", BW_TOKEN_MAX + 2, &buf, &len);
+        rc = bwh_read_file("-", BW_TOKEN_MAX + 2, &buf, &len);
         if (rc) {
             bw_ec_key_clear(&key);
             return cli_fail(a, "reading the token", rc);
@@ -264,7 +265,7 @@ static int verify(struct cli_args *a)
     bw_token_replay_init(&cache, one, 1);
     rc = bw_token_verify(arg, len, &key, &p, &cache, &c);
     status = verify_report(a, rc, &c);
-    bw_free(buf);
+    bwh_free(buf);
     bw_ec_key_clear(&key);
     return status;
 }

@@ -15,14 +15,14 @@ static int report(struct cli_args *a, const char *path, const struct bw_suit *s,
 {
     if (cli_flag(a, "json")) {
         printf("{\"ok\":%s,\"package\":", rc ? "false" : "true");
-        json_str(stdout, path, strlen(path));
+        bwh_json_str(stdout, path, strlen(path));
         if (rc) {
             printf(",\"stage\":\"%s\",\"error\":\"%s\",\"message\":", stage, bw_errname(rc));
-            json_str(stdout, bw_strerror(rc), strlen(bw_strerror(rc)));
+            bwh_json_str(stdout, bw_strerror(rc), strlen(bw_strerror(rc)));
         } else {
             printf(",\"sequence\":%" PRIu64 ",\"image_size\":%" PRIu64 ",\"image_digest\":",
                    s->sequence, s->comp[0].image_size);
-            json_hex(stdout, s->comp[0].image_digest, BW_SHA256_LEN);
+            bwh_json_hex(stdout, s->comp[0].image_digest, BW_SHA256_LEN);
         }
         printf("}\n");
     }
@@ -44,9 +44,9 @@ int cmd_verify(struct cli_args *a)
     const char *path = a->pos[0], *pubf = cli_get(a, "pub");
     uint8_t vendor[16], klass[16];
     struct bw_suit_expect e;
-    struct bw_progress prog;
+    struct bwh_progress prog;
     struct bw_ec_key key;
-    struct bw_pkg p;
+    struct bwh_pkg p;
     int status;
     bw_err rc;
 
@@ -56,19 +56,19 @@ int cmd_verify(struct cli_args *a)
     if (!pubf)
         return cli_usage(a, "--pub is required: a package is only as good as the key it is checked with");
     if (cli_get(a, "vendor-id")) {
-        if (bw_uuid_parse(cli_get(a, "vendor-id"), vendor))
+        if (bwh_uuid_parse(cli_get(a, "vendor-id"), vendor))
             return cli_usage(a, "--vendor-id: not a UUID");
         e.vendor_id = vendor;
     }
     if (cli_get(a, "class-id")) {
-        if (bw_uuid_parse(cli_get(a, "class-id"), klass))
+        if (bwh_uuid_parse(cli_get(a, "class-id"), klass))
             return cli_usage(a, "--class-id: not a UUID");
         e.class_id = klass;
     }
-    if (cli_get(a, "min-sequence") && bw_parse_u64(cli_get(a, "min-sequence"), &e.min_sequence))
+    if (cli_get(a, "min-sequence") && bwh_parse_u64(cli_get(a, "min-sequence"), &e.min_sequence))
         return cli_usage(a, "--min-sequence: not a non-negative integer");
     errno = 0;
-    rc = bw_load_key(pubf, 0, &key);
+    rc = bwh_load_key(pubf, 0, &key);
     if (rc)
         return cli_fail(a, pubf, rc);
 
@@ -77,7 +77,7 @@ int cmd_verify(struct cli_args *a)
         uint8_t *buf = NULL;
         size_t len = 0;
 
-        rc = bw_read_file(path, BW_SUIT_ENVELOPE_MAX, &buf, &len);
+        rc = bwh_read_file(path, BW_SUIT_ENVELOPE_MAX, &buf, &len);
         if (rc) {
             status = report(a, path, &p.suit, rc, "reading");
         } else if ((rc = bw_suit_parse(buf, len, &key, &p.suit))) {
@@ -88,11 +88,11 @@ int cmd_verify(struct cli_args *a)
             /* (bw_suit_parse has checked an integrated payload's digest) */
             status = report(a, path, &p.suit, BW_OK, "");
         }
-        bw_free(buf);
+        bwh_free(buf);
         bw_ec_key_clear(&key);
         return status;
     }
-    rc = bw_pkg_open(&p, path, &key, BW_SUIT_ENVELOPE_MAX);
+    rc = bwh_pkg_open(&p, path, &key, BW_SUIT_ENVELOPE_MAX);
     if (rc) {
         status = report(a, path, &p.suit, rc, rc == BW_E_IO ? "reading" : "envelope");
         goto out;
@@ -102,12 +102,12 @@ int cmd_verify(struct cli_args *a)
         status = report(a, path, &p.suit, rc, "manifest");
         goto out;
     }
-    bw_progress_start(&prog, "verifying", p.suit.comp[0].image_size);
-    rc = bw_pkg_stream(&p, NULL, NULL, &prog, NULL);
-    bw_progress_end(&prog);
+    bwh_progress_start(&prog, "verifying", p.suit.comp[0].image_size);
+    rc = bwh_pkg_stream(&p, NULL, NULL, &prog, NULL);
+    bwh_progress_end(&prog);
     status = report(a, path, &p.suit, rc, "payload");
 out:
-    bw_pkg_close(&p);
+    bwh_pkg_close(&p);
     bw_ec_key_clear(&key);
     return status;
 }

@@ -12,5 +12,7 @@
 #include "cose.h"
 #include "suit.h"
 #include "update.h"
+#include "store.h"
+#include "token.h"
 
 #endif

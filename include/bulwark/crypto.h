@@ -105,4 +105,13 @@ BW_NODISCARD bw_err bw_hkdf_sha256(const uint8_t *salt, size_t salt_len, const u
 /* n bytes from the backend's CSPRNG; BW_E_CRYPTO if it is not seeded. */
 BW_NODISCARD bw_err bw_random(void *out, size_t n);
 
+/* Anything that can make an ECDSA P-256 signature over a SHA-256 hash:
+ * sig is r||s (64 bytes). Implemented by a device key, or by a bw_ec_key in
+ * tests (bwh_signer_from_ec). */
+struct bw_signer {
+    void *ctx;
+    bw_err (*sign)(void *ctx, const uint8_t hash[BW_SHA256_LEN], uint8_t sig[BW_P256_SIG_LEN]);
+    uint8_t pub[BW_P256_PUB_LEN]; /* the matching public key, uncompressed point */
+};
+
 #endif

@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include "bulwark/crypto.h"
 #include "bulwark/err.h"
-#include "bulwark/identity.h"
 
 #define BW_TOKEN_MAX 4096           /* longest token issued or accepted (bytes) */
 #define BW_TOKEN_LIFETIME_MAX 3600  /* exp - iat ceiling for issue and verify (s) */

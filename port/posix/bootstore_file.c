@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The bulwark boot-state file adapter (port/posix/posix.h). Method: two
+ * The bulwark boot-state file adapter (include/bwh/posix.h). Method: two
  * files, each replaced atomically (temporary file, fsync, rename, fsync of
  * the directory); a save always replaces the copy that is not the newest
  * valid one, so the newest survives whatever happens to the save.
@@ -13,12 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "host.h"
-#include "posix.h"
+#include "bwh/host.h"
+#include "bwh/posix.h"
 
 static bw_err file_read(void *ctx, int i, uint8_t rec[BW_BOOTSTATE_RECORD_LEN], int *exists)
 {
-    const struct bw_bootstore_file *f = ctx;
+    const struct bwh_bootstore_file *f = ctx;
     uint8_t buf[BW_BOOTSTATE_RECORD_LEN + 1];
     char path[4200];
     ssize_t n;
@@ -39,25 +39,25 @@ static bw_err file_read(void *ctx, int i, uint8_t rec[BW_BOOTSTATE_RECORD_LEN], 
 
 static bw_err file_write(void *ctx, int i, const uint8_t rec[BW_BOOTSTATE_RECORD_LEN])
 {
-    const struct bw_bootstore_file *f = ctx;
+    const struct bwh_bootstore_file *f = ctx;
     char path[4200];
 
     snprintf(path, sizeof(path), "%s/bootstate.%d", f->dir, i);
     /* temporary file, fsync, rename, fsync of the directory */
-    return bw_write_file_atomic(path, rec, BW_BOOTSTATE_RECORD_LEN, 0600);
+    return bwh_write_file_atomic(path, rec, BW_BOOTSTATE_RECORD_LEN, 0600);
 }
 
 static bw_err file_load(void *ctx, struct bw_bootstate *st)
 {
-    return bw_twocopy_load(&((struct bw_bootstore_file *)ctx)->copies, st);
+    return bw_twocopy_load(&((struct bwh_bootstore_file *)ctx)->copies, st);
 }
 
 static bw_err file_save(void *ctx, const struct bw_bootstate *st)
 {
-    return bw_twocopy_save(&((struct bw_bootstore_file *)ctx)->copies, st);
+    return bw_twocopy_save(&((struct bwh_bootstore_file *)ctx)->copies, st);
 }
 
-bw_err bw_bootstore_file_init(struct bw_bootstore *bs, struct bw_bootstore_file *ctx, const char *dir)
+bw_err bwh_bootstore_file_init(struct bw_bootstore *bs, struct bwh_bootstore_file *ctx, const char *dir)
 {
     if (strlen(dir) >= sizeof(ctx->dir))
         return BW_E_INVAL;

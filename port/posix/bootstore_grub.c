@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "posix.h"
+#include "bwh/posix.h"
 
 #define BLOCK_SIZE 1024
 #define HEADER "# GRUB Environment Block\n"
@@ -120,7 +120,7 @@ static bw_err kv_set(void *ctx, const char *key, const char *val)
 
 static bw_err grub_load(void *ctx, struct bw_bootstate *st)
 {
-    const struct bw_bootstore_grub *g = ctx;
+    const struct bwh_bootstore_grub *g = ctx;
     struct block b;
     bw_err rc = parse_block(&b, g->path);
 
@@ -131,7 +131,7 @@ static bw_err grub_load(void *ctx, struct bw_bootstate *st)
 
 static bw_err grub_save(void *ctx, const struct bw_bootstate *st)
 {
-    const struct bw_bootstore_grub *g = ctx;
+    const struct bwh_bootstore_grub *g = ctx;
     static const char *hdr = HEADER;
     struct block b;
     struct edit e;
@@ -182,7 +182,7 @@ static bw_err grub_save(void *ctx, const struct bw_bootstate *st)
     return rc;
 }
 
-bw_err bw_bootstore_grub_init(struct bw_bootstore *bs, struct bw_bootstore_grub *ctx,
+bw_err bwh_bootstore_grub_init(struct bw_bootstore *bs, struct bwh_bootstore_grub *ctx,
                               const char *grubenv)
 {
     if (strlen(grubenv) >= sizeof(ctx->path))

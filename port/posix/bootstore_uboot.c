@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "posix.h"
+#include "bwh/posix.h"
 
 struct session {
     struct uboot_ctx *ctx;
 };
 
-static bw_err open_env(const struct bw_bootstore_uboot *u, struct session *s)
+static bw_err open_env(const struct bwh_bootstore_uboot *u, struct session *s)
 {
     int r;
 
@@ -107,7 +107,7 @@ static bw_err uboot_save(void *ctx, const struct bw_bootstate *st)
     return rc;
 }
 
-bw_err bw_bootstore_uboot_init(struct bw_bootstore *bs, struct bw_bootstore_uboot *ctx,
+bw_err bwh_bootstore_uboot_init(struct bw_bootstore *bs, struct bwh_bootstore_uboot *ctx,
                                const char *fw_env_config)
 {
     if (strlen(fw_env_config) >= sizeof(ctx->config))

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Slots in files or block devices (port/posix/posix.h). */
+/* Slots in files or block devices (include/bwh/posix.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "posix.h"
+#include "bwh/posix.h"
 
 #define BLOCK 4096u
 #define BOUNCE (256u << 10)
@@ -53,7 +53,7 @@ static bw_err full_pread(int fd, uint8_t *p, size_t n, uint64_t off)
 
 static bw_err px_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
-    struct bw_posix_flash *pf = ctx;
+    struct bwh_posix_flash *pf = ctx;
     uint8_t *out = buf;
 
     if (off > pf->f.size || len > pf->f.size - off)
@@ -81,7 +81,7 @@ static bw_err px_read(void *ctx, uint64_t off, void *buf, size_t len)
 
 /* Starts writeback of what was written since the last kick, without
  * waiting for it; harmless where unsupported. */
-static void kick(struct bw_posix_flash *pf, uint64_t end)
+static void kick(struct bwh_posix_flash *pf, uint64_t end)
 {
     if (end < pf->kicked + KICK)
         return;
@@ -92,7 +92,7 @@ static void kick(struct bw_posix_flash *pf, uint64_t end)
 
 static bw_err px_write(void *ctx, uint64_t off, const void *buf, size_t len)
 {
-    struct bw_posix_flash *pf = ctx;
+    struct bwh_posix_flash *pf = ctx;
     const uint8_t *in = buf;
 
     if (off > pf->f.size || len > pf->f.size - off)
@@ -132,12 +132,12 @@ static bw_err px_write(void *ctx, uint64_t off, const void *buf, size_t len)
 
 static bw_err px_sync(void *ctx)
 {
-    struct bw_posix_flash *pf = ctx;
+    struct bwh_posix_flash *pf = ctx;
 
     return fdatasync(pf->fd) == 0 ? BW_OK : BW_E_IO;
 }
 
-bw_err bw_posix_flash_open(struct bw_posix_flash *pf, const char *path, uint64_t size, int create,
+bw_err bwh_posix_flash_open(struct bwh_posix_flash *pf, const char *path, uint64_t size, int create,
                            int direct)
 {
     struct stat st;
@@ -183,7 +183,7 @@ io:
     return BW_E_IO;
 }
 
-void bw_posix_flash_close(struct bw_posix_flash *pf)
+void bwh_posix_flash_close(struct bwh_posix_flash *pf)
 {
     if (!pf)
         return;

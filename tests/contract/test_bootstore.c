@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "bulwark/bulwark.h"
-#include "posix.h"
+#include "bwh/posix.h"
 #include "../unit/t.h"
 #include "../sim/simflash.h"
 
@@ -104,11 +104,11 @@ int main(void)
         sim_free(&f);
     }
     { /* bulwark state file */
-        struct bw_bootstore_file ctx;
+        struct bwh_bootstore_file ctx;
 
         snprintf(path, sizeof(path), "%s/file", dir);
         mkdir(path, 0700);
-        CHECK_RC(bw_bootstore_file_init(&bs, &ctx, path), BW_OK);
+        CHECK_RC(bwh_bootstore_file_init(&bs, &ctx, path), BW_OK);
         contract("file", &bs);
         /* tear the newest copy: the other one answers */
         snprintf(cfg, sizeof(cfg), "%s/bootstate.0", path);
@@ -119,7 +119,7 @@ int main(void)
         CHECK_RC(bs.load(bs.ctx, &got), BW_E_FORMAT);
     }
     { /* U-Boot environment, redundant, file-backed */
-        struct bw_bootstore_uboot ctx;
+        struct bwh_bootstore_uboot ctx;
         FILE *f;
 
         snprintf(env1, sizeof(env1), "%s/uboot.env", dir);
@@ -129,7 +129,7 @@ int main(void)
         f = fopen(cfg, "w");
         fprintf(f, "%s 0x0 0x4000\n%s 0x0 0x4000\n", env1, env2);
         fclose(f);
-        CHECK_RC(bw_bootstore_uboot_init(&bs, &ctx, cfg), BW_OK);
+        CHECK_RC(bwh_bootstore_uboot_init(&bs, &ctx, cfg), BW_OK);
         /* an environment with no valid copy is not trusted, nor written */
         CHECK_RC(bs.load(bs.ctx, &got), BW_E_FORMAT);
         sample(&got, 0);
@@ -148,10 +148,10 @@ int main(void)
         CHECK_RC(bs.load(bs.ctx, &got), BW_E_FORMAT);
     }
     { /* GRUB environment block */
-        struct bw_bootstore_grub ctx;
+        struct bwh_bootstore_grub ctx;
 
         snprintf(grubenv, sizeof(grubenv), "%s/grubenv", dir);
-        CHECK_RC(bw_bootstore_grub_init(&bs, &ctx, grubenv), BW_OK);
+        CHECK_RC(bwh_bootstore_grub_init(&bs, &ctx, grubenv), BW_OK);
         contract("grub", &bs);
         CHECK(sh("grub-editenv %s list | grep -qx 'bw_active=a'%s", grubenv, "") == 0);
         CHECK(sh("grub-editenv %s set saved_entry=linux bw_trial_left=1%s", grubenv, "") == 0);

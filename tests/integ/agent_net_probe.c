@@ -13,19 +13,19 @@
 #include <unistd.h>
 
 #include "agent.h"
-#include "device.h"
-#include "host.h"
+#include "bwh/device.h"
+#include "bwh/host.h"
 #include "net.h"
 
 int main(int argc, char **argv)
 {
     static struct agent_conf c;
-    static struct device_conf dc;
+    static struct bwh_device_conf dc;
     struct agent_net *n = NULL;
     int i, st = 0;
 
     signal(SIGPIPE, SIG_IGN); /* as the agent's main: a dropped connection is an error, not a signal */
-    if (argc < 3 || agent_conf_load(&c, argv[1]) || device_conf_load(&dc, c.device_config) ||
+    if (argc < 3 || agent_conf_load(&c, argv[1]) || bwh_device_conf_load(&dc, c.device_config) ||
         agent_net_open(&n, &c, dc.device_key, dc.device_cert, argv[2]))
         return 2;
     for (i = 3; i < argc; i++) {
@@ -41,7 +41,7 @@ int main(int argc, char **argv)
             uint64_t have, size, got = 0;
             int fd;
 
-            if (bw_parse_u64(argv[i + 2], &have) || bw_parse_u64(argv[i + 3], &size))
+            if (bwh_parse_u64(argv[i + 2], &have) || bwh_parse_u64(argv[i + 3], &size))
                 return 2;
             fd = open(argv[i + 4], O_RDWR | O_CREAT, 0600);
             if (fd < 0 || lseek(fd, (off_t)have, SEEK_SET) != (off_t)have)

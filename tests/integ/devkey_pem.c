@@ -4,12 +4,12 @@
  * Usage: devkey_pem "file:PATH?storage-key=FILE" OUT.pem */
 #include <stdio.h>
 
-#include "bulwark/identity.h"
-#include "host.h"
+#include "bwh/identity.h"
+#include "bwh/host.h"
 
 int main(int argc, char **argv)
 {
-    struct bw_devkey *k = NULL;
+    struct bwh_devkey *k = NULL;
     struct bw_ec_key ec;
     uint8_t pem[1024];
     size_t n = 0;
@@ -17,13 +17,13 @@ int main(int argc, char **argv)
     if (argc != 3)
         return 2;
     bw_ec_key_init(&ec);
-    if (bw_devkey_open(argv[1], &k) || bw_devkey_export_private(k, &ec) ||
+    if (bwh_devkey_open(argv[1], &k) || bwh_devkey_export_private(k, &ec) ||
         bw_ec_export(&ec, 1, 1, pem, sizeof(pem), &n) ||
-        bw_write_file_atomic(argv[2], pem, n, 0600)) {
+        bwh_write_file_atomic(argv[2], pem, n, 0600)) {
         fprintf(stderr, "devkey_pem: cannot export %s\n", argv[1]);
         return 1;
     }
     bw_ec_key_clear(&ec);
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     return 0;
 }

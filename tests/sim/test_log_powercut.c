@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Power-cut simulation of the security log. The log's file layer (struct
- * bw_log_vfs) is simulated in memory: every append, truncate, sync, remove
+ * bwh_log_vfs) is simulated in memory: every append, truncate, sync, remove
  * and head replacement is one operation, and at operation N the power goes.
  * Two models of the medium: volatile (only synced bytes survive; the cut
  * operation is lost) and write-through (every write lands, the cut append
@@ -12,7 +12,7 @@
  * keep everything a sync or checkpoint acknowledged, and accept new
  * appends, after which everything verifies as signed.
  *
- * Which verify: with a key, bw_log_verify refuses an unsigned tail longer
+ * Which verify: with a key, bwh_log_verify refuses an unsigned tail longer
  * than one crash of a checkpoint_every = 1 writer (the CLI) leaves. That
  * rule is deliberately stricter than "verifies up to the last complete
  * record": a writer that checkpoints every 4 or 16 records legitimately
@@ -20,14 +20,14 @@
  * tell from forged ones. So scenarios with checkpoint_every = 1 must pass
  * the strict verify after every cut (this is what proves the crash window
  * in docs/log.md is the whole window), and the others are checked with
- * BW_LOG_UNSIGNED_OK, which is the old rule. After the reopen and one more
+ * BWH_LOG_UNSIGNED_OK, which is the old rule. After the reopen and one more
  * event, every scenario with a key must pass the strict verify.
  */
 #include <inttypes.h>
 
 #include "bulwark/bulwark.h"
-#include "bulwark/log.h"
-#include "host.h"
+#include "bwh/log.h"
+#include "bwh/host.h"
 #include "t.h"
 
 #define NFILES 128
@@ -43,7 +43,7 @@ struct simfs {
     unsigned long ops, cut_at;
     int dead;
     struct sfile seg[NFILES];
-    uint8_t head[2][BW_LOG_HEAD_LEN];
+    uint8_t head[2][BWH_LOG_HEAD_LEN];
     size_t head_len[2];
 };
 
@@ -197,7 +197,7 @@ static bw_err s_head_put(void *ctx, const uint8_t *buf, size_t len)
     struct simfs *s = ctx;
     int first = !s->head_len[0];
 
-    if (s->dead || len > BW_LOG_HEAD_LEN || cut_now(s))
+    if (s->dead || len > BWH_LOG_HEAD_LEN || cut_now(s))
         return BW_E_IO; /* a sector write (or the first rename): all or nothing */
     memcpy(s->head[0], buf, len);
     s->head_len[0] = len;
@@ -214,12 +214,12 @@ static bw_err s_head_sync(void *ctx)
 
     if (s->dead || cut_now(s))
         return BW_E_IO;
-    memcpy(s->head[1], s->head[0], BW_LOG_HEAD_LEN);
+    memcpy(s->head[1], s->head[0], BWH_LOG_HEAD_LEN);
     s->head_len[1] = s->head_len[0];
     return BW_OK;
 }
 
-static void sim_new(struct simfs *s, struct bw_log_vfs *v, int write_through)
+static void sim_new(struct simfs *s, struct bwh_log_vfs *v, int write_through)
 {
     memset(s, 0, sizeof(*s));
     s->write_through = write_through;
@@ -243,7 +243,7 @@ static void sim_reboot(struct simfs *s)
 
     for (i = 0; i < NFILES; i++)
         sf_set(&s->seg[i], 0, s->seg[i].data[1], s->seg[i].len[1], s->seg[i].exists[1]);
-    memcpy(s->head[0], s->head[1], BW_LOG_HEAD_LEN);
+    memcpy(s->head[0], s->head[1], BWH_LOG_HEAD_LEN);
     s->head_len[0] = s->head_len[1];
     s->dead = 0;
     s->cut_at = 0;
@@ -266,10 +266,10 @@ static unsigned long cuts_covered;
 
 struct scenario {
     const char *name;
-    struct bw_log_opts o;
+    struct bwh_log_opts o;
     int setup_events; /* written and synced before the power may go */
     int events;       /* then appended, with the power cut somewhere */
-    int sync_every;   /* an explicit bw_log_sync after every k-th event */
+    int sync_every;   /* an explicit bwh_log_sync after every k-th event */
     int setup_unsigned; /* the setup events are written without a key */
 };
 
@@ -278,46 +278,46 @@ static unsigned cut_flags(const struct scenario *sc)
 {
     return sc->o.signer && sc->o.checkpoint_every == 1 && !sc->setup_unsigned
                ? 0
-               : BW_LOG_UNSIGNED_OK;
+               : BWH_LOG_UNSIGNED_OK;
 }
 
 /* Runs the appends; *acked is the highest seq the log promised is durable. */
-static void run(struct bw_log_vfs *v, const struct scenario *sc, uint64_t *acked)
+static void run(struct bwh_log_vfs *v, const struct scenario *sc, uint64_t *acked)
 {
     struct simfs *s = v->ctx;
-    struct bw_log *l = NULL;
+    struct bwh_log *l = NULL;
     uint64_t seq = 0;
     char subj[32];
     int i;
 
     *acked = 0;
-    if (bw_log_open(v, &sc->o, &l) != BW_OK)
+    if (bwh_log_open(v, &sc->o, &l) != BW_OK)
         return;
     for (i = 0; i < sc->events; i++) {
         snprintf(subj, sizeof(subj), "fw-%d.bwp", i);
-        if (bw_log_append(l, 1700000000 + (uint64_t)i, "install", subj, "ok", &seq) != BW_OK)
+        if (bwh_log_append(l, 1700000000 + (uint64_t)i, "install", subj, "ok", &seq) != BW_OK)
             break;
         if (s->write_through && !sc->o.buffer_bytes)
             *acked = seq; /* every write is durable once it returned */
         if (sc->sync_every && (i + 1) % sc->sync_every == 0) {
-            if (bw_log_sync(l) != BW_OK)
+            if (bwh_log_sync(l) != BW_OK)
                 break;
             *acked = seq;
         }
     }
-    if (bw_log_close(l) == BW_OK)
+    if (bwh_log_close(l) == BW_OK)
         *acked = seq; /* close seals and syncs */
 }
 
-static void check_after_cut(struct bw_log_vfs *v, const struct scenario *sc, uint64_t acked,
+static void check_after_cut(struct bwh_log_vfs *v, const struct scenario *sc, uint64_t acked,
                             unsigned long n, int wt)
 {
-    struct bw_log_report rep;
-    struct bw_log *l = NULL;
+    struct bwh_log_report rep;
+    struct bwh_log *l = NULL;
     uint64_t seq = 0;
     bw_err rc;
 
-    rc = bw_log_verify(v, key.pub, cut_flags(sc), NULL, NULL, &rep);
+    rc = bwh_log_verify(v, key.pub, cut_flags(sc), NULL, NULL, &rep);
     if (rc != BW_OK || rep.last_seq < acked) {
         t_fail++;
         fprintf(stderr, "%s (%s) cut at %lu: verify %s, last seq %" PRIu64 ", acked %" PRIu64
@@ -328,15 +328,15 @@ static void check_after_cut(struct bw_log_vfs *v, const struct scenario *sc, uin
     }
     t_pass++;
     /* the log goes on: a writer cuts any torn record and appends */
-    rc = bw_log_open(v, &sc->o, &l);
+    rc = bwh_log_open(v, &sc->o, &l);
     if (!rc)
-        rc = bw_log_append(l, 1800000000, "boot", "slot a", "after power cut", &seq);
+        rc = bwh_log_append(l, 1800000000, "boot", "slot a", "after power cut", &seq);
     if (!rc)
-        rc = bw_log_close(l);
+        rc = bwh_log_close(l);
     else
-        (void)bw_log_close(l);
+        (void)bwh_log_close(l);
     if (!rc) /* with a key, everything is signed now: the strict verify */
-        rc = bw_log_verify(v, key.pub, sc->o.signer ? 0 : BW_LOG_UNSIGNED_OK, NULL, NULL, &rep);
+        rc = bwh_log_verify(v, key.pub, sc->o.signer ? 0 : BWH_LOG_UNSIGNED_OK, NULL, NULL, &rep);
     if (rc || rep.last_seq != seq + (sc->o.signer ? 1 : 0) ||
         (sc->o.signer && rep.unsigned_tail != 0) || rep.torn) {
         t_fail++;
@@ -349,7 +349,7 @@ static void check_after_cut(struct bw_log_vfs *v, const struct scenario *sc, uin
 
 static void scenario(const struct scenario *sc)
 {
-    struct bw_log_vfs v;
+    struct bwh_log_vfs v;
     struct simfs *s = malloc(sizeof(*s));
     unsigned long total, n, covered = 0;
     uint64_t acked;
@@ -417,7 +417,7 @@ int main(void)
     size_t i;
 
     bw_ec_key_init(&key);
-    if (bw_ec_generate(&key) || bw_signer_from_ec(&signer, &key))
+    if (bw_ec_generate(&key) || bwh_signer_from_ec(&signer, &key))
         return 2;
     for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
         scenario(&scenarios[i]);

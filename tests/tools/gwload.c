@@ -55,9 +55,9 @@
 #include <jansson.h>
 
 #include "bulwark/core.h"
-#include "bulwark/identity.h"
+#include "bwh/identity.h"
 #include "bulwark/token.h"
-#include "host.h"
+#include "bwh/host.h"
 
 #define MAX_URLS 8
 #define MAX_THREADS 256
@@ -248,7 +248,7 @@ static long request(struct thr *t, struct dev *d, const struct bw_signer *s, con
             return code;
         }
         atomic_fetch_add(&g.errors, 1);
-        if (bw_now() > g.deadline)
+        if (bwh_now() > g.deadline)
             return 0;
         msleep(backoff(a));
     }
@@ -340,7 +340,7 @@ static void record(const struct dev *d, int64_t id, const char *state)
 
 /* Loads the device's key and certificate into every connection of t and
  * makes a signer. 0 or -1. */
-static int load(struct thr *t, struct dev *d, struct bw_devkey **k, struct bw_signer *s)
+static int load(struct thr *t, struct dev *d, struct bwh_devkey **k, struct bw_signer *s)
 {
     char path[4096 + 128], uri[2 * 4096 + 300];
     struct bw_ec_key ec;
@@ -352,9 +352,9 @@ static int load(struct thr *t, struct dev *d, struct bw_devkey **k, struct bw_si
     snprintf(uri, sizeof(uri), "file:%s/%s/device.key?storage-key=%s/%s/storage.key", g.dir,
              d->name, g.dir, d->name);
     snprintf(path, sizeof(path), "%s/%s/device.crt", g.dir, d->name);
-    if (bw_devkey_open(uri, k) || bw_devkey_signer(*k, s) || bw_devkey_export_private(*k, &ec) ||
+    if (bwh_devkey_open(uri, k) || bwh_devkey_signer(*k, s) || bwh_devkey_export_private(*k, &ec) ||
         bw_ec_export(&ec, 1, 1, pem, sizeof(pem), &n) ||
-        bw_read_file(path, 65536, &crt, &crt_len))
+        bwh_read_file(path, 65536, &crt, &crt_len))
         goto out;
     for (u = 0; u < g.nurls; u++) {
         struct curl_blob kb = {pem, n, CURL_BLOB_COPY}, cb = {crt, crt_len, CURL_BLOB_COPY};
@@ -368,7 +368,7 @@ out:
         fprintf(stderr, "gwload: %s: cannot load its key or certificate\n", d->name);
     bw_wipe(pem, sizeof(pem));
     bw_ec_key_clear(&ec);
-    bw_free(crt);
+    bwh_free(crt);
     return rc;
 }
 
@@ -381,7 +381,7 @@ out:
  * not recorded, but the device is done with it. */
 static void run_device(struct thr *t, struct dev *d, size_t idx)
 {
-    struct bw_devkey *k = NULL;
+    struct bwh_devkey *k = NULL;
     struct bw_signer s;
     int64_t id;
     int i, finished = 0;
@@ -431,7 +431,7 @@ static void run_device(struct thr *t, struct dev *d, size_t idx)
     finished = id == 0;
 out:
     atomic_fetch_add(finished ? &g.done : &g.lost, 1);
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
 }
 
 static void *worker(void *arg)
@@ -548,7 +548,7 @@ static long poll_request(struct poller *p, const struct bw_signer *s, const char
                          int fresh, double *ms, long *conns, CURLcode *cc)
 {
     struct conn *c = &p->t.c[0];
-    double t0 = bw_now();
+    double t0 = bwh_now();
     long code = 0, n;
     int a;
 
@@ -578,7 +578,7 @@ static long poll_request(struct poller *p, const struct bw_signer *s, const char
         }
         break;
     }
-    *ms = (bw_now() - t0) * 1000.0;
+    *ms = (bwh_now() - t0) * 1000.0;
     return code;
 }
 
@@ -601,7 +601,7 @@ static void poll_record(double t, const char *kind, long code, double ms, long c
 static void *poller_main(void *arg)
 {
     struct poller *p = arg;
-    struct bw_devkey *k = NULL;
+    struct bwh_devkey *k = NULL;
     struct bw_signer s;
     double next, iv = g.interval_ms / 1000.0;
     unsigned n = 0, phase = g.fresh_every ? rand_r(&p->seed) % g.fresh_every : 0,
@@ -613,14 +613,14 @@ static void *poller_main(void *arg)
     }
     next = g.start + iv * (double)(rand_r(&p->seed) % 1000) / 1000.0;
     while (next < g.deadline) {
-        double now = bw_now(), t, ms;
+        double now = bwh_now(), t, ms;
         long code, conns;
         CURLcode cc;
         int fresh;
 
         if (next > now)
             msleep((unsigned)((next - now) * 1000.0));
-        t = bw_now();
+        t = bwh_now();
         fresh = g.fresh_every && n && (n + phase) % g.fresh_every == 0;
         code = poll_request(p, &s, poll_body, fresh, &ms, &conns, &cc);
         atomic_fetch_add(&g.polls, 1);
@@ -633,7 +633,7 @@ static void *poller_main(void *arg)
 
             snprintf(body, sizeof(body),
                      "{\"version\":\"1.0.0\",\"sequence\":1,\"attributes\":{\"polls\":\"%u\"}}", n);
-            t = bw_now();
+            t = bwh_now();
             code = poll_request(p, &s, body, 0, &ms, &conns, &cc);
             atomic_fetch_add(&g.reports, 1);
             if (code == 200)
@@ -641,12 +641,12 @@ static void *poller_main(void *arg)
             poll_record(t, "report", code, ms, conns, cc, p->d);
         }
         next += iv * (0.9 + 0.2 * (double)(rand_r(&p->seed) % 1000) / 1000.0);
-        if (next < bw_now())
-            next = bw_now();
+        if (next < bwh_now())
+            next = bwh_now();
     }
     atomic_fetch_add(&g.done, 1);
 out:
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     return NULL;
 }
 
@@ -689,7 +689,7 @@ out:
            "%lu connections, %lu token renewals on a closed connection, %.1f s\n",
            g.ndev, (unsigned long)g.polls_ok, (unsigned long)g.polls,
            (unsigned long)g.reports_ok, (unsigned long)g.reports, (unsigned long)g.connects,
-           (unsigned long)g.refreshes, bw_now() - g.start);
+           (unsigned long)g.refreshes, bwh_now() - g.start);
     return rc || g.done != g.ndev;
 }
 
@@ -698,7 +698,7 @@ out:
 static int run_tokens(void)
 {
     struct poller p;
-    struct bw_devkey *k = NULL;
+    struct bwh_devkey *k = NULL;
     struct bw_signer s;
     unsigned long by[6] = {0}, other = 0;
     unsigned i = 0, run429 = 0;
@@ -708,7 +708,7 @@ static int run_tokens(void)
     p.d = &g.dev[0];
     if (conn_init(&p.t.c[0]) || load(&p.t, p.d, &k, &s))
         goto out;
-    for (i = 0; i < g.count && run429 < 50 && bw_now() < g.deadline; i++) {
+    for (i = 0; i < g.count && run429 < 50 && bwh_now() < g.deadline; i++) {
         struct conn *c = &p.t.c[0];
         long code = 0;
 
@@ -734,7 +734,7 @@ out:
     curl_slist_free_all(p.t.c[0].hdr);
     free(p.t.c[0].buf);
     bw_wipe(p.tok, sizeof(p.tok));
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     return rc;
 }
 
@@ -756,7 +756,7 @@ static int num(const char *s, unsigned max, unsigned *v)
 {
     uint64_t x;
 
-    if (!s || bw_parse_u64(s, &x) || x > max)
+    if (!s || bwh_parse_u64(s, &x) || x > max)
         return -1;
     *v = (unsigned)x;
     return 0;
@@ -832,7 +832,7 @@ int main(int argc, char **argv)
         return 1;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    g.start = bw_now();
+    g.start = bwh_now();
     g.deadline = g.start + until;
     if (strcmp(mode, "cycle")) {
         int rc = !strcmp(mode, "poll") ? run_poll() : run_tokens();
@@ -865,7 +865,7 @@ int main(int argc, char **argv)
         }
         curl_multi_cleanup(thr[i].multi);
     }
-    el = bw_now() - g.start;
+    el = bwh_now() - g.start;
     if (g.out)
         fclose(g.out);
     printf("gwload: %lu/%zu devices done, %lu reports acked (%lu failure), %lu conflicts, "

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* bulwark-agent's pure parts: the maintenance window, the parser of the
  * gateway's check-in answer (agent/conf.c, agent/parse.c), the transfer
- * limits its client shares with bulwark install (common/netlimit.c, on a
+ * limits its client shares with bulwark install (host/netlimit.c, on a
  * clock the test moves) and its HTTP answer reader over answers in memory
  * (agent/net.c). */
 #include "agent.h"
-#include "host.h"
+#include "bwh/host.h"
 #include "net.h"
 #include "t.h"
 
@@ -83,63 +83,63 @@ int main(void)
         uint64_t by;
         unsigned se;
 
-        CHECK_RC(bw_net_low_speed_parse("100/60", &by, &se), BW_OK);
+        CHECK_RC(bwh_net_low_speed_parse("100/60", &by, &se), BW_OK);
         CHECK(by == 100 && se == 60);
-        CHECK_RC(bw_net_low_speed_parse("0", &by, &se), BW_OK);
+        CHECK_RC(bwh_net_low_speed_parse("0", &by, &se), BW_OK);
         CHECK(by == 0 && se == 0);
-        CHECK_RC(bw_net_low_speed_parse("100", &by, &se), BW_E_FORMAT);
-        CHECK_RC(bw_net_low_speed_parse("100/0", &by, &se), BW_E_FORMAT);
-        CHECK_RC(bw_net_low_speed_parse("100/86401", &by, &se), BW_E_FORMAT);
-        CHECK_RC(bw_net_low_speed_parse("x/5", &by, &se), BW_E_FORMAT);
-        CHECK_RC(bw_net_low_speed_parse("/5", &by, &se), BW_E_FORMAT);
+        CHECK_RC(bwh_net_low_speed_parse("100", &by, &se), BW_E_FORMAT);
+        CHECK_RC(bwh_net_low_speed_parse("100/0", &by, &se), BW_E_FORMAT);
+        CHECK_RC(bwh_net_low_speed_parse("100/86401", &by, &se), BW_E_FORMAT);
+        CHECK_RC(bwh_net_low_speed_parse("x/5", &by, &se), BW_E_FORMAT);
+        CHECK_RC(bwh_net_low_speed_parse("/5", &by, &se), BW_E_FORMAT);
     }
     /* the meter: 100 bytes/s over 10 s, 100 s in all, 4 fields, 64 bytes */
     {
-        struct bw_net_limits l;
-        struct bw_net_meter m;
+        struct bwh_net_limits l;
+        struct bwh_net_meter m;
         char err[200];
         int64_t t;
         uint64_t got = 0;
 
-        bw_net_limits_default(&l);
+        bwh_net_limits_default(&l);
         l.low_speed_bytes = 100;
         l.low_speed_s = 10;
         l.total_s = 100;
         l.header_fields_max = 4;
         l.header_max = 64;
-        bw_net_meter_start(&m, &l, 1000);
+        bwh_net_meter_start(&m, &l, 1000);
         /* 1 byte/s: the trickle a stall timer never sees */
         for (t = 1000; t < 11000; t += 1000)
-            CHECK_RC(bw_net_meter_check(&m, t, ++got, err, sizeof(err)), BW_OK);
-        CHECK_RC(bw_net_meter_check(&m, 11000, ++got, err, sizeof(err)), BW_E_IO);
+            CHECK_RC(bwh_net_meter_check(&m, t, ++got, err, sizeof(err)), BW_OK);
+        CHECK_RC(bwh_net_meter_check(&m, 11000, ++got, err, sizeof(err)), BW_E_IO);
         CHECK(strstr(err, "low-speed limit of 100 bytes/s") != NULL);
         /* exactly the limit passes, window after window */
-        bw_net_meter_start(&m, &l, 0);
+        bwh_net_meter_start(&m, &l, 0);
         for (got = 0, t = 10000; t < 60000; t += 10000) {
             got += 1000;
-            CHECK_RC(bw_net_meter_check(&m, t, got, err, sizeof(err)), BW_OK);
+            CHECK_RC(bwh_net_meter_check(&m, t, got, err, sizeof(err)), BW_OK);
         }
         /* and one byte short of it fails at the end of its window */
-        CHECK_RC(bw_net_meter_check(&m, 55000, got + 999, err, sizeof(err)), BW_OK);
-        CHECK_RC(bw_net_meter_check(&m, 60000, got + 999, err, sizeof(err)), BW_E_IO);
+        CHECK_RC(bwh_net_meter_check(&m, 55000, got + 999, err, sizeof(err)), BW_OK);
+        CHECK_RC(bwh_net_meter_check(&m, 60000, got + 999, err, sizeof(err)), BW_E_IO);
         CHECK(strstr(err, "999 bytes in the last 10 s") != NULL);
-        bw_net_meter_start(&m, &l, 0);
+        bwh_net_meter_start(&m, &l, 0);
         m.win_t0_ms = 100000; /* no window ends before the total */
-        CHECK(bw_net_meter_wait_ms(&m, 99500, 1000) == 500 &&
-              bw_net_meter_wait_ms(&m, 101000, 1000) == 0);
-        CHECK_RC(bw_net_meter_check(&m, 99999, 0, err, sizeof(err)), BW_OK);
-        CHECK_RC(bw_net_meter_check(&m, 100000, 0, err, sizeof(err)), BW_E_IO);
+        CHECK(bwh_net_meter_wait_ms(&m, 99500, 1000) == 500 &&
+              bwh_net_meter_wait_ms(&m, 101000, 1000) == 0);
+        CHECK_RC(bwh_net_meter_check(&m, 99999, 0, err, sizeof(err)), BW_OK);
+        CHECK_RC(bwh_net_meter_check(&m, 100000, 0, err, sizeof(err)), BW_E_IO);
         CHECK(strstr(err, "total limit") != NULL);
         /* header block: a status line and 4 fields, then one field more */
-        bw_net_meter_head(&m);
-        CHECK_RC(bw_net_meter_line(&m, 15, err, sizeof(err)), BW_OK);
+        bwh_net_meter_head(&m);
+        CHECK_RC(bwh_net_meter_line(&m, 15, err, sizeof(err)), BW_OK);
         for (t = 0; t < 4; t++)
-            CHECK_RC(bw_net_meter_line(&m, 3, err, sizeof(err)), BW_OK);
-        CHECK_RC(bw_net_meter_line(&m, 3, err, sizeof(err)), BW_E_TOOBIG);
+            CHECK_RC(bwh_net_meter_line(&m, 3, err, sizeof(err)), BW_OK);
+        CHECK_RC(bwh_net_meter_line(&m, 3, err, sizeof(err)), BW_E_TOOBIG);
         CHECK(strstr(err, "more than 4 header fields") != NULL);
-        bw_net_meter_head(&m);
-        CHECK_RC(bw_net_meter_line(&m, 62, err, sizeof(err)), BW_OK);
-        CHECK_RC(bw_net_meter_line(&m, 0, err, sizeof(err)), BW_E_TOOBIG);
+        bwh_net_meter_head(&m);
+        CHECK_RC(bwh_net_meter_line(&m, 62, err, sizeof(err)), BW_OK);
+        CHECK_RC(bwh_net_meter_line(&m, 0, err, sizeof(err)), BW_E_TOOBIG);
         CHECK(strstr(err, "header block over 64 bytes") != NULL);
     }
     /* the agent's answer reader over answers in memory */

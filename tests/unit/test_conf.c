@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The table-driven configuration loader (common/conf.c) behind
+ * The table-driven configuration loader (host/conf.c) behind
  * device.conf, gateway.conf and agent.conf: every type, the defaults, each
  * refusal with its message naming the line, and the sample read back.
  */
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "host.h"
+#include "bwh/host.h"
 #include "t.h"
 
 struct cfg {
@@ -30,13 +30,13 @@ static bw_err even_length(const char *v)
 }
 
 #define F(t, f) .type = t, .off = offsetof(struct cfg, f), .cap = sizeof(((struct cfg *)0)->f)
-static const struct bw_conf_row rows[] = {
-    {"name", F(BW_CONF_STR, name), NULL, "a required string", .example = "box"},
-    {"path", F(BW_CONF_PATH, path), "/var/x", "a path with a default"},
-    {"word", F(BW_CONF_STR, word), "ab", "even length", even_length},
-    {"n", F(BW_CONF_U64, n), "7", "a number"},
-    {"id", F(BW_CONF_UUID, id), "6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b", "a uuid"},
-    {"flag", F(BW_CONF_BOOL, flag), "no", "a switch"},
+static const struct bwh_conf_row rows[] = {
+    {"name", F(BWH_CONF_STR, name), NULL, "a required string", .example = "box"},
+    {"path", F(BWH_CONF_PATH, path), "/var/x", "a path with a default"},
+    {"word", F(BWH_CONF_STR, word), "ab", "even length", even_length},
+    {"n", F(BWH_CONF_U64, n), "7", "a number"},
+    {"id", F(BWH_CONF_UUID, id), "6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b", "a uuid"},
+    {"flag", F(BWH_CONF_BOOL, flag), "no", "a switch"},
 };
 #define N (sizeof(rows) / sizeof(rows[0]))
 
@@ -57,7 +57,7 @@ static bw_err load(const char *text, struct cfg *c, char *msg, size_t cap)
     fd = fileno(fopen(errfile, "w"));
     dup2(fd, 2);
     memset(c, 0, sizeof(*c));
-    rc = bw_conf_load(c, rows, N, file);
+    rc = bwh_conf_load(c, rows, N, file);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -99,11 +99,11 @@ int main(void)
              BW_OK);
     CHECK(!strcmp(c.name, "b") && !strcmp(c.path, "/p") && !strcmp(c.word, "abcd") &&
           c.n == UINT64_MAX && c.id[15] == 0xff && c.flag == 1);
-    bw_conf_get(&c, &rows[3], v, sizeof(v));
+    bwh_conf_get(&c, &rows[3], v, sizeof(v));
     CHECK(!strcmp(v, "18446744073709551615"));
-    bw_conf_get(&c, &rows[4], v, sizeof(v));
+    bwh_conf_get(&c, &rows[4], v, sizeof(v));
     CHECK(!strcmp(v, "00000000-0000-0000-0000-0000000000ff"));
-    bw_conf_get(&c, &rows[5], v, sizeof(v));
+    bwh_conf_get(&c, &rows[5], v, sizeof(v));
     CHECK(!strcmp(v, "yes"));
 
     /* refusals, each naming the line */
@@ -123,15 +123,15 @@ int main(void)
         char missing[80];
 
         snprintf(missing, sizeof(missing), "%s/none.conf", dir);
-        CHECK(bw_conf_load(&c, rows, N, missing) != BW_OK);
+        CHECK(bwh_conf_load(&c, rows, N, missing) != BW_OK);
     }
 
     /* the sample, written from the table, loads back to the defaults */
     f = fopen(file, "w");
-    bw_conf_sample(f, rows, N, "# test sample\n");
+    bwh_conf_sample(f, rows, N, "# test sample\n");
     fclose(f);
     memset(&c, 0, sizeof(c));
-    CHECK_RC(bw_conf_load(&c, rows, N, file), BW_OK);
+    CHECK_RC(bwh_conf_load(&c, rows, N, file), BW_OK);
     CHECK(!strcmp(c.name, "box") && !strcmp(c.path, "/var/x") && c.n == 7);
 
     unlink(file);

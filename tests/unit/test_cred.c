@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bulwark/cred.h"
+#include "bwh/cred.h"
 
 static int fails;
 
@@ -31,7 +31,7 @@ static int fails;
     } while (0)
 
 #define N_DEV 10000
-static char pw[N_DEV][BW_CRED_GEN_LEN + 1];
+static char pw[N_DEV][BWH_CRED_GEN_LEN + 1];
 
 static int cmp(const void *a, const void *b)
 {
@@ -60,22 +60,22 @@ static double chi2(const unsigned *obs, int k, double expect)
 
 static void test_generate(void)
 {
-    static char sorted[N_DEV][BW_CRED_GEN_LEN + 1];
+    static char sorted[N_DEV][BWH_CRED_GEN_LEN + 1];
     unsigned pos[20][32], cont[16][32];
     double same = 0;
     int i, j, dups = 0, bad = 0, contains_serial = 0;
 
     memset(pos, 0, sizeof(pos));
     memset(cont, 0, sizeof(cont));
-    CHECK(bw_cred_generate(pw[0], BW_CRED_GEN_LEN) == BW_E_NOMEM, "short buffer accepted");
+    CHECK(bwh_cred_generate(pw[0], BWH_CRED_GEN_LEN) == BW_E_NOMEM, "short buffer accepted");
     for (i = 0; i < N_DEV; i++) {
         char serial[16];
         int k = 0;
 
-        CHECK(bw_cred_generate(pw[i], sizeof(pw[i])) == BW_OK, "generate");
-        if (strlen(pw[i]) != BW_CRED_GEN_LEN)
+        CHECK(bwh_cred_generate(pw[i], sizeof(pw[i])) == BW_OK, "generate");
+        if (strlen(pw[i]) != BWH_CRED_GEN_LEN)
             bad++;
-        for (j = 0; j < BW_CRED_GEN_LEN; j++) {
+        for (j = 0; j < BWH_CRED_GEN_LEN; j++) {
             if (j % 6 == 5) {
                 bad += pw[i][j] != '-';
                 continue;
@@ -94,7 +94,7 @@ static void test_generate(void)
         if (i) {
             int eq = 0;
 
-            for (j = 0; j < BW_CRED_GEN_LEN; j++)
+            for (j = 0; j < BWH_CRED_GEN_LEN; j++)
                 eq += pw[i][j] != '-' && pw[i][j] == pw[i - 1][j];
             same += eq;
         }
@@ -149,96 +149,96 @@ static void test_hash(void)
      * Argon2id hash of "password" with salt "somesalt", t=2, m=64 MiB. */
     static const char ref[] =
         "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc";
-    struct bw_cred_params cheap = {1, 1024, 1};
-    char h[BW_CRED_HASH_MAX], h2[BW_CRED_HASH_MAX], bad[sizeof(ref)];
+    struct bwh_cred_params cheap = {1, 1024, 1};
+    char h[BWH_CRED_HASH_MAX], h2[BWH_CRED_HASH_MAX], bad[sizeof(ref)];
 
-    CHECK(bw_cred_check_hash(ref, "password") == BW_OK, "reference hash does not verify");
-    CHECK(bw_cred_check_hash(ref, "passwore") == BW_E_AUTH, "wrong password verifies");
-    CHECK(bw_cred_check_hash(ref, "") == BW_E_AUTH, "empty password verifies");
+    CHECK(bwh_cred_check_hash(ref, "password") == BW_OK, "reference hash does not verify");
+    CHECK(bwh_cred_check_hash(ref, "passwore") == BW_E_AUTH, "wrong password verifies");
+    CHECK(bwh_cred_check_hash(ref, "") == BW_E_AUTH, "empty password verifies");
     memcpy(bad, ref, sizeof(ref));
     bad[sizeof(ref) - 3] ^= 1;
-    CHECK(bw_cred_check_hash(bad, "password") != BW_OK, "altered hash verifies");
+    CHECK(bwh_cred_check_hash(bad, "password") != BW_OK, "altered hash verifies");
     /* the reference Argon2i hash of "password" (salt "diffsalt"): a valid
      * hash of the wrong variant is refused, not verified */
-    CHECK(bw_cred_check_hash("$argon2i$v=19$m=65536,t=2,p=1$ZGlmZnNhbHQ$"
+    CHECK(bwh_cred_check_hash("$argon2i$v=19$m=65536,t=2,p=1$ZGlmZnNhbHQ$"
                              "sDV8zPvvkfOGCw26RHsjSMvv7K2vmQq/6cxAcmxSEnE",
                              "password") == BW_E_FORMAT,
           "an Argon2i hash is accepted");
-    CHECK(bw_cred_check_hash("plain", "plain") == BW_E_FORMAT, "non-hash accepted");
+    CHECK(bwh_cred_check_hash("plain", "plain") == BW_E_FORMAT, "non-hash accepted");
 
-    CHECK(bw_cred_hash("correct horse", &cheap, h, sizeof(h)) == BW_OK, "hash");
-    CHECK(bw_cred_hash("correct horse", &cheap, h2, sizeof(h2)) == BW_OK && strcmp(h, h2),
+    CHECK(bwh_cred_hash("correct horse", &cheap, h, sizeof(h)) == BW_OK, "hash");
+    CHECK(bwh_cred_hash("correct horse", &cheap, h2, sizeof(h2)) == BW_OK && strcmp(h, h2),
           "two hashes of one password are equal: salt not random");
-    CHECK(bw_cred_check_hash(h, "correct horse") == BW_OK, "own hash");
-    CHECK(bw_cred_check_hash(h, "correct horsf") == BW_E_AUTH, "own hash, wrong password");
-    CHECK(bw_cred_hash("", &cheap, h, sizeof(h)) == BW_E_INVAL, "empty password hashed");
-    CHECK(bw_cred_hash("x", &cheap, h, 20) == BW_E_NOMEM, "short output buffer");
+    CHECK(bwh_cred_check_hash(h, "correct horse") == BW_OK, "own hash");
+    CHECK(bwh_cred_check_hash(h, "correct horsf") == BW_E_AUTH, "own hash, wrong password");
+    CHECK(bwh_cred_hash("", &cheap, h, sizeof(h)) == BW_E_INVAL, "empty password hashed");
+    CHECK(bwh_cred_hash("x", &cheap, h, 20) == BW_E_NOMEM, "short output buffer");
     CHECK(!strncmp(h2, "$argon2id$v=19$m=1024,t=1,p=1$", 30), "encoding: %s", h2);
 }
 
 static void test_throttle(const char *dir)
 {
-    struct bw_cred_params cheap = {1, 1024, 1};
-    struct bw_cred_db db, db2;
-    struct bw_cred_user *u;
+    struct bwh_cred_params cheap = {1, 1024, 1};
+    struct bwh_cred_db db, db2;
+    struct bwh_cred_user *u;
     char path[4200];
     uint64_t t = 1000000, retry;
     int i;
     FILE *f;
 
     snprintf(path, sizeof(path), "%s/credentials", dir);
-    CHECK(bw_cred_load(&db, path) == BW_OK && db.n == 0, "absent file = empty");
-    CHECK(bw_cred_set(&db, "admin", "short", &cheap, 1) == BW_E_INVAL, "short password set");
-    CHECK(bw_cred_set(&db, "bad name", "long enough pw", &cheap, 1) == BW_E_INVAL, "bad name");
-    CHECK(bw_cred_set(&db, "admin", "factory-pw-1234", &cheap, 1) == BW_OK, "set");
+    CHECK(bwh_cred_load(&db, path) == BW_OK && db.n == 0, "absent file = empty");
+    CHECK(bwh_cred_set(&db, "admin", "short", &cheap, 1) == BW_E_INVAL, "short password set");
+    CHECK(bwh_cred_set(&db, "bad name", "long enough pw", &cheap, 1) == BW_E_INVAL, "bad name");
+    CHECK(bwh_cred_set(&db, "admin", "factory-pw-1234", &cheap, 1) == BW_OK, "set");
     {
         struct stat st;
 
         CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "credentials mode");
     }
     /* wrong, then an immediate retry is refused without looking at pw */
-    CHECK(bw_cred_verify(&db, "admin", "nope", t, &retry) == BW_E_AUTH && retry == t + 2,
+    CHECK(bwh_cred_verify(&db, "admin", "nope", t, &retry) == BW_E_AUTH && retry == t + 2,
           "first failure: retry %llu", (unsigned long long)retry);
-    CHECK(bw_cred_verify(&db, "admin", "factory-pw-1234", t + 1, &retry) == BW_E_LOCKED,
+    CHECK(bwh_cred_verify(&db, "admin", "factory-pw-1234", t + 1, &retry) == BW_E_LOCKED,
           "correct password accepted during the delay");
     /* a restart does not reset the count */
-    CHECK(bw_cred_load(&db2, path) == BW_OK && bw_cred_find(&db2, "admin")->failures == 1,
+    CHECK(bwh_cred_load(&db2, path) == BW_OK && bwh_cred_find(&db2, "admin")->failures == 1,
           "failure not persisted");
-    CHECK(bw_cred_verify(&db2, "admin", "nope", t + 2, &retry) == BW_E_AUTH && retry == t + 5,
+    CHECK(bwh_cred_verify(&db2, "admin", "nope", t + 2, &retry) == BW_E_AUTH && retry == t + 5,
           "second failure: delay 2 s (retry %llu)", (unsigned long long)retry);
-    CHECK(bw_cred_verify(&db2, "admin", "factory-pw-1234", t + 4, NULL) == BW_E_LOCKED,
+    CHECK(bwh_cred_verify(&db2, "admin", "factory-pw-1234", t + 4, NULL) == BW_E_LOCKED,
           "accepted before the second delay ended");
-    CHECK(bw_cred_verify(&db2, "admin", "factory-pw-1234", t + 5, NULL) == BW_OK, "after delay");
-    u = bw_cred_find(&db2, "admin");
+    CHECK(bwh_cred_verify(&db2, "admin", "factory-pw-1234", t + 5, NULL) == BW_OK, "after delay");
+    u = bwh_cred_find(&db2, "admin");
     CHECK(u->failures == 0 && u->next_allowed == 0, "success did not reset");
     CHECK(u->factory == 1, "factory flag lost");
 
     /* ten failures lock the account for 15 minutes */
-    for (i = 0; i < BW_CRED_LOCK_AFTER; i++) {
-        CHECK(bw_cred_verify(&db2, "admin", "wrong", t, &retry) == BW_E_AUTH, "failure %d", i);
+    for (i = 0; i < BWH_CRED_LOCK_AFTER; i++) {
+        CHECK(bwh_cred_verify(&db2, "admin", "wrong", t, &retry) == BW_E_AUTH, "failure %d", i);
         t = retry;
     }
-    CHECK(bw_cred_load(&db, path) == BW_OK, "reload");
-    u = bw_cred_find(&db, "admin");
-    CHECK(u->locked_until >= BW_CRED_LOCK_SECONDS && u->failures == BW_CRED_LOCK_AFTER,
+    CHECK(bwh_cred_load(&db, path) == BW_OK, "reload");
+    u = bwh_cred_find(&db, "admin");
+    CHECK(u->locked_until >= BWH_CRED_LOCK_SECONDS && u->failures == BWH_CRED_LOCK_AFTER,
           "lock not persisted");
-    CHECK(bw_cred_verify(&db, "admin", "factory-pw-1234", u->locked_until - 100, &retry) ==
+    CHECK(bwh_cred_verify(&db, "admin", "factory-pw-1234", u->locked_until - 100, &retry) ==
               BW_E_LOCKED,
           "correct password accepted while locked");
-    CHECK(bw_cred_verify(&db, "admin", "factory-pw-1234", u->locked_until, NULL) == BW_OK,
+    CHECK(bwh_cred_verify(&db, "admin", "factory-pw-1234", u->locked_until, NULL) == BW_OK,
           "lock does not end");
 
     /* unknown user: same answer as a wrong password */
-    CHECK(bw_cred_verify(&db, "root", "factory-pw-1234", t, NULL) == BW_E_AUTH, "unknown user");
+    CHECK(bwh_cred_verify(&db, "root", "factory-pw-1234", t, NULL) == BW_E_AUTH, "unknown user");
 
     /* a change clears the factory flag */
-    CHECK(bw_cred_set(&db, "admin", "user-chosen-pass", &cheap, 0) == BW_OK, "change");
-    CHECK(bw_cred_load(&db2, path) == BW_OK && bw_cred_find(&db2, "admin")->factory == 0,
+    CHECK(bwh_cred_set(&db, "admin", "user-chosen-pass", &cheap, 0) == BW_OK, "change");
+    CHECK(bwh_cred_load(&db2, path) == BW_OK && bwh_cred_find(&db2, "admin")->factory == 0,
           "factory flag after change");
 
     /* fail closed when the attempt cannot be recorded */
     snprintf(db2.path, sizeof(db2.path), "%s/no/such/dir/credentials", dir);
-    CHECK(bw_cred_verify(&db2, "admin", "user-chosen-pass", t + 5000, NULL) == BW_E_IO,
+    CHECK(bwh_cred_verify(&db2, "admin", "user-chosen-pass", t + 5000, NULL) == BW_E_IO,
           "check succeeded although the attempt was not recorded");
 
     /* parallel guesses are serialized: of 8 processes guessing at the same
@@ -246,17 +246,17 @@ static void test_throttle(const char *dir)
     {
         int auth = 0, locked = 0, k;
 
-        CHECK(bw_cred_set(&db, "admin", "user-chosen-pass", &cheap, 0) == BW_OK, "reset");
+        CHECK(bwh_cred_set(&db, "admin", "user-chosen-pass", &cheap, 0) == BW_OK, "reset");
         for (k = 0; k < 8; k++) {
             pid_t p = fork();
 
             if (p == 0) {
-                struct bw_cred_db mine;
+                struct bwh_cred_db mine;
                 bw_err e;
 
-                if (bw_cred_load(&mine, path))
+                if (bwh_cred_load(&mine, path))
                     _exit(99);
-                e = bw_cred_verify(&mine, "admin", "guess", t + 10000, NULL);
+                e = bwh_cred_verify(&mine, "admin", "guess", t + 10000, NULL);
                 _exit(e == BW_E_AUTH ? 1 : e == BW_E_LOCKED ? 2 : 3);
             }
         }
@@ -270,7 +270,7 @@ static void test_throttle(const char *dir)
                 locked++;
         }
         CHECK(auth == 1 && locked == 7, "parallel guesses: %d checked, %d refused", auth, locked);
-        CHECK(bw_cred_load(&db2, path) == BW_OK && bw_cred_find(&db2, "admin")->failures == 1,
+        CHECK(bwh_cred_load(&db2, path) == BW_OK && bwh_cred_find(&db2, "admin")->failures == 1,
               "parallel failures lost");
     }
 
@@ -278,15 +278,15 @@ static void test_throttle(const char *dir)
     f = fopen(path, "w");
     fprintf(f, "admin:1:0:0:0:plaintext\n");
     fclose(f);
-    CHECK(bw_cred_load(&db, path) == BW_E_FORMAT, "plaintext password line accepted");
+    CHECK(bwh_cred_load(&db, path) == BW_E_FORMAT, "plaintext password line accepted");
     f = fopen(path, "w");
     fprintf(f, "admin:1:0:0:0:%s\nadmin:0:0:0:0:%s\n", "$argon2id$x", "$argon2id$y");
     fclose(f);
-    CHECK(bw_cred_load(&db, path) == BW_E_FORMAT, "duplicate user accepted");
+    CHECK(bwh_cred_load(&db, path) == BW_E_FORMAT, "duplicate user accepted");
     f = fopen(path, "w");
     fprintf(f, "admin:2:0:0:0:$argon2id$x\n");
     fclose(f);
-    CHECK(bw_cred_load(&db, path) == BW_E_FORMAT, "factory flag 2 accepted");
+    CHECK(bwh_cred_load(&db, path) == BW_E_FORMAT, "factory flag 2 accepted");
 }
 
 int main(int argc, char **argv)

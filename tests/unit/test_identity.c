@@ -15,8 +15,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "bulwark/identity.h"
-#include "host.h"
+#include "bwh/identity.h"
+#include "bwh/host.h"
 
 static int fails;
 
@@ -46,7 +46,7 @@ static void test_file_backend(const char *dir)
     char uri[4400], kpath[4200], spath[4200], uri2[8500];
     uint8_t pub[65], pub2[65], hash[32] = {1}, sig[64], *orig = NULL, *buf = NULL;
     size_t len = 0, slen = 0, i;
-    struct bw_devkey *k = NULL;
+    struct bwh_devkey *k = NULL;
     struct stat st;
     int undetected = 0;
     bw_err rc;
@@ -54,22 +54,22 @@ static void test_file_backend(const char *dir)
     snprintf(kpath, sizeof(kpath), "%s/device.key", dir);
     snprintf(spath, sizeof(spath), "%s/storage.key", dir);
     snprintf(uri, sizeof(uri), "file:%s", kpath);
-    CHECK(bw_devkey_open(uri, &k) == BW_OK, "open");
-    CHECK(bw_devkey_generate(k, 0) == BW_OK, "generate");
-    CHECK(bw_devkey_public(k, pub) == BW_OK, "public");
+    CHECK(bwh_devkey_open(uri, &k) == BW_OK, "open");
+    CHECK(bwh_devkey_generate(k, 0) == BW_OK, "generate");
+    CHECK(bwh_devkey_public(k, pub) == BW_OK, "public");
     CHECK(stat(kpath, &st) == 0 && (st.st_mode & 0777) == 0600, "key file mode");
     CHECK(stat(spath, &st) == 0 && (st.st_mode & 0777) == 0600, "storage key mode");
-    CHECK(bw_read_file(kpath, 4096, &orig, &len) == BW_OK && len == 68, "key file size");
+    CHECK(bwh_read_file(kpath, 4096, &orig, &len) == BW_OK && len == 68, "key file size");
     /* the scalar is not in the file in the clear */
     {
         struct bw_ec_key ex;
 
         bw_ec_key_init(&ex);
-        CHECK(bw_devkey_export_private(k, &ex) == BW_OK, "export");
+        CHECK(bwh_devkey_export_private(k, &ex) == BW_OK, "export");
         CHECK(!memmem(orig, len, ex.priv, 32), "private scalar stored in the clear");
         bw_ec_key_clear(&ex);
     }
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     k = NULL;
 
     /* every byte flipped: refused, never a different key */
@@ -77,25 +77,25 @@ static void test_file_backend(const char *dir)
         orig[i] ^= 0x20;
         put(kpath, orig, len);
         orig[i] ^= 0x20;
-        if (bw_devkey_open(uri, &k) == BW_OK) {
-            rc = bw_devkey_public(k, pub2);
+        if (bwh_devkey_open(uri, &k) == BW_OK) {
+            rc = bwh_devkey_public(k, pub2);
             if (rc == BW_OK)
                 undetected++;
             else if (rc != BW_E_AUTH && rc != BW_E_FORMAT)
                 CHECK(0, "byte %zu: unexpected %s", i, bw_errname(rc));
-            rc = bw_devkey_sign(k, hash, sig);
+            rc = bwh_devkey_sign(k, hash, sig);
             if (rc == BW_OK)
                 undetected++;
-            bw_devkey_close(k);
+            bwh_devkey_close(k);
             k = NULL;
         }
     }
     CHECK(undetected == 0, "%d flipped key-file bytes went undetected", undetected);
     /* truncated and extended */
     put(kpath, orig, len - 1);
-    CHECK(bw_devkey_open(uri, &k) == BW_OK && bw_devkey_public(k, pub2) == BW_E_FORMAT,
+    CHECK(bwh_devkey_open(uri, &k) == BW_OK && bwh_devkey_public(k, pub2) == BW_E_FORMAT,
           "truncated key file");
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     k = NULL;
     {
         uint8_t longer[69];
@@ -103,49 +103,49 @@ static void test_file_backend(const char *dir)
         memcpy(longer, orig, len);
         longer[68] = 0;
         put(kpath, longer, sizeof(longer));
-        CHECK(bw_devkey_open(uri, &k) == BW_OK && bw_devkey_public(k, pub2) == BW_E_FORMAT,
+        CHECK(bwh_devkey_open(uri, &k) == BW_OK && bwh_devkey_public(k, pub2) == BW_E_FORMAT,
               "extended key file");
-        bw_devkey_close(k);
+        bwh_devkey_close(k);
         k = NULL;
     }
     put(kpath, orig, len);
     /* another device's storage key: the file does not open */
-    CHECK(bw_read_file(spath, 64, &buf, &slen) == BW_OK && slen == 32, "storage key");
+    CHECK(bwh_read_file(spath, 64, &buf, &slen) == BW_OK && slen == 32, "storage key");
     buf[0] ^= 1;
     put(spath, buf, slen);
-    CHECK(bw_devkey_open(uri, &k) == BW_OK && bw_devkey_public(k, pub2) == BW_E_AUTH,
+    CHECK(bwh_devkey_open(uri, &k) == BW_OK && bwh_devkey_public(k, pub2) == BW_E_AUTH,
           "wrong storage key");
-    CHECK(bw_devkey_sign(k, hash, sig) == BW_E_AUTH, "sign with wrong storage key");
-    bw_devkey_close(k);
+    CHECK(bwh_devkey_sign(k, hash, sig) == BW_E_AUTH, "sign with wrong storage key");
+    bwh_devkey_close(k);
     k = NULL;
     put(spath, buf, 31);
-    CHECK(bw_devkey_open(uri, &k) == BW_OK && bw_devkey_public(k, pub2) == BW_E_FORMAT,
+    CHECK(bwh_devkey_open(uri, &k) == BW_OK && bwh_devkey_public(k, pub2) == BW_E_FORMAT,
           "short storage key");
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     k = NULL;
     buf[0] ^= 1;
     put(spath, buf, slen);
     /* explicit storage-key parameter */
     snprintf(uri2, sizeof(uri2), "file:%s?storage-key=%s", kpath, spath);
-    CHECK(bw_devkey_open(uri2, &k) == BW_OK && bw_devkey_public(k, pub2) == BW_OK &&
+    CHECK(bwh_devkey_open(uri2, &k) == BW_OK && bwh_devkey_public(k, pub2) == BW_OK &&
               !memcmp(pub, pub2, 65),
           "storage-key parameter");
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     k = NULL;
     snprintf(uri2, sizeof(uri2), "file:%s?storage-kee=%s", kpath, spath);
-    CHECK(bw_devkey_open(uri2, &k) == BW_E_INVAL, "unknown parameter accepted");
-    CHECK(bw_devkey_open("file:", &k) == BW_E_INVAL, "empty path accepted");
-    CHECK(bw_devkey_open("tpmx:foo", &k) == BW_E_INVAL, "unknown scheme accepted");
-    bw_free(orig);
-    bw_free(buf);
+    CHECK(bwh_devkey_open(uri2, &k) == BW_E_INVAL, "unknown parameter accepted");
+    CHECK(bwh_devkey_open("file:", &k) == BW_E_INVAL, "empty path accepted");
+    CHECK(bwh_devkey_open("tpmx:foo", &k) == BW_E_INVAL, "unknown scheme accepted");
+    bwh_free(orig);
+    bwh_free(buf);
 }
 
 static void test_certificates(const char *dir)
 {
     char cadir[4200], crt[4300], key[4300], uri[4400], other[4400];
-    struct bw_devkey *k = NULL, *k2 = NULL;
-    struct bw_ca *ca = NULL;
-    struct bw_cert_info info, info2;
+    struct bwh_devkey *k = NULL, *k2 = NULL;
+    struct bwh_ca *ca = NULL;
+    struct bwh_cert_info info, info2;
     char *csr = NULL, *cert = NULL, *cert2 = NULL, *csr2 = NULL;
     uint8_t pub[65];
     bw_err rc;
@@ -153,35 +153,35 @@ static void test_certificates(const char *dir)
     snprintf(cadir, sizeof(cadir), "%s/ca", dir);
     snprintf(crt, sizeof(crt), "%s/ca.crt", cadir);
     snprintf(key, sizeof(key), "%s/ca.key", cadir);
-    CHECK(bw_ca_create(cadir, "Acme", 3650) == BW_OK, "CA");
-    CHECK(bw_ca_create(cadir, "Acme", 3650) == BW_E_EXISTS, "CA overwritten");
-    CHECK(bw_ca_open(crt, key, &ca) == BW_OK, "open CA");
+    CHECK(bwh_ca_create(cadir, "Acme", 3650) == BW_OK, "CA");
+    CHECK(bwh_ca_create(cadir, "Acme", 3650) == BW_E_EXISTS, "CA overwritten");
+    CHECK(bwh_ca_open(crt, key, &ca) == BW_OK, "open CA");
 
     snprintf(uri, sizeof(uri), "file:%s/d1.key", dir);
-    CHECK(bw_devkey_open(uri, &k) == BW_OK && bw_devkey_generate(k, 0) == BW_OK, "device key");
-    CHECK(bw_devkey_public(k, pub) == BW_OK, "device public key");
-    CHECK(bw_csr_make(k, "dev-1", "Acme", &csr) == BW_OK, "CSR");
-    rc = bw_ca_issue(ca, csr, "dev-1", 30, &cert, &info);
+    CHECK(bwh_devkey_open(uri, &k) == BW_OK && bwh_devkey_generate(k, 0) == BW_OK, "device key");
+    CHECK(bwh_devkey_public(k, pub) == BW_OK, "device public key");
+    CHECK(bwh_csr_make(k, "dev-1", "Acme", &csr) == BW_OK, "CSR");
+    rc = bwh_ca_issue(ca, csr, "dev-1", 30, &cert, &info);
     CHECK(rc == BW_OK, "issue: %s", bw_errname(rc));
     CHECK(!memcmp(info.pub, pub, 65), "certificate holds another key");
     CHECK(!strcmp(info.device_id, "dev-1"), "CN %s", info.device_id);
     CHECK(info.not_after > info.not_before + 29 * 86400, "validity");
     CHECK((info.serial[0] & 0x80) == 0, "negative serial");
-    rc = bw_ca_issue(ca, csr, "dev-1", 30, &cert2, &info2);
+    rc = bwh_ca_issue(ca, csr, "dev-1", 30, &cert2, &info2);
     CHECK(rc == BW_OK && memcmp(info.serial, info2.serial, 16), "serial repeated");
     free(cert2);
     cert2 = NULL;
-    CHECK(bw_cert_info(cert, strlen(cert), &info2) == BW_OK &&
+    CHECK(bwh_cert_info(cert, strlen(cert), &info2) == BW_OK &&
               !memcmp(info.fingerprint, info2.fingerprint, 32),
           "cert info");
 
     /* a CSR for another device id is refused */
-    CHECK(bw_ca_issue(ca, csr, "dev-2", 30, &cert2, &info2) == BW_E_CLAIM && !cert2,
+    CHECK(bwh_ca_issue(ca, csr, "dev-2", 30, &cert2, &info2) == BW_E_CLAIM && !cert2,
           "CSR issued under another id");
     /* a tampered CSR: swap in another device's public key */
     snprintf(other, sizeof(other), "file:%s/d2.key", dir);
-    CHECK(bw_devkey_open(other, &k2) == BW_OK && bw_devkey_generate(k2, 0) == BW_OK, "key 2");
-    CHECK(bw_csr_make(k2, "dev-1", "Acme", &csr2) == BW_OK, "CSR 2");
+    CHECK(bwh_devkey_open(other, &k2) == BW_OK && bwh_devkey_generate(k2, 0) == BW_OK, "key 2");
+    CHECK(bwh_csr_make(k2, "dev-1", "Acme", &csr2) == BW_OK, "CSR 2");
     {
         /* splice CSR 2's body with CSR 1's signature: base64 of the last
          * 40 characters before the footer belongs to the signature */
@@ -189,12 +189,12 @@ static void test_certificates(const char *dir)
         size_t tail = 60;
 
         memcpy(b - tail, a - tail, tail);
-        rc = bw_ca_issue(ca, csr2, "dev-1", 30, &cert2, &info2);
+        rc = bwh_ca_issue(ca, csr2, "dev-1", 30, &cert2, &info2);
         CHECK(rc == BW_E_BADSIG || rc == BW_E_FORMAT, "spliced CSR: %s", bw_errname(rc));
         free(cert2);
         cert2 = NULL;
     }
-    CHECK(bw_ca_issue(ca, "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE "
+    CHECK(bwh_ca_issue(ca, "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE "
                           "REQUEST-----\n",
                       "dev-1", 30, &cert2, &info2) == BW_E_FORMAT,
           "garbage CSR");
@@ -215,7 +215,7 @@ static void test_certificates(const char *dir)
         PEM_write_bio_X509_REQ(b, req);
         n = BIO_get_mem_data(b, &pem);
         pem[n - 1] = 0; /* the final newline */
-        rc = bw_ca_issue(ca, pem, "dev-9", 30, &out, &info2);
+        rc = bwh_ca_issue(ca, pem, "dev-9", 30, &out, &info2);
         CHECK(rc == BW_OK, "plain CSR: %s", bw_errname(rc));
         if (out) {
             BIO *cb = BIO_new_mem_buf(out, -1);
@@ -237,13 +237,13 @@ static void test_certificates(const char *dir)
         PEM_write_bio_X509_REQ(b, req);
         n = BIO_get_mem_data(b, &pem);
         pem[n - 1] = 0;
-        CHECK(bw_ca_issue(ca, pem, "dev-9", 30, &out, &info2) == BW_E_CLAIM && !out,
+        CHECK(bwh_ca_issue(ca, pem, "dev-9", 30, &out, &info2) == BW_E_CLAIM && !out,
               "CSR with two CNs issued");
         BIO_free(b);
         X509_REQ_free(req);
         EVP_PKEY_free(pk);
     }
-    bw_ca_free(ca);
+    bwh_ca_free(ca);
     ca = NULL;
     /* a CA key that does not belong to the certificate */
     {
@@ -251,14 +251,14 @@ static void test_certificates(const char *dir)
 
         snprintf(cadir2, sizeof(cadir2), "%s/ca2", dir);
         snprintf(key2, sizeof(key2), "%s/ca.key", cadir2);
-        CHECK(bw_ca_create(cadir2, "Other", 10) == BW_OK, "CA 2");
-        CHECK(bw_ca_open(crt, key2, &ca) == BW_E_KEY, "mismatched CA key accepted");
+        CHECK(bwh_ca_create(cadir2, "Other", 10) == BW_OK, "CA 2");
+        CHECK(bwh_ca_open(crt, key2, &ca) == BW_E_KEY, "mismatched CA key accepted");
     }
     free(csr);
     free(csr2);
     free(cert);
-    bw_devkey_close(k);
-    bw_devkey_close(k2);
+    bwh_devkey_close(k);
+    bwh_devkey_close(k2);
 }
 
 int main(int argc, char **argv)

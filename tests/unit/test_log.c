@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "bulwark/bulwark.h"
-#include "bulwark/log.h"
-#include "host.h"
+#include "bwh/log.h"
+#include "bwh/host.h"
 #include "t.h"
 
 static char dir[256];
@@ -47,7 +47,7 @@ static uint8_t *slurp(const char *path, size_t *len)
 {
     uint8_t *b = NULL;
 
-    if (bw_read_file(path, 1 << 26, &b, len) != BW_OK) {
+    if (bwh_read_file(path, 1 << 26, &b, len) != BW_OK) {
         fprintf(stderr, "cannot read %s\n", path);
         exit(2);
     }
@@ -65,66 +65,66 @@ static void spit(const char *path, const uint8_t *b, size_t len)
 }
 
 /* Writes n events with the given options; returns the last event's seq. */
-static uint64_t write_log(const struct bw_log_opts *o, int n, uint64_t t0)
+static uint64_t write_log(const struct bwh_log_opts *o, int n, uint64_t t0)
 {
-    struct bw_log_vfs v;
-    struct bw_log *l = NULL;
+    struct bwh_log_vfs v;
+    struct bwh_log *l = NULL;
     uint64_t seq = 0;
     char subj[64];
     int i;
 
-    CHECK_RC(bw_log_posix_open(&v, dir, 1, 1), BW_OK);
-    CHECK_RC(bw_log_open(&v, o, &l), BW_OK);
+    CHECK_RC(bwh_log_posix_open(&v, dir, 1, 1), BW_OK);
+    CHECK_RC(bwh_log_open(&v, o, &l), BW_OK);
     for (i = 0; i < n; i++) {
         snprintf(subj, sizeof(subj), "pkg-%d.bwp", i);
-        CHECK_RC(bw_log_append(l, t0 + (uint64_t)i, i % 3 ? "install" : "login", subj,
+        CHECK_RC(bwh_log_append(l, t0 + (uint64_t)i, i % 3 ? "install" : "login", subj,
                                i % 2 ? "ok seq=7" : "refused BW_E_BADSIG", &seq),
                  BW_OK);
     }
-    CHECK_RC(bw_log_close(l), BW_OK);
-    bw_log_posix_close(&v);
+    CHECK_RC(bwh_log_close(l), BW_OK);
+    bwh_log_posix_close(&v);
     return seq;
 }
 
-static bw_err verify_f(const uint8_t *pub, unsigned flags, struct bw_log_report *rep)
+static bw_err verify_f(const uint8_t *pub, unsigned flags, struct bwh_log_report *rep)
 {
-    struct bw_log_vfs v;
+    struct bwh_log_vfs v;
     bw_err rc;
 
-    rc = bw_log_posix_open(&v, dir, 0, 0);
+    rc = bwh_log_posix_open(&v, dir, 0, 0);
     if (rc)
         return rc;
-    rc = bw_log_verify(&v, pub, flags, NULL, NULL, rep);
-    bw_log_posix_close(&v);
+    rc = bwh_log_verify(&v, pub, flags, NULL, NULL, rep);
+    bwh_log_posix_close(&v);
     return rc;
 }
 
-static bw_err verify(const uint8_t *pub, struct bw_log_report *rep)
+static bw_err verify(const uint8_t *pub, struct bwh_log_report *rep)
 {
     return verify_f(pub, 0, rep);
 }
 
 /* Opens a writer, appends one event, closes: the result of the first
  * failing step (l stays NULL if the open is refused). */
-static bw_err writer_event(const struct bw_log_opts *o, const char *subject)
+static bw_err writer_event(const struct bwh_log_opts *o, const char *subject)
 {
-    struct bw_log_vfs v;
-    struct bw_log *l = NULL;
+    struct bwh_log_vfs v;
+    struct bwh_log *l = NULL;
     bw_err rc;
 
-    rc = bw_log_posix_open(&v, dir, 1, 1);
+    rc = bwh_log_posix_open(&v, dir, 1, 1);
     if (rc)
         return rc;
-    rc = bw_log_open(&v, o, &l);
+    rc = bwh_log_open(&v, o, &l);
     if (!rc)
-        rc = bw_log_append(l, 1750000000, "login", subject, "ok", NULL);
+        rc = bwh_log_append(l, 1750000000, "login", subject, "ok", NULL);
     if (l) {
-        bw_err crc = bw_log_close(l);
+        bw_err crc = bwh_log_close(l);
 
         if (!rc)
             rc = crc;
     }
-    bw_log_posix_close(&v);
+    bwh_log_posix_close(&v);
     return rc;
 }
 
@@ -132,14 +132,14 @@ static bw_err writer_event(const struct bw_log_opts *o, const char *subject)
 struct marker {
     int n;
     uint64_t seq;
-    char subject[BW_LOG_TEXT_MAX + 1];
+    char subject[BWH_LOG_TEXT_MAX + 1];
 };
 
-static bw_err find_marker(void *ctx, const struct bw_log_record *r)
+static bw_err find_marker(void *ctx, const struct bwh_log_record *r)
 {
     struct marker *m = ctx;
 
-    if (r->type == BW_LOG_EVENT && !strcmp(r->event, BW_LOG_ADOPT_EVENT)) {
+    if (r->type == BWH_LOG_EVENT && !strcmp(r->event, BWH_LOG_ADOPT_EVENT)) {
         m->n++;
         m->seq = r->seq;
         snprintf(m->subject, sizeof(m->subject), "%s", r->subject);
@@ -147,17 +147,17 @@ static bw_err find_marker(void *ctx, const struct bw_log_record *r)
     return BW_OK;
 }
 
-static bw_err markers(struct marker *m, struct bw_log_report *rep)
+static bw_err markers(struct marker *m, struct bwh_log_report *rep)
 {
-    struct bw_log_vfs v;
+    struct bwh_log_vfs v;
     bw_err rc;
 
     memset(m, 0, sizeof(*m));
-    rc = bw_log_posix_open(&v, dir, 0, 0);
+    rc = bwh_log_posix_open(&v, dir, 0, 0);
     if (rc)
         return rc;
-    rc = bw_log_verify(&v, key.pub, 0, find_marker, m, rep);
-    bw_log_posix_close(&v);
+    rc = bwh_log_verify(&v, key.pub, 0, find_marker, m, rep);
+    bwh_log_posix_close(&v);
     return rc;
 }
 
@@ -166,21 +166,21 @@ struct seen {
     uint64_t last;
 };
 
-static bw_err visit(void *ctx, const struct bw_log_record *r)
+static bw_err visit(void *ctx, const struct bwh_log_record *r)
 {
     struct seen *s = ctx;
 
     if (r->seq != s->last + 1 && s->last)
         s->bad++;
     s->last = r->seq;
-    if (r->type == BW_LOG_EVENT) {
+    if (r->type == BWH_LOG_EVENT) {
         char want[64];
 
         snprintf(want, sizeof(want), "pkg-%d.bwp", s->events);
         if (strcmp(r->subject, want) || strcmp(r->event, s->events % 3 ? "install" : "login"))
             s->bad++;
         s->events++;
-    } else if (r->type == BW_LOG_CHECKPOINT) {
+    } else if (r->type == BWH_LOG_CHECKPOINT) {
         s->checkpoints++;
     } else {
         s->anchors++;
@@ -190,17 +190,17 @@ static bw_err visit(void *ctx, const struct bw_log_record *r)
 
 static void test_roundtrip(void)
 {
-    struct bw_log_opts o = {&signer, 10, 0, 0, 0};
-    struct bw_log_report rep;
-    struct bw_log_vfs v;
+    struct bwh_log_opts o = {&signer, 10, 0, 0, 0};
+    struct bwh_log_report rep;
+    struct bwh_log_vfs v;
     struct seen s = {0, 0, 0, 0, 0};
     uint64_t last;
 
     fresh();
     last = write_log(&o, 95, 1700000000);
-    CHECK_RC(bw_log_posix_open(&v, dir, 0, 0), BW_OK);
-    CHECK_RC(bw_log_verify(&v, key.pub, 0, visit, &s, &rep), BW_OK);
-    bw_log_posix_close(&v);
+    CHECK_RC(bwh_log_posix_open(&v, dir, 0, 0), BW_OK);
+    CHECK_RC(bwh_log_verify(&v, key.pub, 0, visit, &s, &rep), BW_OK);
+    bwh_log_posix_close(&v);
     CHECK(s.events == 95 && s.bad == 0 && s.anchors == 1);
     /* every 10 records, plus the seal at close */
     CHECK(s.checkpoints == (int)rep.checkpoints && rep.checkpoints == 10);
@@ -212,10 +212,10 @@ static void test_roundtrip(void)
     CHECK_RC(verify(key.pub, &rep), BW_OK);
     CHECK(rep.records == last + 1 && rep.checkpoints == 11);
     /* no key: refused, unless only the chain is asked for */
-    CHECK_RC(bw_log_posix_open(&v, dir, 0, 0), BW_OK);
-    CHECK_RC(bw_log_verify(&v, NULL, 0, NULL, NULL, &rep), BW_E_INVAL);
-    CHECK_RC(bw_log_verify(&v, NULL, BW_LOG_NO_SIGS, NULL, NULL, &rep), BW_OK);
-    bw_log_posix_close(&v);
+    CHECK_RC(bwh_log_posix_open(&v, dir, 0, 0), BW_OK);
+    CHECK_RC(bwh_log_verify(&v, NULL, 0, NULL, NULL, &rep), BW_E_INVAL);
+    CHECK_RC(bwh_log_verify(&v, NULL, BWH_LOG_NO_SIGS, NULL, NULL, &rep), BW_OK);
+    bwh_log_posix_close(&v);
     /* another key */
     CHECK_RC(verify(other.pub, &rep), BW_E_BADSIG);
 }
@@ -228,8 +228,8 @@ static int is_detection(bw_err rc)
 /* Flips every byte of every file of the log, one at a time. */
 static void test_every_byte(void)
 {
-    struct bw_log_opts o = {&signer, 25, 0, 4096, 0};
-    struct bw_log_report rep;
+    struct bwh_log_opts o = {&signer, 25, 0, 4096, 0};
+    struct bwh_log_report rep;
     const char *names[3];
     char s1[300], s2[300], hd[300];
     unsigned long flips = 0, missed = 0, unnamed = 0;
@@ -264,7 +264,7 @@ static void test_every_byte(void)
             b[i] ^= 0x01;
         }
         spit(names[f], b, len);
-        bw_free(b);
+        bwh_free(b);
     }
     CHECK(missed == 0);
     CHECK(unnamed == 0);
@@ -275,10 +275,10 @@ static void test_every_byte(void)
 /* Offsets of the records of a segment file. */
 static size_t record_offsets(const uint8_t *b, size_t len, size_t *offs, size_t cap)
 {
-    struct bw_log_record r;
+    struct bwh_log_record r;
     size_t off = 0, n = 0;
 
-    while (off < len && n < cap && bw_log_decode(b + off, len - off, &r) == BW_OK) {
+    while (off < len && n < cap && bwh_log_decode(b + off, len - off, &r) == BW_OK) {
         offs[n++] = off;
         off += r.len;
     }
@@ -288,8 +288,8 @@ static size_t record_offsets(const uint8_t *b, size_t len, size_t *offs, size_t 
 
 static void test_edits(void)
 {
-    struct bw_log_opts o = {&signer, 10, 0, 0, 0};
-    struct bw_log_report rep;
+    struct bwh_log_opts o = {&signer, 10, 0, 0, 0};
+    struct bwh_log_report rep;
     char s1[300];
     size_t len, n, offs[200], i;
     uint8_t *b, *e;
@@ -328,7 +328,7 @@ static void test_edits(void)
     CHECK_RC(verify(key.pub, &rep), BW_OK);
 
     free(e);
-    bw_free(b);
+    bwh_free(b);
 }
 
 /* Records after the last checkpoint: a cut there is not detectable, and
@@ -336,8 +336,8 @@ static void test_edits(void)
  * crash can leave. */
 static void test_unsigned_tail(void)
 {
-    struct bw_log_opts with = {&signer, 10, 0, 0, 0}, without = {NULL, 10, 0, 0, 0};
-    struct bw_log_report rep;
+    struct bwh_log_opts with = {&signer, 10, 0, 0, 0}, without = {NULL, 10, 0, 0, 0};
+    struct bwh_log_report rep;
     struct marker m;
     char s1[300], want[64];
     size_t len, n, offs[200];
@@ -351,17 +351,17 @@ static void test_unsigned_tail(void)
     /* five unsigned events: more than a crash leaves */
     CHECK_RC(verify(key.pub, &rep), BW_E_AUTH);
     CHECK(rep.bad_seq == ck + 1 && strstr(rep.detail, "nothing signs them"));
-    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_OK);
+    CHECK_RC(verify_f(key.pub, BWH_LOG_UNSIGNED_OK, &rep), BW_OK);
     CHECK(rep.last_seq == last && rep.unsigned_tail == 5 && rep.last_checkpoint == ck);
     CHECK(rep.signed_seq == ck && rep.adopted == 0);
     /* without a key nothing can be told apart: the chain alone passes */
-    CHECK_RC(verify_f(NULL, BW_LOG_NO_SIGS, &rep), BW_OK);
+    CHECK_RC(verify_f(NULL, BWH_LOG_NO_SIGS, &rep), BW_OK);
     seg_name(1, s1, sizeof(s1));
     b = slurp(s1, &len);
     n = record_offsets(b, len, offs, 199);
     /* at a record boundary: two records gone, verifies, tail is 3 */
     spit(s1, b, offs[n - 2]);
-    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_OK);
+    CHECK_RC(verify_f(key.pub, BWH_LOG_UNSIGNED_OK, &rep), BW_OK);
     CHECK(rep.last_seq == last - 2 && rep.unsigned_tail == 3 && !rep.torn);
     /* one event after the checkpoint: the crash window (an event written,
      * its checkpoint not), accepted and reported */
@@ -370,7 +370,7 @@ static void test_unsigned_tail(void)
     CHECK(rep.last_seq == ck + 1 && rep.unsigned_tail == 1);
     /* inside the last record (a torn write): ignored and reported */
     spit(s1, b, offs[n - 1] + 30);
-    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_OK);
+    CHECK_RC(verify_f(key.pub, BWH_LOG_UNSIGNED_OK, &rep), BW_OK);
     CHECK(rep.last_seq == last - 1 && rep.torn);
     CHECK_RC(verify(key.pub, &rep), BW_E_AUTH);
     /* a writer with the key cuts the torn record, marks the four unsigned
@@ -382,17 +382,17 @@ static void test_unsigned_tail(void)
     CHECK(!rep.torn && rep.unsigned_tail == 0 && rep.adopted == 4);
     CHECK(rep.last_seq == last + 3); /* marker, its checkpoint, the event, its checkpoint */
     /* the same cut with a complete but altered final record is damage */
-    bw_free(b);
+    bwh_free(b);
     b = slurp(s1, &len);
     b[len - 40] ^= 0x20;
     spit(s1, b, len);
     CHECK(is_detection(verify(key.pub, &rep)));
-    bw_free(b);
+    bwh_free(b);
     /* a log never signed: with a key, refused; the chain alone passes */
     fresh();
     last = write_log(&without, 12, 1700000000);
     CHECK_RC(verify(key.pub, &rep), BW_E_AUTH);
-    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_OK);
+    CHECK_RC(verify_f(key.pub, BWH_LOG_UNSIGNED_OK, &rep), BW_OK);
     CHECK(rep.checkpoints == 0 && rep.unsigned_tail == last && rep.head_seq == 0);
     /* the device gets a key: its first event adopts them, then verifies */
     CHECK_RC(writer_event(&with, "provisioned"), BW_OK);
@@ -401,16 +401,16 @@ static void test_unsigned_tail(void)
     CHECK(rep.unsigned_tail == 0 && rep.head_seq == rep.last_seq);
     /* "log." names are the library's own */
     {
-        struct bw_log_vfs v;
-        struct bw_log *l = NULL;
+        struct bwh_log_vfs v;
+        struct bwh_log *l = NULL;
 
-        CHECK_RC(bw_log_posix_open(&v, dir, 0, 1), BW_OK);
-        CHECK_RC(bw_log_open(&v, &with, &l), BW_OK);
-        CHECK_RC(bw_log_append(l, 1, BW_LOG_ADOPT_EVENT, "seq 1..99", "fake", NULL), BW_E_INVAL);
-        CHECK_RC(bw_log_append(l, 1, "log.x", "", "", NULL), BW_E_INVAL);
-        CHECK_RC(bw_log_append(l, 1, "logx", "", "", NULL), BW_OK);
-        CHECK_RC(bw_log_close(l), BW_OK);
-        bw_log_posix_close(&v);
+        CHECK_RC(bwh_log_posix_open(&v, dir, 0, 1), BW_OK);
+        CHECK_RC(bwh_log_open(&v, &with, &l), BW_OK);
+        CHECK_RC(bwh_log_append(l, 1, BWH_LOG_ADOPT_EVENT, "seq 1..99", "fake", NULL), BW_E_INVAL);
+        CHECK_RC(bwh_log_append(l, 1, "log.x", "", "", NULL), BW_E_INVAL);
+        CHECK_RC(bwh_log_append(l, 1, "logx", "", "", NULL), BW_OK);
+        CHECK_RC(bwh_log_close(l), BW_OK);
+        bwh_log_posix_close(&v);
     }
 }
 
@@ -427,10 +427,10 @@ static void put_be64(uint8_t *p, uint64_t v)
 /* Appends a chain-valid event to out (what anyone can compute). */
 static size_t forge_event(uint8_t *out, uint64_t seq, uint8_t prev[32], const char *subject)
 {
-    uint8_t buf[32 + BW_LOG_RECORD_MAX];
+    uint8_t buf[32 + BWH_LOG_RECORD_MAX];
     size_t sl = strlen(subject), len = 20 + 3 + 7 + sl + 2 + 32;
 
-    out[0] = BW_LOG_EVENT;
+    out[0] = BWH_LOG_EVENT;
     out[1] = 1;
     out[2] = (uint8_t)(len >> 8);
     out[3] = (uint8_t)len;
@@ -456,8 +456,8 @@ static size_t forge_event(uint8_t *out, uint64_t seq, uint8_t prev[32], const ch
  * chain hash, and adds `extra` forged events at the end. */
 static void forge_segment(int drop_ckpts, int edit, int extra)
 {
-    struct bw_log_record r;
-    uint8_t *b, *out, prev[32], buf[32 + BW_LOG_RECORD_MAX];
+    struct bwh_log_record r;
+    uint8_t *b, *out, prev[32], buf[32 + BWH_LOG_RECORD_MAX];
     size_t len, off = 0, w = 0;
     uint64_t seq = 0;
     int events = 0;
@@ -468,16 +468,16 @@ static void forge_segment(int drop_ckpts, int edit, int extra)
     out = malloc(len + 4096);
     if (!out)
         exit(2);
-    while (off < len && bw_log_decode(b + off, len - off, &r) == BW_OK) {
+    while (off < len && bwh_log_decode(b + off, len - off, &r) == BW_OK) {
         uint8_t *rec = out + w;
 
         off += r.len;
-        if (r.type == BW_LOG_CHECKPOINT && drop_ckpts)
+        if (r.type == BWH_LOG_CHECKPOINT && drop_ckpts)
             continue;
         memcpy(rec, b + off - r.len, r.len);
-        if (r.type == BW_LOG_ANCHOR)
+        if (r.type == BWH_LOG_ANCHOR)
             memcpy(prev, rec + 28, 32);
-        if (r.type == BW_LOG_EVENT && ++events == 2 && edit)
+        if (r.type == BWH_LOG_EVENT && ++events == 2 && edit)
             memcpy(rec + 22 + rec[20], "PKG", 3);
         put_be64(rec + 4, ++seq);
         memcpy(buf, prev, 32);
@@ -491,7 +491,7 @@ static void forge_segment(int drop_ckpts, int edit, int extra)
         w += forge_event(out + w, ++seq, prev, "fw-evil.bwp");
     spit(s1, out, w);
     free(out);
-    bw_free(b);
+    bwh_free(b);
 }
 
 static int same_file(const char *path, const uint8_t *b, size_t len)
@@ -500,7 +500,7 @@ static int same_file(const char *path, const uint8_t *b, size_t len)
     uint8_t *c = slurp(path, &n);
     int same = n == len && !memcmp(b, c, n);
 
-    bw_free(c);
+    bwh_free(c);
     return same;
 }
 
@@ -508,16 +508,16 @@ static int same_file(const char *path, const uint8_t *b, size_t len)
  * next routine event "repaired" a rewritten log). */
 static void test_launder(void)
 {
-    struct bw_log_opts o = {&signer, 1, 0, 0, 0}, o2 = {NULL, 1, 0, 0, 0};
+    struct bwh_log_opts o = {&signer, 1, 0, 0, 0}, o2 = {NULL, 1, 0, 0, 0};
     struct bw_signer other_signer;
-    struct bw_log_report rep;
+    struct bwh_log_report rep;
     struct marker m;
     char s1[300], hd[300], saved[1000], restore[1000];
     uint8_t *b;
     size_t len;
     int i;
 
-    CHECK_RC(bw_signer_from_ec(&other_signer, &other), BW_OK);
+    CHECK_RC(bwh_signer_from_ec(&other_signer, &other), BW_OK);
     o2.signer = &other_signer;
     seg_name(1, s1, sizeof(s1));
     snprintf(hd, sizeof(hd), "%s/head", dir);
@@ -538,7 +538,7 @@ static void test_launder(void)
     CHECK_RC(writer_event(&o, "routine"), BW_E_TAMPER);
     CHECK(same_file(s1, b, len));
     CHECK_RC(verify(key.pub, &rep), BW_E_TRUNCATED); /* still caught */
-    bw_free(b);
+    bwh_free(b);
 
     /* 2. the same with the head deleted: a log of unsigned records is all
      * that is left, which verify refuses with a key; a writer keeps them
@@ -557,7 +557,7 @@ static void test_launder(void)
     b = slurp(s1, &len);
     CHECK_RC(writer_event(&o, "routine"), BW_E_TAMPER);
     CHECK(same_file(s1, b, len));
-    bw_free(b);
+    bwh_free(b);
 
     /* 4. forged events appended after the last checkpoint: two are more
      * than a crash leaves (verify refuses); one passes as the crash window
@@ -594,7 +594,7 @@ static void test_launder(void)
         CHECK_RC(verify(key.pub, &rep), BW_OK);
         CHECK(rep.unsigned_tail == 2 && rep.checkpoints == 0);
     }
-    bw_free(b);
+    bwh_free(b);
 
     /* 6. a writer with another key does not sign over this key's log */
     sh(restore);
@@ -606,22 +606,22 @@ static void test_launder(void)
      * without the key rotates without sealing), head deleted: the writer
      * looks past the newest two for checkpoints before it adopts anything */
     {
-        struct bw_log_opts rs = {&signer, 10, 1 << 20, 4096, 0}, ru = {NULL, 10, 1 << 20, 4096, 0};
-        struct bw_log_vfs v;
+        struct bwh_log_opts rs = {&signer, 10, 1 << 20, 4096, 0}, ru = {NULL, 10, 1 << 20, 4096, 0};
+        struct bwh_log_vfs v;
         uint64_t ids[64];
         size_t n = 0;
 
         fresh();
         write_log(&rs, 120, 1700000000);
         write_log(&ru, 110, 1700001000);
-        CHECK_RC(bw_log_posix_open(&v, dir, 0, 0), BW_OK);
+        CHECK_RC(bwh_log_posix_open(&v, dir, 0, 0), BW_OK);
         CHECK_RC(v.list(v.ctx, ids, 64, &n), BW_OK);
-        bw_log_posix_close(&v);
+        bwh_log_posix_close(&v);
         CHECK(n >= 5);
-        CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_OK);
+        CHECK_RC(verify_f(key.pub, BWH_LOG_UNSIGNED_OK, &rep), BW_OK);
         CHECK(rep.unsigned_tail >= 110 && rep.signed_seq < rep.last_seq - 110);
         CHECK(unlink(hd) == 0);
-        CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_E_TAMPER);
+        CHECK_RC(verify_f(key.pub, BWH_LOG_UNSIGNED_OK, &rep), BW_E_TAMPER);
         CHECK_RC(writer_event(&o, "routine"), BW_E_TAMPER);
         /* with the head there, the writer adopts the unsigned segments */
         fresh();
@@ -649,8 +649,8 @@ static void test_launder(void)
  * a complete record with its length raised past the end is damage. */
 static void test_torn(void)
 {
-    struct bw_log_opts with = {&signer, 10, 0, 0, 0}, without = {NULL, 10, 0, 0, 0};
-    struct bw_log_report rep;
+    struct bwh_log_opts with = {&signer, 10, 0, 0, 0}, without = {NULL, 10, 0, 0, 0};
+    struct bwh_log_report rep;
     char s1[300];
     size_t len, n, offs[200], k, rl, bad = 0;
     uint8_t *b, *c;
@@ -665,7 +665,7 @@ static void test_torn(void)
     /* every prefix of the final event is a torn write */
     for (k = 1; k < rl; k++) {
         spit(s1, b, offs[n - 1] + k);
-        if (verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep) != BW_OK || !rep.torn)
+        if (verify_f(key.pub, BWH_LOG_UNSIGNED_OK, &rep) != BW_OK || !rep.torn)
             bad++;
     }
     CHECK(bad == 0);
@@ -675,7 +675,7 @@ static void test_torn(void)
      * refuses instead of cutting it */
     c[offs[n - 1] + 3] = (uint8_t)(c[offs[n - 1] + 3] + 40);
     spit(s1, c, len);
-    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_E_FORMAT);
+    CHECK_RC(verify_f(key.pub, BWH_LOG_UNSIGNED_OK, &rep), BW_E_FORMAT);
     CHECK(strstr(rep.detail, "not a torn write") && rep.bad_seq == 26);
     CHECK_RC(writer_event(&with, "x"), BW_E_TAMPER);
     CHECK_RC(writer_event(&without, "x"), BW_E_TAMPER);
@@ -684,16 +684,16 @@ static void test_torn(void)
     memcpy(c, b, len);
     c[offs[n - 1] + 11] ^= 1;
     spit(s1, c, offs[n - 1] + 40);
-    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_E_FORMAT);
+    CHECK_RC(verify_f(key.pub, BWH_LOG_UNSIGNED_OK, &rep), BW_E_FORMAT);
     /* an anchor where an event belongs */
     memcpy(c, b, len);
-    c[offs[n - 1]] = BW_LOG_ANCHOR;
+    c[offs[n - 1]] = BWH_LOG_ANCHOR;
     spit(s1, c, offs[n - 1] + 3);
-    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_E_FORMAT);
+    CHECK_RC(verify_f(key.pub, BWH_LOG_UNSIGNED_OK, &rep), BW_E_FORMAT);
     /* the final checkpoint complete, its length raised */
     spit(s1, b, offs[n - 2]); /* ends with the seal of the first write_log */
     memcpy(c, b, offs[n - 2]);
-    CHECK(c[offs[n - 3]] == BW_LOG_CHECKPOINT);
+    CHECK(c[offs[n - 3]] == BWH_LOG_CHECKPOINT);
     c[offs[n - 3] + 3] = (uint8_t)(c[offs[n - 3] + 3] + 1);
     spit(s1, c, offs[n - 2]);
     CHECK_RC(verify(key.pub, &rep), BW_E_FORMAT);
@@ -702,16 +702,16 @@ static void test_torn(void)
     memcpy(c, b, len);
     memset(c + offs[n - 1], 0, rl);
     spit(s1, c, len);
-    CHECK_RC(verify_f(key.pub, BW_LOG_UNSIGNED_OK, &rep), BW_OK);
+    CHECK_RC(verify_f(key.pub, BWH_LOG_UNSIGNED_OK, &rep), BW_OK);
     CHECK(rep.torn && rep.last_seq == 25);
     free(c);
-    bw_free(b);
+    bwh_free(b);
 }
 
 static void test_head(void)
 {
-    struct bw_log_opts o = {&signer, 10, 0, 0, 0};
-    struct bw_log_report rep;
+    struct bwh_log_opts o = {&signer, 10, 0, 0, 0};
+    struct bwh_log_report rep;
     char hd[300], s1[300];
     uint8_t *old, *b;
     size_t olen, len;
@@ -740,35 +740,35 @@ static void test_head(void)
         spit(s1, seg, 300); /* records 1..3 */
         CHECK_RC(verify(key.pub, &rep), BW_E_TRUNCATED);
         spit(s1, seg, slen);
-        bw_free(seg);
+        bwh_free(seg);
     }
     /* the real head, but another key's signature over it */
     spit(hd, b, len);
     CHECK_RC(verify(other.pub, &rep), BW_E_BADSIG);
     CHECK_RC(verify(key.pub, &rep), BW_OK);
-    bw_free(old);
-    bw_free(b);
+    bwh_free(old);
+    bwh_free(b);
     /* a damaged newest segment: the writer refuses to append after it */
     seg_name(1, s1, sizeof(s1));
     b = slurp(s1, &len);
     b[len / 2] ^= 0x40;
     spit(s1, b, len);
     {
-        struct bw_log_vfs v;
-        struct bw_log *l = NULL;
+        struct bwh_log_vfs v;
+        struct bwh_log *l = NULL;
 
-        CHECK_RC(bw_log_posix_open(&v, dir, 0, 1), BW_OK);
-        CHECK(is_detection(bw_log_open(&v, &o, &l)) && l == NULL);
-        bw_log_posix_close(&v);
+        CHECK_RC(bwh_log_posix_open(&v, dir, 0, 1), BW_OK);
+        CHECK(is_detection(bwh_log_open(&v, &o, &l)) && l == NULL);
+        bwh_log_posix_close(&v);
     }
-    bw_free(b);
+    bwh_free(b);
 }
 
 static void test_rotation(void)
 {
-    struct bw_log_opts o = {&signer, 50, 16384, 4096, 2048}; /* buffered */
-    struct bw_log_report rep;
-    struct bw_log_vfs v;
+    struct bwh_log_opts o = {&signer, 50, 16384, 4096, 2048}; /* buffered */
+    struct bwh_log_report rep;
+    struct bwh_log_vfs v;
     struct seen s = {0, 0, 0, 0, 0};
     uint64_t ids[64], total = 0, size;
     size_t n = 0, i;
@@ -778,15 +778,15 @@ static void test_rotation(void)
     fresh();
     for (round = 0; round < 8; round++) /* reopened between rounds */
         write_log(&o, 250, 1700000000 + (uint64_t)round * 1000);
-    CHECK_RC(bw_log_posix_open(&v, dir, 0, 0), BW_OK);
+    CHECK_RC(bwh_log_posix_open(&v, dir, 0, 0), BW_OK);
     CHECK_RC(v.list(v.ctx, ids, 64, &n), BW_OK);
     for (i = 0; i < n; i++) {
         CHECK_RC(v.size(v.ctx, ids[i], &size), BW_OK);
         total += size;
     }
     CHECK(n >= 2 && ids[0] > 10 && total <= 16384 + 4096);
-    CHECK_RC(bw_log_verify(&v, key.pub, 0, visit, &s, &rep), BW_OK);
-    bw_log_posix_close(&v);
+    CHECK_RC(bwh_log_verify(&v, key.pub, 0, visit, &s, &rep), BW_OK);
+    bwh_log_posix_close(&v);
     CHECK((uint64_t)(s.events + s.checkpoints + s.anchors) == rep.records);
     CHECK(s.anchors == (int)n); /* one per kept segment */
     CHECK(rep.first_segment == ids[0] && rep.last_segment == ids[n - 1]);
@@ -812,47 +812,47 @@ static void test_rotation(void)
 
 static void test_fields(void)
 {
-    struct bw_log_opts o = {&signer, 10, 0, 0, 0};
-    struct bw_log_report rep;
-    struct bw_log_vfs v;
-    struct bw_log *l = NULL;
-    char big[BW_LOG_TEXT_MAX + 2], ev[BW_LOG_EVENT_MAX + 2];
+    struct bwh_log_opts o = {&signer, 10, 0, 0, 0};
+    struct bwh_log_report rep;
+    struct bwh_log_vfs v;
+    struct bwh_log *l = NULL;
+    char big[BWH_LOG_TEXT_MAX + 2], ev[BWH_LOG_EVENT_MAX + 2];
     struct seen s = {0, 0, 0, 0, 0};
 
     fresh();
     memset(big, 'x', sizeof(big));
-    big[BW_LOG_TEXT_MAX] = 0;
+    big[BWH_LOG_TEXT_MAX] = 0;
     memset(ev, 'e', sizeof(ev));
-    ev[BW_LOG_EVENT_MAX] = 0;
-    CHECK_RC(bw_log_posix_open(&v, dir, 1, 1), BW_OK);
-    CHECK_RC(bw_log_open(&v, &o, &l), BW_OK);
-    CHECK_RC(bw_log_append(l, 1, "install", "a\nb", "ok", NULL), BW_E_INVAL);
-    CHECK_RC(bw_log_append(l, 1, "install", "ok", "tab\there", NULL), BW_E_INVAL);
-    CHECK_RC(bw_log_append(l, 1, "install", "esc\x1b[2J", "ok", NULL), BW_E_INVAL);
-    CHECK_RC(bw_log_append(l, 1, "install", "del\x7f", "ok", NULL), BW_E_INVAL);
-    CHECK_RC(bw_log_append(l, 1, "install", "utf8 \xc3\xa9", "ok", NULL), BW_E_INVAL);
-    CHECK_RC(bw_log_append(l, 1, "in stall", "s", "ok", NULL), BW_E_INVAL);
-    CHECK_RC(bw_log_append(l, 1, "", "s", "ok", NULL), BW_E_INVAL);
-    CHECK_RC(bw_log_append(l, 1, NULL, "s", "ok", NULL), BW_E_INVAL);
-    CHECK_RC(bw_log_append(l, 1, ev, "s", "ok", NULL), BW_OK);
-    CHECK_RC(bw_log_append(l, 1, "install", big, big, NULL), BW_OK);
-    ev[BW_LOG_EVENT_MAX] = 'e';
-    ev[BW_LOG_EVENT_MAX + 1] = 0;
-    big[BW_LOG_TEXT_MAX] = 'x';
-    big[BW_LOG_TEXT_MAX + 1] = 0;
-    CHECK_RC(bw_log_append(l, 1, ev, "s", "ok", NULL), BW_E_INVAL);
-    CHECK_RC(bw_log_append(l, 1, "install", big, "ok", NULL), BW_E_INVAL);
-    CHECK_RC(bw_log_append(l, 1, "install", "ok", big, NULL), BW_E_INVAL);
-    CHECK_RC(bw_log_append(l, 1, "install", NULL, NULL, NULL), BW_OK);
-    CHECK_RC(bw_log_close(l), BW_OK);
-    CHECK_RC(bw_log_verify(&v, key.pub, 0, visit, &s, &rep), BW_OK);
-    bw_log_posix_close(&v);
+    ev[BWH_LOG_EVENT_MAX] = 0;
+    CHECK_RC(bwh_log_posix_open(&v, dir, 1, 1), BW_OK);
+    CHECK_RC(bwh_log_open(&v, &o, &l), BW_OK);
+    CHECK_RC(bwh_log_append(l, 1, "install", "a\nb", "ok", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_log_append(l, 1, "install", "ok", "tab\there", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_log_append(l, 1, "install", "esc\x1b[2J", "ok", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_log_append(l, 1, "install", "del\x7f", "ok", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_log_append(l, 1, "install", "utf8 \xc3\xa9", "ok", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_log_append(l, 1, "in stall", "s", "ok", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_log_append(l, 1, "", "s", "ok", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_log_append(l, 1, NULL, "s", "ok", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_log_append(l, 1, ev, "s", "ok", NULL), BW_OK);
+    CHECK_RC(bwh_log_append(l, 1, "install", big, big, NULL), BW_OK);
+    ev[BWH_LOG_EVENT_MAX] = 'e';
+    ev[BWH_LOG_EVENT_MAX + 1] = 0;
+    big[BWH_LOG_TEXT_MAX] = 'x';
+    big[BWH_LOG_TEXT_MAX + 1] = 0;
+    CHECK_RC(bwh_log_append(l, 1, ev, "s", "ok", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_log_append(l, 1, "install", big, "ok", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_log_append(l, 1, "install", "ok", big, NULL), BW_E_INVAL);
+    CHECK_RC(bwh_log_append(l, 1, "install", NULL, NULL, NULL), BW_OK);
+    CHECK_RC(bwh_log_close(l), BW_OK);
+    CHECK_RC(bwh_log_verify(&v, key.pub, 0, visit, &s, &rep), BW_OK);
+    bwh_log_posix_close(&v);
     CHECK(rep.records == 5); /* anchor, three events, the seal */
     /* the reader refuses a control character even with a correct hash:
      * decode checks the text before the chain is looked at */
     {
         uint8_t rec[64] = {'E', 1, 0, 20 + 3 + 1 + 2 + 0 + 32, 0, 0, 0, 0, 0, 0, 0, 1};
-        struct bw_log_record r;
+        struct bwh_log_record r;
 
         rec[20] = 1;
         rec[21] = 'x';
@@ -860,37 +860,37 @@ static void test_fields(void)
         rec[23] = 'a';
         rec[24] = '\n';
         rec[25] = 0;
-        CHECK_RC(bw_log_decode(rec, 58, &r), BW_E_FORMAT);
+        CHECK_RC(bwh_log_decode(rec, 58, &r), BW_E_FORMAT);
         rec[24] = 'b';
-        CHECK_RC(bw_log_decode(rec, 58, &r), BW_OK);
-        CHECK_RC(bw_log_decode(rec, 57, &r), BW_E_TRUNCATED);
+        CHECK_RC(bwh_log_decode(rec, 58, &r), BW_OK);
+        CHECK_RC(bwh_log_decode(rec, 57, &r), BW_E_TRUNCATED);
         rec[3] = 59; /* the length and the body disagree */
-        CHECK_RC(bw_log_decode(rec, 64, &r), BW_E_FORMAT);
+        CHECK_RC(bwh_log_decode(rec, 64, &r), BW_E_FORMAT);
     }
 }
 
 /* genkey URI PUB.pem: a device key through the real backend. */
 static int genkey(const char *uri, const char *pub_path)
 {
-    struct bw_devkey *k = NULL;
+    struct bwh_devkey *k = NULL;
     struct bw_ec_key pk;
     uint8_t pub[BW_P256_PUB_LEN], pem[512];
     size_t n = 0;
     bw_err rc;
 
     bw_ec_key_init(&pk);
-    rc = bw_devkey_open(uri, &k);
+    rc = bwh_devkey_open(uri, &k);
     if (!rc)
-        rc = bw_devkey_generate(k, 0);
+        rc = bwh_devkey_generate(k, 0);
     if (!rc || rc == BW_E_EXISTS)
-        rc = bw_devkey_public(k, pub);
+        rc = bwh_devkey_public(k, pub);
     if (!rc)
         rc = bw_ec_set_pub(&pk, pub, sizeof(pub));
     if (!rc)
         rc = bw_ec_export(&pk, 0, 1, pem, sizeof(pem), &n);
     if (!rc)
-        rc = bw_write_file_atomic(pub_path, pem, n, 0644);
-    bw_devkey_close(k);
+        rc = bwh_write_file_atomic(pub_path, pem, n, 0644);
+    bwh_devkey_close(k);
     bw_ec_key_clear(&pk);
     if (rc)
         fprintf(stderr, "genkey %s: %s\n", uri, bw_strerror(rc));
@@ -905,7 +905,7 @@ int main(int argc, char **argv)
              (int)getpid());
     bw_ec_key_init(&key);
     bw_ec_key_init(&other);
-    if (bw_ec_generate(&key) || bw_ec_generate(&other) || bw_signer_from_ec(&signer, &key))
+    if (bw_ec_generate(&key) || bw_ec_generate(&other) || bwh_signer_from_ec(&signer, &key))
         return 2;
     test_roundtrip();
     test_edits();

@@ -15,7 +15,7 @@
 
 #include <p11-kit/pkcs11.h>
 
-#include "bulwark/identity.h"
+#include "bwh/identity.h"
 #include "t.h"
 
 static char uri[8192];
@@ -57,14 +57,14 @@ static const char *mkuri(const char *tmpl, const char *m, const char *t, const c
 
 static void expect_open(const char *u, bw_err want)
 {
-    struct bw_devkey *k = NULL;
-    bw_err rc = bw_devkey_open(u, &k);
+    struct bwh_devkey *k = NULL;
+    bw_err rc = bwh_devkey_open(u, &k);
 
     if (rc != want)
         fprintf(stderr, "open %s: %s, want %s\n", u, bw_errname(rc), bw_errname(want));
     CHECK(rc == want);
     CHECK(rc != BW_OK || k != NULL);
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
 }
 
 static void write_text(const char *path, const char *s)
@@ -179,7 +179,7 @@ static int check(const char *module, const char *token, const char *pin, const c
     };
     char fmt[512], pinfile[4096], bad_pinfile[4096], crlf_pinfile[4096];
     uint8_t pub[BW_P256_PUB_LEN], pub2[BW_P256_PUB_LEN], hash[32], sig[64];
-    struct bw_devkey *k = NULL, *k2 = NULL;
+    struct bwh_devkey *k = NULL, *k2 = NULL;
     struct bw_ec_key vk, ex;
     size_t i;
 
@@ -208,31 +208,31 @@ static int check(const char *module, const char *token, const char *pin, const c
 
     /* wrong PIN: open connects, the first operation needing the login
      * fails and says why; the refused PIN is not sent again */
-    CHECK_RC(bw_devkey_open(mkuri("module={M};token={T};object=device;pin-value={P}0", module,
+    CHECK_RC(bwh_devkey_open(mkuri("module={M};token={T};object=device;pin-value={P}0", module,
                                   token, pin, ""),
                             &k),
              BW_OK);
     if (k) {
-        CHECK_RC(bw_devkey_generate(k, 0), BW_E_BACKEND);
-        CHECK(contains(bw_devkey_detail(k), "C_Login: CKR_PIN_INCORRECT"));
-        fprintf(stderr, "wrong PIN detail: %s\n", bw_devkey_detail(k));
-        CHECK_RC(bw_devkey_public(k, pub), BW_E_NOTFOUND); /* overwrites detail */
+        CHECK_RC(bwh_devkey_generate(k, 0), BW_E_BACKEND);
+        CHECK(contains(bwh_devkey_detail(k), "C_Login: CKR_PIN_INCORRECT"));
+        fprintf(stderr, "wrong PIN detail: %s\n", bwh_devkey_detail(k));
+        CHECK_RC(bwh_devkey_public(k, pub), BW_E_NOTFOUND); /* overwrites detail */
         memset(hash, 1, sizeof(hash));
-        CHECK_RC(bw_devkey_sign(k, hash, sig), BW_E_BACKEND);
-        CHECK(contains(bw_devkey_detail(k), "CKR_PIN_INCORRECT"));
-        CHECK_RC(bw_devkey_destroy(k), BW_E_BACKEND);
-        bw_devkey_close(k);
+        CHECK_RC(bwh_devkey_sign(k, hash, sig), BW_E_BACKEND);
+        CHECK(contains(bwh_devkey_detail(k), "CKR_PIN_INCORRECT"));
+        CHECK_RC(bwh_devkey_destroy(k), BW_E_BACKEND);
+        bwh_devkey_close(k);
         k = NULL;
     }
     /* no PIN at all: softhsm tokens need a login for private objects */
-    CHECK_RC(bw_devkey_open(mkuri("module={M};token={T};object=device", module, token, pin, ""),
+    CHECK_RC(bwh_devkey_open(mkuri("module={M};token={T};object=device", module, token, pin, ""),
                             &k),
              BW_OK);
     if (k) {
-        CHECK_RC(bw_devkey_generate(k, 0), BW_E_DENIED);
-        CHECK(contains(bw_devkey_detail(k), "needs a PIN"));
-        CHECK_RC(bw_devkey_public(k, pub), BW_E_NOTFOUND);
-        bw_devkey_close(k);
+        CHECK_RC(bwh_devkey_generate(k, 0), BW_E_DENIED);
+        CHECK(contains(bwh_devkey_detail(k), "needs a PIN"));
+        CHECK_RC(bwh_devkey_public(k, pub), BW_E_NOTFOUND);
+        bwh_devkey_close(k);
         k = NULL;
     }
 
@@ -240,23 +240,23 @@ static int check(const char *module, const char *token, const char *pin, const c
     snprintf(pinfile, sizeof(pinfile), "%s/pin", tmp);
     snprintf(fmt, sizeof(fmt), "%s\n", pin);
     write_text(pinfile, fmt);
-    CHECK_RC(bw_devkey_open(mkuri("token={T};object=device?module-path={M}&pin-source={X}",
+    CHECK_RC(bwh_devkey_open(mkuri("token={T};object=device?module-path={M}&pin-source={X}",
                                   module, token, pin, pinfile),
                             &k),
              BW_OK);
     if (!k)
         return 1;
-    CHECK_RC(bw_devkey_generate(k, 0), BW_OK);
-    CHECK_RC(bw_devkey_public(k, pub), BW_OK);
+    CHECK_RC(bwh_devkey_generate(k, 0), BW_OK);
+    CHECK_RC(bwh_devkey_public(k, pub), BW_OK);
     bw_ec_key_init(&vk);
     CHECK_RC(bw_ec_set_pub(&vk, pub, sizeof(pub)), BW_OK);
     memset(hash, 0x42, sizeof(hash));
-    CHECK_RC(bw_devkey_sign(k, hash, sig), BW_OK);
+    CHECK_RC(bwh_devkey_sign(k, hash, sig), BW_OK);
     CHECK_RC(bw_ec_verify(&vk, hash, sig, sizeof(sig)), BW_OK);
     bw_ec_key_init(&ex);
-    CHECK_RC(bw_devkey_export_private(k, &ex), BW_E_DENIED);
+    CHECK_RC(bwh_devkey_export_private(k, &ex), BW_E_DENIED);
     CHECK(!ex.has_priv);
-    CHECK(contains(bw_devkey_detail(k), "never leaves"));
+    CHECK(contains(bwh_devkey_detail(k), "never leaves"));
 
     /* a second key open on the same module at once, percent-encoded
      * labels, "file:" pin-source and CRLF; closing one leaves the other
@@ -264,36 +264,36 @@ static int check(const char *module, const char *token, const char *pin, const c
     snprintf(crlf_pinfile, sizeof(crlf_pinfile), "%s/pin-crlf", tmp);
     snprintf(fmt, sizeof(fmt), "%s\r\n", pin);
     write_text(crlf_pinfile, fmt);
-    CHECK_RC(bw_devkey_open(mkuri("module={M};token=bulwark%2dtest;object=dev%69ce;"
+    CHECK_RC(bwh_devkey_open(mkuri("module={M};token=bulwark%2dtest;object=dev%69ce;"
                                   "type=private;pin-source=file:{X}",
                                   module, token, pin, crlf_pinfile),
                             &k2),
              BW_OK);
     if (k2) {
-        CHECK_RC(bw_devkey_public(k2, pub2), BW_OK);
+        CHECK_RC(bwh_devkey_public(k2, pub2), BW_OK);
         CHECK(!memcmp(pub, pub2, sizeof(pub)));
-        CHECK_RC(bw_devkey_generate(k2, 0), BW_E_EXISTS);
-        bw_devkey_close(k);
+        CHECK_RC(bwh_devkey_generate(k2, 0), BW_E_EXISTS);
+        bwh_devkey_close(k);
         k = NULL;
         hash[0] ^= 0xff;
-        CHECK_RC(bw_devkey_sign(k2, hash, sig), BW_OK);
+        CHECK_RC(bwh_devkey_sign(k2, hash, sig), BW_OK);
         CHECK_RC(bw_ec_verify(&vk, hash, sig, sizeof(sig)), BW_OK);
-        bw_devkey_close(k2);
+        bwh_devkey_close(k2);
         k2 = NULL;
     }
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     k = NULL;
 
     /* a PIN file holding the wrong PIN */
     write_text(bad_pinfile, "0000\n");
-    CHECK_RC(bw_devkey_open(mkuri("module={M};token={T};object=device;pin-source={X}", module,
+    CHECK_RC(bwh_devkey_open(mkuri("module={M};token={T};object=device;pin-source={X}", module,
                                   token, pin, bad_pinfile),
                             &k),
              BW_OK);
     if (k) {
-        CHECK_RC(bw_devkey_sign(k, hash, sig), BW_E_BACKEND);
-        CHECK(contains(bw_devkey_detail(k), "C_Login: CKR_PIN_INCORRECT"));
-        bw_devkey_close(k);
+        CHECK_RC(bwh_devkey_sign(k, hash, sig), BW_E_BACKEND);
+        CHECK(contains(bwh_devkey_detail(k), "C_Login: CKR_PIN_INCORRECT"));
+        bwh_devkey_close(k);
         k = NULL;
     }
     /* an empty PIN file is a mistake, not an empty PIN */
@@ -306,27 +306,27 @@ static int check(const char *module, const char *token, const char *pin, const c
     check_private_object(module, token, pin, "device");
 
     /* another object label on the same token is another key */
-    CHECK_RC(bw_devkey_open(mkuri("module={M};token={T};object=other;pin-value={P}", module,
+    CHECK_RC(bwh_devkey_open(mkuri("module={M};token={T};object=other;pin-value={P}", module,
                                   token, pin, ""),
                             &k),
              BW_OK);
     if (k) {
-        CHECK_RC(bw_devkey_public(k, pub2), BW_E_NOTFOUND);
-        CHECK(contains(bw_devkey_detail(k), "no public key labelled 'other'"));
-        CHECK_RC(bw_devkey_destroy(k), BW_E_NOTFOUND);
-        bw_devkey_close(k);
+        CHECK_RC(bwh_devkey_public(k, pub2), BW_E_NOTFOUND);
+        CHECK(contains(bwh_devkey_detail(k), "no public key labelled 'other'"));
+        CHECK_RC(bwh_devkey_destroy(k), BW_E_NOTFOUND);
+        bwh_devkey_close(k);
         k = NULL;
     }
 
     /* clean up for the interop step */
-    CHECK_RC(bw_devkey_open(mkuri("module={M};token={T};object=device;pin-value={P}", module,
+    CHECK_RC(bwh_devkey_open(mkuri("module={M};token={T};object=device;pin-value={P}", module,
                                   token, pin, ""),
                             &k),
              BW_OK);
     if (k) {
-        CHECK_RC(bw_devkey_destroy(k), BW_OK);
-        CHECK_RC(bw_devkey_public(k, pub2), BW_E_NOTFOUND);
-        bw_devkey_close(k);
+        CHECK_RC(bwh_devkey_destroy(k), BW_OK);
+        CHECK_RC(bwh_devkey_public(k, pub2), BW_E_NOTFOUND);
+        bwh_devkey_close(k);
     }
     bw_ec_key_clear(&vk);
     T_DONE();
@@ -369,20 +369,20 @@ static int sign_for_openssl(const char *u, const char *dir)
 {
     static const char msg[] = "bulwark pkcs11 interop message\n";
     uint8_t pub[BW_P256_PUB_LEN], hash[32], sig[64], der[80], spki[256];
-    struct bw_devkey *k = NULL;
+    struct bwh_devkey *k = NULL;
     struct bw_ec_key vk;
     size_t n, spki_len = 0;
 
-    CHECK_RC(bw_devkey_open(u, &k), BW_OK);
+    CHECK_RC(bwh_devkey_open(u, &k), BW_OK);
     if (!k)
         T_DONE();
-    CHECK_RC(bw_devkey_generate(k, 0), BW_OK);
-    CHECK_RC(bw_devkey_public(k, pub), BW_OK);
+    CHECK_RC(bwh_devkey_generate(k, 0), BW_OK);
+    CHECK_RC(bwh_devkey_public(k, pub), BW_OK);
     bw_ec_key_init(&vk);
     CHECK_RC(bw_ec_set_pub(&vk, pub, sizeof(pub)), BW_OK);
     CHECK_RC(bw_ec_export(&vk, 0, 0, spki, sizeof(spki), &spki_len), BW_OK);
     CHECK_RC(bw_sha256(msg, sizeof(msg) - 1, hash), BW_OK);
-    CHECK_RC(bw_devkey_sign(k, hash, sig), BW_OK);
+    CHECK_RC(bwh_devkey_sign(k, hash, sig), BW_OK);
     n = der_int(der + 2, sig);
     n += der_int(der + 2 + n, sig + 32);
     der[0] = 0x30;
@@ -392,7 +392,7 @@ static int sign_for_openssl(const char *u, const char *dir)
     write_bin(dir, "hash", hash, sizeof(hash));
     write_bin(dir, "sig.der", der, n + 2);
     bw_ec_key_clear(&vk);
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     T_DONE();
 }
 
@@ -400,15 +400,15 @@ static int verify_foreign(const char *u, const char *hashfile, const char *sigfi
 {
     uint8_t pub[BW_P256_PUB_LEN];
     unsigned char *hash, *sig;
-    struct bw_devkey *k = NULL;
+    struct bwh_devkey *k = NULL;
     struct bw_ec_key vk;
     size_t hl, sl;
 
     hash = t_slurp(hashfile, &hl);
     sig = t_slurp(sigfile, &sl);
     CHECK(hl == 32 && sl == 64);
-    CHECK_RC(bw_devkey_open(u, &k), BW_OK);
-    CHECK_RC(bw_devkey_public(k, pub), BW_OK);
+    CHECK_RC(bwh_devkey_open(u, &k), BW_OK);
+    CHECK_RC(bwh_devkey_public(k, pub), BW_OK);
     bw_ec_key_init(&vk);
     CHECK_RC(bw_ec_set_pub(&vk, pub, sizeof(pub)), BW_OK);
     if (hl == 32) {
@@ -417,7 +417,7 @@ static int verify_foreign(const char *u, const char *hashfile, const char *sigfi
         CHECK_RC(bw_ec_verify(&vk, hash, sig, sl), BW_E_BADSIG);
     }
     bw_ec_key_clear(&vk);
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     free(hash);
     free(sig);
     T_DONE();

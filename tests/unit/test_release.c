@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "host.h"
+#include "bwh/host.h"
 #include "release.h"
 #include "t.h"
 
@@ -687,8 +687,8 @@ int main(int argc, char **argv)
 
     bw_ec_key_init(&c.k1);
     bw_ec_key_init(&c.k2);
-    if (bw_load_key(p1, 0, &c.k1) || bw_load_key(p2, 0, &c.k2) ||
-        bw_uuid_parse(V_ID, c.vendor) || bw_uuid_parse(C_ID, c.klass))
+    if (bwh_load_key(p1, 0, &c.k1) || bwh_load_key(p2, 0, &c.k2) ||
+        bwh_uuid_parse(V_ID, c.vendor) || bwh_uuid_parse(C_ID, c.klass))
         return 2;
     memcpy(c.other, c.klass, 16);
     c.other[15] ^= 1;

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "bulwark/bulwark.h"
-#include "bulwark/identity.h"
+#include "bwh/identity.h"
 #include "bulwark/token.h"
 #include "t.h"
 
@@ -207,7 +207,7 @@ static void roundtrip(void)
     json_t *j;
     const char *d1, *d2;
 
-    CHECK_RC(bw_signer_from_ec(&s, &key), BW_OK);
+    CHECK_RC(bwh_signer_from_ec(&s, &key), BW_OK);
     memset(&c, 0, sizeof(c));
     strcpy(c.sub, "dev-\xc3\xa9\"1\\"); /* UTF-8, a quote and a backslash */
     strcpy(c.aud, AUD);
@@ -312,7 +312,7 @@ static void issue_refusals(void)
     char out[BW_TOKEN_MAX + 1];
     size_t len;
 
-    CHECK_RC(bw_signer_from_ec(&s, &key), BW_OK);
+    CHECK_RC(bwh_signer_from_ec(&s, &key), BW_OK);
     memset(&c, 0, sizeof(c));
     strcpy(c.sub, "dev-1");
     strcpy(c.aud, AUD);
@@ -901,7 +901,7 @@ static void replay_lock(void)
     CHECK(lock_calls == 4);
 }
 
-struct device {
+struct bwh_device {
     const char *sub;
     const struct bw_ec_key *k;
 };
@@ -909,7 +909,7 @@ struct device {
 static bw_err lookup(void *ctx, const char *kid, const char *iss, const char *sub,
                      struct bw_ec_key *out)
 {
-    const struct device *d = ctx;
+    const struct bwh_device *d = ctx;
 
     (void)kid;
     (void)iss;
@@ -921,7 +921,7 @@ static bw_err lookup(void *ctx, const char *kid, const char *iss, const char *su
 
 static void key_lookup(void)
 {
-    const struct device fleet[] = {{"dev-1", &key}, {"dev-2", &other}, {NULL, NULL}};
+    const struct bwh_device fleet[] = {{"dev-1", &key}, {"dev-2", &other}, {NULL, NULL}};
     struct bw_token_claims c;
     size_t n;
 
@@ -952,7 +952,7 @@ static void key_lookup(void)
 static void file_backend(void)
 {
     char dir[] = "/tmp/bw-token-XXXXXX", uri[256], path[256], out[BW_TOKEN_MAX + 1];
-    struct bw_devkey *dk = NULL;
+    struct bwh_devkey *dk = NULL;
     struct bw_token_claims c, v;
     struct bw_signer s;
     struct bw_ec_key pub;
@@ -963,10 +963,10 @@ static void file_backend(void)
         return;
     }
     snprintf(uri, sizeof(uri), "file:%s/device.key", dir);
-    CHECK_RC(bw_devkey_open(uri, &dk), BW_OK);
-    CHECK_RC(bw_devkey_signer(dk, &s), BW_E_NOTFOUND); /* no key yet */
-    CHECK_RC(bw_devkey_generate(dk, 0), BW_OK);
-    CHECK_RC(bw_devkey_signer(dk, &s), BW_OK);
+    CHECK_RC(bwh_devkey_open(uri, &dk), BW_OK);
+    CHECK_RC(bwh_devkey_signer(dk, &s), BW_E_NOTFOUND); /* no key yet */
+    CHECK_RC(bwh_devkey_generate(dk, 0), BW_OK);
+    CHECK_RC(bwh_devkey_signer(dk, &s), BW_OK);
     memset(&c, 0, sizeof(c));
     strcpy(c.sub, "dev-file");
     strcpy(c.aud, AUD);
@@ -982,8 +982,8 @@ static void file_backend(void)
     bw_token_replay_init(&cache, slots, 64);
     CHECK_RC(bw_token_verify(out, len, &key, &pol, &cache, &v), BW_E_BADSIG);
     bw_ec_key_clear(&pub);
-    CHECK_RC(bw_devkey_destroy(dk), BW_OK);
-    bw_devkey_close(dk);
+    CHECK_RC(bwh_devkey_destroy(dk), BW_OK);
+    bwh_devkey_close(dk);
     snprintf(path, sizeof(path), "%s/device.key", dir);
     unlink(path);
     snprintf(path, sizeof(path), "%s/storage.key", dir);
@@ -1055,17 +1055,17 @@ static int write_corpus(const char *dir)
 static int mkkey(const char *uri, const char *pubf, const char *privf)
 {
     uint8_t pem[1024];
-    struct bw_devkey *dk = NULL;
+    struct bwh_devkey *dk = NULL;
     struct bw_ec_key k;
     size_t n;
     FILE *f;
     int i;
 
     bw_ec_key_init(&k);
-    if (bw_devkey_open(uri, &dk) || bw_devkey_generate(dk, 0) ||
-        bw_devkey_export_private(dk, &k))
+    if (bwh_devkey_open(uri, &dk) || bwh_devkey_generate(dk, 0) ||
+        bwh_devkey_export_private(dk, &k))
         return 2;
-    bw_devkey_close(dk);
+    bwh_devkey_close(dk);
     for (i = 0; i < 2; i++) {
         if (bw_ec_export(&k, i, 1, pem, sizeof(pem), &n))
             return 2;

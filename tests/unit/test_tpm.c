@@ -4,7 +4,7 @@
  * contract/swtpm.sh: URI errors (no TPM needed), open failures, a foreign
  * object at the handle, and small commands (gen, pub, sign, destroy) that
  * let the script compare bulwark with tpm2-tools and openssl; and the
- * TPM-sealed storage key (bw_storage_key_load with a "tpm:" URI).
+ * TPM-sealed storage key (bwh_storage_key_load with a "tpm:" URI).
  * Usage: test_tpm uri-errors
  *        test_tpm expect-open URI BW_E_NAME
  *        test_tpm wrong-key URI
@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bulwark/identity.h"
-#include "host.h"
+#include "bwh/identity.h"
+#include "bwh/host.h"
 #include "t.h"
 
 static void uri_errors(void)
@@ -58,16 +58,16 @@ static void uri_errors(void)
         "tpm:handle=0x81000030;pin=1",
         "tpm:tcti=device:/dev/tpmrm0",
     };
-    uint8_t key[BW_STORAGE_KEY_LEN], sentinel[BW_STORAGE_KEY_LEN];
+    uint8_t key[BWH_STORAGE_KEY_LEN], sentinel[BWH_STORAGE_KEY_LEN];
     char longuri[400];
-    struct bw_devkey *k;
+    struct bwh_devkey *k;
     size_t i;
     bw_err rc;
 
     memset(sentinel, 0xA5, sizeof(sentinel));
     for (i = 0; i < sizeof(bad_skey) / sizeof(bad_skey[0]); i++) {
         memcpy(key, sentinel, sizeof(key));
-        rc = bw_storage_key_load(bad_skey[i], 1, key);
+        rc = bwh_storage_key_load(bad_skey[i], 1, key);
         if (rc != BW_E_INVAL)
             fprintf(stderr, "storage key \"%s\": %s, want BW_E_INVAL\n", bad_skey[i],
                     bw_errname(rc));
@@ -76,26 +76,26 @@ static void uri_errors(void)
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         k = NULL;
-        rc = bw_devkey_open(bad[i], &k);
+        rc = bwh_devkey_open(bad[i], &k);
 
         if (rc != BW_E_INVAL)
             fprintf(stderr, "URI \"%s\": %s, want BW_E_INVAL\n", bad[i], bw_errname(rc));
         CHECK(rc == BW_E_INVAL && k == NULL);
-        bw_devkey_close(k);
+        bwh_devkey_close(k);
     }
     /* a TCTI string past the 255-byte cap is refused, not truncated */
     memset(longuri, 0, sizeof(longuri));
     strcpy(longuri, "tpm:handle=0x81000010;tcti=device:/");
     memset(longuri + strlen(longuri), 'a', 300);
     k = NULL;
-    CHECK_RC(bw_devkey_open(longuri, &k), BW_E_INVAL);
-    bw_devkey_close(k);
+    CHECK_RC(bwh_devkey_open(longuri, &k), BW_E_INVAL);
+    bwh_devkey_close(k);
 }
 
-static struct bw_devkey *must_open(const char *uri)
+static struct bwh_devkey *must_open(const char *uri)
 {
-    struct bw_devkey *k = NULL;
-    bw_err rc = bw_devkey_open(uri, &k);
+    struct bwh_devkey *k = NULL;
+    bw_err rc = bwh_devkey_open(uri, &k);
 
     if (rc) {
         fprintf(stderr, "open %s: %s\n", uri, bw_errname(rc));
@@ -127,52 +127,52 @@ static size_t der_int(uint8_t *out, const uint8_t *v)
 static int cmd_sign(const char *uri, const char *msg_path, const char *out_path)
 {
     uint8_t *msg = NULL, hash[BW_SHA256_LEN], sig[BW_P256_SIG_LEN], der[BW_P256_DER_MAX];
-    struct bw_devkey *k;
+    struct bwh_devkey *k;
     size_t len = 0, n;
     bw_err rc;
 
-    if (bw_read_file(msg_path, 1 << 20, &msg, &len) || bw_sha256(msg, len, hash)) {
+    if (bwh_read_file(msg_path, 1 << 20, &msg, &len) || bw_sha256(msg, len, hash)) {
         fprintf(stderr, "cannot hash %s\n", msg_path);
         return 1;
     }
-    bw_free(msg);
+    bwh_free(msg);
     k = must_open(uri);
-    rc = bw_devkey_sign(k, hash, sig);
+    rc = bwh_devkey_sign(k, hash, sig);
     if (rc) {
-        fprintf(stderr, "sign: %s (%s)\n", bw_errname(rc), bw_devkey_detail(k));
-        bw_devkey_close(k);
+        fprintf(stderr, "sign: %s (%s)\n", bw_errname(rc), bwh_devkey_detail(k));
+        bwh_devkey_close(k);
         return 1;
     }
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     n = der_int(der + 2, sig);
     n += der_int(der + 2 + n, sig + 32);
     der[0] = 0x30;
     der[1] = (uint8_t)n;
-    return bw_write_file_atomic(out_path, der, n + 2, 0644) ? 1 : 0;
+    return bwh_write_file_atomic(out_path, der, n + 2, 0644) ? 1 : 0;
 }
 
 static int cmd_pub(const char *uri, const char *out_path)
 {
     uint8_t pub[BW_P256_PUB_LEN], pem[512];
     struct bw_ec_key ek;
-    struct bw_devkey *k;
+    struct bwh_devkey *k;
     size_t n = 0;
     bw_err rc;
 
     k = must_open(uri);
-    rc = bw_devkey_public(k, pub);
+    rc = bwh_devkey_public(k, pub);
     if (rc) {
-        fprintf(stderr, "public key: %s (%s)\n", bw_errname(rc), bw_devkey_detail(k));
-        bw_devkey_close(k);
+        fprintf(stderr, "public key: %s (%s)\n", bw_errname(rc), bwh_devkey_detail(k));
+        bwh_devkey_close(k);
         return 1;
     }
-    bw_devkey_close(k);
+    bwh_devkey_close(k);
     bw_ec_key_init(&ek);
     rc = bw_ec_set_pub(&ek, pub, sizeof(pub));
     if (!rc)
         rc = bw_ec_export(&ek, 0, 1, pem, sizeof(pem), &n);
     if (!rc)
-        rc = bw_write_file_atomic(out_path, pem, n, 0644);
+        rc = bwh_write_file_atomic(out_path, pem, n, 0644);
     bw_ec_key_clear(&ek);
     return rc ? 1 : 0;
 }
@@ -181,23 +181,23 @@ static int cmd_pub(const char *uri, const char *out_path)
 static void wrong_key(const char *uri)
 {
     uint8_t pub[BW_P256_PUB_LEN], hash[BW_SHA256_LEN] = {1}, sig[BW_P256_SIG_LEN];
-    struct bw_devkey *k = must_open(uri);
+    struct bwh_devkey *k = must_open(uri);
 
-    CHECK_RC(bw_devkey_public(k, pub), BW_E_KEY);
-    CHECK(strstr(bw_devkey_detail(k), "not an ECDSA P-256 signing key") != NULL);
-    CHECK_RC(bw_devkey_sign(k, hash, sig), BW_E_KEY);
-    CHECK_RC(bw_devkey_generate(k, 0), BW_E_EXISTS);
-    fprintf(stderr, "detail: %s\n", bw_devkey_detail(k));
-    bw_devkey_close(k);
+    CHECK_RC(bwh_devkey_public(k, pub), BW_E_KEY);
+    CHECK(strstr(bwh_devkey_detail(k), "not an ECDSA P-256 signing key") != NULL);
+    CHECK_RC(bwh_devkey_sign(k, hash, sig), BW_E_KEY);
+    CHECK_RC(bwh_devkey_generate(k, 0), BW_E_EXISTS);
+    fprintf(stderr, "detail: %s\n", bwh_devkey_detail(k));
+    bwh_devkey_close(k);
 }
 
 static int print_skey(const char *uri, int create)
 {
-    uint8_t key[BW_STORAGE_KEY_LEN];
+    uint8_t key[BWH_STORAGE_KEY_LEN];
     size_t i;
     bw_err rc;
 
-    rc = bw_storage_key_load(uri, create, key);
+    rc = bwh_storage_key_load(uri, create, key);
     if (rc) {
         fprintf(stderr, "storage key %s: %s\n", uri, bw_errname(rc));
         return 1;
@@ -214,19 +214,19 @@ static int print_skey(const char *uri, int create)
  * reseal; a failed load leaves the caller's buffer alone. */
 static void seal_roundtrip(const char *uri)
 {
-    uint8_t k1[BW_STORAGE_KEY_LEN], k2[BW_STORAGE_KEY_LEN], zero[BW_STORAGE_KEY_LEN] = {0};
+    uint8_t k1[BWH_STORAGE_KEY_LEN], k2[BWH_STORAGE_KEY_LEN], zero[BWH_STORAGE_KEY_LEN] = {0};
 
     memset(k1, 0xA5, sizeof(k1));
     memcpy(k2, k1, sizeof(k2));
-    CHECK_RC(bw_storage_key_load(uri, 0, k1), BW_E_NOTFOUND);
+    CHECK_RC(bwh_storage_key_load(uri, 0, k1), BW_E_NOTFOUND);
     CHECK(!memcmp(k1, k2, sizeof(k1)));
-    CHECK_RC(bw_storage_key_load(uri, 1, k1), BW_OK);
+    CHECK_RC(bwh_storage_key_load(uri, 1, k1), BW_OK);
     CHECK(memcmp(k1, zero, sizeof(k1)) && memcmp(k1, k2, sizeof(k1)));
     memset(k2, 0, sizeof(k2));
-    CHECK_RC(bw_storage_key_load(uri, 0, k2), BW_OK);
+    CHECK_RC(bwh_storage_key_load(uri, 0, k2), BW_OK);
     CHECK(bw_ct_equal(k1, k2, sizeof(k1)));
     memset(k2, 0, sizeof(k2));
-    CHECK_RC(bw_storage_key_load(uri, 1, k2), BW_OK);
+    CHECK_RC(bwh_storage_key_load(uri, 1, k2), BW_OK);
     CHECK(bw_ct_equal(k1, k2, sizeof(k1)));
     bw_wipe(k1, sizeof(k1));
     bw_wipe(k2, sizeof(k2));
@@ -235,7 +235,7 @@ static void seal_roundtrip(const char *uri)
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
-    struct bw_devkey *k;
+    struct bwh_devkey *k;
     bw_err rc;
 
     if (!strcmp(cmd, "uri-errors") && argc == 2) {
@@ -244,8 +244,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "expect-open") && argc == 4) {
         k = NULL;
-        rc = bw_devkey_open(argv[2], &k);
-        bw_devkey_close(k);
+        rc = bwh_devkey_open(argv[2], &k);
+        bwh_devkey_close(k);
         if (strcmp(bw_errname(rc), argv[3])) {
             fprintf(stderr, "open %s: %s, want %s\n", argv[2], bw_errname(rc), argv[3]);
             return 1;
@@ -259,10 +259,10 @@ int main(int argc, char **argv)
     }
     if ((!strcmp(cmd, "gen") || !strcmp(cmd, "destroy")) && argc == 3) {
         k = must_open(argv[2]);
-        rc = cmd[0] == 'g' ? bw_devkey_generate(k, 0) : bw_devkey_destroy(k);
+        rc = cmd[0] == 'g' ? bwh_devkey_generate(k, 0) : bwh_devkey_destroy(k);
         if (rc)
-            fprintf(stderr, "%s: %s (%s)\n", cmd, bw_errname(rc), bw_devkey_detail(k));
-        bw_devkey_close(k);
+            fprintf(stderr, "%s: %s (%s)\n", cmd, bw_errname(rc), bwh_devkey_detail(k));
+        bwh_devkey_close(k);
         return rc ? 1 : 0;
     }
     if (!strcmp(cmd, "pub") && argc == 4)
@@ -272,9 +272,9 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "skey") && argc == 4)
         return print_skey(argv[2], atoi(argv[3]));
     if (!strcmp(cmd, "expect-skey") && argc == 5) {
-        uint8_t key[BW_STORAGE_KEY_LEN];
+        uint8_t key[BWH_STORAGE_KEY_LEN];
 
-        rc = bw_storage_key_load(argv[2], atoi(argv[3]), key);
+        rc = bwh_storage_key_load(argv[2], atoi(argv[3]), key);
         if (!rc)
             bw_wipe(key, sizeof(key));
         if (strcmp(bw_errname(rc), argv[4])) {

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "bulwark/core.h"
-#include "bulwark/log.h"
-#include "host.h"
+#include "bwh/log.h"
+#include "bwh/host.h"
 
 /*
  * Method: the hash chain.
@@ -45,7 +45,7 @@
  * the log to reach the record the head names. The head is written after
  * the checkpoint is synced, so after a power cut it may lag behind the log,
  * never run ahead of it. It is overwritten in place and synced only at
- * bw_log_sync and close (one fdatasync per checkpoint, not three): after a
+ * bwh_log_sync and close (one fdatasync per checkpoint, not three): after a
  * power cut it may name an older checkpoint, which weakens the cut check to
  * that checkpoint and no further. The head is created (durably, at once)
  * before the first checkpoint is written, naming the record before it: so
@@ -58,7 +58,7 @@
  * A checkpoint signs the whole chain before it, so a writer that signed
  * over a log it had not checked would launder any edit made to it (rewrite
  * a segment, drop its checkpoints, recompute the chain: the next
- * checkpoint makes it "valid"). With a signer, bw_log_open therefore checks
+ * checkpoint makes it "valid"). With a signer, bwh_log_open therefore checks
  * the newest segment (and the one before when the newest holds no
  * checkpoint or the head points there) as verify does: the chain, every
  * checkpoint's key fingerprint, the signature of the last checkpoint (it
@@ -72,7 +72,7 @@
  * does not sign over them silently: it first appends a "log.adopt" event
  * naming their seq range and checkpoints it, so the signed log itself says
  * which records no signature vouched for when they were found, and verify
- * counts them (bw_log_report.adopted).
+ * counts them (bwh_log_report.adopted).
  */
 
 #define VERSION 1
@@ -91,7 +91,7 @@ static int event_ok(const char *s, size_t n)
 {
     size_t i;
 
-    if (n < 1 || n > BW_LOG_EVENT_MAX)
+    if (n < 1 || n > BWH_LOG_EVENT_MAX)
         return 0;
     for (i = 0; i < n; i++) {
         char c = s[i];
@@ -107,7 +107,7 @@ static int text_ok(const char *s, size_t n)
 {
     size_t i;
 
-    if (n > BW_LOG_TEXT_MAX)
+    if (n > BWH_LOG_TEXT_MAX)
         return 0;
     for (i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
@@ -138,7 +138,7 @@ static bw_err take_text(struct bw_cur *c, char *out, size_t max, int is_event)
     return BW_OK;
 }
 
-bw_err bw_log_decode(const uint8_t *buf, size_t len, struct bw_log_record *r)
+bw_err bwh_log_decode(const uint8_t *buf, size_t len, struct bwh_log_record *r)
 {
     struct bw_cur c;
     const uint8_t *p;
@@ -154,18 +154,18 @@ bw_err bw_log_decode(const uint8_t *buf, size_t len, struct bw_log_record *r)
     r->type = buf[0];
     ver = buf[1];
     n = (uint16_t)(buf[2] << 8 | buf[3]);
-    if (ver != VERSION || n > BW_LOG_RECORD_MAX)
+    if (ver != VERSION || n > BWH_LOG_RECORD_MAX)
         return BW_E_FORMAT;
     switch (r->type) {
-    case BW_LOG_ANCHOR:
+    case BWH_LOG_ANCHOR:
         if (n != ANCHOR_LEN)
             return BW_E_FORMAT;
         break;
-    case BW_LOG_CHECKPOINT:
+    case BWH_LOG_CHECKPOINT:
         if (n != CKPT_LEN)
             return BW_E_FORMAT;
         break;
-    case BW_LOG_EVENT:
+    case BWH_LOG_EVENT:
         if (n < EVENT_MIN)
             return BW_E_FORMAT;
         break;
@@ -180,12 +180,12 @@ bw_err bw_log_decode(const uint8_t *buf, size_t len, struct bw_log_record *r)
         return BW_E_FORMAT;
     rc = BW_E_FORMAT;
     switch (r->type) {
-    case BW_LOG_ANCHOR:
+    case BWH_LOG_ANCHOR:
         if (bw_cur_be64(&c, &r->segment) || bw_cur_take(&c, BW_SHA256_LEN, &p) || r->segment == 0)
             return rc;
         memcpy(r->prev, p, BW_SHA256_LEN);
         break;
-    case BW_LOG_CHECKPOINT:
+    case BWH_LOG_CHECKPOINT:
         if (bw_cur_take(&c, BW_SHA256_LEN, &p))
             return rc;
         memcpy(r->key_fp, p, BW_SHA256_LEN);
@@ -194,9 +194,9 @@ bw_err bw_log_decode(const uint8_t *buf, size_t len, struct bw_log_record *r)
         memcpy(r->sig, p, BW_P256_SIG_LEN);
         break;
     default:
-        if (take_text(&c, r->event, BW_LOG_EVENT_MAX, 1) ||
-            take_text(&c, r->subject, BW_LOG_TEXT_MAX, 0) ||
-            take_text(&c, r->outcome, BW_LOG_TEXT_MAX, 0))
+        if (take_text(&c, r->event, BWH_LOG_EVENT_MAX, 1) ||
+            take_text(&c, r->subject, BWH_LOG_TEXT_MAX, 0) ||
+            take_text(&c, r->outcome, BWH_LOG_TEXT_MAX, 0))
             return rc;
         break;
     }
@@ -211,9 +211,9 @@ bw_err bw_log_decode(const uint8_t *buf, size_t len, struct bw_log_record *r)
 static bw_err chain_hash(const uint8_t prev[BW_SHA256_LEN], const uint8_t *rec, size_t len,
                          uint8_t out[BW_SHA256_LEN])
 {
-    uint8_t buf[BW_SHA256_LEN + BW_LOG_RECORD_MAX];
+    uint8_t buf[BW_SHA256_LEN + BWH_LOG_RECORD_MAX];
 
-    if (len < BW_SHA256_LEN || len > BW_LOG_RECORD_MAX)
+    if (len < BW_SHA256_LEN || len > BWH_LOG_RECORD_MAX)
         return BW_E_INVAL;
     memcpy(buf, prev, BW_SHA256_LEN);
     memcpy(buf + BW_SHA256_LEN, rec, len - BW_SHA256_LEN);
@@ -263,7 +263,7 @@ static bw_err head_decode(const uint8_t *b, size_t len, struct head *hd)
     uint8_t ver;
 
     bw_cur_init(&c, b, len);
-    if (len != BW_LOG_HEAD_LEN || bw_cur_take(&c, 4, &p) || memcmp(p, HEAD_MAGIC, 4) ||
+    if (len != BWH_LOG_HEAD_LEN || bw_cur_take(&c, 4, &p) || memcmp(p, HEAD_MAGIC, 4) ||
         bw_cur_u8(&c, &ver) || ver != VERSION || bw_cur_be64(&c, &hd->seq) || hd->seq == 0)
         return BW_E_FORMAT;
     if (bw_cur_take(&c, BW_SHA256_LEN, &p))
@@ -306,9 +306,9 @@ struct walk {
     const uint8_t *pub;
     uint8_t fp[BW_SHA256_LEN];
     unsigned flags;
-    bw_log_visit visit;
+    bwh_log_visit visit;
     void *ctx;
-    struct bw_log_report *rep;
+    struct bwh_log_report *rep;
     /* chain state: the last good record */
     int started;
     uint64_t seq;
@@ -358,7 +358,7 @@ static uint64_t be64_at(const uint8_t *p)
 /* A power cut tears at most the final write, which leaves the start of the
  * record being written: fewer than 4 bytes of it, a run of zeros (a
  * filesystem that extended the file before the data landed; at most one
- * write, BW_LOG_BUFFER_MAX), or a prefix of the record that can come next:
+ * write, BWH_LOG_BUFFER_MAX), or a prefix of the record that can come next:
  * its type (an anchor first in a segment, never later), the version, a
  * length right for the type and past the end, the next sequence number,
  * an anchor's own segment number and the chain hash before it, and for an
@@ -373,22 +373,22 @@ static int torn_tail(const struct walk *w, uint64_t seg, int first, const uint8_
     for (i = 0; i < rem && p[i] == 0; i++)
         ;
     if (i == rem)
-        return rem <= BW_LOG_BUFFER_MAX;
-    if (first ? p[0] != BW_LOG_ANCHOR : (p[0] != BW_LOG_EVENT && p[0] != BW_LOG_CHECKPOINT))
+        return rem <= BWH_LOG_BUFFER_MAX;
+    if (first ? p[0] != BWH_LOG_ANCHOR : (p[0] != BWH_LOG_EVENT && p[0] != BWH_LOG_CHECKPOINT))
         return 0;
     if (rem >= 2 && p[1] != VERSION)
         return 0;
     if (rem < 4)
         return 1;
     n = (size_t)(p[2] << 8 | p[3]);
-    if (n <= rem || n > BW_LOG_RECORD_MAX)
+    if (n <= rem || n > BWH_LOG_RECORD_MAX)
         return 0; /* all of it is there: a damaged record, not a torn one */
-    if ((p[0] == BW_LOG_ANCHOR && n != ANCHOR_LEN) ||
-        (p[0] == BW_LOG_CHECKPOINT && n != CKPT_LEN) || (p[0] == BW_LOG_EVENT && n < EVENT_MIN))
+    if ((p[0] == BWH_LOG_ANCHOR && n != ANCHOR_LEN) ||
+        (p[0] == BWH_LOG_CHECKPOINT && n != CKPT_LEN) || (p[0] == BWH_LOG_EVENT && n < EVENT_MIN))
         return 0;
     if (rem >= 12 && w->started && be64_at(p + 4) != w->seq + 1)
         return 0;
-    if (p[0] == BW_LOG_ANCHOR) {
+    if (p[0] == BWH_LOG_ANCHOR) {
         if (rem >= 28 && be64_at(p + HDR_LEN) != seg)
             return 0;
         if (rem > 28 && w->started) {
@@ -398,7 +398,7 @@ static int torn_tail(const struct walk *w, uint64_t seg, int first, const uint8_
         }
         return 1;
     }
-    if (p[0] != BW_LOG_EVENT)
+    if (p[0] != BWH_LOG_EVENT)
         return 1;
     /* event: three u8-prefixed fields, then the hash */
     at = HDR_LEN;
@@ -407,7 +407,7 @@ static int torn_tail(const struct walk *w, uint64_t seg, int first, const uint8_
         if (at >= rem)
             return 1;
         m = p[at];
-        if (k == 0 ? (m < 1 || m > BW_LOG_EVENT_MAX) : m > BW_LOG_TEXT_MAX)
+        if (k == 0 ? (m < 1 || m > BWH_LOG_EVENT_MAX) : m > BWH_LOG_TEXT_MAX)
             return 0;
         for (i = at + 1; i < at + 1 + m && i < rem; i++) {
             if (k == 0 ? !event_ok((const char *)p + i, 1)
@@ -427,14 +427,14 @@ static int torn_tail(const struct walk *w, uint64_t seg, int first, const uint8_
 static bw_err scan_segment(struct walk *w, uint64_t seg, const uint8_t *buf, size_t len,
                            int newest, size_t *valid)
 {
-    struct bw_log_record r;
+    struct bwh_log_record r;
     uint8_t h[BW_SHA256_LEN], d[BW_SHA256_LEN];
     size_t off = 0;
     bw_err rc;
 
     *valid = 0;
     while (off < len) {
-        rc = bw_log_decode(buf + off, len - off, &r);
+        rc = bwh_log_decode(buf + off, len - off, &r);
         if (rc) {
             if (newest && torn_tail(w, seg, off == 0, buf + off, len - off)) {
                 w->rep->torn = 1;
@@ -447,7 +447,7 @@ static bw_err scan_segment(struct walk *w, uint64_t seg, const uint8_t *buf, siz
                         off, "malformed record");
         }
         if (off == 0) {
-            if (r.type != BW_LOG_ANCHOR)
+            if (r.type != BWH_LOG_ANCHOR)
                 return fail(w, BW_E_FORMAT, seg, off, "segment does not start with an anchor");
             if (r.segment != seg)
                 return fail(w, BW_E_TAMPER, seg, off, "anchor names segment %" PRIu64,
@@ -462,7 +462,7 @@ static bw_err scan_segment(struct walk *w, uint64_t seg, const uint8_t *buf, siz
                 return fail(w, BW_E_TAMPER, seg, off,
                             "anchor does not continue the chain of the segment before");
             }
-        } else if (r.type == BW_LOG_ANCHOR) {
+        } else if (r.type == BWH_LOG_ANCHOR) {
             return fail(w, BW_E_FORMAT, seg, off, "anchor inside a segment");
         }
         if (r.seq != w->seq + 1)
@@ -473,7 +473,7 @@ static bw_err scan_segment(struct walk *w, uint64_t seg, const uint8_t *buf, siz
             return rc;
         if (!bw_ct_equal(h, r.hash, BW_SHA256_LEN))
             return fail(w, BW_E_TAMPER, seg, off, "chain hash does not match the record");
-        if (r.type == BW_LOG_CHECKPOINT && !(w->flags & BW_LOG_NO_SIGS)) {
+        if (r.type == BWH_LOG_CHECKPOINT && !(w->flags & BWH_LOG_NO_SIGS)) {
             if (!w->pub)
                 return fail(w, BW_E_KEY, seg, off, "a signed checkpoint, but no key to check it");
             if ((rc = ckpt_digest(w->h, buf + off, d)))
@@ -496,7 +496,7 @@ static bw_err scan_segment(struct walk *w, uint64_t seg, const uint8_t *buf, siz
                                 ? "checkpoint signature does not verify"
                                 : "checkpoint signed by another key");
         }
-        if (r.type == BW_LOG_EVENT && !strcmp(r.event, BW_LOG_ADOPT_EVENT)) {
+        if (r.type == BWH_LOG_EVENT && !strcmp(r.event, BWH_LOG_ADOPT_EVENT)) {
             /* a writer found the records since the last signed point unsigned */
             uint64_t from = w->signed_pt > w->adopt_pt ? w->signed_pt : w->adopt_pt;
 
@@ -520,8 +520,8 @@ static bw_err scan_segment(struct walk *w, uint64_t seg, const uint8_t *buf, siz
         w->type_last = r.type;
         memcpy(w->h, h, BW_SHA256_LEN);
         w->last_time = r.time;
-        w->last_is_ckpt = r.type == BW_LOG_CHECKPOINT;
-        if (r.type == BW_LOG_CHECKPOINT) {
+        w->last_is_ckpt = r.type == BWH_LOG_CHECKPOINT;
+        if (r.type == BWH_LOG_CHECKPOINT) {
             w->rep->last_checkpoint = r.seq;
             w->rep->checkpoints++;
             w->since_ckpt = 0;
@@ -540,7 +540,7 @@ static bw_err scan_segment(struct walk *w, uint64_t seg, const uint8_t *buf, siz
     return BW_OK;
 }
 
-static bw_err read_segment(const struct bw_log_vfs *v, uint64_t id, uint8_t **buf, size_t *len)
+static bw_err read_segment(const struct bwh_log_vfs *v, uint64_t id, uint8_t **buf, size_t *len)
 {
     uint64_t size;
     bw_err rc;
@@ -549,13 +549,13 @@ static bw_err read_segment(const struct bw_log_vfs *v, uint64_t id, uint8_t **bu
     *len = 0;
     if ((rc = v->size(v->ctx, id, &size)))
         return rc;
-    if (size > BW_LOG_SEGMENT_READ_MAX)
+    if (size > BWH_LOG_SEGMENT_READ_MAX)
         return BW_E_TOOBIG;
-    *buf = bw_malloc(size ? (size_t)size : 1);
+    *buf = bwh_malloc(size ? (size_t)size : 1);
     if (!*buf)
         return BW_E_NOMEM;
     if (size && (rc = v->read(v->ctx, id, 0, *buf, (size_t)size))) {
-        bw_free(*buf);
+        bwh_free(*buf);
         *buf = NULL;
         return rc;
     }
@@ -563,24 +563,24 @@ static bw_err read_segment(const struct bw_log_vfs *v, uint64_t id, uint8_t **bu
     return BW_OK;
 }
 
-static bw_err list_segments(const struct bw_log_vfs *v, uint64_t **ids, size_t *n)
+static bw_err list_segments(const struct bwh_log_vfs *v, uint64_t **ids, size_t *n)
 {
     bw_err rc;
 
-    *ids = bw_malloc(BW_LOG_SEGMENTS_MAX * sizeof(**ids));
+    *ids = bwh_malloc(BWH_LOG_SEGMENTS_MAX * sizeof(**ids));
     if (!*ids)
         return BW_E_NOMEM;
-    rc = v->list(v->ctx, *ids, BW_LOG_SEGMENTS_MAX, n);
+    rc = v->list(v->ctx, *ids, BWH_LOG_SEGMENTS_MAX, n);
     if (rc) {
-        bw_free(*ids);
+        bwh_free(*ids);
         *ids = NULL;
     }
     return rc;
 }
 
-static bw_err load_head(const struct bw_log_vfs *v, struct walk *w)
+static bw_err load_head(const struct bwh_log_vfs *v, struct walk *w)
 {
-    uint8_t b[BW_LOG_HEAD_LEN + 1], d[BW_SHA256_LEN];
+    uint8_t b[BWH_LOG_HEAD_LEN + 1], d[BW_SHA256_LEN];
     size_t n = 0;
     bw_err rc;
 
@@ -595,7 +595,7 @@ static bw_err load_head(const struct bw_log_vfs *v, struct walk *w)
         return fail(w, rc, 0, 0, "head file is damaged");
     w->have_head = 1;
     w->rep->head_seq = w->head.seq;
-    if (w->flags & BW_LOG_NO_SIGS)
+    if (w->flags & BWH_LOG_NO_SIGS)
         return BW_OK;
     if (!w->pub)
         return fail(w, BW_E_KEY, 0, 0, "a signed head, but no key to check it");
@@ -612,12 +612,12 @@ static bw_err load_head(const struct bw_log_vfs *v, struct walk *w)
 
 /* What holds for the whole walk: the log reaches the head, a log with a
  * checkpoint has a head (it is created before the first checkpoint), and,
- * with a key and unless BW_LOG_UNSIGNED_OK, nothing follows the last
+ * with a key and unless BWH_LOG_UNSIGNED_OK, nothing follows the last
  * signed point but what one crash of a checkpoint_every = 1 writer leaves:
  * at most one event, or an anchor and one event (a new segment's). */
 static bw_err final_checks(struct walk *w, unsigned flags)
 {
-    struct bw_log_report *rep = w->rep;
+    struct bwh_log_report *rep = w->rep;
     uint64_t tail;
     int window;
 
@@ -636,10 +636,10 @@ static bw_err final_checks(struct walk *w, unsigned flags)
            : w->signed_pt >= rep->first_seq ? rep->last_seq - w->signed_pt
                                              : rep->records;
     rep->unsigned_tail = tail;
-    if ((flags & (BW_LOG_NO_SIGS | BW_LOG_UNSIGNED_OK)) || tail == 0)
+    if ((flags & (BWH_LOG_NO_SIGS | BWH_LOG_UNSIGNED_OK)) || tail == 0)
         return BW_OK;
     window = tail == 1 ||
-             (tail == 2 && w->type_prev == BW_LOG_ANCHOR && w->type_last == BW_LOG_EVENT);
+             (tail == 2 && w->type_prev == BWH_LOG_ANCHOR && w->type_last == BWH_LOG_EVENT);
     if (window)
         return BW_OK;
     fail(w, BW_E_AUTH, rep->last_segment, 0,
@@ -650,10 +650,10 @@ static bw_err final_checks(struct walk *w, unsigned flags)
     return BW_E_AUTH;
 }
 
-bw_err bw_log_verify(const struct bw_log_vfs *vfs, const uint8_t *pub, unsigned flags,
-                     bw_log_visit visit, void *ctx, struct bw_log_report *rep)
+bw_err bwh_log_verify(const struct bwh_log_vfs *vfs, const uint8_t *pub, unsigned flags,
+                     bwh_log_visit visit, void *ctx, struct bwh_log_report *rep)
 {
-    struct bw_log_report dummy;
+    struct bwh_log_report dummy;
     struct walk w;
     uint64_t *ids = NULL;
     uint8_t *buf = NULL;
@@ -663,7 +663,7 @@ bw_err bw_log_verify(const struct bw_log_vfs *vfs, const uint8_t *pub, unsigned 
     if (!rep)
         rep = &dummy;
     memset(rep, 0, sizeof(*rep));
-    if (!vfs || (!pub && !(flags & BW_LOG_NO_SIGS)))
+    if (!vfs || (!pub && !(flags & BWH_LOG_NO_SIGS)))
         return BW_E_INVAL;
     memset(&w, 0, sizeof(w));
     w.pub = pub;
@@ -688,7 +688,7 @@ bw_err bw_log_verify(const struct bw_log_vfs *vfs, const uint8_t *pub, unsigned 
             goto out;
         }
         rc = scan_segment(&w, ids[i], buf, blen, i + 1 == n, &valid);
-        bw_free(buf);
+        bwh_free(buf);
         buf = NULL;
         if (rc)
             goto out;
@@ -701,15 +701,15 @@ bw_err bw_log_verify(const struct bw_log_vfs *vfs, const uint8_t *pub, unsigned 
         goto out;
     rc = BW_OK;
 out:
-    bw_free(buf);
-    bw_free(ids);
+    bwh_free(buf);
+    bwh_free(ids);
     return rc;
 }
 
 /* ---- the writer ----------------------------------------------------- */
 
-struct bw_log {
-    const struct bw_log_vfs *v;
+struct bwh_log {
+    const struct bwh_log_vfs *v;
     const struct bw_signer *signer;
     uint32_t every;
     uint64_t max_bytes, seg_bytes;
@@ -724,7 +724,7 @@ struct bw_log {
     size_t buf_len, buf_cap;
 };
 
-static bw_err flush(struct bw_log *l)
+static bw_err flush(struct bwh_log *l)
 {
     bw_err rc;
 
@@ -738,7 +738,7 @@ static bw_err flush(struct bw_log *l)
 }
 
 /* Fills in seq and the chain hash of an encoded record and appends it. */
-static bw_err write_record(struct bw_log *l, uint8_t *rec, size_t len)
+static bw_err write_record(struct bwh_log *l, uint8_t *rec, size_t len)
 {
     uint8_t h[BW_SHA256_LEN];
     bw_err rc;
@@ -759,18 +759,18 @@ static bw_err write_record(struct bw_log *l, uint8_t *rec, size_t len)
     memcpy(l->h, h, BW_SHA256_LEN);
     l->seg_size += len;
     l->dirty = 1;
-    l->last_is_ckpt = rec[0] == BW_LOG_CHECKPOINT;
+    l->last_is_ckpt = rec[0] == BWH_LOG_CHECKPOINT;
     l->since_ckpt = l->last_is_ckpt ? 0 : l->since_ckpt + 1;
     return BW_OK;
 }
 
-static bw_err write_anchor(struct bw_log *l, uint64_t time)
+static bw_err write_anchor(struct bwh_log *l, uint64_t time)
 {
     uint8_t rec[ANCHOR_LEN];
     struct bw_wr w;
 
     bw_wr_init(&w, rec, sizeof(rec));
-    put_hdr(&w, BW_LOG_ANCHOR, ANCHOR_LEN, l->seq + 1, time);
+    put_hdr(&w, BWH_LOG_ANCHOR, ANCHOR_LEN, l->seq + 1, time);
     bw_wr_be64(&w, l->seg);
     bw_wr_bytes(&w, l->h, BW_SHA256_LEN);
     bw_wr_bytes(&w, l->h, BW_SHA256_LEN); /* placeholder for the chain hash */
@@ -779,7 +779,7 @@ static bw_err write_anchor(struct bw_log *l, uint64_t time)
     return write_record(l, rec, sizeof(rec));
 }
 
-static bw_err sync_now(struct bw_log *l)
+static bw_err sync_now(struct bwh_log *l)
 {
     bw_err rc;
 
@@ -797,9 +797,9 @@ static bw_err sync_now(struct bw_log *l)
 
 /* Signs and writes a head naming seq and its chain hash: the records it
  * names must be durable already (the head never runs ahead of the log). */
-static bw_err put_head(struct bw_log *l, uint64_t seq, const uint8_t hash[BW_SHA256_LEN])
+static bw_err put_head(struct bwh_log *l, uint64_t seq, const uint8_t hash[BW_SHA256_LEN])
 {
-    uint8_t d[BW_SHA256_LEN], hb[BW_LOG_HEAD_LEN];
+    uint8_t d[BW_SHA256_LEN], hb[BWH_LOG_HEAD_LEN];
     struct head hd;
     struct bw_wr w;
     bw_err rc;
@@ -827,7 +827,7 @@ static bw_err put_head(struct bw_log *l, uint64_t seq, const uint8_t hash[BW_SHA
     return BW_OK;
 }
 
-static bw_err checkpoint_now(struct bw_log *l, uint64_t time)
+static bw_err checkpoint_now(struct bwh_log *l, uint64_t time)
 {
     uint8_t rec[CKPT_LEN], d[BW_SHA256_LEN];
     struct bw_wr w;
@@ -844,7 +844,7 @@ static bw_err checkpoint_now(struct bw_log *l, uint64_t time)
             return rc;
     }
     bw_wr_init(&w, rec, sizeof(rec));
-    put_hdr(&w, BW_LOG_CHECKPOINT, CKPT_LEN, l->seq + 1, time);
+    put_hdr(&w, BWH_LOG_CHECKPOINT, CKPT_LEN, l->seq + 1, time);
     bw_wr_bytes(&w, l->fp, BW_SHA256_LEN);
     if ((rc = ckpt_digest(l->h, rec, d)))
         return rc;
@@ -860,7 +860,7 @@ static bw_err checkpoint_now(struct bw_log *l, uint64_t time)
 
 /* Deletes the oldest segments while the log is over max_bytes, keeping
  * the newest two (the current one and the one its anchor links to). */
-static bw_err prune(struct bw_log *l)
+static bw_err prune(struct bwh_log *l)
 {
     uint64_t *ids = NULL, *sizes = NULL, total = 0;
     size_t n = 0, i;
@@ -869,7 +869,7 @@ static bw_err prune(struct bw_log *l)
     if ((rc = list_segments(l->v, &ids, &n)))
         return rc;
     rc = BW_E_NOMEM;
-    sizes = bw_malloc((n ? n : 1) * sizeof(*sizes));
+    sizes = bwh_malloc((n ? n : 1) * sizeof(*sizes));
     if (!sizes)
         goto out;
     for (i = 0; i < n; i++) {
@@ -884,12 +884,12 @@ static bw_err prune(struct bw_log *l)
     }
     rc = BW_OK;
 out:
-    bw_free(sizes);
-    bw_free(ids);
+    bwh_free(sizes);
+    bwh_free(ids);
     return rc;
 }
 
-static bw_err rotate(struct bw_log *l, uint64_t time)
+static bw_err rotate(struct bwh_log *l, uint64_t time)
 {
     bw_err rc;
 
@@ -907,9 +907,9 @@ static bw_err rotate(struct bw_log *l, uint64_t time)
     return prune(l);
 }
 
-static bw_err sync_head(struct bw_log *l);
+static bw_err sync_head(struct bwh_log *l);
 
-static void walk_init(struct walk *w, struct bw_log_report *rep, const struct bw_log *l)
+static void walk_init(struct walk *w, struct bwh_log_report *rep, const struct bwh_log *l)
 {
     memset(w, 0, sizeof(*w));
     memset(rep, 0, sizeof(*rep));
@@ -919,13 +919,13 @@ static void walk_init(struct walk *w, struct bw_log_report *rep, const struct bw
         memcpy(w->fp, l->fp, BW_SHA256_LEN);
         w->last_sig_only = 1;
     } else {
-        w->flags = BW_LOG_NO_SIGS;
+        w->flags = BWH_LOG_NO_SIGS;
     }
 }
 
 /* Scans segments ids[from..n-1] as verify would (the newest may end in a
  * torn record: *valid is where its good records end). */
-static bw_err open_scan(const struct bw_log_vfs *vfs, const uint64_t *ids, size_t n, size_t from,
+static bw_err open_scan(const struct bwh_log_vfs *vfs, const uint64_t *ids, size_t n, size_t from,
                         struct walk *w, size_t *valid, size_t *blen)
 {
     uint8_t *buf = NULL;
@@ -938,7 +938,7 @@ static bw_err open_scan(const struct bw_log_vfs *vfs, const uint64_t *ids, size_
         if ((rc = read_segment(vfs, ids[i], &buf, blen)))
             return rc;
         rc = scan_segment(w, ids[i], buf, *blen, i + 1 == n, valid);
-        bw_free(buf);
+        bwh_free(buf);
         buf = NULL;
         if (rc)
             return rc;
@@ -965,39 +965,39 @@ static bw_err open_check(struct walk *w)
     return BW_OK;
 }
 
-static bw_err append_event(struct bw_log *l, uint64_t time, const char *event,
+static bw_err append_event(struct bwh_log *l, uint64_t time, const char *event,
                            const char *subject, const char *outcome, uint64_t *seq);
 
-bw_err bw_log_open(const struct bw_log_vfs *vfs, const struct bw_log_opts *o,
-                   struct bw_log **out)
+bw_err bwh_log_open(const struct bwh_log_vfs *vfs, const struct bwh_log_opts *o,
+                   struct bwh_log **out)
 {
-    struct bw_log_report rep;
-    struct bw_log *l = NULL;
+    struct bwh_log_report rep;
+    struct bwh_log *l = NULL;
     struct walk w;
     uint64_t *ids = NULL, first_unsigned = 0;
     size_t n = 0, blen = 0, valid = 0, from;
-    uint8_t probe[BW_LOG_HEAD_LEN + 1];
+    uint8_t probe[BWH_LOG_HEAD_LEN + 1];
     bw_err rc;
 
     if (!vfs || !o || !out)
         return BW_E_INVAL;
     *out = NULL;
     rc = BW_E_NOMEM;
-    l = bw_calloc(1, sizeof(*l));
+    l = bwh_calloc(1, sizeof(*l));
     if (!l)
         return rc;
     l->v = vfs;
     l->signer = o->signer;
-    l->every = o->checkpoint_every ? o->checkpoint_every : BW_LOG_CHECKPOINT_EVERY;
-    l->max_bytes = o->max_bytes ? o->max_bytes : BW_LOG_MAX_BYTES_DEFAULT;
+    l->every = o->checkpoint_every ? o->checkpoint_every : BWH_LOG_CHECKPOINT_EVERY;
+    l->max_bytes = o->max_bytes ? o->max_bytes : BWH_LOG_MAX_BYTES_DEFAULT;
     l->seg_bytes = o->segment_bytes ? o->segment_bytes : l->max_bytes / 4;
-    if (l->seg_bytes < BW_LOG_SEGMENT_MIN)
-        l->seg_bytes = BW_LOG_SEGMENT_MIN;
+    if (l->seg_bytes < BWH_LOG_SEGMENT_MIN)
+        l->seg_bytes = BWH_LOG_SEGMENT_MIN;
     if (o->buffer_bytes) {
-        l->buf_cap = o->buffer_bytes < BW_LOG_RECORD_MAX ? BW_LOG_RECORD_MAX
-                     : o->buffer_bytes > BW_LOG_BUFFER_MAX ? BW_LOG_BUFFER_MAX
+        l->buf_cap = o->buffer_bytes < BWH_LOG_RECORD_MAX ? BWH_LOG_RECORD_MAX
+                     : o->buffer_bytes > BWH_LOG_BUFFER_MAX ? BWH_LOG_BUFFER_MAX
                                                            : o->buffer_bytes;
-        l->buf = bw_malloc(l->buf_cap);
+        l->buf = bwh_malloc(l->buf_cap);
         if (!l->buf)
             goto out;
     }
@@ -1068,7 +1068,7 @@ done:
         char subj[64];
 
         snprintf(subj, sizeof(subj), "seq %" PRIu64 "..%" PRIu64, first_unsigned, l->seq);
-        rc = append_event(l, l->last_time, BW_LOG_ADOPT_EVENT, subj,
+        rc = append_event(l, l->last_time, BWH_LOG_ADOPT_EVENT, subj,
                           "not signed when the writer opened the log", NULL);
         if (!rc && !l->last_is_ckpt)
             rc = checkpoint_now(l, l->last_time);
@@ -1083,17 +1083,17 @@ done:
 out:
     if (rc == BW_E_BADSIG || rc == BW_E_FORMAT || rc == BW_E_TRUNCATED)
         rc = BW_E_TAMPER; /* the writer refuses a log it cannot vouch for */
-    bw_free(ids);
+    bwh_free(ids);
     if (l)
-        bw_free(l->buf);
-    bw_free(l);
+        bwh_free(l->buf);
+    bwh_free(l);
     return rc;
 }
 
-static bw_err append_event(struct bw_log *l, uint64_t time, const char *event,
+static bw_err append_event(struct bwh_log *l, uint64_t time, const char *event,
                            const char *subject, const char *outcome, uint64_t *seq)
 {
-    uint8_t rec[BW_LOG_RECORD_MAX];
+    uint8_t rec[BWH_LOG_RECORD_MAX];
     size_t el, sl, ol, len;
     struct bw_wr w;
     bw_err rc;
@@ -1113,7 +1113,7 @@ static bw_err append_event(struct bw_log *l, uint64_t time, const char *event,
     if (rc)
         return rc;
     bw_wr_init(&w, rec, sizeof(rec));
-    put_hdr(&w, BW_LOG_EVENT, len, l->seq + 1, time);
+    put_hdr(&w, BWH_LOG_EVENT, len, l->seq + 1, time);
     bw_wr_u8(&w, (uint8_t)el);
     bw_wr_bytes(&w, event, el);
     bw_wr_u8(&w, (uint8_t)sl);
@@ -1133,7 +1133,7 @@ static bw_err append_event(struct bw_log *l, uint64_t time, const char *event,
     return BW_OK;
 }
 
-bw_err bw_log_append(struct bw_log *l, uint64_t time, const char *event, const char *subject,
+bw_err bwh_log_append(struct bwh_log *l, uint64_t time, const char *event, const char *subject,
                      const char *outcome, uint64_t *seq)
 {
     size_t rl = sizeof(RESERVED_PREFIX) - 1;
@@ -1147,7 +1147,7 @@ bw_err bw_log_append(struct bw_log *l, uint64_t time, const char *event, const c
     return append_event(l, time, event, subject ? subject : "", outcome ? outcome : "", seq);
 }
 
-bw_err bw_log_checkpoint(struct bw_log *l, uint64_t time)
+bw_err bwh_log_checkpoint(struct bwh_log *l, uint64_t time)
 {
     if (!l)
         return BW_E_INVAL;
@@ -1158,7 +1158,7 @@ bw_err bw_log_checkpoint(struct bw_log *l, uint64_t time)
     return checkpoint_now(l, time);
 }
 
-static bw_err sync_head(struct bw_log *l)
+static bw_err sync_head(struct bwh_log *l)
 {
     bw_err rc;
 
@@ -1170,7 +1170,7 @@ static bw_err sync_head(struct bw_log *l)
     return BW_OK;
 }
 
-bw_err bw_log_sync(struct bw_log *l)
+bw_err bwh_log_sync(struct bwh_log *l)
 {
     bw_err rc;
 
@@ -1183,7 +1183,7 @@ bw_err bw_log_sync(struct bw_log *l)
     return sync_head(l);
 }
 
-bw_err bw_log_close(struct bw_log *l)
+bw_err bwh_log_close(struct bwh_log *l)
 {
     bw_err rc = BW_E_STATE; /* a failed write left a torn record: not sealed */
 
@@ -1197,8 +1197,8 @@ bw_err bw_log_close(struct bw_log *l)
         if (!rc)
             rc = sync_head(l);
     }
-    bw_free(l->buf);
-    bw_free(l);
+    bwh_free(l->buf);
+    bwh_free(l);
     return rc;
 }
 
@@ -1329,7 +1329,7 @@ static bw_err px_append(void *ctx, uint64_t id, const void *buf, size_t len)
     struct posix_log *p = ctx;
     bw_err rc = px_use(p, id);
 
-    return rc ? rc : bw_write_full(p->fd, buf, len);
+    return rc ? rc : bwh_write_full(p->fd, buf, len);
 }
 
 static bw_err px_truncate(void *ctx, uint64_t id, uint64_t len)
@@ -1392,14 +1392,14 @@ static bw_err px_head_get(void *ctx, uint8_t *buf, size_t cap, size_t *len)
     bw_err rc;
 
     snprintf(path, sizeof(path), "%s/head", p->dir);
-    rc = bw_read_file(path, cap, &b, &n);
+    rc = bwh_read_file(path, cap, &b, &n);
     if (rc == BW_E_IO && errno == ENOENT)
         return BW_E_NOTFOUND;
     if (rc)
         return rc;
     memcpy(buf, b, n);
     *len = n;
-    bw_free(b);
+    bwh_free(b);
     return BW_OK;
 }
 
@@ -1414,7 +1414,7 @@ static bw_err px_head_put(void *ctx, const uint8_t *buf, size_t len)
         p->head_fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (p->head_fd < 0 && errno == ENOENT) {
             /* the first head: created whole and durable */
-            rc = bw_write_file_atomic(path, buf, len, 0600);
+            rc = bwh_write_file_atomic(path, buf, len, 0600);
             if (!rc)
                 p->head_fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
             return rc ? rc : p->head_fd < 0 ? BW_E_IO : BW_OK;
@@ -1432,7 +1432,7 @@ static bw_err px_head_sync(void *ctx)
     return p->head_fd < 0 || fdatasync(p->head_fd) == 0 ? BW_OK : BW_E_IO;
 }
 
-bw_err bw_log_posix_open(struct bw_log_vfs *v, const char *dir, int create, int writer)
+bw_err bwh_log_posix_open(struct bwh_log_vfs *v, const char *dir, int create, int writer)
 {
     struct posix_log *p;
     char path[4096];
@@ -1449,7 +1449,7 @@ bw_err bw_log_posix_open(struct bw_log_vfs *v, const char *dir, int create, int 
         errno = ENOTDIR;
         return BW_E_IO;
     }
-    p = bw_calloc(1, sizeof(*p));
+    p = bwh_calloc(1, sizeof(*p));
     if (!p)
         return BW_E_NOMEM;
     snprintf(p->dir, sizeof(p->dir), "%s", dir);
@@ -1462,7 +1462,7 @@ bw_err bw_log_posix_open(struct bw_log_vfs *v, const char *dir, int create, int 
         if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX) != 0) {
             if (p->lock_fd >= 0)
                 close(p->lock_fd);
-            bw_free(p);
+            bwh_free(p);
             return BW_E_IO;
         }
     }
@@ -1480,7 +1480,7 @@ bw_err bw_log_posix_open(struct bw_log_vfs *v, const char *dir, int create, int 
     return BW_OK;
 }
 
-void bw_log_posix_close(struct bw_log_vfs *v)
+void bwh_log_posix_close(struct bwh_log_vfs *v)
 {
     struct posix_log *p;
 
@@ -1493,6 +1493,6 @@ void bw_log_posix_close(struct bw_log_vfs *v)
         close(p->head_fd);
     if (p->lock_fd >= 0)
         close(p->lock_fd); /* releases the flock */
-    bw_free(p);
+    bwh_free(p);
     v->ctx = NULL;
 }

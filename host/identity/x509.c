@@ -24,10 +24,10 @@
 #include <openssl/x509v3.h>
 
 #include "bulwark/core.h"
-#include "bulwark/identity.h"
-#include "host.h"
+#include "bwh/identity.h"
+#include "bwh/host.h"
 
-struct bw_ca {
+struct bwh_ca {
     X509 *cert;
     EVP_PKEY *key;
 };
@@ -132,10 +132,10 @@ static bw_err write_pem_file(const char *path, BIO *bio, mode_t mode)
 
     if (n <= 0)
         return BW_E_CRYPTO;
-    return bw_write_file_atomic(path, data, (size_t)n, mode);
+    return bwh_write_file_atomic(path, data, (size_t)n, mode);
 }
 
-bw_err bw_ca_create(const char *dir, const char *org, unsigned days)
+bw_err bwh_ca_create(const char *dir, const char *org, unsigned days)
 {
     char kpath[4200], cpath[4200], cn[256];
     EVP_PKEY *key = NULL;
@@ -189,9 +189,9 @@ out:
     return rc;
 }
 
-bw_err bw_ca_open(const char *cert_pem_path, const char *key_pem_path, struct bw_ca **out)
+bw_err bwh_ca_open(const char *cert_pem_path, const char *key_pem_path, struct bwh_ca **out)
 {
-    struct bw_ca *ca;
+    struct bwh_ca *ca;
     FILE *f;
     bw_err rc = BW_E_KEY;
 
@@ -223,11 +223,11 @@ bw_err bw_ca_open(const char *cert_pem_path, const char *key_pem_path, struct bw
     *out = ca;
     return BW_OK;
 fail:
-    bw_ca_free(ca);
+    bwh_ca_free(ca);
     return rc;
 }
 
-void bw_ca_free(struct bw_ca *ca)
+void bwh_ca_free(struct bwh_ca *ca)
 {
     if (!ca)
         return;
@@ -254,7 +254,7 @@ static int raw_to_der(const uint8_t sig[BW_P256_SIG_LEN], unsigned char **der, i
     return *len > 0;
 }
 
-bw_err bw_csr_make(struct bw_devkey *k, const char *device_id, const char *org, char **pem)
+bw_err bwh_csr_make(struct bwh_devkey *k, const char *device_id, const char *org, char **pem)
 {
     uint8_t pub[BW_P256_PUB_LEN], hash[BW_SHA256_LEN], sig[BW_P256_SIG_LEN];
     unsigned char *tbs = NULL, *der = NULL;
@@ -270,7 +270,7 @@ bw_err bw_csr_make(struct bw_devkey *k, const char *device_id, const char *org, 
     if (!k || !device_id || !*device_id || strlen(device_id) > 64 || !pem)
         return BW_E_INVAL;
     *pem = NULL;
-    rc = bw_devkey_public(k, pub);
+    rc = bwh_devkey_public(k, pub);
     if (rc)
         return rc;
     rc = BW_E_CRYPTO;
@@ -290,7 +290,7 @@ bw_err bw_csr_make(struct bw_devkey *k, const char *device_id, const char *org, 
     tbs_len = i2d_re_X509_REQ_tbs(req, &tbs);
     if (tbs_len <= 0 || bw_sha256(tbs, (size_t)tbs_len, hash))
         goto out;
-    rc = bw_devkey_sign(k, hash, sig);
+    rc = bwh_devkey_sign(k, hash, sig);
     if (rc)
         goto out;
     rc = BW_E_CRYPTO;
@@ -335,7 +335,7 @@ static uint64_t asn1_time_unix(const ASN1_TIME *t)
     return (uint64_t)timegm(&tm);
 }
 
-static bw_err fill_info(X509 *cert, struct bw_cert_info *info)
+static bw_err fill_info(X509 *cert, struct bwh_cert_info *info)
 {
     const ASN1_INTEGER *sn = X509_get0_serialNumber(cert);
     unsigned char *der = NULL;
@@ -404,8 +404,8 @@ static int copy_org(X509_NAME *ca, X509_NAME *n)
     return 1;
 }
 
-bw_err bw_ca_issue(struct bw_ca *ca, const char *csr_pem, const char *device_id, unsigned days,
-                   char **cert_pem, struct bw_cert_info *info)
+bw_err bwh_ca_issue(struct bwh_ca *ca, const char *csr_pem, const char *device_id, unsigned days,
+                   char **cert_pem, struct bwh_cert_info *info)
 {
     char cn[128];
     X509_REQ *req = NULL;
@@ -473,7 +473,7 @@ out:
     return rc;
 }
 
-bw_err bw_cert_info(const char *cert_pem, size_t len, struct bw_cert_info *info)
+bw_err bwh_cert_info(const char *cert_pem, size_t len, struct bwh_cert_info *info)
 {
     BIO *in;
     X509 *cert;

@@ -23,7 +23,7 @@
  * (sync_file_range SYNC_FILE_RANGE_WRITE, asynchronous), so the disk works
  * while the CPU verifies the next chunks and the final sync has little left.
  */
-struct bw_posix_flash {
+struct bwh_posix_flash {
     struct bw_flash f;
     int fd;
     int direct;
@@ -34,9 +34,9 @@ struct bw_posix_flash {
 /* Opens path. A regular file is created (create != 0) and extended to
  * size if shorter; a block device reports its own size, which must be at
  * least size. Errors: BW_E_IO (errno kept), BW_E_TOOBIG, BW_E_NOMEM. */
-BW_NODISCARD bw_err bw_posix_flash_open(struct bw_posix_flash *pf, const char *path, uint64_t size,
+BW_NODISCARD bw_err bwh_posix_flash_open(struct bwh_posix_flash *pf, const char *path, uint64_t size,
                                         int create, int direct);
-void bw_posix_flash_close(struct bw_posix_flash *pf);
+void bwh_posix_flash_close(struct bwh_posix_flash *pf);
 
 /*
  * The bulwark boot-state file adapter: DIR/bootstate.0 and DIR/bootstate.1,
@@ -45,26 +45,26 @@ void bw_posix_flash_close(struct bw_posix_flash *pf);
  * fsync the directory. load takes the valid copy with the higher
  * generation, so a torn or lost write of one copy never loses both.
  */
-struct bw_bootstore_file {
+struct bwh_bootstore_file {
     char dir[4096];
     struct bw_twocopy copies;
 };
-BW_NODISCARD bw_err bw_bootstore_file_init(struct bw_bootstore *bs, struct bw_bootstore_file *ctx,
+BW_NODISCARD bw_err bwh_bootstore_file_init(struct bw_bootstore *bs, struct bwh_bootstore_file *ctx,
                                            const char *dir);
 
 /* Boot state in the U-Boot environment (libubootenv; fw_env.config names
  * the environment's device or file, two lines for a redundant copy). */
-struct bw_bootstore_uboot {
+struct bwh_bootstore_uboot {
     char config[4096];
 };
-BW_NODISCARD bw_err bw_bootstore_uboot_init(struct bw_bootstore *bs, struct bw_bootstore_uboot *ctx,
+BW_NODISCARD bw_err bwh_bootstore_uboot_init(struct bw_bootstore *bs, struct bwh_bootstore_uboot *ctx,
                                             const char *fw_env_config);
 
 /* Boot state in a GRUB environment block file (grubenv). */
-struct bw_bootstore_grub {
+struct bwh_bootstore_grub {
     char path[4096];
 };
-BW_NODISCARD bw_err bw_bootstore_grub_init(struct bw_bootstore *bs, struct bw_bootstore_grub *ctx,
+BW_NODISCARD bw_err bwh_bootstore_grub_init(struct bw_bootstore *bs, struct bwh_bootstore_grub *ctx,
                                            const char *grubenv);
 
 #endif

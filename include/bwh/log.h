@@ -13,36 +13,36 @@
 #include <stdint.h>
 #include "bulwark/crypto.h"
 #include "bulwark/err.h"
-#include "bulwark/identity.h"
+#include "bwh/identity.h"
 
-#define BW_LOG_EVENT_MAX 32           /* event name: 1..32 of [A-Za-z0-9._-] */
-#define BW_LOG_TEXT_MAX 200           /* subject, outcome: 0..200 printable ASCII */
-#define BW_LOG_RECORD_MAX 512         /* longest encoded record */
-#define BW_LOG_CHECKPOINT_EVERY 1000  /* default: a signed checkpoint per 1000 records */
-#define BW_LOG_MAX_BYTES_DEFAULT (4u << 20)
-#define BW_LOG_SEGMENT_MIN 4096       /* smallest segment size before rotation */
-#define BW_LOG_SEGMENTS_MAX 4096      /* most segment files a log may hold */
-#define BW_LOG_SEGMENT_READ_MAX (64u << 20) /* verify reads a segment whole */
-#define BW_LOG_HEAD_LEN 141           /* the signed head file, see docs/log.md */
-#define BW_LOG_BUFFER_MAX (64u << 10) /* largest write buffer (bw_log_opts) */
+#define BWH_LOG_EVENT_MAX 32           /* event name: 1..32 of [A-Za-z0-9._-] */
+#define BWH_LOG_TEXT_MAX 200           /* subject, outcome: 0..200 printable ASCII */
+#define BWH_LOG_RECORD_MAX 512         /* longest encoded record */
+#define BWH_LOG_CHECKPOINT_EVERY 1000  /* default: a signed checkpoint per 1000 records */
+#define BWH_LOG_MAX_BYTES_DEFAULT (4u << 20)
+#define BWH_LOG_SEGMENT_MIN 4096       /* smallest segment size before rotation */
+#define BWH_LOG_SEGMENTS_MAX 4096      /* most segment files a log may hold */
+#define BWH_LOG_SEGMENT_READ_MAX (64u << 20) /* verify reads a segment whole */
+#define BWH_LOG_HEAD_LEN 141           /* the signed head file, see docs/log.md */
+#define BWH_LOG_BUFFER_MAX (64u << 10) /* largest write buffer (bwh_log_opts) */
 
 /* The event a writer appends before it first signs over records it found
- * unsigned (see bw_log_open); event names starting "log." are reserved. */
-#define BW_LOG_ADOPT_EVENT "log.adopt"
+ * unsigned (see bwh_log_open); event names starting "log." are reserved. */
+#define BWH_LOG_ADOPT_EVENT "log.adopt"
 
 /* Record types (the first byte of an encoded record). */
-#define BW_LOG_ANCHOR 'A'     /* first record of a segment: links to the one before */
-#define BW_LOG_EVENT 'E'      /* a security event */
-#define BW_LOG_CHECKPOINT 'C' /* signature over the chain so far */
+#define BWH_LOG_ANCHOR 'A'     /* first record of a segment: links to the one before */
+#define BWH_LOG_EVENT 'E'      /* a security event */
+#define BWH_LOG_CHECKPOINT 'C' /* signature over the chain so far */
 
 /* One decoded record. Text fields are NUL-terminated copies. */
-struct bw_log_record {
+struct bwh_log_record {
     uint8_t type;
     uint64_t seq;  /* 1 for the first record ever written; +1 per record */
     uint64_t time; /* unix seconds, as the writer passed it */
-    char event[BW_LOG_EVENT_MAX + 1];
-    char subject[BW_LOG_TEXT_MAX + 1];
-    char outcome[BW_LOG_TEXT_MAX + 1];
+    char event[BWH_LOG_EVENT_MAX + 1];
+    char subject[BWH_LOG_TEXT_MAX + 1];
+    char outcome[BWH_LOG_TEXT_MAX + 1];
     uint64_t segment;               /* anchor: number of its segment */
     uint8_t prev[BW_SHA256_LEN];    /* anchor: the chain hash before it */
     uint8_t key_fp[BW_SHA256_LEN];  /* checkpoint: SHA-256 of the signer's public point */
@@ -66,13 +66,13 @@ struct bw_log_record {
  *   remove:   deletes segment id.
  *   head_get: the head file's bytes (BW_E_NOTFOUND if there is none).
  *   head_put: the first time, creates the head file atomically and
- *             durably; later, overwrites its BW_LOG_HEAD_LEN bytes in place,
+ *             durably; later, overwrites its BWH_LOG_HEAD_LEN bytes in place,
  *             durable only after head_sync. After a power cut the head holds
  *             the old or the new bytes, never a mix: this relies on a write
  *             of 141 bytes at offset 0 (inside one sector) being atomic.
  *   head_sync: the last head_put is durable when it returns.
  */
-struct bw_log_vfs {
+struct bwh_log_vfs {
     void *ctx;
     bw_err (*list)(void *ctx, uint64_t *ids, size_t cap, size_t *n);
     bw_err (*size)(void *ctx, uint64_t id, uint64_t *size);
@@ -91,81 +91,81 @@ struct bw_log_vfs {
  * absent. writer: hold an exclusive flock on DIR/lock until close, so two
  * processes never append at once (readers take none and may see a torn
  * final record, which they ignore). BW_E_NOTFOUND if DIR is absent and
- * !create; BW_E_IO otherwise. bw_log_posix_close is NULL-safe. */
-BW_NODISCARD bw_err bw_log_posix_open(struct bw_log_vfs *v, const char *dir, int create,
+ * !create; BW_E_IO otherwise. bwh_log_posix_close is NULL-safe. */
+BW_NODISCARD bw_err bwh_log_posix_open(struct bwh_log_vfs *v, const char *dir, int create,
                                       int writer);
-void bw_log_posix_close(struct bw_log_vfs *v);
+void bwh_log_posix_close(struct bwh_log_vfs *v);
 
-struct bw_log_opts {
+struct bwh_log_opts {
     const struct bw_signer *signer; /* NULL: records chain, but nothing is signed */
     uint32_t checkpoint_every;      /* records between checkpoints; 0: the default */
-    uint64_t max_bytes;             /* total kept; 0: BW_LOG_MAX_BYTES_DEFAULT */
+    uint64_t max_bytes;             /* total kept; 0: BWH_LOG_MAX_BYTES_DEFAULT */
     uint64_t segment_bytes;         /* rotate past this; 0: max_bytes / 4 */
     size_t buffer_bytes;            /* 0: one vfs append per record (default);
                                      * else records gather in memory up to this
-                                     * (max BW_LOG_BUFFER_MAX) and go out in one
+                                     * (max BWH_LOG_BUFFER_MAX) and go out in one
                                      * append when full or at a checkpoint, sync,
                                      * rotation or close: a crash of the process
                                      * then loses what a power cut would */
 };
 
-struct bw_log; /* an open writer */
+struct bwh_log; /* an open writer */
 
 /* Opens the log for appending. Reads the newest segment (and the one
  * before when needed), checks its chain, cuts off a torn final record left
  * by a power cut, and starts the first segment of an empty log. With a
- * signer it first checks what it is about to sign over, as bw_log_verify
+ * signer it first checks what it is about to sign over, as bwh_log_verify
  * would with signer->pub: every checkpoint's key, the last checkpoint's
  * signature (which covers everything before it), and the head (valid,
  * reached by the log, hash equal; required once a checkpoint exists).
  * Records after the last signed point that this writer did not write
  * (written without a key, left by a crash, or added by someone else) are
- * not signed silently: the writer appends a BW_LOG_ADOPT_EVENT event
+ * not signed silently: the writer appends a BWH_LOG_ADOPT_EVENT event
  * naming them ("seq A..B") and a checkpoint before returning. The vfs and
  * the signer must outlive the handle. Errors: BW_E_INVAL, BW_E_NOMEM,
  * BW_E_IO, the signer's error, and BW_E_TAMPER if the log is damaged other
  * than by a torn final write or (with a signer) does not verify: the writer
- * then refuses to append to it (run bw_log_verify to see where). Not
+ * then refuses to append to it (run bwh_log_verify to see where). Not
  * thread-safe; one writer per log. */
-BW_NODISCARD bw_err bw_log_open(const struct bw_log_vfs *vfs, const struct bw_log_opts *o,
-                                struct bw_log **out);
+BW_NODISCARD bw_err bwh_log_open(const struct bwh_log_vfs *vfs, const struct bwh_log_opts *o,
+                                struct bwh_log **out);
 
 /* Appends an event (BW_E_INVAL for a name starting "log."), then a
  * checkpoint if one is due (every
  * checkpoint_every records, when a signer is set), rotating segments when
  * the current one is full. Records are written with one append each (or
  * gathered, see buffer_bytes) and are durable only after the next
- * checkpoint or bw_log_sync. seq (nullable)
+ * checkpoint or bwh_log_sync. seq (nullable)
  * receives the event's sequence number. Errors: BW_E_INVAL for an event
  * name outside [A-Za-z0-9._-]{1,32}, or subject/outcome longer than
- * BW_LOG_TEXT_MAX or holding a byte outside 0x20..0x7e (nothing is
+ * BWH_LOG_TEXT_MAX or holding a byte outside 0x20..0x7e (nothing is
  * written); BW_E_IO; the signer's error. After BW_E_IO the handle refuses
  * further appends with BW_E_STATE: reopen it. */
-BW_NODISCARD bw_err bw_log_append(struct bw_log *l, uint64_t time, const char *event,
+BW_NODISCARD bw_err bwh_log_append(struct bwh_log *l, uint64_t time, const char *event,
                                   const char *subject, const char *outcome, uint64_t *seq);
 /* Writes a checkpoint now (BW_E_STATE without a signer), syncs it and
  * updates the head. A no-op if the last record is a checkpoint. */
-BW_NODISCARD bw_err bw_log_checkpoint(struct bw_log *l, uint64_t time);
+BW_NODISCARD bw_err bwh_log_checkpoint(struct bwh_log *l, uint64_t time);
 /* Makes every appended record and the head durable (fdatasync). */
-BW_NODISCARD bw_err bw_log_sync(struct bw_log *l);
+BW_NODISCARD bw_err bwh_log_sync(struct bwh_log *l);
 /* Seals the log with a checkpoint (if a signer is set and records follow
  * the last one), syncs, and frees l. NULL-safe. Returns the first error
  * (BW_E_STATE if an earlier write failed); l is freed either way. */
-bw_err bw_log_close(struct bw_log *l);
+bw_err bwh_log_close(struct bwh_log *l);
 
 /* Decodes the record at the start of buf and checks its framing and text
  * fields (not its chain hash). r->len is its length. BW_E_TRUNCATED if buf
  * ends inside it, BW_E_FORMAT otherwise. */
-BW_NODISCARD bw_err bw_log_decode(const uint8_t *buf, size_t len, struct bw_log_record *r);
+BW_NODISCARD bw_err bwh_log_decode(const uint8_t *buf, size_t len, struct bwh_log_record *r);
 
-/* What bw_log_verify found. On success: records first_seq..last_seq
+/* What bwh_log_verify found. On success: records first_seq..last_seq
  * verified, everything up to signed_seq signed (the last checkpoint, or
  * the head's record if later); the unsigned_tail records after it could
  * have been added or cut without a trace. adopted: records that a writer
- * found unsigned and marked with a BW_LOG_ADOPT_EVENT before it signed
+ * found unsigned and marked with a BWH_LOG_ADOPT_EVENT before it signed
  * over them. On failure, seq, segment and offset name the record where it
  * failed, detail says why. */
-struct bw_log_report {
+struct bwh_log_report {
     uint64_t first_seq, last_seq, records;
     uint64_t checkpoints, last_checkpoint, unsigned_tail;
     uint64_t signed_seq, adopted;
@@ -176,12 +176,12 @@ struct bw_log_report {
     char detail[200];
 };
 
-#define BW_LOG_NO_SIGS 1u     /* check the chain only: for display, not for trust */
-#define BW_LOG_UNSIGNED_OK 2u /* accept any unsigned tail (reported in unsigned_tail) */
+#define BWH_LOG_NO_SIGS 1u     /* check the chain only: for display, not for trust */
+#define BWH_LOG_UNSIGNED_OK 2u /* accept any unsigned tail (reported in unsigned_tail) */
 
 /* Called for each record in order, after it has been checked. A non-BW_OK
  * return stops the walk and is returned. */
-typedef bw_err (*bw_log_visit)(void *ctx, const struct bw_log_record *r);
+typedef bw_err (*bwh_log_visit)(void *ctx, const struct bwh_log_record *r);
 
 /*
  * Verifies the whole kept log: every segment links to the one before,
@@ -191,9 +191,9 @@ typedef bw_err (*bw_log_visit)(void *ctx, const struct bw_log_record *r);
  * head. With pub, records after the last signed point (the unsigned tail)
  * fail with BW_E_AUTH unless they are what one power cut leaves a writer
  * that checkpoints every event (the CLI): one record, or an anchor and one
- * event; BW_LOG_UNSIGNED_OK accepts any tail (a writer with a larger
+ * event; BWH_LOG_UNSIGNED_OK accepts any tail (a writer with a larger
  * checkpoint_every, or one still running). pub may be NULL only with
- * BW_LOG_NO_SIGS. visit (nullable) sees each good record. Errors:
+ * BWH_LOG_NO_SIGS. visit (nullable) sees each good record. Errors:
  * BW_E_TAMPER (chain, numbering, linking or a missing head), BW_E_BADSIG
  * (a signature, or another key's fingerprint), BW_E_FORMAT (a malformed
  * record or head), BW_E_TRUNCATED (the log ends before the record the head
@@ -201,8 +201,8 @@ typedef bw_err (*bw_log_visit)(void *ctx, const struct bw_log_record *r);
  * no pub), BW_E_IO, BW_E_NOMEM, BW_E_TOOBIG. An empty log verifies
  * (records = 0). Thread-safe if the vfs is.
  */
-BW_NODISCARD bw_err bw_log_verify(const struct bw_log_vfs *vfs, const uint8_t *pub,
-                                  unsigned flags, bw_log_visit visit, void *ctx,
-                                  struct bw_log_report *rep);
+BW_NODISCARD bw_err bwh_log_verify(const struct bwh_log_vfs *vfs, const uint8_t *pub,
+                                  unsigned flags, bwh_log_visit visit, void *ctx,
+                                  struct bwh_log_report *rep);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The table-driven "key = value" configuration loader (common/host.h)
+ * The table-driven "key = value" configuration loader (include/bwh/host.h)
  * behind device.conf, gateway.conf and agent.conf: one set of rules and
  * messages for every file the toolkit reads.
  */
@@ -10,32 +10,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "host.h"
+#include "bwh/host.h"
 
-bw_err bw_conf_set(void *conf, const struct bw_conf_row *r, const char *v)
+bw_err bwh_conf_set(void *conf, const struct bwh_conf_row *r, const char *v)
 {
     char *base = (char *)conf + r->off;
     uint64_t n;
     bw_err rc = BW_OK;
 
     switch (r->type) {
-    case BW_CONF_STR:
-    case BW_CONF_PATH:
+    case BWH_CONF_STR:
+    case BWH_CONF_PATH:
         if (strlen(v) >= r->cap)
             return BW_E_TOOBIG;
-        if (r->type == BW_CONF_PATH && !*v && !(r->def && !*r->def))
+        if (r->type == BWH_CONF_PATH && !*v && !(r->def && !*r->def))
             return BW_E_FORMAT;
         strcpy(base, v);
         break;
-    case BW_CONF_U64:
-        if (bw_parse_u64(v, &n))
+    case BWH_CONF_U64:
+        if (bwh_parse_u64(v, &n))
             return BW_E_FORMAT;
         memcpy(base, &n, sizeof(n));
         break;
-    case BW_CONF_UUID:
-        rc = bw_uuid_parse(v, (uint8_t *)base);
+    case BWH_CONF_UUID:
+        rc = bwh_uuid_parse(v, (uint8_t *)base);
         break;
-    case BW_CONF_BOOL:
+    case BWH_CONF_BOOL:
         if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1"))
             *(int *)(void *)base = 1;
         else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0"))
@@ -51,27 +51,27 @@ bw_err bw_conf_set(void *conf, const struct bw_conf_row *r, const char *v)
     return rc;
 }
 
-void bw_conf_get(const void *conf, const struct bw_conf_row *r, char *out, size_t cap)
+void bwh_conf_get(const void *conf, const struct bwh_conf_row *r, char *out, size_t cap)
 {
     const char *base = (const char *)conf + r->off;
     uint64_t v;
 
     switch (r->type) {
-    case BW_CONF_STR:
-    case BW_CONF_PATH:
+    case BWH_CONF_STR:
+    case BWH_CONF_PATH:
         snprintf(out, cap, "%s", base);
         break;
-    case BW_CONF_U64:
+    case BWH_CONF_U64:
         memcpy(&v, base, sizeof(v));
         snprintf(out, cap, "%" PRIu64, v);
         break;
-    case BW_CONF_UUID:
+    case BWH_CONF_UUID:
         if (cap >= 37)
-            bw_uuid_format(out, (const uint8_t *)base);
+            bwh_uuid_format(out, (const uint8_t *)base);
         else if (cap)
             *out = 0;
         break;
-    case BW_CONF_BOOL:
+    case BWH_CONF_BOOL:
         snprintf(out, cap, "%s", *(const int *)(const void *)base ? "yes" : "no");
         break;
     default:
@@ -80,7 +80,7 @@ void bw_conf_get(const void *conf, const struct bw_conf_row *r, char *out, size_
     }
 }
 
-bw_err bw_conf_load(void *conf, const struct bw_conf_row *rows, size_t n, const char *path)
+bw_err bwh_conf_load(void *conf, const struct bwh_conf_row *rows, size_t n, const char *path)
 {
     uint8_t *buf = NULL;
     unsigned char *seen;
@@ -92,7 +92,7 @@ bw_err bw_conf_load(void *conf, const struct bw_conf_row *rows, size_t n, const 
     seen = calloc(n ? n : 1, 1);
     if (!seen)
         return BW_E_NOMEM;
-    rc = bw_read_file(path, 1 << 20, &buf, &len);
+    rc = bwh_read_file(path, 1 << 20, &buf, &len);
     if (rc) {
         fprintf(stderr, "%s: %s\n", path, rc == BW_E_IO ? strerror(errno) : bw_strerror(rc));
         free(seen);
@@ -108,7 +108,7 @@ bw_err bw_conf_load(void *conf, const struct bw_conf_row *rows, size_t n, const 
         if (next)
             *next++ = 0;
         line++;
-        kind = bw_conf_split(ln, &k, &v);
+        kind = bwh_conf_split(ln, &k, &v);
         if (kind == 0)
             continue;
         if (kind < 0) {
@@ -126,7 +126,7 @@ bw_err bw_conf_load(void *conf, const struct bw_conf_row *rows, size_t n, const 
             fprintf(stderr, "%s:%d: '%s' given twice\n", path, line, k);
             goto out;
         }
-        e = bw_conf_set(conf, &rows[i], v);
+        e = bwh_conf_set(conf, &rows[i], v);
         if (e) {
             fprintf(stderr, "%s:%d: %s: %s '%s' (%s)\n", path, line, k,
                     e == BW_E_UNSUPPORTED ? "unsupported value"
@@ -144,25 +144,25 @@ bw_err bw_conf_load(void *conf, const struct bw_conf_row *rows, size_t n, const 
                     rows[i].help);
             goto out;
         }
-        if (bw_conf_set(conf, &rows[i], rows[i].def)) {
+        if (bwh_conf_set(conf, &rows[i], rows[i].def)) {
             fprintf(stderr, "%s: the default of '%s' is not valid\n", path, rows[i].key);
             goto out;
         }
     }
     rc = BW_OK;
 out:
-    bw_free(buf);
+    bwh_free(buf);
     free(seen);
     return rc;
 }
 
-void bw_conf_sample(FILE *f, const struct bw_conf_row *rows, size_t n, const char *header)
+void bwh_conf_sample(FILE *f, const struct bwh_conf_row *rows, size_t n, const char *header)
 {
     size_t i;
 
     fputs(header, f);
     for (i = 0; i < n; i++) {
-        const struct bw_conf_row *r = &rows[i];
+        const struct bwh_conf_row *r = &rows[i];
 
         if (r->def)
             fprintf(f, "\n# %s (default: %s)\n# %s = %s\n", r->help, *r->def ? r->def : "none",

@@ -16,8 +16,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "bulwark/cred.h"
-#include "device.h"
+#include "bwh/cred.h"
+#include "bwh/device.h"
 
 static bw_err bootstate_kind(const char *v)
 {
@@ -26,12 +26,12 @@ static bw_err bootstate_kind(const char *v)
 }
 
 /* designated, so that the rows may leave check and example out */
-#define T_PATH .type = BW_CONF_PATH
-#define T_U64 .type = BW_CONF_U64
-#define T_UUID .type = BW_CONF_UUID
-#define T_BOOL .type = BW_CONF_BOOL
-#define OFF(f) .off = offsetof(struct device_conf, f), .cap = sizeof(((struct device_conf *)0)->f)
-static const struct bw_conf_row rows[] = {
+#define T_PATH .type = BWH_CONF_PATH
+#define T_U64 .type = BWH_CONF_U64
+#define T_UUID .type = BWH_CONF_UUID
+#define T_BOOL .type = BWH_CONF_BOOL
+#define OFF(f) .off = offsetof(struct bwh_device_conf, f), .cap = sizeof(((struct bwh_device_conf *)0)->f)
+static const struct bwh_conf_row rows[] = {
     {"slot_a", T_PATH, OFF(slot_a), NULL, "slot A: a regular file or a block device"},
     {"slot_b", T_PATH, OFF(slot_b), NULL, "slot B: a regular file or a block device"},
     {"slot_size", T_U64, OFF(slot_size), NULL, "bytes per slot; an image must fit"},
@@ -67,7 +67,7 @@ static const struct bw_conf_row rows[] = {
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 
 /* Paths left empty default to data_dir/NAME; data_dir to state_dir. */
-static void conf_defaults(struct device_conf *c)
+static void conf_defaults(struct bwh_device_conf *c)
 {
     struct {
         char *field;
@@ -117,7 +117,7 @@ static int same_object(const struct stat *x, const struct stat *y, int lives_on)
     return 0;
 }
 
-bw_err device_conf_check_slots(const struct device_conf *c, const char *path)
+bw_err bwh_device_conf_check_slots(const struct bwh_device_conf *c, const char *path)
 {
     char boot0[4200], boot1[4200];
     const struct {
@@ -137,7 +137,7 @@ bw_err device_conf_check_slots(const struct device_conf *c, const char *path)
     for (s = 0; s < 2; s++) {
         struct stat st, ot;
 
-        /* a slot not there yet is device_open's to report */
+        /* a slot not there yet is bwh_device_open's to report */
         if (stat(other[s].file, &st) != 0)
             continue;
         for (i = s + 1; i < sizeof(other) / sizeof(other[0]); i++) {
@@ -163,12 +163,12 @@ bw_err device_conf_check_slots(const struct device_conf *c, const char *path)
     return BW_OK;
 }
 
-bw_err device_conf_load(struct device_conf *c, const char *path)
+bw_err bwh_device_conf_load(struct bwh_device_conf *c, const char *path)
 {
     bw_err rc;
 
     memset(c, 0, sizeof(*c));
-    rc = bw_conf_load(c, rows, N_ROWS, path);
+    rc = bwh_conf_load(c, rows, N_ROWS, path);
     if (rc)
         return rc;
     {
@@ -212,11 +212,11 @@ bw_err device_conf_load(struct device_conf *c, const char *path)
     if (!rc)
         conf_defaults(c);
     if (!rc)
-        rc = device_conf_check_slots(c, path);
+        rc = bwh_device_conf_check_slots(c, path);
     return rc;
 }
 
-bw_err device_conf_save(const struct device_conf *c, const char *path)
+bw_err bwh_device_conf_save(const struct bwh_device_conf *c, const char *path)
 {
     char out[32768];
     size_t n = 0, i;
@@ -227,7 +227,7 @@ bw_err device_conf_save(const struct device_conf *c, const char *path)
     for (i = 0; i < N_ROWS; i++) {
         char val[4200];
 
-        bw_conf_get(c, &rows[i], val, sizeof(val));
+        bwh_conf_get(c, &rows[i], val, sizeof(val));
         /* an optional path left empty is written as a comment */
         n += (size_t)snprintf(out + n, sizeof(out) - n, "\n# %s%s%s%s\n%s%s = %s\n",
                               rows[i].help, rows[i].def ? " (default " : " (required)",
@@ -236,10 +236,10 @@ bw_err device_conf_save(const struct device_conf *c, const char *path)
         if (n >= sizeof(out))
             return BW_E_NOMEM;
     }
-    return bw_write_file_atomic(path, out, n, 0644);
+    return bwh_write_file_atomic(path, out, n, 0644);
 }
 
-bw_err device_open(struct device *d, const char *conf_path, int with_key, int exclusive,
+bw_err bwh_device_open(struct bwh_device *d, const char *conf_path, int with_key, int exclusive,
                    const char **what)
 {
     bw_err rc;
@@ -248,7 +248,7 @@ bw_err device_open(struct device *d, const char *conf_path, int with_key, int ex
     d->a.fd = d->b.fd = d->lock_fd = -1;
     bw_ec_key_init(&d->key);
     *what = conf_path;
-    if ((rc = device_conf_load(&d->conf, conf_path)))
+    if ((rc = bwh_device_conf_load(&d->conf, conf_path)))
         return rc;
     if (exclusive) {
         *what = d->conf.lock_file;
@@ -266,20 +266,20 @@ bw_err device_open(struct device *d, const char *conf_path, int with_key, int ex
         }
     }
     *what = d->conf.slot_a;
-    if ((rc = bw_posix_flash_open(&d->a, d->conf.slot_a, d->conf.slot_size, 0, d->conf.direct_io)))
+    if ((rc = bwh_posix_flash_open(&d->a, d->conf.slot_a, d->conf.slot_size, 0, d->conf.direct_io)))
         return rc;
     *what = d->conf.slot_b;
-    if ((rc = bw_posix_flash_open(&d->b, d->conf.slot_b, d->conf.slot_size, 0, d->conf.direct_io)))
+    if ((rc = bwh_posix_flash_open(&d->b, d->conf.slot_b, d->conf.slot_size, 0, d->conf.direct_io)))
         return rc;
     if (!strcmp(d->conf.bootstate, "uboot")) {
         *what = d->conf.uboot_config;
-        rc = bw_bootstore_uboot_init(&d->store, &d->uboot, d->conf.uboot_config);
+        rc = bwh_bootstore_uboot_init(&d->store, &d->uboot, d->conf.uboot_config);
     } else if (!strcmp(d->conf.bootstate, "grub")) {
         *what = d->conf.grubenv;
-        rc = bw_bootstore_grub_init(&d->store, &d->grub, d->conf.grubenv);
+        rc = bwh_bootstore_grub_init(&d->store, &d->grub, d->conf.grubenv);
     } else {
         *what = d->conf.state_dir;
-        rc = bw_bootstore_file_init(&d->store, &d->file, d->conf.state_dir);
+        rc = bwh_bootstore_file_init(&d->store, &d->file, d->conf.state_dir);
     }
     if (rc)
         return rc;
@@ -288,19 +288,19 @@ bw_err device_open(struct device *d, const char *conf_path, int with_key, int ex
     d->u.trial_boots = (uint8_t)d->conf.trial_boots;
     if (with_key) {
         *what = d->conf.release_pub;
-        if ((rc = bw_load_key(d->conf.release_pub, 0, &d->key)))
+        if ((rc = bwh_load_key(d->conf.release_pub, 0, &d->key)))
             return rc;
     }
     return BW_OK;
 }
 
-void device_close(struct device *d)
+void bwh_device_close(struct bwh_device *d)
 {
     if (d->lock_fd >= 0)
         close(d->lock_fd); /* releases the lock */
     d->lock_fd = -1;
-    bw_posix_flash_close(&d->a);
-    bw_posix_flash_close(&d->b);
+    bwh_posix_flash_close(&d->a);
+    bwh_posix_flash_close(&d->b);
     bw_ec_key_clear(&d->key);
 }
 
@@ -311,12 +311,12 @@ static const char *slot_name(uint8_t s)
 
 /* "true" if an account still holds its factory credential, "false" if
  * none does, "null" when the device has no credentials file. */
-static const char *factory_credential(const struct device_conf *c)
+static const char *factory_credential(const struct bwh_device_conf *c)
 {
-    struct bw_cred_db db;
+    struct bwh_cred_db db;
     size_t i;
 
-    if (bw_cred_load(&db, c->credentials) || db.n == 0)
+    if (bwh_cred_load(&db, c->credentials) || db.n == 0)
         return "null";
     for (i = 0; i < db.n; i++)
         if (db.user[i].factory)
@@ -324,7 +324,7 @@ static const char *factory_credential(const struct device_conf *c)
     return "false";
 }
 
-void device_print_status(const struct device *d, int json)
+void bwh_device_print_status(const struct bwh_device *d, int json)
 {
     const struct bw_bootstate *st = &d->u.st;
     const char *paths[2] = {d->conf.slot_a, d->conf.slot_b};
@@ -345,13 +345,13 @@ void device_print_status(const struct device *d, int json)
                st->confirmed ? "true" : "false", st->highest_sequence);
         for (i = 0; i < 2; i++) {
             printf("%s\"%s\":{\"path\":", i ? "," : "", slot_name((uint8_t)i));
-            json_str(stdout, paths[i], strlen(paths[i]));
+            bwh_json_str(stdout, paths[i], strlen(paths[i]));
             if (st->slot_sequence[i] == BW_SEQ_EMPTY) {
                 printf(",\"sequence\":null,\"size\":null,\"digest\":null}");
             } else {
                 printf(",\"sequence\":%" PRIu64 ",\"size\":%" PRIu64 ",\"digest\":",
                        st->slot_sequence[i], st->slot_size[i]);
-                json_hex(stdout, st->slot_digest[i], BW_SHA256_LEN);
+                bwh_json_hex(stdout, st->slot_digest[i], BW_SHA256_LEN);
                 printf("}");
             }
         }

@@ -6,10 +6,10 @@
 #ifndef BULWARK_DEVICE_H
 #define BULWARK_DEVICE_H
 
-#include "cli.h"
-#include "posix.h"
+#include "bwh/host.h"
+#include "bwh/posix.h"
 
-struct device_conf {
+struct bwh_device_conf {
     char slot_a[4096];
     char slot_b[4096];
     uint64_t slot_size;
@@ -35,13 +35,13 @@ struct device_conf {
     uint64_t seclog_max;
 };
 
-struct device {
-    struct device_conf conf;
-    struct bw_posix_flash a, b;
+struct bwh_device {
+    struct bwh_device_conf conf;
+    struct bwh_posix_flash a, b;
     struct bw_bootstore store;
-    struct bw_bootstore_file file;
-    struct bw_bootstore_uboot uboot;
-    struct bw_bootstore_grub grub;
+    struct bwh_bootstore_file file;
+    struct bwh_bootstore_uboot uboot;
+    struct bwh_bootstore_grub grub;
     struct bw_update u;
     struct bw_ec_key key;
     int lock_fd;
@@ -49,32 +49,26 @@ struct device {
 
 /* Parses a device.conf; on error prints "PATH:LINE: reason" and returns
  * BW_E_FORMAT (or BW_E_IO). */
-BW_NODISCARD bw_err device_conf_load(struct device_conf *c, const char *path);
+BW_NODISCARD bw_err bwh_device_conf_load(struct bwh_device_conf *c, const char *path);
 /* Refuses (BW_E_FORMAT, saying which two on stderr as "PATH: ...") slots
  * that are one object with the other slot or with a file of the device's
  * state (boot state, lock, environment, keys, store, log, the
  * configuration path itself): compared by device and inode after stat, so
  * symlinks, "./" spellings and hard links are seen, and block devices by
  * device number (a file on a slot's block device counts too). Paths that
- * do not exist are skipped. device_conf_load calls it on every load. */
-BW_NODISCARD bw_err device_conf_check_slots(const struct device_conf *c, const char *path);
+ * do not exist are skipped. bwh_device_conf_load calls it on every load. */
+BW_NODISCARD bw_err bwh_device_conf_check_slots(const struct bwh_device_conf *c, const char *path);
 /* Writes conf as a commented device.conf, atomically. */
-BW_NODISCARD bw_err device_conf_save(const struct device_conf *c, const char *path);
+BW_NODISCARD bw_err bwh_device_conf_save(const struct bwh_device_conf *c, const char *path);
 /* Opens slots, boot state and key. with_key: load the release key too.
  * exclusive: take the device lock first (every command that changes the
  * boot state or a slot), so two bulwark processes never interleave; a
  * device already locked gives BW_E_STATE at once. */
-BW_NODISCARD bw_err device_open(struct device *d, const char *conf_path, int with_key,
+BW_NODISCARD bw_err bwh_device_open(struct bwh_device *d, const char *conf_path, int with_key,
                                 int exclusive, const char **what);
-void device_close(struct device *d);
+void bwh_device_close(struct bwh_device *d);
 /* Prints the state as text or one JSON object. */
-void device_print_status(const struct device *d, int json);
+void bwh_device_print_status(const struct bwh_device *d, int json);
 
-int cmd_device(struct cli_args *a);
-int cmd_install(struct cli_args *a);
-int cmd_status(struct cli_args *a);
-int cmd_confirm(struct cli_args *a);
-int cmd_rollback(struct cli_args *a);
-int cmd_boot(struct cli_args *a);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A verifying TLS client over OpenSSL's libssl (common/tlsclient.h), for
+ * A verifying TLS client over OpenSSL's libssl (include/bwh/tlsclient.h), for
  * the device agent and the gateway load generators: context, client
  * certificate, bounded connect and handshake, hostname or IP check.
  * Not an HTTP client: the agent speaks HTTP/1.1 over it (agent/net.c).
@@ -23,7 +23,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "tlsclient.h"
+#include "bwh/tlsclient.h"
 
 /* OpenSSL's last error as text, or what when it has none. */
 static void ssl_reason(char *err, size_t cap, const char *what)
@@ -40,12 +40,12 @@ static void ssl_reason(char *err, size_t cap, const char *what)
     ERR_clear_error();
 }
 
-bw_err bw_tls_init(void)
+bw_err bwh_tls_init(void)
 {
     return OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) == 1 ? BW_OK : BW_E_CRYPTO;
 }
 
-bw_err bw_tls_key_pem(const uint8_t *pem, size_t len, EVP_PKEY **key)
+bw_err bwh_tls_key_pem(const uint8_t *pem, size_t len, EVP_PKEY **key)
 {
     BIO *b = BIO_new_mem_buf(pem, (int)len);
 
@@ -54,7 +54,7 @@ bw_err bw_tls_key_pem(const uint8_t *pem, size_t len, EVP_PKEY **key)
     return *key ? BW_OK : BW_E_KEY;
 }
 
-bw_err bw_tls_ctx_new(SSL_CTX **out, const char *ca_file, const char *cert_file,
+bw_err bwh_tls_ctx_new(SSL_CTX **out, const char *ca_file, const char *cert_file,
                       const uint8_t *key_pem, size_t key_len, char *err, size_t cap)
 {
     SSL_CTX *ctx = NULL;
@@ -62,7 +62,7 @@ bw_err bw_tls_ctx_new(SSL_CTX **out, const char *ca_file, const char *cert_file,
     bw_err rc = BW_E_NOMEM;
 
     *out = NULL;
-    if (bw_tls_init() ||
+    if (bwh_tls_init() ||
         !(ctx = SSL_CTX_new(TLS_client_method()))) {
         ssl_reason(err, cap, "TLS context");
         goto out;
@@ -88,7 +88,7 @@ bw_err bw_tls_ctx_new(SSL_CTX **out, const char *ca_file, const char *cert_file,
         goto out;
     }
     if (key_pem) {
-        if (bw_tls_key_pem(key_pem, key_len, &key) || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+        if (bwh_tls_key_pem(key_pem, key_len, &key) || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
             SSL_CTX_check_private_key(ctx) != 1) {
             ssl_reason(err, cap, "client key");
             goto out;
@@ -112,7 +112,7 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int bw_tls_wait(int fd, int want, int ms)
+int bwh_tls_wait(int fd, int want, int ms)
 {
     struct pollfd p = {.fd = fd, .events = want == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN};
     int n = poll(&p, 1, ms);
@@ -132,7 +132,7 @@ static int wait_until(int fd, int want, int64_t deadline, volatile const sig_ato
             return -1;
         if (left <= 0)
             return 0;
-        r = bw_tls_wait(fd, want, left > 1000 ? 1000 : (int)left);
+        r = bwh_tls_wait(fd, want, left > 1000 ? 1000 : (int)left);
         if (r > 0)
             return 1;
         if (r < 0 && errno != EINTR)
@@ -190,7 +190,7 @@ static bw_err tcp_connect(const char *host, const char *port, int64_t deadline,
     return BW_OK;
 }
 
-bw_err bw_tls_connect(SSL_CTX *ctx, const char *host, const char *port, unsigned timeout_ms,
+bw_err bwh_tls_connect(SSL_CTX *ctx, const char *host, const char *port, unsigned timeout_ms,
                       X509 *crt, EVP_PKEY *key, volatile const sig_atomic_t *stop, int *fd_out,
                       SSL **ssl_out, char *err, size_t cap)
 {

@@ -19,20 +19,20 @@
 
 #include "bulwark/core.h"
 #include "bulwark/crypto.h"
-#include "bulwark/cred.h"
-#include "host.h"
+#include "bwh/cred.h"
+#include "bwh/host.h"
 
 /* 32 letters: a-z without i, l and o, and the digits 1-9 (no 0), so a
  * password read off a label cannot be mistyped between look-alikes. */
 static const char letters[32] = "abcdefghjkmnpqrstuvwxyz123456789";
 
-bw_err bw_cred_generate(char *out, size_t cap)
+bw_err bwh_cred_generate(char *out, size_t cap)
 {
     uint8_t rnd[32];
     size_t i, o = 0;
     bw_err rc;
 
-    if (!out || cap <= BW_CRED_GEN_LEN)
+    if (!out || cap <= BWH_CRED_GEN_LEN)
         return BW_E_NOMEM;
     /* Method: one random byte per letter, its low 5 bits index a table of
      * exactly 32 letters, so every letter has probability 1/32 and the 20
@@ -50,16 +50,16 @@ bw_err bw_cred_generate(char *out, size_t cap)
     return BW_OK;
 }
 
-static void params_or_default(const struct bw_cred_params *p, struct bw_cred_params *q)
+static void params_or_default(const struct bwh_cred_params *p, struct bwh_cred_params *q)
 {
-    q->t_cost = p && p->t_cost ? p->t_cost : BW_CRED_T_DEFAULT;
-    q->m_kib = p && p->m_kib ? p->m_kib : BW_CRED_M_DEFAULT;
-    q->lanes = p && p->lanes ? p->lanes : BW_CRED_LANES_DEFAULT;
+    q->t_cost = p && p->t_cost ? p->t_cost : BWH_CRED_T_DEFAULT;
+    q->m_kib = p && p->m_kib ? p->m_kib : BWH_CRED_M_DEFAULT;
+    q->lanes = p && p->lanes ? p->lanes : BWH_CRED_LANES_DEFAULT;
 }
 
-bw_err bw_cred_hash(const char *pw, const struct bw_cred_params *p, char *out, size_t cap)
+bw_err bwh_cred_hash(const char *pw, const struct bwh_cred_params *p, char *out, size_t cap)
 {
-    struct bw_cred_params q;
+    struct bwh_cred_params q;
     uint8_t salt[16];
     size_t len;
     int r;
@@ -68,7 +68,7 @@ bw_err bw_cred_hash(const char *pw, const struct bw_cred_params *p, char *out, s
     if (!pw || !out)
         return BW_E_INVAL;
     len = strlen(pw);
-    if (len == 0 || len > BW_CRED_PW_MAX)
+    if (len == 0 || len > BWH_CRED_PW_MAX)
         return BW_E_INVAL;
     params_or_default(p, &q);
     if (argon2_encodedlen(q.t_cost, q.m_kib, q.lanes, sizeof(salt), 32, Argon2_id) > cap)
@@ -84,7 +84,7 @@ bw_err bw_cred_hash(const char *pw, const struct bw_cred_params *p, char *out, s
     return r == ARGON2_OK ? BW_OK : BW_E_INVAL;
 }
 
-bw_err bw_cred_check_hash(const char *encoded, const char *pw)
+bw_err bwh_cred_check_hash(const char *encoded, const char *pw)
 {
     size_t len;
     int r;
@@ -94,7 +94,7 @@ bw_err bw_cred_check_hash(const char *encoded, const char *pw)
     if (strncmp(encoded, "$argon2id$", 10))
         return BW_E_FORMAT;
     len = strlen(pw);
-    if (len > BW_CRED_PW_MAX)
+    if (len > BWH_CRED_PW_MAX)
         return BW_E_AUTH;
     r = argon2id_verify(encoded, pw, len);
     if (r == ARGON2_OK)
@@ -110,7 +110,7 @@ static int valid_name(const char *s)
 {
     size_t i, n = strlen(s);
 
-    if (n == 0 || n > BW_CRED_NAME_MAX)
+    if (n == 0 || n > BWH_CRED_NAME_MAX)
         return 0;
     for (i = 0; i < n; i++) {
         char c = s[i];
@@ -129,13 +129,13 @@ static int parse_u64_field(char **p, uint64_t *v)
     if (!colon)
         return -1;
     *colon = 0;
-    if (bw_parse_u64(*p, v))
+    if (bwh_parse_u64(*p, v))
         return -1;
     *p = colon + 1;
     return 0;
 }
 
-bw_err bw_cred_load(struct bw_cred_db *db, const char *path)
+bw_err bwh_cred_load(struct bwh_cred_db *db, const char *path)
 {
     uint8_t *buf = NULL;
     char *ln, *next;
@@ -147,14 +147,14 @@ bw_err bw_cred_load(struct bw_cred_db *db, const char *path)
         return BW_E_INVAL;
     memset(db, 0, sizeof(*db));
     strcpy(db->path, path);
-    rc = bw_read_file(path, 64 * 1024, &buf, &len);
+    rc = bwh_read_file(path, 64 * 1024, &buf, &len);
     if (rc == BW_E_IO && errno == ENOENT)
         return BW_OK;
     if (rc)
         return rc;
     rc = BW_OK;
     for (ln = (char *)buf; ln && *ln; ln = next) {
-        struct bw_cred_user *u;
+        struct bwh_cred_user *u;
         uint64_t factory, failures;
         char *colon;
 
@@ -164,7 +164,7 @@ bw_err bw_cred_load(struct bw_cred_db *db, const char *path)
         line++;
         if (!*ln || *ln == '#')
             continue;
-        if (db->n == BW_CRED_USERS_MAX) {
+        if (db->n == BWH_CRED_USERS_MAX) {
             rc = BW_E_TOOBIG;
             break;
         }
@@ -187,22 +187,22 @@ bw_err bw_cred_load(struct bw_cred_db *db, const char *path)
         strcpy(u->hash, ln);
         u->factory = (int)factory;
         u->failures = (uint32_t)failures;
-        if (bw_cred_find(db, u->name) != u) /* a second line for one user */
+        if (bwh_cred_find(db, u->name) != u) /* a second line for one user */
             break;
         db->n++;
         rc = BW_OK;
     }
     if (rc == BW_E_FORMAT)
         fprintf(stderr, "%s:%d: not a credentials line\n", path, line);
-    bw_free(buf);
+    bwh_free(buf);
     if (rc)
         memset(db->user, 0, sizeof(db->user)), db->n = 0;
     return rc;
 }
 
-bw_err bw_cred_save(const struct bw_cred_db *db)
+bw_err bwh_cred_save(const struct bwh_cred_db *db)
 {
-    char out[BW_CRED_USERS_MAX * (BW_CRED_NAME_MAX + BW_CRED_HASH_MAX + 80) + 128];
+    char out[BWH_CRED_USERS_MAX * (BWH_CRED_NAME_MAX + BWH_CRED_HASH_MAX + 80) + 128];
     size_t n = 0, i;
     bw_err rc;
 
@@ -212,59 +212,59 @@ bw_err bw_cred_save(const struct bw_cred_db *db)
                           "# bulwark credentials: name:factory:failures:next_allowed:"
                           "locked_until:argon2id-hash\n");
     for (i = 0; i < db->n; i++) {
-        const struct bw_cred_user *u = &db->user[i];
+        const struct bwh_cred_user *u = &db->user[i];
 
         n += (size_t)snprintf(out + n, sizeof(out) - n, "%s:%d:%" PRIu32 ":%" PRIu64 ":%" PRIu64
                               ":%s\n", u->name, u->factory ? 1 : 0, u->failures, u->next_allowed,
                               u->locked_until, u->hash);
     }
-    rc = bw_write_file_atomic(db->path, out, n, 0600);
+    rc = bwh_write_file_atomic(db->path, out, n, 0600);
     bw_wipe(out, sizeof(out));
     return rc;
 }
 
-struct bw_cred_user *bw_cred_find(struct bw_cred_db *db, const char *name)
+struct bwh_cred_user *bwh_cred_find(struct bwh_cred_db *db, const char *name)
 {
     size_t i;
 
-    for (i = 0; db && name && i <= db->n && i < BW_CRED_USERS_MAX; i++)
+    for (i = 0; db && name && i <= db->n && i < BWH_CRED_USERS_MAX; i++)
         if (db->user[i].name[0] && !strcmp(db->user[i].name, name))
             return &db->user[i];
     return NULL;
 }
 
-bw_err bw_cred_set(struct bw_cred_db *db, const char *name, const char *pw,
-                   const struct bw_cred_params *p, int factory)
+bw_err bwh_cred_set(struct bwh_cred_db *db, const char *name, const char *pw,
+                   const struct bwh_cred_params *p, int factory)
 {
-    struct bw_cred_user *u, nu;
+    struct bwh_cred_user *u, nu;
     size_t len;
     bw_err rc;
 
     if (!db || !name || !pw || !valid_name(name))
         return BW_E_INVAL;
     len = strlen(pw);
-    if (len < BW_CRED_PW_MIN || len > BW_CRED_PW_MAX)
+    if (len < BWH_CRED_PW_MIN || len > BWH_CRED_PW_MAX)
         return BW_E_INVAL;
     memset(&nu, 0, sizeof(nu));
     strcpy(nu.name, name);
     nu.factory = factory ? 1 : 0;
-    rc = bw_cred_hash(pw, p, nu.hash, sizeof(nu.hash));
+    rc = bwh_cred_hash(pw, p, nu.hash, sizeof(nu.hash));
     if (rc)
         return rc;
-    u = bw_cred_find(db, name);
+    u = bwh_cred_find(db, name);
     if (!u) {
-        if (db->n == BW_CRED_USERS_MAX)
+        if (db->n == BWH_CRED_USERS_MAX)
             return BW_E_TOOBIG;
         u = &db->user[db->n++];
     }
     *u = nu;
-    return bw_cred_save(db);
+    return bwh_cred_save(db);
 }
 
-static bw_err verify_locked(struct bw_cred_db *db, const char *name, const char *pw,
+static bw_err verify_locked(struct bwh_cred_db *db, const char *name, const char *pw,
                            uint64_t now, uint64_t *retry_after)
 {
-    struct bw_cred_user *u;
+    struct bwh_cred_user *u;
     uint64_t delay;
     bw_err rc, result;
 
@@ -272,16 +272,16 @@ static bw_err verify_locked(struct bw_cred_db *db, const char *name, const char 
         return BW_E_INVAL;
     if (retry_after)
         *retry_after = 0;
-    u = bw_cred_find(db, name);
+    u = bwh_cred_find(db, name);
     if (!u) {
         /* Same answer and roughly the same cost as a wrong password, so
          * user names cannot be probed; the check is against a hash of a
          * random password made now. */
-        char h[BW_CRED_HASH_MAX], rnd[BW_CRED_GEN_LEN + 1];
+        char h[BWH_CRED_HASH_MAX], rnd[BWH_CRED_GEN_LEN + 1];
 
-        if (bw_cred_generate(rnd, sizeof(rnd)) == BW_OK &&
-            bw_cred_hash(rnd, NULL, h, sizeof(h)) == BW_OK) {
-            rc = bw_cred_check_hash(h, pw); /* always BW_E_AUTH: only the time matters */
+        if (bwh_cred_generate(rnd, sizeof(rnd)) == BW_OK &&
+            bwh_cred_hash(rnd, NULL, h, sizeof(h)) == BW_OK) {
+            rc = bwh_cred_check_hash(h, pw); /* always BW_E_AUTH: only the time matters */
             (void)rc;
         }
         bw_wipe(rnd, sizeof(rnd));
@@ -302,23 +302,23 @@ static bw_err verify_locked(struct bw_cred_db *db, const char *name, const char 
      * known still pays; a success then clears it with a second write. */
     u->failures++;
     delay = (uint64_t)1 << (u->failures - 1 < 6 ? u->failures - 1 : 6);
-    if (delay > BW_CRED_DELAY_MAX)
-        delay = BW_CRED_DELAY_MAX;
+    if (delay > BWH_CRED_DELAY_MAX)
+        delay = BWH_CRED_DELAY_MAX;
     /* + 1: times are whole seconds, so this waits at least delay seconds
      * however late in its second the failure came */
     u->next_allowed = now + delay + 1;
-    if (u->failures >= BW_CRED_LOCK_AFTER)
-        u->locked_until = now + BW_CRED_LOCK_SECONDS;
-    rc = bw_cred_save(db);
+    if (u->failures >= BWH_CRED_LOCK_AFTER)
+        u->locked_until = now + BWH_CRED_LOCK_SECONDS;
+    rc = bwh_cred_save(db);
     if (rc)
         return rc;
     result = BW_E_AUTH;
-    rc = bw_cred_check_hash(u->hash, pw);
+    rc = bwh_cred_check_hash(u->hash, pw);
     if (rc == BW_OK) {
         u->failures = 0;
         u->next_allowed = 0;
         u->locked_until = 0;
-        rc = bw_cred_save(db);
+        rc = bwh_cred_save(db);
         if (rc)
             return rc;
         result = BW_OK;
@@ -335,7 +335,7 @@ static bw_err verify_locked(struct bw_cred_db *db, const char *name, const char 
  * reading the same failure count. -1 with errno on failure. */
 static int lock_db(const char *path)
 {
-    char lp[sizeof(((struct bw_cred_db *)0)->path) + 8];
+    char lp[sizeof(((struct bwh_cred_db *)0)->path) + 8];
     int fd;
 
     if ((size_t)snprintf(lp, sizeof(lp), "%s.lock", path) >= sizeof(lp))
@@ -350,10 +350,10 @@ static int lock_db(const char *path)
     return fd;
 }
 
-bw_err bw_cred_verify(struct bw_cred_db *db, const char *name, const char *pw, uint64_t now,
+bw_err bwh_cred_verify(struct bwh_cred_db *db, const char *name, const char *pw, uint64_t now,
                       uint64_t *retry_after)
 {
-    struct bw_cred_db *fresh;
+    struct bwh_cred_db *fresh;
     bw_err rc;
     int fd;
 
@@ -365,15 +365,15 @@ bw_err bw_cred_verify(struct bw_cred_db *db, const char *name, const char *pw, u
     if (fd < 0)
         return BW_E_IO; /* the attempt cannot be recorded: fail closed */
     /* what is on disk now, not what this caller loaded earlier */
-    fresh = bw_malloc(sizeof(*fresh));
-    rc = fresh ? bw_cred_load(fresh, db->path) : BW_E_NOMEM;
+    fresh = bwh_malloc(sizeof(*fresh));
+    rc = fresh ? bwh_cred_load(fresh, db->path) : BW_E_NOMEM;
     if (!rc) {
         *db = *fresh;
         rc = verify_locked(db, name, pw, now, retry_after);
     }
     if (fresh) {
         bw_wipe(fresh, sizeof(*fresh));
-        bw_free(fresh);
+        bwh_free(fresh);
     }
     close(fd); /* releases the lock */
     return rc;

@@ -7,23 +7,23 @@
 #include <string.h>
 
 #include "bulwark/core.h"
-#include "bulwark/identity.h"
+#include "bwh/identity.h"
 
-struct bw_devkey {
-    const struct bw_keystore_ops *ops;
+struct bwh_devkey {
+    const struct bwh_keystore_ops *ops;
     void *ctx;
 };
 
-static const struct bw_keystore_ops *const backends[] = {
-    &bw_keystore_file,
-    &bw_keystore_pkcs11,
-    &bw_keystore_tpm,
+static const struct bwh_keystore_ops *const backends[] = {
+    &bwh_keystore_file,
+    &bwh_keystore_pkcs11,
+    &bwh_keystore_tpm,
 };
 
-bw_err bw_devkey_open(const char *uri, struct bw_devkey **out)
+bw_err bwh_devkey_open(const char *uri, struct bwh_devkey **out)
 {
-    const struct bw_keystore_ops *ops = NULL;
-    struct bw_devkey *k;
+    const struct bwh_keystore_ops *ops = NULL;
+    struct bwh_devkey *k;
     size_t i, n;
     bw_err rc;
 
@@ -52,7 +52,7 @@ bw_err bw_devkey_open(const char *uri, struct bw_devkey **out)
     return BW_OK;
 }
 
-void bw_devkey_close(struct bw_devkey *k)
+void bwh_devkey_close(struct bwh_devkey *k)
 {
     if (!k)
         return;
@@ -61,40 +61,40 @@ void bw_devkey_close(struct bw_devkey *k)
     free(k);
 }
 
-const char *bw_devkey_scheme(const struct bw_devkey *k)
+const char *bwh_devkey_scheme(const struct bwh_devkey *k)
 {
     return k ? k->ops->scheme : "";
 }
 
-const char *bw_devkey_detail(const struct bw_devkey *k)
+const char *bwh_devkey_detail(const struct bwh_devkey *k)
 {
     return k && k->ops->detail ? k->ops->detail(k->ctx) : "";
 }
 
-bw_err bw_devkey_generate(struct bw_devkey *k, int force)
+bw_err bwh_devkey_generate(struct bwh_devkey *k, int force)
 {
     return k ? k->ops->generate(k->ctx, force) : BW_E_INVAL;
 }
 
-bw_err bw_devkey_public(struct bw_devkey *k, uint8_t pub[BW_P256_PUB_LEN])
+bw_err bwh_devkey_public(struct bwh_devkey *k, uint8_t pub[BW_P256_PUB_LEN])
 {
     return k && pub ? k->ops->public_key(k->ctx, pub) : BW_E_INVAL;
 }
 
-bw_err bw_devkey_sign(struct bw_devkey *k, const uint8_t hash[BW_SHA256_LEN],
+bw_err bwh_devkey_sign(struct bwh_devkey *k, const uint8_t hash[BW_SHA256_LEN],
                       uint8_t sig[BW_P256_SIG_LEN])
 {
     return k && hash && sig ? k->ops->sign(k->ctx, hash, sig) : BW_E_INVAL;
 }
 
-bw_err bw_devkey_export_private(struct bw_devkey *k, struct bw_ec_key *out)
+bw_err bwh_devkey_export_private(struct bwh_devkey *k, struct bw_ec_key *out)
 {
     if (!k || !out)
         return BW_E_INVAL;
     return k->ops->export_private ? k->ops->export_private(k->ctx, out) : BW_E_DENIED;
 }
 
-bw_err bw_devkey_destroy(struct bw_devkey *k)
+bw_err bwh_devkey_destroy(struct bwh_devkey *k)
 {
     return k ? k->ops->destroy(k->ctx) : BW_E_INVAL;
 }
@@ -102,16 +102,16 @@ bw_err bw_devkey_destroy(struct bw_devkey *k)
 static bw_err devkey_sign_cb(void *ctx, const uint8_t hash[BW_SHA256_LEN],
                              uint8_t sig[BW_P256_SIG_LEN])
 {
-    return bw_devkey_sign(ctx, hash, sig);
+    return bwh_devkey_sign(ctx, hash, sig);
 }
 
-bw_err bw_devkey_signer(struct bw_devkey *k, struct bw_signer *s)
+bw_err bwh_devkey_signer(struct bwh_devkey *k, struct bw_signer *s)
 {
     if (!k || !s)
         return BW_E_INVAL;
     s->ctx = k;
     s->sign = devkey_sign_cb;
-    return bw_devkey_public(k, s->pub);
+    return bwh_devkey_public(k, s->pub);
 }
 
 static bw_err ec_sign_cb(void *ctx, const uint8_t hash[BW_SHA256_LEN],
@@ -120,7 +120,7 @@ static bw_err ec_sign_cb(void *ctx, const uint8_t hash[BW_SHA256_LEN],
     return bw_ec_sign(ctx, hash, sig);
 }
 
-bw_err bw_signer_from_ec(struct bw_signer *s, const struct bw_ec_key *k)
+bw_err bwh_signer_from_ec(struct bw_signer *s, const struct bw_ec_key *k)
 {
     if (!s || !k)
         return BW_E_INVAL;

@@ -16,8 +16,8 @@
 #include <p11-kit/pkcs11.h>
 
 #include "bulwark/core.h"
-#include "bulwark/identity.h"
-#include "host.h"
+#include "bwh/identity.h"
+#include "bwh/host.h"
 
 #define MODULE_CAP 4096
 #define TOKEN_LABEL_LEN 32 /* CK_TOKEN_INFO.label: blank padded, not NUL terminated */
@@ -188,7 +188,7 @@ static bw_err read_pin_file(struct p11_ctx *c, const char *src)
 
     if (!strncmp(src, "file:", 5))
         src += 5;
-    rc = bw_read_file(src, PIN_FILE_CAP, &buf, &len);
+    rc = bwh_read_file(src, PIN_FILE_CAP, &buf, &len);
     if (rc) {
         snprintf(c->detail, sizeof(c->detail), "pin-source %.200s: %s", src,
                  rc == BW_E_IO ? strerror(errno) : bw_strerror(rc));
@@ -208,7 +208,7 @@ static bw_err read_pin_file(struct p11_ctx *c, const char *src)
     rc = BW_OK;
 out:
     bw_wipe(buf, len);
-    bw_free(buf);
+    bwh_free(buf);
     return rc;
 }
 
@@ -450,7 +450,7 @@ static bw_err open_session(struct p11_ctx *c)
     if (rv != CKR_OK)
         return ck_fail(c, "C_GetSlotList", rv);
     if (n) {
-        slots = bw_calloc(n, sizeof(*slots));
+        slots = bwh_calloc(n, sizeof(*slots));
         if (!slots)
             return BW_E_NOMEM;
         rv = c->f->C_GetSlotList(CK_TRUE, slots, &n);
@@ -489,7 +489,7 @@ static bw_err open_session(struct p11_ctx *c)
     c->token_flags = flags;
     rc = BW_OK;
 out:
-    bw_free(slots);
+    bwh_free(slots);
     return rc;
 }
 
@@ -626,7 +626,7 @@ static bw_err p11_open(const char *params, void **out)
 
     if (!params || !out)
         return BW_E_INVAL;
-    c = bw_calloc(1, sizeof(*c));
+    c = bwh_calloc(1, sizeof(*c));
     if (!c)
         return BW_E_NOMEM;
     rc = parse_uri(c, params);
@@ -890,7 +890,7 @@ static void p11_close(void *ctx)
         return;
     module_release(c);
     bw_wipe(c, sizeof(*c));
-    bw_free(c);
+    bwh_free(c);
 }
 
 /*
@@ -908,7 +908,7 @@ static void p11_close(void *ctx)
  * One context is one PKCS#11 session: use it from one thread at a time.
  * Distinct contexts are independent, also on the same module and token.
  */
-const struct bw_keystore_ops bw_keystore_pkcs11 = {
+const struct bwh_keystore_ops bwh_keystore_pkcs11 = {
     "pkcs11", p11_open, p11_generate, p11_public, p11_sign, p11_export, p11_destroy,
     p11_detail, p11_close,
 };

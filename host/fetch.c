@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * HTTP(S) download into a pipe, with resume (common/host.h). Method: a
+ * HTTP(S) download into a pipe, with resume (include/bwh/host.h). Method: a
  * thread runs libcurl and writes what arrives into the pipe the package
  * reader reads; when a transfer breaks off, it asks again from the first
  * byte not yet delivered (Range), a few times with growing pauses. A server
  * that ignores Range and answers 200 has the already delivered bytes
  * skipped, so the reader sees one uninterrupted stream either way.
- * Limits (common/netlimit.c): a total deadline across every attempt, a
+ * Limits (host/netlimit.c): a total deadline across every attempt, a
  * low-speed window (a stall or a trickle ends an attempt; the next one
  * resumes), caps on the header block, the body and the redirects (never
  * from https to http): those and a stop request end the download at once.
@@ -27,9 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "host.h"
+#include "bwh/host.h"
 
-struct bw_fetch {
+struct bwh_fetch {
     pthread_t thr;
     char *url;
     char *cacert;
@@ -42,8 +42,8 @@ struct bw_fetch {
     unsigned attempts;
     unsigned max_attempts;
     int https;          /* the URL is https: redirects stay on https */
-    struct bw_net_limits lim;
-    struct bw_net_meter meter;
+    struct bwh_net_limits lim;
+    struct bwh_net_meter meter;
     volatile const sig_atomic_t *stop;
     int fatal;          /* a limit or a stop ended it: no further attempt */
     int after_1xx;      /* the last status line was a 1xx */
@@ -93,19 +93,19 @@ static void cu_load(void)
  * so "100 Continue" without end meets the limit too. */
 static size_t on_header(char *p, size_t sz, size_t n, void *ctx)
 {
-    struct bw_fetch *f = ctx;
+    struct bwh_fetch *f = ctx;
     size_t len = sz * n, l = len;
 
     if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
         const char *sp = memchr(p, ' ', len);
 
         if (!f->after_1xx)
-            bw_net_meter_head(&f->meter);
+            bwh_net_meter_head(&f->meter);
         f->after_1xx = sp && sp + 1 < p + len && sp[1] == '1';
     }
     while (l && (p[l - 1] == '\n' || p[l - 1] == '\r'))
         l--;
-    if (bw_net_meter_line(&f->meter, l, f->limit, sizeof(f->limit))) {
+    if (bwh_net_meter_line(&f->meter, l, f->limit, sizeof(f->limit))) {
         f->fatal = 1;
         return 0; /* aborts the transfer */
     }
@@ -117,7 +117,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ctx)
 static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-    struct bw_fetch *f = ctx;
+    struct bwh_fetch *f = ctx;
 
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
     if (f->stop && *f->stop) {
@@ -125,8 +125,8 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
         f->fatal = 1;
         return 1;
     }
-    if (bw_net_meter_check(&f->meter, bw_now_ms(), f->received, f->limit, sizeof(f->limit))) {
-        f->fatal = f->meter.deadline_ms <= bw_now_ms(); /* a slow attempt may be resumed */
+    if (bwh_net_meter_check(&f->meter, bwh_now_ms(), f->received, f->limit, sizeof(f->limit))) {
+        f->fatal = f->meter.deadline_ms <= bwh_now_ms(); /* a slow attempt may be resumed */
         return 1;
     }
     return 0;
@@ -134,7 +134,7 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 
 static size_t on_data(char *p, size_t sz, size_t n, void *ctx)
 {
-    struct bw_fetch *f = ctx;
+    struct bwh_fetch *f = ctx;
     size_t len = sz * n, off = 0;
 
     f->received += len;
@@ -150,7 +150,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ctx)
         f->fatal = 1;
         return 0;
     }
-    if (off < len && bw_write_full(f->wfd, p + off, len - off) != BW_OK)
+    if (off < len && bwh_write_full(f->wfd, p + off, len - off) != BW_OK)
         return 0; /* the reader stopped (refused the package): abort */
     f->delivered += len - off;
     return len;
@@ -158,7 +158,7 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ctx)
 
 static void *fetch_main(void *arg)
 {
-    struct bw_fetch *f = arg;
+    struct bwh_fetch *f = arg;
     CURL *c = cu.easy_init();
     struct curl_slist *hdr = NULL;
     unsigned delay_ms = 200;
@@ -166,10 +166,10 @@ static void *fetch_main(void *arg)
     f->rc = BW_E_NOMEM;
     if (!c || (f->auth && !(hdr = cu.slist_append(NULL, f->auth))))
         goto out;
-    bw_net_meter_start(&f->meter, &f->lim, bw_now_ms());
+    bwh_net_meter_start(&f->meter, &f->lim, bwh_now_ms());
     for (f->attempts = 1;; f->attempts++) {
         CURLcode r;
-        long status = 0, left = bw_net_meter_wait_ms(&f->meter, bw_now_ms(), INT32_MAX);
+        long status = 0, left = bwh_net_meter_wait_ms(&f->meter, bwh_now_ms(), INT32_MAX);
 
         cu.easy_reset(c);
         cu.easy_setopt(c, CURLOPT_URL, f->url);
@@ -221,7 +221,7 @@ static void *fetch_main(void *arg)
             snprintf(f->err, sizeof(f->err), "answer longer than %llu bytes (size limit)",
                      (unsigned long long)f->lim.body_max);
         else if (r == CURLE_OPERATION_TIMEDOUT &&
-                 bw_net_meter_wait_ms(&f->meter, bw_now_ms(), 1) == 0)
+                 bwh_net_meter_wait_ms(&f->meter, bwh_now_ms(), 1) == 0)
             snprintf(f->err, sizeof(f->err),
                      "timed out: the transfer took over %u s (total limit)", f->lim.total_s);
         else if (r == CURLE_OPERATION_TIMEDOUT && !f->received)
@@ -235,7 +235,7 @@ static void *fetch_main(void *arg)
             f->rc = BW_E_STATE; /* the reader went away */
             break;
         }
-        if (f->fatal || bw_net_meter_wait_ms(&f->meter, bw_now_ms(), 1) == 0 ||
+        if (f->fatal || bwh_net_meter_wait_ms(&f->meter, bwh_now_ms(), 1) == 0 ||
             (r == CURLE_HTTP_RETURNED_ERROR && status < 500 && status != 429) ||
             r == CURLE_UNSUPPORTED_PROTOCOL || r == CURLE_TOO_MANY_REDIRECTS ||
             r == CURLE_FILESIZE_EXCEEDED ||
@@ -247,10 +247,10 @@ static void *fetch_main(void *arg)
         {
             /* the pause before the next attempt, within the deadline and
              * cut short by a stop request */
-            int64_t until = bw_now_ms() + bw_net_meter_wait_ms(&f->meter, bw_now_ms(),
+            int64_t until = bwh_now_ms() + bwh_net_meter_wait_ms(&f->meter, bwh_now_ms(),
                                                                 (int)delay_ms);
 
-            while (bw_now_ms() < until && !(f->stop && *f->stop)) {
+            while (bwh_now_ms() < until && !(f->stop && *f->stop)) {
                 struct timespec ts = {0, 50 * 1000000L};
 
                 nanosleep(&ts, NULL);
@@ -273,23 +273,23 @@ out:
     return NULL;
 }
 
-static void fetch_free(struct bw_fetch *f)
+static void fetch_free(struct bwh_fetch *f)
 {
     free(f->url);
     free(f->cacert);
     if (f->auth)
         bw_wipe(f->auth, strlen(f->auth));
     free(f->auth);
-    bw_free(f);
+    bwh_free(f);
 }
 
-/* bw_fetch_start with an optional header line (auth) and a number of
+/* bwh_fetch_start with an optional header line (auth) and a number of
  * attempts. */
-static bw_err fetch_begin(struct bw_fetch **out, const char *url, const char *cacert,
-                          const char *auth, unsigned attempts, const struct bw_net_limits *lim,
+static bw_err fetch_begin(struct bwh_fetch **out, const char *url, const char *cacert,
+                          const char *auth, unsigned attempts, const struct bwh_net_limits *lim,
                           volatile const sig_atomic_t *stop, int *read_fd)
 {
-    struct bw_fetch *f;
+    struct bwh_fetch *f;
     int p[2];
 
     *out = NULL;
@@ -297,7 +297,7 @@ static bw_err fetch_begin(struct bw_fetch **out, const char *url, const char *ca
     if (!cu.ok)
         return BW_E_UNSUPPORTED; /* libcurl (libcurl4) is not installed */
     signal(SIGPIPE, SIG_IGN); /* a refused package closes the pipe early */
-    f = bw_calloc(1, sizeof(*f));
+    f = bwh_calloc(1, sizeof(*f));
     if (!f)
         return BW_E_NOMEM;
     f->url = strdup(url);
@@ -309,7 +309,7 @@ static bw_err fetch_begin(struct bw_fetch **out, const char *url, const char *ca
     if (lim)
         f->lim = *lim;
     else
-        bw_net_limits_default(&f->lim);
+        bwh_net_limits_default(&f->lim);
     if (!f->url || (cacert && !f->cacert) || (auth && !f->auth) || pipe2(p, O_CLOEXEC) != 0) {
         fetch_free(f);
         return BW_E_NOMEM;
@@ -326,14 +326,14 @@ static bw_err fetch_begin(struct bw_fetch **out, const char *url, const char *ca
     return BW_OK;
 }
 
-bw_err bw_fetch_start(struct bw_fetch **out, const char *url, const char *cacert,
-                      const struct bw_net_limits *lim, volatile const sig_atomic_t *stop,
+bw_err bwh_fetch_start(struct bwh_fetch **out, const char *url, const char *cacert,
+                      const struct bwh_net_limits *lim, volatile const sig_atomic_t *stop,
                       int *read_fd)
 {
     return fetch_begin(out, url, cacert, NULL, 6, lim, stop, read_fd);
 }
 
-bw_err bw_fetch_finish(struct bw_fetch *f, struct bw_fetch_stats *st)
+bw_err bwh_fetch_finish(struct bwh_fetch *f, struct bwh_fetch_stats *st)
 {
     bw_err rc;
 
@@ -350,16 +350,16 @@ bw_err bw_fetch_finish(struct bw_fetch *f, struct bw_fetch_stats *st)
     return rc;
 }
 
-/* The download thread of bw_fetch_start, read to its end into memory: the
+/* The download thread of bwh_fetch_start, read to its end into memory: the
  * same limits, retries and TLS settings as a package download, so the CLI
  * keeps one HTTP client. */
-bw_err bw_fetch_get(const char *url, const char *cacert, const char *bearer,
-                    const struct bw_net_limits *lim, char **body, size_t *len, char *err,
+bw_err bwh_fetch_get(const char *url, const char *cacert, const char *bearer,
+                    const struct bwh_net_limits *lim, char **body, size_t *len, char *err,
                     size_t cap)
 {
-    struct bw_fetch *f = NULL;
-    struct bw_fetch_stats st;
-    struct bw_net_limits l;
+    struct bwh_fetch *f = NULL;
+    struct bwh_fetch_stats st;
+    struct bwh_net_limits l;
     char *auth = NULL, *buf = NULL;
     size_t n = 0, max;
     int fd = -1;
@@ -368,7 +368,7 @@ bw_err bw_fetch_get(const char *url, const char *cacert, const char *bearer,
     if (lim)
         l = *lim;
     else
-        bw_net_limits_default(&l);
+        bwh_net_limits_default(&l);
     if (!l.body_max)
         l.body_max = (uint64_t)1 << 20;
     max = (size_t)l.body_max; /* the thread stops a longer answer and says so */
@@ -400,7 +400,7 @@ bw_err bw_fetch_get(const char *url, const char *cacert, const char *bearer,
         n += (size_t)r;
     }
     close(fd);
-    rc = bw_fetch_finish(f, &st);
+    rc = bwh_fetch_finish(f, &st);
     if (rc) {
         snprintf(err, cap, "%s", st.error[0] ? st.error : bw_strerror(rc));
         goto out;

@@ -5,9 +5,9 @@
  */
 #include <stdio.h>
 
-#include "cli.h"
+#include "bwh/host.h"
 
-void json_str(FILE *f, const char *s, size_t n)
+void bwh_json_str(FILE *f, const char *s, size_t n)
 {
     size_t i;
 
@@ -25,7 +25,7 @@ void json_str(FILE *f, const char *s, size_t n)
     fputc('"', f);
 }
 
-void json_hex(FILE *f, const uint8_t *b, size_t n)
+void bwh_json_hex(FILE *f, const uint8_t *b, size_t n)
 {
     size_t i;
 

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "bulwark/core.h"
-#include "bulwark/identity.h"
-#include "host.h"
+#include "bwh/identity.h"
+#include "bwh/host.h"
 #include "identity_priv.h"
 
 #define MAGIC "BWKEYv1\n"
@@ -35,7 +35,7 @@ struct file_ctx {
     char detail[256];
 };
 
-bw_err bw_storage_key_load(const char *path, int create, uint8_t key[BW_STORAGE_KEY_LEN])
+bw_err bwh_storage_key_load(const char *path, int create, uint8_t key[BWH_STORAGE_KEY_LEN])
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -45,37 +45,37 @@ bw_err bw_storage_key_load(const char *path, int create, uint8_t key[BW_STORAGE_
         return BW_E_INVAL;
     /* a key sealed in a TPM (key_tpm.c); anything else is a file name */
     if (!strncmp(path, "tpm:", 4))
-        return bw__tpm_storage_key(path + 4, create, key);
-    rc = bw_read_file(path, 1024, &buf, &len);
+        return bwh__tpm_storage_key(path + 4, create, key);
+    rc = bwh_read_file(path, 1024, &buf, &len);
     if (rc == BW_E_IO && errno == ENOENT) {
         if (!create)
             return BW_E_NOTFOUND;
         char tmp[4200];
         int fd, linked;
 
-        rc = bw_random(key, BW_STORAGE_KEY_LEN);
+        rc = bw_random(key, BWH_STORAGE_KEY_LEN);
         if (rc)
             return rc;
         /* Method: write a temporary file, fsync, then link(2) it to the
          * name, which fails if another process created the key first; that
          * key is then the one, and ours is dropped. rename(2) would replace
          * it, and whatever was sealed under it would be lost. */
-        fd = bw_tmpfile_beside(path, 0600, tmp, sizeof(tmp));
+        fd = bwh_tmpfile_beside(path, 0600, tmp, sizeof(tmp));
         if (fd < 0) {
-            bw_wipe(key, BW_STORAGE_KEY_LEN);
+            bw_wipe(key, BWH_STORAGE_KEY_LEN);
             return BW_E_IO;
         }
-        if (write(fd, key, BW_STORAGE_KEY_LEN) != BW_STORAGE_KEY_LEN || fsync(fd)) {
+        if (write(fd, key, BWH_STORAGE_KEY_LEN) != BWH_STORAGE_KEY_LEN || fsync(fd)) {
             close(fd);
             unlink(tmp);
-            bw_wipe(key, BW_STORAGE_KEY_LEN);
+            bw_wipe(key, BWH_STORAGE_KEY_LEN);
             return BW_E_IO;
         }
         close(fd);
         linked = link(tmp, path) == 0;
         rc = linked || errno == EEXIST ? BW_OK : BW_E_IO;
         unlink(tmp);
-        bw_wipe(key, BW_STORAGE_KEY_LEN);
+        bw_wipe(key, BWH_STORAGE_KEY_LEN);
         if (rc)
             return rc;
         if (linked) {
@@ -92,17 +92,17 @@ bw_err bw_storage_key_load(const char *path, int create, uint8_t key[BW_STORAGE_
                 close(dfd);
             }
         }
-        return bw_storage_key_load(path, 0, key);
+        return bwh_storage_key_load(path, 0, key);
     }
     if (rc)
         return rc == BW_E_TOOBIG ? BW_E_FORMAT : rc;
     rc = BW_E_FORMAT;
-    if (len == BW_STORAGE_KEY_LEN) {
-        memcpy(key, buf, BW_STORAGE_KEY_LEN);
+    if (len == BWH_STORAGE_KEY_LEN) {
+        memcpy(key, buf, BWH_STORAGE_KEY_LEN);
         rc = BW_OK;
     }
     bw_wipe(buf, len);
-    bw_free(buf);
+    bwh_free(buf);
     return rc;
 }
 
@@ -150,10 +150,10 @@ bad:
 static bw_err derive(struct file_ctx *c, int create, uint8_t k[BW_AES256_KEY_LEN])
 {
     static const char info[] = "bulwark file key v1";
-    uint8_t sk[BW_STORAGE_KEY_LEN];
+    uint8_t sk[BWH_STORAGE_KEY_LEN];
     bw_err rc;
 
-    rc = bw_storage_key_load(c->skey_path, create, sk);
+    rc = bwh_storage_key_load(c->skey_path, create, sk);
     if (rc) {
         set_detail(c, "storage key", c->skey_path);
         return rc;
@@ -172,7 +172,7 @@ static bw_err load(struct file_ctx *c, struct bw_ec_key *key)
     size_t len = 0;
     bw_err rc;
 
-    rc = bw_read_file(c->path, 4096, &buf, &len);
+    rc = bwh_read_file(c->path, 4096, &buf, &len);
     if (rc == BW_E_IO && errno == ENOENT)
         return BW_E_NOTFOUND;
     if (rc) {
@@ -200,7 +200,7 @@ out:
     bw_wipe(k, sizeof(k));
     bw_wipe(d, sizeof(d));
     bw_wipe(buf, len);
-    bw_free(buf);
+    bwh_free(buf);
     return rc;
 }
 
@@ -232,7 +232,7 @@ static bw_err file_generate(void *ctx, int force)
                            out + MAGIC_LEN + IV_LEN);
     if (rc)
         goto out;
-    rc = bw_write_file_atomic(c->path, out, sizeof(out), 0600);
+    rc = bwh_write_file_atomic(c->path, out, sizeof(out), 0600);
     if (rc)
         set_detail(c, "cannot write", c->path);
 out:
@@ -303,7 +303,7 @@ static void file_close(void *ctx)
     free(ctx);
 }
 
-const struct bw_keystore_ops bw_keystore_file = {
+const struct bwh_keystore_ops bwh_keystore_file = {
     "file", file_open, file_generate, file_public, file_sign, file_export, file_destroy,
     file_detail, file_close,
 };

@@ -6,12 +6,12 @@
 #ifndef BULWARK_SECLOG_H
 #define BULWARK_SECLOG_H
 
-#include "device.h"
+#include "bwh/device.h"
 
 /* Appends {time, event, subject, outcome} to the log at c->seclog, signing
  * a checkpoint with the device key when one is due. A failure to log is
  * reported on stderr and returned; callers decide whether it is fatal. */
-bw_err seclog_event(const struct device_conf *c, const char *event, const char *subject,
+bw_err bwh_seclog_event(const struct bwh_device_conf *c, const char *event, const char *subject,
                     const char *outcome);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Host helpers (common/host.h): capped allocation with failure injection,
+ * Host helpers (include/bwh/host.h): capped allocation with failure injection,
  * whole-file reads, atomic writes, key loading, UUIDs, progress bar.
  */
 #define _GNU_SOURCE
@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "host.h"
+#include "bwh/host.h"
 
 #define BW_ALLOC_MAX ((size_t)256 << 20)
 
@@ -33,29 +33,29 @@ static int alloc_ok(size_t n)
     return n <= BW_ALLOC_MAX;
 }
 
-void *bw_malloc(size_t n)
+void *bwh_malloc(size_t n)
 {
     return alloc_ok(n) ? malloc(n ? n : 1) : NULL;
 }
 
-void *bw_calloc(size_t n, size_t sz)
+void *bwh_calloc(size_t n, size_t sz)
 {
     if (sz && n > BW_ALLOC_MAX / sz)
         return NULL;
     return alloc_ok(n * sz) ? calloc(n ? n : 1, sz ? sz : 1) : NULL;
 }
 
-void *bw_realloc(void *p, size_t n)
+void *bwh_realloc(void *p, size_t n)
 {
     return alloc_ok(n) ? realloc(p, n ? n : 1) : NULL;
 }
 
-void bw_free(void *p)
+void bwh_free(void *p)
 {
     free(p);
 }
 
-bw_err bw_read_full(int fd, void *buf, size_t n, size_t *got)
+bw_err bwh_read_full(int fd, void *buf, size_t n, size_t *got)
 {
     uint8_t *p = buf;
     size_t have = 0;
@@ -77,7 +77,7 @@ bw_err bw_read_full(int fd, void *buf, size_t n, size_t *got)
     return BW_OK;
 }
 
-bw_err bw_write_full(int fd, const void *buf, size_t n)
+bw_err bwh_write_full(int fd, const void *buf, size_t n)
 {
     const uint8_t *p = buf;
 
@@ -95,7 +95,7 @@ bw_err bw_write_full(int fd, const void *buf, size_t n)
     return BW_OK;
 }
 
-int bw_conf_split(char *ln, char **key, char **value)
+int bwh_conf_split(char *ln, char **key, char **value)
 {
     char *eq, *end, *v;
 
@@ -122,7 +122,7 @@ int bw_conf_split(char *ln, char **key, char **value)
     return 1;
 }
 
-bw_err bw_read_file(const char *path, size_t cap, uint8_t **buf, size_t *len)
+bw_err bwh_read_file(const char *path, size_t cap, uint8_t **buf, size_t *len)
 {
     int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
     size_t size = 0, alloc = 4096, got;
@@ -133,11 +133,11 @@ bw_err bw_read_file(const char *path, size_t cap, uint8_t **buf, size_t *len)
         return BW_E_IO;
     for (;;) {
         rc = BW_E_NOMEM;
-        nb = bw_realloc(b, alloc + 1);
+        nb = bwh_realloc(b, alloc + 1);
         if (!nb)
             goto out;
         b = nb;
-        rc = bw_read_full(fd, b + size, alloc - size, &got);
+        rc = bwh_read_full(fd, b + size, alloc - size, &got);
         if (rc)
             goto out;
         size += got;
@@ -163,7 +163,7 @@ out:
     return rc;
 }
 
-int bw_tmpfile_beside(const char *path, mode_t mode, char *tmp, size_t cap)
+int bwh_tmpfile_beside(const char *path, mode_t mode, char *tmp, size_t cap)
 {
     int fd;
 
@@ -185,7 +185,7 @@ int bw_tmpfile_beside(const char *path, mode_t mode, char *tmp, size_t cap)
     return fd;
 }
 
-bw_err bw_parse_u64(const char *s, uint64_t *v)
+bw_err bwh_parse_u64(const char *s, uint64_t *v)
 {
     uint64_t x = 0;
 
@@ -202,7 +202,7 @@ bw_err bw_parse_u64(const char *s, uint64_t *v)
     return BW_OK;
 }
 
-bw_err bw_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+bw_err bwh_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
 {
     char tmp[4096], dir[4096];
     int fd, dfd;
@@ -210,10 +210,10 @@ bw_err bw_write_file_atomic(const char *path, const void *buf, size_t len, mode_
     if (strlen(path) >= sizeof(dir))
         return BW_E_INVAL;
     snprintf(dir, sizeof(dir), "%s", path);
-    fd = bw_tmpfile_beside(path, mode, tmp, sizeof(tmp));
+    fd = bwh_tmpfile_beside(path, mode, tmp, sizeof(tmp));
     if (fd < 0)
         return BW_E_IO;
-    if (bw_write_full(fd, buf, len) != BW_OK || fsync(fd) != 0) {
+    if (bwh_write_full(fd, buf, len) != BW_OK || fsync(fd) != 0) {
         close(fd);
         unlink(tmp);
         return BW_E_IO;
@@ -235,19 +235,19 @@ bw_err bw_write_file_atomic(const char *path, const void *buf, size_t len, mode_
     return BW_OK;
 }
 
-bw_err bw_load_key(const char *path, int need_priv, struct bw_ec_key *k)
+bw_err bwh_load_key(const char *path, int need_priv, struct bw_ec_key *k)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
     bw_err rc;
 
     bw_ec_key_init(k);
-    rc = bw_read_file(path, 64 << 10, &buf, &len);
+    rc = bwh_read_file(path, 64 << 10, &buf, &len);
     if (rc)
         return rc;
     rc = bw_ec_import(k, buf, len);
     bw_wipe(buf, len);
-    bw_free(buf);
+    bwh_free(buf);
     if (rc == BW_OK && need_priv && !k->has_priv) {
         bw_ec_key_clear(k);
         rc = BW_E_KEY;
@@ -255,7 +255,7 @@ bw_err bw_load_key(const char *path, int need_priv, struct bw_ec_key *k)
     return rc;
 }
 
-bw_err bw_uuid_parse(const char *s, uint8_t out[16])
+bw_err bwh_uuid_parse(const char *s, uint8_t out[16])
 {
     char hex[33];
     size_t i, j = 0;
@@ -276,7 +276,7 @@ bw_err bw_uuid_parse(const char *s, uint8_t out[16])
     return bw_unhex(out, 16, hex);
 }
 
-void bw_uuid_format(char out[37], const uint8_t in[16])
+void bwh_uuid_format(char out[37], const uint8_t in[16])
 {
     char hex[33];
 
@@ -284,7 +284,7 @@ void bw_uuid_format(char out[37], const uint8_t in[16])
     snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
-double bw_now(void)
+double bwh_now(void)
 {
     struct timespec ts;
 
@@ -292,31 +292,31 @@ double bw_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-void bw_progress_start(struct bw_progress *p, const char *label, uint64_t total)
+void bwh_progress_start(struct bwh_progress *p, const char *label, uint64_t total)
 {
     memset(p, 0, sizeof(*p));
     p->label = label;
     p->total = total;
-    p->start = p->last = bw_now();
+    p->start = p->last = bwh_now();
     p->enabled = isatty(2) && total >= (16u << 20) && !getenv("BW_NO_PROGRESS");
 }
 
-void bw_progress_start_json(struct bw_progress *p, const char *label, uint64_t total)
+void bwh_progress_start_json(struct bwh_progress *p, const char *label, uint64_t total)
 {
-    bw_progress_start(p, label, total);
+    bwh_progress_start(p, label, total);
     p->enabled = 1;
     p->json = 1;
 }
 
-void bw_progress_start_items(struct bw_progress *p, const char *label, const char *unit,
+void bwh_progress_start_items(struct bwh_progress *p, const char *label, const char *unit,
                              uint64_t total)
 {
-    bw_progress_start(p, label, total);
+    bwh_progress_start(p, label, total);
     p->unit = unit;
     p->enabled = isatty(2) && total >= 2 && !getenv("BW_NO_PROGRESS");
 }
 
-static void draw(struct bw_progress *p, double now)
+static void draw(struct bwh_progress *p, double now)
 {
     double el = now - p->start, rate = el > 0 ? (double)p->done / el : 0;
     double eta = rate > 0 ? (double)(p->total - p->done) / rate : 0;
@@ -343,25 +343,25 @@ static void draw(struct bw_progress *p, double now)
             (double)p->done / 1048576.0, rate / 1048576.0, eta);
 }
 
-void bw_progress_add(struct bw_progress *p, uint64_t n)
+void bwh_progress_add(struct bwh_progress *p, uint64_t n)
 {
     double now;
 
     p->done += n;
     if (!p->enabled)
         return;
-    now = bw_now();
+    now = bwh_now();
     if (now - p->last >= 0.1) {
         p->last = now;
         draw(p, now);
     }
 }
 
-void bw_progress_end(struct bw_progress *p)
+void bwh_progress_end(struct bwh_progress *p)
 {
     if (!p->enabled)
         return;
-    draw(p, bw_now());
+    draw(p, bwh_now());
     if (!p->json)
         fputc('\n', stderr);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Streaming package reader (common/host.h): envelope, chunk list, payload.
+ * Streaming package reader (include/bwh/host.h): envelope, chunk list, payload.
  * Method: the envelope is read until it is one complete CBOR item (at most
  * env_cap bytes) and authenticated; the chunk list is read and checked
  * against the signed digest; then each payload chunk is read, checked
@@ -15,11 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "host.h"
+#include "bwh/host.h"
 
 #define PIPE_SLOTS 4
 
-struct bw_hash_pipe {
+struct bwh_hash_pipe {
     pthread_t thr;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -30,14 +30,14 @@ struct bw_hash_pipe {
     int eof;
     bw_err err;
     struct bw_sha256 h;
-    bw_pkg_sink sink; /* run by the thread after hashing a slot */
+    bwh_pkg_sink sink; /* run by the thread after hashing a slot */
     void *sink_ctx;
     int no_hash;      /* the sink hashes (the core's install stream) */
 };
 
 static void *pipe_main(void *arg)
 {
-    struct bw_hash_pipe *hp = arg;
+    struct bwh_hash_pipe *hp = arg;
     bw_err failed = BW_OK; /* this thread's own copy of hp->err */
 
     for (;;) {
@@ -69,16 +69,16 @@ static void *pipe_main(void *arg)
     }
 }
 
-bw_err bw_hash_pipe_new(struct bw_hash_pipe **out, size_t slot_size)
+bw_err bwh_hash_pipe_new(struct bwh_hash_pipe **out, size_t slot_size)
 {
-    struct bw_hash_pipe *hp = bw_calloc(1, sizeof(*hp));
+    struct bwh_hash_pipe *hp = bwh_calloc(1, sizeof(*hp));
     int i;
 
     *out = NULL;
     if (!hp)
         return BW_E_NOMEM;
     for (i = 0; i < PIPE_SLOTS; i++) {
-        hp->slot[i] = bw_malloc(slot_size);
+        hp->slot[i] = bwh_malloc(slot_size);
         if (!hp->slot[i])
             goto fail;
     }
@@ -94,12 +94,12 @@ bw_err bw_hash_pipe_new(struct bw_hash_pipe **out, size_t slot_size)
     return BW_OK;
 fail:
     for (i = 0; i < PIPE_SLOTS; i++)
-        bw_free(hp->slot[i]);
-    bw_free(hp);
+        bwh_free(hp->slot[i]);
+    bwh_free(hp);
     return BW_E_NOMEM;
 }
 
-uint8_t *bw_hash_pipe_slot(struct bw_hash_pipe *hp)
+uint8_t *bwh_hash_pipe_slot(struct bwh_hash_pipe *hp)
 {
     uint8_t *s;
 
@@ -111,7 +111,7 @@ uint8_t *bw_hash_pipe_slot(struct bw_hash_pipe *hp)
     return s;
 }
 
-void bw_hash_pipe_set_sink(struct bw_hash_pipe *hp, bw_pkg_sink sink, void *ctx)
+void bwh_hash_pipe_set_sink(struct bwh_hash_pipe *hp, bwh_pkg_sink sink, void *ctx)
 {
     hp->sink = sink;
     hp->sink_ctx = ctx;
@@ -119,13 +119,13 @@ void bw_hash_pipe_set_sink(struct bw_hash_pipe *hp, bw_pkg_sink sink, void *ctx)
 
 /* The pipe as the install stream's second stage: its thread commits each
  * slot (the core hashes and writes it); the pipe's own digest is unused. */
-static void pipe_commit_only(struct bw_hash_pipe *hp, bw_pkg_sink sink, void *ctx)
+static void pipe_commit_only(struct bwh_hash_pipe *hp, bwh_pkg_sink sink, void *ctx)
 {
     hp->no_hash = 1;
-    bw_hash_pipe_set_sink(hp, sink, ctx);
+    bwh_hash_pipe_set_sink(hp, sink, ctx);
 }
 
-bw_err bw_hash_pipe_error(struct bw_hash_pipe *hp)
+bw_err bwh_hash_pipe_error(struct bwh_hash_pipe *hp)
 {
     bw_err rc;
 
@@ -135,7 +135,7 @@ bw_err bw_hash_pipe_error(struct bw_hash_pipe *hp)
     return rc;
 }
 
-void bw_hash_pipe_push(struct bw_hash_pipe *hp, size_t n)
+void bwh_hash_pipe_push(struct bwh_hash_pipe *hp, size_t n)
 {
     pthread_mutex_lock(&hp->mu);
     hp->off[hp->pushed % PIPE_SLOTS] = hp->next_off;
@@ -146,7 +146,7 @@ void bw_hash_pipe_push(struct bw_hash_pipe *hp, size_t n)
     pthread_mutex_unlock(&hp->mu);
 }
 
-bw_err bw_hash_pipe_finish(struct bw_hash_pipe *hp, uint8_t out[BW_SHA256_LEN])
+bw_err bwh_hash_pipe_finish(struct bwh_hash_pipe *hp, uint8_t out[BW_SHA256_LEN])
 {
     bw_err rc;
     int i;
@@ -164,13 +164,13 @@ bw_err bw_hash_pipe_finish(struct bw_hash_pipe *hp, uint8_t out[BW_SHA256_LEN])
     pthread_mutex_destroy(&hp->mu);
     pthread_cond_destroy(&hp->cv);
     for (i = 0; i < PIPE_SLOTS; i++)
-        bw_free(hp->slot[i]);
-    bw_free(hp);
+        bwh_free(hp->slot[i]);
+    bwh_free(hp);
     return rc;
 }
 
 /* Reads n bytes of the stream past the envelope: leftovers first. */
-static bw_err pkg_read(struct bw_pkg *p, uint8_t *dst, size_t n, size_t *got)
+static bw_err pkg_read(struct bwh_pkg *p, uint8_t *dst, size_t n, size_t *got)
 {
     size_t have = p->buf_len - p->buf_pos, take = have < n ? have : n, more = 0;
     bw_err rc = BW_OK;
@@ -180,14 +180,14 @@ static bw_err pkg_read(struct bw_pkg *p, uint8_t *dst, size_t n, size_t *got)
         p->buf_pos += take;
     }
     if (take < n)
-        rc = bw_read_full(p->fd, dst + take, n - take, &more);
+        rc = bwh_read_full(p->fd, dst + take, n - take, &more);
     *got = take + more;
     return rc;
 }
 
-static bw_err read_envelope(struct bw_pkg *p, const struct bw_ec_key *key, size_t env_cap);
+static bw_err read_envelope(struct bwh_pkg *p, const struct bw_ec_key *key, size_t env_cap);
 
-bw_err bw_pkg_open(struct bw_pkg *p, const char *path, const struct bw_ec_key *key, size_t env_cap)
+bw_err bwh_pkg_open(struct bwh_pkg *p, const char *path, const struct bw_ec_key *key, size_t env_cap)
 {
     memset(p, 0, sizeof(*p));
     p->fd = -1;
@@ -202,7 +202,7 @@ bw_err bw_pkg_open(struct bw_pkg *p, const char *path, const struct bw_ec_key *k
     return read_envelope(p, key, env_cap);
 }
 
-bw_err bw_pkg_open_fd(struct bw_pkg *p, int fd, const struct bw_ec_key *key, size_t env_cap)
+bw_err bwh_pkg_open_fd(struct bwh_pkg *p, int fd, const struct bw_ec_key *key, size_t env_cap)
 {
     memset(p, 0, sizeof(*p));
     p->fd = fd;
@@ -210,7 +210,7 @@ bw_err bw_pkg_open_fd(struct bw_pkg *p, int fd, const struct bw_ec_key *key, siz
     return read_envelope(p, key, env_cap);
 }
 
-static bw_err read_envelope(struct bw_pkg *p, const struct bw_ec_key *key, size_t env_cap)
+static bw_err read_envelope(struct bwh_pkg *p, const struct bw_ec_key *key, size_t env_cap)
 {
     size_t alloc = 0, got;
     uint8_t *nb;
@@ -222,12 +222,12 @@ static bw_err read_envelope(struct bw_pkg *p, const struct bw_ec_key *key, size_
         if (want > env_cap + 1)
             want = env_cap + 1;
         rc = BW_E_NOMEM;
-        nb = want > alloc ? bw_realloc(p->buf, want) : NULL;
+        nb = want > alloc ? bwh_realloc(p->buf, want) : NULL;
         if (!nb)
             return alloc >= env_cap + 1 ? BW_E_TOOBIG : BW_E_NOMEM;
         p->buf = nb;
         alloc = want;
-        rc = bw_read_full(p->fd, p->buf + p->buf_len, alloc - p->buf_len, &got);
+        rc = bwh_read_full(p->fd, p->buf + p->buf_len, alloc - p->buf_len, &got);
         if (rc)
             return rc;
         p->buf_len += got;
@@ -246,7 +246,7 @@ static bw_err read_envelope(struct bw_pkg *p, const struct bw_ec_key *key, size_
     return bw_suit_parse(p->buf, p->env_len, key, &p->suit);
 }
 
-static bw_err expect_eof(struct bw_pkg *p)
+static bw_err expect_eof(struct bwh_pkg *p)
 {
     uint8_t b;
     size_t got;
@@ -257,7 +257,7 @@ static bw_err expect_eof(struct bw_pkg *p)
     return got ? BW_E_TRAILING : BW_OK;
 }
 
-static bw_err stream_integrated(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, uint8_t *digest)
+static bw_err stream_integrated(struct bwh_pkg *p, bwh_pkg_sink sink, void *ctx, uint8_t *digest)
 {
     struct bw_suit_bytes pl;
     uint8_t d[BW_SHA256_LEN];
@@ -278,8 +278,8 @@ typedef bw_err (*chunk_check)(void *ctx, uint64_t i, const uint8_t *buf, size_t 
  * on this thread and only then pushes it to the pipe's thread, so reading
  * and checking overlap with what that thread does. *off gets the bytes
  * pushed. Stops at the first error (the pipe's included). */
-static bw_err pipe_chunks(struct bw_pkg *p, struct bw_hash_pipe *hp, uint64_t n_chunks,
-                          chunk_check check, void *ctx, struct bw_progress *prog, uint64_t *off)
+static bw_err pipe_chunks(struct bwh_pkg *p, struct bwh_hash_pipe *hp, uint64_t n_chunks,
+                          chunk_check check, void *ctx, struct bwh_progress *prog, uint64_t *off)
 {
     const struct bw_suit_component *c = &p->suit.comp[0];
     uint64_t i;
@@ -288,10 +288,10 @@ static bw_err pipe_chunks(struct bw_pkg *p, struct bw_hash_pipe *hp, uint64_t n_
 
     *off = 0;
     for (i = 0; i < n_chunks; i++) {
-        uint8_t *slot = bw_hash_pipe_slot(hp);
+        uint8_t *slot = bwh_hash_pipe_slot(hp);
         size_t want = i + 1 < n_chunks ? c->chunk_size : (size_t)(c->image_size - *off);
 
-        if ((rc = bw_hash_pipe_error(hp)))
+        if ((rc = bwh_hash_pipe_error(hp)))
             break; /* the pipe's thread failed */
         if ((rc = pkg_read(p, slot, want, &got)))
             break;
@@ -300,26 +300,26 @@ static bw_err pipe_chunks(struct bw_pkg *p, struct bw_hash_pipe *hp, uint64_t n_
             break;
         if ((rc = check(ctx, i, slot, want)))
             break;
-        bw_hash_pipe_push(hp, want);
+        bwh_hash_pipe_push(hp, want);
         *off += want;
         if (prog)
-            bw_progress_add(prog, want);
+            bwh_progress_add(prog, want);
     }
     return rc;
 }
 
 static bw_err list_check(void *ctx, uint64_t i, const uint8_t *buf, size_t len)
 {
-    struct bw_pkg *p = ctx;
+    struct bwh_pkg *p = ctx;
 
     return bw_suit_chunk_check(&p->suit, 0, p->list, i, buf, len);
 }
 
-bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_progress *prog,
+bw_err bwh_pkg_stream(struct bwh_pkg *p, bwh_pkg_sink sink, void *ctx, struct bwh_progress *prog,
                      uint8_t digest_out[BW_SHA256_LEN])
 {
     const struct bw_suit_component *c = &p->suit.comp[0];
-    struct bw_hash_pipe *hp = NULL;
+    struct bwh_hash_pipe *hp = NULL;
     uint8_t digest[BW_SHA256_LEN];
     uint64_t n_chunks, list_len, off = 0;
     size_t got;
@@ -332,9 +332,9 @@ bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_pr
     rc = bw_suit_chunk_layout(&p->suit, 0, &n_chunks, &list_len);
     if (rc)
         return rc == BW_E_NOTFOUND ? BW_E_UNSUPPORTED : rc;
-    if (list_len > BW_PKG_LIST_MAX)
+    if (list_len > BWH_PKG_LIST_MAX)
         return BW_E_TOOBIG;
-    p->list = bw_malloc((size_t)list_len);
+    p->list = bwh_malloc((size_t)list_len);
     if (!p->list)
         return BW_E_NOMEM;
     p->list_len = (size_t)list_len;
@@ -344,20 +344,20 @@ bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx, struct bw_pr
         return BW_E_TRUNCATED;
     if ((rc = bw_suit_chunk_list_check(&p->suit, 0, p->list, p->list_len)))
         return rc;
-    if ((rc = bw_hash_pipe_new(&hp, c->chunk_size)))
+    if ((rc = bwh_hash_pipe_new(&hp, c->chunk_size)))
         return rc;
     /* The thread writes each chunk after hashing it; this thread has
      * verified the chunk before pushing it, so only verified bytes reach
      * the sink, and reading, checking and writing overlap. */
-    bw_hash_pipe_set_sink(hp, sink, ctx);
+    bwh_hash_pipe_set_sink(hp, sink, ctx);
     rc = pipe_chunks(p, hp, n_chunks, list_check, p, prog, &off);
     if (rc) {
-        bw_err ignored = bw_hash_pipe_finish(hp, digest);
+        bw_err ignored = bwh_hash_pipe_finish(hp, digest);
 
         (void)ignored;
         return rc;
     }
-    if ((rc = bw_hash_pipe_finish(hp, digest)))
+    if ((rc = bwh_hash_pipe_finish(hp, digest)))
         return rc;
     if ((rc = bw_suit_image_match(&p->suit, 0, digest, off)))
         return rc;
@@ -382,7 +382,7 @@ static bw_err commit_sink(void *ctx, uint64_t off, const uint8_t *data, size_t l
 
 /* Reads n bytes of the stream into in (the chunk list) through a small
  * bounce buffer. */
-static bw_err feed_list(struct bw_pkg *p, struct bw_install *in, size_t n)
+static bw_err feed_list(struct bwh_pkg *p, struct bw_install *in, size_t n)
 {
     uint8_t tmp[4096];
     size_t got;
@@ -401,11 +401,11 @@ static bw_err feed_list(struct bw_pkg *p, struct bw_install *in, size_t n)
     return rc;
 }
 
-bw_err bw_pkg_install(struct bw_pkg *p, struct bw_update *u, const struct bw_suit_expect *e,
-                      struct bw_progress *prog, const char **stage)
+bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_suit_expect *e,
+                      struct bwh_progress *prog, const char **stage)
 {
     const struct bw_suit_component *c = &p->suit.comp[0];
-    struct bw_hash_pipe *hp = NULL;
+    struct bwh_hash_pipe *hp = NULL;
     struct bw_install in;
     uint64_t n_chunks = 0, list_len = 0, off = 0;
     int integrated = c->has_uri && c->uri.len && c->uri.p[0] == '#';
@@ -417,10 +417,10 @@ bw_err bw_pkg_install(struct bw_pkg *p, struct bw_update *u, const struct bw_sui
         rc = bw_suit_chunk_layout(&p->suit, 0, &n_chunks, &list_len);
         if (rc)
             return rc == BW_E_NOTFOUND ? BW_E_UNSUPPORTED : rc;
-        if (list_len > BW_PKG_LIST_MAX)
+        if (list_len > BWH_PKG_LIST_MAX)
             return BW_E_TOOBIG;
-        bw_free(p->list);
-        p->list = bw_malloc(list_len ? (size_t)list_len : 1);
+        bwh_free(p->list);
+        p->list = bwh_malloc(list_len ? (size_t)list_len : 1);
         if (!p->list)
             return BW_E_NOMEM;
         p->list_len = (size_t)list_len;
@@ -432,7 +432,7 @@ bw_err bw_pkg_install(struct bw_pkg *p, struct bw_update *u, const struct bw_sui
     if (!integrated)
         rc = feed_list(p, &in, p->list_len);
     if (!rc && n_chunks)
-        rc = bw_hash_pipe_new(&hp, c->chunk_size);
+        rc = bwh_hash_pipe_new(&hp, c->chunk_size);
     if (!rc && hp) {
         /* Stage 1 (the core's chunk check) on this thread, stage 2 (the
          * core's image hash and slot write) on the pipe's: reading,
@@ -444,7 +444,7 @@ bw_err bw_pkg_install(struct bw_pkg *p, struct bw_update *u, const struct bw_sui
     if (hp) {
         uint8_t unused[BW_SHA256_LEN];
 
-        prc = bw_hash_pipe_finish(hp, unused); /* joins stage 2 */
+        prc = bwh_hash_pipe_finish(hp, unused); /* joins stage 2 */
         if (!rc)
             rc = prc;
     }
@@ -459,14 +459,14 @@ bw_err bw_pkg_install(struct bw_pkg *p, struct bw_update *u, const struct bw_sui
     return rc;
 }
 
-void bw_pkg_close(struct bw_pkg *p)
+void bwh_pkg_close(struct bwh_pkg *p)
 {
     if (!p)
         return;
     if (p->own_fd && p->fd >= 0)
         close(p->fd);
-    bw_free(p->buf);
-    bw_free(p->list);
+    bwh_free(p->buf);
+    bwh_free(p->list);
     memset(p, 0, sizeof(*p));
     p->fd = -1;
 }

@@ -3,7 +3,7 @@
  * TPM 2.0 key backend over tss2-esys: an ECDSA P-256 signing key at a
  * persistent owner handle that never leaves the TPM, reached through any
  * tctildr TCTI (kernel resource manager, tpm2-abrmd, swtpm). Also the
- * TPM-sealed device storage key (bw__tpm_storage_key, identity_priv.h).
+ * TPM-sealed device storage key (bwh__tpm_storage_key, identity_priv.h).
  * Not here: owner/key passwords, policies, PCR binding, HMAC or encrypted
  * sessions.
  */
@@ -16,7 +16,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "bulwark/core.h"
-#include "bulwark/identity.h"
+#include "bwh/identity.h"
 #include "identity_priv.h"
 
 #define TCTI_CAP 256
@@ -558,7 +558,7 @@ static const char *tpm_detail(void *ctx)
  *   export_private  always BW_E_DENIED
  * detail() names the last failing ESAPI call with Tss2_RC_Decode's text.
  * The context owns its ESYS and TCTI contexts; close releases both. */
-const struct bw_keystore_ops bw_keystore_tpm = {
+const struct bwh_keystore_ops bwh_keystore_tpm = {
     "tpm", tpm_open, tpm_generate, tpm_public, tpm_sign, tpm_export, tpm_destroy,
     tpm_detail, tpm_close,
 };
@@ -597,7 +597,7 @@ static bw_err check_sealed(struct tpm_ctx *c, const TPMT_PUBLIC *pa)
 /* Unseals the object at c->handle into key (written only on BW_OK).
  * BW_E_NOTFOUND if the handle is empty, BW_E_FORMAT for another kind of
  * object or sealed data that is not 32 bytes, BW_E_BACKEND. */
-static bw_err unseal(struct tpm_ctx *c, uint8_t key[BW_STORAGE_KEY_LEN])
+static bw_err unseal(struct tpm_ctx *c, uint8_t key[BWH_STORAGE_KEY_LEN])
 {
     TPM2B_PUBLIC *pub = NULL;
     TPM2B_SENSITIVE_DATA *data = NULL;
@@ -630,11 +630,11 @@ static bw_err unseal(struct tpm_ctx *c, uint8_t key[BW_STORAGE_KEY_LEN])
         goto out;
     }
     rc = BW_E_FORMAT;
-    if (data->size != BW_STORAGE_KEY_LEN) {
+    if (data->size != BWH_STORAGE_KEY_LEN) {
         note(c, "the sealed data is not a 32-byte storage key");
         goto out;
     }
-    memcpy(key, data->buffer, BW_STORAGE_KEY_LEN);
+    memcpy(key, data->buffer, BWH_STORAGE_KEY_LEN);
     rc = BW_OK;
 out:
     if (data) {
@@ -683,8 +683,8 @@ static bw_err seal(struct tpm_ctx *c)
         TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_USERWITHAUTH;
     tpl.publicArea.parameters.keyedHashDetail.scheme.scheme = TPM2_ALG_NULL;
 
-    sens.sensitive.data.size = BW_STORAGE_KEY_LEN;
-    rc = bw_random(sens.sensitive.data.buffer, BW_STORAGE_KEY_LEN);
+    sens.sensitive.data.size = BWH_STORAGE_KEY_LEN;
+    rc = bw_random(sens.sensitive.data.buffer, BWH_STORAGE_KEY_LEN);
     if (rc)
         goto out;
     rc = create_srk(c, &srk);
@@ -728,7 +728,7 @@ out:
     return rc;
 }
 
-bw_err bw__tpm_storage_key(const char *params, int create, uint8_t key[BW_STORAGE_KEY_LEN])
+bw_err bwh__tpm_storage_key(const char *params, int create, uint8_t key[BWH_STORAGE_KEY_LEN])
 {
     void *ctx = NULL;
     struct tpm_ctx *c;

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "bulwark/log.h"
-#include "seclog.h"
+#include "bwh/log.h"
+#include "bwh/seclog.h"
 
 /* Printable ASCII is kept; any other byte becomes \xNN; an overlong text
  * is cut and ends in "...". */
@@ -41,14 +41,14 @@ static void escape(char *out, size_t cap, const char *in)
     out[n] = 0;
 }
 
-bw_err seclog_event(const struct device_conf *c, const char *event, const char *subject,
+bw_err bwh_seclog_event(const struct bwh_device_conf *c, const char *event, const char *subject,
                     const char *outcome)
 {
-    char subj[BW_LOG_TEXT_MAX + 1], out[BW_LOG_TEXT_MAX + 1];
-    struct bw_log_opts o = {NULL, 1, 0, 0, 0};
-    struct bw_devkey *k = NULL;
-    struct bw_log *l = NULL;
-    struct bw_log_vfs v;
+    char subj[BWH_LOG_TEXT_MAX + 1], out[BWH_LOG_TEXT_MAX + 1];
+    struct bwh_log_opts o = {NULL, 1, 0, 0, 0};
+    struct bwh_devkey *k = NULL;
+    struct bwh_log *l = NULL;
+    struct bwh_log_vfs v;
     struct bw_signer s;
     bw_err rc, krc;
     time_t now = time(NULL);
@@ -57,25 +57,25 @@ bw_err seclog_event(const struct device_conf *c, const char *event, const char *
     escape(subj, sizeof(subj), subject);
     escape(out, sizeof(out), outcome);
     o.max_bytes = c->seclog_max;
-    rc = bw_log_posix_open(&v, c->seclog, 1, 1);
+    rc = bwh_log_posix_open(&v, c->seclog, 1, 1);
     if (rc)
         goto out;
     /* no device key yet (before provisioning): the event is chained but not
      * signed; 'bulwark log verify' reports it as unsigned */
-    krc = bw_devkey_open(c->device_key, &k);
+    krc = bwh_devkey_open(c->device_key, &k);
     if (!krc)
-        krc = bw_devkey_signer(k, &s);
+        krc = bwh_devkey_signer(k, &s);
     if (!krc)
         o.signer = &s;
     else if (krc != BW_E_NOTFOUND)
         fprintf(stderr, "bulwark: security log: device key: %s%s%s [%s]; event kept unsigned\n",
-                bw_strerror(krc), *bw_devkey_detail(k) ? ": " : "", bw_devkey_detail(k),
+                bw_strerror(krc), *bwh_devkey_detail(k) ? ": " : "", bwh_devkey_detail(k),
                 bw_errname(krc));
-    rc = bw_log_open(&v, &o, &l);
+    rc = bwh_log_open(&v, &o, &l);
     if (!rc)
-        rc = bw_log_append(l, now < 0 ? 0 : (uint64_t)now, event, subj, out, NULL);
+        rc = bwh_log_append(l, now < 0 ? 0 : (uint64_t)now, event, subj, out, NULL);
     if (l) {
-        bw_err crc = bw_log_close(l);
+        bw_err crc = bwh_log_close(l);
 
         if (!rc)
             rc = crc;
@@ -84,7 +84,7 @@ out:
     if (rc)
         fprintf(stderr, "bulwark: security log %s: event '%s' not logged: %s [%s]\n", c->seclog,
                 event, bw_strerror(rc), bw_errname(rc));
-    bw_devkey_close(k);
-    bw_log_posix_close(&v);
+    bwh_devkey_close(k);
+    bwh_log_posix_close(&v);
     return rc;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The limits of an HTTP client transfer (common/host.h): the defaults, the
+ * The limits of an HTTP client transfer (include/bwh/host.h): the defaults, the
  * --low-speed syntax, and the meter that checks a transfer against its
  * total deadline, its low-speed window and its header block. Shared by
- * `bulwark install URL` (common/fetch.c) and the agent (agent/net.c); no
+ * `bulwark install URL` (host/fetch.c) and the agent (agent/net.c); no
  * I/O here, the clients call it as bytes arrive and while they wait.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -12,21 +12,21 @@
 #include <string.h>
 #include <time.h>
 
-#include "host.h"
+#include "bwh/host.h"
 
-void bw_net_limits_default(struct bw_net_limits *l)
+void bwh_net_limits_default(struct bwh_net_limits *l)
 {
     memset(l, 0, sizeof(*l));
-    l->connect_s = BW_NET_CONNECT_S;
-    l->low_speed_bytes = BW_NET_LOW_SPEED_BYTES;
-    l->low_speed_s = BW_NET_LOW_SPEED_S;
-    l->total_s = BW_NET_TOTAL_S;
-    l->header_max = BW_NET_HEADER_MAX;
-    l->header_fields_max = BW_NET_HEADER_FIELDS_MAX;
-    l->redirects_max = BW_NET_REDIRECTS_MAX;
+    l->connect_s = BWH_NET_CONNECT_S;
+    l->low_speed_bytes = BWH_NET_LOW_SPEED_BYTES;
+    l->low_speed_s = BWH_NET_LOW_SPEED_S;
+    l->total_s = BWH_NET_TOTAL_S;
+    l->header_max = BWH_NET_HEADER_MAX;
+    l->header_fields_max = BWH_NET_HEADER_FIELDS_MAX;
+    l->redirects_max = BWH_NET_REDIRECTS_MAX;
 }
 
-bw_err bw_net_low_speed_parse(const char *s, uint64_t *bytes, unsigned *secs)
+bw_err bwh_net_low_speed_parse(const char *s, uint64_t *bytes, unsigned *secs)
 {
     char num[32];
     const char *slash = strchr(s, '/');
@@ -41,14 +41,14 @@ bw_err bw_net_low_speed_parse(const char *s, uint64_t *bytes, unsigned *secs)
         return BW_E_FORMAT;
     memcpy(num, s, (size_t)(slash - s));
     num[slash - s] = 0;
-    if (bw_parse_u64(num, &b) || bw_parse_u64(slash + 1, &t) || t < 1 || t > 86400)
+    if (bwh_parse_u64(num, &b) || bwh_parse_u64(slash + 1, &t) || t < 1 || t > 86400)
         return BW_E_FORMAT;
     *bytes = b;
     *secs = (unsigned)t;
     return BW_OK;
 }
 
-int64_t bw_now_ms(void)
+int64_t bwh_now_ms(void)
 {
     struct timespec ts;
 
@@ -56,7 +56,7 @@ int64_t bw_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void bw_net_meter_start(struct bw_net_meter *m, const struct bw_net_limits *l, int64_t now_ms)
+void bwh_net_meter_start(struct bwh_net_meter *m, const struct bwh_net_limits *l, int64_t now_ms)
 {
     memset(m, 0, sizeof(*m));
     m->l = l;
@@ -64,10 +64,10 @@ void bw_net_meter_start(struct bw_net_meter *m, const struct bw_net_limits *l, i
     m->win_t0_ms = now_ms;
 }
 
-bw_err bw_net_meter_check(struct bw_net_meter *m, int64_t now_ms, uint64_t bytes, char *err,
+bw_err bwh_net_meter_check(struct bwh_net_meter *m, int64_t now_ms, uint64_t bytes, char *err,
                           size_t cap)
 {
-    const struct bw_net_limits *l = m->l;
+    const struct bwh_net_limits *l = m->l;
 
     if (now_ms >= m->deadline_ms) {
         snprintf(err, cap, "timed out: the transfer took over %u s (total limit)", l->total_s);
@@ -91,20 +91,20 @@ bw_err bw_net_meter_check(struct bw_net_meter *m, int64_t now_ms, uint64_t bytes
     return BW_OK;
 }
 
-int bw_net_meter_wait_ms(const struct bw_net_meter *m, int64_t now_ms, int max_ms)
+int bwh_net_meter_wait_ms(const struct bwh_net_meter *m, int64_t now_ms, int max_ms)
 {
     int64_t left = m->deadline_ms - now_ms;
 
     return left <= 0 ? 0 : left < max_ms ? (int)left : max_ms;
 }
 
-void bw_net_meter_head(struct bw_net_meter *m)
+void bwh_net_meter_head(struct bwh_net_meter *m)
 {
     m->head = 0;
     m->fields = 0;
 }
 
-bw_err bw_net_meter_line(struct bw_net_meter *m, size_t len, char *err, size_t cap)
+bw_err bwh_net_meter_line(struct bwh_net_meter *m, size_t len, char *err, size_t cap)
 {
     m->head += len + 2;
     if (m->head > m->l->header_max) {

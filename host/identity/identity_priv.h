@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shared between the identity backends, never included outside
- * src/identity/: the TPM half of bw_storage_key_load, which lives in
+ * host/identity/: the TPM half of bwh_storage_key_load, which lives in
  * key_tpm.c so that only that file talks to tss2.
  */
 #ifndef BULWARK_IDENTITY_PRIV_H
 #define BULWARK_IDENTITY_PRIV_H
 
 #include <stdint.h>
-#include "bulwark/identity.h"
+#include "bwh/identity.h"
 
 /* The device storage key sealed in a TPM. params is a TPM URI after "tpm:"
- * ([tcti=TCTI;]handle=0x81xxxxxx, parsed as for bw_keystore_tpm). If the
+ * ([tcti=TCTI;]handle=0x81xxxxxx, parsed as for bwh_keystore_tpm). If the
  * persistent handle holds a sealed data object, unseals it into key; if it
  * is empty and create != 0, seals 32 bytes from bw_random under the SRK and
  * persists them there first. key is written only on BW_OK.
@@ -20,7 +20,7 @@
  * data that is not 32 bytes), BW_E_BACKEND (TCTI or TPM failure), and
  * bw_random's error. Opens and closes its own TPM connection: thread-safe
  * as far as the TCTI is. */
-BW_NODISCARD bw_err bw__tpm_storage_key(const char *params, int create,
-                                        uint8_t key[BW_STORAGE_KEY_LEN]);
+BW_NODISCARD bw_err bwh__tpm_storage_key(const char *params, int create,
+                                        uint8_t key[BWH_STORAGE_KEY_LEN]);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The TLS client setup the device agent and the gateway load generators
- * share (common/tlsclient.c): a verifying OpenSSL context, the device's
+ * share (host/tlsclient.c): a verifying OpenSSL context, the device's
  * certificate and in-memory key, and a TCP connect plus handshake bounded
  * in time. Host-only (links libssl); no HTTP here.
  */
@@ -20,21 +20,21 @@
  * here, and reading it loads whatever modules and providers the system
  * lists, in every process. Call it before anything else uses OpenSSL (any
  * later use finds the library initialised); BW_E_CRYPTO if it fails. */
-BW_NODISCARD bw_err bw_tls_init(void);
+BW_NODISCARD bw_err bwh_tls_init(void);
 
 /* A client context that verifies the server: certificates from ca_file (a
  * PEM bundle), or the system's default store when ca_file is NULL or "";
  * TLS 1.2 at least. With cert_file (PEM, chain allowed) and key_pem (a PEM
  * private key, key_len bytes, copied) the context presents them (mTLS).
- * Calls bw_tls_init.
+ * Calls bwh_tls_init.
  * err (cap bytes) gets a one-line reason on failure. BW_E_IO for a file
  * that cannot be read, BW_E_KEY for a key or certificate OpenSSL refuses,
  * BW_E_NOMEM. The caller frees *ctx with SSL_CTX_free. Thread-safe. */
-BW_NODISCARD bw_err bw_tls_ctx_new(SSL_CTX **ctx, const char *ca_file, const char *cert_file,
+BW_NODISCARD bw_err bwh_tls_ctx_new(SSL_CTX **ctx, const char *ca_file, const char *cert_file,
                                    const uint8_t *key_pem, size_t key_len, char *err,
                                    size_t cap);
 /* Parses a PEM private key (for per-connection keys). BW_E_KEY. */
-BW_NODISCARD bw_err bw_tls_key_pem(const uint8_t *pem, size_t len, EVP_PKEY **key);
+BW_NODISCARD bw_err bwh_tls_key_pem(const uint8_t *pem, size_t len, EVP_PKEY **key);
 
 /* Connects to host:port (a DNS name or an IP literal, IPv6 without
  * brackets) and completes the handshake within timeout_ms in all; the
@@ -47,7 +47,7 @@ BW_NODISCARD bw_err bw_tls_key_pem(const uint8_t *pem, size_t len, EVP_PKEY **ke
  * connect, timeout, or the certificate check with OpenSSL's reason.
  * BW_E_IO for the network, BW_E_AUTH when the server's certificate was
  * refused, BW_E_NOMEM. Thread-safe. */
-BW_NODISCARD bw_err bw_tls_connect(SSL_CTX *ctx, const char *host, const char *port,
+BW_NODISCARD bw_err bwh_tls_connect(SSL_CTX *ctx, const char *host, const char *port,
                                    unsigned timeout_ms, X509 *crt, EVP_PKEY *key,
                                    volatile const sig_atomic_t *stop, int *fd, SSL **ssl, char *err,
                                    size_t cap);
@@ -55,6 +55,6 @@ BW_NODISCARD bw_err bw_tls_connect(SSL_CTX *ctx, const char *host, const char *p
 /* Waits until fd is ready for what the last SSL call on it asked (want
  * from SSL_get_error: SSL_ERROR_WANT_READ or _WRITE), at most ms. 1 ready,
  * 0 timed out, -1 error or interrupted by a signal. */
-int bw_tls_wait(int fd, int want, int ms);
+int bwh_tls_wait(int fd, int want, int ms);
 
 #endif

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Device identity keys behind one table of operations. A key is named by a
- * URI whose scheme picks the backend (one file each in src/identity/):
+ * URI whose scheme picks the backend (one file each in host/identity/):
  *
  *   file:PATH[?storage-key=KEYFILE]   P-256 key in PATH, AES-256-GCM encrypted
  *                                     under a 32-byte device storage key
@@ -23,25 +23,17 @@
 #include "bulwark/crypto.h"
 #include "bulwark/err.h"
 
-/* Anything that can make an ECDSA P-256 signature over a SHA-256 hash:
- * sig is r||s (64 bytes). Implemented by a device key, or by a bw_ec_key in
- * tests (bw_signer_from_ec). */
-struct bw_signer {
-    void *ctx;
-    bw_err (*sign)(void *ctx, const uint8_t hash[BW_SHA256_LEN], uint8_t sig[BW_P256_SIG_LEN]);
-    uint8_t pub[BW_P256_PUB_LEN]; /* the matching public key, uncompressed point */
-};
 
 /* A signer over an in-memory key (k must outlive s). BW_E_KEY if k has no
  * private part. */
-BW_NODISCARD bw_err bw_signer_from_ec(struct bw_signer *s, const struct bw_ec_key *k);
+BW_NODISCARD bw_err bwh_signer_from_ec(struct bw_signer *s, const struct bw_ec_key *k);
 
-struct bw_devkey; /* opaque: an open key of one backend */
+struct bwh_devkey; /* opaque: an open key of one backend */
 
 /* One backend. Each function returns a bw_err; BW_E_BACKEND when the
  * token, TPM or its daemon fails (details on stderr are the caller's: the
- * backend writes nothing itself; bw_devkey_detail gives the last message). */
-struct bw_keystore_ops {
+ * backend writes nothing itself; bwh_devkey_detail gives the last message). */
+struct bwh_keystore_ops {
     const char *scheme; /* "file", "pkcs11", "tpm" */
     /* Parses the URI after "scheme:" and connects; does not create a key. */
     bw_err (*open)(const char *params, void **ctx);
@@ -59,25 +51,25 @@ struct bw_keystore_ops {
     void (*close)(void *ctx);
 };
 
-extern const struct bw_keystore_ops bw_keystore_file;
-extern const struct bw_keystore_ops bw_keystore_pkcs11;
-extern const struct bw_keystore_ops bw_keystore_tpm;
+extern const struct bwh_keystore_ops bwh_keystore_file;
+extern const struct bwh_keystore_ops bwh_keystore_pkcs11;
+extern const struct bwh_keystore_ops bwh_keystore_tpm;
 
 /* Opens the key named by uri (scheme picks the backend). BW_E_INVAL for an
  * unknown scheme or malformed URI, BW_E_BACKEND if the backend cannot be
- * reached. *out is freed with bw_devkey_close. */
-BW_NODISCARD bw_err bw_devkey_open(const char *uri, struct bw_devkey **out);
-void bw_devkey_close(struct bw_devkey *k); /* NULL-safe */
-const char *bw_devkey_scheme(const struct bw_devkey *k);
-const char *bw_devkey_detail(const struct bw_devkey *k);
-BW_NODISCARD bw_err bw_devkey_generate(struct bw_devkey *k, int force);
-BW_NODISCARD bw_err bw_devkey_public(struct bw_devkey *k, uint8_t pub[BW_P256_PUB_LEN]);
-BW_NODISCARD bw_err bw_devkey_sign(struct bw_devkey *k, const uint8_t hash[BW_SHA256_LEN],
+ * reached. *out is freed with bwh_devkey_close. */
+BW_NODISCARD bw_err bwh_devkey_open(const char *uri, struct bwh_devkey **out);
+void bwh_devkey_close(struct bwh_devkey *k); /* NULL-safe */
+const char *bwh_devkey_scheme(const struct bwh_devkey *k);
+const char *bwh_devkey_detail(const struct bwh_devkey *k);
+BW_NODISCARD bw_err bwh_devkey_generate(struct bwh_devkey *k, int force);
+BW_NODISCARD bw_err bwh_devkey_public(struct bwh_devkey *k, uint8_t pub[BW_P256_PUB_LEN]);
+BW_NODISCARD bw_err bwh_devkey_sign(struct bwh_devkey *k, const uint8_t hash[BW_SHA256_LEN],
                                    uint8_t sig[BW_P256_SIG_LEN]);
-BW_NODISCARD bw_err bw_devkey_export_private(struct bw_devkey *k, struct bw_ec_key *out);
-BW_NODISCARD bw_err bw_devkey_destroy(struct bw_devkey *k);
+BW_NODISCARD bw_err bwh_devkey_export_private(struct bwh_devkey *k, struct bw_ec_key *out);
+BW_NODISCARD bw_err bwh_devkey_destroy(struct bwh_devkey *k);
 /* A signer over an open device key (fills s->pub; BW_E_NOTFOUND if no key). */
-BW_NODISCARD bw_err bw_devkey_signer(struct bw_devkey *k, struct bw_signer *s);
+BW_NODISCARD bw_err bwh_devkey_signer(struct bwh_devkey *k, struct bw_signer *s);
 
 /* The device storage key (encrypts file-backend keys and the secure store)
  * into key; key is written only on BW_OK. path is either
@@ -95,9 +87,9 @@ BW_NODISCARD bw_err bw_devkey_signer(struct bw_devkey *k, struct bw_signer *s);
  * bytes, or a handle holding anything but a sealed 32-byte data object (a
  * signing key too: the handle is never reused for something else).
  * Thread-safe (no shared state beyond the TCTI's). */
-#define BW_STORAGE_KEY_LEN 32
-BW_NODISCARD bw_err bw_storage_key_load(const char *path, int create,
-                                        uint8_t key[BW_STORAGE_KEY_LEN]);
+#define BWH_STORAGE_KEY_LEN 32
+BW_NODISCARD bw_err bwh_storage_key_load(const char *path, int create,
+                                        uint8_t key[BWH_STORAGE_KEY_LEN]);
 
 /*
  * Certificates (host, OpenSSL). A manufacturing CA on the factory station
@@ -105,25 +97,25 @@ BW_NODISCARD bw_err bw_storage_key_load(const char *path, int create,
  * the CSR is signed through the device key (so it works for keys that
  * never leave a token or TPM) and checked by the CA before issuing.
  */
-struct bw_ca; /* opaque: a CA certificate with its private key */
+struct bwh_ca; /* opaque: a CA certificate with its private key */
 
 /* Creates DIR/ca.key (P-256, PKCS#8 PEM, mode 0600) and DIR/ca.crt
  * (self-signed, CA:TRUE pathlen 0, keyCertSign|cRLSign) with subject
  * "O=org, CN=org Manufacturing CA". BW_E_EXISTS if ca.key exists. */
-BW_NODISCARD bw_err bw_ca_create(const char *dir, const char *org, unsigned days);
+BW_NODISCARD bw_err bwh_ca_create(const char *dir, const char *org, unsigned days);
 /* Loads a CA from its certificate and key (PEM). BW_E_KEY if they do not
  * belong together or the certificate is not a CA. */
-BW_NODISCARD bw_err bw_ca_open(const char *cert_pem_path, const char *key_pem_path,
-                               struct bw_ca **out);
-void bw_ca_free(struct bw_ca *ca); /* NULL-safe */
+BW_NODISCARD bw_err bwh_ca_open(const char *cert_pem_path, const char *key_pem_path,
+                               struct bwh_ca **out);
+void bwh_ca_free(struct bwh_ca *ca); /* NULL-safe */
 
 /* A PKCS#10 request for the device key, subject "O=org, CN=device_id",
  * signed by the key itself. *pem is malloc'd (free()) and NUL-terminated. */
-BW_NODISCARD bw_err bw_csr_make(struct bw_devkey *k, const char *device_id, const char *org,
+BW_NODISCARD bw_err bwh_csr_make(struct bwh_devkey *k, const char *device_id, const char *org,
                                 char **pem);
 
 /* What an issued certificate says about itself. */
-struct bw_cert_info {
+struct bwh_cert_info {
     uint8_t serial[16];              /* random, positive (top bit clear) */
     uint8_t fingerprint[BW_SHA256_LEN]; /* SHA-256 of the DER certificate */
     uint8_t pub[BW_P256_PUB_LEN];
@@ -136,10 +128,10 @@ struct bw_cert_info {
  * digitalSignature (critical), clientAuth, CA:FALSE, key identifiers.
  * BW_E_BADSIG for a CSR that does not verify, BW_E_CLAIM for another CN,
  * BW_E_KEY for a key that is not P-256. *cert_pem is malloc'd. */
-BW_NODISCARD bw_err bw_ca_issue(struct bw_ca *ca, const char *csr_pem, const char *device_id,
-                                unsigned days, char **cert_pem, struct bw_cert_info *info);
+BW_NODISCARD bw_err bwh_ca_issue(struct bwh_ca *ca, const char *csr_pem, const char *device_id,
+                                unsigned days, char **cert_pem, struct bwh_cert_info *info);
 
 /* Parses a PEM certificate into info (no chain check). BW_E_FORMAT. */
-BW_NODISCARD bw_err bw_cert_info(const char *cert_pem, size_t len, struct bw_cert_info *info);
+BW_NODISCARD bw_err bwh_cert_info(const char *cert_pem, size_t len, struct bwh_cert_info *info);
 
 #endif

@@ -18,41 +18,45 @@
 /* Allocation through one place: a cap per call (BW_ALLOC_MAX, 256 MiB) and
  * failure injection for tests: with BW_FAIL_ALLOC=N in the environment the
  * N-th allocation (1-based) and all later ones fail. */
-void *bw_malloc(size_t n);
-void *bw_calloc(size_t n, size_t sz);
-void *bw_realloc(void *p, size_t n);
-void bw_free(void *p);
+void *bwh_malloc(size_t n);
+void *bwh_calloc(size_t n, size_t sz);
+void *bwh_realloc(void *p, size_t n);
+void bwh_free(void *p);
+
+/* Minimal JSON writer on a FILE: a string (escaped, quoted) and bytes as hex. */
+void bwh_json_str(FILE *f, const char *s, size_t n);
+void bwh_json_hex(FILE *f, const uint8_t *b, size_t n);
 
 /* Reads a whole file of at most cap bytes ("-" is stdin). BW_E_TOOBIG
- * past cap, BW_E_IO (errno kept) otherwise. *buf is bw_malloc'd. */
-BW_NODISCARD bw_err bw_read_file(const char *path, size_t cap, uint8_t **buf, size_t *len);
+ * past cap, BW_E_IO (errno kept) otherwise. *buf is bwh_malloc'd. */
+BW_NODISCARD bw_err bwh_read_file(const char *path, size_t cap, uint8_t **buf, size_t *len);
 /* Writes path atomically: temp file in the same directory, fsync, rename,
  * fsync of the directory. mode applies to the new file. */
-BW_NODISCARD bw_err bw_write_file_atomic(const char *path, const void *buf, size_t len,
+BW_NODISCARD bw_err bwh_write_file_atomic(const char *path, const void *buf, size_t len,
                                          mode_t mode);
 /* Creates a new temporary file beside path (mkstemp: unpredictable name,
  * O_EXCL, never follows a planted link) with the given mode. tmp receives
  * its name (cap bytes). Returns the fd, or -1 with errno set. */
-int bw_tmpfile_beside(const char *path, mode_t mode, char *tmp, size_t cap);
+int bwh_tmpfile_beside(const char *path, mode_t mode, char *tmp, size_t cap);
 /* One line of a "key = value" configuration file, split in place: 0 for a
  * blank line or a # comment, 1 with *key and *value trimmed of blanks (and
  * a trailing CR), -1 when the line has no '='. Shared by device.conf and
  * gateway.conf, whose option tables do the rest. */
-int bw_conf_split(char *line, char **key, char **value);
-/* A configuration file described by one table of options (common/conf.c):
+int bwh_conf_split(char *line, char **key, char **value);
+/* A configuration file described by one table of options (host/conf.c):
  * the table parses the file, fills the defaults and writes the commented
  * sample, so the three cannot drift apart. Used by device.conf,
  * gateway.conf and agent.conf. */
-enum bw_conf_type {
-    BW_CONF_STR,  /* char[cap] */
-    BW_CONF_PATH, /* char[cap], empty only when the default is empty */
-    BW_CONF_U64,  /* uint64_t, decimal */
-    BW_CONF_UUID, /* uint8_t[16] */
-    BW_CONF_BOOL  /* int: yes/true/1 or no/false/0 */
+enum bwh_conf_type {
+    BWH_CONF_STR,  /* char[cap] */
+    BWH_CONF_PATH, /* char[cap], empty only when the default is empty */
+    BWH_CONF_U64,  /* uint64_t, decimal */
+    BWH_CONF_UUID, /* uint8_t[16] */
+    BWH_CONF_BOOL  /* int: yes/true/1 or no/false/0 */
 };
-struct bw_conf_row {
+struct bwh_conf_row {
     const char *key;
-    enum bw_conf_type type;
+    enum bwh_conf_type type;
     size_t off, cap; /* the field in the struct; cap: a string's bytes with its NUL */
     const char *def; /* NULL: required */
     const char *help;
@@ -64,35 +68,35 @@ struct bw_conf_row {
  * bad value or a missing required option are refused with "PATH:LINE:
  * reason" on stderr (BW_E_FORMAT); an unreadable file is BW_E_IO or the
  * read's error. The caller checks what spans options. */
-BW_NODISCARD bw_err bw_conf_load(void *conf, const struct bw_conf_row *rows, size_t n,
+BW_NODISCARD bw_err bwh_conf_load(void *conf, const struct bwh_conf_row *rows, size_t n,
                                  const char *path);
 /* Sets one option from text: BW_E_TOOBIG, BW_E_FORMAT, or check's error. */
-BW_NODISCARD bw_err bw_conf_set(void *conf, const struct bw_conf_row *r, const char *value);
+BW_NODISCARD bw_err bwh_conf_set(void *conf, const struct bwh_conf_row *r, const char *value);
 /* One option's value as text (as a file would hold it). */
-void bw_conf_get(const void *conf, const struct bw_conf_row *r, char *out, size_t cap);
+void bwh_conf_get(const void *conf, const struct bwh_conf_row *r, char *out, size_t cap);
 /* The commented sample: header, then per option its help and default,
  * optional ones commented out. */
-void bw_conf_sample(FILE *f, const struct bw_conf_row *rows, size_t n, const char *header);
+void bwh_conf_sample(FILE *f, const struct bwh_conf_row *rows, size_t n, const char *header);
 
 /* A decimal unsigned 64-bit number, digits only (no sign, no spaces). */
-BW_NODISCARD bw_err bw_parse_u64(const char *s, uint64_t *v);
+BW_NODISCARD bw_err bwh_parse_u64(const char *s, uint64_t *v);
 /* Largest chunk list a host reads or writes: 64 MiB, i.e. images up to
  * 128 GiB with 64 KiB chunks. */
-#define BW_PKG_LIST_MAX ((uint64_t)64 << 20)
+#define BWH_PKG_LIST_MAX ((uint64_t)64 << 20)
 
 /* Reads everything from fd into buf (loops over short reads); *got < n at EOF. */
-BW_NODISCARD bw_err bw_read_full(int fd, void *buf, size_t n, size_t *got);
-BW_NODISCARD bw_err bw_write_full(int fd, const void *buf, size_t n);
+BW_NODISCARD bw_err bwh_read_full(int fd, void *buf, size_t n, size_t *got);
+BW_NODISCARD bw_err bwh_write_full(int fd, const void *buf, size_t n);
 
 /* Loads a PEM/DER P-256 key; need_priv refuses a public key (BW_E_KEY). */
-BW_NODISCARD bw_err bw_load_key(const char *path, int need_priv, struct bw_ec_key *k);
+BW_NODISCARD bw_err bwh_load_key(const char *path, int need_priv, struct bw_ec_key *k);
 
 /* "fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe" <-> 16 bytes. BW_E_FORMAT. */
-BW_NODISCARD bw_err bw_uuid_parse(const char *s, uint8_t out[16]);
-void bw_uuid_format(char out[37], const uint8_t in[16]);
+BW_NODISCARD bw_err bwh_uuid_parse(const char *s, uint8_t out[16]);
+void bwh_uuid_format(char out[37], const uint8_t in[16]);
 
 /* Progress bar on stderr when it is a TTY and the work is large. */
-struct bw_progress {
+struct bwh_progress {
     const char *label;
     uint64_t total;
     uint64_t done;
@@ -102,19 +106,19 @@ struct bw_progress {
     int json; /* JSON progress events on stdout instead of a bar */
     const char *unit; /* NULL: bytes (MiB); else items, e.g. "devices" */
 };
-void bw_progress_start(struct bw_progress *p, const char *label, uint64_t total);
+void bwh_progress_start(struct bwh_progress *p, const char *label, uint64_t total);
 /* Same, but one JSON object per line on stdout (for the agent):
  * {"event":"progress","stage":LABEL,"bytes":N,"total":N,"rate":B/s} */
-void bw_progress_start_json(struct bw_progress *p, const char *label, uint64_t total);
+void bwh_progress_start_json(struct bwh_progress *p, const char *label, uint64_t total);
 /* A bar counting items rather than bytes (shown on a TTY from 2 items). */
-void bw_progress_start_items(struct bw_progress *p, const char *label, const char *unit,
+void bwh_progress_start_items(struct bwh_progress *p, const char *label, const char *unit,
                              uint64_t total);
-void bw_progress_add(struct bw_progress *p, uint64_t n);
-void bw_progress_end(struct bw_progress *p);
-double bw_now(void);
+void bwh_progress_add(struct bwh_progress *p, uint64_t n);
+void bwh_progress_end(struct bwh_progress *p);
+double bwh_now(void);
 
 /* A package file: SUIT envelope, then the chunk list, then the payload. */
-struct bw_pkg {
+struct bwh_pkg {
     int fd;
     int own_fd;
     uint8_t *buf; /* envelope, then bytes read past it */
@@ -127,20 +131,20 @@ struct bw_pkg {
 };
 
 /* Called with each chunk after it has been verified, in order. */
-typedef bw_err (*bw_pkg_sink)(void *ctx, uint64_t off, const uint8_t *data, size_t len);
+typedef bw_err (*bwh_pkg_sink)(void *ctx, uint64_t off, const uint8_t *data, size_t len);
 
 /* Opens path ("-" for stdin), reads the envelope (at most env_cap bytes)
  * and parses/authenticates it with key (NULL: unauthenticated, for
  * inspect). BW_E_TOOBIG if the envelope does not end within env_cap. */
-BW_NODISCARD bw_err bw_pkg_open(struct bw_pkg *p, const char *path, const struct bw_ec_key *key,
+BW_NODISCARD bw_err bwh_pkg_open(struct bwh_pkg *p, const char *path, const struct bw_ec_key *key,
                                 size_t env_cap);
 /* Reads and checks the chunk list and streams the payload of component 0:
  * each chunk is verified before sink sees it, the whole-image digest and
  * size are checked at the end, and nothing may follow (BW_E_TRAILING).
  * An integrated payload is checked in memory instead. digest (nullable)
  * receives the whole-image SHA-256 computed over what the sink saw. */
-BW_NODISCARD bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx,
-                                  struct bw_progress *prog, uint8_t digest[BW_SHA256_LEN]);
+BW_NODISCARD bw_err bwh_pkg_stream(struct bwh_pkg *p, bwh_pkg_sink sink, void *ctx,
+                                  struct bwh_progress *prog, uint8_t digest[BW_SHA256_LEN]);
 /* Installs the package into u's inactive slot through the core's install
  * stream (bulwark/update.h): the device check (e, anti-rollback), the
  * chunk list and every chunk checked before its bytes reach the slot, the
@@ -150,21 +154,21 @@ BW_NODISCARD bw_err bw_pkg_stream(struct bw_pkg *p, bw_pkg_sink sink, void *ctx,
  * "payload", "finish"). Errors: bw_install_begin/feed/finish's, read
  * errors, BW_E_TRUNCATED, BW_E_TRAILING; on any error the install is
  * abandoned (the target slot stays marked empty). */
-BW_NODISCARD bw_err bw_pkg_install(struct bw_pkg *p, struct bw_update *u,
-                                   const struct bw_suit_expect *e, struct bw_progress *prog,
+BW_NODISCARD bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u,
+                                   const struct bw_suit_expect *e, struct bwh_progress *prog,
                                    const char **stage);
-void bw_pkg_close(struct bw_pkg *p);
+void bwh_pkg_close(struct bwh_pkg *p);
 
 /* Opens a package already open as fd (a pipe, a socket); the fd is closed
- * by bw_pkg_close. */
-BW_NODISCARD bw_err bw_pkg_open_fd(struct bw_pkg *p, int fd, const struct bw_ec_key *key,
+ * by bwh_pkg_close. */
+BW_NODISCARD bw_err bwh_pkg_open_fd(struct bwh_pkg *p, int fd, const struct bw_ec_key *key,
                                    size_t env_cap);
 
-/* The limits of an HTTP client transfer (common/netlimit.c), the same for
+/* The limits of an HTTP client transfer (host/netlimit.c), the same for
  * `bulwark install URL` (fetch.c, libcurl) and the agent's own client
  * (agent/net.c), so that a hostile or dead server cannot hold a device (and
  * its lock) for ever: every wait is bounded in time, every answer in size. */
-struct bw_net_limits {
+struct bwh_net_limits {
     unsigned connect_s;         /* TCP connect and TLS handshake */
     uint64_t low_speed_bytes;   /* abort when fewer than this many bytes/s ... */
     unsigned low_speed_s;       /* ... arrived on average over this window (0: off) */
@@ -174,26 +178,26 @@ struct bw_net_limits {
     unsigned redirects_max;     /* redirects followed (never to http from https) */
     uint64_t body_max;          /* bytes of an answer's body; 0: no cap */
 };
-#define BW_NET_CONNECT_S 15
-#define BW_NET_LOW_SPEED_BYTES 100 /* 100 bytes/s over 60 s: a dead link, not a slow one */
-#define BW_NET_LOW_SPEED_S 60
-#define BW_NET_TOTAL_S 3600
-#define BW_NET_HEADER_MAX 16384
-#define BW_NET_HEADER_FIELDS_MAX 100
-#define BW_NET_REDIRECTS_MAX 3
+#define BWH_NET_CONNECT_S 15
+#define BWH_NET_LOW_SPEED_BYTES 100 /* 100 bytes/s over 60 s: a dead link, not a slow one */
+#define BWH_NET_LOW_SPEED_S 60
+#define BWH_NET_TOTAL_S 3600
+#define BWH_NET_HEADER_MAX 16384
+#define BWH_NET_HEADER_FIELDS_MAX 100
+#define BWH_NET_REDIRECTS_MAX 3
 /* The defaults above; body_max 0. */
-void bw_net_limits_default(struct bw_net_limits *l);
+void bwh_net_limits_default(struct bwh_net_limits *l);
 /* "BYTES/SECONDS" (or "0": no low-speed limit) as a --low-speed value.
  * BW_E_FORMAT unless both are numbers, SECONDS 1..86400. */
-BW_NODISCARD bw_err bw_net_low_speed_parse(const char *s, uint64_t *bytes, unsigned *secs);
+BW_NODISCARD bw_err bwh_net_low_speed_parse(const char *s, uint64_t *bytes, unsigned *secs);
 
 /* One transfer measured against its limits. Method: the low-speed limit
  * looks at consecutive windows of low_speed_s seconds; a window that
  * ends with fewer than low_speed_bytes * low_speed_s new bytes fails the
  * transfer (a trickle of 1 byte/s never stalls, so a stall timer alone does
  * not catch it). Not thread-safe; one per transfer. */
-struct bw_net_meter {
-    const struct bw_net_limits *l;
+struct bwh_net_meter {
+    const struct bwh_net_limits *l;
     int64_t deadline_ms; /* start + total_s */
     int64_t win_t0_ms;
     uint64_t win_bytes0;
@@ -201,24 +205,24 @@ struct bw_net_meter {
     unsigned fields;
 };
 /* Milliseconds of CLOCK_MONOTONIC. */
-int64_t bw_now_ms(void);
+int64_t bwh_now_ms(void);
 /* Starts the clocks of a transfer at now_ms (total deadline, first window). */
-void bw_net_meter_start(struct bw_net_meter *m, const struct bw_net_limits *l, int64_t now_ms);
+void bwh_net_meter_start(struct bwh_net_meter *m, const struct bwh_net_limits *l, int64_t now_ms);
 /* Checks the transfer at now_ms, bytes received so far in all: BW_OK, or
  * BW_E_IO with err (cap bytes) naming the limit hit (total deadline or
  * low speed). Call it at least once a second while waiting and after
  * each read. */
-BW_NODISCARD bw_err bw_net_meter_check(struct bw_net_meter *m, int64_t now_ms, uint64_t bytes,
+BW_NODISCARD bw_err bwh_net_meter_check(struct bwh_net_meter *m, int64_t now_ms, uint64_t bytes,
                                        char *err, size_t cap);
 /* Milliseconds the next wait may last before the total deadline (0 when
  * it has passed), at most max_ms. */
-int bw_net_meter_wait_ms(const struct bw_net_meter *m, int64_t now_ms, int max_ms);
+int bwh_net_meter_wait_ms(const struct bwh_net_meter *m, int64_t now_ms, int max_ms);
 /* Starts counting the header block of a new answer (a 1xx or a redirect
  * starts another). */
-void bw_net_meter_head(struct bw_net_meter *m);
+void bwh_net_meter_head(struct bwh_net_meter *m);
 /* Counts one header line of len bytes (without CRLF; a status line is a
  * line too): BW_OK, or BW_E_TOOBIG with err naming the header limit hit. */
-BW_NODISCARD bw_err bw_net_meter_line(struct bw_net_meter *m, size_t len, char *err,
+BW_NODISCARD bw_err bwh_net_meter_line(struct bwh_net_meter *m, size_t len, char *err,
                                       size_t cap);
 
 /* HTTP(S) download into a pipe: *read_fd gives the bytes in order; a broken
@@ -233,40 +237,40 @@ BW_NODISCARD bw_err bw_net_meter_line(struct bw_net_meter *m, size_t len, char *
  * says which), BW_E_STATE (the reader closed its end first). start:
  * BW_E_UNSUPPORTED when libcurl is not installed (it is loaded on first
  * use). */
-struct bw_fetch;
-struct bw_fetch_stats {
+struct bwh_fetch;
+struct bwh_fetch_stats {
     uint64_t bytes;
     unsigned attempts;
     char error[320];
 };
-BW_NODISCARD bw_err bw_fetch_start(struct bw_fetch **f, const char *url, const char *cacert,
-                                   const struct bw_net_limits *lim,
+BW_NODISCARD bw_err bwh_fetch_start(struct bwh_fetch **f, const char *url, const char *cacert,
+                                   const struct bwh_net_limits *lim,
                                    volatile const sig_atomic_t *stop, int *read_fd);
-bw_err bw_fetch_finish(struct bw_fetch *f, struct bw_fetch_stats *st);
+bw_err bwh_fetch_finish(struct bwh_fetch *f, struct bwh_fetch_stats *st);
 /* One GET read into memory through the same client (2 attempts): *body is
  * malloc'd, NUL-terminated, *len bytes, at most lim->body_max (1 MiB when
  * lim is NULL or has no cap; a longer answer is an error). bearer, when not
  * NULL, is sent as "Authorization: Bearer ..." (wiped after use).
  * BW_E_IO (HTTP status >= 400, connection, TLS, a limit: err says which),
  * BW_E_UNSUPPORTED (no libcurl), BW_E_NOMEM. */
-BW_NODISCARD bw_err bw_fetch_get(const char *url, const char *cacert, const char *bearer,
-                                 const struct bw_net_limits *lim, char **body, size_t *len,
+BW_NODISCARD bw_err bwh_fetch_get(const char *url, const char *cacert, const char *bearer,
+                                 const struct bwh_net_limits *lim, char **body, size_t *len,
                                  char *err, size_t cap);
 
 /* Hashes in a second thread: lets the main thread check chunk digests
  * while the whole-image SHA-256 runs beside it (2 cores, 1x wall time). */
-struct bw_hash_pipe;
-BW_NODISCARD bw_err bw_hash_pipe_new(struct bw_hash_pipe **hp, size_t slot_size);
+struct bwh_hash_pipe;
+BW_NODISCARD bw_err bwh_hash_pipe_new(struct bwh_hash_pipe **hp, size_t slot_size);
 /* A slot to fill; blocks until one is free. */
-uint8_t *bw_hash_pipe_slot(struct bw_hash_pipe *hp);
+uint8_t *bwh_hash_pipe_slot(struct bwh_hash_pipe *hp);
 /* Has the thread also pass each slot, after hashing it, to sink (with its
  * offset in the stream); the first sink error stops further calls and is
- * returned by bw_hash_pipe_error and bw_hash_pipe_finish. */
-void bw_hash_pipe_set_sink(struct bw_hash_pipe *hp, bw_pkg_sink sink, void *ctx);
-BW_NODISCARD bw_err bw_hash_pipe_error(struct bw_hash_pipe *hp);
+ * returned by bwh_hash_pipe_error and bwh_hash_pipe_finish. */
+void bwh_hash_pipe_set_sink(struct bwh_hash_pipe *hp, bwh_pkg_sink sink, void *ctx);
+BW_NODISCARD bw_err bwh_hash_pipe_error(struct bwh_hash_pipe *hp);
 /* Hands the current slot's first n bytes to the hashing thread. */
-void bw_hash_pipe_push(struct bw_hash_pipe *hp, size_t n);
+void bwh_hash_pipe_push(struct bwh_hash_pipe *hp, size_t n);
 /* Waits for the thread and writes the digest; frees hp. */
-BW_NODISCARD bw_err bw_hash_pipe_finish(struct bw_hash_pipe *hp, uint8_t out[BW_SHA256_LEN]);
+BW_NODISCARD bw_err bwh_hash_pipe_finish(struct bwh_hash_pipe *hp, uint8_t out[BW_SHA256_LEN]);
 
 #endif
