@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (bwh_write_full(fd, data, size) == BW_OK) {
         snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
         if (bwh_pkg_open(&p, path, NULL, 1u << 16) == BW_OK &&
-            bwh_pkg_stream(&p, NULL, NULL, NULL, NULL) == BW_OK && p.suit.authenticated)
+            bwh_pkg_verify(&p, NULL) == BW_OK && p.suit.authenticated)
             __builtin_trap();
         bwh_pkg_close(&p);
     }

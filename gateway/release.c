@@ -170,7 +170,7 @@ static bw_err verify(struct bwh_pkg *p, int fd, const struct bw_ec_key *const *k
     if (rc)
         return rc;
     *seq = p->suit.sequence;
-    return bwh_pkg_stream(p, NULL, NULL, NULL, NULL);
+    return bwh_pkg_verify(p, NULL);
 }
 
 static bw_err check_id(const char *s)

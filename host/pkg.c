@@ -257,29 +257,13 @@ static bw_err expect_eof(struct bwh_pkg *p)
     return got ? BW_E_TRAILING : BW_OK;
 }
 
-static bw_err stream_integrated(struct bwh_pkg *p, bwh_pkg_sink sink, void *ctx, uint8_t *digest)
-{
-    struct bw_suit_bytes pl;
-    uint8_t d[BW_SHA256_LEN];
-    bw_err rc;
-
-    if ((rc = bw_suit_integrated(&p->suit, 0, &pl)) || (rc = bw_sha256(pl.p, pl.len, d)) ||
-        (rc = bw_suit_image_match(&p->suit, 0, d, pl.len)) || (rc = expect_eof(p)))
-        return rc;
-    if (digest)
-        memcpy(digest, d, BW_SHA256_LEN);
-    return sink ? sink(ctx, 0, pl.p, pl.len) : BW_OK;
-}
-
-/* Checks one chunk (index, bytes) before it may go on. */
-typedef bw_err (*chunk_check)(void *ctx, uint64_t i, const uint8_t *buf, size_t len);
-
-/* Reads the payload's chunks into the pipe's slots, checks each with check
- * on this thread and only then pushes it to the pipe's thread, so reading
- * and checking overlap with what that thread does. *off gets the bytes
- * pushed. Stops at the first error (the pipe's included). */
+/* Reads the payload's chunks into the pipe's slots, has the core's stream
+ * check each on this thread (stage 1) and only then pushes it to the
+ * pipe's thread (stage 2), so reading and checking overlap with hashing
+ * and writing. *off gets the bytes pushed. Stops at the first error (the
+ * pipe's included). */
 static bw_err pipe_chunks(struct bwh_pkg *p, struct bwh_hash_pipe *hp, uint64_t n_chunks,
-                          chunk_check check, void *ctx, struct bwh_progress *prog, uint64_t *off)
+                          struct bw_install *in, struct bwh_progress *prog, uint64_t *off)
 {
     const struct bw_suit_component *c = &p->suit.comp[0];
     uint64_t i;
@@ -298,7 +282,7 @@ static bw_err pipe_chunks(struct bwh_pkg *p, struct bwh_hash_pipe *hp, uint64_t 
         rc = BW_E_TRUNCATED;
         if (got < want)
             break;
-        if ((rc = check(ctx, i, slot, want)))
+        if ((rc = bw_install_check(in, slot, want)))
             break;
         bwh_hash_pipe_push(hp, want);
         *off += want;
@@ -306,71 +290,6 @@ static bw_err pipe_chunks(struct bwh_pkg *p, struct bwh_hash_pipe *hp, uint64_t 
             bwh_progress_add(prog, want);
     }
     return rc;
-}
-
-static bw_err list_check(void *ctx, uint64_t i, const uint8_t *buf, size_t len)
-{
-    struct bwh_pkg *p = ctx;
-
-    return bw_suit_chunk_check(&p->suit, 0, p->list, i, buf, len);
-}
-
-bw_err bwh_pkg_stream(struct bwh_pkg *p, bwh_pkg_sink sink, void *ctx, struct bwh_progress *prog,
-                     uint8_t digest_out[BW_SHA256_LEN])
-{
-    const struct bw_suit_component *c = &p->suit.comp[0];
-    struct bwh_hash_pipe *hp = NULL;
-    uint8_t digest[BW_SHA256_LEN];
-    uint64_t n_chunks, list_len, off = 0;
-    size_t got;
-    bw_err rc;
-
-    if (!p->suit.authenticated && sink)
-        return BW_E_STATE;
-    if (c->has_uri && c->uri.len && c->uri.p[0] == '#')
-        return stream_integrated(p, sink, ctx, digest_out);
-    rc = bw_suit_chunk_layout(&p->suit, 0, &n_chunks, &list_len);
-    if (rc)
-        return rc == BW_E_NOTFOUND ? BW_E_UNSUPPORTED : rc;
-    if (list_len > BWH_PKG_LIST_MAX)
-        return BW_E_TOOBIG;
-    p->list = bwh_malloc((size_t)list_len);
-    if (!p->list)
-        return BW_E_NOMEM;
-    p->list_len = (size_t)list_len;
-    if ((rc = pkg_read(p, p->list, p->list_len, &got)))
-        return rc;
-    if (got < p->list_len)
-        return BW_E_TRUNCATED;
-    if ((rc = bw_suit_chunk_list_check(&p->suit, 0, p->list, p->list_len)))
-        return rc;
-    if ((rc = bwh_hash_pipe_new(&hp, c->chunk_size)))
-        return rc;
-    /* The thread writes each chunk after hashing it; this thread has
-     * verified the chunk before pushing it, so only verified bytes reach
-     * the sink, and reading, checking and writing overlap. */
-    bwh_hash_pipe_set_sink(hp, sink, ctx);
-    rc = pipe_chunks(p, hp, n_chunks, list_check, p, prog, &off);
-    if (rc) {
-        bw_err ignored = bwh_hash_pipe_finish(hp, digest);
-
-        (void)ignored;
-        return rc;
-    }
-    if ((rc = bwh_hash_pipe_finish(hp, digest)))
-        return rc;
-    if ((rc = bw_suit_image_match(&p->suit, 0, digest, off)))
-        return rc;
-    if (digest_out)
-        memcpy(digest_out, digest, BW_SHA256_LEN);
-    return expect_eof(p);
-}
-
-/* Stage 1 of the core's install stream, on the reading thread. */
-static bw_err install_check(void *ctx, uint64_t i, const uint8_t *buf, size_t len)
-{
-    (void)i; /* the stream checks its next chunk */
-    return bw_install_check(ctx, buf, len);
 }
 
 /* Stage 2 of the core's install stream, on the pipe's thread. */
@@ -413,6 +332,8 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
 
     memset(&in, 0, sizeof(in));
     *stage = "device check";
+    if (u && !p->suit.authenticated)
+        return BW_E_STATE;
     if (!integrated) {
         rc = bw_suit_chunk_layout(&p->suit, 0, &n_chunks, &list_len);
         if (rc)
@@ -439,7 +360,7 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
          * checking and writing overlap, and the stream refuses a commit
          * of a chunk its check has not passed. */
         pipe_commit_only(hp, commit_sink, &in);
-        rc = pipe_chunks(p, hp, n_chunks, install_check, &in, prog, &off);
+        rc = pipe_chunks(p, hp, n_chunks, &in, prog, &off);
     }
     if (hp) {
         uint8_t unused[BW_SHA256_LEN];
@@ -457,6 +378,13 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
     if (rc)
         bw_install_abort(&in);
     return rc;
+}
+
+bw_err bwh_pkg_verify(struct bwh_pkg *p, struct bwh_progress *prog)
+{
+    const char *stage;
+
+    return bwh_pkg_install(p, NULL, NULL, prog, &stage);
 }
 
 void bwh_pkg_close(struct bwh_pkg *p)

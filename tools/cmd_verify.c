@@ -103,7 +103,7 @@ int cmd_verify(struct cli_args *a)
         goto out;
     }
     bwh_progress_start(&prog, "verifying", p.suit.comp[0].image_size);
-    rc = bwh_pkg_stream(&p, NULL, NULL, &prog, NULL);
+    rc = bwh_pkg_verify(&p, &prog);
     bwh_progress_end(&prog);
     status = report(a, path, &p.suit, rc, "payload");
 out:

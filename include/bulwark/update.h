@@ -245,6 +245,9 @@ struct bw_install {
  * (a buffer too small), BW_E_UNSUPPORTED (neither a chunk list nor an
  * integrated payload), BW_E_DIGEST/BW_E_SIZE (integrated payload). On
  * error nothing of the package was written.
+ * u NULL: verify only. The same stream, checks and errors, with e (if not
+ * NULL) checked by bw_suit_check instead of bw_update_begin, and nothing
+ * written anywhere (a gateway checking an upload, `bulwark verify`).
  */
 BW_NODISCARD bw_err bw_install_begin(struct bw_install *in, struct bw_update *u,
                                      const struct bw_suit *s, const struct bw_suit_expect *e,

@@ -138,13 +138,11 @@ typedef bw_err (*bwh_pkg_sink)(void *ctx, uint64_t off, const uint8_t *data, siz
  * inspect). BW_E_TOOBIG if the envelope does not end within env_cap. */
 BW_NODISCARD bw_err bwh_pkg_open(struct bwh_pkg *p, const char *path, const struct bw_ec_key *key,
                                 size_t env_cap);
-/* Reads and checks the chunk list and streams the payload of component 0:
- * each chunk is verified before sink sees it, the whole-image digest and
- * size are checked at the end, and nothing may follow (BW_E_TRAILING).
- * An integrated payload is checked in memory instead. digest (nullable)
- * receives the whole-image SHA-256 computed over what the sink saw. */
-BW_NODISCARD bw_err bwh_pkg_stream(struct bwh_pkg *p, bwh_pkg_sink sink, void *ctx,
-                                  struct bwh_progress *prog, uint8_t digest[BW_SHA256_LEN]);
+/* Verifies the rest of the package through the core's install stream
+ * with no device (bw_install_begin with u NULL): the chunk list, every
+ * chunk, the whole-image digest and size, nothing after the last chunk
+ * (BW_E_TRAILING). The checks a device runs, nothing written. */
+BW_NODISCARD bw_err bwh_pkg_verify(struct bwh_pkg *p, struct bwh_progress *prog);
 /* Installs the package into u's inactive slot through the core's install
  * stream (bulwark/update.h): the device check (e, anti-rollback), the
  * chunk list and every chunk checked before its bytes reach the slot, the

@@ -15,7 +15,9 @@
  * stream's own, over exactly the bytes written; finish compares it and the
  * byte count with the manifest before the slot is recorded and marked for
  * a trial. Errors stick: an abandoned install cannot be resumed into a
- * slot that holds part of it.
+ * slot that holds part of it. Without a device (u NULL) the same stream
+ * verifies a package and writes nothing: a gateway checking an upload and
+ * `bulwark verify` run exactly the checks a device runs.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -63,7 +65,7 @@ static bw_err begin_integrated(struct bw_install *in)
     rc = bw_sha256_update(&in->image, pl.p, pl.len);
     if (rc)
         return rc;
-    rc = bw__update_write(in->u, 0, pl.p, pl.len);
+    rc = in->u ? bw__update_write(in->u, 0, pl.p, pl.len) : BW_OK;
     if (rc)
         return rc;
     in->off = pl.len;
@@ -92,7 +94,8 @@ bw_err bw_install_begin(struct bw_install *in, struct bw_update *u, const struct
             (chunk && chunk_cap < c->chunk_size))
             return fail(in, BW_E_TOOBIG);
     }
-    rc = bw_update_begin(u, s, e);
+    /* no device: verify only, with the package's own identity checks */
+    rc = u ? bw_update_begin(u, s, e) : e ? bw_suit_check(s, e) : BW_OK;
     if (rc)
         return fail(in, rc);
     in->u = u;
@@ -146,7 +149,7 @@ bw_err bw_install_commit(struct bw_install *in, const uint8_t *buf, size_t len)
     rc = bw_sha256_update(&in->image, buf, len);
     if (rc)
         goto out;
-    rc = bw__update_write(in->u, in->off, buf, len);
+    rc = in->u ? bw__update_write(in->u, in->off, buf, len) : BW_OK;
     if (rc)
         goto out;
     in->off += len;
@@ -223,7 +226,7 @@ bw_err bw_install_finish(struct bw_install *in)
     if (rc)
         return fail(in, rc);
     rc = bw_suit_image_match(in->s, 0, d, in->off);
-    if (!rc)
+    if (!rc && in->u)
         rc = bw__update_finish(in->u, d, in->off);
     if (rc)
         return fail(in, rc);

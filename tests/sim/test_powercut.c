@@ -449,6 +449,39 @@ static void stream_refusals(void)
     machine_free(&m);
 }
 
+/* Verify only (no device): the same stream accepts the signed package and
+ * refuses a tampered chunk, a truncated or over-long stream and a foreign
+ * package, while no slot or boot state is touched. */
+static void verify_only(void)
+{
+    static uint8_t lbuf[NCHUNK * 32], cbuf[CHUNK], bad[sizeof(stream)], before[SLOT_SIZE];
+    struct bw_suit_expect e = {vendor, klass, 0}, foreign = {klass, vendor, 0};
+    struct bw_install in;
+    struct machine m;
+
+    machine_new(&m);
+    memcpy(before, m.b.current, SLOT_SIZE);
+    CHECK_RC(bw_install_begin(&in, NULL, &suit, &e, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf)), BW_OK);
+    CHECK_RC(bw_install_feed(&in, stream, sizeof(stream)), BW_OK);
+    CHECK_RC(bw_install_finish(&in), BW_OK);
+    CHECK_RC(bw_install_begin(&in, NULL, &suit, NULL, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf)), BW_OK);
+    CHECK_RC(bw_install_feed(&in, stream, sizeof(stream) - 1), BW_OK);
+    CHECK_RC(bw_install_finish(&in), BW_E_TRUNCATED);
+    CHECK_RC(bw_install_begin(&in, NULL, &suit, &e, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf)), BW_OK);
+    CHECK_RC(bw_install_feed(&in, stream, sizeof(stream)), BW_OK);
+    CHECK_RC(bw_install_feed(&in, stream, 1), BW_E_TRAILING);
+    memcpy(bad, stream, sizeof(stream));
+    bad[sizeof(list) + CHUNK + 7] ^= 1; /* second chunk */
+    CHECK_RC(bw_install_begin(&in, NULL, &suit, &e, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf)), BW_OK);
+    CHECK_RC(bw_install_feed(&in, bad, sizeof(bad)), BW_E_CHUNK);
+    CHECK_RC(bw_install_finish(&in), BW_E_CHUNK);
+    CHECK_RC(bw_install_begin(&in, NULL, &suit, &foreign, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf)),
+             BW_E_VENDOR);
+    CHECK(memcmp(before, m.b.current, SLOT_SIZE) == 0);
+    CHECK(untouched(&m, before, 0));
+    machine_free(&m);
+}
+
 /* The boot step with the images verified: a trial slot modified after its
  * install is forgotten and A boots; a clean one boots as a trial. */
 static void verified_boot(void)
@@ -502,6 +535,7 @@ int main(void)
     setup();
     rules();
     stream_refusals();
+    verify_only();
     verified_boot();
     for (i = 0; i < sizeof(scs) / sizeof(scs[0]); i++)
         run(&scs[i]);
