@@ -3,7 +3,7 @@
  * Picks the registry backend from a database URL, and holds the checks both
  * backends share (names, JSON attributes and filters, state machines), so
  * SQLite and PostgreSQL refuse the same input with the same error. No SQL
- * here: each backend is one file behind struct gw_db_ops.
+ * here: that is registry_sql.c, run by registry.c.
  */
 #define _POSIX_C_SOURCE 200809L /* strnlen */
 #include <string.h>

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The gateway registry behind one table of operations: SQLite (db_sqlite.c,
- * the embedded default, WAL) and PostgreSQL (db_pg.c, several gateway
- * instances on one database). One contract suite (tests/contract/
- * test_registry.c) runs on both. Every function returns a bw_err:
+ * The gateway registry behind one table of operations, on SQLite (the
+ * embedded default, WAL) or PostgreSQL (several gateway instances on one
+ * database): one implementation (registry.c, its statements written once
+ * in registry_sql.c) over a small driver per library (db_sqlite.c,
+ * db_pg.c). One contract suite (tests/contract/test_registry.c) runs on
+ * both. Every function returns a bw_err:
  * BW_E_NOTFOUND for a missing row, BW_E_EXISTS for a duplicate key,
  * BW_E_STATE for a transition the state machine forbids, BW_E_TOOBIG for a
  * field over its cap, BW_E_IO when the database fails (the message is kept
@@ -44,38 +46,6 @@ struct gw_device {
      * calls. */
     int has_work;
 };
-
-/* The has_work column: the same SQL in both backends. */
-#define GW_SQL_HAS_WORK(DEV)                                                                       \
-    "EXISTS (SELECT 1 FROM actions a JOIN campaigns c ON c.id = a.campaign_id"                     \
-    " WHERE a.device_id = " DEV " AND (a.state IN (1, 2)"                                          \
-    " OR (a.state = 0 AND c.state = 0 AND a.batch <= c.current_batch)))"
-
-/* pending_add: drop the pending devices that never checked in, have no
- * action or DDI state and were created before T; then count the pending
- * ones. The same SQL in both backends. */
-#define GW_SQL_PENDING_EXPIRE(T)                                                                   \
-    "DELETE FROM devices WHERE status = 0 AND created < " T " AND last_seen = 0"                  \
-    " AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.device_id = devices.id)"                    \
-    " AND NOT EXISTS (SELECT 1 FROM ddi_targets t WHERE t.device_id = devices.id)"
-#define GW_SQL_PENDING_COUNT "SELECT count(*) FROM devices WHERE status = 0"
-/* 1 if some pending device could expire (created before ?1 and never
- * checked in): the cheap look before a full cap takes the write lock */
-#define GW_SQL_PENDING_OLD(T)                                                                      \
-    "SELECT count(*) FROM (SELECT 1 FROM devices WHERE status = 0 AND created < " T               \
-    " AND last_seen = 0 LIMIT 1) o"
-
-/* campaign_list: each campaign's action counts per state, for a FROM
- * clause "campaigns LEFT JOIN " GW_SQL_CAMPAIGN_COUNTS " ON k.campaign_id
- * = campaigns.id"; the same SQL in both backends. */
-#define GW_SQL_COUNT_STATE(N) "sum(CASE WHEN state = " #N " THEN 1 ELSE 0 END) AS n" #N
-#define GW_SQL_CAMPAIGN_COUNTS                                                                     \
-    "(SELECT campaign_id, " GW_SQL_COUNT_STATE(0) ", " GW_SQL_COUNT_STATE(1) ", "                \
-    GW_SQL_COUNT_STATE(2) ", " GW_SQL_COUNT_STATE(3) ", " GW_SQL_COUNT_STATE(4) ", "             \
-    GW_SQL_COUNT_STATE(5) " FROM actions GROUP BY campaign_id) k"
-#define GW_SQL_COUNT_COLS                                                                          \
-    "coalesce(k.n0, 0), coalesce(k.n1, 0), coalesce(k.n2, 0), coalesce(k.n3, 0),"                 \
-    " coalesce(k.n4, 0), coalesce(k.n5, 0)"
 
 struct gw_release {
     int64_t id;
