@@ -113,25 +113,50 @@ static bw_err run(struct gw__db *h, int64_t *changes, enum gw__q q, const char *
     return e;
 }
 
+/* Starts q and steps to its first row: BW_OK with the row to read (the
+ * caller ends it with done), BW_E_NOTFOUND when there is none, or the
+ * error (both ended). */
+static bw_err vfirst(struct gw__db *h, struct gw__cur *cur, enum gw__q q, const char *fmt,
+                     va_list ap)
+{
+    bw_err e = vstart(h, cur, q, fmt, ap);
+    int row = 0;
+
+    if (!e)
+        e = next(h, cur, &row);
+    if (!e && row)
+        return BW_OK;
+    done(h, cur);
+    return e ? e : BW_E_NOTFOUND;
+}
+
+static bw_err first(struct gw__db *h, struct gw__cur *cur, enum gw__q q, const char *fmt, ...)
+{
+    va_list ap;
+    bw_err e;
+
+    va_start(ap, fmt);
+    e = vfirst(h, cur, q, fmt, ap);
+    va_end(ap);
+    return e;
+}
+
 /* One integer: the first column of the first row (0 when no row). */
 static bw_err one_int(struct gw__db *h, int64_t *n, enum gw__q q, const char *fmt, ...)
 {
     struct gw__cur cur;
     va_list ap;
     bw_err e;
-    int row;
 
     *n = 0;
     va_start(ap, fmt);
-    e = vstart(h, &cur, q, fmt, ap);
+    e = vfirst(h, &cur, q, fmt, ap);
     va_end(ap);
     if (e)
-        return e;
-    e = next(h, &cur, &row);
-    if (!e && row)
-        *n = col_int(h, &cur, 0);
+        return e == BW_E_NOTFOUND ? BW_OK : e;
+    *n = col_int(h, &cur, 0);
     done(h, &cur);
-    return e;
+    return BW_OK;
 }
 
 static bw_err begin(struct gw__db *h, enum gw__q kind)
@@ -309,21 +334,16 @@ static bw_err device_one(struct gw__db *h, enum gw__q q, const char *key, struct
 {
     struct gw__cur c;
     bw_err e;
-    int row;
 
     if (!key || !out)
         return BW_E_INVAL;
     if (!gw__db_utf8_ok(key))
         return BW_E_NOTFOUND; /* could not have been stored */
-    e = start(h, &c, q, "t", key);
-    if (e)
-        return e;
-    e = next(h, &c, &row);
-    if (!e && !row)
-        e = BW_E_NOTFOUND;
-    if (!e)
+    e = first(h, &c, q, "t", key);
+    if (!e) {
         read_device(h, &c, out, q == GW__Q_DEVICE_BY_FPR);
-    done(h, &c);
+        done(h, &c);
+    }
     return e;
 }
 
@@ -526,19 +546,13 @@ static void read_release(struct gw__db *h, struct gw__cur *c, struct gw_release 
     col_text(h, c, 11, out->sha1, sizeof(out->sha1));
 }
 
-/* the one release of a started statement: BW_E_NOTFOUND if none */
+/* the release at c, when first found one (e) */
 static bw_err release_one(struct gw__db *h, struct gw__cur *c, bw_err e, struct gw_release *out)
 {
-    int row;
-
-    if (e)
-        return e;
-    e = next(h, c, &row);
-    if (!e && !row)
-        e = BW_E_NOTFOUND;
-    if (!e)
+    if (!e) {
         read_release(h, c, out);
-    done(h, c);
+        done(h, c);
+    }
     return e;
 }
 
@@ -548,7 +562,7 @@ static bw_err reg_release_get(void *ctx, int64_t id, struct gw_release *out)
 
     if (!out)
         return BW_E_INVAL;
-    return release_one(ctx, &c, start(ctx, &c, GW__Q_RELEASE_GET, "i", id), out);
+    return release_one(ctx, &c, first(ctx, &c, GW__Q_RELEASE_GET, "i", id), out);
 }
 
 static bw_err reg_release_by_digest(void *ctx, const char *digest, struct gw_release *out)
@@ -559,7 +573,7 @@ static bw_err reg_release_by_digest(void *ctx, const char *digest, struct gw_rel
         return BW_E_INVAL;
     if (!gw__db_utf8_ok(digest))
         return BW_E_NOTFOUND;
-    return release_one(ctx, &c, start(ctx, &c, GW__Q_RELEASE_BY_DIGEST, "t", digest), out);
+    return release_one(ctx, &c, first(ctx, &c, GW__Q_RELEASE_BY_DIGEST, "t", digest), out);
 }
 
 static bw_err reg_release_list(void *ctx, int64_t offset, int64_t limit,
@@ -591,25 +605,19 @@ static bw_err reg_ddi_get(void *ctx, const char *id, struct gw_ddi_target *out)
     struct gw__db *h = ctx;
     struct gw__cur c;
     bw_err e;
-    int row;
 
     if (!id || !out)
         return BW_E_INVAL;
     memset(out, 0, sizeof(*out));
     if (!gw__db_utf8_ok(id))
         return BW_E_NOTFOUND;
-    e = start(h, &c, GW__Q_DDI_GET, "t", id);
-    if (e)
-        return e;
-    e = next(h, &c, &row);
-    if (!e && !row)
-        e = BW_E_NOTFOUND;
+    e = first(h, &c, GW__Q_DDI_GET, "t", id);
     if (!e) {
         col_text(h, &c, 0, out->token, sizeof(out->token));
         out->attrs_received = col_int(h, &c, 1) != 0;
         out->cancel_pending = col_int(h, &c, 2);
+        done(h, &c);
     }
-    done(h, &c);
     return e;
 }
 
@@ -681,24 +689,16 @@ static bw_err settle(struct gw__db *h, int64_t cid, int allow_pause)
     int64_t total, good, pending, bad, released;
     struct gw__cur c;
     bw_err e;
-    int row;
 
-    e = start(h, &c, GW__Q_SETTLE_READ, "i", cid);
+    e = first(h, &c, GW__Q_SETTLE_READ, "i", cid);
     if (e)
         return e;
-    e = next(h, &c, &row);
-    if (!e && !row)
-        e = BW_E_NOTFOUND;
-    if (!e) {
-        state = col_int(h, &c, 0);
-        spct = col_int(h, &c, 1);
-        epct = col_int(h, &c, 2);
-        cb = col_int(h, &c, 3);
-        batches = col_int(h, &c, 4);
-    }
+    state = col_int(h, &c, 0);
+    spct = col_int(h, &c, 1);
+    epct = col_int(h, &c, 2);
+    cb = col_int(h, &c, 3);
+    batches = col_int(h, &c, 4);
     done(h, &c);
-    if (e)
-        return e;
     if (state != GW_CAMP_RUNNING && state != GW_CAMP_PAUSED)
         return BW_OK;
     while (cb < batches) {
@@ -838,16 +838,12 @@ static bw_err reg_campaign_get(void *ctx, int64_t id, struct gw_campaign *out,
     e = begin(h, GW__Q_BEGIN_SNAPSHOT);
     if (e)
         return e;
-    e = start(h, &c, GW__Q_CAMPAIGN_GET, "i", id);
+    e = first(h, &c, GW__Q_CAMPAIGN_GET, "i", id);
     if (e)
         goto out;
-    e = next(h, &c, &row);
-    if (!e && !row)
-        e = BW_E_NOTFOUND;
-    if (!e)
-        read_campaign(h, &c, out);
+    read_campaign(h, &c, out);
     done(h, &c);
-    if (e || !counts)
+    if (!counts)
         goto out;
     memset(counts, 0, sizeof(*counts));
     e = start(h, &c, GW__Q_CAMPAIGN_COUNTS, "i", id);
@@ -868,22 +864,16 @@ static bw_err set_state_once(struct gw__db *h, int64_t id, enum gw_campaign_stat
     struct gw__cur c;
     int64_t from = -1;
     bw_err e;
-    int row;
 
     e = begin(h, GW__Q_BEGIN_WRITE);
     if (e)
         return e;
-    e = start(h, &c, GW__Q_CAMPAIGN_STATE, "i", id);
+    e = first(h, &c, GW__Q_CAMPAIGN_STATE, "i", id);
     if (e)
         goto out;
-    e = next(h, &c, &row);
-    if (!e && !row)
-        e = BW_E_NOTFOUND;
-    if (!e)
-        from = col_int(h, &c, 0);
+    from = col_int(h, &c, 0);
     done(h, &c);
-    if (!e)
-        e = gw__db_campaign_transition((enum gw_campaign_state)from, to);
+    e = gw__db_campaign_transition((enum gw_campaign_state)from, to);
     if (e || from == (int64_t)to)
         goto out;
     e = run(h, NULL, GW__Q_CAMPAIGN_SET_STATE, "ii", (int64_t)to, id);
@@ -934,19 +924,15 @@ static bw_err action_query(struct gw__db *h, enum gw__q q, const char *fmt, cons
 {
     struct gw__cur c;
     bw_err e;
-    int row;
 
     *found = 0;
-    e = fmt[0] == 'i' ? start(h, &c, q, fmt, num) : start(h, &c, q, fmt, dev, num);
+    e = fmt[0] == 'i' ? first(h, &c, q, fmt, num) : first(h, &c, q, fmt, dev, num);
     if (e)
-        return e;
-    e = next(h, &c, &row);
-    if (!e && row) {
-        read_action(h, &c, out);
-        *found = 1;
-    }
+        return e == BW_E_NOTFOUND ? BW_OK : e;
+    read_action(h, &c, out);
+    *found = 1;
     done(h, &c);
-    return e;
+    return BW_OK;
 }
 
 /*
