@@ -186,15 +186,29 @@ static bw_err finish(struct gw__db *h, bw_err e)
     return e;
 }
 
-/* Whether a transaction that failed with e should run again: a deadlock or
- * serialization failure (PostgreSQL), at most MAX_TRIES times. */
-static int again(struct gw__db *h, bw_err e, int *tries)
-{
-    int r = e == BW_E_IO && h->retry && *tries < MAX_TRIES;
+/* What one of the transactions run by retried works on. */
+struct tx {
+    struct gw_campaign *camp;
+    struct gw_action *out;
+    const char *dev, *feedback;
+    int64_t id, now;
+    int to; /* the campaign's or action's new state */
+};
 
-    (*tries)++;
-    h->retry = 0;
-    return r;
+/* Runs the transaction once(h, t), and again while it fails as a deadlock
+ * or serialization failure (PostgreSQL), at most MAX_TRIES times more. */
+static bw_err retried(struct gw__db *h, bw_err (*once)(struct gw__db *h, const struct tx *t),
+                      const struct tx *t)
+{
+    int tries = 0;
+    bw_err e;
+
+    for (;;) {
+        h->retry = 0;
+        e = once(h, t);
+        if (e != BW_E_IO || !h->retry || tries++ >= MAX_TRIES)
+            return e;
+    }
 }
 
 /* ---- handles and schema ------------------------------------------------- */
@@ -728,8 +742,10 @@ static bw_err settle(struct gw__db *h, int64_t cid, int allow_pause)
     return run(h, NULL, GW__Q_SETTLE_WRITE, "iii", cb, state, cid);
 }
 
-static bw_err campaign_create_once(struct gw__db *h, struct gw_campaign *c, int64_t now)
+static bw_err campaign_create_once(struct gw__db *h, const struct tx *t)
 {
+    struct gw_campaign *c = t->camp;
+    int64_t now = t->now;
     const char *filter = c->filter[0] ? c->filter : "{}";
     int64_t n = 0, have = 0;
     bw_err e;
@@ -760,16 +776,13 @@ out:
 
 static bw_err reg_campaign_create(void *ctx, struct gw_campaign *c, int64_t now)
 {
-    int tries = 0;
+    struct tx t = { .camp = c, .now = now };
     bw_err e;
 
     e = gw__db_check_campaign(c);
     if (e)
         return e;
-    do
-        e = campaign_create_once(ctx, c, now);
-    while (again(ctx, e, &tries));
-    return e;
+    return retried(ctx, campaign_create_once, &t);
 }
 
 /* a row of the campaign columns */
@@ -859,8 +872,10 @@ out:
     return finish(h, e);
 }
 
-static bw_err set_state_once(struct gw__db *h, int64_t id, enum gw_campaign_state to)
+static bw_err set_state_once(struct gw__db *h, const struct tx *t)
 {
+    enum gw_campaign_state to = (enum gw_campaign_state)t->to;
+    int64_t id = t->id;
     struct gw__cur c;
     int64_t from = -1;
     bw_err e;
@@ -889,16 +904,13 @@ out:
 
 static bw_err reg_campaign_set_state(void *ctx, int64_t id, enum gw_campaign_state to)
 {
-    int tries = 0;
+    struct tx t = { .id = id, .to = (int)to };
     bw_err e;
 
     e = gw__db_campaign_transition(GW_CAMP_RUNNING, to);
     if (e)
         return e;
-    do
-        e = set_state_once(ctx, id, to);
-    while (again(ctx, e, &tries));
-    return e;
+    return retried(ctx, set_state_once, &t);
 }
 
 /* ---- actions ------------------------------------------------------------ */
@@ -943,8 +955,11 @@ static bw_err action_query(struct gw__db *h, enum gw__q q, const char *fmt, cons
  * it is handed out once. On SQLite a read transaction looks first, so a
  * poll with nothing to hand out never takes the write lock.
  */
-static bw_err next_once(struct gw__db *h, const char *dev, int64_t now, struct gw_action *out)
+static bw_err next_once(struct gw__db *h, const struct tx *t)
 {
+    const char *dev = t->dev;
+    struct gw_action *out = t->out;
+    int64_t now = t->now;
     int64_t tod = gw__db_time_of_day(now), n = 0;
     int pass = gw__db_dialect[h->drv->dialect].offer_reads_first ? 0 : 1;
     int found = 0;
@@ -988,23 +1003,20 @@ static bw_err next_once(struct gw__db *h, const char *dev, int64_t now, struct g
 static bw_err reg_action_next(void *ctx, const char *device_id, int64_t now,
                               struct gw_action *out)
 {
-    int tries = 0;
-    bw_err e;
+    struct tx t = { .dev = device_id, .now = now, .out = out };
 
     if (!device_id || !out)
         return BW_E_INVAL;
     if (!gw__db_utf8_ok(device_id))
         return BW_E_NOTFOUND;
-    do
-        e = next_once(ctx, device_id, now, out);
-    while (again(ctx, e, &tries));
-    return e;
+    return retried(ctx, next_once, &t);
 }
 
 /* lock order everywhere: the campaign, then its actions */
-static bw_err report_once(struct gw__db *h, const char *dev, int64_t id, enum gw_action_state to,
-                          const char *feedback, int64_t now)
+static bw_err report_once(struct gw__db *h, const struct tx *t)
 {
+    enum gw_action_state to = (enum gw_action_state)t->to;
+    int64_t id = t->id;
     struct gw_action a;
     int found;
     bw_err e;
@@ -1012,21 +1024,20 @@ static bw_err report_once(struct gw__db *h, const char *dev, int64_t id, enum gw
     e = begin(h, GW__Q_BEGIN_WRITE);
     if (e)
         return e;
-    e = action_query(h, GW__Q_ACTION_GET, "ti", dev, id, &a, &found);
+    e = action_query(h, GW__Q_ACTION_GET, "ti", t->dev, id, &a, &found);
     if (!e && !found)
         e = BW_E_NOTFOUND;
     if (!e)
         e = run(h, NULL, GW__Q_LOCK_CAMPAIGN, "i", a.campaign_id);
     if (!e && has(h, GW__Q_ACTION_LOCK)) {
-        e = action_query(h, GW__Q_ACTION_LOCK, "i", dev, id, &a, &found);
+        e = action_query(h, GW__Q_ACTION_LOCK, "i", t->dev, id, &a, &found);
         if (!e && !found)
             e = BW_E_NOTFOUND;
     }
     if (!e)
         e = gw__db_report_transition(a.state, to);
     if (!e)
-        e = run(h, NULL, GW__Q_ACTION_SET, "itii", (int64_t)to, feedback ? feedback : "", now,
-                id);
+        e = run(h, NULL, GW__Q_ACTION_SET, "itii", (int64_t)to, t->feedback, t->now, id);
     if (!e && to != GW_ACTION_RUNNING)
         e = settle(h, a.campaign_id, to == GW_ACTION_FAILURE);
     return finish(h, e);
@@ -1035,7 +1046,8 @@ static bw_err report_once(struct gw__db *h, const char *dev, int64_t id, enum gw
 static bw_err reg_action_report(void *ctx, const char *device_id, int64_t action_id,
                                 enum gw_action_state to, const char *feedback, int64_t now)
 {
-    int tries = 0;
+    struct tx t = { .dev = device_id, .id = action_id, .to = (int)to,
+                    .feedback = feedback ? feedback : "", .now = now };
     bw_err e;
 
     if (!device_id)
@@ -1050,10 +1062,7 @@ static bw_err reg_action_report(void *ctx, const char *device_id, int64_t action
     }
     if (!gw__db_utf8_ok(device_id))
         return BW_E_NOTFOUND;
-    do
-        e = report_once(ctx, device_id, action_id, to, feedback, now);
-    while (again(ctx, e, &tries));
-    return e;
+    return retried(ctx, report_once, &t);
 }
 
 /* One action of device dev picked by q (fmt: "t" the device, "ti" and the
