@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Picks the registry backend from a database URL, and holds the checks both
- * backends share (names, JSON attributes and filters, state machines), so
+ * Picks the registry's database from a URL, and holds the checks both
+ * databases share (names, JSON attributes and filters, state machines), so
  * SQLite and PostgreSQL refuse the same input with the same error. No SQL
  * here: that is registry_sql.c, run by registry.c.
  */
@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "db.h"
+#include "registry.h"
 
 static int has_prefix(const char *s, const char *p)
 {

@@ -156,4 +156,34 @@ struct gw__db_driver {
 extern const struct gw__db_driver gw__db_driver_sqlite;
 extern const struct gw__db_driver gw__db_driver_pg;
 
+/* The checks (db.c): one definition of what is valid, so that both
+ * databases refuse the same input the same way. */
+/* attrs: a JSON object of at most GW_ATTRS_MAX bytes, no duplicate keys;
+ * is_filter: also every value a string. BW_E_TOOBIG, BW_E_FORMAT. */
+BW_NODISCARD bw_err gw__db_check_json(const char *text, int is_filter);
+/* a non-empty NUL-terminated UTF-8 name of at most max bytes: BW_E_INVAL */
+BW_NODISCARD bw_err gw__db_check_name(const char *s, size_t max);
+/* text of at most max bytes (BW_E_TOOBIG) in UTF-8 (BW_E_FORMAT): both
+ * databases then store exactly the same strings */
+BW_NODISCARD bw_err gw__db_check_text(const char *s, size_t max);
+int gw__db_utf8_ok(const char *s);
+/* actor and action: names of at most GW_ID_MAX bytes (BW_E_INVAL); object
+ * and detail (NULL = none): text of at most GW_DETAIL_MAX bytes */
+BW_NODISCARD bw_err gw__db_check_audit(const char *actor, const char *action, const char *object,
+                                       const char *detail);
+BW_NODISCARD bw_err gw__db_check_device(const struct gw_device *d);
+/* a device for pending_add: as gw__db_check_device, and PENDING (BW_E_INVAL) */
+BW_NODISCARD bw_err gw__db_check_pending(const struct gw_device *d);
+BW_NODISCARD bw_err gw__db_check_release(const struct gw_release *r);
+/* exactly len lowercase hex digits */
+BW_NODISCARD bw_err gw__db_check_hex(const char *s, size_t len);
+BW_NODISCARD bw_err gw__db_check_campaign(const struct gw_campaign *c);
+/* may a campaign go from -> to? BW_OK, BW_E_STATE or BW_E_INVAL */
+BW_NODISCARD bw_err gw__db_campaign_transition(enum gw_campaign_state from,
+                                               enum gw_campaign_state to);
+/* may a device report to on an action in from? BW_OK, BW_E_STATE, BW_E_INVAL */
+BW_NODISCARD bw_err gw__db_report_transition(enum gw_action_state from, enum gw_action_state to);
+/* seconds of day (UTC) of unix time now, 0..86399 */
+int64_t gw__db_time_of_day(int64_t now);
+
 #endif
