@@ -36,8 +36,6 @@ static bw_err fail(struct gw__db *db, sqlite3 *h)
         return BW_E_EXISTS;
     case SQLITE_CONSTRAINT_FOREIGNKEY:
         return BW_E_NOTFOUND;
-    case SQLITE_NOMEM:
-        return BW_E_NOMEM;
     default:
         return BW_E_IO;
     }
