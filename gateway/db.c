@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Picks the registry backend from a database URL, and holds the checks both
- * backends share (names, JSON attributes and filters, state machines), so
+ * Picks the registry's database from a URL, and holds the checks both
+ * databases share (names, JSON attributes and filters, state machines), so
  * SQLite and PostgreSQL refuse the same input with the same error. No SQL
- * here: each backend is one file behind struct gw_db_ops.
+ * here: that is registry_sql.c, run by registry.c.
  */
 #define _POSIX_C_SOURCE 200809L /* strnlen */
 #include <string.h>
 
 #include <jansson.h>
 
-#include "db.h"
+#include "registry.h"
 
 static int has_prefix(const char *s, const char *p)
 {

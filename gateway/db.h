@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The gateway registry behind one table of operations: SQLite (db_sqlite.c,
- * the embedded default, WAL) and PostgreSQL (db_pg.c, several gateway
- * instances on one database). One contract suite (tests/contract/
- * test_registry.c) runs on both. Every function returns a bw_err:
+ * The gateway registry behind one table of operations, on SQLite (the
+ * embedded default, WAL) or PostgreSQL (several gateway instances on one
+ * database): one implementation (registry.c, its statements written once
+ * in registry_sql.c) over a small driver per library (db_sqlite.c,
+ * db_pg.c). One contract suite (tests/contract/test_registry.c) runs on
+ * both. Every function returns a bw_err:
  * BW_E_NOTFOUND for a missing row, BW_E_EXISTS for a duplicate key,
  * BW_E_STATE for a transition the state machine forbids, BW_E_TOOBIG for a
  * field over its cap, BW_E_IO when the database fails (the message is kept
@@ -44,38 +46,6 @@ struct gw_device {
      * calls. */
     int has_work;
 };
-
-/* The has_work column: the same SQL in both backends. */
-#define GW_SQL_HAS_WORK(DEV)                                                                       \
-    "EXISTS (SELECT 1 FROM actions a JOIN campaigns c ON c.id = a.campaign_id"                     \
-    " WHERE a.device_id = " DEV " AND (a.state IN (1, 2)"                                          \
-    " OR (a.state = 0 AND c.state = 0 AND a.batch <= c.current_batch)))"
-
-/* pending_add: drop the pending devices that never checked in, have no
- * action or DDI state and were created before T; then count the pending
- * ones. The same SQL in both backends. */
-#define GW_SQL_PENDING_EXPIRE(T)                                                                   \
-    "DELETE FROM devices WHERE status = 0 AND created < " T " AND last_seen = 0"                  \
-    " AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.device_id = devices.id)"                    \
-    " AND NOT EXISTS (SELECT 1 FROM ddi_targets t WHERE t.device_id = devices.id)"
-#define GW_SQL_PENDING_COUNT "SELECT count(*) FROM devices WHERE status = 0"
-/* 1 if some pending device could expire (created before ?1 and never
- * checked in): the cheap look before a full cap takes the write lock */
-#define GW_SQL_PENDING_OLD(T)                                                                      \
-    "SELECT count(*) FROM (SELECT 1 FROM devices WHERE status = 0 AND created < " T               \
-    " AND last_seen = 0 LIMIT 1) o"
-
-/* campaign_list: each campaign's action counts per state, for a FROM
- * clause "campaigns LEFT JOIN " GW_SQL_CAMPAIGN_COUNTS " ON k.campaign_id
- * = campaigns.id"; the same SQL in both backends. */
-#define GW_SQL_COUNT_STATE(N) "sum(CASE WHEN state = " #N " THEN 1 ELSE 0 END) AS n" #N
-#define GW_SQL_CAMPAIGN_COUNTS                                                                     \
-    "(SELECT campaign_id, " GW_SQL_COUNT_STATE(0) ", " GW_SQL_COUNT_STATE(1) ", "                \
-    GW_SQL_COUNT_STATE(2) ", " GW_SQL_COUNT_STATE(3) ", " GW_SQL_COUNT_STATE(4) ", "             \
-    GW_SQL_COUNT_STATE(5) " FROM actions GROUP BY campaign_id) k"
-#define GW_SQL_COUNT_COLS                                                                          \
-    "coalesce(k.n0, 0), coalesce(k.n1, 0), coalesce(k.n2, 0), coalesce(k.n3, 0),"                 \
-    " coalesce(k.n4, 0), coalesce(k.n5, 0)"
 
 struct gw_release {
     int64_t id;
@@ -287,35 +257,5 @@ extern const struct gw_db_ops gw_db_pg;
  * *conninfo points into url (the whole URL for postgres[ql]://). BW_E_INVAL
  * for another scheme or an empty PATH/CONNINFO. Thread-safe. */
 BW_NODISCARD bw_err gw_db_pick(const char *url, const struct gw_db_ops **ops, const char **conninfo);
-
-/* Shared by the backends (db.c), not for callers: one definition of what
- * is valid, so that both backends refuse the same input the same way. */
-/* attrs: a JSON object of at most GW_ATTRS_MAX bytes, no duplicate keys;
- * is_filter: also every value a string. BW_E_TOOBIG, BW_E_FORMAT. */
-BW_NODISCARD bw_err gw__db_check_json(const char *text, int is_filter);
-/* a non-empty NUL-terminated UTF-8 name of at most max bytes: BW_E_INVAL */
-BW_NODISCARD bw_err gw__db_check_name(const char *s, size_t max);
-/* text of at most max bytes (BW_E_TOOBIG) in UTF-8 (BW_E_FORMAT): both
- * databases then store exactly the same strings */
-BW_NODISCARD bw_err gw__db_check_text(const char *s, size_t max);
-int gw__db_utf8_ok(const char *s);
-/* actor and action: names of at most GW_ID_MAX bytes (BW_E_INVAL); object
- * and detail (NULL = none): text of at most GW_DETAIL_MAX bytes */
-BW_NODISCARD bw_err gw__db_check_audit(const char *actor, const char *action, const char *object,
-                                       const char *detail);
-BW_NODISCARD bw_err gw__db_check_device(const struct gw_device *d);
-/* a device for pending_add: as gw__db_check_device, and PENDING (BW_E_INVAL) */
-BW_NODISCARD bw_err gw__db_check_pending(const struct gw_device *d);
-BW_NODISCARD bw_err gw__db_check_release(const struct gw_release *r);
-/* exactly len lowercase hex digits */
-BW_NODISCARD bw_err gw__db_check_hex(const char *s, size_t len);
-BW_NODISCARD bw_err gw__db_check_campaign(const struct gw_campaign *c);
-/* may a campaign go from -> to? BW_OK, BW_E_STATE or BW_E_INVAL */
-BW_NODISCARD bw_err gw__db_campaign_transition(enum gw_campaign_state from,
-                                               enum gw_campaign_state to);
-/* may a device report to on an action in from? BW_OK, BW_E_STATE, BW_E_INVAL */
-BW_NODISCARD bw_err gw__db_report_transition(enum gw_action_state from, enum gw_action_state to);
-/* seconds of day (UTC) of unix time now, 0..86399 */
-int64_t gw__db_time_of_day(int64_t now);
 
 #endif

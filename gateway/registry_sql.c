@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Every SQL statement of the registry, written once. Most text is accepted
+ * by SQLite and PostgreSQL alike: $N parameters, CAST(x AS BIGINT), CASE
+ * for greatest() and booleans, RETURNING, ON CONFLICT. Where the dialects
+ * really differ the difference is a named fragment: the JSON filter
+ * (json_each / jsonb_each), row locks (FOR UPDATE, which SQLite's write
+ * lock makes needless), advisory locks, how a transaction begins, and the
+ * schema's types (rowid vs identity keys, COLLATE "C" for bytewise order).
+ */
+#include <stddef.h>
+
+#include "registry.h"
+
+/* ---- dialect fragments -------------------------------------------------- */
+
+/* A device d's attrs contain every pair of the filter F (NULL: all), with
+ * string values only. */
+#define SQ_MATCH(F)                                                                                \
+    "(" F " IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(" F ") f WHERE NOT EXISTS"            \
+    " (SELECT 1 FROM json_each(d.attrs) x WHERE x.key = f.key AND x.type = 'text'"                \
+    " AND x.value = f.value)))"
+#define PG_MATCH(F)                                                                                \
+    "(" F "::text IS NULL OR NOT EXISTS (SELECT 1 FROM jsonb_each(" F "::jsonb) f"               \
+    " WHERE NOT EXISTS (SELECT 1 FROM jsonb_each(d.attrs::jsonb) x WHERE x.key = f.key"          \
+    " AND jsonb_typeof(x.value) = 'string' AND x.value = f.value)))"
+
+/* the same text in both dialects */
+#define BOTH(S) { { S, S } }
+/* a statement whose text differs: MACRO(fragment) per dialect */
+#define EACH(MACRO) { { MACRO(SQ_MATCH), MACRO(PG_MATCH) } }
+/* a step only PostgreSQL needs (SQLite's BEGIN IMMEDIATE already holds the
+ * one write lock) */
+#define PG_ONLY(S) { { NULL, S } }
+/* S, and on PostgreSQL the row lock CLAUSE after it */
+#define LOCKED(S, CLAUSE) { { S, S " " CLAUSE } }
+
+/* ---- the schema, versions 1.. (only ever appended) ---------------------- */
+
+/* TEXT_KEY: a text primary key; CTEXT: text compared bytewise; SERIAL: a
+ * generated integer primary key; I64: a 64-bit integer; AUDIT_GUARD: what
+ * keeps the audit table append-only. */
+#define SCHEMA_V1(TEXT_KEY, CTEXT, SERIAL, I64, AUDIT_GUARD)                                       \
+    "CREATE TABLE devices ("                                                                       \
+    " id " TEXT_KEY ","                                                                            \
+    " fingerprint " CTEXT " NOT NULL UNIQUE,"                                                      \
+    " serial TEXT NOT NULL, pubkey TEXT NOT NULL,"                                                 \
+    " status INTEGER NOT NULL,"                                                                    \
+    " attrs TEXT NOT NULL DEFAULT '{}',"                                                           \
+    " version TEXT NOT NULL DEFAULT '',"                                                           \
+    " sequence " I64 " NOT NULL DEFAULT -1,"                                                       \
+    " last_seen " I64 " NOT NULL DEFAULT 0,"                                                       \
+    " created " I64 " NOT NULL);"                                                                  \
+    "CREATE TABLE releases ("                                                                      \
+    " id " SERIAL ","                                                                              \
+    " name " CTEXT " NOT NULL UNIQUE, digest " CTEXT " NOT NULL UNIQUE,"                           \
+    " size " I64 " NOT NULL, sequence " I64 " NOT NULL,"                                           \
+    " vendor_id TEXT NOT NULL, class_id TEXT NOT NULL, uploaded_by TEXT NOT NULL,"                 \
+    " created " I64 " NOT NULL);"                                                                  \
+    "CREATE TABLE campaigns ("                                                                     \
+    " id " SERIAL ","                                                                              \
+    " name " CTEXT " NOT NULL UNIQUE,"                                                             \
+    " release_id " I64 " NOT NULL REFERENCES releases(id),"                                        \
+    " filter TEXT NOT NULL, type INTEGER NOT NULL, state INTEGER NOT NULL,"                        \
+    " batch_size INTEGER NOT NULL, success_pct INTEGER NOT NULL, error_pct INTEGER NOT NULL,"      \
+    " current_batch INTEGER NOT NULL, batches INTEGER NOT NULL,"                                   \
+    " window_start " I64 " NOT NULL, window_end " I64 " NOT NULL,"                                 \
+    " created " I64 " NOT NULL);"                                                                  \
+    "CREATE TABLE actions ("                                                                       \
+    " id " SERIAL ","                                                                              \
+    " campaign_id " I64 " NOT NULL REFERENCES campaigns(id),"                                      \
+    " device_id " CTEXT " NOT NULL REFERENCES devices(id),"                                        \
+    " batch INTEGER NOT NULL, state INTEGER NOT NULL, updated " I64 " NOT NULL,"                   \
+    " feedback TEXT NOT NULL DEFAULT '',"                                                          \
+    " UNIQUE (campaign_id, device_id));"                                                           \
+    "CREATE INDEX actions_device ON actions(device_id, state);"                                    \
+    "CREATE INDEX actions_campaign ON actions(campaign_id, batch, state);"                         \
+    "CREATE TABLE audit ("                                                                         \
+    " id " SERIAL ","                                                                              \
+    " time " I64 " NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,"                           \
+    " object TEXT NOT NULL, detail TEXT NOT NULL);" AUDIT_GUARD
+
+/* 2: hawkBit DDI: release kinds and hashes, DDI state per device */
+#define SCHEMA_V2(TEXT_KEY)                                                                        \
+    "ALTER TABLE releases ADD COLUMN kind TEXT NOT NULL DEFAULT 'bulwark';"                        \
+    "ALTER TABLE releases ADD COLUMN md5 TEXT NOT NULL DEFAULT '';"                                \
+    "ALTER TABLE releases ADD COLUMN sha1 TEXT NOT NULL DEFAULT '';"                               \
+    "CREATE TABLE ddi_targets ("                                                                   \
+    " device_id " TEXT_KEY " REFERENCES devices(id),"                                              \
+    " token TEXT NOT NULL DEFAULT '', attrs_received INTEGER NOT NULL DEFAULT 0,"                  \
+    " cancel_ack BIGINT NOT NULL DEFAULT 0);"
+
+/* 3: pending identities counted and expired by status and age */
+#define SCHEMA_V3 "CREATE INDEX devices_status ON devices(status, created);"
+
+static const char *const sqlite_schema[] = {
+    SCHEMA_V1("TEXT PRIMARY KEY NOT NULL", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER",
+              "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+              " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+              "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+              " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"),
+    SCHEMA_V2("TEXT PRIMARY KEY NOT NULL"),
+    SCHEMA_V3,
+};
+
+static const char *const pg_schema[] = {
+    SCHEMA_V1("TEXT COLLATE \"C\" PRIMARY KEY", "TEXT COLLATE \"C\"",
+              "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "BIGINT",
+              "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+              " $$BEGIN RAISE EXCEPTION 'audit log is append-only'; END$$;"
+              "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit"
+              " FOR EACH ROW EXECUTE FUNCTION audit_append_only();"
+              "CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
+              " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();"),
+    SCHEMA_V2("TEXT COLLATE \"C\" PRIMARY KEY"),
+    SCHEMA_V3,
+};
+
+#define COUNT_OF(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
+
+const struct gw__dialect_info gw__db_dialect[GW__DIALECTS] = {
+    [GW__SQLITE] = { sqlite_schema, COUNT_OF(sqlite_schema), 1 },
+    [GW__PG] = { pg_schema, COUNT_OF(pg_schema), 0 },
+};
+
+/* ---- statements --------------------------------------------------------- */
+
+#define DEV_COLS                                                                                   \
+    "id, fingerprint, serial, pubkey, status, attrs, version, sequence, last_seen, created"
+#define REL_COLS                                                                                   \
+    "id, name, digest, size, sequence, vendor_id, class_id, uploaded_by, created, kind, md5, sha1"
+#define CAMP_COLS                                                                                  \
+    "id, name, release_id, filter, type, state, batch_size, success_pct, error_pct,"               \
+    " current_batch, window_start, window_end, created"
+#define ACT_COLS                                                                                   \
+    "a.id, a.campaign_id, c.release_id, a.device_id, a.batch, c.type, a.state, a.updated"
+#define ACT_FROM " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
+
+/* 1 when the device DEV may have an action to be handed out: one OFFERED
+ * or RUNNING, or one SCHEDULED in a released batch of a running campaign */
+#define HAS_WORK(DEV)                                                                              \
+    "CASE WHEN EXISTS (SELECT 1 FROM actions a JOIN campaigns c ON c.id = a.campaign_id"           \
+    " WHERE a.device_id = " DEV " AND (a.state IN (1, 2)"                                          \
+    " OR (a.state = 0 AND c.state = 0 AND a.batch <= c.current_batch))) THEN 1 ELSE 0 END"
+
+/* The window [start, end) in seconds of day contains T; start > end wraps. */
+#define IN_WINDOW(T)                                                                               \
+    "(c.window_start < 0"                                                                          \
+    " OR (c.window_start < c.window_end AND " T " >= c.window_start AND " T " < c.window_end)"    \
+    " OR (c.window_start > c.window_end AND (" T " >= c.window_start OR " T " < c.window_end)))"
+
+/* each campaign's action counts per state, joined as k */
+#define COUNT_STATE(N) "sum(CASE WHEN state = " #N " THEN 1 ELSE 0 END) AS n" #N
+#define CAMPAIGN_COUNTS                                                                            \
+    "(SELECT campaign_id, " COUNT_STATE(0) ", " COUNT_STATE(1) ", " COUNT_STATE(2) ", "           \
+    COUNT_STATE(3) ", " COUNT_STATE(4) ", " COUNT_STATE(5) " FROM actions GROUP BY campaign_id) k"
+#define COUNT_COLS                                                                                 \
+    "coalesce(k.n0, 0), coalesce(k.n1, 0), coalesce(k.n2, 0), coalesce(k.n3, 0),"                 \
+    " coalesce(k.n4, 0), coalesce(k.n5, 0)"
+
+#define DEVICE_LIST(MATCH)                                                                         \
+    "SELECT " DEV_COLS " FROM devices d WHERE " MATCH("$1")                                        \
+    " AND ($2 < 0 OR status = $2) ORDER BY id LIMIT $3 OFFSET $4"
+/* batch = index / batch_size among the matching accepted devices, by id */
+#define CAMPAIGN_ACTIONS(MATCH)                                                                    \
+    "INSERT INTO actions (campaign_id, device_id, batch, state, updated)"                         \
+    " SELECT CAST($1 AS BIGINT), d.id,"                                                            \
+    " (row_number() OVER (ORDER BY d.id) - 1) / CAST($2 AS BIGINT), 0, CAST($3 AS BIGINT)"       \
+    " FROM devices d WHERE d.status = 1 AND " MATCH("$4") " ORDER BY d.id"
+
+#define SETTLE_COUNT "SELECT count(*) FROM actions WHERE campaign_id = $1"
+
+const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
+    [GW__Q_BEGIN_READ] = BOTH("BEGIN"),
+    [GW__Q_BEGIN_WRITE] = { { "BEGIN IMMEDIATE", "BEGIN" } },
+    [GW__Q_BEGIN_SNAPSHOT] = { { "BEGIN", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" } },
+    [GW__Q_COMMIT] = BOTH("COMMIT"),
+    [GW__Q_ROLLBACK] = BOTH("ROLLBACK"),
+
+    [GW__Q_SCHEMA_TABLE] =
+        BOTH("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"),
+    [GW__Q_SCHEMA_VERSION] = BOTH("SELECT coalesce(max(version), 0) FROM schema_version"),
+    [GW__Q_SCHEMA_SET] = BOTH("INSERT INTO schema_version (version) VALUES ($1)"),
+    /* advisory lock keys: 7161405519 "bulwark schema", 7161405520 pending
+     * identities, (25207, hash of the id) one device */
+    [GW__Q_LOCK_SCHEMA] = PG_ONLY("SELECT pg_advisory_xact_lock(7161405519)"),
+    [GW__Q_LOCK_DEVICE] = PG_ONLY("SELECT pg_advisory_xact_lock(25207, hashtext($1))"),
+    [GW__Q_LOCK_PENDING] = PG_ONLY("SELECT pg_advisory_xact_lock(7161405520)"),
+    [GW__Q_LOCK_CAMPAIGN] = PG_ONLY("SELECT 1 FROM campaigns WHERE id = $1 FOR UPDATE"),
+
+    [GW__Q_DEVICE_ADD] = BOTH("INSERT INTO devices (" DEV_COLS ")"
+                              " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+    [GW__Q_DEVICE_GET] = BOTH("SELECT " DEV_COLS " FROM devices WHERE id = $1"),
+    [GW__Q_DEVICE_BY_FPR] = BOTH("SELECT " DEV_COLS ", " HAS_WORK("devices.id")
+                                 " FROM devices WHERE fingerprint = $1"),
+    [GW__Q_DEVICE_STATUS] = BOTH("UPDATE devices SET status = $1 WHERE id = $2"),
+    [GW__Q_DEVICE_CHECKIN] = BOTH("UPDATE devices SET version = coalesce($1, version),"
+                                  " sequence = $2, attrs = coalesce($3, attrs), last_seen = $4"
+                                  " WHERE id = $5"),
+    [GW__Q_DEVICE_LIST] = EACH(DEVICE_LIST),
+    [GW__Q_DEVICE_DEL_ACTIONS] = BOTH("DELETE FROM actions WHERE device_id = $1"),
+    [GW__Q_DEVICE_DEL_DDI] = BOTH("DELETE FROM ddi_targets WHERE device_id = $1"),
+    [GW__Q_DEVICE_DEL] = BOTH("DELETE FROM devices WHERE id = $1"),
+    [GW__Q_DEVICE_REKEY] = BOTH("UPDATE devices SET fingerprint = $1, serial = '', pubkey = '',"
+                                " status = $2 WHERE id = $3 AND status IN (0, 2)"),
+    [GW__Q_PENDING_COUNT] = BOTH("SELECT count(*) FROM devices WHERE status = 0"),
+    /* 1 if some pending device could expire: the cheap look before a full
+     * cap takes the write lock */
+    [GW__Q_PENDING_OLD] = BOTH("SELECT count(*) FROM (SELECT 1 FROM devices WHERE status = 0"
+                               " AND created < $1 AND last_seen = 0 LIMIT 1) o"),
+    /* pending devices that never checked in, have no action or DDI state
+     * and were created before $1 */
+    [GW__Q_PENDING_EXPIRE] =
+        BOTH("DELETE FROM devices WHERE status = 0 AND created < $1 AND last_seen = 0"
+             " AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.device_id = devices.id)"
+             " AND NOT EXISTS (SELECT 1 FROM ddi_targets t WHERE t.device_id = devices.id)"),
+
+    [GW__Q_RELEASE_ADD] =
+        BOTH("INSERT INTO releases (name, digest, size, sequence, vendor_id, class_id,"
+             " uploaded_by, created, kind, md5, sha1)"
+             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id"),
+    [GW__Q_RELEASE_GET] = BOTH("SELECT " REL_COLS " FROM releases WHERE id = $1"),
+    [GW__Q_RELEASE_BY_DIGEST] = BOTH("SELECT " REL_COLS " FROM releases WHERE digest = $1"),
+    [GW__Q_RELEASE_LIST] =
+        BOTH("SELECT " REL_COLS " FROM releases ORDER BY id DESC LIMIT $1 OFFSET $2"),
+    [GW__Q_RELEASE_EXISTS] = BOTH("SELECT count(*) FROM releases WHERE id = $1"),
+
+    [GW__Q_DDI_GET] =
+        BOTH("SELECT coalesce(t.token, ''), coalesce(t.attrs_received, 0),"
+             " (SELECT coalesce(max(a.id), 0) FROM actions a WHERE a.device_id = d.id"
+             " AND a.state = 5 AND a.id > coalesce(t.cancel_ack, 0))"
+             " FROM devices d LEFT JOIN ddi_targets t ON t.device_id = d.id WHERE d.id = $1"),
+    [GW__Q_DDI_TOKEN] =
+        BOTH("INSERT INTO ddi_targets (device_id, token) SELECT id, $1 FROM devices WHERE id = $2"
+             " ON CONFLICT (device_id) DO UPDATE SET token = excluded.token"),
+    [GW__Q_DDI_ATTRS] = BOTH("UPDATE devices SET attrs = $1 WHERE id = $2"),
+    [GW__Q_DDI_ATTRS_RECEIVED] =
+        BOTH("INSERT INTO ddi_targets (device_id, attrs_received) VALUES ($1, 1)"
+             " ON CONFLICT (device_id) DO UPDATE SET attrs_received = 1"),
+    [GW__Q_DDI_CANCEL_ACK] =
+        BOTH("INSERT INTO ddi_targets (device_id, cancel_ack)"
+             " SELECT device_id, id FROM actions WHERE id = $1 AND device_id = $2 AND state = 5"
+             " ON CONFLICT (device_id) DO UPDATE SET cancel_ack ="
+             " CASE WHEN excluded.cancel_ack > ddi_targets.cancel_ack"
+             " THEN excluded.cancel_ack ELSE ddi_targets.cancel_ack END"),
+
+    [GW__Q_CAMPAIGN_ADD] =
+        BOTH("INSERT INTO campaigns (name, release_id, filter, type, state, batch_size,"
+             " success_pct, error_pct, current_batch, batches, window_start, window_end, created)"
+             " VALUES ($1, $2, $3, $4, 0, $5, $6, $7, 0, 0, $8, $9, $10) RETURNING id"),
+    [GW__Q_CAMPAIGN_ACTIONS] = EACH(CAMPAIGN_ACTIONS),
+    [GW__Q_CAMPAIGN_BATCHES] = BOTH("UPDATE campaigns SET batches = $1, state = $2 WHERE id = $3"),
+    [GW__Q_CAMPAIGN_GET] = BOTH("SELECT " CAMP_COLS " FROM campaigns WHERE id = $1"),
+    [GW__Q_CAMPAIGN_COUNTS] =
+        BOTH("SELECT state, count(*) FROM actions WHERE campaign_id = $1 GROUP BY state"),
+    [GW__Q_CAMPAIGN_LIST] = BOTH("SELECT " CAMP_COLS ", " COUNT_COLS " FROM campaigns LEFT JOIN "
+                                 CAMPAIGN_COUNTS " ON k.campaign_id = campaigns.id"
+                                 " ORDER BY id DESC LIMIT $1 OFFSET $2"),
+    [GW__Q_CAMPAIGN_STATE] = LOCKED("SELECT state FROM campaigns WHERE id = $1", "FOR UPDATE"),
+    [GW__Q_CAMPAIGN_SET_STATE] = BOTH("UPDATE campaigns SET state = $1 WHERE id = $2"),
+    [GW__Q_CAMPAIGN_CANCEL_ACTIONS] =
+        BOTH("UPDATE actions SET state = 5 WHERE campaign_id = $1 AND state IN (0, 1)"),
+
+    [GW__Q_SETTLE_READ] = BOTH("SELECT state, success_pct, error_pct, current_batch, batches"
+                               " FROM campaigns WHERE id = $1"),
+    [GW__Q_SETTLE_BATCH] = BOTH(SETTLE_COUNT " AND batch = $2"),
+    [GW__Q_SETTLE_BATCH_GOOD] = BOTH(SETTLE_COUNT " AND batch = $2 AND state = 3"),
+    [GW__Q_SETTLE_PENDING] = BOTH(SETTLE_COUNT " AND state IN (0, 1, 2)"),
+    [GW__Q_SETTLE_RELEASED_BAD] = BOTH(SETTLE_COUNT " AND batch <= $2 AND state = 4"),
+    [GW__Q_SETTLE_RELEASED] = BOTH(SETTLE_COUNT " AND batch <= $2"),
+    [GW__Q_SETTLE_WRITE] =
+        BOTH("UPDATE campaigns SET current_batch = $1, state = $2 WHERE id = $3"),
+
+    [GW__Q_ACTION_OPEN] = BOTH("SELECT " ACT_COLS ACT_FROM " WHERE a.device_id = $1"
+                               " AND a.state IN (1, 2) ORDER BY a.id LIMIT 1"),
+    [GW__Q_ACTION_NEXT] = LOCKED("SELECT " ACT_COLS ACT_FROM " WHERE a.device_id = $1"
+                                 " AND a.state = 0 AND c.state = 0"
+                                 " AND a.batch <= c.current_batch"
+                                 " AND " IN_WINDOW("CAST($2 AS BIGINT)") " ORDER BY a.id LIMIT 1",
+                                 "FOR UPDATE OF a SKIP LOCKED"),
+    [GW__Q_ACTION_OFFER] =
+        BOTH("UPDATE actions SET state = 1, updated = $1 WHERE id = $2 AND state = 0"),
+    [GW__Q_ACTION_GET] =
+        BOTH("SELECT " ACT_COLS ACT_FROM " WHERE a.device_id = $1 AND a.id = $2"),
+    [GW__Q_ACTION_LOCK] = PG_ONLY("SELECT " ACT_COLS ACT_FROM " WHERE a.id = $1 FOR UPDATE OF a"),
+    [GW__Q_ACTION_SET] =
+        BOTH("UPDATE actions SET state = $1, feedback = $2, updated = $3 WHERE id = $4"),
+    [GW__Q_ACTION_INSTALLED] = BOTH("SELECT " ACT_COLS ACT_FROM " WHERE a.device_id = $1"
+                                    " AND a.state = 3 ORDER BY a.id DESC LIMIT 1"),
+    [GW__Q_ACTION_LIST] = BOTH("SELECT " ACT_COLS ", a.feedback" ACT_FROM
+                               " WHERE a.device_id = $1 ORDER BY a.id DESC LIMIT $2 OFFSET $3"),
+
+    [GW__Q_AUDIT_ADD] = BOTH("INSERT INTO audit (time, actor, action, object, detail)"
+                             " VALUES ($1, $2, $3, $4, $5)"),
+    [GW__Q_AUDIT_LIST] = BOTH("SELECT id, time, actor, action, object, detail FROM audit"
+                              " WHERE id > $1 ORDER BY id LIMIT $2"),
+    [GW__Q_AUDIT_RECENT] = BOTH("SELECT id, time, actor, action, object, detail FROM audit"
+                                " ORDER BY id DESC LIMIT $1"),
+};
