@@ -270,7 +270,7 @@ static void wait_elsewhere(double secs, unsigned fails, int argc, char **argv)
     snprintf(waiter, sizeof(waiter), "%.*s/bulwark-agent-wait", (int)(slash - self), self);
     if (access(waiter, X_OK) != 0)
         return;
-    if (!(av = calloc((size_t)argc + 8, sizeof(*av))))
+    if (!(av = bwh_calloc((size_t)argc + 8, sizeof(*av))))
         return;
     snprintf(secs_s, sizeof(secs_s), "%.3f", secs);
     snprintf(fails_s, sizeof(fails_s), "%u", fails);
@@ -298,7 +298,7 @@ static void wait_elsewhere(double secs, unsigned fails, int argc, char **argv)
     if (!stop && !wake)
         execv(waiter, av);
     sigprocmask(SIG_SETMASK, &old, NULL);
-    free(av);
+    bwh_free(av);
 }
 
 int main(int argc, char **argv)
