@@ -16,6 +16,11 @@ if(TARGET bwagent)
   target_link_libraries(test_agent PRIVATE bwagent)
   target_include_directories(test_agent PRIVATE unit)
   add_test(NAME unit.agent COMMAND test_agent)
+  # the cycle's pure parts: check-in version, the one read of a package
+  add_executable(test_agent_cycle unit/test_agent_cycle.c)
+  target_link_libraries(test_agent_cycle PRIVATE bwagent)
+  target_include_directories(test_agent_cycle PRIVATE unit)
+  add_test(NAME unit.agent_cycle COMMAND test_agent_cycle)
   # the agent's HTTP client against a scripted HTTPS server
   add_executable(agent_net_probe integ/agent_net_probe.c)
   target_link_libraries(agent_net_probe PRIVATE bwagent)
