@@ -559,14 +559,15 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
     if (rc == BW_E_IO && !strcmp(stage, "download"))
         return rc; /* the part file could not be read: again later */
     env->part_drop(env->ctx, s->act.sha256);
+    if (nread)
+        say(env, "downloaded %" PRIu64 " bytes (%" PRIu64 " received, %" PRIu64 " resumes; %" PRIu64
+            " read once)", s->act.size, s->fetched, s->resumed, nread);
     if (rc && !strcmp(stage, "download")) {
         snprintf(msg, sizeof(msg), "download refused: %s (%s)",
                  rc == BW_E_DIGEST ? "SHA-256 differs from the announced digest" : bw_strerror(rc),
                  bw_errname(rc));
         return refuse(env, n, s, "download", subj, msg);
     }
-    say(env, "downloaded %" PRIu64 " bytes (%" PRIu64 " received, %" PRIu64 " resumes; %" PRIu64
-        " read once)", s->act.size, s->fetched, s->resumed, nread);
     if (dl_only) {
         owe_report(s, "success", "downloaded (download-only action)");
         s->phase = AGENT_PH_DONE;

@@ -10,6 +10,11 @@ if(TARGET bwgateway AND TARGET bulwark-agent)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_fleet.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
   set_tests_properties(integ.agent_fleet PROPERTIES TIMEOUT 120)
+  # the agent and the simulator say the same for the same state (one cycle)
+  add_test(NAME integ.agent_same
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_same.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
+  set_tests_properties(integ.agent_same PROPERTIES TIMEOUT 120)
 endif()
 if(TARGET bwagent)
   add_executable(test_agent unit/test_agent.c)
