@@ -10,6 +10,7 @@
 #ifndef BULWARK_AGENT_H
 #define BULWARK_AGENT_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -179,6 +180,13 @@ struct agent_env {
  * other codes for local failures. *poll receives the server's poll
  * interval (clamped), 0 when env->reboot said the device is up again. */
 BW_NODISCARD bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll);
+/* The wait (seconds) before the next cycle of a device whose cycle
+ * returned rc and poll: the poll interval spread by +-jitter percent (0
+ * for a poll of 0: the device just rebooted); after BW_E_IO (the gateway
+ * unreachable) retry_min doubling with each failure counted in *fails, up
+ * to retry_max, spread by +-50 % so a fleet does not come back in one
+ * wave. Any other rc resets *fails. */
+double agent_next_wait(const struct agent_conf *c, bw_err rc, uint64_t poll, unsigned *fails);
 /* The check-in body for state s on a device running sequence seq: the
  * version is agent.conf's `version`, else the release the agent
  * confirmed, else "sequence N"; then seq and the attributes. NULL when
@@ -212,6 +220,36 @@ BW_NODISCARD bw_err agent_request_install(const struct agent_conf *c);
 BW_NODISCARD bw_err agent_request_postpone(const struct agent_conf *c, uint64_t seconds);
 /* Prints the agent's state (JSON) on stdout. */
 BW_NODISCARD bw_err agent_print_state(const struct agent_conf *c);
+
+/* --- the fleet simulators' scheduler (agent/sched.c) --- */
+/* One device's place in the schedule (zero: due now). */
+struct agent_slot {
+    double next;      /* bwh_now() time its next cycle is due */
+    unsigned fails;   /* unreachable cycles in a row (the backoff) */
+    int done;         /* --once: nothing more to run */
+};
+/* Runs n devices' cycles in threads until agent_stopping, stop_at, or
+ * (once) every device ran its cycle and, after a simulated reboot, the
+ * next. Filled by the caller; the counts are the scheduler's. */
+struct agent_sched {
+    size_t n;
+    unsigned threads;   /* 1..256, at most n */
+    int once;
+    double time_scale;  /* every wait divided by it (0: 1) */
+    double stop_at;     /* bwh_now() time to stop at (0: none) */
+    void *ctx;
+    struct agent_slot *(*slot)(void *ctx, size_t i);
+    const struct agent_conf *(*conf)(void *ctx, size_t i);
+    /* per thread, may be NULL: init's failure counts as an error */
+    bw_err (*thread_init)(void *ctx, void **tctx);
+    void (*thread_fini)(void *tctx);
+    /* one cycle of device i; *poll as agent_run_cycle's */
+    bw_err (*cycle)(void *ctx, void *tctx, size_t i, uint64_t *poll);
+    pthread_mutex_t lock;
+    unsigned long cycles, unreachable, errors;
+};
+/* Returns the threads started. */
+unsigned agent_sched_run(struct agent_sched *s);
 
 /* --- the in-memory fleet simulator (agent/sim.c) --- */
 struct agent_sim_opts {

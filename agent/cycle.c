@@ -36,30 +36,37 @@ void agent_state_init(struct agent_state *s)
     s->target = -1;
 }
 
+/* One line on f: pre, the device's tag, then the message. */
+static void vline(FILE *f, const char *pre, const char *tag, const char *fmt, va_list ap)
+{
+    char line[1024];
+
+    vsnprintf(line, sizeof(line), fmt, ap);
+    fprintf(f, "%s%s%s\n", pre, tag, line);
+}
+
+/* Progress and reports, on env->out (none when it is NULL). */
 __attribute__((format(printf, 2, 3))) static void say(const struct agent_env *env,
                                                       const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
 
     if (!env->out)
         return;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vline(env->out, "", env->tag, fmt, ap);
     va_end(ap);
-    fprintf(env->out, "%s%s\n", env->tag, line);
 }
 
+/* Failures, on stderr. */
 __attribute__((format(printf, 2, 3))) static void warn(const struct agent_env *env,
                                                        const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    vline(stderr, "bulwark-agent: ", env->tag, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "bulwark-agent: %s%s\n", env->tag, line);
 }
 
 static void event(const struct agent_env *env, const char *ev, const char *subject,
@@ -594,6 +601,29 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
     (void)save(env, s);
     *rebooted = env->reboot(env->ctx);
     return BW_OK;
+}
+
+/* A wait of base seconds spread by +-jitter percent. */
+static double spread(double base, uint64_t jitter)
+{
+    uint32_t r = 0;
+
+    if (!jitter || bw_random(&r, sizeof(r)))
+        return base;
+    return base * (1.0 + (double)jitter / 100.0 * ((double)r / 4294967295.0 * 2.0 - 1.0));
+}
+
+double agent_next_wait(const struct agent_conf *c, bw_err rc, uint64_t poll, unsigned *fails)
+{
+    if (rc == BW_E_IO) {
+        /* exponential backoff: retry_min doubling to retry_max */
+        double b = (double)c->retry_min * (double)(1u << (*fails < 20 ? *fails : 20));
+
+        (*fails)++;
+        return spread(b < (double)c->retry_max ? b : (double)c->retry_max, 50);
+    }
+    *fails = 0;
+    return poll ? spread((double)poll, c->jitter) : 0;
 }
 
 /* Forgets the action (finished, withdrawn or replaced). */

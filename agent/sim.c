@@ -39,9 +39,7 @@
 
 /* One simulated device: about 1.6 KiB. */
 struct fdev {
-    double next;
-    unsigned fails;
-    int done;
+    struct agent_slot at;   /* its place in the schedule */
     struct bw_bootstate st; /* its boot state: slots, trial, confirm, floor */
     struct agent_state s;   /* what its agent remembers */
 };
@@ -53,12 +51,11 @@ static struct {
     struct fdev *dev;
     size_t n;
     unsigned threads;
-    double stop_at;
     pthread_mutex_t lock;
     struct bwh_ca *ca;
     int reg_fd;
     /* counters, under lock */
-    unsigned long cycles, unreachable, errors, installed, confirmed, failed, reports, minted;
+    unsigned long errors, installed, confirmed, failed, reports, minted;
     uint64_t bytes;
 } F = {.lock = PTHREAD_MUTEX_INITIALIZER, .reg_fd = -1};
 
@@ -426,98 +423,61 @@ static bw_err cycle(struct worker *w, size_t i, uint64_t *poll)
     return agent_run_cycle(&env, poll);
 }
 
-static double spread(double base, uint64_t jitter)
+static struct agent_slot *sim_slot(void *ctx, size_t i)
 {
-    uint32_t r = 0;
-
-    if (!jitter || bw_random(&r, sizeof(r)))
-        return base;
-    return base * (1.0 + (double)jitter / 100.0 * ((double)r / 4294967295.0 * 2.0 - 1.0));
+    (void)ctx;
+    return &F.dev[i].at;
 }
 
-static void *run_thread(void *arg)
+static const struct agent_conf *sim_conf(void *ctx, size_t i)
 {
-    size_t t = (size_t)(uintptr_t)arg, i, left;
-    struct worker w;
+    (void)ctx, (void)i;
+    return F.c;
+}
 
-    bw_ec_key_init(&w.rel);
-    w.fd = memfd_create("bulwark-sim", MFD_CLOEXEC);
-    if (w.fd < 0 || bwh_load_key(F.dc.release_pub, 0, &w.rel)) {
+/* A worker thread's own: a memfd for downloads, the release key. */
+static bw_err sim_thread_init(void *ctx, void **tctx)
+{
+    struct worker *w = bwh_calloc(1, sizeof(*w));
+
+    (void)ctx;
+    *tctx = w;
+    if (!w)
+        return BW_E_NOMEM;
+    bw_ec_key_init(&w->rel);
+    w->fd = memfd_create("bulwark-sim", MFD_CLOEXEC);
+    if (w->fd < 0 || bwh_load_key(F.dc.release_pub, 0, &w->rel)) {
         fprintf(stderr, "bulwark-agent: simulator thread: no memfd or release key %s\n",
                 F.dc.release_pub);
-        count(&F.errors, 1);
-        goto out;
+        if (w->fd >= 0)
+            close(w->fd);
+        bw_ec_key_clear(&w->rel);
+        bwh_free(w);
+        *tctx = NULL;
+        return BW_E_IO;
     }
-    do {
-        double now = bwh_now(), soonest = now + 1.0;
+    return BW_OK;
+}
 
-        left = 0;
-        for (i = t; i < F.n && !agent_stopping; i += F.threads) {
-            struct fdev *d = &F.dev[i];
-            uint64_t poll;
-            double wait;
-            bw_err rc;
+static void sim_thread_fini(void *tctx)
+{
+    struct worker *w = tctx;
 
-            if (d->done)
-                continue;
-            left++;
-            if (d->next > now) {
-                soonest = d->next < soonest ? d->next : soonest;
-                continue;
-            }
-            /* after an install the simulated device reboots and its
-             * agent's first cycle comes at once (poll 0), in this turn:
-             * not after a pass over the thread's other devices */
-            for (;;) {
-                rc = cycle(&w, i, &poll);
-                pthread_mutex_lock(&F.lock);
-                F.cycles++;
-                F.unreachable += rc == BW_E_IO;
-                F.errors += rc && rc != BW_E_IO;
-                pthread_mutex_unlock(&F.lock);
-                if (rc || poll || agent_stopping || F.o->once)
-                    break;
-            }
-            if (rc == BW_E_IO) {
-                double b = (double)F.c->retry_min * (double)(1u << (d->fails < 20 ? d->fails : 20));
+    close(w->fd);
+    bw_ec_key_clear(&w->rel);
+    bwh_free(w);
+}
 
-                d->fails++;
-                wait = spread(b < (double)F.c->retry_max ? b : (double)F.c->retry_max, 50);
-            } else {
-                d->fails = 0;
-                wait = poll ? spread((double)poll, F.c->jitter) : 0;
-            }
-            d->next = bwh_now() + wait / F.o->time_scale;
-            /* --once: one cycle, and the one after a simulated reboot
-             * (poll is 0 only then: poll_min is at least 1) */
-            if (F.o->once && !(rc == BW_OK && poll == 0))
-                d->done = 1;
-            now = bwh_now();
-            if (F.stop_at > 0 && now >= F.stop_at)
-                agent_stopping = 1;
-        }
-        if (F.stop_at > 0 && soonest > F.stop_at)
-            soonest = F.stop_at;
-        if (left && !agent_stopping && soonest > bwh_now()) {
-            double s = soonest - bwh_now();
-            struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-
-            nanosleep(&ts, NULL);
-        }
-        if (F.stop_at > 0 && bwh_now() >= F.stop_at)
-            agent_stopping = 1;
-    } while (left && !agent_stopping);
-out:
-    if (w.fd >= 0)
-        close(w.fd);
-    bw_ec_key_clear(&w.rel);
-    return NULL;
+static bw_err sim_cycle(void *ctx, void *tctx, size_t i, uint64_t *poll)
+{
+    (void)ctx;
+    return cycle(tctx, i, poll);
 }
 
 int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
 {
-    pthread_t tid[256];
-    unsigned t, started;
+    struct agent_sched sc;
+    unsigned started;
     double t0, secs;
     size_t i;
     int st;
@@ -553,28 +513,35 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
     for (i = 0; i < F.n; i++) {
         dev_init(&F.dev[i]);
         /* first cycles spread evenly over --spread seconds */
-        F.dev[i].next = t0 + o->spread * (double)i / (double)F.n;
+        F.dev[i].at.next = t0 + o->spread * (double)i / (double)F.n;
     }
-    F.stop_at = o->duration > 0 ? t0 + o->duration : 0;
-    for (started = 0; started < F.threads; started++)
-        if (pthread_create(&tid[started], NULL, run_thread, (void *)(uintptr_t)started) != 0)
-            break;
-    for (t = 0; t < started; t++)
-        pthread_join(tid[t], NULL);
+    memset(&sc, 0, sizeof(sc));
+    sc.n = F.n;
+    sc.threads = F.threads;
+    sc.once = o->once;
+    sc.time_scale = o->time_scale;
+    sc.stop_at = o->duration > 0 ? t0 + o->duration : 0;
+    sc.slot = sim_slot;
+    sc.conf = sim_conf;
+    sc.thread_init = sim_thread_init;
+    sc.thread_fini = sim_thread_fini;
+    sc.cycle = sim_cycle;
+    started = agent_sched_run(&sc);
     secs = bwh_now() - t0;
+    F.errors += sc.errors;
     if (o->json)
         printf("{\"devices\":%zu,\"threads\":%u,\"seconds\":%.1f,\"time_scale\":%g,\"cycles\":%lu,"
                "\"unreachable\":%lu,\"errors\":%lu,\"installed\":%lu,\"confirmed\":%lu,"
                "\"failure_reports\":%lu,\"reports\":%lu,\"bytes\":%" PRIu64 "}\n",
-               F.n, started, secs, o->time_scale, F.cycles, F.unreachable, F.errors, F.installed,
+               F.n, started, secs, o->time_scale, sc.cycles, sc.unreachable, F.errors, F.installed,
                F.confirmed, F.failed, F.reports, F.bytes);
     else
         printf("simulated %zu devices in %u threads for %.1f s (time x%g): %lu cycles, %lu "
                "unreachable, %lu errors, %lu updates installed, %lu confirmed, %lu failures "
                "reported\n",
-               F.n, started, secs, o->time_scale, F.cycles, F.unreachable, F.errors, F.installed,
+               F.n, started, secs, o->time_scale, sc.cycles, sc.unreachable, F.errors, F.installed,
                F.confirmed, F.failed);
-    st = F.errors ? 1 : F.unreachable && o->once ? 75 : 0;
+    st = F.errors ? 1 : sc.unreachable && o->once ? 75 : 0;
     bwh_free(F.dev);
     F.dev = NULL;
     return st;
