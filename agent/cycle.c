@@ -37,7 +37,8 @@ void agent_state_init(struct agent_state *s)
 }
 
 /* One line on f: pre, the device's tag, then the message. */
-static void vline(FILE *f, const char *pre, const char *tag, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void vline(FILE *f, const char *pre, const char *tag,
+                                                        const char *fmt, va_list ap)
 {
     char line[1024];
 
@@ -554,10 +555,13 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
     if (install_now && !dl_only)
         (void)request(env, "install-now", NULL, 1);
     rc = dl_only ? BW_OK : env->dev_open(env->ctx, 1, 1, &d, &what);
-    if (!rc)
+    if (!rc) {
         rc = agent_pkg_pass(fd, s->act.size, s->act.sha256, dl_only ? NULL : &d, &stage, &nread);
-    else
+        if (!rc && !dl_only)
+            s->target = d.u->target; /* read while the device is open */
+    } else {
         stage = "device"; /* what names the part of it, on stderr */
+    }
     if (rc && !strcmp(stage, "device"))
         warn(env, "%s: %s", what, bw_strerror(rc));
     if (!dl_only)
@@ -586,7 +590,6 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
                  bw_errname(rc));
         return refuse(env, n, s, "install", subj, msg);
     }
-    s->target = d.u ? d.u->target : -1;
     count(env, AGENT_N_INSTALLED, 1);
     snprintf(msg, sizeof(msg), "installed into slot %c; rebooting into it on trial",
              'a' + s->target);
