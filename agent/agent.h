@@ -10,6 +10,7 @@
 #ifndef BULWARK_AGENT_H
 #define BULWARK_AGENT_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,7 +85,7 @@ struct agent_checkin {
 BW_NODISCARD bw_err agent_parse_checkin(const char *buf, size_t len, struct agent_checkin *out,
                                         const char **why);
 
-/* --- the cycle (agent/agent.c) --- */
+/* --- the cycle (agent/cycle.c), run by the agent and the simulator --- */
 struct agent_opts {
     int once;
     int verbose;
@@ -93,20 +94,123 @@ struct agent_opts {
  * in progress ends at once (a partial download is kept). */
 extern volatile sig_atomic_t agent_stopping;
 
-/* One cycle: finish a boot in progress, send pending reports, check in,
- * act on the action. BW_OK; BW_E_IO when the gateway could not be reached
- * or answered 5xx (the caller backs off; all state is kept); other codes
- * for local failures. *poll receives the server's poll interval (clamped). */
-/* The install steps the agent and the fleet simulator share: the opened
- * package p checked against vendor_id and class_id by the engine u,
- * streamed into it (every chunk verified before it is written) and
- * finished; *target: the slot written. *stage names the step that failed.
- * On an error the install is abandoned. */
-struct bwh_pkg;
-struct bw_update;
-BW_NODISCARD bw_err agent_install_pkg(struct bwh_pkg *p, struct bw_update *u,
-                                      const uint8_t vendor_id[16], const uint8_t class_id[16],
-                                      uint8_t *target, const char **stage);
+enum agent_phase { AGENT_PH_NONE = 0, AGENT_PH_OFFERED, AGENT_PH_INSTALLED, AGENT_PH_DONE };
+extern const char *const agent_phase_names[4];
+
+/* What a device's agent remembers across cycles, crashes and reboots (the
+ * agent: STATE_DIR/state; a simulated device: its memory). */
+struct agent_state {
+    struct agent_action act; /* act.id == 0: none */
+    enum agent_phase phase;
+    int target;         /* slot installed into (AGENT_PH_INSTALLED), -1: none */
+    uint64_t fetched;   /* bytes received for this action, all attempts */
+    uint64_t resumed;   /* downloads resumed from a partial file */
+    int said;           /* the "waiting" report for this action was sent */
+    char version[AGENT_STR_MAX]; /* release running, after a confirm */
+    /* a report owed to the gateway */
+    int64_t rep_action;
+    char rep_state[16];
+    char rep_feedback[512];
+};
+/* An empty state: no action, no report owed, target -1. */
+void agent_state_init(struct agent_state *s);
+
+/* The device as the cycle sees it while it is open (agent_env.dev_open):
+ * its update engine over its slots and boot state, and, when asked for,
+ * the release key and the vendor and class packages must name. */
+struct agent_dev {
+    struct bw_update *u;
+    const struct bw_ec_key *key;
+    const uint8_t *vendor_id, *class_id;
+};
+
+/* What the environment counts for its own summary (agent_env.count). */
+enum agent_count { AGENT_N_INSTALLED, AGENT_N_CONFIRMED, AGENT_N_REPORTS, AGENT_N_FAILURES,
+                   AGENT_N_BYTES };
+
+struct agent_net;
+/*
+ * The environment one agent cycle runs in: everything the cycle needs from
+ * the device and the process, as a table of functions over ctx. The real
+ * agent (agent/agent.c) fills it with files, device.conf, the device lock,
+ * commands and the security log; the fleet simulator (agent/sim.c) with
+ * memory. The cycle itself (agent/cycle.c) is the same for both. Members
+ * marked "may be NULL" are optional; the others are required.
+ */
+struct agent_env {
+    const struct agent_conf *c; /* policy, window, version, attributes, poll bounds */
+    void *ctx;
+    const char *tag;            /* put before every line printed ("" or "ID: ") */
+    FILE *out;                  /* progress and reports; NULL: quiet */
+    /* the state: load gives agent_state_init's state when there is none */
+    bw_err (*load)(void *ctx, struct agent_state *s);
+    bw_err (*save)(void *ctx, const struct agent_state *s);
+    /* Opens the device: exclusive takes the device lock (an install or a
+     * confirm follows), with_key loads the release key. One device open at
+     * a time; dev_close is called after every dev_open, even a failed one. */
+    bw_err (*dev_open)(void *ctx, int with_key, int exclusive, struct agent_dev *d,
+                       const char **what);
+    void (*dev_close)(void *ctx);
+    /* Where the package of action sha256 is downloaded: an fd open for
+     * reading and writing; its size is what a former attempt left (the
+     * download resumes there). The cycle closes it. part_drop removes it. */
+    bw_err (*part_open)(void *ctx, const char *sha256, int *fd);
+    void (*part_drop)(void *ctx, const char *sha256);
+    /* The transport to the gateway with this device's identity. */
+    bw_err (*net_open)(void *ctx, struct agent_net **n);
+    /* The health check of a trial boot: its exit status (0: healthy). */
+    int (*health)(void *ctx, int slot);
+    /* Reboots. Returns 1 when the device came up again at once and its
+     * agent's next cycle is due now (the simulator), 0 otherwise. */
+    int (*reboot)(void *ctx);
+    /* The policy clock (seconds since the epoch). */
+    int64_t (*clock)(void *ctx);
+    /* The user's request files: install-now, postpone (its value in *val);
+     * take removes it. 0: no such request. May be NULL (none). */
+    int (*request)(void *ctx, const char *name, uint64_t *val, int take);
+    /* A security-log event. May be NULL (no log). */
+    void (*event)(void *ctx, const char *ev, const char *subject, const char *outcome);
+    /* Counts for a summary. May be NULL. */
+    void (*count)(void *ctx, enum agent_count what, uint64_t n);
+};
+
+/* One cycle in env: finish a boot in progress, send pending reports,
+ * check in, act on the action. BW_OK; BW_E_IO when the gateway could not
+ * be reached or answered 5xx (the caller backs off; all state is kept);
+ * other codes for local failures. *poll receives the server's poll
+ * interval (clamped), 0 when env->reboot said the device is up again. */
+BW_NODISCARD bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll);
+/* The wait (seconds) before the next cycle of a device whose cycle
+ * returned rc and poll: the poll interval spread by +-jitter percent (0
+ * for a poll of 0: the device just rebooted); after BW_E_IO (the gateway
+ * unreachable) retry_min doubling with each failure counted in *fails, up
+ * to retry_max, spread by +-50 % so a fleet does not come back in one
+ * wave. Any other rc resets *fails. */
+double agent_next_wait(const struct agent_conf *c, bw_err rc, uint64_t poll, unsigned *fails);
+/* The check-in body for state s on a device running sequence seq: the
+ * version is agent.conf's `version`, else the release the agent
+ * confirmed, else "sequence N"; then seq and the attributes. NULL when
+ * out of memory; free() the result (jansson's). */
+char *agent_checkin_body(const struct agent_conf *c, const struct agent_state *s, uint64_t seq);
+/*
+ * The one read of a downloaded package (fd, size bytes), from byte 0 to
+ * its end: every byte is hashed for the announced SHA-256 (sha256, 64
+ * lowercase hex digits) and, with d, handed on to the core's install
+ * stream (bulwark/update.h) after the envelope is authenticated with
+ * d->key: the stream checks each chunk before d->u's slot sees it and
+ * marks the slot for trial only after the whole file matched the announced
+ * digest. BW_OK; BW_E_DIGEST/BW_E_SIZE with *stage "download" when the
+ * file is not the announced one (any install is abandoned); the envelope
+ * parser's and the install stream's errors with *stage naming the step
+ * ("envelope", "device check", "payload", "finish"); BW_E_IO when the
+ * file could not be read; BW_E_NOMEM. *nread: bytes read from fd.
+ */
+BW_NODISCARD bw_err agent_pkg_pass(int fd, uint64_t size, const char *sha256,
+                                   const struct agent_dev *d, const char **stage,
+                                   uint64_t *nread);
+
+/* The real device's cycle: agent_run_cycle in the environment c
+ * describes (agent/agent.c). */
 BW_NODISCARD bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll);
 /* The policy clock: BULWARK_AGENT_CLOCK (seconds since the epoch, for
  * tests) or the real time. Never used for tokens. */
@@ -116,6 +220,36 @@ BW_NODISCARD bw_err agent_request_install(const struct agent_conf *c);
 BW_NODISCARD bw_err agent_request_postpone(const struct agent_conf *c, uint64_t seconds);
 /* Prints the agent's state (JSON) on stdout. */
 BW_NODISCARD bw_err agent_print_state(const struct agent_conf *c);
+
+/* --- the fleet simulators' scheduler (agent/sched.c) --- */
+/* One device's place in the schedule (zero: due now). */
+struct agent_slot {
+    double next;      /* bwh_now() time its next cycle is due */
+    unsigned fails;   /* unreachable cycles in a row (the backoff) */
+    int done;         /* --once: nothing more to run */
+};
+/* Runs n devices' cycles in threads until agent_stopping, stop_at, or
+ * (once) every device ran its cycle and, after a simulated reboot, the
+ * next. Filled by the caller; the counts are the scheduler's. */
+struct agent_sched {
+    size_t n;
+    unsigned threads;   /* 1..256, at most n */
+    int once;
+    double time_scale;  /* every wait divided by it (0: 1) */
+    double stop_at;     /* bwh_now() time to stop at (0: none) */
+    void *ctx;
+    struct agent_slot *(*slot)(void *ctx, size_t i);
+    const struct agent_conf *(*conf)(void *ctx, size_t i);
+    /* per thread, may be NULL: init's failure counts as an error */
+    bw_err (*thread_init)(void *ctx, void **tctx);
+    void (*thread_fini)(void *tctx);
+    /* one cycle of device i; *poll as agent_run_cycle's */
+    bw_err (*cycle)(void *ctx, void *tctx, size_t i, uint64_t *poll);
+    pthread_mutex_t lock;
+    unsigned long cycles, unreachable, errors;
+};
+/* Returns the threads started. */
+unsigned agent_sched_run(struct agent_sched *s);
 
 /* --- the in-memory fleet simulator (agent/sim.c) --- */
 struct agent_sim_opts {

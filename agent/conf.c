@@ -63,20 +63,35 @@ static const struct bwh_conf_row rows[] = {
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 
+/* Two decimal digits at s, at most max. -1 otherwise. */
+static int two_digits(const char *s, int max)
+{
+    int v;
+
+    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+        return -1;
+    v = (s[0] - '0') * 10 + (s[1] - '0');
+    return v <= max ? v : -1;
+}
+
 bw_err agent_window_parse(const char *s, int *start, int *end)
 {
-    unsigned h1, m1, h2, m2;
-    char tail;
+    int h1, m1, h2, m2;
 
     *start = *end = -1;
     if (!*s)
         return BW_OK;
-    if (strlen(s) != 11 || s[2] != ':' || s[5] != '-' || s[8] != ':' ||
-        sscanf(s, "%2u:%2u-%2u:%2u%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 > 23 || h2 > 23 ||
-        m1 > 59 || m2 > 59 || (h1 == h2 && m1 == m2))
+    /* exactly HH:MM-HH:MM */
+    if (strlen(s) != 11 || s[2] != ':' || s[5] != '-' || s[8] != ':')
         return BW_E_FORMAT;
-    *start = (int)(h1 * 60 + m1);
-    *end = (int)(h2 * 60 + m2);
+    h1 = two_digits(s, 23);
+    m1 = two_digits(s + 3, 59);
+    h2 = two_digits(s + 6, 23);
+    m2 = two_digits(s + 9, 59);
+    if (h1 < 0 || m1 < 0 || h2 < 0 || m2 < 0 || (h1 == h2 && m1 == m2))
+        return BW_E_FORMAT;
+    *start = h1 * 60 + m1;
+    *end = h2 * 60 + m2;
     return BW_OK;
 }
 

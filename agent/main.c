@@ -18,7 +18,6 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
-#include <pthread.h>
 
 #include <malloc.h>
 
@@ -78,14 +77,24 @@ static void usage(FILE *f)
                "maintenance windows and postponing; tokens always use the real time.\n");
 }
 
-/* A wait of base seconds spread by +-jitter percent. */
-static double spread(double base, uint64_t jitter)
+/* Line-buffered stdout, TLS, SIGTERM/SIGINT (and, for the daemon, SIGUSR1)
+ * to on_signal, SIGPIPE ignored (a write to a closed connection fails, it
+ * does not kill). Nonzero when TLS cannot start. */
+static int process_setup(int usr1)
 {
-    uint32_t r = 0;
+    struct sigaction sa;
 
-    if (!jitter || bw_random(&r, sizeof(r)))
-        return base;
-    return base * (1.0 + (double)jitter / 100.0 * ((double)r / 4294967295.0 * 2.0 - 1.0));
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (bwh_tls_init())
+        return 1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (usr1)
+        sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
 }
 
 /* Sleeps secs, or until a signal: one ppoll per wait (no timer ticks while
@@ -117,125 +126,79 @@ static void pause_for(double secs)
 /*
  * The fleet simulator: one process runs the agents of many devices, each
  * with its own device.conf (identity, file-backed slots, boot state) and
- * agent.conf, in T threads. Device i belongs to thread i % T, which runs
- * its cycles when they are due, with the same poll, jitter and backoff as
- * the daemon. For tests and load runs against a real gateway.
+ * agent.conf, in T threads (agent/sched.c), with the same poll, jitter
+ * and backoff as the daemon. For tests and load runs against a real
+ * gateway.
  */
 struct sim_dev {
     struct agent_conf c;
-    double next;
-    unsigned fails;
-    int done;
+    struct agent_slot at;
 };
-static struct {
-    struct sim_dev *dev;
-    size_t n;
-    unsigned threads;
-    int once;
-    pthread_mutex_t lock;
-    unsigned long cycles, unreachable, errors;
-} sim = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static double next_wait(const struct agent_conf *c, bw_err rc, uint64_t poll, unsigned *fails)
+static struct agent_slot *dir_slot(void *ctx, size_t i)
 {
-    if (rc == BW_E_IO) {
-        double b = (double)c->retry_min * (double)(1u << (*fails < 20 ? *fails : 20));
-
-        (*fails)++;
-        return spread(b < (double)c->retry_max ? b : (double)c->retry_max, 50);
-    }
-    *fails = 0;
-    return spread((double)poll, c->jitter);
+    return &((struct sim_dev *)ctx)[i].at;
 }
 
-static void *sim_thread(void *arg)
+static const struct agent_conf *dir_conf(void *ctx, size_t i)
 {
-    size_t t = (size_t)(uintptr_t)arg, i, left;
+    return &((struct sim_dev *)ctx)[i].c;
+}
 
-    do {
-        double now = bwh_now(), soonest = now + 1.0;
-
-        left = 0;
-        for (i = t; i < sim.n && !stop; i += sim.threads) {
-            struct sim_dev *d = &sim.dev[i];
-            uint64_t poll = d->c.poll_max;
-            bw_err rc;
-
-            if (d->done)
-                continue;
-            left++;
-            if (d->next > now) {
-                soonest = d->next < soonest ? d->next : soonest;
-                continue;
-            }
-            rc = agent_cycle(&d->c, &poll);
-            pthread_mutex_lock(&sim.lock);
-            sim.cycles++;
-            sim.unreachable += rc == BW_E_IO;
-            sim.errors += rc && rc != BW_E_IO;
-            pthread_mutex_unlock(&sim.lock);
-            d->next = bwh_now() + next_wait(&d->c, rc, poll, &d->fails);
-            if (sim.once)
-                d->done = 1;
-        }
-        if (left && !sim.once && soonest > bwh_now()) {
-            double w = soonest - bwh_now();
-            struct timespec ts = {(time_t)w, (long)((w - (double)(time_t)w) * 1e9)};
-
-            nanosleep(&ts, NULL);
-        }
-    } while (left && !stop && !(sim.once && !left));
-    return NULL;
+static bw_err dir_cycle(void *ctx, void *tctx, size_t i, uint64_t *poll)
+{
+    (void)tctx;
+    return agent_cycle(&((struct sim_dev *)ctx)[i].c, poll);
 }
 
 static int simulate(const char *dir, unsigned threads, int once)
 {
+    struct agent_sched sc;
     struct dirent **names = NULL;
-    pthread_t tid[256];
+    struct sim_dev *dev;
+    size_t n = 0;
     int k, m, bad = 0;
-    unsigned t;
 
     m = scandir(dir, &names, NULL, alphasort);
     if (m < 0) {
         fprintf(stderr, "bulwark-agent: %s: %s\n", dir, strerror(errno));
         return 1;
     }
-    sim.dev = bwh_calloc((size_t)m + 1, sizeof(*sim.dev));
+    dev = bwh_calloc((size_t)m + 1, sizeof(*dev));
     for (k = 0; k < m; k++) {
         char path[AGENT_PATH_MAX];
         FILE *f;
 
         snprintf(path, sizeof(path), "%.3000s/%.200s/agent.conf", dir, names[k]->d_name);
-        if (names[k]->d_name[0] != '.' && sim.dev && (f = fopen(path, "r"))) {
+        if (names[k]->d_name[0] != '.' && dev && (f = fopen(path, "r"))) {
             fclose(f);
-            if (agent_conf_load(&sim.dev[sim.n].c, path))
+            if (agent_conf_load(&dev[n].c, path))
                 bad = 1;
             else
-                sim.n++;
+                n++;
         }
         free(names[k]);
     }
     free(names);
-    if (!sim.dev || bad || !sim.n) {
+    if (!dev || bad || !n) {
         fprintf(stderr, "bulwark-agent: --simulate %s: %s\n", dir,
                 bad ? "a device's configuration is bad" : "no DIR/*/agent.conf found");
-        bwh_free(sim.dev);
+        bwh_free(dev);
         return 1;
     }
-    sim.threads = threads < 1 ? 1 : threads > 256 ? 256 : threads;
-    if (sim.threads > sim.n)
-        sim.threads = (unsigned)sim.n;
-    sim.once = once;
-    for (t = 0; t < sim.threads; t++)
-        if (pthread_create(&tid[t], NULL, sim_thread, (void *)(uintptr_t)t) != 0)
-            break;
-    threads = t;
-    for (t = 0; t < threads; t++)
-        pthread_join(tid[t], NULL);
-    printf("simulated %zu devices in %u threads: %lu cycles, %lu unreachable, %lu errors\n",
-           sim.n, threads, sim.cycles, sim.unreachable, sim.errors);
-    bwh_free(sim.dev);
-    return sim.errors ? 1 : sim.unreachable ? 75 : 0;
+    memset(&sc, 0, sizeof(sc));
+    sc.n = n;
+    sc.threads = threads;
+    sc.once = once;
+    sc.ctx = dev;
+    sc.slot = dir_slot;
+    sc.conf = dir_conf;
+    sc.cycle = dir_cycle;
+    threads = agent_sched_run(&sc);
+    printf("simulated %zu devices in %u threads: %lu cycles, %lu unreachable, %lu errors\n", n,
+           threads, sc.cycles, sc.unreachable, sc.errors);
+    bwh_free(dev);
+    return sc.errors ? 1 : sc.unreachable ? 75 : 0;
 }
 
 /*
@@ -270,7 +233,7 @@ static void wait_elsewhere(double secs, unsigned fails, int argc, char **argv)
     snprintf(waiter, sizeof(waiter), "%.*s/bulwark-agent-wait", (int)(slash - self), self);
     if (access(waiter, X_OK) != 0)
         return;
-    if (!(av = calloc((size_t)argc + 8, sizeof(*av))))
+    if (!(av = bwh_calloc((size_t)argc + 8, sizeof(*av))))
         return;
     snprintf(secs_s, sizeof(secs_s), "%.3f", secs);
     snprintf(fails_s, sizeof(fails_s), "%u", fails);
@@ -298,7 +261,7 @@ static void wait_elsewhere(double secs, unsigned fails, int argc, char **argv)
     if (!stop && !wake)
         execv(waiter, av);
     sigprocmask(SIG_SETMASK, &old, NULL);
-    free(av);
+    bwh_free(av);
 }
 
 int main(int argc, char **argv)
@@ -310,7 +273,6 @@ int main(int argc, char **argv)
     int once = 0, check = 0, install_now = 0, state = 0, i;
     unsigned fails = 0;
     struct agent_conf c;
-    struct sigaction sa;
     bw_err rc;
 
     for (i = 1; i < argc; i++) {
@@ -405,14 +367,8 @@ int main(int argc, char **argv)
         }
         so.threads = (unsigned)(threads > 256 ? 256 : threads);
         so.once = once;
-        setvbuf(stdout, NULL, _IOLBF, 0);
-        if (bwh_tls_init())
+        if (process_setup(0))
             return 1;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_signal;
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
         (void)mkdir(c.state_dir, 0700); /* for the default fleet directory */
         st = agent_simulate_n(&c, &so);
         return st;
@@ -420,14 +376,8 @@ int main(int argc, char **argv)
     if (sim_dir) {
         int st;
 
-        setvbuf(stdout, NULL, _IOLBF, 0);
-        if (bwh_tls_init())
+        if (process_setup(0))
             return 1;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_signal;
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
         st = simulate(sim_dir, (unsigned)(threads > 256 ? 256 : threads), once);
         return st;
     }
@@ -460,15 +410,8 @@ int main(int argc, char **argv)
         if (!once)
             return 0;
     }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (bwh_tls_init())
+    if (process_setup(1))
         return 1;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
     {
         /* blocked when bulwark-agent-wait started this image: pending
          * signals arrive now that the handlers are in place */
@@ -487,19 +430,11 @@ int main(int argc, char **argv)
         rc = agent_cycle(&c, &poll);
         if (once || stop)
             break;
-        if (rc == BW_E_IO) {
-            /* exponential backoff: retry_min doubling to retry_max */
-            double b = (double)c.retry_min * (double)(1u << (fails < 20 ? fails : 20));
-
-            fails++;
-            wait = spread(b < (double)c.retry_max ? b : (double)c.retry_max, 50);
+        wait = agent_next_wait(&c, rc, poll, &fails);
+        if (rc == BW_E_IO)
             printf("gateway unreachable (attempt %u): next try in %.1f s\n", fails, wait);
-        } else {
-            if (rc)
-                fprintf(stderr, "bulwark-agent: cycle: %s [%s]\n", bw_strerror(rc), bw_errname(rc));
-            fails = 0;
-            wait = spread((double)poll, c.jitter);
-        }
+        else if (rc)
+            fprintf(stderr, "bulwark-agent: cycle: %s [%s]\n", bw_strerror(rc), bw_errname(rc));
         /* the cycle's TLS context, connection and buffers are freed: give
          * the pages back before the long wait instead of keeping them in
          * the heap for the next cycle */

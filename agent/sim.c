@@ -6,15 +6,16 @@
  * CA, with registry lines the gateway imports), a fresh device token per
  * connection (agent/net.c, as the daemon), and in-memory slots: a boot
  * state per device driven by the real install engine over slots that keep
- * no bytes. Not the daemon: one policy (automatic), no health command, no
- * security log, no partial downloads kept across a broken transfer.
+ * no bytes. Each device runs the agent's own cycle (agent/cycle.c) in the
+ * environment below; this file has no rules of its own. Not the daemon:
+ * one policy (automatic), a health check that passes, no security log, no
+ * partial downloads kept across a broken transfer.
  * Method: a download goes into the worker thread's memfd (one package in
- * memory per thread, never one per device), its SHA-256 is compared with
- * the announced one, then the package is installed through bwh_pkg_install,
- * the core's install stream (envelope signature, vendor and class,
- * anti-rollback floor, chunk list, every chunk, whole-image digest), into a
- * slot that only counts the bytes. What a device keeps is its boot state (sequence,
- * size and digest per slot, trial, confirm), its action and its report.
+ * memory per thread, never one per device) and is read once by the
+ * cycle's pass (announced SHA-256 and the core's install stream) into a
+ * slot that only counts the bytes. What a device keeps is its boot state
+ * (sequence, size and digest per slot, trial, confirm) and its agent
+ * state (action, phase, report owed).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,21 +37,11 @@
 #include "bwh/host.h"
 #include "net.h"
 
-enum sphase { SP_NONE = 0, SP_OFFERED, SP_INSTALLED, SP_DONE };
-
-/* One simulated device: about 700 bytes. */
+/* One simulated device: about 1.6 KiB. */
 struct fdev {
-    double next;
-    unsigned fails;
-    int done;
+    struct agent_slot at;   /* its place in the schedule */
     struct bw_bootstate st; /* its boot state: slots, trial, confirm, floor */
-    struct agent_action act; /* act.id == 0: none */
-    enum sphase phase;
-    int target;
-    char version[130]; /* release running, after a confirm */
-    int64_t rep_action;      /* a report owed */
-    char rep_state[16];
-    char rep_feedback[200];
+    struct agent_state s;   /* what its agent remembers */
 };
 
 static struct {
@@ -60,12 +51,11 @@ static struct {
     struct fdev *dev;
     size_t n;
     unsigned threads;
-    double stop_at;
     pthread_mutex_t lock;
     struct bwh_ca *ca;
     int reg_fd;
     /* counters, under lock */
-    unsigned long cycles, unreachable, errors, installed, confirmed, failed, reports, minted;
+    unsigned long errors, installed, confirmed, failed, reports, minted;
     uint64_t bytes;
 } F = {.lock = PTHREAD_MUTEX_INITIALIZER, .reg_fd = -1};
 
@@ -290,389 +280,204 @@ static void dev_init(struct fdev *d)
     d->st.slot_sequence[BW_SLOT_A] = F.o->factory_sequence;
     d->st.slot_size[BW_SLOT_A] = 1;
     d->st.highest_sequence = F.o->factory_sequence;
-    d->target = -1;
+    agent_state_init(&d->s);
 }
 
-static void owe(struct fdev *d, const char *state, const char *feedback)
-{
-    d->rep_action = d->act.id;
-    snprintf(d->rep_state, sizeof(d->rep_state), "%s", state);
-    snprintf(d->rep_feedback, sizeof(d->rep_feedback), "%s", feedback);
-}
-
-static bw_err send_report(struct agent_net *n, struct fdev *d)
-{
-    long status = 0;
-    bw_err rc;
-
-    if (!d->rep_action)
-        return BW_OK;
-    rc = agent_net_report(n, d->rep_action, d->rep_state, d->rep_feedback, &status);
-    if (rc)
-        return rc;
-    if (F.o->verbose)
-        printf("report action %" PRId64 " %s: %s (HTTP %ld)\n", d->rep_action, d->rep_state,
-               d->rep_feedback, status);
-    if (!strcmp(d->rep_state, "failure"))
-        count(&F.failed, 1);
-    count(&F.reports, 1);
-    d->rep_action = 0;
-    d->rep_state[0] = d->rep_feedback[0] = 0;
-    return BW_OK;
-}
-
-/* The boot after an install: the trial slot booted, the (simulated)
- * health check passes, the slot is confirmed. As agent.c's after_boot. */
-static void after_boot(struct fdev *d)
-{
-    struct engine e;
-    char msg[200];
-
-    if (d->phase != SP_INSTALLED || d->target < 0 || engine_open(&e, d))
-        return;
-    if (e.u.st.trial == d->target && e.u.st.booted == d->target) {
-        if (!bw_update_confirm(&e.u)) {
-            snprintf(msg, sizeof(msg), "confirmed: %.128s (sequence %" PRIu64 ") runs from slot %c",
-                     d->act.release, d->act.sequence, 'a' + d->target);
-            owe(d, "success", msg);
-            snprintf(d->version, sizeof(d->version), "%s", d->act.release);
-            count(&F.confirmed, 1);
-        } else {
-            owe(d, "failure", "confirm failed");
-        }
-    } else if (e.u.st.trial == d->target) {
-        return; /* not rebooted yet */
-    } else {
-        snprintf(msg, sizeof(msg),
-                 "rolled back: the trial of slot %c ended without a confirm; slot %c runs",
-                 'a' + d->target, 'a' + e.u.st.active);
-        owe(d, "failure", msg);
-    }
-    d->phase = SP_DONE;
-}
+/* --- the device's environment for the agent cycle ------------------------------------ */
 
 /* What a worker thread owns: the memfd downloads go into, its copy of
- * the release key. */
+ * the release key, and the device it runs now with its engine. */
 struct worker {
     int fd;
     struct bw_ec_key rel;
+    size_t i;
+    struct engine e;
+    char tag[72];
 };
 
-/* Streams the package in w->fd through the engine: everything verified
- * before the (byte-less) slot sees it. */
-static bw_err install(struct worker *w, struct fdev *d, const char **stage)
+static bw_err sim_load(void *ctx, struct agent_state *s)
 {
-    struct engine e;
-    struct bwh_pkg p;
-    uint8_t slot = 0;
-    int fd;
-    bw_err rc;
-
-    memset(&p, 0, sizeof(p));
-    p.fd = -1;
-    *stage = "device";
-    if ((rc = engine_open(&e, d)))
-        return rc;
-    *stage = "envelope";
-    if (lseek(w->fd, 0, SEEK_SET) != 0 || (fd = dup(w->fd)) < 0)
-        return BW_E_IO;
-    rc = bwh_pkg_open_fd(&p, fd, &w->rel, BW_SUIT_ENVELOPE_MAX);
-    if (!rc) {
-        rc = agent_install_pkg(&p, &e.u, F.dc.vendor_id, F.dc.class_id, &slot, stage);
-        if (!rc)
-            d->target = slot;
-    }
-    bwh_pkg_close(&p);
-    return rc;
-}
-
-/* Downloads the package into w->fd (from byte 0) and checks its size and
- * the announced SHA-256. As agent.c's download, without the part file. */
-static bw_err download(struct worker *w, struct agent_net *n, struct fdev *d)
-{
-    struct bw_sha256 h;
-    uint8_t buf[65536], dig[BW_SHA256_LEN];
-    char hex[65];
-    uint64_t got = 0;
-    long status = 0;
-    size_t r;
-    struct stat stt;
-    bw_err rc;
-
-    if (ftruncate(w->fd, 0) != 0 || lseek(w->fd, 0, SEEK_SET) != 0)
-        return BW_E_IO;
-    rc = agent_net_download(n, d->act.sha256, w->fd, 0, d->act.size, &got, &status);
-    pthread_mutex_lock(&F.lock);
-    F.bytes += got;
-    pthread_mutex_unlock(&F.lock);
-    if (rc)
-        return rc;
-    if (status != 200 && status != 206) {
-        fprintf(stderr, "bulwark-agent: download: HTTP %ld %s\n", status, agent_net_body(n));
-        return status >= 500 || status == 416 ? BW_E_IO : BW_E_NOTFOUND;
-    }
-    if (fstat(w->fd, &stt) != 0)
-        return BW_E_IO;
-    if ((uint64_t)stt.st_size != d->act.size)
-        return (uint64_t)stt.st_size < d->act.size ? BW_E_IO : BW_E_SIZE;
-    if (lseek(w->fd, 0, SEEK_SET) != 0 || bw_sha256_init(&h))
-        return BW_E_IO;
-    for (;;) {
-        rc = bwh_read_full(w->fd, buf, sizeof(buf), &r);
-        if (!rc)
-            rc = bw_sha256_update(&h, buf, r);
-        if (rc) {
-            bw_sha256_abort(&h);
-            return BW_E_IO;
-        }
-        if (r < sizeof(buf))
-            break;
-    }
-    if (bw_sha256_final(&h, dig))
-        return BW_E_IO;
-    bw_hex(hex, dig, BW_SHA256_LEN);
-    return strcmp(hex, d->act.sha256) ? BW_E_DIGEST : BW_OK;
-}
-
-static bw_err act(struct worker *w, struct agent_net *n, struct fdev *d)
-{
-    char msg[200];
-    const char *stage = "";
-    int dl_only = !strcmp(d->act.type, "download-only");
-    struct engine e;
-    uint8_t slot;
-    bw_err rc;
-
-    if (d->phase == SP_INSTALLED || d->phase == SP_DONE)
-        return BW_OK;
-    owe(d, "running", "downloading");
-    if ((rc = send_report(n, d)))
-        return rc;
-    rc = download(w, n, d);
-    if (rc == BW_E_IO)
-        return rc; /* again at the next cycle, from byte 0 */
-    if (rc) {
-        snprintf(msg, sizeof(msg), "download refused: %s (%s)",
-                 rc == BW_E_DIGEST ? "SHA-256 differs from the announced digest" : bw_strerror(rc),
-                 bw_errname(rc));
-        owe(d, "failure", msg);
-        d->phase = SP_DONE;
-        return send_report(n, d);
-    }
-    if (dl_only) {
-        owe(d, "success", "downloaded (download-only action)");
-        d->phase = SP_DONE;
-        return send_report(n, d);
-    }
-    rc = install(w, d, &stage);
-    if (rc) {
-        snprintf(msg, sizeof(msg), "install refused at %s: %s (%s)", stage, bw_strerror(rc),
-                 bw_errname(rc));
-        owe(d, "failure", msg);
-        d->phase = SP_DONE;
-        return send_report(n, d);
-    }
-    count(&F.installed, 1);
-    snprintf(msg, sizeof(msg), "installed into slot %c; rebooting into it on trial",
-             'a' + d->target);
-    d->phase = SP_INSTALLED;
-    owe(d, "running", msg);
-    (void)send_report(n, d); /* kept and sent later if the gateway is away */
-    /* the reboot: the bootloader's boot step picks the trial slot */
-    if (engine_open(&e, d) || bw_update_boot(&e.u, &slot))
-        fprintf(stderr, "bulwark-agent: simulated reboot: no slot to boot\n");
+    *s = F.dev[((struct worker *)ctx)->i].s;
     return BW_OK;
 }
 
-static char *checkin_body(const struct fdev *d)
+static bw_err sim_save(void *ctx, const struct agent_state *s)
 {
-    char attrs[AGENT_PATH_MAX], ver[AGENT_STR_MAX], *p, *save = NULL, *body;
-    uint64_t seq = d->st.slot_sequence[d->st.active];
-    json_t *o, *a;
-
-    if (seq == BW_SEQ_EMPTY)
-        seq = 0;
-    if (*d->version)
-        snprintf(ver, sizeof(ver), "%s", d->version);
-    else if (*F.c->version)
-        snprintf(ver, sizeof(ver), "%s", F.c->version);
-    else
-        snprintf(ver, sizeof(ver), "sequence %" PRIu64, seq);
-    a = json_object();
-    snprintf(attrs, sizeof(attrs), "%s", F.c->attributes);
-    for (p = strtok_r(attrs, ",", &save); p && a; p = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(p, '=');
-
-        if (eq) {
-            *eq = 0;
-            json_object_set_new(a, p, json_string(eq + 1));
-        }
-    }
-    o = json_pack("{s:s,s:I,s:o}", "version", ver, "sequence", (json_int_t)seq, "attributes",
-                  a ? a : json_object());
-    body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    return body;
+    F.dev[((struct worker *)ctx)->i].s = *s;
+    return BW_OK;
 }
 
-/* One cycle of device i, as agent_cycle. *poll: the next wait, 0 right
- * after a simulated reboot (the agent starts with the system). */
+static bw_err sim_dev_open(void *ctx, int with_key, int exclusive, struct agent_dev *d,
+                           const char **what)
+{
+    struct worker *w = ctx;
+
+    (void)with_key, (void)exclusive; /* one thread runs a device: no lock */
+    *what = "boot state";
+    if (engine_open(&w->e, &F.dev[w->i]))
+        return BW_E_STATE;
+    d->u = &w->e.u;
+    d->key = &w->rel;
+    d->vendor_id = F.dc.vendor_id;
+    d->class_id = F.dc.class_id;
+    return BW_OK;
+}
+
+static void sim_dev_close(void *ctx)
+{
+    (void)ctx; /* the engine's state is saved by the engine */
+}
+
+/* The thread's memfd, from byte 0: a broken download starts over. */
+static bw_err sim_part_open(void *ctx, const char *sha256, int *fd)
+{
+    struct worker *w = ctx;
+
+    (void)sha256;
+    if (ftruncate(w->fd, 0) != 0 || (*fd = dup(w->fd)) < 0)
+        return BW_E_IO;
+    return BW_OK;
+}
+
+static void sim_part_drop(void *ctx, const char *sha256)
+{
+    (void)sha256;
+    if (ftruncate(((struct worker *)ctx)->fd, 0) != 0) /* give the memory back */
+        fprintf(stderr, "bulwark-agent: simulator: memfd: %s\n", strerror(errno));
+}
+
+static bw_err sim_net_open(void *ctx, struct agent_net **n)
+{
+    struct worker *w = ctx;
+    char id[64], uri[4096], cert[4096];
+
+    dev_id(w->i, id, sizeof(id));
+    dev_paths(w->i, uri, sizeof(uri), cert, sizeof(cert));
+    return agent_net_open(n, F.c, uri, cert, id);
+}
+
+static int sim_health(void *ctx, int slot)
+{
+    (void)ctx, (void)slot;
+    return 0; /* the simulated image is healthy */
+}
+
+/* The reboot: the bootloader's boot step picks the trial slot, and the
+ * device's agent runs again at once. */
+static int sim_reboot(void *ctx)
+{
+    struct worker *w = ctx;
+    uint8_t slot;
+
+    if (engine_open(&w->e, &F.dev[w->i]) || bw_update_boot(&w->e.u, &slot))
+        fprintf(stderr, "bulwark-agent: %ssimulated reboot: no slot to boot\n", w->tag);
+    return 1;
+}
+
+static int64_t sim_clock(void *ctx)
+{
+    (void)ctx;
+    return agent_clock();
+}
+
+static void sim_count(void *ctx, enum agent_count what, uint64_t n)
+{
+    (void)ctx;
+    pthread_mutex_lock(&F.lock);
+    switch (what) {
+    case AGENT_N_INSTALLED: F.installed += n; break;
+    case AGENT_N_CONFIRMED: F.confirmed += n; break;
+    case AGENT_N_REPORTS: F.reports += n; break;
+    case AGENT_N_FAILURES: F.failed += n; break;
+    case AGENT_N_BYTES: F.bytes += n; break;
+    }
+    pthread_mutex_unlock(&F.lock);
+}
+
+/* One cycle of device i: the agent's cycle in the device's environment.
+ * *poll: the next wait, 0 right after a simulated reboot. */
 static bw_err cycle(struct worker *w, size_t i, uint64_t *poll)
 {
-    struct fdev *d = &F.dev[i];
-    struct agent_checkin ci;
-    struct agent_net *n = NULL;
-    char id[64], uri[4096], cert[4096], *body = NULL;
-    const char *why = NULL;
-    long status = 0;
-    bw_err rc;
+    struct agent_env env;
+    char id[64];
 
-    *poll = F.c->poll_max;
-    after_boot(d);
+    w->i = i;
     dev_id(i, id, sizeof(id));
-    dev_paths(i, uri, sizeof(uri), cert, sizeof(cert));
-    if ((rc = agent_net_open(&n, F.c, uri, cert, id)))
-        goto out;
-    if ((rc = send_report(n, d)))
-        goto out;
-    rc = BW_E_NOMEM;
-    if (!(body = checkin_body(d)))
-        goto out;
-    if ((rc = agent_net_post(n, "/api/v1/device/checkin", body, &status)))
-        goto out;
-    if (status != 200) {
-        fprintf(stderr, "bulwark-agent: %s: check-in: HTTP %ld %s\n", id, status,
-                agent_net_body(n));
-        rc = status >= 500 ? BW_E_IO : BW_E_DENIED;
-        goto out;
-    }
-    if ((rc = agent_parse_checkin(agent_net_body(n), agent_net_body_len(n), &ci, &why))) {
-        fprintf(stderr, "bulwark-agent: %s: check-in answer refused: %s\n", id, why);
-        goto out;
-    }
-    *poll = ci.poll_interval < F.c->poll_min   ? F.c->poll_min
-            : ci.poll_interval > F.c->poll_max ? F.c->poll_max
-                                               : ci.poll_interval;
-    if (!ci.has_action) {
-        if (d->act.id && d->phase != SP_INSTALLED) { /* finished, or withdrawn */
-            memset(&d->act, 0, sizeof(d->act));
-            d->phase = SP_NONE;
-            d->target = -1;
-        }
-        goto out;
-    }
-    if (ci.action.id != d->act.id) {
-        if (d->phase == SP_INSTALLED) /* an install still on trial: finish it first */
-            goto out;
-        d->act = ci.action;
-        d->phase = SP_OFFERED;
-        d->target = -1;
-    }
-    {
-        enum sphase before = d->phase;
-
-        rc = act(w, n, d);
-        if (!rc && before != SP_INSTALLED && d->phase == SP_INSTALLED)
-            *poll = 0; /* rebooted: the agent's first cycle comes at once */
-    }
-out:
-    free(body);
-    agent_net_close(n);
-    return rc;
+    snprintf(w->tag, sizeof(w->tag), "%.60s: ", id);
+    memset(&env, 0, sizeof(env));
+    env.c = F.c;
+    env.ctx = w;
+    env.tag = w->tag;
+    env.out = F.o->verbose ? stdout : NULL;
+    env.load = sim_load;
+    env.save = sim_save;
+    env.dev_open = sim_dev_open;
+    env.dev_close = sim_dev_close;
+    env.part_open = sim_part_open;
+    env.part_drop = sim_part_drop;
+    env.net_open = sim_net_open;
+    env.health = sim_health;
+    env.reboot = sim_reboot;
+    env.clock = sim_clock;
+    env.count = sim_count;
+    return agent_run_cycle(&env, poll);
 }
 
-static double spread(double base, uint64_t jitter)
+static struct agent_slot *sim_slot(void *ctx, size_t i)
 {
-    uint32_t r = 0;
-
-    if (!jitter || bw_random(&r, sizeof(r)))
-        return base;
-    return base * (1.0 + (double)jitter / 100.0 * ((double)r / 4294967295.0 * 2.0 - 1.0));
+    (void)ctx;
+    return &F.dev[i].at;
 }
 
-static void *run_thread(void *arg)
+static const struct agent_conf *sim_conf(void *ctx, size_t i)
 {
-    size_t t = (size_t)(uintptr_t)arg, i, left;
-    struct worker w;
+    (void)ctx, (void)i;
+    return F.c;
+}
 
-    bw_ec_key_init(&w.rel);
-    w.fd = memfd_create("bulwark-sim", MFD_CLOEXEC);
-    if (w.fd < 0 || bwh_load_key(F.dc.release_pub, 0, &w.rel)) {
+/* A worker thread's own: a memfd for downloads, the release key. */
+static bw_err sim_thread_init(void *ctx, void **tctx)
+{
+    struct worker *w = bwh_calloc(1, sizeof(*w));
+
+    (void)ctx;
+    *tctx = w;
+    if (!w)
+        return BW_E_NOMEM;
+    bw_ec_key_init(&w->rel);
+    w->fd = memfd_create("bulwark-sim", MFD_CLOEXEC);
+    if (w->fd < 0 || bwh_load_key(F.dc.release_pub, 0, &w->rel)) {
         fprintf(stderr, "bulwark-agent: simulator thread: no memfd or release key %s\n",
                 F.dc.release_pub);
-        count(&F.errors, 1);
-        goto out;
+        if (w->fd >= 0)
+            close(w->fd);
+        bw_ec_key_clear(&w->rel);
+        bwh_free(w);
+        *tctx = NULL;
+        return BW_E_IO;
     }
-    do {
-        double now = bwh_now(), soonest = now + 1.0;
+    return BW_OK;
+}
 
-        left = 0;
-        for (i = t; i < F.n && !agent_stopping; i += F.threads) {
-            struct fdev *d = &F.dev[i];
-            uint64_t poll;
-            double wait;
-            bw_err rc;
+static void sim_thread_fini(void *tctx)
+{
+    struct worker *w = tctx;
 
-            if (d->done)
-                continue;
-            left++;
-            if (d->next > now) {
-                soonest = d->next < soonest ? d->next : soonest;
-                continue;
-            }
-            /* after an install the simulated device reboots and its
-             * agent's first cycle comes at once (poll 0), in this turn:
-             * not after a pass over the thread's other devices */
-            for (;;) {
-                rc = cycle(&w, i, &poll);
-                pthread_mutex_lock(&F.lock);
-                F.cycles++;
-                F.unreachable += rc == BW_E_IO;
-                F.errors += rc && rc != BW_E_IO;
-                pthread_mutex_unlock(&F.lock);
-                if (rc || poll || agent_stopping || F.o->once)
-                    break;
-            }
-            if (rc == BW_E_IO) {
-                double b = (double)F.c->retry_min * (double)(1u << (d->fails < 20 ? d->fails : 20));
+    close(w->fd);
+    bw_ec_key_clear(&w->rel);
+    bwh_free(w);
+}
 
-                d->fails++;
-                wait = spread(b < (double)F.c->retry_max ? b : (double)F.c->retry_max, 50);
-            } else {
-                d->fails = 0;
-                wait = poll ? spread((double)poll, F.c->jitter) : 0;
-            }
-            d->next = bwh_now() + wait / F.o->time_scale;
-            /* --once: one cycle, and the one after a simulated reboot
-             * (poll is 0 only then: poll_min is at least 1) */
-            if (F.o->once && !(rc == BW_OK && poll == 0))
-                d->done = 1;
-            now = bwh_now();
-            if (F.stop_at > 0 && now >= F.stop_at)
-                agent_stopping = 1;
-        }
-        if (F.stop_at > 0 && soonest > F.stop_at)
-            soonest = F.stop_at;
-        if (left && !agent_stopping && soonest > bwh_now()) {
-            double s = soonest - bwh_now();
-            struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-
-            nanosleep(&ts, NULL);
-        }
-        if (F.stop_at > 0 && bwh_now() >= F.stop_at)
-            agent_stopping = 1;
-    } while (left && !agent_stopping);
-out:
-    if (w.fd >= 0)
-        close(w.fd);
-    bw_ec_key_clear(&w.rel);
-    return NULL;
+static bw_err sim_cycle(void *ctx, void *tctx, size_t i, uint64_t *poll)
+{
+    (void)ctx;
+    return cycle(tctx, i, poll);
 }
 
 int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
 {
-    pthread_t tid[256];
-    unsigned t, started;
+    struct agent_sched sc;
+    unsigned started;
     double t0, secs;
     size_t i;
     int st;
@@ -708,28 +513,35 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
     for (i = 0; i < F.n; i++) {
         dev_init(&F.dev[i]);
         /* first cycles spread evenly over --spread seconds */
-        F.dev[i].next = t0 + o->spread * (double)i / (double)F.n;
+        F.dev[i].at.next = t0 + o->spread * (double)i / (double)F.n;
     }
-    F.stop_at = o->duration > 0 ? t0 + o->duration : 0;
-    for (started = 0; started < F.threads; started++)
-        if (pthread_create(&tid[started], NULL, run_thread, (void *)(uintptr_t)started) != 0)
-            break;
-    for (t = 0; t < started; t++)
-        pthread_join(tid[t], NULL);
+    memset(&sc, 0, sizeof(sc));
+    sc.n = F.n;
+    sc.threads = F.threads;
+    sc.once = o->once;
+    sc.time_scale = o->time_scale;
+    sc.stop_at = o->duration > 0 ? t0 + o->duration : 0;
+    sc.slot = sim_slot;
+    sc.conf = sim_conf;
+    sc.thread_init = sim_thread_init;
+    sc.thread_fini = sim_thread_fini;
+    sc.cycle = sim_cycle;
+    started = agent_sched_run(&sc);
     secs = bwh_now() - t0;
+    F.errors += sc.errors;
     if (o->json)
         printf("{\"devices\":%zu,\"threads\":%u,\"seconds\":%.1f,\"time_scale\":%g,\"cycles\":%lu,"
                "\"unreachable\":%lu,\"errors\":%lu,\"installed\":%lu,\"confirmed\":%lu,"
                "\"failure_reports\":%lu,\"reports\":%lu,\"bytes\":%" PRIu64 "}\n",
-               F.n, started, secs, o->time_scale, F.cycles, F.unreachable, F.errors, F.installed,
+               F.n, started, secs, o->time_scale, sc.cycles, sc.unreachable, F.errors, F.installed,
                F.confirmed, F.failed, F.reports, F.bytes);
     else
         printf("simulated %zu devices in %u threads for %.1f s (time x%g): %lu cycles, %lu "
                "unreachable, %lu errors, %lu updates installed, %lu confirmed, %lu failures "
                "reported\n",
-               F.n, started, secs, o->time_scale, F.cycles, F.unreachable, F.errors, F.installed,
+               F.n, started, secs, o->time_scale, sc.cycles, sc.unreachable, F.errors, F.installed,
                F.confirmed, F.failed);
-    st = F.errors ? 1 : F.unreachable && o->once ? 75 : 0;
+    st = F.errors ? 1 : sc.unreachable && o->once ? 75 : 0;
     bwh_free(F.dev);
     F.dev = NULL;
     return st;

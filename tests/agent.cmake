@@ -10,12 +10,22 @@ if(TARGET bwgateway AND TARGET bulwark-agent)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_fleet.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
   set_tests_properties(integ.agent_fleet PROPERTIES TIMEOUT 120)
+  # the agent and the simulator say the same for the same state (one cycle)
+  add_test(NAME integ.agent_same
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_same.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
+  set_tests_properties(integ.agent_same PROPERTIES TIMEOUT 120)
 endif()
 if(TARGET bwagent)
   add_executable(test_agent unit/test_agent.c)
   target_link_libraries(test_agent PRIVATE bwagent)
   target_include_directories(test_agent PRIVATE unit)
   add_test(NAME unit.agent COMMAND test_agent)
+  # the cycle's pure parts: check-in version, the one read of a package
+  add_executable(test_agent_cycle unit/test_agent_cycle.c)
+  target_link_libraries(test_agent_cycle PRIVATE bwagent)
+  target_include_directories(test_agent_cycle PRIVATE unit)
+  add_test(NAME unit.agent_cycle COMMAND test_agent_cycle)
   # the agent's HTTP client against a scripted HTTPS server
   add_executable(agent_net_probe integ/agent_net_probe.c)
   target_link_libraries(agent_net_probe PRIVATE bwagent)

@@ -42,6 +42,10 @@ int main(void)
     CHECK_RC(agent_window_parse("1:00-2:00", &a, &b), BW_E_FORMAT);
     CHECK_RC(agent_window_parse("01:00-01:00", &a, &b), BW_E_FORMAT);
     CHECK_RC(agent_window_parse("01:00-02:00x", &a, &b), BW_E_FORMAT);
+    /* exactly two digits each: no sign, no blank (sscanf's %2u took both) */
+    CHECK_RC(agent_window_parse(" 1:00-02:00", &a, &b), BW_E_FORMAT);
+    CHECK_RC(agent_window_parse("+1:00-02:00", &a, &b), BW_E_FORMAT);
+    CHECK_RC(agent_window_parse("01:00-02:+5", &a, &b), BW_E_FORMAT);
 
     /* check-in answers */
     CHECK_RC(parse("{\"poll_interval\":60,\"action\":null}", &ci), BW_OK);
