@@ -320,141 +320,130 @@ out:
 }
 
 /* The install stream's buffers, lent by this host. */
+/* The announced digest and size of a package, hashed as it is read. */
 struct pass {
-    struct bwh_pkg p;
-    struct bw_install in;
-    uint8_t *list, *chunk;
-    int installing;
-    bw_err rc;          /* the first failure of the install side */
-    const char *stage;  /* where it failed */
+    struct bw_sha256 h;
+    int hashing;        /* h still open */
+    uint64_t envelope;  /* bytes the envelope reader took */
+    uint64_t size;
+    const char *sha256;
 };
 
-/* Envelope, then the install stream's begin and the bytes read past the
- * envelope. pfd: a dup of the package's fd (bwh_pkg closes it). */
-static void pass_begin(struct pass *ps, int pfd, const struct agent_dev *d)
+static bw_err pass_final(struct pass *ps, uint64_t nread)
 {
-    const struct bw_suit_component *c;
-    struct bw_suit_expect e;
-    uint64_t n_chunks = 0, list_len = 0;
-    int integrated;
+    uint8_t dig[BW_SHA256_LEN];
+    char hex[2 * BW_SHA256_LEN + 1];
+    bw_err rc;
 
-    ps->stage = "envelope";
-    ps->rc = bwh_pkg_open_fd(&ps->p, pfd, d->key, BW_SUIT_ENVELOPE_MAX);
-    if (ps->rc)
-        return;
-    c = &ps->p.suit.comp[0];
-    integrated = c->has_uri && c->uri.len && c->uri.p[0] == '#';
-    ps->stage = "device check";
-    if (!integrated) {
-        ps->rc = bw_suit_chunk_layout(&ps->p.suit, 0, &n_chunks, &list_len);
-        if (ps->rc == BW_E_NOTFOUND)
-            ps->rc = BW_E_UNSUPPORTED;
-        if (!ps->rc && list_len > BWH_PKG_LIST_MAX)
-            ps->rc = BW_E_TOOBIG;
-        if (ps->rc)
-            return;
-        ps->list = bwh_malloc(list_len ? (size_t)list_len : 1);
-        ps->chunk = bwh_malloc(c->chunk_size ? c->chunk_size : 1);
-        ps->rc = ps->list && ps->chunk ? BW_OK : BW_E_NOMEM;
-        if (ps->rc)
-            return;
-    }
-    memset(&e, 0, sizeof(e));
-    e.vendor_id = d->vendor_id;
-    e.class_id = d->class_id;
-    ps->rc = bw_install_begin(&ps->in, d->u, &ps->p.suit, &e, ps->list, (size_t)list_len,
-                              ps->chunk, c->chunk_size);
-    if (ps->rc)
-        return;
-    ps->installing = 1;
-    ps->stage = "payload";
-    ps->rc = bw_install_feed(&ps->in, ps->p.buf + ps->p.buf_pos, ps->p.buf_len - ps->p.buf_pos);
+    ps->hashing = 0;
+    if ((rc = bw_sha256_final(&ps->h, dig)))
+        return rc;
+    bw_hex(hex, dig, BW_SHA256_LEN);
+    if (nread != ps->size)
+        return BW_E_SIZE;
+    return strcmp(hex, ps->sha256) ? BW_E_DIGEST : BW_OK;
+}
+
+/* bwh_pkg_install's gate: after the last byte, before the trial mark. */
+static bw_err pass_gate(void *ctx, const struct bwh_pkg *p)
+{
+    struct pass *ps = ctx;
+
+    return pass_final(ps, ps->envelope + p->nread);
+}
+
+/* Reads fd to its end into the digest; *n counts the bytes. */
+static bw_err pass_drain(struct pass *ps, int fd, uint64_t *n)
+{
+    uint8_t buf[16384];
+    size_t r;
+    bw_err rc;
+
+    do {
+        if ((rc = bwh_read_full(fd, buf, sizeof(buf), &r)) ||
+            (r && (rc = bw_sha256_update(&ps->h, buf, r))))
+            return rc;
+        *n += r;
+    } while (r == sizeof(buf));
+    return BW_OK;
 }
 
 /*
- * Method: the file is read front to back once. The envelope reader
- * (bwh_pkg_open_fd) reads through a dup of fd, so its buffer holds exactly
- * the bytes it took and fd's offset stands after them; those bytes and
- * every later block are hashed for the announced digest, and the bytes
- * past the envelope are fed to the install stream (chunk list, then
- * chunks: the core checks each before the slot sees it). An install that
- * fails stops being fed, but the file is still read to its end for the
- * digest, so a package changed in transit is named as such, not by the
- * check that tripped over it. The stream finishes (slot marked for trial)
- * only after the digest matched.
+ * Method: the file is read front to back once, by the host's package
+ * reader and install pipeline (bwh_pkg_install, the same as `bulwark
+ * install`): the envelope reader takes the first bytes through a dup of fd,
+ * every later byte it reads is added to the announced digest (its tap),
+ * and the core's stream checks each chunk before the slot sees it. The
+ * announced digest is compared at the gate, after the last byte and before
+ * the core marks the trial. An install that stops early leaves the rest
+ * of the file to be read here for the digest, so a package changed in
+ * transit is named as such, not by the check that tripped over it.
  */
 bw_err agent_pkg_pass(int fd, uint64_t size, const char *sha256, const struct agent_dev *d,
                       const char **stage, uint64_t *nread)
 {
     struct pass ps;
-    struct bw_sha256 h;
-    uint8_t *buf = NULL, dig[BW_SHA256_LEN];
-    char hex[2 * BW_SHA256_LEN + 1];
-    size_t r;
-    int pfd, hashing = 0;
-    bw_err rc;
+    struct bwh_pkg p;
+    struct bw_suit_expect e;
+    struct bwh_pkg_opts o;
+    int pfd;
+    bw_err rc, drc;
 
     memset(&ps, 0, sizeof(ps));
-    ps.p.fd = -1;
+    memset(&p, 0, sizeof(p));
+    p.fd = -1;
+    ps.size = size;
+    ps.sha256 = sha256;
     *nread = 0;
     *stage = "download";
     rc = BW_E_IO;
     if (lseek(fd, 0, SEEK_SET) != 0)
+        return rc;
+    if ((rc = bw_sha256_init(&ps.h)))
+        return rc;
+    ps.hashing = 1;
+    if (!d) { /* download only: the digest is all */
+        if (!(rc = pass_drain(&ps, fd, nread)))
+            rc = pass_final(&ps, *nread);
         goto out;
-    if ((rc = bw_sha256_init(&h)))
-        goto out;
-    hashing = 1;
-    rc = BW_E_NOMEM;
-    if (!(buf = bwh_malloc(65536)))
-        goto out;
-    if (d) {
-        rc = BW_E_IO;
-        if ((pfd = dup(fd)) < 0)
-            goto out;
-        pass_begin(&ps, pfd, d);
-        *nread += ps.p.buf_len;
-        if (ps.p.buf_len && (rc = bw_sha256_update(&h, ps.p.buf, ps.p.buf_len)))
-            goto out;
     }
-    for (;;) {
-        if ((rc = bwh_read_full(fd, buf, 65536, &r)))
-            goto out;
-        *nread += r;
-        if ((rc = bw_sha256_update(&h, buf, r)))
-            goto out;
-        if (ps.installing && !ps.rc)
-            ps.rc = bw_install_feed(&ps.in, buf, r);
-        if (r < 65536)
-            break;
+    rc = BW_E_IO;
+    if ((pfd = dup(fd)) < 0)
+        goto out;
+    *stage = "envelope";
+    rc = bwh_pkg_open_fd(&p, pfd, d->key, BW_SUIT_ENVELOPE_MAX);
+    ps.envelope = p.buf_len;
+    if (p.buf_len && (drc = bw_sha256_update(&ps.h, p.buf, p.buf_len)) && !rc)
+        rc = drc;
+    if (!rc) {
+        memset(&e, 0, sizeof(e));
+        e.vendor_id = d->vendor_id;
+        e.class_id = d->class_id;
+        memset(&o, 0, sizeof(o));
+        o.tap = &ps.h;
+        o.gate = pass_gate;
+        o.gate_ctx = &ps;
+        rc = bwh_pkg_install(&p, d->u, &e, &o, stage);
     }
-    hashing = 0;
-    if ((rc = bw_sha256_final(&h, dig)))
-        goto out;
-    bw_hex(hex, dig, BW_SHA256_LEN);
-    /* the announced digest first: a package changed in transit or at rest
-     * is refused as a download, whatever else is wrong with it */
-    rc = BW_E_SIZE;
-    if (*nread != size)
-        goto out;
-    rc = BW_E_DIGEST;
-    if (strcmp(hex, sha256))
-        goto out;
-    rc = ps.rc;
-    *stage = ps.stage;
-    if (rc || !d)
-        goto out;
-    *stage = "finish";
-    rc = bw_install_finish(&ps.in);
-    ps.installing = 0;
+    *nread = ps.envelope + p.nread;
+    if (rc && ps.hashing) {
+        /* stopped before the end: the rest is read for the digest */
+        drc = pass_drain(&ps, fd, nread);
+        if (!drc)
+            drc = pass_final(&ps, *nread);
+        if (drc) {
+            rc = drc;
+            *stage = "download";
+        }
+    } else if (rc && !strcmp(*stage, "gate")) {
+        *stage = "download";
+    }
+    if (rc == BW_E_IO)
+        *stage = "download"; /* the file could not be read */
 out:
-    if (hashing)
-        bw_sha256_abort(&h);
-    if (ps.installing && rc)
-        bw_install_abort(&ps.in);
-    bwh_pkg_close(&ps.p);
-    bwh_free(ps.list);
-    bwh_free(ps.chunk);
-    bwh_free(buf);
+    if (ps.hashing)
+        bw_sha256_abort(&ps.h);
+    bwh_pkg_close(&p);
     return rc;
 }
 

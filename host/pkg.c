@@ -181,6 +181,9 @@ static bw_err pkg_read(struct bwh_pkg *p, uint8_t *dst, size_t n, size_t *got)
     }
     if (take < n)
         rc = bwh_read_full(p->fd, dst + take, n - take, &more);
+    if (!rc && more && p->tap)
+        rc = bw_sha256_update(p->tap, dst + take, more);
+    p->nread += more;
     *got = take + more;
     return rc;
 }
@@ -321,8 +324,9 @@ static bw_err feed_list(struct bwh_pkg *p, struct bw_install *in, size_t n)
 }
 
 bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_suit_expect *e,
-                      struct bwh_progress *prog, const char **stage)
+                      const struct bwh_pkg_opts *o, const char **stage)
 {
+    struct bwh_progress *prog = o ? o->prog : NULL;
     const struct bw_suit_component *c = &p->suit.comp[0];
     struct bwh_hash_pipe *hp = NULL;
     struct bw_install in;
@@ -331,6 +335,7 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
     bw_err rc, prc;
 
     memset(&in, 0, sizeof(in));
+    p->tap = o ? o->tap : NULL;
     *stage = "device check";
     if (u && !p->suit.authenticated)
         return BW_E_STATE;
@@ -371,6 +376,10 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
     }
     if (!rc)
         rc = expect_eof(p);
+    if (!rc && o && o->gate) {
+        *stage = "gate";
+        rc = o->gate(o->gate_ctx, p);
+    }
     if (!rc) {
         *stage = "finish";
         rc = bw_install_finish(&in);
@@ -384,7 +393,9 @@ bw_err bwh_pkg_verify(struct bwh_pkg *p, struct bwh_progress *prog)
 {
     const char *stage;
 
-    return bwh_pkg_install(p, NULL, NULL, prog, &stage);
+    struct bwh_pkg_opts o = {.prog = prog};
+
+    return bwh_pkg_install(p, NULL, NULL, &o, &stage);
 }
 
 void bwh_pkg_close(struct bwh_pkg *p)

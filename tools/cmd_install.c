@@ -115,7 +115,9 @@ int cmd_install(struct cli_args *a)
             bwh_progress_start_json(&prog, "install", p.suit.comp[0].image_size);
         else
             bwh_progress_start(&prog, "installing", p.suit.comp[0].image_size);
-        rc = bwh_pkg_install(&p, &d.u, &e, &prog, &stage);
+        struct bwh_pkg_opts o = {.prog = &prog};
+
+        rc = bwh_pkg_install(&p, &d.u, &e, &o, &stage);
         bwh_progress_end(&prog);
     }
     sequence = p.suit.sequence;

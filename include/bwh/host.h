@@ -128,6 +128,23 @@ struct bwh_pkg {
     struct bw_suit suit;
     uint8_t *list; /* chunk list, checked against the manifest */
     size_t list_len;
+    struct bw_sha256 *tap; /* bwh_pkg_install: every byte it reads from fd */
+    uint64_t nread;        /* bytes read from fd past the open (tap or not) */
+};
+
+/* What bwh_pkg_install does besides the install. All optional.
+ * prog: a progress bar over the payload. tap: an initialized SHA-256 that
+ * every byte read from the fd after bwh_pkg_open is added to (the caller
+ * adds the open's own bytes, buf[0..buf_len), first: then tap covers the
+ * whole file read once, e.g. for a digest a server announced). gate: called
+ * after the last byte and before the core's finish marks the trial; an
+ * error refuses the install (*stage "gate"), e.g. an announced digest that
+ * differs. */
+struct bwh_pkg_opts {
+    struct bwh_progress *prog;
+    struct bw_sha256 *tap;
+    bw_err (*gate)(void *ctx, const struct bwh_pkg *p);
+    void *gate_ctx;
 };
 
 /* Called with each chunk after it has been verified, in order. */
@@ -149,11 +166,11 @@ BW_NODISCARD bw_err bwh_pkg_verify(struct bwh_pkg *p, struct bwh_progress *prog)
  * whole-image digest computed and compared by the core, then the trial
  * marked. Reading and checking run on this thread, hashing and writing on
  * a second one. *stage names the step that failed ("device check",
- * "payload", "finish"). Errors: bw_install_begin/feed/finish's, read
+ * "payload", "gate", "finish"). Errors: bw_install_begin/feed/finish's, read
  * errors, BW_E_TRUNCATED, BW_E_TRAILING; on any error the install is
  * abandoned (the target slot stays marked empty). */
 BW_NODISCARD bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u,
-                                   const struct bw_suit_expect *e, struct bwh_progress *prog,
+                                   const struct bw_suit_expect *e, const struct bwh_pkg_opts *o,
                                    const char **stage);
 void bwh_pkg_close(struct bwh_pkg *p);
 

@@ -157,6 +157,7 @@ static bw_err old_flow(const char *path, const struct bw_ec_key *key, struct dev
 {
     struct bw_suit_expect e = {vendor, klass, 0};
     struct bwh_progress prog;
+    struct bwh_pkg_opts o;
     struct bwh_pkg p;
     struct bw_sha256 h;
     uint8_t buf[65536], dig[BW_SHA256_LEN];
@@ -174,9 +175,11 @@ static bw_err old_flow(const char *path, const struct bw_ec_key *key, struct dev
     CHECK_RC(bw_sha256_final(&h, dig), BW_OK);
     close(fd);
     memset(&prog, 0, sizeof(prog));
+    memset(&o, 0, sizeof(o));
+    o.prog = &prog;
     rc = bwh_pkg_open(&p, path, key, BW_SUIT_ENVELOPE_MAX);
     if (!rc)
-        rc = bwh_pkg_install(&p, &d->u, &e, &prog, &stage);
+        rc = bwh_pkg_install(&p, &d->u, &e, &o, &stage);
     bwh_pkg_close(&p);
     return rc;
 }
