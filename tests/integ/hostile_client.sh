@@ -144,11 +144,13 @@ probe post-trickle agent.conf "rc=BW_E_IO" "too slow|total limit" post /hostile-
 probe get-trickle agent.conf "rc=BW_E_IO" "too slow|total limit" get hostile-trickle 0 1000000 f1
 probe trickle-head agent.conf "rc=BW_E_IO" "too slow|total limit" post /hostile-trickle-head
 probe headers agent.conf "rc=BW_E_IO" "more than 100 header fields \(header limit\)" post /hostile-headers
-probe bighead agent.conf "rc=BW_E_IO" "line over 2047 bytes \(header limit\)" post /hostile-bighead
+probe bighead agent.conf "rc=BW_E_IO" "header block over 16384 bytes \(header limit\)" post /hostile-bighead
 probe continue agent.conf "rc=BW_E_IO" "header limit" post /hostile-continue
 probe post-body agent.conf "rc=BW_E_IO" "longer than 65536 bytes" post /hostile-body
-probe get-body agent.conf "rc=BW_E_IO" "longer than the announced 100000 bytes" get hostile-body 0 100000 f2
-probe get-biglen agent.conf "rc=BW_E_IO" "longer than the announced 100000 bytes" get hostile-biglen 0 100000 f3
+# an announced length over the cap is refused before the first body byte
+probe post-biglen agent.conf "rc=BW_E_IO" "answer longer than 65536 bytes \(size limit\)" post /hostile-biglen
+probe get-body agent.conf "rc=BW_E_IO" "longer than (the announced )?100000 bytes" get hostile-body 0 100000 f2
+probe get-biglen agent.conf "rc=BW_E_IO" "longer than (the announced )?100000 bytes" get hostile-biglen 0 100000 f3
 probe silent agent.conf "rc=BW_E_IO" "too slow|stall limit|total limit" post /hostile-silent
 probe handshake mute.conf "rc=BW_E_IO" "connect limit" post /api/v1/device/checkin
 probe connect full.conf "rc=BW_E_IO" "timed out \(connect limit\)" post /api/v1/device/checkin
