@@ -116,8 +116,13 @@ for sig in TERM INT; do
   check '[ $st = $EIO ] && [ $ms -lt 3000 ] && grep -q "stopped by a signal" s.err' "SIG$sig: exit $st after $ms ms: $(cat s.err)"
   check 'lock_free && snapshot | cmp -s - before' "SIG$sig: lock held or device changed"
 done
-# after all that, an install takes the lock and works
-timeout 30 "$B" install --config dev/device.conf "$HTTP/v1.bwp" > ok.out 2> ok.err
+# https verifies the server: without --cacert the test CA is unknown
+timeout 30 "$B" install --config dev/device.conf "$HTTPS/v1.bwp" > tls.out 2> tls.err
+st=$?
+check '[ $st = $EIO ] && grep -q "certificate of 127.0.0.1 is refused" tls.err && lock_free && snapshot | cmp -s - before' \
+  "install over https without its CA: exit $st: $(cat tls.err)"
+# after all that, an install takes the lock and works (https, --cacert)
+timeout 30 "$B" install --config dev/device.conf --cacert srvca.crt "$HTTPS/v1.bwp" > ok.out 2> ok.err
 st=$?
 check '[ $st = 0 ] && grep -q "installed sequence 1 into slot b" ok.out' "install after the hostile servers: $(cat ok.err)"
 

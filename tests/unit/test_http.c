@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The host library's HTTP client (host/http.c) over answers in memory
+ * (bwh_http_parse): strict status lines and framing, the 206 start check,
+ * the body cap applied to an announced length before the first byte, the
+ * header limits; and the URLs it accepts (bwh_http_url_check). */
+#include "bwh/host.h"
+#include "bwh/http.h"
+#include "t.h"
+
+struct got {
+    char buf[256];
+    size_t len;
+    uint64_t off0;
+    int calls;
+};
+
+static bw_err keep(void *ctx, long status, uint64_t off, const uint8_t *p, size_t n)
+{
+    struct got *g = ctx;
+
+    (void)status;
+    if (!g->calls++)
+        g->off0 = off;
+    if (n > sizeof(g->buf) - 1 - g->len)
+        return BW_E_TOOBIG;
+    memcpy(g->buf + g->len, p, n);
+    g->len += n;
+    g->buf[g->len] = 0;
+    return BW_OK;
+}
+
+static bw_err parse(const char *ans, uint64_t from, uint64_t body_max, struct got *g,
+                    long *status, char *err)
+{
+    struct bwh_net_limits l;
+
+    bwh_net_limits_default(&l);
+    l.body_max = body_max;
+    memset(g, 0, sizeof(*g));
+    return bwh_http_parse(&l, (const uint8_t *)ans, strlen(ans), from, keep, g, status, err, 320);
+}
+
+int main(void)
+{
+    struct got g;
+    char err[320];
+    long st;
+    int https = -1;
+
+    /* framing */
+    CHECK_RC(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloXX", 0, 0, &g, &st, err),
+             BW_OK);
+    CHECK(st == 200 && !strcmp(g.buf, "hello"));
+    CHECK_RC(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                   "3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n", 0, 0, &g, &st, err),
+             BW_OK);
+    CHECK(!strcmp(g.buf, "abcde"));
+    CHECK_RC(parse("HTTP/1.0 200 OK\r\n\r\nuntil the end", 0, 0, &g, &st, err), BW_OK);
+    CHECK(!strcmp(g.buf, "until the end"));
+    CHECK_RC(parse("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n"
+                   "Content-Length: 9\r\n\r\n", 0, 0, &g, &st, err),
+             BW_OK);
+    CHECK(st == 204 && g.len == 0);
+    CHECK_RC(parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", 0, 0, &g, &st, err),
+             BW_E_IO);
+    /* strict status lines and fields */
+    CHECK_RC(parse("HTTP/1.1 20 OK\r\n\r\n", 0, 0, &g, &st, err), BW_E_FORMAT);
+    CHECK_RC(parse("HTTP/2 200 OK\r\n\r\n", 0, 0, &g, &st, err), BW_E_FORMAT);
+    CHECK_RC(parse("HTTP/1.1 2000 OK\r\n\r\n", 0, 0, &g, &st, err), BW_E_FORMAT);
+    CHECK_RC(parse("HTTP/1.1  200 OK\r\n\r\n", 0, 0, &g, &st, err), BW_E_FORMAT);
+    CHECK_RC(parse("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n", 0, 0, &g, &st, err), BW_OK);
+    CHECK_RC(parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc", 0,
+                   0, &g, &st, err),
+             BW_E_FORMAT);
+    CHECK_RC(parse("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", 0, 0, &g, &st, err),
+             BW_E_FORMAT);
+    CHECK_RC(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 0, 0, &g, &st,
+                   err),
+             BW_E_FORMAT);
+    /* Range: a 206 must start at the byte asked for; a 200 starts at 0 */
+    CHECK_RC(parse("HTTP/1.1 206 Partial\r\nContent-Range: bytes 100-104/105\r\n"
+                   "Content-Length: 5\r\n\r\nhello", 100, 0, &g, &st, err),
+             BW_OK);
+    CHECK(st == 206 && g.off0 == 100 && !strcmp(g.buf, "hello"));
+    CHECK_RC(parse("HTTP/1.1 206 Partial\r\nContent-Range: bytes 0-4/105\r\n"
+                   "Content-Length: 5\r\n\r\nhello", 100, 0, &g, &st, err),
+             BW_E_FORMAT);
+    CHECK(strstr(err, "does not start at byte 100") != NULL);
+    CHECK_RC(parse("HTTP/1.1 206 Partial\r\nContent-Length: 5\r\n\r\nhello", 100, 0, &g, &st,
+                   err),
+             BW_E_FORMAT);
+    CHECK_RC(parse("HTTP/1.1 206 Partial\r\nContent-Range: bytes 0-4/5\r\n"
+                   "Content-Length: 5\r\n\r\nhello", 0, 0, &g, &st, err),
+             BW_E_FORMAT);
+    CHECK_RC(parse("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 100, 0, &g, &st, err),
+             BW_OK);
+    CHECK(g.off0 == 0);
+    /* the body cap: an announced length over it is refused before any byte */
+    CHECK_RC(parse("HTTP/1.1 200 OK\r\nContent-Length: 1000000000000000\r\n\r\nxx", 0, 1000, &g,
+                   &st, err),
+             BW_E_TOOBIG);
+    CHECK(g.calls == 0 && strstr(err, "answer longer than 1000 bytes (size limit)") != NULL);
+    CHECK_RC(parse("HTTP/1.1 206 P\r\nContent-Range: bytes 998-1002/1003\r\n"
+                   "Content-Length: 5\r\n\r\nhello", 998, 1000, &g, &st, err),
+             BW_E_TOOBIG);
+    CHECK_RC(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "5\r\nhello\r\n0\r\n\r\n", 0, 4, &g, &st, err),
+             BW_E_TOOBIG);
+    CHECK_RC(parse("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd", 0, 4, &g, &st, err),
+             BW_OK);
+    /* header limits: one field as long as the block */
+    {
+        static char big[20000];
+        int n = snprintf(big, sizeof(big), "HTTP/1.1 200 OK\r\nX-Big: ");
+
+        memset(big + n, 'b', 17000);
+        memcpy(big + n + 17000, "\r\n\r\n", 5);
+        CHECK_RC(parse(big, 0, 0, &g, &st, err), BW_E_TOOBIG);
+        CHECK(strstr(err, "header block over 16384 bytes (header limit)") != NULL);
+    }
+    /* URLs */
+    CHECK_RC(bwh_http_url_check("http://127.0.0.1:8080/a/b?c", &https), BW_OK);
+    CHECK(https == 0);
+    CHECK_RC(bwh_http_url_check("https://[::1]:8443", &https), BW_OK);
+    CHECK(https == 1);
+    CHECK_RC(bwh_http_url_check("HTTPS://example.org", NULL), BW_OK);
+    CHECK_RC(bwh_http_url_check("ftp://example.org/x", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_http_url_check("http://user:pw@example.org/", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_http_url_check("http://example.org:0/", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_http_url_check("http://example.org:65536/", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_http_url_check("http://example.org:/", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_http_url_check("http://exa mple.org/", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_http_url_check("http://example.org/a\r\nX: y", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_http_url_check("http://[::1/", NULL), BW_E_INVAL);
+    CHECK_RC(bwh_http_url_check("http:///path", NULL), BW_E_INVAL);
+    T_DONE();
+}
