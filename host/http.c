@@ -474,7 +474,7 @@ static bw_err read_head_line(struct bwh_http *h)
 
     /* a line of left - 1 bytes plus its CRLF would pass the block */
     snprintf(msg, sizeof(msg), "header block over %zu bytes (header limit)", h->lim.header_max);
-    if ((rc = read_line(h, left > 1 ? left - 1 : 1, msg)))
+    if ((rc = read_line(h, left ? left : 1, msg)))
         return rc;
     if ((rc = bwh_net_meter_line(&h->meter, strlen(h->line), h->err, sizeof(h->err)))) {
         h->fatal = 1;
@@ -496,9 +496,7 @@ static bw_err deliver(struct bwh_http *h, const struct bwh_http_req *rq, long st
         return BW_E_TOOBIG;
     }
     if (rq && rq->sink && (rc = rq->sink(rq->ctx, status, h->off, p, n))) {
-        if (!h->err[0] || !h->sink_failed)
-            snprintf(h->err, sizeof(h->err), "the answer's body was refused: %s",
-                     bw_strerror(rc));
+        snprintf(h->err, sizeof(h->err), "the answer's body was refused: %s", bw_strerror(rc));
         h->sink_failed = 1;
         h->fatal = 1;
         return rc;
@@ -811,8 +809,12 @@ static bw_err connect_to(struct bwh_http *h, const struct url *u)
     int ms = bwh_net_meter_wait_ms(&h->meter, bwh_now_ms(), (int)h->lim.connect_s * 1000);
     bw_err rc;
 
-    if (!ms)
-        return check_limits(h);
+    if (!ms) {
+        snprintf(h->err, sizeof(h->err), "timed out: the transfer took over %u s (total limit)",
+                 h->lim.total_s);
+        h->fatal = 1;
+        return BW_E_IO;
+    }
     if (!u->https)
         rc = bwh_tcp_connect(u->host, u->port, (unsigned)ms, h->o.stop, &h->sock, h->err,
                              sizeof(h->err));
@@ -952,9 +954,20 @@ static bw_err resolve(struct bwh_http *h, const char *loc, char *out, size_t cap
     return BW_OK;
 }
 
-bw_err bwh_http_request(struct bwh_http *h, const struct bwh_http_req *rq,
+/* Whether two URLs name the same scheme, host and port. */
+static int same_origin(const char *a, const char *b)
+{
+    struct url ua, ub;
+    char err[96];
+
+    return !parse_url(a, &ua, err, sizeof(err)) && !parse_url(b, &ub, err, sizeof(err)) &&
+           ua.https == ub.https && !strcasecmp(ua.host, ub.host) && !strcmp(ua.port, ub.port);
+}
+
+bw_err bwh_http_request(struct bwh_http *h, const struct bwh_http_req *rq_in,
                         struct bwh_http_res *res)
 {
+    struct bwh_http_req r = *rq_in, *rq = &r;
     int https, follow;
     bw_err rc;
 
@@ -996,6 +1009,9 @@ bw_err bwh_http_request(struct bwh_http *h, const struct bwh_http_req *rq,
         }
         h->fatal = 0;
         res->redirects++;
+        /* the caller's fields (a token, say) go to the origin it named only */
+        if (!same_origin(rq_in->url, next))
+            r.headers = NULL;
         memcpy(h->url, next, sizeof(h->url));
     }
     res->body = h->given;

@@ -59,7 +59,8 @@ typedef bw_err (*bwh_http_sink)(void *ctx, long status, uint64_t off, const uint
 struct bwh_http_req {
     const char *method;       /* "GET" (NULL) or "POST" */
     const char *url;          /* http://HOST[:PORT][/PATH] or https://... */
-    const char *headers;      /* extra fields, each ending in CRLF, or NULL */
+    const char *headers;      /* extra fields, each ending in CRLF, or NULL; never
+                               * sent to another origin after a redirect */
     const char *body;         /* POST body (body_len bytes) and its type */
     size_t body_len;
     const char *content_type;
