@@ -149,10 +149,10 @@ bw_err agent_net_parse_answer(const struct agent_conf *c, const uint8_t *buf, si
     return rc;
 }
 
-/* gateway = https://HOST[:PORT][/PREFIX] (conf.c checks the scheme; the
- * client checks the rest at the first request): kept without a final '/',
- * since the paths asked for start with one. Never plain http: the token
- * and the device API need TLS. */
+/* gateway = https://HOST[:PORT][/PREFIX], as the HTTP client reads URLs,
+ * with no query or fragment: kept without a final '/', since the paths
+ * asked for start with one. Never plain http: the token and the device API
+ * need TLS. */
 static bw_err check_gateway(struct agent_net *a, const char *url)
 {
     int https = 0;
