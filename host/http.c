@@ -502,7 +502,8 @@ static bw_err deliver(struct bwh_http *h, const struct bwh_http_req *rq, long st
         return rc;
     }
     h->off += n;
-    h->given += n;
+    if (rq && rq->sink)
+        h->given += n;
     return BW_OK;
 }
 
