@@ -539,22 +539,43 @@ static bw_err read_body(struct bwh_http *h, const struct bwh_http_req *rq, long 
     return BW_OK;
 }
 
+/* The hex digits a chunk line starts with (no sign, no 0x, no space
+ * before them, at most 16 digits' worth): *n, and *end past them. */
+static bw_err chunk_size(const char *s, uint64_t *n, const char **end)
+{
+    uint64_t v = 0;
+    const char *p = s;
+
+    for (;; p++) {
+        int d = *p >= '0' && *p <= '9' ? *p - '0'
+                : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+                : *p >= 'A' && *p <= 'F' ? *p - 'A' + 10 : -1;
+
+        if (d < 0)
+            break;
+        if (v > UINT64_MAX >> 4)
+            return BW_E_FORMAT;
+        v = v << 4 | (uint64_t)d;
+    }
+    if (p == s)
+        return BW_E_FORMAT;
+    *n = v;
+    *end = p;
+    return BW_OK;
+}
+
 static bw_err read_chunked(struct bwh_http *h, const struct bwh_http_req *rq, long status)
 {
     unsigned fields = 0;
     bw_err rc;
 
     for (;;) {
-        char *end;
-        unsigned long long n;
+        const char *end;
+        uint64_t n;
 
         if ((rc = read_line(h, 256, "chunk size line over 255 bytes")))
             return rc;
-        errno = 0;
-        n = strtoull(h->line, &end, 16);
-        if (end == h->line || errno || !((*h->line >= '0' && *h->line <= '9') ||
-                                         (*h->line >= 'a' && *h->line <= 'f') ||
-                                         (*h->line >= 'A' && *h->line <= 'F')) ||
+        if (chunk_size(h->line, &n, &end) ||
             (*end && *end != ';' && *end != ' ' && *end != '\t')) {
             set_err(h, "bad chunk size line");
             h->fatal = 1;

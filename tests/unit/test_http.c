@@ -179,6 +179,15 @@ int main(void)
     CHECK_RC(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 0, 0, &g, &st,
                    err),
              BW_E_FORMAT);
+    CHECK_RC(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n0\r\n\r\n",
+                   0, 0, &g, &st, err),
+             BW_E_FORMAT);
+    CHECK_RC(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n 3\r\nabc\r\n0\r\n\r\n",
+                   0, 0, &g, &st, err),
+             BW_E_FORMAT);
+    CHECK_RC(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   "10000000000000000\r\n", 0, 0, &g, &st, err),
+             BW_E_FORMAT);
     /* Range: a 206 must start at the byte asked for; a 200 starts at 0 */
     CHECK_RC(parse("HTTP/1.1 206 Partial\r\nContent-Range: bytes 100-104/105\r\n"
                    "Content-Length: 5\r\n\r\nhello", 100, 0, &g, &st, err),
