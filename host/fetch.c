@@ -62,6 +62,9 @@ static bw_err fetch_new(struct bwh_fetch **out, const char *url, const char *cac
     bw_err rc = BW_E_NOMEM;
 
     *out = NULL;
+    /* a refused package closes the pipe early; a server may close a TLS
+     * connection while we write: both are errors here, not signals */
+    signal(SIGPIPE, SIG_IGN);
     if (!(f = bwh_calloc(1, sizeof(*f))))
         return BW_E_NOMEM;
     f->wfd = -1;
@@ -121,7 +124,6 @@ bw_err bwh_fetch_start(struct bwh_fetch **out, const char *url, const char *cace
     bw_err rc;
 
     *out = NULL;
-    signal(SIGPIPE, SIG_IGN); /* a refused package closes the pipe early */
     if ((rc = fetch_new(&f, url, cacert, NULL, 6, lim, stop)))
         return rc;
     if (pipe2(p, O_CLOEXEC) != 0) {

@@ -251,7 +251,8 @@ bw_err bwh_fetch_finish(struct bwh_fetch *f, struct bwh_fetch_stats *st);
 /* One GET read into memory through the same client (2 attempts): *body is
  * bwh_malloc'd (bwh_free), NUL-terminated, *len bytes, at most lim->body_max (1 MiB when
  * lim is NULL or has no cap; a longer answer is an error). bearer, when not
- * NULL, is sent as "Authorization: Bearer ..." (wiped after use).
+ * NULL, is sent as "Authorization: Bearer ..." (wiped after use; never to
+ * another origin after a redirect). Ignores SIGPIPE for the process.
  * BW_E_IO (an HTTP status other than 2xx, connection, TLS, a limit: err
  * says which), BW_E_NOMEM. */
 BW_NODISCARD bw_err bwh_fetch_get(const char *url, const char *cacert, const char *bearer,

@@ -33,7 +33,9 @@ struct bwh_http_opts {
 };
 
 /* A new client (no connection yet): BW_E_NOMEM. Free with bwh_http_free
- * (NULL-safe), which closes a kept connection. One handle per thread. */
+ * (NULL-safe), which closes a kept connection. One handle per thread. The
+ * caller ignores SIGPIPE before an https request (OpenSSL writes to the
+ * socket itself; plain http sends with MSG_NOSIGNAL). */
 BW_NODISCARD bw_err bwh_http_new(struct bwh_http **h, const struct bwh_http_opts *o);
 void bwh_http_free(struct bwh_http *h);
 /* Copies the limits l and starts their clocks now: the total deadline and
