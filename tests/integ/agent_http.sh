@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The agent's HTTP/1.1 client (agent/net.c) against a scripted HTTPS server
+# The agent's HTTP/1.1 client (agent/net.c over host/http.c) against a scripted HTTPS server
 # (agent_httpd.py) that answers as the gateway never does: keep-alive reuse
 # of one connection and its token; a token refused as a replay after the
 # server dropped a kept connection, then sent again fresh on a new one;
