@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The agent's HTTPS client for the device API (agent/net.c): HTTP/1.1
- * over libssl, one handle per cycle. */
+/* The agent's side of the device API (agent/net.c) over the host
+ * library's HTTP client (include/bwh/http.h): tokens, check-in, report,
+ * the package download; one handle per cycle. */
 #ifndef BULWARK_AGENT_NET_H
 #define BULWARK_AGENT_NET_H
 
@@ -42,13 +43,14 @@ BW_NODISCARD bw_err agent_net_download(struct agent_net *a, const char *sha256, 
                                        long *status);
 
 /* One answer held in buf (len bytes), read as the client reads one from
- * the gateway: status line, 1xx answers, header fields within the header
- * limits (host/netlimit.c defaults), then a Content-Length, chunked or
- * close-delimited body into the body buffer (at most 65535 bytes), or,
- * with download and a 200 or 206, into fd (at most size bytes). For the
- * fuzz target and tests; c gives download_rate (0 for none). *status: the
- * final status. BW_OK, or the client's error: BW_E_FORMAT, BW_E_TOOBIG,
- * BW_E_SIZE, BW_E_IO (the buffer ended mid-answer), BW_E_NOMEM. */
+ * the gateway (bwh_http_parse, host/http.c): status line, 1xx answers,
+ * header fields within the default header limits, then a Content-Length,
+ * chunked or close-delimited body into the body buffer (at most 65536
+ * bytes), or, with download and a 200 or 206, into fd (at most size
+ * bytes). For the fuzz target and tests; c is not read for now (no pacing
+ * in memory). *status: the final status. BW_OK, or the client's error:
+ * BW_E_FORMAT, BW_E_TOOBIG, BW_E_SIZE, BW_E_IO (the buffer ended
+ * mid-answer), BW_E_NOMEM. */
 BW_NODISCARD bw_err agent_net_parse_answer(const struct agent_conf *c, const uint8_t *buf,
                                            size_t len, int download, int fd, uint64_t size,
                                            long *status);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Fuzz target: the agent's HTTP/1.1 answer reader (agent/net.c) over an
+/* Fuzz target: the agent's HTTP/1.1 answer reader (agent/net.c over the
+ * host library's client, host/http.c: bwh_http_parse) over an
  * answer in memory: status line, 1xx, header fields within the header
  * limits, Content-Length, chunked and close-delimited bodies. The first
  * byte chooses a check-in answer (body kept, capped) or a download (body

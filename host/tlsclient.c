@@ -3,7 +3,8 @@
  * A verifying TLS client over OpenSSL's libssl (include/bwh/tlsclient.h), for
  * the device agent and the gateway load generators: context, client
  * certificate, bounded connect and handshake, hostname or IP check.
- * Not an HTTP client: the agent speaks HTTP/1.1 over it (agent/net.c).
+ * Not an HTTP client: host/http.c speaks HTTP/1.1 over it (and over the
+ * plain TCP connect here).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -188,6 +189,13 @@ static bw_err tcp_connect(const char *host, const char *port, int64_t deadline,
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     *out = fd;
     return BW_OK;
+}
+
+bw_err bwh_tcp_connect(const char *host, const char *port, unsigned timeout_ms,
+                       volatile const sig_atomic_t *stop, int *fd, char *err, size_t cap)
+{
+    *fd = -1;
+    return tcp_connect(host, port, now_ms() + timeout_ms, stop, fd, err, cap);
 }
 
 bw_err bwh_tls_connect(SSL_CTX *ctx, const char *host, const char *port, unsigned timeout_ms,

@@ -179,9 +179,9 @@ void bwh_pkg_close(struct bwh_pkg *p);
 BW_NODISCARD bw_err bwh_pkg_open_fd(struct bwh_pkg *p, int fd, const struct bw_ec_key *key,
                                    size_t env_cap);
 
-/* The limits of an HTTP client transfer (host/netlimit.c), the same for
- * `bulwark install URL` (fetch.c, libcurl) and the agent's own client
- * (agent/net.c), so that a hostile or dead server cannot hold a device (and
+/* The limits of an HTTP client transfer (host/netlimit.c), held by the
+ * host library's HTTP client (host/http.c) for `bulwark install URL`
+ * (fetch.c) and the agent (agent/net.c) alike, so that a hostile or dead server cannot hold a device (and
  * its lock) for ever: every wait is bounded in time, every answer in size. */
 struct bwh_net_limits {
     unsigned connect_s;         /* TCP connect and TLS handshake */
@@ -240,18 +240,19 @@ void bwh_net_meter_head(struct bwh_net_meter *m);
 BW_NODISCARD bw_err bwh_net_meter_line(struct bwh_net_meter *m, size_t len, char *err,
                                       size_t cap);
 
-/* HTTP(S) download into a pipe: *read_fd gives the bytes in order; a broken
- * transfer resumes with a Range request (up to 6 attempts, growing pauses),
- * all of it within the limits lim (NULL: the defaults): connect timeout,
- * low speed, total deadline across the attempts, header block, body bytes
- * delivered (body_max), redirects (never from https to http).
- * cacert: CA bundle for https (NULL: the system's). stop, when not NULL, is
- * polled at least once a second: non-zero ends the download (a signal
- * handler sets it). finish waits for the download and reports it: BW_E_IO
- * (HTTP error, network gave up, TLS, a limit hit, stopped: the error text
- * says which), BW_E_STATE (the reader closed its end first). start:
- * BW_E_UNSUPPORTED when libcurl is not installed (it is loaded on first
- * use). */
+/* HTTP(S) download into a pipe, over the HTTP client (include/bwh/http.h,
+ * bwh_http_download) on a thread: *read_fd gives the bytes in order; a
+ * broken transfer resumes with a Range request (up to 6 attempts, growing
+ * pauses), all of it within the limits lim (NULL: the defaults): connect
+ * timeout, low speed, total deadline across the attempts, header block,
+ * body bytes (body_max), redirects (never from https to another scheme).
+ * url: http:// or https://. cacert: CA bundle for https (NULL: the
+ * system's). stop, when not NULL, is polled at least once a second:
+ * non-zero ends the download (a signal handler sets it). start ignores
+ * SIGPIPE for the process. finish waits for the download and reports it:
+ * BW_E_IO (HTTP error, network gave up, TLS, a limit hit, stopped: the
+ * error text says which), BW_E_STATE (the reader closed its end first).
+ * start: BW_E_NOMEM. */
 struct bwh_fetch;
 struct bwh_fetch_stats {
     uint64_t bytes;
@@ -263,11 +264,12 @@ BW_NODISCARD bw_err bwh_fetch_start(struct bwh_fetch **f, const char *url, const
                                    volatile const sig_atomic_t *stop, int *read_fd);
 bw_err bwh_fetch_finish(struct bwh_fetch *f, struct bwh_fetch_stats *st);
 /* One GET read into memory through the same client (2 attempts): *body is
- * malloc'd, NUL-terminated, *len bytes, at most lim->body_max (1 MiB when
+ * bwh_malloc'd (bwh_free), NUL-terminated, *len bytes, at most lim->body_max (1 MiB when
  * lim is NULL or has no cap; a longer answer is an error). bearer, when not
- * NULL, is sent as "Authorization: Bearer ..." (wiped after use).
- * BW_E_IO (HTTP status >= 400, connection, TLS, a limit: err says which),
- * BW_E_UNSUPPORTED (no libcurl), BW_E_NOMEM. */
+ * NULL, is sent as "Authorization: Bearer ..." (wiped after use; never to
+ * another origin after a redirect). Ignores SIGPIPE for the process.
+ * BW_E_IO (an HTTP status other than 2xx, connection, TLS, a limit: err
+ * says which), BW_E_NOMEM. */
 BW_NODISCARD bw_err bwh_fetch_get(const char *url, const char *cacert, const char *bearer,
                                  const struct bwh_net_limits *lim, char **body, size_t *len,
                                  char *err, size_t cap);

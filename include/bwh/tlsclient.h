@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The TLS client setup the device agent and the gateway load generators
- * share (host/tlsclient.c): a verifying OpenSSL context, the device's
- * certificate and in-memory key, and a TCP connect plus handshake bounded
- * in time. Host-only (links libssl); no HTTP here.
+ * The TLS client setup the HTTP client (host/http.c) and the gateway load
+ * generators share (host/tlsclient.c): a verifying OpenSSL context, the
+ * device's certificate and in-memory key, and a TCP connect plus handshake
+ * bounded in time. Host-only (links libssl); no HTTP here.
  */
 #ifndef BULWARK_TLSCLIENT_H
 #define BULWARK_TLSCLIENT_H
@@ -50,6 +50,14 @@ BW_NODISCARD bw_err bwh_tls_key_pem(const uint8_t *pem, size_t len, EVP_PKEY **k
 BW_NODISCARD bw_err bwh_tls_connect(SSL_CTX *ctx, const char *host, const char *port,
                                    unsigned timeout_ms, X509 *crt, EVP_PKEY *key,
                                    volatile const sig_atomic_t *stop, int *fd, SSL **ssl, char *err,
+                                   size_t cap);
+
+/* The TCP part of bwh_tls_connect alone (plain http): connects to one of
+ * host's addresses within timeout_ms; *fd is a non-blocking socket the
+ * caller closes. BW_E_IO with err saying why (resolution, refused, "timed
+ * out (connect limit)", stopped). Thread-safe. */
+BW_NODISCARD bw_err bwh_tcp_connect(const char *host, const char *port, unsigned timeout_ms,
+                                   volatile const sig_atomic_t *stop, int *fd, char *err,
                                    size_t cap);
 
 /* Waits until fd is ready for what the last SSL call on it asked (want

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Test helper: drives the agent's HTTP client (agent/net.c) through one
+/* Test helper: drives the agent's HTTP client (agent/net.c over host/http.c) through one
  * handle, as a cycle does, so tests/integ/agent_http.sh can check it
  * against a scripted server. Usage:
  *   agent_net_probe AGENT.CONF DEVICE-ID (post PATH | get SHA256 HAVE SIZE FILE)...

@@ -154,6 +154,10 @@ check 'cmp -s <(head -c $((500 << 10)) dev/slot-b.img) v2' "server without Range
 serve
 fresh
 expect BW_E_IO "$B" install --config dev/device.conf $URL/missing.bwp
+# the download is the host library's own client (host/http.c): no libcurl
+# is loaded (LD_DEBUG lists every object the loader maps, dlopen included)
+LD_DEBUG=files "$B" install --config dev/device.conf $URL/missing.bwp 2> ld.txt
+check 'grep -q "file=libc.so" ld.txt && ! grep -q "libcurl" ld.txt' "install URL loaded libcurl: $(grep -m1 libcurl ld.txt)"
 expect BW_E_CHUNK "$B" install --config dev/device.conf $URL/bad.bwp
 check 'zero 0 $SIZE dev/slot-b.img && [ "$(field "j[\"trial_slot\"]")" = None ]' "tampered download reached the slot"
 kill $HTTPD_PID; wait $HTTPD_PID 2>/dev/null; HTTPD_PID=

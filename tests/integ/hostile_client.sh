@@ -116,8 +116,13 @@ for sig in TERM INT; do
   check '[ $st = $EIO ] && [ $ms -lt 3000 ] && grep -q "stopped by a signal" s.err' "SIG$sig: exit $st after $ms ms: $(cat s.err)"
   check 'lock_free && snapshot | cmp -s - before' "SIG$sig: lock held or device changed"
 done
-# after all that, an install takes the lock and works
-timeout 30 "$B" install --config dev/device.conf "$HTTP/v1.bwp" > ok.out 2> ok.err
+# https verifies the server: without --cacert the test CA is unknown
+timeout 30 "$B" install --config dev/device.conf "$HTTPS/v1.bwp" > tls.out 2> tls.err
+st=$?
+check '[ $st = $EIO ] && grep -q "certificate of 127.0.0.1 is refused" tls.err && lock_free && snapshot | cmp -s - before' \
+  "install over https without its CA: exit $st: $(cat tls.err)"
+# after all that, an install takes the lock and works (https, --cacert)
+timeout 30 "$B" install --config dev/device.conf --cacert srvca.crt "$HTTPS/v1.bwp" > ok.out 2> ok.err
 st=$?
 check '[ $st = 0 ] && grep -q "installed sequence 1 into slot b" ok.out' "install after the hostile servers: $(cat ok.err)"
 
@@ -144,11 +149,13 @@ probe post-trickle agent.conf "rc=BW_E_IO" "too slow|total limit" post /hostile-
 probe get-trickle agent.conf "rc=BW_E_IO" "too slow|total limit" get hostile-trickle 0 1000000 f1
 probe trickle-head agent.conf "rc=BW_E_IO" "too slow|total limit" post /hostile-trickle-head
 probe headers agent.conf "rc=BW_E_IO" "more than 100 header fields \(header limit\)" post /hostile-headers
-probe bighead agent.conf "rc=BW_E_IO" "line over 2047 bytes \(header limit\)" post /hostile-bighead
+probe bighead agent.conf "rc=BW_E_IO" "header block over 16384 bytes \(header limit\)" post /hostile-bighead
 probe continue agent.conf "rc=BW_E_IO" "header limit" post /hostile-continue
 probe post-body agent.conf "rc=BW_E_IO" "longer than 65536 bytes" post /hostile-body
-probe get-body agent.conf "rc=BW_E_IO" "longer than the announced 100000 bytes" get hostile-body 0 100000 f2
-probe get-biglen agent.conf "rc=BW_E_IO" "longer than the announced 100000 bytes" get hostile-biglen 0 100000 f3
+# an announced length over the cap is refused before the first body byte
+probe post-biglen agent.conf "rc=BW_E_IO" "answer longer than 65536 bytes \(size limit\)" post /hostile-biglen
+probe get-body agent.conf "rc=BW_E_IO" "longer than (the announced )?100000 bytes" get hostile-body 0 100000 f2
+probe get-biglen agent.conf "rc=BW_E_IO" "longer than (the announced )?100000 bytes" get hostile-biglen 0 100000 f3
 probe silent agent.conf "rc=BW_E_IO" "too slow|stall limit|total limit" post /hostile-silent
 probe handshake mute.conf "rc=BW_E_IO" "connect limit" post /api/v1/device/checkin
 probe connect full.conf "rc=BW_E_IO" "timed out \(connect limit\)" post /api/v1/device/checkin

@@ -2,7 +2,8 @@
 """Hostile answers for the test servers (httpd.py, agent_httpd.py): what a
 dead or malicious server does to an HTTP client. A request whose last path
 segment is hostile-MODE gets:
-  trickle       200 announcing 100000 bytes, then the body at 1 byte/s
+  trickle       200 announcing 60000 bytes (under every body cap, so only
+                the speed limits can end it), then the body at 1 byte/s
   trickle-head  the status line and header fields at 1 byte/s, never ending
   headers       header fields without end, as fast as the client reads
   bighead       one header field of 100000 bytes
@@ -31,7 +32,7 @@ def handle(h):
     try:
         if mode == 'trickle':
             h.send_response(200)
-            h.send_header('Content-Length', '100000')
+            h.send_header('Content-Length', '60000')
             h.end_headers()
             h.wfile.flush()
             while time.monotonic() < end:

@@ -3,7 +3,7 @@
  * gateway's check-in answer (agent/conf.c, agent/parse.c), the transfer
  * limits its client shares with bulwark install (host/netlimit.c, on a
  * clock the test moves) and its HTTP answer reader over answers in memory
- * (agent/net.c). */
+ * (agent/net.c over host/http.c). */
 #include "agent.h"
 #include "bwh/host.h"
 #include "net.h"
