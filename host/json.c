@@ -63,13 +63,12 @@ void bwh_json_str(FILE *f, const char *s, size_t n)
 
 void bwh_json_hex(FILE *f, const uint8_t *b, size_t n)
 {
-    char h[2 * 32 + 1];
-    size_t i, k;
+    char h[3];
+    size_t i;
 
     fputc('"', f);
-    for (i = 0; i < n; i += k) {
-        k = n - i < 32 ? n - i : 32;
-        bw_hex(h, b + i, k);
+    for (i = 0; i < n; i++) {
+        bw_hex(h, b + i, 1);
         fputs(h, f);
     }
     fputc('"', f);
