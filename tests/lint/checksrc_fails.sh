@@ -88,7 +88,7 @@ want '^src/core/core\.c:10: raw-alloc\(malloc\)'
 if command -v arm-none-eabi-gcc >/dev/null && command -v arm-none-eabi-nm >/dev/null; then
   want '^src/core/core\.c:10: core-symbol\(malloc\): .*\(the heap\)'
   want '^src/core/core\.c:9: core-symbol\(fopen\): .*\(file I/O\)'
-  want '^src/core/core\.c:(3|8): core-symbol\(pthread_mutex_lock\): .*\(threads\)'
+  want '^src/core/core\.c:8: core-symbol\(pthread_mutex_lock\): .*\(threads\)'
 else
   want 'core-symbol skipped: no arm-none-eabi-gcc'
 fi
