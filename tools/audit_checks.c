@@ -167,8 +167,6 @@ static void unit_cert(struct unit *u, const struct bwh_device_conf *dc)
 
 /* ---- 5.6-1, 5.6-5: listening sockets against the declared services ---- */
 
-/* Adds "proto:port" for each listening socket in one /proc/net table;
- * -1 when the table cannot be read (errno kept). */
 /* At *s: lead (a blank in it stands for any run of blanks, the rest is
  * literal), then 1..maxdig digits (0: any number of them) in base 10 or
  * 16, stored in *v when v is not NULL. 1 and *s past them, or 0. */
@@ -198,6 +196,8 @@ static int field(const char **s, const char *lead, int base, size_t maxdig, unsi
     return 1;
 }
 
+/* Adds "proto:port" for each listening socket in one /proc/net table;
+ * -1 when the table cannot be read (errno kept). */
 static int scan_table(const char *dir, const char *file, const char *proto, char *out, size_t cap)
 {
     char path[4200], ln[512];
