@@ -89,13 +89,13 @@ bw_err bwh_conf_load(void *conf, const struct bwh_conf_row *rows, size_t n, cons
     char *ln, *next;
     bw_err rc;
 
-    seen = calloc(n ? n : 1, 1);
+    seen = bwh_calloc(n ? n : 1, 1);
     if (!seen)
         return BW_E_NOMEM;
     rc = bwh_read_file(path, 1 << 20, &buf, &len);
     if (rc) {
         fprintf(stderr, "%s: %s\n", path, rc == BW_E_IO ? strerror(errno) : bw_strerror(rc));
-        free(seen);
+        bwh_free(seen);
         return rc;
     }
     rc = BW_E_FORMAT;
@@ -152,7 +152,7 @@ bw_err bwh_conf_load(void *conf, const struct bwh_conf_row *rows, size_t n, cons
     rc = BW_OK;
 out:
     bwh_free(buf);
-    free(seen);
+    bwh_free(seen);
     return rc;
 }
 

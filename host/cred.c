@@ -26,6 +26,29 @@
  * password read off a label cannot be mistyped between look-alikes. */
 static const char letters[32] = "abcdefghjkmnpqrstuvwxyz123456789";
 
+bw_err bwh_cred_params_parse(const char *s, struct bwh_cred_params *p)
+{
+    uint32_t v[3];
+
+    if (bwh_parse_u32_list(s, ',', v, 3) || v[0] < 1 || v[2] < 1 || v[2] > 16 ||
+        v[1] / 8 < v[2])
+        return BW_E_INVAL;
+    p->t_cost = v[0];
+    p->m_kib = v[1];
+    p->lanes = v[2];
+    return BW_OK;
+}
+
+bw_err bwh_cred_digest(const char *hash, char out[65])
+{
+    uint8_t d[BW_SHA256_LEN];
+    bw_err rc = bw_sha256(hash, strlen(hash), d);
+
+    if (!rc)
+        bw_hex(out, d, sizeof(d));
+    return rc;
+}
+
 bw_err bwh_cred_generate(char *out, size_t cap)
 {
     uint8_t rnd[32];

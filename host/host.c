@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Host helpers (include/bwh/host.h): capped allocation with failure injection,
- * whole-file reads, atomic writes, key loading, UUIDs, progress bar.
+ * Host helpers (include/bwh/host.h): whole-file reads, atomic writes, key
+ * loading, UUIDs, progress bar. The allocator is host/alloc.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,46 +14,6 @@
 #include <unistd.h>
 
 #include "bwh/host.h"
-
-#define BW_ALLOC_MAX ((size_t)256 << 20)
-
-static long alloc_count;
-static long alloc_fail_at = -1;
-
-static int alloc_ok(size_t n)
-{
-    if (alloc_fail_at < 0) {
-        const char *e = getenv("BW_FAIL_ALLOC");
-
-        alloc_fail_at = e ? atol(e) : 0;
-    }
-    alloc_count++;
-    if (alloc_fail_at > 0 && alloc_count >= alloc_fail_at)
-        return 0;
-    return n <= BW_ALLOC_MAX;
-}
-
-void *bwh_malloc(size_t n)
-{
-    return alloc_ok(n) ? malloc(n ? n : 1) : NULL;
-}
-
-void *bwh_calloc(size_t n, size_t sz)
-{
-    if (sz && n > BW_ALLOC_MAX / sz)
-        return NULL;
-    return alloc_ok(n * sz) ? calloc(n ? n : 1, sz ? sz : 1) : NULL;
-}
-
-void *bwh_realloc(void *p, size_t n)
-{
-    return alloc_ok(n) ? realloc(p, n ? n : 1) : NULL;
-}
-
-void bwh_free(void *p)
-{
-    free(p);
-}
 
 bw_err bwh_read_full(int fd, void *buf, size_t n, size_t *got)
 {
@@ -157,7 +117,7 @@ bw_err bwh_read_file(const char *path, size_t cap, uint8_t **buf, size_t *len)
     b = NULL;
     rc = BW_OK;
 out:
-    free(b);
+    bwh_free(b);
     if (fd > 0)
         close(fd);
     return rc;
@@ -185,21 +145,59 @@ int bwh_tmpfile_beside(const char *path, mode_t mode, char *tmp, size_t cap)
     return fd;
 }
 
-bw_err bwh_parse_u64(const char *s, uint64_t *v)
+/* Decimal digits at *s (at least one) into *v; *s moves past them. */
+static bw_err take_u64(const char **s, uint64_t *v)
 {
+    const char *p = *s;
     uint64_t x = 0;
 
-    if (!s || !*s)
+    if (*p < '0' || *p > '9')
         return BW_E_FORMAT;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return BW_E_FORMAT;
-        if (x > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (x > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
             return BW_E_TOOBIG;
-        x = x * 10 + (uint64_t)(*s - '0');
+        x = x * 10 + (uint64_t)(*p - '0');
     }
     *v = x;
+    *s = p;
     return BW_OK;
+}
+
+bw_err bwh_parse_u64(const char *s, uint64_t *v)
+{
+    uint64_t x;
+    bw_err rc;
+
+    if (!s)
+        return BW_E_FORMAT;
+    rc = take_u64(&s, &x);
+    if (rc)
+        return rc;
+    if (*s)
+        return BW_E_FORMAT;
+    *v = x;
+    return BW_OK;
+}
+
+bw_err bwh_parse_u32_list(const char *s, char sep, uint32_t *v, size_t n)
+{
+    uint64_t x;
+    size_t i;
+    bw_err rc;
+
+    if (!s || !n)
+        return BW_E_FORMAT;
+    for (i = 0; i < n; i++) {
+        if (i > 0 && *s++ != sep)
+            return BW_E_FORMAT;
+        rc = take_u64(&s, &x);
+        if (rc)
+            return rc;
+        if (x > UINT32_MAX)
+            return BW_E_TOOBIG;
+        v[i] = (uint32_t)x;
+    }
+    return *s ? BW_E_FORMAT : BW_OK;
 }
 
 bw_err bwh_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)

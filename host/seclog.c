@@ -17,7 +17,6 @@
  * is cut and ends in "...". */
 static void escape(char *out, size_t cap, const char *in)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t n = 0;
 
     for (; in && *in; in++) {
@@ -34,8 +33,8 @@ static void escape(char *out, size_t cap, const char *in)
         } else {
             out[n++] = '\\';
             out[n++] = 'x';
-            out[n++] = hex[ch >> 4];
-            out[n++] = hex[ch & 15];
+            bw_hex(out + n, &ch, 1); /* its NUL is overwritten or ends the text */
+            n += 2;
         }
     }
     out[n] = 0;

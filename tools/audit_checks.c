@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,35 @@ static void unit_cert(struct unit *u, const struct bwh_device_conf *dc)
 
 /* ---- 5.6-1, 5.6-5: listening sockets against the declared services ---- */
 
+/* At *s: lead (a blank in it stands for any run of blanks, the rest is
+ * literal), then 1..maxdig digits (0: any number of them) in base 10 or
+ * 16, stored in *v when v is not NULL. 1 and *s past them, or 0. */
+static int field(const char **s, const char *lead, int base, size_t maxdig, unsigned *v)
+{
+    const char *p = *s;
+    size_t n;
+    unsigned long x;
+
+    for (; *lead; lead++) {
+        if (*lead == ' ')
+            p += strspn(p, " \t");
+        else if (*p++ != *lead)
+            return 0;
+    }
+    n = strspn(p, base == 16 ? "0123456789abcdefABCDEF" : "0123456789");
+    if (n == 0 || (maxdig && n > maxdig))
+        return 0;
+    if (v) {
+        errno = 0;
+        x = strtoul(p, NULL, base);
+        if (errno || x > UINT_MAX)
+            return 0;
+        *v = (unsigned)x;
+    }
+    *s = p + n;
+    return 1;
+}
+
 /* Adds "proto:port" for each listening socket in one /proc/net table;
  * -1 when the table cannot be read (errno kept). */
 static int scan_table(const char *dir, const char *file, const char *proto, char *out, size_t cap)
@@ -178,10 +208,14 @@ static int scan_table(const char *dir, const char *file, const char *proto, char
     if (!f)
         return -1;
     while (fgets(ln, sizeof(ln), f)) {
+        const char *p = ln;
         unsigned port, st;
         char item[16];
 
-        if (sscanf(ln, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &port, &st) != 2)
+        /* "  N: LOCAL:PORT REMOTE:PORT ST ..." in hex, after one header line */
+        if (!field(&p, " ", 10, 0, NULL) || !field(&p, ": ", 16, 0, NULL) ||
+            !field(&p, ":", 16, 4, &port) || !field(&p, " ", 16, 0, NULL) ||
+            !field(&p, ":", 16, 4, NULL) || !field(&p, " ", 16, 2, &st))
             continue; /* the header */
         if (!strcmp(proto, "tcp") ? st != 0x0A : st != 0x07)
             continue; /* tcp LISTEN; udp unconnected (bound) */
@@ -309,7 +343,8 @@ static void check_cleartext(struct audit_model *m, const char *seen)
 /* Argon2id in PHC form: $argon2id$v=19$m=M,t=T,p=P$salt$hash. */
 static int phc_params(const char *h, unsigned *mk, unsigned *t, unsigned *p)
 {
-    return sscanf(h, "$argon2id$v=19$m=%u,t=%u,p=%u$", mk, t, p) == 3;
+    return field(&h, "$argon2id$v=19$m=", 10, 10, mk) && field(&h, ",t=", 10, 10, t) &&
+           field(&h, ",p=", 10, 10, p) && *h == '$';
 }
 
 /* The OWASP Argon2id floor: 19 MiB with 2 passes, or more memory with
@@ -323,15 +358,6 @@ static const char *const defaults[] = {
     "admin", "password", "1234", "12345", "123456", "12345678", "default", "root",
     "changeme", "admin123", "guest", "user", "support", "0000", "1111", "pass",
 };
-
-static void hash_hex(const char *hash, char out[65])
-{
-    uint8_t d[BW_SHA256_LEN];
-
-    if (bw_sha256(hash, strlen(hash), d))
-        memset(d, 0, sizeof(d));
-    bw_hex(out, d, sizeof(d));
-}
 
 /* Method (5.1-1, PSTI para 1, 27402 5.2.6.1.4): a password passes when it
  * is the unique one provisioned for this unit (factory flag set, and its
@@ -387,7 +413,8 @@ static void check_creds(struct audit_model *m, const struct bwh_device_conf *dc,
         char hx[65];
         unsigned mk, t, p;
 
-        hash_hex(a->hash, hx);
+        if (bwh_cred_digest(a->hash, hx))
+            hx[0] = 0; /* matches no unit */
         factory += (size_t)a->factory;
         if (!phc_params(a->hash, &mk, &t, &p)) {
             say(kdf, "%s: not an Argon2id v19 hash.", a->name);
@@ -937,7 +964,7 @@ static int gateway_releases(struct audit_check *c, const char *url, const char *
             goto out;
         }
         arr = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-        free(body);
+        bwh_free(body);
         if (!json_is_array(arr)) {
             say(c, "%s: not the gateway's release list (a JSON array): %s.", full,
                 arr ? "another JSON value" : je.text);

@@ -637,17 +637,20 @@ void audit_profile_template(FILE *f, const struct audit_catalogue *c)
 bw_err audit_days_until(const char *date, long *days)
 {
     struct tm tm;
-    unsigned y, mo, d;
-    char tail;
+    uint32_t ymd[3], y, mo, d;
     time_t t;
 
     size_t i;
 
     for (i = 0; date[i]; i++)
         if (i == 4 || i == 7 ? date[i] != '-' : date[i] < '0' || date[i] > '9')
-            return BW_E_FORMAT; /* sscanf alone would take signs and blanks */
-    if (i != 10 || sscanf(date, "%4u-%2u-%2u%c", &y, &mo, &d, &tail) != 3 || y < 1970 ||
-        mo < 1 || mo > 12 || d < 1 || d > 31)
+            return BW_E_FORMAT; /* YYYY-MM-DD, digits where digits go */
+    if (i != 10 || bwh_parse_u32_list(date, '-', ymd, 3))
+        return BW_E_FORMAT;
+    y = ymd[0];
+    mo = ymd[1];
+    d = ymd[2];
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31)
         return BW_E_FORMAT;
     memset(&tm, 0, sizeof(tm));
     tm.tm_year = (int)y - 1900;

@@ -384,17 +384,17 @@ static bw_err accept_one(json_t *o, const char *who, const char *date, const cha
                          const char *review, char *err, size_t errcap)
 {
     const char *id = json_string_value(json_object_get(o, "id"));
-    unsigned l, i;
-    char tail;
+    uint32_t li[2];
     long days;
 
     if (residual) {
-        if (sscanf(residual, "%u,%u%c", &l, &i, &tail) != 2 || l < 1 || l > 5 || i < 1 || i > 5) {
+        if (bwh_parse_u32_list(residual, ',', li, 2) || li[0] < 1 || li[0] > 5 || li[1] < 1 ||
+            li[1] > 5) {
             snprintf(err, errcap, "--residual wants L,I with each 1..5");
             return BW_E_FORMAT;
         }
-        json_object_set_new(o, "residual_likelihood", json_integer(l));
-        json_object_set_new(o, "residual_impact", json_integer(i));
+        json_object_set_new(o, "residual_likelihood", json_integer(li[0]));
+        json_object_set_new(o, "residual_impact", json_integer(li[1]));
     }
     if (review) {
         if (audit_days_until(review, &days) || days < 0) {
@@ -426,8 +426,8 @@ bw_err audit_register_accept(const char *text, size_t len, const char *id, const
     struct audit_register check;
     json_error_t je;
     json_t *root, *o;
-    char date[16], *dump = NULL;
-    size_t i, hits = 0;
+    char date[16];
+    size_t i, n, hits = 0;
     time_t t = time(NULL);
     struct tm tm;
     bw_err rc;
@@ -460,14 +460,16 @@ bw_err audit_register_accept(const char *text, size_t len, const char *id, const
         rc = BW_E_NOTFOUND;
         goto out;
     }
-    dump = json_dumps(root, JSON_INDENT(2));
-    *out = dump ? bwh_malloc(strlen(dump) + 2) : NULL;
-    if (!*out) {
+    /* json_dumpb into our own allocation: json_dumps would hand back libc memory */
+    n = json_dumpb(root, NULL, 0, JSON_INDENT(2));
+    *out = n ? bwh_malloc(n + 2) : NULL;
+    if (!*out || json_dumpb(root, *out, n, JSON_INDENT(2)) != n) {
+        bwh_free(*out);
+        *out = NULL;
         rc = BW_E_NOMEM;
         goto out;
     }
-    memcpy(*out, dump, strlen(dump));
-    memcpy(*out + strlen(dump), "\n", 2);
+    memcpy(*out + n, "\n", 2);
     rc = audit_register_parse(&check, *out, strlen(*out), err, errcap); /* and after */
     audit_register_free(&check);
     if (rc) {
@@ -475,7 +477,6 @@ bw_err audit_register_accept(const char *text, size_t len, const char *id, const
         *out = NULL;
     }
 out:
-    free(dump);
     json_decref(root);
     return rc;
 }

@@ -118,17 +118,8 @@ static int run(struct cli_args *a)
         return cli_fail(a, conf.credentials, rc);
     if (cli_flag(a, "status"))
         return status(a, &db);
-    if (cli_get(a, "argon2")) {
-        unsigned t, m, l;
-        char tail;
-
-        if (sscanf(cli_get(a, "argon2"), "%u,%u,%u%c", &t, &m, &l, &tail) != 3 || !t ||
-            m < 8 * l || !l || l > 16)
-            return cli_usage(a, "--argon2 wants T,M_KIB,LANES");
-        p.t_cost = t;
-        p.m_kib = m;
-        p.lanes = l;
-    }
+    if (cli_get(a, "argon2") && bwh_cred_params_parse(cli_get(a, "argon2"), &p))
+        return cli_usage(a, "--argon2 wants T,M_KIB,LANES");
     memset(cur, 0, sizeof(cur));
     memset(nw, 0, sizeof(nw));
     memset(again, 0, sizeof(again));

@@ -43,18 +43,6 @@ struct run {
     const char *pw_path;
 };
 
-static void hex(char *out, const uint8_t *b, size_t n)
-{
-    static const char d[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = d[b[i] >> 4];
-        out[2 * i + 1] = d[b[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 /* Appends a whole line and makes it durable before the next device. */
 static bw_err append_line(int fd, const char *s, size_t n)
 {
@@ -89,31 +77,6 @@ static int valid_id(const char *s)
     return 1;
 }
 
-/* A JSON string of s into out (the id and backend are validated text;
- * the PEM needs its newlines escaped). */
-static size_t json_esc(char *out, size_t cap, const char *s)
-{
-    size_t o = 0;
-
-    if (cap < 3)
-        return 0;
-    out[o++] = '"';
-    for (; *s && o + 3 < cap; s++) {
-        if (*s == '\n') {
-            out[o++] = '\\';
-            out[o++] = 'n';
-        } else if (*s == '"' || *s == '\\') {
-            out[o++] = '\\';
-            out[o++] = *s;
-        } else if ((unsigned char)*s >= 0x20) {
-            out[o++] = *s;
-        }
-    }
-    out[o++] = '"';
-    out[o] = 0;
-    return o;
-}
-
 static void log_outcome(struct run *r, const struct target *t, const char *serial,
                         const char *fpr, bw_err rc)
 {
@@ -135,7 +98,6 @@ static void log_outcome(struct run *r, const struct target *t, const char *seria
 static bw_err provision_one(struct run *r, const struct target *t)
 {
     char pw[BWH_CRED_GEN_LEN + 1], serial[33] = "", fpr[65] = "", pubhex[131], credhex[65];
-    uint8_t cd[BW_SHA256_LEN];
     char *csr = NULL, *cert = NULL, *rec = NULL, *pem_json = NULL;
     struct bwh_devkey *k = NULL;
     struct bwh_cert_info info;
@@ -179,9 +141,9 @@ static bw_err provision_one(struct run *r, const struct target *t)
         fprintf(stderr, "bulwark provision: %s: certificate: %s\n", t->id, bw_strerror(rc));
         goto out;
     }
-    hex(serial, info.serial, sizeof(info.serial));
-    hex(fpr, info.fingerprint, sizeof(info.fingerprint));
-    hex(pubhex, info.pub, sizeof(info.pub));
+    bw_hex(serial, info.serial, sizeof(info.serial));
+    bw_hex(fpr, info.fingerprint, sizeof(info.fingerprint));
+    bw_hex(pubhex, info.pub, sizeof(info.pub));
     /* the unique factory password: hash on the device, clear text only to
      * the label printer's file */
     rc = bwh_cred_generate(pw, sizeof(pw));
@@ -193,26 +155,24 @@ static bw_err provision_one(struct run *r, const struct target *t)
      * audit find units that share one credential file, and reveals nothing
      * a guess could be tested against */
     if (!rc)
-        rc = bw_sha256(bwh_cred_find(&db, "admin")->hash, strlen(bwh_cred_find(&db, "admin")->hash),
-                       cd);
+        rc = bwh_cred_digest(bwh_cred_find(&db, "admin")->hash, credhex);
     if (rc) {
         fprintf(stderr, "bulwark provision: %s: credentials %s: %s\n", t->id, t->creds,
                 bw_strerror(rc));
         goto out;
     }
-    hex(credhex, cd, sizeof(cd));
-    cap = strlen(cert) * 2 + 16;
-    pem_json = malloc(cap);
-    rec = malloc(cap + 1024);
+    cap = bwh_json_esc(NULL, 0, cert, strlen(cert)) + 1;
+    pem_json = bwh_malloc(cap);
+    rec = bwh_malloc(cap + 1024);
     rc = BW_E_NOMEM;
     if (!pem_json || !rec)
         goto out;
-    json_esc(pem_json, cap, cert);
+    bwh_json_esc(pem_json, cap, cert, strlen(cert));
     n = snprintf(rec, cap + 1024,
                  "{\"device_id\":\"%s\",\"serial\":\"%s\",\"fingerprint_sha256\":\"%s\","
                  "\"public_key\":\"%s\",\"key_backend\":\"%s\",\"not_before\":%" PRIu64
                  ",\"not_after\":%" PRIu64 ",\"provisioned_at\":%lld,\"cred_sha256\":\"%s\","
-                 "\"certificate\":%s}\n",
+                 "\"certificate\":\"%s\"}\n",
                  t->id, serial, fpr, pubhex, bwh_devkey_scheme(k), info.not_before, info.not_after,
                  (long long)time(NULL), credhex, pem_json);
     rc = append_line(r->reg_fd, rec, (size_t)n);
@@ -248,10 +208,10 @@ static bw_err provision_one(struct run *r, const struct target *t)
 out:
     log_outcome(r, t, serial, fpr, rc);
     bw_wipe(pw, sizeof(pw));
-    free(csr);
-    free(cert);
-    free(pem_json);
-    free(rec);
+    bwh_free(csr);
+    bwh_free(cert);
+    bwh_free(pem_json);
+    bwh_free(rec);
     bwh_devkey_close(k);
     return rc;
 }
@@ -280,20 +240,6 @@ static bw_err batch_target(struct target *t, const char *dir, const char *id, co
     snprintf(t->conf.device_key, sizeof(t->conf.device_key), "%s", t->key_uri);
     snprintf(t->conf.data_dir, sizeof(t->conf.data_dir), "%s", d);
     t->conf.seclog_max = 4u << 20;
-    return BW_OK;
-}
-
-static bw_err parse_kdf(const char *s, struct bwh_cred_params *p)
-{
-    unsigned t, m, l;
-    char tail;
-
-    if (sscanf(s, "%u,%u,%u%c", &t, &m, &l, &tail) != 3 || t < 1 || m < 8 * l || l < 1 ||
-        l > 16)
-        return BW_E_INVAL;
-    p->t_cost = t;
-    p->m_kib = m;
-    p->lanes = l;
     return BW_OK;
 }
 
@@ -333,7 +279,7 @@ static int run(struct cli_args *a)
             return cli_usage(a, "--days must be 1 to 36500");
         r.days = (unsigned)d;
     }
-    if ((v = cli_get(a, "argon2")) && parse_kdf(v, &r.kdf))
+    if ((v = cli_get(a, "argon2")) && bwh_cred_params_parse(v, &r.kdf))
         return cli_usage(a, "--argon2 wants T,M_KIB,LANES, e.g. 2,19456,1");
     r.force = cli_flag(a, "force");
     r.json = cli_flag(a, "json");
@@ -384,7 +330,7 @@ static int run(struct cli_args *a)
             goto out;
         }
     }
-    t = calloc(1, sizeof(*t));
+    t = bwh_calloc(1, sizeof(*t));
     if (!t) {
         status = cli_fail(a, "provision", BW_E_NOMEM);
         goto out;
@@ -479,7 +425,7 @@ batch_fail:
 out:
     if (cf)
         fclose(cf);
-    free(t);
+    bwh_free(t);
     if (r.reg_fd >= 0)
         close(r.reg_fd);
     if (r.pw_fd >= 0)

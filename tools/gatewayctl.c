@@ -14,6 +14,8 @@
 
 #include <curl/curl.h>
 
+#include "bwh/host.h"
+
 struct cmd {
     const char *name;
     const char *args; /* shown in help */
@@ -111,7 +113,7 @@ static char *pubkey_body(const char *id_data, const char *file)
 {
     FILE *f = fopen(file, "rb");
     char pem[16384], *out;
-    size_t n, i, o = 0, cap;
+    size_t n, i, k = 0, cap, o;
 
     if (!f)
         return NULL;
@@ -120,25 +122,22 @@ static char *pubkey_body(const char *id_data, const char *file)
     pem[n] = 0;
     if (n == 0 || n == sizeof(pem) - 1 || !strstr(pem, "-----BEGIN "))
         return NULL;
-    cap = 2 * n + (id_data ? strlen(id_data) : 0) + 64;
-    out = malloc(cap);
+    for (i = 0; i < n; i++) { /* PEM is text: printable ASCII and newlines; CRs dropped */
+        unsigned char ch = (unsigned char)pem[i];
+
+        if (ch == '\r')
+            continue;
+        if (ch != '\n' && (ch < 0x20 || ch >= 0x7f))
+            return NULL;
+        pem[k++] = (char)ch;
+    }
+    cap = bwh_json_esc(NULL, 0, pem, k) + (id_data ? strlen(id_data) : 0) + 64;
+    out = bwh_malloc(cap);
     if (!out)
         return NULL;
     o = (size_t)snprintf(out, cap, "{%s%s%s\"pubkey\":\"", id_data ? "\"id_data\":" : "",
                          id_data ? id_data : "", id_data ? "," : "");
-    for (i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)pem[i];
-
-        if (ch == '\n') {
-            out[o++] = '\\';
-            out[o++] = 'n';
-        } else if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
-            out[o++] = (char)ch;
-        } else if (ch != '\r') {
-            free(out);
-            return NULL;
-        }
-    }
+    o += bwh_json_esc(out + o, cap - o, pem, k);
     snprintf(out + o, cap - o, "\"}");
     return out;
 }
@@ -293,7 +292,7 @@ int main(int argc, char **argv)
     curl_easy_cleanup(h);
     if (upload)
         fclose(upload);
-    free(json);
+    bwh_free(json);
     if (cc != CURLE_OK)
         return 8;
     if (status >= 200 && status < 300)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bulwark/core.h"
+#include "bwh/host.h"
 #include "bwh/identity.h"
 
 struct bwh_devkey {
@@ -39,13 +40,13 @@ bw_err bwh_devkey_open(const char *uri, struct bwh_devkey **out)
     }
     if (!ops)
         return BW_E_INVAL;
-    k = calloc(1, sizeof(*k));
+    k = bwh_calloc(1, sizeof(*k));
     if (!k)
         return BW_E_NOMEM;
     k->ops = ops;
     rc = ops->open(uri + strlen(ops->scheme) + 1, &k->ctx);
     if (rc) {
-        free(k);
+        bwh_free(k);
         return rc;
     }
     *out = k;
@@ -58,7 +59,7 @@ void bwh_devkey_close(struct bwh_devkey *k)
         return;
     if (k->ops->close)
         k->ops->close(k->ctx);
-    free(k);
+    bwh_free(k);
 }
 
 const char *bwh_devkey_scheme(const struct bwh_devkey *k)

@@ -119,7 +119,7 @@ static bw_err file_open(const char *params, void **out)
 
     if (!*params)
         return BW_E_INVAL;
-    c = calloc(1, sizeof(*c));
+    c = bwh_calloc(1, sizeof(*c));
     if (!c)
         return BW_E_NOMEM;
     q = strchr(params, '?');
@@ -143,7 +143,7 @@ static bw_err file_open(const char *params, void **out)
     *out = c;
     return BW_OK;
 bad:
-    free(c);
+    bwh_free(c);
     return BW_E_INVAL;
 }
 
@@ -300,7 +300,7 @@ static const char *file_detail(void *ctx)
 
 static void file_close(void *ctx)
 {
-    free(ctx);
+    bwh_free(ctx);
 }
 
 const struct bwh_keystore_ops bwh_keystore_file = {

@@ -16,6 +16,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "bulwark/core.h"
+#include "bwh/host.h"
 #include "bwh/identity.h"
 #include "identity_priv.h"
 
@@ -303,7 +304,7 @@ static void tpm_close(void *ctx)
         Esys_Finalize(&c->esys);
     if (c->tcti)
         Tss2_TctiLdr_Finalize(&c->tcti);
-    free(c);
+    bwh_free(c);
 }
 
 static bw_err tpm_open(const char *params, void **out)
@@ -314,7 +315,7 @@ static bw_err tpm_open(const char *params, void **out)
 
     if (!params || !out)
         return BW_E_INVAL;
-    c = calloc(1, sizeof(*c));
+    c = bwh_calloc(1, sizeof(*c));
     if (!c)
         return BW_E_NOMEM;
     rc = parse_params(c, params);

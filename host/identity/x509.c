@@ -82,7 +82,7 @@ static char *bio_string(BIO *bio)
 
     if (n <= 0)
         return NULL;
-    s = malloc((size_t)n + 1);
+    s = bwh_malloc((size_t)n + 1);
     if (!s)
         return NULL;
     memcpy(s, data, (size_t)n);
@@ -197,7 +197,7 @@ bw_err bwh_ca_open(const char *cert_pem_path, const char *key_pem_path, struct b
 
     if (!cert_pem_path || !key_pem_path || !out)
         return BW_E_INVAL;
-    ca = calloc(1, sizeof(*ca));
+    ca = bwh_calloc(1, sizeof(*ca));
     if (!ca)
         return BW_E_NOMEM;
     f = fopen(cert_pem_path, "r");
@@ -233,7 +233,7 @@ void bwh_ca_free(struct bwh_ca *ca)
         return;
     X509_free(ca->cert);
     EVP_PKEY_free(ca->key);
-    free(ca);
+    bwh_free(ca);
 }
 
 /* r||s to a DER ECDSA-Sig-Value. */

@@ -87,6 +87,9 @@ void bw_cbor_put_tag(struct bw_wr *w, uint64_t tag);
 void bw_cbor_put_simple(struct bw_wr *w, uint8_t v);
 /* 1 if s[0..n) is valid UTF-8 (RFC 3629), else 0. */
 int bw_utf8_valid(const uint8_t *s, size_t n);
+/* Length (1-4) of the one well-formed UTF-8 sequence at p with left bytes
+ * available, or 0 (the same RFC 3629 rule; for readers that walk text). */
+size_t bw_utf8_seq(const uint8_t *p, size_t left);
 /* Length of the head that encodes v. */
 size_t bw_cbor_head_len(uint64_t v);
 

@@ -37,6 +37,15 @@ struct bwh_cred_params {
 #define BWH_CRED_T_DEFAULT 2
 #define BWH_CRED_M_DEFAULT 19456
 #define BWH_CRED_LANES_DEFAULT 1
+/* "T,M_KIB,LANES" (bulwark passwd/provision --argon2) into p: decimal
+ * numbers only, T >= 1, 1 <= LANES <= 16, M_KIB >= 8 * LANES (Argon2's
+ * floor). BW_E_INVAL otherwise; p is untouched then. */
+BW_NODISCARD bw_err bwh_cred_params_parse(const char *s, struct bwh_cred_params *p);
+/* The lowercase hex SHA-256 of an encoded hash (out: 65 bytes with NUL):
+ * what provisioning records per unit and bulwark audit compares, to find
+ * units that share one credential file without revealing anything a guess
+ * could be tested against. BW_E_CRYPTO if hashing fails. */
+BW_NODISCARD bw_err bwh_cred_digest(const char *hash, char out[65]);
 
 /* Throttling: after the n-th consecutive failure the next attempt must
  * wait 2^(n-1) seconds (capped at BWH_CRED_DELAY_MAX); after

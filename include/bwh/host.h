@@ -15,15 +15,24 @@
 #include <sys/types.h>
 #include "bulwark/bulwark.h"
 
-/* Allocation through one place: a cap per call (BW_ALLOC_MAX, 256 MiB) and
- * failure injection for tests: with BW_FAIL_ALLOC=N in the environment the
- * N-th allocation (1-based) and all later ones fail. */
+/* Allocation through one place (host/alloc.c): a cap per call (BW_ALLOC_MAX,
+ * 256 MiB) and failure injection for tests: with BW_FAIL_ALLOC=N (decimal
+ * digits; 0 or empty: off) in the environment the N-th allocation of the
+ * process (1-based, counted atomically across threads) and all later ones
+ * fail; a value that is not a count makes every allocation fail. Thread-safe.
+ * bwh_free frees what these return (NULL-safe). */
 void *bwh_malloc(size_t n);
 void *bwh_calloc(size_t n, size_t sz);
 void *bwh_realloc(void *p, size_t n);
 void bwh_free(void *p);
 
-/* Minimal JSON writer on a FILE: a string (escaped, quoted) and bytes as hex. */
+/* Minimal JSON writer (host/json.c). bwh_json_esc: the n bytes of s as the
+ * inside of a JSON string (no quotes): '"' and '\\' escaped, \n \r \t as
+ * such, other control bytes and DEL as \u00XX, the rest as is (UTF-8 is the
+ * caller's to check). Like snprintf it returns the length the whole needs
+ * and writes at most cap bytes with a NUL (cut between escapes); out may be
+ * NULL with cap 0. On a FILE: a string (escaped, quoted) and bytes as hex. */
+size_t bwh_json_esc(char *out, size_t cap, const char *s, size_t n);
 void bwh_json_str(FILE *f, const char *s, size_t n);
 void bwh_json_hex(FILE *f, const uint8_t *b, size_t n);
 
@@ -80,6 +89,10 @@ void bwh_conf_sample(FILE *f, const struct bwh_conf_row *rows, size_t n, const c
 
 /* A decimal unsigned 64-bit number, digits only (no sign, no spaces). */
 BW_NODISCARD bw_err bwh_parse_u64(const char *s, uint64_t *v);
+/* Exactly n such numbers, each at most UINT32_MAX, separated by sep and
+ * nothing else ("2,19456,1" with ','). BW_E_FORMAT, or BW_E_TOOBIG for a
+ * number past its range. The rule for parsing numbers (no sscanf, no atoi). */
+BW_NODISCARD bw_err bwh_parse_u32_list(const char *s, char sep, uint32_t *v, size_t n);
 /* Largest chunk list a host reads or writes: 64 MiB, i.e. images up to
  * 128 GiB with 64 KiB chunks. */
 #define BWH_PKG_LIST_MAX ((uint64_t)64 << 20)

@@ -110,7 +110,7 @@ BW_NODISCARD bw_err bwh_ca_open(const char *cert_pem_path, const char *key_pem_p
 void bwh_ca_free(struct bwh_ca *ca); /* NULL-safe */
 
 /* A PKCS#10 request for the device key, subject "O=org, CN=device_id",
- * signed by the key itself. *pem is malloc'd (free()) and NUL-terminated. */
+ * signed by the key itself. *pem is bwh_malloc'd (bwh_free) and NUL-terminated. */
 BW_NODISCARD bw_err bwh_csr_make(struct bwh_devkey *k, const char *device_id, const char *org,
                                 char **pem);
 
@@ -127,7 +127,7 @@ struct bwh_cert_info {
  * certificate: random 128-bit serial, validity now-1h .. now+days,
  * digitalSignature (critical), clientAuth, CA:FALSE, key identifiers.
  * BW_E_BADSIG for a CSR that does not verify, BW_E_CLAIM for another CN,
- * BW_E_KEY for a key that is not P-256. *cert_pem is malloc'd. */
+ * BW_E_KEY for a key that is not P-256. *cert_pem is bwh_malloc'd (bwh_free). */
 BW_NODISCARD bw_err bwh_ca_issue(struct bwh_ca *ca, const char *csr_pem, const char *device_id,
                                 unsigned days, char **cert_pem, struct bwh_cert_info *info);
 

@@ -12,6 +12,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
@@ -119,7 +120,7 @@ static void impl_free(struct bw_ec_key *k)
 
     if (o) {
         EVP_PKEY_free(o->pk);
-        free(o);
+        OPENSSL_free(o);
         k->impl = NULL;
     }
 }
@@ -173,7 +174,7 @@ static bw_err adopt(struct bw_ec_key *k, EVP_PKEY *pk, int want_priv)
             goto out;
     }
     rc = BW_E_NOMEM;
-    o = calloc(1, sizeof(*o));
+    o = OPENSSL_zalloc(sizeof(*o)); /* the backend allocates as the library it wraps */
     if (!o)
         goto out;
     impl_free(k);

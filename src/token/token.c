@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "bulwark/cbor.h"
 #include "bulwark/core.h"
 #include "bulwark/token.h"
 
@@ -96,44 +97,6 @@ static bw_err b64u_decode(const uint8_t *in, size_t n, uint8_t *out, size_t cap,
 /* ------------------------------------------------------------------ */
 /* UTF-8                                                               */
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629 table: no
- * overlongs, no surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_seq(const uint8_t *p, size_t left)
-{
-    uint8_t lo = 0x80, hi = 0xbf;
-    size_t n, i;
-
-    if (left == 0)
-        return 0;
-    if (p[0] < 0x80)
-        return 1;
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        n = 2;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        n = 3;
-        if (p[0] == 0xe0)
-            lo = 0xa0;
-        else if (p[0] == 0xed)
-            hi = 0x9f;
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        n = 4;
-        if (p[0] == 0xf0)
-            lo = 0x90;
-        else if (p[0] == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (left < n)
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf)
-            return 0;
-    return n;
-}
-
 /* A claim string for issue: NUL-terminated inside cap, UTF-8, no control
  * characters (they would need escapes no verifier of ours ever sees). */
 static int text_ok(const char *s, size_t cap, size_t *len)
@@ -144,7 +107,7 @@ static int text_ok(const char *s, size_t cap, size_t *len)
     while (n < cap && p[n]) {
         if (p[n] < 0x20 || p[n] == 0x7f)
             return 0;
-        k = utf8_seq(p + n, cap - n);
+        k = bw_utf8_seq(p + n, cap - n);
         if (k == 0)
             return 0;
         n += k;
@@ -299,7 +262,7 @@ static bw_err jstring(struct json *j, const uint8_t **s, size_t *n)
     for (;;) {
         if (peek(&j->c) >= 0x80) {
             /* a multi-byte character, taken whole once it is well formed */
-            k = utf8_seq(j->c.p + j->c.off, bw_cur_left(&j->c));
+            k = bw_utf8_seq(j->c.p + j->c.off, bw_cur_left(&j->c));
             if (k == 0 || bw_cur_take(&j->c, k, &seq))
                 return BW_E_FORMAT;
             rc = put(j, seq, k);

@@ -90,6 +90,14 @@ bw_err bw_bootstate_to_kv(const struct bw_bootstate *st, bw_kv_set set, void *ct
     return BW_OK;
 }
 
+/* A value that must be there once bw_active is: missing is BW_E_FORMAT. */
+static bw_err get_req(bw_kv_get get, void *ctx, const char *key, char *v, size_t cap)
+{
+    bw_err rc = get(ctx, key, v, cap);
+
+    return rc == BW_E_NOTFOUND ? BW_E_FORMAT : rc;
+}
+
 bw_err bw_bootstate_from_kv(struct bw_bootstate *st, bw_kv_get get, void *ctx)
 {
     static const char *names[2][3] = {{"bw_a_seq", "bw_a_size", "bw_a_sha256"},
@@ -106,40 +114,52 @@ bw_err bw_bootstate_from_kv(struct bw_bootstate *st, bw_kv_get get, void *ctx)
         return rc; /* BW_E_NOTFOUND: never saved */
     if (slot_parse(v, &t.active, 0))
         return BW_E_FORMAT;
-#define GET(key) \
-    if ((rc = get(ctx, key, v, sizeof(v)))) \
-        return rc == BW_E_NOTFOUND ? BW_E_FORMAT : rc
-    GET("bw_trial");
+    rc = get_req(get, ctx, "bw_trial", v, sizeof(v));
+    if (rc)
+        return rc;
     if (slot_parse(v, &t.trial, 1))
         return BW_E_FORMAT;
-    GET("bw_trial_left");
+    rc = get_req(get, ctx, "bw_trial_left", v, sizeof(v));
+    if (rc)
+        return rc;
     if (u64_parse(v, &n) || n > 255)
         return BW_E_FORMAT;
     t.trial_boots_left = (uint8_t)n;
-    GET("bw_booted");
+    rc = get_req(get, ctx, "bw_booted", v, sizeof(v));
+    if (rc)
+        return rc;
     if (slot_parse(v, &t.booted, 1))
         return BW_E_FORMAT;
-    GET("bw_confirmed");
+    rc = get_req(get, ctx, "bw_confirmed", v, sizeof(v));
+    if (rc)
+        return rc;
     if (strcmp(v, "0") && strcmp(v, "1"))
         return BW_E_FORMAT;
     t.confirmed = v[0] == '1';
-    GET("bw_highest");
+    rc = get_req(get, ctx, "bw_highest", v, sizeof(v));
+    if (rc)
+        return rc;
     if (u64_parse(v, &t.highest_sequence))
         return BW_E_FORMAT;
     for (i = 0; i < 2; i++) {
-        GET(names[i][0]);
+        rc = get_req(get, ctx, names[i][0], v, sizeof(v));
+        if (rc)
+            return rc;
         if (!strcmp(v, "empty"))
             t.slot_sequence[i] = BW_SEQ_EMPTY;
         else if (u64_parse(v, &t.slot_sequence[i]) || t.slot_sequence[i] == BW_SEQ_EMPTY)
             return BW_E_FORMAT;
-        GET(names[i][1]);
+        rc = get_req(get, ctx, names[i][1], v, sizeof(v));
+        if (rc)
+            return rc;
         if (u64_parse(v, &t.slot_size[i]))
             return BW_E_FORMAT;
-        GET(names[i][2]);
+        rc = get_req(get, ctx, names[i][2], v, sizeof(v));
+        if (rc)
+            return rc;
         if (bw_unhex(t.slot_digest[i], BW_SHA256_LEN, v))
             return BW_E_FORMAT;
     }
-#undef GET
     if (t.trial == t.active)
         return BW_E_FORMAT;
     *st = t;
