@@ -429,7 +429,7 @@ bw_err agent_print_state(const struct agent_conf *c)
         if (!txt)
             return BW_E_NOMEM;
         printf("%s\n", txt);
-        free(txt);
+        bwh_free(txt);
     }
     return BW_OK;
 }

@@ -708,7 +708,7 @@ bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll)
     if (!rc && rebooted)
         *poll = 0; /* the device is up again: its agent's first cycle comes at once */
 out:
-    free(body);
+    bwh_free(body);
     agent_net_close(n);
     /* what changed since the last save (a report taken by the gateway,
      * bytes fetched) is kept; an unchanged state is not written again */

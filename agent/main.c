@@ -22,6 +22,8 @@
 #include <malloc.h>
 
 #include "agent.h"
+#include <jansson.h>
+
 #include "bwh/host.h"
 #include "bwh/tlsclient.h"
 
@@ -275,6 +277,8 @@ int main(int argc, char **argv)
     struct agent_conf c;
     bw_err rc;
 
+    /* jansson's documents count against the capped allocator too */
+    json_set_alloc_funcs(bwh_malloc, bwh_free);
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
 

@@ -375,7 +375,7 @@ bw_err agent_net_report(struct agent_net *a, int64_t action, const char *state,
         return BW_E_NOMEM;
     snprintf(path, sizeof(path), "/api/v1/device/actions/%" PRId64 "/report", action);
     rc = agent_net_post(a, path, body, status);
-    free(body);
+    bwh_free(body);
     if (rc)
         return rc;
     if (*status >= 500)

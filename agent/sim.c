@@ -149,9 +149,9 @@ out:
     if (rc)
         fprintf(stderr, "bulwark-agent: simulated device %s: identity: %s\n", id, bw_strerror(rc));
     json_decref(o);
-    free(line);
-    free(csr);
-    free(cert);
+    bwh_free(line);
+    bwh_free(csr);
+    bwh_free(cert);
     bwh_devkey_close(k);
     return rc;
 }
