@@ -142,7 +142,7 @@ out:
     return rc;
 }
 
-static int is_hex(const char *s, size_t n)
+int gw_is_hex(const char *s, size_t n)
 {
     size_t i;
 
@@ -166,11 +166,11 @@ bw_err gw_parse_provision_record(const char *line, size_t n, struct gw_device *o
     if (copy_str(json_object_get(o, "device_id"), out->id, sizeof(out->id)) || !out->id[0] ||
         copy_str(json_object_get(o, "fingerprint_sha256"), out->fingerprint,
                  sizeof(out->fingerprint)) ||
-        !is_hex(out->fingerprint, 64) ||
+        !gw_is_hex(out->fingerprint, 64) ||
         copy_str(json_object_get(o, "serial"), out->serial, sizeof(out->serial)) ||
-        !is_hex(out->serial, strlen(out->serial)) || !out->serial[0] ||
+        !gw_is_hex(out->serial, strlen(out->serial)) || !out->serial[0] ||
         copy_str(json_object_get(o, "public_key"), out->pubkey, sizeof(out->pubkey)) ||
-        !is_hex(out->pubkey, 130) || strncmp(out->pubkey, "04", 2))
+        !gw_is_hex(out->pubkey, 130) || strncmp(out->pubkey, "04", 2))
         goto out;
     strcpy(out->attrs, "{}");
     out->status = GW_DEV_ACCEPTED; /* records from our own factory */

@@ -22,9 +22,19 @@ void *bwh_malloc(size_t n);
 void *bwh_calloc(size_t n, size_t sz);
 void *bwh_realloc(void *p, size_t n);
 void bwh_free(void *p);
+/* A copy of s (of at most its first n bytes for bwh_strndup), NUL-ended,
+ * through bwh_malloc: NULL when s is NULL or the allocation fails. */
+char *bwh_strdup(const char *s);
+char *bwh_strndup(const char *s, size_t n);
 
-/* Minimal JSON writer on a FILE: a string (escaped, quoted) and bytes as hex. */
+/* Minimal JSON writer on a FILE: a string (escaped, quoted) and bytes as hex.
+ * One escaping rule for every JSON string the host programs write by hand:
+ * '"' and '\\' escaped, control characters and DEL as \u00XX, other bytes
+ * as they are (the caller vouches for UTF-8). s may be NULL when n is 0. */
 void bwh_json_str(FILE *f, const char *s, size_t n);
+/* The same escaping of s[0..n) into out (cap bytes, NUL-ended, no quotes):
+ * stops before an escape that would not fit. Returns the length written. */
+size_t bwh_json_escape(char *out, size_t cap, const char *s, size_t n);
 void bwh_json_hex(FILE *f, const uint8_t *b, size_t n);
 
 /* Reads a whole file of at most cap bytes ("-" is stdin). BW_E_TOOBIG
