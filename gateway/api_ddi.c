@@ -387,10 +387,8 @@ int gw_auth_ddi(struct gw_req *q, struct gw_resp *r)
         gw_error(r, 500, "public_url", "public_url too long for a link");
         return 0;
     }
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return 0;
-    }
     return ddi_auth(q, r, ops, h, p.controller, q->device);
 }
 

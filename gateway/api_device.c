@@ -68,10 +68,8 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
     int64_t now;
     bw_err rc;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return 0;
-    }
     if (!q->client_verified) {
         gw_error(r, 401, "client_certificate", "a device certificate from the device CA is required");
         return 0;
@@ -200,10 +198,8 @@ void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r)
     struct gw_release rel;
     bw_err rc;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return;
-    }
     ci = bwh_malloc(sizeof(*ci));
     if (!ci) {
         gw_error(r, 503, "nomem", "out of memory");
@@ -254,10 +250,8 @@ void gw_h_device_report(struct gw_req *q, struct gw_resp *r)
     void *h;
     bw_err rc;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return;
-    }
     rp = bwh_malloc(sizeof(*rp));
     if (!rp) {
         gw_error(r, 503, "nomem", "out of memory");
@@ -296,10 +290,8 @@ void gw_h_device_download(struct gw_req *q, struct gw_resp *r)
     void *h;
     bw_err rc;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return;
-    }
     rc = ops->action_next(h, q->device->id, (int64_t)time(NULL), &a);
     if (rc == BW_OK)
         rc = ops->release_get(h, a.release_id, &rel);

@@ -86,10 +86,8 @@ void gw_h_mender_auth_request(struct gw_req *q, struct gw_resp *r)
     size_t n;
     bw_err rc;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         goto out;
-    }
     if (!a || !d || !q->st->mender_ok) {
         gw_error(r, 503, "nomem", "out of memory");
         goto out;
@@ -177,10 +175,8 @@ int gw_auth_mender(struct gw_req *q, struct gw_resp *r)
     void *h;
     bw_err rc;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return 0;
-    }
     if (!a || strncmp(a, "Bearer ", 7) || !a[7] || !q->st->mender_ok) {
         gw_error(r, 401, "unauthorized", "Authorization: Bearer JWT required");
         return 0;
@@ -261,10 +257,8 @@ static void next(struct gw_req *q, struct gw_resp *r, const struct gw_mender_pro
     struct tm tm;
     bw_err rc;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return;
-    }
     rc = ops->action_next(h, d->id, (int64_t)time(NULL), &a);
     if (rc == BW_E_NOTFOUND) {
         r->status = 204;
@@ -357,10 +351,8 @@ void gw_h_mender_artifact(struct gw_req *q, struct gw_resp *r)
     char mac[65], *end;
     long long exp;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return;
-    }
     exp = e ? strtoll(e, &end, 10) : 0;
     if (!dev || !e || !s || *end || strlen(dev) > GW_ID_MAX || strlen(digest) != 64 ||
         !q->st->mender_ok) {

@@ -21,7 +21,6 @@
 #include "parse.h"
 #include "release.h"
 #include "respond.h"
-#include "routes.h"
 
 /* One "ROLE NAME SHA256HEX" line (blanks between, none inside a field):
  * 0, or -1 when it is anything else. The line is cut in place. */
@@ -525,10 +524,8 @@ void gw_h_op_devices(struct gw_req *q, struct gw_resp *r)
     const struct gw_db_ops *ops;
     void *h;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return;
-    }
     if (!strcmp(rest, "/preauthorize")) {
         if (strcmp(q->method, "POST"))
             gw_error(r, 405, "method", "POST only");
@@ -713,10 +710,8 @@ void gw_h_op_release_upload(struct gw_req *q, struct gw_resp *r)
     void *h;
     bw_err rc;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return;
-    }
     if (!need(q, r, ops, h, GW_ROLE_RELEASE))
         return;
     if (!name || !*name || strlen(name) > GW_ID_MAX) {
@@ -766,10 +761,8 @@ void gw_h_op_release_list(struct gw_req *q, struct gw_resp *r)
     json_t *arr;
     void *h;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return;
-    }
     if (paging(q, r, &off, &lim))
         return;
     arr = json_array();
@@ -784,10 +777,8 @@ void gw_h_op_release_get(struct gw_req *q, struct gw_resp *r)
     int64_t id;
     void *h;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return;
-    }
     if (strict_id(q->cap[0], q->cap_len[0], &id) || ops->release_get(h, id, &rel)) {
         gw_error(r, 404, "not_found", "no such release");
         return;
@@ -852,10 +843,8 @@ void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r)
     void *h;
     bw_err rc;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return;
-    }
 
     if (!*rest && !strcmp(q->method, "POST")) {
         const char *why = "";
@@ -953,17 +942,15 @@ int gw_auth_operator(struct gw_req *q, struct gw_resp *r)
     const struct gw_db_ops *ops;
     void *h;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return 0;
-    }
     if (!operator_authenticate(q)) {
         audit_refused(q, ops, h, 401,
                       q->authorization ? "unknown operator token" : "no operator token");
         gw_error(r, 401, "token", "an operator token (Authorization: Bearer) is required");
         return 0;
     }
-    return need(q, r, ops, h, q->route ? q->route->role : GW_ROLE_ADMIN);
+    return need(q, r, ops, h, q->min_role);
 }
 
 void gw_h_op_whoami(struct gw_req *q, struct gw_resp *r)
@@ -984,10 +971,8 @@ void gw_h_op_audit(struct gw_req *q, struct gw_resp *r)
     json_t *arr;
     void *h;
 
-    if (gw_db(q->st, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
+    if (!gw_registry(q, r, &ops, &h))
         return;
-    }
     if (paging(q, r, &off, &lim))
         return;
     if (off) { /* the log pages by id: an offset would be ignored */

@@ -175,6 +175,7 @@ struct gw_req {
     struct gw_state *st;
     /* set by the dispatcher (routes.c) */
     const struct gw_route *route;    /* the row that matched */
+    enum gw_role min_role;           /* its least operator role */
     const char *cap[2];              /* what the pattern's '*' and '**' matched, in order */
     size_t cap_len[2];
     int64_t id;                      /* what its {id} matched */

@@ -431,7 +431,7 @@ bw_err gw_release_store_artifact(const char *upload_path, const char *blob_dir, 
         (rc = check_id(name)) || (rc = check_id(uploaded_by)))
         goto out;
     rc = BW_E_NOMEM;
-    buf = malloc(chunk);
+    buf = bwh_malloc(chunk);
     m5 = EVP_MD_CTX_new();
     s1 = EVP_MD_CTX_new();
     if (!buf || !m5 || !s1)
@@ -484,7 +484,7 @@ out:
         bw_sha256_abort(&h);
     EVP_MD_CTX_free(m5);
     EVP_MD_CTX_free(s1);
-    free(buf);
+    bwh_free(buf);
     if (in >= 0)
         close(in);
     unlink(upload_path);

@@ -101,6 +101,14 @@ void gw_error_rc(struct gw_resp *r, bw_err rc, const char *code, const char *msg
     gw_error(r, gw_http_status(rc), code, msg);
 }
 
+int gw_registry(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops **ops, void **h)
+{
+    if (gw_db(q->st, ops, h) == BW_OK)
+        return 1;
+    gw_error(r, 503, "registry", "registry unavailable");
+    return 0;
+}
+
 const char *gw_header(const struct gw_req *q, const char *name)
 {
     return q->conn ? MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name) : NULL;

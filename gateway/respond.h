@@ -31,6 +31,9 @@ void gw_error_rc(struct gw_resp *r, bw_err rc, const char *code, const char *msg
 /* r answers status with body (bwh_malloc'd, owned by r) as content_type. */
 void gw_text(struct gw_resp *r, int status, const char *content_type, char *body, size_t len);
 
+/* This thread's registry handle for q (gw_db): 1, or 0 with 503 in r. */
+int gw_registry(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops **ops, void **h);
+
 /* A request header, or NULL. */
 const char *gw_header(const struct gw_req *q, const char *name);
 /* A query-string argument of the request (decoded), or NULL. */

@@ -187,6 +187,7 @@ const struct gw_route *gw_route_match(const char *method, const char *path, stru
 int gw_route_authorize(const struct gw_route *rt, struct gw_req *q, struct gw_resp *r)
 {
     q->route = rt;
+    q->min_role = rt->role;
     if ((rt->auth == GW_AUTH_DEVICE || rt->auth == GW_AUTH_DDI || rt->auth == GW_AUTH_MENDER) &&
         !q->device) {
         q->device = bwh_malloc(sizeof(*q->device));
