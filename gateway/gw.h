@@ -185,7 +185,7 @@ struct gw_req {
 /* What a handler answers; http.c sends it. */
 struct gw_resp {
     int status;
-    char *body;          /* bwh_malloc'd, or NULL */
+    char *body;          /* bwh_malloc'd (json_dumps too: main.c routes jansson there), or NULL */
     size_t body_len;
     const char *content_type;
     int fd;              /* file body when >= 0 (served with sendfile) */

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "bwh/host.h"
 #include "parse.h"
 
 static int copy_str(json_t *v, char *out, size_t cap)
@@ -51,12 +52,12 @@ bw_err gw_attrs_text(json_t *obj, char out[GW_ATTRS_MAX + 1], const char **why)
     }
     s = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
     if (!s || strlen(s) > GW_ATTRS_MAX) {
-        free(s);
+        bwh_free(s);
         *why = "attributes exceed 4096 bytes";
         return BW_E_TOOBIG;
     }
     strcpy(out, s);
-    free(s);
+    bwh_free(s);
     return BW_OK;
 }
 
@@ -259,13 +260,13 @@ bw_err gw_parse_campaign(const uint8_t *b, size_t n, struct gw_campaign *out, co
         }
         s = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS);
         if (!s || strlen(s) > GW_ATTRS_MAX) {
-            free(s);
+            bwh_free(s);
             *why = "filter too long";
             rc = BW_E_TOOBIG;
             goto out;
         }
         strcpy(out->filter, s);
-        free(s);
+        bwh_free(s);
     } else {
         strcpy(out->filter, "{}");
     }
