@@ -206,9 +206,9 @@ static void deployment(struct gw_resp *r, const struct gw_db_ops *ops, void *h,
             rc = BW_E_NOTFOUND;
     }
     if (rc) {
-        gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "not_found",
-                 rc != BW_E_NOTFOUND ? ops->error(h)
-                 : installed        ? "not the installed action of this device"
+        gw_error_rc(r, rc, "not_found",
+                    rc != BW_E_NOTFOUND ? ops->error(h)
+                    : installed        ? "not the installed action of this device"
                                     : "no such open action");
         return;
     }
@@ -246,8 +246,8 @@ static void feedback(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
     if (rc == BW_E_STATE && !ops->action_get(h, d->id, id, &a) && a.state == st)
         rc = BW_OK;
     if (rc) {
-        gw_error(r, rc == BW_E_NOTFOUND ? 404 : rc == BW_E_STATE ? 409 : 503, "report",
-                 rc == BW_E_NOTFOUND ? "no such action of this device" : bw_errname(rc));
+        gw_error_rc(r, rc, "report",
+                    rc == BW_E_NOTFOUND ? "no such action of this device" : bw_errname(rc));
         return;
     }
     gw_json_lit(r, 200, "{}");
@@ -279,7 +279,7 @@ static void config_data(struct gw_req *q, struct gw_resp *r, const struct gw_db_
     bwh_free(c);
     bwh_free(attrs);
     if (rc) {
-        gw_error(r, rc == BW_E_TOOBIG ? 413 : rc == BW_E_FORMAT ? 400 : 503, "json", why);
+        gw_error_rc(r, rc, "json", why);
         return;
     }
     gw_json_lit(r, 200, "{}");
@@ -293,7 +293,7 @@ static void cancel_action(struct gw_resp *r, const struct gw_db_ops *ops, void *
     bw_err rc = ops->action_get(h, d->id, id, &a);
 
     if (rc || a.state != GW_ACTION_CANCELLED) {
-        gw_error(r, rc && rc != BW_E_NOTFOUND ? 503 : 404, "not_found", "no such cancelled action");
+        gw_error_rc(r, rc ? rc : BW_E_NOTFOUND, "not_found", "no such cancelled action");
         return;
     }
     gw_json(r, 200, gw_ddi_cancel_json(id));
@@ -321,7 +321,7 @@ static void cancel_feedback(struct gw_req *q, struct gw_resp *r, const struct gw
     }
     rc = ops->ddi_cancel_ack(h, d->id, id);
     if (rc) {
-        gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "not_found", "no such cancelled action");
+        gw_error_rc(r, rc, "not_found", "no such cancelled action");
         return;
     }
     gw_json_lit(r, 200, "{}");
@@ -339,8 +339,8 @@ static void artifact(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
     bw_err rc;
 
     if (!current(ops, h, d->id, &a, &rel, &rc) || rel.id != p->id) {
-        gw_error(r, rc ? 503 : 404, "not_found",
-                 rc ? ops->error(h) : "no action of this device offers that module");
+        gw_error_rc(r, rc ? rc : BW_E_NOTFOUND, "not_found",
+                    rc ? ops->error(h) : "no action of this device offers that module");
         return;
     }
     file_name(&rel, file);

@@ -208,7 +208,7 @@ void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r)
     rc = gw_parse_checkin(q->body, q->body_len, ci, &why);
     if (rc) {
         bwh_free(ci);
-        gw_error(r, rc == BW_E_TOOBIG ? 413 : 400, "json", why);
+        gw_error_rc(r, rc, "json", why);
         return;
     }
     /* A poll that reports nothing new within half a poll interval of the
@@ -260,7 +260,7 @@ void gw_h_device_report(struct gw_req *q, struct gw_resp *r)
     rc = gw_parse_report(q->body, q->body_len, rp, &why);
     if (rc) {
         bwh_free(rp);
-        gw_error(r, rc == BW_E_TOOBIG ? 413 : 400, rc == BW_E_INVAL ? "state" : "json", why);
+        gw_error_rc(r, rc, rc == BW_E_INVAL ? "state" : "json", why);
         return;
     }
     rc = ops->action_report(h, d->id, id, rp->state, rp->feedback, (int64_t)time(NULL));

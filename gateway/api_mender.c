@@ -94,7 +94,7 @@ void gw_h_mender_auth_request(struct gw_req *q, struct gw_resp *r)
     }
     rc = gw_mender_parse_auth(q->body, q->body_len, gw_header(q, "X-MEN-Signature"), a, &why);
     if (rc) {
-        gw_error(r, rc == BW_E_BADSIG || rc == BW_E_KEY ? 401 : 400, "auth_request", why);
+        gw_error_rc(r, rc, "auth_request", why);
         goto out;
     }
     if (gw_mender_key_fingerprint(a->pubkey, fpr)) {
@@ -223,7 +223,7 @@ void gw_h_mender_inventory(struct gw_req *q, struct gw_resp *r)
     bwh_free(c);
     bwh_free(attrs);
     if (rc) {
-        gw_error(r, rc == BW_E_TOOBIG ? 413 : rc == BW_E_FORMAT ? 400 : 503, "inventory", why);
+        gw_error_rc(r, rc, "inventory", why);
         return;
     }
     r->status = 200;
@@ -322,7 +322,7 @@ void gw_h_mender_status(struct gw_req *q, struct gw_resp *r)
     rc = gw_mender_parse_status(q->body, q->body_len, s, &why);
     if (rc) {
         bwh_free(s);
-        gw_error(r, rc == BW_E_TOOBIG ? 413 : 400, "status", why);
+        gw_error_rc(r, rc, "status", why);
         return;
     }
     st = gw_mender_state(s->status);
@@ -331,8 +331,8 @@ void gw_h_mender_status(struct gw_req *q, struct gw_resp *r)
     if (rc == BW_E_STATE && !ops->action_get(h, d->id, id, &a) && a.state == st)
         rc = BW_OK; /* a final state sent again */
     if (rc) {
-        gw_error(r, rc == BW_E_NOTFOUND ? 404 : rc == BW_E_STATE ? 409 : 503, "status",
-                 rc == BW_E_NOTFOUND ? "no such deployment of this device" : bw_errname(rc));
+        gw_error_rc(r, rc, "status",
+                    rc == BW_E_NOTFOUND ? "no such deployment of this device" : bw_errname(rc));
         return;
     }
     r->status = 204;

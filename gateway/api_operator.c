@@ -405,7 +405,7 @@ static void target_token(struct gw_req *q, struct gw_resp *r, const struct gw_db
     bw_hex(hex, dig, sizeof(dig));
     rc = ops->ddi_set_token(h, id, hex);
     if (rc) {
-        gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "registry", ops->error(h));
+        gw_error_rc(r, rc, "registry", ops->error(h));
         return;
     }
     audit(q, ops, h, "device.target_token", id, "set");
@@ -465,8 +465,8 @@ static void preauthorize(struct gw_req *q, struct gw_resp *r, const struct gw_db
         }
     }
     if (rc) {
-        gw_error(r, rc == BW_E_EXISTS ? 409 : 503, "registry",
-                 rc == BW_E_EXISTS ? "that identity or key is registered" : ops->error(h));
+        gw_error_rc(r, rc, "registry",
+                    rc == BW_E_EXISTS ? "that identity or key is registered" : ops->error(h));
         goto out;
     }
     audit(q, ops, h, "device.preauthorize", d->id, d->fingerprint);
@@ -502,10 +502,9 @@ static void rekey(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *o
     }
     rc = ops->device_rekey(h, d->id, fpr, st);
     if (rc) {
-        gw_error(r, rc == BW_E_STATE || rc == BW_E_EXISTS ? 409 : rc == BW_E_NOTFOUND ? 404 : 503,
-                 "registry",
-                 rc == BW_E_STATE    ? "only a pending or rejected identity can be re-keyed"
-                 : rc == BW_E_EXISTS ? "that key is registered to another device"
+        gw_error_rc(r, rc, "registry",
+                    rc == BW_E_STATE    ? "only a pending or rejected identity can be re-keyed"
+                    : rc == BW_E_EXISTS ? "that key is registered to another device"
                                      : ops->error(h));
         goto out;
     }
@@ -554,8 +553,9 @@ void gw_h_op_devices(struct gw_req *q, struct gw_resp *r)
         rc = ops->device_list(h, filter, st, off, lim, list_cb, arr);
         if (rc) {
             json_decref(arr);
-            gw_error(r, rc == BW_E_FORMAT ? 400 : 503, "registry",
-                     rc == BW_E_FORMAT ? "filter must be a JSON object of strings" : ops->error(h));
+            gw_error_rc(r, rc, "registry",
+                        rc == BW_E_FORMAT ? "filter must be a JSON object of strings"
+                                          : ops->error(h));
             return;
         }
         gw_json(r, 200, dump(arr));
@@ -583,7 +583,7 @@ void gw_h_op_devices(struct gw_req *q, struct gw_resp *r)
         id[n] = 0;
         rc = ops->device_get(h, id, &d);
         if (rc) {
-            gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "not_found", "no such device");
+            gw_error_rc(r, rc, "not_found", "no such device");
             return;
         }
         if (!slash && !strcmp(q->method, "DELETE")) {
@@ -591,8 +591,8 @@ void gw_h_op_devices(struct gw_req *q, struct gw_resp *r)
                 return;
             rc = ops->device_delete(h, id);
             if (rc) {
-                gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "registry",
-                         rc == BW_E_NOTFOUND ? "no such device" : ops->error(h));
+                gw_error_rc(r, rc, "registry",
+                            rc == BW_E_NOTFOUND ? "no such device" : ops->error(h));
                 return;
             }
             audit(q, ops, h, "device.delete", id, d.fingerprint);
@@ -853,7 +853,7 @@ void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r)
             return;
         rc = gw_parse_campaign(q->body, q->body_len, &cp, &why);
         if (rc) {
-            gw_error(r, rc == BW_E_TOOBIG ? 413 : 400, "json", why);
+            gw_error_rc(r, rc, "json", why);
             return;
         }
         rc = ops->campaign_create(h, &cp, (int64_t)time(NULL));
@@ -862,7 +862,7 @@ void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r)
             return;
         }
         if (rc) {
-            gw_error(r, rc == BW_E_EXISTS ? 409 : 503, "registry", ops->error(h));
+            gw_error_rc(r, rc, "registry", ops->error(h));
             return;
         }
         audit(q, ops, h, "campaign.create", cp.name, cp.filter);
