@@ -104,7 +104,8 @@ struct gw_state {
     pthread_mutex_t db_lock; /* guards handles[] */
     void *handles[GW_DB_HANDLES_MAX];
     size_t n_handles;
-    unsigned int init; /* which of the above gw_state_fini must undo */
+    int db_key_on;     /* db_key created */
+    unsigned int init; /* mutexes set up so far (state.c), undone by gw_state_fini */
     /* operator_tokens (api_operator.c), read at the first operator
      * request and again on SIGHUP; guarded by op_lock */
     pthread_mutex_t op_lock;

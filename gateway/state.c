@@ -13,8 +13,14 @@
 #include "bwh/host.h"
 #include "gw.h"
 
-enum { INIT_DB_LOCK = 1, INIT_DB_KEY = 2, INIT_OP_LOCK = 4, INIT_REFUSED_LOCK = 8,
-       INIT_REPLAY_LOCK = 16 };
+/* st's mutexes, in the order they are set up (st->init counts them) */
+static pthread_mutex_t *lock_n(struct gw_state *st, unsigned int i)
+{
+    pthread_mutex_t *const locks[] = {&st->db_lock, &st->op_lock, &st->refused_lock,
+                                      &st->replay_lock};
+
+    return i < sizeof(locks) / sizeof(locks[0]) ? locks[i] : NULL;
+}
 
 static void replay_lock(void *ctx, int acquire)
 {
@@ -54,25 +60,17 @@ static void close_handle(void *h)
 
 bw_err gw_state_init(struct gw_state *st, const struct gw_conf *conf)
 {
+    pthread_mutex_t *m;
     bw_err rc;
 
     memset(st, 0, sizeof(*st));
     st->conf = *conf;
-    if (pthread_mutex_init(&st->db_lock, NULL))
-        return BW_E_NOMEM;
-    st->init |= INIT_DB_LOCK;
     if (pthread_key_create(&st->db_key, close_handle))
         return BW_E_NOMEM;
-    st->init |= INIT_DB_KEY;
-    if (pthread_mutex_init(&st->op_lock, NULL))
-        return BW_E_NOMEM;
-    st->init |= INIT_OP_LOCK;
-    if (pthread_mutex_init(&st->refused_lock, NULL))
-        return BW_E_NOMEM;
-    st->init |= INIT_REFUSED_LOCK;
-    if (pthread_mutex_init(&st->replay_lock, NULL))
-        return BW_E_NOMEM;
-    st->init |= INIT_REPLAY_LOCK;
+    st->db_key_on = 1;
+    for (; (m = lock_n(st, st->init)); st->init++)
+        if (pthread_mutex_init(m, NULL))
+            return BW_E_NOMEM;
     rc = gw_db_pick(st->conf.database, &st->db_ops, &st->db_conninfo);
     if (rc) {
         fprintf(stderr, "bulwark-gateway: database: unknown kind '%s'\n", st->conf.database);
@@ -96,17 +94,11 @@ void gw_state_fini(struct gw_state *st)
     bw_ec_key_clear(&st->mender_key);
     bw_wipe(st->mender_link_secret, sizeof(st->mender_link_secret));
     st->mender_ok = 0;
-    if (st->init & INIT_REPLAY_LOCK)
-        pthread_mutex_destroy(&st->replay_lock);
-    if (st->init & INIT_REFUSED_LOCK)
-        pthread_mutex_destroy(&st->refused_lock);
-    if (st->init & INIT_OP_LOCK)
-        pthread_mutex_destroy(&st->op_lock);
-    if (st->init & INIT_DB_KEY)
+    while (st->init)
+        pthread_mutex_destroy(lock_n(st, --st->init));
+    if (st->db_key_on)
         pthread_key_delete(st->db_key);
-    if (st->init & INIT_DB_LOCK)
-        pthread_mutex_destroy(&st->db_lock);
-    st->init = 0;
+    st->db_key_on = 0;
 }
 
 bw_err gw_db(struct gw_state *st, const struct gw_db_ops **ops, void **ctx)
