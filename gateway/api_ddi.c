@@ -10,12 +10,13 @@
 #define _DEFAULT_SOURCE
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "api.h"
+#include "bwh/host.h"
 #include "ddi.h"
-#include "gw.h"
+#include "respond.h"
 
 /* Equal strings, in time that does not depend on where they differ. */
 static int same_secret(const char *a, const char *b)
@@ -149,7 +150,7 @@ static void deployment_of(const struct gw_action *a, const struct gw_release *re
 static void base_poll(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
                       const struct gw_device *d, const char *base)
 {
-    const struct gw_conf *c = gw_server_conf(q->srv);
+    const struct gw_conf *c = &q->st->conf;
     struct gw_ddi_links l;
     struct gw_ddi_target t;
     struct gw_action a;
@@ -205,9 +206,9 @@ static void deployment(struct gw_resp *r, const struct gw_db_ops *ops, void *h,
             rc = BW_E_NOTFOUND;
     }
     if (rc) {
-        gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "not_found",
-                 rc != BW_E_NOTFOUND ? ops->error(h)
-                 : installed        ? "not the installed action of this device"
+        gw_error_rc(r, rc, "not_found",
+                    rc != BW_E_NOTFOUND ? ops->error(h)
+                    : installed        ? "not the installed action of this device"
                                     : "no such open action");
         return;
     }
@@ -227,29 +228,29 @@ static void feedback(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
     enum gw_action_state st;
     bw_err rc;
 
-    f = malloc(sizeof(*f));
+    f = bwh_malloc(sizeof(*f));
     if (!f) {
         gw_error(r, 503, "nomem", "out of memory");
         return;
     }
     rc = gw_ddi_parse_feedback(q->body, q->body_len, f, &why);
     if (rc || (f->id > 0 && f->id != id)) {
-        free(f);
+        bwh_free(f);
         gw_error(r, 400, "json", rc ? why : "id differs from the path");
         return;
     }
     st = gw_ddi_state(f);
     rc = ops->action_report(h, d->id, id, st, f->details, (int64_t)time(NULL));
-    free(f);
+    bwh_free(f);
     /* a final state reported again (clients resend) is not an error */
     if (rc == BW_E_STATE && !ops->action_get(h, d->id, id, &a) && a.state == st)
         rc = BW_OK;
     if (rc) {
-        gw_error(r, rc == BW_E_NOTFOUND ? 404 : rc == BW_E_STATE ? 409 : 503, "report",
-                 rc == BW_E_NOTFOUND ? "no such action of this device" : bw_errname(rc));
+        gw_error_rc(r, rc, "report",
+                    rc == BW_E_NOTFOUND ? "no such action of this device" : bw_errname(rc));
         return;
     }
-    gw_json(r, 200, strdup("{}"));
+    gw_json_lit(r, 200, "{}");
 }
 
 static void config_data(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
@@ -260,11 +261,11 @@ static void config_data(struct gw_req *q, struct gw_resp *r, const struct gw_db_
     const char *why = "";
     bw_err rc;
 
-    c = malloc(sizeof(*c));
-    attrs = malloc(GW_ATTRS_MAX + 1);
+    c = bwh_malloc(sizeof(*c));
+    attrs = bwh_malloc(GW_ATTRS_MAX + 1);
     if (!c || !attrs) {
-        free(c);
-        free(attrs);
+        bwh_free(c);
+        bwh_free(attrs);
         gw_error(r, 503, "nomem", "out of memory");
         return;
     }
@@ -275,13 +276,13 @@ static void config_data(struct gw_req *q, struct gw_resp *r, const struct gw_db_
     }
     if (!rc)
         rc = ops->ddi_set_attrs(h, d->id, attrs);
-    free(c);
-    free(attrs);
+    bwh_free(c);
+    bwh_free(attrs);
     if (rc) {
-        gw_error(r, rc == BW_E_TOOBIG ? 413 : rc == BW_E_FORMAT ? 400 : 503, "json", why);
+        gw_error_rc(r, rc, "json", why);
         return;
     }
-    gw_json(r, 200, strdup("{}"));
+    gw_json_lit(r, 200, "{}");
 }
 
 /* GET cancelAction/{id}: a cancelled action of this device */
@@ -292,7 +293,7 @@ static void cancel_action(struct gw_resp *r, const struct gw_db_ops *ops, void *
     bw_err rc = ops->action_get(h, d->id, id, &a);
 
     if (rc || a.state != GW_ACTION_CANCELLED) {
-        gw_error(r, rc && rc != BW_E_NOTFOUND ? 503 : 404, "not_found", "no such cancelled action");
+        gw_error_rc(r, rc ? rc : BW_E_NOTFOUND, "not_found", "no such cancelled action");
         return;
     }
     gw_json(r, 200, gw_ddi_cancel_json(id));
@@ -304,7 +305,7 @@ static void cancel_action(struct gw_resp *r, const struct gw_db_ops *ops, void *
 static void cancel_feedback(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops,
                             void *h, const struct gw_device *d, int64_t id)
 {
-    struct gw_ddi_feedback *f = malloc(sizeof(*f));
+    struct gw_ddi_feedback *f = bwh_malloc(sizeof(*f));
     const char *why = "";
     bw_err rc;
 
@@ -313,17 +314,17 @@ static void cancel_feedback(struct gw_req *q, struct gw_resp *r, const struct gw
         return;
     }
     rc = gw_ddi_parse_feedback(q->body, q->body_len, f, &why);
-    free(f);
+    bwh_free(f);
     if (rc) {
         gw_error(r, 400, "json", why);
         return;
     }
     rc = ops->ddi_cancel_ack(h, d->id, id);
     if (rc) {
-        gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "not_found", "no such cancelled action");
+        gw_error_rc(r, rc, "not_found", "no such cancelled action");
         return;
     }
-    gw_json(r, 200, strdup("{}"));
+    gw_json_lit(r, 200, "{}");
 }
 
 /* GET softwaremodules/{release}/artifacts[/{file}[.MD5SUM]]: only of the
@@ -338,8 +339,8 @@ static void artifact(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
     bw_err rc;
 
     if (!current(ops, h, d->id, &a, &rel, &rc) || rel.id != p->id) {
-        gw_error(r, rc ? 503 : 404, "not_found",
-                 rc ? ops->error(h) : "no action of this device offers that module");
+        gw_error_rc(r, rc ? rc : BW_E_NOTFOUND, "not_found",
+                    rc ? ops->error(h) : "no action of this device offers that module");
         return;
     }
     file_name(&rel, file);
@@ -353,57 +354,59 @@ static void artifact(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
         return;
     }
     if (p->res == GW_DDI_ARTIFACT_MD5) {
-        char *s = malloc(GW_DDI_FILE_MAX + 40);
+        char *s = bwh_malloc(GW_DDI_FILE_MAX + 40);
 
         if (!s || !rel.md5[0]) {
-            free(s);
+            bwh_free(s);
             gw_error(r, 404, "not_found", "no MD5 recorded for this artifact");
             return;
         }
         snprintf(s, GW_DDI_FILE_MAX + 40, "%s  %s\n", rel.md5, file);
-        r->status = 200;
-        r->body = s;
-        r->body_len = strlen(s);
-        r->content_type = "text/plain";
+        gw_text(r, 200, "text/plain", s, strlen(s));
         return;
     }
     gw_send_blob(q, r, rel.digest);
 }
 
-int gw_api_ddi(struct gw_req *q, struct gw_resp *r)
+/* Method: the path first (an unknown tenant or a malformed path is 404
+ * for everyone), then the link base, the registry, and the controller's
+ * credentials (ddi_auth). */
+int gw_auth_ddi(struct gw_req *q, struct gw_resp *r)
 {
-    const struct gw_conf *c = gw_server_conf(q->srv);
+    const struct gw_conf *c = &q->st->conf;
     const struct gw_db_ops *ops;
     struct gw_ddi_path p;
-    struct gw_device *d;
-    char base[768]; /* public_url (511) + tenant + controller id */
-    const char *m = q->method;
+    char base[768];
     void *h;
-    bw_err rc;
 
-    rc = gw_ddi_route(q->path, &p);
-    if (rc == BW_E_NOTFOUND)
-        return 0;
-    if (rc || strcmp(p.tenant, c->ddi_tenant)) {
+    if (gw_ddi_route(q->path, &p) || strcmp(p.tenant, c->ddi_tenant)) {
         gw_error(r, 404, "not_found", "no such DDI resource");
-        return 1;
+        return 0;
     }
     if (base_url(q, &p, base, sizeof(base))) {
         gw_error(r, 500, "public_url", "public_url too long for a link");
-        return 1;
+        return 0;
     }
-    if (gw_db(q->srv, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
-        return 1;
-    }
-    d = malloc(sizeof(*d));
-    if (!d) {
-        gw_error(r, 503, "nomem", "out of memory");
-        return 1;
-    }
-    if (!ddi_auth(q, r, ops, h, p.controller, d)) {
-        free(d);
-        return 1;
+    if (!gw_registry(q, r, &ops, &h))
+        return 0;
+    return ddi_auth(q, r, ops, h, p.controller, q->device);
+}
+
+/* Every DDI resource of the controller gw_auth_ddi admitted */
+void gw_h_ddi(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_db_ops *ops;
+    const struct gw_device *d = q->device;
+    struct gw_ddi_path p;
+    char base[768]; /* public_url (511) + tenant + controller id */
+    const char *m = q->method;
+    void *h;
+
+    /* gw_auth_ddi checked all three */
+    if (gw_ddi_route(q->path, &p) || base_url(q, &p, base, sizeof(base)) ||
+        gw_db(q->st, &ops, &h)) {
+        gw_error(r, 500, "internal", "DDI request changed under its handler");
+        return;
     }
     switch (p.res) {
     case GW_DDI_BASE:
@@ -460,6 +463,4 @@ int gw_api_ddi(struct gw_req *q, struct gw_resp *r)
         gw_error(r, 404, "not_found", "not served by this gateway");
         break;
     }
-    free(d);
-    return 1;
 }

@@ -15,9 +15,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -25,84 +23,78 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "bwh/identity.h"
+#include "api.h"
 #include "bulwark/token.h"
-#include "ddi.h"
-#include "gw.h"
 #include "bwh/host.h"
+#include "bwh/identity.h"
+#include "ddi.h"
 #include "mender.h"
+#include "respond.h"
 
 #define JWT_AUDIENCE "bulwark-gateway/mender"
 #define LINK_TTL 3600 /* seconds an artifact link is good for */
 
-/* The key that signs the device JWTs and the secret of the artifact links:
- * from mender_key, so that every gateway instance given the same file
- * accepts the others' tokens and links; without it, made for this process
- * (a restart then sends the clients to authenticate again, as on an
- * expired token). Set by gw_mender_keys before the server starts. */
-static struct bw_ec_key jwt_key;
-static struct bw_signer jwt_signer;
-static uint8_t link_secret[32];
-static int keys_ok;
-
-bw_err gw_mender_keys(const char *path)
+/* The key that signs the device JWTs and the secret of the artifact links
+ * (struct gw_state): from mender_key, so that every gateway instance given
+ * the same file accepts the others' tokens and links; without it, made for
+ * this process (a restart then sends the clients to authenticate again,
+ * as on an expired token). Set before the server serves. */
+bw_err gw_mender_keys(struct gw_state *st, const char *path)
 {
     static const char info[] = "bulwark-gateway mender artifact links";
     uint8_t *pem = NULL;
     size_t n;
     bw_err rc;
 
-    keys_ok = 0;
-    bw_ec_key_clear(&jwt_key);
-    bw_ec_key_init(&jwt_key);
+    st->mender_ok = 0;
+    bw_ec_key_clear(&st->mender_key);
+    bw_ec_key_init(&st->mender_key);
     if (!path || !*path) {
-        rc = bw_ec_generate(&jwt_key);
+        rc = bw_ec_generate(&st->mender_key);
         if (!rc)
-            rc = bw_random(link_secret, sizeof(link_secret));
+            rc = bw_random(st->mender_link_secret, sizeof(st->mender_link_secret));
     } else {
-        rc = bwh_load_key(path, 1, &jwt_key);
+        rc = bwh_load_key(path, 1, &st->mender_key);
         if (!rc)
             rc = bwh_read_file(path, 1 << 16, &pem, &n);
         if (!rc)
             rc = bw_hkdf_sha256(NULL, 0, pem, n, (const uint8_t *)info, sizeof(info) - 1,
-                                link_secret, sizeof(link_secret));
+                                st->mender_link_secret, sizeof(st->mender_link_secret));
         if (pem) {
             bw_wipe(pem, n);
             bwh_free(pem);
         }
     }
     if (!rc)
-        rc = bwh_signer_from_ec(&jwt_signer, &jwt_key);
-    keys_ok = !rc;
+        rc = bwh_signer_from_ec(&st->mender_signer, &st->mender_key);
+    st->mender_ok = !rc;
     return rc;
-}
-
-static int keys(void)
-{
-    return keys_ok;
 }
 
 /* ---- authentication ------------------------------------------------------------- */
 
-static void auth_request(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops,
-                         void *h)
+void gw_h_mender_auth_request(struct gw_req *q, struct gw_resp *r)
 {
-    const struct gw_conf *c = gw_server_conf(q->srv);
-    struct gw_mender_auth *a = malloc(sizeof(*a));
-    struct gw_device *d = malloc(sizeof(*d));
+    const struct gw_conf *c = &q->st->conf;
+    struct gw_mender_auth *a = bwh_malloc(sizeof(*a));
+    struct gw_device *d = bwh_malloc(sizeof(*d));
+    const struct gw_db_ops *ops;
     struct bw_token_claims cl;
+    void *h;
     char fpr[65], tok[BW_TOKEN_MAX + 1];
     const char *why = "";
     size_t n;
     bw_err rc;
 
-    if (!a || !d || !keys()) {
+    if (!gw_registry(q, r, &ops, &h))
+        goto out;
+    if (!a || !d || !q->st->mender_ok) {
         gw_error(r, 503, "nomem", "out of memory");
         goto out;
     }
     rc = gw_mender_parse_auth(q->body, q->body_len, gw_header(q, "X-MEN-Signature"), a, &why);
     if (rc) {
-        gw_error(r, rc == BW_E_BADSIG || rc == BW_E_KEY ? 401 : 400, "auth_request", why);
+        gw_error_rc(r, rc, "auth_request", why);
         goto out;
     }
     if (gw_mender_key_fingerprint(a->pubkey, fpr)) {
@@ -160,38 +152,39 @@ static void auth_request(struct gw_req *q, struct gw_resp *r, const struct gw_db
     snprintf(cl.aud, sizeof(cl.aud), JWT_AUDIENCE);
     cl.iat = (int64_t)time(NULL);
     cl.exp = cl.iat + (int64_t)c->mender_jwt_ttl;
-    if (bw_token_issue(&jwt_signer, &cl, tok, sizeof(tok), &n)) {
+    if (bw_token_issue(&q->st->mender_signer, &cl, tok, sizeof(tok), &n)) {
         gw_error(r, 503, "token", "cannot issue a token");
         goto out;
     }
     q->authenticated = 1;
-    r->status = 200;
-    r->body = strdup(tok);
-    r->body_len = r->body ? n : 0;
-    r->content_type = "application/jwt";
+    gw_text(r, 200, "application/jwt", bwh_strndup(tok, n), n);
 out:
-    free(a);
-    free(d);
+    bwh_free(a);
+    bwh_free(d);
 }
 
 /* Method: the JWT is ours (signature), for this API (audience), still
  * valid (expiry), and its device is accepted in the registry now. */
-static int jwt_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
-                    struct gw_device *d)
+int gw_auth_mender(struct gw_req *q, struct gw_resp *r)
 {
     const char *a = q->authorization;
+    struct gw_device *d = q->device;
+    const struct gw_db_ops *ops;
     struct bw_token_claims cl;
     int64_t now = (int64_t)time(NULL);
+    void *h;
     bw_err rc;
 
-    if (!a || strncmp(a, "Bearer ", 7) || !a[7] || !keys()) {
+    if (!gw_registry(q, r, &ops, &h))
+        return 0;
+    if (!a || strncmp(a, "Bearer ", 7) || !a[7] || !q->st->mender_ok) {
         gw_error(r, 401, "unauthorized", "Authorization: Bearer JWT required");
         return 0;
     }
-    rc = bw_token_verify_signature(a + 7, strlen(a + 7), &jwt_key, &cl);
+    rc = bw_token_verify_signature(a + 7, strlen(a + 7), &q->st->mender_key, &cl);
     /* a lifetime longer than mender_jwt_ttl now (it was lowered) ends */
     if (rc || strcmp(cl.aud, JWT_AUDIENCE) || !cl.has_exp || cl.exp < now || !cl.has_iat ||
-        cl.iat > now + 60 || cl.exp - cl.iat > (int64_t)gw_server_conf(q->srv)->mender_jwt_ttl) {
+        cl.iat > now + 60 || cl.exp - cl.iat > (int64_t)q->st->conf.mender_jwt_ttl) {
         gw_error(r, 401, "unauthorized", "token not valid here, or expired");
         return 0;
     }
@@ -207,15 +200,17 @@ static int jwt_auth(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
 
 /* ---- inventory ------------------------------------------------------------------- */
 
-static void inventory(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
-                      const struct gw_device *d)
+void gw_h_mender_inventory(struct gw_req *q, struct gw_resp *r)
 {
-    struct gw_ddi_config *c = malloc(sizeof(*c));
-    char *attrs = malloc(GW_ATTRS_MAX + 1);
+    const struct gw_device *d = q->device;
+    struct gw_ddi_config *c = bwh_malloc(sizeof(*c));
+    char *attrs = bwh_malloc(GW_ATTRS_MAX + 1);
+    const struct gw_db_ops *ops;
     const char *why = "";
     bw_err rc = BW_E_NOMEM;
+    void *h;
 
-    if (c && attrs) {
+    if (c && attrs && !(rc = gw_db(q->st, &ops, &h))) {
         c->mode = GW_DDI_MERGE;
         rc = gw_mender_parse_inventory(q->body, q->body_len, c->data, &why);
         if (!rc) {
@@ -225,10 +220,10 @@ static void inventory(struct gw_req *q, struct gw_resp *r, const struct gw_db_op
         if (!rc)
             rc = ops->ddi_set_attrs(h, d->id, attrs);
     }
-    free(c);
-    free(attrs);
+    bwh_free(c);
+    bwh_free(attrs);
     if (rc) {
-        gw_error(r, rc == BW_E_TOOBIG ? 413 : rc == BW_E_FORMAT ? 400 : 503, "inventory", why);
+        gw_error_rc(r, rc, "inventory", why);
         return;
     }
     r->status = 200;
@@ -236,21 +231,24 @@ static void inventory(struct gw_req *q, struct gw_resp *r, const struct gw_db_op
 
 /* ---- deployments ----------------------------------------------------------------- */
 
-static void link_mac(const char *digest, const char *dev, int64_t exp, char out[65])
+static void link_mac(const struct gw_state *st, const char *digest, const char *dev, int64_t exp,
+                     char out[65])
 {
     char msg[256];
     unsigned char mac[32];
     unsigned int mlen = 0;
 
     snprintf(msg, sizeof(msg), "%s|%s|%" PRId64, digest, dev, exp);
-    HMAC(EVP_sha256(), link_secret, sizeof(link_secret), (const unsigned char *)msg, strlen(msg),
-         mac, &mlen);
+    HMAC(EVP_sha256(), st->mender_link_secret, sizeof(st->mender_link_secret),
+         (const unsigned char *)msg, strlen(msg), mac, &mlen);
     bw_hex(out, mac, 32);
 }
 
-static void next(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
-                 const struct gw_device *d, const struct gw_mender_provides *p)
+static void next(struct gw_req *q, struct gw_resp *r, const struct gw_mender_provides *p)
 {
+    const struct gw_device *d = q->device;
+    const struct gw_db_ops *ops;
+    void *h;
     struct gw_action a;
     struct gw_release rel;
     char url[1024], base[520], mac[65], expires[32];
@@ -259,6 +257,8 @@ static void next(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *op
     struct tm tm;
     bw_err rc;
 
+    if (!gw_registry(q, r, &ops, &h))
+        return;
     rc = ops->action_next(h, d->id, (int64_t)time(NULL), &a);
     if (rc == BW_E_NOTFOUND) {
         r->status = 204;
@@ -278,7 +278,7 @@ static void next(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *op
         gw_error(r, 500, "public_url", "public_url too long for a link");
         return;
     }
-    link_mac(rel.digest, d->id, exp, mac);
+    link_mac(q->st, rel.digest, d->id, exp, mac);
     snprintf(url, sizeof(url),
              "%s/api/devices/v1/deployments/artifacts/%s?d=%s&e=%" PRId64 "&s=%s", base,
              rel.digest, d->id, exp, mac);
@@ -297,42 +297,53 @@ static void next(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *op
     }
 }
 
-static void status(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
-                   const struct gw_device *d, int64_t id)
+/* PUT v1/deployments/device/deployments/{id}/status */
+void gw_h_mender_status(struct gw_req *q, struct gw_resp *r)
 {
-    struct gw_mender_status_body *s = malloc(sizeof(*s));
+    struct gw_mender_status_body *s = bwh_malloc(sizeof(*s));
+    const struct gw_device *d = q->device;
+    const struct gw_db_ops *ops;
     const char *why = "";
     enum gw_action_state st;
     struct gw_action a;
+    int64_t id = q->id;
+    void *h;
     bw_err rc;
 
+    if (gw_db(q->st, &ops, &h)) {
+        bwh_free(s);
+        gw_error(r, 503, "registry", "registry unavailable");
+        return;
+    }
     if (!s) {
         gw_error(r, 503, "nomem", "out of memory");
         return;
     }
     rc = gw_mender_parse_status(q->body, q->body_len, s, &why);
     if (rc) {
-        free(s);
-        gw_error(r, rc == BW_E_TOOBIG ? 413 : 400, "status", why);
+        bwh_free(s);
+        gw_error_rc(r, rc, "status", why);
         return;
     }
     st = gw_mender_state(s->status);
     rc = ops->action_report(h, d->id, id, st, s->substate, (int64_t)time(NULL));
-    free(s);
+    bwh_free(s);
     if (rc == BW_E_STATE && !ops->action_get(h, d->id, id, &a) && a.state == st)
         rc = BW_OK; /* a final state sent again */
     if (rc) {
-        gw_error(r, rc == BW_E_NOTFOUND ? 404 : rc == BW_E_STATE ? 409 : 503, "status",
-                 rc == BW_E_NOTFOUND ? "no such deployment of this device" : bw_errname(rc));
+        gw_error_rc(r, rc, "status",
+                    rc == BW_E_NOTFOUND ? "no such deployment of this device" : bw_errname(rc));
         return;
     }
     r->status = 204;
 }
 
 /* GET v1/deployments/artifacts/{digest}?d=&e=&s=: the link from next() */
-static void artifact(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
-                     const char *digest)
+void gw_h_mender_artifact(struct gw_req *q, struct gw_resp *r)
 {
+    const char *digest = q->cap[0];
+    const struct gw_db_ops *ops;
+    void *h;
     const char *dev = gw_query_arg(q, "d"), *e = gw_query_arg(q, "e"), *s = gw_query_arg(q, "s");
     struct gw_device d;
     struct gw_action a;
@@ -340,12 +351,15 @@ static void artifact(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
     char mac[65], *end;
     long long exp;
 
+    if (!gw_registry(q, r, &ops, &h))
+        return;
     exp = e ? strtoll(e, &end, 10) : 0;
-    if (!dev || !e || !s || *end || strlen(dev) > GW_ID_MAX || strlen(digest) != 64 || !keys()) {
+    if (!dev || !e || !s || *end || strlen(dev) > GW_ID_MAX || strlen(digest) != 64 ||
+        !q->st->mender_ok) {
         gw_error(r, 403, "link", "not a valid artifact link");
         return;
     }
-    link_mac(digest, dev, exp, mac);
+    link_mac(q->st, digest, dev, exp, mac);
     if (strlen(s) != 64 || CRYPTO_memcmp(mac, s, 64) || exp < (long long)time(NULL)) {
         gw_error(r, 403, "link", "artifact link forged or expired");
         return;
@@ -361,83 +375,30 @@ static void artifact(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
     gw_send_blob(q, r, digest);
 }
 
-int gw_api_mender(struct gw_req *q, struct gw_resp *r)
+/* POST v2/deployments/device/deployments/next {"device_provides":{...}} */
+void gw_h_mender_next_v2(struct gw_req *q, struct gw_resp *r)
 {
-    static const char pre[] = "/api/devices/";
-    static const char dep[] = "v1/deployments/device/deployments/";
-    const struct gw_db_ops *ops;
-    struct gw_device *d = NULL;
     struct gw_mender_provides p;
-    const char *rest, *m = q->method, *why = "";
-    void *h;
+    const char *why = "";
 
-    if (strncmp(q->path, pre, sizeof(pre) - 1))
-        return 0;
-    rest = q->path + sizeof(pre) - 1;
-    if (gw_db(q->srv, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
-        return 1;
-    }
-    if (!strcmp(rest, "v1/authentication/auth_requests")) {
-        if (strcmp(m, "POST"))
-            gw_error(r, 405, "method", "POST only");
-        else
-            auth_request(q, r, ops, h);
-        return 1;
-    }
-    if (!strncmp(rest, "v1/deployments/artifacts/", 25)) {
-        if (strcmp(m, "GET") && strcmp(m, "HEAD"))
-            gw_error(r, 405, "method", "GET only");
-        else
-            artifact(q, r, ops, h, rest + 25);
-        return 1;
-    }
-    d = malloc(sizeof(*d));
-    if (!d) {
-        gw_error(r, 503, "nomem", "out of memory");
-        return 1;
-    }
-    if (!jwt_auth(q, r, ops, h, d))
-        goto out;
-    if (!strcmp(rest, "v1/inventory/device/attributes")) {
-        if (strcmp(m, "PUT") && strcmp(m, "PATCH"))
-            gw_error(r, 405, "method", "PUT or PATCH");
-        else
-            inventory(q, r, ops, h, d);
-    } else if (!strcmp(rest, "v2/deployments/device/deployments/next")) {
-        if (strcmp(m, "POST"))
-            gw_error(r, 405, "method", "POST only");
-        else if (gw_mender_parse_next(q->body, q->body_len, &p, &why))
-            gw_error(r, 400, "next", why);
-        else
-            next(q, r, ops, h, d, &p);
-    } else if (!strcmp(rest, "v1/deployments/device/deployments/next")) {
-        const char *an = gw_query_arg(q, "artifact_name"), *dt = gw_query_arg(q, "device_type");
+    if (gw_mender_parse_next(q->body, q->body_len, &p, &why))
+        gw_error(r, 400, "next", why);
+    else
+        next(q, r, &p);
+}
 
-        memset(&p, 0, sizeof(p));
-        if (strcmp(m, "GET"))
-            gw_error(r, 405, "method", "GET only");
-        else if (!an || !dt || !*dt || strlen(an) > GW_ID_MAX || strlen(dt) > GW_ID_MAX)
-            gw_error(r, 400, "next", "artifact_name and device_type are required");
-        else {
-            snprintf(p.artifact_name, sizeof(p.artifact_name), "%s", an);
-            snprintf(p.device_type, sizeof(p.device_type), "%s", dt);
-            next(q, r, ops, h, d, &p);
-        }
-    } else if (!strncmp(rest, dep, sizeof(dep) - 1)) {
-        char *end;
-        long long id = strtoll(rest + sizeof(dep) - 1, &end, 10);
+/* GET v1/deployments/device/deployments/next?artifact_name=&device_type= */
+void gw_h_mender_next_v1(struct gw_req *q, struct gw_resp *r)
+{
+    const char *an = gw_query_arg(q, "artifact_name"), *dt = gw_query_arg(q, "device_type");
+    struct gw_mender_provides p;
 
-        if (id <= 0 || strcmp(end, "/status"))
-            gw_error(r, 404, "not_found", "no such resource");
-        else if (strcmp(m, "PUT"))
-            gw_error(r, 405, "method", "PUT only");
-        else
-            status(q, r, ops, h, d, (int64_t)id);
-    } else {
-        gw_error(r, 404, "not_found", "not served by this gateway");
+    memset(&p, 0, sizeof(p));
+    if (!an || !dt || !*dt || strlen(an) > GW_ID_MAX || strlen(dt) > GW_ID_MAX) {
+        gw_error(r, 400, "next", "artifact_name and device_type are required");
+        return;
     }
-out:
-    free(d);
-    return 1;
+    snprintf(p.artifact_name, sizeof(p.artifact_name), "%s", an);
+    snprintf(p.device_type, sizeof(p.device_type), "%s", dt);
+    next(q, r, &p);
 }

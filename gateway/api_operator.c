@@ -14,105 +14,98 @@
 
 #include <jansson.h>
 
+#include "api.h"
 #include "bulwark/core.h"
-#include "gw.h"
-#include "mender.h"
 #include "bwh/host.h"
+#include "mender.h"
 #include "parse.h"
 #include "release.h"
+#include "respond.h"
 
-#define MAX_OPERATORS 64
-
-struct operator {
-    enum gw_role role;
-    char name[GW_ID_MAX + 1];
-    uint8_t digest[BW_SHA256_LEN];
-};
-
-static pthread_mutex_t ops_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct operator operators[MAX_OPERATORS];
-static size_t n_operators;
-static int loaded;
-
-static int unhex(const char *h, uint8_t *out, size_t n)
+/* One "ROLE NAME SHA256HEX" line (blanks between, none inside a field):
+ * 0, or -1 when it is anything else. The line is cut in place. */
+static int operator_line(char *ln, struct gw_operator *o)
 {
+    char *f[3], *p = ln;
     size_t i;
 
-    if (strlen(h) != 2 * n)
-        return -1;
-    for (i = 0; i < n; i++) {
-        unsigned v;
-
-        if (sscanf(h + 2 * i, "%2x", &v) != 1)
+    for (i = 0; i < 3; i++) {
+        while (*p == ' ' || *p == '\t' || *p == '\r')
+            p++;
+        if (!*p)
             return -1;
-        out[i] = (uint8_t)v;
+        f[i] = p;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\r')
+            p++;
+        if (*p)
+            *p++ = 0;
     }
+    while (*p == ' ' || *p == '\t' || *p == '\r')
+        p++;
+    if (*p || strlen(f[1]) > GW_ID_MAX)
+        return -1;
+    o->role = !strcmp(f[0], "admin")             ? GW_ROLE_ADMIN
+              : !strcmp(f[0], "release-manager") ? GW_ROLE_RELEASE
+              : !strcmp(f[0], "viewer")          ? GW_ROLE_VIEWER
+                                                 : GW_ROLE_NONE;
+    if (o->role == GW_ROLE_NONE || bw_unhex(o->digest, sizeof(o->digest), f[2]))
+        return -1;
+    snprintf(o->name, sizeof(o->name), "%s", f[1]);
     return 0;
 }
 
-/* Reads "ROLE NAME SHA256HEX" lines once. A malformed file loads no
+/* Reads operator_tokens once (op_lock held). A malformed file loads no
  * operator at all: fail closed. */
-static void load_operators(const char *path)
+static void load_operators(struct gw_state *st, const char *path)
 {
     uint8_t *buf = NULL;
     size_t len;
     char *ln, *next;
 
-    if (loaded)
+    if (st->op_loaded)
         return;
-    loaded = 1;
+    st->op_loaded = 1;
     if (bwh_read_file(path, 1 << 20, &buf, &len)) {
         fprintf(stderr, "bulwark-gateway: cannot read operator tokens %s\n", path);
         return;
     }
     for (ln = (char *)buf; ln && *ln; ln = next) {
-        char role[32], name[GW_ID_MAX + 1], hex[80];
-        struct operator *o;
-
         next = strchr(ln, '\n');
         if (next)
             *next++ = 0;
         if (*ln == '#' || !*ln)
             continue;
-        if (n_operators == MAX_OPERATORS ||
-            sscanf(ln, "%31s %64s %79s", role, name, hex) != 3)
+        if (st->n_operators == GW_OPERATORS_MAX ||
+            operator_line(ln, &st->operators[st->n_operators]))
             goto bad;
-        o = &operators[n_operators];
-        o->role = !strcmp(role, "admin")             ? GW_ROLE_ADMIN
-                  : !strcmp(role, "release-manager") ? GW_ROLE_RELEASE
-                  : !strcmp(role, "viewer")          ? GW_ROLE_VIEWER
-                                                     : GW_ROLE_NONE;
-        if (o->role == GW_ROLE_NONE || unhex(hex, o->digest, sizeof(o->digest)))
-            goto bad;
-        snprintf(o->name, sizeof(o->name), "%s", name);
-        n_operators++;
+        st->n_operators++;
     }
     bwh_free(buf);
     return;
 bad:
     fprintf(stderr, "bulwark-gateway: %s: malformed line; no operator can log in\n", path);
-    n_operators = 0;
+    st->n_operators = 0;
     bwh_free(buf);
 }
 
-bw_err gw_operators_reload(const char *path)
+bw_err gw_operators_reload(struct gw_state *st, const char *path)
 {
     bw_err rc;
 
-    pthread_mutex_lock(&ops_lock);
-    loaded = 0;
-    n_operators = 0;
-    load_operators(path);
-    rc = n_operators ? BW_OK : BW_E_FORMAT;
-    pthread_mutex_unlock(&ops_lock);
+    pthread_mutex_lock(&st->op_lock);
+    st->op_loaded = 0;
+    st->n_operators = 0;
+    load_operators(st, path);
+    rc = st->n_operators ? BW_OK : BW_E_FORMAT;
+    pthread_mutex_unlock(&st->op_lock);
     return rc;
 }
 
 /* The operator whose token digest matches, compared in constant time
  * against every entry. */
-int gw_operator_authenticate(struct gw_req *q)
+static int operator_authenticate(struct gw_req *q)
 {
-    const struct gw_conf *c = gw_server_conf(q->srv);
+    struct gw_state *st = q->st;
     uint8_t d[BW_SHA256_LEN];
     const char *tok;
     size_t i;
@@ -123,17 +116,17 @@ int gw_operator_authenticate(struct gw_req *q)
     tok = q->authorization + 7;
     if (!*tok || strlen(tok) > 512 || bw_sha256(tok, strlen(tok), d))
         return 0;
-    pthread_mutex_lock(&ops_lock);
-    load_operators(c->operator_tokens);
-    for (i = 0; i < n_operators; i++)
-        if (bw_ct_equal(d, operators[i].digest, sizeof(d)))
+    pthread_mutex_lock(&st->op_lock);
+    load_operators(st, st->conf.operator_tokens);
+    for (i = 0; i < st->n_operators; i++)
+        if (bw_ct_equal(d, st->operators[i].digest, sizeof(d)))
             found = (int)i;
     if (found >= 0) {
-        q->role = operators[found].role;
-        snprintf(q->operator_name, sizeof(q->operator_name), "%s", operators[found].name);
+        q->role = st->operators[found].role;
+        snprintf(q->operator_name, sizeof(q->operator_name), "%s", st->operators[found].name);
         q->authenticated = 1;
     }
-    pthread_mutex_unlock(&ops_lock);
+    pthread_mutex_unlock(&st->op_lock);
     return found >= 0;
 }
 
@@ -149,10 +142,6 @@ static void audit(struct gw_req *q, const struct gw_db_ops *ops, void *h, const 
  * append-only, so a flood must not fill the disk. The next entry written
  * says how many were left out. */
 #define REFUSED_PER_SECOND 10
-static pthread_mutex_t refused_lock = PTHREAD_MUTEX_INITIALIZER;
-static int64_t refused_second;
-static unsigned refused_n;
-static uint64_t refused_dropped;
 
 /* "METHOD PATH" with anything but printable ASCII as '?', for the log */
 static void attempt(const struct gw_req *q, char *out, size_t cap)
@@ -170,23 +159,24 @@ static void audit_refused(struct gw_req *q, const struct gw_db_ops *ops, void *h
 {
     int64_t now = (int64_t)time(NULL);
     char what[256], detail[160];
+    struct gw_state *st = q->st;
     uint64_t dropped = 0;
     int write = 0;
 
-    pthread_mutex_lock(&refused_lock);
-    if (now != refused_second) {
-        refused_second = now;
-        refused_n = 0;
+    pthread_mutex_lock(&st->refused_lock);
+    if (now != st->refused_second) {
+        st->refused_second = now;
+        st->refused_n = 0;
     }
-    if (refused_n < REFUSED_PER_SECOND) {
-        refused_n++;
+    if (st->refused_n < REFUSED_PER_SECOND) {
+        st->refused_n++;
         write = 1;
-        dropped = refused_dropped;
-        refused_dropped = 0;
+        dropped = st->refused_dropped;
+        st->refused_dropped = 0;
     } else {
-        refused_dropped++;
+        st->refused_dropped++;
     }
-    pthread_mutex_unlock(&refused_lock);
+    pthread_mutex_unlock(&st->refused_lock);
     if (!write)
         return;
     attempt(q, what, sizeof(what));
@@ -415,7 +405,7 @@ static void target_token(struct gw_req *q, struct gw_resp *r, const struct gw_db
     bw_hex(hex, dig, sizeof(dig));
     rc = ops->ddi_set_token(h, id, hex);
     if (rc) {
-        gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "registry", ops->error(h));
+        gw_error_rc(r, rc, "registry", ops->error(h));
         return;
     }
     audit(q, ops, h, "device.target_token", id, "set");
@@ -433,14 +423,14 @@ static void preauthorize(struct gw_req *q, struct gw_resp *r, const struct gw_db
     json_t *b = json_loadb((const char *)q->body, q->body_len, JSON_REJECT_DUPLICATES, &je);
     json_t *idv = json_object_get(b, "id_data");
     const char *pem = json_string_value(json_object_get(b, "pubkey")), *why = "";
-    struct gw_device *d = calloc(1, sizeof(*d));
+    struct gw_device *d = bwh_calloc(1, sizeof(*d));
     char *id_text = NULL;
     bw_err rc;
 
     if (!need(q, r, ops, h, GW_ROLE_ADMIN) || !d)
         goto out;
     id_text = json_is_object(idv) ? json_dumps(idv, JSON_COMPACT)
-              : json_is_string(idv) ? strdup(json_string_value(idv))
+              : json_is_string(idv) ? bwh_strdup(json_string_value(idv))
                                     : NULL;
     if (!id_text || !pem ||
         gw_mender_identity(id_text, strlen(id_text), d->attrs, d->id, &why) ||
@@ -475,15 +465,15 @@ static void preauthorize(struct gw_req *q, struct gw_resp *r, const struct gw_db
         }
     }
     if (rc) {
-        gw_error(r, rc == BW_E_EXISTS ? 409 : 503, "registry",
-                 rc == BW_E_EXISTS ? "that identity or key is registered" : ops->error(h));
+        gw_error_rc(r, rc, "registry",
+                    rc == BW_E_EXISTS ? "that identity or key is registered" : ops->error(h));
         goto out;
     }
     audit(q, ops, h, "device.preauthorize", d->id, d->fingerprint);
     gw_json(r, 201, dump(json_pack("{s:s,s:s}", "id", d->id, "fingerprint", d->fingerprint)));
 out:
-    free(id_text);
-    free(d);
+    bwh_free(id_text);
+    bwh_free(d);
     json_decref(b);
 }
 
@@ -512,10 +502,9 @@ static void rekey(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *o
     }
     rc = ops->device_rekey(h, d->id, fpr, st);
     if (rc) {
-        gw_error(r, rc == BW_E_STATE || rc == BW_E_EXISTS ? 409 : rc == BW_E_NOTFOUND ? 404 : 503,
-                 "registry",
-                 rc == BW_E_STATE    ? "only a pending or rejected identity can be re-keyed"
-                 : rc == BW_E_EXISTS ? "that key is registered to another device"
+        gw_error_rc(r, rc, "registry",
+                    rc == BW_E_STATE    ? "only a pending or rejected identity can be re-keyed"
+                    : rc == BW_E_EXISTS ? "that key is registered to another device"
                                      : ops->error(h));
         goto out;
     }
@@ -527,9 +516,15 @@ out:
     json_decref(b);
 }
 
-static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
-                    const char *rest)
+/* /api/v1/devices[/...] */
+void gw_h_op_devices(struct gw_req *q, struct gw_resp *r)
 {
+    const char *rest = q->path + strlen("/api/v1/devices");
+    const struct gw_db_ops *ops;
+    void *h;
+
+    if (!gw_registry(q, r, &ops, &h))
+        return;
     if (!strcmp(rest, "/preauthorize")) {
         if (strcmp(q->method, "POST"))
             gw_error(r, 405, "method", "POST only");
@@ -558,8 +553,9 @@ static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
         rc = ops->device_list(h, filter, st, off, lim, list_cb, arr);
         if (rc) {
             json_decref(arr);
-            gw_error(r, rc == BW_E_FORMAT ? 400 : 503, "registry",
-                     rc == BW_E_FORMAT ? "filter must be a JSON object of strings" : ops->error(h));
+            gw_error_rc(r, rc, "registry",
+                        rc == BW_E_FORMAT ? "filter must be a JSON object of strings"
+                                          : ops->error(h));
             return;
         }
         gw_json(r, 200, dump(arr));
@@ -587,7 +583,7 @@ static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
         id[n] = 0;
         rc = ops->device_get(h, id, &d);
         if (rc) {
-            gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "not_found", "no such device");
+            gw_error_rc(r, rc, "not_found", "no such device");
             return;
         }
         if (!slash && !strcmp(q->method, "DELETE")) {
@@ -595,12 +591,12 @@ static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
                 return;
             rc = ops->device_delete(h, id);
             if (rc) {
-                gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "registry",
-                         rc == BW_E_NOTFOUND ? "no such device" : ops->error(h));
+                gw_error_rc(r, rc, "registry",
+                            rc == BW_E_NOTFOUND ? "no such device" : ops->error(h));
                 return;
             }
             audit(q, ops, h, "device.delete", id, d.fingerprint);
-            gw_json(r, 200, strdup("{\"deleted\":true}"));
+            gw_json_lit(r, 200, "{\"deleted\":true}");
             return;
         }
         if (!slash) {
@@ -636,7 +632,7 @@ static void devices(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops 
             if (rc)
                 gw_error(r, 503, "registry", ops->error(h));
             else
-                gw_json(r, 200, strdup("{\"ok\":true}"));
+                gw_json_lit(r, 200, "{\"ok\":true}");
             return;
         }
         if (!strcmp(slash, "/actions") && !strcmp(q->method, "GET")) {
@@ -683,81 +679,111 @@ static void release_cb(void *arg, const struct gw_release *rel)
     json_array_append_new(arg, release_obj(rel));
 }
 
-static void releases(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
-                     const char *rest)
+/* An id: 1..INT64_MAX in decimal digits, no sign, no leading zero. 0, or
+ * -1 for anything else. */
+static int strict_id(const char *s, size_t n, int64_t *id)
 {
-    const struct gw_conf *c = gw_server_conf(q->srv);
+    uint64_t v = 0;
+    size_t i;
+
+    if (!s || !n || n > 19 || s[0] < '1' || s[0] > '9')
+        return -1;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > (uint64_t)INT64_MAX)
+        return -1;
+    *id = (int64_t)v;
+    return 0;
+}
+
+/* POST /api/v1/releases?name=N[&kind=K]: the body, streamed to a file by
+ * http.c once the route's role (release manager) was checked */
+void gw_h_op_release_upload(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_conf *c = &q->st->conf;
+    const char *name = arg(q, "name"), *kind;
+    const struct gw_db_ops *ops;
     struct gw_release rel;
+    void *h;
     bw_err rc;
 
-    if (!*rest && !strcmp(q->method, "POST")) {
-        const char *name = arg(q, "name"), *kind;
-
-        if (!need(q, r, ops, h, GW_ROLE_RELEASE))
-            return;
-        if (!name || !*name || strlen(name) > GW_ID_MAX) {
-            gw_error(r, 400, "name", "?name=RELEASE-NAME is required (1-64 characters)");
-            return;
-        }
-        if (!q->upload_path) {
-            gw_error(r, 400, "upload", "the package is the request body");
-            return;
-        }
-        kind = arg(q, "kind");
-        if (kind && strcmp(kind, "bulwark") && strcmp(kind, "swu") && strcmp(kind, "mender")) {
-            gw_error(r, 400, "kind",
-                     "kind=bulwark (a signed package, the default), swu or mender");
-            return;
-        }
-        if (kind && strcmp(kind, "bulwark"))
-            rc = gw_release_store_artifact(q->upload_path, c->blob_dir, kind, name,
-                                           q->operator_name, &rel);
-        else
-            rc = gw_release_ingest_conf(c, q->upload_path, name, q->operator_name, &rel);
-        if (rc) {
-            char msg[128];
-
-            snprintf(msg, sizeof(msg), "package refused: %s (%s)", bw_strerror(rc), bw_errname(rc));
-            audit(q, ops, h, "release.refused", name, bw_errname(rc));
-            gw_error(r, 422, "package", msg);
-            return;
-        }
-        rc = ops->release_add(h, &rel);
-        if (rc == BW_E_EXISTS) {
-            gw_error(r, 409, "exists", "a release with that name or content exists");
-            return;
-        }
-        if (rc) {
-            gw_error(r, 503, "registry", ops->error(h));
-            return;
-        }
-        audit(q, ops, h, "release.add", name, rel.digest);
-        gw_json(r, 201, dump(release_obj(&rel)));
+    if (!gw_registry(q, r, &ops, &h))
+        return;
+    if (!need(q, r, ops, h, GW_ROLE_RELEASE))
+        return;
+    if (!name || !*name || strlen(name) > GW_ID_MAX) {
+        gw_error(r, 400, "name", "?name=RELEASE-NAME is required (1-64 characters)");
         return;
     }
-    if (!*rest && !strcmp(q->method, "GET")) {
-        int64_t off, lim;
-        json_t *arr;
-
-        if (paging(q, r, &off, &lim))
-            return;
-        arr = json_array();
-        list_answer(r, ops, h, arr, ops->release_list(h, off, lim, release_cb, arr));
+    if (!q->upload_path) {
+        gw_error(r, 400, "upload", "the package is the request body");
         return;
     }
-    if (rest[0] == '/' && !strcmp(q->method, "GET")) {
-        char *e;
-        long long id = strtoll(rest + 1, &e, 10);
-
-        if (id <= 0 || *e || (rc = ops->release_get(h, id, &rel))) {
-            gw_error(r, 404, "not_found", "no such release");
-            return;
-        }
-        gw_json(r, 200, dump(release_obj(&rel)));
+    kind = arg(q, "kind");
+    if (kind && strcmp(kind, "bulwark") && strcmp(kind, "swu") && strcmp(kind, "mender")) {
+        gw_error(r, 400, "kind", "kind=bulwark (a signed package, the default), swu or mender");
         return;
     }
-    gw_error(r, 405, "method",
-             "POST /api/v1/releases?name=N, GET /api/v1/releases or GET /api/v1/releases/ID");
+    if (kind && strcmp(kind, "bulwark"))
+        rc = gw_release_store_artifact(q->upload_path, c->blob_dir, kind, name, q->operator_name,
+                                       &rel);
+    else
+        rc = gw_release_ingest_conf(c, q->upload_path, name, q->operator_name, &rel);
+    if (rc) {
+        char msg[128];
+
+        snprintf(msg, sizeof(msg), "package refused: %s (%s)", bw_strerror(rc), bw_errname(rc));
+        audit(q, ops, h, "release.refused", name, bw_errname(rc));
+        gw_error(r, 422, "package", msg);
+        return;
+    }
+    rc = ops->release_add(h, &rel);
+    if (rc == BW_E_EXISTS) {
+        gw_error(r, 409, "exists", "a release with that name or content exists");
+        return;
+    }
+    if (rc) {
+        gw_error(r, 503, "registry", ops->error(h));
+        return;
+    }
+    audit(q, ops, h, "release.add", name, rel.digest);
+    gw_json(r, 201, dump(release_obj(&rel)));
+}
+
+/* GET /api/v1/releases?offset=&limit= */
+void gw_h_op_release_list(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_db_ops *ops;
+    int64_t off, lim;
+    json_t *arr;
+    void *h;
+
+    if (!gw_registry(q, r, &ops, &h))
+        return;
+    if (paging(q, r, &off, &lim))
+        return;
+    arr = json_array();
+    list_answer(r, ops, h, arr, ops->release_list(h, off, lim, release_cb, arr));
+}
+
+/* GET /api/v1/releases/ID */
+void gw_h_op_release_get(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_db_ops *ops;
+    struct gw_release rel;
+    int64_t id;
+    void *h;
+
+    if (!gw_registry(q, r, &ops, &h))
+        return;
+    if (strict_id(q->cap[0], q->cap_len[0], &id) || ops->release_get(h, id, &rel)) {
+        gw_error(r, 404, "not_found", "no such release");
+        return;
+    }
+    gw_json(r, 200, dump(release_obj(&rel)));
 }
 
 static const char *camp_state_name(enum gw_campaign_state s)
@@ -807,12 +833,18 @@ static void campaign_cb(void *arg, const struct gw_campaign *cp, const struct gw
     json_array_append_new(arg, campaign_obj(cp, k));
 }
 
-static void campaigns(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
-                      const char *rest)
+/* /api/v1/campaigns[/...] */
+void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r)
 {
+    const char *rest = q->path + strlen("/api/v1/campaigns");
+    const struct gw_db_ops *ops;
     struct gw_campaign cp;
     struct gw_counts k;
+    void *h;
     bw_err rc;
+
+    if (!gw_registry(q, r, &ops, &h))
+        return;
 
     if (!*rest && !strcmp(q->method, "POST")) {
         const char *why = "";
@@ -821,7 +853,7 @@ static void campaigns(struct gw_req *q, struct gw_resp *r, const struct gw_db_op
             return;
         rc = gw_parse_campaign(q->body, q->body_len, &cp, &why);
         if (rc) {
-            gw_error(r, rc == BW_E_TOOBIG ? 413 : 400, "json", why);
+            gw_error_rc(r, rc, "json", why);
             return;
         }
         rc = ops->campaign_create(h, &cp, (int64_t)time(NULL));
@@ -830,7 +862,7 @@ static void campaigns(struct gw_req *q, struct gw_resp *r, const struct gw_db_op
             return;
         }
         if (rc) {
-            gw_error(r, rc == BW_E_EXISTS ? 409 : 503, "registry", ops->error(h));
+            gw_error_rc(r, rc, "registry", ops->error(h));
             return;
         }
         audit(q, ops, h, "campaign.create", cp.name, cp.filter);
@@ -902,55 +934,57 @@ static void audit_cb(void *arg, int64_t id, int64_t t, const char *actor, const 
     json_array_append_new(arg, o);
 }
 
-int gw_api_operator(struct gw_req *q, struct gw_resp *r)
+/* Method: the registry first (the refusals are audited there), then the
+ * token, then the route's least role; a finer role is the handler's to
+ * check where it depends on the object. */
+int gw_auth_operator(struct gw_req *q, struct gw_resp *r)
 {
-    static const char pre[] = "/api/v1/";
     const struct gw_db_ops *ops;
-    const char *rest;
     void *h;
 
-    if (strncmp(q->path, pre, sizeof(pre) - 1))
+    if (!gw_registry(q, r, &ops, &h))
         return 0;
-    rest = q->path + sizeof(pre) - 1;
-    if (gw_db(q->srv, &ops, &h)) {
-        gw_error(r, 503, "registry", "registry unavailable");
-        return 1;
-    }
-    if (!gw_operator_authenticate(q)) {
+    if (!operator_authenticate(q)) {
         audit_refused(q, ops, h, 401,
                       q->authorization ? "unknown operator token" : "no operator token");
         gw_error(r, 401, "token", "an operator token (Authorization: Bearer) is required");
-        return 1;
+        return 0;
     }
-    if (!strncmp(rest, "devices", 7) && (rest[7] == 0 || rest[7] == '/'))
-        devices(q, r, ops, h, rest + 7);
-    else if (!strncmp(rest, "releases", 8) && (rest[8] == 0 || rest[8] == '/'))
-        releases(q, r, ops, h, rest + 8);
-    else if (!strncmp(rest, "campaigns", 9) && (rest[9] == 0 || rest[9] == '/'))
-        campaigns(q, r, ops, h, rest + 9);
-    else if (!strcmp(rest, "whoami") && !strcmp(q->method, "GET")) {
-        static const char *const roles[] = {"none", "viewer", "release-manager", "admin"};
+    return need(q, r, ops, h, q->min_role);
+}
 
-        gw_json(r, 200, dump(json_pack("{s:s,s:s}", "name", q->operator_name, "role",
-                                       roles[q->role & 3])));
-    } else if (!strcmp(rest, "audit") && !strcmp(q->method, "GET")) {
-        const char *after = arg(q, "after");
-        int64_t off, lim;
-        json_t *arr;
+void gw_h_op_whoami(struct gw_req *q, struct gw_resp *r)
+{
+    static const char *const roles[] = {"none", "viewer", "release-manager", "admin"};
 
-        if (paging(q, r, &off, &lim))
-            return 1;
-        if (off) { /* the log pages by id: an offset would be ignored */
-            gw_error(r, 400, "paging", "the audit log pages with after=ID&limit=N");
-            return 1;
-        }
-        arr = json_array();
-        /* ?after=ID: oldest first from there (to follow the log);
-         * otherwise the newest, newest first */
-        list_answer(r, ops, h, arr,
-                    after ? ops->audit_list(h, strtoll(after, NULL, 10), lim, audit_cb, arr)
-                          : ops->audit_recent(h, lim, audit_cb, arr));
-    } else
-        gw_error(r, 404, "not_found", "no such resource");
-    return 1;
+    gw_json(r, 200, dump(json_pack("{s:s,s:s}", "name", q->operator_name, "role",
+                                   roles[q->role & 3])));
+}
+
+/* GET /api/v1/audit?after=ID&limit=N: oldest first from there (to follow
+ * the log); without after, the newest, newest first */
+void gw_h_op_audit(struct gw_req *q, struct gw_resp *r)
+{
+    const char *after = arg(q, "after");
+    const struct gw_db_ops *ops;
+    int64_t off, lim, from = 0;
+    json_t *arr;
+    void *h;
+
+    if (!gw_registry(q, r, &ops, &h))
+        return;
+    if (paging(q, r, &off, &lim))
+        return;
+    if (off) { /* the log pages by id: an offset would be ignored */
+        gw_error(r, 400, "paging", "the audit log pages with after=ID&limit=N");
+        return;
+    }
+    if (after && strict_id(after, strlen(after), &from) && strcmp(after, "0")) {
+        gw_error(r, 400, "paging", "after must be an audit entry id (a decimal number)");
+        return;
+    }
+    arr = json_array();
+    list_answer(r, ops, h, arr,
+                after ? ops->audit_list(h, from, lim, audit_cb, arr)
+                      : ops->audit_recent(h, lim, audit_cb, arr));
 }

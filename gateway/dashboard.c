@@ -8,10 +8,11 @@
  * styles and requests of this origin only: no inline script, no other
  * site, no framing.
  */
-#include <stdlib.h>
 #include <string.h>
 
-#include "gw.h"
+#include "api.h"
+#include "bwh/host.h"
+#include "respond.h"
 
 extern const unsigned char gw_dash_index_html[], gw_dash_app_js[], gw_dash_app_css[];
 extern const size_t gw_dash_index_html_len, gw_dash_app_js_len, gw_dash_app_css_len;
@@ -20,18 +21,14 @@ static const char csp[] = "default-src 'none'; script-src 'self'; style-src 'sel
                           " connect-src 'self'; img-src 'self'; base-uri 'none';"
                           " form-action 'none'; frame-ancestors 'none'";
 
-int gw_api_dashboard(struct gw_req *q, struct gw_resp *r)
+void gw_h_dashboard(struct gw_req *q, struct gw_resp *r)
 {
     const unsigned char *data;
     const char *type;
     size_t len;
+    char *b;
 
-    if (!strcmp(q->path, "/dashboard") || !strcmp(q->path, "/dashboard/") ||
-        !strcmp(q->path, "/dashboard/index.html")) {
-        data = gw_dash_index_html;
-        len = gw_dash_index_html_len;
-        type = "text/html; charset=utf-8";
-    } else if (!strcmp(q->path, "/dashboard/app.js")) {
+    if (!strcmp(q->path, "/dashboard/app.js")) {
         data = gw_dash_app_js;
         len = gw_dash_app_js_len;
         type = "text/javascript; charset=utf-8";
@@ -39,22 +36,17 @@ int gw_api_dashboard(struct gw_req *q, struct gw_resp *r)
         data = gw_dash_app_css;
         len = gw_dash_app_css_len;
         type = "text/css; charset=utf-8";
-    } else {
-        return 0;
+    } else { /* /dashboard, /dashboard/, /dashboard/index.html (routes.c) */
+        data = gw_dash_index_html;
+        len = gw_dash_index_html_len;
+        type = "text/html; charset=utf-8";
     }
-    if (strcmp(q->method, "GET") && strcmp(q->method, "HEAD")) {
-        gw_error(r, 405, "method", "GET only");
-        return 1;
-    }
-    r->body = malloc(len ? len : 1);
-    if (!r->body) {
+    b = bwh_malloc(len ? len : 1);
+    if (!b) {
         gw_error(r, 500, "nomem", "out of memory");
-        return 1;
+        return;
     }
-    memcpy(r->body, data, len);
-    r->body_len = len;
-    r->status = 200;
-    r->content_type = type;
+    memcpy(b, data, len);
+    gw_text(r, 200, type, b, len);
     r->csp = csp;
-    return 1;
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "bwh/host.h"
 #include "guard.h"
 
 enum { L_NONE = 0, L_ANON_WAIT, L_AUTH_WAIT, L_BODY, L_COUNT };
@@ -164,12 +165,12 @@ bw_err gw_guard_new(struct gw_guard **out, const struct gw_guard_conf *c, gw_gua
         return BW_E_INVAL;
     while (n < 2 * c->max_conns + 2)
         n *= 2;
-    g = calloc(1, sizeof(*g));
+    g = bwh_calloc(1, sizeof(*g));
     if (!g)
         return BW_E_NOMEM;
-    g->slot = calloc(n, sizeof(*g->slot));
+    g->slot = bwh_calloc(n, sizeof(*g->slot));
     if (!g->slot) {
-        free(g);
+        bwh_free(g);
         return BW_E_NOMEM;
     }
     g->nslot = n;
@@ -186,8 +187,8 @@ void gw_guard_free(struct gw_guard *g)
     if (!g)
         return;
     pthread_mutex_destroy(&g->lock);
-    free(g->slot);
-    free(g);
+    bwh_free(g->slot);
+    bwh_free(g);
 }
 
 int gw_guard_addr(const void *sa, size_t len, uint8_t out[16])

@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * bulwark-gateway internals shared by its files: the configuration (one
- * table of options, conf.c), the HTTP server (http.c, libmicrohttpd with
- * GnuTLS), the request context handed to each API handler, and the APIs.
+ * table of options, conf.c), the state every handler may use (struct
+ * gw_state, state.c: configuration, registry handles, operators, the token
+ * replay table, the Mender keys), and the request and response a handler
+ * sees. Layers, top to bottom (docs/design.md): http.c -> routes.c ->
+ * api_*.c, dashboard.c -> respond.c, state.c, parse/ddi/mender/release, db.
+ * Nothing here includes libmicrohttpd or names struct gw_server.
  */
 #ifndef BULWARK_GATEWAY_GW_H
 #define BULWARK_GATEWAY_GW_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "bulwark/bulwark.h"
+#include "bulwark/token.h"
 #include "db.h"
 
 #define GW_PATH_MAX 4096
@@ -73,11 +79,78 @@ struct gw_session {
     int valid;
 };
 
+/* ---- the state handlers share (state.c) ---------------------------------- */
+
+#define GW_DB_HANDLES_MAX 512
+#define GW_OPERATORS_MAX 64
+
+/* One line of operator_tokens (api_operator.c). */
+struct gw_operator {
+    enum gw_role role;
+    char name[GW_ID_MAX + 1];
+    uint8_t digest[BW_SHA256_LEN];
+};
+
+/* Everything the handlers keep between requests. Owned by the server
+ * (http.c holds one in struct gw_server); set up by gw_state_init before
+ * the first request, torn down by gw_state_fini after the last. Each
+ * member says what guards it. */
+struct gw_state {
+    struct gw_conf conf; /* read-only after gw_state_init */
+    /* the registry: one handle per thread, closed at gw_state_fini */
+    const struct gw_db_ops *db_ops;
+    const char *db_conninfo;
+    pthread_key_t db_key;
+    pthread_mutex_t db_lock; /* guards handles[] */
+    void *handles[GW_DB_HANDLES_MAX];
+    size_t n_handles;
+    int db_key_on;     /* db_key created */
+    unsigned int init; /* mutexes set up so far (state.c), undone by gw_state_fini */
+    /* operator_tokens (api_operator.c), read at the first operator
+     * request and again on SIGHUP; guarded by op_lock */
+    pthread_mutex_t op_lock;
+    struct gw_operator operators[GW_OPERATORS_MAX];
+    size_t n_operators;
+    int op_loaded;
+    /* refused operator requests written to the audit log this second
+     * (api_operator.c); guarded by refused_lock */
+    pthread_mutex_t refused_lock;
+    int64_t refused_second;
+    unsigned int refused_n;
+    uint64_t refused_dropped;
+    /* the device-token replay table (api_device.c): token_replay_slots
+     * entries, token_device_quota per device; its own lock */
+    pthread_mutex_t replay_lock;
+    struct bw_token_replay replay;
+    struct bw_token_seen *replay_slots;
+    struct bw_token_owner *replay_owners;
+    /* the Mender JWT key and artifact-link secret (gw_mender_keys, before
+     * the server serves; read-only afterwards) */
+    struct bw_ec_key mender_key;
+    struct bw_signer mender_signer;
+    uint8_t mender_link_secret[32];
+    int mender_ok;
+};
+
+/* Copies conf and sets up st: the registry kind (BW_E_INVAL, explained on
+ * stderr), the locks, the replay table (no memory: an empty table, every
+ * device token refused, fail closed). gw_state_fini undoes a partial
+ * init too. Not thread-safe; once per state. */
+BW_NODISCARD bw_err gw_state_init(struct gw_state *st, const struct gw_conf *conf);
+void gw_state_fini(struct gw_state *st);
+/* This thread's registry handle, opened on first use. BW_E_NOMEM when
+ * GW_DB_HANDLES_MAX threads hold one, or the backend's open error.
+ * Thread-safe. */
+BW_NODISCARD bw_err gw_db(struct gw_state *st, const struct gw_db_ops **ops, void **ctx);
+
+/* ---- one request and its answer ------------------------------------------ */
+
+struct gw_route;
+
 /* One request as a handler sees it. */
 struct gw_req {
     const char *method;
     const char *path;        /* without the query */
-    const char *query_raw;   /* may be NULL */
     const uint8_t *body;
     size_t body_len;
     const char *upload_path; /* streamed upload saved to a temp file, or NULL */
@@ -99,14 +172,21 @@ struct gw_req {
     const char *if_none_match;
     const char *if_range;
     const char *host;                /* the Host header */
-    void *conn;                      /* struct MHD_Connection */
-    struct gw_server *srv;
+    void *conn;                      /* the server's connection (respond.c reads it) */
+    struct gw_state *st;
+    /* set by the dispatcher (routes.c) */
+    const struct gw_route *route;    /* the row that matched */
+    enum gw_role min_role;           /* its least operator role */
+    const char *cap[2];              /* what the pattern's '*' and '**' matched, in order */
+    size_t cap_len[2];
+    int64_t id;                      /* what its {id} matched */
+    struct gw_device *device;        /* the authenticated device (device, DDI, Mender) */
 };
 
 /* What a handler answers; http.c sends it. */
 struct gw_resp {
     int status;
-    char *body;          /* malloc'd, or NULL */
+    char *body;          /* bwh_malloc'd (json_dumps too: main.c routes jansson there), or NULL */
     size_t body_len;
     const char *content_type;
     int fd;              /* file body when >= 0 (served with sendfile) */
@@ -118,53 +198,10 @@ struct gw_resp {
     const char *csp;
 };
 
-struct gw_server;
-/* Per-thread registry handle (opened on first use in each thread). */
-BW_NODISCARD bw_err gw_db(struct gw_server *s, const struct gw_db_ops **ops, void **ctx);
-const struct gw_conf *gw_server_conf(const struct gw_server *s);
-
-/* Response helpers: JSON body (takes ownership of a malloc'd string),
- * a {"error":CODE,"message":TEXT} body. */
-void gw_json(struct gw_resp *r, int status, char *json);
-void gw_error(struct gw_resp *r, int status, const char *code, const char *msg);
-
 /* Verifies an uploaded package against the configured release keys,
  * vendor and class, and stores it under blob_dir (release_conf.c). */
 BW_NODISCARD bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *upload_path,
                                            const char *name, const char *uploaded_by,
                                            struct gw_release *out);
-
-/* The APIs. Each returns 1 if it handled the path, 0 to let another try. */
-int gw_api_device(struct gw_req *q, struct gw_resp *r);
-int gw_api_ddi(struct gw_req *q, struct gw_resp *r);
-int gw_api_mender(struct gw_req *q, struct gw_resp *r);
-/* The Mender JWT key and link secret: loaded from path (mender_key), or
- * made for this process when path is empty. Before the server serves. */
-BW_NODISCARD bw_err gw_mender_keys(const char *path);
-/* The base of every absolute link the gateway hands out (DDI, Mender):
- * public_url without a trailing '/', or "https://" and the listen address
- * when it is empty (port 0 there: the port the server bound); never the
- * request's Host header, which anyone can set. 0, or -1 when it does not
- * fit in cap. */
-int gw_link_base(const struct gw_req *q, char *out, size_t cap);
-/* A request header, or NULL. */
-const char *gw_header(const struct gw_req *q, const char *name);
-/* A query-string argument of the request (decoded), or NULL. */
-const char *gw_query_arg(const struct gw_req *q, const char *name);
-/* A stored blob as the answer: ETag, If-None-Match, Range and If-Range. */
-void gw_send_blob(struct gw_req *q, struct gw_resp *r, const char *digest);
-int gw_api_operator(struct gw_req *q, struct gw_resp *r);
-/* Sets q->role and q->operator_name when q->authorization carries a
- * known operator token; 1 if it does. Usable on the headers alone (http.c
- * checks an upload's credentials before the first body byte). */
-int gw_operator_authenticate(struct gw_req *q);
-/* Reads operator_tokens again (SIGHUP). A file that cannot be read or has
- * a malformed line leaves no operator able to log in (fail closed) and
- * returns BW_E_FORMAT; BW_OK otherwise. Thread-safe. */
-BW_NODISCARD bw_err gw_operators_reload(const char *path);
-int gw_api_public(struct gw_req *q, struct gw_resp *r);
-/* GET /dashboard/ and its two assets (dashboard.c), no credentials: the
- * page asks for an operator token and uses the operator API */
-int gw_api_dashboard(struct gw_req *q, struct gw_resp *r);
 
 #endif

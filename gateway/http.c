@@ -28,25 +28,21 @@
 #include <gnutls/x509.h>
 #include <microhttpd.h>
 
+#include "api.h"
 #include "bulwark/core.h"
-#include "guard.h"
-#include "gw.h"
 #include "bwh/host.h"
+#include "guard.h"
 #include "http.h"
-
-#define MAX_DB_HANDLES 512
+#include "respond.h"
+#include "routes.h"
 
 struct gw_server {
-    struct gw_conf conf;
+    struct gw_state st;  /* what the handlers share: conf, registry, operators, ... */
+    int st_on;
     struct MHD_Daemon *mhd;
     char *ca;            /* client_ca as read at start: the CA names sent to clients */
     size_t max_conns;
-    const struct gw_db_ops *db_ops;
-    const char *db_conninfo;
-    pthread_key_t db_key;
-    pthread_mutex_t lock; /* guards handles[] and the access log */
-    void *handles[MAX_DB_HANDLES];
-    size_t n_handles;
+    pthread_mutex_t lock; /* guards the access log */
     FILE *log;
     /* the access log is written through a 64 KiB buffer and flushed by
      * this thread every LOG_FLUSH_MS and at shutdown: a line costs no
@@ -65,6 +61,10 @@ struct gw_server {
     pthread_rwlock_t tls_lock;
     struct tls_creds *creds;  /* current; older ones are kept until stop */
     gnutls_x509_trust_list_t trust; /* client_ca + client_crl, or NULL: none verifies */
+    /* libmicrohttpd's own messages this second (mhd_log) */
+    pthread_mutex_t mhd_log_lock;
+    time_t mhd_log_window;
+    unsigned int mhd_log_lines, mhd_log_dropped;
 };
 
 #define LOG_FLUSH_MS 500
@@ -86,82 +86,9 @@ struct reqctx {
     char op[GW_ID_MAX + 1];
 };
 
-const struct gw_conf *gw_server_conf(const struct gw_server *s)
-{
-    return &s->conf;
-}
-
 uint16_t gw_server_port(const struct gw_server *s)
 {
     return s->port;
-}
-
-bw_err gw_db(struct gw_server *s, const struct gw_db_ops **ops, void **ctx)
-{
-    void *h = pthread_getspecific(s->db_key);
-    bw_err rc;
-
-    *ops = s->db_ops;
-    if (!h) {
-        rc = s->db_ops->open(s->db_conninfo, &h);
-        if (rc)
-            return rc;
-        pthread_mutex_lock(&s->lock);
-        if (s->n_handles == MAX_DB_HANDLES) {
-            pthread_mutex_unlock(&s->lock);
-            s->db_ops->close(h);
-            return BW_E_NOMEM;
-        }
-        s->handles[s->n_handles++] = h;
-        pthread_mutex_unlock(&s->lock);
-        pthread_setspecific(s->db_key, h);
-    }
-    *ctx = h;
-    return BW_OK;
-}
-
-const char *gw_header(const struct gw_req *q, const char *name)
-{
-    return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
-}
-
-const char *gw_query_arg(const struct gw_req *q, const char *name)
-{
-    return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
-}
-
-void gw_json(struct gw_resp *r, int status, char *json)
-{
-    r->status = status;
-    r->body = json;
-    r->body_len = json ? strlen(json) : 0;
-    r->content_type = "application/json";
-}
-
-void gw_error(struct gw_resp *r, int status, const char *code, const char *msg)
-{
-    char *b = NULL;
-    size_t n = strlen(msg) * 6 + strlen(code) + 64, o;
-    const char *p;
-
-    b = malloc(n);
-    if (!b) {
-        r->status = status;
-        return;
-    }
-    o = (size_t)snprintf(b, n, "{\"error\":\"%s\",\"message\":\"", code);
-    for (p = msg; *p && o + 8 < n; p++) {
-        unsigned char ch = (unsigned char)*p;
-
-        if (ch == '"' || ch == '\\')
-            o += (size_t)snprintf(b + o, n - o, "\\%c", ch);
-        else if (ch < 0x20 || ch == 0x7f)
-            o += (size_t)snprintf(b + o, n - o, "\\u%04x", ch);
-        else
-            b[o++] = (char)ch;
-    }
-    snprintf(b + o, n - o, "\"}");
-    gw_json(r, status, b);
 }
 
 /* The server certificate and key in use. The certificate callback hands
@@ -175,8 +102,9 @@ struct tls_creds {
     gnutls_privkey_t key;
 };
 
-/* GnuTLS's certificate callback has no user pointer: the one server of
- * the process publishes its current set here. */
+/* GnuTLS's certificate callback (through libmicrohttpd) has no user
+ * pointer: the one server of the process publishes its current set here.
+ * The gateway's only mutable file-scope state, and why. */
 static pthread_rwlock_t creds_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct tls_creds *creds_now;
 
@@ -209,7 +137,7 @@ static void creds_free(struct tls_creds *c)
             gnutls_pcert_deinit(&c->pcert[i]);
         if (c->key)
             gnutls_privkey_deinit(c->key);
-        free(c);
+        bwh_free(c);
         c = o;
     }
 }
@@ -230,7 +158,7 @@ static bw_err creds_load(const char *cert_path, const char *key_path, struct tls
     if (rc)
         goto out;
     rc = BW_E_NOMEM;
-    c = calloc(1, sizeof(*c));
+    c = bwh_calloc(1, sizeof(*c));
     if (!c)
         goto out;
     rc = BW_E_FORMAT;
@@ -376,7 +304,7 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
         const union MHD_ConnectionInfo *ad = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         uint8_t addr[16];
 
-        cc = calloc(1, sizeof(*cc));
+        cc = bwh_calloc(1, sizeof(*cc));
         *socket_context = cc;
         if (!cc || !fd) {
             /* no memory to track it: refuse the connection at once */
@@ -389,7 +317,7 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         if (cc)
             gw_guard_close(s->guard, &cc->guard);
-        free(cc);
+        bwh_free(cc);
         *socket_context = NULL;
     }
 }
@@ -423,6 +351,12 @@ static void connection_identity(struct gw_server *s, struct MHD_Connection *c, s
     }
 }
 
+/* s as a JSON string on f ("" for NULL) */
+static void log_str(FILE *f, const char *s)
+{
+    bwh_json_str(f, s ? s : "", s ? strlen(s) : 0);
+}
+
 static void access_log(struct gw_server *s, struct MHD_Connection *c, const char *method,
                        const char *url, struct reqctx *rc)
 {
@@ -443,15 +377,15 @@ static void access_log(struct gw_server *s, struct MHD_Connection *c, const char
     pthread_mutex_lock(&s->lock);
     fprintf(s->log, "{\"time\":%lld.%03ld,\"remote\":\"%s\",\"method\":", (long long)ts.tv_sec,
             ts.tv_nsec / 1000000, addr);
-    gw_json_string(s->log, method);
+    log_str(s->log, method);
     fputs(",\"path\":", s->log);
-    gw_json_string(s->log, url);
+    log_str(s->log, url);
     fprintf(s->log, ",\"status\":%d,\"bytes_in\":%zu,\"ms\":%.1f,\"client\":", rc->status,
             rc->len + (size_t)rc->upload_len, (bwh_now() - rc->start) * 1e3);
-    gw_json_string(s->log, rc->cn);
+    log_str(s->log, rc->cn);
     if (rc->op[0]) {
         fputs(",\"operator\":", s->log);
-        gw_json_string(s->log, rc->op);
+        log_str(s->log, rc->op);
     }
     fputs("}\n", s->log);
     pthread_mutex_unlock(&s->lock);
@@ -493,8 +427,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
         close(rc->upload_fd);
     if (rc->upload_path[0])
         unlink(rc->upload_path);
-    free(rc->body);
-    free(rc);
+    bwh_free(rc->body);
+    bwh_free(rc);
     *con_cls = NULL;
 }
 
@@ -527,7 +461,7 @@ static void file_free(void *cls)
     struct file_body *f = cls;
 
     close(f->fd);
-    free(f);
+    bwh_free(f);
 }
 
 static enum MHD_Result send_resp(struct MHD_Connection *c, struct gw_resp *r, int close_after)
@@ -536,7 +470,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct gw_resp *r, in
     enum MHD_Result ret;
 
     if (r->fd >= 0) {
-        struct file_body *f = malloc(sizeof(*f));
+        struct file_body *f = bwh_malloc(sizeof(*f));
 
         if (!f)
             return MHD_NO;
@@ -549,10 +483,13 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct gw_resp *r, in
             return MHD_NO;
         }
     } else {
-        mr = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (char *)"",
-                                             r->body ? MHD_RESPMEM_MUST_FREE
-                                                     : MHD_RESPMEM_PERSISTENT);
-        r->body = NULL;
+        if (r->body)
+            mr = MHD_create_response_from_buffer_with_free_callback(r->body_len, r->body,
+                                                                    bwh_free);
+        else
+            mr = MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+        if (mr)
+            r->body = NULL; /* the response frees it */
     }
     if (!mr)
         return MHD_NO;
@@ -584,12 +521,6 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct gw_resp *r, in
     ret = MHD_queue_response(c, (unsigned)r->status, mr);
     MHD_destroy_response(mr);
     return ret;
-}
-
-/* Streams a release upload into a temporary file under blob_dir/tmp. */
-static int is_upload(const char *method, const char *url)
-{
-    return !strcmp(method, "POST") && !strcmp(url, "/api/v1/releases");
 }
 
 /* The framing headers of a request, counted. */
@@ -664,7 +595,7 @@ static enum MHD_Result answer(struct gw_server *s, struct MHD_Connection *c, con
         gw_guard_answered(s->guard, &cc->guard);
     access_log(s, c, method, url, rc);
     ret = send_resp(c, r, close_after);
-    free(r->body);
+    bwh_free(r->body);
     r->body = NULL;
     if (r->fd >= 0)
         close(r->fd);
@@ -680,7 +611,7 @@ static void req_init(struct gw_server *s, struct MHD_Connection *c, const char *
     q->method = method;
     q->path = url;
     q->conn = c;
-    q->srv = s;
+    q->st = &s->st;
     q->authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     q->range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
     q->if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
@@ -714,21 +645,25 @@ static enum MHD_Result request_start(struct gw_server *s, struct MHD_Connection 
                                      void **con_cls)
 {
     struct connctx *cc = conn_ctx(c);
+    const struct gw_route *rt, *wm = NULL;
     struct reqctx *rc;
     struct framing f;
     struct gw_resp r;
     struct gw_req q;
     const char *bad;
     uint64_t want = 0;
-    int upload = is_upload(method, url);
+    int upload;
 
-    rc = calloc(1, sizeof(*rc));
+    rc = bwh_calloc(1, sizeof(*rc));
     if (!rc)
         return MHD_NO;
     rc->upload_fd = -1;
     rc->start = bwh_now();
     *con_cls = rc;
     req_init(s, c, method, url, &q, &r);
+    /* a release upload is streamed to a temporary file under blob_dir/tmp */
+    rt = gw_route_match(method, url, &q, &wm);
+    upload = rt && wm && (wm->flags & GW_ROUTE_UPLOAD);
     bad = framing_problem(c, version, &f);
     if (!bad && f.cl && bwh_parse_u64(f.cl, &want))
         bad = "Content-Length is not a decimal number";
@@ -739,7 +674,7 @@ static enum MHD_Result request_start(struct gw_server *s, struct MHD_Connection 
         return answer(s, c, method, url, rc, &r, 1);
     }
     if (!upload) {
-        if (want > s->conf.max_body) {
+        if (want > s->st.conf.max_body) {
             gw_error(&r, 413, "too_big", "request body exceeds the configured limit");
             return answer(s, c, method, url, rc, &r, 1);
         }
@@ -747,23 +682,22 @@ static enum MHD_Result request_start(struct gw_server *s, struct MHD_Connection 
     }
     connection_identity(s, c, &q);
     snprintf(rc->cn, sizeof(rc->cn), "%s", q.client_cn);
-    if (!gw_operator_authenticate(&q) || q.role < GW_ROLE_RELEASE) {
-        /* the operator API gives the refusal (401 or 403) and audits it,
-         * as it would for the whole request */
-        if (!gw_api_operator(&q, &r) || r.status < 400) {
-            free(r.body);
-            r.body = NULL;
+    /* the route's credentials, with its refusal (401 or 403, audited) as
+     * the whole request would get it */
+    if (!gw_route_authorize(wm, &q, &r)) {
+        if (r.status < 400)
             gw_error(&r, 403, "forbidden", "release-manager role required");
-        }
+        gw_route_done(&q);
         note_identity(s, c, &q, rc);
         return answer(s, c, method, url, rc, &r, 1);
     }
+    gw_route_done(&q);
     note_identity(s, c, &q, rc);
     if (!f.n_cl) {
         gw_error(&r, 411, "length_required", "a release upload needs Content-Length");
         return answer(s, c, method, url, rc, &r, 1);
     }
-    if (want > s->conf.max_upload) {
+    if (want > s->st.conf.max_upload) {
         gw_error(&r, 413, "too_big", "release exceeds max_upload");
         return answer(s, c, method, url, rc, &r, 1);
     }
@@ -776,7 +710,7 @@ static enum MHD_Result request_start(struct gw_server *s, struct MHD_Connection 
     if (cc)
         gw_guard_request(s->guard, &cc->guard, 1, rc->start);
     snprintf(rc->upload_path, sizeof(rc->upload_path), "%.4000s/tmp/upload-XXXXXX",
-             s->conf.blob_dir);
+             s->st.conf.blob_dir);
     rc->upload_fd = mkstemp(rc->upload_path);
     if (rc->upload_fd < 0) {
         rc->upload_path[0] = 0;
@@ -826,7 +760,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             }
             return MHD_YES;
         }
-        if (rc->len + n > s->conf.max_body) {
+        if (rc->len + n > s->st.conf.max_body) {
             rc->too_big = 1;
             return MHD_YES;
         }
@@ -836,7 +770,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 
             while (cap < rc->len + n)
                 cap *= 2;
-            nb = realloc(rc->body, cap);
+            nb = bwh_realloc(rc->body, cap);
             if (!nb)
                 return MHD_NO;
             rc->body = nb;
@@ -863,9 +797,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         gw_error(&r, 413, "too_big", "request body exceeds the configured limit");
     else if (strlen(url) > 1024 || strstr(url, "/../") || strstr(url, "//"))
         gw_error(&r, 400, "bad_path", "malformed path");
-    else if (!gw_api_public(&q, &r) && !gw_api_device(&q, &r) && !gw_api_operator(&q, &r) &&
-             !gw_api_ddi(&q, &r) && !gw_api_mender(&q, &r) && !gw_api_dashboard(&q, &r))
-        gw_error(&r, 404, "not_found", "no such resource");
+    else
+        gw_dispatch(&q, &r);
     note_identity(s, c, &q, rc);
     return answer(s, c, method, url, rc, &r, 0);
 }
@@ -886,26 +819,24 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 #endif
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-    static time_t window;
-    static unsigned int lines, dropped;
+    struct gw_server *s = cls;
     time_t now = time(NULL);
     int show;
 
-    (void)cls;
-    pthread_mutex_lock(&mu);
-    if (now != window) {
-        if (dropped)
-            fprintf(stderr, "bulwark-gateway: %u more server messages suppressed\n", dropped);
-        window = now;
-        lines = dropped = 0;
+    pthread_mutex_lock(&s->mhd_log_lock);
+    if (now != s->mhd_log_window) {
+        if (s->mhd_log_dropped)
+            fprintf(stderr, "bulwark-gateway: %u more server messages suppressed\n",
+                    s->mhd_log_dropped);
+        s->mhd_log_window = now;
+        s->mhd_log_lines = s->mhd_log_dropped = 0;
     }
-    show = lines < LOG_BURST;
+    show = s->mhd_log_lines < LOG_BURST;
     if (show)
-        lines++;
+        s->mhd_log_lines++;
     else
-        dropped++;
-    pthread_mutex_unlock(&mu);
+        s->mhd_log_dropped++;
+    pthread_mutex_unlock(&s->mhd_log_lock);
     if (show) {
         fputs("bulwark-gateway: ", stderr);
         vfprintf(stderr, fmt, ap);
@@ -980,14 +911,15 @@ static size_t connection_limit(const struct gw_conf *conf)
 
 bw_err gw_server_reload(struct gw_server *s)
 {
+    const struct gw_conf *conf = &s->st.conf;
     struct tls_creds *nc = NULL;
     gnutls_x509_trust_list_t nt = NULL, old = NULL;
     bw_err rc, ret = BW_OK;
 
-    rc = creds_load(s->conf.tls_cert, s->conf.tls_key, &nc);
+    rc = creds_load(conf->tls_cert, conf->tls_key, &nc);
     if (rc) {
         fprintf(stderr, "bulwark-gateway: reload: %s / %s: %s; the server keeps its old "
-                        "certificate\n", s->conf.tls_cert, s->conf.tls_key, bw_strerror(rc));
+                        "certificate\n", conf->tls_cert, conf->tls_key, bw_strerror(rc));
         ret = rc;
     } else {
         pthread_rwlock_wrlock(&creds_lock);
@@ -996,11 +928,11 @@ bw_err gw_server_reload(struct gw_server *s)
         s->creds = nc;
         pthread_rwlock_unlock(&creds_lock);
     }
-    rc = trust_load(&s->conf, &nt);
+    rc = trust_load(conf, &nt);
     if (rc) {
         fprintf(stderr, "bulwark-gateway: reload: %s%s%s: %s; no client certificate is "
-                        "accepted until a reload succeeds\n", s->conf.client_ca,
-                s->conf.client_crl[0] ? " / " : "", s->conf.client_crl, bw_strerror(rc));
+                        "accepted until a reload succeeds\n", conf->client_ca,
+                conf->client_crl[0] ? " / " : "", conf->client_crl, bw_strerror(rc));
         ret = ret ? ret : rc;
     }
     pthread_rwlock_wrlock(&s->tls_lock);
@@ -1009,10 +941,10 @@ bw_err gw_server_reload(struct gw_server *s)
     pthread_rwlock_unlock(&s->tls_lock);
     if (old)
         gnutls_x509_trust_list_deinit(old, 1);
-    rc = gw_operators_reload(s->conf.operator_tokens);
+    rc = gw_operators_reload(&s->st, conf->operator_tokens);
     if (rc) {
         fprintf(stderr, "bulwark-gateway: reload: %s: no operator can log in until a reload "
-                        "succeeds\n", s->conf.operator_tokens);
+                        "succeeds\n", conf->operator_tokens);
         ret = ret ? ret : rc;
     }
     return ret;
@@ -1026,7 +958,7 @@ static char *slurp(const char *path)
 
     if (bwh_read_file(path, 1 << 20, &b, &n))
         return NULL;
-    s = malloc(n + 1);
+    s = bwh_malloc(n + 1);
     if (s) {
         memcpy(s, b, n);
         s[n] = 0;
@@ -1034,11 +966,6 @@ static char *slurp(const char *path)
     bw_wipe(b, n);
     bwh_free(b);
     return s;
-}
-
-static void close_handle(void *h)
-{
-    (void)h; /* closed at shutdown from the list, so one thread closes all */
 }
 
 bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
@@ -1050,25 +977,24 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
     uint64_t port;
     bw_err rc;
 
-    s = calloc(1, sizeof(*s));
+    s = bwh_calloc(1, sizeof(*s));
     if (!s)
         return BW_E_NOMEM;
-    s->conf = *conf;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->mhd_log_lock, NULL);
     pthread_cond_init(&s->flush_cv, NULL);
     pthread_rwlock_init(&s->tls_lock, NULL);
-    pthread_key_create(&s->db_key, close_handle);
-    rc = gw_db_pick(conf->database, &s->db_ops, &s->db_conninfo);
-    if (rc) {
-        fprintf(stderr, "bulwark-gateway: database: unknown kind '%s'\n", conf->database);
+    rc = gw_state_init(&s->st, conf);
+    s->st_on = 1;
+    if (rc)
         goto fail;
-    }
     {
         /* the schema, once, before the first request */
         const struct gw_db_ops *ops;
         void *h;
 
-        rc = gw_db(s, &ops, &h);
+        h = NULL;
+        rc = gw_db(&s->st, &ops, &h);
         if (!rc)
             rc = ops->migrate(h);
         if (rc) {
@@ -1077,7 +1003,7 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
             goto fail;
         }
     }
-    rc = gw_mender_keys(conf->mender_key);
+    rc = gw_mender_keys(&s->st, conf->mender_key);
     if (rc) {
         fprintf(stderr, "bulwark-gateway: mender_key %s: %s (a P-256 private key, PEM)\n",
                 conf->mender_key, bw_strerror(rc));
@@ -1200,8 +1126,6 @@ fail:
 
 void gw_server_stop(struct gw_server *s)
 {
-    size_t i;
-
     if (!s)
         return;
     if (s->sweeper_on) {
@@ -1217,8 +1141,8 @@ void gw_server_stop(struct gw_server *s)
         pthread_mutex_unlock(&s->lock);
         pthread_join(s->flusher, NULL);
     }
-    for (i = 0; i < s->n_handles; i++)
-        s->db_ops->close(s->handles[i]);
+    if (s->st_on)
+        gw_state_fini(&s->st);
     if (s->log)
         fclose(s->log);
     pthread_rwlock_wrlock(&creds_lock);
@@ -1230,29 +1154,9 @@ void gw_server_stop(struct gw_server *s)
         gnutls_x509_trust_list_deinit(s->trust, 1);
     gw_guard_free(s->guard);
     pthread_rwlock_destroy(&s->tls_lock);
-    free(s->ca);
-    pthread_key_delete(s->db_key);
+    bwh_free(s->ca);
     pthread_cond_destroy(&s->flush_cv);
+    pthread_mutex_destroy(&s->mhd_log_lock);
     pthread_mutex_destroy(&s->lock);
-    free(s);
-}
-
-void gw_json_string(FILE *f, const char *s)
-{
-    flockfile(f);
-    putc_unlocked('"', f);
-    for (; s && *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-
-        if (ch == '"' || ch == '\\') {
-            putc_unlocked('\\', f);
-            putc_unlocked((int)ch, f);
-        } else if (ch < 0x20 || ch == 0x7f) {
-            fprintf(f, "\\u%04x", ch);
-        } else {
-            putc_unlocked((int)ch, f);
-        }
-    }
-    putc_unlocked('"', f);
-    funlockfile(f);
+    bwh_free(s);
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The gateway's HTTPS server (http.c): start, stop, the bound port. */
+/* The gateway's HTTPS server (http.c): start, stop, reload, the bound
+ * port. The top of the gateway: main.c alone calls it. */
 #ifndef BULWARK_GATEWAY_HTTP_H
 #define BULWARK_GATEWAY_HTTP_H
 
-#include <stdio.h>
 #include "gw.h"
+
+struct gw_server;
 
 /* Opens the registry (migrating its schema), reads the TLS files and
  * starts listening. Errors are explained on stderr. */
@@ -20,7 +22,5 @@ void gw_server_stop(struct gw_server *s);
  * Returns the first error (its message is on stderr) or BW_OK. */
 BW_NODISCARD bw_err gw_server_reload(struct gw_server *s);
 uint16_t gw_server_port(const struct gw_server *s);
-/* A JSON string literal of s on f. */
-void gw_json_string(FILE *f, const char *s);
 
 #endif

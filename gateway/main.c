@@ -13,6 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
+#include "bwh/host.h"
 #include "gw.h"
 #include "http.h"
 
@@ -98,6 +101,9 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    /* the JSON library's allocations (request bodies parsed, answers
+     * written) go through the capped allocator too */
+    json_set_alloc_funcs(bwh_malloc, bwh_free);
     rc = gw_server_start(&srv, &conf);
     if (rc)
         return 10 + (int)rc;

@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "bulwark/bulwark.h"
+#include "bwh/host.h"
 #include "mender.h"
 #include "parse.h"
 
@@ -256,7 +257,7 @@ bw_err gw_mender_parse_inventory(const uint8_t *b, size_t n, char out[GW_ATTRS_M
     if (!arr)
         return BW_E_FORMAT;
     obj = json_object();
-    val = malloc(cap);
+    val = bwh_malloc(cap);
     if (!obj || !val) {
         rc = BW_E_NOMEM;
         goto out;
@@ -298,7 +299,7 @@ bw_err gw_mender_parse_inventory(const uint8_t *b, size_t n, char out[GW_ATTRS_M
     }
     rc = gw_attrs_text(obj, out, why);
 out:
-    free(val);
+    bwh_free(val);
     json_decref(obj);
     json_decref(arr);
     return rc;

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "bwh/host.h"
 #include "parse.h"
 
 static int copy_str(json_t *v, char *out, size_t cap)
@@ -51,12 +52,12 @@ bw_err gw_attrs_text(json_t *obj, char out[GW_ATTRS_MAX + 1], const char **why)
     }
     s = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
     if (!s || strlen(s) > GW_ATTRS_MAX) {
-        free(s);
+        bwh_free(s);
         *why = "attributes exceed 4096 bytes";
         return BW_E_TOOBIG;
     }
     strcpy(out, s);
-    free(s);
+    bwh_free(s);
     return BW_OK;
 }
 
@@ -142,7 +143,7 @@ out:
     return rc;
 }
 
-static int is_hex(const char *s, size_t n)
+int gw_is_hex(const char *s, size_t n)
 {
     size_t i;
 
@@ -166,11 +167,11 @@ bw_err gw_parse_provision_record(const char *line, size_t n, struct gw_device *o
     if (copy_str(json_object_get(o, "device_id"), out->id, sizeof(out->id)) || !out->id[0] ||
         copy_str(json_object_get(o, "fingerprint_sha256"), out->fingerprint,
                  sizeof(out->fingerprint)) ||
-        !is_hex(out->fingerprint, 64) ||
+        !gw_is_hex(out->fingerprint, 64) ||
         copy_str(json_object_get(o, "serial"), out->serial, sizeof(out->serial)) ||
-        !is_hex(out->serial, strlen(out->serial)) || !out->serial[0] ||
+        !gw_is_hex(out->serial, strlen(out->serial)) || !out->serial[0] ||
         copy_str(json_object_get(o, "public_key"), out->pubkey, sizeof(out->pubkey)) ||
-        !is_hex(out->pubkey, 130) || strncmp(out->pubkey, "04", 2))
+        !gw_is_hex(out->pubkey, 130) || strncmp(out->pubkey, "04", 2))
         goto out;
     strcpy(out->attrs, "{}");
     out->status = GW_DEV_ACCEPTED; /* records from our own factory */
@@ -259,13 +260,13 @@ bw_err gw_parse_campaign(const uint8_t *b, size_t n, struct gw_campaign *out, co
         }
         s = json_dumps(f, JSON_COMPACT | JSON_SORT_KEYS);
         if (!s || strlen(s) > GW_ATTRS_MAX) {
-            free(s);
+            bwh_free(s);
             *why = "filter too long";
             rc = BW_E_TOOBIG;
             goto out;
         }
         strcpy(out->filter, s);
-        free(s);
+        bwh_free(s);
     } else {
         strcpy(out->filter, "{}");
     }

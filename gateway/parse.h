@@ -18,6 +18,11 @@
 
 /* A JSON object of device attributes (names of 1..64 bytes, string values)
  * as canonical text (sorted keys) of at most GW_ATTRS_MAX bytes. */
+/* 1 if s is exactly n lowercase hex digits (then its end), 0 otherwise:
+ * the one check for digests, fingerprints and keys the gateway stores in
+ * hex. Reads no further than the first character that is not one. */
+int gw_is_hex(const char *s, size_t n);
+
 BW_NODISCARD bw_err gw_attrs_text(json_t *obj, char out[GW_ATTRS_MAX + 1], const char **why);
 
 /* POST /api/v1/device/checkin: {"version":S,"sequence":N,"attributes":{S:S}} */

@@ -21,24 +21,13 @@
 #include <openssl/evp.h>
 
 #include "bwh/host.h"
+#include "parse.h"
 #include "release.h"
 
 #define FEED_BUF (256u << 10)
 #define BLOB_PATH_MAX 4096
 
 /* ---- paths ------------------------------------------------------------ */
-
-static int is_digest_hex(const char *s)
-{
-    size_t i;
-
-    if (!s)
-        return 0;
-    for (i = 0; i < GW_DIGEST_HEX_LEN; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0; /* also stops at a NUL before 64 */
-    return s[GW_DIGEST_HEX_LEN] == '\0';
-}
 
 bw_err gw_blob_path(const char *blob_dir, const char *hex_digest, char *out, size_t cap)
 {
@@ -47,7 +36,7 @@ bw_err gw_blob_path(const char *blob_dir, const char *hex_digest, char *out, siz
     if (!out || !cap)
         return BW_E_INVAL;
     out[0] = '\0';
-    if (!blob_dir || !blob_dir[0] || !is_digest_hex(hex_digest))
+    if (!blob_dir || !blob_dir[0] || !hex_digest || !gw_is_hex(hex_digest, GW_DIGEST_HEX_LEN))
         return BW_E_INVAL;
     n = snprintf(out, cap, "%s/sha256/%s", blob_dir, hex_digest);
     if (n < 0 || (size_t)n >= cap) {
@@ -60,7 +49,7 @@ bw_err gw_blob_path(const char *blob_dir, const char *hex_digest, char *out, siz
 bw_err gw_etag_format(const char *hex_digest, char out[GW_ETAG_LEN + 1])
 {
     out[0] = '\0';
-    if (!is_digest_hex(hex_digest))
+    if (!hex_digest || !gw_is_hex(hex_digest, GW_DIGEST_HEX_LEN))
         return BW_E_INVAL;
     snprintf(out, GW_ETAG_LEN + 1, "\"sha256-%s\"", hex_digest);
     return BW_OK;
@@ -442,7 +431,7 @@ bw_err gw_release_store_artifact(const char *upload_path, const char *blob_dir, 
         (rc = check_id(name)) || (rc = check_id(uploaded_by)))
         goto out;
     rc = BW_E_NOMEM;
-    buf = malloc(chunk);
+    buf = bwh_malloc(chunk);
     m5 = EVP_MD_CTX_new();
     s1 = EVP_MD_CTX_new();
     if (!buf || !m5 || !s1)
@@ -495,7 +484,7 @@ out:
         bw_sha256_abort(&h);
     EVP_MD_CTX_free(m5);
     EVP_MD_CTX_free(s1);
-    free(buf);
+    bwh_free(buf);
     if (in >= 0)
         close(in);
     unlink(upload_path);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bwh/host.h"
 
@@ -75,4 +76,28 @@ void *bwh_realloc(void *p, size_t n)
 void bwh_free(void *p)
 {
     free(p);
+}
+
+char *bwh_strndup(const char *s, size_t n)
+{
+    size_t len = 0;
+    char *d;
+
+    if (!s)
+        return NULL;
+    while (len < n && s[len])
+        len++;
+    if (len == (size_t)-1)
+        return NULL;
+    d = bwh_malloc(len + 1);
+    if (d) {
+        memcpy(d, s, len);
+        d[len] = 0;
+    }
+    return d;
+}
+
+char *bwh_strdup(const char *s)
+{
+    return bwh_strndup(s, (size_t)-1);
 }

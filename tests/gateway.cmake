@@ -45,3 +45,11 @@ if(TARGET bwgateway)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_quota.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
 endif()
+
+# the route table, the response layer and the operator-token file, without a server
+if(TARGET bwgateway)
+  add_executable(test_gw_routes unit/test_gw_routes.c)
+  target_link_libraries(test_gw_routes PRIVATE bwgateway)
+  target_include_directories(test_gw_routes PRIVATE unit)
+  add_test(NAME unit.gw_routes COMMAND test_gw_routes)
+endif()

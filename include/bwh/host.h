@@ -25,6 +25,10 @@ void *bwh_malloc(size_t n);
 void *bwh_calloc(size_t n, size_t sz);
 void *bwh_realloc(void *p, size_t n);
 void bwh_free(void *p);
+/* A copy of s (of at most its first n bytes for bwh_strndup), NUL-ended,
+ * through bwh_malloc: NULL when s is NULL or the allocation fails. */
+char *bwh_strdup(const char *s);
+char *bwh_strndup(const char *s, size_t n);
 
 /* Minimal JSON writer (host/json.c). bwh_json_esc: the n bytes of s as the
  * inside of a JSON string (no quotes): '"' and '\\' escaped, \n \r \t as

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the Range and ETag header parsers and the blob path check
- * of gateway/release.c. Input: byte 0 < 0x80 is the size, else the size is
- * the next 8 bytes (little endian); the rest is the header value. Fuzz
- * targets link bwhost only and the gateway is an optional build, so the
- * file is compiled in here (it needs nothing beyond bwhost). */
-#include "../gateway/release.c"
+ * of gateway/release.c, from the gateway library (a gw_* target). Input:
+ * byte 0 < 0x80 is the size, else the size is the next 8 bytes (little
+ * endian); the rest is the header value. */
+#include <stdint.h>
+#include <string.h>
+
+#include "bwh/host.h"
+#include "release.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -28,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             len |= (uint64_t)data[1 + i] << (8 * i);
         skip = 9;
     }
-    h = malloc(size - skip + 1);
+    h = bwh_malloc(size - skip + 1);
     if (!h)
         return 0;
     memcpy(h, data + skip, size - skip);
@@ -46,6 +49,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap();
     if (gw_blob_path("/b", h, path, sizeof(path)) == BW_OK && strlen(h) != 64)
         __builtin_trap();
-    free(h);
+    bwh_free(h);
     return 0;
 }

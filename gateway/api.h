@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The handlers and credential checks the route table (routes.c) names,
+ * one group per API file, and the set-up calls http.c makes. A handler
+ * reads struct gw_req, fills struct gw_resp through respond.h and reaches
+ * the registry through gw_db; it never calls back into http.c.
+ */
+#ifndef BULWARK_GATEWAY_API_H
+#define BULWARK_GATEWAY_API_H
+
+#include "gw.h"
+
+/* Credential checks: 1, or 0 with the refusal in r. */
+int gw_auth_device(struct gw_req *q, struct gw_resp *r);   /* api_device.c */
+int gw_auth_operator(struct gw_req *q, struct gw_resp *r); /* api_operator.c */
+int gw_auth_ddi(struct gw_req *q, struct gw_resp *r);      /* api_ddi.c */
+int gw_auth_mender(struct gw_req *q, struct gw_resp *r);   /* api_mender.c */
+
+/* api_public.c: /.well-known/security.txt (RFC 9116), /healthz */
+void gw_h_security_txt(struct gw_req *q, struct gw_resp *r);
+void gw_h_healthz(struct gw_req *q, struct gw_resp *r);
+/* api_device.c: the native device API (docs/protocol.md) */
+void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r);
+void gw_h_device_report(struct gw_req *q, struct gw_resp *r);
+void gw_h_device_download(struct gw_req *q, struct gw_resp *r);
+/* api_operator.c: the operator API */
+void gw_h_op_whoami(struct gw_req *q, struct gw_resp *r);
+void gw_h_op_audit(struct gw_req *q, struct gw_resp *r);
+void gw_h_op_devices(struct gw_req *q, struct gw_resp *r);
+void gw_h_op_release_upload(struct gw_req *q, struct gw_resp *r);
+void gw_h_op_release_list(struct gw_req *q, struct gw_resp *r);
+void gw_h_op_release_get(struct gw_req *q, struct gw_resp *r);
+void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r);
+/* api_ddi.c: the hawkBit DDI subset (docs/ddi.md) */
+void gw_h_ddi(struct gw_req *q, struct gw_resp *r);
+/* api_mender.c: the Mender device API subset (docs/mender.md) */
+void gw_h_mender_auth_request(struct gw_req *q, struct gw_resp *r);
+void gw_h_mender_artifact(struct gw_req *q, struct gw_resp *r);
+void gw_h_mender_inventory(struct gw_req *q, struct gw_resp *r);
+void gw_h_mender_next_v1(struct gw_req *q, struct gw_resp *r);
+void gw_h_mender_next_v2(struct gw_req *q, struct gw_resp *r);
+void gw_h_mender_status(struct gw_req *q, struct gw_resp *r);
+/* dashboard.c: the fleet dashboard's page and assets */
+void gw_h_dashboard(struct gw_req *q, struct gw_resp *r);
+
+/* Set-up (http.c, before serving and on SIGHUP). */
+/* The Mender JWT key and link secret into st: loaded from path
+ * (mender_key), or made for this process when path is empty. */
+BW_NODISCARD bw_err gw_mender_keys(struct gw_state *st, const char *path);
+/* Reads operator_tokens again (SIGHUP). A file that cannot be read or has
+ * a malformed line leaves no operator able to log in (fail closed) and
+ * returns BW_E_FORMAT; BW_OK otherwise. Thread-safe. */
+BW_NODISCARD bw_err gw_operators_reload(struct gw_state *st, const char *path);
+
+#endif
