@@ -10,6 +10,9 @@
 
 #include <jansson.h>
 
+#include "bulwark/cbor.h"
+
+#include "parse.h"
 #include "registry.h"
 
 static int has_prefix(const char *s, const char *p)
@@ -74,39 +77,7 @@ out:
 
 int gw__db_utf8_ok(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    uint32_t cp;
-    int n, i;
-
-    while (*p) {
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-        if (*p >= 0xc2 && *p <= 0xdf) {
-            n = 1;
-            cp = *p & 0x1f;
-        } else if (*p >= 0xe0 && *p <= 0xef) {
-            n = 2;
-            cp = *p & 0x0f;
-        } else if (*p >= 0xf0 && *p <= 0xf4) {
-            n = 3;
-            cp = *p & 0x07;
-        } else {
-            return 0;
-        }
-        for (i = 1; i <= n; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        /* overlong forms, surrogates, beyond U+10FFFF */
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        p += n + 1;
-    }
-    return 1;
+    return bw_utf8_valid((const uint8_t *)s, strlen(s));
 }
 
 bw_err gw__db_check_text(const char *s, size_t max)
@@ -130,22 +101,9 @@ bw_err gw__db_check_name(const char *s, size_t max)
     return BW_OK;
 }
 
-static int is_hex(const char *s, size_t want)
-{
-    size_t i;
-
-    for (i = 0; i < want; i++) {
-        char c = s[i];
-        /* lower case only: one spelling per digest, so UNIQUE means unique */
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return 0;
-    }
-    return s[want] == '\0';
-}
-
 bw_err gw__db_check_hex(const char *s, size_t len)
 {
-    return s && is_hex(s, len) ? BW_OK : BW_E_INVAL;
+    return s && gw_is_hex(s, len) ? BW_OK : BW_E_INVAL;
 }
 
 bw_err gw__db_check_device(const struct gw_device *d)
@@ -154,7 +112,7 @@ bw_err gw__db_check_device(const struct gw_device *d)
         return BW_E_INVAL;
     if (gw__db_check_name(d->id, GW_ID_MAX))
         return BW_E_INVAL;
-    if (!is_hex(d->fingerprint, 64))
+    if (!gw_is_hex(d->fingerprint, 64))
         return BW_E_INVAL;
     /* serial and public key are informative: bounded, may be empty */
     if (gw__db_check_text(d->serial, sizeof(d->serial) - 1) ||
@@ -181,7 +139,7 @@ bw_err gw__db_check_release(const struct gw_release *r)
 {
     if (!r)
         return BW_E_INVAL;
-    if (gw__db_check_name(r->name, GW_ID_MAX) || !is_hex(r->digest, 64) || r->size < 0)
+    if (gw__db_check_name(r->name, GW_ID_MAX) || !gw_is_hex(r->digest, 64) || r->size < 0)
         return BW_E_INVAL;
     if (gw__db_check_text(r->vendor_id, sizeof(r->vendor_id) - 1) ||
         gw__db_check_text(r->class_id, sizeof(r->class_id) - 1) ||
@@ -189,7 +147,7 @@ bw_err gw__db_check_release(const struct gw_release *r)
         return BW_E_INVAL;
     if (strcmp(r->kind, "bulwark") && strcmp(r->kind, "swu") && strcmp(r->kind, "mender"))
         return BW_E_INVAL;
-    if ((r->md5[0] && !is_hex(r->md5, 32)) || (r->sha1[0] && !is_hex(r->sha1, 40)))
+    if ((r->md5[0] && !gw_is_hex(r->md5, 32)) || (r->sha1[0] && !gw_is_hex(r->sha1, 40)))
         return BW_E_INVAL;
     return BW_OK;
 }
