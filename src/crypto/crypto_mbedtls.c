@@ -34,7 +34,6 @@
 #endif
 #if defined(MBEDTLS_PK_PARSE_C)
 #include <mbedtls/pk.h>
-#include <stdlib.h>
 #endif
 #if defined(MBEDTLS_PEM_WRITE_C)
 #include <mbedtls/pem.h>
@@ -509,17 +508,21 @@ static size_t der_elem_len(const uint8_t *buf, size_t len)
     return 2 + hdr + n;
 }
 
+/* A PEM P-256 key is a few hundred bytes; longer text is not one. */
+#define PEM_MAX 2048
+
 /* Method: mbedtls parses PEM only from a NUL-terminated buffer whose length
- * counts the NUL, so PEM input is copied; DER is parsed in place and its
- * outer element must end where the input does. A private key is tried
- * first, then a public one. Only EC keys on secp256r1 are adopted. */
+ * counts the NUL, so PEM input is copied (into a fixed buffer: this file
+ * does not allocate); DER is parsed in place and its outer element must end
+ * where the input does. A private key is tried first, then a public one.
+ * Only EC keys on secp256r1 are adopted. */
 bw_err bw_ec_import(struct bw_ec_key *k, const uint8_t *buf, size_t len)
 {
     mbedtls_pk_context pk;
-    uint8_t *copy = NULL;
+    uint8_t copy[PEM_MAX + 1];
     const uint8_t *in = buf;
     size_t in_len = len;
-    int pem, priv = 1;
+    int pem = 0, priv = 1;
     bw_err rc = BW_E_KEY;
 
     mbedtls_pk_init(&pk);
@@ -527,9 +530,7 @@ bw_err bw_ec_import(struct bw_ec_key *k, const uint8_t *buf, size_t len)
         goto out;
     pem = len > 10 && memcmp(buf, "-----BEGIN", 10) == 0;
     if (pem) {
-        rc = BW_E_NOMEM;
-        copy = malloc(len + 1);
-        if (!copy)
+        if (len > PEM_MAX)
             goto out;
         memcpy(copy, buf, len);
         copy[len] = 0;
@@ -541,7 +542,6 @@ bw_err bw_ec_import(struct bw_ec_key *k, const uint8_t *buf, size_t len)
             rc = BW_E_TRAILING;
         goto out;
     }
-    rc = BW_E_KEY;
     if (mbedtls_pk_parse_key(&pk, in, in_len, NULL, 0) != 0) {
         priv = 0;
         mbedtls_pk_free(&pk);
@@ -554,10 +554,8 @@ bw_err bw_ec_import(struct bw_ec_key *k, const uint8_t *buf, size_t len)
         goto out;
     rc = adopt(k, mbedtls_pk_ec(pk), priv);
 out:
-    if (copy) {
-        bw_wipe(copy, len + 1);
-        free(copy);
-    }
+    if (pem)
+        bw_wipe(copy, sizeof(copy));
     mbedtls_pk_free(&pk);
     return rc;
 }

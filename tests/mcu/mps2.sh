@@ -39,7 +39,7 @@ if [ "$scenario" = build ]; then
   "$root/scripts/mps2-build.sh" "$fw" "$work/key.pub"
   exit 0
 fi
-[ -f "$fw/boot.elf" ] || fail "no firmware: run the mcu.build test first"
+[ -f "$fw/boot.elf" ] || { echo "skipped: no firmware (the mcu.build test was skipped or not run)"; exit 77; }
 
 dir=$(mktemp -d "$work/$scenario.XXXXXX")
 log=$dir/log
