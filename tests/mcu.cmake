@@ -41,6 +41,13 @@ add_executable(mps2-factory ${CMAKE_SOURCE_DIR}/port/mps2/factory.c
                ${CMAKE_SOURCE_DIR}/port/mps2/nor.c ${CMAKE_SOURCE_DIR}/port/mps2/counter.c)
 target_include_directories(mps2-factory PRIVATE ${CMAKE_SOURCE_DIR}/port/mps2)
 target_link_libraries(mps2-factory PRIVATE bwhost)
+# the board's NOR rules and flash counter on the host, a power cut at each
+# of their operations (no QEMU needed)
+add_executable(test_mps2_nor mcu/test_nor.c ${CMAKE_SOURCE_DIR}/port/mps2/nor.c
+               ${CMAKE_SOURCE_DIR}/port/mps2/counter.c)
+target_include_directories(test_mps2_nor PRIVATE ${CMAKE_SOURCE_DIR}/port/mps2 unit)
+target_link_libraries(test_mps2_nor PRIVATE bulwark_static)
+add_test(NAME unit.mps2_nor COMMAND test_mps2_nor)
 find_program(BW_ARM_GCC arm-none-eabi-gcc)
 find_program(BW_QEMU_ARM qemu-system-arm)
 set(BW_MCU_MISSING "")
