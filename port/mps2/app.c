@@ -4,7 +4,8 @@
  * semihosting file mps2.cmd and acts on the boot state the bootloader
  * left: "confirm" keeps a trial bank, "stay" declines to (a trial that
  * never confirms is then rebooted until the bootloader falls back),
- * "install FILE" installs a package into the other bank with the core's
+ * "install FILE" (or "install uart": the package arrives on UART0)
+ * installs a package into the other bank with the core's
  * install stream (bw_install_begin/feed/finish: the chunk list and every
  * chunk are checked before a byte reaches the flash) and resets into the
  * trial. The trust anchor is compiled in (trust_key.h, generated); the
@@ -55,33 +56,56 @@ static void peaks(void)
     mps2_puts("\n");
 }
 
-/* Reads up to len bytes; *got gets how many. */
-static bw_err rd(int fd, uint8_t *b, size_t len, size_t *got)
-{
-    int left = mps2_sh_read(fd, b, len);
+/* Where package bytes come from: a semihosting file (read to its end, so
+ * bytes after the package reach the stream and are refused), or the UART
+ * (read exactly what the manifest says follows the envelope). */
+struct source {
+    int fd; /* -1: the UART */
+};
 
+/* Reads up to len bytes (the UART: exactly len); *got gets how many. */
+static bw_err rd(const struct source *src, uint8_t *b, size_t len, size_t *got)
+{
+    int left;
+
+    if (src->fd < 0) {
+        *got = mps2_uart_read(b, len);
+        return BW_OK;
+    }
+    left = mps2_sh_read(src->fd, b, len);
     if (left < 0 || (size_t)left > len)
         return BW_E_IO;
     *got = len - (size_t)left;
     return BW_OK;
 }
 
-/* Method: the envelope is one CBOR item at the start of the file; it is
- * parsed and authenticated in env[], then everything after it (chunk list,
- * payload) goes through bw_install_feed in whatever pieces the file gives,
- * and bw_install_finish compares the whole image before the trial is set. */
-static bw_err install(const char *path, uint64_t floor)
+/* Method: the envelope is one CBOR item at the start of the package, read
+ * 64 bytes at a time until it is complete; it is parsed and authenticated
+ * in env[], then everything after it (chunk list, payload, including what
+ * the last read took past the envelope) goes through bw_install_feed in
+ * whatever pieces arrive, and bw_install_finish compares the whole image
+ * before the trial is set. */
+static bw_err install(const struct source *src, uint64_t floor)
 {
     struct bw_suit_expect e = {vendor_id, class_id, floor};
-    size_t n = 0, env_len = 0, got;
-    int fd = mps2_sh_open(path, 1);
-    bw_err rc = BW_E_IO;
+    uint64_t rest = 0;
+    size_t n = 0, env_len = 0, got, want;
+    bw_err rc;
 
-    if (fd < 0)
-        goto out;
-    if ((rc = rd(fd, env, sizeof(env), &n)))
-        goto out;
-    if ((rc = bw_cbor_wellformed(env, n, 1, &env_len)))
+    do {
+        rc = BW_E_TOOBIG;
+        if (n == sizeof(env))
+            goto out;
+        want = sizeof(env) - n < 64 ? sizeof(env) - n : 64;
+        if ((rc = rd(src, env + n, want, &got)))
+            goto out;
+        rc = BW_E_TRUNCATED;
+        if (got == 0)
+            goto out;
+        n += got;
+        rc = bw_cbor_wellformed(env, n, 1, &env_len);
+    } while (rc == BW_E_TRUNCATED);
+    if (rc)
         goto out;
     bw_ec_key_init(&key);
     if ((rc = bw_ec_set_pub(&key, trust_pub, sizeof(trust_pub))))
@@ -90,10 +114,20 @@ static bw_err install(const char *path, uint64_t floor)
         goto out;
     if ((rc = bw_install_begin(&ins, &u, &suit, &e, list, sizeof(list), chunk, sizeof(chunk))))
         goto out;
+    if (suit.comp[0].has_chunks)
+        rest = ins.list_len + suit.comp[0].image_size;
+    rest = rest > n - env_len ? rest - (n - env_len) : 0;
     rc = bw_install_feed(&ins, env + env_len, n - env_len);
     while (!rc) {
-        if ((rc = rd(fd, io, sizeof(io), &got)) || got == 0)
+        want = sizeof(io);
+        if (src->fd < 0) { /* the UART: no end of file, the manifest says */
+            if (rest == 0)
+                break;
+            want = rest < want ? (size_t)rest : want;
+        }
+        if ((rc = rd(src, io, want, &got)) || got == 0)
             break;
+        rest -= got < rest ? got : rest;
         rc = bw_install_feed(&ins, io, got);
     }
     if (!rc)
@@ -101,9 +135,19 @@ static bw_err install(const char *path, uint64_t floor)
     else
         bw_install_abort(&ins);
 out:
-    if (fd >= 0)
-        (void)mps2_sh_close(fd);
     bw_ec_key_clear(&key);
+    return rc;
+}
+
+static bw_err install_file(const char *path, uint64_t floor)
+{
+    struct source src = {mps2_sh_open(path, 1)};
+    bw_err rc;
+
+    if (src.fd < 0)
+        return BW_E_IO;
+    rc = install(&src, floor);
+    (void)mps2_sh_close(src.fd);
     return rc;
 }
 
@@ -116,8 +160,8 @@ static void command(char *cmd, size_t cap)
     strcpy(cmd, "stay");
     if (fd < 0)
         return;
-    if (rd(fd, (uint8_t *)cmd, cap - 1, &n) != BW_OK)
-        n = 0;
+    n = (size_t)mps2_sh_read(fd, cmd, cap - 1);
+    n = n <= cap - 1 ? cap - 1 - n : 0;
     (void)mps2_sh_close(fd);
     cmd[n] = 0;
     for (i = 0; i < n; i++)
@@ -148,7 +192,14 @@ int main(void)
         rc = bw_update_confirm(&u);
         say("confirm: ", bw_errname(rc));
     } else if (strncmp(cmd, "install ", 8) == 0) {
-        rc = install(cmd + 8, counter);
+        if (strcmp(cmd + 8, "uart") == 0) {
+            struct source uart = {-1};
+
+            mps2_uart_init();
+            rc = install(&uart, counter);
+        } else {
+            rc = install_file(cmd + 8, counter);
+        }
         say("install: ", bw_errname(rc));
         peaks();
         if (rc == BW_OK) {

@@ -120,6 +120,9 @@ int mps2_sh_write(int fd, const void *buf, size_t len);
 int mps2_sh_seek(int fd, uint32_t pos);
 long mps2_sh_flen(int fd);
 void mps2_puts(const char *s);
+/* UART0, polled (uart.c): read blocks until len bytes arrived. */
+void mps2_uart_init(void);
+size_t mps2_uart_read(uint8_t *buf, size_t len);
 void mps2_put_u64(uint64_t v);
 void mps2_exit(int ok) __attribute__((noreturn));
 void mps2_reset(void) __attribute__((noreturn));

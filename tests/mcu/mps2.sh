@@ -7,6 +7,7 @@
 #                    QEMU or mbedtls source)
 #   install_confirm  factory install, trial boot, confirm; an update through
 #                    the device's own updater, trial, confirm
+#   uart             the package received over UART0, trial, confirm
 #   fallback         an update whose application never confirms falls back
 #                    after its trial boots
 #   tamper           payload chunk, chunk list, envelope each tampered: the
@@ -46,23 +47,24 @@ log=$dir/log
 [ -n "${BW_MCU_KEEP:-}" ] || trap 'rm -rf "$dir"' EXIT
 cd "$dir"
 
-# image BANK(a|b) SEQ: the application for that bank, padded to three
-# chunks and a bit with bytes that differ per sequence
+# image BANK(a|b) SEQ [PAD]: the application for that bank, padded (by
+# default to three chunks and a bit) with bytes that differ per sequence
 image() {
-  local out=img_$1_$2.bin
-  { cat "$fw/app_$1.bin"; head -c $((2 * CHUNK + 20000)) /dev/zero | openssl enc -aes-128-ctr \
+  local out=img_$1_$2.bin pad=${3:-$((2 * CHUNK + 20000))}
+  { cat "$fw/app_$1.bin"; head -c "$pad" /dev/zero | openssl enc -aes-128-ctr \
       -K 000102030405060708090a0b0c0d0e0f -iv "$(printf '%032x' "$2")" 2>/dev/null; } > "$out"
   echo "$out"
 }
-# package BANK SEQ: signed with the key the firmware trusts
+# package BANK SEQ [PAD]: signed with the key the firmware trusts
 package() {
-  local img; img=$(image "$1" "$2")
+  local img; img=$(image "$1" "$2" "${3:-}")
   "$bulwark" sign --key "$work/key.pem" --vendor-id $VENDOR --class-id $CLASS --sequence "$2" \
     --out "pkg_$1_$2.suit" "$img" >/dev/null
   echo "pkg_$1_$2.suit"
 }
-QEMU=(qemu-system-arm -M mps2-an386 -display none -monitor none -serial null
-      -semihosting-config enable=on,target=native -no-reboot -kernel "$fw/boot.elf")
+QEMU_BASE=(qemu-system-arm -M mps2-an386 -display none -monitor none
+           -semihosting-config enable=on,target=native -no-reboot -kernel "$fw/boot.elf")
+QEMU=("${QEMU_BASE[@]}" -serial null) # UART0 unconnected
 # boot COMMAND: one power-on with mps2.cmd = COMMAND; output in $out
 boot() {
   echo "$1" > mps2.cmd
@@ -100,6 +102,19 @@ install_confirm)
   expect "booted=A active=A trial=- left=0 seqA=2 seqB=1" "confirm of 2"
   expect "counter=2" "confirm of 2"
   # the bank holds exactly the signed image
+  cmp <(bank_bytes $A_OFF "$(stat -c %s img_a_2.bin)") img_a_2.bin || fail "bank A differs from the image"
+  ;;
+uart)
+  # the package over UART0 (QEMU's serial port on stdin), then the trial
+  fresh
+  p=$(package a 2 4096)
+  echo "install uart" > mps2.cmd
+  out=$(timeout 30 "${QEMU_BASE[@]}" -serial stdio < "$p" 2>&1 || true)
+  printf '%s\n' "--- boot: install uart" "$out" >> "$log"
+  expect "install: BW_OK" "a package over the UART"
+  boot confirm
+  expect "booted=A active=B trial=A" "the UART install"
+  expect "confirm: BW_OK" "the UART install's trial"
   cmp <(bank_bytes $A_OFF "$(stat -c %s img_a_2.bin)") img_a_2.bin || fail "bank A differs from the image"
   ;;
 fallback)
