@@ -8,6 +8,7 @@
 #   install_confirm  factory install, trial boot, confirm; an update through
 #                    the device's own updater, trial, confirm
 #   uart             the package received over UART0, trial, confirm
+#   bankflip         a bank changed after its install is refused at boot
 #   fallback         an update whose application never confirms falls back
 #                    after its trial boots
 #   tamper           payload chunk, chunk list, envelope each tampered: the
@@ -116,6 +117,22 @@ uart)
   expect "booted=A active=B trial=A" "the UART install"
   expect "confirm: BW_OK" "the UART install's trial"
   cmp <(bank_bytes $A_OFF "$(stat -c %s img_a_2.bin)") img_a_2.bin || fail "bank A differs from the image"
+  ;;
+bankflip)
+  # a bank changed after its verified install (a flash fault, or a write
+  # that went around the updater) is refused by the bootloader
+  fresh
+  boot "install $(package a 2)"
+  expect "install: BW_OK" "update to 2"
+  python3 - "$((A_OFF + 1000))" <<'EOF2'
+import sys
+with open("mps2-flash.img", "r+b") as f:
+    f.seek(int(sys.argv[1])); b = f.read(1); f.seek(int(sys.argv[1])); f.write(bytes([b[0] ^ 1]))
+EOF2
+  boot confirm
+  expect "bank A does not match its install record: refused" "a changed trial bank"
+  expect "booted=B active=B trial=- left=0 seqA=- seqB=1" "a changed trial bank"
+  expect "app: running image linked for bank B" "a changed trial bank"
   ;;
 fallback)
   fresh
