@@ -138,11 +138,23 @@ static void rng_seed(void)
 
 #if defined(MBEDTLS_THREADING_PTHREAD)
 static pthread_once_t rng_once = PTHREAD_ONCE_INIT;
-#define RNG_READY() (pthread_once(&rng_once, rng_seed) == 0 && rng_ok)
 #else
-static int rng_tried;
-#define RNG_READY() ((rng_tried ? 0 : (rng_tried = 1, rng_seed(), 0)), rng_ok)
+static int rng_tried; /* single-threaded builds (an RTOS task) */
 #endif
+
+/* 1 once the DRBG is seeded. */
+static int rng_ready(void)
+{
+#if defined(MBEDTLS_THREADING_PTHREAD)
+    return pthread_once(&rng_once, rng_seed) == 0 && rng_ok;
+#else
+    if (!rng_tried) {
+        rng_tried = 1;
+        rng_seed();
+    }
+    return rng_ok;
+#endif
+}
 
 static int rng(void *ctx, unsigned char *out, size_t n)
 {
@@ -154,7 +166,7 @@ bw_err bw_random(void *out, size_t n)
 {
     uint8_t *p = out;
 
-    if (!RNG_READY())
+    if (!rng_ready())
         return BW_E_CRYPTO;
     while (n) {
         size_t step = n > MBEDTLS_CTR_DRBG_MAX_REQUEST ? MBEDTLS_CTR_DRBG_MAX_REQUEST : n;
@@ -266,7 +278,7 @@ bw_err bw_ec_set_priv(struct bw_ec_key *k, const uint8_t *d, size_t len)
         goto out;
     rc = BW_E_CRYPTO;
 #if defined(HAVE_RNG)
-    if (!RNG_READY() || mbedtls_ecp_mul(&kp.grp, &kp.Q, &kp.d, &kp.grp.G, rng, NULL) != 0)
+    if (!rng_ready() || mbedtls_ecp_mul(&kp.grp, &kp.Q, &kp.d, &kp.grp.G, rng, NULL) != 0)
         goto out;
 #else
     if (mbedtls_ecp_mul(&kp.grp, &kp.Q, &kp.d, &kp.grp.G, NULL, NULL) != 0)
@@ -396,7 +408,7 @@ bw_err bw_ec_generate(struct bw_ec_key *k)
     bw_err rc = BW_E_CRYPTO;
 
     mbedtls_ecp_keypair_init(&kp);
-    if (!RNG_READY() || mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, &kp, rng, NULL) != 0)
+    if (!rng_ready() || mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, &kp, rng, NULL) != 0)
         goto out;
     rc = adopt(k, &kp, 1);
 out:
@@ -420,7 +432,7 @@ bw_err bw_ec_sign(const struct bw_ec_key *k, const uint8_t hash[BW_SHA256_LEN],
     if (rc)
         goto out;
     rc = BW_E_CRYPTO;
-    if (!RNG_READY() ||
+    if (!rng_ready() ||
         mbedtls_ecdsa_sign(&kp.grp, &r, &s, &kp.d, hash, BW_SHA256_LEN, rng, NULL) != 0)
         goto out;
     if (mbedtls_mpi_write_binary(&r, sig, 32) != 0 ||
