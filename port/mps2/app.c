@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The MPS2 application and its updater. It reads one command from the
+ * semihosting file mps2.cmd and acts on the boot state the bootloader
+ * left: "confirm" keeps a trial bank, "stay" declines to (a trial that
+ * never confirms is then rebooted until the bootloader falls back),
+ * "install FILE" (or "install uart": the package arrives on UART0)
+ * installs a package into the other bank with the core's
+ * install stream (bw_install_begin/feed/finish: the chunk list and every
+ * chunk are checked before a byte reaches the flash) and resets into the
+ * trial. The trust anchor is compiled in (trust_key.h, generated); the
+ * anti-rollback floor is the flash counter.
+ */
+#include <string.h>
+#include "board.h"
+#include "bulwark/bulwark.h"
+#include "mbedtls/memory_buffer_alloc.h"
+#include "trust_key.h"
+
+#ifndef MPS2_BANK
+#error "MPS2_BANK (0 or 1) names the bank this image is linked for"
+#endif
+
+static const uint8_t vendor_id[16] = MPS2_VENDOR_ID;
+static const uint8_t class_id[16] = MPS2_CLASS_ID;
+static const uint8_t trust_pub[BW_P256_PUB_LEN] = MPS2_TRUST_KEY;
+
+static struct mps2_dev dev;
+static struct bw_update u;
+static struct bw_suit suit;
+static struct bw_install ins;
+static struct bw_ec_key key;
+static uint8_t env[4096];                          /* the envelope, read first */
+static uint8_t list[(MPS2_BANK_SIZE / BW_SUIT_CHUNK_MIN) * BW_SHA256_LEN];
+static uint8_t chunk[BW_SUIT_CHUNK_SIZE];          /* one chunk (bulwark sign: 64 KiB) */
+static uint8_t io[2048];
+static uint8_t heap[6144];                         /* mbedtls bignums during a verify */
+
+static void say(const char *a, const char *b)
+{
+    mps2_puts(a);
+    mps2_puts(b);
+    mps2_puts("\n");
+}
+
+static void peaks(void)
+{
+    size_t cur_used, cur_blocks, max_used, max_blocks;
+
+    mbedtls_memory_buffer_alloc_cur_get(&cur_used, &cur_blocks);
+    mbedtls_memory_buffer_alloc_max_get(&max_used, &max_blocks);
+    mps2_puts("app: stack_peak=");
+    mps2_put_u64(mps2_stack_peak());
+    mps2_puts(" heap_peak=");
+    mps2_put_u64(max_used);
+    mps2_puts("\n");
+}
+
+/* Where package bytes come from: a semihosting file (read to its end, so
+ * bytes after the package reach the stream and are refused), or the UART
+ * (read exactly what the manifest says follows the envelope). */
+struct source {
+    int fd; /* -1: the UART */
+};
+
+/* Reads up to len bytes (the UART: exactly len); *got gets how many. */
+static bw_err rd(const struct source *src, uint8_t *b, size_t len, size_t *got)
+{
+    int left;
+
+    if (src->fd < 0) {
+        *got = mps2_uart_read(b, len);
+        return BW_OK;
+    }
+    left = mps2_sh_read(src->fd, b, len);
+    if (left < 0 || (size_t)left > len)
+        return BW_E_IO;
+    *got = len - (size_t)left;
+    return BW_OK;
+}
+
+/* Method: the envelope is one CBOR item at the start of the package, read
+ * 64 bytes at a time until it is complete; it is parsed and authenticated
+ * in env[], then everything after it (chunk list, payload, including what
+ * the last read took past the envelope) goes through bw_install_feed in
+ * whatever pieces arrive, and bw_install_finish compares the whole image
+ * before the trial is set. */
+static bw_err install(const struct source *src, uint64_t floor)
+{
+    struct bw_suit_expect e = {vendor_id, class_id, floor};
+    uint64_t rest = 0;
+    size_t n = 0, env_len = 0, got, want;
+    bw_err rc;
+
+    do {
+        rc = BW_E_TOOBIG;
+        if (n == sizeof(env))
+            goto out;
+        want = sizeof(env) - n < 64 ? sizeof(env) - n : 64;
+        if ((rc = rd(src, env + n, want, &got)))
+            goto out;
+        rc = BW_E_TRUNCATED;
+        if (got == 0)
+            goto out;
+        n += got;
+        rc = bw_cbor_wellformed(env, n, 1, &env_len);
+    } while (rc == BW_E_TRUNCATED);
+    if (rc)
+        goto out;
+    bw_ec_key_init(&key);
+    if ((rc = bw_ec_set_pub(&key, trust_pub, sizeof(trust_pub))))
+        goto out;
+    if ((rc = bw_suit_parse(env, env_len, &key, &suit)))
+        goto out;
+    if ((rc = bw_install_begin(&ins, &u, &suit, &e, list, sizeof(list), chunk, sizeof(chunk))))
+        goto out;
+    if (suit.comp[0].has_chunks)
+        rest = ins.list_len + suit.comp[0].image_size;
+    rest = rest > n - env_len ? rest - (n - env_len) : 0;
+    rc = bw_install_feed(&ins, env + env_len, n - env_len);
+    while (!rc) {
+        want = sizeof(io);
+        if (src->fd < 0) { /* the UART: no end of file, the manifest says */
+            if (rest == 0)
+                break;
+            want = rest < want ? (size_t)rest : want;
+        }
+        if ((rc = rd(src, io, want, &got)) || got == 0)
+            break;
+        rest -= got < rest ? got : rest;
+        rc = bw_install_feed(&ins, io, got);
+    }
+    if (!rc)
+        rc = bw_install_finish(&ins);
+    else
+        bw_install_abort(&ins);
+out:
+    bw_ec_key_clear(&key);
+    return rc;
+}
+
+static bw_err install_file(const char *path, uint64_t floor)
+{
+    struct source src = {mps2_sh_open(path, 1)};
+    bw_err rc;
+
+    if (src.fd < 0)
+        return BW_E_IO;
+    rc = install(&src, floor);
+    (void)mps2_sh_close(src.fd);
+    return rc;
+}
+
+/* The command: one line of mps2.cmd, "stay" when the file is absent. */
+static void command(char *cmd, size_t cap)
+{
+    size_t n = 0, i;
+    int fd = mps2_sh_open("mps2.cmd", 1);
+
+    strcpy(cmd, "stay");
+    if (fd < 0)
+        return;
+    n = (size_t)mps2_sh_read(fd, cmd, cap - 1);
+    n = n <= cap - 1 ? cap - 1 - n : 0;
+    (void)mps2_sh_close(fd);
+    cmd[n] = 0;
+    for (i = 0; i < n; i++)
+        if (cmd[i] == '\n' || cmd[i] == '\r')
+            cmd[i] = 0;
+}
+
+int main(void)
+{
+    char cmd[128];
+    uint64_t counter = 0;
+    bw_err rc;
+
+    mbedtls_memory_buffer_alloc_init(heap, sizeof(heap));
+    if ((rc = mps2_flash_open(&dev, 0)) || (rc = mps2_counter_read(&dev.counter, &counter)) ||
+        (rc = bw_update_open(&u, &dev.bank[0].flash, &dev.bank[1].flash, &dev.store))) {
+        say("app: cannot open the device: ", bw_errname(rc));
+        mps2_exit(0);
+    }
+    mps2_puts(MPS2_BANK ? "app: running image linked for bank B;" : "app: running image linked for bank A;");
+    mps2_print_state("", &u.st, counter);
+    if (u.st.booted != MPS2_BANK) {
+        say("app: ", "booted from the wrong bank");
+        mps2_exit(0);
+    }
+    command(cmd, sizeof(cmd));
+    if (strcmp(cmd, "confirm") == 0) {
+        rc = bw_update_confirm(&u);
+        say("confirm: ", bw_errname(rc));
+    } else if (strncmp(cmd, "install ", 8) == 0) {
+        if (strcmp(cmd + 8, "uart") == 0) {
+            struct source uart = {-1};
+
+            mps2_uart_init();
+            rc = install(&uart, counter);
+        } else {
+            rc = install_file(cmd + 8, counter);
+        }
+        say("install: ", bw_errname(rc));
+        peaks();
+        if (rc == BW_OK) {
+            mps2_flash_close();
+            mps2_reset(); /* into the trial */
+        }
+        mps2_exit(0);
+    } else if (u.st.trial == u.st.booted) {
+        say("app: ", "trial not confirmed, resetting");
+        mps2_flash_close();
+        mps2_reset();
+    }
+    peaks();
+    mps2_flash_close();
+    mps2_exit(1);
+}

@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The MPS2 AN386 port in QEMU (port/mps2/, docs/mcu.md), headless, with
+# semihosting: every QEMU run is one power-on; the emulated NOR flash
+# persists in mps2-flash.img in the run's directory. Scenarios:
+#   build            keygen + cross-build (exit 77 = skipped: no toolchain,
+#                    QEMU or mbedtls source)
+#   install_confirm  factory install, trial boot, confirm; an update through
+#                    the device's own updater, trial, confirm
+#   uart             the package received over UART0, trial, confirm
+#   bankflip         a bank changed after its install is refused at boot
+#   fallback         an update whose application never confirms falls back
+#                    after its trial boots
+#   tamper           payload chunk, chunk list, envelope each tampered: the
+#                    install fails and the other bank holds no byte of the
+#                    bad chunk (flash file compared)
+#   rollback         a lower sequence is refused; the counter never drops
+#   powercut         QEMU killed at random points of installs and confirms
+#                    (BW_MCU_CUTS, default 50): every next boot boots a
+#                    verified bank and the counter never goes down
+# Usage: mps2.sh SCENARIO WORKDIR BULWARK MPS2-FACTORY
+set -eu
+scenario=$1 work=$(mkdir -p "$2" && cd "$2" && pwd) bulwark=$(realpath "$3") factory=$(realpath "$4")
+root=$(cd "$(dirname "$0")/../.." && pwd)
+fw=$work/fw
+VENDOR=6b8a1c3e-0d7f-4e6a-9a51-0b3f2c7d8e90
+CLASS=3f0e9a2b-5c61-4d7e-8f03-2a1b4c5d6e7f
+BANK=262144 CHUNK=65536
+A_OFF=$((0x10000)) B_OFF=$((0x50000)) # bank offsets in the flash file (board.h)
+
+fail() { echo "FAIL: $*" >&2; [ -n "${log:-}" ] && [ -f "$log" ] && tail -20 "$log" >&2; exit 1; }
+
+if [ "$scenario" = build ]; then
+  for t in arm-none-eabi-gcc qemu-system-arm; do
+    command -v $t >/dev/null || { echo "skipped: $t missing (scripts/setup.sh test)"; exit 77; }
+  done
+  "$root/scripts/mbedtls-src.sh" >/dev/null ||
+    { echo "skipped: no mbedtls source package (scripts/mbedtls-src.sh)"; exit 77; }
+  mkdir -p "$work"
+  [ -f "$work/key.pem" ] || "$bulwark" keygen --out "$work/key.pem" --pub "$work/key.pub" >/dev/null
+  "$root/scripts/mps2-build.sh" "$fw" "$work/key.pub"
+  exit 0
+fi
+[ -f "$fw/boot.elf" ] || { echo "skipped: no firmware (the mcu.build test was skipped or not run)"; exit 77; }
+
+dir=$(mktemp -d "$work/$scenario.XXXXXX")
+log=$dir/log
+[ -n "${BW_MCU_KEEP:-}" ] || trap 'rm -rf "$dir"' EXIT
+cd "$dir"
+
+# image BANK(a|b) SEQ [PAD]: the application for that bank, padded (by
+# default to three chunks and a bit) with bytes that differ per sequence
+image() {
+  local out=img_$1_$2.bin pad=${3:-$((2 * CHUNK + 20000))}
+  { cat "$fw/app_$1.bin"; head -c "$pad" /dev/zero | openssl enc -aes-128-ctr \
+      -K 000102030405060708090a0b0c0d0e0f -iv "$(printf '%032x' "$2")" 2>/dev/null; } > "$out"
+  echo "$out"
+}
+# package BANK SEQ [PAD]: signed with the key the firmware trusts
+package() {
+  local img; img=$(image "$1" "$2" "${3:-}")
+  "$bulwark" sign --key "$work/key.pem" --vendor-id $VENDOR --class-id $CLASS --sequence "$2" \
+    --out "pkg_$1_$2.suit" "$img" >/dev/null
+  echo "pkg_$1_$2.suit"
+}
+QEMU_BASE=(qemu-system-arm -M mps2-an386 -display none -monitor none
+           -semihosting-config enable=on,target=native -no-reboot -kernel "$fw/boot.elf")
+QEMU=("${QEMU_BASE[@]}" -serial null) # UART0 unconnected
+# boot COMMAND: one power-on with mps2.cmd = COMMAND; output in $out
+boot() {
+  echo "$1" > mps2.cmd
+  out=$(timeout 20 "${QEMU[@]}" 2>&1 || true)
+  printf '%s\n' "--- boot: $1" "$out" >> "$log"
+}
+expect() { grep -q -- "$1" <<<"$out" || fail "expected '$1' after '$2'"; }
+field() { sed -n "s/^boot:.* $1=\([^ ]*\).*/\1/p" <<<"$out" | tail -1; }
+other() { [ "$(field active)" = A ] && echo b || echo a; }
+# factory: a fresh device with sequence 1 in bank B, trial-booted and confirmed
+fresh() {
+  "$factory" mps2-flash.img "$work/key.pub" "$(package b 1)" >> "$log" || fail "factory install"
+  boot confirm
+  expect "booted=B active=A trial=B" "factory install"
+  expect "confirm: BW_OK" "first trial boot"
+  boot stay
+  expect "booted=B active=B trial=-" "confirm"
+  expect "counter=1" "confirm"
+}
+# bank_bytes OFF LEN: bytes of the flash file (what semihosting wrote)
+bank_bytes() { tail -c +$(($1 + 1)) mps2-flash.img | head -c "$2"; }
+erased() { [ "$(bank_bytes "$1" "$2" | tr -d '\377' | wc -c)" = 0 ]; }
+
+case $scenario in
+install_confirm)
+  fresh
+  p=$(package a 2)
+  boot "install $p"
+  expect "install: BW_OK" "update to 2"
+  boot confirm
+  expect "booted=A active=B trial=A" "update to 2"
+  expect "app: running image linked for bank A" "update to 2"
+  expect "confirm: BW_OK" "trial of 2"
+  boot stay
+  expect "booted=A active=A trial=- left=0 seqA=2 seqB=1" "confirm of 2"
+  expect "counter=2" "confirm of 2"
+  # the bank holds exactly the signed image
+  cmp <(bank_bytes $A_OFF "$(stat -c %s img_a_2.bin)") img_a_2.bin || fail "bank A differs from the image"
+  ;;
+uart)
+  # the package over UART0 (QEMU's serial port on stdin), then the trial
+  fresh
+  p=$(package a 2 4096)
+  echo "install uart" > mps2.cmd
+  out=$(timeout 30 "${QEMU_BASE[@]}" -serial stdio < "$p" 2>&1 || true)
+  printf '%s\n' "--- boot: install uart" "$out" >> "$log"
+  expect "install: BW_OK" "a package over the UART"
+  boot confirm
+  expect "booted=A active=B trial=A" "the UART install"
+  expect "confirm: BW_OK" "the UART install's trial"
+  cmp <(bank_bytes $A_OFF "$(stat -c %s img_a_2.bin)") img_a_2.bin || fail "bank A differs from the image"
+  ;;
+bankflip)
+  # a bank changed after its verified install (a flash fault, or a write
+  # that went around the updater) is refused by the bootloader
+  fresh
+  boot "install $(package a 2)"
+  expect "install: BW_OK" "update to 2"
+  python3 - "$((A_OFF + 1000))" <<'EOF2'
+import sys
+with open("mps2-flash.img", "r+b") as f:
+    f.seek(int(sys.argv[1])); b = f.read(1); f.seek(int(sys.argv[1])); f.write(bytes([b[0] ^ 1]))
+EOF2
+  boot confirm
+  expect "bank A does not match its install record: refused" "a changed trial bank"
+  expect "booted=B active=B trial=- left=0 seqA=- seqB=1" "a changed trial bank"
+  expect "app: running image linked for bank B" "a changed trial bank"
+  ;;
+fallback)
+  fresh
+  boot "install $(package a 2)"
+  expect "install: BW_OK" "update to 2"
+  for i in 1 2 3 4; do
+    boot stay
+    grep -q "booted=A" <<<"$out" || break
+    expect "trial not confirmed" "trial boot $i"
+  done
+  expect "booted=B active=B trial=-" "the trial's last boot"
+  expect "app: running image linked for bank B" "fallback"
+  expect "counter=1" "fallback" # a trial that never confirmed does not raise the counter
+  boot confirm
+  expect "confirm: BW_E_STATE" "confirm after fallback" # nothing on trial
+  ;;
+tamper)
+  fresh
+  p=$(package a 2)
+  img=img_a_2.bin size=$(stat -c %s "$img") total=$(stat -c %s "$p")
+  n=$(((size + CHUNK - 1) / CHUNK))
+  env=$((total - size - 32 * n))
+  for what in payload list envelope; do
+    cp "$p" bad.suit
+    case $what in
+    payload)  at=$((env + 32 * n + 2 * CHUNK + 777)) ;; # inside chunk 2
+    list)     at=$((env + 32 + 5)) ;;                    # entry of chunk 1
+    envelope) at=$((env - 20)) ;;                        # the signature
+    esac
+    python3 -c 'import sys
+with open("bad.suit", "r+b") as f:
+    f.seek(int(sys.argv[1])); b = f.read(1); f.seek(int(sys.argv[1])); f.write(bytes([b[0] ^ 0x5a]))' $at
+    cmp -s bad.suit "$p" && fail "tampering $what changed nothing"
+    boot "install bad.suit"
+    grep -q "install: BW_OK" <<<"$out" && fail "tampered $what installed"
+    expect "install: BW_E_" "tampered $what"
+    case $what in
+    payload)
+      # chunks 0 and 1 verified and were written; chunk 2 was not: its
+      # range of bank A is still erased and shares no byte with it
+      cmp <(bank_bytes $A_OFF $((2 * CHUNK))) <(head -c $((2 * CHUNK)) "$img") || fail "chunks 0-1"
+      erased $((A_OFF + 2 * CHUNK)) $((BANK - 2 * CHUNK)) || fail "bank A holds bytes of the bad chunk"
+      ;;
+    *) erased $A_OFF $BANK || fail "bank A written after a tampered $what" ;;
+    esac
+    boot stay
+    expect "booted=B active=B trial=- left=0 seqA=- seqB=1" "tampered $what"
+    # leave bank A erased again for the next case (a real device would
+    # simply overwrite it: the next install erases before it programs)
+    python3 - "$A_OFF" "$BANK" <<'EOF'
+import sys
+off, n = int(sys.argv[1]), int(sys.argv[2])
+with open("mps2-flash.img", "r+b") as f:
+    f.seek(off); f.write(b"\xff" * n)
+EOF
+  done
+  ;;
+rollback)
+  fresh
+  boot "install $(package a 3)"
+  expect "install: BW_OK" "update to 3"
+  boot confirm
+  expect "confirm: BW_OK" "trial of 3"
+  boot stay
+  expect "counter=3" "confirm of 3"
+  before=$(bank_bytes $B_OFF $BANK | sha256sum)
+  boot "install $(package b 2)"
+  expect "install: BW_E_ROLLBACK" "sequence 2 after 3"
+  [ "$(bank_bytes $B_OFF $BANK | sha256sum)" = "$before" ] || fail "bank B changed by a refused install"
+  boot stay
+  expect "booted=A active=A trial=- left=0 seqA=3" "refused rollback"
+  expect "counter=3" "refused rollback"
+  # the same sequence again is not a rollback of the floor, but a newer
+  # one is what moves the device on
+  boot "install $(package b 4)"
+  expect "install: BW_OK" "update to 4"
+  ;;
+powercut)
+  cuts=${BW_MCU_CUTS:-50}
+  fresh
+  seq=1 counter=1 done=0 tries=0
+  # how long one install run takes here: cut points spread over it
+  t0=$(date +%s%N); boot "install $(package a 2)"; t1=$(date +%s%N)
+  expect "install: BW_OK" "update to 2"
+  boot confirm; boot stay
+  seq=2 counter=$(field counter)
+  span=$(((t1 - t0) / 1000000))
+  while [ $done -lt "$cuts" ]; do
+    tries=$((tries + 1))
+    [ $tries -le $((cuts * 4)) ] || fail "only $done of $tries runs were cut"
+    seq=$((seq + 1))
+    p=$(package "$(other)" $seq)
+    echo "install $p" > mps2.cmd
+    if [ $((tries % 2)) = 1 ]; then
+      what=install
+    else
+      # a complete install, then the cut falls in the trial boot's confirm
+      boot "install $p"
+      expect "install: BW_OK" "install before a confirm cut"
+      echo confirm > mps2.cmd
+      what=confirm
+    fi
+    ms=$((RANDOM % span))
+    # the status of a run killed at ms milliseconds (137), from a shell of
+    # its own so that no "Killed" notice reaches the test's output
+    rc=$( (timeout -s KILL "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))" "${QEMU[@]}" \
+             >> "$log" 2>&1; echo $?) 2>/dev/null)
+    if [ $rc = 137 ]; then
+      done=$((done + 1))
+      echo "--- cut $done after ${ms} ms of a $what run (sequence $seq)" >> "$log"
+    else
+      echo "--- the $what run ended before ${ms} ms: not a cut" >> "$log"
+    fi
+    # power back on: a verified bank boots, the counter has not gone down
+    boot confirm
+    expect "jump=" "a cut during $what at ${ms} ms"
+    expect "app: running image linked for bank $(field booted)" "a cut during $what at ${ms} ms"
+    c=$(field counter)
+    [ "$c" -ge "$counter" ] || fail "counter went down from $counter to $c"
+    counter=$c
+    boot stay # settle any trial: the next round installs into the free bank
+    expect "jump=" "the boot after a cut"
+  done
+  echo "$done cut points in $tries runs; counter $counter; sequence $seq"
+  ;;
+*) fail "unknown scenario $scenario" ;;
+esac
+echo "mcu.$scenario: ok"
