@@ -15,8 +15,12 @@ up=${ver%-*}; up=${up#*:}
 tree="$dest/mbedtls-$up"
 if [ -f "$tree/library/ecdsa.c" ]; then echo "$tree"; exit 0; fi
 mkdir -p "$dest/apt/lists/partial" "$dest/apt/cache/archives/partial" "$dest/apt/parts"
-uri=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
+uri=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
 suite=$(sed -n 's/^Suites: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
+if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then # one-line style: deb [opts] URI SUITE ...
+  set -- $(sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}\([^ ]*\) \([^ ]*\).*/\2 \3/p' /etc/apt/sources.list | head -1)
+  uri=${1:-}; suite=${2:-}
+fi
 cat > "$dest/apt/parts/deb-src.sources" <<SRC
 Types: deb-src
 URIs: ${uri:-http://deb.debian.org/debian}
