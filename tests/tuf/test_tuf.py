@@ -552,6 +552,47 @@ class Delegations(Base):
         self.assertIn(f"metadata/1.{name}.json", self.c.requests())
 
 
+class StaticRepository(unittest.TestCase):
+    """A repository published by tuf-on-ci 0.11 (tests/tuf/vectors), served
+    as is and used under faketime, as the suite's static test does."""
+
+    def test_tuf_on_ci_0_11(self):
+        here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "vectors", "tuf-on-ci-0.11")
+        repo = type("StaticRepo", (), {})()
+        repo.prefix = "/static"
+        repo.files = {}
+        for sub in ("metadata", "targets"):
+            for dp, _, fs in os.walk(os.path.join(here, sub)):
+                for f in fs:
+                    rel = os.path.relpath(os.path.join(dp, f), here)
+                    with open(os.path.join(dp, f), "rb") as fh:
+                        repo.files[f"/static/{rel}"] = fh.read()
+        srv = Server(repo)
+        tmp = tempfile.mkdtemp(prefix="bw-tuf-")
+        try:
+            c = Client(BULWARK, tmp, srv)
+            with open(os.path.join(here, "initial_root.json"), "rb") as f:
+                self.assertEqual(c.init(f.read()), 0)
+            with open(os.path.join(here, "faketime")) as f:
+                when = f.read().strip()
+            with open(os.path.join(here, "targetpath")) as f:
+                target = f.read().strip()
+            rc = c.download(target, faketime=when)
+            self.assertEqual(rc, 0, c.last.stderr.decode())
+            self.assertEqual(c.requests(), [
+                "metadata/2.root.json", "metadata/timestamp.json", "metadata/2.snapshot.json",
+                "metadata/1.targets.json", "metadata/2.delegatedrole.json",
+                "targets/delegatedrole/45f337ee451b4c098d121d09cc224bacc7794503ac58a47a78cfe7ebefb7fab3.artifact"])
+            with open(os.path.join(c.td, "delegatedrole%2Fartifact"), "rb") as f:
+                self.assertEqual(f.read(), b"artifact for tuf-on-ci repository\n")
+            self.assertEqual(sorted(os.listdir(c.md)), ["delegatedrole.json", "root.json",
+                                                        "snapshot.json", "targets.json",
+                                                        "timestamp.json"])
+        finally:
+            srv.stop()
+            shutil.rmtree(tmp)
+
+
 if __name__ == "__main__":
     BULWARK = sys.argv.pop(1)
     unittest.main(verbosity=2)
