@@ -65,7 +65,7 @@ struct cbuf {
 
 static void put(struct cbuf *b, const void *s, size_t n)
 {
-    if (b->fail)
+    if (b->fail || !n)
         return;
     if (b->cap - b->len < n) {
         size_t nc = b->cap ? b->cap : 256;
@@ -131,7 +131,8 @@ static void canon(struct cbuf *b, const json_t *v)
         i = 0;
         json_object_foreach((json_t *)v, k, c)
             keys[i++] = k;
-        qsort(keys, n, sizeof(*keys), key_cmp);
+        if (n > 1)
+            qsort(keys, n, sizeof(*keys), key_cmp);
         put(b, "{", 1);
         for (i = 0; i < n; i++) {
             if (i)

@@ -253,7 +253,16 @@ class Client:
         cmd = [self.bulwark, "tuf"] + args
         if faketime:
             cmd = ["faketime", faketime] + cmd
-        self.last = subprocess.run(cmd, capture_output=True, timeout=timeout)
+        # own process group: a timeout ends faketime's child too
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, 9)
+            p.communicate()
+            raise
+        self.last = subprocess.CompletedProcess(cmd, p.returncode, out, err)
         return self.last.returncode
 
     def init(self, root_bytes):
