@@ -489,6 +489,15 @@ static bw_err update_timestamp(struct bwh_tuf *t)
     rc = fetch_md(t, "timestamp.json", BWH_TUF_TIMESTAMP_MAX, &b, &n);
     if (rc)
         return rc;
+    if (t->ts && n == t->ts->raw_len && !memcmp(b, t->ts->raw, n)) {
+        /* the bytes verified just now under this root: nothing new */
+        bwh_free(b);
+        say(t, "timestamp unchanged (v%lld, same bytes)", (long long)t->ts->version);
+        if (expired(t, t->ts))
+            return fail(t, BW_E_EXPIRED, "timestamp v%lld has expired",
+                        (long long)t->ts->version);
+        return BW_OK;
+    }
     rc = parse(t, "timestamp.json", b, n, "timestamp", &m);
     bwh_free(b);
     if (!rc)

@@ -9,6 +9,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -63,11 +64,78 @@ static int unhex(const char *s, uint8_t *out, size_t cap, size_t *n)
     return 1;
 }
 
+/* SubjectPublicKeyInfo of a P-256 key with an uncompressed point: this
+ * prefix, then the 65-byte point (RFC 5480). */
+static const uint8_t p256_spki[26] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                                      0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                      0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+
+/* The DER inside a "-----BEGIN PUBLIC KEY-----" PEM block: 1, or 0. */
+static int pem_der(const char *pem, uint8_t *der, size_t cap, size_t *len)
+{
+    static const char begin[] = "-----BEGIN PUBLIC KEY-----", end[] = "-----END PUBLIC KEY-----";
+    const char *p = strstr(pem, begin), *e;
+    char b64[1024];
+    size_t n = 0, pad = 0;
+    int got;
+
+    if (!p)
+        return 0;
+    p += sizeof(begin) - 1;
+    e = strstr(p, end);
+    if (!e)
+        return 0;
+    for (; p < e; p++) {
+        if (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
+            continue;
+        if (n == sizeof(b64) - 1)
+            return 0;
+        b64[n++] = *p;
+    }
+    if (n % 4 || (n / 4) * 3 > cap)
+        return 0;
+    pad = n && b64[n - 1] == '=' ? (n > 1 && b64[n - 2] == '=' ? 2 : 1) : 0;
+    got = EVP_DecodeBlock(der, (const unsigned char *)b64, (int)n);
+    if (got < 0 || (size_t)got < pad)
+        return 0;
+    *len = (size_t)got - pad;
+    return 1;
+}
+
+/* A P-256 key straight from its SubjectPublicKeyInfo point, built from
+ * parameters: OpenSSL's generic key decoder (PEM_read_bio_PUBKEY,
+ * d2i_PUBKEY) costs more than everything else in a refresh. The point is
+ * checked to lie on the curve while the key is made. NULL when the PEM is
+ * not the plain P-256 form: the caller takes the generic path. */
+static EVP_PKEY *p256_key(const char *pub)
+{
+    uint8_t der[128];
+    size_t dl = 0;
+    OSSL_PARAM params[3];
+    EVP_PKEY_CTX *ctx;
+    EVP_PKEY *k = NULL;
+
+    if (!pem_der(pub, der, sizeof(der), &dl) || dl != sizeof(p256_spki) + 65 ||
+        memcmp(der, p256_spki, sizeof(p256_spki)) != 0)
+        return NULL;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, der + sizeof(p256_spki), 65);
+    params[2] = OSSL_PARAM_construct_end();
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (!ctx || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        k = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return k;
+}
+
 static EVP_PKEY *load_key(const struct scheme *s, const char *pub)
 {
     EVP_PKEY *k = NULL;
 
-    if (s->pem) {
+    if (s->base_id == EVP_PKEY_EC)
+        k = p256_key(pub);
+    if (!k && s->pem) {
         BIO *bio = BIO_new_mem_buf(pub, (int)strlen(pub));
 
         if (!bio)
