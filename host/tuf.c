@@ -25,6 +25,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "bulwark/core.h"
 #include "bwh/host.h"
 #include "bwh/http.h"
 #include "tuf_priv.h"
@@ -371,6 +372,18 @@ static int expired(const struct bwh_tuf *t, const struct bw__tuf_md *m)
     return t->now >= m->expires;
 }
 
+/* Ends a step: on success m becomes the trusted *slot, else m is dropped. */
+static bw_err settle(struct bw__tuf_md **slot, struct bw__tuf_md *m, bw_err rc)
+{
+    if (rc) {
+        bw__tuf_md_free(m);
+        return rc;
+    }
+    bw__tuf_md_free(*slot);
+    *slot = m;
+    return BW_OK;
+}
+
 static bw_err load_trusted_root(struct bwh_tuf *t)
 {
     uint8_t *b = NULL;
@@ -428,12 +441,9 @@ static bw_err update_root(struct bwh_tuf *t)
                         "new root by its own keys");
         if (!rc)
             rc = persist(t, "root", m);
-        if (rc) {
-            bw__tuf_md_free(m);
+        rc = settle(&t->root, m, rc);
+        if (rc)
             return rc;
-        }
-        bw__tuf_md_free(t->root);
-        t->root = m;
     }
     return BW_OK;
 }
@@ -521,15 +531,7 @@ static bw_err update_timestamp(struct bwh_tuf *t)
                   (long long)(m ? m : t->ts)->version);
     if (!rc && m)
         rc = persist(t, "timestamp", m);
-    if (rc) {
-        bw__tuf_md_free(m);
-        return rc;
-    }
-    if (m) {
-        bw__tuf_md_free(t->ts);
-        t->ts = m;
-    }
-    return BW_OK;
+    return m || rc ? settle(&t->ts, m, rc) : BW_OK; /* no m: the trusted one stays */
 }
 
 /* Length and hashes of a downloaded file against the entry naming it. */
@@ -552,6 +554,32 @@ static size_t cap_of(const json_t *info, size_t dflt)
     return l ? (size_t)json_integer_value(l) : dflt;
 }
 
+/* Fetches the role whose percent-encoded name is pct at version want
+ * (V.NAME.json, or NAME.json without consistent snapshots; file receives
+ * the name), within the length info gives (else dflt), checks its length
+ * and hashes against info and parses it as type. */
+static bw_err fetch_role(struct bwh_tuf *t, const char *pct, int64_t want, const json_t *info,
+                         size_t dflt, const char *type, char *file, size_t fcap,
+                         struct bw__tuf_md **m)
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    bw_err rc;
+
+    if (consistent(t))
+        snprintf(file, fcap, "%lld.%s.json", (long long)want, pct);
+    else
+        snprintf(file, fcap, "%s.json", pct);
+    rc = fetch_md(t, file, cap_of(info, dflt), &b, &n);
+    if (rc)
+        return rc;
+    rc = check_file(t, file, info, b, n);
+    if (!rc)
+        rc = parse(t, file, b, n, type, m);
+    bwh_free(b);
+    return rc;
+}
+
 /* 5.5 */
 static bw_err update_snapshot(struct bwh_tuf *t)
 {
@@ -561,8 +589,6 @@ static bw_err update_snapshot(struct bwh_tuf *t)
     char file[64];
     const char *k;
     json_t *v;
-    uint8_t *b = NULL;
-    size_t n = 0;
     bw_err rc;
 
     bw__tuf_md_free(t->snap);
@@ -571,17 +597,8 @@ static bw_err update_snapshot(struct bwh_tuf *t)
         say(t, "local snapshot v%lld is current", (long long)want);
         return BW_OK;
     }
-    if (consistent(t))
-        snprintf(file, sizeof(file), "%lld.snapshot.json", (long long)want);
-    else
-        snprintf(file, sizeof(file), "snapshot.json");
-    rc = fetch_md(t, file, cap_of(sm, BWH_TUF_SNAPSHOT_MAX), &b, &n);
-    if (rc)
-        return rc;
-    rc = check_file(t, file, sm, b, n);
-    if (!rc)
-        rc = parse(t, file, b, n, "snapshot", &m);
-    bwh_free(b);
+    rc = fetch_role(t, "snapshot", want, sm, BWH_TUF_SNAPSHOT_MAX, "snapshot", file,
+                    sizeof(file), &m);
     if (!rc)
         rc = verify_top(t, m, "snapshot");
     if (!rc && t->snap) {
@@ -608,13 +625,7 @@ static bw_err update_snapshot(struct bwh_tuf *t)
         rc = fail(t, BW_E_ROLLBACK, "%s holds version %lld", file, (long long)m->version);
     if (!rc)
         rc = persist(t, "snapshot", m);
-    if (rc) {
-        bw__tuf_md_free(m);
-        return rc;
-    }
-    bw__tuf_md_free(t->snap);
-    t->snap = m;
-    return BW_OK;
+    return settle(&t->snap, m, rc);
 }
 
 /* A targets role (top-level or delegated) named role, checked with keys
@@ -655,17 +666,7 @@ static bw_err load_targets(struct bwh_tuf *t, const char *role, const json_t *ke
         bwh_free(b);
         b = NULL;
     }
-    if (consistent(t))
-        snprintf(file, sizeof(file), "%lld.%s.json", (long long)want, pct);
-    else
-        snprintf(file, sizeof(file), "%s.json", pct);
-    rc = fetch_md(t, file, cap_of(info, BWH_TUF_TARGETS_MAX), &b, &n);
-    if (rc)
-        return rc;
-    rc = check_file(t, file, info, b, n);
-    if (!rc)
-        rc = parse(t, file, b, n, "targets", &m);
-    bwh_free(b);
+    rc = fetch_role(t, pct, want, info, BWH_TUF_TARGETS_MAX, "targets", file, sizeof(file), &m);
     if (!rc)
         rc = verify(t, m, keys, spec, role);
     if (!rc && m->version != want)
@@ -753,13 +754,11 @@ static int path_matches(const char *pattern, const char *path)
 static void sha256_hex(const char *s, char hex[65])
 {
     unsigned char d[32];
-    unsigned dl = 0, i;
+    unsigned dl = 0;
 
-    if (EVP_Digest(s, strlen(s), d, &dl, EVP_sha256(), NULL) != 1)
-        dl = 0;
     memset(hex, 0, 65);
-    for (i = 0; i < dl && i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    if (EVP_Digest(s, strlen(s), d, &dl, EVP_sha256(), NULL) == 1 && dl == 32)
+        bw_hex(hex, d, dl);
 }
 
 static int role_matches(const json_t *r, const char *path)

@@ -14,6 +14,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
+#include "bulwark/core.h"
 #include "bwh/host.h"
 #include "tuf_priv.h"
 
@@ -38,28 +39,13 @@ static const struct scheme schemes[] = {
     {"rsa", "rsa-pkcs1v15-sha256", 1, EVP_PKEY_RSA, 1, PAD_PKCS1},
 };
 
+/* Hex of any even length up to cap bytes: 1 with *n, or 0. */
 static int unhex(const char *s, uint8_t *out, size_t cap, size_t *n)
 {
-    size_t i, len = strlen(s);
+    size_t len = strlen(s);
 
-    if (len % 2 || len / 2 > cap)
+    if (len % 2 || len / 2 > cap || bw_unhex(out, len / 2, s) != BW_OK)
         return 0;
-    for (i = 0; i < len; i++) {
-        int c = (unsigned char)s[i], v;
-
-        if (c >= '0' && c <= '9')
-            v = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            v = c - 'A' + 10;
-        else
-            return 0;
-        if (i % 2)
-            out[i / 2] = (uint8_t)(out[i / 2] | v);
-        else
-            out[i / 2] = (uint8_t)(v << 4);
-    }
     *n = len / 2;
     return 1;
 }

@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "bulwark/core.h"
 #include "bwh/host.h"
 #include "tuf_priv.h"
 
@@ -387,7 +388,7 @@ bw_err bw__tuf_check_file(const json_t *info, const uint8_t *b, size_t n, char *
                                                     : NULL;
         unsigned char d[EVP_MAX_MD_SIZE];
         char hex[2 * EVP_MAX_MD_SIZE + 1];
-        unsigned dl = 0, i;
+        unsigned dl = 0;
 
         if (!md) {
             snprintf(err, cap, "unsupported hash algorithm %.40s", alg);
@@ -395,8 +396,7 @@ bw_err bw__tuf_check_file(const json_t *info, const uint8_t *b, size_t n, char *
         }
         if (EVP_Digest(b, n, d, &dl, md, NULL) != 1)
             return BW_E_CRYPTO;
-        for (i = 0; i < dl; i++)
-            snprintf(hex + 2 * i, 3, "%02x", d[i]);
+        bw_hex(hex, d, dl);
         if (!json_is_string(want) || strcmp(hex, json_string_value(want)) != 0) {
             snprintf(err, cap, "%s mismatch", alg);
             return BW_E_DIGEST;
