@@ -59,8 +59,9 @@ void bwh_tuf_free(struct bwh_tuf *t);
 
 /* Trust on first use: checks that root (len bytes) is root metadata signed
  * by a threshold of its own root keys (its expiry is not checked) and
- * writes it as metadata_dir/root.json, replacing any trusted metadata
- * there. No network. BW_E_FORMAT, BW_E_BADSIG, BW_E_IO. */
+ * writes it as metadata_dir/root.json (other files there stay; a refresh
+ * uses them only if they verify under the roots it trusts). No network.
+ * log: a line per step, or NULL. BW_E_FORMAT, BW_E_BADSIG, BW_E_IO. */
 BW_NODISCARD bw_err bwh_tuf_init(const char *metadata_dir, const uint8_t *root, size_t len,
                                  FILE *log);
 
