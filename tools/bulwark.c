@@ -149,7 +149,7 @@ static const struct cli_cmd commands[] = {
 /* Commands whose row lives in their own cmd_<name>.c beside the code. */
 static const struct cli_cmd *const more_commands[] = {
     &cli_cmd_provision, &cli_cmd_passwd, &cli_cmd_store, &cli_cmd_log, &cli_cmd_token,
-    &cli_cmd_audit, &cli_cmd_risk,
+    &cli_cmd_audit, &cli_cmd_risk, &cli_cmd_tuf,
 };
 #define N_MORE (sizeof(more_commands) / sizeof(more_commands[0]))
 
@@ -302,6 +302,13 @@ int main(int argc, char **argv)
     if (!c) {
         fprintf(stderr, "bulwark: unknown command '%s' (see 'bulwark --help')\n", argv[1]);
         return 2;
+    }
+    if (c == &cli_cmd_tuf) {
+        if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {
+            cmd_help(c);
+            return 0;
+        }
+        return cmd_tuf_argv(argc - 2, argv + 2);
     }
     memset(&a, 0, sizeof(a));
     a.cmd = c;
