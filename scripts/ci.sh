@@ -5,7 +5,8 @@
 # (which replays the fuzz corpora), the Cortex-M4 build of the device core.
 # The 256 MiB round trip (label "slow") and the hostile-load suite (label
 # "hostile", tests/hostile/) and the Cortex-M emulator runs (label
-# "emulator", tests/mcu/) run once, in the gcc build.
+# "emulator", tests/mcu/) and the TUF client suite (label "heavy",
+# tests/tuf/) run once, in the gcc build.
 set -eu
 cd "$(dirname "$0")/.."
 JOBS=$(nproc)
@@ -24,9 +25,9 @@ run() { # run NAME CC CMAKE_ARGS... ; builds in build-NAME and runs ctest
   summary+=("$name: $n tests passed")
 }
 CTEST_ARGS= run gcc gcc
-CTEST_ARGS="-LE slow|hostile|emulator" run clang clang
+CTEST_ARGS="-LE slow|hostile|emulator|heavy" run clang clang
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  CTEST_ARGS="-LE slow|hostile|emulator" run asan clang -DBW_SANITIZE=ON -DBW_FUZZ=ON
+  CTEST_ARGS="-LE slow|hostile|emulator|heavy" run asan clang -DBW_SANITIZE=ON -DBW_FUZZ=ON
 echo "=== cortex-m4: device core with arm-none-eabi-gcc -Os"
 scripts/arm-build.sh build-arm
 summary+=("cortex-m4: device core built")
