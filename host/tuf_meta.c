@@ -64,12 +64,24 @@ static int str_set(const json_t *a)
 /* "2030-01-01T00:00:00Z" (spec 4.2): UTC, seconds, no fraction. */
 static int parse_expires(const char *s, int64_t *t)
 {
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
     struct tm tm;
-    int y, mo, d, h, mi, se, n = 0;
+    int y, mo, d, h, mi, se;
+    size_t i;
 
-    if (strlen(s) != 20 ||
-        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &se, &n) != 6 || n != 20)
+    if (strlen(s) != sizeof(shape) - 1)
         return 0;
+    for (i = 0; shape[i]; i++)
+        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+            return 0;
+#define DIG(k) (s[k] - '0')
+    y = DIG(0) * 1000 + DIG(1) * 100 + DIG(2) * 10 + DIG(3);
+    mo = DIG(5) * 10 + DIG(6);
+    d = DIG(8) * 10 + DIG(9);
+    h = DIG(11) * 10 + DIG(12);
+    mi = DIG(14) * 10 + DIG(15);
+    se = DIG(17) * 10 + DIG(18);
+#undef DIG
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 || y < 1970)
         return 0;
     memset(&tm, 0, sizeof(tm));

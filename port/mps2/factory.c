@@ -45,7 +45,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: mps2-factory FLASH.img PUBKEY.pem PACKAGE\n");
         return 2;
     }
-    mem = malloc(MPS2_FLASH_SIZE);
+    mem = bwh_malloc(MPS2_FLASH_SIZE);
     fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0644);
     if (!mem || fd < 0) {
         perror(argv[1]);
@@ -84,7 +84,7 @@ out:
         bwh_pkg_close(&p);
     bw_ec_key_clear(&key);
     bwh_free(pem);
-    free(mem);
+    bwh_free(mem);
     if (fd >= 0)
         close(fd);
     return ret;
