@@ -878,6 +878,31 @@ out:
     return rc;
 }
 
+bw_err bwh_tuf_repo_renew(const char *dir, const char *role, unsigned days, char *err,
+                          size_t cap)
+{
+    json_t *sg = NULL, *none = json_array();
+    char staged[PATH_CAP];
+    bw_err rc;
+
+    rc = fail(err, cap, BW_E_INVAL, "renew stages root or targets (the online roles are signed "
+              "with 'snapshot' and 'timestamp')");
+    if (!role || (strcmp(role, "root") != 0 && strcmp(role, "targets") != 0))
+        goto out;
+    rc = BW_E_NOMEM;
+    if (!none)
+        goto out;
+    rc = stage_start(dir, role, days ? days : !strcmp(role, "root") ? BWH_TUF_DAYS_ROOT
+                                                                    : BWH_TUF_DAYS_TARGETS,
+                     &sg, staged, err, cap);
+    if (!rc)
+        rc = md_write(staged, sg, none, err, cap);
+out:
+    json_decref(sg);
+    json_decref(none);
+    return rc;
+}
+
 /* ---- targets ---- */
 
 static int target_name_ok(const char *s)
@@ -1163,6 +1188,8 @@ bw_err bwh_tuf_repo_status(const char *dir, FILE *out, int json, unsigned *probl
     bw_err rc;
 
     *problems = 0;
+    if (!path_of(p, dir, "staged", NULL) || !exists(p))
+        return fail(err, cap, BW_E_NOTFOUND, "%s is not a repository (no staged/)", dir);
     rc = root_load(dir, &root, err, cap);
     if (rc == BW_E_NOTFOUND) {
         root = NULL; /* nothing published yet: staged files only */

@@ -21,7 +21,7 @@ static const struct cli_opt opts[] = {
     {"snapshot-pub", "PUB", "init: the online snapshot key"},
     {"timestamp-pub", "PUB", "init: the online timestamp key"},
     {"threshold", "K", "init: root threshold (default 3); key changes: the role's new one"},
-    {"role", "ROLE", "key changes: root, targets, snapshot or timestamp"},
+    {"role", "ROLE", "key changes: root, targets, snapshot or timestamp; renew: root or targets"},
     {"expires", "DAYS", "expiry (defaults: root 365, targets 90, snapshot 7, timestamp 1)"},
     {"hardware", "STRING", "add-target: hardware compatibility, recorded as custom metadata"},
     {"name", "NAME", "add-target: target name (default: the package's file name)"},
@@ -89,6 +89,7 @@ static const struct sub subs[] = {
     {"add-key", ",dir,pub,role,threshold,expires,", 0},
     {"revoke-key", ",dir,pub,role,threshold,expires,", 0},
     {"rotate", ",dir,pub,role,threshold,expires,", 0},
+    {"renew", ",dir,role,expires,", 0},
     {"add-target", ",dir,pub,hardware,name,expires,", 1},
     {"snapshot", ",dir,key,expires,", 0},
     {"timestamp", ",dir,key,expires,", 0},
@@ -117,7 +118,7 @@ static int run(struct cli_args *a)
     if (s->npos >= 0 && a->npos - 1 != s->npos)
         return cli_usage(a, "%s takes %d argument%s", s->name, s->npos, s->npos == 1 ? "" : "s");
     if (s->npos < 0 && a->npos < 2)
-        return cli_usage(a, "merge needs signature files: merge --dir DIR SIG [SIG...]");
+        return cli_usage(a, "merge needs 1 to 3 signature files: merge --dir DIR SIG [SIG [SIG]]");
     if (strstr(s->opts, ",dir,") && !dir)
         return cli_usage(a, "--dir is required");
     if (!number(a, "threshold", BWH_TUF_REPO_KEYS, &threshold))
@@ -194,6 +195,13 @@ static int run(struct cli_args *a)
                    dir, cli_get(a, "role"));
         return done(a, rc, err);
     }
+    if (!strcmp(s->name, "renew")) {
+        rc = bwh_tuf_repo_renew(dir, cli_get(a, "role"), days, err, sizeof(err));
+        if (!rc)
+            printf("%s/staged/%s.json: a new version to sign ('bulwark repo sign', 'merge')\n",
+                   dir, cli_get(a, "role"));
+        return done(a, rc, err);
+    }
     if (!strcmp(s->name, "add-target")) {
         if (n != 1)
             return cli_usage(a, "add-target needs --pub RELEASE.pub (one key)");
@@ -221,9 +229,10 @@ const struct cli_cmd cli_cmd_repo = {
     "init --dir DIR --root-pub P1,...,P5 [--threshold 3] --targets-pub PUB\n"
     "                  --snapshot-pub PUB --timestamp-pub PUB\n"
     "       bulwark repo sign --key KEY [--out SIG] ROLEFILE\n"
-    "       bulwark repo merge --dir DIR SIG [SIG...]\n"
+    "       bulwark repo merge --dir DIR SIG [SIG [SIG]]\n"
     "       bulwark repo add-key|revoke-key|rotate --dir DIR --role ROLE --pub PUB[,PUB...]"
     " [--threshold K]\n"
+    "       bulwark repo renew --dir DIR --role root|targets [--expires DAYS]\n"
     "       bulwark repo add-target --dir DIR --pub RELEASE.pub --hardware STRING [--name N] PKG\n"
     "       bulwark repo snapshot|timestamp --dir DIR --key KEY\n"
     "       bulwark repo status --dir DIR [--json]",
@@ -236,7 +245,8 @@ const struct cli_cmd cli_cmd_repo = {
     "repeat a key) and publishes the file once it meets its threshold - a new\n"
     "root needs a threshold of the previous root's keys and of its own. The\n"
     "online roles are signed in one step: 'snapshot' over the published targets,\n"
-    "then 'timestamp' over the snapshot (run it at least daily). 'add-target'\n"
+    "then 'timestamp' over the snapshot (run it at least daily). 'renew' stages\n"
+    "root or targets again with a fresh expiry (or for new targets keys). 'add-target'\n"
     "authenticates a package of 'bulwark sign' with the release key and records\n"
     "its vendor id, class id and sequence with the --hardware string. 'status'\n"
     "exits 1 when a role is expired, near expiry or below threshold.\n"

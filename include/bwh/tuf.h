@@ -167,12 +167,19 @@ enum bwh_tuf_key_op { BWH_TUF_KEY_ADD, BWH_TUF_KEY_REVOKE, BWH_TUF_KEY_ROTATE };
 /* Stages a new root version (from the staged one, or the published one
  * plus one) with role's keys changed: ADD the keys pubs, REVOKE the keys
  * pubs (each a public key file or a keyid), ROTATE: pubs replace all.
- * threshold: the role's new threshold (0: keep, capped by ROTATE/REVOKE
- * at what is left is an error). days: the root's expiry (0: default).
+ * threshold: the role's new threshold (0: keep; more than the keys left
+ * is BW_E_INVAL). days: the root's expiry (0: default).
  * Staged signatures are dropped (the content changed). */
 BW_NODISCARD bw_err bwh_tuf_repo_keys(const char *dir, enum bwh_tuf_key_op op, const char *role,
                                       const char *const *pubs, size_t n, unsigned threshold,
                                       unsigned days, char *err, size_t cap);
+
+/* Stages a new version of role (root or targets) with the same content
+ * and a fresh expiry (days, 0: default), for the holders to sign: to
+ * extend an expiry, or to have targets signed again by the keys of a new
+ * root. Staged signatures are dropped. */
+BW_NODISCARD bw_err bwh_tuf_repo_renew(const char *dir, const char *role, unsigned days,
+                                       char *err, size_t cap);
 
 /* Publishes the SUIT package pkg as target name: authenticates it with
  * release_pub and verifies every chunk (bwh_pkg_open, bwh_pkg_verify),
