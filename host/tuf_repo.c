@@ -424,8 +424,33 @@ out:
 
 /* ---- sign ---- */
 
-bw_err bwh_tuf_repo_sign(const char *rolefile, const char *key, char **out, char *err,
-                         size_t cap)
+/* What a holder is about to sign, so that they sign what they reviewed. */
+static void summary(FILE *log, const struct bw__tuf_md *m)
+{
+    const json_t *roles = json_object_get(m->sg, "roles"), *t, *v;
+    const char *name;
+    size_t i;
+
+    fprintf(log, "%s version %lld, expires %s\n", m->type, (long long)m->version,
+            json_string_value(json_object_get(m->sg, "expires")));
+    json_object_foreach((json_t *)roles, name, t) {
+        fprintf(log, "  role %-9s threshold %u of", name, threshold_of(t));
+        json_array_foreach(json_object_get(t, "keyids"), i, v)
+            fprintf(log, " %.16s", json_string_value(v));
+        fputc('\n', log);
+    }
+    json_object_foreach(json_object_get(m->sg, "targets"), name, t) {
+        fprintf(log, "  target %s: %lld bytes, sha256 %.16s..., custom ", name,
+                (long long)json_integer_value(json_object_get(t, "length")),
+                json_string_value(json_object_get(json_object_get(t, "hashes"), "sha256")));
+        if (json_dumpf(json_object_get(t, "custom"), log, JSON_COMPACT | JSON_SORT_KEYS) != 0)
+            fputs("none", log);
+        fputc('\n', log);
+    }
+}
+
+bw_err bwh_tuf_repo_sign(const char *rolefile, const char *key, char **out, FILE *log,
+                         char *err, size_t cap)
 {
     struct bw__tuf_md *m = NULL;
     struct rkey k;
@@ -442,6 +467,8 @@ bw_err bwh_tuf_repo_sign(const char *rolefile, const char *key, char **out, char
     rc = rkey_open(&k, key, err, cap);
     if (rc)
         goto out;
+    if (log)
+        summary(log, m);
     rc = key_object(k.s.pub, &kobj, id);
     if (!rc)
         rc = bw_sha256(m->canon, m->canon_len, d);

@@ -161,7 +161,7 @@ static int run(struct cli_args *a)
 
         if (!cli_get(a, "key"))
             return cli_usage(a, "--key is required");
-        rc = bwh_tuf_repo_sign(a->pos[1], cli_get(a, "key"), &out, err, sizeof(err));
+        rc = bwh_tuf_repo_sign(a->pos[1], cli_get(a, "key"), &out, stderr, err, sizeof(err));
         if (!rc && cli_get(a, "out")) {
             rc = bwh_write_file_atomic(cli_get(a, "out"), out, strlen(out), 0644);
             if (rc)

@@ -149,9 +149,11 @@ BW_NODISCARD bw_err bwh_tuf_repo_create(const char *dir, const struct bwh_tuf_re
 /* Signs the metadata file rolefile with key (see above) and returns a
  * signature file in *out (bwh_malloc'd JSON, NUL-ended): role, version,
  * the SHA-256 of the canonical signed part, keyid, sig. No repository is
- * needed: a key holder runs it on their own machine. */
+ * needed: a key holder runs it on their own machine. log: what is being
+ * signed (version, expiry, each role's keys and threshold, each target),
+ * for the holder to review, or NULL. */
 BW_NODISCARD bw_err bwh_tuf_repo_sign(const char *rolefile, const char *key, char **out,
-                                      char *err, size_t cap);
+                                      FILE *log, char *err, size_t cap);
 
 /* Merges the signature files sigs[0..n) into DIR/staged/ROLE.json (the
  * role each names). All or nothing: a signature for another version or

@@ -392,6 +392,48 @@ class Repo(unittest.TestCase):
                      "BW_E_NOTFOUND")
         self.assertFalse(os.path.exists(self.dir))
 
+    # --- a root key held in a PKCS#11 token (softhsm2) ---
+
+    @unittest.skipUnless(shutil.which("softhsm2-util") and shutil.which("pkcs11-tool"),
+                         "softhsm2 and opensc are needed")
+    def test_root_holder_with_pkcs11_token(self):
+        import glob
+        module = (glob.glob("/usr/lib/softhsm/libsofthsm2.so") +
+                  glob.glob("/usr/lib/*/softhsm/libsofthsm2.so"))[0]
+        tok = os.path.join(self.t, "tokens")
+        os.mkdir(tok)
+        conf = os.path.join(self.t, "softhsm2.conf")
+        with open(conf, "w") as f:
+            f.write("directories.tokendir = %s\nobjectstore.backend = file\n"
+                    "log.level = ERROR\nslots.removable = false\n" % tok)
+        env = dict(os.environ, SOFTHSM2_CONF=conf)
+        sh = lambda *a: subprocess.run(a, env=env, check=True, capture_output=True)  # noqa
+        sh("softhsm2-util", "--init-token", "--free", "--label", "holders", "--pin", "1234",
+           "--so-pin", "5678")
+        sh("pkcs11-tool", "--module", module, "--token-label", "holders", "--login", "--pin",
+           "1234", "--keypairgen", "--key-type", "EC:prime256v1", "--label", "r5")
+        der = os.path.join(self.t, "r5-token.der")
+        sh("pkcs11-tool", "--module", module, "--token-label", "holders", "--read-object",
+           "--type", "pubkey", "--label", "r5", "-o", der)
+        sh("openssl", "pkey", "-pubin", "-inform", "DER", "-in", der, "-out", self.p("r5"))
+        os.environ["SOFTHSM2_CONF"] = conf
+        try:
+            self.ok(self.repo("init", "--root-pub", ",".join(self.p(r) for r in ROOTS),
+                              "--targets-pub", self.p("tg"), "--snapshot-pub", self.p("sn"),
+                              "--timestamp-pub", self.p("ts")))
+            staged = os.path.join(self.dir, "staged", "root.json")
+            sig = os.path.join(self.t, "r5.sig")
+            uri = "pkcs11:module=%s;token=holders;object=r5;pin-value=1234" % module
+            self.ok(run("repo", "sign", "--key", uri, "--out", sig, staged))
+            r = self.ok(self.repo("merge", self.holder_sign("r1", "root"),
+                                  self.holder_sign("r2", "root"), sig))
+            self.assertIn(b"published", r.stdout)
+            self.assertNotIn(b"not published", r.stdout)
+            bad = "pkcs11:module=%s;token=holders;object=r5;pin-value=0000" % module
+            self.refused(run("repo", "sign", "--key", bad, staged))
+        finally:
+            del os.environ["SOFTHSM2_CONF"]
+
     # --- another implementation checks what bulwark wrote ---
 
     def test_securesystemslib_verifies_metadata(self):
