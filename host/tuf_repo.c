@@ -601,13 +601,69 @@ static bw_err publish(const char *dir, const struct bw__tuf_md *m, const char *s
     return BW_OK;
 }
 
+#define SIGFILE_MAX 65536
+
+/* A signature file of bwh_tuf_repo_sign, from a key holder: strict JSON
+ * with role (root or targets), version >= 1, signed_sha256 and keyid (64
+ * lowercase hex each) and sig (hex DER, at most 72 bytes). */
+static bw_err sigfile_parse(const uint8_t *b, size_t n, json_t **out, char *why, size_t cap)
+{
+    static const char *const hexes[] = {"signed_sha256", "keyid", "sig"};
+    const char *r;
+    json_t *o = NULL;
+    size_t i, j;
+    bw_err rc;
+
+    *out = NULL;
+    rc = bw__tuf_json_parse(b, n, &o, why, cap);
+    if (rc)
+        return rc;
+    rc = fail(why, cap, BW_E_FORMAT, "not a signature file of 'bulwark repo sign'");
+    r = json_string_value(json_object_get(o, "role"));
+    if (!json_is_object(o) || json_object_size(o) != 5 || !r ||
+        (strcmp(r, "root") != 0 && strcmp(r, "targets") != 0) ||
+        !json_is_integer(json_object_get(o, "version")) ||
+        json_integer_value(json_object_get(o, "version")) < 1)
+        goto out;
+    for (i = 0; i < 3; i++) {
+        const char *h = json_string_value(json_object_get(o, hexes[i]));
+        size_t len = h ? strlen(h) : 0;
+
+        if (!h || !len || len % 2 || len > (i == 2 ? 2 * BW_P256_DER_MAX : 64) ||
+            (i < 2 && len != 64))
+            goto out;
+        for (j = 0; j < len; j++)
+            if (!((h[j] >= '0' && h[j] <= '9') || (h[j] >= 'a' && h[j] <= 'f')))
+                goto out;
+    }
+    rc = BW_OK;
+out:
+    if (rc)
+        json_decref(o);
+    else
+        *out = o;
+    return rc;
+}
+
+bw_err bwh_tuf_repo_check_sigfile(const uint8_t *buf, size_t len, char *err, size_t cap)
+{
+    json_t *o = NULL;
+    bw_err rc;
+
+    if (len > SIGFILE_MAX)
+        return fail(err, cap, BW_E_TOOBIG, "over %d bytes", SIGFILE_MAX);
+    rc = sigfile_parse(buf, len, &o, err, cap);
+    json_decref(o);
+    return rc;
+}
+
 bw_err bwh_tuf_repo_merge(const char *dir, const char *const *sigs, size_t n, int *published,
                           FILE *log, char *err, size_t cap)
 {
     struct bw__tuf_md *m = NULL, *pub = NULL, *out_md = NULL;
     struct signers who;
     json_t *add = json_array(), *all = NULL, *sf = NULL;
-    char staged[PATH_CAP], role[16] = "", state[200], dh[65];
+    char staged[PATH_CAP], role[16] = "", state[200], dh[65], why[200];
     uint8_t d[BW_SHA256_LEN];
     size_t i, j;
     bw_err rc;
@@ -623,34 +679,29 @@ bw_err bwh_tuf_repo_merge(const char *dir, const char *const *sigs, size_t n, in
     for (i = 0; i < n; i++) {
         uint8_t *b = NULL;
         size_t bl = 0;
-        const char *r, *id, *sig, *h;
-        json_error_t je;
+        const char *r;
 
-        rc = bwh_read_file(sigs[i], 65536, &b, &bl);
+        rc = bwh_read_file(sigs[i], SIGFILE_MAX, &b, &bl);
         if (rc) {
             rc = fail(err, cap, rc, "%s: %s", sigs[i], strerror(errno));
             goto out;
         }
-        sf = json_loadb((const char *)b, bl, JSON_REJECT_DUPLICATES, &je);
+        rc = sigfile_parse(b, bl, &sf, why, sizeof(why));
         bwh_free(b);
-        r = json_string_value(json_object_get(sf, "role"));
-        id = json_string_value(json_object_get(sf, "keyid"));
-        sig = json_string_value(json_object_get(sf, "sig"));
-        h = json_string_value(json_object_get(sf, "signed_sha256"));
-        rc = fail(err, cap, BW_E_FORMAT, "%s: not a signature file of 'bulwark repo sign'",
-                  sigs[i]);
-        if (!r || !id || !sig || !h || !json_is_integer(json_object_get(sf, "version")) ||
-            (strcmp(r, "root") != 0 && strcmp(r, "targets") != 0))
+        if (rc) {
+            rc = fail(err, cap, rc, "%s: %s", sigs[i], why);
             goto out;
+        }
+        r = json_string_value(json_object_get(sf, "role"));
         rc = fail(err, cap, BW_E_INVAL, "%s signs %s, %s signs %s: merge one role at a time",
                   sigs[0], role, sigs[i], r);
         if (role[0] && strcmp(role, r) != 0)
             goto out;
         snprintf(role, sizeof(role), "%s", r);
-        rc = BW_E_NOMEM;
-        if (json_array_append_new(add, sf))
-            goto out;
+        rc = json_array_append_new(add, sf) ? BW_E_NOMEM : BW_OK; /* takes sf either way */
         sf = NULL;
+        if (rc)
+            goto out;
     }
     snprintf(state, sizeof(state), "%s.json", role);
     rc = fail(err, cap, BW_E_INVAL, "path too long");

@@ -164,6 +164,11 @@ BW_NODISCARD bw_err bwh_tuf_repo_sign(const char *rolefile, const char *key, cha
 BW_NODISCARD bw_err bwh_tuf_repo_merge(const char *dir, const char *const *sigs, size_t n,
                                        int *published, FILE *log, char *err, size_t cap);
 
+/* Parses a signature file as merge does (for fuzzing and tests):
+ * BW_E_FORMAT, BW_E_TOOBIG (over 64 KiB), BW_E_NOMEM. No signature check. */
+BW_NODISCARD bw_err bwh_tuf_repo_check_sigfile(const uint8_t *buf, size_t len, char *err,
+                                               size_t cap);
+
 enum bwh_tuf_key_op { BWH_TUF_KEY_ADD, BWH_TUF_KEY_REVOKE, BWH_TUF_KEY_ROTATE };
 
 /* Stages a new root version (from the staged one, or the published one
