@@ -246,9 +246,10 @@ const struct cli_cmd cli_cmd_repo = {
     "root needs a threshold of the previous root's keys and of its own. The\n"
     "online roles are signed in one step: 'snapshot' over the published targets,\n"
     "then 'timestamp' over the snapshot (run it at least daily). 'renew' stages\n"
-    "root or targets again with a fresh expiry (or for new targets keys). 'add-target'\n"
-    "authenticates a package of 'bulwark sign' with the release key and records\n"
-    "its vendor id, class id and sequence with the --hardware string. 'status'\n"
-    "exits 1 when a role is expired, near expiry or below threshold.\n"
+    "root or targets again with a fresh expiry (or for new targets keys).\n"
+    "'add-target' authenticates a package of 'bulwark sign' with the release key\n"
+    "and records its vendor id, class id and sequence with the --hardware string.\n"
+    "'status'"
+    " exits 1 when a role is expired, near expiry or below threshold.\n"
     "See docs/trust.md for the procedures.",
     opts, 1, 4, run};

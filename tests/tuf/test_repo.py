@@ -253,10 +253,14 @@ class Repo(unittest.TestCase):
         # revoke tg: new root with tg2 as the targets key, targets signed again
         self.ok(self.rotate_root(["r1", "r2", "r3"], "rotate", "--role", "targets", "--pub",
                                  self.p("tg2")))
+        r = self.repo("status")
+        self.assertEqual(r.returncode, 1)  # targets by tg: below threshold now
+        self.assertIn(b"BELOW THRESHOLD", r.stdout)
         self.ok(self.repo("renew", "--role", "targets"))
         self.refused(self.repo("merge", self.holder_sign("tg", "targets")), "BW_E_KEY")
         self.ok(self.repo("merge", self.holder_sign("tg2", "targets")))
         self.online()
+        self.ok(self.repo("status"))
         self.ok(self.client("download", "fw-7.bwp"))
         self.assertEqual(self.trusted("root")["version"], 2)
         forge()
