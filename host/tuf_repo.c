@@ -1087,12 +1087,12 @@ bw_err bwh_tuf_repo_add_target(const char *dir, const char *pkg, const char *rel
         goto out;
     }
     rc = bwh_pkg_open(&p, pkg, &key, BW_SUIT_ENVELOPE_MAX);
+    opened = 1; /* closed on every path, a failed open too */
     if (rc) {
         rc = fail(err, cap, rc, "%s: the package does not authenticate with %s: %s", pkg,
                   release_pub, bw_strerror(rc));
         goto out;
     }
-    opened = 1;
     rc = bwh_pkg_verify(&p, NULL);
     if (rc) {
         rc = fail(err, cap, rc, "%s: the payload does not verify: %s", pkg, bw_strerror(rc));
