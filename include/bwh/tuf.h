@@ -141,8 +141,10 @@ struct bwh_tuf_repo_init {
     unsigned root_days, targets_days; /* 0: the defaults */
 };
 
-/* Creates DIR (or uses it when empty) with staged/root.json (version 1,
- * unsigned) and staged/targets.json (version 1, no targets, unsigned). */
+/* Creates DIR (or uses an existing DIR without staged/, metadata/ and
+ * targets/) with staged/root.json (version 1, unsigned, the given keys,
+ * targets, snapshot and timestamp threshold 1) and staged/targets.json
+ * (version 1, no targets, unsigned). */
 BW_NODISCARD bw_err bwh_tuf_repo_create(const char *dir, const struct bwh_tuf_repo_init *in,
                                         char *err, size_t cap);
 

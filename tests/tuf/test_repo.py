@@ -186,6 +186,11 @@ class Repo(unittest.TestCase):
         self.assertEqual(st["problems"], 0)
         self.assertEqual({x["role"]: x["version"] for x in st["roles"]},
                          {"root": 1, "timestamp": 1, "snapshot": 1, "targets": 2})
+        # a snapshot that expires within a quarter of its 7 days: status warns
+        self.ok(self.repo("snapshot", "--key", self.k("sn"), "--expires", "1"))
+        r = self.repo("status", "--json")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(json.loads(r.stdout)["problems"], 1)
 
     def test_root_rotation_revokes_a_key_and_client_follows(self):
         self.create()
@@ -202,6 +207,16 @@ class Repo(unittest.TestCase):
         # r1 may no longer sign a root: its signature is refused by merge
         self.ok(self.repo("renew", "--role", "root"))
         self.refused(self.repo("merge", self.holder_sign("r1", "root")), "BW_E_KEY")
+        # revoke by keyid: n1 leaves again, threshold 3 of the 4 left
+        n1 = [k for k in root["roles"]["root"]["keyids"]
+              if k not in load(os.path.join(self.dir, "metadata", "1.root.json"))
+              ["signed"]["roles"]["root"]["keyids"]]
+        self.assertEqual(len(n1), 1)
+        self.ok(self.repo("revoke-key", "--role", "root", "--pub", n1[0]))
+        staged = load(os.path.join(self.dir, "staged", "root.json"))["signed"]
+        self.assertEqual(staged["version"], 3)
+        self.assertNotIn(n1[0], staged["roles"]["root"]["keyids"])
+        self.assertNotIn(n1[0], staged["keys"])
 
     def test_root_signed_by_two_old_keys_is_refused(self):
         self.create()
