@@ -35,8 +35,8 @@
 
 struct role {
     char *name;
-    const struct bw__tuf_md *parent; /* the delegator it was verified against */
-    struct bw__tuf_md *md;
+    const struct bwh__tuf_md *parent; /* the delegator it was verified against */
+    struct bwh__tuf_md *md;
 };
 
 struct bwh_tuf {
@@ -44,7 +44,7 @@ struct bwh_tuf {
     unsigned connect_s, timeout_s;
     FILE *log;
     struct bwh_http *http;
-    struct bw__tuf_md *root, *ts, *snap, *targets;
+    struct bwh__tuf_md *root, *ts, *snap, *targets;
     struct role roles[ROLES_MAX];
     size_t nroles;
     int refreshed;
@@ -158,12 +158,12 @@ void bwh_tuf_free(struct bwh_tuf *t)
         return;
     for (i = 0; i < t->nroles; i++) {
         bwh_free(t->roles[i].name);
-        bw__tuf_md_free(t->roles[i].md);
+        bwh__tuf_md_free(t->roles[i].md);
     }
-    bw__tuf_md_free(t->root);
-    bw__tuf_md_free(t->ts);
-    bw__tuf_md_free(t->snap);
-    bw__tuf_md_free(t->targets);
+    bwh__tuf_md_free(t->root);
+    bwh__tuf_md_free(t->ts);
+    bwh__tuf_md_free(t->snap);
+    bwh__tuf_md_free(t->targets);
     bwh_http_free(t->http);
     bwh_free(t->md_dir);
     bwh_free(t->md_url);
@@ -320,7 +320,7 @@ static bw_err read_local(struct bwh_tuf *t, const char *role, size_t cap, uint8_
     return BW_OK;
 }
 
-static bw_err persist(struct bwh_tuf *t, const char *role, const struct bw__tuf_md *m)
+static bw_err persist(struct bwh_tuf *t, const char *role, const struct bwh__tuf_md *m)
 {
     char path[4096];
     bw_err rc;
@@ -337,49 +337,49 @@ static bw_err persist(struct bwh_tuf *t, const char *role, const struct bw__tuf_
 /* ---- verification steps ---- */
 
 static bw_err parse(struct bwh_tuf *t, const char *what, const uint8_t *b, size_t n,
-                    const char *type, struct bw__tuf_md **m)
+                    const char *type, struct bwh__tuf_md **m)
 {
     char err[300];
     bw_err rc;
 
     err[0] = 0;
-    rc = bw__tuf_md_parse(b, n, type, m, err, sizeof(err));
+    rc = bwh__tuf_md_parse(b, n, type, m, err, sizeof(err));
     if (rc)
         return fail(t, rc, "%s: %s", what, err[0] ? err : bw_strerror(rc));
     return BW_OK;
 }
 
-static bw_err verify(struct bwh_tuf *t, const struct bw__tuf_md *m, const json_t *keys,
+static bw_err verify(struct bwh_tuf *t, const struct bwh__tuf_md *m, const json_t *keys,
                      const json_t *role, const char *what)
 {
     char err[300];
     bw_err rc;
 
-    rc = bw__tuf_md_verify(m, keys, role, &t->st.verifies, err, sizeof(err));
+    rc = bwh__tuf_md_verify(m, keys, role, &t->st.verifies, err, sizeof(err));
     if (rc)
         return fail(t, rc, "%s: %s", what, err);
     return BW_OK;
 }
 
-static bw_err verify_top(struct bwh_tuf *t, const struct bw__tuf_md *m, const char *role)
+static bw_err verify_top(struct bwh_tuf *t, const struct bwh__tuf_md *m, const char *role)
 {
-    return verify(t, m, json_object_get(t->root->sg, "keys"), bw__tuf_root_role(t->root, role),
+    return verify(t, m, json_object_get(t->root->sg, "keys"), bwh__tuf_root_role(t->root, role),
                   role);
 }
 
-static int expired(const struct bwh_tuf *t, const struct bw__tuf_md *m)
+static int expired(const struct bwh_tuf *t, const struct bwh__tuf_md *m)
 {
     return t->now >= m->expires;
 }
 
 /* Ends a step: on success m becomes the trusted *slot, else m is dropped. */
-static bw_err settle(struct bw__tuf_md **slot, struct bw__tuf_md *m, bw_err rc)
+static bw_err settle(struct bwh__tuf_md **slot, struct bwh__tuf_md *m, bw_err rc)
 {
     if (rc) {
-        bw__tuf_md_free(m);
+        bwh__tuf_md_free(m);
         return rc;
     }
-    bw__tuf_md_free(*slot);
+    bwh__tuf_md_free(*slot);
     *slot = m;
     return BW_OK;
 }
@@ -398,7 +398,7 @@ static bw_err load_trusted_root(struct bwh_tuf *t)
         return rc;
     rc = verify_top(t, t->root, "root");
     if (rc) {
-        bw__tuf_md_free(t->root);
+        bwh__tuf_md_free(t->root);
         t->root = NULL;
         return rc;
     }
@@ -413,7 +413,7 @@ static bw_err update_root(struct bwh_tuf *t)
 
     for (i = 0; i < BWH_TUF_ROOT_ROTATIONS; i++) {
         int64_t next = t->root->version + 1;
-        struct bw__tuf_md *m = NULL;
+        struct bwh__tuf_md *m = NULL;
         char file[64], url[4096];
         uint8_t *b = NULL;
         size_t n = 0;
@@ -437,7 +437,7 @@ static bw_err update_root(struct bwh_tuf *t)
         if (!rc && m->version != next)
             rc = fail(t, BW_E_ROLLBACK, "%s holds version %lld", file, (long long)m->version);
         if (!rc)
-            rc = verify(t, m, json_object_get(m->sg, "keys"), bw__tuf_root_role(m, "root"),
+            rc = verify(t, m, json_object_get(m->sg, "keys"), bwh__tuf_root_role(m, "root"),
                         "new root by its own keys");
         if (!rc)
             rc = persist(t, "root", m);
@@ -448,7 +448,7 @@ static bw_err update_root(struct bwh_tuf *t)
     return BW_OK;
 }
 
-static const json_t *meta_of(const struct bw__tuf_md *m, const char *file)
+static const json_t *meta_of(const struct bwh__tuf_md *m, const char *file)
 {
     return json_object_get(json_object_get(m->sg, "meta"), file);
 }
@@ -465,21 +465,21 @@ static int consistent(const struct bwh_tuf *t)
 
 /* A local file of a top-level role that verifies under the current root
  * (a file signed by rotated-out keys is ignored: fast-forward recovery). */
-static struct bw__tuf_md *local_top(struct bwh_tuf *t, const char *role, size_t cap)
+static struct bwh__tuf_md *local_top(struct bwh_tuf *t, const char *role, size_t cap)
 {
-    struct bw__tuf_md *m = NULL;
+    struct bwh__tuf_md *m = NULL;
     char err[300];
     uint8_t *b = NULL;
     size_t n = 0;
 
     if (read_local(t, role, cap, &b, &n) != BW_OK)
         return NULL;
-    if (bw__tuf_md_parse(b, n, role, &m, err, sizeof(err)) != BW_OK ||
-        bw__tuf_md_verify(m, json_object_get(t->root->sg, "keys"),
-                          bw__tuf_root_role(t->root, role), &t->st.verifies, err,
+    if (bwh__tuf_md_parse(b, n, role, &m, err, sizeof(err)) != BW_OK ||
+        bwh__tuf_md_verify(m, json_object_get(t->root->sg, "keys"),
+                          bwh__tuf_root_role(t->root, role), &t->st.verifies, err,
                           sizeof(err)) != BW_OK) {
         say(t, "local %s.json not used: %s", role, err);
-        bw__tuf_md_free(m);
+        bwh__tuf_md_free(m);
         m = NULL;
     }
     bwh_free(b);
@@ -489,12 +489,12 @@ static struct bw__tuf_md *local_top(struct bwh_tuf *t, const char *role, size_t 
 /* 5.4 */
 static bw_err update_timestamp(struct bwh_tuf *t)
 {
-    struct bw__tuf_md *m = NULL;
+    struct bwh__tuf_md *m = NULL;
     uint8_t *b = NULL;
     size_t n = 0;
     bw_err rc;
 
-    bw__tuf_md_free(t->ts);
+    bwh__tuf_md_free(t->ts);
     t->ts = local_top(t, "timestamp", BWH_TUF_TIMESTAMP_MAX);
     rc = fetch_md(t, "timestamp.json", BWH_TUF_TIMESTAMP_MAX, &b, &n);
     if (rc)
@@ -517,7 +517,7 @@ static bw_err update_timestamp(struct bwh_tuf *t)
                   (long long)m->version, (long long)t->ts->version);
     if (!rc && t->ts && m->version == t->ts->version) {
         say(t, "timestamp unchanged (v%lld)", (long long)m->version);
-        bw__tuf_md_free(m);
+        bwh__tuf_md_free(m);
         m = NULL;
     } else if (!rc && t->ts &&
                meta_version(meta_of(m, "snapshot.json")) <
@@ -541,7 +541,7 @@ static bw_err check_file(struct bwh_tuf *t, const char *what, const json_t *info
     char err[300];
     bw_err rc;
 
-    rc = bw__tuf_check_file(info, b, n, err, sizeof(err));
+    rc = bwh__tuf_check_file(info, b, n, err, sizeof(err));
     if (rc)
         return fail(t, rc, "%s: %s", what, err);
     return BW_OK;
@@ -560,7 +560,7 @@ static size_t cap_of(const json_t *info, size_t dflt)
  * and hashes against info and parses it as type. */
 static bw_err fetch_role(struct bwh_tuf *t, const char *pct, int64_t want, const json_t *info,
                          size_t dflt, const char *type, char *file, size_t fcap,
-                         struct bw__tuf_md **m)
+                         struct bwh__tuf_md **m)
 {
     uint8_t *b = NULL;
     size_t n = 0;
@@ -585,13 +585,13 @@ static bw_err update_snapshot(struct bwh_tuf *t)
 {
     const json_t *sm = meta_of(t->ts, "snapshot.json"), *old_meta;
     int64_t want = meta_version(sm);
-    struct bw__tuf_md *m = NULL;
+    struct bwh__tuf_md *m = NULL;
     char file[64];
     const char *k;
     json_t *v;
     bw_err rc;
 
-    bw__tuf_md_free(t->snap);
+    bwh__tuf_md_free(t->snap);
     t->snap = local_top(t, "snapshot", BWH_TUF_SNAPSHOT_MAX);
     if (t->snap && !expired(t, t->snap) && t->snap->version == want) {
         say(t, "local snapshot v%lld is current", (long long)want);
@@ -632,11 +632,11 @@ static bw_err update_snapshot(struct bwh_tuf *t)
  * and spec (keyids, threshold) of its delegator: the local copy when it
  * matches the snapshot and verifies, else the repository's. */
 static bw_err load_targets(struct bwh_tuf *t, const char *role, const json_t *keys,
-                           const json_t *spec, struct bw__tuf_md **out)
+                           const json_t *spec, struct bwh__tuf_md **out)
 {
     char file[NAME_MAX_ * 3 + 40], pct[NAME_MAX_ * 3 + 1], err[300];
     const json_t *info;
-    struct bw__tuf_md *m = NULL;
+    struct bwh__tuf_md *m = NULL;
     uint8_t *b = NULL;
     size_t n = 0;
     int64_t want;
@@ -652,16 +652,16 @@ static bw_err load_targets(struct bwh_tuf *t, const char *role, const json_t *ke
                     (long long)t->snap->version);
     want = meta_version(info);
     if (read_local(t, role, cap_of(info, BWH_TUF_TARGETS_MAX), &b, &n) == BW_OK) {
-        if (bw__tuf_check_file(info, b, n, err, sizeof(err)) == BW_OK &&
-            bw__tuf_md_parse(b, n, "targets", &m, err, sizeof(err)) == BW_OK &&
-            bw__tuf_md_verify(m, keys, spec, &t->st.verifies, err, sizeof(err)) == BW_OK &&
+        if (bwh__tuf_check_file(info, b, n, err, sizeof(err)) == BW_OK &&
+            bwh__tuf_md_parse(b, n, "targets", &m, err, sizeof(err)) == BW_OK &&
+            bwh__tuf_md_verify(m, keys, spec, &t->st.verifies, err, sizeof(err)) == BW_OK &&
             m->version == want && !expired(t, m)) {
             bwh_free(b);
             say(t, "local %s v%lld is current", role, (long long)want);
             *out = m;
             return BW_OK;
         }
-        bw__tuf_md_free(m);
+        bwh__tuf_md_free(m);
         m = NULL;
         bwh_free(b);
         b = NULL;
@@ -676,7 +676,7 @@ static bw_err load_targets(struct bwh_tuf *t, const char *role, const json_t *ke
     if (!rc)
         rc = persist(t, role, m);
     if (rc) {
-        bw__tuf_md_free(m);
+        bwh__tuf_md_free(m);
         return rc;
     }
     *out = m;
@@ -692,12 +692,12 @@ bw_err bwh_tuf_refresh(struct bwh_tuf *t)
     t->now = (int64_t)time(NULL); /* libc time: faketime moves it */
     for (i = 0; i < t->nroles; i++) {
         bwh_free(t->roles[i].name);
-        bw__tuf_md_free(t->roles[i].md);
+        bwh__tuf_md_free(t->roles[i].md);
     }
     t->nroles = 0;
-    bw__tuf_md_free(t->targets);
+    bwh__tuf_md_free(t->targets);
     t->targets = NULL;
-    bw__tuf_md_free(t->root);
+    bwh__tuf_md_free(t->root);
     t->root = NULL;
     rc = load_trusted_root(t);
     if (!rc)
@@ -710,7 +710,7 @@ bw_err bwh_tuf_refresh(struct bwh_tuf *t)
         rc = update_snapshot(t);
     if (!rc)
         rc = load_targets(t, "targets", json_object_get(t->root->sg, "keys"),
-                          bw__tuf_root_role(t->root, "targets"), &t->targets);
+                          bwh__tuf_root_role(t->root, "targets"), &t->targets);
     ERR_clear_error();
     t->refreshed = rc == BW_OK;
     if (!rc)
@@ -802,17 +802,17 @@ static void succinct_bin(const json_t *s, const char *path, char *out, size_t ca
 
 struct visit {
     char name[NAME_MAX_ + 1];
-    const struct bw__tuf_md *parent; /* NULL for top-level targets */
+    const struct bwh__tuf_md *parent; /* NULL for top-level targets */
     const json_t *spec;              /* keyids + threshold in the parent */
 };
 
 /* A delegated role verified against this parent: cached per (role,
  * delegator), so a role reached through another delegator (a diamond) is
  * verified again with that delegator's keys before it is trusted. */
-static bw_err load_delegated(struct bwh_tuf *t, const struct visit *v, struct bw__tuf_md **out)
+static bw_err load_delegated(struct bwh_tuf *t, const struct visit *v, struct bwh__tuf_md **out)
 {
     const json_t *keys = json_object_get(json_object_get(v->parent->sg, "delegations"), "keys");
-    struct bw__tuf_md *m = NULL;
+    struct bwh__tuf_md *m = NULL;
     size_t i;
     bw_err rc;
 
@@ -827,13 +827,13 @@ static bw_err load_delegated(struct bwh_tuf *t, const struct visit *v, struct bw
     for (i = 0; i < t->nroles; i++)
         if (!strcmp(t->roles[i].name, v->name)) {
             /* the same bytes, trusted through another delegator */
-            const struct bw__tuf_md *o = t->roles[i].md;
+            const struct bwh__tuf_md *o = t->roles[i].md;
 
             rc = parse(t, v->name, o->raw, o->raw_len, "targets", &m);
             if (!rc)
                 rc = verify(t, m, keys, v->spec, v->name);
             if (rc) {
-                bw__tuf_md_free(m);
+                bwh__tuf_md_free(m);
                 return rc;
             }
             break;
@@ -845,7 +845,7 @@ static bw_err load_delegated(struct bwh_tuf *t, const struct visit *v, struct bw
     }
     t->roles[t->nroles].name = dup_str(v->name);
     if (!t->roles[t->nroles].name) {
-        bw__tuf_md_free(m);
+        bwh__tuf_md_free(m);
         return BW_E_NOMEM;
     }
     t->roles[t->nroles].parent = v->parent;
@@ -873,8 +873,8 @@ static bw_err find_target(struct bwh_tuf *t, const char *path, const json_t **in
         goto out;
     strcpy(stack[top++].name, "targets");
     while (top && nvisited <= BWH_TUF_DELEGATIONS) {
-        const struct bw__tuf_md *m;
-        struct bw__tuf_md *dm = NULL;
+        const struct bwh__tuf_md *m;
+        struct bwh__tuf_md *dm = NULL;
         const json_t *d, *roles, *succ;
         size_t first;
 
@@ -995,7 +995,7 @@ bw_err bwh_tuf_download(struct bwh_tuf *t, const char *path, int *cached)
     }
     cap = (size_t)json_integer_value(json_object_get(info, "length"));
     if (bwh_read_file(local, cap + 1, &b, &n) == BW_OK &&
-        bw__tuf_check_file(info, b, n, err, sizeof(err)) == BW_OK) {
+        bwh__tuf_check_file(info, b, n, err, sizeof(err)) == BW_OK) {
         say(t, "%s: the local copy matches, not downloaded", path);
         if (cached)
             *cached = 1;
@@ -1056,23 +1056,23 @@ bw_err bwh_tuf_init(const char *metadata_dir, const uint8_t *root, size_t len, F
         rc = verify_top(&t, t.root, "root");
     if (!rc)
         rc = persist(&t, "root", t.root);
-    bw__tuf_md_free(t.root);
+    bwh__tuf_md_free(t.root);
     ERR_clear_error();
     return rc;
 }
 
 bw_err bwh_tuf_check(const uint8_t *buf, size_t len, char *err, size_t cap)
 {
-    struct bw__tuf_md *m = NULL;
+    struct bwh__tuf_md *m = NULL;
     bw_err rc;
 
     if (cap)
         err[0] = 0;
-    rc = bw__tuf_md_parse(buf, len, NULL, &m, err, cap);
+    rc = bwh__tuf_md_parse(buf, len, NULL, &m, err, cap);
     if (!rc && !strcmp(m->type, "root"))
-        rc = bw__tuf_md_verify(m, json_object_get(m->sg, "keys"), bw__tuf_root_role(m, "root"),
+        rc = bwh__tuf_md_verify(m, json_object_get(m->sg, "keys"), bwh__tuf_root_role(m, "root"),
                                NULL, err, cap);
-    bw__tuf_md_free(m);
+    bwh__tuf_md_free(m);
     ERR_clear_error();
     return rc;
 }

@@ -37,7 +37,7 @@ static int tree_ok(const json_t *v, unsigned depth)
     return 1;
 }
 
-bw_err bw__tuf_json_parse(const uint8_t *buf, size_t len, json_t **out, char *err, size_t cap)
+bw_err bwh__tuf_json_parse(const uint8_t *buf, size_t len, json_t **out, char *err, size_t cap)
 {
     json_error_t je;
     json_t *v;
@@ -175,7 +175,7 @@ static void canon(struct cbuf *b, const json_t *v)
     }
 }
 
-bw_err bw__tuf_json_canon(const json_t *v, uint8_t **out, size_t *out_len)
+bw_err bwh__tuf_json_canon(const json_t *v, uint8_t **out, size_t *out_len)
 {
     struct cbuf b = {NULL, 0, 0, 0};
 
@@ -203,10 +203,10 @@ bw_err bwh_tuf_canonical(const uint8_t *json, size_t len, uint8_t **out, size_t 
 
     *out = NULL;
     *out_len = 0;
-    rc = bw__tuf_json_parse(json, len, &v, err, sizeof(err));
+    rc = bwh__tuf_json_parse(json, len, &v, err, sizeof(err));
     if (rc)
         return rc;
-    rc = bw__tuf_json_canon(v, out, out_len);
+    rc = bwh__tuf_json_canon(v, out, out_len);
     json_decref(v);
     return rc;
 }

@@ -157,7 +157,7 @@ static EVP_PKEY *load_key(const struct scheme *s, const char *pub)
     return k;
 }
 
-bw_err bw__tuf_sig_verify(const json_t *key, const char *sig_hex, const uint8_t *msg,
+bw_err bwh__tuf_sig_verify(const json_t *key, const char *sig_hex, const uint8_t *msg,
                           size_t msg_len)
 {
     const char *kt = json_string_value(json_object_get(key, "keytype"));

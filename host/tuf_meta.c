@@ -226,7 +226,7 @@ static const char *targets_bad(const json_t *sg)
     return d ? delegations_bad(d) : NULL;
 }
 
-static const char *signed_bad(struct bw__tuf_md *m)
+static const char *signed_bad(struct bwh__tuf_md *m)
 {
     const json_t *sg = m->sg, *meta;
     const char *s;
@@ -259,7 +259,7 @@ static const char *signed_bad(struct bw__tuf_md *m)
     return NULL;
 }
 
-void bw__tuf_md_free(struct bw__tuf_md *m)
+void bwh__tuf_md_free(struct bwh__tuf_md *m)
 {
     if (!m)
         return;
@@ -269,10 +269,10 @@ void bw__tuf_md_free(struct bw__tuf_md *m)
     bwh_free(m);
 }
 
-bw_err bw__tuf_md_parse(const uint8_t *raw, size_t len, const char *want, struct bw__tuf_md **out,
+bw_err bwh__tuf_md_parse(const uint8_t *raw, size_t len, const char *want, struct bwh__tuf_md **out,
                         char *err, size_t cap)
 {
-    struct bw__tuf_md *m;
+    struct bwh__tuf_md *m;
     const char *type, *why;
     size_t i, j;
     bw_err rc;
@@ -287,7 +287,7 @@ bw_err bw__tuf_md_parse(const uint8_t *raw, size_t len, const char *want, struct
         goto out;
     memcpy(m->raw, raw, len);
     m->raw_len = len;
-    rc = bw__tuf_json_parse(raw, len, &m->doc, err, cap);
+    rc = bwh__tuf_json_parse(raw, len, &m->doc, err, cap);
     if (rc)
         goto out;
     rc = BW_E_FORMAT;
@@ -327,7 +327,7 @@ bw_err bw__tuf_md_parse(const uint8_t *raw, size_t len, const char *want, struct
         snprintf(err, cap, "%s metadata: %s", m->type, why);
         goto out;
     }
-    rc = bw__tuf_json_canon(m->sg, &m->canon, &m->canon_len);
+    rc = bwh__tuf_json_canon(m->sg, &m->canon, &m->canon_len);
     if (rc) {
         snprintf(err, cap, "no canonical form");
         goto out;
@@ -335,18 +335,18 @@ bw_err bw__tuf_md_parse(const uint8_t *raw, size_t len, const char *want, struct
     rc = BW_OK;
 out:
     if (rc)
-        bw__tuf_md_free(m);
+        bwh__tuf_md_free(m);
     else
         *out = m;
     return rc;
 }
 
-const json_t *bw__tuf_root_role(const struct bw__tuf_md *root, const char *name)
+const json_t *bwh__tuf_root_role(const struct bwh__tuf_md *root, const char *name)
 {
     return json_object_get(json_object_get(root->sg, "roles"), name);
 }
 
-bw_err bw__tuf_md_verify(const struct bw__tuf_md *m, const json_t *keys, const json_t *role,
+bw_err bwh__tuf_md_verify(const struct bwh__tuf_md *m, const json_t *keys, const json_t *role,
                          unsigned *verifies, char *err, size_t cap)
 {
     const json_t *keyids = json_object_get(role, "keyids");
@@ -368,7 +368,7 @@ bw_err bw__tuf_md_verify(const struct bw__tuf_md *m, const json_t *keys, const j
             continue; /* not a key of this role */
         if (verifies)
             (*verifies)++;
-        if (bw__tuf_sig_verify(key, json_string_value(json_object_get(s, "sig")), m->canon,
+        if (bwh__tuf_sig_verify(key, json_string_value(json_object_get(s, "sig")), m->canon,
                                m->canon_len) == BW_OK)
             good++;
     }
@@ -383,7 +383,7 @@ out:
     return rc;
 }
 
-bw_err bw__tuf_check_file(const json_t *info, const uint8_t *b, size_t n, char *err, size_t cap)
+bw_err bwh__tuf_check_file(const json_t *info, const uint8_t *b, size_t n, char *err, size_t cap)
 {
     const json_t *len = json_object_get(info, "length"), *hashes = json_object_get(info, "hashes");
     const char *alg;

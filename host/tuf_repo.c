@@ -123,7 +123,7 @@ static bw_err key_object(const uint8_t pub[BW_P256_PUB_LEN], json_t **obj, char 
                   "keyval", "public", (const char *)pem, (int)pl);
     if (!o)
         return BW_E_NOMEM;
-    rc = bw__tuf_json_canon(o, &canon, &cl);
+    rc = bwh__tuf_json_canon(o, &canon, &cl);
     if (!rc)
         rc = bw_sha256(canon, cl, d);
     bwh_free(canon);
@@ -210,7 +210,7 @@ static char *dump(const json_t *o)
     return s;
 }
 
-static bw_err md_load(const char *path, const char *want, struct bw__tuf_md **m, char *err,
+static bw_err md_load(const char *path, const char *want, struct bwh__tuf_md **m, char *err,
                       size_t cap)
 {
     uint8_t *b = NULL;
@@ -223,7 +223,7 @@ static bw_err md_load(const char *path, const char *want, struct bw__tuf_md **m,
     if (rc)
         return fail(err, cap, rc == BW_E_IO && errno == ENOENT ? BW_E_NOTFOUND : rc, "%s: %s",
                     path, rc == BW_E_IO ? strerror(errno) : bw_strerror(rc));
-    rc = bw__tuf_md_parse(b, n, want, m, why, sizeof(why));
+    rc = bwh__tuf_md_parse(b, n, want, m, why, sizeof(why));
     bwh_free(b);
     if (rc)
         return fail(err, cap, rc, "%s: %s", path, why);
@@ -243,7 +243,7 @@ static int exists(const char *path)
 static bw_err md_write(const char *path, json_t *sg, json_t *sigs, char *err, size_t cap)
 {
     json_t *doc = json_pack("{s:O, s:O}", "signed", sg, "signatures", sigs);
-    struct bw__tuf_md *m = NULL;
+    struct bwh__tuf_md *m = NULL;
     char *s = NULL, why[200];
     bw_err rc;
 
@@ -253,7 +253,7 @@ static bw_err md_write(const char *path, json_t *sg, json_t *sigs, char *err, si
     s = dump(doc);
     if (!s)
         goto out;
-    rc = bw__tuf_md_parse((const uint8_t *)s, strlen(s), NULL, &m, why, sizeof(why));
+    rc = bwh__tuf_md_parse((const uint8_t *)s, strlen(s), NULL, &m, why, sizeof(why));
     if (rc) {
         rc = fail(err, cap, BW_E_FORMAT, "internal: would write bad metadata: %s", why);
         goto out;
@@ -262,14 +262,14 @@ static bw_err md_write(const char *path, json_t *sg, json_t *sigs, char *err, si
     if (rc)
         rc = fail(err, cap, rc, "%s: %s", path, strerror(errno));
 out:
-    bw__tuf_md_free(m);
+    bwh__tuf_md_free(m);
     bwh_free(s);
     json_decref(doc);
     return rc;
 }
 
 /* The published root: DIR/metadata/root.json. */
-static bw_err root_load(const char *dir, struct bw__tuf_md **m, char *err, size_t cap)
+static bw_err root_load(const char *dir, struct bwh__tuf_md **m, char *err, size_t cap)
 {
     char p[PATH_CAP];
 
@@ -279,7 +279,7 @@ static bw_err root_load(const char *dir, struct bw__tuf_md **m, char *err, size_
 }
 
 /* Signatures of m by distinct keys of role (keys: keyid -> key). */
-static unsigned good_sigs(const struct bw__tuf_md *m, const json_t *keys, const json_t *role)
+static unsigned good_sigs(const struct bwh__tuf_md *m, const json_t *keys, const json_t *role)
 {
     const json_t *ids = json_object_get(role, "keyids");
     unsigned good = 0;
@@ -293,7 +293,7 @@ static unsigned good_sigs(const struct bw__tuf_md *m, const json_t *keys, const 
             if (!strcmp(json_string_value(json_array_get(ids, j)), id))
                 break;
         if (j < json_array_size(ids) && json_object_get(keys, id) &&
-            bw__tuf_sig_verify(json_object_get(keys, id),
+            bwh__tuf_sig_verify(json_object_get(keys, id),
                                json_string_value(json_object_get(s, "sig")), m->canon,
                                m->canon_len) == BW_OK)
             good++;
@@ -425,7 +425,7 @@ out:
 /* ---- sign ---- */
 
 /* What a holder is about to sign, so that they sign what they reviewed. */
-static void summary(FILE *log, const struct bw__tuf_md *m)
+static void summary(FILE *log, const struct bwh__tuf_md *m)
 {
     const json_t *roles = json_object_get(m->sg, "roles"), *t, *v;
     const char *name;
@@ -452,7 +452,7 @@ static void summary(FILE *log, const struct bw__tuf_md *m)
 bw_err bwh_tuf_repo_sign(const char *rolefile, const char *key, char **out, FILE *log,
                          char *err, size_t cap)
 {
-    struct bw__tuf_md *m = NULL;
+    struct bwh__tuf_md *m = NULL;
     struct rkey k;
     json_t *o = NULL, *kobj = NULL;
     uint8_t d[BW_SHA256_LEN];
@@ -480,7 +480,7 @@ bw_err bwh_tuf_repo_sign(const char *rolefile, const char *key, char **out, FILE
     }
     /* check our own work before anyone relies on it */
     rc = fail(err, cap, BW_E_BADSIG, "the key made a signature that does not verify");
-    if (bw__tuf_sig_verify(kobj, sig, m->canon, m->canon_len) != BW_OK)
+    if (bwh__tuf_sig_verify(kobj, sig, m->canon, m->canon_len) != BW_OK)
         goto out;
     bw_hex(dh, d, sizeof(d));
     rc = BW_E_NOMEM;
@@ -497,7 +497,7 @@ out:
     json_decref(o);
     json_decref(kobj);
     bwh_free(sig);
-    bw__tuf_md_free(m);
+    bwh__tuf_md_free(m);
     return rc;
 }
 
@@ -510,7 +510,7 @@ struct signers {
     unsigned n;
 };
 
-static bw_err signers_of(const char *dir, const struct bw__tuf_md *m, struct bw__tuf_md **pub,
+static bw_err signers_of(const char *dir, const struct bwh__tuf_md *m, struct bwh__tuf_md **pub,
                          struct signers *s, char *err, size_t cap)
 {
     bw_err rc;
@@ -519,7 +519,7 @@ static bw_err signers_of(const char *dir, const struct bw__tuf_md *m, struct bw_
     *pub = NULL;
     if (!strcmp(m->type, "root")) {
         s->keys[0] = json_object_get(m->sg, "keys");
-        s->role[0] = bw__tuf_root_role(m, "root");
+        s->role[0] = bwh__tuf_root_role(m, "root");
         s->n = 1;
         if (m->version == 1)
             return BW_OK;
@@ -533,12 +533,12 @@ static bw_err signers_of(const char *dir, const struct bw__tuf_md *m, struct bw_
                         "is %lld", (long long)m->version, (long long)(*pub)->version);
     }
     s->keys[s->n] = json_object_get((*pub)->sg, "keys");
-    s->role[s->n] = bw__tuf_root_role(*pub, m->type);
+    s->role[s->n] = bwh__tuf_root_role(*pub, m->type);
     s->n++;
     return BW_OK;
 }
 
-static int met(const struct bw__tuf_md *m, const struct signers *s, char *state, size_t cap)
+static int met(const struct bwh__tuf_md *m, const struct signers *s, char *state, size_t cap)
 {
     unsigned i, ok = 1;
     size_t n = 0;
@@ -576,7 +576,7 @@ static const json_t *signer_key(const struct signers *s, const char *id)
 
 /* Publishes m as metadata/V.ROLE.json and metadata/ROLE.json, then
  * removes the staged file. */
-static bw_err publish(const char *dir, const struct bw__tuf_md *m, const char *staged, char *err,
+static bw_err publish(const char *dir, const struct bwh__tuf_md *m, const char *staged, char *err,
                       size_t cap)
 {
     char name[64], p[PATH_CAP];
@@ -615,7 +615,7 @@ static bw_err sigfile_parse(const uint8_t *b, size_t n, json_t **out, char *why,
     bw_err rc;
 
     *out = NULL;
-    rc = bw__tuf_json_parse(b, n, &o, why, cap);
+    rc = bwh__tuf_json_parse(b, n, &o, why, cap);
     if (rc)
         return rc;
     rc = fail(why, cap, BW_E_FORMAT, "not a signature file of 'bulwark repo sign'");
@@ -660,7 +660,7 @@ bw_err bwh_tuf_repo_check_sigfile(const uint8_t *buf, size_t len, char *err, siz
 bw_err bwh_tuf_repo_merge(const char *dir, const char *const *sigs, size_t n, int *published,
                           FILE *log, char *err, size_t cap)
 {
-    struct bw__tuf_md *m = NULL, *pub = NULL, *out_md = NULL;
+    struct bwh__tuf_md *m = NULL, *pub = NULL, *out_md = NULL;
     struct signers who;
     json_t *add = json_array(), *all = NULL, *sf = NULL;
     char staged[PATH_CAP], role[16] = "", state[200], dh[65], why[200];
@@ -746,7 +746,7 @@ bw_err bwh_tuf_repo_merge(const char *dir, const char *const *sigs, size_t n, in
             goto out;
         rc = fail(err, cap, BW_E_BADSIG, "%s: the signature by key %.16s... does not verify",
                   sigs[i], id);
-        if (bw__tuf_sig_verify(key, sig, m->canon, m->canon_len) != BW_OK)
+        if (bwh__tuf_sig_verify(key, sig, m->canon, m->canon_len) != BW_OK)
             goto out;
         for (j = 0; j < json_array_size(all); j++)
             if (!strcmp(json_string_value(json_object_get(json_array_get(all, j), "keyid")),
@@ -785,9 +785,9 @@ out:
     json_decref(sf);
     json_decref(add);
     json_decref(all);
-    bw__tuf_md_free(m);
-    bw__tuf_md_free(out_md);
-    bw__tuf_md_free(pub);
+    bwh__tuf_md_free(m);
+    bwh__tuf_md_free(out_md);
+    bwh__tuf_md_free(pub);
     return rc;
 }
 
@@ -798,7 +798,7 @@ out:
 static bw_err stage_start(const char *dir, const char *role, unsigned days, json_t **sg,
                           char *staged, char *err, size_t cap)
 {
-    struct bw__tuf_md *m = NULL;
+    struct bwh__tuf_md *m = NULL;
     char name[32], p[PATH_CAP], exp[21];
     bw_err rc;
 
@@ -826,7 +826,7 @@ static bw_err stage_start(const char *dir, const char *role, unsigned days, json
         *sg = NULL;
         rc = BW_E_NOMEM;
     }
-    bw__tuf_md_free(m);
+    bwh__tuf_md_free(m);
     return rc;
 }
 
@@ -1149,7 +1149,7 @@ out:
 bw_err bwh_tuf_repo_online(const char *dir, const char *role, const char *key, unsigned days,
                            char *err, size_t cap)
 {
-    struct bw__tuf_md *root = NULL, *over = NULL, *cur = NULL;
+    struct bwh__tuf_md *root = NULL, *over = NULL, *cur = NULL;
     const int snap = role && !strcmp(role, "snapshot");
     const char *over_role = snap ? "targets" : "snapshot";
     const json_t *r;
@@ -1178,7 +1178,7 @@ bw_err bwh_tuf_repo_online(const char *dir, const char *role, const char *key, u
             rc = fail(err, cap, BW_E_STATE, "no %s metadata is published yet", over_role);
         goto out;
     }
-    r = bw__tuf_root_role(root, role);
+    r = bwh__tuf_root_role(root, role);
     rc = fail(err, cap, BW_E_STATE, "the root gives %s a threshold of %u: an online role signs "
               "with one key", role, threshold_of(r));
     if (threshold_of(r) != 1)
@@ -1215,13 +1215,13 @@ bw_err bwh_tuf_repo_online(const char *dir, const char *role, const char *key, u
                    "length", (json_int_t)over->raw_len, "hashes", "sha256", hex);
     if (!sg)
         goto out;
-    rc = bw__tuf_json_canon(sg, &canon, &cl);
+    rc = bwh__tuf_json_canon(sg, &canon, &cl);
     if (!rc)
         rc = sign_hex(&k, canon, cl, &sig);
     if (rc)
         goto out;
     rc = fail(err, cap, BW_E_BADSIG, "the key made a signature that does not verify");
-    if (bw__tuf_sig_verify(kobj, sig, canon, cl) != BW_OK)
+    if (bwh__tuf_sig_verify(kobj, sig, canon, cl) != BW_OK)
         goto out;
     rc = BW_E_NOMEM;
     sigs = json_pack("[{s:s, s:s}]", "keyid", id, "sig", sig);
@@ -1244,9 +1244,9 @@ out:
     json_decref(sigs);
     bwh_free(sig);
     bwh_free(canon);
-    bw__tuf_md_free(root);
-    bw__tuf_md_free(over);
-    bw__tuf_md_free(cur);
+    bwh__tuf_md_free(root);
+    bwh__tuf_md_free(over);
+    bwh__tuf_md_free(cur);
     return rc;
 }
 
@@ -1259,7 +1259,7 @@ bw_err bwh_tuf_repo_status(const char *dir, FILE *out, int json, unsigned *probl
                            size_t cap)
 {
     static const char *const roles[] = {"root", "timestamp", "snapshot", "targets"};
-    struct bw__tuf_md *root = NULL;
+    struct bwh__tuf_md *root = NULL;
     time_t now = time(NULL);
     char p[PATH_CAP], name[32];
     unsigned i, bad = 0, shown = 0;
@@ -1279,8 +1279,8 @@ bw_err bwh_tuf_repo_status(const char *dir, FILE *out, int json, unsigned *probl
     for (i = 0; i < 8; i++) {
         const char *r = roles[i % 4];
         const int staged = i >= 4;
-        struct bw__tuf_md *m = NULL;
-        struct bw__tuf_md *pub = NULL;
+        struct bwh__tuf_md *m = NULL;
+        struct bwh__tuf_md *pub = NULL;
         struct signers who;
         char state[200] = "", why[200];
         int ok = 1;
@@ -1304,9 +1304,9 @@ bw_err bwh_tuf_repo_status(const char *dir, FILE *out, int json, unsigned *probl
                 ok = met(m, &who, state, sizeof(state));
             else
                 snprintf(state, sizeof(state), "%s", why), ok = 0;
-            bw__tuf_md_free(pub);
+            bwh__tuf_md_free(pub);
         } else if (root) {
-            const json_t *role = bw__tuf_root_role(root, r);
+            const json_t *role = bwh__tuf_root_role(root, r);
             unsigned g = good_sigs(m, json_object_get(root->sg, "keys"), role);
 
             snprintf(state, sizeof(state), "%u signatures (threshold %u)", g, threshold_of(role));
@@ -1331,11 +1331,11 @@ bw_err bwh_tuf_repo_status(const char *dir, FILE *out, int json, unsigned *probl
                     (left < 0 ? -left : left) / 86400, state,
                     ok ? "" : staged ? "  (waiting for signatures)" : "  BELOW THRESHOLD");
         }
-        bw__tuf_md_free(m);
+        bwh__tuf_md_free(m);
     }
     if (json)
         fprintf(out, "],\"problems\":%u}\n", bad);
     *problems = bad;
-    bw__tuf_md_free(root);
+    bwh__tuf_md_free(root);
     return BW_OK;
 }
