@@ -14,3 +14,9 @@ if(CMAKE_C_COMPILER_ID STREQUAL "GNU" AND NOT BW_SANITIZE)
 endif()
 add_test(NAME integ.tuf_canon COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/tuf/canon_check.py
          $<TARGET_FILE:test_tuf_kat> ${CMAKE_SOURCE_DIR}/fuzz/corpus/tuf_canon)
+# bulwark repo: a 3-of-5 repository signed by separate holders, served on
+# 127.0.0.1 and read by bulwark tuf; rotation, revocation, refusals, and
+# securesystemslib verifying what bulwark wrote (about 6 s)
+add_test(NAME integ.tuf_repo COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/tuf/test_repo.py
+         $<TARGET_FILE:bulwark>)
+set_tests_properties(integ.tuf_repo PROPERTIES LABELS "tuf" TIMEOUT 120)

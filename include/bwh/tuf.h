@@ -103,4 +103,116 @@ BW_NODISCARD bw_err bwh_tuf_canonical(const uint8_t *json, size_t len, uint8_t *
  * tests. BW_E_FORMAT, BW_E_BADSIG, BW_E_NOMEM. */
 BW_NODISCARD bw_err bwh_tuf_check(const uint8_t *buf, size_t len, char *err, size_t cap);
 
+/*
+ * Repository tooling (host/tuf_repo.c, `bulwark repo`): a directory
+ *   DIR/staged/ROLE.json   root or targets metadata waiting for signatures
+ *   DIR/metadata/          what a static web server publishes: N.root.json,
+ *                          N.targets.json, N.snapshot.json, timestamp.json,
+ *                          and ROLE.json copies of the newest of each
+ *   DIR/targets/           targets by hash prefix: SHA256HEX.NAME
+ * Consistent snapshots are always on. Root and targets are offline roles:
+ * a change is staged unsigned, each key holder signs it on their own
+ * machine (bwh_tuf_repo_sign) and the signatures are merged; the file is
+ * published when it meets its threshold (a new root: that of the previous
+ * root's root role too). Snapshot and timestamp are online roles, signed
+ * in one step. Keys: a P-256 private key file (PEM/DER) or a device-key
+ * URI (pkcs11:..., tpm:..., file:...?storage-key=; include/bwh/identity.h);
+ * public keys are P-256 PEM/DER files; key type ecdsa, scheme
+ * ecdsa-sha2-nistp256, keyid the SHA-256 of the key object's canonical form.
+ * Every function checks all its input before it writes; on an error
+ * nothing on disk has changed and err (cap bytes) says why. Errors:
+ * BW_E_INVAL (bad argument), BW_E_EXISTS (init over a repository),
+ * BW_E_NOTFOUND (a file or key the step needs), BW_E_FORMAT, BW_E_KEY,
+ * BW_E_BADSIG, BW_E_STATE (the step does not fit the repository's state,
+ * e.g. a duplicate signature), BW_E_IO, BW_E_NOMEM.
+ */
+#define BWH_TUF_REPO_KEYS 32 /* keys given to one call */
+
+/* Default expiry of each role, days. */
+#define BWH_TUF_DAYS_ROOT 365
+#define BWH_TUF_DAYS_TARGETS 90
+#define BWH_TUF_DAYS_SNAPSHOT 7
+#define BWH_TUF_DAYS_TIMESTAMP 1
+
+struct bwh_tuf_repo_init {
+    const char *root_pubs[BWH_TUF_REPO_KEYS];
+    unsigned n_root, root_threshold; /* k of n */
+    const char *targets_pub, *snapshot_pub, *timestamp_pub;
+    unsigned root_days, targets_days; /* 0: the defaults */
+};
+
+/* Creates DIR (or uses an existing DIR without staged/, metadata/ and
+ * targets/) with staged/root.json (version 1, unsigned, the given keys,
+ * targets, snapshot and timestamp threshold 1) and staged/targets.json
+ * (version 1, no targets, unsigned). */
+BW_NODISCARD bw_err bwh_tuf_repo_create(const char *dir, const struct bwh_tuf_repo_init *in,
+                                        char *err, size_t cap);
+
+/* Signs the metadata file rolefile with key (see above) and returns a
+ * signature file in *out (bwh_malloc'd JSON, NUL-ended): role, version,
+ * the SHA-256 of the canonical signed part, keyid, sig. No repository is
+ * needed: a key holder runs it on their own machine. log: what is being
+ * signed (version, expiry, each role's keys and threshold, each target),
+ * for the holder to review, or NULL. */
+BW_NODISCARD bw_err bwh_tuf_repo_sign(const char *rolefile, const char *key, char **out,
+                                      FILE *log, char *err, size_t cap);
+
+/* Merges the signature files sigs[0..n) into DIR/staged/ROLE.json (the
+ * role each names). All or nothing: a signature for another version or
+ * other content, by a key the role does not list, that does not verify,
+ * or by a key that already signed is refused. Publishes the file when it
+ * meets its threshold(s); *published (may be NULL) tells. log: a line
+ * per signature and the state, or NULL. */
+BW_NODISCARD bw_err bwh_tuf_repo_merge(const char *dir, const char *const *sigs, size_t n,
+                                       int *published, FILE *log, char *err, size_t cap);
+
+/* Parses a signature file as merge does (for fuzzing and tests):
+ * BW_E_FORMAT, BW_E_TOOBIG (over 64 KiB), BW_E_NOMEM. No signature check. */
+BW_NODISCARD bw_err bwh_tuf_repo_check_sigfile(const uint8_t *buf, size_t len, char *err,
+                                               size_t cap);
+
+enum bwh_tuf_key_op { BWH_TUF_KEY_ADD, BWH_TUF_KEY_REVOKE, BWH_TUF_KEY_ROTATE };
+
+/* Stages a new root version (from the staged one, or the published one
+ * plus one) with role's keys changed: ADD the keys pubs, REVOKE the keys
+ * pubs (each a public key file or a keyid), ROTATE: pubs replace all.
+ * threshold: the role's new threshold (0: keep; more than the keys left
+ * is BW_E_INVAL). days: the root's expiry (0: default).
+ * Staged signatures are dropped (the content changed). */
+BW_NODISCARD bw_err bwh_tuf_repo_keys(const char *dir, enum bwh_tuf_key_op op, const char *role,
+                                      const char *const *pubs, size_t n, unsigned threshold,
+                                      unsigned days, char *err, size_t cap);
+
+/* Stages a new version of role (root or targets) with the same content
+ * and a fresh expiry (days, 0: default), for the holders to sign: to
+ * extend an expiry, or to have targets signed again by the keys of a new
+ * root. Staged signatures are dropped. */
+BW_NODISCARD bw_err bwh_tuf_repo_renew(const char *dir, const char *role, unsigned days,
+                                       char *err, size_t cap);
+
+/* Publishes the SUIT package pkg as target name: authenticates it with
+ * release_pub and verifies every chunk (bwh_pkg_open, bwh_pkg_verify),
+ * copies it to DIR/targets/SHA256.NAME and stages targets metadata with
+ * the entry: length, sha256, custom {"bulwark": {vendor_id, class_id,
+ * sequence, hardware}} from the authenticated manifest (hardware: hw, a
+ * free string). name: [A-Za-z0-9._-] without a leading dot (NULL: the
+ * package's file name). days: targets expiry (0: default). */
+BW_NODISCARD bw_err bwh_tuf_repo_add_target(const char *dir, const char *pkg,
+                                            const char *release_pub, const char *name,
+                                            const char *hw, unsigned days, char *err,
+                                            size_t cap);
+
+/* The online roles: role "snapshot" writes N+1.snapshot.json over the
+ * published targets, "timestamp" timestamp.json over the published
+ * snapshot, signed with key (which the root must list for the role). */
+BW_NODISCARD bw_err bwh_tuf_repo_online(const char *dir, const char *role, const char *key,
+                                        unsigned days, char *err, size_t cap);
+
+/* Writes what expires when and which roles lack signatures to out (a
+ * line per role, or one JSON object when json). *problems: roles expired,
+ * expiring within a quarter of their default lifetime, or below their
+ * threshold under the published root. */
+BW_NODISCARD bw_err bwh_tuf_repo_status(const char *dir, FILE *out, int json, unsigned *problems,
+                                        char *err, size_t cap);
+
 #endif
