@@ -153,6 +153,7 @@ struct bw_suit {
     struct bw_suit_bytes seq[6];
     uint8_t slot;          /* the slot conditions were evaluated for, or BW_SUIT_SLOT_ANY */
     unsigned try_each : 1; /* the manifest holds a try-each: its parameters depend on the slot */
+    unsigned slot_cond : 1; /* it holds a component-slot condition */
     uint8_t seqs_present;  /* enum bw_suit_seq bits */
     uint8_t seqs_severed;  /* held as a digest in the manifest, member absent */
     unsigned tagged : 1;   /* envelope carried tag 107 */
@@ -246,9 +247,25 @@ struct bw_suit_build {
     uint8_t chunk_list_digest[BW_SHA256_LEN];
     const uint8_t *integrated; /* payload embedded under uri's "#name" */
     size_t integrated_len;
+    /* A/B (n_alt 2): one image per slot, chosen on the device by try-each
+     * on suit-condition-component-slot (alt[0] for slot A, alt[1] for B);
+     * image_digest, image_size and chunk_list_digest above are unused,
+     * with_chunks is required, uri and integrated must be NULL. Each
+     * alternative names its section of the package (chunk list, then
+     * payload) by offset after the envelope; section_total is every byte
+     * after the envelope. */
+    unsigned n_alt; /* 0: one image; 2: A/B */
+    struct bw_suit_build_alt {
+        uint8_t image_digest[BW_SHA256_LEN];
+        uint64_t image_size;
+        uint8_t chunk_list_digest[BW_SHA256_LEN];
+        uint64_t section_off;
+    } alt[2];
+    uint64_t section_total;
 };
 
-/* Builds and signs (ES256) a tagged envelope into w. Use a writer with
+/* Builds and signs (ES256) a tagged envelope into w (n_alt 2: the A/B
+ * template, docs/package-format.md). Use a writer with
  * p == NULL to learn the size first. Errors: BW_E_INVAL, BW_E_KEY,
  * BW_E_CRYPTO, the writer's BW_E_NOMEM. */
 BW_NODISCARD bw_err bw_suit_build(struct bw_wr *w, const struct bw_suit_build *b,

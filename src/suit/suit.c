@@ -340,6 +340,7 @@ static bw_err slot_condition(struct run *r, uint32_t sel)
     const struct bw_suit *s = r->s;
     unsigned c;
 
+    r->s->slot_cond = 1;
     for (c = 0; c < s->n_components; c++) {
         if (!(sel & (1u << c)))
             continue;
@@ -621,6 +622,7 @@ static bw_err interpret(struct bw_suit *s)
     }
     s->seqs_present = 0;
     s->try_each = 0;
+    s->slot_cond = 0;
     for (i = 0; i < 6; i++) {
         struct run r = {s, bits[i], 0, 0};
 
