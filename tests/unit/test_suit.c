@@ -787,6 +787,155 @@ static void try_each(void)
     bw_ec_key_clear(&k);
 }
 
+/* ---- A/B install through the core stream ------------------------------ */
+
+#define AB_SLOT 16384
+static uint8_t ab_flash[2][AB_SLOT];
+static struct bw_bootstate ab_saved;
+static int ab_have_saved;
+
+static bw_err mf_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+    memcpy(buf, (uint8_t *)ctx + off, len);
+    return BW_OK;
+}
+
+static bw_err mf_write(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+    if (off + len > AB_SLOT)
+        return BW_E_INVAL;
+    memcpy((uint8_t *)ctx + off, buf, len);
+    return BW_OK;
+}
+
+static bw_err mf_sync(void *ctx)
+{
+    (void)ctx;
+    return BW_OK;
+}
+
+static bw_err ms_load(void *ctx, struct bw_bootstate *st)
+{
+    (void)ctx;
+    if (!ab_have_saved)
+        return BW_E_NOTFOUND;
+    *st = ab_saved;
+    return BW_OK;
+}
+
+static bw_err ms_save(void *ctx, const struct bw_bootstate *st)
+{
+    (void)ctx;
+    ab_saved = *st;
+    ab_have_saved = 1;
+    return BW_OK;
+}
+
+/* bw_suit_build's A/B template, installed on a fresh device (slot A
+ * active, so B is the target): the core refuses the manifest until it is
+ * selected for B, then writes B's image and passes over A's section. */
+static void ab_install(void)
+{
+    static uint8_t img[2][6000], pkg[2 * (6000 + 64)], env[1024];
+    struct bw_flash fa = {ab_flash[0], AB_SLOT, 1, mf_read, mf_write, mf_sync};
+    struct bw_flash fb = {ab_flash[1], AB_SLOT, 1, mf_read, mf_write, mf_sync};
+    struct bw_bootstore bs = {NULL, ms_load, ms_save};
+    static const uint64_t size[2] = {6000, 5000};
+    uint8_t list[64], chunk[4096], target = 9;
+    struct bw_suit_build b;
+    struct bw_ec_key k;
+    struct bw_install in;
+    struct bw_update u;
+    struct bw_suit s;
+    struct bw_wr w;
+    size_t el, pl = 0, i;
+
+    memset(&b, 0, sizeof(b));
+    bw_ec_key_init(&k);
+    CHECK_RC(bw_ec_generate(&k), BW_OK);
+    b.sequence = 1;
+    b.vendor_id = vendor;
+    b.class_id = klass;
+    b.with_chunks = 1;
+    b.chunk_size = 4096;
+    b.n_alt = 2;
+    for (i = 0; i < 2; i++) {
+        uint8_t l[64];
+        size_t n = (size[i] + 4095) / 4096, j;
+
+        memset(img[i], 'A' + (int)i, sizeof(img[i]));
+        img[i][17] = (uint8_t)i;
+        for (j = 0; j < n; j++) {
+            size_t cl = j + 1 < n ? 4096 : size[i] - j * 4096;
+
+            CHECK_RC(bw_sha256(img[i] + j * 4096, cl, l + 32 * j), BW_OK);
+        }
+        CHECK_RC(bw_sha256(l, 32 * n, b.alt[i].chunk_list_digest), BW_OK);
+        CHECK_RC(bw_sha256(img[i], size[i], b.alt[i].image_digest), BW_OK);
+        b.alt[i].image_size = size[i];
+        b.alt[i].section_off = pl;
+        memcpy(pkg + pl, l, 32 * n);
+        memcpy(pkg + pl + 32 * n, img[i], size[i]);
+        pl += 32 * n + size[i];
+    }
+    b.section_total = pl;
+    /* the builder refuses a section that does not fit */
+    b.alt[1].section_off = pl - 100;
+    bw_wr_init(&w, env, sizeof(env));
+    CHECK_RC(bw_suit_build(&w, &b, &k), BW_E_INVAL);
+    b.alt[1].section_off = b.alt[0].section_off + 64 + 6000;
+    bw_wr_init(&w, env, sizeof(env));
+    CHECK_RC(bw_suit_build(&w, &b, &k), BW_OK);
+    el = w.len;
+    CHECK_RC(bw_suit_parse(env, el, &k, &s), BW_OK);
+    CHECK(s.try_each && s.slot_cond && !s.comp[0].has_digest);
+
+    memset(ab_flash, 0, sizeof(ab_flash));
+    ab_have_saved = 0;
+    CHECK_RC(bw_update_open(&u, &fa, &fb, &bs), BW_OK);
+    /* not selected: the core refuses (verify-only too) */
+    CHECK_RC(bw_install_begin(&in, &u, &s, NULL, list, sizeof(list), chunk, sizeof(chunk)),
+             BW_E_UNSUPPORTED); /* no image parameters at all */
+    CHECK_RC(bw_install_begin(&in, NULL, &s, NULL, list, sizeof(list), chunk, sizeof(chunk)),
+             BW_E_UNSUPPORTED);
+    CHECK_RC(bw_update_target(&u, &target), BW_OK);
+    CHECK(target == BW_SLOT_B);
+    /* selected for the other slot: refused before a byte is written */
+    CHECK_RC(bw_suit_select(&s, BW_SLOT_A), BW_OK);
+    CHECK_RC(bw_install_begin(&in, &u, &s, NULL, list, sizeof(list), chunk, sizeof(chunk)),
+             BW_E_STATE);
+    CHECK_RC(bw_suit_select(&s, target), BW_OK);
+    CHECK_RC(bw_install_begin(&in, &u, &s, NULL, list, sizeof(list), chunk, sizeof(chunk)),
+             BW_OK);
+    CHECK(in.skip == 64 + 6000 && in.tail == 0);
+    /* A's section damaged: passed over unread */
+    pkg[100] ^= 0xff;
+    for (i = 0; i < pl; i += 777)
+        CHECK_RC(bw_install_feed(&in, pkg + i, pl - i < 777 ? pl - i : 777), BW_OK);
+    CHECK_RC(bw_install_finish(&in), BW_OK);
+    CHECK(!memcmp(ab_flash[1], img[1], 5000) && ab_flash[0][0] == 0);
+    CHECK(u.st.trial == BW_SLOT_B && u.st.slot_size[BW_SLOT_B] == 5000);
+    /* the trial pending: no target until it is confirmed or rolled back */
+    CHECK_RC(bw_update_target(&u, &target), BW_E_STATE);
+    /* for slot A the stream takes A's section and passes over B's: a
+     * verify-only run of the damaged A section fails on that chunk */
+    CHECK_RC(bw_suit_select(&s, BW_SLOT_A), BW_OK);
+    CHECK_RC(bw_install_begin(&in, NULL, &s, NULL, list, sizeof(list), chunk, sizeof(chunk)),
+             BW_OK);
+    CHECK(in.skip == 0 && in.tail == 64 + 5000);
+    CHECK_RC(bw_install_feed(&in, pkg, pl), BW_E_CHUNK);
+    pkg[100] ^= 0xff;
+    CHECK_RC(bw_install_begin(&in, NULL, &s, NULL, list, sizeof(list), chunk, sizeof(chunk)),
+             BW_OK);
+    CHECK_RC(bw_install_feed(&in, pkg, pl - 1), BW_OK);
+    CHECK_RC(bw_install_finish(&in), BW_E_TRUNCATED); /* B's section cut short */
+    CHECK_RC(bw_install_begin(&in, NULL, &s, NULL, list, sizeof(list), chunk, sizeof(chunk)),
+             BW_OK);
+    CHECK_RC(bw_install_feed(&in, pkg, pl), BW_OK);
+    CHECK_RC(bw_install_feed(&in, pkg, 1), BW_E_TRAILING);
+    bw_ec_key_clear(&k);
+}
+
 static void nesting(void)
 {
     /* 107({2: [[[[...]]]]}): too deep for the decoder. */
@@ -831,6 +980,7 @@ int main(int argc, char **argv)
     own();
     example3();
     try_each();
+    ab_install();
     nesting();
     T_DONE();
 }
