@@ -6,6 +6,10 @@
  * sizes the input's first byte chooses. The oracle is the rule itself: at
  * every moment the slot holds only a prefix of the signed image, and the
  * install is marked only when the slot holds all of it.
+ * A first byte of 0xab selects an A/B package instead (SUIT try-each, the
+ * signed image linked for slot B after a one-chunk section for slot A),
+ * selected for the device's target B: the stream must pass over A's
+ * section and the same oracle holds. The next byte then sets the pieces.
  */
 #include <string.h>
 #include "bulwark/bulwark.h"
@@ -18,8 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define SLOT (16u << 10)
 
 static uint8_t img[IMG_SIZE], env[2048], slot[2][SLOT], written[2][SLOT];
-static size_t env_len;
-static struct bw_suit suit;
+#define A_SIZE 500 /* slot A's image in the A/B package: one chunk */
+
+static size_t env_len, env_ab_len;
+static uint8_t env_ab[2048];
+static struct bw_suit suit, suit_ab;
 static struct bw_bootstate saved;
 static int have_saved;
 
@@ -93,6 +100,26 @@ static int setup(void)
     ok = ok && bw_suit_build(&w, &b, &key) == BW_OK;
     env_len = w.len;
     ok = ok && bw_suit_parse(env, env_len, &key, &suit) == BW_OK;
+    /* the A/B package: [list A][A: A_SIZE bytes of 0x5a][list B][img] */
+    b.n_alt = 2;
+    memcpy(b.alt[1].image_digest, b.image_digest, 32);
+    memcpy(b.alt[1].chunk_list_digest, b.chunk_list_digest, 32);
+    b.alt[1].image_size = IMG_SIZE;
+    b.alt[1].section_off = 32 + A_SIZE;
+    b.alt[0].image_size = A_SIZE;
+    {
+        uint8_t a[A_SIZE];
+
+        memset(a, 0x5a, sizeof(a));
+        ok = ok && bw_sha256(a, sizeof(a), b.alt[0].image_digest) == BW_OK &&
+             bw_sha256(b.alt[0].image_digest, 32, b.alt[0].chunk_list_digest) == BW_OK;
+    }
+    b.section_total = 32 + A_SIZE + sizeof(list) + IMG_SIZE;
+    bw_wr_init(&w, env_ab, sizeof(env_ab));
+    ok = ok && bw_suit_build(&w, &b, &key) == BW_OK;
+    env_ab_len = w.len;
+    ok = ok && bw_suit_parse(env_ab, env_ab_len, &key, &suit_ab) == BW_OK &&
+         bw_suit_select(&suit_ab, BW_SLOT_B) == BW_OK;
     bw_ec_key_clear(&key);
     return ok;
 }
@@ -106,6 +133,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct bw_bootstore bs = {NULL, s_load, s_save};
     struct bw_update u;
     struct bw_install in;
+    const struct bw_suit *s = &suit;
     size_t step, off = 0, i, done = 0;
     bw_err rc;
 
@@ -113,6 +141,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!setup())
             __builtin_trap();
         ready = 1;
+    }
+    if (size > 1 && data[0] == 0xab) {
+        s = &suit_ab;
+        data++;
+        size--;
     }
     if (!size)
         return 0;
@@ -123,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(written, 0, sizeof(written));
     have_saved = 0;
     if (bw_update_open(&u, &fa, &fb, &bs) ||
-        bw_install_begin(&in, &u, &suit, NULL, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf)))
+        bw_install_begin(&in, &u, s, NULL, lbuf, sizeof(lbuf), cbuf, sizeof(cbuf)))
         __builtin_trap();
     rc = BW_OK;
     while (off < size && !rc) {

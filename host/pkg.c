@@ -302,16 +302,17 @@ static bw_err commit_sink(void *ctx, uint64_t off, const uint8_t *data, size_t l
     return bw_install_commit(ctx, data, len);
 }
 
-/* Reads n bytes of the stream into in (the chunk list) through a small
+/* Reads n bytes of the stream into in (the chunk list, and an A/B
+ * package's other section, which the stream passes over) through a small
  * bounce buffer. */
-static bw_err feed_list(struct bwh_pkg *p, struct bw_install *in, size_t n)
+static bw_err feed_list(struct bwh_pkg *p, struct bw_install *in, uint64_t n)
 {
     uint8_t tmp[4096];
     size_t got;
     bw_err rc = BW_OK;
 
     while (n && !rc) {
-        size_t want = n < sizeof(tmp) ? n : sizeof(tmp);
+        size_t want = n < sizeof(tmp) ? (size_t)n : sizeof(tmp);
 
         rc = pkg_read(p, tmp, want, &got);
         if (!rc && got < want)
@@ -331,7 +332,7 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
     struct bwh_hash_pipe *hp = NULL;
     struct bw_install in;
     uint64_t n_chunks = 0, list_len = 0, off = 0;
-    int integrated = c->has_uri && c->uri.len && c->uri.p[0] == '#';
+    int integrated;
     bw_err rc, prc;
 
     memset(&in, 0, sizeof(in));
@@ -339,6 +340,18 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
     *stage = "device check";
     if (u && !p->suit.authenticated)
         return BW_E_STATE;
+    /* An A/B manifest: the alternative for the slot the device writes
+     * (the core refuses any other in bw_install_begin). */
+    if (u && (p->suit.try_each || p->suit.slot_cond)) {
+        uint8_t target;
+
+        rc = bw_update_target(u, &target);
+        if (!rc)
+            rc = bw_suit_select(&p->suit, target);
+        if (rc)
+            return rc;
+    }
+    integrated = c->has_uri && c->uri.len && c->uri.p[0] == '#';
     if (!integrated) {
         rc = bw_suit_chunk_layout(&p->suit, 0, &n_chunks, &list_len);
         if (rc)
@@ -356,7 +369,7 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
         return rc;
     *stage = "payload";
     if (!integrated)
-        rc = feed_list(p, &in, p->list_len);
+        rc = feed_list(p, &in, in.skip + p->list_len);
     if (!rc && n_chunks)
         rc = bwh_hash_pipe_new(&hp, c->chunk_size);
     if (!rc && hp) {
@@ -374,6 +387,8 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
         if (!rc)
             rc = prc;
     }
+    if (!rc && in.tail)
+        rc = feed_list(p, &in, in.tail);
     if (!rc)
         rc = expect_eof(p);
     if (!rc && o && o->gate) {
@@ -389,12 +404,74 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
     return rc;
 }
 
+/*
+ * An A/B package: the core's verify-only stream once per slot, both fed
+ * from one read of the package, each passing over the other's section.
+ * p->suit is left selected for slot A.
+ */
+static bw_err verify_ab(struct bwh_pkg *p, struct bwh_progress *prog)
+{
+    struct bw_suit *s[2] = {&p->suit, NULL};
+    struct bw_install in[2];
+    uint8_t *list[2] = {NULL, NULL}, *chunk[2] = {NULL, NULL}, *buf = NULL;
+    int i, started = 0;
+    size_t got = 1;
+    bw_err rc = BW_E_NOMEM;
+
+    s[1] = bwh_malloc(sizeof(*s[1]));
+    buf = bwh_malloc(1u << 16);
+    if (!s[1] || !buf)
+        goto out;
+    *s[1] = p->suit;
+    rc = BW_OK;
+    for (i = 0; i < 2 && !rc; i++) {
+        uint64_t n = 0, list_len = 0;
+
+        rc = bw_suit_select(s[i], (uint8_t)i);
+        if (!rc)
+            rc = bw_suit_chunk_layout(s[i], 0, &n, &list_len);
+        if (!rc && list_len > BWH_PKG_LIST_MAX)
+            rc = BW_E_TOOBIG;
+        if (rc)
+            break;
+        list[i] = bwh_malloc(list_len ? (size_t)list_len : 1);
+        chunk[i] = bwh_malloc(s[i]->comp[0].chunk_size);
+        rc = list[i] && chunk[i] ? BW_OK : BW_E_NOMEM;
+        if (!rc)
+            rc = bw_install_begin(&in[i], NULL, s[i], NULL, list[i], (size_t)list_len, chunk[i],
+                                  s[i]->comp[0].chunk_size);
+        if (!rc)
+            started = i + 1;
+    }
+    while (!rc && got) {
+        rc = pkg_read(p, buf, 1u << 16, &got);
+        for (i = 0; i < 2 && !rc && got; i++)
+            rc = bw_install_feed(&in[i], buf, got);
+        if (!rc && prog)
+            bwh_progress_add(prog, got);
+    }
+    for (i = 0; i < 2 && !rc; i++)
+        rc = bw_install_finish(&in[i]);
+out:
+    for (i = 0; i < 2; i++) {
+        if (rc && i < started)
+            bw_install_abort(&in[i]);
+        bwh_free(list[i]);
+        bwh_free(chunk[i]);
+    }
+    bwh_free(s[1]);
+    bwh_free(buf);
+    return rc;
+}
+
 bw_err bwh_pkg_verify(struct bwh_pkg *p, struct bwh_progress *prog)
 {
     const char *stage;
 
     struct bwh_pkg_opts o = {.prog = prog};
 
+    if (p->suit.try_each || p->suit.slot_cond)
+        return verify_ab(p, prog);
     return bwh_pkg_install(p, NULL, NULL, &o, &stage);
 }
 

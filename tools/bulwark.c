@@ -27,6 +27,8 @@ static const struct cli_opt sign_opts[] = {
     {"component-id", "HEX", "component identifier (default 00)"},
     {"uri", "URI", "where devices fetch the payload (informational)"},
     {"integrated", NULL, "embed the payload in the envelope (images up to 512 KiB)"},
+    {"image-a", "FILE", "A/B package: the image linked for slot A (with --image-b, no IMAGE)"},
+    {"image-b", "FILE", "A/B package: the image linked for slot B; each device installs the one for its free slot"},
     {"sync", NULL, "fsync the package before renaming it into place"},
     {"json", NULL, "print a JSON summary on stdout"},
     {NULL, NULL, NULL}};
@@ -84,12 +86,15 @@ static const struct cli_cmd commands[] = {
      "what devices and the gateway are configured with.",
      keygen_opts, 0, 0, cmd_keygen},
     {"sign", "sign an image into an update package",
-     "--key KEY.pem --vendor-id UUID --class-id UUID --sequence N --out PKG IMAGE",
+     "--key KEY.pem --vendor-id UUID --class-id UUID --sequence N --out PKG "
+     "(IMAGE | --image-a FILE --image-b FILE)",
      "Writes a package: a SUIT envelope signed with COSE_Sign1 ES256, the list of\n"
      "SHA-256 digests of each 64 KiB chunk, then the image. The image is streamed,\n"
      "never loaded whole. Devices refuse packages whose sequence number is below the\n"
-     "highest they accepted, so increase it with every release.",
-     sign_opts, 1, 1, cmd_sign},
+     "highest they accepted, so increase it with every release. With --image-a and\n"
+     "--image-b the package carries one image per slot (SUIT try-each on the\n"
+     "component slot) and a device installs the one linked for its free slot.",
+     sign_opts, 0, 1, cmd_sign},
     {"verify", "check a package's signature, manifest and every payload byte",
      "--pub PUB.pem [--vendor-id UUID] [--class-id UUID] [--min-sequence N] PKG",
      "Checks, in order: CBOR encoding, manifest digest and signature, manifest\n"

@@ -37,9 +37,54 @@ static void seq_list_text(FILE *f, uint8_t bits)
         fputs("-", f);
 }
 
+static void component_json(const struct bw_suit_component *k)
+{
+    unsigned j;
+    char u[37];
+
+    printf("{\"id\":[");
+    for (j = 0; j < k->id_parts; j++) {
+        printf("%s", j ? "," : "");
+        bwh_json_hex(stdout, k->id[j].p, k->id[j].len);
+    }
+    printf("]");
+    if (k->has_vendor) {
+        bwh_uuid_format(u, k->cond_vendor ? k->checked_vendor : k->vendor_id);
+        printf(",\"vendor_id\":\"%s\"", u);
+    }
+    if (k->has_class) {
+        bwh_uuid_format(u, k->cond_class ? k->checked_class : k->class_id);
+        printf(",\"class_id\":\"%s\"", u);
+    }
+    if (k->has_size)
+        printf(",\"image_size\":%" PRIu64, k->image_size);
+    if (k->has_digest) {
+        printf(",\"image_digest\":");
+        bwh_json_hex(stdout, k->image_digest, BW_SHA256_LEN);
+    }
+    if (k->has_uri) {
+        printf(",\"uri\":");
+        bwh_json_str(stdout, (const char *)k->uri.p, k->uri.len);
+    }
+    if (k->has_chunks) {
+        printf(",\"chunk_size\":%" PRIu32 ",\"chunk_list_digest\":", k->chunk_size);
+        bwh_json_hex(stdout, k->chunk_list_digest, BW_SHA256_LEN);
+    }
+    if (k->has_section)
+        printf(",\"section\":{\"offset\":%" PRIu64 ",\"total\":%" PRIu64 "}", k->section_off,
+               k->section_total);
+    printf(",\"conditions\":{\"vendor\":");
+    seq_list_json(stdout, k->cond_vendor);
+    printf(",\"class\":");
+    seq_list_json(stdout, k->cond_class);
+    printf(",\"image_match\":");
+    seq_list_json(stdout, k->cond_image_match);
+    printf("}}");
+}
+
 static void print_json(const struct bw_suit *s, const char *path, int have_key)
 {
-    unsigned c, j;
+    unsigned c;
 
     printf("{\"file\":");
     bwh_json_str(stdout, path, strlen(path));
@@ -60,44 +105,21 @@ static void print_json(const struct bw_suit *s, const char *path, int have_key)
     seq_list_json(stdout, s->seqs_severed);
     printf(",\"components\":[");
     for (c = 0; c < s->n_components; c++) {
-        const struct bw_suit_component *k = &s->comp[c];
-        char u[37];
+        printf("%s", c ? "," : "");
+        component_json(&s->comp[c]);
+    }
+    if (s->try_each || s->slot_cond) {
+        /* component 0 as each slot's alternative sets it */
+        printf("],\"try_each\":true,\"slots\":[");
+        for (c = 0; c < 2; c++) {
+            struct bw_suit one = *s;
 
-        printf("%s{\"id\":[", c ? "," : "");
-        for (j = 0; j < k->id_parts; j++) {
-            printf("%s", j ? "," : "");
-            bwh_json_hex(stdout, k->id[j].p, k->id[j].len);
+            printf("%s", c ? "," : "");
+            if (bw_suit_select(&one, (uint8_t)c) == BW_OK)
+                component_json(&one.comp[0]);
+            else
+                printf("null");
         }
-        printf("]");
-        if (k->has_vendor) {
-            bwh_uuid_format(u, k->cond_vendor ? k->checked_vendor : k->vendor_id);
-            printf(",\"vendor_id\":\"%s\"", u);
-        }
-        if (k->has_class) {
-            bwh_uuid_format(u, k->cond_class ? k->checked_class : k->class_id);
-            printf(",\"class_id\":\"%s\"", u);
-        }
-        if (k->has_size)
-            printf(",\"image_size\":%" PRIu64, k->image_size);
-        if (k->has_digest) {
-            printf(",\"image_digest\":");
-            bwh_json_hex(stdout, k->image_digest, BW_SHA256_LEN);
-        }
-        if (k->has_uri) {
-            printf(",\"uri\":");
-            bwh_json_str(stdout, (const char *)k->uri.p, k->uri.len);
-        }
-        if (k->has_chunks) {
-            printf(",\"chunk_size\":%" PRIu32 ",\"chunk_list_digest\":", k->chunk_size);
-            bwh_json_hex(stdout, k->chunk_list_digest, BW_SHA256_LEN);
-        }
-        printf(",\"conditions\":{\"vendor\":");
-        seq_list_json(stdout, k->cond_vendor);
-        printf(",\"class\":");
-        seq_list_json(stdout, k->cond_class);
-        printf(",\"image_match\":");
-        seq_list_json(stdout, k->cond_image_match);
-        printf("}}");
     }
     printf("],\"integrated_payloads\":[");
     for (c = 0; c < s->n_payloads; c++) {
@@ -122,10 +144,43 @@ static void print_safe(const uint8_t *p, size_t n)
     }
 }
 
+static void component_text(const struct bw_suit_component *k)
+{
+    char hex[65], u[37];
+
+    if (k->has_vendor) {
+        bwh_uuid_format(u, k->cond_vendor ? k->checked_vendor : k->vendor_id);
+        printf("    vendor-id        %s%s\n", u,
+               !k->cond_vendor ? " (not checked)" : k->vendor_conflict ? " (CONFLICTING checks)" : "");
+    }
+    if (k->has_class) {
+        bwh_uuid_format(u, k->cond_class ? k->checked_class : k->class_id);
+        printf("    class-id         %s%s\n", u,
+               !k->cond_class ? " (not checked)" : k->class_conflict ? " (CONFLICTING checks)" : "");
+    }
+    if (k->has_size)
+        printf("    image size       %" PRIu64 " bytes\n", k->image_size);
+    if (k->has_digest) {
+        bw_hex(hex, k->image_digest, BW_SHA256_LEN);
+        printf("    image digest     sha256:%s\n", hex);
+    }
+    if (k->has_uri) {
+        printf("    uri              ");
+        print_safe(k->uri.p, k->uri.len);
+        printf("\n");
+    }
+    if (k->has_chunks)
+        printf("    chunk list       %" PRIu64 " chunks of %" PRIu32 " bytes\n",
+               (k->image_size + k->chunk_size - 1) / k->chunk_size, k->chunk_size);
+    if (k->has_section)
+        printf("    package section  at %" PRIu64 " of %" PRIu64 " bytes after the envelope\n",
+               k->section_off, k->section_total);
+}
+
 static void print_text(const struct bw_suit *s, const char *path, int have_key)
 {
     unsigned c;
-    char hex[65], u[37];
+    char hex[65];
 
     printf("%s: SUIT envelope, %zu bytes%s\n", path, s->envelope.len,
            s->tagged ? " (tag 107)" : "");
@@ -145,33 +200,20 @@ static void print_text(const struct bw_suit *s, const char *path, int have_key)
         printf("\n");
     }
     for (c = 0; c < s->n_components; c++) {
-        const struct bw_suit_component *k = &s->comp[c];
-
         printf("  component %u\n", c);
-        if (k->has_vendor) {
-            bwh_uuid_format(u, k->cond_vendor ? k->checked_vendor : k->vendor_id);
-            printf("    vendor-id        %s%s\n", u,
-                   !k->cond_vendor ? " (not checked)" : k->vendor_conflict ? " (CONFLICTING checks)" : "");
+        component_text(&s->comp[c]);
+    }
+    if (s->try_each || s->slot_cond) {
+        printf("  try-each           the image depends on the slot it is installed into\n");
+        for (c = 0; c < 2; c++) {
+            struct bw_suit one = *s;
+            bw_err rc = bw_suit_select(&one, (uint8_t)c);
+
+            printf("  slot %c, component 0%s%s\n", 'a' + c, rc ? ": no alternative, " : "",
+                   rc ? bw_errname(rc) : "");
+            if (!rc)
+                component_text(&one.comp[0]);
         }
-        if (k->has_class) {
-            bwh_uuid_format(u, k->cond_class ? k->checked_class : k->class_id);
-            printf("    class-id         %s%s\n", u,
-                   !k->cond_class ? " (not checked)" : k->class_conflict ? " (CONFLICTING checks)" : "");
-        }
-        if (k->has_size)
-            printf("    image size       %" PRIu64 " bytes\n", k->image_size);
-        if (k->has_digest) {
-            bw_hex(hex, k->image_digest, BW_SHA256_LEN);
-            printf("    image digest     sha256:%s\n", hex);
-        }
-        if (k->has_uri) {
-            printf("    uri              ");
-            print_safe(k->uri.p, k->uri.len);
-            printf("\n");
-        }
-        if (k->has_chunks)
-            printf("    chunk list       %" PRIu64 " chunks of %" PRIu32 " bytes\n",
-                   (k->image_size + k->chunk_size - 1) / k->chunk_size, k->chunk_size);
     }
     for (c = 0; c < s->n_payloads; c++) {
         printf("  integrated payload \"");

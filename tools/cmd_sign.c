@@ -116,9 +116,145 @@ static bw_err hash_image(int fd, uint64_t size, uint32_t chunk, uint8_t *list,
     return bwh_hash_pipe_finish(hp, digest);
 }
 
+/* One A/B image: its chunk list and digests, written at its section. */
+static bw_err ab_image(const char *path, uint32_t chunk, struct bw_suit_build_alt *alt,
+                       int *fd, struct stat *st, uint8_t **list, uint64_t *n_chunks)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0 || fstat(*fd, st) != 0)
+        return BW_E_IO;
+    if (!S_ISREG(st->st_mode))
+        return BW_E_INVAL;
+    alt->image_size = (uint64_t)st->st_size;
+    *n_chunks = (alt->image_size + chunk - 1) / chunk;
+    if (alt->image_size > BW_SUIT_IMAGE_MAX || *n_chunks * BW_SHA256_LEN > BWH_PKG_LIST_MAX)
+        return BW_E_TOOBIG;
+    *list = bwh_malloc(*n_chunks ? (size_t)(*n_chunks * BW_SHA256_LEN) : 1);
+    if (!*list)
+        return BW_E_NOMEM;
+    return BW_OK;
+}
+
+/*
+ * The A/B package: envelope, then slot A's section (chunk list, image),
+ * then slot B's. Each alternative of the manifest's try-each signs its
+ * image's digest, size, chunk-list digest and section offset.
+ */
+static int sign_ab(struct cli_args *a, struct bw_suit_build *b, const struct bw_ec_key *key,
+                   const char *out)
+{
+    const char *img[2] = {cli_get(a, "image-a"), cli_get(a, "image-b")};
+    uint8_t *list[2] = {NULL, NULL}, *env = NULL;
+    uint64_t n_chunks[2] = {0, 0}, off = 0;
+    struct stat st0[2], st1;
+    int in[2] = {-1, -1}, fd = -1, status = 1, i;
+    const char *what = out;
+    size_t env_len = 0;
+    char tmp[4096];
+    struct bw_wr w;
+    bw_err rc = BW_OK;
+
+    b->n_alt = 2;
+    b->with_chunks = 1;
+    b->chunk_size = BW_SUIT_CHUNK_SIZE;
+    for (i = 0; i < 2 && !rc; i++) {
+        what = img[i];
+        rc = ab_image(img[i], b->chunk_size, &b->alt[i], &in[i], &st0[i], &list[i], &n_chunks[i]);
+        b->alt[i].section_off = off;
+        off += n_chunks[i] * BW_SHA256_LEN + b->alt[i].image_size;
+    }
+    b->section_total = off;
+    if (!rc) {
+        what = "building the envelope";
+        bw_wr_init(&w, NULL, 0);
+        rc = bw_suit_build(&w, b, key);
+        env_len = w.len;
+        env = rc ? NULL : bwh_malloc(env_len);
+        if (!rc && !env)
+            rc = BW_E_NOMEM;
+    }
+    if (!rc) {
+        what = tmp;
+        fd = bwh_tmpfile_beside(out, 0644, tmp, sizeof(tmp));
+        rc = fd < 0 ? BW_E_IO : BW_OK;
+    }
+    for (i = 0; i < 2 && !rc; i++) {
+        uint64_t list_len = n_chunks[i] * BW_SHA256_LEN, at = env_len + b->alt[i].section_off;
+        struct copy_job job = {in[i], fd, b->alt[i].image_size, at + list_len, BW_OK};
+
+        what = img[i];
+        copy_payload(&job);
+        rc = job.rc;
+        if (!rc && lseek(in[i], 0, SEEK_SET) != 0)
+            rc = BW_E_IO;
+        if (!rc)
+            rc = hash_image(in[i], b->alt[i].image_size, b->chunk_size, list[i],
+                            b->alt[i].image_digest);
+        if (!rc)
+            rc = bw_sha256(list[i], (size_t)list_len, b->alt[i].chunk_list_digest);
+        if (!rc && pwrite(fd, list[i], (size_t)list_len, (off_t)at) != (ssize_t)list_len)
+            rc = BW_E_IO;
+        if (!rc && (fstat(in[i], &st1) != 0 || st1.st_size != st0[i].st_size ||
+                    st1.st_mtim.tv_sec != st0[i].st_mtim.tv_sec ||
+                    st1.st_mtim.tv_nsec != st0[i].st_mtim.tv_nsec))
+            rc = BW_E_STATE; /* the image changed while it was being signed */
+    }
+    if (!rc) {
+        what = out;
+        bw_wr_init(&w, env, env_len);
+        rc = bw_suit_build(&w, b, key);
+    }
+    if (!rc && pwrite(fd, env, env_len, 0) != (ssize_t)env_len)
+        rc = BW_E_IO;
+    if (!rc && cli_flag(a, "sync") && fsync(fd) != 0)
+        rc = BW_E_IO;
+    if (!rc && rename(tmp, out) != 0)
+        rc = BW_E_IO;
+    if (rc) {
+        if (fd >= 0)
+            unlink(tmp);
+        status = rc == BW_E_INVAL ? cli_usage(a, "%s: images must be regular files", what)
+                                  : cli_fail(a, what, rc);
+        goto out;
+    }
+    if (cli_flag(a, "json")) {
+        printf("{\"package\":");
+        bwh_json_str(stdout, out, strlen(out));
+        printf(",\"sequence\":%" PRIu64 ",\"envelope_size\":%zu,\"slots\":[", b->sequence,
+               env_len);
+        for (i = 0; i < 2; i++) {
+            printf("%s{\"image_size\":%" PRIu64 ",\"image_digest\":", i ? "," : "",
+                   b->alt[i].image_size);
+            bwh_json_hex(stdout, b->alt[i].image_digest, BW_SHA256_LEN);
+            printf(",\"chunks\":%" PRIu64 "}", n_chunks[i]);
+        }
+        printf("]}\n");
+    } else {
+        for (i = 0; i < 2; i++) {
+            char hex[65];
+
+            bw_hex(hex, b->alt[i].image_digest, BW_SHA256_LEN);
+            printf("signed %s for slot %c -> %s: sequence %" PRIu64 ", %" PRIu64
+                   " bytes, sha256 %s\n",
+                   img[i], 'A' + i, out, b->sequence, b->alt[i].image_size, hex);
+        }
+    }
+    status = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    for (i = 0; i < 2; i++) {
+        if (in[i] >= 0)
+            close(in[i]);
+        bwh_free(list[i]);
+    }
+    bwh_free(env);
+    return status;
+}
+
 int cmd_sign(struct cli_args *a)
 {
-    const char *keyf = cli_get(a, "key"), *out = cli_get(a, "out"), *img = a->pos[0];
+    const char *keyf = cli_get(a, "key"), *out = cli_get(a, "out"), *img = a->npos ? a->pos[0] : NULL;
     const char *seqs = cli_get(a, "sequence"), *cid = cli_get(a, "component-id");
     uint8_t vendor[16], klass[16], comp[64], *list = NULL, *env = NULL, *payload = NULL;
     struct bw_suit_build b;
@@ -166,6 +302,18 @@ int cmd_sign(struct cli_args *a)
         return cli_usage(a, "--uri: not valid UTF-8");
     if (b.uri && b.uri[0] == '#' && !cli_flag(a, "integrated"))
         return cli_usage(a, "--uri: '#name' names an integrated payload; use --integrated");
+    if (cli_get(a, "image-a") || cli_get(a, "image-b")) {
+        if (!cli_get(a, "image-a") || !cli_get(a, "image-b") || a->npos)
+            return cli_usage(a, "an A/B package takes --image-a and --image-b, and no IMAGE");
+        if (b.uri)
+            return cli_usage(a, "--uri and --integrated do not apply to an A/B package");
+        rc = bwh_load_key(keyf, 1, &key);
+        status = rc ? cli_fail(a, keyf, rc) : sign_ab(a, &b, &key, out);
+        bw_ec_key_clear(&key);
+        return status;
+    }
+    if (a->npos != 1)
+        return cli_usage(a, "IMAGE (or --image-a and --image-b) is required");
 
     errno = 0;
     rc = bwh_load_key(keyf, 1, &key);

@@ -29,6 +29,9 @@
 #define BW_SUIT_CHUNK_MAX (16u << 20)     /* largest chunk accepted */
 #define BW_SUIT_ENVELOPE_MAX (1u << 20)   /* host default cap on an envelope */
 #define BW_SUIT_IMAGE_MAX (1ull << 40)    /* 1 TiB: larger sizes are refused */
+#define BW_SUIT_MAX_ALTERNATIVES 4        /* command sequences in one try-each */
+#define BW_SUIT_MAX_TRY_DEPTH 2           /* try-each inside try-each, at most */
+#define BW_SUIT_SLOT_ANY 0xff             /* no slot chosen (bw_suit_parse) */
 
 /* Envelope and manifest keys. */
 #define BW_SUIT_AUTH 2
@@ -81,6 +84,10 @@
 /* bulwark's custom parameter (suit-parameter-custom is a negative int):
  * bstr .cbor [chunk-size: uint, chunk-list-digest: SUIT_Digest]. */
 #define BW_SUIT_PARAM_CHUNK_DIGESTS (-257)
+/* bulwark's A/B section parameter: [offset: uint, total: uint], where this
+ * alternative's chunk list starts, counted from the end of the envelope,
+ * and how many bytes follow the envelope in all (docs/package-format.md). */
+#define BW_SUIT_PARAM_SECTION (-258)
 #define BW_SUIT_ALG_SHA256 (-16)
 
 struct bw_suit_bytes {
@@ -108,8 +115,11 @@ struct bw_suit_component {
     uint64_t image_size;
     uint32_t chunk_size;
     struct bw_suit_bytes uri;
+    uint64_t slot;           /* suit-parameter-component-slot */
+    uint64_t section_off;    /* bulwark A/B section (BW_SUIT_PARAM_SECTION) */
+    uint64_t section_total;
     unsigned has_vendor : 1, has_class : 1, has_digest : 1, has_size : 1, has_uri : 1,
-        has_chunks : 1;
+        has_chunks : 1, has_slot : 1, has_section : 1;
     /* The vendor/class values that conditions actually compared (the
      * parameter as it stood when the condition ran), and whether two
      * conditions compared different values. */
@@ -138,6 +148,12 @@ struct bw_suit {
     struct bw_suit_bytes payload_key[BW_SUIT_MAX_PAYLOADS];
     struct bw_suit_bytes payload[BW_SUIT_MAX_PAYLOADS];
     unsigned n_payloads;
+    /* the command sequences, kept so bw_suit_select can run them again:
+     * shared, validate, load, payload-fetch, install, invoke */
+    struct bw_suit_bytes seq[6];
+    uint8_t slot;          /* the slot conditions were evaluated for, or BW_SUIT_SLOT_ANY */
+    unsigned try_each : 1; /* the manifest holds a try-each: its parameters depend on the slot */
+    unsigned slot_cond : 1; /* it holds a component-slot condition */
     uint8_t seqs_present;  /* enum bw_suit_seq bits */
     uint8_t seqs_severed;  /* held as a digest in the manifest, member absent */
     unsigned tagged : 1;   /* envelope carried tag 107 */
@@ -160,12 +176,33 @@ struct bw_suit_expect {
  * SHA-256), BW_E_DIGEST (manifest or severable member digest), BW_E_BADSIG,
  * BW_E_CRITICAL (unknown element), BW_E_TOOBIG (more components, id parts,
  * signatures or payloads than supported, or an image above 1 TiB),
- * BW_E_UNSUPPORTED (manifest version other than 1, dependencies,
- * try-each, abort). The caller owns buf; s points into it. On any error
- * *s is cleared, so nothing of a refused envelope can be used by mistake.
+ * BW_E_UNSUPPORTED (manifest version other than 1, dependencies, abort),
+ * BW_E_DEPTH (try-each nested deeper than BW_SUIT_MAX_TRY_DEPTH). The caller
+ * owns buf; s points into it. On any error *s is cleared, so nothing of a
+ * refused envelope can be used by mistake.
+ *
+ * try-each: no slot is known here (s->slot is BW_SUIT_SLOT_ANY). Every
+ * alternative is run to check it (well-formed, known commands, at most
+ * BW_SUIT_MAX_ALTERNATIVES) and none is applied: a component whose image
+ * parameters come from a try-each has none until bw_suit_select.
  */
 BW_NODISCARD bw_err bw_suit_parse(const uint8_t *buf, size_t len, const struct bw_ec_key *key,
                                   struct bw_suit *s);
+
+/*
+ * Runs the manifest's command sequences again for slot `slot` (0 for A,
+ * 1 for B): suit-condition-component-slot compares the component-slot
+ * parameter with it, and each try-each keeps the first alternative whose
+ * conditions hold (draft-ietf-suit-manifest, "A/B Image Template"). The
+ * components' parameters are then those of the chosen alternatives; the
+ * authentication state stays what bw_suit_parse found. buf (bw_suit_parse's)
+ * must be unchanged. Errors: BW_E_NOTFOUND (no alternative of a try-each
+ * holds for this slot, or a slot condition outside try-each fails),
+ * BW_E_INVAL (slot above 1, or s not parsed), bw_suit_parse's manifest
+ * errors. On error *s is cleared. Selecting for a manifest with no
+ * try-each only records the slot.
+ */
+BW_NODISCARD bw_err bw_suit_select(struct bw_suit *s, uint8_t slot);
 
 /* Checks a parsed manifest against what the device expects: BW_E_ROLLBACK,
  * BW_E_VENDOR, BW_E_CLASS (mismatch, or the manifest asserts no such
@@ -210,9 +247,25 @@ struct bw_suit_build {
     uint8_t chunk_list_digest[BW_SHA256_LEN];
     const uint8_t *integrated; /* payload embedded under uri's "#name" */
     size_t integrated_len;
+    /* A/B (n_alt 2): one image per slot, chosen on the device by try-each
+     * on suit-condition-component-slot (alt[0] for slot A, alt[1] for B);
+     * image_digest, image_size and chunk_list_digest above are unused,
+     * with_chunks is required, uri and integrated must be NULL. Each
+     * alternative names its section of the package (chunk list, then
+     * payload) by offset after the envelope; section_total is every byte
+     * after the envelope. */
+    unsigned n_alt; /* 0: one image; 2: A/B */
+    struct bw_suit_build_alt {
+        uint8_t image_digest[BW_SHA256_LEN];
+        uint64_t image_size;
+        uint8_t chunk_list_digest[BW_SHA256_LEN];
+        uint64_t section_off;
+    } alt[2];
+    uint64_t section_total;
 };
 
-/* Builds and signs (ES256) a tagged envelope into w. Use a writer with
+/* Builds and signs (ES256) a tagged envelope into w (n_alt 2: the A/B
+ * template, docs/package-format.md). Use a writer with
  * p == NULL to learn the size first. Errors: BW_E_INVAL, BW_E_KEY,
  * BW_E_CRYPTO, the writer's BW_E_NOMEM. */
 BW_NODISCARD bw_err bw_suit_build(struct bw_wr *w, const struct bw_suit_build *b,

@@ -143,12 +143,19 @@ BW_NODISCARD bw_err bw_update_open(struct bw_update *u, const struct bw_flash *a
  * BW_E_UNSUPPORTED (more than one component),
  * BW_E_ROLLBACK (sequence below the persisted floor, or below e's),
  * BW_E_VENDOR/BW_E_CLASS (e's identifiers), BW_E_TOOBIG (larger than the
- * slot), BW_E_NOTFOUND (no image digest or size). Then marks the target
+ * slot), BW_E_NOTFOUND (no image digest or size), BW_E_STATE also when
+ * the manifest's image depends on the slot (try-each, component-slot) and
+ * s was not selected for the target (bw_update_target, then
+ * bw_suit_select), or was selected for the other slot. Then marks the target
  * slot empty in the saved state, so that a power cut from here on can never
  * leave a half-written slot looking installed.
  */
 BW_NODISCARD bw_err bw_update_begin(struct bw_update *u, const struct bw_suit *s,
                                     const struct bw_suit_expect *e);
+/* The slot the next install writes (the one not active): what a caller
+ * passes to bw_suit_select before bw_install_begin for an A/B manifest.
+ * BW_E_STATE when no install may start now (bw_update_begin's reasons). */
+BW_NODISCARD bw_err bw_update_target(const struct bw_update *u, uint8_t *slot);
 /* Abandons an install: the target stays marked empty. */
 void bw_update_abort(struct bw_update *u);
 
@@ -221,6 +228,8 @@ struct bw_install {
     size_t chunk_cap;
     uint32_t n_chunks;
     size_t have;        /* bytes of the list or of the current chunk held */
+    uint64_t skip;      /* A/B package: other sections' bytes still to pass before the list */
+    uint64_t tail;      /* ... and after the last chunk (never hashed nor written) */
     enum bw_install_phase phase;
     bw_err err;         /* begin/feed/finish: the first failure, sticky */
     /* stage 1 */
@@ -243,8 +252,14 @@ struct bw_install {
  * integrated in the envelope has no list: it is checked and written here,
  * and the stream expects no bytes. Errors: bw_update_begin's, BW_E_TOOBIG
  * (a buffer too small), BW_E_UNSUPPORTED (neither a chunk list nor an
- * integrated payload), BW_E_DIGEST/BW_E_SIZE (integrated payload). On
+ * integrated payload), BW_E_DIGEST/BW_E_SIZE (integrated payload),
+ * BW_E_FORMAT (an A/B section that does not fit its package). On
  * error nothing of the package was written.
+ * A/B package (s selected for the target slot, bw_suit_select): the stream
+ * takes every byte after the envelope and passes over the other slot's
+ * section (BW_SUIT_PARAM_SECTION) unread: it is neither checked, hashed nor
+ * written; in->skip and in->tail say how many such bytes come before and
+ * after this slot's list and payload.
  * u NULL: verify only. The same stream, checks and errors, with e (if not
  * NULL) checked by bw_suit_check instead of bw_update_begin, and nothing
  * written anywhere (a gateway checking an upload, `bulwark verify`).

@@ -112,10 +112,17 @@ static bw_err install(const struct source *src, uint64_t floor)
         goto out;
     if ((rc = bw_suit_parse(env, env_len, &key, &suit)))
         goto out;
+    /* an A/B package: the image linked for the bank this install writes */
+    if (suit.try_each || suit.slot_cond) {
+        uint8_t bank;
+
+        if ((rc = bw_update_target(&u, &bank)) || (rc = bw_suit_select(&suit, bank)))
+            goto out;
+    }
     if ((rc = bw_install_begin(&ins, &u, &suit, &e, list, sizeof(list), chunk, sizeof(chunk))))
         goto out;
-    if (suit.comp[0].has_chunks)
-        rest = ins.list_len + suit.comp[0].image_size;
+    if (suit.comp[0].has_chunks) /* with the other bank's section of an A/B package */
+        rest = ins.skip + ins.list_len + suit.comp[0].image_size + ins.tail;
     rest = rest > n - env_len ? rest - (n - env_len) : 0;
     rc = bw_install_feed(&ins, env + env_len, n - env_len);
     while (!rc) {

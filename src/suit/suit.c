@@ -88,6 +88,26 @@ static bw_err parse_chunks(const uint8_t *p, size_t n, struct bw_suit_component 
     return BW_OK;
 }
 
+/* bulwark's A/B section: [offset, total], the section inside the total. */
+static bw_err parse_section(struct bw_cbor_dec *d, struct bw_suit_component *c)
+{
+    uint64_t cnt, off, total;
+    bw_err rc;
+
+    if ((rc = bw_cbor_get_array(d, &cnt)))
+        return rc;
+    if (cnt != 2)
+        return BW_E_FORMAT;
+    if ((rc = bw_cbor_get_uint(d, &off)) || (rc = bw_cbor_get_uint(d, &total)))
+        return rc;
+    if (total > 2 * BW_SUIT_IMAGE_MAX || off > total)
+        return BW_E_FORMAT;
+    c->section_off = off;
+    c->section_total = total;
+    c->has_section = 1;
+    return BW_OK;
+}
+
 /* Whether component c already holds parameter key (for set-parameters,
  * which, unlike override-parameters, leaves values that are set alone). */
 static int param_is_set(const struct bw_suit_component *c, int64_t key)
@@ -105,6 +125,10 @@ static int param_is_set(const struct bw_suit_component *c, int64_t key)
         return c->has_uri;
     case BW_SUIT_PARAM_CHUNK_DIGESTS:
         return c->has_chunks;
+    case BW_SUIT_PARAM_COMPONENT_SLOT:
+        return c->has_slot;
+    case BW_SUIT_PARAM_SECTION:
+        return c->has_section;
     default:
         return 0;
     }
@@ -155,6 +179,12 @@ static bw_err set_param(struct bw_cbor_dec *d, int64_t key, struct bw_suit_compo
             return rc;
         return parse_chunks(p, n, c);
     case BW_SUIT_PARAM_COMPONENT_SLOT:
+        if ((rc = bw_cbor_get_uint(d, &c->slot)))
+            return rc;
+        c->has_slot = 1;
+        return BW_OK;
+    case BW_SUIT_PARAM_SECTION:
+        return parse_section(d, c);
     case BW_SUIT_PARAM_STRICT_ORDER:
     case BW_SUIT_PARAM_SOFT_FAILURE:
     case BW_SUIT_PARAM_CONTENT:
@@ -172,7 +202,7 @@ static bw_err set_param(struct bw_cbor_dec *d, int64_t key, struct bw_suit_compo
 static bw_err parse_params(struct bw_cbor_dec *d, struct bw_suit *s, uint32_t sel, int only_unset)
 {
     uint64_t n, i, seen = 0;
-    int seen_chunks = 0;
+    int seen_chunks = 0, seen_section = 0;
     bw_err rc;
 
     if ((rc = bw_cbor_get_map(d, &n)))
@@ -184,7 +214,8 @@ static bw_err parse_params(struct bw_cbor_dec *d, struct bw_suit *s, uint32_t se
 
         if ((rc = bw_cbor_get_int(d, &key)))
             return rc;
-        if (!seen_once(&seen, key) || (key == BW_SUIT_PARAM_CHUNK_DIGESTS && seen_chunks++))
+        if (!seen_once(&seen, key) || (key == BW_SUIT_PARAM_CHUNK_DIGESTS && seen_chunks++) ||
+            (key == BW_SUIT_PARAM_SECTION && seen_section++))
             return BW_E_FORMAT; /* duplicate key */
         save = *d;
         for (c = 0; c < s->n_components; c++) {
@@ -286,8 +317,112 @@ static bw_err set_index(struct bw_cbor_dec *d, const struct bw_suit *s, uint32_t
     return BW_OK;
 }
 
-static bw_err run_seq(struct bw_suit *s, const uint8_t *p, size_t len, uint8_t seqbit)
+/* One run of a command sequence. `failed` is set when a condition the
+ * parser evaluates (component-slot, for a known slot) does not hold: the
+ * rest of the sequence is skipped and the enclosing try-each moves on. */
+struct run {
+    struct bw_suit *s;
+    uint8_t seqbit;
+    unsigned depth; /* try-each nesting */
+    int failed;
+};
+
+static bw_err run_seq(struct run *r, const uint8_t *p, size_t len);
+
+/*
+ * suit-condition-component-slot: with no slot known (bw_suit_parse) it
+ * holds; otherwise each selected component's component-slot parameter must
+ * be the slot being installed. A condition without the parameter is
+ * malformed.
+ */
+static bw_err slot_condition(struct run *r, uint32_t sel)
 {
+    const struct bw_suit *s = r->s;
+    unsigned c;
+
+    r->s->slot_cond = 1;
+    for (c = 0; c < s->n_components; c++) {
+        if (!(sel & (1u << c)))
+            continue;
+        if (!s->comp[c].has_slot)
+            return BW_E_FORMAT;
+        if (s->slot != BW_SUIT_SLOT_ANY && s->comp[c].slot != s->slot)
+            r->failed = 1;
+    }
+    return BW_OK;
+}
+
+/*
+ * Method: suit-directive-try-each ([+ bstr .cbor sequence, nil / bstr]).
+ * Each alternative runs on the live components after a copy of them is
+ * kept; an alternative whose condition fails is undone from the copy and
+ * the next one runs. With a known slot the first alternative that holds
+ * stays applied and the rest are not run (the draft's semantics); with no
+ * slot (bw_suit_parse) every alternative runs to be checked and is undone,
+ * so no parameter depends on an alternative nobody chose. A final nil lets
+ * the try-each pass with no alternative applied; otherwise no match is
+ * BW_E_NOTFOUND. Errors other than a failed condition refuse the manifest.
+ */
+static bw_err try_each(struct run *r, struct bw_cbor_dec *d)
+{
+    struct bw_suit_component keep[BW_SUIT_MAX_COMPONENTS];
+    struct bw_suit *s = r->s;
+    uint64_t n, i;
+    int matched = 0, optional = 0;
+    bw_err rc;
+
+    if (r->depth >= BW_SUIT_MAX_TRY_DEPTH)
+        return BW_E_DEPTH;
+    if ((rc = bw_cbor_get_array(d, &n)))
+        return rc;
+    if (n < 2)
+        return BW_E_FORMAT;
+    if (n > BW_SUIT_MAX_ALTERNATIVES + 1)
+        return BW_E_TOOBIG;
+    s->try_each = 1;
+    memcpy(keep, s->comp, sizeof(keep));
+    for (i = 0; i < n; i++) {
+        struct bw_cbor_item it;
+        const uint8_t *p;
+        size_t len;
+
+        if ((rc = bw_cbor_peek(d, &it)))
+            return rc;
+        if (it.type == BW_CBOR_SIMPLE && it.val == BW_CBOR_NULL && i == n - 1) {
+            optional = 1;
+            rc = bw_cbor_next(d, &it);
+            if (rc)
+                return rc;
+            break;
+        }
+        if ((rc = bw_cbor_get_bytes(d, &p, &len)))
+            return rc;
+        if (i + 1 > BW_SUIT_MAX_ALTERNATIVES)
+            return BW_E_TOOBIG;
+        if (matched)
+            continue; /* a known slot chose already: skipped, as the draft runs it */
+        r->depth++;
+        r->failed = 0;
+        rc = run_seq(r, p, len);
+        r->depth--;
+        if (rc)
+            return rc;
+        if (!r->failed && s->slot != BW_SUIT_SLOT_ANY) {
+            matched = 1;
+            continue;
+        }
+        r->failed = 0;
+        memcpy(s->comp, keep, sizeof(keep)); /* undo the alternative */
+    }
+    if (s->slot != BW_SUIT_SLOT_ANY && !matched && !optional)
+        return BW_E_NOTFOUND;
+    return BW_OK;
+}
+
+static bw_err run_seq(struct run *r, const uint8_t *p, size_t len)
+{
+    struct bw_suit *s = r->s;
+    uint8_t seqbit = r->seqbit;
     struct bw_cbor_dec d;
     uint64_t n, i, cmd, policy;
     uint32_t sel = 1;
@@ -309,6 +444,9 @@ static bw_err run_seq(struct bw_suit *s, const uint8_t *p, size_t len, uint8_t s
         case BW_SUIT_DIR_SET_PARAMETERS:
             rc = parse_params(&d, s, sel, cmd == BW_SUIT_DIR_SET_PARAMETERS);
             break;
+        case BW_SUIT_DIR_TRY_EACH:
+            rc = try_each(r, &d);
+            break;
         case BW_SUIT_COND_VENDOR:
         case BW_SUIT_COND_CLASS:
         case BW_SUIT_COND_IMAGE_MATCH:
@@ -325,6 +463,8 @@ static bw_err run_seq(struct bw_suit *s, const uint8_t *p, size_t len, uint8_t s
                 break;
             if (cmd == BW_SUIT_COND_VENDOR || cmd == BW_SUIT_COND_CLASS)
                 rc = record_condition(s, sel, cmd == BW_SUIT_COND_VENDOR, seqbit);
+            else if (cmd == BW_SUIT_COND_COMPONENT_SLOT)
+                rc = slot_condition(r, sel);
             else if (cmd == BW_SUIT_COND_IMAGE_MATCH)
                 MARK(s, sel, cond_image_match, seqbit);
             else if (cmd == BW_SUIT_DIR_WRITE)
@@ -339,7 +479,6 @@ static bw_err run_seq(struct bw_suit *s, const uint8_t *p, size_t len, uint8_t s
                 MARK(s, sel, dir_swap, seqbit);
             break;
         case BW_SUIT_COND_ABORT:
-        case BW_SUIT_DIR_TRY_EACH:
         case BW_SUIT_DIR_RUN_SEQUENCE:
         case 11: /* process-dependency */
             return BW_E_UNSUPPORTED;
@@ -348,6 +487,11 @@ static bw_err run_seq(struct bw_suit *s, const uint8_t *p, size_t len, uint8_t s
         }
         if (rc)
             return rc;
+        if (r->failed) {
+            /* a condition failed: outside try-each the manifest has
+             * nothing for this slot; inside, the alternative ends here */
+            return r->depth ? BW_OK : BW_E_NOTFOUND;
+        }
     }
     if (!bw_cbor_at_end(&d))
         return BW_E_TRAILING;
@@ -455,6 +599,63 @@ static bw_err check_severed(const struct sev *v, int i)
     return bw_ct_equal(got, v->digest[i], sizeof(got)) ? BW_OK : BW_E_DIGEST;
 }
 
+/*
+ * Runs the command sequences in the draft's order (shared first) for
+ * s->slot, from components that hold nothing but their identifiers, and
+ * checks integrated payloads against the digests that result.
+ */
+static bw_err interpret(struct bw_suit *s)
+{
+    static const uint8_t bits[6] = {BW_SUIT_SEQ_SHARED, BW_SUIT_SEQ_VALIDATE, BW_SUIT_SEQ_LOAD,
+                                    BW_SUIT_SEQ_FETCH,  BW_SUIT_SEQ_INSTALL,  BW_SUIT_SEQ_INVOKE};
+    unsigned i;
+    bw_err rc;
+
+    for (i = 0; i < s->n_components; i++) {
+        struct bw_suit_component *c = &s->comp[i];
+        struct bw_suit_component fresh;
+
+        memset(&fresh, 0, sizeof(fresh));
+        memcpy(fresh.id, c->id, sizeof(fresh.id));
+        fresh.id_parts = c->id_parts;
+        *c = fresh;
+    }
+    s->seqs_present = 0;
+    s->try_each = 0;
+    s->slot_cond = 0;
+    for (i = 0; i < 6; i++) {
+        struct run r = {s, bits[i], 0, 0};
+
+        if (s->seq[i].p && (rc = run_seq(&r, s->seq[i].p, s->seq[i].len)))
+            return rc;
+    }
+    /* An integrated payload a component names must match its digest. */
+    for (i = 0; i < s->n_components; i++) {
+        struct bw_suit_bytes pl;
+        uint8_t got[BW_SHA256_LEN];
+
+        if (bw_suit_integrated(s, i, &pl) != BW_OK)
+            continue;
+        if ((rc = bw_sha256(pl.p, pl.len, got)) || (rc = bw_suit_image_match(s, i, got, pl.len)))
+            return rc;
+    }
+    return BW_OK;
+}
+
+bw_err bw_suit_select(struct bw_suit *s, uint8_t slot)
+{
+    bw_err rc = BW_E_INVAL;
+
+    if (slot > 1 || !s->manifest.p || !s->n_components)
+        goto out;
+    s->slot = slot;
+    rc = interpret(s);
+out:
+    if (rc)
+        memset(s, 0, sizeof(*s)); /* nothing of a refused selection survives */
+    return rc;
+}
+
 static bw_err parse_manifest(struct bw_suit *s, struct sev *v)
 {
     static const uint8_t seq_bit[N_SEV] = {0, BW_SUIT_SEQ_FETCH, BW_SUIT_SEQ_INSTALL, 0};
@@ -543,32 +744,20 @@ static bw_err parse_manifest(struct bw_suit *s, struct sev *v)
 
     if ((rc = parse_common(common.p, common.len, s, &shared)))
         return rc;
-    if (shared.p && (rc = run_seq(s, shared.p, shared.len, BW_SUIT_SEQ_SHARED)))
-        return rc;
-    if (validate.p && (rc = run_seq(s, validate.p, validate.len, BW_SUIT_SEQ_VALIDATE)))
-        return rc;
-    if (load.p && (rc = run_seq(s, load.p, load.len, BW_SUIT_SEQ_LOAD)))
-        return rc;
+    s->seq[0] = shared;
+    s->seq[1] = validate;
+    s->seq[2] = load;
     for (i = 0; i < N_SEV; i++) {
         const struct bw_suit_bytes *b = v->env[i].p ? &v->env[i] : &v->inl[i];
 
-        if (b->p && seq_bit[i] && (rc = run_seq(s, b->p, b->len, seq_bit[i])))
-            return rc;
+        if (sev_keys[i] == BW_SUIT_PAYLOAD_FETCH)
+            s->seq[3] = *b;
+        else if (sev_keys[i] == BW_SUIT_INSTALL)
+            s->seq[4] = *b;
     }
-    if (invoke.p && (rc = run_seq(s, invoke.p, invoke.len, BW_SUIT_SEQ_INVOKE)))
-        return rc;
-    /* An integrated payload a component names must match its digest. */
-    for (i = 0; i < s->n_components; i++) {
-        struct bw_suit_bytes pl;
-        uint8_t got[BW_SHA256_LEN];
-
-        if (bw_suit_integrated(s, (unsigned)i, &pl) != BW_OK)
-            continue;
-        if ((rc = bw_sha256(pl.p, pl.len, got)) ||
-            (rc = bw_suit_image_match(s, (unsigned)i, got, pl.len)))
-            return rc;
-    }
-    return BW_OK;
+    s->seq[5] = invoke;
+    s->slot = BW_SUIT_SLOT_ANY;
+    return interpret(s);
 }
 
 static bw_err parse_auth(const uint8_t *p, size_t len, struct bw_suit *s)

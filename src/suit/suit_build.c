@@ -45,8 +45,69 @@ static void enc_chunks(struct bw_wr *w, const struct bw_suit_build *b)
     put_digest(w, b->chunk_list_digest);
 }
 
+/* One A/B alternative: [20,{5:slot}, 5,15, 20,{3:digest,14:size,-257:chunks,-258:section}] */
+static void enc_alt(struct bw_wr *w, const struct bw_suit_build *b, unsigned i)
+{
+    struct bw_suit_build one = *b; /* the alternative's image, for the wrapped encoders */
+
+    memcpy(one.image_digest, b->alt[i].image_digest, BW_SHA256_LEN);
+    memcpy(one.chunk_list_digest, b->alt[i].chunk_list_digest, BW_SHA256_LEN);
+    bw_cbor_put_array(w, 6);
+    bw_cbor_put_uint(w, BW_SUIT_DIR_OVERRIDE_PARAMETERS);
+    bw_cbor_put_map(w, 1);
+    bw_cbor_put_uint(w, BW_SUIT_PARAM_COMPONENT_SLOT);
+    bw_cbor_put_uint(w, i);
+    bw_cbor_put_uint(w, BW_SUIT_COND_COMPONENT_SLOT);
+    bw_cbor_put_uint(w, 15);
+    bw_cbor_put_uint(w, BW_SUIT_DIR_OVERRIDE_PARAMETERS);
+    bw_cbor_put_map(w, 4);
+    bw_cbor_put_uint(w, BW_SUIT_PARAM_IMAGE_DIGEST);
+    wrap(w, enc_image_digest, &one);
+    bw_cbor_put_uint(w, BW_SUIT_PARAM_IMAGE_SIZE);
+    bw_cbor_put_uint(w, b->alt[i].image_size);
+    bw_cbor_put_int(w, BW_SUIT_PARAM_CHUNK_DIGESTS);
+    wrap(w, enc_chunks, &one);
+    bw_cbor_put_int(w, BW_SUIT_PARAM_SECTION);
+    bw_cbor_put_array(w, 2);
+    bw_cbor_put_uint(w, b->alt[i].section_off);
+    bw_cbor_put_uint(w, b->section_total);
+}
+
+/* The A/B shared sequence: identifiers, try-each over the two slots, then
+ * the vendor and class conditions (the draft's A/B Image Template). */
+static void enc_shared_ab(struct bw_wr *w, const struct bw_suit_build *b)
+{
+    unsigned i;
+
+    bw_cbor_put_array(w, 8);
+    bw_cbor_put_uint(w, BW_SUIT_DIR_OVERRIDE_PARAMETERS);
+    bw_cbor_put_map(w, 2);
+    bw_cbor_put_uint(w, BW_SUIT_PARAM_VENDOR_ID);
+    bw_cbor_put_bytes(w, b->vendor_id, BW_SUIT_UUID_LEN);
+    bw_cbor_put_uint(w, BW_SUIT_PARAM_CLASS_ID);
+    bw_cbor_put_bytes(w, b->class_id, BW_SUIT_UUID_LEN);
+    bw_cbor_put_uint(w, BW_SUIT_DIR_TRY_EACH);
+    bw_cbor_put_array(w, 2);
+    for (i = 0; i < 2; i++) {
+        struct bw_wr count;
+
+        bw_wr_init(&count, NULL, 0);
+        enc_alt(&count, b, i);
+        bw_cbor_put_head(w, BW_CBOR_BYTES, count.len);
+        enc_alt(w, b, i);
+    }
+    bw_cbor_put_uint(w, BW_SUIT_COND_VENDOR);
+    bw_cbor_put_uint(w, 15);
+    bw_cbor_put_uint(w, BW_SUIT_COND_CLASS);
+    bw_cbor_put_uint(w, 15);
+}
+
 static void enc_shared(struct bw_wr *w, const struct bw_suit_build *b)
 {
+    if (b->n_alt) {
+        enc_shared_ab(w, b);
+        return;
+    }
     bw_cbor_put_array(w, 6);
     bw_cbor_put_uint(w, BW_SUIT_DIR_OVERRIDE_PARAMETERS);
     bw_cbor_put_map(w, 4 + (b->uri ? 1 : 0) + (b->with_chunks ? 1 : 0));
@@ -131,6 +192,24 @@ static void enc_manifest(struct bw_wr *w, const struct bw_suit_build *b)
     wrap(w, enc_install, b);
 }
 
+/* Each A/B section (chunk list + payload) lies inside the total. */
+static int ab_fits(const struct bw_suit_build *b)
+{
+    unsigned i;
+
+    if (b->section_total > 2 * BW_SUIT_IMAGE_MAX)
+        return 0;
+    for (i = 0; i < 2; i++) {
+        const struct bw_suit_build_alt *a = &b->alt[i];
+        uint64_t list = (a->image_size + b->chunk_size - 1) / b->chunk_size * BW_SHA256_LEN;
+
+        if (a->image_size > BW_SUIT_IMAGE_MAX || a->section_off > b->section_total ||
+            b->section_total - a->section_off < list + a->image_size)
+            return 0;
+    }
+    return 1;
+}
+
 bw_err bw_suit_build(struct bw_wr *w, const struct bw_suit_build *b, const struct bw_ec_key *key)
 {
     uint8_t mbuf[MANIFEST_MAX], dbuf[48], auth[256], mdigest[BW_SHA256_LEN];
@@ -146,7 +225,9 @@ bw_err bw_suit_build(struct bw_wr *w, const struct bw_suit_build *b, const struc
                             (b->chunk_size & (b->chunk_size - 1)))) ||
         (b->uri && !bw_utf8_valid((const uint8_t *)b->uri, urilen)) ||
         (b->uri && b->uri[0] == '#' && !b->integrated) ||
-        (b->integrated && (!b->uri || b->uri[0] != '#' || urilen < 2)))
+        (b->integrated && (!b->uri || b->uri[0] != '#' || urilen < 2)) ||
+        (b->n_alt != 0 && b->n_alt != 2) ||
+        (b->n_alt && (!b->with_chunks || b->uri || b->integrated || !ab_fits(b))))
         goto out;
     rc = BW_E_KEY;
     if (!key || !key->has_priv)

@@ -93,8 +93,21 @@ bw_err bw_install_begin(struct bw_install *in, struct bw_update *u, const struct
         if (!list || list_len > list_cap || n_chunks > UINT32_MAX ||
             (chunk && chunk_cap < c->chunk_size))
             return fail(in, BW_E_TOOBIG);
+        /* A/B package: this slot's list and payload lie inside the signed
+         * section, which lies inside the signed total (all below 2^42). */
+        if (c->has_section) {
+            if (c->section_total - c->section_off < list_len + c->image_size)
+                return fail(in, BW_E_FORMAT);
+            in->skip = c->section_off;
+            in->tail = c->section_total - c->section_off - list_len - c->image_size;
+        }
+    } else if (c->has_section) {
+        return fail(in, BW_E_FORMAT); /* an integrated payload has no section */
     }
-    /* no device: verify only, with the package's own identity checks */
+    /* no device: verify only, with the package's own identity checks, of
+     * the alternative s was selected for if its image depends on the slot */
+    if (!u && (s->try_each || s->slot_cond) && s->slot == BW_SUIT_SLOT_ANY)
+        return fail(in, BW_E_STATE);
     rc = u ? bw_update_begin(u, s, e) : e ? bw_suit_check(s, e) : BW_OK;
     if (rc)
         return fail(in, rc);
@@ -169,7 +182,16 @@ bw_err bw_install_feed(struct bw_install *in, const uint8_t *data, size_t len)
     while (len) {
         size_t take, want;
 
-        if (in->phase == BW_INS_LIST) {
+        if (in->skip ||
+            (in->phase != BW_INS_LIST && in->n_checked == in->n_chunks && in->tail)) {
+            /* the other slot's section: passed over, never looked at */
+            uint64_t *left = in->skip ? &in->skip : &in->tail;
+
+            take = len < *left ? len : (size_t)*left;
+            *left -= take;
+            data += take;
+            len -= take;
+        } else if (in->phase == BW_INS_LIST) {
             want = in->list_len - in->have;
             take = len < want ? len : want;
             memcpy(in->list + in->have, data, take);
@@ -219,7 +241,7 @@ bw_err bw_install_finish(struct bw_install *in)
         return fail(in, in->check_err ? in->check_err : in->commit_err);
     if (in->phase == BW_INS_IDLE)
         return fail(in, BW_E_STATE);
-    if (in->phase == BW_INS_LIST || in->committed < in->n_chunks)
+    if (in->phase == BW_INS_LIST || in->committed < in->n_chunks || in->skip || in->tail)
         return fail(in, BW_E_TRUNCATED);
     rc = bw_sha256_final(&in->image, d);
     in->phase = BW_INS_IDLE; /* the digest context is spent: fail() must not abort it */

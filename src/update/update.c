@@ -47,6 +47,16 @@ static uint8_t running(const struct bw_bootstate *st)
     return st->booted <= BW_SLOT_B ? st->booted : st->active;
 }
 
+bw_err bw_update_target(const struct bw_update *u, uint8_t *slot)
+{
+    uint8_t target = other(u->st.active);
+
+    if (u->phase == BW_UPD_WRITING || u->st.trial != BW_SLOT_NONE || target == running(&u->st))
+        return BW_E_STATE;
+    *slot = target;
+    return BW_OK;
+}
+
 bw_err bw_update_begin(struct bw_update *u, const struct bw_suit *s, const struct bw_suit_expect *e)
 {
     struct bw_suit_expect want = {0};
@@ -75,6 +85,11 @@ bw_err bw_update_begin(struct bw_update *u, const struct bw_suit *s, const struc
     target = other(u->st.active);
     rc = BW_E_STATE;
     if (target == running(&u->st))
+        goto out;
+    /* A manifest whose image depends on the slot (try-each, component-slot
+     * conditions) must have been selected for this target: the parameters
+     * below are then the target's alternative. */
+    if ((s->try_each || s->slot_cond || s->slot != BW_SUIT_SLOT_ANY) && s->slot != target)
         goto out;
     rc = BW_E_TOOBIG;
     if (s->comp[0].image_size > u->slot[target]->size)

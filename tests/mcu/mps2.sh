@@ -15,6 +15,9 @@
 #                    install fails and the other bank holds no byte of the
 #                    bad chunk (flash file compared)
 #   rollback         a lower sequence is refused; the counter never drops
+#   ab               one A/B package (bulwark sign --image-a/--image-b, SUIT
+#                    try-each): the device installs the image linked for its
+#                    free bank, A then B, over semihosting and over UART0
 #   powercut         QEMU killed at random points of installs and confirms
 #                    (BW_MCU_CUTS, default 50): every next boot boots a
 #                    verified bank and the counter never goes down
@@ -189,6 +192,32 @@ with open("mps2-flash.img", "r+b") as f:
     f.seek(off); f.write(b"\xff" * n)
 EOF
   done
+  ;;
+ab)
+  # factory: B active, so A is free; then A active, so B is free
+  fresh
+  image a 2 >/dev/null; image b 2 >/dev/null
+  "$bulwark" sign --key "$work/key.pem" --vendor-id $VENDOR --class-id $CLASS --sequence 2 \
+    --out ab2.suit --image-a img_a_2.bin --image-b img_b_2.bin >/dev/null
+  boot "install ab2.suit"
+  expect "install: BW_OK" "A/B package into the free bank A"
+  boot confirm
+  expect "booted=A active=B trial=A" "A/B package 2"
+  expect "app: running image linked for bank A" "A/B package 2"
+  expect "confirm: BW_OK" "A/B package 2"
+  cmp <(bank_bytes $A_OFF "$(stat -c %s img_a_2.bin)") img_a_2.bin || fail "bank A differs from image A"
+  image a 3 4096 >/dev/null; image b 3 4096 >/dev/null
+  "$bulwark" sign --key "$work/key.pem" --vendor-id $VENDOR --class-id $CLASS --sequence 3 \
+    --out ab3.suit --image-a img_a_3.bin --image-b img_b_3.bin >/dev/null
+  echo "install uart" > mps2.cmd
+  out=$(timeout 30 "${QEMU_BASE[@]}" -serial stdio < ab3.suit 2>&1 || true)
+  printf '%s\n' "--- boot: install uart" "$out" >> "$log"
+  expect "install: BW_OK" "A/B package over the UART into the free bank B"
+  boot confirm
+  expect "booted=B active=A trial=B" "A/B package 3"
+  expect "app: running image linked for bank B" "A/B package 3"
+  expect "confirm: BW_OK" "A/B package 3"
+  cmp <(bank_bytes $B_OFF "$(stat -c %s img_b_3.bin)") img_b_3.bin || fail "bank B differs from image B"
   ;;
 rollback)
   fresh
