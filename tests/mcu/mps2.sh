@@ -72,7 +72,7 @@ QEMU=("${QEMU_BASE[@]}" -serial null) # UART0 unconnected
 # boot COMMAND: one power-on with mps2.cmd = COMMAND; output in $out
 boot() {
   echo "$1" > mps2.cmd
-  out=$(timeout 20 "${QEMU[@]}" 2>&1 || true)
+  out=$(timeout 90 "${QEMU[@]}" 2>&1 || true)
   printf '%s\n' "--- boot: $1" "$out" >> "$log"
 }
 expect() { grep -q -- "$1" <<<"$out" || fail "expected '$1' after '$2'"; }
@@ -113,7 +113,7 @@ uart)
   fresh
   p=$(package a 2 4096)
   echo "install uart" > mps2.cmd
-  out=$(timeout 30 "${QEMU_BASE[@]}" -serial stdio < "$p" 2>&1 || true)
+  out=$(timeout 120 "${QEMU_BASE[@]}" -serial stdio < "$p" 2>&1 || true)
   printf '%s\n' "--- boot: install uart" "$out" >> "$log"
   expect "install: BW_OK" "a package over the UART"
   boot confirm
@@ -210,7 +210,7 @@ ab)
   "$bulwark" sign --key "$work/key.pem" --vendor-id $VENDOR --class-id $CLASS --sequence 3 \
     --out ab3.suit --image-a img_a_3.bin --image-b img_b_3.bin >/dev/null
   echo "install uart" > mps2.cmd
-  out=$(timeout 30 "${QEMU_BASE[@]}" -serial stdio < ab3.suit 2>&1 || true)
+  out=$(timeout 120 "${QEMU_BASE[@]}" -serial stdio < ab3.suit 2>&1 || true)
   printf '%s\n' "--- boot: install uart" "$out" >> "$log"
   expect "install: BW_OK" "A/B package over the UART into the free bank B"
   boot confirm
