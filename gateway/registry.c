@@ -694,9 +694,11 @@ struct rule {
 };
 
 /* Creates campaign cid's rollback campaign (name GW_ROLLBACK_NAME "cid",
- * priority GW_PRIORITY_MAX, one batch, forced): rule->rollback_release to
- * every device whose action in cid ran (RUNNING, SUCCESS, FAILURE). *rid:
- * its id. Inside settle's transaction. */
+ * priority GW_PRIORITY_MAX, one batch, forced, success threshold 0: it is
+ * DONE once every device reported, never paused): rule->rollback_release to
+ * every device cid reached (its action OFFERED, RUNNING, SUCCESS or
+ * FAILURE: an offered device may be installing already). *rid: its id.
+ * Inside settle's transaction, before cid's actions are cancelled. */
 static bw_err rollback_create(struct gw__db *h, int64_t cid, const struct rule *r, int64_t now,
                               int64_t *rid)
 {
@@ -706,7 +708,7 @@ static bw_err rollback_create(struct gw__db *h, int64_t cid, const struct rule *
 
     snprintf(name, sizeof(name), GW_ROLLBACK_NAME "%lld", (long long)cid);
     e = one_int(h, rid, GW__Q_CAMPAIGN_ADD, "titiiiiiii", name, r->rollback_release, "{}",
-                (int64_t)GW_ACT_FORCED, (int64_t)1000000, (int64_t)100, (int64_t)100,
+                (int64_t)GW_ACT_FORCED, (int64_t)1000000, (int64_t)0, (int64_t)100,
                 (int64_t)-1, (int64_t)-1, now);
     if (!e)
         e = run(h, NULL, GW__Q_CAMPAIGN_RAILS, "iiiiiiiiiii", (int64_t)0, (int64_t)0, (int64_t)0,
@@ -720,21 +722,23 @@ static bw_err rollback_create(struct gw__db *h, int64_t cid, const struct rule *
     return e;
 }
 
-/* Ends campaign cid in state st with its reason: its SCHEDULED and
- * OFFERED actions are cancelled (a RUNNING one may still report); an
- * aborted campaign with a rollback release gets its rollback campaign
- * and becomes ROLLED_BACK. */
+/* Ends campaign cid in state st with its reason: an aborted campaign with
+ * a rollback release gets its rollback campaign and becomes ROLLED_BACK;
+ * then its SCHEDULED and OFFERED actions are cancelled (a RUNNING one may
+ * still report). */
 static bw_err campaign_end(struct gw__db *h, int64_t cid, const struct rule *r,
                            enum gw_campaign_state st, const char *reason, int64_t now)
 {
     int64_t rid = 0;
     bw_err e;
 
-    e = run(h, NULL, GW__Q_CAMPAIGN_CANCEL_ACTIONS, "i", cid);
-    if (!e && st == GW_CAMP_ABORTED && r->rollback_release) {
+    if (st == GW_CAMP_ABORTED && r->rollback_release) {
         e = rollback_create(h, cid, r, now, &rid);
         st = GW_CAMP_ROLLED_BACK;
+        if (e)
+            return e;
     }
+    e = run(h, NULL, GW__Q_CAMPAIGN_CANCEL_ACTIONS, "i", cid);
     if (!e)
         e = run(h, NULL, GW__Q_CAMPAIGN_END, "itii", (int64_t)st, reason, rid, cid);
     return e;

@@ -298,7 +298,7 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
     [GW__Q_CAMPAIGN_ROLLBACK_ACTIONS] =
         BOTH("INSERT INTO actions (campaign_id, device_id, batch, state, updated)"
              " SELECT CAST($1 AS BIGINT), device_id, 0, 0, CAST($2 AS BIGINT) FROM actions"
-             " WHERE campaign_id = $3 AND state IN (2, 3, 4) ORDER BY device_id"),
+             " WHERE campaign_id = $3 AND state IN (1, 2, 3, 4) ORDER BY device_id"),
     [GW__Q_CAMPAIGN_END] =
         BOTH("UPDATE campaigns SET state = $1, reason = $2, rollback_id = $3 WHERE id = $4"),
     [GW__Q_CAMPAIGN_BATCHES] = BOTH("UPDATE campaigns SET batches = $1, state = $2 WHERE id = $3"),
