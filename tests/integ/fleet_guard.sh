@@ -13,9 +13,10 @@
 #     devices that trust the key end up running it.
 #  2. a dynamic campaign created before its devices exist: two devices
 #     imported and started later are picked up and updated.
-# The simulated image always passes its health check, so the health-check
-# failure kind is covered by the registry's contract suite (its feedback
-# text); here the failing devices refuse at the signature.
+#  3. four real agents (the simulator's image always passes its health
+#     check): two fail the health check of the campaign's image and roll
+#     back; the campaign aborts at 50 % health-check failures of 4 and the
+#     healthy devices are rolled back to the last good release.
 # Usage: fleet_guard.sh BULWARK BULWARK-GATEWAY BULWARK-AGENT
 set -u
 B=$(realpath "$1"); GW=$(realpath "$2"); AG=$(realpath "$3")
@@ -168,6 +169,52 @@ run_fleet late 2
 for i in $(seq 100); do [ "$(show "$CD")" = "running success=2" ] && break; sleep 0.2; done
 check '[ "$(show "$CD")" = "running success=2" ] && [ "$(versions late)" = "fw-2/2=2" ]' \
   "late devices picked up: $(show "$CD"), $(versions late)"
+
+# --- 3. a failing health check aborts: real agents -----------------------------------
+# four devices with the agent and their own storage (the simulator's image
+# always passes its health check): two pass it, two fail it and roll back
+HDEVS="hp-1 hp-2 hf-1 hf-2"
+head -c 100000 /dev/urandom > fw1.img
+"$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 1 --out fw1.bwp fw1.img >/dev/null
+for d in $HDEVS; do
+  "$B" device init --dir $d --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
+  "$B" provision --ca-dir ca --config $d/device.conf --device-id $d --argon2 1,1024,1 >/dev/null 2>&1 \
+    || bad "provision $d"
+  { "$B" install --config $d/device.conf fw1.bwp && "$B" boot --config $d/device.conf &&
+    "$B" confirm --config $d/device.conf; } >/dev/null || bad "factory image on $d"
+  case $d in hp-*) h=true;; *) h="echo 'service did not come up' >&2; false";; esac
+  cat > $d/agent.conf <<EOF
+device_config = $T/$d/device.conf
+gateway = $U
+ca_cert = $T/srvca.crt
+audience = $AUD
+attributes = group=health
+reboot_command = "$B" boot --config $T/$d/device.conf
+health_command = $h
+poll_min = 1
+poll_max = 1
+retry_min = 1
+retry_max = 2
+jitter = 20
+timeout = 5
+EOF
+done
+check '[ "$(op $TOK_admin --data-binary @ca/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import health"
+for d in $HDEVS; do "$AG" --config $d/agent.conf > $d/agent.log 2>&1 & PIDS="$PIDS $!"; done
+for i in $(seq 100); do [ "$(versions health)" = "sequence 1/1=4" ] && break; sleep 0.2; done
+check '[ "$(versions health)" = "sequence 1/1=4" ]' "health devices checked in: $(versions health)"
+CH=$(create "{\"name\":\"health\",\"release_id\":$R2,\"filter\":{\"group\":\"health\"},
+  \"abort_failure_pct\":50,\"abort_min_executed\":4,\"abort_on\":[\"health-check\"],\"rollback_release\":$RG}")
+check '[ -n "$CH" ]' "health campaign"
+for i in $(seq 150); do [ "$(show "$CH" | cut -d' ' -f1)" = running ] || break; sleep 0.2; done
+show "$CH" >/dev/null
+check '[ "$(field state)" = rolled_back ] && [ "$(field reason)" = "aborted: 2 of 4 executed actions failed (abort at 50 %)" ]' \
+  "health-check abort: $(show "$CH"), $(field reason)"
+RH=$(field rollback_campaign)
+check 'grep -q "health check failed" hf-1/agent.log' "hf-1 says why: $(tail -2 hf-1/agent.log)"
+for i in $(seq 100); do show "$RH" | grep -q "success=2" && break; sleep 0.2; done
+check 'show "$RH" | grep -q "success=2" && [ "$(versions health | grep -o "fw-good/3=[0-9]*")" = fw-good/3=2 ]' \
+  "healthy devices rolled back to the last good release: $(show "$RH"), $(versions health)"
 
 check '! grep -q "Sanitizer\|runtime error" sim-*.err' "sanitizer report"
 echo "fleet_guard: $pass passed, $fail failed"
