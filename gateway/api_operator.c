@@ -798,9 +798,7 @@ static const char *camp_state_name(enum gw_campaign_state s)
  * the registry set: the rollback links and why the campaign ended */
 static void campaign_rails(json_t *o, const struct gw_campaign *cp)
 {
-    static const char *const kinds[] = {"install-refused", "download-refused", "health-check",
-                                        "other"};
-    unsigned on = cp->abort_on ? cp->abort_on : GW_FAIL_ALL;
+    unsigned on = cp->abort_on ? cp->abort_on : GW_FAIL_ALL, named = 0;
     json_t *a;
     size_t i;
 
@@ -808,9 +806,11 @@ static void campaign_rails(json_t *o, const struct gw_campaign *cp)
         json_object_set_new(o, "abort_failure_pct", json_integer(cp->abort_pct));
         json_object_set_new(o, "abort_min_executed", json_integer(cp->abort_min));
         a = json_array();
-        for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-            if (on & (1u << i))
-                json_array_append_new(a, json_string(kinds[i]));
+        for (i = 0; i < gw_fail_kinds_n; i++) /* each kind once */
+            if (on & gw_fail_kinds[i].bit & ~named) {
+                named |= gw_fail_kinds[i].bit;
+                json_array_append_new(a, json_string(gw_fail_kinds[i].name));
+            }
         json_object_set_new(o, "abort_on", a);
     }
     if (cp->ramp_base) {

@@ -193,22 +193,25 @@ bw_err gw__db_check_campaign(const struct gw_campaign *c)
     return gw__db_check_json(c->filter[0] ? c->filter : "{}", 1);
 }
 
+const struct gw_fail_kind gw_fail_kinds[] = {
+    {"install-refused", "install refused", GW_FAIL_INSTALL},
+    {"download-refused", "download refused", GW_FAIL_DOWNLOAD},
+    {"health-check", "health check failed", GW_FAIL_HEALTH},
+    {"health-check", "rolled back", GW_FAIL_HEALTH},
+    {"other", NULL, GW_FAIL_OTHER},
+};
+const size_t gw_fail_kinds_n = sizeof(gw_fail_kinds) / sizeof(gw_fail_kinds[0]);
+
 unsigned gw__db_failure_kind(const char *feedback)
 {
-    static const struct {
-        const char *prefix;
-        unsigned kind;
-    } k[] = {
-        {"install refused", GW_FAIL_INSTALL},
-        {"download refused", GW_FAIL_DOWNLOAD},
-        {"health check failed", GW_FAIL_HEALTH},
-        {"rolled back", GW_FAIL_HEALTH},
-    };
+    const struct gw_fail_kind *k;
     size_t i;
 
-    for (i = 0; feedback && i < sizeof(k) / sizeof(k[0]); i++)
-        if (!strncmp(feedback, k[i].prefix, strlen(k[i].prefix)))
-            return k[i].kind;
+    for (i = 0; feedback && i < gw_fail_kinds_n; i++) {
+        k = &gw_fail_kinds[i];
+        if (k->prefix && !strncmp(feedback, k->prefix, strlen(k->prefix)))
+            return k->bit;
+    }
     return GW_FAIL_OTHER;
 }
 

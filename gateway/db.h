@@ -91,6 +91,15 @@ enum gw_campaign_state {
 #define GW_FAIL_HEALTH 4u   /* "health check failed ...", "rolled back ..." */
 #define GW_FAIL_OTHER 8u    /* anything else */
 #define GW_FAIL_ALL 15u
+/* The failure kinds: the operator API's name, the start of a feedback that
+ * is of the kind (NULL: the rest), its bit. One row per prefix (a kind may
+ * have several); gw_fail_kinds_n rows. */
+struct gw_fail_kind {
+    const char *name, *prefix;
+    unsigned bit;
+};
+extern const struct gw_fail_kind gw_fail_kinds[];
+extern const size_t gw_fail_kinds_n;
 /* ramp_on: what releases the next batch of a campaign */
 enum gw_ramp_on { GW_RAMP_SUCCEEDED = 0, GW_RAMP_NOTIFIED };
 #define GW_PRIORITY_MAX 1000

@@ -206,15 +206,6 @@ static const char *const campaign_keys[] = {
 /* abort_on: a non-empty array of distinct failure kind names */
 static int fail_kinds(json_t *v, unsigned *out)
 {
-    static const struct {
-        const char *name;
-        unsigned bit;
-    } k[] = {
-        {"install-refused", GW_FAIL_INSTALL},
-        {"download-refused", GW_FAIL_DOWNLOAD},
-        {"health-check", GW_FAIL_HEALTH},
-        {"other", GW_FAIL_OTHER},
-    };
     size_t i, j;
     json_t *e;
 
@@ -222,12 +213,12 @@ static int fail_kinds(json_t *v, unsigned *out)
     if (!json_is_array(v) || json_array_size(v) == 0)
         return -1;
     json_array_foreach(v, i, e) {
-        for (j = 0; j < sizeof(k) / sizeof(k[0]); j++)
-            if (json_is_string(e) && !strcmp(json_string_value(e), k[j].name))
+        for (j = 0; j < gw_fail_kinds_n; j++)
+            if (json_is_string(e) && !strcmp(json_string_value(e), gw_fail_kinds[j].name))
                 break;
-        if (j == sizeof(k) / sizeof(k[0]) || (*out & k[j].bit))
+        if (j == gw_fail_kinds_n || (*out & gw_fail_kinds[j].bit))
             return -1;
-        *out |= k[j].bit;
+        *out |= gw_fail_kinds[j].bit;
     }
     return 0;
 }

@@ -49,6 +49,9 @@ head -c 150000 /dev/urandom > good.img
 "$B" device init --dir tmpl --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
 "$B" device init --dir tmplx --slot-size 1048576 --pub other.pub --vendor-id $V --class-id $C >/dev/null
 gw_operators admin
+timing() { # every device polls each second
+  printf '%s\n' "poll_min = 1" "poll_max = 1" "retry_min = 1" "retry_max = 2" "jitter = 20" "timeout = 5"
+}
 sim_conf() { # GROUP TEMPLATE-DIR STATE-DIR
   cat <<EOF
 device_config = $T/$2/device.conf
@@ -57,12 +60,7 @@ ca_cert = $T/srvca.crt
 audience = $AUD
 state_dir = $T/$3
 attributes = group=$1,hw=sim
-poll_min = 1
-poll_max = 1
-retry_min = 1
-retry_max = 2
-jitter = 20
-timeout = 5
+$(timing)
 EOF
 }
 # NAME GROUP TEMPLATE N: identities minted once, under NAME/
@@ -191,12 +189,7 @@ audience = $AUD
 attributes = group=health
 reboot_command = "$B" boot --config $T/$d/device.conf
 health_command = $h
-poll_min = 1
-poll_max = 1
-retry_min = 1
-retry_max = 2
-jitter = 20
-timeout = 5
+$(timing)
 EOF
 done
 check '[ "$(op $TOK_admin --data-binary @ca/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import health"
