@@ -115,6 +115,24 @@ check '[ "$(op $TOK_admin --data "{\"name\":\"x\",\"release_id\":$R2,\"abort_pct
   "unknown member accepted"
 check '[ "$(op $TOK_admin --data "{\"name\":\"x\",\"release_id\":$R2,\"rollback_release\":$RG}" $U/api/v1/campaigns)" = 400 ]' \
   "rollback_release without abort_failure_pct accepted"
+refused() { # JSON-MEMBERS: a create body with these members is refused (400)
+  [ "$(op $TOK_admin --data "{\"name\":\"x\",\"release_id\":$R2,\"filter\":{\"group\":\"none\"},$1}" \
+    $U/api/v1/campaigns)" = 400 ]
+}
+for m in '"abort_failure_pct":0' '"abort_failure_pct":101' '"abort_min_executed":3' \
+  '"abort_failure_pct":5,"abort_on":["bogus"]' '"abort_failure_pct":5,"abort_on":[]' \
+  '"abort_failure_pct":5,"abort_on":["other","other"]' '"ramp_base":0' '"ramp_factor":2' \
+  '"ramp_base":2,"ramp_factor":1.05' '"ramp_base":2,"ramp_factor":5.1' '"ramp_base":2,"ramp_on":"soon"' \
+  "\"abort_failure_pct\":5,\"rollback_release\":$R2" '"dynamic":"yes"' '"priority":1001' \
+  '"priority":-1'; do
+  check 'refused "$m"' "refused: $m"
+done
+check '[ "$(op $TOK_admin --data "{\"name\":\"rollback of #1\",\"release_id\":$R2}" $U/api/v1/campaigns)" = 400 ] &&
+  grep -q "\"error\"" body.txt' "the registry's rollback name accepted"
+check '[ "$(op $TOK_admin --data "{\"name\":\"ramped\",\"release_id\":$R2,\"filter\":{\"group\":\"none\"},
+  \"ramp_base\":3,\"ramp_factor\":1.5,\"ramp_on\":\"notified\",\"priority\":1000}" $U/api/v1/campaigns)" = 201 ] &&
+  grep -q "\"ramp_base\":3,\"ramp_factor\":1.5,\"ramp_on\":\"notified\"" body.txt && grep -q "\"priority\":1000" body.txt' \
+  "a ramp of 1.5 from 3 on notified devices"
 
 # --- 1. abort and fleet rollback ------------------------------------------------------
 run_fleet good 6
