@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "bwh/host.h"
 #include "registry.h"
@@ -722,11 +723,12 @@ static bw_err rollback_create(struct gw__db *h, int64_t cid, const struct rule *
     return e;
 }
 
-/* Ends campaign cid in state st with its reason: an aborted campaign with
- * a rollback release gets its rollback campaign and becomes ROLLED_BACK;
- * then its SCHEDULED and OFFERED actions are cancelled (a RUNNING one may
- * still report). */
-static bw_err campaign_end(struct gw__db *h, int64_t cid, const struct rule *r,
+/* Ends campaign cid (named name) in state st with its reason: an aborted
+ * campaign with a rollback release gets its rollback campaign and becomes
+ * ROLLED_BACK; then its SCHEDULED and OFFERED actions are cancelled (a
+ * RUNNING one may still report). The audit log says so, with the actor
+ * "gateway": no operator decided it. */
+static bw_err campaign_end(struct gw__db *h, int64_t cid, const char *name, const struct rule *r,
                            enum gw_campaign_state st, const char *reason, int64_t now)
 {
     int64_t rid = 0;
@@ -741,6 +743,12 @@ static bw_err campaign_end(struct gw__db *h, int64_t cid, const struct rule *r,
     e = run(h, NULL, GW__Q_CAMPAIGN_CANCEL_ACTIONS, "i", cid);
     if (!e)
         e = run(h, NULL, GW__Q_CAMPAIGN_END, "itii", (int64_t)st, reason, rid, cid);
+    if (!e)
+        e = run(h, NULL, GW__Q_AUDIT_ADD, "itttt", now, "gateway",
+                st == GW_CAMP_ROLLED_BACK ? "campaign.rolled_back"
+                : st == GW_CAMP_ABORTED   ? "campaign.aborted"
+                                          : "campaign.cannot_complete",
+                name, reason);
     return e;
 }
 
@@ -803,7 +811,7 @@ static bw_err settle(struct gw__db *h, int64_t cid, int how, int64_t now)
             snprintf(reason, sizeof(reason),
                      "aborted: %lld of %lld executed actions failed (abort at %lld %%)",
                      (long long)failed, (long long)executed, (long long)r.abort_pct);
-            return campaign_end(h, cid, &r, GW_CAMP_ABORTED, reason, now);
+            return campaign_end(h, cid, name, &r, GW_CAMP_ABORTED, reason, now);
         }
     }
     while (r.cb < r.batches) {
@@ -834,7 +842,7 @@ static bw_err settle(struct gw__db *h, int64_t cid, int how, int64_t now)
             snprintf(reason, sizeof(reason),
                      "cannot complete: batch %lld finished below its %lld %% threshold",
                      (long long)r.cb, (long long)r.spct);
-            return campaign_end(h, cid, &r, GW_CAMP_CANNOT_COMPLETE, reason, now);
+            return campaign_end(h, cid, name, &r, GW_CAMP_CANNOT_COMPLETE, reason, now);
         }
     }
     if (r.state == GW_CAMP_RUNNING && (how & SETTLE_PAUSE)) {
@@ -1053,7 +1061,7 @@ static bw_err set_state_once(struct gw__db *h, const struct tx *t)
     if (to == GW_CAMP_CANCELLED)
         e = run(h, NULL, GW__Q_CAMPAIGN_CANCEL_ACTIONS, "i", id);
     else if (to == GW_CAMP_RUNNING)
-        e = settle(h, id, 0, 0);
+        e = settle(h, id, 0, (int64_t)time(NULL)); /* the time of an end it may audit */
 out:
     return finish(h, e);
 }
