@@ -239,8 +239,8 @@ struct gw_db_ops {
     /* RUNNING <-> PAUSED (same state: no-op), RUNNING/PAUSED -> CANCELLED
      * (cancels its SCHEDULED and OFFERED actions; RUNNING ones may still
      * report). BW_E_STATE from a final state, BW_E_INVAL for another st.
-     * Resuming settles the campaign (advance, DONE) but does not re-pause
-     * it: the next failure report does. */
+     * Resuming settles the campaign (advance, DONE, CANNOT_COMPLETE) but
+     * neither re-pauses nor aborts it: the next report does. */
     bw_err (*campaign_set_state)(void *ctx, int64_t id, enum gw_campaign_state st);
 
     /* The device's next action: an OFFERED/RUNNING one it already has, or
