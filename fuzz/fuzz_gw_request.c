@@ -37,7 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     default:
         if (gw_parse_campaign(data + 1, size - 1, &cp, &why) == BW_OK &&
-            (cp.batch_size < 1 || cp.release_id <= 0 || cp.success_threshold_pct > 100))
+            (cp.batch_size < 1 || cp.release_id <= 0 || cp.success_threshold_pct > 100 ||
+             cp.abort_pct > 100 || cp.abort_on > GW_FAIL_ALL || cp.priority > GW_PRIORITY_MAX ||
+             (cp.ramp_base && (cp.ramp_factor10 < 11 || cp.ramp_factor10 > 50)) ||
+             (cp.rollback_release && !cp.abort_pct)))
             __builtin_trap();
         break;
     }

@@ -788,9 +788,47 @@ void gw_h_op_release_get(struct gw_req *q, struct gw_resp *r)
 
 static const char *camp_state_name(enum gw_campaign_state s)
 {
-    static const char *const n[] = {"running", "paused", "cancelled", "done"};
+    static const char *const n[] = {"running", "paused",      "cancelled",      "done",
+                                    "aborted", "rolled_back", "cannot_complete"};
 
-    return (unsigned)s < 4 ? n[s] : "unknown";
+    return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "unknown";
+}
+
+/* the guard rails that are set, as the create body names them, and what
+ * the registry set: the rollback links and why the campaign ended */
+static void campaign_rails(json_t *o, const struct gw_campaign *cp)
+{
+    unsigned on = cp->abort_on ? cp->abort_on : GW_FAIL_ALL, named = 0;
+    json_t *a;
+    size_t i;
+
+    if (cp->abort_pct) {
+        json_object_set_new(o, "abort_failure_pct", json_integer(cp->abort_pct));
+        json_object_set_new(o, "abort_min_executed", json_integer(cp->abort_min));
+        a = json_array();
+        for (i = 0; i < gw_fail_kinds_n; i++) /* each kind once */
+            if (on & gw_fail_kinds[i].bit & ~named) {
+                named |= gw_fail_kinds[i].bit;
+                json_array_append_new(a, json_string(gw_fail_kinds[i].name));
+            }
+        json_object_set_new(o, "abort_on", a);
+    }
+    if (cp->ramp_base) {
+        json_object_set_new(o, "ramp_base", json_integer(cp->ramp_base));
+        json_object_set_new(o, "ramp_factor", json_real(cp->ramp_factor10 / 10.0));
+        json_object_set_new(o, "ramp_on",
+                            json_string(cp->ramp_on == GW_RAMP_NOTIFIED ? "notified" : "succeeded"));
+    }
+    if (cp->rollback_release)
+        json_object_set_new(o, "rollback_release", json_integer(cp->rollback_release));
+    json_object_set_new(o, "dynamic", json_boolean(cp->dynamic));
+    json_object_set_new(o, "priority", json_integer(cp->priority));
+    if (cp->rollback_of)
+        json_object_set_new(o, "rollback_of", json_integer(cp->rollback_of));
+    if (cp->rollback_id)
+        json_object_set_new(o, "rollback_campaign", json_integer(cp->rollback_id));
+    if (cp->reason[0])
+        json_object_set_new(o, "reason", json_string(cp->reason));
 }
 
 static json_t *campaign_obj(const struct gw_campaign *cp, const struct gw_counts *k)
@@ -816,6 +854,7 @@ static json_t *campaign_obj(const struct gw_campaign *cp, const struct gw_counts
         json_object_set_new(o, "window_end", json_integer(cp->window_end));
     }
     json_object_set_new(o, "created", json_integer(cp->created));
+    campaign_rails(o, cp);
     {
         json_error_t je;
         json_t *f = json_loads(cp->filter, 0, &je);

@@ -170,9 +170,49 @@ bw_err gw__db_check_campaign(const struct gw_campaign *c)
                c->window_end >= 86400 || c->window_start == c->window_end) {
         return BW_E_INVAL;
     }
+    /* guard rails: an abort criterion is a percentage with a minimum; a
+     * ramp is a base and a factor; the names "rollback of #..." are the
+     * registry's own */
+    if (c->abort_pct < 0 || c->abort_pct > 100 || c->abort_min < 0 ||
+        c->abort_min > 100000000 || c->abort_on > GW_FAIL_ALL ||
+        (!c->abort_pct && (c->abort_min || c->abort_on)))
+        return BW_E_INVAL;
+    if (c->ramp_base < 0 || c->ramp_base > 100000000 ||
+        (c->ramp_base && (c->ramp_factor10 < 11 || c->ramp_factor10 > 50)) ||
+        (!c->ramp_base && c->ramp_factor10) ||
+        (c->ramp_on != GW_RAMP_SUCCEEDED && c->ramp_on != GW_RAMP_NOTIFIED))
+        return BW_E_INVAL;
+    if (c->rollback_release < 0 || (c->rollback_release && !c->abort_pct) ||
+        c->rollback_release == c->release_id || (c->dynamic != 0 && c->dynamic != 1) ||
+        c->priority < 0 || c->priority > GW_PRIORITY_MAX)
+        return BW_E_INVAL;
+    if (!strncmp(c->name, GW_ROLLBACK_NAME, strlen(GW_ROLLBACK_NAME)))
+        return BW_E_INVAL;
     if (strnlen(c->filter, sizeof(c->filter)) == sizeof(c->filter))
         return BW_E_TOOBIG;
     return gw__db_check_json(c->filter[0] ? c->filter : "{}", 1);
+}
+
+const struct gw_fail_kind gw_fail_kinds[] = {
+    {"install-refused", "install refused", GW_FAIL_INSTALL},
+    {"download-refused", "download refused", GW_FAIL_DOWNLOAD},
+    {"health-check", "health check failed", GW_FAIL_HEALTH},
+    {"health-check", "rolled back", GW_FAIL_HEALTH},
+    {"other", NULL, GW_FAIL_OTHER},
+};
+const size_t gw_fail_kinds_n = sizeof(gw_fail_kinds) / sizeof(gw_fail_kinds[0]);
+
+unsigned gw__db_failure_kind(const char *feedback)
+{
+    const struct gw_fail_kind *k;
+    size_t i;
+
+    for (i = 0; feedback && i < gw_fail_kinds_n; i++) {
+        k = &gw_fail_kinds[i];
+        if (k->prefix && !strncmp(feedback, k->prefix, strlen(k->prefix)))
+            return k->bit;
+    }
+    return GW_FAIL_OTHER;
 }
 
 bw_err gw__db_campaign_transition(enum gw_campaign_state from, enum gw_campaign_state to)
@@ -180,7 +220,7 @@ bw_err gw__db_campaign_transition(enum gw_campaign_state from, enum gw_campaign_
     if (to != GW_CAMP_RUNNING && to != GW_CAMP_PAUSED && to != GW_CAMP_CANCELLED)
         return BW_E_INVAL;
     if (from != GW_CAMP_RUNNING && from != GW_CAMP_PAUSED)
-        return BW_E_STATE; /* CANCELLED and DONE are final */
+        return BW_E_STATE; /* every other state is final */
     return BW_OK;
 }
 

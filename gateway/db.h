@@ -39,7 +39,7 @@ struct gw_device {
     int64_t created;
     /* 0: as of this read the device has no action to be handed out (none
      * OFFERED or RUNNING, none SCHEDULED in a released batch of a running
-     * campaign), so action_next would answer BW_E_NOTFOUND; 1: it may have
+     * campaign, no running dynamic campaign it would join), so action_next would answer BW_E_NOTFOUND; 1: it may have
      * one (maintenance windows are not considered). Set by
      * device_by_fingerprint, read in the same statement as the device, so
      * a poll with nothing to do costs one registry read; 1 from the other
@@ -71,7 +71,39 @@ struct gw_ddi_target {
                              * it has not acknowledged, 0 if none */
 };
 
-enum gw_campaign_state { GW_CAMP_RUNNING = 0, GW_CAMP_PAUSED, GW_CAMP_CANCELLED, GW_CAMP_DONE };
+/* RUNNING and PAUSED are live; the others are final. ABORTED: its abort
+ * criterion was met; ROLLED_BACK: aborted, and a rollback campaign to its
+ * rollback_release was created; CANNOT_COMPLETE: its current batch is
+ * finished below the success threshold, so no later batch can start. */
+enum gw_campaign_state {
+    GW_CAMP_RUNNING = 0,
+    GW_CAMP_PAUSED,
+    GW_CAMP_CANCELLED,
+    GW_CAMP_DONE,
+    GW_CAMP_ABORTED,
+    GW_CAMP_ROLLED_BACK,
+    GW_CAMP_CANNOT_COMPLETE
+};
+/* What a failure report says went wrong, read from the start of its
+ * feedback (gw__db_failure_kind): a bit each, for abort_on. */
+#define GW_FAIL_INSTALL 1u  /* "install refused ..." */
+#define GW_FAIL_DOWNLOAD 2u /* "download refused ..." */
+#define GW_FAIL_HEALTH 4u   /* "health check failed ...", "rolled back ..." */
+#define GW_FAIL_OTHER 8u    /* anything else */
+#define GW_FAIL_ALL 15u
+/* The failure kinds: the operator API's name, the start of a feedback that
+ * is of the kind (NULL: the rest), its bit. One row per prefix (a kind may
+ * have several); gw_fail_kinds_n rows. */
+struct gw_fail_kind {
+    const char *name, *prefix;
+    unsigned bit;
+};
+extern const struct gw_fail_kind gw_fail_kinds[];
+extern const size_t gw_fail_kinds_n;
+/* ramp_on: what releases the next batch of a campaign */
+enum gw_ramp_on { GW_RAMP_SUCCEEDED = 0, GW_RAMP_NOTIFIED };
+#define GW_PRIORITY_MAX 1000
+#define GW_REASON_MAX 200
 enum gw_action_type { GW_ACT_FORCED = 0, GW_ACT_SOFT, GW_ACT_DOWNLOAD_ONLY };
 enum gw_action_state {
     GW_ACTION_SCHEDULED = 0, /* waiting for its batch */
@@ -95,6 +127,25 @@ struct gw_campaign {
     int current_batch;
     int64_t window_start, window_end; /* seconds of day UTC, -1 = always */
     int64_t created;
+    /* guard rails (0 = off unless said otherwise) */
+    int abort_pct;           /* abort when failures of abort_on reach this % (1..100) ... */
+    int64_t abort_min;       /* ... of the executed (SUCCESS + FAILURE) actions, once at least
+                              * this many were executed */
+    unsigned abort_on;       /* GW_FAIL_* bits counted; 0 = GW_FAIL_ALL */
+    int ramp_base;           /* batch sizes ramp_base, then each the one before times ... */
+    int ramp_factor10;       /* ... ramp_factor10 / 10 (11..50), at least one more */
+    enum gw_ramp_on ramp_on; /* the next batch after success_threshold % of this one
+                              * succeeded, or was notified (offered or later) */
+    int64_t rollback_release; /* on abort: a campaign offering this release to the devices
+                               * this one updated or failed */
+    int dynamic;             /* devices that match later (registered, accepted, attributes
+                              * changed) join at their next poll; never DONE by itself */
+    int priority;            /* 0..GW_PRIORITY_MAX: a device is offered the action of its
+                              * highest-priority campaign first */
+    /* set by the registry: */
+    int64_t rollback_of;     /* this is the rollback campaign of that one (0: not) */
+    int64_t rollback_id;     /* the rollback campaign created when this one aborted */
+    char reason[GW_REASON_MAX + 1]; /* why it ended when it was not by the operator */
 };
 
 struct gw_action {
@@ -106,6 +157,7 @@ struct gw_action {
     enum gw_action_type type;
     enum gw_action_state state;
     int64_t updated;
+    unsigned fail_kind; /* a FAILURE's GW_FAIL_* bit, else 0 */
 };
 
 struct gw_counts { /* actions of a campaign per state */
@@ -174,31 +226,42 @@ struct gw_db_ops {
      * and the window (both -1, or both in 0..86399 and different; start >
      * end wraps midnight; the window is [start, end)); sets id, state
      * (RUNNING, or DONE when no device matches), current_batch = 0 and
-     * created = now. BW_E_INVAL for bad fields, BW_E_FORMAT for a bad
-     * filter, BW_E_NOTFOUND for an unknown release, BW_E_EXISTS by name. */
+     * created = now. The guard rails (abort_*, ramp_*, rollback_release,
+     * dynamic, priority: struct gw_campaign) are read too; rollback_of,
+     * rollback_id and reason are the registry's. With ramp_base the batches
+     * are ramp_base, then each the one before times ramp_factor10 / 10
+     * (at least one more), and batch_size is ignored. BW_E_INVAL for bad
+     * fields, BW_E_FORMAT for a bad filter, BW_E_NOTFOUND for an unknown
+     * release (or rollback_release), BW_E_EXISTS by name. */
     bw_err (*campaign_create)(void *ctx, struct gw_campaign *c, int64_t now);
     /* counts may be NULL */
     bw_err (*campaign_get)(void *ctx, int64_t id, struct gw_campaign *out, struct gw_counts *counts);
     /* RUNNING <-> PAUSED (same state: no-op), RUNNING/PAUSED -> CANCELLED
      * (cancels its SCHEDULED and OFFERED actions; RUNNING ones may still
-     * report). BW_E_STATE from CANCELLED or DONE, BW_E_INVAL for st DONE.
-     * Resuming settles the campaign (advance, DONE) but does not re-pause
-     * it: the next failure report does. */
+     * report). BW_E_STATE from a final state, BW_E_INVAL for another st.
+     * Resuming settles the campaign (advance, DONE, CANNOT_COMPLETE) but
+     * neither re-pauses nor aborts it: the next report does. */
     bw_err (*campaign_set_state)(void *ctx, int64_t id, enum gw_campaign_state st);
 
     /* The device's next action: an OFFERED/RUNNING one it already has, or
-     * the oldest SCHEDULED one of a running campaign's released batch,
-     * which becomes OFFERED in the same transaction, so that two gateway
+     * the SCHEDULED one of a running campaign's released batch with the
+     * highest campaign priority (then the oldest), which becomes OFFERED in the same transaction, so that two gateway
      * instances never hand one action out twice. BW_E_NOTFOUND if none.
      * out->updated is the time of the action's last change: now for a new
-     * offer, unchanged when an action the device already has is returned. */
+     * offer, unchanged when an action the device already has is returned.
+     * First, an accepted device that matches a running dynamic campaign it
+     * has no action in joins it (in its current batch). */
     bw_err (*action_next)(void *ctx, const char *device_id, int64_t now, struct gw_action *out);
     /* A report from the device that owns the action (BW_E_NOTFOUND for
      * another device's action): state RUNNING, SUCCESS or FAILURE, with
      * feedback text (capped at GW_FEEDBACK_MAX, stored as untrusted text).
-     * Then: advance the campaign's batch when the success threshold is
-     * reached; pause it when failures pass the error threshold (checked on
-     * a FAILURE only, so that a success after a resume does not pause).
+     * Then, in the same transaction (the campaign's rule, settle): ABORT it
+     * when its abort criterion is met (and create its rollback campaign);
+     * advance its batch when the success (or notified) threshold is
+     * reached; end it CANNOT_COMPLETE when its current batch is finished
+     * below the threshold; pause it when failures pass the error threshold
+     * (checked on a FAILURE only, so that a success after a resume does not
+     * pause). A FAILURE's kind is read from its feedback.
      * BW_E_INVAL for another st, BW_E_STATE unless the action is OFFERED or
      * RUNNING, BW_E_TOOBIG for longer feedback (NULL = none), BW_E_FORMAT
      * for feedback that is not UTF-8 (PostgreSQL could not store it). */

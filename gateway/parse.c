@@ -196,6 +196,101 @@ static int int_field(json_t *o, const char *name, int def, int lo, int hi, int *
     return 0;
 }
 
+/* the create body's members: anything else is refused */
+static const char *const campaign_keys[] = {
+    "name", "release_id", "filter", "type", "batch_size", "success_threshold",
+    "error_threshold", "window", "abort_failure_pct", "abort_min_executed", "abort_on",
+    "ramp_base", "ramp_factor", "ramp_on", "rollback_release", "dynamic", "priority",
+};
+
+/* abort_on: a non-empty array of distinct failure kind names */
+static int fail_kinds(json_t *v, unsigned *out)
+{
+    size_t i, j;
+    json_t *e;
+
+    *out = 0;
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return -1;
+    json_array_foreach(v, i, e) {
+        for (j = 0; j < gw_fail_kinds_n; j++)
+            if (json_is_string(e) && !strcmp(json_string_value(e), gw_fail_kinds[j].name))
+                break;
+        if (j == gw_fail_kinds_n || (*out & gw_fail_kinds[j].bit))
+            return -1;
+        *out |= gw_fail_kinds[j].bit;
+    }
+    return 0;
+}
+
+/* The guard rails of a create body (db.h, struct gw_campaign), each
+ * refused on its own when out of range or without what it needs. */
+static bw_err campaign_rails(json_t *o, struct gw_campaign *out, const char **why)
+{
+    json_t *v;
+    double f;
+    int min = 0;
+
+    if (int_field(o, "abort_failure_pct", 0, 1, 100, &out->abort_pct) ||
+        int_field(o, "abort_min_executed", 0, 0, 100000000, &min) ||
+        int_field(o, "ramp_base", 0, 1, 100000000, &out->ramp_base) ||
+        int_field(o, "priority", 0, 0, GW_PRIORITY_MAX, &out->priority)) {
+        *why = "abort_failure_pct 1-100, abort_min_executed >= 0, ramp_base >= 1, priority 0-1000";
+        return BW_E_INVAL;
+    }
+    out->abort_min = min;
+    v = json_object_get(o, "abort_on");
+    if (v && fail_kinds(v, &out->abort_on)) {
+        *why = "abort_on: a list of install-refused, download-refused, health-check, other";
+        return BW_E_INVAL;
+    }
+    if ((min || v) && !out->abort_pct) {
+        *why = "abort_min_executed and abort_on need abort_failure_pct";
+        return BW_E_INVAL;
+    }
+    v = json_object_get(o, "ramp_factor");
+    if (v) {
+        f = json_is_number(v) ? json_number_value(v) * 10 : 0;
+        if (f < 11 - 1e-9 || f > 50 + 1e-9 || f - (double)(int)(f + 0.5) > 1e-6 ||
+            (double)(int)(f + 0.5) - f > 1e-6) {
+            *why = "ramp_factor: 1.1 to 5.0, in tenths";
+            return BW_E_INVAL;
+        }
+        out->ramp_factor10 = (int)(f + 0.5);
+    } else if (out->ramp_base) {
+        out->ramp_factor10 = 20;
+    }
+    v = json_object_get(o, "ramp_on");
+    if (v) {
+        if (json_is_string(v) && !strcmp(json_string_value(v), "notified"))
+            out->ramp_on = GW_RAMP_NOTIFIED;
+        else if (!json_is_string(v) || strcmp(json_string_value(v), "succeeded")) {
+            *why = "ramp_on: notified or succeeded";
+            return BW_E_INVAL;
+        }
+    }
+    if ((v || json_object_get(o, "ramp_factor")) && !out->ramp_base) {
+        *why = "ramp_factor and ramp_on need ramp_base";
+        return BW_E_INVAL;
+    }
+    v = json_object_get(o, "rollback_release");
+    if (v) {
+        if (!json_is_integer(v) || json_integer_value(v) <= 0 || !out->abort_pct ||
+            json_integer_value(v) == out->release_id) {
+            *why = "rollback_release: another release's id, with abort_failure_pct";
+            return BW_E_INVAL;
+        }
+        out->rollback_release = (int64_t)json_integer_value(v);
+    }
+    v = json_object_get(o, "dynamic");
+    if (v && !json_is_boolean(v)) {
+        *why = "dynamic: true or false";
+        return BW_E_INVAL;
+    }
+    out->dynamic = json_is_true(v);
+    return BW_OK;
+}
+
 bw_err gw_parse_campaign(const uint8_t *b, size_t n, struct gw_campaign *out, const char **why)
 {
     json_t *o, *f, *w, *rel, *type;
@@ -207,7 +302,8 @@ bw_err gw_parse_campaign(const uint8_t *b, size_t n, struct gw_campaign *out, co
     if (!o)
         return BW_E_FORMAT;
     *why = "{\"name\",\"release_id\",\"filter\":{},\"type\":\"forced|soft|download-only\","
-           "\"batch_size\",\"success_threshold\",\"error_threshold\",\"window\":[start,end]}";
+           "\"batch_size\",\"success_threshold\",\"error_threshold\",\"window\":[start,end],"
+           "guard rails: docs/gateway.md}";
     rel = json_object_get(o, "release_id");
     f = json_object_get(o, "filter");
     w = json_object_get(o, "window");
@@ -217,6 +313,22 @@ bw_err gw_parse_campaign(const uint8_t *b, size_t n, struct gw_campaign *out, co
         (type && !json_is_string(type)))
         goto out;
     out->release_id = (int64_t)json_integer_value(rel);
+    {
+        const char *k;
+        json_t *val;
+        size_t i;
+
+        json_object_foreach(o, k, val) {
+            for (i = 0; i < sizeof(campaign_keys) / sizeof(campaign_keys[0]); i++)
+                if (!strcmp(k, campaign_keys[i]))
+                    break;
+            if (i == sizeof(campaign_keys) / sizeof(campaign_keys[0])) {
+                *why = "unknown member (see docs/gateway.md, campaigns)";
+                rc = BW_E_INVAL;
+                goto out;
+            }
+        }
+    }
     t = type ? json_string_value(type) : "forced";
     if (!strcmp(t, "forced"))
         out->type = GW_ACT_FORCED;
@@ -233,6 +345,10 @@ bw_err gw_parse_campaign(const uint8_t *b, size_t n, struct gw_campaign *out, co
         *why = "batch_size >= 1, thresholds 0-100";
         goto out;
     }
+    rc = campaign_rails(o, out, why);
+    if (rc)
+        goto out;
+    rc = BW_E_INVAL;
     out->window_start = out->window_end = -1;
     if (w) {
         json_t *a = json_array_get(w, 0), *z = json_array_get(w, 1);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "bwh/host.h"
 #include "registry.h"
@@ -687,59 +688,194 @@ static bw_err reg_ddi_cancel_ack(void *ctx, const char *id, int64_t action_id)
 
 /* ---- campaigns ---------------------------------------------------------- */
 
-/*
- * Method: the rollout rule, after a final report (or a resume) inside the
- * caller's transaction, which holds the campaign (SQLite's write lock, the
- * campaign row locked FOR UPDATE on PostgreSQL), so two reports on one
- * campaign count in turn and neither misses the other's result. Release
- * batches while the current one has reached its success threshold; a
- * running campaign with every batch released and nothing pending is DONE;
- * otherwise, if allowed, a running campaign whose failures exceed the
- * error threshold of the released actions is PAUSED.
- */
-static bw_err settle(struct gw__db *h, int64_t cid, int allow_pause)
+/* what settle read of a campaign */
+struct rule {
+    int64_t state, spct, epct, cb, batches, abort_pct, abort_min, abort_on, ramp_on;
+    int64_t rollback_release, dynamic, priority;
+};
+
+/* Creates campaign cid's rollback campaign (name GW_ROLLBACK_NAME "cid",
+ * priority GW_PRIORITY_MAX, one batch, forced, success threshold 0: it is
+ * DONE once every device reported, never paused): rule->rollback_release to
+ * every device cid reached (its action OFFERED, RUNNING, SUCCESS or
+ * FAILURE: an offered device may be installing already). *rid: its id.
+ * Inside settle's transaction, before cid's actions are cancelled. */
+static bw_err rollback_create(struct gw__db *h, int64_t cid, const struct rule *r, int64_t now,
+                              int64_t *rid)
 {
-    int64_t state = 0, spct = 0, epct = 0, cb = 0, batches = 0;
-    int64_t total, good, pending, bad, released;
+    char name[GW_ID_MAX + 1];
+    int64_t n = 0;
+    bw_err e;
+
+    snprintf(name, sizeof(name), GW_ROLLBACK_NAME "%lld", (long long)cid);
+    e = one_int(h, rid, GW__Q_CAMPAIGN_ADD, "titiiiiiii", name, r->rollback_release, "{}",
+                (int64_t)GW_ACT_FORCED, (int64_t)1000000, (int64_t)0, (int64_t)100,
+                (int64_t)-1, (int64_t)-1, now);
+    if (!e)
+        e = run(h, NULL, GW__Q_CAMPAIGN_RAILS, "iiiiiiiiiii", (int64_t)0, (int64_t)0, (int64_t)0,
+                (int64_t)0, (int64_t)0, (int64_t)0, (int64_t)0, (int64_t)0,
+                (int64_t)GW_PRIORITY_MAX, cid, *rid);
+    if (!e)
+        e = run(h, &n, GW__Q_CAMPAIGN_ROLLBACK_ACTIONS, "iii", *rid, now, cid);
+    if (!e)
+        e = run(h, NULL, GW__Q_CAMPAIGN_BATCHES, "iii", (int64_t)(n ? 1 : 0),
+                (int64_t)(n ? GW_CAMP_RUNNING : GW_CAMP_DONE), *rid);
+    return e;
+}
+
+/* Ends campaign cid (named name) in state st with its reason: an aborted
+ * campaign with a rollback release gets its rollback campaign and becomes
+ * ROLLED_BACK; then its SCHEDULED and OFFERED actions are cancelled (a
+ * RUNNING one may still report). The audit log says so, with the actor
+ * "gateway": no operator decided it. */
+static bw_err campaign_end(struct gw__db *h, int64_t cid, const char *name, const struct rule *r,
+                           enum gw_campaign_state st, const char *reason, int64_t now)
+{
+    int64_t rid = 0;
+    bw_err e;
+
+    if (st == GW_CAMP_ABORTED && r->rollback_release) {
+        e = rollback_create(h, cid, r, now, &rid);
+        st = GW_CAMP_ROLLED_BACK;
+        if (e)
+            return e;
+    }
+    e = run(h, NULL, GW__Q_CAMPAIGN_CANCEL_ACTIONS, "i", cid);
+    if (!e)
+        e = run(h, NULL, GW__Q_CAMPAIGN_END, "itii", (int64_t)st, reason, rid, cid);
+    if (!e)
+        e = run(h, NULL, GW__Q_AUDIT_ADD, "itttt", now, "gateway",
+                st == GW_CAMP_ROLLED_BACK ? "campaign.rolled_back"
+                : st == GW_CAMP_ABORTED   ? "campaign.aborted"
+                                          : "campaign.cannot_complete",
+                name, reason);
+    return e;
+}
+
+/*
+ * Method: the rollout rule, after a report (or a resume, or an offer of a
+ * campaign that ramps on notified devices) inside the caller's
+ * transaction, which holds the campaign (SQLite's write lock, the campaign
+ * row locked FOR UPDATE on PostgreSQL), so two reports on one campaign
+ * count in turn and neither misses the other's result. In order:
+ *  1. abort, after a final report: when failures of the abort_on kinds reach abort_pct percent of
+ *     the executed actions (SUCCESS + FAILURE), once at least abort_min
+ *     were executed, the campaign is ABORTED (ROLLED_BACK with a rollback
+ *     campaign when it names a rollback release);
+ *  2. release batches while the current one has reached its success
+ *     threshold (ramp_on notified: that share of it was offered);
+ *  3. a running campaign with every batch released and nothing pending is
+ *     DONE (a dynamic one stays running for late devices);
+ *  4. a current batch with nothing pending below its threshold can never
+ *     let the next one start: CANNOT_COMPLETE;
+ *  5. otherwise, after a failure report, a running campaign whose failures exceed the
+ *     error threshold of the released actions is PAUSED.
+ */
+#define SETTLE_ABORT 1 /* a final report: check the abort criterion */
+#define SETTLE_PAUSE 2 /* a failure report: check the error threshold */
+static bw_err settle(struct gw__db *h, int64_t cid, int how, int64_t now)
+{
+    char reason[GW_REASON_MAX + 1], name[GW_ID_MAX + 1];
+    int64_t total, good, pending, bad, released, open, executed, failed;
     struct gw__cur c;
+    struct rule r;
     bw_err e;
 
     e = first(h, &c, GW__Q_SETTLE_READ, "i", cid);
     if (e)
         return e;
-    state = col_int(h, &c, 0);
-    spct = col_int(h, &c, 1);
-    epct = col_int(h, &c, 2);
-    cb = col_int(h, &c, 3);
-    batches = col_int(h, &c, 4);
+    r.state = col_int(h, &c, 0);
+    r.spct = col_int(h, &c, 1);
+    r.epct = col_int(h, &c, 2);
+    r.cb = col_int(h, &c, 3);
+    r.batches = col_int(h, &c, 4);
+    r.abort_pct = col_int(h, &c, 5);
+    r.abort_min = col_int(h, &c, 6);
+    r.abort_on = col_int(h, &c, 7);
+    r.ramp_on = col_int(h, &c, 8);
+    r.rollback_release = col_int(h, &c, 9);
+    r.dynamic = col_int(h, &c, 10);
+    r.priority = col_int(h, &c, 11);
+    col_text(h, &c, 12, name, sizeof(name));
     done(h, &c);
-    if (state != GW_CAMP_RUNNING && state != GW_CAMP_PAUSED)
+    if (r.state != GW_CAMP_RUNNING && r.state != GW_CAMP_PAUSED)
         return BW_OK;
-    while (cb < batches) {
-        e = one_int(h, &total, GW__Q_SETTLE_BATCH, "ii", cid, cb);
+    if (r.abort_pct && (how & SETTLE_ABORT)) {
+        e = one_int(h, &executed, GW__Q_SETTLE_EXECUTED, "i", cid);
         if (!e)
-            e = one_int(h, &good, GW__Q_SETTLE_BATCH_GOOD, "ii", cid, cb);
+            e = one_int(h, &failed, GW__Q_SETTLE_FAILED_KIND, "ii", cid,
+                        r.abort_on ? r.abort_on : (int64_t)GW_FAIL_ALL);
         if (e)
             return e;
-        if (good * 100 < spct * total)
+        if (executed > 0 && executed >= r.abort_min && failed * 100 >= r.abort_pct * executed) {
+            snprintf(reason, sizeof(reason),
+                     "aborted: %lld of %lld executed actions failed (abort at %lld %%)",
+                     (long long)failed, (long long)executed, (long long)r.abort_pct);
+            return campaign_end(h, cid, name, &r, GW_CAMP_ABORTED, reason, now);
+        }
+    }
+    while (r.cb < r.batches) {
+        e = one_int(h, &total, GW__Q_SETTLE_BATCH, "ii", cid, r.cb);
+        if (!e)
+            e = one_int(h, &good, r.ramp_on == GW_RAMP_NOTIFIED ? GW__Q_SETTLE_BATCH_NOTIFIED
+                                                                : GW__Q_SETTLE_BATCH_GOOD,
+                        "ii", cid, r.cb);
+        if (e)
+            return e;
+        if (good * 100 < r.spct * total)
             break;
-        cb++;
+        r.cb++;
     }
     e = one_int(h, &pending, GW__Q_SETTLE_PENDING, "i", cid);
     if (e)
         return e;
-    if (state == GW_CAMP_RUNNING && cb >= batches && pending == 0) {
-        state = GW_CAMP_DONE;
-    } else if (state == GW_CAMP_RUNNING && allow_pause) {
-        e = one_int(h, &bad, GW__Q_SETTLE_RELEASED_BAD, "ii", cid, cb);
-        if (!e)
-            e = one_int(h, &released, GW__Q_SETTLE_RELEASED, "ii", cid, cb);
+    if (r.state == GW_CAMP_RUNNING && r.cb >= r.batches && pending == 0 && !r.dynamic) {
+        r.state = GW_CAMP_DONE;
+    } else if (r.cb < r.batches) {
+        e = one_int(h, &open, GW__Q_SETTLE_BATCH_OPEN, "ii", cid, r.cb);
         if (e)
             return e;
-        if (bad * 100 > epct * released)
-            state = GW_CAMP_PAUSED;
+        if (open == 0) { /* the loop above stopped here: below the threshold for good */
+            e = run(h, NULL, GW__Q_SETTLE_WRITE, "iii", r.cb, r.state, cid);
+            if (e)
+                return e;
+            snprintf(reason, sizeof(reason),
+                     "cannot complete: batch %lld finished below its %lld %% threshold",
+                     (long long)r.cb, (long long)r.spct);
+            return campaign_end(h, cid, name, &r, GW_CAMP_CANNOT_COMPLETE, reason, now);
+        }
     }
-    return run(h, NULL, GW__Q_SETTLE_WRITE, "iii", cb, state, cid);
+    if (r.state == GW_CAMP_RUNNING && (how & SETTLE_PAUSE)) {
+        e = one_int(h, &bad, GW__Q_SETTLE_RELEASED_BAD, "ii", cid, r.cb);
+        if (!e)
+            e = one_int(h, &released, GW__Q_SETTLE_RELEASED, "ii", cid, r.cb);
+        if (e)
+            return e;
+        if (bad * 100 > r.epct * released)
+            r.state = GW_CAMP_PAUSED;
+    }
+    return run(h, NULL, GW__Q_SETTLE_WRITE, "iii", r.cb, r.state, cid);
+}
+
+/* The batches of a ramp: actions numbered 0..n-1 (batch_size 1) get
+ * batches of base, then each the one before times factor10 / 10, at least
+ * one more. *batches: how many. */
+static bw_err ramp(struct gw__db *h, const struct gw_campaign *c, int64_t n, int64_t *batches)
+{
+    int64_t lo = 0, size = c->ramp_base, k = 0, grown;
+    bw_err e = BW_OK;
+
+    while (!e && lo < n) {
+        e = run(h, NULL, GW__Q_CAMPAIGN_RAMP, "iiii", k, c->id, lo, lo + size);
+        lo += size;
+        k++;
+        grown = size * c->ramp_factor10 / 10;
+        size = grown > size ? grown : size + 1;
+        if (size > n)
+            size = n;
+    }
+    *batches = k;
+    return e;
 }
 
 static bw_err campaign_create_once(struct gw__db *h, const struct tx *t)
@@ -747,13 +883,15 @@ static bw_err campaign_create_once(struct gw__db *h, const struct tx *t)
     struct gw_campaign *c = t->camp;
     int64_t now = t->now;
     const char *filter = c->filter[0] ? c->filter : "{}";
-    int64_t n = 0, have = 0;
+    int64_t n = 0, have = 0, batches = 0;
     bw_err e;
 
     e = begin(h, GW__Q_BEGIN_WRITE);
     if (e)
         return e;
     e = one_int(h, &have, GW__Q_RELEASE_EXISTS, "i", c->release_id);
+    if (!e && have && c->rollback_release)
+        e = one_int(h, &have, GW__Q_RELEASE_EXISTS, "i", c->rollback_release);
     if (!e && !have)
         e = BW_E_NOTFOUND;
     if (!e)
@@ -761,15 +899,27 @@ static bw_err campaign_create_once(struct gw__db *h, const struct tx *t)
                     (int64_t)c->type, (int64_t)c->batch_size, (int64_t)c->success_threshold_pct,
                     (int64_t)c->error_threshold_pct, c->window_start, c->window_end, now);
     if (!e)
-        e = run(h, &n, GW__Q_CAMPAIGN_ACTIONS, "iiit", c->id, (int64_t)c->batch_size, now,
-                filter);
+        e = run(h, NULL, GW__Q_CAMPAIGN_RAILS, "iiiiiiiiiii", (int64_t)c->abort_pct, c->abort_min,
+                (int64_t)c->abort_on, (int64_t)c->ramp_base, (int64_t)c->ramp_factor10,
+                (int64_t)c->ramp_on, c->rollback_release, (int64_t)c->dynamic,
+                (int64_t)c->priority, (int64_t)0, c->id);
+    if (!e)
+        e = run(h, &n, GW__Q_CAMPAIGN_ACTIONS, "iiit", c->id,
+                (int64_t)(c->ramp_base ? 1 : c->batch_size), now, filter);
     if (e)
         goto out;
-    c->state = n ? GW_CAMP_RUNNING : GW_CAMP_DONE;
+    if (c->ramp_base)
+        e = ramp(h, c, n, &batches);
+    else
+        batches = (n + c->batch_size - 1) / c->batch_size;
+    if (e)
+        goto out;
+    c->state = n || c->dynamic ? GW_CAMP_RUNNING : GW_CAMP_DONE;
     c->current_batch = 0;
     c->created = now;
-    e = run(h, NULL, GW__Q_CAMPAIGN_BATCHES, "iii", (n + c->batch_size - 1) / c->batch_size,
-            (int64_t)c->state, c->id);
+    c->rollback_of = c->rollback_id = 0;
+    c->reason[0] = 0;
+    e = run(h, NULL, GW__Q_CAMPAIGN_BATCHES, "iii", batches, (int64_t)c->state, c->id);
 out:
     return finish(h, e);
 }
@@ -802,7 +952,21 @@ static void read_campaign(struct gw__db *h, struct gw__cur *c, struct gw_campaig
     out->window_start = col_int(h, c, 10);
     out->window_end = col_int(h, c, 11);
     out->created = col_int(h, c, 12);
+    out->abort_pct = (int)col_int(h, c, 13);
+    out->abort_min = col_int(h, c, 14);
+    out->abort_on = (unsigned)col_int(h, c, 15);
+    out->ramp_base = (int)col_int(h, c, 16);
+    out->ramp_factor10 = (int)col_int(h, c, 17);
+    out->ramp_on = (enum gw_ramp_on)col_int(h, c, 18);
+    out->rollback_release = col_int(h, c, 19);
+    out->dynamic = (int)col_int(h, c, 20);
+    out->priority = (int)col_int(h, c, 21);
+    out->rollback_of = col_int(h, c, 22);
+    out->rollback_id = col_int(h, c, 23);
+    col_text(h, c, 24, out->reason, sizeof(out->reason));
 }
+
+#define CAMP_NCOLS 25 /* the campaign columns; counts follow in a list */
 
 static bw_err reg_campaign_list(void *ctx, int64_t offset, int64_t limit,
                                 void (*fn)(void *arg, const struct gw_campaign *c,
@@ -827,7 +991,7 @@ static bw_err reg_campaign_list(void *ctx, int64_t offset, int64_t limit,
     while (!(e = next(h, &c, &row)) && row) {
         read_campaign(h, &c, camp);
         for (i = 0; i < 6; i++)
-            k.n[i] = col_int(h, &c, 13 + i);
+            k.n[i] = col_int(h, &c, CAMP_NCOLS + i);
         fn(arg, camp, &k);
     }
     done(h, &c);
@@ -897,7 +1061,7 @@ static bw_err set_state_once(struct gw__db *h, const struct tx *t)
     if (to == GW_CAMP_CANCELLED)
         e = run(h, NULL, GW__Q_CAMPAIGN_CANCEL_ACTIONS, "i", id);
     else if (to == GW_CAMP_RUNNING)
-        e = settle(h, id, 0);
+        e = settle(h, id, 0, (int64_t)time(NULL)); /* the time of an end it may audit */
 out:
     return finish(h, e);
 }
@@ -927,6 +1091,7 @@ static void read_action(struct gw__db *h, struct gw__cur *c, struct gw_action *a
     a->type = (enum gw_action_type)col_int(h, c, 5);
     a->state = (enum gw_action_state)col_int(h, c, 6);
     a->updated = col_int(h, c, 7);
+    a->fail_kind = (unsigned)col_int(h, c, 8);
 }
 
 /* The first action statement q picks (parameters by fmt: the device, the
@@ -974,6 +1139,19 @@ static bw_err next_once(struct gw__db *h, const struct tx *t)
             e = action_query(h, GW__Q_ACTION_OPEN, "t", dev, 0, out, &found);
         if (e || found)
             return finish(h, e);
+        if (pass == 0) { /* a dynamic campaign to join: that is a write */
+            e = one_int(h, &n, GW__Q_DYN_COUNT, "t", dev);
+            if (e || n) {
+                e = finish(h, e);
+                if (e)
+                    return e;
+                continue;
+            }
+        } else {
+            e = run(h, NULL, GW__Q_DYN_JOIN, "it", now, dev);
+            if (e)
+                return finish(h, e);
+        }
         e = action_query(h, GW__Q_ACTION_NEXT, "ti", dev, tod, out, &found);
         if (e)
             return finish(h, e);
@@ -996,6 +1174,14 @@ static bw_err next_once(struct gw__db *h, const struct tx *t)
     if (!e) {
         out->state = GW_ACTION_OFFERED;
         out->updated = now;
+        e = one_int(h, &n, GW__Q_SETTLE_RAMP_ON, "i", out->campaign_id);
+    }
+    /* a campaign that ramps on notified devices may release a batch now
+     * (its row locked after the action's, as a report locks its own) */
+    if (!e && n == GW_RAMP_NOTIFIED) {
+        e = run(h, NULL, GW__Q_LOCK_CAMPAIGN, "i", out->campaign_id);
+        if (!e)
+            e = settle(h, out->campaign_id, 0, now);
     }
     return finish(h, e);
 }
@@ -1037,9 +1223,11 @@ static bw_err report_once(struct gw__db *h, const struct tx *t)
     if (!e)
         e = gw__db_report_transition(a.state, to);
     if (!e)
-        e = run(h, NULL, GW__Q_ACTION_SET, "itii", (int64_t)to, t->feedback, t->now, id);
+        e = run(h, NULL, GW__Q_ACTION_SET, "itiii", (int64_t)to, t->feedback, t->now,
+                (int64_t)(to == GW_ACTION_FAILURE ? gw__db_failure_kind(t->feedback) : 0), id);
     if (!e && to != GW_ACTION_RUNNING)
-        e = settle(h, a.campaign_id, to == GW_ACTION_FAILURE);
+        e = settle(h, a.campaign_id,
+                   SETTLE_ABORT | (to == GW_ACTION_FAILURE ? SETTLE_PAUSE : 0), t->now);
     return finish(h, e);
 }
 
@@ -1114,7 +1302,7 @@ static bw_err reg_action_list(void *ctx, const char *device_id, int64_t offset, 
         return e;
     while (!(e = next(h, &c, &row)) && row) {
         read_action(h, &c, &a);
-        fn(arg, &a, h->drv->col_text(&c, 8));
+        fn(arg, &a, h->drv->col_text(&c, 9));
     }
     done(h, &c);
     return e;

@@ -56,6 +56,10 @@ enum gw__q {
     GW__Q_DDI_CANCEL_ACK,
     GW__Q_CAMPAIGN_ADD,
     GW__Q_CAMPAIGN_ACTIONS,
+    GW__Q_CAMPAIGN_RAILS,     /* the guard rails of a new campaign */
+    GW__Q_CAMPAIGN_RAMP,
+    GW__Q_CAMPAIGN_ROLLBACK_ACTIONS,
+    GW__Q_CAMPAIGN_END,       /* a final state with its reason */
     GW__Q_CAMPAIGN_BATCHES,
     GW__Q_CAMPAIGN_GET,
     GW__Q_CAMPAIGN_COUNTS,
@@ -64,6 +68,11 @@ enum gw__q {
     GW__Q_CAMPAIGN_SET_STATE,
     GW__Q_CAMPAIGN_CANCEL_ACTIONS,
     GW__Q_SETTLE_READ,
+    GW__Q_SETTLE_BATCH_NOTIFIED,
+    GW__Q_SETTLE_BATCH_OPEN,
+    GW__Q_SETTLE_EXECUTED,
+    GW__Q_SETTLE_FAILED_KIND,
+    GW__Q_SETTLE_RAMP_ON,
     GW__Q_SETTLE_BATCH,
     GW__Q_SETTLE_BATCH_GOOD,
     GW__Q_SETTLE_PENDING,
@@ -76,6 +85,8 @@ enum gw__q {
     GW__Q_ACTION_GET,
     GW__Q_ACTION_LOCK,    /* the action again, its row locked */
     GW__Q_ACTION_SET,
+    GW__Q_DYN_COUNT,      /* running dynamic campaigns the device would join */
+    GW__Q_DYN_JOIN,
     GW__Q_ACTION_INSTALLED,
     GW__Q_ACTION_LIST,
     GW__Q_AUDIT_ADD,
@@ -181,6 +192,11 @@ BW_NODISCARD bw_err gw__db_check_campaign(const struct gw_campaign *c);
 /* may a campaign go from -> to? BW_OK, BW_E_STATE or BW_E_INVAL */
 BW_NODISCARD bw_err gw__db_campaign_transition(enum gw_campaign_state from,
                                                enum gw_campaign_state to);
+/* the name of campaign N's rollback campaign: GW_ROLLBACK_NAME "N"; refused
+ * as the name of any other campaign */
+#define GW_ROLLBACK_NAME "rollback of #"
+/* the GW_FAIL_* kind of a failure report's feedback (NULL: other) */
+unsigned gw__db_failure_kind(const char *feedback);
 /* may a device report to on an action in from? BW_OK, BW_E_STATE, BW_E_INVAL */
 BW_NODISCARD bw_err gw__db_report_transition(enum gw_action_state from, enum gw_action_state to);
 /* seconds of day (UTC) of unix time now, 0..86399 */

@@ -93,6 +93,24 @@
 /* 3: pending identities counted and expired by status and age */
 #define SCHEMA_V3 "CREATE INDEX devices_status ON devices(status, created);"
 
+/* 4: guard rails (db.h, struct gw_campaign): abort criteria, the ramp,
+ * rollback, dynamic campaigns, priorities; the kind of each failure */
+#define SCHEMA_V4(I64)                                                                             \
+    "ALTER TABLE campaigns ADD COLUMN abort_pct INTEGER NOT NULL DEFAULT 0;"                       \
+    "ALTER TABLE campaigns ADD COLUMN abort_min " I64 " NOT NULL DEFAULT 0;"                       \
+    "ALTER TABLE campaigns ADD COLUMN abort_on INTEGER NOT NULL DEFAULT 0;"                        \
+    "ALTER TABLE campaigns ADD COLUMN ramp_base INTEGER NOT NULL DEFAULT 0;"                       \
+    "ALTER TABLE campaigns ADD COLUMN ramp_factor INTEGER NOT NULL DEFAULT 0;"                     \
+    "ALTER TABLE campaigns ADD COLUMN ramp_on INTEGER NOT NULL DEFAULT 0;"                         \
+    "ALTER TABLE campaigns ADD COLUMN rollback_release " I64 " NOT NULL DEFAULT 0;"                \
+    "ALTER TABLE campaigns ADD COLUMN dynamic INTEGER NOT NULL DEFAULT 0;"                         \
+    "ALTER TABLE campaigns ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;"                        \
+    "ALTER TABLE campaigns ADD COLUMN rollback_of " I64 " NOT NULL DEFAULT 0;"                     \
+    "ALTER TABLE campaigns ADD COLUMN rollback_id " I64 " NOT NULL DEFAULT 0;"                     \
+    "ALTER TABLE campaigns ADD COLUMN reason TEXT NOT NULL DEFAULT '';"                            \
+    "ALTER TABLE actions ADD COLUMN fail_kind INTEGER NOT NULL DEFAULT 0;"                         \
+    "CREATE INDEX campaigns_dynamic ON campaigns(dynamic, state);"
+
 static const char *const sqlite_schema[] = {
     SCHEMA_V1("TEXT PRIMARY KEY NOT NULL", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER",
               "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
@@ -101,6 +119,7 @@ static const char *const sqlite_schema[] = {
               " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"),
     SCHEMA_V2("TEXT PRIMARY KEY NOT NULL"),
     SCHEMA_V3,
+    SCHEMA_V4("INTEGER"),
 };
 
 static const char *const pg_schema[] = {
@@ -114,6 +133,7 @@ static const char *const pg_schema[] = {
               " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();"),
     SCHEMA_V2("TEXT COLLATE \"C\" PRIMARY KEY"),
     SCHEMA_V3,
+    SCHEMA_V4("BIGINT"),
 };
 
 #define COUNT_OF(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
@@ -131,17 +151,37 @@ const struct gw__dialect_info gw__db_dialect[GW__DIALECTS] = {
     "id, name, digest, size, sequence, vendor_id, class_id, uploaded_by, created, kind, md5, sha1"
 #define CAMP_COLS                                                                                  \
     "id, name, release_id, filter, type, state, batch_size, success_pct, error_pct,"               \
-    " current_batch, window_start, window_end, created"
+    " current_batch, window_start, window_end, created, abort_pct, abort_min, abort_on,"          \
+    " ramp_base, ramp_factor, ramp_on, rollback_release, dynamic, priority, rollback_of,"       \
+    " rollback_id, reason"
 #define ACT_COLS                                                                                   \
-    "a.id, a.campaign_id, c.release_id, a.device_id, a.batch, c.type, a.state, a.updated"
+    "a.id, a.campaign_id, c.release_id, a.device_id, a.batch, c.type, a.state, a.updated,"       \
+    " a.fail_kind"
 #define ACT_FROM " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
 
-/* 1 when the device DEV may have an action to be handed out: one OFFERED
- * or RUNNING, or one SCHEDULED in a released batch of a running campaign */
-#define HAS_WORK(DEV)                                                                              \
+/* the running dynamic campaigns c that the accepted device d matches and
+ * has no action in */
+#define DYN_WANTED(MATCH)                                                                          \
+    " d.status = 1 AND c.dynamic = 1 AND c.state = 0 AND " MATCH("c.filter")                       \
+    " AND NOT EXISTS (SELECT 1 FROM actions x WHERE x.campaign_id = c.id AND x.device_id = d.id)"
+
+/* 1 when the device d may have an action to be handed out: one OFFERED or
+ * RUNNING, one SCHEDULED in a released batch of a running campaign, or a
+ * running dynamic campaign it would join */
+#define HAS_WORK(MATCH)                                                                            \
     "CASE WHEN EXISTS (SELECT 1 FROM actions a JOIN campaigns c ON c.id = a.campaign_id"           \
-    " WHERE a.device_id = " DEV " AND (a.state IN (1, 2)"                                          \
-    " OR (a.state = 0 AND c.state = 0 AND a.batch <= c.current_batch))) THEN 1 ELSE 0 END"
+    " WHERE a.device_id = d.id AND (a.state IN (1, 2)"                                             \
+    " OR (a.state = 0 AND c.state = 0 AND a.batch <= c.current_batch)))"                           \
+    " OR EXISTS (SELECT 1 FROM campaigns c WHERE" DYN_WANTED(MATCH) ") THEN 1 ELSE 0 END"
+#define DEVICE_BY_FPR(MATCH)                                                                       \
+    "SELECT " DEV_COLS ", " HAS_WORK(MATCH) " FROM devices d WHERE fingerprint = $1"
+#define DYN_COUNT(MATCH)                                                                           \
+    "SELECT count(*) FROM devices d, campaigns c WHERE d.id = $1 AND" DYN_WANTED(MATCH)
+/* the device $2 joins them in their current batch, at time $1 */
+#define DYN_JOIN(MATCH)                                                                            \
+    "INSERT INTO actions (campaign_id, device_id, batch, state, updated)"                         \
+    " SELECT c.id, d.id, c.current_batch, 0, CAST($1 AS BIGINT) FROM devices d, campaigns c"     \
+    " WHERE d.id = $2 AND" DYN_WANTED(MATCH)
 
 /* The window [start, end) in seconds of day contains T; start > end wraps. */
 #define IN_WINDOW(T)                                                                               \
@@ -191,8 +231,7 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
     [GW__Q_DEVICE_ADD] = BOTH("INSERT INTO devices (" DEV_COLS ")"
                               " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
     [GW__Q_DEVICE_GET] = BOTH("SELECT " DEV_COLS " FROM devices WHERE id = $1"),
-    [GW__Q_DEVICE_BY_FPR] = BOTH("SELECT " DEV_COLS ", " HAS_WORK("devices.id")
-                                 " FROM devices WHERE fingerprint = $1"),
+    [GW__Q_DEVICE_BY_FPR] = EACH(DEVICE_BY_FPR),
     [GW__Q_DEVICE_STATUS] = BOTH("UPDATE devices SET status = $1 WHERE id = $2"),
     [GW__Q_DEVICE_CHECKIN] = BOTH("UPDATE devices SET version = coalesce($1, version),"
                                   " sequence = $2, attrs = coalesce($3, attrs), last_seen = $4"
@@ -249,6 +288,19 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
              " success_pct, error_pct, current_batch, batches, window_start, window_end, created)"
              " VALUES ($1, $2, $3, $4, 0, $5, $6, $7, 0, 0, $8, $9, $10) RETURNING id"),
     [GW__Q_CAMPAIGN_ACTIONS] = EACH(CAMPAIGN_ACTIONS),
+    [GW__Q_CAMPAIGN_RAILS] =
+        BOTH("UPDATE campaigns SET abort_pct = $1, abort_min = $2, abort_on = $3, ramp_base = $4,"
+             " ramp_factor = $5, ramp_on = $6, rollback_release = $7, dynamic = $8,"
+             " priority = $9, rollback_of = $10 WHERE id = $11"),
+    /* ramp: actions were numbered 0.. by batch; batch $1 takes [$3, $4) */
+    [GW__Q_CAMPAIGN_RAMP] = BOTH("UPDATE actions SET batch = $1 WHERE campaign_id = $2"
+                                 " AND batch >= $3 AND batch < $4"),
+    [GW__Q_CAMPAIGN_ROLLBACK_ACTIONS] =
+        BOTH("INSERT INTO actions (campaign_id, device_id, batch, state, updated)"
+             " SELECT CAST($1 AS BIGINT), device_id, 0, 0, CAST($2 AS BIGINT) FROM actions"
+             " WHERE campaign_id = $3 AND state IN (1, 2, 3, 4) ORDER BY device_id"),
+    [GW__Q_CAMPAIGN_END] =
+        BOTH("UPDATE campaigns SET state = $1, reason = $2, rollback_id = $3 WHERE id = $4"),
     [GW__Q_CAMPAIGN_BATCHES] = BOTH("UPDATE campaigns SET batches = $1, state = $2 WHERE id = $3"),
     [GW__Q_CAMPAIGN_GET] = BOTH("SELECT " CAMP_COLS " FROM campaigns WHERE id = $1"),
     [GW__Q_CAMPAIGN_COUNTS] =
@@ -261,8 +313,14 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
     [GW__Q_CAMPAIGN_CANCEL_ACTIONS] =
         BOTH("UPDATE actions SET state = 5 WHERE campaign_id = $1 AND state IN (0, 1)"),
 
-    [GW__Q_SETTLE_READ] = BOTH("SELECT state, success_pct, error_pct, current_batch, batches"
-                               " FROM campaigns WHERE id = $1"),
+    [GW__Q_SETTLE_READ] = BOTH("SELECT state, success_pct, error_pct, current_batch, batches,"
+                               " abort_pct, abort_min, abort_on, ramp_on, rollback_release,"
+                               " dynamic, priority, name FROM campaigns WHERE id = $1"),
+    [GW__Q_SETTLE_BATCH_NOTIFIED] = BOTH(SETTLE_COUNT " AND batch = $2 AND state IN (1, 2, 3, 4)"),
+    [GW__Q_SETTLE_BATCH_OPEN] = BOTH(SETTLE_COUNT " AND batch = $2 AND state IN (0, 1, 2)"),
+    [GW__Q_SETTLE_EXECUTED] = BOTH(SETTLE_COUNT " AND state IN (3, 4)"),
+    [GW__Q_SETTLE_FAILED_KIND] = BOTH(SETTLE_COUNT " AND state = 4 AND (fail_kind & $2) <> 0"),
+    [GW__Q_SETTLE_RAMP_ON] = BOTH("SELECT ramp_on FROM campaigns WHERE id = $1"),
     [GW__Q_SETTLE_BATCH] = BOTH(SETTLE_COUNT " AND batch = $2"),
     [GW__Q_SETTLE_BATCH_GOOD] = BOTH(SETTLE_COUNT " AND batch = $2 AND state = 3"),
     [GW__Q_SETTLE_PENDING] = BOTH(SETTLE_COUNT " AND state IN (0, 1, 2)"),
@@ -276,15 +334,18 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
     [GW__Q_ACTION_NEXT] = LOCKED("SELECT " ACT_COLS ACT_FROM " WHERE a.device_id = $1"
                                  " AND a.state = 0 AND c.state = 0"
                                  " AND a.batch <= c.current_batch"
-                                 " AND " IN_WINDOW("CAST($2 AS BIGINT)") " ORDER BY a.id LIMIT 1",
+                                 " AND " IN_WINDOW("CAST($2 AS BIGINT)")
+                                 " ORDER BY c.priority DESC, a.id LIMIT 1",
                                  "FOR UPDATE OF a SKIP LOCKED"),
     [GW__Q_ACTION_OFFER] =
         BOTH("UPDATE actions SET state = 1, updated = $1 WHERE id = $2 AND state = 0"),
     [GW__Q_ACTION_GET] =
         BOTH("SELECT " ACT_COLS ACT_FROM " WHERE a.device_id = $1 AND a.id = $2"),
     [GW__Q_ACTION_LOCK] = PG_ONLY("SELECT " ACT_COLS ACT_FROM " WHERE a.id = $1 FOR UPDATE OF a"),
-    [GW__Q_ACTION_SET] =
-        BOTH("UPDATE actions SET state = $1, feedback = $2, updated = $3 WHERE id = $4"),
+    [GW__Q_ACTION_SET] = BOTH("UPDATE actions SET state = $1, feedback = $2, updated = $3,"
+                              " fail_kind = $4 WHERE id = $5"),
+    [GW__Q_DYN_COUNT] = EACH(DYN_COUNT),
+    [GW__Q_DYN_JOIN] = EACH(DYN_JOIN),
     [GW__Q_ACTION_INSTALLED] = BOTH("SELECT " ACT_COLS ACT_FROM " WHERE a.device_id = $1"
                                     " AND a.state = 3 ORDER BY a.id DESC LIMIT 1"),
     [GW__Q_ACTION_LIST] = BOTH("SELECT " ACT_COLS ", a.feedback" ACT_FROM

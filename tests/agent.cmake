@@ -10,6 +10,12 @@ if(TARGET bwgateway AND TARGET bulwark-agent)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_fleet.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
   set_tests_properties(integ.agent_fleet PROPERTIES TIMEOUT 120)
+  # the campaign guard rails with the fleet simulator: abort, fleet rollback,
+  # a dynamic campaign picking up devices imported later
+  add_test(NAME integ.fleet_guard
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/fleet_guard.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
+  set_tests_properties(integ.fleet_guard PROPERTIES TIMEOUT 120)
   # the agent and the simulator say the same for the same state (one cycle)
   add_test(NAME integ.agent_same
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_same.sh $<TARGET_FILE:bulwark>

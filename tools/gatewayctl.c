@@ -51,9 +51,13 @@ static const struct cmd cmds[] = {
     {"releases", "", "GET", "/api/v1/releases", 0, "list releases, newest first"},
     {"release", "ID", "GET", "/api/v1/releases/%s", 0, "show one release"},
     {"campaign-create", "JSON", "POST", "/api/v1/campaigns", 1,
-     "start a campaign, e.g. '{\"name\":\"c1\",\"release_id\":1,\"batch_size\":10}' (release-manager)"},
+     "start a campaign, e.g. '{\"name\":\"c1\",\"release_id\":1,\"batch_size\":10}'; guard rails:"
+     " abort_failure_pct, abort_min_executed, abort_on [install-refused, download-refused,"
+     " health-check, other], ramp_base, ramp_factor, ramp_on notified|succeeded,"
+     " rollback_release, dynamic, priority (release-manager)"},
     {"campaigns", "", "GET", "/api/v1/campaigns", 0, "list campaigns with their counts"},
-    {"campaign", "ID", "GET", "/api/v1/campaigns/%s", 0, "campaign state and counts"},
+    {"campaign", "ID", "GET", "/api/v1/campaigns/%s", 0, "campaign state (running, paused, cancelled, done, aborted,"
+     " rolled_back, cannot_complete), why it ended, and counts"},
     {"pause", "ID", "POST", "/api/v1/campaigns/%s/pause", 4, "pause a campaign"},
     {"resume", "ID", "POST", "/api/v1/campaigns/%s/resume", 4, "resume a campaign"},
     {"cancel", "ID", "POST", "/api/v1/campaigns/%s/cancel", 4, "cancel a campaign"},

@@ -303,7 +303,13 @@ async function campaignAction(c, what) {
   route();
 }
 
+// a campaign's state as words; the API's name stays the CSS class
+const CSTATE_TEXT = { rolled_back: 'rolled back', cannot_complete: 'cannot complete' };
+
 function batchText(c, total) {
+  if (c.ramp_base)
+    return 'ramp: batches of ' + c.ramp_base + ', each \u00d7' + c.ramp_factor + ' (next when ' +
+      c.success_threshold + ' % ' + c.ramp_on + '), batch ' + (c.current_batch + 1) + ' released';
   const n = Math.max(1, Math.ceil(total / c.batch_size));
   if (n === 1) return 'one batch';
   if (c.current_batch >= n - 1) return 'all ' + n + ' batches of ' + c.batch_size + ' released';
@@ -335,11 +341,25 @@ async function viewCampaigns() {
     }
     const r = releasesById.get(c.release_id);
     const done = k.success + k.failure + k.cancelled;
+    // the guard rails, as text
+    const rails = [];
+    if (c.abort_failure_pct) {
+      const rb = c.rollback_release ? releasesById.get(c.rollback_release) : null;
+      rails.push('abort at ' + c.abort_failure_pct + ' % failed (' + c.abort_on.join(', ') +
+        ') once ' + c.abort_min_executed + ' executed' +
+        (c.rollback_release ? ', then roll back to ' + (rb ? rb.name : '#' + c.rollback_release) : ''));
+    }
+    if (c.dynamic) rails.push('dynamic: devices that match later join');
+    if (c.priority) rails.push('priority ' + c.priority);
+    if (c.rollback_of) rails.push('rollback of campaign #' + c.rollback_of);
+    if (c.rollback_campaign) rails.push('rolled back by campaign #' + c.rollback_campaign);
     box.append(el('article', { class: 'campaign', 'data-id': c.id },
-      el('h2', {}, c.name, ' ', el('span', { class: 'cstate ' + c.state }, c.state)),
+      el('h2', {}, c.name, ' ', el('span', { class: 'cstate ' + c.state }, CSTATE_TEXT[c.state] || c.state)),
       el('p', { class: 'muted' }, 'release ', r ? r.name : '#' + c.release_id, ' · ', c.type,
         ' · ', batchText(c, total),
         ' · filter ', JSON.stringify(c.filter), ' · started ', utc(c.created)),
+      rails.length ? el('p', { class: 'rails' }, rails.join(' · ')) : null,
+      c.reason ? el('p', { class: 'reason' }, c.reason) : null,
       bar,
       el('p', {}, String(done), ' of ', String(total), ' devices finished'),
       counts, buttons));

@@ -19,6 +19,9 @@
 #include "bulwark/err.h"
 #include "db.h"
 
+/* the registry's own name for rollback campaigns (registry.h) */
+#define GW_ROLLBACK_TEST_NAME "rollback of #"
+
 static int fails;
 static const struct gw_db_ops *ops;
 static const char *conninfo;
@@ -799,6 +802,8 @@ static void t_campaigns(void)
           "older campaign's action not first");
     CHECK(ops->action_next(db, "c12", t + 51, &a) == BW_OK && a.id == x, "second offer while open");
     EXPECT(ops->action_report(db, "c12", x, GW_ACTION_FAILURE, "", t + 52), BW_OK);
+    /* its one batch finished below 100 %: it ends (before, it stayed running) */
+    CHECK(camp(c.id).state == GW_CAMP_CANNOT_COMPLETE, "two-a: still running");
     x = offer("c12", t + 53, 0);
     CHECK(ops->action_get(db, "c12", x, &a) == BW_OK && a.campaign_id == c2.id &&
               a.release_id == rel2,
@@ -966,7 +971,11 @@ static void t_windows(void)
 
 /* ---- audit -------------------------------------------------------------- */
 
+/* the rows an audit query hands over; those of the actor "gateway" (the
+ * registry's own entries: a campaign that ended by itself) only when
+ * with_gateway, so the operator rows below are counted alone */
 struct audit_rows {
+    int with_gateway;
     int n;
     int64_t id[8], time[8];
     char text[8][160];
@@ -977,6 +986,8 @@ static void audit_row(void *arg, int64_t id, int64_t time, const char *actor, co
 {
     struct audit_rows *r = arg;
 
+    if (!r->with_gateway && !strcmp(actor, "gateway"))
+        return;
     if (r->n < 8) {
         r->id[r->n] = id;
         r->time[r->n] = time;
@@ -1210,6 +1221,265 @@ static void t_race(void)
            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_usec - t0.tv_usec) / 1e6);
 }
 
+/* ---- guard rails: abort, rollback, ramp, dynamic, priority, cannot complete */
+
+/* the batch of dev's newest action (-1: none) */
+static void batch_cb(void *arg, const struct gw_action *a, const char *feedback)
+{
+    (void)feedback;
+    *(int *)arg = a->batch;
+}
+
+static int batch_of(const char *dev)
+{
+    int b = -1;
+
+    EXPECT(ops->action_list(db, dev, 0, 1, batch_cb, &b), BW_OK);
+    return b;
+}
+
+/* devices PREFIX00.. accepted with attrs {"fleet":FLEET}, numbers from n */
+static void fleet(const char *prefix, const char *fleet_name, int count, int n)
+{
+    struct gw_device d;
+    char id[32], attrs[64];
+    int i;
+
+    for (i = 0; i < count; i++) {
+        snprintf(id, sizeof(id), "%s%02d", prefix, i);
+        snprintf(attrs, sizeof(attrs), "{\"fleet\":\"%s\"}", fleet_name);
+        mkdev(&d, id, n + i, GW_DEV_ACCEPTED, attrs);
+        EXPECT(ops->device_add(db, &d), BW_OK);
+    }
+}
+
+static void t_guard_checks(void)
+{
+    struct gw_campaign c;
+
+    mkcamp(&c, "guard-bad", rel1, "{}", 1, 100, 100);
+    c.abort_min = 3; /* a minimum without a percentage */
+    EXPECT(ops->campaign_create(db, &c, DAY), BW_E_INVAL);
+    mkcamp(&c, "guard-bad", rel1, "{}", 1, 100, 100);
+    c.abort_pct = 101;
+    EXPECT(ops->campaign_create(db, &c, DAY), BW_E_INVAL);
+    mkcamp(&c, "guard-bad", rel1, "{}", 1, 100, 100);
+    c.abort_pct = 10;
+    c.abort_on = GW_FAIL_ALL + 1;
+    EXPECT(ops->campaign_create(db, &c, DAY), BW_E_INVAL);
+    mkcamp(&c, "guard-bad", rel1, "{}", 1, 100, 100);
+    c.ramp_base = 2;
+    c.ramp_factor10 = 10; /* a factor of 1 is no ramp */
+    EXPECT(ops->campaign_create(db, &c, DAY), BW_E_INVAL);
+    c.ramp_factor10 = 51;
+    EXPECT(ops->campaign_create(db, &c, DAY), BW_E_INVAL);
+    mkcamp(&c, "guard-bad", rel1, "{}", 1, 100, 100);
+    c.rollback_release = rel2; /* a rollback without an abort criterion */
+    EXPECT(ops->campaign_create(db, &c, DAY), BW_E_INVAL);
+    c.abort_pct = 10;
+    c.rollback_release = rel1; /* back to the release it installs */
+    EXPECT(ops->campaign_create(db, &c, DAY), BW_E_INVAL);
+    c.rollback_release = rel3 + 1000;
+    EXPECT(ops->campaign_create(db, &c, DAY), BW_E_NOTFOUND);
+    mkcamp(&c, "guard-bad", rel1, "{}", 1, 100, 100);
+    c.priority = GW_PRIORITY_MAX + 1;
+    EXPECT(ops->campaign_create(db, &c, DAY), BW_E_INVAL);
+    mkcamp(&c, GW_ROLLBACK_TEST_NAME, rel1, "{}", 1, 100, 100);
+    EXPECT(ops->campaign_create(db, &c, DAY), BW_E_INVAL);
+}
+
+/* abort at the threshold only once the minimum was executed, counting only
+ * the failure kinds named; then the rollback campaign */
+static void t_abort(void)
+{
+    struct audit_rows l;
+    struct gw_campaign c, c2, rb;
+    struct gw_action a;
+    int64_t t = DAY + 7200, id[6], cid;
+    char want[32];
+
+    fleet("ab", "abort", 6, 2000);
+    mkcamp(&c, "guard-abort", rel1, "{\"fleet\":\"abort\"}", 100, 100, 100);
+    c.abort_pct = 50;
+    c.abort_min = 4;
+    c.abort_on = GW_FAIL_HEALTH;
+    c.rollback_release = rel2;
+    EXPECT(ops->campaign_create(db, &c, t), BW_OK);
+    cid = c.id;
+    id[0] = offer("ab00", t + 1, 0);
+    id[1] = offer("ab01", t + 1, 0);
+    id[2] = offer("ab02", t + 1, 0);
+    id[3] = offer("ab03", t + 1, 0);
+    id[4] = offer("ab04", t + 1, 0);
+    EXPECT(ops->action_report(db, "ab00", id[0], GW_ACTION_FAILURE,
+                              "health check failed (exit 1): trial of slot b cancelled", t + 2),
+           BW_OK);
+    c2 = camp(cid); /* 1 of 1 executed failed: 100 %, but fewer than 4 executed */
+    CHECK(c2.state == GW_CAMP_RUNNING, "aborted before the minimum: state %d", c2.state);
+    EXPECT(ops->action_report(db, "ab01", id[1], GW_ACTION_FAILURE,
+                              "download refused: bad digest (BW_E_BADSIG)", t + 3), BW_OK);
+    EXPECT(ops->action_report(db, "ab02", id[2], GW_ACTION_SUCCESS, "confirmed", t + 4), BW_OK);
+    c2 = camp(cid); /* 3 executed; the download failure is not a kind it counts */
+    CHECK(c2.state == GW_CAMP_RUNNING, "aborted below the minimum: state %d", c2.state);
+    CHECK(ops->action_get(db, "ab01", id[1], &a) == BW_OK && a.fail_kind == GW_FAIL_DOWNLOAD &&
+              ops->action_get(db, "ab00", id[0], &a) == BW_OK && a.fail_kind == GW_FAIL_HEALTH,
+          "failure kinds: %u", a.fail_kind);
+    EXPECT(ops->action_report(db, "ab03", id[3], GW_ACTION_FAILURE,
+                              "rolled back: the trial of slot b ended without a confirm", t + 5),
+           BW_OK);
+    c2 = camp(cid); /* 2 health failures of 4 executed: 50 % reached */
+    CHECK(c2.state == GW_CAMP_ROLLED_BACK && c2.rollback_id > 0 && c2.reason[0] &&
+              cnt.n[GW_ACTION_CANCELLED] == 2 && cnt.n[GW_ACTION_FAILURE] == 3,
+          "abort at 50 %% of 4: state %d rollback %" PRId64 " cancelled %" PRId64 " reason '%s'",
+          c2.state, c2.rollback_id, cnt.n[GW_ACTION_CANCELLED], c2.reason);
+    memset(&l, 0, sizeof(l));
+    l.with_gateway = 1;
+    EXPECT(ops->audit_recent(db, 1, audit_row, &l), BW_OK);
+    CHECK(l.n == 1 && l.time[0] == t + 5 &&
+              !strncmp(l.text[0], "gateway|campaign.rolled_back|guard-abort|aborted: 2 of 4", 56),
+          "abort not audited: '%s'", l.text[0]);
+    rb = camp(c2.rollback_id);
+    snprintf(want, sizeof(want), GW_ROLLBACK_TEST_NAME "%" PRId64, cid);
+    CHECK(rb.state == GW_CAMP_RUNNING && rb.release_id == rel2 && rb.rollback_of == cid &&
+              rb.priority == GW_PRIORITY_MAX && !strcmp(rb.name, want) &&
+              cnt.n[GW_ACTION_SCHEDULED] == 5,
+          "rollback campaign: state %d release %" PRId64 " of %" PRId64 " name '%s' %" PRId64
+          " scheduled",
+          rb.state, rb.release_id, rb.rollback_of, rb.name, cnt.n[GW_ACTION_SCHEDULED]);
+    /* the devices it reached (updated, failed, or offered: that one may be
+     * installing already) are offered the last good release; one it never
+     * reached is not */
+    CHECK(has_work("ab00") == 1 && ops->action_next(db, "ab00", t + 6, &a) == BW_OK &&
+              a.campaign_id == rb.id && a.release_id == rel2,
+          "ab00 not offered the rollback");
+    EXPECT(ops->action_report(db, "ab00", a.id, GW_ACTION_SUCCESS, "", t + 7), BW_OK);
+    CHECK(ops->action_next(db, "ab02", t + 6, &a) == BW_OK && a.campaign_id == rb.id,
+          "ab02 (updated) not offered the rollback");
+    EXPECT(ops->action_report(db, "ab04", id[4], GW_ACTION_FAILURE, "health check failed", t + 9),
+           BW_E_STATE);
+    CHECK(ops->action_next(db, "ab04", t + 9, &a) == BW_OK && a.campaign_id == rb.id,
+          "ab04 (offered) not offered the rollback");
+    NONE("ab05", t + 9);
+    EXPECT(ops->campaign_set_state(db, cid, GW_CAMP_RUNNING), BW_E_STATE);
+}
+
+/* batch sizes 2, 4, 8, then the 1 left; ramp on notified devices */
+static void t_ramp(void)
+{
+    static const int want[15] = {0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3};
+    struct gw_campaign c, c2;
+    int64_t t = DAY + 9000, x;
+    char dev[8];
+    int i, b;
+
+    fleet("rp", "ramp", 15, 2100);
+    mkcamp(&c, "guard-ramp", rel1, "{\"fleet\":\"ramp\"}", 1, 100, 100);
+    c.ramp_base = 2;
+    c.ramp_factor10 = 20;
+    c.ramp_on = GW_RAMP_NOTIFIED;
+    EXPECT(ops->campaign_create(db, &c, t), BW_OK);
+    for (i = 0; i < 15; i++) {
+        snprintf(dev, sizeof(dev), "rp%02d", i);
+        b = batch_of(dev);
+        CHECK(b == want[i], "ramp: %s in batch %d, want %d", dev, b, want[i]);
+    }
+    NONE("rp02", t + 1);
+    (void)offer("rp00", t + 1, 0);
+    c2 = camp(c.id);
+    CHECK(c2.current_batch == 0, "ramp: batch 1 released with half of batch 0 notified");
+    (void)offer("rp01", t + 2, 0);
+    c2 = camp(c.id); /* every device of batch 0 notified, none reported */
+    CHECK(c2.current_batch == 1 && c2.state == GW_CAMP_RUNNING && c2.ramp_base == 2 &&
+              c2.ramp_factor10 == 20 && c2.ramp_on == GW_RAMP_NOTIFIED,
+          "ramp: batch %d after batch 0 was notified", c2.current_batch);
+    x = offer("rp05", t + 3, 1);
+    CHECK(x > 0, "ramp: batch 1 not offered");
+    NONE("rp06", t + 3);
+}
+
+/* a device imported, or changing its attributes, after the campaign began */
+static void t_dynamic(void)
+{
+    struct gw_campaign c, c2;
+    struct gw_device d;
+    int64_t t = DAY + 10000, x;
+
+    mkcamp(&c, "guard-dynamic", rel1, "{\"fleet\":\"late\"}", 10, 100, 100);
+    c.dynamic = 1;
+    EXPECT(ops->campaign_create(db, &c, t), BW_OK);
+    c2 = camp(c.id);
+    CHECK(c2.state == GW_CAMP_RUNNING && c2.dynamic == 1, "dynamic, empty: state %d", c2.state);
+    mkdev(&d, "late-1", 2200, GW_DEV_ACCEPTED, "{\"fleet\":\"late\"}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+    mkdev(&d, "late-2", 2201, GW_DEV_ACCEPTED, "{\"fleet\":\"early\"}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+    mkdev(&d, "late-3", 2202, GW_DEV_PENDING, "{\"fleet\":\"late\"}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+    x = offer("late-1", t + 1, 0);
+    NONE("late-2", t + 1);
+    NONE("late-3", t + 1); /* not accepted */
+    EXPECT(ops->action_report(db, "late-1", x, GW_ACTION_SUCCESS, "", t + 2), BW_OK);
+    c2 = camp(c.id);
+    CHECK(c2.state == GW_CAMP_RUNNING && cnt.n[GW_ACTION_SUCCESS] == 1,
+          "dynamic after its only device: state %d", c2.state);
+    NONE("late-1", t + 3); /* joins once */
+    EXPECT(ops->device_checkin(db, "late-2", "1.0", 1, "{\"fleet\":\"late\"}", t + 4), BW_OK);
+    (void)offer("late-2", t + 5, 0);
+    EXPECT(ops->device_set_status(db, "late-3", GW_DEV_ACCEPTED), BW_OK);
+    (void)offer("late-3", t + 6, 0);
+}
+
+/* overlapping campaigns: the higher priority first, though created later */
+static void t_priority(void)
+{
+    struct gw_campaign lo, hi;
+    struct gw_action a;
+    int64_t t = DAY + 11000;
+
+    fleet("pr", "prio", 1, 2300);
+    mkcamp(&lo, "guard-low", rel1, "{\"fleet\":\"prio\"}", 10, 100, 100);
+    lo.priority = 1;
+    EXPECT(ops->campaign_create(db, &lo, t), BW_OK);
+    mkcamp(&hi, "guard-high", rel2, "{\"fleet\":\"prio\"}", 10, 100, 100);
+    hi.priority = 5;
+    EXPECT(ops->campaign_create(db, &hi, t), BW_OK);
+    CHECK(ops->action_next(db, "pr00", t + 1, &a) == BW_OK && a.campaign_id == hi.id &&
+              a.release_id == rel2,
+          "priority: offered campaign %" PRId64 ", want %" PRId64, a.campaign_id, hi.id);
+    EXPECT(ops->action_report(db, "pr00", a.id, GW_ACTION_SUCCESS, "", t + 2), BW_OK);
+    CHECK(ops->action_next(db, "pr00", t + 3, &a) == BW_OK && a.campaign_id == lo.id,
+          "priority: the lower one after");
+}
+
+/* a batch finished below its threshold ends the campaign, clearly */
+static void t_cannot_complete(void)
+{
+    struct gw_campaign c, c2;
+    int64_t t = DAY + 12000, x;
+
+    fleet("cc", "stuck", 2, 2400);
+    mkcamp(&c, "guard-stuck", rel1, "{\"fleet\":\"stuck\"}", 1, 100, 100);
+    EXPECT(ops->campaign_create(db, &c, t), BW_OK);
+    x = offer("cc00", t + 1, 0);
+    EXPECT(ops->action_report(db, "cc00", x, GW_ACTION_FAILURE, "flash error", t + 2), BW_OK);
+    c2 = camp(c.id);
+    CHECK(c2.state == GW_CAMP_CANNOT_COMPLETE && c2.reason[0] &&
+              cnt.n[GW_ACTION_CANCELLED] == 1,
+          "batch 0 at 0 %% of 100 %%, finished: state %d, reason '%s'", c2.state, c2.reason);
+    NONE("cc01", t + 3);
+    EXPECT(ops->campaign_set_state(db, c.id, GW_CAMP_RUNNING), BW_E_STATE);
+}
+
+static void t_guards(void)
+{
+    t_guard_checks();
+    t_abort();
+    t_ramp();
+    t_dynamic();
+    t_priority();
+    t_cannot_complete();
+}
+
 static char tmpdir[] = "/tmp/bw-registry-XXXXXX";
 static pid_t tmpowner;
 
@@ -1328,6 +1598,7 @@ int main(int argc, char **argv)
     t_reopen();
     t_race();
     t_identities();
+    t_guards();
     ops->close(db);
     if (!strcmp(argv[1], "sqlite:")) { /* the temp dir exists */
         snprintf(url, sizeof(url), "sqlite:%s/upgrade.db", tmpdir);

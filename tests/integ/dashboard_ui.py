@@ -3,7 +3,8 @@
 dashboard.sh, which has set up the fleet: three devices, dev-000001 with
 hostile attributes and feedback, a release and campaign with markup in
 their names, one rejected device. Checks what an operator sees and does,
-and what the registry holds afterwards.
+and what the registry holds afterwards; then a campaign with guard rails,
+which the campaign view states as text.
 
 Usage: dashboard_ui.py CHROMIUM PROFILE URL REGISTRY.db VIEWER RELEASE ADMIN [SHOTS-DIR]
 """
@@ -139,6 +140,24 @@ try:
     c.wait("document.querySelectorAll('#audit tbody tr').length >= 4")
     first = c.js("[...document.querySelector('#audit tbody tr').cells].map(c => c.textContent).slice(2, 4).join()")
     check(first == "op-release-manager,campaign.cancel", "newest audit row: %s" % first)
+
+    # a campaign with guard rails: the view says them, as text
+    rid = registry("SELECT id FROM releases")[0][0]
+    body = json.dumps({"name": "guarded <i>", "release_id": rid, "filter": {"group": "nobody"},
+                       "dynamic": True, "priority": 3, "abort_failure_pct": 20,
+                       "abort_min_executed": 5, "abort_on": ["health-check"]})
+    st = c.js("fetch('/api/v1/campaigns', {method: 'POST', headers: {'Authorization': 'Bearer %s',"
+              " 'Content-Type': 'application/json'}, body: %s}).then(r => r.status)"
+              % (tok_release, json.dumps(body)))
+    check(st == 201, "guarded campaign: HTTP %s" % st)
+    c.goto(url + "/dashboard/#campaigns")
+    c.wait("document.querySelectorAll('#campaigns article').length === 2")
+    rails = c.js("document.querySelector('#campaigns article .rails').textContent")
+    check(rails == "abort at 20 % failed (health-check) once 5 executed · dynamic: devices that"
+          " match later join · priority 3", "guard rails: %r" % rails)
+    check(c.js("document.querySelector('#campaigns article h2').firstChild.textContent") == "guarded <i>"
+          and c.js("document.querySelector('#view-campaigns .help').textContent").find("rolled back") >= 0,
+          "guarded campaign name, help text")
 
     # an admin rejects a device from its page
     c.js("document.getElementById('logout').click(); true")
