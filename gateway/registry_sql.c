@@ -93,6 +93,14 @@
 /* 3: pending identities counted and expired by status and age */
 #define SCHEMA_V3 "CREATE INDEX devices_status ON devices(status, created);"
 
+/* 4: one key, one identity: a public key is registered to one device at
+ * most (the id and the certificate fingerprint were unique from v1).
+ * Identities without a certificate key (Mender devices, re-keyed pending
+ * ones) keep pubkey '' and are left out. A registry that already holds
+ * two devices with one key fails this step, naming the index: the
+ * operator deletes the impostor and restarts (docs/identity.md). */
+#define SCHEMA_V4 "CREATE UNIQUE INDEX devices_pubkey ON devices(pubkey) WHERE pubkey <> '';"
+
 static const char *const sqlite_schema[] = {
     SCHEMA_V1("TEXT PRIMARY KEY NOT NULL", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER",
               "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
@@ -101,6 +109,7 @@ static const char *const sqlite_schema[] = {
               " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"),
     SCHEMA_V2("TEXT PRIMARY KEY NOT NULL"),
     SCHEMA_V3,
+    SCHEMA_V4,
 };
 
 static const char *const pg_schema[] = {
@@ -114,6 +123,7 @@ static const char *const pg_schema[] = {
               " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();"),
     SCHEMA_V2("TEXT COLLATE \"C\" PRIMARY KEY"),
     SCHEMA_V3,
+    SCHEMA_V4,
 };
 
 #define COUNT_OF(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
