@@ -106,18 +106,27 @@ static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
     return ok;
 }
 
+/* Method: 128 bits from the CSPRNG, read as an unsigned number, so the
+ * DER INTEGER is positive: when the top random bit is set, DER puts a 0x00
+ * byte in front (17 content bytes, within RFC 5280 4.1.2.2's 20). Zero is
+ * not a serial (positive means > 0): drawn again. */
 static int random_serial(X509 *cert, uint8_t out[16])
 {
-    ASN1_INTEGER *ai;
-    BIGNUM *bn;
-    int ok = 0;
+    ASN1_INTEGER *ai = NULL;
+    BIGNUM *bn = NULL;
+    int ok = 0, tries;
 
-    if (bw_random(out, 16))
-        return 0;
-    out[0] &= 0x7f; /* positive */
-    out[0] |= 0x40; /* and a full 16 bytes long */
-    bn = BN_bin2bn(out, 16, NULL);
-    ai = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+    for (tries = 0; tries < 4 && (!bn || BN_is_zero(bn)); tries++) {
+        BN_free(bn);
+        bn = NULL;
+        if (bw_random(out, 16))
+            return 0;
+        bn = BN_bin2bn(out, 16, NULL);
+        if (!bn)
+            return 0;
+    }
+    if (!BN_is_zero(bn))
+        ai = BN_to_ASN1_INTEGER(bn, NULL);
     if (ai)
         ok = X509_set_serialNumber(cert, ai);
     ASN1_INTEGER_free(ai);

@@ -116,7 +116,9 @@ BW_NODISCARD bw_err bwh_csr_make(struct bwh_devkey *k, const char *device_id, co
 
 /* What an issued certificate says about itself. */
 struct bwh_cert_info {
-    uint8_t serial[16];              /* random, positive (top bit clear) */
+    uint8_t serial[16];              /* 128 random bits, big-endian: the DER
+                                      * INTEGER is positive (a 0x00 byte
+                                      * leads when the top bit is set) */
     uint8_t fingerprint[BW_SHA256_LEN]; /* SHA-256 of the DER certificate */
     uint8_t pub[BW_P256_PUB_LEN];
     char device_id[65];
