@@ -413,8 +413,102 @@ static int copy_org(X509_NAME *ca, X509_NAME *n)
     return 1;
 }
 
+/* A PrintableString value (X.520 serialNumber): letters, digits, space
+ * and '()+,-./:=? only, 1..64 characters. */
+static int printable(const char *s)
+{
+    static const char extra[] = " '()+,-./:=?";
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n > 64)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || strchr(extra, s[i])))
+            return 0;
+    return 1;
+}
+
+/* subjectAltName with one otherName, id-on-hardwareModuleName (RFC 4108
+ * section 5): SEQUENCE { hwType OBJECT IDENTIFIER, hwSerialNum OCTET
+ * STRING }, DER built here, non-critical (the subject is not empty). */
+static int add_hw_module_name(X509 *cert, const char *hw_type, const uint8_t *sn, size_t sn_len)
+{
+    ASN1_OBJECT *type = OBJ_txt2obj(hw_type, 1), *on = OBJ_txt2obj("1.3.6.1.5.5.7.8.4", 1);
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+    GENERAL_NAME *gen = GENERAL_NAME_new();
+    ASN1_STRING *seq = ASN1_STRING_new();
+    ASN1_TYPE *val = ASN1_TYPE_new();
+    unsigned char *der = NULL, *p;
+    int lt, ls, inner, total, ok = 0;
+
+    if (!type || !on || !os || !gens || !gen || !seq || !val || sn_len == 0 || sn_len > 64 ||
+        !ASN1_OCTET_STRING_set(os, sn, (int)sn_len))
+        goto out;
+    lt = i2d_ASN1_OBJECT(type, NULL);
+    ls = i2d_ASN1_OCTET_STRING(os, NULL);
+    if (lt <= 0 || ls <= 0)
+        goto out;
+    inner = lt + ls;
+    total = ASN1_object_size(1, inner, V_ASN1_SEQUENCE);
+    der = OPENSSL_malloc((size_t)total);
+    if (total <= 0 || !der)
+        goto out;
+    p = der;
+    ASN1_put_object(&p, 1, inner, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+    i2d_ASN1_OBJECT(type, &p);
+    i2d_ASN1_OCTET_STRING(os, &p);
+    if (p - der != total || !ASN1_STRING_set(seq, der, total))
+        goto out;
+    ASN1_TYPE_set(val, V_ASN1_SEQUENCE, seq);
+    seq = NULL;
+    if (!GENERAL_NAME_set0_othername(gen, on, val))
+        goto out;
+    on = NULL;
+    val = NULL;
+    if (!sk_GENERAL_NAME_push(gens, gen))
+        goto out;
+    gen = NULL;
+    ok = X509_add1_ext_i2d(cert, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) == 1;
+out:
+    OPENSSL_free(der);
+    ASN1_TYPE_free(val);
+    ASN1_STRING_free(seq);
+    GENERAL_NAME_free(gen);
+    sk_GENERAL_NAME_pop_free(gens, GENERAL_NAME_free);
+    ASN1_OCTET_STRING_free(os);
+    ASN1_OBJECT_free(on);
+    ASN1_OBJECT_free(type);
+    return ok;
+}
+
+/* notAfter: the profile's GeneralizedTime text, or now + days. */
+static int set_not_after(X509 *cert, const struct bwh_cert_profile *pr, unsigned days)
+{
+    size_t i;
+
+    if (!pr || !pr->not_after)
+        return X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) != NULL;
+    /* YYYYMMDDHHMMSSZ exactly: ASN1_TIME_set_string_X509 also takes
+     * forms (fractions, offsets) RFC 5280 forbids */
+    if (strlen(pr->not_after) != 15 || pr->not_after[14] != 'Z')
+        return 0;
+    for (i = 0; i < 14; i++)
+        if (pr->not_after[i] < '0' || pr->not_after[i] > '9')
+            return 0;
+    return ASN1_TIME_set_string_X509(X509_getm_notAfter(cert), pr->not_after) == 1;
+}
+
 bw_err bwh_ca_issue(struct bwh_ca *ca, const char *csr_pem, const char *device_id, unsigned days,
                    char **cert_pem, struct bwh_cert_info *info)
+{
+    return bwh_ca_issue_profile(ca, csr_pem, device_id, days, NULL, cert_pem, info);
+}
+
+bw_err bwh_ca_issue_profile(struct bwh_ca *ca, const char *csr_pem, const char *device_id,
+                           unsigned days, const struct bwh_cert_profile *pr, char **cert_pem,
+                           struct bwh_cert_info *info)
 {
     char cn[128];
     X509_REQ *req = NULL;
@@ -423,11 +517,23 @@ bw_err bwh_ca_issue(struct bwh_ca *ca, const char *csr_pem, const char *device_i
     EVP_PKEY *pk;
     BIO *in = NULL, *bio = NULL;
     uint8_t pub[BW_P256_PUB_LEN], serial[16];
+    const char *sn = NULL;
     bw_err rc;
 
-    if (!ca || !csr_pem || !device_id || !cert_pem || !info || days == 0)
+    if (!ca || !csr_pem || !device_id || !cert_pem || !info || (days == 0 && !(pr && pr->not_after)))
         return BW_E_INVAL;
     *cert_pem = NULL;
+    if (pr) {
+        sn = pr->serial_number ? pr->serial_number : pr->idevid ? device_id : NULL;
+        ASN1_OBJECT *o = pr->hw_type ? OBJ_txt2obj(pr->hw_type, 1) : NULL;
+        int oid_ok = o != NULL;
+
+        ASN1_OBJECT_free(o);
+        if ((sn && !printable(sn)) ||
+            (pr->hw_type && (!oid_ok || !pr->hw_serial || !pr->hw_serial_len ||
+                             pr->hw_serial_len > 64)))
+            return BW_E_INVAL;
+    }
     rc = BW_E_FORMAT;
     in = BIO_new_mem_buf(csr_pem, -1);
     req = in ? PEM_read_bio_X509_REQ(in, NULL, NULL, NULL) : NULL;
@@ -445,23 +551,32 @@ bw_err bwh_ca_issue(struct bwh_ca *ca, const char *csr_pem, const char *device_i
         goto out;
     rc = BW_E_CRYPTO;
     /* The subject is ours, not the requester's: O of the CA, CN = the id
-     * the factory assigned. Nothing else a CSR says reaches the cert. */
+     * the factory assigned (and the IDevID's serialNumber). Nothing else a
+     * CSR says reaches the cert. */
     subject = X509_NAME_new();
     cert = X509_new();
     if (!subject || !cert || !copy_org(X509_get_subject_name(ca->cert), subject) ||
         !X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
                                     (const unsigned char *)device_id, -1, -1, 0) ||
+        (sn && !X509_NAME_add_entry_by_NID(subject, NID_serialNumber, V_ASN1_PRINTABLESTRING,
+                                           (const unsigned char *)sn, -1, -1, 0)) ||
         !X509_set_version(cert, 2) || !random_serial(cert, serial) ||
         !X509_set_issuer_name(cert, X509_get_subject_name(ca->cert)) ||
         !X509_set_subject_name(cert, subject) ||
-        !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
-        !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
-        !X509_set_pubkey(cert, pk) ||
+        !X509_gmtime_adj(X509_getm_notBefore(cert), -3600))
+        goto out;
+    rc = BW_E_INVAL; /* a notAfter that is not YYYYMMDDHHMMSSZ */
+    if (!set_not_after(cert, pr, days))
+        goto out;
+    rc = BW_E_CRYPTO;
+    if (!X509_set_pubkey(cert, pk) ||
         !add_ext(cert, ca->cert, NID_basic_constraints, "critical,CA:FALSE") ||
         !add_ext(cert, ca->cert, NID_key_usage, "critical,digitalSignature") ||
         !add_ext(cert, ca->cert, NID_ext_key_usage, "clientAuth") ||
         !add_ext(cert, ca->cert, NID_subject_key_identifier, "hash") ||
         !add_ext(cert, ca->cert, NID_authority_key_identifier, "keyid:always") ||
+        (pr && pr->hw_type &&
+         !add_hw_module_name(cert, pr->hw_type, pr->hw_serial, pr->hw_serial_len)) ||
         !X509_sign(cert, ca->key, EVP_sha256()))
         goto out;
     rc = fill_info(cert, info);

@@ -133,6 +133,35 @@ struct bwh_cert_info {
 BW_NODISCARD bw_err bwh_ca_issue(struct bwh_ca *ca, const char *csr_pem, const char *device_id,
                                 unsigned days, char **cert_pem, struct bwh_cert_info *info);
 
+/* How a certificate is cut beyond the default device profile (NULL: the
+ * default). IEEE 802.1AR IDevID ("birth certificate", docs/identity.md):
+ * the subject adds a serialNumber attribute (PrintableString), an
+ * optional subjectAltName otherName hardwareModuleName (RFC 4108: hwType
+ * OID, hwSerialNum), and notAfter may be 99991231235959Z, "no
+ * well-defined expiration" (802.1AR 8.5). Key usage, clientAuth,
+ * CA:FALSE and both key identifiers are as in the default profile. */
+#define BWH_NOT_AFTER_NEVER "99991231235959Z"
+struct bwh_cert_profile {
+    int idevid;                /* 1: an IDevID (serialNumber required) */
+    const char *serial_number; /* subject serialNumber; NULL: the device id
+                                * for an IDevID, none otherwise */
+    const char *hw_type;       /* hardwareModuleName hwType, a dotted OID;
+                                * NULL: no subjectAltName */
+    const uint8_t *hw_serial;  /* hwSerialNum, 1..64 bytes (with hw_type) */
+    size_t hw_serial_len;
+    const char *not_after;     /* YYYYMMDDHHMMSSZ (UTCTime before 2050,
+                                * GeneralizedTime from then on, as RFC 5280
+                                * says); NULL: now + days */
+};
+
+/* bwh_ca_issue with a profile. BW_E_INVAL also for a serial number that
+ * is not a PrintableString of 1..64 characters, a hw_type without a
+ * serial, a malformed OID or notAfter. */
+BW_NODISCARD bw_err bwh_ca_issue_profile(struct bwh_ca *ca, const char *csr_pem,
+                                        const char *device_id, unsigned days,
+                                        const struct bwh_cert_profile *profile, char **cert_pem,
+                                        struct bwh_cert_info *info);
+
 /* Parses a PEM certificate into info (no chain check). BW_E_FORMAT. */
 BW_NODISCARD bw_err bwh_cert_info(const char *cert_pem, size_t len, struct bwh_cert_info *info);
 
