@@ -26,6 +26,18 @@ expect() { # expect NAME|OK CMD...
   if [ "$got" = "$w" ]; then ok; else bad "$* -> exit $got, want $want: $(cat err.txt)"; fi
 }
 CHEAP="--argon2 1,1024,1"   # Argon2id cost is benchmarked, not tested
+devconf() { # devconf DIR: a simulated device's device.conf in DIR (state in DIR/state)
+  mkdir -p "$1/state"
+  cat > "$1/device.conf" <<EOF
+slot_a = $T/$1/a.img
+slot_b = $T/$1/b.img
+slot_size = 65536
+state_dir = $T/$1/state
+release_pub = $T/$1/release.pub
+vendor_id = 6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b
+class_id = 0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
+EOF
+}
 N=25
 
 # --- a batch ---------------------------------------------------------------
@@ -98,16 +110,7 @@ check 'tail -1 ca/registry.jsonl | grep -q "\"replaces_serial\":\"$old_serial\""
 check '! grep -qF "$(cut -d, -f2 pw2.csv)" devs/passwords.csv' "--rekey reused the password"
 # the finding of issue 22: a device provisioned on its own, then a batch
 # that reaches the same id with a new key (the CA certified it twice)
-mkdir -p solo/state
-cat > solo/device.conf <<EOF
-slot_a = $T/solo/a.img
-slot_b = $T/solo/b.img
-slot_size = 65536
-state_dir = $T/solo/state
-release_pub = $T/solo/release.pub
-vendor_id = 6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b
-class_id = 0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
-EOF
+devconf solo
 expect BW_E_CLAIM "$B" provision --ca-dir ca --config solo/device.conf --device-id dev-000003 $CHEAP
 check '[ ! -e solo/state/device.crt ] && [ ! -e solo/state/device.key ]' "refused id got a key or certificate"
 expect BW_E_CLAIM "$B" provision --ca-dir ca --count 30 --out devs2 $CHEAP
@@ -182,8 +185,7 @@ assert oid == oid_der(want), oid.hex()
 assert rest[0] == 0x04 and rest[2:2 + rest[1]] == b"idev-000001" and len(rest) == 2 + rest[1]
 EOF
 # one device: its own serial number and a notAfter of its own
-mkdir -p one/state
-sed "s|$T/solo|$T/one|g" solo/device.conf > one/device.conf
+devconf one
 expect OK "$B" provision --ca-dir ca --config one/device.conf --device-id unit-77 --profile idevid \
   --serial-number "SN 0042-A" --not-after 20451231235959Z $CHEAP
 check 'openssl x509 -in one/state/device.crt -noout -subject | grep -q "serialNumber = SN 0042-A" && openssl x509 -in one/state/device.crt -noout -enddate | grep -q "Dec 31 23:59:59 2045 GMT"' \
@@ -211,17 +213,7 @@ check '[ ! -e evil ] && [ ! -e line2/../evil ]' "path in a device id"
 "$B" provision --ca-dir ca --count 1 >/dev/null 2>&1; check '[ $? = 2 ]' "--count without --out"
 
 # --- one device by its device.conf, then passwd ------------------------------------
-mkdir dev
-cat > dev/device.conf <<EOF
-slot_a = $T/dev/a.img
-slot_b = $T/dev/b.img
-slot_size = 65536
-state_dir = $T/dev/state
-release_pub = $T/dev/release.pub
-vendor_id = 6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b
-class_id = 0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
-EOF
-mkdir dev/state
+devconf dev
 expect OK "$B" provision --ca-dir ca --config dev/device.conf --device-id unit-42 $CHEAP
 pw=$(sed -n 's/^factory password: //p' out.txt)
 check '[ ${#pw} = 23 ]' "factory password printed once"
