@@ -654,7 +654,19 @@ static int run(struct cli_args *a)
     if (!*ca_key)
         snprintf(ca_key, sizeof(ca_key), "%.4000s/ca.key", ca_dir);
     rc = bwh_ca_open(ca_cert, ca_key, &r.ca);
-    if (rc == BW_E_NOTFOUND && !cli_get(a, "ca-cert")) {
+    if (rc == BW_E_NOTFOUND && (!strncmp(ca_key, "pkcs11:", 7) || !strncmp(ca_key, "tpm:", 4))) {
+        /* a CA key in a token or TPM: made there (or the one there used),
+         * its certificate written to CA.crt; the URI is not printed (it
+         * may carry a PIN) */
+        if (mkdir(ca_dir, 0700) && errno != EEXIST)
+            return cli_fail(a, ca_dir, BW_E_IO);
+        rc = bwh_ca_create_in(ca_cert, ca_key, r.org, 36500);
+        if (rc)
+            return cli_fail(a, "creating the manufacturing CA in its backend", rc);
+        fprintf(stderr, "bulwark provision: created manufacturing CA %s (key in its %.*s backend)\n",
+                ca_cert, (int)strcspn(ca_key, ":"), ca_key);
+        rc = bwh_ca_open(ca_cert, ca_key, &r.ca);
+    } else if (rc == BW_E_NOTFOUND && !cli_get(a, "ca-cert")) {
         rc = bwh_ca_create(ca_dir, r.org, 36500);
         if (rc)
             return cli_fail(a, "creating the manufacturing CA", rc);
@@ -807,7 +819,7 @@ out:
 static const struct cli_opt opts[] = {
     {"ca-dir", "DIR", "manufacturing CA directory (ca.crt, ca.key; created when empty)"},
     {"ca-cert", "CA.crt", "use this CA certificate instead of DIR/ca.crt"},
-    {"ca-key", "CA.key", "and this CA private key instead of DIR/ca.key"},
+    {"ca-key", "CA.key|URI", "CA private key: a PEM file, or a pkcs11:/tpm: URI (key stays there)"},
     {"org", "NAME", "organization in the CA and device subjects (default bulwark)"},
     {"days", "N", "device certificate validity in days (default 7300)"},
     {"config", "DEVICE.conf", "provision this one device (key, cert, credentials from its conf)"},

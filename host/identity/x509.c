@@ -2,9 +2,9 @@
 /*
  * Device certificates with OpenSSL: the manufacturing CA, CSRs signed
  * through any device-key backend, and issuing (identity.h). The CA key is
- * a file on the factory station; device keys stay where their backend
- * keeps them, which is why the CSR is signed by hand rather than with
- * X509_REQ_sign.
+ * a PEM file on the factory station or a key in a PKCS#11 token or TPM;
+ * keys in a backend never leave it, which is why CSRs (and certificates
+ * from such a CA) are signed by hand rather than with X509_*_sign.
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -29,8 +29,15 @@
 
 struct bwh_ca {
     X509 *cert;
-    EVP_PKEY *key;
+    EVP_PKEY *key;          /* a PEM key file, or */
+    struct bwh_devkey *dk;  /* a key in a backend (pkcs11:, tpm:) */
 };
+
+/* A CA key named by a backend URI rather than a PEM file. */
+static int is_key_uri(const char *s)
+{
+    return !strncmp(s, "pkcs11:", 7) || !strncmp(s, "tpm:", 4);
+}
 
 /* An EVP_PKEY holding only the public point. */
 static EVP_PKEY *pkey_from_pub(const uint8_t pub[BW_P256_PUB_LEN])
@@ -134,6 +141,55 @@ static int random_serial(X509 *cert, uint8_t out[16])
     return ok;
 }
 
+static int raw_to_der(const uint8_t sig[BW_P256_SIG_LEN], unsigned char **der, int *len);
+
+/* Signs cert with a key in a backend. Method: both AlgorithmIdentifiers
+ * (the one inside the signed part and the outer one) are set to
+ * ecdsa-with-SHA256, the to-be-signed part is encoded and hashed, the
+ * backend signs the hash, and its signature, as DER, becomes the outer BIT
+ * STRING. OpenSSL 3.0 has no setters for these fields of a certificate,
+ * so they are written through the pointers its getters return (the
+ * certificate's own fields). The result is verified under the backend's
+ * public key before it is used. */
+static int sign_with_devkey(X509 *cert, struct bwh_devkey *dk, EVP_PKEY *pub)
+{
+    const ASN1_BIT_STRING *csig;
+    const X509_ALGOR *calg;
+    X509_ALGOR *tbs_alg = (X509_ALGOR *)(uintptr_t)X509_get0_tbs_sigalg(cert);
+    ASN1_BIT_STRING *bits;
+    unsigned char *tbs = NULL, *der = NULL;
+    uint8_t hash[BW_SHA256_LEN], sig[BW_P256_SIG_LEN];
+    int tbs_len, der_len = 0, ok = 0;
+
+    X509_get0_signature(&csig, &calg, cert);
+    bits = (ASN1_BIT_STRING *)(uintptr_t)csig;
+    if (!tbs_alg || !calg || !bits ||
+        !X509_ALGOR_set0(tbs_alg, OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF, NULL) ||
+        !X509_ALGOR_set0((X509_ALGOR *)(uintptr_t)calg, OBJ_nid2obj(NID_ecdsa_with_SHA256),
+                         V_ASN1_UNDEF, NULL))
+        goto out;
+    tbs_len = i2d_re_X509_tbs(cert, &tbs);
+    if (tbs_len <= 0 || bw_sha256(tbs, (size_t)tbs_len, hash) || bwh_devkey_sign(dk, hash, sig) ||
+        !raw_to_der(sig, &der, &der_len) || !ASN1_BIT_STRING_set(bits, der, der_len))
+        goto out;
+    bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+    bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+    ok = X509_verify(cert, pub) == 1;
+out:
+    OPENSSL_free(der);
+    OPENSSL_free(tbs);
+    bw_wipe(hash, sizeof(hash));
+    return ok;
+}
+
+/* Signs cert with the CA's key, wherever it lives. */
+static int ca_sign(struct bwh_ca *ca, X509 *cert)
+{
+    if (ca->key)
+        return X509_sign(cert, ca->key, EVP_sha256()) > 0;
+    return sign_with_devkey(cert, ca->dk, X509_get0_pubkey(ca->cert));
+}
+
 static bw_err write_pem_file(const char *path, BIO *bio, mode_t mode)
 {
     char *data;
@@ -144,14 +200,42 @@ static bw_err write_pem_file(const char *path, BIO *bio, mode_t mode)
     return bwh_write_file_atomic(path, data, (size_t)n, mode);
 }
 
+/* The CA's self-signed certificate for key pk (unsigned): subject
+ * "O=org, CN=org Manufacturing CA", CA:TRUE pathlen 0. */
+static X509 *ca_cert_new(EVP_PKEY *pk, const char *org, unsigned days)
+{
+    uint8_t serial[16];
+    char cn[256];
+    X509 *cert = X509_new();
+    X509_NAME *name;
+
+    if (!cert)
+        return NULL;
+    snprintf(cn, sizeof(cn), "%s Manufacturing CA", org);
+    name = X509_get_subject_name(cert);
+    if (!X509_set_version(cert, 2) || !random_serial(cert, serial) ||
+        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)org, -1, -1,
+                                    0) ||
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+                                    0) ||
+        !X509_set_issuer_name(cert, name) || !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
+        !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
+        !X509_set_pubkey(cert, pk) ||
+        !add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+        !add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+        !add_ext(cert, cert, NID_subject_key_identifier, "hash")) {
+        X509_free(cert);
+        return NULL;
+    }
+    return cert;
+}
+
 bw_err bwh_ca_create(const char *dir, const char *org, unsigned days)
 {
-    char kpath[4200], cpath[4200], cn[256];
+    char kpath[4200], cpath[4200];
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
-    X509_NAME *name;
     BIO *kb = NULL, *cb = NULL;
-    uint8_t serial[16];
     struct stat st;
     bw_err rc = BW_E_CRYPTO;
 
@@ -164,23 +248,8 @@ bw_err bwh_ca_create(const char *dir, const char *org, unsigned days)
     if (mkdir(dir, 0700) && errno != EEXIST)
         return BW_E_IO;
     key = EVP_EC_gen("prime256v1");
-    cert = X509_new();
-    if (!key || !cert)
-        goto out;
-    snprintf(cn, sizeof(cn), "%s Manufacturing CA", org);
-    name = X509_get_subject_name(cert);
-    if (!X509_set_version(cert, 2) || !random_serial(cert, serial) ||
-        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)org, -1, -1,
-                                    0) ||
-        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
-                                    0) ||
-        !X509_set_issuer_name(cert, name) || !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
-        !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
-        !X509_set_pubkey(cert, key) ||
-        !add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
-        !add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") ||
-        !add_ext(cert, cert, NID_subject_key_identifier, "hash") ||
-        !X509_sign(cert, key, EVP_sha256()))
+    cert = key ? ca_cert_new(key, org, days) : NULL;
+    if (!cert || !X509_sign(cert, key, EVP_sha256()))
         goto out;
     kb = BIO_new(BIO_s_mem());
     cb = BIO_new(BIO_s_mem());
@@ -198,8 +267,48 @@ out:
     return rc;
 }
 
+bw_err bwh_ca_create_in(const char *cert_path, const char *key_uri, const char *org, unsigned days)
+{
+    uint8_t pub[BW_P256_PUB_LEN];
+    struct bwh_devkey *k = NULL;
+    EVP_PKEY *pk = NULL;
+    X509 *cert = NULL;
+    BIO *cb = NULL;
+    struct stat st;
+    bw_err rc;
+
+    if (!cert_path || !key_uri || !is_key_uri(key_uri) || !org || !*org || strlen(org) > 128 ||
+        days == 0)
+        return BW_E_INVAL;
+    if (stat(cert_path, &st) == 0)
+        return BW_E_EXISTS;
+    rc = bwh_devkey_open(key_uri, &k);
+    if (!rc)
+        rc = bwh_devkey_generate(k, 0); /* never over a key that is there */
+    if (!rc)
+        rc = bwh_devkey_public(k, pub);
+    if (rc)
+        goto out;
+    rc = BW_E_CRYPTO;
+    pk = pkey_from_pub(pub);
+    cert = pk ? ca_cert_new(pk, org, days) : NULL;
+    if (!cert || !sign_with_devkey(cert, k, pk))
+        goto out;
+    cb = BIO_new(BIO_s_mem());
+    if (!cb || !PEM_write_bio_X509(cb, cert))
+        goto out;
+    rc = write_pem_file(cert_path, cb, 0644);
+out:
+    BIO_free(cb);
+    X509_free(cert);
+    EVP_PKEY_free(pk);
+    bwh_devkey_close(k);
+    return rc;
+}
+
 bw_err bwh_ca_open(const char *cert_pem_path, const char *key_pem_path, struct bwh_ca **out)
 {
+    uint8_t pub[BW_P256_PUB_LEN], cpub[BW_P256_PUB_LEN];
     struct bwh_ca *ca;
     FILE *f;
     bw_err rc = BW_E_KEY;
@@ -216,6 +325,22 @@ bw_err bwh_ca_open(const char *cert_pem_path, const char *key_pem_path, struct b
     }
     ca->cert = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
+    if (is_key_uri(key_pem_path)) {
+        rc = BW_E_FORMAT;
+        if (!ca->cert)
+            goto fail;
+        rc = bwh_devkey_open(key_pem_path, &ca->dk);
+        if (!rc)
+            rc = bwh_devkey_public(ca->dk, pub);
+        if (rc)
+            goto fail;
+        rc = BW_E_KEY;
+        if (pub_of(X509_get0_pubkey(ca->cert), cpub) || memcmp(pub, cpub, sizeof(pub)) ||
+            X509_check_ca(ca->cert) == 0)
+            goto fail;
+        *out = ca;
+        return BW_OK;
+    }
     f = fopen(key_pem_path, "r");
     if (!f) {
         rc = errno == ENOENT ? BW_E_NOTFOUND : BW_E_IO;
@@ -242,6 +367,7 @@ void bwh_ca_free(struct bwh_ca *ca)
         return;
     X509_free(ca->cert);
     EVP_PKEY_free(ca->key);
+    bwh_devkey_close(ca->dk);
     bwh_free(ca);
 }
 
@@ -577,7 +703,7 @@ bw_err bwh_ca_issue_profile(struct bwh_ca *ca, const char *csr_pem, const char *
         !add_ext(cert, ca->cert, NID_authority_key_identifier, "keyid:always") ||
         (pr && pr->hw_type &&
          !add_hw_module_name(cert, pr->hw_type, pr->hw_serial, pr->hw_serial_len)) ||
-        !X509_sign(cert, ca->key, EVP_sha256()))
+        !ca_sign(ca, cert))
         goto out;
     rc = fill_info(cert, info);
     if (rc)

@@ -103,8 +103,17 @@ struct bwh_ca; /* opaque: a CA certificate with its private key */
  * (self-signed, CA:TRUE pathlen 0, keyCertSign|cRLSign) with subject
  * "O=org, CN=org Manufacturing CA". BW_E_EXISTS if ca.key exists. */
 BW_NODISCARD bw_err bwh_ca_create(const char *dir, const char *org, unsigned days);
-/* Loads a CA from its certificate and key (PEM). BW_E_KEY if they do not
- * belong together or the certificate is not a CA. */
+/* The same CA with its key in a backend: key_uri is a pkcs11: or tpm: URI
+ * (as for device keys); a key is generated there unless one exists (an
+ * existing key is used, never replaced), and the self-signed certificate
+ * is written to cert_path. BW_E_EXISTS if cert_path exists, BW_E_INVAL for
+ * another scheme, or the backend's error. */
+BW_NODISCARD bw_err bwh_ca_create_in(const char *cert_path, const char *key_uri, const char *org,
+                                    unsigned days);
+/* Loads a CA from its certificate (PEM) and key: a PEM file, or a pkcs11:
+ * or tpm: URI (the key stays in the token or TPM; certificates are signed
+ * through it). BW_E_KEY if they do not belong together or the
+ * certificate is not a CA. */
 BW_NODISCARD bw_err bwh_ca_open(const char *cert_pem_path, const char *key_pem_path,
                                struct bwh_ca **out);
 void bwh_ca_free(struct bwh_ca *ca); /* NULL-safe */
