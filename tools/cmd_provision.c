@@ -834,7 +834,7 @@ static const struct cli_opt opts[] = {
     {"profile", "device|idevid", "certificate profile (idevid: IEEE 802.1AR birth certificate)"},
     {"serial-number", "SN", "idevid: subject serialNumber with --config (default the device id)"},
     {"hw-type", "OID", "idevid: add hardwareModuleName (RFC 4108) with this hwType"},
-    {"not-after", "YYYYMMDDHHMMSSZ|never", "idevid: notAfter (never: 99991231235959Z)"},
+    {"not-after", "TIME|never", "idevid: notAfter YYYYMMDDHHMMSSZ (never: 99991231235959Z)"},
     {"force", NULL, "redo a device that has a certificate (refused for an id certified before)"},
     {"rekey", NULL, "new key for a certified device; revokes its old certificate in the log"},
     {"json", NULL, "one JSON object per device on stdout"},
