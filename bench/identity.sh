@@ -43,7 +43,8 @@ file_rate=$(rate "$N" "$t0" "$t1")
 t0=$(now); "$B" provision --ca-dir ca2 --count "$N" --out f2 --argon2 1,8,1 >/dev/null 2>&1 || exit 1; t1=$(now)
 file_rate_nokdf=$(rate "$N" "$t0" "$t1")
 
-# ---- bulwark, TPM backend on swtpm (one TPM, one handle re-used per device)
+# ---- bulwark, TPM backend on swtpm (one TPM, a persistent handle per device:
+# the CA certifies a key for one id only, so one handle cannot serve them all)
 tpm_row="| provision, TPM backend (swtpm) | not run: swtpm missing | | | |"
 if command -v swtpm >/dev/null; then
   mkdir tpm
@@ -54,7 +55,9 @@ if command -v swtpm >/dev/null; then
       --daemon --pid file="$W/swtpm.pid" 2>/dev/null && break
   done
   SWTPM_PID=$(cat swtpm.pid)
-  for i in $(seq 1 "$NT"); do echo "tpm-$i,tpm:tcti=swtpm:host=127.0.0.1,port=$P;handle=0x81000010"; done > tpm.csv
+  for i in $(seq 1 "$NT"); do
+    printf 'tpm-%s,tpm:tcti=swtpm:host=127.0.0.1,port=%s;handle=0x%x\n' "$i" "$P" $((0x81000010 + i))
+  done > tpm.csv
   t0=$(now); "$B" provision --ca-dir ca3 --from-csv tpm.csv --out t1 --force >/dev/null 2>err.txt || { cat err.txt; exit 1; }; t1=$(now)
   tpm_rate=$(rate "$NT" "$t0" "$t1")
   tpm_row="| provision, TPM backend (swtpm, $NT devices) | $tpm_rate devices/s | $ref_rate devices/s | $(ratio "$tpm_rate" "$ref_rate")x | |"

@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -150,6 +151,9 @@ void gw_h_mender_auth_request(struct gw_req *q, struct gw_resp *r)
     memset(&cl, 0, sizeof(cl));
     snprintf(cl.sub, sizeof(cl.sub), "%s", d->id);
     snprintf(cl.aud, sizeof(cl.aud), JWT_AUDIENCE);
+    /* Mender's own API token: the generic type Mender clients expect,
+     * never bulwark's device type (a device token is not one of these) */
+    snprintf(cl.typ, sizeof(cl.typ), "JWT");
     cl.iat = (int64_t)time(NULL);
     cl.exp = cl.iat + (int64_t)c->mender_jwt_ttl;
     if (bw_token_issue(&q->st->mender_signer, &cl, tok, sizeof(tok), &n)) {
@@ -183,7 +187,7 @@ int gw_auth_mender(struct gw_req *q, struct gw_resp *r)
     }
     rc = bw_token_verify_signature(a + 7, strlen(a + 7), &q->st->mender_key, &cl);
     /* a lifetime longer than mender_jwt_ttl now (it was lowered) ends */
-    if (rc || strcmp(cl.aud, JWT_AUDIENCE) || !cl.has_exp || cl.exp < now || !cl.has_iat ||
+    if (rc || strcasecmp(cl.typ, "JWT") || strcmp(cl.aud, JWT_AUDIENCE) || !cl.has_exp || cl.exp < now || !cl.has_iat ||
         cl.iat > now + 60 || cl.exp - cl.iat > (int64_t)q->st->conf.mender_jwt_ttl) {
         gw_error(r, 401, "unauthorized", "token not valid here, or expired");
         return 0;

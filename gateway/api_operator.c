@@ -319,19 +319,53 @@ static void action_cb(void *arg, const struct gw_action *a, const char *feedback
     json_array_append_new(arg, o);
 }
 
-/* POST /api/v1/devices/import: JSON lines written by bulwark provision. */
+/* BW_E_EXISTS (and why, in msg) when the record d would give an id a
+ * second certificate or a certificate a second id; BW_OK when it is new or
+ * the very record registered before; another code when the registry fails. */
+static bw_err import_conflict(const struct gw_db_ops *ops, void *h, const struct gw_device *d,
+                              char *msg, size_t cap)
+{
+    struct gw_device old;
+    bw_err rc;
+
+    rc = ops->device_get(h, d->id, &old);
+    if (rc == BW_OK && strcmp(old.fingerprint, d->fingerprint)) {
+        snprintf(msg, cap, "device %s is registered with another certificate (%.16s...); a "
+                 "re-keyed device is deleted and imported again", d->id, old.fingerprint);
+        return BW_E_EXISTS;
+    }
+    if (rc != BW_OK && rc != BW_E_NOTFOUND)
+        return rc;
+    rc = ops->device_by_fingerprint(h, d->fingerprint, &old);
+    if (rc == BW_OK && strcmp(old.id, d->id)) {
+        snprintf(msg, cap, "the certificate of %s is registered to device %s", d->id, old.id);
+        return BW_E_EXISTS;
+    }
+    return rc == BW_E_NOTFOUND ? BW_OK : rc;
+}
+
+/* POST /api/v1/devices/import: JSON lines written by bulwark provision.
+ * One identity, one key: a line for an id that is registered with another
+ * certificate, or a certificate or public key registered to another id,
+ * is refused (409) and names the line; the same line imported again is
+ * "already known". Pass 0 checks every line (format, and conflicts with
+ * what is registered) and adds nothing; pass 1 adds. A conflict only pass
+ * 1 can see (two lines of the file, or a key behind another certificate,
+ * caught by the registry's unique indexes) stops there: the lines before
+ * it stay added, the answer says how many, and a corrected file can be
+ * imported again. */
 static void import(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h)
 {
     const char *p, *end = (const char *)q->body + q->body_len;
     int added = 0, existing = 0, line = 0, pass;
-    char detail[64];
+    char detail[64], msg[320];
 
     /* pass 0 checks every line, pass 1 adds: a bad file adds nothing */
     for (pass = 0; pass < 2; pass++)
     for (p = (const char *)q->body, line = 0; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        struct gw_device d;
+        struct gw_device d, old;
         const char *why = "";
         bw_err rc;
 
@@ -343,23 +377,45 @@ static void import(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *
         rc = gw_parse_provision_record(p, n, &d, &why);
         p += n + (nl ? 1 : 0);
         if (rc) {
-            char msg[160];
-
             snprintf(msg, sizeof(msg), "line %d: %s", line, why);
             gw_error(r, 400, "json", msg);
             return;
         }
-        if (pass == 0)
+        if (pass == 0) {
+            rc = import_conflict(ops, h, &d, msg, sizeof(msg));
+            if (rc == BW_E_EXISTS) {
+                char m2[400];
+
+                snprintf(m2, sizeof(m2), "line %d: %s; nothing imported", line, msg);
+                gw_error(r, 409, "identity", m2);
+                return;
+            }
+            if (rc) {
+                gw_error(r, 503, "registry", ops->error(h));
+                return;
+            }
             continue;
+        }
         d.created = (int64_t)time(NULL);
         rc = ops->device_add(h, &d);
-        if (rc == BW_E_EXISTS)
-            existing++;
-        else if (rc) {
+        if (rc == BW_E_EXISTS && ops->device_get(h, d.id, &old) == BW_OK &&
+            !strcmp(old.fingerprint, d.fingerprint)) {
+            existing++; /* this very certificate, imported before */
+            continue;
+        }
+        if (rc == BW_E_EXISTS) {
+            snprintf(msg, sizeof(msg),
+                     "line %d: device %s: its id, certificate or public key is registered to "
+                     "another identity (lines before it: %d added, %d already known)",
+                     line, d.id, added, existing);
+            gw_error(r, 409, "identity", msg);
+            return;
+        }
+        if (rc) {
             gw_error(r, 503, "registry", ops->error(h));
             return;
-        } else
-            added++;
+        }
+        added++;
     }
     snprintf(detail, sizeof(detail), "added %d, already known %d", added, existing);
     audit(q, ops, h, "devices.import", "-", detail);

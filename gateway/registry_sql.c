@@ -110,6 +110,13 @@
     "ALTER TABLE campaigns ADD COLUMN reason TEXT NOT NULL DEFAULT '';"                            \
     "ALTER TABLE actions ADD COLUMN fail_kind INTEGER NOT NULL DEFAULT 0;"                         \
     "CREATE INDEX campaigns_dynamic ON campaigns(dynamic, state);"
+/* 5: one key, one identity: a public key is registered to one device at
+ * most (the id and the certificate fingerprint were unique from v1).
+ * Identities without a certificate key (Mender devices, re-keyed pending
+ * ones) keep pubkey '' and are left out. A registry that already holds
+ * two devices with one key fails this step, naming the index: the
+ * operator deletes the impostor and restarts (docs/identity.md). */
+#define SCHEMA_V5 "CREATE UNIQUE INDEX devices_pubkey ON devices(pubkey) WHERE pubkey <> '';"
 
 static const char *const sqlite_schema[] = {
     SCHEMA_V1("TEXT PRIMARY KEY NOT NULL", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER",
@@ -120,6 +127,7 @@ static const char *const sqlite_schema[] = {
     SCHEMA_V2("TEXT PRIMARY KEY NOT NULL"),
     SCHEMA_V3,
     SCHEMA_V4("INTEGER"),
+    SCHEMA_V5,
 };
 
 static const char *const pg_schema[] = {
@@ -134,6 +142,7 @@ static const char *const pg_schema[] = {
     SCHEMA_V2("TEXT COLLATE \"C\" PRIMARY KEY"),
     SCHEMA_V3,
     SCHEMA_V4("BIGINT"),
+    SCHEMA_V5,
 };
 
 #define COUNT_OF(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))

@@ -7,3 +7,7 @@ target_include_directories(test_pkcs11 PRIVATE unit ${P11KIT_INCLUDE_DIRS})
 add_test(NAME contract.keystore_pkcs11
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/contract/softhsm.sh ${CMAKE_CURRENT_BINARY_DIR})
 set_tests_properties(contract.keystore_pkcs11 PROPERTIES LABELS pkcs11 TIMEOUT 60)
+# the manufacturing CA's key in a token: provision issues through it
+add_test(NAME integ.provision_pkcs11
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/provision_pkcs11.sh $<TARGET_FILE:bulwark>)
+set_tests_properties(integ.provision_pkcs11 PROPERTIES LABELS pkcs11 TIMEOUT 60)

@@ -175,7 +175,7 @@ static int opt_index(const struct cli_cmd *c, const char *name)
 {
     int i;
 
-    for (i = 0; c->opts[i].name; i++)
+    for (i = 0; i < CLI_MAX_OPTS && c->opts[i].name; i++)
         if (strcmp(c->opts[i].name, name) == 0)
             return i;
     return -1;

@@ -10,7 +10,8 @@
 #include <stdio.h>
 #include "bwh/host.h"
 
-#define CLI_MAX_OPTS 16
+/* options per command; a row past it is never matched (opt_index) */
+#define CLI_MAX_OPTS 32
 #define CLI_MAX_POS 4
 
 struct cli_opt {

@@ -2,9 +2,9 @@
 /*
  * Device certificates with OpenSSL: the manufacturing CA, CSRs signed
  * through any device-key backend, and issuing (identity.h). The CA key is
- * a file on the factory station; device keys stay where their backend
- * keeps them, which is why the CSR is signed by hand rather than with
- * X509_REQ_sign.
+ * a PEM file on the factory station or a key in a PKCS#11 token or TPM;
+ * keys in a backend never leave it, which is why CSRs (and certificates
+ * from such a CA) are signed by hand rather than with X509_*_sign.
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -29,8 +29,15 @@
 
 struct bwh_ca {
     X509 *cert;
-    EVP_PKEY *key;
+    EVP_PKEY *key;          /* a PEM key file, or */
+    struct bwh_devkey *dk;  /* a key in a backend (pkcs11:, tpm:) */
 };
+
+/* A CA key named by a backend URI rather than a PEM file. */
+static int is_key_uri(const char *s)
+{
+    return !strncmp(s, "pkcs11:", 7) || !strncmp(s, "tpm:", 4);
+}
 
 /* An EVP_PKEY holding only the public point. */
 static EVP_PKEY *pkey_from_pub(const uint8_t pub[BW_P256_PUB_LEN])
@@ -106,23 +113,81 @@ static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
     return ok;
 }
 
+/* Method: 128 bits from the CSPRNG, read as an unsigned number, so the
+ * DER INTEGER is positive: when the top random bit is set, DER puts a 0x00
+ * byte in front (17 content bytes, within RFC 5280 4.1.2.2's 20). Zero is
+ * not a serial (positive means > 0): drawn again. */
 static int random_serial(X509 *cert, uint8_t out[16])
 {
-    ASN1_INTEGER *ai;
-    BIGNUM *bn;
-    int ok = 0;
+    ASN1_INTEGER *ai = NULL;
+    BIGNUM *bn = NULL;
+    int ok = 0, tries;
 
-    if (bw_random(out, 16))
-        return 0;
-    out[0] &= 0x7f; /* positive */
-    out[0] |= 0x40; /* and a full 16 bytes long */
-    bn = BN_bin2bn(out, 16, NULL);
-    ai = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+    for (tries = 0; tries < 4 && (!bn || BN_is_zero(bn)); tries++) {
+        BN_free(bn);
+        bn = NULL;
+        if (bw_random(out, 16))
+            return 0;
+        bn = BN_bin2bn(out, 16, NULL);
+        if (!bn)
+            return 0;
+    }
+    if (!BN_is_zero(bn))
+        ai = BN_to_ASN1_INTEGER(bn, NULL);
     if (ai)
         ok = X509_set_serialNumber(cert, ai);
     ASN1_INTEGER_free(ai);
     BN_free(bn);
     return ok;
+}
+
+static int raw_to_der(const uint8_t sig[BW_P256_SIG_LEN], unsigned char **der, int *len);
+
+/* Signs cert with a key in a backend. Method: both AlgorithmIdentifiers
+ * (the one inside the signed part and the outer one) are set to
+ * ecdsa-with-SHA256, the to-be-signed part is encoded and hashed, the
+ * backend signs the hash, and its signature, as DER, becomes the outer BIT
+ * STRING. OpenSSL 3.0 has no setters for these fields of a certificate,
+ * so they are written through the pointers its getters return (the
+ * certificate's own fields). The result is verified under the backend's
+ * public key before it is used. */
+static int sign_with_devkey(X509 *cert, struct bwh_devkey *dk, EVP_PKEY *pub)
+{
+    const ASN1_BIT_STRING *csig;
+    const X509_ALGOR *calg;
+    X509_ALGOR *tbs_alg = (X509_ALGOR *)(uintptr_t)X509_get0_tbs_sigalg(cert);
+    ASN1_BIT_STRING *bits;
+    unsigned char *tbs = NULL, *der = NULL;
+    uint8_t hash[BW_SHA256_LEN], sig[BW_P256_SIG_LEN];
+    int tbs_len, der_len = 0, ok = 0;
+
+    X509_get0_signature(&csig, &calg, cert);
+    bits = (ASN1_BIT_STRING *)(uintptr_t)csig;
+    if (!tbs_alg || !calg || !bits ||
+        !X509_ALGOR_set0(tbs_alg, OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF, NULL) ||
+        !X509_ALGOR_set0((X509_ALGOR *)(uintptr_t)calg, OBJ_nid2obj(NID_ecdsa_with_SHA256),
+                         V_ASN1_UNDEF, NULL))
+        goto out;
+    tbs_len = i2d_re_X509_tbs(cert, &tbs);
+    if (tbs_len <= 0 || bw_sha256(tbs, (size_t)tbs_len, hash) || bwh_devkey_sign(dk, hash, sig) ||
+        !raw_to_der(sig, &der, &der_len) || !ASN1_BIT_STRING_set(bits, der, der_len))
+        goto out;
+    bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+    bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+    ok = X509_verify(cert, pub) == 1;
+out:
+    OPENSSL_free(der);
+    OPENSSL_free(tbs);
+    bw_wipe(hash, sizeof(hash));
+    return ok;
+}
+
+/* Signs cert with the CA's key, wherever it lives. */
+static int ca_sign(struct bwh_ca *ca, X509 *cert)
+{
+    if (ca->key)
+        return X509_sign(cert, ca->key, EVP_sha256()) > 0;
+    return sign_with_devkey(cert, ca->dk, X509_get0_pubkey(ca->cert));
 }
 
 static bw_err write_pem_file(const char *path, BIO *bio, mode_t mode)
@@ -135,14 +200,42 @@ static bw_err write_pem_file(const char *path, BIO *bio, mode_t mode)
     return bwh_write_file_atomic(path, data, (size_t)n, mode);
 }
 
+/* The CA's self-signed certificate for key pk (unsigned): subject
+ * "O=org, CN=org Manufacturing CA", CA:TRUE pathlen 0. */
+static X509 *ca_cert_new(EVP_PKEY *pk, const char *org, unsigned days)
+{
+    uint8_t serial[16];
+    char cn[256];
+    X509 *cert = X509_new();
+    X509_NAME *name;
+
+    if (!cert)
+        return NULL;
+    snprintf(cn, sizeof(cn), "%s Manufacturing CA", org);
+    name = X509_get_subject_name(cert);
+    if (!X509_set_version(cert, 2) || !random_serial(cert, serial) ||
+        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)org, -1, -1,
+                                    0) ||
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+                                    0) ||
+        !X509_set_issuer_name(cert, name) || !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
+        !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
+        !X509_set_pubkey(cert, pk) ||
+        !add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
+        !add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+        !add_ext(cert, cert, NID_subject_key_identifier, "hash")) {
+        X509_free(cert);
+        return NULL;
+    }
+    return cert;
+}
+
 bw_err bwh_ca_create(const char *dir, const char *org, unsigned days)
 {
-    char kpath[4200], cpath[4200], cn[256];
+    char kpath[4200], cpath[4200];
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
-    X509_NAME *name;
     BIO *kb = NULL, *cb = NULL;
-    uint8_t serial[16];
     struct stat st;
     bw_err rc = BW_E_CRYPTO;
 
@@ -155,23 +248,8 @@ bw_err bwh_ca_create(const char *dir, const char *org, unsigned days)
     if (mkdir(dir, 0700) && errno != EEXIST)
         return BW_E_IO;
     key = EVP_EC_gen("prime256v1");
-    cert = X509_new();
-    if (!key || !cert)
-        goto out;
-    snprintf(cn, sizeof(cn), "%s Manufacturing CA", org);
-    name = X509_get_subject_name(cert);
-    if (!X509_set_version(cert, 2) || !random_serial(cert, serial) ||
-        !X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)org, -1, -1,
-                                    0) ||
-        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
-                                    0) ||
-        !X509_set_issuer_name(cert, name) || !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
-        !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
-        !X509_set_pubkey(cert, key) ||
-        !add_ext(cert, cert, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
-        !add_ext(cert, cert, NID_key_usage, "critical,keyCertSign,cRLSign") ||
-        !add_ext(cert, cert, NID_subject_key_identifier, "hash") ||
-        !X509_sign(cert, key, EVP_sha256()))
+    cert = key ? ca_cert_new(key, org, days) : NULL;
+    if (!cert || !X509_sign(cert, key, EVP_sha256()))
         goto out;
     kb = BIO_new(BIO_s_mem());
     cb = BIO_new(BIO_s_mem());
@@ -189,8 +267,48 @@ out:
     return rc;
 }
 
+bw_err bwh_ca_create_in(const char *cert_path, const char *key_uri, const char *org, unsigned days)
+{
+    uint8_t pub[BW_P256_PUB_LEN];
+    struct bwh_devkey *k = NULL;
+    EVP_PKEY *pk = NULL;
+    X509 *cert = NULL;
+    BIO *cb = NULL;
+    struct stat st;
+    bw_err rc;
+
+    if (!cert_path || !key_uri || !is_key_uri(key_uri) || !org || !*org || strlen(org) > 128 ||
+        days == 0)
+        return BW_E_INVAL;
+    if (stat(cert_path, &st) == 0)
+        return BW_E_EXISTS;
+    rc = bwh_devkey_open(key_uri, &k);
+    if (!rc)
+        rc = bwh_devkey_generate(k, 0); /* never over a key that is there */
+    if (!rc)
+        rc = bwh_devkey_public(k, pub);
+    if (rc)
+        goto out;
+    rc = BW_E_CRYPTO;
+    pk = pkey_from_pub(pub);
+    cert = pk ? ca_cert_new(pk, org, days) : NULL;
+    if (!cert || !sign_with_devkey(cert, k, pk))
+        goto out;
+    cb = BIO_new(BIO_s_mem());
+    if (!cb || !PEM_write_bio_X509(cb, cert))
+        goto out;
+    rc = write_pem_file(cert_path, cb, 0644);
+out:
+    BIO_free(cb);
+    X509_free(cert);
+    EVP_PKEY_free(pk);
+    bwh_devkey_close(k);
+    return rc;
+}
+
 bw_err bwh_ca_open(const char *cert_pem_path, const char *key_pem_path, struct bwh_ca **out)
 {
+    uint8_t pub[BW_P256_PUB_LEN], cpub[BW_P256_PUB_LEN];
     struct bwh_ca *ca;
     FILE *f;
     bw_err rc = BW_E_KEY;
@@ -207,6 +325,22 @@ bw_err bwh_ca_open(const char *cert_pem_path, const char *key_pem_path, struct b
     }
     ca->cert = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
+    if (is_key_uri(key_pem_path)) {
+        rc = BW_E_FORMAT;
+        if (!ca->cert)
+            goto fail;
+        rc = bwh_devkey_open(key_pem_path, &ca->dk);
+        if (!rc)
+            rc = bwh_devkey_public(ca->dk, pub);
+        if (rc)
+            goto fail;
+        rc = BW_E_KEY;
+        if (pub_of(X509_get0_pubkey(ca->cert), cpub) || memcmp(pub, cpub, sizeof(pub)) ||
+            X509_check_ca(ca->cert) == 0)
+            goto fail;
+        *out = ca;
+        return BW_OK;
+    }
     f = fopen(key_pem_path, "r");
     if (!f) {
         rc = errno == ENOENT ? BW_E_NOTFOUND : BW_E_IO;
@@ -233,6 +367,7 @@ void bwh_ca_free(struct bwh_ca *ca)
         return;
     X509_free(ca->cert);
     EVP_PKEY_free(ca->key);
+    bwh_devkey_close(ca->dk);
     bwh_free(ca);
 }
 
@@ -404,8 +539,102 @@ static int copy_org(X509_NAME *ca, X509_NAME *n)
     return 1;
 }
 
+/* A PrintableString value (X.520 serialNumber): letters, digits, space
+ * and '()+,-./:=? only, 1..64 characters. */
+static int printable(const char *s)
+{
+    static const char extra[] = " '()+,-./:=?";
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n > 64)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || strchr(extra, s[i])))
+            return 0;
+    return 1;
+}
+
+/* subjectAltName with one otherName, id-on-hardwareModuleName (RFC 4108
+ * section 5): SEQUENCE { hwType OBJECT IDENTIFIER, hwSerialNum OCTET
+ * STRING }, DER built here, non-critical (the subject is not empty). */
+static int add_hw_module_name(X509 *cert, const char *hw_type, const uint8_t *sn, size_t sn_len)
+{
+    ASN1_OBJECT *type = OBJ_txt2obj(hw_type, 1), *on = OBJ_txt2obj("1.3.6.1.5.5.7.8.4", 1);
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+    GENERAL_NAME *gen = GENERAL_NAME_new();
+    ASN1_STRING *seq = ASN1_STRING_new();
+    ASN1_TYPE *val = ASN1_TYPE_new();
+    unsigned char *der = NULL, *p;
+    int lt, ls, inner, total, ok = 0;
+
+    if (!type || !on || !os || !gens || !gen || !seq || !val || sn_len == 0 || sn_len > 64 ||
+        !ASN1_OCTET_STRING_set(os, sn, (int)sn_len))
+        goto out;
+    lt = i2d_ASN1_OBJECT(type, NULL);
+    ls = i2d_ASN1_OCTET_STRING(os, NULL);
+    if (lt <= 0 || ls <= 0)
+        goto out;
+    inner = lt + ls;
+    total = ASN1_object_size(1, inner, V_ASN1_SEQUENCE);
+    der = OPENSSL_malloc((size_t)total);
+    if (total <= 0 || !der)
+        goto out;
+    p = der;
+    ASN1_put_object(&p, 1, inner, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+    i2d_ASN1_OBJECT(type, &p);
+    i2d_ASN1_OCTET_STRING(os, &p);
+    if (p - der != total || !ASN1_STRING_set(seq, der, total))
+        goto out;
+    ASN1_TYPE_set(val, V_ASN1_SEQUENCE, seq);
+    seq = NULL;
+    if (!GENERAL_NAME_set0_othername(gen, on, val))
+        goto out;
+    on = NULL;
+    val = NULL;
+    if (!sk_GENERAL_NAME_push(gens, gen))
+        goto out;
+    gen = NULL;
+    ok = X509_add1_ext_i2d(cert, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) == 1;
+out:
+    OPENSSL_free(der);
+    ASN1_TYPE_free(val);
+    ASN1_STRING_free(seq);
+    GENERAL_NAME_free(gen);
+    sk_GENERAL_NAME_pop_free(gens, GENERAL_NAME_free);
+    ASN1_OCTET_STRING_free(os);
+    ASN1_OBJECT_free(on);
+    ASN1_OBJECT_free(type);
+    return ok;
+}
+
+/* notAfter: the profile's GeneralizedTime text, or now + days. */
+static int set_not_after(X509 *cert, const struct bwh_cert_profile *pr, unsigned days)
+{
+    size_t i;
+
+    if (!pr || !pr->not_after)
+        return X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) != NULL;
+    /* YYYYMMDDHHMMSSZ exactly: ASN1_TIME_set_string_X509 also takes
+     * forms (fractions, offsets) RFC 5280 forbids */
+    if (strlen(pr->not_after) != 15 || pr->not_after[14] != 'Z')
+        return 0;
+    for (i = 0; i < 14; i++)
+        if (pr->not_after[i] < '0' || pr->not_after[i] > '9')
+            return 0;
+    return ASN1_TIME_set_string_X509(X509_getm_notAfter(cert), pr->not_after) == 1;
+}
+
 bw_err bwh_ca_issue(struct bwh_ca *ca, const char *csr_pem, const char *device_id, unsigned days,
                    char **cert_pem, struct bwh_cert_info *info)
+{
+    return bwh_ca_issue_profile(ca, csr_pem, device_id, days, NULL, cert_pem, info);
+}
+
+bw_err bwh_ca_issue_profile(struct bwh_ca *ca, const char *csr_pem, const char *device_id,
+                           unsigned days, const struct bwh_cert_profile *pr, char **cert_pem,
+                           struct bwh_cert_info *info)
 {
     char cn[128];
     X509_REQ *req = NULL;
@@ -414,11 +643,23 @@ bw_err bwh_ca_issue(struct bwh_ca *ca, const char *csr_pem, const char *device_i
     EVP_PKEY *pk;
     BIO *in = NULL, *bio = NULL;
     uint8_t pub[BW_P256_PUB_LEN], serial[16];
+    const char *sn = NULL;
     bw_err rc;
 
-    if (!ca || !csr_pem || !device_id || !cert_pem || !info || days == 0)
+    if (!ca || !csr_pem || !device_id || !cert_pem || !info || (days == 0 && !(pr && pr->not_after)))
         return BW_E_INVAL;
     *cert_pem = NULL;
+    if (pr) {
+        sn = pr->serial_number ? pr->serial_number : pr->idevid ? device_id : NULL;
+        ASN1_OBJECT *o = pr->hw_type ? OBJ_txt2obj(pr->hw_type, 1) : NULL;
+        int oid_ok = o != NULL;
+
+        ASN1_OBJECT_free(o);
+        if ((sn && !printable(sn)) ||
+            (pr->hw_type && (!oid_ok || !pr->hw_serial || !pr->hw_serial_len ||
+                             pr->hw_serial_len > 64)))
+            return BW_E_INVAL;
+    }
     rc = BW_E_FORMAT;
     in = BIO_new_mem_buf(csr_pem, -1);
     req = in ? PEM_read_bio_X509_REQ(in, NULL, NULL, NULL) : NULL;
@@ -436,24 +677,33 @@ bw_err bwh_ca_issue(struct bwh_ca *ca, const char *csr_pem, const char *device_i
         goto out;
     rc = BW_E_CRYPTO;
     /* The subject is ours, not the requester's: O of the CA, CN = the id
-     * the factory assigned. Nothing else a CSR says reaches the cert. */
+     * the factory assigned (and the IDevID's serialNumber). Nothing else a
+     * CSR says reaches the cert. */
     subject = X509_NAME_new();
     cert = X509_new();
     if (!subject || !cert || !copy_org(X509_get_subject_name(ca->cert), subject) ||
         !X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
                                     (const unsigned char *)device_id, -1, -1, 0) ||
+        (sn && !X509_NAME_add_entry_by_NID(subject, NID_serialNumber, V_ASN1_PRINTABLESTRING,
+                                           (const unsigned char *)sn, -1, -1, 0)) ||
         !X509_set_version(cert, 2) || !random_serial(cert, serial) ||
         !X509_set_issuer_name(cert, X509_get_subject_name(ca->cert)) ||
         !X509_set_subject_name(cert, subject) ||
-        !X509_gmtime_adj(X509_getm_notBefore(cert), -3600) ||
-        !X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) ||
-        !X509_set_pubkey(cert, pk) ||
+        !X509_gmtime_adj(X509_getm_notBefore(cert), -3600))
+        goto out;
+    rc = BW_E_INVAL; /* a notAfter that is not YYYYMMDDHHMMSSZ */
+    if (!set_not_after(cert, pr, days))
+        goto out;
+    rc = BW_E_CRYPTO;
+    if (!X509_set_pubkey(cert, pk) ||
         !add_ext(cert, ca->cert, NID_basic_constraints, "critical,CA:FALSE") ||
         !add_ext(cert, ca->cert, NID_key_usage, "critical,digitalSignature") ||
         !add_ext(cert, ca->cert, NID_ext_key_usage, "clientAuth") ||
         !add_ext(cert, ca->cert, NID_subject_key_identifier, "hash") ||
         !add_ext(cert, ca->cert, NID_authority_key_identifier, "keyid:always") ||
-        !X509_sign(cert, ca->key, EVP_sha256()))
+        (pr && pr->hw_type &&
+         !add_hw_module_name(cert, pr->hw_type, pr->hw_serial, pr->hw_serial_len)) ||
+        !ca_sign(ca, cert))
         goto out;
     rc = fill_info(cert, info);
     if (rc)

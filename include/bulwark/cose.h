@@ -35,9 +35,13 @@ struct bw_cose_sign1 {
 };
 
 /* Parses one COSE_Sign1 (tag 18 optional) that fills buf exactly.
- * Errors: CBOR errors, BW_E_FORMAT (shape), BW_E_CRITICAL (crit header),
- * BW_E_ALG (alg missing from the protected header, or present unprotected),
- * BW_E_TRAILING. */
+ * Header labels are integers or text, unique within each bucket, and no
+ * label is in both the protected and the unprotected bucket (RFC 9052
+ * section 3); at most 32 labels per bucket.
+ * Errors: CBOR errors, BW_E_FORMAT (shape, a repeated label, a label that
+ * is neither integer nor text), BW_E_TOOBIG (more than 32 labels in a
+ * bucket), BW_E_CRITICAL (crit header), BW_E_ALG (alg missing from the
+ * protected header, or present unprotected), BW_E_TRAILING. */
 BW_NODISCARD bw_err bw_cose_sign1_parse(const uint8_t *buf, size_t len, struct bw_cose_sign1 *out);
 
 /* SHA-256 of Sig_structure ["Signature1", prot, aad, payload]. */

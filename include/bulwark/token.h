@@ -20,6 +20,13 @@
 #define BW_TOKEN_STR_MAX 128        /* longest iss, sub, aud (bytes, UTF-8) */
 #define BW_TOKEN_JTI_MAX 64         /* longest jti and kid (bytes) */
 #define BW_TOKEN_JTI_RANDOM 16      /* random bytes in a generated jti (22 chars) */
+#define BW_TOKEN_TYP_MAX 64         /* longest header "typ" kept (bytes) */
+/* The explicit type of a device token (RFC 8725 section 3.11): the media
+ * type application/bulwark-device+jwt, written without "application/" as
+ * RFC 7515 section 4.1.9 recommends. A verifier of device tokens requires
+ * it, so no other JWT (a Mender token, an ID token, a token of another
+ * system signed by a key the device also uses) passes as one. */
+#define BW_TOKEN_TYP_DEVICE "bulwark-device+jwt"
 
 /* The claims bulwark issues and checks. Strings are NUL-terminated UTF-8;
  * an empty string means "absent". */
@@ -31,6 +38,10 @@ struct bw_token_claims {
     char aud[BW_TOKEN_STR_MAX + 1];
     char jti[BW_TOKEN_JTI_MAX + 1];
     char kid[BW_TOKEN_JTI_MAX + 1]; /* protected header "kid", optional */
+    /* protected header "typ". issue: "" means BW_TOKEN_TYP_DEVICE (another
+     * value is written as given, e.g. "JWT" for Mender's API tokens).
+     * verify: as the token has it, "" when it has none. */
+    char typ[BW_TOKEN_TYP_MAX + 1];
     int64_t iat, nbf, exp;          /* NumericDate: seconds since the epoch */
     uint8_t has_iat, has_nbf, has_exp;
 };
@@ -45,6 +56,9 @@ struct bw_token_policy {
     int64_t now;            /* the verifier's clock, seconds since the epoch */
     uint32_t leeway;        /* clock skew allowed on exp, nbf and iat (s) */
     uint32_t max_lifetime;  /* exp - iat ceiling (s); at most BW_TOKEN_LIFETIME_MAX */
+    const char *typ;        /* the header "typ" required (compared as a media type:
+                             * case-insensitively, "application/" optional);
+                             * NULL means BW_TOKEN_TYP_DEVICE */
 };
 
 /* One remembered token: SHA-256 over (iss, sub, jti) and the time after
@@ -94,7 +108,7 @@ typedef bw_err (*bw_token_key_fn)(void *ctx, const char *kid, const char *iss,
                                   const char *sub, struct bw_ec_key *key);
 
 /* Sets aud and now, leeway = BW_TOKEN_LEEWAY_DEFAULT, max_lifetime =
- * BW_TOKEN_LIFETIME_MAX, iss = NULL. */
+ * BW_TOKEN_LIFETIME_MAX, iss = NULL, typ = BW_TOKEN_TYP_DEVICE. */
 void bw_token_policy_init(struct bw_token_policy *p, const char *aud, int64_t now);
 
 /* Starts an empty replay cache over slots[0..cap). The cache must hold at
@@ -119,7 +133,8 @@ void bw_token_replay_set_lock(struct bw_token_replay *r, void (*lock)(void *ctx,
 BW_NODISCARD bw_err bw_token_replay_set_quota(struct bw_token_replay *r,
                                               struct bw_token_owner *owners, uint32_t quota);
 
-/* Issues a token: header {"alg":"ES256","typ":"JWT"[,"kid":..]}, payload
+/* Issues a token: header {"alg":"ES256","typ":TYP[,"kid":..]} (TYP: c->typ,
+ * or BW_TOKEN_TYP_DEVICE when it is empty), payload
  * {"iss","sub","aud","iat"[,"nbf"],"exp","jti"} signed with s (raw r||s).
  * c: sub, aud, iat and exp required (has_iat/has_exp need not be set);
  *    iss empty means iss = sub; has_nbf adds nbf; kid non-empty adds kid;
@@ -139,7 +154,8 @@ BW_NODISCARD bw_err bw_token_issue(const struct bw_signer *s, struct bw_token_cl
  *   header: strict JSON object (see below)               else BW_E_FORMAT/_TRAILING/_DEPTH
  *   header "alg" exactly "ES256"                          else BW_E_ALG
  *   no "crit" header                                     else BW_E_CRITICAL
- *   "typ", if present, is "JWT"; kid <= 64 bytes          else BW_E_CLAIM
+ *   "typ" present and the policy's (BW_TOKEN_TYP_DEVICE)  else BW_E_CLAIM
+ *   kid <= 64 bytes                                      else BW_E_CLAIM
  *   ES256 signature, exactly 64 bytes r||s (DER refused)  else BW_E_BADSIG
  *   payload: strict JSON object                          else BW_E_FORMAT/...
  *   exp present, numeric; now <= exp + leeway            else BW_E_CLAIM / BW_E_EXPIRED
@@ -181,8 +197,11 @@ BW_NODISCARD bw_err bw_token_verify_lookup(const char *tok, size_t tok_len, bw_t
 
 /* The JWS layer only: length, encoding, header, alg pin, crit, signature,
  * then the payload's syntax and claim types. Checks NO time, audience,
- * presence or replay: for inspection tools and known-answer tests, never
- * for admitting a client. Errors as bw_token_verify up to the payload. */
+ * presence or replay, and takes any "typ" (a string of at most
+ * BW_TOKEN_TYP_MAX bytes, returned in out->typ for the caller to check):
+ * for inspection tools, known-answer tests and the gateway's own Mender
+ * tokens, never for admitting a device. Errors as bw_token_verify up to
+ * the payload. */
 BW_NODISCARD bw_err bw_token_verify_signature(const char *tok, size_t tok_len,
                                               const struct bw_ec_key *pub,
                                               struct bw_token_claims *out);

@@ -103,8 +103,17 @@ struct bwh_ca; /* opaque: a CA certificate with its private key */
  * (self-signed, CA:TRUE pathlen 0, keyCertSign|cRLSign) with subject
  * "O=org, CN=org Manufacturing CA". BW_E_EXISTS if ca.key exists. */
 BW_NODISCARD bw_err bwh_ca_create(const char *dir, const char *org, unsigned days);
-/* Loads a CA from its certificate and key (PEM). BW_E_KEY if they do not
- * belong together or the certificate is not a CA. */
+/* The same CA with its key in a backend: key_uri is a pkcs11: or tpm: URI
+ * (as for device keys); a key is generated there unless one exists (an
+ * existing key is used, never replaced), and the self-signed certificate
+ * is written to cert_path. BW_E_EXISTS if cert_path exists, BW_E_INVAL for
+ * another scheme, or the backend's error. */
+BW_NODISCARD bw_err bwh_ca_create_in(const char *cert_path, const char *key_uri, const char *org,
+                                    unsigned days);
+/* Loads a CA from its certificate (PEM) and key: a PEM file, or a pkcs11:
+ * or tpm: URI (the key stays in the token or TPM; certificates are signed
+ * through it). BW_E_KEY if they do not belong together or the
+ * certificate is not a CA. */
 BW_NODISCARD bw_err bwh_ca_open(const char *cert_pem_path, const char *key_pem_path,
                                struct bwh_ca **out);
 void bwh_ca_free(struct bwh_ca *ca); /* NULL-safe */
@@ -116,7 +125,9 @@ BW_NODISCARD bw_err bwh_csr_make(struct bwh_devkey *k, const char *device_id, co
 
 /* What an issued certificate says about itself. */
 struct bwh_cert_info {
-    uint8_t serial[16];              /* random, positive (top bit clear) */
+    uint8_t serial[16];              /* 128 random bits, big-endian: the DER
+                                      * INTEGER is positive (a 0x00 byte
+                                      * leads when the top bit is set) */
     uint8_t fingerprint[BW_SHA256_LEN]; /* SHA-256 of the DER certificate */
     uint8_t pub[BW_P256_PUB_LEN];
     char device_id[65];
@@ -130,6 +141,35 @@ struct bwh_cert_info {
  * BW_E_KEY for a key that is not P-256. *cert_pem is bwh_malloc'd (bwh_free). */
 BW_NODISCARD bw_err bwh_ca_issue(struct bwh_ca *ca, const char *csr_pem, const char *device_id,
                                 unsigned days, char **cert_pem, struct bwh_cert_info *info);
+
+/* How a certificate is cut beyond the default device profile (NULL: the
+ * default). IEEE 802.1AR IDevID ("birth certificate", docs/identity.md):
+ * the subject adds a serialNumber attribute (PrintableString), an
+ * optional subjectAltName otherName hardwareModuleName (RFC 4108: hwType
+ * OID, hwSerialNum), and notAfter may be 99991231235959Z, "no
+ * well-defined expiration" (802.1AR 8.5). Key usage, clientAuth,
+ * CA:FALSE and both key identifiers are as in the default profile. */
+#define BWH_NOT_AFTER_NEVER "99991231235959Z"
+struct bwh_cert_profile {
+    int idevid;                /* 1: an IDevID (serialNumber required) */
+    const char *serial_number; /* subject serialNumber; NULL: the device id
+                                * for an IDevID, none otherwise */
+    const char *hw_type;       /* hardwareModuleName hwType, a dotted OID;
+                                * NULL: no subjectAltName */
+    const uint8_t *hw_serial;  /* hwSerialNum, 1..64 bytes (with hw_type) */
+    size_t hw_serial_len;
+    const char *not_after;     /* YYYYMMDDHHMMSSZ (UTCTime before 2050,
+                                * GeneralizedTime from then on, as RFC 5280
+                                * says); NULL: now + days */
+};
+
+/* bwh_ca_issue with a profile. BW_E_INVAL also for a serial number that
+ * is not a PrintableString of 1..64 characters, a hw_type without a
+ * serial, a malformed OID or notAfter. */
+BW_NODISCARD bw_err bwh_ca_issue_profile(struct bwh_ca *ca, const char *csr_pem,
+                                        const char *device_id, unsigned days,
+                                        const struct bwh_cert_profile *profile, char **cert_pem,
+                                        struct bwh_cert_info *info);
 
 /* Parses a PEM certificate into info (no chain check). BW_E_FORMAT. */
 BW_NODISCARD bw_err bwh_cert_info(const char *cert_pem, size_t len, struct bwh_cert_info *info);

@@ -9,49 +9,109 @@
 
 static const char context[] = "Signature1";
 
-/* Reads a header map. In the protected map alg is required and crit is
- * refused; in the unprotected map alg and crit must not appear. */
-static bw_err parse_headers(struct bw_cbor_dec *d, int protected_map, struct bw_cose_sign1 *s)
+/* At most this many labels in one header map: the duplicate check below
+ * compares each label with those before it, so the work stays small. */
+#define HDR_LABELS_MAX 32
+
+/* A header label: an integer or a text string (RFC 9052 section 3). */
+struct label {
+    int text;
+    int64_t v;
+    const uint8_t *p;
+    size_t n;
+};
+
+static bw_err get_label(struct bw_cbor_dec *d, struct label *l)
 {
+    bw_err rc;
+
+    memset(l, 0, sizeof(*l));
+    rc = bw_cbor_get_int(d, &l->v);
+    if (rc != BW_E_FORMAT)
+        return rc;
+    l->text = 1;
+    return bw_cbor_get_text(d, &l->p, &l->n); /* anything else: BW_E_FORMAT */
+}
+
+static int label_eq(const struct label *a, const struct label *b)
+{
+    if (a->text != b->text)
+        return 0;
+    if (!a->text)
+        return a->v == b->v;
+    return a->n == b->n && (a->n == 0 || !memcmp(a->p, b->p, a->n));
+}
+
+/* BW_E_FORMAT if l is one of the first n labels of the map whose entries
+ * start at m (a copy is walked; m itself is not moved). */
+static bw_err label_unique(const struct bw_cbor_dec *m, uint64_t n, const struct label *l)
+{
+    struct bw_cbor_dec d = *m;
+    struct label x;
+    uint64_t i;
+    bw_err rc;
+
+    for (i = 0; i < n; i++) {
+        if ((rc = get_label(&d, &x)))
+            return rc;
+        if (label_eq(&x, l))
+            return BW_E_FORMAT;
+        if ((rc = bw_cbor_skip(&d)))
+            return rc;
+    }
+    return BW_OK;
+}
+
+/* Reads a header map. In the protected map alg is required and crit is
+ * refused; in the unprotected map alg and crit must not appear. Labels are
+ * unique within the map and, for the unprotected map, disjoint from the
+ * protected map's (RFC 9052 section 3: a message that repeats a label is
+ * malformed, so kid cannot come from one bucket while the other says
+ * something else). prot/prot_n: the protected map's entries (prot_n 0 when
+ * there are none); start and count (each may be NULL) receive this map's. */
+static bw_err parse_headers(struct bw_cbor_dec *d, int protected_map, struct bw_cose_sign1 *s,
+                            const struct bw_cbor_dec *prot, uint64_t prot_n,
+                            struct bw_cbor_dec *start, uint64_t *count)
+{
+    struct bw_cbor_dec first;
     uint64_t n, i;
-    uint32_t seen = 0;
     bw_err rc;
 
     rc = bw_cbor_get_map(d, &n);
     if (rc)
         return rc;
+    if (n > HDR_LABELS_MAX)
+        return BW_E_TOOBIG;
+    first = *d;
+    if (start)
+        *start = first;
+    if (count)
+        *count = n;
     for (i = 0; i < n; i++) {
-        int64_t label;
+        struct label l;
 
-        rc = bw_cbor_get_int(d, &label);
-        if (rc == BW_E_FORMAT) { /* text labels: allowed, never understood */
-            if ((rc = bw_cbor_skip(d)) || (rc = bw_cbor_skip(d)))
-                return rc;
-            continue;
-        }
+        rc = get_label(d, &l);
         if (rc)
             return rc;
-        if (label >= 0 && label < 32) {
-            if (seen & (1u << label))
-                return BW_E_FORMAT; /* duplicate label */
-            seen |= 1u << label;
-        }
-        switch (label) {
-        case BW_COSE_HDR_ALG:
-            if (!protected_map)
-                return BW_E_ALG;
+        if (!l.text && l.v == BW_COSE_HDR_ALG && !protected_map)
+            return BW_E_ALG;
+        if (!l.text && l.v == BW_COSE_HDR_CRIT)
+            return BW_E_CRITICAL;
+        rc = label_unique(&first, i, &l);
+        if (!rc && prot)
+            rc = label_unique(prot, prot_n, &l);
+        if (rc)
+            return rc;
+        if (l.text) { /* text labels: allowed, never understood */
+            rc = bw_cbor_skip(d);
+        } else if (l.v == BW_COSE_HDR_ALG) {
             rc = bw_cbor_get_int(d, &s->alg);
             if (rc == BW_E_FORMAT)
                 return BW_E_ALG; /* text algorithm names are not ours */
-            break;
-        case BW_COSE_HDR_CRIT:
-            return BW_E_CRITICAL;
-        case BW_COSE_HDR_KID:
+        } else if (l.v == BW_COSE_HDR_KID) {
             rc = bw_cbor_get_bytes(d, &s->kid, &s->kid_len);
-            break;
-        default:
+        } else {
             rc = bw_cbor_skip(d);
-            break;
         }
         if (rc)
             return rc;
@@ -61,9 +121,9 @@ static bw_err parse_headers(struct bw_cbor_dec *d, int protected_map, struct bw_
 
 bw_err bw_cose_sign1_parse(const uint8_t *buf, size_t len, struct bw_cose_sign1 *s)
 {
-    struct bw_cbor_dec d, ph;
+    struct bw_cbor_dec d, ph, pmap;
     struct bw_cbor_item it;
-    uint64_t n;
+    uint64_t n, pn = 0;
     bw_err rc;
 
     memset(s, 0, sizeof(*s));
@@ -84,13 +144,13 @@ bw_err bw_cose_sign1_parse(const uint8_t *buf, size_t len, struct bw_cose_sign1 
         return rc;
     if (s->prot_len) {
         bw_cbor_dec_init(&ph, s->prot, s->prot_len);
-        rc = parse_headers(&ph, 1, s);
+        rc = parse_headers(&ph, 1, s, NULL, 0, &pmap, &pn);
         if (rc)
             return rc;
         if (!bw_cbor_at_end(&ph))
             return BW_E_TRAILING;
     }
-    rc = parse_headers(&d, 0, s);
+    rc = parse_headers(&d, 0, s, pn ? &pmap : NULL, pn, NULL, NULL);
     if (rc)
         return rc;
     rc = bw_cbor_next(&d, &it);

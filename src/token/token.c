@@ -503,7 +503,34 @@ struct hdr {
     int crit;     /* a "crit" member, whatever its value */
     int bad;      /* typ or kid that does not fit */
     char kid[BW_TOKEN_JTI_MAX + 1];
+    char typ[BW_TOKEN_TYP_MAX + 1]; /* "" when absent */
 };
+
+/* Lower-case ASCII. */
+static uint8_t lower(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z' ? (uint8_t)(c | 0x20) : c;
+}
+
+/* 1 if the media types a and b are one: compared case-insensitively,
+ * with a leading "application/" left out (RFC 7515 section 4.1.9). */
+static int typ_is(const char *a, const char *b)
+{
+    static const char app[] = "application/";
+    const char *s[2] = {a, b};
+    size_t i, k;
+
+    for (k = 0; k < 2; k++) {
+        for (i = 0; i < sizeof(app) - 1 && lower((uint8_t)s[k][i]) == (uint8_t)app[i]; i++)
+            ;
+        if (i == sizeof(app) - 1)
+            s[k] += i;
+    }
+    for (i = 0; s[0][i] && s[1][i]; i++)
+        if (lower((uint8_t)s[0][i]) != lower((uint8_t)s[1][i]))
+            return 0;
+    return s[0][i] == s[1][i];
+}
 
 static void on_header(void *ctx, const uint8_t *k, size_t kn, const struct jval *v, int idx)
 {
@@ -514,17 +541,18 @@ static void on_header(void *ctx, const uint8_t *k, size_t kn, const struct jval 
     } else if (key_is(k, kn, "alg")) {
         h->alg_ok = idx == -1 && v->t == J_STR && v->n == 5 && !memcmp(v->s, "ES256", 5);
     } else if (key_is(k, kn, "typ")) {
-        /* a media type: compared case-insensitively (RFC 7515 4.1.9) */
-        static const char jwt[] = "jwt";
+        /* kept as given; compared as a media type where it matters */
         size_t i;
 
-        if (idx != -1 || v->t != J_STR || v->n != 3) {
+        if (idx != -1 || v->t != J_STR || v->n == 0 || v->n > BW_TOKEN_TYP_MAX) {
             h->bad = 1;
             return;
         }
-        for (i = 0; i < 3; i++)
-            if ((v->s[i] | 0x20) != jwt[i])
+        for (i = 0; i < v->n; i++)
+            if (v->s[i] <= 0x20 || v->s[i] >= 0x7f)
                 h->bad = 1;
+        memcpy(h->typ, v->s, v->n);
+        h->typ[v->n] = 0;
     } else if (key_is(k, kn, "kid")) {
         if (idx != -1 || v->t != J_STR || v->n > BW_TOKEN_JTI_MAX) {
             h->bad = 1;
@@ -956,6 +984,9 @@ static bw_err verify(const char *tok, size_t tok_len, const struct bw_ec_key *pu
     rc = BW_E_CLAIM;
     if (w->h.bad)
         goto out;
+    /* an explicit type (RFC 8725 3.11): a device token says it is one */
+    if (p && !typ_is(w->h.typ, p->typ ? p->typ : BW_TOKEN_TYP_DEVICE))
+        goto out;
 
     /* key */
     if (keyfn) {
@@ -1006,8 +1037,10 @@ static bw_err verify(const char *tok, size_t tok_len, const struct bw_ec_key *pu
     }
     rc = BW_OK;
 out:
-    if (rc == BW_OK && out)
+    if (rc == BW_OK && out) {
         *out = w->c;
+        memcpy(out->typ, w->h.typ, sizeof(out->typ));
+    }
     bw_ec_key_clear(&w->key);
     return rc;
 }
@@ -1019,6 +1052,7 @@ void bw_token_policy_init(struct bw_token_policy *p, const char *aud, int64_t no
     p->now = now;
     p->leeway = BW_TOKEN_LEEWAY_DEFAULT;
     p->max_lifetime = BW_TOKEN_LIFETIME_MAX;
+    p->typ = BW_TOKEN_TYP_DEVICE;
 }
 
 void bw_token_replay_init(struct bw_token_replay *r, struct bw_token_seen *slots, size_t cap)
@@ -1138,6 +1172,18 @@ static void wr_member(struct bw_wr *w, const char *name, int first)
     bw_wr_u8(w, ':');
 }
 
+/* A typ to write: empty (the device type), or printable ASCII without
+ * spaces, NUL-terminated within cap. */
+static int typ_ok(const char *t, size_t cap)
+{
+    size_t i;
+
+    for (i = 0; i < cap && t[i]; i++)
+        if (t[i] <= 0x20 || t[i] >= 0x7f)
+            return 0;
+    return i < cap;
+}
+
 static int date_ok(int64_t v)
 {
     return v >= 0 && v < 1000000000000000LL; /* DATE_DIGITS */
@@ -1156,7 +1202,8 @@ bw_err bw_token_issue(const struct bw_signer *s, struct bw_token_claims *c, char
         goto out;
     if (!text_ok(c->iss, sizeof(c->iss), &n) || !text_ok(c->sub, sizeof(c->sub), &n) ||
         n == 0 || !text_ok(c->aud, sizeof(c->aud), &n) || n == 0 ||
-        !text_ok(c->kid, sizeof(c->kid), &n) || !text_ok(c->jti, sizeof(c->jti), &n))
+        !text_ok(c->kid, sizeof(c->kid), &n) || !text_ok(c->jti, sizeof(c->jti), &n) ||
+        !typ_ok(c->typ, sizeof(c->typ)))
         goto out;
     if (!date_ok(c->iat) || !date_ok(c->exp) || (c->has_nbf && !date_ok(c->nbf)))
         goto out;
@@ -1179,7 +1226,9 @@ bw_err bw_token_issue(const struct bw_signer *s, struct bw_token_claims *c, char
     bw_wr_init(&w, (uint8_t *)out, cap);
     /* protected header */
     bw_wr_init(&jw, json, sizeof(json));
-    bw_wr_bytes(&jw, "{\"alg\":\"ES256\",\"typ\":\"JWT\"", 26);
+    bw_wr_bytes(&jw, "{\"alg\":\"ES256\"", 14);
+    wr_member(&jw, "typ", 0);
+    wr_str(&jw, c->typ[0] ? c->typ : BW_TOKEN_TYP_DEVICE);
     if (c->kid[0]) {
         wr_member(&jw, "kid", 0);
         wr_str(&jw, c->kid);

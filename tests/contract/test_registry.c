@@ -197,6 +197,12 @@ static void t_devices(void)
     mkdev(&d, "dev-new", 3, GW_DEV_ACCEPTED, "{}");
     EXPECT(ops->device_add(db, &d), BW_E_EXISTS);
     EXPECT(ops->device_get(db, "dev-new", &g), BW_E_NOTFOUND);
+    /* and the public key: another id with another certificate for a key
+     * that is registered already (one key, one identity) */
+    mkdev(&d, "dev-new", 90, GW_DEV_ACCEPTED, "{}");
+    snprintf(d.pubkey, sizeof(d.pubkey), "04%0128x", 1);
+    EXPECT(ops->device_add(db, &d), BW_E_EXISTS);
+    EXPECT(ops->device_get(db, "dev-new", &g), BW_E_NOTFOUND);
     EXPECT(ops->device_get(db, "dev-a", &g), BW_OK);
     CHECK(g.status == GW_DEV_ACCEPTED && g.fingerprint[63] == '1' && g.created == DAY + 1,
           "dev-a changed by a refused duplicate");

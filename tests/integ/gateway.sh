@@ -83,6 +83,20 @@ check '[ "$(op $TOK_admin --data-binary @import.jsonl $U/api/v1/devices/import)"
   "import"
 check '[ "$(op $TOK_admin --data-binary @import.jsonl $U/api/v1/devices/import)" = 200 ] && grep -q "\"existing\":3" body.txt' \
   "re-import"
+# one identity, one key: the same id with another certificate, and another
+# id for a registered public key, are refused and add nothing
+/usr/bin/python3 - import.jsonl <<'PY'
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+a = dict(r, fingerprint_sha256="ab" * 32)
+b = dict(r, device_id="dev-clone", fingerprint_sha256="cd" * 32, serial="0102")
+open("dup_id.jsonl", "w").write(json.dumps(a) + "\n")
+open("dup_key.jsonl", "w").write(json.dumps(b) + "\n")
+PY
+check '[ "$(op $TOK_admin --data-binary @dup_id.jsonl $U/api/v1/devices/import)" = 409 ] && grep -q "registered with another certificate" body.txt' \
+  "second certificate for a registered id"
+check '[ "$(op $TOK_admin --data-binary @dup_key.jsonl $U/api/v1/devices/import)" = 409 ] && grep -q "public key is registered" body.txt' \
+  "registered key under another id"
 check '[ "$(op $TOK_viewer $U/api/v1/devices)" = 200 ] && [ "$(grep -o "\"id\"" body.txt | wc -l)" = 3 ]' "viewer lists devices"
 
 head -c 300000 /dev/urandom > fw.img

@@ -62,7 +62,7 @@ grep -q '"ok":false,"error":"BW_E_FORMAT"' out.txt && ok || bad "json refusal: $
 # the header and payload are what RFC 7519 says, read by another decoder
 H=$(printf '%s' "$TOK" | cut -d. -f1); P=$(printf '%s' "$TOK" | cut -d. -f2)
 pad() { local s=$1; while [ $(( ${#s} % 4 )) != 0 ]; do s="$s="; done; printf '%s' "$s" | tr -- '-_' '+/'; }
-[ "$(pad "$H" | openssl base64 -d -A)" = '{"alg":"ES256","typ":"JWT"}' ] && ok || bad "header"
+[ "$(pad "$H" | openssl base64 -d -A)" = '{"alg":"ES256","typ":"bulwark-device+jwt"}' ] && ok || bad "header"
 PAY=$(pad "$P" | openssl base64 -d -A)
 echo "$PAY" | grep -q '"iss":"dev-17","sub":"dev-17","aud":"https://gw","iat":' && ok || bad "payload: $PAY"
 IAT=$(echo "$PAY" | sed 's/.*"iat":\([0-9]*\).*/\1/'); EXP=$(echo "$PAY" | sed 's/.*"exp":\([0-9]*\).*/\1/')

@@ -164,6 +164,40 @@ static void roundtrip(void)
         CHECK_RC(bw_cose_sign1_parse(textalg, sizeof(textalg), &s), BW_E_ALG);
         CHECK_RC(bw_cose_sign1_parse(five, sizeof(five), &s), BW_E_FORMAT);
     }
+    /* Labels are unique within a bucket and across the two (RFC 9052
+     * section 3): a repeated label is malformed, whatever its kind. */
+    {
+        /* kid protected h'61' and unprotected h'62' */
+        static const uint8_t kid_both[] = {0xd2, 0x84, 0x46, 0xa2, 0x01, 0x26, 0x04, 0x41, 0x61,
+                                           0xa1, 0x04, 0x41, 0x62, 0x40, 0x40};
+        /* kid twice in the unprotected map */
+        static const uint8_t kid_twice[] = {0xd2, 0x84, 0x43, 0xa1, 0x01, 0x26, 0xa2, 0x04,
+                                            0x41, 0x61, 0x04, 0x41, 0x62, 0x40, 0x40};
+        /* label -1 twice in the protected map */
+        static const uint8_t neg_twice[] = {0xd2, 0x84, 0x47, 0xa3, 0x01, 0x26, 0x20, 0x00,
+                                            0x20, 0x00, 0xa0, 0x40, 0x40};
+        /* text label "x" twice in the unprotected map */
+        static const uint8_t text_twice[] = {0xd2, 0x84, 0x43, 0xa1, 0x01, 0x26, 0xa2, 0x61,
+                                             0x78, 0x00, 0x61, 0x78, 0x01, 0x40, 0x40};
+        /* label 100 in both buckets */
+        static const uint8_t big_both[] = {0xd2, 0x84, 0x46, 0xa2, 0x01, 0x26, 0x18, 0x64, 0x00,
+                                           0xa1, 0x18, 0x64, 0x01, 0x40, 0x40};
+        /* a byte-string label (labels are int / tstr) */
+        static const uint8_t bstr_label[] = {0xd2, 0x84, 0x43, 0xa1, 0x01, 0x26, 0xa1, 0x41,
+                                             0x01, 0x00, 0x40, 0x40};
+        /* distinct labels in both buckets: fine, kid from the unprotected */
+        static const uint8_t distinct[] = {0xd2, 0x84, 0x46, 0xa2, 0x01, 0x26, 0x18, 0x64, 0x00,
+                                           0xa2, 0x04, 0x41, 0x62, 0x61, 0x78, 0x00, 0x40, 0x40};
+
+        CHECK_RC(bw_cose_sign1_parse(kid_both, sizeof(kid_both), &s), BW_E_FORMAT);
+        CHECK_RC(bw_cose_sign1_parse(kid_twice, sizeof(kid_twice), &s), BW_E_FORMAT);
+        CHECK_RC(bw_cose_sign1_parse(neg_twice, sizeof(neg_twice), &s), BW_E_FORMAT);
+        CHECK_RC(bw_cose_sign1_parse(text_twice, sizeof(text_twice), &s), BW_E_FORMAT);
+        CHECK_RC(bw_cose_sign1_parse(big_both, sizeof(big_both), &s), BW_E_FORMAT);
+        CHECK_RC(bw_cose_sign1_parse(bstr_label, sizeof(bstr_label), &s), BW_E_FORMAT);
+        CHECK_RC(bw_cose_sign1_parse(distinct, sizeof(distinct), &s), BW_OK);
+        CHECK(s.kid_len == 1 && s.kid[0] == 0x62 && s.alg == BW_COSE_ALG_ES256);
+    }
     bw_ec_key_clear(&k);
     bw_ec_key_clear(&other);
 }

@@ -140,6 +140,34 @@ static void test_file_backend(const char *dir)
     bwh_free(buf);
 }
 
+/* The serialNumber INTEGER of a PEM certificate as DER content bytes:
+ * walks Certificate > tbsCertificate > [0] version > serialNumber. */
+static int der_serial(const char *pem, const unsigned char **val, long *len, int *tag, int *cls)
+{
+    static unsigned char der[8192];
+    const unsigned char *p;
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+    unsigned char *q = der;
+    int n = x ? i2d_X509(x, NULL) : -1, i;
+
+    if (n > 0 && n <= (int)sizeof(der))
+        n = i2d_X509(x, &q);
+    X509_free(x);
+    BIO_free(b);
+    if (n <= 0 || n > (int)sizeof(der))
+        return -1;
+    p = der;
+    for (i = 0; i < 4; i++) {
+        if (ASN1_get_object(&p, len, tag, cls, n - (long)(p - der)) & 0x80)
+            return -1;
+        if (i == 2) /* skip the [0] version: p is at its content */
+            p += *len;
+    }
+    *val = p;
+    return 0;
+}
+
 static void test_certificates(const char *dir)
 {
     char cadir[4200], crt[4300], key[4300], uri[4400], other[4400];
@@ -166,11 +194,37 @@ static void test_certificates(const char *dir)
     CHECK(!memcmp(info.pub, pub, 65), "certificate holds another key");
     CHECK(!strcmp(info.device_id, "dev-1"), "CN %s", info.device_id);
     CHECK(info.not_after > info.not_before + 29 * 86400, "validity");
-    CHECK((info.serial[0] & 0x80) == 0, "negative serial");
     rc = bwh_ca_issue(ca, csr, "dev-1", 30, &cert2, &info2);
     CHECK(rc == BW_OK && memcmp(info.serial, info2.serial, 16), "serial repeated");
     free(cert2);
     cert2 = NULL;
+    {
+        /* 128 random bits (RFC 5280 4.1.2.2, CA/B BR 7.1 ask for 64+):
+         * over 64 certificates the top two bits take every value (they
+         * were fixed to 01 before), and the DER INTEGER is positive, in
+         * at most 17 content bytes (a 0x00 before a top bit set) */
+        int top = 0, second_clear = 0, i, bad_der = 0;
+
+        for (i = 0; i < 64; i++) {
+            const unsigned char *p;
+            long len;
+            int tag, cls;
+
+            rc = bwh_ca_issue(ca, csr, "dev-1", 30, &cert2, &info2);
+            CHECK(rc == BW_OK, "issue %d: %s", i, bw_errname(rc));
+            if (rc)
+                break;
+            top |= (info2.serial[0] & 0x80) != 0;
+            second_clear |= (info2.serial[0] & 0x40) == 0;
+            if (der_serial(cert2, &p, &len, &tag, &cls) || tag != V_ASN1_INTEGER || len > 17 ||
+                len < 1 || (p[0] & 0x80) || (len == 17 && (p[0] != 0 || !(p[1] & 0x80))))
+                bad_der = 1;
+            free(cert2);
+            cert2 = NULL;
+        }
+        CHECK(top && second_clear, "serial's top bits fixed: not 128 random bits");
+        CHECK(!bad_der, "serial not a positive minimal DER INTEGER");
+    }
     CHECK(bwh_cert_info(cert, strlen(cert), &info2) == BW_OK &&
               !memcmp(info.fingerprint, info2.fingerprint, 32),
           "cert info");

@@ -152,7 +152,8 @@ static const char *payload(long long iat, long long exp, const char *extra)
     return p;
 }
 
-#define HDR "{\"alg\":\"ES256\",\"typ\":\"JWT\"}"
+#define TYP "\"typ\":\"bulwark-device+jwt\""
+#define HDR "{\"alg\":\"ES256\"," TYP "}"
 #define KID64 "0123456789012345678901234567890123456789012345678901234567890123"
 
 static void rfc7515_a3(void)
@@ -179,11 +180,11 @@ static void rfc7515_a3(void)
     CHECK(!strcmp(c.iss, "joe"));
     CHECK(c.has_exp && c.exp == 1300819380);
     CHECK(!c.has_iat && !c.aud[0] && !c.jti[0]);
-    /* the full policy refuses it: expired after exp + leeway, and before
-     * that it lacks what bulwark requires (iat, aud, jti) */
+    /* the full policy refuses it: it has no typ (not a device token), and
+     * it lacks what bulwark requires (iat, aud, jti) */
     bw_token_replay_init(&cache, slots, 64);
     bw_token_policy_init(&pol, "joe", 1300819380 + 61);
-    CHECK_RC(bw_token_verify(a3_jws, n, &a3, &pol, &cache, &c), BW_E_EXPIRED);
+    CHECK_RC(bw_token_verify(a3_jws, n, &a3, &pol, &cache, &c), BW_E_CLAIM);
     pol.now = 1300819380 - 10;
     CHECK_RC(bw_token_verify(a3_jws, n, &a3, &pol, &cache, &c), BW_E_CLAIM);
     CHECK(!c.iss[0]); /* nothing handed out on failure */
@@ -226,7 +227,7 @@ static void roundtrip(void)
     if (d1 && d2) {
         rl = unb64u(raw, out, (size_t)(d1 - out));
         raw[rl] = 0;
-        CHECK(!strcmp((char *)raw, "{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"k1\"}"));
+        CHECK(!strcmp((char *)raw, "{\"alg\":\"ES256\"," TYP ",\"kid\":\"k1\"}"));
         memcpy(part, d1 + 1, (size_t)(d2 - d1 - 1));
         rl = unb64u(raw, part, (size_t)(d2 - d1 - 1));
         j = json_loadb((const char *)raw, rl, JSON_REJECT_DUPLICATES, &je);
@@ -476,16 +477,35 @@ static void jws_refusals(void)
     CHECK_RC(ver(mk("{\"alg\":\"ES256 \"}", p, &key, SIG_RAW)), BW_E_ALG);
     CHECK_RC(ver(mk("{\"alg\":[\"ES256\"]}", p, &key, SIG_RAW)), BW_E_ALG);
     CHECK_RC(ver(mk("{\"typ\":\"JWT\"}", p, &key, SIG_RAW)), BW_E_ALG);
-    CHECK_RC(ver(mk("{\"alg\":\"ES256\"}", p, &key, SIG_RAW)), BW_OK); /* typ is optional */
-    CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"typ\":\"jwt\"}", p, &key, SIG_RAW)), BW_OK);
+    /* the explicit type (RFC 8725 3.11): required, compared as a media
+     * type; a generic JWT, another type or a malformed one is refused */
+    CHECK_RC(ver(mk("{\"alg\":\"ES256\"}", p, &key, SIG_RAW)), BW_E_CLAIM);
+    CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"typ\":\"JWT\"}", p, &key, SIG_RAW)), BW_E_CLAIM);
+    CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"typ\":\"jwt\"}", p, &key, SIG_RAW)), BW_E_CLAIM);
     CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"typ\":\"JWS\"}", p, &key, SIG_RAW)), BW_E_CLAIM);
+    CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"typ\":\"bulwark-device+jw\"}", p, &key, SIG_RAW)),
+             BW_E_CLAIM);
+    CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"typ\":\"bulwark-device+jwtx\"}", p, &key, SIG_RAW)),
+             BW_E_CLAIM);
+    CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"typ\":\"\"}", p, &key, SIG_RAW)), BW_E_CLAIM);
+    CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"typ\":7}", p, &key, SIG_RAW)), BW_E_CLAIM);
+    CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"typ\":\"bulwark-device+jwt \"}", p, &key, SIG_RAW)),
+             BW_E_CLAIM);
+    CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"typ\":\"Bulwark-Device+JWT\"}", p, &key, SIG_RAW)),
+             BW_OK);
+    CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"typ\":\"application/bulwark-device+jwt\"}", p,
+                    &key, SIG_RAW)),
+             BW_OK);
+    CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"typ\":\"application/application/bulwark-device+jwt\"}",
+                    p, &key, SIG_RAW)),
+             BW_E_CLAIM);
     CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"crit\":[\"exp\"],\"exp\":1}", p, &key, SIG_RAW)),
              BW_E_CRITICAL);
-    CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"kid\":\"" KID64 "\"}", p, &key, SIG_RAW)), BW_OK);
+    CHECK_RC(ver(mk("{\"alg\":\"ES256\"," TYP ",\"kid\":\"" KID64 "\"}", p, &key, SIG_RAW)), BW_OK);
     CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"kid\":\"" KID64 "x\"}", p, &key, SIG_RAW)), BW_E_CLAIM);
     CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"kid\":7}", p, &key, SIG_RAW)), BW_E_CLAIM);
     /* unknown header parameters are ignored, never followed */
-    CHECK_RC(ver(mk("{\"alg\":\"ES256\",\"jku\":\"https://evil\",\"x5u\":\"https://evil\"}", p,
+    CHECK_RC(ver(mk("{\"alg\":\"ES256\"," TYP ",\"jku\":\"https://evil\",\"x5u\":\"https://evil\"}", p,
                     &key, SIG_RAW)),
              BW_OK);
 
@@ -499,10 +519,10 @@ static void jws_refusals(void)
         char sig[100], b[8192];
         const char *d;
 
-        n = mk("{\"alg\":\"ES256\",\"kid\":\"a\"}", p, &key, SIG_RAW);
+        n = mk("{\"alg\":\"ES256\"," TYP ",\"kid\":\"a\"}", p, &key, SIG_RAW);
         d = strrchr(tok, '.');
         snprintf(sig, sizeof(sig), "%s", d);
-        n = mk("{\"alg\":\"ES256\",\"kid\":\"b\"}", p, &key, SIG_NONE);
+        n = mk("{\"alg\":\"ES256\"," TYP ",\"kid\":\"b\"}", p, &key, SIG_NONE);
         snprintf(b, sizeof(b), "%.*s%s", (int)n - 1, tok, sig);
         memcpy(tok, b, strlen(b) + 1);
         CHECK_RC(ver(strlen(tok)), BW_E_BADSIG);
