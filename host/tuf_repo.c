@@ -156,10 +156,8 @@ static bw_err pub_object(const char *path, json_t **obj, char keyid[65], char *e
 /* ECDSA over SHA-256 of msg with k, as the DER hex securesystemslib writes. */
 static bw_err sign_hex(struct rkey *k, const uint8_t *msg, size_t len, char **hex)
 {
-    uint8_t d[BW_SHA256_LEN], raw[BW_P256_SIG_LEN], der[BW_P256_DER_MAX], *p = der;
-    ECDSA_SIG *sig = NULL;
-    BIGNUM *r = NULL, *s = NULL;
-    int dl;
+    uint8_t d[BW_SHA256_LEN], raw[BW_P256_SIG_LEN], der[BW_P256_DER_MAX];
+    size_t dl;
     bw_err rc;
 
     *hex = NULL;
@@ -168,29 +166,12 @@ static bw_err sign_hex(struct rkey *k, const uint8_t *msg, size_t len, char **he
         rc = k->s.sign(k->s.ctx, d, raw);
     if (rc)
         return rc;
-    rc = BW_E_CRYPTO;
-    sig = ECDSA_SIG_new();
-    r = BN_bin2bn(raw, 32, NULL);
-    s = BN_bin2bn(raw + 32, 32, NULL);
-    if (!sig || !r || !s || ECDSA_SIG_set0(sig, r, s) != 1)
-        goto out;
-    r = s = NULL; /* owned by sig */
-    if (i2d_ECDSA_SIG(sig, NULL) > (int)sizeof(der))
-        goto out;
-    dl = i2d_ECDSA_SIG(sig, &p);
-    if (dl <= 0)
-        goto out;
-    rc = BW_E_NOMEM;
-    *hex = bwh_malloc(2 * (size_t)dl + 1);
+    dl = bw_ecdsa_sig_der(der, raw);
+    *hex = bwh_malloc(2 * dl + 1);
     if (!*hex)
-        goto out;
-    bw_hex(*hex, der, (size_t)dl);
-    rc = BW_OK;
-out:
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(sig);
-    return rc;
+        return BW_E_NOMEM;
+    bw_hex(*hex, der, dl);
+    return BW_OK;
 }
 
 /* ---- metadata files ---- */

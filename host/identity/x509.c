@@ -141,7 +141,6 @@ static int random_serial(X509 *cert, uint8_t out[16])
     return ok;
 }
 
-static int raw_to_der(const uint8_t sig[BW_P256_SIG_LEN], unsigned char **der, int *len);
 
 /* Signs cert with a key in a backend. Method: both AlgorithmIdentifiers
  * (the one inside the signed part and the outer one) are set to
@@ -157,9 +156,9 @@ static int sign_with_devkey(X509 *cert, struct bwh_devkey *dk, EVP_PKEY *pub)
     const X509_ALGOR *calg;
     X509_ALGOR *tbs_alg = (X509_ALGOR *)(uintptr_t)X509_get0_tbs_sigalg(cert);
     ASN1_BIT_STRING *bits;
-    unsigned char *tbs = NULL, *der = NULL;
-    uint8_t hash[BW_SHA256_LEN], sig[BW_P256_SIG_LEN];
-    int tbs_len, der_len = 0, ok = 0;
+    unsigned char *tbs = NULL;
+    uint8_t hash[BW_SHA256_LEN], sig[BW_P256_SIG_LEN], der[BW_P256_DER_MAX];
+    int tbs_len, ok = 0;
 
     X509_get0_signature(&csig, &calg, cert);
     bits = (ASN1_BIT_STRING *)(uintptr_t)csig;
@@ -170,13 +169,12 @@ static int sign_with_devkey(X509 *cert, struct bwh_devkey *dk, EVP_PKEY *pub)
         goto out;
     tbs_len = i2d_re_X509_tbs(cert, &tbs);
     if (tbs_len <= 0 || bw_sha256(tbs, (size_t)tbs_len, hash) || bwh_devkey_sign(dk, hash, sig) ||
-        !raw_to_der(sig, &der, &der_len) || !ASN1_BIT_STRING_set(bits, der, der_len))
+        !ASN1_BIT_STRING_set(bits, der, (int)bw_ecdsa_sig_der(der, sig)))
         goto out;
     bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
     bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
     ok = X509_verify(cert, pub) == 1;
 out:
-    OPENSSL_free(der);
     OPENSSL_free(tbs);
     bw_wipe(hash, sizeof(hash));
     return ok;
@@ -371,35 +369,17 @@ void bwh_ca_free(struct bwh_ca *ca)
     bwh_free(ca);
 }
 
-/* r||s to a DER ECDSA-Sig-Value. */
-static int raw_to_der(const uint8_t sig[BW_P256_SIG_LEN], unsigned char **der, int *len)
-{
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
-
-    *der = NULL;
-    if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
-        ECDSA_SIG_free(es);
-        BN_free(r);
-        BN_free(s);
-        return 0;
-    }
-    *len = i2d_ECDSA_SIG(es, der);
-    ECDSA_SIG_free(es);
-    return *len > 0;
-}
-
 bw_err bwh_csr_make(struct bwh_devkey *k, const char *device_id, const char *org, char **pem)
 {
-    uint8_t pub[BW_P256_PUB_LEN], hash[BW_SHA256_LEN], sig[BW_P256_SIG_LEN];
-    unsigned char *tbs = NULL, *der = NULL;
+    uint8_t pub[BW_P256_PUB_LEN], hash[BW_SHA256_LEN], sig[BW_P256_SIG_LEN], der[BW_P256_DER_MAX];
+    unsigned char *tbs = NULL;
     X509_REQ *req = NULL;
     X509_ALGOR *alg = NULL;
     ASN1_BIT_STRING *bits = NULL;
     EVP_PKEY *pk = NULL;
     X509_NAME *name;
     BIO *bio = NULL;
-    int tbs_len, der_len = 0;
+    int tbs_len;
     bw_err rc;
 
     if (!k || !device_id || !*device_id || strlen(device_id) > 64 || !pem)
@@ -431,9 +411,9 @@ bw_err bwh_csr_make(struct bwh_devkey *k, const char *device_id, const char *org
     rc = BW_E_CRYPTO;
     alg = X509_ALGOR_new();
     bits = ASN1_BIT_STRING_new();
-    if (!alg || !bits || !raw_to_der(sig, &der, &der_len) ||
+    if (!alg || !bits ||
         !X509_ALGOR_set0(alg, OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF, NULL) ||
-        !ASN1_BIT_STRING_set(bits, der, der_len))
+        !ASN1_BIT_STRING_set(bits, der, (int)bw_ecdsa_sig_der(der, sig)))
         goto out;
     bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
     bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
@@ -454,7 +434,6 @@ out:
     BIO_free(bio);
     ASN1_BIT_STRING_free(bits);
     X509_ALGOR_free(alg);
-    OPENSSL_free(der);
     OPENSSL_free(tbs);
     X509_REQ_free(req);
     EVP_PKEY_free(pk);

@@ -55,4 +55,10 @@ void bw_hex(char *out, const uint8_t *b, size_t n);
 /* Parses exactly out_len bytes of hex (case-insensitive); BW_E_FORMAT otherwise. */
 BW_NODISCARD bw_err bw_unhex(uint8_t *out, size_t out_len, const char *hex);
 
+/* An ECDSA P-256 signature r||s (64 bytes, COSE's form) as a DER
+ * ECDSA-Sig-Value (X9.62: SEQUENCE of two minimal positive INTEGERs) into
+ * der (at least 72 bytes, BW_P256_DER_MAX); returns its length. Pure: every
+ * crypto backend and the host's certificate and TUF signers share it. */
+size_t bw_ecdsa_sig_der(uint8_t der[72], const uint8_t sig[64]);
+
 #endif

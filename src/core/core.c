@@ -164,3 +164,30 @@ bw_err bw_unhex(uint8_t *out, size_t out_len, const char *hex)
     }
     return hex[2 * out_len] ? BW_E_FORMAT : BW_OK;
 }
+
+/* One INTEGER of 32 big-endian bytes at o: leading zeros dropped, a zero
+ * byte added when the top bit is set (DER integers are signed). */
+static size_t der_int32(uint8_t *o, const uint8_t v[32])
+{
+    size_t i = 0, len, pad;
+
+    while (i < 31 && v[i] == 0)
+        i++;
+    len = 32 - i;
+    pad = (v[i] & 0x80) ? 1 : 0;
+    o[0] = 0x02;
+    o[1] = (uint8_t)(len + pad);
+    o[2] = 0;
+    memcpy(o + 2 + pad, v + i, len);
+    return 2 + pad + len;
+}
+
+size_t bw_ecdsa_sig_der(uint8_t der[72], const uint8_t sig[64])
+{
+    size_t n = der_int32(der + 2, sig);
+
+    n += der_int32(der + 2 + n, sig + 32);
+    der[0] = 0x30;
+    der[1] = (uint8_t)n;
+    return n + 2;
+}

@@ -381,26 +381,6 @@ out:
     return rc;
 }
 
-/* raw r||s to DER; cap >= BW_P256_DER_MAX is checked by the caller. */
-static size_t der_put_int(uint8_t *o, const uint8_t v[32])
-{
-    size_t i = 0, len;
-
-    while (i < 31 && v[i] == 0)
-        i++;
-    len = 32 - i;
-    o[0] = 0x02;
-    if (v[i] & 0x80) {
-        o[1] = (uint8_t)(len + 1);
-        o[2] = 0;
-        memcpy(o + 3, v + i, len);
-        return len + 3;
-    }
-    o[1] = (uint8_t)len;
-    memcpy(o + 2, v + i, len);
-    return len + 2;
-}
-
 #if defined(HAVE_RNG)
 bw_err bw_ec_generate(struct bw_ec_key *k)
 {
@@ -465,7 +445,6 @@ bw_err bw_ec_sign_der(const struct bw_ec_key *k, const uint8_t hash[BW_SHA256_LE
                       size_t cap, size_t *der_len)
 {
     uint8_t raw[BW_P256_SIG_LEN];
-    size_t n;
     bw_err rc = BW_E_KEY;
 
     if (!k->has_priv)
@@ -476,11 +455,7 @@ bw_err bw_ec_sign_der(const struct bw_ec_key *k, const uint8_t hash[BW_SHA256_LE
     rc = bw_ec_sign(k, hash, raw);
     if (rc)
         goto out;
-    n = der_put_int(der + 2, raw);
-    n += der_put_int(der + 2 + n, raw + 32);
-    der[0] = 0x30;
-    der[1] = (uint8_t)n;
-    *der_len = n + 2;
+    *der_len = bw_ecdsa_sig_der(der, raw);
     rc = BW_OK;
 out:
     return rc;

@@ -348,34 +348,12 @@ bw_err bw_ec_verify(const struct bw_ec_key *k, const uint8_t hash[BW_SHA256_LEN]
                     const uint8_t *sig, size_t sig_len)
 {
     uint8_t der[BW_P256_DER_MAX];
-    unsigned char *p = der;
-    ECDSA_SIG *es = NULL;
-    BIGNUM *r = NULL, *s = NULL;
-    int n;
-    bw_err rc = BW_E_KEY;
 
     if (!k->has_pub)
-        goto out;
-    rc = BW_E_BADSIG;
+        return BW_E_KEY;
     if (!sig || sig_len != BW_P256_SIG_LEN)
-        goto out;
-    rc = BW_E_NOMEM;
-    es = ECDSA_SIG_new();
-    r = BN_bin2bn(sig, 32, NULL);
-    s = BN_bin2bn(sig + 32, 32, NULL);
-    if (!es || !r || !s || ECDSA_SIG_set0(es, r, s) != 1)
-        goto out;
-    r = s = NULL; /* owned by es now */
-    n = i2d_ECDSA_SIG(es, NULL);
-    if (n <= 0 || n > (int)sizeof(der))
-        goto out;
-    n = i2d_ECDSA_SIG(es, &p);
-    rc = verify_der(k, hash, der, (size_t)n);
-out:
-    BN_free(r);
-    BN_free(s);
-    ECDSA_SIG_free(es);
-    return rc;
+        return BW_E_BADSIG;
+    return verify_der(k, hash, der, bw_ecdsa_sig_der(der, sig));
 }
 
 bw_err bw_ec_import(struct bw_ec_key *k, const uint8_t *buf, size_t len)

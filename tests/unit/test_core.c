@@ -62,6 +62,28 @@ int main(void)
     CHECK_RC(bw_unhex(out, 2, "0aFg"), BW_E_FORMAT);
     CHECK_RC(bw_unhex(out, 1, "0aff"), BW_E_FORMAT);
 
+    /* r||s to DER: minimal positive INTEGERs (X9.62), the three shapes */
+    {
+        uint8_t sig[64], der[72];
+        size_t n;
+
+        memset(sig, 0, sizeof(sig));
+        sig[31] = 0x01;           /* r = 1: leading zeros dropped */
+        sig[32] = 0x80;           /* s has its top bit set: a zero byte first */
+        sig[63] = 0x02;
+        n = bw_ecdsa_sig_der(der, sig);
+        CHECK(n == 2 + 3 + 35);
+        CHECK(der[0] == 0x30 && der[1] == n - 2);
+        CHECK(der[2] == 0x02 && der[3] == 1 && der[4] == 0x01);
+        CHECK(der[5] == 0x02 && der[6] == 33 && der[7] == 0x00 && der[8] == 0x80 && der[39] == 0x02);
+        memset(sig, 0x7f, sizeof(sig)); /* full 32 bytes, no padding */
+        CHECK(bw_ecdsa_sig_der(der, sig) == 2 + 34 + 34 && der[3] == 32 && der[4] == 0x7f);
+        memset(sig, 0, sizeof(sig)); /* zero is one zero byte */
+        CHECK(bw_ecdsa_sig_der(der, sig) == 8 && der[3] == 1 && der[4] == 0);
+        memset(sig, 0xff, sizeof(sig)); /* the longest: 72 */
+        CHECK(bw_ecdsa_sig_der(der, sig) == 72);
+    }
+
     /* Every code has a distinct name and a description. */
     for (e = 0; e < BW_E__COUNT; e++) {
         CHECK(strncmp(bw_errname((bw_err)e), "BW_", 3) == 0);
