@@ -56,6 +56,13 @@ static const struct bwh_conf_row rows[] = {
      "(never the request's Host header); empty: https:// and the listen address"},
     {"client_crl", S(client_crl), "",
      "certificate revocation list of client_ca (PEM); reloaded with SIGHUP"},
+    {"crl_cert", S(crl_cert), "",
+     "the certificate that signs the published CRL (/crl/devices.crl): client_ca's certificate, "
+     "so verifiers find the CRL's issuer; empty: no CRL is published"},
+    {"crl_key", S(crl_key), "", "the private key of crl_cert (PEM), client_ca's key"},
+    {"crl_period", U(crl_period), "86400",
+     "seconds from a CRL's thisUpdate to its nextUpdate; it is signed again after half of it, "
+     "and at once after a revocation"},
     {"access_log", S(access_log), "-", "JSON-lines access log file, - for stderr"},
     {"poll_interval", U(poll_interval), "60", "seconds devices wait between polls"},
     {"max_body", U(max_body), "65536", "largest JSON request body in bytes"},

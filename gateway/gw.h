@@ -53,6 +53,9 @@ struct gw_conf {
     uint64_t pending_ttl;         /* seconds a pending identity is kept */
     char public_url[512];         /* https://HOST[:PORT] used in links; "" = from listen */
     char client_crl[GW_PATH_MAX]; /* CRL of client_ca, PEM; "" = none */
+    char crl_cert[GW_PATH_MAX];   /* signer of the published CRL; "" = none published */
+    char crl_key[GW_PATH_MAX];
+    uint64_t crl_period;          /* seconds from thisUpdate to nextUpdate */
     char security_contact[512];
     char security_policy[512];
     char security_expires[64];
@@ -130,6 +133,13 @@ struct gw_state {
     struct bw_signer mender_signer;
     uint8_t mender_link_secret[32];
     int mender_ok;
+    /* the published CRL (crl.c), signed again when the registry's revoked
+     * devices change or half of crl_period has passed; guarded by crl_lock */
+    pthread_mutex_t crl_lock;
+    uint8_t *crl_der;
+    size_t crl_der_len;
+    uint8_t crl_rows[BW_SHA256_LEN]; /* SHA-256 of the revoked rows it lists */
+    int64_t crl_made;                /* its thisUpdate, 0: none yet */
 };
 
 /* Copies conf and sets up st: the registry kind (BW_E_INVAL, explained on
