@@ -203,6 +203,11 @@ struct gw_resp {
     uint64_t fd_off, fd_len, fd_total;
     char etag[80];
     char extra_header[128]; /* one more "Name: value", or "" */
+    /* the device a file answer goes to (set by the dispatcher): while the
+     * file is sent, http.c reads the device's status again every few
+     * seconds and ends the answer and the connection once it is not
+     * accepted (revoked, rejected, deleted) */
+    char device[GW_ID_MAX + 1];
     /* a page for browsers (the dashboard): sent with this
      * Content-Security-Policy and the framing and referrer headers */
     const char *csp;

@@ -260,6 +260,8 @@ void gw_dispatch(struct gw_req *q, struct gw_resp *r)
             wm->handle(q, r);
         else
             not_allowed(rt, r);
+        if (q->device && r->fd >= 0)
+            snprintf(r->device, sizeof(r->device), "%s", q->device->id);
     }
     gw_route_done(q);
 }

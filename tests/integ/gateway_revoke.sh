@@ -120,5 +120,29 @@ check 'openssl crl -inform DER -in crl.der -noout -text | grep -q "Next Update"'
 check '! openssl crl -inform DER -in crl0.der -noout -text | tr -d ":" | grep -qi "$SER1"' \
   "the CRL before the revocation lists dev-1"
 
+# a download in progress on B ends when the device is revoked through A:
+# dev-2 fetches a 24 MB release at 2 MB/s and is revoked after 2 s
+head -c 24000000 /dev/urandom > fw.img
+"$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 5 --out fw.bwp fw.img >/dev/null
+check '[ "$(op $TOK_admin --data-binary @fw.bwp "$UA/api/v1/releases?name=r5")" = 201 ]' "upload"
+RID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt); SHA=$(sha256sum < fw.bwp | cut -c1-64)
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"name\":\"c1\",\"release_id\":$RID}" $UA/api/v1/campaigns)" = 201 ]' "campaign"
+t=$(dtok dev-2)
+check '[ "$(dev dev-2 -H "Authorization: Bearer $t" --data "$CHK" $UB/api/v1/device/checkin)" = 200 ] && grep -q "$SHA" body.txt' \
+  "dev-2 offered the release"
+t=$(dtok dev-2)
+start=$(date +%s.%N)
+curl -s -o dl.bin --limit-rate 2M --cacert srvca.crt --cert dev-2/state/device.crt --key dev-2/tls.key \
+  -H "Authorization: Bearer $t" $UB/api/v1/device/download/$SHA &
+CPID=$!; PIDS="$PIDS $CPID"
+sleep 2
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"revoked\"}" $UA/api/v1/devices/dev-2/status)" = 200 ]' "revoke dev-2 on A"
+wait $CPID
+took=$(echo "$(date +%s.%N) - $start" | bc)
+got=$(stat -c %s dl.bin 2>/dev/null || echo 0)
+echo "download in progress: $got of $(stat -c %s fw.bwp) bytes, ended after $took s (revoked at 2 s)"
+check '[ "$got" -lt "$(stat -c %s fw.bwp)" ]' "a revoked device's download ran to its end"
+check '[ "$(echo "$took < 10" | bc)" = 1 ]' "a revoked device's download went on for $took s"
+
 echo "gateway_revoke: $pass passed, $fail failed"
 [ "$fail" = 0 ]
