@@ -28,8 +28,8 @@ gw_devices dev-1 dev-2
 gw_operators admin viewer
 CONF=("token_audience = $AUD" "crl_cert = $T/factory/ca.crt" "crl_key = $T/factory/ca.key"
       "crl_period = 3600")
-gw_start "$T/factory/ca.crt" "${CONF[@]}"; UA=$U; mv gw.conf gwA.conf
-P=0 gw_start "$T/factory/ca.crt" "${CONF[@]}"; UB=$U
+gw_start "$T/factory/ca.crt" "${CONF[@]}"; UA=$U; GA=$GPID; mv gw.conf gwA.conf
+P=0 gw_start "$T/factory/ca.crt" "${CONF[@]}"; UB=$U; GB=$GPID
 dev() { local d=$1; shift; req --cert $d/state/device.crt --key $d/tls.key "$@"; }
 get() { curl -s -o "$1" -w '%{http_code}' --cacert srvca.crt "$2"; }
 dtok() { "$B" token --config $1/device.conf --aud "$AUD" --ttl 300; }
@@ -143,6 +143,10 @@ got=$(stat -c %s dl.bin 2>/dev/null || echo 0)
 echo "download in progress: $got of $(stat -c %s fw.bwp) bytes, ended after $took s (revoked at 2 s)"
 check '[ "$got" -lt "$(stat -c %s fw.bwp)" ]' "a revoked device's download ran to its end"
 check '[ "$(echo "$took < 10" | bc)" = 1 ]' "a revoked device's download went on for $took s"
+
+# both stop cleanly (SIGTERM), with no sanitizer report in a sanitizer build
+kill $GA $GB; wait $GA $GB 2>/dev/null
+check '! grep -q "runtime error\|Sanitizer" gw.err' "gateway reports: $(grep -m3 "runtime error\|Sanitizer" gw.err)"
 
 echo "gateway_revoke: $pass passed, $fail failed"
 [ "$fail" = 0 ]
