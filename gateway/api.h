@@ -21,6 +21,9 @@ void gw_h_security_txt(struct gw_req *q, struct gw_resp *r);
 void gw_h_healthz(struct gw_req *q, struct gw_resp *r);
 /* crl.c: the fleet's CRL, /crl/devices.crl (DER) and /crl/devices.pem */
 void gw_h_crl(struct gw_req *q, struct gw_resp *r);
+/* A device's status changed through this instance: the next CRL request
+ * reads the registry (crl.c). Thread-safe. */
+void gw_crl_stale(struct gw_state *st);
 /* api_device.c: the native device API (docs/protocol.md) */
 void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r);
 void gw_h_device_report(struct gw_req *q, struct gw_resp *r);

@@ -6,7 +6,9 @@
  * registry, signed by crl_cert/crl_key (the device CA), served without
  * credentials at /crl/devices.crl (DER) and /crl/devices.pem. Every
  * instance of one registry builds it from the same rows, so each serves
- * a current list: a request reads the revoked rows (one query) and the
+ * a current list: a request reads the revoked rows (one query, at most
+ * once a second, so a flood of anonymous requests costs the registry
+ * little; at once after a status change through this instance) and the
  * list is signed again when they changed or half of crl_period passed.
  * The gateway's own decisions never depend on it: they read the device's
  * status in the registry on every request.
@@ -163,6 +165,37 @@ out:
     return rc;
 }
 
+/* how often a request may read the revoked rows */
+#define CRL_READ_S 1.0
+
+void gw_crl_stale(struct gw_state *st)
+{
+    pthread_mutex_lock(&st->crl_lock);
+    st->crl_read = 0;
+    pthread_mutex_unlock(&st->crl_lock);
+}
+
+/* A copy of the CRL made last in *der; BW_E_NOTFOUND when there is none
+ * or it is due to be checked against the registry. */
+static bw_err crl_cached(struct gw_state *st, uint8_t **der, size_t *der_len)
+{
+    double now = bwh_now();
+    bw_err rc = BW_E_NOTFOUND;
+
+    pthread_mutex_lock(&st->crl_lock);
+    if (st->crl_der && st->crl_read > 0 && now - st->crl_read < CRL_READ_S &&
+        now >= st->crl_read) {
+        *der = bwh_malloc(st->crl_der_len);
+        rc = *der ? BW_OK : BW_E_NOMEM;
+        if (*der) {
+            memcpy(*der, st->crl_der, st->crl_der_len);
+            *der_len = st->crl_der_len;
+        }
+    }
+    pthread_mutex_unlock(&st->crl_lock);
+    return rc;
+}
+
 /* A copy of the current CRL as DER in *der: the one made before when the
  * revoked rows are the same and it is younger than half its period, else
  * a new one. */
@@ -178,6 +211,9 @@ static bw_err crl_current(struct gw_state *st, const struct gw_db_ops *ops, void
 
     memset(&rows, 0, sizeof(rows));
     *der = NULL;
+    rc = crl_cached(st, der, der_len);
+    if (rc != BW_E_NOTFOUND)
+        return rc;
     rc = bw_sha256_init(&rows.h);
     if (rc)
         return rc;
@@ -202,6 +238,8 @@ static bw_err crl_current(struct gw_state *st, const struct gw_db_ops *ops, void
             st->crl_made = now;
         }
     }
+    if (!rc)
+        st->crl_read = bwh_now();
     if (!rc) {
         *der = bwh_malloc(st->crl_der_len);
         if (*der) {

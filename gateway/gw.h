@@ -140,6 +140,7 @@ struct gw_state {
     size_t crl_der_len;
     uint8_t crl_rows[BW_SHA256_LEN]; /* SHA-256 of the revoked rows it lists */
     int64_t crl_made;                /* its thisUpdate, 0: none yet */
+    double crl_read;                 /* when the revoked rows were last read, 0: now */
 };
 
 /* Copies conf and sets up st: the registry kind (BW_E_INVAL, explained on
