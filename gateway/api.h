@@ -19,6 +19,11 @@ int gw_auth_mender(struct gw_req *q, struct gw_resp *r);   /* api_mender.c */
 /* api_public.c: /.well-known/security.txt (RFC 9116), /healthz */
 void gw_h_security_txt(struct gw_req *q, struct gw_resp *r);
 void gw_h_healthz(struct gw_req *q, struct gw_resp *r);
+/* crl.c: the fleet's CRL, /crl/devices.crl (DER) and /crl/devices.pem */
+void gw_h_crl(struct gw_req *q, struct gw_resp *r);
+/* A device's status changed through this instance: the next CRL request
+ * reads the registry (crl.c). Thread-safe. */
+void gw_crl_stale(struct gw_state *st);
 /* api_device.c: the native device API (docs/protocol.md) */
 void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r);
 void gw_h_device_report(struct gw_req *q, struct gw_resp *r);

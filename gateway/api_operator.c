@@ -682,8 +682,10 @@ void gw_h_op_devices(struct gw_req *q, struct gw_resp *r)
                 return;
             }
             rc = ops->device_set_status(h, id, (enum gw_device_status)st);
-            if (!rc)
+            if (!rc) {
+                gw_crl_stale(q->st);
                 audit(q, ops, h, "device.status", id, s);
+            }
             json_decref(b);
             if (rc)
                 gw_error(r, 503, "registry", ops->error(h));

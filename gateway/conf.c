@@ -56,6 +56,13 @@ static const struct bwh_conf_row rows[] = {
      "(never the request's Host header); empty: https:// and the listen address"},
     {"client_crl", S(client_crl), "",
      "certificate revocation list of client_ca (PEM); reloaded with SIGHUP"},
+    {"crl_cert", S(crl_cert), "",
+     "the certificate that signs the published CRL (/crl/devices.crl): client_ca's certificate, "
+     "so verifiers find the CRL's issuer; empty: no CRL is published"},
+    {"crl_key", S(crl_key), "", "the private key of crl_cert (PEM), client_ca's key"},
+    {"crl_period", U(crl_period), "86400",
+     "seconds from a CRL's thisUpdate to its nextUpdate (60 to 31622400); it is signed again "
+     "after half of it, and at once after a revocation"},
     {"access_log", S(access_log), "-", "JSON-lines access log file, - for stderr"},
     {"poll_interval", U(poll_interval), "60", "seconds devices wait between polls"},
     {"max_body", U(max_body), "65536", "largest JSON request body in bytes"},
@@ -110,6 +117,10 @@ bw_err gw_conf_load(struct gw_conf *c, const char *path)
         fprintf(stderr, "%s: mender_jwt_ttl must be 60 to 86400 seconds\n", path);
     else if (c->pending_ttl < 60)
         fprintf(stderr, "%s: pending_ttl must be at least 60 seconds\n", path);
+    else if (c->crl_period < 60 || c->crl_period > 366 * 86400)
+        fprintf(stderr, "%s: crl_period must be 60 seconds to 366 days\n", path);
+    else if (!c->crl_cert[0] != !c->crl_key[0])
+        fprintf(stderr, "%s: crl_cert and crl_key go together\n", path);
     else if (c->public_url[0] && strncmp(c->public_url, "https://", 8))
         fprintf(stderr, "%s: public_url must start with https://\n", path);
     else if (!strchr(c->listen, ':'))

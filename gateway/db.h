@@ -180,7 +180,16 @@ struct gw_db_ops {
     bw_err (*device_add)(void *ctx, const struct gw_device *d); /* BW_E_EXISTS */
     bw_err (*device_get)(void *ctx, const char *id, struct gw_device *out);
     bw_err (*device_by_fingerprint)(void *ctx, const char *fpr, struct gw_device *out);
+    /* REVOKED records when (revoked_at, read by device_revoked); revoking
+     * a revoked device again keeps the first time */
     bw_err (*device_set_status)(void *ctx, const char *id, enum gw_device_status st);
+    /* calls fn for each revoked device that has a certificate serial (hex),
+     * ordered by serial, with the time it was revoked (0: revoked before
+     * the registry recorded times, migration 6). fn must not use the
+     * same handle. */
+    bw_err (*device_revoked)(void *ctx,
+                             void (*fn)(void *arg, const char *serial, int64_t revoked_at),
+                             void *arg);
     /* check-in: version, sequence, attributes (JSON text), last_seen = now */
     bw_err (*device_checkin)(void *ctx, const char *id, const char *version, int64_t sequence,
                              const char *attrs, int64_t now);

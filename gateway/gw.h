@@ -53,6 +53,9 @@ struct gw_conf {
     uint64_t pending_ttl;         /* seconds a pending identity is kept */
     char public_url[512];         /* https://HOST[:PORT] used in links; "" = from listen */
     char client_crl[GW_PATH_MAX]; /* CRL of client_ca, PEM; "" = none */
+    char crl_cert[GW_PATH_MAX];   /* signer of the published CRL; "" = none published */
+    char crl_key[GW_PATH_MAX];
+    uint64_t crl_period;          /* seconds from thisUpdate to nextUpdate */
     char security_contact[512];
     char security_policy[512];
     char security_expires[64];
@@ -130,6 +133,14 @@ struct gw_state {
     struct bw_signer mender_signer;
     uint8_t mender_link_secret[32];
     int mender_ok;
+    /* the published CRL (crl.c), signed again when the registry's revoked
+     * devices change or half of crl_period has passed; guarded by crl_lock */
+    pthread_mutex_t crl_lock;
+    uint8_t *crl_der;
+    size_t crl_der_len;
+    uint8_t crl_rows[BW_SHA256_LEN]; /* SHA-256 of the revoked rows it lists */
+    int64_t crl_made;                /* its thisUpdate, 0: none yet */
+    double crl_read;                 /* when the revoked rows were last read, 0: now */
 };
 
 /* Copies conf and sets up st: the registry kind (BW_E_INVAL, explained on
@@ -193,6 +204,11 @@ struct gw_resp {
     uint64_t fd_off, fd_len, fd_total;
     char etag[80];
     char extra_header[128]; /* one more "Name: value", or "" */
+    /* the device a file answer goes to (set by the dispatcher): while the
+     * file is sent, http.c reads the device's status again every few
+     * seconds and ends the answer and the connection once it is not
+     * accepted (revoked, rejected, deleted) */
+    char device[GW_ID_MAX + 1];
     /* a page for browsers (the dashboard): sent with this
      * Content-Security-Policy and the framing and referrer headers */
     const char *csp;

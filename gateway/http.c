@@ -438,15 +438,51 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
  * lets GnuTLS send full 16 KiB records. */
 #define FILE_BLOCK (256 * 1024)
 
+/* how often a file answer to a device reads the device's status again */
+#define FILE_RECHECK_S 2.0
+
 struct file_body {
     int fd;
     uint64_t off;
+    struct gw_state *st;
+    char device[GW_ID_MAX + 1]; /* "" when not for a device */
+    double checked;
 };
+
+/* 1 while f's device is still accepted, as of a read at most
+ * FILE_RECHECK_S old. A revocation on any instance of the registry thus
+ * ends a download in progress too (a device that may not download
+ * anything more should not finish this one); a registry that cannot be
+ * read ends it as well (fail closed: the device resumes with Range). */
+static int file_still_allowed(struct file_body *f)
+{
+    const struct gw_db_ops *ops;
+    struct gw_device *d;
+    double now;
+    void *h;
+    int ok = 0;
+
+    if (!f->device[0])
+        return 1;
+    now = bwh_now();
+    if (now - f->checked < FILE_RECHECK_S)
+        return 1;
+    d = bwh_malloc(sizeof(*d));
+    if (d && !gw_db(f->st, &ops, &h) && !ops->device_get(h, f->device, d) &&
+        d->status == GW_DEV_ACCEPTED)
+        ok = 1;
+    bwh_free(d);
+    f->checked = now;
+    return ok;
+}
 
 static ssize_t file_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct file_body *f = cls;
     ssize_t n;
+
+    if (!file_still_allowed(f))
+        return MHD_CONTENT_READER_END_WITH_ERROR;
 
     do
         n = pread(f->fd, buf, max, (off_t)(f->off + pos));
@@ -464,7 +500,8 @@ static void file_free(void *cls)
     bwh_free(f);
 }
 
-static enum MHD_Result send_resp(struct MHD_Connection *c, struct gw_resp *r, int close_after)
+static enum MHD_Result send_resp(struct gw_server *s, struct MHD_Connection *c,
+                                  struct gw_resp *r, int close_after)
 {
     struct MHD_Response *mr;
     enum MHD_Result ret;
@@ -476,6 +513,9 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct gw_resp *r, in
             return MHD_NO;
         f->fd = r->fd;
         f->off = r->fd_off;
+        f->st = &s->st;
+        memcpy(f->device, r->device, sizeof(f->device));
+        f->checked = bwh_now();
         r->fd = -1; /* file_free closes it */
         mr = MHD_create_response_from_callback(r->fd_len, FILE_BLOCK, file_read, f, file_free);
         if (!mr) {
@@ -594,7 +634,7 @@ static enum MHD_Result answer(struct gw_server *s, struct MHD_Connection *c, con
     if (cc)
         gw_guard_answered(s->guard, &cc->guard);
     access_log(s, c, method, url, rc);
-    ret = send_resp(c, r, close_after);
+    ret = send_resp(s, c, r, close_after);
     bwh_free(r->body);
     r->body = NULL;
     if (r->fd >= 0)

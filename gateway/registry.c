@@ -388,8 +388,28 @@ static bw_err reg_device_set_status(void *ctx, const char *id, enum gw_device_st
         return BW_E_INVAL;
     if (!gw__db_utf8_ok(id))
         return BW_E_NOTFOUND;
-    e = run(ctx, &n, GW__Q_DEVICE_STATUS, "it", (int64_t)st, id);
+    e = run(ctx, &n, GW__Q_DEVICE_STATUS, "iit", (int64_t)st, (int64_t)time(NULL), id);
     return changed(n, e);
+}
+
+static bw_err reg_device_revoked(void *ctx, void (*fn)(void *arg, const char *serial,
+                                                       int64_t revoked_at),
+                                 void *arg)
+{
+    struct gw__db *h = ctx;
+    struct gw__cur c;
+    bw_err e;
+    int row;
+
+    if (!fn)
+        return BW_E_INVAL;
+    e = start(h, &c, GW__Q_DEVICE_REVOKED, "");
+    if (e)
+        return e;
+    while (!(e = next(h, &c, &row)) && row)
+        fn(arg, h->drv->col_text(&c, 0), col_int(h, &c, 1));
+    done(h, &c);
+    return e;
 }
 
 static bw_err reg_device_checkin(void *ctx, const char *id, const char *version,
@@ -1365,6 +1385,7 @@ static bw_err reg_audit_recent(void *ctx, int64_t limit, audit_fn fn, void *arg)
         .migrate_to = reg_migrate_to, .error = reg_error, .device_add = reg_device_add,           \
         .device_get = reg_device_get, .device_by_fingerprint = reg_device_by_fingerprint,         \
         .device_set_status = reg_device_set_status, .device_checkin = reg_device_checkin,         \
+        .device_revoked = reg_device_revoked,                                                     \
         .device_list = reg_device_list, .device_delete = reg_device_delete,                       \
         .device_rekey = reg_device_rekey, .pending_add = reg_pending_add,                         \
         .release_add = reg_release_add, .release_get = reg_release_get,                           \

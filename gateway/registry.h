@@ -35,6 +35,7 @@ enum gw__q {
     GW__Q_DEVICE_GET,
     GW__Q_DEVICE_BY_FPR,
     GW__Q_DEVICE_STATUS,
+    GW__Q_DEVICE_REVOKED, /* the certificate serials of revoked devices, for the CRL */
     GW__Q_DEVICE_CHECKIN,
     GW__Q_DEVICE_LIST,
     GW__Q_DEVICE_DEL_ACTIONS,

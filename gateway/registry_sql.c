@@ -117,6 +117,9 @@
  * two devices with one key fails this step, naming the index: the
  * operator deletes the impostor and restarts (docs/identity.md). */
 #define SCHEMA_V5 "CREATE UNIQUE INDEX devices_pubkey ON devices(pubkey) WHERE pubkey <> '';"
+/* 6: revocation reaches outside verifiers: when a device was revoked,
+ * for its entry in the published CRL (crl.c); 0 when it is not revoked */
+#define SCHEMA_V6(I64) "ALTER TABLE devices ADD COLUMN revoked_at " I64 " NOT NULL DEFAULT 0;"
 
 static const char *const sqlite_schema[] = {
     SCHEMA_V1("TEXT PRIMARY KEY NOT NULL", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER",
@@ -128,6 +131,7 @@ static const char *const sqlite_schema[] = {
     SCHEMA_V3,
     SCHEMA_V4("INTEGER"),
     SCHEMA_V5,
+    SCHEMA_V6("INTEGER"),
 };
 
 static const char *const pg_schema[] = {
@@ -143,6 +147,7 @@ static const char *const pg_schema[] = {
     SCHEMA_V3,
     SCHEMA_V4("BIGINT"),
     SCHEMA_V5,
+    SCHEMA_V6("BIGINT"),
 };
 
 #define COUNT_OF(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
@@ -241,7 +246,13 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
                               " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
     [GW__Q_DEVICE_GET] = BOTH("SELECT " DEV_COLS " FROM devices WHERE id = $1"),
     [GW__Q_DEVICE_BY_FPR] = EACH(DEVICE_BY_FPR),
-    [GW__Q_DEVICE_STATUS] = BOTH("UPDATE devices SET status = $1 WHERE id = $2"),
+    /* revoked_at: kept when a revoked device is revoked again, set when it
+     * becomes revoked, 0 otherwise */
+    [GW__Q_DEVICE_STATUS] = BOTH("UPDATE devices SET revoked_at = CASE WHEN $1 <> 3 THEN 0"
+                                 " WHEN status = 3 THEN revoked_at ELSE $2 END,"
+                                 " status = $1 WHERE id = $3"),
+    [GW__Q_DEVICE_REVOKED] = BOTH("SELECT serial, revoked_at FROM devices"
+                                  " WHERE status = 3 AND serial <> '' ORDER BY serial"),
     [GW__Q_DEVICE_CHECKIN] = BOTH("UPDATE devices SET version = coalesce($1, version),"
                                   " sequence = $2, attrs = coalesce($3, attrs), last_seen = $4"
                                   " WHERE id = $5"),

@@ -35,6 +35,8 @@ static const struct gw_route routes[] = {
     {GH, "/.well-known/security.txt", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_security_txt},
     {GH, "/security.txt", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_security_txt},
     {ANY, "/healthz", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_healthz},
+    {GH, "/crl/devices.crl", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_crl},
+    {GH, "/crl/devices.pem", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_crl},
     /* the native device API */
     {GW_POST, "/api/v1/device/checkin", GW_AUTH_DEVICE, GW_ROLE_NONE, 0, gw_h_device_checkin},
     {GW_POST, "/api/v1/device/actions/{id}/report", GW_AUTH_DEVICE, GW_ROLE_NONE, 0,
@@ -258,6 +260,8 @@ void gw_dispatch(struct gw_req *q, struct gw_resp *r)
             wm->handle(q, r);
         else
             not_allowed(rt, r);
+        if (q->device && r->fd >= 0)
+            snprintf(r->device, sizeof(r->device), "%s", q->device->id);
     }
     gw_route_done(q);
 }

@@ -17,7 +17,7 @@
 static pthread_mutex_t *lock_n(struct gw_state *st, unsigned int i)
 {
     pthread_mutex_t *const locks[] = {&st->db_lock, &st->op_lock, &st->refused_lock,
-                                      &st->replay_lock};
+                                      &st->replay_lock, &st->crl_lock};
 
     return i < sizeof(locks) / sizeof(locks[0]) ? locks[i] : NULL;
 }
@@ -91,6 +91,8 @@ void gw_state_fini(struct gw_state *st)
     bwh_free(st->replay_owners);
     st->replay_slots = NULL;
     st->replay_owners = NULL;
+    bwh_free(st->crl_der);
+    st->crl_der = NULL;
     bw_ec_key_clear(&st->mender_key);
     bw_wipe(st->mender_link_secret, sizeof(st->mender_link_secret));
     st->mender_ok = 0;

@@ -53,3 +53,14 @@ if(TARGET bwgateway)
   target_include_directories(test_gw_routes PRIVATE unit)
   add_test(NAME unit.gw_routes COMMAND test_gw_routes)
 endif()
+# revocation on two instances of one registry, and the published CRL
+if(TARGET bwgateway)
+  add_test(NAME integ.gateway_revoke
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_revoke.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+  add_test(NAME integ.gateway_revoke_pg
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/contract/registry_pg.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_revoke.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+  set_tests_properties(integ.gateway_revoke_pg PROPERTIES LABELS pg)
+endif()

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -134,6 +135,25 @@ static void t_pick(void)
 
 /* ---- devices ------------------------------------------------------------ */
 
+/* device_revoked's rows: how many, and the time of the one whose serial
+ * is want */
+struct revoked_rows {
+    const char *want;
+    int n, found;
+    int64_t at;
+};
+
+static void revoked_row(void *arg, const char *serial, int64_t at)
+{
+    struct revoked_rows *r = arg;
+
+    r->n++;
+    if (!strcmp(serial, r->want)) {
+        r->found++;
+        r->at = at;
+    }
+}
+
 struct idlist {
     char s[2048];
     int n;
@@ -246,6 +266,36 @@ static void t_devices(void)
     CHECK(g.status == GW_DEV_ACCEPTED, "status not set");
     EXPECT(ops->device_set_status(db, "nope", GW_DEV_REJECTED), BW_E_NOTFOUND);
     EXPECT(ops->device_set_status(db, "dev-b", (enum gw_device_status)9), BW_E_INVAL);
+
+    /* revoked devices for the CRL (crl.c): each with the time it was
+     * revoked; revoking again keeps it; accepted again, it leaves the list */
+    {
+        char serial[sizeof(g.serial)], fpr[sizeof(g.fingerprint)];
+        struct revoked_rows rv = {serial, 0, 0, 0};
+        int64_t t0 = (int64_t)time(NULL), first_at;
+
+        memcpy(serial, g.serial, sizeof(serial));
+        memcpy(fpr, g.fingerprint, sizeof(fpr));
+
+        EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+        CHECK(rv.found == 0, "dev-b listed as revoked while accepted");
+        EXPECT(ops->device_set_status(db, "dev-b", GW_DEV_REVOKED), BW_OK);
+        EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+        CHECK(rv.found == 1 && rv.at >= t0 && rv.at <= (int64_t)time(NULL),
+              "revoked dev-b: found %d, at %" PRId64, rv.found, rv.at);
+        first_at = rv.at;
+        EXPECT(ops->device_by_fingerprint(db, fpr, &g), BW_OK);
+        CHECK(g.status == GW_DEV_REVOKED, "revocation not read by fingerprint");
+        EXPECT(ops->device_set_status(db, "dev-b", GW_DEV_REVOKED), BW_OK);
+        rv.found = 0;
+        EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+        CHECK(rv.found == 1 && rv.at == first_at, "a second revocation moved the time");
+        EXPECT(ops->device_set_status(db, "dev-b", GW_DEV_ACCEPTED), BW_OK);
+        rv.found = 0;
+        EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+        CHECK(rv.found == 0, "dev-b still listed after it was accepted again");
+        EXPECT(ops->device_revoked(db, NULL, NULL), BW_E_INVAL);
+    }
 
     /* check-in */
     EXPECT(ops->device_checkin(db, "dev-f", "1.2.3", 7, "{\"group\":\"lab\",\"site\":\"b\"}",

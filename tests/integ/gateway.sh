@@ -12,18 +12,12 @@
 set -u
 . "$(dirname "$0")/gwlib.sh"
 B=$(realpath "$1"); GW=$(realpath "$2"); EXPORT=$(realpath "$3"); CTL=$(realpath "$4"); DB=${5:-}
-T=$(mktemp -d)
+# check: on failure, the answer to the request the condition made (a
+# "$(cat body.txt)" in a message is expanded before that request, so it
+# shows the previous one)
+gw_begin
 GPID=
 trap '[ -n "$GPID" ] && kill $GPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-cd "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-# on failure, the answer to the request the condition made (a "$(cat body.txt)"
-# in a message is expanded before that request, so it shows the previous one)
-check() { if eval "$1"; then ok; else bad "$2 [last answer: $(head -c 300 body.txt 2>/dev/null)]"; fi; }
-V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
-AUD=https://gateway.test
 
 # --- a server CA and certificate for 127.0.0.1 ---------------------------------
 gw_server_cert

@@ -10,16 +10,7 @@
 set -u
 . "$(dirname "$0")/gwlib.sh"
 B=$(realpath "$1"); GW=$(realpath "$2"); EXPORT=$(realpath "$3")
-T=$(mktemp -d)
-PIDS=
-trap 'for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
-cd "$T"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$2 [last answer: $(head -c 300 body.txt 2>/dev/null)]"; fi; }
-V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
-AUD=https://gateway.test
+gw_begin
 
 gw_server_cert
 gw_devices dev-1 dev-2

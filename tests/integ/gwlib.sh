@@ -2,6 +2,23 @@
 # Shared steps of the gateway tests, sourced (not run) by tests/integ/*.sh
 # in their own temp directory.
 
+# gw_begin: a temp dir $T, the current directory until the test ends, then
+# removed with every process in PIDS ended; the pass/fail tally (ok, bad,
+# check COND MESSAGE: on failure with the answer to the request COND made);
+# the test ids V and C, the token audience AUD
+gw_begin() {
+  T=$(mktemp -d) || exit 1
+  PIDS=${PIDS:-}
+  trap 'for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"' EXIT
+  cd "$T" || exit 1
+  pass=0 fail=0
+  V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
+  AUD=https://gateway.test
+}
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$2 [last answer: $(head -c 300 body.txt 2>/dev/null)]"; fi; }
+
 # gw_server_cert: srvca.crt, a test server CA, and srv.crt/srv.key for
 # 127.0.0.1 issued by it (P-256), in the current directory
 gw_server_cert() {

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The fleet's certificate revocation list for verifiers outside the
+ * gateway (docs/identity.md, "Revocation"): an X.509 v2 CRL (RFC 5280
+ * section 5) of the certificate serials of every revoked device in the
+ * registry, signed by crl_cert/crl_key (the device CA), served without
+ * credentials at /crl/devices.crl (DER) and /crl/devices.pem. Every
+ * instance of one registry builds it from the same rows, so each serves
+ * a current list: a request reads the revoked rows (one query, at most
+ * once a second, so a flood of anonymous requests costs the registry
+ * little; at once after a status change through this instance) and the
+ * list is signed again when they changed or half of crl_period passed.
+ * The gateway's own decisions never depend on it: they read the device's
+ * status in the registry on every request.
+ */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "api.h"
+#include "bwh/host.h"
+#include "respond.h"
+
+#define SERIAL_MAX 20 /* RFC 5280 4.1.2.2: at most 20 octets */
+
+struct revoked {
+    uint8_t serial[SERIAL_MAX + 1]; /* with a leading 0 when the top bit is set */
+    size_t len;
+    int64_t at;
+};
+
+struct rows {
+    struct revoked *v;
+    size_t n, cap;
+    struct bw_sha256 h; /* over every row as read: what the list is made from */
+    bw_err err;
+};
+
+static void add_row(void *arg, const char *serial, int64_t at)
+{
+    struct rows *r = arg;
+    char hex[2 * SERIAL_MAX + 1];
+    size_t n = strlen(serial);
+
+    if (r->err)
+        return;
+    if (bw_sha256_update(&r->h, serial, n + 1) || bw_sha256_update(&r->h, &at, sizeof(at))) {
+        r->err = BW_E_CRYPTO;
+        return;
+    }
+    if (!n || n > 2 * SERIAL_MAX)
+        return; /* not a certificate serial: nothing to list */
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        struct revoked *nv = bwh_realloc(r->v, cap * sizeof(*nv));
+
+        if (!nv) {
+            r->err = BW_E_NOMEM;
+            return;
+        }
+        r->v = nv;
+        r->cap = cap;
+    }
+    /* an odd number of digits gets its leading zero back */
+    snprintf(hex, sizeof(hex), "%s%s", n % 2 ? "0" : "", serial);
+    r->v[r->n].len = (n + 1) / 2;
+    if (bw_unhex(r->v[r->n].serial + 1, r->v[r->n].len, hex))
+        return;
+    /* the registry keeps the serial's magnitude; DER's INTEGER is signed,
+     * so a top bit set needs a 0 before it to stay positive, as it is in
+     * the certificate */
+    r->v[r->n].serial[0] = 0;
+    if (r->v[r->n].serial[1] & 0x80)
+        r->v[r->n].len++;
+    r->v[r->n].at = at;
+    r->n++;
+}
+
+/* The CRL of rows, thisUpdate now, signed by the configured signer, as DER
+ * in *der (bwh_malloc'd). */
+static bw_err crl_sign(const struct gw_conf *c, const struct rows *rows, int64_t now,
+                       uint8_t **der, size_t *der_len)
+{
+    uint8_t *cb = NULL, *kb = NULL, number[8], akid[64];
+    size_t cn = 0, kn = 0, akid_len = sizeof(akid), i;
+    gnutls_x509_crt_t crt = NULL;
+    gnutls_privkey_t key = NULL;
+    gnutls_x509_crl_t crl = NULL;
+    gnutls_datum_t d, out = {NULL, 0};
+    unsigned int critical = 0;
+    bw_err rc;
+
+    *der = NULL;
+    rc = bwh_read_file(c->crl_cert, 1 << 20, &cb, &cn);
+    if (!rc)
+        rc = bwh_read_file(c->crl_key, 1 << 20, &kb, &kn);
+    if (rc)
+        goto out;
+    rc = BW_E_KEY;
+    d.data = cb;
+    d.size = (unsigned int)cn;
+    if (gnutls_x509_crt_init(&crt) < 0) {
+        crt = NULL;
+        goto out;
+    }
+    if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM) < 0)
+        goto out;
+    d.data = kb;
+    d.size = (unsigned int)kn;
+    if (gnutls_privkey_init(&key) < 0) {
+        key = NULL;
+        goto out;
+    }
+    if (gnutls_privkey_import_x509_raw(key, &d, GNUTLS_X509_FMT_PEM, NULL, 0) < 0)
+        goto out;
+    rc = BW_E_CRYPTO;
+    if (gnutls_x509_crl_init(&crl) < 0) {
+        crl = NULL;
+        goto out;
+    }
+    /* the CRL number: thisUpdate, so that it grows across instances too */
+    for (i = 0; i < sizeof(number); i++)
+        number[i] = (uint8_t)((uint64_t)now >> (56 - 8 * i));
+    if (gnutls_x509_crl_set_version(crl, 2) < 0 ||
+        gnutls_x509_crl_set_this_update(crl, (time_t)now) < 0 ||
+        gnutls_x509_crl_set_next_update(crl, (time_t)(now + (int64_t)c->crl_period)) < 0 ||
+        gnutls_x509_crl_set_number(crl, number, sizeof(number)) < 0)
+        goto out;
+    if (gnutls_x509_crt_get_subject_key_id(crt, akid, &akid_len, &critical) >= 0 &&
+        gnutls_x509_crl_set_authority_key_id(crl, akid, akid_len) < 0)
+        goto out;
+    for (i = 0; i < rows->n; i++)
+        if (gnutls_x509_crl_set_crt_serial(crl,
+                                           rows->v[i].serial + (rows->v[i].serial[1] < 0x80),
+                                           rows->v[i].len,
+                                           (time_t)(rows->v[i].at ? rows->v[i].at : now)) < 0)
+            goto out;
+    if (gnutls_x509_crl_privkey_sign(crl, crt, key, GNUTLS_DIG_SHA256, 0) < 0 ||
+        gnutls_x509_crl_export2(crl, GNUTLS_X509_FMT_DER, &out) < 0)
+        goto out;
+    rc = BW_E_NOMEM;
+    *der = bwh_malloc(out.size);
+    if (!*der)
+        goto out;
+    memcpy(*der, out.data, out.size);
+    *der_len = out.size;
+    rc = BW_OK;
+out:
+    gnutls_free(out.data);
+    if (crl)
+        gnutls_x509_crl_deinit(crl);
+    if (key)
+        gnutls_privkey_deinit(key);
+    if (crt)
+        gnutls_x509_crt_deinit(crt);
+    if (kb)
+        bw_wipe(kb, kn);
+    bwh_free(kb);
+    bwh_free(cb);
+    return rc;
+}
+
+/* how often a request may read the revoked rows */
+#define CRL_READ_S 1.0
+
+void gw_crl_stale(struct gw_state *st)
+{
+    pthread_mutex_lock(&st->crl_lock);
+    st->crl_read = 0;
+    pthread_mutex_unlock(&st->crl_lock);
+}
+
+/* A copy of the CRL made last in *der; BW_E_NOTFOUND when there is none
+ * or it is due to be checked against the registry. */
+static bw_err crl_cached(struct gw_state *st, uint8_t **der, size_t *der_len)
+{
+    double now = bwh_now();
+    bw_err rc = BW_E_NOTFOUND;
+
+    pthread_mutex_lock(&st->crl_lock);
+    if (st->crl_der && st->crl_read > 0 && now - st->crl_read < CRL_READ_S &&
+        now >= st->crl_read) {
+        *der = bwh_malloc(st->crl_der_len);
+        rc = *der ? BW_OK : BW_E_NOMEM;
+        if (*der) {
+            memcpy(*der, st->crl_der, st->crl_der_len);
+            *der_len = st->crl_der_len;
+        }
+    }
+    pthread_mutex_unlock(&st->crl_lock);
+    return rc;
+}
+
+/* A copy of the current CRL as DER in *der: the one made before when the
+ * revoked rows are the same and it is younger than half its period, else
+ * a new one. */
+static bw_err crl_current(struct gw_state *st, const struct gw_db_ops *ops, void *h,
+                          uint8_t **der, size_t *der_len)
+{
+    const struct gw_conf *c = &st->conf;
+    struct rows rows;
+    uint8_t digest[BW_SHA256_LEN], *nd = NULL;
+    size_t nl = 0;
+    int64_t now = (int64_t)time(NULL);
+    bw_err rc;
+
+    memset(&rows, 0, sizeof(rows));
+    *der = NULL;
+    rc = crl_cached(st, der, der_len);
+    if (rc != BW_E_NOTFOUND)
+        return rc;
+    rc = bw_sha256_init(&rows.h);
+    if (rc)
+        return rc;
+    rc = ops->device_revoked(h, add_row, &rows);
+    if (!rc)
+        rc = rows.err;
+    if (!rc)
+        rc = bw_sha256_final(&rows.h, digest);
+    else
+        bw_sha256_abort(&rows.h);
+    if (rc)
+        goto out;
+    pthread_mutex_lock(&st->crl_lock);
+    if (!st->crl_der || memcmp(st->crl_rows, digest, sizeof(digest)) ||
+        now - st->crl_made >= (int64_t)c->crl_period / 2 || now < st->crl_made) {
+        rc = crl_sign(c, &rows, now, &nd, &nl);
+        if (!rc) {
+            bwh_free(st->crl_der);
+            st->crl_der = nd;
+            st->crl_der_len = nl;
+            memcpy(st->crl_rows, digest, sizeof(digest));
+            st->crl_made = now;
+        }
+    }
+    if (!rc)
+        st->crl_read = bwh_now();
+    if (!rc) {
+        *der = bwh_malloc(st->crl_der_len);
+        if (*der) {
+            memcpy(*der, st->crl_der, st->crl_der_len);
+            *der_len = st->crl_der_len;
+        } else {
+            rc = BW_E_NOMEM;
+        }
+    }
+    pthread_mutex_unlock(&st->crl_lock);
+out:
+    bwh_free(rows.v);
+    return rc;
+}
+
+void gw_h_crl(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_db_ops *ops;
+    uint8_t *der = NULL;
+    size_t der_len = 0;
+    gnutls_datum_t d, pem = {NULL, 0};
+    char *b;
+    void *h;
+    bw_err rc;
+
+    if (!q->st->conf.crl_cert[0] || !q->st->conf.crl_key[0]) {
+        gw_error(r, 404, "not_configured", "crl_cert and crl_key are not set");
+        return;
+    }
+    if (!gw_registry(q, r, &ops, &h))
+        return;
+    rc = crl_current(q->st, ops, h, &der, &der_len);
+    if (rc) {
+        fprintf(stderr, "bulwark-gateway: CRL (%s, %s): %s\n", q->st->conf.crl_cert,
+                q->st->conf.crl_key, bw_strerror(rc));
+        gw_error(r, 503, "crl", "the CRL cannot be made now");
+        return;
+    }
+    if (!strcmp(q->path, "/crl/devices.crl")) {
+        gw_text(r, 200, "application/pkix-crl", (char *)der, der_len);
+        return;
+    }
+    d.data = der;
+    d.size = (unsigned int)der_len;
+    rc = gnutls_pem_base64_encode2("X509 CRL", &d, &pem) < 0 ? BW_E_NOMEM : BW_OK;
+    bwh_free(der);
+    b = rc ? NULL : bwh_malloc(pem.size);
+    if (!b) {
+        gnutls_free(pem.data);
+        gw_error(r, 503, "nomem", "out of memory");
+        return;
+    }
+    memcpy(b, pem.data, pem.size);
+    gw_text(r, 200, "application/x-pem-file", b, pem.size);
+    gnutls_free(pem.data);
+}
