@@ -191,6 +191,24 @@ BW_NODISCARD bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u,
                                    const char **stage);
 void bwh_pkg_close(struct bwh_pkg *p);
 
+/* Compressed packages (BW_SUIT_PARAM_COMPRESSION, docs/package-format.md).
+ * bwh_zchunk_bound: the largest compressed chunk accepted for chunk_size
+ * (ZSTD_compressBound). bwh_zchunk_table: parses a length table of n
+ * entries (BW_SUIT_CLEN_LEN bytes each, big-endian) into lens, refusing
+ * a length of 0 or above the bound (BW_E_FORMAT). bwh_zchunk_decode:
+ * decompresses one chunk, src[0..len) holding exactly one zstd frame, into
+ * dst, which has room for `want` bytes and receives no more: BW_E_SIZE when
+ * the frame declares no content size or one other than want, or produces
+ * another amount; BW_E_TRUNCATED when the frame ends early; BW_E_TRAILING
+ * when bytes follow it; BW_E_FORMAT for a corrupt frame; BW_E_NOMEM. dctx
+ * is a ZSTD_DCtx, or NULL for a one-off context. The output is not
+ * trusted: the caller checks it against the signed chunk digest. */
+size_t bwh_zchunk_bound(uint32_t chunk_size);
+BW_NODISCARD bw_err bwh_zchunk_table(const uint8_t *table, size_t n, uint32_t chunk_size,
+                                    uint32_t *lens);
+BW_NODISCARD bw_err bwh_zchunk_decode(void *dctx, uint8_t *dst, size_t want, const uint8_t *src,
+                                     size_t len);
+
 /* Opens a package already open as fd (a pipe, a socket); the fd is closed
  * by bwh_pkg_close. */
 BW_NODISCARD bw_err bwh_pkg_open_fd(struct bwh_pkg *p, int fd, const struct bw_ec_key *key,

@@ -108,6 +108,31 @@ static bw_err parse_section(struct bw_cbor_dec *d, struct bw_suit_component *c)
     return BW_OK;
 }
 
+/* bulwark's chunk compression: [algorithm, length-table digest]. */
+static bw_err parse_compression(const uint8_t *p, size_t n, struct bw_suit_component *c)
+{
+    struct bw_cbor_dec d;
+    uint64_t cnt, alg;
+    bw_err rc;
+
+    bw_cbor_dec_init(&d, p, n);
+    if ((rc = bw_cbor_get_array(&d, &cnt)))
+        return rc;
+    if (cnt != 2)
+        return BW_E_FORMAT;
+    if ((rc = bw_cbor_get_uint(&d, &alg)))
+        return rc;
+    if (alg != BW_SUIT_COMPRESS_ZSTD)
+        return BW_E_UNSUPPORTED; /* fail closed: the payload could not be read */
+    if ((rc = take_inline_digest(&d, c->clen_digest)))
+        return rc;
+    if (!bw_cbor_at_end(&d))
+        return BW_E_TRAILING;
+    c->compress_alg = (uint8_t)alg;
+    c->has_compress = 1;
+    return BW_OK;
+}
+
 /* Whether component c already holds parameter key (for set-parameters,
  * which, unlike override-parameters, leaves values that are set alone). */
 static int param_is_set(const struct bw_suit_component *c, int64_t key)
@@ -129,6 +154,8 @@ static int param_is_set(const struct bw_suit_component *c, int64_t key)
         return c->has_slot;
     case BW_SUIT_PARAM_SECTION:
         return c->has_section;
+    case BW_SUIT_PARAM_COMPRESSION:
+        return c->has_compress;
     default:
         return 0;
     }
@@ -185,6 +212,10 @@ static bw_err set_param(struct bw_cbor_dec *d, int64_t key, struct bw_suit_compo
         return BW_OK;
     case BW_SUIT_PARAM_SECTION:
         return parse_section(d, c);
+    case BW_SUIT_PARAM_COMPRESSION:
+        if ((rc = bw_cbor_get_bytes(d, &p, &n)))
+            return rc;
+        return parse_compression(p, n, c);
     case BW_SUIT_PARAM_STRICT_ORDER:
     case BW_SUIT_PARAM_SOFT_FAILURE:
     case BW_SUIT_PARAM_CONTENT:
@@ -202,7 +233,7 @@ static bw_err set_param(struct bw_cbor_dec *d, int64_t key, struct bw_suit_compo
 static bw_err parse_params(struct bw_cbor_dec *d, struct bw_suit *s, uint32_t sel, int only_unset)
 {
     uint64_t n, i, seen = 0;
-    int seen_chunks = 0, seen_section = 0;
+    int seen_chunks = 0, seen_section = 0, seen_compress = 0;
     bw_err rc;
 
     if ((rc = bw_cbor_get_map(d, &n)))
@@ -215,7 +246,8 @@ static bw_err parse_params(struct bw_cbor_dec *d, struct bw_suit *s, uint32_t se
         if ((rc = bw_cbor_get_int(d, &key)))
             return rc;
         if (!seen_once(&seen, key) || (key == BW_SUIT_PARAM_CHUNK_DIGESTS && seen_chunks++) ||
-            (key == BW_SUIT_PARAM_SECTION && seen_section++))
+            (key == BW_SUIT_PARAM_SECTION && seen_section++) ||
+            (key == BW_SUIT_PARAM_COMPRESSION && seen_compress++))
             return BW_E_FORMAT; /* duplicate key */
         save = *d;
         for (c = 0; c < s->n_components; c++) {
