@@ -64,10 +64,13 @@ static int seen_once(uint64_t *seen, int64_t key)
 
 /* ---- parameters and commands ------------------------------------------ */
 
-static bw_err parse_chunks(const uint8_t *p, size_t n, struct bw_suit_component *c)
+/* bulwark's [uint, SUIT_Digest] parameter values (chunk digests,
+ * compression): the whole bstr content, nothing after the digest. */
+static bw_err parse_uint_digest(const uint8_t *p, size_t n, uint64_t *v,
+                                uint8_t digest[BW_SHA256_LEN])
 {
     struct bw_cbor_dec d;
-    uint64_t cnt, size;
+    uint64_t cnt;
     bw_err rc;
 
     bw_cbor_dec_init(&d, p, n);
@@ -75,14 +78,22 @@ static bw_err parse_chunks(const uint8_t *p, size_t n, struct bw_suit_component 
         return rc;
     if (cnt != 2)
         return BW_E_FORMAT;
-    if ((rc = bw_cbor_get_uint(&d, &size)))
+    if ((rc = bw_cbor_get_uint(&d, v)) || (rc = take_inline_digest(&d, digest)))
+        return rc;
+    return bw_cbor_at_end(&d) ? BW_OK : BW_E_TRAILING;
+}
+
+static bw_err parse_chunks(const uint8_t *p, size_t n, struct bw_suit_component *c)
+{
+    uint8_t digest[BW_SHA256_LEN];
+    uint64_t size;
+    bw_err rc;
+
+    if ((rc = parse_uint_digest(p, n, &size, digest)))
         return rc;
     if (size < BW_SUIT_CHUNK_MIN || size > BW_SUIT_CHUNK_MAX || (size & (size - 1)))
         return BW_E_FORMAT;
-    if ((rc = take_inline_digest(&d, c->chunk_list_digest)))
-        return rc;
-    if (!bw_cbor_at_end(&d))
-        return BW_E_TRAILING;
+    memcpy(c->chunk_list_digest, digest, BW_SHA256_LEN);
     c->chunk_size = (uint32_t)size;
     c->has_chunks = 1;
     return BW_OK;
@@ -111,23 +122,15 @@ static bw_err parse_section(struct bw_cbor_dec *d, struct bw_suit_component *c)
 /* bulwark's chunk compression: [algorithm, length-table digest]. */
 static bw_err parse_compression(const uint8_t *p, size_t n, struct bw_suit_component *c)
 {
-    struct bw_cbor_dec d;
-    uint64_t cnt, alg;
+    uint8_t digest[BW_SHA256_LEN];
+    uint64_t alg;
     bw_err rc;
 
-    bw_cbor_dec_init(&d, p, n);
-    if ((rc = bw_cbor_get_array(&d, &cnt)))
-        return rc;
-    if (cnt != 2)
-        return BW_E_FORMAT;
-    if ((rc = bw_cbor_get_uint(&d, &alg)))
+    if ((rc = parse_uint_digest(p, n, &alg, digest)))
         return rc;
     if (alg != BW_SUIT_COMPRESS_ZSTD)
         return BW_E_UNSUPPORTED; /* fail closed: the payload could not be read */
-    if ((rc = take_inline_digest(&d, c->clen_digest)))
-        return rc;
-    if (!bw_cbor_at_end(&d))
-        return BW_E_TRAILING;
+    memcpy(c->clen_digest, digest, BW_SHA256_LEN);
     c->compress_alg = (uint8_t)alg;
     c->has_compress = 1;
     return BW_OK;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Compressed packages (bulwark sign --compress, docs/package-format.md):
-# a round trip (sign, inspect, verify, install from a file and from a pipe
+# a round trip (sign, inspect, verify, install from a file, a pipe and a URL
 # into a file-slot device, the slot equals the image), then packages signed
 # with one flaw each (tests/tools/zpkg_craft.c): a frame whose bytes are
 # not the signed chunk, a frame that expands past the chunk size, a
@@ -9,7 +9,7 @@
 # by verify and install with its own error, and the slot keeps every byte.
 # Usage: zstd_package.sh BULWARK ZPKG_CRAFT
 set -u
-B=$(realpath "$1"); CRAFT=$(realpath "$2")
+B=$(realpath "$1"); CRAFT=$(realpath "$2"); HERE=$(dirname "$(realpath "$0")")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
@@ -52,6 +52,17 @@ check 'same dev/slot-b.img img' "slot b does not hold the image"
 "$B" sign $S --sequence 2 --compress --out z2.bwp img >/dev/null
 rc=$(run sh -c "'$B' install --config dev/device.conf - < z2.bwp")
 check '[ $rc = 0 ] && same dev/slot-a.img img' "install compressed from a pipe into a: $rc $(cat err.txt)"
+
+# from a URL (127.0.0.1, tests/integ/httpd.py): the same reader
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+"$B" boot --config dev/device.conf >/dev/null && "$B" confirm --config dev/device.conf >/dev/null
+mkdir www && "$B" sign $S --sequence 3 --compress --out www/z3.bwp img >/dev/null
+$PY "$HERE/httpd.py" www port 2>http.log & HTTPD_PID=$!
+trap 'kill $HTTPD_PID 2>/dev/null; wait $HTTPD_PID 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 50); do [ -s port ] && break; sleep 0.1; done
+rc=$(run "$B" install --config dev/device.conf "http://127.0.0.1:$(cat port)/z3.bwp")
+check '[ $rc = 0 ] && same dev/slot-b.img img' "install compressed from a URL: $rc $(cat err.txt)"
+kill $HTTPD_PID; wait $HTTPD_PID 2>/dev/null
 
 # signed, one flaw each: refused, and the free slot keeps every byte
 mkdir crafted
