@@ -218,6 +218,86 @@ bw_err bwh_zchunk_table(const uint8_t *table, size_t n, uint32_t chunk_size, uin
     return BW_OK;
 }
 
+/* A zstd error as a bulwark one. */
+static bw_err zerr(size_t r)
+{
+    switch (ZSTD_getErrorCode(r)) {
+    case ZSTD_error_srcSize_wrong:
+        return BW_E_TRUNCATED;
+    case ZSTD_error_dstSize_tooSmall:
+        return BW_E_SIZE;
+    case ZSTD_error_frameParameter_windowTooLarge:
+        return BW_E_TOOBIG;
+    case ZSTD_error_memory_allocation:
+        return BW_E_NOMEM;
+    default:
+        return BW_E_FORMAT;
+    }
+}
+
+void *bwh_zchunk_dctx(void)
+{
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+
+    if (d && ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, BWH_ZSTD_WINDOW_LOG))) {
+        ZSTD_freeDCtx(d);
+        d = NULL;
+    }
+    return d;
+}
+
+void bwh_zchunk_dctx_free(void *dctx)
+{
+    ZSTD_freeDCtx(dctx);
+}
+
+bw_err bwh_zchunk_stream(void *dctx, uint8_t *dst, size_t want, const uint8_t *src, size_t len,
+                         uint64_t image_size, int first, int last)
+{
+    ZSTD_inBuffer ib = {src, len, 0};
+    ZSTD_outBuffer ob = {dst, want, 0};
+    size_t r;
+
+    if (first) {
+        unsigned long long declared = ZSTD_getFrameContentSize(src, len);
+
+        if (declared == ZSTD_CONTENTSIZE_ERROR)
+            return BW_E_FORMAT;
+        if (declared != image_size)
+            return BW_E_SIZE; /* unknown, or not the signed image size */
+        if (ZSTD_isError(ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only)))
+            return BW_E_STATE;
+    }
+    for (;;) {
+        size_t in0 = ib.pos, out0 = ob.pos;
+
+        r = ZSTD_decompressStream(dctx, &ob, &ib);
+        if (ZSTD_isError(r))
+            return zerr(r);
+        if (r == 0 || ob.pos == ob.size || (ib.pos == in0 && ob.pos == out0))
+            break; /* frame done, chunk full, or nothing more from this input */
+    }
+    if (ib.pos < ib.size)
+        return r == 0 ? BW_E_TRAILING : BW_E_SIZE; /* bytes past the frame, or past the chunk */
+    if (ob.pos < want)
+        return BW_E_TRUNCATED;
+    if (r != 0) {
+        /* The chunk is full: the decoder must hold nothing more for it. */
+        uint8_t probe;
+        ZSTD_outBuffer pb = {&probe, 1, 0};
+        ZSTD_inBuffer eb = {src + len, 0, 0};
+
+        r = ZSTD_decompressStream(dctx, &pb, &eb);
+        if (ZSTD_isError(r))
+            return zerr(r);
+        if (pb.pos)
+            return BW_E_SIZE;
+    }
+    if (last != (r == 0))
+        return last ? BW_E_TRUNCATED : BW_E_SIZE; /* the frame must end with the last chunk */
+    return BW_OK;
+}
+
 bw_err bwh_zchunk_decode(void *dctx, uint8_t *dst, size_t want, const uint8_t *src, size_t len)
 {
     ZSTD_DCtx *own = NULL;
@@ -226,7 +306,7 @@ bw_err bwh_zchunk_decode(void *dctx, uint8_t *dst, size_t want, const uint8_t *s
 
     flen = ZSTD_findFrameCompressedSize(src, len);
     if (ZSTD_isError(flen))
-        return ZSTD_getErrorCode(flen) == ZSTD_error_srcSize_wrong ? BW_E_TRUNCATED : BW_E_FORMAT;
+        return zerr(flen) == BW_E_TRUNCATED ? BW_E_TRUNCATED : BW_E_FORMAT;
     if (flen != len)
         return BW_E_TRAILING; /* one frame per chunk, nothing after it */
     declared = ZSTD_getFrameContentSize(src, len);
@@ -235,7 +315,7 @@ bw_err bwh_zchunk_decode(void *dctx, uint8_t *dst, size_t want, const uint8_t *s
     if (declared != (unsigned long long)want)
         return BW_E_SIZE; /* unknown, or not the chunk's size: refused before decoding */
     if (!dctx) {
-        dctx = own = ZSTD_createDCtx();
+        dctx = own = bwh_zchunk_dctx();
         if (!own)
             return BW_E_NOMEM;
     }
@@ -244,7 +324,7 @@ bw_err bwh_zchunk_decode(void *dctx, uint8_t *dst, size_t want, const uint8_t *s
     r = ZSTD_decompressDCtx(dctx, dst, want, src, len);
     ZSTD_freeDCtx(own);
     if (ZSTD_isError(r))
-        return ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall ? BW_E_SIZE : BW_E_FORMAT;
+        return zerr(r);
     return r == want ? BW_OK : BW_E_SIZE;
 }
 
@@ -329,6 +409,7 @@ struct zread {
     uint32_t *lens;
     uint8_t *frame;
     ZSTD_DCtx *dctx;
+    int stream; /* BW_SUIT_COMPRESS_ZSTD_STREAM */
 };
 
 static void zread_free(struct zread *z)
@@ -350,7 +431,8 @@ static bw_err zread_begin(struct bwh_pkg *p, struct zread *z, uint64_t n_chunks)
 
     z->lens = bwh_malloc(n_chunks ? (size_t)n_chunks * sizeof(*z->lens) : 1);
     z->frame = bwh_malloc(bwh_zchunk_bound(c->chunk_size));
-    z->dctx = ZSTD_createDCtx();
+    z->dctx = bwh_zchunk_dctx();
+    z->stream = c->compress_alg == BW_SUIT_COMPRESS_ZSTD_STREAM;
     if (!table || !z->lens || !z->frame || !z->dctx)
         goto out;
     if ((rc = pkg_read(p, table, tlen, &got)))
@@ -391,7 +473,10 @@ static bw_err pipe_chunks(struct bwh_pkg *p, struct bwh_hash_pipe *hp, uint64_t 
             rc = BW_E_TRUNCATED;
             if (got < z->lens[i])
                 break;
-            if ((rc = bwh_zchunk_decode(z->dctx, slot, want, z->frame, z->lens[i])))
+            rc = z->stream ? bwh_zchunk_stream(z->dctx, slot, want, z->frame, z->lens[i],
+                                               c->image_size, i == 0, i + 1 == n_chunks)
+                           : bwh_zchunk_decode(z->dctx, slot, want, z->frame, z->lens[i]);
+            if (rc)
                 break;
         } else {
             if ((rc = pkg_read(p, slot, want, &got)))

@@ -122,6 +122,30 @@ static bw_err hash_image(int fd, uint64_t size, uint32_t chunk, uint8_t *list,
 }
 
 /*
+ * One chunk into z (BW_SUIT_COMPRESS_ZSTD_STREAM): continues the image's
+ * one frame and flushes it at the chunk's end (ends it at the last chunk),
+ * so the bytes written decode to exactly this chunk given the ones before.
+ * The pledged image size goes into the frame header (readers require it).
+ */
+static bw_err compress_chunk(ZSTD_CCtx *cc, const uint8_t *raw, size_t len, int last, uint8_t *z,
+                             size_t bound, size_t *zl)
+{
+    ZSTD_inBuffer in = {raw, len, 0};
+    ZSTD_outBuffer out = {z, bound, 0};
+    size_t r;
+
+    do {
+        r = ZSTD_compressStream2(cc, &out, &in, last ? ZSTD_e_end : ZSTD_e_flush);
+        if (ZSTD_isError(r))
+            return BW_E_NOMEM; /* the compressor's only failure for a bounded output */
+    } while (r != 0 && out.pos < out.size);
+    if (r != 0 || out.pos == 0)
+        return BW_E_TOOBIG; /* above ZSTD_compressBound: cannot happen */
+    *zl = out.pos;
+    return BW_OK;
+}
+
+/*
  * The compressed payload: reads the image chunk by chunk, fills the chunk
  * list (digests of the uncompressed chunks) and the whole-image digest,
  * writes one zstd frame per chunk from offset `at` and the big-endian
@@ -142,6 +166,12 @@ static bw_err compress_image(int in, int out, struct bw_suit_build *b, uint8_t *
     *zbytes = 0;
     if (!raw || !z || !cc)
         goto out;
+    rc = BW_E_INVAL;
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, BWH_ZSTD_WINDOW_LOG)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 0)) ||
+        ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cc, b->image_size)))
+        goto out;
     if ((rc = bw_sha256_init(&h)))
         goto out;
     hashing = 1;
@@ -160,13 +190,8 @@ static bw_err compress_image(int in, int out, struct bw_suit_build *b, uint8_t *
             rc = bw_sha256_update(&h, raw, want);
         if (rc)
             break;
-        /* ZSTD_compressCCtx records the content size in the frame header,
-         * which readers require. */
-        zl = ZSTD_compressCCtx(cc, z, bound, raw, want, level);
-        if (ZSTD_isError(zl) || zl == 0 || zl > bound) {
-            rc = BW_E_NOMEM; /* the compressor's only failure for a bounded output */
+        if ((rc = compress_chunk(cc, raw, want, off + want == b->image_size, z, bound, &zl)))
             break;
-        }
         if (pwrite(out, z, zl, (off_t)(at + *zbytes)) != (ssize_t)zl) {
             rc = BW_E_IO;
             break;
@@ -450,7 +475,7 @@ int cmd_sign(struct cli_args *a)
         list = bwh_malloc(n_chunks ? (size_t)(n_chunks * BW_SHA256_LEN) : 1);
         rc = list ? BW_OK : BW_E_NOMEM;
         if (!rc && cli_flag(a, "compress")) {
-            b.compress = 1;
+            b.compress = BW_SUIT_COMPRESS_ZSTD_STREAM;
             table = bwh_malloc(n_chunks ? (size_t)(n_chunks * BW_SUIT_CLEN_LEN) : 1);
             rc = table ? BW_OK : BW_E_NOMEM;
         }

@@ -128,7 +128,7 @@ static bw_err parse_compression(const uint8_t *p, size_t n, struct bw_suit_compo
 
     if ((rc = parse_uint_digest(p, n, &alg, digest)))
         return rc;
-    if (alg != BW_SUIT_COMPRESS_ZSTD)
+    if (alg != BW_SUIT_COMPRESS_ZSTD && alg != BW_SUIT_COMPRESS_ZSTD_STREAM)
         return BW_E_UNSUPPORTED; /* fail closed: the payload could not be read */
     memcpy(c->clen_digest, digest, BW_SHA256_LEN);
     c->compress_alg = (uint8_t)alg;

@@ -48,7 +48,7 @@ static void enc_chunks(struct bw_wr *w, const struct bw_suit_build *b)
 static void enc_compression(struct bw_wr *w, const struct bw_suit_build *b)
 {
     bw_cbor_put_array(w, 2);
-    bw_cbor_put_uint(w, BW_SUIT_COMPRESS_ZSTD);
+    bw_cbor_put_uint(w, (uint64_t)b->compress);
     put_digest(w, b->clen_digest);
 }
 
@@ -239,7 +239,9 @@ bw_err bw_suit_build(struct bw_wr *w, const struct bw_suit_build *b, const struc
         (b->integrated && (!b->uri || b->uri[0] != '#' || urilen < 2)) ||
         (b->n_alt != 0 && b->n_alt != 2) ||
         (b->n_alt && (!b->with_chunks || b->uri || b->integrated || !ab_fits(b))) ||
-        (b->compress && (!b->with_chunks || b->n_alt || b->integrated)))
+        (b->compress && (!b->with_chunks || b->n_alt || b->integrated ||
+                         (b->compress != BW_SUIT_COMPRESS_ZSTD &&
+                          b->compress != BW_SUIT_COMPRESS_ZSTD_STREAM))))
         goto out;
     rc = BW_E_KEY;
     if (!key || !key->has_priv)

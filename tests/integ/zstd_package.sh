@@ -3,9 +3,10 @@
 # Compressed packages (bulwark sign --compress, docs/package-format.md):
 # a round trip (sign, inspect, verify, install from a file, a pipe and a URL
 # into a file-slot device, the slot equals the image), then packages signed
-# with one flaw each (tests/tools/zpkg_craft.c): a frame whose bytes are
-# not the signed chunk, a frame that expands past the chunk size, a
-# truncated frame, a length table changed after signing. Each is refused
+# with one flaw each (tests/tools/zpkg_craft.c), in both compressed forms
+# (one frame per chunk; one frame flushed at each chunk, what sign writes):
+# an entry whose bytes are not the signed chunk, one that expands past the
+# chunk size, a truncated one, a length table changed after signing. Each is refused
 # by verify and install with its own error, and the slot keeps every byte.
 # Usage: zstd_package.sh BULWARK ZPKG_CRAFT
 set -u
@@ -70,7 +71,8 @@ check '"$CRAFT" k.pem img crafted' "zpkg_craft"
 "$B" device init --dir dev2 --slot-size $((1 << 20)) --pub p.pem --vendor-id $V --class-id $C >/dev/null
 head -c $((1 << 20)) /dev/urandom > fill
 cp fill dev2/slot-b.img
-for c in digest:BW_E_CHUNK expand:BW_E_SIZE trunc:BW_E_TRUNCATED table:BW_E_CHUNK; do
+for c in digest:BW_E_CHUNK expand:BW_E_SIZE trunc:BW_E_TRUNCATED table:BW_E_CHUNK \
+         s-digest:BW_E_CHUNK s-expand:BW_E_SIZE s-trunc:BW_E_TRUNCATED s-table:BW_E_CHUNK; do
   f=${c%%:*} e=${c#*:}
   rc=$(run "$B" verify --pub p.pem crafted/$f.bwp)
   check '[ $rc = $(code $e) ]' "verify $f.bwp: $rc, want $e ($(code $e)): $(cat err.txt)"
@@ -78,7 +80,9 @@ for c in digest:BW_E_CHUNK expand:BW_E_SIZE trunc:BW_E_TRUNCATED table:BW_E_CHUN
   check '[ $rc = $(code $e) ]' "install $f.bwp: $rc, want $e: $(cat err.txt)"
   check 'cmp -s fill dev2/slot-b.img' "$f.bwp changed slot b"
 done
-rc=$(run "$B" install --config dev2/device.conf crafted/good.bwp)
-check '[ $rc = 0 ] && same dev2/slot-b.img img' "the crafter's honest package installs: $rc $(cat err.txt)"
+rc=$(run "$B" verify --pub p.pem crafted/good.bwp)
+check '[ $rc = 0 ]' "the crafter's honest frame-per-chunk package verifies: $rc $(cat err.txt)"
+rc=$(run "$B" install --config dev2/device.conf crafted/s-good.bwp)
+check '[ $rc = 0 ] && same dev2/slot-b.img img' "the crafter's honest stream package installs: $rc $(cat err.txt)"
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]
