@@ -71,7 +71,8 @@ static void component_json(const struct bw_suit_component *k)
         bwh_json_hex(stdout, k->chunk_list_digest, BW_SHA256_LEN);
     }
     if (k->has_compress) {
-        printf(",\"compression\":{\"algorithm\":\"zstd\",\"length_table_digest\":");
+        printf(",\"compression\":{\"algorithm\":\"zstd\",\"form\":\"%s\",\"length_table_digest\":",
+               k->compress_alg == BW_SUIT_COMPRESS_ZSTD_STREAM ? "stream" : "frames");
         bwh_json_hex(stdout, k->clen_digest, BW_SHA256_LEN);
         printf("}");
     }
@@ -178,7 +179,9 @@ static void component_text(const struct bw_suit_component *k)
         printf("    chunk list       %" PRIu64 " chunks of %" PRIu32 " bytes\n",
                (k->image_size + k->chunk_size - 1) / k->chunk_size, k->chunk_size);
     if (k->has_compress)
-        printf("    compression      zstd, one frame per chunk (length table signed)\n");
+        printf("    compression      zstd, %s (length table signed)\n",
+               k->compress_alg == BW_SUIT_COMPRESS_ZSTD_STREAM ? "one stream flushed at each chunk"
+                                                               : "one frame per chunk");
     if (k->has_section)
         printf("    package section  at %" PRIu64 " of %" PRIu64 " bytes after the envelope\n",
                k->section_off, k->section_total);

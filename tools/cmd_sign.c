@@ -11,8 +11,9 @@
  * changed while signing is refused rather than packaged inconsistently.
  * The output is renamed into place; --sync also fsyncs it first.
  * --compress: each chunk is digested (uncompressed) and compressed into
- * one zstd frame, frames written one after the other after the chunk list
- * and the table of their lengths, whose digest the manifest signs.
+ * the image's one zstd stream, flushed at the chunk's end; the compressed
+ * bytes follow the chunk list and the table of each chunk's compressed
+ * length, whose digest the manifest signs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -148,8 +149,8 @@ static bw_err compress_chunk(ZSTD_CCtx *cc, const uint8_t *raw, size_t len, int 
 /*
  * The compressed payload: reads the image chunk by chunk, fills the chunk
  * list (digests of the uncompressed chunks) and the whole-image digest,
- * writes one zstd frame per chunk from offset `at` and the big-endian
- * length table into table. *zbytes gets the frames' total size.
+ * writes the compressed stream from offset `at` and each chunk's
+ * compressed length into table (big-endian). *zbytes gets the total.
  */
 static bw_err compress_image(int in, int out, struct bw_suit_build *b, uint8_t *list,
                              uint8_t *table, uint64_t at, int level, uint64_t *zbytes)
