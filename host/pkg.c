@@ -6,6 +6,11 @@
  * against the signed digest; then each payload chunk is read, checked
  * against its list entry and only then handed to the sink, while a second
  * thread hashes the whole image for the final image-match check.
+ * A compressed package (BW_SUIT_PARAM_COMPRESSION) has a table of
+ * compressed lengths after the list, checked against its signed digest
+ * before any chunk is read; each chunk is one zstd frame, decompressed here
+ * into a buffer of exactly the chunk's size and then checked like an
+ * uncompressed one, so the core only ever sees uncompressed bytes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <zstd.h>
+#include <zstd_errors.h>
 
 #include "bwh/host.h"
 
@@ -190,6 +198,136 @@ static bw_err pkg_read(struct bwh_pkg *p, uint8_t *dst, size_t n, size_t *got)
 
 static bw_err read_envelope(struct bwh_pkg *p, const struct bw_ec_key *key, size_t env_cap);
 
+size_t bwh_zchunk_bound(uint32_t chunk_size)
+{
+    return ZSTD_compressBound(chunk_size);
+}
+
+bw_err bwh_zchunk_table(const uint8_t *table, size_t n, uint32_t chunk_size, uint32_t *lens)
+{
+    size_t i, bound = bwh_zchunk_bound(chunk_size);
+
+    for (i = 0; i < n; i++) {
+        const uint8_t *e = table + i * BW_SUIT_CLEN_LEN;
+        uint32_t v = (uint32_t)e[0] << 24 | (uint32_t)e[1] << 16 | (uint32_t)e[2] << 8 | e[3];
+
+        if (v == 0 || v > bound)
+            return BW_E_FORMAT;
+        lens[i] = v;
+    }
+    return BW_OK;
+}
+
+/* A zstd error as a bulwark one. */
+static bw_err zerr(size_t r)
+{
+    switch (ZSTD_getErrorCode(r)) {
+    case ZSTD_error_srcSize_wrong:
+        return BW_E_TRUNCATED;
+    case ZSTD_error_dstSize_tooSmall:
+        return BW_E_SIZE;
+    case ZSTD_error_frameParameter_windowTooLarge:
+        return BW_E_TOOBIG;
+    case ZSTD_error_memory_allocation:
+        return BW_E_NOMEM;
+    default:
+        return BW_E_FORMAT;
+    }
+}
+
+void *bwh_zchunk_dctx(void)
+{
+    ZSTD_DCtx *d = ZSTD_createDCtx();
+
+    if (d && ZSTD_isError(ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, BWH_ZSTD_WINDOW_LOG))) {
+        ZSTD_freeDCtx(d);
+        d = NULL;
+    }
+    return d;
+}
+
+void bwh_zchunk_dctx_free(void *dctx)
+{
+    ZSTD_freeDCtx(dctx);
+}
+
+bw_err bwh_zchunk_stream(void *dctx, uint8_t *dst, size_t want, const uint8_t *src, size_t len,
+                         uint64_t image_size, int first, int last)
+{
+    ZSTD_inBuffer ib = {src, len, 0};
+    ZSTD_outBuffer ob = {dst, want, 0};
+    size_t r;
+
+    if (first) {
+        unsigned long long declared = ZSTD_getFrameContentSize(src, len);
+
+        if (declared == ZSTD_CONTENTSIZE_ERROR)
+            return BW_E_FORMAT;
+        if (declared != image_size)
+            return BW_E_SIZE; /* unknown, or not the signed image size */
+        if (ZSTD_isError(ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only)))
+            return BW_E_STATE;
+    }
+    for (;;) {
+        size_t in0 = ib.pos, out0 = ob.pos;
+
+        r = ZSTD_decompressStream(dctx, &ob, &ib);
+        if (ZSTD_isError(r))
+            return zerr(r);
+        if (r == 0 || ob.pos == ob.size || (ib.pos == in0 && ob.pos == out0))
+            break; /* frame done, chunk full, or nothing more from this input */
+    }
+    if (ib.pos < ib.size)
+        return r == 0 ? BW_E_TRAILING : BW_E_SIZE; /* bytes past the frame, or past the chunk */
+    if (ob.pos < want)
+        return BW_E_TRUNCATED;
+    if (r != 0) {
+        /* The chunk is full: the decoder must hold nothing more for it. */
+        uint8_t probe;
+        ZSTD_outBuffer pb = {&probe, 1, 0};
+        ZSTD_inBuffer eb = {src + len, 0, 0};
+
+        r = ZSTD_decompressStream(dctx, &pb, &eb);
+        if (ZSTD_isError(r))
+            return zerr(r);
+        if (pb.pos)
+            return BW_E_SIZE;
+    }
+    if (last != (r == 0))
+        return last ? BW_E_TRUNCATED : BW_E_SIZE; /* the frame must end with the last chunk */
+    return BW_OK;
+}
+
+bw_err bwh_zchunk_decode(void *dctx, uint8_t *dst, size_t want, const uint8_t *src, size_t len)
+{
+    ZSTD_DCtx *own = NULL;
+    unsigned long long declared;
+    size_t flen, r;
+
+    flen = ZSTD_findFrameCompressedSize(src, len);
+    if (ZSTD_isError(flen))
+        return zerr(flen) == BW_E_TRUNCATED ? BW_E_TRUNCATED : BW_E_FORMAT;
+    if (flen != len)
+        return BW_E_TRAILING; /* one frame per chunk, nothing after it */
+    declared = ZSTD_getFrameContentSize(src, len);
+    if (declared == ZSTD_CONTENTSIZE_ERROR)
+        return BW_E_FORMAT;
+    if (declared != (unsigned long long)want)
+        return BW_E_SIZE; /* unknown, or not the chunk's size: refused before decoding */
+    if (!dctx) {
+        dctx = own = bwh_zchunk_dctx();
+        if (!own)
+            return BW_E_NOMEM;
+    }
+    /* dst's capacity is the chunk's size: zstd stops with dstSize_tooSmall
+     * rather than write past it. */
+    r = ZSTD_decompressDCtx(dctx, dst, want, src, len);
+    ZSTD_freeDCtx(own);
+    if (ZSTD_isError(r))
+        return zerr(r);
+    return r == want ? BW_OK : BW_E_SIZE;
+}
+
 bw_err bwh_pkg_open(struct bwh_pkg *p, const char *path, const struct bw_ec_key *key, size_t env_cap)
 {
     memset(p, 0, sizeof(*p));
@@ -265,8 +403,57 @@ static bw_err expect_eof(struct bwh_pkg *p)
  * pipe's thread (stage 2), so reading and checking overlap with hashing
  * and writing. *off gets the bytes pushed. Stops at the first error (the
  * pipe's included). */
+/* A compressed payload's reader state: the checked length table, one
+ * compressed chunk and the decoder. */
+struct zread {
+    uint32_t *lens;
+    uint8_t *frame;
+    ZSTD_DCtx *dctx;
+    int stream; /* BW_SUIT_COMPRESS_ZSTD_STREAM */
+};
+
+static void zread_free(struct zread *z)
+{
+    bwh_free(z->lens);
+    bwh_free(z->frame);
+    ZSTD_freeDCtx(z->dctx);
+    memset(z, 0, sizeof(*z));
+}
+
+/* Reads the length table after the chunk list and checks it against its
+ * signed digest (BW_E_CHUNK) before trusting any length in it. */
+static bw_err zread_begin(struct bwh_pkg *p, struct zread *z, uint64_t n_chunks)
+{
+    const struct bw_suit_component *c = &p->suit.comp[0];
+    size_t tlen = (size_t)n_chunks * BW_SUIT_CLEN_LEN, got;
+    uint8_t *table = bwh_malloc(tlen ? tlen : 1), digest[BW_SHA256_LEN];
+    bw_err rc = BW_E_NOMEM;
+
+    z->lens = bwh_malloc(n_chunks ? (size_t)n_chunks * sizeof(*z->lens) : 1);
+    z->frame = bwh_malloc(bwh_zchunk_bound(c->chunk_size));
+    z->dctx = bwh_zchunk_dctx();
+    z->stream = c->compress_alg == BW_SUIT_COMPRESS_ZSTD_STREAM;
+    if (!table || !z->lens || !z->frame || !z->dctx)
+        goto out;
+    if ((rc = pkg_read(p, table, tlen, &got)))
+        goto out;
+    rc = BW_E_TRUNCATED;
+    if (got < tlen)
+        goto out;
+    if ((rc = bw_sha256(table, tlen, digest)))
+        goto out;
+    rc = BW_E_CHUNK;
+    if (!bw_ct_equal(digest, c->clen_digest, BW_SHA256_LEN))
+        goto out;
+    rc = bwh_zchunk_table(table, (size_t)n_chunks, c->chunk_size, z->lens);
+out:
+    bwh_free(table);
+    return rc;
+}
+
 static bw_err pipe_chunks(struct bwh_pkg *p, struct bwh_hash_pipe *hp, uint64_t n_chunks,
-                          struct bw_install *in, struct bwh_progress *prog, uint64_t *off)
+                          struct bw_install *in, struct bwh_progress *prog, const struct zread *z,
+                          uint64_t *off)
 {
     const struct bw_suit_component *c = &p->suit.comp[0];
     uint64_t i;
@@ -280,17 +467,30 @@ static bw_err pipe_chunks(struct bwh_pkg *p, struct bwh_hash_pipe *hp, uint64_t 
 
         if ((rc = bwh_hash_pipe_error(hp)))
             break; /* the pipe's thread failed */
-        if ((rc = pkg_read(p, slot, want, &got)))
-            break;
-        rc = BW_E_TRUNCATED;
-        if (got < want)
-            break;
+        if (z) {
+            if ((rc = pkg_read(p, z->frame, z->lens[i], &got)))
+                break;
+            rc = BW_E_TRUNCATED;
+            if (got < z->lens[i])
+                break;
+            rc = z->stream ? bwh_zchunk_stream(z->dctx, slot, want, z->frame, z->lens[i],
+                                               c->image_size, i == 0, i + 1 == n_chunks)
+                           : bwh_zchunk_decode(z->dctx, slot, want, z->frame, z->lens[i]);
+            if (rc)
+                break;
+        } else {
+            if ((rc = pkg_read(p, slot, want, &got)))
+                break;
+            rc = BW_E_TRUNCATED;
+            if (got < want)
+                break;
+        }
         if ((rc = bw_install_check(in, slot, want)))
             break;
         bwh_hash_pipe_push(hp, want);
         *off += want;
         if (prog)
-            bwh_progress_add(prog, want);
+            bwh_progress_add(prog, z ? z->lens[i] : want);
     }
     return rc;
 }
@@ -331,11 +531,13 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
     const struct bw_suit_component *c = &p->suit.comp[0];
     struct bwh_hash_pipe *hp = NULL;
     struct bw_install in;
+    struct zread z;
     uint64_t n_chunks = 0, list_len = 0, off = 0;
     int integrated;
     bw_err rc, prc;
 
     memset(&in, 0, sizeof(in));
+    memset(&z, 0, sizeof(z));
     p->tap = o ? o->tap : NULL;
     *stage = "device check";
     if (u && !p->suit.authenticated)
@@ -352,6 +554,9 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
             return rc;
     }
     integrated = c->has_uri && c->uri.len && c->uri.p[0] == '#';
+    /* Compression is defined for a single image with a chunk list. */
+    if (c->has_compress && (integrated || !c->has_chunks || p->suit.try_each || p->suit.slot_cond))
+        return BW_E_UNSUPPORTED;
     if (!integrated) {
         rc = bw_suit_chunk_layout(&p->suit, 0, &n_chunks, &list_len);
         if (rc)
@@ -370,6 +575,8 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
     *stage = "payload";
     if (!integrated)
         rc = feed_list(p, &in, in.skip + p->list_len);
+    if (!rc && c->has_compress)
+        rc = zread_begin(p, &z, n_chunks);
     if (!rc && n_chunks)
         rc = bwh_hash_pipe_new(&hp, c->chunk_size);
     if (!rc && hp) {
@@ -378,7 +585,7 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
          * checking and writing overlap, and the stream refuses a commit
          * of a chunk its check has not passed. */
         pipe_commit_only(hp, commit_sink, &in);
-        rc = pipe_chunks(p, hp, n_chunks, &in, prog, &off);
+        rc = pipe_chunks(p, hp, n_chunks, &in, prog, c->has_compress ? &z : NULL, &off);
     }
     if (hp) {
         uint8_t unused[BW_SHA256_LEN];
@@ -401,6 +608,7 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
     }
     if (rc)
         bw_install_abort(&in);
+    zread_free(&z);
     return rc;
 }
 
@@ -470,6 +678,8 @@ bw_err bwh_pkg_verify(struct bwh_pkg *p, struct bwh_progress *prog)
 
     struct bwh_pkg_opts o = {.prog = prog};
 
+    if (p->suit.comp[0].has_compress && (p->suit.try_each || p->suit.slot_cond))
+        return BW_E_UNSUPPORTED;
     if (p->suit.try_each || p->suit.slot_cond)
         return verify_ab(p, prog);
     return bwh_pkg_install(p, NULL, NULL, &o, &stage);

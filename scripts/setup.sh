@@ -6,7 +6,8 @@
 set -eu
 need=(cmake make gcc pkg-config libssl-dev openssl libjansson-dev xxd python3 libubootenv-dev
       libubootenv-tool grub-common libcurl4-openssl-dev libargon2-dev libtss2-dev libp11-kit-dev
-      libtss2-tcti-tabrmd0 libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libpq-dev libmbedtls-dev)
+      libtss2-tcti-tabrmd0 libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libpq-dev libmbedtls-dev
+      libzstd-dev)
 case "${1:-test}" in
   test|bench) need+=(clang libclang-rt-14-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
                      softhsm2 opensc swtpm swtpm-tools tpm2-tools tpm2-abrmd dbus-daemon

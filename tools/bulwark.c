@@ -29,6 +29,8 @@ static const struct cli_opt sign_opts[] = {
     {"integrated", NULL, "embed the payload in the envelope (images up to 512 KiB)"},
     {"image-a", "FILE", "A/B package: the image linked for slot A (with --image-b, no IMAGE)"},
     {"image-b", "FILE", "A/B package: the image linked for slot B; each device installs the one for its free slot"},
+    {"compress", NULL, "compress the payload with zstd, flushed at each 64 KiB chunk (digests stay over the uncompressed bytes)"},
+    {"compress-level", "N", "zstd level for --compress, 1 to 22 (default 19)"},
     {"sync", NULL, "fsync the package before renaming it into place"},
     {"json", NULL, "print a JSON summary on stdout"},
     {NULL, NULL, NULL}};
@@ -93,7 +95,9 @@ static const struct cli_cmd commands[] = {
      "never loaded whole. Devices refuse packages whose sequence number is below the\n"
      "highest they accepted, so increase it with every release. With --image-a and\n"
      "--image-b the package carries one image per slot (SUIT try-each on the\n"
-     "component slot) and a device installs the one linked for its free slot.",
+     "component slot) and a device installs the one linked for its free slot.\n"
+     "With --compress the payload is one zstd stream flushed at every chunk; the\n"
+     "signed digests stay those of the uncompressed chunks.",
      sign_opts, 0, 1, cmd_sign},
     {"verify", "check a package's signature, manifest and every payload byte",
      "--pub PUB.pem [--vendor-id UUID] [--class-id UUID] [--min-sequence N] PKG",

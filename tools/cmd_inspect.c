@@ -70,6 +70,12 @@ static void component_json(const struct bw_suit_component *k)
         printf(",\"chunk_size\":%" PRIu32 ",\"chunk_list_digest\":", k->chunk_size);
         bwh_json_hex(stdout, k->chunk_list_digest, BW_SHA256_LEN);
     }
+    if (k->has_compress) {
+        printf(",\"compression\":{\"algorithm\":\"zstd\",\"form\":\"%s\",\"length_table_digest\":",
+               k->compress_alg == BW_SUIT_COMPRESS_ZSTD_STREAM ? "stream" : "frames");
+        bwh_json_hex(stdout, k->clen_digest, BW_SHA256_LEN);
+        printf("}");
+    }
     if (k->has_section)
         printf(",\"section\":{\"offset\":%" PRIu64 ",\"total\":%" PRIu64 "}", k->section_off,
                k->section_total);
@@ -172,6 +178,10 @@ static void component_text(const struct bw_suit_component *k)
     if (k->has_chunks)
         printf("    chunk list       %" PRIu64 " chunks of %" PRIu32 " bytes\n",
                (k->image_size + k->chunk_size - 1) / k->chunk_size, k->chunk_size);
+    if (k->has_compress)
+        printf("    compression      zstd, %s (length table signed)\n",
+               k->compress_alg == BW_SUIT_COMPRESS_ZSTD_STREAM ? "one stream flushed at each chunk"
+                                                               : "one frame per chunk");
     if (k->has_section)
         printf("    package section  at %" PRIu64 " of %" PRIu64 " bytes after the envelope\n",
                k->section_off, k->section_total);

@@ -10,6 +10,10 @@
  * The image's size and mtime are checked again at the end, so an image that
  * changed while signing is refused rather than packaged inconsistently.
  * The output is renamed into place; --sync also fsyncs it first.
+ * --compress: each chunk is digested (uncompressed) and compressed into
+ * the image's one zstd stream, flushed at the chunk's end; the compressed
+ * bytes follow the chunk list and the table of each chunk's compressed
+ * length, whose digest the manifest signs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +24,8 @@
 #include <sys/stat.h>
 #include <pthread.h>
 #include <unistd.h>
+
+#include <zstd.h>
 
 #include "cli.h"
 
@@ -114,6 +120,104 @@ static bw_err hash_image(int fd, uint64_t size, uint32_t chunk, uint8_t *list,
         return rc;
     }
     return bwh_hash_pipe_finish(hp, digest);
+}
+
+/*
+ * One chunk into z (BW_SUIT_COMPRESS_ZSTD_STREAM): continues the image's
+ * one frame and flushes it at the chunk's end (ends it at the last chunk),
+ * so the bytes written decode to exactly this chunk given the ones before.
+ * The pledged image size goes into the frame header (readers require it).
+ */
+static bw_err compress_chunk(ZSTD_CCtx *cc, const uint8_t *raw, size_t len, int last, uint8_t *z,
+                             size_t bound, size_t *zl)
+{
+    ZSTD_inBuffer in = {raw, len, 0};
+    ZSTD_outBuffer out = {z, bound, 0};
+    size_t r;
+
+    do {
+        r = ZSTD_compressStream2(cc, &out, &in, last ? ZSTD_e_end : ZSTD_e_flush);
+        if (ZSTD_isError(r))
+            return BW_E_NOMEM; /* the compressor's only failure for a bounded output */
+    } while (r != 0 && out.pos < out.size);
+    if (r != 0 || out.pos == 0)
+        return BW_E_TOOBIG; /* above ZSTD_compressBound: cannot happen */
+    *zl = out.pos;
+    return BW_OK;
+}
+
+/*
+ * The compressed payload: reads the image chunk by chunk, fills the chunk
+ * list (digests of the uncompressed chunks) and the whole-image digest,
+ * writes the compressed stream from offset `at` and each chunk's
+ * compressed length into table (big-endian). *zbytes gets the total.
+ */
+static bw_err compress_image(int in, int out, struct bw_suit_build *b, uint8_t *list,
+                             uint8_t *table, uint64_t at, int level, uint64_t *zbytes)
+{
+    size_t bound = bwh_zchunk_bound(b->chunk_size), got;
+    uint8_t *raw = bwh_malloc(b->chunk_size), *z = bwh_malloc(bound);
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    struct bwh_progress prog;
+    struct bw_sha256 h;
+    uint64_t off = 0, i = 0;
+    int hashing = 0;
+    bw_err rc = BW_E_NOMEM;
+
+    *zbytes = 0;
+    if (!raw || !z || !cc)
+        goto out;
+    rc = BW_E_INVAL;
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, BWH_ZSTD_WINDOW_LOG)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 0)) ||
+        ZSTD_isError(ZSTD_CCtx_setPledgedSrcSize(cc, b->image_size)))
+        goto out;
+    if ((rc = bw_sha256_init(&h)))
+        goto out;
+    hashing = 1;
+    bwh_progress_start(&prog, "compressing", b->image_size);
+    while (off < b->image_size && !rc) {
+        size_t want = b->image_size - off < b->chunk_size ? (size_t)(b->image_size - off)
+                                                          : b->chunk_size;
+        size_t zl;
+
+        rc = bwh_read_full(in, raw, want, &got);
+        if (!rc && got < want)
+            rc = BW_E_TRUNCATED;
+        if (!rc)
+            rc = bw_sha256(raw, want, list + i * BW_SHA256_LEN);
+        if (!rc)
+            rc = bw_sha256_update(&h, raw, want);
+        if (rc)
+            break;
+        if ((rc = compress_chunk(cc, raw, want, off + want == b->image_size, z, bound, &zl)))
+            break;
+        if (pwrite(out, z, zl, (off_t)(at + *zbytes)) != (ssize_t)zl) {
+            rc = BW_E_IO;
+            break;
+        }
+        table[i * BW_SUIT_CLEN_LEN] = (uint8_t)(zl >> 24);
+        table[i * BW_SUIT_CLEN_LEN + 1] = (uint8_t)(zl >> 16);
+        table[i * BW_SUIT_CLEN_LEN + 2] = (uint8_t)(zl >> 8);
+        table[i * BW_SUIT_CLEN_LEN + 3] = (uint8_t)zl;
+        *zbytes += zl;
+        off += want;
+        i++;
+        bwh_progress_add(&prog, want);
+    }
+    bwh_progress_end(&prog);
+out:
+    if (hashing) {
+        if (rc)
+            bw_sha256_abort(&h);
+        else
+            rc = bw_sha256_final(&h, b->image_digest);
+    }
+    ZSTD_freeCCtx(cc);
+    bwh_free(raw);
+    bwh_free(z);
+    return rc;
 }
 
 /* One A/B image: its chunk list and digests, written at its section. */
@@ -256,7 +360,10 @@ int cmd_sign(struct cli_args *a)
 {
     const char *keyf = cli_get(a, "key"), *out = cli_get(a, "out"), *img = a->npos ? a->pos[0] : NULL;
     const char *seqs = cli_get(a, "sequence"), *cid = cli_get(a, "component-id");
+    const char *levels = cli_get(a, "compress-level");
     uint8_t vendor[16], klass[16], comp[64], *list = NULL, *env = NULL, *payload = NULL;
+    uint8_t *table = NULL;
+    uint64_t level = 19, zbytes = 0;
     struct bw_suit_build b;
     struct bw_ec_key key;
     struct stat st0, st1;
@@ -307,6 +414,8 @@ int cmd_sign(struct cli_args *a)
             return cli_usage(a, "an A/B package takes --image-a and --image-b, and no IMAGE");
         if (b.uri)
             return cli_usage(a, "--uri and --integrated do not apply to an A/B package");
+        if (cli_flag(a, "compress"))
+            return cli_usage(a, "--compress does not apply to an A/B package");
         rc = bwh_load_key(keyf, 1, &key);
         status = rc ? cli_fail(a, keyf, rc) : sign_ab(a, &b, &key, out);
         bw_ec_key_clear(&key);
@@ -314,6 +423,12 @@ int cmd_sign(struct cli_args *a)
     }
     if (a->npos != 1)
         return cli_usage(a, "IMAGE (or --image-a and --image-b) is required");
+    if (levels && !cli_flag(a, "compress"))
+        return cli_usage(a, "--compress-level applies with --compress");
+    if (levels && (bwh_parse_u64(levels, &level) || level < 1 || level > (uint64_t)ZSTD_maxCLevel()))
+        return cli_usage(a, "--compress-level: a whole number from 1 to %d", ZSTD_maxCLevel());
+    if (cli_flag(a, "compress") && cli_flag(a, "integrated"))
+        return cli_usage(a, "--compress applies to a chunked payload, not --integrated");
 
     errno = 0;
     rc = bwh_load_key(keyf, 1, &key);
@@ -358,8 +473,13 @@ int cmd_sign(struct cli_args *a)
                                                     BW_SUIT_CHUNK_SIZE >> 30));
             goto out;
         }
-        list = bwh_malloc((size_t)(n_chunks * BW_SHA256_LEN));
+        list = bwh_malloc(n_chunks ? (size_t)(n_chunks * BW_SHA256_LEN) : 1);
         rc = list ? BW_OK : BW_E_NOMEM;
+        if (!rc && cli_flag(a, "compress")) {
+            b.compress = BW_SUIT_COMPRESS_ZSTD_STREAM;
+            table = bwh_malloc(n_chunks ? (size_t)(n_chunks * BW_SUIT_CLEN_LEN) : 1);
+            rc = table ? BW_OK : BW_E_NOMEM;
+        }
     }
     if (rc) {
         status = cli_fail(a, img, rc);
@@ -382,7 +502,17 @@ int cmd_sign(struct cli_args *a)
         status = cli_fail(a, tmp, BW_E_IO);
         goto out;
     }
-    if (list) {
+    if (table) {
+        uint64_t tat = env_len + n_chunks * BW_SHA256_LEN, tlen = n_chunks * BW_SUIT_CLEN_LEN;
+
+        rc = compress_image(in, fd, &b, list, table, tat + tlen, (int)level, &zbytes);
+        if (!rc)
+            rc = bw_sha256(list, (size_t)(n_chunks * BW_SHA256_LEN), b.chunk_list_digest);
+        if (!rc)
+            rc = bw_sha256(table, (size_t)tlen, b.clen_digest);
+        if (!rc && pwrite(fd, table, (size_t)tlen, (off_t)tat) != (ssize_t)tlen)
+            rc = BW_E_IO;
+    } else if (list) {
         job.in = in;
         job.out = fd;
         job.len = b.image_size;
@@ -428,7 +558,10 @@ int cmd_sign(struct cli_args *a)
         printf(",\"sequence\":%" PRIu64 ",\"image_size\":%" PRIu64 ",\"image_digest\":",
                b.sequence, b.image_size);
         bwh_json_hex(stdout, b.image_digest, BW_SHA256_LEN);
-        printf(",\"envelope_size\":%zu,\"chunks\":%" PRIu64 "}\n", env_len, n_chunks);
+        printf(",\"envelope_size\":%zu,\"chunks\":%" PRIu64, env_len, n_chunks);
+        if (table)
+            printf(",\"compression\":\"zstd\",\"compressed_size\":%" PRIu64, zbytes);
+        printf("}\n");
     } else {
         char hex[65];
 
@@ -436,6 +569,9 @@ int cmd_sign(struct cli_args *a)
         printf("signed %s -> %s: sequence %" PRIu64 ", %" PRIu64 " bytes, %" PRIu64
                " chunks, sha256 %s\n",
                img, out, b.sequence, b.image_size, n_chunks, hex);
+        if (table)
+            printf("compressed with zstd level %" PRIu64 ": %" PRIu64 " bytes of chunks\n", level,
+                   zbytes);
     }
     status = 0;
 out:
@@ -444,6 +580,7 @@ out:
     if (in >= 0)
         close(in);
     bwh_free(list);
+    bwh_free(table);
     bwh_free(env);
     bwh_free(payload);
     bw_ec_key_clear(&key);

@@ -88,6 +88,16 @@
  * alternative's chunk list starts, counted from the end of the envelope,
  * and how many bytes follow the envelope in all (docs/package-format.md). */
 #define BW_SUIT_PARAM_SECTION (-258)
+/* bulwark's chunk compression parameter: bstr .cbor [algorithm: uint,
+ * length-table-digest: SUIT_Digest]. The payload is compressed chunk by
+ * chunk; a table of each chunk's compressed length (4 bytes each,
+ * big-endian) follows the chunk list and its SHA-256 is signed here. The
+ * chunk list still holds the digests of the uncompressed chunks
+ * (docs/package-format.md). */
+#define BW_SUIT_PARAM_COMPRESSION (-259)
+#define BW_SUIT_COMPRESS_ZSTD 1        /* one zstd frame per chunk */
+#define BW_SUIT_COMPRESS_ZSTD_STREAM 2 /* one zstd frame, flushed at every chunk's end */
+#define BW_SUIT_CLEN_LEN 4      /* bytes per entry of the length table */
 #define BW_SUIT_ALG_SHA256 (-16)
 
 struct bw_suit_bytes {
@@ -118,8 +128,10 @@ struct bw_suit_component {
     uint64_t slot;           /* suit-parameter-component-slot */
     uint64_t section_off;    /* bulwark A/B section (BW_SUIT_PARAM_SECTION) */
     uint64_t section_total;
+    uint8_t clen_digest[BW_SHA256_LEN]; /* BW_SUIT_PARAM_COMPRESSION: length table's SHA-256 */
+    uint8_t compress_alg;               /* BW_SUIT_COMPRESS_* when has_compress */
     unsigned has_vendor : 1, has_class : 1, has_digest : 1, has_size : 1, has_uri : 1,
-        has_chunks : 1, has_slot : 1, has_section : 1;
+        has_chunks : 1, has_slot : 1, has_section : 1, has_compress : 1;
     /* The vendor/class values that conditions actually compared (the
      * parameter as it stood when the condition ran), and whether two
      * conditions compared different values. */
@@ -245,6 +257,10 @@ struct bw_suit_build {
     int with_chunks;
     uint32_t chunk_size;
     uint8_t chunk_list_digest[BW_SHA256_LEN];
+    /* compress: 0, or the BW_SUIT_COMPRESS_* algorithm of the payload
+     * (BW_SUIT_PARAM_COMPRESSION); requires with_chunks and one image. */
+    int compress;
+    uint8_t clen_digest[BW_SHA256_LEN];
     const uint8_t *integrated; /* payload embedded under uri's "#name" */
     size_t integrated_len;
     /* A/B (n_alt 2): one image per slot, chosen on the device by try-each

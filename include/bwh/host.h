@@ -191,6 +191,41 @@ BW_NODISCARD bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u,
                                    const char **stage);
 void bwh_pkg_close(struct bwh_pkg *p);
 
+/* Compressed packages (BW_SUIT_PARAM_COMPRESSION, docs/package-format.md).
+ * bwh_zchunk_bound: the largest compressed chunk accepted for chunk_size
+ * (ZSTD_compressBound). bwh_zchunk_table: parses a length table of n
+ * entries (BW_SUIT_CLEN_LEN bytes each, big-endian) into lens, refusing
+ * a length of 0 or above the bound (BW_E_FORMAT). bwh_zchunk_decode:
+ * decompresses one chunk, src[0..len) holding exactly one zstd frame, into
+ * dst, which has room for `want` bytes and receives no more: BW_E_SIZE when
+ * the frame declares no content size or one other than want, or produces
+ * another amount; BW_E_TRUNCATED when the frame ends early; BW_E_TRAILING
+ * when bytes follow it; BW_E_FORMAT for a corrupt frame; BW_E_NOMEM. dctx
+ * is a ZSTD_DCtx, or NULL for a one-off context. The output is not
+ * trusted: the caller checks it against the signed chunk digest. */
+size_t bwh_zchunk_bound(uint32_t chunk_size);
+/* BW_SUIT_COMPRESS_ZSTD_STREAM: one zstd frame over the whole image,
+ * flushed at the end of every chunk, so each table entry holds exactly the
+ * bytes that complete its chunk. bwh_zchunk_stream decodes chunk `want`
+ * bytes from its entry src[0..len) with the decoder's history of the
+ * chunks before it (dctx from bwh_zchunk_dctx: windows above 2^23 bytes
+ * refused, BW_E_TOOBIG). first: the frame starts here and must declare
+ * image_size as its content size (BW_E_SIZE). last: the frame must end
+ * with this entry (BW_E_TRUNCATED), and not before (BW_E_SIZE). Input
+ * left over once the chunk is full, or output still held after it, is
+ * BW_E_SIZE; an entry that ends before the chunk is BW_E_TRUNCATED; bytes
+ * after the frame's end BW_E_TRAILING; a corrupt stream BW_E_FORMAT. After
+ * any error the decoder is not reused for this frame. */
+#define BWH_ZSTD_WINDOW_LOG 23
+void *bwh_zchunk_dctx(void);
+void bwh_zchunk_dctx_free(void *dctx);
+BW_NODISCARD bw_err bwh_zchunk_stream(void *dctx, uint8_t *dst, size_t want, const uint8_t *src,
+                                     size_t len, uint64_t image_size, int first, int last);
+BW_NODISCARD bw_err bwh_zchunk_table(const uint8_t *table, size_t n, uint32_t chunk_size,
+                                    uint32_t *lens);
+BW_NODISCARD bw_err bwh_zchunk_decode(void *dctx, uint8_t *dst, size_t want, const uint8_t *src,
+                                     size_t len);
+
 /* Opens a package already open as fd (a pipe, a socket); the fd is closed
  * by bwh_pkg_close. */
 BW_NODISCARD bw_err bwh_pkg_open_fd(struct bwh_pkg *p, int fd, const struct bw_ec_key *key,

@@ -64,10 +64,13 @@ static int seen_once(uint64_t *seen, int64_t key)
 
 /* ---- parameters and commands ------------------------------------------ */
 
-static bw_err parse_chunks(const uint8_t *p, size_t n, struct bw_suit_component *c)
+/* bulwark's [uint, SUIT_Digest] parameter values (chunk digests,
+ * compression): the whole bstr content, nothing after the digest. */
+static bw_err parse_uint_digest(const uint8_t *p, size_t n, uint64_t *v,
+                                uint8_t digest[BW_SHA256_LEN])
 {
     struct bw_cbor_dec d;
-    uint64_t cnt, size;
+    uint64_t cnt;
     bw_err rc;
 
     bw_cbor_dec_init(&d, p, n);
@@ -75,14 +78,22 @@ static bw_err parse_chunks(const uint8_t *p, size_t n, struct bw_suit_component 
         return rc;
     if (cnt != 2)
         return BW_E_FORMAT;
-    if ((rc = bw_cbor_get_uint(&d, &size)))
+    if ((rc = bw_cbor_get_uint(&d, v)) || (rc = take_inline_digest(&d, digest)))
+        return rc;
+    return bw_cbor_at_end(&d) ? BW_OK : BW_E_TRAILING;
+}
+
+static bw_err parse_chunks(const uint8_t *p, size_t n, struct bw_suit_component *c)
+{
+    uint8_t digest[BW_SHA256_LEN];
+    uint64_t size;
+    bw_err rc;
+
+    if ((rc = parse_uint_digest(p, n, &size, digest)))
         return rc;
     if (size < BW_SUIT_CHUNK_MIN || size > BW_SUIT_CHUNK_MAX || (size & (size - 1)))
         return BW_E_FORMAT;
-    if ((rc = take_inline_digest(&d, c->chunk_list_digest)))
-        return rc;
-    if (!bw_cbor_at_end(&d))
-        return BW_E_TRAILING;
+    memcpy(c->chunk_list_digest, digest, BW_SHA256_LEN);
     c->chunk_size = (uint32_t)size;
     c->has_chunks = 1;
     return BW_OK;
@@ -108,6 +119,23 @@ static bw_err parse_section(struct bw_cbor_dec *d, struct bw_suit_component *c)
     return BW_OK;
 }
 
+/* bulwark's chunk compression: [algorithm, length-table digest]. */
+static bw_err parse_compression(const uint8_t *p, size_t n, struct bw_suit_component *c)
+{
+    uint8_t digest[BW_SHA256_LEN];
+    uint64_t alg;
+    bw_err rc;
+
+    if ((rc = parse_uint_digest(p, n, &alg, digest)))
+        return rc;
+    if (alg != BW_SUIT_COMPRESS_ZSTD && alg != BW_SUIT_COMPRESS_ZSTD_STREAM)
+        return BW_E_UNSUPPORTED; /* fail closed: the payload could not be read */
+    memcpy(c->clen_digest, digest, BW_SHA256_LEN);
+    c->compress_alg = (uint8_t)alg;
+    c->has_compress = 1;
+    return BW_OK;
+}
+
 /* Whether component c already holds parameter key (for set-parameters,
  * which, unlike override-parameters, leaves values that are set alone). */
 static int param_is_set(const struct bw_suit_component *c, int64_t key)
@@ -129,6 +157,8 @@ static int param_is_set(const struct bw_suit_component *c, int64_t key)
         return c->has_slot;
     case BW_SUIT_PARAM_SECTION:
         return c->has_section;
+    case BW_SUIT_PARAM_COMPRESSION:
+        return c->has_compress;
     default:
         return 0;
     }
@@ -185,6 +215,10 @@ static bw_err set_param(struct bw_cbor_dec *d, int64_t key, struct bw_suit_compo
         return BW_OK;
     case BW_SUIT_PARAM_SECTION:
         return parse_section(d, c);
+    case BW_SUIT_PARAM_COMPRESSION:
+        if ((rc = bw_cbor_get_bytes(d, &p, &n)))
+            return rc;
+        return parse_compression(p, n, c);
     case BW_SUIT_PARAM_STRICT_ORDER:
     case BW_SUIT_PARAM_SOFT_FAILURE:
     case BW_SUIT_PARAM_CONTENT:
@@ -202,7 +236,7 @@ static bw_err set_param(struct bw_cbor_dec *d, int64_t key, struct bw_suit_compo
 static bw_err parse_params(struct bw_cbor_dec *d, struct bw_suit *s, uint32_t sel, int only_unset)
 {
     uint64_t n, i, seen = 0;
-    int seen_chunks = 0, seen_section = 0;
+    int seen_chunks = 0, seen_section = 0, seen_compress = 0;
     bw_err rc;
 
     if ((rc = bw_cbor_get_map(d, &n)))
@@ -215,7 +249,8 @@ static bw_err parse_params(struct bw_cbor_dec *d, struct bw_suit *s, uint32_t se
         if ((rc = bw_cbor_get_int(d, &key)))
             return rc;
         if (!seen_once(&seen, key) || (key == BW_SUIT_PARAM_CHUNK_DIGESTS && seen_chunks++) ||
-            (key == BW_SUIT_PARAM_SECTION && seen_section++))
+            (key == BW_SUIT_PARAM_SECTION && seen_section++) ||
+            (key == BW_SUIT_PARAM_COMPRESSION && seen_compress++))
             return BW_E_FORMAT; /* duplicate key */
         save = *d;
         for (c = 0; c < s->n_components; c++) {

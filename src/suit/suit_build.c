@@ -45,6 +45,13 @@ static void enc_chunks(struct bw_wr *w, const struct bw_suit_build *b)
     put_digest(w, b->chunk_list_digest);
 }
 
+static void enc_compression(struct bw_wr *w, const struct bw_suit_build *b)
+{
+    bw_cbor_put_array(w, 2);
+    bw_cbor_put_uint(w, (uint64_t)b->compress);
+    put_digest(w, b->clen_digest);
+}
+
 /* One A/B alternative: [20,{5:slot}, 5,15, 20,{3:digest,14:size,-257:chunks,-258:section}] */
 static void enc_alt(struct bw_wr *w, const struct bw_suit_build *b, unsigned i)
 {
@@ -110,7 +117,7 @@ static void enc_shared(struct bw_wr *w, const struct bw_suit_build *b)
     }
     bw_cbor_put_array(w, 6);
     bw_cbor_put_uint(w, BW_SUIT_DIR_OVERRIDE_PARAMETERS);
-    bw_cbor_put_map(w, 4 + (b->uri ? 1 : 0) + (b->with_chunks ? 1 : 0));
+    bw_cbor_put_map(w, 4 + (b->uri ? 1 : 0) + (b->with_chunks ? 1 : 0) + (b->compress ? 1 : 0));
     bw_cbor_put_uint(w, BW_SUIT_PARAM_VENDOR_ID);
     bw_cbor_put_bytes(w, b->vendor_id, BW_SUIT_UUID_LEN);
     bw_cbor_put_uint(w, BW_SUIT_PARAM_CLASS_ID);
@@ -126,6 +133,10 @@ static void enc_shared(struct bw_wr *w, const struct bw_suit_build *b)
     if (b->with_chunks) {
         bw_cbor_put_int(w, BW_SUIT_PARAM_CHUNK_DIGESTS);
         wrap(w, enc_chunks, b);
+    }
+    if (b->compress) {
+        bw_cbor_put_int(w, BW_SUIT_PARAM_COMPRESSION);
+        wrap(w, enc_compression, b);
     }
     bw_cbor_put_uint(w, BW_SUIT_COND_VENDOR);
     bw_cbor_put_uint(w, 15);
@@ -227,7 +238,10 @@ bw_err bw_suit_build(struct bw_wr *w, const struct bw_suit_build *b, const struc
         (b->uri && b->uri[0] == '#' && !b->integrated) ||
         (b->integrated && (!b->uri || b->uri[0] != '#' || urilen < 2)) ||
         (b->n_alt != 0 && b->n_alt != 2) ||
-        (b->n_alt && (!b->with_chunks || b->uri || b->integrated || !ab_fits(b))))
+        (b->n_alt && (!b->with_chunks || b->uri || b->integrated || !ab_fits(b))) ||
+        (b->compress && (!b->with_chunks || b->n_alt || b->integrated ||
+                         (b->compress != BW_SUIT_COMPRESS_ZSTD &&
+                          b->compress != BW_SUIT_COMPRESS_ZSTD_STREAM))))
         goto out;
     rc = BW_E_KEY;
     if (!key || !key->has_priv)

@@ -37,7 +37,7 @@ t '[ -z "$(defs "$host_a" | grep -E "^bw_")" ] && [ -z "$(defs "$core_a" | grep 
 t '! grep -l "bwh/" "$T"/usr/include/bulwark/*.h' "core headers never include host headers"
 sed -i "s|^prefix=.*|prefix=$T/usr|" "$(find "$T/usr" -name bulwark-host.pc)"
 cc -o "$T/hostc" "$SRC/tests/integ/consumer_host.c" $(pkg-config --cflags bulwark-host) \
-  "$host_a" "$core_a" $(pkg-config --libs-only-l --static libssl libubootenv libargon2 tss2-esys tss2-tctildr tss2-rc tss2-mu) -pthread -ldl
+  "$host_a" "$core_a" $(pkg-config --libs-only-l --static libssl libubootenv libargon2 tss2-esys tss2-tctildr tss2-rc tss2-mu libzstd) -pthread -ldl
 "$BUILD/bulwark" keygen --out "$T/k.pem" --pub "$T/p.pem" >/dev/null
 head -c 200000 /dev/urandom > "$T/img"
 "$BUILD/bulwark" sign --key "$T/k.pem" --vendor-id fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe \

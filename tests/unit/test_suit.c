@@ -418,6 +418,56 @@ static size_t build(const struct bw_suit_build *b, const struct bw_ec_key *k, ui
     return w.len;
 }
 
+/* The compression parameter (-259): built and parsed back, an unknown
+ * algorithm refused (fail closed), only with one chunked image. */
+static void compression(void)
+{
+    uint8_t env[4096], env2[4096], m[2048];
+    struct bw_suit_build b;
+    struct bw_ec_key k;
+    struct bw_suit s;
+    struct bw_wr w;
+    size_t n, i;
+    int patched = 0;
+
+    bw_ec_key_init(&k);
+    CHECK_RC(bw_ec_generate(&k), BW_OK);
+    memset(&b, 0, sizeof(b));
+    b.sequence = 1;
+    b.vendor_id = vendor;
+    b.class_id = klass;
+    b.image_size = 100000;
+    b.with_chunks = 1;
+    b.chunk_size = BW_SUIT_CHUNK_SIZE;
+    b.compress = BW_SUIT_COMPRESS_ZSTD_STREAM;
+    memset(b.clen_digest, 0xc1, sizeof(b.clen_digest));
+    n = build(&b, &k, env, sizeof(env));
+    CHECK_RC(bw_suit_parse(env, n, &k, &s), BW_OK);
+    CHECK(s.comp[0].has_compress && s.comp[0].compress_alg == BW_SUIT_COMPRESS_ZSTD_STREAM);
+    CHECK(s.comp[0].clen_digest[0] == 0xc1 && s.comp[0].clen_digest[31] == 0xc1);
+    /* [2, [-16, h'c1…']] with the algorithm made 3, signed again:
+     * authenticated, and refused by the manifest parser */
+    CHECK(s.manifest.len < sizeof(m));
+    memcpy(m, s.manifest.p, s.manifest.len);
+    for (i = 0; i + 7 < s.manifest.len && !patched; i++) {
+        if (m[i] == 0x82 && m[i + 1] == 0x02 && m[i + 2] == 0x82 && m[i + 3] == 0x2f &&
+            m[i + 6] == 0xc1) {
+            m[i + 1] = 0x03;
+            patched = 1;
+        }
+    }
+    CHECK(patched);
+    n = sign_manifest(m, s.manifest.len, &k, env2, sizeof(env2));
+    CHECK_RC(bw_suit_parse(env2, n, &k, &s), BW_E_UNSUPPORTED);
+    b.compress = 3;
+    bw_wr_init(&w, NULL, 0);
+    CHECK_RC(bw_suit_build(&w, &b, &k), BW_E_INVAL);
+    b.compress = BW_SUIT_COMPRESS_ZSTD;
+    b.with_chunks = 0;
+    CHECK_RC(bw_suit_build(&w, &b, &k), BW_E_INVAL);
+    bw_ec_key_clear(&k);
+}
+
 static void own(void)
 {
     uint8_t env[4096], bad[4096], list[3 * 32], chunk[5000];
@@ -978,6 +1028,7 @@ int main(int argc, char **argv)
     handmade();
     condition_semantics();
     own();
+    compression();
     example3();
     try_each();
     ab_install();
