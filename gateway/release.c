@@ -177,19 +177,6 @@ static bw_err check_id(const char *s)
     return BW_OK;
 }
 
-static bw_err fsync_dir(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    bw_err rc = BW_E_IO;
-
-    if (fd < 0)
-        return rc;
-    if (fsync(fd) == 0)
-        rc = BW_OK;
-    close(fd);
-    return rc;
-}
-
 /* An existing blob is kept if it can be the same content. */
 static bw_err check_existing(const char *final, uint64_t size)
 {
@@ -304,9 +291,9 @@ static bw_err store_blob(int in, const char *upload_path, uint64_t size, const c
     }
     if (rc)
         return rc;
-    rc = fsync_dir(dir);
+    rc = bwh_fsync_dir(dir);
     if (rc == BW_OK && created)
-        rc = fsync_dir(blob_dir);
+        rc = bwh_fsync_dir(blob_dir);
     return rc;
 }
 

@@ -200,14 +200,36 @@ bw_err bwh_parse_u32_list(const char *s, char sep, uint32_t *v, size_t n)
     return *s ? BW_E_FORMAT : BW_OK;
 }
 
-bw_err bwh_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+bw_err bwh_fsync_dir(const char *dir)
 {
-    char tmp[4096], dir[4096];
-    int fd, dfd;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bw_err rc = BW_E_IO;
+
+    if (fd < 0)
+        return rc;
+    if (fsync(fd) == 0)
+        rc = BW_OK;
+    close(fd);
+    return rc;
+}
+
+bw_err bwh_fsync_parent(const char *path)
+{
+    char dir[4096];
 
     if (strlen(path) >= sizeof(dir))
         return BW_E_INVAL;
-    snprintf(dir, sizeof(dir), "%s", path);
+    memcpy(dir, path, strlen(path) + 1);
+    return bwh_fsync_dir(dirname(dir));
+}
+
+bw_err bwh_write_file_atomic(const char *path, const void *buf, size_t len, mode_t mode)
+{
+    char tmp[4096];
+    int fd;
+
+    if (strlen(path) >= sizeof(tmp))
+        return BW_E_INVAL;
     fd = bwh_tmpfile_beside(path, mode, tmp, sizeof(tmp));
     if (fd < 0)
         return BW_E_IO;
@@ -222,15 +244,7 @@ bw_err bwh_write_file_atomic(const char *path, const void *buf, size_t len, mode
         return BW_E_IO;
     }
     /* The rename is durable only once the directory is. */
-    dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return BW_E_IO;
-    if (fsync(dfd) != 0) {
-        close(dfd);
-        return BW_E_IO;
-    }
-    close(dfd);
-    return BW_OK;
+    return bwh_fsync_parent(path);
 }
 
 bw_err bwh_load_key(const char *path, int need_priv, struct bw_ec_key *k)

@@ -159,19 +159,6 @@ static bw_err px_truncate(void *ctx, uint64_t id, uint64_t len)
     return truncate(path, (off_t)len) == 0 ? BW_OK : BW_E_IO;
 }
 
-static bw_err px_sync_dir(const struct posix_log *p)
-{
-    int fd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    bw_err rc = BW_E_IO;
-
-    if (fd < 0)
-        return rc;
-    if (fsync(fd) == 0)
-        rc = BW_OK;
-    close(fd);
-    return rc;
-}
-
 static bw_err px_sync(void *ctx, uint64_t id)
 {
     struct posix_log *p = ctx;
@@ -182,7 +169,7 @@ static bw_err px_sync(void *ctx, uint64_t id)
     if (fdatasync(p->fd) != 0)
         return BW_E_IO;
     if (p->fd_new) {
-        if ((rc = px_sync_dir(p)))
+        if ((rc = bwh_fsync_dir(p->dir)))
             return rc;
         p->fd_new = 0;
     }

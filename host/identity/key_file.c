@@ -79,18 +79,10 @@ bw_err bwh_storage_key_load(const char *path, int create, uint8_t key[BWH_STORAG
         if (rc)
             return rc;
         if (linked) {
-            char dir[4200], *slash;
-            int dfd;
+            /* best effort: the key is usable either way */
+            bw_err ignored = bwh_fsync_parent(path);
 
-            snprintf(dir, sizeof(dir), "%s", path);
-            slash = strrchr(dir, '/');
-            if (slash)
-                *slash = 0;
-            dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-            }
+            (void)ignored;
         }
         return bwh_storage_key_load(path, 0, key);
     }

@@ -43,6 +43,12 @@ void bwh_json_hex(FILE *f, const uint8_t *b, size_t n);
 /* Reads a whole file of at most cap bytes ("-" is stdin). BW_E_TOOBIG
  * past cap, BW_E_IO (errno kept) otherwise. *buf is bwh_malloc'd. */
 BW_NODISCARD bw_err bwh_read_file(const char *path, size_t cap, uint8_t **buf, size_t *len);
+/* Makes a directory's entries durable (fsync of the directory): after a
+ * rename, a create or an unlink in it. bwh_fsync_parent does it for the
+ * directory holding path. BW_E_IO (errno kept) if it cannot be opened or
+ * synced. */
+BW_NODISCARD bw_err bwh_fsync_dir(const char *dir);
+BW_NODISCARD bw_err bwh_fsync_parent(const char *path);
 /* Writes path atomically: temp file in the same directory, fsync, rename,
  * fsync of the directory. mode applies to the new file. */
 BW_NODISCARD bw_err bwh_write_file_atomic(const char *path, const void *buf, size_t len,

@@ -10,12 +10,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bwh/host.h"
 #include "bwh/posix.h"
 
 #define BLOCK_SIZE 1024
@@ -135,9 +135,9 @@ static bw_err grub_save(void *ctx, const struct bw_bootstate *st)
     static const char *hdr = HEADER;
     struct block b;
     struct edit e;
-    char out[BLOCK_SIZE], tmp[4200], dir[4096];
+    char out[BLOCK_SIZE], tmp[4200];
     size_t n;
-    int i, fd, dfd;
+    int i, fd;
     bw_err rc;
 
     rc = parse_block(&b, g->path);
@@ -173,13 +173,7 @@ static bw_err grub_save(void *ctx, const struct bw_bootstate *st)
         return BW_E_IO;
     }
     close(fd);
-    snprintf(dir, sizeof(dir), "%s", g->path);
-    dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return BW_E_IO;
-    rc = fsync(dfd) == 0 ? BW_OK : BW_E_IO;
-    close(dfd);
-    return rc;
+    return bwh_fsync_parent(g->path);
 }
 
 bw_err bwh_bootstore_grub_init(struct bw_bootstore *bs, struct bwh_bootstore_grub *ctx,
