@@ -191,7 +191,7 @@ echo "fleet done: $pass passed, $fail failed"
 # a blob corrupted at rest in the gateway: refused before install, reported, slot untouched
 R3=$(upload fw-3 fw3.bwp)
 SHA3=$(sha256sum < fw3.bwp | cut -c1-64)
-printf 'X' | dd of=blobs/sha256/$SHA3 bs=1 seek=300000 conv=notrunc status=none
+"$(dirname "$(realpath "$0")")/flipbyte.sh" blobs/sha256/$SHA3 300000
 CT=$(campaign tamper $R3 tamper)
 before=$(st dev-t)
 once dev-t

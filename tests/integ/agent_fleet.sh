@@ -115,7 +115,7 @@ check '[ "$(versions fleet)" = "fw-2/2=$N" ]' "every device reports fw-2 sequenc
 # --- 2. a tampered blob: refused, reported, old version kept ------------------------
 R3=$(upload fw-3 fw3.bwp)
 SHA3=$(sha256sum < fw3.bwp | cut -c1-64)
-printf 'X' | dd of="blobs/sha256/$SHA3" bs=1 seek=150000 conv=notrunc status=none
+"$(dirname "$(realpath "$0")")/flipbyte.sh" "blobs/sha256/$SHA3" 150000
 CT=$(campaign tamper "$R3" fleet ',"error_threshold":100')
 wait_counts "$CT" "failure=$N" 40
 check '[ "$(counts $CT)" = "failure=$N" ]' "tampered blob refused by every device: $(counts $CT)"

@@ -127,7 +127,7 @@ FS=2 # the simulated device starts at sequence 2, as the real one runs now
 op $TOK_admin --data-binary @fw3.bwp "$U/api/v1/releases?name=fw-3" >/dev/null
 R3=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
 SHA3=$(sha256sum < fw3.bwp | cut -c1-64)
-printf 'X' | dd of="blobs/sha256/$SHA3" bs=1 seek=100000 conv=notrunc status=none
+"$(dirname "$(realpath "$0")")/flipbyte.sh" "blobs/sha256/$SHA3" 100000
 op $TOK_admin -H "Content-Type: application/json" \
   --data "{\"name\":\"c3\",\"release_id\":$R3,\"filter\":{\"group\":\"same\"}}" $U/api/v1/campaigns >/dev/null
 : > real.log; : > sim.log

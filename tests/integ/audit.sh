@@ -150,7 +150,7 @@ check 'grep -q "records it at seq [0-9]*: install v3.bwp: ok sequence 3 into slo
 # --- security log ------------------------------------------------------------
 seg=$(ls $ST/seclog/* | head -1)
 cp "$seg" seg.bak
-printf 'X' | dd of="$seg" bs=1 seek=40 conv=notrunc status=none
+"$(dirname "$(realpath "$0")")/flipbyte.sh" "$seg" 40
 audit
 is log.chain fail "edited log"
 cp seg.bak "$seg"

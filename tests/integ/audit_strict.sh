@@ -86,7 +86,7 @@ check 'grep -q "strict: risk: risk T1 unreviewed" strict.err && grep -q "strict:
 cp risk.good risk.json
 $PY -c 'import json; r = json.load(open("risk.json")); r["risks"][0]["requirements"] = ["en303645-5.7-1"]
 json.dump(r, open("risk.json", "w"), indent=1)'
-cp dev/slot-b.img slot.bak; printf 'X' | dd of=dev/slot-b.img bs=1 seek=1000 conv=notrunc status=none
+cp dev/slot-b.img slot.bak; "$(dirname "$(realpath "$0")")/flipbyte.sh" dev/slot-b.img 1000
 strict
 check 'grep -q "strict: risk: risk T1 reopened: check boot.slot (en303645-5.7-1) is fail" strict.err' \
   "--strict does not name the risk a failing check reopens: $(grep 'strict: risk' strict.err | head -3)"
@@ -140,7 +140,7 @@ check 'grep -q "en303645-5.1-1: declared not applicable, but its check fails" st
 setp
 slot=dev/slot-b.img
 cp $slot slot.bak
-printf 'X' | dd of=$slot bs=1 seek=1000 conv=notrunc status=none
+"$(dirname "$(realpath "$0")")/flipbyte.sh" $slot 1000
 run
 rowis en303645-5.7-1 fail "the booted image was modified after install"
 rowis en303645-5.3-9 fail "the booted image was modified after install"
@@ -217,7 +217,7 @@ check 'grep -q "example.com" strict.err && grep -q "unanswered" strict.err' "--s
 cp $slot slot.bak; cp dev/release.pub release.bak; cp dev/state/credentials creds.bak
 $PY -c 'import json; r = json.load(open("risk.json")); del r["risks"][0]["accepted_by"], r["risks"][0]["accepted_on"]
 json.dump(r, open("risk.json", "w"), indent=1)'                              # B11
-printf 'X' | dd of=$slot bs=1 seek=1000 conv=notrunc status=none            # B1
+"$(dirname "$(realpath "$0")")/flipbyte.sh" $slot 1000            # B1
 cp attacker.pub dev/release.pub                                              # B2
 rm -rf dev/state/seclog; "$B" confirm --config dev/device.conf >/dev/null 2>&1  # B3
 sed -i 's/^admin:1:/admin:0:/' dev/state/credentials                         # B4

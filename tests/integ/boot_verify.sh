@@ -17,10 +17,7 @@ check() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "
 code() { "$B" help exit-codes | awk -v n="$1" '$2 == n { print $1 }'; }
 run() { "$@" >out.txt 2>err.txt; echo $?; }
 field() { "$B" status --config dev/device.conf --json | $PY -c "import json,sys; j=json.load(sys.stdin); v=eval(sys.argv[1]); print(' '.join(map(str, v)) if isinstance(v, tuple) else v)" "$1"; }
-flip() { # FILE OFFSET: one bit of one byte
-  local b; b=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
-  printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
+flip() { "$(dirname "$(realpath "$0")")/flipbyte.sh" "$@"; } # FILE OFFSET: one bit of one byte
 V=fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe C=1492af14-2569-5e48-bf42-9b2d51f2ab45
 "$B" keygen --out k.pem --pub p.pem >/dev/null
 head -c $((300 << 10)) /dev/urandom > v1; head -c $((200 << 10)) /dev/urandom > v2

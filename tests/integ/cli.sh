@@ -27,10 +27,7 @@ V=fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe
 C=1492af14-2569-5e48-bf42-9b2d51f2ab45
 OTHER=00000000-0000-0000-0000-000000000001
 # flip FILE OFFSET: xor one bit of the byte at OFFSET, in place
-flip() {
-  local b; b=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
-  printf "$(printf '\\%03o' $((b ^ 4)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
+flip() { "$(dirname "$(realpath "$0")")/flipbyte.sh" "$@"; }
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 # --- keygen -----------------------------------------------------------------

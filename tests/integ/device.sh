@@ -28,10 +28,7 @@ expect() { # expect NAME|OK CMD...
 field() { "$B" status --config dev/device.conf --json | $PY -c "import json,sys; j=json.load(sys.stdin); v=eval(sys.argv[1]); print(' '.join(map(str, v)) if isinstance(v, tuple) else v)" "$1"; }
 # zero REGION_START REGION_LEN FILE: all bytes zero?
 zero() { [ "$(head -c $(($1 + $2)) "$3" | tail -c "$2" | tr -d '\0' | wc -c)" = 0 ]; }
-flip() {
-  local b; b=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
-  printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
+flip() { "$(dirname "$(realpath "$0")")/flipbyte.sh" "$@"; }
 V=fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe
 C=1492af14-2569-5e48-bf42-9b2d51f2ab45
 "$B" keygen --out k.pem --pub p.pem >/dev/null

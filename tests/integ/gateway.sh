@@ -95,7 +95,7 @@ check '[ "$(op $TOK_viewer $U/api/v1/devices)" = 200 ] && [ "$(grep -o "\"id\"" 
 
 head -c 300000 /dev/urandom > fw.img
 "$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 5 --out fw.bwp fw.img >/dev/null
-cp fw.bwp bad.bwp; printf 'X' | dd of=bad.bwp bs=1 seek=200000 conv=notrunc status=none
+cp fw.bwp bad.bwp; "$(dirname "$(realpath "$0")")/flipbyte.sh" bad.bwp 200000
 check '[ "$(op $TOK_viewer --data-binary @fw.bwp "$U/api/v1/releases?name=r5")" = 403 ]' "viewer uploaded"
 check '[ "$(op $TOK_release_manager --data-binary @bad.bwp "$U/api/v1/releases?name=bad")" = 422 ]' "tampered release accepted"
 check '[ "$(find blobs/sha256 -type f 2>/dev/null | wc -l)" = 0 ]' "refused upload left a blob"

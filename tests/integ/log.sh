@@ -24,10 +24,7 @@ expect() { # expect NAME|OK CMD...
   "$@" >out.txt 2>err.txt; local got=$?
   if [ "$got" = "$w" ]; then ok; else bad "$* -> exit $got, want $want: $(cat err.txt)"; fi
 }
-flip() { # flip FILE OFFSET: xor one byte with 1
-  local b; b=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
-  printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
+flip() { "$(dirname "$(realpath "$0")")/flipbyte.sh" "$@"; } # flip FILE OFFSET: xor one byte with 1
 # seg.py OP SEGMENT: what someone who can write the log directory (but has
 # no key) can do to a segment: list, cut-after-ckpt N (keep records up to
 # the N-th checkpoint), forge (drop the checkpoints, edit "v1.bwp" into

@@ -22,10 +22,7 @@ expect() { # expect NAME|OK|USAGE CMD...
   "$@" >out.txt 2>err.txt; local got=$?
   if [ "$got" = "$w" ]; then ok; else bad "$* -> exit $got, want $want: $(cat err.txt)"; fi
 }
-flip() { # flip FILE OFFSET
-  local b; b=$(od -An -tu1 -j"$2" -N1 "$1" | tr -d ' ')
-  printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
+flip() { "$(dirname "$(realpath "$0")")/flipbyte.sh" "$@"; } # flip FILE OFFSET
 allzero() { [ "$(tr -d '\0' < "$1" | wc -c)" = 0 ]; }
 # has FILE STRING: the bytes of STRING occur in FILE
 has() { grep -qaF -- "$2" "$1"; }
