@@ -89,6 +89,7 @@ static bw_err state_load(const struct agent_conf *c, struct agent_state *s)
         STR("version", s->version)
         STR("report_state", s->rep_state)
         STR("report_feedback", s->rep_feedback)
+        STR("tuf", s->tuf)
 #undef STR
         if (!num)
             continue;
@@ -126,11 +127,11 @@ static bw_err state_save(const struct agent_conf *c, const struct agent_state *s
                  "action = %" PRId64 "\ntype = %s\nrelease = %s\nsequence = %" PRIu64
                  "\nsize = %" PRIu64 "\nsha256 = %s\nphase = %d\nphase_name = %s\ntarget = %d\n"
                  "fetched = %" PRIu64 "\nresumed = %" PRIu64 "\nsaid = %d\nversion = %s\n"
-                 "report_action = %" PRId64 "\nreport_state = %s\nreport_feedback = %s\n",
+                 "report_action = %" PRId64 "\nreport_state = %s\nreport_feedback = %s\ntuf = %s\n",
                  s->act.id, s->act.type, s->act.release, s->act.sequence, s->act.size,
                  s->act.sha256, (int)s->phase, agent_phase_names[s->phase],
                  s->target < 0 ? 9 : s->target, s->fetched, s->resumed, s->said, s->version,
-                 s->rep_action, s->rep_state, s->rep_feedback);
+                 s->rep_action, s->rep_state, s->rep_feedback, s->tuf);
     if (n < 0 || (size_t)n >= sizeof(out))
         return BW_E_NOMEM;
     return bwh_write_file_atomic(path, out, (size_t)n, 0600);
@@ -268,6 +269,7 @@ struct real {
     struct bwh_device_conf dc;
     struct bwh_device d; /* while open */
     int d_open;
+    char tuf[AGENT_PATH_MAX + 8]; /* the TUF metadata directory, when TUF is on */
 };
 
 static bw_err real_load(void *ctx, struct agent_state *s)
@@ -368,6 +370,26 @@ static void real_event(void *ctx, const char *ev, const char *subject, const cha
     (void)bwh_seclog_event(&((struct real *)ctx)->dc, ev, subject, outcome);
 }
 
+/* The trusted TUF metadata directory (agent.conf's tuf_metadata, else
+ * DATA_DIR/tuf when provisioning put a root.json there) into out, or NULL
+ * when TUF is off. */
+static const char *tuf_dir(const struct agent_conf *c, const struct bwh_device_conf *dc, char *out,
+                           size_t cap)
+{
+    char root[AGENT_PATH_MAX + 16];
+    struct stat st;
+
+    if (!strcmp(c->tuf_metadata, "off"))
+        return NULL;
+    if (c->tuf_metadata[0]) {
+        snprintf(out, cap, "%s", c->tuf_metadata);
+        return out;
+    }
+    snprintf(out, cap, "%.4000s/tuf", dc->data_dir);
+    snprintf(root, sizeof(root), "%s/root.json", out);
+    return stat(root, &st) == 0 ? out : NULL;
+}
+
 bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll)
 {
     struct real *r;
@@ -400,6 +422,7 @@ bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll)
         env.clock = real_clock;
         env.request = real_request;
         env.event = real_event;
+        env.tuf_dir = tuf_dir(c, &r->dc, r->tuf, sizeof(r->tuf));
         rc = agent_run_cycle(&env, poll);
     }
     real_dev_close(r);

@@ -46,6 +46,9 @@ struct agent_conf {
     uint64_t low_speed_limit, low_speed_time;
     uint64_t request_timeout, download_timeout;
     uint64_t token_ttl;
+    char tuf_metadata[AGENT_PATH_MAX]; /* "": DATA_DIR/tuf when it holds root.json; "off" */
+    char tuf_url[AGENT_STR_MAX];       /* "": GATEWAY/tuf/metadata/ */
+    char tuf_hardware[AGENT_STR_MAX];  /* this device's hardware, as targets name it */
     /* derived */
     enum agent_policy policy;
     int window_start, window_end; /* minutes of the day; -1: no window */
@@ -111,6 +114,10 @@ struct agent_state {
     int64_t rep_action;
     char rep_state[16];
     char rep_feedback[512];
+    /* the TUF client's word after the last refresh, sent at check-in as
+     * the attribute "tuf" ("ok root N", "freeze: ...", "rollback: ...");
+     * a security-log event is written when it changes */
+    char tuf[160];
 };
 /* An empty state: no action, no report owed, target -1. */
 void agent_state_init(struct agent_state *s);
@@ -118,10 +125,14 @@ void agent_state_init(struct agent_state *s);
 /* The device as the cycle sees it while it is open (agent_env.dev_open):
  * its update engine over its slots and boot state, and, when asked for,
  * the release key and the vendor and class packages must name. */
+struct bwh_tuf_target;
 struct agent_dev {
     struct bw_update *u;
     const struct bw_ec_key *key;
     const uint8_t *vendor_id, *class_id;
+    /* the TUF target the package must be (agent_pkg_pass checks its
+     * manifest's vendor, class and sequence against it), or NULL */
+    const struct bwh_tuf_target *tuf;
 };
 
 /* What the environment counts for its own summary (agent_env.count). */
@@ -172,6 +183,12 @@ struct agent_env {
     void (*event)(void *ctx, const char *ev, const char *subject, const char *outcome);
     /* Counts for a summary. May be NULL. */
     void (*count)(void *ctx, enum agent_count what, uint64_t n);
+    /* The directory of trusted TUF metadata (root.json ...), or NULL: no
+     * TUF, the release key alone decides. With it, every cycle refreshes
+     * the metadata from the gateway before the check-in, and an offered
+     * package is installed only when it is a signed target of the same
+     * name, length, SHA-256, vendor, class, sequence and hardware. */
+    const char *tuf_dir;
 };
 
 /* One cycle in env: finish a boot in progress, send pending reports,

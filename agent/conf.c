@@ -60,6 +60,14 @@ static const struct bwh_conf_row rows[] = {
     {"download_timeout", U(download_timeout), "3600",
      "longest one download request may take (s); a cut download resumes next cycle"},
     {"token_ttl", U(token_ttl), "300", "lifetime of each device token (s, at most 3600)"},
+    {"tuf_metadata", S(tuf_metadata), "",
+     "directory of the device's trusted TUF metadata (docs/trust.md); empty: DATA_DIR/tuf "
+     "when `bulwark device init --tuf-root` put a root.json there, else no TUF (the release "
+     "key alone decides); off: no TUF"},
+    {"tuf_url", S(tuf_url), "", "the TUF repository's metadata URL; empty: GATEWAY/tuf/metadata/"},
+    {"tuf_hardware", S(tuf_hardware), "",
+     "this device's hardware as the repository's targets name it (bulwark repo add-target "
+     "--hardware); a target for other hardware is refused. Empty: not checked"},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 

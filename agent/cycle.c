@@ -26,6 +26,7 @@
 
 #include "agent.h"
 #include "bwh/host.h"
+#include "bwh/tuf.h"
 #include "net.h"
 
 const char *const agent_phase_names[4] = {"none", "offered", "installed", "done"};
@@ -253,6 +254,8 @@ char *agent_checkin_body(const struct agent_conf *c, const struct agent_state *s
             json_object_set_new(a, p, json_string(eq + 1));
         }
     }
+    if (a && s->tuf[0]) /* the TUF client's state: the gateway sees a freeze or rollback */
+        json_object_set_new(a, "tuf", json_string(s->tuf));
     o = json_pack("{s:s,s:I,s:o}", "version", ver, "sequence", (json_int_t)seq, "attributes",
                   a ? a : json_object());
     body = o ? json_dumps(o, JSON_COMPACT) : NULL;
@@ -368,6 +371,29 @@ static bw_err pass_drain(struct pass *ps, int fd, uint64_t *n)
     return BW_OK;
 }
 
+/* The authenticated manifest s against the custom metadata of the TUF
+ * target it must be: BW_E_VENDOR, BW_E_CLASS, BW_E_STATE (sequence). */
+static bw_err tuf_manifest(const struct bw_suit *s, const struct bwh_tuf_target *tg)
+{
+    char id[37];
+
+    if (!s->n_components)
+        return BW_E_FORMAT;
+    if (tg->vendor_id[0]) {
+        bwh_uuid_format(id, s->comp[0].vendor_id);
+        if (!s->comp[0].has_vendor || strcmp(id, tg->vendor_id))
+            return BW_E_VENDOR;
+    }
+    if (tg->class_id[0]) {
+        bwh_uuid_format(id, s->comp[0].class_id);
+        if (!s->comp[0].has_class || strcmp(id, tg->class_id))
+            return BW_E_CLASS;
+    }
+    if (!tg->has_sequence || s->sequence != tg->sequence)
+        return BW_E_STATE;
+    return BW_OK;
+}
+
 /*
  * Method: the file is read front to back once, by the host's package
  * reader and install pipeline (bwh_pkg_install, the same as `bulwark
@@ -415,6 +441,10 @@ bw_err agent_pkg_pass(int fd, uint64_t size, const char *sha256, const struct ag
     ps.envelope = p.buf_len;
     if (p.buf_len && (drc = bw_sha256_update(&ps.h, p.buf, p.buf_len)) && !rc)
         rc = drc;
+    if (!rc && d->tuf) {
+        *stage = "tuf target";
+        rc = tuf_manifest(&p.suit, d->tuf);
+    }
     if (!rc) {
         memset(&e, 0, sizeof(e));
         e.vendor_id = d->vendor_id;
@@ -506,7 +536,7 @@ static bw_err may_install(const struct agent_env *env, struct agent_net *n, stru
 
 /* *rebooted: the environment's reboot brought the device up again. */
 static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
-                  int *rebooted)
+                  const struct bwh_tuf_target *tg, int *rebooted)
 {
     char msg[512], subj[200];
     const char *stage = "", *what = "device";
@@ -544,6 +574,7 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
     if (install_now && !dl_only)
         (void)request(env, "install-now", NULL, 1);
     rc = dl_only ? BW_OK : env->dev_open(env->ctx, 1, 1, &d, &what);
+    d.tuf = tg;
     if (!rc) {
         rc = agent_pkg_pass(fd, s->act.size, s->act.sha256, dl_only ? NULL : &d, &stage, &nread);
         if (!rc && !dl_only)
@@ -595,6 +626,136 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
     return BW_OK;
 }
 
+/* ---- TUF (docs/trust.md) ---- */
+
+/* What a refusal of the TUF client means, for the device's state, its
+ * report and its security log. */
+static const char *tuf_kind(bw_err rc)
+{
+    switch (rc) {
+    case BW_E_EXPIRED:
+        return "freeze";
+    case BW_E_ROLLBACK:
+        return "rollback";
+    case BW_E_BADSIG:
+        return "bad signature";
+    case BW_E_TOOBIG:
+        return "oversized";
+    case BW_E_IO:
+    case BW_E_NOTFOUND:
+        return "unavailable";
+    default:
+        return "refused";
+    }
+}
+
+/* Refreshes the trusted metadata from the repository (the gateway's
+ * /tuf/metadata/): s->tuf says how it went, and a change of it, or a root
+ * rotation, is written to the security log. *tp: the client (freed by the
+ * caller), NULL when it could not be made. */
+static bw_err tuf_refresh(const struct agent_env *env, struct agent_state *s, struct bwh_tuf **tp)
+{
+    const struct agent_conf *c = env->c;
+    struct bwh_tuf_opts o;
+    struct bwh_tuf_versions v;
+    char url[AGENT_STR_MAX + 32], was[sizeof(s->tuf)], msg[128], *p;
+    size_t gl = strlen(c->gateway);
+    bw_err rc;
+
+    memcpy(was, s->tuf, sizeof(was));
+    if (c->tuf_url[0])
+        snprintf(url, sizeof(url), "%s", c->tuf_url);
+    else
+        snprintf(url, sizeof(url), "%.*s/tuf/metadata/",
+                 (int)(gl && c->gateway[gl - 1] == '/' ? gl - 1 : gl), c->gateway);
+    memset(&o, 0, sizeof(o));
+    o.metadata_dir = env->tuf_dir;
+    o.metadata_url = url;
+    o.cacert = c->ca_cert[0] ? c->ca_cert : NULL;
+    o.connect_s = (unsigned)c->timeout;
+    o.timeout_s = (unsigned)c->request_timeout;
+    rc = bwh_tuf_new(tp, &o);
+    if (rc) {
+        snprintf(s->tuf, sizeof(s->tuf), "refused: %s", bw_strerror(rc));
+        return rc;
+    }
+    rc = bwh_tuf_refresh(*tp);
+    bwh_tuf_get_versions(*tp, &v);
+    if (v.root_was && v.root > v.root_was) {
+        snprintf(msg, sizeof(msg), "root rotated from v%lld to v%lld", (long long)v.root_was,
+                 (long long)v.root);
+        event(env, "tuf", "root", msg);
+        say(env, "TUF: %s", msg);
+    }
+    if (rc)
+        snprintf(s->tuf, sizeof(s->tuf), "%s: %s", tuf_kind(rc), bwh_tuf_error(*tp));
+    else
+        snprintf(s->tuf, sizeof(s->tuf), "ok root %lld", (long long)v.root);
+    for (p = s->tuf; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    if (rc)
+        warn(env, "TUF refresh: %s (%s)", s->tuf, bw_errname(rc));
+    if (strcmp(was, s->tuf))
+        event(env, "tuf", "metadata", s->tuf);
+    return rc;
+}
+
+/* The offered action against the refreshed metadata (trc: how the refresh
+ * went): BW_OK with *tg filled when the package may be fetched; BW_E_STATE
+ * when the metadata is unavailable for now (nothing is done, the offer is
+ * looked at again next cycle); after a refusal (reported, s->phase done)
+ * what sending the report gave. */
+static bw_err tuf_vet(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
+                      struct bwh_tuf *t, bw_err trc, struct bwh_tuf_target *tg)
+{
+    const struct agent_conf *c = env->c;
+    char msg[1024], subj[200];
+    bw_err rc = trc;
+
+    snprintf(subj, sizeof(subj), "action %" PRId64 " %s sequence %" PRIu64, s->act.id,
+             s->act.release, s->act.sequence);
+    if (rc && !strncmp(s->tuf, "unavailable", 11)) {
+        say(env, "action %" PRId64 " waits: TUF metadata %s", s->act.id, s->tuf);
+        return BW_E_STATE;
+    }
+    if (rc) {
+        snprintf(msg, sizeof(msg), "TUF refused: %s (%s)", s->tuf, bw_errname(rc));
+        goto refused;
+    }
+    rc = bwh_tuf_target(t, s->act.release, tg);
+    if (rc) {
+        snprintf(msg, sizeof(msg), "TUF refused: %s is not a signed target: %s (%s)",
+                 s->act.release, bwh_tuf_error(t), bw_errname(rc));
+        goto refused;
+    }
+    rc = BW_E_DIGEST;
+    if (tg->length != s->act.size || strcmp(tg->sha256, s->act.sha256)) {
+        snprintf(msg, sizeof(msg),
+                 "TUF refused: the offer (%" PRIu64 " bytes, sha256 %.16s...) is not target %s "
+                 "(%" PRIu64 " bytes, sha256 %.16s...) (%s)",
+                 s->act.size, s->act.sha256, s->act.release, tg->length, tg->sha256,
+                 bw_errname(rc));
+        goto refused;
+    }
+    rc = BW_E_STATE;
+    if (!tg->has_custom || !tg->has_sequence || tg->sequence != s->act.sequence) {
+        snprintf(msg, sizeof(msg),
+                 "TUF refused: target %s names sequence %" PRIu64 ", the offer %" PRIu64 " (%s)",
+                 s->act.release, tg->sequence, s->act.sequence, bw_errname(rc));
+        goto refused;
+    }
+    rc = BW_E_CLASS;
+    if (c->tuf_hardware[0] && strcmp(tg->hardware, c->tuf_hardware)) {
+        snprintf(msg, sizeof(msg), "TUF refused: target %s is for hardware '%s', this is '%s' (%s)",
+                 s->act.release, tg->hardware, c->tuf_hardware, bw_errname(rc));
+        goto refused;
+    }
+    return BW_OK;
+refused:
+    return refuse(env, n, s, "tuf", subj, msg); /* reported: the cycle itself went well */
+}
+
 /* A wait of base seconds spread by +-jitter percent. */
 static double spread(double base, uint64_t jitter)
 {
@@ -636,11 +797,13 @@ bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll)
     struct agent_state s, was;
     struct agent_checkin ci;
     struct agent_net *n = NULL;
+    struct bwh_tuf *tuf = NULL;
+    struct bwh_tuf_target tg;
     char *body = NULL;
     const char *why = NULL;
     long status = 0;
     int rebooted = 0;
-    bw_err rc;
+    bw_err rc, trc = BW_OK;
 
     *poll = c->poll_max;
     if ((rc = env->load(env->ctx, &s)))
@@ -655,6 +818,9 @@ bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll)
         goto out;
     if (memcmp(&s, &was, sizeof(s)))
         (void)save(env, &s); /* the report was taken */
+    /* the metadata first, so the check-in tells the gateway how it went */
+    if (env->tuf_dir)
+        trc = tuf_refresh(env, &s, &tuf);
     rc = BW_E_NOMEM;
     if (!(body = agent_checkin_body(c, &s, running_sequence(env))))
         goto out;
@@ -704,11 +870,19 @@ bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll)
         say(env, "action %" PRId64 ": %s %s (sequence %" PRIu64 ", %" PRIu64 " bytes)", s.act.id,
             s.act.type, s.act.release, s.act.sequence, s.act.size);
     }
-    rc = act(env, n, &s, &rebooted);
+    if (env->tuf_dir && s.phase == AGENT_PH_OFFERED) {
+        rc = tuf_vet(env, n, &s, tuf, trc, &tg);
+        if (rc == BW_E_STATE)
+            rc = BW_OK; /* waits for metadata */
+        if (rc || s.phase != AGENT_PH_OFFERED)
+            goto out;
+    }
+    rc = act(env, n, &s, env->tuf_dir ? &tg : NULL, &rebooted);
     if (!rc && rebooted)
         *poll = 0; /* the device is up again: its agent's first cycle comes at once */
 out:
     bwh_free(body);
+    bwh_tuf_free(tuf);
     agent_net_close(n);
     /* what changed since the last save (a report taken by the gateway,
      * bytes fetched) is kept; an unchanged state is not written again */

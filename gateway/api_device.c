@@ -236,6 +236,19 @@ void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r)
         gw_error(r, 503, "registry", ops->error(h));
         return;
     }
+    /* with TUF, only a release the targets role signed is offered: the
+     * device would refuse any other, and a registry row alone (what an
+     * attacker with the database can write) is not enough */
+    {
+        char tw[512];
+
+        if (gw_tuf_release_ok(q->st, &rel, tw, sizeof(tw)) != BW_OK) {
+            fprintf(stderr, "bulwark-gateway: action %lld for %s not offered: %s\n",
+                    (long long)a.id, d->id, tw);
+            gw_json(r, 200, action_json(NULL, NULL, c->poll_interval));
+            return;
+        }
+    }
     gw_json(r, 200, action_json(&a, &rel, c->poll_interval));
 }
 

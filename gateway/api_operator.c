@@ -953,6 +953,19 @@ void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r)
             gw_error_rc(r, rc, "json", why);
             return;
         }
+        if (q->st->conf.tuf_dir[0]) { /* only a signed target becomes a campaign */
+            struct gw_release rel;
+            char tw[512];
+
+            if (ops->release_get(h, cp.release_id, &rel)) {
+                gw_error(r, 404, "not_found", "no such release");
+                return;
+            }
+            if (gw_tuf_release_ok(q->st, &rel, tw, sizeof(tw)) != BW_OK) {
+                gw_error(r, 409, "not_a_signed_target", tw);
+                return;
+            }
+        }
         rc = ops->campaign_create(h, &cp, (int64_t)time(NULL));
         if (rc == BW_E_NOTFOUND) {
             gw_error(r, 404, "not_found", "no such release");

@@ -63,6 +63,21 @@ static const struct bwh_conf_row rows[] = {
     {"crl_period", U(crl_period), "86400",
      "seconds from a CRL's thisUpdate to its nextUpdate (60 to 31622400); it is signed again "
      "after half of it, and at once after a revocation"},
+    {"tuf_dir", S(tuf_dir), "",
+     "the fleet's TUF repository (bulwark repo): served without credentials at "
+     "/tuf/metadata/, and a release is offered only when it is a target of its signed "
+     "targets metadata with the same name, length and SHA-256 (docs/trust.md). Empty: TUF off"},
+    {"tuf_snapshot_key", S(tuf_snapshot_key), "",
+     "the online snapshot key (P-256 PEM, or a device-key URI) the repository's root lists"},
+    {"tuf_timestamp_key", S(tuf_timestamp_key), "",
+     "the online timestamp key the repository's root lists; root and targets keys never "
+     "belong on the gateway"},
+    {"tuf_timestamp_expiry", U(tuf_timestamp_expiry), "86400",
+     "seconds a timestamp the gateway signs is valid (2 to 604800; seconds are for tests); signed again when half "
+     "of it is left or the snapshot changed: the longest a device can be frozen unnoticed"},
+    {"tuf_snapshot_expiry", U(tuf_snapshot_expiry), "604800",
+     "seconds a snapshot the gateway signs is valid (2 to 31622400); signed again when "
+     "half of it is left or the targets changed"},
     {"access_log", S(access_log), "-", "JSON-lines access log file, - for stderr"},
     {"poll_interval", U(poll_interval), "60", "seconds devices wait between polls"},
     {"max_body", U(max_body), "65536", "largest JSON request body in bytes"},
@@ -121,6 +136,12 @@ bw_err gw_conf_load(struct gw_conf *c, const char *path)
         fprintf(stderr, "%s: crl_period must be 60 seconds to 366 days\n", path);
     else if (!c->crl_cert[0] != !c->crl_key[0])
         fprintf(stderr, "%s: crl_cert and crl_key go together\n", path);
+    else if (c->tuf_dir[0] && (!c->tuf_snapshot_key[0] || !c->tuf_timestamp_key[0]))
+        fprintf(stderr, "%s: tuf_dir needs tuf_snapshot_key and tuf_timestamp_key\n", path);
+    else if (c->tuf_timestamp_expiry < 2 || c->tuf_timestamp_expiry > 7 * 86400)
+        fprintf(stderr, "%s: tuf_timestamp_expiry must be 2 seconds to 7 days\n", path);
+    else if (c->tuf_snapshot_expiry < 2 || c->tuf_snapshot_expiry > 366 * 86400)
+        fprintf(stderr, "%s: tuf_snapshot_expiry must be 2 seconds to 366 days\n", path);
     else if (c->public_url[0] && strncmp(c->public_url, "https://", 8))
         fprintf(stderr, "%s: public_url must start with https://\n", path);
     else if (!strchr(c->listen, ':'))

@@ -56,6 +56,10 @@ struct gw_conf {
     char crl_cert[GW_PATH_MAX];   /* signer of the published CRL; "" = none published */
     char crl_key[GW_PATH_MAX];
     uint64_t crl_period;          /* seconds from thisUpdate to nextUpdate */
+    char tuf_dir[GW_PATH_MAX];    /* the fleet's TUF repository; "" = TUF off */
+    char tuf_snapshot_key[GW_PATH_MAX];
+    char tuf_timestamp_key[GW_PATH_MAX];
+    uint64_t tuf_snapshot_expiry, tuf_timestamp_expiry; /* seconds */
     char security_contact[512];
     char security_policy[512];
     char security_expires[64];
@@ -141,6 +145,10 @@ struct gw_state {
     uint8_t crl_rows[BW_SHA256_LEN]; /* SHA-256 of the revoked rows it lists */
     int64_t crl_made;                /* its thisUpdate, 0: none yet */
     double crl_read;                 /* when the revoked rows were last read, 0: now */
+    /* the TUF repository's online roles (tuf.c): checked at most once a
+     * second, signed again when due; guarded by tuf_lock */
+    pthread_mutex_t tuf_lock;
+    double tuf_checked;              /* bwh_now() of the last check, 0: never */
 };
 
 /* Copies conf and sets up st: the registry kind (BW_E_INVAL, explained on

@@ -37,6 +37,7 @@ static const struct gw_route routes[] = {
     {ANY, "/healthz", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_healthz},
     {GH, "/crl/devices.crl", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_crl},
     {GH, "/crl/devices.pem", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_crl},
+    {GH, "/tuf/metadata/*", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_tuf},
     /* the native device API */
     {GW_POST, "/api/v1/device/checkin", GW_AUTH_DEVICE, GW_ROLE_NONE, 0, gw_h_device_checkin},
     {GW_POST, "/api/v1/device/actions/{id}/report", GW_AUTH_DEVICE, GW_ROLE_NONE, 0,

@@ -17,7 +17,7 @@
 static pthread_mutex_t *lock_n(struct gw_state *st, unsigned int i)
 {
     pthread_mutex_t *const locks[] = {&st->db_lock, &st->op_lock, &st->refused_lock,
-                                      &st->replay_lock, &st->crl_lock};
+                                      &st->replay_lock, &st->crl_lock, &st->tuf_lock};
 
     return i < sizeof(locks) / sizeof(locks[0]) ? locks[i] : NULL;
 }

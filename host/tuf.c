@@ -40,7 +40,7 @@ struct role {
 };
 
 struct bwh_tuf {
-    char *md_dir, *md_url, *tg_dir, *tg_url;
+    char *md_dir, *md_url, *tg_dir, *tg_url, *cacert;
     unsigned connect_s, timeout_s;
     FILE *log;
     struct bwh_http *http;
@@ -48,6 +48,7 @@ struct bwh_tuf {
     struct role roles[ROLES_MAX];
     size_t nroles;
     int refreshed;
+    int64_t root_was; /* the trusted root's version when the last refresh began */
     int64_t now;
     struct bwh_tuf_stats st;
     char err[512];
@@ -138,11 +139,12 @@ bw_err bwh_tuf_new(struct bwh_tuf **tp, const struct bwh_tuf_opts *o)
     t->md_url = dup_str(o->metadata_url);
     t->tg_dir = dup_str(o->target_dir);
     t->tg_url = dup_str(o->target_url);
+    t->cacert = dup_str(o->cacert);
     t->connect_s = o->connect_s ? o->connect_s : BWH_TUF_CONNECT_S;
     t->timeout_s = o->timeout_s ? o->timeout_s : BWH_TUF_TIMEOUT_S;
     t->log = o->log;
     if (!t->md_dir || !t->md_url || (o->target_dir && !t->tg_dir) ||
-        (o->target_url && !t->tg_url)) {
+        (o->target_url && !t->tg_url) || (o->cacert && !t->cacert)) {
         bwh_tuf_free(t);
         return BW_E_NOMEM;
     }
@@ -169,6 +171,7 @@ void bwh_tuf_free(struct bwh_tuf *t)
     bwh_free(t->md_url);
     bwh_free(t->tg_dir);
     bwh_free(t->tg_url);
+    bwh_free(t->cacert);
     bwh_free(t);
 }
 
@@ -227,6 +230,7 @@ static bw_err fetch(struct bwh_tuf *t, const char *url, size_t cap, uint8_t **bu
     if (!t->http) {
         memset(&ho, 0, sizeof(ho));
         ho.stall_s = t->timeout_s;
+        ho.cacert = t->cacert;
         rc = bwh_http_new(&t->http, &ho);
         if (rc)
             return rc;
@@ -699,9 +703,12 @@ bw_err bwh_tuf_refresh(struct bwh_tuf *t)
     t->targets = NULL;
     bwh__tuf_md_free(t->root);
     t->root = NULL;
+    t->root_was = 0;
     rc = load_trusted_root(t);
-    if (!rc)
+    if (!rc) {
+        t->root_was = t->root->version;
         rc = update_root(t);
+    }
     if (!rc && expired(t, t->root))
         rc = fail(t, BW_E_EXPIRED, "root v%lld has expired", (long long)t->root->version);
     if (!rc)
@@ -1041,6 +1048,72 @@ out:
     bwh_free(b);
     ERR_clear_error();
     return rc;
+}
+
+/* A string field of the custom object into out (cap bytes, at least 1
+ * byte long when present): BW_E_FORMAT when it is not a string that fits. */
+static bw_err custom_str(const json_t *cu, const char *key, char *out, size_t cap)
+{
+    const json_t *v = json_object_get(cu, key);
+    size_t n;
+
+    out[0] = 0;
+    if (!v)
+        return BW_OK;
+    if (!json_is_string(v) || (n = json_string_length(v)) == 0 || n >= cap ||
+        strlen(json_string_value(v)) != n)
+        return BW_E_FORMAT;
+    memcpy(out, json_string_value(v), n + 1);
+    return BW_OK;
+}
+
+bw_err bwh_tuf_target(struct bwh_tuf *t, const char *path, struct bwh_tuf_target *out)
+{
+    const json_t *info = NULL, *h, *cu, *seq;
+    bw_err rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!t->refreshed) {
+        rc = bwh_tuf_refresh(t);
+        if (rc)
+            return rc;
+    }
+    t->err[0] = 0;
+    rc = find_target(t, path, &info);
+    if (rc)
+        return rc;
+    if (!info)
+        return fail(t, BW_E_NOTFOUND, "no role lists target %s", path);
+    out->length = (uint64_t)json_integer_value(json_object_get(info, "length"));
+    h = json_object_get(json_object_get(info, "hashes"), "sha256");
+    if (h && json_string_length(h) == 64)
+        memcpy(out->sha256, json_string_value(h), 65);
+    cu = json_object_get(json_object_get(info, "custom"), "bulwark");
+    if (!cu)
+        return BW_OK;
+    seq = json_object_get(cu, "sequence");
+    if (!json_is_object(cu) || (seq && (!json_is_integer(seq) || json_integer_value(seq) < 0)) ||
+        custom_str(cu, "vendor_id", out->vendor_id, sizeof(out->vendor_id)) ||
+        custom_str(cu, "class_id", out->class_id, sizeof(out->class_id)) ||
+        custom_str(cu, "hardware", out->hardware, sizeof(out->hardware)))
+        return fail(t, BW_E_FORMAT, "target %s: malformed custom metadata", path);
+    out->has_custom = 1;
+    out->has_sequence = seq != NULL;
+    out->sequence = seq ? (uint64_t)json_integer_value(seq) : 0;
+    return BW_OK;
+}
+
+void bwh_tuf_get_versions(const struct bwh_tuf *t, struct bwh_tuf_versions *v)
+{
+    int ok = t->refreshed;
+
+    memset(v, 0, sizeof(*v));
+    v->root_was = t->root_was;
+    v->root = t->root ? t->root->version : 0;
+    v->timestamp = ok && t->ts ? t->ts->version : 0;
+    v->snapshot = ok && t->snap ? t->snap->version : 0;
+    v->targets = ok && t->targets ? t->targets->version : 0;
+    v->ts_expires = ok && t->ts ? t->ts->expires : 0;
 }
 
 bw_err bwh_tuf_init(const char *metadata_dir, const uint8_t *root, size_t len, FILE *log)

@@ -48,6 +48,15 @@ static int path_of(char *out, const char *dir, const char *a, const char *b)
     return n > 0 && n < PATH_CAP;
 }
 
+static void expiry_s(int64_t seconds, char out[21])
+{
+    time_t t = time(NULL) + (time_t)seconds;
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 static void expiry(unsigned days, char out[21])
 {
     time_t t = time(NULL) + (time_t)days * 86400;
@@ -1130,6 +1139,18 @@ out:
 bw_err bwh_tuf_repo_online(const char *dir, const char *role, const char *key, unsigned days,
                            char *err, size_t cap)
 {
+    int snap = role && !strcmp(role, "snapshot");
+
+    return bwh_tuf_repo_online_s(dir, role, key,
+                                 (int64_t)(days ? days
+                                           : snap ? BWH_TUF_DAYS_SNAPSHOT
+                                                  : BWH_TUF_DAYS_TIMESTAMP) * 86400,
+                                 err, cap);
+}
+
+bw_err bwh_tuf_repo_online_s(const char *dir, const char *role, const char *key, int64_t seconds,
+                             char *err, size_t cap)
+{
     struct bwh__tuf_md *root = NULL, *over = NULL, *cur = NULL;
     const int snap = role && !strcmp(role, "snapshot");
     const char *over_role = snap ? "targets" : "snapshot";
@@ -1188,7 +1209,10 @@ bw_err bwh_tuf_repo_online(const char *dir, const char *role, const char *key, u
     if (rc)
         goto out;
     bw_hex(hex, d, sizeof(d));
-    expiry(days ? days : snap ? BWH_TUF_DAYS_SNAPSHOT : BWH_TUF_DAYS_TIMESTAMP, exp);
+    rc = fail(err, cap, BW_E_INVAL, "an expiry of %lld s", (long long)seconds);
+    if (seconds < 1 || seconds > (int64_t)BWH_TUF_DAYS_ROOT * 86400 * 10)
+        goto out;
+    expiry_s(seconds, exp);
     rc = BW_E_NOMEM;
     sg = json_pack("{s:s, s:s, s:I, s:s, s:{s:{s:I, s:I, s:{s:s}}}}", "_type", role,
                    "spec_version", SPEC, "version", (json_int_t)version, "expires", exp, "meta",
@@ -1228,6 +1252,122 @@ out:
     bwh__tuf_md_free(root);
     bwh__tuf_md_free(over);
     bwh__tuf_md_free(cur);
+    return rc;
+}
+
+/* ---- the gateway's side: online roles kept fresh, releases checked ---- */
+
+/* The version m's meta lists for file, or -1. */
+static int64_t meta_ver(const struct bwh__tuf_md *m, const char *file)
+{
+    const json_t *v = json_object_get(json_object_get(json_object_get(m->sg, "meta"), file),
+                                      "version");
+
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+/* The published DIR/metadata/ROLE.json, NULL when absent (BW_OK). */
+static bw_err published(const char *dir, const char *role, struct bwh__tuf_md **m, char *err,
+                        size_t cap)
+{
+    char p[PATH_CAP], name[32];
+    bw_err rc;
+
+    snprintf(name, sizeof(name), "%s.json", role);
+    if (!path_of(p, dir, "metadata", name))
+        return fail(err, cap, BW_E_INVAL, "path too long");
+    rc = md_load(p, role, m, err, cap);
+    if (rc == BW_E_NOTFOUND) {
+        *m = NULL;
+        rc = BW_OK;
+    }
+    return rc;
+}
+
+bw_err bwh_tuf_repo_freshen(const char *dir, const char *snapshot_key, const char *timestamp_key,
+                            int64_t snapshot_s, int64_t timestamp_s, unsigned *made, char *err,
+                            size_t cap)
+{
+    struct bwh__tuf_md *tg = NULL, *sn = NULL, *ts = NULL;
+    int64_t now = (int64_t)time(NULL);
+    bw_err rc;
+
+    *made = 0;
+    rc = published(dir, "targets", &tg, err, cap);
+    if (!rc && !tg)
+        rc = fail(err, cap, BW_E_STATE, "no targets metadata is published yet");
+    if (!rc)
+        rc = published(dir, "snapshot", &sn, err, cap);
+    if (rc)
+        goto out;
+    if (!sn || meta_ver(sn, "targets.json") != tg->version || sn->expires - now <= snapshot_s / 2) {
+        rc = bwh_tuf_repo_online_s(dir, "snapshot", snapshot_key, snapshot_s, err, cap);
+        if (rc)
+            goto out;
+        *made |= 1;
+        bwh__tuf_md_free(sn);
+        sn = NULL;
+        rc = published(dir, "snapshot", &sn, err, cap);
+        if (rc)
+            goto out;
+    }
+    rc = published(dir, "timestamp", &ts, err, cap);
+    if (rc)
+        goto out;
+    if (!ts || meta_ver(ts, "snapshot.json") != sn->version ||
+        ts->expires - now <= timestamp_s / 2) {
+        rc = bwh_tuf_repo_online_s(dir, "timestamp", timestamp_key, timestamp_s, err, cap);
+        if (rc)
+            goto out;
+        *made |= 2;
+    }
+out:
+    bwh__tuf_md_free(tg);
+    bwh__tuf_md_free(sn);
+    bwh__tuf_md_free(ts);
+    return rc;
+}
+
+bw_err bwh_tuf_repo_target_ok(const char *dir, const char *name, const char *sha256,
+                              uint64_t length, char *err, size_t cap)
+{
+    struct bwh__tuf_md *root = NULL, *tg = NULL;
+    const json_t *role, *e, *h;
+    unsigned good;
+    bw_err rc;
+
+    rc = root_load(dir, &root, err, cap);
+    if (!rc)
+        rc = published(dir, "targets", &tg, err, cap);
+    if (!rc && !tg)
+        rc = fail(err, cap, BW_E_NOTFOUND, "no targets metadata is published");
+    if (rc)
+        goto out;
+    role = bwh__tuf_root_role(root, "targets");
+    good = good_sigs(tg, json_object_get(root->sg, "keys"), role);
+    rc = fail(err, cap, BW_E_BADSIG, "targets v%lld has %u good signatures of %u needed",
+              (long long)tg->version, good, threshold_of(role));
+    if (!threshold_of(role) || good < threshold_of(role))
+        goto out;
+    rc = fail(err, cap, BW_E_EXPIRED, "targets v%lld has expired", (long long)tg->version);
+    if (tg->expires <= (int64_t)time(NULL))
+        goto out;
+    e = json_object_get(json_object_get(tg->sg, "targets"), name);
+    rc = fail(err, cap, BW_E_NOTFOUND, "%s is not a target of targets v%lld", name,
+              (long long)tg->version);
+    if (!e)
+        goto out;
+    h = json_object_get(json_object_get(e, "hashes"), "sha256");
+    rc = fail(err, cap, BW_E_DIGEST, "%s: length or SHA-256 differ from targets v%lld", name,
+              (long long)tg->version);
+    if ((uint64_t)json_integer_value(json_object_get(e, "length")) != length || !h ||
+        strcmp(json_string_value(h), sha256) != 0)
+        goto out;
+    err[0] = 0;
+    rc = BW_OK;
+out:
+    bwh__tuf_md_free(root);
+    bwh__tuf_md_free(tg);
     return rc;
 }
 

@@ -20,3 +20,11 @@ add_test(NAME integ.tuf_canon COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DI
 add_test(NAME integ.tuf_repo COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/tuf/test_repo.py
          $<TARGET_FILE:bulwark>)
 set_tests_properties(integ.tuf_repo PROPERTIES LABELS "tuf" TIMEOUT 120)
+# The fleet on TUF: the real gateway hosting the repository and the real
+# agent; one step per TUF attack class by an attacker holding the gateway
+# (registry, TLS key, online keys), a freeze, root rotation (about 17 s)
+if(TARGET bwgateway AND TARGET bulwark-agent)
+  add_test(NAME integ.tuf_fleet COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/integ/tuf_fleet.py
+           $<TARGET_FILE:bulwark> $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
+  set_tests_properties(integ.tuf_fleet PROPERTIES LABELS "tuf" TIMEOUT 120)
+endif()

@@ -58,6 +58,9 @@ static const struct cli_opt device_opts[] = {
     {"slot-a", "PATH", "slot A: a file (created) or a block device (default DIR/slot-a.img)"},
     {"slot-b", "PATH", "slot B, which must not be slot A by another name (default DIR/slot-b.img)"},
     {"force", NULL, "start over: new empty slots and boot state"},
+    {"tuf-root", "ROOT.json",
+     "the fleet's TUF root (bulwark repo): checked and installed as DIR/state/tuf/root.json, "
+     "the trust the agent starts from (docs/trust.md)"},
     {NULL, NULL, NULL}};
 
 static const struct cli_opt install_opts[] = {
@@ -113,12 +116,13 @@ static const struct cli_cmd commands[] = {
      inspect_opts, 1, 1, cmd_inspect},
     {"device", "create a simulated device (two file slots, file boot state)",
      "init --dir DIR --slot-size BYTES --pub PUB.pem --vendor-id UUID --class-id UUID\n"
-     "             [--slot-a PATH --slot-b PATH]",
+     "             [--slot-a PATH --slot-b PATH] [--tuf-root ROOT.json]",
      "Creates DIR/device.conf, DIR/slot-a.img, DIR/slot-b.img, DIR/state/ and a copy of\n"
      "the release key. A real device's device.conf names its block devices instead\n"
      "(--slot-a, --slot-b). Slots that are one object under two names (a symlink, a\n"
      "./ spelling, a hard link, two nodes of one block device) are refused, here and\n"
-     "by every command that loads device.conf.",
+     "by every command that loads device.conf. --tuf-root installs the fleet's first\n"
+     "TUF root: the agent then installs only what the repository's targets role signed.",
      device_opts, 1, 1, cmd_device},
     {"install", "install a package into the inactive slot for a trial boot",
      "--config DEVICE.conf PKG|URL|-",

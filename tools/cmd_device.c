@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "bwh/device.h"
+#include "bwh/tuf.h"
 
 /* The slots of c against each other and the state files, with the lock
  * file and data directory as device.conf will default them. */
@@ -63,6 +64,18 @@ int cmd_device(struct cli_args *a)
     if (strlen(abs) > sizeof(c.slot_a) - 32)
         return cli_usage(a, "--dir: path too long");
     snprintf(conf, sizeof(conf), "%s/device.conf", abs);
+    if (cli_get(a, "tuf-root")) { /* checked before anything is written */
+        if ((rc = bwh_read_file(cli_get(a, "tuf-root"), BWH_TUF_ROOT_MAX, &pem, &pem_len)))
+            return cli_fail(a, cli_get(a, "tuf-root"), rc);
+        rc = bwh_tuf_check(pem, pem_len, conf, sizeof(conf));
+        if (rc) {
+            bwh_free(pem);
+            return cli_usage(a, "--tuf-root: %s", conf);
+        }
+        bwh_free(pem);
+        pem = NULL;
+        snprintf(conf, sizeof(conf), "%s/device.conf", abs);
+    }
     if (access(conf, F_OK) == 0 && !cli_flag(a, "force"))
         return cli_usage(a, "%s exists: the device is initialised (use --force to start over)", conf);
     for (i = 0; i < 2; i++) {
@@ -115,6 +128,21 @@ int cmd_device(struct cli_args *a)
         return cli_fail(a, c.release_pub, rc);
     }
     bwh_free(pem);
+    pem = NULL;
+    if (cli_get(a, "tuf-root")) {
+        char tuf[PATH_MAX + 32];
+
+        snprintf(tuf, sizeof(tuf), "%.4000s/tuf", c.state_dir);
+        errno = 0;
+        if (mkdir(tuf, 0700) != 0 && errno != EEXIST)
+            return cli_fail(a, tuf, BW_E_IO);
+        if ((rc = bwh_read_file(cli_get(a, "tuf-root"), BWH_TUF_ROOT_MAX, &pem, &pem_len)))
+            return cli_fail(a, cli_get(a, "tuf-root"), rc);
+        rc = bwh_tuf_init(tuf, pem, pem_len, NULL);
+        bwh_free(pem);
+        if (rc)
+            return cli_fail(a, tuf, rc);
+    }
     if ((rc = bwh_device_conf_save(&c, conf)))
         return cli_fail(a, conf, rc);
     printf("device initialised: %s (two %llu-byte slots, file boot state)\n", conf,

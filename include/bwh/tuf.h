@@ -40,6 +40,8 @@ struct bwh_tuf_opts {
                                * receives less than 100 bytes/s over a window of
                                * min(timeout_s, 60) s ends then (0: BWH_TUF_TIMEOUT_S) */
     FILE *log;                /* a line per step and per refusal, or NULL */
+    const char *cacert;       /* https: PEM CA bundle the server must chain to
+                               * (NULL: the system's store) */
 };
 
 /* What one client did, for benches and tests. */
@@ -82,6 +84,35 @@ BW_NODISCARD bw_err bwh_tuf_refresh(struct bwh_tuf *t);
  * role vouches for path), BW_E_UNSUPPORTED (an unknown hash algorithm),
  * BW_E_INVAL (no target_dir or target_url). */
 BW_NODISCARD bw_err bwh_tuf_download(struct bwh_tuf *t, const char *path, int *cached);
+
+/* What a target's entry says (bwh_tuf_target): its length, SHA-256 and
+ * bulwark's custom metadata (bwh_tuf_repo_add_target). has_custom is 0
+ * when the entry carries no "bulwark" object; a field it lacks is empty
+ * (sequence: has_sequence 0). */
+struct bwh_tuf_target {
+    uint64_t length;
+    char sha256[65];      /* lowercase hex; "" when not listed */
+    int has_custom, has_sequence;
+    char vendor_id[37], class_id[37]; /* UUID strings as listed */
+    uint64_t sequence;
+    char hardware[201];
+};
+
+/* Finds target path as bwh_tuf_download does (refreshing first when this
+ * handle has not) and fills *out from its entry; nothing is downloaded.
+ * BW_E_NOTFOUND (no role lists path), BW_E_FORMAT (an entry whose custom
+ * fields have the wrong types or sizes), the errors of bwh_tuf_refresh. */
+BW_NODISCARD bw_err bwh_tuf_target(struct bwh_tuf *t, const char *path,
+                                   struct bwh_tuf_target *out);
+
+/* What the last refresh trusted (0: nothing yet, or it failed before). */
+struct bwh_tuf_versions {
+    int64_t root_was;   /* the trusted root's version when the refresh began */
+    int64_t root;       /* ... when it ended: more than root_was after a rotation */
+    int64_t timestamp, snapshot, targets;
+    int64_t ts_expires; /* the timestamp's expiry, seconds since the epoch */
+};
+void bwh_tuf_get_versions(const struct bwh_tuf *t, struct bwh_tuf_versions *v);
 
 /* Why the last call failed (one line; "" when none did). */
 const char *bwh_tuf_error(const struct bwh_tuf *t);
@@ -207,6 +238,32 @@ BW_NODISCARD bw_err bwh_tuf_repo_add_target(const char *dir, const char *pkg,
  * snapshot, signed with key (which the root must list for the role). */
 BW_NODISCARD bw_err bwh_tuf_repo_online(const char *dir, const char *role, const char *key,
                                         unsigned days, char *err, size_t cap);
+
+/* bwh_tuf_repo_online with the expiry in seconds from now (1 s to 10
+ * years). */
+BW_NODISCARD bw_err bwh_tuf_repo_online_s(const char *dir, const char *role, const char *key,
+                                          int64_t seconds, char *err, size_t cap);
+
+/* What a host of the repository (the gateway) runs on a schedule with the
+ * online keys: signs a new snapshot when the published targets changed or
+ * the snapshot has less than half of snapshot_s left, then a new timestamp
+ * when the snapshot changed or the timestamp has less than half of
+ * timestamp_s left. *made: bit 0 snapshot, bit 1 timestamp signed.
+ * BW_E_STATE when no targets metadata is published yet. */
+BW_NODISCARD bw_err bwh_tuf_repo_freshen(const char *dir, const char *snapshot_key,
+                                         const char *timestamp_key, int64_t snapshot_s,
+                                         int64_t timestamp_s, unsigned *made, char *err,
+                                         size_t cap);
+
+/* Whether name is a target of the published targets metadata of DIR,
+ * verified under the published root (threshold, expiry), with length
+ * bytes and SHA-256 sha256 (64 lowercase hex digits): BW_OK; BW_E_NOTFOUND
+ * (not listed, or nothing published), BW_E_DIGEST (length or hash
+ * differ), BW_E_BADSIG (below threshold), BW_E_EXPIRED, the loader's
+ * errors. Top-level targets only: a release listed only by a delegated
+ * role is not offered. */
+BW_NODISCARD bw_err bwh_tuf_repo_target_ok(const char *dir, const char *name, const char *sha256,
+                                           uint64_t length, char *err, size_t cap);
 
 /* Writes what expires when and which roles lack signatures to out (a
  * line per role, or one JSON object when json). *problems: roles expired,

@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "bwh/host.h"
+#include "bwh/tuf.h"
 #include "t.h"
 
 #define IMG (1u << 20)
@@ -243,6 +244,7 @@ int main(void)
 
     /* now: one pass; the file is read at most once */
     dev_new(&d);
+    memset(&ad, 0, sizeof(ad));
     ad.u = &d.u;
     ad.key = &key;
     ad.vendor_id = vendor;
@@ -264,6 +266,37 @@ int main(void)
     /* download-only: the digest alone, one read */
     CHECK_RC(agent_pkg_pass(fd, size, hex, NULL, &stage, &nread), BW_OK);
     CHECK(nread == size);
+
+    /* with TUF: the authenticated manifest must be the signed target's
+     * vendor, class and sequence; another is refused before a byte of the
+     * slot is written */
+    {
+        struct bwh_tuf_target tg;
+
+        memset(&tg, 0, sizeof(tg));
+        bwh_uuid_format(tg.vendor_id, vendor);
+        bwh_uuid_format(tg.class_id, klass);
+        tg.has_custom = tg.has_sequence = 1;
+        tg.sequence = 2;
+        ad.tuf = &tg;
+        dev_new(&d);
+        CHECK_RC(agent_pkg_pass(fd, size, hex, &ad, &stage, &nread), BW_OK);
+        CHECK(d.u.st.trial == BW_SLOT_B);
+        tg.sequence = 3;
+        dev_new(&d);
+        CHECK_RC(agent_pkg_pass(fd, size, hex, &ad, &stage, &nread), BW_E_STATE);
+        CHECK(!strcmp(stage, "tuf target") && d.u.st.trial == BW_SLOT_NONE);
+        tg.sequence = 2;
+        tg.vendor_id[0] = tg.vendor_id[0] == '0' ? '1' : '0';
+        dev_new(&d);
+        CHECK_RC(agent_pkg_pass(fd, size, hex, &ad, &stage, &nread), BW_E_VENDOR);
+        bwh_uuid_format(tg.vendor_id, vendor);
+        tg.class_id[0] = tg.class_id[0] == '0' ? '1' : '0';
+        dev_new(&d);
+        CHECK_RC(agent_pkg_pass(fd, size, hex, &ad, &stage, &nread), BW_E_CLASS);
+        CHECK(d.u.st.trial == BW_SLOT_NONE);
+        ad.tuf = NULL;
+    }
 
     /* a genuine package that is not the announced one: refused as a
      * download, the slot not marked */
