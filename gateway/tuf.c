@@ -57,19 +57,11 @@ bw_err gw_tuf_release_ok(const struct gw_state *st, const struct gw_release *rel
                                   why, cap);
 }
 
-/* A metadata file name as a repository publishes them: [A-Za-z0-9._-],
- * no leading dot, ending in .json. */
+/* A metadata file name as a repository publishes them: a repository
+ * name (bwh_tuf_repo_name_ok) ending in .json. */
 static int name_ok(const char *s, size_t n)
 {
-    size_t i;
-
-    if (n < 6 || n > 200 || s[0] == '.' || strcmp(s + n - 5, ".json") != 0)
-        return 0;
-    for (i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-              (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
-            return 0;
-    return 1;
+    return n > 5 && bwh_tuf_repo_name_ok(s) && strcmp(s + n - 5, ".json") == 0;
 }
 
 void gw_h_tuf(struct gw_req *q, struct gw_resp *r)

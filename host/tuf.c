@@ -958,6 +958,25 @@ out:
     return rc;
 }
 
+/* path's entry (refreshing first when this handle has not): BW_OK with
+ * *info, BW_E_NOTFOUND when no role lists it, the refresh's errors. */
+static bw_err lookup(struct bwh_tuf *t, const char *path, const json_t **info)
+{
+    bw_err rc;
+
+    *info = NULL;
+    if (!t->refreshed) {
+        rc = bwh_tuf_refresh(t);
+        if (rc)
+            return rc;
+    }
+    t->err[0] = 0;
+    rc = find_target(t, path, info);
+    if (!rc && !*info)
+        rc = fail(t, BW_E_NOTFOUND, "no role lists target %s", path);
+    return rc;
+}
+
 /* The local name of a target: TD/pct(path), flat, never outside TD. */
 static bw_err target_file(const struct bwh_tuf *t, const char *path, char *out, size_t cap)
 {
@@ -983,16 +1002,7 @@ bw_err bwh_tuf_download(struct bwh_tuf *t, const char *path, int *cached)
         *cached = 0;
     if (!t->tg_dir || !t->tg_url)
         return BW_E_INVAL;
-    if (!t->refreshed) {
-        rc = bwh_tuf_refresh(t);
-        if (rc)
-            return rc;
-    }
-    t->err[0] = 0;
-    rc = find_target(t, path, &info);
-    if (rc)
-        goto out;
-    rc = info ? BW_OK : fail(t, BW_E_NOTFOUND, "no role lists target %s", path);
+    rc = lookup(t, path, &info);
     if (rc)
         goto out;
     rc = target_file(t, path, local, sizeof(local));
@@ -1073,17 +1083,9 @@ bw_err bwh_tuf_target(struct bwh_tuf *t, const char *path, struct bwh_tuf_target
     bw_err rc;
 
     memset(out, 0, sizeof(*out));
-    if (!t->refreshed) {
-        rc = bwh_tuf_refresh(t);
-        if (rc)
-            return rc;
-    }
-    t->err[0] = 0;
-    rc = find_target(t, path, &info);
+    rc = lookup(t, path, &info);
     if (rc)
         return rc;
-    if (!info)
-        return fail(t, BW_E_NOTFOUND, "no role lists target %s", path);
     out->length = (uint64_t)json_integer_value(json_object_get(info, "length"));
     h = json_object_get(json_object_get(info, "hashes"), "sha256");
     if (h && json_string_length(h) == 64)

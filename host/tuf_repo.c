@@ -973,7 +973,7 @@ out:
 
 /* ---- targets ---- */
 
-static int target_name_ok(const char *s)
+int bwh_tuf_repo_name_ok(const char *s)
 {
     size_t i;
 
@@ -1059,7 +1059,7 @@ bw_err bwh_tuf_repo_add_target(const char *dir, const char *pkg, const char *rel
     }
     rc = fail(err, cap, BW_E_INVAL, "target name '%s': use A-Z a-z 0-9 . _ - (no leading dot, "
               "at most 200)", name);
-    if (!target_name_ok(name))
+    if (!bwh_tuf_repo_name_ok(name))
         goto out;
     rc = fail(err, cap, BW_E_INVAL, "--hardware is required (a compatibility string, 1 to 200 "
               "printable characters)");

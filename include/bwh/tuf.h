@@ -233,6 +233,10 @@ BW_NODISCARD bw_err bwh_tuf_repo_add_target(const char *dir, const char *pkg,
                                             const char *hw, unsigned days, char *err,
                                             size_t cap);
 
+/* Whether s is a name this tooling gives a target or a metadata file:
+ * 1 to 200 bytes of [A-Za-z0-9._-], no leading dot. */
+int bwh_tuf_repo_name_ok(const char *s);
+
 /* The online roles: role "snapshot" writes N+1.snapshot.json over the
  * published targets, "timestamp" timestamp.json over the published
  * snapshot, signed with key (which the root must list for the role). */
