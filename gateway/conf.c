@@ -68,7 +68,9 @@ static const struct bwh_conf_row rows[] = {
      "/tuf/metadata/, and a release is offered only when it is a target of its signed "
      "targets metadata with the same name, length and SHA-256 (docs/trust.md). Empty: TUF off"},
     {"tuf_snapshot_key", S(tuf_snapshot_key), "",
-     "the online snapshot key (P-256 PEM, or a device-key URI) the repository's root lists"},
+     "the online snapshot key (P-256 PEM, or a device-key URI) the repository's root lists. "
+     "Empty (with tuf_timestamp_key): this instance serves the repository and checks offers "
+     "but signs nothing; of several instances sharing tuf_dir give the keys to one"},
     {"tuf_timestamp_key", S(tuf_timestamp_key), "",
      "the online timestamp key the repository's root lists; root and targets keys never "
      "belong on the gateway"},
@@ -136,8 +138,10 @@ bw_err gw_conf_load(struct gw_conf *c, const char *path)
         fprintf(stderr, "%s: crl_period must be 60 seconds to 366 days\n", path);
     else if (!c->crl_cert[0] != !c->crl_key[0])
         fprintf(stderr, "%s: crl_cert and crl_key go together\n", path);
-    else if (c->tuf_dir[0] && (!c->tuf_snapshot_key[0] || !c->tuf_timestamp_key[0]))
-        fprintf(stderr, "%s: tuf_dir needs tuf_snapshot_key and tuf_timestamp_key\n", path);
+    else if (!c->tuf_snapshot_key[0] != !c->tuf_timestamp_key[0])
+        fprintf(stderr, "%s: tuf_snapshot_key and tuf_timestamp_key go together\n", path);
+    else if (c->tuf_snapshot_key[0] && !c->tuf_dir[0])
+        fprintf(stderr, "%s: the TUF keys need tuf_dir\n", path);
     else if (c->tuf_timestamp_expiry < 2 || c->tuf_timestamp_expiry > 7 * 86400)
         fprintf(stderr, "%s: tuf_timestamp_expiry must be 2 seconds to 7 days\n", path);
     else if (c->tuf_snapshot_expiry < 2 || c->tuf_snapshot_expiry > 366 * 86400)

@@ -30,8 +30,8 @@ bw_err gw_tuf_freshen(struct gw_state *st, int force)
     double now = bwh_now();
     bw_err rc = BW_OK;
 
-    if (!c->tuf_dir[0])
-        return BW_OK;
+    if (!c->tuf_dir[0] || !c->tuf_snapshot_key[0])
+        return BW_OK; /* off, or another instance signs */
     pthread_mutex_lock(&st->tuf_lock);
     if (force || st->tuf_checked == 0 || now - st->tuf_checked >= 1.0) {
         st->tuf_checked = now;
