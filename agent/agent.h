@@ -185,7 +185,7 @@ struct agent_env {
     void (*count)(void *ctx, enum agent_count what, uint64_t n);
     /* The directory of trusted TUF metadata (root.json ...), or NULL: no
      * TUF, the release key alone decides. With it, every cycle refreshes
-     * the metadata from the gateway before the check-in, and an offered
+     * the metadata from the gateway after the check-in, and an offered
      * package is installed only when it is a signed target of the same
      * name, length, SHA-256, vendor, class, sequence and hardware. */
     const char *tuf_dir;

@@ -650,10 +650,12 @@ static const char *tuf_kind(bw_err rc)
 }
 
 /* Refreshes the trusted metadata from the repository (the gateway's
- * /tuf/metadata/): s->tuf says how it went, and a change of it, or a root
- * rotation, is written to the security log. *tp: the client (freed by the
+ * /tuf/metadata/, on n's connection): s->tuf says how it went (sent with
+ * the next check-in), and a change of it, or a root rotation, is written to
+ * the security log. *tp: the client (freed by the
  * caller), NULL when it could not be made. */
-static bw_err tuf_refresh(const struct agent_env *env, struct agent_state *s, struct bwh_tuf **tp)
+static bw_err tuf_refresh(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
+                          struct bwh_tuf **tp)
 {
     const struct agent_conf *c = env->c;
     struct bwh_tuf_opts o;
@@ -672,6 +674,9 @@ static bw_err tuf_refresh(const struct agent_env *env, struct agent_state *s, st
     o.metadata_dir = env->tuf_dir;
     o.metadata_url = url;
     o.cacert = c->ca_cert[0] ? c->ca_cert : NULL;
+    /* the gateway's own repository: on the check-in's connection */
+    if (!c->tuf_url[0])
+        o.http = agent_net_http(n);
     o.connect_s = (unsigned)c->timeout;
     o.timeout_s = (unsigned)c->request_timeout;
     rc = bwh_tuf_new(tp, &o);
@@ -818,9 +823,6 @@ bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll)
         goto out;
     if (memcmp(&s, &was, sizeof(s)))
         (void)save(env, &s); /* the report was taken */
-    /* the metadata first, so the check-in tells the gateway how it went */
-    if (env->tuf_dir)
-        trc = tuf_refresh(env, &s, &tuf);
     rc = BW_E_NOMEM;
     if (!(body = agent_checkin_body(c, &s, running_sequence(env))))
         goto out;
@@ -846,6 +848,10 @@ bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll)
         event(env, "checkin", c->gateway, what);
         goto out;
     }
+    /* the TUF metadata, on the connection the check-in authenticated (one
+     * TLS handshake per poll); how it went travels with the next check-in */
+    if (env->tuf_dir)
+        trc = tuf_refresh(env, n, &s, &tuf);
     *poll = ci.poll_interval < c->poll_min   ? c->poll_min
             : ci.poll_interval > c->poll_max ? c->poll_max
                                              : ci.poll_interval;

@@ -252,6 +252,11 @@ void agent_net_close(struct agent_net *a)
     bwh_free(a);
 }
 
+struct bwh_http *agent_net_http(struct agent_net *a)
+{
+    return a->http;
+}
+
 const char *agent_net_body(const struct agent_net *a)
 {
     return a->body ? a->body : "";

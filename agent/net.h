@@ -33,6 +33,10 @@ BW_NODISCARD bw_err agent_net_post(struct agent_net *a, const char *path, const 
 BW_NODISCARD bw_err agent_net_report(struct agent_net *a, int64_t action, const char *state,
                                      const char *feedback, long *status);
 const char *agent_net_body(const struct agent_net *a);
+/* The HTTP client of a (its TLS context with the device's certificate and
+ * the gateway's CA), for other requests to the gateway on the same kept
+ * connection (the TUF metadata). Owned by a. */
+struct bwh_http *agent_net_http(struct agent_net *a);
 size_t agent_net_body_len(const struct agent_net *a);
 /* GETs the package SHA256 from byte have on into fd (positioned at have),
  * never past size bytes in all. A 200 answer to a Range request truncates

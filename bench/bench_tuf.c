@@ -8,7 +8,10 @@
  * changed since the directory was last refreshed); the rest are the polls
  * that find nothing new. Also the heap a client holds after a refresh
  * (glibc mallinfo2: the trusted metadata, parsed, plus the HTTP client).
- * Usage: bench_tuf METADATA_DIR METADATA_URL RUNS [CACERT]
+ * With "keep" every client borrows one HTTP client, so its connection
+ * stays open from one refresh to the next, as the agent's refresh rides
+ * on the check-in's connection.
+ * Usage: bench_tuf METADATA_DIR METADATA_URL RUNS [CACERT|- [keep]]
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -20,6 +23,7 @@
 #include <time.h>
 
 #include "bwh/host.h"
+#include "bwh/http.h"
 #include "bwh/tuf.h"
 
 static double cpu_now(void)
@@ -64,24 +68,37 @@ int main(int argc, char **argv)
     uint64_t runs;
     unsigned i;
 
+    struct bwh_http *http = NULL;
+    int rc = 1;
+
     if (argc < 4 || bwh_parse_u64(argv[3], &runs) || runs < 2 || runs > 100000) {
-        fprintf(stderr, "usage: bench_tuf METADATA_DIR METADATA_URL RUNS(2..) [CACERT]\n");
+        fprintf(stderr, "usage: bench_tuf METADATA_DIR METADATA_URL RUNS(2..) [CACERT|- [keep]]\n");
         return 2;
     }
     memset(&o, 0, sizeof(o));
     o.metadata_dir = argv[1];
     o.metadata_url = argv[2];
-    o.cacert = argc > 4 ? argv[4] : NULL;
+    o.cacert = argc > 4 && strcmp(argv[4], "-") ? argv[4] : NULL;
+    if (argc > 5 && !strcmp(argv[5], "keep")) {
+        struct bwh_http_opts ho;
+
+        memset(&ho, 0, sizeof(ho));
+        ho.cacert = o.cacert;
+        ho.stall_s = BWH_TUF_TIMEOUT_S;
+        if (bwh_http_new(&http, &ho))
+            return 1;
+        o.http = http;
+    }
     memset(&st, 0, sizeof(st));
     if (one(&o, &cpu, &heap, &st))
-        return 1;
+        goto out;
     printf("first refresh: %.3f ms CPU, %u requests, %" PRIu64 " body bytes, %u signatures, "
            "%zu bytes of heap held\n",
            cpu * 1e3, st.requests, st.bytes, st.verifies, heap);
     memset(&sum, 0, sizeof(sum));
     for (i = 1; i < runs; i++) {
         if (one(&o, &cpu, &heap, &st))
-            return 1;
+            goto out;
         total += cpu;
         best = cpu < best ? cpu : best;
         heap_max = heap > heap_max ? heap : heap_max;
@@ -96,5 +113,8 @@ int main(int argc, char **argv)
            total / (double)runs * 1e3, best * 1e3, runs, (double)sum.requests / (double)runs,
            (double)sum.bytes / (double)runs, (double)sum.verifies / (double)runs, heap_max,
            heap_min);
-    return 0;
+    rc = 0;
+out:
+    bwh_http_free(http);
+    return rc;
 }

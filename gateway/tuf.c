@@ -87,7 +87,9 @@ void gw_h_tuf(struct gw_req *q, struct gw_resp *r)
     snprintf(path, sizeof(path), "%s/metadata/%s", c->tuf_dir, name);
     rc = bwh_read_file(path, BWH_TUF_TARGETS_MAX, &b, &n);
     if (rc) {
-        gw_error(r, 404, "not_found", "no such metadata");
+        /* no body: every poll asks for the next root version, which is
+         * usually not there */
+        gw_text(r, 404, "text/plain", NULL, 0);
         return;
     }
     gw_text(r, 200, "application/json", (char *)b, n);

@@ -44,6 +44,7 @@ struct bwh_tuf {
     unsigned connect_s, timeout_s;
     FILE *log;
     struct bwh_http *http;
+    int own_http;                 /* http is the handle's (freed with it) */
     struct bwh__tuf_md *root, *ts, *snap, *targets;
     struct role roles[ROLES_MAX];
     size_t nroles;
@@ -140,6 +141,7 @@ bw_err bwh_tuf_new(struct bwh_tuf **tp, const struct bwh_tuf_opts *o)
     t->tg_dir = dup_str(o->target_dir);
     t->tg_url = dup_str(o->target_url);
     t->cacert = dup_str(o->cacert);
+    t->http = o->http;
     t->connect_s = o->connect_s ? o->connect_s : BWH_TUF_CONNECT_S;
     t->timeout_s = o->timeout_s ? o->timeout_s : BWH_TUF_TIMEOUT_S;
     t->log = o->log;
@@ -166,7 +168,8 @@ void bwh_tuf_free(struct bwh_tuf *t)
     bwh__tuf_md_free(t->ts);
     bwh__tuf_md_free(t->snap);
     bwh__tuf_md_free(t->targets);
-    bwh_http_free(t->http);
+    if (t->own_http)
+        bwh_http_free(t->http);
     bwh_free(t->md_dir);
     bwh_free(t->md_url);
     bwh_free(t->tg_dir);
@@ -234,6 +237,7 @@ static bw_err fetch(struct bwh_tuf *t, const char *url, size_t cap, uint8_t **bu
         rc = bwh_http_new(&t->http, &ho);
         if (rc)
             return rc;
+        t->own_http = 1;
     }
     bwh_net_limits_default(&l);
     l.connect_s = t->connect_s;

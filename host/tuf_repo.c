@@ -186,18 +186,26 @@ static bw_err sign_hex(struct rkey *k, const uint8_t *msg, size_t len, char **he
 /* ---- metadata files ---- */
 
 /* o as indented JSON with sorted keys, NUL-ended, through bwh_malloc. */
-static char *dump(const json_t *o)
+/* o as JSON text ending in a newline: indented for people to read, or
+ * compact (what every device fetches on every poll). */
+static char *dump_as(const json_t *o, int compact)
 {
-    size_t n = json_dumpb(o, NULL, 0, JSON_INDENT(1) | JSON_SORT_KEYS);
+    size_t f = (compact ? JSON_COMPACT : JSON_INDENT(1)) | JSON_SORT_KEYS;
+    size_t n = json_dumpb(o, NULL, 0, f);
     char *s = n ? bwh_malloc(n + 2) : NULL;
 
-    if (!s || json_dumpb(o, s, n, JSON_INDENT(1) | JSON_SORT_KEYS) != n) {
+    if (!s || json_dumpb(o, s, n, f) != n) {
         bwh_free(s);
         return NULL;
     }
     s[n] = '\n';
     s[n + 1] = 0;
     return s;
+}
+
+static char *dump(const json_t *o)
+{
+    return dump_as(o, 0);
 }
 
 static bw_err md_load(const char *path, const char *want, struct bwh__tuf_md **m, char *err,
@@ -230,7 +238,8 @@ static int exists(const char *path)
 /* {"signed": sg, "signatures": sigs} written atomically (indented: clients
  * compute the canonical form themselves). Parsed back first, so nothing
  * the client would refuse is ever written. */
-static bw_err md_write(const char *path, json_t *sg, json_t *sigs, char *err, size_t cap)
+static bw_err md_write_as(const char *path, json_t *sg, json_t *sigs, int compact, char *err,
+                         size_t cap)
 {
     json_t *doc = json_pack("{s:O, s:O}", "signed", sg, "signatures", sigs);
     struct bwh__tuf_md *m = NULL;
@@ -240,7 +249,7 @@ static bw_err md_write(const char *path, json_t *sg, json_t *sigs, char *err, si
     rc = BW_E_NOMEM;
     if (!doc)
         goto out;
-    s = dump(doc);
+    s = dump_as(doc, compact);
     if (!s)
         goto out;
     rc = bwh__tuf_md_parse((const uint8_t *)s, strlen(s), NULL, &m, why, sizeof(why));
@@ -256,6 +265,11 @@ out:
     bwh_free(s);
     json_decref(doc);
     return rc;
+}
+
+static bw_err md_write(const char *path, json_t *sg, json_t *sigs, char *err, size_t cap)
+{
+    return md_write_as(path, sg, sigs, 0, err, cap);
 }
 
 /* The published root: DIR/metadata/root.json. */
@@ -1235,13 +1249,13 @@ bw_err bwh_tuf_repo_online_s(const char *dir, const char *role, const char *key,
     if (snap) {
         snprintf(name, sizeof(name), "%lld.snapshot.json", (long long)version);
         (void)path_of(p, dir, "metadata", name);
-        rc = md_write(p, sg, sigs, err, cap);
+        rc = md_write_as(p, sg, sigs, 1, err, cap);
         if (rc)
             goto out;
     }
     snprintf(name, sizeof(name), "%s.json", role);
     (void)path_of(p, dir, "metadata", name);
-    rc = md_write(p, sg, sigs, err, cap);
+    rc = md_write_as(p, sg, sigs, 1, err, cap); /* fetched by every device on every poll */
 out:
     rkey_close(&k);
     json_decref(kobj);

@@ -42,6 +42,10 @@ struct bwh_tuf_opts {
     FILE *log;                /* a line per step and per refusal, or NULL */
     const char *cacert;       /* https: PEM CA bundle the server must chain to
                                * (NULL: the system's store) */
+    struct bwh_http *http;    /* an HTTP client to borrow (not freed; cacert is
+                               * then its business), e.g. one whose connection
+                               * to the same server stays open for other
+                               * requests; NULL: the handle makes its own */
 };
 
 /* What one client did, for benches and tests. */
@@ -52,6 +56,7 @@ struct bwh_tuf_stats {
 };
 
 struct bwh_tuf;
+struct bwh_http;
 
 /* A client over o's directories and URLs (the strings are copied). No
  * I/O yet. BW_E_NOMEM, BW_E_INVAL (no metadata_dir or metadata_url). Free

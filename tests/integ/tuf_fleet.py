@@ -386,6 +386,7 @@ def main():
     out = agent_once()
     check("freeze: " in out and "BW_E_EXPIRED" in out, "freeze detected: " + out[-400:])
     check(slots() == before, "freeze: slots unchanged")
+    agent_once()  # the next check-in carries it
     op("/api/v1/devices/dev-1")
     check("freeze" in open(p("body.txt")).read(), "freeze reported to the gateway (attribute tuf)")
     check("freeze" in seclog(), "freeze in the security log")
@@ -525,6 +526,7 @@ def main():
     out = agent_once()
     check("unavailable" in out and "BW_E_NOTFOUND" in out, "mirror withholding: " + out[-300:])
     check(slots() == before, "mirror withholding: slots unchanged")
+    agent_once()
     op("/api/v1/devices/dev-1")
     check("unavailable" in open(p("body.txt")).read(), "withholding reported to the gateway")
     Mirror.mode = "serve"
