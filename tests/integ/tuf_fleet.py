@@ -575,6 +575,8 @@ def main():
     check("rotated" in seclog(), "rotation in the security log")
     agent_once()
     agent_once()
+    op("/api/v1/devices/dev-1")
+    check("ok root 2" in open(p("body.txt")).read(), "the rotation reported to the gateway")
     s = json.loads(run(B, "status", "--config", p("dev", "device.conf"), "--json").stdout)
     check(s["highest_sequence"] == 3, "after the rotation fw-3b (targets signed by the new key) "
           "installs: %s" % s)
