@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/err.h>
@@ -1137,6 +1138,23 @@ bw_err bwh_tuf_init(const char *metadata_dir, const uint8_t *root, size_t len, F
         rc = persist(&t, "root", t.root);
     bwh__tuf_md_free(t.root);
     ERR_clear_error();
+    return rc;
+}
+
+bw_err bwh_tuf_init_file(const char *metadata_dir, const char *root_path, FILE *log)
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    bw_err rc;
+
+    rc = bwh_read_file(root_path, BWH_TUF_ROOT_MAX, &b, &n);
+    if (rc)
+        return rc;
+    errno = 0;
+    rc = mkdir(metadata_dir, 0700) != 0 && errno != EEXIST ? BW_E_IO : BW_OK;
+    if (!rc)
+        rc = bwh_tuf_init(metadata_dir, b, n, log);
+    bwh_free(b);
     return rc;
 }
 

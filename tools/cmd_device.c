@@ -133,14 +133,7 @@ int cmd_device(struct cli_args *a)
         char tuf[PATH_MAX + 32];
 
         snprintf(tuf, sizeof(tuf), "%.4000s/tuf", c.state_dir);
-        errno = 0;
-        if (mkdir(tuf, 0700) != 0 && errno != EEXIST)
-            return cli_fail(a, tuf, BW_E_IO);
-        if ((rc = bwh_read_file(cli_get(a, "tuf-root"), BWH_TUF_ROOT_MAX, &pem, &pem_len)))
-            return cli_fail(a, cli_get(a, "tuf-root"), rc);
-        rc = bwh_tuf_init(tuf, pem, pem_len, NULL);
-        bwh_free(pem);
-        if (rc)
+        if ((rc = bwh_tuf_init_file(tuf, cli_get(a, "tuf-root"), NULL)))
             return cli_fail(a, tuf, rc);
     }
     if ((rc = bwh_device_conf_save(&c, conf)))

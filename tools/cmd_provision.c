@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "bwh/device.h"
 #include "bwh/seclog.h"
+#include "bwh/tuf.h"
 
 /* Where one device's identity goes. */
 struct target {
@@ -613,6 +614,8 @@ static int run(struct cli_args *a)
         return cli_usage(a, "give exactly one of --config, --count or --from-csv");
     if (conf_path && !id)
         return cli_usage(a, "--config needs --device-id");
+    if (cli_get(a, "tuf-root") && !conf_path)
+        return cli_usage(a, "--tuf-root is for one device (--config)");
     if ((count_s || csv) && !out_dir)
         return cli_usage(a, "--count and --from-csv need --out DIR");
     if (count_s && (bwh_parse_u64(count_s, &count) || count == 0 || count > 1000000))
@@ -729,6 +732,16 @@ static int run(struct cli_args *a)
         snprintf(t->key_uri, sizeof(t->key_uri), "%s", t->conf.device_key);
         snprintf(t->cert, sizeof(t->cert), "%s", t->conf.device_cert);
         snprintf(t->creds, sizeof(t->creds), "%s", t->conf.credentials);
+        if ((v = cli_get(a, "tuf-root"))) { /* the fleet's first root, checked, then kept */
+            char tuf[sizeof(t->conf.data_dir) + 8];
+
+            snprintf(tuf, sizeof(tuf), "%s/tuf", t->conf.data_dir);
+            rc = bwh_tuf_init_file(tuf, v, NULL);
+            if (rc) {
+                status = cli_fail(a, v, rc);
+                goto out;
+            }
+        }
         rc = provision_one(&r, t);
         status = rc ? cli_exit_code(rc) : 0;
         goto out;
@@ -838,6 +851,8 @@ static const struct cli_opt opts[] = {
     {"force", NULL, "redo a device that has a certificate (refused for an id certified before)"},
     {"rekey", NULL, "new key for a certified device; revokes its old certificate in the log"},
     {"json", NULL, "one JSON object per device on stdout"},
+    {"tuf-root", "ROOT.json",
+     "with --config: install the fleet's TUF root (checked) as DATA_DIR/tuf/root.json"},
     {NULL, NULL, NULL}};
 
 const struct cli_cmd cli_cmd_provision = {

@@ -72,6 +72,11 @@ void bwh_tuf_free(struct bwh_tuf *t);
 BW_NODISCARD bw_err bwh_tuf_init(const char *metadata_dir, const uint8_t *root, size_t len,
                                  FILE *log);
 
+/* bwh_tuf_init of the file root_path (at most BWH_TUF_ROOT_MAX bytes),
+ * creating metadata_dir (mode 0700) when it does not exist: how
+ * provisioning installs a device's first root. */
+BW_NODISCARD bw_err bwh_tuf_init_file(const char *metadata_dir, const char *root_path, FILE *log);
+
 /* The TUF client workflow (spec 5.3 to 5.5): the trusted root, then each
  * newer root version, then timestamp, snapshot and top-level targets,
  * each verified and written to metadata_dir (exact bytes, atomically) as

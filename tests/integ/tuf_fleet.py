@@ -328,6 +328,15 @@ def main():
           "device init takes a root that is not a signed root")
     run(B, "provision", "--ca-dir", p("factory"), "--config", p("dev", "device.conf"),
         "--device-id", "dev-1", "--argon2", "1,1024,1")
+    # the factory step can install it too (a device made without it)
+    run(B, "device", "init", "--dir", p("dev-p"), "--slot-size", 4096, "--pub", p("rel.pub"),
+        "--vendor-id", V, "--class-id", C)
+    run(B, "provision", "--ca-dir", p("factory"), "--config", p("dev-p", "device.conf"),
+        "--device-id", "dev-p", "--argon2", "1,1024,1", "--tuf-root",
+        p("repo", "metadata", "1.root.json"))
+    check(open(p("dev-p", "state", "tuf", "root.json"), "rb").read() ==
+          open(p("repo", "metadata", "1.root.json"), "rb").read(),
+          "bulwark provision --tuf-root installs the root")
     for step in (["install", "--config", p("dev", "device.conf"), p("fw1.bwp")],
                  ["boot", "--config", p("dev", "device.conf")],
                  ["confirm", "--config", p("dev", "device.conf")]):
