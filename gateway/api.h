@@ -26,9 +26,10 @@ void gw_h_tuf(struct gw_req *q, struct gw_resp *r);
 /* Keeps the TUF repository's snapshot and timestamp fresh (at most one
  * check a second unless force). BW_OK when TUF is off. */
 BW_NODISCARD bw_err gw_tuf_freshen(struct gw_state *st, int force);
-/* Whether rel may be offered: BW_OK when TUF is off or rel is a target of
- * the repository's signed targets metadata (name, length, SHA-256);
- * otherwise the refusal, why says it. */
+/* Whether rel may be offered: BW_OK when TUF is off, rel is not a SUIT
+ * package (kind swu or mender), or rel is a target of the repository's
+ * signed targets metadata (name, length, SHA-256); otherwise the refusal,
+ * why says it. */
 BW_NODISCARD bw_err gw_tuf_release_ok(const struct gw_state *st, const struct gw_release *rel,
                                       char *why, size_t cap);
 /* A device's status changed through this instance: the next CRL request

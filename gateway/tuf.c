@@ -51,7 +51,10 @@ bw_err gw_tuf_freshen(struct gw_state *st, int force)
 bw_err gw_tuf_release_ok(const struct gw_state *st, const struct gw_release *rel, char *why,
                          size_t cap)
 {
-    if (!st->conf.tuf_dir[0])
+    /* SWUpdate and Mender artifacts are not TUF targets (their clients
+     * check their own signatures; docs/trust.md): TUF governs the SUIT
+     * packages bulwark-agent installs */
+    if (!st->conf.tuf_dir[0] || strcmp(rel->kind, "bulwark") != 0)
         return BW_OK;
     return bwh_tuf_repo_target_ok(st->conf.tuf_dir, rel->name, rel->digest, (uint64_t)rel->size,
                                   why, cap);
