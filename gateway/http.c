@@ -910,10 +910,20 @@ static void shut_fd(void *arg, int fd)
 static void *sweeper(void *arg)
 {
     struct gw_server *s = arg;
+    double tuf_at = 0;
 
     while (!__atomic_load_n(&s->sweeper_stop, __ATOMIC_ACQUIRE)) {
-        double next = gw_guard_sweep(s->guard, bwh_now());
+        double now = bwh_now(), next = gw_guard_sweep(s->guard, now);
         struct timespec ts;
+
+        /* the TUF repository's schedule (tuf.c): every 5 s whether the
+         * timestamp or snapshot is due, so they are fresh even when no
+         * device asks; signing is rare (half a lifetime), checking cheap */
+        if (now - tuf_at >= 5.0) {
+            tuf_at = now;
+            if (gw_tuf_freshen(&s->st, 0) != BW_OK)
+                tuf_at = now + 55.0; /* said on stderr: again in a minute */
+        }
 
         if (next < 0.05)
             next = 0.05;

@@ -5,9 +5,9 @@
  * at /tuf/metadata/NAME, as a static TUF mirror; the gateway holds only
  * the online snapshot and timestamp keys and signs a new snapshot when the
  * published targets changed, and a new timestamp when the snapshot
- * changed or half of tuf_timestamp_expiry has passed. The check runs at
- * start and on requests, at most once a second (a device's poll is what
- * needs a fresh timestamp, so a gateway nobody asks signs nothing).
+ * changed or half of tuf_timestamp_expiry has passed. The check runs every
+ * 5 s from the server's sweeper thread (http.c) and on each request for
+ * timestamp.json, at most once a second.
  * Root and targets metadata arrive signed by their offline holders; the
  * gateway cannot change them, and a release is offered only when the
  * signed targets metadata lists it with the same name, length and hash.
