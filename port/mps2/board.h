@@ -123,6 +123,8 @@ void mps2_puts(const char *s);
 /* UART0, polled (uart.c): read blocks until len bytes arrived. */
 void mps2_uart_init(void);
 size_t mps2_uart_read(uint8_t *buf, size_t len);
+/* Sends s on UART0 (blocks while the transmit buffer is full). */
+void mps2_uart_puts(const char *s);
 void mps2_put_u64(uint64_t v);
 void mps2_exit(int ok) __attribute__((noreturn));
 void mps2_reset(void) __attribute__((noreturn));
@@ -133,7 +135,11 @@ void mps2_reset(void) __attribute__((noreturn));
  * The application finds the region as the bootloader left it. */
 BW_NODISCARD bw_err mps2_flash_open(struct mps2_dev *d, int load);
 void mps2_flash_close(void);
-/* Prints "name=value" pairs of the boot state on one line after prefix. */
+/* Prints "name=value" pairs of the boot state on one line after prefix
+ * (booted active trial left seqA seqB floor counter confirmed), through
+ * put (mps2_state_line) or on the semihosting console (mps2_print_state). */
+void mps2_state_line(void (*put)(const char *), const char *prefix, const struct bw_bootstate *st,
+                     uint64_t counter);
 void mps2_print_state(const char *prefix, const struct bw_bootstate *st, uint64_t counter);
 /* Bytes of the stack never touched since reset (startup.c paints it). */
 uint32_t mps2_stack_peak(void);
