@@ -141,6 +141,19 @@ static void say_once(const struct agent_env *env, struct agent_net *n, struct ag
     say(env, "%s", what);
 }
 
+/* The trial of s's action was confirmed (by, e.g. " by the device"): the
+ * success report owed, the release it runs, the event. */
+static void confirmed(const struct agent_env *env, struct agent_state *s, const char *subj,
+                      const char *by, const char *outcome, char *msg, size_t cap)
+{
+    snprintf(msg, cap, "confirmed%s: %s (sequence %" PRIu64 ") runs from slot %c", by,
+             s->act.release, s->act.sequence, 'a' + s->target);
+    owe_report(s, "success", msg);
+    snprintf(s->version, sizeof(s->version), "%s", s->act.release);
+    event(env, "confirm", subj, outcome);
+    count(env, AGENT_N_CONFIRMED, 1);
+}
+
 /*
  * After an install the device reboots into the trial slot. Here the boot
  * state says how it went: booted into the trial -> health check, then
@@ -183,12 +196,7 @@ static bw_err after_boot(const struct agent_env *env, struct agent_state *s)
         if (hs == 0) {
             rc = bw_update_confirm(d.u);
             if (!rc) {
-                snprintf(msg, sizeof(msg), "confirmed: %s (sequence %" PRIu64 ") runs from slot %c",
-                         s->act.release, s->act.sequence, 'a' + s->target);
-                owe_report(s, "success", msg);
-                snprintf(s->version, sizeof(s->version), "%s", s->act.release);
-                event(env, "confirm", subj, "ok: health check passed");
-                count(env, AGENT_N_CONFIRMED, 1);
+                confirmed(env, s, subj, "", "ok: health check passed", msg, sizeof(msg));
             } else {
                 snprintf(msg, sizeof(msg), "confirm failed: %s", bw_errname(rc));
                 owe_report(s, "failure", msg);
@@ -210,12 +218,7 @@ static bw_err after_boot(const struct agent_env *env, struct agent_state *s)
         env->dev_close(env->ctx);
         return BW_OK; /* not rebooted yet */
     } else if (d.u->st.active == s->target && d.u->st.confirmed && d.remote) {
-        snprintf(msg, sizeof(msg), "confirmed by the device: %s (sequence %" PRIu64 ") runs from slot %c",
-                 s->act.release, s->act.sequence, 'a' + s->target);
-        owe_report(s, "success", msg);
-        snprintf(s->version, sizeof(s->version), "%s", s->act.release);
-        event(env, "confirm", subj, "ok: confirmed by the device");
-        count(env, AGENT_N_CONFIRMED, 1);
+        confirmed(env, s, subj, " by the device", "ok: confirmed by the device", msg, sizeof(msg));
         s->phase = AGENT_PH_DONE;
     } else if (d.u->st.active == s->target && d.u->st.confirmed) {
         snprintf(msg, sizeof(msg), "confirmed (outside the agent): slot %c", 'a' + s->target);
