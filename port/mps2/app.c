@@ -33,7 +33,13 @@ static struct bw_install ins;
 static struct bw_ec_key key;
 static uint8_t env[4096];                          /* the envelope, read first */
 static uint8_t list[(MPS2_BANK_SIZE / BW_SUIT_CHUNK_MIN) * BW_SHA256_LEN];
-static uint8_t chunk[BW_SUIT_CHUNK_SIZE];          /* one chunk (bulwark sign: 64 KiB) */
+/* one chunk: the largest chunk size this updater takes (bulwark sign
+ * --chunk-size; 64 KiB by default). A package with larger chunks is
+ * refused before a byte is written (BW_E_TOOBIG). */
+#ifndef MPS2_CHUNK_MAX
+#define MPS2_CHUNK_MAX BW_SUIT_CHUNK_SIZE
+#endif
+static uint8_t chunk[MPS2_CHUNK_MAX];
 static uint8_t io[2048];
 static uint8_t heap[6144];                         /* mbedtls bignums during a verify */
 

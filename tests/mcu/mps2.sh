@@ -15,6 +15,7 @@
 #                    install fails and the other bank holds no byte of the
 #                    bad chunk (flash file compared)
 #   rollback         a lower sequence is refused; the counter never drops
+#   smallchunk       a package of 4 KiB chunks (bulwark sign --chunk-size)
 #   ab               one A/B package (bulwark sign --image-a/--image-b, SUIT
 #                    try-each): the device installs the image linked for its
 #                    free bank, A then B, over semihosting and over UART0
@@ -146,6 +147,21 @@ with open("mps2-flash.img", "r+b") as f:
     f.seek(off); f.write(b"\xff" * n)
 EOF
   done
+  ;;
+smallchunk)
+  # a package with 4 KiB chunks (bulwark sign --chunk-size), the size an
+  # updater built with CHUNK_MAX=4096 takes: installs, boots, confirms
+  fresh
+  img=$(image a 2)
+  "$bulwark" sign --key "$work/key.pem" --vendor-id $VENDOR --class-id $CLASS --sequence 2 \
+    --chunk-size 4096 --out small.suit "$img" >/dev/null || fail "sign --chunk-size 4096"
+  "$bulwark" inspect small.suit | grep -q "4096" || fail "not 4 KiB chunks: $("$bulwark" inspect small.suit)"
+  boot "install small.suit"
+  expect "install: BW_OK" "a package of 4 KiB chunks"
+  boot confirm
+  expect "booted=A active=B trial=A" "a package of 4 KiB chunks"
+  expect "confirm: BW_OK" "a package of 4 KiB chunks"
+  cmp <(bank_bytes $A_OFF "$(stat -c %s "$img")") "$img" || fail "bank A differs from the image"
   ;;
 ab)
   # factory: B active, so A is free; then A active, so B is free
