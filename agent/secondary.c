@@ -206,6 +206,7 @@ static bw_err link_line(int fd, const char *prefix, char *out, size_t cap, doubl
 {
     char line[256];
     size_t n = 0, plen = strlen(prefix);
+    int over = 0; /* the line is longer than line[]: dropped whole */
     ssize_t r;
     char ch;
     bw_err rc;
@@ -223,10 +224,16 @@ static bw_err link_line(int fd, const char *prefix, char *out, size_t cap, doubl
         if (ch != '\n') {
             if (n < sizeof(line) - 1)
                 line[n++] = ch;
+            else
+                over = 1;
             continue;
         }
         line[n] = 0;
         n = 0;
+        if (over) {
+            over = 0;
+            continue;
+        }
         if (!strncmp(line, prefix, plen)) {
             snprintf(out, cap, "%s", line + plen);
             return BW_OK;

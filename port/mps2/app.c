@@ -133,6 +133,12 @@ static bw_err install(struct source *src, uint64_t floor)
     }
     if ((rc = bw_install_begin(&ins, &u, &suit, &e, list, sizeof(list), chunk, sizeof(chunk))))
         goto out;
+    /* the envelope beside the bank (the bank is recorded empty until the
+     * install finishes), for a bootloader that checks signatures at boot */
+    if ((rc = mps2_env_store(&dev, u.target, env, env_len))) {
+        bw_install_abort(&ins);
+        goto out;
+    }
     if (suit.comp[0].has_chunks) /* with the other bank's section of an A/B package */
         rest = ins.skip + ins.list_len + suit.comp[0].image_size + ins.tail;
     rest = rest > n - env_len ? rest - (n - env_len) : 0;

@@ -21,6 +21,9 @@
  *   0x00000000  bootloader (64 KiB, loaded by QEMU from boot.elf)
  *   0x00010000  boot state: two records, one per 4 KiB sector
  *   0x00012000  anti-rollback counter: two 4 KiB sectors
+ *   0x00014000  the envelope each bank was installed from: one 4 KiB
+ *               sector per bank (read by a bootloader built with
+ *               MPS2_VERIFY_SIGNATURE=1)
  *   0x00020000  bank A (256 KiB)
  *   0x00060000  bank B (256 KiB)
  *   0x20000000  SRAM: the running program's data and stack
@@ -33,6 +36,7 @@
 #define MPS2_STATE_SIZE (2 * MPS2_SECTOR)
 #define MPS2_COUNTER_OFF 0x02000u
 #define MPS2_COUNTER_SIZE (2 * MPS2_SECTOR)
+#define MPS2_ENV_OFF 0x04000u       /* each bank's signed envelope: one sector per bank */
 #define MPS2_BANK_A_OFF 0x10000u
 #define MPS2_BANK_B_OFF 0x50000u
 #define MPS2_BANK_SIZE 0x40000u
@@ -101,11 +105,20 @@ BW_NODISCARD bw_err mps2_counter_advance(struct mps2_counter *c, uint64_t v);
 /* Everything the bootloader and the updater open over one NOR flash. */
 struct mps2_dev {
     struct mps2_nor nor;
-    struct mps2_area state, bank[2];
+    struct mps2_area state, bank[2], env[2];
     struct bw_bootstore_flash store_ctx;
     struct bw_bootstore store;
     struct mps2_counter counter;
 };
+/* The envelope bank was installed from, kept beside it: a 4-byte
+ * little-endian length, then (at the next program unit) the envelope, at
+ * most MPS2_SECTOR - MPS2_PROGRAM_UNIT bytes. store: BW_E_TOOBIG, the flash's errors. load: BW_E_NOTFOUND
+ * when the sector holds no envelope (erased or a bad length); *env points
+ * into the memory-mapped flash. */
+BW_NODISCARD bw_err mps2_env_store(struct mps2_dev *d, uint8_t bank, const uint8_t *env,
+                                   size_t len);
+BW_NODISCARD bw_err mps2_env_load(const struct mps2_dev *d, uint8_t bank, const uint8_t **env,
+                                  size_t *len);
 /* mem: the persistent region (MPS2_FLASH_SIZE bytes, loaded already). */
 void mps2_dev_init(struct mps2_dev *d, uint8_t *mem,
                    bw_err (*persist)(void *ctx, uint32_t off, const void *buf, size_t len),

@@ -15,6 +15,8 @@
 #                    install fails and the other bank holds no byte of the
 #                    bad chunk (flash file compared)
 #   rollback         a lower sequence is refused; the counter never drops
+#   bootsig          boot_sig.elf: each bank's envelope authenticated at
+#                    boot; a changed envelope is refused
 #   smallchunk       a package of 4 KiB chunks (bulwark sign --chunk-size)
 #   ab               one A/B package (bulwark sign --image-a/--image-b, SUIT
 #                    try-each): the device installs the image linked for its
@@ -45,6 +47,7 @@ log=$dir/log
 [ -n "${BW_MCU_KEEP:-}" ] || trap 'rm -rf "$dir"' EXIT
 cd "$dir"
 
+[ "$scenario" = bootsig ] && MPS2_BOOT=boot_sig.elf
 . "$root/tests/mcu/mps2lib.sh"
 
 case $scenario in
@@ -147,6 +150,29 @@ with open("mps2-flash.img", "r+b") as f:
     f.seek(off); f.write(b"\xff" * n)
 EOF
   done
+  ;;
+bootsig)
+  # the bootloader that also authenticates each bank's envelope at boot
+  # (MPS2_VERIFY_SIGNATURE=1): the factory bank and an update boot; an
+  # update whose stored envelope changed in flash is refused
+  fresh
+  boot "install $(package a 2)"
+  expect "install: BW_OK" "update to 2"
+  cp mps2-flash.img good.img
+  len=$(od -An -tu4 -j$ENV_A -N4 mps2-flash.img | tr -d ' ')
+  [ "$len" -gt 100 ] && [ "$len" -lt 4080 ] || fail "no envelope beside bank A (length $len)"
+  "$root/tests/integ/flipbyte.sh" mps2-flash.img $((ENV_A + 16 + len - 10)) # in the manifest
+  boot confirm
+  grep -q "boot: bank A signature: BW_E_[A-Z]*: refused" <<<"$out" || fail "a changed envelope booted"
+  expect "booted=B active=B trial=- " "a changed envelope"
+  expect "seqA=- seqB=1" "a changed envelope"
+  expect "app: running image linked for bank B" "a changed envelope"
+  cp good.img mps2-flash.img
+  boot confirm
+  expect "booted=A active=B trial=A" "the signed update"
+  expect "confirm: BW_OK" "the signed update"
+  boot stay
+  expect "booted=A active=A trial=- left=0 seqA=2 seqB=1" "the signed update confirmed"
   ;;
 smallchunk)
   # a package with 4 KiB chunks (bulwark sign --chunk-size), the size an

@@ -6,6 +6,7 @@ VENDOR=6b8a1c3e-0d7f-4e6a-9a51-0b3f2c7d8e90
 CLASS=3f0e9a2b-5c61-4d7e-8f03-2a1b4c5d6e7f
 BANK=262144 CHUNK=65536
 A_OFF=$((0x10000)) B_OFF=$((0x50000)) # bank offsets in the flash file (board.h)
+ENV_A=$((0x4000)) # bank A's envelope sector: length, then the envelope at +16
 
 fail() { echo "FAIL: $*" >&2; [ -n "${log:-}" ] && [ -f "$log" ] && tail -20 "$log" >&2; exit 1; }
 
@@ -24,8 +25,9 @@ package() {
     --out "pkg_$1_$2.suit" "$img" >/dev/null
   echo "pkg_$1_$2.suit"
 }
+# MPS2_BOOT: the bootloader (boot.elf; boot_sig.elf also checks signatures)
 QEMU_BASE=(qemu-system-arm -M mps2-an386 -display none -monitor none
-           -semihosting-config enable=on,target=native -no-reboot -kernel "$fw/boot.elf")
+           -semihosting-config enable=on,target=native -no-reboot -kernel "$fw/${MPS2_BOOT:-boot.elf}")
 QEMU=("${QEMU_BASE[@]}" -serial null) # UART0 unconnected
 # boot COMMAND: one power-on with mps2.cmd = COMMAND; output in $out
 boot() {
