@@ -211,21 +211,9 @@ static void uart_line(char *line, size_t cap)
     line[n] = 0;
 }
 
-/* "install N": N in decimal, 1 to the largest package a bank can take
- * (envelope, chunk list at the smallest chunk size, image). 0 otherwise. */
-static uint64_t install_len(const char *s)
-{
-    uint64_t v = 0;
-
-    if (!*s)
-        return 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > MPS2_BANK_SIZE * 2u)
-            return 0;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    return v <= sizeof(env) + sizeof(list) + MPS2_BANK_SIZE * 2u ? v : 0;
-}
+/* The largest package a bank can take: envelope, chunk list at the
+ * smallest chunk size, and (an A/B package) both images. */
+#define INSTALL_MAX (sizeof(env) + sizeof(list) + MPS2_BANK_SIZE * 2u)
 
 /*
  * Serves a gateway's agent on UART0 (the secondary protocol, docs/mcu.md
@@ -272,8 +260,8 @@ static void serve(uint64_t counter)
         self_check();
         if (strcmp(line, "status") == 0) {
             mps2_state_line(mps2_uart_puts, "bw state", &u.st, counter);
-        } else if (strncmp(line, "install ", 8) == 0 && install_len(line + 8)) {
-            struct source uart = {-1, install_len(line + 8)};
+        } else if (strncmp(line, "install ", 8) == 0 && mps2_install_len(line + 8, INSTALL_MAX)) {
+            struct source uart = {-1, mps2_install_len(line + 8, INSTALL_MAX)};
 
             rc = install(&uart, counter);
             while (uart.left) { /* what the install did not take */

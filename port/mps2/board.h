@@ -124,6 +124,10 @@ void mps2_dev_init(struct mps2_dev *d, uint8_t *mem,
                    bw_err (*persist)(void *ctx, uint32_t off, const void *buf, size_t len),
                    void *persist_ctx);
 
+/* The N of the agent's "install N" request (proto.c): decimal digits, no
+ * leading zero, 1 to max. 0 for anything else. */
+uint64_t mps2_install_len(const char *s, uint64_t max);
+
 /* ---- target only: semihosting (ARM semihosting v2 through BKPT 0xab) -- */
 int mps2_sh_open(const char *path, int mode); /* mode: 1 "rb", 3 "r+b", 7 "w+b"; -1 on error */
 int mps2_sh_close(int fd);
