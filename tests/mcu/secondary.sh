@@ -14,6 +14,8 @@
 #     boots; the campaign shows the failure, the registry sequence 2
 #  4. a package damaged in the gateway's blob store: refused by the agent,
 #     never sent to the board (no install on its console, bank unchanged)
+#  5. a package signed by another key sent straight to the board's UART
+#     (what a compromised host could do): the board refuses it
 # Usage: secondary.sh WORKDIR BULWARK MPS2-FACTORY BULWARK-GATEWAY BULWARK-AGENT
 set -u
 work=$(cd "$1" && pwd) bulwark=$(realpath "$2") factory=$(realpath "$3")
@@ -148,6 +150,33 @@ check '[ "$(counts $C4)" = "failure=1" ]' "damaged package refused: $(counts $C4
 check '[[ "$(last_action)" == "failure download refused"* ]]' "refused by the agent: $(last_action)"
 check '[ "$(grep -c "^install:" mcu.log)" = "$installs" ]' "the board was sent a damaged package"
 check '[ "$(bank_bytes $B_OFF $BANK | sha256sum)" = "$before" ]' "bank B changed"
+
+# === 5. the board does not trust the agent ==========================================
+# a host that sends it a package signed by another key (what a compromised
+# agent could do) gets a refusal; the bank is not written
+"$B" keygen --out other.pem --pub other.pub >/dev/null
+image b 5 4096 >/dev/null
+"$B" sign --key other.pem --vendor-id $VENDOR --class-id $CLASS --sequence 5 --out rogue.suit \
+  img_b_5.bin >/dev/null
+before=$(bank_bytes $B_OFF $BANK | sha256sum)
+verdict=$(/usr/bin/python3 - "$T/uart.sock" rogue.suit <<'EOF2'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(20); s.connect(sys.argv[1])
+pkg = open(sys.argv[2], "rb").read()
+s.sendall(b"install %d\n" % len(pkg) + pkg)
+buf = b""
+while b"bw install " not in buf or not buf.split(b"bw install ", 1)[1].count(b"\n"):
+    d = s.recv(256)
+    if not d:
+        break
+    buf += d
+print(buf.split(b"bw install ", 1)[1].split(b"\n")[0].decode() if b"bw install " in buf else "none")
+EOF2
+)
+check '[ "$verdict" = BW_E_BADSIG ]' "the board's verdict on a package signed by another key: $verdict"
+check '[ "$(bank_bytes $B_OFF $BANK | sha256sum)" = "$before" ]' "bank B written by a refused package"
+once
+check 'dev mcu-1 | grep -q "\"sequence\":2"' "registry after the rogue package: $(dev mcu-1)"
 
 echo "mcu.secondary: $pass passed, $fail failed"
 [ $fail = 0 ] || { tail -30 agent.log; tail -20 mcu.log; exit 1; }
