@@ -270,6 +270,11 @@ struct real {
     struct bwh_device d; /* while open */
     int d_open;
     char tuf[AGENT_PATH_MAX + 8]; /* the TUF metadata directory, when TUF is on */
+    /* a secondary (agent/secondary.c): its link, its reported state as an
+     * engine with no slots, and the release key its packages need */
+    const struct agent_secondary *sec;
+    struct bw_update mu;
+    struct bw_ec_key skey;
 };
 
 static bw_err real_load(void *ctx, struct agent_state *s)
@@ -282,12 +287,48 @@ static bw_err real_save(void *ctx, const struct agent_state *s)
     return state_save(((struct real *)ctx)->c, s);
 }
 
+/* A secondary's "open": its state as it reports it over the link; with
+ * with_key the release key of its device.conf and the bank its install
+ * will write (none while a trial is pending: BW_E_STATE). Not locked: one
+ * agent serves a link. */
+static bw_err sec_dev_open(struct real *r, int with_key, struct agent_dev *d, const char **what)
+{
+    uint64_t counter;
+    uint8_t target;
+    bw_err rc;
+
+    memset(&r->mu, 0, sizeof(r->mu));
+    *what = r->sec->serial;
+    if ((rc = agent_secondary_status(r->sec, &r->mu.st, &counter)))
+        return rc;
+    d->u = &r->mu;
+    d->remote = 1;
+    d->vendor_id = r->dc.vendor_id;
+    d->class_id = r->dc.class_id;
+    if (!with_key)
+        return BW_OK;
+    *what = "device: a trial is pending";
+    if ((rc = bw_update_target(&r->mu, &target)))
+        return rc;
+    r->mu.target = target;
+    *what = r->dc.release_pub;
+    if ((rc = bwh_load_key(r->dc.release_pub, 0, &r->skey)))
+        return rc;
+    d->key = &r->skey;
+    return BW_OK;
+}
+
 static bw_err real_dev_open(void *ctx, int with_key, int exclusive, struct agent_dev *d,
                             const char **what)
 {
     struct real *r = ctx;
     bw_err rc;
 
+    if (r->sec) {
+        r->d_open = 1;
+        bw_ec_key_init(&r->skey);
+        return sec_dev_open(r, with_key, d, what);
+    }
     rc = bwh_device_open(&r->d, r->c->device_config, with_key, exclusive, what);
     r->d_open = 1;
     if (rc)
@@ -303,8 +344,10 @@ static void real_dev_close(void *ctx)
 {
     struct real *r = ctx;
 
-    if (r->d_open)
+    if (r->d_open && !r->sec)
         bwh_device_close(&r->d);
+    if (r->d_open && r->sec)
+        bw_ec_key_clear(&r->skey);
     r->d_open = 0;
 }
 
@@ -353,6 +396,18 @@ static int real_reboot(void *ctx)
     return 0; /* the system goes down: the agent starts with it */
 }
 
+/* A secondary reboots itself after its install: its next cycle is due. */
+static int sec_reboot(void *ctx)
+{
+    (void)ctx;
+    return 1;
+}
+
+static bw_err sec_forward(void *ctx, int fd, uint64_t size, char *what, size_t cap)
+{
+    return agent_secondary_install(((struct real *)ctx)->sec, fd, size, what, cap);
+}
+
 static int64_t real_clock(void *ctx)
 {
     (void)ctx;
@@ -390,7 +445,10 @@ static const char *tuf_dir(const struct agent_conf *c, const struct bwh_device_c
     return stat(root, &st) == 0 ? out : NULL;
 }
 
-bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll)
+/* One cycle of the device c describes: this host's own (sec NULL), or a
+ * secondary's over its serial link. */
+static bw_err cycle_one(const struct agent_conf *c, const struct agent_secondary *sec,
+                        uint64_t *poll)
 {
     struct real *r;
     struct agent_env env;
@@ -401,6 +459,7 @@ bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll)
     if (!r)
         return BW_E_NOMEM;
     r->c = c;
+    r->sec = sec;
     rc = bwh_device_conf_load(&r->dc, c->device_config);
     if (!rc)
         rc = mkdir_state(c);
@@ -408,7 +467,7 @@ bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll)
         memset(&env, 0, sizeof(env));
         env.c = c;
         env.ctx = r;
-        env.tag = "";
+        env.tag = sec ? sec->tag : "";
         env.out = stdout;
         env.load = real_load;
         env.save = real_save;
@@ -422,11 +481,51 @@ bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll)
         env.clock = real_clock;
         env.request = real_request;
         env.event = real_event;
-        env.tuf_dir = tuf_dir(c, &r->dc, r->tuf, sizeof(r->tuf));
+        /* secondaries are not under TUF yet (docs/trust.md): their
+         * packages are checked against the release key as before */
+        env.tuf_dir = sec ? NULL : tuf_dir(c, &r->dc, r->tuf, sizeof(r->tuf));
+        if (sec) {
+            env.reboot = sec_reboot;
+            env.forward = sec_forward;
+        }
         rc = agent_run_cycle(&env, poll);
     }
     real_dev_close(r);
     bwh_free(r);
+    return rc;
+}
+
+bw_err agent_secondary_cycle(const struct agent_conf *c, const char *path, uint64_t *poll)
+{
+    struct agent_secondary *sec = bwh_malloc(sizeof(*sec));
+    bw_err rc = BW_E_NOMEM;
+
+    *poll = c->poll_max;
+    if (sec && !(rc = agent_secondary_load(sec, c, path)))
+        rc = cycle_one(&sec->c, sec, poll);
+    bwh_free(sec);
+    return rc;
+}
+
+/* This host's cycle, then each secondary's in turn: a secondary that
+ * fails is said on stderr and does not hold the others back; the next
+ * cycle comes when the earliest of them is due. */
+bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll)
+{
+    char list[AGENT_PATH_MAX], *p, *save = NULL;
+    uint64_t sp;
+    bw_err rc, src;
+
+    rc = cycle_one(c, NULL, poll);
+    snprintf(list, sizeof(list), "%s", c->secondaries);
+    for (p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        src = agent_secondary_cycle(c, p, &sp);
+        if (src)
+            fprintf(stderr, "bulwark-agent: secondary %s: %s [%s]\n", p, bw_strerror(src),
+                    bw_errname(src));
+        if (!src && sp < *poll)
+            *poll = sp;
+    }
     return rc;
 }
 

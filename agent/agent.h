@@ -49,6 +49,7 @@ struct agent_conf {
     char tuf_metadata[AGENT_PATH_MAX]; /* "": DATA_DIR/tuf when it holds root.json; "off" */
     char tuf_url[AGENT_STR_MAX];       /* "": GATEWAY/tuf/metadata/ */
     char tuf_hardware[AGENT_STR_MAX];  /* this device's hardware, as targets name it */
+    char secondaries[AGENT_PATH_MAX]; /* secondary.conf files, comma-separated */
     /* derived */
     enum agent_policy policy;
     int window_start, window_end; /* minutes of the day; -1: no window */
@@ -133,6 +134,12 @@ struct agent_dev {
     /* the TUF target the package must be (agent_pkg_pass checks its
      * manifest's vendor, class and sequence against it), or NULL */
     const struct bwh_tuf_target *tuf;
+    /* A secondary (agent/secondary.c): the device installs and confirms
+     * itself. u holds its reported boot state and, with with_key, the
+     * target its install will write (u->target); it has no slots: the
+     * package is verified here without being written, then handed to
+     * agent_env.forward. */
+    int remote;
 };
 
 /* What the environment counts for its own summary (agent_env.count). */
@@ -181,6 +188,12 @@ struct agent_env {
     int (*request)(void *ctx, const char *name, uint64_t *val, int take);
     /* A security-log event. May be NULL (no log). */
     void (*event)(void *ctx, const char *ev, const char *subject, const char *outcome);
+    /* Hands a package that verified (fd, size bytes) to a remote device
+     * (agent_dev.remote), which installs it itself. BW_OK: installed,
+     * the device reboots into its trial; BW_E_IO: the device could not
+     * be reached (kept, tried again); else the device's refusal. *what:
+     * a line saying what happened. Required for remote devices. */
+    bw_err (*forward)(void *ctx, int fd, uint64_t size, char *what, size_t cap);
     /* Counts for a summary. May be NULL. */
     void (*count)(void *ctx, enum agent_count what, uint64_t n);
     /* The directory of trusted TUF metadata (root.json ...), or NULL: no
@@ -237,6 +250,43 @@ BW_NODISCARD bw_err agent_request_install(const struct agent_conf *c);
 BW_NODISCARD bw_err agent_request_postpone(const struct agent_conf *c, uint64_t seconds);
 /* Prints the agent's state (JSON) on stdout. */
 BW_NODISCARD bw_err agent_print_state(const struct agent_conf *c);
+
+/* --- secondaries (agent/secondary.c, docs/mcu.md "Through a gateway") --- */
+/* One microcontroller the agent acts for: its own agent.conf view (the
+ * primary's with its device.conf, device id, state dir, attributes and
+ * version) and its serial link. */
+#define AGENT_SECONDARY_MAX 16
+struct agent_secondary {
+    struct agent_conf c;
+    char serial[AGENT_PATH_MAX];
+    uint64_t serial_timeout;
+    char tag[160]; /* "ID: " before its lines */
+};
+/* Loads a secondary.conf for the agent configured by primary. BW_E_FORMAT
+ * (said on stderr as "PATH: reason"), BW_E_IO. */
+BW_NODISCARD bw_err agent_secondary_load(struct agent_secondary *s, const struct agent_conf *primary,
+                                         const char *path);
+void agent_secondary_sample(FILE *f);
+/* Parses the device's state line (after "bw state "): booted, active,
+ * trial (A, B or -), left, seqA, seqB (a number or -), floor, counter,
+ * confirmed (0 or 1), each exactly once, nothing else. The floor
+ * (highest_sequence) is the larger of floor and counter. BW_E_FORMAT. */
+BW_NODISCARD bw_err agent_secondary_parse_state(const char *line, struct bw_bootstate *st,
+                                                uint64_t *counter);
+/* Asks the device for its state ("status"). BW_E_IO: no answer within
+ * serial_timeout; BW_E_FORMAT: an answer that does not parse. */
+BW_NODISCARD bw_err agent_secondary_status(const struct agent_secondary *s, struct bw_bootstate *st,
+                                           uint64_t *counter);
+/* Sends package pkg (size bytes, from byte 0) with "install N" and returns
+ * the device's verdict as its code (BW_OK: installed, it resets into the
+ * trial), BW_E_FORMAT for a verdict the protocol does not know, BW_E_IO
+ * when the link failed or timed out. *verdict: the device's answer or
+ * what went wrong. */
+BW_NODISCARD bw_err agent_secondary_install(const struct agent_secondary *s, int pkg, uint64_t size,
+                                            char *verdict, size_t cap);
+/* One cycle for the secondary of path (agent/agent.c). */
+BW_NODISCARD bw_err agent_secondary_cycle(const struct agent_conf *c, const char *path,
+                                          uint64_t *poll);
 
 /* --- the fleet simulators' scheduler (agent/sched.c) --- */
 /* One device's place in the schedule (zero: due now). */

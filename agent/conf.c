@@ -68,6 +68,9 @@ static const struct bwh_conf_row rows[] = {
     {"tuf_hardware", S(tuf_hardware), "",
      "this device's hardware as the repository's targets name it (bulwark repo add-target "
      "--hardware); a target for other hardware is refused. Empty: not checked"},
+    {"secondaries", S(secondaries), "",
+     "microcontrollers this agent acts for over a serial link: their secondary.conf files, "
+     "comma-separated (bulwark-agent --sample-secondary; docs/mcu.md)"},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -110,6 +113,46 @@ int agent_window_open(int start, int end, int m)
     if (start < end)
         return m >= start && m < end;
     return m >= start || m < end; /* wraps midnight */
+}
+
+/* Each secondary.conf loads (says why on stderr otherwise), and no two
+ * share a state directory with each other or with the agent. */
+static bw_err check_secondaries(const struct agent_conf *c)
+{
+    char list[AGENT_PATH_MAX], *p, *save = NULL;
+    struct agent_secondary *s = bwh_malloc(sizeof(*s));
+    char (*dirs)[AGENT_PATH_MAX] = bwh_malloc(AGENT_SECONDARY_MAX * AGENT_PATH_MAX);
+    size_t n = 0, i;
+    bw_err rc = BW_E_NOMEM;
+
+    if (!s || !dirs)
+        goto out;
+    snprintf(list, sizeof(list), "%s", c->secondaries);
+    rc = BW_OK;
+    for (p = strtok_r(list, ",", &save); p && !rc; p = strtok_r(NULL, ",", &save)) {
+        if (n == AGENT_SECONDARY_MAX) {
+            fprintf(stderr, "secondaries: at most %d\n", AGENT_SECONDARY_MAX);
+            rc = BW_E_FORMAT;
+            break;
+        }
+        if ((rc = agent_secondary_load(s, c, p)))
+            break;
+        snprintf(dirs[n++], AGENT_PATH_MAX, "%s", s->c.state_dir);
+    }
+    for (i = 0; i < n && !rc; i++) {
+        size_t j;
+
+        for (j = 0; j <= i && !rc; j++) {
+            if (!strcmp(dirs[i], j == i ? c->state_dir : dirs[j])) {
+                fprintf(stderr, "secondaries: state_dir %s is used twice\n", dirs[i]);
+                rc = BW_E_FORMAT;
+            }
+        }
+    }
+out:
+    bwh_free(s);
+    bwh_free(dirs);
+    return rc;
 }
 
 static bw_err finish(struct agent_conf *c, const char *path)
@@ -156,7 +199,7 @@ static bw_err finish(struct agent_conf *c, const char *path)
         return BW_E_FORMAT;
     if (!*c->state_dir)
         snprintf(c->state_dir, sizeof(c->state_dir), "%.4000s/agent", dc.data_dir);
-    return BW_OK;
+    return check_secondaries(c);
 }
 
 bw_err agent_conf_load(struct agent_conf *c, const char *path)

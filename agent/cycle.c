@@ -142,6 +142,19 @@ static void say_once(const struct agent_env *env, struct agent_net *n, struct ag
     say(env, "%s", what);
 }
 
+/* The trial of s's action was confirmed (by, e.g. " by the device"): the
+ * success report owed, the release it runs, the event. */
+static void confirmed(const struct agent_env *env, struct agent_state *s, const char *subj,
+                      const char *by, const char *outcome, char *msg, size_t cap)
+{
+    snprintf(msg, cap, "confirmed%s: %s (sequence %" PRIu64 ") runs from slot %c", by,
+             s->act.release, s->act.sequence, 'a' + s->target);
+    owe_report(s, "success", msg);
+    snprintf(s->version, sizeof(s->version), "%s", s->act.release);
+    event(env, "confirm", subj, outcome);
+    count(env, AGENT_N_CONFIRMED, 1);
+}
+
 /*
  * After an install the device reboots into the trial slot. Here the boot
  * state says how it went: booted into the trial -> health check, then
@@ -166,17 +179,25 @@ static bw_err after_boot(const struct agent_env *env, struct agent_state *s)
     }
     snprintf(subj, sizeof(subj), "action %" PRId64 " %s slot %c", s->act.id, s->act.release,
              'a' + s->target);
-    if (d.u->st.trial == s->target && d.u->st.booted == s->target) {
+    if (d.remote && d.u->st.trial == s->target && d.u->st.booted == s->target) {
+        /* a secondary decides its trial itself: said once, then waited for */
+        env->dev_close(env->ctx);
+        if (s->said)
+            return BW_OK;
+        snprintf(msg, sizeof(msg),
+                 "on trial: slot %c booted (%s, sequence %" PRIu64 "), %u boots left; the device "
+                 "confirms it itself", 'a' + s->target, s->act.release, s->act.sequence,
+                 (unsigned)d.u->st.trial_boots_left);
+        owe_report(s, "running", msg);
+        s->said = 1;
+        say(env, "%s", msg);
+        return save(env, s);
+    } else if (d.u->st.trial == s->target && d.u->st.booted == s->target) {
         hs = env->health(env->ctx, s->target);
         if (hs == 0) {
             rc = bw_update_confirm(d.u);
             if (!rc) {
-                snprintf(msg, sizeof(msg), "confirmed: %s (sequence %" PRIu64 ") runs from slot %c",
-                         s->act.release, s->act.sequence, 'a' + s->target);
-                owe_report(s, "success", msg);
-                snprintf(s->version, sizeof(s->version), "%s", s->act.release);
-                event(env, "confirm", subj, "ok: health check passed");
-                count(env, AGENT_N_CONFIRMED, 1);
+                confirmed(env, s, subj, "", "ok: health check passed", msg, sizeof(msg));
             } else {
                 snprintf(msg, sizeof(msg), "confirm failed: %s", bw_errname(rc));
                 owe_report(s, "failure", msg);
@@ -197,6 +218,9 @@ static bw_err after_boot(const struct agent_env *env, struct agent_state *s)
     } else if (d.u->st.trial == s->target) {
         env->dev_close(env->ctx);
         return BW_OK; /* not rebooted yet */
+    } else if (d.u->st.active == s->target && d.u->st.confirmed && d.remote) {
+        confirmed(env, s, subj, " by the device", "ok: confirmed by the device", msg, sizeof(msg));
+        s->phase = AGENT_PH_DONE;
     } else if (d.u->st.active == s->target && d.u->st.confirmed) {
         snprintf(msg, sizeof(msg), "confirmed (outside the agent): slot %c", 'a' + s->target);
         owe_report(s, "success", msg);
@@ -453,7 +477,17 @@ bw_err agent_pkg_pass(int fd, uint64_t size, const char *sha256, const struct ag
         o.tap = &ps.h;
         o.gate = pass_gate;
         o.gate_ctx = &ps;
-        rc = bwh_pkg_install(&p, d->u, &e, &o, stage);
+        if (d->remote) {
+            /* verified here, written by the device: the checks its install
+             * runs (its floor, the image for the bank it writes), no slot */
+            e.min_sequence = d->u->st.highest_sequence;
+            if (p.suit.try_each || p.suit.slot_cond)
+                rc = bw_suit_select(&p.suit, d->u->target);
+            if (!rc)
+                rc = bwh_pkg_install(&p, NULL, &e, &o, stage);
+        } else {
+            rc = bwh_pkg_install(&p, d->u, &e, &o, stage);
+        }
     }
     *nread = ps.envelope + p.nread;
     if (rc && ps.hashing) {
@@ -538,7 +572,7 @@ static bw_err may_install(const struct agent_env *env, struct agent_net *n, stru
 static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
                   const struct bwh_tuf_target *tg, int *rebooted)
 {
-    char msg[512], subj[200];
+    char msg[512], subj[200], fwd[300] = "";
     const char *stage = "", *what = "device";
     struct agent_dev d;
     uint64_t nread = 0;
@@ -579,6 +613,11 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
         rc = agent_pkg_pass(fd, s->act.size, s->act.sha256, dl_only ? NULL : &d, &stage, &nread);
         if (!rc && !dl_only)
             s->target = d.u->target; /* read while the device is open */
+        if (!rc && !dl_only && d.remote) {
+            /* verified: now, and only now, the device gets it */
+            stage = "forward";
+            rc = env->forward(env->ctx, fd, s->act.size, fwd, sizeof(fwd));
+        }
     } else {
         stage = "device"; /* what names the part of it, on stderr */
     }
@@ -587,8 +626,11 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
     if (!dl_only)
         env->dev_close(env->ctx);
     close(fd);
-    if (rc == BW_E_IO && !strcmp(stage, "download"))
-        return rc; /* the part file could not be read: again later */
+    if (rc == BW_E_IO && (!strcmp(stage, "download") || !strcmp(stage, "forward"))) {
+        if (!strcmp(stage, "forward"))
+            warn(env, "%s", fwd);
+        return rc; /* the part file could not be read, or the device not reached: again later */
+    }
     env->part_drop(env->ctx, s->act.sha256);
     if (nread)
         say(env, "downloaded %" PRIu64 " bytes (%" PRIu64 " received, %" PRIu64 " resumes; %" PRIu64
@@ -605,14 +647,22 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
         (void)save(env, s);
         return send_report(env, n, s);
     }
+    if (rc && !strcmp(stage, "forward")) {
+        snprintf(msg, sizeof(msg), "verified here, refused by the device: %s", fwd);
+        return refuse(env, n, s, "install", subj, msg);
+    }
     if (rc) {
         snprintf(msg, sizeof(msg), "install refused at %s: %s (%s)", stage, bw_strerror(rc),
                  bw_errname(rc));
         return refuse(env, n, s, "install", subj, msg);
     }
     count(env, AGENT_N_INSTALLED, 1);
-    snprintf(msg, sizeof(msg), "installed into slot %c; rebooting into it on trial",
+    snprintf(msg, sizeof(msg),
+             d.remote ? "verified, forwarded and installed by the device into slot %c; it reboots "
+                        "into it on trial"
+                      : "installed into slot %c; rebooting into it on trial",
              'a' + s->target);
+    s->said = 0; /* the trial is said once (after_boot) */
     event(env, "install", subj, msg);
     s->phase = AGENT_PH_INSTALLED;
     owe_report(s, "running", msg);

@@ -33,6 +33,7 @@ struct opt {
 static const struct opt opts[] = {
     {"config", "FILE", "agent configuration (default /etc/bulwark/agent.conf)"},
     {"sample-config", NULL, "print every option, commented, and exit"},
+    {"sample-secondary", NULL, "print every option of a secondary.conf (docs/mcu.md), and exit"},
     {"check-config", NULL, "check the configuration (and the device.conf it names) and exit"},
     {"once", NULL, "run one cycle and exit: 0 done, 75 gateway unreachable (state kept), 1 error"},
     {"install-now", NULL, "manual policy: install the offered update at the next cycle"},
@@ -332,6 +333,9 @@ int main(int argc, char **argv)
             so.verbose = 1;
         } else if (!strcmp(a, "--postpone") && i + 1 < argc) {
             postpone = argv[++i];
+        } else if (!strcmp(a, "--sample-secondary")) {
+            agent_secondary_sample(stdout);
+            return 0;
         } else if (!strcmp(a, "--sample-config")) {
             agent_conf_sample(stdout);
             return 0;

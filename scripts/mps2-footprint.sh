@@ -8,7 +8,7 @@
 # stack, "stack_peak=" lines). Usage: mps2-footprint.sh FWDIR
 set -eu
 fw=$1
-for img in boot app_a; do
+for img in boot boot_sig app_a; do
   awk -v img="$img" '
     /^Linker script and memory map/ { on = 1; next }
     !on { next }

@@ -67,10 +67,19 @@ else()
   set(MD ${CMAKE_BINARY_DIR}/mps2)
   add_test(NAME mcu.build COMMAND ${M} build ${MD} $<TARGET_FILE:bulwark> $<TARGET_FILE:mps2-factory>)
   set_tests_properties(mcu.build PROPERTIES FIXTURES_SETUP mcu)
-  foreach(s install_confirm uart bankflip fallback tamper rollback ab powercut)
+  foreach(s install_confirm uart bankflip fallback tamper rollback smallchunk bootsig ab powercut)
     add_test(NAME mcu.${s} COMMAND ${M} ${s} ${MD} $<TARGET_FILE:bulwark> $<TARGET_FILE:mps2-factory>)
     set_tests_properties(mcu.${s} PROPERTIES FIXTURES_REQUIRED mcu SKIP_RETURN_CODE 77
                          LABELS emulator)
   endforeach()
   set_tests_properties(mcu.build PROPERTIES SKIP_RETURN_CODE 77 LABELS emulator)
+  # deliverable 5: the board updated through the fleet gateway by an agent
+  # acting for it over its UART (agent/secondary.c, docs/mcu.md)
+  if(TARGET bulwark-gateway AND TARGET bulwark-agent)
+    add_test(NAME mcu.secondary COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mcu/secondary.sh ${MD}
+             $<TARGET_FILE:bulwark> $<TARGET_FILE:mps2-factory> $<TARGET_FILE:bulwark-gateway>
+             $<TARGET_FILE:bulwark-agent>)
+    set_tests_properties(mcu.secondary PROPERTIES FIXTURES_REQUIRED mcu SKIP_RETURN_CODE 77
+                         LABELS emulator TIMEOUT 120)
+  endif()
 endif()

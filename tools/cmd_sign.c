@@ -260,7 +260,6 @@ static int sign_ab(struct cli_args *a, struct bw_suit_build *b, const struct bw_
 
     b->n_alt = 2;
     b->with_chunks = 1;
-    b->chunk_size = BW_SUIT_CHUNK_SIZE;
     for (i = 0; i < 2 && !rc; i++) {
         what = img[i];
         rc = ab_image(img[i], b->chunk_size, &b->alt[i], &in[i], &st0[i], &list[i], &n_chunks[i]);
@@ -387,6 +386,19 @@ int cmd_sign(struct cli_args *a)
         return cli_usage(a, "--class-id: not a UUID: %s", cli_get(a, "class-id"));
     if (bwh_parse_u64(seqs, &b.sequence))
         return cli_usage(a, "--sequence: not a whole number from 0 to 2^64-1: %s", seqs);
+    /* a device buffers one chunk: small devices want small ones */
+    b.chunk_size = BW_SUIT_CHUNK_SIZE;
+    if (cli_get(a, "chunk-size")) {
+        uint64_t cs = 0;
+
+        if (bwh_parse_u64(cli_get(a, "chunk-size"), &cs) || cs < BW_SUIT_CHUNK_MIN ||
+            cs > BW_SUIT_CHUNK_MAX || (cs & (cs - 1)))
+            return cli_usage(a, "--chunk-size: a power of two from %u to %u", BW_SUIT_CHUNK_MIN,
+                             BW_SUIT_CHUNK_MAX);
+        if (cli_flag(a, "integrated"))
+            return cli_usage(a, "--chunk-size applies to a chunked payload, not --integrated");
+        b.chunk_size = (uint32_t)cs;
+    }
     if (cid) {
         size_t l = strlen(cid);
 
@@ -465,7 +477,6 @@ int cmd_sign(struct cli_args *a)
         b.integrated_len = (size_t)b.image_size;
     } else {
         b.with_chunks = 1;
-        b.chunk_size = BW_SUIT_CHUNK_SIZE;
         n_chunks = (b.image_size + b.chunk_size - 1) / b.chunk_size;
         if (n_chunks * BW_SHA256_LEN > BWH_PKG_LIST_MAX) {
             status = cli_usage(a, "%s: images above %llu GiB are not supported", img,

@@ -21,6 +21,9 @@
  *   0x00000000  bootloader (64 KiB, loaded by QEMU from boot.elf)
  *   0x00010000  boot state: two records, one per 4 KiB sector
  *   0x00012000  anti-rollback counter: two 4 KiB sectors
+ *   0x00014000  the envelope each bank was installed from: one 4 KiB
+ *               sector per bank (read by a bootloader built with
+ *               MPS2_VERIFY_SIGNATURE=1)
  *   0x00020000  bank A (256 KiB)
  *   0x00060000  bank B (256 KiB)
  *   0x20000000  SRAM: the running program's data and stack
@@ -33,6 +36,7 @@
 #define MPS2_STATE_SIZE (2 * MPS2_SECTOR)
 #define MPS2_COUNTER_OFF 0x02000u
 #define MPS2_COUNTER_SIZE (2 * MPS2_SECTOR)
+#define MPS2_ENV_OFF 0x04000u       /* each bank's signed envelope: one sector per bank */
 #define MPS2_BANK_A_OFF 0x10000u
 #define MPS2_BANK_B_OFF 0x50000u
 #define MPS2_BANK_SIZE 0x40000u
@@ -101,15 +105,28 @@ BW_NODISCARD bw_err mps2_counter_advance(struct mps2_counter *c, uint64_t v);
 /* Everything the bootloader and the updater open over one NOR flash. */
 struct mps2_dev {
     struct mps2_nor nor;
-    struct mps2_area state, bank[2];
+    struct mps2_area state, bank[2], env[2];
     struct bw_bootstore_flash store_ctx;
     struct bw_bootstore store;
     struct mps2_counter counter;
 };
+/* The envelope bank was installed from, kept beside it: a 4-byte
+ * little-endian length, then (at the next program unit) the envelope, at
+ * most MPS2_SECTOR - MPS2_PROGRAM_UNIT bytes. store: BW_E_TOOBIG, the flash's errors. load: BW_E_NOTFOUND
+ * when the sector holds no envelope (erased or a bad length); *env points
+ * into the memory-mapped flash. */
+BW_NODISCARD bw_err mps2_env_store(struct mps2_dev *d, uint8_t bank, const uint8_t *env,
+                                   size_t len);
+BW_NODISCARD bw_err mps2_env_load(const struct mps2_dev *d, uint8_t bank, const uint8_t **env,
+                                  size_t *len);
 /* mem: the persistent region (MPS2_FLASH_SIZE bytes, loaded already). */
 void mps2_dev_init(struct mps2_dev *d, uint8_t *mem,
                    bw_err (*persist)(void *ctx, uint32_t off, const void *buf, size_t len),
                    void *persist_ctx);
+
+/* The N of the agent's "install N" request (proto.c): decimal digits, no
+ * leading zero, 1 to max. 0 for anything else. */
+uint64_t mps2_install_len(const char *s, uint64_t max);
 
 /* ---- target only: semihosting (ARM semihosting v2 through BKPT 0xab) -- */
 int mps2_sh_open(const char *path, int mode); /* mode: 1 "rb", 3 "r+b", 7 "w+b"; -1 on error */
@@ -123,6 +140,8 @@ void mps2_puts(const char *s);
 /* UART0, polled (uart.c): read blocks until len bytes arrived. */
 void mps2_uart_init(void);
 size_t mps2_uart_read(uint8_t *buf, size_t len);
+/* Sends s on UART0 (blocks while the transmit buffer is full). */
+void mps2_uart_puts(const char *s);
 void mps2_put_u64(uint64_t v);
 void mps2_exit(int ok) __attribute__((noreturn));
 void mps2_reset(void) __attribute__((noreturn));
@@ -133,7 +152,11 @@ void mps2_reset(void) __attribute__((noreturn));
  * The application finds the region as the bootloader left it. */
 BW_NODISCARD bw_err mps2_flash_open(struct mps2_dev *d, int load);
 void mps2_flash_close(void);
-/* Prints "name=value" pairs of the boot state on one line after prefix. */
+/* Prints "name=value" pairs of the boot state on one line after prefix
+ * (booted active trial left seqA seqB floor counter confirmed), through
+ * put (mps2_state_line) or on the semihosting console (mps2_print_state). */
+void mps2_state_line(void (*put)(const char *), const char *prefix, const struct bw_bootstate *st,
+                     uint64_t counter);
 void mps2_print_state(const char *prefix, const struct bw_bootstate *st, uint64_t counter);
 /* Bytes of the stack never touched since reset (startup.c paints it). */
 uint32_t mps2_stack_peak(void);

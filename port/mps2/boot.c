@@ -4,15 +4,22 @@
  * confirm, fallback: src/update/update.c), with each bank's bytes checked
  * against the SHA-256 its verified install recorded (bw_update_boot_verified)
  * and the flash counter as the anti-rollback floor, then a jump to the
- * chosen bank. It parses no package and holds no key: signatures are
- * checked by the install stream in the updater (app.c) before a byte is
- * written. MPS2_VERIFY_EVERY_BOOT=0 checks only a bank on trial.
+ * chosen bank. By default it parses no package and holds no key:
+ * signatures are checked by the install stream in the updater (app.c)
+ * before a byte is written. MPS2_VERIFY_EVERY_BOOT=0 checks only a bank on
+ * trial; MPS2_VERIFY_SIGNATURE=1 (boot_sig.elf) also authenticates the
+ * envelope kept beside the bank it boots (signed_bank).
  */
 #include <string.h>
 #include "board.h"
 
 #ifndef MPS2_VERIFY_EVERY_BOOT
 #define MPS2_VERIFY_EVERY_BOOT 1
+#endif
+/* 1: also authenticate the envelope each bank was installed from before
+ * booting it (boot_sig.elf): ECDSA in the bootloader, about 12 KB more. */
+#ifndef MPS2_VERIFY_SIGNATURE
+#define MPS2_VERIFY_SIGNATURE 0
 #endif
 
 static struct mps2_dev dev;
@@ -79,6 +86,70 @@ static void bench(uint8_t slot)
 }
 #endif
 
+/* The bank holds nothing bootable (in memory; the caller saves). */
+static void record_empty(uint8_t slot)
+{
+    u.st.slot_sequence[slot] = BW_SEQ_EMPTY;
+    u.st.slot_size[slot] = 0;
+    memset(u.st.slot_digest[slot], 0, BW_SHA256_LEN);
+}
+
+#if MPS2_VERIFY_SIGNATURE
+#include "bulwark/suit.h"
+#include "mbedtls/memory_buffer_alloc.h"
+#include "trust_key.h"
+
+static const uint8_t trust_pub[BW_P256_PUB_LEN] = MPS2_TRUST_KEY;
+static struct bw_suit suit;
+static struct bw_ec_key key;
+static uint8_t heap[6144]; /* mbedtls bignums during the verify */
+
+/* Method: the envelope the bank was installed from (kept beside it by the
+ * updater) is authenticated with the compiled-in trust anchor, its image
+ * for this bank selected (A/B packages), and its digest, size and sequence
+ * must be the ones the boot state records for the bank, whose bytes
+ * bw_update_boot_verified already compared with that digest. So a boot
+ * state rewritten by someone without the signing key does not make a
+ * bank bootable. BW_OK or the first failure. */
+static bw_err signed_bank(uint8_t slot)
+{
+    const uint8_t *env;
+    size_t len;
+    bw_err rc;
+
+    bw_ec_key_init(&key);
+    if ((rc = mps2_env_load(&dev, slot, &env, &len)))
+        goto out;
+    if ((rc = bw_ec_set_pub(&key, trust_pub, sizeof(trust_pub))))
+        goto out;
+    if ((rc = bw_suit_parse(env, len, &key, &suit)))
+        goto out;
+    if ((suit.try_each || suit.slot_cond) && (rc = bw_suit_select(&suit, slot)))
+        goto out;
+    rc = BW_E_DIGEST;
+    if (suit.n_components != 1 || suit.sequence != u.st.slot_sequence[slot] ||
+        suit.comp[0].image_size != u.st.slot_size[slot] ||
+        memcmp(suit.comp[0].image_digest, u.st.slot_digest[slot], BW_SHA256_LEN) != 0)
+        goto out;
+    rc = BW_OK;
+out:
+    bw_ec_key_clear(&key);
+    return rc;
+}
+
+/* The bank is recorded empty (never booted again) and saved. */
+static void forget(uint8_t slot)
+{
+    bw_err rc;
+
+    record_empty(slot);
+    if (u.st.trial == slot)
+        u.st.trial = BW_SLOT_NONE;
+    if ((rc = dev.store.save(dev.store.ctx, &u.st)))
+        fail("saving the boot state", rc);
+}
+#endif
+
 static void jump(uint32_t base) __attribute__((noreturn));
 static void jump(uint32_t base)
 {
@@ -105,9 +176,7 @@ static void apply_counter(uint64_t counter)
         if (u.st.slot_sequence[s] != BW_SEQ_EMPTY && u.st.slot_sequence[s] < counter) {
             mps2_puts(s ? "boot: bank B below the counter: refused\n"
                         : "boot: bank A below the counter: refused\n");
-            u.st.slot_sequence[s] = BW_SEQ_EMPTY;
-            u.st.slot_size[s] = 0;
-            memset(u.st.slot_digest[s], 0, BW_SHA256_LEN);
+            record_empty((uint8_t)s);
             dirty = 1;
         }
     if (u.st.highest_sequence < counter) {
@@ -147,6 +216,19 @@ int main(void)
         mps2_puts("boot: bank A does not match its install record: refused\n");
     if (rejected & 2)
         mps2_puts("boot: bank B does not match its install record: refused\n");
+#if MPS2_VERIFY_SIGNATURE
+    mbedtls_memory_buffer_alloc_init(heap, sizeof(heap));
+    if (!rc && (rc = signed_bank(slot)) != BW_OK) {
+        mps2_puts(slot == BW_SLOT_A ? "boot: bank A signature: " : "boot: bank B signature: ");
+        mps2_puts(bw_errname(rc));
+        mps2_puts(": refused\n");
+        forget(slot);
+        /* the boot rule again, over what is left; that bank is checked too */
+        rc = bw_update_boot_verified(&u, buf, sizeof(buf), &slot, &rejected);
+        if (!rc && (rc = signed_bank(slot)) != BW_OK)
+            forget(slot);
+    }
+#endif
     if (rc)
         fail("no bootable bank", rc);
     if (slot == u.st.active && u.st.trial == BW_SLOT_NONE && u.st.confirmed &&

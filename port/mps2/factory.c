@@ -71,6 +71,10 @@ int main(int argc, char **argv)
     }
     if (!rc)
         rc = bwh_pkg_install(&p, &u, &e, NULL, &stage);
+    if (!rc) {
+        stage = "envelope";
+        rc = mps2_env_store(&dev, u.st.trial, p.buf, p.env_len);
+    }
     if (rc) {
         fprintf(stderr, "mps2-factory: %s: %s\n", stage, bw_strerror(rc));
         goto out;

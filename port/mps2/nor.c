@@ -110,7 +110,46 @@ void mps2_dev_init(struct mps2_dev *d, uint8_t *mem,
     mps2_area_init(&d->state, &d->nor, MPS2_STATE_OFF, MPS2_STATE_SIZE, MPS2_SECTOR);
     mps2_area_init(&d->bank[0], &d->nor, MPS2_BANK_A_OFF, MPS2_BANK_SIZE, MPS2_PROGRAM_UNIT);
     mps2_area_init(&d->bank[1], &d->nor, MPS2_BANK_B_OFF, MPS2_BANK_SIZE, MPS2_PROGRAM_UNIT);
+    mps2_area_init(&d->env[0], &d->nor, MPS2_ENV_OFF, MPS2_SECTOR, MPS2_PROGRAM_UNIT);
+    mps2_area_init(&d->env[1], &d->nor, MPS2_ENV_OFF + MPS2_SECTOR, MPS2_SECTOR, MPS2_PROGRAM_UNIT);
     bw_bootstore_flash_init(&d->store, &d->store_ctx, &d->state.flash);
     d->counter.nor = &d->nor;
     d->counter.off = MPS2_COUNTER_OFF;
+}
+
+/* Method: two writes into the bank's envelope sector: the length at 0
+ * (the first write erases the sector, mps2_area_init's rule; the area pads
+ * it to a program unit with 0xff), then the envelope at the next unit,
+ * onto erased bytes. Nothing is buffered. */
+bw_err mps2_env_store(struct mps2_dev *d, uint8_t bank, const uint8_t *env, size_t len)
+{
+    const struct bw_flash *f;
+    uint8_t n[4];
+    bw_err rc;
+
+    if (bank > 1 || len == 0 || len > MPS2_SECTOR - MPS2_PROGRAM_UNIT)
+        return BW_E_TOOBIG;
+    f = &d->env[bank].flash;
+    n[0] = (uint8_t)len;
+    n[1] = (uint8_t)(len >> 8);
+    n[2] = n[3] = 0;
+    if ((rc = f->write(f->ctx, 0, n, sizeof(n))))
+        return rc;
+    return f->write(f->ctx, MPS2_PROGRAM_UNIT, env, len);
+}
+
+bw_err mps2_env_load(const struct mps2_dev *d, uint8_t bank, const uint8_t **env, size_t *len)
+{
+    const uint8_t *p;
+    size_t n;
+
+    if (bank > 1)
+        return BW_E_NOTFOUND;
+    p = d->nor.mem + d->env[bank].off;
+    n = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+    if (n == 0 || n > MPS2_SECTOR - MPS2_PROGRAM_UNIT)
+        return BW_E_NOTFOUND;
+    *env = p + MPS2_PROGRAM_UNIT;
+    *len = n;
+    return BW_OK;
 }

@@ -76,17 +76,11 @@ void mps2_puts(const char *s)
     sh(SYS_WRITE0, s);
 }
 
+static void put_u64(void (*put)(const char *), uint64_t v);
+
 void mps2_put_u64(uint64_t v)
 {
-    char b[21];
-    int i = 20;
-
-    b[i] = 0;
-    do {
-        b[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    mps2_puts(b + i);
+    put_u64(mps2_puts, v);
 }
 
 void mps2_exit(int ok)
@@ -155,37 +149,56 @@ void mps2_flash_close(void)
     flash_fd = -1;
 }
 
-static void put_slot(uint8_t s)
+static void put_u64(void (*put)(const char *), uint64_t v)
 {
-    mps2_puts(s == BW_SLOT_A ? "A" : s == BW_SLOT_B ? "B" : "-");
+    char b[21];
+    int i = 20;
+
+    b[i] = 0;
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(b + i);
 }
 
-static void put_seq(uint64_t v)
+static void put_slot(void (*put)(const char *), uint8_t s)
+{
+    put(s == BW_SLOT_A ? "A" : s == BW_SLOT_B ? "B" : "-");
+}
+
+static void put_seq(void (*put)(const char *), uint64_t v)
 {
     if (v == BW_SEQ_EMPTY)
-        mps2_puts("-");
+        put("-");
     else
-        mps2_put_u64(v);
+        put_u64(put, v);
+}
+
+void mps2_state_line(void (*put)(const char *), const char *prefix, const struct bw_bootstate *st,
+                     uint64_t counter)
+{
+    put(prefix);
+    put(" booted=");
+    put_slot(put, st->booted);
+    put(" active=");
+    put_slot(put, st->active);
+    put(" trial=");
+    put_slot(put, st->trial);
+    put(" left=");
+    put_u64(put, st->trial_boots_left);
+    put(" seqA=");
+    put_seq(put, st->slot_sequence[0]);
+    put(" seqB=");
+    put_seq(put, st->slot_sequence[1]);
+    put(" floor=");
+    put_u64(put, st->highest_sequence);
+    put(" counter=");
+    put_u64(put, counter);
+    put(st->confirmed ? " confirmed=1\n" : " confirmed=0\n");
 }
 
 void mps2_print_state(const char *prefix, const struct bw_bootstate *st, uint64_t counter)
 {
-    mps2_puts(prefix);
-    mps2_puts(" booted=");
-    put_slot(st->booted);
-    mps2_puts(" active=");
-    put_slot(st->active);
-    mps2_puts(" trial=");
-    put_slot(st->trial);
-    mps2_puts(" left=");
-    mps2_put_u64(st->trial_boots_left);
-    mps2_puts(" seqA=");
-    put_seq(st->slot_sequence[0]);
-    mps2_puts(" seqB=");
-    put_seq(st->slot_sequence[1]);
-    mps2_puts(" floor=");
-    mps2_put_u64(st->highest_sequence);
-    mps2_puts(" counter=");
-    mps2_put_u64(counter);
-    mps2_puts("\n");
+    mps2_state_line(mps2_puts, prefix, st, counter);
 }

@@ -29,3 +29,12 @@ size_t mps2_uart_read(uint8_t *buf, size_t len)
     }
     return len;
 }
+
+void mps2_uart_puts(const char *s)
+{
+    for (; *s; s++) {
+        while (UART0[STATE] & 1u)
+            ;
+        UART0[DATA] = (uint8_t)*s;
+    }
+}

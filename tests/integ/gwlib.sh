@@ -58,7 +58,8 @@ gw_operators() {
 }
 
 # gw_start CLIENT_CA [EXTRA-LINE...]: writes gw.conf for a gateway in $T
-# (registry $GW_DB or SQLite, blobs, release key rel.pub, ./operators,
+# (registry $GW_DB or SQLite, blobs, release key rel.pub, vendor and class
+# $GW_VENDOR/$GW_CLASS or the test ids, ./operators,
 # access.log, $GW_THREADS or 2 threads) and starts $GW on $P (0 at first:
 # any port), appending its pid to PIDS; sets GPID, P and U, and exits the
 # test if it does not start
@@ -72,8 +73,8 @@ gw_start() {
     echo "database = ${GW_DB:-sqlite:$T/registry.db}"
     echo "blob_dir = $T/blobs"
     echo "release_keys = $T/rel.pub"
-    echo "vendor_id = 6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b"
-    echo "class_id = 0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c"
+    echo "vendor_id = ${GW_VENDOR:-6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b}"
+    echo "class_id = ${GW_CLASS:-0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c}"
     echo "operator_tokens = $T/operators"
     echo "access_log = $T/access.log"
     echo "threads = ${GW_THREADS:-2}"

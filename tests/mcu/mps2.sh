@@ -15,6 +15,9 @@
 #                    install fails and the other bank holds no byte of the
 #                    bad chunk (flash file compared)
 #   rollback         a lower sequence is refused; the counter never drops
+#   bootsig          boot_sig.elf: each bank's envelope authenticated at
+#                    boot; a changed envelope is refused
+#   smallchunk       a package of 4 KiB chunks (bulwark sign --chunk-size)
 #   ab               one A/B package (bulwark sign --image-a/--image-b, SUIT
 #                    try-each): the device installs the image linked for its
 #                    free bank, A then B, over semihosting and over UART0
@@ -26,13 +29,6 @@ set -eu
 scenario=$1 work=$(mkdir -p "$2" && cd "$2" && pwd) bulwark=$(realpath "$3") factory=$(realpath "$4")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 fw=$work/fw
-VENDOR=6b8a1c3e-0d7f-4e6a-9a51-0b3f2c7d8e90
-CLASS=3f0e9a2b-5c61-4d7e-8f03-2a1b4c5d6e7f
-BANK=262144 CHUNK=65536
-A_OFF=$((0x10000)) B_OFF=$((0x50000)) # bank offsets in the flash file (board.h)
-
-fail() { echo "FAIL: $*" >&2; [ -n "${log:-}" ] && [ -f "$log" ] && tail -20 "$log" >&2; exit 1; }
-
 if [ "$scenario" = build ]; then
   for t in arm-none-eabi-gcc qemu-system-arm; do
     command -v $t >/dev/null || { echo "skipped: $t missing (scripts/setup.sh test)"; exit 77; }
@@ -51,46 +47,8 @@ log=$dir/log
 [ -n "${BW_MCU_KEEP:-}" ] || trap 'rm -rf "$dir"' EXIT
 cd "$dir"
 
-# image BANK(a|b) SEQ [PAD]: the application for that bank, padded (by
-# default to three chunks and a bit) with bytes that differ per sequence
-image() {
-  local out=img_$1_$2.bin pad=${3:-$((2 * CHUNK + 20000))}
-  { cat "$fw/app_$1.bin"; head -c "$pad" /dev/zero | openssl enc -aes-128-ctr \
-      -K 000102030405060708090a0b0c0d0e0f -iv "$(printf '%032x' "$2")" 2>/dev/null; } > "$out"
-  echo "$out"
-}
-# package BANK SEQ [PAD]: signed with the key the firmware trusts
-package() {
-  local img; img=$(image "$1" "$2" "${3:-}")
-  "$bulwark" sign --key "$work/key.pem" --vendor-id $VENDOR --class-id $CLASS --sequence "$2" \
-    --out "pkg_$1_$2.suit" "$img" >/dev/null
-  echo "pkg_$1_$2.suit"
-}
-QEMU_BASE=(qemu-system-arm -M mps2-an386 -display none -monitor none
-           -semihosting-config enable=on,target=native -no-reboot -kernel "$fw/boot.elf")
-QEMU=("${QEMU_BASE[@]}" -serial null) # UART0 unconnected
-# boot COMMAND: one power-on with mps2.cmd = COMMAND; output in $out
-boot() {
-  echo "$1" > mps2.cmd
-  out=$(timeout 90 "${QEMU[@]}" 2>&1 || true)
-  printf '%s\n' "--- boot: $1" "$out" >> "$log"
-}
-expect() { grep -q -- "$1" <<<"$out" || fail "expected '$1' after '$2'"; }
-field() { sed -n "s/^boot:.* $1=\([^ ]*\).*/\1/p" <<<"$out" | tail -1; }
-other() { [ "$(field active)" = A ] && echo b || echo a; }
-# factory: a fresh device with sequence 1 in bank B, trial-booted and confirmed
-fresh() {
-  "$factory" mps2-flash.img "$work/key.pub" "$(package b 1)" >> "$log" || fail "factory install"
-  boot confirm
-  expect "booted=B active=A trial=B" "factory install"
-  expect "confirm: BW_OK" "first trial boot"
-  boot stay
-  expect "booted=B active=B trial=-" "confirm"
-  expect "counter=1" "confirm"
-}
-# bank_bytes OFF LEN: bytes of the flash file (what semihosting wrote)
-bank_bytes() { tail -c +$(($1 + 1)) mps2-flash.img | head -c "$2"; }
-erased() { [ "$(bank_bytes "$1" "$2" | tr -d '\377' | wc -c)" = 0 ]; }
+[ "$scenario" = bootsig ] && MPS2_BOOT=boot_sig.elf
+. "$root/tests/mcu/mps2lib.sh"
 
 case $scenario in
 install_confirm)
@@ -192,6 +150,44 @@ with open("mps2-flash.img", "r+b") as f:
     f.seek(off); f.write(b"\xff" * n)
 EOF
   done
+  ;;
+bootsig)
+  # the bootloader that also authenticates each bank's envelope at boot
+  # (MPS2_VERIFY_SIGNATURE=1): the factory bank and an update boot; an
+  # update whose stored envelope changed in flash is refused
+  fresh
+  boot "install $(package a 2)"
+  expect "install: BW_OK" "update to 2"
+  cp mps2-flash.img good.img
+  len=$(od -An -tu4 -j$ENV_A -N4 mps2-flash.img | tr -d ' ')
+  [ "$len" -gt 100 ] && [ "$len" -lt 4080 ] || fail "no envelope beside bank A (length $len)"
+  "$root/tests/integ/flipbyte.sh" mps2-flash.img $((ENV_A + 16 + len - 10)) # in the manifest
+  boot confirm
+  grep -q "boot: bank A signature: BW_E_[A-Z]*: refused" <<<"$out" || fail "a changed envelope booted"
+  expect "booted=B active=B trial=- " "a changed envelope"
+  expect "seqA=- seqB=1" "a changed envelope"
+  expect "app: running image linked for bank B" "a changed envelope"
+  cp good.img mps2-flash.img
+  boot confirm
+  expect "booted=A active=B trial=A" "the signed update"
+  expect "confirm: BW_OK" "the signed update"
+  boot stay
+  expect "booted=A active=A trial=- left=0 seqA=2 seqB=1" "the signed update confirmed"
+  ;;
+smallchunk)
+  # a package with 4 KiB chunks (bulwark sign --chunk-size), the size an
+  # updater built with CHUNK_MAX=4096 takes: installs, boots, confirms
+  fresh
+  img=$(image a 2)
+  "$bulwark" sign --key "$work/key.pem" --vendor-id $VENDOR --class-id $CLASS --sequence 2 \
+    --chunk-size 4096 --out small.suit "$img" >/dev/null || fail "sign --chunk-size 4096"
+  "$bulwark" inspect small.suit | grep -q "4096" || fail "not 4 KiB chunks: $("$bulwark" inspect small.suit)"
+  boot "install small.suit"
+  expect "install: BW_OK" "a package of 4 KiB chunks"
+  boot confirm
+  expect "booted=A active=B trial=A" "a package of 4 KiB chunks"
+  expect "confirm: BW_OK" "a package of 4 KiB chunks"
+  cmp <(bank_bytes $A_OFF "$(stat -c %s "$img")") "$img" || fail "bank A differs from the image"
   ;;
 ab)
   # factory: B active, so A is free; then A active, so B is free

@@ -211,6 +211,33 @@ static void checkin_version(void)
     free(body);
 }
 
+/* A secondary's state line (agent/secondary.c): all nine fields, once. */
+static void secondary_state(void)
+{
+    struct bw_bootstate st;
+    uint64_t counter;
+
+    CHECK_RC(agent_secondary_parse_state("booted=A active=B trial=A left=2 seqA=2 seqB=1 floor=2 "
+                                         "counter=1 confirmed=0", &st, &counter), BW_OK);
+    CHECK(st.booted == BW_SLOT_A && st.active == BW_SLOT_B && st.trial == BW_SLOT_A &&
+          st.trial_boots_left == 2 && st.slot_sequence[0] == 2 && st.slot_sequence[1] == 1 &&
+          st.highest_sequence == 2 && counter == 1 && !st.confirmed);
+    CHECK_RC(agent_secondary_parse_state("booted=B active=B trial=- left=0 seqA=- seqB=1 floor=1 "
+                                         "counter=4 confirmed=1", &st, &counter), BW_OK);
+    CHECK(st.trial == BW_SLOT_NONE && st.slot_sequence[0] == BW_SEQ_EMPTY &&
+          st.highest_sequence == 4 && st.confirmed == 1); /* the counter is the floor */
+    CHECK_RC(agent_secondary_parse_state("booted=B active=B trial=- left=0 seqA=- seqB=1 floor=1 "
+                                         "counter=4", &st, &counter), BW_E_FORMAT);
+    CHECK_RC(agent_secondary_parse_state("booted=B active=B trial=- left=0 seqA=- seqB=1 floor=1 "
+                                         "counter=4 confirmed=1 left=1", &st, &counter), BW_E_FORMAT);
+    CHECK_RC(agent_secondary_parse_state("booted=- active=B trial=- left=0 seqA=- seqB=1 floor=1 "
+                                         "counter=4 confirmed=1", &st, &counter), BW_E_FORMAT);
+    CHECK_RC(agent_secondary_parse_state("booted=B active=B trial=- left=0 seqA=-1 seqB=1 floor=1 "
+                                         "counter=4 confirmed=1", &st, &counter), BW_E_FORMAT);
+    CHECK_RC(agent_secondary_parse_state("booted=B active=B trial=- left=0 seqA=- seqB=1 floor=1 "
+                                         "counter=4 confirmed=2", &st, &counter), BW_E_FORMAT);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/bw-agent-cycle-XXXXXX", path[64], hex[65], bad[65];
@@ -321,6 +348,35 @@ int main(void)
         x ^= 0x5a; /* restored */
         CHECK(pwrite(fd, &x, 1, at) == 1);
     }
+
+    /* a secondary (remote): the package is verified here and nothing is
+     * written; its own floor refuses a rollback before a byte is sent */
+    {
+        struct bw_update mu;
+
+        memset(&mu, 0, sizeof(mu));
+        dev_new(&d);
+        mu.st = d.u.st;
+        mu.target = BW_SLOT_B;
+        ad.u = &mu;
+        ad.remote = 1;
+        CHECK_RC(agent_pkg_pass(fd, size, hex, &ad, &stage, &nread), BW_OK);
+        CHECK(nread == size && mu.st.trial == BW_SLOT_NONE && d.u.st.trial == BW_SLOT_NONE);
+        for (i = 0; i < IMG && !slot[1][i]; i++)
+            ;
+        CHECK(i == IMG); /* no slot written */
+        mu.st.highest_sequence = 3;
+        CHECK_RC(agent_pkg_pass(fd, size, hex, &ad, &stage, &nread), BW_E_ROLLBACK);
+        CHECK(!strcmp(stage, "device check"));
+        mu.st.highest_sequence = 1;
+        bad[0] = hex[0] == '0' ? '1' : '0';
+        memcpy(bad + 1, hex + 1, sizeof(bad) - 1);
+        CHECK_RC(agent_pkg_pass(fd, size, bad, &ad, &stage, &nread), BW_E_DIGEST);
+        CHECK(!strcmp(stage, "download"));
+        ad.u = &d.u;
+        ad.remote = 0;
+    }
+    secondary_state();
 
     /* the announced package, signed by a key the device does not trust */
     close(fd);
