@@ -344,6 +344,17 @@ def main():
     with open(p("operators"), "w") as f:
         f.write("admin op-admin %s\n" % hashlib.sha256(TOK.encode()).hexdigest())
 
+    # gateway.conf: the online keys go together, and need the repository
+    for extra, why in [(f"tuf_dir = {p('repo')}\ntuf_snapshot_key = {p('keys', 'sn.key')}\n",
+                        "a snapshot key without a timestamp key"),
+                       (f"tuf_snapshot_key = {p('keys', 'sn.key')}\n"
+                        f"tuf_timestamp_key = {p('keys', 'ts.key')}\n", "keys without tuf_dir")]:
+        with open(p("bad.conf"), "w") as f:
+            f.write(f"listen = 127.0.0.1:0\ntls_cert = {p('srv.crt')}\ntls_key = {p('srv.key')}\n"
+                    f"client_ca = {p('factory', 'ca.crt')}\nrelease_keys = {p('rel.pub')}\n"
+                    f"vendor_id = {V}\nclass_id = {C}\n" + extra)
+        r = run(GW, "--config", p("bad.conf"), "--check-config", ok=False)
+        check(r.returncode != 0 and b"tuf" in r.stderr, "gateway.conf refuses " + why)
     # === the honest fleet: the gateway hosts the repository ===
     g = gw_start(expiry=4)
     U = f"https://127.0.0.1:{GPORT}"
