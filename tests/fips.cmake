@@ -35,3 +35,28 @@ add_test(NAME fips.selftest COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/fips_selft
 set_tests_properties(fips.crypto fips.cose fips.suit fips.refused fips.selftest PROPERTIES
                      FIXTURES_REQUIRED fips SKIP_RETURN_CODE 77 ENVIRONMENT "${BW_FIPS_ENV}"
                      LABELS fips TIMEOUT 120)
+
+# End to end in approved mode, the existing scripts with
+# BULWARK_CRYPTO_MODE=approved (gwlib.sh and agent_fleet.sh then write
+# crypto_mode = approved into gw.conf and agent.conf): a provisioning run
+# (PBKDF2 credentials), installs with power cuts, and a fleet campaign of
+# the simulator against the gateway (with approved-only TLS suites).
+# About 25 + 25 + 30 s: heavy, once, in the gcc build.
+# BW_FIPS_RUN: skipped (77) with a message when the provider is missing
+set(BW_FIPS_RUN sh -c "test -f \"$0\" && exec \"$@\" || (echo \"skipped: no FIPS provider at $0\" && exit 77)"
+    ${BW_FIPS_DIR}/openssl-fips.cnf)
+if(CMAKE_C_COMPILER_ID STREQUAL "GNU" AND NOT BW_SANITIZE)
+  add_test(NAME fips.provision COMMAND ${BW_FIPS_RUN} ${CMAKE_CURRENT_SOURCE_DIR}/integ/provision.sh
+           $<TARGET_FILE:bulwark>)
+  add_test(NAME fips.device COMMAND ${BW_FIPS_RUN} ${CMAKE_CURRENT_SOURCE_DIR}/integ/device.sh
+           $<TARGET_FILE:bulwark> 10)
+  set(BW_FIPS_E2E fips.provision fips.device)
+  if(TARGET bwgateway AND TARGET bulwark-agent)
+    add_test(NAME fips.agent_fleet
+             COMMAND ${BW_FIPS_RUN} ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_fleet.sh $<TARGET_FILE:bulwark>
+                     $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
+    list(APPEND BW_FIPS_E2E fips.agent_fleet)
+  endif()
+  set_tests_properties(${BW_FIPS_E2E} PROPERTIES FIXTURES_REQUIRED fips SKIP_RETURN_CODE 77
+                       ENVIRONMENT "${BW_FIPS_ENV}" LABELS "fips;heavy" TIMEOUT 300)
+endif()
