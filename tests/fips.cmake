@@ -60,3 +60,9 @@ if(CMAKE_C_COMPILER_ID STREQUAL "GNU" AND NOT BW_SANITIZE)
   set_tests_properties(${BW_FIPS_E2E} PROPERTIES FIXTURES_REQUIRED fips SKIP_RETURN_CODE 77
                        ENVIRONMENT "${BW_FIPS_ENV}" LABELS "fips;heavy" TIMEOUT 300)
 endif()
+
+# bulwark audit's crypto.module check and the 27402 5.2.5 row
+add_test(NAME fips.audit COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/fips_audit.sh
+         $<TARGET_FILE:bulwark> ${BW_FIPS_DIR})
+set_tests_properties(fips.audit PROPERTIES FIXTURES_REQUIRED fips SKIP_RETURN_CODE 77
+                     LABELS fips TIMEOUT 120)
