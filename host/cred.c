@@ -160,8 +160,9 @@ static bw_err pbkdf2_check(const char *encoded, const char *pw, size_t len)
     num[d1 - p] = 0;
     memcpy(sh, d1 + 1, 2 * sizeof(salt)); /* bw_unhex wants the hex to end there */
     sh[2 * sizeof(salt)] = 0;
-    if (bwh_parse_u64(num, &iter) || iter < BWH_CRED_PBKDF2_ITER_MIN || iter > UINT32_MAX ||
-        bw_unhex(salt, sizeof(salt), sh) || bw_unhex(want, sizeof(want), d2 + 1))
+    if (bwh_parse_u64(num, &iter) || iter < BWH_CRED_PBKDF2_ITER_MIN ||
+        iter > BWH_CRED_PBKDF2_ITER_MAX || bw_unhex(salt, sizeof(salt), sh) ||
+        bw_unhex(want, sizeof(want), d2 + 1))
         goto out;
     rc = pbkdf2(pw, len, salt, sizeof(salt), (uint32_t)iter, dk);
     if (rc)

@@ -54,6 +54,24 @@ elif grep -q "crypto_mode = approved: the FIPS provider's self-test Module_Integ
   echo "ok: wrong module-mac stops the program: $(head -c 300 "$t/mac.err")"
 else bad "wrong module-mac: unclear error: $(cat "$t/mac.err")"; fi
 
+# device.conf alone turns the mode on, before provisioning's first
+# operation (the CA): the credential is PBKDF2; with a corrupted provider
+# the same command stops
+V=fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe C=1492af14-2569-5e48-bf42-9b2d51f2ab45
+"$bw" keygen --out "$t/rel.key" --pub "$t/rel.pub" >/dev/null
+"$bw" device init --dir "$t/dev" --slot-size 65536 --pub "$t/rel.pub" --vendor-id $V --class-id $C >/dev/null
+echo "crypto_mode = approved" >> "$t/dev/device.conf"
+if env -u BULWARK_CRYPTO_MODE BULWARK_FIPS_CONF=$t/good/openssl-fips.cnf "$bw" provision --ca-dir "$t/ca" --config "$t/dev/device.conf" \
+     --device-id unit-1 >"$t/prov.out" 2>"$t/prov.err" &&
+   grep -q ':\$pbkdf2-sha256\$i=600000\$' "$t/dev/state/credentials"; then
+  echo "ok: provision with device.conf's crypto_mode = approved: PBKDF2 credential"
+else bad "provision in approved mode (device.conf): $(cat "$t/prov.err")"; fi
+if env -u BULWARK_CRYPTO_MODE BULWARK_FIPS_CONF=$t/flip/openssl-fips.cnf "$bw" status --config "$t/dev/device.conf" >/dev/null 2>"$t/st.err"; then
+  bad "status with a corrupted provider succeeded"
+elif grep -q "dev/device.conf: crypto_mode = approved: the FIPS provider's self-test Module_Integrity" "$t/st.err"; then
+  echo "ok: device.conf's approved mode with a corrupted provider stops the command"
+else bad "device.conf + corrupted provider: $(cat "$t/st.err")"; fi
+
 # an unknown mode name
 if BULWARK_CRYPTO_MODE=fips "$bw" keygen --out "$t/x.key" --pub "$t/x.pub" 2>"$t/x.err"; then
   bad "BULWARK_CRYPTO_MODE=fips accepted"

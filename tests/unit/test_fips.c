@@ -148,6 +148,13 @@ static void creds(const char *dir)
     CHECK_RC(bwh_cred_check_hash(h, "correct horsf"), BW_E_AUTH);
     memcpy(h + 17, "000999", 6); /* an iteration count below the floor */
     CHECK_RC(bwh_cred_check_hash(h, "correct horse"), BW_E_FORMAT);
+    {
+        char big[BWH_CRED_HASH_MAX];
+
+        /* and one above the ceiling: refused, not hashed for minutes */
+        snprintf(big, sizeof(big), "$pbkdf2-sha256$i=4000000000%s", strchr(h + 17, '$'));
+        CHECK_RC(bwh_cred_check_hash(big, "correct horse"), BW_E_FORMAT);
+    }
 
     /* an Argon2id credential from before: checked once, then PBKDF2 */
     CHECK(argon2id_hash_encoded(2, 64, 1, "old-password-1", 14, salt, sizeof(salt), 32, h,
