@@ -82,13 +82,12 @@ check '[ "$(op $TOK_admin --data-binary @fleet/registry.jsonl $U/api/v1/devices/
 if [ "${BULWARK_CRYPTO_MODE:-}" = approved ]; then
   # the client is the system's openssl (default provider): it offers what
   # it is told, the gateway's approved-only priority string decides
-  : > hs.txt
   hs() { openssl s_client -connect 127.0.0.1:$P -CAfile srvca.crt -tls1_2 -cipher "$1" </dev/null >hs.txt 2>&1; }
   check 'hs ECDHE-ECDSA-AES256-GCM-SHA384 && grep -q "Cipher is ECDHE-ECDSA-AES256-GCM-SHA384" hs.txt' \
-    "approved suite: $(grep -m1 -i "cipher\|error" hs.txt)"
+    "approved suite ECDHE-ECDSA-AES256-GCM-SHA384 not accepted"
   check '! hs ECDHE-ECDSA-CHACHA20-POLY1305 && ! grep -q "Cipher is ECDHE-ECDSA-CHACHA20" hs.txt' \
-    "TLS 1.2 suite outside the list refused: $(grep -m1 -i "cipher\|error" hs.txt)"
-  check '! hs ECDHE-ECDSA-AES256-SHA384' "CBC suite refused: $(grep -m1 -i "cipher\|error" hs.txt)"
+    "TLS 1.2 suite outside the list (ECDHE-ECDSA-CHACHA20-POLY1305) accepted"
+  check '! hs ECDHE-ECDSA-AES256-SHA' "CBC suite (ECDHE-ECDSA-AES256-SHA) accepted"
   check 'grep -q "crypto_mode = approved" gw.conf && grep -q "crypto_mode = approved" sim.conf' "conf"
 fi
 
