@@ -124,19 +124,21 @@ static bw_err enter_approved(const char *prog)
     const char *conf = getenv("BULWARK_FIPS_CONF");
     struct others o = {{0}, 0};
     char why[1024];
+    bw_err rc = BW_E_CRYPTO;
 
     if (!conf || !*conf)
         conf = BWH_FIPS_CONF_DEFAULT;
     if (strlen(conf) >= sizeof(fips_conf)) {
         fprintf(stderr, "%s: crypto_mode = approved: config path too long\n", prog);
-        return BW_E_CRYPTO;
+        return rc;
     }
     ERR_clear_error();
     OSSL_SELF_TEST_set_callback(NULL, selftest_cb, NULL);
+    selftest_ok = 0;
     /* loading activates the provider, which checks its integrity MAC and
-     * runs its known-answer tests first: a failure leaves it inactive */
-    /* OpenSSL 3.0 may return success from a config whose provider did
-     * not activate: whether "fips" is available afterwards is the test */
+     * runs its known-answer tests first: a failure leaves it inactive.
+     * OpenSSL 3.0 may return success from a config whose provider did not
+     * activate: whether "fips" is available afterwards is the test. */
     if (OSSL_LIB_CTX_load_config(NULL, conf) != 1 || OSSL_PROVIDER_available(NULL, "fips") != 1) {
         ossl_reason(why, sizeof(why));
         if (selftest_failed[0])
@@ -145,28 +147,26 @@ static bw_err enter_approved(const char *prog)
         else
             fprintf(stderr, "%s: crypto_mode = approved: the FIPS provider did not load from %s "
                     "(its self-test failed, or the module is missing): %s\n", prog, conf, why);
-        selftest_ok = 0;
-        return BW_E_CRYPTO;
+        goto out;
     }
     fips_prov = OSSL_PROVIDER_load(NULL, "fips"); /* a reference to the active provider */
     if (!fips_prov) {
         ossl_reason(why, sizeof(why));
         fprintf(stderr, "%s: crypto_mode = approved: no reference to the FIPS provider: %s\n",
                 prog, why);
-        return BW_E_CRYPTO;
+        goto out;
     }
     if (OSSL_PROVIDER_self_test(fips_prov) != 1) {
         ossl_reason(why, sizeof(why));
         fprintf(stderr, "%s: crypto_mode = approved: the FIPS provider's self-test %s failed: %s\n",
                 prog, selftest_failed[0] ? selftest_failed : "", why);
-        selftest_ok = 0;
-        return BW_E_CRYPTO;
+        goto out;
     }
     selftest_ok = 1;
     if (EVP_default_properties_is_fips_enabled(NULL) != 1 &&
         EVP_default_properties_enable_fips(NULL, 1) != 1) {
         fprintf(stderr, "%s: crypto_mode = approved: cannot make fips=yes the default\n", prog);
-        return BW_E_CRYPTO;
+        goto out;
     }
     /* after the config, not before: listing providers in a context with
      * none activated loads the fallback ("default") provider. One listed
@@ -177,10 +177,19 @@ static bw_err enter_approved(const char *prog)
         fprintf(stderr, "%s: crypto_mode = approved: provider %s is loaded besides the FIPS "
                 "provider (by %s, or by an operation before the mode was set)\n", prog, o.names,
                 conf);
-        return BW_E_CRYPTO;
+        goto out;
     }
     strcpy(fips_conf, conf);
-    return BW_OK;
+    rc = BW_OK;
+out:
+    /* later conditional self-tests (a key pair's consistency test) are
+     * the provider's own business: stop collecting */
+    OSSL_SELF_TEST_set_callback(NULL, NULL, NULL);
+    if (rc && fips_prov) {
+        (void)OSSL_PROVIDER_unload(fips_prov);
+        fips_prov = NULL;
+    }
+    return rc;
 }
 
 bw_err bwh_crypto_mode_enter(enum bwh_crypto_mode m, const char *prog)
