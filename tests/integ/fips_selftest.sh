@@ -72,6 +72,12 @@ elif grep -q "dev/device.conf: crypto_mode = approved: the FIPS provider's self-
   echo "ok: device.conf's approved mode with a corrupted provider stops the command"
 else bad "device.conf + corrupted provider: $(cat "$t/st.err")"; fi
 
+# an unknown mode name, in device.conf
+sed -i 's/^crypto_mode = approved$/crypto_mode = fips/' "$t/dev/device.conf"
+if env -u BULWARK_CRYPTO_MODE "$bw" status --config "$t/dev/device.conf" >/dev/null 2>"$t/st2.err"; then
+  bad "crypto_mode = fips in device.conf accepted"
+else echo "ok: crypto_mode = fips in device.conf refused: $(head -c 200 "$t/st2.err")"; fi
+
 # an unknown mode name
 if BULWARK_CRYPTO_MODE=fips "$bw" keygen --out "$t/x.key" --pub "$t/x.pub" 2>"$t/x.err"; then
   bad "BULWARK_CRYPTO_MODE=fips accepted"
