@@ -26,6 +26,7 @@ enum agent_policy { POLICY_AUTOMATIC = 0, POLICY_NOTIFY, POLICY_MANUAL };
 /* agent.conf: one table (agent/conf.c) parses it and prints the sample. */
 struct agent_conf {
     char device_config[AGENT_PATH_MAX];
+    char crypto_mode[16]; /* default | approved (bwh/cryptomode.h) */
     char gateway[AGENT_STR_MAX];
     char ca_cert[AGENT_PATH_MAX];
     char audience[AGENT_STR_MAX];

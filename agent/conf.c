@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "bwh/cryptomode.h"
 #include "bwh/device.h"
 #include "bwh/host.h"
 
@@ -25,6 +26,10 @@
 static const struct bwh_conf_row rows[] = {
     {"device_config", S(device_config), "/etc/bulwark/device.conf",
      "the device's device.conf: key, certificate, slots, boot state, security log"},
+    {"crypto_mode", S(crypto_mode), "default",
+     "default, or approved: OpenSSL's FIPS provider only, approved TLS suites and groups "
+     "only (docs/fips.md); device.conf's crypto_mode = approved also turns it on",
+     .check = bwh_crypto_mode_check},
     {"gateway", S(gateway), NULL, "gateway base URL, https://HOST:PORT",
      .example = "https://gateway.example:8443"},
     {"ca_cert", S(ca_cert), "", "CA bundle that signs the gateway's certificate; none: the system's"},
@@ -208,6 +213,8 @@ bw_err agent_conf_load(struct agent_conf *c, const char *path)
 
     memset(c, 0, sizeof(*c));
     rc = bwh_conf_load(c, rows, N_ROWS, path);
+    if (!rc) /* before finish() reads device.conf (which may turn it on too) */
+        rc = bwh_crypto_mode_conf(c->crypto_mode, path);
     return rc ? rc : finish(c, path);
 }
 

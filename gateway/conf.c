@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gw.h"
+#include "bwh/cryptomode.h"
 #include "bwh/host.h"
 
 /* designated, so that the rows may leave check and example out */
@@ -18,6 +19,9 @@
 #define ID(f) .type = BWH_CONF_UUID, .off = offsetof(struct gw_conf, f), .cap = 16
 static const struct bwh_conf_row rows[] = {
     {"listen", S(listen), "127.0.0.1:8443", "address and port of the HTTPS listener"},
+    {"crypto_mode", S(crypto_mode), "default",
+     "default, or approved: OpenSSL's FIPS provider only, approved TLS suites and groups "
+     "only (docs/fips.md)", .check = bwh_crypto_mode_check},
     {"tls_cert", S(tls_cert), NULL, "server certificate chain, PEM"},
     {"tls_key", S(tls_key), NULL, "server private key, PEM"},
     {"client_ca", S(client_ca), NULL,
@@ -150,8 +154,8 @@ bw_err gw_conf_load(struct gw_conf *c, const char *path)
         fprintf(stderr, "%s: public_url must start with https://\n", path);
     else if (!strchr(c->listen, ':'))
         fprintf(stderr, "%s: listen must be ADDRESS:PORT\n", path);
-    else
-        rc = BW_OK;
+    else /* before the TLS keys, the registry and the release keys are read */
+        rc = bwh_crypto_mode_conf(c->crypto_mode, path);
     return rc;
 }
 

@@ -24,6 +24,7 @@
 
 struct gw_conf {
     char listen[256];        /* ADDRESS:PORT */
+    char crypto_mode[16];    /* default | approved (bwh/cryptomode.h) */
     char tls_cert[GW_PATH_MAX];
     char tls_key[GW_PATH_MAX];
     char client_ca[GW_PATH_MAX]; /* the manufacturing CA: device certificates */

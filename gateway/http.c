@@ -30,6 +30,7 @@
 
 #include "api.h"
 #include "bulwark/core.h"
+#include "bwh/cryptomode.h"
 #include "bwh/host.h"
 #include "guard.h"
 #include "http.h"
@@ -1148,7 +1149,7 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
         MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
         0, accept_policy, s, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_HTTPS_CERT_CALLBACK, cert_cb, MHD_OPTION_HTTPS_MEM_TRUST, s->ca, MHD_OPTION_HTTPS_PRIORITIES,
-        "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_THREAD_POOL_SIZE,
+        bwh_crypto_gnutls_priority(), MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)conf->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_conns, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
         s,

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Per-device passwords, Argon2id hashes and attempt throttling (cred.h).
+ * Per-device passwords, Argon2id hashes (PBKDF2-HMAC-SHA256 in crypto_mode =
+ * approved) and attempt throttling (cred.h).
  * The credentials file holds one line per user:
  *   name:factory(0|1):failures:next_allowed:locked_until:$argon2id$...
+ *   name:factory(0|1):failures:next_allowed:locked_until:$pbkdf2-sha256$...
  * and is only ever replaced whole, atomically, with mode 0600.
  */
 #define _DEFAULT_SOURCE
@@ -16,10 +18,14 @@
 #include <string.h>
 
 #include <argon2.h>
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 
 #include "bulwark/core.h"
 #include "bulwark/crypto.h"
 #include "bwh/cred.h"
+#include "bwh/cryptomode.h"
 #include "bwh/host.h"
 
 /* 32 letters: a-z without i, l and o, and the digits 1-9 (no 0), so a
@@ -80,6 +86,94 @@ static void params_or_default(const struct bwh_cred_params *p, struct bwh_cred_p
     q->lanes = p && p->lanes ? p->lanes : BWH_CRED_LANES_DEFAULT;
 }
 
+/* PBKDF2-HMAC-SHA256 of pw (SP 800-132) through OpenSSL's default library
+ * context, so the FIPS provider's implementation in approved mode. */
+static bw_err pbkdf2(const char *pw, size_t len, const uint8_t *salt, size_t salt_len,
+                     uint32_t iter, uint8_t dk[BWH_CRED_PBKDF2_DK_LEN])
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "PBKDF2", NULL);
+    EVP_KDF_CTX *c = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM prm[5];
+    bw_err rc = BW_E_CRYPTO;
+
+    if (!c)
+        goto out;
+    prm[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, (void *)pw, len);
+    prm[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len);
+    prm[2] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_ITER, &iter);
+    prm[3] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    prm[4] = OSSL_PARAM_construct_end();
+    if (EVP_KDF_derive(c, dk, BWH_CRED_PBKDF2_DK_LEN, prm) == 1)
+        rc = BW_OK;
+out:
+    EVP_KDF_CTX_free(c);
+    EVP_KDF_free(kdf);
+    return rc;
+}
+
+#define PBKDF2_PREFIX "$pbkdf2-sha256$i="
+
+/* "$pbkdf2-sha256$i=ITER$SALTHEX$DKHEX" of pw with a fresh salt. */
+static bw_err pbkdf2_hash(const char *pw, size_t len, char *out, size_t cap)
+{
+    uint8_t salt[BWH_CRED_PBKDF2_SALT_LEN], dk[BWH_CRED_PBKDF2_DK_LEN];
+    char sh[2 * sizeof(salt) + 1], dh[2 * sizeof(dk) + 1];
+    bw_err rc;
+
+    rc = bwh_crypto_allow("PBKDF2-HMAC-SHA256");
+    if (rc)
+        return rc;
+    rc = bw_random(salt, sizeof(salt));
+    if (rc)
+        goto out;
+    rc = pbkdf2(pw, len, salt, sizeof(salt), BWH_CRED_PBKDF2_ITER, dk);
+    if (rc)
+        goto out;
+    bw_hex(sh, salt, sizeof(salt));
+    bw_hex(dh, dk, sizeof(dk));
+    rc = BW_E_NOMEM;
+    if ((size_t)snprintf(out, cap, PBKDF2_PREFIX "%u$%s$%s", (unsigned)BWH_CRED_PBKDF2_ITER, sh,
+                         dh) >= cap)
+        goto out;
+    rc = BW_OK;
+out:
+    bw_wipe(dk, sizeof(dk));
+    bw_wipe(dh, sizeof(dh));
+    return rc;
+}
+
+static bw_err pbkdf2_check(const char *encoded, const char *pw, size_t len)
+{
+    uint8_t salt[BWH_CRED_PBKDF2_SALT_LEN], want[BWH_CRED_PBKDF2_DK_LEN],
+        dk[BWH_CRED_PBKDF2_DK_LEN];
+    const char *p = encoded + strlen(PBKDF2_PREFIX), *d1, *d2;
+    char num[16], sh[2 * sizeof(salt) + 1];
+    uint64_t iter;
+    bw_err rc = BW_E_FORMAT;
+
+    d1 = strchr(p, '$');
+    d2 = d1 ? strchr(d1 + 1, '$') : NULL;
+    if (!d1 || !d2 || (size_t)(d1 - p) >= sizeof(num) || d2 - d1 - 1 != 2 * (long)sizeof(salt) ||
+        strlen(d2 + 1) != 2 * sizeof(want))
+        goto out;
+    memcpy(num, p, (size_t)(d1 - p));
+    num[d1 - p] = 0;
+    memcpy(sh, d1 + 1, 2 * sizeof(salt)); /* bw_unhex wants the hex to end there */
+    sh[2 * sizeof(salt)] = 0;
+    if (bwh_parse_u64(num, &iter) || iter < BWH_CRED_PBKDF2_ITER_MIN ||
+        iter > BWH_CRED_PBKDF2_ITER_MAX || bw_unhex(salt, sizeof(salt), sh) ||
+        bw_unhex(want, sizeof(want), d2 + 1))
+        goto out;
+    rc = pbkdf2(pw, len, salt, sizeof(salt), (uint32_t)iter, dk);
+    if (rc)
+        goto out;
+    rc = bw_ct_equal(dk, want, sizeof(dk)) ? BW_OK : BW_E_AUTH;
+out:
+    bw_wipe(dk, sizeof(dk));
+    bw_wipe(want, sizeof(want));
+    return rc;
+}
+
 bw_err bwh_cred_hash(const char *pw, const struct bwh_cred_params *p, char *out, size_t cap)
 {
     struct bwh_cred_params q;
@@ -93,6 +187,12 @@ bw_err bwh_cred_hash(const char *pw, const struct bwh_cred_params *p, char *out,
     len = strlen(pw);
     if (len == 0 || len > BWH_CRED_PW_MAX)
         return BW_E_INVAL;
+    if (bwh_crypto_mode() == BWH_CRYPTO_APPROVED) {
+        /* Argon2id parameters asked for explicitly are refused by name */
+        if (p && (p->t_cost || p->m_kib || p->lanes))
+            return bwh_crypto_allow("Argon2id");
+        return pbkdf2_hash(pw, len, out, cap);
+    }
     params_or_default(p, &q);
     if (argon2_encodedlen(q.t_cost, q.m_kib, q.lanes, sizeof(salt), 32, Argon2_id) > cap)
         return BW_E_NOMEM;
@@ -114,11 +214,15 @@ bw_err bwh_cred_check_hash(const char *encoded, const char *pw)
 
     if (!encoded || !pw)
         return BW_E_INVAL;
+    len = strlen(pw);
+    if (!strncmp(encoded, PBKDF2_PREFIX, strlen(PBKDF2_PREFIX)))
+        return len > BWH_CRED_PW_MAX ? BW_E_AUTH : pbkdf2_check(encoded, pw, len);
     if (strncmp(encoded, "$argon2id$", 10))
         return BW_E_FORMAT;
-    len = strlen(pw);
     if (len > BWH_CRED_PW_MAX)
         return BW_E_AUTH;
+    /* in approved mode an Argon2id hash is checked only to migrate it: a
+     * success re-hashes the password with PBKDF2 (verify_locked) */
     r = argon2id_verify(encoded, pw, len);
     if (r == ARGON2_OK)
         return BW_OK;
@@ -205,7 +309,8 @@ bw_err bwh_cred_load(struct bwh_cred_db *db, const char *path)
             failures > UINT32_MAX || parse_u64_field(&ln, &u->next_allowed) ||
             parse_u64_field(&ln, &u->locked_until))
             break;
-        if (strncmp(ln, "$argon2id$", 10) || strlen(ln) >= sizeof(u->hash) || strchr(ln, ':'))
+        if ((strncmp(ln, "$argon2id$", 10) && strncmp(ln, PBKDF2_PREFIX, strlen(PBKDF2_PREFIX))) ||
+            strlen(ln) >= sizeof(u->hash) || strchr(ln, ':'))
             break;
         strcpy(u->hash, ln);
         u->factory = (int)factory;
@@ -233,7 +338,7 @@ bw_err bwh_cred_save(const struct bwh_cred_db *db)
         return BW_E_INVAL;
     n += (size_t)snprintf(out, sizeof(out),
                           "# bulwark credentials: name:factory:failures:next_allowed:"
-                          "locked_until:argon2id-hash\n");
+                          "locked_until:password-hash\n");
     for (i = 0; i < db->n; i++) {
         const struct bwh_cred_user *u = &db->user[i];
 
@@ -341,6 +446,17 @@ static bw_err verify_locked(struct bwh_cred_db *db, const char *name, const char
         u->failures = 0;
         u->next_allowed = 0;
         u->locked_until = 0;
+        /* crypto_mode = approved migrates an Argon2id hash on its first
+         * successful check: the same save writes the PBKDF2 hash */
+        if (bwh_crypto_mode() == BWH_CRYPTO_APPROVED && strncmp(u->hash, PBKDF2_PREFIX,
+                                                                strlen(PBKDF2_PREFIX))) {
+            char h[BWH_CRED_HASH_MAX];
+
+            rc = pbkdf2_hash(pw, strlen(pw), h, sizeof(h));
+            if (rc)
+                return rc;
+            memcpy(u->hash, h, sizeof(h));
+        }
         rc = bwh_cred_save(db);
         if (rc)
             return rc;

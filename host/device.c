@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bwh/cred.h"
+#include "bwh/cryptomode.h"
 #include "bwh/device.h"
 
 static bw_err bootstate_kind(const char *v)
@@ -63,6 +64,9 @@ static const struct bwh_conf_row rows[] = {
     {"seclog", T_PATH, OFF(seclog), "", "security log directory (default: data_dir/seclog)"},
     {"seclog_max", T_U64, OFF(seclog_max), "4194304",
      "bytes of security log kept before the oldest segment rotates out"},
+    {"crypto_mode", .type = BWH_CONF_STR, OFF(crypto_mode), "default",
+     "default, or approved: OpenSSL's FIPS provider only, approved algorithms only "
+     "(docs/fips.md)", bwh_crypto_mode_check},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -213,6 +217,8 @@ bw_err bwh_device_conf_load(struct bwh_device_conf *c, const char *path)
         conf_defaults(c);
     if (!rc)
         rc = bwh_device_conf_check_slots(c, path);
+    if (!rc) /* before the caller's first key, hash or store operation */
+        rc = bwh_crypto_mode_conf(c->crypto_mode, path);
     return rc;
 }
 

@@ -24,6 +24,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "bwh/cryptomode.h"
 #include "bwh/tlsclient.h"
 
 /* OpenSSL's last error as text, or what when it has none. */
@@ -69,6 +70,17 @@ bw_err bwh_tls_ctx_new(SSL_CTX **out, const char *ca_file, const char *cert_file
         goto out;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* crypto_mode = approved: approved suites and groups only (the FIPS
+     * provider would refuse the others' primitives during the handshake;
+     * offering them would only fail later and less clearly) */
+    if (bwh_crypto_mode() == BWH_CRYPTO_APPROVED &&
+        (SSL_CTX_set_cipher_list(ctx, BWH_FIPS_OSSL_CIPHERS) != 1 ||
+         SSL_CTX_set_ciphersuites(ctx, BWH_FIPS_OSSL_SUITES) != 1 ||
+         SSL_CTX_set1_groups_list(ctx, BWH_FIPS_OSSL_GROUPS) != 1)) {
+        ssl_reason(err, cap, "approved TLS suites");
+        rc = BW_E_CRYPTO;
+        goto out;
+    }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     /* the per-connection read and write buffers are released while a
      * connection waits, instead of 2 x 17 KiB held for its whole life */

@@ -15,6 +15,7 @@
 #include <openssl/rsa.h>
 
 #include "bulwark/core.h"
+#include "bwh/cryptomode.h"
 #include "bwh/host.h"
 #include "tuf_priv.h"
 
@@ -29,14 +30,16 @@ struct scheme {
     int base_id;         /* EVP_PKEY_EC, EVP_PKEY_RSA, EVP_PKEY_ED25519 */
     int sha256;          /* digest SHA-256 (else the message itself, Ed25519) */
     enum pad pad;
+    const char *alg;     /* its name for crypto_mode (bwh_crypto_allow) */
 };
 
 static const struct scheme schemes[] = {
-    {"ecdsa", "ecdsa-sha2-nistp256", 1, EVP_PKEY_EC, 1, PAD_NONE},
-    {"ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256", 1, EVP_PKEY_EC, 1, PAD_NONE},
-    {"ed25519", "ed25519", 0, EVP_PKEY_ED25519, 0, PAD_NONE},
-    {"rsa", "rsassa-pss-sha256", 1, EVP_PKEY_RSA, 1, PAD_PSS},
-    {"rsa", "rsa-pkcs1v15-sha256", 1, EVP_PKEY_RSA, 1, PAD_PKCS1},
+    {"ecdsa", "ecdsa-sha2-nistp256", 1, EVP_PKEY_EC, 1, PAD_NONE, "ECDSA-P256-SHA256"},
+    {"ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256", 1, EVP_PKEY_EC, 1, PAD_NONE,
+     "ECDSA-P256-SHA256"},
+    {"ed25519", "ed25519", 0, EVP_PKEY_ED25519, 0, PAD_NONE, "Ed25519"},
+    {"rsa", "rsassa-pss-sha256", 1, EVP_PKEY_RSA, 1, PAD_PSS, "RSASSA-PSS-SHA256"},
+    {"rsa", "rsa-pkcs1v15-sha256", 1, EVP_PKEY_RSA, 1, PAD_PKCS1, "RSA-PKCS1v15-SHA256"},
 };
 
 /* Hex of any even length up to cap bytes: 1 with *n, or 0. */
@@ -178,6 +181,9 @@ bw_err bwh__tuf_sig_verify(const json_t *key, const char *sig_hex, const uint8_t
         if (!strcmp(schemes[i].keytype, kt) && !strcmp(schemes[i].scheme, sc))
             s = &schemes[i];
     if (!s)
+        goto out;
+    rc = bwh_crypto_allow(s->alg); /* BW_E_ALG in approved mode but for ECDSA P-256 */
+    if (rc)
         goto out;
     rc = BW_E_KEY;
     k = load_key(s, pub);

@@ -31,3 +31,11 @@ case "${1:-test}" in
   test|bench) "$(dirname "$0")/mbedtls-src.sh" >/dev/null ||
     echo "setup: the mbedtls source package could not be fetched; the Cortex-M emulator tests (mcu.*) will be skipped" >&2 ;;
 esac
+# crypto_mode = approved is tested against OpenSSL's FIPS provider, built
+# from Debian's openssl source package (Debian does not ship it): about a
+# minute with -j2, once; each build tree then installs its own copy
+# (ctest's fips.provider, tests/fips.cmake)
+case "${1:-test}" in
+  test|bench) "$(dirname "$0")/fips-provider.sh" "${XDG_CACHE_HOME:-$HOME/.cache}/bulwark/fips" >/dev/null ||
+    echo "setup: the OpenSSL FIPS provider could not be built; the approved-mode tests (fips.*) will be skipped" >&2 ;;
+esac

@@ -95,6 +95,7 @@ struct audit_profile {
     char sensors[AUDIT_STR], network_interfaces[AUDIT_STR], services[1024];
     char debug_interfaces[AUDIT_STR], update_policy[AUDIT_STR], risk_register[AUDIT_STR];
     char agent_config[AUDIT_STR];
+    char fips_certificate[AUDIT_STR]; /* the validated module's certificate, as the maker declares it */
     unsigned ack_days, status_days;
     int user_accounts, personal_data, telemetry, constrained, debug_disabled;
     /* the regulatory documents (audit_disclose.c): PSTI Schedule 4 content,

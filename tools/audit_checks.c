@@ -20,6 +20,7 @@
 
 #include "audit.h"
 #include "bwh/cred.h"
+#include "bwh/cryptomode.h"
 #include "bwh/identity.h"
 #include "bwh/log.h"
 #include "bulwark/store.h"
@@ -709,6 +710,50 @@ out:
     }
     bw_ec_key_clear(&ek);
     bwh_devkey_close(k);
+}
+
+/* ---- 27402 5.2.5 (FIPS 140 acceptance indicator), 5.4, 5.5: the module ---- */
+
+/* Method: the mode this run is in (device.conf's crypto_mode, or
+ * BULWARK_CRYPTO_MODE), which has already loaded the module and run its
+ * self-tests, as bwh_crypto_module_info reports it; the certificate is the
+ * maker's declaration (fips_certificate). Pass needs approved mode, the
+ * provider active, its self-test passed and a declared certificate;
+ * without a certificate it is the maker's to show (manual); default mode
+ * is not applicable (the indicator is not claimed). */
+static void check_crypto_module(struct audit_model *m)
+{
+    struct audit_check *c = add(m, "crypto.module");
+    struct bwh_crypto_module mod;
+
+    bwh_crypto_module_info(&mod);
+    say(c, "Cryptographic module: %s %s, provider %s, self-test %s; crypto_mode = %s.", mod.name,
+        mod.version, mod.status, mod.selftest, mod.mode);
+    if (strcmp(mod.mode, "approved")) {
+        /* not applicable rather than failed: the indicator is one way to
+         * meet 27402's data protection, taken only when the maker sets the
+         * mode; the storage and transit rows are checked either way */
+        say(c, "Not claimed: in default mode every algorithm of OpenSSL's default provider is "
+               "reachable, which is not a validated module (crypto_mode = approved claims it, "
+               "docs/fips.md).");
+        c->res = AUDIT_NA;
+        return;
+    }
+    say(c, "Only approved algorithms are reachable (ECDSA P-256/SHA-256, SHA-2, AES-256-GCM "
+           "with 96-bit IVs, HKDF, PBKDF2-HMAC-SHA256, the provider's DRBG) for storage "
+           "(EN 303 645 5.4) and communication (5.5).");
+    if (strcmp(mod.status, "active") || strcmp(mod.selftest, "passed")) {
+        say(c, "The provider is not active with a passed self-test.");
+        return;
+    }
+    if (!m->prof->fips_certificate[0]) {
+        say(c, "The profile declares no certificate for this module (fips_certificate): "
+               "approved mode without a validated module is not the 27402 5.2.5 indicator.");
+        c->res = AUDIT_MANUAL;
+        return;
+    }
+    say(c, "Certificate declared by the maker: %s.", m->prof->fips_certificate);
+    c->res = AUDIT_PASS;
 }
 
 /* ---- 27402 5.2.6.1.4 (default keys), 5.4-4: the device certificate ---- */
@@ -1620,6 +1665,7 @@ void audit_run_checks(struct audit_model *m, const char *conf_path, const char *
         check_installed(m, dc, conf_path);
         check_log(m, dc, &u);
     }
+    check_crypto_module(m); /* after device.conf, which may enter approved mode */
     check_profile(m);
     check_risk(m);
     bwh_free(g.r);

@@ -44,6 +44,8 @@ static const struct ixit_entry entries[] = {
     {"SecParam", "Key, credential and store files", "storage.protect",
      "how each critical security parameter is stored"},
     {"SecParam", "Hardware protection of keys", "storage.hwkey", "TPM, secure element, none"},
+    {"SecParam", "Cryptographic module", "crypto.module",
+     "module name and version, crypto_mode, self-test result, certificate"},
     {"SecParam", "Release public key (pinned)", "update.release_key", "fingerprint"},
     {"ComMech", "Device to gateway", "comms.agent_tls", "protocol, cipher suites, peer check"},
     {"ComMech", "Cleartext services", "net.cleartext", "every unencrypted protocol and why"},

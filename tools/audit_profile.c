@@ -55,6 +55,10 @@ static const struct prow rows[] = {
     {"debug_disabled", P_BOOL, S(debug_disabled), "yes", "those interfaces are disabled in software (yes/no)"},
     {"update_policy", P_POLICY, S(update_policy), "automatic", "agent update policy: automatic, notify or manual"},
     {"risk_register", P_STR, S(risk_register), "risk.json", "the device risk register (bulwark risk init)"},
+    {"fips_certificate", P_STR, S(fips_certificate), "",
+     "certificate of the validated cryptographic module the device runs in crypto_mode = "
+     "approved, e.g. \"CMVP #NNNN (OpenSSL FIPS Provider 3.0.x)\"; empty: none claimed "
+     "(27402 5.2.5, docs/fips.md)"},
     {"agent_config", P_STR, S(agent_config), "",
      "bulwark-agent's configuration, read for its update policy and transport (5.3-4, 5.5-1); empty: declared only"},
     {"standard", P_STD, S(standard), "EN 303 645 V2.1.1",

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "bwh/cryptomode.h"
 #include "bwh/device.h"
 
 static const struct cli_opt keygen_opts[] = {
@@ -316,6 +317,15 @@ int main(int argc, char **argv)
     if (!c) {
         fprintf(stderr, "bulwark: unknown command '%s' (see 'bulwark --help')\n", argv[1]);
         return 2;
+    }
+    {
+        /* BULWARK_CRYPTO_MODE=approved: before any command's first
+         * cryptographic operation (device.conf's crypto_mode, read later by
+         * the commands that open a device, can turn it on as well) */
+        bw_err mrc = bwh_crypto_mode_from_env("bulwark");
+
+        if (mrc)
+            return cli_exit_code(mrc);
     }
     if (c == &cli_cmd_tuf) {
         if (argc == 3 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"))) {

@@ -649,6 +649,17 @@ static int run(struct cli_args *a)
     r.rekey = cli_flag(a, "rekey");
     r.json = cli_flag(a, "json");
 
+    if (conf_path) {
+        /* device.conf first: its crypto_mode must be entered before the
+         * CA's first cryptographic operation (docs/fips.md) */
+        struct bwh_device_conf *early = bwh_calloc(1, sizeof(*early));
+
+        rc = early ? bwh_device_conf_load(early, conf_path) : BW_E_NOMEM;
+        bwh_free(early);
+        if (rc)
+            return cli_exit_code(rc);
+    }
+
     /* the CA: given, found in --ca-dir, or created there */
     snprintf(ca_cert, sizeof(ca_cert), "%s", (v = cli_get(a, "ca-cert")) ? v : "");
     snprintf(ca_key, sizeof(ca_key), "%s", (v = cli_get(a, "ca-key")) ? v : "");

@@ -25,6 +25,7 @@
 #define BW_AES256_KEY_LEN 32
 #define BW_GCM_TAG_LEN 16
 #define BW_GCM_IV_MAX 128 /* longer IVs are refused (OpenSSL's limit; 12 is usual) */
+#define BW_GCM_IV_APPROVED 12 /* the only IV length in crypto_mode = approved (SP 800-38D 8.2) */
 
 struct bw_sha256 {
     union {
@@ -86,7 +87,9 @@ BW_NODISCARD bw_err bw_ec_export(const struct bw_ec_key *k, int priv, int pem, u
                                  size_t cap, size_t *out_len);
 
 /* AES-256-GCM with a 16-byte tag; 1 <= iv_len <= BW_GCM_IV_MAX (12 is
- * recommended; other lengths go through GHASH). BW_E_INVAL otherwise. open
+ * recommended; other lengths go through GHASH). BW_E_INVAL otherwise; BW_E_ALG
+ * for an IV other than 12 bytes when the OpenSSL backend runs in approved
+ * mode (include/bwh/cryptomode.h). open
  * returns BW_E_AUTH on a tag mismatch and then wipes pt. In-place allowed. */
 BW_NODISCARD bw_err bw_aes256gcm_seal(const uint8_t key[BW_AES256_KEY_LEN], const uint8_t *iv,
                                       size_t iv_len, const uint8_t *aad, size_t aad_len,

@@ -37,6 +37,18 @@ struct bwh_cred_params {
 #define BWH_CRED_T_DEFAULT 2
 #define BWH_CRED_M_DEFAULT 19456
 #define BWH_CRED_LANES_DEFAULT 1
+/* crypto_mode = approved (bwh/cryptomode.h, docs/fips.md) hashes with
+ * PBKDF2-HMAC-SHA256 (SP 800-132) instead, stored as
+ *   $pbkdf2-sha256$i=ITERATIONS$SALT(32 hex)$KEY(64 hex)
+ * with a 128-bit salt from the DRBG and a 256-bit derived key; the count
+ * is OWASP's 2023 figure for PBKDF2-HMAC-SHA256. A stored count outside
+ * ITER_MIN..ITER_MAX is refused as malformed. Argon2id hashes already on file are
+ * checked once more and replaced by PBKDF2 on that successful check. */
+#define BWH_CRED_PBKDF2_ITER 600000
+#define BWH_CRED_PBKDF2_ITER_MIN 1000 /* SP 800-132 5.2's minimum */
+#define BWH_CRED_PBKDF2_ITER_MAX 10000000 /* above: refused, not minutes of hashing per login */
+#define BWH_CRED_PBKDF2_SALT_LEN 16
+#define BWH_CRED_PBKDF2_DK_LEN 32
 /* "T,M_KIB,LANES" (bulwark passwd/provision --argon2) into p: decimal
  * numbers only, T >= 1, 1 <= LANES <= 16, M_KIB >= 8 * LANES (Argon2's
  * floor). BW_E_INVAL otherwise; p is untouched then. */

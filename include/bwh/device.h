@@ -33,6 +33,7 @@ struct bwh_device_conf {
     char seclog[4096];
     uint64_t store_max;
     uint64_t seclog_max;
+    char crypto_mode[16]; /* default | approved (bwh/cryptomode.h) */
 };
 
 struct bwh_device {

@@ -435,6 +435,17 @@ out:
 
 /* ---- AES-256-GCM ------------------------------------------------------ */
 
+/* crypto_mode = approved (host/cryptomode.c) is OpenSSL's default library
+ * context with fips=yes as default property: the backend reads the mode
+ * from there rather than keeping its own copy. In that mode GCM takes
+ * exactly 96-bit IVs, the length SP 800-38D 8.2 constructs (callers draw
+ * them from the provider's DRBG, 8.2.2); other lengths are refused with
+ * BW_E_ALG, not hashed through GHASH. */
+static int approved_mode(void)
+{
+    return EVP_default_properties_is_fips_enabled(NULL) == 1;
+}
+
 static bw_err gcm(int enc, const uint8_t *key, const uint8_t *iv, size_t iv_len,
                   const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
                   uint8_t *out, uint8_t *tag)
@@ -445,6 +456,9 @@ static bw_err gcm(int enc, const uint8_t *key, const uint8_t *iv, size_t iv_len,
 
     if (!key || !iv || iv_len == 0 || iv_len > BW_GCM_IV_MAX || len > INT_MAX || aad_len > INT_MAX ||
         (len && (!in || !out)) || (aad_len && !aad))
+        goto out;
+    rc = BW_E_ALG;
+    if (iv_len != BW_GCM_IV_APPROVED && approved_mode())
         goto out;
     rc = BW_E_NOMEM;
     c = EVP_CIPHER_CTX_new();

@@ -12,6 +12,10 @@
 #     (announced SHA-256), reports failure and keeps fw-2, sequence 2.
 #  3. five devices that trust another release key refuse a genuine
 #     package at the envelope (BW_E_BADSIG) and report failure.
+# fips.agent_fleet runs it with BULWARK_CRYPTO_MODE=approved: the CLI, and
+# through crypto_mode in gw.conf and agent.conf the gateway and the
+# simulator, run in OpenSSL's FIPS provider; the gateway must then refuse a
+# TLS 1.2 suite outside the approved list and accept an approved one.
 # Usage: agent_fleet.sh BULWARK BULWARK-GATEWAY BULWARK-AGENT
 set -u
 B=$(realpath "$1"); GW=$(realpath "$2"); AG=$(realpath "$3")
@@ -60,6 +64,7 @@ retry_min = 1
 retry_max = 2
 jitter = 20
 timeout = 5
+crypto_mode = ${BULWARK_CRYPTO_MODE:-default}
 EOF
 }
 
@@ -74,6 +79,17 @@ check 'grep -q "(0 new identities" prep2.log && [ "$(wc -l < fleet/registry.json
   "a second prepare keeps the identities: $(tail -1 prep2.log)"
 gw_start "$T/ca/ca.crt" "token_audience = $AUD" "poll_interval = 1"
 check '[ "$(op $TOK_admin --data-binary @fleet/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"
+if [ "${BULWARK_CRYPTO_MODE:-}" = approved ]; then
+  # the client is the system's openssl (default provider): it offers what
+  # it is told, the gateway's approved-only priority string decides
+  hs() { openssl s_client -connect 127.0.0.1:$P -CAfile srvca.crt -tls1_2 -cipher "$1" </dev/null >hs.txt 2>&1; }
+  check 'hs ECDHE-ECDSA-AES256-GCM-SHA384 && grep -q "Cipher is ECDHE-ECDSA-AES256-GCM-SHA384" hs.txt' \
+    "approved suite ECDHE-ECDSA-AES256-GCM-SHA384 not accepted"
+  check '! hs ECDHE-ECDSA-CHACHA20-POLY1305 && ! grep -q "Cipher is ECDHE-ECDSA-CHACHA20" hs.txt' \
+    "TLS 1.2 suite outside the list (ECDHE-ECDSA-CHACHA20-POLY1305) accepted"
+  check '! hs ECDHE-ECDSA-AES256-SHA' "CBC suite (ECDHE-ECDSA-AES256-SHA) accepted"
+  check 'grep -q "crypto_mode = approved" gw.conf && grep -q "crypto_mode = approved" sim.conf' "conf"
+fi
 
 upload() { # NAME FILE -> release id
   op $TOK_admin --data-binary @$2 "$U/api/v1/releases?name=$1" >/dev/null

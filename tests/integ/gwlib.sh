@@ -62,7 +62,8 @@ gw_operators() {
 # $GW_VENDOR/$GW_CLASS or the test ids, ./operators,
 # access.log, $GW_THREADS or 2 threads) and starts $GW on $P (0 at first:
 # any port), appending its pid to PIDS; sets GPID, P and U, and exits the
-# test if it does not start
+# test if it does not start. With BULWARK_CRYPTO_MODE set (the fips.*
+# tests), gw.conf carries it as crypto_mode.
 gw_start() {
   local ca=$1 line; shift
   {
@@ -78,6 +79,7 @@ gw_start() {
     echo "operator_tokens = $T/operators"
     echo "access_log = $T/access.log"
     echo "threads = ${GW_THREADS:-2}"
+    [ -z "${BULWARK_CRYPTO_MODE:-}" ] || echo "crypto_mode = $BULWARK_CRYPTO_MODE"
     for line in "$@"; do echo "$line"; done
   } > gw.conf
   rm -f port

@@ -4,6 +4,9 @@
  * (P1363 and DER), AES-GCM (256-bit keys) and HKDF-SHA256; FIPS 180-2
  * SHA-256 examples; key import/export and sign/verify round trips.
  * argv[1]: directory holding the Wycheproof JSON files.
+ * With BULWARK_CRYPTO_MODE=approved (fips.crypto, through approved_main.c)
+ * the same vectors run in OpenSSL's FIPS provider, where AES-GCM takes
+ * 96-bit IVs only: the others must be refused with BW_E_ALG.
  */
 #include <jansson.h>
 #include "bulwark/bulwark.h"
@@ -80,7 +83,9 @@ static void ecdsa_file(const char *name, int der)
 static void aes_gcm(void)
 {
     json_t *root = load("aes_gcm_test.json"), *g;
-    size_t gi, ti, n = 0, long_iv = 0;
+    size_t gi, ti, n = 0, long_iv = 0, unapproved_iv = 0;
+    const char *mode = getenv("BULWARK_CRYPTO_MODE");
+    int approved = mode && !strcmp(mode, "approved");
 
     json_array_foreach(json_object_get(root, "testGroups"), gi, g) {
         json_t *t;
@@ -98,6 +103,15 @@ static void aes_gcm(void)
             bw_err rc;
 
             rc = bw_aes256gcm_open(key, iv, il, aad, al, ct, cl, tag, out);
+            if (approved && il != BW_GCM_IV_APPROVED && il >= 1 && il <= BW_GCM_IV_MAX) {
+                /* approved mode: refused by name, both ways, not computed */
+                CHECK_RC(rc, BW_E_ALG);
+                CHECK_RC(bw_aes256gcm_seal(key, iv, il, aad, al, msg, ml, out, otag), BW_E_ALG);
+                unapproved_iv++;
+                n++;
+                free(key), free(iv), free(aad), free(msg), free(ct), free(tag), free(out);
+                continue;
+            }
             if (valid && rc && il <= BW_GCM_IV_MAX)
                 fprintf(stderr, "aes-gcm tcId %lld: %s\n",
                         json_integer_value(json_object_get(t, "tcId")), bw_errname(rc));
@@ -118,9 +132,11 @@ static void aes_gcm(void)
             free(key), free(iv), free(aad), free(msg), free(ct), free(tag), free(out);
         }
     }
-    printf("aes_gcm_test.json: %zu AES-256 vectors checked (%zu with IVs over %d bytes refused)\n",
-           n, long_iv, BW_GCM_IV_MAX);
+    printf("aes_gcm_test.json: %zu AES-256 vectors checked (%zu with IVs over %d bytes refused, "
+           "%zu with IVs other than 96 bits refused as unapproved)\n",
+           n, long_iv, BW_GCM_IV_MAX, unapproved_iv);
     CHECK(n > 60);
+    CHECK(!approved || (unapproved_iv > 5 && n - unapproved_iv - long_iv > 40));
     json_decref(root);
 }
 
