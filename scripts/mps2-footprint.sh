@@ -1,42 +1,56 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Flash and static RAM of the MPS2 images by origin, from the linker maps
-# scripts/mps2-build.sh leaves: bulwark (the core in src/, the crypto glue
-# crypto_mbedtls.c, the board in port/mps2/), mbed TLS, and newlib/libgcc.
-# Flash is .text + .rodata (+ .data's initial values); RAM is .data + .bss
-# without the stack, which is reported by the firmware itself (painted
-# stack, "stack_peak=" lines). Usage: mps2-footprint.sh FWDIR
+# Flash and static RAM of the MPS2 images by origin: bulwark (the core in
+# src/, the crypto glue crypto_mbedtls.c, the board in port/mps2/), mbed
+# TLS, and newlib/libgcc. The bootloaders are linked with LTO, so objects
+# no longer say where a byte came from: each symbol is attributed by the
+# source file its debug line names (nm -l); a symbol without one (static
+# tables after LTO) by the non-LTO object that defines the same name (the
+# updater's objects in FWDIR/{core,mbedtls,board}), else to the board
+# (boot.c's own tables). Functions inlined across files count for their
+# caller's file. Flash is text + read-only data symbols, RAM is data + bss
+# without the stack, which the firmware reports itself (painted stack,
+# "stack_peak=" lines). The totals are arm-none-eabi-size's (size.txt);
+# the split leaves out alignment padding. Usage: mps2-footprint.sh FWDIR
 set -eu
 fw=$1
+root=$(cd "$(dirname "$0")/.." && pwd)
+names=$(mktemp); trap 'rm -f "$names"' EXIT
+for d in core mbedtls board; do
+  for o in $(find "$fw/$d" -name '*.o' 2>/dev/null); do
+    case $o in */crypto_mbedtls.o) who=glue ;; */core/*) who=core ;; */mbedtls/*) who=mbedtls ;; *) who=board ;; esac
+    arm-none-eabi-nm --defined-only "$o" 2>/dev/null | awk -v w="$who" 'NF == 3 { print $3, w }'
+  done
+done > "$names"
 for img in boot boot_sig app_a; do
-  awk -v img="$img" '
-    /^Linker script and memory map/ { on = 1; next }
-    !on { next }
-    /^ \.(vectors|text|rodata|data|bss|ARM\.exidx)/ {
-      sec = $1; if (NF >= 4) { addr = $2; size = $3; file = $4 } else { pend = 1; next }
-      take(); next }
-    pend && NF >= 3 && $1 ~ /^0x/ { addr = $1; size = $2; file = $3; pend = 0; take(); next }
-    { pend = 0 }
+  arm-none-eabi-nm -S -l --defined-only "$fw/$img.elf" | awk -v img="$img" -v root="$root" '
+    FNR == NR { if (!($1 in by)) by[$1] = $2; else if (by[$1] != $2) by[$1] = "board"; next }
+    NF < 4 || $2 !~ /^[0-9a-f]+$/ { next }
     function hex(h,   i, v) {
-      v = 0; h = tolower(substr(h, 3))
+      v = 0; h = tolower(h)
       for (i = 1; i <= length(h); i++) v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
       return v
     }
-    function take(   n, who, kind) {
-      n = hex(size); if (n == 0) return
-      if (file ~ /libmbedcrypto\.a/) who = "mbedtls"
-      else if (file ~ /crypto_mbedtls\.o/) who = "glue"
-      else if (file ~ /libbulwark\.a/) who = "core"
-      else if (file ~ /\/board\//) who = "board"
-      else who = "libc"
-      kind = (sec ~ /^\.(bss|data)/) ? "ram" : "flash"
-      if (sec ~ /^\.data/) t["flash", who] += n
-      t[kind, who] += n
+    {
+      n = hex($2); t = $3; name = $4; file = (NF >= 5) ? $5 : ""
+      if (name ~ /^_stack_/ || n == 0) next
+      sub(/\.(lto_priv|constprop|isra|part)\..*$/, "", name)
+      if (file ~ /crypto_mbedtls\.c/) who = "glue"
+      else if (file ~ /newlib|libgcc|gcc-arm-none-eabi/) who = "libc"
+      else if (index(file, root "/src/") == 1) who = "core"
+      else if (file ~ /mbedtls/) who = "mbedtls"
+      else if (file ~ /port\/mps2\//) who = "board"
+      else if (file != "") who = "libc"
+      else if (name in by) who = by[name]
+      else who = "board"
+      kind = (t ~ /^[bBdD]$/) ? "ram" : "flash"
+      if (t ~ /^[dD]$/) f["flash", who] += n
+      f[kind, who] += n
     }
     END {
       split("core glue board mbedtls libc", w, " ")
       printf "%s:", img
-      for (i = 1; i <= 5; i++) printf " %s=%d/%d", w[i], t["flash", w[i]], t["ram", w[i]]
+      for (i = 1; i <= 5; i++) printf " %s=%d/%d", w[i], f["flash", w[i]], f["ram", w[i]]
       printf "  (flash/static RAM bytes)\n"
-    }' "$fw/$img.map"
+    }' "$names" -
 done

@@ -67,7 +67,8 @@ else()
   set(MD ${CMAKE_BINARY_DIR}/mps2)
   add_test(NAME mcu.build COMMAND ${M} build ${MD} $<TARGET_FILE:bulwark> $<TARGET_FILE:mps2-factory>)
   set_tests_properties(mcu.build PROPERTIES FIXTURES_SETUP mcu)
-  foreach(s install_confirm uart bankflip fallback tamper rollback smallchunk bootsig ab powercut)
+  foreach(s install_confirm uart bankflip fallback tamper rollback smallchunk bootsig ab powercut
+          footprint)
     add_test(NAME mcu.${s} COMMAND ${M} ${s} ${MD} $<TARGET_FILE:bulwark> $<TARGET_FILE:mps2-factory>)
     set_tests_properties(mcu.${s} PROPERTIES FIXTURES_REQUIRED mcu SKIP_RETURN_CODE 77
                          LABELS emulator)

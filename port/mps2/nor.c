@@ -57,7 +57,9 @@ static bw_err area_write(void *ctx, uint64_t off, const void *buf, size_t len)
     uint32_t o, s, whole;
     bw_err rc = BW_E_INVAL;
 
-    if (off > a->flash.size || len > a->flash.size - off || off % a->flash.write_align)
+    /* off is below the area's (32-bit) size before it is narrowed: no
+     * 64-bit '%' (libgcc's divide) in the bootloader */
+    if (off > a->flash.size || len > a->flash.size - off || (uint32_t)off % a->flash.write_align)
         goto out;
     o = a->off + (uint32_t)off;
     /* erase every sector whose start this write reaches */

@@ -149,15 +149,36 @@ void mps2_flash_close(void)
     flash_fd = -1;
 }
 
+/* v / 10, the remainder in *r, by shift and subtract: a 64-bit '/' or
+ * '%' would link libgcc's 64-bit divide (0.7 KB) into the bootloader. */
+static uint64_t div10(uint64_t v, unsigned *r)
+{
+    uint64_t q = 0;
+    unsigned rem = 0;
+    int i;
+
+    for (i = 63; i >= 0; i--) {
+        rem = (rem << 1) | (unsigned)((v >> i) & 1u);
+        q <<= 1;
+        if (rem >= 10) {
+            rem -= 10;
+            q |= 1;
+        }
+    }
+    *r = rem;
+    return q;
+}
+
 static void put_u64(void (*put)(const char *), uint64_t v)
 {
     char b[21];
     int i = 20;
+    unsigned d;
 
     b[i] = 0;
     do {
-        b[--i] = (char)('0' + v % 10);
-        v /= 10;
+        v = div10(v, &d);
+        b[--i] = (char)('0' + d);
     } while (v);
     put(b + i);
 }

@@ -21,6 +21,7 @@
 #   ab               one A/B package (bulwark sign --image-a/--image-b, SUIT
 #                    try-each): the device installs the image linked for its
 #                    free bank, A then B, over semihosting and over UART0
+#   footprint        the two bootloaders within their flash and RAM budgets
 #   powercut         QEMU killed at random points of installs and confirms
 #                    (BW_MCU_CUTS, default 50): every next boot boots a
 #                    verified bank and the counter never goes down
@@ -41,6 +42,20 @@ if [ "$scenario" = build ]; then
   exit 0
 fi
 [ -f "$fw/boot.elf" ] || { echo "skipped: no firmware (the mcu.build test was skipped or not run)"; exit 77; }
+if [ "$scenario" = footprint ]; then
+  # the bootloaders' flash (.text + .data) and static RAM (.data + .bss,
+  # without the stack) stay within the budgets bench/README.md reports
+  check() { # ELF MAX_FLASH MAX_RAM
+    read -r fl ram < <(arm-none-eabi-size -A "$fw/$1" |
+      awk '$1 == ".text" || $1 == ".data" { f += $2 } $1 == ".data" || $1 == ".bss" { r += $2 } END { print f, r }')
+    echo "$1: flash=$fl (budget $2) static_ram=$ram (budget $3)"
+    [ "$fl" -le "$2" ] && [ "$ram" -le "$3" ] || { echo "FAIL: $1 over its budget"; exit 1; }
+  }
+  check boot.elf 9216 1536
+  check boot_sig.elf 28672 6144
+  echo "mcu.footprint: ok"
+  exit 0
+fi
 
 dir=$(mktemp -d "$work/$scenario.XXXXXX")
 log=$dir/log
