@@ -339,8 +339,16 @@ static void feedback(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
         return;
     }
     st = gw_ddi_state(f);
-    if (f->execution == GW_DDI_DOWNLOADED) /* downloaded, the update skipped: install later */
+    if (f->execution == GW_DDI_DOWNLOADED) { /* downloaded, the update skipped: install later */
         say_hold(f->details, sizeof(f->details), "waiting to install: downloaded (DDI)");
+    } else if (st == GW_ACTION_SUCCESS && !ops->action_get(h, d->id, id, &a) &&
+               a.type != GW_ACT_DOWNLOAD_ONLY && !gw_action_may_install(&a, (int64_t)time(NULL))) {
+        /* served with update skip, a device closes the action (SWUpdate
+         * 2022.12: closed, success, "Skipped Update."): nothing was
+         * installed; the action waits for its trigger or window */
+        st = GW_ACTION_RUNNING;
+        say_hold(f->details, sizeof(f->details), "waiting to install: update skipped (DDI)");
+    }
     rc = ops->action_report(h, d->id, id, st, f->details, (int64_t)time(NULL));
     bwh_free(f);
     /* a final state reported again (clients resend) is not an error */
