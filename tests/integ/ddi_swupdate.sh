@@ -157,12 +157,16 @@ check 'sqlite3 registry.db "SELECT feedback FROM actions WHERE device_id = \"dev
 
 # --- a cancel: dev-000001 is offered release 3, the operator cancels the campaign, and
 # swupdate, started again, fetches cancelAction and acknowledges it; nothing installed --------
-head -c 1000 /dev/urandom > swu/app.img
-SHA3=$(sha256sum < swu/app.img | cut -c1-64)
-sed -i "s/sha256 = \"$SHA\"/sha256 = \"$SHA3\"/" swu/sw-description
-openssl cms -sign -in swu/sw-description -out swu/sw-description.sig -signer maker.crt \
-  -inkey maker.key -outform DER -nosmimecap -binary || bad "cms sign 3"
-(cd swu && printf '%s\n' sw-description sw-description.sig app.img | cpio -o -H crc --quiet > ../app-3.swu)
+# new_swu FILE BYTES: another image of BYTES random bytes in swu/, its
+# sw-description naming its digest, signed by the maker, packed into FILE
+new_swu() {
+  head -c $2 /dev/urandom > swu/app.img
+  sed -i "s/sha256 = \"[0-9a-f]*\"/sha256 = \"$(sha256sum < swu/app.img | cut -c1-64)\"/" swu/sw-description
+  openssl cms -sign -in swu/sw-description -out swu/sw-description.sig -signer maker.crt \
+    -inkey maker.key -outform DER -nosmimecap -binary || bad "cms sign $1"
+  (cd swu && printf '%s\n' sw-description sw-description.sig app.img | cpio -o -H crc --quiet > ../$1)
+}
+new_swu app-3.swu 1000
 check '[ "$(op $TOK_release_manager --data-binary @app-3.swu "$U/api/v1/releases?name=app-3.swu&kind=swu")" = 201 ]' "swu 3 upload"
 RID3=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
 check '[ "$(op $TOK_release_manager -H "Content-Type: application/json" --data "{\"name\":\"swu-3\",\"release_id\":$RID3,\"filter\":{\"serialNo\":\"SN-1\"}}" $U/api/v1/campaigns)" = 201 ]' \
@@ -254,12 +258,7 @@ done
 # maintenanceWindow unavailable: swupdate does not install it and the action
 # waits (install-later); the operator's trigger makes it forced, and
 # swupdate installs and confirms
-head -c 3000 /dev/urandom > swu/app.img
-SHA4=$(sha256sum < swu/app.img | cut -c1-64)
-sed -i "s/sha256 = \"$SHA3\"/sha256 = \"$SHA4\"/" swu/sw-description
-openssl cms -sign -in swu/sw-description -out swu/sw-description.sig -signer maker.crt \
-  -inkey maker.key -outform DER -nosmimecap -binary || bad "cms sign 4"
-(cd swu && printf '%s\n' sw-description sw-description.sig app.img | cpio -o -H crc --quiet > ../app-4.swu)
+new_swu app-4.swu 3000
 check '[ "$(op $TOK_release_manager --data-binary @app-4.swu "$U/api/v1/releases?name=app-4.swu&kind=swu")" = 201 ]' "swu 4 upload"
 RID4=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
 check '[ "$(op $TOK_release_manager -H "Content-Type: application/json" --data "{\"name\":\"later\",\"release_id\":$RID4,\"filter\":{\"serialNo\":\"SN-1\"},\"install_later\":true}" $U/api/v1/campaigns)" = 201 ]' \

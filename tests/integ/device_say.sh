@@ -35,11 +35,7 @@ gw_operators admin
 DEVS="lk-1 lk-2 lk-3 lt-1 lt-2 lt-3 cs-1 cs-2"
 group() { case $1 in lk-*) echo lock;; lt-3) echo window;; lt-*) echo later;; cs-1) echo own;; *) echo asked;; esac; }
 for d in $DEVS; do
-  "$B" device init --dir $d --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
-  "$B" provision --ca-dir ca --config $d/device.conf --device-id $d --argon2 1,1024,1 >/dev/null 2>&1 \
-    || bad "provision $d"
-  { "$B" install --config $d/device.conf fw1.bwp && "$B" boot --config $d/device.conf &&
-    "$B" confirm --config $d/device.conf; } >/dev/null || bad "factory image on $d"
+  gw_agent_device $d fw1.bwp
 done
 gw_start "$T/ca/ca.crt" "token_audience = $AUD" "poll_interval = 1"
 for d in $DEVS; do
