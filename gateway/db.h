@@ -351,6 +351,13 @@ struct gw_db_ops {
      * unless that is a CANCELLED action of this device) */
     bw_err (*ddi_cancel_ack)(void *ctx, const char *device_id, int64_t action_id);
 
+    /* TLS session ticket keys, one per rotation period, shared by every
+     * gateway instance of the registry: the key of period (>= 0), which is
+     * candidate (128 lowercase hex digits, the caller's random key) unless
+     * another instance stored one first; keys of periods before period - 1
+     * are deleted. out: 129 bytes. BW_E_INVAL for a bad candidate. */
+    bw_err (*ticket_key)(void *ctx, int64_t period, const char *candidate, char *out);
+
     /* operator audit log */
     bw_err (*audit_add)(void *ctx, int64_t now, const char *actor, const char *action,
                         const char *object, const char *detail);

@@ -194,6 +194,7 @@ struct tx {
     const char *dev, *feedback;
     int64_t id, now;
     int to; /* the campaign's or action's new state */
+    char *text; /* a text answer (ticket_key: 129 bytes) */
 };
 
 /* Runs the transaction once(h, t), and again while it fails as a deadlock
@@ -1342,6 +1343,41 @@ static bw_err reg_action_go(void *ctx, const char *device_id, int64_t id, unsign
     return changed(k, e);
 }
 
+static bw_err ticket_once(struct gw__db *h, const struct tx *t)
+{
+    struct gw__cur c;
+    bw_err e;
+
+    e = begin(h, GW__Q_BEGIN_WRITE);
+    if (!e)
+        e = run(h, NULL, GW__Q_TICKET_ADD, "it", t->id, t->feedback);
+    if (!e)
+        e = run(h, NULL, GW__Q_TICKET_OLD, "i", t->id - 1);
+    if (!e)
+        e = first(h, &c, GW__Q_TICKET_GET, "i", t->id);
+    if (!e) {
+        col_text(h, &c, 0, t->text, 129);
+        done(h, &c);
+    }
+    return finish(h, e);
+}
+
+static bw_err reg_ticket_key(void *ctx, int64_t period, const char *candidate, char *out)
+{
+    struct tx t = { .id = period, .feedback = candidate, .text = out };
+    bw_err e;
+
+    if (period < 0 || !candidate || !out || gw__db_check_hex(candidate, 128))
+        return BW_E_INVAL;
+    e = retried(ctx, ticket_once, &t);
+    if (!e && gw__db_check_hex(out, 128)) {
+        snprintf(((struct gw__db *)ctx)->err, sizeof(((struct gw__db *)ctx)->err),
+                 "ticket key of period %lld is malformed", (long long)period);
+        e = BW_E_IO;
+    }
+    return e;
+}
+
 static bw_err reg_action_installed(void *ctx, const char *device_id, struct gw_action *out)
 {
     return action_one(ctx, GW__Q_ACTION_INSTALLED, "t", device_id, 0, out);
@@ -1439,7 +1475,7 @@ static bw_err reg_audit_recent(void *ctx, int64_t limit, audit_fn fn, void *arg)
         .campaign_create = reg_campaign_create, .campaign_get = reg_campaign_get,                 \
         .campaign_set_state = reg_campaign_set_state, .action_next = reg_action_next,             \
         .action_report = reg_action_report, .action_get = reg_action_get,                         \
-        .action_installed = reg_action_installed, .action_go = reg_action_go, .ddi_get = reg_ddi_get,                         \
+        .action_installed = reg_action_installed, .action_go = reg_action_go, .ticket_key = reg_ticket_key, .ddi_get = reg_ddi_get,                         \
         .ddi_set_token = reg_ddi_set_token, .ddi_set_attrs = reg_ddi_set_attrs,                   \
         .ddi_cancel_ack = reg_ddi_cancel_ack, .audit_add = reg_audit_add,                         \
         .audit_list = reg_audit_list, .audit_recent = reg_audit_recent,                           \

@@ -93,6 +93,9 @@ enum gw__q {
     GW__Q_ACTION_GO_CAMPAIGN,
     GW__Q_CAMPAIGN_HOLDS,
     GW__Q_CAMPAIGN_SAY,   /* install_later, consent of a new campaign */
+    GW__Q_TICKET_ADD,     /* a period's TLS ticket key, unless one is there */
+    GW__Q_TICKET_GET,
+    GW__Q_TICKET_OLD,
     GW__Q_ACTION_LIST,
     GW__Q_AUDIT_ADD,
     GW__Q_AUDIT_LIST,

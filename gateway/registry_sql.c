@@ -130,6 +130,11 @@
     "ALTER TABLE actions ADD COLUMN hold INTEGER NOT NULL DEFAULT 0;"                              \
     "ALTER TABLE actions ADD COLUMN go INTEGER NOT NULL DEFAULT 0;"
 
+/* 8: TLS session ticket keys shared by the gateway instances of one
+ * registry: one random master key per rotation period (gateway/http.c) */
+#define SCHEMA_V8(I64)                                                                             \
+    "CREATE TABLE tls_ticket_keys (period " I64 " PRIMARY KEY, key TEXT NOT NULL);"
+
 static const char *const sqlite_schema[] = {
     SCHEMA_V1("TEXT PRIMARY KEY NOT NULL", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER",
               "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
@@ -142,6 +147,7 @@ static const char *const sqlite_schema[] = {
     SCHEMA_V5,
     SCHEMA_V6("INTEGER"),
     SCHEMA_V7,
+    SCHEMA_V8("INTEGER"),
 };
 
 static const char *const pg_schema[] = {
@@ -159,6 +165,7 @@ static const char *const pg_schema[] = {
     SCHEMA_V5,
     SCHEMA_V6("BIGINT"),
     SCHEMA_V7,
+    SCHEMA_V8("BIGINT"),
 };
 
 #define COUNT_OF(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
@@ -386,6 +393,10 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
                                       " AND state IN (0, 1, 2)"),
     [GW__Q_CAMPAIGN_HOLDS] = BOTH("SELECT hold, count(*) FROM actions WHERE campaign_id = $1"
                                   " AND state IN (1, 2) GROUP BY hold"),
+    [GW__Q_TICKET_ADD] = BOTH("INSERT INTO tls_ticket_keys (period, key) VALUES ($1, $2)"
+                              " ON CONFLICT (period) DO NOTHING"),
+    [GW__Q_TICKET_GET] = BOTH("SELECT key FROM tls_ticket_keys WHERE period = $1"),
+    [GW__Q_TICKET_OLD] = BOTH("DELETE FROM tls_ticket_keys WHERE period < $1"),
     [GW__Q_CAMPAIGN_SAY] =
         BOTH("UPDATE campaigns SET install_later = $1, consent = $2 WHERE id = $3"),
     [GW__Q_DYN_COUNT] = EACH(DYN_COUNT),

@@ -1613,6 +1613,27 @@ static void t_say(void)
     CHECK(n == 1 && !gw_action_needs_consent(&a), "consent given");
 }
 
+/* one TLS ticket key per period, the first stored wins; older ones go */
+static void t_tickets(void)
+{
+    char a[129], b[129], k1[129], k2[129];
+
+    memset(a, 'a', 128);
+    a[128] = 0;
+    memset(b, 'b', 128);
+    b[128] = 0;
+    EXPECT(ops->ticket_key(db, 5, a, k1), BW_OK);
+    EXPECT(ops->ticket_key(db, 5, b, k2), BW_OK); /* another instance, later */
+    CHECK(!strcmp(k1, a) && !strcmp(k2, a), "period 5: the first key stored: %.8s %.8s", k1, k2);
+    EXPECT(ops->ticket_key(db, 6, b, k2), BW_OK);
+    CHECK(!strcmp(k2, b), "period 6: its own key");
+    EXPECT(ops->ticket_key(db, 8, b, k2), BW_OK); /* deletes 5 and 6 */
+    EXPECT(ops->ticket_key(db, 5, b, k1), BW_OK);
+    CHECK(!strcmp(k1, b), "period 5 deleted, then stored anew");
+    EXPECT(ops->ticket_key(db, 9, "xyz", k1), BW_E_INVAL);
+    EXPECT(ops->ticket_key(db, -1, a, k1), BW_E_INVAL);
+}
+
 static void t_guards(void)
 {
     t_guard_checks();
@@ -1622,6 +1643,7 @@ static void t_guards(void)
     t_priority();
     t_cannot_complete();
     t_say();
+    t_tickets();
 }
 
 static char tmpdir[] = "/tmp/bw-registry-XXXXXX";
