@@ -236,13 +236,25 @@ bw_err agent_request_install(const struct agent_conf *c)
     return rc ? rc : bwh_write_file_atomic(path, "1\n", 2, 0600);
 }
 
+/* The consent names the action offered now: a consent given while
+ * nothing was offered, or for another update, consents to nothing. */
 bw_err agent_request_consent(const struct agent_conf *c)
 {
-    char path[AGENT_PATH_MAX + 16];
-    bw_err rc = mkdir_state(c);
+    char path[AGENT_PATH_MAX + 16], v[32];
+    struct agent_state s;
+    bw_err rc = state_load(c, &s);
+    int n;
 
+    if (rc)
+        return rc;
+    if (!s.act.id || s.phase != AGENT_PH_OFFERED) {
+        fprintf(stderr, "bulwark-agent: no update waits for consent\n");
+        return BW_E_STATE;
+    }
+    n = snprintf(v, sizeof(v), "%" PRId64 "\n", s.act.id);
+    rc = mkdir_state(c);
     path_in(c, path, sizeof(path), "consent");
-    return rc ? rc : bwh_write_file_atomic(path, "1\n", 2, 0600);
+    return rc ? rc : bwh_write_file_atomic(path, v, (size_t)n, 0600);
 }
 
 /* Method: flock(2) on one file. Applications take it shared (any number

@@ -235,7 +235,8 @@ BW_NODISCARD bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll);
 int64_t agent_clock(void);
 /* What a device waits for before it installs, as its wait reports say. */
 enum agent_wait { AGENT_WAIT_NONE = 0, AGENT_WAIT_LATER, AGENT_WAIT_LOCK, AGENT_WAIT_CONSENT };
-/* Writes the --install-now / --postpone / --consent request files. */
+/* Writes the --install-now / --postpone / --consent request files; the
+ * consent names the action offered (BW_E_STATE when none is). */
 BW_NODISCARD bw_err agent_request_install(const struct agent_conf *c);
 BW_NODISCARD bw_err agent_request_consent(const struct agent_conf *c);
 /* --lock CMD: runs /bin/sh -c CMD holding a shared lock on the update

@@ -522,14 +522,15 @@ static void wait_for(const struct agent_env *env, struct agent_net *n, struct ag
 static int needs_consent(const struct agent_env *env, struct agent_net *n, struct agent_state *s)
 {
     char msg[512];
+    uint64_t id = 0;
 
     if (s->consented || (!env->c->consent && !s->act.consent))
         return 0;
-    if (request(env, "consent", NULL, 1)) {
+    if (request(env, "consent", &id, 1) && id == (uint64_t)s->act.id) {
         s->consented = 1;
         event(env, "consent", s->act.release, "given by the user");
         return 0;
-    }
+    } /* a consent for another action is dropped */
     snprintf(msg, sizeof(msg), "waiting for consent: %s; bulwark-agent --consent installs it",
              s->act.release);
     wait_for(env, n, s, AGENT_WAIT_CONSENT, msg);

@@ -37,7 +37,7 @@ static const struct opt opts[] = {
     {"once", NULL, "run one cycle and exit: 0 done, 75 gateway unreachable (state kept), 1 error"},
     {"install-now", NULL, "manual policy: install the offered update at the next cycle"},
     {"postpone", "SECONDS", "do not install before SECONDS from now (the user's postpone)"},
-    {"consent", NULL, "consent to the offered update (consent = yes, or the campaign asks for it)"},
+    {"consent", NULL, "consent to the update offered now (consent = yes, or the campaign asks for it)"},
     {"lock", "CMD", "run /bin/sh -c CMD holding the update lock: no install while it runs"},
     {"state", NULL, "print the agent's state as JSON and exit"},
     {"simulate", "N|DIR", "fleet simulator: N in-memory devices, or every DIR/*/agent.conf"},

@@ -149,6 +149,9 @@ once lt-3; once lt-3
 check '[ "$(version lt-3)" = fw-2 ]' "lt-3 in its window: $(version lt-3); $(tail -3 lt-3/agent.log)"
 
 # --- 3. consent --------------------------------------------------------------------------
+# a consent names the update offered: none yet, so none is given
+check '! "$AG" --config cs-1/agent.conf --consent >/dev/null 2>&1 && [ ! -e cs-1/agent/consent ]' \
+  "consent given with no update offered"
 COWN=$(create "{\"name\":\"own\",\"release_id\":$R2,\"filter\":{\"group\":\"own\"}}")
 CASK=$(create "{\"name\":\"asked\",\"release_id\":$R2,\"filter\":{\"group\":\"asked\"},\"consent\":true}")
 check 'op $TOK_admin $U/api/v1/campaigns/$CASK >/dev/null && grep -q "\"consent\":true" body.txt' "consent campaign"
