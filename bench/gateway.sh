@@ -18,7 +18,8 @@
 # Environment: DEVICES (10000) THREADS (2: gateway threads = nginx workers =
 # client threads) CONNS (32 per client thread) REQS (200 per connection and
 # run) ROUNDS (3) DL_N (20 downloads per run) DL_MIB (64) IDLE (1000)
-# HS_TIME (4 seconds per handshake run)
+# HS_TIME (4 seconds per handshake run) PARTS ("idle polls downloads
+# handshakes": the parts to run; the table leaves the others' rows empty)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(realpath "${1:-$ROOT/build}")
@@ -27,6 +28,10 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 DEVICES=${DEVICES:-10000} THREADS=${THREADS:-2} CONNS=${CONNS:-32} REQS=${REQS:-200}
 ROUNDS=${ROUNDS:-3} DL_N=${DL_N:-20} DL_MIB=${DL_MIB:-64} IDLE=${IDLE:-1000}
 HS_TIME=${HS_TIME:-4} KEYPEM=$BUILD/tests/devkey_pem
+# a run of some parts only writes its own results file
+[ -n "${PARTS:-}" ] && OUT=${OUT:-$ROOT/bench/results-gateway-$(echo $PARTS | tr ' ' '-')-latest.md}
+PARTS=" ${PARTS:-idle polls downloads handshakes} "
+part() { [ "${PARTS#* $1 }" != "$PARTS" ]; }
 OUT=${OUT:-$ROOT/bench/results-gateway-latest.md}
 for x in "$B" "$GW" "$LOAD" "$NGINX" "$KEYPEM"; do
   [ -x "$x" ] || { echo "gateway.sh: $x missing (build first)" >&2; exit 1; }
@@ -209,6 +214,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : 
 # --- memory per idle connection, first, on servers that have not run the load yet --------
 # (a few warm-up requests first so both have their TLS state set up); connections
 # use devices from dev-000101 on, one request each, then stay open and idle
+if part idle; then
 run gw-warm --threads 1 --conns 2 --requests 5 --first 100
 run ngx-warm --threads 1 --conns 2 --requests 5 --first 100
 log "memory: $IDLE idle connections to each server"
@@ -216,10 +222,12 @@ per=$((IDLE / THREADS))
 run gw-idle --conns $per --requests 1 --first 100 --settle 2
 sleep 1
 run ngx-idle --conns $per --requests 1 --first 100 --settle 2
+fi
 
 # --- polls: ROUNDS alternating runs, THREADS x CONNS connections, one device each -------
 log "polls: $ROUNDS rounds of $((THREADS * CONNS)) connections x $REQS requests per server"
 for r in $(seq "$ROUNDS"); do
+  part polls || break
   run gw-poll-$r --conns "$CONNS" --requests "$REQS" --first 1
   run gw-polltok-$r --conns "$CONNS" --requests "$REQS" --first 1 --token-per request
   run gw-ddi-$r --conns "$CONNS" --requests "$REQS" --first 1 --ddi-prefix /DEFAULT/controller/v1/
@@ -229,10 +237,12 @@ done
 # --- downloads: DL_N sequential full downloads over one keep-alive connection -----------
 log "downloads: $ROUNDS rounds of $DL_N x $DL_MIB MiB per server"
 for r in $(seq "$ROUNDS"); do
+  part downloads || break
   run gw-dl-$r --threads 1 --conns 1 --requests "$DL_N" --method GET --path "/api/v1/device/download/$SHA"
   run ngx-dl-$r --threads 1 --conns 1 --requests "$DL_N" --method GET --path "/api/v1/device/download/$SHA"
 done
 for s in gw ngx; do
+  part downloads || break
   b=$(field $s-dl-1 bytes)
   [ "$b" = $((DL_N * $(stat -c %s fw.bwp))) ] || die "$s downloaded $b bytes"
 done
@@ -260,11 +270,12 @@ hs() { # hs LABEL MODE: one s_time run against the gateway (gw-*) or nginx (ngx-
   r=$(printf '%s\n' "$out" | grep -E '^[r*]+$' | tr -cd r | wc -c)
   [ "${n:-0}" -gt 0 ] || die "s_time $1: $(printf '%s\n' "$out" | tail -n 3)"
   awk -v l="$1" -v n="$n" -v r="$r" -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v t="$HS_TIME" \
-    'BEGIN { printf "result label=%s conns=%d resumed=%d conns_per_s=%.1f server_cpu_us_per_conn=%.0f\n",
+    'BEGIN { printf "result label=%s kind=new-connection conns=%d resumed=%d conns_per_s=%.1f server_cpu_us_per_conn=%.0f\n",
              l, n, r, n / t, c * 1e6 / hz / n }' | tee -a results.txt >&2
 }
 log "handshakes: $ROUNDS rounds of $HS_TIME s per server and kind"
 for r in $(seq "$ROUNDS"); do
+  part handshakes || break
   hs gw-full-$r -new; hs ngx-full-$r -new
   hs gw-resume-$r -reuse; hs ngx-resume-$r -reuse
 done
@@ -294,7 +305,7 @@ head=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
   echo "$(dpkg-query -W -f '${Package} ${Version}, ' libmicrohttpd12 libgnutls30 libssl3 2>/dev/null | sed 's/, $//')."
   echo "Load average before / after the run: $load0 / $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Client and both servers share the cores: $THREADS gateway threads, $THREADS nginx"
-  echo "workers, $THREADS client threads. $DEVICES devices registered (provisioned for real in ${t_prov} s,"
+  echo "workers, $THREADS client threads. Parts run:$PARTS. $DEVICES devices registered (provisioned for real in ${t_prov} s,"
   echo "imported through the operator API). TLS: gateway $(field gw-poll-1 tls) $(field gw-poll-1 cipher),"
   echo "nginx $(field ngx-poll-1 tls) $(field ngx-poll-1 cipher); ECDSA P-256 server and device certificates."
   echo
