@@ -73,7 +73,8 @@ struct agent_action {
     char release[129];
     uint64_t sequence, size;
     char sha256[65];  /* lowercase hex */
-    /* the gateway's word at the last check-in (not kept across cycles) */
+    /* the gateway's word at the last check-in (kept in the state, so a
+     * device that keeps waiting does not rewrite it at every poll) */
     int later;        /* "install":"later": download now, install on a trigger */
     int override;     /* "lock":"override": install although the update lock is held */
     int consent;      /* "consent":"required": wait for the user's consent */

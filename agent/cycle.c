@@ -601,6 +601,7 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
     uint64_t nread = 0;
     int dl_only = !strcmp(s->act.type, "download-only");
     int install_now = request(env, "install-now", NULL, 0), fd = -1;
+    uint64_t fetched;
     bw_err rc;
 
     snprintf(subj, sizeof(subj), "action %" PRId64 " %s sequence %" PRIu64, s->act.id,
@@ -609,15 +610,18 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
         return BW_OK; /* waiting for the reboot, or the final report went out */
     if (!dl_only && may_install(env, n, s, install_now, subj))
         return save(env, s);
+    /* the waits of the device's say change nothing while they last: the
+     * cycle saves what did change, so a waiting device writes nothing */
     if (!dl_only && needs_consent(env, n, s))
-        return save(env, s);
+        return BW_OK;
     if (s->fetched == 0) {
         owe_report(s, "running", "downloading");
         if ((rc = send_report(env, n, s)))
             return rc;
     }
+    fetched = s->fetched;
     rc = download(env, n, s, &fd);
-    if (save(env, s))
+    if (s->fetched != fetched && save(env, s))
         warn(env, "state not saved");
     if (rc == BW_E_IO)
         return rc; /* keep the partial file, try again later */
@@ -631,7 +635,7 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
     if (!dl_only && (rc = may_go_on(env, n, s, fd, install_now, subj)) != BW_OK) {
         close(fd);
         if (rc == BW_E_STATE)
-            return save(env, s);
+            return BW_OK;
         env->part_drop(env->ctx, s->act.sha256);
         snprintf(msg, sizeof(msg), "download refused: %s (%s)",
                  rc == BW_E_DIGEST ? "SHA-256 differs from the announced digest" : bw_strerror(rc),

@@ -134,6 +134,9 @@ check '[ "$(state lt-1 staged)" = True ] && [ "$(state lt-1 fetched)" = "$(stat 
   [ "$(version lt-1)" = "sequence 1" ] && ls lt-1/agent/*.part >/dev/null 2>&1' \
   "lt-1 downloaded once and kept it, not installed: staged $(state lt-1 staged), fetched $(state lt-1 fetched)"
 check 'grep -q "waiting to install" lt-1/agent.log' "lt-1 says why: $(tail -2 lt-1/agent.log)"
+# waiting costs no write: a poll with nothing new leaves the state file alone
+m0=$(stat -c %y lt-1/agent/state); once lt-1
+check '[ "$(stat -c %y lt-1/agent/state)" = "$m0" ]' "lt-1's state rewritten by a poll that changed nothing"
 # the operator's trigger
 check '[ "$(op $TOK_admin -X POST $U/api/v1/devices/lt-1/install)" = 200 ]' "install trigger"
 once lt-1; once lt-1
