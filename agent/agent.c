@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -111,6 +112,20 @@ static bw_err state_load(const struct agent_conf *c, struct agent_state *s)
             s->said = n != 0;
         else if (!strcmp(k, "report_action"))
             s->rep_action = (int64_t)n;
+        else if (!strcmp(k, "waiting") && n <= AGENT_WAIT_CONSENT)
+            s->waiting = (int)n;
+        else if (!strcmp(k, "consented"))
+            s->consented = n != 0;
+        else if (!strcmp(k, "staged"))
+            s->staged = n != 0;
+        else if (!strcmp(k, "locked_since") && n <= INT64_MAX)
+            s->locked_since = (int64_t)n;
+        else if (!strcmp(k, "install_later"))
+            s->act.later = n != 0;
+        else if (!strcmp(k, "lock_override"))
+            s->act.override = n != 0;
+        else if (!strcmp(k, "consent_asked"))
+            s->act.consent = n != 0;
     }
     bwh_free(buf);
     return BW_OK;
@@ -127,11 +142,14 @@ static bw_err state_save(const struct agent_conf *c, const struct agent_state *s
                  "action = %" PRId64 "\ntype = %s\nrelease = %s\nsequence = %" PRIu64
                  "\nsize = %" PRIu64 "\nsha256 = %s\nphase = %d\nphase_name = %s\ntarget = %d\n"
                  "fetched = %" PRIu64 "\nresumed = %" PRIu64 "\nsaid = %d\nversion = %s\n"
-                 "report_action = %" PRId64 "\nreport_state = %s\nreport_feedback = %s\ntuf = %s\n",
+                 "report_action = %" PRId64 "\nreport_state = %s\nreport_feedback = %s\ntuf = %s\n"
+                 "waiting = %d\nconsented = %d\nstaged = %d\nlocked_since = %" PRId64 "\n"
+                 "install_later = %d\nlock_override = %d\nconsent_asked = %d\n",
                  s->act.id, s->act.type, s->act.release, s->act.sequence, s->act.size,
                  s->act.sha256, (int)s->phase, agent_phase_names[s->phase],
                  s->target < 0 ? 9 : s->target, s->fetched, s->resumed, s->said, s->version,
-                 s->rep_action, s->rep_state, s->rep_feedback, s->tuf);
+                 s->rep_action, s->rep_state, s->rep_feedback, s->tuf, s->waiting, s->consented,
+                 s->staged, s->locked_since, s->act.later, s->act.override, s->act.consent);
     if (n < 0 || (size_t)n >= sizeof(out))
         return BW_E_NOMEM;
     return bwh_write_file_atomic(path, out, (size_t)n, 0600);
@@ -226,6 +244,59 @@ bw_err agent_request_install(const struct agent_conf *c)
     return rc ? rc : bwh_write_file_atomic(path, "1\n", 2, 0600);
 }
 
+/* The consent names the action offered now: a consent given while
+ * nothing was offered, or for another update, consents to nothing. */
+bw_err agent_request_consent(const struct agent_conf *c)
+{
+    char path[AGENT_PATH_MAX + 16], v[32];
+    struct agent_state s;
+    bw_err rc = state_load(c, &s);
+    int n;
+
+    if (rc)
+        return rc;
+    if (!s.act.id || s.phase != AGENT_PH_OFFERED) {
+        fprintf(stderr, "bulwark-agent: no update waits for consent\n");
+        return BW_E_STATE;
+    }
+    n = snprintf(v, sizeof(v), "%" PRId64 "\n", s.act.id);
+    rc = mkdir_state(c);
+    path_in(c, path, sizeof(path), "consent");
+    return rc ? rc : bwh_write_file_atomic(path, v, (size_t)n, 0600);
+}
+
+/* Method: flock(2) on one file. Applications take it shared (any number
+ * at once), the agent exclusive and without waiting, so an install never
+ * starts while an application holds it and no application starts its
+ * critical work (it waits) while the agent installs. */
+int agent_lock_run(const struct agent_conf *c, const char *cmd)
+{
+    int fd, st = 0;
+    pid_t pid;
+
+    if (mkdir_state(c))
+        return 1;
+    fd = open(c->update_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || flock(fd, LOCK_SH) != 0) {
+        fprintf(stderr, "bulwark-agent: update lock %s: %s\n", c->update_lock, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return 1;
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    close(fd); /* releases the lock */
+    if (pid < 0)
+        return 1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
 bw_err agent_request_postpone(const struct agent_conf *c, uint64_t seconds)
 {
     char path[AGENT_PATH_MAX + 16], v[32];
@@ -275,7 +346,30 @@ struct real {
     const struct agent_secondary *sec;
     struct bw_update mu;
     struct bw_ec_key skey;
+    int lock_fd; /* the update lock, held exclusive for an install; -1 */
 };
+
+static int real_update_lock(void *ctx, int take)
+{
+    struct real *r = ctx;
+
+    if (!take) {
+        if (r->lock_fd >= 0)
+            close(r->lock_fd); /* releases it */
+        r->lock_fd = -1;
+        return 0;
+    }
+    if (r->lock_fd >= 0)
+        return 0;
+    r->lock_fd = open(r->c->update_lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (r->lock_fd < 0) /* no lock file can be made: nobody can hold it either */
+        return 0;
+    if (flock(r->lock_fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    close(r->lock_fd);
+    r->lock_fd = -1;
+    return 1;
+}
 
 static bw_err real_load(void *ctx, struct agent_state *s)
 {
@@ -460,6 +554,7 @@ static bw_err cycle_one(const struct agent_conf *c, const struct agent_secondary
         return BW_E_NOMEM;
     r->c = c;
     r->sec = sec;
+    r->lock_fd = -1;
     rc = bwh_device_conf_load(&r->dc, c->device_config);
     if (!rc)
         rc = mkdir_state(c);
@@ -488,9 +583,11 @@ static bw_err cycle_one(const struct agent_conf *c, const struct agent_secondary
             env.reboot = sec_reboot;
             env.forward = sec_forward;
         }
+        env.update_lock = real_update_lock;
         rc = agent_run_cycle(&env, poll);
     }
     real_dev_close(r);
+    (void)real_update_lock(r, 0);
     bwh_free(r);
     return rc;
 }
@@ -538,13 +635,17 @@ bw_err agent_print_state(const struct agent_conf *c)
     if (rc)
         return rc;
     {
-        json_t *o = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:s,s:b,s:b,s:I}", "action",
+        static const char *const waits[] = {"", "install-later", "locked", "consent"};
+        json_t *o = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:s,s:b,s:b,s:I,s:s,s:b,s:b}", "action",
                               (json_int_t)s.act.id, "release", s.act.release, "phase",
                               agent_phase_names[s.phase], "fetched", (json_int_t)s.fetched, "resumed",
                               (json_int_t)s.resumed, "size", (json_int_t)s.act.size, "version",
                               s.version, "report_owed", s.rep_action != 0, "install_now",
                               request_file(c, "install-now", NULL, 0), "postponed_until",
-                              (json_int_t)(request_file(c, "postpone", &until, 0) ? until : 0));
+                              (json_int_t)(request_file(c, "postpone", &until, 0) ? until : 0),
+                              "waiting_for", waits[s.waiting & 3], "consented",
+                              s.consented || request_file(c, "consent", NULL, 0), "staged",
+                              s.staged);
         char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
         json_decref(o);

@@ -51,7 +51,11 @@ struct agent_conf {
     char tuf_url[AGENT_STR_MAX];       /* "": GATEWAY/tuf/metadata/ */
     char tuf_hardware[AGENT_STR_MAX];  /* this device's hardware, as targets name it */
     char secondaries[AGENT_PATH_MAX]; /* secondary.conf files, comma-separated */
+    char consent_name[8];
+    char update_lock[AGENT_PATH_MAX];
+    uint64_t lock_max_hold;
     /* derived */
+    int consent;        /* every update waits for the user's consent */
     enum agent_policy policy;
     int window_start, window_end; /* minutes of the day; -1: no window */
 };
@@ -74,6 +78,11 @@ struct agent_action {
     char release[129];
     uint64_t sequence, size;
     char sha256[65];  /* lowercase hex */
+    /* the gateway's word at the last check-in (kept in the state, so a
+     * device that keeps waiting does not rewrite it at every poll) */
+    int later;        /* "install":"later": download now, install on a trigger */
+    int override;     /* "lock":"override": install although the update lock is held */
+    int consent;      /* "consent":"required": wait for the user's consent */
 };
 struct agent_checkin {
     uint64_t poll_interval;
@@ -111,6 +120,11 @@ struct agent_state {
     uint64_t fetched;   /* bytes received for this action, all attempts */
     uint64_t resumed;   /* downloads resumed from a partial file */
     int said;           /* the "waiting" report for this action was sent */
+    /* the device's say on this action (docs/agent.md) */
+    int waiting;        /* what the last wait report said it waits for (enum agent_wait) */
+    int consented;      /* the user consented to it */
+    int staged;         /* downloaded and its digest verified: waits to be installed */
+    int64_t locked_since; /* policy clock when its install first found the update lock held */
     char version[AGENT_STR_MAX]; /* release running, after a confirm */
     /* a report owed to the gateway */
     int64_t rep_action;
@@ -187,6 +201,11 @@ struct agent_env {
     /* The user's request files: install-now, postpone (its value in *val);
      * take removes it. 0: no such request. May be NULL (none). */
     int (*request)(void *ctx, const char *name, uint64_t *val, int take);
+    /* The update lock (docs/agent.md): take 1 tries to take it for an
+     * install without waiting: 0 taken (kept until take 0 releases it, at
+     * the end of the cycle) or there is no lock; 1 an application holds it.
+     * May be NULL (no lock). */
+    int (*update_lock)(void *ctx, int take);
     /* A security-log event. May be NULL (no log). */
     void (*event)(void *ctx, const char *ev, const char *subject, const char *outcome);
     /* Hands a package that verified (fd, size bytes) to a remote device
@@ -246,8 +265,15 @@ BW_NODISCARD bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll);
 /* The policy clock: BULWARK_AGENT_CLOCK (seconds since the epoch, for
  * tests) or the real time. Never used for tokens. */
 int64_t agent_clock(void);
-/* Writes the --install-now / --postpone request files. */
+/* What a device waits for before it installs, as its wait reports say. */
+enum agent_wait { AGENT_WAIT_NONE = 0, AGENT_WAIT_LATER, AGENT_WAIT_LOCK, AGENT_WAIT_CONSENT };
+/* Writes the --install-now / --postpone / --consent request files; the
+ * consent names the action offered (BW_E_STATE when none is). */
 BW_NODISCARD bw_err agent_request_install(const struct agent_conf *c);
+BW_NODISCARD bw_err agent_request_consent(const struct agent_conf *c);
+/* --lock CMD: runs /bin/sh -c CMD holding a shared lock on the update
+ * lock file (waiting while the agent installs); its exit status, or 1. */
+int agent_lock_run(const struct agent_conf *c, const char *cmd);
 BW_NODISCARD bw_err agent_request_postpone(const struct agent_conf *c, uint64_t seconds);
 /* Prints the agent's state (JSON) on stdout. */
 BW_NODISCARD bw_err agent_print_state(const struct agent_conf *c);

@@ -76,6 +76,15 @@ static const struct bwh_conf_row rows[] = {
     {"secondaries", S(secondaries), "",
      "microcontrollers this agent acts for over a serial link: their secondary.conf files, "
      "comma-separated (bulwark-agent --sample-secondary; docs/mcu.md)"},
+    {"consent", S(consent_name), "no",
+     "yes: a consumer device; every update waits for the user's 'bulwark-agent --consent' "
+     "before it downloads (the gateway may also ask for it per campaign)"},
+    {"update_lock", S(update_lock), "",
+     "the update lock file: an application holding a shared flock on it (flock -s FILE CMD, or "
+     "'bulwark-agent --lock CMD') keeps the agent from installing (default: STATE_DIR/update.lock)"},
+    {"lock_max_hold", U(lock_max_hold), "3600",
+     "seconds the update lock may keep an offered update waiting; then it installs anyway "
+     "(0: wait as long as the lock is held)"},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -173,6 +182,10 @@ static bw_err finish(struct agent_conf *c, const char *path)
         c->policy = POLICY_MANUAL;
     else
         why = "policy: automatic, notify or manual";
+    if (!strcmp(c->consent_name, "yes"))
+        c->consent = 1;
+    else if (strcmp(c->consent_name, "no"))
+        why = "consent: yes or no";
     if (!why && agent_window_parse(c->window, &c->window_start, &c->window_end))
         why = "window: HH:MM-HH:MM";
     if (!why && strncmp(c->gateway, "https://", 8))
@@ -204,6 +217,8 @@ static bw_err finish(struct agent_conf *c, const char *path)
         return BW_E_FORMAT;
     if (!*c->state_dir)
         snprintf(c->state_dir, sizeof(c->state_dir), "%.4000s/agent", dc.data_dir);
+    if (!*c->update_lock)
+        snprintf(c->update_lock, sizeof(c->update_lock), "%.4000s/update.lock", c->state_dir);
     return check_secondaries(c);
 }
 

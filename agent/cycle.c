@@ -568,6 +568,93 @@ static bw_err may_install(const struct agent_env *env, struct agent_net *n, stru
     return BW_OK;
 }
 
+/* A wait the gateway records (its hold: the feedback's start, gateway/db.c):
+ * reported once each time the device starts waiting for something else. */
+static void wait_for(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
+                     enum agent_wait w, const char *msg)
+{
+    if (s->waiting == (int)w)
+        return;
+    owe_report(s, "running", msg);
+    if (!send_report(env, n, s))
+        s->waiting = (int)w;
+    say(env, "%s", msg);
+}
+
+/* Consent (agent.conf consent = yes, or the campaign asks): nonzero while
+ * the user has not given it with bulwark-agent --consent (said). */
+static int needs_consent(const struct agent_env *env, struct agent_net *n, struct agent_state *s)
+{
+    char msg[512];
+    uint64_t id = 0;
+
+    if (s->consented || (!env->c->consent && !s->act.consent))
+        return 0;
+    if (request(env, "consent", &id, 1) && id == (uint64_t)s->act.id) {
+        s->consented = 1;
+        event(env, "consent", s->act.release, "given by the user");
+        return 0;
+    } /* a consent for another action is dropped */
+    snprintf(msg, sizeof(msg), "waiting for consent: %s; bulwark-agent --consent installs it",
+             s->act.release);
+    wait_for(env, n, s, AGENT_WAIT_CONSENT, msg);
+    return 1;
+}
+
+/* After the download: BW_OK to install now; BW_E_STATE to wait (said),
+ * the package kept; another code when the kept package is not the
+ * announced one. Install later: the gateway says "later" and no local
+ * --install-now came; the package's digest is checked once, now. The
+ * update lock: held by an application, and neither the gateway's override
+ * nor lock_max_hold since the install first found it held lets it go on. */
+static bw_err may_go_on(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
+                        int fd, int install_now, const char *subj)
+{
+    const struct agent_conf *c = env->c;
+    const char *stage;
+    char msg[512];
+    uint64_t nread = 0;
+    int64_t now;
+    bw_err rc;
+
+    if (s->act.later && !install_now) {
+        if (!s->staged) {
+            if ((rc = agent_pkg_pass(fd, s->act.size, s->act.sha256, NULL, &stage, &nread)))
+                return rc;
+            s->staged = 1;
+            event(env, "download", subj, "staged: digest verified, install later");
+        }
+        snprintf(msg, sizeof(msg),
+                 "waiting to install: %s downloaded and verified (%" PRIu64 " bytes); it "
+                 "installs on the gateway's trigger, in its window, or with "
+                 "bulwark-agent --install-now",
+                 s->act.release, s->act.size);
+        wait_for(env, n, s, AGENT_WAIT_LATER, msg);
+        return BW_E_STATE;
+    }
+    if (!env->update_lock || !env->update_lock(env->ctx, 1)) {
+        s->locked_since = 0;
+        return BW_OK;
+    }
+    now = env->clock(env->ctx);
+    if (!s->locked_since)
+        s->locked_since = now;
+    if (s->act.override || (c->lock_max_hold && now - s->locked_since >= (int64_t)c->lock_max_hold)) {
+        snprintf(msg, sizeof(msg), "update lock held for %" PRId64 " s: installing anyway (%s)",
+                 now - s->locked_since,
+                 s->act.override ? "the gateway's override" : "lock_max_hold passed");
+        event(env, "install", subj, msg);
+        say(env, "%s", msg);
+        return BW_OK;
+    }
+    snprintf(msg, sizeof(msg),
+             "waiting for the update lock: an application holds %.300s (for %" PRId64 " s; at most "
+             "%" PRIu64 " s)",
+             c->update_lock, now - s->locked_since, c->lock_max_hold);
+    wait_for(env, n, s, AGENT_WAIT_LOCK, msg);
+    return BW_E_STATE;
+}
+
 /* *rebooted: the environment's reboot brought the device up again. */
 static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
                   const struct bwh_tuf_target *tg, int *rebooted)
@@ -578,6 +665,7 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
     uint64_t nread = 0;
     int dl_only = !strcmp(s->act.type, "download-only");
     int install_now = request(env, "install-now", NULL, 0), fd = -1;
+    uint64_t fetched;
     bw_err rc;
 
     snprintf(subj, sizeof(subj), "action %" PRId64 " %s sequence %" PRIu64, s->act.id,
@@ -586,19 +674,36 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
         return BW_OK; /* waiting for the reboot, or the final report went out */
     if (!dl_only && may_install(env, n, s, install_now, subj))
         return save(env, s);
+    /* the waits of the device's say change nothing while they last: the
+     * cycle saves what did change, so a waiting device writes nothing */
+    if (!dl_only && needs_consent(env, n, s))
+        return BW_OK;
     if (s->fetched == 0) {
         owe_report(s, "running", "downloading");
         if ((rc = send_report(env, n, s)))
             return rc;
     }
+    fetched = s->fetched;
     rc = download(env, n, s, &fd);
-    if (save(env, s))
+    if (s->fetched != fetched && save(env, s))
         warn(env, "state not saved");
     if (rc == BW_E_IO)
         return rc; /* keep the partial file, try again later */
     if (rc) {
         snprintf(msg, sizeof(msg), "download refused: %s (%s)", bw_strerror(rc), bw_errname(rc));
         env->part_drop(env->ctx, s->act.sha256);
+        return refuse(env, n, s, "download", subj, msg);
+    }
+    /* download now, install later: the package is kept, its digest
+     * checked once, until the trigger; then the update lock */
+    if (!dl_only && (rc = may_go_on(env, n, s, fd, install_now, subj)) != BW_OK) {
+        close(fd);
+        if (rc == BW_E_STATE)
+            return BW_OK;
+        env->part_drop(env->ctx, s->act.sha256);
+        snprintf(msg, sizeof(msg), "download refused: %s (%s)",
+                 rc == BW_E_DIGEST ? "SHA-256 differs from the announced digest" : bw_strerror(rc),
+                 bw_errname(rc));
         return refuse(env, n, s, "download", subj, msg);
     }
     /* the one read of the package: its digest and, unless the action only
@@ -843,6 +948,8 @@ static void forget(const struct agent_env *env, struct agent_state *s)
     s->phase = AGENT_PH_NONE;
     s->fetched = s->resumed = 0;
     s->said = 0;
+    s->waiting = s->consented = s->staged = 0;
+    s->locked_since = 0;
     s->target = -1;
 }
 
@@ -922,6 +1029,8 @@ bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll)
         s.phase = AGENT_PH_OFFERED;
         s.fetched = s.resumed = 0;
         s.said = 0;
+        s.waiting = s.consented = s.staged = 0;
+        s.locked_since = 0;
         s.target = -1;
         say(env, "action %" PRId64 ": %s %s (sequence %" PRIu64 ", %" PRIu64 " bytes)", s.act.id,
             s.act.type, s.act.release, s.act.sequence, s.act.size);
@@ -933,10 +1042,16 @@ bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll)
         if (rc || s.phase != AGENT_PH_OFFERED)
             goto out;
     }
+    /* the gateway's word may change from one check-in to the next */
+    s.act.later = ci.action.later;
+    s.act.override = ci.action.override;
+    s.act.consent = ci.action.consent;
     rc = act(env, n, &s, env->tuf_dir ? &tg : NULL, &rebooted);
     if (!rc && rebooted)
         *poll = 0; /* the device is up again: its agent's first cycle comes at once */
 out:
+    if (env->update_lock)
+        (void)env->update_lock(env->ctx, 0);
     bwh_free(body);
     bwh_tuf_free(tuf);
     agent_net_close(n);

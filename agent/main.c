@@ -38,6 +38,8 @@ static const struct opt opts[] = {
     {"once", NULL, "run one cycle and exit: 0 done, 75 gateway unreachable (state kept), 1 error"},
     {"install-now", NULL, "manual policy: install the offered update at the next cycle"},
     {"postpone", "SECONDS", "do not install before SECONDS from now (the user's postpone)"},
+    {"consent", NULL, "consent to the update offered now (consent = yes, or the campaign asks for it)"},
+    {"lock", "CMD", "run /bin/sh -c CMD holding the update lock: no install while it runs"},
     {"state", NULL, "print the agent's state as JSON and exit"},
     {"simulate", "N|DIR", "fleet simulator: N in-memory devices, or every DIR/*/agent.conf"},
     {"threads", "T", "--simulate: worker threads (default 8)"},
@@ -270,10 +272,11 @@ static void wait_elsewhere(double secs, unsigned fails, int argc, char **argv)
 int main(int argc, char **argv)
 {
     const char *conf_path = "/etc/bulwark/agent.conf", *postpone = NULL, *sim_dir = NULL;
+    const char *lock_cmd = NULL;
     char fleet_dir[AGENT_PATH_MAX + 8], ca_dir[AGENT_PATH_MAX + 16];
     struct agent_sim_opts so = {.time_scale = 1, .factory_sequence = 1, .id_prefix = "sim-"};
     uint64_t threads = 8;
-    int once = 0, check = 0, install_now = 0, state = 0, i;
+    int once = 0, check = 0, install_now = 0, state = 0, consent = 0, i;
     unsigned fails = 0;
     struct agent_conf c;
     bw_err rc;
@@ -345,6 +348,10 @@ int main(int argc, char **argv)
             once = 1;
         } else if (!strcmp(a, "--install-now")) {
             install_now = 1;
+        } else if (!strcmp(a, "--consent")) {
+            consent = 1;
+        } else if (!strcmp(a, "--lock") && i + 1 < argc) {
+            lock_cmd = argv[++i];
         } else if (!strcmp(a, "--state")) {
             state = 1;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -398,6 +405,15 @@ int main(int argc, char **argv)
     }
     if (state)
         return agent_print_state(&c) ? 1 : 0;
+    if (lock_cmd)
+        return agent_lock_run(&c, lock_cmd);
+    if (consent) {
+        if (agent_request_consent(&c))
+            return 1;
+        printf("consent given: the offered update goes ahead at the next cycle\n");
+        if (!once && !install_now)
+            return 0;
+    }
     if (postpone) {
         uint64_t s;
 

@@ -43,6 +43,19 @@ static int get_str(json_t *o, const char *k, char *out, size_t cap)
     return 0;
 }
 
+/* An optional word: absent (0), or one of the two values given (0 or 1
+ * for the first or second); -1 for anything else. */
+static int get_word(json_t *o, const char *k, const char *w0, const char *w1)
+{
+    json_t *x = json_object_get(o, k);
+
+    if (!x)
+        return 0;
+    if (!json_is_string(x))
+        return -1;
+    return !strcmp(json_string_value(x), w0) ? 0 : !strcmp(json_string_value(x), w1) ? 1 : -1;
+}
+
 static bw_err parse_action(json_t *a, struct agent_action *out, const char **why)
 {
     char dl[128], want[128];
@@ -86,6 +99,16 @@ static bw_err parse_action(json_t *a, struct agent_action *out, const char **why
     *why = "action.download";
     snprintf(want, sizeof(want), "/api/v1/device/download/%s", out->sha256);
     if (get_str(a, "download", dl, sizeof(dl)) || strcmp(dl, want))
+        return BW_E_FORMAT;
+    /* the device's say (docs/protocol.md): optional words */
+    *why = "action.install";
+    if ((out->later = get_word(a, "install", "now", "later")) < 0)
+        return BW_E_FORMAT;
+    *why = "action.lock";
+    if ((out->override = get_word(a, "lock", "respect", "override")) < 0)
+        return BW_E_FORMAT;
+    *why = "action.consent";
+    if ((out->consent = get_word(a, "consent", "given", "required")) < 0)
         return BW_E_FORMAT;
     *why = NULL;
     return BW_OK;

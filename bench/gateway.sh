@@ -4,7 +4,10 @@
 # TLS (one server certificate, TLS 1.2+1.3, client certificates from the
 # device CA required) and the same client (bench_gwpoll: keep-alive TLS 1.3
 # with a device certificate, pre-signed device tokens: one per connection as
-# devices send them, and in a second gateway run one per request).
+# devices send them, and in a second gateway run one per request). Also the
+# server CPU per check-in on a new connection, with a full mTLS handshake
+# and with a resumed session (TLS 1.3 ticket; openssl s_time -new / -reuse
+# polling the hawkBit DDI base resource with a device certificate).
 # Measures device polls/s and poll latency with 10,000 registered devices,
 # 64 MiB download throughput, and server memory per idle connection. nginx
 # answers the check-in with a static JSON body of the same bytes and
@@ -15,6 +18,8 @@
 # Environment: DEVICES (10000) THREADS (2: gateway threads = nginx workers =
 # client threads) CONNS (32 per client thread) REQS (200 per connection and
 # run) ROUNDS (3) DL_N (20 downloads per run) DL_MIB (64) IDLE (1000)
+# HS_TIME (4 seconds per handshake run) PARTS ("idle polls downloads
+# handshakes": the parts to run; the table leaves the others' rows empty)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(realpath "${1:-$ROOT/build}")
@@ -22,8 +27,13 @@ B=$BUILD/bulwark GW=$BUILD/bulwark-gateway LOAD=$BUILD/bench/bench_gwpoll
 NGINX=${NGINX:-/usr/sbin/nginx}
 DEVICES=${DEVICES:-10000} THREADS=${THREADS:-2} CONNS=${CONNS:-32} REQS=${REQS:-200}
 ROUNDS=${ROUNDS:-3} DL_N=${DL_N:-20} DL_MIB=${DL_MIB:-64} IDLE=${IDLE:-1000}
+HS_TIME=${HS_TIME:-4} KEYPEM=$BUILD/tests/devkey_pem
+# a run of some parts only writes its own results file
+[ -n "${PARTS:-}" ] && OUT=${OUT:-$ROOT/bench/results-gateway-$(echo $PARTS | tr ' ' '-')-latest.md}
+PARTS=" ${PARTS:-idle polls downloads handshakes} "
+part() { [ "${PARTS#* $1 }" != "$PARTS" ]; }
 OUT=${OUT:-$ROOT/bench/results-gateway-latest.md}
-for x in "$B" "$GW" "$LOAD" "$NGINX"; do
+for x in "$B" "$GW" "$LOAD" "$NGINX" "$KEYPEM"; do
   [ -x "$x" ] || { echo "gateway.sh: $x missing (build first)" >&2; exit 1; }
 done
 # tmpfs: the registry and 10,000 devices' files are written with fsync;
@@ -162,6 +172,11 @@ http {
       default_type application/json;
       return 200 '$BODY';
     }
+    # the hawkBit DDI base poll of the handshake runs: the same static answer
+    location /DEFAULT/controller/v1/ {
+      default_type application/json;
+      return 200 '$BODY';
+    }
     location /api/v1/device/download/ {
       alias $T/blobs/sha256/;
       sendfile on;
@@ -199,6 +214,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : 
 # --- memory per idle connection, first, on servers that have not run the load yet --------
 # (a few warm-up requests first so both have their TLS state set up); connections
 # use devices from dev-000101 on, one request each, then stay open and idle
+if part idle; then
 run gw-warm --threads 1 --conns 2 --requests 5 --first 100
 run ngx-warm --threads 1 --conns 2 --requests 5 --first 100
 log "memory: $IDLE idle connections to each server"
@@ -206,10 +222,12 @@ per=$((IDLE / THREADS))
 run gw-idle --conns $per --requests 1 --first 100 --settle 2
 sleep 1
 run ngx-idle --conns $per --requests 1 --first 100 --settle 2
+fi
 
 # --- polls: ROUNDS alternating runs, THREADS x CONNS connections, one device each -------
 log "polls: $ROUNDS rounds of $((THREADS * CONNS)) connections x $REQS requests per server"
 for r in $(seq "$ROUNDS"); do
+  part polls || break
   run gw-poll-$r --conns "$CONNS" --requests "$REQS" --first 1
   run gw-polltok-$r --conns "$CONNS" --requests "$REQS" --first 1 --token-per request
   run gw-ddi-$r --conns "$CONNS" --requests "$REQS" --first 1 --ddi-prefix /DEFAULT/controller/v1/
@@ -219,12 +237,47 @@ done
 # --- downloads: DL_N sequential full downloads over one keep-alive connection -----------
 log "downloads: $ROUNDS rounds of $DL_N x $DL_MIB MiB per server"
 for r in $(seq "$ROUNDS"); do
+  part downloads || break
   run gw-dl-$r --threads 1 --conns 1 --requests "$DL_N" --method GET --path "/api/v1/device/download/$SHA"
   run ngx-dl-$r --threads 1 --conns 1 --requests "$DL_N" --method GET --path "/api/v1/device/download/$SHA"
 done
 for s in gw ngx; do
+  part downloads || break
   b=$(field $s-dl-1 bytes)
   [ "$b" = $((DL_N * $(stat -c %s fw.bwp))) ] || die "$s downloaded $b bytes"
+done
+# --- handshakes: a check-in on a new connection, full mTLS handshake or resumed ----------
+# openssl s_time: one HTTP/1.0 GET of dev-000001's DDI base resource per
+# connection (the gateway looks the certificate up in the registry and
+# answers its links; nginx answers $BODY), -new: every connection a full
+# handshake with the client certificate, -reuse: every one after the first
+# resumes the session with its ticket. Server CPU (every process) per
+# connection from /proc/PID/stat.
+d1=devs/dev-000001
+"$KEYPEM" "file:$T/$d1/device.key?storage-key=$T/$d1/storage.key" d1.pem || die "device key as PEM"
+ticks() { # the summed user + system CPU ticks of the comma-separated pids
+  for p in ${1//,/ }; do cut -d' ' -f14,15 /proc/$p/stat 2>/dev/null; done | awk '{ s += $1 + $2 } END { print s + 0 }'
+}
+hs() { # hs LABEL MODE: one s_time run against the gateway (gw-*) or nginx (ngx-*)
+  local port=$GPORT pids=$GPID c0 c1 out n r
+  [ "$1" != "${1#ngx}" ] && port=$NPORT pids=$(ngx_pids)
+  c0=$(ticks "$pids")
+  out=$(openssl s_time -connect 127.0.0.1:$port -CAfile srvca.crt -cert $d1/device.crt -key d1.pem \
+    "$2" -time "$HS_TIME" -www /DEFAULT/controller/v1/dev-000001 2>&1)
+  c1=$(ticks "$pids")
+  n=$(printf '%s\n' "$out" | sed -n 's/^\([0-9]*\) connections in [0-9.]* real seconds.*/\1/p' | tail -n 1)
+  # s_time prints a character per connection: r for a resumed session
+  r=$(printf '%s\n' "$out" | grep -E '^[r*]+$' | tr -cd r | wc -c)
+  [ "${n:-0}" -gt 0 ] || die "s_time $1: $(printf '%s\n' "$out" | tail -n 3)"
+  awk -v l="$1" -v n="$n" -v r="$r" -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v t="$HS_TIME" \
+    'BEGIN { printf "result label=%s kind=new-connection conns=%d resumed=%d conns_per_s=%.1f server_cpu_us_per_conn=%.0f\n",
+             l, n, r, n / t, c * 1e6 / hz / n }' | tee -a results.txt >&2
+}
+log "handshakes: $ROUNDS rounds of $HS_TIME s per server and kind"
+for r in $(seq "$ROUNDS"); do
+  part handshakes || break
+  hs gw-full-$r -new; hs ngx-full-$r -new
+  hs gw-resume-$r -reuse; hs ngx-resume-$r -reuse
 done
 gw_rss=$(grep -m1 VmRSS /proc/$GPID/status | awk '{ print $2 }')
 stop "$GPID"; GPID=
@@ -240,6 +293,8 @@ g50=$(med gw-poll p50_ms) n50=$(med ngx-poll p50_ms)
 g99=$(med gw-poll p99_ms) n99=$(med ngx-poll p99_ms)
 gd=$(med gw-dl MBps) nd=$(med ngx-dl MBps)
 gm=$(field gw-idle kib_per_conn) nm=$(field ngx-idle kib_per_conn)
+gf=$(med gw-full server_cpu_us_per_conn) nf=$(med ngx-full server_cpu_us_per_conn)
+gr=$(med gw-resume server_cpu_us_per_conn) nr=$(med ngx-resume server_cpu_us_per_conn)
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
 head=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
 {
@@ -250,7 +305,7 @@ head=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
   echo "$(dpkg-query -W -f '${Package} ${Version}, ' libmicrohttpd12 libgnutls30 libssl3 2>/dev/null | sed 's/, $//')."
   echo "Load average before / after the run: $load0 / $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Client and both servers share the cores: $THREADS gateway threads, $THREADS nginx"
-  echo "workers, $THREADS client threads. $DEVICES devices registered (provisioned for real in ${t_prov} s,"
+  echo "workers, $THREADS client threads. Parts run:$PARTS. $DEVICES devices registered (provisioned for real in ${t_prov} s,"
   echo "imported through the operator API). TLS: gateway $(field gw-poll-1 tls) $(field gw-poll-1 cipher),"
   echo "nginx $(field ngx-poll-1 tls) $(field ngx-poll-1 cipher); ECDSA P-256 server and device certificates."
   echo
@@ -264,11 +319,18 @@ head=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
   echo "| download $DL_MIB MiB, one connection (MB/s, median of $ROUNDS) | $gd | $nd | $(ratio "$gd" "$nd") | >= 0.8x | $(met "$gd" "$nd" 0.8) |"
   echo "| server CPU per poll (us, user + system) | $(med gw-poll server_cpu_us_per_req) | $(med ngx-poll server_cpu_us_per_req) | $(ratio "$(med gw-poll server_cpu_us_per_req)" "$(med ngx-poll server_cpu_us_per_req)") | | |"
   echo "| memory per idle keep-alive TLS connection (KiB, $IDLE connections) | $gm | $nm | $(ratio "$gm" "$nm") | reported | |"
+  echo "| server CPU per check-in on a new connection, full mTLS handshake (us, median of $ROUNDS) | $gf | $nf | $(ratio "$gf" "$nf") | reported | |"
+  echo "| server CPU per check-in on a new connection, resumed session (us) | $gr | $nr | $(ratio "$gr" "$nr") | <= 1.5x | $(awk -v a="$gr" -v b="$nr" 'BEGIN { print ((b > 0 && a / b <= 1.5) ? "yes" : "**no**") }') |"
   echo
   echo "All runs (polls/s, p99 ms, MB/s per round):"
   echo
   echo "- gateway polls/s $(all gw-poll rps), p99 $(all gw-poll p99_ms); nginx $(all ngx-poll rps), p99 $(all ngx-poll p99_ms)"
   echo "- gateway MB/s $(all gw-dl MBps); nginx $(all ngx-dl MBps)"
+  echo "- new connections (s_time, $HS_TIME s each): gateway full $(all gw-full server_cpu_us_per_conn) us,"
+  echo "  resumed $(all gw-resume server_cpu_us_per_conn) us ($(all gw-resume resumed) of $(all gw-resume conns) resumed);"
+  echo "  nginx full $(all ngx-full server_cpu_us_per_conn) us, resumed $(all ngx-resume server_cpu_us_per_conn) us"
+  echo "  ($(all ngx-resume resumed) of $(all ngx-resume conns) resumed); connections/s gateway"
+  echo "  $(all gw-full conns_per_s) full, $(all gw-resume conns_per_s) resumed; nginx $(all ngx-full conns_per_s), $(all ngx-resume conns_per_s)"
   echo "- idle RSS: gateway $(field gw-idle rss_before_kib) -> $(field gw-idle rss_after_kib) KiB,"
   echo "  nginx (master + workers) $(field ngx-idle rss_before_kib) -> $(field ngx-idle rss_after_kib) KiB;"
   echo "  gateway RSS at the end $gw_rss KiB"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the hawkBit DDI parsers (gateway/ddi.c). The first byte
- * picks: feedback, configData (then applied to fixed attributes), or a
- * request path. Checks that whatever is accepted is within the caps. */
+ * picks: feedback, configData (then applied to fixed attributes), a
+ * request path, or a confirmation feedback. Checks that whatever is accepted is within the caps. */
 #include <string.h>
 
 #include "ddi.h"
@@ -19,13 +19,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct gw_ddi_feedback f;
     static struct gw_ddi_config c;
+    static struct gw_ddi_confirmation cf;
     static struct gw_ddi_path p;
     static char out[GW_ATTRS_MAX + 1], path[4096];
     const char *why = "";
 
     if (size < 1)
         return 0;
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
     case 0:
         if (gw_ddi_parse_feedback(data + 1, size - 1, &f, &why) == BW_OK &&
             (strlen(f.details) > GW_FEEDBACK_MAX || gw_ddi_state(&f) < GW_ACTION_RUNNING ||
@@ -40,6 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 strlen(out) > GW_ATTRS_MAX)
                 __builtin_trap();
         }
+        break;
+    case 3:
+        if (gw_ddi_parse_confirmation(data + 1, size - 1, &cf, &why) == BW_OK &&
+            (strlen(cf.details) > GW_FEEDBACK_MAX || (cf.confirmed != 0 && cf.confirmed != 1)))
+            __builtin_trap();
         break;
     default:
         if (size - 1 >= sizeof(path))

@@ -135,7 +135,10 @@ static void deployment_of(const struct gw_action *a, const struct gw_release *re
     memset(d, 0, sizeof(*d));
     d->action_id = a->id;
     d->type = a->type;
-    d->window_open = 1; /* action_next offers only inside the window */
+    /* action_next offers only inside the window, except an install-later
+     * campaign's action: offered at any time, installed on the trigger or
+     * in the window (update skip until then) */
+    d->window_open = gw_action_may_install(a, (int64_t)time(NULL));
     d->module_id = rel->id;
     d->name = rel->name;
     d->version = rel->name;
@@ -167,8 +170,22 @@ static void base_poll(struct gw_req *q, struct gw_resp *r, const struct gw_db_op
     l.config_data = !t.attrs_received;
     l.cancel = t.cancel_pending; /* the link wins over a deployment */
     if (current(ops, h, d->id, &a, &rel, &rc)) {
-        l.deployment = a.id;
-        l.deployment_etag = a.id * 8 + (int64_t)a.state;
+        /* the tag changes when the deployment does: its state, and the
+         * trigger of an install-later action (update skip, then not) */
+        l.deployment_etag = a.id * 16 + (int64_t)a.state * 2 +
+                            gw_action_may_install(&a, (int64_t)time(NULL));
+        if (!gw_action_needs_consent(&a))
+            l.deployment = a.id;
+        else /* hawkBit's WAITING_FOR_CONFIRMATION */
+            l.confirmation = a.id;
+        /* the registry records that wait once: RUNNING, its hold consent */
+        if (l.confirmation && a.hold != GW_HOLD_CONSENT &&
+            (rc = ops->action_report(h, d->id, a.id, GW_ACTION_RUNNING,
+                                     "waiting for consent: asked through DDI confirmationBase",
+                                     (int64_t)time(NULL)))) {
+            gw_error(r, 503, "registry", ops->error(h));
+            return;
+        }
     } else if (rc) {
         gw_error(r, 503, "registry", ops->error(h));
         return;
@@ -219,6 +236,88 @@ static void deployment(struct gw_resp *r, const struct gw_db_ops *ops, void *h,
     gw_json(r, 200, gw_ddi_deployment_json(base, &dep));
 }
 
+/* Puts prefix (the registry's hold word, gateway/db.c) before the text in
+ * buf (cap bytes), cutting the text on a UTF-8 boundary to fit. */
+static void say_hold(char *buf, size_t cap, const char *prefix)
+{
+    size_t p = strlen(prefix) + 2, n = strlen(buf);
+
+    if (n + p >= cap) {
+        n = cap - p - 1;
+        while (n > 0 && ((unsigned char)buf[n] & 0xc0) == 0x80)
+            n--; /* buf[n] continues a character: cut before it */
+    }
+    memmove(buf + p, buf, n);
+    buf[p + n] = 0;
+    memcpy(buf, prefix, p - 2);
+    memcpy(buf + p - 2, ": ", 2);
+}
+
+/* confirmationBase[/{id}[/feedback]]: the user's consent (hawkBit's
+ * WAITING_FOR_CONFIRMATION) for the device's open action of a consent
+ * campaign. Confirmed: GW_GO_CONSENT, and the deploymentBase link follows;
+ * denied: the action keeps waiting (its feedback says so). */
+static void confirmation(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                         const struct gw_device *d, const char *base, const struct gw_ddi_path *p)
+{
+    struct gw_ddi_confirmation *cf = NULL;
+    struct gw_ddi_deployment dep;
+    struct gw_action a;
+    struct gw_release rel;
+    char file[GW_DDI_FILE_MAX + 1];
+    const char *why = "";
+    int waiting;
+    bw_err rc;
+
+    waiting = current(ops, h, d->id, &a, &rel, &rc) && gw_action_needs_consent(&a);
+    if (rc) {
+        gw_error(r, 503, "registry", ops->error(h));
+        return;
+    }
+    if (p->res == GW_DDI_CONFIRM_BASE) {
+        gw_json(r, 200, gw_ddi_confirm_base_json(base, waiting ? a.id : 0));
+        return;
+    }
+    if (!waiting || a.id != p->id) {
+        gw_error(r, 404, "not_found", "no action of this device waits for confirmation");
+        return;
+    }
+    if (p->res == GW_DDI_CONFIRM) {
+        file_name(&rel, file);
+        deployment_of(&a, &rel, file, &dep);
+        dep.history = "WAITING_FOR_CONFIRMATION";
+        gw_json(r, 200, gw_ddi_confirmation_json(base, &dep));
+        return;
+    }
+    cf = bwh_malloc(sizeof(*cf));
+    if (!cf) {
+        gw_error(r, 503, "nomem", "out of memory");
+        return;
+    }
+    rc = gw_ddi_parse_confirmation(q->body, q->body_len, cf, &why);
+    if (rc) {
+        bwh_free(cf);
+        gw_error(r, 400, "json", why);
+        return;
+    }
+    if (cf->confirmed) {
+        rc = ops->action_go(h, d->id, a.id, GW_GO_CONSENT, NULL);
+        if (!rc)
+            say_hold(cf->details, sizeof(cf->details), "consent given (DDI)");
+    } else {
+        say_hold(cf->details, sizeof(cf->details), "waiting for consent: denied (DDI)");
+    }
+    if (!rc)
+        rc = ops->action_report(h, d->id, a.id, GW_ACTION_RUNNING, cf->details,
+                                (int64_t)time(NULL));
+    bwh_free(cf);
+    if (rc) {
+        gw_error_rc(r, rc, "report", bw_errname(rc));
+        return;
+    }
+    gw_json_lit(r, 200, "{}");
+}
+
 static void feedback(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
                      const struct gw_device *d, int64_t id)
 {
@@ -240,6 +339,16 @@ static void feedback(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
         return;
     }
     st = gw_ddi_state(f);
+    if (f->execution == GW_DDI_DOWNLOADED) { /* downloaded, the update skipped: install later */
+        say_hold(f->details, sizeof(f->details), "waiting to install: downloaded (DDI)");
+    } else if (st == GW_ACTION_SUCCESS && !ops->action_get(h, d->id, id, &a) &&
+               a.type != GW_ACT_DOWNLOAD_ONLY && !gw_action_may_install(&a, (int64_t)time(NULL))) {
+        /* served with update skip, a device closes the action (SWUpdate
+         * 2022.12: closed, success, "Skipped Update."): nothing was
+         * installed; the action waits for its trigger or window */
+        st = GW_ACTION_RUNNING;
+        say_hold(f->details, sizeof(f->details), "waiting to install: update skipped (DDI)");
+    }
     rc = ops->action_report(h, d->id, id, st, f->details, (int64_t)time(NULL));
     bwh_free(f);
     /* a final state reported again (clients resend) is not an error */
@@ -450,6 +559,19 @@ void gw_h_ddi(struct gw_req *q, struct gw_resp *r)
     case GW_DDI_CANCEL_FEEDBACK:
         if (!strcmp(m, "POST"))
             cancel_feedback(q, r, ops, h, d, p.id);
+        else
+            gw_error(r, 405, "method", "POST only");
+        break;
+    case GW_DDI_CONFIRM_BASE:
+    case GW_DDI_CONFIRM:
+        if (!strcmp(m, "GET"))
+            confirmation(q, r, ops, h, d, base, &p);
+        else
+            gw_error(r, 405, "method", "GET only");
+        break;
+    case GW_DDI_CONFIRM_FEEDBACK:
+        if (!strcmp(m, "POST"))
+            confirmation(q, r, ops, h, d, base, &p);
         else
             gw_error(r, 405, "method", "POST only");
         break;

@@ -175,6 +175,13 @@ static char *action_json(const struct gw_action *a, const struct gw_release *rel
             snprintf(url, sizeof(url), "/api/v1/device/download/%s", rel->digest);
             json_object_set_new(act, "download", json_string(url));
         }
+        /* the device's say (docs/protocol.md): present only when it applies */
+        if (!gw_action_may_install(a, (int64_t)time(NULL)))
+            json_object_set_new(act, "install", json_string("later"));
+        if (a->go & GW_GO_OVERRIDE)
+            json_object_set_new(act, "lock", json_string("override"));
+        if (gw_action_needs_consent(a))
+            json_object_set_new(act, "consent", json_string("required"));
         json_object_set_new(o, "action", act);
     } else {
         json_object_set_new(o, "action", json_null());

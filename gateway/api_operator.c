@@ -314,9 +314,63 @@ static void action_cb(void *arg, const struct gw_action *a, const char *feedback
     json_object_set_new(o, "batch", json_integer(a->batch));
     json_object_set_new(o, "state", json_string(action_state_name(a->state)));
     json_object_set_new(o, "updated", json_integer(a->updated));
+    if (a->hold != GW_HOLD_NONE && (a->state == GW_ACTION_OFFERED || a->state == GW_ACTION_RUNNING))
+        json_object_set_new(o, "waiting_for", json_string(gw_hold_names[a->hold]));
+    if (a->install_later)
+        json_object_set_new(o, "install", json_string(gw_action_may_install(a, (int64_t)time(NULL))
+                                                          ? "now"
+                                                          : "later"));
+    if (a->go & GW_GO_OVERRIDE)
+        json_object_set_new(o, "lock_override", json_true());
+    if (a->consent)
+        json_object_set_new(o, "consent", json_string(a->go & GW_GO_CONSENT ? "given" : "asked"));
     /* stored as UTF-8 (the registry refuses anything else); untrusted */
     json_object_set_new(o, "feedback", json_string(feedback));
     json_array_append_new(arg, o);
+}
+
+/* The operator's word on open actions (POST .../devices/ID/WORD or
+ * .../campaigns/ID/WORD): the GW_GO_* bit it adds, its audit name. */
+static const struct {
+    const char *path;
+    unsigned go;
+    const char *audit;
+} go_words[] = {
+    {"/install", GW_GO_INSTALL, "action.install"},
+    {"/override-lock", GW_GO_OVERRIDE, "action.override-lock"},
+    {"/consent", GW_GO_CONSENT, "action.consent"},
+};
+
+/* Handles POST PATH/WORD for device dev (non-NULL) or campaign cid: 1 when
+ * path is one of go_words (answered), 0 otherwise. */
+static int go_word(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                   const char *path, const char *dev, int64_t cid, const char *object)
+{
+    char detail[64];
+    int64_t n = 0;
+    size_t i;
+    bw_err rc;
+
+    for (i = 0; i < sizeof(go_words) / sizeof(go_words[0]); i++)
+        if (!strcmp(path, go_words[i].path))
+            break;
+    if (i == sizeof(go_words) / sizeof(go_words[0]) || strcmp(q->method, "POST"))
+        return 0;
+    if (!need(q, r, ops, h, GW_ROLE_RELEASE))
+        return 1;
+    rc = ops->action_go(h, dev, cid, go_words[i].go, &n);
+    if (rc == BW_E_NOTFOUND) {
+        gw_error(r, 409, "state", "no open action");
+        return 1;
+    }
+    if (rc) {
+        gw_error(r, 503, "registry", ops->error(h));
+        return 1;
+    }
+    snprintf(detail, sizeof(detail), "%lld open actions", (long long)n);
+    audit(q, ops, h, go_words[i].audit, object, detail);
+    gw_json(r, 200, dump(json_pack("{s:I}", "actions", (json_int_t)n)));
+    return 1;
 }
 
 /* BW_E_EXISTS (and why, in msg) when the record d would give an id a
@@ -707,6 +761,8 @@ void gw_h_op_devices(struct gw_req *q, struct gw_resp *r)
             target_token(q, r, ops, h, id);
             return;
         }
+        if (go_word(q, r, ops, h, slash, id, 0, id))
+            return;
         gw_error(r, 404, "not_found", "no such resource");
     }
 }
@@ -922,6 +978,14 @@ static json_t *campaign_obj(const struct gw_campaign *cp, const struct gw_counts
     for (i = 0; i < 6; i++)
         json_object_set_new(cnt, names[i], json_integer(k ? k->n[i] : 0));
     json_object_set_new(o, "actions", cnt);
+    if (cp->install_later)
+        json_object_set_new(o, "install_later", json_true());
+    if (cp->consent)
+        json_object_set_new(o, "consent", json_true());
+    cnt = json_object(); /* the open actions by what their device waits for */
+    for (i = 1; i < GW_HOLD_COUNT; i++)
+        json_object_set_new(cnt, gw_hold_names[i], json_integer(k ? k->held[i] : 0));
+    json_object_set_new(o, "waiting", cnt);
     return o;
 }
 
@@ -1026,6 +1090,8 @@ void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r)
             gw_json(r, 200, dump(campaign_obj(&cp, rc ? NULL : &k)));
             return;
         }
+        if (go_word(q, r, ops, h, e, NULL, id, cp.name))
+            return;
     }
     gw_error(r, 404, "not_found", "no such resource");
 }

@@ -97,6 +97,10 @@ static const struct bwh_conf_row rows[] = {
      "request); past it the oldest is closed. 0: three quarters of max_connections"},
     {"max_per_address", U(max_per_address), "128",
      "unauthenticated connections from one IP address; more are refused at accept"},
+    {"tls_ticket_rotate", U(tls_ticket_rotate), "86400",
+     "TLS session resumption: seconds each session ticket key is used (300 to 2592000); the "
+     "key is random, kept in the registry and shared by every gateway instance of it, so a "
+     "device that reconnects to any of them skips the full handshake. 0: no tickets"},
     {"max_upload_inflight", U(max_upload_inflight), "2147483648",
      "bytes of release uploads received at once (by declared Content-Length); more get 503"},
     {"threads", U(threads), "4", "worker threads"},
@@ -140,6 +144,8 @@ bw_err gw_conf_load(struct gw_conf *c, const char *path)
         fprintf(stderr, "%s: pending_ttl must be at least 60 seconds\n", path);
     else if (c->crl_period < 60 || c->crl_period > 366 * 86400)
         fprintf(stderr, "%s: crl_period must be 60 seconds to 366 days\n", path);
+    else if (c->tls_ticket_rotate && (c->tls_ticket_rotate < 300 || c->tls_ticket_rotate > 2592000))
+        fprintf(stderr, "%s: tls_ticket_rotate must be 0 or 300 to 2592000 seconds\n", path);
     else if (!c->crl_cert[0] != !c->crl_key[0])
         fprintf(stderr, "%s: crl_cert and crl_key go together\n", path);
     else if (!c->tuf_snapshot_key[0] != !c->tuf_timestamp_key[0])

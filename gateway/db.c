@@ -182,6 +182,8 @@ bw_err gw__db_check_campaign(const struct gw_campaign *c)
         (!c->ramp_base && c->ramp_factor10) ||
         (c->ramp_on != GW_RAMP_SUCCEEDED && c->ramp_on != GW_RAMP_NOTIFIED))
         return BW_E_INVAL;
+    if ((c->install_later != 0 && c->install_later != 1) || (c->consent != 0 && c->consent != 1))
+        return BW_E_INVAL;
     if (c->rollback_release < 0 || (c->rollback_release && !c->abort_pct) ||
         c->rollback_release == c->release_id || (c->dynamic != 0 && c->dynamic != 1) ||
         c->priority < 0 || c->priority > GW_PRIORITY_MAX)
@@ -213,6 +215,45 @@ unsigned gw__db_failure_kind(const char *feedback)
             return k->bit;
     }
     return GW_FAIL_OTHER;
+}
+
+const char *const gw_hold_names[GW_HOLD_COUNT] = {"", "install-later", "locked", "consent"};
+
+/* What the agent's RUNNING reports start with while it waits (agent/cycle.c
+ * writes them; DDI's execution states map to them in ddi.c). */
+static const struct {
+    const char *prefix;
+    enum gw_hold hold;
+} hold_prefixes[] = {
+    {"waiting to install: ", GW_HOLD_LATER},
+    {"waiting for the update lock: ", GW_HOLD_LOCKED},
+    {"waiting for consent: ", GW_HOLD_CONSENT},
+};
+
+enum gw_hold gw__db_hold_kind(const char *feedback)
+{
+    size_t i;
+
+    for (i = 0; feedback && i < sizeof(hold_prefixes) / sizeof(hold_prefixes[0]); i++)
+        if (!strncmp(feedback, hold_prefixes[i].prefix, strlen(hold_prefixes[i].prefix)))
+            return hold_prefixes[i].hold;
+    return GW_HOLD_NONE;
+}
+
+int gw_action_may_install(const struct gw_action *a, int64_t now)
+{
+    int64_t t = gw__db_time_of_day(now), s = a->window_start, e = a->window_end;
+
+    if (!a->install_later || (a->go & GW_GO_INSTALL))
+        return 1;
+    if (s < 0)
+        return 0;
+    return s < e ? t >= s && t < e : t >= s || t < e;
+}
+
+int gw_action_needs_consent(const struct gw_action *a)
+{
+    return a->consent && !(a->go & GW_GO_CONSENT);
 }
 
 bw_err gw__db_campaign_transition(enum gw_campaign_state from, enum gw_campaign_state to)

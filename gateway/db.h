@@ -142,11 +142,33 @@ struct gw_campaign {
                               * changed) join at their next poll; never DONE by itself */
     int priority;            /* 0..GW_PRIORITY_MAX: a device is offered the action of its
                               * highest-priority campaign first */
+    int install_later;       /* download now, install later: offered at any time, installed
+                              * on a trigger (action_go) or while the window is open */
+    int consent;             /* every device waits for consent before it downloads */
     /* set by the registry: */
     int64_t rollback_of;     /* this is the rollback campaign of that one (0: not) */
     int64_t rollback_id;     /* the rollback campaign created when this one aborted */
     char reason[GW_REASON_MAX + 1]; /* why it ended when it was not by the operator */
 };
+
+/* The device's say on an open action (OFFERED or RUNNING): what it waits
+ * for before it installs, read from the start of its last RUNNING report's
+ * feedback (gw__db_hold_kind; DDI: its execution state), 0 when it waits
+ * for nothing. */
+enum gw_hold {
+    GW_HOLD_NONE = 0,
+    GW_HOLD_LATER,   /* downloaded and verified; installs on a trigger or in the window */
+    GW_HOLD_LOCKED,  /* an application holds the device's update lock */
+    GW_HOLD_CONSENT, /* waits for the user's consent */
+    GW_HOLD_COUNT
+};
+extern const char *const gw_hold_names[GW_HOLD_COUNT]; /* "", "install-later", "locked", "consent" */
+/* The operator's (or, for consent, the device's) word on an action: bits of
+ * gw_action.go, only ever added while the action is open. */
+#define GW_GO_INSTALL 1u  /* install now (an install-later campaign's trigger) */
+#define GW_GO_OVERRIDE 2u /* install even while the device's update lock is held */
+#define GW_GO_CONSENT 4u  /* consent given (DDI confirmationBase, or the operator for the user) */
+#define GW_GO_ALL 7u
 
 struct gw_action {
     int64_t id;
@@ -158,10 +180,24 @@ struct gw_action {
     enum gw_action_state state;
     int64_t updated;
     unsigned fail_kind; /* a FAILURE's GW_FAIL_* bit, else 0 */
+    enum gw_hold hold;  /* the device's say (open actions) */
+    unsigned go;        /* GW_GO_* bits */
+    /* its campaign's, read with it: */
+    int install_later, consent;
+    int64_t window_start, window_end;
 };
+/* Whether the device may install action a at unix time now: not an
+ * install-later campaign's, or triggered (GW_GO_INSTALL), or its campaign's
+ * window is open (an install-later campaign without a window installs on
+ * the trigger only). */
+int gw_action_may_install(const struct gw_action *a, int64_t now);
+/* Whether the action still waits for consent (a consent campaign's, not
+ * yet GW_GO_CONSENT). */
+int gw_action_needs_consent(const struct gw_action *a);
 
 struct gw_counts { /* actions of a campaign per state */
     int64_t n[6];
+    int64_t held[GW_HOLD_COUNT]; /* open actions per gw_hold (held[0]: waiting for nothing) */
 };
 
 struct gw_db_ops {
@@ -270,7 +306,8 @@ struct gw_db_ops {
      * reached; end it CANNOT_COMPLETE when its current batch is finished
      * below the threshold; pause it when failures pass the error threshold
      * (checked on a FAILURE only, so that a success after a resume does not
-     * pause). A FAILURE's kind is read from its feedback.
+     * pause). A FAILURE's kind is read from its feedback; a RUNNING
+     * report's feedback gives the action's hold (gw__db_hold_kind).
      * BW_E_INVAL for another st, BW_E_STATE unless the action is OFFERED or
      * RUNNING, BW_E_TOOBIG for longer feedback (NULL = none), BW_E_FORMAT
      * for feedback that is not UTF-8 (PostgreSQL could not store it). */
@@ -281,6 +318,12 @@ struct gw_db_ops {
     /* the device's newest SUCCESS action (hawkBit's installedBase);
      * BW_E_NOTFOUND if none */
     bw_err (*action_installed)(void *ctx, const char *device_id, struct gw_action *out);
+    /* Adds the GW_GO_* bits go to open (SCHEDULED, OFFERED or RUNNING)
+     * actions: device_id's (only action id when id > 0), or, device_id
+     * NULL, those of campaign id; *n (may be NULL) receives how many.
+     * BW_E_NOTFOUND when there is none, BW_E_INVAL for go 0 or beyond
+     * GW_GO_ALL. */
+    bw_err (*action_go)(void *ctx, const char *device_id, int64_t id, unsigned go, int64_t *n);
 
     /* The operator's views, newest first (descending id), at most limit
      * rows (< 0: no limit) after offset. campaign_list hands each campaign
@@ -307,6 +350,13 @@ struct gw_db_ops {
     /* the device acknowledged the cancellation of its action (BW_E_NOTFOUND
      * unless that is a CANCELLED action of this device) */
     bw_err (*ddi_cancel_ack)(void *ctx, const char *device_id, int64_t action_id);
+
+    /* TLS session ticket keys, one per rotation period, shared by every
+     * gateway instance of the registry: the key of period (>= 0), which is
+     * candidate (128 lowercase hex digits, the caller's random key) unless
+     * another instance stored one first; keys of periods before period - 1
+     * are deleted. out: 129 bytes. BW_E_INVAL for a bad candidate. */
+    bw_err (*ticket_key)(void *ctx, int64_t period, const char *candidate, char *out);
 
     /* operator audit log */
     bw_err (*audit_add)(void *ctx, int64_t now, const char *actor, const char *action,

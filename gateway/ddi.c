@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "bwh/host.h"
 #include "ddi.h"
 #include "parse.h"
 
@@ -90,6 +91,7 @@ bw_err gw_ddi_route(const char *path, struct gw_ddi_path *out)
         {"deploymentBase", GW_DDI_DEPLOYMENT, GW_DDI_DEPLOYMENT_FEEDBACK},
         {"cancelAction", GW_DDI_CANCEL, GW_DDI_CANCEL_FEEDBACK},
         {"installedBase", GW_DDI_INSTALLED, GW_DDI_BASE},
+        {"confirmationBase", GW_DDI_CONFIRM, GW_DDI_CONFIRM_FEEDBACK},
     };
     const char *p = path;
     size_t i;
@@ -115,6 +117,10 @@ bw_err gw_ddi_route(const char *path, struct gw_ddi_path *out)
         if (take_word(&p, actions[i].word))
             continue;
         out->res = actions[i].res;
+        if (out->res == GW_DDI_CONFIRM && !*p) {
+            out->res = GW_DDI_CONFIRM_BASE;
+            return BW_OK;
+        }
         if (*p++ != '/' || take_id(&p, &out->id))
             return BW_E_FORMAT;
         if (!*p)
@@ -283,6 +289,53 @@ out:
     return rc;
 }
 
+bw_err gw_ddi_parse_confirmation(const uint8_t *b, size_t n, struct gw_ddi_confirmation *out,
+                                 const char **why)
+{
+    static const char *const words[] = {"denied", "confirmed"};
+    json_t *o, *det, *d;
+    size_t i, len = 0;
+    int c;
+    struct gw_ddi_feedback *f;
+    bw_err rc = BW_E_FORMAT;
+
+    memset(out, 0, sizeof(*out));
+    f = bwh_calloc(1, sizeof(*f)); /* add_detail's buffer */
+    if (!f)
+        return BW_E_NOMEM;
+    o = load_object(b, n, why);
+    if (!o)
+        goto out;
+    c = pick(json_string_value(json_object_get(o, "confirmation")), words, 2);
+    if (c < 0) {
+        *why = "confirmation: confirmed or denied";
+        goto out;
+    }
+    if (json_object_get(o, "code") && !json_is_integer(json_object_get(o, "code"))) {
+        *why = "code: an integer";
+        goto out;
+    }
+    det = json_object_get(o, "details");
+    if (det && !json_is_array(det)) {
+        *why = "details: an array of strings";
+        goto out;
+    }
+    json_array_foreach(det, i, d) {
+        if (!json_is_string(d)) {
+            *why = "details: an array of strings";
+            goto out;
+        }
+        add_detail(f, &len, json_string_value(d), json_string_length(d));
+    }
+    out->confirmed = c;
+    memcpy(out->details, f->details, sizeof(out->details));
+    rc = BW_OK;
+out:
+    json_decref(o);
+    bwh_free(f);
+    return rc;
+}
+
 enum gw_action_state gw_ddi_state(const struct gw_ddi_feedback *f)
 {
     if (f->execution == GW_DDI_CLOSED)
@@ -396,6 +449,10 @@ char *gw_ddi_base_json(const char *base, uint64_t sleep_s, const struct gw_ddi_l
     if (l->cancel > 0) {
         snprintf(rest, sizeof(rest), "/cancelAction/%" PRId64, l->cancel);
         json_object_set_new(links, "cancelAction", href(base, rest));
+    } else if (l->confirmation > 0) {
+        snprintf(rest, sizeof(rest), "/confirmationBase/%" PRId64 "?c=%" PRId64, l->confirmation,
+                 l->deployment_etag);
+        json_object_set_new(links, "confirmationBase", href(base, rest));
     } else if (l->deployment > 0) {
         snprintf(rest, sizeof(rest), "/deploymentBase/%" PRId64 "?c=%" PRId64, l->deployment,
                  l->deployment_etag);
@@ -422,20 +479,46 @@ static json_t *artifact(const char *base, const struct gw_ddi_deployment *d)
                      href(base, md5));
 }
 
-char *gw_ddi_deployment_json(const char *base, const struct gw_ddi_deployment *d)
+/* {"id":"N", KEY:{download, update, maintenanceWindow, chunks}, "actionHistory":{...}} */
+static char *deployment_doc(const char *base, const struct gw_ddi_deployment *d, const char *key)
 {
     static const char *const how[] = {"forced", "attempt", "skip"};
     const char *dl = d->type == GW_ACT_DOWNLOAD_ONLY ? "forced" : how[d->type == GW_ACT_SOFT];
-    const char *up = d->type == GW_ACT_DOWNLOAD_ONLY ? "skip" : how[d->type == GW_ACT_SOFT];
+    const char *up = d->type == GW_ACT_DOWNLOAD_ONLY || !d->window_open
+                         ? "skip" /* hawkBit: outside the window, download only */
+                         : how[d->type == GW_ACT_SOFT];
     char id[24];
 
     snprintf(id, sizeof(id), "%" PRId64, d->action_id);
     return dump(json_pack(
-        "{s:s,s:{s:s,s:s,s:s,s:[{s:s,s:s,s:s,s:b,s:[o]}]},s:{s:s,s:[]}}", "id", id, "deployment",
+        "{s:s,s:{s:s,s:s,s:s,s:[{s:s,s:s,s:s,s:b,s:[o]}]},s:{s:s,s:[]}}", "id", id, key,
         "download", dl, "update", up, "maintenanceWindow",
         d->window_open ? "available" : "unavailable", "chunks", "part", "os", "version",
         d->version, "name", d->name, "encrypted", 0, "artifacts", artifact(base, d),
         "actionHistory", "status", d->history ? d->history : "RUNNING", "messages"));
+}
+
+char *gw_ddi_deployment_json(const char *base, const struct gw_ddi_deployment *d)
+{
+    return deployment_doc(base, d, "deployment");
+}
+
+char *gw_ddi_confirmation_json(const char *base, const struct gw_ddi_deployment *d)
+{
+    return deployment_doc(base, d, "confirmation");
+}
+
+char *gw_ddi_confirm_base_json(const char *base, int64_t action_id)
+{
+    json_t *links = json_object();
+    char rest[64];
+
+    if (links && action_id > 0) {
+        snprintf(rest, sizeof(rest), "/confirmationBase/%" PRId64, action_id);
+        json_object_set_new(links, "confirmationBase", href(base, rest));
+    }
+    return dump(json_pack("{s:{s:b},s:o}", "autoConfirm", "active", 0, "_links",
+                          links ? links : json_object()));
 }
 
 char *gw_ddi_artifacts_json(const char *base, const struct gw_ddi_deployment *d)

@@ -25,7 +25,10 @@ enum gw_ddi_res {
     GW_DDI_INSTALLED,           /* GET  /installedBase/{id}                 */
     GW_DDI_ARTIFACTS,           /* GET  /softwaremodules/{id}/artifacts     */
     GW_DDI_ARTIFACT,            /* GET  /softwaremodules/{id}/artifacts/{f} */
-    GW_DDI_ARTIFACT_MD5         /* GET  .../artifacts/{f}.MD5SUM            */
+    GW_DDI_ARTIFACT_MD5,        /* GET  .../artifacts/{f}.MD5SUM            */
+    GW_DDI_CONFIRM_BASE,        /* GET  /confirmationBase                   */
+    GW_DDI_CONFIRM,             /* GET  /confirmationBase/{id}              */
+    GW_DDI_CONFIRM_FEEDBACK     /* POST /confirmationBase/{id}/feedback     */
 };
 
 #define GW_DDI_FILE_MAX (GW_ID_MAX + 8)
@@ -85,6 +88,16 @@ BW_NODISCARD bw_err gw_ddi_parse_feedback(const uint8_t *b, size_t n, struct gw_
  * downloaded, rejected): RUNNING. */
 enum gw_action_state gw_ddi_state(const struct gw_ddi_feedback *f);
 
+/* POST confirmationBase/{id}/feedback (the user's consent):
+ *   {"confirmation":"confirmed|denied","code":N,"details":[S...]}
+ * code and details optional; details joined and cut as a feedback's. */
+struct gw_ddi_confirmation {
+    int confirmed; /* 1 confirmed, 0 denied */
+    char details[GW_FEEDBACK_MAX + 1];
+};
+BW_NODISCARD bw_err gw_ddi_parse_confirmation(const uint8_t *b, size_t n,
+                                              struct gw_ddi_confirmation *out, const char **why);
+
 enum gw_ddi_mode { GW_DDI_MERGE = 0, GW_DDI_REPLACE, GW_DDI_REMOVE };
 
 /* PUT configData: {"mode":"merge|replace|remove","data":{S:S}} (mode
@@ -112,6 +125,7 @@ struct gw_ddi_links {
     int config_data;        /* attributes wanted */
     int64_t deployment;     /* action to fetch */
     int64_t deployment_etag;
+    int64_t confirmation;   /* action waiting for consent (instead of deployment) */
     int64_t cancel;         /* action being cancelled */
     int64_t installed;      /* last finished action */
 };
@@ -124,7 +138,8 @@ char *gw_ddi_base_json(const char *base, uint64_t sleep_s, const struct gw_ddi_l
 struct gw_ddi_deployment {
     int64_t action_id;
     enum gw_action_type type;   /* forced: update forced; soft: attempt; download-only: skip */
-    int window_open;            /* maintenanceWindow available, else unavailable */
+    int window_open;            /* maintenanceWindow available, else unavailable and update
+                                 * skip: download now, install later */
     int64_t module_id;          /* the software module: the release id */
     const char *name, *version; /* release name, its version text */
     const char *file;           /* artifact file name */
@@ -133,6 +148,10 @@ struct gw_ddi_deployment {
     const char *history;        /* actionHistory status text, e.g. "RUNNING" */
 };
 char *gw_ddi_deployment_json(const char *base, const struct gw_ddi_deployment *d);
+/* confirmationBase/{id}: the same deployment under "confirmation" */
+char *gw_ddi_confirmation_json(const char *base, const struct gw_ddi_deployment *d);
+/* confirmationBase: auto-confirm off, and the action waiting (0: none) */
+char *gw_ddi_confirm_base_json(const char *base, int64_t action_id);
 
 /* The artifacts list of a software module (one artifact). */
 char *gw_ddi_artifacts_json(const char *base, const struct gw_ddi_deployment *d);

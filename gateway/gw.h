@@ -49,6 +49,7 @@ struct gw_conf {
     uint64_t max_anonymous;       /* connections not yet authenticated; 0: 3/4 of the limit */
     uint64_t max_per_address;     /* unauthenticated connections from one address */
     uint64_t max_upload_inflight; /* bytes of release uploads being received at once */
+    uint64_t tls_ticket_rotate;   /* seconds per TLS ticket key (registry-shared); 0: none */
     uint64_t mender_jwt_ttl;      /* seconds a Mender device JWT lives */
     uint64_t pending_max;         /* pending (not yet accepted) Mender identities */
     uint64_t pending_ttl;         /* seconds a pending identity is kept */

@@ -37,6 +37,8 @@
 #include "respond.h"
 #include "routes.h"
 
+#define GW_TICKET_KEY_LEN 64 /* GnuTLS's session ticket master key */
+
 struct gw_server {
     struct gw_state st;  /* what the handlers share: conf, registry, operators, ... */
     int st_on;
@@ -66,6 +68,12 @@ struct gw_server {
     pthread_mutex_t mhd_log_lock;
     time_t mhd_log_window;
     unsigned int mhd_log_lines, mhd_log_dropped;
+    /* TLS session tickets (ticket_refresh): the master key of the current
+     * rotation period, the registry's, under tls_lock */
+    uint8_t ticket[GW_TICKET_KEY_LEN];
+    int ticket_on;
+    int64_t ticket_period;
+    int ticket_warned;
 };
 
 #define LOG_FLUSH_MS 500
@@ -294,6 +302,78 @@ struct connctx {
     int authenticated; /* told the guard already (only this connection's thread reads it) */
 };
 
+/*
+ * TLS session resumption. Method: GnuTLS issues session tickets (TLS 1.3
+ * PSK with (EC)DHE, still forward secret) encrypted with keys it derives
+ * from one master key and rotates by itself within a period; the master
+ * key is random per tls_ticket_rotate period and kept in the registry, the
+ * first instance to need it storing it, so every gateway instance of one
+ * registry decrypts the others' tickets. A ticket of an earlier period
+ * fails to decrypt and that connection gets a full handshake. A resumed
+ * session keeps the client's certificate chain, which is verified again
+ * on every connection (connection_identity), and revocation applies to
+ * each request as before.
+ */
+static void ticket_refresh(struct gw_server *s)
+{
+    const struct gw_db_ops *ops;
+    uint8_t cand[GW_TICKET_KEY_LEN], key[GW_TICKET_KEY_LEN];
+    char hex[2 * GW_TICKET_KEY_LEN + 1], got[2 * GW_TICKET_KEY_LEN + 1];
+    uint64_t rot = s->st.conf.tls_ticket_rotate;
+    int64_t period = rot ? (int64_t)time(NULL) / (int64_t)rot : 0;
+    void *h;
+    bw_err rc;
+
+    if (!rot || (s->ticket_on && period == s->ticket_period))
+        return;
+    rc = bw_random(cand, sizeof(cand));
+    if (!rc) {
+        bw_hex(hex, cand, sizeof(cand));
+        rc = gw_db(&s->st, &ops, &h);
+    }
+    if (!rc)
+        rc = ops->ticket_key(h, period, hex, got);
+    if (!rc)
+        rc = bw_unhex(key, sizeof(key), got) ? BW_E_FORMAT : BW_OK;
+    if (!rc) {
+        pthread_rwlock_wrlock(&s->tls_lock);
+        memcpy(s->ticket, key, sizeof(key));
+        s->ticket_period = period;
+        s->ticket_on = 1;
+        pthread_rwlock_unlock(&s->tls_lock);
+        s->ticket_warned = 0;
+    } else if (!s->ticket_warned) { /* the old key serves until the registry answers */
+        fprintf(stderr, "bulwark-gateway: TLS ticket key of period %lld: %s%s\n",
+                (long long)period, bw_strerror(rc), s->ticket_on ? "; the former key serves" : "");
+        s->ticket_warned = 1;
+    }
+    bw_wipe(cand, sizeof(cand));
+    bw_wipe(key, sizeof(key));
+    bw_wipe(hex, sizeof(hex));
+    bw_wipe(got, sizeof(got));
+}
+
+/* A new connection's TLS session issues and takes tickets under the
+ * current key (GnuTLS copies it). */
+static void ticket_enable(struct gw_server *s, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ts;
+    gnutls_datum_t k;
+
+    if (!s->st.conf.tls_ticket_rotate)
+        return;
+    ts = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ts || !ts->tls_session)
+        return;
+    pthread_rwlock_rdlock(&s->tls_lock);
+    if (s->ticket_on) {
+        k.data = s->ticket;
+        k.size = sizeof(s->ticket);
+        (void)gnutls_session_ticket_enable_server(ts->tls_session, &k);
+    }
+    pthread_rwlock_unlock(&s->tls_lock);
+}
+
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe)
 {
@@ -315,6 +395,7 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
         }
         gw_guard_addr(ad ? ad->client_addr : NULL, sizeof(struct sockaddr_in6), addr);
         gw_guard_open(s->guard, &cc->guard, fd->connect_fd, addr, bwh_now());
+        ticket_enable(s, c);
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         if (cc)
             gw_guard_close(s->guard, &cc->guard);
@@ -926,6 +1007,7 @@ static void *sweeper(void *arg)
                 tuf_at = now + 55.0; /* said on stderr: again in a minute */
         }
 
+        ticket_refresh(s); /* a new period's key, when one begins */
         if (next < 0.05)
             next = 0.05;
         if (next > 0.25)
@@ -1145,6 +1227,7 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
      * difference in polls/s or CPU per poll between the two, run
      * alternately in one session. The guard's deadlines would also catch
      * such connections now. */
+    ticket_refresh(s); /* the first connection resumes a session another instance began */
     s->mhd = MHD_start_daemon(
         MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
         0, accept_policy, s, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,

@@ -201,6 +201,7 @@ static const char *const campaign_keys[] = {
     "name", "release_id", "filter", "type", "batch_size", "success_threshold",
     "error_threshold", "window", "abort_failure_pct", "abort_min_executed", "abort_on",
     "ramp_base", "ramp_factor", "ramp_on", "rollback_release", "dynamic", "priority",
+    "install_later", "consent",
 };
 
 /* abort_on: a non-empty array of distinct failure kind names */
@@ -288,6 +289,18 @@ static bw_err campaign_rails(json_t *o, struct gw_campaign *out, const char **wh
         return BW_E_INVAL;
     }
     out->dynamic = json_is_true(v);
+    v = json_object_get(o, "install_later");
+    if (v && !json_is_boolean(v)) {
+        *why = "install_later: true or false";
+        return BW_E_INVAL;
+    }
+    out->install_later = json_is_true(v);
+    v = json_object_get(o, "consent");
+    if (v && !json_is_boolean(v)) {
+        *why = "consent: true or false";
+        return BW_E_INVAL;
+    }
+    out->consent = json_is_true(v);
     return BW_OK;
 }
 

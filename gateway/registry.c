@@ -194,6 +194,7 @@ struct tx {
     const char *dev, *feedback;
     int64_t id, now;
     int to; /* the campaign's or action's new state */
+    char *text; /* a text answer (ticket_key: 129 bytes) */
 };
 
 /* Runs the transaction once(h, t), and again while it fails as a deadlock
@@ -923,6 +924,9 @@ static bw_err campaign_create_once(struct gw__db *h, const struct tx *t)
                 (int64_t)c->abort_on, (int64_t)c->ramp_base, (int64_t)c->ramp_factor10,
                 (int64_t)c->ramp_on, c->rollback_release, (int64_t)c->dynamic,
                 (int64_t)c->priority, (int64_t)0, c->id);
+    if (!e && (c->install_later || c->consent))
+        e = run(h, NULL, GW__Q_CAMPAIGN_SAY, "iii", (int64_t)c->install_later,
+                (int64_t)c->consent, c->id);
     if (!e)
         e = run(h, &n, GW__Q_CAMPAIGN_ACTIONS, "iiit", c->id,
                 (int64_t)(c->ramp_base ? 1 : c->batch_size), now, filter);
@@ -984,9 +988,11 @@ static void read_campaign(struct gw__db *h, struct gw__cur *c, struct gw_campaig
     out->rollback_of = col_int(h, c, 22);
     out->rollback_id = col_int(h, c, 23);
     col_text(h, c, 24, out->reason, sizeof(out->reason));
+    out->install_later = (int)col_int(h, c, 25);
+    out->consent = (int)col_int(h, c, 26);
 }
 
-#define CAMP_NCOLS 25 /* the campaign columns; counts follow in a list */
+#define CAMP_NCOLS 27 /* the campaign columns; counts follow in a list */
 
 static bw_err reg_campaign_list(void *ctx, int64_t offset, int64_t limit,
                                 void (*fn)(void *arg, const struct gw_campaign *c,
@@ -1012,6 +1018,8 @@ static bw_err reg_campaign_list(void *ctx, int64_t offset, int64_t limit,
         read_campaign(h, &c, camp);
         for (i = 0; i < 6; i++)
             k.n[i] = col_int(h, &c, CAMP_NCOLS + i);
+        for (i = 0; i < GW_HOLD_COUNT; i++)
+            k.held[i] = col_int(h, &c, CAMP_NCOLS + 6 + i);
         fn(arg, camp, &k);
     }
     done(h, &c);
@@ -1050,6 +1058,17 @@ static bw_err reg_campaign_get(void *ctx, int64_t id, struct gw_campaign *out,
         k = col_int(h, &c, 0);
         if (k >= 0 && k < 6)
             counts->n[k] = col_int(h, &c, 1);
+    }
+    done(h, &c);
+    if (e)
+        goto out;
+    e = start(h, &c, GW__Q_CAMPAIGN_HOLDS, "i", id);
+    if (e)
+        goto out;
+    while (!(e = next(h, &c, &row)) && row) {
+        k = col_int(h, &c, 0);
+        if (k >= 0 && k < GW_HOLD_COUNT)
+            counts->held[k] = col_int(h, &c, 1);
     }
     done(h, &c);
 out:
@@ -1112,7 +1131,16 @@ static void read_action(struct gw__db *h, struct gw__cur *c, struct gw_action *a
     a->state = (enum gw_action_state)col_int(h, c, 6);
     a->updated = col_int(h, c, 7);
     a->fail_kind = (unsigned)col_int(h, c, 8);
+    a->hold = (enum gw_hold)col_int(h, c, 9);
+    if ((unsigned)a->hold >= GW_HOLD_COUNT)
+        a->hold = GW_HOLD_NONE;
+    a->go = (unsigned)col_int(h, c, 10);
+    a->install_later = (int)col_int(h, c, 11);
+    a->consent = (int)col_int(h, c, 12);
+    a->window_start = col_int(h, c, 13);
+    a->window_end = col_int(h, c, 14);
 }
+#define ACT_NCOLS 15 /* the action columns; the feedback follows in a list */
 
 /* The first action statement q picks (parameters by fmt: the device, the
  * number): BW_OK, with *found and *out when a row came. */
@@ -1243,8 +1271,9 @@ static bw_err report_once(struct gw__db *h, const struct tx *t)
     if (!e)
         e = gw__db_report_transition(a.state, to);
     if (!e)
-        e = run(h, NULL, GW__Q_ACTION_SET, "itiii", (int64_t)to, t->feedback, t->now,
-                (int64_t)(to == GW_ACTION_FAILURE ? gw__db_failure_kind(t->feedback) : 0), id);
+        e = run(h, NULL, GW__Q_ACTION_SET, "itiiii", (int64_t)to, t->feedback, t->now,
+                (int64_t)(to == GW_ACTION_FAILURE ? gw__db_failure_kind(t->feedback) : 0),
+                (int64_t)(to == GW_ACTION_RUNNING ? gw__db_hold_kind(t->feedback) : 0), id);
     if (!e && to != GW_ACTION_RUNNING)
         e = settle(h, a.campaign_id,
                    SETTLE_ABORT | (to == GW_ACTION_FAILURE ? SETTLE_PAUSE : 0), t->now);
@@ -1297,6 +1326,58 @@ static bw_err reg_action_get(void *ctx, const char *device_id, int64_t action_id
     return action_one(ctx, GW__Q_ACTION_GET, "ti", device_id, action_id, out);
 }
 
+static bw_err reg_action_go(void *ctx, const char *device_id, int64_t id, unsigned go, int64_t *n)
+{
+    struct gw__db *h = ctx;
+    int64_t k = 0;
+    bw_err e;
+
+    if (!go || go > GW_GO_ALL)
+        return BW_E_INVAL;
+    if (device_id && !gw__db_utf8_ok(device_id))
+        return BW_E_NOTFOUND;
+    e = device_id ? run(h, &k, GW__Q_ACTION_GO_DEVICE, "iti", (int64_t)go, device_id, id)
+                  : run(h, &k, GW__Q_ACTION_GO_CAMPAIGN, "ii", (int64_t)go, id);
+    if (n)
+        *n = k;
+    return changed(k, e);
+}
+
+static bw_err ticket_once(struct gw__db *h, const struct tx *t)
+{
+    struct gw__cur c;
+    bw_err e;
+
+    e = begin(h, GW__Q_BEGIN_WRITE);
+    if (!e)
+        e = run(h, NULL, GW__Q_TICKET_ADD, "it", t->id, t->feedback);
+    if (!e)
+        e = run(h, NULL, GW__Q_TICKET_OLD, "i", t->id - 1);
+    if (!e)
+        e = first(h, &c, GW__Q_TICKET_GET, "i", t->id);
+    if (!e) {
+        col_text(h, &c, 0, t->text, 129);
+        done(h, &c);
+    }
+    return finish(h, e);
+}
+
+static bw_err reg_ticket_key(void *ctx, int64_t period, const char *candidate, char *out)
+{
+    struct tx t = { .id = period, .feedback = candidate, .text = out };
+    bw_err e;
+
+    if (period < 0 || !candidate || !out || gw__db_check_hex(candidate, 128))
+        return BW_E_INVAL;
+    e = retried(ctx, ticket_once, &t);
+    if (!e && gw__db_check_hex(out, 128)) {
+        snprintf(((struct gw__db *)ctx)->err, sizeof(((struct gw__db *)ctx)->err),
+                 "ticket key of period %lld is malformed", (long long)period);
+        e = BW_E_IO;
+    }
+    return e;
+}
+
 static bw_err reg_action_installed(void *ctx, const char *device_id, struct gw_action *out)
 {
     return action_one(ctx, GW__Q_ACTION_INSTALLED, "t", device_id, 0, out);
@@ -1322,7 +1403,7 @@ static bw_err reg_action_list(void *ctx, const char *device_id, int64_t offset, 
         return e;
     while (!(e = next(h, &c, &row)) && row) {
         read_action(h, &c, &a);
-        fn(arg, &a, h->drv->col_text(&c, 9));
+        fn(arg, &a, h->drv->col_text(&c, ACT_NCOLS));
     }
     done(h, &c);
     return e;
@@ -1394,7 +1475,7 @@ static bw_err reg_audit_recent(void *ctx, int64_t limit, audit_fn fn, void *arg)
         .campaign_create = reg_campaign_create, .campaign_get = reg_campaign_get,                 \
         .campaign_set_state = reg_campaign_set_state, .action_next = reg_action_next,             \
         .action_report = reg_action_report, .action_get = reg_action_get,                         \
-        .action_installed = reg_action_installed, .ddi_get = reg_ddi_get,                         \
+        .action_installed = reg_action_installed, .action_go = reg_action_go, .ticket_key = reg_ticket_key, .ddi_get = reg_ddi_get,                         \
         .ddi_set_token = reg_ddi_set_token, .ddi_set_attrs = reg_ddi_set_attrs,                   \
         .ddi_cancel_ack = reg_ddi_cancel_ack, .audit_add = reg_audit_add,                         \
         .audit_list = reg_audit_list, .audit_recent = reg_audit_recent,                           \

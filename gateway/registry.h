@@ -89,6 +89,13 @@ enum gw__q {
     GW__Q_DYN_COUNT,      /* running dynamic campaigns the device would join */
     GW__Q_DYN_JOIN,
     GW__Q_ACTION_INSTALLED,
+    GW__Q_ACTION_GO_DEVICE,
+    GW__Q_ACTION_GO_CAMPAIGN,
+    GW__Q_CAMPAIGN_HOLDS,
+    GW__Q_CAMPAIGN_SAY,   /* install_later, consent of a new campaign */
+    GW__Q_TICKET_ADD,     /* a period's TLS ticket key, unless one is there */
+    GW__Q_TICKET_GET,
+    GW__Q_TICKET_OLD,
     GW__Q_ACTION_LIST,
     GW__Q_AUDIT_ADD,
     GW__Q_AUDIT_LIST,
@@ -198,6 +205,8 @@ BW_NODISCARD bw_err gw__db_campaign_transition(enum gw_campaign_state from,
 #define GW_ROLLBACK_NAME "rollback of #"
 /* the GW_FAIL_* kind of a failure report's feedback (NULL: other) */
 unsigned gw__db_failure_kind(const char *feedback);
+/* the gw_hold a RUNNING report's feedback names (GW_HOLD_NONE: none) */
+enum gw_hold gw__db_hold_kind(const char *feedback);
 /* may a device report to on an action in from? BW_OK, BW_E_STATE, BW_E_INVAL */
 BW_NODISCARD bw_err gw__db_report_transition(enum gw_action_state from, enum gw_action_state to);
 /* seconds of day (UTC) of unix time now, 0..86399 */

@@ -121,6 +121,20 @@
  * for its entry in the published CRL (crl.c); 0 when it is not revoked */
 #define SCHEMA_V6(I64) "ALTER TABLE devices ADD COLUMN revoked_at " I64 " NOT NULL DEFAULT 0;"
 
+/* 7: the device's say (db.h): download now and install later, consent;
+ * per action what the device waits for (hold) and the operator's or
+ * user's word on it (go) */
+#define SCHEMA_V7                                                                                  \
+    "ALTER TABLE campaigns ADD COLUMN install_later INTEGER NOT NULL DEFAULT 0;"                   \
+    "ALTER TABLE campaigns ADD COLUMN consent INTEGER NOT NULL DEFAULT 0;"                         \
+    "ALTER TABLE actions ADD COLUMN hold INTEGER NOT NULL DEFAULT 0;"                              \
+    "ALTER TABLE actions ADD COLUMN go INTEGER NOT NULL DEFAULT 0;"
+
+/* 8: TLS session ticket keys shared by the gateway instances of one
+ * registry: one random master key per rotation period (gateway/http.c) */
+#define SCHEMA_V8(I64)                                                                             \
+    "CREATE TABLE tls_ticket_keys (period " I64 " PRIMARY KEY, key TEXT NOT NULL);"
+
 static const char *const sqlite_schema[] = {
     SCHEMA_V1("TEXT PRIMARY KEY NOT NULL", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER",
               "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
@@ -132,6 +146,8 @@ static const char *const sqlite_schema[] = {
     SCHEMA_V4("INTEGER"),
     SCHEMA_V5,
     SCHEMA_V6("INTEGER"),
+    SCHEMA_V7,
+    SCHEMA_V8("INTEGER"),
 };
 
 static const char *const pg_schema[] = {
@@ -148,6 +164,8 @@ static const char *const pg_schema[] = {
     SCHEMA_V4("BIGINT"),
     SCHEMA_V5,
     SCHEMA_V6("BIGINT"),
+    SCHEMA_V7,
+    SCHEMA_V8("BIGINT"),
 };
 
 #define COUNT_OF(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
@@ -167,10 +185,10 @@ const struct gw__dialect_info gw__db_dialect[GW__DIALECTS] = {
     "id, name, release_id, filter, type, state, batch_size, success_pct, error_pct,"               \
     " current_batch, window_start, window_end, created, abort_pct, abort_min, abort_on,"          \
     " ramp_base, ramp_factor, ramp_on, rollback_release, dynamic, priority, rollback_of,"       \
-    " rollback_id, reason"
+    " rollback_id, reason, install_later, consent"
 #define ACT_COLS                                                                                   \
     "a.id, a.campaign_id, c.release_id, a.device_id, a.batch, c.type, a.state, a.updated,"       \
-    " a.fail_kind"
+    " a.fail_kind, a.hold, a.go, c.install_later, c.consent, c.window_start, c.window_end"
 #define ACT_FROM " FROM actions a JOIN campaigns c ON c.id = a.campaign_id"
 
 /* the running dynamic campaigns c that the accepted device d matches and
@@ -205,12 +223,16 @@ const struct gw__dialect_info gw__db_dialect[GW__DIALECTS] = {
 
 /* each campaign's action counts per state, joined as k */
 #define COUNT_STATE(N) "sum(CASE WHEN state = " #N " THEN 1 ELSE 0 END) AS n" #N
+/* open actions (OFFERED, RUNNING) per hold */
+#define COUNT_HOLD(N) "sum(CASE WHEN state IN (1, 2) AND hold = " #N " THEN 1 ELSE 0 END) AS h" #N
 #define CAMPAIGN_COUNTS                                                                            \
     "(SELECT campaign_id, " COUNT_STATE(0) ", " COUNT_STATE(1) ", " COUNT_STATE(2) ", "           \
-    COUNT_STATE(3) ", " COUNT_STATE(4) ", " COUNT_STATE(5) " FROM actions GROUP BY campaign_id) k"
+    COUNT_STATE(3) ", " COUNT_STATE(4) ", " COUNT_STATE(5) ", " COUNT_HOLD(0) ", "                \
+    COUNT_HOLD(1) ", " COUNT_HOLD(2) ", " COUNT_HOLD(3) " FROM actions GROUP BY campaign_id) k"
 #define COUNT_COLS                                                                                 \
     "coalesce(k.n0, 0), coalesce(k.n1, 0), coalesce(k.n2, 0), coalesce(k.n3, 0),"                 \
-    " coalesce(k.n4, 0), coalesce(k.n5, 0)"
+    " coalesce(k.n4, 0), coalesce(k.n5, 0), coalesce(k.h0, 0), coalesce(k.h1, 0),"                \
+    " coalesce(k.h2, 0), coalesce(k.h3, 0)"
 
 #define DEVICE_LIST(MATCH)                                                                         \
     "SELECT " DEV_COLS " FROM devices d WHERE " MATCH("$1")                                        \
@@ -354,7 +376,7 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
     [GW__Q_ACTION_NEXT] = LOCKED("SELECT " ACT_COLS ACT_FROM " WHERE a.device_id = $1"
                                  " AND a.state = 0 AND c.state = 0"
                                  " AND a.batch <= c.current_batch"
-                                 " AND " IN_WINDOW("CAST($2 AS BIGINT)")
+                                 " AND (c.install_later = 1 OR " IN_WINDOW("CAST($2 AS BIGINT)") ")"
                                  " ORDER BY c.priority DESC, a.id LIMIT 1",
                                  "FOR UPDATE OF a SKIP LOCKED"),
     [GW__Q_ACTION_OFFER] =
@@ -363,7 +385,20 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
         BOTH("SELECT " ACT_COLS ACT_FROM " WHERE a.device_id = $1 AND a.id = $2"),
     [GW__Q_ACTION_LOCK] = PG_ONLY("SELECT " ACT_COLS ACT_FROM " WHERE a.id = $1 FOR UPDATE OF a"),
     [GW__Q_ACTION_SET] = BOTH("UPDATE actions SET state = $1, feedback = $2, updated = $3,"
-                              " fail_kind = $4 WHERE id = $5"),
+                              " fail_kind = $4, hold = $5 WHERE id = $6"),
+    [GW__Q_ACTION_GO_DEVICE] = BOTH("UPDATE actions SET go = go | $1 WHERE device_id = $2"
+                                    " AND (CAST($3 AS BIGINT) = 0 OR id = $3)"
+                                    " AND state IN (0, 1, 2)"),
+    [GW__Q_ACTION_GO_CAMPAIGN] = BOTH("UPDATE actions SET go = go | $1 WHERE campaign_id = $2"
+                                      " AND state IN (0, 1, 2)"),
+    [GW__Q_CAMPAIGN_HOLDS] = BOTH("SELECT hold, count(*) FROM actions WHERE campaign_id = $1"
+                                  " AND state IN (1, 2) GROUP BY hold"),
+    [GW__Q_TICKET_ADD] = BOTH("INSERT INTO tls_ticket_keys (period, key) VALUES ($1, $2)"
+                              " ON CONFLICT (period) DO NOTHING"),
+    [GW__Q_TICKET_GET] = BOTH("SELECT key FROM tls_ticket_keys WHERE period = $1"),
+    [GW__Q_TICKET_OLD] = BOTH("DELETE FROM tls_ticket_keys WHERE period < $1"),
+    [GW__Q_CAMPAIGN_SAY] =
+        BOTH("UPDATE campaigns SET install_later = $1, consent = $2 WHERE id = $3"),
     [GW__Q_DYN_COUNT] = EACH(DYN_COUNT),
     [GW__Q_DYN_JOIN] = EACH(DYN_JOIN),
     [GW__Q_ACTION_INSTALLED] = BOTH("SELECT " ACT_COLS ACT_FROM " WHERE a.device_id = $1"

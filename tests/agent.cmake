@@ -16,6 +16,12 @@ if(TARGET bwgateway AND TARGET bulwark-agent)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/fleet_guard.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
   set_tests_properties(integ.fleet_guard PROPERTIES TIMEOUT 120)
+  # the device's say with real agents: the update lock, download now and
+  # install later, consent
+  add_test(NAME integ.device_say
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/device_say.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
+  set_tests_properties(integ.device_say PROPERTIES TIMEOUT 120)
   # the agent and the simulator say the same for the same state (one cycle)
   add_test(NAME integ.agent_same
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_same.sh $<TARGET_FILE:bulwark>

@@ -53,6 +53,12 @@ if(TARGET bwgateway)
   target_include_directories(test_gw_routes PRIVATE unit)
   add_test(NAME unit.gw_routes COMMAND test_gw_routes)
 endif()
+# TLS session resumption across two instances of one registry (shared ticket keys)
+if(TARGET bwgateway)
+  add_test(NAME integ.gateway_tickets
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_tickets.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+endif()
 # revocation on two instances of one registry, and the published CRL
 if(TARGET bwgateway)
   add_test(NAME integ.gateway_revoke

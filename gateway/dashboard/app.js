@@ -268,11 +268,33 @@ async function viewDevice(id) {
       el('td', {}, String(a.id)),
       el('td', {}, c ? c.name : '#' + a.campaign_id),
       el('td', {}, r ? r.name : '#' + a.release_id),
-      el('td', {}, el('span', { class: 'state ' + a.state }, a.state)),
+      el('td', {}, el('span', { class: 'state ' + a.state }, a.state),
+        a.waiting_for ? el('span', { class: 'waiting' }, ' waiting: ' + WAIT_TEXT[a.waiting_for]) : null),
       el('td', {}, utc(a.updated)),
       el('td', {}, a.feedback ? el('pre', { class: 'feedback' }, a.feedback) : '')));
   }
   if (!hist.length) ht.append(el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'no actions yet')));
+  // the operator's word on the device's open action: install now, override its update lock
+  const open = hist.find((a) => a.state === 'scheduled' || a.state === 'offered' || a.state === 'running');
+  const say = $('dev-say');
+  clear(say);
+  say.hidden = !(open && can('release-manager'));
+  if (open && can('release-manager')) {
+    if (open.install === 'later')
+      say.append(el('button', { type: 'button', 'data-do': 'install', onclick: () => deviceWord(d.id, 'install') }, 'Install now'));
+    if (!open.lock_override)
+      say.append(el('button', { type: 'button', 'data-do': 'override-lock', onclick: () => deviceWord(d.id, 'override-lock') }, 'Override update lock'));
+  }
+}
+
+async function deviceWord(id, what) {
+  try {
+    await api('POST', 'devices/' + encodeURIComponent(id) + '/' + what);
+  } catch (e) {
+    showError(e.message);
+    return;
+  }
+  route();
 }
 
 // releases ---------------------------------------------------------------------------
@@ -302,6 +324,9 @@ async function campaignAction(c, what) {
   }
   route();
 }
+
+// what a device waits for (the registry's hold), as words
+const WAIT_TEXT = { 'install-later': 'install later', locked: 'update lock held', consent: 'consent' };
 
 // a campaign's state as words; the API's name stays the CSS class
 const CSTATE_TEXT = { rolled_back: 'rolled back', cannot_complete: 'cannot complete' };
@@ -336,6 +361,8 @@ async function viewCampaigns() {
     if (can('release-manager')) {
       if (c.state === 'running') buttons.append(el('button', { type: 'button', 'data-do': 'pause', onclick: () => campaignAction(c, 'pause') }, 'Pause'));
       if (c.state === 'paused') buttons.append(el('button', { type: 'button', 'data-do': 'resume', onclick: () => campaignAction(c, 'resume') }, 'Resume'));
+      if (c.install_later && (c.state === 'running' || c.state === 'paused'))
+        buttons.append(el('button', { type: 'button', 'data-do': 'install', onclick: () => campaignAction(c, 'install') }, 'Install now'));
       if (c.state === 'running' || c.state === 'paused')
         buttons.append(el('button', { type: 'button', class: 'danger', 'data-do': 'cancel', onclick: () => campaignAction(c, 'cancel') }, 'Cancel'));
     }
@@ -353,6 +380,12 @@ async function viewCampaigns() {
     if (c.priority) rails.push('priority ' + c.priority);
     if (c.rollback_of) rails.push('rollback of campaign #' + c.rollback_of);
     if (c.rollback_campaign) rails.push('rolled back by campaign #' + c.rollback_campaign);
+    if (c.install_later)
+      rails.push('download now, install on the trigger' + (c.window_start !== undefined ? ' or in the window' : ''));
+    if (c.consent) rails.push('each device asks its user for consent');
+    // the devices' say: what the open actions wait for
+    const waits = Object.entries(c.waiting || {}).filter(([, n]) => n)
+      .map(([w, n]) => n + ' ' + WAIT_TEXT[w]);
     box.append(el('article', { class: 'campaign', 'data-id': c.id },
       el('h2', {}, c.name, ' ', el('span', { class: 'cstate ' + c.state }, CSTATE_TEXT[c.state] || c.state)),
       el('p', { class: 'muted' }, 'release ', r ? r.name : '#' + c.release_id, ' · ', c.type,
@@ -360,6 +393,7 @@ async function viewCampaigns() {
         ' · filter ', JSON.stringify(c.filter), ' · started ', utc(c.created)),
       rails.length ? el('p', { class: 'rails' }, rails.join(' · ')) : null,
       c.reason ? el('p', { class: 'reason' }, c.reason) : null,
+      waits.length ? el('p', { class: 'waiting' }, 'devices waiting: ' + waits.join(' · ')) : null,
       bar,
       el('p', {}, String(done), ' of ', String(total), ' devices finished'),
       counts, buttons));

@@ -1526,6 +1526,114 @@ static void t_cannot_complete(void)
     EXPECT(ops->campaign_set_state(db, c.id, GW_CAMP_RUNNING), BW_E_STATE);
 }
 
+struct held {
+    int64_t id;
+    struct gw_counts k;
+};
+
+static void held_cb(void *arg, const struct gw_campaign *c, const struct gw_counts *k)
+{
+    struct held *h = arg;
+
+    if (c->id == h->id)
+        h->k = *k;
+}
+
+/* the device's say: install later (offered outside the window, installed
+ * on the trigger or in it), holds read from RUNNING reports, consent */
+static void t_say(void)
+{
+    struct gw_campaign c, k;
+    struct held lc;
+    struct gw_action a;
+    int64_t t = DAY + 13000, x, n = 0;
+
+    fleet("sy", "say", 3, 2500);
+    mkcamp(&c, "say-later", rel1, "{\"fleet\":\"say\"}", 10, 100, 100);
+    c.install_later = 2;
+    EXPECT(ops->campaign_create(db, &c, t), BW_E_INVAL);
+    c.install_later = 1;
+    c.window_start = 20000; /* closed at t */
+    c.window_end = 30000;
+    EXPECT(ops->campaign_create(db, &c, t), BW_OK);
+    k = camp(c.id);
+    CHECK(k.install_later == 1 && k.consent == 0, "install_later read back: %d", k.install_later);
+    x = offer("sy00", t + 1, 0); /* outside its window: download now */
+    EXPECT(ops->action_get(db, "sy00", x, &a), BW_OK);
+    CHECK(a.install_later && !gw_action_may_install(&a, t + 1) &&
+              gw_action_may_install(&a, DAY + 25000) && a.hold == GW_HOLD_NONE,
+          "install later: may_install %d in the window %d", gw_action_may_install(&a, t + 1),
+          gw_action_may_install(&a, DAY + 25000));
+    EXPECT(ops->action_report(db, "sy00", x, GW_ACTION_RUNNING,
+                              "waiting to install: fw downloaded and verified", t + 2), BW_OK);
+    EXPECT(ops->action_get(db, "sy00", x, &a), BW_OK);
+    camp(c.id);
+    CHECK(a.hold == GW_HOLD_LATER && cnt.held[GW_HOLD_LATER] == 1 && cnt.held[GW_HOLD_LOCKED] == 0,
+          "hold %d, held %" PRId64, a.hold, cnt.held[GW_HOLD_LATER]);
+    memset(&lc, 0, sizeof(lc));
+    lc.id = c.id;
+    EXPECT(ops->campaign_list(db, 0, -1, held_cb, &lc), BW_OK);
+    CHECK(lc.k.held[GW_HOLD_LATER] == 1, "campaign_list: held %" PRId64, lc.k.held[GW_HOLD_LATER]);
+    /* the trigger: on the device, then the rest of the campaign */
+    EXPECT(ops->action_go(db, "sy00", 0, 0, NULL), BW_E_INVAL);
+    EXPECT(ops->action_go(db, "sy00", 0, GW_GO_ALL + 1, NULL), BW_E_INVAL);
+    EXPECT(ops->action_go(db, "sy00", 0, GW_GO_INSTALL, &n), BW_OK);
+    EXPECT(ops->action_get(db, "sy00", x, &a), BW_OK);
+    CHECK(n == 1 && gw_action_may_install(&a, t + 3), "triggered: %" PRId64 " actions", n);
+    EXPECT(ops->action_go(db, NULL, c.id, GW_GO_INSTALL | GW_GO_OVERRIDE, &n), BW_OK);
+    CHECK(n == 3, "campaign trigger: %" PRId64 " open actions, want 3", n);
+    EXPECT(ops->action_report(db, "sy00", x, GW_ACTION_RUNNING,
+                              "waiting for the update lock: held", t + 4), BW_OK);
+    camp(c.id);
+    CHECK(cnt.held[GW_HOLD_LOCKED] == 1 && cnt.held[GW_HOLD_LATER] == 0, "locked: %" PRId64,
+          cnt.held[GW_HOLD_LOCKED]);
+    EXPECT(ops->action_report(db, "sy00", x, GW_ACTION_RUNNING, "installed into slot b", t + 5),
+           BW_OK);
+    EXPECT(ops->action_get(db, "sy00", x, &a), BW_OK);
+    CHECK(a.hold == GW_HOLD_NONE && (a.go & GW_GO_OVERRIDE), "hold cleared: %d", a.hold);
+    EXPECT(ops->action_report(db, "sy00", x, GW_ACTION_SUCCESS, "ok", t + 6), BW_OK);
+    EXPECT(ops->action_go(db, "sy00", x, GW_GO_INSTALL, NULL), BW_E_NOTFOUND); /* finished */
+    EXPECT(ops->action_go(db, "nobody", 0, GW_GO_INSTALL, NULL), BW_E_NOTFOUND);
+    EXPECT(ops->campaign_set_state(db, c.id, GW_CAMP_CANCELLED), BW_OK);
+    /* consent: asked until the device (DDI) or the operator says it is given */
+    mkcamp(&c, "say-consent", rel2, "{\"fleet\":\"say\"}", 10, 100, 100);
+    c.consent = 1;
+    EXPECT(ops->campaign_create(db, &c, t + 10), BW_OK);
+    x = offer("sy01", t + 11, 0);
+    EXPECT(ops->action_get(db, "sy01", x, &a), BW_OK);
+    CHECK(gw_action_needs_consent(&a) && gw_action_may_install(&a, t + 11),
+          "consent asked, no install-later");
+    EXPECT(ops->action_report(db, "sy01", x, GW_ACTION_RUNNING, "waiting for consent: fw", t + 12),
+           BW_OK);
+    camp(c.id);
+    CHECK(cnt.held[GW_HOLD_CONSENT] == 1, "consent held %" PRId64, cnt.held[GW_HOLD_CONSENT]);
+    EXPECT(ops->action_go(db, "sy01", x + 1000, GW_GO_CONSENT, NULL), BW_E_NOTFOUND);
+    EXPECT(ops->action_go(db, "sy01", x, GW_GO_CONSENT, &n), BW_OK);
+    EXPECT(ops->action_get(db, "sy01", x, &a), BW_OK);
+    CHECK(n == 1 && !gw_action_needs_consent(&a), "consent given");
+}
+
+/* one TLS ticket key per period, the first stored wins; older ones go */
+static void t_tickets(void)
+{
+    char a[129], b[129], k1[129], k2[129];
+
+    memset(a, 'a', 128);
+    a[128] = 0;
+    memset(b, 'b', 128);
+    b[128] = 0;
+    EXPECT(ops->ticket_key(db, 5, a, k1), BW_OK);
+    EXPECT(ops->ticket_key(db, 5, b, k2), BW_OK); /* another instance, later */
+    CHECK(!strcmp(k1, a) && !strcmp(k2, a), "period 5: the first key stored: %.8s %.8s", k1, k2);
+    EXPECT(ops->ticket_key(db, 6, b, k2), BW_OK);
+    CHECK(!strcmp(k2, b), "period 6: its own key");
+    EXPECT(ops->ticket_key(db, 8, b, k2), BW_OK); /* deletes 5 and 6 */
+    EXPECT(ops->ticket_key(db, 5, b, k1), BW_OK);
+    CHECK(!strcmp(k1, b), "period 5 deleted, then stored anew");
+    EXPECT(ops->ticket_key(db, 9, "xyz", k1), BW_E_INVAL);
+    EXPECT(ops->ticket_key(db, -1, a, k1), BW_E_INVAL);
+}
+
 static void t_guards(void)
 {
     t_guard_checks();
@@ -1534,6 +1642,8 @@ static void t_guards(void)
     t_dynamic();
     t_priority();
     t_cannot_complete();
+    t_say();
+    t_tickets();
 }
 
 static char tmpdir[] = "/tmp/bw-registry-XXXXXX";

@@ -158,6 +158,22 @@ try:
     check(c.js("document.querySelector('#campaigns article h2').firstChild.textContent") == "guarded <i>"
           and c.js("document.querySelector('#view-campaigns .help').textContent").find("rolled back") >= 0,
           "guarded campaign name, help text")
+    # the device's say: install later with a window, consent; its Install now button
+    body = json.dumps({"name": "later", "release_id": rid, "filter": {"group": "nobody"},
+                       "install_later": True, "consent": True, "window": [3600, 7200],
+                       "dynamic": True})
+    st = c.js("fetch('/api/v1/campaigns', {method: 'POST', headers: {'Authorization': 'Bearer %s',"
+              " 'Content-Type': 'application/json'}, body: %s}).then(r => r.status)"
+              % (tok_release, json.dumps(body)))
+    check(st == 201, "install-later campaign: HTTP %s" % st)
+    c.goto(url + "/dashboard/#audit")
+    c.goto(url + "/dashboard/#campaigns")
+    c.wait("document.querySelectorAll('#campaigns article').length === 3")
+    rails = c.js("document.querySelector('#campaigns article .rails').textContent")
+    check(rails == "dynamic: devices that match later join · download now, install on the trigger"
+          " or in the window · each device asks its user for consent", "the device's say: %r" % rails)
+    check(c.js("!!document.querySelector('#campaigns article button[data-do=install]')"),
+          "no Install now button")
 
     # an admin rejects a device from its page
     c.js("document.getElementById('logout').click(); true")

@@ -9,7 +9,10 @@
 # its target untouched. The registry must then hold exactly those states.
 # Also: a TargetToken device, the MD5SUM side file, and the refusals
 # (no credentials, wrong token, another controller's certificate, another
-# device's action). Nothing is written outside the test's directory.
+# device's action). The device's say: an install-later campaign (update
+# skip until the operator's trigger) with swupdate, and consent through
+# confirmationBase (which swupdate 2022.12 does not speak: curl as the
+# device). Nothing is written outside the test's directory.
 # Usage: ddi_swupdate.sh BULWARK BULWARK-GATEWAY DEVKEY_PEM
 set -u
 . "$(dirname "$0")/gwlib.sh"
@@ -154,12 +157,16 @@ check 'sqlite3 registry.db "SELECT feedback FROM actions WHERE device_id = \"dev
 
 # --- a cancel: dev-000001 is offered release 3, the operator cancels the campaign, and
 # swupdate, started again, fetches cancelAction and acknowledges it; nothing installed --------
-head -c 1000 /dev/urandom > swu/app.img
-SHA3=$(sha256sum < swu/app.img | cut -c1-64)
-sed -i "s/sha256 = \"$SHA\"/sha256 = \"$SHA3\"/" swu/sw-description
-openssl cms -sign -in swu/sw-description -out swu/sw-description.sig -signer maker.crt \
-  -inkey maker.key -outform DER -nosmimecap -binary || bad "cms sign 3"
-(cd swu && printf '%s\n' sw-description sw-description.sig app.img | cpio -o -H crc --quiet > ../app-3.swu)
+# new_swu FILE BYTES: another image of BYTES random bytes in swu/, its
+# sw-description naming its digest, signed by the maker, packed into FILE
+new_swu() {
+  head -c $2 /dev/urandom > swu/app.img
+  sed -i "s/sha256 = \"[0-9a-f]*\"/sha256 = \"$(sha256sum < swu/app.img | cut -c1-64)\"/" swu/sw-description
+  openssl cms -sign -in swu/sw-description -out swu/sw-description.sig -signer maker.crt \
+    -inkey maker.key -outform DER -nosmimecap -binary || bad "cms sign $1"
+  (cd swu && printf '%s\n' sw-description sw-description.sig app.img | cpio -o -H crc --quiet > ../$1)
+}
+new_swu app-3.swu 1000
 check '[ "$(op $TOK_release_manager --data-binary @app-3.swu "$U/api/v1/releases?name=app-3.swu&kind=swu")" = 201 ]' "swu 3 upload"
 RID3=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
 check '[ "$(op $TOK_release_manager -H "Content-Type: application/json" --data "{\"name\":\"swu-3\",\"release_id\":$RID3,\"filter\":{\"serialNo\":\"SN-1\"}}" $U/api/v1/campaigns)" = 201 ]' \
@@ -245,6 +252,78 @@ check '[ "${A_NONE%% *}" = 401 ]' "no credentials: $A_NONE"
 for a in "$A_UNKNOWN" "$A_UNKNOWN_CERT" "$A_OTHER" "$A_WRONG" "$A_REVOKED"; do
   check '[ "$a" = "$A_NONE" ]' "authentication failures answered differently: '$a' vs '$A_NONE'"
 done
+
+# --- the device's say over DDI: download now, install later ------------------------------------
+# an install-later campaign for dev-000001 is served with update skip and
+# maintenanceWindow unavailable: swupdate does not install it and the action
+# waits (install-later); the operator's trigger makes it forced, and
+# swupdate installs and confirms
+new_swu app-4.swu 3000
+check '[ "$(op $TOK_release_manager --data-binary @app-4.swu "$U/api/v1/releases?name=app-4.swu&kind=swu")" = 201 ]' "swu 4 upload"
+RID4=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
+check '[ "$(op $TOK_release_manager -H "Content-Type: application/json" --data "{\"name\":\"later\",\"release_id\":$RID4,\"filter\":{\"serialNo\":\"SN-1\"},\"install_later\":true}" $U/api/v1/campaigns)" = 201 ]' \
+  "install-later campaign"
+CID4=$(sed -n 's/^{"id":\([0-9]*\).*/\1/p' body.txt)
+check '[ "$(ddi 1 $C1)" = 200 ] && grep -q "deploymentBase" body.txt' "install-later offered"
+A4=$(sqlite3 registry.db "SELECT id FROM actions WHERE campaign_id = $CID4")
+check '[ "$(ddi 1 $C1/deploymentBase/$A4)" = 200 ] && grep -q "\"update\":\"skip\"" body.txt && grep -q "\"maintenanceWindow\":\"unavailable\"" body.txt' \
+  "install later: update skip, window unavailable"
+cp target target.before
+# SWUpdate 2022.12 does not download on update skip: it closes the action
+# ("Skipped Update."), which the gateway keeps open, waiting to install
+SW1=$(run_sw 1 maker-ca.crt); PIDS="$PIDS $SW1"
+wait_for 30 '[ "$(sqlite3 registry.db "SELECT state || \"|\" || hold FROM actions WHERE id = $A4")" = "2|1" ]' ||
+  bad "the skipped update is not waiting to install: $(sqlite3 registry.db "SELECT state, hold, feedback FROM actions WHERE id = $A4")"
+kill $SW1 2>/dev/null; wait $SW1 2>/dev/null
+check 'cmp -s target target.before' "installed while the update was skipped"
+check 'op $TOK_viewer $U/api/v1/campaigns/$CID4 >/dev/null && grep -q "\"waiting\":{\"install-later\":1," body.txt' \
+  "the campaign shows the wait"
+check '[ "$(op $TOK_viewer -X POST $U/api/v1/campaigns/$CID4/install)" = 403 ]' "a viewer triggered the install"
+check '[ "$(op $TOK_release_manager -X POST $U/api/v1/campaigns/$CID4/install)" = 200 ]' "install trigger"
+check '[ "$(ddi 1 $C1/deploymentBase/$A4)" = 200 ] && grep -q "\"update\":\"forced\"" body.txt && grep -q "\"maintenanceWindow\":\"available\"" body.txt' \
+  "triggered: update forced, window available"
+SW1=$(run_sw 1 maker-ca.crt); PIDS="$PIDS $SW1"
+wait_for 30 'cmp -s swu/app.img target 2>/dev/null' || bad "dev-000001 did not install on the trigger: $(grep -v TRACE sw1.log | tail -n 5)"
+kill $SW1 2>/dev/null; wait $SW1 2>/dev/null
+SW1=$(run_sw 1 maker-ca.crt "-c 2"); PIDS="$PIDS $SW1"
+wait_for 30 '[ "$(sqlite3 registry.db "SELECT state || \"|\" || hold FROM actions WHERE id = $A4")" = "3|0" ]' ||
+  bad "install-later not success after -c 2: $(sqlite3 registry.db "SELECT state, hold FROM actions WHERE id = $A4")"
+kill $SW1 2>/dev/null; wait $SW1 2>/dev/null
+
+# --- consent over DDI (confirmationBase; SWUpdate 2022.12 does not speak it,
+# so the device's side is curl): WAITING_FOR_CONFIRMATION until confirmed ----------------------
+check '[ "$(op $TOK_release_manager -H "Content-Type: application/json" --data "{\"name\":\"consent\",\"release_id\":$RID,\"filter\":{\"serialNo\":\"SN-1\"},\"consent\":true}" $U/api/v1/campaigns)" = 201 ]' \
+  "consent campaign"
+CID5=$(sed -n 's/^{"id":\([0-9]*\).*/\1/p' body.txt)
+check '[ "$(ddi 1 $C1)" = 200 ] && grep -q "/confirmationBase/" body.txt && ! grep -q deploymentBase body.txt' \
+  "confirmationBase instead of deploymentBase"
+A5=$(sqlite3 registry.db "SELECT id FROM actions WHERE campaign_id = $CID5")
+check '[ "$(sqlite3 registry.db "SELECT state || \"|\" || hold FROM actions WHERE id = $A5")" = "2|3" ] &&
+  op $TOK_viewer $U/api/v1/campaigns/$CID5 >/dev/null && grep -q "\"consent\":1}" body.txt' "waiting for consent recorded"
+check '[ "$(ddi 1 $C1/confirmationBase)" = 200 ] && grep -q "\"autoConfirm\":{\"active\":false}" body.txt && grep -q "confirmationBase/$A5\"" body.txt' \
+  "confirmationBase"
+check '[ "$(ddi 1 $C1/confirmationBase/$A5)" = 200 ] && grep -q "\"confirmation\":{" body.txt && grep -q "WAITING_FOR_CONFIRMATION" body.txt' \
+  "confirmationBase/$A5"
+check '[ "$(ddi 1 $C1/deploymentBase/$A5)" = 200 ]' "deploymentBase while waiting"
+fb() { ddi 1 -H "Content-Type: application/json" --data "$1" $C1/confirmationBase/$A5/feedback; }
+check '[ "$(fb "{\"confirmation\":\"maybe\"}")" = 400 ]' "a bad confirmation"
+check '[ "$(fb "{\"confirmation\":\"denied\",\"details\":[\"not now\"]}")" = 200 ] && [ "$(ddi 1 $C1)" = 200 ] && grep -q confirmationBase body.txt' \
+  "denied: still waiting"
+check '[ "$(sqlite3 registry.db "SELECT hold || \"|\" || feedback FROM actions WHERE id = $A5")" = "3|waiting for consent: denied (DDI): not now" ]' \
+  "the denial recorded: $(sqlite3 registry.db "SELECT hold, feedback FROM actions WHERE id = $A5")"
+check '[ "$(ddi 2 -H "Content-Type: application/json" --data "{\"confirmation\":\"confirmed\"}" $U/DEFAULT/controller/v1/dev-000002/confirmationBase/$A5/feedback)" = 404 ]' \
+  "another device confirmed"
+check '[ "$(fb "{\"confirmation\":\"confirmed\",\"code\":200,\"details\":[\"ok\"]}")" = 200 ] && [ "$(ddi 1 $C1)" = 200 ] && grep -q "deploymentBase/$A5" body.txt && ! grep -q confirmationBase body.txt' \
+  "confirmed: deploymentBase"
+check '[ "$(sqlite3 registry.db "SELECT hold || \"|\" || (go & 4) FROM actions WHERE id = $A5")" = "0|4" ] &&
+  op $TOK_viewer "$U/api/v1/devices/dev-000001/actions?limit=1" >/dev/null && grep -q "\"consent\":\"given\"" body.txt' \
+  "consent recorded: $(head -c 300 body.txt)"
+check '[ "$(fb "{\"confirmation\":\"confirmed\"}")" = 404 ]' "confirmed twice"
+# and swupdate takes the deployment as any other
+SW1=$(run_sw 1 maker-ca.crt); PIDS="$PIDS $SW1"
+wait_for 30 'sqlite3 registry.db "SELECT feedback FROM actions WHERE id = $A5" | grep -q "Installed"' ||
+  bad "swupdate did not install after consent: $(grep -v TRACE sw1.log | tail -n 3)"
+kill $SW1 2>/dev/null; wait $SW1 2>/dev/null
 
 echo "ddi_swupdate: $pass passed, $fail failed"
 [ $fail = 0 ]

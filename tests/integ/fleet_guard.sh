@@ -193,11 +193,7 @@ HDEVS="hp-1 hp-2 hf-1 hf-2"
 head -c 100000 /dev/urandom > fw1.img
 "$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 1 --out fw1.bwp fw1.img >/dev/null
 for d in $HDEVS; do
-  "$B" device init --dir $d --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
-  "$B" provision --ca-dir ca --config $d/device.conf --device-id $d --argon2 1,1024,1 >/dev/null 2>&1 \
-    || bad "provision $d"
-  { "$B" install --config $d/device.conf fw1.bwp && "$B" boot --config $d/device.conf &&
-    "$B" confirm --config $d/device.conf; } >/dev/null || bad "factory image on $d"
+  gw_agent_device $d fw1.bwp
   case $d in hp-*) h=true;; *) h="echo 'service did not come up' >&2; false";; esac
   cat > $d/agent.conf <<EOF
 device_config = $T/$d/device.conf

@@ -46,6 +46,17 @@ gw_devices() {
   done
 }
 
+# gw_agent_device D IMAGE: a device in ./D for bulwark-agent, trusting
+# rel.pub, provisioned by the CA in ./ca, running the signed IMAGE (installed,
+# booted and confirmed as in the factory); needs $B, $V, $C and bad
+gw_agent_device() {
+  "$B" device init --dir $1 --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
+  "$B" provision --ca-dir ca --config $1/device.conf --device-id $1 --argon2 1,1024,1 >/dev/null 2>&1 \
+    || bad "provision $1"
+  { "$B" install --config $1/device.conf $2 && "$B" boot --config $1/device.conf &&
+    "$B" confirm --config $1/device.conf; } >/dev/null || bad "factory image on $1"
+}
+
 # gw_operators ROLE...: one bearer token per role in TOK_<role> (dashes become
 # underscores), their hashes in ./operators as the gateway reads them
 gw_operators() {

@@ -198,8 +198,35 @@ static void paths(void)
     CHECK_RC(gw_ddi_route("/t/controller/v1/d/softwaremodules/3/artifacts/../../etc", &p),
              BW_E_FORMAT);
     CHECK_RC(gw_ddi_route("/t/controller/v1/d/softwaremodules/3/artifacts/a%2fb", &p), BW_E_FORMAT);
-    CHECK_RC(gw_ddi_route("/t/controller/v1/d/confirmationBase", &p), BW_E_FORMAT);
+    /* the user's consent (hawkBit's WAITING_FOR_CONFIRMATION) */
+    CHECK_RC(gw_ddi_route("/t/controller/v1/d/confirmationBase", &p), BW_OK);
+    CHECK(p.res == GW_DDI_CONFIRM_BASE && p.id == 0);
+    CHECK_RC(gw_ddi_route("/t/controller/v1/d/confirmationBase/7", &p), BW_OK);
+    CHECK(p.res == GW_DDI_CONFIRM && p.id == 7);
+    CHECK_RC(gw_ddi_route("/t/controller/v1/d/confirmationBase/7/feedback", &p), BW_OK);
+    CHECK(p.res == GW_DDI_CONFIRM_FEEDBACK && p.id == 7);
+    CHECK_RC(gw_ddi_route("/t/controller/v1/d/confirmationBase/7/other", &p), BW_E_FORMAT);
+    CHECK_RC(gw_ddi_route("/t/controller/v1/d/confirmationBase/x", &p), BW_E_FORMAT);
     CHECK_RC(gw_ddi_route("/t/controller/v1/d e v", &p), BW_E_FORMAT);
+}
+
+static void confirmations(void)
+{
+    static struct gw_ddi_confirmation c;
+    const char *why = "";
+
+#define CONF(body) gw_ddi_parse_confirmation((const uint8_t *)(body), strlen(body), &c, &why)
+    CHECK_RC(CONF("{\"confirmation\":\"confirmed\",\"code\":200,\"details\":[\"ok\",\"go\"]}"),
+             BW_OK);
+    CHECK(c.confirmed == 1 && !strcmp(c.details, "ok\ngo"));
+    CHECK_RC(CONF("{\"confirmation\":\"denied\"}"), BW_OK);
+    CHECK(c.confirmed == 0 && !c.details[0]);
+    CHECK_RC(CONF("{\"confirmation\":\"maybe\"}"), BW_E_FORMAT);
+    CHECK_RC(CONF("{\"details\":[\"x\"]}"), BW_E_FORMAT);
+    CHECK_RC(CONF("{\"confirmation\":\"denied\",\"code\":\"200\"}"), BW_E_FORMAT);
+    CHECK_RC(CONF("{\"confirmation\":\"denied\",\"details\":[1]}"), BW_E_FORMAT);
+    CHECK_RC(CONF("[]"), BW_E_FORMAT);
+#undef CONF
 }
 
 static void answers(void)
@@ -282,9 +309,37 @@ static void answers(void)
     CHECK(s && strstr(s, "\"download\":\"forced\"") && strstr(s, "\"update\":\"skip\"") &&
           strstr(s, "\"maintenanceWindow\":\"unavailable\""));
     free(s);
+    /* soft: attempt, while the window is open; outside it (an install-later
+     * campaign before its trigger) the update is skipped: download only */
     d.type = GW_ACT_SOFT;
+    d.window_open = 1;
     s = gw_ddi_deployment_json(base, &d);
-    CHECK(s && strstr(s, "\"download\":\"attempt\"") && strstr(s, "\"update\":\"attempt\""));
+    CHECK(s && strstr(s, "\"download\":\"attempt\"") && strstr(s, "\"update\":\"attempt\"") &&
+          strstr(s, "\"maintenanceWindow\":\"available\""));
+    free(s);
+    d.window_open = 0;
+    s = gw_ddi_deployment_json(base, &d);
+    CHECK(s && strstr(s, "\"download\":\"attempt\"") && strstr(s, "\"update\":\"skip\"") &&
+          strstr(s, "\"maintenanceWindow\":\"unavailable\""));
+    free(s);
+    d.type = GW_ACT_FORCED;
+    s = gw_ddi_confirmation_json(base, &d);
+    CHECK(s && !strncmp(s, "{\"id\":\"7\",\"confirmation\":{", 26) &&
+          strstr(s, "\"download\":\"forced\""));
+    free(s);
+    s = gw_ddi_confirm_base_json(base, 7);
+    CHECK(s && strstr(s, "\"autoConfirm\":{\"active\":false}") &&
+          strstr(s, "\"confirmationBase\":{\"href\":\"https://gw.example:8443/DEFAULT/controller/v1/"
+                    "dev-0001/confirmationBase/7\"}"));
+    free(s);
+    l.deployment = 0;
+    l.confirmation = 7;
+    l.deployment_etag = 5;
+    l.cancel = 0;
+    s = gw_ddi_base_json(base, 60, &l);
+    CHECK(s && strstr(s, "\"confirmationBase\":{\"href\":\"https://gw.example:8443/DEFAULT/controller/"
+                         "v1/dev-0001/confirmationBase/7?c=5\"}") &&
+          !strstr(s, "deploymentBase"));
     free(s);
     s = gw_ddi_cancel_json(9);
     CHECK(s && !strcmp(s, "{\"id\":\"9\",\"cancelAction\":{\"stopId\":\"9\"}}"));
@@ -297,5 +352,6 @@ int main(void)
     config();
     paths();
     answers();
+    confirmations();
     T_DONE();
 }
