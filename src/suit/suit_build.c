@@ -186,9 +186,17 @@ static void enc_install(struct bw_wr *w, const struct bw_suit_build *b)
     bw_cbor_put_uint(w, 15);
 }
 
+/* The text member: {-257: SUIT_Digest of the SBOM}. */
+static void enc_text(struct bw_wr *w, const struct bw_suit_build *b)
+{
+    bw_cbor_put_map(w, 1);
+    bw_cbor_put_int(w, BW_SUIT_TEXT_SBOM_DIGEST);
+    put_digest(w, b->sbom_digest);
+}
+
 static void enc_manifest(struct bw_wr *w, const struct bw_suit_build *b)
 {
-    bw_cbor_put_map(w, 6);
+    bw_cbor_put_map(w, b->sbom_digest ? 7 : 6);
     bw_cbor_put_uint(w, BW_SUIT_MANIFEST_VERSION);
     bw_cbor_put_uint(w, 1);
     bw_cbor_put_uint(w, BW_SUIT_MANIFEST_SEQUENCE);
@@ -201,6 +209,10 @@ static void enc_manifest(struct bw_wr *w, const struct bw_suit_build *b)
     wrap(w, enc_invoke, b);
     bw_cbor_put_uint(w, BW_SUIT_INSTALL);
     wrap(w, enc_install, b);
+    if (b->sbom_digest) {
+        bw_cbor_put_uint(w, BW_SUIT_TEXT);
+        wrap(w, enc_text, b);
+    }
 }
 
 /* Each A/B section (chunk list + payload) lies inside the total. */
