@@ -35,6 +35,7 @@ void gw_h_op_devices(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_release_upload(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_release_list(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_release_get(struct gw_req *q, struct gw_resp *r);
+void gw_h_op_release_sbom(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r);
 /* api_ddi.c: the hawkBit DDI subset (docs/ddi.md) */
 void gw_h_ddi(struct gw_req *q, struct gw_resp *r);

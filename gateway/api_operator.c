@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -841,7 +842,90 @@ void gw_h_op_release_get(struct gw_req *q, struct gw_resp *r)
         gw_error(r, 404, "not_found", "no such release");
         return;
     }
-    gw_json(r, 200, dump(release_obj(&rel)));
+    {
+        json_t *o = release_obj(&rel);
+        uint8_t sb[BW_SHA256_LEN];
+        char hex[GW_DIGEST_HEX_LEN + 1], path[4096];
+
+        /* the SBOM the manifest signs, and whether the gateway holds it */
+        if (o && !strcmp(rel.kind, "bulwark") &&
+            gw_release_sbom_digest(q->st->conf.blob_dir, rel.digest, sb) == BW_OK) {
+            bw_hex(hex, sb, sizeof(sb));
+            json_object_set_new(o, "sbom_sha256", json_string(hex));
+            json_object_set_new(o, "sbom_stored",
+                                json_boolean(!gw_blob_path(q->st->conf.blob_dir, hex, path,
+                                                           sizeof(path)) &&
+                                             access(path, F_OK) == 0));
+        }
+        gw_json(r, 200, dump(o));
+    }
+}
+
+/*
+ * /api/v1/releases/{id}/sbom. PUT (release role; the body is the SBOM):
+ * stored only if its SHA-256 is the digest the release's signed manifest
+ * names, so the gateway serves no SBOM the maker did not sign for. GET:
+ * the stored SBOM (404 if the manifest names none or none was uploaded).
+ */
+void gw_h_op_release_sbom(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_conf *c = &q->st->conf;
+    const struct gw_db_ops *ops;
+    struct gw_release rel;
+    uint8_t want[BW_SHA256_LEN];
+    char hex[GW_DIGEST_HEX_LEN + 1];
+    void *h;
+    bw_err rc;
+
+    if (!gw_registry(q, r, &ops, &h))
+        return;
+    if (ops->release_get(h, q->id, &rel)) {
+        gw_error(r, 404, "not_found", "no such release");
+        return;
+    }
+    rc = strcmp(rel.kind, "bulwark") ? BW_E_NOTFOUND
+                                     : gw_release_sbom_digest(c->blob_dir, rel.digest, want);
+    if (rc) {
+        gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "no_sbom",
+                 rc == BW_E_NOTFOUND ? "the release's manifest names no SBOM"
+                                     : "the release package cannot be read");
+        return;
+    }
+    bw_hex(hex, want, sizeof(want));
+    if (strcmp(q->method, "PUT") != 0) {
+        char path[4096];
+
+        if (gw_blob_path(c->blob_dir, hex, path, sizeof(path)) || access(path, F_OK) != 0) {
+            gw_error(r, 404, "no_sbom", "the release's SBOM was not uploaded");
+            return;
+        }
+        gw_send_blob(q, r, hex);
+        return;
+    }
+    if (!need(q, r, ops, h, GW_ROLE_RELEASE))
+        return;
+    if (!q->upload_path) {
+        gw_error(r, 400, "upload", "the SBOM is the request body");
+        return;
+    }
+    rc = gw_blob_store_expect(q->upload_path, c->blob_dir, want);
+    if (rc) {
+        char msg[160];
+
+        snprintf(msg, sizeof(msg), "SBOM refused: %s (%s)",
+                 rc == BW_E_DIGEST ? "its SHA-256 is not the one the release's manifest signs"
+                                   : bw_strerror(rc),
+                 bw_errname(rc));
+        audit(q, ops, h, "release.sbom_refused", rel.name, bw_errname(rc));
+        gw_error(r, 422, "sbom", msg);
+        return;
+    }
+    audit(q, ops, h, "release.sbom", rel.name, hex);
+    {
+        json_t *o = json_pack("{s:I,s:s}", "release", (json_int_t)rel.id, "sbom_sha256", hex);
+
+        gw_json(r, 201, dump(o));
+    }
 }
 
 static const char *camp_state_name(enum gw_campaign_state s)

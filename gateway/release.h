@@ -82,6 +82,25 @@ BW_NODISCARD bw_err gw_release_store_artifact(const char *upload_path, const cha
                                               const char *uploaded_by, struct gw_release *out);
 
 /*
+ * Stores upload_path in the blob store if its SHA-256 is expect: an
+ * SBOM whose digest the release's manifest signs. upload_path is consumed
+ * as by gw_release_ingest. Errors: BW_E_DIGEST (another file: nothing is
+ * stored), BW_E_TRUNCATED (empty), BW_E_STATE, BW_E_TAMPER, BW_E_IO,
+ * BW_E_NOMEM, BW_E_CRYPTO, BW_E_INVAL. Thread-safe.
+ */
+BW_NODISCARD bw_err gw_blob_store_expect(const char *upload_path, const char *blob_dir,
+                                         const uint8_t expect[BW_SHA256_LEN]);
+
+/*
+ * The SBOM digest that release package pkg_digest's manifest signs
+ * (BW_SUIT_TEXT_SBOM_DIGEST). Errors: BW_E_NOTFOUND (the manifest names
+ * no SBOM), BW_E_INVAL (not a digest), BW_E_IO (no such blob), the SUIT
+ * parser's errors, BW_E_NOMEM. Thread-safe.
+ */
+BW_NODISCARD bw_err gw_release_sbom_digest(const char *blob_dir, const char *pkg_digest,
+                                           uint8_t out[BW_SHA256_LEN]);
+
+/*
  * blob_dir/sha256/<hex_digest> into out (cap bytes, NUL terminated).
  * hex_digest must be exactly 64 lowercase hex digits, so no request can
  * name any other file. Errors: BW_E_INVAL (not such a digest, NULL or empty

@@ -33,3 +33,12 @@ if(TARGET bulwark-gateway) # not the library name: that would skip this whole fr
   add_test(NAME integ.audit_gateway COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit_gateway.sh
            $<TARGET_FILE:bulwark> $<TARGET_FILE:bulwark-gateway>)
 endif()
+
+# Issue 20, the Cyber Resilience Act: SBOMs from a tree of unpacked .debs
+# (and its ext4 image) valid against CycloneDX 1.6 and BSI TR-03183-2,
+# signed into two releases, stored and served by the gateway; a tampered
+# SBOM refused (tests/integ/cra.sh, tests/integ/cra_check.py).
+if(TARGET bulwark-gateway)
+  add_test(NAME integ.cra COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/cra.sh $<TARGET_FILE:bulwark>
+           $<TARGET_FILE:bulwark-gateway> ${CMAKE_SOURCE_DIR})
+endif()

@@ -243,8 +243,12 @@ static int cmd_sbom(struct cli_args *a)
         if (!rc)
             rc = from_image(img, tmp);
         snprintf(path, sizeof(path), "%s/status", tmp);
-        if (!rc)
-            rc = read_dpkg(path, tmp, cli_get(a, "debs"), &s);
+        if (!rc) {
+            char docs[4200];
+
+            snprintf(docs, sizeof(docs), "%s/doc", tmp); /* rdump keeps the name */
+            rc = read_dpkg(path, docs, cli_get(a, "debs"), &s);
+        }
     }
     if (!rc && list) {
         uint8_t *buf = NULL;
