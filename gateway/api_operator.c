@@ -844,13 +844,17 @@ void gw_h_op_release_get(struct gw_req *q, struct gw_resp *r)
     }
     {
         json_t *o = release_obj(&rel);
-        uint8_t sb[BW_SHA256_LEN];
+        struct gw_release_text t;
         char hex[GW_DIGEST_HEX_LEN + 1], path[4096];
 
-        /* the SBOM the manifest signs, and whether the gateway holds it */
+        /* the SBOM the manifest signs, whether the gateway holds it, and
+         * whether the release is security-only (signed, so not settable) */
+        memset(&t, 0, sizeof(t));
         if (o && !strcmp(rel.kind, "bulwark") &&
-            gw_release_sbom_digest(q->st->conf.blob_dir, rel.digest, sb) == BW_OK) {
-            bw_hex(hex, sb, sizeof(sb));
+            gw_release_text(q->st->conf.blob_dir, rel.digest, &t) == BW_OK)
+            json_object_set_new(o, "security_only", json_boolean(t.security_only));
+        if (o && !strcmp(rel.kind, "bulwark") && t.has_sbom) {
+            bw_hex(hex, t.sbom, sizeof(t.sbom));
             json_object_set_new(o, "sbom_sha256", json_string(hex));
             json_object_set_new(o, "sbom_stored",
                                 json_boolean(!gw_blob_path(q->st->conf.blob_dir, hex, path,
@@ -872,7 +876,8 @@ void gw_h_op_release_sbom(struct gw_req *q, struct gw_resp *r)
     const struct gw_conf *c = &q->st->conf;
     const struct gw_db_ops *ops;
     struct gw_release rel;
-    uint8_t want[BW_SHA256_LEN];
+    struct gw_release_text t;
+    const uint8_t *want = t.sbom;
     char hex[GW_DIGEST_HEX_LEN + 1];
     void *h;
     bw_err rc;
@@ -883,15 +888,16 @@ void gw_h_op_release_sbom(struct gw_req *q, struct gw_resp *r)
         gw_error(r, 404, "not_found", "no such release");
         return;
     }
-    rc = strcmp(rel.kind, "bulwark") ? BW_E_NOTFOUND
-                                     : gw_release_sbom_digest(c->blob_dir, rel.digest, want);
+    rc = strcmp(rel.kind, "bulwark") ? BW_E_NOTFOUND : gw_release_text(c->blob_dir, rel.digest, &t);
+    if (!rc && !t.has_sbom)
+        rc = BW_E_NOTFOUND;
     if (rc) {
         gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "no_sbom",
                  rc == BW_E_NOTFOUND ? "the release's manifest names no SBOM"
                                      : "the release package cannot be read");
         return;
     }
-    bw_hex(hex, want, sizeof(want));
+    bw_hex(hex, want, BW_SHA256_LEN);
     if (strcmp(q->method, "PUT") != 0) {
         char path[4096];
 

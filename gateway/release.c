@@ -521,8 +521,7 @@ bw_err gw_blob_store_expect(const char *upload_path, const char *blob_dir,
 /* The release package's envelope: the first CBOR item of the blob, read
  * without a key (the blob was verified when it was stored; the manifest
  * digest still covers the text member). */
-bw_err gw_release_sbom_digest(const char *blob_dir, const char *pkg_digest,
-                              uint8_t out[BW_SHA256_LEN])
+bw_err gw_release_text(const char *blob_dir, const char *pkg_digest, struct gw_release_text *out)
 {
     char path[4096];
     uint8_t *buf = NULL;
@@ -551,10 +550,10 @@ bw_err gw_release_sbom_digest(const char *blob_dir, const char *pkg_digest,
         rc = bw_suit_parse(buf, env_len, NULL, &s);
     if (rc)
         goto out;
-    rc = BW_E_NOTFOUND;
-    if (!s.has_sbom)
-        goto out;
-    memcpy(out, s.sbom_digest, BW_SHA256_LEN);
+    memset(out, 0, sizeof(*out));
+    out->has_sbom = s.has_sbom;
+    memcpy(out->sbom, s.sbom_digest, BW_SHA256_LEN);
+    out->security_only = s.security_only;
     rc = BW_OK;
 out:
     if (fd >= 0)

@@ -91,14 +91,21 @@ BW_NODISCARD bw_err gw_release_store_artifact(const char *upload_path, const cha
 BW_NODISCARD bw_err gw_blob_store_expect(const char *upload_path, const char *blob_dir,
                                          const uint8_t expect[BW_SHA256_LEN]);
 
+/* What the text member of a release's signed manifest says. */
+struct gw_release_text {
+    int has_sbom;                  /* BW_SUIT_TEXT_SBOM_DIGEST present */
+    uint8_t sbom[BW_SHA256_LEN];   /* the SBOM's SHA-256 */
+    int security_only;             /* BW_SUIT_TEXT_SECURITY_ONLY */
+};
+
 /*
- * The SBOM digest that release package pkg_digest's manifest signs
- * (BW_SUIT_TEXT_SBOM_DIGEST). Errors: BW_E_NOTFOUND (the manifest names
- * no SBOM), BW_E_INVAL (not a digest), BW_E_IO (no such blob), the SUIT
- * parser's errors, BW_E_NOMEM. Thread-safe.
+ * Reads the text member of release package pkg_digest's manifest (the
+ * envelope at the start of the stored blob, which was verified when it was
+ * stored). Errors: BW_E_INVAL (not a digest), BW_E_IO (no such blob), the
+ * SUIT parser's errors, BW_E_NOMEM. Thread-safe.
  */
-BW_NODISCARD bw_err gw_release_sbom_digest(const char *blob_dir, const char *pkg_digest,
-                                           uint8_t out[BW_SHA256_LEN]);
+BW_NODISCARD bw_err gw_release_text(const char *blob_dir, const char *pkg_digest,
+                                    struct gw_release_text *out);
 
 /*
  * blob_dir/sha256/<hex_digest> into out (cap bytes, NUL terminated).

@@ -33,6 +33,7 @@ static const struct cli_opt sign_opts[] = {
     {"compress-level", "N", "zstd level for --compress, 1 to 22 (default 19)"},
     {"sync", NULL, "fsync the package before renaming it into place"},
     {"sbom", "SBOM.json", "sign this SBOM's SHA-256 into the manifest (see 'bulwark sbom')"},
+    {"security-only", NULL, "mark the release as a security update only (no new features; signed)"},
     {"json", NULL, "print a JSON summary on stdout"},
     {NULL, NULL, NULL}};
 

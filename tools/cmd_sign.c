@@ -419,6 +419,7 @@ int cmd_sign(struct cli_args *a)
     b.class_id = klass;
     if ((status = sbom_digest(a, &b, sbom)) != 0)
         return status;
+    b.security_only = cli_flag(a, "security-only");
     status = 1;
     b.uri = cli_get(a, "uri");
     if (cli_flag(a, "integrated")) {
@@ -586,6 +587,7 @@ int cmd_sign(struct cli_args *a)
             printf(",\"sbom_sha256\":");
             bwh_json_hex(stdout, b.sbom_digest, BW_SHA256_LEN);
         }
+        printf(",\"security_only\":%s", b.security_only ? "true" : "false");
         if (table)
             printf(",\"compression\":\"zstd\",\"compressed_size\":%" PRIu64, zbytes);
         printf("}\n");

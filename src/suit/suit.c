@@ -623,7 +623,8 @@ struct sev {
 
 /*
  * The text member (a map; informational, so unknown keys are skipped):
- * only bulwark's SBOM digest extension is taken, at most once. A text
+ * bulwark's SBOM digest and security-only extensions are taken, each at
+ * most once. A text
  * member that is not a well-formed map is refused like any other
  * malformed member.
  */
@@ -631,6 +632,7 @@ static bw_err parse_text(const uint8_t *p, size_t len, struct bw_suit *s)
 {
     struct bw_cbor_dec d;
     uint64_t n, i;
+    unsigned seen_sec = 0;
     bw_err rc;
 
     bw_cbor_dec_init(&d, p, len);
@@ -649,6 +651,16 @@ static bw_err parse_text(const uint8_t *p, size_t len, struct bw_suit *s)
             if ((rc = take_inline_digest(&d, s->sbom_digest)))
                 return rc;
             s->has_sbom = 1;
+            continue;
+        }
+        if (k.type == BW_CBOR_NINT && k.val == (uint64_t)(-1 - BW_SUIT_TEXT_SECURITY_ONLY)) {
+            struct bw_cbor_item v;
+
+            if ((rc = bw_cbor_skip(&d)) || (rc = bw_cbor_next(&d, &v)))
+                return rc;
+            if (seen_sec++ || v.type != BW_CBOR_SIMPLE || (v.val != 20 && v.val != 21))
+                return BW_E_FORMAT; /* duplicate, or not a boolean */
+            s->security_only = v.val == 21;
             continue;
         }
         if ((rc = bw_cbor_skip(&d)) || (rc = bw_cbor_skip(&d)))

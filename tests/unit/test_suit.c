@@ -1086,6 +1086,26 @@ static void sbom_text(void)
     CHECK(s.seqs_present == (BW_SUIT_SEQ_SHARED | BW_SUIT_SEQ_VALIDATE | BW_SUIT_SEQ_INSTALL |
                              BW_SUIT_SEQ_INVOKE));
 
+    CHECK(!s.security_only);
+    b.security_only = 1;
+    n = build(&b, &k, env, sizeof(env));
+    CHECK_RC(bw_suit_parse(env, n, &k, &s), BW_OK);
+    CHECK(s.has_sbom && s.security_only);
+    b.sbom_digest = NULL;
+    n = build(&b, &k, env, sizeof(env));
+    CHECK_RC(bw_suit_parse(env, n, &k, &s), BW_OK);
+    CHECK(!s.has_sbom && s.security_only);
+    /* {-258: 1}: not a boolean */
+    t[0] = 0xa1;
+    t[1] = 0x39;
+    t[2] = 0x01;
+    t[3] = 0x01;
+    t[4] = 0x01;
+    CHECK_RC(with_text(t, 5, &k, &s, env, sizeof(env)), BW_E_FORMAT);
+    t[4] = 0xf4; /* false */
+    CHECK_RC(with_text(t, 5, &k, &s, env, sizeof(env)), BW_OK);
+    CHECK(!s.security_only);
+
     /* {1: "x", -257: [-16, h'5b..'], 2: "y"}: the text keys are skipped */
     n = 0;
     t[n++] = 0xa3;
