@@ -160,7 +160,7 @@ static const struct cli_cmd commands[] = {
 /* Commands whose row lives in their own cmd_<name>.c beside the code. */
 static const struct cli_cmd *const more_commands[] = {
     &cli_cmd_provision, &cli_cmd_passwd, &cli_cmd_store, &cli_cmd_log, &cli_cmd_token,
-    &cli_cmd_audit, &cli_cmd_risk, &cli_cmd_tuf, &cli_cmd_repo, &cli_cmd_sbom,
+    &cli_cmd_audit, &cli_cmd_risk, &cli_cmd_tuf, &cli_cmd_repo, &cli_cmd_sbom, &cli_cmd_vex,
 };
 #define N_MORE (sizeof(more_commands) / sizeof(more_commands[0]))
 
