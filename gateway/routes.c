@@ -35,6 +35,10 @@ static const struct gw_route routes[] = {
     {GH, "/.well-known/security.txt", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_security_txt},
     {GH, "/security.txt", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_security_txt},
     {ANY, "/healthz", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_healthz},
+    /* CSAF 2.0 provider (TLP:WHITE advisories are public) */
+    {GH, "/.well-known/csaf/provider-metadata.json", GW_AUTH_NONE, GW_ROLE_NONE, 0,
+     gw_h_csaf_provider},
+    {GH, "/.well-known/csaf/white/**", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_csaf_file},
     {GH, "/crl/devices.crl", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_crl},
     {GH, "/crl/devices.pem", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_crl},
     /* the native device API */
@@ -57,6 +61,10 @@ static const struct gw_route routes[] = {
     {GW_PUT, "/api/v1/releases/{id}/sbom", GW_AUTH_OPERATOR, GW_ROLE_RELEASE, GW_ROUTE_UPLOAD,
      gw_h_op_release_sbom},
     {GW_GET, "/api/v1/releases/**", GW_AUTH_OPERATOR, GW_ROLE_VIEWER, 0, gw_h_op_release_get},
+    {GW_PUT, "/api/v1/vex", GW_AUTH_OPERATOR, GW_ROLE_RELEASE, GW_ROUTE_UPLOAD, gw_h_op_vex_put},
+    {GW_GET, "/api/v1/exposure", GW_AUTH_OPERATOR, GW_ROLE_VIEWER, 0, gw_h_op_exposure},
+    {GW_PUT, "/api/v1/advisories", GW_AUTH_OPERATOR, GW_ROLE_RELEASE, GW_ROUTE_UPLOAD,
+     gw_h_op_advisory_put},
     {ANY, "/api/v1/campaigns", GW_AUTH_OPERATOR, GW_ROLE_VIEWER, 0, gw_h_op_campaigns},
     {ANY, "/api/v1/campaigns/**", GW_AUTH_OPERATOR, GW_ROLE_VIEWER, 0, gw_h_op_campaigns},
     {ANY, "/api/v1/**", GW_AUTH_OPERATOR, GW_ROLE_VIEWER, 0, not_found},

@@ -6,11 +6,15 @@
 # against the CycloneDX 1.6 schema and every BSI TR-03183-2 field, the same
 # SBOM from an ext4 image (debugfs), signed into the releases with
 # `bulwark sign --sbom`, stored and served by the gateway, a tampered SBOM
-# refused. Usage: cra.sh BULWARK BULWARK-GATEWAY SOURCE-DIR
+# refused; then a vulnerability affecting a package of release 1 and fixed in
+# release 2: VEX statements, the fleet's exposure while devices run release
+# 1 and after they moved to release 2, the advisory published by the
+# gateway, the Art. 14 report drafts.
+# Usage: cra.sh BULWARK BULWARK-GATEWAY SOURCE-DIR DEVKEY-PEM
 set -u
 LIB=$(dirname "$(realpath "$0")")
 . "$LIB/gwlib.sh"
-B=$(realpath "$1"); GW=$(realpath "$2"); SRC=$(realpath "$3")
+B=$(realpath "$1"); GW=$(realpath "$2"); SRC=$(realpath "$3"); EXPORT=$(realpath "$4")
 PY=/usr/bin/python3
 CHECK="$PY $SRC/tests/integ/cra_check.py $SRC/tests/schemas"
 gw_begin
@@ -122,19 +126,22 @@ check '[ $? = 14 ]' "a maker list with an unknown field accepted (want BW_E_FORM
 
 # ---- releases signed with their SBOMs, stored by the gateway ----
 gw_server_cert
-gw_operators release-manager viewer
-"$B" keygen --out rel.key --pub rel.pub >/dev/null
+gw_operators release-manager viewer admin
+gw_devices dev-a dev-b   # release key rel.key/rel.pub and two provisioned devices
 for r in 1 2; do
   tar -C root$r --sort=name --mtime=@$SOURCE_DATE_EPOCH --owner=0 --group=0 -cf r$r.img .
+  sec=; [ $r = 2 ] && sec=--security-only
   "$B" sign --key rel.key --vendor-id $V --class-id $C --sequence $r --out r$r.bwp \
-    --sbom r$r.json --json r$r.img > r$r.sign || bad "sign r$r"
+    --sbom r$r.json $sec --json r$r.img > r$r.sign || bad "sign r$r"
   check '[ "$($PY -c "import json; print(json.load(open(\"r$r.sign\"))[\"sbom_sha256\"])")" = "$(sha256sum < r$r.json | cut -c1-64)" ]' \
     "sign --json shows the SBOM digest of r$r"
   "$B" inspect --json r$r.bwp > r$r.insp
   check 'grep -q "\"sbom_sha256\":\"$(sha256sum < r$r.json | cut -c1-64)\"" r$r.insp' "inspect shows the SBOM of r$r"
 done
 "$B" verify --pub rel.pub r1.bwp >/dev/null || bad "verify r1 with an SBOM digest"
-gw_start "$T/srvca.crt"
+gw_start "$T/factory/ca.crt" "security_contact = mailto:security@acme.example" \
+  "security_expires = 2030-01-01T00:00:00Z" "csaf_publisher = ACME GmbH" \
+  "csaf_namespace = https://acme.example" "token_audience = $AUD"
 RM=$TOK_release_manager VW=$TOK_viewer
 for r in 1 2; do
   check '[ "$(op $RM --data-binary @r$r.bwp "$U/api/v1/releases?name=r$r")" = 201 ]' "upload r$r"
@@ -157,6 +164,135 @@ check '[ "$(op $VW "$U/api/v1/releases/$id2")" = 200 ] && grep -q "\"sbom_stored
   "release 2 shows no stored SBOM"
 check '[ "$(req "$U/api/v1/releases/$id1/sbom")" = 401 ]' "the SBOM served without a token"
 check '[ "$(op $RM -X PUT --data-binary @r2.json "$U/api/v1/releases/$id2/sbom")" = 201 ]' "store r2's SBOM"
+
+check '[ "$(op $VW "$U/api/v1/releases/$id2")" = 200 ] && grep -q "\"security_only\": *true" body.txt' \
+  "release 2 (signed --security-only) not shown as security-only"
+check '[ "$(op $VW "$U/api/v1/releases/$id1")" = 200 ] && grep -q "\"security_only\": *false" body.txt' \
+  "release 1 shown as security-only"
+
+# ---- vulnerability status ----
+cat > osv.json <<'EOF'
+{"id": "DEBIAN-CVE-2026-0001", "aliases": ["CVE-2026-0001"],
+ "summary": "libfoo: heap overflow in foo_parse",
+ "affected": [{"package": {"ecosystem": "Debian:12", "name": "libfoo"},
+   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0-2"}]}]}]}
+EOF
+# a CSAF file of another supplier: zlib1g 1:1.2.13.dfsg-1 is known affected
+cat > other.csaf.json <<'EOF'
+{"document": {"category": "csaf_security_advisory", "csaf_version": "2.0",
+  "publisher": {"category": "vendor", "name": "zlib", "namespace": "https://zlib.example"},
+  "title": "zlib", "tracking": {"id": "Z-1", "status": "final", "version": "1",
+  "initial_release_date": "2026-01-01T00:00:00Z", "current_release_date": "2026-01-01T00:00:00Z",
+  "revision_history": [{"date": "2026-01-01T00:00:00Z", "number": "1", "summary": "x"}]}},
+ "product_tree": {"branches": [{"category": "vendor", "name": "zlib", "branches": [
+   {"category": "product_version", "name": "1:1.2.13.dfsg-1", "product": {"product_id": "Z1",
+    "name": "zlib1g 1:1.2.13.dfsg-1", "product_identification_helper":
+    {"purl": "pkg:deb/debian/zlib1g@1%3A1.2.13.dfsg-1?arch=amd64"}}}]}]},
+ "vulnerabilities": [{"cve": "CVE-2026-0002", "notes": [{"category": "description", "text": "zlib: inflate"}],
+   "product_status": {"known_affected": ["Z1"]}}]}
+EOF
+VX() { "$B" vex "$@" --db vex.json; }
+check 'VX release --name r1 --package r1.bwp --sbom r1.json --date 2026-01-01T00:00:00Z' "vex release r1"
+VX release --name r1x --package r1.bwp --sbom tampered.json > /dev/null 2> vexbad.err
+check '[ $? = 24 ] && grep -q "not the SBOM" vexbad.err' "vex took an SBOM the manifest does not sign"
+check 'VX release --name r2 --package r2.bwp --sbom r2.json --date 2026-01-10T00:00:00Z' "vex release r2"
+check 'VX import osv.json other.csaf.json --json | grep -q "\"imported\":2"' "vex import OSV + CSAF"
+VX list --json > status.json
+check '$PY - <<EOF
+import json
+s = json.load(open("status.json"))
+a = s["CVE-2026-0001"]
+assert a["r1"]["status"] == "affected" and a["r1"]["component"] == "libfoo", a
+assert a["r1"]["version"] == "1.0-1"
+assert a["r2"]["status"] == "fixed", a
+z = s["CVE-2026-0002"]
+assert z["r1"]["status"] == "affected" and z["r2"]["status"] == "affected", z
+EOF' "VEX status from matching (r1 affected, r2 fixed; zlib affected in both)"
+# the maker assesses the zlib issue: the vulnerable code is not in the image's path
+for r in r1 r2; do
+  check 'VX set --vuln CVE-2026-0002 --release $r --status not_affected --justification vulnerable_code_not_in_execute_path' "vex set $r"
+done
+VX set --vuln CVE-2026-0002 --release r2 --status not_affected >/dev/null 2>&1
+check '[ $? = 2 ]' "not_affected without a justification accepted"
+VX match >/dev/null
+check '[ "$(VX list --json | $PY -c "import json,sys; print(json.load(sys.stdin)[\"CVE-2026-0002\"][\"r1\"][\"status\"])")" = not_affected ]' \
+  "a match overwrote the maker's assessment"
+NS="--namespace https://acme.example --prefix ACME --now 2026-01-12T00:00:00Z"
+check 'VX openvex $NS --out openvex.json' "vex openvex"
+check 'VX csaf --vuln CVE-2026-0001 $NS --out vex.csaf.json >/dev/null' "vex csaf"
+check 'VX csaf --vuln CVE-2026-0002 $NS --out vex2.csaf.json >/dev/null' "vex csaf (not affected)"
+check 'VX advisory --vuln CVE-2026-0001 $NS --csaf-base $U/.well-known/csaf/white --out adv.json >/dev/null' "vex advisory"
+check '$CHECK openvex openvex.json' "OpenVEX valid"
+check '$CHECK csaf vex.csaf.json vex2.csaf.json adv.json' "CSAF valid (schema and mandatory tests)"
+check '$PY - <<EOF
+import json
+o = json.load(open("openvex.json"))
+st = [(s["vulnerability"]["name"], s["products"][0]["@id"].rsplit("@", 1)[1], s["status"]) for s in o["statements"]]
+assert ("CVE-2026-0001", "r1", "affected") in st and ("CVE-2026-0001", "r2", "fixed") in st, st
+a = [s for s in o["statements"] if s["status"] == "affected"][0]
+assert "r2" in a["action_statement"]
+c = json.load(open("adv.json"))
+assert c["document"]["category"] == "csaf_security_advisory"
+ps = c["vulnerabilities"][0]["product_status"]
+assert ps["known_affected"] == ["REL-r1"] and ps["fixed"] == ["REL-r2"], ps
+assert c["vulnerabilities"][0]["remediations"][0]["category"] == "vendor_fix"
+EOF' "VEX statements and advisory content"
+VX advisory --vuln CVE-2026-0002 $NS >/dev/null 2>&1
+check '[ $? = 18 ]' "an advisory for a vulnerability no release fixes (want BW_E_STATE)"
+# the checkers fail documents that break a rule (CSAF 6.1.1, OpenVEX affected)
+$PY -c 'import json; d = json.load(open("adv.json")); d["vulnerabilities"][0]["product_status"]["fixed"].append("REL-nope"); json.dump(d, open("bad.csaf.json", "w"))'
+$CHECK csaf bad.csaf.json 2> badcsaf.err
+check '[ $? = 1 ] && grep -q "6.1.1" badcsaf.err' "the CSAF checker passed an undefined product id"
+$PY -c 'import json; d = json.load(open("openvex.json")); d["statements"][0].pop("action_statement", None); d["statements"][0]["status"] = "affected"; json.dump(d, open("bad.openvex.json", "w"))'
+$CHECK openvex bad.openvex.json 2>/dev/null
+check '[ $? = 1 ]' "the OpenVEX checker passed an affected statement without action"
+
+# ---- the fleet's exposure ----
+check '[ "$(op $TOK_admin --data-binary @factory/registry.jsonl "$U/api/v1/devices/import")" = 200 ]' "import devices"
+dev() { local d=$1; shift; req --cert $d/state/device.crt --key $d/tls.key "$@"; }
+checkin() { # checkin DEVICE SEQUENCE
+  local t; t=$("$B" token --config $1/device.conf --aud "$AUD" --ttl 300)
+  [ "$(dev $1 -H "Authorization: Bearer $t" --data "{\"version\":\"r$2\",\"sequence\":$2}" "$U/api/v1/device/checkin")" = 200 ]
+}
+check '[ "$(op $VW "$U/api/v1/exposure?vuln=CVE-2026-0001")" = 404 ]' "exposure without VEX statements"
+check '[ "$(op $VW -X PUT --data-binary @openvex.json "$U/api/v1/vex")" = 403 ]' "a viewer stored VEX statements"
+check '[ "$(op $RM -X PUT --data-binary @openvex.json "$U/api/v1/vex")" = 200 ]' "store VEX statements"
+check 'checkin dev-a 1 && checkin dev-b 1' "devices check in on release 1"
+exposed() { op $VW "$U/api/v1/exposure?vuln=$1" >/dev/null; $PY -c 'import json; print(" ".join(sorted(d["id"] for d in json.load(open("body.txt"))["devices"])))'; }
+check '[ "$(exposed CVE-2026-0001)" = "dev-a dev-b" ]' "exposure: both devices on release 1"
+cp body.txt exposure1.json
+check '[ "$(exposed DEBIAN-CVE-2026-0001)" = "dev-a dev-b" ]' "exposure by alias"
+check '[ -z "$(exposed CVE-2026-0002)" ]' "exposure for a not-affected vulnerability"
+check 'checkin dev-a 2' "dev-a moves to release 2"
+check '[ "$(exposed CVE-2026-0001)" = "dev-b" ]' "exposure: dev-b only"
+check 'checkin dev-b 2' "dev-b moves to release 2"
+check '[ -z "$(exposed CVE-2026-0001)" ]' "exposure after the fleet moved to release 2"
+
+# ---- the advisory on the gateway's CSAF provider ----
+check '[ "$(req "$U/.well-known/security.txt")" = 200 ] && grep -q "^CSAF: $U/.well-known/csaf/provider-metadata.json" body.txt' \
+  "security.txt names the CSAF provider"
+check '[ "$(req "$U/.well-known/csaf/provider-metadata.json")" = 200 ] && grep -q "\"role\": *\"csaf_publisher\"" body.txt' \
+  "provider-metadata.json"
+check '[ "$(op $VW -X PUT --data-binary @adv.json "$U/api/v1/advisories")" = 403 ]' "a viewer published an advisory"
+check '[ "$(op $RM -X PUT --data-binary @r1.json "$U/api/v1/advisories")" = 422 ]' "an SBOM published as an advisory"
+check '[ "$(op $RM -X PUT --data-binary @adv.json "$U/api/v1/advisories")" = 201 ]' "publish the advisory"
+check '[ "$(req "$U/.well-known/csaf/white/index.txt")" = 200 ] && grep -qx "2026/acme-sa-cve-2026-0001.json" body.txt' "index.txt"
+check '[ "$(req "$U/.well-known/csaf/white/changes.csv")" = 200 ] && grep -q "^\"2026/acme-sa-cve-2026-0001.json\",\"2026-01-12T00:00:00Z\"" body.txt' "changes.csv"
+check '[ "$(req "$U/.well-known/csaf/white/2026/acme-sa-cve-2026-0001.json")" = 200 ] && $PY -c "import json,sys; sys.exit(json.load(open(\"adv.json\")) != json.load(open(\"body.txt\")))"' \
+  "the published advisory"
+check '[ "$(req "$U/.well-known/csaf/white/2026/..%2f..%2fvex.json")" != 200 ]' "a path outside the CSAF directory"
+check '[ "$(req --path-as-is "$U/.well-known/csaf/white/../vex.json")" != 200 ]' "dot-dot in a CSAF path"
+
+# ---- Art. 14 report drafts ----
+VX report --vuln CVE-2026-0001 --stage early-warning > /dev/null 2>&1
+check '[ $? = 18 ]' "a report without a time of awareness (want BW_E_STATE)"
+check 'VX set --vuln CVE-2026-0001 --aware 2026-01-05T10:00:00Z --exploited' "record awareness"
+check 'VX report --vuln CVE-2026-0001 --stage early-warning --exposure exposure1.json --out ew.md && grep -q "Deadline for this report | 2026-01-06T10:00:00Z" ew.md && grep -q "2 device(s)" ew.md' \
+  "early warning: deadline 24 h after awareness, exposure"
+check 'VX report --vuln CVE-2026-0001 --stage notification --out n.md && grep -q "| 2026-01-08T10:00:00Z |" n.md && grep -q "Release r2 fixes" n.md' \
+  "notification: 72 h, the corrective measure"
+check 'VX report --vuln CVE-2026-0001 --stage final --out f.md && grep -q "| 2026-01-24T00:00:00Z |" f.md' \
+  "final report: 14 days after release 2 was made available"
 
 echo "cra: $pass passed, $fail failed"
 [ "$fail" = 0 ]

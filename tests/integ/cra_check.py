@@ -4,6 +4,8 @@
 
   cra_check.py SCHEMAS sbom FILE...   CycloneDX 1.6 schema + BSI TR-03183-2 fields
   cra_check.py SCHEMAS csaf FILE...   CSAF 2.0 schema + mandatory tests (below)
+  cra_check.py SCHEMAS openvex FILE... OpenVEX 0.2.0 rules (below; no schema file is
+                                       committed, so the spec's rules are written here)
 
 SCHEMAS is tests/schemas (committed copies of the published schemas; see
 its README). Uses Debian's python3-jsonschema only. Exit 0 valid, 1 not
@@ -113,7 +115,7 @@ def bsi_errors(bom):
 
 
 def main(argv):
-    if len(argv) < 4 or argv[2] not in ("sbom", "csaf"):
+    if len(argv) < 4 or argv[2] not in ("sbom", "csaf", "openvex"):
         print(__doc__, file=sys.stderr)
         return 2
     schemas, kind, files = argv[1], argv[2], argv[3:]
@@ -122,6 +124,9 @@ def main(argv):
                       ["spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json"],
                       jsonschema.Draft7Validator)
         extra = bsi_errors
+    elif kind == "openvex":
+        v = None
+        extra = openvex_errors
     else:
         v = validator(os.path.join(schemas, "csaf", "csaf_json_schema.json"),
                       ["cvss-v2.0.json", "cvss-v3.0.json", "cvss-v3.1.json"],
@@ -135,11 +140,75 @@ def main(argv):
             print("%s: %s" % (f, e), file=sys.stderr)
             bad += 1
             continue
-        errs = schema_errors(v, doc) + extra(doc)
+        errs = (schema_errors(v, doc) if v else []) + extra(doc)
         for e in errs:
             print("%s: %s" % (f, e), file=sys.stderr)
         bad += bool(errs)
     return 1 if bad else 0
+
+
+# ---- OpenVEX 0.2.0 (the specification's document and statement rules) ----
+
+OV_STATUS = {"not_affected", "affected", "fixed", "under_investigation"}
+OV_JUST = {"component_not_present", "vulnerable_code_not_present",
+           "vulnerable_code_not_in_execute_path",
+           "vulnerable_code_cannot_be_controlled_by_adversary",
+           "inline_mitigations_already_exist"}
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+
+
+def openvex_errors(doc):
+    errs = []
+    allowed = {"@context", "@id", "author", "role", "timestamp", "last_updated", "version",
+               "tooling", "statements"}
+    for k in ("@context", "@id", "author", "timestamp", "version", "statements"):
+        if k not in doc:
+            errs.append("document: %s required" % k)
+    errs += ["document: unknown member %s" % k for k in doc if k not in allowed]
+    if not str(doc.get("@context", "")).startswith("https://openvex.dev/ns/v0.2.0"):
+        errs.append("document: @context is not OpenVEX 0.2.0")
+    if not IRI.match(str(doc.get("@id", ""))):
+        errs.append("document: @id is not an IRI")
+    if not isinstance(doc.get("version"), int) or doc.get("version", 0) < 1:
+        errs.append("document: version must be an integer >= 1")
+    if not RFC3339.match(str(doc.get("timestamp", ""))):
+        errs.append("document: timestamp not RFC 3339")
+    st = doc.get("statements", [])
+    if not isinstance(st, list) or not st:
+        errs.append("document: statements must be a non-empty array")
+        st = []
+    sallowed = {"@id", "version", "vulnerability", "timestamp", "last_updated", "products",
+                "status", "supplier", "status_notes", "justification", "impact_statement",
+                "action_statement", "action_statement_timestamp"}
+    for i, s in enumerate(st):
+        w = "statement %d" % i
+        errs += ["%s: unknown member %s" % (w, k) for k in s if k not in sallowed]
+        v = s.get("vulnerability", {})
+        if not isinstance(v, dict) or not v.get("name"):
+            errs.append("%s: vulnerability.name required" % w)
+        elif set(v) - {"@id", "name", "description", "aliases"}:
+            errs.append("%s: unknown member in vulnerability" % w)
+        if s.get("status") not in OV_STATUS:
+            errs.append("%s: status %r not allowed" % (w, s.get("status")))
+        if "timestamp" in s and not RFC3339.match(str(s["timestamp"])):
+            errs.append("%s: timestamp not RFC 3339" % w)
+        if s.get("status") == "not_affected" and \
+           ("justification" in s) == ("impact_statement" in s):
+            errs.append("%s: not_affected needs a justification or an impact statement" % w)
+        if "justification" in s and s["justification"] not in OV_JUST:
+            errs.append("%s: justification %r not allowed" % (w, s["justification"]))
+        if s.get("status") == "affected" and not s.get("action_statement"):
+            errs.append("%s: affected needs an action_statement" % w)
+        for p in s.get("products", []):
+            if set(p) - {"@id", "identifiers", "hashes", "subcomponents"}:
+                errs.append("%s: unknown member in a product" % w)
+            if "@id" in p and not IRI.match(p["@id"]):
+                errs.append("%s: product @id is not an IRI" % w)
+            for sc in p.get("subcomponents", []):
+                if "@id" in sc and not IRI.match(sc["@id"]):
+                    errs.append("%s: subcomponent @id is not an IRI" % w)
+    return errs
 
 
 # ---- CSAF 2.0 mandatory tests (section 6.1) --------------------------------
