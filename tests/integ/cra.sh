@@ -263,6 +263,29 @@ check '[ "$(exposed CVE-2026-0001)" = "dev-a dev-b" ]' "exposure: both devices o
 cp body.txt exposure1.json
 check '[ "$(exposed DEBIAN-CVE-2026-0001)" = "dev-a dev-b" ]' "exposure by alias"
 check '[ -z "$(exposed CVE-2026-0002)" ]' "exposure for a not-affected vulnerability"
+# ---- the audit's Annex I rows while the fleet runs release 1 ----
+"$B" device init --dir unit --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
+inst() { { "$B" install --config unit/device.conf $1 && "$B" boot --config unit/device.conf &&
+           "$B" confirm --config unit/device.conf; } >/dev/null; }
+check 'inst r1.bwp' "the audited unit installs release 1"
+"$B" audit init --out profile.conf >/dev/null || bad "audit init"
+printf '%s\n' "$VW" > viewer.tok
+audit() {
+  "$B" audit --config unit/device.conf --profile profile.conf --proc-net "$T" --json --gateway "$U" \
+    --gateway-token-file viewer.tok --cacert srvca.crt --vex vex.json > audit.json 2> audit.err
+}
+rows() { # the results of the CRA rows (and checks) as "id=result ..."
+  $PY -c 'import json, sys
+d = json.load(open("audit.json"))
+r = {x["id"]: x["result"] for x in d["requirements"]}
+c = {x["check"]: x["result"] for x in d["checks"]}
+print(" ".join("%s=%s" % (k, r.get(k, c.get(k))) for k in sys.argv[1:]))' "$@"
+}
+audit
+check '[ "$(rows cra-ai-1-2a cra-aii-2 cra-aii-4 cra-aii-1)" = "cra-ai-1-2a=fail cra-aii-2=fail cra-aii-4=fail cra-aii-1=pass" ]' \
+  "Annex I rows while the fleet runs release 1 [$(rows cra-ai-1-2a cra-aii-2 cra-aii-4 cra-aii-1)]"
+check 'grep -q "2 device(s) of the fleet run a release affected by CVE-2026-0001" audit.json' "the audit names the exposure"
+
 check 'checkin dev-a 2' "dev-a moves to release 2"
 check '[ "$(exposed CVE-2026-0001)" = "dev-b" ]' "exposure: dev-b only"
 check 'checkin dev-b 2' "dev-b moves to release 2"
@@ -282,6 +305,17 @@ check '[ "$(req "$U/.well-known/csaf/white/2026/acme-sa-cve-2026-0001.json")" = 
   "the published advisory"
 check '[ "$(req "$U/.well-known/csaf/white/2026/..%2f..%2fvex.json")" != 200 ]' "a path outside the CSAF directory"
 check '[ "$(req --path-as-is "$U/.well-known/csaf/white/../vex.json")" != 200 ]' "dot-dot in a CSAF path"
+
+# ---- the audit's Annex I rows once the fleet and the unit run release 2 ----
+check 'inst r2.bwp' "the audited unit installs release 2"
+audit
+check '[ "$(rows cra-ai-1-2a cra-aii-2 cra-aii-4 cra-aii-8 cra-aii-1)" = "cra-ai-1-2a=pass cra-aii-2=pass cra-aii-4=pass cra-aii-8=pass cra-aii-1=pass" ]' \
+  "Annex I rows after the fleet moved to release 2 [$(rows cra-ai-1-2a cra-aii-2 cra-aii-4 cra-aii-8 cra-aii-1) $(head -c 300 audit.err)]"
+# an SBOM changed in the gateway's store: served, but not the signed one
+"$LIB/flipbyte.sh" "blobs/sha256/$(sha256sum < r2.json | cut -c1-64)" 100
+audit
+check '[ "$(rows cra-aii-1)" = "cra-aii-1=fail" ] && grep -q "not the one its manifest signs" audit.json' \
+  "the audit passed a tampered SBOM on the gateway"
 
 # ---- Art. 14 report drafts ----
 VX report --vuln CVE-2026-0001 --stage early-warning > /dev/null 2>&1
