@@ -6,9 +6,12 @@
  * from an image the maker builds, but a root file system tree may hold
  * anything: every parser is bounded and fuzzed (fuzz/fuzz_audit_sbom_*.c).
  */
+#define _DEFAULT_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "bulwark/bulwark.h"
 #include "sbom.h"
@@ -348,29 +351,49 @@ drop:
     return rc;
 }
 
-bw_err sbom_read_dpkg(const char *buf, size_t len, struct sbom *s)
+static bw_err read_with(const char *buf, size_t len, struct sbom *s, int dpkg)
 {
     struct reader r;
     bw_err rc;
 
     memset(&r, 0, sizeof(r));
     r.s = s;
-    r.dpkg = 1;
-    rc = paragraphs(buf, len, dpkg_field, para_end, &r);
+    r.dpkg = dpkg;
+    rc = paragraphs(buf, len, dpkg ? dpkg_field : list_field, para_end, &r);
     comp_free(&r.cur);
     return rc;
 }
 
+bw_err sbom_read_dpkg(const char *buf, size_t len, struct sbom *s)
+{
+    return read_with(buf, len, s, 1);
+}
+
 bw_err sbom_read_list(const char *buf, size_t len, struct sbom *s)
 {
-    struct reader r;
-    bw_err rc;
+    return read_with(buf, len, s, 0);
+}
 
-    memset(&r, 0, sizeof(r));
-    r.s = s;
-    rc = paragraphs(buf, len, list_field, para_end, &r);
-    comp_free(&r.cur);
-    return rc;
+bw_err sbom_time(const char *given, char out[32])
+{
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    uint64_t t = (uint64_t)time(NULL);
+    time_t tt;
+    struct tm tm;
+
+    if (given) {
+        if (strlen(given) >= 32)
+            return BW_E_FORMAT;
+        snprintf(out, 32, "%s", given);
+        return BW_OK;
+    }
+    if (sde && bwh_parse_u64(sde, &t))
+        return BW_E_FORMAT;
+    tt = (time_t)t;
+    if (!gmtime_r(&tt, &tm))
+        return BW_E_FORMAT;
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return BW_OK;
 }
 
 /* ---- DEP-5 copyright files ---------------------------------------------- */

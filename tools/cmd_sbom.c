@@ -216,19 +216,9 @@ static int cmd_sbom(struct cli_args *a)
         return cli_usage(a, "--product, --product-version and --creator are required");
     if (!m.creator_url && !m.creator_email)
         return cli_usage(a, "--creator-url or --creator-email is required (BSI TR-03183-2 5.2.1)");
-    if (!m.timestamp) {
-        const char *sde = getenv("SOURCE_DATE_EPOCH");
-        uint64_t t = (uint64_t)time(NULL);
-        time_t tt;
-        struct tm tm;
-
-        if (sde && bwh_parse_u64(sde, &t))
-            return cli_usage(a, "SOURCE_DATE_EPOCH: not a whole number: %s", sde);
-        tt = (time_t)t;
-        gmtime_r(&tt, &tm);
-        strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        m.timestamp = ts;
-    }
+    if (sbom_time(m.timestamp, ts))
+        return cli_usage(a, "SOURCE_DATE_EPOCH: not a whole number, or --timestamp too long");
+    m.timestamp = ts;
     if (root) {
         char docs[4200];
 

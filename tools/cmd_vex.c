@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "sbom.h"
 #include "vex.h"
 
 static const struct cli_opt vex_opts[] = {
@@ -38,24 +39,6 @@ static const struct cli_opt vex_opts[] = {
     {"out", "FILE", "write the document here (atomically) instead of standard output"},
     {"json", NULL, "list, match, import: print JSON"},
     {NULL, NULL, NULL}};
-
-static void now_rfc3339(const char *given, char out[32])
-{
-    const char *sde = getenv("SOURCE_DATE_EPOCH");
-    uint64_t t = (uint64_t)time(NULL);
-    time_t tt;
-    struct tm tm;
-
-    if (given) {
-        snprintf(out, 32, "%s", given);
-        return;
-    }
-    if (sde && bwh_parse_u64(sde, &t))
-        t = (uint64_t)time(NULL);
-    tt = (time_t)t;
-    gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 static json_t *load_db(struct cli_args *a, const char *path, int create, int *status)
 {
@@ -231,7 +214,8 @@ static int cmd_vex(struct cli_args *a)
         return cli_usage(a, "a subcommand is required");
     if (!dbp)
         return cli_usage(a, "--db is required");
-    now_rfc3339(cli_get(a, "now"), now);
+    if (sbom_time(cli_get(a, "now"), now))
+        return cli_usage(a, "SOURCE_DATE_EPOCH: not a whole number, or --now too long");
     create = !strcmp(sub, "import") || !strcmp(sub, "release");
     db = load_db(a, dbp, create, &status);
     if (!db)

@@ -83,4 +83,9 @@ json_t *sbom_cyclonedx(const struct sbom *s, const struct sbom_meta *m);
 
 void sbom_free(struct sbom *s);
 
+/* The time documents are written for (RFC 3339 UTC): given, else
+ * SOURCE_DATE_EPOCH (reproducible builds), else now. BW_E_FORMAT for a
+ * SOURCE_DATE_EPOCH that is not a number or a given time over 31 bytes. */
+BW_NODISCARD bw_err sbom_time(const char *given, char out[32]);
+
 #endif

@@ -1021,6 +1021,18 @@ static void nesting(void)
     }
 }
 
+/* bulwark's usual one-image build for the text-member tests */
+static void text_base(struct bw_suit_build *b, uint64_t size, int chunks)
+{
+    memset(b, 0, sizeof(*b));
+    b->sequence = 1;
+    b->vendor_id = vendor;
+    b->class_id = klass;
+    b->image_size = size;
+    b->with_chunks = chunks;
+    b->chunk_size = chunks ? BW_SUIT_CHUNK_SIZE : 0;
+}
+
 /* A manifest of bulwark's (6 members) with text member `text` appended. */
 static bw_err with_text(const uint8_t *text, size_t tlen, const struct bw_ec_key *k,
                         struct bw_suit *s, uint8_t *env, size_t cap)
@@ -1030,11 +1042,7 @@ static bw_err with_text(const uint8_t *text, size_t tlen, const struct bw_ec_key
     struct bw_suit p;
     size_t n;
 
-    memset(&b, 0, sizeof(b));
-    b.sequence = 1;
-    b.vendor_id = vendor;
-    b.class_id = klass;
-    b.image_size = 1000;
+    text_base(&b, 1000, 0);
     n = build(&b, k, base, sizeof(base));
     CHECK_RC(bw_suit_parse(base, n, k, &p), BW_OK);
     CHECK(p.manifest.len + tlen + 4 < sizeof(m) && p.manifest.p[0] == 0xa6);
@@ -1067,13 +1075,7 @@ static void sbom_text(void)
 
     bw_ec_key_init(&k);
     CHECK_RC(bw_ec_generate(&k), BW_OK);
-    memset(&b, 0, sizeof(b));
-    b.sequence = 1;
-    b.vendor_id = vendor;
-    b.class_id = klass;
-    b.image_size = 100000;
-    b.with_chunks = 1;
-    b.chunk_size = BW_SUIT_CHUNK_SIZE;
+    text_base(&b, 100000, 1);
     n = build(&b, &k, env, sizeof(env));
     CHECK_RC(bw_suit_parse(env, n, &k, &s), BW_OK);
     CHECK(!s.has_sbom);
