@@ -103,6 +103,8 @@ static int add_release(struct cli_args *a, json_t *db, const char *now)
 
     if (!pkg || !sb || !name)
         return cli_usage(a, "release needs --name, --package and --sbom");
+    if (cli_get(a, "date") && vex_time_add(cli_get(a, "date"), 0, phex))
+        return cli_usage(a, "--date: YYYY-MM-DDTHH:MM:SSZ expected");
     rc = bwh_read_file(pkg, 1ull << 34, &pbuf, &plen);
     if (!rc)
         rc = bw_sha256(pbuf, plen, pd);
