@@ -43,5 +43,6 @@ endif()
 # drafts (tests/integ/cra.sh, tests/integ/cra_check.py).
 if(TARGET bulwark-gateway)
   add_test(NAME integ.cra COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/cra.sh $<TARGET_FILE:bulwark>
-           $<TARGET_FILE:bulwark-gateway> ${CMAKE_SOURCE_DIR} $<TARGET_FILE:devkey_pem>)
+           $<TARGET_FILE:bulwark-gateway> ${CMAKE_SOURCE_DIR} $<TARGET_FILE:devkey_pem>
+           $<TARGET_FILE:bulwark-gatewayctl>)
 endif()

@@ -10,11 +10,11 @@
 # release 2: VEX statements, the fleet's exposure while devices run release
 # 1 and after they moved to release 2, the advisory published by the
 # gateway, the Art. 14 report drafts.
-# Usage: cra.sh BULWARK BULWARK-GATEWAY SOURCE-DIR DEVKEY-PEM
+# Usage: cra.sh BULWARK BULWARK-GATEWAY SOURCE-DIR DEVKEY-PEM GATEWAYCTL
 set -u
 LIB=$(dirname "$(realpath "$0")")
 . "$LIB/gwlib.sh"
-B=$(realpath "$1"); GW=$(realpath "$2"); SRC=$(realpath "$3"); EXPORT=$(realpath "$4")
+B=$(realpath "$1"); GW=$(realpath "$2"); SRC=$(realpath "$3"); EXPORT=$(realpath "$4"); CTL=$(realpath "$5")
 PY=/usr/bin/python3
 CHECK="$PY $SRC/tests/integ/cra_check.py $SRC/tests/schemas"
 gw_begin
@@ -163,7 +163,9 @@ check '[ "$(op $VW "$U/api/v1/releases/$id1")" = 200 ] && grep -q "\"sbom_stored
 check '[ "$(op $VW "$U/api/v1/releases/$id2")" = 200 ] && grep -q "\"sbom_stored\": *false" body.txt' \
   "release 2 shows no stored SBOM"
 check '[ "$(req "$U/api/v1/releases/$id1/sbom")" = 401 ]' "the SBOM served without a token"
-check '[ "$(op $RM -X PUT --data-binary @r2.json "$U/api/v1/releases/$id2/sbom")" = 201 ]' "store r2's SBOM"
+ctl() { BULWARK_GATEWAY_URL=$U BULWARK_GATEWAY_TOKEN=$1 "$CTL" --cacert srvca.crt "${@:2}" > ctl.txt 2>&1; }
+ctl $RM sbom $id2 r1.json; check '[ $? != 0 ] && grep -q "manifest signs" ctl.txt' "gatewayctl sbom: the wrong SBOM stored"
+ctl $RM sbom $id2 r2.json; check '[ $? = 0 ] && grep -q "sbom_sha256" ctl.txt' "gatewayctl sbom: store r2's SBOM $(cat ctl.txt)"
 
 check '[ "$(op $VW "$U/api/v1/releases/$id2")" = 200 ] && grep -q "\"security_only\": *true" body.txt' \
   "release 2 (signed --security-only) not shown as security-only"
@@ -288,6 +290,7 @@ check 'grep -q "2 device(s) of the fleet run a release affected by CVE-2026-0001
 
 check 'checkin dev-a 2' "dev-a moves to release 2"
 check '[ "$(exposed CVE-2026-0001)" = "dev-b" ]' "exposure: dev-b only"
+ctl $VW exposure CVE-2026-0001; check '[ $? = 0 ] && grep -q "\"dev-b\"" ctl.txt && ! grep -q "\"dev-a\"" ctl.txt' "gatewayctl exposure"
 check 'checkin dev-b 2' "dev-b moves to release 2"
 check '[ -z "$(exposed CVE-2026-0001)" ]' "exposure after the fleet moved to release 2"
 
