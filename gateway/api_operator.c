@@ -1182,6 +1182,8 @@ void gw_h_op_audit(struct gw_req *q, struct gw_resp *r)
 
 #define VEX_DOC_MAX (16u << 20)
 
+static pthread_mutex_t csaf_lock = PTHREAD_MUTEX_INITIALIZER; /* documents.json */
+
 static int all_digits(const char *s, size_t n)
 {
     size_t i;
@@ -1508,7 +1510,10 @@ void gw_h_op_advisory_put(struct gw_req *q, struct gw_resp *r)
         gw_error(r, 503, "store", "the advisory could not be stored");
         return;
     }
-    /* index.txt and changes.csv list every document, newest change first */
+    /* index.txt and changes.csv list every document, newest change first;
+     * one writer at a time in this process (instances sharing a blob_dir
+     * should publish through one of them) */
+    pthread_mutex_lock(&csaf_lock);
     snprintf(path, sizeof(path), "%s/csaf/white/documents.json", q->st->conf.blob_dir);
     idx = json_load_file(path, 0, NULL);
     if (!json_is_object(idx)) {
@@ -1522,11 +1527,13 @@ void gw_h_op_advisory_put(struct gw_req *q, struct gw_resp *r)
                                                         "current_release_date"))
                                                   : date));
     if (save_json(path, idx) || csaf_write_lists(q->st->conf.blob_dir, idx)) {
+        pthread_mutex_unlock(&csaf_lock);
         json_decref(idx);
         json_decref(doc);
         gw_error(r, 503, "store", "the advisory index could not be written");
         return;
     }
+    pthread_mutex_unlock(&csaf_lock);
     json_decref(idx);
     audit(q, ops, h, "advisory.put", tid, rel);
     gw_json(r, 201, dump(json_pack("{s:s,s:s}", "tracking_id", tid, "path", rel)));
