@@ -910,8 +910,56 @@ bw_err vex_time_add(const char *t, long long secs, char out[32])
     return BW_OK;
 }
 
+/* The security-log events (bulwark log show --json lines) from 14 days
+ * before awareness on, as a table. */
+static void report_events(FILE *f, const char *ev, size_t len, const char *aware)
+{
+    const char *p = ev, *end = ev + len;
+    struct tm tm;
+    long long from;
+    size_t shown = 0, skipped = 0;
+
+    memset(&tm, 0, sizeof(tm));
+    if (!strptime(aware, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return;
+    from = (long long)timegm(&tm) - 14LL * 86400;
+    fprintf(f, "## Security-log events\n\nFrom the devices' security logs (bulwark log show "
+               "--json), from 14 days before awareness on:\n\n| time | event | subject | outcome |"
+               "\n|---|---|---|---|\n");
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p)), *le = nl ? nl : end;
+        json_t *o = json_loadb(p, (size_t)(le - p), 0, NULL);
+        const char *t = json_string_value(json_object_get(o, "type"));
+        json_int_t when = json_integer_value(json_object_get(o, "time"));
+
+        p = nl ? nl + 1 : end;
+        if (t && !strcmp(t, "event") && when >= from) {
+            char ts[32];
+            time_t tt = (time_t)when;
+            struct tm w;
+
+            if (shown == 100) {
+                skipped++;
+            } else if (gmtime_r(&tt, &w)) {
+                strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &w);
+                fprintf(f, "| %s | %s | %s | %s |\n", ts,
+                        sget(o, "event") ? sget(o, "event") : "",
+                        sget(o, "subject") ? sget(o, "subject") : "",
+                        sget(o, "outcome") ? sget(o, "outcome") : "");
+                shown++;
+            }
+        }
+        json_decref(o);
+    }
+    if (!shown)
+        fprintf(f, "| (none in this period) | | | |\n");
+    if (skipped)
+        fprintf(f, "\n%zu later event(s) not listed.\n", skipped);
+    fprintf(f, "\n");
+}
+
 bw_err vex_report(FILE *f, const json_t *db, const char *id, enum vex_stage stage,
-                  const json_t *exposure, const char *now)
+                  const json_t *exposure, const char *events, size_t events_len, const char *now)
 {
     const json_t *v = json_object_get(json_object_get(db, "vulnerabilities"), id);
     const json_t *per = json_object_get(json_object_get(db, "status"), id), *s, *rels;
@@ -979,6 +1027,8 @@ bw_err vex_report(FILE *f, const json_t *db, const char *id, enum vex_stage stag
         fprintf(f, "No answer of the gateway's exposure query was given (bulwark vex report "
                    "--exposure); %zu release(s) are affected.\n\n", naff);
     }
+    if (events)
+        report_events(f, events, events_len, aware);
     if (stage != VEX_EARLY_WARNING) {
         fprintf(f, "## Corrective and mitigating measures\n\n");
         if (fixed_in)

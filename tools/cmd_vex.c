@@ -31,6 +31,7 @@ static const struct cli_opt vex_opts[] = {
     {"exploited", NULL, "set: it is actively exploited"},
     {"stage", "STAGE", "report: early-warning, notification or final"},
     {"exposure", "FILE", "report: the gateway's answer to GET /api/v1/exposure?vuln=ID"},
+    {"events", "FILE", "report: security-log records, as 'bulwark log show --json' prints them"},
     {"publisher", "NAME", "csaf, advisory, openvex: who publishes (default: the releases' vendor)"},
     {"namespace", "URL", "csaf, advisory, openvex: the publisher's URL (required)"},
     {"prefix", "TEXT", "csaf, advisory: tracking id prefix (default BULWARK)"},
@@ -366,7 +367,16 @@ static int cmd_vex(struct cli_args *a)
             status = cli_fail(a, out, BW_E_IO);
             goto out;
         }
-        rc = vex_report(f, db, cli_get(a, "vuln"), st, exp, now);
+        {
+            uint8_t *ev = NULL;
+            size_t evlen = 0;
+
+            rc = cli_get(a, "events") ? bwh_read_file(cli_get(a, "events"), 64u << 20, &ev, &evlen)
+                                      : BW_OK;
+            if (!rc)
+                rc = vex_report(f, db, cli_get(a, "vuln"), st, exp, (const char *)ev, evlen, now);
+            bwh_free(ev);
+        }
         json_decref(exp);
         if (out && fclose(f) != 0 && !rc)
             rc = BW_E_IO;

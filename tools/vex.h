@@ -90,11 +90,16 @@ enum vex_stage { VEX_EARLY_WARNING, VEX_NOTIFICATION, VEX_FINAL };
  * stage, with its deadline computed from the record's time of awareness
  * (24 h, 72 h; the final report 14 days after a fixing release was
  * recorded, or from awareness while none is). exposure: the gateway's
- * answer to GET /api/v1/exposure (or NULL). BW_E_NOTFOUND (no such
- * vulnerability), BW_E_STATE (no time of awareness recorded).
+ * answer to GET /api/v1/exposure (or NULL). events, events_len: security
+ * log records as `bulwark log show --json` prints them (one JSON object a
+ * line; NULL for none): the events from 14 days before awareness on are
+ * listed (at most 100; lines that are not such records are skipped).
+ * BW_E_NOTFOUND (no such vulnerability), BW_E_STATE (no time of awareness
+ * recorded).
  */
 BW_NODISCARD bw_err vex_report(FILE *f, const json_t *db, const char *id, enum vex_stage stage,
-                               const json_t *exposure, const char *now);
+                               const json_t *exposure, const char *events, size_t events_len,
+                               const char *now);
 
 /* Adds seconds to an RFC 3339 UTC time ("YYYY-MM-DDTHH:MM:SSZ"). */
 BW_NODISCARD bw_err vex_time_add(const char *t, long long secs, char out[32]);

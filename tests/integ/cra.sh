@@ -330,6 +330,11 @@ check 'VX report --vuln CVE-2026-0001 --stage notification --out n.md && grep -q
   "notification: 72 h, the corrective measure"
 check 'VX report --vuln CVE-2026-0001 --stage final --out f.md && grep -q "| 2026-01-24T00:00:00Z |" f.md' \
   "final report: 14 days after release 2 was made available"
+printf '%s\n' '{"seq":1,"time":1000000,"type":"event","event":"login","subject":"old","outcome":"ok","hash":"00"}' \
+  '{"seq":2,"time":1767607200,"type":"event","event":"auth","subject":"admin","outcome":"refused","hash":"00"}' \
+  'not a record' > events.jsonl
+check 'VX report --vuln CVE-2026-0001 --stage notification --events events.jsonl --out ne.md && grep -q "| 2026-01-05T10:00:00Z | auth | admin | refused |" ne.md && ! grep -q "| old |" ne.md' \
+  "the report lists the security-log events since 14 days before awareness"
 
 echo "cra: $pass passed, $fail failed"
 [ "$fail" = 0 ]
