@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: an OSV or CSAF file given to bulwark vex import, then
- * matched against a release and written out as OpenVEX and CSAF. */
+ * matched against a release and written out as OpenVEX, CSAF and an
+ * Art. 14 draft (the same bytes also read as security-log lines). */
+#include <stdio.h>
+
 #include "vex.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -18,6 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = 0;
     const char *id;
     json_t *v, *doc;
+    static FILE *null;
+
+    if (!null)
+        null = fopen("/dev/null", "w");
 
     if (!db || !sbom || vex_add_release(db, "r1", "00", 1, sbom, "00", 0, "2026-01-01T00:00:00Z"))
         goto out;
@@ -29,6 +36,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 json_decref(doc);
             if (vex_csaf(db, id, 1, &p, &doc, fname, sizeof(fname)) == BW_OK)
                 json_decref(doc);
+            json_object_set_new(v, "aware", json_string("2026-01-01T00:00:00Z"));
+            if (null && vex_report(null, db, id, VEX_FINAL, NULL, (const char *)data, size,
+                                   "2026-01-02T00:00:00Z") == BW_E_NOTFOUND)
+                __builtin_trap(); /* the record is there */
         }
     }
 out:
