@@ -46,6 +46,12 @@ void gw_h_op_devices(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_release_upload(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_release_list(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_release_get(struct gw_req *q, struct gw_resp *r);
+void gw_h_op_release_sbom(struct gw_req *q, struct gw_resp *r);
+void gw_h_op_vex_put(struct gw_req *q, struct gw_resp *r);
+void gw_h_op_exposure(struct gw_req *q, struct gw_resp *r);
+void gw_h_op_advisory_put(struct gw_req *q, struct gw_resp *r);
+void gw_h_csaf_provider(struct gw_req *q, struct gw_resp *r);
+void gw_h_csaf_file(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r);
 /* api_ddi.c: the hawkBit DDI subset (docs/ddi.md) */
 void gw_h_ddi(struct gw_req *q, struct gw_resp *r);

@@ -6,11 +6,14 @@
  * the operator's name before it is answered.
  */
 #define _DEFAULT_SOURCE
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -897,7 +900,96 @@ void gw_h_op_release_get(struct gw_req *q, struct gw_resp *r)
         gw_error(r, 404, "not_found", "no such release");
         return;
     }
-    gw_json(r, 200, dump(release_obj(&rel)));
+    {
+        json_t *o = release_obj(&rel);
+        struct gw_release_text t;
+        char hex[GW_DIGEST_HEX_LEN + 1], path[4096];
+
+        /* the SBOM the manifest signs, whether the gateway holds it, and
+         * whether the release is security-only (signed, so not settable) */
+        memset(&t, 0, sizeof(t));
+        if (o && !strcmp(rel.kind, "bulwark") &&
+            gw_release_text(q->st->conf.blob_dir, rel.digest, &t) == BW_OK)
+            json_object_set_new(o, "security_only", json_boolean(t.security_only));
+        if (o && !strcmp(rel.kind, "bulwark") && t.has_sbom) {
+            bw_hex(hex, t.sbom, sizeof(t.sbom));
+            json_object_set_new(o, "sbom_sha256", json_string(hex));
+            json_object_set_new(o, "sbom_stored",
+                                json_boolean(!gw_blob_path(q->st->conf.blob_dir, hex, path,
+                                                           sizeof(path)) &&
+                                             access(path, F_OK) == 0));
+        }
+        gw_json(r, 200, dump(o));
+    }
+}
+
+/*
+ * /api/v1/releases/{id}/sbom. PUT (release role; the body is the SBOM):
+ * stored only if its SHA-256 is the digest the release's signed manifest
+ * names, so the gateway serves no SBOM the maker did not sign for. GET:
+ * the stored SBOM (404 if the manifest names none or none was uploaded).
+ */
+void gw_h_op_release_sbom(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_conf *c = &q->st->conf;
+    const struct gw_db_ops *ops;
+    struct gw_release rel;
+    struct gw_release_text t;
+    const uint8_t *want = t.sbom;
+    char hex[GW_DIGEST_HEX_LEN + 1];
+    void *h;
+    bw_err rc;
+
+    if (!gw_registry(q, r, &ops, &h))
+        return;
+    if (ops->release_get(h, q->id, &rel)) {
+        gw_error(r, 404, "not_found", "no such release");
+        return;
+    }
+    rc = strcmp(rel.kind, "bulwark") ? BW_E_NOTFOUND : gw_release_text(c->blob_dir, rel.digest, &t);
+    if (!rc && !t.has_sbom)
+        rc = BW_E_NOTFOUND;
+    if (rc) {
+        gw_error(r, rc == BW_E_NOTFOUND ? 404 : 503, "no_sbom",
+                 rc == BW_E_NOTFOUND ? "the release's manifest names no SBOM"
+                                     : "the release package cannot be read");
+        return;
+    }
+    bw_hex(hex, want, BW_SHA256_LEN);
+    if (strcmp(q->method, "PUT") != 0) {
+        char path[4096];
+
+        if (gw_blob_path(c->blob_dir, hex, path, sizeof(path)) || access(path, F_OK) != 0) {
+            gw_error(r, 404, "no_sbom", "the release's SBOM was not uploaded");
+            return;
+        }
+        gw_send_blob(q, r, hex);
+        return;
+    }
+    if (!need(q, r, ops, h, GW_ROLE_RELEASE))
+        return;
+    if (!q->upload_path) {
+        gw_error(r, 400, "upload", "the SBOM is the request body");
+        return;
+    }
+    rc = gw_blob_store_expect(q->upload_path, c->blob_dir, want);
+    if (rc) {
+        char msg[160];
+
+        snprintf(msg, sizeof(msg), "SBOM refused: %s (%s)",
+                 rc == BW_E_DIGEST ? "its SHA-256 is not the one the release's manifest signs"
+                                   : bw_strerror(rc),
+                 bw_errname(rc));
+        audit(q, ops, h, "release.sbom_refused", rel.name, bw_errname(rc));
+        gw_error(r, 422, "sbom", msg);
+        return;
+    }
+    audit(q, ops, h, "release.sbom", rel.name, hex);
+    {
+        json_t *o = json_pack("{s:I,s:s}", "release", (json_int_t)rel.id, "sbom_sha256", hex);
+
+        gw_json(r, 201, dump(o));
+    }
 }
 
 static const char *camp_state_name(enum gw_campaign_state s)
@@ -1163,4 +1255,366 @@ void gw_h_op_audit(struct gw_req *q, struct gw_resp *r)
     list_answer(r, ops, h, arr,
                 after ? ops->audit_list(h, from, lim, audit_cb, arr)
                       : ops->audit_recent(h, lim, audit_cb, arr));
+}
+
+/* ---- CRA: VEX statements, fleet exposure, CSAF advisories ---------------- */
+
+#define VEX_DOC_MAX (16u << 20)
+
+static pthread_mutex_t csaf_lock = PTHREAD_MUTEX_INITIALIZER; /* documents.json */
+
+static int all_digits(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* CSAF 2.0 section 5.1: the file name of a tracking id */
+static void csaf_name(const char *tid, char *out, size_t cap)
+{
+    size_t o = 0;
+
+    for (; *tid && o + 6 < cap; tid++) {
+        char c = *tid >= 'A' && *tid <= 'Z' ? (char)(*tid + 32) : *tid;
+
+        out[o++] = ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '-')
+                       ? c
+                       : '_';
+    }
+    snprintf(out + o, cap - o, ".json");
+}
+
+/* blob_dir/csaf/white/YEAR, each level created when missing */
+static bw_err csaf_dirs(const char *blob_dir, const char *year)
+{
+    char p[GW_PATH_MAX + 64];
+
+    snprintf(p, sizeof(p), "%s/csaf", blob_dir);
+    if (mkdir(p, 0755) && errno != EEXIST)
+        return BW_E_IO;
+    snprintf(p, sizeof(p), "%s/csaf/white", blob_dir);
+    if (mkdir(p, 0755) && errno != EEXIST)
+        return BW_E_IO;
+    snprintf(p, sizeof(p), "%s/csaf/white/%.4s", blob_dir, year);
+    if (mkdir(p, 0755) && errno != EEXIST)
+        return BW_E_IO;
+    return BW_OK;
+}
+
+/* index.txt (one path a line) and changes.csv ("path","time", newest
+ * first) from documents.json {path: current_release_date} */
+static bw_err csaf_write_lists(const char *blob_dir, const json_t *idx)
+{
+    char p[GW_PATH_MAX + 64], *txt = NULL, *csv = NULL;
+    size_t tl = 0, cl = 0, n = json_object_size(idx), i, j;
+    const char **keys = bwh_calloc(n ? n : 1, sizeof(*keys));
+    const char *k;
+    json_t *v;
+    bw_err rc = BW_E_NOMEM;
+
+    if (!keys)
+        return rc;
+    i = 0;
+    json_object_foreach((json_t *)idx, k, v)
+        keys[i++] = k;
+    for (i = 1; i < n; i++) /* newest first: insertion sort on the time */
+        for (j = i; j > 0 && strcmp(json_string_value(json_object_get(idx, keys[j - 1])),
+                                    json_string_value(json_object_get(idx, keys[j]))) < 0;
+             j--) {
+            const char *t = keys[j];
+
+            keys[j] = keys[j - 1];
+            keys[j - 1] = t;
+        }
+    txt = bwh_malloc(n * 330 + 1);
+    csv = bwh_malloc(n * 400 + 1);
+    if (!txt || !csv)
+        goto out;
+    txt[0] = csv[0] = 0;
+    for (i = 0; i < n; i++) {
+        tl += (size_t)snprintf(txt + tl, 330, "%.320s\n", keys[i]);
+        cl += (size_t)snprintf(csv + cl, 400, "\"%.320s\",\"%.40s\"\n", keys[i],
+                               json_string_value(json_object_get(idx, keys[i])));
+    }
+    snprintf(p, sizeof(p), "%s/csaf/white/index.txt", blob_dir);
+    rc = bwh_write_file_atomic(p, txt, tl, 0644);
+    snprintf(p, sizeof(p), "%s/csaf/white/changes.csv", blob_dir);
+    if (!rc)
+        rc = bwh_write_file_atomic(p, csv, cl, 0644);
+out:
+    bwh_free(keys);
+    bwh_free(txt);
+    bwh_free(csv);
+    return rc;
+}
+
+/* An uploaded JSON document (upload route) of at most cap bytes. */
+static json_t *upload_json(struct gw_req *q, struct gw_resp *r, size_t cap)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    json_error_t je;
+    json_t *o;
+
+    if (!q->upload_path) {
+        gw_error(r, 400, "upload", "the document is the request body");
+        return NULL;
+    }
+    if (bwh_read_file(q->upload_path, cap, &buf, &len)) {
+        gw_error(r, 413, "too_big", "the document is too large or unreadable");
+        return NULL;
+    }
+    o = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
+    bwh_free(buf);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        gw_error(r, 400, "json", "not a JSON object");
+        return NULL;
+    }
+    return o;
+}
+
+static bw_err save_json(const char *path, const json_t *o)
+{
+    char *t = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+    bw_err rc = t ? bwh_write_file_atomic(path, t, strlen(t), 0644) : BW_E_NOMEM;
+
+    bwh_free(t);
+    return rc;
+}
+
+/*
+ * PUT /api/v1/vex (release role): the maker's OpenVEX document (bulwark vex
+ * openvex), kept as blob_dir/vex.json; statements name releases by the
+ * SHA-256 of their package (products[].hashes["sha-256"]).
+ */
+void gw_h_op_vex_put(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_db_ops *ops;
+    char path[GW_PATH_MAX + 16];
+    json_t *doc, *st;
+    size_t i;
+    void *h;
+
+    if (!gw_registry(q, r, &ops, &h) || !need(q, r, ops, h, GW_ROLE_RELEASE))
+        return;
+    doc = upload_json(q, r, VEX_DOC_MAX);
+    if (!doc)
+        return;
+    json_array_foreach(json_object_get(doc, "statements"), i, st)
+        if (!json_is_string(json_object_get(json_object_get(st, "vulnerability"), "name")) ||
+            !json_is_string(json_object_get(st, "status")) ||
+            !json_is_array(json_object_get(st, "products")))
+            break;
+    if (!json_is_string(json_object_get(doc, "@context")) ||
+        !json_array_size(json_object_get(doc, "statements")) ||
+        i != json_array_size(json_object_get(doc, "statements"))) {
+        json_decref(doc);
+        gw_error(r, 422, "openvex", "not an OpenVEX document (@context, statements with "
+                                    "vulnerability.name, status and products)");
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/vex.json", q->st->conf.blob_dir);
+    if (save_json(path, doc)) {
+        json_decref(doc);
+        gw_error(r, 503, "store", "the VEX document could not be stored");
+        return;
+    }
+    audit(q, ops, h, "vex.put", "vex", json_string_value(json_object_get(doc, "@id")));
+    gw_json(r, 200, dump(json_pack("{s:I}", "statements",
+                                   (json_int_t)json_array_size(json_object_get(doc, "statements")))));
+    json_decref(doc);
+}
+
+struct exposure {
+    json_t *seqs;  /* affected sequence -> release name */
+    json_t *devs;
+    json_t *digests; /* package sha-256 -> status */
+    json_t *rels;
+};
+
+static void exp_release(void *arg, const struct gw_release *rel)
+{
+    struct exposure *e = arg;
+    const char *st = json_string_value(json_object_get(e->digests, rel->digest));
+    char seq[24];
+
+    if (!st)
+        return;
+    json_array_append_new(e->rels, json_pack("{s:I,s:s,s:I,s:s}", "id", (json_int_t)rel->id,
+                                             "name", rel->name, "sequence",
+                                             (json_int_t)rel->sequence, "status", st));
+    if (!strcmp(st, "affected")) {
+        snprintf(seq, sizeof(seq), "%" PRId64, rel->sequence);
+        json_object_set_new(e->seqs, seq, json_string(rel->name));
+    }
+}
+
+static void exp_device(void *arg, const struct gw_device *d)
+{
+    struct exposure *e = arg;
+    char seq[24];
+    json_t *rel;
+
+    snprintf(seq, sizeof(seq), "%" PRId64, d->sequence);
+    rel = json_object_get(e->seqs, seq);
+    if (d->sequence >= 0 && rel)
+        json_array_append_new(e->devs, json_pack("{s:s,s:I,s:O,s:I}", "id", d->id, "sequence",
+                                                 (json_int_t)d->sequence, "release", rel,
+                                                 "last_seen", (json_int_t)d->last_seen));
+}
+
+/*
+ * GET /api/v1/exposure?vuln=ID: the releases the stored VEX statements
+ * name for vulnerability ID (or an alias), and every registered device
+ * whose installed sequence is that of an affected release.
+ */
+void gw_h_op_exposure(struct gw_req *q, struct gw_resp *r)
+{
+    const char *vuln = gw_query_arg(q, "vuln");
+    const struct gw_db_ops *ops;
+    char path[GW_PATH_MAX + 16], when[32];
+    struct exposure e = {NULL, NULL, NULL, NULL};
+    json_t *doc, *st, *p, *al;
+    size_t i, j, k;
+    time_t now = time(NULL);
+    struct tm tm;
+    void *h;
+    bw_err rc;
+
+    if (!gw_registry(q, r, &ops, &h))
+        return;
+    if (!vuln || !*vuln || strlen(vuln) > 128) {
+        gw_error(r, 400, "vuln", "?vuln=ID is required");
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/vex.json", q->st->conf.blob_dir);
+    doc = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+    if (!doc) {
+        gw_error(r, 404, "no_vex", "no VEX statements uploaded (PUT /api/v1/vex)");
+        return;
+    }
+    e.seqs = json_object();
+    e.devs = json_array();
+    e.digests = json_object();
+    e.rels = json_array();
+    json_array_foreach(json_object_get(doc, "statements"), i, st) {
+        const json_t *v = json_object_get(st, "vulnerability");
+        const char *name = json_string_value(json_object_get(v, "name"));
+        int match = name && !strcmp(name, vuln);
+
+        json_array_foreach(json_object_get(v, "aliases"), k, al)
+            match |= json_is_string(al) && !strcmp(json_string_value(al), vuln);
+        if (!match)
+            continue;
+        json_array_foreach(json_object_get(st, "products"), j, p) {
+            const char *d = json_string_value(json_object_get(json_object_get(p, "hashes"),
+                                                              "sha-256"));
+
+            if (d)
+                json_object_set(e.digests, d, json_object_get(st, "status"));
+        }
+    }
+    json_decref(doc);
+    rc = ops->release_list(h, 0, -1, exp_release, &e);
+    if (!rc)
+        rc = ops->device_list(h, NULL, -1, 0, -1, exp_device, &e);
+    if (rc) {
+        gw_error(r, 503, "registry", ops->error(h));
+    } else {
+        gmtime_r(&now, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        gw_json(r, 200, dump(json_pack("{s:s,s:s,s:O,s:O}", "vulnerability", vuln, "checked",
+                                       when, "releases", e.rels, "devices", e.devs)));
+    }
+    json_decref(e.seqs);
+    json_decref(e.devs);
+    json_decref(e.digests);
+    json_decref(e.rels);
+}
+
+/*
+ * PUT /api/v1/advisories (release role): a CSAF 2.0 document (bulwark vex
+ * advisory or csaf) with TLP:WHITE, published under
+ * /.well-known/csaf/white/YEAR/FILE (CSAF 2.0 section 7.1.11 names: the
+ * tracking id in lower case, other characters '_'), and the directory's
+ * index.txt and changes.csv written again.
+ */
+void gw_h_op_advisory_put(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_db_ops *ops;
+    const char *cat, *tid, *date, *tlp;
+    const json_t *d;
+    char dir[GW_PATH_MAX + 64], path[GW_PATH_MAX + 400], fname[300], rel[320];
+    json_t *doc, *idx;
+    void *h;
+
+    if (!gw_registry(q, r, &ops, &h) || !need(q, r, ops, h, GW_ROLE_RELEASE))
+        return;
+    doc = upload_json(q, r, 4u << 20);
+    if (!doc)
+        return;
+    d = json_object_get(doc, "document");
+    cat = json_string_value(json_object_get(d, "category"));
+    tid = json_string_value(json_object_get(json_object_get(d, "tracking"), "id"));
+    date = json_string_value(json_object_get(json_object_get(d, "tracking"),
+                                             "initial_release_date"));
+    tlp = json_string_value(json_object_get(json_object_get(json_object_get(d, "distribution"),
+                                                            "tlp"),
+                                            "label"));
+    if (!json_is_string(json_object_get(d, "csaf_version")) ||
+        strcmp(json_string_value(json_object_get(d, "csaf_version")), "2.0") || !cat ||
+        (strcmp(cat, "csaf_security_advisory") && strcmp(cat, "csaf_vex")) || !tid || !*tid ||
+        strlen(tid) > 200 || !date || strlen(date) < 4 || !all_digits(date, 4)) {
+        json_decref(doc);
+        gw_error(r, 422, "csaf", "not a CSAF 2.0 advisory or VEX document (csaf_version, "
+                                 "category, tracking.id, tracking.initial_release_date)");
+        return;
+    }
+    if (!tlp || strcmp(tlp, "WHITE")) {
+        json_decref(doc);
+        gw_error(r, 422, "tlp", "only TLP:WHITE documents are published");
+        return;
+    }
+    csaf_name(tid, fname, sizeof(fname));
+    snprintf(dir, sizeof(dir), "%s/csaf/white/%.4s", q->st->conf.blob_dir, date);
+    snprintf(path, sizeof(path), "%s/%s", dir, fname);
+    snprintf(rel, sizeof(rel), "%.4s/%s", date, fname);
+    if (csaf_dirs(q->st->conf.blob_dir, date) || save_json(path, doc)) {
+        json_decref(doc);
+        gw_error(r, 503, "store", "the advisory could not be stored");
+        return;
+    }
+    /* index.txt and changes.csv list every document, newest change first;
+     * one writer at a time in this process (instances sharing a blob_dir
+     * should publish through one of them) */
+    pthread_mutex_lock(&csaf_lock);
+    snprintf(path, sizeof(path), "%s/csaf/white/documents.json", q->st->conf.blob_dir);
+    idx = json_load_file(path, 0, NULL);
+    if (!json_is_object(idx)) {
+        json_decref(idx);
+        idx = json_object();
+    }
+    json_object_set_new(idx, rel, json_string(json_string_value(json_object_get(
+                                      json_object_get(d, "tracking"), "current_release_date"))
+                                                  ? json_string_value(json_object_get(
+                                                        json_object_get(d, "tracking"),
+                                                        "current_release_date"))
+                                                  : date));
+    if (save_json(path, idx) || csaf_write_lists(q->st->conf.blob_dir, idx)) {
+        pthread_mutex_unlock(&csaf_lock);
+        json_decref(idx);
+        json_decref(doc);
+        gw_error(r, 503, "store", "the advisory index could not be written");
+        return;
+    }
+    pthread_mutex_unlock(&csaf_lock);
+    json_decref(idx);
+    audit(q, ops, h, "advisory.put", tid, rel);
+    gw_json(r, 201, dump(json_pack("{s:s,s:s}", "tracking_id", tid, "path", rel)));
+    json_decref(doc);
 }

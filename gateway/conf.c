@@ -110,6 +110,9 @@ static const struct bwh_conf_row rows[] = {
     {"security_expires", S(security_expires), "", "security.txt Expires, RFC 3339 time"},
     {"security_policy", S(security_policy), "", "security.txt Policy URL"},
     {"security_languages", S(security_languages), "en", "security.txt Preferred-Languages"},
+    {"csaf_publisher", S(csaf_publisher), "",
+     "CSAF provider: the publisher's name; with csaf_namespace, /.well-known/csaf/ is served"},
+    {"csaf_namespace", S(csaf_namespace), "", "CSAF provider: the publisher's URL (https://...)"},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 

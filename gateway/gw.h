@@ -66,6 +66,8 @@ struct gw_conf {
     char security_policy[512];
     char security_expires[64];
     char security_languages[64];
+    char csaf_publisher[256];     /* CSAF provider metadata; "" = no CSAF provider */
+    char csaf_namespace[512];
 };
 
 /* Loads the file (key = value lines). On error prints "PATH:LINE: reason"

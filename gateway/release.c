@@ -394,30 +394,22 @@ out:
 
 /* Method: one pass over the file computes SHA-256 (its content address),
  * MD5 and SHA-1 (what hawkBit clients are told); the file must not change
- * meanwhile; then it is stored like a package. */
-bw_err gw_release_store_artifact(const char *upload_path, const char *blob_dir, const char *kind,
-                                 const char *name, const char *uploaded_by, struct gw_release *out)
+ * meanwhile; then it is stored like a package, unless expect (a SHA-256)
+ * is given and differs (BW_E_DIGEST). upload_path is consumed. */
+static bw_err hash_and_store(const char *upload_path, const char *blob_dir, const uint8_t *expect,
+                             char hex[GW_DIGEST_HEX_LEN + 1], uint8_t md5[16], uint8_t sha1[20],
+                             uint64_t *size)
 {
     static const size_t chunk = 64 * 1024;
     EVP_MD_CTX *m5 = NULL, *s1 = NULL;
     struct bw_sha256 h;
     struct stat st0, st1;
-    uint8_t *buf = NULL, dig[BW_SHA256_LEN], md5[16], sha1[20];
-    char hex[GW_DIGEST_HEX_LEN + 1];
+    uint8_t *buf = NULL, dig[BW_SHA256_LEN];
     uint64_t total = 0;
     int in = -1, h_open = 0;
     ssize_t n;
-    bw_err rc = BW_E_INVAL;
+    bw_err rc = BW_E_NOMEM;
 
-    if (!upload_path)
-        return BW_E_INVAL;
-    if (!out)
-        goto out;
-    memset(out, 0, sizeof(*out));
-    if (!blob_dir || !blob_dir[0] || !kind || (strcmp(kind, "swu") && strcmp(kind, "mender")) ||
-        (rc = check_id(name)) || (rc = check_id(uploaded_by)))
-        goto out;
-    rc = BW_E_NOMEM;
     buf = bwh_malloc(chunk);
     m5 = EVP_MD_CTX_new();
     s1 = EVP_MD_CTX_new();
@@ -454,17 +446,14 @@ bw_err gw_release_store_artifact(const char *upload_path, const char *blob_dir, 
     if (fstat(in, &st1) != 0 || st1.st_size != st0.st_size || (uint64_t)st1.st_size != total ||
         st1.st_mtim.tv_sec != st0.st_mtim.tv_sec || st1.st_mtim.tv_nsec != st0.st_mtim.tv_nsec)
         goto out;
+    rc = BW_E_DIGEST;
+    if (expect && !bw_ct_equal(expect, dig, BW_SHA256_LEN))
+        goto out;
     bw_hex(hex, dig, BW_SHA256_LEN);
     rc = store_blob(in, upload_path, total, blob_dir, hex, dig);
     if (rc)
         goto out;
-    memcpy(out->digest, hex, sizeof(out->digest));
-    bw_hex(out->md5, md5, sizeof(md5));
-    bw_hex(out->sha1, sha1, sizeof(sha1));
-    out->size = (int64_t)total;
-    snprintf(out->kind, sizeof(out->kind), "%s", kind);
-    snprintf(out->name, sizeof(out->name), "%s", name);
-    snprintf(out->uploaded_by, sizeof(out->uploaded_by), "%s", uploaded_by);
+    *size = total;
     rc = BW_OK;
 out:
     if (h_open)
@@ -475,8 +464,101 @@ out:
     if (in >= 0)
         close(in);
     unlink(upload_path);
+    return rc;
+}
+
+bw_err gw_release_store_artifact(const char *upload_path, const char *blob_dir, const char *kind,
+                                 const char *name, const char *uploaded_by, struct gw_release *out)
+{
+    uint8_t md5[16], sha1[20];
+    char hex[GW_DIGEST_HEX_LEN + 1];
+    uint64_t total = 0;
+    bw_err rc = BW_E_INVAL;
+
+    if (!upload_path)
+        return BW_E_INVAL;
+    if (!out)
+        goto fail;
+    memset(out, 0, sizeof(*out));
+    if (!blob_dir || !blob_dir[0] || !kind || (strcmp(kind, "swu") && strcmp(kind, "mender")) ||
+        (rc = check_id(name)) || (rc = check_id(uploaded_by)))
+        goto fail;
+    rc = hash_and_store(upload_path, blob_dir, NULL, hex, md5, sha1, &total);
+    if (rc)
+        goto out;
+    memcpy(out->digest, hex, sizeof(out->digest));
+    bw_hex(out->md5, md5, sizeof(md5));
+    bw_hex(out->sha1, sha1, sizeof(sha1));
+    out->size = (int64_t)total;
+    snprintf(out->kind, sizeof(out->kind), "%s", kind);
+    snprintf(out->name, sizeof(out->name), "%s", name);
+    snprintf(out->uploaded_by, sizeof(out->uploaded_by), "%s", uploaded_by);
+    goto out;
+fail:
+    unlink(upload_path);
+out:
     if (rc && out)
         memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+bw_err gw_blob_store_expect(const char *upload_path, const char *blob_dir,
+                            const uint8_t expect[BW_SHA256_LEN])
+{
+    uint8_t md5[16], sha1[20];
+    char hex[GW_DIGEST_HEX_LEN + 1];
+    uint64_t total;
+
+    if (!upload_path)
+        return BW_E_INVAL;
+    if (!blob_dir || !blob_dir[0] || !expect) {
+        unlink(upload_path);
+        return BW_E_INVAL;
+    }
+    return hash_and_store(upload_path, blob_dir, expect, hex, md5, sha1, &total);
+}
+
+/* The release package's envelope: the first CBOR item of the blob, read
+ * without a key (the blob was verified when it was stored; the manifest
+ * digest still covers the text member). */
+bw_err gw_release_text(const char *blob_dir, const char *pkg_digest, struct gw_release_text *out)
+{
+    char path[4096];
+    uint8_t *buf = NULL;
+    size_t len = 0, env_len = 0;
+    struct bw_suit s;
+    ssize_t n;
+    int fd = -1;
+    bw_err rc;
+
+    rc = gw_blob_path(blob_dir, pkg_digest, path, sizeof(path));
+    if (rc)
+        goto out;
+    rc = BW_E_NOMEM;
+    buf = bwh_malloc(BW_SUIT_ENVELOPE_MAX);
+    if (!buf)
+        goto out;
+    rc = BW_E_IO;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        goto out;
+    while (len < BW_SUIT_ENVELOPE_MAX &&
+           (n = read(fd, buf + len, BW_SUIT_ENVELOPE_MAX - len)) > 0)
+        len += (size_t)n;
+    rc = bw_cbor_wellformed(buf, len, 1, &env_len);
+    if (!rc)
+        rc = bw_suit_parse(buf, env_len, NULL, &s);
+    if (rc)
+        goto out;
+    memset(out, 0, sizeof(*out));
+    out->has_sbom = s.has_sbom;
+    memcpy(out->sbom, s.sbom_digest, BW_SHA256_LEN);
+    out->security_only = s.security_only;
+    rc = BW_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    bwh_free(buf);
     return rc;
 }
 

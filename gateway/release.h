@@ -82,6 +82,32 @@ BW_NODISCARD bw_err gw_release_store_artifact(const char *upload_path, const cha
                                               const char *uploaded_by, struct gw_release *out);
 
 /*
+ * Stores upload_path in the blob store if its SHA-256 is expect: an
+ * SBOM whose digest the release's manifest signs. upload_path is consumed
+ * as by gw_release_ingest. Errors: BW_E_DIGEST (another file: nothing is
+ * stored), BW_E_TRUNCATED (empty), BW_E_STATE, BW_E_TAMPER, BW_E_IO,
+ * BW_E_NOMEM, BW_E_CRYPTO, BW_E_INVAL. Thread-safe.
+ */
+BW_NODISCARD bw_err gw_blob_store_expect(const char *upload_path, const char *blob_dir,
+                                         const uint8_t expect[BW_SHA256_LEN]);
+
+/* What the text member of a release's signed manifest says. */
+struct gw_release_text {
+    int has_sbom;                  /* BW_SUIT_TEXT_SBOM_DIGEST present */
+    uint8_t sbom[BW_SHA256_LEN];   /* the SBOM's SHA-256 */
+    int security_only;             /* BW_SUIT_TEXT_SECURITY_ONLY */
+};
+
+/*
+ * Reads the text member of release package pkg_digest's manifest (the
+ * envelope at the start of the stored blob, which was verified when it was
+ * stored). Errors: BW_E_INVAL (not a digest), BW_E_IO (no such blob), the
+ * SUIT parser's errors, BW_E_NOMEM. Thread-safe.
+ */
+BW_NODISCARD bw_err gw_release_text(const char *blob_dir, const char *pkg_digest,
+                                    struct gw_release_text *out);
+
+/*
  * blob_dir/sha256/<hex_digest> into out (cap bytes, NUL terminated).
  * hex_digest must be exactly 64 lowercase hex digits, so no request can
  * name any other file. Errors: BW_E_INVAL (not such a digest, NULL or empty

@@ -12,7 +12,8 @@ case "${1:-test}" in
   test|bench) need+=(clang libclang-rt-14-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
                      softhsm2 opensc swtpm swtpm-tools tpm2-tools tpm2-abrmd dbus-daemon
                      postgresql sqlite3 swupdate cpio mender-client mender-artifact python3-jsonschema chromium
-                     poppler-utils gnupg qemu-system-arm dpkg-dev python3-securesystemslib faketime) ;;
+                     poppler-utils gnupg qemu-system-arm dpkg-dev python3-securesystemslib faketime
+                     e2fsprogs) ;;
 esac
 [ "${1:-}" = bench ] && need+=(bc time nginx-light)
 missing=()

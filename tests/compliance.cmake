@@ -33,3 +33,16 @@ if(TARGET bulwark-gateway) # not the library name: that would skip this whole fr
   add_test(NAME integ.audit_gateway COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/audit_gateway.sh
            $<TARGET_FILE:bulwark> $<TARGET_FILE:bulwark-gateway>)
 endif()
+
+# Issue 20, the Cyber Resilience Act: SBOMs from a tree of unpacked .debs
+# (and its ext4 image) valid against CycloneDX 1.6 and BSI TR-03183-2,
+# signed into two releases, stored and served by the gateway; a tampered
+# SBOM refused; an OSV record affecting release 1, fixed in release 2:
+# VEX status, OpenVEX and CSAF documents (schema and mandatory tests), the
+# fleet's exposure, the advisory on the gateway's CSAF provider, the Art. 14
+# drafts (tests/integ/cra.sh, tests/integ/cra_check.py).
+if(TARGET bulwark-gateway)
+  add_test(NAME integ.cra COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/cra.sh $<TARGET_FILE:bulwark>
+           $<TARGET_FILE:bulwark-gateway> ${CMAKE_SOURCE_DIR} $<TARGET_FILE:devkey_pem>
+           $<TARGET_FILE:bulwark-gatewayctl>)
+endif()

@@ -209,6 +209,11 @@ struct audit_model {
     const char *gateway_cacert; /* --cacert: CA bundle of the gateway's https (NULL: system's) */
     const char *sign_key; /* disclose: OpenPGP key that signs security.txt, or NULL */
     char unit[128];       /* the unit audited: its device certificate's CN, or empty */
+    /* issue 20 (CRA): the maker's VEX database (bulwark vex), and the
+     * sequence installed on the audited device (set by the checks) */
+    const char *vex_path;
+    uint64_t installed;
+    int has_installed;
 };
 
 const char *audit_result_name(enum audit_result r);

@@ -1119,6 +1119,10 @@ static void check_installed(struct audit_model *m, const struct bwh_device_conf 
             c->res = AUDIT_PASS;
     }
     check_slot(m, d);
+    if (s <= 1 && st->slot_sequence[s] != BW_SEQ_EMPTY) {
+        m->installed = st->slot_sequence[s];
+        m->has_installed = 1;
+    }
     if (*rel || m->gateway_url)
         check_newest(m, dc, s <= 1 && st->slot_sequence[s] != BW_SEQ_EMPTY ? st->slot_sequence[s] : 0,
                      rel);
@@ -1635,6 +1639,274 @@ out:
     bw_ec_key_clear(&other);
 }
 
+/* ---- CRA (issue 20): SBOMs, vulnerability status, advisories ---------- */
+
+/* GET m->gateway_url + path with the operator token into *body (bwh_free);
+ * non-zero, said in c, when it cannot be read or answers other than 200. */
+static int gw_get(struct audit_check *c, const struct audit_model *m, const char *path,
+                  size_t cap, char **body, size_t *len)
+{
+    struct bwh_net_limits lim;
+    char tok[GW_TOKEN_MAX + 1], err[400], full[2048];
+    const char *why, *url = m->gateway_url;
+    size_t ulen = strlen(url);
+    int bad = 1;
+
+    *body = NULL;
+    while (ulen && url[ulen - 1] == '/')
+        ulen--;
+    bwh_net_limits_default(&lim);
+    lim.connect_s = 10;
+    lim.total_s = 60;
+    lim.body_max = cap;
+    lim.redirects_max = 0;
+    if (!m->gateway_token || read_token(m->gateway_token, tok, sizeof(tok), &why)) {
+        say(c, "The gateway token file is missing or unusable.");
+        goto out;
+    }
+    if ((size_t)snprintf(full, sizeof(full), "%.*s%s", (int)ulen, url, path) >= sizeof(full)) {
+        say(c, "--gateway: the URL is too long.");
+        goto out;
+    }
+    if (bwh_fetch_get(full, m->gateway_cacert, tok, &lim, body, len, err, sizeof(err))) {
+        say(c, "Could not read %s: %s.", full, err);
+        goto out;
+    }
+    bad = 0;
+out:
+    bw_wipe(tok, sizeof(tok));
+    return bad;
+}
+
+static json_t *gw_get_json(struct audit_check *c, const struct audit_model *m, const char *path)
+{
+    char *body = NULL;
+    size_t len = 0;
+    json_t *o;
+
+    if (gw_get(c, m, path, GW_PAGE_BYTES, &body, &len))
+        return NULL;
+    o = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+    bwh_free(body);
+    if (!o)
+        say(c, "%s: not JSON.", path);
+    return o;
+}
+
+/*
+ * Annex I Part II (1): every signed release the gateway offers names an
+ * SBOM in its manifest, the gateway holds it, and what it serves has the
+ * signed SHA-256 (a changed SBOM file on the gateway is caught here).
+ */
+static void check_cra_sbom(struct audit_model *m, const json_t *rels)
+{
+    struct audit_check *c = add(m, "cra.sbom");
+    size_t i, bad = 0, n = 0;
+    const json_t *r;
+
+    json_array_foreach(rels, i, r) {
+        const char *kind = json_string_value(json_object_get(r, "kind"));
+        json_int_t id = json_integer_value(json_object_get(r, "id"));
+        const char *name = json_string_value(json_object_get(r, "name"));
+        char path[96], *body = NULL, hex[65];
+        const char *want;
+        uint8_t d[BW_SHA256_LEN];
+        size_t len = 0;
+        json_t *det;
+
+        if (kind && strcmp(kind, "bulwark"))
+            continue;
+        n++;
+        snprintf(path, sizeof(path), "/api/v1/releases/%" JSON_INTEGER_FORMAT, id);
+        det = gw_get_json(c, m, path);
+        if (!det) {
+            c->res = AUDIT_ERROR;
+            return;
+        }
+        want = json_string_value(json_object_get(det, "sbom_sha256"));
+        if (!want) {
+            say(c, "Release %s: its manifest names no SBOM.", name ? name : "?");
+            bad++;
+        } else if (!json_is_true(json_object_get(det, "sbom_stored"))) {
+            say(c, "Release %s: the gateway holds no SBOM for it.", name ? name : "?");
+            bad++;
+        } else {
+            snprintf(path, sizeof(path), "/api/v1/releases/%" JSON_INTEGER_FORMAT "/sbom", id);
+            if (gw_get(c, m, path, 64u << 20, &body, &len)) {
+                json_decref(det);
+                c->res = AUDIT_ERROR;
+                return;
+            }
+            if (bw_sha256((const uint8_t *)body, len, d) == BW_OK)
+                bw_hex(hex, d, sizeof(d));
+            else
+                hex[0] = 0;
+            bwh_free(body);
+            if (strcmp(hex, want)) {
+                say(c, "Release %s: the SBOM the gateway serves is not the one its manifest "
+                       "signs (SHA-256 %s, signed %s).", name ? name : "?", hex, want);
+                bad++;
+            }
+        }
+        json_decref(det);
+    }
+    if (!n) {
+        say(c, "The gateway offers no signed release.");
+        c->res = AUDIT_ERROR;
+    } else if (!bad) {
+        say(c, "All %zu releases carry a signed SBOM digest and the gateway serves that SBOM.", n);
+        c->res = AUDIT_PASS;
+    }
+}
+
+/*
+ * Annex I Part I (2)(a) and Part II (2): no known vulnerability left
+ * exploitable. The audited device's release (its installed sequence) is
+ * affected by none in the maker's VEX database, and the gateway counts no
+ * device on an affected release.
+ */
+static void check_cra_vulns(struct audit_model *m, const json_t *db)
+{
+    struct audit_check *c = add(m, "cra.vulns");
+    const json_t *status = json_object_get(db, "status"), *rels = json_object_get(db, "releases");
+    const json_t *per, *s;
+    const char *vid, *rn;
+    size_t bad = 0, nv = 0;
+
+    json_object_foreach((json_t *)status, vid, per) {
+        int affects = 0;
+
+        nv++;
+        json_object_foreach((json_t *)per, rn, s) {
+            const char *st = json_string_value(json_object_get(s, "status"));
+            json_int_t q = json_integer_value(json_object_get(json_object_get(rels, rn),
+                                                              "sequence"));
+
+            if (!st || strcmp(st, "affected"))
+                continue;
+            affects = 1;
+            if (m->has_installed && (uint64_t)q == m->installed) {
+                say(c, "The device runs release %s (sequence %" PRIu64 "), affected by %s.", rn,
+                    m->installed, vid);
+                bad++;
+            }
+        }
+        if (affects && m->gateway_url) {
+            char path[200], *body = NULL;
+            size_t len = 0;
+            json_t *e;
+
+            snprintf(path, sizeof(path), "/api/v1/exposure?vuln=%.128s", vid);
+            if (gw_get(c, m, path, GW_PAGE_BYTES, &body, &len)) {
+                c->res = AUDIT_ERROR;
+                return;
+            }
+            e = json_loadb(body, len, 0, NULL);
+            bwh_free(body);
+            if (json_array_size(json_object_get(e, "devices"))) {
+                say(c, "%zu device(s) of the fleet run a release affected by %s.",
+                    json_array_size(json_object_get(e, "devices")), vid);
+                bad++;
+            }
+            json_decref(e);
+        }
+    }
+    if (!bad) {
+        say(c, "%zu known vulnerabilit%s in the VEX database; %s.", nv, nv == 1 ? "y" : "ies",
+            m->gateway_url ? "no device of the fleet and not this device runs an affected release"
+                           : "this device does not run an affected release");
+        c->res = m->has_installed || m->gateway_url ? AUDIT_PASS : AUDIT_ERROR;
+        if (c->res == AUDIT_ERROR)
+            say(c, "Neither the device's release nor the fleet could be looked at.");
+    }
+}
+
+/* Annex I Part II (4): each vulnerability a release fixes has a published
+ * advisory in the gateway's CSAF directory (index.txt names its id). */
+static void check_cra_advisories(struct audit_model *m, const json_t *db)
+{
+    struct audit_check *c = add(m, "cra.advisories");
+    const json_t *per, *s;
+    const char *vid, *rn;
+    char *idx = NULL;
+    size_t len = 0, bad = 0, nf = 0;
+
+    if (gw_get(c, m, "/.well-known/csaf/white/index.txt", 4u << 20, &idx, &len)) {
+        say(c, "No CSAF directory on the gateway.");
+        json_object_foreach(json_object_get(db, "status"), vid, per)
+            json_object_foreach((json_t *)per, rn, s)
+                if (json_string_value(json_object_get(s, "status")) &&
+                    !strcmp(json_string_value(json_object_get(s, "status")), "fixed")) {
+                    say(c, "%s is fixed in %s but no advisory is published.", vid, rn);
+                    return; /* a fixed vulnerability without any directory: fail */
+                }
+        c->res = AUDIT_ERROR;
+        return;
+    }
+    json_object_foreach(json_object_get(db, "status"), vid, per) {
+        int fixed = 0;
+        char low[160];
+        size_t i;
+
+        json_object_foreach((json_t *)per, rn, s)
+            fixed |= json_string_value(json_object_get(s, "status")) &&
+                     !strcmp(json_string_value(json_object_get(s, "status")), "fixed");
+        if (!fixed)
+            continue;
+        nf++;
+        for (i = 0; vid[i] && i + 1 < sizeof(low); i++)
+            low[i] = (char)(vid[i] >= 'A' && vid[i] <= 'Z' ? vid[i] + 32 : vid[i]);
+        low[i] = 0;
+        if (!memmem(idx, len, low, strlen(low))) {
+            say(c, "%s is fixed in a release but the gateway publishes no advisory for it.", vid);
+            bad++;
+        }
+    }
+    bwh_free(idx);
+    if (!bad) {
+        say(c, "Every fixed vulnerability (%zu) has a published CSAF advisory.", nf);
+        c->res = AUDIT_PASS;
+    }
+}
+
+static void check_cra(struct audit_model *m)
+{
+    json_t *db = NULL, *rels = NULL;
+    json_error_t je;
+
+    if (m->vex_path) {
+        db = json_load_file(m->vex_path, JSON_REJECT_DUPLICATES, &je);
+        if (!json_is_object(db) || !json_is_object(json_object_get(db, "status"))) {
+            struct audit_check *c = add(m, "cra.vulns");
+
+            say(c, "%s: not a bulwark VEX database: %s.", m->vex_path, db ? "no status" : je.text);
+            c->res = AUDIT_ERROR;
+            json_decref(db);
+            db = NULL;
+        } else {
+            check_cra_vulns(m, db);
+        }
+    }
+    if (m->gateway_url) {
+        struct audit_check tmp;
+
+        memset(&tmp, 0, sizeof(tmp));
+        if (!gateway_releases(&tmp, m->gateway_url, m->gateway_token, m->gateway_cacert,
+                              &rels)) {
+            check_cra_sbom(m, rels);
+            json_decref(rels);
+        } else {
+            struct audit_check *c = add(m, "cra.sbom");
+
+            snprintf(c->evidence, sizeof(c->evidence), "%s", tmp.evidence);
+            c->res = AUDIT_ERROR;
+        }
+        if (db)
+            check_cra_advisories(m, db);
+    }
+    json_decref(db);
+}
+
 void audit_run_checks(struct audit_model *m, const char *conf_path, const char *proc_net)
 {
     struct bwh_device_conf *dc = bwh_calloc(1, sizeof(*dc));
@@ -1668,6 +1940,7 @@ void audit_run_checks(struct audit_model *m, const char *conf_path, const char *
     check_crypto_module(m); /* after device.conf, which may enter approved mode */
     check_profile(m);
     check_risk(m);
+    check_cra(m);
     bwh_free(g.r);
     bwh_free(dc);
 }

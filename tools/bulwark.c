@@ -34,6 +34,8 @@ static const struct cli_opt sign_opts[] = {
     {"compress", NULL, "compress the payload with zstd, flushed at each chunk (digests stay over the uncompressed bytes)"},
     {"compress-level", "N", "zstd level for --compress, 1 to 22 (default 19)"},
     {"sync", NULL, "fsync the package before renaming it into place"},
+    {"sbom", "SBOM.json", "sign this SBOM's SHA-256 into the manifest (see 'bulwark sbom')"},
+    {"security-only", NULL, "mark the release as a security update only (no new features; signed)"},
     {"json", NULL, "print a JSON summary on stdout"},
     {NULL, NULL, NULL}};
 
@@ -164,7 +166,7 @@ static const struct cli_cmd commands[] = {
 /* Commands whose row lives in their own cmd_<name>.c beside the code. */
 static const struct cli_cmd *const more_commands[] = {
     &cli_cmd_provision, &cli_cmd_passwd, &cli_cmd_store, &cli_cmd_log, &cli_cmd_token,
-    &cli_cmd_audit, &cli_cmd_risk, &cli_cmd_tuf, &cli_cmd_repo,
+    &cli_cmd_audit, &cli_cmd_risk, &cli_cmd_tuf, &cli_cmd_repo, &cli_cmd_sbom, &cli_cmd_vex,
 };
 #define N_MORE (sizeof(more_commands) / sizeof(more_commands[0]))
 

@@ -277,6 +277,7 @@ static int do_audit(struct cli_args *a, struct audit_model *m, int disclose)
     m->releases_path = cli_get(a, "releases");
     m->gateway_url = cli_get(a, "gateway");
     m->gateway_token = cli_get(a, "gateway-token-file");
+    m->vex_path = cli_get(a, "vex");
     m->gateway_cacert = cli_get(a, "cacert");
     if (m->gateway_url && m->releases_path)
         return cli_usage(a, "--gateway and --releases both name the release list: give one");
@@ -372,6 +373,7 @@ static const struct cli_opt opts[] = {
     {"releases", "FILE", "the gateway's release list (GET /api/v1/releases): is the newest installed?"},
     {"gateway", "URL", "ask this gateway's operator API for its releases instead of --releases"},
     {"gateway-token-file", "FILE", "--gateway: file holding an operator token (viewer role suffices)"},
+    {"vex", "VEX.json", "CRA Annex I: the maker's VEX database (bulwark vex); with --gateway also SBOMs, exposure, advisories"},
     {"cacert", "CA.pem", "--gateway: CA bundle of the gateway's https (default: the system's)"},
     {"ixit", "PREFIX", "also write the IXIT skeleton (ETSI TS 103 701) as PREFIX.md and PREFIX.json"},
     {"sign-key", "KEYID", "disclose: sign security.txt with this OpenPGP key (gpg, GNUPGHOME)"},

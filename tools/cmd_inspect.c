@@ -105,6 +105,11 @@ static void print_json(const struct bw_suit *s, const char *path, int have_key)
         printf(",\"reference_uri\":");
         bwh_json_str(stdout, (const char *)s->reference_uri.p, s->reference_uri.len);
     }
+    if (s->has_sbom) {
+        printf(",\"sbom_sha256\":");
+        bwh_json_hex(stdout, s->sbom_digest, BW_SHA256_LEN);
+    }
+    printf(",\"security_only\":%s", s->security_only ? "true" : "false");
     printf(",\"sequences\":");
     seq_list_json(stdout, s->seqs_present);
     printf(",\"severed\":");
@@ -198,6 +203,12 @@ static void print_text(const struct bw_suit *s, const char *path, int have_key)
            s->sequence);
     bw_hex(hex, s->manifest_digest, BW_SHA256_LEN);
     printf("  manifest digest    %s\n", hex);
+    if (s->has_sbom) {
+        bw_hex(hex, s->sbom_digest, BW_SHA256_LEN);
+        printf("  SBOM sha256        %s\n", hex);
+    }
+    if (s->security_only)
+        printf("  security only      yes (no feature changes)\n");
     printf("  signatures         %u (%s)\n", s->n_sigs,
            !have_key ? "not checked: no --pub"
                      : s->authenticated ? "verified with the given key" : "NOT verified");

@@ -355,13 +355,33 @@ out:
     return status;
 }
 
+/* --sbom: the SBOM's SHA-256 goes into the manifest's text member. */
+static int sbom_digest(struct cli_args *a, struct bw_suit_build *b, uint8_t out[BW_SHA256_LEN])
+{
+    const char *f = cli_get(a, "sbom");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    bw_err rc;
+
+    if (!f)
+        return 0;
+    rc = bwh_read_file(f, (64u << 20), &buf, &len);
+    if (!rc)
+        rc = bw_sha256(buf, len, out);
+    bwh_free(buf);
+    if (rc)
+        return cli_fail(a, f, rc);
+    b->sbom_digest = out;
+    return 0;
+}
+
 int cmd_sign(struct cli_args *a)
 {
     const char *keyf = cli_get(a, "key"), *out = cli_get(a, "out"), *img = a->npos ? a->pos[0] : NULL;
     const char *seqs = cli_get(a, "sequence"), *cid = cli_get(a, "component-id");
     const char *levels = cli_get(a, "compress-level");
     uint8_t vendor[16], klass[16], comp[64], *list = NULL, *env = NULL, *payload = NULL;
-    uint8_t *table = NULL;
+    uint8_t *table = NULL, sbom[BW_SHA256_LEN];
     uint64_t level = 19, zbytes = 0;
     struct bw_suit_build b;
     struct bw_ec_key key;
@@ -409,6 +429,10 @@ int cmd_sign(struct cli_args *a)
     }
     b.vendor_id = vendor;
     b.class_id = klass;
+    if ((status = sbom_digest(a, &b, sbom)) != 0)
+        return status;
+    b.security_only = cli_flag(a, "security-only");
+    status = 1;
     b.uri = cli_get(a, "uri");
     if (cli_flag(a, "integrated")) {
         if (b.uri)
@@ -570,6 +594,11 @@ int cmd_sign(struct cli_args *a)
                b.sequence, b.image_size);
         bwh_json_hex(stdout, b.image_digest, BW_SHA256_LEN);
         printf(",\"envelope_size\":%zu,\"chunks\":%" PRIu64, env_len, n_chunks);
+        if (b.sbom_digest) {
+            printf(",\"sbom_sha256\":");
+            bwh_json_hex(stdout, b.sbom_digest, BW_SHA256_LEN);
+        }
+        printf(",\"security_only\":%s", b.security_only ? "true" : "false");
         if (table)
             printf(",\"compression\":\"zstd\",\"compressed_size\":%" PRIu64, zbytes);
         printf("}\n");

@@ -48,6 +48,15 @@ static const struct cmd cmds[] = {
     {"revoke", "ID", "POST", "/api/v1/devices/%s/status", 3, "revoke a device (admin)"},
     {"upload", "NAME PACKAGE", "POST", "/api/v1/releases?name=%s", 2,
      "upload a signed package; the gateway verifies it first (release-manager)"},
+    {"sbom", "ID SBOM.json", "PUT", "/api/v1/releases/%s/sbom", 2,
+     "store a release's SBOM; refused unless its SHA-256 is the one the manifest signs"
+     " (release-manager)"},
+    {"vex", "OPENVEX.json", "PUT", "/api/v1/vex", 2,
+     "store the OpenVEX statements (bulwark vex openvex) for exposure queries (release-manager)"},
+    {"exposure", "VULN-ID", "GET", "/api/v1/exposure?vuln=%s", 0,
+     "the releases affected by a vulnerability and the devices running them"},
+    {"advisory", "CSAF.json", "PUT", "/api/v1/advisories", 2,
+     "publish a TLP:WHITE CSAF 2.0 document under /.well-known/csaf/ (release-manager)"},
     {"releases", "", "GET", "/api/v1/releases", 0, "list releases, newest first"},
     {"release", "ID", "GET", "/api/v1/releases/%s", 0, "show one release"},
     {"campaign-create", "JSON", "POST", "/api/v1/campaigns", 1,
@@ -284,8 +293,8 @@ int main(int argc, char **argv)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
     }
-    if (!strcmp(c->method, "DELETE"))
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+    if (!strcmp(c->method, "DELETE") || !strcmp(c->method, "PUT"))
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
     cc = curl_easy_perform(h);
     if (cc == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

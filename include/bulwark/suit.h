@@ -99,6 +99,15 @@
 #define BW_SUIT_COMPRESS_ZSTD_STREAM 2 /* one zstd frame, flushed at every chunk's end */
 #define BW_SUIT_CLEN_LEN 4      /* bytes per entry of the length table */
 #define BW_SUIT_ALG_SHA256 (-16)
+/* bulwark's suit-text extension ($$suit-text-key-extensions, a negative
+ * int key in the text map): the SHA-256 of the release's software bill of
+ * materials, as a SUIT_Digest ([alg, bstr]). The text member is embedded in
+ * the manifest, so the signature covers it (docs/package-format.md). */
+#define BW_SUIT_TEXT_SBOM_DIGEST (-257)
+/* bulwark's suit-text extension: true when the release only fixes security
+ * problems (CRA Annex I Part II (8): security updates apart from feature
+ * updates). Absent means false. */
+#define BW_SUIT_TEXT_SECURITY_ONLY (-258)
 
 struct bw_suit_bytes {
     const uint8_t *p;
@@ -168,6 +177,9 @@ struct bw_suit {
     unsigned slot_cond : 1; /* it holds a component-slot condition */
     uint8_t seqs_present;  /* enum bw_suit_seq bits */
     uint8_t seqs_severed;  /* held as a digest in the manifest, member absent */
+    uint8_t sbom_digest[BW_SHA256_LEN]; /* BW_SUIT_TEXT_SBOM_DIGEST, when has_sbom */
+    unsigned has_sbom : 1; /* the manifest's text member names an SBOM digest */
+    unsigned security_only : 1; /* BW_SUIT_TEXT_SECURITY_ONLY was true */
     unsigned tagged : 1;   /* envelope carried tag 107 */
     unsigned authenticated : 1; /* a signature verified with the given key */
 };
@@ -278,6 +290,10 @@ struct bw_suit_build {
         uint64_t section_off;
     } alt[2];
     uint64_t section_total;
+    /* sbom_digest: NULL, or the SHA-256 of the release's SBOM, written as
+     * BW_SUIT_TEXT_SBOM_DIGEST in a text member embedded in the manifest. */
+    const uint8_t *sbom_digest;
+    int security_only; /* write BW_SUIT_TEXT_SECURITY_ONLY: true */
 };
 
 /* Builds and signs (ES256) a tagged envelope into w (n_alt 2: the A/B

@@ -621,6 +621,54 @@ struct sev {
     uint8_t has_digest[N_SEV];
 };
 
+/*
+ * The text member (a map; informational, so unknown keys are skipped):
+ * bulwark's SBOM digest and security-only extensions are taken, each at
+ * most once. A text
+ * member that is not a well-formed map is refused like any other
+ * malformed member.
+ */
+static bw_err parse_text(const uint8_t *p, size_t len, struct bw_suit *s)
+{
+    struct bw_cbor_dec d;
+    uint64_t n, i;
+    unsigned seen_sec = 0;
+    bw_err rc;
+
+    bw_cbor_dec_init(&d, p, len);
+    if ((rc = bw_cbor_get_map(&d, &n)))
+        return rc;
+    for (i = 0; i < n; i++) {
+        struct bw_cbor_item k;
+
+        if ((rc = bw_cbor_peek(&d, &k)))
+            return rc;
+        if (k.type == BW_CBOR_NINT && k.val == (uint64_t)(-1 - BW_SUIT_TEXT_SBOM_DIGEST)) {
+            if ((rc = bw_cbor_skip(&d)))
+                return rc;
+            if (s->has_sbom)
+                return BW_E_FORMAT; /* duplicate key */
+            if ((rc = take_inline_digest(&d, s->sbom_digest)))
+                return rc;
+            s->has_sbom = 1;
+            continue;
+        }
+        if (k.type == BW_CBOR_NINT && k.val == (uint64_t)(-1 - BW_SUIT_TEXT_SECURITY_ONLY)) {
+            struct bw_cbor_item v;
+
+            if ((rc = bw_cbor_skip(&d)) || (rc = bw_cbor_next(&d, &v)))
+                return rc;
+            if (seen_sec++ || v.type != BW_CBOR_SIMPLE || (v.val != 20 && v.val != 21))
+                return BW_E_FORMAT; /* duplicate, or not a boolean */
+            s->security_only = v.val == 21;
+            continue;
+        }
+        if ((rc = bw_cbor_skip(&d)) || (rc = bw_cbor_skip(&d)))
+            return rc;
+    }
+    return bw_cbor_at_end(&d) ? BW_OK : BW_E_TRAILING;
+}
+
 /* The digest of a severed member covers its bstr-wrapped encoding. */
 static bw_err check_severed(const struct sev *v, int i)
 {
@@ -789,6 +837,8 @@ static bw_err parse_manifest(struct bw_suit *s, struct sev *v)
             s->seq[3] = *b;
         else if (sev_keys[i] == BW_SUIT_INSTALL)
             s->seq[4] = *b;
+        else if (sev_keys[i] == BW_SUIT_TEXT && b->p && (rc = parse_text(b->p, b->len, s)))
+            return rc;
     }
     s->seq[5] = invoke;
     s->slot = BW_SUIT_SLOT_ANY;

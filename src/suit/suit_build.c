@@ -186,9 +186,24 @@ static void enc_install(struct bw_wr *w, const struct bw_suit_build *b)
     bw_cbor_put_uint(w, 15);
 }
 
+/* The text member: {-257: SUIT_Digest of the SBOM, -258: true}, either
+ * or both (deterministic order: -257 sorts first). */
+static void enc_text(struct bw_wr *w, const struct bw_suit_build *b)
+{
+    bw_cbor_put_map(w, (b->sbom_digest ? 1u : 0u) + (b->security_only ? 1u : 0u));
+    if (b->sbom_digest) {
+        bw_cbor_put_int(w, BW_SUIT_TEXT_SBOM_DIGEST);
+        put_digest(w, b->sbom_digest);
+    }
+    if (b->security_only) {
+        bw_cbor_put_int(w, BW_SUIT_TEXT_SECURITY_ONLY);
+        bw_cbor_put_head(w, BW_CBOR_SIMPLE, 21);
+    }
+}
+
 static void enc_manifest(struct bw_wr *w, const struct bw_suit_build *b)
 {
-    bw_cbor_put_map(w, 6);
+    bw_cbor_put_map(w, b->sbom_digest || b->security_only ? 7 : 6);
     bw_cbor_put_uint(w, BW_SUIT_MANIFEST_VERSION);
     bw_cbor_put_uint(w, 1);
     bw_cbor_put_uint(w, BW_SUIT_MANIFEST_SEQUENCE);
@@ -201,6 +216,10 @@ static void enc_manifest(struct bw_wr *w, const struct bw_suit_build *b)
     wrap(w, enc_invoke, b);
     bw_cbor_put_uint(w, BW_SUIT_INSTALL);
     wrap(w, enc_install, b);
+    if (b->sbom_digest || b->security_only) {
+        bw_cbor_put_uint(w, BW_SUIT_TEXT);
+        wrap(w, enc_text, b);
+    }
 }
 
 /* Each A/B section (chunk list + payload) lies inside the total. */

@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "bulwark/err.h"
 #include "t.h"
+#include "vex.h"
 
 static struct audit_profile prof;
 
@@ -311,6 +312,40 @@ static void test_placeholders(void)
     CHECK(audit_profile_placeholder("signatory_name", "Robin Keller") == NULL);
 }
 
+/* Debian version order, cases from deb-version(7)'s rules (the "~" sorts
+ * before everything, even the end; letters before other characters;
+ * digit runs numerically; an absent revision equals "0"; epochs first). */
+static void test_deb_vercmp(void)
+{
+    static const struct {
+        const char *a, *b;
+        int want;
+    } v[] = {
+        {"1.0", "1.1", -1},          {"1.0~rc1", "1.0", -1},      {"1.0", "1.0+b1", -1},
+        {"1:0.9", "2.0", 1},         {"1.0-1", "1.0-2", -1},      {"1.0a", "1.0", 1},
+        {"1.0", "1.0-0", 0},         {"0:1.0", "1.0", 0},         {"1.002", "1.2", 0},
+        {"1.2.3", "1.10", -1},       {"1.0~~", "1.0~~a", -1},     {"1.0~~a", "1.0~", -1},
+        {"1.0~", "1.0", -1},         {"2.30", "2.3", 1},          {"1.0-1", "1.0.1-1", -1},
+        {"1.0+", "1.0a", 1},         {"1.0Z", "1.0a", -1},        {"1.2-3-4", "1.2-3-5", -1},
+        {"2:1", "10:0", -1},         {"1.2.13.dfsg-1", "1.2.13.dfsg-1", 0},
+        {"1:1.2.13.dfsg-1", "1.2.14", 1}, {"7.88.1-10+deb12u5", "7.88.1-10+deb12u12", -1},
+    };
+    static const char *const bad[] = {"", "a:1", "1:", "1.0 1", "99999999999:1", "-1"};
+    size_t i;
+    int c;
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        CHECK_RC(vex_deb_vercmp(v[i].a, v[i].b, &c), BW_OK);
+        if (c != v[i].want)
+            fprintf(stderr, "%s vs %s: %d, want %d\n", v[i].a, v[i].b, c, v[i].want);
+        CHECK(c == v[i].want);
+        CHECK_RC(vex_deb_vercmp(v[i].b, v[i].a, &c), BW_OK);
+        CHECK(c == -v[i].want);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK_RC(vex_deb_vercmp(bad[i], "1", &c), BW_E_FORMAT);
+}
+
 int main(void)
 {
     struct audit_catalogue c;
@@ -324,6 +359,7 @@ int main(void)
     test_rows14(&c);
     test_register(&c);
     test_escape_uuid();
+    test_deb_vercmp();
     audit_catalogue_free(&c);
     T_DONE();
 }

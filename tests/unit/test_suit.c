@@ -1021,6 +1021,130 @@ static void nesting(void)
     }
 }
 
+/* bulwark's usual one-image build for the text-member tests */
+static void text_base(struct bw_suit_build *b, uint64_t size, int chunks)
+{
+    memset(b, 0, sizeof(*b));
+    b->sequence = 1;
+    b->vendor_id = vendor;
+    b->class_id = klass;
+    b->image_size = size;
+    b->with_chunks = chunks;
+    b->chunk_size = chunks ? BW_SUIT_CHUNK_SIZE : 0;
+}
+
+/* A manifest of bulwark's (6 members) with text member `text` appended. */
+static bw_err with_text(const uint8_t *text, size_t tlen, const struct bw_ec_key *k,
+                        struct bw_suit *s, uint8_t *env, size_t cap)
+{
+    uint8_t base[4096], m[2048];
+    struct bw_suit_build b;
+    struct bw_suit p;
+    size_t n;
+
+    text_base(&b, 1000, 0);
+    n = build(&b, k, base, sizeof(base));
+    CHECK_RC(bw_suit_parse(base, n, k, &p), BW_OK);
+    CHECK(p.manifest.len + tlen + 4 < sizeof(m) && p.manifest.p[0] == 0xa6);
+    memcpy(m, p.manifest.p, p.manifest.len);
+    m[0] = 0xa7;
+    n = p.manifest.len;
+    m[n++] = BW_SUIT_TEXT;
+    if (tlen < 24) {
+        m[n++] = (uint8_t)(0x40 | tlen);
+    } else {
+        m[n++] = 0x58; /* bstr, one-byte length */
+        m[n++] = (uint8_t)tlen;
+    }
+    memcpy(m + n, text, tlen);
+    n += tlen;
+    n = sign_manifest(m, n, k, env, cap);
+    return bw_suit_parse(env, n, k, s);
+}
+
+/* The SBOM digest in the text member (-257): built, parsed back and
+ * exposed; other text keys skipped; a duplicate or a wrong algorithm
+ * refused. */
+static void sbom_text(void)
+{
+    uint8_t env[4096], sbom[BW_SHA256_LEN], t[80];
+    struct bw_suit_build b;
+    struct bw_ec_key k;
+    struct bw_suit s;
+    size_t n;
+
+    bw_ec_key_init(&k);
+    CHECK_RC(bw_ec_generate(&k), BW_OK);
+    text_base(&b, 100000, 1);
+    n = build(&b, &k, env, sizeof(env));
+    CHECK_RC(bw_suit_parse(env, n, &k, &s), BW_OK);
+    CHECK(!s.has_sbom);
+    memset(sbom, 0x5b, sizeof(sbom));
+    sbom[31] = 0x01;
+    b.sbom_digest = sbom;
+    n = build(&b, &k, env, sizeof(env));
+    CHECK_RC(bw_suit_parse(env, n, &k, &s), BW_OK);
+    CHECK(s.has_sbom && memcmp(s.sbom_digest, sbom, sizeof(sbom)) == 0);
+    CHECK(s.seqs_present == (BW_SUIT_SEQ_SHARED | BW_SUIT_SEQ_VALIDATE | BW_SUIT_SEQ_INSTALL |
+                             BW_SUIT_SEQ_INVOKE));
+
+    CHECK(!s.security_only);
+    b.security_only = 1;
+    n = build(&b, &k, env, sizeof(env));
+    CHECK_RC(bw_suit_parse(env, n, &k, &s), BW_OK);
+    CHECK(s.has_sbom && s.security_only);
+    b.sbom_digest = NULL;
+    n = build(&b, &k, env, sizeof(env));
+    CHECK_RC(bw_suit_parse(env, n, &k, &s), BW_OK);
+    CHECK(!s.has_sbom && s.security_only);
+    /* {-258: 1}: not a boolean */
+    t[0] = 0xa1;
+    t[1] = 0x39;
+    t[2] = 0x01;
+    t[3] = 0x01;
+    t[4] = 0x01;
+    CHECK_RC(with_text(t, 5, &k, &s, env, sizeof(env)), BW_E_FORMAT);
+    t[4] = 0xf4; /* false */
+    CHECK_RC(with_text(t, 5, &k, &s, env, sizeof(env)), BW_OK);
+    CHECK(!s.security_only);
+
+    /* {1: "x", -257: [-16, h'5b..'], 2: "y"}: the text keys are skipped */
+    n = 0;
+    t[n++] = 0xa3;
+    t[n++] = 0x01;
+    t[n++] = 0x61;
+    t[n++] = 'x';
+    t[n++] = 0x39;
+    t[n++] = 0x01;
+    t[n++] = 0x00;
+    t[n++] = 0x82;
+    t[n++] = 0x2f;
+    t[n++] = 0x58;
+    t[n++] = 0x20;
+    memcpy(t + n, sbom, 32);
+    n += 32;
+    t[n++] = 0x02;
+    t[n++] = 0x61;
+    t[n++] = 'y';
+    CHECK_RC(with_text(t, n, &k, &s, env, sizeof(env)), BW_OK);
+    CHECK(s.has_sbom && memcmp(s.sbom_digest, sbom, sizeof(sbom)) == 0);
+    /* the same digest twice */
+    t[0] = 0xa2;
+    memmove(t + 1, t + 4, 3 + 36);
+    memcpy(t + 40, t + 1, 3 + 36);
+    CHECK_RC(with_text(t, 1 + 2 * 39, &k, &s, env, sizeof(env)), BW_E_FORMAT);
+    CHECK(!s.has_sbom); /* nothing of a refused envelope survives */
+    /* SHA-512's algorithm id (-44) */
+    t[0] = 0xa1;
+    t[5] = 0x38;
+    t[6] = 0x2b;
+    CHECK_RC(with_text(t, 40, &k, &s, env, sizeof(env)), BW_E_ALG);
+    /* a text member that is not a map */
+    t[0] = 0x80;
+    CHECK_RC(with_text(t, 1, &k, &s, env, sizeof(env)), BW_E_FORMAT);
+    bw_ec_key_clear(&k);
+}
+
 int main(int argc, char **argv)
 {
     vdir = argc > 1 ? argv[1] : "tests/vectors/suit";
@@ -1029,6 +1153,7 @@ int main(int argc, char **argv)
     condition_semantics();
     own();
     compression();
+    sbom_text();
     example3();
     try_each();
     ab_install();
