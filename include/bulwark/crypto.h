@@ -89,7 +89,7 @@ BW_NODISCARD bw_err bw_ec_export(const struct bw_ec_key *k, int priv, int pem, u
 /* AES-256-GCM with a 16-byte tag; 1 <= iv_len <= BW_GCM_IV_MAX (12 is
  * recommended; other lengths go through GHASH). BW_E_INVAL otherwise; BW_E_ALG
  * for an IV other than 12 bytes when the OpenSSL backend runs in approved
- * mode (include/bwh/cryptomode.h). open
+ * mode (crypto_mode = approved, set by the host library). open
  * returns BW_E_AUTH on a tag mismatch and then wipes pt. In-place allowed. */
 BW_NODISCARD bw_err bw_aes256gcm_seal(const uint8_t key[BW_AES256_KEY_LEN], const uint8_t *iv,
                                       size_t iv_len, const uint8_t *aad, size_t aad_len,
