@@ -11,3 +11,7 @@ set_tests_properties(contract.keystore_pkcs11 PROPERTIES LABELS pkcs11 TIMEOUT 6
 add_test(NAME integ.provision_pkcs11
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/provision_pkcs11.sh $<TARGET_FILE:bulwark>)
 set_tests_properties(integ.provision_pkcs11 PROPERTIES LABELS pkcs11 TIMEOUT 60)
+# the device storage key wrapped by a token-resident AES key
+add_test(NAME integ.store_pkcs11
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/store_pkcs11.sh $<TARGET_FILE:bulwark>)
+set_tests_properties(integ.store_pkcs11 PROPERTIES LABELS pkcs11 TIMEOUT 60)
