@@ -1,0 +1,89 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The gateway's online TUF keys inside a PKCS#11 token (softhsm2 in a
+# private token directory): tuf_snapshot_key and tuf_timestamp_key are
+# pkcs11: URIs, the gateway signs snapshot and timestamp through the token
+# at start, the signatures verify under the token's public keys (openssl
+# over the canonical signed part), and the start log names the module.
+# Usage: gateway_tuf_pkcs11.sh BULWARK BULWARK-GATEWAY
+set -u
+B=$(realpath "$1") GW=$(realpath "$2")
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+module=
+for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so; do
+    if [ -f "$m" ]; then module=$m; break; fi
+done
+[ -n "$module" ] || { echo "FAIL: libsofthsm2.so not found (apt-get install softhsm2)" >&2; exit 1; }
+T=$(mktemp -d)
+gw=
+trap '[ -n "$gw" ] && kill "$gw" 2>/dev/null; rm -rf "$T"' EXIT INT TERM
+cd "$T" || exit 1
+mkdir tokens
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' \
+    "$T" > softhsm2.conf
+SOFTHSM2_CONF=$T/softhsm2.conf
+export SOFTHSM2_CONF
+softhsm2-util --init-token --free --label online --pin 1234 --so-pin 5678 >/dev/null
+echo 1234 > pin
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+uri() { echo "pkcs11:module=$module;token=online;object=$1;pin-source=$T/pin"; }
+for r in sn ts; do
+    pkcs11-tool --module "$module" --token-label online --login --pin 1234 --keypairgen \
+        --key-type EC:prime256v1 --label $r --id 0$(test $r = sn && echo 1 || echo 2) >/dev/null 2>&1 \
+        || bad "pkcs11-tool keypairgen $r"
+    pkcs11-tool --module "$module" --token-label online --read-object --type pubkey --label $r \
+        -o $r.der >/dev/null 2>&1 && openssl pkey -pubin -inform DER -in $r.der -out $r.pub 2>/dev/null \
+        || bad "public key of $r"
+done
+for k in r1 tg rel; do "$B" keygen --out $k.key --pub $k.pub >/dev/null; done
+"$B" repo init --dir repo --root-pub r1.pub --threshold 1 --targets-pub tg.pub \
+    --snapshot-pub sn.pub --timestamp-pub ts.pub >/dev/null 2>err.txt || bad "repo init: $(cat err.txt)"
+for role in root:r1 targets:tg; do
+    "$B" repo sign --key ${role#*:}.key --out ${role%:*}.sig repo/staged/${role%:*}.json >/dev/null 2>err.txt &&
+        "$B" repo merge --dir repo ${role%:*}.sig >/dev/null 2>>err.txt || bad "publish ${role%:*}: $(cat err.txt)"
+done
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout srv.key \
+    -out srv.crt -subj /CN=127.0.0.1 -days 1 2>/dev/null
+echo "admin op $(printf x | sha256sum | cut -c1-64)" > operators
+cat > gw.conf <<CONF
+listen = 127.0.0.1:0
+tls_cert = $T/srv.crt
+tls_key = $T/srv.key
+client_ca = $T/srv.crt
+database = sqlite:$T/registry.db
+blob_dir = $T/blobs
+release_keys = $T/rel.pub
+vendor_id = fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe
+class_id = 1492af14-2569-5e48-bf42-9b2d51f2ab45
+operator_tokens = $T/operators
+token_audience = test
+tuf_dir = $T/repo
+tuf_snapshot_key = $(uri sn)
+tuf_timestamp_key = $(uri ts)
+CONF
+"$GW" --config gw.conf --port-file port 2>gw.err &
+gw=$!
+i=0
+while [ $i -lt 100 ] && [ ! -s repo/metadata/timestamp.json ]; do sleep 0.1; i=$((i + 1)); done
+kill "$gw" 2>/dev/null; wait "$gw" 2>/dev/null; gw=
+[ -s repo/metadata/timestamp.json ] && ok || bad "no timestamp signed: $(cat gw.err)"
+# each online role's signature verifies under the token's public key
+for r in timestamp:ts snapshot:sn; do
+    f=repo/metadata/${r%:*}.json
+    [ -f $f ] || f=$(ls repo/metadata/*.${r%:*}.json 2>/dev/null | tail -1)
+    $PY - "$f" "${r%:*}" <<'PYEOF' || bad "cannot split ${r%:*}"
+import json, sys
+d = json.load(open(sys.argv[1]))
+open(sys.argv[2] + ".msg", "wb").write(
+    json.dumps(d["signed"], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+open(sys.argv[2] + ".sig", "wb").write(bytes.fromhex(d["signatures"][0]["sig"]))
+PYEOF
+    openssl dgst -sha256 -verify ${r#*:}.pub -signature ${r%:*}.sig ${r%:*}.msg >/dev/null 2>&1 \
+        && ok || bad "${r%:*} signature does not verify under the token's ${r#*:} key"
+done
+grep -q "tuf_timestamp_key: PKCS#11 module $module, token 'online', object 'ts'" gw.err \
+    && ok || bad "start log does not name the module: $(cat gw.err)"
+echo "gateway_tuf_pkcs11: $pass passed, $fail failed"
+[ "$fail" = 0 ]
