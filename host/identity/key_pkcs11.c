@@ -574,6 +574,11 @@ static bw_err find_objects(struct p11_ctx *c, CK_OBJECT_CLASS cls, CK_OBJECT_HAN
     return BW_OK;
 }
 
+static const char *class_name(CK_OBJECT_CLASS cls)
+{
+    return cls == CKO_PRIVATE_KEY ? "private" : cls == CKO_PUBLIC_KEY ? "public" : "AES";
+}
+
 /* The one object of class cls: BW_E_NOTFOUND if none, BW_E_BACKEND if the
  * label is ambiguous (a key chosen at random is not a device identity). */
 static bw_err find_one(struct p11_ctx *c, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *h)
@@ -587,12 +592,12 @@ static bw_err find_one(struct p11_ctx *c, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE 
         return rc;
     if (n == 0) {
         snprintf(c->detail, sizeof(c->detail), "no %s key labelled '%.100s' on token '%s'",
-                 cls == CKO_PRIVATE_KEY ? "private" : "public", c->object, c->token);
+                 class_name(cls), c->object, c->token);
         return BW_E_NOTFOUND;
     }
     if (n > 1) {
         snprintf(c->detail, sizeof(c->detail), "several %s keys labelled '%.100s'",
-                 cls == CKO_PRIVATE_KEY ? "private" : "public", c->object);
+                 class_name(cls), c->object);
         return BW_E_BACKEND;
     }
     *h = hs[0];
@@ -911,25 +916,6 @@ static void p11_close(void *ctx)
 #define WRAP_IV_LEN 12
 #define WRAP_LEN (WRAP_MAGIC_LEN + WRAP_IV_LEN + BWH_STORAGE_KEY_LEN + BW_GCM_TAG_LEN)
 
-/* The one AES key labelled object=: BW_E_NOTFOUND if none. */
-static bw_err find_aes(struct p11_ctx *c, CK_OBJECT_HANDLE *h)
-{
-    CK_OBJECT_HANDLE hs[2];
-    CK_ULONG n;
-    bw_err rc;
-
-    rc = find_objects(c, CKO_SECRET_KEY, hs, 2, &n);
-    if (rc)
-        return rc;
-    if (n != 1) {
-        snprintf(c->detail, sizeof(c->detail), "%s AES key labelled '%.100s' on token '%s'",
-                 n ? "more than one" : "no", c->object, c->token);
-        return n ? BW_E_KEY : BW_E_NOTFOUND;
-    }
-    *h = hs[0];
-    return BW_OK;
-}
-
 /* A new AES-256 key in the token: sensitive, never extractable, for
  * encrypt/decrypt only. */
 static bw_err make_aes(struct p11_ctx *c, CK_OBJECT_HANDLE *h)
@@ -999,7 +985,7 @@ static bw_err wrap_new(struct p11_ctx *c)
     CK_OBJECT_HANDLE h;
     bw_err rc;
 
-    rc = find_aes(c, &h);
+    rc = find_one(c, CKO_SECRET_KEY, &h);
     if (rc == BW_E_NOTFOUND)
         rc = make_aes(c, &h);
     if (rc)
@@ -1043,7 +1029,7 @@ static bw_err unwrap(struct p11_ctx *c, const uint8_t *blob, size_t len,
         snprintf(c->detail, sizeof(c->detail), "%.200s is not a wrapped storage key", c->wrapped);
         goto out;
     }
-    rc = find_aes(c, &h);
+    rc = find_one(c, CKO_SECRET_KEY, &h);
     if (rc == BW_E_NOTFOUND)
         rc = BW_E_KEY; /* the wrapped key exists: never make a new AES key */
     if (rc)

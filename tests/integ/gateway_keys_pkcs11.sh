@@ -10,25 +10,10 @@
 set -u
 B=$(realpath "$1") GW=$(realpath "$2")
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-module=
-for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so; do
-    if [ -f "$m" ]; then module=$m; break; fi
-done
-[ -n "$module" ] || { echo "FAIL: libsofthsm2.so not found (apt-get install softhsm2)" >&2; exit 1; }
-T=$(mktemp -d)
+. "$(dirname "$(realpath "$0")")/softhsmlib.sh"
+token online
 gw=
-trap '[ -n "$gw" ] && kill "$gw" 2>/dev/null; rm -rf "$T"' EXIT INT TERM
-cd "$T" || exit 1
-mkdir tokens
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' \
-    "$T" > softhsm2.conf
-SOFTHSM2_CONF=$T/softhsm2.conf
-export SOFTHSM2_CONF
-softhsm2-util --init-token --free --label online --pin 1234 --so-pin 5678 >/dev/null
-echo 1234 > pin
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+CLEANUP='[ -n "$gw" ] && kill "$gw" 2>/dev/null'
 uri() { echo "pkcs11:module=$module;token=online;object=$1;pin-source=$T/pin"; }
 for r in sn ts; do
     pkcs11-tool --module "$module" --token-label online --login --pin 1234 --keypairgen \

@@ -7,26 +7,10 @@
 # Usage: store_pkcs11.sh BULWARK
 set -u
 B=$(realpath "$1")
-module=
-for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so; do
-    if [ -f "$m" ]; then module=$m; break; fi
-done
-[ -n "$module" ] || { echo "FAIL: libsofthsm2.so not found (apt-get install softhsm2)" >&2; exit 1; }
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT INT TERM
-cd "$T" || exit 1
-mkdir tokens
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' \
-    "$T" > softhsm2.conf
-SOFTHSM2_CONF=$T/softhsm2.conf
-export SOFTHSM2_CONF
-softhsm2-util --init-token --free --label dev --pin 1234 --so-pin 5678 >/dev/null
-softhsm2-util --init-token --free --label other --pin 1234 --so-pin 5678 >/dev/null
-echo 1234 > pin
+. "$(dirname "$(realpath "$0")")/softhsmlib.sh"
+token dev
+token other
 echo 9999 > badpin
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 V=fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe
 C=1492af14-2569-5e48-bf42-9b2d51f2ab45
 "$B" keygen --out k.pem --pub p.pem >/dev/null
