@@ -82,5 +82,6 @@ grep -q "crl_key: PKCS#11 module $module, token 'online', object 'ca'" gw.err \
     && ok || bad "start log does not name the CRL key's module"
 grep -q "tuf_timestamp_key: PKCS#11 module $module, token 'online', object 'ts'" gw.err \
     && ok || bad "start log does not name the module: $(cat gw.err)"
+! grep -q "Sanitizer" gw.err && ok || bad "sanitizer report: $(grep -A5 Sanitizer gw.err | head -20)"
 echo "gateway_keys_pkcs11: $pass passed, $fail failed"
 [ "$fail" = 0 ]
