@@ -63,7 +63,9 @@ static const struct bwh_conf_row rows[] = {
     {"crl_cert", S(crl_cert), "",
      "the certificate that signs the published CRL (/crl/devices.crl): client_ca's certificate, "
      "so verifiers find the CRL's issuer; empty: no CRL is published"},
-    {"crl_key", S(crl_key), "", "the private key of crl_cert (PEM), client_ca's key"},
+    {"crl_key", S(crl_key), "",
+     "the private key of crl_cert: a PEM file, or a pkcs11: or tpm: key URI (docs/identity.md); "
+     "client_ca's key"},
     {"crl_period", U(crl_period), "86400",
      "seconds from a CRL's thisUpdate to its nextUpdate (60 to 31622400); it is signed again "
      "after half of it, and at once after a revocation"},

@@ -19,11 +19,13 @@
 #include <time.h>
 
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
 #include "api.h"
 #include "bwh/host.h"
+#include "bwh/identity.h"
 #include "respond.h"
 
 #define SERIAL_MAX 20 /* RFC 5280 4.1.2.2: at most 20 octets */
@@ -81,6 +83,123 @@ static void add_row(void *arg, const char *serial, int64_t at)
     r->n++;
 }
 
+/*
+ * Method: a crl_key that is a pkcs11: or tpm: URI is opened with
+ * bwh_devkey_open (the loader the CLI uses for every key URI) and handed to
+ * GnuTLS as an external key whose one operation, an ECDSA P-256/SHA-256
+ * signature, goes through the token or TPM; the key never leaves it.
+ * GnuTLS wants the signature DER-encoded, the backends give r||s.
+ */
+static int ext_sign(struct bwh_devkey *k, const uint8_t *hash, size_t len, gnutls_datum_t *sig)
+{
+    uint8_t raw[BW_P256_SIG_LEN];
+    gnutls_datum_t r, s;
+    int ret;
+
+    if (len != BW_SHA256_LEN || bwh_devkey_sign(k, hash, raw) != BW_OK)
+        return GNUTLS_E_PK_SIGN_FAILED;
+    r.data = raw;
+    r.size = BW_P256_SIG_LEN / 2;
+    s.data = raw + BW_P256_SIG_LEN / 2;
+    s.size = BW_P256_SIG_LEN / 2;
+    ret = gnutls_encode_rs_value(sig, &r, &s);
+    bw_wipe(raw, sizeof(raw));
+    return ret;
+}
+
+static int ext_sign_hash(gnutls_privkey_t key, gnutls_sign_algorithm_t algo, void *k,
+                         unsigned int flags, const gnutls_datum_t *hash, gnutls_datum_t *sig)
+{
+    (void)key;
+    (void)flags;
+    if (algo != GNUTLS_SIGN_ECDSA_SHA256 && algo != GNUTLS_SIGN_UNKNOWN)
+        return GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM;
+    return ext_sign(k, hash->data, hash->size, sig);
+}
+
+static int ext_sign_data(gnutls_privkey_t key, gnutls_sign_algorithm_t algo, void *k,
+                         unsigned int flags, const gnutls_datum_t *data, gnutls_datum_t *sig)
+{
+    uint8_t h[BW_SHA256_LEN];
+
+    (void)key;
+    (void)flags;
+    if (algo != GNUTLS_SIGN_ECDSA_SHA256 || bw_sha256(data->data, data->size, h) != BW_OK)
+        return GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM;
+    return ext_sign(k, h, sizeof(h), sig);
+}
+
+static int ext_info(gnutls_privkey_t key, unsigned int flags, void *k)
+{
+    (void)key;
+    (void)k;
+    if (flags & GNUTLS_PRIVKEY_INFO_HAVE_SIGN_ALGO)
+        return GNUTLS_FLAGS_TO_SIGN_ALGO(flags) == GNUTLS_SIGN_ECDSA_SHA256;
+    if (flags & GNUTLS_PRIVKEY_INFO_PK_ALGO)
+        return GNUTLS_PK_ECDSA;
+    if (flags & GNUTLS_PRIVKEY_INFO_PK_ALGO_BITS)
+        return 256;
+    if (flags & GNUTLS_PRIVKEY_INFO_SIGN_ALGO)
+        return GNUTLS_SIGN_ECDSA_SHA256;
+    return -1;
+}
+
+/* An unsigned big-endian integer of GnuTLS right-aligned into 32 bytes. */
+static int coord32(const gnutls_datum_t *d, uint8_t out[32])
+{
+    const uint8_t *p = d->data;
+    size_t n = d->size;
+
+    while (n > 32 && *p == 0) {
+        p++;
+        n--;
+    }
+    if (n > 32)
+        return -1;
+    memset(out, 0, 32 - n);
+    memcpy(out + 32 - n, p, n);
+    return 0;
+}
+
+/* The CRL key in a token or TPM as a GnuTLS key (*dk must outlive *key);
+ * its public key must be crt's (BW_E_KEY otherwise). */
+static bw_err ext_key(const char *uri, gnutls_x509_crt_t crt, struct bwh_devkey **dk,
+                      gnutls_privkey_t *key)
+{
+    uint8_t pub[BW_P256_PUB_LEN], xy[64]; /* pub: 0x04 | x | y */
+    gnutls_datum_t x = {NULL, 0}, y = {NULL, 0};
+    gnutls_ecc_curve_t curve;
+    bw_err rc;
+
+    rc = bwh_devkey_open(uri, dk);
+    if (!rc)
+        rc = bwh_devkey_public(*dk, pub);
+    if (rc) {
+        fprintf(stderr, "bulwark-gateway: crl_key: %s%s%s\n", bw_strerror(rc),
+                *dk && *bwh_devkey_detail(*dk) ? ": " : "", *dk ? bwh_devkey_detail(*dk) : "");
+        return rc;
+    }
+    rc = BW_E_KEY;
+    if (gnutls_x509_crt_get_pk_ecc_raw(crt, &curve, &x, &y) < 0 ||
+        curve != GNUTLS_ECC_CURVE_SECP256R1 || coord32(&x, xy) || coord32(&y, xy + 32) ||
+        pub[0] != 0x04 || memcmp(pub + 1, xy, sizeof(xy))) {
+        fprintf(stderr, "bulwark-gateway: crl_key is not the key of crl_cert\n");
+        goto out;
+    }
+    if (gnutls_privkey_init(key) < 0) {
+        *key = NULL;
+        goto out;
+    }
+    if (gnutls_privkey_import_ext4(*key, *dk, ext_sign_data, ext_sign_hash, NULL, NULL, ext_info,
+                                   0) < 0)
+        goto out;
+    rc = BW_OK;
+out:
+    gnutls_free(x.data);
+    gnutls_free(y.data);
+    return rc;
+}
+
 /* The CRL of rows, thisUpdate now, signed by the configured signer, as DER
  * in *der (bwh_malloc'd). */
 static bw_err crl_sign(const struct gw_conf *c, const struct rows *rows, int64_t now,
@@ -93,11 +212,13 @@ static bw_err crl_sign(const struct gw_conf *c, const struct rows *rows, int64_t
     gnutls_x509_crl_t crl = NULL;
     gnutls_datum_t d, out = {NULL, 0};
     unsigned int critical = 0;
+    struct bwh_devkey *dk = NULL;
+    int ext = !strncmp(c->crl_key, "pkcs11:", 7) || !strncmp(c->crl_key, "tpm:", 4);
     bw_err rc;
 
     *der = NULL;
     rc = bwh_read_file(c->crl_cert, 1 << 20, &cb, &cn);
-    if (!rc)
+    if (!rc && !ext)
         rc = bwh_read_file(c->crl_key, 1 << 20, &kb, &kn);
     if (rc)
         goto out;
@@ -110,14 +231,21 @@ static bw_err crl_sign(const struct gw_conf *c, const struct rows *rows, int64_t
     }
     if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM) < 0)
         goto out;
-    d.data = kb;
-    d.size = (unsigned int)kn;
-    if (gnutls_privkey_init(&key) < 0) {
-        key = NULL;
-        goto out;
+    if (ext) {
+        rc = ext_key(c->crl_key, crt, &dk, &key);
+        if (rc)
+            goto out;
+        rc = BW_E_KEY;
+    } else {
+        d.data = kb;
+        d.size = (unsigned int)kn;
+        if (gnutls_privkey_init(&key) < 0) {
+            key = NULL;
+            goto out;
+        }
+        if (gnutls_privkey_import_x509_raw(key, &d, GNUTLS_X509_FMT_PEM, NULL, 0) < 0)
+            goto out;
     }
-    if (gnutls_privkey_import_x509_raw(key, &d, GNUTLS_X509_FMT_PEM, NULL, 0) < 0)
-        goto out;
     rc = BW_E_CRYPTO;
     if (gnutls_x509_crl_init(&crl) < 0) {
         crl = NULL;
@@ -156,6 +284,7 @@ out:
         gnutls_x509_crl_deinit(crl);
     if (key)
         gnutls_privkey_deinit(key);
+    bwh_devkey_close(dk);
     if (crt)
         gnutls_x509_crt_deinit(crt);
     if (kb)

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "bwh/host.h"
+#include "bwh/identity.h"
 #include "gw.h"
 #include "http.h"
 
@@ -43,6 +44,30 @@ static void usage(FILE *f)
             "  --check-config     load and check the configuration and its files, then exit\n"
             "  --sample-config    print a commented configuration with every option\n"
             "  --port-file FILE   write the bound port there once listening (for tests)\n");
+}
+
+/* Which module holds each online key (docs/fips.md): named at start so the
+ * log says where the gateway's signing keys live; in approved mode a key
+ * outside a module is flagged. */
+static void log_key_modules(const struct gw_conf *c)
+{
+    const struct {
+        const char *name, *spec;
+    } keys[] = {{"tuf_snapshot_key", c->tuf_snapshot_key},
+                {"tuf_timestamp_key", c->tuf_timestamp_key},
+                {"crl_key", c->crl_key}};
+    int approved = !strcmp(c->crypto_mode, "approved");
+    char where[600];
+    size_t i;
+    int r;
+
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (!keys[i].spec[0])
+            continue;
+        r = bwh_key_module(keys[i].spec, where, sizeof(where));
+        fprintf(stderr, "bulwark-gateway: %s: %s%s\n", keys[i].name, where,
+                approved && r != 1 ? " (NOT in a module: approved mode wants it in one)" : "");
+    }
 }
 
 int main(int argc, char **argv)
@@ -122,6 +147,7 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "bulwark-gateway: listening on %s (port %u), registry %s\n", conf.listen,
             gw_server_port(srv), conf.database);
+    log_key_modules(&conf);
     while (!stop) {
         sigsuspend(&old);
         if (hup && !stop) {

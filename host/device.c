@@ -55,7 +55,9 @@ static const struct bwh_conf_row rows[] = {
      "(default: file:data_dir/device.key)"},
     {"storage_key", T_PATH, OFF(storage_key), "",
      "32-byte device storage key that encrypts file keys and the store: a file, or "
-     "tpm:[tcti=..;]handle=0x81.. for one sealed in the TPM (default: data_dir/storage.key)"},
+     "tpm:[tcti=..;]handle=0x81.. for one sealed in the TPM, or "
+     "pkcs11:module=..;token=..;object=..;pin-source=..;wrapped=FILE for one wrapped by a "
+     "token's AES key (default: data_dir/storage.key)"},
     {"device_cert", T_PATH, OFF(device_cert), "", "device certificate, PEM (default: data_dir/device.crt)"},
     {"credentials", T_PATH, OFF(credentials), "",
      "password hashes and failed-attempt counters (default: data_dir/credentials)"},

@@ -11,3 +11,12 @@ set_tests_properties(contract.keystore_pkcs11 PROPERTIES LABELS pkcs11 TIMEOUT 6
 add_test(NAME integ.provision_pkcs11
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/provision_pkcs11.sh $<TARGET_FILE:bulwark>)
 set_tests_properties(integ.provision_pkcs11 PROPERTIES LABELS pkcs11 TIMEOUT 60)
+# the device storage key wrapped by a token-resident AES key
+add_test(NAME integ.store_pkcs11
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/store_pkcs11.sh $<TARGET_FILE:bulwark>)
+set_tests_properties(integ.store_pkcs11 PROPERTIES LABELS pkcs11 TIMEOUT 60)
+# the gateway's online TUF keys in a token: it signs snapshot and timestamp through it
+add_test(NAME integ.gateway_keys_pkcs11
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_keys_pkcs11.sh $<TARGET_FILE:bulwark>
+                 $<TARGET_FILE:bulwark-gateway>)
+set_tests_properties(integ.gateway_keys_pkcs11 PROPERTIES LABELS pkcs11 TIMEOUT 60)

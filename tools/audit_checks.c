@@ -626,7 +626,10 @@ static void check_storage(struct audit_model *m, const struct bwh_device_conf *d
     if (!strncmp(dc->device_key, "file:", 5)) {
         key_path(dc->device_key, kp, sizeof(kp));
         ok &= private_file(c, "device key", kp) == 1 && key_encrypted(c, kp);
-        ok &= private_file(c, "storage key", dc->storage_key) == 1;
+        if (bwh_key_module(dc->storage_key, kp, sizeof(kp)) == 1)
+            say(c, "The storage key is held by %s.", kp);
+        else
+            ok &= private_file(c, "storage key", dc->storage_key) == 1;
     } else {
         say(c, "The device key is held by its %.*s backend.", (int)strcspn(dc->device_key, ":"),
             dc->device_key);
@@ -721,14 +724,30 @@ out:
  * provider active, its self-test passed and a declared certificate;
  * without a certificate it is the maker's to show (manual); default mode
  * is not applicable (the indicator is not claimed). */
-static void check_crypto_module(struct audit_model *m)
+static void check_crypto_module(struct audit_model *m, const struct bwh_device_conf *dc)
 {
     struct audit_check *c = add(m, "crypto.module");
     struct bwh_crypto_module mod;
+    char where[600];
+    const char *outside = "";
 
     bwh_crypto_module_info(&mod);
     say(c, "Cryptographic module: %s %s, provider %s, self-test %s; crypto_mode = %s.", mod.name,
         mod.version, mod.status, mod.selftest, mod.mode);
+    if (dc) {
+        /* which module holds each key (the URIs are parsed, not opened:
+         * key.sign opens the device key) */
+        int dk = bwh_key_module(dc->device_key, where, sizeof(where));
+
+        say(c, "Device key: %s.", where);
+        int sk = bwh_key_module(dc->storage_key, where, sizeof(where));
+
+        say(c, "Storage key: %s.", where);
+        outside = dk != 1 && sk != 1 ? "the device key and the storage key"
+                  : dk != 1          ? "the device key"
+                  : sk != 1          ? "the storage key"
+                                     : "";
+    }
     if (strcmp(mod.mode, "approved")) {
         /* not applicable rather than failed: the indicator is one way to
          * meet 27402's data protection, taken only when the maker sets the
@@ -742,6 +761,9 @@ static void check_crypto_module(struct audit_model *m)
     say(c, "Only approved algorithms are reachable (ECDSA P-256/SHA-256, SHA-2, AES-256-GCM "
            "with 96-bit IVs, HKDF, PBKDF2-HMAC-SHA256, the provider's DRBG) for storage "
            "(EN 303 645 5.4) and communication (5.5).");
+    if (*outside)
+        say(c, "Held outside a hardware module: %s (FIPS 140 Level 3 keeps keys in one: "
+               "a pkcs11: or tpm: URI, docs/fips.md).", outside);
     if (strcmp(mod.status, "active") || strcmp(mod.selftest, "passed")) {
         say(c, "The provider is not active with a passed self-test.");
         return;
@@ -1910,6 +1932,7 @@ static void check_cra(struct audit_model *m)
 void audit_run_checks(struct audit_model *m, const char *conf_path, const char *proc_net)
 {
     struct bwh_device_conf *dc = bwh_calloc(1, sizeof(*dc));
+    const struct bwh_device_conf *loaded = NULL;
     struct unit u;
     struct reg g;
     char seen[2048];
@@ -1926,6 +1949,7 @@ void audit_run_checks(struct audit_model *m, const char *conf_path, const char *
     else if (bwh_device_conf_load(dc, conf_path))
         device_unchecked(m, "The device.conf could not be read.");
     else {
+        loaded = dc;
         unit_cert(&u, dc);
         check_creds(m, dc, &u, &g);
         check_storage(m, dc);
@@ -1937,7 +1961,8 @@ void audit_run_checks(struct audit_model *m, const char *conf_path, const char *
         check_installed(m, dc, conf_path);
         check_log(m, dc, &u);
     }
-    check_crypto_module(m); /* after device.conf, which may enter approved mode */
+    /* after device.conf, which may enter approved mode */
+    check_crypto_module(m, loaded);
     check_profile(m);
     check_risk(m);
     check_cra(m);

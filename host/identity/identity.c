@@ -3,6 +3,7 @@
  * The device-key front door: picks the backend by URI scheme and forwards
  * each operation through its table. Holds no key material itself.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,4 +132,21 @@ bw_err bwh_signer_from_ec(struct bw_signer *s, const struct bw_ec_key *k)
     s->sign = ec_sign_cb;
     memcpy(s->pub, k->pub, BW_P256_PUB_LEN);
     return BW_OK;
+}
+
+int bwh_key_module(const char *spec, char *out, size_t cap)
+{
+    if (!spec || !out || !cap)
+        return -1;
+    if (!strncmp(spec, "pkcs11:", 7))
+        return bwh_pkcs11_describe(spec, out, cap) == BW_OK ? 1 : -1;
+    if (!strncmp(spec, "tpm:", 4)) {
+        snprintf(out, cap, "TPM 2.0 (%s)", spec + 4);
+        return 1;
+    }
+    if (!strncmp(spec, "file:", 5))
+        spec += 5;
+    /* a file key names its storage key after '?': the key itself is the file */
+    snprintf(out, cap, "file %.*s", (int)strcspn(spec, "?"), spec);
+    return 0;
 }

@@ -35,6 +35,39 @@ struct file_ctx {
     char detail[256];
 };
 
+/*
+ * Method: write a temporary file beside path, fsync, then link(2) it to the
+ * name, which fails if another process created the file first; that file
+ * is then the one, and ours is dropped (BW_E_EXISTS). rename(2) would
+ * replace it, and whatever was sealed under it would be lost.
+ */
+bw_err bwh__publish_once(const char *path, const void *buf, size_t len)
+{
+    char tmp[4200];
+    int fd, linked;
+    bw_err rc;
+
+    fd = bwh_tmpfile_beside(path, 0600, tmp, sizeof(tmp));
+    if (fd < 0)
+        return BW_E_IO;
+    if (write(fd, buf, len) != (ssize_t)len || fsync(fd)) {
+        close(fd);
+        unlink(tmp);
+        return BW_E_IO;
+    }
+    close(fd);
+    linked = link(tmp, path) == 0;
+    rc = linked ? BW_OK : errno == EEXIST ? BW_E_EXISTS : BW_E_IO;
+    unlink(tmp);
+    if (linked) {
+        /* best effort: the file is usable either way */
+        bw_err ignored = bwh_fsync_parent(path);
+
+        (void)ignored;
+    }
+    return rc;
+}
+
 bw_err bwh_storage_key_load(const char *path, int create, uint8_t key[BWH_STORAGE_KEY_LEN])
 {
     uint8_t *buf = NULL;
@@ -43,47 +76,22 @@ bw_err bwh_storage_key_load(const char *path, int create, uint8_t key[BWH_STORAG
 
     if (!path || !key)
         return BW_E_INVAL;
-    /* a key sealed in a TPM (key_tpm.c); anything else is a file name */
+    /* a key sealed in a TPM (key_tpm.c), wrapped by a PKCS#11 token
+     * (key_pkcs11.c); anything else is a file name */
     if (!strncmp(path, "tpm:", 4))
         return bwh__tpm_storage_key(path + 4, create, key);
+    if (!strncmp(path, "pkcs11:", 7))
+        return bwh__pkcs11_storage_key(path + 7, create, key);
     rc = bwh_read_file(path, 1024, &buf, &len);
     if (rc == BW_E_IO && errno == ENOENT) {
         if (!create)
             return BW_E_NOTFOUND;
-        char tmp[4200];
-        int fd, linked;
-
         rc = bw_random(key, BWH_STORAGE_KEY_LEN);
-        if (rc)
-            return rc;
-        /* Method: write a temporary file, fsync, then link(2) it to the
-         * name, which fails if another process created the key first; that
-         * key is then the one, and ours is dropped. rename(2) would replace
-         * it, and whatever was sealed under it would be lost. */
-        fd = bwh_tmpfile_beside(path, 0600, tmp, sizeof(tmp));
-        if (fd < 0) {
-            bw_wipe(key, BWH_STORAGE_KEY_LEN);
-            return BW_E_IO;
-        }
-        if (write(fd, key, BWH_STORAGE_KEY_LEN) != BWH_STORAGE_KEY_LEN || fsync(fd)) {
-            close(fd);
-            unlink(tmp);
-            bw_wipe(key, BWH_STORAGE_KEY_LEN);
-            return BW_E_IO;
-        }
-        close(fd);
-        linked = link(tmp, path) == 0;
-        rc = linked || errno == EEXIST ? BW_OK : BW_E_IO;
-        unlink(tmp);
+        if (!rc)
+            rc = bwh__publish_once(path, key, BWH_STORAGE_KEY_LEN);
         bw_wipe(key, BWH_STORAGE_KEY_LEN);
-        if (rc)
+        if (rc && rc != BW_E_EXISTS)
             return rc;
-        if (linked) {
-            /* best effort: the key is usable either way */
-            bw_err ignored = bwh_fsync_parent(path);
-
-            (void)ignored;
-        }
         return bwh_storage_key_load(path, 0, key);
     }
     if (rc)

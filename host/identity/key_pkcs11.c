@@ -18,6 +18,7 @@
 #include "bulwark/core.h"
 #include "bwh/identity.h"
 #include "bwh/host.h"
+#include "identity_priv.h"
 
 #define MODULE_CAP 4096
 #define TOKEN_LABEL_LEN 32 /* CK_TOKEN_INFO.label: blank padded, not NUL terminated */
@@ -46,6 +47,8 @@ struct p11_ctx {
     size_t pin_len;
     int have_pin;
     char detail[256];
+    int storage;            /* a storage key URI: wrapped= is allowed */
+    char wrapped[MODULE_CAP]; /* where the wrapped storage key lives */
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -265,6 +268,10 @@ static bw_err parse_uri(struct p11_ctx *c, const char *params)
             if (seen_ps++ || pct_decode(eq + 1, (size_t)(end - eq - 1), pin_source,
                                         sizeof(pin_source), NULL))
                 goto bad;
+        } else if (IS("wrapped") && c->storage) {
+            if (c->wrapped[0] || pct_decode(eq + 1, (size_t)(end - eq - 1), c->wrapped,
+                                            sizeof(c->wrapped), NULL))
+                goto bad;
         } else if (IS("type")) {
             /* the pair is addressed by its label: either half names it */
             if (seen_type++ || pct_decode(eq + 1, (size_t)(end - eq - 1), val, sizeof(val),
@@ -291,6 +298,10 @@ static bw_err parse_uri(struct p11_ctx *c, const char *params)
     }
     if (!seen_module || !c->token[0] || !c->object[0]) {
         snprintf(c->detail, sizeof(c->detail), "module, token and object are required");
+        goto out;
+    }
+    if (c->storage && !c->wrapped[0]) {
+        snprintf(c->detail, sizeof(c->detail), "a storage key needs wrapped=FILE");
         goto out;
     }
     if (seen_ps && c->have_pin) {
@@ -563,6 +574,11 @@ static bw_err find_objects(struct p11_ctx *c, CK_OBJECT_CLASS cls, CK_OBJECT_HAN
     return BW_OK;
 }
 
+static const char *class_name(CK_OBJECT_CLASS cls)
+{
+    return cls == CKO_PRIVATE_KEY ? "private" : cls == CKO_PUBLIC_KEY ? "public" : "AES";
+}
+
 /* The one object of class cls: BW_E_NOTFOUND if none, BW_E_BACKEND if the
  * label is ambiguous (a key chosen at random is not a device identity). */
 static bw_err find_one(struct p11_ctx *c, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *h)
@@ -576,12 +592,12 @@ static bw_err find_one(struct p11_ctx *c, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE 
         return rc;
     if (n == 0) {
         snprintf(c->detail, sizeof(c->detail), "no %s key labelled '%.100s' on token '%s'",
-                 cls == CKO_PRIVATE_KEY ? "private" : "public", c->object, c->token);
+                 class_name(cls), c->object, c->token);
         return BW_E_NOTFOUND;
     }
     if (n > 1) {
         snprintf(c->detail, sizeof(c->detail), "several %s keys labelled '%.100s'",
-                 cls == CKO_PRIVATE_KEY ? "private" : "public", c->object);
+                 class_name(cls), c->object);
         return BW_E_BACKEND;
     }
     *h = hs[0];
@@ -891,6 +907,218 @@ static void p11_close(void *ctx)
     module_release(c);
     bw_wipe(c, sizeof(*c));
     bwh_free(c);
+}
+
+/* ---- the storage key, wrapped by a token-resident AES key ---------------- */
+
+#define WRAP_MAGIC "BWSKWv1\n"
+#define WRAP_MAGIC_LEN 8
+#define WRAP_IV_LEN 12
+#define WRAP_LEN (WRAP_MAGIC_LEN + WRAP_IV_LEN + BWH_STORAGE_KEY_LEN + BW_GCM_TAG_LEN)
+
+/* A new AES-256 key in the token: sensitive, never extractable, for
+ * encrypt/decrypt only. */
+static bw_err make_aes(struct p11_ctx *c, CK_OBJECT_HANDLE *h)
+{
+    CK_MECHANISM mech = {CKM_AES_KEY_GEN, NULL, 0};
+    CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+    CK_KEY_TYPE kt = CKK_AES;
+    CK_ULONG len = 32;
+    CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+    CK_ATTRIBUTE t[] = {
+        {CKA_CLASS, &cls, sizeof(cls)},
+        {CKA_KEY_TYPE, &kt, sizeof(kt)},
+        {CKA_VALUE_LEN, &len, sizeof(len)},
+        {CKA_TOKEN, &yes, sizeof(yes)},
+        {CKA_PRIVATE, &yes, sizeof(yes)},
+        {CKA_SENSITIVE, &yes, sizeof(yes)},
+        {CKA_EXTRACTABLE, &no, sizeof(no)},
+        {CKA_ENCRYPT, &yes, sizeof(yes)},
+        {CKA_DECRYPT, &yes, sizeof(yes)},
+        {CKA_SIGN, &no, sizeof(no)},
+        {CKA_WRAP, &no, sizeof(no)},
+        {CKA_UNWRAP, &no, sizeof(no)},
+        {CKA_DERIVE, &no, sizeof(no)},
+        {CKA_LABEL, c->object, strlen(c->object)},
+    };
+    CK_RV rv;
+
+    rv = c->f->C_GenerateKey(c->session, &mech, t, sizeof(t) / sizeof(t[0]), h);
+    return rv == CKR_OK ? BW_OK : ck_fail(c, "C_GenerateKey", rv);
+}
+
+/* AES-256-GCM in the token over in[0..in_len) into out (*out_len: its
+ * capacity in, the length out); AAD is the magic, the tag 128 bits. */
+static bw_err gcm(struct p11_ctx *c, CK_OBJECT_HANDLE h, int enc, uint8_t iv[WRAP_IV_LEN],
+                  const uint8_t *in, CK_ULONG in_len, uint8_t *out, CK_ULONG *out_len)
+{
+    CK_GCM_PARAMS gp;
+    CK_MECHANISM mech;
+    CK_RV rv;
+
+    memset(&gp, 0, sizeof(gp));
+    gp.iv_ptr = iv;
+    gp.iv_len = WRAP_IV_LEN;
+    gp.iv_bits = WRAP_IV_LEN * 8;
+    gp.aad_ptr = (unsigned char *)(uintptr_t)WRAP_MAGIC;
+    gp.aad_len = WRAP_MAGIC_LEN;
+    gp.tag_bits = BW_GCM_TAG_LEN * 8;
+    mech.mechanism = CKM_AES_GCM;
+    mech.pParameter = &gp;
+    mech.ulParameterLen = sizeof(gp);
+    rv = enc ? c->f->C_EncryptInit(c->session, &mech, h) : c->f->C_DecryptInit(c->session, &mech, h);
+    if (rv != CKR_OK)
+        return ck_fail(c, enc ? "C_EncryptInit" : "C_DecryptInit", rv);
+    rv = enc ? c->f->C_Encrypt(c->session, (CK_BYTE_PTR)(uintptr_t)in, in_len, out, out_len)
+             : c->f->C_Decrypt(c->session, (CK_BYTE_PTR)(uintptr_t)in, in_len, out, out_len);
+    if (rv != CKR_OK)
+        return ck_fail(c, enc ? "C_Encrypt" : "C_Decrypt", rv);
+    return BW_OK;
+}
+
+/* Wraps a fresh storage key under the token's AES key (made if absent)
+ * and publishes it at c->wrapped; a concurrent creator's file wins. */
+static bw_err wrap_new(struct p11_ctx *c)
+{
+    uint8_t blob[WRAP_LEN], key[BWH_STORAGE_KEY_LEN];
+    CK_ULONG out_len = BWH_STORAGE_KEY_LEN + BW_GCM_TAG_LEN;
+    CK_OBJECT_HANDLE h;
+    bw_err rc;
+
+    rc = find_one(c, CKO_SECRET_KEY, &h);
+    if (rc == BW_E_NOTFOUND)
+        rc = make_aes(c, &h);
+    if (rc)
+        goto out;
+    memcpy(blob, WRAP_MAGIC, WRAP_MAGIC_LEN);
+    rc = bw_random(blob + WRAP_MAGIC_LEN, WRAP_IV_LEN);
+    if (!rc)
+        rc = bw_random(key, sizeof(key));
+    if (!rc)
+        rc = gcm(c, h, 1, blob + WRAP_MAGIC_LEN, key, sizeof(key),
+                 blob + WRAP_MAGIC_LEN + WRAP_IV_LEN, &out_len);
+    if (rc)
+        goto out;
+    rc = BW_E_BACKEND;
+    if (out_len != BWH_STORAGE_KEY_LEN + BW_GCM_TAG_LEN) {
+        snprintf(c->detail, sizeof(c->detail), "C_Encrypt returned %lu bytes",
+                 (unsigned long)out_len);
+        goto out;
+    }
+    rc = bwh__publish_once(c->wrapped, blob, sizeof(blob));
+    if (rc == BW_E_EXISTS)
+        rc = BW_OK;
+    if (rc)
+        snprintf(c->detail, sizeof(c->detail), "cannot write %.200s: %s", c->wrapped,
+                 strerror(errno));
+out:
+    bw_wipe(key, sizeof(key));
+    return rc;
+}
+
+static bw_err unwrap(struct p11_ctx *c, const uint8_t *blob, size_t len,
+                     uint8_t key[BWH_STORAGE_KEY_LEN])
+{
+    uint8_t iv[WRAP_IV_LEN], out[BWH_STORAGE_KEY_LEN + BW_GCM_TAG_LEN];
+    CK_ULONG out_len = sizeof(out);
+    CK_OBJECT_HANDLE h;
+    bw_err rc;
+
+    rc = BW_E_FORMAT;
+    if (len != WRAP_LEN || memcmp(blob, WRAP_MAGIC, WRAP_MAGIC_LEN)) {
+        snprintf(c->detail, sizeof(c->detail), "%.200s is not a wrapped storage key", c->wrapped);
+        goto out;
+    }
+    rc = find_one(c, CKO_SECRET_KEY, &h);
+    if (rc == BW_E_NOTFOUND)
+        rc = BW_E_KEY; /* the wrapped key exists: never make a new AES key */
+    if (rc)
+        goto out;
+    memcpy(iv, blob + WRAP_MAGIC_LEN, WRAP_IV_LEN);
+    rc = gcm(c, h, 0, iv, blob + WRAP_MAGIC_LEN + WRAP_IV_LEN,
+             BWH_STORAGE_KEY_LEN + BW_GCM_TAG_LEN, out, &out_len);
+    if (rc) {
+        rc = BW_E_KEY; /* a tag that does not verify: another token's key */
+        goto out;
+    }
+    rc = BW_E_KEY;
+    if (out_len != BWH_STORAGE_KEY_LEN)
+        goto out;
+    memcpy(key, out, BWH_STORAGE_KEY_LEN);
+    rc = BW_OK;
+out:
+    bw_wipe(out, sizeof(out));
+    return rc;
+}
+
+bw_err bwh__pkcs11_storage_key(const char *params, int create, uint8_t key[BWH_STORAGE_KEY_LEN])
+{
+    struct p11_ctx *c;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    bw_err rc;
+
+    c = bwh_calloc(1, sizeof(*c));
+    if (!c)
+        return BW_E_NOMEM;
+    c->storage = 1;
+    rc = parse_uri(c, params);
+    if (!rc)
+        rc = module_acquire(c);
+    if (!rc)
+        rc = open_session(c);
+    if (!rc)
+        rc = ensure_login(c);
+    if (rc)
+        goto out;
+    rc = bwh_read_file(c->wrapped, 1024, &buf, &len);
+    if (rc == BW_E_IO && errno == ENOENT) {
+        rc = BW_E_NOTFOUND;
+        if (!create)
+            goto out;
+        rc = wrap_new(c);
+        if (!rc)
+            rc = bwh_read_file(c->wrapped, 1024, &buf, &len);
+    }
+    if (rc) {
+        if (!c->detail[0])
+            snprintf(c->detail, sizeof(c->detail), "%.200s: %s", c->wrapped, bw_strerror(rc));
+        rc = rc == BW_E_TOOBIG ? BW_E_FORMAT : rc;
+        goto out;
+    }
+    rc = unwrap(c, buf, len, key);
+out:
+    if (rc && rc != BW_E_NOTFOUND && c->detail[0])
+        fprintf(stderr, "bulwark: storage key in PKCS#11: %s\n", c->detail);
+    if (buf) {
+        bw_wipe(buf, len);
+        bwh_free(buf);
+    }
+    p11_close(c);
+    return rc;
+}
+
+/* "module-path, token 'label'" of a pkcs11: URI, or its parse error. */
+bw_err bwh_pkcs11_describe(const char *uri, char *out, size_t cap)
+{
+    struct p11_ctx *c;
+    bw_err rc;
+
+    if (!uri || strncmp(uri, "pkcs11:", 7) || !out || !cap)
+        return BW_E_INVAL;
+    c = bwh_calloc(1, sizeof(*c));
+    if (!c)
+        return BW_E_NOMEM;
+    c->storage = strstr(uri, "wrapped=") != NULL;
+    rc = parse_uri(c, uri + 7);
+    if (rc)
+        snprintf(out, cap, "%s", c->detail);
+    else
+        snprintf(out, cap, "PKCS#11 module %s, token '%s', object '%s'", c->module, c->token,
+                 c->object);
+    bw_wipe(c, sizeof(*c));
+    bwh_free(c);
+    return rc;
 }
 
 /*

@@ -86,10 +86,27 @@ BW_NODISCARD bw_err bwh_devkey_signer(struct bwh_devkey *k, struct bw_signer *s)
  * BW_E_NOTFOUND: no key and !create. BW_E_FORMAT: a file that is not 32
  * bytes, or a handle holding anything but a sealed 32-byte data object (a
  * signing key too: the handle is never reused for something else).
+ *   pkcs11:module=SO;token=LABEL;object=LABEL;[pin-...;]wrapped=FILE:
+ *     32 bytes AES-256-GCM encrypted inside the token by its AES-256 key
+ *     labelled object (sensitive, never extractable), kept wrapped in FILE;
+ *     when FILE is absent and create != 0, the AES key is generated unless
+ *     present and a new wrapped key is published (never over an existing
+ *     FILE); BW_E_KEY when the token lacks the AES key or does not open
+ *     FILE; BW_E_BACKEND / BW_E_DENIED when module, token or PIN refuse
+ *     (the PKCS#11 detail goes to stderr); nothing is written then.
  * Thread-safe (no shared state beyond the TCTI's). */
 #define BWH_STORAGE_KEY_LEN 32
 BW_NODISCARD bw_err bwh_storage_key_load(const char *path, int create,
                                         uint8_t key[BWH_STORAGE_KEY_LEN]);
+
+/* Which module holds the key named by spec (a device-key URI, a storage
+ * key spec, or a plain file name), in words for reports: "file PATH",
+ * "PKCS#11 module SO, token 'T', object 'O'", "TPM 2.0 ...". Returns 1 when
+ * the key is inside a module (PKCS#11 or TPM), 0 when it is a file, -1 for
+ * a spec that does not parse (out says why). Opens nothing. */
+int bwh_key_module(const char *spec, char *out, size_t cap);
+/* The PKCS#11 half of bwh_key_module (key_pkcs11.c): parses the URI only. */
+BW_NODISCARD bw_err bwh_pkcs11_describe(const char *uri, char *out, size_t cap);
 
 /*
  * Certificates (host, OpenSSL). A manufacturing CA on the factory station

@@ -5,7 +5,9 @@
 # check names the FIPS provider, its version, its status and its self-test
 # result and the mode, and passes the 27402 5.2.5 row once the profile
 # declares the certificate (manual without it); the row cross-refers to
-# EN 303 645 5.4 and 5.5. The same device in default mode: not claimed.
+# EN 303 645 5.4 and 5.5; it names where the device key and the storage
+# key live and flags them when outside a hardware module. The same device
+# in default mode: not claimed.
 # Usage: fips_audit.sh BULWARK FIPSDIR   (env: BULWARK_FIPS_CONF)
 set -u
 B=$(realpath "$1") fdir=$2
@@ -35,6 +37,9 @@ audit
 check 'field check | grep -q "^manual Cryptographic module: OpenSSL FIPS Provider 3\.0\.[0-9]*, provider active, self-test passed; crypto_mode = approved\."' \
   "approved, no certificate: $(field check) $(head -c 300 audit.err)"
 check 'field check | grep -q "declares no certificate"' "no certificate: $(field check)"
+# which module holds each key; in approved mode a file key is flagged
+check 'field check | grep -q "Device key: file .*Storage key: file .*Held outside a hardware module: the device key and the storage key"' \
+  "keys outside a module not flagged: $(field check)"
 sed -i '/^fips_certificate = /d' profile.conf # the template's empty line
 echo "fips_certificate = CMVP #0000 (test value)" >> profile.conf
 audit

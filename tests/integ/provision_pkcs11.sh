@@ -6,26 +6,10 @@
 # openssl verifies them, and the CA key never appears as a file.
 # Usage: provision_pkcs11.sh BULWARK
 set -u
-B=$1
-module=
-for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/*/softhsm/libsofthsm2.so; do
-    if [ -f "$m" ]; then module=$m; break; fi
-done
-[ -n "$module" ] || { echo "FAIL: libsofthsm2.so not found (apt-get install softhsm2)" >&2; exit 1; }
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT INT TERM
-cd "$T" || exit 1
-mkdir tokens
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n' \
-    "$T" > softhsm2.conf
-SOFTHSM2_CONF=$T/softhsm2.conf
-export SOFTHSM2_CONF
-softhsm2-util --init-token --free --label factory-ca --pin 1234 --so-pin 5678 >/dev/null
-echo 1234 > pin
+B=$(realpath "$1")
+. "$(dirname "$(realpath "$0")")/softhsmlib.sh"
+token factory-ca
 URI="pkcs11:module=$module;token=factory-ca;object=ca;pin-source=$T/pin"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 
 "$B" provision --ca-dir ca --ca-key "$URI" --count 3 --out devs --profile idevid \
     --not-after never --argon2 1,1024,1 >out.txt 2>err.txt && ok || bad "provision: $(cat err.txt)"
