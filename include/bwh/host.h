@@ -168,6 +168,10 @@ struct bwh_pkg_opts {
     struct bw_sha256 *tap;
     bw_err (*gate)(void *ctx, const struct bwh_pkg *p);
     void *gate_ctx;
+    /* each chunk after the core checked and committed it, in order, on the
+     * pipe's thread (a package verified into a file: bulwark delta make) */
+    bw_err (*out)(void *ctx, uint64_t off, const uint8_t *data, size_t len);
+    void *out_ctx;
 };
 
 /* Called with each chunk after it has been verified, in order. */
