@@ -29,21 +29,13 @@ struct file_src {
 static bw_err file_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
 {
     struct file_src *f = ctx;
+    size_t got = 0;
+    bw_err rc;
 
-    while (len) {
-        ssize_t n = pread(f->fd, buf, len, (off_t)off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return BW_E_IO;
-        if (n == 0)
-            return BW_E_TRUNCATED;
-        buf += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
-    return BW_OK;
+    if (lseek(f->fd, (off_t)off, SEEK_SET) < 0)
+        return BW_E_IO;
+    rc = bwh_read_full(f->fd, buf, len, &got);
+    return rc ? rc : got < len ? BW_E_TRUNCATED : BW_OK;
 }
 
 static bw_err flash_read(void *ctx, uint64_t off, void *buf, size_t len)

@@ -243,39 +243,11 @@ static bw_err frame(ZSTD_CCtx *cc, struct obuf *b, const uint8_t *src, size_t n,
     return BW_OK;
 }
 
-static bw_err write_all(int fd, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-
-    while (n) {
-        ssize_t w = write(fd, b, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return BW_E_IO;
-        b += w;
-        n -= (size_t)w;
-    }
-    return BW_OK;
-}
-
+/* The package's verified chunks, in order, into the temporary file. */
 static bw_err to_fd(void *ctx, uint64_t off, const uint8_t *data, size_t len)
 {
-    int fd = *(int *)ctx;
-
-    while (len) {
-        ssize_t w = pwrite(fd, data, len, (off_t)off);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return BW_E_IO;
-        data += w;
-        off += (uint64_t)w;
-        len -= (size_t)w;
-    }
-    return BW_OK;
+    (void)off; /* they come in order */
+    return bwh_write_full(*(int *)ctx, data, len);
 }
 
 static bw_err mem_read(void *ctx, uint64_t off, void *buf, size_t len)
@@ -505,9 +477,9 @@ bw_err delta_make(const char *old_path, const char *pkg_path, const char *out_pa
     fd = bwh_tmpfile_beside(out_path, 0644, tmp, sizeof(tmp));
     if (fd < 0)
         goto out;
-    if ((rc = write_all(fd, hb, sizeof(hb))) || (rc = write_all(fd, env, p.env_len)) ||
-        (rc = write_all(fd, p.list, p.list_len)) || (rc = write_all(fd, metaz, zl)) ||
-        (rc = write_all(fd, dfr.p, dfr.len)) || (rc = write_all(fd, wfr.p, wfr.len)))
+    if ((rc = bwh_write_full(fd, hb, sizeof(hb))) || (rc = bwh_write_full(fd, env, p.env_len)) ||
+        (rc = bwh_write_full(fd, p.list, p.list_len)) || (rc = bwh_write_full(fd, metaz, zl)) ||
+        (rc = bwh_write_full(fd, dfr.p, dfr.len)) || (rc = bwh_write_full(fd, wfr.p, wfr.len)))
         goto out;
     rc = BW_E_IO;
     if (fsync(fd) || close(fd))
