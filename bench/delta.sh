@@ -67,7 +67,7 @@ fetch() { # PKG VERSION: the .deb's path in $DEBS
 if [ ! -f v2.img ]; then
   rm -rf t1 t2 && mkdir t1 t2
   upg=$(echo "$UPGRADES" | awk '{print $1}' | sort)
-  # the base: cached .debs of one version only, not upgraded, by name, up to ~70 MiB of .debs
+  # the base: cached .debs of one version only, not upgraded, by name, up to ~12 MiB of .debs
   ls /var/cache/apt/archives/*.deb | sort | awk -F/ '{print $NF}' |
     awk -F_ '{n[$1]++; f[$1]=$0} END {for (k in n) if (n[k] == 1) print f[k]}' | sort > base.all
   : > base.list
@@ -79,7 +79,7 @@ if [ ! -f v2.img ]; then
     s=$(stat -c %s "/var/cache/apt/archives/$f")
     [ "$s" -gt $((8 << 20)) ] && continue
     total=$((total + s))
-    [ $total -gt $((70 << 20)) ] && break
+    [ $total -gt $((12 << 20)) ] && break
     echo "$f" >> base.list
   done < base.all
   n=$(wc -l < base.list)
