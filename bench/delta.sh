@@ -13,7 +13,7 @@
 # requests from a real install over HTTP on 127.0.0.1, device peak RSS,
 # CPU and wall time from a local install), bulwark full compressed
 # (package size, local install), xdelta3, zstd -19 of the image, and when
-# their Debian packages are installed bsdiff (time-limited), zchunk
+# their Debian packages are installed bsdiff (60 s limit), zchunk
 # (zck_delta_size) and casync (new chunks not in the old store).
 # Usage: bench/delta.sh BUILD_DIR [WORKDIR]   (writes bench/results-delta-latest.md)
 set -u
@@ -134,7 +134,7 @@ mib() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}'; }
 pair() { # NAME NEW_IMAGE
   local name=$1 new=$2 seq=$3 full fz xd zs dbytes dreq
   echo "== $name" >&2
-  "$B" sign $S --sequence "$seq" --compress --out "$name.bwp" "$new" >/dev/null
+  [ -f "$name.bwp" ] || "$B" sign $S --sequence "$seq" --compress --out "$name.bwp" "$new" >/dev/null
   full=$(stat -c %s "$name.bwp")
   tm "$B" delta make v1.img "$name.bwp" --out "$name.bwd"
   make_t=$(awk '{print $1}' time.txt)
@@ -143,7 +143,7 @@ pair() { # NAME NEW_IMAGE
     echo
     echo "## $name"
     echo
-    echo "| method | bytes transferred | requests | device peak RSS | device CPU | wall |"
+    echo "| method | bytes transferred | requests | wall | device CPU | device peak RSS |"
     echo "|---|---|---|---|---|---|"
   } >> "$OUT"
   # bulwark full, compressed, from a local file
@@ -179,11 +179,11 @@ pair() { # NAME NEW_IMAGE
   tm sh -c "zstd -19 -T1 -c '$new' | zstd -d -c > /dev/null"
   echo "| zstd -19 of the image | $zs ($(mib "$zs") MiB) | 1 | (decompress) $(tmrow) |" >> "$OUT"
   if command -v bsdiff >/dev/null; then
-    if timeout 300 bsdiff v1.img "$new" b.patch 2>/dev/null; then
+    if timeout 60 bsdiff v1.img "$new" b.patch 2>/dev/null; then
       bs=$(stat -c %s b.patch); tm bspatch v1.img b.out b.patch
       echo "| bsdiff | $bs ($(mib "$bs") MiB) | 1 | $(tmrow) |" >> "$OUT"
     else
-      echo "| bsdiff | (did not finish in 300 s) | | | | |" >> "$OUT"
+      echo "| bsdiff | (did not finish in 60 s) | | | | |" >> "$OUT"
     fi
   fi
   if command -v zck >/dev/null && command -v zck_delta_size >/dev/null; then

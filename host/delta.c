@@ -153,7 +153,7 @@ static bw_err meta_records(struct bwh_delta *d)
         c->n_ext = be32(r + 8);
         memcpy(c->tag, r + 12, BWH_DELTA_TAG_LEN);
         if (c->whole_len == 0 || c->whole_len > bound || c->delta_len > bound ||
-            c->n_ext > BWH_DELTA_MAX_EXT || (c->delta_len == 0) != (c->n_ext == 0))
+            c->n_ext > BWH_DELTA_MAX_EXT || (c->delta_len == 0 && c->n_ext))
             return BW_E_FORMAT;
         c->ext0 = n_ext;
         n_ext += c->n_ext;

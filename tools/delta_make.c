@@ -402,6 +402,7 @@ bw_err delta_make(const char *old_path, const char *pkg_path, const char *out_pa
         uint8_t *r = meta.p + meta.len;
         struct bwh_delta_ext e[BWH_DELTA_MAX_EXT];
         uint32_t dlen = 0, wlen = 0;
+        uint8_t dg0[BW_SHA256_LEN];
         unsigned n_ext = 0, k;
         int copy = len % BWH_DELTA_BLOCK == 0;
 
@@ -434,6 +435,20 @@ bw_err delta_make(const char *old_path, const char *pkg_path, const char *out_pa
                 } else {
                     memcpy(r + 12, dg, BWH_DELTA_TAG_LEN);
                 }
+            }
+            if (!n_ext) {
+                /* the whole frame again, among the source's frames: a device
+                 * running the source then fetches one run of bytes */
+                size_t w0 = wfr.len - wlen;
+
+                if ((rc = obuf_room(&dfr, wlen)))
+                    break;
+                memcpy(dfr.p + dfr.len, wfr.p + w0, wlen);
+                dfr.len += wlen;
+                dlen = wlen;
+                if ((rc = bw_sha256("", 0, dg0)))
+                    break;
+                memcpy(r + 12, dg0, BWH_DELTA_TAG_LEN);
             }
             if (n_ext) {
                 st->n_frame++;

@@ -41,9 +41,10 @@ struct bwh_delta_hdr {
 };
 
 struct bwh_delta_rec {
-    uint32_t delta_len; /* 0: no delta frame (reuse by index, or whole) */
+    uint32_t delta_len; /* 0: no frame for the source (reused by the index) */
     uint32_t whole_len;
-    uint32_t n_ext;     /* extents of the prefix, > 0 exactly when delta_len > 0 */
+    uint32_t n_ext;     /* extents of the prefix (0 with delta_len: a copy of the
+                         * whole frame, so the source's frames are one range) */
     uint64_t ext0;      /* index of the first in bwh_delta.ext */
     uint64_t prefix_len;
     uint64_t delta_off, whole_off; /* in the file */
