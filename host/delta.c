@@ -131,15 +131,15 @@ void bwh_delta_free(struct bwh_delta *d)
     d->ext = NULL;
 }
 
-/* Records and extents of the decompressed metadata; the file offsets of
- * every frame. */
+/* Records, index and extents of the decompressed metadata; the file
+ * offsets of every frame and where each chunk's index entries start. */
 static bw_err meta_records(struct bwh_delta *d)
 {
     const struct bwh_delta_hdr *h = &d->h;
-    const uint8_t *r = d->meta + d->n_blocks * BWH_DELTA_HASH_LEN, *x;
-    uint64_t i, at, n_ext = 0, bound = ZSTD_compressBound(h->chunk_size), left;
+    const uint8_t *r = d->meta, *x;
+    uint64_t i, at, n_ext = 0, n_idx = 0, bound = ZSTD_compressBound(h->chunk_size), left;
 
-    if (h->meta_len < d->n_blocks * BWH_DELTA_HASH_LEN + h->n_chunks * BWH_DELTA_REC_LEN)
+    if (h->meta_len < h->n_chunks * BWH_DELTA_REC_LEN)
         return BW_E_FORMAT;
     d->rec = bwh_calloc(h->n_chunks ? (size_t)h->n_chunks : 1, sizeof(*d->rec));
     if (!d->rec)
@@ -147,16 +147,24 @@ static bw_err meta_records(struct bwh_delta *d)
     at = d->meta_off + h->meta_zlen;
     for (i = 0; i < h->n_chunks; i++, r += BWH_DELTA_REC_LEN) {
         struct bwh_delta_rec *c = &d->rec[i];
+        uint64_t len = h->image_size - i * h->chunk_size;
 
         c->delta_len = be32(r);
         c->whole_len = be32(r + 4);
         c->n_ext = be32(r + 8);
         memcpy(c->tag, r + 12, BWH_DELTA_TAG_LEN);
+        c->same = c->n_ext == BWH_DELTA_SAME;
+        if (c->same)
+            c->n_ext = 0;
         if (c->whole_len == 0 || c->whole_len > bound || c->delta_len > bound ||
-            c->n_ext > BWH_DELTA_MAX_EXT || (c->delta_len == 0 && c->n_ext))
+            c->n_ext > BWH_DELTA_MAX_EXT || (c->delta_len == 0 && c->n_ext) ||
+            (c->same && c->delta_len))
             return BW_E_FORMAT;
         c->ext0 = n_ext;
         n_ext += c->n_ext;
+        c->idx0 = n_idx;
+        if (!c->same)
+            n_idx += div_up(len < h->chunk_size ? len : h->chunk_size, BWH_DELTA_BLOCK);
         c->delta_off = at;
         at += c->delta_len;
     }
@@ -165,14 +173,17 @@ static bw_err meta_records(struct bwh_delta *d)
         at += d->rec[i].whole_len;
     }
     d->file_len = at;
-    left = h->meta_len - d->n_blocks * BWH_DELTA_HASH_LEN - h->n_chunks * BWH_DELTA_REC_LEN;
-    if (left != n_ext * BWH_DELTA_EXT_LEN)
+    d->n_blocks = n_idx;
+    d->index = r;
+    left = h->meta_len - h->n_chunks * BWH_DELTA_REC_LEN;
+    if (left / BWH_DELTA_HASH_LEN < n_idx ||
+        left - n_idx * BWH_DELTA_HASH_LEN != n_ext * BWH_DELTA_EXT_LEN)
         return BW_E_FORMAT;
     d->n_ext = n_ext;
     d->ext = bwh_calloc(n_ext ? (size_t)n_ext : 1, sizeof(*d->ext));
     if (!d->ext)
         return BW_E_NOMEM;
-    x = r;
+    x = r + n_idx * BWH_DELTA_HASH_LEN;
     for (i = 0; i < n_ext; i++, x += BWH_DELTA_EXT_LEN) {
         d->ext[i].off = be64(x);
         d->ext[i].len = be32(x + 8);
@@ -203,7 +214,6 @@ bw_err bwh_delta_meta_parse(struct bwh_delta *d, const uint8_t *z, size_t zlen)
     d->meta = NULL;
     d->rec = NULL;
     d->ext = NULL;
-    d->n_blocks = div_up(h->image_size, BWH_DELTA_BLOCK);
     if (zlen != h->meta_zlen)
         return BW_E_TRUNCATED;
     flen = ZSTD_findFrameCompressedSize(z, zlen);
@@ -220,7 +230,6 @@ bw_err bwh_delta_meta_parse(struct bwh_delta *d, const uint8_t *z, size_t zlen)
     r = ZSTD_decompress(d->meta, (size_t)h->meta_len, z, zlen);
     if (ZSTD_isError(r) || r != h->meta_len)
         return BW_E_FORMAT;
-    d->index = d->meta;
     rc = meta_records(d);
     return rc;
 }
@@ -334,19 +343,20 @@ static size_t chunk_len(const struct bwh_delta *d, uint64_t i)
     return left < d->h.chunk_size ? (size_t)left : d->h.chunk_size;
 }
 
-/* Whether every block of chunk i is in the running slot. */
+/* Whether every block of chunk i is in the running slot (a chunk the
+ * source holds at the same offset has no index entries: it is read there). */
 static int chunk_copyable(const struct bwh_delta *d, const struct bwh_delta_slot *old, uint64_t i)
 {
-    uint64_t b0 = i * (d->h.chunk_size / BWH_DELTA_BLOCK);
+    uint64_t b0 = i * (d->h.chunk_size / BWH_DELTA_BLOCK), e0 = d->rec[i].idx0;
     uint64_t nb = div_up(chunk_len(d, i), BWH_DELTA_BLOCK), k;
 
+    if (d->rec[i].same)
+        return i * d->h.chunk_size + chunk_len(d, i) <= old->f->size;
     for (k = 0; k < nb; k++) {
-        uint64_t b = b0 + k;
-
         /* the image's last, partial block is never a whole block of the slot */
-        if ((b + 1) * BWH_DELTA_BLOCK > d->h.image_size)
+        if ((b0 + k + 1) * BWH_DELTA_BLOCK > d->h.image_size)
             return 0;
-        if (bwh_delta_slot_find(old, d->index + b * BWH_DELTA_HASH_LEN) < 0)
+        if (bwh_delta_slot_find(old, d->index + (e0 + k) * BWH_DELTA_HASH_LEN) < 0)
             return 0;
     }
     return 1;
@@ -656,8 +666,10 @@ static bw_err round_fetch(struct bwh_delta_src *src, const struct bwh_delta *d,
 static bw_err assemble_copy(const struct bwh_delta *d, const struct bwh_delta_slot *old,
                             uint64_t i, uint8_t *dst, size_t len)
 {
-    uint64_t b0 = i * (d->h.chunk_size / BWH_DELTA_BLOCK), nb = len / BWH_DELTA_BLOCK, k = 0;
+    uint64_t b0 = d->rec[i].idx0, nb = len / BWH_DELTA_BLOCK, k = 0;
 
+    if (d->rec[i].same)
+        return old->f->read(old->f->ctx, i * d->h.chunk_size, dst, len);
     while (k < nb) {
         int64_t at = bwh_delta_slot_find(old, d->index + (b0 + k) * BWH_DELTA_HASH_LEN), nx;
         uint64_t run = 1;

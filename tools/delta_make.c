@@ -329,11 +329,11 @@ bw_err delta_make(const char *old_path, const char *pkg_path, const char *out_pa
     struct bwh_delta_slot idx;
     struct bw_flash mf;
     struct anchors a;
-    struct obuf meta = {0}, dfr = {0}, wfr = {0}, ext = {0};
+    struct obuf meta = {0}, idxb = {0}, dfr = {0}, wfr = {0}, ext = {0};
     const uint8_t *old = NULL, *img = NULL;
     uint8_t *env = NULL, *prefix = NULL, *metaz = NULL, hb[BWH_DELTA_HDR_LEN];
     int64_t *diag = NULL;
-    uint64_t old_size = 0, i, n_blocks;
+    uint64_t old_size = 0, i;
     ZSTD_CCtx *cc = NULL;
     char tmp[4200];
     int fd = -1;
@@ -379,23 +379,14 @@ bw_err delta_make(const char *old_path, const char *pkg_path, const char *out_pa
     cc = ZSTD_createCCtx();
     prefix = bwh_malloc(BWH_DELTA_PREFIX_MAX);
     diag = bwh_malloc(sizeof(*diag) * ((size_t)h.chunk_size + 1)); /* an anchor per byte at most */
-    n_blocks = (h.image_size + BWH_DELTA_BLOCK - 1) / BWH_DELTA_BLOCK;
-    if (!cc || !prefix || !diag || obuf_room(&meta, (size_t)n_blocks * BWH_DELTA_HASH_LEN +
-                                                        (size_t)h.n_chunks * BWH_DELTA_REC_LEN))
+    if (!cc || !prefix || !diag || obuf_room(&meta, (size_t)h.n_chunks * BWH_DELTA_REC_LEN))
         goto out;
     rc = BW_E_STATE;
     if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, BWH_DELTA_WINDOW_LOG)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1)))
         goto out;
-    /* the index */
-    for (i = 0, rc = BW_OK; i < n_blocks && !rc; i++) {
-        uint64_t o = i * BWH_DELTA_BLOCK;
-        size_t n = h.image_size - o < BWH_DELTA_BLOCK ? (size_t)(h.image_size - o) : BWH_DELTA_BLOCK;
-
-        rc = bwh_delta_block_hash(img + o, n, meta.p + meta.len);
-        meta.len += BWH_DELTA_HASH_LEN;
-    }
+    rc = BW_OK;
     for (i = 0; i < h.n_chunks && !rc; i++) {
         uint64_t cs = i * h.chunk_size, b, nb;
         size_t len = h.image_size - cs < h.chunk_size ? (size_t)(h.image_size - cs) : h.chunk_size;
@@ -405,15 +396,30 @@ bw_err delta_make(const char *old_path, const char *pkg_path, const char *out_pa
         uint8_t dg0[BW_SHA256_LEN];
         unsigned n_ext = 0, k;
         int copy = len % BWH_DELTA_BLOCK == 0;
+        int same = cs + len <= old_size && !memcmp(img + cs, old + cs, len);
 
+        /* a chunk the source holds at its offset needs no index entries */
         nb = (len + BWH_DELTA_BLOCK - 1) / BWH_DELTA_BLOCK;
-        for (b = 0; b < nb && copy; b++)
-            copy = bwh_delta_slot_find(&idx, meta.p + (cs / BWH_DELTA_BLOCK + b) *
-                                                          BWH_DELTA_HASH_LEN) >= 0;
+        if (!same && (rc = obuf_room(&idxb, (size_t)nb * BWH_DELTA_HASH_LEN)))
+            break;
+        for (b = 0; b < nb && !same && !rc; b++) {
+            uint8_t *e0 = idxb.p + idxb.len;
+            size_t bl = len - b * BWH_DELTA_BLOCK < BWH_DELTA_BLOCK ? len - b * BWH_DELTA_BLOCK
+                                                                     : BWH_DELTA_BLOCK;
+
+            rc = bwh_delta_block_hash(img + cs + b * BWH_DELTA_BLOCK, bl, e0);
+            idxb.len += BWH_DELTA_HASH_LEN;
+            copy = copy && bwh_delta_slot_find(&idx, e0) >= 0;
+        }
+        if (rc)
+            break;
         memset(r, 0, BWH_DELTA_REC_LEN);
         if ((rc = frame(cc, &wfr, img + cs, len, NULL, 0, &wlen)))
             break;
-        if (copy) {
+        if (same) {
+            st->n_copy++;
+            n_ext = BWH_DELTA_SAME;
+        } else if (copy) {
             st->n_copy++;
         } else {
             n_ext = choose_extents(&a, img, cs, len, old_size, diag, e);
@@ -473,8 +479,12 @@ bw_err delta_make(const char *old_path, const char *pkg_path, const char *out_pa
     }
     if (rc)
         goto out;
-    if ((rc = obuf_room(&meta, ext.len)))
+    /* records, then the index, then the extents */
+    if ((rc = obuf_room(&meta, idxb.len + ext.len)))
         goto out;
+    if (idxb.len)
+        memcpy(meta.p + meta.len, idxb.p, idxb.len);
+    meta.len += idxb.len;
     if (ext.len)
         memcpy(meta.p + meta.len, ext.p, ext.len);
     meta.len += ext.len;
@@ -522,6 +532,7 @@ out:
     bwh_free(a.key);
     bwh_free(a.pos);
     bwh_free(meta.p);
+    bwh_free(idxb.p);
     bwh_free(dfr.p);
     bwh_free(wfr.p);
     bwh_free(ext.p);

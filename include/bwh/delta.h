@@ -27,6 +27,7 @@
 #define BWH_DELTA_EXT_LEN 12u        /* per extent: offset (8), length (4) */
 #define BWH_DELTA_TAG_LEN 8u         /* bytes of SHA-256 of a chunk's prefix */
 #define BWH_DELTA_MAX_EXT 8u         /* extents of the running slot per chunk */
+#define BWH_DELTA_SAME 0x80000000u   /* n_ext: the chunk is the source's at its offset */
 #define BWH_DELTA_PREFIX_MAX (1u << 20) /* bytes of prefix a device holds */
 #define BWH_DELTA_WINDOW_LOG 21      /* covers the prefix and the chunk */
 #define BWH_DELTA_BATCH (1u << 20)   /* frame bytes fetched per round */
@@ -46,6 +47,9 @@ struct bwh_delta_rec {
     uint32_t n_ext;     /* extents of the prefix (0 with delta_len: a copy of the
                          * whole frame, so the source's frames are one range) */
     uint64_t ext0;      /* index of the first in bwh_delta.ext */
+    uint64_t idx0;      /* its first entry in bwh_delta.index */
+    int same;           /* n_ext BWH_DELTA_SAME: the source holds it at the same
+                         * offset; no index entries, no frame but the whole */
     uint64_t prefix_len;
     uint64_t delta_off, whole_off; /* in the file */
     uint8_t tag[BWH_DELTA_TAG_LEN];
@@ -59,9 +63,9 @@ struct bwh_delta_ext {
 /* A parsed header and metadata. */
 struct bwh_delta {
     struct bwh_delta_hdr h;
-    uint8_t *meta;          /* decompressed: index, records, extents */
+    uint8_t *meta;          /* decompressed: records, index, extents */
     const uint8_t *index;   /* n_blocks * BWH_DELTA_HASH_LEN */
-    uint64_t n_blocks;
+    uint64_t n_blocks;      /* index entries: the blocks of chunks not `same` */
     struct bwh_delta_rec *rec;
     struct bwh_delta_ext *ext;
     uint64_t n_ext;

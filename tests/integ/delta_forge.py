@@ -23,11 +23,20 @@ def main():
     meta = bytearray(subprocess.run(['zstd', '-d', '-c'], input=d[at:at + zlen],
                                     capture_output=True, check=True).stdout)
     assert len(meta) == mlen
-    n_blocks = (image_size + BLOCK - 1) // BLOCK
-    for b in range(n_blocks):
-        blk = old[b * BLOCK:(b + 1) * BLOCK]
-        if len(blk) == BLOCK:
-            meta[b * HLEN:(b + 1) * HLEN] = hashlib.sha256(blk).digest()[:HLEN]
+    chunk_size, = struct.unpack('>I', d[8:12])
+    n_chunks, = struct.unpack('>Q', d[32:40])
+    at_idx = n_chunks * 20  # records first, then the index of chunks not 'same'
+    for i in range(n_chunks):
+        n_ext, = struct.unpack('>I', meta[i * 20 + 8:i * 20 + 12])
+        if n_ext == 0x80000000:
+            continue
+        n = min(chunk_size, image_size - i * chunk_size)
+        for k in range((n + BLOCK - 1) // BLOCK):
+            off = i * chunk_size + k * BLOCK
+            blk = old[off:off + BLOCK]
+            if len(blk) == BLOCK:
+                meta[at_idx:at_idx + HLEN] = hashlib.sha256(blk).digest()[:HLEN]
+            at_idx += HLEN
     z = subprocess.run(['zstd', '-19', '-c', '--no-check', '--stream-size=%d' % len(meta)],
                        input=bytes(meta),
                        capture_output=True, check=True).stdout
