@@ -761,6 +761,13 @@ static bw_err assemble(struct dstate *ds, const struct round *r, const uint8_t *
     return rc;
 }
 
+/* Stage 2 of the core's stream on the pipe's thread (host/pkg.c). */
+static bw_err commit_chunk(void *ctx, uint64_t off, const uint8_t *data, size_t len)
+{
+    (void)off;
+    return bw_install_commit(ctx, data, len);
+}
+
 bw_err bwh_delta_install(struct bwh_delta_src *src, const struct bwh_delta *d,
                          const struct bw_suit *suit, uint8_t *list, struct bw_update *u,
                          const struct bw_suit_expect *e, const struct bw_flash *old,
@@ -771,8 +778,9 @@ bw_err bwh_delta_install(struct bwh_delta_src *src, const struct bwh_delta *d,
     struct bwh_delta_plan plan;
     struct bw_install in;
     struct round *r = NULL;
+    struct bwh_hash_pipe *hp = NULL;
     struct dstate ds;
-    uint8_t *rbuf = NULL;
+    uint8_t *rbuf = NULL, *own_chunk = NULL;
     uint64_t i = 0;
     int begun = 0;
     bw_err rc;
@@ -795,7 +803,7 @@ bw_err bwh_delta_install(struct bwh_delta_src *src, const struct bwh_delta *d,
     ds.dctx = bwh_zchunk_dctx();
     ds.prefix = bwh_malloc(BWH_DELTA_PREFIX_MAX);
     ds.frame = bwh_malloc(bwh_zchunk_bound(d->h.chunk_size));
-    ds.chunk = bwh_malloc(d->h.chunk_size);
+    ds.chunk = own_chunk = bwh_malloc(d->h.chunk_size);
     r = bwh_malloc(sizeof(*r));
     rbuf = bwh_malloc(BWH_DELTA_BATCH + bwh_zchunk_bound(d->h.chunk_size) + BWH_DELTA_GAP * 2);
     rc = BW_E_NOMEM;
@@ -807,6 +815,13 @@ bw_err bwh_delta_install(struct bwh_delta_src *src, const struct bwh_delta *d,
         goto out;
     begun = 1;
     rc = bw_install_feed(&in, list, (size_t)d->h.list_len);
+    /* Stage 2 (the core's image hash and slot write) on a second thread
+     * unless chunks are read back from the slot being written (resume). */
+    if (!rc && !plan.n_target && d->h.n_chunks) {
+        rc = bwh_hash_pipe_new(&hp, d->h.chunk_size);
+        if (!rc)
+            bwh_hash_pipe_commit_only(hp, commit_chunk, &in);
+    }
     *stage = "payload";
     memset(r, 0, sizeof(*r));
     while (!rc && i < d->h.n_chunks) {
@@ -815,15 +830,30 @@ bw_err bwh_delta_install(struct bwh_delta_src *src, const struct bwh_delta *d,
         for (; i < r->end && !rc; i++) {
             size_t len = chunk_len(d, i);
 
+            if (hp) {
+                ds.chunk = bwh_hash_pipe_slot(hp);
+                if ((rc = bwh_hash_pipe_error(hp)))
+                    break;
+            }
             rc = assemble(&ds, r, rbuf, plan.how[i], i, len);
             /* the gate: only a chunk the core checked is written */
             if (!rc)
                 rc = bw_install_check(&in, ds.chunk, len);
-            if (!rc)
+            if (!rc && hp)
+                bwh_hash_pipe_push(hp, len);
+            else if (!rc)
                 rc = bw_install_commit(&in, ds.chunk, len);
             if (!rc && prog)
                 bwh_progress_add(prog, len);
         }
+    }
+    if (hp) {
+        uint8_t unused[BW_SHA256_LEN];
+        bw_err prc = bwh_hash_pipe_finish(hp, unused); /* joins stage 2 */
+
+        if (!rc)
+            rc = prc;
+        ds.chunk = own_chunk;
     }
     if (!rc) {
         *stage = "finish";
@@ -835,7 +865,7 @@ out:
     bwh_zchunk_dctx_free(ds.dctx);
     bwh_free(ds.prefix);
     bwh_free(ds.frame);
-    bwh_free(ds.chunk);
+    bwh_free(own_chunk);
     bwh_free(r);
     bwh_free(rbuf);
     bwh_delta_plan_free(&plan);

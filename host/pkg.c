@@ -125,9 +125,7 @@ void bwh_hash_pipe_set_sink(struct bwh_hash_pipe *hp, bwh_pkg_sink sink, void *c
     hp->sink_ctx = ctx;
 }
 
-/* The pipe as the install stream's second stage: its thread commits each
- * slot (the core hashes and writes it); the pipe's own digest is unused. */
-static void pipe_commit_only(struct bwh_hash_pipe *hp, bwh_pkg_sink sink, void *ctx)
+void bwh_hash_pipe_commit_only(struct bwh_hash_pipe *hp, bwh_pkg_sink sink, void *ctx)
 {
     hp->no_hash = 1;
     bwh_hash_pipe_set_sink(hp, sink, ctx);
@@ -596,7 +594,7 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
          * core's image hash and slot write) on the pipe's: reading,
          * checking and writing overlap, and the stream refuses a commit
          * of a chunk its check has not passed. */
-        pipe_commit_only(hp, commit_sink, &cc);
+        bwh_hash_pipe_commit_only(hp, commit_sink, &cc);
         rc = pipe_chunks(p, hp, n_chunks, &in, prog, c->has_compress ? &z : NULL, &off);
     }
     if (hp) {
