@@ -176,8 +176,9 @@ pair() { # NAME NEW_IMAGE
     echo "| xdelta3 -9 -S djw | $xd ($(mib "$xd") MiB) | 1 | $(tmrow) |" >> "$OUT"
   fi
   zs=$(zstd -19 -T1 -c "$new" | wc -c)
-  tm sh -c "zstd -19 -T1 -c '$new' | zstd -d -c > /dev/null"
-  echo "| zstd -19 of the image | $zs ($(mib "$zs") MiB) | 1 | (decompress) $(tmrow) |" >> "$OUT"
+  zstd -19 -T1 -c "$new" > z.zst
+  tm zstd -d -f -o z.out z.zst
+  echo "| zstd -19 of the image | $zs ($(mib "$zs") MiB) | 1 | $(tmrow) (decompress) |" >> "$OUT"
   if command -v bsdiff >/dev/null; then
     if timeout 60 bsdiff v1.img "$new" b.patch 2>/dev/null; then
       bs=$(stat -c %s b.patch); tm bspatch v1.img b.out b.patch
@@ -187,7 +188,7 @@ pair() { # NAME NEW_IMAGE
     fi
   fi
   if command -v zck >/dev/null && command -v zck_delta_size >/dev/null; then
-    zck -q -o old.zck v1.img 2>/dev/null; zck -q -o new.zck "$new" 2>/dev/null
+    zck -o old.zck v1.img >/dev/null 2>&1; zck -o new.zck "$new" >/dev/null 2>&1
     zb=$(zck_delta_size old.zck new.zck 2>/dev/null | sed -n 's/.*Would download \([0-9]*\).*/\1/p')
     echo "| zchunk (zck_delta_size) | ${zb:-?} ($(mib "${zb:-0}") MiB) | - | - | - | - |" >> "$OUT"
   fi
