@@ -743,7 +743,7 @@ static bw_err read_answer(struct bwh_http *h, const struct bwh_http_req *rq, int
     h->off = 0;
     if (code == 206) {
         /* a range we did not ask for would put bytes in the wrong place */
-        if (!rq || !rq->from || !have_range || start != rq->from) {
+        if (!rq || !(rq->from || rq->range_len) || !have_range || start != rq->from) {
             snprintf(h->err, sizeof(h->err),
                      "a 206 answer that does not start at byte %llu (Content-Range)",
                      (unsigned long long)(rq ? rq->from : 0));
@@ -872,10 +872,13 @@ static bw_err request_head(const struct bwh_http_req *rq, const struct url *u, c
                            size_t *len)
 {
     const char *m = rq->method ? rq->method : "GET";
-    char range[48] = "", clen[80] = "";
+    char range[64] = "", clen[80] = "";
     int n;
 
-    if (rq->from)
+    if (rq->range_len)
+        snprintf(range, sizeof(range), "Range: bytes=%llu-%llu\r\n", (unsigned long long)rq->from,
+                 (unsigned long long)(rq->from + rq->range_len - 1));
+    else if (rq->from)
         snprintf(range, sizeof(range), "Range: bytes=%llu-\r\n", (unsigned long long)rq->from);
     if (rq->body)
         snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n", rq->body_len);

@@ -125,9 +125,7 @@ void bwh_hash_pipe_set_sink(struct bwh_hash_pipe *hp, bwh_pkg_sink sink, void *c
     hp->sink_ctx = ctx;
 }
 
-/* The pipe as the install stream's second stage: its thread commits each
- * slot (the core hashes and writes it); the pipe's own digest is unused. */
-static void pipe_commit_only(struct bwh_hash_pipe *hp, bwh_pkg_sink sink, void *ctx)
+void bwh_hash_pipe_commit_only(struct bwh_hash_pipe *hp, bwh_pkg_sink sink, void *ctx)
 {
     hp->no_hash = 1;
     bwh_hash_pipe_set_sink(hp, sink, ctx);
@@ -495,11 +493,22 @@ static bw_err pipe_chunks(struct bwh_pkg *p, struct bwh_hash_pipe *hp, uint64_t 
     return rc;
 }
 
-/* Stage 2 of the core's install stream, on the pipe's thread. */
+/* Stage 2 of the core's install stream, on the pipe's thread, then the
+ * caller's copy of the chunk it wrote (bwh_pkg_opts.out). */
+struct commit_ctx {
+    struct bw_install *in;
+    bwh_pkg_sink out;
+    void *out_ctx;
+};
+
 static bw_err commit_sink(void *ctx, uint64_t off, const uint8_t *data, size_t len)
 {
-    (void)off; /* the stream keeps its own offset */
-    return bw_install_commit(ctx, data, len);
+    struct commit_ctx *cc = ctx;
+    bw_err rc = bw_install_commit(cc->in, data, len); /* the stream keeps its own offset */
+
+    if (!rc && cc->out)
+        rc = cc->out(cc->out_ctx, off, data, len);
+    return rc;
 }
 
 /* Reads n bytes of the stream into in (the chunk list, and an A/B
@@ -531,6 +540,7 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
     const struct bw_suit_component *c = &p->suit.comp[0];
     struct bwh_hash_pipe *hp = NULL;
     struct bw_install in;
+    struct commit_ctx cc = {&in, o ? o->out : NULL, o ? o->out_ctx : NULL};
     struct zread z;
     uint64_t n_chunks = 0, list_len = 0, off = 0;
     int integrated;
@@ -584,7 +594,7 @@ bw_err bwh_pkg_install(struct bwh_pkg *p, struct bw_update *u, const struct bw_s
          * core's image hash and slot write) on the pipe's: reading,
          * checking and writing overlap, and the stream refuses a commit
          * of a chunk its check has not passed. */
-        pipe_commit_only(hp, commit_sink, &in);
+        bwh_hash_pipe_commit_only(hp, commit_sink, &cc);
         rc = pipe_chunks(p, hp, n_chunks, &in, prog, c->has_compress ? &z : NULL, &off);
     }
     if (hp) {

@@ -74,6 +74,10 @@ static const struct cli_opt install_opts[] = {
     {"connect-timeout", "SECONDS", "each connection attempt to a URL's server (default 15)"},
     {"low-speed", "BYTES/SECONDS",
      "a URL download slower than BYTES/s over SECONDS is cut and resumed (default 100/60; 0: off)"},
+    {"delta", "DELTA|URL",
+     "install from this delta package (bulwark delta make) and the running slot; PKG is the "
+     "fallback when the delta cannot be used"},
+    {"delta-only", NULL, "with --delta: refuse rather than fall back to PKG"},
     {"json", NULL, "progress and result as JSON lines on stdout"},
     {NULL, NULL, NULL}};
 
@@ -135,7 +139,10 @@ static const struct cli_cmd commands[] = {
      "whole image, syncs the slot, and only then marks it for a trial boot. A URL\n"
      "(http:// or https://) is streamed; a broken download resumes with a Range request,\n"
      "within limits (--timeout, --connect-timeout, --low-speed, at most 3 redirects, never\n"
-     "from https to http, the answer no longer than a package for this slot size).",
+     "from https to http, the answer no longer than a package for this slot size).\n"
+     "With --delta, the chunks are assembled from the running slot and the frames\n"
+     "of a delta package (fetched with Range requests from a URL); each is checked\n"
+     "against the signed list before it is written (docs/delta.md).",
      install_opts, 1, 1, cmd_install},
     {"status", "show the boot state: slots, trial, anti-rollback floor",
      "--config DEVICE.conf [--json]",
@@ -167,6 +174,7 @@ static const struct cli_cmd commands[] = {
 static const struct cli_cmd *const more_commands[] = {
     &cli_cmd_provision, &cli_cmd_passwd, &cli_cmd_store, &cli_cmd_log, &cli_cmd_token,
     &cli_cmd_audit, &cli_cmd_risk, &cli_cmd_tuf, &cli_cmd_repo, &cli_cmd_sbom, &cli_cmd_vex,
+    &cli_cmd_delta, &cli_cmd_delta_plan,
 };
 #define N_MORE (sizeof(more_commands) / sizeof(more_commands[0]))
 

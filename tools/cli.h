@@ -71,6 +71,8 @@ extern const struct cli_cmd cli_cmd_tuf;
 extern const struct cli_cmd cli_cmd_repo;
 extern const struct cli_cmd cli_cmd_sbom;
 extern const struct cli_cmd cli_cmd_vex;
+extern const struct cli_cmd cli_cmd_delta;
+extern const struct cli_cmd cli_cmd_delta_plan;
 /* bulwark tuf reads its own argv (repeated options, exit status 0 or 1
  * only); its row above drives --help. argv: the words after "tuf". */
 int cmd_tuf_argv(int argc, char **argv);

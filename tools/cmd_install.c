@@ -12,10 +12,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 
 #include "cli.h"
+#include "bwh/delta.h"
 #include "bwh/device.h"
 #include "bwh/seclog.h"
 
@@ -55,6 +57,76 @@ static int download_limits(struct cli_args *a, const struct bwh_device_conf *dc,
     return 0;
 }
 
+/* Whether a failed delta install may be retried with the full package:
+ * not when the device refused the package itself (identity, rollback,
+ * state) or its slot failed. */
+static int delta_fallback(const char *stage, bw_err rc)
+{
+    return strcmp(stage, "device check") && strcmp(stage, "finish") && rc != BW_E_NOMEM;
+}
+
+/* bulwark install --delta: the package a delta carries, assembled from the
+ * running slot and the frames fetched from src (a file or a URL). */
+static bw_err install_delta(struct cli_args *a, struct bwh_device *d, const char *src_name,
+                            const struct bwh_net_limits *lim, const struct bw_suit_expect *e,
+                            const char **stage, uint64_t *sequence)
+{
+    struct bwh_delta_src src;
+    struct bwh_delta dd;
+    struct bwh_delta_stats st;
+    struct bwh_progress prog;
+    struct bw_suit suit;
+    uint8_t *env = NULL, *list = NULL, target;
+    const struct bw_flash *old, *tgt;
+    int json = cli_flag(a, "json");
+    bw_err rc;
+
+    *stage = "delta";
+    memset(&dd, 0, sizeof(dd));
+    if (!strncmp(src_name, "http://", 7) || !strncmp(src_name, "https://", 8))
+        rc = bwh_delta_src_url(&src, src_name, cli_get(a, "cacert"), lim, &install_stop);
+    else
+        rc = bwh_delta_src_file(&src, src_name);
+    if (rc)
+        return rc;
+    rc = bwh_delta_open(&src, &d->key, &dd, &suit, &env, &list);
+    if (!rc) {
+        *sequence = suit.sequence;
+        rc = bw_update_target(&d->u, &target);
+    }
+    if (!rc) {
+        old = target == BW_SLOT_A ? &d->b.f : &d->a.f;
+        tgt = target == BW_SLOT_A ? &d->a.f : &d->b.f;
+        if (json)
+            bwh_progress_start_json(&prog, "install", suit.comp[0].image_size);
+        else
+            bwh_progress_start(&prog, "installing (delta)", suit.comp[0].image_size);
+        rc = bwh_delta_install(&src, &dd, &suit, list, &d->u, e, old, tgt, &prog, &st, stage);
+        bwh_progress_end(&prog);
+        if (json)
+            printf("{\"event\":\"delta\",\"ok\":%s,\"fetched\":%" PRIu64 ",\"requests\":%u,"
+                   "\"reused\":%" PRIu64 ",\"resumed\":%" PRIu64 ",\"delta\":%" PRIu64
+                   ",\"whole\":%" PRIu64 ",\"refetched\":%" PRIu64 ",\"source_match\":%s}\n",
+                   rc ? "false" : "true", src.bytes, src.requests, st.n_copy, st.n_target,
+                   st.n_frame, st.n_whole, st.n_refetch, st.source_match ? "true" : "false");
+        else
+            fprintf(stderr,
+                    "bulwark install: delta: fetched %" PRIu64 " bytes in %u requests; chunks: "
+                    "%" PRIu64 " reused, %" PRIu64 " already in the slot, %" PRIu64
+                    " from delta frames, %" PRIu64 " whole, %" PRIu64 " fetched whole after "
+                    "not verifying\n",
+                    src.bytes, src.requests, st.n_copy, st.n_target, st.n_frame, st.n_whole,
+                    st.n_refetch);
+    }
+    if (rc && bwh_delta_src_error(&src)[0])
+        fprintf(stderr, "bulwark install: delta: %s\n", bwh_delta_src_error(&src));
+    bwh_delta_free(&dd);
+    bwh_free(env);
+    bwh_free(list);
+    bwh_delta_src_close(&src);
+    return rc;
+}
+
 int cmd_install(struct cli_args *a)
 {
     const char *conf = cli_get(a, "config"), *src = a->pos[0], *what = NULL;
@@ -67,8 +139,9 @@ int cmd_install(struct cli_args *a)
     struct bwh_fetch_stats fs;
     struct bwh_net_limits lim;
     struct sigaction sa, old_int, old_term;
-    uint64_t sequence;
-    const char *stage = "envelope", *reason = NULL;
+    const char *stage = "envelope", *reason = NULL, *delta = cli_get(a, "delta");
+    uint64_t sequence = 0;
+    int full = 1; /* the package itself is read (no delta, or its fallback) */
     bw_err rc;
 
     if (!conf)
@@ -83,12 +156,33 @@ int cmd_install(struct cli_args *a)
         bwh_device_close(&d);
         return status;
     }
-    if (is_url && (status = download_limits(a, &d.conf, &lim))) {
+    if ((is_url || delta) && (status = download_limits(a, &d.conf, &lim))) {
         bwh_device_close(&d);
         return status;
     }
     errno = 0;
-    if (is_url) {
+    if (delta) {
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_stop;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        memset(&e, 0, sizeof(e));
+        e.vendor_id = d.conf.vendor_id;
+        e.class_id = d.conf.class_id;
+        rc = install_delta(a, &d, delta, &lim, &e, &stage, &sequence);
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        if (rc && !install_stop && !cli_flag(a, "delta-only") && delta_fallback(stage, rc)) {
+            fprintf(stderr, "bulwark install: delta refused at %s (%s): installing %s whole\n",
+                    stage, bw_errname(rc), src);
+            stage = "envelope";
+            rc = BW_OK;
+        } else {
+            full = 0;
+        }
+    }
+    if (full && is_url) {
         /* a signal ends the download; the refusal path below abandons the
          * install and bwh_device_close releases the lock */
         memset(&sa, 0, sizeof(sa));
@@ -102,10 +196,10 @@ int cmd_install(struct cli_args *a)
             rc = bwh_pkg_open_fd(&p, fd, &d.key, BW_SUIT_ENVELOPE_MAX);
         if (!rc)
             stage = "envelope";
-    } else {
+    } else if (full) {
         rc = bwh_pkg_open(&p, src, &d.key, BW_SUIT_ENVELOPE_MAX);
     }
-    if (!rc) {
+    if (!rc && full) {
         /* the device check, the verified stream and the trial mark: the
          * core's install stream, through the package reader */
         memset(&e, 0, sizeof(e));
@@ -120,7 +214,8 @@ int cmd_install(struct cli_args *a)
         rc = bwh_pkg_install(&p, &d.u, &e, &o, &stage);
         bwh_progress_end(&prog);
     }
-    sequence = p.suit.sequence;
+    if (full)
+        sequence = p.suit.sequence;
     if (fetch) {
         bw_err frc;
 
@@ -141,7 +236,7 @@ int cmd_install(struct cli_args *a)
                     fs.attempts - 1, fs.attempts == 2 ? "" : "s", (unsigned long long)fs.bytes);
         }
     }
-    if (is_url) {
+    if (full && is_url) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
     }

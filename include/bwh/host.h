@@ -168,6 +168,10 @@ struct bwh_pkg_opts {
     struct bw_sha256 *tap;
     bw_err (*gate)(void *ctx, const struct bwh_pkg *p);
     void *gate_ctx;
+    /* each chunk after the core checked and committed it, in order, on the
+     * pipe's thread (a package verified into a file: bulwark delta make) */
+    bw_err (*out)(void *ctx, uint64_t off, const uint8_t *data, size_t len);
+    void *out_ctx;
 };
 
 /* Called with each chunk after it has been verified, in order. */
@@ -343,6 +347,10 @@ uint8_t *bwh_hash_pipe_slot(struct bwh_hash_pipe *hp);
  * returned by bwh_hash_pipe_error and bwh_hash_pipe_finish. */
 void bwh_hash_pipe_set_sink(struct bwh_hash_pipe *hp, bwh_pkg_sink sink, void *ctx);
 BW_NODISCARD bw_err bwh_hash_pipe_error(struct bwh_hash_pipe *hp);
+/* The pipe as the core install stream's second stage: its thread only
+ * runs sink (bw_install_commit, which hashes and writes); no digest of
+ * its own (finish's out is then meaningless). */
+void bwh_hash_pipe_commit_only(struct bwh_hash_pipe *hp, bwh_pkg_sink sink, void *ctx);
 /* Hands the current slot's first n bytes to the hashing thread. */
 void bwh_hash_pipe_push(struct bwh_hash_pipe *hp, size_t n);
 /* Waits for the thread and writes the digest; frees hp. */

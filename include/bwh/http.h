@@ -67,6 +67,8 @@ struct bwh_http_req {
     size_t body_len;
     const char *content_type;
     uint64_t from;            /* > 0: "Range: bytes=FROM-"; a 206 must start there */
+    uint64_t range_len;       /* > 0: "Range: bytes=FROM-(FROM+range_len-1)" instead
+                               * (from may be 0); a 206 must start at from */
     uint64_t rate;            /* receive at most this many bytes/s (0: no cap) */
     bwh_http_sink sink;       /* body bytes of the final answer (NULL: dropped) */
     void *ctx;

@@ -4,10 +4,13 @@
 with Range requests (206) and can break a transfer on purpose.
 
 usage: httpd.py DIR PORTFILE [--drop-after N] [--drops K] [--no-range]
-                  [--tls CERT KEY]
+                  [--range-lie] [--range-short N] [--tls CERT KEY]
   --drop-after N  close the connection after N body bytes of a response,
                   for the first K responses (default 1)
   --no-range      ignore Range headers (answer 200 with the whole file)
+  --range-lie     answer a Range with the bytes one further on, labelled as
+                  the ones asked for (a server returning wrong ranges)
+  --range-short N answer a bounded Range with N bytes fewer (a truncated range)
   --tls CERT KEY  serve https with this certificate and key
 A path ending in hostile-MODE gets a hostile answer (hostile_http.py).
 Writes the port it listens on to PORTFILE, serves until killed, and logs one
@@ -27,6 +30,8 @@ def main():
     drop_after = int(args[args.index('--drop-after') + 1]) if '--drop-after' in args else None
     drops = [int(args[args.index('--drops') + 1]) if '--drops' in args else 1]
     no_range = '--no-range' in args
+    range_lie = '--range-lie' in args
+    range_short = int(args[args.index('--range-short') + 1]) if '--range-short' in args else 0
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = 'HTTP/1.1'
@@ -55,7 +60,10 @@ def main():
                     self.end_headers()
                     return
                 status = 206
+                if range_short and m.group(2):
+                    end = max(start, end - range_short)
             length = end - start + 1
+            shift = 1 if range_lie and status == 206 and end + 1 < size else 0
             self.send_response(status)
             self.send_header('Content-Length', str(length))
             self.send_header('Accept-Ranges', 'none' if no_range else 'bytes')
@@ -68,7 +76,7 @@ def main():
                 limit = min(length, drop_after)
             sent = 0
             with open(path, 'rb') as f:
-                f.seek(start)
+                f.seek(start + shift)
                 while sent < limit:
                     chunk = f.read(min(65536, limit - sent))
                     if not chunk:

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Delta packages (docs/delta.md): a signed package's envelope and chunk
+ * list, a content index of the new image (a short hash per 4 KiB block),
+ * and per 64 KiB chunk a zstd frame coded against regions of the image a
+ * device runs (a prefix dictionary) plus a whole frame for devices that
+ * cannot use it. A device assembles each chunk from its running slot and
+ * the frames it fetches; the core's install stream checks every chunk
+ * against its signed SHA-256 before it is written. Nothing in this file
+ * is trusted for security: the index, the frames and every length are
+ * hints that can only cost bytes, never put an unverified byte in a slot.
+ */
+#ifndef BULWARK_BWH_DELTA_H
+#define BULWARK_BWH_DELTA_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bwh/host.h"
+
+#define BWH_DELTA_MAGIC "BWDELTA1"
+#define BWH_DELTA_HDR_LEN 112u
+#define BWH_DELTA_BLOCK 4096u        /* index granularity */
+#define BWH_DELTA_HASH_LEN 6u        /* bytes of SHA-256 per index entry */
+#define BWH_DELTA_REC_LEN 20u        /* per chunk: delta_len, whole_len, n_ext, tag */
+#define BWH_DELTA_EXT_LEN 12u        /* per extent: offset (8), length (4) */
+#define BWH_DELTA_TAG_LEN 8u         /* bytes of SHA-256 of a chunk's prefix */
+#define BWH_DELTA_MAX_EXT 8u         /* extents of the running slot per chunk */
+#define BWH_DELTA_SAME 0x80000000u   /* n_ext: the chunk is the source's at its offset */
+#define BWH_DELTA_PREFIX_MAX (1u << 20) /* bytes of prefix a device holds */
+#define BWH_DELTA_WINDOW_LOG 21      /* covers the prefix and the chunk */
+#define BWH_DELTA_BATCH (1u << 20)   /* frame bytes fetched per round */
+#define BWH_DELTA_GAP (16u << 10)    /* unneeded bytes fetched to join two ranges */
+#define BWH_DELTA_META_MAX ((uint64_t)64 << 20)
+
+/* The fixed header at offset 0 (big-endian). */
+struct bwh_delta_hdr {
+    uint32_t chunk_size, block_size, hash_len, prefix_max;
+    uint64_t image_size, n_chunks, env_len, list_len, meta_zlen, meta_len, source_size;
+    uint8_t source_digest[BW_SHA256_LEN]; /* SHA-256 of the image it was made against */
+};
+
+struct bwh_delta_rec {
+    uint32_t delta_len; /* 0: no frame for the source (reused by the index) */
+    uint32_t whole_len;
+    uint32_t n_ext;     /* extents of the prefix (0 with delta_len: a copy of the
+                         * whole frame, so the source's frames are one range) */
+    uint64_t ext0;      /* index of the first in bwh_delta.ext */
+    uint64_t idx0;      /* its first entry in bwh_delta.index */
+    int same;           /* n_ext BWH_DELTA_SAME: the source holds it at the same
+                         * offset; no index entries, no frame but the whole */
+    uint64_t prefix_len;
+    uint64_t delta_off, whole_off; /* in the file */
+    uint8_t tag[BWH_DELTA_TAG_LEN];
+};
+
+struct bwh_delta_ext {
+    uint64_t off;
+    uint32_t len;
+};
+
+/* A parsed header and metadata. */
+struct bwh_delta {
+    struct bwh_delta_hdr h;
+    uint8_t *meta;          /* decompressed: records, index, extents */
+    const uint8_t *index;   /* n_blocks * BWH_DELTA_HASH_LEN */
+    uint64_t n_blocks;      /* index entries: the blocks of chunks not `same` */
+    struct bwh_delta_rec *rec;
+    struct bwh_delta_ext *ext;
+    uint64_t n_ext;
+    uint64_t meta_off;      /* file offset of the compressed metadata */
+    uint64_t file_len;      /* the length the header and records imply */
+};
+
+/* Parses the fixed header (len >= BWH_DELTA_HDR_LEN). BW_E_FORMAT (magic,
+ * block or hash size, a length out of bounds), BW_E_TOOBIG (a chunk, a
+ * prefix or metadata past what a device holds). */
+BW_NODISCARD bw_err bwh_delta_hdr_parse(const uint8_t *b, size_t len, struct bwh_delta_hdr *h);
+void bwh_delta_hdr_write(uint8_t out[BWH_DELTA_HDR_LEN], const struct bwh_delta_hdr *h);
+/* Decompresses (one zstd frame of exactly h.meta_len bytes) and parses the
+ * metadata of d->h (already parsed): every record's frame lengths within
+ * the chunk's compress bound, extents inside the source and within the
+ * prefix limit. d->meta etc. are owned by d: bwh_delta_free (NULL-safe).
+ * BW_E_FORMAT, BW_E_SIZE, BW_E_TRUNCATED, BW_E_TRAILING, BW_E_NOMEM. */
+BW_NODISCARD bw_err bwh_delta_meta_parse(struct bwh_delta *d, const uint8_t *z, size_t zlen);
+void bwh_delta_free(struct bwh_delta *d);
+
+/* The index entry of a block (its first BWH_DELTA_HASH_LEN bytes of
+ * SHA-256, over len bytes: BWH_DELTA_BLOCK but for an image's last). */
+BW_NODISCARD bw_err bwh_delta_block_hash(const uint8_t *p, size_t len,
+                                         uint8_t out[BWH_DELTA_HASH_LEN]);
+
+/* The running slot's blocks by content: read once, each block hashed; the
+ * slot's SHA-256 over size bytes too (compared with the header's source
+ * digest). bwh_delta_slot_find: the block holding hash, or -1. */
+struct bwh_delta_slot {
+    const struct bw_flash *f;
+    uint64_t size, n_blocks;
+    uint8_t *hashes;
+    uint32_t *tab;   /* open addressing: block + 1, 0 empty */
+    uint64_t mask;
+    uint8_t digest[BW_SHA256_LEN];
+};
+BW_NODISCARD bw_err bwh_delta_slot_index(struct bwh_delta_slot *s, const struct bw_flash *f,
+                                         uint64_t size);
+int64_t bwh_delta_slot_find(const struct bwh_delta_slot *s, const uint8_t *hash);
+void bwh_delta_slot_free(struct bwh_delta_slot *s);
+
+/* Where each chunk of the new image comes from. */
+enum bwh_delta_how { BWH_DELTA_TARGET = 1, BWH_DELTA_COPY, BWH_DELTA_FRAME, BWH_DELTA_WHOLE };
+
+struct bwh_delta_plan {
+    uint8_t *how; /* per chunk */
+    uint64_t n_target, n_copy, n_frame, n_whole;
+    uint64_t head_bytes;  /* header, envelope, list, metadata */
+    uint64_t frame_bytes; /* frames fetched, gaps included */
+    unsigned requests;    /* ranges, the two for the head included */
+    int source_match;     /* the running slot is the image the delta was made for */
+};
+
+/* The plan for a device whose running slot is old (indexed), optionally
+ * with the free slot target (NULL: none) already holding chunks of the new
+ * image (checked with s and its checked list; s NULL: not looked at): a
+ * chunk already in target, else copied by the index, else the delta frame
+ * (when the slot is the source, or the chunk's prefix tag matches), else
+ * the whole frame. Counts the ranges a device fetches in rounds of
+ * BWH_DELTA_BATCH. BW_E_NOMEM, the slots' read errors. */
+BW_NODISCARD bw_err bwh_delta_plan_make(const struct bwh_delta *d, const struct bwh_delta_slot *old,
+                                        const struct bw_flash *target, const struct bw_suit *s,
+                                        const uint8_t *list, struct bwh_delta_plan *p);
+void bwh_delta_plan_free(struct bwh_delta_plan *p);
+
+/* Where a delta is read from: len bytes at off into buf, all or an error
+ * (BW_E_TRUNCATED: fewer came; BW_E_UNSUPPORTED: a server that ignores
+ * Range; BW_E_IO; BW_E_FORMAT). requests/bytes count what was fetched. */
+struct bwh_delta_src {
+    bw_err (*read)(void *ctx, uint64_t off, uint8_t *buf, size_t len);
+    void *ctx;
+    unsigned requests;
+    uint64_t bytes;
+};
+/* A local file (fd kept open until bwh_delta_src_close), or an http(s)
+ * URL through host/http.c (Range requests within lim, cacert as in
+ * bwh_fetch_start, stop polled). */
+BW_NODISCARD bw_err bwh_delta_src_file(struct bwh_delta_src *src, const char *path);
+BW_NODISCARD bw_err bwh_delta_src_url(struct bwh_delta_src *src, const char *url,
+                                      const char *cacert, const struct bwh_net_limits *lim,
+                                      volatile const sig_atomic_t *stop);
+void bwh_delta_src_close(struct bwh_delta_src *src);
+/* A file source as a read-only flash of the file's size (an image on a
+ * release manager's machine): BW_E_INVAL for a URL source, BW_E_IO. */
+BW_NODISCARD bw_err bwh_delta_src_flash(const struct bwh_delta_src *src, struct bw_flash *f);
+/* Why the last read failed (a server's words), or "". */
+const char *bwh_delta_src_error(const struct bwh_delta_src *src);
+
+/* Reads a delta's header, envelope (authenticated with key), chunk list
+ * and metadata from src into d, suit and list (list: bwh_malloc'd, the
+ * caller frees; env: the envelope bytes suit points into, same). The list
+ * is checked against the signed digest here. */
+BW_NODISCARD bw_err bwh_delta_open(struct bwh_delta_src *src, const struct bw_ec_key *key,
+                                   struct bwh_delta *d, struct bw_suit *suit, uint8_t **env,
+                                   uint8_t **list);
+
+struct bwh_delta_stats {
+    uint64_t n_target, n_copy, n_frame, n_whole, n_refetch; /* chunks by source */
+    int source_match;
+};
+
+/*
+ * Installs the package a delta carries into u's free slot: plans against
+ * the running slot old (size bytes read; its flash) and the free slot,
+ * then, in rounds, fetches the frames of the next chunks, assembles each
+ * chunk, and hands it to the core's install stream, which checks it
+ * against the signed list before writing. A chunk whose assembly does not
+ * check (a damaged slot, a wrong frame) is fetched whole once; if that
+ * does not check either the install is refused (BW_E_CHUNK). On any
+ * error the install is abandoned (the slot stays marked empty).
+ * Errors: the core's, the source's, BW_E_FORMAT (the delta), BW_E_NOMEM.
+ */
+BW_NODISCARD bw_err bwh_delta_install(struct bwh_delta_src *src, const struct bwh_delta *d,
+                                      const struct bw_suit *suit, uint8_t *list,
+                                      struct bw_update *u, const struct bw_suit_expect *e,
+                                      const struct bw_flash *old, const struct bw_flash *target,
+                                      struct bwh_progress *prog, struct bwh_delta_stats *st,
+                                      const char **stage);
+
+/* Decodes one frame into dst (want bytes) with prefix (NULL, 0: none) as
+ * its dictionary; dctx from bwh_zchunk_dctx. bwh_zchunk_decode's errors. */
+BW_NODISCARD bw_err bwh_delta_decode(void *dctx, uint8_t *dst, size_t want, const uint8_t *src,
+                                     size_t len, const uint8_t *prefix, size_t prefix_len);
+
+#endif
