@@ -786,6 +786,8 @@ bw_err vex_csaf(const json_t *db, const char *id, int advisory, const struct vex
     }
     if (advisory && !fixed_in)
         return BW_E_STATE;
+    if (!json_object_size(per) || !json_object_size(rels))
+        return BW_E_STATE; /* no release has a status: nothing to state (CSAF 6.1.27.7) */
     snprintf(tid, sizeof(tid), "%s-%s-%s", p->prefix, advisory ? "SA" : "VEX", id);
     vex_csaf_filename(tid, filename, cap);
     snprintf(title, sizeof(title), "%s: %s", advisory ? "Security advisory" : "VEX statement", id);
@@ -836,7 +838,7 @@ bw_err vex_csaf(const json_t *db, const char *id, int advisory, const struct vex
     }
     vul = json_pack("{s:o,s:[{s:s,s:s,s:s}]}", "product_status", ps, "notes", "category",
                     "description", "title", "Vulnerability description", "text",
-                    sget(v, "summary") ? sget(v, "summary") : id);
+                    sget(v, "summary") && *sget(v, "summary") ? sget(v, "summary") : id);
     if (!vul)
         goto fail;
     if (is_cve(id))
