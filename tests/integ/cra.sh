@@ -230,8 +230,11 @@ check 'VX csaf --vuln CVE-2026-0002 $NS --out vex2.csaf.json >/dev/null' "vex cs
 check 'VX advisory --vuln CVE-2026-0001 $NS --csaf-base $U/.well-known/csaf/white --out adv.json >/dev/null' "vex advisory"
 check '$CHECK openvex openvex.json' "OpenVEX valid"
 # an OSV record without a CVE alias and with an empty summary, for a package
-# no release has (a copy of the database: the rest of the test stays as is)
+# no release has; a release whose name reads as a version range (CSAF
+# 6.1.31) and is no purl version as it stands (a copy of the database: the
+# rest of the test stays as is)
 cp vex.json vex3.json
+check '"$B" vex release --name "r2 before #3" --package r2.bwp --sbom r2.json --db vex3.json' "vex release (odd name)"
 printf '%s\n' '{"id": "GHSA-2026-abcd-0003", "summary": "", "affected": [{"package":' \
   '{"ecosystem": "Debian:12", "name": "libbar"}, "ranges": [{"type": "ECOSYSTEM",' \
   '"events": [{"introduced": "0"}]}]}]}' > ghsa.json
@@ -243,6 +246,8 @@ check '"$B" vex import ghsa.json --db vex3.json >/dev/null && "$B" vex csaf --vu
 check '[ $? = 18 ] && [ ! -e vex4.csaf.json ] && grep -q "no release has a status" vex4.err' \
   "a CSAF VEX document without any product status (want BW_E_STATE)"
 check '$CHECK csaf vex.csaf.json vex2.csaf.json vex3.csaf.json adv.json' "CSAF valid (schema and mandatory tests)"
+check '"$B" vex openvex $NS --db vex3.json --out openvex3.json && $CHECK openvex openvex3.json' "OpenVEX valid (odd release name)"
+check 'grep -q "gizmo@r2%20before%20%233\"" vex3.csaf.json' "the odd release name percent-encoded in the purl"
 check '$PY - <<EOF
 import json
 o = json.load(open("openvex.json"))
