@@ -563,7 +563,31 @@ static json_t *prop(const char *name, const char *value)
     return json_pack("{s:s,s:s}", "name", name, "value", value);
 }
 
-/* "Name <mail>" -> manufacturer {name, contact:[{email}]}; a URL -> {url:[..]}. */
+/* An address the CycloneDX schema takes as idn-email: local@domain, one
+ * '@', no space or angle bracket, dot-separated domain labels. */
+static int is_mail(const char *s, size_t n)
+{
+    const char *at = memchr(s, '@', n);
+    size_t i;
+
+    if (!at || at == s || at + 1 == s + n || memchr(at + 1, '@', (size_t)(s + n - at - 1)))
+        return 0;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] <= 0x20 || s[i] == '<' || s[i] == '>' || s[i] == '"' ||
+            s[i] == '(' || s[i] == ')' || s[i] == ',' || s[i] == ';' || s[i] == '[' ||
+            s[i] == ']' || s[i] == '\\' || s[i] == 0x7f)
+            return 0;
+    if (at[1] == '.' || s[n - 1] == '.' || s[0] == '.' || at[-1] == '.')
+        return 0;
+    for (i = (size_t)(at - s) + 1; i + 1 < n; i++)
+        if (s[i] == '.' && s[i + 1] == '.')
+            return 0;
+    return 1;
+}
+
+/* "Name <mail>" -> manufacturer {name, contact:[{email}]}; a URL, alone or
+ * in the brackets (Debian Maintainer fields have both) -> {url:[..]};
+ * brackets holding neither are dropped. */
 static json_t *entity(const char *who, const char *url, const char *email)
 {
     const char *lt = who ? strchr(who, '<') : NULL, *gt = lt ? strchr(lt, '>') : NULL;
@@ -575,6 +599,13 @@ static json_t *entity(const char *who, const char *url, const char *email)
     if (who && (strncmp(who, "https://", 8) == 0 || strncmp(who, "http://", 7) == 0)) {
         url = who;
         who = NULL;
+        lt = gt = NULL;
+    }
+    if (lt && gt && gt > lt + 1 && !email && !is_mail(lt + 1, (size_t)(gt - lt - 1))) {
+        if (!url && (strncmp(lt + 1, "https://", 8) == 0 || strncmp(lt + 1, "http://", 7) == 0) &&
+            json_object_set_new(o, "url", json_pack("[s%]", lt + 1, (size_t)(gt - lt - 1))))
+            goto fail;
+        gt = NULL;
     }
     if (who) {
         nl = lt ? (size_t)(lt - who) : strlen(who);
@@ -727,7 +758,7 @@ json_t *sbom_cyclonedx(const struct sbom *s, const struct sbom_meta *m)
     json_t *top = NULL, *meta, *prod;
     char **refs = NULL, sn[46];
     const char *prod_ref = "product";
-    size_t i, j, k;
+    size_t i, j, jj, k;
     int ok = 0;
 
     refs = bwh_calloc(s->n ? s->n : 1, sizeof(*refs));
@@ -754,7 +785,11 @@ json_t *sbom_cyclonedx(const struct sbom *s, const struct sbom_meta *m)
             for (k = 0; k < s->n; k++)
                 if (strcmp(s->c[k].name, c->deps[j]) == 0)
                     break;
-            if (k < s->n && k != i && json_array_append_new(on, json_string(refs[k]))) {
+            for (jj = 0; jj < j; jj++) /* "a (>= 1), a (<< 2)": one dependency */
+                if (strcmp(c->deps[jj], c->deps[j]) == 0)
+                    break;
+            if (k < s->n && k != i && jj == j &&
+                json_array_append_new(on, json_string(refs[k]))) {
                 json_decref(on);
                 goto out;
             }

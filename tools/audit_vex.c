@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "bulwark/bulwark.h"
@@ -632,8 +633,47 @@ static json_t *release_purl(const json_t *rel, const char *name)
                           ? (char)(prod[i] | (is_alpha(prod[i]) ? 0x20 : 0))
                           : '-';
     safe_p[o] = 0;
-    snprintf(buf, sizeof(buf), "pkg:generic/%s%s%s@%s", safe_v, *safe_v ? "/" : "", safe_p, name);
+    o = (size_t)snprintf(buf, sizeof(buf), "pkg:generic/%s%s%s@", safe_v, *safe_v ? "/" : "",
+                         safe_p);
+    /* the version percent-encoded: what is not unreserved (RFC 3986) */
+    for (i = 0; name[i] && o + 4 < sizeof(buf); i++) {
+        unsigned char ch = (unsigned char)name[i];
+
+        if (is_alpha((char)ch) || is_digit((char)ch) || ch == '.' || ch == '-' || ch == '_' ||
+            ch == '~')
+            buf[o++] = (char)ch;
+        else
+            o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%%%02X", ch);
+    }
+    buf[o] = 0;
     return json_string(buf);
+}
+
+/* Whether a release name reads as a version range to CSAF 6.1.31: one of
+ * < > or a whitespace-separated word after, all, before, earlier, later,
+ * prior, versions (any case). */
+static int range_like(const char *name)
+{
+    static const char *const words[] = {"after", "all",   "before",  "earlier",
+                                        "later", "prior", "versions"};
+    const char *p = name;
+
+    if (strchr(name, '<') || strchr(name, '>'))
+        return 1;
+    while (*p) {
+        size_t n = 0, k;
+
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v')
+            p++;
+        while (p[n] && !(p[n] == ' ' || p[n] == '\t' || p[n] == '\n' || p[n] == '\r' ||
+                         p[n] == '\f' || p[n] == '\v'))
+            n++;
+        for (k = 0; n && k < sizeof(words) / sizeof(words[0]); k++)
+            if (strlen(words[k]) == n && !strncasecmp(p, words[k], n))
+                return 1;
+        p += n;
+    }
+    return 0;
 }
 
 json_t *vex_openvex(const json_t *db, const struct vex_pub *p)
@@ -742,7 +782,7 @@ static json_t *csaf_tree(const json_t *db)
     json_t *vers = json_array();
 
     json_object_foreach((json_t *)rels, name, r) {
-        char pid[200], full[400], fname[200];
+        char pid[200], full[400], fname[200], vname[200];
 
         if (sget(r, "vendor"))
             vendor = sget(r, "vendor");
@@ -750,9 +790,16 @@ static json_t *csaf_tree(const json_t *db)
         snprintf(pid, sizeof(pid), "REL-%s", name);
         snprintf(full, sizeof(full), "%s %s", prod, name);
         snprintf(fname, sizeof(fname), "%s.bwp", name);
+        /* the version branch: the release name, or where that reads as a
+         * range (6.1.31) its sequence number; the product name keeps it */
+        if (range_like(name))
+            snprintf(vname, sizeof(vname), "sequence %" JSON_INTEGER_FORMAT,
+                     json_integer_value(json_object_get(r, "sequence")));
+        else
+            snprintf(vname, sizeof(vname), "%s", name);
         json_array_append_new(
             vers, json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:o,s:[{s:[{s:s,s:s}],s:s}]}}}", "category",
-                            "product_version", "name", name, "product", "product_id", pid, "name",
+                            "product_version", "name", vname, "product", "product_id", pid, "name",
                             full, "product_identification_helper", "purl",
                             release_purl(r, name), "hashes", "file_hashes", "algorithm", "sha256",
                             "value", sget(r, "package_sha256"), "filename", fname));
@@ -786,6 +833,8 @@ bw_err vex_csaf(const json_t *db, const char *id, int advisory, const struct vex
     }
     if (advisory && !fixed_in)
         return BW_E_STATE;
+    if (!json_object_size(per) || !json_object_size(rels))
+        return BW_E_STATE; /* no release has a status: nothing to state (CSAF 6.1.27.7) */
     snprintf(tid, sizeof(tid), "%s-%s-%s", p->prefix, advisory ? "SA" : "VEX", id);
     vex_csaf_filename(tid, filename, cap);
     snprintf(title, sizeof(title), "%s: %s", advisory ? "Security advisory" : "VEX statement", id);
@@ -836,7 +885,7 @@ bw_err vex_csaf(const json_t *db, const char *id, int advisory, const struct vex
     }
     vul = json_pack("{s:o,s:[{s:s,s:s,s:s}]}", "product_status", ps, "notes", "category",
                     "description", "title", "Vulnerability description", "text",
-                    sget(v, "summary") ? sget(v, "summary") : id);
+                    sget(v, "summary") && *sget(v, "summary") ? sget(v, "summary") : id);
     if (!vul)
         goto fail;
     if (is_cve(id))

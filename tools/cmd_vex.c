@@ -320,10 +320,14 @@ static int cmd_vex(struct cli_args *a)
             }
             rc = vex_csaf(db, cli_get(a, "vuln"), !strcmp(sub, "advisory"), &pub, &doc, fname,
                           sizeof(fname));
-            if (rc == BW_E_STATE)
+            if (rc == BW_E_STATE && !strcmp(sub, "advisory") &&
+                json_object_size(json_object_get(json_object_get(db, "status"), cli_get(a, "vuln"))))
                 fprintf(stderr, "bulwark vex: %s: no release fixes it yet: an advisory is for a "
                                 "fixed vulnerability (write the VEX document instead)\n",
                         cli_get(a, "vuln"));
+            else if (rc == BW_E_STATE)
+                fprintf(stderr, "bulwark vex: %s: no release has a status for it: record a "
+                                "release first\n", cli_get(a, "vuln"));
             if (rc) {
                 status = cli_fail(a, cli_get(a, "vuln"), rc);
                 goto out;

@@ -72,7 +72,8 @@ json_t *vex_openvex(const json_t *db, const struct vex_pub *p);
 /*
  * A CSAF 2.0 document for vulnerability id: category "csaf_vex" (every
  * release's status) or "csaf_security_advisory" (needs a release that
- * fixes it: BW_E_STATE otherwise). BW_E_NOTFOUND: no such vulnerability.
+ * fixes it: BW_E_STATE otherwise; BW_E_STATE too when no release has a
+ * status for it). BW_E_NOTFOUND: no such vulnerability.
  * *out is a new reference; *filename (at most cap) the CSAF file name.
  */
 BW_NODISCARD bw_err vex_csaf(const json_t *db, const char *id, int advisory,

@@ -20,13 +20,13 @@ CHECK="$PY $SRC/tests/integ/cra_check.py $SRC/tests/schemas"
 gw_begin
 export SOURCE_DATE_EPOCH=1767225600
 
-# deb NAME VERSION DEPENDS LICENCE: debs/NAME_VERSION_amd64.deb with a DEP-5
-# copyright file and one library file
+# deb NAME VERSION DEPENDS LICENCE [MAINTAINER]: debs/NAME_VERSION_amd64.deb
+# with a DEP-5 copyright file and one library file
 deb() {
   local d=pkg-$1-$2
   mkdir -p $d/DEBIAN $d/usr/share/doc/$1 $d/usr/lib
   { echo "Package: $1"; echo "Version: $2"; echo "Architecture: amd64"
-    echo "Maintainer: $1 maintainers <$1@example.org>"
+    echo "Maintainer: ${5:-$1 maintainers <$1@example.org>}"
     [ -n "$3" ] && echo "Depends: $3"
     echo "Description: test package $1"; echo " for the CRA test"; } > $d/DEBIAN/control
   printf 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\nFiles: *\nCopyright: 2026 %s\nLicense: %s\n\nFiles: debian/*\nLicense: Expat\n' \
@@ -45,9 +45,12 @@ rootfs() {
 }
 deb libc6 2.36-9 "" LGPL-2.1+
 deb zlib1g 1:1.2.13.dfsg-1 "libc6 (>= 2.14)" Zlib
-deb libfoo 1.0-1 "libc6 (>= 2.34), zlib1g (>= 1:1.2.0)" GPL-2+
-deb libfoo 1.0-2 "libc6 (>= 2.34), zlib1g (>= 1:1.2.0)" GPL-2+
-deb fooctl 3.1 "libfoo, default-mta | mail-transport-agent" Apache-2.0
+# libfoo names libc6 twice (a version range): one dependency in the SBOM;
+# fooctl's Maintainer holds a URL where the address goes (real packages do)
+deb libfoo 1.0-1 "libc6 (>= 2.34), zlib1g (>= 1:1.2.0), libc6 (<< 3)" GPL-2+
+deb libfoo 1.0-2 "libc6 (>= 2.34), zlib1g (>= 1:1.2.0), libc6 (<< 3)" GPL-2+
+deb fooctl 3.1 "libfoo, default-mta | mail-transport-agent" Apache-2.0 \
+  "Fooctl Authors <https://fooctl.example/>"
 mv debs/zlib1g_1:1.2.13.dfsg-1_amd64.deb "debs/zlib1g_1%3a1.2.13.dfsg-1_amd64.deb"
 rootfs root1 libc6_2.36-9_amd64.deb "zlib1g_1%3a1.2.13.dfsg-1_amd64.deb" libfoo_1.0-1_amd64.deb fooctl_3.1_amd64.deb
 rootfs root2 libc6_2.36-9_amd64.deb "zlib1g_1%3a1.2.13.dfsg-1_amd64.deb" libfoo_1.0-2_amd64.deb fooctl_3.1_amd64.deb
@@ -97,6 +100,7 @@ comp = {r: x["aggregate"] for x in b["compositions"] for r in x["dependencies"]}
 assert comp[c["fooctl"]["bom-ref"]] == "incomplete"  # an alternative: not determined
 assert comp[c["libfoo"]["bom-ref"]] == "complete"
 assert c["gizmo-firmware-app"]["manufacturer"]["url"] == ["https://acme.example"]
+assert c["fooctl"]["manufacturer"] == {"name": "Fooctl Authors", "url": ["https://fooctl.example/"]}
 assert "vulnerabilities" not in b
 EOF' "SBOM content (purl, filename, SHA-512 of the .deb, licences, dependencies, completeness)"
 # the checker itself fails a broken SBOM (a component without a creator)
@@ -225,7 +229,25 @@ check 'VX csaf --vuln CVE-2026-0001 $NS --out vex.csaf.json >/dev/null' "vex csa
 check 'VX csaf --vuln CVE-2026-0002 $NS --out vex2.csaf.json >/dev/null' "vex csaf (not affected)"
 check 'VX advisory --vuln CVE-2026-0001 $NS --csaf-base $U/.well-known/csaf/white --out adv.json >/dev/null' "vex advisory"
 check '$CHECK openvex openvex.json' "OpenVEX valid"
-check '$CHECK csaf vex.csaf.json vex2.csaf.json adv.json' "CSAF valid (schema and mandatory tests)"
+# an OSV record without a CVE alias and with an empty summary, for a package
+# no release has; a release whose name reads as a version range (CSAF
+# 6.1.31) and is no purl version as it stands (a copy of the database: the
+# rest of the test stays as is)
+cp vex.json vex3.json
+check '"$B" vex release --name "r2 before #3" --package r2.bwp --sbom r2.json --db vex3.json' "vex release (odd name)"
+printf '%s\n' '{"id": "GHSA-2026-abcd-0003", "summary": "", "affected": [{"package":' \
+  '{"ecosystem": "Debian:12", "name": "libbar"}, "ranges": [{"type": "ECOSYSTEM",' \
+  '"events": [{"introduced": "0"}]}]}]}' > ghsa.json
+check '"$B" vex import ghsa.json --db vex3.json >/dev/null && "$B" vex csaf --vuln GHSA-2026-abcd-0003 $NS --db vex3.json --out vex3.csaf.json >/dev/null' \
+  "vex csaf (no CVE, empty summary, component not present)"
+# no release recorded yet: no product status to write (CSAF 6.1.27.7)
+"$B" vex import ghsa.json --db vex4.json >/dev/null || bad "vex import into a new database"
+"$B" vex csaf --vuln GHSA-2026-abcd-0003 $NS --db vex4.json --out vex4.csaf.json >/dev/null 2>vex4.err
+check '[ $? = 18 ] && [ ! -e vex4.csaf.json ] && grep -q "no release has a status" vex4.err' \
+  "a CSAF VEX document without any product status (want BW_E_STATE)"
+check '$CHECK csaf vex.csaf.json vex2.csaf.json vex3.csaf.json adv.json' "CSAF valid (schema and mandatory tests)"
+check '"$B" vex openvex $NS --db vex3.json --out openvex3.json && $CHECK openvex openvex3.json' "OpenVEX valid (odd release name)"
+check 'grep -q "gizmo@r2%20before%20%233\"" vex3.csaf.json' "the odd release name percent-encoded in the purl"
 check '$PY - <<EOF
 import json
 o = json.load(open("openvex.json"))
@@ -335,6 +357,27 @@ printf '%s\n' '{"seq":1,"time":1000000,"type":"event","event":"login","subject":
   'not a record' > events.jsonl
 check 'VX report --vuln CVE-2026-0001 --stage notification --events events.jsonl --out ne.md && grep -q "| 2026-01-05T10:00:00Z | auth | admin | refused |" ne.md && ! grep -q "| old |" ne.md' \
   "the report lists the security-log events since 14 days before awareness"
+
+# ---- independent validators (npm packages; CI has none: see tests/schemas/VALIDATION.md) ----
+# BULWARK_NPM_VALIDATORS (or NODE_PATH) names a node_modules directory with
+# @secvisogram/csaf-validator-lib and @cyclonedx/cyclonedx-library (+ ajv,
+# ajv-formats, ajv-formats-draft2019, packageurl-js)
+if command -v node >/dev/null && node "$LIB/csaf_validate.mjs" --probe >/dev/null 2>&1 &&
+   node "$LIB/cdx_validate.mjs" --probe >/dev/null 2>&1; then
+  echo "independent validators: $(node "$LIB/csaf_validate.mjs" --probe); $(node "$LIB/cdx_validate.mjs" --probe)"
+  node "$LIB/cdx_validate.mjs" r1.json r2.json img.json > cdxval.out 2>&1; vrc=$?
+  check '[ $vrc = 0 ]' "SBOMs rejected by the CycloneDX library: $(grep -v ": valid" cdxval.out)"
+  node "$LIB/csaf_validate.mjs" vex.csaf.json vex2.csaf.json vex3.csaf.json adv.json > csafval.out 2>&1; vrc=$?
+  check '[ $vrc = 0 ]' "CSAF documents rejected by csaf-validator-lib: $(grep -v -e " note " -e ": valid" csafval.out)"
+  grep -E "valid|note" cdxval.out csafval.out | sed 's/^/  /'
+  # the validators can fail: the broken documents of the Python checks
+  node "$LIB/cdx_validate.mjs" broken.json >/dev/null 2>&1
+  check '[ $? = 1 ]' "the CycloneDX library passed a broken SBOM"
+  node "$LIB/csaf_validate.mjs" bad.csaf.json 2>&1 | grep -q "mandatoryTest_6_1_1"
+  check '[ $? = 0 ]' "csaf-validator-lib passed an undefined product id"
+else
+  echo "cra: independent validators not installed: skipped (set BULWARK_NPM_VALIDATORS; tests/schemas/VALIDATION.md)"
+fi
 
 echo "cra: $pass passed, $fail failed"
 [ "$fail" = 0 ]

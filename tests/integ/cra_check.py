@@ -231,8 +231,32 @@ def csaf_products(doc):
     return ids
 
 
+RANGE_WORDS = {"after", "all", "before", "earlier", "later", "prior", "versions"}
+PURL = re.compile(r"^pkg:[A-Za-z.+-][A-Za-z0-9.+-]*/[A-Za-z0-9.+\-_~%/:@?=&#]+$")
+
+
+def csaf_branches(doc):
+    out = []
+
+    def walk(b, path):
+        out.append((b, path))
+        for i, x in enumerate(b.get("branches", [])):
+            walk(x, "%s/branches/%d" % (path, i))
+    for i, b in enumerate(doc.get("product_tree", {}).get("branches", [])):
+        walk(b, "/product_tree/branches/%d" % i)
+    return out
+
+
 def csaf_mandatory(doc):
     errs = []
+    for b, path in csaf_branches(doc):
+        name = b.get("name", "")
+        if b.get("category") == "product_version" and (
+                "<" in name or ">" in name or RANGE_WORDS & set(name.lower().split())):
+            errs.append("6.1.31 version range in product version at %s" % path)   # 6.1.31
+        purl = b.get("product", {}).get("product_identification_helper", {}).get("purl")
+        if purl is not None and not PURL.match(purl):                            # 6.1.13
+            errs.append("6.1.13 invalid purl %r at %s" % (purl, path))
     ids = csaf_products(doc)
     defined = set(ids)
     if len(ids) != len(defined):                                            # 6.1.2
