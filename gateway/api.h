@@ -21,6 +21,10 @@ void gw_h_security_txt(struct gw_req *q, struct gw_resp *r);
 void gw_h_healthz(struct gw_req *q, struct gw_resp *r);
 /* crl.c: the fleet's CRL, /crl/devices.crl (DER) and /crl/devices.pem */
 void gw_h_crl(struct gw_req *q, struct gw_resp *r);
+/* api_est.c: EST enrollment (RFC 7030) */
+void gw_h_est_cacerts(struct gw_req *q, struct gw_resp *r);
+void gw_h_est_simpleenroll(struct gw_req *q, struct gw_resp *r);
+void gw_h_est_simplereenroll(struct gw_req *q, struct gw_resp *r);
 /* A device's status changed through this instance: the next CRL request
  * reads the registry (crl.c). Thread-safe. */
 void gw_crl_stale(struct gw_state *st);

@@ -90,6 +90,11 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
                                               : "device rejected or revoked");
         return 0;
     }
+    if (c->require_operational_cert && !d->op_cert) {
+        gw_error(r, 403, "operational_certificate",
+                 "this gateway takes operational certificates only; enroll over EST first");
+        return 0;
+    }
     tok = q->authorization;
     if (!tok || strncmp(tok, "Bearer ", 7)) {
         gw_error(r, 401, "token", "a device token (Authorization: Bearer JWT) is required");

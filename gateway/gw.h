@@ -56,6 +56,10 @@ struct gw_conf {
     char crl_cert[GW_PATH_MAX];   /* signer of the published CRL; "" = none published */
     char crl_key[GW_PATH_MAX];
     uint64_t crl_period;          /* seconds from thisUpdate to nextUpdate */
+    char est_ca_cert[GW_PATH_MAX]; /* EST (api_est.c): the operational CA; "" = no EST */
+    char est_ca_key[GW_PATH_MAX];  /* its key: PEM file, pkcs11: or tpm: URI */
+    uint64_t est_days;             /* lifetime of an operational certificate */
+    int require_operational_cert;  /* the device API refuses birth certificates */
     char security_contact[512];
     char security_policy[512];
     char security_expires[64];
@@ -81,6 +85,8 @@ struct gw_session {
     char device[GW_ID_MAX + 1];
     int valid;
 };
+
+struct bwh_ca; /* bwh/identity.h */
 
 /* ---- the state handlers share (state.c) ---------------------------------- */
 
@@ -141,6 +147,12 @@ struct gw_state {
     uint8_t crl_rows[BW_SHA256_LEN]; /* SHA-256 of the revoked rows it lists */
     int64_t crl_made;                /* its thisUpdate, 0: none yet */
     double crl_read;                 /* when the revoked rows were last read, 0: now */
+    /* EST (api_est.c): the operational CA, loaded by gw_state_init when
+     * est_ca_cert is set, and its /cacerts answer; est_lock serializes
+     * issuing (a PKCS#11 or TPM key is one session) */
+    pthread_mutex_t est_lock;
+    struct bwh_ca *est_ca;
+    char *est_cacerts;
 };
 
 /* Copies conf and sets up st: the registry kind (BW_E_INVAL, explained on
