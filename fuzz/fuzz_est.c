@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Fuzz target: EST bodies (RFC 7030) as they arrive, base64 with line
+ * breaks: a PKCS#10 request as the gateway's simpleenroll receives it
+ * (issued against a CA made once in a temporary dir), and the same bytes
+ * as a certs-only PKCS#7 answer as the agent receives it. */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bwh/host.h"
+#include "bwh/identity.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char dir[] = "/tmp/bw-fuzz-est-XXXXXX", cadir[40], crt[64], key[64];
+
+static void cleanup(void)
+{
+    remove(crt);
+    remove(key);
+    rmdir(cadir);
+    rmdir(dir);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct bwh_ca *ca;
+    struct bwh_cert_info info;
+    char *p7 = NULL, *pem = NULL;
+
+    if (!ca) {
+        if (!mkdtemp(dir))
+            abort();
+        snprintf(cadir, sizeof(cadir), "%s/ca", dir);
+        snprintf(crt, sizeof(crt), "%s/ca.crt", cadir);
+        snprintf(key, sizeof(key), "%s/ca.key", cadir);
+        atexit(cleanup);
+        if (bwh_ca_create(cadir, "fuzz", 1) || bwh_ca_open(crt, key, &ca))
+            abort();
+    }
+    if (bwh_est_issue(ca, (const char *)data, size, "dev-1", 1, &p7, &info) == BW_OK) {
+        if (strcmp(info.device_id, "dev-1"))
+            __builtin_trap(); /* issued under another name */
+        /* what was issued reads back as one certificate */
+        if (bwh_est_certs_pem(p7, strlen(p7), &pem) || !strstr(pem, "BEGIN CERTIFICATE"))
+            __builtin_trap();
+        bwh_free(pem);
+        pem = NULL;
+    }
+    bwh_free(p7);
+    if (bwh_est_certs_pem((const char *)data, size, &pem) == BW_OK && !strstr(pem, "BEGIN CERTIFICATE"))
+        __builtin_trap();
+    bwh_free(pem);
+    return 0;
+}
