@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (bwh_ca_create(cadir, "fuzz", 1) || bwh_ca_open(crt, key, &ca))
             abort();
     }
-    if (bwh_est_issue(ca, (const char *)data, size, "dev-1", 1, &p7, &info) == BW_OK) {
+    if (bwh_est_issue(ca, (const char *)data, size, "dev-1", 3600, &p7, &info) == BW_OK) {
         if (strcmp(info.device_id, "dev-1"))
             __builtin_trap(); /* issued under another name */
         /* what was issued reads back as one certificate */

@@ -32,6 +32,7 @@ void gw_crl_stale(struct gw_state *st);
 void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r);
 void gw_h_device_report(struct gw_req *q, struct gw_resp *r);
 void gw_h_device_download(struct gw_req *q, struct gw_resp *r);
+void gw_h_device_whoami(struct gw_req *q, struct gw_resp *r);
 /* api_operator.c: the operator API */
 void gw_h_op_whoami(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_audit(struct gw_req *q, struct gw_resp *r);

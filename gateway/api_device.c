@@ -308,3 +308,16 @@ void gw_h_device_download(struct gw_req *q, struct gw_resp *r)
     memcpy(digest, rel.digest, sizeof(digest));
     gw_send_blob(q, r, digest);
 }
+
+/* Which certificate this connection authenticated with: a device confirms
+ * a renewed operational certificate with it before it lets the old one go
+ * (agent/est.c), with no effect on the registry. */
+void gw_h_device_whoami(struct gw_req *q, struct gw_resp *r)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s}", "id", q->device->id, "certificate",
+                          q->device->op_cert ? "operational" : "birth", "fingerprint",
+                          q->client_fpr);
+
+    gw_json(r, 200, o ? json_dumps(o, JSON_COMPACT) : NULL);
+    json_decref(o);
+}

@@ -133,7 +133,7 @@ static void enroll(struct gw_req *q, struct gw_resp *r, int reenroll)
     }
     pthread_mutex_lock(&st->est_lock);
     rc = bwh_est_issue(st->est_ca, (const char *)q->body, q->body_len, q->device->id,
-                       (unsigned)st->conf.est_days, &p7, &info);
+                       (unsigned)st->conf.est_lifetime, &p7, &info);
     pthread_mutex_unlock(&st->est_lock);
     if (rc == BW_E_CLAIM) {
         gw_error(r, 403, "identity", "the request names another device");

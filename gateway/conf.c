@@ -70,8 +70,9 @@ static const struct bwh_conf_row rows[] = {
      "client_ca file too, so that devices can authenticate with what it issues"},
     {"est_ca_key", S(est_ca_key), "",
      "the operational CA's key: a PEM file, or a pkcs11: or tpm: URI (docs/identity.md)"},
-    {"est_days", U(est_days), "30",
-     "days an operational certificate is valid (1 to 3650); devices renew at two thirds"},
+    {"est_lifetime", U(est_lifetime), "2592000",
+     "seconds an operational certificate is valid (60 to 315360000; default 30 days); "
+     "devices renew at two thirds of it"},
     {"require_operational_cert", BOOL(require_operational_cert), "false",
      "true: the device API accepts only operational certificates issued over EST, the birth "
      "certificate (IDevID) only enrolls; false: both are accepted (transition)"},
@@ -135,8 +136,8 @@ bw_err gw_conf_load(struct gw_conf *c, const char *path)
         fprintf(stderr, "%s: crl_cert and crl_key go together\n", path);
     else if (!c->est_ca_cert[0] != !c->est_ca_key[0])
         fprintf(stderr, "%s: est_ca_cert and est_ca_key go together\n", path);
-    else if (c->est_days < 1 || c->est_days > 3650)
-        fprintf(stderr, "%s: est_days must be 1 to 3650\n", path);
+    else if (c->est_lifetime < 60 || c->est_lifetime > 315360000)
+        fprintf(stderr, "%s: est_lifetime must be 60 to 315360000 seconds\n", path);
     else if (c->public_url[0] && strncmp(c->public_url, "https://", 8))
         fprintf(stderr, "%s: public_url must start with https://\n", path);
     else if (!strchr(c->listen, ':'))

@@ -58,7 +58,7 @@ struct gw_conf {
     uint64_t crl_period;          /* seconds from thisUpdate to nextUpdate */
     char est_ca_cert[GW_PATH_MAX]; /* EST (api_est.c): the operational CA; "" = no EST */
     char est_ca_key[GW_PATH_MAX];  /* its key: PEM file, pkcs11: or tpm: URI */
-    uint64_t est_days;             /* lifetime of an operational certificate */
+    uint64_t est_lifetime;         /* seconds an operational certificate is valid */
     int require_operational_cert;  /* the device API refuses birth certificates */
     char security_contact[512];
     char security_policy[512];

@@ -50,6 +50,7 @@ static const struct gw_route routes[] = {
     {GW_POST, "/api/v1/device/actions/{id}/report", GW_AUTH_DEVICE, GW_ROLE_NONE, 0,
      gw_h_device_report},
     {GH, "/api/v1/device/download/**", GW_AUTH_DEVICE, GW_ROLE_NONE, 0, gw_h_device_download},
+    {GW_GET, "/api/v1/device/whoami", GW_AUTH_DEVICE, GW_ROLE_NONE, 0, gw_h_device_whoami},
     {ANY, "/api/v1/device/**", GW_AUTH_DEVICE, GW_ROLE_NONE, 0, not_found},
     /* the operator API (roles finer than viewer are checked in the handlers
      * where they depend on the object) */

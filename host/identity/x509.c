@@ -589,13 +589,13 @@ out:
     return ok;
 }
 
-/* notAfter: the profile's GeneralizedTime text, or now + days. */
-static int set_not_after(X509 *cert, const struct bwh_cert_profile *pr, unsigned days)
+/* notAfter: the profile's GeneralizedTime text, or now + seconds. */
+static int set_not_after(X509 *cert, const struct bwh_cert_profile *pr, long seconds)
 {
     size_t i;
 
     if (!pr || !pr->not_after)
-        return X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) != NULL;
+        return X509_gmtime_adj(X509_getm_notAfter(cert), seconds) != NULL;
     /* YYYYMMDDHHMMSSZ exactly: ASN1_TIME_set_string_X509 also takes
      * forms (fractions, offsets) RFC 5280 forbids */
     if (strlen(pr->not_after) != 15 || pr->not_after[14] != 'Z')
@@ -636,7 +636,7 @@ static bw_err profile_check(const struct bwh_cert_profile *pr, const char *devic
 
 /* Issues a certificate for a parsed request (see bwh_ca_issue_profile):
  * *cert is the new certificate, the caller's to free. */
-static bw_err issue_req(struct bwh_ca *ca, X509_REQ *req, const char *device_id, unsigned days,
+static bw_err issue_req(struct bwh_ca *ca, X509_REQ *req, const char *device_id, long seconds,
                         const struct bwh_cert_profile *pr, const char *sn, X509 **out,
                         struct bwh_cert_info *info)
 {
@@ -675,7 +675,7 @@ static bw_err issue_req(struct bwh_ca *ca, X509_REQ *req, const char *device_id,
         !X509_gmtime_adj(X509_getm_notBefore(cert), -3600))
         goto out;
     rc = BW_E_INVAL; /* a notAfter that is not YYYYMMDDHHMMSSZ */
-    if (!set_not_after(cert, pr, days))
+    if (!set_not_after(cert, pr, seconds))
         goto out;
     rc = BW_E_CRYPTO;
     if (!X509_set_pubkey(cert, pk) ||
@@ -720,7 +720,7 @@ bw_err bwh_ca_issue_profile(struct bwh_ca *ca, const char *csr_pem, const char *
     req = in ? PEM_read_bio_X509_REQ(in, NULL, NULL, NULL) : NULL;
     if (!req)
         goto out;
-    rc = issue_req(ca, req, device_id, days, pr, sn, &cert, info);
+    rc = issue_req(ca, req, device_id, (long)days * 86400, pr, sn, &cert, info);
     if (rc)
         goto out;
     rc = BW_E_CRYPTO;
@@ -857,7 +857,7 @@ bw_err bwh_est_cacerts(const struct bwh_ca *ca, char **b64)
 }
 
 bw_err bwh_est_issue(struct bwh_ca *ca, const char *csr_b64, size_t len, const char *device_id,
-                     unsigned days, char **p7_b64, struct bwh_cert_info *info)
+                     unsigned seconds, char **p7_b64, struct bwh_cert_info *info)
 {
     STACK_OF(X509) *certs = NULL;
     X509_REQ *req = NULL;
@@ -867,7 +867,7 @@ bw_err bwh_est_issue(struct bwh_ca *ca, const char *csr_b64, size_t len, const c
     size_t der_len = 0;
     bw_err rc;
 
-    if (!ca || !csr_b64 || !device_id || !p7_b64 || !info || !days)
+    if (!ca || !csr_b64 || !device_id || !p7_b64 || !info || seconds < 60)
         return BW_E_INVAL;
     *p7_b64 = NULL;
     if (len > BWH_EST_CSR_MAX)
@@ -880,7 +880,7 @@ bw_err bwh_est_issue(struct bwh_ca *ca, const char *csr_b64, size_t len, const c
     req = d2i_X509_REQ(NULL, &p, (long)der_len);
     if (!req || p != der + der_len) /* one request, nothing after it */
         goto out;
-    rc = issue_req(ca, req, device_id, days, NULL, NULL, &cert, info);
+    rc = issue_req(ca, req, device_id, (long)seconds, NULL, NULL, &cert, info);
     if (rc)
         goto out;
     rc = BW_E_NOMEM;

@@ -188,12 +188,13 @@ BW_NODISCARD bw_err bwh_cert_info(const char *cert_pem, size_t len, struct bwh_c
 BW_NODISCARD bw_err bwh_est_cacerts(const struct bwh_ca *ca, char **b64);
 /* /simpleenroll and /simplereenroll: the base64 PKCS#10 request in
  * csr_b64[0..len) is checked and issued as bwh_ca_issue does (default
- * profile, days of lifetime), answered as base64 certs-only PKCS#7 in
+ * profile, notAfter now + seconds, at least 60), answered as base64
+ * certs-only PKCS#7 in
  * *p7_b64 (bwh_free), and described in info. BW_E_FORMAT for bad base64,
  * DER or trailing bytes; BW_E_BADSIG, BW_E_CLAIM, BW_E_KEY as bwh_ca_issue.
  * Not thread-safe for one ca (a PKCS#11 or TPM key is one session). */
 BW_NODISCARD bw_err bwh_est_issue(struct bwh_ca *ca, const char *csr_b64, size_t len,
-                                 const char *device_id, unsigned days, char **p7_b64,
+                                 const char *device_id, unsigned seconds, char **p7_b64,
                                  struct bwh_cert_info *info);
 /* The certificates of a base64 certs-only PKCS#7 as PEM, in order
  * (bwh_free). BW_E_FORMAT for anything else or no certificate. No chain

@@ -30,7 +30,7 @@ openssl ecparam -name prime256v1 -genkey -noout -out opca.key 2>/dev/null
 openssl req -new -x509 -key opca.key -subj "/O=test/CN=test Operational CA" -days 2 \
   -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
   -out opca.crt 2>/dev/null
-CONF=("token_audience = $AUD" "est_ca_cert = $T/opca.crt" "est_ca_key = $T/opca.key" "est_days = 2"
+CONF=("token_audience = $AUD" "est_ca_cert = $T/opca.crt" "est_ca_key = $T/opca.key" "est_lifetime = 172800"
       "crl_cert = $T/opca.crt" "crl_key = $T/opca.key" "crl_period = 3600")
 gw_start "$T/factory/ca.crt" "${CONF[@]}"; UA=$U; GA=$GPID; mv gw.conf gwA.conf
 P=0 gw_start "$T/factory/ca.crt" "${CONF[@]}" "require_operational_cert = true"; UB=$U; GB=$GPID
@@ -67,12 +67,14 @@ check 'openssl verify -CAfile cacerts.pem op1.pem >/dev/null' "openssl verify re
 check 'openssl x509 -in op1.pem -noout -subject | grep -q "CN *= *dev-1"' "subject is not dev-1"
 nb=$(openssl x509 -in op1.pem -noout -enddate | cut -d= -f2)
 check '[ $(( $(date -d "$nb" +%s) - $(date +%s) )) -gt 86400 ] && [ $(( $(date -d "$nb" +%s) - $(date +%s) )) -le 172800 ]' \
-  "lifetime is not est_days (notAfter $nb)"
+  "lifetime is not est_lifetime (notAfter $nb)"
 openssl x509 -in op1.pem -out op1.crt
 # the device API takes it, on both instances; B refuses the IDevID
 dop() { req --cert op1.crt --key dev-1/tls.key -H "Authorization: Bearer $(dtok dev-1)" --data "$CHK" "$@"; }
 check '[ "$(dop $UA/api/v1/device/checkin)" = 200 ]' "device API with the operational certificate on A"
 check '[ "$(dop $UB/api/v1/device/checkin)" = 200 ]' "device API with the operational certificate on B"
+check '[ "$(req --cert op1.crt --key dev-1/tls.key -H "Authorization: Bearer $(dtok dev-1)" $UB/api/v1/device/whoami)" = 200 ] && grep -q "\"certificate\":\"operational\"" body.txt' \
+  "whoami does not say operational"
 check '[ "$(req --cert dev-2/state/device.crt --key dev-2/tls.key -H "Authorization: Bearer $(dtok dev-2)" --data "$CHK" $UA/api/v1/device/checkin)" = 200 ]' \
   "IDevID refused on A (require_operational_cert = false)"
 check '[ "$(req --cert dev-2/state/device.crt --key dev-2/tls.key -H "Authorization: Bearer $(dtok dev-2)" --data "$CHK" $UB/api/v1/device/checkin)" = 403 ] && grep -q operational_certificate body.txt' \
