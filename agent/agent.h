@@ -46,6 +46,8 @@ struct agent_conf {
     uint64_t low_speed_limit, low_speed_time;
     uint64_t request_timeout, download_timeout;
     uint64_t token_ttl;
+    int enroll;                  /* EST: enroll and renew an operational certificate */
+    char op_key[AGENT_PATH_MAX]; /* its key URI; "": the device key */
     /* derived */
     enum agent_policy policy;
     int window_start, window_end; /* minutes of the day; -1: no window */
@@ -271,5 +273,51 @@ struct agent_sim_opts {
  * Prints a summary line (or JSON). Returns the exit status: 0, 1 (errors),
  * 2 (usage), 75 (--once and the gateway was unreachable). */
 int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o);
+
+/* --- operational certificates over EST (agent/est.c) --- */
+
+/* What one device's enrollment remembers between cycles (in memory: after
+ * a restart the files say the rest). */
+struct agent_est {
+    int64_t next_try; /* no attempt before this time after a failure; 0: now */
+    unsigned fails;   /* failures in a row (back-off) */
+    double spread;    /* 0..1, drawn once: where in the renewal window this device renews */
+    int spread_set;
+};
+/* The files of dir (the state directory): op.crt, the operational
+ * certificate in use, and op.crt.new, one issued and not yet confirmed. */
+#define AGENT_EST_CRT "op.crt"
+#define AGENT_EST_NEW "op.crt.new"
+/* The identity a device presents: key and certificate. */
+struct agent_ident {
+    char key[AGENT_PATH_MAX];
+    char cert[AGENT_PATH_MAX + 16];
+    int operational;
+};
+/* Which identity the device API gets now: with enroll on and an
+ * operational certificate in dir that has not expired, it and op_key (the
+ * device key when op_key is ""); the birth certificate otherwise. */
+void agent_est_ident(const struct agent_conf *c, const char *dir, const char *dev_key,
+                     const char *dev_cert, int64_t now, struct agent_ident *out);
+/*
+ * One step of the certificate's life, run before each cycle: confirms an
+ * op.crt.new left by an earlier step, enrolls (simpleenroll, authenticated
+ * by the birth certificate) when there is no operational certificate or
+ * it expired, renews (simplereenroll with the current one; simpleenroll
+ * with the birth certificate if that is refused) once two thirds of its
+ * lifetime, less a random spread of up to a tenth, have passed. A new
+ * certificate is written to op.crt.new (atomically) and replaces op.crt
+ * (rename) only after a request authenticated with it succeeded
+ * (GET /api/v1/device/whoami): the old one stays usable until then.
+ * After a failure the next try waits retry_min doubling up to retry_max,
+ * +-50 % (e: kept in memory by the caller, the simulator; NULL: in
+ * dir/op.retry, the daemon). BW_OK: nothing due or done; BW_E_IO: the gateway was not
+ * reached or refused (the old certificate stays); other codes for local
+ * failures. Lines go to out (NULL: quiet) after tag.
+ */
+BW_NODISCARD bw_err agent_est_step(const struct agent_conf *c, struct agent_est *e, const char *dir,
+                                   const char *dev_key, const char *dev_cert,
+                                   const char *device_id, int64_t now, FILE *out,
+                                   const char *tag);
 
 #endif

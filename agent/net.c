@@ -263,8 +263,8 @@ size_t agent_net_body_len(const struct agent_net *a)
 }
 
 /* One request; *status gets the HTTP status. BW_E_IO when no answer came. */
-static bw_err perform(struct agent_net *a, const char *path, const char *post, int download,
-                      uint64_t from, long *status)
+static bw_err perform(struct agent_net *a, const char *path, const char *post, const char *ctype,
+                      int download, uint64_t from, long *status)
 {
     char url[2 * AGENT_STR_MAX], auth[BW_TOKEN_MAX + 32];
     struct bwh_http_req rq;
@@ -280,7 +280,7 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, i
     rq.headers = auth;
     rq.body = post;
     rq.body_len = post ? strlen(post) : 0;
-    rq.content_type = "application/json";
+    rq.content_type = ctype ? ctype : "application/json";
     rq.from = from;
     rq.rate = download ? a->c->download_rate : 0;
     rq.sink = sink;
@@ -339,7 +339,17 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, i
 
 bw_err agent_net_post(struct agent_net *a, const char *path, const char *json, long *status)
 {
-    return perform(a, path, json, 0, 0, status);
+    return perform(a, path, json, NULL, 0, 0, status);
+}
+
+bw_err agent_net_get(struct agent_net *a, const char *path, long *status)
+{
+    return perform(a, path, NULL, NULL, 0, 0, status);
+}
+
+bw_err agent_net_est(struct agent_net *a, const char *path, const char *b64, long *status)
+{
+    return perform(a, path, b64, "application/pkcs10", 0, 0, status);
 }
 
 bw_err agent_net_download(struct agent_net *a, const char *sha256, int fd, uint64_t have,
@@ -354,7 +364,7 @@ bw_err agent_net_download(struct agent_net *a, const char *sha256, int fd, uint6
     a->limit = size;
     /* If-Range would be the stricter choice, but the URL names the content
      * by its digest already: it cannot change under the same path */
-    rc = perform(a, path, NULL, 1, have, status);
+    rc = perform(a, path, NULL, NULL, 1, have, status);
     *got = a->got;
     a->fd = -1;
     return rc;

@@ -45,3 +45,10 @@ if(TARGET bwagent)
                    $<TARGET_FILE:agent_net_probe>)
   set_tests_properties(integ.hostile_client PROPERTIES TIMEOUT 240)
 endif()
+# the agent enrolls and renews its operational certificate over EST
+if(TARGET bwgateway AND TARGET bulwark-agent)
+  add_test(NAME integ.agent_est
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_est.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
+  set_tests_properties(integ.agent_est PROPERTIES TIMEOUT 120)
+endif()
