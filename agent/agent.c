@@ -416,6 +416,9 @@ bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll)
                 fflush(stdout); /* said why; the next cycle tries again after its back-off */
         }
         rc = agent_run_cycle(&env, poll);
+        /* wake up for the certificate's renewal or retry if the next poll
+         * would come later */
+        *poll = agent_est_clamp(c, NULL, c->state_dir, (int64_t)time(NULL), *poll);
     }
     real_dev_close(r);
     bwh_free(r);

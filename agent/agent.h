@@ -319,5 +319,13 @@ BW_NODISCARD bw_err agent_est_step(const struct agent_conf *c, struct agent_est 
                                    const char *dev_key, const char *dev_cert,
                                    const char *device_id, int64_t now, FILE *out,
                                    const char *tag);
+/* When agent_est_step next has something to do (unix time; 0: now;
+ * INT64_MAX: never, enroll off): the end of a back-off, or the renewal
+ * time. A caller whose poll interval is longer wakes up then. */
+int64_t agent_est_due(const struct agent_conf *c, const struct agent_est *e, const char *dir);
+/* poll, or less when agent_est_due comes sooner (at least 1 s; 0 stays
+ * 0). e as for agent_est_step. */
+uint64_t agent_est_clamp(const struct agent_conf *c, const struct agent_est *e, const char *dir,
+                         int64_t now, uint64_t poll);
 
 #endif

@@ -364,3 +364,40 @@ done:
     e->next_try = 0;
     return BW_OK;
 }
+
+int64_t agent_est_due(const struct agent_conf *c, const struct agent_est *e, const char *dir)
+{
+    char crt[AGENT_PATH_MAX + 16], fresh[AGENT_PATH_MAX + 16];
+    struct bwh_cert_info info;
+    int64_t written, at;
+
+    if (!c->enroll)
+        return INT64_MAX;
+    if (e->next_try)
+        return e->next_try;
+    paths(dir, crt, fresh, sizeof(crt));
+    if (access(fresh, F_OK) == 0 || cert_times(crt, &info, &written))
+        return 0;
+    at = renew_at(written, (int64_t)info.not_after, e->spread);
+    return at;
+}
+
+uint64_t agent_est_clamp(const struct agent_conf *c, const struct agent_est *e, const char *dir,
+                         int64_t now, uint64_t poll)
+{
+    struct agent_est mine;
+    int64_t due;
+
+    if (!c->enroll || !poll)
+        return poll;
+    if (!e) {
+        memset(&mine, 0, sizeof(mine));
+        retry_load(dir, &mine);
+        mine.spread = 1.0; /* the earliest the spread may make it */
+        e = &mine;
+    }
+    due = agent_est_due(c, e, dir);
+    if (due >= now + (int64_t)poll)
+        return poll;
+    return due > now ? (uint64_t)(due - now) : 1;
+}

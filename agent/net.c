@@ -39,6 +39,20 @@
 
 #define BODY_MAX 65536 /* no answer of the device API is this long */
 
+unsigned agent_net_drop_pct;
+
+/* --drop: 0 send, 1 lose the request, 2 lose the answer */
+static int drop_draw(void)
+{
+    uint32_t r;
+
+    if (!agent_net_drop_pct || bw_random(&r, sizeof(r)))
+        return 0;
+    if (r % 1000 >= agent_net_drop_pct * 10u)
+        return 0;
+    return (r >> 16) & 1 ? 2 : 1;
+}
+
 struct agent_net {
     const struct agent_conf *c;
     char device_id[AGENT_STR_MAX];
@@ -299,14 +313,29 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, c
             body_cap(a, &l);
             bwh_http_limits(a->http, &l);
         }
+        int drop = drop_draw();
+
         a->len = 0;
         a->got = 0;
         a->first_write = 1;
         a->err[0] = 0;
         if (a->body)
             a->body[0] = 0;
+        if (drop == 1) { /* lost on the way there */
+            bwh_http_drop(a->http);
+            *status = 0;
+            rc = BW_E_IO;
+            break;
+        }
         rc = bwh_http_request(a->http, &rq, &res);
         *status = res.status;
+        if (drop == 2) { /* lost on the way back */
+            a->token_used = 1;
+            bwh_http_drop(a->http);
+            *status = 0;
+            rc = BW_E_IO;
+            break;
+        }
         if (rc && !a->err[0])
             snprintf(a->err, sizeof(a->err), "%s", bwh_http_error(a->http));
         if (rc && !(download && *status >= 200 && *status < 300 && a->got)) {

@@ -9,6 +9,13 @@
 
 struct agent_net;
 
+/* Fault injection for the fleet simulator (--drop): this percentage of
+ * requests is lost, half before it is sent, half with its answer (the
+ * gateway did the work; the device never hears of it), the connection
+ * dropped either way and BW_E_IO returned as for a network failure. 0 in
+ * the daemon. Set before any request. */
+extern unsigned agent_net_drop_pct;
+
 /* Opens the device key (file backend), signs the first token, makes the
  * TLS context (no connection yet: the first request opens it).
  * BW_E_UNSUPPORTED for a key that cannot leave its backend; the key

@@ -153,14 +153,11 @@ static void enroll(struct gw_req *q, struct gw_resp *r, int reenroll)
     /* recorded before it is handed out: never a certificate the registry
      * cannot revoke */
     rc = ops->cert_add(h, q->device->id, fpr, serial, pub, (int64_t)info.not_after,
-                       (int64_t)time(NULL));
+                       (int64_t)time(NULL), reenroll ? "est.reenroll" : "est.enroll");
     if (rc) {
         gw_error(r, 503, "registry", "registry unavailable");
         goto out;
     }
-    if (ops->audit_add(h, (int64_t)time(NULL), q->device->id,
-                       reenroll ? "est.reenroll" : "est.enroll", fpr, serial))
-        fprintf(stderr, "bulwark-gateway: audit: %s\n", ops->error(h));
     q->authenticated = 1;
     p7_answer(r, p7);
     p7 = NULL;

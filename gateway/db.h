@@ -192,9 +192,11 @@ struct gw_db_ops {
      * (fingerprint and serial in hex, the key as an uncompressed point in
      * hex, its notAfter): from now on device_by_fingerprint finds the
      * device by it, and device_revoked lists it once the device is
-     * revoked. BW_E_NOTFOUND: no such device; BW_E_EXISTS: recorded. */
+     * revoked; an audit row (actor id, action, object the fingerprint,
+     * detail the serial) in the same transaction. BW_E_NOTFOUND: no such
+     * device; BW_E_EXISTS: recorded. */
     bw_err (*cert_add)(void *ctx, const char *id, const char *fingerprint, const char *serial,
-                       const char *pubkey, int64_t not_after, int64_t now);
+                       const char *pubkey, int64_t not_after, int64_t now, const char *action);
     /* calls fn for each revoked device that has a certificate serial (hex),
      * ordered by serial, with the time it was revoked (0: revoked before
      * the registry recorded times, migration 6). fn must not use the

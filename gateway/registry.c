@@ -394,10 +394,14 @@ static bw_err reg_device_set_status(void *ctx, const char *id, enum gw_device_st
     return changed(n, e);
 }
 
+/* The certificate and its audit row in one transaction: one commit (one
+ * fsync on SQLite) per enrollment. */
 static bw_err reg_cert_add(void *ctx, const char *id, const char *fpr, const char *serial,
-                           const char *pubkey, int64_t not_after, int64_t now)
+                           const char *pubkey, int64_t not_after, int64_t now,
+                           const char *action)
 {
-    struct gw_device d;
+    struct gw__db *h = ctx;
+    struct gw_device *d;
     bw_err e;
 
     if (!id || !fpr || !serial || !pubkey || gw__db_check_hex(fpr, 64) ||
@@ -406,11 +410,25 @@ static bw_err reg_cert_add(void *ctx, const char *id, const char *fpr, const cha
         return BW_E_INVAL;
     if (!gw__db_utf8_ok(id))
         return BW_E_NOTFOUND;
+    e = gw__db_check_audit(id, action, fpr, serial);
+    if (e)
+        return e;
+    d = bwh_malloc(sizeof(*d));
+    if (!d)
+        return BW_E_NOMEM;
+    e = begin(h, GW__Q_BEGIN_WRITE);
+    if (e)
+        goto out;
     /* a missing device is a foreign key error on PostgreSQL but not on
      * SQLite without its pragma: ask first, the same answer on both */
-    e = reg_device_get(ctx, id, &d);
+    e = device_one(h, GW__Q_DEVICE_GET, id, d);
     if (!e)
-        e = run(ctx, NULL, GW__Q_CERT_ADD, "ttttii", fpr, id, serial, pubkey, not_after, now);
+        e = run(h, NULL, GW__Q_CERT_ADD, "ttttii", fpr, id, serial, pubkey, not_after, now);
+    if (!e)
+        e = run(h, NULL, GW__Q_AUDIT_ADD, "itttt", now, id, action, fpr, serial);
+    e = finish(h, e);
+out:
+    bwh_free(d);
     return e;
 }
 

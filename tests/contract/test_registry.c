@@ -471,11 +471,11 @@ static void t_opcerts(void)
     snprintf(fpr, sizeof(fpr), "%064x", 901);
     snprintf(serial, sizeof(serial), "%032x", 902);
     snprintf(pub, sizeof(pub), "04%0128x", 903);
-    EXPECT(ops->cert_add(db, "op-1", fpr, serial, pub, now + 1000, now), BW_OK);
-    EXPECT(ops->cert_add(db, "op-1", fpr, serial, pub, now + 1000, now), BW_E_EXISTS);
-    EXPECT(ops->cert_add(db, "nope", d.fingerprint, serial, pub, now + 1000, now), BW_E_NOTFOUND);
-    EXPECT(ops->cert_add(db, "op-1", "A", serial, pub, now + 1000, now), BW_E_INVAL);
-    EXPECT(ops->cert_add(db, "op-1", fpr, "", pub, now + 1000, now), BW_E_INVAL);
+    EXPECT(ops->cert_add(db, "op-1", fpr, serial, pub, now + 1000, now, "est.enroll"), BW_OK);
+    EXPECT(ops->cert_add(db, "op-1", fpr, serial, pub, now + 1000, now, "est.enroll"), BW_E_EXISTS);
+    EXPECT(ops->cert_add(db, "nope", d.fingerprint, serial, pub, now + 1000, now, "est.enroll"), BW_E_NOTFOUND);
+    EXPECT(ops->cert_add(db, "op-1", "A", serial, pub, now + 1000, now, "est.enroll"), BW_E_INVAL);
+    EXPECT(ops->cert_add(db, "op-1", fpr, "", pub, now + 1000, now, "est.enroll"), BW_E_INVAL);
 
     EXPECT(ops->device_by_fingerprint(db, fpr, &g), BW_OK);
     CHECK(!strcmp(g.id, "op-1") && g.op_cert == 1 && !strcmp(g.pubkey, pub) &&
