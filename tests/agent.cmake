@@ -51,4 +51,10 @@ if(TARGET bwgateway AND TARGET bulwark-agent)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_est.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
   set_tests_properties(integ.agent_est PROPERTIES TIMEOUT 120)
+  # 10,000 simulated devices renew while 20 % of the requests are lost:
+  # about 12 minutes of 600-second certificates (heavy: once, in the gcc build)
+  add_test(NAME integ.agent_est_fleet
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_est_fleet.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
+  set_tests_properties(integ.agent_est_fleet PROPERTIES TIMEOUT 1500 LABELS heavy)
 endif()
