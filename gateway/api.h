@@ -12,6 +12,10 @@
 
 /* Credential checks: 1, or 0 with the refusal in r. */
 int gw_auth_device(struct gw_req *q, struct gw_resp *r);   /* api_device.c */
+/* The device of q's verified client certificate, into q->device: 1, or 0
+ * with the refusal in r (not registered 403, another name 403, not
+ * accepted 403, registry 503). api_device.c; the EST handlers use it too. */
+int gw_client_device(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h);
 int gw_auth_operator(struct gw_req *q, struct gw_resp *r); /* api_operator.c */
 int gw_auth_ddi(struct gw_req *q, struct gw_resp *r);      /* api_ddi.c */
 int gw_auth_mender(struct gw_req *q, struct gw_resp *r);   /* api_mender.c */

@@ -68,7 +68,6 @@ static int est_client(struct gw_req *q, struct gw_resp *r, int reenroll, const s
                       void **h)
 {
     struct gw_device *d = q->device;
-    bw_err rc;
 
     if (!q->client_verified) {
         gw_error(r, 401, "client_certificate",
@@ -76,24 +75,8 @@ static int est_client(struct gw_req *q, struct gw_resp *r, int reenroll, const s
                           : "the device's birth certificate (IDevID) is required");
         return 0;
     }
-    if (!gw_registry(q, r, ops, h))
+    if (!gw_registry(q, r, ops, h) || !gw_client_device(q, r, *ops, *h))
         return 0;
-    rc = (*ops)->device_by_fingerprint(*h, q->client_fpr, d);
-    if (rc) {
-        gw_error(r, rc == BW_E_NOTFOUND ? 403 : 503, "unknown_device",
-                 rc == BW_E_NOTFOUND ? "certificate not registered" : "registry unavailable");
-        return 0;
-    }
-    if (strcmp(d->id, q->client_cn)) {
-        gw_error(r, 403, "identity", "certificate name does not match its registration");
-        return 0;
-    }
-    if (d->status != GW_DEV_ACCEPTED) {
-        gw_error(r, 403, d->status == GW_DEV_PENDING ? "pending" : "not_accepted",
-                 d->status == GW_DEV_PENDING ? "device awaits acceptance"
-                                              : "device rejected or revoked");
-        return 0;
-    }
     if (reenroll && !d->op_cert) {
         gw_error(r, 403, "operational_certificate",
                  "simplereenroll renews an operational certificate; enroll with simpleenroll");

@@ -740,9 +740,10 @@ out:
 /* ---- EST (RFC 7030) ------------------------------------------------------ */
 
 /* Strict base64 (RFC 4648 alphabet, '=' padding) with CR, LF, space and
- * tab ignored, as RFC 7030 bodies come (RFC 2045 lines). *out is
- * bwh_malloc'd. BW_E_FORMAT for anything else. */
-static bw_err b64_decode(const char *in, size_t len, uint8_t **out, size_t *out_len)
+ * tab ignored, as RFC 7030 bodies come (RFC 2045 lines), of at most max
+ * characters (BW_E_TOOBIG). *out is bwh_malloc'd. BW_E_FORMAT for
+ * anything else. */
+static bw_err b64_decode(const char *in, size_t len, size_t max, uint8_t **out, size_t *out_len)
 {
     char *clean = NULL;
     uint8_t *buf = NULL;
@@ -752,6 +753,8 @@ static bw_err b64_decode(const char *in, size_t len, uint8_t **out, size_t *out_
 
     *out = NULL;
     *out_len = 0;
+    if (len > max)
+        return BW_E_TOOBIG;
     clean = bwh_malloc(len + 1);
     buf = bwh_malloc(len / 4 * 3 + 3);
     if (!clean || !buf)
@@ -870,9 +873,7 @@ bw_err bwh_est_issue(struct bwh_ca *ca, const char *csr_b64, size_t len, const c
     if (!ca || !csr_b64 || !device_id || !p7_b64 || !info || seconds < 60)
         return BW_E_INVAL;
     *p7_b64 = NULL;
-    if (len > BWH_EST_CSR_MAX)
-        return BW_E_TOOBIG;
-    rc = b64_decode(csr_b64, len, &der, &der_len);
+    rc = b64_decode(csr_b64, len, BWH_EST_CSR_MAX, &der, &der_len);
     if (rc)
         goto out;
     rc = BW_E_FORMAT;
@@ -910,9 +911,7 @@ bw_err bwh_est_certs_pem(const char *p7_b64, size_t len, char **pem)
     if (!p7_b64 || !pem)
         return BW_E_INVAL;
     *pem = NULL;
-    if (len > BWH_EST_P7_MAX)
-        return BW_E_TOOBIG;
-    rc = b64_decode(p7_b64, len, &der, &der_len);
+    rc = b64_decode(p7_b64, len, BWH_EST_P7_MAX, &der, &der_len);
     if (rc)
         goto out;
     rc = BW_E_FORMAT;
