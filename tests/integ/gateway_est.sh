@@ -12,7 +12,7 @@
 # signature does not verify, reenroll with the IDevID, enroll with an
 # operational certificate, and (require_operational_cert = true, a second
 # instance on the same registry) the IDevID on the device API. Revoking
-# dev-1 refuses its operational certificate at once and lists its serial
+# dev-1 refuses its operational certificate at once on both instances and lists its serial
 # in the CRL.
 # Usage: gateway_est.sh BULWARK GATEWAY DEVKEY_PEM [DATABASE-URL]
 set -u
@@ -118,6 +118,7 @@ check '[ "$(req $UA/.well-known/est/serverkeygen)" = 404 ]' "serverkeygen"
 SEROP=$(openssl x509 -in op1.pem -noout -serial | cut -d= -f2)
 check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"revoked\"}" $UA/api/v1/devices/dev-1/status)" = 200 ]' "revoke dev-1"
 check '[ "$(dop $UA/api/v1/device/checkin)" = 403 ]' "revoked dev-1's operational certificate taken"
+check '[ "$(dop $UB/api/v1/device/checkin)" = 403 ]' "revoked dev-1's operational certificate taken on B"
 check '[ "$(req --cert op1.crt --key dev-1/tls.key -H "Content-Type: application/pkcs10" --data-binary @csr.b64 $UA/.well-known/est/simplereenroll)" = 403 ]' \
   "revoked dev-1 renewed"
 check '[ "$(curl -s -o crl.der -w "%{http_code}" --cacert srvca.crt $UA/crl/devices.crl)" = 200 ]' "CRL"
