@@ -262,6 +262,7 @@ struct agent_sim_opts {
     double duration;          /* stop after these seconds (0: until a signal) */
     uint64_t factory_sequence; /* sequence of the image each device starts with */
     int once, prepare, json, verbose;
+    int until_renewed;        /* enroll = true: stop once every device renewed its certificate */
     const char *ca_dir;       /* manufacturing CA: ca.crt, ca.key (created if absent) */
     const char *fleet_dir;    /* keys, certificates, storage.key, registry.jsonl */
     const char *id_prefix;    /* device ids: PREFIX000001 ... */
@@ -281,8 +282,6 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
 struct agent_est {
     int64_t next_try; /* no attempt before this time after a failure; 0: now */
     unsigned fails;   /* failures in a row (back-off) */
-    double spread;    /* 0..1, drawn once: where in the renewal window this device renews */
-    int spread_set;
 };
 /* The files of dir (the state directory): op.crt, the operational
  * certificate in use, and op.crt.new, one issued and not yet confirmed. */
@@ -305,7 +304,8 @@ void agent_est_ident(const struct agent_conf *c, const char *dir, const char *de
  * by the birth certificate) when there is no operational certificate or
  * it expired, renews (simplereenroll with the current one; simpleenroll
  * with the birth certificate if that is refused) once two thirds of its
- * lifetime, less a random spread of up to a tenth, have passed. A new
+ * lifetime, less a spread of up to a tenth taken from its fingerprint,
+ * have passed. A new
  * certificate is written to op.crt.new (atomically) and replaces op.crt
  * (rename) only after a request authenticated with it succeeded
  * (GET /api/v1/device/whoami): the old one stays usable until then.

@@ -218,15 +218,20 @@ static uint64_t confirmed_until(const char *crt)
     return cert_times(crt, &info, &w) ? 0 : info.not_after;
 }
 
-/* When the certificate confirmed at written, valid until not_after, is
- * renewed: two thirds of the way, earlier by spread of a tenth. */
-static int64_t renew_at(int64_t written, int64_t not_after, double spread)
+/* When the certificate confirmed at written is renewed: two thirds of
+ * the way to its notAfter, earlier by up to a tenth of its lifetime. The
+ * spread comes from the certificate's fingerprint: random across a fleet
+ * (so devices enrolled together do not renew together), the same at
+ * every look at one certificate, with nothing to keep. */
+static int64_t renew_at(int64_t written, const struct bwh_cert_info *info)
 {
-    int64_t life = not_after - written;
+    int64_t life = (int64_t)info->not_after - written;
+    uint32_t r = (uint32_t)info->fingerprint[0] << 24 | (uint32_t)info->fingerprint[1] << 16 |
+                 (uint32_t)info->fingerprint[2] << 8 | info->fingerprint[3];
 
     if (life <= 0)
         return written;
-    return written + life * 2 / 3 - (int64_t)(spread * (double)life / 10.0);
+    return written + life * 2 / 3 - (int64_t)((double)r / 4294967296.0 * (double)life / 10.0);
 }
 
 /* The daemon's back-off, kept in dir/op.retry ("NEXT_TRY FAILS") so that
@@ -303,14 +308,6 @@ static bw_err step(const struct agent_conf *c, struct agent_est *e, const char *
     int have;
     bw_err rc;
 
-    if (!e->spread_set) {
-        uint32_t r = 0;
-
-        if (bw_random(&r, sizeof(r)))
-            r = 0;
-        e->spread = (double)r / 4294967296.0;
-        e->spread_set = 1;
-    }
     if (e->next_try > now)
         return BW_OK; /* backing off */
     paths(dir, crt, fresh, sizeof(crt));
@@ -329,7 +326,7 @@ static bw_err step(const struct agent_conf *c, struct agent_est *e, const char *
     }
     rc = cert_times(crt, &info, &written);
     have = rc == BW_OK && (int64_t)info.not_after > now;
-    if (have && now < renew_at(written, (int64_t)info.not_after, e->spread))
+    if (have && now < renew_at(written, &info))
         return BW_OK; /* not due */
     rc = op_key_open(c, dev_key, &op);
     if (rc)
@@ -378,7 +375,7 @@ int64_t agent_est_due(const struct agent_conf *c, const struct agent_est *e, con
     paths(dir, crt, fresh, sizeof(crt));
     if (access(fresh, F_OK) == 0 || cert_times(crt, &info, &written))
         return 0;
-    at = renew_at(written, (int64_t)info.not_after, e->spread);
+    at = renew_at(written, &info);
     return at;
 }
 
@@ -393,7 +390,6 @@ uint64_t agent_est_clamp(const struct agent_conf *c, const struct agent_est *e, 
     if (!e) {
         memset(&mine, 0, sizeof(mine));
         retry_load(dir, &mine);
-        mine.spread = 1.0; /* the earliest the spread may make it */
         e = &mine;
     }
     due = agent_est_due(c, e, dir);

@@ -51,6 +51,8 @@ static const struct opt opts[] = {
     {"factory-sequence", "Q", "--simulate N: sequence of the image devices start with (1)"},
     {"drop", "PCT", "--simulate N: drop PCT % of the requests (half before sending, half the "
                     "answer; fault injection)"},
+    {"until-renewed", NULL, "--simulate N, enroll = true: stop once every device renewed its "
+                            "operational certificate"},
     {"json", NULL, "--simulate N: the summary as one JSON object"},
     {"verbose", NULL, "--simulate N: print every report sent"},
     {"help", NULL, "this help"},
@@ -337,6 +339,8 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(a, "--prepare")) {
             so.prepare = 1;
+        } else if (!strcmp(a, "--until-renewed")) {
+            so.until_renewed = 1;
         } else if (!strcmp(a, "--json")) {
             so.json = 1;
         } else if (!strcmp(a, "--verbose")) {

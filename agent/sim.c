@@ -410,6 +410,8 @@ static void est_step(struct worker *w, size_t i)
     } else {
         d->renewals++;
         F.renewed += d->renewals == 1;
+        if (F.o->until_renewed && F.renewed == F.n)
+            agent_stopping = 1; /* every device renewed: the run has shown what it is for */
         if (d->op_until <= now) {
             d->lapses++;
             F.lapsed += d->lapses == 1;

@@ -15,7 +15,7 @@
 set -u
 . "$(dirname "$0")/gwlib.sh"
 B=$(realpath "$1"); GW=$(realpath "$2"); AG=$(realpath "$3")
-N=${4:-10000}; L=${5:-600}; S=${6:-300}
+N=${4:-10000}; L=${5:-900}; S=${6:-450}
 # keys, certificates and the registry in memory when it can: the disk's
 # fsyncs are not what this measures
 [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm
@@ -50,17 +50,18 @@ t0=$(date +%s)
 "$AG" --simulate $N --config sim.conf --fleet-dir fleet --ca-dir ca --threads 4 --prepare > prep.log 2>&1
 check '[ $? = 0 ] && [ "$(wc -l < fleet/registry.jsonl)" = $N ]' "prepare: $(tail -2 prep.log)"
 echo "identities: $(( $(date +%s) - t0 )) s"
-GW_THREADS=2 gw_start "$T/ca/ca.crt" "token_audience = $AUD" "est_ca_cert = $T/opca.crt" \
+GW_THREADS=${GW_THREADS:-1} gw_start "$T/ca/ca.crt" "token_audience = $AUD" "est_ca_cert = $T/opca.crt" \
   "est_ca_key = $T/opca.key" "est_lifetime = $L" "require_operational_cert = true" \
   "poll_interval = 3600" "max_per_address = 100000" "max_body = 33554432"
 check '[ "$(op $TOK_admin --data-binary @fleet/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"
 sim_conf > sim.conf
 # enrollments spread over S s; each renews from 0.57 L to 0.67 L after;
-# the run ends once every device had time for its renewal and retries
-D=$(( S + L * 2 / 3 + 25 ))
+# the run ends once every device renewed (--until-renewed), at the latest
+# when the last one enrolled on time would have lapsed
+D=$(( S + L + 30 ))
 t0=$(date +%s)
-"$AG" --simulate $N --config sim.conf --fleet-dir fleet --ca-dir ca --threads 8 --drop 20 \
-  --spread $S --duration $D --json > sim.out 2> sim.err
+"$AG" --simulate $N --config sim.conf --fleet-dir fleet --ca-dir ca --threads ${SIM_THREADS:-16} --drop 20 \
+  --spread $S --duration $D --until-renewed --json > sim.out 2> sim.err
 echo "simulation: $(( $(date +%s) - t0 )) s: $(cat sim.out | tr '\n' ' ')"
 R=$(sed -n 's/.*"renewed_in_time":\([0-9]*\).*/\1/p' sim.out)
 LO=$(sed -n 's/.*"locked_out":\([0-9]*\).*/\1/p' sim.out)
