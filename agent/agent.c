@@ -467,13 +467,20 @@ static void real_part_drop(void *ctx, const char *sha256)
     (void)unlink(part);
 }
 
+/* The device API gets the operational certificate when there is one
+ * (agent/est.c), the birth certificate otherwise. */
 static bw_err real_net_open(void *ctx, struct agent_net **n)
 {
     struct real *r = ctx;
+    struct agent_ident who;
     char id[AGENT_STR_MAX];
     bw_err rc = device_identity(r->c, &r->dc, id, sizeof(id));
 
-    return rc ? rc : agent_net_open(n, r->c, r->dc.device_key, r->dc.device_cert, id);
+    if (rc)
+        return rc;
+    agent_est_ident(r->c, r->c->state_dir, r->dc.device_key, r->dc.device_cert, agent_clock(),
+                    &who);
+    return agent_net_open(n, r->c, who.key, who.cert, id);
 }
 
 static int real_health(void *ctx, int slot)
@@ -584,7 +591,18 @@ static bw_err cycle_one(const struct agent_conf *c, const struct agent_secondary
             env.forward = sec_forward;
         }
         env.update_lock = real_update_lock;
+        if (c->enroll) { /* its failure leaves the certificates as they were: the cycle goes on */
+            char id[AGENT_STR_MAX];
+
+            if (device_identity(c, &r->dc, id, sizeof(id)) == BW_OK &&
+                agent_est_step(c, NULL, c->state_dir, r->dc.device_key, r->dc.device_cert, id,
+                               agent_clock(), stdout, "") != BW_OK)
+                fflush(stdout); /* said why; the next cycle tries again after its back-off */
+        }
         rc = agent_run_cycle(&env, poll);
+        /* wake up for the certificate's renewal or retry if the next poll
+         * would come later */
+        *poll = agent_est_clamp(c, NULL, c->state_dir, (int64_t)time(NULL), *poll);
     }
     real_dev_close(r);
     (void)real_update_lock(r, 0);

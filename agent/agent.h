@@ -54,6 +54,8 @@ struct agent_conf {
     char consent_name[8];
     char update_lock[AGENT_PATH_MAX];
     uint64_t lock_max_hold;
+    int enroll;                  /* EST: enroll and renew an operational certificate */
+    char op_key[AGENT_PATH_MAX]; /* its key URI; "": the device key */
     /* derived */
     int consent;        /* every update waits for the user's consent */
     enum agent_policy policy;
@@ -354,6 +356,7 @@ struct agent_sim_opts {
     double duration;          /* stop after these seconds (0: until a signal) */
     uint64_t factory_sequence; /* sequence of the image each device starts with */
     int once, prepare, json, verbose;
+    int until_renewed;        /* enroll = true: stop once every device renewed its certificate */
     const char *ca_dir;       /* manufacturing CA: ca.crt, ca.key (created if absent) */
     const char *fleet_dir;    /* keys, certificates, storage.key, registry.jsonl */
     const char *id_prefix;    /* device ids: PREFIX000001 ... */
@@ -365,5 +368,58 @@ struct agent_sim_opts {
  * Prints a summary line (or JSON). Returns the exit status: 0, 1 (errors),
  * 2 (usage), 75 (--once and the gateway was unreachable). */
 int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o);
+
+/* --- operational certificates over EST (agent/est.c) --- */
+
+/* What one device's enrollment remembers between cycles (in memory: after
+ * a restart the files say the rest). */
+struct agent_est {
+    int64_t next_try; /* no attempt before this time after a failure; 0: now */
+    unsigned fails;   /* failures in a row (back-off) */
+};
+/* The files of dir (the state directory): op.crt, the operational
+ * certificate in use, and op.crt.new, one issued and not yet confirmed. */
+#define AGENT_EST_CRT "op.crt"
+#define AGENT_EST_NEW "op.crt.new"
+/* The identity a device presents: key and certificate. */
+struct agent_ident {
+    char key[AGENT_PATH_MAX];
+    char cert[AGENT_PATH_MAX + 16];
+    int operational;
+};
+/* Which identity the device API gets now: with enroll on and an
+ * operational certificate in dir that has not expired, it and op_key (the
+ * device key when op_key is ""); the birth certificate otherwise. */
+void agent_est_ident(const struct agent_conf *c, const char *dir, const char *dev_key,
+                     const char *dev_cert, int64_t now, struct agent_ident *out);
+/*
+ * One step of the certificate's life, run before each cycle: confirms an
+ * op.crt.new left by an earlier step, enrolls (simpleenroll, authenticated
+ * by the birth certificate) when there is no operational certificate or
+ * it expired, renews (simplereenroll with the current one; simpleenroll
+ * with the birth certificate if that is refused) once two thirds of its
+ * lifetime, less a spread of up to a tenth taken from its fingerprint,
+ * have passed. A new
+ * certificate is written to op.crt.new (atomically) and replaces op.crt
+ * (rename) only after a request authenticated with it succeeded
+ * (GET /api/v1/device/whoami): the old one stays usable until then.
+ * After a failure the next try waits retry_min doubling up to retry_max,
+ * +-50 % (e: kept in memory by the caller, the simulator; NULL: in
+ * dir/op.retry, the daemon). BW_OK: nothing due or done; BW_E_IO: the gateway was not
+ * reached or refused (the old certificate stays); other codes for local
+ * failures. Lines go to out (NULL: quiet) after tag.
+ */
+BW_NODISCARD bw_err agent_est_step(const struct agent_conf *c, struct agent_est *e, const char *dir,
+                                   const char *dev_key, const char *dev_cert,
+                                   const char *device_id, int64_t now, FILE *out,
+                                   const char *tag);
+/* When agent_est_step next has something to do (unix time; 0: now;
+ * INT64_MAX: never, enroll off): the end of a back-off, or the renewal
+ * time. A caller whose poll interval is longer wakes up then. */
+int64_t agent_est_due(const struct agent_conf *c, const struct agent_est *e, const char *dir);
+/* poll, or less when agent_est_due comes sooner (at least 1 s; 0 stays
+ * 0). e as for agent_est_step. */
+uint64_t agent_est_clamp(const struct agent_conf *c, const struct agent_est *e, const char *dir,
+                         int64_t now, uint64_t poll);
 
 #endif

@@ -23,6 +23,7 @@
     .type = BWH_CONF_STR, .off = offsetof(struct agent_conf, f),                                    \
     .cap = sizeof(((struct agent_conf *)0)->f)
 #define U(f) .type = BWH_CONF_U64, .off = offsetof(struct agent_conf, f), .cap = 8
+#define BOOL(f) .type = BWH_CONF_BOOL, .off = offsetof(struct agent_conf, f), .cap = sizeof(int)
 static const struct bwh_conf_row rows[] = {
     {"device_config", S(device_config), "/etc/bulwark/device.conf",
      "the device's device.conf: key, certificate, slots, boot state, security log"},
@@ -50,6 +51,13 @@ static const struct bwh_conf_row rows[] = {
     {"health_timeout", U(health_timeout), "300", "seconds the health check may take"},
     {"attributes", S(attributes), "", "attributes sent at check-in: name=value,name=value"},
     {"version", S(version), "", "version reported at check-in (default: the release installed)"},
+    {"enroll", BOOL(enroll), "false",
+     "true: enroll over EST (the gateway's /.well-known/est/) for an operational "
+     "certificate, use it for the device API and renew it at two thirds of its lifetime; "
+     "the birth certificate then only enrolls (docs/identity.md)"},
+    {"op_key", S(op_key), "",
+     "the operational key, a key URI as device_key (generated there when absent); "
+     "empty: the device key"},
     {"poll_min", U(poll_min), "10", "shortest poll interval accepted from the gateway (s)"},
     {"poll_max", U(poll_max), "86400", "longest poll interval accepted from the gateway (s)"},
     {"jitter", U(jitter), "10", "random spread added to each wait, percent"},

@@ -22,6 +22,7 @@
 #include <malloc.h>
 
 #include "agent.h"
+#include "net.h"
 #include <jansson.h>
 
 #include "bwh/host.h"
@@ -51,6 +52,10 @@ static const struct opt opts[] = {
     {"duration", "S", "--simulate N: stop after S seconds (default: at SIGTERM/SIGINT)"},
     {"id-prefix", "P", "--simulate N: device ids P000001... (default sim-)"},
     {"factory-sequence", "Q", "--simulate N: sequence of the image devices start with (1)"},
+    {"drop", "PCT", "--simulate N: drop PCT % of the requests (half before sending, half the "
+                    "answer; fault injection)"},
+    {"until-renewed", NULL, "--simulate N, enroll = true: stop once every device renewed its "
+                            "operational certificate"},
     {"json", NULL, "--simulate N: the summary as one JSON object"},
     {"verbose", NULL, "--simulate N: print every report sent"},
     {"help", NULL, "this help"},
@@ -318,6 +323,14 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bulwark-agent: --factory-sequence: a number expected\n");
                 return 2;
             }
+        } else if (!strcmp(a, "--drop") && i + 1 < argc) {
+            uint64_t pct;
+
+            if (bwh_parse_u64(argv[++i], &pct) || pct > 90) {
+                fprintf(stderr, "bulwark-agent: --drop: a percentage 0 to 90 expected\n");
+                return 2;
+            }
+            agent_net_drop_pct = (unsigned)pct;
         } else if (!strcmp(a, "--fleet-dir") && i + 1 < argc) {
             so.fleet_dir = argv[++i];
         } else if (!strcmp(a, "--ca-dir") && i + 1 < argc) {
@@ -330,6 +343,8 @@ int main(int argc, char **argv)
             }
         } else if (!strcmp(a, "--prepare")) {
             so.prepare = 1;
+        } else if (!strcmp(a, "--until-renewed")) {
+            so.until_renewed = 1;
         } else if (!strcmp(a, "--json")) {
             so.json = 1;
         } else if (!strcmp(a, "--verbose")) {

@@ -39,6 +39,20 @@
 
 #define BODY_MAX 65536 /* no answer of the device API is this long */
 
+unsigned agent_net_drop_pct;
+
+/* --drop: 0 send, 1 lose the request, 2 lose the answer */
+static int drop_draw(void)
+{
+    uint32_t r;
+
+    if (!agent_net_drop_pct || bw_random(&r, sizeof(r)))
+        return 0;
+    if (r % 1000 >= agent_net_drop_pct * 10u)
+        return 0;
+    return (r >> 16) & 1 ? 2 : 1;
+}
+
 struct agent_net {
     const struct agent_conf *c;
     char device_id[AGENT_STR_MAX];
@@ -268,8 +282,8 @@ size_t agent_net_body_len(const struct agent_net *a)
 }
 
 /* One request; *status gets the HTTP status. BW_E_IO when no answer came. */
-static bw_err perform(struct agent_net *a, const char *path, const char *post, int download,
-                      uint64_t from, long *status)
+static bw_err perform(struct agent_net *a, const char *path, const char *post, const char *ctype,
+                      int download, uint64_t from, long *status)
 {
     char url[2 * AGENT_STR_MAX], auth[BW_TOKEN_MAX + 32];
     struct bwh_http_req rq;
@@ -285,7 +299,7 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, i
     rq.headers = auth;
     rq.body = post;
     rq.body_len = post ? strlen(post) : 0;
-    rq.content_type = "application/json";
+    rq.content_type = ctype ? ctype : "application/json";
     rq.from = from;
     rq.rate = download ? a->c->download_rate : 0;
     rq.sink = sink;
@@ -304,14 +318,29 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, i
             body_cap(a, &l);
             bwh_http_limits(a->http, &l);
         }
+        int drop = drop_draw();
+
         a->len = 0;
         a->got = 0;
         a->first_write = 1;
         a->err[0] = 0;
         if (a->body)
             a->body[0] = 0;
+        if (drop == 1) { /* lost on the way there */
+            bwh_http_drop(a->http);
+            *status = 0;
+            rc = BW_E_IO;
+            break;
+        }
         rc = bwh_http_request(a->http, &rq, &res);
         *status = res.status;
+        if (drop == 2) { /* lost on the way back */
+            a->token_used = 1;
+            bwh_http_drop(a->http);
+            *status = 0;
+            rc = BW_E_IO;
+            break;
+        }
         if (rc && !a->err[0])
             snprintf(a->err, sizeof(a->err), "%s", bwh_http_error(a->http));
         if (rc && !(download && *status >= 200 && *status < 300 && a->got)) {
@@ -344,7 +373,17 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, i
 
 bw_err agent_net_post(struct agent_net *a, const char *path, const char *json, long *status)
 {
-    return perform(a, path, json, 0, 0, status);
+    return perform(a, path, json, NULL, 0, 0, status);
+}
+
+bw_err agent_net_get(struct agent_net *a, const char *path, long *status)
+{
+    return perform(a, path, NULL, NULL, 0, 0, status);
+}
+
+bw_err agent_net_est(struct agent_net *a, const char *path, const char *b64, long *status)
+{
+    return perform(a, path, b64, "application/pkcs10", 0, 0, status);
 }
 
 bw_err agent_net_download(struct agent_net *a, const char *sha256, int fd, uint64_t have,
@@ -359,7 +398,7 @@ bw_err agent_net_download(struct agent_net *a, const char *sha256, int fd, uint6
     a->limit = size;
     /* If-Range would be the stricter choice, but the URL names the content
      * by its digest already: it cannot change under the same path */
-    rc = perform(a, path, NULL, 1, have, status);
+    rc = perform(a, path, NULL, NULL, 1, have, status);
     *got = a->got;
     a->fd = -1;
     return rc;

@@ -9,6 +9,13 @@
 
 struct agent_net;
 
+/* Fault injection for the fleet simulator (--drop): this percentage of
+ * requests is lost, half before it is sent, half with its answer (the
+ * gateway did the work; the device never hears of it), the connection
+ * dropped either way and BW_E_IO returned as for a network failure. 0 in
+ * the daemon. Set before any request. */
+extern unsigned agent_net_drop_pct;
+
 /* Opens the device key (file backend), signs the first token, makes the
  * TLS context (no connection yet: the first request opens it).
  * BW_E_UNSUPPORTED for a key that cannot leave its backend; the key
@@ -26,6 +33,13 @@ void agent_net_close(struct agent_net *a); /* NULL-safe */
  * (agent_net_body). BW_E_IO when the gateway gave no answer. */
 BW_NODISCARD bw_err agent_net_post(struct agent_net *a, const char *path, const char *json,
                                    long *status);
+/* GETs path (the device API, with the token); as agent_net_post. */
+BW_NODISCARD bw_err agent_net_get(struct agent_net *a, const char *path, long *status);
+/* POSTs a base64 PKCS#10 request (application/pkcs10) to an EST path
+ * (/.well-known/est/simpleenroll or simplereenroll), authenticated by the
+ * handle's certificate; as agent_net_post. */
+BW_NODISCARD bw_err agent_net_est(struct agent_net *a, const char *path, const char *b64,
+                                  long *status);
 /* Reports state (running, success, failure) with feedback on an action.
  * BW_E_IO: no answer or a 5xx, so the report stays owed; BW_OK otherwise
  * (a 409, already final, or a 404, action gone, leaves nothing more to

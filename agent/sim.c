@@ -37,11 +37,16 @@
 #include "bwh/host.h"
 #include "net.h"
 
-/* One simulated device: about 1.6 KiB. */
+/* One simulated device: about 1.7 KiB. */
 struct fdev {
     struct agent_slot at;   /* its place in the schedule */
     struct bw_bootstate st; /* its boot state: slots, trial, confirm, floor */
     struct agent_state s;   /* what its agent remembers */
+    /* enroll = true: its operational certificate (FLEET_DIR/ID/op.crt) */
+    struct agent_est est;
+    int64_t op_until;  /* notAfter of the one it holds, 0: none yet */
+    unsigned renewals; /* times a certificate was replaced by a newer one */
+    unsigned lapses;   /* ... after the one it replaced had expired */
 };
 
 static struct {
@@ -56,6 +61,7 @@ static struct {
     int reg_fd;
     /* counters, under lock */
     unsigned long errors, installed, confirmed, failed, reports, minted;
+    unsigned long enrolled, renewed, lapsed; /* operational certificates */
     uint64_t bytes;
 } F = {.lock = PTHREAD_MUTEX_INITIALIZER, .reg_fd = -1};
 
@@ -346,14 +352,73 @@ static void sim_part_drop(void *ctx, const char *sha256)
         fprintf(stderr, "bulwark-agent: simulator: memfd: %s\n", strerror(errno));
 }
 
+/* FLEET_DIR/ID: where the device keeps its operational certificate */
+static void dev_dir(size_t i, char *out, size_t cap)
+{
+    char id[64];
+
+    dev_id(i, id, sizeof(id));
+    snprintf(out, cap, "%.4000s/%s", F.o->fleet_dir, id);
+}
+
 static bw_err sim_net_open(void *ctx, struct agent_net **n)
 {
     struct worker *w = ctx;
-    char id[64], uri[4096], cert[4096];
+    struct agent_ident who;
+    char id[64], uri[4096], cert[4096], dir[4096];
 
     dev_id(w->i, id, sizeof(id));
     dev_paths(w->i, uri, sizeof(uri), cert, sizeof(cert));
-    return agent_net_open(n, F.c, uri, cert, id);
+    dev_dir(w->i, dir, sizeof(dir));
+    agent_est_ident(F.c, dir, uri, cert, (int64_t)time(NULL), &who);
+    return agent_net_open(n, F.c, who.key, who.cert, id);
+}
+
+/* enroll = true: the device's certificate step before its cycle, and
+ * what came of it: a first certificate, a renewal, or a renewal after
+ * the old one had expired (a lapse: the device was locked out of the
+ * device API meanwhile, unless its birth certificate was still taken). */
+static void est_step(struct worker *w, size_t i)
+{
+    struct fdev *d = &F.dev[i];
+    struct agent_ident who;
+    struct bwh_cert_info info;
+    char id[64], uri[4096], cert[4096], dir[4096];
+    uint8_t *pem = NULL;
+    size_t len = 0;
+    int64_t now;
+
+    dev_id(i, id, sizeof(id));
+    dev_paths(i, uri, sizeof(uri), cert, sizeof(cert));
+    dev_dir(i, dir, sizeof(dir));
+    if (agent_est_step(F.c, &d->est, dir, uri, cert, id, (int64_t)time(NULL),
+                       F.o->verbose ? stdout : NULL, w->tag) == BW_E_NOMEM)
+        count(&F.errors, 1);
+    now = (int64_t)time(NULL);
+    agent_est_ident(F.c, dir, uri, cert, now, &who);
+    if (!who.operational || bwh_read_file(who.cert, 65536, &pem, &len) ||
+        bwh_cert_info((const char *)pem, len, &info)) {
+        bwh_free(pem);
+        return;
+    }
+    bwh_free(pem);
+    if ((int64_t)info.not_after == d->op_until)
+        return;
+    pthread_mutex_lock(&F.lock);
+    if (!d->op_until) {
+        F.enrolled++;
+    } else {
+        d->renewals++;
+        F.renewed += d->renewals == 1;
+        if (F.o->until_renewed && F.renewed == F.n)
+            agent_stopping = 1; /* every device renewed: the run has shown what it is for */
+        if (d->op_until <= now) {
+            d->lapses++;
+            F.lapsed += d->lapses == 1;
+        }
+    }
+    pthread_mutex_unlock(&F.lock);
+    d->op_until = (int64_t)info.not_after;
 }
 
 static int sim_health(void *ctx, int slot)
@@ -420,6 +485,18 @@ static bw_err cycle(struct worker *w, size_t i, uint64_t *poll)
     env.reboot = sim_reboot;
     env.clock = sim_clock;
     env.count = sim_count;
+    if (F.c->enroll) {
+        char dir[4096];
+        bw_err rc;
+
+        est_step(w, i);
+        rc = agent_run_cycle(&env, poll);
+        /* wake up for the renewal or the retry if the next poll would
+         * come later */
+        dev_dir(i, dir, sizeof(dir));
+        *poll = agent_est_clamp(F.c, &F.dev[i].est, dir, (int64_t)time(NULL), *poll);
+        return rc;
+    }
     return agent_run_cycle(&env, poll);
 }
 
@@ -529,6 +606,18 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
     started = agent_sched_run(&sc);
     secs = bwh_now() - t0;
     F.errors += sc.errors;
+    if (c->enroll) { /* locked out: no operational certificate valid at the end */
+        int64_t now = (int64_t)time(NULL);
+        unsigned long out = 0, renewed_all = 0;
+
+        for (i = 0; i < F.n; i++) {
+            out += F.dev[i].op_until <= now;
+            renewed_all += F.dev[i].renewals > 0 && F.dev[i].lapses == 0;
+        }
+        printf("{\"operational_certificates\":{\"devices\":%zu,\"enrolled\":%lu,\"renewed\":%lu,"
+               "\"renewed_in_time\":%lu,\"lapsed\":%lu,\"locked_out\":%lu,\"drop_pct\":%u}}\n",
+               F.n, F.enrolled, F.renewed, renewed_all, F.lapsed, out, agent_net_drop_pct);
+    }
     if (o->json)
         printf("{\"devices\":%zu,\"threads\":%u,\"seconds\":%.1f,\"time_scale\":%g,\"cycles\":%lu,"
                "\"unreachable\":%lu,\"errors\":%lu,\"installed\":%lu,\"confirmed\":%lu,"

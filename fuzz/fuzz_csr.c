@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: a certificate request as the manufacturing CA receives it
- * (PEM), checked and issued against a CA made once in a temporary dir. */
+ * (PEM), and the same bytes as EST bodies (RFC 7030, base64 with line
+ * breaks): a PKCS#10 request as the gateway's simpleenroll receives it,
+ * and a certs-only PKCS#7 answer as the agent receives it; issued against
+ * a CA made once in a temporary dir. */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bwh/host.h"
 #include "bwh/identity.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,6 +23,28 @@ static void cleanup(void)
     remove(key);
     rmdir(cadir);
     rmdir(dir);
+}
+
+/* EST: what is issued is for dev-1 and reads back as one certificate;
+ * a PKCS#7 that parses has a certificate. */
+static void est(struct bwh_ca *ca, const uint8_t *data, size_t size)
+{
+    struct bwh_cert_info info;
+    char *p7 = NULL, *pem = NULL;
+
+    if (bwh_est_issue(ca, (const char *)data, size, "dev-1", 3600, &p7, &info) == BW_OK) {
+        if (strcmp(info.device_id, "dev-1"))
+            __builtin_trap(); /* issued under another name */
+        if (bwh_est_certs_pem(p7, strlen(p7), &pem) || !strstr(pem, "BEGIN CERTIFICATE"))
+            __builtin_trap();
+        bwh_free(pem);
+        pem = NULL;
+    }
+    bwh_free(p7);
+    if (bwh_est_certs_pem((const char *)data, size, &pem) == BW_OK &&
+        !strstr(pem, "BEGIN CERTIFICATE"))
+        __builtin_trap();
+    bwh_free(pem);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -47,5 +73,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         __builtin_trap(); /* issued under another name */
     free(cert);
     free(pem);
+    est(ca, data, size);
     return 0;
 }

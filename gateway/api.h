@@ -12,6 +12,10 @@
 
 /* Credential checks: 1, or 0 with the refusal in r. */
 int gw_auth_device(struct gw_req *q, struct gw_resp *r);   /* api_device.c */
+/* The device of q's verified client certificate, into q->device: 1, or 0
+ * with the refusal in r (not registered 403, another name 403, not
+ * accepted 403, registry 503). api_device.c; the EST handlers use it too. */
+int gw_client_device(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h);
 int gw_auth_operator(struct gw_req *q, struct gw_resp *r); /* api_operator.c */
 int gw_auth_ddi(struct gw_req *q, struct gw_resp *r);      /* api_ddi.c */
 int gw_auth_mender(struct gw_req *q, struct gw_resp *r);   /* api_mender.c */
@@ -32,6 +36,10 @@ BW_NODISCARD bw_err gw_tuf_freshen(struct gw_state *st, int force);
  * why says it. */
 BW_NODISCARD bw_err gw_tuf_release_ok(const struct gw_state *st, const struct gw_release *rel,
                                       char *why, size_t cap);
+/* api_est.c: EST enrollment (RFC 7030) */
+void gw_h_est_cacerts(struct gw_req *q, struct gw_resp *r);
+void gw_h_est_simpleenroll(struct gw_req *q, struct gw_resp *r);
+void gw_h_est_simplereenroll(struct gw_req *q, struct gw_resp *r);
 /* A device's status changed through this instance: the next CRL request
  * reads the registry (crl.c). Thread-safe. */
 void gw_crl_stale(struct gw_state *st);
@@ -39,6 +47,7 @@ void gw_crl_stale(struct gw_state *st);
 void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r);
 void gw_h_device_report(struct gw_req *q, struct gw_resp *r);
 void gw_h_device_download(struct gw_req *q, struct gw_resp *r);
+void gw_h_device_whoami(struct gw_req *q, struct gw_resp *r);
 /* api_operator.c: the operator API */
 void gw_h_op_whoami(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_audit(struct gw_req *q, struct gw_resp *r);

@@ -47,6 +47,30 @@ static bw_err pub_from_hex(const char *hex, struct bw_ec_key *k)
     return bw_ec_set_pub(k, pt, sizeof(pt));
 }
 
+int gw_client_device(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h)
+{
+    struct gw_device *d = q->device;
+    bw_err rc;
+
+    rc = ops->device_by_fingerprint(h, q->client_fpr, d);
+    if (rc) {
+        gw_error(r, rc == BW_E_NOTFOUND ? 403 : 503, "unknown_device",
+                 rc == BW_E_NOTFOUND ? "certificate not registered" : "registry unavailable");
+        return 0;
+    }
+    if (strcmp(d->id, q->client_cn)) {
+        gw_error(r, 403, "identity", "certificate name does not match its registration");
+        return 0;
+    }
+    if (d->status != GW_DEV_ACCEPTED) {
+        gw_error(r, 403, d->status == GW_DEV_PENDING ? "pending" : "not_accepted",
+                 d->status == GW_DEV_PENDING ? "device awaits acceptance"
+                                              : "device rejected or revoked");
+        return 0;
+    }
+    return 1;
+}
+
 /* Method: certificate first (who is on the other end of the TLS
  * connection), then the registry (is that certificate a device we accept,
  * still: revocation takes effect on the next request), then the token:
@@ -74,20 +98,11 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
         gw_error(r, 401, "client_certificate", "a device certificate from the device CA is required");
         return 0;
     }
-    rc = ops->device_by_fingerprint(h, q->client_fpr, d);
-    if (rc) {
-        gw_error(r, rc == BW_E_NOTFOUND ? 403 : 503, "unknown_device",
-                 rc == BW_E_NOTFOUND ? "certificate not registered" : "registry unavailable");
+    if (!gw_client_device(q, r, ops, h))
         return 0;
-    }
-    if (strcmp(d->id, q->client_cn)) {
-        gw_error(r, 403, "identity", "certificate name does not match its registration");
-        return 0;
-    }
-    if (d->status != GW_DEV_ACCEPTED) {
-        gw_error(r, 403, d->status == GW_DEV_PENDING ? "pending" : "not_accepted",
-                 d->status == GW_DEV_PENDING ? "device awaits acceptance"
-                                              : "device rejected or revoked");
+    if (c->require_operational_cert && !d->op_cert) {
+        gw_error(r, 403, "operational_certificate",
+                 "this gateway takes operational certificates only; enroll over EST first");
         return 0;
     }
     tok = q->authorization;
@@ -322,4 +337,17 @@ void gw_h_device_download(struct gw_req *q, struct gw_resp *r)
     }
     memcpy(digest, rel.digest, sizeof(digest));
     gw_send_blob(q, r, digest);
+}
+
+/* Which certificate this connection authenticated with: a device confirms
+ * a renewed operational certificate with it before it lets the old one go
+ * (agent/est.c), with no effect on the registry. */
+void gw_h_device_whoami(struct gw_req *q, struct gw_resp *r)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s}", "id", q->device->id, "certificate",
+                          q->device->op_cert ? "operational" : "birth", "fingerprint",
+                          q->client_fpr);
+
+    gw_json(r, 200, o ? json_dumps(o, JSON_COMPACT) : NULL);
+    json_decref(o);
 }

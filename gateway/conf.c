@@ -16,6 +16,7 @@
 /* designated, so that the rows may leave check and example out */
 #define S(f) .type = BWH_CONF_STR, .off = offsetof(struct gw_conf, f), .cap = sizeof(((struct gw_conf *)0)->f)
 #define U(f) .type = BWH_CONF_U64, .off = offsetof(struct gw_conf, f), .cap = 8
+#define BOOL(f) .type = BWH_CONF_BOOL, .off = offsetof(struct gw_conf, f), .cap = sizeof(int)
 #define ID(f) .type = BWH_CONF_UUID, .off = offsetof(struct gw_conf, f), .cap = 16
 static const struct bwh_conf_row rows[] = {
     {"listen", S(listen), "127.0.0.1:8443", "address and port of the HTTPS listener"},
@@ -86,6 +87,18 @@ static const struct bwh_conf_row rows[] = {
     {"tuf_snapshot_expiry", U(tuf_snapshot_expiry), "604800",
      "seconds a snapshot the gateway signs is valid (2 to 31622400); signed again when "
      "half of it is left or the targets changed"},
+    {"est_ca_cert", S(est_ca_cert), "",
+     "EST enrollment (RFC 7030, /.well-known/est/): the operational CA's certificate (PEM) "
+     "that issues devices their operational certificates; empty: no EST. Add it to the "
+     "client_ca file too, so that devices can authenticate with what it issues"},
+    {"est_ca_key", S(est_ca_key), "",
+     "the operational CA's key: a PEM file, or a pkcs11: or tpm: URI (docs/identity.md)"},
+    {"est_lifetime", U(est_lifetime), "2592000",
+     "seconds an operational certificate is valid (60 to 315360000; default 30 days); "
+     "devices renew at two thirds of it"},
+    {"require_operational_cert", BOOL(require_operational_cert), "false",
+     "true: the device API accepts only operational certificates issued over EST, the birth "
+     "certificate (IDevID) only enrolls; false: both are accepted (transition)"},
     {"access_log", S(access_log), "-", "JSON-lines access log file, - for stderr"},
     {"poll_interval", U(poll_interval), "60", "seconds devices wait between polls"},
     {"max_body", U(max_body), "65536", "largest JSON request body in bytes"},
@@ -161,6 +174,10 @@ bw_err gw_conf_load(struct gw_conf *c, const char *path)
         fprintf(stderr, "%s: tuf_timestamp_expiry must be 2 seconds to 7 days\n", path);
     else if (c->tuf_snapshot_expiry < 2 || c->tuf_snapshot_expiry > 366 * 86400)
         fprintf(stderr, "%s: tuf_snapshot_expiry must be 2 seconds to 366 days\n", path);
+    else if (!c->est_ca_cert[0] != !c->est_ca_key[0])
+        fprintf(stderr, "%s: est_ca_cert and est_ca_key go together\n", path);
+    else if (c->est_lifetime < 60 || c->est_lifetime > 315360000)
+        fprintf(stderr, "%s: est_lifetime must be 60 to 315360000 seconds\n", path);
     else if (c->public_url[0] && strncmp(c->public_url, "https://", 8))
         fprintf(stderr, "%s: public_url must start with https://\n", path);
     else if (!strchr(c->listen, ':'))

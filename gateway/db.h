@@ -45,6 +45,11 @@ struct gw_device {
      * a poll with nothing to do costs one registry read; 1 from the other
      * calls. */
     int has_work;
+    /* device_by_fingerprint: 1 when the fingerprint was one of the
+     * device's operational certificates (EST, migration 9): fingerprint,
+     * serial and pubkey are then that certificate's; 0 for the birth
+     * certificate (IDevID) and from the other calls */
+    int op_cert;
 };
 
 struct gw_release {
@@ -219,6 +224,15 @@ struct gw_db_ops {
     /* REVOKED records when (revoked_at, read by device_revoked); revoking
      * a revoked device again keeps the first time */
     bw_err (*device_set_status)(void *ctx, const char *id, enum gw_device_status st);
+    /* records an operational certificate the gateway issued to device id
+     * (fingerprint and serial in hex, the key as an uncompressed point in
+     * hex, its notAfter): from now on device_by_fingerprint finds the
+     * device by it, and device_revoked lists it once the device is
+     * revoked; an audit row (actor id, action, object the fingerprint,
+     * detail the serial) in the same transaction. BW_E_NOTFOUND: no such
+     * device; BW_E_EXISTS: recorded. */
+    bw_err (*cert_add)(void *ctx, const char *id, const char *fingerprint, const char *serial,
+                       const char *pubkey, int64_t not_after, int64_t now, const char *action);
     /* calls fn for each revoked device that has a certificate serial (hex),
      * ordered by serial, with the time it was revoked (0: revoked before
      * the registry recorded times, migration 6). fn must not use the

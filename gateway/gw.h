@@ -62,6 +62,10 @@ struct gw_conf {
     char tuf_snapshot_key[GW_PATH_MAX];
     char tuf_timestamp_key[GW_PATH_MAX];
     uint64_t tuf_snapshot_expiry, tuf_timestamp_expiry; /* seconds */
+    char est_ca_cert[GW_PATH_MAX]; /* EST (api_est.c): the operational CA; "" = no EST */
+    char est_ca_key[GW_PATH_MAX];  /* its key: PEM file, pkcs11: or tpm: URI */
+    uint64_t est_lifetime;         /* seconds an operational certificate is valid */
+    int require_operational_cert;  /* the device API refuses birth certificates */
     char security_contact[512];
     char security_policy[512];
     char security_expires[64];
@@ -89,6 +93,8 @@ struct gw_session {
     char device[GW_ID_MAX + 1];
     int valid;
 };
+
+struct bwh_ca; /* bwh/identity.h */
 
 /* ---- the state handlers share (state.c) ---------------------------------- */
 
@@ -153,6 +159,12 @@ struct gw_state {
      * second, signed again when due; guarded by tuf_lock */
     pthread_mutex_t tuf_lock;
     double tuf_checked;              /* bwh_now() of the last check, 0: never */
+    /* EST (api_est.c): the operational CA, loaded by gw_state_init when
+     * est_ca_cert is set, and its /cacerts answer; est_lock serializes
+     * issuing (a PKCS#11 or TPM key is one session) */
+    pthread_mutex_t est_lock;
+    struct bwh_ca *est_ca;
+    char *est_cacerts;
 };
 
 /* Copies conf and sets up st: the registry kind (BW_E_INVAL, explained on

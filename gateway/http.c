@@ -196,12 +196,14 @@ out:
     return rc;
 }
 
-/* client_ca and, when configured, client_crl as a trust list. */
+/* client_ca and, when configured, client_crl as a trust list, with the
+ * EST operational CA (est_ca_cert) beside them: what it issues
+ * authenticates devices too. */
 static bw_err trust_load(const struct gw_conf *conf, gnutls_x509_trust_list_t *out)
 {
-    uint8_t *ca = NULL, *crl = NULL;
-    size_t can = 0, crln = 0;
-    gnutls_datum_t dca, dcrl;
+    uint8_t *ca = NULL, *crl = NULL, *op = NULL;
+    size_t can = 0, crln = 0, opn = 0;
+    gnutls_datum_t dca, dcrl, dop;
     gnutls_x509_trust_list_t t = NULL;
     bw_err rc;
 
@@ -209,6 +211,8 @@ static bw_err trust_load(const struct gw_conf *conf, gnutls_x509_trust_list_t *o
     rc = bwh_read_file(conf->client_ca, 1 << 20, &ca, &can);
     if (!rc && conf->client_crl[0])
         rc = bwh_read_file(conf->client_crl, 16 << 20, &crl, &crln);
+    if (!rc && conf->est_ca_cert[0])
+        rc = bwh_read_file(conf->est_ca_cert, 1 << 20, &op, &opn);
     if (rc)
         goto out;
     rc = BW_E_FORMAT;
@@ -223,6 +227,10 @@ static bw_err trust_load(const struct gw_conf *conf, gnutls_x509_trust_list_t *o
     if (gnutls_x509_trust_list_add_trust_mem(t, &dca, crl ? &dcrl : NULL, GNUTLS_X509_FMT_PEM,
                                              0, 0) <= 0)
         goto out;
+    dop.data = op;
+    dop.size = (unsigned int)opn;
+    if (op && gnutls_x509_trust_list_add_trust_mem(t, &dop, NULL, GNUTLS_X509_FMT_PEM, 0, 0) <= 0)
+        goto out;
     *out = t;
     t = NULL;
     rc = BW_OK;
@@ -231,6 +239,7 @@ out:
         gnutls_x509_trust_list_deinit(t, 1);
     bwh_free(ca);
     bwh_free(crl);
+    bwh_free(op);
     return rc;
 }
 

@@ -317,7 +317,8 @@ static bw_err reg_migrate(void *ctx)
 
 /* ---- devices ------------------------------------------------------------ */
 
-/* a row of the device columns; has_work from column 10 when with_work */
+/* a row of the device columns; has_work from column 10 and op_cert from
+ * 11 when with_work */
 static void read_device(struct gw__db *h, struct gw__cur *c, struct gw_device *d, int with_work)
 {
     memset(d, 0, sizeof(*d));
@@ -332,6 +333,7 @@ static void read_device(struct gw__db *h, struct gw__cur *c, struct gw_device *d
     d->last_seen = col_int(h, c, 8);
     d->created = col_int(h, c, 9);
     d->has_work = with_work ? col_int(h, c, 10) != 0 : 1;
+    d->op_cert = with_work ? col_int(h, c, 11) != 0 : 0;
 }
 
 static bw_err reg_device_add(void *ctx, const struct gw_device *d)
@@ -391,6 +393,44 @@ static bw_err reg_device_set_status(void *ctx, const char *id, enum gw_device_st
         return BW_E_NOTFOUND;
     e = run(ctx, &n, GW__Q_DEVICE_STATUS, "iit", (int64_t)st, (int64_t)time(NULL), id);
     return changed(n, e);
+}
+
+/* The certificate and its audit row in one transaction: one commit (one
+ * fsync on SQLite) per enrollment. */
+static bw_err reg_cert_add(void *ctx, const char *id, const char *fpr, const char *serial,
+                           const char *pubkey, int64_t not_after, int64_t now,
+                           const char *action)
+{
+    struct gw__db *h = ctx;
+    struct gw_device *d;
+    bw_err e;
+
+    if (!id || !fpr || !serial || !pubkey || gw__db_check_hex(fpr, 64) ||
+        gw__db_check_hex(pubkey, 130) || !serial[0] || strlen(serial) > 40 ||
+        gw__db_check_hex(serial, strlen(serial)))
+        return BW_E_INVAL;
+    if (!gw__db_utf8_ok(id))
+        return BW_E_NOTFOUND;
+    e = gw__db_check_audit(id, action, fpr, serial);
+    if (e)
+        return e;
+    d = bwh_malloc(sizeof(*d));
+    if (!d)
+        return BW_E_NOMEM;
+    e = begin(h, GW__Q_BEGIN_WRITE);
+    if (e)
+        goto out;
+    /* a missing device is a foreign key error on PostgreSQL but not on
+     * SQLite without its pragma: ask first, the same answer on both */
+    e = device_one(h, GW__Q_DEVICE_GET, id, d);
+    if (!e)
+        e = run(h, NULL, GW__Q_CERT_ADD, "ttttii", fpr, id, serial, pubkey, not_after, now);
+    if (!e)
+        e = run(h, NULL, GW__Q_AUDIT_ADD, "itttt", now, id, action, fpr, serial);
+    e = finish(h, e);
+out:
+    bwh_free(d);
+    return e;
 }
 
 static bw_err reg_device_revoked(void *ctx, void (*fn)(void *arg, const char *serial,
@@ -491,6 +531,8 @@ static bw_err reg_device_delete(void *ctx, const char *id)
         e = run(h, NULL, GW__Q_DEVICE_DEL_ACTIONS, "t", id);
     if (!e)
         e = run(h, NULL, GW__Q_DEVICE_DEL_DDI, "t", id);
+    if (!e)
+        e = run(h, NULL, GW__Q_DEVICE_DEL_CERTS, "t", id);
     if (!e)
         e = run(h, &n, GW__Q_DEVICE_DEL, "t", id);
     return finish(h, changed(n, e));
@@ -1466,7 +1508,7 @@ static bw_err reg_audit_recent(void *ctx, int64_t limit, audit_fn fn, void *arg)
         .migrate_to = reg_migrate_to, .error = reg_error, .device_add = reg_device_add,           \
         .device_get = reg_device_get, .device_by_fingerprint = reg_device_by_fingerprint,         \
         .device_set_status = reg_device_set_status, .device_checkin = reg_device_checkin,         \
-        .device_revoked = reg_device_revoked,                                                     \
+        .device_revoked = reg_device_revoked, .cert_add = reg_cert_add,                           \
         .device_list = reg_device_list, .device_delete = reg_device_delete,                       \
         .device_rekey = reg_device_rekey, .pending_add = reg_pending_add,                         \
         .release_add = reg_release_add, .release_get = reg_release_get,                           \

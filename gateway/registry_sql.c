@@ -120,6 +120,19 @@
 /* 6: revocation reaches outside verifiers: when a device was revoked,
  * for its entry in the published CRL (crl.c); 0 when it is not revoked */
 #define SCHEMA_V6(I64) "ALTER TABLE devices ADD COLUMN revoked_at " I64 " NOT NULL DEFAULT 0;"
+/* 9: operational certificates issued over EST (api_est.c): each one the
+ * gateway issued, to which device, for which key, until when. A device
+ * authenticates with any of them that is not revoked (the TLS check
+ * refuses expired ones); the CRL lists them with their device's
+ * revocation, or on their own (revoked_at > 0). */
+#define SCHEMA_V9(TEXT_KEY, CTEXT, I64)                                                            \
+    "CREATE TABLE device_certs ("                                                                  \
+    " fingerprint " TEXT_KEY ","                                                                   \
+    " device_id " CTEXT " NOT NULL REFERENCES devices(id),"                                        \
+    " serial TEXT NOT NULL, pubkey TEXT NOT NULL,"                                                 \
+    " not_after " I64 " NOT NULL, issued " I64 " NOT NULL,"                                        \
+    " revoked_at " I64 " NOT NULL DEFAULT 0);"                                                     \
+    "CREATE INDEX device_certs_device ON device_certs(device_id, not_after);"
 
 /* 7: the device's say (db.h): download now and install later, consent;
  * per action what the device waits for (hold) and the operator's or
@@ -148,6 +161,7 @@ static const char *const sqlite_schema[] = {
     SCHEMA_V6("INTEGER"),
     SCHEMA_V7,
     SCHEMA_V8("INTEGER"),
+    SCHEMA_V9("TEXT PRIMARY KEY NOT NULL", "TEXT", "INTEGER"),
 };
 
 static const char *const pg_schema[] = {
@@ -166,6 +180,7 @@ static const char *const pg_schema[] = {
     SCHEMA_V6("BIGINT"),
     SCHEMA_V7,
     SCHEMA_V8("BIGINT"),
+    SCHEMA_V9("TEXT COLLATE \"C\" PRIMARY KEY", "TEXT COLLATE \"C\"", "BIGINT"),
 };
 
 #define COUNT_OF(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
@@ -205,8 +220,15 @@ const struct gw__dialect_info gw__db_dialect[GW__DIALECTS] = {
     " WHERE a.device_id = d.id AND (a.state IN (1, 2)"                                             \
     " OR (a.state = 0 AND c.state = 0 AND a.batch <= c.current_batch)))"                           \
     " OR EXISTS (SELECT 1 FROM campaigns c WHERE" DYN_WANTED(MATCH) ") THEN 1 ELSE 0 END"
+/* the device whose birth certificate (column 11: 0) or operational
+ * certificate that is not revoked (1: fingerprint, serial and key are the
+ * operational certificate's) has fingerprint $1 */
 #define DEVICE_BY_FPR(MATCH)                                                                       \
-    "SELECT " DEV_COLS ", " HAS_WORK(MATCH) " FROM devices d WHERE fingerprint = $1"
+    "SELECT " DEV_COLS ", " HAS_WORK(MATCH) ", 0 FROM devices d WHERE fingerprint = $1"            \
+    " UNION ALL SELECT d.id, k.fingerprint, k.serial, k.pubkey, d.status, d.attrs, d.version,"    \
+    " d.sequence, d.last_seen, d.created, " HAS_WORK(MATCH) ", 1"                                 \
+    " FROM device_certs k JOIN devices d ON d.id = k.device_id"                                    \
+    " WHERE k.fingerprint = $1 AND k.revoked_at = 0"
 #define DYN_COUNT(MATCH)                                                                           \
     "SELECT count(*) FROM devices d, campaigns c WHERE d.id = $1 AND" DYN_WANTED(MATCH)
 /* the device $2 joins them in their current batch, at time $1 */
@@ -273,8 +295,17 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
     [GW__Q_DEVICE_STATUS] = BOTH("UPDATE devices SET revoked_at = CASE WHEN $1 <> 3 THEN 0"
                                  " WHEN status = 3 THEN revoked_at ELSE $2 END,"
                                  " status = $1 WHERE id = $3"),
+    /* the birth certificates of revoked devices, then every operational
+     * certificate of a revoked device or revoked on its own */
     [GW__Q_DEVICE_REVOKED] = BOTH("SELECT serial, revoked_at FROM devices"
-                                  " WHERE status = 3 AND serial <> '' ORDER BY serial"),
+                                  " WHERE status = 3 AND serial <> ''"
+                                  " UNION ALL SELECT k.serial, CASE WHEN k.revoked_at > 0"
+                                  " THEN k.revoked_at ELSE d.revoked_at END"
+                                  " FROM device_certs k JOIN devices d ON d.id = k.device_id"
+                                  " WHERE d.status = 3 OR k.revoked_at > 0 ORDER BY 1"),
+    [GW__Q_CERT_ADD] = BOTH("INSERT INTO device_certs (fingerprint, device_id, serial, pubkey,"
+                            " not_after, issued) VALUES ($1, $2, $3, $4, $5, $6)"),
+    [GW__Q_DEVICE_DEL_CERTS] = BOTH("DELETE FROM device_certs WHERE device_id = $1"),
     [GW__Q_DEVICE_CHECKIN] = BOTH("UPDATE devices SET version = coalesce($1, version),"
                                   " sequence = $2, attrs = coalesce($3, attrs), last_seen = $4"
                                   " WHERE id = $5"),

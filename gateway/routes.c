@@ -42,11 +42,20 @@ static const struct gw_route routes[] = {
     {GH, "/crl/devices.crl", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_crl},
     {GH, "/crl/devices.pem", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_crl},
     {GH, "/tuf/metadata/*", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_tuf},
+    /* EST enrollment (RFC 7030): the client certificate is checked by the
+     * handler, which knows which kind the path takes */
+    {GH, "/.well-known/est/cacerts", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_est_cacerts},
+    {GW_POST, "/.well-known/est/simpleenroll", GW_AUTH_EST, GW_ROLE_NONE, 0,
+     gw_h_est_simpleenroll},
+    {GW_POST, "/.well-known/est/simplereenroll", GW_AUTH_EST, GW_ROLE_NONE, 0,
+     gw_h_est_simplereenroll},
+    {ANY, "/.well-known/est/**", GW_AUTH_NONE, GW_ROLE_NONE, 0, not_found},
     /* the native device API */
     {GW_POST, "/api/v1/device/checkin", GW_AUTH_DEVICE, GW_ROLE_NONE, 0, gw_h_device_checkin},
     {GW_POST, "/api/v1/device/actions/{id}/report", GW_AUTH_DEVICE, GW_ROLE_NONE, 0,
      gw_h_device_report},
     {GH, "/api/v1/device/download/**", GW_AUTH_DEVICE, GW_ROLE_NONE, 0, gw_h_device_download},
+    {GW_GET, "/api/v1/device/whoami", GW_AUTH_DEVICE, GW_ROLE_NONE, 0, gw_h_device_whoami},
     {ANY, "/api/v1/device/**", GW_AUTH_DEVICE, GW_ROLE_NONE, 0, not_found},
     /* the operator API (roles finer than viewer are checked in the handlers
      * where they depend on the object) */
@@ -202,7 +211,8 @@ int gw_route_authorize(const struct gw_route *rt, struct gw_req *q, struct gw_re
 {
     q->route = rt;
     q->min_role = rt->role;
-    if ((rt->auth == GW_AUTH_DEVICE || rt->auth == GW_AUTH_DDI || rt->auth == GW_AUTH_MENDER) &&
+    if ((rt->auth == GW_AUTH_DEVICE || rt->auth == GW_AUTH_DDI || rt->auth == GW_AUTH_MENDER ||
+         rt->auth == GW_AUTH_EST) &&
         !q->device) {
         q->device = bwh_malloc(sizeof(*q->device));
         if (!q->device) {
@@ -212,6 +222,7 @@ int gw_route_authorize(const struct gw_route *rt, struct gw_req *q, struct gw_re
     }
     switch (rt->auth) {
     case GW_AUTH_NONE:
+    case GW_AUTH_EST:
         return 1;
     case GW_AUTH_DEVICE:
         return gw_auth_device(q, r);

@@ -24,6 +24,7 @@ enum {
 enum gw_auth {
     GW_AUTH_NONE = 0, /* none, or the handler checks its own (Mender auth request, links) */
     GW_AUTH_DEVICE,   /* client certificate of an accepted device + device token */
+    GW_AUTH_EST,      /* client certificate of an accepted device, checked by api_est.c */
     GW_AUTH_OPERATOR, /* operator token with at least the row's role */
     GW_AUTH_DDI,      /* the path's controller: its certificate or its TargetToken */
     GW_AUTH_MENDER,   /* a device JWT this gateway issued */

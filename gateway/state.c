@@ -11,13 +11,15 @@
 #include <string.h>
 
 #include "bwh/host.h"
+#include "bwh/identity.h"
 #include "gw.h"
 
 /* st's mutexes, in the order they are set up (st->init counts them) */
 static pthread_mutex_t *lock_n(struct gw_state *st, unsigned int i)
 {
     pthread_mutex_t *const locks[] = {&st->db_lock, &st->op_lock, &st->refused_lock,
-                                      &st->replay_lock, &st->crl_lock, &st->tuf_lock};
+                                      &st->replay_lock, &st->crl_lock, &st->tuf_lock,
+                                      &st->est_lock};
 
     return i < sizeof(locks) / sizeof(locks[0]) ? locks[i] : NULL;
 }
@@ -77,6 +79,15 @@ bw_err gw_state_init(struct gw_state *st, const struct gw_conf *conf)
         return rc;
     }
     replay_setup(st);
+    if (st->conf.est_ca_cert[0]) {
+        rc = bwh_ca_open(st->conf.est_ca_cert, st->conf.est_ca_key, &st->est_ca);
+        if (!rc)
+            rc = bwh_est_cacerts(st->est_ca, &st->est_cacerts);
+        if (rc) {
+            fprintf(stderr, "bulwark-gateway: est_ca_cert/est_ca_key: %s\n", bw_strerror(rc));
+            return rc;
+        }
+    }
     return BW_OK;
 }
 
@@ -93,6 +104,10 @@ void gw_state_fini(struct gw_state *st)
     st->replay_owners = NULL;
     bwh_free(st->crl_der);
     st->crl_der = NULL;
+    bwh_ca_free(st->est_ca);
+    st->est_ca = NULL;
+    bwh_free(st->est_cacerts);
+    st->est_cacerts = NULL;
     bw_ec_key_clear(&st->mender_key);
     bw_wipe(st->mender_link_secret, sizeof(st->mender_link_secret));
     st->mender_ok = 0;

@@ -70,3 +70,14 @@ if(TARGET bwgateway)
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
   set_tests_properties(integ.gateway_revoke_pg PROPERTIES LABELS pg)
 endif()
+# EST enrollment and renewal by hand with curl and openssl (RFC 7030)
+if(TARGET bwgateway)
+  add_test(NAME integ.gateway_est
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_est.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+  add_test(NAME integ.gateway_est_pg
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/contract/registry_pg.sh
+                   ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_est.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+  set_tests_properties(integ.gateway_est_pg PROPERTIES LABELS pg)
+endif()

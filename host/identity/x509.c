@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -588,13 +589,13 @@ out:
     return ok;
 }
 
-/* notAfter: the profile's GeneralizedTime text, or now + days. */
-static int set_not_after(X509 *cert, const struct bwh_cert_profile *pr, unsigned days)
+/* notAfter: the profile's GeneralizedTime text, or now + seconds. */
+static int set_not_after(X509 *cert, const struct bwh_cert_profile *pr, long seconds)
 {
     size_t i;
 
     if (!pr || !pr->not_after)
-        return X509_gmtime_adj(X509_getm_notAfter(cert), (long)days * 86400) != NULL;
+        return X509_gmtime_adj(X509_getm_notAfter(cert), seconds) != NULL;
     /* YYYYMMDDHHMMSSZ exactly: ASN1_TIME_set_string_X509 also takes
      * forms (fractions, offsets) RFC 5280 forbids */
     if (strlen(pr->not_after) != 15 || pr->not_after[14] != 'Z')
@@ -611,39 +612,42 @@ bw_err bwh_ca_issue(struct bwh_ca *ca, const char *csr_pem, const char *device_i
     return bwh_ca_issue_profile(ca, csr_pem, device_id, days, NULL, cert_pem, info);
 }
 
-bw_err bwh_ca_issue_profile(struct bwh_ca *ca, const char *csr_pem, const char *device_id,
-                           unsigned days, const struct bwh_cert_profile *pr, char **cert_pem,
-                           struct bwh_cert_info *info)
+/* Checks the profile's arguments: BW_E_INVAL, or BW_OK with *sn the
+ * subject serialNumber to write (NULL: none). */
+static bw_err profile_check(const struct bwh_cert_profile *pr, const char *device_id,
+                            const char **sn)
+{
+    ASN1_OBJECT *o;
+    int oid_ok;
+
+    *sn = NULL;
+    if (!pr)
+        return BW_OK;
+    *sn = pr->serial_number ? pr->serial_number : pr->idevid ? device_id : NULL;
+    o = pr->hw_type ? OBJ_txt2obj(pr->hw_type, 1) : NULL;
+    oid_ok = o != NULL;
+    ASN1_OBJECT_free(o);
+    if ((*sn && !printable(*sn)) ||
+        (pr->hw_type &&
+         (!oid_ok || !pr->hw_serial || !pr->hw_serial_len || pr->hw_serial_len > 64)))
+        return BW_E_INVAL;
+    return BW_OK;
+}
+
+/* Issues a certificate for a parsed request (see bwh_ca_issue_profile):
+ * *cert is the new certificate, the caller's to free. */
+static bw_err issue_req(struct bwh_ca *ca, X509_REQ *req, const char *device_id, long seconds,
+                        const struct bwh_cert_profile *pr, const char *sn, X509 **out,
+                        struct bwh_cert_info *info)
 {
     char cn[128];
-    X509_REQ *req = NULL;
     X509_NAME *subject = NULL;
     X509 *cert = NULL;
     EVP_PKEY *pk;
-    BIO *in = NULL, *bio = NULL;
     uint8_t pub[BW_P256_PUB_LEN], serial[16];
-    const char *sn = NULL;
     bw_err rc;
 
-    if (!ca || !csr_pem || !device_id || !cert_pem || !info || (days == 0 && !(pr && pr->not_after)))
-        return BW_E_INVAL;
-    *cert_pem = NULL;
-    if (pr) {
-        sn = pr->serial_number ? pr->serial_number : pr->idevid ? device_id : NULL;
-        ASN1_OBJECT *o = pr->hw_type ? OBJ_txt2obj(pr->hw_type, 1) : NULL;
-        int oid_ok = o != NULL;
-
-        ASN1_OBJECT_free(o);
-        if ((sn && !printable(sn)) ||
-            (pr->hw_type && (!oid_ok || !pr->hw_serial || !pr->hw_serial_len ||
-                             pr->hw_serial_len > 64)))
-            return BW_E_INVAL;
-    }
-    rc = BW_E_FORMAT;
-    in = BIO_new_mem_buf(csr_pem, -1);
-    req = in ? PEM_read_bio_X509_REQ(in, NULL, NULL, NULL) : NULL;
-    if (!req)
-        goto out;
+    *out = NULL;
     pk = X509_REQ_get0_pubkey(req);
     rc = pub_of(pk, pub);
     if (rc)
@@ -671,7 +675,7 @@ bw_err bwh_ca_issue_profile(struct bwh_ca *ca, const char *csr_pem, const char *
         !X509_gmtime_adj(X509_getm_notBefore(cert), -3600))
         goto out;
     rc = BW_E_INVAL; /* a notAfter that is not YYYYMMDDHHMMSSZ */
-    if (!set_not_after(cert, pr, days))
+    if (!set_not_after(cert, pr, seconds))
         goto out;
     rc = BW_E_CRYPTO;
     if (!X509_set_pubkey(cert, pk) ||
@@ -687,6 +691,38 @@ bw_err bwh_ca_issue_profile(struct bwh_ca *ca, const char *csr_pem, const char *
     rc = fill_info(cert, info);
     if (rc)
         goto out;
+    *out = cert;
+    cert = NULL;
+out:
+    X509_NAME_free(subject);
+    X509_free(cert);
+    return rc;
+}
+
+bw_err bwh_ca_issue_profile(struct bwh_ca *ca, const char *csr_pem, const char *device_id,
+                           unsigned days, const struct bwh_cert_profile *pr, char **cert_pem,
+                           struct bwh_cert_info *info)
+{
+    X509_REQ *req = NULL;
+    X509 *cert = NULL;
+    BIO *in = NULL, *bio = NULL;
+    const char *sn;
+    bw_err rc;
+
+    if (!ca || !csr_pem || !device_id || !cert_pem || !info || (days == 0 && !(pr && pr->not_after)))
+        return BW_E_INVAL;
+    *cert_pem = NULL;
+    rc = profile_check(pr, device_id, &sn);
+    if (rc)
+        return rc;
+    rc = BW_E_FORMAT;
+    in = BIO_new_mem_buf(csr_pem, -1);
+    req = in ? PEM_read_bio_X509_REQ(in, NULL, NULL, NULL) : NULL;
+    if (!req)
+        goto out;
+    rc = issue_req(ca, req, device_id, (long)days * 86400, pr, sn, &cert, info);
+    if (rc)
+        goto out;
     rc = BW_E_CRYPTO;
     bio = BIO_new(BIO_s_mem());
     if (!bio || !PEM_write_bio_X509(bio, cert))
@@ -696,9 +732,209 @@ bw_err bwh_ca_issue_profile(struct bwh_ca *ca, const char *csr_pem, const char *
 out:
     BIO_free(bio);
     BIO_free(in);
-    X509_NAME_free(subject);
     X509_free(cert);
     X509_REQ_free(req);
+    return rc;
+}
+
+/* ---- EST (RFC 7030) ------------------------------------------------------ */
+
+/* Strict base64 (RFC 4648 alphabet, '=' padding) with CR, LF, space and
+ * tab ignored, as RFC 7030 bodies come (RFC 2045 lines), of at most max
+ * characters (BW_E_TOOBIG). *out is bwh_malloc'd. BW_E_FORMAT for
+ * anything else. */
+static bw_err b64_decode(const char *in, size_t len, size_t max, uint8_t **out, size_t *out_len)
+{
+    char *clean = NULL;
+    uint8_t *buf = NULL;
+    size_t i, n = 0, pad = 0;
+    int got;
+    bw_err rc = BW_E_NOMEM;
+
+    *out = NULL;
+    *out_len = 0;
+    if (len > max)
+        return BW_E_TOOBIG;
+    clean = bwh_malloc(len + 1);
+    buf = bwh_malloc(len / 4 * 3 + 3);
+    if (!clean || !buf)
+        goto out;
+    rc = BW_E_FORMAT;
+    for (i = 0; i < len; i++) {
+        char ch = in[i];
+
+        if (ch == '\r' || ch == '\n' || ch == ' ' || ch == '\t')
+            continue;
+        if (pad && ch != '=')
+            goto out; /* data after padding */
+        if (ch == '=')
+            pad++;
+        else if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                   (ch >= '0' && ch <= '9') || ch == '+' || ch == '/'))
+            goto out;
+        clean[n++] = ch;
+    }
+    if (n == 0 || n % 4 || pad > 2 || n > INT32_MAX)
+        goto out;
+    got = EVP_DecodeBlock(buf, (const unsigned char *)clean, (int)n);
+    if (got < 0 || (size_t)got < pad)
+        goto out;
+    *out = buf;
+    *out_len = (size_t)got - pad;
+    buf = NULL;
+    rc = BW_OK;
+out:
+    bwh_free(clean);
+    bwh_free(buf);
+    return rc;
+}
+
+/* der as base64 in lines of 64 characters, NUL-terminated, bwh_malloc'd. */
+static char *b64_encode(const uint8_t *der, size_t len)
+{
+    size_t full = 4 * ((len + 2) / 3), lines = full / 64 + 1, i, o = 0;
+    char *flat, *s;
+
+    if (len > INT32_MAX / 2)
+        return NULL;
+    flat = bwh_malloc(full + 1);
+    s = bwh_malloc(full + lines + 1);
+    if (!flat || !s) {
+        bwh_free(flat);
+        bwh_free(s);
+        return NULL;
+    }
+    EVP_EncodeBlock((unsigned char *)flat, der, (int)len);
+    for (i = 0; i < full; i += 64) {
+        size_t k = full - i < 64 ? full - i : 64;
+
+        memcpy(s + o, flat + i, k);
+        o += k;
+        s[o++] = '\n';
+    }
+    s[o] = 0;
+    bwh_free(flat);
+    return s;
+}
+
+/* A certs-only PKCS#7 SignedData (RFC 5652, "degenerate": no signers, no
+ * content) of certs, DER in base64: what EST answers. */
+static bw_err certs_only(STACK_OF(X509) *certs, char **b64)
+{
+    PKCS7 *p7 = PKCS7_new();
+    unsigned char *der = NULL;
+    int i, len;
+    bw_err rc = BW_E_CRYPTO;
+
+    *b64 = NULL;
+    if (!p7 || !PKCS7_set_type(p7, NID_pkcs7_signed) ||
+        !PKCS7_content_new(p7, NID_pkcs7_data))
+        goto out;
+    for (i = 0; i < sk_X509_num(certs); i++)
+        if (!PKCS7_add_certificate(p7, sk_X509_value(certs, i)))
+            goto out;
+    len = i2d_PKCS7(p7, &der);
+    if (len <= 0)
+        goto out;
+    *b64 = b64_encode(der, (size_t)len);
+    rc = *b64 ? BW_OK : BW_E_NOMEM;
+out:
+    OPENSSL_free(der);
+    PKCS7_free(p7);
+    return rc;
+}
+
+bw_err bwh_est_cacerts(const struct bwh_ca *ca, char **b64)
+{
+    STACK_OF(X509) *certs;
+    bw_err rc = BW_E_NOMEM;
+
+    if (!ca || !b64)
+        return BW_E_INVAL;
+    *b64 = NULL;
+    certs = sk_X509_new_null();
+    if (certs && sk_X509_push(certs, ca->cert))
+        rc = certs_only(certs, b64);
+    sk_X509_free(certs); /* the CA keeps its certificate */
+    return rc;
+}
+
+bw_err bwh_est_issue(struct bwh_ca *ca, const char *csr_b64, size_t len, const char *device_id,
+                     unsigned seconds, char **p7_b64, struct bwh_cert_info *info)
+{
+    STACK_OF(X509) *certs = NULL;
+    X509_REQ *req = NULL;
+    X509 *cert = NULL;
+    uint8_t *der = NULL;
+    const uint8_t *p;
+    size_t der_len = 0;
+    bw_err rc;
+
+    if (!ca || !csr_b64 || !device_id || !p7_b64 || !info || seconds < 60)
+        return BW_E_INVAL;
+    *p7_b64 = NULL;
+    rc = b64_decode(csr_b64, len, BWH_EST_CSR_MAX, &der, &der_len);
+    if (rc)
+        goto out;
+    rc = BW_E_FORMAT;
+    p = der;
+    req = d2i_X509_REQ(NULL, &p, (long)der_len);
+    if (!req || p != der + der_len) /* one request, nothing after it */
+        goto out;
+    rc = issue_req(ca, req, device_id, (long)seconds, NULL, NULL, &cert, info);
+    if (rc)
+        goto out;
+    rc = BW_E_NOMEM;
+    certs = sk_X509_new_null();
+    if (!certs || !sk_X509_push(certs, cert))
+        goto out;
+    rc = certs_only(certs, p7_b64);
+out:
+    sk_X509_free(certs);
+    X509_free(cert);
+    X509_REQ_free(req);
+    bwh_free(der);
+    return rc;
+}
+
+bw_err bwh_est_certs_pem(const char *p7_b64, size_t len, char **pem)
+{
+    STACK_OF(X509) *certs;
+    PKCS7 *p7 = NULL;
+    BIO *bio = NULL;
+    uint8_t *der = NULL;
+    const uint8_t *p;
+    size_t der_len = 0;
+    int i;
+    bw_err rc;
+
+    if (!p7_b64 || !pem)
+        return BW_E_INVAL;
+    *pem = NULL;
+    rc = b64_decode(p7_b64, len, BWH_EST_P7_MAX, &der, &der_len);
+    if (rc)
+        goto out;
+    rc = BW_E_FORMAT;
+    p = der;
+    p7 = d2i_PKCS7(NULL, &p, (long)der_len);
+    if (!p7 || p != der + der_len || !PKCS7_type_is_signed(p7) || !p7->d.sign)
+        goto out;
+    certs = p7->d.sign->cert;
+    if (!certs || sk_X509_num(certs) < 1)
+        goto out;
+    rc = BW_E_NOMEM;
+    bio = BIO_new(BIO_s_mem());
+    if (!bio)
+        goto out;
+    for (i = 0; i < sk_X509_num(certs); i++)
+        if (!PEM_write_bio_X509(bio, sk_X509_value(certs, i)))
+            goto out;
+    *pem = bio_string(bio);
+    rc = *pem ? BW_OK : BW_E_NOMEM;
+out:
+    BIO_free(bio);
+    PKCS7_free(p7);
+    bwh_free(der);
     return rc;
 }
 

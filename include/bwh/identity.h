@@ -191,4 +191,31 @@ BW_NODISCARD bw_err bwh_ca_issue_profile(struct bwh_ca *ca, const char *csr_pem,
 /* Parses a PEM certificate into info (no chain check). BW_E_FORMAT. */
 BW_NODISCARD bw_err bwh_cert_info(const char *cert_pem, size_t len, struct bwh_cert_info *info);
 
+/*
+ * Enrollment over Secure Transport (RFC 7030) for operational
+ * certificates: bodies are base64 (RFC 4648; CR, LF, space and tab
+ * between characters are skipped), requests PKCS#10 DER, answers a
+ * certs-only PKCS#7 SignedData DER (RFC 5652, no signers). Untrusted
+ * input stops at these caps (BW_E_TOOBIG).
+ */
+#define BWH_EST_CSR_MAX 8192   /* base64 characters of one request */
+#define BWH_EST_P7_MAX 65536   /* base64 characters of one answer */
+
+/* /cacerts: the CA's certificate as base64 certs-only PKCS#7 (bwh_free). */
+BW_NODISCARD bw_err bwh_est_cacerts(const struct bwh_ca *ca, char **b64);
+/* /simpleenroll and /simplereenroll: the base64 PKCS#10 request in
+ * csr_b64[0..len) is checked and issued as bwh_ca_issue does (default
+ * profile, notAfter now + seconds, at least 60), answered as base64
+ * certs-only PKCS#7 in
+ * *p7_b64 (bwh_free), and described in info. BW_E_FORMAT for bad base64,
+ * DER or trailing bytes; BW_E_BADSIG, BW_E_CLAIM, BW_E_KEY as bwh_ca_issue.
+ * Not thread-safe for one ca (a PKCS#11 or TPM key is one session). */
+BW_NODISCARD bw_err bwh_est_issue(struct bwh_ca *ca, const char *csr_b64, size_t len,
+                                 const char *device_id, unsigned seconds, char **p7_b64,
+                                 struct bwh_cert_info *info);
+/* The certificates of a base64 certs-only PKCS#7 as PEM, in order
+ * (bwh_free). BW_E_FORMAT for anything else or no certificate. No chain
+ * check: the caller verifies what it takes. */
+BW_NODISCARD bw_err bwh_est_certs_pem(const char *p7_b64, size_t len, char **pem);
+
 #endif

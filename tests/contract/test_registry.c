@@ -456,6 +456,48 @@ static void t_identities(void)
     EXPECT(ops->device_delete(db, "id-2"), BW_OK);
 }
 
+/* Operational certificates (EST, migration 9): recorded for a device,
+ * found by their fingerprint with their own key and serial (op_cert set),
+ * listed for the CRL once the device is revoked, gone with the device. */
+static void t_opcerts(void)
+{
+    struct gw_device d, g;
+    char fpr[65], serial[33], pub[131];
+    struct revoked_rows rv = {serial, 0, 0, 0};
+    int64_t now = (int64_t)time(NULL);
+
+    mkdev(&d, "op-1", 900, GW_DEV_ACCEPTED, "{}");
+    EXPECT(ops->device_add(db, &d), BW_OK);
+    snprintf(fpr, sizeof(fpr), "%064x", 901);
+    snprintf(serial, sizeof(serial), "%032x", 902);
+    snprintf(pub, sizeof(pub), "04%0128x", 903);
+    EXPECT(ops->cert_add(db, "op-1", fpr, serial, pub, now + 1000, now, "est.enroll"), BW_OK);
+    EXPECT(ops->cert_add(db, "op-1", fpr, serial, pub, now + 1000, now, "est.enroll"), BW_E_EXISTS);
+    EXPECT(ops->cert_add(db, "nope", d.fingerprint, serial, pub, now + 1000, now, "est.enroll"), BW_E_NOTFOUND);
+    EXPECT(ops->cert_add(db, "op-1", "A", serial, pub, now + 1000, now, "est.enroll"), BW_E_INVAL);
+    EXPECT(ops->cert_add(db, "op-1", fpr, "", pub, now + 1000, now, "est.enroll"), BW_E_INVAL);
+
+    EXPECT(ops->device_by_fingerprint(db, fpr, &g), BW_OK);
+    CHECK(!strcmp(g.id, "op-1") && g.op_cert == 1 && !strcmp(g.pubkey, pub) &&
+              !strcmp(g.serial, serial) && !strcmp(g.fingerprint, fpr) &&
+              g.status == GW_DEV_ACCEPTED,
+          "operational certificate read back: %s op_cert %d", g.id, g.op_cert);
+    EXPECT(ops->device_by_fingerprint(db, d.fingerprint, &g), BW_OK);
+    CHECK(!strcmp(g.id, "op-1") && g.op_cert == 0 && !strcmp(g.pubkey, d.pubkey),
+          "birth certificate read as operational");
+
+    EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+    CHECK(rv.found == 0, "operational certificate listed before its device was revoked");
+    EXPECT(ops->device_set_status(db, "op-1", GW_DEV_REVOKED), BW_OK);
+    EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+    CHECK(rv.found == 1 && rv.at >= now, "revoked device's operational certificate not listed");
+    EXPECT(ops->device_by_fingerprint(db, fpr, &g), BW_OK);
+    CHECK(g.status == GW_DEV_REVOKED, "revocation not read by the operational certificate");
+
+    EXPECT(ops->device_delete(db, "op-1"), BW_OK);
+    EXPECT(ops->device_by_fingerprint(db, fpr, &g), BW_E_NOTFOUND);
+}
+
 static void t_releases(void)
 {
     struct gw_release r, g;
@@ -1764,6 +1806,7 @@ int main(int argc, char **argv)
     t_reopen();
     t_race();
     t_identities();
+    t_opcerts();
     t_guards();
     ops->close(db);
     if (!strcmp(argv[1], "sqlite:")) { /* the temp dir exists */
