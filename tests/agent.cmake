@@ -57,12 +57,12 @@ if(TARGET bwgateway AND TARGET bulwark-agent)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_est.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
   set_tests_properties(integ.agent_est PROPERTIES TIMEOUT 120)
-  # 1,000 simulated devices renew 300-second certificates while 20 % of the
-  # requests are lost: about 5 minutes (heavy: once, in the gcc build). The
+  # 500 simulated devices renew 120-second certificates while 20 % of the
+  # requests are lost: about 2 minutes (heavy: once, in the gcc build). The
   # script's default is 10,000 devices with 900-second certificates (about
   # 25 minutes on 2 cores): tests/integ/agent_est_fleet.sh B GW AGENT
   add_test(NAME integ.agent_est_fleet
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_est_fleet.sh $<TARGET_FILE:bulwark>
-                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent> 1000 300 60)
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent> 500 120 30)
   set_tests_properties(integ.agent_est_fleet PROPERTIES TIMEOUT 900 LABELS heavy)
 endif()
