@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "delta.h"
 #include "bulwark/core.h"
 #include "bwh/host.h"
 #include "mender.h"
@@ -987,6 +988,67 @@ void gw_h_op_release_sbom(struct gw_req *q, struct gw_resp *r)
     audit(q, ops, h, "release.sbom", rel.name, hex);
     {
         json_t *o = json_pack("{s:I,s:s}", "release", (json_int_t)rel.id, "sbom_sha256", hex);
+
+        gw_json(r, 201, dump(o));
+    }
+}
+
+/*
+ * PUT /api/v1/releases/{id}/deltas/{source} (release role; the body is a
+ * delta made offline with `bulwark delta make`): stored only if its
+ * envelope is the release's own signed envelope and it was made against
+ * the image source's manifest signs. Devices reporting source's sequence
+ * are then offered it beside the full package (docs/gateway.md).
+ */
+void gw_h_op_release_delta(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_conf *c = &q->st->conf;
+    const struct gw_db_ops *ops;
+    struct gw_release rel, src, blob;
+    struct gw_delta_info info;
+    char sid[24], msg[200];
+    uint64_t v;
+    void *h;
+    bw_err rc;
+
+    if (!gw_registry(q, r, &ops, &h) || !need(q, r, ops, h, GW_ROLE_RELEASE))
+        return;
+    snprintf(sid, sizeof(sid), "%.*s", (int)(q->cap_len[0] < 23 ? q->cap_len[0] : 23),
+             q->cap[0] ? q->cap[0] : "");
+    if (ops->release_get(h, q->id, &rel) || bwh_parse_u64(sid, &v) || v > INT64_MAX ||
+        ops->release_get(h, (int64_t)v, &src) || strcmp(rel.kind, "bulwark") ||
+        strcmp(src.kind, "bulwark")) {
+        gw_error(r, 404, "not_found", "no such bulwark release or source release");
+        return;
+    }
+    if (!q->upload_path) {
+        gw_error(r, 400, "upload", "the delta is the request body");
+        return;
+    }
+    rc = gw_delta_check(c->blob_dir, q->upload_path, &rel, &src, &info);
+    if (!rc)
+        rc = gw_release_store_artifact(q->upload_path, c->blob_dir, "delta", rel.name,
+                                       q->operator_name, &blob);
+    if (!rc) {
+        memcpy(info.digest, blob.digest, sizeof(info.digest));
+        rc = gw_delta_record(c->blob_dir, &rel, &info);
+    }
+    if (rc) {
+        snprintf(msg, sizeof(msg), "delta refused: %s (%s)",
+                 rc == BW_E_INVAL    ? "its envelope is not the release's signed envelope"
+                 : rc == BW_E_DIGEST ? "it was not made against the source release's image"
+                                     : bw_strerror(rc),
+                 bw_errname(rc));
+        audit(q, ops, h, "release.delta_refused", rel.name, bw_errname(rc));
+        gw_error(r, 422, "delta", msg);
+        return;
+    }
+    audit(q, ops, h, "release.delta", rel.name, info.digest);
+    {
+        json_t *o = json_pack("{s:I,s:I,s:I,s:s,s:I,s:I}", "release", (json_int_t)rel.id,
+                              "source_release", (json_int_t)src.id, "source_sequence",
+                              (json_int_t)src.sequence, "sha256", info.digest, "size",
+                              (json_int_t)info.size, "predicted", (json_int_t)info.predicted);
 
         gw_json(r, 201, dump(o));
     }
