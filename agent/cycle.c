@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "bwh/delta.h"
 #include "bwh/host.h"
 #include "bwh/tuf.h"
 #include "net.h"
@@ -287,13 +288,14 @@ char *agent_checkin_body(const struct agent_conf *c, const struct agent_state *s
     return body;
 }
 
-/* Downloads into env's part file, resuming from what is there. BW_OK when
+/* Downloads kind ("download": the package, "delta") sha256 into env's
+ * part file of that name, resuming from what is there. BW_OK when
  * it holds as many bytes as announced (their digest is checked by the one
  * pass that reads them); BW_E_SIZE when it holds more; BW_E_IO when the
  * transfer broke off (kept); BW_E_NOTFOUND for a 4xx. *fd: the part file,
  * open, on BW_OK. */
 static bw_err download(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
-                       int *fdp)
+                       const char *kind, const char *sha256, uint64_t size, int *fdp)
 {
     struct stat stt;
     uint64_t have, got = 0;
@@ -302,26 +304,26 @@ static bw_err download(const struct agent_env *env, struct agent_net *n, struct 
     bw_err rc;
 
     *fdp = -1;
-    rc = env->part_open(env->ctx, s->act.sha256, &fd);
+    rc = env->part_open(env->ctx, sha256, &fd);
     if (rc)
         return rc;
     rc = BW_E_IO;
     if (fstat(fd, &stt) != 0)
         goto out;
     have = (uint64_t)stt.st_size;
-    if (have > s->act.size) {
+    if (have > size) {
         have = 0;
         if (ftruncate(fd, 0) != 0)
             goto out;
     }
     if (lseek(fd, (off_t)have, SEEK_SET) != (off_t)have)
         goto out;
-    if (have < s->act.size) {
+    if (have < size) {
         if (have) {
             s->resumed++;
-            say(env, "download resumes at byte %" PRIu64 " of %" PRIu64, have, s->act.size);
+            say(env, "download resumes at byte %" PRIu64 " of %" PRIu64, have, size);
         }
-        rc = agent_net_download(n, s->act.sha256, fd, have, s->act.size, &got, &status);
+        rc = agent_net_download(n, kind, sha256, fd, have, size, &got, &status);
         s->fetched += got;
         count(env, AGENT_N_BYTES, got);
         (void)fdatasync(fd); /* what came is kept for the next attempt */
@@ -337,7 +339,7 @@ static bw_err download(const struct agent_env *env, struct agent_net *n, struct 
             goto out;
         }
     }
-    rc = have < s->act.size ? BW_E_IO : have > s->act.size ? BW_E_SIZE : BW_OK;
+    rc = have < size ? BW_E_IO : have > size ? BW_E_SIZE : BW_OK;
 out:
     if (rc)
         close(fd);
@@ -656,6 +658,90 @@ static bw_err may_go_on(const struct agent_env *env, struct agent_net *n, struct
 }
 
 /* *rebooted: the environment's reboot brought the device up again. */
+static bw_err installed(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
+                        int remote, int *rebooted);
+
+/*
+ * The delta the gateway offers (docs/delta.md): fetched whole into its
+ * part file (resumed like the package), then assembled chunk by chunk
+ * against the running slot by the host's delta installer, whose every
+ * chunk the core checks against the signed list before it is written.
+ * BW_OK: installed (s->target set). Otherwise *stage says where it
+ * stopped: "download" with BW_E_IO keeps the part file for the next
+ * cycle; bwh_delta_may_fall_back says whether the full package may follow.
+ */
+static bw_err act_delta(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
+                        const struct bwh_tuf_target *tg, const char **stage)
+{
+    struct agent_dev d;
+    struct bwh_delta_src src;
+    struct bwh_delta dd;
+    struct bwh_delta_stats st;
+    struct bw_suit suit;
+    struct bw_suit_expect e;
+    uint8_t *envb = NULL, *list = NULL, target = 0;
+    const char *what = "device";
+    uint64_t before = s->fetched;
+    int fd = -1, opened = 0;
+    bw_err rc;
+
+    memset(&dd, 0, sizeof(dd));
+    memset(&src, 0, sizeof(src));
+    memset(&st, 0, sizeof(st));
+    *stage = "download";
+    rc = download(env, n, s, "delta", s->act.delta_sha256, s->act.delta_size, &fd);
+    if (s->fetched != before && save(env, s))
+        warn(env, "state not saved");
+    if (rc)
+        goto out;
+    *stage = "device";
+    memset(&d, 0, sizeof(d));
+    opened = 1;
+    rc = env->dev_open(env->ctx, 1, 1, &d, &what);
+    if (!rc && d.remote)
+        rc = BW_E_UNSUPPORTED; /* a secondary installs whole packages */
+    *stage = "delta";
+    if (!rc) {
+        rc = bwh_delta_src_fd(&src, fd);
+        fd = -1;
+    }
+    if (!rc)
+        rc = bwh_delta_open(&src, d.key, &dd, &suit, &envb, &list);
+    if (!rc && tg) {
+        *stage = "tuf target";
+        rc = tuf_manifest(&suit, tg);
+    }
+    if (!rc)
+        rc = bw_update_target(d.u, &target);
+    if (!rc) {
+        memset(&e, 0, sizeof(e));
+        e.vendor_id = d.vendor_id;
+        e.class_id = d.class_id;
+        rc = bwh_delta_install(&src, &dd, &suit, list, d.u, &e, d.u->slot[target ^ 1],
+                               d.u->slot[target], NULL, &st, stage);
+        say(env,
+            "delta: %" PRIu64 " bytes fetched for a %" PRIu64 "-byte package; chunks: %" PRIu64
+            " reused, %" PRIu64 " already in the slot, %" PRIu64 " from delta frames, %" PRIu64
+            " whole, %" PRIu64 " fetched whole after not verifying (%s)",
+            s->fetched - before, s->act.size, st.n_copy, st.n_target, st.n_frame, st.n_whole,
+            st.n_refetch, rc ? bw_errname(rc) : "installed");
+        if (!rc)
+            s->target = d.u->target;
+    }
+out:
+    if (opened)
+        env->dev_close(env->ctx);
+    if (fd >= 0)
+        close(fd);
+    bwh_delta_src_close(&src);
+    bwh_delta_free(&dd);
+    bwh_free(envb);
+    bwh_free(list);
+    if (!(rc == BW_E_IO && !strcmp(*stage, "download")))
+        env->part_drop(env->ctx, s->act.delta_sha256);
+    return rc;
+}
+
 static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
                   const struct bwh_tuf_target *tg, int *rebooted)
 {
@@ -683,8 +769,29 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
         if ((rc = send_report(env, n, s)))
             return rc;
     }
+    /* a delta against the running slot, when the gateway offers one and
+     * the device installs now; the full package on any problem with it */
+    if (!dl_only && s->act.delta_size && (!s->act.later || install_now)) {
+        if ((rc = may_go_on(env, n, s, -1, install_now, subj)) != BW_OK)
+            return rc == BW_E_STATE ? BW_OK : rc;
+        if (install_now)
+            (void)request(env, "install-now", NULL, 1);
+        rc = act_delta(env, n, s, tg, &stage);
+        if (!rc)
+            return installed(env, n, s, 0, rebooted);
+        if (rc == BW_E_IO && !strcmp(stage, "download"))
+            return rc; /* the part file is kept: again later */
+        if (!bwh_delta_may_fall_back(stage, rc)) {
+            snprintf(msg, sizeof(msg), "install refused at %s: %s (%s)", stage, bw_strerror(rc),
+                     bw_errname(rc));
+            return refuse(env, n, s, "install", subj, msg);
+        }
+        warn(env, "delta refused at %s (%s): fetching the full package", stage, bw_errname(rc));
+        s->act.delta_size = 0;
+        (void)save(env, s);
+    }
     fetched = s->fetched;
-    rc = download(env, n, s, &fd);
+    rc = download(env, n, s, "download", s->act.sha256, s->act.size, &fd);
     if (s->fetched != fetched && save(env, s))
         warn(env, "state not saved");
     if (rc == BW_E_IO)
@@ -761,9 +868,22 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
                  bw_errname(rc));
         return refuse(env, n, s, "install", subj, msg);
     }
+    return installed(env, n, s, d.remote, rebooted);
+}
+
+/* The slot is written and marked for its trial: said, reported, and the
+ * device reboots into it. */
+static bw_err installed(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
+                        int remote, int *rebooted)
+{
+    char msg[512], subj[200];
+    bw_err rc;
+
+    snprintf(subj, sizeof(subj), "action %" PRId64 " %s sequence %" PRIu64, s->act.id,
+             s->act.release, s->act.sequence);
     count(env, AGENT_N_INSTALLED, 1);
     snprintf(msg, sizeof(msg),
-             d.remote ? "verified, forwarded and installed by the device into slot %c; it reboots "
+             remote ? "verified, forwarded and installed by the device into slot %c; it reboots "
                         "into it on trial"
                       : "installed into slot %c; rebooting into it on trial",
              'a' + s->target);

@@ -386,13 +386,13 @@ bw_err agent_net_est(struct agent_net *a, const char *path, const char *b64, lon
     return perform(a, path, b64, "application/pkcs10", 0, 0, status);
 }
 
-bw_err agent_net_download(struct agent_net *a, const char *sha256, int fd, uint64_t have,
-                          uint64_t size, uint64_t *got, long *status)
+bw_err agent_net_download(struct agent_net *a, const char *kind, const char *sha256, int fd,
+                          uint64_t have, uint64_t size, uint64_t *got, long *status)
 {
     char path[128];
     bw_err rc;
 
-    snprintf(path, sizeof(path), "/api/v1/device/download/%s", sha256);
+    snprintf(path, sizeof(path), "/api/v1/device/%s/%s", kind, sha256);
     a->fd = fd;
     a->have = have;
     a->limit = size;
