@@ -661,19 +661,42 @@ static bw_err may_go_on(const struct agent_env *env, struct agent_net *n, struct
 static bw_err installed(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
                         int remote, int *rebooted);
 
+/* The delta's bytes, read with Range requests over the agent's own
+ * authenticated connection to the gateway. */
+struct delta_net {
+    struct agent_net *n;
+    const char *sha256;
+    long status;
+};
+
+static bw_err delta_net_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+    struct delta_net *dn = ctx;
+    uint64_t got = 0;
+    bw_err rc = agent_net_range(dn->n, "delta", dn->sha256, off, buf, len, &got, &dn->status);
+
+    if (rc)
+        return rc;
+    return dn->status == 200 ? BW_E_UNSUPPORTED
+           : dn->status != 206 ? BW_E_IO
+           : got < len        ? BW_E_TRUNCATED
+                              : BW_OK;
+}
+
 /*
- * The delta the gateway offers (docs/delta.md): fetched whole into its
- * part file (resumed like the package), then assembled chunk by chunk
- * against the running slot by the host's delta installer, whose every
- * chunk the core checks against the signed list before it is written.
- * BW_OK: installed (s->target set). Otherwise *stage says where it
- * stopped: "download" with BW_E_IO keeps the part file for the next
- * cycle; bwh_delta_may_fall_back says whether the full package may follow.
+ * The delta the gateway offers (docs/delta.md): its head and the frames
+ * the plan needs, read in ranges from the gateway, assembled chunk by
+ * chunk against the running slot by the host's delta installer, whose
+ * every chunk the core checks against the signed list before it is
+ * written. BW_OK: installed (s->target set). Otherwise *stage says where
+ * it stopped; bwh_delta_may_fall_back says whether the full package may
+ * follow. The bytes fetched are counted in s->fetched.
  */
 static bw_err act_delta(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
                         const struct bwh_tuf_target *tg, const char **stage)
 {
     struct agent_dev d;
+    struct delta_net dn;
     struct bwh_delta_src src;
     struct bwh_delta dd;
     struct bwh_delta_stats st;
@@ -681,32 +704,25 @@ static bw_err act_delta(const struct agent_env *env, struct agent_net *n, struct
     struct bw_suit_expect e;
     uint8_t *envb = NULL, *list = NULL, target = 0;
     const char *what = "device";
-    uint64_t before = s->fetched;
-    int fd = -1, opened = 0;
     bw_err rc;
 
     memset(&dd, 0, sizeof(dd));
     memset(&src, 0, sizeof(src));
     memset(&st, 0, sizeof(st));
-    *stage = "download";
-    rc = download(env, n, s, "delta", s->act.delta_sha256, s->act.delta_size, &fd);
-    if (s->fetched != before && save(env, s))
-        warn(env, "state not saved");
-    if (rc)
-        goto out;
-    *stage = "device";
     memset(&d, 0, sizeof(d));
-    opened = 1;
+    dn.n = n;
+    dn.sha256 = s->act.delta_sha256;
+    dn.status = 0;
+    src.read = delta_net_read;
+    src.ctx = &dn;
+    *stage = "device";
     rc = env->dev_open(env->ctx, 1, 1, &d, &what);
     if (!rc && d.remote)
         rc = BW_E_UNSUPPORTED; /* a secondary installs whole packages */
-    *stage = "delta";
     if (!rc) {
-        rc = bwh_delta_src_fd(&src, fd);
-        fd = -1;
-    }
-    if (!rc)
+        *stage = "delta";
         rc = bwh_delta_open(&src, d.key, &dd, &suit, &envb, &list);
+    }
     if (!rc && tg) {
         *stage = "tuf target";
         rc = tuf_manifest(&suit, tg);
@@ -719,26 +735,22 @@ static bw_err act_delta(const struct agent_env *env, struct agent_net *n, struct
         e.class_id = d.class_id;
         rc = bwh_delta_install(&src, &dd, &suit, list, d.u, &e, d.u->slot[target ^ 1],
                                d.u->slot[target], NULL, &st, stage);
-        say(env,
-            "delta: %" PRIu64 " bytes fetched for a %" PRIu64 "-byte package; chunks: %" PRIu64
-            " reused, %" PRIu64 " already in the slot, %" PRIu64 " from delta frames, %" PRIu64
-            " whole, %" PRIu64 " fetched whole after not verifying (%s)",
-            s->fetched - before, s->act.size, st.n_copy, st.n_target, st.n_frame, st.n_whole,
-            st.n_refetch, rc ? bw_errname(rc) : "installed");
         if (!rc)
             s->target = d.u->target;
     }
-out:
-    if (opened)
-        env->dev_close(env->ctx);
-    if (fd >= 0)
-        close(fd);
-    bwh_delta_src_close(&src);
+    env->dev_close(env->ctx);
+    s->fetched += src.bytes;
+    count(env, AGENT_N_BYTES, src.bytes);
+    say(env,
+        "delta: %" PRIu64 " bytes fetched in %u requests for a %" PRIu64 "-byte package; "
+        "chunks: %" PRIu64 " reused, %" PRIu64 " already in the slot, %" PRIu64
+        " from delta frames, %" PRIu64 " whole, %" PRIu64 " fetched whole after not verifying "
+        "(%s)",
+        src.bytes, src.requests, s->act.size, st.n_copy, st.n_target, st.n_frame, st.n_whole,
+        st.n_refetch, rc ? bw_errname(rc) : "installed");
     bwh_delta_free(&dd);
     bwh_free(envb);
     bwh_free(list);
-    if (!(rc == BW_E_IO && !strcmp(*stage, "download")))
-        env->part_drop(env->ctx, s->act.delta_sha256);
     return rc;
 }
 
@@ -779,8 +791,6 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
         rc = act_delta(env, n, s, tg, &stage);
         if (!rc)
             return installed(env, n, s, 0, rebooted);
-        if (rc == BW_E_IO && !strcmp(stage, "download"))
-            return rc; /* the part file is kept: again later */
         if (!bwh_delta_may_fall_back(stage, rc)) {
             snprintf(msg, sizeof(msg), "install refused at %s: %s (%s)", stage, bw_strerror(rc),
                      bw_errname(rc));
