@@ -1143,6 +1143,39 @@ static json_t *campaign_obj(const struct gw_campaign *cp, const struct gw_counts
     return o;
 }
 
+static void delta_cb(void *arg, const struct gw_delta_info *info)
+{
+    json_t *o = json_pack("{s:I,s:I,s:s,s:I,s:I}", "source_release",
+                          (json_int_t)info->source_release, "source_sequence",
+                          (json_int_t)info->source_sequence, "delta_sha256", info->digest,
+                          "delta_size", (json_int_t)info->size, "predicted",
+                          (json_int_t)info->predicted);
+
+    if (o)
+        json_array_append_new(arg, o);
+}
+
+/* What the campaign costs on the wire (docs/delta.md): the full package,
+ * fetched by every device that runs a release no delta was made against,
+ * and per source release with a delta the bytes a device running it is
+ * predicted to fetch. */
+static void campaign_transfer(json_t *o, const struct gw_conf *c, const struct gw_db_ops *ops,
+                              void *h, int64_t release_id)
+{
+    struct gw_release rel;
+    json_t *t, *by;
+
+    if (ops->release_get(h, release_id, &rel))
+        return;
+    t = json_object();
+    by = json_array();
+    json_object_set_new(t, "full", json_integer(rel.size));
+    if (!strcmp(rel.kind, "bulwark"))
+        gw_delta_each(c->blob_dir, &rel, delta_cb, by);
+    json_object_set_new(t, "by_source", by);
+    json_object_set_new(o, "transfer", t);
+}
+
 static void campaign_cb(void *arg, const struct gw_campaign *cp, const struct gw_counts *k)
 {
     json_array_append_new(arg, campaign_obj(cp, k));
@@ -1217,7 +1250,10 @@ void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r)
             return;
         }
         if (!*e && !strcmp(q->method, "GET")) {
-            gw_json(r, 200, dump(campaign_obj(&cp, &k)));
+            json_t *o = campaign_obj(&cp, &k);
+
+            campaign_transfer(o, &q->st->conf, ops, h, cp.release_id);
+            gw_json(r, 200, dump(o));
             return;
         }
         if (!strcmp(q->method, "POST") &&

@@ -104,6 +104,10 @@ check '[ -n "$PRED" ] && [ $((PRED * 3)) -lt $FULL ]' "predicted $PRED bytes of 
 op $TOK_admin -H "Content-Type: application/json" \
   --data "{\"name\":\"c2\",\"release_id\":$R2,\"filter\":{\"group\":\"delta\"}}" $U/api/v1/campaigns >/dev/null
 slot_ok() { cmp -s -n "$(stat -c %s fw2.img)" "dev$1/slot-b.img" fw2.img; }
+CID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt | head -1)
+op $TOK_admin "$U/api/v1/campaigns/$CID" >/dev/null
+check 'grep -q "\"transfer\":{\"full\":$FULL,\"by_source\":\[{\"source_release\":$R1,\"source_sequence\":1,.*\"predicted\":$PRED}\]}" body.txt' \
+  "the campaign view's transfer: $(cat body.txt)"
 for d in 1 2; do
   : > ag$d.log
   "$AG" --config ag$d.conf --once >> ag$d.log 2>&1; "$AG" --config ag$d.conf --once >> ag$d.log 2>&1
