@@ -1238,7 +1238,16 @@ void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r)
         if (paging(q, r, &off, &lim))
             return;
         arr = json_array();
-        list_answer(r, ops, h, arr, ops->campaign_list(h, off, lim, campaign_cb, arr));
+        rc = ops->campaign_list(h, off, lim, campaign_cb, arr);
+        if (!rc) { /* after the listing: no registry read inside its callback */
+            size_t i;
+            json_t *o;
+
+            json_array_foreach(arr, i, o)
+                campaign_transfer(o, &q->st->conf, ops, h,
+                                  (int64_t)json_integer_value(json_object_get(o, "release_id")));
+        }
+        list_answer(r, ops, h, arr, rc);
         return;
     }
     if (rest[0] == '/') {

@@ -108,6 +108,8 @@ CID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt | head -1)
 op $TOK_admin "$U/api/v1/campaigns/$CID" >/dev/null
 check 'grep -q "\"transfer\":{\"full\":$FULL,\"by_source\":\[{\"source_release\":$R1,\"source_sequence\":1,.*\"predicted\":$PRED}\]}" body.txt' \
   "the campaign view's transfer: $(cat body.txt)"
+op $TOK_admin "$U/api/v1/campaigns" >/dev/null
+check 'grep -q "\"predicted\":$PRED}\]" body.txt' "the campaign list's transfer: $(cat body.txt)"
 for d in 1 2; do
   : > ag$d.log
   "$AG" --config ag$d.conf --once >> ag$d.log 2>&1; "$AG" --config ag$d.conf --once >> ag$d.log 2>&1
