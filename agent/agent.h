@@ -131,6 +131,7 @@ struct agent_state {
     int waiting;        /* what the last wait report said it waits for (enum agent_wait) */
     int consented;      /* the user consented to it */
     int staged;         /* downloaded and its digest verified: waits to be installed */
+    int delta_refused;  /* the offered delta failed once: the full package from now on */
     int64_t locked_since; /* policy clock when its install first found the update lock held */
     char version[AGENT_STR_MAX]; /* release running, after a confirm */
     /* a report owed to the gateway */

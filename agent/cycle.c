@@ -798,6 +798,7 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
         }
         warn(env, "delta refused at %s (%s): fetching the full package", stage, bw_errname(rc));
         s->act.delta_size = 0;
+        s->delta_refused = 1;
         (void)save(env, s);
     }
     fetched = s->fetched;
@@ -1079,6 +1080,7 @@ static void forget(const struct agent_env *env, struct agent_state *s)
     s->fetched = s->resumed = 0;
     s->said = 0;
     s->waiting = s->consented = s->staged = 0;
+    s->delta_refused = 0;
     s->locked_since = 0;
     s->target = -1;
 }
@@ -1160,6 +1162,7 @@ bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll)
         s.fetched = s.resumed = 0;
         s.said = 0;
         s.waiting = s.consented = s.staged = 0;
+        s.delta_refused = 0;
         s.locked_since = 0;
         s.target = -1;
         say(env, "action %" PRId64 ": %s %s (sequence %" PRIu64 ", %" PRIu64 " bytes)", s.act.id,
@@ -1174,6 +1177,9 @@ bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll)
     }
     /* the gateway's word may change from one check-in to the next */
     s.act.later = ci.action.later;
+    /* the delta too (not kept in the state: offered again at each check-in) */
+    memcpy(s.act.delta_sha256, ci.action.delta_sha256, sizeof(s.act.delta_sha256));
+    s.act.delta_size = s.delta_refused ? 0 : ci.action.delta_size;
     s.act.override = ci.action.override;
     s.act.consent = ci.action.consent;
     rc = act(env, n, &s, env->tuf_dir ? &tg : NULL, &rebooted);
