@@ -693,7 +693,7 @@ static bw_err delta_net_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
  * follow. The bytes fetched are counted in s->fetched.
  */
 static bw_err act_delta(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
-                        const struct bwh_tuf_target *tg, const char **stage)
+                        const char **stage)
 {
     struct agent_dev d;
     struct delta_net dn;
@@ -722,10 +722,6 @@ static bw_err act_delta(const struct agent_env *env, struct agent_net *n, struct
     if (!rc) {
         *stage = "delta";
         rc = bwh_delta_open(&src, d.key, &dd, &suit, &envb, &list);
-    }
-    if (!rc && tg) {
-        *stage = "tuf target";
-        rc = tuf_manifest(&suit, tg);
     }
     if (!rc)
         rc = bw_update_target(d.u, &target);
@@ -782,13 +778,15 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
             return rc;
     }
     /* a delta against the running slot, when the gateway offers one and
-     * the device installs now; the full package on any problem with it */
-    if (!dl_only && s->act.delta_size && (!s->act.later || install_now)) {
+     * the device installs now; the full package on any problem with it.
+     * Not with TUF: its target names the package file's digest, which only
+     * the whole file can be checked against. */
+    if (!dl_only && !tg && s->act.delta_size && (!s->act.later || install_now)) {
         if ((rc = may_go_on(env, n, s, -1, install_now, subj)) != BW_OK)
             return rc == BW_E_STATE ? BW_OK : rc;
         if (install_now)
             (void)request(env, "install-now", NULL, 1);
-        rc = act_delta(env, n, s, tg, &stage);
+        rc = act_delta(env, n, s, &stage);
         if (!rc)
             return installed(env, n, s, 0, rebooted);
         if (!bwh_delta_may_fall_back(stage, rc)) {
