@@ -118,6 +118,8 @@ static bw_err state_load(const struct agent_conf *c, struct agent_state *s)
             s->consented = n != 0;
         else if (!strcmp(k, "staged"))
             s->staged = n != 0;
+        else if (!strcmp(k, "delta_refused"))
+            s->delta_refused = n != 0;
         else if (!strcmp(k, "locked_since") && n <= INT64_MAX)
             s->locked_since = (int64_t)n;
         else if (!strcmp(k, "install_later"))
@@ -144,12 +146,13 @@ static bw_err state_save(const struct agent_conf *c, const struct agent_state *s
                  "fetched = %" PRIu64 "\nresumed = %" PRIu64 "\nsaid = %d\nversion = %s\n"
                  "report_action = %" PRId64 "\nreport_state = %s\nreport_feedback = %s\ntuf = %s\n"
                  "waiting = %d\nconsented = %d\nstaged = %d\nlocked_since = %" PRId64 "\n"
-                 "install_later = %d\nlock_override = %d\nconsent_asked = %d\n",
+                 "install_later = %d\nlock_override = %d\nconsent_asked = %d\ndelta_refused = %d\n",
                  s->act.id, s->act.type, s->act.release, s->act.sequence, s->act.size,
                  s->act.sha256, (int)s->phase, agent_phase_names[s->phase],
                  s->target < 0 ? 9 : s->target, s->fetched, s->resumed, s->said, s->version,
                  s->rep_action, s->rep_state, s->rep_feedback, s->tuf, s->waiting, s->consented,
-                 s->staged, s->locked_since, s->act.later, s->act.override, s->act.consent);
+                 s->staged, s->locked_since, s->act.later, s->act.override, s->act.consent,
+                 s->delta_refused);
     if (n < 0 || (size_t)n >= sizeof(out))
         return BW_E_NOMEM;
     return bwh_write_file_atomic(path, out, (size_t)n, 0600);

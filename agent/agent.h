@@ -80,6 +80,10 @@ struct agent_action {
     char release[129];
     uint64_t sequence, size;
     char sha256[65];  /* lowercase hex */
+    /* a delta made against the running release (docs/delta.md): its
+     * digest and size, 0 when none is offered or it was refused */
+    char delta_sha256[65];
+    uint64_t delta_size;
     /* the gateway's word at the last check-in (kept in the state, so a
      * device that keeps waiting does not rewrite it at every poll) */
     int later;        /* "install":"later": download now, install on a trigger */
@@ -96,7 +100,8 @@ struct agent_checkin {
  * poll_interval 1..604800, id > 0, type one of the three, release 1..128
  * printable bytes, size 1..2^40, sha256 64 lowercase hex digits, and the
  * download path must be exactly /api/v1/device/download/SHA256 (the agent
- * builds the URL itself and never follows another). BW_E_FORMAT
+ * builds the URL itself and never follows another); an optional delta
+ * likewise (its path exactly /api/v1/device/delta/SHA256). BW_E_FORMAT
  * otherwise, with *why naming the field. */
 BW_NODISCARD bw_err agent_parse_checkin(const char *buf, size_t len, struct agent_checkin *out,
                                         const char **why);
@@ -126,6 +131,7 @@ struct agent_state {
     int waiting;        /* what the last wait report said it waits for (enum agent_wait) */
     int consented;      /* the user consented to it */
     int staged;         /* downloaded and its digest verified: waits to be installed */
+    int delta_refused;  /* the offered delta failed once: the full package from now on */
     int64_t locked_since; /* policy clock when its install first found the update lock held */
     char version[AGENT_STR_MAX]; /* release running, after a confirm */
     /* a report owed to the gateway */

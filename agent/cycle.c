@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "agent.h"
+#include "bwh/delta.h"
 #include "bwh/host.h"
 #include "bwh/tuf.h"
 #include "net.h"
@@ -287,13 +288,14 @@ char *agent_checkin_body(const struct agent_conf *c, const struct agent_state *s
     return body;
 }
 
-/* Downloads into env's part file, resuming from what is there. BW_OK when
+/* Downloads kind ("download": the package, "delta") sha256 into env's
+ * part file of that name, resuming from what is there. BW_OK when
  * it holds as many bytes as announced (their digest is checked by the one
  * pass that reads them); BW_E_SIZE when it holds more; BW_E_IO when the
  * transfer broke off (kept); BW_E_NOTFOUND for a 4xx. *fd: the part file,
  * open, on BW_OK. */
 static bw_err download(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
-                       int *fdp)
+                       const char *kind, const char *sha256, uint64_t size, int *fdp)
 {
     struct stat stt;
     uint64_t have, got = 0;
@@ -302,26 +304,26 @@ static bw_err download(const struct agent_env *env, struct agent_net *n, struct 
     bw_err rc;
 
     *fdp = -1;
-    rc = env->part_open(env->ctx, s->act.sha256, &fd);
+    rc = env->part_open(env->ctx, sha256, &fd);
     if (rc)
         return rc;
     rc = BW_E_IO;
     if (fstat(fd, &stt) != 0)
         goto out;
     have = (uint64_t)stt.st_size;
-    if (have > s->act.size) {
+    if (have > size) {
         have = 0;
         if (ftruncate(fd, 0) != 0)
             goto out;
     }
     if (lseek(fd, (off_t)have, SEEK_SET) != (off_t)have)
         goto out;
-    if (have < s->act.size) {
+    if (have < size) {
         if (have) {
             s->resumed++;
-            say(env, "download resumes at byte %" PRIu64 " of %" PRIu64, have, s->act.size);
+            say(env, "download resumes at byte %" PRIu64 " of %" PRIu64, have, size);
         }
-        rc = agent_net_download(n, s->act.sha256, fd, have, s->act.size, &got, &status);
+        rc = agent_net_download(n, kind, sha256, fd, have, size, &got, &status);
         s->fetched += got;
         count(env, AGENT_N_BYTES, got);
         (void)fdatasync(fd); /* what came is kept for the next attempt */
@@ -337,7 +339,7 @@ static bw_err download(const struct agent_env *env, struct agent_net *n, struct 
             goto out;
         }
     }
-    rc = have < s->act.size ? BW_E_IO : have > s->act.size ? BW_E_SIZE : BW_OK;
+    rc = have < size ? BW_E_IO : have > size ? BW_E_SIZE : BW_OK;
 out:
     if (rc)
         close(fd);
@@ -656,6 +658,98 @@ static bw_err may_go_on(const struct agent_env *env, struct agent_net *n, struct
 }
 
 /* *rebooted: the environment's reboot brought the device up again. */
+static bw_err installed(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
+                        int remote, int *rebooted);
+
+/* The delta's bytes, read with Range requests over the agent's own
+ * authenticated connection to the gateway. */
+struct delta_net {
+    struct agent_net *n;
+    const char *sha256;
+    long status;
+};
+
+static bw_err delta_net_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+    struct delta_net *dn = ctx;
+    uint64_t got = 0;
+    bw_err rc = agent_net_range(dn->n, "delta", dn->sha256, off, buf, len, &got, &dn->status);
+
+    if (rc)
+        return rc;
+    return dn->status == 200 ? BW_E_UNSUPPORTED
+           : dn->status != 206 ? BW_E_IO
+           : got < len        ? BW_E_TRUNCATED
+                              : BW_OK;
+}
+
+/*
+ * The delta the gateway offers (docs/delta.md): its head and the frames
+ * the plan needs, read in ranges from the gateway, assembled chunk by
+ * chunk against the running slot by the host's delta installer, whose
+ * every chunk the core checks against the signed list before it is
+ * written. BW_OK: installed (s->target set). Otherwise *stage says where
+ * it stopped; bwh_delta_may_fall_back says whether the full package may
+ * follow. The bytes fetched are counted in s->fetched.
+ */
+static bw_err act_delta(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
+                        const char **stage)
+{
+    struct agent_dev d;
+    struct delta_net dn;
+    struct bwh_delta_src src;
+    struct bwh_delta dd;
+    struct bwh_delta_stats st;
+    struct bw_suit suit;
+    struct bw_suit_expect e;
+    uint8_t *envb = NULL, *list = NULL, target = 0;
+    const char *what = "device";
+    bw_err rc;
+
+    memset(&dd, 0, sizeof(dd));
+    memset(&src, 0, sizeof(src));
+    memset(&st, 0, sizeof(st));
+    memset(&d, 0, sizeof(d));
+    dn.n = n;
+    dn.sha256 = s->act.delta_sha256;
+    dn.status = 0;
+    src.read = delta_net_read;
+    src.ctx = &dn;
+    *stage = "device";
+    rc = env->dev_open(env->ctx, 1, 1, &d, &what);
+    if (!rc && d.remote)
+        rc = BW_E_UNSUPPORTED; /* a secondary installs whole packages */
+    if (!rc) {
+        *stage = "delta";
+        rc = bwh_delta_open(&src, d.key, &dd, &suit, &envb, &list);
+    }
+    if (!rc)
+        rc = bw_update_target(d.u, &target);
+    if (!rc) {
+        memset(&e, 0, sizeof(e));
+        e.vendor_id = d.vendor_id;
+        e.class_id = d.class_id;
+        rc = bwh_delta_install(&src, &dd, &suit, list, d.u, &e, d.u->slot[target ^ 1],
+                               d.u->slot[target], NULL, &st, stage);
+        if (!rc)
+            s->target = d.u->target;
+    }
+    env->dev_close(env->ctx);
+    s->fetched += src.bytes;
+    count(env, AGENT_N_BYTES, src.bytes);
+    say(env,
+        "delta: %" PRIu64 " bytes fetched in %u requests for a %" PRIu64 "-byte package; "
+        "chunks: %" PRIu64 " reused, %" PRIu64 " already in the slot, %" PRIu64
+        " from delta frames, %" PRIu64 " whole, %" PRIu64 " fetched whole after not verifying "
+        "(%s)",
+        src.bytes, src.requests, s->act.size, st.n_copy, st.n_target, st.n_frame, st.n_whole,
+        st.n_refetch, rc ? bw_errname(rc) : "installed");
+    bwh_delta_free(&dd);
+    bwh_free(envb);
+    bwh_free(list);
+    return rc;
+}
+
 static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
                   const struct bwh_tuf_target *tg, int *rebooted)
 {
@@ -683,8 +777,30 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
         if ((rc = send_report(env, n, s)))
             return rc;
     }
+    /* a delta against the running slot, when the gateway offers one and
+     * the device installs now; the full package on any problem with it.
+     * Not with TUF: its target names the package file's digest, which only
+     * the whole file can be checked against. */
+    if (!dl_only && !tg && s->act.delta_size && (!s->act.later || install_now)) {
+        if ((rc = may_go_on(env, n, s, -1, install_now, subj)) != BW_OK)
+            return rc == BW_E_STATE ? BW_OK : rc;
+        if (install_now)
+            (void)request(env, "install-now", NULL, 1);
+        rc = act_delta(env, n, s, &stage);
+        if (!rc)
+            return installed(env, n, s, 0, rebooted);
+        if (!bwh_delta_may_fall_back(stage, rc)) {
+            snprintf(msg, sizeof(msg), "install refused at %s: %s (%s)", stage, bw_strerror(rc),
+                     bw_errname(rc));
+            return refuse(env, n, s, "install", subj, msg);
+        }
+        warn(env, "delta refused at %s (%s): fetching the full package", stage, bw_errname(rc));
+        s->act.delta_size = 0;
+        s->delta_refused = 1;
+        (void)save(env, s);
+    }
     fetched = s->fetched;
-    rc = download(env, n, s, &fd);
+    rc = download(env, n, s, "download", s->act.sha256, s->act.size, &fd);
     if (s->fetched != fetched && save(env, s))
         warn(env, "state not saved");
     if (rc == BW_E_IO)
@@ -761,9 +877,22 @@ static bw_err act(const struct agent_env *env, struct agent_net *n, struct agent
                  bw_errname(rc));
         return refuse(env, n, s, "install", subj, msg);
     }
+    return installed(env, n, s, d.remote, rebooted);
+}
+
+/* The slot is written and marked for its trial: said, reported, and the
+ * device reboots into it. */
+static bw_err installed(const struct agent_env *env, struct agent_net *n, struct agent_state *s,
+                        int remote, int *rebooted)
+{
+    char msg[512], subj[200];
+    bw_err rc;
+
+    snprintf(subj, sizeof(subj), "action %" PRId64 " %s sequence %" PRIu64, s->act.id,
+             s->act.release, s->act.sequence);
     count(env, AGENT_N_INSTALLED, 1);
     snprintf(msg, sizeof(msg),
-             d.remote ? "verified, forwarded and installed by the device into slot %c; it reboots "
+             remote ? "verified, forwarded and installed by the device into slot %c; it reboots "
                         "into it on trial"
                       : "installed into slot %c; rebooting into it on trial",
              'a' + s->target);
@@ -949,6 +1078,7 @@ static void forget(const struct agent_env *env, struct agent_state *s)
     s->fetched = s->resumed = 0;
     s->said = 0;
     s->waiting = s->consented = s->staged = 0;
+    s->delta_refused = 0;
     s->locked_since = 0;
     s->target = -1;
 }
@@ -1030,6 +1160,7 @@ bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll)
         s.fetched = s.resumed = 0;
         s.said = 0;
         s.waiting = s.consented = s.staged = 0;
+        s.delta_refused = 0;
         s.locked_since = 0;
         s.target = -1;
         say(env, "action %" PRId64 ": %s %s (sequence %" PRIu64 ", %" PRIu64 " bytes)", s.act.id,
@@ -1044,6 +1175,9 @@ bw_err agent_run_cycle(const struct agent_env *env, uint64_t *poll)
     }
     /* the gateway's word may change from one check-in to the next */
     s.act.later = ci.action.later;
+    /* the delta too (not kept in the state: offered again at each check-in) */
+    memcpy(s.act.delta_sha256, ci.action.delta_sha256, sizeof(s.act.delta_sha256));
+    s.act.delta_size = s.delta_refused ? 0 : ci.action.delta_size;
     s.act.override = ci.action.override;
     s.act.consent = ci.action.consent;
     rc = act(env, n, &s, env->tuf_dir ? &tg : NULL, &rebooted);

@@ -75,6 +75,9 @@ struct agent_net {
     int fd;
     uint64_t have, limit, got;
     int first_write;
+    /* a range read (agent_net_range): into mem, from byte have on */
+    uint8_t *mem;
+    uint64_t range_len;
 };
 
 static bw_err keep_body(struct agent_net *a, const uint8_t *p, size_t add)
@@ -106,6 +109,19 @@ static bw_err sink(void *ctx, long status, uint64_t off, const uint8_t *p, size_
 
     if (!a->download || (status != 200 && status != 206))
         return keep_body(a, p, add);
+    if (a->mem) { /* exactly the bytes asked for, or nothing */
+        if (status != 206) {
+            snprintf(a->err, sizeof(a->err), "the gateway ignores Range");
+            return BW_E_UNSUPPORTED;
+        }
+        if (off != a->have + a->got || add > a->range_len - a->got) {
+            snprintf(a->err, sizeof(a->err), "not the range asked for");
+            return BW_E_FORMAT;
+        }
+        memcpy(a->mem + a->got, p, add);
+        a->got += add;
+        return BW_OK;
+    }
     if (a->first_write) {
         a->first_write = 0;
         if (off == 0 && a->have) { /* the whole package came: start over */
@@ -301,6 +317,7 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, c
     rq.body_len = post ? strlen(post) : 0;
     rq.content_type = ctype ? ctype : "application/json";
     rq.from = from;
+    rq.range_len = a->mem ? a->range_len : 0;
     rq.rate = download ? a->c->download_rate : 0;
     rq.sink = sink;
     rq.ctx = a;
@@ -386,13 +403,13 @@ bw_err agent_net_est(struct agent_net *a, const char *path, const char *b64, lon
     return perform(a, path, b64, "application/pkcs10", 0, 0, status);
 }
 
-bw_err agent_net_download(struct agent_net *a, const char *sha256, int fd, uint64_t have,
-                          uint64_t size, uint64_t *got, long *status)
+bw_err agent_net_download(struct agent_net *a, const char *kind, const char *sha256, int fd,
+                          uint64_t have, uint64_t size, uint64_t *got, long *status)
 {
     char path[128];
     bw_err rc;
 
-    snprintf(path, sizeof(path), "/api/v1/device/download/%s", sha256);
+    snprintf(path, sizeof(path), "/api/v1/device/%s/%s", kind, sha256);
     a->fd = fd;
     a->have = have;
     a->limit = size;
@@ -401,6 +418,24 @@ bw_err agent_net_download(struct agent_net *a, const char *sha256, int fd, uint6
     rc = perform(a, path, NULL, NULL, 1, have, status);
     *got = a->got;
     a->fd = -1;
+    return rc;
+}
+
+bw_err agent_net_range(struct agent_net *a, const char *kind, const char *sha256, uint64_t off,
+                       uint8_t *buf, size_t len, uint64_t *got, long *status)
+{
+    char path[128];
+    bw_err rc;
+
+    snprintf(path, sizeof(path), "/api/v1/device/%s/%s", kind, sha256);
+    a->mem = buf;
+    a->have = off;
+    a->range_len = len;
+    a->limit = off + len; /* the client's body cap counts from the resource's start */
+    rc = perform(a, path, NULL, NULL, 1, off, status);
+    *got = a->got;
+    a->mem = NULL;
+    a->range_len = 0;
     return rc;
 }
 

@@ -52,13 +52,22 @@ const char *agent_net_body(const struct agent_net *a);
  * connection (the TUF metadata). Owned by a. */
 struct bwh_http *agent_net_http(struct agent_net *a);
 size_t agent_net_body_len(const struct agent_net *a);
-/* GETs the package SHA256 from byte have on into fd (positioned at have),
+/* GETs /api/v1/device/KIND/SHA256 (kind "download": the package; "delta":
+ * a delta) from byte have on into fd (positioned at have),
  * never past size bytes in all. A 200 answer to a Range request truncates
  * fd first. *got: bytes written into fd by this call. BW_E_IO when the
  * transfer broke off (what came stays in fd). */
-BW_NODISCARD bw_err agent_net_download(struct agent_net *a, const char *sha256, int fd,
-                                       uint64_t have, uint64_t size, uint64_t *got,
-                                       long *status);
+BW_NODISCARD bw_err agent_net_download(struct agent_net *a, const char *kind,
+                                       const char *sha256, int fd, uint64_t have, uint64_t size,
+                                       uint64_t *got, long *status);
+
+/* GETs len bytes at off of /api/v1/device/KIND/SHA256 into buf with a
+ * Range request (a delta's parts). *got: bytes that came (all of len on
+ * BW_OK with status 206). BW_E_IO when the transfer broke off; a 200
+ * answer (Range ignored) or bytes not asked for end the transfer. */
+BW_NODISCARD bw_err agent_net_range(struct agent_net *a, const char *kind, const char *sha256,
+                                    uint64_t off, uint8_t *buf, size_t len, uint64_t *got,
+                                    long *status);
 
 /* One answer held in buf (len bytes), read as the client reads one from
  * the gateway (bwh_http_parse, host/http.c): status line, 1xx answers,

@@ -43,6 +43,42 @@ static int get_str(json_t *o, const char *k, char *out, size_t cap)
     return 0;
 }
 
+/* 64 lowercase hex digits */
+static int is_sha256(const char *s)
+{
+    size_t i;
+
+    for (i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return s[64] == 0;
+}
+
+/* The optional delta the gateway offers beside the package:
+ * {"download":"/api/v1/device/delta/SHA256","sha256":..,"size":N,
+ * "predicted":N}; absent leaves delta_size 0. */
+static bw_err parse_delta(json_t *a, struct agent_action *out)
+{
+    json_t *x = json_object_get(a, "delta");
+    char want[128], dl[128];
+    int64_t v;
+
+    if (!x || json_is_null(x))
+        return BW_OK;
+    if (!json_is_object(x) || get_str(x, "sha256", out->delta_sha256, sizeof(out->delta_sha256)) ||
+        !is_sha256(out->delta_sha256))
+        return BW_E_FORMAT;
+    snprintf(want, sizeof(want), "/api/v1/device/delta/%s", out->delta_sha256);
+    if (get_str(x, "download", dl, sizeof(dl)) || strcmp(dl, want))
+        return BW_E_FORMAT;
+    if (get_int(x, "size", 1, (int64_t)AGENT_PKG_MAX, &v))
+        return BW_E_FORMAT;
+    out->delta_size = (uint64_t)v;
+    if (json_object_get(x, "predicted") && get_int(x, "predicted", 0, (int64_t)AGENT_PKG_MAX, &v))
+        return BW_E_FORMAT;
+    return BW_OK;
+}
+
 /* An optional word: absent (0), or one of the two values given (0 or 1
  * for the first or second); -1 for anything else. */
 static int get_word(json_t *o, const char *k, const char *w0, const char *w1)
@@ -100,6 +136,11 @@ static bw_err parse_action(json_t *a, struct agent_action *out, const char **why
     snprintf(want, sizeof(want), "/api/v1/device/download/%s", out->sha256);
     if (get_str(a, "download", dl, sizeof(dl)) || strcmp(dl, want))
         return BW_E_FORMAT;
+    *why = "action.delta";
+    if (parse_delta(a, out)) {
+        out->delta_size = 0;
+        return BW_E_FORMAT;
+    }
     /* the device's say (docs/protocol.md): optional words */
     *why = "action.install";
     if ((out->later = get_word(a, "install", "now", "later")) < 0)

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "delta.h"
 #include "bulwark/token.h"
 #include "bwh/host.h"
 #include "parse.h"
@@ -159,7 +160,8 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
     return 1;
 }
 
-static char *action_json(const struct gw_action *a, const struct gw_release *rel, uint64_t poll)
+static char *action_json(const struct gw_action *a, const struct gw_release *rel,
+                         const struct gw_delta_info *dl, uint64_t poll)
 {
     char *s = NULL;
     json_t *o;
@@ -190,6 +192,19 @@ static char *action_json(const struct gw_action *a, const struct gw_release *rel
             snprintf(url, sizeof(url), "/api/v1/device/download/%s", rel->digest);
             json_object_set_new(act, "download", json_string(url));
         }
+        /* a delta made against the release the device runs: offered
+         * beside the full package, which stays its fallback */
+        if (dl) {
+            char url[128];
+            json_t *dj = json_object();
+
+            snprintf(url, sizeof(url), "/api/v1/device/delta/%s", dl->digest);
+            json_object_set_new(dj, "download", json_string(url));
+            json_object_set_new(dj, "sha256", json_string(dl->digest));
+            json_object_set_new(dj, "size", json_integer((json_int_t)dl->size));
+            json_object_set_new(dj, "predicted", json_integer((json_int_t)dl->predicted));
+            json_object_set_new(act, "delta", dj);
+        }
         /* the device's say (docs/protocol.md): present only when it applies */
         if (!gw_action_may_install(a, (int64_t)time(NULL)))
             json_object_set_new(act, "install", json_string("later"));
@@ -218,6 +233,9 @@ void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r)
     const char *why = "";
     struct gw_action a;
     struct gw_release rel;
+    struct gw_delta_info dl;
+    uint64_t running;
+    int has_delta;
     bw_err rc;
 
     if (!gw_registry(q, r, &ops, &h))
@@ -242,6 +260,7 @@ void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r)
         (int64_t)time(NULL) - d->last_seen >= (int64_t)(c->poll_interval / 2))
         rc = ops->device_checkin(h, d->id, ci->version, ci->sequence,
                                  ci->has_attrs ? ci->attrs : d->attrs, (int64_t)time(NULL));
+    running = ci->sequence < 0 ? UINT64_MAX : (uint64_t)ci->sequence;
     bwh_free(ci);
     if (rc) {
         gw_error(r, 503, "registry", ops->error(h));
@@ -251,7 +270,7 @@ void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r)
      * nothing to be handed out: no second read for the usual poll */
     rc = d->has_work ? ops->action_next(h, d->id, (int64_t)time(NULL), &a) : BW_E_NOTFOUND;
     if (rc == BW_E_NOTFOUND) {
-        gw_json(r, 200, action_json(NULL, NULL, c->poll_interval));
+        gw_json(r, 200, action_json(NULL, NULL, NULL, c->poll_interval));
         return;
     }
     if (rc || (rc = ops->release_get(h, a.release_id, &rel))) {
@@ -267,11 +286,13 @@ void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r)
         if (gw_tuf_release_ok(q->st, &rel, tw, sizeof(tw)) != BW_OK) {
             fprintf(stderr, "bulwark-gateway: action %lld for %s not offered: %s\n",
                     (long long)a.id, d->id, tw);
-            gw_json(r, 200, action_json(NULL, NULL, c->poll_interval));
+            gw_json(r, 200, action_json(NULL, NULL, NULL, c->poll_interval));
             return;
         }
     }
-    gw_json(r, 200, action_json(&a, &rel, c->poll_interval));
+    has_delta = !strcmp(rel.kind, "bulwark") &&
+                !gw_delta_find(c->blob_dir, &rel, running, &dl);
+    gw_json(r, 200, action_json(&a, &rel, has_delta ? &dl : NULL, c->poll_interval));
 }
 
 /* POST /api/v1/device/actions/ID/report {"state":"running|success|failure","feedback":""} */
@@ -336,6 +357,35 @@ void gw_h_device_download(struct gw_req *q, struct gw_resp *r)
         return;
     }
     memcpy(digest, rel.digest, sizeof(digest));
+    gw_send_blob(q, r, digest);
+}
+
+/* GET /api/v1/device/delta/SHA256: only the delta the device's current
+ * action offers it (made against the sequence it reported last) */
+void gw_h_device_delta(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_db_ops *ops;
+    struct gw_release rel;
+    struct gw_delta_info dl;
+    struct gw_action a;
+    char digest[GW_DIGEST_HEX_LEN + 1];
+    void *h;
+    bw_err rc;
+
+    if (!gw_registry(q, r, &ops, &h))
+        return;
+    rc = ops->action_next(h, q->device->id, (int64_t)time(NULL), &a);
+    if (rc == BW_OK)
+        rc = ops->release_get(h, a.release_id, &rel);
+    if (rc == BW_OK && q->device->sequence >= 0)
+        rc = gw_delta_find(q->st->conf.blob_dir, &rel, (uint64_t)q->device->sequence, &dl);
+    else if (rc == BW_OK)
+        rc = BW_E_NOTFOUND;
+    if (rc || q->cap_len[0] != GW_DIGEST_HEX_LEN || memcmp(dl.digest, q->cap[0], GW_DIGEST_HEX_LEN)) {
+        gw_error(r, 404, "not_found", "no action of this device offers that delta");
+        return;
+    }
+    memcpy(digest, dl.digest, sizeof(digest));
     gw_send_blob(q, r, digest);
 }
 

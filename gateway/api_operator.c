@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "delta.h"
 #include "bulwark/core.h"
 #include "bwh/host.h"
 #include "mender.h"
@@ -992,6 +993,67 @@ void gw_h_op_release_sbom(struct gw_req *q, struct gw_resp *r)
     }
 }
 
+/*
+ * PUT /api/v1/releases/{id}/deltas/{source} (release role; the body is a
+ * delta made offline with `bulwark delta make`): stored only if its
+ * envelope is the release's own signed envelope and it was made against
+ * the image source's manifest signs. Devices reporting source's sequence
+ * are then offered it beside the full package (docs/gateway.md).
+ */
+void gw_h_op_release_delta(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_conf *c = &q->st->conf;
+    const struct gw_db_ops *ops;
+    struct gw_release rel, src, blob;
+    struct gw_delta_info info;
+    char sid[24], msg[200];
+    uint64_t v;
+    void *h;
+    bw_err rc;
+
+    if (!gw_registry(q, r, &ops, &h) || !need(q, r, ops, h, GW_ROLE_RELEASE))
+        return;
+    snprintf(sid, sizeof(sid), "%.*s", (int)(q->cap_len[0] < 23 ? q->cap_len[0] : 23),
+             q->cap[0] ? q->cap[0] : "");
+    if (ops->release_get(h, q->id, &rel) || bwh_parse_u64(sid, &v) || v > INT64_MAX ||
+        ops->release_get(h, (int64_t)v, &src) || strcmp(rel.kind, "bulwark") ||
+        strcmp(src.kind, "bulwark")) {
+        gw_error(r, 404, "not_found", "no such bulwark release or source release");
+        return;
+    }
+    if (!q->upload_path) {
+        gw_error(r, 400, "upload", "the delta is the request body");
+        return;
+    }
+    rc = gw_delta_check(c->blob_dir, q->upload_path, &rel, &src, &info);
+    if (!rc)
+        rc = gw_release_store_artifact(q->upload_path, c->blob_dir, "delta", rel.name,
+                                       q->operator_name, &blob);
+    if (!rc) {
+        memcpy(info.digest, blob.digest, sizeof(info.digest));
+        rc = gw_delta_record(c->blob_dir, &rel, &info);
+    }
+    if (rc) {
+        snprintf(msg, sizeof(msg), "delta refused: %s (%s)",
+                 rc == BW_E_INVAL    ? "its envelope is not the release's signed envelope"
+                 : rc == BW_E_DIGEST ? "it was not made against the source release's image"
+                                     : bw_strerror(rc),
+                 bw_errname(rc));
+        audit(q, ops, h, "release.delta_refused", rel.name, bw_errname(rc));
+        gw_error(r, 422, "delta", msg);
+        return;
+    }
+    audit(q, ops, h, "release.delta", rel.name, info.digest);
+    {
+        json_t *o = json_pack("{s:I,s:I,s:I,s:s,s:I,s:I}", "release", (json_int_t)rel.id,
+                              "source_release", (json_int_t)src.id, "source_sequence",
+                              (json_int_t)src.sequence, "sha256", info.digest, "size",
+                              (json_int_t)info.size, "predicted", (json_int_t)info.predicted);
+
+        gw_json(r, 201, dump(o));
+    }
+}
+
 static const char *camp_state_name(enum gw_campaign_state s)
 {
     static const char *const n[] = {"running", "paused",      "cancelled",      "done",
@@ -1081,6 +1143,39 @@ static json_t *campaign_obj(const struct gw_campaign *cp, const struct gw_counts
     return o;
 }
 
+static void delta_cb(void *arg, const struct gw_delta_info *info)
+{
+    json_t *o = json_pack("{s:I,s:I,s:s,s:I,s:I}", "source_release",
+                          (json_int_t)info->source_release, "source_sequence",
+                          (json_int_t)info->source_sequence, "delta_sha256", info->digest,
+                          "delta_size", (json_int_t)info->size, "predicted",
+                          (json_int_t)info->predicted);
+
+    if (o)
+        json_array_append_new(arg, o);
+}
+
+/* What the campaign costs on the wire (docs/delta.md): the full package,
+ * fetched by every device that runs a release no delta was made against,
+ * and per source release with a delta the bytes a device running it is
+ * predicted to fetch. */
+static void campaign_transfer(json_t *o, const struct gw_conf *c, const struct gw_db_ops *ops,
+                              void *h, int64_t release_id)
+{
+    struct gw_release rel;
+    json_t *t, *by;
+
+    if (ops->release_get(h, release_id, &rel))
+        return;
+    t = json_object();
+    by = json_array();
+    json_object_set_new(t, "full", json_integer(rel.size));
+    if (!strcmp(rel.kind, "bulwark"))
+        gw_delta_each(c->blob_dir, &rel, delta_cb, by);
+    json_object_set_new(t, "by_source", by);
+    json_object_set_new(o, "transfer", t);
+}
+
 static void campaign_cb(void *arg, const struct gw_campaign *cp, const struct gw_counts *k)
 {
     json_array_append_new(arg, campaign_obj(cp, k));
@@ -1143,7 +1238,16 @@ void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r)
         if (paging(q, r, &off, &lim))
             return;
         arr = json_array();
-        list_answer(r, ops, h, arr, ops->campaign_list(h, off, lim, campaign_cb, arr));
+        rc = ops->campaign_list(h, off, lim, campaign_cb, arr);
+        if (!rc) { /* after the listing: no registry read inside its callback */
+            size_t i;
+            json_t *o;
+
+            json_array_foreach(arr, i, o)
+                campaign_transfer(o, &q->st->conf, ops, h,
+                                  (int64_t)json_integer_value(json_object_get(o, "release_id")));
+        }
+        list_answer(r, ops, h, arr, rc);
         return;
     }
     if (rest[0] == '/') {
@@ -1155,7 +1259,10 @@ void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r)
             return;
         }
         if (!*e && !strcmp(q->method, "GET")) {
-            gw_json(r, 200, dump(campaign_obj(&cp, &k)));
+            json_t *o = campaign_obj(&cp, &k);
+
+            campaign_transfer(o, &q->st->conf, ops, h, cp.release_id);
+            gw_json(r, 200, dump(o));
             return;
         }
         if (!strcmp(q->method, "POST") &&

@@ -480,7 +480,7 @@ bw_err gw_release_store_artifact(const char *upload_path, const char *blob_dir, 
     if (!out)
         goto fail;
     memset(out, 0, sizeof(*out));
-    if (!blob_dir || !blob_dir[0] || !kind || (strcmp(kind, "swu") && strcmp(kind, "mender")) ||
+    if (!blob_dir || !blob_dir[0] || !kind || (strcmp(kind, "swu") && strcmp(kind, "mender") && strcmp(kind, "delta")) ||
         (rc = check_id(name)) || (rc = check_id(uploaded_by)))
         goto fail;
     rc = hash_and_store(upload_path, blob_dir, NULL, hex, md5, sha1, &total);
@@ -518,19 +518,20 @@ bw_err gw_blob_store_expect(const char *upload_path, const char *blob_dir,
     return hash_and_store(upload_path, blob_dir, expect, hex, md5, sha1, &total);
 }
 
-/* The release package's envelope: the first CBOR item of the blob, read
- * without a key (the blob was verified when it was stored; the manifest
- * digest still covers the text member). */
-bw_err gw_release_text(const char *blob_dir, const char *pkg_digest, struct gw_release_text *out)
+/* The release package's envelope: the first CBOR item of the blob (the
+ * blob was verified when it was stored). */
+bw_err gw_release_envelope(const char *blob_dir, const char *pkg_digest, uint8_t **env,
+                           size_t *env_len)
 {
     char path[4096];
     uint8_t *buf = NULL;
-    size_t len = 0, env_len = 0;
-    struct bw_suit s;
+    size_t len = 0;
     ssize_t n;
     int fd = -1;
     bw_err rc;
 
+    *env = NULL;
+    *env_len = 0;
     rc = gw_blob_path(blob_dir, pkg_digest, path, sizeof(path));
     if (rc)
         goto out;
@@ -545,20 +546,37 @@ bw_err gw_release_text(const char *blob_dir, const char *pkg_digest, struct gw_r
     while (len < BW_SUIT_ENVELOPE_MAX &&
            (n = read(fd, buf + len, BW_SUIT_ENVELOPE_MAX - len)) > 0)
         len += (size_t)n;
-    rc = bw_cbor_wellformed(buf, len, 1, &env_len);
-    if (!rc)
-        rc = bw_suit_parse(buf, env_len, NULL, &s);
-    if (rc)
-        goto out;
-    memset(out, 0, sizeof(*out));
-    out->has_sbom = s.has_sbom;
-    memcpy(out->sbom, s.sbom_digest, BW_SHA256_LEN);
-    out->security_only = s.security_only;
-    rc = BW_OK;
+    rc = bw_cbor_wellformed(buf, len, 1, env_len);
+    if (!rc) {
+        *env = buf;
+        buf = NULL;
+    }
 out:
     if (fd >= 0)
         close(fd);
     bwh_free(buf);
+    return rc;
+}
+
+/* The text member, read without a key (the manifest digest still covers
+ * it). */
+bw_err gw_release_text(const char *blob_dir, const char *pkg_digest, struct gw_release_text *out)
+{
+    uint8_t *env;
+    size_t env_len;
+    struct bw_suit s;
+    bw_err rc;
+
+    rc = gw_release_envelope(blob_dir, pkg_digest, &env, &env_len);
+    if (!rc)
+        rc = bw_suit_parse(env, env_len, NULL, &s);
+    if (!rc) {
+        memset(out, 0, sizeof(*out));
+        out->has_sbom = s.has_sbom;
+        memcpy(out->sbom, s.sbom_digest, BW_SHA256_LEN);
+        out->security_only = s.security_only;
+    }
+    bwh_free(env);
     return rc;
 }
 

@@ -69,7 +69,8 @@ BW_NODISCARD bw_err gw_release_ingest(const char *upload_path, const struct bw_e
 
 /*
  * Stores a maker's own artifact (kind "swu": an SWUpdate image, or
- * "mender": a Mender artifact; the device verifies either itself) by
+ * "mender": a Mender artifact; "delta": a delta package, checked by
+ * gw_delta_check; the device verifies each itself) by
  * content address, without looking inside: the same
  * consumption of upload_path and the same blob store as
  * gw_release_ingest. out gets digest, md5, sha1, size, kind, name
@@ -97,6 +98,12 @@ struct gw_release_text {
     uint8_t sbom[BW_SHA256_LEN];   /* the SBOM's SHA-256 */
     int security_only;             /* BW_SUIT_TEXT_SECURITY_ONLY */
 };
+
+/* The envelope at the start of stored package pkg_digest (bwh_malloc'd
+ * into *env, its length *env_len; trusted as stored). Errors: BW_E_INVAL,
+ * BW_E_IO, bw_cbor_wellformed's, BW_E_NOMEM. Thread-safe. */
+BW_NODISCARD bw_err gw_release_envelope(const char *blob_dir, const char *pkg_digest,
+                                        uint8_t **env, size_t *env_len);
 
 /*
  * Reads the text member of release package pkg_digest's manifest (the

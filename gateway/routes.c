@@ -56,6 +56,7 @@ static const struct gw_route routes[] = {
      gw_h_device_report},
     {GH, "/api/v1/device/download/**", GW_AUTH_DEVICE, GW_ROLE_NONE, 0, gw_h_device_download},
     {GW_GET, "/api/v1/device/whoami", GW_AUTH_DEVICE, GW_ROLE_NONE, 0, gw_h_device_whoami},
+    {GH, "/api/v1/device/delta/**", GW_AUTH_DEVICE, GW_ROLE_NONE, 0, gw_h_device_delta},
     {ANY, "/api/v1/device/**", GW_AUTH_DEVICE, GW_ROLE_NONE, 0, not_found},
     /* the operator API (roles finer than viewer are checked in the handlers
      * where they depend on the object) */
@@ -70,6 +71,8 @@ static const struct gw_route routes[] = {
     {GW_GET, "/api/v1/releases/{id}/sbom", GW_AUTH_OPERATOR, GW_ROLE_VIEWER, 0, gw_h_op_release_sbom},
     {GW_PUT, "/api/v1/releases/{id}/sbom", GW_AUTH_OPERATOR, GW_ROLE_RELEASE, GW_ROUTE_UPLOAD,
      gw_h_op_release_sbom},
+    {GW_PUT, "/api/v1/releases/{id}/deltas/*", GW_AUTH_OPERATOR, GW_ROLE_RELEASE, GW_ROUTE_UPLOAD,
+     gw_h_op_release_delta},
     {GW_GET, "/api/v1/releases/**", GW_AUTH_OPERATOR, GW_ROLE_VIEWER, 0, gw_h_op_release_get},
     {GW_PUT, "/api/v1/vex", GW_AUTH_OPERATOR, GW_ROLE_RELEASE, GW_ROUTE_UPLOAD, gw_h_op_vex_put},
     {GW_GET, "/api/v1/exposure", GW_AUTH_OPERATOR, GW_ROLE_VIEWER, 0, gw_h_op_exposure},

@@ -872,3 +872,8 @@ out:
     bwh_delta_slot_free(&idx);
     return rc;
 }
+
+int bwh_delta_may_fall_back(const char *stage, bw_err rc)
+{
+    return strcmp(stage, "device check") && strcmp(stage, "finish") && rc != BW_E_NOMEM;
+}

@@ -139,21 +139,30 @@ static bw_err url_read(void *ctx, uint64_t off, uint8_t *buf, size_t len)
     return BW_OK;
 }
 
-bw_err bwh_delta_src_file(struct bwh_delta_src *src, const char *path)
+bw_err bwh_delta_src_fd(struct bwh_delta_src *src, int fd)
 {
     struct file_src *f = bwh_calloc(1, sizeof(*f));
 
     memset(src, 0, sizeof(*src));
-    if (!f)
+    if (!f) {
+        close(fd);
         return BW_E_NOMEM;
-    f->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (f->fd < 0) {
-        bwh_free(f);
-        return BW_E_IO;
     }
+    f->fd = fd;
     src->read = file_read;
     src->ctx = f;
     return BW_OK;
+}
+
+bw_err bwh_delta_src_file(struct bwh_delta_src *src, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        memset(src, 0, sizeof(*src));
+        return BW_E_IO;
+    }
+    return bwh_delta_src_fd(src, fd);
 }
 
 bw_err bwh_delta_src_url(struct bwh_delta_src *src, const char *url, const char *cacert,

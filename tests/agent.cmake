@@ -22,6 +22,13 @@ if(TARGET bwgateway AND TARGET bulwark-agent)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/device_say.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
   set_tests_properties(integ.device_say PROPERTIES TIMEOUT 120)
+  # delta updates through the fleet: an uploaded delta offered to the
+  # devices running its source, the full package to the others and on any
+  # problem with the delta (about 7 s)
+  add_test(NAME integ.agent_delta
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_delta.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
+  set_tests_properties(integ.agent_delta PROPERTIES TIMEOUT 120)
   # the agent and the simulator say the same for the same state (one cycle)
   add_test(NAME integ.agent_same
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_same.sh $<TARGET_FILE:bulwark>

@@ -57,14 +57,6 @@ static int download_limits(struct cli_args *a, const struct bwh_device_conf *dc,
     return 0;
 }
 
-/* Whether a failed delta install may be retried with the full package:
- * not when the device refused the package itself (identity, rollback,
- * state) or its slot failed. */
-static int delta_fallback(const char *stage, bw_err rc)
-{
-    return strcmp(stage, "device check") && strcmp(stage, "finish") && rc != BW_E_NOMEM;
-}
-
 /* bulwark install --delta: the package a delta carries, assembled from the
  * running slot and the frames fetched from src (a file or a URL). */
 static bw_err install_delta(struct cli_args *a, struct bwh_device *d, const char *src_name,
@@ -173,7 +165,7 @@ int cmd_install(struct cli_args *a)
         rc = install_delta(a, &d, delta, &lim, &e, &stage, &sequence);
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);
-        if (rc && !install_stop && !cli_flag(a, "delta-only") && delta_fallback(stage, rc)) {
+        if (rc && !install_stop && !cli_flag(a, "delta-only") && bwh_delta_may_fall_back(stage, rc)) {
             fprintf(stderr, "bulwark install: delta refused at %s (%s): installing %s whole\n",
                     stage, bw_errname(rc), src);
             stage = "envelope";

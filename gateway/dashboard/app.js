@@ -386,6 +386,13 @@ async function viewCampaigns() {
     // the devices' say: what the open actions wait for
     const waits = Object.entries(c.waiting || {}).filter(([, n]) => n)
       .map(([w, n]) => n + ' ' + WAIT_TEXT[w]);
+    // what a device fetches (docs/delta.md): the full package, or the
+    // predicted bytes of a delta for the release it runs
+    const tr = c.transfer, wire = tr && tr.by_source.length ? tr.by_source.map((d) => {
+      const s = releasesById.get(d.source_release);
+      return 'from ' + (s ? s.name : '#' + d.source_release) + ' (sequence ' + d.source_sequence +
+        ') ' + bytes(d.predicted) + ' by delta';
+    }).concat(['from any other release ' + bytes(tr.full)]) : [];
     box.append(el('article', { class: 'campaign', 'data-id': c.id },
       el('h2', {}, c.name, ' ', el('span', { class: 'cstate ' + c.state }, CSTATE_TEXT[c.state] || c.state)),
       el('p', { class: 'muted' }, 'release ', r ? r.name : '#' + c.release_id, ' · ', c.type,
@@ -394,6 +401,7 @@ async function viewCampaigns() {
       rails.length ? el('p', { class: 'rails' }, rails.join(' · ')) : null,
       c.reason ? el('p', { class: 'reason' }, c.reason) : null,
       waits.length ? el('p', { class: 'waiting' }, 'devices waiting: ' + waits.join(' · ')) : null,
+      wire.length ? el('p', { class: 'transfer' }, 'bytes per device: ' + wire.join(' · ')) : null,
       bar,
       el('p', {}, String(done), ' of ', String(total), ' devices finished'),
       counts, buttons));

@@ -144,6 +144,9 @@ struct bwh_delta_src {
  * URL through host/http.c (Range requests within lim, cacert as in
  * bwh_fetch_start, stop polled). */
 BW_NODISCARD bw_err bwh_delta_src_file(struct bwh_delta_src *src, const char *path);
+/* The same over an open file (fd is the source's from then on, closed by
+ * bwh_delta_src_close, or here on an error). */
+BW_NODISCARD bw_err bwh_delta_src_fd(struct bwh_delta_src *src, int fd);
 BW_NODISCARD bw_err bwh_delta_src_url(struct bwh_delta_src *src, const char *url,
                                       const char *cacert, const struct bwh_net_limits *lim,
                                       volatile const sig_atomic_t *stop);
@@ -184,6 +187,11 @@ BW_NODISCARD bw_err bwh_delta_install(struct bwh_delta_src *src, const struct bw
                                       const struct bw_flash *old, const struct bw_flash *target,
                                       struct bwh_progress *prog, struct bwh_delta_stats *st,
                                       const char **stage);
+
+/* Whether an install whose delta failed at stage with rc may go on with
+ * the full package: not when the device refused the package itself
+ * (identity, rollback, state), its slot failed, or memory ran out. */
+int bwh_delta_may_fall_back(const char *stage, bw_err rc);
 
 /* Decodes one frame into dst (want bytes) with prefix (NULL, 0: none) as
  * its dictionary; dctx from bwh_zchunk_dctx. bwh_zchunk_decode's errors. */

@@ -46,7 +46,7 @@ int main(int argc, char **argv)
             fd = open(argv[i + 4], O_RDWR | O_CREAT, 0600);
             if (fd < 0 || lseek(fd, (off_t)have, SEEK_SET) != (off_t)have)
                 return 2;
-            rc = agent_net_download(n, argv[i + 1], fd, have, size, &got, &status);
+            rc = agent_net_download(n, "download", argv[i + 1], fd, have, size, &got, &status);
             close(fd);
             printf("get %ld %" PRIu64 " rc=%s\n", status, got, bw_errname(rc));
             i += 4;

@@ -53,6 +53,23 @@ int main(void)
     CHECK_RC(parse(ACT(GOOD), &ci), BW_OK);
     CHECK(ci.has_action && ci.action.id == 7 && ci.action.size == 1000 &&
           !strcmp(ci.action.type, "soft") && !strcmp(ci.action.sha256, SHA));
+    CHECK(ci.action.delta_size == 0);
+    /* a delta offered beside it; one whose path is not its digest's own,
+     * or without a size, is refused */
+    CHECK_RC(parse(ACT(GOOD ",\"delta\":{\"download\":\"/api/v1/device/delta/" SHA
+                            "\",\"sha256\":\"" SHA "\",\"size\":300,\"predicted\":120}"),
+                   &ci),
+             BW_OK);
+    CHECK(ci.action.delta_size == 300 && !strcmp(ci.action.delta_sha256, SHA));
+    CHECK_RC(parse(ACT(GOOD ",\"delta\":{\"download\":\"/api/v1/device/download/" SHA
+                            "\",\"sha256\":\"" SHA "\",\"size\":300}"),
+                   &ci),
+             BW_E_FORMAT);
+    CHECK_RC(parse(ACT(GOOD ",\"delta\":{\"download\":\"/api/v1/device/delta/" SHA
+                            "\",\"sha256\":\"" SHA "\"}"),
+                   &ci),
+             BW_E_FORMAT);
+    CHECK_RC(parse(ACT(GOOD ",\"delta\":\"x\""), &ci), BW_E_FORMAT);
     /* a download path that is not the digest's own: refused */
     CHECK_RC(parse(ACT("\"id\":7,\"campaign\":2,\"type\":\"soft\",\"state\":\"offered\","
                        "\"release\":\"fw-2\",\"sequence\":2,\"size\":1000,\"sha256\":\"" SHA
