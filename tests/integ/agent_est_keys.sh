@@ -18,33 +18,20 @@ pkcs11)
   H=$T
   token op
   ;;
-tpm)
-  for tool in swtpm od; do
-    command -v $tool >/dev/null || { echo "FAIL: $tool not found (apt-get install swtpm)"; exit 1; }
-  done
-  H=
-  ;;
+tpm) H= ;;
 *) echo "usage: agent_est_keys.sh pkcs11|tpm BULWARK GATEWAY AGENT"; exit 2 ;;
 esac
 . "$D/gwlib.sh"
 . "$D/agentlib.sh"
+. "$D/swtpmlib.sh"
 gw_begin
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T" ${H:+"$H"}' EXIT
 if [ "$KIND" = pkcs11 ]; then
   OPKEY="pkcs11:module=$module;token=op;object=op;pin-source=$T/pin"
   echo 1234 > pin
 else
-  # swtpm on a free loopback port pair, stopped by the trap (PIDS)
-  mkdir tpmstate
-  for n in $(seq 20); do
-    TP=$((20000 + ($(od -An -N2 -tu2 /dev/urandom) % 20000) * 2))
-    swtpm socket --tpm2 --tpmstate dir="$T/tpmstate" \
-      --server type=tcp,port=$TP,bindaddr=127.0.0.1 --ctrl type=tcp,port=$((TP + 1)),bindaddr=127.0.0.1 \
-      --flags not-need-init,startup-clear --daemon --pid file="$T/swtpm.pid" 2>>swtpm.err && break
-  done
-  [ -s swtpm.pid ] || { cat swtpm.err; echo "FAIL: swtpm did not start"; exit 1; }
-  PIDS="$PIDS $(cat swtpm.pid)"
-  OPKEY="tpm:tcti=swtpm:host=127.0.0.1,port=$TP;handle=0x81000030"
+  swtpm_start
+  OPKEY="tpm:tcti=$TPM_TCTI;handle=0x81000030"
 fi
 agent_device
 gw_operators admin
