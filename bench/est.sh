@@ -59,7 +59,7 @@ EOF2
 "$AG" --simulate "$M" --config sim.conf --fleet-dir fleet --ca-dir simca --threads 2 --prepare >/dev/null 2>&1
 cat factory/ca.crt simca/ca.crt > clientca.pem
 gw_start "$T/clientca.pem" "token_audience = $AUD" "est_ca_cert = $T/opca.crt" "est_ca_key = $T/opca.key" \
-  "max_body = 33554432" "max_per_address = 100000"
+  "max_body = 33554432" "max_per_address = 100000" "token_device_quota = 100000"
 op $TOK_admin --data-binary @factory/registry.jsonl $U/api/v1/devices/import >/dev/null
 op $TOK_admin --data-binary @fleet/registry.jsonl $U/api/v1/devices/import >/dev/null
 op $TOK_admin -H "Content-Type: application/json" --data '{"status":"accepted"}' \
@@ -100,7 +100,7 @@ EOF2
   rm -rf one
   t0=$(now)
   for i in $(seq 1 "$K"); do
-    rm -f one/op.crt
+    rm -f one/op.crt one/op.retry
     "$AG" --config one.conf --once >> one.out 2>&1 && [ -s one/op.crt ] && ok=$((ok + 1))
   done
   t1=$(now)
@@ -120,7 +120,7 @@ for i in $(seq 1 "$N"); do
 done
 t1=$(now)
 ossl_rate=$(rate "$N" "$t0" "$t1")
-kill $GPID; wait $GPID 2>/dev/null
+kill $GPID; wait $GPID 2>/dev/null; [ -z "${KEEP_LOG:-}" ] || cp one.out gw.err "$KEEP_LOG"/
 
 {
   echo "Run $(date -u '+%Y-%m-%d %H:%M') UTC on $(nproc) cores, $(openssl version | cut -d' ' -f1-2), gateway on SQLite with 2 threads"
