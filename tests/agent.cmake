@@ -62,7 +62,8 @@ if(TARGET bwgateway AND TARGET bulwark-agent)
   foreach(kind pkcs11 tpm)
     add_test(NAME integ.agent_est_${kind}
              COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_est_keys.sh ${kind}
-                     $<TARGET_FILE:bulwark> $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
+                     $<TARGET_FILE:bulwark> $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>
+                     $<TARGET_FILE:test_tlskey>)
     set_tests_properties(integ.agent_est_${kind} PROPERTIES LABELS ${kind} TIMEOUT 60)
   endforeach()
   # 500 simulated devices renew 120-second certificates while 20 % of the

@@ -7,11 +7,13 @@
 # renews with simplereenroll authenticated by that key. pkcs11 only: a
 # wrong PIN fails the cycle with the old certificate kept, and the right
 # PIN back, the device renews.
-# Usage: agent_est_keys.sh pkcs11|tpm BULWARK GATEWAY AGENT
+# First, test_tlskey (tests/unit/test_tlskey.c) on a second key of the same
+# backend: OpenSSL signatures through it verify.
+# Usage: agent_est_keys.sh pkcs11|tpm BULWARK GATEWAY AGENT TEST_TLSKEY
 set -u
 KIND=$1
 D=$(dirname "$(realpath "$0")")
-B=$(realpath "$2"); GW=$(realpath "$3"); AG=$(realpath "$4")
+B=$(realpath "$2"); GW=$(realpath "$3"); AG=$(realpath "$4"); TK=$(realpath "$5")
 case $KIND in
 pkcs11)
   . "$D/softhsmlib.sh" # its own temp dir H, for the token
@@ -19,7 +21,7 @@ pkcs11)
   token op
   ;;
 tpm) H= ;;
-*) echo "usage: agent_est_keys.sh pkcs11|tpm BULWARK GATEWAY AGENT"; exit 2 ;;
+*) echo "usage: agent_est_keys.sh pkcs11|tpm BULWARK GATEWAY AGENT TEST_TLSKEY"; exit 2 ;;
 esac
 . "$D/gwlib.sh"
 . "$D/agentlib.sh"
@@ -28,11 +30,14 @@ gw_begin
 trap 'for p in $PIDS; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T" ${H:+"$H"}' EXIT
 if [ "$KIND" = pkcs11 ]; then
   OPKEY="pkcs11:module=$module;token=op;object=op;pin-source=$T/pin"
+  TLSKEY="pkcs11:module=$module;token=op;object=tlskey;pin-source=$T/pin"
   echo 1234 > pin
 else
   swtpm_start
   OPKEY="tpm:tcti=$TPM_TCTI;handle=0x81000030"
+  TLSKEY="tpm:tcti=$TPM_TCTI;handle=0x81000031"
 fi
+check '"$TK" "$TLSKEY" > tlskey.out 2>&1' "test_tlskey on $KIND: $(cat tlskey.out)"
 agent_device
 gw_operators admin
 openssl ecparam -name prime256v1 -genkey -noout -out opca.key 2>/dev/null
