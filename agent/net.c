@@ -217,6 +217,8 @@ bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const 
 {
     struct agent_net *a;
     struct bw_ec_key ec;
+    EVP_PKEY *tk = NULL;
+    int file;
     bw_err rc;
 
     *out = NULL;
@@ -240,21 +242,25 @@ bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const 
         rc = bwh_devkey_open(device_key, &a->key);
     if (!rc)
         rc = bwh_devkey_signer(a->key, &a->signer);
-    if (!rc && strcmp(bwh_devkey_scheme(a->key), "file")) {
-        fprintf(stderr, "bulwark-agent: mTLS needs a file: device key for now (%s)\n",
-                bwh_devkey_scheme(a->key));
-        rc = BW_E_UNSUPPORTED;
-    }
-    if (!rc)
+    /* a file key is handed to OpenSSL in memory (its fast path); a key
+     * in a token or TPM signs the handshake where it lives */
+    file = !rc && !strcmp(bwh_devkey_scheme(a->key), "file");
+    if (file)
         rc = bwh_devkey_export_private(a->key, &ec);
-    if (!rc)
+    if (file && !rc)
         rc = bw_ec_export(&ec, 1, 1, a->pem, sizeof(a->pem), &a->pem_len);
     bw_ec_key_clear(&ec);
+    if (!rc && !file && (rc = bwh_tls_devkey(a->key, &tk)))
+        fprintf(stderr, "bulwark-agent: %s key for TLS: %s\n", bwh_devkey_scheme(a->key),
+                bw_strerror(rc));
     if (!rc)
         rc = new_token(a);
-    if (!rc && (rc = bwh_tls_ctx_new(&a->ctx, c->ca_cert, a->cert, a->pem, a->pem_len, a->err,
-                                    sizeof(a->err))))
+    if (!rc && (rc = bwh_tls_ctx_new(&a->ctx, c->ca_cert, a->cert, file ? a->pem : NULL,
+                                    a->pem_len, a->err, sizeof(a->err))))
         fprintf(stderr, "bulwark-agent: %s\n", a->err);
+    if (!rc && tk && (rc = bwh_tls_ctx_key(a->ctx, tk, a->err, sizeof(a->err))))
+        fprintf(stderr, "bulwark-agent: %s\n", a->err);
+    EVP_PKEY_free(tk); /* the context holds its own reference */
     if (!rc) {
         struct bwh_http_opts o = {.tls = a->ctx, .stall_s = (unsigned)c->timeout,
                                   .stop = &agent_stopping};

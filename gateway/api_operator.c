@@ -630,6 +630,50 @@ out:
     json_decref(b);
 }
 
+#define SERIAL_HEX_MAX 40 /* an X.509 serial is at most 20 bytes (RFC 5280 4.1.2.2) */
+
+/* POST /api/v1/devices/ID/certs/SERIAL/revoke (admin): one operational
+ * certificate of the device revoked on its own, the device and its other
+ * certificates untouched. The device API looks certificates up per
+ * request, so it is refused at once on every instance of the registry;
+ * the CRL is signed again. SERIAL in hex, either case (openssl prints it
+ * in upper case). */
+static void cert_revoke(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                        const char *id, const char *rest)
+{
+    char serial[SERIAL_HEX_MAX + 1];
+    const char *end = strchr(rest, '/');
+    size_t n = end ? (size_t)(end - rest) : 0, i;
+    bw_err rc;
+
+    if (!end || strcmp(end, "/revoke") || n == 0 || n > SERIAL_HEX_MAX) {
+        gw_error(r, 404, "not_found", "no such resource");
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        char c = rest[i];
+
+        if (c >= 'A' && c <= 'F')
+            c = (char)(c - 'A' + 'a');
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            gw_error(r, 404, "not_found", "no such certificate");
+            return;
+        }
+        serial[i] = c;
+    }
+    serial[n] = 0;
+    if (!need(q, r, ops, h, GW_ROLE_ADMIN))
+        return;
+    rc = ops->cert_revoke(h, id, serial, (int64_t)time(NULL));
+    if (rc) {
+        gw_error_rc(r, rc, "not_found", rc == BW_E_NOTFOUND ? "no such certificate" : ops->error(h));
+        return;
+    }
+    gw_crl_stale(q->st);
+    audit(q, ops, h, "cert.revoke", id, serial);
+    gw_json_lit(r, 200, "{\"revoked\":true}");
+}
+
 /* /api/v1/devices[/...] */
 void gw_h_op_devices(struct gw_req *q, struct gw_resp *r)
 {
@@ -718,6 +762,10 @@ void gw_h_op_devices(struct gw_req *q, struct gw_resp *r)
                 gw_error(r, 405, "method", "GET or DELETE");
             else
                 gw_json(r, 200, dump(device_obj(&d)));
+            return;
+        }
+        if (!strncmp(slash, "/certs/", 7) && !strcmp(q->method, "POST")) {
+            cert_revoke(q, r, ops, h, id, slash + 7);
             return;
         }
         if (!strcmp(slash, "/rekey") && !strcmp(q->method, "POST")) {

@@ -233,6 +233,11 @@ struct gw_db_ops {
      * device; BW_E_EXISTS: recorded. */
     bw_err (*cert_add)(void *ctx, const char *id, const char *fingerprint, const char *serial,
                        const char *pubkey, int64_t not_after, int64_t now, const char *action);
+    /* revokes the operational certificate of device id with serial (hex,
+     * lower case) at now: device_by_fingerprint no longer finds the device
+     * by it and device_revoked lists it; revoking it again keeps the first
+     * time. BW_E_NOTFOUND: no such certificate of this device. */
+    bw_err (*cert_revoke)(void *ctx, const char *id, const char *serial, int64_t now);
     /* calls fn for each revoked device that has a certificate serial (hex),
      * ordered by serial, with the time it was revoked (0: revoked before
      * the registry recorded times, migration 6). fn must not use the

@@ -395,6 +395,19 @@ static bw_err reg_device_set_status(void *ctx, const char *id, enum gw_device_st
     return changed(n, e);
 }
 
+static bw_err reg_cert_revoke(void *ctx, const char *id, const char *serial, int64_t now)
+{
+    int64_t n = 0;
+    bw_err e;
+
+    if (!id || !serial)
+        return BW_E_INVAL;
+    if (!gw__db_utf8_ok(id) || !gw__db_utf8_ok(serial))
+        return BW_E_NOTFOUND;
+    e = run(ctx, &n, GW__Q_CERT_REVOKE, "itt", now, id, serial);
+    return changed(n, e);
+}
+
 /* The certificate and its audit row in one transaction: one commit (one
  * fsync on SQLite) per enrollment. */
 static bw_err reg_cert_add(void *ctx, const char *id, const char *fpr, const char *serial,
@@ -1509,6 +1522,7 @@ static bw_err reg_audit_recent(void *ctx, int64_t limit, audit_fn fn, void *arg)
         .device_get = reg_device_get, .device_by_fingerprint = reg_device_by_fingerprint,         \
         .device_set_status = reg_device_set_status, .device_checkin = reg_device_checkin,         \
         .device_revoked = reg_device_revoked, .cert_add = reg_cert_add,                           \
+        .cert_revoke = reg_cert_revoke,                                                            \
         .device_list = reg_device_list, .device_delete = reg_device_delete,                       \
         .device_rekey = reg_device_rekey, .pending_add = reg_pending_add,                         \
         .release_add = reg_release_add, .release_get = reg_release_get,                           \

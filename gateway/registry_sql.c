@@ -305,6 +305,10 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
                                   " WHERE d.status = 3 OR k.revoked_at > 0 ORDER BY 1"),
     [GW__Q_CERT_ADD] = BOTH("INSERT INTO device_certs (fingerprint, device_id, serial, pubkey,"
                             " not_after, issued) VALUES ($1, $2, $3, $4, $5, $6)"),
+    /* one operational certificate of device $2, serial $3: revoked at $1,
+     * or kept at the first time when it was revoked before */
+    [GW__Q_CERT_REVOKE] = BOTH("UPDATE device_certs SET revoked_at = CASE WHEN revoked_at > 0"
+                               " THEN revoked_at ELSE $1 END WHERE device_id = $2 AND serial = $3"),
     [GW__Q_DEVICE_DEL_CERTS] = BOTH("DELETE FROM device_certs WHERE device_id = $1"),
     [GW__Q_DEVICE_CHECKIN] = BOTH("UPDATE devices SET version = coalesce($1, version),"
                                   " sequence = $2, attrs = coalesce($3, attrs), last_seen = $4"

@@ -101,11 +101,13 @@ bw_err bwh_tls_ctx_new(SSL_CTX **out, const char *ca_file, const char *cert_file
         goto out;
     }
     if (key_pem) {
-        if (bwh_tls_key_pem(key_pem, key_len, &key) || SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
-            SSL_CTX_check_private_key(ctx) != 1) {
+        if (bwh_tls_key_pem(key_pem, key_len, &key)) {
             ssl_reason(err, cap, "client key");
             goto out;
         }
+        rc = bwh_tls_ctx_key(ctx, key, err, cap);
+        if (rc)
+            goto out;
     }
     rc = BW_OK;
 out:
@@ -115,6 +117,15 @@ out:
     else
         *out = ctx;
     return rc;
+}
+
+bw_err bwh_tls_ctx_key(SSL_CTX *ctx, EVP_PKEY *key, char *err, size_t cap)
+{
+    if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+        ssl_reason(err, cap, "client key");
+        return BW_E_KEY;
+    }
+    return BW_OK;
 }
 
 static int64_t now_ms(void)

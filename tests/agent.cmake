@@ -64,6 +64,15 @@ if(TARGET bwgateway AND TARGET bulwark-agent)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_est.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
   set_tests_properties(integ.agent_est PROPERTIES TIMEOUT 120)
+  # the operational key in a token and in a TPM: generated there, signs the
+  # CSR and the mTLS handshakes (host/tlskey.c)
+  foreach(kind pkcs11 tpm)
+    add_test(NAME integ.agent_est_${kind}
+             COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_est_keys.sh ${kind}
+                     $<TARGET_FILE:bulwark> $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>
+                     $<TARGET_FILE:test_tlskey>)
+    set_tests_properties(integ.agent_est_${kind} PROPERTIES LABELS ${kind} TIMEOUT 60)
+  endforeach()
   # 500 simulated devices renew 120-second certificates while 20 % of the
   # requests are lost: about 2 minutes (heavy: once, in the gcc build). The
   # script's default is 10,000 devices with 900-second certificates (about

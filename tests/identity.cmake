@@ -17,3 +17,9 @@ add_test(NAME unit.identity
          COMMAND sh -c "d=$(mktemp -d) && ./test_identity \"$d\"; r=$?; rm -rf \"$d\"; exit $r")
 
 add_test(NAME integ.provision COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/provision.sh $<TARGET_FILE:bulwark>)
+# host/tlskey.c: a device key signing as an OpenSSL key (the agent's mTLS)
+add_executable(test_tlskey unit/test_tlskey.c)
+target_link_libraries(test_tlskey PRIVATE bwhost)
+target_include_directories(test_tlskey PRIVATE unit)
+add_test(NAME unit.tlskey
+         COMMAND sh -c "d=$(mktemp -d) && ./test_tlskey \"file:$d/op.key?storage-key=$d/storage.key\"; r=$?; rm -rf \"$d\"; exit $r")

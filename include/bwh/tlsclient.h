@@ -33,6 +33,19 @@ BW_NODISCARD bw_err bwh_tls_init(void);
 BW_NODISCARD bw_err bwh_tls_ctx_new(SSL_CTX **ctx, const char *ca_file, const char *cert_file,
                                    const uint8_t *key_pem, size_t key_len, char *err,
                                    size_t cap);
+/* Presents key (a private key, e.g. from bwh_tls_devkey) with the
+ * context's client certificate, which it must match. BW_E_KEY with err. */
+BW_NODISCARD bw_err bwh_tls_ctx_key(SSL_CTX *ctx, EVP_PKEY *key, char *err, size_t cap);
+
+struct bwh_devkey;
+/* An OpenSSL key whose signatures are made by the open device key k
+ * (any backend: file, pkcs11:, tpm:) through bwh_devkey_sign: the
+ * private key stays in its token or TPM. ECDSA P-256 only; k must stay
+ * open as long as *key or a context holding it lives (each signature is
+ * one bwh_devkey_sign call, not thread-safe for one k). *key is freed
+ * with EVP_PKEY_free. BW_E_NOTFOUND if k has no key, BW_E_CRYPTO. */
+BW_NODISCARD bw_err bwh_tls_devkey(struct bwh_devkey *k, EVP_PKEY **key);
+
 /* Parses a PEM private key (for per-connection keys). BW_E_KEY. */
 BW_NODISCARD bw_err bwh_tls_key_pem(const uint8_t *pem, size_t len, EVP_PKEY **key);
 

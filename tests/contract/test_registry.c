@@ -462,7 +462,7 @@ static void t_identities(void)
 static void t_opcerts(void)
 {
     struct gw_device d, g;
-    char fpr[65], serial[33], pub[131];
+    char fpr[65], serial[33], pub[131], fpr2[65], serial2[33];
     struct revoked_rows rv = {serial, 0, 0, 0};
     int64_t now = (int64_t)time(NULL);
 
@@ -488,6 +488,31 @@ static void t_opcerts(void)
 
     EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
     CHECK(rv.found == 0, "operational certificate listed before its device was revoked");
+
+    /* one certificate revoked on its own: not found by it any more,
+     * listed with its own time (kept when revoked again), the device and
+     * its birth certificate untouched; another device's or an unknown
+     * serial is not found */
+    snprintf(fpr2, sizeof(fpr2), "%064x", 904);
+    snprintf(serial2, sizeof(serial2), "%032x", 905);
+    EXPECT(ops->cert_add(db, "op-1", fpr2, serial2, pub, now + 1000, now, "est.enroll"), BW_OK);
+    EXPECT(ops->cert_revoke(db, "op-1", serial2, now - 5), BW_OK);
+    EXPECT(ops->cert_revoke(db, "op-1", serial2, now), BW_OK);
+    EXPECT(ops->cert_revoke(db, "op-2", serial2, now), BW_E_NOTFOUND);
+    EXPECT(ops->cert_revoke(db, "op-1", "ab", now), BW_E_NOTFOUND);
+    EXPECT(ops->cert_revoke(db, NULL, serial2, now), BW_E_INVAL);
+    EXPECT(ops->device_by_fingerprint(db, fpr2, &g), BW_E_NOTFOUND);
+    EXPECT(ops->device_by_fingerprint(db, fpr, &g), BW_OK);
+    EXPECT(ops->device_by_fingerprint(db, d.fingerprint, &g), BW_OK);
+    CHECK(g.status == GW_DEV_ACCEPTED, "device revoked with one operational certificate");
+    rv.want = serial2;
+    rv.found = 0;
+    EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+    CHECK(rv.found == 1 && rv.at == now - 5, "revoked operational certificate listed %d at %lld",
+          rv.found, (long long)rv.at);
+    rv.want = serial;
+    rv.found = 0;
+
     EXPECT(ops->device_set_status(db, "op-1", GW_DEV_REVOKED), BW_OK);
     EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
     CHECK(rv.found == 1 && rv.at >= now, "revoked device's operational certificate not listed");

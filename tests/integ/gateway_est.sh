@@ -11,8 +11,11 @@
 # wrong media type, a malformed and an oversized CSR, a CSR whose
 # signature does not verify, reenroll with the IDevID, enroll with an
 # operational certificate, and (require_operational_cert = true, a second
-# instance on the same registry) the IDevID on the device API. Revoking
-# dev-1 refuses its operational certificate at once on both instances and lists its serial
+# instance on the same registry) the IDevID on the device API. An operator
+# revokes one operational certificate (POST .../certs/SERIAL/revoke): it is
+# refused at once on both instances, listed in the CRL and audited, the
+# device's birth certificate still taken. Revoking dev-1 refuses its
+# operational certificate at once on both instances and lists its serial
 # in the CRL.
 # Usage: gateway_est.sh BULWARK GATEWAY DEVKEY_PEM [DATABASE-URL]
 set -u
@@ -114,8 +117,29 @@ check '[ "$(est dev-2/state/device.crt dev-2/tls.key simpleenroll)" = 400 ]' "CS
 # an unknown EST path
 check '[ "$(req $UA/.well-known/est/serverkeygen)" = 404 ]' "serverkeygen"
 
-# revocation reaches operational certificates: refused at once, in the CRL
+# one operational certificate revoked on its own (serial as openssl prints
+# it, upper case): refused at once on both instances, in the CRL, audited;
+# the device and its birth certificate untouched (a CSR that verifies)
+csr dev-1/tls.key dev-1
 SEROP=$(openssl x509 -in op1.pem -noout -serial | cut -d= -f2)
+check '[ "$(op $TOK_admin -X POST $UA/api/v1/devices/dev-1/certs/$SEROP/revoke)" = 200 ]' \
+  "revoke dev-1's operational certificate $SEROP"
+check '[ "$(dop $UA/api/v1/device/checkin)" = 403 ]' "revoked operational certificate taken on A"
+check '[ "$(dop $UB/api/v1/device/checkin)" = 403 ]' "revoked operational certificate taken on B"
+check '[ "$(req --cert op1.crt --key dev-1/tls.key -H "Content-Type: application/pkcs10" --data-binary @csr.b64 $UA/.well-known/est/simplereenroll)" = 403 ]' \
+  "revoked operational certificate renewed"
+check '[ "$(req --cert dev-1/state/device.crt --key dev-1/tls.key -H "Authorization: Bearer $(dtok dev-1)" --data "$CHK" $UA/api/v1/device/checkin)" = 200 ]' \
+  "dev-1's birth certificate refused after revoking one operational certificate"
+check '[ "$(curl -s -o crl.der -w "%{http_code}" --cacert srvca.crt $UA/crl/devices.crl)" = 200 ] && openssl crl -inform DER -in crl.der -noout -text | tr -d ":" | grep -qi "Serial Number $SEROP"' \
+  "CRL lacks the revoked operational serial $SEROP"
+check 'op $TOK_admin "$UA/api/v1/audit" >/dev/null && grep -q "cert.revoke" body.txt' "certificate revocation not audited"
+check '[ "$(op $TOK_admin -X POST $UA/api/v1/devices/dev-1/certs/$SEROP/revoke)" = 200 ]' "revoking again"
+check '[ "$(op $TOK_admin -X POST $UA/api/v1/devices/dev-2/certs/$SEROP/revoke)" = 404 ]' \
+  "dev-1's certificate revoked through dev-2"
+check '[ "$(op $TOK_admin -X POST $UA/api/v1/devices/dev-1/certs/00zz/revoke)" = 404 ]' "a serial that is not hex"
+check '[ "$(req -X POST $UA/api/v1/devices/dev-1/certs/$SEROP/revoke)" = 401 ]' "revocation without an operator token"
+
+# revocation of the device reaches operational certificates: refused at once, in the CRL
 check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"revoked\"}" $UA/api/v1/devices/dev-1/status)" = 200 ]' "revoke dev-1"
 check '[ "$(dop $UA/api/v1/device/checkin)" = 403 ]' "revoked dev-1's operational certificate taken"
 check '[ "$(dop $UB/api/v1/device/checkin)" = 403 ]' "revoked dev-1's operational certificate taken on B"
