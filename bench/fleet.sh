@@ -197,7 +197,7 @@ done
 rm -f import.*
 
 # --- reference: fresh-connection polls from bench_gwpoll, simulator not running ------
-ref_rps=0 ref_cpu=0
+ref_rps='not run (REF=0)' ref_cpu='not run'
 field() { tr ' ' '\n' < "$1" | sed -n "s/^$2=//p" | head -1; }
 : > ref.txt
 if [ "$REF" = 1 ]; then
@@ -313,7 +313,9 @@ sim=$(tail -qn1 sim*.json | tr '\n' ' ')
 total_polls=$(polls)
 stop_all $GPIDS; GPIDS=
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { b += 0; printf "%.2f", b ? a / b : 0 }'; }
+pg_campaign=''
+[ "$DB" = pg ] && pg_campaign="PostgreSQL: $(awk -v c="$((g3 - g2))" 'BEGIN { printf "%.1f", c / 1000 }')"
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
 {
@@ -341,13 +343,13 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
   echo "| check-ins/s served, steady state ($st_secs s) | $st_rps (offered $want_rps) | bench_gwpoll fresh-connection ceiling: $ref_rps | $(ratio "$st_rps" "$ref_rps")x |"
   echo "| gateway CPU per check-in (us, user+system) | $st_cpu_us | bench_gwpoll: $ref_cpu | $(ratio "$st_cpu_us" "$ref_cpu")x |"
   echo "| gateway CPU, steady state (% of one core) | $st_cpu_pct | | |"
-  echo "| PostgreSQL CPU per check-in (us, every server process) | $st_pg_us | | |"
-  echo "| registry row writes: per second / per check-in; commits per second | $st_rows / $st_rows_per; $st_xact | | |"
-  echo "| database size: before the fleet / after the steady window / after the campaign (MiB) | $(mib $((db0 / 1024))) / $(mib $((db1 / 1024))) / $(mib $((db2 / 1024))) | | |"
+  [ "$DB" = pg ] && echo "| PostgreSQL CPU per check-in (us, every server process) | $st_pg_us | | |"
+  [ "$DB" = pg ] && echo "| registry row writes: per second / per check-in; commits per second | $st_rows / $st_rows_per; $st_xact | | |"
+  [ "$DB" = pg ] && echo "| database size: before the fleet / after the steady window / after the campaign (MiB) | $(mib $((db0 / 1024))) / $(mib $((db1 / 1024))) / $(mib $((db2 / 1024))) | | |"
   echo "| simulator CPU per device cycle (us; TLS client, token, check-in) | $st_sim_us | | |"
   echo "| gateway RSS: before the fleet / steady / peak sampled / VmHWM (MiB) | $(mib "$rss0") / $(mib "$st_rss") / $(mib "$rss_peak") / $(mib "$hwm") | | |"
   echo "| campaign to all $DEVICES devices: 50% / 90% / 100% success (s) | $t50 / $t90 / ${t100:-not reached} | one poll interval: $POLL | $(ratio "${t100:-0}" "$POLL")x |"
-  echo "| gateway CPU during the campaign (s) | $cp_cpu_s | PostgreSQL: $(awk -v c="$((g3 - g2))" 'BEGIN { printf "%.1f", c / 1000 }') | |"
+  echo "| gateway CPU during the campaign (s) | $cp_cpu_s | $pg_campaign | |"
   echo
   echo "- polls served: $st_polls in the steady window; $((p3 - p2)) during the campaign; $total_polls in all; downloads $downloads"
   echo "- registry after the first round ($t_first s after the start): $first; before the campaign: $before; after: $versions"
