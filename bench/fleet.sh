@@ -26,6 +26,24 @@
 # GW_THREADS (2) MEASURE (1 poll interval of steady state) PKG_KIB (128)
 # CAMPAIGN_MAX (420 s) REF_CONNS (500 per client thread). About 9 minutes
 # with the defaults on 2 cores.
+# Scale mode (issue 19): DB=pg runs the registry on a private PostgreSQL
+# server (initdb on tmpfs, Unix socket only, stopped at the end; as root
+# the server runs as $BW_PG_USER, default postgres); GATEWAYS=2 starts two
+# gateway instances on that one registry, the devices split in halves
+# (one simulator process and one device id prefix per instance, as DNS
+# round robin would split them). Measured in addition: PostgreSQL CPU (the
+# postmaster and every backend, those that ended included), the database
+# size (pg_database_size) and its row writes (pg_stat_database) over the
+# steady window. REF=0 skips the bench_gwpoll reference; WAIT_ALL=0
+# measures after WARMUP s (default POLL/4) instead of waiting for every
+# device's first poll (a round of 100,000 devices takes longer than the
+# run). With WAIT_ALL=0 the campaign targets only the devices that have
+# checked in (the registry learns a device's attributes from its
+# check-in), and they poll again one POLL later: a campaign shorter than
+# POLL sees no success. The 100,000-device run of bench/README.md:
+# DB=pg GATEWAYS=2 DEVICES=100000 POLL=1200 REF=0 WAIT_ALL=0 WARMUP=90
+# MEASURE=0.15 CAMPAIGN_MAX=180 PKG_KIB=16 (about 18 minutes; minting 100,000
+# identities takes 4 and importing them 5).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(realpath "${1:-$ROOT/build}")
@@ -33,6 +51,9 @@ B=$BUILD/bulwark GW=$BUILD/bulwark-gateway AG=$BUILD/bulwark-agent LOAD=$BUILD/b
 DEVICES=${DEVICES:-10000} POLL=${POLL:-60} THREADS=${THREADS:-4} GW_THREADS=${GW_THREADS:-2}
 MEASURE=${MEASURE:-1} PKG_KIB=${PKG_KIB:-128} CAMPAIGN_MAX=${CAMPAIGN_MAX:-420}
 REF_CONNS=${REF_CONNS:-500}
+DB=${DB:-sqlite} GATEWAYS=${GATEWAYS:-1} REF=${REF:-1} WAIT_ALL=${WAIT_ALL:-1}
+WARMUP=${WARMUP:-$((POLL / 4))}
+[ "$GATEWAYS" = 1 ] || [ "$DB" = pg ] || { echo "fleet.sh: GATEWAYS=$GATEWAYS needs DB=pg" >&2; exit 1; }
 OUT=${OUT:-$ROOT/bench/results-fleet-latest.md}
 for x in "$B" "$GW" "$AG" "$LOAD"; do
   [ -x "$x" ] || { echo "fleet.sh: $x missing (build first)" >&2; exit 1; }
@@ -40,9 +61,14 @@ done
 # tmpfs: 10,000 devices' key files and the registry are written with fsync;
 # this benchmark is about the gateway, not the disk
 T=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
-GPID='' SPID='' MPID=''
+GPIDS='' SPIDS='' MPID='' PGBIN='' AS=''
 stop() { [ -n "$1" ] || return 0; kill -TERM "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
-cleanup() { stop "$MPID"; stop "$SPID"; stop "$GPID"; rm -rf "$T"; }
+stop_all() { local p; for p in "$@"; do stop "$p"; done; }
+pg_stop() {
+  [ -n "$PGBIN" ] && [ -f "$T/pg/postmaster.pid" ] || return 0
+  $AS "$PGBIN/pg_ctl" -D "$T/pg" -m fast -w -t 20 stop >/dev/null 2>&1
+}
+cleanup() { stop "$MPID"; stop_all $SPIDS; stop_all $GPIDS; pg_stop; rm -rf "$T"; }
 trap cleanup EXIT
 cd "$T" || exit 1
 die() { echo "fleet.sh: $*" >&2; tail -n 5 gw.err sim.err 2>/dev/null >&2; exit 1; }
@@ -53,7 +79,21 @@ V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
 AUD=https://gateway.bench
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 TCK=$(getconf CLK_TCK)
-cpu_ms() { awk -v t="$TCK" '{ print int(($14 + $15) * 1000 / t) }' "/proc/$1/stat"; }
+cpu_ms() { # PID...: user+system CPU of the processes, ms
+  local p; for p in "$@"; do cat "/proc/$p/stat"; done |
+    awk -v t="$TCK" '{ s += $14 + $15 } END { print int(s * 1000 / t) }'
+}
+pg_cpu_ms() { # the postmaster, its live children, and the children it reaped
+  [ -n "$PGBIN" ] || { echo 0; return; }
+  local m; m=$(head -n 1 "$T/pg/postmaster.pid")
+  { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$m/stat"
+    for p in $(ps -o pid= --ppid "$m"); do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null; done
+  } | awk -v t="$TCK" '{ s += $1 } END { print int(s * 1000 / t) }'
+}
+pg_q() { "$PGBIN/psql" -h "$T/pgsock" -p 5432 -U bw -d bwfleet -Atq -c "$1"; }
+pg_writes() { [ -n "$PGBIN" ] && pg_q "select tup_inserted + tup_updated + tup_deleted || ' ' || xact_commit from pg_stat_database where datname = 'bwfleet'" || echo "0 0"; }
+pg_size() { [ -n "$PGBIN" ] && pg_q "select pg_database_size('bwfleet')" || echo 0; }
+rss_sum() { local p s=0; for p in "$@"; do s=$((s + $(kib "$p" VmRSS))); done; echo $s; }
 kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 
 # --- server certificate, release, operator, device template -------------------------
@@ -94,61 +134,97 @@ EOF
 sim_conf https://127.0.0.1:1 > sim.conf
 log "minting $DEVICES device identities (key, CSR, certificate from the simulator's CA)"
 tp=$(now)
-"$AG" --simulate "$DEVICES" --config sim.conf --fleet-dir fleet --ca-dir ca --id-prefix dev- \
-  --threads 2 --prepare > prep.log 2>&1 || die "prepare: $(tail -3 prep.log)"
+PER=$((DEVICES / GATEWAYS))
+for g in $(seq "$GATEWAYS"); do # fleet1 (ids dev-...), fleet2 (dev2-...): one per gateway
+  pfx=dev-; [ "$g" = 1 ] || pfx=dev$g-
+  "$AG" --simulate "$PER" --config sim.conf --fleet-dir fleet$g --ca-dir ca --id-prefix $pfx \
+    --threads 2 --prepare > prep.log 2>&1 || die "prepare: $(tail -3 prep.log)"
+done
 t_mint=$(since "$tp")
 
+# --- the registry: SQLite file, or a private PostgreSQL server -----------------------
+DBURL=sqlite:$T/registry.db
+if [ "$DB" = pg ]; then
+  for d in /usr/lib/postgresql/*/bin; do [ -x "$d/initdb" ] && PGBIN=$d; done
+  [ -n "$PGBIN" ] || die "PostgreSQL server binaries not found"
+  chmod 755 "$T"; mkdir pg pgsock
+  if [ "$(id -u)" -eq 0 ]; then
+    AS="runuser -u ${BW_PG_USER:-postgres} --"; chown "${BW_PG_USER:-postgres}" pg pgsock
+  fi
+  $AS "$PGBIN/initdb" -D "$T/pg" -U bw --auth=trust -E UTF8 --locale=C.UTF-8 > initdb.log 2>&1 ||
+    die "initdb: $(tail -3 initdb.log)"
+  $AS "$PGBIN/pg_ctl" -D "$T/pg" -l "$T/pgsock/server.log" -w -t 30 \
+    -o "-k $T/pgsock -c listen_addresses='' -p 5432" start > /dev/null || die "pg_ctl start"
+  "$PGBIN/createdb" -h "$T/pgsock" -p 5432 -U bw bwfleet || die createdb
+  DBURL="postgresql://bw@/bwfleet?host=$T/pgsock&port=5432"
+fi
+
 # --- the gateway ---------------------------------------------------------------------
-cat > gw.conf <<EOF
+gw_conf() { # N
+cat <<EOF
 listen = 127.0.0.1:0
 tls_cert = $T/srv.crt
 tls_key = $T/srv.key
 client_ca = $T/ca/ca.crt
-database = sqlite:$T/registry.db
+database = $DBURL
 blob_dir = $T/blobs
 release_keys = $T/rel.pub
 vendor_id = $V
 class_id = $C
 operator_tokens = $T/operators
 token_audience = $AUD
-access_log = $T/access.log
+access_log = $T/access$1.log
 poll_interval = $POLL
 threads = $GW_THREADS
 max_body = 4194304
 EOF
-"$GW" --config gw.conf --port-file port 2>gw.err &
-GPID=$!
-for _ in $(seq 200); do [ -s port ] && break; sleep 0.05; done
-[ -s port ] || die "the gateway did not start"
-GPORT=$(cat port) U=https://127.0.0.1:$(cat port)
+}
+for g in $(seq "$GATEWAYS"); do
+  gw_conf "$g" > gw$g.conf
+  "$GW" --config gw$g.conf --port-file port$g 2>>gw.err &
+  GPIDS="$GPIDS $!"
+  for _ in $(seq 200); do [ -s port$g ] && break; sleep 0.05; done
+  [ -s port$g ] || die "gateway $g did not start"
+done
+GPID=${GPIDS# }; GPID=${GPID%% *}
+GPORT=$(cat port1) U=https://127.0.0.1:$(cat port1)
 op() { curl -s -o body.txt -w '%{http_code}' --cacert srvca.crt -H "Authorization: Bearer $ADMIN" "$@"; }
 log "importing $DEVICES registry lines"
-split -l 1000 fleet/registry.jsonl import.
+cat fleet*/registry.jsonl | split -l 1000 - import.
 for f in import.*; do
   [ "$(op --data-binary @"$f" "$U/api/v1/devices/import")" = 200 ] || die "import: $(cat body.txt)"
 done
 rm -f import.*
 
 # --- reference: fresh-connection polls from bench_gwpoll, simulator not running ------
-log "reference: bench_gwpoll, one fresh mTLS connection and token per check-in"
-"$LOAD" --port "$GPORT" --cacert srvca.crt --devices fleet --aud "$AUD" --threads 2 \
-  --conns 2 --requests 1 --label warm >/dev/null || die "bench_gwpoll warm-up"
-"$LOAD" --port "$GPORT" --cacert srvca.crt --devices fleet --aud "$AUD" --threads 2 \
-  --conns "$REF_CONNS" --requests 1 --pids "$GPID" --label ref > ref.txt || die "bench_gwpoll"
+ref_rps='not run (REF=0)' ref_cpu='not run'
 field() { tr ' ' '\n' < "$1" | sed -n "s/^$2=//p" | head -1; }
+: > ref.txt
+if [ "$REF" = 1 ]; then
+log "reference: bench_gwpoll, one fresh mTLS connection and token per check-in"
+"$LOAD" --port "$GPORT" --cacert srvca.crt --devices fleet1 --aud "$AUD" --threads 2 \
+  --conns 2 --requests 1 --label warm >/dev/null || die "bench_gwpoll warm-up"
+"$LOAD" --port "$GPORT" --cacert srvca.crt --devices fleet1 --aud "$AUD" --threads 2 \
+  --conns "$REF_CONNS" --requests 1 --pids "$GPID" --label ref > ref.txt || die "bench_gwpoll"
 ref_rps=$(field ref.txt rps) ref_cpu=$(field ref.txt server_cpu_us_per_req)
+fi
 
 # --- the fleet, steady state -----------------------------------------------------------
-sim_conf "$U" > sim.conf
-rss0=$(kib "$GPID" VmRSS)
-log "starting $DEVICES simulated devices ($THREADS threads), first polls spread over $POLL s"
+rss0=$(rss_sum $GPIDS)
+db0=$(pg_size)
+log "starting $DEVICES simulated devices ($THREADS threads per $GATEWAYS simulator), first polls spread over $POLL s"
 tstart=$(now)
-"$AG" --simulate "$DEVICES" --config sim.conf --fleet-dir fleet --ca-dir ca --id-prefix dev- \
-  --threads "$THREADS" --spread "$POLL" --json > sim.json 2> sim.err &
-SPID=$!
-( while sleep 1; do echo "$(date +%s) $(kib "$GPID" VmRSS)"; done ) > rss.txt &
+for g in $(seq "$GATEWAYS"); do
+  pfx=dev-; [ "$g" = 1 ] || pfx=dev$g-
+  sim_conf "https://127.0.0.1:$(cat port$g)" > sim$g.conf
+  "$AG" --simulate "$PER" --config sim$g.conf --fleet-dir fleet$g --ca-dir ca --id-prefix $pfx \
+    --threads "$THREADS" --spread "$POLL" --json > sim$g.json 2>> sim.err &
+  SPIDS="$SPIDS $!"
+done
+SPID=${SPIDS# }; SPID=${SPID%% *}
+( while sleep 1; do echo "$(date +%s) $(rss_sum $GPIDS)"; done ) > rss.txt &
 MPID=$!
-polls() { grep -c '"/api/v1/device/checkin"\|/api/v1/device/checkin' access.log; }
+polls() { cat access*.log | grep -c '"/api/v1/device/checkin"\|/api/v1/device/checkin'; }
 devlist() { # the list is paged (at most 10,000 a page): read every page
   local off=0 k
   : > devs.jsonl
@@ -168,6 +244,7 @@ print(", ".join("%s: %d" % kv for kv in sorted(c.items())))'
 }
 # every device polls once (the campaign targets the devices whose
 # attributes the registry knows)
+if [ "$WAIT_ALL" = 1 ]; then
 sleep "$POLL"
 for _ in $(seq $((POLL * 3 / 5))); do
   [ "$(devlist)" = "sequence 1/1: $DEVICES" ] && break
@@ -175,26 +252,36 @@ for _ in $(seq $((POLL * 3 / 5))); do
   sleep 5
 done
 first=$(devlist) t_first=$(since "$tstart")
-win=$((POLL * MEASURE))
+else
+  sleep "$WARMUP"; first="not waited for (WAIT_ALL=0, $WARMUP s warm-up)" t_first=$(since "$tstart")
+fi
+win=$(awk -v p="$POLL" -v m="$MEASURE" 'BEGIN { printf "%d", p * m }')
 log "steady state: measuring for $win s"
-c0=$(cpu_ms "$GPID") p0=$(polls) q0=$(cpu_ms "$SPID") t0=$(now)
+read -r w0 x0 < <(pg_writes)
+c0=$(cpu_ms $GPIDS) p0=$(polls) q0=$(cpu_ms $SPIDS) g0=$(pg_cpu_ms) t0=$(now)
 sleep "$win"
-c1=$(cpu_ms "$GPID") p1=$(polls) q1=$(cpu_ms "$SPID") t1=$(now)
+c1=$(cpu_ms $GPIDS) p1=$(polls) q1=$(cpu_ms $SPIDS) g1=$(pg_cpu_ms) t1=$(now)
+read -r w1 x1 < <(pg_writes)
 st_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 st_polls=$((p1 - p0))
 st_rps=$(awk -v n="$st_polls" -v s="$st_secs" 'BEGIN { printf "%.1f", n / s }')
 st_cpu_pct=$(awk -v c="$((c1 - c0))" -v s="$st_secs" 'BEGIN { printf "%.1f", c / 10 / s }')
 st_cpu_us=$(awk -v c="$((c1 - c0))" -v n="$st_polls" 'BEGIN { printf "%.1f", n ? c * 1000 / n : 0 }')
 st_sim_us=$(awk -v c="$((q1 - q0))" -v n="$st_polls" 'BEGIN { printf "%.1f", n ? c * 1000 / n : 0 }')
-st_rss=$(kib "$GPID" VmRSS)
-sim_rss=$(kib "$SPID" VmRSS)
+st_pg_us=$(awk -v c="$((g1 - g0))" -v n="$st_polls" 'BEGIN { printf "%.1f", n ? c * 1000 / n : 0 }')
+st_rows=$(awk -v w="$((w1 - w0))" -v s="$st_secs" 'BEGIN { printf "%.1f", w / s }')
+st_rows_per=$(awk -v w="$((w1 - w0))" -v n="$st_polls" 'BEGIN { printf "%.2f", n ? w / n : 0 }')
+st_xact=$(awk -v w="$((x1 - x0))" -v s="$st_secs" 'BEGIN { printf "%.1f", w / s }')
+st_rss=$(rss_sum $GPIDS)
+sim_rss=$(rss_sum $SPIDS)
+db1=$(pg_size)
 before=$(devlist)
 want_rps=$(awk -v d="$DEVICES" -v p="$POLL" 'BEGIN { printf "%.1f", d / p }')
 
 # --- the campaign ------------------------------------------------------------------------
 [ "$(op --data-binary @fw.bwp "$U/api/v1/releases?name=fw-2")" = 201 ] || die "upload: $(cat body.txt)"
 RID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt)
-c2=$(cpu_ms "$GPID") p2=$(polls) tc=$(now)
+c2=$(cpu_ms $GPIDS) g2=$(pg_cpu_ms) p2=$(polls) tc=$(now)
 [ "$(op -H "Content-Type: application/json" \
   --data "{\"name\":\"fleet\",\"release_id\":$RID,\"filter\":{\"fleet\":\"bench\"},\"type\":\"forced\"}" \
   "$U/api/v1/campaigns")" = 201 ] || die "campaign: $(cat body.txt)"
@@ -213,29 +300,38 @@ while :; do
   [ "$nfail" -gt 0 ] && die "campaign: $nfail failures"
   awk -v e="$e" -v m="$CAMPAIGN_MAX" 'BEGIN { exit !(e > m) }' && { log "campaign: $ok of $DEVICES after $e s: giving up"; break; }
 done
-c3=$(cpu_ms "$GPID") p3=$(polls)
+c3=$(cpu_ms $GPIDS) g3=$(pg_cpu_ms) p3=$(polls) db2=$(pg_size)
 cp_cpu_s=$(awk -v c="$((c3 - c2))" 'BEGIN { printf "%.1f", c / 1000 }')
-downloads=$(grep -c '/api/v1/device/download/' access.log)
+downloads=$(cat access*.log | grep -c '/api/v1/device/download/')
 versions=$(devlist)
 stop "$MPID"; MPID=
-stop "$SPID"; SPID=
-hwm=$(kib "$GPID" VmHWM) rss_end=$(kib "$GPID" VmRSS)
+stop_all $SPIDS; SPIDS=
+hwm=0; for p in $GPIDS; do hwm=$((hwm + $(kib "$p" VmHWM))); done
+rss_end=$(rss_sum $GPIDS)
 rss_peak=$(awk '$2 > m { m = $2 } END { print m + 0 }' rss.txt)
-sim=$(tail -1 sim.json)
+sim=$(tail -qn1 sim*.json | tr '\n' ' ')
 total_polls=$(polls)
-stop "$GPID"; GPID=
+stop_all $GPIDS; GPIDS=
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { b += 0; printf "%.2f", b ? a / b : 0 }'; }
+pg_campaign=''
+[ "$DB" = pg ] && pg_campaign="PostgreSQL: $(awk -v c="$((g3 - g2))" 'BEGIN { printf "%.1f", c / 1000 }')"
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
 {
-  echo "# bench/fleet: $DEVICES simulated devices against one bulwark-gateway"
+  echo "# bench/fleet: $DEVICES simulated devices against $GATEWAYS bulwark-gateway instance(s), registry $DB"
   echo
   echo "Run $(date -u '+%Y-%m-%d %H:%M') UTC on $(nproc) cores ($cpu), HEAD $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)."
   echo "Load average before / after: $load0 / $(cut -d' ' -f1-3 /proc/loadavg)."
-  echo "Gateway: SQLite on tmpfs, $GW_THREADS threads, access log to a file. Simulator: one"
+  echo "Gateway: $GATEWAYS instance(s), registry $DB on tmpfs, $GW_THREADS threads each, access log to a file."
+  echo "Connection mode: every device cycle opens a fresh mutual-TLS connection with a full"
+  echo "handshake (the simulator keeps no TLS session between cycles: no resumption); the"
+  echo "requests of one cycle share it (keep-alive). Simulator: one"
   if [ "$POLL" = 60 ]; then
     echo "process, $THREADS threads, on the same 2 cores. Real time: poll interval 60 s, no compression."
+  elif [ "$POLL" -gt 60 ]; then
+    echo "process per instance, $THREADS threads each, on the same 2 cores. Poll interval $POLL s:"
+    echo "$(awk -v d="$DEVICES" -v p="$POLL" 'BEGIN { printf "%.1f", d / p }') check-ins/s offered, what $(awk -v d="$DEVICES" -v p="$POLL" 'BEGIN { printf "%d", d * 60 / p }') devices polling every 60 s would send."
   else
     echo "process, $THREADS threads, on the same 2 cores. Time compressed: poll interval"
     echo "$POLL s instead of 60 s (x$(awk -v p="$POLL" 'BEGIN { printf "%g", 60 / p }')): the poll load of $(awk -v d="$DEVICES" -v p="$POLL" 'BEGIN { printf "%d", d * 60 / p }') devices at 60 s."
@@ -247,10 +343,13 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
   echo "| check-ins/s served, steady state ($st_secs s) | $st_rps (offered $want_rps) | bench_gwpoll fresh-connection ceiling: $ref_rps | $(ratio "$st_rps" "$ref_rps")x |"
   echo "| gateway CPU per check-in (us, user+system) | $st_cpu_us | bench_gwpoll: $ref_cpu | $(ratio "$st_cpu_us" "$ref_cpu")x |"
   echo "| gateway CPU, steady state (% of one core) | $st_cpu_pct | | |"
+  [ "$DB" = pg ] && echo "| PostgreSQL CPU per check-in (us, every server process) | $st_pg_us | | |"
+  [ "$DB" = pg ] && echo "| registry row writes: per second / per check-in; commits per second | $st_rows / $st_rows_per; $st_xact | | |"
+  [ "$DB" = pg ] && echo "| database size: before the fleet / after the steady window / after the campaign (MiB) | $(mib $((db0 / 1024))) / $(mib $((db1 / 1024))) / $(mib $((db2 / 1024))) | | |"
   echo "| simulator CPU per device cycle (us; TLS client, token, check-in) | $st_sim_us | | |"
   echo "| gateway RSS: before the fleet / steady / peak sampled / VmHWM (MiB) | $(mib "$rss0") / $(mib "$st_rss") / $(mib "$rss_peak") / $(mib "$hwm") | | |"
   echo "| campaign to all $DEVICES devices: 50% / 90% / 100% success (s) | $t50 / $t90 / ${t100:-not reached} | one poll interval: $POLL | $(ratio "${t100:-0}" "$POLL")x |"
-  echo "| gateway CPU during the campaign (s) | $cp_cpu_s | | |"
+  echo "| gateway CPU during the campaign (s) | $cp_cpu_s | $pg_campaign | |"
   echo
   echo "- polls served: $st_polls in the steady window; $((p3 - p2)) during the campaign; $total_polls in all; downloads $downloads"
   echo "- registry after the first round ($t_first s after the start): $first; before the campaign: $before; after: $versions"
