@@ -23,7 +23,8 @@ int gw_auth_mender(struct gw_req *q, struct gw_resp *r);   /* api_mender.c */
 /* api_public.c: /.well-known/security.txt (RFC 9116), /healthz */
 void gw_h_security_txt(struct gw_req *q, struct gw_resp *r);
 void gw_h_healthz(struct gw_req *q, struct gw_resp *r);
-/* crl.c: the fleet's CRL, /crl/devices.crl (DER) and /crl/devices.pem */
+/* crl.c: the fleet's CRLs, /crl/devices.crl (DER) and /crl/devices.pem,
+ * /crl/operational.crl and /crl/operational.pem */
 void gw_h_crl(struct gw_req *q, struct gw_resp *r);
 /* GET /tuf/metadata/NAME: the fleet's TUF repository (tuf.c) */
 void gw_h_tuf(struct gw_req *q, struct gw_resp *r);

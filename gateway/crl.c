@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The fleet's certificate revocation list for verifiers outside the
- * gateway (docs/identity.md, "Revocation"): an X.509 v2 CRL (RFC 5280
- * section 5) of the certificate serials of every revoked device in the
- * registry, signed by crl_cert/crl_key (the device CA), served without
- * credentials at /crl/devices.crl (DER) and /crl/devices.pem. Every
- * instance of one registry builds it from the same rows, so each serves
+ * The fleet's certificate revocation lists for verifiers outside the
+ * gateway (docs/identity.md, "Revocation"): X.509 v2 CRLs (RFC 5280
+ * section 5), one per issuer, served without credentials: the birth
+ * certificate serials of every revoked device in the registry, signed by
+ * crl_cert/crl_key (the device CA), at /crl/devices.crl (DER) and
+ * /crl/devices.pem; with EST configured, the operational certificate
+ * serials of revoked devices and revoked on their own, signed by
+ * est_ca_cert/est_ca_key, at /crl/operational.crl and .pem. Every
+ * instance of one registry builds them from the same rows, so each serves
  * a current list: a request reads the revoked rows (one query, at most
  * once a second, so a flood of anonymous requests costs the registry
  * little; at once after a status change through this instance) and the
@@ -175,7 +178,7 @@ static bw_err ext_key(const char *uri, gnutls_x509_crt_t crt, struct bwh_devkey 
     if (!rc)
         rc = bwh_devkey_public(*dk, pub);
     if (rc) {
-        fprintf(stderr, "bulwark-gateway: crl_key: %s%s%s\n", bw_strerror(rc),
+        fprintf(stderr, "bulwark-gateway: CRL key %s: %s%s%s\n", uri, bw_strerror(rc),
                 *dk && *bwh_devkey_detail(*dk) ? ": " : "", *dk ? bwh_devkey_detail(*dk) : "");
         return rc;
     }
@@ -183,7 +186,7 @@ static bw_err ext_key(const char *uri, gnutls_x509_crt_t crt, struct bwh_devkey 
     if (gnutls_x509_crt_get_pk_ecc_raw(crt, &curve, &x, &y) < 0 ||
         curve != GNUTLS_ECC_CURVE_SECP256R1 || coord32(&x, xy) || coord32(&y, xy + 32) ||
         pub[0] != 0x04 || memcmp(pub + 1, xy, sizeof(xy))) {
-        fprintf(stderr, "bulwark-gateway: crl_key is not the key of crl_cert\n");
+        fprintf(stderr, "bulwark-gateway: CRL key %s is not the key of its certificate\n", uri);
         goto out;
     }
     if (gnutls_privkey_init(key) < 0) {
@@ -200,10 +203,10 @@ out:
     return rc;
 }
 
-/* The CRL of rows, thisUpdate now, signed by the configured signer, as DER
- * in *der (bwh_malloc'd). */
-static bw_err crl_sign(const struct gw_conf *c, const struct rows *rows, int64_t now,
-                       uint8_t **der, size_t *der_len)
+/* The CRL of rows, thisUpdate now, signed by the CA cert_path with key
+ * key_path (a PEM file, pkcs11: or tpm: URI), as DER in *der (bwh_malloc'd). */
+static bw_err crl_sign(const struct gw_conf *c, const char *cert_path, const char *key_path,
+                       const struct rows *rows, int64_t now, uint8_t **der, size_t *der_len)
 {
     uint8_t *cb = NULL, *kb = NULL, number[8], akid[64];
     size_t cn = 0, kn = 0, akid_len = sizeof(akid), i;
@@ -213,13 +216,13 @@ static bw_err crl_sign(const struct gw_conf *c, const struct rows *rows, int64_t
     gnutls_datum_t d, out = {NULL, 0};
     unsigned int critical = 0;
     struct bwh_devkey *dk = NULL;
-    int ext = !strncmp(c->crl_key, "pkcs11:", 7) || !strncmp(c->crl_key, "tpm:", 4);
+    int ext = !strncmp(key_path, "pkcs11:", 7) || !strncmp(key_path, "tpm:", 4);
     bw_err rc;
 
     *der = NULL;
-    rc = bwh_read_file(c->crl_cert, 1 << 20, &cb, &cn);
+    rc = bwh_read_file(cert_path, 1 << 20, &cb, &cn);
     if (!rc && !ext)
-        rc = bwh_read_file(c->crl_key, 1 << 20, &kb, &kn);
+        rc = bwh_read_file(key_path, 1 << 20, &kb, &kn);
     if (rc)
         goto out;
     rc = BW_E_KEY;
@@ -232,7 +235,7 @@ static bw_err crl_sign(const struct gw_conf *c, const struct rows *rows, int64_t
     if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM) < 0)
         goto out;
     if (ext) {
-        rc = ext_key(c->crl_key, crt, &dk, &key);
+        rc = ext_key(key_path, crt, &dk, &key);
         if (rc)
             goto out;
         rc = BW_E_KEY;
@@ -300,38 +303,41 @@ out:
 void gw_crl_stale(struct gw_state *st)
 {
     pthread_mutex_lock(&st->crl_lock);
-    st->crl_read = 0;
+    st->crl[0].read = 0;
+    st->crl[1].read = 0;
     pthread_mutex_unlock(&st->crl_lock);
 }
 
-/* A copy of the CRL made last in *der; BW_E_NOTFOUND when there is none
+/* A copy of CRL l made last in *der; BW_E_NOTFOUND when there is none
  * or it is due to be checked against the registry. */
-static bw_err crl_cached(struct gw_state *st, uint8_t **der, size_t *der_len)
+static bw_err crl_cached(struct gw_state *st, const struct gw_crl *l, uint8_t **der,
+                         size_t *der_len)
 {
     double now = bwh_now();
     bw_err rc = BW_E_NOTFOUND;
 
     pthread_mutex_lock(&st->crl_lock);
-    if (st->crl_der && st->crl_read > 0 && now - st->crl_read < CRL_READ_S &&
-        now >= st->crl_read) {
-        *der = bwh_malloc(st->crl_der_len);
+    if (l->der && l->read > 0 && now - l->read < CRL_READ_S && now >= l->read) {
+        *der = bwh_malloc(l->der_len);
         rc = *der ? BW_OK : BW_E_NOMEM;
         if (*der) {
-            memcpy(*der, st->crl_der, st->crl_der_len);
-            *der_len = st->crl_der_len;
+            memcpy(*der, l->der, l->der_len);
+            *der_len = l->der_len;
         }
     }
     pthread_mutex_unlock(&st->crl_lock);
     return rc;
 }
 
-/* A copy of the current CRL as DER in *der: the one made before when the
+/* A copy of the current CRL as DER in *der, op 0 the device CA's (birth
+ * certificates), 1 the operational CA's: the one made before when the
  * revoked rows are the same and it is younger than half its period, else
  * a new one. */
-static bw_err crl_current(struct gw_state *st, const struct gw_db_ops *ops, void *h,
+static bw_err crl_current(struct gw_state *st, int op, const struct gw_db_ops *ops, void *h,
                           uint8_t **der, size_t *der_len)
 {
     const struct gw_conf *c = &st->conf;
+    struct gw_crl *l = &st->crl[op];
     struct rows rows;
     uint8_t digest[BW_SHA256_LEN], *nd = NULL;
     size_t nl = 0;
@@ -340,13 +346,13 @@ static bw_err crl_current(struct gw_state *st, const struct gw_db_ops *ops, void
 
     memset(&rows, 0, sizeof(rows));
     *der = NULL;
-    rc = crl_cached(st, der, der_len);
+    rc = crl_cached(st, l, der, der_len);
     if (rc != BW_E_NOTFOUND)
         return rc;
     rc = bw_sha256_init(&rows.h);
     if (rc)
         return rc;
-    rc = ops->device_revoked(h, add_row, &rows);
+    rc = ops->device_revoked(h, op, add_row, &rows);
     if (!rc)
         rc = rows.err;
     if (!rc)
@@ -356,24 +362,25 @@ static bw_err crl_current(struct gw_state *st, const struct gw_db_ops *ops, void
     if (rc)
         goto out;
     pthread_mutex_lock(&st->crl_lock);
-    if (!st->crl_der || memcmp(st->crl_rows, digest, sizeof(digest)) ||
-        now - st->crl_made >= (int64_t)c->crl_period / 2 || now < st->crl_made) {
-        rc = crl_sign(c, &rows, now, &nd, &nl);
+    if (!l->der || memcmp(l->rows, digest, sizeof(digest)) ||
+        now - l->made >= (int64_t)c->crl_period / 2 || now < l->made) {
+        rc = crl_sign(c, op ? c->est_ca_cert : c->crl_cert, op ? c->est_ca_key : c->crl_key, &rows,
+                      now, &nd, &nl);
         if (!rc) {
-            bwh_free(st->crl_der);
-            st->crl_der = nd;
-            st->crl_der_len = nl;
-            memcpy(st->crl_rows, digest, sizeof(digest));
-            st->crl_made = now;
+            bwh_free(l->der);
+            l->der = nd;
+            l->der_len = nl;
+            memcpy(l->rows, digest, sizeof(digest));
+            l->made = now;
         }
     }
     if (!rc)
-        st->crl_read = bwh_now();
+        l->read = bwh_now();
     if (!rc) {
-        *der = bwh_malloc(st->crl_der_len);
+        *der = bwh_malloc(l->der_len);
         if (*der) {
-            memcpy(*der, st->crl_der, st->crl_der_len);
-            *der_len = st->crl_der_len;
+            memcpy(*der, l->der, l->der_len);
+            *der_len = l->der_len;
         } else {
             rc = BW_E_NOMEM;
         }
@@ -391,23 +398,27 @@ void gw_h_crl(struct gw_req *q, struct gw_resp *r)
     size_t der_len = 0;
     gnutls_datum_t d, pem = {NULL, 0};
     char *b;
+    const struct gw_conf *c = &q->st->conf;
+    int op = !strncmp(q->path, "/crl/operational.", 17);
+    size_t n = strlen(q->path);
     void *h;
     bw_err rc;
 
-    if (!q->st->conf.crl_cert[0] || !q->st->conf.crl_key[0]) {
-        gw_error(r, 404, "not_configured", "crl_cert and crl_key are not set");
+    if (op ? !c->est_ca_cert[0] || !c->est_ca_key[0] : !c->crl_cert[0] || !c->crl_key[0]) {
+        gw_error(r, 404, "not_configured",
+                 op ? "est_ca_cert and est_ca_key are not set" : "crl_cert and crl_key are not set");
         return;
     }
     if (!gw_registry(q, r, &ops, &h))
         return;
-    rc = crl_current(q->st, ops, h, &der, &der_len);
+    rc = crl_current(q->st, op, ops, h, &der, &der_len);
     if (rc) {
-        fprintf(stderr, "bulwark-gateway: CRL (%s, %s): %s\n", q->st->conf.crl_cert,
-                q->st->conf.crl_key, bw_strerror(rc));
+        fprintf(stderr, "bulwark-gateway: CRL (%s, %s): %s\n", op ? c->est_ca_cert : c->crl_cert,
+                op ? c->est_ca_key : c->crl_key, bw_strerror(rc));
         gw_error(r, 503, "crl", "the CRL cannot be made now");
         return;
     }
-    if (!strcmp(q->path, "/crl/devices.crl")) {
+    if (n > 4 && !strcmp(q->path + n - 4, ".crl")) {
         gw_text(r, 200, "application/pkix-crl", (char *)der, der_len);
         return;
     }

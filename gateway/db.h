@@ -238,11 +238,13 @@ struct gw_db_ops {
      * by it and device_revoked lists it; revoking it again keeps the first
      * time. BW_E_NOTFOUND: no such certificate of this device. */
     bw_err (*cert_revoke)(void *ctx, const char *id, const char *serial, int64_t now);
-    /* calls fn for each revoked device that has a certificate serial (hex),
-     * ordered by serial, with the time it was revoked (0: revoked before
-     * the registry recorded times, migration 6). fn must not use the
-     * same handle. */
-    bw_err (*device_revoked)(void *ctx,
+    /* operational 0: calls fn for each revoked device that has a birth
+     * certificate serial (hex), ordered by serial, with the time it was
+     * revoked (0: revoked before the registry recorded times, migration
+     * 6); operational 1: for each operational certificate of a revoked
+     * device or revoked on its own, with the time it or its device was
+     * revoked. fn must not use the same handle. */
+    bw_err (*device_revoked)(void *ctx, int operational,
                              void (*fn)(void *arg, const char *serial, int64_t revoked_at),
                              void *arg);
     /* check-in: version, sequence, attributes (JSON text), last_seen = now */

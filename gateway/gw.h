@@ -147,14 +147,17 @@ struct gw_state {
     struct bw_signer mender_signer;
     uint8_t mender_link_secret[32];
     int mender_ok;
-    /* the published CRL (crl.c), signed again when the registry's revoked
-     * devices change or half of crl_period has passed; guarded by crl_lock */
+    /* the published CRLs (crl.c), [0] the device CA's, [1] the operational
+     * CA's, each signed again when its revoked rows change or half of
+     * crl_period has passed; guarded by crl_lock */
     pthread_mutex_t crl_lock;
-    uint8_t *crl_der;
-    size_t crl_der_len;
-    uint8_t crl_rows[BW_SHA256_LEN]; /* SHA-256 of the revoked rows it lists */
-    int64_t crl_made;                /* its thisUpdate, 0: none yet */
-    double crl_read;                 /* when the revoked rows were last read, 0: now */
+    struct gw_crl {
+        uint8_t *der;
+        size_t der_len;
+        uint8_t rows[BW_SHA256_LEN]; /* SHA-256 of the revoked rows it lists */
+        int64_t made;                /* its thisUpdate, 0: none yet */
+        double read;                 /* when the revoked rows were last read, 0: now */
+    } crl[2];
     /* the TUF repository's online roles (tuf.c): checked at most once a
      * second, signed again when due; guarded by tuf_lock */
     pthread_mutex_t tuf_lock;

@@ -446,8 +446,8 @@ out:
     return e;
 }
 
-static bw_err reg_device_revoked(void *ctx, void (*fn)(void *arg, const char *serial,
-                                                       int64_t revoked_at),
+static bw_err reg_device_revoked(void *ctx, int operational,
+                                 void (*fn)(void *arg, const char *serial, int64_t revoked_at),
                                  void *arg)
 {
     struct gw__db *h = ctx;
@@ -457,7 +457,7 @@ static bw_err reg_device_revoked(void *ctx, void (*fn)(void *arg, const char *se
 
     if (!fn)
         return BW_E_INVAL;
-    e = start(h, &c, GW__Q_DEVICE_REVOKED, "");
+    e = start(h, &c, operational ? GW__Q_CERT_REVOKED : GW__Q_DEVICE_REVOKED, "");
     if (e)
         return e;
     while (!(e = next(h, &c, &row)) && row)

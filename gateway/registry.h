@@ -35,7 +35,8 @@ enum gw__q {
     GW__Q_DEVICE_GET,
     GW__Q_DEVICE_BY_FPR,
     GW__Q_DEVICE_STATUS,
-    GW__Q_DEVICE_REVOKED, /* the certificate serials of revoked devices, for the CRL */
+    GW__Q_DEVICE_REVOKED, /* the birth certificate serials of revoked devices, for the CRL */
+    GW__Q_CERT_REVOKED,   /* the revoked operational certificate serials, for theirs */
     GW__Q_DEVICE_CHECKIN,
     GW__Q_DEVICE_LIST,
     GW__Q_DEVICE_DEL_ACTIONS,

@@ -295,14 +295,15 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
     [GW__Q_DEVICE_STATUS] = BOTH("UPDATE devices SET revoked_at = CASE WHEN $1 <> 3 THEN 0"
                                  " WHEN status = 3 THEN revoked_at ELSE $2 END,"
                                  " status = $1 WHERE id = $3"),
-    /* the birth certificates of revoked devices, then every operational
-     * certificate of a revoked device or revoked on its own */
+    /* the birth certificates of revoked devices (the device CA's CRL) */
     [GW__Q_DEVICE_REVOKED] = BOTH("SELECT serial, revoked_at FROM devices"
-                                  " WHERE status = 3 AND serial <> ''"
-                                  " UNION ALL SELECT k.serial, CASE WHEN k.revoked_at > 0"
-                                  " THEN k.revoked_at ELSE d.revoked_at END"
-                                  " FROM device_certs k JOIN devices d ON d.id = k.device_id"
-                                  " WHERE d.status = 3 OR k.revoked_at > 0 ORDER BY 1"),
+                                  " WHERE status = 3 AND serial <> '' ORDER BY 1"),
+    /* every operational certificate of a revoked device or revoked on its
+     * own (the operational CA's CRL) */
+    [GW__Q_CERT_REVOKED] = BOTH("SELECT k.serial, CASE WHEN k.revoked_at > 0"
+                                " THEN k.revoked_at ELSE d.revoked_at END"
+                                " FROM device_certs k JOIN devices d ON d.id = k.device_id"
+                                " WHERE d.status = 3 OR k.revoked_at > 0 ORDER BY 1"),
     [GW__Q_CERT_ADD] = BOTH("INSERT INTO device_certs (fingerprint, device_id, serial, pubkey,"
                             " not_after, issued) VALUES ($1, $2, $3, $4, $5, $6)"),
     /* one operational certificate of device $2, serial $3: revoked at $1,

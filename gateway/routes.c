@@ -41,6 +41,8 @@ static const struct gw_route routes[] = {
     {GH, "/.well-known/csaf/white/**", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_csaf_file},
     {GH, "/crl/devices.crl", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_crl},
     {GH, "/crl/devices.pem", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_crl},
+    {GH, "/crl/operational.crl", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_crl},
+    {GH, "/crl/operational.pem", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_crl},
     {GH, "/tuf/metadata/*", GW_AUTH_NONE, GW_ROLE_NONE, 0, gw_h_tuf},
     /* EST enrollment (RFC 7030): the client certificate is checked by the
      * handler, which knows which kind the path takes */

@@ -102,8 +102,10 @@ void gw_state_fini(struct gw_state *st)
     bwh_free(st->replay_owners);
     st->replay_slots = NULL;
     st->replay_owners = NULL;
-    bwh_free(st->crl_der);
-    st->crl_der = NULL;
+    for (i = 0; i < 2; i++) {
+        bwh_free(st->crl[i].der);
+        st->crl[i].der = NULL;
+    }
     bwh_ca_free(st->est_ca);
     st->est_ca = NULL;
     bwh_free(st->est_cacerts);

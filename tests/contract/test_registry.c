@@ -277,10 +277,10 @@ static void t_devices(void)
         memcpy(serial, g.serial, sizeof(serial));
         memcpy(fpr, g.fingerprint, sizeof(fpr));
 
-        EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+        EXPECT(ops->device_revoked(db, 0, revoked_row, &rv), BW_OK);
         CHECK(rv.found == 0, "dev-b listed as revoked while accepted");
         EXPECT(ops->device_set_status(db, "dev-b", GW_DEV_REVOKED), BW_OK);
-        EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+        EXPECT(ops->device_revoked(db, 0, revoked_row, &rv), BW_OK);
         CHECK(rv.found == 1 && rv.at >= t0 && rv.at <= (int64_t)time(NULL),
               "revoked dev-b: found %d, at %" PRId64, rv.found, rv.at);
         first_at = rv.at;
@@ -288,13 +288,13 @@ static void t_devices(void)
         CHECK(g.status == GW_DEV_REVOKED, "revocation not read by fingerprint");
         EXPECT(ops->device_set_status(db, "dev-b", GW_DEV_REVOKED), BW_OK);
         rv.found = 0;
-        EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+        EXPECT(ops->device_revoked(db, 0, revoked_row, &rv), BW_OK);
         CHECK(rv.found == 1 && rv.at == first_at, "a second revocation moved the time");
         EXPECT(ops->device_set_status(db, "dev-b", GW_DEV_ACCEPTED), BW_OK);
         rv.found = 0;
-        EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+        EXPECT(ops->device_revoked(db, 0, revoked_row, &rv), BW_OK);
         CHECK(rv.found == 0, "dev-b still listed after it was accepted again");
-        EXPECT(ops->device_revoked(db, NULL, NULL), BW_E_INVAL);
+        EXPECT(ops->device_revoked(db, 0, NULL, NULL), BW_E_INVAL);
     }
 
     /* check-in */
@@ -486,7 +486,7 @@ static void t_opcerts(void)
     CHECK(!strcmp(g.id, "op-1") && g.op_cert == 0 && !strcmp(g.pubkey, d.pubkey),
           "birth certificate read as operational");
 
-    EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+    EXPECT(ops->device_revoked(db, 1, revoked_row, &rv), BW_OK);
     CHECK(rv.found == 0, "operational certificate listed before its device was revoked");
 
     /* one certificate revoked on its own: not found by it any more,
@@ -507,15 +507,18 @@ static void t_opcerts(void)
     CHECK(g.status == GW_DEV_ACCEPTED, "device revoked with one operational certificate");
     rv.want = serial2;
     rv.found = 0;
-    EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+    EXPECT(ops->device_revoked(db, 1, revoked_row, &rv), BW_OK);
     CHECK(rv.found == 1 && rv.at == now - 5, "revoked operational certificate listed %d at %lld",
           rv.found, (long long)rv.at);
     rv.want = serial;
     rv.found = 0;
 
     EXPECT(ops->device_set_status(db, "op-1", GW_DEV_REVOKED), BW_OK);
-    EXPECT(ops->device_revoked(db, revoked_row, &rv), BW_OK);
+    EXPECT(ops->device_revoked(db, 1, revoked_row, &rv), BW_OK);
     CHECK(rv.found == 1 && rv.at >= now, "revoked device's operational certificate not listed");
+    rv.found = 0;
+    EXPECT(ops->device_revoked(db, 0, revoked_row, &rv), BW_OK);
+    CHECK(rv.found == 0, "operational certificate listed with the birth certificates");
     EXPECT(ops->device_by_fingerprint(db, fpr, &g), BW_OK);
     CHECK(g.status == GW_DEV_REVOKED, "revocation not read by the operational certificate");
 

@@ -13,10 +13,13 @@
 # operational certificate, and (require_operational_cert = true, a second
 # instance on the same registry) the IDevID on the device API. An operator
 # revokes one operational certificate (POST .../certs/SERIAL/revoke): it is
-# refused at once on both instances, listed in the CRL and audited, the
+# refused at once on both instances, listed in the operational CA's CRL
+# (/crl/operational.crl, openssl verify -crl_check refuses it and takes
+# the device's other one) and not in the device CA's, audited, the
 # device's birth certificate still taken. Revoking dev-1 refuses its
-# operational certificate at once on both instances and lists its serial
-# in the CRL.
+# operational certificate at once on both instances and lists its
+# operational serials in the operational CA's CRL, its birth serial alone
+# in the device CA's.
 # Usage: gateway_est.sh BULWARK GATEWAY DEVKEY_PEM [DATABASE-URL]
 set -u
 . "$(dirname "$0")/gwlib.sh"
@@ -34,7 +37,7 @@ openssl req -new -x509 -key opca.key -subj "/O=test/CN=test Operational CA" -day
   -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
   -out opca.crt 2>/dev/null
 CONF=("token_audience = $AUD" "est_ca_cert = $T/opca.crt" "est_ca_key = $T/opca.key" "est_lifetime = 172800"
-      "crl_cert = $T/opca.crt" "crl_key = $T/opca.key" "crl_period = 3600")
+      "crl_cert = $T/factory/ca.crt" "crl_key = $T/factory/ca.key" "crl_period = 3600")
 gw_start "$T/factory/ca.crt" "${CONF[@]}"; UA=$U; GA=$GPID; mv gw.conf gwA.conf
 P=0 gw_start "$T/factory/ca.crt" "${CONF[@]}" "require_operational_cert = true"; UB=$U; GB=$GPID
 
@@ -130,8 +133,20 @@ check '[ "$(req --cert op1.crt --key dev-1/tls.key -H "Content-Type: application
   "revoked operational certificate renewed"
 check '[ "$(req --cert dev-1/state/device.crt --key dev-1/tls.key -H "Authorization: Bearer $(dtok dev-1)" --data "$CHK" $UA/api/v1/device/checkin)" = 200 ]' \
   "dev-1's birth certificate refused after revoking one operational certificate"
-check '[ "$(curl -s -o crl.der -w "%{http_code}" --cacert srvca.crt $UA/crl/devices.crl)" = 200 ] && openssl crl -inform DER -in crl.der -noout -text | tr -d ":" | grep -qi "Serial Number $SEROP"' \
-  "CRL lacks the revoked operational serial $SEROP"
+# the operational CA's CRL lists it, signed by that CA: openssl verify
+# -crl_check refuses it and takes dev-1's other operational certificate;
+# the device CA's CRL does not list it
+opcrl() { curl -s -o operational.pem -w "%{http_code}" --cacert srvca.crt $UA/crl/operational.pem; }
+check '[ "$(curl -s -o opcrl.der -w "%{http_code}" --cacert srvca.crt $UA/crl/operational.crl)" = 200 ] && openssl crl -inform DER -in opcrl.der -noout -text | tr -d ":" | grep -qi "Serial Number $SEROP"' \
+  "operational CRL lacks the revoked operational serial $SEROP"
+check '[ "$(opcrl)" = 200 ] && openssl verify -crl_check -CAfile opca.crt -CRLfile operational.pem op1.pem 2>&1 | grep -q "certificate revoked"' \
+  "openssl accepted the revoked operational certificate $SEROP"
+check 'openssl verify -crl_check -CAfile opca.crt -CRLfile operational.pem op2.pem >/dev/null' \
+  "openssl refused dev-1's valid operational certificate"
+check '[ "$(curl -s -o crl.der -w "%{http_code}" --cacert srvca.crt $UA/crl/devices.crl)" = 200 ] && openssl crl -inform DER -in crl.der -noout -CAfile factory/ca.crt -verify 2>&1 | grep -q "verify OK"' \
+  "device CRL not signed by the device CA"
+check '! openssl crl -inform DER -in crl.der -noout -text | tr -d ":" | grep -qi "Serial Number $SEROP"' \
+  "device CRL lists the operational serial $SEROP"
 check 'op $TOK_admin "$UA/api/v1/audit" >/dev/null && grep -q "cert.revoke" body.txt' "certificate revocation not audited"
 check '[ "$(op $TOK_admin -X POST $UA/api/v1/devices/dev-1/certs/$SEROP/revoke)" = 200 ]' "revoking again"
 check '[ "$(op $TOK_admin -X POST $UA/api/v1/devices/dev-2/certs/$SEROP/revoke)" = 404 ]' \
@@ -145,12 +160,16 @@ check '[ "$(dop $UA/api/v1/device/checkin)" = 403 ]' "revoked dev-1's operationa
 check '[ "$(dop $UB/api/v1/device/checkin)" = 403 ]' "revoked dev-1's operational certificate taken on B"
 check '[ "$(req --cert op1.crt --key dev-1/tls.key -H "Content-Type: application/pkcs10" --data-binary @csr.b64 $UA/.well-known/est/simplereenroll)" = 403 ]' \
   "revoked dev-1 renewed"
+SEROP2=$(openssl x509 -in op2.pem -noout -serial | cut -d= -f2)
+check '[ "$(opcrl)" = 200 ] && openssl crl -in operational.pem -noout -text | tr -d ":" | grep -qi "Serial Number $SEROP2"' \
+  "operational CRL lacks revoked dev-1's operational serial $SEROP2"
+check 'openssl verify -crl_check -CAfile opca.crt -CRLfile operational.pem op2.pem 2>&1 | grep -q "certificate revoked"' \
+  "openssl accepted revoked dev-1's operational certificate"
 check '[ "$(curl -s -o crl.der -w "%{http_code}" --cacert srvca.crt $UA/crl/devices.crl)" = 200 ]' "CRL"
-check 'openssl crl -inform DER -in crl.der -noout -text | tr -d ":" | grep -qi "Serial Number $SEROP"' \
-  "CRL lacks dev-1's operational serial $SEROP"
-openssl crl -inform DER -in crl.der -out crl.pem
-check '! openssl verify -crl_check -CAfile opca.crt -CRLfile crl.pem op1.pem >/dev/null 2>&1' \
-  "openssl accepted dev-1's revoked operational certificate"
+check 'openssl x509 -in dev-1/state/device.crt -noout -serial | cut -d= -f2 | { read s; openssl crl -inform DER -in crl.der -noout -text | tr -d ":" | grep -qi "Serial Number $s"; }' \
+  "device CRL lacks dev-1's birth serial"
+check '! openssl crl -inform DER -in crl.der -noout -text | tr -d ":" | grep -qi "Serial Number \($SEROP\|$SEROP2\)"' \
+  "device CRL lists dev-1's operational serials"
 
 kill $GA $GB; wait $GA $GB 2>/dev/null
 check '! grep -q "runtime error\|Sanitizer" gw.err' "gateway reports: $(grep -m3 "runtime error\|Sanitizer" gw.err)"
