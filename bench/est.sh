@@ -43,10 +43,7 @@ ratio() { echo "scale=2; $1 / $2" | bc -l | sed 's/^\./0./'; }
 gw_server_cert
 gw_devices dev-1 dev-a
 gw_operators admin
-openssl ecparam -name prime256v1 -genkey -noout -out opca.key 2>/dev/null
-openssl req -new -x509 -key opca.key -subj "/O=bench/CN=bench Operational CA" -days 2 \
-  -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  -out opca.crt 2>/dev/null
+gw_est_ca
 "$B" device init --dir tmpl --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
 # the simulator's identities first: the gateway trusts their CA too
 cat > sim.conf <<EOF2

@@ -21,33 +21,7 @@ set -u
 . "$(dirname "$0")/agentlib.sh"
 B=$(realpath "$1"); GW=$(realpath "$2"); AG=$(realpath "$3")
 gw_begin
-agent_device
-gw_operators admin
-openssl ecparam -name prime256v1 -genkey -noout -out opca.key 2>/dev/null
-openssl req -new -x509 -key opca.key -subj "/O=test/CN=test Operational CA" -days 2 \
-  -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  -out opca.crt 2>/dev/null
-CONF=("token_audience = $AUD" "est_ca_cert = $T/opca.crt" "est_ca_key = $T/opca.key"
-      "est_lifetime = 60" "require_operational_cert = true" "poll_interval = 1")
-gw_start "$T/factory/ca.crt" "${CONF[@]}"
-check '[ "$(op $TOK_admin --data-binary @factory/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"
-check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"accepted\"}" $U/api/v1/devices/dev-1/status)" = 200 ]' "accept"
-
-cat > agent.conf <<EOF2
-device_config = $T/dev/device.conf
-gateway = $U
-ca_cert = $T/srvca.crt
-audience = $AUD
-state_dir = $T/state
-enroll = true
-op_key = file:$T/op.key?storage-key=$T/dev/state/storage.key
-retry_min = 1
-retry_max = 2
-timeout = 5
-EOF2
-run() { "$AG" --config agent.conf --once >> agent.out 2>&1; }
-serial() { openssl x509 -in state/op.crt -noout -serial 2>/dev/null | cut -d= -f2; }
-seen() { op $TOK_admin $U/api/v1/devices/dev-1 >/dev/null; sed -n 's/.*"last_seen":\([0-9]*\).*/\1/p' body.txt; }
+agent_est_setup "file:$T/op.key?storage-key=$T/dev/state/storage.key"
 
 # 1. enroll, confirm, check in with it
 run; rc=$?

@@ -24,10 +24,7 @@ gw_server_cert
 gw_operators admin
 "$B" keygen --out rel.key --pub rel.pub >/dev/null
 "$B" device init --dir tmpl --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
-openssl ecparam -name prime256v1 -genkey -noout -out opca.key 2>/dev/null
-openssl req -new -x509 -key opca.key -subj "/O=test/CN=test Operational CA" -days 2 \
-  -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  -out opca.crt 2>/dev/null
+gw_est_ca
 sim_conf() {
   cat <<EOF2
 device_config = $T/tmpl/device.conf

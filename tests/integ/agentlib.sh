@@ -13,3 +13,35 @@ agent_device() {
   "$B" provision --ca-dir factory --config dev/device.conf --device-id dev-1 --argon2 1,1024,1 \
     >/dev/null 2>&1 || { echo "provision failed"; exit 1; }
 }
+
+# agent_est_setup OP_KEY: the EST tests' start (agent_est.sh,
+# agent_est_keys.sh): dev-1 (agent_device) imported and accepted by a gateway
+# that enrolls over EST (gw_est_ca, 60-second certificates) and takes only
+# operational certificates; agent.conf with enroll = true and op_key =
+# OP_KEY; CONF (the gateway options, for a restart); run (one agent cycle into agent.out), serial (of state/op.crt) and
+# seen (dev-1's last_seen) for the checks
+agent_est_setup() {
+  agent_device
+  gw_operators admin
+  gw_est_ca
+  CONF=("token_audience = $AUD" "est_ca_cert = $T/opca.crt" "est_ca_key = $T/opca.key"
+        "est_lifetime = 60" "require_operational_cert = true" "poll_interval = 1")
+  gw_start "$T/factory/ca.crt" "${CONF[@]}"
+  check '[ "$(op $TOK_admin --data-binary @factory/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"
+  check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"accepted\"}" $U/api/v1/devices/dev-1/status)" = 200 ]' "accept"
+  cat > agent.conf <<EOF2
+device_config = $T/dev/device.conf
+gateway = $U
+ca_cert = $T/srvca.crt
+audience = $AUD
+state_dir = $T/state
+enroll = true
+op_key = $1
+retry_min = 1
+retry_max = 2
+timeout = 5
+EOF2
+  run() { "$AG" --config agent.conf --once >> agent.out 2>&1; }
+  serial() { openssl x509 -in state/op.crt -noout -serial 2>/dev/null | cut -d= -f2; }
+  seen() { op $TOK_admin $U/api/v1/devices/dev-1 >/dev/null; sed -n 's/.*"last_seen":\([0-9]*\).*/\1/p' body.txt; }
+}

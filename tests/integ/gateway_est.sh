@@ -32,10 +32,7 @@ gw_server_cert
 gw_devices dev-1 dev-2 dev-3
 gw_operators admin
 # the operational CA: a P-256 CA made by openssl, not by bulwark
-openssl ecparam -name prime256v1 -genkey -noout -out opca.key 2>/dev/null
-openssl req -new -x509 -key opca.key -subj "/O=test/CN=test Operational CA" -days 2 \
-  -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-  -out opca.crt 2>/dev/null
+gw_est_ca
 CONF=("token_audience = $AUD" "est_ca_cert = $T/opca.crt" "est_ca_key = $T/opca.key" "est_lifetime = 172800"
       "crl_cert = $T/factory/ca.crt" "crl_key = $T/factory/ca.key" "crl_period = 3600")
 gw_start "$T/factory/ca.crt" "${CONF[@]}"; UA=$U; GA=$GPID; mv gw.conf gwA.conf

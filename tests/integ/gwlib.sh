@@ -31,6 +31,15 @@ gw_server_cert() {
     -extfile san.ext -out srv.crt 2>/dev/null
 }
 
+# gw_est_ca: opca.key/opca.crt, an operational CA for EST (est_ca_cert,
+# est_ca_key), in the current directory
+gw_est_ca() {
+  openssl ecparam -name prime256v1 -genkey -noout -out opca.key 2>/dev/null
+  openssl req -new -x509 -key opca.key -subj "/O=test/CN=test Operational CA" -days 2 \
+    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -out opca.crt 2>/dev/null
+}
+
 # gw_devices ID...: a release key rel.key/rel.pub and, for each ID, a simulated
 # device in ./ID provisioned by the factory step (CA in ./factory, its registry
 # lines in factory/registry.jsonl) with its TLS key exported to ID/tls.key;
