@@ -337,20 +337,32 @@ void gw_h_device_report(struct gw_req *q, struct gw_resp *r)
 
 /* GET /api/v1/device/download/SHA256: only the release the device's
  * current action offers */
-void gw_h_device_download(struct gw_req *q, struct gw_resp *r)
+/* The release the device's current action offers: 0 when the registry
+ * could not be reached (answered), else 1 with *rc BW_OK and *rel, or the
+ * lookup's error. */
+static int offered_release(struct gw_req *q, struct gw_resp *r, struct gw_release *rel,
+                           bw_err *rc)
 {
     const struct gw_db_ops *ops;
-    struct gw_release rel;
     struct gw_action a;
-    char digest[GW_DIGEST_HEX_LEN + 1];
     void *h;
-    bw_err rc;
 
     if (!gw_registry(q, r, &ops, &h))
+        return 0;
+    *rc = ops->action_next(h, q->device->id, (int64_t)time(NULL), &a);
+    if (*rc == BW_OK)
+        *rc = ops->release_get(h, a.release_id, rel);
+    return 1;
+}
+
+void gw_h_device_download(struct gw_req *q, struct gw_resp *r)
+{
+    struct gw_release rel;
+    char digest[GW_DIGEST_HEX_LEN + 1];
+    bw_err rc;
+
+    if (!offered_release(q, r, &rel, &rc))
         return;
-    rc = ops->action_next(h, q->device->id, (int64_t)time(NULL), &a);
-    if (rc == BW_OK)
-        rc = ops->release_get(h, a.release_id, &rel);
     if (rc || q->cap_len[0] != GW_DIGEST_HEX_LEN ||
         memcmp(rel.digest, q->cap[0], GW_DIGEST_HEX_LEN) || rel.digest[GW_DIGEST_HEX_LEN]) {
         gw_error(r, 404, "not_found", "no action of this device offers that release");
@@ -364,19 +376,13 @@ void gw_h_device_download(struct gw_req *q, struct gw_resp *r)
  * action offers it (made against the sequence it reported last) */
 void gw_h_device_delta(struct gw_req *q, struct gw_resp *r)
 {
-    const struct gw_db_ops *ops;
     struct gw_release rel;
     struct gw_delta_info dl;
-    struct gw_action a;
     char digest[GW_DIGEST_HEX_LEN + 1];
-    void *h;
     bw_err rc;
 
-    if (!gw_registry(q, r, &ops, &h))
+    if (!offered_release(q, r, &rel, &rc))
         return;
-    rc = ops->action_next(h, q->device->id, (int64_t)time(NULL), &a);
-    if (rc == BW_OK)
-        rc = ops->release_get(h, a.release_id, &rel);
     if (rc == BW_OK && q->device->sequence >= 0)
         rc = gw_delta_find(q->st->conf.blob_dir, &rel, (uint64_t)q->device->sequence, &dl);
     else if (rc == BW_OK)

@@ -18,8 +18,9 @@ agent_device() {
 # agent_est_keys.sh): dev-1 (agent_device) imported and accepted by a gateway
 # that enrolls over EST (gw_est_ca, 60-second certificates) and takes only
 # operational certificates; agent.conf with enroll = true and op_key =
-# OP_KEY; CONF (the gateway options, for a restart); run (one agent cycle into agent.out), serial (of state/op.crt) and
-# seen (dev-1's last_seen) for the checks
+# OP_KEY; CONF (the gateway options, for a restart); run (one agent cycle
+# into agent.out), serial (of state/op.crt) and seen (dev-1's last_seen)
+# for the checks
 agent_est_setup() {
   agent_device
   gw_operators admin
