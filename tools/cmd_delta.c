@@ -11,7 +11,6 @@
 #include <zstd.h>
 
 #include "cli.h"
-#include "delta_make.h"
 #include "bwh/delta.h"
 
 static const struct cli_opt opts[] = {
@@ -22,7 +21,7 @@ static const struct cli_opt opts[] = {
 
 static int make(struct cli_args *a, const char *old, const char *pkg)
 {
-    struct delta_make_stats st;
+    struct bwh_delta_make_stats st;
     const char *out = cli_get(a, "out"), *lv = cli_get(a, "level"), *what = NULL;
     uint64_t level = 19;
     bw_err rc;
@@ -31,7 +30,7 @@ static int make(struct cli_args *a, const char *old, const char *pkg)
         return cli_usage(a, "--out is required");
     if (lv && (bwh_parse_u64(lv, &level) || level < 1 || level > (uint64_t)ZSTD_maxCLevel()))
         return cli_usage(a, "--level: a whole number from 1 to %d", ZSTD_maxCLevel());
-    rc = delta_make(old, pkg, out, (int)level, &st, &what);
+    rc = bwh_delta_make(old, pkg, out, (int)level, &st, &what);
     if (rc)
         return cli_fail(a, what, rc);
     if (cli_flag(a, "json"))

@@ -28,7 +28,6 @@
 #include <zstd.h>
 
 #include "bwh/delta.h"
-#include "delta_make.h"
 
 #define ANCHOR_SHIFT 58         /* anchor: top 6 bits of the gear hash zero */
 #define MARGIN (16u << 10)      /* old bytes kept around a cluster */
@@ -321,8 +320,8 @@ static bw_err extract(const char *pkg, const char *out, struct bwh_pkg *p, uint8
     return rc;
 }
 
-bw_err delta_make(const char *old_path, const char *pkg_path, const char *out_path, int level,
-                  struct delta_make_stats *st, const char **what)
+bw_err bwh_delta_make(const char *old_path, const char *pkg_path, const char *out_path,
+                      int level, struct bwh_delta_make_stats *st, const char **what)
 {
     struct bwh_pkg p;
     struct bwh_delta_hdr h;
