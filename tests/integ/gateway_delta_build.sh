@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Deltas the gateway builds itself (docs/delta.md, "Through the gateway";
+# docs/gateway.md): a real gateway on loopback, real agents (file-slot
+# devices, `bulwark boot` as their reboot), no delta uploaded.
+#  1. the build endpoint: a viewer gets 403, an unknown release 404, the
+#     release itself or a newer one as the source 409;
+#  2. with building by itself off (delta_sources = 0) an operator asks for
+#     fw-2's delta from fw-1 (202, status resource); the gateway is killed
+#     (SIGKILL) while it builds: no record, no delta offered;
+#  3. restarted with building on, the campaign to fw-2 makes it build the
+#     delta for fw-1 by itself and fail the one for fw-x, whose stored
+#     package has a bit flipped (audited release.delta_build_failed);
+#     the build directory of the killed gateway is gone;
+#  4. the campaign view shows fw-1's delta ready with its predicted bytes
+#     and fw-x's failed; the device running fw-1 installs through the
+#     delta (far fewer bytes than the package), the devices running fw-x
+#     and a release the gateway does not hold get the full package; every
+#     slot holds fw-2's image.
+# Usage: gateway_delta_build.sh BULWARK BULWARK-GATEWAY BULWARK-AGENT
+set -u
+B=$(realpath "$1"); GW=$(realpath "$2"); AG=$(realpath "$3")
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+T=$(mktemp -d)
+GPID= PIDS=
+cleanup() {
+  for p in $PIDS; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  [ "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
+}
+trap cleanup EXIT
+cd "$T" || exit 1
+. "$HERE/gwlib.sh"
+pass=0 fail=0
+check() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2" >&2; fi; }
+V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
+AUD=https://gateway.test
+
+gw_server_cert
+"$B" keygen --out rel.key --pub rel.pub >/dev/null
+# not random bytes: documentation and libraries; fw-2 is fw-1 patched
+{ tar -cf - -C /usr/share/doc . 2>/dev/null; tar -cf - -C /usr/lib/x86_64-linux-gnu . 2>/dev/null; } |
+  head -c 4000000 > fw1.img
+$PY - <<'EOF'
+b = bytearray(open('fw1.img', 'rb').read())
+b[300000:300000] = b'bulwark v2 ' * 20
+for off in range(600000, 3900000, 97000):
+    b[off] ^= 0x5a
+open('fw2.img', 'wb').write(b)
+x = bytearray(b)
+x[1000000:1000000] = b'fw-x ' * 30
+open('fwx.img', 'wb').write(x[:3500000])
+EOF
+head -c 700000 /dev/urandom > fwo.img
+"$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 1 --out fw1.bwp fw1.img >/dev/null
+"$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 2 --out fwo.bwp fwo.img >/dev/null
+"$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 3 --out fwx.bwp fwx.img >/dev/null
+"$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 5 --compress --out fw2.bwp fw2.img >/dev/null
+
+# devices: 1 runs fw-1, 2 fw-o (a release the gateway never gets), 3 fw-x
+for d in 1 2 3; do
+  img=fw1.bwp; [ $d = 2 ] && img=fwo.bwp; [ $d = 3 ] && img=fwx.bwp
+  "$B" device init --dir dev$d --slot-size 8388608 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
+  "$B" provision --ca-dir ca --config dev$d/device.conf --device-id real-$d --argon2 1,1024,1 \
+    >/dev/null 2>&1 || check false "provision $d"
+  for slot in b a; do
+    { "$B" install --config dev$d/device.conf $img && "$B" boot --config dev$d/device.conf &&
+      "$B" confirm --config dev$d/device.conf; } >/dev/null 2>&1 || check false "factory image $d $slot"
+  done
+done
+gw_operators admin viewer
+gw_start "$T/ca/ca.crt" "token_audience = $AUD" "poll_interval = 1" "delta_sources = 0" "delta_level = 22"
+for d in 1 2 3; do
+  cat > ag$d.conf <<EOF
+gateway = $U
+ca_cert = $T/srvca.crt
+audience = $AUD
+attributes = group=delta
+poll_min = 1
+poll_max = 1
+retry_min = 1
+retry_max = 2
+timeout = 5
+device_config = $T/dev$d/device.conf
+reboot_command = "$B" boot --config $T/dev$d/device.conf
+EOF
+  "$AG" --config ag$d.conf --once > ag$d.log 2>&1 # first check-in: version, sequence
+done
+check '[ "$(op $TOK_admin --data-binary @ca/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"
+for d in 1 2 3; do "$AG" --config ag$d.conf --once >> ag$d.log 2>&1; done
+rel() { op $TOK_admin --data-binary @$1 "$U/api/v1/releases?name=$2" >/dev/null; sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt; }
+R1=$(rel fw1.bwp fw-1); RX=$(rel fwx.bwp fw-x); R2=$(rel fw2.bwp fw-2)
+FULL=$(stat -c %s fw2.bwp)
+D2=$(sha256sum < fw2.bwp | cut -c1-64)
+# the stored fw-x: one bit of its payload flipped (the envelope still verifies)
+"$HERE/flipbyte.sh" "blobs/sha256/$(sha256sum < fwx.bwp | cut -c1-64)" $(($(stat -c %s fwx.bwp) - 100000))
+
+# --- 1. the endpoint's refusals --------------------------------------------------------
+build() { op "$1" -X POST "$U/api/v1/releases/$2/deltas/$3/build"; }
+status() { op $TOK_admin "$U/api/v1/releases/$1/deltas/$2/build" >/dev/null; sed -n 's/.*"status":"\([a-z]*\)".*/\1/p' body.txt; }
+check '[ "$(build $TOK_viewer $R2 $R1)" = 403 ]' "a viewer asks for a build"
+check '[ "$(build $TOK_admin 999 $R1)" = 404 ] && [ "$(build $TOK_admin $R2 999)" = 404 ]' "unknown releases"
+check '[ "$(build $TOK_admin $R2 $R2)" = 409 ]' "the release as its own source"
+check '[ "$(build $TOK_admin $R1 $R2)" = 409 ]' "a newer release as the source"
+check '[ "$(status $R2 $R1)" = none ]' "nothing built yet: $(cat body.txt)"
+
+# --- 2. asked for, then killed while building -----------------------------------------
+op $TOK_admin -H "Content-Type: application/json" \
+  --data "{\"name\":\"c2\",\"release_id\":$R2,\"filter\":{\"group\":\"delta\"}}" $U/api/v1/campaigns >/dev/null
+CID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt | head -1)
+st=$(build $TOK_admin $R2 $R1)
+check '[ "$st" = 202 ] && grep -q "\"status\":\"\(queued\|building\)\"" body.txt' "build asked: $st $(cat body.txt)"
+s=; for i in $(seq 100); do s=$(status $R2 $R1); [ "$s" = building ] && break; sleep 0.1; done
+check '[ "$s" = building ]' "the build runs: $s"
+kill -KILL $GPID; wait $GPID 2>/dev/null
+check '! ls blobs/delta/$D2-* >/dev/null 2>&1' "no delta record after the kill: $(ls blobs/delta 2>&1)"
+check 'ls -d blobs/tmp/dbuild-* >/dev/null 2>&1' "the killed build left its directory (the restart must remove it)"
+
+# --- 3. restarted: built by itself for the campaign's devices -------------------------
+sleep 0.5 # the build process follows the gateway (PR_SET_PDEATHSIG)
+gw_start "$T/ca/ca.crt" "token_audience = $AUD" "poll_interval = 1" "delta_level = 22"
+s=; for i in $(seq 600); do s=$(status $R2 $R1); [ "$s" = ready ] && break; sleep 0.1; done
+check '[ "$s" = ready ]' "fw-1's delta built by the gateway: $s $(cat body.txt)"
+PRED=$(sed -n 's/.*"predicted":\([0-9]*\).*/\1/p' body.txt)
+check '[ -n "$PRED" ] && [ $((PRED * 3)) -lt $FULL ]' "predicted ${PRED:-?} bytes of $FULL"
+s=; for i in $(seq 300); do s=$(status $R2 $RX); [ "$s" = failed ] && break; sleep 0.1; done
+check '[ "$s" = failed ] && grep -q "BW_E_CHUNK" body.txt' "fw-x's build failed on its tampered package: $s $(cat body.txt)"
+check '! ls -d blobs/tmp/dbuild-* >/dev/null 2>&1' "the killed gateway's build directory removed: $(ls blobs/tmp)"
+op $TOK_admin "$U/api/v1/audit" >/dev/null
+check 'grep -q "\"release.delta_built\".*source fw-1" body.txt' "the built delta audited"
+check 'grep -q "\"release.delta_build_failed\".*source fw-x.*BW_E_CHUNK" body.txt' "the failed build audited: $(grep -o "release.delta[a-z_]*" body.txt | sort | uniq -c)"
+check 'grep -q "delta of fw-2 failed: source fw-x" gw.err' "the failed build in the gateway log"
+st=$(build $TOK_admin $R2 $R1)
+check '[ "$st" = 200 ] && grep -q "\"status\":\"ready\"" body.txt' "asking again for a ready delta: $st"
+
+# --- 4. the campaign view and the devices ---------------------------------------------
+op $TOK_admin "$U/api/v1/campaigns/$CID" >/dev/null
+check 'grep -q "\"source_release\":$R1,\"source_sequence\":1,\"status\":\"ready\",.*\"predicted\":$PRED}" body.txt' \
+  "the campaign view: fw-1 ready: $(cat body.txt)"
+check 'grep -q "\"source_release\":$RX,\"source_sequence\":3,\"status\":\"failed\",\"error\":\"[^\"]*BW_E_CHUNK" body.txt' \
+  "the campaign view: fw-x failed"
+slot_ok() { cmp -s -n "$(stat -c %s fw2.img)" "dev$1/slot-b.img" fw2.img; }
+for d in 1 2 3; do
+  : > ag$d.log
+  "$AG" --config ag$d.conf --once >> ag$d.log 2>&1; "$AG" --config ag$d.conf --once >> ag$d.log 2>&1
+done
+GOT=$(sed -n 's/.*delta: \([0-9]*\) bytes fetched.*installed.*/\1/p' ag1.log)
+check '[ -n "$GOT" ] && [ $((GOT * 3)) -lt $FULL ]' "device 1 fetched ${GOT:-?} bytes by delta of $FULL: $(tail -5 ag1.log)"
+check 'slot_ok 1 && grep -q "confirmed: fw-2" ag1.log' "device 1's slot holds fw-2: $(tail -3 ag1.log)"
+for d in 2 3; do
+  check '! grep -q "^delta\|delta refused" ag$d.log && slot_ok $d && grep -q "confirmed: fw-2" ag$d.log' \
+    "device $d got the full package: $(tail -5 ag$d.log)"
+done
+
+check '! grep -q "Sanitizer\|runtime error" ag1.log ag2.log ag3.log gw.err' "sanitizer report"
+echo "gateway_delta_build: $pass passed, $fail failed"
+[ $fail = 0 ]
