@@ -66,7 +66,8 @@ for d in 1 2 3 4; do
   done
 done
 gw_operators admin
-gw_start "$T/ca/ca.crt" "token_audience = $AUD" "poll_interval = 1"
+# uploads only: the gateway builds none itself (gateway_delta_build.sh tests that)
+gw_start "$T/ca/ca.crt" "token_audience = $AUD" "poll_interval = 1" "delta_sources = 0"
 for d in 1 2 3 4; do
   cat > ag$d.conf <<EOF
 gateway = $U
