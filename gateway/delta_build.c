@@ -117,9 +117,22 @@ static bw_err enqueue(struct gw_dbuild *b, int64_t rel, int64_t src, int64_t src
     return BW_OK;
 }
 
+/* An operator's request, kept until its build ends so that a restart
+ * queues it again: blob_dir/delta/build-<release id>-<source id> (or,
+ * with rel 0, the directory). */
+static bw_err marker_path(const char *blob_dir, int64_t rel, int64_t src, char *out, size_t cap)
+{
+    int n = rel ? snprintf(out, cap, "%s/delta/build-%" PRId64 "-%" PRId64, blob_dir, rel, src)
+                : snprintf(out, cap, "%s/delta", blob_dir);
+
+    return n < 0 || (size_t)n >= cap ? BW_E_NOMEM : BW_OK;
+}
+
 bw_err gw_dbuild_request(struct gw_state *st, int64_t rel_id, int64_t src_id, int64_t src_seq)
 {
     struct gw_dbuild *b = st->dbuild;
+    char path[GW_PATH_MAX + 64], line[32];
+    int n;
     bw_err rc;
 
     if (!b)
@@ -127,7 +140,65 @@ bw_err gw_dbuild_request(struct gw_state *st, int64_t rel_id, int64_t src_id, in
     pthread_mutex_lock(&b->lock);
     rc = enqueue(b, rel_id, src_id, src_seq, 1);
     pthread_mutex_unlock(&b->lock);
-    return rc;
+    if (rc)
+        return rc;
+    n = snprintf(line, sizeof(line), "%" PRId64 "\n", src_seq);
+    if (!marker_path(st->conf.blob_dir, 0, 0, path, sizeof(path)) &&
+        (mkdir(path, 0750) == 0 || errno == EEXIST) &&
+        !marker_path(st->conf.blob_dir, rel_id, src_id, path, sizeof(path)) &&
+        bwh_write_file_atomic(path, line, (size_t)n, 0640))
+        fprintf(stderr, "bulwark-gateway: %s: not kept for a restart\n", path);
+    return BW_OK;
+}
+
+/* The operators' requests a restart interrupted, queued again. */
+static void scan_markers(struct gw_dbuild *b)
+{
+    char path[GW_PATH_MAX + 64];
+    uint8_t *buf;
+    size_t len;
+    struct dirent *e;
+    DIR *d;
+
+    if (marker_path(b->st->conf.blob_dir, 0, 0, path, sizeof(path)) || !(d = opendir(path)))
+        return;
+    while ((e = readdir(d))) {
+        char f[3][24];
+        uint64_t v[3];
+        const char *p = e->d_name + 6, *dash;
+
+        if (strncmp(e->d_name, "build-", 6) || !(dash = strchr(p, '-')) ||
+            (size_t)(dash - p) >= sizeof(f[0]) || strlen(dash + 1) >= sizeof(f[1]))
+            continue;
+        memcpy(f[0], p, (size_t)(dash - p));
+        f[0][dash - p] = 0;
+        snprintf(f[1], sizeof(f[1]), "%s", dash + 1);
+        if (bwh_parse_u64(f[0], &v[0]) || bwh_parse_u64(f[1], &v[1]) || v[0] > INT64_MAX ||
+            v[1] > INT64_MAX || marker_path(b->st->conf.blob_dir, (int64_t)v[0], (int64_t)v[1], path,
+                                            sizeof(path)))
+            continue;
+        buf = NULL;
+        if (!bwh_read_file(path, 23, &buf, &len)) {
+            snprintf(f[2], sizeof(f[2]), "%.*s", (int)len, (const char *)buf);
+            f[2][strcspn(f[2], "\n")] = 0;
+            if (!bwh_parse_u64(f[2], &v[2]) && v[2] <= INT64_MAX) {
+                pthread_mutex_lock(&b->lock);
+                if (enqueue(b, (int64_t)v[0], (int64_t)v[1], (int64_t)v[2], 0))
+                    fprintf(stderr, "bulwark-gateway: delta build queue full: %s waits\n", path);
+                pthread_mutex_unlock(&b->lock);
+            }
+        }
+        bwh_free(buf);
+    }
+    closedir(d);
+}
+
+static void marker_drop(struct gw_dbuild *b, int64_t rel, int64_t src)
+{
+    char path[GW_PATH_MAX + 64];
+
+    if (!marker_path(b->st->conf.blob_dir, rel, src, path, sizeof(path)))
+        unlink(path);
 }
 
 enum gw_dbuild_state gw_dbuild_status(struct gw_state *st, int64_t rel_id, int64_t src_id,
@@ -325,6 +396,7 @@ static void scan(struct gw_dbuild *b)
     void *h;
     size_t i;
 
+    scan_markers(b);
     if (!b->st->conf.delta_sources || gw_db(b->st, &ops, &h))
         return;
     s = bwh_calloc(1, sizeof(*s));
@@ -622,6 +694,8 @@ static void *builder(void *arg)
             copy = *j;
             pthread_mutex_unlock(&b->lock);
             rc = build(b, &copy, err, sizeof(err));
+            if (rc != BW_E_STATE) /* not stopped: the request is answered */
+                marker_drop(b, copy.rel, copy.src);
             pthread_mutex_lock(&b->lock);
             if ((j = job_find(b, copy.rel, copy.src))) {
                 if (!rc || rc == BW_E_STATE) {

@@ -6,12 +6,13 @@
 #  1. the build endpoint: a viewer gets 403, an unknown release 404, the
 #     release itself or a newer one as the source 409;
 #  2. with building by itself off (delta_sources = 0) an operator asks for
-#     fw-2's delta from fw-1 (202, status resource); the gateway is killed
-#     (SIGKILL) while it builds: no record, no delta offered;
-#  3. restarted with building on, the campaign to fw-2 makes it build the
-#     delta for fw-1 by itself and fail the one for fw-x, whose stored
-#     package has a bit flipped (audited release.delta_build_failed);
-#     the build directory of the killed gateway is gone;
+#     fw-2's delta from fw-p, a release no device runs (202, status
+#     resource); the gateway is killed (SIGKILL) while it builds: no record;
+#  3. restarted with building on: the operator's request is built again
+#     (its marker survived), and the campaign to fw-2 makes the gateway
+#     build the delta for fw-1 by itself and fail the one for fw-x, whose
+#     stored package has a bit flipped (audited
+#     release.delta_build_failed); the killed build's directory is gone;
 #  4. the campaign view shows fw-1's delta ready with its predicted bytes
 #     and fw-x's failed; the device running fw-1 installs through the
 #     delta (far fewer bytes than the package), the devices running fw-x
@@ -48,6 +49,10 @@ b[300000:300000] = b'bulwark v2 ' * 20
 for off in range(600000, 3900000, 97000):
     b[off] ^= 0x5a
 open('fw2.img', 'wb').write(b)
+p = bytearray(open('fw1.img', 'rb').read())
+for off in range(50000, 3900000, 131000):
+    p[off] ^= 0x33
+open('fwp.img', 'wb').write(p)
 x = bytearray(b)
 x[1000000:1000000] = b'fw-x ' * 30
 open('fwx.img', 'wb').write(x[:3500000])
@@ -56,6 +61,7 @@ head -c 700000 /dev/urandom > fwo.img
 "$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 1 --out fw1.bwp fw1.img >/dev/null
 "$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 2 --out fwo.bwp fwo.img >/dev/null
 "$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 3 --out fwx.bwp fwx.img >/dev/null
+"$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 4 --out fwp.bwp fwp.img >/dev/null
 "$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 5 --compress --out fw2.bwp fw2.img >/dev/null
 
 # devices: 1 runs fw-1, 2 fw-o (a release the gateway never gets), 3 fw-x
@@ -90,7 +96,7 @@ done
 check '[ "$(op $TOK_admin --data-binary @ca/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"
 for d in 1 2 3; do "$AG" --config ag$d.conf --once >> ag$d.log 2>&1; done
 rel() { op $TOK_admin --data-binary @$1 "$U/api/v1/releases?name=$2" >/dev/null; sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt; }
-R1=$(rel fw1.bwp fw-1); RX=$(rel fwx.bwp fw-x); R2=$(rel fw2.bwp fw-2)
+R1=$(rel fw1.bwp fw-1); RX=$(rel fwx.bwp fw-x); RP=$(rel fwp.bwp fw-p); R2=$(rel fw2.bwp fw-2)
 FULL=$(stat -c %s fw2.bwp)
 D2=$(sha256sum < fw2.bwp | cut -c1-64)
 # the stored fw-x: one bit of its payload flipped (the envelope still verifies)
@@ -109,12 +115,13 @@ check '[ "$(status $R2 $R1)" = none ]' "nothing built yet: $(cat body.txt)"
 op $TOK_admin -H "Content-Type: application/json" \
   --data "{\"name\":\"c2\",\"release_id\":$R2,\"filter\":{\"group\":\"delta\"}}" $U/api/v1/campaigns >/dev/null
 CID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt | head -1)
-st=$(build $TOK_admin $R2 $R1)
+st=$(build $TOK_admin $R2 $RP)
 check '[ "$st" = 202 ] && grep -q "\"status\":\"\(queued\|building\)\"" body.txt' "build asked: $st $(cat body.txt)"
-s=; for i in $(seq 100); do s=$(status $R2 $R1); [ "$s" = building ] && break; sleep 0.1; done
+s=; for i in $(seq 100); do s=$(status $R2 $RP); [ "$s" = building ] && break; sleep 0.1; done
 check '[ "$s" = building ]' "the build runs: $s"
 kill -KILL $GPID; wait $GPID 2>/dev/null
 check '! ls blobs/delta/$D2-* >/dev/null 2>&1' "no delta record after the kill: $(ls blobs/delta 2>&1)"
+check '[ -f blobs/delta/build-$R2-$RP ]' "the request is kept for the restart"
 check 'ls -d blobs/tmp/dbuild-* >/dev/null 2>&1' "the killed build left its directory (the restart must remove it)"
 
 # --- 3. restarted: built by itself for the campaign's devices -------------------------
@@ -124,6 +131,8 @@ s=; for i in $(seq 600); do s=$(status $R2 $R1); [ "$s" = ready ] && break; slee
 check '[ "$s" = ready ]' "fw-1's delta built by the gateway: $s $(cat body.txt)"
 PRED=$(sed -n 's/.*"predicted":\([0-9]*\).*/\1/p' body.txt)
 check '[ -n "$PRED" ] && [ $((PRED * 3)) -lt $FULL ]' "predicted ${PRED:-?} bytes of $FULL"
+s=; for i in $(seq 600); do s=$(status $R2 $RP); [ "$s" = ready ] && break; sleep 0.1; done
+check '[ "$s" = ready ] && [ ! -f blobs/delta/build-$R2-$RP ]' "the operator's request built after the restart: $s"
 s=; for i in $(seq 300); do s=$(status $R2 $RX); [ "$s" = failed ] && break; sleep 0.1; done
 check '[ "$s" = failed ] && grep -q "BW_E_CHUNK" body.txt' "fw-x's build failed on its tampered package: $s $(cat body.txt)"
 check '! ls -d blobs/tmp/dbuild-* >/dev/null 2>&1' "the killed gateway's build directory removed: $(ls blobs/tmp)"
