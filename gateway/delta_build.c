@@ -278,6 +278,7 @@ struct scan {
     } seqs[SCAN_SEQ_MAX];
     size_t n_seqs;
     int64_t below; /* sequences counted: 0 <= seq < below */
+    int all;       /* every running campaign, or only the dynamic ones */
     int nomem;
 };
 
@@ -286,7 +287,7 @@ static void camp_cb(void *arg, const struct gw_campaign *c, const struct gw_coun
     struct scan *s = arg;
 
     (void)k;
-    if ((c->state != GW_CAMP_RUNNING && c->state != GW_CAMP_PAUSED) ||
+    if ((c->state != GW_CAMP_RUNNING && c->state != GW_CAMP_PAUSED) || (!s->all && !c->dynamic) ||
         s->n_camps >= SCAN_CAMPAIGNS_MAX)
         return;
     s->camps[s->n_camps].release_id = c->release_id;
@@ -389,7 +390,10 @@ static void scan_campaign(struct gw_dbuild *b, const struct gw_db_ops *ops, void
     }
 }
 
-static void scan(struct gw_dbuild *b)
+/* all: every running campaign (at the start, after a campaign was
+ * created); else the dynamic ones, whose devices change (the others'
+ * were fixed when they were created) */
+static void scan(struct gw_dbuild *b, int all)
 {
     const struct gw_db_ops *ops;
     struct scan *s;
@@ -400,8 +404,10 @@ static void scan(struct gw_dbuild *b)
     if (!b->st->conf.delta_sources || gw_db(b->st, &ops, &h))
         return;
     s = bwh_calloc(1, sizeof(*s));
-    if (s)
+    if (s) {
+        s->all = all;
         s->camps = bwh_calloc(SCAN_CAMPAIGNS_MAX, sizeof(*s->camps));
+    }
     if (s && s->camps && !ops->campaign_list(h, 0, -1, camp_cb, s) && s->n_camps &&
         !ops->release_list(h, 0, -1, rel_cb, s) && !s->nomem)
         for (i = 0; i < s->n_camps && !stopping(b); i++)
@@ -510,6 +516,7 @@ static bw_err run_child(struct gw_dbuild *b, const char *src_pkg, const char *ds
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3); /* none of the gateway's connections */
     posix_spawnattr_init(&at);
     /* the gateway's threads block its signals (main.c): the child must not */
     sigemptyset(&none);
@@ -709,9 +716,11 @@ static void *builder(void *arg)
             continue;
         }
         if (b->kick || time(NULL) >= next) {
+            int all = b->kick || !next;
+
             b->kick = 0;
             pthread_mutex_unlock(&b->lock);
-            scan(b);
+            scan(b, all);
             next = time(NULL) + GW_DBUILD_RESCAN_S;
             pthread_mutex_lock(&b->lock);
             continue;

@@ -18,7 +18,7 @@
 #include "gw.h"
 
 #define GW_DBUILD_JOBS 64      /* queued, building and failed builds remembered */
-#define GW_DBUILD_RESCAN_S 30  /* seconds between looks at the running campaigns */
+#define GW_DBUILD_RESCAN_S 60  /* seconds between looks at the dynamic campaigns */
 
 enum gw_dbuild_state {
     GW_DBUILD_NONE = 0, /* not queued, not built (ready is the delta record: delta.h) */
@@ -32,7 +32,8 @@ const char *gw_dbuild_state_name(enum gw_dbuild_state s);
 /* Starts the builder of st (st->dbuild): removes what builds of dead
  * gateway processes left in blob_dir/tmp, starts the thread, which looks
  * at the running campaigns at once (a build a restart interrupted is
- * queued again) and every GW_DBUILD_RESCAN_S seconds. BW_E_NOMEM. */
+ * queued again), after gw_dbuild_kick, and at the dynamic ones every
+ * GW_DBUILD_RESCAN_S seconds. BW_E_NOMEM. */
 BW_NODISCARD bw_err gw_dbuild_start(struct gw_state *st);
 /* Stops the thread (a build in progress: its child is killed and its
  * files removed, no record is written) and frees st->dbuild. NULL-safe. */
