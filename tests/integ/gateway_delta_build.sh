@@ -23,37 +23,22 @@ set -u
 B=$(realpath "$1"); GW=$(realpath "$2"); AG=$(realpath "$3")
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-T=$(mktemp -d)
 GPID= PIDS=
-cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  [ "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
-}
-trap cleanup EXIT
-cd "$T" || exit 1
 . "$HERE/gwlib.sh"
-pass=0 fail=0
-check() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2" >&2; fi; }
-V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
-AUD=https://gateway.test
+. "$HERE/agentlib.sh"
+gw_begin
 
 gw_server_cert
 "$B" keygen --out rel.key --pub rel.pub >/dev/null
-# not random bytes: documentation and libraries; fw-2 is fw-1 patched
-{ tar -cf - -C /usr/share/doc . 2>/dev/null; tar -cf - -C /usr/lib/x86_64-linux-gnu . 2>/dev/null; } |
-  head -c 4000000 > fw1.img
+delta_images 4000000
+# fw-p: fw-1 patched elsewhere (no device runs it); fw-x: fw-2 with a run
+# inserted (its stored package is tampered with below)
 $PY - <<'EOF'
-b = bytearray(open('fw1.img', 'rb').read())
-b[300000:300000] = b'bulwark v2 ' * 20
-for off in range(600000, 3900000, 97000):
-    b[off] ^= 0x5a
-open('fw2.img', 'wb').write(b)
 p = bytearray(open('fw1.img', 'rb').read())
 for off in range(50000, 3900000, 131000):
     p[off] ^= 0x33
 open('fwp.img', 'wb').write(p)
-x = bytearray(b)
+x = bytearray(open('fw2.img', 'rb').read())
 x[1000000:1000000] = b'fw-x ' * 30
 open('fwx.img', 'wb').write(x[:3500000])
 EOF
@@ -65,38 +50,11 @@ head -c 700000 /dev/urandom > fwo.img
 "$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 5 --compress --out fw2.bwp fw2.img >/dev/null
 
 # devices: 1 runs fw-1, 2 fw-o (a release the gateway never gets), 3 fw-x
-for d in 1 2 3; do
-  img=fw1.bwp; [ $d = 2 ] && img=fwo.bwp; [ $d = 3 ] && img=fwx.bwp
-  "$B" device init --dir dev$d --slot-size 8388608 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
-  "$B" provision --ca-dir ca --config dev$d/device.conf --device-id real-$d --argon2 1,1024,1 \
-    >/dev/null 2>&1 || check false "provision $d"
-  for slot in b a; do
-    { "$B" install --config dev$d/device.conf $img && "$B" boot --config dev$d/device.conf &&
-      "$B" confirm --config dev$d/device.conf; } >/dev/null 2>&1 || check false "factory image $d $slot"
-  done
-done
+delta_devices 8388608 fw1.bwp fwo.bwp fwx.bwp
 gw_operators admin viewer
 gw_start "$T/ca/ca.crt" "token_audience = $AUD" "poll_interval = 1" "delta_sources = 0" "delta_level = 22"
-for d in 1 2 3; do
-  cat > ag$d.conf <<EOF
-gateway = $U
-ca_cert = $T/srvca.crt
-audience = $AUD
-attributes = group=delta
-poll_min = 1
-poll_max = 1
-retry_min = 1
-retry_max = 2
-timeout = 5
-device_config = $T/dev$d/device.conf
-reboot_command = "$B" boot --config $T/dev$d/device.conf
-EOF
-  "$AG" --config ag$d.conf --once > ag$d.log 2>&1 # first check-in: version, sequence
-done
-check '[ "$(op $TOK_admin --data-binary @ca/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"
-for d in 1 2 3; do "$AG" --config ag$d.conf --once >> ag$d.log 2>&1; done
-rel() { op $TOK_admin --data-binary @$1 "$U/api/v1/releases?name=$2" >/dev/null; sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt; }
-R1=$(rel fw1.bwp fw-1); RX=$(rel fwx.bwp fw-x); RP=$(rel fwp.bwp fw-p); R2=$(rel fw2.bwp fw-2)
+delta_agents 3
+R1=$(gw_release fw1.bwp fw-1); RX=$(gw_release fwx.bwp fw-x); RP=$(gw_release fwp.bwp fw-p); R2=$(gw_release fw2.bwp fw-2)
 FULL=$(stat -c %s fw2.bwp)
 D2=$(sha256sum < fw2.bwp | cut -c1-64)
 # the stored fw-x: one bit of its payload flipped (the envelope still verifies)
@@ -149,12 +107,8 @@ check 'grep -q "\"source_release\":$R1,\"source_sequence\":1,\"status\":\"ready\
   "the campaign view: fw-1 ready: $(cat body.txt)"
 check 'grep -q "\"source_release\":$RX,\"source_sequence\":3,\"status\":\"failed\",\"error\":\"[^\"]*BW_E_CHUNK" body.txt' \
   "the campaign view: fw-x failed"
-slot_ok() { cmp -s -n "$(stat -c %s fw2.img)" "dev$1/slot-b.img" fw2.img; }
-for d in 1 2 3; do
-  : > ag$d.log
-  "$AG" --config ag$d.conf --once >> ag$d.log 2>&1; "$AG" --config ag$d.conf --once >> ag$d.log 2>&1
-done
-GOT=$(sed -n 's/.*delta: \([0-9]*\) bytes fetched.*installed.*/\1/p' ag1.log)
+delta_twice 1 2 3
+GOT=$(delta_fetched 1)
 check '[ -n "$GOT" ] && [ $((GOT * 3)) -lt $FULL ]' "device 1 fetched ${GOT:-?} bytes by delta of $FULL: $(tail -5 ag1.log)"
 check 'slot_ok 1 && grep -q "confirmed: fw-2" ag1.log' "device 1's slot holds fw-2: $(tail -3 ag1.log)"
 for d in 2 3; do
