@@ -491,7 +491,7 @@ static bw_err image_size(const char *blob_dir, const char *digest, uint64_t *siz
 /* Runs the child for one build and waits for it; on stop it is killed.
  * err: the child's reason (its stderr's first line). */
 static bw_err run_child(struct gw_dbuild *b, const char *src_pkg, const char *dst_pkg,
-                        const char *dir, char *err, size_t cap)
+                        const char *dir, char *err, size_t cap, int *stopped)
 {
     const struct gw_conf *c = &b->st->conf;
     char ppid[24], level[24], max[24], self[] = "/proc/self/exe";
@@ -567,6 +567,7 @@ static bw_err run_child(struct gw_dbuild *b, const char *src_pkg, const char *ds
         *nl = 0;
     if (killed) {
         snprintf(err, cap, "stopped with the gateway");
+        *stopped = 1;
         return BW_E_STATE;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -588,8 +589,9 @@ static void audit_write(struct gw_dbuild *b, const char *action, const char *obj
 }
 
 /* Builds job j's delta (no lock held; j is a copy). BW_OK with nothing
- * done when it exists already. */
-static bw_err build(struct gw_dbuild *b, const struct job *j, char *err, size_t cap)
+ * done when it exists already. *stopped: the gateway stopped it (no
+ * record, nothing audited; the marker of a request stays). */
+static bw_err build(struct gw_dbuild *b, const struct job *j, char *err, size_t cap, int *stopped)
 {
     const struct gw_conf *c = &b->st->conf;
     const struct gw_db_ops *ops;
@@ -604,6 +606,7 @@ static bw_err build(struct gw_dbuild *b, const struct job *j, char *err, size_t 
 
     err[0] = 0;
     dir[0] = 0;
+    *stopped = 0;
     if ((rc = gw_db(b->st, &ops, &h)) || (rc = ops->release_get(h, j->rel, &rel)) ||
         (rc = ops->release_get(h, j->src, &src))) {
         snprintf(err, cap, "release %" PRId64 " or %" PRId64 ": %s", j->rel, j->src, bw_strerror(rc));
@@ -638,9 +641,9 @@ static bw_err build(struct gw_dbuild *b, const struct job *j, char *err, size_t 
     }
     fprintf(stderr, "bulwark-gateway: building the delta of %s for devices running %s\n",
             rel.name, src.name);
-    rc = run_child(b, sp, dp, dir, err, cap);
-    if (rc == BW_E_STATE)
-        goto out; /* stopped: no record, no audit; queued again at the next start */
+    rc = run_child(b, sp, dp, dir, err, cap, stopped);
+    if (*stopped)
+        goto out; /* no record, no audit; queued again at the next start */
     if (rc)
         goto failed;
     snprintf(out, sizeof(out), "%s/delta.bwd", dir);
@@ -688,6 +691,7 @@ static void *builder(void *arg)
     struct job copy, *j;
     char err[ERR_MAX];
     time_t next = 0;
+    int stopped;
     size_t i;
     bw_err rc;
 
@@ -700,12 +704,12 @@ static void *builder(void *arg)
             j->state = GW_DBUILD_BUILDING;
             copy = *j;
             pthread_mutex_unlock(&b->lock);
-            rc = build(b, &copy, err, sizeof(err));
-            if (rc != BW_E_STATE) /* not stopped: the request is answered */
+            rc = build(b, &copy, err, sizeof(err), &stopped);
+            if (!stopped) /* the request is answered */
                 marker_drop(b, copy.rel, copy.src);
             pthread_mutex_lock(&b->lock);
             if ((j = job_find(b, copy.rel, copy.src))) {
-                if (!rc || rc == BW_E_STATE) {
+                if (!rc || stopped) {
                     job_drop(b, j);
                 } else {
                     j->state = GW_DBUILD_FAILED;
