@@ -501,7 +501,8 @@ static bw_err run_child(struct gw_dbuild *b, const char *src_pkg, const char *ds
     posix_spawnattr_t at;
     sigset_t none, dfl;
     size_t got = 0;
-    int p[2], status = 0, killed = 0;
+    int p[2], status = 0, killed = 0, late = 0;
+    int64_t deadline = bwh_now_ms() + (int64_t)GW_DBUILD_MAX_S * 1000;
     pid_t pid;
     ssize_t n;
     char *nl;
@@ -541,7 +542,7 @@ static bw_err run_child(struct gw_dbuild *b, const char *src_pkg, const char *ds
         struct pollfd pf = {p[0], POLLIN, 0};
         char buf[256];
 
-        if (!killed && stopping(b)) {
+        if (!killed && (stopping(b) || (late = bwh_now_ms() > deadline))) {
             kill(pid, SIGKILL);
             killed = 1;
         }
@@ -565,6 +566,10 @@ static bw_err run_child(struct gw_dbuild *b, const char *src_pkg, const char *ds
         ;
     if ((nl = strchr(err, '\n')))
         *nl = 0;
+    if (killed && late) {
+        snprintf(err, cap, "the build took longer than %d seconds", GW_DBUILD_MAX_S);
+        return BW_E_IO;
+    }
     if (killed) {
         snprintf(err, cap, "stopped with the gateway");
         *stopped = 1;

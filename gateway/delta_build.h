@@ -19,6 +19,7 @@
 
 #define GW_DBUILD_JOBS 64      /* queued, building and failed builds remembered */
 #define GW_DBUILD_RESCAN_S 60  /* seconds between looks at the dynamic campaigns */
+#define GW_DBUILD_MAX_S 3600   /* a build still running then is killed and failed */
 
 enum gw_dbuild_state {
     GW_DBUILD_NONE = 0, /* not queued, not built (ready is the delta record: delta.h) */
