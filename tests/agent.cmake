@@ -31,7 +31,7 @@ if(TARGET bwgateway AND TARGET bulwark-agent)
   set_tests_properties(integ.agent_delta PROPERTIES TIMEOUT 120)
   # deltas the gateway builds itself: asked for, killed while building,
   # rebuilt for a campaign after the restart, a tampered source package
-  # refused, agents through the delta or the full package (about 15 s)
+  # refused, agents through the delta or the full package (about 8 s idle)
   add_test(NAME integ.gateway_delta_build
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_delta_build.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)

@@ -30,17 +30,17 @@ gw_begin
 
 gw_server_cert
 "$B" keygen --out rel.key --pub rel.pub >/dev/null
-delta_images 4000000
+delta_images 3000000
 # fw-p: fw-1 patched elsewhere (no device runs it); fw-x: fw-2 with a run
 # inserted (its stored package is tampered with below)
 $PY - <<'EOF'
 p = bytearray(open('fw1.img', 'rb').read())
-for off in range(50000, 3900000, 131000):
+for off in range(50000, 2900000, 131000):
     p[off] ^= 0x33
 open('fwp.img', 'wb').write(p)
 x = bytearray(open('fw2.img', 'rb').read())
 x[1000000:1000000] = b'fw-x ' * 30
-open('fwx.img', 'wb').write(x[:3500000])
+open("fwx.img", "wb").write(x[:2500000])
 EOF
 head -c 700000 /dev/urandom > fwo.img
 "$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 1 --out fw1.bwp fw1.img >/dev/null
@@ -52,7 +52,7 @@ head -c 700000 /dev/urandom > fwo.img
 # devices: 1 runs fw-1, 2 fw-o (a release the gateway never gets), 3 fw-x
 delta_devices 8388608 fw1.bwp fwo.bwp fwx.bwp
 gw_operators admin viewer
-gw_start "$T/ca/ca.crt" "token_audience = $AUD" "poll_interval = 1" "delta_sources = 0" "delta_level = 22"
+gw_start "$T/ca/ca.crt" "token_audience = $AUD" "poll_interval = 1" "delta_sources = 0"
 delta_agents 3
 R1=$(gw_release fw1.bwp fw-1); RX=$(gw_release fwx.bwp fw-x); RP=$(gw_release fwp.bwp fw-p); R2=$(gw_release fw2.bwp fw-2)
 FULL=$(stat -c %s fw2.bwp)
@@ -84,7 +84,7 @@ check 'ls -d blobs/tmp/dbuild-* >/dev/null 2>&1' "the killed build left its dire
 
 # --- 3. restarted: built by itself for the campaign's devices -------------------------
 sleep 0.5 # the build process follows the gateway (PR_SET_PDEATHSIG)
-gw_start "$T/ca/ca.crt" "token_audience = $AUD" "poll_interval = 1" "delta_level = 22"
+gw_start "$T/ca/ca.crt" "token_audience = $AUD" "poll_interval = 1"
 s=; for i in $(seq 600); do s=$(status $R2 $R1); [ "$s" = ready ] && break; sleep 0.1; done
 check '[ "$s" = ready ]' "fw-1's delta built by the gateway: $s $(cat body.txt)"
 PRED=$(sed -n 's/.*"predicted":\([0-9]*\).*/\1/p' body.txt)
