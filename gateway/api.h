@@ -58,6 +58,7 @@ void gw_h_op_release_list(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_release_get(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_release_sbom(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_release_delta(struct gw_req *q, struct gw_resp *r);
+void gw_h_op_release_delta_build(struct gw_req *q, struct gw_resp *r);
 void gw_h_device_delta(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_vex_put(struct gw_req *q, struct gw_resp *r);
 void gw_h_op_exposure(struct gw_req *q, struct gw_resp *r);

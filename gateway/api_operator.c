@@ -19,6 +19,7 @@
 
 #include "api.h"
 #include "delta.h"
+#include "delta_build.h"
 #include "bulwark/core.h"
 #include "bwh/host.h"
 #include "mender.h"
@@ -1048,27 +1049,38 @@ void gw_h_op_release_sbom(struct gw_req *q, struct gw_resp *r)
  * the image source's manifest signs. Devices reporting source's sequence
  * are then offered it beside the full package (docs/gateway.md).
  */
+/* The release {id} and the source release the path's '*' names, both
+ * bulwark packages; 0 after a 404. */
+static int delta_pair(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h,
+                      struct gw_release *rel, struct gw_release *src)
+{
+    char sid[24];
+    uint64_t v;
+
+    snprintf(sid, sizeof(sid), "%.*s", (int)(q->cap_len[0] < 23 ? q->cap_len[0] : 23),
+             q->cap[0] ? q->cap[0] : "");
+    if (ops->release_get(h, q->id, rel) || bwh_parse_u64(sid, &v) || v > INT64_MAX ||
+        ops->release_get(h, (int64_t)v, src) || strcmp(rel->kind, "bulwark") ||
+        strcmp(src->kind, "bulwark")) {
+        gw_error(r, 404, "not_found", "no such bulwark release or source release");
+        return 0;
+    }
+    return 1;
+}
+
 void gw_h_op_release_delta(struct gw_req *q, struct gw_resp *r)
 {
     const struct gw_conf *c = &q->st->conf;
     const struct gw_db_ops *ops;
     struct gw_release rel, src, blob;
     struct gw_delta_info info;
-    char sid[24], msg[200];
-    uint64_t v;
+    char msg[200];
     void *h;
     bw_err rc;
 
-    if (!gw_registry(q, r, &ops, &h) || !need(q, r, ops, h, GW_ROLE_RELEASE))
+    if (!gw_registry(q, r, &ops, &h) || !need(q, r, ops, h, GW_ROLE_RELEASE) ||
+        !delta_pair(q, r, ops, h, &rel, &src))
         return;
-    snprintf(sid, sizeof(sid), "%.*s", (int)(q->cap_len[0] < 23 ? q->cap_len[0] : 23),
-             q->cap[0] ? q->cap[0] : "");
-    if (ops->release_get(h, q->id, &rel) || bwh_parse_u64(sid, &v) || v > INT64_MAX ||
-        ops->release_get(h, (int64_t)v, &src) || strcmp(rel.kind, "bulwark") ||
-        strcmp(src.kind, "bulwark")) {
-        gw_error(r, 404, "not_found", "no such bulwark release or source release");
-        return;
-    }
     if (!q->upload_path) {
         gw_error(r, 400, "upload", "the delta is the request body");
         return;
@@ -1100,6 +1112,61 @@ void gw_h_op_release_delta(struct gw_req *q, struct gw_resp *r)
 
         gw_json(r, 201, dump(o));
     }
+}
+
+/*
+ * POST /api/v1/releases/{id}/deltas/{source}/build (release role): the
+ * gateway builds the delta itself, in the background (delta_build.h):
+ * 202 and the status; 200 when it is ready already. GET (viewer): the
+ * status: "ready" (with the delta's digest, size and predicted bytes),
+ * "queued", "building", "failed" (with why) or "none".
+ */
+void gw_h_op_release_delta_build(struct gw_req *q, struct gw_resp *r)
+{
+    const struct gw_db_ops *ops;
+    struct gw_release rel, src;
+    struct gw_delta_info info;
+    enum gw_dbuild_state bs;
+    char err[256];
+    int post = !strcmp(q->method, "POST"), ready;
+    json_t *o;
+    void *h;
+    bw_err rc;
+
+    if (!gw_registry(q, r, &ops, &h) || (post && !need(q, r, ops, h, GW_ROLE_RELEASE)) ||
+        !delta_pair(q, r, ops, h, &rel, &src))
+        return;
+    if (src.id == rel.id || src.sequence >= rel.sequence) {
+        gw_error(r, 409, "source",
+                 src.id == rel.id ? "a delta's source is another release"
+                                  : "a delta's source must be older (a lower sequence) than the release");
+        return;
+    }
+    ready = !gw_delta_find(q->st->conf.blob_dir, &rel, (uint64_t)src.sequence, &info);
+    if (post && !ready) {
+        rc = gw_dbuild_request(q->st, rel.id, src.id, src.sequence);
+        if (rc) {
+            gw_error(r, 503, "busy", "the delta build queue is full: try again later");
+            return;
+        }
+        snprintf(err, sizeof(err), "source %s (sequence %" PRId64 ")", src.name, src.sequence);
+        audit(q, ops, h, "release.delta_build", rel.name, err);
+    }
+    bs = gw_dbuild_status(q->st, rel.id, src.id, err, sizeof(err));
+    o = json_pack("{s:I,s:I,s:I,s:s}", "release", (json_int_t)rel.id, "source_release",
+                  (json_int_t)src.id, "source_sequence", (json_int_t)src.sequence, "status",
+                  ready ? "ready" : gw_dbuild_state_name(bs));
+    if (o && ready) {
+        json_object_set_new(o, "sha256", json_string(info.digest));
+        json_object_set_new(o, "size", json_integer((json_int_t)info.size));
+        json_object_set_new(o, "predicted", json_integer((json_int_t)info.predicted));
+    } else if (o && bs == GW_DBUILD_FAILED) {
+        json_object_set_new(o, "error", json_string(err));
+    }
+    if (post && !ready)
+        snprintf(r->extra_header, sizeof(r->extra_header),
+                 "Location: /api/v1/releases/%" PRId64 "/deltas/%" PRId64 "/build", rel.id, src.id);
+    gw_json(r, post && !ready ? 202 : 200, dump(o));
 }
 
 static const char *camp_state_name(enum gw_campaign_state s)
@@ -1193,23 +1260,43 @@ static json_t *campaign_obj(const struct gw_campaign *cp, const struct gw_counts
 
 static void delta_cb(void *arg, const struct gw_delta_info *info)
 {
-    json_t *o = json_pack("{s:I,s:I,s:s,s:I,s:I}", "source_release",
+    json_t *o = json_pack("{s:I,s:I,s:s,s:s,s:I,s:I}", "source_release",
                           (json_int_t)info->source_release, "source_sequence",
-                          (json_int_t)info->source_sequence, "delta_sha256", info->digest,
-                          "delta_size", (json_int_t)info->size, "predicted",
+                          (json_int_t)info->source_sequence, "status", "ready", "delta_sha256",
+                          info->digest, "delta_size", (json_int_t)info->size, "predicted",
                           (json_int_t)info->predicted);
 
     if (o)
         json_array_append_new(arg, o);
 }
 
+/* a source the builder has queued, is building or failed, unless a
+ * delta for its sequence is ready (listed already) */
+static void build_cb(void *arg, int64_t src_id, int64_t src_seq, enum gw_dbuild_state s,
+                     const char *err)
+{
+    json_t *by = arg, *e, *o;
+    size_t i;
+
+    json_array_foreach(by, i, e)
+        if (json_integer_value(json_object_get(e, "source_sequence")) == src_seq)
+            return;
+    o = json_pack("{s:I,s:I,s:s}", "source_release", (json_int_t)src_id, "source_sequence",
+                  (json_int_t)src_seq, "status", gw_dbuild_state_name(s));
+    if (o && s == GW_DBUILD_FAILED)
+        json_object_set_new(o, "error", json_string(err));
+    if (o)
+        json_array_append_new(by, o);
+}
+
 /* What the campaign costs on the wire (docs/delta.md): the full package,
  * fetched by every device that runs a release no delta was made against,
  * and per source release with a delta the bytes a device running it is
  * predicted to fetch. */
-static void campaign_transfer(json_t *o, const struct gw_conf *c, const struct gw_db_ops *ops,
+static void campaign_transfer(json_t *o, struct gw_state *st, const struct gw_db_ops *ops,
                               void *h, int64_t release_id)
 {
+    const struct gw_conf *c = &st->conf;
     struct gw_release rel;
     json_t *t, *by;
 
@@ -1218,8 +1305,10 @@ static void campaign_transfer(json_t *o, const struct gw_conf *c, const struct g
     t = json_object();
     by = json_array();
     json_object_set_new(t, "full", json_integer(rel.size));
-    if (!strcmp(rel.kind, "bulwark"))
+    if (!strcmp(rel.kind, "bulwark")) {
         gw_delta_each(c->blob_dir, &rel, delta_cb, by);
+        gw_dbuild_each(st, rel.id, build_cb, by);
+    }
     json_object_set_new(t, "by_source", by);
     json_object_set_new(o, "transfer", t);
 }
@@ -1275,6 +1364,7 @@ void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r)
             return;
         }
         audit(q, ops, h, "campaign.create", cp.name, cp.filter);
+        gw_dbuild_kick(q->st); /* the deltas its devices need, in the background */
         rc = ops->campaign_get(h, cp.id, &cp, &k);
         gw_json(r, 201, dump(campaign_obj(&cp, rc ? NULL : &k)));
         return;
@@ -1292,7 +1382,7 @@ void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r)
             json_t *o;
 
             json_array_foreach(arr, i, o)
-                campaign_transfer(o, &q->st->conf, ops, h,
+                campaign_transfer(o, q->st, ops, h,
                                   (int64_t)json_integer_value(json_object_get(o, "release_id")));
         }
         list_answer(r, ops, h, arr, rc);
@@ -1309,7 +1399,7 @@ void gw_h_op_campaigns(struct gw_req *q, struct gw_resp *r)
         if (!*e && !strcmp(q->method, "GET")) {
             json_t *o = campaign_obj(&cp, &k);
 
-            campaign_transfer(o, &q->st->conf, ops, h, cp.release_id);
+            campaign_transfer(o, q->st, ops, h, cp.release_id);
             gw_json(r, 200, dump(o));
             return;
         }

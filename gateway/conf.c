@@ -128,6 +128,15 @@ static const struct bwh_conf_row rows[] = {
     {"csaf_publisher", S(csaf_publisher), "",
      "CSAF provider: the publisher's name; with csaf_namespace, /.well-known/csaf/ is served"},
     {"csaf_namespace", S(csaf_namespace), "", "CSAF provider: the publisher's URL (https://...)"},
+    {"delta_sources", U(delta_sources), "3",
+     "deltas the gateway builds by itself for each running campaign of a bulwark release: "
+     "one per source release its target devices run, for this many of the most common "
+     "sources (0 to 64); 0: none by itself, only on request (POST .../deltas/SOURCE/build). "
+     "Built one at a time in the background (docs/delta.md)"},
+    {"delta_level", U(delta_level), "19", "zstd level of the deltas the gateway builds (1 to 22)"},
+    {"delta_max_image", U(delta_max_image), "1073741824",
+     "largest image, in bytes, of a source or target release the gateway builds a delta for "
+     "(the build needs the source image's size in blob_dir/tmp and maps both images)"},
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 
@@ -180,6 +189,10 @@ bw_err gw_conf_load(struct gw_conf *c, const char *path)
         fprintf(stderr, "%s: est_lifetime must be 60 to 315360000 seconds\n", path);
     else if (c->public_url[0] && strncmp(c->public_url, "https://", 8))
         fprintf(stderr, "%s: public_url must start with https://\n", path);
+    else if (c->delta_sources > 64)
+        fprintf(stderr, "%s: delta_sources must be 0 to 64\n", path);
+    else if (c->delta_level < 1 || c->delta_level > 22)
+        fprintf(stderr, "%s: delta_level must be 1 to 22\n", path);
     else if (!strchr(c->listen, ':'))
         fprintf(stderr, "%s: listen must be ADDRESS:PORT\n", path);
     else /* before the TLS keys, the registry and the release keys are read */

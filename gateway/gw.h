@@ -72,6 +72,10 @@ struct gw_conf {
     char security_languages[64];
     char csaf_publisher[256];     /* CSAF provider metadata; "" = no CSAF provider */
     char csaf_namespace[512];
+    /* deltas the gateway builds itself (delta_build.c, docs/delta.md) */
+    uint64_t delta_sources;   /* most common source releases per campaign; 0: none by itself */
+    uint64_t delta_level;     /* zstd level of the frames */
+    uint64_t delta_max_image; /* bytes of a source or target image a build accepts */
 };
 
 /* Loads the file (key = value lines). On error prints "PATH:LINE: reason"
@@ -95,6 +99,7 @@ struct gw_session {
 };
 
 struct bwh_ca; /* bwh/identity.h */
+struct gw_dbuild; /* delta_build.h */
 
 /* ---- the state handlers share (state.c) ---------------------------------- */
 
@@ -168,6 +173,9 @@ struct gw_state {
     pthread_mutex_t est_lock;
     struct bwh_ca *est_ca;
     char *est_cacerts;
+    /* the delta builder (delta_build.c): its queue and thread, started
+     * by gw_dbuild_start after the registry's schema; its own lock */
+    struct gw_dbuild *dbuild;
 };
 
 /* Copies conf and sets up st: the registry kind (BW_E_INVAL, explained on
@@ -240,6 +248,15 @@ struct gw_resp {
      * Content-Security-Policy and the framing and referrer headers */
     const char *csp;
 };
+
+/* The release keys: every PEM public key in the file path, at most
+ * GW_RELEASE_KEYS_MAX, into keys (kp[i] == &keys[i]; the caller clears
+ * the *n_out loaded with bw_ec_key_clear). BW_E_KEY when there is none,
+ * bwh_read_file's errors, BW_E_NOMEM (release_conf.c). */
+#define GW_RELEASE_KEYS_MAX 8
+BW_NODISCARD bw_err gw_release_keys_load(const char *path, struct bw_ec_key keys[GW_RELEASE_KEYS_MAX],
+                                         const struct bw_ec_key *kp[GW_RELEASE_KEYS_MAX],
+                                         size_t *n_out);
 
 /* Verifies an uploaded package against the configured release keys,
  * vendor and class, and stores it under blob_dir (release_conf.c). */

@@ -32,6 +32,7 @@
 #include "bulwark/core.h"
 #include "bwh/cryptomode.h"
 #include "bwh/host.h"
+#include "delta_build.h"
 #include "guard.h"
 #include "http.h"
 #include "respond.h"
@@ -94,6 +95,11 @@ struct reqctx {
     char cn[GW_ID_MAX + 1];
     char op[GW_ID_MAX + 1];
 };
+
+bw_err gw_server_background(struct gw_server *s)
+{
+    return gw_dbuild_start(&s->st);
+}
 
 uint16_t gw_server_port(const struct gw_server *s)
 {
@@ -1277,6 +1283,7 @@ void gw_server_stop(struct gw_server *s)
     }
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
+    gw_dbuild_stop(&s->st); /* after the last request: none queues any more */
     if (s->flusher_on) {
         pthread_mutex_lock(&s->lock);
         s->stopping = 1;

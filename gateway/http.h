@@ -22,5 +22,8 @@ void gw_server_stop(struct gw_server *s);
  * Returns the first error (its message is on stderr) or BW_OK. */
 BW_NODISCARD bw_err gw_server_reload(struct gw_server *s);
 uint16_t gw_server_port(const struct gw_server *s);
+/* Starts the background work that is not needed to answer requests (the
+ * delta builder, delta_build.h); stopped by gw_server_stop. BW_E_NOMEM. */
+BW_NODISCARD bw_err gw_server_background(struct gw_server *s);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "bwh/host.h"
 #include "bwh/identity.h"
+#include "delta_build.h"
 #include "gw.h"
 #include "http.h"
 
@@ -80,6 +81,9 @@ int main(int argc, char **argv)
     int check = 0, i;
     bw_err rc;
 
+    /* a delta build the gateway started (delta_build.c): not for operators */
+    if (argc >= 2 && !strcmp(argv[1], "--build-delta"))
+        return gw_dbuild_child(argc - 2, argv + 2);
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--config") && i + 1 < argc) {
             conf_path = argv[++i];
@@ -136,6 +140,11 @@ int main(int argc, char **argv)
         gw_server_stop(srv);
         printf("%s: configuration OK\n", conf_path);
         return 0;
+    }
+    rc = gw_server_background(srv);
+    if (rc) {
+        gw_server_stop(srv);
+        return 10 + (int)rc;
     }
     if (port_file) {
         FILE *f = fopen(port_file, "w");

@@ -12,20 +12,17 @@
 #include "bwh/host.h"
 #include "release.h"
 
-#define MAX_KEYS 8
-
-bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *upload_path, const char *name,
-                              const char *uploaded_by, struct gw_release *out)
+bw_err gw_release_keys_load(const char *path, struct bw_ec_key keys[GW_RELEASE_KEYS_MAX],
+                            const struct bw_ec_key *kp[GW_RELEASE_KEYS_MAX], size_t *n_out)
 {
     static const char begin[] = "-----BEGIN PUBLIC KEY-----";
-    struct bw_ec_key keys[MAX_KEYS];
-    const struct bw_ec_key *kp[MAX_KEYS];
     uint8_t *buf = NULL;
-    size_t len, n = 0, i;
+    size_t len, n = 0;
     char *p;
     bw_err rc;
 
-    rc = bwh_read_file(c->release_keys, 1 << 20, &buf, &len);
+    *n_out = 0;
+    rc = bwh_read_file(path, 1 << 20, &buf, &len);
     if (rc)
         return rc;
     /* bwh_read_file leaves room for nothing after the data: copy to a string */
@@ -44,7 +41,7 @@ bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *upload_path, 
         memcpy(text, buf, len);
         text[len] = 0;
         bwh_free(buf);
-        for (at = strstr(text, begin); at && n < MAX_KEYS; at = next) {
+        for (at = strstr(text, begin); at && n < GW_RELEASE_KEYS_MAX; at = next) {
             next = strstr(at + sizeof(begin) - 1, begin);
             bw_ec_key_init(&keys[n]);
             if (bw_ec_import(&keys[n], (const uint8_t *)at,
@@ -55,8 +52,21 @@ bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *upload_path, 
         }
         bwh_free(text);
     }
-    if (n == 0)
-        return BW_E_KEY;
+    *n_out = n;
+    return n ? BW_OK : BW_E_KEY;
+}
+
+bw_err gw_release_ingest_conf(const struct gw_conf *c, const char *upload_path, const char *name,
+                              const char *uploaded_by, struct gw_release *out)
+{
+    struct bw_ec_key keys[GW_RELEASE_KEYS_MAX];
+    const struct bw_ec_key *kp[GW_RELEASE_KEYS_MAX];
+    size_t n = 0, i;
+    bw_err rc;
+
+    rc = gw_release_keys_load(c->release_keys, keys, kp, &n);
+    if (rc)
+        return rc;
     rc = gw_release_ingest(upload_path, kp, n, c->vendor_id, c->class_id, c->blob_dir, name,
                            uploaded_by, out);
     for (i = 0; i < n; i++)

@@ -29,6 +29,13 @@ if(TARGET bwgateway AND TARGET bulwark-agent)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_delta.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
   set_tests_properties(integ.agent_delta PROPERTIES TIMEOUT 120)
+  # deltas the gateway builds itself: asked for, killed while building,
+  # rebuilt for a campaign after the restart, a tampered source package
+  # refused, agents through the delta or the full package (about 8 s idle)
+  add_test(NAME integ.gateway_delta_build
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_delta_build.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
+  set_tests_properties(integ.gateway_delta_build PROPERTIES TIMEOUT 120)
   # the agent and the simulator say the same for the same state (one cycle)
   add_test(NAME integ.agent_same
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_same.sh $<TARGET_FILE:bulwark>

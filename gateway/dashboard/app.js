@@ -387,11 +387,15 @@ async function viewCampaigns() {
     const waits = Object.entries(c.waiting || {}).filter(([, n]) => n)
       .map(([w, n]) => n + ' ' + WAIT_TEXT[w]);
     // what a device fetches (docs/delta.md): the full package, or the
-    // predicted bytes of a delta for the release it runs
+    // predicted bytes of a delta for the release it runs; the full
+    // package while the gateway's build of that delta is not ready
     const tr = c.transfer, wire = tr && tr.by_source.length ? tr.by_source.map((d) => {
       const s = releasesById.get(d.source_release);
-      return 'from ' + (s ? s.name : '#' + d.source_release) + ' (sequence ' + d.source_sequence +
-        ') ' + bytes(d.predicted) + ' by delta';
+      const from = 'from ' + (s ? s.name : '#' + d.source_release) + ' (sequence ' +
+        d.source_sequence + ') ';
+      return d.status && d.status !== 'ready'
+        ? from + bytes(tr.full) + ' (delta ' + d.status + (d.error ? ': ' + d.error : '') + ')'
+        : from + bytes(d.predicted) + ' by delta';
     }).concat(['from any other release ' + bytes(tr.full)]) : [];
     box.append(el('article', { class: 'campaign', 'data-id': c.id },
       el('h2', {}, c.name, ' ', el('span', { class: 'cstate ' + c.state }, CSTATE_TEXT[c.state] || c.state)),

@@ -29,6 +29,7 @@ cleanup() {
 trap cleanup EXIT
 cd "$T" || exit 1
 . "$HERE/gwlib.sh"
+. "$HERE/agentlib.sh"
 pass=0 fail=0
 check() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2" >&2; fi; }
 V=6a1b0f5e-3c2d-4e8f-9a7b-1c2d3e4f5a6b C=0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c
@@ -37,15 +38,7 @@ AUD=https://gateway.test
 gw_server_cert
 "$B" keygen --out rel.key --pub rel.pub >/dev/null
 # not random bytes: documentation and libraries; fw-2 is fw-1 patched
-{ tar -cf - -C /usr/share/doc . 2>/dev/null; tar -cf - -C /usr/lib/x86_64-linux-gnu . 2>/dev/null; } |
-  head -c 1500000 > fw1.img
-$PY - <<'EOF'
-b = bytearray(open('fw1.img', 'rb').read())
-b[300000:300000] = b'bulwark v2 ' * 20
-for off in range(600000, 1400000, 97000):
-    b[off] ^= 0x5a
-open('fw2.img', 'wb').write(b)
-EOF
+delta_images 1500000
 head -c 700000 /dev/urandom > fwo.img
 "$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 1 --out fw1.bwp fw1.img >/dev/null
 "$B" sign --key rel.key --vendor-id $V --class-id $C --sequence 2 --out fwo.bwp fwo.img >/dev/null
@@ -55,38 +48,12 @@ head -c 700000 /dev/urandom > fwo.img
 "$B" delta make fw2.img fw1.bwp --out fw1.bwd >/dev/null 2>&1 || check false "delta make (fw-1)"
 
 # four devices: 1, 3 and 4 run fw-1, 2 runs fw-o (factory image in both slots)
-for d in 1 2 3 4; do
-  img=fw1.bwp; [ $d = 2 ] && img=fwo.bwp
-  "$B" device init --dir dev$d --slot-size 4194304 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
-  "$B" provision --ca-dir ca --config dev$d/device.conf --device-id real-$d --argon2 1,1024,1 \
-    >/dev/null 2>&1 || check false "provision $d"
-  for slot in b a; do
-    { "$B" install --config dev$d/device.conf $img && "$B" boot --config dev$d/device.conf &&
-      "$B" confirm --config dev$d/device.conf; } >/dev/null 2>&1 || check false "factory image $d $slot"
-  done
-done
+delta_devices 4194304 fw1.bwp fwo.bwp fw1.bwp fw1.bwp
 gw_operators admin
-gw_start "$T/ca/ca.crt" "token_audience = $AUD" "poll_interval = 1"
-for d in 1 2 3 4; do
-  cat > ag$d.conf <<EOF
-gateway = $U
-ca_cert = $T/srvca.crt
-audience = $AUD
-attributes = group=delta
-poll_min = 1
-poll_max = 1
-retry_min = 1
-retry_max = 2
-timeout = 5
-device_config = $T/dev$d/device.conf
-reboot_command = "$B" boot --config $T/dev$d/device.conf
-EOF
-  "$AG" --config ag$d.conf --once > ag$d.log 2>&1 # first check-in: version, sequence
-done
-check '[ "$(op $TOK_admin --data-binary @ca/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"
-for d in 1 2 3 4; do "$AG" --config ag$d.conf --once >> ag$d.log 2>&1; done
-rel() { op $TOK_admin --data-binary @$1 "$U/api/v1/releases?name=$2" >/dev/null; sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt; }
-R1=$(rel fw1.bwp fw-1); RO=$(rel fwo.bwp fw-o); R2=$(rel fw2.bwp fw-2)
+# uploads only: the gateway builds none itself (gateway_delta_build.sh tests that)
+gw_start "$T/ca/ca.crt" "token_audience = $AUD" "poll_interval = 1" "delta_sources = 0"
+delta_agents 4
+R1=$(gw_release fw1.bwp fw-1); RO=$(gw_release fwo.bwp fw-o); R2=$(gw_release fw2.bwp fw-2)
 
 # --- 1. uploads --------------------------------------------------------------------------
 put() { op $TOK_admin -X PUT --data-binary @$1 "$U/api/v1/releases/$2/deltas/$3"; }
@@ -103,18 +70,14 @@ check '[ -n "$PRED" ] && [ $((PRED * 3)) -lt $FULL ]' "predicted $PRED bytes of 
 # --- 2. a campaign: a delta for fw-1, the full package for fw-o ---------------------------
 op $TOK_admin -H "Content-Type: application/json" \
   --data "{\"name\":\"c2\",\"release_id\":$R2,\"filter\":{\"group\":\"delta\"}}" $U/api/v1/campaigns >/dev/null
-slot_ok() { cmp -s -n "$(stat -c %s fw2.img)" "dev$1/slot-b.img" fw2.img; }
 CID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' body.txt | head -1)
 op $TOK_admin "$U/api/v1/campaigns/$CID" >/dev/null
 check 'grep -q "\"transfer\":{\"full\":$FULL,\"by_source\":\[{\"source_release\":$R1,\"source_sequence\":1,.*\"predicted\":$PRED}\]}" body.txt' \
   "the campaign view's transfer: $(cat body.txt)"
 op $TOK_admin "$U/api/v1/campaigns" >/dev/null
 check 'grep -q "\"predicted\":$PRED}\]" body.txt' "the campaign list's transfer: $(cat body.txt)"
-for d in 1 2; do
-  : > ag$d.log
-  "$AG" --config ag$d.conf --once >> ag$d.log 2>&1; "$AG" --config ag$d.conf --once >> ag$d.log 2>&1
-done
-GOT=$(sed -n 's/.*delta: \([0-9]*\) bytes fetched.*installed.*/\1/p' ag1.log)
+delta_twice 1 2
+GOT=$(delta_fetched 1)
 check '[ -n "$GOT" ] && [ $((GOT * 3)) -lt $FULL ]' "device 1 fetched ${GOT:-?} bytes by delta of $FULL: $(tail -5 ag1.log)"
 check 'slot_ok 1' "device 1's slot b holds fw-2"
 check 'grep -q "confirmed: fw-2" ag1.log' "device 1 confirmed: $(tail -3 ag1.log)"
@@ -123,13 +86,12 @@ check '! grep -q "^delta\|delta refused" ag2.log && slot_ok 2 && grep -q "confir
 
 # --- 3. the stored delta tampered: the chunk fetched whole, or the full package ----------
 SHA=$(sha256sum < fw2.bwd | cut -c1-64)
-twice() { : > ag$1.log; "$AG" --config ag$1.conf --once >> ag$1.log 2>&1; "$AG" --config ag$1.conf --once >> ag$1.log 2>&1; }
 "$HERE/flipbyte.sh" "blobs/sha256/$SHA" $((PRED - 50))
-twice 3
+delta_twice 3
 check 'grep -q "[1-9][0-9]* fetched whole after not verifying (installed)\|delta refused at" ag3.log &&
   slot_ok 3 && grep -q "confirmed: fw-2" ag3.log' "device 3 (a delta frame flipped): $(grep -a "delta" ag3.log | tail -3)"
 "$HERE/flipbyte.sh" "blobs/sha256/$SHA" 200
-twice 4
+delta_twice 4
 check 'grep -q "delta refused at" ag4.log && slot_ok 4 && grep -q "confirmed: fw-2" ag4.log' \
   "device 4 (the envelope flipped) fell back to the full package: $(tail -5 ag4.log)"
 
