@@ -15,6 +15,7 @@
  * Not here: making deltas (tools/delta_make.c), the sources (delta_src.c).
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -610,11 +611,60 @@ static bw_err assemble_runs(const struct bwh_delta *d, const struct bw_flash *f,
     return rc;
 }
 
+/* SHA-256 of n chunks of a run of SAME chunks read into buf, from chunk
+ * first: the list entries (the second half on a thread of its own). */
+struct rb_hash {
+    const struct bwh_delta *d;
+    const uint8_t *buf;
+    uint64_t first, n;
+    uint8_t *list;
+    bw_err rc;
+};
+
+static void *rb_hash_run(void *arg)
+{
+    struct rb_hash *h = arg;
+    uint64_t k, cs = h->d->h.chunk_size;
+
+    for (k = 0; k < h->n && !h->rc; k++)
+        h->rc = bw_sha256(h->buf + k * cs, chunk_len(h->d, h->first + k),
+                          h->list + (h->first + k) * BW_SHA256_LEN);
+    return NULL;
+}
+
+/* Hashes n SAME chunks in buf: half here, half on a second thread when
+ * there are enough to share (the rebuild is the one pass over the slot
+ * that a full install does not make). */
+static bw_err rb_hash_chunks(const struct bwh_delta *d, const uint8_t *buf, uint64_t first,
+                             uint64_t n, uint8_t *list)
+{
+    struct rb_hash a = {d, buf, first, n, list, BW_OK}, b = a;
+    pthread_t t;
+    int two = n >= 4;
+
+    if (two) {
+        a.n = n / 2;
+        b.first = first + a.n;
+        b.buf = buf + a.n * d->h.chunk_size;
+        b.n = n - a.n;
+        two = pthread_create(&t, NULL, rb_hash_run, &b) == 0;
+        if (!two) /* no thread: all of it here */
+            a.n = n;
+    }
+    rb_hash_run(&a);
+    if (two)
+        pthread_join(t, NULL);
+    return a.rc ? a.rc : two ? b.rc : BW_OK;
+}
+
+/* Bytes of SAME chunks the rebuild reads at once. */
+#define RB_READ (4u << 20)
+
 bw_err bwh_delta_list_rebuild(const struct bwh_delta *d, const struct bw_flash *f, uint8_t *list,
                               int *ok)
 {
     const uint64_t cs = d->h.chunk_size;
-    size_t cap = cs > (1u << 20) ? (size_t)cs : (1u << 20);
+    size_t cap = cs > RB_READ ? (size_t)cs : RB_READ;
     uint8_t *buf = bwh_malloc(cap);
     uint64_t i = 0;
     bw_err rc = BW_OK;
@@ -624,7 +674,7 @@ bw_err bwh_delta_list_rebuild(const struct bwh_delta *d, const struct bw_flash *
         return BW_E_NOMEM;
     while (i < d->h.n_chunks && !rc) {
         const struct bwh_delta_rec *c = &d->rec[i];
-        uint64_t n = 1, k, off = i * cs, len;
+        uint64_t n = 1, off = i * cs, len;
 
         if (c->kind == BWH_DELTA_K_FRAME) {
             memcpy(list + i * BW_SHA256_LEN, c->digest, BW_SHA256_LEN);
@@ -644,8 +694,8 @@ bw_err bwh_delta_list_rebuild(const struct bwh_delta *d, const struct bw_flash *
             n++;
         len = (n - 1) * cs + chunk_len(d, i + n - 1);
         rc = off + len <= f->size ? f->read(f->ctx, off, buf, (size_t)len) : BW_E_IO;
-        for (k = 0; k < n && !rc; k++)
-            rc = bw_sha256(buf + k * cs, chunk_len(d, i + k), list + (i + k) * BW_SHA256_LEN);
+        if (!rc)
+            rc = rb_hash_chunks(d, buf, i, n, list);
         i += n;
     }
     bwh_free(buf);
