@@ -153,12 +153,10 @@ void bwh_delta_free(struct bwh_delta *d)
     bwh_free(d->idx);
     bwh_free(d->rec);
     bwh_free(d->ext);
-    bwh_free(d->run);
     d->meta = d->idx = NULL;
     d->index = NULL;
     d->rec = NULL;
     d->ext = NULL;
-    d->run = NULL;
 }
 
 /* A reader over the decompressed plan that fails once past its end. */
@@ -231,7 +229,7 @@ static bw_err unzstd(const uint8_t *z, size_t zlen, uint64_t want, uint8_t **out
 static bw_err plan_ops(struct bwh_delta *d, int pass)
 {
     const struct bwh_delta_hdr *h = &d->h;
-    uint64_t i = 0, n_ext = 0, n_run = 0, n_idx = 0, at;
+    uint64_t i = 0, n_ext = 0, n_idx = 0, at;
     uint64_t bound = ZSTD_compressBound(h->chunk_size), nbc = h->chunk_size / BWH_DELTA_BLOCK;
     struct rd r = {d->meta, (size_t)h->meta_len, 0};
 
@@ -262,7 +260,7 @@ static bw_err plan_ops(struct bwh_delta *d, int pass)
             n = take32(&r);
             if (r.bad || n == 0 || n > nbc || chunk_len(d, i) % BWH_DELTA_BLOCK)
                 return BW_E_FORMAT;
-            for (k = 0; k < n; k++) {
+            for (k = 0; k < n; k++) { /* runs of blocks, kept as extents */
                 uint32_t b0 = take32(&r), nb = take32(&r);
 
                 if (r.bad || nb == 0 || nb > nbc ||
@@ -270,19 +268,19 @@ static bw_err plan_ops(struct bwh_delta *d, int pass)
                     return BW_E_FORMAT;
                 blocks += nb;
                 if (pass) {
-                    d->run[n_run + k].block = b0;
-                    d->run[n_run + k].n = nb;
+                    d->ext[n_ext + k].off = (uint64_t)b0 * BWH_DELTA_BLOCK;
+                    d->ext[n_ext + k].len = nb * BWH_DELTA_BLOCK;
                 }
             }
             if (blocks * BWH_DELTA_BLOCK != chunk_len(d, i))
                 return BW_E_FORMAT;
             if (pass) {
                 d->rec[i].kind = BWH_DELTA_K_COPY;
-                d->rec[i].run0 = n_run;
-                d->rec[i].n_run = n;
+                d->rec[i].ext0 = n_ext;
+                d->rec[i].n_ext = n;
                 d->rec[i].delta_off = at;
             }
-            n_run += n;
+            n_ext += n;
         } else if (*q == BWH_DELTA_OP_FRAME) {
             uint32_t flen = take32(&r);
             const uint8_t *ne = take(&r, 1);
@@ -331,7 +329,6 @@ static bw_err plan_ops(struct bwh_delta *d, int pass)
     if (d->whole_total > h->n_chunks * bound)
         return BW_E_FORMAT;
     d->n_ext = n_ext;
-    d->n_run = n_run;
     d->n_blocks = n_idx;
     d->idx_off = at; /* after the delta frames, before the whole frames */
     d->file_len = at + h->idx_zlen + d->whole_total;
@@ -346,7 +343,6 @@ bw_err bwh_delta_meta_parse(struct bwh_delta *d, const uint8_t *z, size_t zlen)
     d->index = NULL;
     d->rec = NULL;
     d->ext = NULL;
-    d->run = NULL;
     if (zlen != d->h.meta_zlen)
         return BW_E_TRUNCATED;
     if ((rc = unzstd(z, zlen, d->h.meta_len, &d->meta)))
@@ -355,8 +351,7 @@ bw_err bwh_delta_meta_parse(struct bwh_delta *d, const uint8_t *z, size_t zlen)
         return rc;
     d->rec = bwh_calloc(d->h.n_chunks ? (size_t)d->h.n_chunks : 1, sizeof(*d->rec));
     d->ext = bwh_calloc(d->n_ext ? (size_t)d->n_ext : 1, sizeof(*d->ext));
-    d->run = bwh_calloc(d->n_run ? (size_t)d->n_run : 1, sizeof(*d->run));
-    if (!d->rec || !d->ext || !d->run)
+    if (!d->rec || !d->ext)
         return BW_E_NOMEM;
     return plan_ops(d, 1);
 }
@@ -534,8 +529,9 @@ static int chunk_copyable(const struct bwh_delta *d, const struct bwh_delta_slot
     return 1;
 }
 
-/* Reads chunk i's prefix (its extents of the running slot) into buf. */
-static bw_err read_prefix(const struct bwh_delta *d, const struct bw_flash *f, uint64_t i,
+/* Reads chunk i's extents of the running slot into buf, back to back: a
+ * FRAME chunk's prefix, or a COPY chunk itself (its runs of blocks). */
+static bw_err read_extents(const struct bwh_delta *d, const struct bw_flash *f, uint64_t i,
                           uint8_t *buf)
 {
     const struct bwh_delta_rec *c = &d->rec[i];
@@ -561,7 +557,7 @@ static bw_err prefix_ok(const struct bwh_delta *d, const struct bw_flash *f, uin
     bw_err rc;
 
     *ok = 0;
-    rc = read_prefix(d, f, i, buf);
+    rc = read_extents(d, f, i, buf);
     if (rc == BW_E_IO)
         return BW_OK; /* unreadable: not usable, not fatal */
     if (!rc)
@@ -589,26 +585,6 @@ static uint64_t range_add(struct ranges *r, int sec, uint64_t off, uint64_t len)
     }
     r->end[sec] = off + len;
     return cost;
-}
-
-/* Chunk i from the source blocks the plan names (kind COPY) into dst. */
-static bw_err assemble_runs(const struct bwh_delta *d, const struct bw_flash *f, uint64_t i,
-                            uint8_t *dst)
-{
-    const struct bwh_delta_rec *c = &d->rec[i];
-    size_t at = 0;
-    uint32_t k;
-    bw_err rc = BW_OK;
-
-    for (k = 0; k < c->n_run && !rc; k++) {
-        const struct bwh_delta_run *x = &d->run[c->run0 + k];
-        uint64_t off = (uint64_t)x->block * BWH_DELTA_BLOCK;
-        size_t n = (size_t)x->n * BWH_DELTA_BLOCK;
-
-        rc = off + n <= f->size ? f->read(f->ctx, off, dst + at, n) : BW_E_IO;
-        at += n;
-    }
-    return rc;
 }
 
 /* SHA-256 of n chunks of a run of SAME chunks read into buf, from chunk
@@ -682,7 +658,7 @@ bw_err bwh_delta_list_rebuild(const struct bwh_delta *d, const struct bw_flash *
             continue;
         }
         if (c->kind == BWH_DELTA_K_COPY) {
-            rc = assemble_runs(d, f, i, buf);
+            rc = read_extents(d, f, i, buf);
             if (!rc)
                 rc = bw_sha256(buf, chunk_len(d, i), list + i * BW_SHA256_LEN);
             i++;
@@ -1091,14 +1067,14 @@ static bw_err assemble(struct dstate *ds, const struct round *r, const uint8_t *
         if (c->same)
             rc = ds->old->read(ds->old->ctx, i * d->h.chunk_size, ds->chunk, len);
         else if (ds->plan->rebuilt)
-            rc = assemble_runs(d, ds->old, i, ds->chunk);
+            rc = read_extents(d, ds->old, i, ds->chunk);
         else
             rc = assemble_copy(d, &ds->plan->idx, i, ds->chunk, len);
         if (ds->plan->rebuilt)
             return rc; /* its digest is the list's: the core checks it again */
         break;
     case BWH_DELTA_FRAME:
-        rc = read_prefix(d, ds->old, i, ds->prefix);
+        rc = read_extents(d, ds->old, i, ds->prefix);
         f = round_at(r, rbuf, c->delta_off, c->delta_len);
         if (!rc && !f)
             rc = BW_E_STATE;

@@ -368,7 +368,7 @@ static bw_err flush_same(struct obuf *plan, uint32_t *n_same)
  * (content found by the index, then compared), or 0 when there are none. */
 static unsigned copy_runs(const struct bwh_delta_slot *idx, const uint8_t *old,
                           const uint8_t *img, uint64_t cs, size_t len, const uint8_t *hashes,
-                          struct bwh_delta_run *run)
+                          struct bwh_delta_ext *run)
 {
     unsigned n = 0;
     uint64_t b, nb = len / BWH_DELTA_BLOCK;
@@ -381,10 +381,10 @@ static unsigned copy_runs(const struct bwh_delta_slot *idx, const uint8_t *old,
         if (at < 0 || memcmp(old + (uint64_t)at * BWH_DELTA_BLOCK,
                              img + cs + b * BWH_DELTA_BLOCK, BWH_DELTA_BLOCK))
             return 0;
-        if (n && run[n - 1].block + run[n - 1].n == (uint64_t)at)
-            run[n - 1].n++;
+        if (n && run[n - 1].off + run[n - 1].len == (uint64_t)at * BWH_DELTA_BLOCK)
+            run[n - 1].len += BWH_DELTA_BLOCK;
         else
-            run[n].block = (uint32_t)at, run[n++].n = 1;
+            run[n].off = (uint64_t)at * BWH_DELTA_BLOCK, run[n++].len = BWH_DELTA_BLOCK;
     }
     return n;
 }
@@ -402,7 +402,7 @@ bw_err bwh_delta_make(const char *old_path, const char *pkg_path, const char *ou
     struct bw_flash mf;
     struct anchors a;
     struct obuf plan = {0}, idxb = {0}, wl = {0}, dfr = {0}, wfr = {0};
-    struct bwh_delta_run *run = NULL;
+    struct bwh_delta_ext *run = NULL;
     const uint8_t *old = NULL, *img = NULL;
     uint8_t *env = NULL, *prefix = NULL, *planz = NULL, *idxz = NULL, hb[BWH_DELTA_HDR_LEN];
     int64_t *diag = NULL;
@@ -509,8 +509,8 @@ bw_err bwh_delta_make(const char *old_path, const char *pkg_path, const char *ou
                 (rc = obuf_put32(&plan, n_run)))
                 break;
             for (k = 0; k < n_run && !rc; k++)
-                if (!(rc = obuf_put32(&plan, run[k].block)))
-                    rc = obuf_put32(&plan, run[k].n);
+                if (!(rc = obuf_put32(&plan, (uint32_t)(run[k].off / BWH_DELTA_BLOCK))))
+                    rc = obuf_put32(&plan, run[k].len / BWH_DELTA_BLOCK);
             continue;
         }
         /* the whole frame at the delta's level: it may be what a device

@@ -54,10 +54,9 @@ struct bwh_delta_rec {
     int same;           /* kind SAME: the source holds it at the same offset */
     uint32_t delta_len; /* kind FRAME: its delta frame (0 otherwise) */
     uint32_t whole_len; /* from the index section (0 until it is parsed) */
-    uint32_t n_ext;     /* extents of the prefix (0: the frame needs none) */
-    uint32_t n_run;     /* kind COPY: runs of source blocks */
+    uint32_t n_ext;     /* FRAME: extents of the prefix (0: none); COPY: its runs
+                         * of source blocks, as extents */
     uint64_t ext0;      /* index of the first in bwh_delta.ext */
-    uint64_t run0;      /* index of the first in bwh_delta.run */
     uint64_t idx0;      /* its first entry in bwh_delta.index */
     uint64_t prefix_len;
     uint64_t delta_off, whole_off; /* in the file (whole_off: index section parsed) */
@@ -70,10 +69,6 @@ struct bwh_delta_ext {
     uint32_t len;
 };
 
-struct bwh_delta_run {
-    uint32_t block, n;
-};
-
 /* A parsed header, plan and (when fetched) index section. */
 struct bwh_delta {
     struct bwh_delta_hdr h;
@@ -84,8 +79,6 @@ struct bwh_delta {
     struct bwh_delta_rec *rec;
     struct bwh_delta_ext *ext;
     uint64_t n_ext;
-    struct bwh_delta_run *run;
-    uint64_t n_run;
     uint64_t whole_total;   /* bytes of the whole frames section */
     uint64_t meta_off;      /* file offset of the compressed plan */
     uint64_t idx_off;       /* file offset of the compressed index section */
