@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Delta packages on the device side (include/bwh/delta.h, docs/delta.md):
- * the format's parser, the running slot's content index, the plan, and
- * the install that assembles each chunk and hands it to the core's stream.
+ * the format's parser, the chunk list rebuilt from the running slot, the
+ * slot's content index, the plan, and the install that assembles each
+ * chunk and hands it to the core's stream.
  * Method: every field of a delta is untrusted. The parser bounds each
  * length by what a device holds (a chunk's compress bound, the prefix
- * limit, the metadata cap) so a forged one fails early; the envelope in
- * the delta is authenticated and its chunk list checked against the signed
- * digest like any package's; each assembled chunk is pre-checked against
- * that list (bw_suit_chunk_check) to choose between the assembled bytes
- * and a whole frame, and then goes through bw_install_check, the gate
- * that alone lets bw_install_commit write it. The frames are what a
- * forged delta can change; all it buys is a refused install.
- * Not here: making deltas (tools/delta_make.c), the sources (delta_src.c).
+ * limit, the section caps) so a forged one fails early; the envelope in
+ * the delta is authenticated like any package's; the chunk list, rebuilt
+ * from the slot and the plan's digests or else fetched, is checked against
+ * the signed digest before anything is planned. Chunks decoded from frames
+ * are pre-checked against that list (bw_suit_chunk_check) to choose
+ * between them and a whole frame; every chunk then goes through
+ * bw_install_check, the gate that alone lets bw_install_commit write it.
+ * The plan and the frames are what a forged delta can change; all it buys
+ * is bytes or a refused install.
+ * Not here: making deltas (host/delta_make.c), the sources (delta_src.c).
  */
 #define _GNU_SOURCE
 #include <pthread.h>
