@@ -1017,6 +1017,14 @@ static bw_err assemble_copy(const struct bwh_delta *d, const struct bwh_delta_sl
     return nb * BWH_DELTA_BLOCK == len ? BW_OK : BW_E_CHUNK;
 }
 
+/* Whether a zstd frame carries a content checksum, which decoding checks:
+ * the frame header descriptor's bit 2, after the magic (RFC 8878, 3.1.1). */
+static int frame_checksummed(const uint8_t *f, size_t len)
+{
+    return len > 4 && f[0] == 0x28 && f[1] == 0xb5 && f[2] == 0x2f && f[3] == 0xfd &&
+           (f[4] & 0x04);
+}
+
 struct dstate {
     struct bwh_delta_src *src;
     struct bwh_delta *d;
@@ -1084,6 +1092,13 @@ static bw_err assemble(struct dstate *ds, const struct round *r, const uint8_t *
         if (!rc)
             rc = bwh_delta_decode(ds->dctx, ds->chunk, len, f, c->delta_len, ds->prefix,
                                   (size_t)c->prefix_len);
+        /* a frame with zstd's content checksum has just been checked
+         * against what it decoded to (a wrong prefix or frame fails it):
+         * the SHA-256 pre-check is left to the core's check */
+        if (!rc && frame_checksummed(f, c->delta_len))
+            return rc;
+        if (rc == BW_E_NOMEM)
+            return rc;
         break;
     default:
         return assemble_whole(ds, r, rbuf, i, len);

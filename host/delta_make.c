@@ -461,6 +461,7 @@ bw_err bwh_delta_make(const char *old_path, const char *pkg_path, const char *ou
     if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, BWH_DELTA_WINDOW_LOG)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(cw, ZSTD_c_compressionLevel,
                                             level < WHOLE_LEVEL_MAX ? level : WHOLE_LEVEL_MAX)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(cw, ZSTD_c_windowLog, BWH_DELTA_WINDOW_LOG)) ||
