@@ -125,7 +125,7 @@ mib() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}'; }
 {
   echo "# bench/delta.sh: delta updates on 256 MiB ext4 images"
   echo
-  echo "Run $(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores, $(wc -l < "$W/common.list") common packages,"
+  echo "Run $(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores (load $(cut -d' ' -f1-3 /proc/loadavg) at the start), $(wc -l < "$W/common.list") common packages,"
   echo "$(wc -l < "$W/upgraded.list") upgraded ($(awk '{printf "%s ", $1}' "$W/upgraded.list")),"
   echo "3 removed ($(sed 's/_.*//' "$W/removed.list" | tr '\n' ' ')), 3 added ($(sed 's/_.*//' "$W/added.list" | tr '\n' ' '))."
   echo "Device side: bytes fetched, HTTP requests, peak RSS, CPU (user+sys) and wall of the apply/install."
@@ -146,16 +146,27 @@ pair() { # NAME NEW_IMAGE
     echo "| method | bytes transferred | requests | wall | device CPU | device peak RSS |"
     echo "|---|---|---|---|---|---|"
   } >> "$OUT"
-  # bulwark full, compressed, from a local file
-  device devF
-  tm "$B" install --config devF/device.conf "$name.bwp"
-  echo "| bulwark full (zstd, local file) | $full ($(mib "$full") MiB) | 1 | $(tmrow) |" >> "$OUT"
-  full_wall=$(awk '{print $1}' time.txt)
-  # bulwark delta, local file
-  device devD
-  tm "$B" install --config devD/device.conf --delta "$name.bwd" --delta-only "$name.bwp"
-  cmp -s -n "$(stat -c %s "$new")" devD/slot-a.img "$new" || echo "DELTA INSTALL WRONG" >&2
-  dloc=$(tmrow); delta_wall=$(awk '{print $1}' time.txt); delta_rss=$(awk '{print $4}' time.txt)
+  # bulwark full, compressed, and bulwark delta, both from a local file:
+  # twice each, alternating (the machine is shared: each run's load is noted)
+  full_walls= delta_walls= dloc= delta_rss=0
+  for run in 1 2; do
+    device devF
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    tm "$B" install --config devF/device.conf "$name.bwp"
+    echo "| bulwark full (zstd, local file), run $run, load $load | $full ($(mib "$full") MiB) | 1 | $(tmrow) |" >> "$OUT"
+    full_walls="$full_walls $(awk '{print $1}' time.txt)"
+    device devD
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    tm "$B" install --config devD/device.conf --delta "$name.bwd" --delta-only "$name.bwp"
+    cmp -s -n "$(stat -c %s "$new")" devD/slot-a.img "$new" || echo "DELTA INSTALL WRONG" >&2
+    dloc="$dloc| bulwark delta (local file), run $run, load $load | same | - | $(tmrow) |
+"
+    delta_walls="$delta_walls $(awk '{print $1}' time.txt)"
+    r=$(awk '{print $4}' time.txt); [ "$r" -gt "$delta_rss" ] && delta_rss=$r
+  done
+  # the ratio of the best runs: the least disturbed by other work
+  full_wall=$(echo $full_walls | tr ' ' '\n' | sort -n | head -1)
+  delta_wall=$(echo $delta_walls | tr ' ' '\n' | sort -n | head -1)
   # bulwark delta over HTTP (127.0.0.1): bytes and requests as the server saw them
   mkdir -p www && cp "$name.bwd" "$name.bwp" www/
   rm -f port; $PY "$ROOT/tests/integ/httpd.py" www port 2>http.log & hp=$!
@@ -166,7 +177,7 @@ pair() { # NAME NEW_IMAGE
   kill $hp; wait $hp 2>/dev/null
   dbytes=$(awk '{s += $5} END {print s}' http.log); dreq=$(wc -l < http.log)
   echo "| **bulwark delta** (HTTP Range) | $dbytes ($(mib "$dbytes") MiB) | $dreq | $(tmrow) |" >> "$OUT"
-  echo "| bulwark delta (local file) | same | - | $dloc |" >> "$OUT"
+  printf '%s' "$dloc" >> "$OUT"
   # xdelta3
   xd=-
   if command -v xdelta3 >/dev/null; then
@@ -207,7 +218,7 @@ pair() { # NAME NEW_IMAGE
          "($(sed -n 's/.*"reused":\([0-9]*\),"delta":\([0-9]*\),"whole":\([0-9]*\).*/\1 chunks reused, \2 coded, \3 whole/p' plan.json));" \
          "delta make took $make_t s. Targets: delta bytes / xdelta3 = $(awk -v a="$dbytes" -v b="$xd" 'BEGIN {if (b + 0) printf "%.2f", a / b; else print "-"}') (<= 1.2);" \
          "RSS $(mib $((delta_rss * 1024))) MiB (< 16); requests $dreq (<= 64);" \
-         "delta wall / full local wall = $(awk -v a="$delta_wall" -v b="$full_wall" 'BEGIN {printf "%.2f", a / b}') (<= 1.5);" \
+         "delta wall / full local wall = $(awk -v a="$delta_wall" -v b="$full_wall" 'BEGIN {printf "%.2f", a / b}') (<= 1.5; best of two runs each: delta$delta_walls s, full$full_walls s);" \
          "full compressed / zstd -19 = $(awk -v a="$full" -v b="$zs" 'BEGIN {printf "%.3f", a / b}') (<= 1.1)."
   } >> "$OUT"
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Fuzz target: a delta package's header and metadata (host/delta.c): the
- * header's bounds, the metadata's decompression (never past its declared
- * length) and the records' and extents' checks, then the device's plan
- * against a running slot made of the input itself (extent reads must stay
- * inside it). Input: the 112-byte header, then the compressed metadata
- * (its length taken from what is left). */
+/* Fuzz target: a delta package's header, plan and index section
+ * (host/delta.c): the header's bounds, each section's decompression (never
+ * past its declared length), the plan's operations, extents and runs, the
+ * whole lengths, then the chunk list rebuilt from a running slot and the
+ * slot's content index (every read must stay inside the slot). Input: the
+ * 128-byte header, the compressed plan (the header's meta_zlen bytes),
+ * then the compressed index section (what is left). */
 #include <string.h>
 #include "bwh/delta.h"
 
@@ -24,28 +25,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct bwh_delta d;
     struct bwh_delta_slot idx;
-    struct bwh_delta_plan p;
     struct bw_flash f;
+    uint8_t *list;
+    size_t zl;
+    int ok;
     uint64_t i;
 
     memset(&d, 0, sizeof(d));
-    if (bwh_delta_hdr_parse(data, size, &d.h) != BW_OK)
+    if (bwh_delta_hdr_parse(data, size, &d.h) != BW_OK || d.h.meta_zlen > size - BWH_DELTA_HDR_LEN)
         return 0;
-    d.h.meta_zlen = size - BWH_DELTA_HDR_LEN;
+    zl = (size_t)d.h.meta_zlen;
     d.meta_off = BWH_DELTA_HDR_LEN;
-    if (bwh_delta_meta_parse(&d, data + BWH_DELTA_HDR_LEN, size - BWH_DELTA_HDR_LEN) == BW_OK) {
+    if (bwh_delta_meta_parse(&d, data + BWH_DELTA_HDR_LEN, zl) == BW_OK) {
+        d.h.idx_zlen = size - BWH_DELTA_HDR_LEN - zl;
+        if (bwh_delta_index_parse(&d, data + BWH_DELTA_HDR_LEN + zl, (size_t)d.h.idx_zlen) ==
+            BW_OK)
+            for (i = 0; i < d.h.n_chunks; i++)
+                if (d.rec[i].whole_off < d.rec[i].delta_off ||
+                    d.rec[i].whole_off + d.rec[i].whole_len > d.file_len)
+                    __builtin_trap();
         for (i = 0; i < d.h.n_chunks; i++)
-            if (d.rec[i].prefix_len > d.h.prefix_max || d.rec[i].whole_off < d.rec[i].delta_off)
+            if (d.rec[i].prefix_len > d.h.prefix_max || d.rec[i].delta_off > d.file_len)
                 __builtin_trap();
         memset(&f, 0, sizeof(f));
         f.ctx = &f;
         f.size = d.h.source_size < (1u << 20) ? d.h.source_size : (1u << 20);
         f.read = mem_read;
-        if (bwh_delta_slot_index(&idx, &f, d.h.source_size) == BW_OK) {
-            if (bwh_delta_plan_make(&d, &idx, NULL, NULL, NULL, &p) == BW_OK)
-                bwh_delta_plan_free(&p);
+        list = bwh_malloc(d.h.list_len ? (size_t)d.h.list_len : 1);
+        if (list && bwh_delta_list_rebuild(&d, &f, list, &ok) == BW_OK)
+            (void)ok;
+        bwh_free(list);
+        if (bwh_delta_slot_index(&idx, &f, d.h.source_size) == BW_OK)
             bwh_delta_slot_free(&idx);
-        }
     }
     bwh_delta_free(&d);
     return 0;

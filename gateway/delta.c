@@ -45,7 +45,6 @@ bw_err gw_delta_check(const char *blob_dir, const char *path, const struct gw_re
     struct bwh_delta d;
     struct bw_suit s;
     struct stat st;
-    uint64_t i, sum = 0;
     int fd;
     bw_err rc;
 
@@ -92,13 +91,8 @@ bw_err gw_delta_check(const char *blob_dir, const char *path, const struct gw_re
     rc = BW_E_TRUNCATED;
     if ((uint64_t)st.st_size < d.file_len)
         goto out;
-    /* a device running the source: index copies are free, every other
-     * chunk takes its delta frame (docs/delta.md, the plan) */
-    for (i = 0; i < d.h.n_chunks; i++)
-        if (!d.rec[i].same)
-            sum += d.rec[i].delta_len;
     out->size = (uint64_t)st.st_size;
-    out->predicted = d.meta_off + d.h.meta_zlen + sum;
+    out->predicted = bwh_delta_predicted(&d); /* what a device on the source fetches */
     out->source_sequence = (uint64_t)src->sequence;
     out->source_release = src->id;
     rc = BW_OK;

@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Delta packages on the device side (include/bwh/delta.h, docs/delta.md):
- * the format's parser, the running slot's content index, the plan, and
- * the install that assembles each chunk and hands it to the core's stream.
+ * the format's parser, the chunk list rebuilt from the running slot, the
+ * slot's content index, the plan, and the install that assembles each
+ * chunk and hands it to the core's stream.
  * Method: every field of a delta is untrusted. The parser bounds each
  * length by what a device holds (a chunk's compress bound, the prefix
- * limit, the metadata cap) so a forged one fails early; the envelope in
- * the delta is authenticated and its chunk list checked against the signed
- * digest like any package's; each assembled chunk is pre-checked against
- * that list (bw_suit_chunk_check) to choose between the assembled bytes
- * and a whole frame, and then goes through bw_install_check, the gate
- * that alone lets bw_install_commit write it. The frames are what a
- * forged delta can change; all it buys is a refused install.
- * Not here: making deltas (tools/delta_make.c), the sources (delta_src.c).
+ * limit, the section caps) so a forged one fails early; the envelope in
+ * the delta is authenticated like any package's; the chunk list, rebuilt
+ * from the slot and the plan's digests or else fetched, is checked against
+ * the signed digest before anything is planned. Chunks decoded from frames
+ * are pre-checked against that list (bw_suit_chunk_check) to choose
+ * between them and a whole frame; every chunk then goes through
+ * bw_install_check, the gate that alone lets bw_install_commit write it.
+ * The plan and the frames are what a forged delta can change; all it buys
+ * is bytes or a refused install.
+ * Not here: making deltas (host/delta_make.c), the sources (delta_src.c).
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,12 +50,17 @@ static void put64(uint8_t *p, uint64_t v)
     put32(p + 4, (uint32_t)v);
 }
 
-/* Every read of the delta, counted (a request of its own for a URL). */
-static bw_err src_read(struct bwh_delta_src *src, uint64_t off, uint8_t *buf, size_t len)
+bw_err bwh_delta_src_read(struct bwh_delta_src *src, uint64_t off, uint8_t *buf, size_t len)
 {
-    src->requests++;
-    src->bytes += len;
-    return src->read(src->ctx, off, buf, len);
+    unsigned tries = src->resumes ? 1 : BWH_DELTA_READ_TRIES;
+    bw_err rc;
+
+    do {
+        src->requests++;
+        src->bytes += len;
+        rc = src->read(src->ctx, off, buf, len);
+    } while ((rc == BW_E_TRUNCATED || rc == BW_E_IO) && --tries);
+    return rc;
 }
 
 static uint64_t div_up(uint64_t a, uint64_t b)
@@ -74,11 +83,24 @@ void bwh_delta_hdr_write(uint8_t out[BWH_DELTA_HDR_LEN], const struct bwh_delta_
     put64(out + 64, h->meta_len);
     put64(out + 72, h->source_size);
     memcpy(out + 80, h->source_digest, BW_SHA256_LEN);
+    put64(out + 112, h->idx_zlen);
+    put64(out + 120, h->idx_len);
+}
+
+/* The largest plan a header allows: per chunk a FRAME with every extent,
+ * or a COPY with a run per block, plus the whole frames' total. */
+static uint64_t plan_max(const struct bwh_delta_hdr *h)
+{
+    uint64_t frame = 1 + 4 + 1 + (uint64_t)BWH_DELTA_MAX_EXT * BWH_DELTA_EXT_LEN +
+                     BWH_DELTA_TAG_LEN + BW_SHA256_LEN;
+    uint64_t copy = 1 + 4 + (uint64_t)(h->chunk_size / BWH_DELTA_BLOCK) * BWH_DELTA_RUN_LEN;
+
+    return 8 + h->n_chunks * (frame > copy ? frame : copy);
 }
 
 bw_err bwh_delta_hdr_parse(const uint8_t *b, size_t len, struct bwh_delta_hdr *h)
 {
-    uint64_t n_blocks, max_meta;
+    uint64_t n_blocks, max_idx;
 
     memset(h, 0, sizeof(*h));
     if (len < BWH_DELTA_HDR_LEN)
@@ -97,6 +119,8 @@ bw_err bwh_delta_hdr_parse(const uint8_t *b, size_t len, struct bwh_delta_hdr *h
     h->meta_len = be64(b + 64);
     h->source_size = be64(b + 72);
     memcpy(h->source_digest, b + 80, BW_SHA256_LEN);
+    h->idx_zlen = be64(b + 112);
+    h->idx_len = be64(b + 120);
     if (h->block_size != BWH_DELTA_BLOCK || h->hash_len != BWH_DELTA_HASH_LEN)
         return BW_E_FORMAT;
     if (h->chunk_size < BW_SUIT_CHUNK_MIN || h->chunk_size % BWH_DELTA_BLOCK)
@@ -109,12 +133,17 @@ bw_err bwh_delta_hdr_parse(const uint8_t *b, size_t len, struct bwh_delta_hdr *h
         return BW_E_FORMAT;
     if (h->env_len == 0 || h->env_len > BW_SUIT_ENVELOPE_MAX || h->list_len > BWH_PKG_LIST_MAX)
         return BW_E_TOOBIG;
-    n_blocks = div_up(h->image_size, BWH_DELTA_BLOCK);
-    max_meta = n_blocks * BWH_DELTA_HASH_LEN +
-               h->n_chunks * (BWH_DELTA_REC_LEN + (uint64_t)BWH_DELTA_MAX_EXT * BWH_DELTA_EXT_LEN);
-    if (h->meta_len > max_meta || h->meta_len > BWH_DELTA_META_MAX)
+    if (h->list_len != h->n_chunks * BW_SHA256_LEN)
+        return BW_E_FORMAT;
+    if (h->meta_len > plan_max(h) || h->meta_len > BWH_DELTA_META_MAX)
         return BW_E_TOOBIG;
     if (h->meta_zlen == 0 || h->meta_zlen > ZSTD_compressBound((size_t)h->meta_len))
+        return BW_E_FORMAT;
+    n_blocks = div_up(h->image_size, BWH_DELTA_BLOCK);
+    max_idx = n_blocks * BWH_DELTA_HASH_LEN + h->n_chunks * 4;
+    if (h->idx_len > max_idx || h->idx_len > BWH_DELTA_META_MAX)
+        return BW_E_TOOBIG;
+    if (h->idx_zlen == 0 || h->idx_zlen > ZSTD_compressBound((size_t)h->idx_len))
         return BW_E_FORMAT;
     return BW_OK;
 }
@@ -124,114 +153,262 @@ void bwh_delta_free(struct bwh_delta *d)
     if (!d)
         return;
     bwh_free(d->meta);
+    bwh_free(d->idx);
     bwh_free(d->rec);
     bwh_free(d->ext);
-    d->meta = NULL;
+    d->meta = d->idx = NULL;
+    d->index = NULL;
     d->rec = NULL;
     d->ext = NULL;
 }
 
-/* Records, index and extents of the decompressed metadata; the file
- * offsets of every frame and where each chunk's index entries start. */
-static bw_err meta_records(struct bwh_delta *d)
+/* A reader over the decompressed plan that fails once past its end. */
+struct rd {
+    const uint8_t *p;
+    size_t left;
+    int bad;
+};
+
+static const uint8_t *take(struct rd *r, size_t n)
 {
-    const struct bwh_delta_hdr *h = &d->h;
-    const uint8_t *r = d->meta, *x;
-    uint64_t i, at, n_ext = 0, n_idx = 0, bound = ZSTD_compressBound(h->chunk_size), left;
+    const uint8_t *q = r->p;
 
-    if (h->meta_len < h->n_chunks * BWH_DELTA_REC_LEN)
-        return BW_E_FORMAT;
-    d->rec = bwh_calloc(h->n_chunks ? (size_t)h->n_chunks : 1, sizeof(*d->rec));
-    if (!d->rec)
-        return BW_E_NOMEM;
-    at = d->meta_off + h->meta_zlen;
-    for (i = 0; i < h->n_chunks; i++, r += BWH_DELTA_REC_LEN) {
-        struct bwh_delta_rec *c = &d->rec[i];
-        uint64_t len = h->image_size - i * h->chunk_size;
-
-        c->delta_len = be32(r);
-        c->whole_len = be32(r + 4);
-        c->n_ext = be32(r + 8);
-        memcpy(c->tag, r + 12, BWH_DELTA_TAG_LEN);
-        c->same = c->n_ext == BWH_DELTA_SAME;
-        if (c->same)
-            c->n_ext = 0;
-        if (c->whole_len == 0 || c->whole_len > bound || c->delta_len > bound ||
-            c->n_ext > BWH_DELTA_MAX_EXT || (c->delta_len == 0 && c->n_ext) ||
-            (c->same && c->delta_len))
-            return BW_E_FORMAT;
-        c->ext0 = n_ext;
-        n_ext += c->n_ext;
-        c->idx0 = n_idx;
-        if (!c->same)
-            n_idx += div_up(len < h->chunk_size ? len : h->chunk_size, BWH_DELTA_BLOCK);
-        c->delta_off = at;
-        at += c->delta_len;
+    if (r->bad || n > r->left) {
+        r->bad = 1;
+        return NULL;
     }
-    for (i = 0; i < h->n_chunks; i++) {
-        d->rec[i].whole_off = at;
-        at += d->rec[i].whole_len;
-    }
-    d->file_len = at;
-    d->n_blocks = n_idx;
-    d->index = r;
-    left = h->meta_len - h->n_chunks * BWH_DELTA_REC_LEN;
-    if (left / BWH_DELTA_HASH_LEN < n_idx ||
-        left - n_idx * BWH_DELTA_HASH_LEN != n_ext * BWH_DELTA_EXT_LEN)
-        return BW_E_FORMAT;
-    d->n_ext = n_ext;
-    d->ext = bwh_calloc(n_ext ? (size_t)n_ext : 1, sizeof(*d->ext));
-    if (!d->ext)
-        return BW_E_NOMEM;
-    x = r + n_idx * BWH_DELTA_HASH_LEN;
-    for (i = 0; i < n_ext; i++, x += BWH_DELTA_EXT_LEN) {
-        d->ext[i].off = be64(x);
-        d->ext[i].len = be32(x + 8);
-        if (d->ext[i].len == 0 || d->ext[i].off > h->source_size ||
-            d->ext[i].len > h->source_size - d->ext[i].off)
-            return BW_E_FORMAT;
-    }
-    for (i = 0; i < h->n_chunks; i++) {
-        struct bwh_delta_rec *c = &d->rec[i];
-        uint64_t k, sum = 0;
-
-        for (k = 0; k < c->n_ext; k++)
-            sum += d->ext[c->ext0 + k].len;
-        if (sum > h->prefix_max)
-            return BW_E_TOOBIG;
-        c->prefix_len = sum;
-    }
-    return BW_OK;
+    r->p += n;
+    r->left -= n;
+    return q;
 }
 
-bw_err bwh_delta_meta_parse(struct bwh_delta *d, const uint8_t *z, size_t zlen)
+static uint32_t take32(struct rd *r)
 {
-    const struct bwh_delta_hdr *h = &d->h;
+    const uint8_t *q = take(r, 4);
+
+    return q ? be32(q) : 0;
+}
+
+static uint64_t take64(struct rd *r)
+{
+    const uint8_t *q = take(r, 8);
+
+    return q ? be64(q) : 0;
+}
+
+static size_t chunk_len(const struct bwh_delta *d, uint64_t i)
+{
+    uint64_t left = d->h.image_size - i * d->h.chunk_size;
+
+    return left < d->h.chunk_size ? (size_t)left : d->h.chunk_size;
+}
+
+/* One zstd frame z of exactly want bytes into a new buffer *out. */
+static bw_err unzstd(const uint8_t *z, size_t zlen, uint64_t want, uint8_t **out)
+{
     unsigned long long declared;
     size_t flen, r;
-    bw_err rc;
 
-    d->meta = NULL;
-    d->rec = NULL;
-    d->ext = NULL;
-    if (zlen != h->meta_zlen)
-        return BW_E_TRUNCATED;
+    *out = NULL;
     flen = ZSTD_findFrameCompressedSize(z, zlen);
     if (ZSTD_isError(flen))
         return BW_E_FORMAT;
     if (flen != zlen)
         return BW_E_TRAILING;
     declared = ZSTD_getFrameContentSize(z, zlen);
-    if (declared != h->meta_len)
-        return BW_E_SIZE; /* refused before decoding: never more than meta_len */
-    d->meta = bwh_malloc(h->meta_len ? (size_t)h->meta_len : 1);
-    if (!d->meta)
+    if (declared != want)
+        return BW_E_SIZE; /* refused before decoding: never more than want */
+    *out = bwh_malloc(want ? (size_t)want : 1);
+    if (!*out)
         return BW_E_NOMEM;
-    r = ZSTD_decompress(d->meta, (size_t)h->meta_len, z, zlen);
-    if (ZSTD_isError(r) || r != h->meta_len)
+    r = ZSTD_decompress(*out, (size_t)want, z, zlen);
+    if (ZSTD_isError(r) || r != want)
         return BW_E_FORMAT;
-    rc = meta_records(d);
+    return BW_OK;
+}
+
+/* The plan's operations into records, extents and runs (counted first,
+ * then filled: pass 0 counts, pass 1 fills). */
+static bw_err plan_ops(struct bwh_delta *d, int pass)
+{
+    const struct bwh_delta_hdr *h = &d->h;
+    uint64_t i = 0, n_ext = 0, n_idx = 0, at;
+    uint64_t bound = ZSTD_compressBound(h->chunk_size), nbc = h->chunk_size / BWH_DELTA_BLOCK;
+    struct rd r = {d->meta, (size_t)h->meta_len, 0};
+
+    d->whole_total = take64(&r);
+    at = d->meta_off + h->meta_zlen; /* the delta frames */
+    while (i < h->n_chunks) {
+        const uint8_t *q = take(&r, 1);
+        uint32_t k, n;
+
+        if (!q)
+            return BW_E_FORMAT;
+        if (*q == BWH_DELTA_OP_SAME) {
+            n = take32(&r);
+            if (r.bad || n == 0 || n > h->n_chunks - i)
+                return BW_E_FORMAT;
+            for (; n; n--, i++)
+                if (pass) {
+                    d->rec[i].kind = BWH_DELTA_K_SAME;
+                    d->rec[i].same = 1;
+                    d->rec[i].delta_off = at;
+                }
+            continue;
+        }
+        n_idx += div_up(chunk_len(d, i), BWH_DELTA_BLOCK);
+        if (*q == BWH_DELTA_OP_COPY) {
+            uint64_t blocks = 0;
+
+            n = take32(&r);
+            if (r.bad || n == 0 || n > nbc || chunk_len(d, i) % BWH_DELTA_BLOCK)
+                return BW_E_FORMAT;
+            for (k = 0; k < n; k++) { /* runs of blocks, kept as extents */
+                uint32_t b0 = take32(&r), nb = take32(&r);
+
+                if (r.bad || nb == 0 || nb > nbc ||
+                    ((uint64_t)b0 + nb) * BWH_DELTA_BLOCK > h->source_size)
+                    return BW_E_FORMAT;
+                blocks += nb;
+                if (pass) {
+                    d->ext[n_ext + k].off = (uint64_t)b0 * BWH_DELTA_BLOCK;
+                    d->ext[n_ext + k].len = nb * BWH_DELTA_BLOCK;
+                }
+            }
+            if (blocks * BWH_DELTA_BLOCK != chunk_len(d, i))
+                return BW_E_FORMAT;
+            if (pass) {
+                d->rec[i].kind = BWH_DELTA_K_COPY;
+                d->rec[i].ext0 = n_ext;
+                d->rec[i].n_ext = n;
+                d->rec[i].delta_off = at;
+            }
+            n_ext += n;
+        } else if (*q == BWH_DELTA_OP_FRAME) {
+            uint32_t flen = take32(&r);
+            const uint8_t *ne = take(&r, 1);
+            uint64_t sum = 0;
+
+            if (r.bad || flen == 0 || flen > bound || *ne > BWH_DELTA_MAX_EXT)
+                return BW_E_FORMAT;
+            for (k = 0; k < *ne; k++) {
+                uint64_t off = take64(&r);
+                uint32_t len = take32(&r);
+
+                if (r.bad || len == 0 || off > h->source_size || len > h->source_size - off)
+                    return BW_E_FORMAT;
+                sum += len;
+                if (pass) {
+                    d->ext[n_ext + k].off = off;
+                    d->ext[n_ext + k].len = len;
+                }
+            }
+            if (sum > h->prefix_max)
+                return BW_E_TOOBIG;
+            q = take(&r, BWH_DELTA_TAG_LEN + BW_SHA256_LEN);
+            if (!q)
+                return BW_E_FORMAT;
+            if (pass) {
+                struct bwh_delta_rec *c = &d->rec[i];
+
+                c->kind = BWH_DELTA_K_FRAME;
+                c->delta_len = flen;
+                c->ext0 = n_ext;
+                c->n_ext = *ne;
+                c->prefix_len = sum;
+                memcpy(c->tag, q, BWH_DELTA_TAG_LEN);
+                c->digest = q + BWH_DELTA_TAG_LEN;
+                c->delta_off = at;
+            }
+            at += flen;
+            n_ext += *ne;
+        } else {
+            return BW_E_FORMAT;
+        }
+        i++;
+    }
+    if (r.left)
+        return BW_E_TRAILING;
+    if (d->whole_total > h->n_chunks * bound)
+        return BW_E_FORMAT;
+    d->n_ext = n_ext;
+    d->n_blocks = n_idx;
+    d->idx_off = at; /* after the delta frames, before the whole frames */
+    d->file_len = at + h->idx_zlen + d->whole_total;
+    return BW_OK;
+}
+
+bw_err bwh_delta_meta_parse(struct bwh_delta *d, const uint8_t *z, size_t zlen)
+{
+    bw_err rc;
+
+    d->meta = d->idx = NULL;
+    d->index = NULL;
+    d->rec = NULL;
+    d->ext = NULL;
+    if (zlen != d->h.meta_zlen)
+        return BW_E_TRUNCATED;
+    if ((rc = unzstd(z, zlen, d->h.meta_len, &d->meta)))
+        return rc;
+    if ((rc = plan_ops(d, 0)))
+        return rc;
+    d->rec = bwh_calloc(d->h.n_chunks ? (size_t)d->h.n_chunks : 1, sizeof(*d->rec));
+    d->ext = bwh_calloc(d->n_ext ? (size_t)d->n_ext : 1, sizeof(*d->ext));
+    if (!d->rec || !d->ext)
+        return BW_E_NOMEM;
+    return plan_ops(d, 1);
+}
+
+bw_err bwh_delta_index_parse(struct bwh_delta *d, const uint8_t *z, size_t zlen)
+{
+    const struct bwh_delta_hdr *h = &d->h;
+    uint64_t i, at, bound = ZSTD_compressBound(h->chunk_size);
+    uint8_t *m = NULL;
+    bw_err rc;
+
+    if (d->idx)
+        return BW_OK;
+    if (zlen != h->idx_zlen)
+        return BW_E_TRUNCATED;
+    if (h->idx_len != h->n_chunks * 4 + d->n_blocks * BWH_DELTA_HASH_LEN)
+        return BW_E_FORMAT;
+    if ((rc = unzstd(z, zlen, h->idx_len, &m)))
+        goto out;
+    at = d->file_len - d->whole_total;
+    for (i = 0; i < h->n_chunks; i++) {
+        uint32_t w = be32(m + i * 4);
+
+        rc = BW_E_FORMAT;
+        if (w == 0 || w > bound)
+            goto out;
+        d->rec[i].whole_len = w;
+        d->rec[i].whole_off = at;
+        at += w;
+    }
+    if (at != d->file_len)
+        goto out;
+    at = 0;
+    for (i = 0; i < h->n_chunks; i++) {
+        d->rec[i].idx0 = at;
+        if (!d->rec[i].same)
+            at += div_up(chunk_len(d, i), BWH_DELTA_BLOCK);
+    }
+    d->index = m + h->n_chunks * 4;
+    d->idx = m;
+    m = NULL;
+    rc = BW_OK;
+out:
+    bwh_free(m);
     return rc;
+}
+
+uint64_t bwh_delta_predicted(const struct bwh_delta *d)
+{
+    uint64_t i, sum = BWH_DELTA_HDR_LEN + d->h.env_len + d->h.meta_zlen;
+
+    for (i = 0; i < d->h.n_chunks; i++)
+        sum += d->rec[i].delta_len;
+    return sum;
 }
 
 bw_err bwh_delta_block_hash(const uint8_t *p, size_t len, uint8_t out[BWH_DELTA_HASH_LEN])
@@ -336,13 +513,6 @@ out:
     return rc;
 }
 
-static size_t chunk_len(const struct bwh_delta *d, uint64_t i)
-{
-    uint64_t left = d->h.image_size - i * d->h.chunk_size;
-
-    return left < d->h.chunk_size ? (size_t)left : d->h.chunk_size;
-}
-
 /* Whether every block of chunk i is in the running slot (a chunk the
  * source holds at the same offset has no index entries: it is read there). */
 static int chunk_copyable(const struct bwh_delta *d, const struct bwh_delta_slot *old, uint64_t i)
@@ -362,8 +532,9 @@ static int chunk_copyable(const struct bwh_delta *d, const struct bwh_delta_slot
     return 1;
 }
 
-/* Reads chunk i's prefix (its extents of the running slot) into buf. */
-static bw_err read_prefix(const struct bwh_delta *d, const struct bw_flash *f, uint64_t i,
+/* Reads chunk i's extents of the running slot into buf, back to back: a
+ * FRAME chunk's prefix, or a COPY chunk itself (its runs of blocks). */
+static bw_err read_extents(const struct bwh_delta *d, const struct bw_flash *f, uint64_t i,
                           uint8_t *buf)
 {
     const struct bwh_delta_rec *c = &d->rec[i];
@@ -389,7 +560,7 @@ static bw_err prefix_ok(const struct bwh_delta *d, const struct bw_flash *f, uin
     bw_err rc;
 
     *ok = 0;
-    rc = read_prefix(d, f, i, buf);
+    rc = read_extents(d, f, i, buf);
     if (rc == BW_E_IO)
         return BW_OK; /* unreadable: not usable, not fatal */
     if (!rc)
@@ -419,13 +590,148 @@ static uint64_t range_add(struct ranges *r, int sec, uint64_t off, uint64_t len)
     return cost;
 }
 
-bw_err bwh_delta_plan_make(const struct bwh_delta *d, const struct bwh_delta_slot *old,
-                           const struct bw_flash *target, const struct bw_suit *s,
-                           const uint8_t *list, struct bwh_delta_plan *p)
+/* SHA-256 of n chunks of a run of SAME chunks read into buf, from chunk
+ * first: the list entries (the second half on a thread of its own). */
+struct rb_hash {
+    const struct bwh_delta *d;
+    const uint8_t *buf;
+    uint64_t first, n;
+    uint8_t *list;
+    bw_err rc;
+};
+
+static void *rb_hash_run(void *arg)
+{
+    struct rb_hash *h = arg;
+    uint64_t k, cs = h->d->h.chunk_size;
+
+    for (k = 0; k < h->n && !h->rc; k++)
+        h->rc = bw_sha256(h->buf + k * cs, chunk_len(h->d, h->first + k),
+                          h->list + (h->first + k) * BW_SHA256_LEN);
+    return NULL;
+}
+
+/* Hashes n SAME chunks in buf: half here, half on a second thread when
+ * there are enough to share (the rebuild is the one pass over the slot
+ * that a full install does not make). */
+static bw_err rb_hash_chunks(const struct bwh_delta *d, const uint8_t *buf, uint64_t first,
+                             uint64_t n, uint8_t *list)
+{
+    struct rb_hash a = {d, buf, first, n, list, BW_OK}, b = a;
+    pthread_t t;
+    int two = n >= 4;
+
+    if (two) {
+        a.n = n / 2;
+        b.first = first + a.n;
+        b.buf = buf + a.n * d->h.chunk_size;
+        b.n = n - a.n;
+        two = pthread_create(&t, NULL, rb_hash_run, &b) == 0;
+        if (!two) /* no thread: all of it here */
+            a.n = n;
+    }
+    rb_hash_run(&a);
+    if (two)
+        pthread_join(t, NULL);
+    return a.rc ? a.rc : two ? b.rc : BW_OK;
+}
+
+/* Bytes of SAME chunks the rebuild reads at once. */
+#define RB_READ (4u << 20)
+
+bw_err bwh_delta_list_rebuild(const struct bwh_delta *d, const struct bw_flash *f, uint8_t *list,
+                              int *ok)
+{
+    const uint64_t cs = d->h.chunk_size;
+    size_t cap = cs > RB_READ ? (size_t)cs : RB_READ;
+    uint8_t *buf = bwh_malloc(cap);
+    uint64_t i = 0;
+    bw_err rc = BW_OK;
+
+    *ok = 0;
+    if (!buf)
+        return BW_E_NOMEM;
+    while (i < d->h.n_chunks && !rc) {
+        const struct bwh_delta_rec *c = &d->rec[i];
+        uint64_t n = 1, off = i * cs, len;
+
+        if (c->kind == BWH_DELTA_K_FRAME) {
+            memcpy(list + i * BW_SHA256_LEN, c->digest, BW_SHA256_LEN);
+            i++;
+            continue;
+        }
+        if (c->kind == BWH_DELTA_K_COPY) {
+            rc = read_extents(d, f, i, buf);
+            if (!rc)
+                rc = bw_sha256(buf, chunk_len(d, i), list + i * BW_SHA256_LEN);
+            i++;
+            continue;
+        }
+        /* a run of SAME chunks in one read */
+        while (i + n < d->h.n_chunks && d->rec[i + n].kind == BWH_DELTA_K_SAME &&
+               (n + 1) * cs <= cap)
+            n++;
+        len = (n - 1) * cs + chunk_len(d, i + n - 1);
+        rc = off + len <= f->size ? f->read(f->ctx, off, buf, (size_t)len) : BW_E_IO;
+        if (!rc)
+            rc = rb_hash_chunks(d, buf, i, n, list);
+        i += n;
+    }
+    bwh_free(buf);
+    if (rc == BW_E_IO)
+        return BW_OK; /* an unreadable slot is not the source: *ok stays 0 */
+    if (!rc)
+        *ok = 1;
+    return rc;
+}
+
+bw_err bwh_delta_index_fetch(struct bwh_delta_src *src, struct bwh_delta *d)
+{
+    uint8_t *z;
+    bw_err rc;
+
+    if (d->idx)
+        return BW_OK;
+    z = bwh_malloc((size_t)d->h.idx_zlen);
+    if (!z)
+        return BW_E_NOMEM;
+    rc = bwh_delta_src_read(src, d->idx_off, z, (size_t)d->h.idx_zlen);
+    if (!rc)
+        rc = bwh_delta_index_parse(d, z, (size_t)d->h.idx_zlen);
+    bwh_free(z);
+    return rc;
+}
+
+/* An interrupted install wrote chunks in order: after this many chunks in
+ * a row that the free slot does not hold, the rest is not looked at. */
+#define RESUME_MISSES 16u
+
+/* Whether the free slot already holds chunk i (checked with the list). */
+static bw_err in_target(const struct bwh_delta *d, const struct bw_flash *target,
+                        const struct bw_suit *s, const uint8_t *list, uint64_t i, uint8_t *buf,
+                        int *yes)
+{
+    size_t len = chunk_len(d, i);
+    bw_err rc;
+
+    *yes = 0;
+    if (i * d->h.chunk_size + len > target->size)
+        return BW_OK;
+    rc = target->read(target->ctx, i * d->h.chunk_size, buf, len);
+    if (!rc)
+        *yes = bw_suit_chunk_check(s, 0, list, i, buf, len) == BW_OK;
+    return rc;
+}
+
+bw_err bwh_delta_plan_make(struct bwh_delta_src *src, struct bwh_delta *d,
+                           const struct bw_suit *s, uint8_t *list, const struct bw_flash *old,
+                           const struct bw_flash *target, struct bwh_delta_plan *p)
 {
     uint8_t *buf = NULL;
     uint64_t i, round = 0;
+    unsigned misses = 0;
     struct ranges r;
+    int ok = 0;
     bw_err rc = BW_OK;
 
     memset(p, 0, sizeof(*p));
@@ -437,37 +743,55 @@ bw_err bwh_delta_plan_make(const struct bwh_delta *d, const struct bwh_delta_slo
         rc = BW_E_NOMEM;
         goto out;
     }
-    p->source_match = old->size == d->h.source_size &&
-                      !memcmp(old->digest, d->h.source_digest, BW_SHA256_LEN);
-    p->head_bytes = BWH_DELTA_HDR_LEN + d->h.env_len + d->h.list_len + d->h.meta_zlen;
-    p->requests = 2;
-    for (i = 0; i < d->h.n_chunks && !rc; i++) {
+    /* the list as the running slot gives it: when it checks, the slot holds
+     * every chunk the plan copies from it, and nothing else is fetched */
+    if ((rc = bwh_delta_list_rebuild(d, old, list, &ok)))
+        goto out;
+    p->rebuilt = ok && bw_suit_chunk_list_check(s, 0, list, (size_t)d->h.list_len) == BW_OK;
+    if (!p->rebuilt) {
+        /* another image, or a damaged one: the delta's list (signed), the
+         * index section, and the slot's blocks by content */
+        rc = bwh_delta_src_read(src, BWH_DELTA_HDR_LEN + d->h.env_len, list, (size_t)d->h.list_len);
+        if (!rc)
+            rc = bw_suit_chunk_list_check(s, 0, list, (size_t)d->h.list_len);
+        if (!rc)
+            rc = bwh_delta_index_fetch(src, d);
+        if (!rc)
+            rc = bwh_delta_slot_index(&p->idx, old, d->h.source_size);
+        if (rc)
+            goto out;
+    }
+    p->source_match = p->rebuilt || (p->idx.size == d->h.source_size &&
+                                     !memcmp(p->idx.digest, d->h.source_digest, BW_SHA256_LEN));
+    p->head_bytes = src->bytes;
+    p->requests = src->requests;
+    for (i = 0; i < d->h.n_chunks; i++) {
         const struct bwh_delta_rec *c = &d->rec[i];
         uint64_t cost = 0;
-        int ok = 0;
+        int yes = 0;
 
-        if (chunk_copyable(d, old, i)) {
+        if (p->rebuilt ? c->kind != BWH_DELTA_K_FRAME : chunk_copyable(d, &p->idx, i)) {
             p->how[i] = BWH_DELTA_COPY;
             p->n_copy++;
             continue;
         }
         /* a chunk an interrupted install already wrote: not fetched again */
-        if (target && s && list && i * d->h.chunk_size + chunk_len(d, i) <= target->size) {
-            rc = target->read(target->ctx, i * d->h.chunk_size, buf, chunk_len(d, i));
-            if (rc)
-                break;
-            if (bw_suit_chunk_check(s, 0, list, i, buf, chunk_len(d, i)) == BW_OK) {
+        if (target && misses < RESUME_MISSES) {
+            if ((rc = in_target(d, target, s, list, i, buf, &yes)))
+                goto out;
+            misses = yes ? 0 : misses + 1;
+            if (yes) {
                 p->how[i] = BWH_DELTA_TARGET;
                 p->n_target++;
                 continue;
             }
         }
-        if (c->delta_len && c->prefix_len <= BWH_DELTA_PREFIX_MAX) {
-            ok = p->source_match;
-            if (!ok && (rc = prefix_ok(d, old->f, i, buf, &ok)))
-                break;
+        if (c->kind == BWH_DELTA_K_FRAME) {
+            yes = p->source_match;
+            if (!yes && (rc = prefix_ok(d, old, i, buf, &yes)))
+                goto out;
         }
-        if (ok) {
+        if (yes) {
             p->how[i] = BWH_DELTA_FRAME;
             p->n_frame++;
             cost = range_add(&r, 0, c->delta_off, c->delta_len);
@@ -497,9 +821,9 @@ void bwh_delta_plan_free(struct bwh_delta_plan *p)
     if (p) {
         bwh_free(p->how);
         p->how = NULL;
+        bwh_delta_slot_free(&p->idx);
     }
 }
-
 bw_err bwh_delta_decode(void *dctx, uint8_t *dst, size_t want, const uint8_t *src, size_t len,
                         const uint8_t *prefix, size_t prefix_len)
 {
@@ -514,22 +838,23 @@ bw_err bwh_delta_decode(void *dctx, uint8_t *dst, size_t want, const uint8_t *sr
 bw_err bwh_delta_open(struct bwh_delta_src *src, const struct bw_ec_key *key,
                       struct bwh_delta *d, struct bw_suit *suit, uint8_t **env, uint8_t **list)
 {
-    uint8_t hdr[BWH_DELTA_HDR_LEN], *head = NULL;
-    uint64_t n_chunks = 0, list_len = 0, total;
+    uint8_t hdr[BWH_DELTA_HDR_LEN], *head = NULL, *z = NULL;
+    uint64_t n_chunks = 0, list_len = 0;
     size_t env_len = 0;
     bw_err rc;
 
     memset(d, 0, sizeof(*d));
     *env = *list = NULL;
-    if ((rc = src_read(src, 0, hdr, sizeof(hdr))))
+    if ((rc = bwh_delta_src_read(src, 0, hdr, sizeof(hdr))))
         return rc;
     if ((rc = bwh_delta_hdr_parse(hdr, sizeof(hdr), &d->h)))
         return rc;
-    total = d->h.env_len + d->h.list_len + d->h.meta_zlen;
-    head = bwh_malloc((size_t)total);
-    if (!head)
-        return BW_E_NOMEM;
-    if ((rc = src_read(src, BWH_DELTA_HDR_LEN, head, (size_t)total)))
+    head = bwh_malloc((size_t)d->h.env_len);
+    z = bwh_malloc((size_t)d->h.meta_zlen);
+    rc = BW_E_NOMEM;
+    if (!head || !z)
+        goto out;
+    if ((rc = bwh_delta_src_read(src, BWH_DELTA_HDR_LEN, head, (size_t)d->h.env_len)))
         goto out;
     rc = bw_cbor_wellformed(head, (size_t)d->h.env_len, 0, &env_len);
     if (!rc && env_len != d->h.env_len)
@@ -539,11 +864,12 @@ bw_err bwh_delta_open(struct bwh_delta_src *src, const struct bw_ec_key *key,
     if (rc)
         goto out;
     rc = BW_E_STATE;
-    if (!suit->authenticated)
+    if (key && !suit->authenticated)
         goto out;
     /* a single chunked image, as bwh_pkg_install installs it */
     rc = BW_E_UNSUPPORTED;
-    if (suit->try_each || suit->slot_cond || !suit->comp[0].has_chunks ||
+    if (suit->n_components < 1 || suit->try_each || suit->slot_cond ||
+        !suit->comp[0].has_chunks ||
         (suit->comp[0].has_uri && suit->comp[0].uri.len && suit->comp[0].uri.p[0] == '#'))
         goto out;
     if ((rc = bw_suit_chunk_layout(suit, 0, &n_chunks, &list_len)))
@@ -552,21 +878,22 @@ bw_err bwh_delta_open(struct bwh_delta_src *src, const struct bw_ec_key *key,
     if (list_len != d->h.list_len || n_chunks != d->h.n_chunks ||
         suit->comp[0].chunk_size != d->h.chunk_size || suit->comp[0].image_size != d->h.image_size)
         goto out;
-    if ((rc = bw_suit_chunk_list_check(suit, 0, head + env_len, (size_t)list_len)))
-        goto out;
+    /* the plan; the chunk list before it is fetched only when the running
+     * slot does not rebuild it (bwh_delta_plan_make) */
     d->meta_off = BWH_DELTA_HDR_LEN + d->h.env_len + d->h.list_len;
-    if ((rc = bwh_delta_meta_parse(d, head + env_len + list_len, (size_t)d->h.meta_zlen)))
+    if ((rc = bwh_delta_src_read(src, d->meta_off, z, (size_t)d->h.meta_zlen)) ||
+        (rc = bwh_delta_meta_parse(d, z, (size_t)d->h.meta_zlen)))
         goto out;
     rc = BW_E_NOMEM;
-    *list = bwh_malloc(list_len ? (size_t)list_len : 1);
+    *list = bwh_calloc(1, list_len ? (size_t)list_len : 1);
     if (!*list)
         goto out;
-    memcpy(*list, head + env_len, (size_t)list_len);
     *env = head; /* suit points into it */
     head = NULL;
     rc = BW_OK;
 out:
     bwh_free(head);
+    bwh_free(z);
     if (rc) {
         bwh_free(*list);
         *list = NULL;
@@ -657,7 +984,7 @@ static bw_err round_fetch(struct bwh_delta_src *src, const struct bwh_delta *d,
     }
     r->used = used;
     for (k = 0; k < r->n && !rc; k++)
-        rc = src_read(src, r->roff[k], buf + r->rpos[k], (size_t)r->rlen[k]);
+        rc = bwh_delta_src_read(src, r->roff[k], buf + r->rpos[k], (size_t)r->rlen[k]);
     return rc;
 }
 
@@ -690,28 +1017,41 @@ static bw_err assemble_copy(const struct bwh_delta *d, const struct bwh_delta_sl
     return nb * BWH_DELTA_BLOCK == len ? BW_OK : BW_E_CHUNK;
 }
 
+/* Whether a zstd frame carries a content checksum, which decoding checks:
+ * the frame header descriptor's bit 2, after the magic (RFC 8878, 3.1.1). */
+static int frame_checksummed(const uint8_t *f, size_t len)
+{
+    return len > 4 && f[0] == 0x28 && f[1] == 0xb5 && f[2] == 0x2f && f[3] == 0xfd &&
+           (f[4] & 0x04);
+}
+
 struct dstate {
     struct bwh_delta_src *src;
-    const struct bwh_delta *d;
+    struct bwh_delta *d;
     const struct bw_suit *suit;
     const uint8_t *list;
-    const struct bwh_delta_slot *old;
-    const struct bw_flash *target;
+    const struct bwh_delta_plan *plan;
+    const struct bw_flash *old, *target;
     void *dctx;
     uint8_t *prefix, *frame, *chunk;
     struct bwh_delta_stats *st;
 };
 
-/* Chunk i whole: its whole frame (from the round, or fetched alone). */
+/* Chunk i whole: its whole frame (from the round, or fetched alone, the
+ * index section first when a device running the source needs one). */
 static bw_err assemble_whole(struct dstate *ds, const struct round *r, const uint8_t *rbuf,
                              uint64_t i, size_t len)
 {
     const struct bwh_delta_rec *c = &ds->d->rec[i];
-    const uint8_t *f = r ? round_at(r, rbuf, c->whole_off, c->whole_len) : NULL;
+    const uint8_t *f = NULL;
     bw_err rc;
 
+    if ((rc = bwh_delta_index_fetch(ds->src, ds->d)))
+        return rc;
+    if (r)
+        f = round_at(r, rbuf, c->whole_off, c->whole_len);
     if (!f) {
-        rc = src_read(ds->src, c->whole_off, ds->frame, c->whole_len);
+        rc = bwh_delta_src_read(ds->src, c->whole_off, ds->frame, c->whole_len);
         if (rc)
             return rc;
         f = ds->frame;
@@ -719,8 +1059,10 @@ static bw_err assemble_whole(struct dstate *ds, const struct round *r, const uin
     return bwh_delta_decode(ds->dctx, ds->chunk, len, f, c->whole_len, NULL, 0);
 }
 
-/* Chunk i as planned, then pre-checked against the signed list; a chunk
- * that does not check is tried whole once. Leaves it in ds->chunk. */
+/* Chunk i as planned into ds->chunk. Chunks the plan proved (the list
+ * rebuilt from them, or found in the free slot) and whole frames go
+ * straight to the core's check; the others are pre-checked here, and one
+ * that does not check is tried whole once. */
 static bw_err assemble(struct dstate *ds, const struct round *r, const uint8_t *rbuf,
                        uint8_t how, uint64_t i, size_t len)
 {
@@ -731,23 +1073,35 @@ static bw_err assemble(struct dstate *ds, const struct round *r, const uint8_t *
 
     switch (how) {
     case BWH_DELTA_TARGET:
-        rc = ds->target->read(ds->target->ctx, i * d->h.chunk_size, ds->chunk, len);
-        break;
+        return ds->target->read(ds->target->ctx, i * d->h.chunk_size, ds->chunk, len);
     case BWH_DELTA_COPY:
-        rc = assemble_copy(d, ds->old, i, ds->chunk, len);
+        if (c->same)
+            rc = ds->old->read(ds->old->ctx, i * d->h.chunk_size, ds->chunk, len);
+        else if (ds->plan->rebuilt)
+            rc = read_extents(d, ds->old, i, ds->chunk);
+        else
+            rc = assemble_copy(d, &ds->plan->idx, i, ds->chunk, len);
+        if (ds->plan->rebuilt)
+            return rc; /* its digest is the list's: the core checks it again */
         break;
     case BWH_DELTA_FRAME:
-        rc = read_prefix(d, ds->old->f, i, ds->prefix);
+        rc = read_extents(d, ds->old, i, ds->prefix);
         f = round_at(r, rbuf, c->delta_off, c->delta_len);
         if (!rc && !f)
             rc = BW_E_STATE;
         if (!rc)
             rc = bwh_delta_decode(ds->dctx, ds->chunk, len, f, c->delta_len, ds->prefix,
                                   (size_t)c->prefix_len);
+        /* a frame with zstd's content checksum has just been checked
+         * against what it decoded to (a wrong prefix or frame fails it):
+         * the SHA-256 pre-check is left to the core's check */
+        if (!rc && frame_checksummed(f, c->delta_len))
+            return rc;
+        if (rc == BW_E_NOMEM)
+            return rc;
         break;
     default:
-        rc = assemble_whole(ds, r, rbuf, i, len);
-        return rc ? rc : bw_suit_chunk_check(ds->suit, 0, ds->list, i, ds->chunk, len);
+        return assemble_whole(ds, r, rbuf, i, len);
     }
     /* a slot that reads wrong or a frame that decodes wrong: whole, once */
     if (!rc)
@@ -768,13 +1122,12 @@ static bw_err commit_chunk(void *ctx, uint64_t off, const uint8_t *data, size_t 
     return bw_install_commit(ctx, data, len);
 }
 
-bw_err bwh_delta_install(struct bwh_delta_src *src, const struct bwh_delta *d,
+bw_err bwh_delta_install(struct bwh_delta_src *src, struct bwh_delta *d,
                          const struct bw_suit *suit, uint8_t *list, struct bw_update *u,
                          const struct bw_suit_expect *e, const struct bw_flash *old,
                          const struct bw_flash *target, struct bwh_progress *prog,
                          struct bwh_delta_stats *st, const char **stage)
 {
-    struct bwh_delta_slot idx;
     struct bwh_delta_plan plan;
     struct bw_install in;
     struct round *r = NULL;
@@ -787,19 +1140,15 @@ bw_err bwh_delta_install(struct bwh_delta_src *src, const struct bwh_delta *d,
 
     memset(st, 0, sizeof(*st));
     memset(&ds, 0, sizeof(ds));
-    memset(&plan, 0, sizeof(plan));
-    memset(&idx, 0, sizeof(idx));
-    *stage = "running slot";
-    if ((rc = bwh_delta_slot_index(&idx, old, d->h.source_size)))
-        return rc;
     *stage = "plan";
-    if ((rc = bwh_delta_plan_make(d, &idx, target, suit, list, &plan)))
-        goto out;
+    if ((rc = bwh_delta_plan_make(src, d, suit, list, old, target, &plan)))
+        return rc;
     st->n_target = plan.n_target, st->n_copy = plan.n_copy;
     st->n_frame = plan.n_frame, st->n_whole = plan.n_whole;
     st->source_match = plan.source_match;
-    ds.src = src, ds.d = d, ds.suit = suit, ds.list = list, ds.old = &idx, ds.target = target;
-    ds.st = st;
+    st->rebuilt = plan.rebuilt;
+    ds.src = src, ds.d = d, ds.suit = suit, ds.list = list, ds.plan = &plan;
+    ds.old = old, ds.target = target, ds.st = st;
     ds.dctx = bwh_zchunk_dctx();
     ds.prefix = bwh_malloc(BWH_DELTA_PREFIX_MAX);
     ds.frame = bwh_malloc(bwh_zchunk_bound(d->h.chunk_size));
@@ -869,7 +1218,6 @@ out:
     bwh_free(r);
     bwh_free(rbuf);
     bwh_delta_plan_free(&plan);
-    bwh_delta_slot_free(&idx);
     return rc;
 }
 

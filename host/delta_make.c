@@ -320,6 +320,79 @@ static bw_err extract(const char *pkg, const char *out, struct bwh_pkg *p, uint8
     return rc;
 }
 
+/* Appends n bytes to b. */
+static bw_err obuf_put(struct obuf *b, const void *p, size_t n)
+{
+    bw_err rc = obuf_room(b, n);
+
+    if (!rc && n) {
+        memcpy(b->p + b->len, p, n);
+        b->len += n;
+    }
+    return rc;
+}
+
+static bw_err obuf_put32(struct obuf *b, uint32_t v)
+{
+    uint8_t x[4];
+
+    put32(x, v);
+    return obuf_put(b, x, 4);
+}
+
+/* One zstd frame of b's bytes (level 19) into a new buffer. */
+static bw_err squeeze(const struct obuf *b, uint8_t **z, size_t *zl)
+{
+    size_t cap = ZSTD_compressBound(b->len);
+
+    *z = bwh_malloc(cap);
+    if (!*z)
+        return BW_E_NOMEM;
+    *zl = ZSTD_compress(*z, cap, b->p ? b->p : (const uint8_t *)"", b->len, 19);
+    return ZSTD_isError(*zl) ? BW_E_NOMEM : BW_OK;
+}
+
+/* A pending run of SAME chunks into the plan. */
+static bw_err flush_same(struct obuf *plan, uint32_t *n_same)
+{
+    uint8_t op = BWH_DELTA_OP_SAME;
+    bw_err rc = BW_OK;
+
+    if (*n_same && !(rc = obuf_put(plan, &op, 1)))
+        rc = obuf_put32(plan, *n_same);
+    *n_same = 0;
+    return rc;
+}
+
+/* The runs of old blocks that make up the chunk [cs, cs+len) byte for byte
+ * (content found by the index, then compared), or 0 when there are none. */
+static unsigned copy_runs(const struct bwh_delta_slot *idx, const uint8_t *old,
+                          const uint8_t *img, uint64_t cs, size_t len, const uint8_t *hashes,
+                          struct bwh_delta_ext *run)
+{
+    unsigned n = 0;
+    uint64_t b, nb = len / BWH_DELTA_BLOCK;
+
+    if (len % BWH_DELTA_BLOCK)
+        return 0;
+    for (b = 0; b < nb; b++) {
+        int64_t at = bwh_delta_slot_find(idx, hashes + b * BWH_DELTA_HASH_LEN);
+
+        if (at < 0 || memcmp(old + (uint64_t)at * BWH_DELTA_BLOCK,
+                             img + cs + b * BWH_DELTA_BLOCK, BWH_DELTA_BLOCK))
+            return 0;
+        if (n && run[n - 1].off + run[n - 1].len == (uint64_t)at * BWH_DELTA_BLOCK)
+            run[n - 1].len += BWH_DELTA_BLOCK;
+        else
+            run[n].off = (uint64_t)at * BWH_DELTA_BLOCK, run[n++].len = BWH_DELTA_BLOCK;
+    }
+    return n;
+}
+
+/* Whole frames of chunks a device running the source never fetches are
+ * made at most at this level (they serve devices running other images). */
+#define WHOLE_LEVEL_MAX 9
+
 bw_err bwh_delta_make(const char *old_path, const char *pkg_path, const char *out_path,
                       int level, struct bwh_delta_make_stats *st, const char **what)
 {
@@ -328,15 +401,17 @@ bw_err bwh_delta_make(const char *old_path, const char *pkg_path, const char *ou
     struct bwh_delta_slot idx;
     struct bw_flash mf;
     struct anchors a;
-    struct obuf meta = {0}, idxb = {0}, dfr = {0}, wfr = {0}, ext = {0};
+    struct obuf plan = {0}, idxb = {0}, wl = {0}, dfr = {0}, wfr = {0};
+    struct bwh_delta_ext *run = NULL;
     const uint8_t *old = NULL, *img = NULL;
-    uint8_t *env = NULL, *prefix = NULL, *metaz = NULL, hb[BWH_DELTA_HDR_LEN];
+    uint8_t *env = NULL, *prefix = NULL, *planz = NULL, *idxz = NULL, hb[BWH_DELTA_HDR_LEN];
     int64_t *diag = NULL;
     uint64_t old_size = 0, i;
-    ZSTD_CCtx *cc = NULL;
+    uint32_t n_same = 0;
+    ZSTD_CCtx *cc = NULL, *cw = NULL;
     char tmp[4200];
     int fd = -1;
-    size_t zl;
+    size_t pzl = 0, izl = 0;
     bw_err rc;
 
     memset(st, 0, sizeof(*st));
@@ -376,134 +451,143 @@ bw_err bwh_delta_make(const char *old_path, const char *pkg_path, const char *ou
         goto out;
     rc = BW_E_NOMEM;
     cc = ZSTD_createCCtx();
+    cw = ZSTD_createCCtx();
     prefix = bwh_malloc(BWH_DELTA_PREFIX_MAX);
     diag = bwh_malloc(sizeof(*diag) * ((size_t)h.chunk_size + 1)); /* an anchor per byte at most */
-    if (!cc || !prefix || !diag || obuf_room(&meta, (size_t)h.n_chunks * BWH_DELTA_REC_LEN))
+    run = bwh_malloc(sizeof(*run) * (h.chunk_size / BWH_DELTA_BLOCK));
+    if (!cc || !cw || !prefix || !diag || !run || obuf_put(&plan, "\0\0\0\0\0\0\0\0", 8))
         goto out;
     rc = BW_E_STATE;
     if (ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level)) ||
         ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_windowLog, BWH_DELTA_WINDOW_LOG)) ||
-        ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1)))
+        ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cw, ZSTD_c_compressionLevel,
+                                            level < WHOLE_LEVEL_MAX ? level : WHOLE_LEVEL_MAX)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cw, ZSTD_c_windowLog, BWH_DELTA_WINDOW_LOG)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(cw, ZSTD_c_contentSizeFlag, 1)))
         goto out;
     rc = BW_OK;
     for (i = 0; i < h.n_chunks && !rc; i++) {
         uint64_t cs = i * h.chunk_size, b, nb;
         size_t len = h.image_size - cs < h.chunk_size ? (size_t)(h.image_size - cs) : h.chunk_size;
-        uint8_t *r = meta.p + meta.len;
         struct bwh_delta_ext e[BWH_DELTA_MAX_EXT];
         uint32_t dlen = 0, wlen = 0;
-        uint8_t dg0[BW_SHA256_LEN];
-        unsigned n_ext = 0, k;
-        int copy = len % BWH_DELTA_BLOCK == 0;
+        uint8_t dg[BW_SHA256_LEN], x[BWH_DELTA_EXT_LEN], op;
+        unsigned n_ext = 0, n_run, k;
+        size_t idx0 = idxb.len;
         int same = cs + len <= old_size && !memcmp(img + cs, old + cs, len);
 
-        /* a chunk the source holds at its offset needs no index entries */
-        nb = (len + BWH_DELTA_BLOCK - 1) / BWH_DELTA_BLOCK;
-        if (!same && (rc = obuf_room(&idxb, (size_t)nb * BWH_DELTA_HASH_LEN)))
+        if (same) { /* read at its offset: no index entries, no delta frame */
+            st->n_copy++;
+            if ((rc = frame(cw, &wfr, img + cs, len, NULL, 0, &wlen)) ||
+                (rc = obuf_put32(&wl, wlen)))
+                break;
+            if (++n_same == UINT32_MAX)
+                rc = flush_same(&plan, &n_same);
+            continue;
+        }
+        if ((rc = flush_same(&plan, &n_same)))
             break;
-        for (b = 0; b < nb && !same && !rc; b++) {
-            uint8_t *e0 = idxb.p + idxb.len;
+        nb = (len + BWH_DELTA_BLOCK - 1) / BWH_DELTA_BLOCK;
+        if ((rc = obuf_room(&idxb, (size_t)nb * BWH_DELTA_HASH_LEN)))
+            break;
+        for (b = 0; b < nb && !rc; b++) {
             size_t bl = len - b * BWH_DELTA_BLOCK < BWH_DELTA_BLOCK ? len - b * BWH_DELTA_BLOCK
                                                                      : BWH_DELTA_BLOCK;
 
-            rc = bwh_delta_block_hash(img + cs + b * BWH_DELTA_BLOCK, bl, e0);
+            rc = bwh_delta_block_hash(img + cs + b * BWH_DELTA_BLOCK, bl, idxb.p + idxb.len);
             idxb.len += BWH_DELTA_HASH_LEN;
-            copy = copy && bwh_delta_slot_find(&idx, e0) >= 0;
         }
         if (rc)
             break;
-        memset(r, 0, BWH_DELTA_REC_LEN);
-        if ((rc = frame(cc, &wfr, img + cs, len, NULL, 0, &wlen)))
+        n_run = copy_runs(&idx, old, img, cs, len, idxb.p + idx0, run);
+        if (n_run) { /* every block in the old image: runs of its blocks */
+            st->n_copy++;
+            op = BWH_DELTA_OP_COPY;
+            if ((rc = frame(cw, &wfr, img + cs, len, NULL, 0, &wlen)) ||
+                (rc = obuf_put32(&wl, wlen)) || (rc = obuf_put(&plan, &op, 1)) ||
+                (rc = obuf_put32(&plan, n_run)))
+                break;
+            for (k = 0; k < n_run && !rc; k++)
+                if (!(rc = obuf_put32(&plan, (uint32_t)(run[k].off / BWH_DELTA_BLOCK))))
+                    rc = obuf_put32(&plan, run[k].len / BWH_DELTA_BLOCK);
+            continue;
+        }
+        /* the whole frame at the delta's level: it may be what a device
+         * running the source fetches */
+        if ((rc = frame(cc, &wfr, img + cs, len, NULL, 0, &wlen)) || (rc = obuf_put32(&wl, wlen)))
             break;
-        if (same) {
-            st->n_copy++;
-            n_ext = BWH_DELTA_SAME;
-        } else if (copy) {
-            st->n_copy++;
-        } else {
-            n_ext = choose_extents(&a, img, cs, len, old_size, diag, e);
-            if (n_ext) {
-                size_t at = 0, dl0 = dfr.len;
-                uint8_t dg[BW_SHA256_LEN];
+        n_ext = choose_extents(&a, img, cs, len, old_size, diag, e);
+        if (n_ext) {
+            size_t at = 0, dl0 = dfr.len;
 
-                for (k = 0; k < n_ext; k++) {
-                    memcpy(prefix + at, old + e[k].off, e[k].len);
-                    at += e[k].len;
-                }
-                if ((rc = frame(cc, &dfr, img + cs, len, prefix, at, &dlen)) ||
-                    (rc = bw_sha256(prefix, at, dg)))
-                    break;
-                if (dlen >= wlen) {
-                    dfr.len = dl0; /* no better than whole */
-                    dlen = 0;
-                    n_ext = 0;
-                } else {
-                    memcpy(r + 12, dg, BWH_DELTA_TAG_LEN);
-                }
+            for (k = 0; k < n_ext; k++) {
+                memcpy(prefix + at, old + e[k].off, e[k].len);
+                at += e[k].len;
             }
-            if (!n_ext) {
-                /* the whole frame again, among the source's frames: a device
-                 * running the source then fetches one run of bytes */
-                size_t w0 = wfr.len - wlen;
-
-                if ((rc = obuf_room(&dfr, wlen)))
-                    break;
-                memcpy(dfr.p + dfr.len, wfr.p + w0, wlen);
-                dfr.len += wlen;
-                dlen = wlen;
-                if ((rc = bw_sha256("", 0, dg0)))
-                    break;
-                memcpy(r + 12, dg0, BWH_DELTA_TAG_LEN);
-            }
-            if (n_ext) {
-                st->n_frame++;
-                if ((rc = obuf_room(&ext, n_ext * BWH_DELTA_EXT_LEN)))
-                    break;
-                for (k = 0; k < n_ext; k++) {
-                    uint8_t *x = ext.p + ext.len;
-
-                    put32(x, (uint32_t)(e[k].off >> 32));
-                    put32(x + 4, (uint32_t)e[k].off);
-                    put32(x + 8, e[k].len);
-                    ext.len += BWH_DELTA_EXT_LEN;
-                }
-            } else {
-                st->n_whole++;
+            if ((rc = frame(cc, &dfr, img + cs, len, prefix, at, &dlen)) ||
+                (rc = bw_sha256(prefix, at, dg)))
+                break;
+            if (dlen >= wlen) {
+                dfr.len = dl0; /* no better than whole */
+                n_ext = 0;
             }
         }
-        put32(r, dlen);
-        put32(r + 4, wlen);
-        put32(r + 8, n_ext);
-        meta.len += BWH_DELTA_REC_LEN;
+        if (!n_ext) {
+            /* the whole frame again, among the source's frames: a device
+             * running the source then fetches one run of bytes */
+            if ((rc = obuf_put(&dfr, wfr.p + wfr.len - wlen, wlen)) ||
+                (rc = bw_sha256("", 0, dg)))
+                break;
+            dlen = wlen;
+            st->n_whole++;
+        } else {
+            st->n_frame++;
+        }
+        op = BWH_DELTA_OP_FRAME;
+        if ((rc = obuf_put(&plan, &op, 1)) || (rc = obuf_put32(&plan, dlen)))
+            break;
+        op = (uint8_t)n_ext;
+        if ((rc = obuf_put(&plan, &op, 1)))
+            break;
+        for (k = 0; k < n_ext && !rc; k++) {
+            put32(x, (uint32_t)(e[k].off >> 32));
+            put32(x + 4, (uint32_t)e[k].off);
+            put32(x + 8, e[k].len);
+            rc = obuf_put(&plan, x, sizeof(x));
+        }
+        if (rc || (rc = obuf_put(&plan, dg, BWH_DELTA_TAG_LEN)))
+            break;
+        /* the chunk's digest: a device running the source rebuilds the
+         * chunk list from its slot and these */
+        if ((rc = obuf_room(&plan, BW_SHA256_LEN)) ||
+            (rc = bw_sha256(img + cs, len, plan.p + plan.len)))
+            break;
+        plan.len += BW_SHA256_LEN;
     }
+    if (!rc)
+        rc = flush_same(&plan, &n_same);
     if (rc)
         goto out;
-    /* records, then the index, then the extents */
-    if ((rc = obuf_room(&meta, idxb.len + ext.len)))
+    put32(plan.p, (uint32_t)(wfr.len >> 32)); /* the whole frames' total */
+    put32(plan.p + 4, (uint32_t)wfr.len);
+    if ((rc = obuf_put(&wl, idxb.p, idxb.len)) || (rc = squeeze(&plan, &planz, &pzl)) ||
+        (rc = squeeze(&wl, &idxz, &izl)))
         goto out;
-    if (idxb.len)
-        memcpy(meta.p + meta.len, idxb.p, idxb.len);
-    meta.len += idxb.len;
-    if (ext.len)
-        memcpy(meta.p + meta.len, ext.p, ext.len);
-    meta.len += ext.len;
-    h.meta_len = meta.len;
-    rc = BW_E_NOMEM;
-    metaz = bwh_malloc(ZSTD_compressBound(meta.len));
-    if (!metaz)
-        goto out;
-    zl = ZSTD_compress(metaz, ZSTD_compressBound(meta.len), meta.p, meta.len, 19);
-    if (ZSTD_isError(zl))
-        goto out;
-    h.meta_zlen = zl;
+    h.meta_len = plan.len;
+    h.meta_zlen = pzl;
+    h.idx_len = wl.len;
+    h.idx_zlen = izl;
     bwh_delta_hdr_write(hb, &h);
     rc = BW_E_IO;
     fd = bwh_tmpfile_beside(out_path, 0644, tmp, sizeof(tmp));
     if (fd < 0)
         goto out;
     if ((rc = bwh_write_full(fd, hb, sizeof(hb))) || (rc = bwh_write_full(fd, env, p.env_len)) ||
-        (rc = bwh_write_full(fd, p.list, p.list_len)) || (rc = bwh_write_full(fd, metaz, zl)) ||
-        (rc = bwh_write_full(fd, dfr.p, dfr.len)) || (rc = bwh_write_full(fd, wfr.p, wfr.len)))
+        (rc = bwh_write_full(fd, p.list, p.list_len)) || (rc = bwh_write_full(fd, planz, pzl)) ||
+        (rc = bwh_write_full(fd, dfr.p, dfr.len)) || (rc = bwh_write_full(fd, idxz, izl)) ||
+        (rc = bwh_write_full(fd, wfr.p, wfr.len)))
         goto out;
     rc = BW_E_IO;
     if (fsync(fd) || close(fd))
@@ -514,7 +598,7 @@ bw_err bwh_delta_make(const char *old_path, const char *pkg_path, const char *ou
     rc = bwh_fsync_parent(out_path);
     st->image_size = h.image_size;
     st->n_chunks = h.n_chunks;
-    st->meta_bytes = BWH_DELTA_HDR_LEN + p.env_len + p.list_len + zl;
+    st->meta_bytes = BWH_DELTA_HDR_LEN + p.env_len + pzl;
     st->frame_bytes = dfr.len;
     st->whole_bytes = wfr.len;
 out:
@@ -530,15 +614,18 @@ out:
     bwh_delta_slot_free(&idx);
     bwh_free(a.key);
     bwh_free(a.pos);
-    bwh_free(meta.p);
+    bwh_free(plan.p);
     bwh_free(idxb.p);
+    bwh_free(wl.p);
     bwh_free(dfr.p);
     bwh_free(wfr.p);
-    bwh_free(ext.p);
     bwh_free(env);
     bwh_free(prefix);
-    bwh_free(metaz);
+    bwh_free(planz);
+    bwh_free(idxz);
     bwh_free(diag);
+    bwh_free(run);
     ZSTD_freeCCtx(cc);
+    ZSTD_freeCCtx(cw);
     return rc;
 }

@@ -151,6 +151,7 @@ bw_err bwh_delta_src_fd(struct bwh_delta_src *src, int fd)
     f->fd = fd;
     src->read = file_read;
     src->ctx = f;
+    src->resumes = 1; /* a short file stays short */
     return BW_OK;
 }
 
@@ -191,6 +192,7 @@ bw_err bwh_delta_src_url(struct bwh_delta_src *src, const char *url, const char 
     src->read = url_read;
     src->ctx = u;
     src->requests = 0;
+    src->resumes = 1; /* url_read asks again from where a range broke off */
     return BW_OK;
 fail:
     bwh_free(u->url);

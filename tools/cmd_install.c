@@ -98,9 +98,11 @@ static bw_err install_delta(struct cli_args *a, struct bwh_device *d, const char
         if (json)
             printf("{\"event\":\"delta\",\"ok\":%s,\"fetched\":%" PRIu64 ",\"requests\":%u,"
                    "\"reused\":%" PRIu64 ",\"resumed\":%" PRIu64 ",\"delta\":%" PRIu64
-                   ",\"whole\":%" PRIu64 ",\"refetched\":%" PRIu64 ",\"source_match\":%s}\n",
+                   ",\"whole\":%" PRIu64 ",\"refetched\":%" PRIu64 ",\"source_match\":%s"
+                   ",\"rebuilt\":%s}\n",
                    rc ? "false" : "true", src.bytes, src.requests, st.n_copy, st.n_target,
-                   st.n_frame, st.n_whole, st.n_refetch, st.source_match ? "true" : "false");
+                   st.n_frame, st.n_whole, st.n_refetch, st.source_match ? "true" : "false",
+                   st.rebuilt ? "true" : "false");
         else
             fprintf(stderr,
                     "bulwark install: delta: fetched %" PRIu64 " bytes in %u requests; chunks: "

@@ -6,10 +6,11 @@
 # tampering cases, each ending with the new image in the free slot or a
 # refused install, checked on the slot's bytes: every 64 KiB of the slot is
 # either a chunk of the new image or what the slot held before (random
-# bytes), never anything else: a forged index, a damaged running slot, a
+# bytes), never anything else: a forged plan, forged digests and index, a
+# damaged running slot, a
 # flipped frame, a server that ignores Range, one returning wrong ranges,
-# one truncating them; and a resume that does not fetch chunks the free
-# slot already holds.
+# one truncating them, one cutting connections mid-range; and a resume that
+# does not fetch chunks the free slot already holds.
 # Usage: delta.sh BULWARK
 set -u
 B=$(realpath "$1"); HERE=$(dirname "$(realpath "$0")")
@@ -83,22 +84,33 @@ check '[ "$(json fetched)" = "$planned" ] && [ "$(json source_match)" = true ]' 
   "fetched $(json fetched), planned $planned: $(grep delta out.txt)"
 check '[ "$(json reused)" -gt 0 ] && [ "$(json delta)" -gt 0 ] && [ "$(json refetched)" = 0 ]' \
   "chunk sources: $(grep delta out.txt)"
+# running the source: the chunk list is rebuilt from the slot, not fetched
+check '[ "$(json rebuilt)" = true ] && [ "$planned" -lt $(( $(stat -c %s new.img) / 65536 * 32 + 4096 )) ]' \
+  "rebuilt list: $(grep delta out.txt)"
 check '"$B" status --config dev/device.conf | grep -q "trial slot *a"' "slot a not on trial"
 
-# a forged index: claims the whole image is already on the device
-$PY "$HERE/delta_forge.py" new.bwd old.img forged.bwd
-fresh
-rc=$(run "$B" install --config dev/device.conf --json --delta forged.bwd --delta-only new.bwp)
-check '[ $rc = 0 ] && same dev/slot-a.img new.img' "forged index: $rc $(cat err.txt)"
-check '[ "$(json refetched)" -gt 0 ]' "forged index: no chunk fetched whole: $(grep delta out.txt)"
+# forgeries (tests/integ/delta_forge.py): "same", a plan that claims the
+# source holds every chunk at its offset; "digests", wrong digests that
+# would rebuild a wrong list, and an index that claims every block is on
+# the device at the same offset. The rebuilt list fails the signed digest,
+# the delta's own list is fetched and each chunk the slot does not hold is
+# fetched whole.
+for mode in same digests; do
+  $PY "$HERE/delta_forge.py" $mode new.bwd old.img forged.bwd
+  fresh
+  rc=$(run "$B" install --config dev/device.conf --json --delta forged.bwd --delta-only new.bwp)
+  check '[ $rc = 0 ] && same dev/slot-a.img new.img' "forged $mode: $rc $(cat err.txt)"
+  check '[ "$(json rebuilt)" = false ] && [ "$(json refetched)" -gt 0 ]' \
+    "forged $mode: not rebuilt, chunks fetched whole: $(grep delta out.txt)"
+done
 
 # a damaged running slot: bits flipped in three places
 fresh
 for off in 100000 1000000 2500000; do "$HERE/flipbyte.sh" dev/slot-b.img $off; done
 rc=$(run "$B" install --config dev/device.conf --json --delta new.bwd --delta-only new.bwp)
 check '[ $rc = 0 ] && same dev/slot-a.img new.img' "damaged running slot: $rc $(cat err.txt)"
-check '[ "$(json source_match)" = false ] && [ $(( $(json whole) + $(json refetched) )) -gt 0 ]' \
-  "damaged slot: $(grep delta out.txt)"
+check '[ "$(json rebuilt)" = false ] && [ "$(json source_match)" = false ] &&
+       [ $(( $(json whole) + $(json refetched) )) -gt 0 ]' "damaged slot: $(grep delta out.txt)"
 
 # a flipped byte in a frame (the last 64 KiB of the delta frames region
 # precedes the whole frames; flip well inside the file)
@@ -109,6 +121,19 @@ fresh
 rc=$(run "$B" install --config dev/device.conf --json --delta flipped.bwd --delta-only new.bwp)
 check '([ $rc = 0 ] && same dev/slot-a.img new.img) || ([ $rc != 0 ] && clean dev/slot-a.img)' \
   "flipped frame bytes: $rc $(cat err.txt)"
+# a bit flipped in the first delta frame: the list still rebuilds, that
+# chunk does not pre-check and is decoded from its whole frame (the index
+# section fetched for its offset)
+cp new.bwd flipped.bwd
+"$HERE/flipbyte.sh" flipped.bwd $($PY -c "import struct, sys
+d = open('new.bwd', 'rb').read(128)
+env, lst, pz = struct.unpack('>3Q', d[40:64])
+print(128 + env + lst + pz + 20)")
+fresh
+rc=$(run "$B" install --config dev/device.conf --json --delta flipped.bwd --delta-only new.bwp)
+check '[ $rc = 0 ] && same dev/slot-a.img new.img' "flipped delta frame: $rc $(cat err.txt)"
+check '[ "$(json rebuilt)" = true ] && [ "$(json refetched)" = 1 ]' \
+  "flipped delta frame: $(grep delta out.txt)"
 # the header's magic flipped: the delta is refused, the full package installs
 cp new.bwd badhdr.bwd && "$HERE/flipbyte.sh" badhdr.bwd 3
 fresh
@@ -162,6 +187,17 @@ check '! "$B" status --config dev/device.conf | grep -q "trial slot *a"' "wrong 
 fresh
 rc=$(run "$B" install --config dev/device.conf --delta $U/new.bwd $U/new.bwp)
 check '[ $rc = 0 ] && same dev/slot-a.img new.img' "wrong ranges, fallback: $rc $(cat err.txt)"
+
+# connections cut in the middle of a range (twice for the same range): the
+# rest of that range is asked for again, the install completes through the
+# delta, and chunks already written are not fetched again
+serve --drop-skip 3 --drop-after 300 --drops 2
+fresh
+rc=$(run "$B" install --config dev/device.conf --json --delta $U/new.bwd --delta-only $U/new.bwp)
+check '[ $rc = 0 ] && same dev/slot-a.img new.img' "cut ranges: $rc $(cat err.txt)"
+check '[ "$(json fetched)" = "$planned" ] && [ "$(awk '"'"'$4 == 206 && $5 == 300'"'"' http.log | wc -l)" = 2 ] &&
+       [ "$(awk '"'"'{s += $5} END {print s}'"'"' http.log)" -lt "$full" ]' \
+  "cut ranges: $(grep delta out.txt) $(cat http.log)"
 
 # truncated ranges
 serve --range-short 100

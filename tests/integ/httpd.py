@@ -3,10 +3,11 @@
 """A small HTTP server for tests, on 127.0.0.1: serves files of a directory
 with Range requests (206) and can break a transfer on purpose.
 
-usage: httpd.py DIR PORTFILE [--drop-after N] [--drops K] [--no-range]
-                  [--range-lie] [--range-short N] [--tls CERT KEY]
+usage: httpd.py DIR PORTFILE [--drop-after N] [--drops K] [--drop-skip S]
+                  [--no-range] [--range-lie] [--range-short N] [--tls CERT KEY]
   --drop-after N  close the connection after N body bytes of a response,
-                  for the first K responses (default 1)
+                  for the first K responses (default 1) after the first S
+                  (default 0), which are served whole
   --no-range      ignore Range headers (answer 200 with the whole file)
   --range-lie     answer a Range with the bytes one further on, labelled as
                   the ones asked for (a server returning wrong ranges)
@@ -29,6 +30,7 @@ def main():
     args = sys.argv[3:]
     drop_after = int(args[args.index('--drop-after') + 1]) if '--drop-after' in args else None
     drops = [int(args[args.index('--drops') + 1]) if '--drops' in args else 1]
+    skip = [int(args[args.index('--drop-skip') + 1]) if '--drop-skip' in args else 0]
     no_range = '--no-range' in args
     range_lie = '--range-lie' in args
     range_short = int(args[args.index('--range-short') + 1]) if '--range-short' in args else 0
@@ -71,7 +73,9 @@ def main():
                 self.send_header('Content-Range', 'bytes %d-%d/%d' % (start, end, size))
             self.end_headers()
             limit = length
-            if drop_after is not None and drops[0] > 0:
+            if drop_after is not None and skip[0] > 0:
+                skip[0] -= 1
+            elif drop_after is not None and drops[0] > 0:
                 drops[0] -= 1
                 limit = min(length, drop_after)
             sent = 0
