@@ -86,7 +86,10 @@ check '! grep -q "^delta\|delta refused" ag2.log && slot_ok 2 && grep -q "confir
 
 # --- 3. the stored delta tampered: the chunk fetched whole, or the full package ----------
 SHA=$(sha256sum < fw2.bwd | cut -c1-64)
-"$HERE/flipbyte.sh" "blobs/sha256/$SHA" $((PRED - 50))
+# the delta frames end at PRED plus the chunk list (header bytes 48-55), which
+# a device on the source rebuilds instead of fetching
+LIST=$((16#$(od -An -tx1 -j48 -N8 "blobs/sha256/$SHA" | tr -d ' \n')))
+"$HERE/flipbyte.sh" "blobs/sha256/$SHA" $((PRED + LIST - 50))
 delta_twice 3
 check 'grep -q "[1-9][0-9]* fetched whole after not verifying (installed)\|delta refused at" ag3.log &&
   slot_ok 3 && grep -q "confirmed: fw-2" ag3.log' "device 3 (a delta frame flipped): $(grep -a "delta" ag3.log | tail -3)"
