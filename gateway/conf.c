@@ -29,6 +29,11 @@ static const struct bwh_conf_row rows[] = {
      "CA that issued the device certificates (bulwark provision's ca.crt): mTLS"},
     {"database", S(database), "sqlite:/var/lib/bulwark-gateway/registry.db",
      "registry: sqlite:PATH, or postgresql://... for several gateway instances"},
+    {"sqlite_exclusive", BOOL(sqlite_exclusive), "false",
+     "true: this gateway is the only program that opens its sqlite: registry; SQLite then "
+     "locks the file once for the process and keeps the WAL index in memory, which saves two "
+     "file-lock calls per registry read (per device poll), and any other process opening the "
+     "file (sqlite3, a second gateway) gets 'database is locked' while it runs"},
     {"blob_dir", S(blob_dir), "/var/lib/bulwark-gateway/blobs",
      "release packages, stored by their SHA-256"},
     {"release_keys", S(release_keys), NULL, "public key(s) that sign releases, PEM"},

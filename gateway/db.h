@@ -394,6 +394,12 @@ struct gw_db_ops {
 };
 
 extern const struct gw_db_ops gw_db_sqlite;
+/* sqlite_exclusive: the SQLite registry handles opened from now on take
+ * the file for this process alone (SQLite's unix-excl VFS: one file lock
+ * held while any handle is open, the WAL index in process memory), so a
+ * read transaction makes no fcntl(2). Threads of this process still share
+ * the registry; other processes cannot open it. */
+void gw_db_sqlite_exclusive(int on);
 extern const struct gw_db_ops gw_db_pg;
 
 /* "sqlite:PATH" or "postgresql://..." / "postgres://..." / "pg:CONNINFO".

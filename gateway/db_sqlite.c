@@ -226,6 +226,13 @@ out:
     return e;
 }
 
+static int sq_excl; /* gw_db_sqlite_exclusive: set once, before the first open */
+
+void gw_db_sqlite_exclusive(int on)
+{
+    __atomic_store_n(&sq_excl, on ? 1 : 0, __ATOMIC_RELEASE);
+}
+
 static bw_err sq_open(struct gw__db *db, const char *path)
 {
     struct sq *s;
@@ -237,7 +244,8 @@ static bw_err sq_open(struct gw__db *db, const char *path)
     if (!s)
         return BW_E_NOMEM;
     rc = sqlite3_open_v2(path, &s->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                         __atomic_load_n(&sq_excl, __ATOMIC_ACQUIRE) ? "unix-excl" : NULL);
     if (rc != SQLITE_OK) {
         sqlite3_close(s->db);
         bwh_free(s);

@@ -66,6 +66,7 @@ struct gw_conf {
     char est_ca_key[GW_PATH_MAX];  /* its key: PEM file, pkcs11: or tpm: URI */
     uint64_t est_lifetime;         /* seconds an operational certificate is valid */
     int require_operational_cert;  /* the device API refuses birth certificates */
+    int sqlite_exclusive;          /* the gateway is the SQLite registry's only user */
     char security_contact[512];
     char security_policy[512];
     char security_expires[64];

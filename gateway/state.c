@@ -78,6 +78,8 @@ bw_err gw_state_init(struct gw_state *st, const struct gw_conf *conf)
         fprintf(stderr, "bulwark-gateway: database: unknown kind '%s'\n", st->conf.database);
         return rc;
     }
+    if (st->db_ops == &gw_db_sqlite)
+        gw_db_sqlite_exclusive(st->conf.sqlite_exclusive);
     replay_setup(st);
     if (st->conf.est_ca_cert[0]) {
         rc = bwh_ca_open(st->conf.est_ca_cert, st->conf.est_ca_key, &st->est_ca);

@@ -59,6 +59,12 @@ if(TARGET bwgateway)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_tickets.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
 endif()
+# sqlite_exclusive: the registry held by the gateway's process alone
+if(TARGET bwgateway)
+  add_test(NAME integ.gateway_sqlite_excl
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_sqlite_excl.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+endif()
 # revocation on two instances of one registry, and the published CRL
 if(TARGET bwgateway)
   add_test(NAME integ.gateway_revoke
