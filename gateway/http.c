@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -38,6 +39,17 @@
 #include "routes.h"
 
 #define GW_TICKET_KEY_LEN 64 /* GnuTLS's session ticket master key */
+/* libmicrohttpd's memory pool per connection: the request line and
+ * headers are read into it, and the answer's headers are built in it
+ * (bodies are not: they pass through the handler in pieces). It is
+ * touched as it is used and stays resident while the connection idles,
+ * so it is most of an idle keep-alive connection's memory: 64 KiB made
+ * 70 KiB per connection, 16 KiB makes 28 KiB (bench/README.md). The
+ * largest request header block of the device API is well under 2 KiB (a
+ * Mender JWT or a device token with a certificate's CN); a block that does
+ * not fit, about 8 KiB and more, is answered 431 by libmicrohttpd
+ * (docs/gateway.md, tests/integ/gateway_limits.sh). */
+#define GW_CONN_POOL (16 * 1024)
 
 struct gw_server {
     struct gw_state st;  /* what the handlers share: conf, registry, operators, ... */
@@ -309,6 +321,8 @@ struct connctx {
     char fpr[65];
     struct gw_session session;
     int authenticated; /* told the guard already (only this connection's thread reads it) */
+    int corked;        /* the answer being sent is held in one TLS record (answer_cork) */
+    int tcp_open;      /* TCP_CORK taken off the socket once (answer_uncork) */
 };
 
 /*
@@ -500,6 +514,75 @@ static void *log_flusher(void *arg)
     return NULL;
 }
 
+/*
+ * A small answer in one TLS record and one send. libmicrohttpd 0.9.75
+ * hands GnuTLS an answer's headers and its body in two calls, which made
+ * two TLS records and two sendmsg(2) per device poll. So the gateway
+ * corks the session (gnutls_record_cork) before it queues an answer held
+ * in memory of at most ANSWER_CORK_MAX bytes, and uncorks it when
+ * libmicrohttpd reports the answer complete (completed(), which it calls
+ * before any TLS close or the next request's read on the connection):
+ * GnuTLS then sends what it buffered as one record. The uncork does not
+ * wait: if the socket cannot take a few hundred bytes, the client has
+ * left earlier answers unread, and the connection is shut down rather
+ * than the thread blocked.
+ *
+ * libmicrohttpd sets TCP_CORK on the socket before its first answer's
+ * headers and never clears it: it pushes each answer out by setting
+ * TCP_NODELAY after the body, which flushes a corked socket. That push
+ * now comes before GnuTLS's send, so the gateway clears TCP_CORK itself
+ * after the first uncork; libmicrohttpd still counts the socket as corked
+ * and does not set it again, and every later answer leaves at its send
+ * (TCP_NODELAY is on). A poll that waited 200 ms (the kernel's cork
+ * timeout) is what this prevents: tests/integ/gateway_limits.sh times
+ * polls on one connection.
+ */
+#define ANSWER_CORK_MAX 8192
+
+static gnutls_session_t tls_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ts =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+    return ts ? ts->tls_session : NULL;
+}
+
+static void answer_cork(struct MHD_Connection *c, struct connctx *cc)
+{
+    gnutls_session_t ts = tls_of(c);
+
+    if (!cc || !ts || cc->corked)
+        return;
+    gnutls_record_cork(ts);
+    cc->corked = 1;
+}
+
+static void answer_uncork(struct MHD_Connection *c, struct connctx *cc)
+{
+    const union MHD_ConnectionInfo *fd;
+    gnutls_session_t ts;
+    int r;
+
+    if (!cc || !cc->corked)
+        return;
+    cc->corked = 0;
+    ts = tls_of(c);
+    if (!ts)
+        return;
+    r = gnutls_record_uncork(ts, 0);
+    fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!fd)
+        return;
+    if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+        shutdown(fd->connect_fd, SHUT_RDWR);
+    } else if (!cc->tcp_open) {
+        int off = 0;
+
+        (void)setsockopt(fd->connect_fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+        cc->tcp_open = 1;
+    }
+}
+
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
@@ -508,6 +591,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct connctx *cc = conn_ctx(c);
 
     (void)toe;
+    answer_uncork(c, cc);
     if (cc)
         gw_guard_done(s->guard, &cc->guard, bwh_now());
     if (!rc)
@@ -595,8 +679,11 @@ static enum MHD_Result send_resp(struct gw_server *s, struct MHD_Connection *c,
                                   struct gw_resp *r, int close_after)
 {
     struct MHD_Response *mr;
+    struct connctx *cc = NULL;
     enum MHD_Result ret;
 
+    if (r->fd < 0 && r->body_len <= ANSWER_CORK_MAX)
+        cc = conn_ctx(c);
     if (r->fd >= 0) {
         struct file_body *f = bwh_malloc(sizeof(*f));
 
@@ -649,8 +736,11 @@ static enum MHD_Result send_resp(struct gw_server *s, struct MHD_Connection *c,
         MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
         MHD_add_response_header(mr, "Cross-Origin-Opener-Policy", "same-origin");
     }
+    answer_cork(c, cc);
     ret = MHD_queue_response(c, (unsigned)r->status, mr);
     MHD_destroy_response(mr);
+    if (ret != MHD_YES)
+        answer_uncork(c, cc);
     return ret;
 }
 
@@ -1245,7 +1335,7 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
         (unsigned)conf->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_conns, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
         s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONN_POOL, MHD_OPTION_NOTIFY_COMPLETED,
         completed, s, MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s, MHD_OPTION_END);
     if (!s->mhd) {
         fprintf(stderr, "bulwark-gateway: cannot listen on %s (in use, or bad TLS files)\n",
