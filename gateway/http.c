@@ -33,6 +33,7 @@
 #include "bulwark/core.h"
 #include "bwh/cryptomode.h"
 #include "bwh/host.h"
+#include "certcache.h"
 #include "guard.h"
 #include "http.h"
 #include "respond.h"
@@ -50,6 +51,10 @@
  * not fit, about 8 KiB and more, is answered 431 by libmicrohttpd
  * (docs/gateway.md, tests/integ/gateway_limits.sh). */
 #define GW_CONN_POOL (16 * 1024)
+/* verified client chains remembered (certcache.h): entries, and the
+ * longest one serves, seconds */
+#define GW_CERTCACHE_SLOTS 4096
+#define GW_CERTCACHE_TTL 3600
 
 struct gw_server {
     struct gw_state st;  /* what the handlers share: conf, registry, operators, ... */
@@ -76,6 +81,7 @@ struct gw_server {
     pthread_rwlock_t tls_lock;
     struct tls_creds *creds;  /* current; older ones are kept until stop */
     gnutls_x509_trust_list_t trust; /* client_ca + client_crl, or NULL: none verifies */
+    struct gw_certcache *certs;     /* chains that verified against trust (certcache.h) */
     /* libmicrohttpd's own messages this second (mhd_log) */
     pthread_mutex_t mhd_log_lock;
     time_t mhd_log_window;
@@ -255,10 +261,28 @@ out:
     return rc;
 }
 
+/* The SHA-256 fingerprint of the leaf, with the CN already in q: q now
+ * names a verified client. */
+static void client_verified(struct gw_req *q, const gnutls_datum_t *leaf)
+{
+    uint8_t fpr[BW_SHA256_LEN];
+
+    if (q->client_cn[0] && bw_sha256(leaf->data, leaf->size, fpr) == BW_OK) {
+        bw_hex(q->client_fpr, fpr, sizeof(fpr));
+        q->client_verified = 1;
+    } else {
+        q->client_cn[0] = 0;
+    }
+}
+
 /* Checks the client certificate: a chain to client_ca that verifies now,
  * is not on client_crl, and whose leaf may be used for TLS client
  * authentication (extended key usage clientAuth, or no EKU at all); then
- * CN and SHA-256 fingerprint. Anything else leaves q unverified. */
+ * CN and SHA-256 fingerprint. Anything else leaves q unverified. A chain
+ * that verified before under the same trust list, and whose certificates
+ * are all still valid, is taken from s->certs without the verification
+ * (certcache.h): what a resumed session presents is the chain it began
+ * with. */
 static void client_identity(struct gw_server *s, struct MHD_Connection *c, struct gw_req *q)
 {
     const union MHD_ConnectionInfo *ci;
@@ -267,7 +291,12 @@ static void client_identity(struct gw_server *s, struct MHD_Connection *c, struc
     gnutls_typed_vdata_st purpose;
     unsigned int status = 1, n = 0, i, nc = 0;
     size_t cnlen = sizeof(q->client_cn);
-    uint8_t fpr[BW_SHA256_LEN];
+    const uint8_t *der[8];
+    size_t der_len[8];
+    uint8_t key[GW_CERTCACHE_KEY_LEN];
+    int keyed = 0;
+    uint64_t gen = 0;
+    int64_t now = (int64_t)time(NULL), until;
 
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     if (!ci || !ci->tls_session)
@@ -275,6 +304,17 @@ static void client_identity(struct gw_server *s, struct MHD_Connection *c, struc
     peers = gnutls_certificate_get_peers(ci->tls_session, &n);
     if (!peers || n == 0)
         return;
+    if (n <= 8) {
+        for (i = 0; i < n; i++) {
+            der[i] = peers[i].data;
+            der_len[i] = peers[i].size;
+        }
+        keyed = gw_certcache_key(der, der_len, n, key) == BW_OK;
+        if (keyed && gw_certcache_get(s->certs, key, now, q->client_cn)) {
+            client_verified(q, &peers[0]);
+            return;
+        }
+    }
     for (nc = 0; nc < n && nc < 8; nc++) {
         if (gnutls_x509_crt_init(&chain[nc]) != GNUTLS_E_SUCCESS)
             goto out;
@@ -288,6 +328,7 @@ static void client_identity(struct gw_server *s, struct MHD_Connection *c, struc
     purpose.type = GNUTLS_DT_KEY_PURPOSE_OID;
     purpose.data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT;
     pthread_rwlock_rdlock(&s->tls_lock);
+    gen = gw_certcache_generation(s->certs);
     if (!s->trust ||
         gnutls_x509_trust_list_verify_crt2(s->trust, chain, nc, &purpose, 1, 0, &status, NULL) !=
             GNUTLS_E_SUCCESS)
@@ -296,12 +337,20 @@ static void client_identity(struct gw_server *s, struct MHD_Connection *c, struc
     if (status != 0)
         goto out;
     if (gnutls_x509_crt_get_dn_by_oid(chain[0], GNUTLS_OID_X520_COMMON_NAME, 0, 0, q->client_cn,
-                                      &cnlen) == GNUTLS_E_SUCCESS &&
-        bw_sha256(peers[0].data, peers[0].size, fpr) == BW_OK) {
-        bw_hex(q->client_fpr, fpr, sizeof(fpr));
-        q->client_verified = 1;
-    } else {
+                                      &cnlen) != GNUTLS_E_SUCCESS)
         q->client_cn[0] = 0;
+    client_verified(q, &peers[0]);
+    if (q->client_verified && keyed && nc == n) {
+        until = INT64_MAX;
+        for (i = 0; i < nc; i++) {
+            time_t t = gnutls_x509_crt_get_expiration_time(chain[i]);
+
+            if (t == (time_t)-1)
+                until = 0;
+            else if ((int64_t)t < until)
+                until = (int64_t)t;
+        }
+        gw_certcache_put(s->certs, key, gen, now, until, q->client_cn);
     }
 out:
     for (i = 0; i < nc; i++)
@@ -1170,6 +1219,7 @@ bw_err gw_server_reload(struct gw_server *s)
     pthread_rwlock_wrlock(&s->tls_lock);
     old = s->trust;
     s->trust = nt; /* NULL when the load failed: fail closed */
+    gw_certcache_new_generation(s->certs); /* chains verified under old miss */
     pthread_rwlock_unlock(&s->tls_lock);
     if (old)
         gnutls_x509_trust_list_deinit(old, 1);
@@ -1260,6 +1310,9 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
                 conf->client_crl[0] ? " / " : "", conf->client_crl, bw_strerror(rc));
         goto fail;
     }
+    rc = gw_certcache_new(GW_CERTCACHE_SLOTS, GW_CERTCACHE_TTL, &s->certs);
+    if (rc)
+        goto fail;
     pthread_rwlock_wrlock(&creds_lock);
     creds_now = s->creds;
     pthread_rwlock_unlock(&creds_lock);
@@ -1385,6 +1438,7 @@ void gw_server_stop(struct gw_server *s)
     creds_free(s->creds);
     if (s->trust)
         gnutls_x509_trust_list_deinit(s->trust, 1);
+    gw_certcache_free(s->certs);
     gw_guard_free(s->guard);
     pthread_rwlock_destroy(&s->tls_lock);
     bwh_free(s->ca);

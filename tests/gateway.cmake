@@ -32,6 +32,14 @@ if(TARGET bwgateway)
   add_test(NAME unit.guard COMMAND test_guard)
 endif()
 
+# the cache of verified client chains: lifetime, notAfter, generations
+if(TARGET bwgateway)
+  add_executable(test_certcache unit/test_certcache.c)
+  target_link_libraries(test_certcache PRIVATE bwgateway)
+  target_include_directories(test_certcache PRIVATE unit)
+  add_test(NAME unit.certcache COMMAND test_certcache)
+endif()
+
 # the gateway's limits against misbehaving clients, one finding each
 if(TARGET bwgateway)
   add_test(NAME integ.gateway_limits
