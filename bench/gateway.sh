@@ -177,6 +177,9 @@ http {
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_client_certificate $T/factory/ca.crt;
     ssl_verify_client on;
+    # the gateway's order (tls_prefer_aes128): AES-128-GCM first, the server decides
+    ssl_prefer_server_ciphers on;
+    ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;
     location = /api/v1/device/checkin {
       default_type application/json;
       return 200 '$BODY';

@@ -67,6 +67,7 @@ struct gw_conf {
     uint64_t est_lifetime;         /* seconds an operational certificate is valid */
     int require_operational_cert;  /* the device API refuses birth certificates */
     int sqlite_exclusive;          /* the gateway is the SQLite registry's only user */
+    int tls_prefer_aes128;         /* server's order: AES-128-GCM (SHA-256) first */
     char security_contact[512];
     char security_policy[512];
     char security_expires[64];

@@ -1250,11 +1250,47 @@ static char *slurp(const char *path)
     return s;
 }
 
+/*
+ * The server's TLS priorities: the crypto mode's (bwh_crypto_gnutls_priority)
+ * with, under tls_prefer_aes128, AES-128-GCM moved ahead of AES-256-GCM
+ * (and, in the default mode, of ChaCha20-Poly1305) and the server's order
+ * deciding. A resumed TLS 1.3 check-in with TLS_AES_256_GCM_SHA384, what
+ * OpenSSL clients ask for first, spent about a quarter of the gateway's CPU
+ * in nettle's SHA-512 compression (the key schedule and transcript hashes
+ * over a ClientHello that carries the ticket, which holds the client's
+ * chain); SHA-256 runs on the CPU's SHA extensions. AES-128-GCM is the
+ * suite TLS 1.3 requires of everyone and is approved in crypto_mode =
+ * approved; a client that offers only AES-256 still gets it. GnuTLS's "+"
+ * appends, so the suites ahead are removed and appended again. The
+ * server's order also decides the key-share group then, and GnuTLS's
+ * NORMAL lists P-256 first: a client that sent an X25519 share (OpenSSL's
+ * default) was asked again for P-256 (a HelloRetryRequest, and P-256 in
+ * nettle), which made a resumed check-in eight times dearer; so X25519
+ * comes first, then the NIST curves. In the approved mode the groups stay
+ * P-256 and P-384.
+ */
+static void tls_priorities(const struct gw_conf *conf, char *buf, size_t cap)
+{
+    const char *base = bwh_crypto_gnutls_priority();
+
+    if (!conf->tls_prefer_aes128)
+        snprintf(buf, cap, "%s", base);
+    else if (bwh_crypto_mode() == BWH_CRYPTO_APPROVED)
+        snprintf(buf, cap, "%s:-AES-256-GCM:+AES-256-GCM:%%SERVER_PRECEDENCE", base);
+    else
+        snprintf(buf, cap,
+                 "%s:-AES-256-GCM:-CHACHA20-POLY1305:+AES-256-GCM:+CHACHA20-POLY1305:"
+                 "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:"
+                 "+GROUP-X448:+GROUP-FFDHE2048:+GROUP-FFDHE3072:+GROUP-FFDHE4096:"
+                 "+GROUP-FFDHE6144:+GROUP-FFDHE8192:%%SERVER_PRECEDENCE",
+                 base);
+}
+
 bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
 {
     struct gw_server *s;
     struct sockaddr_in sa;
-    char host[256], *colon, tmpdir[GW_PATH_MAX + 8];
+    char host[256], *colon, tmpdir[GW_PATH_MAX + 8], prio[1024];
     const union MHD_DaemonInfo *di;
     uint64_t port;
     bw_err rc;
@@ -1380,11 +1416,12 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
      * alternately in one session. The guard's deadlines would also catch
      * such connections now. */
     ticket_refresh(s); /* the first connection resumes a session another instance began */
+    tls_priorities(conf, prio, sizeof(prio));
     s->mhd = MHD_start_daemon(
         MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
         0, accept_policy, s, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_HTTPS_CERT_CALLBACK, cert_cb, MHD_OPTION_HTTPS_MEM_TRUST, s->ca, MHD_OPTION_HTTPS_PRIORITIES,
-        bwh_crypto_gnutls_priority(), MHD_OPTION_THREAD_POOL_SIZE,
+        prio, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)conf->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_conns, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
         s,

@@ -61,5 +61,13 @@ check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\
 check '[ "$(hs $P2 -sess_in s2.pem)" = "Reused 401 " ]' "dev-1 revoked, resumed on instance 2: $(hs $P2 -sess_in s2.pem)"
 check '[ "$(hs $P1 -sess_in s2.pem)" = "Reused 401 " ]' "dev-1 revoked, resumed on instance 1: $(hs $P1 -sess_in s2.pem)"
 check '[ "$(hs $P1)" = "New 401 " ]' "dev-1 revoked, a full handshake: $(hs $P1)"
+# the server's order (tls_prefer_aes128, on by default): AES-128-GCM and
+# an X25519 key share without a HelloRetryRequest for OpenSSL's defaults;
+# a client of AES-256 only or of P-256 only still gets it
+tlsinfo() { echo | timeout 10 openssl s_client -connect 127.0.0.1:$P1 -CAfile srvca.crt "$@" 2>/dev/null |
+  grep -o "Cipher is [A-Z0-9_]*\|Server Temp Key: [A-Za-z0-9]*" | tr '\n' ' '; }
+check '[ "$(tlsinfo)" = "Server Temp Key: X25519 Cipher is TLS_AES_128_GCM_SHA256 " ]' "default client: $(tlsinfo)"
+check '[ "$(tlsinfo -ciphersuites TLS_AES_256_GCM_SHA384 -groups P-256)" = "Server Temp Key: ECDH Cipher is TLS_AES_256_GCM_SHA384 " ]' \
+  "AES-256 and P-256 only: $(tlsinfo -ciphersuites TLS_AES_256_GCM_SHA384 -groups P-256)"
 echo "gateway_tickets: $pass passed, $fail failed"
 [ $fail = 0 ]
