@@ -38,6 +38,12 @@ OUT=${OUT:-$ROOT/bench/results-gateway-latest.md}
 for x in "$B" "$GW" "$LOAD" "$NGINX" "$KEYPEM"; do
   [ -x "$x" ] || { echo "gateway.sh: $x missing (build first)" >&2; exit 1; }
 done
+# every idle connection is a descriptor in the client and in each server:
+# raise the soft limit when it is too low for IDLE (the gateway would
+# lower max_connections below IDLE and the idle step could not complete)
+need=$((IDLE + 512))
+[ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ] &&
+  { ulimit -n "$need" 2>/dev/null || echo "gateway.sh: open-file limit $(ulimit -n) is below $need (IDLE $IDLE)" >&2; }
 # tmpfs: the registry and 10,000 devices' files are written with fsync;
 # this benchmark is about the servers, not the disk
 T=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
