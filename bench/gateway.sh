@@ -159,12 +159,15 @@ grep -q "\"sha256\":\"$SHA\"" offer.txt || die "no action offered: $(cat offer.t
 [ -f "blobs/sha256/$SHA" ] || die "no blob at blobs/sha256/$SHA"
 
 # --- nginx: same certificate, protocols and client CA; static answers ------------------
+# a port free when picked can be taken by another program before nginx
+# binds it (the machine is shared): then another port, up to 5 times
+mkdir -p ngx/logs
+for attempt in 1 2 3 4 5; do
 NPORT=
 for p in $(shuf -i 20000-60000 -n 50); do
   [ -z "$(ss -Htln "sport = :$p")" ] && [ "$p" != "$GPORT" ] && { NPORT=$p; break; }
 done
 [ -n "$NPORT" ] || die "no free port for nginx"
-mkdir -p ngx/logs
 cat > ngx/nginx.conf <<EOF
 $( [ "$(id -u)" = 0 ] && echo "user root;" )
 worker_processes $THREADS;
@@ -205,8 +208,16 @@ http {
 EOF
 "$NGINX" -p "$T/ngx" -c "$T/ngx/nginx.conf" -g 'daemon off;' 2>ngx/stderr &
 NPID=$!
-for _ in $(seq 100); do [ -n "$(ss -Htln "sport = :$NPORT")" ] && break; sleep 0.05; done
-[ -n "$(ss -Htln "sport = :$NPORT")" ] || die "nginx did not start: $(cat ngx/stderr)"
+for _ in $(seq 100); do
+  kill -0 "$NPID" 2>/dev/null || break
+  [ -n "$(ss -Htln "sport = :$NPORT")" ] && break
+  sleep 0.05
+done
+kill -0 "$NPID" 2>/dev/null && [ -n "$(ss -Htln "sport = :$NPORT")" ] && break
+stop "$NPID"; NPID=
+log "nginx did not start on port $NPORT (attempt $attempt): $(tail -n 1 ngx/stderr)"
+done
+[ -n "$NPID" ] || die "nginx did not start: $(cat ngx/stderr)"
 ngx_pids() { echo "$NPID $(cat /proc/$NPID/task/*/children 2>/dev/null)" | xargs | tr ' ' ','; }
 "$LOAD" "${L[@]}" --port "$NPORT" --threads 1 --conns 1 --requests 1 --show > ngx-answer.txt ||
   die "nginx answer: $(cat ngx-answer.txt)"

@@ -119,6 +119,7 @@ struct gw_state {
     /* the registry: one handle per thread, closed at gw_state_fini */
     const struct gw_db_ops *db_ops;
     const char *db_conninfo;
+    char db_uri[3 * GW_PATH_MAX + 32]; /* sqlite_exclusive: the registry's SQLite URI */
     pthread_key_t db_key;
     pthread_mutex_t db_lock; /* guards handles[] */
     void *handles[GW_DB_HANDLES_MAX];
