@@ -118,7 +118,7 @@ check 'echo "$line" | grep -q " 200 "' "HTTP/1.0 without Host refused: $line"
 check 'curl -s -D h.txt -o /dev/null --cacert srvca.crt $U/healthz && grep -qi "^Strict-Transport-Security: max-age=" h.txt' "no HSTS"
 # ten answers on one keep-alive connection, each sent as one TLS record
 # (http.c, answer_cork): none waits for the kernel's 200 ms TCP cork timeout
-t=$(curl -s -o /dev/null -w '%{time_total}\n' --cacert srvca.crt $(for i in $(seq 10); do echo $U/healthz; done) |
+t=$(curl -s -w '%{time_total}\n' --cacert srvca.crt $(for i in $(seq 10); do echo -o /dev/null $U/healthz; done) |
   awk '{ s += $1 } END { printf "%.3f", s }')
 check 'awk -v t="$t" "BEGIN { exit !(t < 1.0) }"' "ten answers on one connection took $t s"
 # the request header block: libmicrohttpd's 16 KiB pool per connection
