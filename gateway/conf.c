@@ -29,6 +29,11 @@ static const struct bwh_conf_row rows[] = {
      "CA that issued the device certificates (bulwark provision's ca.crt): mTLS"},
     {"database", S(database), "sqlite:/var/lib/bulwark-gateway/registry.db",
      "registry: sqlite:PATH, or postgresql://... for several gateway instances"},
+    {"sqlite_exclusive", BOOL(sqlite_exclusive), "false",
+     "true: this gateway is the only program that opens its sqlite: registry; SQLite then "
+     "locks the file once for the process and keeps the WAL index in memory, which saves two "
+     "file-lock calls per registry read (per device poll), and any other process opening the "
+     "file (sqlite3, a second gateway) gets 'database is locked' while it runs"},
     {"blob_dir", S(blob_dir), "/var/lib/bulwark-gateway/blobs",
      "release packages, stored by their SHA-256"},
     {"release_keys", S(release_keys), NULL, "public key(s) that sign releases, PEM"},
@@ -112,6 +117,10 @@ static const struct bwh_conf_row rows[] = {
      "request); past it the oldest is closed. 0: three quarters of max_connections"},
     {"max_per_address", U(max_per_address), "128",
      "unauthenticated connections from one IP address; more are refused at accept"},
+    {"tls_prefer_aes128", BOOL(tls_prefer_aes128), "true",
+     "true: the gateway picks the TLS cipher suite in its own order, AES-128-GCM (TLS 1.3: "
+     "TLS_AES_128_GCM_SHA256) first, which halves the CPU of a resumed handshake against "
+     "AES-256-GCM-SHA384 (GnuTLS's SHA-384 is the cost); false: the client's order"},
     {"tls_ticket_rotate", U(tls_ticket_rotate), "86400",
      "TLS session resumption: seconds each session ticket key is used (300 to 2592000); the "
      "key is random, kept in the registry and shared by every gateway instance of it, so a "

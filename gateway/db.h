@@ -394,6 +394,13 @@ struct gw_db_ops {
 };
 
 extern const struct gw_db_ops gw_db_sqlite;
+/* sqlite_exclusive: the conninfo that opens the SQLite registry at path
+ * for this process alone, a SQLite URI naming the unix-excl VFS (one file
+ * lock held while any handle is open, the WAL index in process memory), so
+ * a read transaction makes no fcntl(2). Threads of this process still
+ * share the registry; other processes cannot open it. BW_E_TOOBIG when it
+ * does not fit in cap bytes. */
+BW_NODISCARD bw_err gw_db_sqlite_exclusive_uri(const char *path, char *out, size_t cap);
 extern const struct gw_db_ops gw_db_pg;
 
 /* "sqlite:PATH" or "postgresql://..." / "postgres://..." / "pg:CONNINFO".

@@ -226,6 +226,33 @@ out:
     return e;
 }
 
+bw_err gw_db_sqlite_exclusive_uri(const char *path, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    static const char tail[] = "?vfs=unix-excl";
+    size_t o = 0;
+    const unsigned char *p;
+
+    if (cap < sizeof("file:") + sizeof(tail))
+        return BW_E_TOOBIG;
+    memcpy(out, "file:", 5);
+    o = 5;
+    for (p = (const unsigned char *)path; *p; p++) {
+        if (o + 3 + sizeof(tail) > cap)
+            return BW_E_TOOBIG;
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-._~/", *p)) {
+            out[o++] = (char)*p;
+        } else { /* ?, #, % and the rest: percent-escaped */
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    memcpy(out + o, tail, sizeof(tail));
+    return BW_OK;
+}
+
 static bw_err sq_open(struct gw__db *db, const char *path)
 {
     struct sq *s;
@@ -237,7 +264,9 @@ static bw_err sq_open(struct gw__db *db, const char *path)
     if (!s)
         return BW_E_NOMEM;
     rc = sqlite3_open_v2(path, &s->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+                             SQLITE_OPEN_URI,
+                         NULL);
     if (rc != SQLITE_OK) {
         sqlite3_close(s->db);
         bwh_free(s);

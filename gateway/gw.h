@@ -66,6 +66,8 @@ struct gw_conf {
     char est_ca_key[GW_PATH_MAX];  /* its key: PEM file, pkcs11: or tpm: URI */
     uint64_t est_lifetime;         /* seconds an operational certificate is valid */
     int require_operational_cert;  /* the device API refuses birth certificates */
+    int sqlite_exclusive;          /* the gateway is the SQLite registry's only user */
+    int tls_prefer_aes128;         /* server's order: AES-128-GCM (SHA-256) first */
     char security_contact[512];
     char security_policy[512];
     char security_expires[64];
@@ -122,6 +124,7 @@ struct gw_state {
     /* the registry: one handle per thread, closed at gw_state_fini */
     const struct gw_db_ops *db_ops;
     const char *db_conninfo;
+    char db_uri[3 * GW_PATH_MAX + 32]; /* sqlite_exclusive: the registry's SQLite URI */
     pthread_key_t db_key;
     pthread_mutex_t db_lock; /* guards handles[] */
     void *handles[GW_DB_HANDLES_MAX];

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 #include "bulwark/core.h"
 #include "bwh/cryptomode.h"
 #include "bwh/host.h"
+#include "certcache.h"
 #include "delta_build.h"
 #include "guard.h"
 #include "http.h"
@@ -39,6 +41,21 @@
 #include "routes.h"
 
 #define GW_TICKET_KEY_LEN 64 /* GnuTLS's session ticket master key */
+/* libmicrohttpd's memory pool per connection: the request line and
+ * headers are read into it, and the answer's headers are built in it
+ * (bodies are not: they pass through the handler in pieces). It is
+ * touched as it is used and stays resident while the connection idles,
+ * so it is most of an idle keep-alive connection's memory: 64 KiB made
+ * 70 KiB per connection, 16 KiB makes 28 KiB (bench/README.md). The
+ * largest request header block of the device API is well under 2 KiB (a
+ * Mender JWT or a device token with a certificate's CN); a block that does
+ * not fit, about 8 KiB and more, is answered 431 by libmicrohttpd
+ * (docs/gateway.md, tests/integ/gateway_limits.sh). */
+#define GW_CONN_POOL (16 * 1024)
+/* verified client chains remembered (certcache.h): entries, and the
+ * longest one serves, seconds */
+#define GW_CERTCACHE_SLOTS 4096
+#define GW_CERTCACHE_TTL 3600
 
 struct gw_server {
     struct gw_state st;  /* what the handlers share: conf, registry, operators, ... */
@@ -65,6 +82,7 @@ struct gw_server {
     pthread_rwlock_t tls_lock;
     struct tls_creds *creds;  /* current; older ones are kept until stop */
     gnutls_x509_trust_list_t trust; /* client_ca + client_crl, or NULL: none verifies */
+    struct gw_certcache *certs;     /* chains that verified against trust (certcache.h) */
     /* libmicrohttpd's own messages this second (mhd_log) */
     pthread_mutex_t mhd_log_lock;
     time_t mhd_log_window;
@@ -249,10 +267,28 @@ out:
     return rc;
 }
 
+/* The SHA-256 fingerprint of the leaf, with the CN already in q: q now
+ * names a verified client. */
+static void client_verified(struct gw_req *q, const gnutls_datum_t *leaf)
+{
+    uint8_t fpr[BW_SHA256_LEN];
+
+    if (q->client_cn[0] && bw_sha256(leaf->data, leaf->size, fpr) == BW_OK) {
+        bw_hex(q->client_fpr, fpr, sizeof(fpr));
+        q->client_verified = 1;
+    } else {
+        q->client_cn[0] = 0;
+    }
+}
+
 /* Checks the client certificate: a chain to client_ca that verifies now,
  * is not on client_crl, and whose leaf may be used for TLS client
  * authentication (extended key usage clientAuth, or no EKU at all); then
- * CN and SHA-256 fingerprint. Anything else leaves q unverified. */
+ * CN and SHA-256 fingerprint. Anything else leaves q unverified. A chain
+ * that verified before under the same trust list, and whose certificates
+ * are all still valid, is taken from s->certs without the verification
+ * (certcache.h): what a resumed session presents is the chain it began
+ * with. */
 static void client_identity(struct gw_server *s, struct MHD_Connection *c, struct gw_req *q)
 {
     const union MHD_ConnectionInfo *ci;
@@ -261,7 +297,12 @@ static void client_identity(struct gw_server *s, struct MHD_Connection *c, struc
     gnutls_typed_vdata_st purpose;
     unsigned int status = 1, n = 0, i, nc = 0;
     size_t cnlen = sizeof(q->client_cn);
-    uint8_t fpr[BW_SHA256_LEN];
+    const uint8_t *der[8];
+    size_t der_len[8];
+    uint8_t key[GW_CERTCACHE_KEY_LEN];
+    int keyed = 0;
+    uint64_t gen = 0;
+    int64_t now = (int64_t)time(NULL), until;
 
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     if (!ci || !ci->tls_session)
@@ -269,6 +310,17 @@ static void client_identity(struct gw_server *s, struct MHD_Connection *c, struc
     peers = gnutls_certificate_get_peers(ci->tls_session, &n);
     if (!peers || n == 0)
         return;
+    if (n <= 8) {
+        for (i = 0; i < n; i++) {
+            der[i] = peers[i].data;
+            der_len[i] = peers[i].size;
+        }
+        keyed = gw_certcache_key(der, der_len, n, key) == BW_OK;
+        if (keyed && gw_certcache_get(s->certs, key, now, q->client_cn)) {
+            client_verified(q, &peers[0]);
+            return;
+        }
+    }
     for (nc = 0; nc < n && nc < 8; nc++) {
         if (gnutls_x509_crt_init(&chain[nc]) != GNUTLS_E_SUCCESS)
             goto out;
@@ -282,6 +334,7 @@ static void client_identity(struct gw_server *s, struct MHD_Connection *c, struc
     purpose.type = GNUTLS_DT_KEY_PURPOSE_OID;
     purpose.data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT;
     pthread_rwlock_rdlock(&s->tls_lock);
+    gen = gw_certcache_generation(s->certs);
     if (!s->trust ||
         gnutls_x509_trust_list_verify_crt2(s->trust, chain, nc, &purpose, 1, 0, &status, NULL) !=
             GNUTLS_E_SUCCESS)
@@ -290,12 +343,20 @@ static void client_identity(struct gw_server *s, struct MHD_Connection *c, struc
     if (status != 0)
         goto out;
     if (gnutls_x509_crt_get_dn_by_oid(chain[0], GNUTLS_OID_X520_COMMON_NAME, 0, 0, q->client_cn,
-                                      &cnlen) == GNUTLS_E_SUCCESS &&
-        bw_sha256(peers[0].data, peers[0].size, fpr) == BW_OK) {
-        bw_hex(q->client_fpr, fpr, sizeof(fpr));
-        q->client_verified = 1;
-    } else {
+                                      &cnlen) != GNUTLS_E_SUCCESS)
         q->client_cn[0] = 0;
+    client_verified(q, &peers[0]);
+    if (q->client_verified && keyed && nc == n) {
+        until = INT64_MAX;
+        for (i = 0; i < nc; i++) {
+            time_t t = gnutls_x509_crt_get_expiration_time(chain[i]);
+
+            if (t == (time_t)-1)
+                until = 0;
+            else if ((int64_t)t < until)
+                until = (int64_t)t;
+        }
+        gw_certcache_put(s->certs, key, gen, now, until, q->client_cn);
     }
 out:
     for (i = 0; i < nc; i++)
@@ -315,6 +376,8 @@ struct connctx {
     char fpr[65];
     struct gw_session session;
     int authenticated; /* told the guard already (only this connection's thread reads it) */
+    int corked;        /* the answer being sent is held in one TLS record (answer_cork) */
+    int tcp_open;      /* TCP_CORK taken off the socket once (answer_uncork) */
 };
 
 /*
@@ -506,6 +569,75 @@ static void *log_flusher(void *arg)
     return NULL;
 }
 
+/*
+ * A small answer in one TLS record and one send. libmicrohttpd 0.9.75
+ * hands GnuTLS an answer's headers and its body in two calls, which made
+ * two TLS records and two sendmsg(2) per device poll. So the gateway
+ * corks the session (gnutls_record_cork) before it queues an answer held
+ * in memory of at most ANSWER_CORK_MAX bytes, and uncorks it when
+ * libmicrohttpd reports the answer complete (completed(), which it calls
+ * before any TLS close or the next request's read on the connection):
+ * GnuTLS then sends what it buffered as one record. The uncork does not
+ * wait: if the socket cannot take a few hundred bytes, the client has
+ * left earlier answers unread, and the connection is shut down rather
+ * than the thread blocked.
+ *
+ * libmicrohttpd sets TCP_CORK on the socket before its first answer's
+ * headers and never clears it: it pushes each answer out by setting
+ * TCP_NODELAY after the body, which flushes a corked socket. That push
+ * now comes before GnuTLS's send, so the gateway clears TCP_CORK itself
+ * after the first uncork; libmicrohttpd still counts the socket as corked
+ * and does not set it again, and every later answer leaves at its send
+ * (TCP_NODELAY is on). A poll that waited 200 ms (the kernel's cork
+ * timeout) is what this prevents: tests/integ/gateway_limits.sh times
+ * polls on one connection.
+ */
+#define ANSWER_CORK_MAX 8192
+
+static gnutls_session_t tls_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ts =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+    return ts ? ts->tls_session : NULL;
+}
+
+static void answer_cork(struct MHD_Connection *c, struct connctx *cc)
+{
+    gnutls_session_t ts = tls_of(c);
+
+    if (!cc || !ts || cc->corked)
+        return;
+    gnutls_record_cork(ts);
+    cc->corked = 1;
+}
+
+static void answer_uncork(struct MHD_Connection *c, struct connctx *cc)
+{
+    const union MHD_ConnectionInfo *fd;
+    gnutls_session_t ts;
+    int r;
+
+    if (!cc || !cc->corked)
+        return;
+    cc->corked = 0;
+    ts = tls_of(c);
+    if (!ts)
+        return;
+    r = gnutls_record_uncork(ts, 0);
+    fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!fd)
+        return;
+    if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+        shutdown(fd->connect_fd, SHUT_RDWR);
+    } else if (!cc->tcp_open) {
+        int off = 0;
+
+        (void)setsockopt(fd->connect_fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+        cc->tcp_open = 1;
+    }
+}
+
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
@@ -514,6 +646,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct connctx *cc = conn_ctx(c);
 
     (void)toe;
+    answer_uncork(c, cc);
     if (cc)
         gw_guard_done(s->guard, &cc->guard, bwh_now());
     if (!rc)
@@ -601,8 +734,11 @@ static enum MHD_Result send_resp(struct gw_server *s, struct MHD_Connection *c,
                                   struct gw_resp *r, int close_after)
 {
     struct MHD_Response *mr;
+    struct connctx *cc = NULL;
     enum MHD_Result ret;
 
+    if (r->fd < 0 && r->body_len <= ANSWER_CORK_MAX)
+        cc = conn_ctx(c);
     if (r->fd >= 0) {
         struct file_body *f = bwh_malloc(sizeof(*f));
 
@@ -655,8 +791,11 @@ static enum MHD_Result send_resp(struct gw_server *s, struct MHD_Connection *c,
         MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
         MHD_add_response_header(mr, "Cross-Origin-Opener-Policy", "same-origin");
     }
+    answer_cork(c, cc);
     ret = MHD_queue_response(c, (unsigned)r->status, mr);
     MHD_destroy_response(mr);
+    if (ret != MHD_YES)
+        answer_uncork(c, cc);
     return ret;
 }
 
@@ -1086,6 +1225,7 @@ bw_err gw_server_reload(struct gw_server *s)
     pthread_rwlock_wrlock(&s->tls_lock);
     old = s->trust;
     s->trust = nt; /* NULL when the load failed: fail closed */
+    gw_certcache_new_generation(s->certs); /* chains verified under old miss */
     pthread_rwlock_unlock(&s->tls_lock);
     if (old)
         gnutls_x509_trust_list_deinit(old, 1);
@@ -1116,11 +1256,47 @@ static char *slurp(const char *path)
     return s;
 }
 
+/*
+ * The server's TLS priorities: the crypto mode's (bwh_crypto_gnutls_priority)
+ * with, under tls_prefer_aes128, AES-128-GCM moved ahead of AES-256-GCM
+ * (and, in the default mode, of ChaCha20-Poly1305) and the server's order
+ * deciding. A resumed TLS 1.3 check-in with TLS_AES_256_GCM_SHA384, what
+ * OpenSSL clients ask for first, spent about a quarter of the gateway's CPU
+ * in nettle's SHA-512 compression (the key schedule and transcript hashes
+ * over a ClientHello that carries the ticket, which holds the client's
+ * chain); SHA-256 runs on the CPU's SHA extensions. AES-128-GCM is the
+ * suite TLS 1.3 requires of everyone and is approved in crypto_mode =
+ * approved; a client that offers only AES-256 still gets it. GnuTLS's "+"
+ * appends, so the suites ahead are removed and appended again. The
+ * server's order also decides the key-share group then, and GnuTLS's
+ * NORMAL lists P-256 first: a client that sent an X25519 share (OpenSSL's
+ * default) was asked again for P-256 (a HelloRetryRequest, and P-256 in
+ * nettle), which made a resumed check-in eight times dearer; so X25519
+ * comes first, then the NIST curves. In the approved mode the groups stay
+ * P-256 and P-384.
+ */
+static void tls_priorities(const struct gw_conf *conf, char *buf, size_t cap)
+{
+    const char *base = bwh_crypto_gnutls_priority();
+
+    if (!conf->tls_prefer_aes128)
+        snprintf(buf, cap, "%s", base);
+    else if (bwh_crypto_mode() == BWH_CRYPTO_APPROVED)
+        snprintf(buf, cap, "%s:-AES-256-GCM:+AES-256-GCM:%%SERVER_PRECEDENCE", base);
+    else
+        snprintf(buf, cap,
+                 "%s:-AES-256-GCM:-CHACHA20-POLY1305:+AES-256-GCM:+CHACHA20-POLY1305:"
+                 "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:"
+                 "+GROUP-X448:+GROUP-FFDHE2048:+GROUP-FFDHE3072:+GROUP-FFDHE4096:"
+                 "+GROUP-FFDHE6144:+GROUP-FFDHE8192:%%SERVER_PRECEDENCE",
+                 base);
+}
+
 bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
 {
     struct gw_server *s;
     struct sockaddr_in sa;
-    char host[256], *colon, tmpdir[GW_PATH_MAX + 8];
+    char host[256], *colon, tmpdir[GW_PATH_MAX + 8], prio[1024];
     const union MHD_DaemonInfo *di;
     uint64_t port;
     bw_err rc;
@@ -1176,6 +1352,9 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
                 conf->client_crl[0] ? " / " : "", conf->client_crl, bw_strerror(rc));
         goto fail;
     }
+    rc = gw_certcache_new(GW_CERTCACHE_SLOTS, GW_CERTCACHE_TTL, &s->certs);
+    if (rc)
+        goto fail;
     pthread_rwlock_wrlock(&creds_lock);
     creds_now = s->creds;
     pthread_rwlock_unlock(&creds_lock);
@@ -1243,15 +1422,16 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
      * alternately in one session. The guard's deadlines would also catch
      * such connections now. */
     ticket_refresh(s); /* the first connection resumes a session another instance began */
+    tls_priorities(conf, prio, sizeof(prio));
     s->mhd = MHD_start_daemon(
         MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
         0, accept_policy, s, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_HTTPS_CERT_CALLBACK, cert_cb, MHD_OPTION_HTTPS_MEM_TRUST, s->ca, MHD_OPTION_HTTPS_PRIORITIES,
-        bwh_crypto_gnutls_priority(), MHD_OPTION_THREAD_POOL_SIZE,
+        prio, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)conf->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->timeout,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_conns, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
         s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONN_POOL, MHD_OPTION_NOTIFY_COMPLETED,
         completed, s, MHD_OPTION_NOTIFY_CONNECTION, conn_notify, s, MHD_OPTION_END);
     if (!s->mhd) {
         fprintf(stderr, "bulwark-gateway: cannot listen on %s (in use, or bad TLS files)\n",
@@ -1302,6 +1482,7 @@ void gw_server_stop(struct gw_server *s)
     creds_free(s->creds);
     if (s->trust)
         gnutls_x509_trust_list_deinit(s->trust, 1);
+    gw_certcache_free(s->certs);
     gw_guard_free(s->guard);
     pthread_rwlock_destroy(&s->tls_lock);
     bwh_free(s->ca);

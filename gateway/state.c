@@ -78,6 +78,14 @@ bw_err gw_state_init(struct gw_state *st, const struct gw_conf *conf)
         fprintf(stderr, "bulwark-gateway: database: unknown kind '%s'\n", st->conf.database);
         return rc;
     }
+    if (st->db_ops == &gw_db_sqlite && st->conf.sqlite_exclusive) {
+        rc = gw_db_sqlite_exclusive_uri(st->db_conninfo, st->db_uri, sizeof(st->db_uri));
+        if (rc) {
+            fprintf(stderr, "bulwark-gateway: database: path too long for sqlite_exclusive\n");
+            return rc;
+        }
+        st->db_conninfo = st->db_uri;
+    }
     replay_setup(st);
     if (st->conf.est_ca_cert[0]) {
         rc = bwh_ca_open(st->conf.est_ca_cert, st->conf.est_ca_key, &st->est_ca);

@@ -13,7 +13,7 @@ case "${1:-test}" in
                      softhsm2 opensc swtpm swtpm-tools tpm2-tools tpm2-abrmd dbus-daemon
                      postgresql sqlite3 swupdate cpio mender-client mender-artifact python3-jsonschema chromium
                      poppler-utils gnupg qemu-system-arm dpkg-dev python3-securesystemslib faketime
-                     e2fsprogs zstd) ;;
+                     e2fsprogs zstd strace) ;;
 esac
 [ "${1:-}" = bench ] && need+=(bc time nginx-light xdelta3 bsdiff zchunk casync e2fsprogs)
 missing=()

@@ -32,6 +32,14 @@ if(TARGET bwgateway)
   add_test(NAME unit.guard COMMAND test_guard)
 endif()
 
+# the cache of verified client chains: lifetime, notAfter, generations
+if(TARGET bwgateway)
+  add_executable(test_certcache unit/test_certcache.c)
+  target_link_libraries(test_certcache PRIVATE bwgateway)
+  target_include_directories(test_certcache PRIVATE unit)
+  add_test(NAME unit.certcache COMMAND test_certcache)
+endif()
+
 # the gateway's limits against misbehaving clients, one finding each
 if(TARGET bwgateway)
   add_test(NAME integ.gateway_limits
@@ -57,6 +65,12 @@ endif()
 if(TARGET bwgateway)
   add_test(NAME integ.gateway_tickets
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_tickets.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+endif()
+# sqlite_exclusive: the registry held by the gateway's process alone
+if(TARGET bwgateway)
+  add_test(NAME integ.gateway_sqlite_excl
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_sqlite_excl.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
 endif()
 # revocation on two instances of one registry, and the published CRL

@@ -116,6 +116,16 @@ done
 line=$($RAW raw $P srvca.crt "$(hex 'GET /healthz HTTP/1.0\r\n\r\n')")
 check 'echo "$line" | grep -q " 200 "' "HTTP/1.0 without Host refused: $line"
 check 'curl -s -D h.txt -o /dev/null --cacert srvca.crt $U/healthz && grep -qi "^Strict-Transport-Security: max-age=" h.txt' "no HSTS"
+# ten answers on one keep-alive connection, each sent as one TLS record
+# (http.c, answer_cork): none waits for the kernel's 200 ms TCP cork timeout
+t=$(curl -s -w '%{time_total}\n' --cacert srvca.crt $(for i in $(seq 10); do echo -o /dev/null $U/healthz; done) |
+  awk '{ s += $1 } END { printf "%.3f", s }')
+check 'awk -v t="$t" "BEGIN { exit !(t < 1.0) }"' "ten answers on one connection took $t s"
+# the request header block: libmicrohttpd's 16 KiB pool per connection
+# holds 12 KiB of headers; 20 KiB is answered 431
+pad() { head -c "$1" /dev/zero | tr '\0' a; }
+check '[ "$(op $TOK_admin -H "X-Pad: $(pad 12000)" $U/api/v1/devices)" = 200 ]' "a 12 KiB header block refused"
+check '[ "$(op $TOK_admin -H "X-Pad: $(pad 20000)" $U/api/v1/devices)" = 431 ]' "a 20 KiB header block not answered 431"
 
 # client certificates: EKU and CRL (the access log's client is the
 # verified CN only)

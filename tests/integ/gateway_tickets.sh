@@ -7,6 +7,7 @@
 # on the resumed session the device is still known by its certificate (a
 # hawkBit DDI poll, which needs the certificate alone, answers 200). An
 # instance with tls_ticket_rotate = 0 issues no tickets: a full handshake.
+# A device revoked in the registry is refused on a resumed session.
 # Usage: gateway_tickets.sh BULWARK BULWARK-GATEWAY DEVKEY_PEM
 set -u
 B=$(realpath "$1"); GW=$(realpath "$2"); EXPORT=$(realpath "$3")
@@ -49,5 +50,24 @@ printf 'GET /healthz HTTP/1.0\r\n\r\n' | timeout 10 openssl s_client -connect 12
 check '[ "$(printf "GET /DEFAULT/controller/v1/dev-1 HTTP/1.0\r\n\r\n" | timeout 10 openssl s_client -connect 127.0.0.1:$P2 \
   -CAfile srvca.crt -sess_in anon.pem -ign_eof 2>/dev/null | grep -o "HTTP/1.1 [0-9]*")" = "HTTP/1.1 401" ]' \
   "an anonymous session resumed as a device"
+# a device revoked after its session began is refused on the resumed
+# session, on both instances (the chain is not verified again on
+# resumption, http.c / certcache.h; revocation in the registry applies to
+# every request)
+check '[ "$(hs $P1 -sess_out s2.pem)" = "New 200 " ] && [ "$(hs $P2 -sess_in s2.pem)" = "Reused 200 " ]' \
+  "a session to resume: $(hs $P1)"
+check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"revoked\"}" $U1/api/v1/devices/dev-1/status)" = 200 ]' \
+  "revoke dev-1"
+check '[ "$(hs $P2 -sess_in s2.pem)" = "Reused 401 " ]' "dev-1 revoked, resumed on instance 2: $(hs $P2 -sess_in s2.pem)"
+check '[ "$(hs $P1 -sess_in s2.pem)" = "Reused 401 " ]' "dev-1 revoked, resumed on instance 1: $(hs $P1 -sess_in s2.pem)"
+check '[ "$(hs $P1)" = "New 401 " ]' "dev-1 revoked, a full handshake: $(hs $P1)"
+# the server's order (tls_prefer_aes128, on by default): AES-128-GCM and
+# an X25519 key share without a HelloRetryRequest for OpenSSL's defaults;
+# a client of AES-256 only or of P-256 only still gets it
+tlsinfo() { echo | timeout 10 openssl s_client -connect 127.0.0.1:$P1 -CAfile srvca.crt "$@" 2>/dev/null |
+  grep -o "Cipher is [A-Z0-9_]*\|Server Temp Key: [A-Za-z0-9]*" | tr '\n' ' '; }
+check '[ "$(tlsinfo)" = "Server Temp Key: X25519 Cipher is TLS_AES_128_GCM_SHA256 " ]' "default client: $(tlsinfo)"
+check '[ "$(tlsinfo -ciphersuites TLS_AES_256_GCM_SHA384 -groups P-256)" = "Server Temp Key: ECDH Cipher is TLS_AES_256_GCM_SHA384 " ]' \
+  "AES-256 and P-256 only: $(tlsinfo -ciphersuites TLS_AES_256_GCM_SHA384 -groups P-256)"
 echo "gateway_tickets: $pass passed, $fail failed"
 [ $fail = 0 ]
