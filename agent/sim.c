@@ -3,8 +3,9 @@
  * The in-memory fleet simulator (bulwark-agent --simulate N): N devices in
  * one process for tests and load runs against a real gateway. Each device
  * has its own P-256 key and certificate (minted here from a manufacturing
- * CA, with registry lines the gateway imports), a fresh device token per
- * connection (agent/net.c, as the daemon), and in-memory slots: a boot
+ * CA, with registry lines the gateway imports), its transport kept
+ * between cycles with its TLS session and connection and one device token
+ * per connection (agent/net.c, as the daemon), and in-memory slots: a boot
  * state per device driven by the real install engine over slots that keep
  * no bytes. Each device runs the agent's own cycle (agent/cycle.c) in the
  * environment below; this file has no rules of its own. Not the daemon:
@@ -37,7 +38,7 @@
 #include "bwh/host.h"
 #include "net.h"
 
-/* One simulated device: about 1.7 KiB. */
+/* One simulated device: about 1.7 KiB, and its kept transport (net). */
 struct fdev {
     struct agent_slot at;   /* its place in the schedule */
     struct bw_bootstate st; /* its boot state: slots, trial, confirm, floor */
@@ -47,6 +48,7 @@ struct fdev {
     int64_t op_until;  /* notAfter of the one it holds, 0: none yet */
     unsigned renewals; /* times a certificate was replaced by a newer one */
     unsigned lapses;   /* ... after the one it replaced had expired */
+    struct agent_net *net; /* its transport, kept between its cycles (agent_net_keep) */
 };
 
 static struct {
@@ -366,12 +368,23 @@ static bw_err sim_net_open(void *ctx, struct agent_net **n)
     struct worker *w = ctx;
     struct agent_ident who;
     char id[64], uri[4096], cert[4096], dir[4096];
+    bw_err rc;
 
     dev_id(w->i, id, sizeof(id));
     dev_paths(w->i, uri, sizeof(uri), cert, sizeof(cert));
     dev_dir(w->i, dir, sizeof(dir));
     agent_est_ident(F.c, dir, uri, cert, (int64_t)time(NULL), &who);
-    return agent_net_open(n, F.c, who.key, who.cert, id);
+    rc = agent_net_keep(&F.dev[w->i].net, F.c, who.key, who.cert, id);
+    *n = F.dev[w->i].net;
+    return rc;
+}
+
+/* as the daemon: the session, and the connection with keep_connection,
+ * stay with the device until its next cycle */
+static void sim_net_done(void *ctx, struct agent_net *n)
+{
+    (void)ctx;
+    agent_net_idle(n);
 }
 
 /* enroll = true: the device's certificate step before its cycle, and
@@ -481,6 +494,7 @@ static bw_err cycle(struct worker *w, size_t i, uint64_t *poll)
     env.part_open = sim_part_open;
     env.part_drop = sim_part_drop;
     env.net_open = sim_net_open;
+    env.net_done = sim_net_done;
     env.health = sim_health;
     env.reboot = sim_reboot;
     env.clock = sim_clock;
@@ -631,6 +645,8 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
                F.n, started, secs, o->time_scale, sc.cycles, sc.unreachable, F.errors, F.installed,
                F.confirmed, F.failed);
     st = F.errors ? 1 : sc.unreachable && o->once ? 75 : 0;
+    for (i = 0; i < F.n; i++)
+        agent_net_close(F.dev[i].net);
     bwh_free(F.dev);
     F.dev = NULL;
     return st;

@@ -50,6 +50,10 @@ struct bwh_http {
     SSL *ssl;
     int https;
     char host[256], port[8];
+    /* the TLS session to offer on the next connection (opts.resume) and
+     * the server it came from */
+    SSL_SESSION *sess;
+    char sess_host[256], sess_port[8];
     /* an answer held in memory instead of a connection (bwh_http_parse) */
     const uint8_t *mem;
     size_t mem_len, mem_off;
@@ -202,6 +206,7 @@ void bwh_http_free(struct bwh_http *h)
     if (!h)
         return;
     bwh_http_drop(h);
+    SSL_SESSION_free(h->sess);
     SSL_CTX_free(h->own_ctx);
     bwh_free(h->cacert);
     bwh_free(h);
@@ -851,7 +856,12 @@ static bw_err connect_to(struct bwh_http *h, const struct url *u)
         }
         if (!ctx)
             ctx = h->own_ctx;
-        rc = bwh_tls_connect(ctx, u->host, u->port, (unsigned)ms, NULL, NULL, h->o.stop,
+        SSL_SESSION *resume = h->o.resume && h->sess && !strcmp(h->sess_host, u->host) &&
+                                      !strcmp(h->sess_port, u->port)
+                                  ? h->sess
+                                  : NULL;
+
+        rc = bwh_tls_connect(ctx, u->host, u->port, (unsigned)ms, NULL, NULL, resume, h->o.stop,
                              &h->sock, &h->ssl, h->err, sizeof(h->err));
         if (rc == BW_E_AUTH)
             h->fatal = 1; /* the certificate will not change on a second try */
@@ -864,6 +874,34 @@ static bw_err connect_to(struct bwh_http *h, const struct url *u)
         snprintf(h->port, sizeof(h->port), "%s", u->port);
     }
     return rc;
+}
+
+/* opts.resume: the session of the kept connection, once it can be
+ * resumed (TLS 1.3 tickets arrive after the handshake, and are read with
+ * the answer), replaces the one kept. */
+static void keep_session(struct bwh_http *h)
+{
+    SSL_SESSION *s;
+
+    if (!h->o.resume || !h->ssl || !(s = SSL_get1_session(h->ssl)))
+        return;
+    if (s == h->sess || !SSL_SESSION_is_resumable(s)) {
+        SSL_SESSION_free(s);
+        return;
+    }
+    SSL_SESSION_free(h->sess);
+    h->sess = s;
+    snprintf(h->sess_host, sizeof(h->sess_host), "%s", h->host);
+    snprintf(h->sess_port, sizeof(h->sess_port), "%s", h->port);
+}
+
+int bwh_http_kept(struct bwh_http *h, const char *url)
+{
+    struct url u;
+    char err[96];
+
+    return h->sock >= 0 && !parse_url(url, &u, err, sizeof(err)) && h->https == u.https &&
+           !strcmp(h->host, u.host) && !strcmp(h->port, u.port) && conn_alive(h);
 }
 
 /* The request head, into a buffer of its own (it may carry a token: the
@@ -929,6 +967,8 @@ static bw_err exchange(struct bwh_http *h, const struct bwh_http_req *rq, int fo
             if ((rc = connect_to(h, &u)))
                 goto out;
             res->connects++;
+            if (h->ssl && SSL_session_reused(h->ssl))
+                res->resumed++;
         }
         h->err[0] = 0;
         rc = send_all(h, req, req_len);
@@ -936,6 +976,8 @@ static bw_err exchange(struct bwh_http *h, const struct bwh_http_req *rq, int fo
             rc = send_all(h, rq->body, rq->body_len);
         if (!rc)
             rc = read_answer(h, rq, follow, &res->status, &res->any, &keep);
+        if (!rc)
+            keep_session(h);
         if (!keep)
             bwh_http_drop(h);
         if (rc && reused && !res->any && !stopping(h) && !h->fatal)
