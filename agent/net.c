@@ -78,6 +78,7 @@ struct agent_net {
     int64_t token_exp;
     int token_used; /* the token went out on a connection already */
     uint8_t ident[BW_SHA256_LEN]; /* what the handle was made for (agent_net_keep) */
+    uint64_t connects, resumed;   /* connections opened, of them resumed */
     char *body;     /* the last answer's body (JSON, or an error text) */
     size_t len, cap;
     char gateway[AGENT_STR_MAX]; /* https://HOST[:PORT][/PREFIX], without a final '/' */
@@ -367,9 +368,16 @@ void agent_net_idle(struct agent_net *a)
         return;
     if (!a->c->keep_connection)
         bwh_http_drop(a->http); /* the session stays: the next connection resumes it */
+    bwh_http_idle(a->http);
     bwh_free(a->body);
     a->body = NULL;
     a->len = a->cap = 0;
+}
+
+void agent_net_counts(const struct agent_net *a, uint64_t *connects, uint64_t *resumed)
+{
+    *connects += a ? a->connects : 0;
+    *resumed += a ? a->resumed : 0;
 }
 
 struct bwh_http *agent_net_http(struct agent_net *a)
@@ -452,6 +460,8 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, c
         }
         rc = bwh_http_request(a->http, &rq, &res);
         *status = res.status;
+        a->connects += res.connects;
+        a->resumed += res.resumed;
         if (drop == 2) { /* lost on the way back */
             a->token_used = 1;
             bwh_http_drop(a->http);

@@ -44,6 +44,9 @@ BW_NODISCARD bw_err agent_net_keep(struct agent_net **kept, const struct agent_c
  * keep_connection (the TLS session stays either way, with tls_resume),
  * and the last answer's buffer is freed. NULL-safe. */
 void agent_net_idle(struct agent_net *a);
+/* Adds the TLS connections a's requests opened, and those of them that
+ * resumed a session, to *connects and *resumed (a may be NULL). */
+void agent_net_counts(const struct agent_net *a, uint64_t *connects, uint64_t *resumed);
 /* POSTs json to path; *status gets the HTTP status and the body is kept
  * (agent_net_body). BW_E_IO when the gateway gave no answer. */
 BW_NODISCARD bw_err agent_net_post(struct agent_net *a, const char *path, const char *json,

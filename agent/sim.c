@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -569,6 +570,7 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
 {
     struct agent_sched sc;
     unsigned started;
+    uint64_t conns = 0, resumed = 0; /* TLS connections the devices opened, resumed */
     double t0, secs;
     size_t i;
     int st;
@@ -595,6 +597,16 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
                F.n, o->fleet_dir, F.minted, bwh_now() - t0, o->fleet_dir, o->ca_dir);
         return 0;
     }
+    {
+        /* a kept connection per device is a descriptor per device: the
+         * soft limit goes up to the hard one (root raises that first) */
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
     F.dev = bwh_calloc(F.n, sizeof(*F.dev));
     if (!F.dev) {
         fprintf(stderr, "bulwark-agent: --simulate %zu: out of memory\n", F.n);
@@ -620,6 +632,8 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
     started = agent_sched_run(&sc);
     secs = bwh_now() - t0;
     F.errors += sc.errors;
+    for (i = 0; i < F.n; i++)
+        agent_net_counts(F.dev[i].net, &conns, &resumed);
     if (c->enroll) { /* locked out: no operational certificate valid at the end */
         int64_t now = (int64_t)time(NULL);
         unsigned long out = 0, renewed_all = 0;
@@ -635,9 +649,12 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
     if (o->json)
         printf("{\"devices\":%zu,\"threads\":%u,\"seconds\":%.1f,\"time_scale\":%g,\"cycles\":%lu,"
                "\"unreachable\":%lu,\"errors\":%lu,\"installed\":%lu,\"confirmed\":%lu,"
-               "\"failure_reports\":%lu,\"reports\":%lu,\"bytes\":%" PRIu64 "}\n",
+               "\"failure_reports\":%lu,\"reports\":%lu,\"bytes\":%" PRIu64
+               ",\"connections\":%" PRIu64 ",\"resumed\":%" PRIu64 ",\"keep_connection\":%s,"
+               "\"tls_resume\":%s}\n",
                F.n, started, secs, o->time_scale, sc.cycles, sc.unreachable, F.errors, F.installed,
-               F.confirmed, F.failed, F.reports, F.bytes);
+               F.confirmed, F.failed, F.reports, F.bytes, conns, resumed,
+               c->keep_connection ? "true" : "false", c->tls_resume ? "true" : "false");
     else
         printf("simulated %zu devices in %u threads for %.1f s (time x%g): %lu cycles, %lu "
                "unreachable, %lu errors, %lu updates installed, %lu confirmed, %lu failures "

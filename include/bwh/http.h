@@ -47,6 +47,10 @@ void bwh_http_free(struct bwh_http *h);
  * caller that retries keeps one deadline for all its attempts. Before the
  * first call the defaults of bwh_net_limits_default hold, started at new. */
 void bwh_http_limits(struct bwh_http *h, const struct bwh_net_limits *l);
+/* Gives back the request buffers (about 40 KiB) while the client waits,
+ * keeping the connection and the session; the next request allocates
+ * them again. For a client that keeps a connection over a long pause. */
+void bwh_http_idle(struct bwh_http *h);
 /* Closes the kept connection: the next request opens a new one. */
 void bwh_http_drop(struct bwh_http *h);
 /* 1 when a request to url would go out on the kept connection: one is
