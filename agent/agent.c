@@ -486,7 +486,7 @@ static bw_err real_net_open(void *ctx, struct agent_net **n)
                     &who);
     if (!r->kept)
         return agent_net_open(n, r->c, who.key, who.cert, id);
-    rc = agent_net_keep(r->kept, r->c, who.key, who.cert, id);
+    rc = agent_net_keep(r->kept, r->c, NULL, who.key, who.cert, id);
     *n = *r->kept;
     return rc;
 }

@@ -40,6 +40,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "agent.h"
@@ -69,7 +71,6 @@ static int drop_draw(void)
 struct agent_net {
     const struct agent_conf *c;
     char device_id[AGENT_STR_MAX];
-    char cert[AGENT_PATH_MAX];
     struct bwh_devkey *key;
     struct bw_signer signer;
     uint8_t pem[1024];
@@ -83,6 +84,8 @@ struct agent_net {
     size_t len, cap;
     char gateway[AGENT_STR_MAX]; /* https://HOST[:PORT][/PREFIX], without a final '/' */
     SSL_CTX *ctx;
+    X509 *crt;      /* with a shared context: this device's certificate ... */
+    EVP_PKEY *pkey; /* ... and key, presented on each of its connections */
     struct bwh_http *http;
     struct bwh_net_limits lim;
     char err[320];
@@ -240,8 +243,50 @@ static void set_conf(struct agent_net *a, const struct agent_conf *c)
     a->lim.redirects_max = 0; /* none followed: a 3xx is an answer */
 }
 
-bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const char *device_key,
-                      const char *device_cert, const char *device_id)
+/* With a context shared by many devices (the fleet simulator's: the
+ * gateway's CA only), the device's own certificate and key go on each of
+ * its connections instead of into a context of its own (about 25 KiB per
+ * device less). A certificate file with a chain keeps a context of its
+ * own. BW_E_STATE: not possible here, use a context of its own. */
+static bw_err use_shared(struct agent_net *a, SSL_CTX *shared, const char *cert)
+{
+    uint8_t *pem = NULL;
+    size_t len = 0;
+    BIO *b = NULL;
+    X509 *more = NULL;
+    bw_err rc = bwh_read_file(cert, 65536, &pem, &len);
+
+    if (rc)
+        goto out;
+    rc = BW_E_KEY;
+    if (!(b = BIO_new_mem_buf(pem, (int)len)) || !(a->crt = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+        goto out;
+    rc = BW_E_STATE;
+    if ((more = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+        goto out;
+    ERR_clear_error(); /* the end of the file */
+    rc = bwh_tls_key_pem(a->pem, a->pem_len, &a->pkey);
+    if (rc || SSL_CTX_up_ref(shared) != 1) {
+        rc = rc ? rc : BW_E_CRYPTO;
+        goto out;
+    }
+    a->ctx = shared;
+    rc = BW_OK;
+out:
+    X509_free(more);
+    BIO_free(b);
+    bwh_free(pem);
+    if (rc) {
+        X509_free(a->crt);
+        EVP_PKEY_free(a->pkey);
+        a->crt = NULL;
+        a->pkey = NULL;
+    }
+    return rc;
+}
+
+static bw_err net_open(struct agent_net **out, const struct agent_conf *c, SSL_CTX *shared,
+                       const char *device_key, const char *device_cert, const char *device_id)
 {
     struct agent_net *a;
     struct bw_ec_key ec;
@@ -257,7 +302,6 @@ bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const 
     a->fd = -1;
     set_conf(a, c);
     snprintf(a->device_id, sizeof(a->device_id), "%s", device_id);
-    snprintf(a->cert, sizeof(a->cert), "%s", device_cert);
     rc = check_gateway(a, c->gateway);
     if (rc)
         fprintf(stderr, "bulwark-agent: gateway %s: not an https://HOST[:PORT] URL\n", c->gateway);
@@ -278,15 +322,20 @@ bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const 
                 bw_strerror(rc));
     if (!rc)
         rc = new_token(a);
-    if (!rc && (rc = bwh_tls_ctx_new(&a->ctx, c->ca_cert, a->cert, file ? a->pem : NULL,
-                                    a->pem_len, a->err, sizeof(a->err))))
+    if (!rc && shared && file && (rc = use_shared(a, shared, device_cert)) == BW_E_STATE)
+        rc = BW_OK; /* a chain: a context of its own below */
+    if (!rc && !a->ctx &&
+        (rc = bwh_tls_ctx_new(&a->ctx, c->ca_cert, device_cert, file ? a->pem : NULL, a->pem_len,
+                              a->err, sizeof(a->err))))
         fprintf(stderr, "bulwark-agent: %s\n", a->err);
+    bw_wipe(a->pem, sizeof(a->pem)); /* OpenSSL holds the key now */
     if (!rc && tk && (rc = bwh_tls_ctx_key(a->ctx, tk, a->err, sizeof(a->err))))
         fprintf(stderr, "bulwark-agent: %s\n", a->err);
     EVP_PKEY_free(tk); /* the context holds its own reference */
     if (!rc) {
         struct bwh_http_opts o = {.tls = a->ctx, .stall_s = (unsigned)c->timeout,
-                                  .stop = &agent_stopping, .resume = c->tls_resume};
+                                  .stop = &agent_stopping, .resume = c->tls_resume,
+                                  .crt = a->crt, .key = a->pkey};
 
         rc = bwh_http_new(&a->http, &o);
     }
@@ -298,12 +347,20 @@ bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const 
     return BW_OK;
 }
 
+bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const char *device_key,
+                      const char *device_cert, const char *device_id)
+{
+    return net_open(out, c, NULL, device_key, device_cert, device_id);
+}
+
 void agent_net_close(struct agent_net *a)
 {
     if (!a)
         return;
     bwh_http_free(a->http);
     SSL_CTX_free(a->ctx);
+    X509_free(a->crt);
+    EVP_PKEY_free(a->pkey);
     bwh_devkey_close(a->key);
     bw_wipe(a->pem, sizeof(a->pem));
     bw_wipe(a->token, sizeof(a->token));
@@ -342,8 +399,8 @@ static bw_err ident_digest(const struct agent_conf *c, const char *key, const ch
     return bw_sha256_final(&h, out);
 }
 
-bw_err agent_net_keep(struct agent_net **kept, const struct agent_conf *c, const char *device_key,
-                      const char *device_cert, const char *device_id)
+bw_err agent_net_keep(struct agent_net **kept, const struct agent_conf *c, SSL_CTX *shared,
+                      const char *device_key, const char *device_cert, const char *device_id)
 {
     uint8_t d[BW_SHA256_LEN];
     bw_err rc = ident_digest(c, device_key, device_cert, device_id, d);
@@ -356,7 +413,7 @@ bw_err agent_net_keep(struct agent_net **kept, const struct agent_conf *c, const
     *kept = NULL;
     if (rc)
         return rc; /* the certificate cannot be read: agent_net_open would say no too */
-    rc = agent_net_open(kept, c, device_key, device_cert, device_id);
+    rc = net_open(kept, c, shared, device_key, device_cert, device_id);
     if (!rc)
         memcpy((*kept)->ident, d, sizeof(d));
     return rc;

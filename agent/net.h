@@ -6,6 +6,8 @@
 #ifndef BULWARK_AGENT_NET_H
 #define BULWARK_AGENT_NET_H
 
+#include <openssl/ssl.h>
+
 #include "agent.h"
 
 struct agent_net;
@@ -35,11 +37,14 @@ void agent_net_close(struct agent_net *a); /* NULL-safe */
  * bytes), device id, gateway URL, CA bundle (its bytes), audience and
  * crypto mode, now with c's limits; else *kept is closed (its TLS session
  * and connection with it) and a new one opened into *kept as
- * agent_net_open does. The caller keeps *kept between cycles, calls
- * agent_net_idle after each, and closes it in the end. */
+ * agent_net_open does. shared: NULL (the handle makes its own TLS
+ * context), or a context with c's CA bundle that many devices share (the
+ * fleet simulator): a file key and a certificate without a chain then go
+ * on each connection instead. The caller keeps *kept between cycles,
+ * calls agent_net_idle after each, and closes it in the end. */
 BW_NODISCARD bw_err agent_net_keep(struct agent_net **kept, const struct agent_conf *c,
-                                   const char *device_key, const char *device_cert,
-                                   const char *device_id);
+                                   SSL_CTX *shared, const char *device_key,
+                                   const char *device_cert, const char *device_id);
 /* The end of a cycle on a kept handle: the connection is closed unless
  * keep_connection (the TLS session stays either way, with tls_resume),
  * and the last answer's buffer is freed. NULL-safe. */

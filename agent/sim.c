@@ -37,6 +37,7 @@
 #include "bwh/identity.h"
 #include "bwh/device.h"
 #include "bwh/host.h"
+#include "bwh/tlsclient.h"
 #include "net.h"
 
 /* One simulated device: about 1.7 KiB, and its kept transport (net). */
@@ -62,6 +63,7 @@ static struct {
     pthread_mutex_t lock;
     struct bwh_ca *ca;
     int reg_fd;
+    SSL_CTX *tls; /* the gateway's CA, shared by every device's connections */
     /* counters, under lock */
     unsigned long errors, installed, confirmed, failed, reports, minted;
     unsigned long enrolled, renewed, lapsed; /* operational certificates */
@@ -375,7 +377,7 @@ static bw_err sim_net_open(void *ctx, struct agent_net **n)
     dev_paths(w->i, uri, sizeof(uri), cert, sizeof(cert));
     dev_dir(w->i, dir, sizeof(dir));
     agent_est_ident(F.c, dir, uri, cert, (int64_t)time(NULL), &who);
-    rc = agent_net_keep(&F.dev[w->i].net, F.c, who.key, who.cert, id);
+    rc = agent_net_keep(&F.dev[w->i].net, F.c, F.tls, who.key, who.cert, id);
     *n = F.dev[w->i].net;
     return rc;
 }
@@ -612,6 +614,16 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
         fprintf(stderr, "bulwark-agent: --simulate %zu: out of memory\n", F.n);
         return 1;
     }
+    {
+        char err[320];
+
+        if (bwh_tls_ctx_new(&F.tls, c->ca_cert, NULL, NULL, 0, err, sizeof(err))) {
+            fprintf(stderr, "bulwark-agent: simulator: %s\n", err);
+            bwh_free(F.dev);
+            F.dev = NULL;
+            return 1;
+        }
+    }
     t0 = bwh_now();
     for (i = 0; i < F.n; i++) {
         dev_init(&F.dev[i]);
@@ -664,6 +676,8 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
     st = F.errors ? 1 : sc.unreachable && o->once ? 75 : 0;
     for (i = 0; i < F.n; i++)
         agent_net_close(F.dev[i].net);
+    SSL_CTX_free(F.tls);
+    F.tls = NULL;
     bwh_free(F.dev);
     F.dev = NULL;
     return st;

@@ -889,7 +889,7 @@ static bw_err connect_to(struct bwh_http *h, const struct url *u)
                                   ? h->sess
                                   : NULL;
 
-        rc = bwh_tls_connect(ctx, u->host, u->port, (unsigned)ms, NULL, NULL, resume, h->o.stop,
+        rc = bwh_tls_connect(ctx, u->host, u->port, (unsigned)ms, h->o.crt, h->o.key, resume, h->o.stop,
                              &h->sock, &h->ssl, h->err, sizeof(h->err));
         if (rc == BW_E_AUTH)
             h->fatal = 1; /* the certificate will not change on a second try */

@@ -34,6 +34,9 @@ struct bwh_http_opts {
                          * connection and offer it when a new connection to
                          * the same host and port is opened (resumption: no
                          * full handshake); kept until bwh_http_free */
+    X509 *crt;          /* https: this client certificate and key on every */
+    EVP_PKEY *key;      /* connection instead of the context's (the caller's,
+                         * not freed here; NULL: the context's) */
 };
 
 /* A new client (no connection yet): BW_E_NOMEM. Free with bwh_http_free
