@@ -61,7 +61,7 @@ struct bwh_http {
     char host[256], port[8];
     /* the TLS session to offer on the next connection (opts.resume) and
      * the server it came from */
-    SSL_SESSION *sess;
+    SSL_SESSION *sess, *sess_from; /* the copy kept; the connection's, copied */
     char sess_host[256], sess_port[8];
     /* an answer held in memory instead of a connection (bwh_http_parse) */
     const uint8_t *mem;
@@ -201,6 +201,8 @@ void bwh_http_drop(struct bwh_http *h)
         SSL_free(h->ssl);
         h->ssl = NULL;
     }
+    SSL_SESSION_free(h->sess_from);
+    h->sess_from = NULL;
     if (h->sock >= 0)
         close(h->sock);
     h->sock = -1;
@@ -906,19 +908,26 @@ static bw_err connect_to(struct bwh_http *h, const struct url *u)
 
 /* opts.resume: the session of the kept connection, once it can be
  * resumed (TLS 1.3 tickets arrive after the handshake, and are read with
- * the answer), replaces the one kept. */
+ * the answer), replaces the one kept. A copy is kept: OpenSSL marks the
+ * connection's own session object not resumable when the connection
+ * ends without a close_notify or with an error (the gateway closing an
+ * idle connection), which TLS 1.3 does not ask for (RFC 8446, 6.1).
+ * sess_from holds the object copied, so each one is copied once. */
 static void keep_session(struct bwh_http *h)
 {
-    SSL_SESSION *s;
+    SSL_SESSION *s, *copy;
 
-    if (!h->o.resume || !h->ssl || !(s = SSL_get1_session(h->ssl)))
+    if (!h->o.resume || !h->ssl || !(s = SSL_get0_session(h->ssl)) || s == h->sess_from ||
+        !SSL_SESSION_is_resumable(s))
         return;
-    if (s == h->sess || !SSL_SESSION_is_resumable(s)) {
-        SSL_SESSION_free(s);
-        return;
+    if (!(copy = SSL_SESSION_dup(s)) || SSL_SESSION_up_ref(s) != 1) {
+        SSL_SESSION_free(copy);
+        return; /* the one kept stays */
     }
+    SSL_SESSION_free(h->sess_from);
+    h->sess_from = s;
     SSL_SESSION_free(h->sess);
-    h->sess = s;
+    h->sess = copy;
     snprintf(h->sess_host, sizeof(h->sess_host), "%s", h->host);
     snprintf(h->sess_port, sizeof(h->sess_port), "%s", h->port);
 }
