@@ -42,21 +42,8 @@ agent_device
   bad "export the device key"
 gw_operators admin
 gw_start "$T/factory/ca.crt" "token_audience = $AUD" "poll_interval = 1" "idle_timeout = 30"
-check '[ "$(op $TOK_admin --data-binary @factory/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"
-check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"accepted\"}" $U/api/v1/devices/dev-1/status)" = 200 ]' "accept"
-cat > agent.conf <<EOF
-device_config = $T/dev/device.conf
-gateway = $U
-ca_cert = $T/srvca.crt
-audience = $AUD
-state_dir = $T/state
-poll_min = 1
-poll_max = 10
-jitter = 0
-retry_min = 1
-retry_max = 2
-timeout = 5
-EOF
+agent_accept
+agent_conf "poll_min = 1" "poll_max = 10" "jitter = 0"
 # checkins: "PORT TLS STATUS" of dev-1's check-ins in the access log
 checkins() {
   /usr/bin/python3 -c '
