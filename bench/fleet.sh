@@ -171,6 +171,7 @@ sim_conf https://127.0.0.1:1 > sim.conf
 log "minting $DEVICES device identities (key, CSR, certificate from the simulator's CA)"
 tp=$(now)
 PER=$((DEVICES / GATEWAYS))
+DEVICES=$((PER * GATEWAYS)) # a whole number per instance: the checks count these
 for g in $(seq "$GATEWAYS"); do # fleet1 (ids dev-...), fleet2 (dev2-...): one per gateway
   pfx=dev-; [ "$g" = 1 ] || pfx=dev$g-
   "$AG" --simulate "$PER" --config sim.conf --fleet-dir fleet$g --ca-dir ca --id-prefix $pfx \
