@@ -350,6 +350,7 @@ struct real {
     struct bw_update mu;
     struct bw_ec_key skey;
     int lock_fd; /* the update lock, held exclusive for an install; -1 */
+    struct agent_net **kept; /* the transport kept between cycles, or NULL */
 };
 
 static int real_update_lock(void *ctx, int take)
@@ -483,7 +484,23 @@ static bw_err real_net_open(void *ctx, struct agent_net **n)
         return rc;
     agent_est_ident(r->c, r->c->state_dir, r->dc.device_key, r->dc.device_cert, agent_clock(),
                     &who);
-    return agent_net_open(n, r->c, who.key, who.cert, id);
+    if (!r->kept)
+        return agent_net_open(n, r->c, who.key, who.cert, id);
+    rc = agent_net_keep(r->kept, r->c, NULL, who.key, who.cert, id);
+    *n = *r->kept;
+    return rc;
+}
+
+/* The transport after the cycle: kept (session, and the connection with
+ * keep_connection) or closed. */
+static void real_net_done(void *ctx, struct agent_net *n)
+{
+    struct real *r = ctx;
+
+    if (r->kept)
+        agent_net_idle(n);
+    else
+        agent_net_close(n);
 }
 
 static int real_health(void *ctx, int slot)
@@ -552,7 +569,7 @@ static const char *tuf_dir(const struct agent_conf *c, const struct bwh_device_c
 /* One cycle of the device c describes: this host's own (sec NULL), or a
  * secondary's over its serial link. */
 static bw_err cycle_one(const struct agent_conf *c, const struct agent_secondary *sec,
-                        uint64_t *poll)
+                        struct agent_net **kept, uint64_t *poll)
 {
     struct real *r;
     struct agent_env env;
@@ -564,6 +581,7 @@ static bw_err cycle_one(const struct agent_conf *c, const struct agent_secondary
         return BW_E_NOMEM;
     r->c = c;
     r->sec = sec;
+    r->kept = kept;
     r->lock_fd = -1;
     rc = bwh_device_conf_load(&r->dc, c->device_config);
     if (!rc)
@@ -581,6 +599,7 @@ static bw_err cycle_one(const struct agent_conf *c, const struct agent_secondary
         env.part_open = real_part_open;
         env.part_drop = real_part_drop;
         env.net_open = real_net_open;
+        env.net_done = real_net_done;
         env.health = real_health;
         env.reboot = real_reboot;
         env.clock = real_clock;
@@ -620,7 +639,7 @@ bw_err agent_secondary_cycle(const struct agent_conf *c, const char *path, uint6
 
     *poll = c->poll_max;
     if (sec && !(rc = agent_secondary_load(sec, c, path)))
-        rc = cycle_one(&sec->c, sec, poll);
+        rc = cycle_one(&sec->c, sec, NULL, poll);
     bwh_free(sec);
     return rc;
 }
@@ -628,13 +647,13 @@ bw_err agent_secondary_cycle(const struct agent_conf *c, const char *path, uint6
 /* This host's cycle, then each secondary's in turn: a secondary that
  * fails is said on stderr and does not hold the others back; the next
  * cycle comes when the earliest of them is due. */
-bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll)
+bw_err agent_cycle(const struct agent_conf *c, struct agent_net **kept, uint64_t *poll)
 {
     char list[AGENT_PATH_MAX], *p, *save = NULL;
     uint64_t sp;
     bw_err rc, src;
 
-    rc = cycle_one(c, NULL, poll);
+    rc = cycle_one(c, NULL, kept, poll);
     snprintf(list, sizeof(list), "%s", c->secondaries);
     for (p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
         src = agent_secondary_cycle(c, p, &sp);

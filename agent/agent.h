@@ -55,6 +55,8 @@ struct agent_conf {
     char update_lock[AGENT_PATH_MAX];
     uint64_t lock_max_hold;
     int enroll;                  /* EST: enroll and renew an operational certificate */
+    int keep_connection;         /* the TLS connection stays open between polls */
+    int tls_resume;              /* the TLS session is kept and resumed */
     char op_key[AGENT_PATH_MAX]; /* its key URI; "": the device key */
     /* derived */
     int consent;        /* every update waits for the user's consent */
@@ -197,8 +199,11 @@ struct agent_env {
      * download resumes there). The cycle closes it. part_drop removes it. */
     bw_err (*part_open)(void *ctx, const char *sha256, int *fd);
     void (*part_drop)(void *ctx, const char *sha256);
-    /* The transport to the gateway with this device's identity. */
+    /* The transport to the gateway with this device's identity, and its
+     * end: net_done gets it back after the cycle (NULL: it is closed),
+     * to keep it for the next one (agent_net_keep, agent_net_idle). */
     bw_err (*net_open)(void *ctx, struct agent_net **n);
+    void (*net_done)(void *ctx, struct agent_net *n);
     /* The health check of a trial boot: its exit status (0: healthy). */
     int (*health)(void *ctx, int slot);
     /* Reboots. Returns 1 when the device came up again at once and its
@@ -269,7 +274,12 @@ BW_NODISCARD bw_err agent_pkg_pass(int fd, uint64_t size, const char *sha256,
 
 /* The real device's cycle: agent_run_cycle in the environment c
  * describes (agent/agent.c). */
-BW_NODISCARD bw_err agent_cycle(const struct agent_conf *c, uint64_t *poll);
+struct agent_net;
+/* kept: the transport kept between this device's cycles (NULL at first;
+ * the caller closes it with agent_net_close in the end), or NULL: none
+ * kept (a new one per cycle). */
+BW_NODISCARD bw_err agent_cycle(const struct agent_conf *c, struct agent_net **kept,
+                                uint64_t *poll);
 /* The policy clock: BULWARK_AGENT_CLOCK (seconds since the epoch, for
  * tests) or the real time. Never used for tokens. */
 int64_t agent_clock(void);

@@ -1188,7 +1188,10 @@ out:
         (void)env->update_lock(env->ctx, 0);
     bwh_free(body);
     bwh_tuf_free(tuf);
-    agent_net_close(n);
+    if (env->net_done)
+        env->net_done(env->ctx, n);
+    else
+        agent_net_close(n);
     /* what changed since the last save (a report taken by the gateway,
      * bytes fetched) is kept; an unchanged state is not written again */
     if (memcmp(&s, &was, sizeof(s)))

@@ -143,6 +143,7 @@ static void pause_for(double secs)
 struct sim_dev {
     struct agent_conf c;
     struct agent_slot at;
+    struct agent_net *net; /* kept between its cycles */
 };
 
 static struct agent_slot *dir_slot(void *ctx, size_t i)
@@ -158,7 +159,9 @@ static const struct agent_conf *dir_conf(void *ctx, size_t i)
 static bw_err dir_cycle(void *ctx, void *tctx, size_t i, uint64_t *poll)
 {
     (void)tctx;
-    return agent_cycle(&((struct sim_dev *)ctx)[i].c, poll);
+    struct sim_dev *d = &((struct sim_dev *)ctx)[i];
+
+    return agent_cycle(&d->c, &d->net, poll);
 }
 
 static int simulate(const char *dir, unsigned threads, int once)
@@ -207,6 +210,8 @@ static int simulate(const char *dir, unsigned threads, int once)
     threads = agent_sched_run(&sc);
     printf("simulated %zu devices in %u threads: %lu cycles, %lu unreachable, %lu errors\n", n,
            threads, sc.cycles, sc.unreachable, sc.errors);
+    for (k = 0; (size_t)k < n; k++)
+        agent_net_close(dev[k].net);
     bwh_free(dev);
     return sc.errors ? 1 : sc.unreachable ? 75 : 0;
 }
@@ -283,6 +288,7 @@ int main(int argc, char **argv)
     uint64_t threads = 8;
     int once = 0, check = 0, install_now = 0, state = 0, consent = 0, i;
     unsigned fails = 0;
+    struct agent_net *net = NULL; /* kept between cycles: session, connection */
     struct agent_conf c;
     bw_err rc;
 
@@ -466,7 +472,7 @@ int main(int argc, char **argv)
         uint64_t poll = c.poll_max;
         double wait;
 
-        rc = agent_cycle(&c, &poll);
+        rc = agent_cycle(&c, &net, &poll);
         if (once || stop)
             break;
         wait = agent_next_wait(&c, rc, poll, &fails);
@@ -474,16 +480,19 @@ int main(int argc, char **argv)
             printf("gateway unreachable (attempt %u): next try in %.1f s\n", fails, wait);
         else if (rc)
             fprintf(stderr, "bulwark-agent: cycle: %s [%s]\n", bw_strerror(rc), bw_errname(rc));
-        /* the cycle's TLS context, connection and buffers are freed: give
-         * the pages back before the long wait instead of keeping them in
-         * the heap for the next cycle */
+        /* what the cycle freed goes back before the long wait instead of
+         * staying in the heap for the next cycle */
         (void)malloc_trim(0);
-        if (!stop && !wake)
+        /* the process itself waits while it keeps a TLS session or a
+         * connection for the next poll (they live in its memory); with
+         * neither it becomes the small waiter */
+        if (!stop && !wake && !c.keep_connection && !c.tls_resume)
             wait_elsewhere(wait, fails, argc, argv);
         pause_for(wait);
         if (stop)
             break;
     }
+    agent_net_close(net);
     if (once)
         return rc == BW_OK ? 0 : rc == BW_E_IO ? 75 : 1;
     return 0;

@@ -3,21 +3,34 @@
  * The agent's side of the device API over the host library's HTTP client
  * (include/bwh/http.h): mutual TLS with the device certificate, one device
  * token per TLS connection, the package download into a file that survives
- * the cycle. Method: a cycle starts with a fresh token on a fresh
- * connection; later requests of the cycle reuse both (keep-alive). If a
- * new connection had to be opened meanwhile (the gateway closed an idle
- * one, or a transfer broke off), the token already bound to the old
- * connection is refused there as a replay: the request is then sent once
- * more with a new token on a new connection. No redirects (a 3xx is an
- * answer: the agent builds every URL itself). Limits (host/netlimit.c,
- * held by the client): connect and stall timeout (timeout), a low-speed
- * window, a total deadline per request (request_timeout, download_timeout),
- * the header block, the body (BODY_MAX for JSON, the announced size for a
- * package), the receive rate (download_rate). The client key reaches
- * OpenSSL as an in-memory PEM (file key backend only; keys inside PKCS#11
- * tokens or TPMs need an OpenSSL provider, not yet wired). Everything is
- * freed with the handle at the end of a cycle: nothing of TLS stays in
- * memory while the agent waits for the next poll.
+ * the cycle. Method: a handle lives across cycles (agent_net_keep) as long
+ * as what it was made for stays the same (agent_net_keep's digest: key,
+ * certificate file, device id, gateway URL, CA bundle, audience, crypto
+ * mode); a renewed or re-enrolled certificate, a new key or another gateway
+ * makes a new handle, and the old one's session and connection go with it.
+ * Between cycles it keeps the TLS session (keep_connection = no: the next
+ * cycle's new connection resumes it, no full handshake) or the connection
+ * itself (keep_connection = yes: the next check-in goes out on it, no
+ * handshake at all). The token rule (docs/protocol.md): a token the
+ * gateway bound to a connection goes only on that connection; it is used
+ * there until a quarter of its lifetime is left, then a fresh one is sent
+ * on the same connection (the gateway verifies it in full and binds it in
+ * place of the old one). A new connection (the first, or one opened after
+ * the gateway closed the kept one: seen before the request is sent) gets a
+ * fresh token. If the gateway closed the connection in the instant between
+ * that look and the request, the token already bound is refused on the
+ * new connection as a replay: the request is then sent once more with a
+ * fresh token. No redirects (a 3xx is an answer: the agent builds every
+ * URL itself). Limits (host/netlimit.c, held by the client): connect and
+ * stall timeout (timeout), a low-speed window, a total deadline per
+ * request (request_timeout, download_timeout), the header block, the body
+ * (BODY_MAX for JSON, the announced size for a package), the receive rate
+ * (download_rate). The client key reaches OpenSSL as an in-memory PEM
+ * (file key backend only; keys inside PKCS#11 tokens or TPMs need an
+ * OpenSSL provider, not yet wired). Kept while the agent waits for the
+ * next poll: the TLS context (certificate, key, CA), the session (about
+ * 2 KiB with the gateway's certificate) and, with keep_connection, the
+ * socket and its TLS state (buffers released while idle).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +40,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "agent.h"
@@ -56,17 +71,21 @@ static int drop_draw(void)
 struct agent_net {
     const struct agent_conf *c;
     char device_id[AGENT_STR_MAX];
-    char cert[AGENT_PATH_MAX];
     struct bwh_devkey *key;
     struct bw_signer signer;
     uint8_t pem[1024];
     size_t pem_len;
     char token[BW_TOKEN_MAX + 1];
+    int64_t token_exp;
     int token_used; /* the token went out on a connection already */
+    uint8_t ident[BW_SHA256_LEN]; /* what the handle was made for (agent_net_keep) */
+    uint64_t connects, resumed;   /* connections opened, of them resumed */
     char *body;     /* the last answer's body (JSON, or an error text) */
     size_t len, cap;
     char gateway[AGENT_STR_MAX]; /* https://HOST[:PORT][/PREFIX], without a final '/' */
     SSL_CTX *ctx;
+    X509 *crt;      /* with a shared context: this device's certificate ... */
+    EVP_PKEY *pkey; /* ... and key, presented on each of its connections */
     struct bwh_http *http;
     struct bwh_net_limits lim;
     char err[320];
@@ -209,11 +228,65 @@ static bw_err new_token(struct agent_net *a)
     cl.iat = (int64_t)time(NULL);
     cl.exp = cl.iat + (int64_t)a->c->token_ttl;
     a->token_used = 0;
+    a->token_exp = cl.exp;
     return bw_token_issue(&a->signer, &cl, a->token, sizeof(a->token), &n);
 }
 
-bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const char *device_key,
-                      const char *device_cert, const char *device_id)
+/* The configuration of the cycle (a kept handle outlives a reload). */
+static void set_conf(struct agent_net *a, const struct agent_conf *c)
+{
+    a->c = c;
+    bwh_net_limits_default(&a->lim);
+    a->lim.connect_s = (unsigned)c->timeout;
+    a->lim.low_speed_bytes = c->low_speed_limit;
+    a->lim.low_speed_s = (unsigned)c->low_speed_time;
+    a->lim.redirects_max = 0; /* none followed: a 3xx is an answer */
+}
+
+/* With a context shared by many devices (the fleet simulator's: the
+ * gateway's CA only), the device's own certificate and key go on each of
+ * its connections instead of into a context of its own (about 25 KiB per
+ * device less). A certificate file with a chain keeps a context of its
+ * own. BW_E_STATE: not possible here, use a context of its own. */
+static bw_err use_shared(struct agent_net *a, SSL_CTX *shared, const char *cert)
+{
+    uint8_t *pem = NULL;
+    size_t len = 0;
+    BIO *b = NULL;
+    X509 *more = NULL;
+    bw_err rc = bwh_read_file(cert, 65536, &pem, &len);
+
+    if (rc)
+        goto out;
+    rc = BW_E_KEY;
+    if (!(b = BIO_new_mem_buf(pem, (int)len)) || !(a->crt = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+        goto out;
+    rc = BW_E_STATE;
+    if ((more = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+        goto out;
+    ERR_clear_error(); /* the end of the file */
+    rc = bwh_tls_key_pem(a->pem, a->pem_len, &a->pkey);
+    if (rc || SSL_CTX_up_ref(shared) != 1) {
+        rc = rc ? rc : BW_E_CRYPTO;
+        goto out;
+    }
+    a->ctx = shared;
+    rc = BW_OK;
+out:
+    X509_free(more);
+    BIO_free(b);
+    bwh_free(pem);
+    if (rc) {
+        X509_free(a->crt);
+        EVP_PKEY_free(a->pkey);
+        a->crt = NULL;
+        a->pkey = NULL;
+    }
+    return rc;
+}
+
+static bw_err net_open(struct agent_net **out, const struct agent_conf *c, SSL_CTX *shared,
+                       const char *device_key, const char *device_cert, const char *device_id)
 {
     struct agent_net *a;
     struct bw_ec_key ec;
@@ -226,15 +299,9 @@ bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const 
     a = bwh_calloc(1, sizeof(*a));
     if (!a)
         return BW_E_NOMEM;
-    a->c = c;
     a->fd = -1;
-    bwh_net_limits_default(&a->lim);
-    a->lim.connect_s = (unsigned)c->timeout;
-    a->lim.low_speed_bytes = c->low_speed_limit;
-    a->lim.low_speed_s = (unsigned)c->low_speed_time;
-    a->lim.redirects_max = 0; /* none followed: a 3xx is an answer */
+    set_conf(a, c);
     snprintf(a->device_id, sizeof(a->device_id), "%s", device_id);
-    snprintf(a->cert, sizeof(a->cert), "%s", device_cert);
     rc = check_gateway(a, c->gateway);
     if (rc)
         fprintf(stderr, "bulwark-agent: gateway %s: not an https://HOST[:PORT] URL\n", c->gateway);
@@ -255,15 +322,20 @@ bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const 
                 bw_strerror(rc));
     if (!rc)
         rc = new_token(a);
-    if (!rc && (rc = bwh_tls_ctx_new(&a->ctx, c->ca_cert, a->cert, file ? a->pem : NULL,
-                                    a->pem_len, a->err, sizeof(a->err))))
+    if (!rc && shared && file && (rc = use_shared(a, shared, device_cert)) == BW_E_STATE)
+        rc = BW_OK; /* a chain: a context of its own below */
+    if (!rc && !a->ctx &&
+        (rc = bwh_tls_ctx_new(&a->ctx, c->ca_cert, device_cert, file ? a->pem : NULL, a->pem_len,
+                              a->err, sizeof(a->err))))
         fprintf(stderr, "bulwark-agent: %s\n", a->err);
+    bw_wipe(a->pem, sizeof(a->pem)); /* OpenSSL holds the key now */
     if (!rc && tk && (rc = bwh_tls_ctx_key(a->ctx, tk, a->err, sizeof(a->err))))
         fprintf(stderr, "bulwark-agent: %s\n", a->err);
     EVP_PKEY_free(tk); /* the context holds its own reference */
     if (!rc) {
         struct bwh_http_opts o = {.tls = a->ctx, .stall_s = (unsigned)c->timeout,
-                                  .stop = &agent_stopping};
+                                  .stop = &agent_stopping, .resume = c->tls_resume,
+                                  .crt = a->crt, .key = a->pkey};
 
         rc = bwh_http_new(&a->http, &o);
     }
@@ -275,17 +347,94 @@ bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const 
     return BW_OK;
 }
 
+bw_err agent_net_open(struct agent_net **out, const struct agent_conf *c, const char *device_key,
+                      const char *device_cert, const char *device_id)
+{
+    return net_open(out, c, NULL, device_key, device_cert, device_id);
+}
+
 void agent_net_close(struct agent_net *a)
 {
     if (!a)
         return;
     bwh_http_free(a->http);
     SSL_CTX_free(a->ctx);
+    X509_free(a->crt);
+    EVP_PKEY_free(a->pkey);
     bwh_devkey_close(a->key);
     bw_wipe(a->pem, sizeof(a->pem));
     bw_wipe(a->token, sizeof(a->token));
     bwh_free(a->body);
     bwh_free(a);
+}
+
+/* A digest of what a handle is made for: the strings that choose the key,
+ * the certificate, the device, the gateway and its trust, and the bytes of
+ * the certificate and CA files (a renewal rewrites the file in place). */
+static bw_err ident_digest(const struct agent_conf *c, const char *key, const char *cert,
+                           const char *id, uint8_t out[BW_SHA256_LEN])
+{
+    const char *str[] = {key, cert, id, c->gateway, c->ca_cert, c->audience, c->crypto_mode};
+    const char *files[] = {cert, c->ca_cert};
+    struct bw_sha256 h;
+    bw_err rc = bw_sha256_init(&h);
+
+    for (size_t i = 0; !rc && i < sizeof(str) / sizeof(str[0]); i++)
+        rc = bw_sha256_update(&h, str[i], strlen(str[i]) + 1);
+    for (size_t i = 0; !rc && i < sizeof(files) / sizeof(files[0]); i++) {
+        uint8_t *b = NULL;
+        size_t n = 0;
+
+        if (!*files[i])
+            continue;
+        rc = bwh_read_file(files[i], 4u << 20, &b, &n);
+        if (!rc)
+            rc = bw_sha256_update(&h, b, n);
+        bwh_free(b);
+    }
+    if (rc) {
+        bw_sha256_abort(&h);
+        return rc;
+    }
+    return bw_sha256_final(&h, out);
+}
+
+bw_err agent_net_keep(struct agent_net **kept, const struct agent_conf *c, SSL_CTX *shared,
+                      const char *device_key, const char *device_cert, const char *device_id)
+{
+    uint8_t d[BW_SHA256_LEN];
+    bw_err rc = ident_digest(c, device_key, device_cert, device_id, d);
+
+    if (!rc && *kept && bw_ct_equal((*kept)->ident, d, sizeof(d))) {
+        set_conf(*kept, c);
+        return BW_OK;
+    }
+    agent_net_close(*kept); /* another identity or gateway: nothing of it is offered again */
+    *kept = NULL;
+    if (rc)
+        return rc; /* the certificate cannot be read: agent_net_open would say no too */
+    rc = net_open(kept, c, shared, device_key, device_cert, device_id);
+    if (!rc)
+        memcpy((*kept)->ident, d, sizeof(d));
+    return rc;
+}
+
+void agent_net_idle(struct agent_net *a)
+{
+    if (!a)
+        return;
+    if (!a->c->keep_connection)
+        bwh_http_drop(a->http); /* the session stays: the next connection resumes it */
+    bwh_http_idle(a->http);
+    bwh_free(a->body);
+    a->body = NULL;
+    a->len = a->cap = 0;
+}
+
+void agent_net_counts(const struct agent_net *a, uint64_t *connects, uint64_t *resumed)
+{
+    *connects += a ? a->connects : 0;
+    *resumed += a ? a->resumed : 0;
 }
 
 struct bwh_http *agent_net_http(struct agent_net *a)
@@ -331,10 +480,21 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, c
     for (attempt = 0; attempt < 2; attempt++) {
         struct bwh_http_res res;
 
+        /* a token the gateway bound to a connection goes on that one only,
+         * until a quarter of its lifetime is left: a new connection, or an
+         * ending token, gets a fresh one */
+        if (attempt == 0 && a->token_used) {
+            int kept = bwh_http_kept(a->http, url);
+
+            if (!kept)
+                bwh_http_drop(a->http);
+            if ((!kept || (int64_t)time(NULL) + (int64_t)a->c->token_ttl / 4 >= a->token_exp) &&
+                new_token(a)) {
+                rc = BW_E_CRYPTO;
+                break;
+            }
+        }
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s\r\n", a->token);
-        /* a token not yet sent goes out on a connection of its own */
-        if (!a->token_used)
-            bwh_http_drop(a->http);
         /* the deadline covers both attempts: a replay refused and sent again */
         if (attempt == 0) {
             a->lim.total_s = (unsigned)(download ? a->c->download_timeout : a->c->request_timeout);
@@ -357,6 +517,8 @@ static bw_err perform(struct agent_net *a, const char *path, const char *post, c
         }
         rc = bwh_http_request(a->http, &rq, &res);
         *status = res.status;
+        a->connects += res.connects;
+        a->resumed += res.resumed;
         if (drop == 2) { /* lost on the way back */
             a->token_used = 1;
             bwh_http_drop(a->http);

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The agent's side of the device API (agent/net.c) over the host
  * library's HTTP client (include/bwh/http.h): tokens, check-in, report,
- * the package download; one handle per cycle. */
+ * the package download; one handle per cycle, or one kept across cycles
+ * (agent_net_keep) with its TLS session and connection. */
 #ifndef BULWARK_AGENT_NET_H
 #define BULWARK_AGENT_NET_H
+
+#include <openssl/ssl.h>
 
 #include "agent.h"
 
@@ -29,6 +32,26 @@ BW_NODISCARD bw_err agent_net_open(struct agent_net **a, const struct agent_conf
                                    const char *device_key, const char *device_cert,
                                    const char *device_id);
 void agent_net_close(struct agent_net *a); /* NULL-safe */
+/* The handle of the next cycle: *kept (NULL or a handle of an earlier
+ * cycle) when it was made for the same key, certificate (its file's
+ * bytes), device id, gateway URL, CA bundle (its bytes), audience and
+ * crypto mode, now with c's limits; else *kept is closed (its TLS session
+ * and connection with it) and a new one opened into *kept as
+ * agent_net_open does. shared: NULL (the handle makes its own TLS
+ * context), or a context with c's CA bundle that many devices share (the
+ * fleet simulator): a file key and a certificate without a chain then go
+ * on each connection instead. The caller keeps *kept between cycles,
+ * calls agent_net_idle after each, and closes it in the end. */
+BW_NODISCARD bw_err agent_net_keep(struct agent_net **kept, const struct agent_conf *c,
+                                   SSL_CTX *shared, const char *device_key,
+                                   const char *device_cert, const char *device_id);
+/* The end of a cycle on a kept handle: the connection is closed unless
+ * keep_connection (the TLS session stays either way, with tls_resume),
+ * and the last answer's buffer is freed. NULL-safe. */
+void agent_net_idle(struct agent_net *a);
+/* Adds the TLS connections a's requests opened, and those of them that
+ * resumed a session, to *connects and *resumed (a may be NULL). */
+void agent_net_counts(const struct agent_net *a, uint64_t *connects, uint64_t *resumed);
 /* POSTs json to path; *status gets the HTTP status and the body is kept
  * (agent_net_body). BW_E_IO when the gateway gave no answer. */
 BW_NODISCARD bw_err agent_net_post(struct agent_net *a, const char *path, const char *json,

@@ -3,8 +3,9 @@
  * The in-memory fleet simulator (bulwark-agent --simulate N): N devices in
  * one process for tests and load runs against a real gateway. Each device
  * has its own P-256 key and certificate (minted here from a manufacturing
- * CA, with registry lines the gateway imports), a fresh device token per
- * connection (agent/net.c, as the daemon), and in-memory slots: a boot
+ * CA, with registry lines the gateway imports), its transport kept
+ * between cycles with its TLS session and connection and one device token
+ * per connection (agent/net.c, as the daemon), and in-memory slots: a boot
  * state per device driven by the real install engine over slots that keep
  * no bytes. Each device runs the agent's own cycle (agent/cycle.c) in the
  * environment below; this file has no rules of its own. Not the daemon:
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,9 +37,10 @@
 #include "bwh/identity.h"
 #include "bwh/device.h"
 #include "bwh/host.h"
+#include "bwh/tlsclient.h"
 #include "net.h"
 
-/* One simulated device: about 1.7 KiB. */
+/* One simulated device: about 1.7 KiB, and its kept transport (net). */
 struct fdev {
     struct agent_slot at;   /* its place in the schedule */
     struct bw_bootstate st; /* its boot state: slots, trial, confirm, floor */
@@ -47,6 +50,7 @@ struct fdev {
     int64_t op_until;  /* notAfter of the one it holds, 0: none yet */
     unsigned renewals; /* times a certificate was replaced by a newer one */
     unsigned lapses;   /* ... after the one it replaced had expired */
+    struct agent_net *net; /* its transport, kept between its cycles (agent_net_keep) */
 };
 
 static struct {
@@ -59,6 +63,7 @@ static struct {
     pthread_mutex_t lock;
     struct bwh_ca *ca;
     int reg_fd;
+    SSL_CTX *tls; /* the gateway's CA, shared by every device's connections */
     /* counters, under lock */
     unsigned long errors, installed, confirmed, failed, reports, minted;
     unsigned long enrolled, renewed, lapsed; /* operational certificates */
@@ -366,12 +371,23 @@ static bw_err sim_net_open(void *ctx, struct agent_net **n)
     struct worker *w = ctx;
     struct agent_ident who;
     char id[64], uri[4096], cert[4096], dir[4096];
+    bw_err rc;
 
     dev_id(w->i, id, sizeof(id));
     dev_paths(w->i, uri, sizeof(uri), cert, sizeof(cert));
     dev_dir(w->i, dir, sizeof(dir));
     agent_est_ident(F.c, dir, uri, cert, (int64_t)time(NULL), &who);
-    return agent_net_open(n, F.c, who.key, who.cert, id);
+    rc = agent_net_keep(&F.dev[w->i].net, F.c, F.tls, who.key, who.cert, id);
+    *n = F.dev[w->i].net;
+    return rc;
+}
+
+/* as the daemon: the session, and the connection with keep_connection,
+ * stay with the device until its next cycle */
+static void sim_net_done(void *ctx, struct agent_net *n)
+{
+    (void)ctx;
+    agent_net_idle(n);
 }
 
 /* enroll = true: the device's certificate step before its cycle, and
@@ -481,6 +497,7 @@ static bw_err cycle(struct worker *w, size_t i, uint64_t *poll)
     env.part_open = sim_part_open;
     env.part_drop = sim_part_drop;
     env.net_open = sim_net_open;
+    env.net_done = sim_net_done;
     env.health = sim_health;
     env.reboot = sim_reboot;
     env.clock = sim_clock;
@@ -555,6 +572,7 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
 {
     struct agent_sched sc;
     unsigned started;
+    uint64_t conns = 0, resumed = 0; /* TLS connections the devices opened, resumed */
     double t0, secs;
     size_t i;
     int st;
@@ -581,10 +599,30 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
                F.n, o->fleet_dir, F.minted, bwh_now() - t0, o->fleet_dir, o->ca_dir);
         return 0;
     }
+    {
+        /* a kept connection per device is a descriptor per device: the
+         * soft limit goes up to the hard one (root raises that first) */
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
     F.dev = bwh_calloc(F.n, sizeof(*F.dev));
     if (!F.dev) {
         fprintf(stderr, "bulwark-agent: --simulate %zu: out of memory\n", F.n);
         return 1;
+    }
+    {
+        char err[320];
+
+        if (bwh_tls_ctx_new(&F.tls, c->ca_cert, NULL, NULL, 0, err, sizeof(err))) {
+            fprintf(stderr, "bulwark-agent: simulator: %s\n", err);
+            bwh_free(F.dev);
+            F.dev = NULL;
+            return 1;
+        }
     }
     t0 = bwh_now();
     for (i = 0; i < F.n; i++) {
@@ -606,6 +644,8 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
     started = agent_sched_run(&sc);
     secs = bwh_now() - t0;
     F.errors += sc.errors;
+    for (i = 0; i < F.n; i++)
+        agent_net_counts(F.dev[i].net, &conns, &resumed);
     if (c->enroll) { /* locked out: no operational certificate valid at the end */
         int64_t now = (int64_t)time(NULL);
         unsigned long out = 0, renewed_all = 0;
@@ -621,9 +661,12 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
     if (o->json)
         printf("{\"devices\":%zu,\"threads\":%u,\"seconds\":%.1f,\"time_scale\":%g,\"cycles\":%lu,"
                "\"unreachable\":%lu,\"errors\":%lu,\"installed\":%lu,\"confirmed\":%lu,"
-               "\"failure_reports\":%lu,\"reports\":%lu,\"bytes\":%" PRIu64 "}\n",
+               "\"failure_reports\":%lu,\"reports\":%lu,\"bytes\":%" PRIu64
+               ",\"connections\":%" PRIu64 ",\"resumed\":%" PRIu64 ",\"keep_connection\":%s,"
+               "\"tls_resume\":%s}\n",
                F.n, started, secs, o->time_scale, sc.cycles, sc.unreachable, F.errors, F.installed,
-               F.confirmed, F.failed, F.reports, F.bytes);
+               F.confirmed, F.failed, F.reports, F.bytes, conns, resumed,
+               c->keep_connection ? "true" : "false", c->tls_resume ? "true" : "false");
     else
         printf("simulated %zu devices in %u threads for %.1f s (time x%g): %lu cycles, %lu "
                "unreachable, %lu errors, %lu updates installed, %lu confirmed, %lu failures "
@@ -631,6 +674,10 @@ int agent_simulate_n(const struct agent_conf *c, const struct agent_sim_opts *o)
                F.n, started, secs, o->time_scale, sc.cycles, sc.unreachable, F.errors, F.installed,
                F.confirmed, F.failed);
     st = F.errors ? 1 : sc.unreachable && o->once ? 75 : 0;
+    for (i = 0; i < F.n; i++)
+        agent_net_close(F.dev[i].net);
+    SSL_CTX_free(F.tls);
+    F.tls = NULL;
     bwh_free(F.dev);
     F.dev = NULL;
     return st;

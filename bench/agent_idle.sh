@@ -48,6 +48,11 @@ poll_min = 3600
 poll_max = 3600
 jitter = 0
 EOF
+# the default: the connection and the TLS session kept for the next poll
+# (the agent waits in its own process); agent.conf: neither, so the agent
+# becomes bulwark-agent-wait between polls
+cp agent.conf agent-kept.conf
+printf 'keep_connection = false\ntls_resume = false\n' >> agent.conf
 
 # mappings PID: Rss per mapped file (and [heap], [stack], [anon]), largest first
 mappings() {
@@ -85,15 +90,14 @@ else echo "| openssl s_client (reference) | did not connect: $(head -c 100 sc.ou
 for i in $(seq 200); do grep -q "next poll" agent.log && break; sleep 0.05; done
 grep -q "next poll" agent.log || { cat agent.log >&2; echo "agent did not check in" >&2; exit 1; }
 sleep 1
-measure "bulwark-agent, idle between polls" $APID
+measure "bulwark-agent, idle between polls (keep_connection = false, tls_resume = false: bulwark-agent-wait)" $APID
 [ "${SMAPS:-}" ] && mappings $APID > smaps.txt
-# the same agent alone in a directory (no bulwark-agent-wait beside it):
-# it waits in its own process, with everything of the cycle still mapped
-mkdir solo && cp "$AG" solo/
-solo/bulwark-agent --config agent.conf > solo.log 2>&1 & SOLO=$!; PIDS="$PIDS $SOLO"
+# the default: it waits in its own process, with everything of the cycle
+# still mapped and its TLS connection and session kept
+"$AG" --config agent-kept.conf > solo.log 2>&1 & SOLO=$!; PIDS="$PIDS $SOLO"
 for i in $(seq 200); do grep -q "next poll" solo.log && break; sleep 0.05; done
 sleep 1
-measure "bulwark-agent waiting in its own process (no bulwark-agent-wait)" $SOLO
+measure "bulwark-agent keeping its connection and TLS session (the default), in its own process" $SOLO
 [ "${SMAPS:-}" ] && mappings $SOLO > smaps-solo.txt
 kill $SOLO 2>/dev/null; wait $SOLO 2>/dev/null
 libs=$(ldd "$AG" | grep -c '=>')
@@ -114,7 +118,7 @@ read -r c_rss c_user c_sys < cycle.time
        "peak RSS $c_rss KiB, CPU ${c_user} s user + ${c_sys} s system."
   if [ -s smaps.txt ]; then
     echo
-    echo "Largest mappings (Rss) of the idle agent, then of the agent waiting in its own process:"
+    echo "Largest mappings (Rss) of the idle agent (bulwark-agent-wait), then of the agent keeping its connection:"
     echo
     echo '```'
     cat smaps.txt

@@ -197,7 +197,7 @@ static int connect_tls(struct conn *c)
     if (!(f = fopen(path, "r")) || !(crt = PEM_read_X509(f, NULL, NULL, NULL)))
         goto out;
     snprintf(port, sizeof(port), "%u", g.port);
-    if (bwh_tls_connect(g.ctx, g.host, port, 30000, crt, key, NULL, &c->fd, &c->ssl, err,
+    if (bwh_tls_connect(g.ctx, g.host, port, 30000, crt, key, NULL, NULL, &c->fd, &c->ssl, err,
                        sizeof(err))) {
         fprintf(stderr, "bench_gwpoll: %s: %s\n", c->dev, err);
         goto out;

@@ -8,10 +8,21 @@
 # simulator on them); POLL=20 brings the load 60/20 = 3 times as many
 # devices would at 60 s. The gateway's own per-poll work (one registry write
 # per device per half interval) follows POLL, as for a real fleet.
-# Every device cycle is a real one: a fresh TLS connection with its client
-# certificate, a fresh device token, a check-in; an update is downloaded,
-# verified in full, installed into an in-memory slot, booted on trial,
-# confirmed and reported.
+# Every device cycle is a real one: a check-in over mutual TLS with the
+# device's certificate and token; an update is downloaded, verified in
+# full, installed into an in-memory slot, booted on trial, confirmed and
+# reported. CONN picks the connection mode (the agent's keep_connection and
+# tls_resume): kept (default, the agent's default: the connection stays
+# open between polls, the next check-in goes out on it; the gateway keeps
+# it for its idle_timeout, poll_interval x 1.25 + 30 s), resumed (a new
+# connection per cycle resuming the TLS session: no full handshake), full
+# (a new connection with a full handshake per cycle). Kept connections need
+# a descriptor per device in the simulator and the gateway, and per
+# gateway instance more client ports than the default ephemeral range
+# (28,232) for over ~27,000 devices: the script raises the open-file limit
+# (where the hard limit allows: else more GATEWAYS, each with its own
+# simulator process, split the descriptors) and, as root, widens
+# net.ipv4.ip_local_port_range for the run (restored at the end).
 # Measured: gateway CPU (utime+stime of /proc/PID/stat) and memory (VmRSS
 # sampled each second, VmHWM), polls served (check-in lines of the access
 # log), and the time from creating a campaign until the registry lists every
@@ -50,10 +61,30 @@ BUILD=$(realpath "${1:-$ROOT/build}")
 B=$BUILD/bulwark GW=$BUILD/bulwark-gateway AG=$BUILD/bulwark-agent LOAD=$BUILD/bench/bench_gwpoll
 DEVICES=${DEVICES:-10000} POLL=${POLL:-60} THREADS=${THREADS:-4} GW_THREADS=${GW_THREADS:-2}
 MEASURE=${MEASURE:-1} PKG_KIB=${PKG_KIB:-128} CAMPAIGN_MAX=${CAMPAIGN_MAX:-420}
-REF_CONNS=${REF_CONNS:-500}
+REF_CONNS=${REF_CONNS:-500} CONN=${CONN:-kept}
 DB=${DB:-sqlite} GATEWAYS=${GATEWAYS:-1} REF=${REF:-1} WAIT_ALL=${WAIT_ALL:-1}
 WARMUP=${WARMUP:-$((POLL / 4))}
 [ "$GATEWAYS" = 1 ] || [ "$DB" = pg ] || { echo "fleet.sh: GATEWAYS=$GATEWAYS needs DB=pg" >&2; exit 1; }
+case $CONN in
+  kept) KEEP=true RESUME=true ;; resumed) KEEP=false RESUME=true ;; full) KEEP=false RESUME=false ;;
+  *) echo "fleet.sh: CONN is kept, resumed or full" >&2; exit 1 ;;
+esac
+# a descriptor per kept connection on both ends, in every process started
+# here: one simulator and one gateway instance per DEVICES/GATEWAYS devices
+NOFILE=$((DEVICES / GATEWAYS + 512))
+if [ "$CONN" = kept ] && [ "$(ulimit -n)" -lt "$NOFILE" ]; then
+  ulimit -Hn "$NOFILE" 2>/dev/null; ulimit -n "$NOFILE" 2>/dev/null ||
+    { echo "fleet.sh: $((DEVICES / GATEWAYS)) kept connections per process need $NOFILE descriptors; the limit is $(ulimit -Hn) here (no CAP_SYS_RESOURCE?): use more GATEWAYS" >&2; exit 1; }
+fi
+PORTS0=''
+if [ "$CONN" = kept ]; then
+  read -r plo phi < /proc/sys/net/ipv4/ip_local_port_range
+  if [ $((phi - plo)) -lt $((DEVICES / GATEWAYS + 2000)) ]; then
+    [ "$(id -u)" -eq 0 ] && PORTS0="$plo $phi" &&
+      sysctl -qw net.ipv4.ip_local_port_range="10000 65000" ||
+      { echo "fleet.sh: $((DEVICES / GATEWAYS)) kept connections per gateway need a wider net.ipv4.ip_local_port_range" >&2; exit 1; }
+  fi
+fi
 OUT=${OUT:-$ROOT/bench/results-fleet-latest.md}
 for x in "$B" "$GW" "$AG" "$LOAD"; do
   [ -x "$x" ] || { echo "fleet.sh: $x missing (build first)" >&2; exit 1; }
@@ -68,7 +99,10 @@ pg_stop() {
   [ -n "$PGBIN" ] && [ -f "$T/pg/postmaster.pid" ] || return 0
   $AS "$PGBIN/pg_ctl" -D "$T/pg" -m fast -w -t 20 stop >/dev/null 2>&1
 }
-cleanup() { stop "$MPID"; stop_all $SPIDS; stop_all $GPIDS; pg_stop; rm -rf "$T"; }
+cleanup() {
+  stop "$MPID"; stop_all $SPIDS; stop_all $GPIDS; pg_stop; rm -rf "$T"
+  [ -z "$PORTS0" ] || sysctl -qw net.ipv4.ip_local_port_range="$PORTS0"
+}
 trap cleanup EXIT
 cd "$T" || exit 1
 die() { echo "fleet.sh: $*" >&2; tail -n 5 gw.err sim.err 2>/dev/null >&2; exit 1; }
@@ -129,12 +163,15 @@ jitter = 10
 retry_min = 5
 retry_max = 60
 timeout = 30
+keep_connection = $KEEP
+tls_resume = $RESUME
 EOF
 }
 sim_conf https://127.0.0.1:1 > sim.conf
 log "minting $DEVICES device identities (key, CSR, certificate from the simulator's CA)"
 tp=$(now)
 PER=$((DEVICES / GATEWAYS))
+DEVICES=$((PER * GATEWAYS)) # a whole number per instance: the checks count these
 for g in $(seq "$GATEWAYS"); do # fleet1 (ids dev-...), fleet2 (dev2-...): one per gateway
   pfx=dev-; [ "$g" = 1 ] || pfx=dev$g-
   "$AG" --simulate "$PER" --config sim.conf --fleet-dir fleet$g --ca-dir ca --id-prefix $pfx \
@@ -176,6 +213,7 @@ token_audience = $AUD
 access_log = $T/access$1.log
 poll_interval = $POLL
 threads = $GW_THREADS
+max_connections = $((DEVICES / GATEWAYS + 512))
 max_body = 4194304
 EOF
 }
@@ -312,6 +350,26 @@ rss_peak=$(awk '$2 > m { m = $2 } END { print m + 0 }' rss.txt)
 sim=$(tail -qn1 sim*.json | tr '\n' ' ')
 total_polls=$(polls)
 stop_all $GPIDS; GPIDS=
+# the mode as measured: the simulators' own count of the TLS connections
+# their devices opened (and resumed), and the gateways' access logs
+# (check-ins per client port, the handshake each connection began with)
+conn_line=$(tail -qn1 sim*.json | /usr/bin/python3 -c '
+import json, sys, collections
+c = r = y = 0
+for l in sys.stdin:
+    try: d = json.loads(l)
+    except ValueError: continue
+    c += d.get("connections", 0); r += d.get("resumed", 0); y += d.get("cycles", 0)
+print("%d device cycles opened %d TLS connections (%.3f per cycle), %d of them resumed (%.0f%%)" %
+      (y, c, c / y if y else 0, r, 100.0 * r / c if c else 0))')
+conn_line="$conn_line; gateway access logs: $(cat access*.log | /usr/bin/python3 -c '
+import json, sys, collections
+k = collections.Counter()
+for l in sys.stdin:
+    if "/api/v1/device/checkin" not in l: continue
+    try: k[json.loads(l).get("tls", "?")] += 1
+    except ValueError: pass
+print(", ".join("%d check-ins on a %s-handshake connection" % (n, t) for t, n in sorted(k.items())))')"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { b += 0; printf "%.2f", b ? a / b : 0 }'; }
 pg_campaign=''
@@ -324,9 +382,15 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
   echo "Run $(date -u '+%Y-%m-%d %H:%M') UTC on $(nproc) cores ($cpu), HEAD $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)."
   echo "Load average before / after: $load0 / $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Gateway: $GATEWAYS instance(s), registry $DB on tmpfs, $GW_THREADS threads each, access log to a file."
-  echo "Connection mode: every device cycle opens a fresh mutual-TLS connection with a full"
-  echo "handshake (the simulator keeps no TLS session between cycles: no resumption); the"
-  echo "requests of one cycle share it (keep-alive). Simulator: one"
+  case $CONN in
+    kept) echo "Connection mode: **kept** (keep_connection = true, tls_resume = true): each device keeps its" ;
+          echo "mutual-TLS connection between polls and sends the next check-in on it; a connection the" ;
+          echo "gateway closed is replaced with a resumed handshake. Simulator: one" ;;
+    resumed) echo "Connection mode: **resumed** (keep_connection = false, tls_resume = true): a new connection" ;
+          echo "per device cycle, resuming the device's TLS session (no full handshake). Simulator: one" ;;
+    full) echo "Connection mode: **full** (keep_connection = false, tls_resume = false): a new connection" ;
+          echo "with a full handshake per device cycle. Simulator: one" ;;
+  esac
   if [ "$POLL" = 60 ]; then
     echo "process, $THREADS threads, on the same 2 cores. Real time: poll interval 60 s, no compression."
   elif [ "$POLL" -gt 60 ]; then
@@ -355,6 +419,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
   echo "- registry after the first round ($t_first s after the start): $first; before the campaign: $before; after: $versions"
   echo "- simulator RSS, steady state: $(mib "$sim_rss") MiB for $DEVICES devices"
   echo "- simulator: $sim"
+  echo "- connections: $conn_line"
   echo "- campaign progress (s:success):$progress"
   echo "- reference: $(cat ref.txt)"
 } | tee "$OUT"

@@ -108,7 +108,15 @@ static const struct bwh_conf_row rows[] = {
     {"poll_interval", U(poll_interval), "60", "seconds devices wait between polls"},
     {"max_body", U(max_body), "65536", "largest JSON request body in bytes"},
     {"max_upload", U(max_upload), "1073741824", "largest release upload in bytes"},
-    {"timeout", U(timeout), "30", "seconds an idle connection is kept"},
+    {"timeout", U(timeout), "30",
+     "seconds a request body may stall (and the idle limit of a connection that has not "
+     "authenticated yet: see header_timeout)"},
+    {"idle_timeout", U(idle_timeout), "0",
+     "seconds an authenticated connection is kept open between requests, for devices that "
+     "keep their connection between polls (keep_connection); each costs a descriptor and "
+     "its TLS state meanwhile (docs/gateway.md \"Sizing\"). 0: poll_interval x 1.25 + 30, "
+     "just over the longest wait a device is told; below poll_interval devices reconnect "
+     "(resumed) at each poll"},
     {"header_timeout", U(header_timeout), "10",
      "seconds a connection has to finish the TLS handshake and send the complete headers "
      "of each request (counted from connect or the previous answer); then it is closed"},
@@ -149,6 +157,11 @@ static const struct bwh_conf_row rows[] = {
 };
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))
 
+uint64_t gw_idle_timeout(const struct gw_conf *c)
+{
+    return c->idle_timeout ? c->idle_timeout : c->poll_interval + c->poll_interval / 4 + 30;
+}
+
 bw_err gw_conf_load(struct gw_conf *c, const char *path)
 {
     bw_err rc;
@@ -166,6 +179,8 @@ bw_err gw_conf_load(struct gw_conf *c, const char *path)
         fprintf(stderr, "%s: max_body must be 1 KiB to 64 MiB\n", path);
     else if (c->timeout < 1 || c->timeout > 3600)
         fprintf(stderr, "%s: timeout must be 1 to 3600 seconds\n", path);
+    else if (c->idle_timeout > 172800)
+        fprintf(stderr, "%s: idle_timeout must be 0 to 172800 seconds\n", path);
     else if (c->token_replay_slots < 16 || c->token_replay_slots > (1u << 26))
         fprintf(stderr, "%s: token_replay_slots must be 16 to 67108864\n", path);
     else if (c->token_device_quota < 1)

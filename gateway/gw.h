@@ -41,6 +41,7 @@ struct gw_conf {
     uint64_t max_body;
     uint64_t max_upload;
     uint64_t timeout;
+    uint64_t idle_timeout;        /* kept-alive connection between requests; 0: from poll_interval */
     uint64_t threads;
     uint64_t max_connections;
     uint64_t token_replay_slots;
@@ -83,6 +84,10 @@ struct gw_conf {
 /* Loads the file (key = value lines). On error prints "PATH:LINE: reason"
  * on stderr and returns BW_E_FORMAT or BW_E_IO. */
 BW_NODISCARD bw_err gw_conf_load(struct gw_conf *c, const char *path);
+/* Seconds an idle connection is kept between requests: idle_timeout, or
+ * with 0 one that outlasts the poll interval the devices are told (plus
+ * their jitter), so that a device keeping its connection finds it open. */
+uint64_t gw_idle_timeout(const struct gw_conf *c);
 /* The commented sample configuration, written from the option table. */
 void gw_conf_sample(FILE *f);
 

@@ -521,22 +521,35 @@ static void access_log(struct gw_server *s, struct MHD_Connection *c, const char
                        const char *url, struct reqctx *rc)
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *ti;
     char addr[64] = "-";
+    unsigned port = 0;
     struct timespec ts;
 
     if (!s->log)
         return;
-    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
-                  addr, sizeof(addr));
-    else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6)
-        inet_ntop(AF_INET6,
-                  &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, addr,
-                  sizeof(addr));
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ci->client_addr;
+
+        inet_ntop(AF_INET, &a->sin_addr, addr, sizeof(addr));
+        port = ntohs(a->sin_port);
+    } else if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ci->client_addr;
+
+        inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof(addr));
+        port = ntohs(a->sin6_port);
+    }
+    /* the client's port names the connection (requests on a kept one share
+     * it) and tls how it began: a full or a resumed handshake */
+    ti = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     clock_gettime(CLOCK_REALTIME, &ts);
     pthread_mutex_lock(&s->lock);
-    fprintf(s->log, "{\"time\":%lld.%03ld,\"remote\":\"%s\",\"method\":", (long long)ts.tv_sec,
-            ts.tv_nsec / 1000000, addr);
+    fprintf(s->log,
+            "{\"time\":%lld.%03ld,\"remote\":\"%s\",\"port\":%u,\"tls\":\"%s\",\"method\":",
+            (long long)ts.tv_sec, ts.tv_nsec / 1000000, addr, port,
+            !ti || !ti->tls_session                    ? "-"
+            : gnutls_session_is_resumed(ti->tls_session) ? "resumed"
+                                                         : "full");
     log_str(s->log, method);
     fputs(",\"path\":", s->log);
     log_str(s->log, url);
@@ -1370,7 +1383,7 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
             gc.max_anonymous = 1;
         gc.max_per_address = (size_t)conf->max_per_address;
         gc.header_timeout = (double)conf->header_timeout;
-        gc.idle_timeout = (double)conf->timeout;
+        gc.idle_timeout = (double)gw_idle_timeout(conf);
         gc.body_timeout = (double)conf->timeout;
         gc.max_upload_inflight = conf->max_upload_inflight;
         rc = gw_guard_new(&s->guard, &gc, shut_fd, s);
@@ -1428,7 +1441,7 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
         0, accept_policy, s, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_HTTPS_CERT_CALLBACK, cert_cb, MHD_OPTION_HTTPS_MEM_TRUST, s->ca, MHD_OPTION_HTTPS_PRIORITIES,
         prio, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)conf->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)conf->timeout,
+        (unsigned)conf->threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)gw_idle_timeout(conf),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)s->max_conns, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
         s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONN_POOL, MHD_OPTION_NOTIFY_COMPLETED,

@@ -38,6 +38,15 @@ struct url {
     size_t path_len;  /* without a #fragment */
 };
 
+/* The buffers of a request, about 40 KiB: allocated for a request and
+ * given back while a kept connection waits (bwh_http_idle). */
+struct http_work {
+    unsigned char in[16384];
+    char url[URL_MAX];
+    char loc[URL_MAX]; /* the Location of the last answer */
+    char line[LINE_CAP];
+};
+
 struct bwh_http {
     struct bwh_http_opts o;
     char *cacert;
@@ -50,12 +59,16 @@ struct bwh_http {
     SSL *ssl;
     int https;
     char host[256], port[8];
+    /* the TLS session to offer on the next connection (opts.resume) and
+     * the server it came from */
+    SSL_SESSION *sess, *sess_from; /* the copy kept; the connection's, copied */
+    char sess_host[256], sess_port[8];
     /* an answer held in memory instead of a connection (bwh_http_parse) */
     const uint8_t *mem;
     size_t mem_len, mem_off;
     int mem_mode;
-    unsigned char in[16384]; /* received, not yet consumed: in[ioff..ilen) */
-    size_t ioff, ilen;
+    struct http_work *w; /* while a request is under way (bwh_http_idle frees it) */
+    size_t ioff, ilen;   /* received, not yet consumed: w->in[ioff..ilen) */
     /* the answer under way */
     uint64_t rate;
     int64_t rate_t0;
@@ -64,9 +77,6 @@ struct bwh_http {
     uint64_t given;    /* body bytes handed to the sink */
     int sink_failed;
     int fatal;
-    char url[URL_MAX];
-    char loc[URL_MAX]; /* the Location of the last answer */
-    char line[LINE_CAP];
     char err[320];
 };
 
@@ -191,6 +201,8 @@ void bwh_http_drop(struct bwh_http *h)
         SSL_free(h->ssl);
         h->ssl = NULL;
     }
+    SSL_SESSION_free(h->sess_from);
+    h->sess_from = NULL;
     if (h->sock >= 0)
         close(h->sock);
     h->sock = -1;
@@ -202,9 +214,28 @@ void bwh_http_free(struct bwh_http *h)
     if (!h)
         return;
     bwh_http_drop(h);
+    bwh_free(h->w);
+    SSL_SESSION_free(h->sess);
     SSL_CTX_free(h->own_ctx);
     bwh_free(h->cacert);
     bwh_free(h);
+}
+
+/* The request buffers, allocated when a request needs them. */
+static bw_err work(struct bwh_http *h)
+{
+    if (!h->w && !(h->w = bwh_malloc(sizeof(*h->w))))
+        return BW_E_NOMEM;
+    return BW_OK;
+}
+
+void bwh_http_idle(struct bwh_http *h)
+{
+    if (!h || !h->w || h->ioff < h->ilen)
+        return; /* bytes received and not yet read stay */
+    bwh_free(h->w);
+    h->w = NULL;
+    h->ioff = h->ilen = 0;
 }
 
 void bwh_http_limits(struct bwh_http *h, const struct bwh_net_limits *l)
@@ -363,12 +394,12 @@ static bw_err fill(struct bwh_http *h, int paced, int *eof)
     *eof = 0;
     if (h->ioff == h->ilen)
         h->ioff = h->ilen = 0;
-    if (h->ioff && h->ilen == sizeof(h->in)) { /* compact */
-        memmove(h->in, h->in + h->ioff, h->ilen - h->ioff);
+    if (h->ioff && h->ilen == sizeof(h->w->in)) { /* compact */
+        memmove(h->w->in, h->w->in + h->ioff, h->ilen - h->ioff);
         h->ilen -= h->ioff;
         h->ioff = 0;
     }
-    room = sizeof(h->in) - h->ilen;
+    room = sizeof(h->w->in) - h->ilen;
     if (h->mem_mode) { /* as a read would, up to the end of the buffer */
         size_t k = h->mem_len - h->mem_off;
 
@@ -378,7 +409,7 @@ static bw_err fill(struct bwh_http *h, int paced, int *eof)
             return BW_E_IO;
         }
         k = k < room ? k : room;
-        memcpy(h->in + h->ilen, h->mem + h->mem_off, k);
+        memcpy(h->w->in + h->ilen, h->mem + h->mem_off, k);
         h->mem_off += k;
         h->ilen += k;
         h->received += k;
@@ -396,7 +427,7 @@ static bw_err fill(struct bwh_http *h, int paced, int *eof)
         errno = 0;
         if (h->ssl) {
             ERR_clear_error();
-            r = SSL_read(h->ssl, h->in + h->ilen, (int)room);
+            r = SSL_read(h->ssl, h->w->in + h->ilen, (int)room);
             if (r <= 0) {
                 e = SSL_get_error(h->ssl, (int)r);
                 if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
@@ -409,7 +440,7 @@ static bw_err fill(struct bwh_http *h, int paced, int *eof)
                 }
             }
         } else {
-            r = recv(h->sock, h->in + h->ilen, room, 0);
+            r = recv(h->sock, h->w->in + h->ilen, room, 0);
             if (r == 0) {
                 *eof = 1;
                 set_err(h, "receive: connection closed by the server");
@@ -433,7 +464,7 @@ static bw_err fill(struct bwh_http *h, int paced, int *eof)
     }
 }
 
-/* One line (CRLF or LF) of at most cap-1 bytes into h->line; a longer one
+/* One line (CRLF or LF) of at most cap-1 bytes into h->w->line; a longer one
  * is too_long (the header block's limit, or a chunk line's). */
 static bw_err read_line(struct bwh_http *h, size_t cap, const char *too_long)
 {
@@ -441,16 +472,16 @@ static bw_err read_line(struct bwh_http *h, size_t cap, const char *too_long)
     int eof;
     bw_err rc;
 
-    if (cap > sizeof(h->line))
-        cap = sizeof(h->line);
+    if (cap > sizeof(h->w->line))
+        cap = sizeof(h->w->line);
     for (;;) {
         while (h->ioff < h->ilen) {
-            char ch = (char)h->in[h->ioff++];
+            char ch = (char)h->w->in[h->ioff++];
 
             if (ch == '\n') {
-                if (n && h->line[n - 1] == '\r')
+                if (n && h->w->line[n - 1] == '\r')
                     n--;
-                h->line[n] = 0;
+                h->w->line[n] = 0;
                 return BW_OK;
             }
             if (n + 1 >= cap) {
@@ -458,7 +489,7 @@ static bw_err read_line(struct bwh_http *h, size_t cap, const char *too_long)
                 h->fatal = 1;
                 return BW_E_TOOBIG;
             }
-            h->line[n++] = ch;
+            h->w->line[n++] = ch;
         }
         if ((rc = fill(h, 0, &eof)))
             return rc;
@@ -476,7 +507,7 @@ static bw_err read_head_line(struct bwh_http *h)
     snprintf(msg, sizeof(msg), "header block over %zu bytes (header limit)", h->lim.header_max);
     if ((rc = read_line(h, left ? left : 1, msg)))
         return rc;
-    if ((rc = bwh_net_meter_line(&h->meter, strlen(h->line), h->err, sizeof(h->err)))) {
+    if ((rc = bwh_net_meter_line(&h->meter, strlen(h->w->line), h->err, sizeof(h->err)))) {
         h->fatal = 1;
         return rc;
     }
@@ -530,7 +561,7 @@ static bw_err read_body(struct bwh_http *h, const struct bwh_http_req *rq, long 
         }
         if ((uint64_t)k > n)
             k = (size_t)n;
-        if ((rc = deliver(h, rq, status, h->in + h->ioff, k)))
+        if ((rc = deliver(h, rq, status, h->w->in + h->ioff, k)))
             return rc;
         h->ioff += k;
         if (n != UINT64_MAX)
@@ -575,7 +606,7 @@ static bw_err read_chunked(struct bwh_http *h, const struct bwh_http_req *rq, lo
 
         if ((rc = read_line(h, 256, "chunk size line over 255 bytes")))
             return rc;
-        if (chunk_size(h->line, &n, &end) ||
+        if (chunk_size(h->w->line, &n, &end) ||
             (*end && *end != ';' && *end != ' ' && *end != '\t')) {
             set_err(h, "bad chunk size line");
             h->fatal = 1;
@@ -587,7 +618,7 @@ static bw_err read_chunked(struct bwh_http *h, const struct bwh_http_req *rq, lo
             return rc;
         if ((rc = read_line(h, 256, "chunk not followed by CRLF")))
             return rc;
-        if (*h->line) {
+        if (*h->w->line) {
             set_err(h, "chunk not followed by CRLF");
             h->fatal = 1;
             return BW_E_FORMAT;
@@ -596,12 +627,12 @@ static bw_err read_chunked(struct bwh_http *h, const struct bwh_http_req *rq, lo
     do { /* trailer fields, up to the empty line, as many as header fields */
         if ((rc = read_line(h, 256, "trailer line over 255 bytes")))
             return rc;
-        if (*h->line && ++fields > h->lim.header_fields_max) {
+        if (*h->w->line && ++fields > h->lim.header_fields_max) {
             set_err(h, "too many trailer fields (header limit)");
             h->fatal = 1;
             return BW_E_TOOBIG;
         }
-    } while (*h->line);
+    } while (*h->w->line);
     return BW_OK;
 }
 
@@ -675,7 +706,7 @@ static bw_err read_answer(struct bwh_http *h, const struct bwh_http_req *rq, int
     *any = 0;
     *keep = 0;
     *status = 0;
-    h->loc[0] = 0;
+    h->w->loc[0] = 0;
     bwh_net_meter_head(&h->meter); /* 1xx answers count into the same block */
     do {
         int minor;
@@ -687,7 +718,7 @@ static bw_err read_answer(struct bwh_http *h, const struct bwh_http_req *rq, int
         *any = 1;
         if ((rc = read_head_line(h)))
             return rc;
-        if (status_line(h->line, &code, &minor)) {
+        if (status_line(h->w->line, &code, &minor)) {
             set_err(h, "not an HTTP/1 answer");
             h->fatal = 1;
             return BW_E_FORMAT;
@@ -696,22 +727,22 @@ static bw_err read_answer(struct bwh_http *h, const struct bwh_http_req *rq, int
         close_after = minor < 1; /* HTTP/1.0 closes unless it says keep-alive */
         clen = UINT64_MAX;
         have_range = 0;
-        h->loc[0] = 0;
+        h->w->loc[0] = 0;
         for (;;) {
             char *v;
 
             if ((rc = read_head_line(h)))
                 return rc;
-            if (!*h->line)
+            if (!*h->w->line)
                 break;
-            if (!(v = strchr(h->line, ':')))
+            if (!(v = strchr(h->w->line, ':')))
                 continue;
             *v++ = 0;
             v += strspn(v, " \t");
             v[strcspn(v, "\r")] = 0;
             for (char *t = v + strlen(v); t > v && (t[-1] == ' ' || t[-1] == '\t');)
                 *--t = 0;
-            if (!strcasecmp(h->line, "Content-Length")) {
+            if (!strcasecmp(h->w->line, "Content-Length")) {
                 uint64_t x;
 
                 if (bwh_parse_u64(v, &x) || (clen != UINT64_MAX && clen != x)) {
@@ -720,16 +751,16 @@ static bw_err read_answer(struct bwh_http *h, const struct bwh_http_req *rq, int
                     return BW_E_FORMAT;
                 }
                 clen = x;
-            } else if (!strcasecmp(h->line, "Transfer-Encoding")) {
+            } else if (!strcasecmp(h->w->line, "Transfer-Encoding")) {
                 chunked = has_token(v, "chunked");
-            } else if (!strcasecmp(h->line, "Connection")) {
+            } else if (!strcasecmp(h->w->line, "Connection")) {
                 if (has_token(v, "close"))
                     close_after = 1;
                 else if (has_token(v, "keep-alive"))
                     close_after = 0;
-            } else if (!strcasecmp(h->line, "Location")) {
-                snprintf(h->loc, sizeof(h->loc), "%s", v);
-            } else if (!strcasecmp(h->line, "Content-Range")) {
+            } else if (!strcasecmp(h->w->line, "Location")) {
+                snprintf(h->w->loc, sizeof(h->w->loc), "%s", v);
+            } else if (!strcasecmp(h->w->line, "Content-Range")) {
                 if (content_range(v, &start)) {
                     set_err(h, "bad Content-Range");
                     h->fatal = 1;
@@ -759,7 +790,7 @@ static bw_err read_answer(struct bwh_http *h, const struct bwh_http_req *rq, int
         h->fatal = 1;
         return BW_E_TOOBIG;
     }
-    if (follow && is_redirect(code) && h->loc[0])
+    if (follow && is_redirect(code) && h->w->loc[0])
         rq = NULL; /* a redirect's body is dropped */
     h->rate = rq ? rq->rate : 0;
     if (code == 204 || code == 304 || (rq && rq->method && !strcmp(rq->method, "HEAD")))
@@ -789,6 +820,10 @@ bw_err bwh_http_parse(const struct bwh_net_limits *l, const uint8_t *buf, size_t
     *status = 0;
     if ((rc = bwh_http_new(&h, NULL)))
         return rc;
+    if ((rc = work(h))) {
+        bwh_http_free(h);
+        return rc;
+    }
     bwh_http_limits(h, l);
     memset(&rq, 0, sizeof(rq));
     rq.from = from;
@@ -851,7 +886,12 @@ static bw_err connect_to(struct bwh_http *h, const struct url *u)
         }
         if (!ctx)
             ctx = h->own_ctx;
-        rc = bwh_tls_connect(ctx, u->host, u->port, (unsigned)ms, NULL, NULL, h->o.stop,
+        SSL_SESSION *resume = h->o.resume && h->sess && !strcmp(h->sess_host, u->host) &&
+                                      !strcmp(h->sess_port, u->port)
+                                  ? h->sess
+                                  : NULL;
+
+        rc = bwh_tls_connect(ctx, u->host, u->port, (unsigned)ms, h->o.crt, h->o.key, resume, h->o.stop,
                              &h->sock, &h->ssl, h->err, sizeof(h->err));
         if (rc == BW_E_AUTH)
             h->fatal = 1; /* the certificate will not change on a second try */
@@ -864,6 +904,41 @@ static bw_err connect_to(struct bwh_http *h, const struct url *u)
         snprintf(h->port, sizeof(h->port), "%s", u->port);
     }
     return rc;
+}
+
+/* opts.resume: the session of the kept connection, once it can be
+ * resumed (TLS 1.3 tickets arrive after the handshake, and are read with
+ * the answer), replaces the one kept. A copy is kept: OpenSSL marks the
+ * connection's own session object not resumable when the connection
+ * ends without a close_notify or with an error (the gateway closing an
+ * idle connection), which TLS 1.3 does not ask for (RFC 8446, 6.1).
+ * sess_from holds the object copied, so each one is copied once. */
+static void keep_session(struct bwh_http *h)
+{
+    SSL_SESSION *s, *copy;
+
+    if (!h->o.resume || !h->ssl || !(s = SSL_get0_session(h->ssl)) || s == h->sess_from ||
+        !SSL_SESSION_is_resumable(s))
+        return;
+    if (!(copy = SSL_SESSION_dup(s)) || SSL_SESSION_up_ref(s) != 1) {
+        SSL_SESSION_free(copy);
+        return; /* the one kept stays */
+    }
+    SSL_SESSION_free(h->sess_from);
+    h->sess_from = s;
+    SSL_SESSION_free(h->sess);
+    h->sess = copy;
+    snprintf(h->sess_host, sizeof(h->sess_host), "%s", h->host);
+    snprintf(h->sess_port, sizeof(h->sess_port), "%s", h->port);
+}
+
+int bwh_http_kept(struct bwh_http *h, const char *url)
+{
+    struct url u;
+    char err[96];
+
+    return h->sock >= 0 && !parse_url(url, &u, err, sizeof(err)) && h->https == u.https &&
+           !strcmp(h->host, u.host) && !strcmp(h->port, u.port) && conn_alive(h);
 }
 
 /* The request head, into a buffer of its own (it may carry a token: the
@@ -901,7 +976,7 @@ static bw_err request_head(const struct bwh_http_req *rq, const struct url *u, c
     return BW_OK;
 }
 
-/* One request and its answer at h->url, on the kept connection or a new
+/* One request and its answer at h->w->url, on the kept connection or a new
  * one (a kept one found dead, or one that breaks before any answer, is
  * replaced once). */
 static bw_err exchange(struct bwh_http *h, const struct bwh_http_req *rq, int follow,
@@ -912,7 +987,7 @@ static bw_err exchange(struct bwh_http *h, const struct bwh_http_req *rq, int fo
     size_t req_len = 0;
     bw_err rc;
 
-    if ((rc = parse_url(h->url, &u, h->err, sizeof(h->err)))) {
+    if ((rc = parse_url(h->w->url, &u, h->err, sizeof(h->err)))) {
         h->fatal = 1;
         return rc;
     }
@@ -929,6 +1004,8 @@ static bw_err exchange(struct bwh_http *h, const struct bwh_http_req *rq, int fo
             if ((rc = connect_to(h, &u)))
                 goto out;
             res->connects++;
+            if (h->ssl && SSL_session_reused(h->ssl))
+                res->resumed++;
         }
         h->err[0] = 0;
         rc = send_all(h, req, req_len);
@@ -936,6 +1013,8 @@ static bw_err exchange(struct bwh_http *h, const struct bwh_http_req *rq, int fo
             rc = send_all(h, rq->body, rq->body_len);
         if (!rc)
             rc = read_answer(h, rq, follow, &res->status, &res->any, &keep);
+        if (!rc)
+            keep_session(h);
         if (!keep)
             bwh_http_drop(h);
         if (rc && reused && !res->any && !stopping(h) && !h->fatal)
@@ -950,7 +1029,7 @@ out:
     return rc;
 }
 
-/* The URL a redirect's Location names, resolved against h->url: absolute
+/* The URL a redirect's Location names, resolved against h->w->url: absolute
  * (http or https), an absolute path, or a path relative to the current
  * one's directory. */
 static bw_err resolve(struct bwh_http *h, const char *loc, char *out, size_t cap)
@@ -962,9 +1041,9 @@ static bw_err resolve(struct bwh_http *h, const char *loc, char *out, size_t cap
         return (size_t)snprintf(out, cap, "%s", loc) < cap ? BW_OK : BW_E_TOOBIG;
     if (strstr(loc, "://") || !strncmp(loc, "//", 2) || !*loc)
         return BW_E_INVAL; /* another scheme, or a network-path reference */
-    if (parse_url(h->url, &u, h->err, sizeof(h->err)))
+    if (parse_url(h->w->url, &u, h->err, sizeof(h->err)))
         return BW_E_INVAL;
-    origin = (size_t)(u.path - h->url);
+    origin = (size_t)(u.path - h->w->url);
     dir = origin;
     if (*loc != '/') { /* up to the last '/' of the path, query excluded */
         size_t pl = strcspn(u.path, "?#");
@@ -973,7 +1052,7 @@ static bw_err resolve(struct bwh_http *h, const char *loc, char *out, size_t cap
             pl--;
         dir = origin + pl;
     }
-    if ((size_t)snprintf(out, cap, "%.*s%s%s", (int)dir, h->url,
+    if ((size_t)snprintf(out, cap, "%.*s%s%s", (int)dir, h->w->url,
                          *loc != '/' && dir == origin ? "/" : "", loc) >= cap)
         return BW_E_TOOBIG;
     return BW_OK;
@@ -997,23 +1076,27 @@ bw_err bwh_http_request(struct bwh_http *h, const struct bwh_http_req *rq_in,
     bw_err rc;
 
     memset(res, 0, sizeof(*res));
+    if (work(h)) {
+        set_err(h, "out of memory");
+        return BW_E_NOMEM;
+    }
     h->err[0] = 0;
     h->fatal = 0;
     h->sink_failed = 0;
     h->given = 0;
-    if (strlen(rq->url) >= sizeof(h->url)) {
+    if (strlen(rq->url) >= sizeof(h->w->url)) {
         set_err(h, "URL too long");
         res->fatal = 1;
         return BW_E_INVAL;
     }
-    snprintf(h->url, sizeof(h->url), "%s", rq->url);
-    https = !strncasecmp(h->url, "https://", 8);
+    snprintf(h->w->url, sizeof(h->w->url), "%s", rq->url);
+    https = !strncasecmp(h->w->url, "https://", 8);
     follow = h->lim.redirects_max && (!rq->method || !strcmp(rq->method, "GET"));
     for (;;) {
         char next[URL_MAX];
 
         rc = exchange(h, rq, follow, res);
-        if (rc || !follow || !is_redirect(res->status) || !h->loc[0])
+        if (rc || !follow || !is_redirect(res->status) || !h->w->loc[0])
             break;
         rc = BW_E_TOOBIG;
         h->fatal = 1;
@@ -1022,7 +1105,7 @@ bw_err bwh_http_request(struct bwh_http *h, const struct bwh_http_req *rq_in,
                      h->lim.redirects_max);
             break;
         }
-        if (resolve(h, h->loc, next, sizeof(next))) {
+        if (resolve(h, h->w->loc, next, sizeof(next))) {
             set_err(h, "a redirect to a URL that is not http(s) or too long");
             rc = BW_E_FORMAT;
             break;
@@ -1037,7 +1120,7 @@ bw_err bwh_http_request(struct bwh_http *h, const struct bwh_http_req *rq_in,
         /* the caller's fields (a token, say) go to the origin it named only */
         if (!same_origin(rq_in->url, next))
             r.headers = NULL;
-        memcpy(h->url, next, sizeof(h->url));
+        memcpy(h->w->url, next, sizeof(h->w->url));
     }
     res->body = h->given;
     res->fatal = h->fatal;

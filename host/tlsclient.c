@@ -222,8 +222,9 @@ bw_err bwh_tcp_connect(const char *host, const char *port, unsigned timeout_ms,
 }
 
 bw_err bwh_tls_connect(SSL_CTX *ctx, const char *host, const char *port, unsigned timeout_ms,
-                      X509 *crt, EVP_PKEY *key, volatile const sig_atomic_t *stop, int *fd_out,
-                      SSL **ssl_out, char *err, size_t cap)
+                      X509 *crt, EVP_PKEY *key, SSL_SESSION *resume,
+                      volatile const sig_atomic_t *stop, int *fd_out, SSL **ssl_out, char *err,
+                      size_t cap)
 {
     int64_t deadline = now_ms() + timeout_ms;
     unsigned char ip[16];
@@ -253,6 +254,10 @@ bw_err bwh_tls_connect(SSL_CTX *ctx, const char *host, const char *port, unsigne
         ssl_reason(err, cap, "TLS server name");
         goto out;
     }
+    /* a session from an earlier connection to this server: offered; the
+     * server may still insist on a full handshake (an unknown ticket key) */
+    if (resume && SSL_set_session(ssl, resume) != 1)
+        ERR_clear_error(); /* not resumable here: a full handshake then */
     rc = BW_E_IO;
     for (;;) {
         int r = SSL_connect(ssl), e, w;

@@ -10,6 +10,13 @@ if(TARGET bwgateway AND TARGET bulwark-agent)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_fleet.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>)
   set_tests_properties(integ.agent_fleet PROPERTIES TIMEOUT 120)
+  # the connection and the TLS session kept between polls, from the
+  # gateway's access log (ports, full or resumed handshakes); about 20 s
+  add_test(NAME integ.agent_keep
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/agent_keep.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:bulwark-agent>
+                   $<TARGET_FILE:devkey_pem>)
+  set_tests_properties(integ.agent_keep PROPERTIES TIMEOUT 120)
   # the campaign guard rails with the fleet simulator: abort, fleet rollback,
   # a dynamic campaign picking up devices imported later
   add_test(NAME integ.fleet_guard

@@ -30,6 +30,13 @@ struct bwh_http_opts {
     const char *cacert; /* with tls NULL: PEM CA bundle (NULL: the system's store) */
     unsigned stall_s;   /* no byte for this long ends a request (0: off) */
     volatile const sig_atomic_t *stop; /* non-zero ends a request (polled >= 1/s) */
+    int resume;         /* https: keep the TLS session (ticket) of the last
+                         * connection and offer it when a new connection to
+                         * the same host and port is opened (resumption: no
+                         * full handshake); kept until bwh_http_free */
+    X509 *crt;          /* https: this client certificate and key on every */
+    EVP_PKEY *key;      /* connection instead of the context's (the caller's,
+                         * not freed here; NULL: the context's) */
 };
 
 /* A new client (no connection yet): BW_E_NOMEM. Free with bwh_http_free
@@ -43,8 +50,17 @@ void bwh_http_free(struct bwh_http *h);
  * caller that retries keeps one deadline for all its attempts. Before the
  * first call the defaults of bwh_net_limits_default hold, started at new. */
 void bwh_http_limits(struct bwh_http *h, const struct bwh_net_limits *l);
+/* Gives back the request buffers (about 40 KiB) while the client waits,
+ * keeping the connection and the session; the next request allocates
+ * them again. For a client that keeps a connection over a long pause. */
+void bwh_http_idle(struct bwh_http *h);
 /* Closes the kept connection: the next request opens a new one. */
 void bwh_http_drop(struct bwh_http *h);
+/* 1 when a request to url would go out on the kept connection: one is
+ * open to url's scheme, host and port, and the server has neither closed
+ * it nor sent anything unasked meanwhile (a TLS session ticket aside);
+ * 0 when it would open a new one. No blocking: one poll of the socket. */
+int bwh_http_kept(struct bwh_http *h, const char *url);
 /* Whether url is one the client speaks (http[s]://HOST[:PORT][/PATH],
  * printable ASCII, no user:password@, port 1..65535): BW_OK with *https
  * set (may be NULL), or BW_E_INVAL. */
@@ -77,6 +93,7 @@ struct bwh_http_req {
 struct bwh_http_res {
     long status;         /* of the final answer, 0 when none came */
     unsigned connects;   /* connections this request opened */
+    unsigned resumed;    /* ... of them with a resumed TLS session (opts.resume) */
     unsigned redirects;  /* redirects followed */
     int any;             /* a byte of an answer arrived */
     int fatal;           /* a limit, a stop, a refused certificate or answer,

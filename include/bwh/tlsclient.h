@@ -53,7 +53,10 @@ BW_NODISCARD bw_err bwh_tls_key_pem(const uint8_t *pem, size_t len, EVP_PKEY **k
  * brackets) and completes the handshake within timeout_ms in all; the
  * server's certificate must chain to the context's CAs and name host (DNS
  * name or IP address, as the host is). crt/key, when not NULL, are this
- * connection's client certificate and key (else the context's). On success
+ * connection's client certificate and key (else the context's). resume,
+ * when not NULL, is a session of an earlier connection to the same server
+ * (SSL_get1_session), offered for resumption (SSL_session_reused on *ssl
+ * tells whether the server took it). On success
  * *fd is a non-blocking socket and *ssl the connection (the caller closes
  * both). stop, when not NULL, is polled at least once a second: non-zero
  * ends the attempt. err (cap bytes) says why it failed: name resolution,
@@ -62,8 +65,8 @@ BW_NODISCARD bw_err bwh_tls_key_pem(const uint8_t *pem, size_t len, EVP_PKEY **k
  * refused, BW_E_NOMEM. Thread-safe. */
 BW_NODISCARD bw_err bwh_tls_connect(SSL_CTX *ctx, const char *host, const char *port,
                                    unsigned timeout_ms, X509 *crt, EVP_PKEY *key,
-                                   volatile const sig_atomic_t *stop, int *fd, SSL **ssl, char *err,
-                                   size_t cap);
+                                   SSL_SESSION *resume, volatile const sig_atomic_t *stop, int *fd,
+                                   SSL **ssl, char *err, size_t cap);
 
 /* The TCP part of bwh_tls_connect alone (plain http): connects to one of
  * host's addresses within timeout_ms; *fd is a non-blocking socket the

@@ -298,9 +298,12 @@ sed "s|^gateway = .*|gateway = https://localhost:$P|" dev-1/agent.conf > badname
 check '[ $rc = 75 ] && grep -q "certificate of localhost is refused: hostname mismatch" badname.log' \
   "wrong host name: exit $rc: $(tail -1 badname.log)"
 check '! ldd "$AG" | grep -q -E "libcurl|libgnutls"' "the agent links libcurl or GnuTLS: $(ldd "$AG" | grep -E 'curl|gnutls')"
-# between polls the agent's process (same pid) is bulwark-agent-wait with no
-# descriptor but 0-2; SIGUSR1 polls at once, SIGTERM ends it with status 0
+# with no connection or session kept, between polls the agent's process
+# (same pid) is bulwark-agent-wait with no descriptor but 0-2; SIGUSR1
+# polls at once, SIGTERM ends it with status 0 (the default, keeping both,
+# waits in its own process: agent_keep.sh)
 sed -e "s|^poll_min = .*|poll_min = 60|" -e "s|^poll_max = .*|poll_max = 60|" dev-1/agent.conf > idle.conf
+printf 'keep_connection = false\ntls_resume = false\n' >> idle.conf
 "$AG" --config idle.conf > idle.log 2>&1 &
 DPID=$!; APIDS="$APIDS $DPID"
 polls() { grep -c "no update" idle.log; }

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # Shared steps of the agent client tests (agent_http.sh, hostile_client.sh,
-# the EST and delta tests),
+# agent_keep.sh, the EST and delta tests),
 # sourced after gwlib.sh, in the test's temp directory with $B the bulwark CLI.
 
 # agent_device: srvca.crt/srv.crt/srv.key (gw_server_cert), a release key
@@ -13,6 +13,25 @@ agent_device() {
   "$B" device init --dir dev --slot-size 1048576 --pub rel.pub --vendor-id $V --class-id $C >/dev/null
   "$B" provision --ca-dir factory --config dev/device.conf --device-id dev-1 --argon2 1,1024,1 \
     >/dev/null 2>&1 || { echo "provision failed"; exit 1; }
+}
+
+# agent_accept: dev-1 (agent_device) imported into the gateway at $U and
+# accepted, checked with check
+agent_accept() {
+  check '[ "$(op $TOK_admin --data-binary @factory/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"
+  check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"accepted\"}" $U/api/v1/devices/dev-1/status)" = 200 ]' "accept"
+}
+
+# agent_conf [LINE...]: agent.conf for dev-1 against the gateway at $U
+# (audience $AUD, state in $T/state, short retries and timeout), then the
+# extra lines
+agent_conf() {
+  local line
+  {
+    printf '%s\n' "device_config = $T/dev/device.conf" "gateway = $U" "ca_cert = $T/srvca.crt" \
+      "audience = $AUD" "state_dir = $T/state" "retry_min = 1" "retry_max = 2" "timeout = 5"
+    for line in "$@"; do echo "$line"; done
+  } > agent.conf
 }
 
 # agent_est_setup OP_KEY: the EST tests' start (agent_est.sh,
@@ -29,20 +48,8 @@ agent_est_setup() {
   CONF=("token_audience = $AUD" "est_ca_cert = $T/opca.crt" "est_ca_key = $T/opca.key"
         "est_lifetime = 60" "require_operational_cert = true" "poll_interval = 1")
   gw_start "$T/factory/ca.crt" "${CONF[@]}"
-  check '[ "$(op $TOK_admin --data-binary @factory/registry.jsonl $U/api/v1/devices/import)" = 200 ]' "import"
-  check '[ "$(op $TOK_admin -H "Content-Type: application/json" --data "{\"status\":\"accepted\"}" $U/api/v1/devices/dev-1/status)" = 200 ]' "accept"
-  cat > agent.conf <<EOF2
-device_config = $T/dev/device.conf
-gateway = $U
-ca_cert = $T/srvca.crt
-audience = $AUD
-state_dir = $T/state
-enroll = true
-op_key = $1
-retry_min = 1
-retry_max = 2
-timeout = 5
-EOF2
+  agent_accept
+  agent_conf "enroll = true" "op_key = $1"
   run() { "$AG" --config agent.conf --once >> agent.out 2>&1; }
   serial() { openssl x509 -in state/op.crt -noout -serial 2>/dev/null | cut -d= -f2; }
   seen() { op $TOK_admin $U/api/v1/devices/dev-1 >/dev/null; sed -n 's/.*"last_seen":\([0-9]*\).*/\1/p' body.txt; }
