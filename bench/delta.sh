@@ -169,14 +169,33 @@ pair() { # NAME NEW_IMAGE
   delta_wall=$(echo $delta_walls | tr ' ' '\n' | sort -n | head -1)
   # bulwark delta over HTTP (127.0.0.1): bytes and requests as the server saw them
   mkdir -p www && cp "$name.bwd" "$name.bwp" www/
-  rm -f port; $PY "$ROOT/tests/integ/httpd.py" www port 2>http.log & hp=$!
-  for _ in $(seq 50); do [ -s port ] && break; sleep 0.1; done
+  # nginx when installed (a real static server), else tests/integ/httpd.py;
+  # both log one line per request with the body bytes in field 5
+  rm -f port http.log
+  if command -v nginx >/dev/null; then
+    mkdir -p ngx && echo 18481 > port
+    cat > ngx/nginx.conf <<EOF
+daemon off; worker_processes 1; pid $W/ngx/pid; error_log $W/ngx/err.log;
+events { worker_connections 64; }
+http { log_format bw '\$request_method \$uri \$status \$http_range \$body_bytes_sent';
+  access_log $W/http.log bw; sendfile on; client_body_temp_path $W/ngx;
+  proxy_temp_path $W/ngx; fastcgi_temp_path $W/ngx; uwsgi_temp_path $W/ngx; scgi_temp_path $W/ngx;
+  server { listen 127.0.0.1:18481; root $W/www; } }
+EOF
+    nginx -c "$W/ngx/nginx.conf" -p "$W/ngx" & hp=$!
+    server=nginx
+  else
+    $PY "$ROOT/tests/integ/httpd.py" www port 2>http.log & hp=$!
+    server=httpd.py
+  fi
+  for _ in $(seq 50); do [ -s port ] && (exec 3<>/dev/tcp/127.0.0.1/"$(cat port)") 2>/dev/null && break; sleep 0.1; done
+  : > http.log
   device devD
   tm "$B" install --config devD/device.conf --delta "http://127.0.0.1:$(cat port)/$name.bwd" --delta-only \
     "http://127.0.0.1:$(cat port)/$name.bwp"
   kill $hp; wait $hp 2>/dev/null
   dbytes=$(awk '{s += $5} END {print s}' http.log); dreq=$(wc -l < http.log)
-  echo "| **bulwark delta** (HTTP Range) | $dbytes ($(mib "$dbytes") MiB) | $dreq | $(tmrow) |" >> "$OUT"
+  echo "| **bulwark delta** (HTTP Range, $server) | $dbytes ($(mib "$dbytes") MiB) | $dreq | $(tmrow) |" >> "$OUT"
   printf '%s' "$dloc" >> "$OUT"
   # xdelta3
   xd=-
