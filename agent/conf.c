@@ -73,11 +73,11 @@ static const struct bwh_conf_row rows[] = {
     {"download_timeout", U(download_timeout), "3600",
      "longest one download request may take (s); a cut download resumes next cycle"},
     {"token_ttl", U(token_ttl), "300", "lifetime of each device token (s, at most 3600)"},
-    {"keep_connection", BOOL(keep_connection), "true",
+    {"keep_connection", BOOL(keep_connection), "false",
      "true: the TLS connection to the gateway stays open between polls and the next check-in "
      "goes out on it (no handshake; the gateway's idle_timeout must exceed the poll interval); "
      "false: one connection per cycle"},
-    {"tls_resume", BOOL(tls_resume), "true",
+    {"tls_resume", BOOL(tls_resume), "false",
      "true: the TLS session (ticket) is kept between connections and offered on the next one "
      "(a resumed handshake instead of a full one); dropped with a new certificate, key, CA or "
      "gateway URL"},

@@ -48,10 +48,11 @@ poll_min = 3600
 poll_max = 3600
 jitter = 0
 EOF
-# the default: the connection and the TLS session kept for the next poll
-# (the agent waits in its own process); agent.conf: neither, so the agent
-# becomes bulwark-agent-wait between polls
+# agent-kept.conf: the connection and the TLS session kept for the next
+# poll (the agent waits in its own process); agent.conf: neither (the
+# default), so the agent becomes bulwark-agent-wait between polls
 cp agent.conf agent-kept.conf
+printf 'keep_connection = true\ntls_resume = true\n' >> agent-kept.conf
 printf 'keep_connection = false\ntls_resume = false\n' >> agent.conf
 
 # mappings PID: Rss per mapped file (and [heap], [stack], [anon]), largest first
@@ -90,14 +91,14 @@ else echo "| openssl s_client (reference) | did not connect: $(head -c 100 sc.ou
 for i in $(seq 200); do grep -q "next poll" agent.log && break; sleep 0.05; done
 grep -q "next poll" agent.log || { cat agent.log >&2; echo "agent did not check in" >&2; exit 1; }
 sleep 1
-measure "bulwark-agent, idle between polls (keep_connection = false, tls_resume = false: bulwark-agent-wait)" $APID
+measure "bulwark-agent, idle between polls (the default: keep_connection = false, tls_resume = false: bulwark-agent-wait)" $APID
 [ "${SMAPS:-}" ] && mappings $APID > smaps.txt
-# the default: it waits in its own process, with everything of the cycle
+# both on: it waits in its own process, with everything of the cycle
 # still mapped and its TLS connection and session kept
 "$AG" --config agent-kept.conf > solo.log 2>&1 & SOLO=$!; PIDS="$PIDS $SOLO"
 for i in $(seq 200); do grep -q "next poll" solo.log && break; sleep 0.05; done
 sleep 1
-measure "bulwark-agent keeping its connection and TLS session (the default), in its own process" $SOLO
+measure "bulwark-agent keeping its connection and TLS session (both on), in its own process" $SOLO
 [ "${SMAPS:-}" ] && mappings $SOLO > smaps-solo.txt
 kill $SOLO 2>/dev/null; wait $SOLO 2>/dev/null
 libs=$(ldd "$AG" | grep -c '=>')

@@ -12,7 +12,7 @@
 # device's certificate and token; an update is downloaded, verified in
 # full, installed into an in-memory slot, booted on trial, confirmed and
 # reported. CONN picks the connection mode (the agent's keep_connection and
-# tls_resume): kept (default, the agent's default: the connection stays
+# tls_resume): kept (the script's default; the agent's options: the connection stays
 # open between polls, the next check-in goes out on it; the gateway keeps
 # it for its idle_timeout, poll_interval x 1.25 + 30 s), resumed (a new
 # connection per cycle resuming the TLS session: no full handshake), full

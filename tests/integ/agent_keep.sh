@@ -43,7 +43,7 @@ agent_device
 gw_operators admin
 gw_start "$T/factory/ca.crt" "token_audience = $AUD" "poll_interval = 1" "idle_timeout = 30"
 agent_accept
-agent_conf "poll_min = 1" "poll_max = 10" "jitter = 0"
+agent_conf "poll_min = 1" "poll_max = 10" "jitter = 0" "keep_connection = true" "tls_resume = true"
 # checkins: "PORT TLS STATUS" of dev-1's check-ins in the access log
 checkins() {
   /usr/bin/python3 -c '
