@@ -263,6 +263,12 @@ void gw_guard_open(struct gw_guard *g, struct gw_guard_conn *k, int fd, const ui
     g->anonymous++;
     addr_add(g, addr);
     append(g, k, L_ANON_WAIT, now);
+    /* gw_guard_admit ran in the accepting thread before this count: two
+     * threads of the pool may both have admitted the last place */
+    if (g->slot[addr_find(g, addr)].count > g->c.max_per_address || g->conns > g->c.max_conns) {
+        shut_conn(g, k);
+        g->refused++;
+    }
     while (g->anonymous > g->c.max_anonymous && g->l[L_ANON_WAIT].head) {
         shut_conn(g, victim(g));
         g->evicted++;

@@ -195,6 +195,25 @@ static void per_address(void)
     gw_guard_close(g, &c[2]);
     gw_guard_close(g, &c[3]);
     gw_guard_free(g);
+
+    /* two accepting threads both admit the last place before either
+     * connection is counted: the second to be opened is shut at once */
+    g = mk(1000, 1000, 3);
+    for (i = 0; i < 2; i++) {
+        CHECK(gw_guard_admit(g, a));
+        gw_guard_open(g, &c[i], i, a, 0);
+    }
+    CHECK(gw_guard_admit(g, a));
+    CHECK(gw_guard_admit(g, a));
+    gw_guard_open(g, &c[2], 2, a, 0);
+    CHECK(n_shut == 0);
+    gw_guard_open(g, &c[3], 3, a, 0);
+    CHECK(n_shut == 1 && shut_log[0] == 3);
+    CHECK(!gw_guard_admit(g, a));
+    for (i = 0; i < 4; i++)
+        gw_guard_close(g, &c[i]);
+    CHECK(gw_guard_admit(g, a)); /* every place given back */
+    gw_guard_free(g);
 }
 
 /* Many addresses in and out of a small table: counts stay exact
