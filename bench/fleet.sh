@@ -64,6 +64,7 @@ MEASURE=${MEASURE:-1} PKG_KIB=${PKG_KIB:-128} CAMPAIGN_MAX=${CAMPAIGN_MAX:-420}
 REF_CONNS=${REF_CONNS:-500} CONN=${CONN:-kept}
 DB=${DB:-sqlite} GATEWAYS=${GATEWAYS:-1} REF=${REF:-1} WAIT_ALL=${WAIT_ALL:-1}
 WARMUP=${WARMUP:-$((POLL / 4))}
+IDLE_TIMEOUT=${IDLE_TIMEOUT:-0} # the gateways' idle_timeout (0: their default, POLL x 1.25 + 30 s)
 [ "$GATEWAYS" = 1 ] || [ "$DB" = pg ] || { echo "fleet.sh: GATEWAYS=$GATEWAYS needs DB=pg" >&2; exit 1; }
 case $CONN in
   kept) KEEP=true RESUME=true ;; resumed) KEEP=false RESUME=true ;; full) KEEP=false RESUME=false ;;
@@ -216,6 +217,7 @@ threads = $GW_THREADS
 max_connections = $((DEVICES / GATEWAYS + 512))
 max_body = 4194304
 EOF
+[ "$IDLE_TIMEOUT" = 0 ] || echo "idle_timeout = $IDLE_TIMEOUT"
 }
 for g in $(seq "$GATEWAYS"); do
   gw_conf "$g" > gw$g.conf
@@ -250,6 +252,13 @@ fi
 # --- the fleet, steady state -----------------------------------------------------------
 rss0=$(rss_sum $GPIDS)
 db0=$(pg_size)
+# the gateways' own background work with no device connected (sweeper,
+# access log flush, ticket keys, delta builder), so the steady figure can
+# be read per check-in with and without it
+IDLE_S=${IDLE_S:-20}
+i0=$(cpu_ms $GPIDS); sleep "$IDLE_S"; i1=$(cpu_ms $GPIDS)
+idle_ms_s=$(awk -v c="$((i1 - i0))" -v s="$IDLE_S" 'BEGIN { printf "%.2f", c / s }')
+log "gateways idle: $idle_ms_s ms CPU per second over $IDLE_S s"
 log "starting $DEVICES simulated devices ($THREADS threads per $GATEWAYS simulator), first polls spread over $POLL s"
 tstart=$(now)
 for g in $(seq "$GATEWAYS"); do
@@ -305,6 +314,8 @@ st_polls=$((p1 - p0))
 st_rps=$(awk -v n="$st_polls" -v s="$st_secs" 'BEGIN { printf "%.1f", n / s }')
 st_cpu_pct=$(awk -v c="$((c1 - c0))" -v s="$st_secs" 'BEGIN { printf "%.1f", c / 10 / s }')
 st_cpu_us=$(awk -v c="$((c1 - c0))" -v n="$st_polls" 'BEGIN { printf "%.1f", n ? c * 1000 / n : 0 }')
+st_cpu_net_us=$(awk -v c="$((c1 - c0))" -v i="$idle_ms_s" -v s="$st_secs" -v n="$st_polls" \
+  'BEGIN { x = c - i * s; if (x < 0) x = 0; printf "%.1f", n ? x * 1000 / n : 0 }')
 st_sim_us=$(awk -v c="$((q1 - q0))" -v n="$st_polls" 'BEGIN { printf "%.1f", n ? c * 1000 / n : 0 }')
 st_pg_us=$(awk -v c="$((g1 - g0))" -v n="$st_polls" 'BEGIN { printf "%.1f", n ? c * 1000 / n : 0 }')
 st_rows=$(awk -v w="$((w1 - w0))" -v s="$st_secs" 'BEGIN { printf "%.1f", w / s }')
@@ -406,6 +417,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
   echo "|---|---:|---:|---:|"
   echo "| check-ins/s served, steady state ($st_secs s) | $st_rps (offered $want_rps) | bench_gwpoll fresh-connection ceiling: $ref_rps | $(ratio "$st_rps" "$ref_rps")x |"
   echo "| gateway CPU per check-in (us, user+system) | $st_cpu_us | bench_gwpoll: $ref_cpu | $(ratio "$st_cpu_us" "$ref_cpu")x |"
+  echo "| gateway CPU per check-in without the gateways' idle background ($idle_ms_s ms/s measured before the fleet) (us) | $st_cpu_net_us | | |"
   echo "| gateway CPU, steady state (% of one core) | $st_cpu_pct | | |"
   [ "$DB" = pg ] && echo "| PostgreSQL CPU per check-in (us, every server process) | $st_pg_us | | |"
   [ "$DB" = pg ] && echo "| registry row writes: per second / per check-in; commits per second | $st_rows / $st_rows_per; $st_xact | | |"
