@@ -64,6 +64,7 @@ MEASURE=${MEASURE:-1} PKG_KIB=${PKG_KIB:-128} CAMPAIGN_MAX=${CAMPAIGN_MAX:-420}
 REF_CONNS=${REF_CONNS:-500} CONN=${CONN:-kept}
 DB=${DB:-sqlite} GATEWAYS=${GATEWAYS:-1} REF=${REF:-1} WAIT_ALL=${WAIT_ALL:-1}
 WARMUP=${WARMUP:-$((POLL / 4))}
+TOKEN_TTL=${TOKEN_TTL:-300} # the devices' token_ttl: a kept connection reuses its token until 3/4 of it
 IDLE_TIMEOUT=${IDLE_TIMEOUT:-0} # the gateways' idle_timeout (0: their default, POLL x 1.25 + 30 s)
 [ "$GATEWAYS" = 1 ] || [ "$DB" = pg ] || { echo "fleet.sh: GATEWAYS=$GATEWAYS needs DB=pg" >&2; exit 1; }
 case $CONN in
@@ -166,6 +167,7 @@ retry_max = 60
 timeout = 30
 keep_connection = $KEEP
 tls_resume = $RESUME
+token_ttl = $TOKEN_TTL
 EOF
 }
 sim_conf https://127.0.0.1:1 > sim.conf
