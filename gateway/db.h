@@ -302,6 +302,11 @@ struct gw_db_ops {
     bw_err (*campaign_create)(void *ctx, struct gw_campaign *c, int64_t now);
     /* counts may be NULL */
     bw_err (*campaign_get)(void *ctx, int64_t id, struct gw_campaign *out, struct gw_counts *counts);
+    /* The campaign counts (campaign_get, campaign_list, the rollout rule)
+     * come from a tally the database keeps beside the actions; *differ:
+     * how many tally rows disagree with a count of the actions (0: none).
+     * A full scan: for tests and repair checks, not for a request. */
+    bw_err (*tally_check)(void *ctx, int64_t *differ);
     /* RUNNING <-> PAUSED (same state: no-op), RUNNING/PAUSED -> CANCELLED
      * (cancels its SCHEDULED and OFFERED actions; RUNNING ones may still
      * report). BW_E_STATE from a final state, BW_E_INVAL for another st.

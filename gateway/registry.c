@@ -1130,6 +1130,20 @@ out:
     return finish(h, e);
 }
 
+static bw_err reg_tally_check(void *ctx, int64_t *differ)
+{
+    struct gw__db *h = ctx;
+    bw_err e;
+
+    if (!differ)
+        return BW_E_INVAL;
+    e = begin(h, GW__Q_BEGIN_SNAPSHOT);
+    if (e)
+        return e;
+    e = one_int(h, differ, GW__Q_TALLY_CHECK, "");
+    return finish(h, e);
+}
+
 static bw_err set_state_once(struct gw__db *h, const struct tx *t)
 {
     enum gw_campaign_state to = (enum gw_campaign_state)t->to;
@@ -1529,6 +1543,7 @@ static bw_err reg_audit_recent(void *ctx, int64_t limit, audit_fn fn, void *arg)
         .release_by_digest = reg_release_by_digest, .release_list = reg_release_list,             \
         .campaign_list = reg_campaign_list, .action_list = reg_action_list,                       \
         .campaign_create = reg_campaign_create, .campaign_get = reg_campaign_get,                 \
+        .tally_check = reg_tally_check,                                                            \
         .campaign_set_state = reg_campaign_set_state, .action_next = reg_action_next,             \
         .action_report = reg_action_report, .action_get = reg_action_get,                         \
         .action_installed = reg_action_installed, .action_go = reg_action_go, .ticket_key = reg_ticket_key, .ddi_get = reg_ddi_get,                         \

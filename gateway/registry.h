@@ -68,6 +68,7 @@ enum gw__q {
     GW__Q_CAMPAIGN_BATCHES,
     GW__Q_CAMPAIGN_GET,
     GW__Q_CAMPAIGN_COUNTS,
+    GW__Q_TALLY_CHECK, /* rows of the action tally that differ from a count of the actions */
     GW__Q_CAMPAIGN_LIST,
     GW__Q_CAMPAIGN_STATE,     /* the campaign's state, its row locked for the change */
     GW__Q_CAMPAIGN_SET_STATE,

@@ -148,6 +148,64 @@
 #define SCHEMA_V8(I64)                                                                             \
     "CREATE TABLE tls_ticket_keys (period " I64 " PRIMARY KEY, key TEXT NOT NULL);"
 
+/* 10: each campaign's actions counted by (batch, state, fail_kind, hold),
+ * kept by triggers in the statement that changes an action, so the
+ * rollout rule (registry.c, settle) and the campaign views read a few
+ * tally rows instead of counting the campaign's actions on every report:
+ * a campaign to N devices cost O(N) per report, O(N^2) in all. Rows whose
+ * count falls to 0 are removed. SQLite: row triggers; PostgreSQL:
+ * statement triggers over the transition tables (one upsert per tally row
+ * and statement, in key order, also for a campaign's bulk insert). */
+#define TALLY_KEY "campaign_id, batch, state, fail_kind, hold"
+#define TALLY_TABLE(I64)                                                                           \
+    "CREATE TABLE action_tally (campaign_id " I64 " NOT NULL, batch INTEGER NOT NULL,"            \
+    " state INTEGER NOT NULL, fail_kind INTEGER NOT NULL, hold INTEGER NOT NULL,"                 \
+    " n " I64 " NOT NULL, PRIMARY KEY (" TALLY_KEY "));"                                           \
+    "INSERT INTO action_tally (" TALLY_KEY ", n) SELECT " TALLY_KEY ", count(*) FROM actions"      \
+    " GROUP BY " TALLY_KEY ";"
+#define TALLY_IS(R)                                                                                \
+    "campaign_id = " R ".campaign_id AND batch = " R ".batch AND state = " R ".state"             \
+    " AND fail_kind = " R ".fail_kind AND hold = " R ".hold"
+#define SQ_TALLY_ADD                                                                               \
+    " INSERT INTO action_tally (" TALLY_KEY ", n) VALUES (NEW.campaign_id, NEW.batch, NEW.state," \
+    " NEW.fail_kind, NEW.hold, 1) ON CONFLICT (" TALLY_KEY ") DO UPDATE SET n = n + 1;"
+#define SQ_TALLY_SUB                                                                               \
+    " UPDATE action_tally SET n = n - 1 WHERE " TALLY_IS("OLD") ";"                                \
+    " DELETE FROM action_tally WHERE " TALLY_IS("OLD") " AND n = 0;"
+#define SCHEMA_V10_SQLITE                                                                          \
+    TALLY_TABLE("INTEGER")                                                                         \
+    "CREATE TRIGGER action_tally_insert AFTER INSERT ON actions BEGIN" SQ_TALLY_ADD " END;"       \
+    "CREATE TRIGGER action_tally_delete AFTER DELETE ON actions BEGIN" SQ_TALLY_SUB " END;"       \
+    "CREATE TRIGGER action_tally_update AFTER UPDATE OF " TALLY_KEY " ON actions"                  \
+    " WHEN OLD.campaign_id <> NEW.campaign_id OR OLD.batch <> NEW.batch"                          \
+    " OR OLD.state <> NEW.state OR OLD.fail_kind <> NEW.fail_kind OR OLD.hold <> NEW.hold"        \
+    " BEGIN" SQ_TALLY_SUB SQ_TALLY_ADD " END;"
+/* the net change per key of the rows in transition tables o (-1 each) and
+ * w (+1 each), applied in key order; then the rows at 0 go */
+#define PG_TALLY_APPLY(ROWS)                                                                       \
+    " INSERT INTO action_tally AS t (" TALLY_KEY ", n) SELECT " TALLY_KEY ", sum(k) FROM (" ROWS  \
+    ") x GROUP BY " TALLY_KEY " HAVING sum(k) <> 0 ORDER BY " TALLY_KEY                            \
+    " ON CONFLICT (" TALLY_KEY ") DO UPDATE SET n = t.n + excluded.n;"                            \
+    " DELETE FROM action_tally t WHERE t.n = 0;"
+#define PG_TALLY_FN(NAME, ROWS)                                                                    \
+    "CREATE FUNCTION " NAME "() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN"                      \
+    PG_TALLY_APPLY(ROWS) " RETURN NULL; END$$;"
+#define PG_OLD_ROWS "SELECT " TALLY_KEY ", -1 AS k FROM o"
+#define PG_NEW_ROWS "SELECT " TALLY_KEY ", 1 AS k FROM w"
+#define SCHEMA_V10_PG                                                                              \
+    TALLY_TABLE("BIGINT")                                                                          \
+    "CREATE INDEX action_tally_zero ON action_tally(n) WHERE n = 0;"                               \
+    PG_TALLY_FN("action_tally_insert", PG_NEW_ROWS)                                                \
+    PG_TALLY_FN("action_tally_delete", PG_OLD_ROWS)                                                \
+    PG_TALLY_FN("action_tally_update", PG_OLD_ROWS " UNION ALL " PG_NEW_ROWS)                      \
+    "CREATE TRIGGER action_tally_insert AFTER INSERT ON actions REFERENCING NEW TABLE AS w"        \
+    " FOR EACH STATEMENT EXECUTE FUNCTION action_tally_insert();"                                  \
+    "CREATE TRIGGER action_tally_delete AFTER DELETE ON actions REFERENCING OLD TABLE AS o"        \
+    " FOR EACH STATEMENT EXECUTE FUNCTION action_tally_delete();"                                  \
+    "CREATE TRIGGER action_tally_update AFTER UPDATE ON actions"                                   \
+    " REFERENCING OLD TABLE AS o NEW TABLE AS w"                                                   \
+    " FOR EACH STATEMENT EXECUTE FUNCTION action_tally_update();"
+
 static const char *const sqlite_schema[] = {
     SCHEMA_V1("TEXT PRIMARY KEY NOT NULL", "TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "INTEGER",
               "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
@@ -162,6 +220,7 @@ static const char *const sqlite_schema[] = {
     SCHEMA_V7,
     SCHEMA_V8("INTEGER"),
     SCHEMA_V9("TEXT PRIMARY KEY NOT NULL", "TEXT", "INTEGER"),
+    SCHEMA_V10_SQLITE,
 };
 
 static const char *const pg_schema[] = {
@@ -181,6 +240,7 @@ static const char *const pg_schema[] = {
     SCHEMA_V7,
     SCHEMA_V8("BIGINT"),
     SCHEMA_V9("TEXT COLLATE \"C\" PRIMARY KEY", "TEXT COLLATE \"C\"", "BIGINT"),
+    SCHEMA_V10_PG,
 };
 
 #define COUNT_OF(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
@@ -243,14 +303,14 @@ const struct gw__dialect_info gw__db_dialect[GW__DIALECTS] = {
     " OR (c.window_start < c.window_end AND " T " >= c.window_start AND " T " < c.window_end)"    \
     " OR (c.window_start > c.window_end AND (" T " >= c.window_start OR " T " < c.window_end)))"
 
-/* each campaign's action counts per state, joined as k */
-#define COUNT_STATE(N) "sum(CASE WHEN state = " #N " THEN 1 ELSE 0 END) AS n" #N
+/* each campaign's action counts per state, joined as k (from the tally) */
+#define COUNT_STATE(N) "sum(CASE WHEN state = " #N " THEN n ELSE 0 END) AS n" #N
 /* open actions (OFFERED, RUNNING) per hold */
-#define COUNT_HOLD(N) "sum(CASE WHEN state IN (1, 2) AND hold = " #N " THEN 1 ELSE 0 END) AS h" #N
+#define COUNT_HOLD(N) "sum(CASE WHEN state IN (1, 2) AND hold = " #N " THEN n ELSE 0 END) AS h" #N
 #define CAMPAIGN_COUNTS                                                                            \
     "(SELECT campaign_id, " COUNT_STATE(0) ", " COUNT_STATE(1) ", " COUNT_STATE(2) ", "           \
     COUNT_STATE(3) ", " COUNT_STATE(4) ", " COUNT_STATE(5) ", " COUNT_HOLD(0) ", "                \
-    COUNT_HOLD(1) ", " COUNT_HOLD(2) ", " COUNT_HOLD(3) " FROM actions GROUP BY campaign_id) k"
+    COUNT_HOLD(1) ", " COUNT_HOLD(2) ", " COUNT_HOLD(3) " FROM action_tally GROUP BY campaign_id) k"
 #define COUNT_COLS                                                                                 \
     "coalesce(k.n0, 0), coalesce(k.n1, 0), coalesce(k.n2, 0), coalesce(k.n3, 0),"                 \
     " coalesce(k.n4, 0), coalesce(k.n5, 0), coalesce(k.h0, 0), coalesce(k.h1, 0),"                \
@@ -266,7 +326,11 @@ const struct gw__dialect_info gw__db_dialect[GW__DIALECTS] = {
     " (row_number() OVER (ORDER BY d.id) - 1) / CAST($2 AS BIGINT), 0, CAST($3 AS BIGINT)"       \
     " FROM devices d WHERE d.status = 1 AND " MATCH("$4") " ORDER BY d.id"
 
-#define SETTLE_COUNT "SELECT count(*) FROM actions WHERE campaign_id = $1"
+/* how many of campaign $1's actions: a sum over its tally rows */
+#define SETTLE_COUNT "SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM action_tally WHERE campaign_id = $1"
+/* the tally rows against a count of the actions: one per row that differs */
+#define TALLY_COUNTED "SELECT " TALLY_KEY ", count(*) FROM actions GROUP BY " TALLY_KEY
+#define TALLY_KEPT "SELECT " TALLY_KEY ", n FROM action_tally"
 
 const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
     [GW__Q_BEGIN_READ] = BOTH("BEGIN"),
@@ -382,7 +446,8 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
     [GW__Q_CAMPAIGN_BATCHES] = BOTH("UPDATE campaigns SET batches = $1, state = $2 WHERE id = $3"),
     [GW__Q_CAMPAIGN_GET] = BOTH("SELECT " CAMP_COLS " FROM campaigns WHERE id = $1"),
     [GW__Q_CAMPAIGN_COUNTS] =
-        BOTH("SELECT state, count(*) FROM actions WHERE campaign_id = $1 GROUP BY state"),
+        BOTH("SELECT state, CAST(sum(n) AS BIGINT) FROM action_tally WHERE campaign_id = $1"
+             " GROUP BY state"),
     [GW__Q_CAMPAIGN_LIST] = BOTH("SELECT " CAMP_COLS ", " COUNT_COLS " FROM campaigns LEFT JOIN "
                                  CAMPAIGN_COUNTS " ON k.campaign_id = campaigns.id"
                                  " ORDER BY id DESC LIMIT $1 OFFSET $2"),
@@ -427,8 +492,11 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
                                     " AND state IN (0, 1, 2)"),
     [GW__Q_ACTION_GO_CAMPAIGN] = BOTH("UPDATE actions SET go = go | $1 WHERE campaign_id = $2"
                                       " AND state IN (0, 1, 2)"),
-    [GW__Q_CAMPAIGN_HOLDS] = BOTH("SELECT hold, count(*) FROM actions WHERE campaign_id = $1"
-                                  " AND state IN (1, 2) GROUP BY hold"),
+    [GW__Q_CAMPAIGN_HOLDS] = BOTH("SELECT hold, CAST(sum(n) AS BIGINT) FROM action_tally"
+                                  " WHERE campaign_id = $1 AND state IN (1, 2) GROUP BY hold"),
+    [GW__Q_TALLY_CHECK] = BOTH("SELECT (SELECT count(*) FROM (" TALLY_COUNTED " EXCEPT " TALLY_KEPT
+                               ") x) + (SELECT count(*) FROM (" TALLY_KEPT " EXCEPT " TALLY_COUNTED
+                               ") y)"),
     [GW__Q_TICKET_ADD] = BOTH("INSERT INTO tls_ticket_keys (period, key) VALUES ($1, $2)"
                               " ON CONFLICT (period) DO NOTHING"),
     [GW__Q_TICKET_GET] = BOTH("SELECT key FROM tls_ticket_keys WHERE period = $1"),

@@ -1735,17 +1735,37 @@ static void rm_tmpdir(void)
     rmdir(tmpdir);
 }
 
+/* ---- the action tally ---------------------------------------------------- */
+
+/* The campaign counts come from a tally the database keeps with triggers
+ * (migration 10); after each part of the suite it must agree with a count
+ * of the actions, row for row. */
+static void tally_ok(const char *after)
+{
+    int64_t differ = -1;
+    bw_err rc;
+
+    rc = ops->tally_check(db, &differ);
+    CHECK(rc == BW_OK && differ == 0, "action tally after %s: %lld rows differ (%s, %s)", after,
+          (long long)differ, bw_errname(rc), ops->error(db));
+}
+
 /* ---- an old registry upgraded --------------------------------------------- */
 
 /* A schema-1 registry (before hawkBit DDI) with a device in it, upgraded
  * by migrate: the device is kept, the new columns and table read as their
- * defaults, and what needed them works. url: an empty database. */
+ * defaults, and what needed them works. A campaign made at schema 9
+ * (before the action tally) is counted by migration 10. url: an empty
+ * database. */
 static void t_upgrade(const char *url)
 {
     const struct gw_db_ops *o;
     struct gw_ddi_target t;
-    struct gw_release r, g;
-    struct gw_device d, dg;
+    struct gw_release r, g, r9;
+    struct gw_device d, dg, d2;
+    struct gw_campaign c;
+    struct gw_counts k;
+    int64_t differ = -1;
     const char *ci;
     void *h;
     bw_err rc;
@@ -1763,9 +1783,26 @@ static void t_upgrade(const char *url)
     CHECK(rc == BW_OK, "upgrade: device in schema 1: %s (%s)", bw_errname(rc), o->error(h));
     mkrel(&r, "old-rel", 500);
     CHECK(o->release_add(h, &r) != BW_OK, "upgrade: a release with a kind stored in schema 1");
+    mkdev(&d2, "old-2", 501, GW_DEV_ACCEPTED, "{\"fleet\":\"old\"}");
+    rc = o->device_add(h, &d2);
+    CHECK(rc == BW_OK, "upgrade: second device in schema 1: %s (%s)", bw_errname(rc), o->error(h));
+    rc = o->migrate_to(h, 9);
+    CHECK(rc == BW_OK, "upgrade: schema 9: %s (%s)", bw_errname(rc), o->error(h));
+    mkrel(&r9, "rel-9", 509);
+    rc = o->release_add(h, &r9);
+    CHECK(rc == BW_OK, "upgrade: release in schema 9: %s (%s)", bw_errname(rc), o->error(h));
+    mkcamp(&c, "camp-9", r9.id, "{\"fleet\":\"old\"}", 1, 100, 100);
+    rc = o->campaign_create(h, &c, 1000);
+    CHECK(rc == BW_OK, "upgrade: campaign in schema 9: %s (%s)", bw_errname(rc), o->error(h));
     rc = o->migrate(h);
     CHECK(rc == BW_OK, "upgrade: migrate: %s (%s)", bw_errname(rc), o->error(h));
     CHECK(o->migrate(h) == BW_OK, "upgrade: migrate again");
+    rc = o->campaign_get(h, c.id, &c, &k);
+    CHECK(rc == BW_OK && k.n[GW_ACTION_SCHEDULED] == 2 && c.state == GW_CAMP_RUNNING,
+          "upgrade: the schema-9 campaign's actions were not counted: %lld scheduled (%s)",
+          (long long)k.n[GW_ACTION_SCHEDULED], bw_errname(rc));
+    CHECK(o->tally_check(h, &differ) == BW_OK && differ == 0,
+          "upgrade: the tally made by migration 10 differs in %lld rows", (long long)differ);
     CHECK(o->device_get(h, "old-1", &dg) == BW_OK && !strcmp(dg.fingerprint, d.fingerprint) &&
               !strcmp(dg.attrs, d.attrs) && dg.status == GW_DEV_ACCEPTED,
           "upgrade: the schema-1 device changed");
@@ -1827,15 +1864,22 @@ int main(int argc, char **argv)
     t_devices();
     t_releases();
     t_ddi();
+    tally_ok("t_ddi");
     t_campaigns();
+    tally_ok("t_campaigns");
     t_lists();
+    tally_ok("t_lists");
     t_windows();
+    tally_ok("t_windows");
     t_audit();
     t_reopen();
     t_race();
+    tally_ok("t_race");
     t_identities();
+    tally_ok("t_identities");
     t_opcerts();
     t_guards();
+    tally_ok("t_guards");
     ops->close(db);
     if (!strcmp(argv[1], "sqlite:")) { /* the temp dir exists */
         snprintf(url, sizeof(url), "sqlite:%s/upgrade.db", tmpdir);
