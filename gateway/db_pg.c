@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The registry's PostgreSQL driver (libpq): several stateless gateway
- * instances on one database. Runs each statement of registry_sql.c with
- * PQexecParams (parameters as text, types inferred by the server), reads
- * the rows of its result, and marks a deadlock or serialization failure so
+ * instances on one database. Prepares each statement of registry_sql.c
+ * once per connection, on its first use (parameters as text, types
+ * inferred by the server), then runs it with PQexecPrepared, so the
+ * server parses and plans a check-in's statements once, not on every
+ * poll; reads the rows of its result, and marks a deadlock or serialization failure so
  * that registry.c runs the transaction again. The locking (READ COMMITTED
  * with advisory and row locks) is in the statements.
  */
@@ -13,7 +15,13 @@
 
 #include <libpq-fe.h>
 
+#include "bwh/host.h"
 #include "registry.h"
+
+struct pg { /* db->conn */
+    PGconn *c;
+    unsigned char prepared[GW__Q_COUNT]; /* statement "bwN" exists on c */
+};
 
 static void quiet(void *arg, const char *msg)
 {
@@ -24,7 +32,7 @@ static void quiet(void *arg, const char *msg)
 static bw_err fail(struct gw__db *db, const PGresult *r)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn);
+    const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(((struct pg *)db->conn)->c);
     size_t n;
 
     snprintf(db->err, sizeof(db->err), "%s", msg && *msg ? msg : "postgresql: no result");
@@ -59,15 +67,24 @@ static bw_err result(struct gw__db *db, PGresult *r)
 static bw_err pg_query(struct gw__db *db, enum gw__q q, const char *sql, const struct gw__val *v,
                        int n, struct gw__cur *cur)
 {
-    char nums[GW__MAX_PARAMS][24];
+    char nums[GW__MAX_PARAMS][24], name[16];
     const char *vals[GW__MAX_PARAMS];
+    struct pg *pg = db->conn;
     PGresult *r;
     bw_err e;
     int i;
 
-    (void)q;
-    if (n > GW__MAX_PARAMS)
+    if (n > GW__MAX_PARAMS || (unsigned)q >= GW__Q_COUNT)
         return BW_E_INVAL;
+    snprintf(name, sizeof(name), "bw%d", (int)q);
+    if (!pg->prepared[q]) { /* a statement outlives the transaction it was made in */
+        r = PQprepare(pg->c, name, sql, n, NULL);
+        e = result(db, r);
+        if (e)
+            return e;
+        PQclear(r);
+        pg->prepared[q] = 1;
+    }
     for (i = 0; i < n; i++) {
         vals[i] = v[i].text;
         if (v[i].is_num) {
@@ -75,7 +92,7 @@ static bw_err pg_query(struct gw__db *db, enum gw__q q, const char *sql, const s
             vals[i] = nums[i];
         }
     }
-    r = PQexecParams(db->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    r = PQexecPrepared(pg->c, name, n, vals, NULL, NULL, 0);
     e = result(db, r);
     if (e)
         return e;
@@ -117,7 +134,7 @@ static void pg_done(struct gw__db *db, struct gw__cur *cur)
 
 static bw_err pg_script(struct gw__db *db, const char *sql)
 {
-    PGresult *r = PQexec(db->conn, sql); /* several statements: no parameters */
+    PGresult *r = PQexec(((struct pg *)db->conn)->c, sql); /* several statements: no parameters */
     bw_err e = result(db, r);
 
     if (!e)
@@ -127,25 +144,36 @@ static bw_err pg_script(struct gw__db *db, const char *sql)
 
 static int pg_in_transaction(struct gw__db *db)
 {
-    return PQtransactionStatus(db->conn) != PQTRANS_IDLE;
+    return PQtransactionStatus(((struct pg *)db->conn)->c) != PQTRANS_IDLE;
 }
 
 static bw_err pg_open(struct gw__db *db, const char *conninfo)
 {
     PGconn *c = PQconnectdb(conninfo);
+    struct pg *pg;
 
     if (!c || PQstatus(c) != CONNECTION_OK || PQsetClientEncoding(c, "UTF8") != 0) {
         PQfinish(c); /* the handle, and so its message, is gone: BW_E_IO */
         return BW_E_IO;
     }
     PQsetNoticeProcessor(c, quiet, NULL);
-    db->conn = c;
+    pg = bwh_calloc(1, sizeof(*pg));
+    if (!pg) {
+        PQfinish(c);
+        return BW_E_NOMEM;
+    }
+    pg->c = c;
+    db->conn = pg;
     return BW_OK;
 }
 
 static void pg_close(struct gw__db *db)
 {
-    PQfinish(db->conn);
+    struct pg *pg = db->conn;
+
+    if (pg)
+        PQfinish(pg->c);
+    bwh_free(pg);
     db->conn = NULL;
 }
 
