@@ -88,8 +88,8 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
     struct bw_token_claims cl;
     struct bw_ec_key pub;
     struct gw_session *s;
-    uint8_t th[BW_SHA256_LEN];
     const char *tok;
+    size_t tlen;
     int64_t now;
     bw_err rc;
 
@@ -112,14 +112,11 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
         return 0;
     }
     tok += 7;
+    tlen = strlen(tok);
     now = (int64_t)time(NULL);
-    if (bw_sha256(tok, strlen(tok), th)) {
-        gw_error(r, 503, "crypto", "hash failed");
-        return 0;
-    }
     s = q->session;
-    if (s && s->valid && !memcmp(s->token_hash, th, sizeof(th)) && !strcmp(s->device, d->id) &&
-        now <= s->until) {
+    if (s && s->valid && s->token && s->token_len == tlen && bw_ct_equal(s->token, tok, tlen) &&
+        !strcmp(s->device, d->id) && now <= s->until) {
         q->authenticated = 1;
         return 1;
     }
@@ -129,7 +126,7 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
     }
     bw_token_policy_init(&pol, c->token_audience, now);
     pol.sub = d->id; /* refused before it is recorded: no room spent on other names */
-    rc = bw_token_verify(tok, strlen(tok), &pub, &pol, &q->st->replay, &cl);
+    rc = bw_token_verify(tok, tlen, &pub, &pol, &q->st->replay, &cl);
     bw_ec_key_clear(&pub);
     if (rc == BW_E_NOMEM) { /* the table is full of live tokens: ours, not the device's fault */
         gw_error(r, 503, "busy", "too many live device tokens; retry later");
@@ -150,14 +147,40 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
         gw_error(r, 401, "token", "token subject is another device");
         return 0;
     }
-    if (s) {
-        memcpy(s->token_hash, th, sizeof(th));
-        s->until = cl.exp;
-        snprintf(s->device, sizeof(s->device), "%s", d->id);
-        s->valid = 1;
+    if (s) { /* remembered when there is memory for it; verified again otherwise */
+        gw_session_clear(s);
+        s->token = bwh_malloc(tlen ? tlen : 1);
+        if (s->token) {
+            memcpy(s->token, tok, tlen);
+            s->token_len = tlen;
+            s->until = cl.exp;
+            snprintf(s->device, sizeof(s->device), "%s", d->id);
+            s->valid = 1;
+        }
     }
     q->authenticated = 1;
     return 1;
+}
+
+void gw_session_clear(struct gw_session *s)
+{
+    if (!s)
+        return;
+    if (s->token) {
+        bw_wipe(s->token, s->token_len);
+        bwh_free(s->token);
+    }
+    s->token = NULL;
+    s->token_len = 0;
+    s->valid = 0;
+}
+
+size_t gw_idle_answer(char buf[GW_IDLE_ANSWER_MAX], uint64_t poll)
+{
+    int n = snprintf(buf, GW_IDLE_ANSWER_MAX, "{\"poll_interval\":%" PRIu64 ",\"action\":null}",
+                     poll);
+
+    return n > 0 && n < GW_IDLE_ANSWER_MAX ? (size_t)n : 0;
 }
 
 static char *action_json(const struct gw_action *a, const struct gw_release *rel,
@@ -167,9 +190,9 @@ static char *action_json(const struct gw_action *a, const struct gw_release *rel
     json_t *o;
 
     if (!a) { /* the usual answer: nothing to do (no text from anyone in it) */
-        s = bwh_malloc(64);
+        s = bwh_malloc(GW_IDLE_ANSWER_MAX);
         if (s)
-            snprintf(s, 64, "{\"poll_interval\":%" PRIu64 ",\"action\":null}", poll);
+            (void)gw_idle_answer(s, poll);
         return s;
     }
     o = json_object();
