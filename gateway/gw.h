@@ -101,13 +101,16 @@ enum gw_role { GW_ROLE_NONE = 0, GW_ROLE_VIEWER, GW_ROLE_RELEASE, GW_ROLE_ADMIN 
  * kept as sent and compared byte for byte (a hash of it on every poll
  * cost more than the comparison); gw_session_clear (api_device.c) wipes
  * and frees it when the connection ends. */
+struct gw_checkin_memo; /* api_device.c */
 struct gw_session {
     char *token;            /* the compact token verified last (bwh_malloc'd), or NULL */
     size_t token_len;
     int64_t until;          /* the token's exp */
     char device[GW_ID_MAX + 1];
     int valid;
+    struct gw_checkin_memo *memo; /* the last check-in body, parsed, or NULL */
 };
+/* Wipes and frees what s holds; s is empty afterwards. */
 void gw_session_clear(struct gw_session *s);
 
 struct bwh_ca; /* bwh/identity.h */
