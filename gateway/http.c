@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -388,6 +389,11 @@ struct connctx {
     /* the access log's fields that stay the same for every request of
      * the connection (remote, port, tls), formatted at its first line */
     char log_peer[LOG_PEER_MAX];
+    /* TLS record reads (readahead_start): bytes received, not yet taken */
+    int fd;
+    int ra_on;
+    uint8_t *ra;
+    size_t ra_off, ra_len;
 };
 
 /*
@@ -462,6 +468,81 @@ static void ticket_enable(struct gw_server *s, struct MHD_Connection *c)
     pthread_rwlock_unlock(&s->tls_lock);
 }
 
+/*
+ * One receive per TLS record. GnuTLS reads a record in two recv(2): its
+ * 5-byte header, then the rest, which is what a device poll is (one
+ * record of a few hundred bytes); with libmicrohttpd's read that finds
+ * nothing after each answer, three calls per poll. From a connection's
+ * first request on (the handshake is over), its TLS session reads through
+ * readahead_pull: a read GnuTLS asks for that is shorter than RA_CAP
+ * receives up to RA_CAP bytes into the connection's buffer and serves
+ * the rest of the record from there; longer ones go to the socket as
+ * before. Nothing waits in the buffer unseen: libmicrohttpd (edge-
+ * triggered epoll) goes on reading a connection until a read says
+ * EAGAIN, and this one says so only when the buffer is empty and the
+ * socket has nothing. The buffer is allocated at the first request (a
+ * connection that never completes one costs nothing more) and freed with
+ * the connection.
+ */
+#define RA_CAP 2048
+
+static ssize_t readahead_pull(gnutls_transport_ptr_t p, void *data, size_t n)
+{
+    struct connctx *cc = p;
+    size_t k;
+    ssize_t r;
+
+    if (cc->ra_off == cc->ra_len) {
+        if (n >= RA_CAP)
+            return recv(cc->fd, data, n, 0);
+        r = recv(cc->fd, cc->ra, RA_CAP, 0);
+        if (r <= 0)
+            return r; /* errno as recv left it: GnuTLS reads it */
+        cc->ra_off = 0;
+        cc->ra_len = (size_t)r;
+    }
+    k = cc->ra_len - cc->ra_off;
+    if (k > n)
+        k = n;
+    memcpy(data, cc->ra + cc->ra_off, k);
+    cc->ra_off += k;
+    return (ssize_t)k;
+}
+
+/* GnuTLS's wait for data (only with a receive timeout, which the gateway
+ * does not set): what is buffered counts */
+static int readahead_wait(gnutls_transport_ptr_t p, unsigned int ms)
+{
+    struct connctx *cc = p;
+    struct pollfd pf = {.fd = cc->fd, .events = POLLIN};
+
+    if (cc->ra_off < cc->ra_len)
+        return 1;
+    return poll(&pf, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+}
+
+static void readahead_start(struct MHD_Connection *c, struct connctx *cc)
+{
+    const union MHD_ConnectionInfo *ts;
+    gnutls_transport_ptr_t rp = NULL, sp = NULL;
+
+    if (!cc || cc->ra_on)
+        return;
+    cc->ra_on = 1; /* tried once; without memory the session reads as before */
+    ts = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ts || !ts->tls_session || cc->fd < 0)
+        return;
+    cc->ra = bwh_malloc(RA_CAP);
+    if (!cc->ra)
+        return;
+    cc->ra_off = cc->ra_len = 0;
+    /* the sends keep GnuTLS's own function and libmicrohttpd's descriptor */
+    gnutls_transport_get_ptr2(ts->tls_session, &rp, &sp);
+    gnutls_transport_set_ptr2(ts->tls_session, cc, sp);
+    gnutls_transport_set_pull_function(ts->tls_session, readahead_pull);
+    gnutls_transport_set_pull_timeout_function(ts->tls_session, readahead_wait);
+}
+
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe)
 {
@@ -481,6 +562,7 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
                 shutdown(fd->connect_fd, SHUT_RDWR);
             return;
         }
+        cc->fd = fd->connect_fd;
         gw_guard_addr(ad ? ad->client_addr : NULL, sizeof(struct sockaddr_in6), addr);
         gw_guard_open(s->guard, &cc->guard, fd->connect_fd, addr, bwh_now());
         ticket_enable(s, c);
@@ -488,6 +570,7 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
         if (cc) {
             gw_guard_close(s->guard, &cc->guard);
             gw_session_clear(&cc->session);
+            bwh_free(cc->ra);
         }
         bwh_free(cc);
         *socket_context = NULL;
@@ -1122,6 +1205,7 @@ static enum MHD_Result request_start(struct gw_server *s, struct MHD_Connection 
     uint64_t want = 0;
     int upload;
 
+    readahead_start(c, cc);
     rc = bwh_calloc(1, sizeof(*rc));
     if (!rc)
         return MHD_NO;
