@@ -556,6 +556,8 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
 
         cc = bwh_calloc(1, sizeof(*cc));
         *socket_context = cc;
+        if (cc)
+            cc->fd = -1;
         if (!cc || !fd) {
             /* no memory to track it: refuse the connection at once */
             if (fd)
