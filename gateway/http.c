@@ -1165,6 +1165,11 @@ static void req_init(struct gw_server *s, struct MHD_Connection *c, const char *
     q->path = url;
     q->conn = c;
     q->st = &s->st;
+}
+
+/* The request headers the handlers read, into q. */
+static void req_headers(struct MHD_Connection *c, struct gw_req *q)
+{
     q->authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     q->range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
     q->if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
@@ -1214,7 +1219,7 @@ static enum MHD_Result request_start(struct gw_server *s, struct MHD_Connection 
     rc->upload_fd = -1;
     rc->start = bwh_now();
     *con_cls = rc;
-    req_init(s, c, method, url, &q, &r);
+    req_init(s, c, method, url, &q, &r); /* the headers only for an upload, below */
     /* a release upload is streamed to a temporary file under blob_dir/tmp */
     rt = gw_route_match(method, url, &q, &wm);
     upload = rt && wm && (wm->flags & GW_ROUTE_UPLOAD);
@@ -1234,6 +1239,7 @@ static enum MHD_Result request_start(struct gw_server *s, struct MHD_Connection 
         }
         return MHD_YES;
     }
+    req_headers(c, &q);
     connection_identity(s, c, &q);
     snprintf(rc->cn, sizeof(rc->cn), "%s", q.client_cn);
     /* the route's credentials, with its refusal (401 or 403, audited) as
@@ -1336,6 +1342,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
 
     req_init(s, c, method, url, &q, &r);
+    req_headers(c, &q);
     q.body = rc->body;
     q.body_len = rc->len;
     if (rc->upload_fd >= 0) {
