@@ -102,7 +102,8 @@ struct gw_server {
 
 #define LOG_FLUSH_MS 500
 
-/* One request in flight. */
+/* One request in flight. cn and op are copies of struct gw_req's
+ * client_cn and operator_name, of the same size. */
 struct reqctx {
     uint8_t *body;
     size_t len, cap;
@@ -118,6 +119,9 @@ struct reqctx {
     char cn[GW_ID_MAX + 1];
     char op[GW_ID_MAX + 1];
 };
+_Static_assert(sizeof(((struct reqctx *)0)->cn) == sizeof(((struct gw_req *)0)->client_cn) &&
+                   sizeof(((struct reqctx *)0)->op) == sizeof(((struct gw_req *)0)->operator_name),
+               "reqctx copies gw_req's names whole");
 
 bw_err gw_server_background(struct gw_server *s)
 {
@@ -1184,7 +1188,7 @@ static void note_identity(struct gw_server *s, struct MHD_Connection *c, struct 
 {
     struct connctx *cc = conn_ctx(c);
 
-    snprintf(rc->op, sizeof(rc->op), "%s", q->operator_name);
+    memcpy(rc->op, q->operator_name, sizeof(rc->op)); /* same size, NUL-ended */
     /* once per connection: the guard's lock stays off later polls */
     if (cc && !cc->authenticated &&
         (q->client_verified || q->authenticated || q->role != GW_ROLE_NONE)) {
@@ -1241,7 +1245,7 @@ static enum MHD_Result request_start(struct gw_server *s, struct MHD_Connection 
     }
     req_headers(c, &q);
     connection_identity(s, c, &q);
-    snprintf(rc->cn, sizeof(rc->cn), "%s", q.client_cn);
+    memcpy(rc->cn, q.client_cn, sizeof(rc->cn)); /* same size, NUL-ended */
     /* the route's credentials, with its refusal (401 or 403, audited) as
      * the whole request would get it */
     if (!gw_route_authorize(wm, &q, &r)) {
@@ -1352,7 +1356,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         }
     }
     connection_identity(s, c, &q);
-    snprintf(rc->cn, sizeof(rc->cn), "%s", q.client_cn);
+    memcpy(rc->cn, q.client_cn, sizeof(rc->cn)); /* same size, NUL-ended */
 
     if (rc->too_big)
         gw_error(&r, 413, "too_big", "request body exceeds the configured limit");
