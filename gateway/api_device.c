@@ -48,106 +48,6 @@ static bw_err pub_from_hex(const char *hex, struct bw_ec_key *k)
     return bw_ec_set_pub(k, pt, sizeof(pt));
 }
 
-/*
- * Device public keys, imported. Turning the registry's hex into the
- * crypto backend's key cost twice the token's signature check itself, on
- * every new connection (and on every poll of a device that signs a token
- * per request). Method: a table of DEVKEYS entries indexed by a hash of
- * the hex; an entry is used by one request at a time (taken out under
- * key_lock, given back after the check), since a backend key may cache
- * state of its own while it verifies; a request that finds its entry in
- * use imports a key of its own as before. The entry holds the very hex it
- * was imported from and is used only for that hex, as read from the
- * registry in this request: a device whose key changed misses, and
- * nothing about the device's status is kept here.
- */
-#define DEVKEYS 256
-struct gw_devkey {
-    char hex[2 * BW_P256_PUB_LEN + 1];
-    struct bw_ec_key key;
-    int used, busy;
-};
-
-static size_t devkey_slot(const char *hex)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-
-    while (*hex)
-        h = (h ^ (uint8_t)*hex++) * 16777619u;
-    return h % DEVKEYS;
-}
-
-/* The key for hex in *k: a table entry taken out (*slot its index) or
- * own, imported now (*slot -1). BW_E_KEY when hex is not a P-256 point.
- * Give it back with devkey_give. */
-static bw_err devkey_take(struct gw_state *st, const char *hex, struct bw_ec_key *own,
-                          struct bw_ec_key **k, int *slot)
-{
-    struct gw_devkey *e = NULL;
-    size_t i = devkey_slot(hex);
-    int hit = 0;
-
-    *slot = -1;
-    *k = own;
-    if (strlen(hex) != 2 * BW_P256_PUB_LEN)
-        return pub_from_hex(hex, own); /* refused there, as before */
-    pthread_mutex_lock(&st->key_lock);
-    if (!st->devkeys)
-        st->devkeys = bwh_calloc(DEVKEYS, sizeof(*st->devkeys));
-    if (st->devkeys && !st->devkeys[i].busy) {
-        e = &st->devkeys[i];
-        e->busy = 1;
-        hit = e->used && !strcmp(e->hex, hex);
-    }
-    pthread_mutex_unlock(&st->key_lock);
-    if (!e)
-        return pub_from_hex(hex, own);
-    if (!hit) { /* the entry is ours until given back: fill it outside the lock */
-        if (e->used)
-            bw_ec_key_clear(&e->key);
-        e->used = 0;
-        if (pub_from_hex(hex, &e->key) == BW_OK) {
-            memcpy(e->hex, hex, sizeof(e->hex));
-            e->used = 1;
-        } else {
-            bw_ec_key_clear(&e->key);
-        }
-    }
-    if (!e->used) {
-        pthread_mutex_lock(&st->key_lock);
-        e->busy = 0;
-        pthread_mutex_unlock(&st->key_lock);
-        return BW_E_KEY;
-    }
-    *k = &e->key;
-    *slot = (int)i;
-    return BW_OK;
-}
-
-static void devkey_give(struct gw_state *st, struct bw_ec_key *own, int slot)
-{
-    if (slot < 0) {
-        bw_ec_key_clear(own);
-        return;
-    }
-    pthread_mutex_lock(&st->key_lock);
-    st->devkeys[slot].busy = 0;
-    pthread_mutex_unlock(&st->key_lock);
-}
-
-void gw_devkeys_free(struct gw_state *st)
-{
-    size_t i;
-
-    if (!st->devkeys)
-        return;
-    for (i = 0; i < DEVKEYS; i++)
-        if (st->devkeys[i].used)
-            bw_ec_key_clear(&st->devkeys[i].key);
-    bwh_free(st->devkeys);
-    st->devkeys = NULL;
-}
-
 int gw_client_device(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h)
 {
     struct gw_device *d = q->device;
@@ -198,8 +98,7 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
     void *h;
     struct bw_token_policy pol;
     struct bw_token_claims cl;
-    struct bw_ec_key own, *pub;
-    int slot;
+    struct bw_ec_key pub;
     struct gw_session *s;
     const char *tok;
     size_t tlen;
@@ -233,15 +132,14 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
         q->authenticated = 1;
         return 1;
     }
-    if (devkey_take(q->st, d->pubkey, &own, &pub, &slot)) {
-        bw_ec_key_clear(&own);
+    if (pub_from_hex(d->pubkey, &pub)) {
         gw_error(r, 500, "registry", "registered public key is unusable");
         return 0;
     }
     bw_token_policy_init(&pol, c->token_audience, now);
     pol.sub = d->id; /* refused before it is recorded: no room spent on other names */
-    rc = bw_token_verify(tok, tlen, pub, &pol, &q->st->replay, &cl);
-    devkey_give(q->st, &own, slot);
+    rc = bw_token_verify(tok, tlen, &pub, &pol, &q->st->replay, &cl);
+    bw_ec_key_clear(&pub);
     if (rc == BW_E_NOMEM) { /* the table is full of live tokens: ours, not the device's fault */
         gw_error(r, 503, "busy", "too many live device tokens; retry later");
         snprintf(r->extra_header, sizeof(r->extra_header), "Retry-After: 60");

@@ -192,13 +192,7 @@ struct gw_state {
     /* the delta builder (delta_build.c): its queue and thread, started
      * by gw_dbuild_start after the registry's schema; its own lock */
     struct gw_dbuild *dbuild;
-    /* device public keys as the crypto backend holds them (api_device.c),
-     * allocated at the first token check; guarded by key_lock */
-    pthread_mutex_t key_lock;
-    struct gw_devkey *devkeys;
 };
-/* Clears and frees st->devkeys (api_device.c); gw_state_fini calls it. */
-void gw_devkeys_free(struct gw_state *st);
 
 /* Copies conf and sets up st: the registry kind (BW_E_INVAL, explained on
  * stderr), the locks, the replay table (no memory: an empty table, every

@@ -19,7 +19,7 @@ static pthread_mutex_t *lock_n(struct gw_state *st, unsigned int i)
 {
     pthread_mutex_t *const locks[] = {&st->db_lock, &st->op_lock, &st->refused_lock,
                                       &st->replay_lock, &st->crl_lock, &st->tuf_lock,
-                                      &st->est_lock, &st->key_lock};
+                                      &st->est_lock};
 
     return i < sizeof(locks) / sizeof(locks[0]) ? locks[i] : NULL;
 }
@@ -118,7 +118,6 @@ void gw_state_fini(struct gw_state *st)
     st->est_ca = NULL;
     bwh_free(st->est_cacerts);
     st->est_cacerts = NULL;
-    gw_devkeys_free(st);
     bw_ec_key_clear(&st->mender_key);
     bw_wipe(st->mender_link_secret, sizeof(st->mender_link_secret));
     st->mender_ok = 0;
