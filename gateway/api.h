@@ -45,6 +45,11 @@ void gw_h_est_simplereenroll(struct gw_req *q, struct gw_resp *r);
  * reads the registry (crl.c). Thread-safe. */
 void gw_crl_stale(struct gw_state *st);
 /* api_device.c: the native device API (docs/protocol.md) */
+#define GW_IDLE_ANSWER_MAX 64
+/* The check-in answer of a device with nothing to do, for poll interval
+ * poll, into buf (GW_IDLE_ANSWER_MAX bytes, NUL-terminated): its length.
+ * The one place that writes it; http.c keeps it ready as a shared answer. */
+size_t gw_idle_answer(char buf[GW_IDLE_ANSWER_MAX], uint64_t poll);
 void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r);
 void gw_h_device_report(struct gw_req *q, struct gw_resp *r);
 void gw_h_device_download(struct gw_req *q, struct gw_resp *r);

@@ -72,6 +72,18 @@ int gw_client_device(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops
     return 1;
 }
 
+/* The connection's remembered token, wiped and freed. */
+static void token_drop(struct gw_session *s)
+{
+    if (s->token) {
+        bw_wipe(s->token, s->token_len);
+        bwh_free(s->token);
+    }
+    s->token = NULL;
+    s->token_len = 0;
+    s->valid = 0;
+}
+
 /* Method: certificate first (who is on the other end of the TLS
  * connection), then the registry (is that certificate a device we accept,
  * still: revocation takes effect on the next request), then the token:
@@ -88,8 +100,8 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
     struct bw_token_claims cl;
     struct bw_ec_key pub;
     struct gw_session *s;
-    uint8_t th[BW_SHA256_LEN];
     const char *tok;
+    size_t tlen;
     int64_t now;
     bw_err rc;
 
@@ -112,14 +124,11 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
         return 0;
     }
     tok += 7;
+    tlen = strlen(tok);
     now = (int64_t)time(NULL);
-    if (bw_sha256(tok, strlen(tok), th)) {
-        gw_error(r, 503, "crypto", "hash failed");
-        return 0;
-    }
     s = q->session;
-    if (s && s->valid && !memcmp(s->token_hash, th, sizeof(th)) && !strcmp(s->device, d->id) &&
-        now <= s->until) {
+    if (s && s->valid && s->token && s->token_len == tlen && bw_ct_equal(s->token, tok, tlen) &&
+        !strcmp(s->device, d->id) && now <= s->until) {
         q->authenticated = 1;
         return 1;
     }
@@ -129,7 +138,7 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
     }
     bw_token_policy_init(&pol, c->token_audience, now);
     pol.sub = d->id; /* refused before it is recorded: no room spent on other names */
-    rc = bw_token_verify(tok, strlen(tok), &pub, &pol, &q->st->replay, &cl);
+    rc = bw_token_verify(tok, tlen, &pub, &pol, &q->st->replay, &cl);
     bw_ec_key_clear(&pub);
     if (rc == BW_E_NOMEM) { /* the table is full of live tokens: ours, not the device's fault */
         gw_error(r, 503, "busy", "too many live device tokens; retry later");
@@ -150,14 +159,36 @@ int gw_auth_device(struct gw_req *q, struct gw_resp *r)
         gw_error(r, 401, "token", "token subject is another device");
         return 0;
     }
-    if (s) {
-        memcpy(s->token_hash, th, sizeof(th));
-        s->until = cl.exp;
-        snprintf(s->device, sizeof(s->device), "%s", d->id);
-        s->valid = 1;
+    if (s) { /* remembered when there is memory for it; verified again otherwise */
+        token_drop(s);
+        s->token = bwh_malloc(tlen ? tlen : 1);
+        if (s->token) {
+            memcpy(s->token, tok, tlen);
+            s->token_len = tlen;
+            s->until = cl.exp;
+            snprintf(s->device, sizeof(s->device), "%s", d->id);
+            s->valid = 1;
+        }
     }
     q->authenticated = 1;
     return 1;
+}
+
+void gw_session_clear(struct gw_session *s)
+{
+    if (!s)
+        return;
+    token_drop(s);
+    bwh_free(s->memo);
+    s->memo = NULL;
+}
+
+size_t gw_idle_answer(char buf[GW_IDLE_ANSWER_MAX], uint64_t poll)
+{
+    int n = snprintf(buf, GW_IDLE_ANSWER_MAX, "{\"poll_interval\":%" PRIu64 ",\"action\":null}",
+                     poll);
+
+    return n > 0 && n < GW_IDLE_ANSWER_MAX ? (size_t)n : 0;
 }
 
 static char *action_json(const struct gw_action *a, const struct gw_release *rel,
@@ -167,9 +198,9 @@ static char *action_json(const struct gw_action *a, const struct gw_release *rel
     json_t *o;
 
     if (!a) { /* the usual answer: nothing to do (no text from anyone in it) */
-        s = bwh_malloc(64);
+        s = bwh_malloc(GW_IDLE_ANSWER_MAX);
         if (s)
-            snprintf(s, 64, "{\"poll_interval\":%" PRIu64 ",\"action\":null}", poll);
+            (void)gw_idle_answer(s, poll);
         return s;
     }
     o = json_object();
@@ -221,6 +252,48 @@ static char *action_json(const struct gw_action *a, const struct gw_release *rel
     return s;
 }
 
+/*
+ * A check-in body the connection sent before, as parsed then. A device
+ * sends the same bytes on every poll until it has something new to say,
+ * and parsing them (jansson builds and frees a tree) was a tenth of a
+ * poll's work in user space; the same bytes parse to the same result, so
+ * they are parsed once per connection. Kept only for bodies of at most
+ * CHECKIN_MEMO_MAX bytes without attributes (the poll of an agent that
+ * reported its attributes already); anything else is parsed every time.
+ */
+#define CHECKIN_MEMO_MAX 256
+struct gw_checkin_memo {
+    size_t len;
+    uint8_t body[CHECKIN_MEMO_MAX];
+    char version[GW_ID_MAX + 1];
+    int64_t sequence;
+};
+
+static const struct gw_checkin_memo *memo_find(const struct gw_req *q)
+{
+    const struct gw_checkin_memo *m = q->session ? q->session->memo : NULL;
+
+    if (m && q->body && m->len == q->body_len && !memcmp(m->body, q->body, m->len))
+        return m;
+    return NULL;
+}
+
+static void memo_keep(struct gw_req *q, const struct gw_checkin *ci)
+{
+    struct gw_session *s = q->session;
+
+    if (!s || ci->has_attrs || !q->body || q->body_len > CHECKIN_MEMO_MAX)
+        return;
+    if (!s->memo)
+        s->memo = bwh_malloc(sizeof(*s->memo));
+    if (!s->memo)
+        return;
+    s->memo->len = q->body_len;
+    memcpy(s->memo->body, q->body, q->body_len);
+    memcpy(s->memo->version, ci->version, sizeof(s->memo->version));
+    s->memo->sequence = ci->sequence;
+}
+
 /* POST /api/v1/device/checkin {"version","sequence","attributes":{}} ->
  * {"poll_interval":N,"action":{...}|null} */
 void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r)
@@ -228,9 +301,11 @@ void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r)
     const struct gw_conf *c = &q->st->conf;
     const struct gw_device *d = q->device;
     const struct gw_db_ops *ops;
-    struct gw_checkin *ci;
+    const struct gw_checkin_memo *m;
+    struct gw_checkin *ci = NULL;
     void *h;
-    const char *why = "";
+    const char *why = "", *version, *attrs = NULL;
+    int64_t sequence;
     struct gw_action a;
     struct gw_release rel;
     struct gw_delta_info dl;
@@ -240,27 +315,36 @@ void gw_h_device_checkin(struct gw_req *q, struct gw_resp *r)
 
     if (!gw_registry(q, r, &ops, &h))
         return;
-    ci = bwh_malloc(sizeof(*ci));
-    if (!ci) {
-        gw_error(r, 503, "nomem", "out of memory");
-        return;
-    }
-    rc = gw_parse_checkin(q->body, q->body_len, ci, &why);
-    if (rc) {
-        bwh_free(ci);
-        gw_error_rc(r, rc, "json", why);
-        return;
+    m = memo_find(q);
+    if (m) {
+        version = m->version;
+        sequence = m->sequence;
+    } else {
+        ci = bwh_malloc(sizeof(*ci));
+        if (!ci) {
+            gw_error(r, 503, "nomem", "out of memory");
+            return;
+        }
+        rc = gw_parse_checkin(q->body, q->body_len, ci, &why);
+        if (rc) {
+            bwh_free(ci);
+            gw_error_rc(r, rc, "json", why);
+            return;
+        }
+        memo_keep(q, ci);
+        version = ci->version;
+        sequence = ci->sequence;
+        attrs = ci->has_attrs ? ci->attrs : NULL;
     }
     /* A poll that reports nothing new within half a poll interval of the
      * last one is not written: last_seen stays that fresh, and the
      * registry is spared a write per poll (most polls change nothing). */
     rc = BW_OK;
-    if (strcmp(ci->version, d->version) || ci->sequence != d->sequence ||
-        (ci->has_attrs && strcmp(ci->attrs, d->attrs)) ||
+    if (strcmp(version, d->version) || sequence != d->sequence || (attrs && strcmp(attrs, d->attrs)) ||
         (int64_t)time(NULL) - d->last_seen >= (int64_t)(c->poll_interval / 2))
-        rc = ops->device_checkin(h, d->id, ci->version, ci->sequence,
-                                 ci->has_attrs ? ci->attrs : d->attrs, (int64_t)time(NULL));
-    running = ci->sequence < 0 ? UINT64_MAX : (uint64_t)ci->sequence;
+        rc = ops->device_checkin(h, d->id, version, sequence, attrs ? attrs : d->attrs,
+                                 (int64_t)time(NULL));
+    running = sequence < 0 ? UINT64_MAX : (uint64_t)sequence;
     bwh_free(ci);
     if (rc) {
         gw_error(r, 503, "registry", ops->error(h));

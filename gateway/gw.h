@@ -97,13 +97,21 @@ enum gw_role { GW_ROLE_NONE = 0, GW_ROLE_VIEWER, GW_ROLE_RELEASE, GW_ROLE_ADMIN 
 /* What the device API remembers about one TLS connection: the device
  * token last verified on it. The same token repeated on the same
  * connection, by the same device, before it expires, is not verified
- * again; any other token is (docs/protocol.md, "Tokens"). */
+ * again; any other token is (docs/protocol.md, "Tokens"). The token is
+ * kept as sent and compared byte for byte (a hash of it on every poll
+ * cost more than the comparison); gw_session_clear (api_device.c) wipes
+ * and frees it when the connection ends. */
+struct gw_checkin_memo; /* api_device.c */
 struct gw_session {
-    uint8_t token_hash[32]; /* SHA-256 of the compact token */
+    char *token;            /* the compact token verified last (bwh_malloc'd), or NULL */
+    size_t token_len;
     int64_t until;          /* the token's exp */
     char device[GW_ID_MAX + 1];
     int valid;
+    struct gw_checkin_memo *memo; /* the last check-in body, parsed, or NULL */
 };
+/* Wipes and frees what s holds; s is empty afterwards. */
+void gw_session_clear(struct gw_session *s);
 
 struct bwh_ca; /* bwh/identity.h */
 struct gw_dbuild; /* delta_build.h */

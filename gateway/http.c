@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -93,11 +94,16 @@ struct gw_server {
     int ticket_on;
     int64_t ticket_period;
     int ticket_warned;
+    /* the answer to a device with nothing to do, shared (idle_start) */
+    struct MHD_Response *idle;
+    char idle_body[GW_IDLE_ANSWER_MAX];
+    size_t idle_len;
 };
 
 #define LOG_FLUSH_MS 500
 
-/* One request in flight. */
+/* One request in flight. cn and op are copies of struct gw_req's
+ * client_cn and operator_name, of the same size. */
 struct reqctx {
     uint8_t *body;
     size_t len, cap;
@@ -113,6 +119,9 @@ struct reqctx {
     char cn[GW_ID_MAX + 1];
     char op[GW_ID_MAX + 1];
 };
+_Static_assert(sizeof(((struct reqctx *)0)->cn) == sizeof(((struct gw_req *)0)->client_cn) &&
+                   sizeof(((struct reqctx *)0)->op) == sizeof(((struct gw_req *)0)->operator_name),
+               "reqctx copies gw_req's names whole");
 
 bw_err gw_server_background(struct gw_server *s)
 {
@@ -363,6 +372,9 @@ out:
         gnutls_x509_crt_deinit(chain[i]);
 }
 
+/* ,"remote":"ADDRESS","port":N,"tls":"resumed" with an IPv6 address */
+#define LOG_PEER_MAX 112
+
 /* What one TLS connection proved about its client, worked out at its
  * first request: the chain check costs more than the rest of a poll, and
  * a TLS 1.3 connection cannot change its client certificate (GnuTLS
@@ -378,6 +390,14 @@ struct connctx {
     int authenticated; /* told the guard already (only this connection's thread reads it) */
     int corked;        /* the answer being sent is held in one TLS record (answer_cork) */
     int tcp_open;      /* TCP_CORK taken off the socket once (answer_uncork) */
+    /* the access log's fields that stay the same for every request of
+     * the connection (remote, port, tls), formatted at its first line */
+    char log_peer[LOG_PEER_MAX];
+    /* TLS record reads (readahead_start): bytes received, not yet taken */
+    int fd;
+    int ra_on;
+    uint8_t *ra;
+    size_t ra_off, ra_len;
 };
 
 /*
@@ -452,6 +472,81 @@ static void ticket_enable(struct gw_server *s, struct MHD_Connection *c)
     pthread_rwlock_unlock(&s->tls_lock);
 }
 
+/*
+ * One receive per TLS record. GnuTLS reads a record in two recv(2): its
+ * 5-byte header, then the rest, which is what a device poll is (one
+ * record of a few hundred bytes); with libmicrohttpd's read that finds
+ * nothing after each answer, three calls per poll. From a connection's
+ * first request on (the handshake is over), its TLS session reads through
+ * readahead_pull: a read GnuTLS asks for that is shorter than RA_CAP
+ * receives up to RA_CAP bytes into the connection's buffer and serves
+ * the rest of the record from there; longer ones go to the socket as
+ * before. Nothing waits in the buffer unseen: libmicrohttpd (edge-
+ * triggered epoll) goes on reading a connection until a read says
+ * EAGAIN, and this one says so only when the buffer is empty and the
+ * socket has nothing. The buffer is allocated at the first request (a
+ * connection that never completes one costs nothing more) and freed with
+ * the connection.
+ */
+#define RA_CAP 2048
+
+static ssize_t readahead_pull(gnutls_transport_ptr_t p, void *data, size_t n)
+{
+    struct connctx *cc = p;
+    size_t k;
+    ssize_t r;
+
+    if (cc->ra_off == cc->ra_len) {
+        if (n >= RA_CAP)
+            return recv(cc->fd, data, n, 0);
+        r = recv(cc->fd, cc->ra, RA_CAP, 0);
+        if (r <= 0)
+            return r; /* errno as recv left it: GnuTLS reads it */
+        cc->ra_off = 0;
+        cc->ra_len = (size_t)r;
+    }
+    k = cc->ra_len - cc->ra_off;
+    if (k > n)
+        k = n;
+    memcpy(data, cc->ra + cc->ra_off, k);
+    cc->ra_off += k;
+    return (ssize_t)k;
+}
+
+/* GnuTLS's wait for data (only with a receive timeout, which the gateway
+ * does not set): what is buffered counts */
+static int readahead_wait(gnutls_transport_ptr_t p, unsigned int ms)
+{
+    struct connctx *cc = p;
+    struct pollfd pf = {.fd = cc->fd, .events = POLLIN};
+
+    if (cc->ra_off < cc->ra_len)
+        return 1;
+    return poll(&pf, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+}
+
+static void readahead_start(struct MHD_Connection *c, struct connctx *cc)
+{
+    const union MHD_ConnectionInfo *ts;
+    gnutls_transport_ptr_t rp = NULL, sp = NULL;
+
+    if (!cc || cc->ra_on)
+        return;
+    cc->ra_on = 1; /* tried once; without memory the session reads as before */
+    ts = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ts || !ts->tls_session || cc->fd < 0)
+        return;
+    cc->ra = bwh_malloc(RA_CAP);
+    if (!cc->ra)
+        return;
+    cc->ra_off = cc->ra_len = 0;
+    /* the sends keep GnuTLS's own function and libmicrohttpd's descriptor */
+    gnutls_transport_get_ptr2(ts->tls_session, &rp, &sp);
+    gnutls_transport_set_ptr2(ts->tls_session, cc, sp);
+    gnutls_transport_set_pull_function(ts->tls_session, readahead_pull);
+    gnutls_transport_set_pull_timeout_function(ts->tls_session, readahead_wait);
+}
+
 static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
                         enum MHD_ConnectionNotificationCode toe)
 {
@@ -465,18 +560,24 @@ static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_conte
 
         cc = bwh_calloc(1, sizeof(*cc));
         *socket_context = cc;
+        if (cc)
+            cc->fd = -1;
         if (!cc || !fd) {
             /* no memory to track it: refuse the connection at once */
             if (fd)
                 shutdown(fd->connect_fd, SHUT_RDWR);
             return;
         }
+        cc->fd = fd->connect_fd;
         gw_guard_addr(ad ? ad->client_addr : NULL, sizeof(struct sockaddr_in6), addr);
         gw_guard_open(s->guard, &cc->guard, fd->connect_fd, addr, bwh_now());
         ticket_enable(s, c);
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
-        if (cc)
+        if (cc) {
             gw_guard_close(s->guard, &cc->guard);
+            gw_session_clear(&cc->session);
+            bwh_free(cc->ra);
+        }
         bwh_free(cc);
         *socket_context = NULL;
     }
@@ -511,23 +612,103 @@ static void connection_identity(struct gw_server *s, struct MHD_Connection *c, s
     }
 }
 
-/* s as a JSON string on f ("" for NULL) */
-static void log_str(FILE *f, const char *s)
+/*
+ * The access log: one JSON line per request, formatted into a buffer on
+ * the stack (a line that does not fit, a long path, on the heap) and
+ * copied into the log's 64 KiB stdio buffer under s->lock; the flusher
+ * thread writes that buffer out every LOG_FLUSH_MS and at shutdown, so a
+ * line costs no system call of its own and a crash loses at most the
+ * lines of the last LOG_FLUSH_MS (docs/gateway.md). A poll's line used to
+ * be printf'd field by field under the lock, with the client's address
+ * converted again on every request; the fields that stay the same over a
+ * connection are now formatted once per connection (log_peer).
+ */
+struct logline {
+    char *p;
+    size_t n, cap;
+    int oom;
+    char stack[1024];
+};
+
+/* room for k more bytes (and a NUL) */
+static int ll_room(struct logline *l, size_t k)
 {
-    bwh_json_str(f, s ? s : "", s ? strlen(s) : 0);
+    size_t cap;
+    char *np;
+
+    if (l->oom)
+        return 0;
+    if (l->n + k < l->cap)
+        return 1;
+    cap = l->cap * 2;
+    while (cap <= l->n + k)
+        cap *= 2;
+    np = bwh_malloc(cap);
+    if (!np) {
+        l->oom = 1;
+        return 0;
+    }
+    memcpy(np, l->p, l->n);
+    if (l->p != l->stack)
+        bwh_free(l->p);
+    l->p = np;
+    l->cap = cap;
+    return 1;
 }
 
-static void access_log(struct gw_server *s, struct MHD_Connection *c, const char *method,
-                       const char *url, struct reqctx *rc)
+static void ll_put(struct logline *l, const char *b, size_t k)
+{
+    if (ll_room(l, k)) {
+        memcpy(l->p + l->n, b, k);
+        l->n += k;
+    }
+}
+
+static void ll_lit(struct logline *l, const char *b)
+{
+    ll_put(l, b, strlen(b));
+}
+
+/* v in decimal, at least width digits (zeros in front) */
+static void ll_dec(struct logline *l, uint64_t v, size_t width)
+{
+    char d[20];
+    size_t k = sizeof(d);
+
+    do
+        d[--k] = (char)('0' + v % 10);
+    while ((v /= 10) && k);
+    while (k && sizeof(d) - k < width)
+        d[--k] = '0';
+    ll_put(l, d + k, sizeof(d) - k);
+}
+
+/* s as a JSON string ("" for NULL) */
+static void ll_str(struct logline *l, const char *s)
+{
+    size_t n = s ? strlen(s) : 0, k;
+
+    if (!ll_room(l, n + 2))
+        return;
+    l->p[l->n++] = '"';
+    k = bwh_json_esc(l->p + l->n, l->cap - l->n, s ? s : "", n);
+    if (l->n + k + 1 >= l->cap) { /* escapes made it longer: again with room */
+        if (!ll_room(l, k + 1))
+            return;
+        k = bwh_json_esc(l->p + l->n, l->cap - l->n, s ? s : "", n);
+    }
+    l->n += k;
+    l->p[l->n++] = '"';
+}
+
+/* the connection's fields of the line: ,"remote":..,"port":..,"tls":.. */
+static void log_peer(struct MHD_Connection *c, char out[LOG_PEER_MAX])
 {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const union MHD_ConnectionInfo *ti;
-    char addr[64] = "-";
+    char addr[INET6_ADDRSTRLEN] = "-";
     unsigned port = 0;
-    struct timespec ts;
 
-    if (!s->log)
-        return;
     if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ci->client_addr;
 
@@ -542,26 +723,66 @@ static void access_log(struct gw_server *s, struct MHD_Connection *c, const char
     /* the client's port names the connection (requests on a kept one share
      * it) and tls how it began: a full or a resumed handshake */
     ti = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    snprintf(out, LOG_PEER_MAX, ",\"remote\":\"%s\",\"port\":%u,\"tls\":\"%s\"", addr, port,
+             !ti || !ti->tls_session                      ? "-"
+             : gnutls_session_is_resumed(ti->tls_session) ? "resumed"
+                                                          : "full");
+}
+
+static void access_log(struct gw_server *s, struct MHD_Connection *c, const char *method,
+                       const char *url, struct reqctx *rc)
+{
+    struct connctx *cc = conn_ctx(c);
+    struct logline l;
+    struct timespec ts;
+    char peer[LOG_PEER_MAX];
+    double ms;
+    uint64_t tenths;
+
+    if (!s->log)
+        return;
+    l.p = l.stack;
+    l.n = 0;
+    l.cap = sizeof(l.stack);
+    l.oom = 0;
+    if (cc && !cc->log_peer[0])
+        log_peer(c, cc->log_peer);
+    else if (!cc)
+        log_peer(c, peer);
     clock_gettime(CLOCK_REALTIME, &ts);
-    pthread_mutex_lock(&s->lock);
-    fprintf(s->log,
-            "{\"time\":%lld.%03ld,\"remote\":\"%s\",\"port\":%u,\"tls\":\"%s\",\"method\":",
-            (long long)ts.tv_sec, ts.tv_nsec / 1000000, addr, port,
-            !ti || !ti->tls_session                    ? "-"
-            : gnutls_session_is_resumed(ti->tls_session) ? "resumed"
-                                                         : "full");
-    log_str(s->log, method);
-    fputs(",\"path\":", s->log);
-    log_str(s->log, url);
-    fprintf(s->log, ",\"status\":%d,\"bytes_in\":%zu,\"ms\":%.1f,\"client\":", rc->status,
-            rc->len + (size_t)rc->upload_len, (bwh_now() - rc->start) * 1e3);
-    log_str(s->log, rc->cn);
+    ms = (bwh_now() - rc->start) * 1e3;
+    tenths = ms > 0 ? (uint64_t)(ms * 10 + 0.5) : 0;
+    ll_lit(&l, "{\"time\":");
+    ll_dec(&l, (uint64_t)ts.tv_sec, 1);
+    ll_lit(&l, ".");
+    ll_dec(&l, (uint64_t)ts.tv_nsec / 1000000, 3);
+    ll_lit(&l, cc ? cc->log_peer : peer);
+    ll_lit(&l, ",\"method\":");
+    ll_str(&l, method);
+    ll_lit(&l, ",\"path\":");
+    ll_str(&l, url);
+    ll_lit(&l, ",\"status\":");
+    ll_dec(&l, (uint64_t)(rc->status > 0 ? rc->status : 0), 1);
+    ll_lit(&l, ",\"bytes_in\":");
+    ll_dec(&l, (uint64_t)rc->len + rc->upload_len, 1);
+    ll_lit(&l, ",\"ms\":");
+    ll_dec(&l, tenths / 10, 1);
+    ll_lit(&l, ".");
+    ll_dec(&l, tenths % 10, 1);
+    ll_lit(&l, ",\"client\":");
+    ll_str(&l, rc->cn);
     if (rc->op[0]) {
-        fputs(",\"operator\":", s->log);
-        log_str(s->log, rc->op);
+        ll_lit(&l, ",\"operator\":");
+        ll_str(&l, rc->op);
     }
-    fputs("}\n", s->log);
-    pthread_mutex_unlock(&s->lock);
+    ll_lit(&l, "}\n");
+    if (!l.oom) {
+        pthread_mutex_lock(&s->lock);
+        fwrite_unlocked(l.p, 1, l.n, s->log);
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (l.p != l.stack)
+        bwh_free(l.p);
 }
 
 static void *log_flusher(void *arg)
@@ -743,6 +964,40 @@ static void file_free(void *cls)
     bwh_free(f);
 }
 
+static void add_headers(struct MHD_Response *mr, const struct gw_resp *r, int close_after);
+
+/* 1 when r is the answer to a device with nothing to do, which the
+ * server keeps ready as one shared libmicrohttpd response (idle_start). */
+static int is_idle_answer(const struct gw_server *s, const struct gw_resp *r, int close_after)
+{
+    return s->idle && !close_after && r->status == 200 && r->fd < 0 && r->body &&
+           r->body_len == s->idle_len && !memcmp(r->body, s->idle_body, s->idle_len) &&
+           r->content_type && !strcmp(r->content_type, "application/json") && !r->etag[0] &&
+           !r->extra_header[0] && !r->csp;
+}
+
+/* The most frequent answer by far, a check-in with nothing to do, built
+ * once: its body and headers would otherwise be allocated, copied and
+ * freed for every poll. libmicrohttpd counts the references to a response
+ * under its own lock, so one response serves every connection and
+ * thread; the server drops its reference at stop. Without it (no memory)
+ * each answer is built as any other. */
+static void idle_start(struct gw_server *s)
+{
+    struct gw_resp r;
+
+    memset(&r, 0, sizeof(r));
+    r.fd = -1;
+    r.status = 200;
+    r.content_type = "application/json";
+    s->idle_len = gw_idle_answer(s->idle_body, s->st.conf.poll_interval);
+    if (!s->idle_len)
+        return;
+    s->idle = MHD_create_response_from_buffer(s->idle_len, s->idle_body, MHD_RESPMEM_PERSISTENT);
+    if (s->idle)
+        add_headers(s->idle, &r, 0);
+}
+
 static enum MHD_Result send_resp(struct gw_server *s, struct MHD_Connection *c,
                                   struct gw_resp *r, int close_after)
 {
@@ -752,6 +1007,13 @@ static enum MHD_Result send_resp(struct gw_server *s, struct MHD_Connection *c,
 
     if (r->fd < 0 && r->body_len <= ANSWER_CORK_MAX)
         cc = conn_ctx(c);
+    if (is_idle_answer(s, r, close_after)) {
+        answer_cork(c, cc);
+        ret = MHD_queue_response(c, (unsigned)r->status, s->idle);
+        if (ret != MHD_YES)
+            answer_uncork(c, cc);
+        return ret;
+    }
     if (r->fd >= 0) {
         struct file_body *f = bwh_malloc(sizeof(*f));
 
@@ -779,6 +1041,18 @@ static enum MHD_Result send_resp(struct gw_server *s, struct MHD_Connection *c,
     }
     if (!mr)
         return MHD_NO;
+    add_headers(mr, r, close_after);
+    answer_cork(c, cc);
+    ret = MHD_queue_response(c, (unsigned)r->status, mr);
+    MHD_destroy_response(mr);
+    if (ret != MHD_YES)
+        answer_uncork(c, cc);
+    return ret;
+}
+
+/* The headers of the answer r: its own, and those every answer carries. */
+static void add_headers(struct MHD_Response *mr, const struct gw_resp *r, int close_after)
+{
     if (r->content_type)
         MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     if (r->etag[0])
@@ -804,12 +1078,6 @@ static enum MHD_Result send_resp(struct gw_server *s, struct MHD_Connection *c,
         MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
         MHD_add_response_header(mr, "Cross-Origin-Opener-Policy", "same-origin");
     }
-    answer_cork(c, cc);
-    ret = MHD_queue_response(c, (unsigned)r->status, mr);
-    MHD_destroy_response(mr);
-    if (ret != MHD_YES)
-        answer_uncork(c, cc);
-    return ret;
 }
 
 /* The framing headers of a request, counted. */
@@ -901,6 +1169,11 @@ static void req_init(struct gw_server *s, struct MHD_Connection *c, const char *
     q->path = url;
     q->conn = c;
     q->st = &s->st;
+}
+
+/* The request headers the handlers read, into q. */
+static void req_headers(struct MHD_Connection *c, struct gw_req *q)
+{
     q->authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     q->range = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_RANGE);
     q->if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
@@ -915,7 +1188,7 @@ static void note_identity(struct gw_server *s, struct MHD_Connection *c, struct 
 {
     struct connctx *cc = conn_ctx(c);
 
-    snprintf(rc->op, sizeof(rc->op), "%s", q->operator_name);
+    memcpy(rc->op, q->operator_name, sizeof(rc->op)); /* same size, NUL-ended */
     /* once per connection: the guard's lock stays off later polls */
     if (cc && !cc->authenticated &&
         (q->client_verified || q->authenticated || q->role != GW_ROLE_NONE)) {
@@ -943,13 +1216,14 @@ static enum MHD_Result request_start(struct gw_server *s, struct MHD_Connection 
     uint64_t want = 0;
     int upload;
 
+    readahead_start(c, cc);
     rc = bwh_calloc(1, sizeof(*rc));
     if (!rc)
         return MHD_NO;
     rc->upload_fd = -1;
     rc->start = bwh_now();
     *con_cls = rc;
-    req_init(s, c, method, url, &q, &r);
+    req_init(s, c, method, url, &q, &r); /* the headers only for an upload, below */
     /* a release upload is streamed to a temporary file under blob_dir/tmp */
     rt = gw_route_match(method, url, &q, &wm);
     upload = rt && wm && (wm->flags & GW_ROUTE_UPLOAD);
@@ -969,8 +1243,9 @@ static enum MHD_Result request_start(struct gw_server *s, struct MHD_Connection 
         }
         return MHD_YES;
     }
+    req_headers(c, &q);
     connection_identity(s, c, &q);
-    snprintf(rc->cn, sizeof(rc->cn), "%s", q.client_cn);
+    memcpy(rc->cn, q.client_cn, sizeof(rc->cn)); /* same size, NUL-ended */
     /* the route's credentials, with its refusal (401 or 403, audited) as
      * the whole request would get it */
     if (!gw_route_authorize(wm, &q, &r)) {
@@ -1071,6 +1346,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
 
     req_init(s, c, method, url, &q, &r);
+    req_headers(c, &q);
     q.body = rc->body;
     q.body_len = rc->len;
     if (rc->upload_fd >= 0) {
@@ -1080,7 +1356,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         }
     }
     connection_identity(s, c, &q);
-    snprintf(rc->cn, sizeof(rc->cn), "%s", q.client_cn);
+    memcpy(rc->cn, q.client_cn, sizeof(rc->cn)); /* same size, NUL-ended */
 
     if (rc->too_big)
         gw_error(&r, 413, "too_big", "request body exceeds the configured limit");
@@ -1434,6 +1710,7 @@ bw_err gw_server_start(struct gw_server **out, const struct gw_conf *conf)
      * difference in polls/s or CPU per poll between the two, run
      * alternately in one session. The guard's deadlines would also catch
      * such connections now. */
+    idle_start(s);
     ticket_refresh(s); /* the first connection resumes a session another instance began */
     tls_priorities(conf, prio, sizeof(prio));
     s->mhd = MHD_start_daemon(
@@ -1476,6 +1753,8 @@ void gw_server_stop(struct gw_server *s)
     }
     if (s->mhd)
         MHD_stop_daemon(s->mhd);
+    if (s->idle)
+        MHD_destroy_response(s->idle);
     gw_dbuild_stop(&s->st); /* after the last request: none queues any more */
     if (s->flusher_on) {
         pthread_mutex_lock(&s->lock);

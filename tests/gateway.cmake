@@ -73,6 +73,13 @@ if(TARGET bwgateway)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_sqlite_excl.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
 endif()
+# the keep-alive poll path: one read per TLS record, the connection's token
+# byte for byte, a repeated check-in body, the shared answer, the access log
+if(TARGET bwgateway)
+  add_test(NAME integ.gateway_poll_path
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_poll_path.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+endif()
 # revocation on two instances of one registry, and the published CRL
 if(TARGET bwgateway)
   add_test(NAME integ.gateway_revoke
