@@ -10,6 +10,7 @@
  */
 #define _DEFAULT_SOURCE
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -48,12 +49,80 @@ static bw_err pub_from_hex(const char *hex, struct bw_ec_key *k)
     return bw_ec_set_pub(k, pt, sizeof(pt));
 }
 
+/*
+ * The device row a kept connection read last. Method: the registry's
+ * generation (db.h) is taken before the row is read; while a later request
+ * on the connection finds the same generation through the same handle,
+ * nothing was committed to the registry since the read, by any thread,
+ * instance or process, so the row (its status, work and certificates
+ * included) is still what a read would return, and the read is skipped.
+ * Any commit (a revocation, a campaign, this device's own last_seen)
+ * moves the generation and the next request reads again. Where the
+ * registry cannot tell (PostgreSQL) every request reads.
+ */
+struct gw_device_memo {
+    void *handle; /* the registry handle the row and generation came from */
+    struct gw_db_gen gen;
+    char fpr[sizeof(((struct gw_req *)0)->client_fpr)];
+    size_t cap; /* bytes of row[] */
+    /* the row without the unused rest of its attrs, which is most of a
+     * struct gw_device (4 KiB): what precedes attrs, what follows it, then
+     * attrs as long as it is; a kept connection holds this for its life */
+    unsigned char row[];
+};
+#define MEMO_HEAD offsetof(struct gw_device, attrs)
+#define MEMO_TAIL_AT (offsetof(struct gw_device, attrs) + sizeof(((struct gw_device *)0)->attrs))
+#define MEMO_TAIL (sizeof(struct gw_device) - MEMO_TAIL_AT)
+
+static bw_err device_read(struct gw_req *q, const struct gw_db_ops *ops, void *h,
+                          struct gw_device *d)
+{
+    struct gw_session *s = q->session;
+    struct gw_device_memo *m = s ? s->dev : NULL;
+    struct gw_db_gen g;
+    size_t alen, need;
+    int gen_ok;
+    bw_err rc;
+
+    gen_ok = s && ops->generation && ops->generation(h, &g) == BW_OK;
+    if (gen_ok && m && m->handle == h && m->gen.theirs == g.theirs && m->gen.ours == g.ours &&
+        !strcmp(m->fpr, q->client_fpr)) {
+        memcpy(d, m->row, MEMO_HEAD);
+        memcpy((unsigned char *)d + MEMO_TAIL_AT, m->row + MEMO_HEAD, MEMO_TAIL);
+        memcpy(d->attrs, m->row + MEMO_HEAD + MEMO_TAIL, m->cap - MEMO_HEAD - MEMO_TAIL);
+        return BW_OK;
+    }
+    rc = ops->device_by_fingerprint(h, q->client_fpr, d);
+    alen = rc ? 0 : strnlen(d->attrs, sizeof(d->attrs) - 1) + 1;
+    need = MEMO_HEAD + MEMO_TAIL + alen;
+    if (s && (rc || !gen_ok || (m && m->cap != need))) {
+        bwh_free(s->dev); /* gone or stale: read again next time */
+        s->dev = m = NULL;
+    }
+    if (rc || !gen_ok)
+        return rc;
+    if (!m) {
+        m = bwh_malloc(sizeof(*m) + need);
+        s->dev = m;
+        if (!m)
+            return BW_OK; /* no room to keep it: read again next time */
+    }
+    m->handle = h;
+    m->gen = g;
+    memcpy(m->fpr, q->client_fpr, sizeof(m->fpr));
+    m->cap = need;
+    memcpy(m->row, d, MEMO_HEAD);
+    memcpy(m->row + MEMO_HEAD, (unsigned char *)d + MEMO_TAIL_AT, MEMO_TAIL);
+    memcpy(m->row + MEMO_HEAD + MEMO_TAIL, d->attrs, alen);
+    return BW_OK;
+}
+
 int gw_client_device(struct gw_req *q, struct gw_resp *r, const struct gw_db_ops *ops, void *h)
 {
     struct gw_device *d = q->device;
     bw_err rc;
 
-    rc = ops->device_by_fingerprint(h, q->client_fpr, d);
+    rc = device_read(q, ops, h, d);
     if (rc) {
         gw_error(r, rc == BW_E_NOTFOUND ? 403 : 503, "unknown_device",
                  rc == BW_E_NOTFOUND ? "certificate not registered" : "registry unavailable");
@@ -181,6 +250,8 @@ void gw_session_clear(struct gw_session *s)
     token_drop(s);
     bwh_free(s->memo);
     s->memo = NULL;
+    bwh_free(s->dev);
+    s->dev = NULL;
 }
 
 size_t gw_idle_answer(char buf[GW_IDLE_ANSWER_MAX], uint64_t poll)

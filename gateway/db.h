@@ -205,6 +205,10 @@ struct gw_counts { /* actions of a campaign per state */
     int64_t held[GW_HOLD_COUNT]; /* open actions per gw_hold (held[0]: waiting for nothing) */
 };
 
+struct gw_db_gen { /* db_ops.generation; compare both */
+    int64_t theirs, ours;
+};
+
 struct gw_db_ops {
     const char *name; /* "sqlite", "postgresql" */
     bw_err (*open)(const char *conninfo, void **ctx);
@@ -307,6 +311,14 @@ struct gw_db_ops {
      * how many tally rows disagree with a count of the actions (0: none).
      * A full scan: for tests and repair checks, not for a request. */
     bw_err (*tally_check)(void *ctx, int64_t *differ);
+    /* Where the registry can tell cheaply whether it changed: *gen, a
+     * value that differs from every earlier one of this handle once
+     * anything was committed to the registry since, by this handle or any
+     * other connection or process (SQLite: its data_version and this
+     * handle's own changes). A caller that read rows after taking gen may
+     * keep them while gen comes back the same. BW_E_UNSUPPORTED where it
+     * cannot tell (PostgreSQL: read again). */
+    bw_err (*generation)(void *ctx, struct gw_db_gen *gen);
     /* RUNNING <-> PAUSED (same state: no-op), RUNNING/PAUSED -> CANCELLED
      * (cancels its SCHEDULED and OFFERED actions; RUNNING ones may still
      * report). BW_E_STATE from a final state, BW_E_INVAL for another st.

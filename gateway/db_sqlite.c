@@ -128,6 +128,13 @@ static bw_err sq_query(struct gw__db *db, enum gw__q q, const char *sql, const s
     return BW_OK;
 }
 
+static int64_t sq_written(struct gw__db *db)
+{
+    struct sq *s = db->conn;
+
+    return (int64_t)sqlite3_total_changes64(s->db);
+}
+
 static bw_err sq_next(struct gw__db *db, struct gw__cur *cur, int *row)
 {
     struct sq *s = db->conn;
@@ -296,4 +303,5 @@ const struct gw__db_driver gw__db_driver_sqlite = {
     .done = sq_done,
     .script = sq_script,
     .in_transaction = sq_in_transaction,
+    .written = sq_written,
 };

@@ -109,6 +109,7 @@ struct gw_session {
     char device[GW_ID_MAX + 1];
     int valid;
     struct gw_checkin_memo *memo; /* the last check-in body, parsed, or NULL */
+    struct gw_device_memo *dev;   /* the device row read last, or NULL (api_device.c) */
 };
 /* Wipes and frees what s holds; s is empty afterwards. */
 void gw_session_clear(struct gw_session *s);

@@ -1130,6 +1130,18 @@ out:
     return finish(h, e);
 }
 
+static bw_err reg_generation(void *ctx, struct gw_db_gen *gen)
+{
+    struct gw__db *h = ctx;
+
+    if (!gen)
+        return BW_E_INVAL;
+    if (!h->drv->written || !gw__db_sql[GW__Q_DATA_VERSION].sql[h->drv->dialect])
+        return BW_E_UNSUPPORTED;
+    gen->ours = h->drv->written(h);
+    return one_int(h, &gen->theirs, GW__Q_DATA_VERSION, "");
+}
+
 static bw_err reg_tally_check(void *ctx, int64_t *differ)
 {
     struct gw__db *h = ctx;
@@ -1543,7 +1555,7 @@ static bw_err reg_audit_recent(void *ctx, int64_t limit, audit_fn fn, void *arg)
         .release_by_digest = reg_release_by_digest, .release_list = reg_release_list,             \
         .campaign_list = reg_campaign_list, .action_list = reg_action_list,                       \
         .campaign_create = reg_campaign_create, .campaign_get = reg_campaign_get,                 \
-        .tally_check = reg_tally_check,                                                            \
+        .tally_check = reg_tally_check, .generation = reg_generation,                              \
         .campaign_set_state = reg_campaign_set_state, .action_next = reg_action_next,             \
         .action_report = reg_action_report, .action_get = reg_action_get,                         \
         .action_installed = reg_action_installed, .action_go = reg_action_go, .ticket_key = reg_ticket_key, .ddi_get = reg_ddi_get,                         \

@@ -69,6 +69,7 @@ enum gw__q {
     GW__Q_CAMPAIGN_GET,
     GW__Q_CAMPAIGN_COUNTS,
     GW__Q_TALLY_CHECK, /* rows of the action tally that differ from a count of the actions */
+    GW__Q_DATA_VERSION, /* SQLite: changes when another connection committed */
     GW__Q_CAMPAIGN_LIST,
     GW__Q_CAMPAIGN_STATE,     /* the campaign's state, its row locked for the change */
     GW__Q_CAMPAIGN_SET_STATE,
@@ -176,6 +177,10 @@ struct gw__db_driver {
     /* several statements without parameters (a schema migration) */
     bw_err (*script)(struct gw__db *db, const char *sql);
     int (*in_transaction)(struct gw__db *db);
+    /* what this handle's own statements have written, a count that only
+     * grows (SQLite: total changes); NULL where the dialect has no such
+     * count */
+    int64_t (*written)(struct gw__db *db);
 };
 extern const struct gw__db_driver gw__db_driver_sqlite;
 extern const struct gw__db_driver gw__db_driver_pg;

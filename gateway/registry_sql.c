@@ -494,6 +494,7 @@ const struct gw__sql gw__db_sql[GW__Q_COUNT] = {
                                       " AND state IN (0, 1, 2)"),
     [GW__Q_CAMPAIGN_HOLDS] = BOTH("SELECT hold, CAST(sum(n) AS BIGINT) FROM action_tally"
                                   " WHERE campaign_id = $1 AND state IN (1, 2) GROUP BY hold"),
+    [GW__Q_DATA_VERSION] = { { "PRAGMA data_version", NULL } },
     [GW__Q_TALLY_CHECK] = BOTH("SELECT (SELECT count(*) FROM (" TALLY_COUNTED " EXCEPT " TALLY_KEPT
                                ") x) + (SELECT count(*) FROM (" TALLY_KEPT " EXCEPT " TALLY_COUNTED
                                ") y)"),

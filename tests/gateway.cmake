@@ -80,6 +80,16 @@ if(TARGET bwgateway)
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_poll_path.sh $<TARGET_FILE:bulwark>
                    $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
 endif()
+# a kept connection's device row: every registry change seen on its next poll
+if(TARGET bwgateway)
+  add_test(NAME integ.gateway_device_memo
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_device_memo.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+  add_test(NAME integ.gateway_device_memo_excl
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integ/gateway_device_memo.sh $<TARGET_FILE:bulwark>
+                   $<TARGET_FILE:bulwark-gateway> $<TARGET_FILE:devkey_pem>)
+  set_tests_properties(integ.gateway_device_memo_excl PROPERTIES ENVIRONMENT EXCL=1)
+endif()
 # revocation on two instances of one registry, and the published CRL
 if(TARGET bwgateway)
   add_test(NAME integ.gateway_revoke
