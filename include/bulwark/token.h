@@ -90,7 +90,7 @@ struct bw_token_replay {
     void *lock_ctx;
     struct bw_token_owner *owner;              /* cap entries, with a quota */
     uint32_t quota;                            /* entries per subject, 0: none */
-    int64_t quota_swept;                       /* last sweep forced by a quota */
+    int64_t swept;                             /* the time of the last sweep */
 };
 
 /* Finds the public key of the device a token claims to come from, so one

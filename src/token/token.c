@@ -808,7 +808,11 @@ static void replay_sweep(struct bw_token_replay *r, int64_t now)
         }
 }
 
-/* Method: sweep when three quarters full, then probe from the id's home:
+/* Method: sweep when three quarters full, at most once a second (expiry
+ * is in seconds: a second sweep within one finds nothing more, and a
+ * table held three quarters full of live tokens swept all its slots on
+ * every insert: 972 tokens/s instead of 10,600 with 262,144 slots), then
+ * probe from the id's home:
  * the same id live is a replay, the same id expired is renewed in place
  * (same id, same subject: its owner count stands), an empty slot ends the
  * run and takes the new entry. A table full of live entries refuses the
@@ -826,8 +830,10 @@ static bw_err replay_record_locked(struct bw_token_replay *r, const uint8_t id[B
         return BW_E_NOMEM;
     if (until <= 0)
         return BW_E_CLAIM;
-    if (r->n >= r->cap - r->cap / 4)
+    if (r->n >= r->cap - r->cap / 4 && r->swept != now) {
+        r->swept = now;
         replay_sweep(r, now);
+    }
     for (pass = 0;; pass++) {
         i = replay_home(r, id);
         for (steps = 0; steps < r->cap; steps++, i = (i + 1) % r->cap) {
@@ -851,9 +857,9 @@ static bw_err replay_record_locked(struct bw_token_replay *r, const uint8_t id[B
             return BW_E_NOMEM;
         if (o->n < r->quota)
             break;
-        if (pass > 0 || r->quota_swept == now)
+        if (pass > 0 || r->swept == now)
             return BW_E_QUOTA;
-        r->quota_swept = now;
+        r->swept = now;
         replay_sweep(r, now);
     }
     if (o)
@@ -1071,7 +1077,7 @@ bw_err bw_token_replay_set_quota(struct bw_token_replay *r, struct bw_token_owne
         return BW_E_INVAL;
     r->quota = r->cap ? quota : 0;
     r->owner = r->quota ? owners : NULL;
-    r->quota_swept = 0;
+    r->swept = 0;
     if (r->owner)
         memset(r->owner, 0, r->cap * sizeof(*r->owner));
     return BW_OK;
