@@ -118,8 +118,10 @@ header_timeout = 120
 sqlite_exclusive = true
 max_per_address = $((IDLE + 100))
 # the per-request token row has each device present REQS x ROUNDS fresh tokens
-# within their lifetime, far past the default share of the replay table (32)
-token_device_quota = 4096
+# within their lifetime, far past the default share of the replay table (32),
+# and all of them, live for 5 minutes, past its default size (262,144)
+token_device_quota = $((REQS * ROUNDS + 64))
+token_replay_slots = $((REQS * ROUNDS * THREADS * CONNS * 2))
 EOF
 "$GW" --config gw.conf --port-file port 2>gw.err &
 GPID=$!
