@@ -86,7 +86,7 @@ static bw_err device_read(struct gw_req *q, const struct gw_db_ops *ops, void *h
 
     gen_ok = s && ops->generation && ops->generation(h, &g) == BW_OK;
     if (gen_ok && m && m->handle == h && m->gen.theirs == g.theirs && m->gen.ours == g.ours &&
-        !strcmp(m->fpr, q->client_fpr)) {
+        m->gen.handle == g.handle && !strcmp(m->fpr, q->client_fpr)) {
         memcpy(d, m->row, MEMO_HEAD);
         memcpy((unsigned char *)d + MEMO_TAIL_AT, m->row + MEMO_HEAD, MEMO_TAIL);
         memcpy(d->attrs, m->row + MEMO_HEAD + MEMO_TAIL, m->cap - MEMO_HEAD - MEMO_TAIL);

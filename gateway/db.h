@@ -205,8 +205,8 @@ struct gw_counts { /* actions of a campaign per state */
     int64_t held[GW_HOLD_COUNT]; /* open actions per gw_hold (held[0]: waiting for nothing) */
 };
 
-struct gw_db_gen { /* db_ops.generation; compare both */
-    int64_t theirs, ours;
+struct gw_db_gen { /* db_ops.generation; compare every field */
+    int64_t theirs, ours, handle;
 };
 
 struct gw_db_ops {

@@ -215,6 +215,10 @@ static bw_err retried(struct gw__db *h, bw_err (*once)(struct gw__db *h, const s
 
 /* ---- handles and schema ------------------------------------------------- */
 
+/* handles opened so far: a handle's serial tells it from a later one at
+ * the same address (db.h, generation) */
+static uint64_t handles_opened;
+
 static bw_err reg_open(const struct gw__db_driver *drv, const char *conninfo, void **ctx)
 {
     struct gw__db *h;
@@ -227,6 +231,7 @@ static bw_err reg_open(const struct gw__db_driver *drv, const char *conninfo, vo
     if (!h)
         return BW_E_NOMEM;
     h->drv = drv;
+    h->serial = (int64_t)__atomic_add_fetch(&handles_opened, 1, __ATOMIC_RELAXED);
     e = drv->open(h, conninfo);
     if (e) {
         bwh_free(h);
@@ -1139,6 +1144,7 @@ static bw_err reg_generation(void *ctx, struct gw_db_gen *gen)
     if (!h->drv->written || !gw__db_sql[GW__Q_DATA_VERSION].sql[h->drv->dialect])
         return BW_E_UNSUPPORTED;
     gen->ours = h->drv->written(h);
+    gen->handle = h->serial;
     return one_int(h, &gen->theirs, GW__Q_DATA_VERSION, "");
 }
 

@@ -136,6 +136,7 @@ struct gw__db {
     void *conn;    /* the driver's */
     int retry;     /* the last error was a deadlock or serialization failure */
     char err[256]; /* the last error's message */
+    int64_t serial; /* this handle among every one the process opened, from 1 */
 };
 
 /* One bound parameter. */

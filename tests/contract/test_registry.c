@@ -1771,10 +1771,13 @@ static void t_generation(void)
     CHECK(rc == BW_OK, "generation: %s (%s)", bw_errname(rc), ops->error(db));
     EXPECT(ops->device_get(db, "gen-1", &d), BW_E_NOTFOUND);
     EXPECT(ops->generation(db, &g2), BW_OK);
-    CHECK(g1.theirs == g2.theirs && g1.ours == g2.ours, "generation moved on a read");
+    CHECK(g1.theirs == g2.theirs && g1.ours == g2.ours && g1.handle == g2.handle,
+          "generation moved on a read");
     EXPECT(ops->open(conninfo, &other), BW_OK);
     if (!other)
         return;
+    EXPECT(ops->generation(other, &g3), BW_OK);
+    CHECK(g3.handle != g2.handle, "two handles with one generation serial");
     mkdev(&d, "gen-1", 900, GW_DEV_ACCEPTED, "{}");
     EXPECT(ops->device_add(other, &d), BW_OK);
     EXPECT(ops->generation(db, &g3), BW_OK);
