@@ -51,8 +51,8 @@ static bw_err pub_from_hex(const char *hex, struct bw_ec_key *k)
 
 /*
  * The device row a kept connection read last. Method: the registry's
- * generation (db.h) is taken before the row is read; while a later request
- * on the connection finds the same generation through the same handle,
+ * generation (db.h, which names the handle) is taken before the row is
+ * read; while a later request on the connection finds the same generation,
  * nothing was committed to the registry since the read, by any thread,
  * instance or process, so the row (its status, work and certificates
  * included) is still what a read would return, and the read is skipped.
@@ -61,8 +61,7 @@ static bw_err pub_from_hex(const char *hex, struct bw_ec_key *k)
  * registry cannot tell (PostgreSQL) every request reads.
  */
 struct gw_device_memo {
-    void *handle; /* the registry handle the row and generation came from */
-    struct gw_db_gen gen;
+    struct gw_db_gen gen; /* names the registry handle too */
     char fpr[sizeof(((struct gw_req *)0)->client_fpr)];
     size_t cap; /* bytes of row[] */
     /* the row without the unused rest of its attrs, which is most of a
@@ -85,7 +84,7 @@ static bw_err device_read(struct gw_req *q, const struct gw_db_ops *ops, void *h
     bw_err rc;
 
     gen_ok = s && ops->generation && ops->generation(h, &g) == BW_OK;
-    if (gen_ok && m && m->handle == h && m->gen.theirs == g.theirs && m->gen.ours == g.ours &&
+    if (gen_ok && m && m->gen.theirs == g.theirs && m->gen.ours == g.ours &&
         m->gen.handle == g.handle && !strcmp(m->fpr, q->client_fpr)) {
         memcpy(d, m->row, MEMO_HEAD);
         memcpy((unsigned char *)d + MEMO_TAIL_AT, m->row + MEMO_HEAD, MEMO_TAIL);
@@ -107,7 +106,6 @@ static bw_err device_read(struct gw_req *q, const struct gw_db_ops *ops, void *h
         if (!m)
             return BW_OK; /* no room to keep it: read again next time */
     }
-    m->handle = h;
     m->gen = g;
     memcpy(m->fpr, q->client_fpr, sizeof(m->fpr));
     m->cap = need;

@@ -102,6 +102,7 @@ enum gw_role { GW_ROLE_NONE = 0, GW_ROLE_VIEWER, GW_ROLE_RELEASE, GW_ROLE_ADMIN 
  * cost more than the comparison); gw_session_clear (api_device.c) wipes
  * and frees it when the connection ends. */
 struct gw_checkin_memo; /* api_device.c */
+struct gw_device_memo;  /* api_device.c */
 struct gw_session {
     char *token;            /* the compact token verified last (bwh_malloc'd), or NULL */
     size_t token_len;
